@@ -1,0 +1,21 @@
+/*
+ * cli.h — private to src/cli: one function per subcommand.
+ *
+ * Each takes argv with argv[0] being the subcommand's own name, prints its
+ * result on stdout and any error as one line on stderr, and returns the
+ * process exit code (0 only on success, 1 on failure, 2 on bad usage).
+ */
+#ifndef LH_CLI_H
+#define LH_CLI_H
+
+#include "core/core.h"
+
+int lh_cmd_version(int argc, char **argv);
+int lh_cmd_parquet(int argc, char **argv);
+
+/* Prints "lakehouse: <msg>" on stderr. */
+void lh_cli_error(const char *fmt, ...) LH_PRINTF(1, 2);
+/* True when argv contains -h or --help. */
+bool lh_cli_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * main.c — the lakehouse binary: dispatch to a subcommand.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct lh_subcommand {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct lh_subcommand commands[] = {
+    {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
+    {"version", lh_cmd_version, "print the version and build"},
+};
+
+void lh_cli_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "lakehouse: %s\n", msg);
+}
+
+bool lh_cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    }
+    return false;
+}
+
+int lh_cmd_version(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    printf("lakehouse %s (build %s)\n", LH_VERSION, LH_BUILD_HASH);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lakehouse <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'lakehouse <command> --help' describes one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *lvl = getenv("LAKEHOUSE_LOG_LEVEL");
+    if (lvl && strcmp(lvl, "debug") == 0)
+        lh_log_set_level(LH_LOG_DEBUG);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return lh_cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    }
+    lh_cli_error("unknown command '%s' (see 'lakehouse --help')", argv[1]);
+    return 2;
+}

@@ -1,0 +1,211 @@
+/*
+ * core.h — the bottom tier every module builds on. libc only.
+ *
+ * Status codes and error messages, a bounded growable byte buffer, an arena
+ * for per-lifetime allocations, levelled logging, clocks and time formatting,
+ * and atomic file replacement (temp + fsync + rename + directory fsync).
+ *
+ * Thread safety: everything here is reentrant; the logger serialises its
+ * writes with one mutex. Objects (buffers, arenas, atomic files) belong to
+ * one thread at a time.
+ */
+#ifndef LH_CORE_H
+#define LH_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define LH_VERSION "0.1.0"
+
+#include "batch.h"
+
+#if defined(__GNUC__)
+#define LH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define LH_NODISCARD __attribute__((warn_unused_result))
+#else
+#define LH_PRINTF(f, a)
+#define LH_NODISCARD
+#endif
+
+/* ------------------------------------------------------------------ status */
+
+/* X(name, text). One table; the enum and lh_status_str() both come from it. */
+#define LH_STATUS_MAP(X)                                                                           \
+    X(LH_OK, "ok")                                                                                 \
+    X(LH_E_INVAL, "invalid argument")                                                              \
+    X(LH_E_NOMEM, "out of memory")                                                                 \
+    X(LH_E_TOOBIG, "size limit exceeded")                                                          \
+    X(LH_E_IO, "I/O error")                                                                        \
+    X(LH_E_NOSPC, "no space left on device")                                                       \
+    X(LH_E_NOTFOUND, "not found")                                                                  \
+    X(LH_E_EXISTS, "already exists")                                                               \
+    X(LH_E_CONFLICT, "conflict")                                                                   \
+    X(LH_E_FORMAT, "malformed data")                                                               \
+    X(LH_E_UNSUPPORTED, "unsupported")                                                             \
+    X(LH_E_TIMEOUT, "timed out")                                                                   \
+    X(LH_E_CANCELLED, "cancelled")                                                                 \
+    X(LH_E_CONNECT, "connection failed")                                                           \
+    X(LH_E_AUTH, "authentication failed")                                                          \
+    X(LH_E_PERM, "permission denied")                                                              \
+    X(LH_E_SOURCE, "source database error")                                                        \
+    X(LH_E_STATE, "invalid state")                                                                 \
+    X(LH_E_INTERNAL, "internal error")
+
+enum lh_status {
+#define LH_X_ENUM(name, text) name,
+    LH_STATUS_MAP(LH_X_ENUM)
+#undef LH_X_ENUM
+        LH_STATUS_COUNT_
+};
+
+/* Static text for a status; never NULL. */
+const char *lh_status_str(enum lh_status s);
+
+/* A status with the human message that goes with it. Caller storage. */
+struct lh_error {
+    enum lh_status status;
+    char msg[512];
+};
+
+void lh_error_clear(struct lh_error *err);
+/* Sets status and a formatted message; returns status so callers can
+ * `return lh_error_set(err, LH_E_INVAL, "...")`. err may be NULL. */
+enum lh_status lh_error_set(struct lh_error *err, enum lh_status s, const char *fmt, ...)
+    LH_PRINTF(3, 4);
+/* Prefixes the existing message with "prefix: ". */
+void lh_error_prefix(struct lh_error *err, const char *fmt, ...) LH_PRINTF(2, 3);
+/* Maps an errno value to a status (ENOSPC -> LH_E_NOSPC, ENOENT -> NOTFOUND...). */
+enum lh_status lh_status_from_errno(int e);
+/* Sets err from errno with "what: strerror" and returns the status. */
+enum lh_status lh_error_errno(struct lh_error *err, int e, const char *fmt, ...) LH_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------ buffer */
+
+/* A growable byte buffer with a hard cap. After any failed growth it is
+ * "broken": every later append is a no-op and lh_buf_ok() reports false, so
+ * serializers check once at the end (the libpq PQExpBuffer pattern). */
+struct lh_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* hard cap on len; 0 means SIZE_MAX */
+    bool broken;
+};
+
+void lh_buf_init(struct lh_buf *b, size_t max);
+void lh_buf_free(struct lh_buf *b);
+void lh_buf_reset(struct lh_buf *b); /* len = 0, keeps memory, clears broken */
+bool lh_buf_reserve(struct lh_buf *b, size_t extra);
+void lh_buf_append(struct lh_buf *b, const void *p, size_t n);
+void lh_buf_append_u8(struct lh_buf *b, uint8_t v);
+void lh_buf_append_str(struct lh_buf *b, const char *s);
+void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
+/* NUL-terminates without counting the NUL in len. */
+void lh_buf_cstr(struct lh_buf *b);
+/* Hands the memory to the caller (caller frees with free()); b becomes empty. */
+uint8_t *lh_buf_take(struct lh_buf *b, size_t *len);
+static inline bool lh_buf_ok(const struct lh_buf *b)
+{
+    return !b->broken;
+}
+
+/* ------------------------------------------------------------------ arena */
+
+/* Bump allocator for one lifetime (a footer parse, a row group, a request);
+ * freed whole. Allocations are 16-byte aligned. A cap bounds total use. */
+struct lh_arena_block;
+struct lh_arena {
+    struct lh_arena_block *head;
+    size_t used;  /* bytes handed out */
+    size_t max;   /* cap on used; 0 means no cap */
+    size_t chunk; /* default block size */
+};
+
+void lh_arena_init(struct lh_arena *a, size_t max);
+void lh_arena_free(struct lh_arena *a);
+void lh_arena_reset(struct lh_arena *a); /* frees all but keeps the struct usable */
+/* NULL when the cap would be passed or memory runs out. Zeroed memory. */
+void *lh_arena_alloc(struct lh_arena *a, size_t n);
+char *lh_arena_strndup(struct lh_arena *a, const char *s, size_t n);
+
+/* ------------------------------------------------------------------ logging */
+
+enum lh_log_level { LH_LOG_DEBUG, LH_LOG_INFO, LH_LOG_WARN, LH_LOG_ERROR };
+
+void lh_log_set_level(enum lh_log_level lvl);
+void lh_log_set_json(bool json);
+void lh_log_set_stream(FILE *f); /* default stderr */
+bool lh_log_enabled(enum lh_log_level lvl);
+void lh_log(enum lh_log_level lvl, const char *fmt, ...) LH_PRINTF(2, 3);
+#define lh_debug(...) lh_log(LH_LOG_DEBUG, __VA_ARGS__)
+#define lh_info(...) lh_log(LH_LOG_INFO, __VA_ARGS__)
+#define lh_warn(...) lh_log(LH_LOG_WARN, __VA_ARGS__)
+#define lh_logerr(...) lh_log(LH_LOG_ERROR, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ time */
+
+/* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
+int64_t lh_time_mono_ns(void);
+/* Wall clock in microseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t lh_time_wall_us(void);
+
+/* Days since 1970-01-01 for a proleptic Gregorian date, and back.
+ * Valid over the whole int32 range of days. */
+int64_t lh_days_from_civil(int64_t y, unsigned m, unsigned d);
+void lh_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+/* Formats microseconds since the epoch as ISO-8601 UTC
+ * ("2026-04-16T20:36:04Z", with ".ffffff" only when micros are non-zero).
+ * Returns the length written (buffer of 40 bytes is always enough). */
+size_t lh_time_format_iso(int64_t us, char *out, size_t cap);
+/* Parses ISO-8601 "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)" or a date alone.
+ * A missing offset means UTC. */
+enum lh_status lh_time_parse_iso(const char *s, int64_t *us, struct lh_error *err);
+
+/* ------------------------------------------------------------------ files */
+
+/* Write-as-you-go file that appears at its final path only on commit:
+ * data goes to "<path>.tmp-XXXXXX" in the same directory; commit fsyncs it,
+ * renames it over path and fsyncs the directory; abort unlinks it. */
+struct lh_atomic_file {
+    int fd;
+    char *path;
+    char *tmp_path;
+    uint64_t written;
+};
+
+enum lh_status lh_atomic_file_open(struct lh_atomic_file *f, const char *path,
+                                   struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_atomic_file_write(struct lh_atomic_file *f, const void *p, size_t n,
+                                    struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_atomic_file_commit(struct lh_atomic_file *f, struct lh_error *err) LH_NODISCARD;
+void lh_atomic_file_abort(struct lh_atomic_file *f); /* safe after commit or on a closed file */
+
+/* Whole-buffer convenience: replace path atomically with [p, p+n). */
+enum lh_status lh_file_write_atomic(const char *path, const void *p, size_t n,
+                                    struct lh_error *err) LH_NODISCARD;
+/* Reads a whole file up to max bytes (LH_E_TOOBIG past it). Caller frees *out.
+ * The buffer is NUL-terminated (not counted in *len). */
+enum lh_status lh_file_read_all(const char *path, size_t max, uint8_t **out, size_t *len,
+                                struct lh_error *err) LH_NODISCARD;
+/* mkdir -p with mode 0755. */
+enum lh_status lh_mkdir_p(const char *path, struct lh_error *err) LH_NODISCARD;
+/* fsync a directory by path. */
+enum lh_status lh_fsync_dir(const char *dir, struct lh_error *err) LH_NODISCARD;
+
+/* Test hook: when set, lh_atomic_file_write fails with ENOSPC once the file
+ * would pass this many bytes (fault injection for disk-full tests). 0 = off.
+ * Also settable with the LH_FAULT_ENOSPC_AFTER environment variable. */
+void lh_fault_set_enospc_after(uint64_t bytes);
+
+/* ------------------------------------------------------------------ misc */
+
+/* Checked decimal parse of a whole string into int64 (no trailing junk). */
+bool lh_parse_i64(const char *s, int64_t *out);
+/* Parses sizes like "64MiB", "1M", "4096", "2GiB", "512k". */
+bool lh_parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * misc.c — checked number parsing.
+ */
+#include "core.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+bool lh_parse_i64(const char *s, int64_t *out)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || end == s)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool lh_parse_size(const char *s, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s)
+        return false;
+    uint64_t mul = 1;
+    if (*end) {
+        static const struct {
+            const char *suffix;
+            uint64_t mul;
+        } units[] = {
+            {"k", 1024ULL},          {"kb", 1000ULL},        {"kib", 1024ULL},
+            {"m", 1024ULL << 10},    {"mb", 1000000ULL},     {"mib", 1024ULL << 10},
+            {"g", 1024ULL << 20},    {"gb", 1000000000ULL},  {"gib", 1024ULL << 20},
+            {"b", 1ULL},
+        };
+        bool found = false;
+        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+            if (strcasecmp(end, units[i].suffix) == 0) {
+                mul = units[i].mul;
+                found = true;
+                break;
+            }
+        }
+        if (!found)
+            return false;
+    }
+    if (v > UINT64_MAX / mul)
+        return false;
+    *out = v * mul;
+    return true;
+}

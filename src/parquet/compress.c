@@ -1,0 +1,125 @@
+/*
+ * compress.c — page compression codecs (zstd, snappy, none).
+ *
+ * Decompression trusts nothing: the expected size comes from a page header
+ * that the caller has already bounded, and the codec must produce exactly
+ * that many bytes.
+ */
+#include "parquet_int.h"
+
+#include <snappy-c.h>
+#include <string.h>
+#include <strings.h>
+#include <zstd.h>
+
+const char *lh_parquet_codec_name(enum lh_parquet_codec c)
+{
+    switch (c) {
+    case LH_PQ_UNCOMPRESSED:
+        return "UNCOMPRESSED";
+    case LH_PQ_SNAPPY:
+        return "SNAPPY";
+    case LH_PQ_GZIP:
+        return "GZIP";
+    case LH_PQ_LZO:
+        return "LZO";
+    case LH_PQ_BROTLI:
+        return "BROTLI";
+    case LH_PQ_LZ4:
+        return "LZ4";
+    case LH_PQ_ZSTD:
+        return "ZSTD";
+    case LH_PQ_LZ4_RAW:
+        return "LZ4_RAW";
+    }
+    return "UNKNOWN";
+}
+
+bool lh_parquet_codec_parse(const char *s, enum lh_parquet_codec *out)
+{
+    if (strcasecmp(s, "zstd") == 0)
+        *out = LH_PQ_ZSTD;
+    else if (strcasecmp(s, "snappy") == 0)
+        *out = LH_PQ_SNAPPY;
+    else if (strcasecmp(s, "none") == 0 || strcasecmp(s, "uncompressed") == 0)
+        *out = LH_PQ_UNCOMPRESSED;
+    else
+        return false;
+    return true;
+}
+
+size_t pq_compress_bound(enum lh_parquet_codec c, size_t n)
+{
+    switch (c) {
+    case LH_PQ_ZSTD:
+        return ZSTD_compressBound(n);
+    case LH_PQ_SNAPPY:
+        return snappy_max_compressed_length(n);
+    default:
+        return n;
+    }
+}
+
+enum lh_status pq_compress(enum lh_parquet_codec c, int level, const void *src, size_t n,
+                           void *dst, size_t dst_cap, size_t *out_len, struct lh_error *err)
+{
+    switch (c) {
+    case LH_PQ_UNCOMPRESSED:
+        if (dst_cap < n)
+            return lh_error_set(err, LH_E_INTERNAL, "compress: buffer too small");
+        memcpy(dst, src, n);
+        *out_len = n;
+        return LH_OK;
+    case LH_PQ_ZSTD: {
+        size_t r = ZSTD_compress(dst, dst_cap, src, n, level);
+        if (ZSTD_isError(r))
+            return lh_error_set(err, LH_E_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+        *out_len = r;
+        return LH_OK;
+    }
+    case LH_PQ_SNAPPY: {
+        size_t len = dst_cap;
+        if (snappy_compress(src, n, dst, &len) != SNAPPY_OK)
+            return lh_error_set(err, LH_E_INTERNAL, "snappy: compression failed");
+        *out_len = len;
+        return LH_OK;
+    }
+    default:
+        return lh_error_set(err, LH_E_UNSUPPORTED, "compression codec %s is not supported",
+                            lh_parquet_codec_name(c));
+    }
+}
+
+enum lh_status pq_decompress(enum lh_parquet_codec c, const void *src, size_t n, void *dst,
+                             size_t expect, struct lh_error *err)
+{
+    switch (c) {
+    case LH_PQ_UNCOMPRESSED:
+        if (n != expect)
+            return lh_error_set(err, LH_E_FORMAT,
+                                "uncompressed page: %zu bytes, header says %zu", n, expect);
+        memcpy(dst, src, n);
+        return LH_OK;
+    case LH_PQ_ZSTD: {
+        size_t r = ZSTD_decompress(dst, expect, src, n);
+        if (ZSTD_isError(r))
+            return lh_error_set(err, LH_E_FORMAT, "zstd page: %s", ZSTD_getErrorName(r));
+        if (r != expect)
+            return lh_error_set(err, LH_E_FORMAT, "zstd page: %zu bytes, header says %zu", r,
+                                expect);
+        return LH_OK;
+    }
+    case LH_PQ_SNAPPY: {
+        size_t len;
+        if (snappy_uncompressed_length(src, n, &len) != SNAPPY_OK || len != expect)
+            return lh_error_set(err, LH_E_FORMAT, "snappy page: bad length");
+        size_t out = expect;
+        if (snappy_uncompress(src, n, dst, &out) != SNAPPY_OK || out != expect)
+            return lh_error_set(err, LH_E_FORMAT, "snappy page: corrupt data");
+        return LH_OK;
+    }
+    default:
+        return lh_error_set(err, LH_E_UNSUPPORTED, "compression codec %s is not supported",
+                            lh_parquet_codec_name(c));
+    }
+}
