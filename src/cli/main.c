@@ -13,6 +13,7 @@ struct lh_subcommand {
 };
 
 static const struct lh_subcommand commands[] = {
+    {"cron", lh_cmd_cron, "show the next fire times of a cron expression"},
     {"datasets", lh_cmd_datasets, "list datasets or show one"},
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
     {"version", lh_cmd_version, "print the version and build"},
