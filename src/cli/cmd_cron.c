@@ -1,9 +1,140 @@
-/* Placeholder until the scheduler's cron lands. */
+/*
+ * cmd_cron.c — `lakehouse cron next`: the dry run of a cron trigger.
+ *
+ * Prints the next N fire instants of an expression in a zone, strictly
+ * after --from (default now), one ISO-8601 UTC instant per line.
+ */
 #include "cli.h"
+#include "schedule/schedule.h"
+
+#include <string.h>
+
+#define CRON_COUNT_MAX 10000
+
+static void cron_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: lakehouse cron next 'EXPR' [--tz ZONE] [--from ISO8601] [--count N]\n"
+            "\n"
+            "Prints the next N (default 5) times EXPR fires after --from (exclusive;\n"
+            "default now), one per line in ISO-8601 UTC.\n"
+            "\n"
+            "  EXPR         'minute hour day-of-month month day-of-week' or @hourly,\n"
+            "               @daily, @midnight, @weekly, @monthly, @yearly, @annually\n"
+            "  --tz ZONE    IANA zone the expression is read in (default UTC)\n"
+            "  --from TIME  e.g. 2026-03-08T06:00:00Z (an offset like -05:00 is allowed)\n"
+            "  --count N    how many fire times, 1-%d\n"
+            "\n"
+            "Daylight saving follows cronie: see docs/cron.md.\n",
+            CRON_COUNT_MAX);
+}
+
+static int64_t us_to_secs(int64_t us)
+{
+    return us / 1000000 - (us % 1000000 < 0 ? 1 : 0);
+}
+
+/* "--name value" or "--name=value"; advances *i past what it used. */
+static bool take_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return false;
+    if (argv[*i][n] == '=') {
+        *val = argv[*i] + n + 1;
+        return true;
+    }
+    if (argv[*i][n] != '\0')
+        return false;
+    *val = (*i + 1 < argc) ? argv[++*i] : NULL;
+    return true;
+}
 
 int lh_cmd_cron(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    lh_cli_error("cron: not built yet");
-    return 1;
+    if (lh_cli_wants_help(argc, argv)) {
+        cron_usage(stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "next") != 0) {
+        if (argc >= 2)
+            lh_cli_error("cron: unknown subcommand '%s' (see 'lakehouse cron --help')", argv[1]);
+        else
+            cron_usage(stderr);
+        return 2;
+    }
+    const char *expr = NULL, *zone = "UTC", *from = NULL, *count_s = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *v = NULL;
+        const char *a = argv[i];
+        if (take_opt(argc, argv, &i, "--tz", &v)) {
+            zone = v;
+        } else if (take_opt(argc, argv, &i, "--from", &v)) {
+            from = v;
+        } else if (take_opt(argc, argv, &i, "--count", &v)) {
+            count_s = v;
+        } else if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0) {
+            lh_cli_error("cron: unknown option '%s' (see 'lakehouse cron --help')", a);
+            return 2;
+        } else {
+            if (strcmp(a, "--") == 0 && i + 1 < argc)
+                a = argv[++i];
+            if (expr) {
+                lh_cli_error("cron: one expression expected, got '%s' too (quote it)", a);
+                return 2;
+            }
+            expr = a;
+            continue;
+        }
+        if (!v) {
+            lh_cli_error("cron: %s needs a value", a);
+            return 2;
+        }
+    }
+    if (!expr) {
+        lh_cli_error("cron: missing expression (see 'lakehouse cron --help')");
+        return 2;
+    }
+    int64_t count = 5;
+    if (count_s && (!lh_parse_i64(count_s, &count) || count < 1 || count > CRON_COUNT_MAX)) {
+        lh_cli_error("cron: --count: '%s' is not a number from 1 to %d", count_s, CRON_COUNT_MAX);
+        return 2;
+    }
+
+    struct lh_error err;
+    lh_error_clear(&err);
+    struct lh_cron cron;
+    if (lh_cron_parse(&cron, expr, &err) != LH_OK) {
+        lh_cli_error("%s", err.msg); /* already "cron: <field>: ..." */
+        return 1;
+    }
+    const struct lh_tz *tz;
+    if (lh_tz_load(zone, &tz, &err) != LH_OK) {
+        lh_cli_error("cron: --tz: %s", err.msg);
+        return 1;
+    }
+    int64_t after;
+    if (from) {
+        int64_t us;
+        if (lh_time_parse_iso(from, &us, &err) != LH_OK) {
+            lh_cli_error("cron: --from: %s", err.msg);
+            return 1;
+        }
+        after = us_to_secs(us);
+    } else {
+        after = us_to_secs(lh_time_wall_us());
+    }
+    for (int64_t k = 0; k < count; k++) {
+        int64_t next;
+        if (lh_cron_next(&cron, tz, after, &next, &err) != LH_OK) {
+            fflush(stdout);
+            lh_cli_error("%s", err.msg);
+            return 1;
+        }
+        char buf[48];
+        lh_time_format_iso(next * 1000000, buf, sizeof buf);
+        printf("%s\n", buf);
+        after = next;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
 }
