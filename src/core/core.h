@@ -201,6 +201,32 @@ enum lh_status lh_fsync_dir(const char *dir, struct lh_error *err) LH_NODISCARD;
  * Also settable with the LH_FAULT_ENOSPC_AFTER environment variable. */
 void lh_fault_set_enospc_after(uint64_t bytes);
 
+/* ------------------------------------------------------------------ sha256 */
+
+/* SHA-256 (FIPS 180-4). Caller storage; one-shot helper writes 64 hex
+ * characters and a NUL. */
+struct lh_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t n;
+};
+
+void lh_sha256_init(struct lh_sha256 *c);
+void lh_sha256_update(struct lh_sha256 *c, const void *p, size_t n);
+void lh_sha256_final(struct lh_sha256 *c, uint8_t out[32]);
+void lh_sha256_tohex(const uint8_t digest[32], char out[65]);
+void lh_sha256_hex(const void *p, size_t n, char out[65]);
+
+/* ------------------------------------------------------------------ redact */
+
+/* Writes dsn with every password replaced by "***" (URL userinfo, password-
+ * like query parameters, libpq key=value strings, user:pass@tcp(...) forms)
+ * into dst (always NUL-terminated when cap > 0). Returns the length of the
+ * whole redacted text, like snprintf, so cap <= return value means it was
+ * cut short. */
+size_t lh_redact_dsn(const char *dsn, char *dst, size_t cap);
+
 /* ------------------------------------------------------------------ misc */
 
 /* Checked decimal parse of a whole string into int64 (no trailing junk). */

@@ -1,0 +1,1011 @@
+/*
+ * catalog.c — dataset records with compare-and-swap updates.
+ *
+ * Every mutation is a function that edits a jansson tree; update() wraps it
+ * in the read / mutate / compare-and-swap / retry loop:
+ *
+ *   get _catalog/{name}.json with its token (absent: start from {})
+ *   mutate(tree)                      pure: no store writes in here
+ *   put_if_absent (new) or replace_if (token)
+ *   on LH_E_EXISTS / LH_E_CONFLICT: back off a little and start over
+ *
+ * Side effects that depend on the committed record (events, deleting
+ * objects dropped by retention) run after the swap succeeded, from what the
+ * mutation recorded in its context, so a retried attempt never leaves
+ * duplicates behind. A crash between the swap and those effects leaves at
+ * worst unreferenced objects (garbage, never a broken version) or a missing
+ * event.
+ */
+#include "catalog.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CATALOG_PREFIX "_catalog/"
+#define EVENTS_PREFIX "_events/"
+
+struct lh_catalog {
+    struct lh_store_set *set;
+    struct lh_store *primary;
+    unsigned keep, retries;
+    size_t max_record;
+    uint64_t seed;
+};
+
+enum lh_status lh_catalog_open(struct lh_store_set *set, const struct lh_catalog_options *opt,
+                               struct lh_catalog **out, struct lh_error *err)
+{
+    *out = NULL;
+    struct lh_catalog *c = calloc(1, sizeof *c);
+    if (!c)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    c->set = set;
+    c->primary = lh_store_set_primary(set);
+    c->keep = opt && opt->keep_versions ? opt->keep_versions : 5;
+    c->retries = opt && opt->max_retries ? opt->max_retries : 200;
+    c->max_record = opt && opt->max_record ? opt->max_record : (16u << 20);
+    c->seed = (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32);
+    *out = c;
+    return LH_OK;
+}
+
+void lh_catalog_close(struct lh_catalog *cat)
+{
+    free(cat);
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static void now_iso(char out[40])
+{
+    lh_time_format_iso(lh_time_wall_us(), out, 40);
+}
+
+static void iso_or_now(int64_t us, char out[40])
+{
+    lh_time_format_iso(us ? us : lh_time_wall_us(), out, 40);
+}
+
+static enum lh_status record_key(const char *name, char *key, size_t cap, struct lh_error *err)
+{
+    enum lh_status s = lh_store_name_check(name, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "dataset name");
+        return s;
+    }
+    snprintf(key, cap, CATALOG_PREFIX "%s.json", name);
+    return LH_OK;
+}
+
+void lh_catalog_schema_fingerprint(const struct lh_catalog_column *cols, size_t n, char out[65])
+{
+    struct lh_sha256 c;
+    uint8_t d[32];
+    lh_sha256_init(&c);
+    for (size_t i = 0; i < n; i++) {
+        const char *parts[2] = {cols[i].name ? cols[i].name : "",
+                                cols[i].data_type ? cols[i].data_type : ""};
+        for (int k = 0; k < 2; k++) {
+            uint32_t l = (uint32_t)strlen(parts[k]);
+            uint8_t lb[4] = {(uint8_t)(l >> 24), (uint8_t)(l >> 16), (uint8_t)(l >> 8), (uint8_t)l};
+            lh_sha256_update(&c, lb, 4);
+            lh_sha256_update(&c, parts[k], l);
+        }
+        uint8_t nb = cols[i].nullable ? 1 : 0;
+        lh_sha256_update(&c, &nb, 1);
+    }
+    lh_sha256_final(&c, d);
+    lh_sha256_tohex(d, out);
+}
+
+/* Stores source_file with any DSN password redacted. */
+static json_t *redacted_source(const char *src)
+{
+    if (!src)
+        return json_string("");
+    const char *body = src;
+    const char *lead = "";
+    if (strncmp(src, "dsn: ", 5) == 0) {
+        body = src + 5;
+        lead = "dsn: ";
+    } else if (!strstr(src, "://") && !strchr(src, '=')) {
+        return json_string(src);
+    }
+    size_t need = lh_redact_dsn(body, NULL, 0) + 1;
+    char *buf = malloc(need + 5);
+    if (!buf)
+        return NULL;
+    memcpy(buf, lead, strlen(lead));
+    lh_redact_dsn(body, buf + strlen(lead), need);
+    json_t *j = json_string(buf);
+    free(buf);
+    return j;
+}
+
+static json_t *lineage_json(const struct lh_catalog_lineage *l)
+{
+    char ts[40];
+    iso_or_now(l->ingest_timestamp_us, ts);
+    json_t *parents = json_array();
+    for (size_t i = 0; parents && i < l->nparents; i++)
+        json_array_append_new(parents, json_string(l->parent_datasets[i]));
+    return json_pack("{s:s, s:o, s:s, s:s, s:o}", "source_system",
+                     l->source_system ? l->source_system : "", "source_file",
+                     redacted_source(l->source_file), "ingest_job",
+                     l->ingest_job ? l->ingest_job : "", "ingest_timestamp", ts, "parent_datasets",
+                     parents ? parents : json_array());
+}
+
+/* Builds the columns array; *level receives the highest column level. */
+static json_t *columns_json(const struct lh_catalog_column *cols, size_t n,
+                            enum lh_sensitivity *level, struct lh_error *err)
+{
+    json_t *arr = json_array();
+    *level = LH_SENS_NONE;
+    for (size_t i = 0; arr && i < n; i++) {
+        enum lh_sensitivity s;
+        if (cols[i].sensitivity) {
+            if (!lh_sensitivity_parse(cols[i].sensitivity, &s)) {
+                lh_error_set(err, LH_E_INVAL, "column %s: unknown sensitivity '%s'",
+                             cols[i].name ? cols[i].name : "?", cols[i].sensitivity);
+                json_decref(arr);
+                return NULL;
+            }
+        } else {
+            s = lh_catalog_pii_detect(cols[i].name);
+        }
+        if (s > *level)
+            *level = s;
+        const char *ss = lh_sensitivity_str(s);
+        json_t *c =
+            json_pack("{s:s, s:s, s:o, s:s, s:b}", "name", cols[i].name ? cols[i].name : "",
+                      "data_type", cols[i].data_type ? cols[i].data_type : "", "sensitivity",
+                      ss ? json_string(ss) : json_null(), "description",
+                      cols[i].description ? cols[i].description : "", "is_pii", s == LH_SENS_PII);
+        if (!c || json_array_append_new(arr, c) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    if (!arr)
+        lh_error_set(err, LH_E_NOMEM, "out of memory");
+    return arr;
+}
+
+static uint64_t jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+/* Makes sure a fresh record has every §4 field. */
+static int ensure_shape(json_t *r, const char *name)
+{
+    int rc = 0;
+    if (!json_object_get(r, "name"))
+        rc |= json_object_set_new(r, "name", json_string(name));
+    if (!json_object_get(r, "schema_fingerprint"))
+        rc |= json_object_set_new(r, "schema_fingerprint", json_string(""));
+    if (!json_object_get(r, "current_version"))
+        rc |= json_object_set_new(r, "current_version", json_integer(0));
+    if (!json_is_array(json_object_get(r, "versions")))
+        rc |= json_object_set_new(r, "versions", json_array());
+    if (!json_object_get(r, "row_count"))
+        rc |= json_object_set_new(r, "row_count", json_integer(0));
+    if (!json_object_get(r, "sensitivity"))
+        rc |= json_object_set_new(r, "sensitivity", json_null());
+    if (!json_is_array(json_object_get(r, "columns")))
+        rc |= json_object_set_new(r, "columns", json_array());
+    if (!json_object_get(r, "lineage"))
+        rc |= json_object_set_new(r, "lineage", json_null());
+    if (!json_object_get(r, "embeddings_stale"))
+        rc |= json_object_set_new(r, "embeddings_stale", json_false());
+    if (!json_is_array(json_object_get(r, "index_bindings")))
+        rc |= json_object_set_new(r, "index_bindings", json_array());
+    return rc;
+}
+
+/* ------------------------------------------------------------------ CAS loop */
+
+typedef enum lh_status (*mutate_fn)(json_t *rec, bool is_new, void *ctx, struct lh_error *err);
+
+static void backoff(struct lh_catalog *cat, unsigned attempt)
+{
+    cat->seed = cat->seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    unsigned cap = attempt < 8 ? (200u << attempt) : 50000u; /* microseconds */
+    struct timespec ts = {0, (long)((cat->seed >> 33) % cap) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+static enum lh_status parse_record(const char *key, const uint8_t *data, size_t len, json_t **out,
+                                   struct lh_error *err)
+{
+    json_error_t je;
+    json_t *r = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!r)
+        return lh_error_set(err, LH_E_FORMAT, "catalog record %s is corrupt: line %d: %s", key,
+                            je.line, je.text);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        return lh_error_set(err, LH_E_FORMAT, "catalog record %s is corrupt: not a JSON object",
+                            key);
+    }
+    *out = r;
+    return LH_OK;
+}
+
+static enum lh_status update(struct lh_catalog *cat, const char *name, bool create, mutate_fn fn,
+                             void *ctx, struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    enum lh_status s = record_key(name, key, sizeof key, err);
+    if (s != LH_OK)
+        return s;
+    for (unsigned attempt = 0; attempt < cat->retries; attempt++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        char tok[LH_STORE_TOKEN_MAX];
+        json_t *rec = NULL;
+        char *out = NULL;
+        bool is_new = false;
+        s = lh_store_get(cat->primary, key, cat->max_record, &data, &len, tok, err);
+        if (s == LH_E_NOTFOUND) {
+            if (!create) {
+                s = lh_error_set(err, LH_E_NOTFOUND, "dataset '%s' not found", name);
+                goto done;
+            }
+            is_new = true;
+            rec = json_object();
+            if (!rec) {
+                s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+                goto done;
+            }
+        } else if (s != LH_OK) {
+            goto done;
+        } else {
+            s = parse_record(key, data, len, &rec, err);
+            if (s != LH_OK)
+                goto done;
+        }
+        if (ensure_shape(rec, name) != 0) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        s = fn(rec, is_new, ctx, err);
+        if (s != LH_OK)
+            goto done;
+        out = json_dumps(rec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (!out) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory serialising %s", key);
+            goto done;
+        }
+        if (strlen(out) > cat->max_record) {
+            s = lh_error_set(err, LH_E_TOOBIG, "catalog record %s would pass %zu bytes", key,
+                             cat->max_record);
+            goto done;
+        }
+        if (is_new)
+            s = lh_store_put_if_absent(cat->primary, key, out, strlen(out), err);
+        else
+            s = lh_store_replace_if(cat->primary, key, out, strlen(out), tok, NULL, err);
+    done:
+        free(out);
+        json_decref(rec);
+        free(data);
+        if (s == LH_E_EXISTS || s == LH_E_CONFLICT) {
+            lh_debug("catalog %s: changed underneath (attempt %u), retrying", key, attempt + 1);
+            backoff(cat, attempt);
+            continue;
+        }
+        return s;
+    }
+    return lh_error_set(err, LH_E_CONFLICT, "catalog record %s: still contended after %u attempts",
+                        key, cat->retries);
+}
+
+/* ------------------------------------------------------------------ events */
+
+static enum lh_status event_put(struct lh_catalog *cat, const char *dataset, uint64_t version,
+                                const char *type, const char *index, const char *prev_fp,
+                                const char *fp, struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX], id[400], ts[40];
+    if (index)
+        snprintf(id, sizeof id, "%s/%020llu-%s-%s", dataset, (unsigned long long)version, type,
+                 index);
+    else
+        snprintf(id, sizeof id, "%s/%020llu-%s", dataset, (unsigned long long)version, type);
+    snprintf(key, sizeof key, EVENTS_PREFIX "%s.json", id);
+    now_iso(ts);
+    json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:s}", "id", id, "type", type, "dataset", dataset,
+                          "version", (json_int_t)version, "created_at", ts);
+    if (!e)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    if (index)
+        json_object_set_new(e, "index_name", json_string(index));
+    if (prev_fp) {
+        json_object_set_new(e, "previous_fingerprint", json_string(prev_fp));
+        json_object_set_new(e, "schema_fingerprint", json_string(fp ? fp : ""));
+    }
+    char *txt = json_dumps(e, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(e);
+    if (!txt)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status s = lh_store_put_if_absent(cat->primary, key, txt, strlen(txt), err);
+    free(txt);
+    if (s == LH_E_EXISTS) /* the same event is already pending */
+        s = LH_OK;
+    return s;
+}
+
+static bool copy_str(char *dst, size_t cap, json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) >= cap)
+        return false;
+    memcpy(dst, s, strlen(s) + 1);
+    return true;
+}
+
+enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *dataset,
+                                      struct lh_catalog_event **out, size_t *n,
+                                      struct lh_error *err)
+{
+    char prefix[LH_STORE_KEY_MAX];
+    struct lh_store_list l;
+    *out = NULL;
+    *n = 0;
+    if (dataset) {
+        enum lh_status s = lh_store_name_check(dataset, err);
+        if (s != LH_OK)
+            return s;
+        snprintf(prefix, sizeof prefix, EVENTS_PREFIX "%s/", dataset);
+    } else {
+        snprintf(prefix, sizeof prefix, EVENTS_PREFIX);
+    }
+    enum lh_status s = lh_store_list(cat->primary, prefix, &l, err);
+    if (s != LH_OK)
+        return s;
+    struct lh_catalog_event *ev = calloc(l.count ? l.count : 1, sizeof *ev);
+    if (!ev) {
+        lh_store_list_free(&l);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < l.count; i++) {
+        uint8_t *data;
+        size_t len;
+        struct lh_error e2;
+        if (lh_store_get(cat->primary, l.items[i].key, 1u << 20, &data, &len, NULL, &e2) != LH_OK) {
+            if (e2.status != LH_E_NOTFOUND) /* acked meanwhile: fine */
+                lh_warn("event %s: %s", l.items[i].key, e2.msg);
+            continue;
+        }
+        json_error_t je;
+        json_t *j = json_loadb((const char *)data, len, 0, &je);
+        free(data);
+        struct lh_catalog_event *e = &ev[k];
+        json_t *ver = json_object_get(j, "version");
+        bool ok = json_is_object(j) && copy_str(e->id, sizeof e->id, json_object_get(j, "id")) &&
+                  copy_str(e->type, sizeof e->type, json_object_get(j, "type")) &&
+                  copy_str(e->dataset, sizeof e->dataset, json_object_get(j, "dataset")) &&
+                  json_is_integer(ver) && json_integer_value(ver) >= 0;
+        if (ok) {
+            e->version = (uint64_t)json_integer_value(ver);
+            copy_str(e->created_at, sizeof e->created_at, json_object_get(j, "created_at"));
+            copy_str(e->index_name, sizeof e->index_name, json_object_get(j, "index_name"));
+            copy_str(e->previous_fingerprint, sizeof e->previous_fingerprint,
+                     json_object_get(j, "previous_fingerprint"));
+            copy_str(e->schema_fingerprint, sizeof e->schema_fingerprint,
+                     json_object_get(j, "schema_fingerprint"));
+            k++;
+        } else {
+            lh_warn("event %s is corrupt; skipped", l.items[i].key);
+        }
+        json_decref(j);
+    }
+    lh_store_list_free(&l);
+    *out = ev;
+    *n = k;
+    return LH_OK;
+}
+
+enum lh_status lh_catalog_event_ack(struct lh_catalog *cat, const char *id, struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    if (!id || !*id || strlen(id) > 400)
+        return lh_error_set(err, LH_E_INVAL, "bad event id");
+    snprintf(key, sizeof key, EVENTS_PREFIX "%s.json", id);
+    enum lh_status s = lh_store_key_check(key, err);
+    if (s != LH_OK)
+        return s;
+    return lh_store_delete(cat->primary, key, err);
+}
+
+/* ------------------------------------------------------------------ register */
+
+struct dropped_obj {
+    char *bucket, *key;
+};
+
+struct reg_ctx {
+    struct lh_catalog *cat;
+    const struct lh_catalog_version_spec *spec;
+    char fp[65];
+    /* filled by the mutation (reset on every attempt) */
+    uint64_t version;
+    bool schema_changed;
+    char prev_fp[65];
+    char **indexes;
+    size_t nindexes;
+    struct dropped_obj *dropped;
+    size_t ndropped;
+};
+
+static void reg_reset(struct reg_ctx *c)
+{
+    for (size_t i = 0; i < c->nindexes; i++)
+        free(c->indexes[i]);
+    free(c->indexes);
+    for (size_t i = 0; i < c->ndropped; i++) {
+        free(c->dropped[i].bucket);
+        free(c->dropped[i].key);
+    }
+    free(c->dropped);
+    c->indexes = NULL;
+    c->dropped = NULL;
+    c->nindexes = c->ndropped = 0;
+    c->schema_changed = false;
+    c->prev_fp[0] = '\0';
+    c->version = 0;
+}
+
+static bool referenced(json_t *versions, size_t from, const char *bucket, const char *key)
+{
+    for (size_t i = from; i < json_array_size(versions); i++) {
+        json_t *objs = json_object_get(json_array_get(versions, i), "objects");
+        for (size_t j = 0; j < json_array_size(objs); j++) {
+            json_t *o = json_array_get(objs, j);
+            const char *b = json_string_value(json_object_get(o, "bucket"));
+            const char *k = json_string_value(json_object_get(o, "key"));
+            if (k && strcmp(k, key) == 0 && strcmp(b ? b : "primary", bucket) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static enum lh_status apply_columns(json_t *rec, const struct lh_catalog_column *cols, size_t n,
+                                    const char *sensitivity, struct lh_error *err)
+{
+    enum lh_sensitivity level;
+    json_t *arr = columns_json(cols, n, &level, err);
+    if (!arr)
+        return err ? err->status : LH_E_NOMEM;
+    json_object_set_new(rec, "columns", arr);
+    if (sensitivity) {
+        enum lh_sensitivity s;
+        if (!lh_sensitivity_parse(sensitivity, &s))
+            return lh_error_set(err, LH_E_INVAL, "unknown sensitivity '%s'", sensitivity);
+        level = s;
+    }
+    const char *ss = lh_sensitivity_str(level);
+    json_object_set_new(rec, "sensitivity", ss ? json_string(ss) : json_null());
+    return LH_OK;
+}
+
+static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh_error *err)
+{
+    struct reg_ctx *c = vctx;
+    const struct lh_catalog_version_spec *sp = c->spec;
+    (void)is_new;
+    reg_reset(c);
+    json_t *versions = json_object_get(rec, "versions");
+    uint64_t cur = jint(rec, "current_version");
+    for (size_t i = 0; i < json_array_size(versions); i++) {
+        uint64_t v = jint(json_array_get(versions, i), "version");
+        if (v > cur)
+            cur = v;
+    }
+    c->version = cur + 1;
+    /* schema change against the previous version */
+    const char *prev = json_string_value(json_object_get(rec, "schema_fingerprint"));
+    if (cur > 0 && prev && *prev && strcmp(prev, c->fp) != 0) {
+        c->schema_changed = true;
+        snprintf(c->prev_fp, sizeof c->prev_fp, "%s", prev);
+    }
+    char ts[40];
+    now_iso(ts);
+    json_t *objs = json_array();
+    for (size_t i = 0; objs && i < sp->nobjects; i++) {
+        char ots[40];
+        iso_or_now(sp->objects[i].created_at_us, ots);
+        json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "bucket",
+                              sp->objects[i].bucket ? sp->objects[i].bucket : "primary", "key",
+                              sp->objects[i].key, "size_bytes",
+                              (json_int_t)sp->objects[i].size_bytes, "created_at", ots);
+        if (!o || json_array_append_new(objs, o) != 0) {
+            json_decref(objs);
+            objs = NULL;
+        }
+    }
+    json_t *v =
+        objs ? json_pack("{s:I, s:s, s:I, s:s, s:s, s:o}", "version", (json_int_t)c->version,
+                         "created_at", ts, "row_count", (json_int_t)sp->row_count, "run_id",
+                         sp->run_id ? sp->run_id : "", "schema_fingerprint", c->fp, "objects", objs)
+             : NULL;
+    if (!v || json_array_append_new(versions, v) != 0)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    json_object_set_new(rec, "current_version", json_integer((json_int_t)c->version));
+    json_object_set_new(rec, "schema_fingerprint", json_string(c->fp));
+    json_object_set_new(rec, "row_count", json_integer((json_int_t)sp->row_count));
+    json_object_set_new(rec, "embeddings_stale", json_true());
+    if (sp->columns) {
+        enum lh_status s = apply_columns(rec, sp->columns, sp->ncolumns, NULL, err);
+        if (s != LH_OK)
+            return s;
+    }
+    if (sp->lineage) {
+        json_t *l = lineage_json(sp->lineage);
+        if (!l)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        json_object_set_new(rec, "lineage", l);
+    }
+    /* retention: drop the oldest versions past keep; remember objects that
+     * no kept version references */
+    size_t nv = json_array_size(versions);
+    size_t drop = nv > c->cat->keep ? nv - c->cat->keep : 0;
+    for (size_t i = 0; i < drop; i++) {
+        json_t *ob = json_object_get(json_array_get(versions, i), "objects");
+        for (size_t j = 0; j < json_array_size(ob); j++) {
+            json_t *o = json_array_get(ob, j);
+            const char *b = json_string_value(json_object_get(o, "bucket"));
+            const char *k = json_string_value(json_object_get(o, "key"));
+            if (!k || referenced(versions, drop, b ? b : "primary", k))
+                continue;
+            struct dropped_obj *nd = realloc(c->dropped, (c->ndropped + 1) * sizeof *nd);
+            if (!nd)
+                return lh_error_set(err, LH_E_NOMEM, "out of memory");
+            c->dropped = nd;
+            nd[c->ndropped].bucket = strdup(b ? b : "primary");
+            nd[c->ndropped].key = strdup(k);
+            c->ndropped++;
+        }
+    }
+    for (size_t i = 0; i < drop; i++)
+        json_array_remove(versions, 0);
+    /* bound indexes get a dataset_appended each */
+    json_t *ib = json_object_get(rec, "index_bindings");
+    for (size_t i = 0; i < json_array_size(ib); i++) {
+        const char *ix = json_string_value(json_object_get(json_array_get(ib, i), "index_name"));
+        if (!ix)
+            continue;
+        char **ni = realloc(c->indexes, (c->nindexes + 1) * sizeof *ni);
+        if (!ni)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        c->indexes = ni;
+        ni[c->nindexes] = strdup(ix);
+        if (!ni[c->nindexes])
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        c->nindexes++;
+    }
+    return LH_OK;
+}
+
+enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *name,
+                                           const struct lh_catalog_version_spec *spec,
+                                           uint64_t *version, struct lh_error *err)
+{
+    struct reg_ctx c = {.cat = cat, .spec = spec};
+    enum lh_status s;
+    if (spec->schema_fingerprint) {
+        if (strlen(spec->schema_fingerprint) != 64)
+            return lh_error_set(err, LH_E_INVAL, "schema fingerprint must be 64 hex characters");
+        memcpy(c.fp, spec->schema_fingerprint, 65);
+    } else {
+        lh_catalog_schema_fingerprint(spec->columns, spec->columns ? spec->ncolumns : 0, c.fp);
+    }
+    /* every part must be in place before the version can become current */
+    for (size_t i = 0; i < spec->nobjects; i++) {
+        struct lh_store *st;
+        uint64_t size;
+        const char *b = spec->objects[i].bucket ? spec->objects[i].bucket : "primary";
+        s = lh_store_set_get(cat->set, b, &st, err);
+        if (s == LH_OK)
+            s = lh_store_stat(st, spec->objects[i].key, &size, err);
+        if (s != LH_OK) {
+            lh_error_prefix(err, "dataset %s: part %s/%s is not in place", name, b,
+                            spec->objects[i].key ? spec->objects[i].key : "?");
+            return s;
+        }
+    }
+    s = update(cat, name, true, reg_mutate, &c, err);
+    if (s != LH_OK)
+        goto done;
+    if (version)
+        *version = c.version;
+    /* after the swap: events, then retention deletes */
+    struct lh_error e2;
+    for (size_t i = 0; i < c.nindexes; i++)
+        if (event_put(cat, name, c.version, "dataset_appended", c.indexes[i], NULL, NULL, &e2) !=
+            LH_OK)
+            lh_warn("dataset %s v%llu: event for index %s not written: %s", name,
+                    (unsigned long long)c.version, c.indexes[i], e2.msg);
+    if (c.schema_changed &&
+        event_put(cat, name, c.version, "schema_changed", NULL, c.prev_fp, c.fp, &e2) != LH_OK)
+        lh_warn("dataset %s v%llu: schema_changed event not written: %s", name,
+                (unsigned long long)c.version, e2.msg);
+    for (size_t i = 0; i < c.ndropped; i++) {
+        struct lh_store *st;
+        if (lh_store_set_get(cat->set, c.dropped[i].bucket, &st, &e2) != LH_OK ||
+            lh_store_delete(st, c.dropped[i].key, &e2) != LH_OK)
+            lh_warn("dataset %s: retention could not delete %s/%s: %s", name, c.dropped[i].bucket,
+                    c.dropped[i].key, e2.msg);
+    }
+done:
+    reg_reset(&c);
+    return s;
+}
+
+/* ------------------------------------------------------------------ metadata */
+
+static enum lh_status meta_mutate(json_t *rec, bool is_new, void *vctx, struct lh_error *err)
+{
+    const struct lh_catalog_metadata_update *u = vctx;
+    (void)is_new;
+    if (u->columns) {
+        enum lh_status s = apply_columns(rec, u->columns, u->ncolumns, u->sensitivity, err);
+        if (s != LH_OK)
+            return s;
+    } else if (u->sensitivity) {
+        enum lh_sensitivity lv;
+        if (!lh_sensitivity_parse(u->sensitivity, &lv))
+            return lh_error_set(err, LH_E_INVAL, "unknown sensitivity '%s'", u->sensitivity);
+        const char *ss = lh_sensitivity_str(lv);
+        json_object_set_new(rec, "sensitivity", ss ? json_string(ss) : json_null());
+    }
+    if (u->lineage) {
+        json_t *l = lineage_json(u->lineage);
+        if (!l)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        json_object_set_new(rec, "lineage", l);
+    }
+    if (u->set_row_count)
+        json_object_set_new(rec, "row_count", json_integer((json_int_t)u->row_count));
+    return LH_OK;
+}
+
+enum lh_status lh_catalog_metadata_update(struct lh_catalog *cat, const char *name,
+                                          const struct lh_catalog_metadata_update *u,
+                                          struct lh_error *err)
+{
+    return update(cat, name, false, meta_mutate, (void *)u, err);
+}
+
+static enum lh_status stale_mutate(json_t *rec, bool is_new, void *vctx, struct lh_error *err)
+{
+    (void)is_new, (void)err;
+    json_object_set_new(rec, "embeddings_stale", json_boolean(*(bool *)vctx));
+    return LH_OK;
+}
+
+enum lh_status lh_catalog_embeddings_stale_set(struct lh_catalog *cat, const char *name, bool stale,
+                                               struct lh_error *err)
+{
+    return update(cat, name, false, stale_mutate, &stale, err);
+}
+
+struct bind_ctx {
+    const char *index;
+    bool bind;
+};
+
+static enum lh_status bind_mutate(json_t *rec, bool is_new, void *vctx, struct lh_error *err)
+{
+    struct bind_ctx *b = vctx;
+    (void)is_new;
+    json_t *ib = json_object_get(rec, "index_bindings");
+    for (size_t i = 0; i < json_array_size(ib); i++) {
+        const char *ix = json_string_value(json_object_get(json_array_get(ib, i), "index_name"));
+        if (ix && strcmp(ix, b->index) == 0) {
+            if (!b->bind)
+                json_array_remove(ib, i);
+            return LH_OK;
+        }
+    }
+    if (b->bind) {
+        char ts[40];
+        now_iso(ts);
+        json_t *e = json_pack("{s:s, s:s}", "index_name", b->index, "bound_at", ts);
+        if (!e || json_array_append_new(ib, e) != 0)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    return LH_OK;
+}
+
+enum lh_status lh_catalog_index_bind(struct lh_catalog *cat, const char *dataset,
+                                     const char *index_name, struct lh_error *err)
+{
+    enum lh_status s = lh_store_name_check(index_name, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "index name");
+        return s;
+    }
+    struct bind_ctx b = {index_name, true};
+    return update(cat, dataset, false, bind_mutate, &b, err);
+}
+
+enum lh_status lh_catalog_index_unbind(struct lh_catalog *cat, const char *dataset,
+                                       const char *index_name, struct lh_error *err)
+{
+    enum lh_status s = lh_store_name_check(index_name, err);
+    if (s != LH_OK)
+        return s;
+    struct bind_ctx b = {index_name, false};
+    return update(cat, dataset, false, bind_mutate, &b, err);
+}
+
+/* ------------------------------------------------------------------ reading */
+
+struct rd {
+    struct lh_arena *a;
+    const char *key;
+    struct lh_error *err;
+    bool bad;
+};
+
+static const char *rd_str(struct rd *r, json_t *o, const char *field, bool nullable)
+{
+    json_t *v = json_object_get(o, field);
+    if (nullable && (!v || json_is_null(v)))
+        return NULL;
+    if (!json_is_string(v)) {
+        if (!r->bad)
+            lh_error_set(r->err, LH_E_FORMAT, "catalog record %s is corrupt: '%s' is not a string",
+                         r->key, field);
+        r->bad = true;
+        return "";
+    }
+    const char *s = lh_arena_strndup(r->a, json_string_value(v), json_string_length(v));
+    if (!s) {
+        if (!r->bad)
+            lh_error_set(r->err, LH_E_NOMEM, "out of memory");
+        r->bad = true;
+        return "";
+    }
+    return s;
+}
+
+static uint64_t rd_u64(struct rd *r, json_t *o, const char *field)
+{
+    json_t *v = json_object_get(o, field);
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        if (!r->bad)
+            lh_error_set(r->err, LH_E_FORMAT,
+                         "catalog record %s is corrupt: '%s' is not a non-negative integer", r->key,
+                         field);
+        r->bad = true;
+        return 0;
+    }
+    return (uint64_t)json_integer_value(v);
+}
+
+static json_t *rd_arr(struct rd *r, json_t *o, const char *field, bool optional)
+{
+    json_t *v = json_object_get(o, field);
+    if (optional && !v)
+        return NULL;
+    if (!json_is_array(v)) {
+        if (!r->bad)
+            lh_error_set(r->err, LH_E_FORMAT, "catalog record %s is corrupt: '%s' is not an array",
+                         r->key, field);
+        r->bad = true;
+        return NULL;
+    }
+    return v;
+}
+
+static void *rd_alloc(struct rd *r, size_t n, size_t size)
+{
+    void *p = lh_arena_alloc(r->a, (n ? n : 1) * size);
+    if (!p) {
+        if (!r->bad)
+            lh_error_set(r->err, LH_E_NOMEM, "out of memory");
+        r->bad = true;
+    }
+    return p;
+}
+
+static enum lh_status read_record(const char *key, const uint8_t *data, size_t len,
+                                  struct lh_catalog_record *out, struct lh_error *err)
+{
+    json_t *j = NULL;
+    enum lh_status s = parse_record(key, data, len, &j, err);
+    if (s != LH_OK)
+        return s;
+    struct rd r = {&out->arena, key, err, false};
+    out->json = lh_arena_strndup(&out->arena, (const char *)data, len);
+    out->name = rd_str(&r, j, "name", false);
+    out->schema_fingerprint = rd_str(&r, j, "schema_fingerprint", false);
+    out->sensitivity = rd_str(&r, j, "sensitivity", true);
+    out->current_version = rd_u64(&r, j, "current_version");
+    out->row_count = rd_u64(&r, j, "row_count");
+    json_t *es = json_object_get(j, "embeddings_stale");
+    out->embeddings_stale = json_is_true(es);
+    json_t *vs = rd_arr(&r, j, "versions", false);
+    size_t nv = json_array_size(vs);
+    struct lh_catalog_version_info *vi = rd_alloc(&r, nv, sizeof *vi);
+    for (size_t i = 0; vi && !r.bad && i < nv; i++) {
+        json_t *v = json_array_get(vs, i);
+        if (!json_is_object(v)) {
+            s = lh_error_set(err, LH_E_FORMAT, "catalog record %s is corrupt: versions[%zu]", key,
+                             i);
+            r.bad = true;
+            break;
+        }
+        vi[i].version = rd_u64(&r, v, "version");
+        vi[i].created_at = rd_str(&r, v, "created_at", false);
+        vi[i].row_count = rd_u64(&r, v, "row_count");
+        vi[i].run_id = rd_str(&r, v, "run_id", true);
+        vi[i].schema_fingerprint = rd_str(&r, v, "schema_fingerprint", true);
+        json_t *os = rd_arr(&r, v, "objects", false);
+        size_t no = json_array_size(os);
+        struct lh_catalog_object_info *oi = rd_alloc(&r, no, sizeof *oi);
+        for (size_t k = 0; oi && !r.bad && k < no; k++) {
+            json_t *o = json_array_get(os, k);
+            oi[k].bucket = rd_str(&r, o, "bucket", false);
+            oi[k].key = rd_str(&r, o, "key", false);
+            oi[k].size_bytes = rd_u64(&r, o, "size_bytes");
+            oi[k].created_at = rd_str(&r, o, "created_at", true);
+            vi[i].size_bytes += oi[k].size_bytes;
+        }
+        vi[i].objects = oi;
+        vi[i].nobjects = no;
+    }
+    out->versions = vi;
+    out->nversions = nv;
+    json_t *cs = rd_arr(&r, j, "columns", false);
+    size_t nc = json_array_size(cs);
+    struct lh_catalog_column_info *ci = rd_alloc(&r, nc, sizeof *ci);
+    for (size_t i = 0; ci && !r.bad && i < nc; i++) {
+        json_t *c = json_array_get(cs, i);
+        ci[i].name = rd_str(&r, c, "name", false);
+        ci[i].data_type = rd_str(&r, c, "data_type", false);
+        ci[i].sensitivity = rd_str(&r, c, "sensitivity", true);
+        ci[i].description = rd_str(&r, c, "description", true);
+        ci[i].is_pii = json_is_true(json_object_get(c, "is_pii"));
+    }
+    out->columns = ci;
+    out->ncolumns = nc;
+    json_t *l = json_object_get(j, "lineage");
+    if (json_is_object(l)) {
+        out->has_lineage = true;
+        out->source_system = rd_str(&r, l, "source_system", true);
+        out->source_file = rd_str(&r, l, "source_file", true);
+        out->ingest_job = rd_str(&r, l, "ingest_job", true);
+        out->ingest_timestamp = rd_str(&r, l, "ingest_timestamp", true);
+        json_t *ps = rd_arr(&r, l, "parent_datasets", true);
+        size_t np = json_array_size(ps);
+        const char **pp = rd_alloc(&r, np, sizeof *pp);
+        for (size_t i = 0; pp && !r.bad && i < np; i++) {
+            const char *p = json_string_value(json_array_get(ps, i));
+            pp[i] = lh_arena_strndup(&out->arena, p ? p : "", p ? strlen(p) : 0);
+        }
+        out->parent_datasets = pp;
+        out->nparents = np;
+    }
+    json_t *ib = rd_arr(&r, j, "index_bindings", true);
+    size_t ni = json_array_size(ib);
+    const char **ix = rd_alloc(&r, ni, sizeof *ix);
+    for (size_t i = 0; ix && !r.bad && i < ni; i++)
+        ix[i] = rd_str(&r, json_array_get(ib, i), "index_name", false);
+    out->indexes = ix;
+    out->nindexes = ni;
+    json_decref(j);
+    if (r.bad)
+        return err ? err->status : LH_E_FORMAT;
+    return LH_OK;
+}
+
+enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
+                                      struct lh_catalog_record *out, struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    uint8_t *data = NULL;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    lh_arena_init(&out->arena, 0);
+    enum lh_status s = record_key(name, key, sizeof key, err);
+    if (s != LH_OK)
+        return s;
+    s = lh_store_get(cat->primary, key, cat->max_record, &data, &len, NULL, err);
+    if (s == LH_E_NOTFOUND)
+        return lh_error_set(err, LH_E_NOTFOUND, "dataset '%s' not found", name);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "catalog record %s", key);
+        return s;
+    }
+    s = read_record(key, data, len, out, err);
+    free(data);
+    if (s != LH_OK) {
+        lh_catalog_record_free(out);
+        lh_arena_init(&out->arena, 0);
+    }
+    return s;
+}
+
+void lh_catalog_record_free(struct lh_catalog_record *r)
+{
+    if (r) {
+        lh_arena_free(&r->arena);
+        memset(r, 0, sizeof *r);
+    }
+}
+
+const struct lh_catalog_version_info *lh_catalog_record_current(const struct lh_catalog_record *r)
+{
+    for (size_t i = r->nversions; i-- > 0;)
+        if (r->versions[i].version == r->current_version)
+            return &r->versions[i];
+    return NULL;
+}
+
+static int summary_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct lh_catalog_summary *)a)->name,
+                  ((const struct lh_catalog_summary *)b)->name);
+}
+
+enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary **out, size_t *n,
+                               struct lh_error *err)
+{
+    struct lh_store_list l;
+    *out = NULL;
+    *n = 0;
+    enum lh_status s = lh_store_list(cat->primary, CATALOG_PREFIX, &l, err);
+    if (s != LH_OK)
+        return s;
+    struct lh_catalog_summary *sum = calloc(l.count ? l.count : 1, sizeof *sum);
+    if (!sum) {
+        lh_store_list_free(&l);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+    const size_t pl = strlen(CATALOG_PREFIX);
+    for (size_t i = 0; i < l.count; i++) {
+        const char *key = l.items[i].key;
+        size_t kl = strlen(key);
+        if (kl <= pl + 5 || strcmp(key + kl - 5, ".json") != 0 || strchr(key + pl, '/'))
+            continue;
+        struct lh_catalog_summary *e = &sum[k++];
+        size_t nl = kl - pl - 5;
+        if (nl >= sizeof e->name)
+            nl = sizeof e->name - 1;
+        memcpy(e->name, key + pl, nl);
+        e->name[nl] = '\0';
+        struct lh_catalog_record r;
+        struct lh_error e2;
+        if (lh_catalog_dataset_get(cat, e->name, &r, &e2) != LH_OK) {
+            snprintf(e->error, sizeof e->error, "%s", e2.msg);
+            continue;
+        }
+        e->current_version = r.current_version;
+        e->row_count = r.row_count;
+        const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
+        e->size_bytes = cv ? cv->size_bytes : 0;
+        snprintf(e->sensitivity, sizeof e->sensitivity, "%s", r.sensitivity ? r.sensitivity : "");
+        const char *li = r.has_lineage && r.ingest_timestamp ? r.ingest_timestamp
+                         : cv                                ? cv->created_at
+                                                             : "";
+        snprintf(e->last_ingest, sizeof e->last_ingest, "%s", li);
+        lh_catalog_record_free(&r);
+    }
+    lh_store_list_free(&l);
+    qsort(sum, k, sizeof *sum, summary_cmp);
+    *out = sum;
+    *n = k;
+    return LH_OK;
+}

@@ -1,0 +1,205 @@
+/*
+ * catalog.h — datasets, versions, schema fingerprints, column metadata and
+ * PII tags, lineage, index bindings and the event log.
+ *
+ * One JSON record per dataset at `_catalog/{name}.json` in the `primary`
+ * bucket (shape: DESIGN.md §4, field names kept exactly; extra fields:
+ * versions[].schema_fingerprint, index_bindings). Events are one object
+ * each under `_events/{dataset}/...json`.
+ *
+ * Every change is read-modify-write with compare-and-swap on the record
+ * (lh_store_put_if_absent / lh_store_replace_if) and retried on conflict,
+ * so concurrent writers, threads or processes, never lose an update.
+ *
+ * A version becomes current only when its record is replaced, and
+ * registration first checks that every part exists. Retention (keep the
+ * last N versions, default 5) deletes objects no kept version references,
+ * after the record no longer points at them.
+ *
+ * Thread safety: a catalog is used by one thread at a time (like its store).
+ */
+#ifndef LH_CATALOG_H
+#define LH_CATALOG_H
+
+#include "core/core.h"
+#include "store/store.h"
+
+struct lh_catalog;
+
+struct lh_catalog_options {
+    unsigned keep_versions; /* 0 = 5 */
+    unsigned max_retries;   /* compare-and-swap attempts; 0 = 200 */
+    size_t max_record;      /* bytes; 0 = 16 MiB */
+};
+
+/* set is borrowed and must outlive the catalog. */
+enum lh_status lh_catalog_open(struct lh_store_set *set, const struct lh_catalog_options *opt,
+                               struct lh_catalog **out, struct lh_error *err) LH_NODISCARD;
+void lh_catalog_close(struct lh_catalog *cat);
+
+/* ------------------------------------------------------------ sensitivity */
+
+/* Ordered: a dataset's level is the highest of its columns. */
+enum lh_sensitivity {
+    LH_SENS_NONE,
+    LH_SENS_INTERNAL,
+    LH_SENS_SENSITIVE,
+    LH_SENS_FINANCIAL,
+    LH_SENS_PII,
+};
+/* "pii", "financial", "sensitive", "internal"; NULL for none. */
+const char *lh_sensitivity_str(enum lh_sensitivity s);
+/* Parses the names above ("none" or "" is LH_SENS_NONE); false otherwise. */
+bool lh_sensitivity_parse(const char *s, enum lh_sensitivity *out);
+/* The level implied by a column name (rule: docs/catalog.md, pii.c). */
+enum lh_sensitivity lh_catalog_pii_detect(const char *column_name);
+
+/* ------------------------------------------------------------ inputs */
+
+struct lh_catalog_column {
+    const char *name;
+    const char *data_type;   /* Parquet/Arrow type as text, e.g. "Utf8", "Int64" */
+    bool nullable;           /* part of the schema fingerprint */
+    const char *sensitivity; /* NULL: detected from the name */
+    const char *description; /* NULL: "" */
+};
+
+struct lh_catalog_object {
+    const char *bucket; /* NULL: "primary" */
+    const char *key;
+    uint64_t size_bytes;
+    int64_t created_at_us; /* 0: now */
+};
+
+struct lh_catalog_lineage {
+    const char *source_system;
+    const char *source_file; /* "dsn: ..." is redacted before it is stored */
+    const char *ingest_job;
+    int64_t ingest_timestamp_us; /* 0: now */
+    const char *const *parent_datasets;
+    size_t nparents;
+};
+
+/* sha256 hex of the ordered (name, type, nullability) list. */
+void lh_catalog_schema_fingerprint(const struct lh_catalog_column *cols, size_t n, char out[65]);
+
+struct lh_catalog_version_spec {
+    const struct lh_catalog_object *objects;
+    size_t nobjects;
+    const char *schema_fingerprint; /* NULL: computed from columns */
+    uint64_t row_count;
+    const char *run_id;
+    /* Optional metadata applied in the same record update: */
+    const struct lh_catalog_column *columns; /* NULL: keep */
+    size_t ncolumns;
+    const struct lh_catalog_lineage *lineage; /* NULL: keep */
+};
+
+/* Registers a new version of dataset `name` (created if new) and makes it
+ * current. Checks that every object exists first. Marks embeddings stale,
+ * enqueues dataset_appended per bound index and schema_changed when the
+ * fingerprint differs from the previous version, then applies retention.
+ * *version (may be NULL) receives the new version number. */
+enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *name,
+                                           const struct lh_catalog_version_spec *spec,
+                                           uint64_t *version, struct lh_error *err) LH_NODISCARD;
+
+struct lh_catalog_metadata_update {
+    const struct lh_catalog_column *columns; /* NULL: keep */
+    size_t ncolumns;
+    const char *sensitivity; /* NULL: highest of the columns when columns are given */
+    const struct lh_catalog_lineage *lineage; /* NULL: keep */
+    bool set_row_count;
+    uint64_t row_count;
+};
+enum lh_status lh_catalog_metadata_update(struct lh_catalog *cat, const char *name,
+                                          const struct lh_catalog_metadata_update *u,
+                                          struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_catalog_embeddings_stale_set(struct lh_catalog *cat, const char *name, bool stale,
+                                               struct lh_error *err) LH_NODISCARD;
+
+/* Index bindings: binding twice is a no-op; unbinding a missing one too. */
+enum lh_status lh_catalog_index_bind(struct lh_catalog *cat, const char *dataset,
+                                     const char *index_name, struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_catalog_index_unbind(struct lh_catalog *cat, const char *dataset,
+                                       const char *index_name, struct lh_error *err) LH_NODISCARD;
+
+/* ------------------------------------------------------------ reading */
+
+struct lh_catalog_object_info {
+    const char *bucket, *key, *created_at;
+    uint64_t size_bytes;
+};
+struct lh_catalog_version_info {
+    uint64_t version;
+    const char *created_at, *run_id, *schema_fingerprint;
+    uint64_t row_count, size_bytes;
+    const struct lh_catalog_object_info *objects;
+    size_t nobjects;
+};
+struct lh_catalog_column_info {
+    const char *name, *data_type, *sensitivity /* NULL: none */, *description;
+    bool is_pii;
+};
+/* A parsed record; every string lives in `arena`. */
+struct lh_catalog_record {
+    const char *name, *schema_fingerprint, *sensitivity /* NULL: none */;
+    uint64_t current_version, row_count;
+    const struct lh_catalog_version_info *versions; /* oldest first */
+    size_t nversions;
+    const struct lh_catalog_column_info *columns;
+    size_t ncolumns;
+    bool has_lineage;
+    const char *source_system, *source_file, *ingest_job, *ingest_timestamp;
+    const char *const *parent_datasets;
+    size_t nparents;
+    const char *const *indexes;
+    size_t nindexes;
+    bool embeddings_stale;
+    char *json; /* the record as stored (pretty JSON), NUL-terminated */
+    struct lh_arena arena;
+};
+
+/* LH_E_NOTFOUND when absent; LH_E_FORMAT naming the key when corrupt.
+ * Free with lh_catalog_record_free. */
+enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
+                                      struct lh_catalog_record *out,
+                                      struct lh_error *err) LH_NODISCARD;
+void lh_catalog_record_free(struct lh_catalog_record *r);
+/* The current version's entry, or NULL (no versions yet). Borrowed. */
+const struct lh_catalog_version_info *lh_catalog_record_current(const struct lh_catalog_record *r);
+
+/* One line of the dataset list. A record that cannot be read or parsed is
+ * listed with `error` set (naming its key) and the rest left empty. */
+struct lh_catalog_summary {
+    char name[256];
+    uint64_t current_version, row_count, size_bytes;
+    char sensitivity[16]; /* "" for none */
+    char last_ingest[40];
+    char error[512];
+};
+/* All datasets sorted by name; *out freed with free(). */
+enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary **out, size_t *n,
+                               struct lh_error *err) LH_NODISCARD;
+
+/* ------------------------------------------------------------ events */
+
+struct lh_catalog_event {
+    char id[400];  /* stable id for ack: "{dataset}/{version}-{type}[-{index}]" */
+    char type[32]; /* "dataset_appended" or "schema_changed" */
+    char dataset[256];
+    char index_name[256]; /* "" for schema_changed */
+    uint64_t version;
+    char created_at[40];
+    char previous_fingerprint[65], schema_fingerprint[65]; /* schema_changed only */
+};
+/* Pending events, oldest version first per dataset; dataset may be NULL for
+ * all. Unreadable event objects are skipped with a warning. *out freed with free(). */
+enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *dataset,
+                                      struct lh_catalog_event **out, size_t *n,
+                                      struct lh_error *err) LH_NODISCARD;
+/* Acknowledges (removes) one event; acknowledging twice is not an error. */
+enum lh_status lh_catalog_event_ack(struct lh_catalog *cat, const char *id,
+                                    struct lh_error *err) LH_NODISCARD;
+
+#endif

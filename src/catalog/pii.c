@@ -1,0 +1,257 @@
+/*
+ * pii.c — sensitivity of a column from its name.
+ *
+ * The rule (also in docs/catalog.md):
+ *  1. The name is split into lowercase alphanumeric tokens at '_', '-', '.',
+ *     spaces, digits-to-letters and camelCase boundaries
+ *     ("billingAddress2" -> billing, address2 -> billing address 2).
+ *  2. A pattern matches when it equals the concatenation of one or more
+ *     adjacent tokens ("first_name", "firstName", "FIRSTNAME" all give
+ *     "firstname"). Patterns marked SUB also match inside a single token
+ *     ("useremail", "homephone"), only for long, unambiguous words.
+ *  3. A match is cancelled when the name describes something ABOUT the
+ *     value rather than the value: the last token is a meta word (count,
+ *     id, format, type, verified, hash, ...: "username_count",
+ *     "zip_code_format_id", "email_verified", "address_id") or the first
+ *     token is is/has/num/n ("is_email_valid", "num_phones").
+ *  4. The highest level among the remaining matches wins:
+ *     pii > financial > sensitive > internal > none.
+ *  A bare "name" or "city" is not flagged (product name, store city);
+ *  qualified person names are ("first_name", "customer_name").
+ */
+#include "catalog.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define SUB 1
+
+static const struct {
+    const char *pat;
+    enum lh_sensitivity level;
+    int flags;
+} patterns[] = {
+    /* personal data */
+    {"email", LH_SENS_PII, SUB},
+    {"emailaddress", LH_SENS_PII, SUB},
+    {"phone", LH_SENS_PII, SUB},
+    {"telephone", LH_SENS_PII, SUB},
+    {"mobile", LH_SENS_PII, 0},
+    {"cellphone", LH_SENS_PII, SUB},
+    {"fax", LH_SENS_PII, 0},
+    {"ssn", LH_SENS_PII, 0},
+    {"socialsecurity", LH_SENS_PII, SUB},
+    {"socialsecuritynumber", LH_SENS_PII, SUB},
+    {"nationalid", LH_SENS_PII, 0},
+    {"nationalidentifier", LH_SENS_PII, 0},
+    {"nin", LH_SENS_PII, 0},
+    {"taxid", LH_SENS_PII, 0},
+    {"passport", LH_SENS_PII, SUB},
+    {"driverslicense", LH_SENS_PII, SUB},
+    {"driverlicense", LH_SENS_PII, SUB},
+    {"driverslicence", LH_SENS_PII, SUB},
+    {"firstname", LH_SENS_PII, SUB},
+    {"lastname", LH_SENS_PII, SUB},
+    {"fullname", LH_SENS_PII, SUB},
+    {"middlename", LH_SENS_PII, SUB},
+    {"givenname", LH_SENS_PII, SUB},
+    {"familyname", LH_SENS_PII, SUB},
+    {"maidenname", LH_SENS_PII, SUB},
+    {"surname", LH_SENS_PII, SUB},
+    {"customername", LH_SENS_PII, 0},
+    {"personname", LH_SENS_PII, 0},
+    {"contactname", LH_SENS_PII, 0},
+    {"employeename", LH_SENS_PII, 0},
+    {"patientname", LH_SENS_PII, 0},
+    {"username", LH_SENS_PII, 0},
+    {"address", LH_SENS_PII, 0},
+    {"addr", LH_SENS_PII, 0},
+    {"street", LH_SENS_PII, 0},
+    {"streetaddress", LH_SENS_PII, SUB},
+    {"zip", LH_SENS_PII, 0},
+    {"zipcode", LH_SENS_PII, SUB},
+    {"postcode", LH_SENS_PII, SUB},
+    {"postalcode", LH_SENS_PII, SUB},
+    {"birthdate", LH_SENS_PII, SUB},
+    {"dateofbirth", LH_SENS_PII, SUB},
+    {"birthday", LH_SENS_PII, SUB},
+    {"dob", LH_SENS_PII, 0},
+    {"ip", LH_SENS_PII, 0},
+    {"ipaddress", LH_SENS_PII, SUB},
+    {"ipv", LH_SENS_PII, 0}, /* ipv4 / ipv6 after trailing digits are cut */
+    {"macaddress", LH_SENS_PII, SUB},
+    {"geolocation", LH_SENS_PII, SUB},
+    {"latitude", LH_SENS_PII, 0},
+    {"longitude", LH_SENS_PII, 0},
+    /* financial */
+    {"creditcard", LH_SENS_FINANCIAL, SUB},
+    {"cardnumber", LH_SENS_FINANCIAL, SUB},
+    {"ccnumber", LH_SENS_FINANCIAL, 0},
+    {"cvv", LH_SENS_FINANCIAL, 0},
+    {"cvc", LH_SENS_FINANCIAL, 0},
+    {"iban", LH_SENS_FINANCIAL, 0},
+    {"swift", LH_SENS_FINANCIAL, 0},
+    {"bic", LH_SENS_FINANCIAL, 0},
+    {"accountnumber", LH_SENS_FINANCIAL, SUB},
+    {"acctnumber", LH_SENS_FINANCIAL, SUB},
+    {"bankaccount", LH_SENS_FINANCIAL, SUB},
+    {"routingnumber", LH_SENS_FINANCIAL, SUB},
+    {"sortcode", LH_SENS_FINANCIAL, 0},
+    {"salary", LH_SENS_FINANCIAL, SUB},
+    {"income", LH_SENS_FINANCIAL, 0},
+    /* special categories and secrets */
+    {"password", LH_SENS_SENSITIVE, SUB},
+    {"passwd", LH_SENS_SENSITIVE, 0},
+    {"secret", LH_SENS_SENSITIVE, 0},
+    {"apikey", LH_SENS_SENSITIVE, 0},
+    {"secretkey", LH_SENS_SENSITIVE, 0},
+    {"privatekey", LH_SENS_SENSITIVE, 0},
+    {"token", LH_SENS_SENSITIVE, 0},
+    {"gender", LH_SENS_SENSITIVE, 0},
+    {"ethnicity", LH_SENS_SENSITIVE, SUB},
+    {"race", LH_SENS_SENSITIVE, 0},
+    {"religion", LH_SENS_SENSITIVE, SUB},
+    {"diagnosis", LH_SENS_SENSITIVE, SUB},
+    {"medical", LH_SENS_SENSITIVE, 0},
+    {"health", LH_SENS_SENSITIVE, 0},
+    {"biometric", LH_SENS_SENSITIVE, SUB},
+    {"sexualorientation", LH_SENS_SENSITIVE, SUB},
+    /* business internal */
+    {"internal", LH_SENS_INTERNAL, 0},
+    {"notes", LH_SENS_INTERNAL, 0},
+    {"cost", LH_SENS_INTERNAL, 0},
+    {"margin", LH_SENS_INTERNAL, 0},
+    {"profit", LH_SENS_INTERNAL, 0},
+};
+
+/* A last token that makes the column metadata about the value. */
+static const char *const meta_last[] = {
+    "count",     "cnt",      "total",    "sum",     "avg",    "min",     "max",      "format",
+    "type",      "kind",     "length",   "len",     "flag",   "enabled", "verified", "valid",
+    "validated", "status",   "template", "pattern", "regex",  "id",      "ids",      "uuid",
+    "key",       "hash",     "hashed",   "optin",   "optout", "consent", "mask",     "masked",
+    "version",   "provider", "domain",   "prefix",  "code",
+};
+static const char *const meta_first[] = {"is", "has", "num", "n", "count", "total"};
+
+enum { MAX_TOK = 16, TOK_LEN = 64 };
+
+static size_t tokenize(const char *name, char tok[MAX_TOK][TOK_LEN])
+{
+    size_t nt = 0, len = 0;
+    char prev = 0;
+    for (const char *p = name;; p++) {
+        char c = *p;
+        bool alnum = c && isalnum((unsigned char)c);
+        bool boundary = !alnum;
+        /* camelCase: lower->Upper, and letter<->digit are soft boundaries;
+         * digits stay attached (address2 -> "address2") so they are cut
+         * off separately below. */
+        if (alnum && len > 0 && isupper((unsigned char)c) && islower((unsigned char)prev))
+            boundary = true;
+        if (boundary || len == TOK_LEN - 1) {
+            if (len > 0 && nt < MAX_TOK) {
+                tok[nt][len] = '\0';
+                /* strip trailing digits: address2 -> address, line1 -> line */
+                size_t l = len;
+                while (l > 1 && isdigit((unsigned char)tok[nt][l - 1]))
+                    l--;
+                tok[nt][l] = '\0';
+                nt++;
+            }
+            len = 0;
+        }
+        if (!c)
+            break;
+        if (alnum && nt < MAX_TOK)
+            tok[nt][len++] = (char)tolower((unsigned char)c);
+        prev = c;
+    }
+    return nt;
+}
+
+static bool in_list(const char *t, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t, list[i]) == 0)
+            return true;
+    return false;
+}
+
+enum lh_sensitivity lh_catalog_pii_detect(const char *column_name)
+{
+    char tok[MAX_TOK][TOK_LEN];
+    if (!column_name)
+        return LH_SENS_NONE;
+    size_t nt = tokenize(column_name, tok);
+    if (nt == 0)
+        return LH_SENS_NONE;
+    /* A meta last token cancels, except where it is part of the thing
+     * itself: "zip code", "national id", "tax id". */
+    static const char *const keep_pairs[][2] = {
+        {"zip", "code"},  {"post", "code"},   {"postal", "code"},
+        {"sort", "code"}, {"national", "id"}, {"tax", "id"},
+        {"api", "key"},   {"secret", "key"},  {"private", "key"}};
+    const char *last = tok[nt - 1];
+    bool kept = false;
+    for (size_t i = 0; nt >= 2 && i < sizeof keep_pairs / sizeof keep_pairs[0]; i++)
+        kept |= strcmp(tok[nt - 2], keep_pairs[i][0]) == 0 && strcmp(last, keep_pairs[i][1]) == 0;
+    if (!kept && nt >= 2 && in_list(last, meta_last, sizeof meta_last / sizeof meta_last[0]))
+        return LH_SENS_NONE;
+    if (nt >= 2 && in_list(tok[0], meta_first, sizeof meta_first / sizeof meta_first[0]))
+        return LH_SENS_NONE;
+
+    enum lh_sensitivity best = LH_SENS_NONE;
+    char cat[MAX_TOK * TOK_LEN];
+    for (size_t i = 0; i < nt; i++) {
+        size_t cl = 0;
+        for (size_t j = i; j < nt; j++) {
+            size_t tl = strlen(tok[j]);
+            memcpy(cat + cl, tok[j], tl);
+            cl += tl;
+            cat[cl] = '\0';
+            for (size_t k = 0; k < sizeof patterns / sizeof patterns[0]; k++) {
+                if (patterns[k].level <= best)
+                    continue;
+                bool hit = strcmp(cat, patterns[k].pat) == 0;
+                if (!hit && (patterns[k].flags & SUB) && j == i)
+                    hit = strstr(cat, patterns[k].pat) != NULL;
+                if (hit)
+                    best = patterns[k].level;
+            }
+        }
+    }
+    return best;
+}
+
+const char *lh_sensitivity_str(enum lh_sensitivity s)
+{
+    switch (s) {
+    case LH_SENS_PII:
+        return "pii";
+    case LH_SENS_FINANCIAL:
+        return "financial";
+    case LH_SENS_SENSITIVE:
+        return "sensitive";
+    case LH_SENS_INTERNAL:
+        return "internal";
+    default:
+        return NULL;
+    }
+}
+
+bool lh_sensitivity_parse(const char *s, enum lh_sensitivity *out)
+{
+    static const enum lh_sensitivity all[] = {LH_SENS_INTERNAL, LH_SENS_SENSITIVE,
+                                              LH_SENS_FINANCIAL, LH_SENS_PII};
+    if (!s || !*s || strcmp(s, "none") == 0) {
+        *out = LH_SENS_NONE;
+        return true;
+    }
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(s, lh_sensitivity_str(all[i])) == 0) {
+            *out = all[i];
+            return true;
+        }
+    return false;
+}

@@ -1,0 +1,157 @@
+/*
+ * store.h — keys to bytes. The object store interface of lakehouse.
+ *
+ * A `struct lh_store` is one bucket: a local directory or an S3 bucket plus
+ * key prefix, chosen by URL:
+ *
+ *   /path/dir, ./dir, file:///path/dir     local directory backend
+ *   s3://bucket[/prefix]                   S3-compatible backend (SigV4)
+ *
+ * A `struct lh_store_set` holds the named buckets of one deployment;
+ * `primary` always exists. Buckets come from a JSON config file (see
+ * lh_store_set_open) or, for the embedded default, are sub-directories of
+ * the data directory (`./lakehouse-data`, `--data DIR`, LAKEHOUSE_DATA).
+ *
+ * Guarantees every backend keeps:
+ *   - a reader never sees a partial object (put and upload commit publish
+ *     whole objects; local: temp + fsync + rename + dir fsync; S3: single PUT
+ *     or completed multipart upload);
+ *   - an aborted upload leaves nothing behind;
+ *   - put_if_absent and replace_if are compare-and-swap primitives on a
+ *     version token (lh_store_get returns the token): local directory with a
+ *     link-based create and an flock-protected replace (atomic across
+ *     processes); S3 with If-None-Match / If-Match (atomic on servers that
+ *     enforce them; servers that ignore the headers get a HEAD-and-compare
+ *     check, which catches stale tokens but has a race window — see
+ *     docs/catalog.md).
+ *
+ * Keys are validated on every operation (lh_store_key_check).
+ * Thread safety: a store may be used by one thread at a time; open one per
+ * thread for parallel work (objects are cheap). Processes may share the
+ * same directory or bucket freely.
+ */
+#ifndef LH_STORE_H
+#define LH_STORE_H
+
+#include "core/core.h"
+
+#define LH_STORE_KEY_MAX 1024
+#define LH_STORE_TOKEN_MAX 96
+/* Default cap for lh_store_get when the caller passes 0. */
+#define LH_STORE_GET_DEFAULT_MAX (64u << 20)
+
+struct lh_store;
+struct lh_store_set;
+struct lh_store_upload;
+
+/* Options for opening a bucket; zero-initialise and set what you need. */
+struct lh_store_options {
+    const char *endpoint;   /* S3: "http://127.0.0.1:9000"; NULL: $AWS_ENDPOINT_URL_S3,
+                               $AWS_ENDPOINT_URL, else https://s3.{region}.amazonaws.com */
+    const char *region;     /* S3: default from AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 */
+    bool virtual_host;      /* S3: bucket.host addressing instead of host/bucket */
+    const char *access_key; /* S3: NULL = AWS_ACCESS_KEY_ID */
+    const char *secret_key; /* S3: NULL = AWS_SECRET_ACCESS_KEY */
+    const char *session_token; /* S3: NULL = AWS_SESSION_TOKEN (may be unset) */
+    uint64_t part_size;        /* S3 multipart part size; 0 = 8 MiB; min 5 MiB */
+    unsigned list_page;        /* S3 ListObjectsV2 max-keys; 0 = 1000 */
+    long timeout_secs;         /* S3 per-request timeout; 0 = 300 */
+    bool create;               /* local: create the directory if missing */
+};
+
+/* Opens one bucket by URL (see above). *out is freed with lh_store_close. */
+enum lh_status lh_store_open(const char *url, const struct lh_store_options *opt,
+                             struct lh_store **out, struct lh_error *err) LH_NODISCARD;
+void lh_store_close(struct lh_store *st);
+/* "local" or "s3"; the URL it was opened with (borrowed). */
+const char *lh_store_kind(const struct lh_store *st);
+const char *lh_store_url(const struct lh_store *st);
+
+/* Reads a whole object up to max bytes (0 = LH_STORE_GET_DEFAULT_MAX;
+ * LH_E_TOOBIG past it, LH_E_NOTFOUND when absent). *out is NUL-terminated
+ * (not counted), caller frees with free(). token (may be NULL) receives the
+ * version token for replace_if, LH_STORE_TOKEN_MAX bytes. */
+enum lh_status lh_store_get(struct lh_store *st, const char *key, size_t max, uint8_t **out,
+                            size_t *len, char *token, struct lh_error *err) LH_NODISCARD;
+/* Size of an object, LH_E_NOTFOUND when absent. */
+enum lh_status lh_store_stat(struct lh_store *st, const char *key, uint64_t *size,
+                             struct lh_error *err) LH_NODISCARD;
+/* Replaces key with [p, p+n) atomically. On failure the previous object is intact. */
+enum lh_status lh_store_put(struct lh_store *st, const char *key, const void *p, size_t n,
+                            struct lh_error *err) LH_NODISCARD;
+/* Creates key only if it does not exist: LH_E_EXISTS otherwise. */
+enum lh_status lh_store_put_if_absent(struct lh_store *st, const char *key, const void *p, size_t n,
+                                      struct lh_error *err) LH_NODISCARD;
+/* Replaces key only if its current token equals `token`: LH_E_CONFLICT when
+ * it changed, LH_E_NOTFOUND when it is gone. new_token (may be NULL)
+ * receives the token of the written object when the backend knows it. */
+enum lh_status lh_store_replace_if(struct lh_store *st, const char *key, const void *p, size_t n,
+                                   const char *token, char *new_token,
+                                   struct lh_error *err) LH_NODISCARD;
+/* Deletes key; deleting an absent key is not an error. */
+enum lh_status lh_store_delete(struct lh_store *st, const char *key,
+                               struct lh_error *err) LH_NODISCARD;
+
+/* One listed object; arrays of these live in the list's arena. */
+struct lh_store_entry {
+    const char *key;
+    uint64_t size;
+};
+struct lh_store_list {
+    struct lh_store_entry *items; /* sorted by key; owned by the list */
+    size_t count;
+    size_t cap_;
+    struct lh_arena arena; /* owns the key strings */
+};
+/* Every key starting with prefix (may be "" for all), sorted. Temporary
+ * files of in-progress writes are never listed. Free with lh_store_list_free. */
+enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
+                             struct lh_error *err) LH_NODISCARD;
+void lh_store_list_free(struct lh_store_list *l);
+
+/* Streaming upload: write as you go, visible only after commit, nothing left
+ * after abort (local: atomic file; S3: multipart upload once the data passes
+ * one part, a single PUT otherwise). commit and abort free *up. */
+enum lh_status lh_store_upload_begin(struct lh_store *st, const char *key,
+                                     struct lh_store_upload **up,
+                                     struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_store_upload_write(struct lh_store_upload *up, const void *p, size_t n,
+                                     struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_store_upload_commit(struct lh_store_upload *up,
+                                      struct lh_error *err) LH_NODISCARD;
+void lh_store_upload_abort(struct lh_store_upload *up);
+uint64_t lh_store_upload_size(const struct lh_store_upload *up);
+
+/* Key rules: 1..LH_STORE_KEY_MAX bytes, no leading '/', no empty, "." or
+ * ".." segment, no control characters or backslash, no trailing '/'. */
+enum lh_status lh_store_key_check(const char *key, struct lh_error *err) LH_NODISCARD;
+/* A name usable as one key segment (dataset names, index names): 1..200
+ * bytes of [A-Za-z0-9._-], not starting with '.'. */
+enum lh_status lh_store_name_check(const char *name, struct lh_error *err) LH_NODISCARD;
+/* The schedule key of the seed: "_schedules/{id}.json" with every byte
+ * outside [A-Za-z0-9_-] replaced by '_' (ids longer than 200 bytes are
+ * rejected). Returns the length written, 0 when it does not fit or the id
+ * is empty/too long. */
+size_t lh_store_schedule_key(const char *id, char *out, size_t cap);
+
+/* ---------------------------------------------------------- named buckets */
+
+/* Opens the bucket set. `root` is the default location: a directory (each
+ * bucket a sub-directory, created on demand) or an s3:// URL (the `primary`
+ * bucket). NULL root = $LAKEHOUSE_DATA or "./lakehouse-data". config_path
+ * (may be NULL) is a JSON file:
+ *   {"buckets": {"archive": {"url": "s3://arch/lh", "endpoint": "...",
+ *                "region": "...", "virtual_host": false},
+ *                "scratch": {"url": "/tmp/scratch"}}}
+ * Buckets named there override the default location. */
+enum lh_status lh_store_set_open(const char *root, const char *config_path,
+                                 const struct lh_store_options *opt, struct lh_store_set **out,
+                                 struct lh_error *err) LH_NODISCARD;
+void lh_store_set_close(struct lh_store_set *set);
+/* Borrowed; LH_E_NOTFOUND for a bucket neither configured nor derivable. */
+enum lh_status lh_store_set_get(struct lh_store_set *set, const char *bucket, struct lh_store **out,
+                                struct lh_error *err) LH_NODISCARD;
+/* The `primary` bucket (always present). Borrowed. */
+struct lh_store *lh_store_set_primary(struct lh_store_set *set);
+
+#endif

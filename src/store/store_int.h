@@ -1,0 +1,60 @@
+/*
+ * store_int.h — private to src/store: the backend vtable.
+ *
+ * store.c validates keys and dispatches; store_local.c and store_s3.c
+ * implement one backend each. A backend's struct starts with
+ * `struct lh_store base` (and its upload struct with `struct
+ * lh_store_upload base`) so the pointers convert both ways.
+ */
+#ifndef LH_STORE_INT_H
+#define LH_STORE_INT_H
+
+#include "store.h"
+
+struct lh_store_vt {
+    const char *kind;
+    void (*close)(struct lh_store *st);
+    enum lh_status (*get)(struct lh_store *st, const char *key, size_t max, uint8_t **out,
+                          size_t *len, char *token, struct lh_error *err);
+    enum lh_status (*stat)(struct lh_store *st, const char *key, uint64_t *size,
+                           struct lh_error *err);
+    enum lh_status (*put)(struct lh_store *st, const char *key, const void *p, size_t n,
+                          struct lh_error *err);
+    enum lh_status (*put_if_absent)(struct lh_store *st, const char *key, const void *p, size_t n,
+                                    struct lh_error *err);
+    enum lh_status (*replace_if)(struct lh_store *st, const char *key, const void *p, size_t n,
+                                 const char *token, char *new_token, struct lh_error *err);
+    enum lh_status (*del)(struct lh_store *st, const char *key, struct lh_error *err);
+    enum lh_status (*list)(struct lh_store *st, const char *prefix, struct lh_store_list *out,
+                           struct lh_error *err);
+    enum lh_status (*upload_begin)(struct lh_store *st, const char *key,
+                                   struct lh_store_upload **up, struct lh_error *err);
+    enum lh_status (*upload_write)(struct lh_store_upload *up, const void *p, size_t n,
+                                   struct lh_error *err);
+    enum lh_status (*upload_commit)(struct lh_store_upload *up, struct lh_error *err);
+    void (*upload_abort)(struct lh_store_upload *up);
+};
+
+struct lh_store {
+    const struct lh_store_vt *vt;
+    char *url;
+};
+
+struct lh_store_upload {
+    struct lh_store *st;
+    uint64_t size;
+};
+
+enum lh_status lh_store_local_open(const char *url, const char *dir,
+                                   const struct lh_store_options *opt, struct lh_store **out,
+                                   struct lh_error *err);
+enum lh_status lh_store_s3_open(const char *url, const char *bucket, const char *prefix,
+                                const struct lh_store_options *opt, struct lh_store **out,
+                                struct lh_error *err);
+
+/* Adds one entry (key copied into the list arena). false on out of memory. */
+bool lh_store_list_add(struct lh_store_list *l, const char *key, size_t klen, uint64_t size);
+/* Sorts the entries by key. */
+void lh_store_list_sort(struct lh_store_list *l);
+
+#endif
