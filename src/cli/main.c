@@ -16,6 +16,7 @@ static const struct lh_subcommand commands[] = {
     {"cron", lh_cmd_cron, "show the next fire times of a cron expression"},
     {"datasets", lh_cmd_datasets, "list datasets or show one"},
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
+    {"schedule", lh_cmd_schedule, "add, list, show, update, remove, run, pause, resume schedules"},
     {"version", lh_cmd_version, "print the version and build"},
 };
 
