@@ -17,6 +17,7 @@ static const struct lh_subcommand commands[] = {
     {"datasets", lh_cmd_datasets, "list datasets or show one"},
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
     {"schedule", lh_cmd_schedule, "add, list, show, update, remove, run, pause, resume schedules"},
+    {"serve", lh_cmd_serve, "run the daemon: scheduler, HTTP API and dashboard"},
     {"version", lh_cmd_version, "print the version and build"},
 };
 
