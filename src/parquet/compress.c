@@ -8,6 +8,7 @@
 #include "parquet_int.h"
 
 #include <snappy-c.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <zstd.h>
@@ -122,4 +123,41 @@ enum lh_status pq_decompress(enum lh_parquet_codec c, const void *src, size_t n,
         return lh_error_set(err, LH_E_UNSUPPORTED, "compression codec %s is not supported",
                             lh_parquet_codec_name(c));
     }
+}
+
+/* ------------------------------------------------ reusable compressor (writer) */
+
+struct pq_compressor {
+    ZSTD_CCtx *zstd;
+};
+
+struct pq_compressor *pq_compressor_create(void)
+{
+    struct pq_compressor *cz = calloc(1, sizeof *cz);
+    if (cz && !(cz->zstd = ZSTD_createCCtx())) {
+        free(cz);
+        cz = NULL;
+    }
+    return cz;
+}
+
+void pq_compressor_destroy(struct pq_compressor *cz)
+{
+    if (!cz)
+        return;
+    ZSTD_freeCCtx(cz->zstd);
+    free(cz);
+}
+
+enum lh_status pq_compress_with(struct pq_compressor *cz, enum lh_parquet_codec c, int level,
+                                const void *src, size_t n, void *dst, size_t dst_cap,
+                                size_t *out_len, struct lh_error *err)
+{
+    if (c != LH_PQ_ZSTD || !cz)
+        return pq_compress(c, level, src, n, dst, dst_cap, out_len, err);
+    size_t r = ZSTD_compressCCtx(cz->zstd, dst, dst_cap, src, n, level);
+    if (ZSTD_isError(r))
+        return lh_error_set(err, LH_E_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+    *out_len = r;
+    return LH_OK;
 }

@@ -112,4 +112,14 @@ enum lh_status pq_compress(enum lh_parquet_codec c, int level, const void *src, 
 enum lh_status pq_decompress(enum lh_parquet_codec c, const void *src, size_t n, void *dst,
                              size_t expect, struct lh_error *err);
 
+/* Compression state kept between pages (a zstd context, whose setup costs
+ * about as much as compressing a page). One per writer; destroy is NULL-safe.
+ * pq_compress_with(NULL, ...) is pq_compress. */
+struct pq_compressor;
+struct pq_compressor *pq_compressor_create(void); /* NULL when out of memory */
+void pq_compressor_destroy(struct pq_compressor *cz);
+enum lh_status pq_compress_with(struct pq_compressor *cz, enum lh_parquet_codec c, int level,
+                                const void *src, size_t n, void *dst, size_t dst_cap,
+                                size_t *out_len, struct lh_error *err);
+
 #endif
