@@ -15,6 +15,7 @@ struct lh_subcommand {
 static const struct lh_subcommand commands[] = {
     {"cron", lh_cmd_cron, "show the next fire times of a cron expression"},
     {"datasets", lh_cmd_datasets, "list datasets or show one"},
+    {"ingest", lh_cmd_ingest, "copy one table into a new dataset version now"},
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
     {"schedule", lh_cmd_schedule, "add, list, show, update, remove, run, pause, resume schedules"},
     {"serve", lh_cmd_serve, "run the daemon: scheduler, HTTP API and dashboard"},
