@@ -58,8 +58,13 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 size_t lh_time_format_iso(int64_t us, char *out, size_t cap)
 {
-    int64_t secs = floor_div(us, 1000000);
-    int64_t frac = us - secs * 1000000;
+    /* Truncate then adjust: secs * 1000000 would overflow near INT64_MIN. */
+    int64_t secs = us / 1000000;
+    int64_t frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs -= 1;
+    }
     int64_t days = floor_div(secs, 86400);
     int64_t sod = secs - days * 86400;
     int64_t y;

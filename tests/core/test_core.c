@@ -169,6 +169,12 @@ static void test_iso_format_parse(void **state)
         lh_time_format_iso(us, buf, sizeof buf);
         assert_string_equal(buf, cases[i].out);
     }
+    /* The extremes of int64 format without overflow. */
+    char ext[48];
+    lh_time_format_iso(INT64_MIN, ext, sizeof ext);
+    assert_string_equal(ext, "-290308-12-21T19:59:05.224192Z");
+    lh_time_format_iso(INT64_MAX, ext, sizeof ext);
+    assert_string_equal(ext, "294247-01-10T04:00:54.775807Z");
     static const char *bad[] = {"",
                                 "2026-13-01T00:00:00Z",
                                 "2026-02-29",
