@@ -17,6 +17,7 @@ int lh_cmd_cron(int argc, char **argv);
 int lh_cmd_schedule(int argc, char **argv);
 int lh_cmd_serve(int argc, char **argv);
 int lh_cmd_ingest(int argc, char **argv);
+int lh_cmd_sql(int argc, char **argv);
 
 /* Prints "lakehouse: <msg>" on stderr. */
 void lh_cli_error(const char *fmt, ...) LH_PRINTF(1, 2);

@@ -19,6 +19,7 @@ static const struct lh_subcommand commands[] = {
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
     {"schedule", lh_cmd_schedule, "add, list, show, update, remove, run, pause, resume schedules"},
     {"serve", lh_cmd_serve, "run the daemon: scheduler, HTTP API and dashboard"},
+    {"sql", lh_cmd_sql, "run a read-only SQL query over the datasets"},
     {"version", lh_cmd_version, "print the version and build"},
 };
 
