@@ -17,7 +17,7 @@ if [ "${1:-}" = "--test" ]; then
   PKGS+=(
     libcmocka-dev clang libclang-rt-14-dev
     postgresql-15 postgresql-client-15 mariadb-server mariadb-client
-    curl nodejs npm
+    curl nodejs npm chromium fonts-dejavu-core
   )
 fi
 
