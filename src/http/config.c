@@ -1,0 +1,301 @@
+/*
+ * config.c — the settings of `lakehouse serve`: defaults, then a JSON file,
+ * then LAKEHOUSE_* environment variables; the CLI applies flags last.
+ *
+ * Every string the config owns lives in its arena, so a config is freed
+ * whole with lh_http_config_reset. The file is untrusted input in the sense
+ * that it is checked field by field: a wrong type or an unknown key is an
+ * error naming the key, never silently ignored.
+ */
+#include "http_int.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+void lh_http_config_init(struct lh_http_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->listen = LH_HTTP_DEFAULT_LISTEN;
+    c->open_routes = LH_HTTP_OPEN_HEALTH | LH_HTTP_OPEN_METRICS;
+    c->body_limit = LH_HTTP_DEFAULT_BODY_LIMIT;
+    lh_arena_init(&c->arena, 1u << 20);
+}
+
+void lh_http_config_reset(struct lh_http_config *c)
+{
+    lh_arena_free(&c->arena);
+}
+
+const char *lh_http_config_strdup(struct lh_http_config *c, const char *s)
+{
+    return s ? lh_arena_strndup(&c->arena, s, strlen(s)) : NULL;
+}
+
+static enum lh_status set_str(struct lh_http_config *c, const char **slot, const char *v,
+                              const char *what, struct lh_error *err)
+{
+    const char *d = lh_http_config_strdup(c, v);
+    if (!d)
+        return lh_error_set(err, LH_E_NOMEM, "%s: out of memory", what);
+    *slot = d;
+    return LH_OK;
+}
+
+static enum lh_status read_token_file(struct lh_http_config *c, const char *path,
+                                      struct lh_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    enum lh_status s = lh_file_read_all(path, 4096, &data, &len, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "token file");
+        return s;
+    }
+    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+        data[--len] = '\0';
+    s = set_str(c, &c->token, (const char *)data, "token file", err);
+    free(data);
+    return s;
+}
+
+static enum lh_status parse_open(struct lh_http_config *c, const char *v, struct lh_error *err)
+{
+    if (strcmp(v, "/api/health") == 0)
+        c->open_routes |= LH_HTTP_OPEN_HEALTH;
+    else if (strcmp(v, "/metrics") == 0)
+        c->open_routes |= LH_HTTP_OPEN_METRICS;
+    else if (strcmp(v, "/api/openapi.json") == 0)
+        c->open_routes |= LH_HTTP_OPEN_OPENAPI;
+    else
+        return lh_error_set(err, LH_E_INVAL,
+                            "auth_open: '%s' cannot be opened (only /api/health, /metrics, "
+                            "/api/openapi.json)",
+                            v);
+    return LH_OK;
+}
+
+static enum lh_status parse_log_format(struct lh_http_config *c, const char *v,
+                                       struct lh_error *err)
+{
+    if (strcmp(v, "json") == 0)
+        c->log_json = true;
+    else if (strcmp(v, "text") == 0)
+        c->log_json = false;
+    else
+        return lh_error_set(err, LH_E_INVAL, "log format must be text or json, not '%s'", v);
+    return LH_OK;
+}
+
+/* A non-negative integer up to max, from a JSON integer or, for sizes, a
+ * string like "1MiB". */
+static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool size, uint64_t *out,
+                               struct lh_error *err)
+{
+    if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+        (uint64_t)json_integer_value(v) <= max) {
+        *out = (uint64_t)json_integer_value(v);
+        return LH_OK;
+    }
+    if (size && json_is_string(v) && lh_parse_size(json_string_value(v), out) && *out <= max)
+        return LH_OK;
+    return lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected %s up to %" PRIu64, key,
+                        size ? "a size (bytes or \"1MiB\")" : "a non-negative integer", max);
+}
+
+static enum lh_status load_http(struct lh_http_config *c, json_t *o, struct lh_error *err)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(o))
+        return lh_error_set(err, LH_E_INVAL, "config key \"http\": expected an object");
+    json_object_foreach(o, k, v)
+    {
+        uint64_t n;
+        enum lh_status s;
+        if (strcmp(k, "threads") == 0) {
+            if ((s = get_uint(v, "http.threads", 256, false, &n, err)) != LH_OK)
+                return s;
+            c->threads = (unsigned)n;
+        } else if (strcmp(k, "connection_limit") == 0) {
+            if ((s = get_uint(v, "http.connection_limit", 1000000, false, &n, err)) != LH_OK)
+                return s;
+            c->connection_limit = (unsigned)n;
+        } else if (strcmp(k, "per_ip_limit") == 0) {
+            if ((s = get_uint(v, "http.per_ip_limit", 1000000, false, &n, err)) != LH_OK)
+                return s;
+            c->per_ip_limit = (unsigned)n;
+        } else if (strcmp(k, "timeout_secs") == 0) {
+            if ((s = get_uint(v, "http.timeout_secs", 86400, false, &n, err)) != LH_OK)
+                return s;
+            c->timeout_secs = (unsigned)n;
+        } else if (strcmp(k, "shutdown_secs") == 0) {
+            if ((s = get_uint(v, "http.shutdown_secs", 86400, false, &n, err)) != LH_OK)
+                return s;
+            c->shutdown_secs = (unsigned)n;
+        } else if (strcmp(k, "connection_memory") == 0) {
+            if ((s = get_uint(v, "http.connection_memory", 16u << 20, true, &n, err)) != LH_OK)
+                return s;
+            c->connection_memory = (size_t)n;
+        } else {
+            return lh_error_set(err, LH_E_INVAL, "unknown config key \"http.%s\"", k);
+        }
+    }
+    return LH_OK;
+}
+
+enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, struct lh_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    json_t *root = NULL;
+    enum lh_status s = lh_file_read_all(path, 1u << 20, &data, &len, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "config");
+        return s;
+    }
+    json_error_t jerr;
+    root = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root || !json_is_object(root)) {
+        s = lh_error_set(err, LH_E_FORMAT, "config %s: %s (line %d)", path,
+                         root ? "expected a JSON object" : jerr.text, jerr.line);
+        goto fail;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v)
+    {
+        uint64_t n;
+        const char **slot = strcmp(k, "listen") == 0            ? &c->listen
+                            : strcmp(k, "data") == 0            ? &c->data_dir
+                            : strcmp(k, "store") == 0           ? &c->store_url
+                            : strcmp(k, "token") == 0           ? &c->token
+                            : strcmp(k, "secret_key_path") == 0 ? &c->secret_key_path
+                                                                : NULL;
+        if (slot) {
+            if (!json_is_string(v)) {
+                s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
+                goto fail;
+            }
+            if ((s = set_str(c, slot, json_string_value(v), k, err)) != LH_OK)
+                goto fail;
+        } else if (strcmp(k, "token_file") == 0) {
+            if (!json_is_string(v)) {
+                s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
+                goto fail;
+            }
+            if ((s = read_token_file(c, json_string_value(v), err)) != LH_OK)
+                goto fail;
+        } else if (strcmp(k, "buckets") == 0) {
+            /* the store module reads this same file for its buckets */
+            if (!json_is_object(v)) {
+                s = lh_error_set(err, LH_E_INVAL, "config key \"buckets\": expected an object");
+                goto fail;
+            }
+            if ((s = set_str(c, &c->buckets_config, path, k, err)) != LH_OK)
+                goto fail;
+        } else if (strcmp(k, "log_format") == 0) {
+            if (!json_is_string(v)) {
+                s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
+                goto fail;
+            }
+            if ((s = parse_log_format(c, json_string_value(v), err)) != LH_OK)
+                goto fail;
+        } else if (strcmp(k, "auth_open") == 0) {
+            size_t i;
+            json_t *e;
+            if (!json_is_array(v)) {
+                s = lh_error_set(err, LH_E_INVAL, "config key \"auth_open\": expected an array");
+                goto fail;
+            }
+            c->open_routes = 0;
+            json_array_foreach(v, i, e)
+            {
+                if (!json_is_string(e)) {
+                    s = lh_error_set(err, LH_E_INVAL, "auth_open: expected strings");
+                    goto fail;
+                }
+                if ((s = parse_open(c, json_string_value(e), err)) != LH_OK)
+                    goto fail;
+            }
+        } else if (strcmp(k, "body_limit") == 0) {
+            if ((s = get_uint(v, k, 1u << 30, true, &n, err)) != LH_OK)
+                goto fail;
+            c->body_limit = n ? (size_t)n : LH_HTTP_DEFAULT_BODY_LIMIT;
+        } else if (strcmp(k, "workers") == 0) {
+            if ((s = get_uint(v, k, 1024, false, &n, err)) != LH_OK)
+                goto fail;
+            c->workers = (unsigned)n;
+        } else if (strcmp(k, "retention") == 0) {
+            json_t *kv = json_object_get(v, "keep_versions");
+            if (!json_is_object(v) || json_object_size(v) != 1 || !kv) {
+                s = lh_error_set(err, LH_E_INVAL,
+                                 "config key \"retention\": expected {\"keep_versions\": N}");
+                goto fail;
+            }
+            if ((s = get_uint(kv, "retention.keep_versions", 100000, false, &n, err)) != LH_OK)
+                goto fail;
+            c->keep_versions = (unsigned)n;
+        } else if (strcmp(k, "http") == 0) {
+            if ((s = load_http(c, v, err)) != LH_OK)
+                goto fail;
+        } else {
+            s = lh_error_set(err, LH_E_INVAL, "unknown config key \"%s\"", k);
+            goto fail;
+        }
+    }
+    s = LH_OK;
+fail:
+    if (s != LH_OK && err && !strstr(err->msg, path))
+        lh_error_prefix(err, "config %s", path);
+    json_decref(root);
+    free(data);
+    return s;
+}
+
+enum lh_status lh_http_config_apply_env(struct lh_http_config *c, struct lh_error *err)
+{
+    static const struct {
+        const char *env;
+        size_t off;
+    } strs[] = {
+        {"LAKEHOUSE_LISTEN", offsetof(struct lh_http_config, listen)},
+        {"LAKEHOUSE_DATA", offsetof(struct lh_http_config, data_dir)},
+        {"LAKEHOUSE_STORE", offsetof(struct lh_http_config, store_url)},
+        {"LAKEHOUSE_TOKEN", offsetof(struct lh_http_config, token)},
+        {"LAKEHOUSE_SECRET_KEY_FILE", offsetof(struct lh_http_config, secret_key_path)},
+    };
+    enum lh_status s;
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        const char *v = getenv(strs[i].env);
+        if (v && *v &&
+            (s = set_str(c, (const char **)((char *)c + strs[i].off), v, strs[i].env, err)) !=
+                LH_OK)
+            return s;
+    }
+    const char *v;
+    if ((v = getenv("LAKEHOUSE_TOKEN_FILE")) && *v && !getenv("LAKEHOUSE_TOKEN") &&
+        (s = read_token_file(c, v, err)) != LH_OK)
+        return s;
+    if ((v = getenv("LAKEHOUSE_LOG_FORMAT")) && *v && (s = parse_log_format(c, v, err)) != LH_OK)
+        return s;
+    uint64_t n;
+    if ((v = getenv("LAKEHOUSE_BODY_LIMIT")) && *v) {
+        if (!lh_parse_size(v, &n) || n == 0 || n > (1u << 30))
+            return lh_error_set(err, LH_E_INVAL, "LAKEHOUSE_BODY_LIMIT: bad size '%s'", v);
+        c->body_limit = (size_t)n;
+    }
+    int64_t i64;
+    if ((v = getenv("LAKEHOUSE_WORKERS")) && *v) {
+        if (!lh_parse_i64(v, &i64) || i64 < 0 || i64 > 1024)
+            return lh_error_set(err, LH_E_INVAL, "LAKEHOUSE_WORKERS: bad number '%s'", v);
+        c->workers = (unsigned)i64;
+    }
+    if ((v = getenv("LAKEHOUSE_HTTP_THREADS")) && *v) {
+        if (!lh_parse_i64(v, &i64) || i64 < 0 || i64 > 256)
+            return lh_error_set(err, LH_E_INVAL, "LAKEHOUSE_HTTP_THREADS: bad number '%s'", v);
+        c->threads = (unsigned)i64;
+    }
+    return LH_OK;
+}

@@ -1,0 +1,164 @@
+/*
+ * http.h — the daemon's REST API, its configuration and its metrics.
+ *
+ * The server is libmicrohttpd with an internal thread pool, each thread
+ * polling its own epoll set: an idle or slow connection costs a slot and a
+ * little memory, never a thread, so slowloris clients cannot starve
+ * /api/health. Routes are tables (method + path pattern + handler) private
+ * to this folder; the catalog routes and the core routes (health, metrics,
+ * openapi) are built in, the schedule routes plug in as one more table.
+ *
+ * Three objects:
+ *   struct lh_http_config   caller storage: every setting of `lakehouse
+ *                           serve`, filled from defaults, a JSON file, the
+ *                           LAKEHOUSE_* environment and flags, in that order;
+ *   struct lh_http_metrics  a thread-safe Prometheus registry (counters and
+ *                           gauges with labels, histograms with buckets);
+ *                           other modules feed it through the run API below;
+ *   struct lh_http_server   the running API.
+ *
+ * Threads: config functions belong to the caller's thread. Metrics functions
+ * may be called from any thread. Server create/start/stop/destroy from one
+ * thread; handlers run on the server's pool threads.
+ *
+ * Docs: docs/http.md (routes, errors, auth, config precedence, metrics).
+ */
+#ifndef LH_HTTP_H
+#define LH_HTTP_H
+
+#include "core/core.h"
+
+/* ------------------------------------------------------------ config */
+
+#define LH_HTTP_DEFAULT_LISTEN "127.0.0.1:8080"
+#define LH_HTTP_DEFAULT_BODY_LIMIT ((size_t)1 << 20)
+
+/* Routes that answer without a token when one is configured. */
+enum {
+    LH_HTTP_OPEN_HEALTH = 1u << 0,  /* GET /api/health */
+    LH_HTTP_OPEN_METRICS = 1u << 1, /* GET /metrics */
+    LH_HTTP_OPEN_OPENAPI = 1u << 2, /* GET /api/openapi.json */
+};
+
+struct lh_http_config {
+    const char *listen;          /* "host:port", "[v6]:port"; port 0 picks a free one */
+    const char *data_dir;        /* local data directory; NULL = $LAKEHOUSE_DATA or default */
+    const char *store_url;       /* s3://bucket/prefix; wins over data_dir */
+    const char *buckets_config;  /* JSON file with a "buckets" object, or NULL */
+    const char *token;           /* bearer token; NULL or "" = no authentication */
+    const char *secret_key_path; /* for DSN encryption (used by the scheduler) */
+    unsigned open_routes;        /* LH_HTTP_OPEN_* bits; default health | metrics */
+    bool log_json;               /* JSON lines instead of text */
+    size_t body_limit;           /* bytes; 0 = LH_HTTP_DEFAULT_BODY_LIMIT */
+    unsigned workers;            /* scheduler: concurrent runs; 0 = 4 */
+    unsigned keep_versions;      /* catalog retention; 0 = catalog default (5) */
+    unsigned threads;            /* HTTP pool threads; 0 = 4 */
+    unsigned connection_limit;   /* open connections; 0 = 4096 */
+    unsigned per_ip_limit;       /* connections per client address; 0 = 1024 */
+    unsigned timeout_secs;       /* idle connection timeout; 0 = 30 */
+    unsigned shutdown_secs;      /* grace for in-flight requests on stop; 0 = 30 */
+    size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
+    struct lh_arena arena;       /* owns strings read from the file or environment */
+};
+
+/* Defaults; call lh_http_config_reset when done. */
+void lh_http_config_init(struct lh_http_config *c);
+void lh_http_config_reset(struct lh_http_config *c);
+/* Reads a JSON config file (keys: docs/http.md). Unknown keys are errors
+ * naming the key; a file holding "buckets" becomes buckets_config. */
+enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path,
+                                   struct lh_error *err) LH_NODISCARD;
+/* Applies LAKEHOUSE_LISTEN, LAKEHOUSE_DATA, LAKEHOUSE_STORE, LAKEHOUSE_TOKEN,
+ * LAKEHOUSE_LOG_FORMAT, LAKEHOUSE_BODY_LIMIT, LAKEHOUSE_WORKERS,
+ * LAKEHOUSE_SECRET_KEY_FILE, LAKEHOUSE_HTTP_THREADS when set. */
+enum lh_status lh_http_config_apply_env(struct lh_http_config *c,
+                                        struct lh_error *err) LH_NODISCARD;
+/* Copies s into the config's arena (for flags that outlive argv). NULL on OOM. */
+const char *lh_http_config_strdup(struct lh_http_config *c, const char *s);
+
+/* ------------------------------------------------------------ metrics */
+
+enum lh_http_metric_type { LH_HTTP_COUNTER, LH_HTTP_GAUGE, LH_HTTP_HISTOGRAM };
+
+struct lh_http_metrics;
+
+/* A registry with the built-in families already registered:
+ *   lakehouse_http_requests_total{route,status}         counter
+ *   lakehouse_runs_total{schedule,outcome}              counter
+ *   lakehouse_rows_ingested_total                       counter
+ *   lakehouse_bytes_written_total                       counter
+ *   lakehouse_run_duration_seconds                      histogram
+ *   lakehouse_runs_in_flight                            gauge
+ *   lakehouse_schedule_next_run_timestamp_seconds{schedule}     gauge
+ *   lakehouse_schedule_last_success_timestamp_seconds{schedule} gauge
+ * Free with lh_http_metrics_destroy. */
+enum lh_status lh_http_metrics_create(struct lh_http_metrics **out,
+                                      struct lh_error *err) LH_NODISCARD;
+void lh_http_metrics_destroy(struct lh_http_metrics *m);
+
+/* Registers a family. name and labels follow Prometheus rules
+ * ([a-zA-Z_:][a-zA-Z0-9_:]*); buckets (histograms only) are ascending upper
+ * bounds, +Inf implied. LH_E_EXISTS when the name is taken. Strings copied. */
+enum lh_status lh_http_metrics_register(struct lh_http_metrics *m, const char *name,
+                                        const char *help, enum lh_http_metric_type type,
+                                        const char *const *labels, size_t nlabels,
+                                        const double *buckets, size_t nbuckets,
+                                        struct lh_error *err) LH_NODISCARD;
+/* values: one per label of the family (borrowed, copied on first use).
+ * Calls naming an unknown family or the wrong type are ignored (metrics must
+ * never fail a run); a family holds at most 100,000 series. */
+void lh_http_metrics_add(struct lh_http_metrics *m, const char *name, const char *const *values,
+                         double v);
+void lh_http_metrics_set(struct lh_http_metrics *m, const char *name, const char *const *values,
+                         double v);
+void lh_http_metrics_observe(struct lh_http_metrics *m, const char *name, const char *const *values,
+                             double v);
+/* Drops one series (a deleted schedule). */
+void lh_http_metrics_remove(struct lh_http_metrics *m, const char *name, const char *const *values);
+/* Prometheus text exposition format 0.0.4. Appends to out. */
+void lh_http_metrics_render(struct lh_http_metrics *m, struct lh_buf *out);
+
+/* Run observation, for the scheduler (any thread). outcome: "success",
+ * "failure", "cancelled"... */
+void lh_http_metrics_run_started(struct lh_http_metrics *m);
+void lh_http_metrics_run_finished(struct lh_http_metrics *m, const char *schedule,
+                                  const char *outcome, uint64_t rows, uint64_t bytes,
+                                  double duration_secs);
+/* Wall-clock microseconds; 0 leaves that gauge unset/removed. */
+void lh_http_metrics_schedule_times(struct lh_http_metrics *m, const char *schedule,
+                                    int64_t next_run_us, int64_t last_success_us);
+void lh_http_metrics_schedule_forget(struct lh_http_metrics *m, const char *schedule);
+
+/* ------------------------------------------------------------ server */
+
+/* What the daemon around the server provides. Every callback may be NULL
+ * and is called from pool threads. */
+struct lh_http_hooks {
+    void *ctx;
+    /* GET /api/health: number of schedules and of runs in progress. */
+    void (*health)(void *ctx, uint64_t *schedules, uint64_t *running);
+};
+
+struct lh_http_server;
+
+/* Opens the store set and catalog (creating a local data directory) and
+ * prepares the routes; does not listen yet. cfg and hooks are copied
+ * (strings too). metrics is borrowed and may be NULL (the server owns one). */
+enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
+                                     const struct lh_http_hooks *hooks,
+                                     struct lh_http_metrics *metrics, struct lh_http_server **out,
+                                     struct lh_error *err) LH_NODISCARD;
+/* Binds cfg->listen and starts answering. */
+enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error *err) LH_NODISCARD;
+/* The bound address, "127.0.0.1:43121" (borrowed), and port. */
+const char *lh_http_server_address(const struct lh_http_server *srv);
+unsigned lh_http_server_port(const struct lh_http_server *srv);
+/* The registry in use (borrowed). */
+struct lh_http_metrics *lh_http_server_metrics(struct lh_http_server *srv);
+/* Graceful stop: stops accepting, lets in-flight requests finish (up to
+ * cfg->shutdown_secs), then closes every connection. Returns the number of
+ * requests that were still running at the deadline (0 normally). */
+unsigned lh_http_server_stop(struct lh_http_server *srv);
+void lh_http_server_destroy(struct lh_http_server *srv);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * http_int.h — private to src/http (and its white-box tests).
+ *
+ * A request is processed in two steps that know nothing of libmicrohttpd,
+ * so the fuzz target drives exactly the code the daemon runs:
+ *   http_request_head()  once the headers are in: auth, routing (404/405),
+ *                        path validation, Content-Type (415) and declared
+ *                        length (413) — may answer before any body is read;
+ *   http_request_run()   once the body is in: JSON parse (400) and handler.
+ * server.c is the libmicrohttpd glue: sockets, body accumulation, limits,
+ * per-request log line and metrics, graceful stop.
+ *
+ * Route tables: each file of routes exports one `struct http_route_table`;
+ * http_route_tables[] in router.c lists them. The schedule routes will be
+ * one more table whose `enabled` checks that a scheduler is attached.
+ */
+#ifndef LH_HTTP_INT_H
+#define LH_HTTP_INT_H
+
+#include "http.h"
+
+#include "catalog/catalog.h"
+
+#include <jansson.h>
+#include <pthread.h>
+
+#define HTTP_MAX_PATH 2048
+#define HTTP_MAX_SEGMENTS 16
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_QUERY 16
+
+struct http_req;
+struct http_resp;
+typedef void (*http_handler_fn)(struct http_req *req, struct http_resp *resp);
+
+enum http_body { HTTP_BODY_NONE, HTTP_BODY_JSON };
+
+struct http_route {
+    const char *method;  /* "GET", "POST", "PUT", "DELETE" */
+    const char *pattern; /* "/api/datasets/{name}": literal or {param} segments */
+    http_handler_fn fn;
+    enum http_body body;
+};
+
+struct http_route_table {
+    const char *name;
+    const struct http_route *routes;
+    size_t n;
+    bool (*enabled)(const struct lh_http_server *srv); /* NULL: always */
+};
+
+extern const struct http_route_table http_routes_core;
+extern const struct http_route_table http_routes_catalog;
+/* NULL-terminated list of every table, in match order. */
+extern const struct http_route_table *const http_route_tables[];
+
+struct http_kv {
+    const char *key, *value; /* raw (percent-encoded) */
+};
+
+struct http_req {
+    struct lh_http_server *srv;
+    /* inputs (borrowed from the transport) */
+    const char *method;
+    const char *raw_path; /* no query, not decoded */
+    struct http_kv query[HTTP_MAX_QUERY];
+    size_t nquery;
+    bool query_overflow;
+    const char *content_type;  /* NULL when absent */
+    const char *authorization; /* NULL when absent */
+    bool has_length;
+    uint64_t content_length;
+    const uint8_t *body;
+    size_t body_len;
+    /* filled by http_request_head */
+    const struct http_route *route;
+    const char *route_name; /* pattern, or "unmatched" — the metrics label */
+    const char *param_names[HTTP_MAX_PARAMS];
+    char *params[HTTP_MAX_PARAMS]; /* decoded, in arena */
+    size_t nparams;
+    json_t *json; /* parsed body (HTTP_BODY_JSON), owned */
+    struct lh_arena arena;
+};
+
+struct http_resp {
+    unsigned status; /* 0 until decided */
+    const char *content_type;
+    struct lh_buf body;
+    char allow[64];        /* 405: Allow header */
+    bool www_authenticate; /* 401 */
+};
+
+struct lh_http_server {
+    struct lh_http_config cfg; /* strings in cfg.arena */
+    struct lh_http_hooks hooks;
+    struct lh_http_metrics *metrics;
+    bool own_metrics;
+    /* catalog pool: one catalog (and store set) per concurrent handler */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    struct http_cat_slot *slots;
+    size_t nslots;
+    /* transport (server.c) */
+    struct MHD_Daemon *daemon;
+    int listen_fd;
+    char address[300];
+    unsigned port;
+    pthread_mutex_t inflight_mu;
+    pthread_cond_t inflight_cv;
+    unsigned inflight;
+};
+
+void http_req_init(struct http_req *req, struct lh_http_server *srv);
+void http_req_reset(struct http_req *req);
+void http_resp_init(struct http_resp *resp);
+void http_resp_reset(struct http_resp *resp);
+
+/* Returns true when resp is decided (error or early answer) and the body
+ * must not be read further. */
+bool http_request_head(struct http_req *req, struct http_resp *resp);
+void http_request_run(struct http_req *req, struct http_resp *resp);
+
+/* Percent-decodes [s, s+n) into the arena; NULL on bad escapes or %00. */
+char *http_pct_decode(struct lh_arena *a, const char *s, size_t n);
+/* Decoded query value or NULL; *bad set on a malformed escape. */
+const char *http_query(struct http_req *req, const char *key, bool *bad);
+/* Decoded path parameter or NULL. */
+const char *http_param(const struct http_req *req, const char *name);
+/* The path parameter checked as a store name; on failure writes a 400
+ * naming `field` and returns NULL. */
+const char *http_param_name(struct http_req *req, struct http_resp *resp, const char *name);
+
+/* Responses. The body is replaced. */
+void http_resp_json(struct http_resp *resp, unsigned status, json_t *doc); /* steals doc */
+void http_resp_error(struct http_resp *resp, unsigned status, const char *field, const char *fmt,
+                     ...) LH_PRINTF(4, 5);
+void http_resp_status_error(struct http_resp *resp, enum lh_status s, const char *field,
+                            const char *msg);
+void http_resp_text(struct http_resp *resp, unsigned status, const char *ctype, const void *p,
+                    size_t n);
+
+/* Catalog pool. acquire blocks until a slot is free; NULL with err set when
+ * the store cannot be opened. */
+struct lh_catalog *http_catalog_acquire(struct lh_http_server *srv, struct lh_error *err);
+void http_catalog_release(struct lh_http_server *srv, struct lh_catalog *cat);
+enum lh_status http_pool_init(struct lh_http_server *srv, struct lh_error *err);
+void http_pool_free(struct lh_http_server *srv);
+
+/* Constant-time check of an "Authorization: Bearer <token>" value. */
+bool http_auth_ok(const char *header, const char *token);
+
+/* Redacts DSN passwords in every string of doc that could carry one. */
+void http_json_redact(json_t *doc);
+
+/* The embedded OpenAPI document (openapi.json, generated into the build). */
+extern const unsigned char http_openapi_json[];
+extern const size_t http_openapi_json_len;
+
+/* Server-side lifecycle helpers used by tests and the fuzz target: a server
+ * that is created but never started. */
+
+#endif

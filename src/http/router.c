@@ -1,0 +1,558 @@
+/*
+ * router.c — transport-free request processing: authentication, routing
+ * with path parameters, validation, JSON bodies and error responses.
+ *
+ * The raw path is split on '/' *before* percent-decoding, so an encoded
+ * slash ("%2F") stays inside its segment and can never add a level; "." and
+ * ".." segments are refused outright, and every parameter a handler turns
+ * into a key is checked with lh_store_name_check. Bytes here come from the
+ * network: each is bounded (HTTP_MAX_PATH, HTTP_MAX_SEGMENTS) and nothing is
+ * asserted on.
+ *
+ * Called on the server's pool threads; everything is per request except the
+ * read-only route tables.
+ */
+#include "http_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const struct http_route_table *const http_route_tables[] = {
+    &http_routes_core,
+    &http_routes_catalog,
+    NULL,
+};
+
+/* ------------------------------------------------------------ req / resp */
+
+void http_req_init(struct http_req *req, struct lh_http_server *srv)
+{
+    memset(req, 0, sizeof *req);
+    req->srv = srv;
+    req->route_name = "unmatched";
+    lh_arena_init(&req->arena, 4u << 20);
+}
+
+void http_req_reset(struct http_req *req)
+{
+    if (req->json)
+        json_decref(req->json);
+    req->json = NULL;
+    lh_arena_free(&req->arena);
+}
+
+void http_resp_init(struct http_resp *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    lh_buf_init(&resp->body, 64u << 20);
+}
+
+void http_resp_reset(struct http_resp *resp)
+{
+    lh_buf_free(&resp->body);
+}
+
+static int dump_cb(const char *p, size_t n, void *data)
+{
+    lh_buf_append(data, p, n);
+    return lh_buf_ok(data) ? 0 : -1;
+}
+
+void http_resp_json(struct http_resp *resp, unsigned status, json_t *doc)
+{
+    lh_buf_reset(&resp->body);
+    resp->status = status;
+    resp->content_type = "application/json";
+    if (!doc ||
+        json_dump_callback(doc, dump_cb, &resp->body, JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
+        !lh_buf_ok(&resp->body)) {
+        lh_buf_reset(&resp->body);
+        resp->status = 500;
+        lh_buf_append_str(&resp->body, "{\"error\":\"cannot encode response\"}");
+    }
+    lh_buf_append_u8(&resp->body, '\n');
+    json_decref(doc);
+}
+
+void http_resp_error(struct http_resp *resp, unsigned status, const char *field, const char *fmt,
+                     ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *o = json_object();
+    /* messages may quote client bytes: jansson refuses invalid UTF-8, so
+     * fall back to a generic text rather than failing the response */
+    json_t *m = json_string(msg);
+    json_object_set_new(o, "error", m ? m : json_string("invalid request"));
+    if (field) {
+        json_t *f = json_string(field);
+        json_object_set_new(o, "field", f ? f : json_string("?"));
+    }
+    http_resp_json(resp, status, o);
+}
+
+void http_resp_status_error(struct http_resp *resp, enum lh_status s, const char *field,
+                            const char *msg)
+{
+    unsigned st;
+    switch (s) {
+    case LH_E_INVAL:
+    case LH_E_FORMAT:
+        st = 400;
+        break;
+    case LH_E_NOTFOUND:
+        st = 404;
+        break;
+    case LH_E_EXISTS:
+    case LH_E_CONFLICT:
+    case LH_E_STATE:
+        st = 409;
+        break;
+    case LH_E_TOOBIG:
+        st = 413;
+        break;
+    case LH_E_TIMEOUT:
+        st = 504;
+        break;
+    case LH_E_UNSUPPORTED:
+        st = 501;
+        break;
+    case LH_E_CONNECT:
+    case LH_E_IO:
+        st = 503;
+        break;
+    default:
+        st = 500;
+        break;
+    }
+    http_resp_error(resp, st, st < 500 ? field : NULL, "%s", msg);
+}
+
+void http_resp_text(struct http_resp *resp, unsigned status, const char *ctype, const void *p,
+                    size_t n)
+{
+    lh_buf_reset(&resp->body);
+    resp->status = status;
+    resp->content_type = ctype;
+    lh_buf_append(&resp->body, p, n);
+}
+
+/* ------------------------------------------------------------ decoding */
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *http_pct_decode(struct lh_arena *a, const char *s, size_t n)
+{
+    char *out = lh_arena_alloc(a, n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return NULL;
+            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            if (h < 0 || l < 0 || (h == 0 && l == 0))
+                return NULL;
+            out[o++] = (char)(h * 16 + l);
+            i += 2;
+        } else if (c == '\0') {
+            return NULL;
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *http_query(struct http_req *req, const char *key, bool *bad)
+{
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (strcmp(req->query[i].key, key) != 0)
+            continue;
+        const char *v = req->query[i].value ? req->query[i].value : "";
+        /* '+' means space in a query string */
+        size_t n = strlen(v);
+        char *tmp = lh_arena_strndup(&req->arena, v, n);
+        if (!tmp) {
+            *bad = true;
+            return NULL;
+        }
+        for (char *p = tmp; *p; p++)
+            if (*p == '+')
+                *p = ' ';
+        char *d = http_pct_decode(&req->arena, tmp, n);
+        if (!d)
+            *bad = true;
+        return d;
+    }
+    return NULL;
+}
+
+const char *http_param(const struct http_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->param_names[i], name) == 0)
+            return req->params[i];
+    return NULL;
+}
+
+const char *http_param_name(struct http_req *req, struct http_resp *resp, const char *name)
+{
+    const char *v = http_param(req, name);
+    struct lh_error err;
+    if (!v) {
+        http_resp_error(resp, 400, name, "missing path parameter");
+        return NULL;
+    }
+    if (lh_store_name_check(v, &err) != LH_OK) {
+        http_resp_error(resp, 400, name, "invalid %s: %s", name, err.msg);
+        return NULL;
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------ auth */
+
+bool http_auth_ok(const char *header, const char *token)
+{
+    if (!header)
+        return false;
+    if (strncasecmp(header, "Bearer ", 7) != 0)
+        return false;
+    const char *given = header + 7;
+    while (*given == ' ')
+        given++;
+    /* compare digests so neither the length nor the first differing byte
+     * shows in the time taken */
+    uint8_t a[32], b[32];
+    struct lh_sha256 c;
+    lh_sha256_init(&c);
+    lh_sha256_update(&c, given, strlen(given));
+    lh_sha256_final(&c, a);
+    lh_sha256_init(&c);
+    lh_sha256_update(&c, token, strlen(token));
+    lh_sha256_final(&c, b);
+    volatile uint8_t diff = 0;
+    for (size_t i = 0; i < 32; i++)
+        diff |= (uint8_t)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+static bool route_is_open(const struct lh_http_server *srv, const char *path)
+{
+    unsigned open = srv->cfg.open_routes;
+    return ((open & LH_HTTP_OPEN_HEALTH) && strcmp(path, "/api/health") == 0) ||
+           ((open & LH_HTTP_OPEN_METRICS) && strcmp(path, "/metrics") == 0) ||
+           ((open & LH_HTTP_OPEN_OPENAPI) && strcmp(path, "/api/openapi.json") == 0);
+}
+
+/* ------------------------------------------------------------ routing */
+
+struct seg {
+    const char *p;
+    size_t n;
+};
+
+/* Splits "/a/b/c" into segments. false when malformed (no leading '/',
+ * too long, too deep, empty inner segment, "." or ".."). */
+static bool split_path(const char *path, struct seg *segs, size_t *nseg, const char **why)
+{
+    size_t len = strnlen(path, HTTP_MAX_PATH + 1);
+    *nseg = 0;
+    if (len == 0 || path[0] != '/') {
+        *why = "path must start with '/'";
+        return false;
+    }
+    if (len > HTTP_MAX_PATH) {
+        *why = "path too long";
+        return false;
+    }
+    if (len == 1)
+        return true;
+    const char *p = path + 1, *end = path + len;
+    while (p <= end) {
+        const char *q = memchr(p, '/', (size_t)(end - p));
+        if (!q)
+            q = end;
+        size_t n = (size_t)(q - p);
+        if (n == 0 && q != end) {
+            *why = "empty path segment";
+            return false;
+        }
+        if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            *why = "'.' and '..' are not allowed in paths";
+            return false;
+        }
+        if (n == 0) /* trailing slash */
+            break;
+        if (*nseg == HTTP_MAX_SEGMENTS) {
+            *why = "path too deep";
+            return false;
+        }
+        segs[(*nseg)++] = (struct seg){p, n};
+        p = q + 1;
+    }
+    return true;
+}
+
+/* Matches pattern against segments; literal segments compare raw. */
+static bool pattern_match(const char *pattern, const struct seg *segs, size_t nseg)
+{
+    const char *p = pattern + 1;
+    size_t i = 0;
+    if (!*p)
+        return nseg == 0;
+    while (*p) {
+        const char *q = strchr(p, '/');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (i == nseg)
+            return false;
+        bool param = n >= 2 && p[0] == '{' && p[n - 1] == '}';
+        if (!param && (segs[i].n != n || memcmp(segs[i].p, p, n) != 0))
+            return false;
+        i++;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return i == nseg;
+}
+
+static bool route_enabled(const struct http_route_table *t, const struct lh_http_server *srv)
+{
+    return !t->enabled || t->enabled(srv);
+}
+
+static bool bind_params(struct http_req *req, const char *pattern, const struct seg *segs)
+{
+    const char *p = pattern + 1;
+    size_t i = 0;
+    while (*p) {
+        const char *q = strchr(p, '/');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (n >= 2 && p[0] == '{' && p[n - 1] == '}' && req->nparams < HTTP_MAX_PARAMS) {
+            char *name = lh_arena_strndup(&req->arena, p + 1, n - 2);
+            char *val = http_pct_decode(&req->arena, segs[i].p, segs[i].n);
+            if (!name || !val)
+                return false;
+            req->param_names[req->nparams] = name;
+            req->params[req->nparams++] = val;
+        }
+        i++;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return true;
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0)
+        return false;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+bool http_request_head(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *why = NULL;
+    struct seg segs[HTTP_MAX_SEGMENTS];
+    size_t nseg;
+
+    if (!req->method || !req->raw_path) {
+        http_resp_error(resp, 400, NULL, "malformed request");
+        return true;
+    }
+    if (srv->cfg.token && srv->cfg.token[0] && !route_is_open(srv, req->raw_path) &&
+        !http_auth_ok(req->authorization, srv->cfg.token)) {
+        resp->www_authenticate = true;
+        http_resp_error(resp, 401, NULL,
+                        req->authorization ? "invalid bearer token"
+                                           : "missing Authorization: Bearer token");
+        return true;
+    }
+    if (!split_path(req->raw_path, segs, &nseg, &why)) {
+        http_resp_error(resp, 400, "path", "%s", why);
+        return true;
+    }
+    if (req->query_overflow) {
+        http_resp_error(resp, 400, "query", "too many query parameters");
+        return true;
+    }
+
+    const struct http_route *found = NULL, *any = NULL;
+    size_t alen = 0;
+    resp->allow[0] = '\0';
+    for (size_t t = 0; http_route_tables[t]; t++) {
+        const struct http_route_table *tab = http_route_tables[t];
+        if (!route_enabled(tab, srv))
+            continue;
+        for (size_t r = 0; r < tab->n; r++) {
+            const struct http_route *rt = &tab->routes[r];
+            if (!pattern_match(rt->pattern, segs, nseg))
+                continue;
+            any = any ? any : rt;
+            if (strcmp(rt->method, req->method) == 0 && !found)
+                found = rt;
+            if (!strstr(resp->allow, rt->method)) {
+                int w = snprintf(resp->allow + alen, sizeof resp->allow - alen, "%s%s",
+                                 alen ? ", " : "", rt->method);
+                if (w > 0 && (size_t)w < sizeof resp->allow - alen)
+                    alen += (size_t)w;
+            }
+        }
+    }
+    if (!any) {
+        http_resp_error(resp, 404, NULL, "no route for %s", "this path");
+        return true;
+    }
+    req->route_name = any->pattern;
+    if (!found) {
+        http_resp_error(resp, 405, NULL, "method %s not allowed here (allowed: %s)",
+                        strlen(req->method) < 16 ? req->method : "?", resp->allow);
+        return true;
+    }
+    resp->allow[0] = '\0';
+    req->route = found;
+    if (!bind_params(req, found->pattern, segs)) {
+        http_resp_error(resp, 400, "path", "malformed percent-encoding in path");
+        return true;
+    }
+    if (req->has_length && req->content_length > srv->cfg.body_limit) {
+        http_resp_error(resp, 413, NULL, "request body over the %zu-byte limit",
+                        srv->cfg.body_limit);
+        return true;
+    }
+    bool has_body = (req->has_length && req->content_length > 0) || req->content_type;
+    if (found->body == HTTP_BODY_JSON && has_body && !is_json_type(req->content_type)) {
+        http_resp_error(resp, 415, NULL, "request body must be application/json");
+        return true;
+    }
+    return false;
+}
+
+void http_request_run(struct http_req *req, struct http_resp *resp)
+{
+    if (!req->route) {
+        http_resp_error(resp, 500, NULL, "no route");
+        return;
+    }
+    if (req->body_len > req->srv->cfg.body_limit) {
+        http_resp_error(resp, 413, NULL, "request body over the %zu-byte limit",
+                        req->srv->cfg.body_limit);
+        return;
+    }
+    if (req->route->body == HTTP_BODY_JSON) {
+        if (req->body_len == 0) {
+            http_resp_error(resp, 400, NULL, "a JSON body is required");
+            return;
+        }
+        if (!is_json_type(req->content_type)) {
+            http_resp_error(resp, 415, NULL, "request body must be application/json");
+            return;
+        }
+        json_error_t jerr;
+        req->json =
+            json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!req->json) {
+            http_resp_error(resp, 400, NULL, "invalid JSON: %s (line %d, column %d)", jerr.text,
+                            jerr.line, jerr.column);
+            return;
+        }
+        if (!json_is_object(req->json)) {
+            http_resp_error(resp, 400, NULL, "the body must be a JSON object");
+            return;
+        }
+    }
+    req->route->fn(req, resp);
+    if (resp->status == 0)
+        http_resp_error(resp, 500, NULL, "handler produced no response");
+}
+
+/* ------------------------------------------------------------ redaction */
+
+static bool contains_nocase(const char *s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *s; s++)
+        if (strncasecmp(s, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static bool may_hold_secret(const char *s)
+{
+    return strstr(s, "://") || strchr(s, '@') || contains_nocase(s, "password") ||
+           contains_nocase(s, "pwd") || contains_nocase(s, "secret") || contains_nocase(s, "pass=");
+}
+
+/* A new string with s redacted; never NULL (falls back to "***"). Text
+ * before a URL ("dsn: postgres://...") is kept as is: lh_redact_dsn reads
+ * its whole input as one DSN. */
+static json_t *redacted(const char *s)
+{
+    const char *url = strstr(s, "://"), *start = s;
+    if (url) {
+        for (const char *p = s; p < url; p++)
+            if (*p == ' ' || *p == '\t')
+                start = p + 1;
+    }
+    size_t keep = (size_t)(start - s);
+    size_t need = lh_redact_dsn(start, NULL, 0);
+    char *buf = malloc(keep + need + 1);
+    json_t *r = NULL;
+    if (buf) {
+        memcpy(buf, s, keep);
+        lh_redact_dsn(start, buf + keep, need + 1);
+        r = json_string(buf);
+        free(buf);
+    }
+    return r ? r : json_string("***");
+}
+
+void http_json_redact(json_t *doc)
+{
+    if (json_is_object(doc)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(doc, k, v)
+        {
+            if (json_is_string(v) && may_hold_secret(json_string_value(v)))
+                json_object_set_new(doc, k, redacted(json_string_value(v)));
+            else
+                http_json_redact(v);
+        }
+    } else if (json_is_array(doc)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(doc, i, v)
+        {
+            if (json_is_string(v) && may_hold_secret(json_string_value(v)))
+                json_array_set_new(doc, i, redacted(json_string_value(v)));
+            else
+                http_json_redact(v);
+        }
+    }
+}

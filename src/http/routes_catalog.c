@@ -1,0 +1,369 @@
+/*
+ * routes_catalog.c — datasets, events and index bindings over catalog.h.
+ *
+ * Every name from a path or a query goes through lh_store_name_check before
+ * it reaches the catalog; every record leaves through http_json_redact, a
+ * second line of defence behind the catalog's own DSN redaction.
+ * Each handler holds one catalog from the pool for its duration.
+ */
+#include "http_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *str_or_null(const char *s)
+{
+    json_t *j = s && *s ? json_string(s) : NULL;
+    return j ? j : json_null();
+}
+
+/* Acquires a catalog or answers 503. */
+static struct lh_catalog *catalog(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_error err;
+    struct lh_catalog *cat = http_catalog_acquire(req->srv, &err);
+    if (!cat)
+        http_resp_error(resp, 503, NULL, "catalog unavailable: %s", err.msg);
+    return cat;
+}
+
+/* An optional ?dataset= filter, validated. false when a 400 was written. */
+static bool dataset_filter(struct http_req *req, struct http_resp *resp, const char **out)
+{
+    bool bad = false;
+    struct lh_error err;
+    *out = http_query(req, "dataset", &bad);
+    if (bad) {
+        http_resp_error(resp, 400, "dataset", "malformed percent-encoding");
+        return false;
+    }
+    if (*out && lh_store_name_check(*out, &err) != LH_OK) {
+        http_resp_error(resp, 400, "dataset", "invalid dataset: %s", err.msg);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ datasets */
+
+static void datasets_list(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_catalog *cat = catalog(req, resp);
+    if (!cat)
+        return;
+    struct lh_catalog_summary *s = NULL;
+    size_t n = 0;
+    struct lh_error err;
+    if (lh_catalog_list(cat, &s, &n, &err) != LH_OK) {
+        http_catalog_release(req->srv, cat);
+        http_resp_status_error(resp, err.status, NULL, err.msg);
+        return;
+    }
+    http_catalog_release(req->srv, cat);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", str_or_null(s[i].name));
+        if (s[i].error[0]) {
+            json_object_set_new(o, "error", str_or_null(s[i].error));
+        } else {
+            json_object_set_new(o, "current_version",
+                                json_integer((json_int_t)s[i].current_version));
+            json_object_set_new(o, "row_count", json_integer((json_int_t)s[i].row_count));
+            json_object_set_new(o, "size_bytes", json_integer((json_int_t)s[i].size_bytes));
+            json_object_set_new(o, "sensitivity", str_or_null(s[i].sensitivity));
+            json_object_set_new(o, "last_ingest", str_or_null(s[i].last_ingest));
+        }
+        json_array_append_new(arr, o);
+    }
+    free(s);
+    json_t *doc = json_pack("{s:o}", "datasets", arr);
+    http_json_redact(doc);
+    http_resp_json(resp, 200, doc);
+}
+
+static void dataset_get(struct http_req *req, struct http_resp *resp)
+{
+    const char *name = http_param_name(req, resp, "name");
+    if (!name)
+        return;
+    struct lh_catalog *cat = catalog(req, resp);
+    if (!cat)
+        return;
+    struct lh_catalog_record r;
+    struct lh_error err;
+    enum lh_status s = lh_catalog_dataset_get(cat, name, &r, &err);
+    http_catalog_release(req->srv, cat);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "name", err.msg);
+        return;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loads(r.json, 0, &jerr);
+    lh_catalog_record_free(&r);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        http_resp_error(resp, 500, NULL, "dataset record of '%s' is not a JSON object", name);
+        return;
+    }
+    http_json_redact(doc);
+    http_resp_json(resp, 200, doc);
+}
+
+/* ------------------------------------------------------------ events */
+
+static json_t *event_json(const struct lh_catalog_event *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", str_or_null(e->id));
+    json_object_set_new(o, "type", str_or_null(e->type));
+    json_object_set_new(o, "dataset", str_or_null(e->dataset));
+    json_object_set_new(o, "version", json_integer((json_int_t)e->version));
+    json_object_set_new(o, "created_at", str_or_null(e->created_at));
+    if (e->index_name[0])
+        json_object_set_new(o, "index", str_or_null(e->index_name));
+    if (strcmp(e->type, "schema_changed") == 0) {
+        json_object_set_new(o, "previous_fingerprint", str_or_null(e->previous_fingerprint));
+        json_object_set_new(o, "schema_fingerprint", str_or_null(e->schema_fingerprint));
+    }
+    return o;
+}
+
+static void events_list(struct http_req *req, struct http_resp *resp)
+{
+    const char *dataset;
+    if (!dataset_filter(req, resp, &dataset))
+        return;
+    struct lh_catalog *cat = catalog(req, resp);
+    if (!cat)
+        return;
+    struct lh_catalog_event *ev = NULL;
+    size_t n = 0;
+    struct lh_error err;
+    enum lh_status s = lh_catalog_events_list(cat, dataset, &ev, &n, &err);
+    http_catalog_release(req->srv, cat);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "dataset", err.msg);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, event_json(&ev[i]));
+    free(ev);
+    http_resp_json(resp, 200, json_pack("{s:o}", "events", arr));
+}
+
+/* An event id is "{dataset}/{rest}", both parts plain names. */
+static void ack(struct http_req *req, struct http_resp *resp, const char *dataset, const char *rest)
+{
+    struct lh_error err;
+    if (lh_store_name_check(dataset, &err) != LH_OK || lh_store_name_check(rest, &err) != LH_OK) {
+        http_resp_error(resp, 400, "id", "invalid event id: %s", err.msg);
+        return;
+    }
+    char id[sizeof((struct lh_catalog_event *)0)->id];
+    int w = snprintf(id, sizeof id, "%s/%s", dataset, rest);
+    if (w < 0 || (size_t)w >= sizeof id) {
+        http_resp_error(resp, 400, "id", "event id too long");
+        return;
+    }
+    struct lh_catalog *cat = catalog(req, resp);
+    if (!cat)
+        return;
+    struct lh_catalog_event *ev = NULL;
+    size_t n = 0;
+    enum lh_status s = lh_catalog_events_list(cat, dataset, &ev, &n, &err);
+    bool found = false;
+    for (size_t i = 0; s == LH_OK && i < n && !found; i++)
+        found = strcmp(ev[i].id, id) == 0;
+    free(ev);
+    if (s == LH_OK && found)
+        s = lh_catalog_event_ack(cat, id, &err);
+    http_catalog_release(req->srv, cat);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "id", err.msg);
+        return;
+    }
+    if (!found) {
+        http_resp_error(resp, 404, "id", "no pending event '%s'", id);
+        return;
+    }
+    http_resp_json(resp, 200, json_pack("{s:s}", "acknowledged", id));
+}
+
+static void event_ack_encoded(struct http_req *req, struct http_resp *resp)
+{
+    const char *id = http_param(req, "event_id");
+    const char *slash = id ? strchr(id, '/') : NULL;
+    if (!slash || (size_t)(slash - id) > 255) {
+        http_resp_error(resp, 400, "id", "event id must be {dataset}/{event}");
+        return;
+    }
+    char dataset[256];
+    memcpy(dataset, id, (size_t)(slash - id));
+    dataset[slash - id] = '\0';
+    ack(req, resp, dataset, slash + 1);
+}
+
+static void event_ack(struct http_req *req, struct http_resp *resp)
+{
+    ack(req, resp, http_param(req, "dataset"), http_param(req, "event"));
+}
+
+/* ------------------------------------------------------------ indexes */
+
+static const char *body_name(struct http_req *req, struct http_resp *resp, const char *field)
+{
+    json_t *v = json_object_get(req->json, field);
+    struct lh_error err;
+    if (!v) {
+        http_resp_error(resp, 400, field, "missing field \"%s\"", field);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        http_resp_error(resp, 400, field, "\"%s\" must be a string", field);
+        return NULL;
+    }
+    if (lh_store_name_check(json_string_value(v), &err) != LH_OK) {
+        http_resp_error(resp, 400, field, "invalid %s: %s", field, err.msg);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static bool record_has_index(const struct lh_catalog_record *r, const char *index)
+{
+    for (size_t i = 0; i < r->nindexes; i++)
+        if (strcmp(r->indexes[i], index) == 0)
+            return true;
+    return false;
+}
+
+static void index_bind(struct http_req *req, struct http_resp *resp)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(req->json, k, v)
+    {
+        if (strcmp(k, "index") != 0 && strcmp(k, "dataset") != 0) {
+            http_resp_error(resp, 400, k, "unknown field");
+            return;
+        }
+    }
+    const char *index = body_name(req, resp, "index");
+    const char *dataset = index ? body_name(req, resp, "dataset") : NULL;
+    if (!index || !dataset)
+        return;
+    struct lh_catalog *cat = catalog(req, resp);
+    if (!cat)
+        return;
+    struct lh_catalog_record r;
+    struct lh_error err;
+    enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
+    if (s == LH_OK) {
+        bool bound = record_has_index(&r, index);
+        lh_catalog_record_free(&r);
+        if (bound) {
+            http_catalog_release(req->srv, cat);
+            http_resp_error(resp, 409, "index", "index '%s' is already bound to '%s'", index,
+                            dataset);
+            return;
+        }
+        s = lh_catalog_index_bind(cat, dataset, index, &err);
+    }
+    http_catalog_release(req->srv, cat);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "dataset", err.msg);
+        return;
+    }
+    http_resp_json(resp, 201, json_pack("{s:s, s:s}", "dataset", dataset, "index", index));
+}
+
+static void index_list(struct http_req *req, struct http_resp *resp)
+{
+    const char *only;
+    if (!dataset_filter(req, resp, &only))
+        return;
+    struct lh_catalog *cat = catalog(req, resp);
+    if (!cat)
+        return;
+    struct lh_catalog_summary *s = NULL;
+    size_t n = 0;
+    struct lh_error err;
+    enum lh_status st = LH_OK;
+    json_t *arr = json_array();
+    if (only) {
+        struct lh_catalog_record r;
+        st = lh_catalog_dataset_get(cat, only, &r, &err);
+        for (size_t j = 0; st == LH_OK && j < r.nindexes; j++)
+            json_array_append_new(arr,
+                                  json_pack("{s:s, s:s}", "dataset", only, "index", r.indexes[j]));
+        if (st == LH_OK)
+            lh_catalog_record_free(&r);
+    } else {
+        st = lh_catalog_list(cat, &s, &n, &err);
+        for (size_t i = 0; st == LH_OK && i < n; i++) {
+            struct lh_catalog_record r;
+            if (s[i].error[0] || lh_catalog_dataset_get(cat, s[i].name, &r, &err) != LH_OK)
+                continue; /* unreadable records are reported by /api/datasets */
+            for (size_t j = 0; j < r.nindexes; j++)
+                json_array_append_new(
+                    arr, json_pack("{s:s, s:s}", "dataset", s[i].name, "index", r.indexes[j]));
+            lh_catalog_record_free(&r);
+        }
+        free(s);
+    }
+    http_catalog_release(req->srv, cat);
+    if (st != LH_OK) {
+        json_decref(arr);
+        http_resp_status_error(resp, st, "dataset", err.msg);
+        return;
+    }
+    http_resp_json(resp, 200, json_pack("{s:o}", "indexes", arr));
+}
+
+static void index_unbind(struct http_req *req, struct http_resp *resp)
+{
+    const char *dataset = http_param_name(req, resp, "dataset");
+    const char *index = dataset ? http_param_name(req, resp, "index") : NULL;
+    if (!dataset || !index)
+        return;
+    struct lh_catalog *cat = catalog(req, resp);
+    if (!cat)
+        return;
+    struct lh_catalog_record r;
+    struct lh_error err;
+    enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
+    bool bound = false;
+    if (s == LH_OK) {
+        bound = record_has_index(&r, index);
+        lh_catalog_record_free(&r);
+        if (bound)
+            s = lh_catalog_index_unbind(cat, dataset, index, &err);
+    }
+    http_catalog_release(req->srv, cat);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "dataset", err.msg);
+        return;
+    }
+    if (!bound) {
+        http_resp_error(resp, 404, "index", "index '%s' is not bound to '%s'", index, dataset);
+        return;
+    }
+    resp->status = 204;
+    lh_buf_reset(&resp->body);
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/api/datasets", datasets_list, HTTP_BODY_NONE},
+    {"GET", "/api/datasets/{name}", dataset_get, HTTP_BODY_NONE},
+    {"GET", "/api/events", events_list, HTTP_BODY_NONE},
+    {"POST", "/api/events/{event_id}/ack", event_ack_encoded, HTTP_BODY_NONE},
+    {"POST", "/api/events/{dataset}/{event}/ack", event_ack, HTTP_BODY_NONE},
+    {"GET", "/api/indexes", index_list, HTTP_BODY_NONE},
+    {"POST", "/api/indexes", index_bind, HTTP_BODY_JSON},
+    {"DELETE", "/api/indexes/{dataset}/{index}", index_unbind, HTTP_BODY_NONE},
+};
+
+const struct http_route_table http_routes_catalog = {"catalog", routes,
+                                                     sizeof routes / sizeof routes[0], NULL};

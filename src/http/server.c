@@ -1,0 +1,546 @@
+/*
+ * server.c — the libmicrohttpd glue: listening socket, per-request state,
+ * body accumulation under the limit, one log line and one metric per
+ * request, the catalog pool, and graceful stop.
+ *
+ * Threading: MHD's internal thread pool, each thread with its own epoll
+ * set (MHD_USE_AUTO picks epoll on Linux). Idle and slow connections sit in
+ * epoll and cost a slot and their read buffer, never a thread; limits on
+ * connections (total and per address), per-connection memory and an idle
+ * timeout bound what a hostile client can hold. Handlers run on pool
+ * threads and take a catalog from the pool (one per thread, opened lazily:
+ * the catalog and store are single-threaded objects).
+ *
+ * Stop: quiesce (close the listening socket), wait for the in-flight count
+ * to reach zero or the grace deadline, then stop the daemon, which closes
+ * idle keep-alive connections. Lock order: inflight_mu and pool_mu are
+ * never held together.
+ */
+#include "http_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+struct http_cat_slot {
+    struct lh_store_set *set;
+    struct lh_catalog *cat;
+    bool busy;
+};
+
+/* ------------------------------------------------------------ catalog pool */
+
+static enum lh_status slot_open(struct lh_http_server *srv, struct http_cat_slot *sl,
+                                struct lh_error *err)
+{
+    struct lh_store_options so = {.create = true};
+    const char *root =
+        srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
+    enum lh_status s = lh_store_set_open(root, srv->cfg.buckets_config, &so, &sl->set, err);
+    if (s != LH_OK)
+        return s;
+    struct lh_catalog_options co = {.keep_versions = srv->cfg.keep_versions};
+    s = lh_catalog_open(sl->set, &co, &sl->cat, err);
+    if (s != LH_OK) {
+        lh_store_set_close(sl->set);
+        sl->set = NULL;
+    }
+    return s;
+}
+
+enum lh_status http_pool_init(struct lh_http_server *srv, struct lh_error *err)
+{
+    pthread_mutex_init(&srv->pool_mu, NULL);
+    pthread_cond_init(&srv->pool_cv, NULL);
+    srv->nslots = srv->cfg.threads + 1;
+    srv->slots = calloc(srv->nslots, sizeof *srv->slots);
+    if (!srv->slots)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    /* open one now so a bad store fails at start, not at the first request */
+    return slot_open(srv, &srv->slots[0], err);
+}
+
+void http_pool_free(struct lh_http_server *srv)
+{
+    for (size_t i = 0; srv->slots && i < srv->nslots; i++) {
+        lh_catalog_close(srv->slots[i].cat);
+        lh_store_set_close(srv->slots[i].set);
+    }
+    free(srv->slots);
+    srv->slots = NULL;
+    pthread_mutex_destroy(&srv->pool_mu);
+    pthread_cond_destroy(&srv->pool_cv);
+}
+
+struct lh_catalog *http_catalog_acquire(struct lh_http_server *srv, struct lh_error *err)
+{
+    struct http_cat_slot *sl = NULL;
+    pthread_mutex_lock(&srv->pool_mu);
+    for (;;) {
+        /* prefer an open slot */
+        for (size_t i = 0; i < srv->nslots && !sl; i++)
+            if (!srv->slots[i].busy && srv->slots[i].cat)
+                sl = &srv->slots[i];
+        for (size_t i = 0; i < srv->nslots && !sl; i++)
+            if (!srv->slots[i].busy)
+                sl = &srv->slots[i];
+        if (sl)
+            break;
+        pthread_cond_wait(&srv->pool_cv, &srv->pool_mu);
+    }
+    sl->busy = true;
+    pthread_mutex_unlock(&srv->pool_mu);
+    if (!sl->cat && slot_open(srv, sl, err) != LH_OK) {
+        pthread_mutex_lock(&srv->pool_mu);
+        sl->busy = false;
+        pthread_cond_signal(&srv->pool_cv);
+        pthread_mutex_unlock(&srv->pool_mu);
+        return NULL;
+    }
+    return sl->cat;
+}
+
+void http_catalog_release(struct lh_http_server *srv, struct lh_catalog *cat)
+{
+    if (!cat)
+        return;
+    pthread_mutex_lock(&srv->pool_mu);
+    for (size_t i = 0; i < srv->nslots; i++)
+        if (srv->slots[i].cat == cat)
+            srv->slots[i].busy = false;
+    pthread_cond_signal(&srv->pool_cv);
+    pthread_mutex_unlock(&srv->pool_mu);
+}
+
+/* ------------------------------------------------------------ create */
+
+static const char *copy_str(struct lh_http_server *srv, const char *s)
+{
+    return s ? lh_http_config_strdup(&srv->cfg, s) : NULL;
+}
+
+enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
+                                     const struct lh_http_hooks *hooks,
+                                     struct lh_http_metrics *metrics, struct lh_http_server **out,
+                                     struct lh_error *err)
+{
+    struct lh_http_server *srv = calloc(1, sizeof *srv);
+    enum lh_status s;
+    if (!srv)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    srv->listen_fd = -1;
+    pthread_mutex_init(&srv->inflight_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->inflight_cv, &ca);
+    pthread_condattr_destroy(&ca);
+
+    srv->cfg = *cfg;
+    lh_arena_init(&srv->cfg.arena, 1u << 20);
+    srv->cfg.listen = copy_str(srv, cfg->listen ? cfg->listen : LH_HTTP_DEFAULT_LISTEN);
+    srv->cfg.data_dir = copy_str(srv, cfg->data_dir);
+    srv->cfg.store_url = copy_str(srv, cfg->store_url);
+    srv->cfg.buckets_config = copy_str(srv, cfg->buckets_config);
+    srv->cfg.token = copy_str(srv, cfg->token);
+    srv->cfg.secret_key_path = copy_str(srv, cfg->secret_key_path);
+    if (!srv->cfg.listen) {
+        s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (!srv->cfg.body_limit)
+        srv->cfg.body_limit = LH_HTTP_DEFAULT_BODY_LIMIT;
+    if (!srv->cfg.threads)
+        srv->cfg.threads = 4;
+    if (!srv->cfg.connection_limit)
+        srv->cfg.connection_limit = 4096;
+    if (!srv->cfg.per_ip_limit)
+        srv->cfg.per_ip_limit = 1024;
+    if (!srv->cfg.timeout_secs)
+        srv->cfg.timeout_secs = 30;
+    if (!srv->cfg.shutdown_secs)
+        srv->cfg.shutdown_secs = 30;
+    if (!srv->cfg.connection_memory)
+        srv->cfg.connection_memory = 64u << 10;
+    if (hooks)
+        srv->hooks = *hooks;
+    if (metrics) {
+        srv->metrics = metrics;
+    } else {
+        if ((s = lh_http_metrics_create(&srv->metrics, err)) != LH_OK)
+            goto fail;
+        srv->own_metrics = true;
+    }
+    if ((s = http_pool_init(srv, err)) != LH_OK)
+        goto fail;
+    *out = srv;
+    return LH_OK;
+fail:
+    lh_http_server_destroy(srv);
+    return s;
+}
+
+/* ------------------------------------------------------------ listening */
+
+static enum lh_status parse_listen(const char *listen, char *host, size_t hcap, char *port,
+                                   size_t pcap, struct lh_error *err)
+{
+    const char *colon;
+    const char *h = listen, *hend;
+    if (listen[0] == '[') {
+        hend = strchr(listen, ']');
+        if (!hend || hend[1] != ':')
+            return lh_error_set(err, LH_E_INVAL, "listen address '%s': expected [v6]:port", listen);
+        h = listen + 1;
+        colon = hend + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon)
+            return lh_error_set(err, LH_E_INVAL, "listen address '%s': expected host:port", listen);
+        hend = colon;
+    }
+    size_t hl = (size_t)(hend - h);
+    int64_t p;
+    if (hl >= hcap || !lh_parse_i64(colon + 1, &p) || p < 0 || p > 65535)
+        return lh_error_set(err, LH_E_INVAL, "listen address '%s': bad host or port", listen);
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    snprintf(port, pcap, "%d", (int)p);
+    return LH_OK;
+}
+
+static enum lh_status bind_listen(struct lh_http_server *srv, struct lh_error *err)
+{
+    char host[256], port[8];
+    enum lh_status s = parse_listen(srv->cfg.listen, host, sizeof host, port, sizeof port, err);
+    if (s != LH_OK)
+        return s;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                    *res = NULL;
+    int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (rc != 0)
+        return lh_error_set(err, LH_E_INVAL, "listen address '%s': %s", srv->cfg.listen,
+                            gai_strerror(rc));
+    int fd = -1, last = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        last = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return lh_error_errno(err, last, "cannot listen on %s", srv->cfg.listen);
+
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+            srv->port = ntohs(a->sin6_port);
+            snprintf(srv->address, sizeof srv->address, "[%s]:%u", ip, srv->port);
+        } else {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+            srv->port = ntohs(a->sin_port);
+            snprintf(srv->address, sizeof srv->address, "%s:%u", ip, srv->port);
+        }
+    }
+    srv->listen_fd = fd;
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------ requests */
+
+struct conn_req {
+    struct http_req req;
+    struct http_resp resp;
+    struct lh_buf body;
+    int64_t start_ns;
+    size_t discarded;
+    bool too_big, queued;
+    size_t bytes;
+};
+
+/* Keeps the raw bytes: the router splits the path before decoding. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls, (void)c;
+    return strlen(s);
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct http_req *req = cls;
+    if (req->nquery == HTTP_MAX_QUERY) {
+        req->query_overflow = true;
+        return MHD_NO;
+    }
+    req->query[req->nquery++] = (struct http_kv){key, value};
+    return MHD_YES;
+}
+
+static enum MHD_Result send_response(struct lh_http_server *srv, struct MHD_Connection *c,
+                                     struct conn_req *cr)
+{
+    struct http_resp *r = &cr->resp;
+    size_t len = r->status == 204 ? 0 : r->body.len;
+    struct MHD_Response *mr = MHD_create_response_from_buffer(len, len ? r->body.data : (void *)"",
+                                                              MHD_RESPMEM_MUST_COPY);
+    if (!mr)
+        return MHD_NO;
+    if (len || r->content_type)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    if (r->allow[0])
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->www_authenticate)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"lakehouse\"");
+    pthread_mutex_lock(&srv->inflight_mu);
+    bool stopping = srv->daemon == NULL || srv->listen_fd < 0;
+    pthread_mutex_unlock(&srv->inflight_mu);
+    if (stopping)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, r->status, mr);
+    MHD_destroy_response(mr);
+    cr->queued = ret == MHD_YES;
+    cr->bytes = len;
+    return ret;
+}
+
+static bool parse_length(const char *s, uint64_t *out)
+{
+    int64_t v;
+    if (!s || !lh_parse_i64(s, &v) || v < 0)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct lh_http_server *srv = cls;
+    struct conn_req *cr = *con_cls;
+    if (!cr) {
+        cr = calloc(1, sizeof *cr);
+        if (!cr)
+            return MHD_NO;
+        cr->start_ns = lh_time_mono_ns();
+        http_req_init(&cr->req, srv);
+        http_resp_init(&cr->resp);
+        lh_buf_init(&cr->body, srv->cfg.body_limit);
+        pthread_mutex_lock(&srv->inflight_mu);
+        srv->inflight++;
+        pthread_mutex_unlock(&srv->inflight_mu);
+        *con_cls = cr;
+
+        struct http_req *req = &cr->req;
+        req->method = method;
+        req->raw_path = url;
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
+        req->content_type =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        req->authorization =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        req->has_length = parse_length(cl, &req->content_length);
+        if (http_request_head(req, &cr->resp))
+            return send_response(srv, c, cr); /* MHD skips (and closes on) any body */
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (!cr->too_big && cr->body.len + n > srv->cfg.body_limit) {
+            cr->too_big = true;
+            lh_buf_free(&cr->body);
+        }
+        if (cr->too_big) {
+            /* a chunked body with no declared length: drain a little, then
+             * hang up rather than read an unbounded stream */
+            cr->discarded += n;
+            return cr->discarded > 4 * srv->cfg.body_limit ? MHD_NO : MHD_YES;
+        }
+        lh_buf_append(&cr->body, upload_data, n);
+        return MHD_YES;
+    }
+    if (cr->too_big) {
+        http_resp_error(&cr->resp, 413, NULL, "request body over the %zu-byte limit",
+                        srv->cfg.body_limit);
+    } else {
+        cr->req.body = cr->body.data;
+        cr->req.body_len = cr->body.len;
+        http_request_run(&cr->req, &cr->resp);
+    }
+    return send_response(srv, c, cr);
+}
+
+static void log_path(const char *p, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; p && *p && o + 4 < cap; p++) {
+        unsigned char ch = (unsigned char)*p;
+        out[o++] = ch < 0x20 || ch >= 0x7f || ch == '"' ? '?' : (char)ch;
+    }
+    if (p && *p) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    struct lh_http_server *srv = cls;
+    struct conn_req *cr = *con_cls;
+    if (!cr)
+        return;
+    *con_cls = NULL;
+    double ms = (double)(lh_time_mono_ns() - cr->start_ns) / 1e6;
+    char path[260], status[8];
+    log_path(cr->req.raw_path, path, sizeof path);
+    unsigned st = cr->queued ? cr->resp.status : 0;
+    snprintf(status, sizeof status, "%u", st);
+    const char *method = cr->req.method && strlen(cr->req.method) < 16 ? cr->req.method : "?";
+    if (cr->queued)
+        lh_info("http %s %s %u %zuB %.1fms%s", method, path, st, cr->bytes, ms,
+                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (client went away)");
+    else
+        lh_info("http %s %s aborted %.1fms", method, path, ms);
+    const char *labels[2] = {cr->req.route_name, cr->queued ? status : "aborted"};
+    lh_http_metrics_add(srv->metrics, "lakehouse_http_requests_total", labels, 1);
+
+    http_req_reset(&cr->req);
+    http_resp_reset(&cr->resp);
+    lh_buf_free(&cr->body);
+    free(cr);
+    pthread_mutex_lock(&srv->inflight_mu);
+    srv->inflight--;
+    pthread_cond_broadcast(&srv->inflight_cv);
+    pthread_mutex_unlock(&srv->inflight_mu);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) LH_PRINTF(2, 0);
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    lh_debug("http: %s", msg);
+}
+
+enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error *err)
+{
+    enum lh_status s = bind_listen(srv, err);
+    if (s != LH_OK)
+        return s;
+    unsigned flags =
+        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+        srv->cfg.connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.per_ip_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_secs, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        srv->cfg.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!d) {
+        close(srv->listen_fd);
+        srv->listen_fd = -1;
+        return lh_error_set(err, LH_E_INTERNAL, "cannot start the HTTP server on %s", srv->address);
+    }
+    pthread_mutex_lock(&srv->inflight_mu);
+    srv->daemon = d;
+    pthread_mutex_unlock(&srv->inflight_mu);
+    return LH_OK;
+}
+
+const char *lh_http_server_address(const struct lh_http_server *srv)
+{
+    return srv->address;
+}
+
+unsigned lh_http_server_port(const struct lh_http_server *srv)
+{
+    return srv->port;
+}
+
+struct lh_http_metrics *lh_http_server_metrics(struct lh_http_server *srv)
+{
+    return srv->metrics;
+}
+
+unsigned lh_http_server_stop(struct lh_http_server *srv)
+{
+    if (!srv || !srv->daemon)
+        return 0;
+    MHD_socket lfd = MHD_quiesce_daemon(srv->daemon);
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd); /* new connections are refused from here on */
+    pthread_mutex_lock(&srv->inflight_mu);
+    srv->listen_fd = -1; /* responses from now on say Connection: close */
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_sec += srv->cfg.shutdown_secs;
+    while (srv->inflight > 0)
+        if (pthread_cond_timedwait(&srv->inflight_cv, &srv->inflight_mu, &dl) == ETIMEDOUT)
+            break;
+    unsigned left = srv->inflight;
+    pthread_mutex_unlock(&srv->inflight_mu);
+    struct MHD_Daemon *d = srv->daemon;
+    MHD_stop_daemon(d);
+    pthread_mutex_lock(&srv->inflight_mu);
+    srv->daemon = NULL;
+    pthread_mutex_unlock(&srv->inflight_mu);
+    return left;
+}
+
+void lh_http_server_destroy(struct lh_http_server *srv)
+{
+    if (!srv)
+        return;
+    lh_http_server_stop(srv);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->slots)
+        http_pool_free(srv);
+    if (srv->own_metrics)
+        lh_http_metrics_destroy(srv->metrics);
+    lh_arena_free(&srv->cfg.arena);
+    pthread_mutex_destroy(&srv->inflight_mu);
+    pthread_cond_destroy(&srv->inflight_cv);
+    free(srv);
+}

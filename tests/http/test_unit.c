@@ -1,0 +1,460 @@
+/*
+ * test_unit.c — src/http in process, no sockets: the metrics registry and
+ * its text format, config loading and precedence, percent-decoding, the
+ * bearer check, the router (head + run) over a scratch catalog, and the
+ * embedded OpenAPI document against the router's tables.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "http_int.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static bool has_line(const struct lh_buf *b, const char *line)
+{
+    size_t n = strlen(line);
+    const char *p = (const char *)b->data, *end = p + b->len;
+    while (p < end) {
+        const char *q = memchr(p, '\n', (size_t)(end - p));
+        size_t l = q ? (size_t)(q - p) : (size_t)(end - p);
+        if (l == n && memcmp(p, line, n) == 0)
+            return true;
+        p += l + 1;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------ metrics */
+
+static void test_metrics_render(void **state)
+{
+    (void)state;
+    struct lh_http_metrics *m;
+    struct lh_error err;
+    assert_int_equal(lh_http_metrics_create(&m, &err), LH_OK);
+    const char *rs[2] = {"/api/health", "200"};
+    lh_http_metrics_add(m, "lakehouse_http_requests_total", rs, 1);
+    lh_http_metrics_add(m, "lakehouse_http_requests_total", rs, 2);
+    lh_http_metrics_add(m, "lakehouse_http_requests_total", rs, -5);  /* counters never fall */
+    lh_http_metrics_set(m, "lakehouse_http_requests_total", rs, 100); /* wrong type: ignored */
+    lh_http_metrics_add(m, "no_such_metric", NULL, 1);
+    lh_http_metrics_run_started(m);
+    lh_http_metrics_run_started(m);
+    lh_http_metrics_run_finished(m, "hourly \"q\"\\\n", "success", 11, 2048, 0.42);
+    lh_http_metrics_run_finished(m, "nightly", "failure", 0, 0, 75);
+    lh_http_metrics_schedule_times(m, "nightly", 1776390964000000, 0);
+    lh_http_metrics_schedule_times(m, "gone", 1776390964000000, 1776390000500000);
+    lh_http_metrics_schedule_forget(m, "gone");
+
+    struct lh_buf b;
+    lh_buf_init(&b, 0);
+    lh_http_metrics_render(m, &b);
+    assert_true(lh_buf_ok(&b));
+    static const char *want[] = {
+        "# TYPE lakehouse_http_requests_total counter",
+        "lakehouse_http_requests_total{route=\"/api/health\",status=\"200\"} 3",
+        "lakehouse_runs_total{schedule=\"hourly \\\"q\\\"\\\\\\n\",outcome=\"success\"} 1",
+        "lakehouse_runs_total{schedule=\"nightly\",outcome=\"failure\"} 1",
+        "lakehouse_rows_ingested_total 11",
+        "lakehouse_bytes_written_total 2048",
+        "lakehouse_runs_in_flight 0",
+        "# TYPE lakehouse_run_duration_seconds histogram",
+        "lakehouse_run_duration_seconds_bucket{le=\"0.1\"} 0",
+        "lakehouse_run_duration_seconds_bucket{le=\"0.5\"} 1",
+        "lakehouse_run_duration_seconds_bucket{le=\"60\"} 1",
+        "lakehouse_run_duration_seconds_bucket{le=\"120\"} 2",
+        "lakehouse_run_duration_seconds_bucket{le=\"+Inf\"} 2",
+        "lakehouse_run_duration_seconds_sum 75.42",
+        "lakehouse_run_duration_seconds_count 2",
+        "lakehouse_schedule_next_run_timestamp_seconds{schedule=\"nightly\"} 1776390964",
+        "# TYPE lakehouse_schedule_last_success_timestamp_seconds gauge",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!has_line(&b, want[i]))
+            fail_msg("missing line %s in\n%.*s", want[i], (int)b.len, (char *)b.data);
+    lh_buf_cstr(&b);
+    assert_null(strstr((char *)b.data, "gone"));
+    assert_null(strstr((char *)b.data, "last_success_timestamp_seconds{"));
+    lh_buf_free(&b);
+
+    static const char *const lbl[] = {"kind"};
+    static const double bk[] = {1, 2};
+    assert_int_equal(lh_http_metrics_register(m, "lakehouse_runs_total", "", LH_HTTP_COUNTER, NULL,
+                                              0, NULL, 0, &err),
+                     LH_E_EXISTS);
+    assert_int_equal(lh_http_metrics_register(m, "9bad", "", LH_HTTP_GAUGE, NULL, 0, NULL, 0, &err),
+                     LH_E_INVAL);
+    static const char *const le[] = {"le"};
+    assert_int_equal(lh_http_metrics_register(m, "x_h", "", LH_HTTP_HISTOGRAM, le, 1, bk, 2, &err),
+                     LH_E_INVAL);
+    static const double down[] = {2, 1};
+    assert_int_equal(
+        lh_http_metrics_register(m, "x_h", "", LH_HTTP_HISTOGRAM, lbl, 1, down, 2, &err),
+        LH_E_INVAL);
+    assert_int_equal(
+        lh_http_metrics_register(m, "x_h", "help\nwith \\", LH_HTTP_HISTOGRAM, lbl, 1, bk, 2, &err),
+        LH_OK);
+    const char *v[1] = {"a"};
+    lh_http_metrics_observe(m, "x_h", v, 1.5);
+    lh_buf_init(&b, 0);
+    lh_http_metrics_render(m, &b);
+    assert_true(has_line(&b, "# HELP x_h help\\nwith \\\\"));
+    assert_true(has_line(&b, "x_h_bucket{kind=\"a\",le=\"1\"} 0"));
+    assert_true(has_line(&b, "x_h_bucket{kind=\"a\",le=\"2\"} 1"));
+    assert_true(has_line(&b, "x_h_count{kind=\"a\"} 1"));
+    lh_buf_free(&b);
+    lh_http_metrics_destroy(m);
+}
+
+static void *hammer(void *arg)
+{
+    struct lh_http_metrics *m = arg;
+    const char *v[2] = {"r", "200"};
+    for (int i = 0; i < 20000; i++) {
+        lh_http_metrics_add(m, "lakehouse_http_requests_total", v, 1);
+        lh_http_metrics_observe(m, "lakehouse_run_duration_seconds", NULL, 1);
+    }
+    return NULL;
+}
+
+static void test_metrics_threads(void **state)
+{
+    (void)state;
+    struct lh_http_metrics *m;
+    struct lh_error err;
+    assert_int_equal(lh_http_metrics_create(&m, &err), LH_OK);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, hammer, m), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    struct lh_buf b;
+    lh_buf_init(&b, 0);
+    lh_http_metrics_render(m, &b);
+    assert_true(has_line(&b, "lakehouse_http_requests_total{route=\"r\",status=\"200\"} 80000"));
+    assert_true(has_line(&b, "lakehouse_run_duration_seconds_count 80000"));
+    lh_buf_free(&b);
+    lh_http_metrics_destroy(m);
+}
+
+/* ------------------------------------------------------------ config */
+
+struct cfg_case {
+    const char *json;
+    enum lh_status status;
+    const char *err_has;
+};
+
+static void test_config_file(void **state)
+{
+    (void)state;
+    static const struct cfg_case cases[] = {
+        {"{\"listen\":\"0.0.0.0:9000\",\"token\":\"abc\",\"body_limit\":\"2MiB\","
+         "\"workers\":8,\"retention\":{\"keep_versions\":3},\"log_format\":\"json\","
+         "\"auth_open\":[\"/api/health\"],\"secret_key_path\":\"/k\","
+         "\"http\":{\"threads\":2,\"connection_limit\":10,\"per_ip_limit\":5,"
+         "\"timeout_secs\":7,\"shutdown_secs\":3,\"connection_memory\":\"32KiB\"}}",
+         LH_OK, NULL},
+        {"{\"tokne\":\"x\"}", LH_E_INVAL, "tokne"},
+        {"{\"http\":{\"thread\":1}}", LH_E_INVAL, "http.thread"},
+        {"{\"listen\":8080}", LH_E_INVAL, "listen"},
+        {"{\"body_limit\":-1}", LH_E_INVAL, "body_limit"},
+        {"{\"auth_open\":[\"/api/datasets\"]}", LH_E_INVAL, "/api/datasets"},
+        {"{\"log_format\":\"xml\"}", LH_E_INVAL, "xml"},
+        {"{\"retention\":{\"keep\":1}}", LH_E_INVAL, "retention"},
+        {"[1]", LH_E_FORMAT, "object"},
+        {"{\"listen\":", LH_E_FORMAT, "line"},
+        {"{\"buckets\":{\"arch\":{\"url\":\"/tmp/x\"}}}", LH_OK, NULL},
+    };
+    char path[300];
+    snprintf(path, sizeof path, "%s/c.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(cases[i].json, f);
+        fclose(f);
+        struct lh_http_config c;
+        struct lh_error err;
+        lh_http_config_init(&c);
+        enum lh_status s = lh_http_config_load(&c, path, &err);
+        if (s != cases[i].status)
+            fail_msg("case %zu: %s: status %d (%s)", i, cases[i].json, s, s ? err.msg : "ok");
+        if (cases[i].err_has && !strstr(err.msg, cases[i].err_has))
+            fail_msg("case %zu: message '%s' lacks '%s'", i, err.msg, cases[i].err_has);
+        if (i == 0) {
+            assert_string_equal(c.listen, "0.0.0.0:9000");
+            assert_string_equal(c.token, "abc");
+            assert_int_equal(c.body_limit, 2u << 20);
+            assert_int_equal(c.workers, 8);
+            assert_int_equal(c.keep_versions, 3);
+            assert_true(c.log_json);
+            assert_int_equal(c.open_routes, LH_HTTP_OPEN_HEALTH);
+            assert_int_equal(c.threads, 2);
+            assert_int_equal(c.connection_limit, 10);
+            assert_int_equal(c.per_ip_limit, 5);
+            assert_int_equal(c.timeout_secs, 7);
+            assert_int_equal(c.shutdown_secs, 3);
+            assert_int_equal(c.connection_memory, 32u << 10);
+            /* the environment overrides the file */
+            setenv("LAKEHOUSE_LISTEN", "127.0.0.1:7000", 1);
+            setenv("LAKEHOUSE_TOKEN", "envtok", 1);
+            setenv("LAKEHOUSE_LOG_FORMAT", "text", 1);
+            setenv("LAKEHOUSE_BODY_LIMIT", "4096", 1);
+            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_OK);
+            assert_string_equal(c.listen, "127.0.0.1:7000");
+            assert_string_equal(c.token, "envtok");
+            assert_false(c.log_json);
+            assert_int_equal(c.body_limit, 4096);
+            setenv("LAKEHOUSE_BODY_LIMIT", "lots", 1);
+            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_E_INVAL);
+            unsetenv("LAKEHOUSE_LISTEN");
+            unsetenv("LAKEHOUSE_TOKEN");
+            unsetenv("LAKEHOUSE_LOG_FORMAT");
+            unsetenv("LAKEHOUSE_BODY_LIMIT");
+        }
+        if (strstr(cases[i].json, "buckets"))
+            assert_string_equal(c.buckets_config, path);
+        lh_http_config_reset(&c);
+    }
+    unlink(path);
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static void test_pct_decode_and_auth(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } dec[] = {
+        {"abc", "abc"}, {"a%2Fb", "a/b"}, {"%2e%2E", ".."}, {"%41%42", "AB"}, {"%", NULL},
+        {"%4", NULL},   {"%zz", NULL},    {"a%00b", NULL},  {"", ""},         {"%25", "%"},
+    };
+    struct lh_arena a;
+    lh_arena_init(&a, 0);
+    for (size_t i = 0; i < sizeof dec / sizeof dec[0]; i++) {
+        char *o = http_pct_decode(&a, dec[i].in, strlen(dec[i].in));
+        if (!dec[i].out)
+            assert_null(o);
+        else
+            assert_string_equal(o, dec[i].out);
+    }
+    lh_arena_free(&a);
+
+    static const struct {
+        const char *hdr;
+        bool ok;
+    } au[] = {
+        {"Bearer sekrit", true}, {"bearer sekrit", true},   {"Bearer  sekrit", true},
+        {"Bearer sekri", false}, {"Bearer sekrit2", false}, {"Bearer ", false},
+        {"sekrit", false},       {"Basic sekrit", false},   {NULL, false},
+    };
+    for (size_t i = 0; i < sizeof au / sizeof au[0]; i++)
+        if (http_auth_ok(au[i].hdr, "sekrit") != au[i].ok)
+            fail_msg("auth case %zu (%s)", i, au[i].hdr ? au[i].hdr : "NULL");
+}
+
+/* ------------------------------------------------------------ router */
+
+struct rcase {
+    const char *method, *path, *query_key, *query_val, *ctype, *auth, *body;
+    unsigned status;
+    const char *field; /* expected "field" of an error, or NULL */
+};
+
+static void run_case(struct lh_http_server *srv, const struct rcase *c, size_t i)
+{
+    struct http_req req;
+    struct http_resp resp;
+    http_req_init(&req, srv);
+    http_resp_init(&resp);
+    req.method = c->method;
+    req.raw_path = c->path;
+    if (c->query_key) {
+        req.query[0] = (struct http_kv){c->query_key, c->query_val};
+        req.nquery = 1;
+    }
+    req.content_type = c->ctype;
+    req.authorization = c->auth;
+    if (c->body) {
+        req.has_length = true;
+        req.content_length = strlen(c->body);
+        req.body = (const uint8_t *)c->body;
+        req.body_len = strlen(c->body);
+    }
+    if (!http_request_head(&req, &resp))
+        http_request_run(&req, &resp);
+    lh_buf_cstr(&resp.body);
+    if (resp.status != c->status)
+        fail_msg("case %zu %s %s: %u (want %u) %s", i, c->method, c->path, resp.status, c->status,
+                 resp.body.data ? (char *)resp.body.data : "");
+    if (c->field) {
+        json_t *j = json_loads((char *)resp.body.data, 0, NULL);
+        const char *f = json_string_value(json_object_get(j, "field"));
+        if (!f || strcmp(f, c->field) != 0)
+            fail_msg("case %zu: field %s, want %s", i, f ? f : "none", c->field);
+        json_decref(j);
+    }
+    http_req_reset(&req);
+    http_resp_reset(&resp);
+}
+
+static void test_router(void **state)
+{
+    (void)state;
+    static const struct rcase cases[] = {
+        {"GET", "/api/health", 0, 0, 0, 0, 0, 200, 0},
+        {"GET", "/api/health/", 0, 0, 0, 0, 0, 200, 0},
+        {"HEAD", "/api/health", 0, 0, 0, 0, 0, 405, 0},
+        {"GET", "/api/datasets", 0, 0, 0, 0, 0, 200, 0},
+        {"GET", "/api/datasets/nope", 0, 0, 0, 0, 0, 404, "name"},
+        {"GET", "/api/datasets/.hidden", 0, 0, 0, 0, 0, 400, "name"},
+        {"GET", "/api/datasets/a%2F..%2Fb", 0, 0, 0, 0, 0, 400, "name"},
+        {"GET", "/api/datasets/./x", 0, 0, 0, 0, 0, 400, "path"},
+        {"GET", "api/datasets", 0, 0, 0, 0, 0, 400, "path"},
+        {"GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q", 0, 0, 0, 0, 0, 400, "path"},
+        {"GET", "/api/events", "dataset", "x%2F..", 0, 0, 0, 400, "dataset"},
+        {"GET", "/api/events", "dataset", "%zz", 0, 0, 0, 400, "dataset"},
+        {"GET", "/api/events", "other", "1", 0, 0, 0, 200, 0},
+        {"POST", "/api/indexes", 0, 0, "application/json", 0, "{\"index\":\"i\"}", 400, "dataset"},
+        {"POST", "/api/indexes", 0, 0, "application/jsonx", 0, "{}", 415, 0},
+        {"POST", "/api/indexes", 0, 0, NULL, 0, "{}", 415, 0},
+        {"POST", "/api/indexes", 0, 0, "Application/JSON", 0, "{\"index\":1}", 400, "index"},
+        {"POST", "/api/indexes", 0, 0, "application/json", 0, "\xff\xfe", 400, 0},
+        {"DELETE", "/api/datasets/a", 0, 0, 0, 0, 0, 405, 0},
+        {"DELETE", "/api/indexes/a/b/c", 0, 0, 0, 0, 0, 404, 0},
+    };
+    struct lh_http_config c;
+    struct lh_error err;
+    lh_http_config_init(&c);
+    c.data_dir = dir;
+    c.body_limit = 64;
+    struct lh_http_server *srv;
+    assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(srv, &cases[i], i);
+    /* over the limit, declared or not */
+    static char big[100];
+    memset(big, 'x', sizeof big - 1);
+    struct rcase over = {"POST", "/api/indexes", 0, 0, "application/json", 0, big, 413, 0};
+    run_case(srv, &over, 100);
+    lh_http_server_destroy(srv);
+
+    /* with a token: health open, openapi closed unless opened */
+    c.token = "tk";
+    c.open_routes = LH_HTTP_OPEN_HEALTH | LH_HTTP_OPEN_OPENAPI;
+    assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
+    static const struct rcase auth[] = {
+        {"GET", "/api/health", 0, 0, 0, 0, 0, 200, 0},
+        {"GET", "/api/openapi.json", 0, 0, 0, 0, 0, 200, 0},
+        {"GET", "/metrics", 0, 0, 0, 0, 0, 401, 0},
+        {"GET", "/metrics", 0, 0, 0, "Bearer tk", 0, 200, 0},
+        {"GET", "/api/datasets/../x", 0, 0, 0, 0, 0, 401, 0},
+    };
+    for (size_t i = 0; i < sizeof auth / sizeof auth[0]; i++)
+        run_case(srv, &auth[i], 200 + i);
+    lh_http_server_destroy(srv);
+    lh_http_config_reset(&c);
+}
+
+static void health_hook(void *ctx, uint64_t *schedules, uint64_t *running)
+{
+    *schedules = *(uint64_t *)ctx;
+    *running = 2;
+}
+
+static void test_health_hook(void **state)
+{
+    (void)state;
+    struct lh_http_config c;
+    struct lh_error err;
+    lh_http_config_init(&c);
+    c.data_dir = dir;
+    uint64_t n = 1000;
+    struct lh_http_hooks h = {.ctx = &n, .health = health_hook};
+    struct lh_http_server *srv;
+    assert_int_equal(lh_http_server_create(&c, &h, NULL, &srv, &err), LH_OK);
+    struct http_req req;
+    struct http_resp resp;
+    http_req_init(&req, srv);
+    http_resp_init(&resp);
+    req.method = "GET";
+    req.raw_path = "/api/health";
+    assert_false(http_request_head(&req, &resp));
+    http_request_run(&req, &resp);
+    lh_buf_cstr(&resp.body);
+    assert_non_null(strstr((char *)resp.body.data, "\"schedules\":1000"));
+    assert_non_null(strstr((char *)resp.body.data, "\"running\":2"));
+    http_req_reset(&req);
+    http_resp_reset(&resp);
+    lh_http_server_destroy(srv);
+    lh_http_config_reset(&c);
+}
+
+/* ------------------------------------------------------------ openapi */
+
+static void test_openapi_covers_router(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *doc = json_loadb((const char *)http_openapi_json, http_openapi_json_len, 0, &je);
+    if (!doc)
+        fail_msg("openapi.json: %s (line %d)", je.text, je.line);
+    assert_non_null(json_string_value(json_object_get(doc, "openapi")));
+    json_t *paths = json_object_get(doc, "paths");
+    size_t routes = 0;
+    for (size_t t = 0; http_route_tables[t]; t++) {
+        const struct http_route_table *tab = http_route_tables[t];
+        for (size_t r = 0; r < tab->n; r++) {
+            char m[16];
+            size_t k = 0;
+            for (; tab->routes[r].method[k] && k < sizeof m - 1; k++)
+                m[k] = (char)tolower((unsigned char)tab->routes[r].method[k]);
+            m[k] = '\0';
+            if (!json_is_object(json_object_get(json_object_get(paths, tab->routes[r].pattern), m)))
+                fail_msg("openapi lacks %s %s", tab->routes[r].method, tab->routes[r].pattern);
+            routes++;
+        }
+    }
+    assert_true(routes >= 11);
+    json_decref(doc);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/lh-http-unit-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    lh_log_set_level(LH_LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metrics_render),
+        cmocka_unit_test(test_metrics_threads),
+        cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_pct_decode_and_auth),
+        cmocka_unit_test(test_router),
+        cmocka_unit_test(test_health_hook),
+        cmocka_unit_test(test_openapi_covers_router),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
