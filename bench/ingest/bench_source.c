@@ -24,7 +24,12 @@ int main(int argc, char **argv)
     enum lh_source_kind kind;
     if (!lh_source_kind_parse(argv[1], &kind))
         return 2;
-    struct lh_source_options opt = {.table = argv[3], .batch_size = argc > 4 ? atol(argv[4]) : 0};
+    int64_t batch = 0;
+    if (argc > 4 && !lh_parse_i64(argv[4], &batch)) {
+        fprintf(stderr, "bad batch size %s\n", argv[4]);
+        return 2;
+    }
+    struct lh_source_options opt = {.table = argv[3], .batch_size = batch};
     struct lh_error err = {0};
     struct lh_source *s;
     int64_t t0 = lh_time_mono_ns();

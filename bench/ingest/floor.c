@@ -69,7 +69,8 @@ static int my(char **a)
 {
     double t0 = now();
     MYSQL *c = mysql_init(NULL);
-    if (!mysql_real_connect(c, a[0], a[2], a[3], a[4], (unsigned)atoi(a[1]), NULL, 0)) {
+    if (!mysql_real_connect(c, a[0], a[2], a[3], a[4], (unsigned)strtoul(a[1], NULL, 10), NULL,
+                            0)) {
         fprintf(stderr, "%s\n", mysql_error(c));
         return 1;
     }

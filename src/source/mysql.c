@@ -1,0 +1,1010 @@
+/*
+ * mysql.c — the MySQL/MariaDB driver (MariaDB Connector/C).
+ *
+ * open: connect (utf8mb4, session time_zone '+00:00'), START TRANSACTION
+ * WITH CONSISTENT SNAPSHOT, READ ONLY; prepare `SELECT * FROM t` to learn
+ * the columns (and to get "no such table"/"permission denied" before any
+ * row moves), read precision/scale from information_schema, then prepare
+ * the real SELECT and execute it. No server-side cursor and no
+ * store_result: rows arrive unbuffered over the binary protocol.
+ *
+ * fill: mysql_stmt_fetch into bind buffers bound once per column (8-byte
+ * integer slots, MYSQL_TIME, a 4 KiB scratch for variable-length values
+ * whose longer values are fetched straight into the column heap with
+ * mysql_stmt_fetch_column), then converted into the column arrays.
+ *
+ * Thread: one reader thread; my_cancel runs on any thread and opens its
+ * own connection to send KILL QUERY <id>.
+ */
+#include "source_int.h"
+
+#include <mysql.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MY_SCRATCH 4096
+
+enum my_kind {
+    MK_INT, /* any integer, fetched as 64-bit */
+    MK_FLOAT,
+    MK_DOUBLE,
+    MK_DECIMAL, /* text on the wire -> unscaled */
+    MK_BIT,     /* big-endian bytes -> uint64 / bool */
+    MK_DATE,
+    MK_DATETIME,
+    MK_TIME,
+    MK_BYTES,    /* strings, blobs, json, enum, set */
+    MK_GEOMETRY, /* SRID + WKB -> WKB */
+};
+
+struct my_col {
+    enum my_kind kind;
+    unsigned prec, scale;           /* DECIMAL mapping; prec 0: exact text */
+    unsigned info_prec, info_scale; /* as information_schema says */
+    enum enum_field_types itype;    /* MK_INT: the wire type, bound as is */
+    bool uns;
+    char data_type[32]; /* information_schema DATA_TYPE, for cursor casts */
+    unsigned long length;
+    my_bool is_null, error;
+    union {
+        int8_t i8;
+        int16_t i16;
+        int32_t i32;
+        int64_t i64;
+        float f;
+        double d;
+        MYSQL_TIME t;
+    } v;
+    uint8_t *scratch; /* MK_DECIMAL/BIT/BYTES/GEOMETRY */
+};
+
+struct my_impl {
+    MYSQL *conn;
+    MYSQL_STMT *stmt;
+    MYSQL_BIND *binds;
+    struct my_col *mcols;
+    unsigned long thread_id;
+    bool mariadb;
+    bool executing;
+    /* for cancel's second connection */
+    char *host, *user, *password, *socket;
+    unsigned port;
+};
+
+/* mysql_init() initialises the library on first use, which is not
+ * thread-safe; ingest jobs open sources on several threads. */
+static pthread_once_t LIB_ONCE = PTHREAD_ONCE_INIT;
+static void lib_init(void)
+{
+    (void)mysql_library_init(0, NULL, NULL);
+}
+
+/* ------------------------------------------------------------ errors */
+
+static enum lh_status status_from_errno(unsigned e)
+{
+    switch (e) {
+    case 1044: /* ER_DBACCESS_DENIED_ERROR */
+    case 1142: /* ER_TABLEACCESS_DENIED_ERROR */
+    case 1143: /* ER_COLUMNACCESS_DENIED_ERROR */
+    case 1227: /* ER_SPECIFIC_ACCESS_DENIED_ERROR */
+        return LH_E_PERM;
+    case 1045: /* ER_ACCESS_DENIED_ERROR */
+    case 1698: /* ER_ACCESS_DENIED_NO_PASSWORD_ERROR */
+        return LH_E_AUTH;
+    case 1049: /* ER_BAD_DB_ERROR */
+    case 1146: /* ER_NO_SUCH_TABLE */
+        return LH_E_NOTFOUND;
+    case 1969: /* MariaDB ER_STATEMENT_TIMEOUT */
+    case 3024: /* MySQL ER_QUERY_TIMEOUT */
+        return LH_E_TIMEOUT;
+    case 1317: /* ER_QUERY_INTERRUPTED */
+        return LH_E_CANCELLED;
+    case 1053: /* ER_SERVER_SHUTDOWN */
+    case 1927: /* ER_CONNECTION_KILLED */
+    case 2002:
+    case 2003:
+    case 2005:
+    case 2006:
+    case 2013:
+    case 2055:
+        return LH_E_CONNECT;
+    default:
+        return LH_E_SOURCE;
+    }
+}
+
+static enum lh_status my_fail_raw(struct lh_source *s, unsigned e, const char *text,
+                                  const char *what, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    enum lh_status st = status_from_errno(e);
+    if (atomic_load(&s->cancelled) && (st == LH_E_CANCELLED || st == LH_E_SOURCE))
+        return lh_error_set(err, LH_E_CANCELLED, "mysql %s: %s: cancelled", s->server, what);
+    if (st == LH_E_CANCELLED)
+        st = LH_E_SOURCE; /* interrupted by someone else */
+    if (st == LH_E_CONNECT && my && my->executing)
+        return lh_error_set(err, st, "mysql %s: connection lost mid-stream: %s (%u)", s->server,
+                            text, e);
+    if (st == LH_E_TIMEOUT)
+        return lh_error_set(err, st, "mysql %s: %s: statement timeout (%s)", s->server, what, text);
+    return lh_error_set(err, st, "mysql %s: %s: %s (%u)", s->server, what, text, e);
+}
+
+static enum lh_status my_fail(struct lh_source *s, const char *what, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    return my_fail_raw(s, mysql_errno(my->conn), mysql_error(my->conn), what, err);
+}
+
+static enum lh_status my_stmt_fail(struct lh_source *s, MYSQL_STMT *stmt, const char *what,
+                                   struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    if (mysql_stmt_errno(stmt) == 0 && mysql_errno(my->conn) != 0)
+        return my_fail(s, what, err);
+    if (mysql_stmt_errno(stmt) == 0)
+        return lh_error_set(err, LH_E_SOURCE, "mysql %s: %s failed without an error code",
+                            s->server, what);
+    return my_fail_raw(s, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), what, err);
+}
+
+static enum lh_status my_exec(struct lh_source *s, const char *sql, const char *what,
+                              struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    if (mysql_query(my->conn, sql))
+        return my_fail(s, what, err);
+    MYSQL_RES *r = mysql_store_result(my->conn);
+    if (r)
+        mysql_free_result(r);
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------ quoting */
+
+static void put_ident(struct lh_buf *b, const char *name)
+{
+    lh_buf_append_u8(b, '`');
+    for (const char *p = name; *p; p++) {
+        if (*p == '`')
+            lh_buf_append_u8(b, '`');
+        lh_buf_append_u8(b, (uint8_t)*p);
+    }
+    lh_buf_append_u8(b, '`');
+}
+
+static void put_literal(MYSQL *conn, struct lh_buf *b, const char *text)
+{
+    size_t n = strlen(text);
+    if (n > (1u << 16) || !lh_buf_reserve(b, 2 * n + 3)) {
+        b->broken = true;
+        return;
+    }
+    lh_buf_append_u8(b, '\'');
+    unsigned long w =
+        mysql_real_escape_string(conn, (char *)b->data + b->len, text, (unsigned long)n);
+    if (w == (unsigned long)-1) {
+        b->broken = true;
+        return;
+    }
+    b->len += w;
+    lh_buf_append_u8(b, '\'');
+}
+
+/* ------------------------------------------------------------ schema */
+
+static enum lh_status load_info(struct lh_source *s, const char *db, const char *table,
+                                struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    struct lh_buf q;
+    lh_buf_init(&q, 1u << 16);
+    lh_buf_append_str(&q, "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE"
+                          " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+    put_literal(my->conn, &q, db);
+    lh_buf_append_str(&q, " AND TABLE_NAME = ");
+    put_literal(my->conn, &q, table);
+    lh_buf_cstr(&q);
+    if (!lh_buf_ok(&q)) {
+        lh_buf_free(&q);
+        return lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
+    }
+    int rc = mysql_query(my->conn, (const char *)q.data);
+    lh_buf_free(&q);
+    if (rc)
+        return my_fail(s, "reading information_schema", err);
+    MYSQL_RES *r = mysql_store_result(my->conn);
+    if (!r)
+        return my_fail(s, "reading information_schema", err);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r)) != NULL) {
+        long c = row[0] ? src_find_col(s, row[0]) : -1;
+        if (c < 0)
+            continue;
+        struct my_col *mc = &my->mcols[c];
+        snprintf(mc->data_type, sizeof mc->data_type, "%s", row[1] ? row[1] : "");
+        if (row[2])
+            mc->info_prec = mc->prec = (unsigned)strtoul(row[2], NULL, 10);
+        if (row[3])
+            mc->info_scale = mc->scale = (unsigned)strtoul(row[3], NULL, 10);
+    }
+    mysql_free_result(r);
+    return LH_OK;
+}
+
+/* Maps the prepared statement's result metadata (plus information_schema
+ * precision) to fields. */
+static enum lh_status map_fields(struct lh_source *s, MYSQL_RES *meta, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    for (size_t i = 0; i < s->ncols; i++) {
+        MYSQL_FIELD *fd = mysql_fetch_field_direct(meta, (unsigned)i);
+        struct lh_field *f = &s->fields[i];
+        struct my_col *mc = &my->mcols[i];
+        bool uns = fd->flags & UNSIGNED_FLAG;
+        mc->uns = uns;
+        mc->itype = fd->type == MYSQL_TYPE_INT24  ? MYSQL_TYPE_LONG
+                    : fd->type == MYSQL_TYPE_YEAR ? MYSQL_TYPE_SHORT
+                                                  : fd->type;
+        f->nullable = !(fd->flags & NOT_NULL_FLAG);
+        mc->kind = MK_BYTES;
+        f->type = LH_T_STRING;
+        switch (fd->type) {
+        case MYSQL_TYPE_TINY:
+            mc->kind = MK_INT;
+            f->type = uns ? LH_T_UINT8 : LH_T_INT8;
+            break;
+        case MYSQL_TYPE_SHORT:
+            mc->kind = MK_INT;
+            f->type = uns ? LH_T_UINT16 : LH_T_INT16;
+            break;
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+            mc->kind = MK_INT;
+            f->type = uns ? LH_T_UINT32 : LH_T_INT32;
+            break;
+        case MYSQL_TYPE_LONGLONG:
+            mc->kind = MK_INT;
+            f->type = uns ? LH_T_UINT64 : LH_T_INT64;
+            break;
+        case MYSQL_TYPE_YEAR:
+            mc->kind = MK_INT;
+            f->type = LH_T_INT16;
+            break;
+        case MYSQL_TYPE_FLOAT:
+            mc->kind = MK_FLOAT;
+            f->type = LH_T_FLOAT;
+            break;
+        case MYSQL_TYPE_DOUBLE:
+            mc->kind = MK_DOUBLE;
+            f->type = LH_T_DOUBLE;
+            break;
+        case MYSQL_TYPE_DECIMAL:
+        case MYSQL_TYPE_NEWDECIMAL:
+            mc->kind = MK_DECIMAL;
+            if (mc->prec >= 1 && mc->prec <= 38 && mc->scale <= mc->prec) {
+                f->type = LH_T_DECIMAL;
+                f->precision = (uint8_t)mc->prec;
+                f->scale = (uint8_t)mc->scale;
+            } else {
+                mc->prec = 0; /* exact text */
+            }
+            break;
+        case MYSQL_TYPE_BIT:
+            mc->kind = MK_BIT;
+            f->type = fd->length == 1 ? LH_T_BOOL : LH_T_UINT64;
+            break;
+        case MYSQL_TYPE_DATE:
+        case MYSQL_TYPE_NEWDATE:
+            mc->kind = MK_DATE;
+            f->type = LH_T_DATE;
+            break;
+        case MYSQL_TYPE_DATETIME:
+        case MYSQL_TYPE_DATETIME2:
+            mc->kind = MK_DATETIME;
+            f->type = LH_T_TIMESTAMP;
+            break;
+        case MYSQL_TYPE_TIMESTAMP:
+        case MYSQL_TYPE_TIMESTAMP2:
+            mc->kind = MK_DATETIME;
+            f->type = LH_T_TIMESTAMP;
+            f->ts_utc = true; /* session time_zone is +00:00 */
+            break;
+        case MYSQL_TYPE_TIME:
+        case MYSQL_TYPE_TIME2:
+            mc->kind = MK_TIME;
+            f->type = LH_T_TIME;
+            break;
+        case MYSQL_TYPE_JSON:
+            f->type = LH_T_JSON;
+            break;
+        case MYSQL_TYPE_GEOMETRY:
+            mc->kind = MK_GEOMETRY;
+            f->type = LH_T_BINARY;
+            break;
+        case MYSQL_TYPE_ENUM:
+            f->type = LH_T_ENUM;
+            break;
+        case MYSQL_TYPE_SET:
+            break;
+        case MYSQL_TYPE_VARCHAR:
+        case MYSQL_TYPE_VAR_STRING:
+        case MYSQL_TYPE_STRING:
+        case MYSQL_TYPE_TINY_BLOB:
+        case MYSQL_TYPE_MEDIUM_BLOB:
+        case MYSQL_TYPE_LONG_BLOB:
+        case MYSQL_TYPE_BLOB: {
+            MARIADB_CONST_STRING fmt = {0};
+            if (fd->flags & ENUM_FLAG)
+                f->type = LH_T_ENUM;
+            else if (fd->flags & SET_FLAG)
+                f->type = LH_T_STRING;
+            else if (mariadb_field_attr(&fmt, fd, MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 &&
+                     fmt.length == 4 && !memcmp(fmt.str, "json", 4))
+                f->type = LH_T_JSON;
+            else if (!strcmp(mc->data_type, "json"))
+                f->type = LH_T_JSON;
+            else if (fd->charsetnr == 63)
+                f->type = LH_T_BINARY;
+            break;
+        }
+        default:
+            src_warn(s, "column %s: MySQL type %u read as text", f->name, (unsigned)fd->type);
+            break;
+        }
+        if (mc->kind == MK_DECIMAL || mc->kind == MK_BIT || mc->kind == MK_BYTES ||
+            mc->kind == MK_GEOMETRY) {
+            mc->scratch = malloc(MY_SCRATCH);
+            if (!mc->scratch)
+                return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        }
+    }
+    return LH_OK;
+}
+
+static void bind_columns(struct my_impl *my, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        MYSQL_BIND *b = &my->binds[i];
+        struct my_col *mc = &my->mcols[i];
+        memset(b, 0, sizeof *b);
+        b->is_null = &mc->is_null;
+        b->length = &mc->length;
+        b->error = &mc->error;
+        switch (mc->kind) {
+        case MK_INT:
+            b->buffer_type = mc->itype;
+            b->buffer = &mc->v;
+            b->is_unsigned = mc->uns;
+            break;
+        case MK_FLOAT:
+            b->buffer_type = MYSQL_TYPE_FLOAT;
+            b->buffer = &mc->v.f;
+            break;
+        case MK_DOUBLE:
+            b->buffer_type = MYSQL_TYPE_DOUBLE;
+            b->buffer = &mc->v.d;
+            break;
+        case MK_DATE:
+            b->buffer_type = MYSQL_TYPE_DATE;
+            b->buffer = &mc->v.t;
+            break;
+        case MK_DATETIME:
+            b->buffer_type = MYSQL_TYPE_DATETIME;
+            b->buffer = &mc->v.t;
+            break;
+        case MK_TIME:
+            b->buffer_type = MYSQL_TYPE_TIME;
+            b->buffer = &mc->v.t;
+            break;
+        case MK_DECIMAL:
+        case MK_BYTES:
+        case MK_BIT:
+        case MK_GEOMETRY:
+            b->buffer_type = MYSQL_TYPE_BLOB;
+            b->buffer = mc->scratch;
+            b->buffer_length = MY_SCRATCH;
+            break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ decode */
+
+static bool valid_civil(const MYSQL_TIME *t)
+{
+    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (t->month < 1 || t->month > 12 || t->day < 1 || t->day > mdays[t->month - 1] ||
+        t->year > 9999)
+        return false;
+    if (t->month == 2 && t->day == 29) {
+        unsigned y = t->year;
+        if (!(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+            return false;
+    }
+    return true;
+}
+
+static enum lh_status too_big(struct lh_source *s, size_t col, struct lh_error *err)
+{
+    return lh_error_set(err, LH_E_TOOBIG, "mysql %s: column %s: value too large for a batch",
+                        s->server, s->fields[col].name);
+}
+
+/* The whole value of a variable-length column: from the scratch buffer,
+ * or, when it was truncated, scratch + the rest fetched into the heap. */
+static enum lh_status put_bytes(struct lh_source *s, size_t col, size_t skip, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    struct my_col *mc = &my->mcols[col];
+    struct src_col *c = &s->cols[col];
+    size_t len = mc->length;
+    if (len < skip) {
+        src_warn(s, "column %s: geometry value shorter than its SRID stored as NULL",
+                 s->fields[col].name);
+        src_col_null(c);
+        return LH_OK;
+    }
+    s->stats.bytes_received += len;
+    if (len <= MY_SCRATCH) {
+        if (!src_col_bytes(c, mc->scratch + skip, len - skip))
+            return too_big(s, col, err);
+        return LH_OK;
+    }
+    uint8_t *o = src_col_bytes_begin(c, len - skip);
+    if (!o)
+        return too_big(s, col, err);
+    memcpy(o, mc->scratch + skip, MY_SCRATCH - skip);
+    MYSQL_BIND b;
+    memset(&b, 0, sizeof b);
+    unsigned long got = 0;
+    my_bool isnull = 0, e = 0;
+    b.buffer_type = MYSQL_TYPE_BLOB;
+    b.buffer = o + (MY_SCRATCH - skip);
+    b.buffer_length = (unsigned long)(len - MY_SCRATCH);
+    b.length = &got;
+    b.is_null = &isnull;
+    b.error = &e;
+    if (mysql_stmt_fetch_column(my->stmt, &b, (unsigned)col, MY_SCRATCH))
+        return my_stmt_fail(s, my->stmt, "fetching a long value", err);
+    src_col_bytes_done(c, len - skip);
+    return LH_OK;
+}
+
+static enum lh_status decode_row(struct lh_source *s, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    for (size_t i = 0; i < s->ncols; i++) {
+        struct my_col *mc = &my->mcols[i];
+        struct src_col *c = &s->cols[i];
+        const struct lh_field *f = &s->fields[i];
+        if (mc->is_null) {
+            src_col_null(c);
+            continue;
+        }
+        switch (mc->kind) {
+        case MK_INT: {
+            int64_t v;
+            switch (mc->itype) {
+            case MYSQL_TYPE_TINY:
+                v = mc->uns ? (int64_t)(uint8_t)mc->v.i8 : mc->v.i8;
+                break;
+            case MYSQL_TYPE_SHORT:
+                v = mc->uns ? (int64_t)(uint16_t)mc->v.i16 : mc->v.i16;
+                break;
+            case MYSQL_TYPE_LONG:
+                v = mc->uns ? (int64_t)(uint32_t)mc->v.i32 : mc->v.i32;
+                break;
+            default:
+                v = mc->v.i64;
+                break;
+            }
+            s->stats.bytes_received += 8;
+            if (f->type == LH_T_INT64 || f->type == LH_T_UINT64)
+                memcpy(src_col_slot(c), &v, 8);
+            else if (f->type == LH_T_UINT8 || f->type == LH_T_UINT16 || f->type == LH_T_UINT32)
+                *(uint32_t *)src_col_slot(c) = (uint32_t)v;
+            else
+                *(int32_t *)src_col_slot(c) = (int32_t)v;
+            src_col_commit(c);
+            break;
+        }
+        case MK_FLOAT:
+            *(float *)src_col_slot(c) = mc->v.f;
+            src_col_commit(c);
+            s->stats.bytes_received += 4;
+            break;
+        case MK_DOUBLE:
+            *(double *)src_col_slot(c) = mc->v.d;
+            src_col_commit(c);
+            s->stats.bytes_received += 8;
+            break;
+        case MK_DECIMAL: {
+            if (mc->prec == 0) {
+                enum lh_status st = put_bytes(s, i, 0, err);
+                if (st)
+                    return st;
+                break;
+            }
+            lh_i128 v;
+            size_t n = mc->length < MY_SCRATCH ? mc->length : MY_SCRATCH;
+            s->stats.bytes_received += n;
+            if (!src_decimal_parse((const char *)mc->scratch, n, mc->prec, mc->scale, &v)) {
+                src_warn(s,
+                         "column %s: decimal \"%.*s\" does not fit DECIMAL(%u,%u), stored as NULL",
+                         f->name, (int)(n < 60 ? n : 60), (const char *)mc->scratch, mc->prec,
+                         mc->scale);
+                src_col_null(c);
+                break;
+            }
+            void *slot = src_col_slot(c);
+            if (mc->prec <= 9) {
+                int32_t x = (int32_t)v;
+                memcpy(slot, &x, 4);
+            } else if (mc->prec <= 18) {
+                int64_t x = (int64_t)v;
+                memcpy(slot, &x, 8);
+            } else {
+                memcpy(slot, &v, 16);
+            }
+            src_col_commit(c);
+            break;
+        }
+        case MK_BIT: {
+            uint64_t v = 0;
+            size_t n = mc->length < 8 ? mc->length : 8;
+            for (size_t k = 0; k < n; k++)
+                v = v << 8 | mc->scratch[k];
+            s->stats.bytes_received += n;
+            if (f->type == LH_T_BOOL)
+                *(uint8_t *)src_col_slot(c) = v != 0;
+            else
+                memcpy(src_col_slot(c), &v, 8);
+            src_col_commit(c);
+            break;
+        }
+        case MK_DATE:
+        case MK_DATETIME: {
+            const MYSQL_TIME *t = &mc->v.t;
+            s->stats.bytes_received += 11;
+            if (!valid_civil(t)) {
+                src_warn(s, "column %s: %s %04u-%02u-%02u stored as NULL", f->name,
+                         t->year == 0 && t->month == 0 && t->day == 0 ? "zero date"
+                                                                      : "invalid date",
+                         t->year, t->month, t->day);
+                src_col_null(c);
+                break;
+            }
+            int64_t days = lh_days_from_civil(t->year, t->month, t->day);
+            if (mc->kind == MK_DATE) {
+                *(int32_t *)src_col_slot(c) = (int32_t)days;
+            } else {
+                int64_t us = ((days * 24 + t->hour) * 60 + t->minute) * 60 + t->second;
+                *(int64_t *)src_col_slot(c) = us * 1000000 + (int64_t)t->second_part;
+            }
+            src_col_commit(c);
+            break;
+        }
+        case MK_TIME: {
+            const MYSQL_TIME *t = &mc->v.t;
+            s->stats.bytes_received += 12;
+            unsigned hours = t->day * 24 + t->hour;
+            if (t->neg || hours >= 24) {
+                src_warn(s,
+                         "column %s: TIME %s%u:%02u:%02u outside 00:00:00-23:59:59 stored as NULL",
+                         f->name, t->neg ? "-" : "", hours, t->minute, t->second);
+                src_col_null(c);
+                break;
+            }
+            int64_t us = ((int64_t)hours * 3600 + t->minute * 60 + t->second) * 1000000 +
+                         (int64_t)t->second_part;
+            *(int64_t *)src_col_slot(c) = us;
+            src_col_commit(c);
+            break;
+        }
+        case MK_BYTES: {
+            enum lh_status st = put_bytes(s, i, 0, err);
+            if (st)
+                return st;
+            break;
+        }
+        case MK_GEOMETRY: {
+            /* MySQL's internal geometry: 4-byte little-endian SRID + WKB */
+            if (mc->length >= 4 &&
+                (mc->scratch[0] | mc->scratch[1] | mc->scratch[2] | mc->scratch[3]))
+                src_warn(s, "column %s: geometry SRID dropped (WKB has none)", f->name);
+            enum lh_status st = put_bytes(s, i, 4, err);
+            if (st)
+                return st;
+            break;
+        }
+        }
+    }
+    return LH_OK;
+}
+
+static enum lh_status my_fill(struct lh_source *s, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    int64_t rows = 0;
+    while (rows < s->batch_size && !s->full) {
+        int rc = mysql_stmt_fetch(my->stmt);
+        if (rc == MYSQL_NO_DATA) {
+            my->executing = false;
+            s->eof = true;
+            mysql_stmt_free_result(my->stmt);
+            return my_exec(s, "COMMIT", "COMMIT", err);
+        }
+        if (rc == 1)
+            return my_stmt_fail(s, my->stmt, "fetch", err);
+        /* 0 or MYSQL_DATA_TRUNCATED: long values are completed in put_bytes */
+        enum lh_status st = decode_row(s, err);
+        if (st)
+            return st;
+        rows++;
+    }
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------ cancel/close */
+
+static void my_cancel(struct lh_source *s)
+{
+    struct my_impl *my = s->impl;
+    if (!my || !my->thread_id)
+        return;
+    MYSQL *k = mysql_init(NULL);
+    if (!k)
+        return;
+    unsigned timeout = 5;
+    mysql_optionsv(k, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    if (mysql_real_connect(k, my->host, my->user, my->password, NULL, my->port, my->socket, 0)) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "KILL QUERY %lu", my->thread_id);
+        (void)mysql_query(k, sql);
+    }
+    mysql_close(k);
+}
+
+static void my_close(struct lh_source *s)
+{
+    struct my_impl *my = s->impl;
+    if (!my)
+        return;
+    /* Mid-stream, mysql_stmt_close would read every remaining row first:
+     * close the connection before the statement (which it detaches). */
+    if (my->executing && my->conn) {
+        mysql_close(my->conn);
+        my->conn = NULL;
+    }
+    if (my->stmt)
+        mysql_stmt_close(my->stmt);
+    if (my->conn)
+        mysql_close(my->conn);
+    if (my->mcols)
+        for (size_t i = 0; i < s->ncols; i++)
+            free(my->mcols[i].scratch);
+    free(my->mcols);
+    free(my->binds);
+    free(my);
+    s->impl = NULL;
+}
+
+static const struct src_driver MY_DRIVER = {my_fill, my_cancel, my_close};
+
+/* ------------------------------------------------------------ open */
+
+/* CAST target for comparing a cursor column with a text bound, into
+ * out; "" when the column is compared as it is (strings). */
+static void cursor_cast(const struct my_col *mc, const struct lh_field *f, char *out, size_t cap)
+{
+    out[0] = '\0';
+    switch (f->type) {
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32:
+    case LH_T_INT64:
+        snprintf(out, cap, "SIGNED");
+        break;
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32:
+    case LH_T_UINT64:
+        snprintf(out, cap, "UNSIGNED");
+        break;
+    case LH_T_DATE:
+        snprintf(out, cap, "DATE");
+        break;
+    case LH_T_TIMESTAMP:
+        snprintf(out, cap, "DATETIME(6)");
+        break;
+    case LH_T_TIME:
+        snprintf(out, cap, "TIME(6)");
+        break;
+    default:
+        break;
+    }
+    /* decimals in the column's own precision, so nothing is clipped */
+    if (mc->kind == MK_DECIMAL && mc->info_prec >= 1 && mc->info_prec <= 65)
+        snprintf(out, cap, "DECIMAL(%u,%u)", mc->info_prec, mc->info_scale);
+}
+
+static void put_bound(MYSQL *conn, struct lh_buf *b, const char *text, const char *cast)
+{
+    if (!*cast)
+        cast = NULL;
+    if (cast)
+        lh_buf_append_str(b, "CAST(");
+    put_literal(conn, b, text);
+    if (cast) {
+        lh_buf_append_str(b, " AS ");
+        lh_buf_append_str(b, cast);
+        lh_buf_append_str(b, ")");
+    }
+}
+
+enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error *err)
+{
+    enum lh_status st;
+    MYSQL_STMT *probe = NULL;
+    MYSQL_RES *meta = NULL;
+    struct lh_buf q, body;
+    lh_buf_init(&q, 1u << 24);
+    lh_buf_init(&body, 1u << 20);
+    struct my_impl *my = calloc(1, sizeof *my);
+    if (!my)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    s->impl = my;
+    s->drv = &MY_DRIVER;
+
+    struct src_url u;
+    if ((st = src_url_parse(s, dsn, &u, err)))
+        goto done;
+    if (u.password && *u.password)
+        s->secret = strdup(u.password);
+    my->host = u.host && *u.host ? u.host : NULL;
+    my->user = u.user;
+    my->password = u.password;
+    my->socket = u.socket;
+    my->port = u.port;
+    if (u.socket)
+        snprintf(s->server, sizeof s->server, "%s/%s user=%s", u.socket, u.db ? u.db : "",
+                 u.user ? u.user : "");
+    else
+        snprintf(s->server, sizeof s->server, "%s:%u/%s user=%s", my->host ? my->host : "localhost",
+                 u.port ? u.port : 3306, u.db ? u.db : "", u.user ? u.user : "");
+
+    pthread_once(&LIB_ONCE, lib_init);
+    my->conn = mysql_init(NULL);
+    if (!my->conn) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    unsigned timeout = s->opt.connect_timeout_s > 0 ? (unsigned)s->opt.connect_timeout_s : 10;
+    mysql_optionsv(my->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_optionsv(my->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_optionsv(my->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (!mysql_real_connect(my->conn, my->host, u.user, u.password, u.db, u.port, u.socket, 0)) {
+        unsigned e = mysql_errno(my->conn);
+        enum lh_status ks = status_from_errno(e);
+        if (ks != LH_E_AUTH && ks != LH_E_PERM)
+            ks = LH_E_CONNECT;
+        st = lh_error_set(err, ks, "mysql %s: %s: %s (%u)", s->server,
+                          ks == LH_E_AUTH   ? "authentication failed"
+                          : ks == LH_E_PERM ? "permission denied"
+                                            : "cannot connect",
+                          mysql_error(my->conn), e);
+        goto done;
+    }
+    my->thread_id = mysql_thread_id(my->conn);
+    my->mariadb = strstr(mysql_get_server_info(my->conn), "MariaDB") != NULL;
+    if ((st = my_exec(s, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "session setup",
+                      err)))
+        goto done;
+    if (s->opt.statement_timeout_ms > 0) {
+        char sql[96];
+        if (my->mariadb)
+            snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %.3f",
+                     (double)s->opt.statement_timeout_ms / 1000.0);
+        else
+            snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %lld",
+                     (long long)s->opt.statement_timeout_ms);
+        if ((st = my_exec(s, sql, "SET statement timeout", err)))
+            goto done;
+    }
+    if ((st = my_exec(s, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+                      "START TRANSACTION", err)))
+        goto done;
+
+    /* the table: db.table or the DSN's database */
+    char *db, *table;
+    if ((st = src_split_table(s, s->opt.table, &db, &table, err)))
+        goto done;
+    if (!db)
+        db = u.db;
+    if (!db) {
+        st = lh_error_set(err, LH_E_INVAL, "mysql %s: no database: give db.table or a DSN with /db",
+                          s->server);
+        goto done;
+    }
+    lh_buf_append_str(&body, " FROM ");
+    put_ident(&body, db);
+    lh_buf_append_u8(&body, '.');
+    put_ident(&body, table);
+    size_t from_len = body.len;
+    lh_buf_append_str(&q, "SELECT *");
+    lh_buf_append(&q, body.data, body.len);
+    lh_buf_cstr(&q);
+    if (!lh_buf_ok(&q) || !lh_buf_ok(&body)) {
+        st = lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
+        goto done;
+    }
+    probe = mysql_stmt_init(my->conn);
+    if (!probe || mysql_stmt_prepare(probe, (const char *)q.data, (unsigned long)q.len)) {
+        if (probe && mysql_stmt_errno(probe) == 1146)
+            st = lh_error_set(err, LH_E_NOTFOUND, "mysql %s: table %s not found", s->server,
+                              s->opt.table);
+        else
+            st = probe ? my_stmt_fail(s, probe, "reading the table", err)
+                       : my_fail(s, "stmt_init", err);
+        goto done;
+    }
+    meta = mysql_stmt_result_metadata(probe);
+    if (!meta) {
+        st = my_stmt_fail(s, probe, "reading the table's columns", err);
+        goto done;
+    }
+    s->ncols = mysql_num_fields(meta);
+    s->fields = lh_arena_alloc(&s->arena, (s->ncols ? s->ncols : 1) * sizeof *s->fields);
+    my->mcols = calloc(s->ncols ? s->ncols : 1, sizeof *my->mcols);
+    my->binds = calloc(s->ncols ? s->ncols : 1, sizeof *my->binds);
+    if (!s->fields || !my->mcols || !my->binds) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < s->ncols; i++) {
+        MYSQL_FIELD *fd = mysql_fetch_field_direct(meta, (unsigned)i);
+        s->fields[i].name = lh_arena_strndup(&s->arena, fd->name, fd->name_length);
+        if (!s->fields[i].name) {
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if ((st = load_info(s, db, table, err)) || (st = map_fields(s, meta, err)))
+        goto done;
+    mysql_free_result(meta);
+    meta = NULL;
+    mysql_stmt_close(probe);
+    probe = NULL;
+
+    struct src_order *order;
+    size_t norder;
+    if ((st = src_parse_order_by(s, s->opt.order_by, &order, &norder, err)))
+        goto done;
+    long cursor = -1;
+    struct src_order cursor_order;
+    if (s->opt.cursor_column) {
+        cursor = src_find_col(s, s->opt.cursor_column);
+        if (cursor < 0) {
+            st = lh_error_set(err, LH_E_INVAL, "cursor_column: table has no column \"%s\"",
+                              s->opt.cursor_column);
+            goto done;
+        }
+        if (norder == 0) {
+            cursor_order.col = (size_t)cursor;
+            cursor_order.desc = false;
+            order = &cursor_order;
+            norder = 1;
+        }
+    }
+    char cast[32] = "";
+    if (cursor >= 0)
+        cursor_cast(&my->mcols[cursor], &s->fields[cursor], cast, sizeof cast);
+    size_t where_at = body.len;
+    if (cursor >= 0 && s->opt.cursor_after) {
+        lh_buf_append_str(&body, " WHERE ");
+        put_ident(&body, s->fields[cursor].name);
+        lh_buf_append_str(&body, " > ");
+        put_bound(my->conn, &body, s->opt.cursor_after, cast);
+    }
+    size_t tail_at = body.len;
+    for (size_t i = 0; i < norder; i++) {
+        lh_buf_append_str(&body, i ? ", " : " ORDER BY ");
+        put_ident(&body, s->fields[order[i].col].name);
+        if (order[i].desc)
+            lh_buf_append_str(&body, " DESC");
+    }
+    if (s->opt.limit > 0)
+        lh_buf_printf(&body, " LIMIT %lld", (long long)s->opt.limit);
+    if (!lh_buf_ok(&body)) {
+        st = lh_error_set(err, LH_E_INVAL, "mysql %s: bad cursor value", s->server);
+        goto done;
+    }
+    if (cursor >= 0) {
+        /* the high watermark, in the same snapshot */
+        lh_buf_reset(&q);
+        lh_buf_append_str(&q, "SELECT CAST(MAX(lh_q.c) AS CHAR) FROM (SELECT ");
+        put_ident(&q, s->fields[cursor].name);
+        lh_buf_append_str(&q, " AS c");
+        lh_buf_append(&q, body.data, body.len);
+        lh_buf_append_str(&q, ") lh_q");
+        lh_buf_cstr(&q);
+        if (!lh_buf_ok(&q) || mysql_query(my->conn, (const char *)q.data)) {
+            st = lh_buf_ok(&q) ? my_fail(s, "reading the cursor watermark", err)
+                               : lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        MYSQL_RES *r = mysql_store_result(my->conn);
+        MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
+        if (row && row[0])
+            s->cursor_high = strdup(row[0]);
+        if (r)
+            mysql_free_result(r);
+        if (!r) {
+            st = my_fail(s, "reading the cursor watermark", err);
+            goto done;
+        }
+        if (s->cursor_high) {
+            /* bound the stream above too: a table without snapshots
+             * (MyISAM) must not return rows past the watermark */
+            struct lh_buf w;
+            lh_buf_init(&w, 1u << 20);
+            lh_buf_append(&w, body.data, tail_at);
+            lh_buf_append_str(&w, where_at == tail_at ? " WHERE " : " AND ");
+            put_ident(&w, s->fields[cursor].name);
+            lh_buf_append_str(&w, " <= ");
+            put_bound(my->conn, &w, s->cursor_high, cast);
+            lh_buf_append(&w, body.data + tail_at, body.len - tail_at);
+            lh_buf_free(&body);
+            body = w;
+        }
+    }
+    (void)from_len;
+
+    lh_buf_reset(&q);
+    lh_buf_append_str(&q, "SELECT ");
+    for (size_t i = 0; i < s->ncols; i++) {
+        if (i)
+            lh_buf_append_str(&q, ", ");
+        put_ident(&q, s->fields[i].name);
+    }
+    lh_buf_append(&q, body.data, body.len);
+    lh_buf_cstr(&q);
+    if (!lh_buf_ok(&q)) {
+        st = lh_error_set(err, LH_E_TOOBIG, "mysql %s: query too long", s->server);
+        goto done;
+    }
+    lh_debug("source: %s", (const char *)q.data);
+    if ((st = src_cols_init(s, err)))
+        goto done;
+    my->stmt = mysql_stmt_init(my->conn);
+    if (!my->stmt) {
+        st = my_fail(s, "stmt_init", err);
+        goto done;
+    }
+    if (mysql_stmt_prepare(my->stmt, (const char *)q.data, (unsigned long)q.len)) {
+        st = my_stmt_fail(s, my->stmt, "prepare", err);
+        goto done;
+    }
+    bind_columns(my, s->ncols);
+    if (mysql_stmt_bind_result(my->stmt, my->binds)) {
+        st = my_stmt_fail(s, my->stmt, "bind", err);
+        goto done;
+    }
+    my->executing = true;
+    if (mysql_stmt_execute(my->stmt)) {
+        my->executing = false;
+        st = my_stmt_fail(s, my->stmt, "execute", err);
+        goto done;
+    }
+done:
+    if (meta)
+        mysql_free_result(meta);
+    if (probe)
+        mysql_stmt_close(probe);
+    lh_buf_free(&q);
+    lh_buf_free(&body);
+    return st;
+}

@@ -1,0 +1,707 @@
+/*
+ * pg.c — the PostgreSQL driver (libpq).
+ *
+ * open: connect, BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY, resolve
+ * the table and its columns from pg_attribute (domains followed down to
+ * their base type and typmod), then start
+ *   COPY (SELECT cols FROM t [WHERE cursor > lit] [ORDER BY ..] [LIMIT n])
+ *        TO STDOUT (FORMAT binary)
+ * fill: PQgetCopyData hands out one CopyData message at a time and
+ * pg_copy.c decodes the tuples straight from that buffer into the column
+ * builders.
+ *
+ * Types the binary format carries natively are decoded here (see
+ * docs/types.md); inet/cidr/macaddr/bit/xml and unknown types are asked of
+ * the server as `col::text` (unknown ones with a warning).
+ *
+ * Thread: one reader thread; pg_cancel may run on any thread (PQcancel on
+ * a PGcancel made at open is thread-safe).
+ */
+#include "source_int.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
+
+struct pg_impl {
+    PGconn *conn;
+    PGcancel *cancel;
+    struct pg_col *pcols;
+    bool in_copy;
+    char *msg; /* current CopyData message (libpq memory) */
+    struct pg_stream stream;
+};
+
+/* ------------------------------------------------------------ messages */
+
+/* One line of libpq/server text: newlines and tabs to spaces, trimmed. */
+static void one_line(char *out, size_t cap, const char *in)
+{
+    size_t j = 0;
+    bool space = false;
+    for (const char *p = in ? in : ""; *p && j + 1 < cap; p++) {
+        char ch = *p;
+        if (ch == '\n' || ch == '\t' || ch == '\r')
+            ch = ' ';
+        if (ch == ' ') {
+            if (space || j == 0)
+                continue;
+            space = true;
+        } else {
+            space = false;
+        }
+        out[j++] = ch;
+    }
+    while (j > 0 && out[j - 1] == ' ')
+        j--;
+    out[j] = '\0';
+}
+
+static enum lh_status status_from_sqlstate(const char *st, const char *msg)
+{
+    if (!st)
+        return LH_E_SOURCE;
+    if (!strcmp(st, "42501"))
+        return LH_E_PERM;
+    if (!strcmp(st, "42P01") || !strcmp(st, "3F000"))
+        return LH_E_NOTFOUND;
+    if (!strncmp(st, "28", 2))
+        return LH_E_AUTH;
+    if (!strcmp(st, "57014"))
+        return msg && strstr(msg, "statement timeout") ? LH_E_TIMEOUT : LH_E_CANCELLED;
+    if (!strncmp(st, "57P", 3) || !strncmp(st, "08", 2))
+        return LH_E_CONNECT;
+    return LH_E_SOURCE;
+}
+
+/* Sets err from a failed result (or the connection when res is NULL). */
+static enum lh_status pg_fail(struct lh_source *s, PGresult *res, const char *what,
+                              struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    char line[400];
+    const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    one_line(line, sizeof line, primary ? primary : PQerrorMessage(pg->conn));
+    enum lh_status st = status_from_sqlstate(sqlstate, line);
+    if (atomic_load(&s->cancelled))
+        return lh_error_set(err, LH_E_CANCELLED, "postgres %s: %s: cancelled", s->server, what);
+    if (PQstatus(pg->conn) == CONNECTION_BAD && st == LH_E_SOURCE)
+        st = LH_E_CONNECT;
+    if (st == LH_E_CONNECT && pg->in_copy)
+        return lh_error_set(err, st, "postgres %s: connection lost mid-stream: %s", s->server,
+                            line);
+    if (st == LH_E_TIMEOUT)
+        return lh_error_set(err, st, "postgres %s: %s: statement timeout (%s)", s->server, what,
+                            line);
+    return lh_error_set(err, st, "postgres %s: %s: %s", s->server, what, line);
+}
+
+/* Runs a command that returns no rows. */
+static enum lh_status pg_exec(struct lh_source *s, const char *sql, const char *what,
+                              struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    PGresult *res = PQexec(pg->conn, sql);
+    enum lh_status st = LH_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        st = pg_fail(s, res, what, err);
+    PQclear(res);
+    return st;
+}
+
+/* Appends the quoted identifier; false on failure (sticky buf). */
+static void put_ident(PGconn *conn, struct lh_buf *b, const char *name)
+{
+    char *q = PQescapeIdentifier(conn, name, strlen(name));
+    if (!q) {
+        b->broken = true;
+        return;
+    }
+    lh_buf_append_str(b, q);
+    PQfreemem(q);
+}
+
+static void put_literal(PGconn *conn, struct lh_buf *b, const char *text)
+{
+    char *q = PQescapeLiteral(conn, text, strlen(text));
+    if (!q) {
+        b->broken = true;
+        return;
+    }
+    lh_buf_append_str(b, q);
+    PQfreemem(q);
+}
+
+/* ------------------------------------------------------------ schema */
+
+/* Columns with domains resolved to their base type and typmod. */
+static const char COLUMNS_SQL[] =
+    "WITH RECURSIVE d(attnum, tid, tmod, nn, depth) AS ("
+    " SELECT a.attnum, a.atttypid, a.atttypmod, a.attnotnull, 0"
+    "   FROM pg_catalog.pg_attribute a"
+    "  WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
+    " UNION ALL"
+    " SELECT d.attnum, t.typbasetype,"
+    "        CASE WHEN t.typtypmod <> -1 THEN t.typtypmod ELSE d.tmod END,"
+    "        d.nn OR t.typnotnull, d.depth + 1"
+    "   FROM d JOIN pg_catalog.pg_type t ON t.oid = d.tid WHERE t.typtype = 'd')"
+    " SELECT a.attname, b.tid, b.tmod, b.nn, t.typname, t.typtype, t.typcategory,"
+    "        CASE WHEN t.typcategory = 'A' AND t.typlen = -1 THEN t.typelem ELSE 0 END,"
+    "        coalesce(et.typtype, ''), coalesce(et.typname, ''),"
+    "        pg_catalog.format_type(a.atttypid, a.atttypmod)"
+    "   FROM (SELECT DISTINCT ON (attnum) * FROM d ORDER BY attnum, depth DESC) b"
+    "   JOIN pg_catalog.pg_attribute a ON a.attrelid = $1::oid AND a.attnum = b.attnum"
+    "   JOIN pg_catalog.pg_type t ON t.oid = b.tid"
+    "   LEFT JOIN pg_catalog.pg_type et"
+    "          ON et.oid = t.typelem AND t.typcategory = 'A' AND t.typlen = -1"
+    "  ORDER BY b.attnum";
+
+/* Maps a (base) type oid to a decoder and field type. false: not decoded
+ * natively (caller reads it as text). */
+static bool map_oid(uint32_t oid, int32_t tmod, const char *typtype, const char *typname,
+                    struct pg_col *pc, struct lh_field *f, bool *text_ok)
+{
+    *text_ok = false;
+    f->type = LH_T_STRING;
+    pc->kind = PK_BYTES;
+    switch (oid) {
+    case 16:
+        pc->kind = PK_BOOL;
+        f->type = LH_T_BOOL;
+        return true;
+    case 21:
+        pc->kind = PK_INT2;
+        f->type = LH_T_INT16;
+        return true;
+    case 23:
+        pc->kind = PK_INT4;
+        f->type = LH_T_INT32;
+        return true;
+    case 20:
+        pc->kind = PK_INT8;
+        f->type = LH_T_INT64;
+        return true;
+    case 26:
+        pc->kind = PK_OID;
+        f->type = LH_T_UINT32;
+        return true;
+    case 700:
+        pc->kind = PK_FLOAT4;
+        f->type = LH_T_FLOAT;
+        return true;
+    case 701:
+        pc->kind = PK_FLOAT8;
+        f->type = LH_T_DOUBLE;
+        return true;
+    case 1700: {
+        if (tmod >= 4) {
+            int p = ((tmod - 4) >> 16) & 0xffff;
+            int sc = (((tmod - 4) & 0x7ff) ^ 1024) - 1024; /* PG 15: scale may be negative */
+            if (sc < 0) {
+                p -= sc;
+                sc = 0;
+            }
+            if (sc > p)
+                p = sc;
+            if (p >= 1 && p <= 38) {
+                pc->kind = PK_NUMERIC_DEC;
+                pc->prec = (unsigned)p;
+                pc->scale = (unsigned)sc;
+                f->type = LH_T_DECIMAL;
+                f->precision = (uint8_t)p;
+                f->scale = (uint8_t)sc;
+                return true;
+            }
+        }
+        pc->kind = PK_NUMERIC_TEXT;
+        return true;
+    }
+    case 790:
+        pc->kind = PK_MONEY;
+        f->type = LH_T_DECIMAL;
+        f->precision = 19;
+        return true;
+    case 25:
+    case 1043:
+    case 1042:
+    case 19:
+        return true;
+    case 17:
+        f->type = LH_T_BINARY;
+        return true;
+    case 114:
+        f->type = LH_T_JSON;
+        return true;
+    case 3802:
+        pc->kind = PK_JSONB;
+        f->type = LH_T_JSON;
+        return true;
+    case 1082:
+        pc->kind = PK_DATE;
+        f->type = LH_T_DATE;
+        return true;
+    case 1083:
+        pc->kind = PK_TIME;
+        f->type = LH_T_TIME;
+        return true;
+    case 1266:
+        pc->kind = PK_TIMETZ;
+        return true;
+    case 1114:
+        pc->kind = PK_TS;
+        f->type = LH_T_TIMESTAMP;
+        return true;
+    case 1184:
+        pc->kind = PK_TS;
+        f->type = LH_T_TIMESTAMP;
+        f->ts_utc = true;
+        return true;
+    case 1186:
+        pc->kind = PK_INTERVAL;
+        return true;
+    case 2950:
+        pc->kind = PK_UUID;
+        f->type = LH_T_UUID;
+        f->fixed_len = 16;
+        return true;
+    /* documented text mappings: no warning */
+    case 18:
+    case 142:
+    case 650:
+    case 869:
+    case 829:
+    case 774:
+    case 1560:
+    case 1562:
+        *text_ok = true;
+        return false;
+    default:
+        break;
+    }
+    if (typtype[0] == 'e') {
+        f->type = LH_T_ENUM;
+        return true;
+    }
+    if (!strcmp(typname, "citext")) /* extension type, binary form is its text */
+        return true;
+    return false;
+}
+
+static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    const char *params[1] = {relid};
+    PGresult *res = PQexecParams(pg->conn, COLUMNS_SQL, 1, NULL, params, NULL, NULL, 0);
+    enum lh_status st = LH_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        st = pg_fail(s, res, "reading the table's columns", err);
+        goto done;
+    }
+    int n = PQntuples(res);
+    if (n == 0) {
+        st = lh_error_set(err, LH_E_INVAL, "postgres %s: table %s has no columns", s->server,
+                          s->opt.table);
+        goto done;
+    }
+    s->ncols = (size_t)n;
+    s->fields = lh_arena_alloc(&s->arena, s->ncols * sizeof *s->fields);
+    pg->pcols = lh_arena_alloc(&s->arena, s->ncols * sizeof *pg->pcols);
+    if (!s->fields || !pg->pcols) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        struct lh_field *f = &s->fields[i];
+        struct pg_col *pc = &pg->pcols[i];
+        const char *name = PQgetvalue(res, i, 0);
+        f->name = lh_arena_strndup(&s->arena, name, strlen(name));
+        if (!f->name) {
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        uint32_t oid = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+        int32_t tmod = (int32_t)strtol(PQgetvalue(res, i, 2), NULL, 10);
+        f->nullable = PQgetvalue(res, i, 3)[0] != 't';
+        const char *typname = PQgetvalue(res, i, 4);
+        const char *typtype = PQgetvalue(res, i, 5);
+        uint32_t elem = (uint32_t)strtoul(PQgetvalue(res, i, 7), NULL, 10);
+        const char *etyptype = PQgetvalue(res, i, 8);
+        const char *etypname = PQgetvalue(res, i, 9);
+        const char *formatted = PQgetvalue(res, i, 10);
+        bool text_ok = false;
+        if (elem != 0) {
+            f->is_list = true;
+            f->element_nullable = true;
+            pc->is_list = true;
+            pc->wire_elem_oid = elem;
+            /* an element typmod is the column's typmod */
+            if (etyptype[0] != 'd' && map_oid(elem, tmod, etyptype, etypname, pc, f, &text_ok))
+                continue;
+            pc->as_text = true;
+            pc->kind = PK_BYTES;
+            pc->wire_elem_oid = 25;
+            f->type = LH_T_STRING;
+            f->precision = f->scale = 0;
+            f->ts_utc = false;
+            f->fixed_len = 0;
+            if (!text_ok)
+                src_warn(s, "column %s: type %s read as text[]", f->name, formatted);
+            continue;
+        }
+        if (map_oid(oid, tmod, typtype, typname, pc, f, &text_ok))
+            continue;
+        pc->as_text = true;
+        pc->kind = PK_BYTES;
+        f->type = LH_T_STRING;
+        if (!text_ok)
+            src_warn(s, "column %s: type %s read as text", f->name, formatted);
+    }
+done:
+    PQclear(res);
+    return st;
+}
+
+/* money's fraction digits come from lc_monetary. */
+static enum lh_status pg_money_scale(struct lh_source *s, struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    bool any = false;
+    for (size_t i = 0; i < s->ncols; i++)
+        any |= pg->pcols[i].kind == PK_MONEY;
+    if (!any)
+        return LH_OK;
+    PGresult *res = PQexec(pg->conn, "SELECT pg_catalog.scale('1'::money::numeric)");
+    enum lh_status st = LH_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        st = pg_fail(s, res, "reading the money scale", err);
+    } else {
+        int sc = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        if (sc < 0 || sc > 18)
+            sc = 2;
+        for (size_t i = 0; i < s->ncols; i++)
+            if (pg->pcols[i].kind == PK_MONEY) {
+                pg->pcols[i].prec = 19;
+                pg->pcols[i].scale = (unsigned)sc;
+                s->fields[i].scale = (uint8_t)sc;
+            }
+    }
+    PQclear(res);
+    return st;
+}
+
+/* ------------------------------------------------------------ stream */
+
+static void release_msg(struct pg_impl *pg)
+{
+    if (pg->msg) {
+        PQfreemem(pg->msg);
+        pg->msg = NULL;
+    }
+}
+
+/* src_pg_next_fn over libpq: one CopyData message per call. */
+static int next_message(struct lh_source *s, const uint8_t **buf, size_t *len, struct lh_error *err,
+                        enum lh_status *st)
+{
+    struct pg_impl *pg = s->impl;
+    release_msg(pg);
+    char *msg = NULL;
+    int rc = PQgetCopyData(pg->conn, &msg, 0);
+    if (rc > 0) {
+        pg->msg = msg;
+        *buf = (const uint8_t *)msg;
+        *len = (size_t)rc;
+        return 1;
+    }
+    PGresult *res = PQgetResult(pg->conn);
+    if (rc == -1 && PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PQclear(res);
+        while ((res = PQgetResult(pg->conn)) != NULL)
+            PQclear(res);
+        pg->in_copy = false;
+        return 0;
+    }
+    *st = pg_fail(s, res, "COPY", err);
+    PQclear(res);
+    return -1;
+}
+
+static enum lh_status pg_fill(struct lh_source *s, struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    enum lh_status st = src_pg_stream_fill(s, &pg->stream, next_message, err);
+    if (st)
+        return st;
+    if (pg->stream.done) {
+        release_msg(pg);
+        s->eof = true;
+        return pg_exec(s, "COMMIT", "COMMIT", err);
+    }
+    return LH_OK;
+}
+
+static void pg_cancel(struct lh_source *s)
+{
+    struct pg_impl *pg = s->impl;
+    if (!pg || !pg->cancel)
+        return;
+    char buf[256];
+    (void)PQcancel(pg->cancel, buf, sizeof buf);
+}
+
+static void pg_close(struct lh_source *s)
+{
+    struct pg_impl *pg = s->impl;
+    if (!pg)
+        return;
+    release_msg(pg);
+    src_pg_stream_free(&pg->stream);
+    if (pg->cancel)
+        PQfreeCancel(pg->cancel);
+    if (pg->conn)
+        PQfinish(pg->conn); /* an open transaction is rolled back by the server */
+    free(pg);
+    s->impl = NULL;
+}
+
+static const struct src_driver PG_DRIVER = {pg_fill, pg_cancel, pg_close};
+
+/* ------------------------------------------------------------ open */
+
+static void name_server(struct lh_source *s)
+{
+    struct pg_impl *pg = s->impl;
+    const char *host = PQhost(pg->conn), *port = PQport(pg->conn), *db = PQdb(pg->conn),
+               *user = PQuser(pg->conn);
+    snprintf(s->server, sizeof s->server, "%s:%s/%s user=%s", host && *host ? host : "localhost",
+             port && *port ? port : "5432", db ? db : "", user ? user : "");
+}
+
+enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error *err)
+{
+    enum lh_status st = LH_OK;
+    PGresult *res = NULL;
+    struct lh_buf q;
+    lh_buf_init(&q, 1u << 20);
+    struct pg_impl *pg = calloc(1, sizeof *pg);
+    if (!pg)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    s->impl = pg;
+    s->drv = &PG_DRIVER;
+
+    /* the password, so no message can carry it */
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
+    if (!opts) {
+        char line[300];
+        one_line(line, sizeof line, perr ? perr : "out of memory");
+        PQfreemem(perr);
+        st = lh_error_set(err, LH_E_INVAL, "postgres: bad DSN: %s", line);
+        goto done;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (!strcmp(o->keyword, "password") && o->val && *o->val)
+            s->secret = strdup(o->val);
+    PQconninfoFree(opts);
+
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d",
+             s->opt.connect_timeout_s > 0 ? s->opt.connect_timeout_s : 10);
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {timeout, "lakehouse", dsn, NULL};
+    pg->conn = PQconnectdbParams(keys, vals, 1);
+    if (!pg->conn) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    name_server(s);
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        char line[400];
+        one_line(line, sizeof line, PQerrorMessage(pg->conn));
+        bool auth = strstr(line, "authentication failed") || strstr(line, "password") ||
+                    strstr(line, "no pg_hba.conf entry");
+        st = lh_error_set(err, auth ? LH_E_AUTH : LH_E_CONNECT, "postgres %s: %s: %s", s->server,
+                          auth ? "authentication failed" : "cannot connect", line);
+        goto done;
+    }
+    pg->cancel = PQgetCancel(pg->conn);
+    st = pg_exec(s,
+                 "SET client_encoding = 'UTF8'; SET datestyle = 'ISO'; "
+                 "SET intervalstyle = 'iso_8601'; SET timezone = 'UTC'; "
+                 "SET extra_float_digits = 3",
+                 "session setup", err);
+    if (st)
+        goto done;
+    st = pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "BEGIN", err);
+    if (st)
+        goto done;
+    if (s->opt.statement_timeout_ms > 0) {
+        char sql[80];
+        snprintf(sql, sizeof sql, "SET LOCAL statement_timeout = %lld",
+                 (long long)s->opt.statement_timeout_ms);
+        if ((st = pg_exec(s, sql, "SET statement_timeout", err)))
+            goto done;
+    }
+
+    /* the table */
+    char *schema, *name;
+    if ((st = src_split_table(s, s->opt.table, &schema, &name, err)))
+        goto done;
+    if (schema) {
+        put_ident(pg->conn, &q, schema);
+        lh_buf_append_u8(&q, '.');
+    }
+    put_ident(pg->conn, &q, name);
+    lh_buf_cstr(&q);
+    if (!lh_buf_ok(&q)) {
+        st = lh_error_set(err, LH_E_INVAL, "postgres %s: bad table name", s->server);
+        goto done;
+    }
+    {
+        const char *params[1] = {(const char *)q.data};
+        res = PQexecParams(pg->conn,
+                           "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
+                           " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                           " WHERE c.oid = pg_catalog.to_regclass($1)",
+                           1, NULL, params, NULL, NULL, 0);
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        st = pg_fail(s, res, "looking up the table", err);
+        goto done;
+    }
+    if (PQntuples(res) != 1) {
+        st = lh_error_set(err, LH_E_NOTFOUND, "postgres %s: table %s not found", s->server,
+                          s->opt.table);
+        goto done;
+    }
+    char relid[16];
+    snprintf(relid, sizeof relid, "%s", PQgetvalue(res, 0, 0));
+    lh_buf_reset(&q);
+    put_ident(pg->conn, &q, PQgetvalue(res, 0, 1));
+    lh_buf_append_u8(&q, '.');
+    put_ident(pg->conn, &q, PQgetvalue(res, 0, 2));
+    PQclear(res);
+    res = NULL;
+    size_t from_len = q.len;
+
+    if ((st = pg_load_schema(s, relid, err)) || (st = pg_money_scale(s, err)))
+        goto done;
+
+    struct src_order *order;
+    size_t norder;
+    if ((st = src_parse_order_by(s, s->opt.order_by, &order, &norder, err)))
+        goto done;
+    long cursor = -1;
+    if (s->opt.cursor_column) {
+        cursor = src_find_col(s, s->opt.cursor_column);
+        if (cursor < 0) {
+            st = lh_error_set(err, LH_E_INVAL, "cursor_column: table has no column \"%s\"",
+                              s->opt.cursor_column);
+            goto done;
+        }
+    }
+
+    /* An incremental read defaults to cursor order, so a LIMIT takes the
+     * oldest rows and the watermark below is the last row returned. */
+    struct src_order cursor_order;
+    if (cursor >= 0 && norder == 0) {
+        cursor_order.col = (size_t)cursor;
+        cursor_order.desc = false;
+        order = &cursor_order;
+        norder = 1;
+    }
+
+    /* FROM ... WHERE ... ORDER BY ... LIMIT, shared by the watermark query
+     * and the COPY. ORDER BY names the alias so it sorts by the table's
+     * column, not by a ::text output column of the same name. */
+    struct lh_buf body;
+    lh_buf_init(&body, 1u << 20);
+    lh_buf_append_str(&body, " FROM ");
+    lh_buf_append(&body, q.data, from_len);
+    lh_buf_append_str(&body, " AS lh_t");
+    if (cursor >= 0 && s->opt.cursor_after) {
+        lh_buf_append_str(&body, " WHERE lh_t.");
+        put_ident(pg->conn, &body, s->fields[cursor].name);
+        lh_buf_append_str(&body, " > ");
+        put_literal(pg->conn, &body, s->opt.cursor_after);
+    }
+    for (size_t i = 0; i < norder; i++) {
+        lh_buf_append_str(&body, i ? ", lh_t." : " ORDER BY lh_t.");
+        put_ident(pg->conn, &body, s->fields[order[i].col].name);
+        if (order[i].desc)
+            lh_buf_append_str(&body, " DESC");
+    }
+    if (s->opt.limit > 0)
+        lh_buf_printf(&body, " LIMIT %lld", (long long)s->opt.limit);
+    if (!lh_buf_ok(&body)) {
+        lh_buf_free(&body);
+        st = lh_error_set(err, LH_E_INVAL, "postgres %s: bad cursor value or names", s->server);
+        goto done;
+    }
+    if (cursor >= 0) {
+        /* the high watermark, in the same snapshot as the COPY */
+        struct lh_buf w;
+        lh_buf_init(&w, 1u << 20);
+        lh_buf_append_str(&w, "SELECT max(lh_q.c)::text FROM (SELECT lh_t.");
+        put_ident(pg->conn, &w, s->fields[cursor].name);
+        lh_buf_append_str(&w, " AS c");
+        lh_buf_append(&w, body.data, body.len);
+        lh_buf_append_str(&w, ") lh_q");
+        lh_buf_cstr(&w);
+        if (!lh_buf_ok(&w)) {
+            lh_buf_free(&w);
+            lh_buf_free(&body);
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        res = PQexec(pg->conn, (const char *)w.data);
+        lh_buf_free(&w);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            lh_buf_free(&body);
+            st = pg_fail(s, res, "reading the cursor watermark", err);
+            goto done;
+        }
+        if (!PQgetisnull(res, 0, 0))
+            s->cursor_high = strdup(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = NULL;
+    }
+
+    struct lh_buf sql;
+    lh_buf_init(&sql, 1u << 24);
+    lh_buf_append_str(&sql, "COPY (SELECT ");
+    for (size_t i = 0; i < s->ncols; i++) {
+        lh_buf_append_str(&sql, i ? ", lh_t." : "lh_t.");
+        put_ident(pg->conn, &sql, s->fields[i].name);
+        if (pg->pcols[i].as_text)
+            lh_buf_append_str(&sql, pg->pcols[i].is_list ? "::text[]" : "::text");
+    }
+    lh_buf_append(&sql, body.data, body.len);
+    lh_buf_free(&body);
+    lh_buf_append_str(&sql, ") TO STDOUT (FORMAT binary)");
+    lh_buf_cstr(&sql);
+    if (!lh_buf_ok(&sql)) {
+        lh_buf_free(&sql);
+        st = lh_error_set(err, LH_E_TOOBIG, "postgres %s: query too long", s->server);
+        goto done;
+    }
+    lh_debug("source: %s", (const char *)sql.data);
+    src_pg_stream_init(&pg->stream, pg->pcols);
+    if ((st = src_cols_init(s, err))) {
+        lh_buf_free(&sql);
+        goto done;
+    }
+    res = PQexec(pg->conn, (const char *)sql.data);
+    lh_buf_free(&sql);
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        st = pg_fail(s, res, "COPY", err);
+        goto done;
+    }
+    pg->in_copy = true;
+done:
+    PQclear(res);
+    lh_buf_free(&q);
+    return st;
+}

@@ -1,0 +1,480 @@
+/*
+ * source.c — the driver-independent half of a source: option checks, the
+ * column builders, batch hand-out, warnings, ORDER BY validation, and the
+ * password scrubbing every outgoing message passes through.
+ */
+#include "source_int.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+bool lh_source_kind_parse(const char *s, enum lh_source_kind *out)
+{
+    if (!s)
+        return false;
+    if (!strcmp(s, "postgres") || !strcmp(s, "postgresql") || !strcmp(s, "pg")) {
+        *out = LH_SOURCE_POSTGRES;
+        return true;
+    }
+    if (!strcmp(s, "mysql") || !strcmp(s, "mariadb")) {
+        *out = LH_SOURCE_MYSQL;
+        return true;
+    }
+    return false;
+}
+
+const char *lh_source_kind_name(enum lh_source_kind k)
+{
+    return k == LH_SOURCE_POSTGRES ? "postgres" : "mysql";
+}
+
+void src_scrub(char *msg, size_t cap, const char *secret)
+{
+    if (!msg || !secret || !*secret)
+        return;
+    size_t sl = strlen(secret);
+    char *p;
+    while ((p = strstr(msg, secret)) != NULL) {
+        size_t tail = strlen(p + sl);
+        if (sl >= 3) {
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + sl, tail + 1);
+        } else {
+            /* shorter than the mask: grow in place if there is room */
+            if ((size_t)(p - msg) + 3 + tail + 1 > cap) {
+                memset(p, '*', sl);
+                continue;
+            }
+            memmove(p + 3, p + sl, tail + 1);
+            memcpy(p, "***", 3);
+        }
+    }
+}
+
+void src_warn(struct lh_source *s, const char *fmt, ...)
+{
+    s->stats.warnings++;
+    if (s->stats.nwarning_texts >= LH_SOURCE_MAX_WARNING_TEXTS)
+        return;
+    char text[sizeof s->stats.warning_texts[0]];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < s->stats.nwarning_texts; i++)
+        if (!strcmp(s->stats.warning_texts[i], text))
+            return;
+    memcpy(s->stats.warning_texts[s->stats.nwarning_texts++], text, sizeof text);
+}
+
+/* ------------------------------------------------------------ builders */
+
+static enum lh_status col_alloc(struct lh_source *s, struct src_col *c, const struct lh_field *f,
+                                bool element, int64_t cap, struct lh_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->full = &s->full;
+    c->heap_total = &s->heap_total;
+    c->soft_limit = s->opt.batch_bytes ? s->opt.batch_bytes : SRC_HEAP_SOFT_LIMIT;
+    c->var = lh_type_width(f) == 0;
+    c->width = lh_type_width(f);
+    lh_buf_init(&c->heap, SRC_HEAP_HARD_LIMIT);
+    if (f->is_list && !element) {
+        c->var = false;
+        c->width = 0;
+        c->cap = cap;
+        c->validity = malloc((size_t)(cap + 7) / 8);
+        c->list_offsets = calloc((size_t)cap + 1, sizeof(int32_t));
+        c->child = calloc(1, sizeof *c->child);
+        if (!c->validity || !c->list_offsets || !c->child)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory for column %s", f->name);
+        return col_alloc(s, c->child, f, true, cap, err);
+    }
+    return src_col_grow(c, cap, err);
+}
+
+enum lh_status src_col_grow(struct src_col *c, int64_t need, struct lh_error *err)
+{
+    if (need <= c->cap)
+        return LH_OK;
+    int64_t cap = c->cap ? c->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    if (cap > INT32_MAX / 2)
+        return lh_error_set(err, LH_E_TOOBIG, "too many list elements in one batch");
+    uint8_t *v = realloc(c->validity, (size_t)(cap + 7) / 8);
+    if (v)
+        c->validity = v;
+    if (v && c->width) {
+        uint8_t *vals = realloc(c->values, (size_t)cap * c->width);
+        if (!vals)
+            v = NULL;
+        else
+            c->values = vals;
+    }
+    if (v && c->var) {
+        int32_t *o = realloc(c->offsets, ((size_t)cap + 1) * sizeof(int32_t));
+        if (!o)
+            v = NULL;
+        else
+            c->offsets = o;
+    }
+    if (!v)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory for a column batch");
+    /* new validity bytes start all-valid */
+    size_t old = (size_t)(c->cap + 7) / 8, now = (size_t)(cap + 7) / 8;
+    memset(c->validity + old, 0xff, now - old);
+    if (c->cap == 0 && c->var)
+        c->offsets[0] = 0;
+    c->cap = cap;
+    return LH_OK;
+}
+
+static void col_reset(struct src_col *c)
+{
+    memset(c->validity, 0xff, (size_t)(c->cap + 7) / 8);
+    c->n = 0;
+    c->nulls = 0;
+    lh_buf_reset(&c->heap);
+    if (c->offsets)
+        c->offsets[0] = 0;
+    if (c->list_offsets)
+        c->list_offsets[0] = 0;
+    if (c->child)
+        col_reset(c->child);
+}
+
+static void col_publish(struct src_col *c)
+{
+    struct lh_array *a = &c->arr;
+    memset(a, 0, sizeof *a);
+    a->length = c->n;
+    a->validity = c->nulls ? c->validity : NULL;
+    if (c->list_offsets) {
+        col_publish(c->child);
+        a->list_offsets = c->list_offsets;
+        a->child = &c->child->arr;
+        return;
+    }
+    a->values = c->values;
+    a->offsets = c->offsets;
+    /* an empty heap still needs a non-NULL data pointer for readers */
+    a->data = c->heap.data ? c->heap.data : (const uint8_t *)"";
+}
+
+static void col_free(struct src_col *c)
+{
+    if (!c)
+        return;
+    free(c->validity);
+    free(c->values);
+    free(c->offsets);
+    free(c->list_offsets);
+    lh_buf_free(&c->heap);
+    if (c->child) {
+        col_free(c->child);
+        free(c->child);
+    }
+}
+
+enum lh_status src_cols_init(struct lh_source *s, struct lh_error *err)
+{
+    s->cols = calloc(s->ncols ? s->ncols : 1, sizeof *s->cols);
+    s->arrs = calloc(s->ncols ? s->ncols : 1, sizeof *s->arrs);
+    if (!s->cols || !s->arrs)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < s->ncols; i++) {
+        enum lh_status st = col_alloc(s, &s->cols[i], &s->fields[i], false, s->batch_size, err);
+        if (st)
+            return st;
+        col_reset(&s->cols[i]);
+    }
+    s->schema.nfields = s->ncols;
+    s->schema.fields = s->fields;
+    return LH_OK;
+}
+
+void src_cols_free(struct lh_source *s)
+{
+    if (s->cols)
+        for (size_t i = 0; i < s->ncols; i++)
+            col_free(&s->cols[i]);
+    free(s->cols);
+    free(s->arrs);
+    s->cols = NULL;
+    s->arrs = NULL;
+}
+
+/* ------------------------------------------------------------ names */
+
+long src_find_col(const struct lh_source *s, const char *name)
+{
+    for (size_t i = 0; i < s->ncols; i++)
+        if (!strcmp(s->fields[i].name, name))
+            return (long)i;
+    return -1;
+}
+
+enum lh_status src_split_table(struct lh_source *s, const char *table, char **schema, char **name,
+                               struct lh_error *err)
+{
+    if (!table || !*table)
+        return lh_error_set(err, LH_E_INVAL, "no table given");
+    size_t n = strlen(table);
+    if (n > 255)
+        return lh_error_set(err, LH_E_INVAL, "table name too long");
+    const char *dot = strchr(table, '.');
+    *schema = NULL;
+    if (dot) {
+        if (dot == table || !dot[1] || strchr(dot + 1, '.'))
+            return lh_error_set(err, LH_E_INVAL,
+                                "bad table name \"%s\" (want table or schema.table)", table);
+        *schema = lh_arena_strndup(&s->arena, table, (size_t)(dot - table));
+        *name = lh_arena_strndup(&s->arena, dot + 1, n - (size_t)(dot - table) - 1);
+    } else {
+        *name = lh_arena_strndup(&s->arena, table, n);
+    }
+    if (!*name || (dot && !*schema))
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    return LH_OK;
+}
+
+enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct src_order **out,
+                                  size_t *n, struct lh_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!text)
+        return LH_OK;
+    size_t len = strlen(text);
+    if (len > 4096)
+        return lh_error_set(err, LH_E_INVAL, "order_by too long");
+    size_t maxterms = 1;
+    for (size_t i = 0; i < len; i++)
+        maxterms += text[i] == ',';
+    struct src_order *terms = lh_arena_alloc(&s->arena, maxterms * sizeof *terms);
+    char *copy = lh_arena_strndup(&s->arena, text, len);
+    if (!terms || !copy)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    char *p = copy;
+    for (;;) {
+        char *end = strchr(p, ',');
+        if (end)
+            *end = '\0';
+        /* trim */
+        while (isspace((unsigned char)*p))
+            p++;
+        char *e = p + strlen(p);
+        while (e > p && isspace((unsigned char)e[-1]))
+            *--e = '\0';
+        bool desc = false;
+        char *sp = e;
+        while (sp > p && !isspace((unsigned char)sp[-1]))
+            sp--;
+        if (sp > p && (!strcasecmp(sp, "asc") || !strcasecmp(sp, "desc"))) {
+            desc = !strcasecmp(sp, "desc");
+            *sp = '\0';
+            e = sp;
+            while (e > p && isspace((unsigned char)e[-1]))
+                *--e = '\0';
+        }
+        if (!*p)
+            return lh_error_set(err, LH_E_INVAL, "order_by \"%s\": empty column name", text);
+        long c = src_find_col(s, p);
+        if (c < 0)
+            return lh_error_set(err, LH_E_INVAL, "order_by: table has no column \"%s\"", p);
+        terms[*n].col = (size_t)c;
+        terms[*n].desc = desc;
+        (*n)++;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    *out = terms;
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------ decimal */
+
+bool src_decimal_parse(const char *p, size_t len, unsigned precision, unsigned scale, lh_i128 *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    lh_i128 v = 0;
+    unsigned digits = 0, frac = 0;
+    bool any = false, point = false;
+    for (; i < len; i++) {
+        char ch = p[i];
+        if (ch == '.' && !point) {
+            point = true;
+            continue;
+        }
+        if (ch < '0' || ch > '9')
+            return false;
+        any = true;
+        if (point) {
+            if (frac == scale) {
+                if (ch != '0')
+                    return false; /* would round */
+                continue;
+            }
+            frac++;
+        }
+        if (v == 0 && ch == '0' && !point)
+            continue; /* leading zeros do not count */
+        if (++digits > 38)
+            return false; /* checked before the multiply: 39 digits overflow int128 */
+        v = v * 10 + (ch - '0');
+    }
+    if (!any)
+        return false;
+    for (; frac < scale; frac++) {
+        if (v != 0 && ++digits > 38)
+            return false;
+        v *= 10;
+    }
+    /* precision check on the scaled value */
+    lh_i128 lim = 1;
+    for (unsigned k = 0; k < precision; k++)
+        lim *= 10;
+    if (v >= lim)
+        return false;
+    *out = neg ? -v : v;
+    return true;
+}
+
+/* ------------------------------------------------------------ public */
+
+enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
+                              const struct lh_source_options *opt, struct lh_error *err)
+{
+    *out = NULL;
+    if (!dsn || !opt)
+        return lh_error_set(err, LH_E_INVAL, "source: no DSN or options");
+    struct lh_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    lh_arena_init(&s->arena, 16u << 20);
+    atomic_init(&s->cancelled, false);
+    s->kind = kind;
+    s->opt = *opt;
+    s->batch_size = opt->batch_size > 0 ? opt->batch_size : SRC_DEFAULT_BATCH;
+    if (s->batch_size > SRC_MAX_BATCH)
+        s->batch_size = SRC_MAX_BATCH;
+    enum lh_status st;
+    /* copy the option strings: the caller's may not outlive the source */
+    const char **strs[] = {&s->opt.table, &s->opt.order_by, &s->opt.cursor_column,
+                           &s->opt.cursor_after};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        if (*strs[i]) {
+            *strs[i] = lh_arena_strndup(&s->arena, *strs[i], strlen(*strs[i]));
+            if (!*strs[i]) {
+                st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+                goto fail;
+            }
+        }
+    }
+    if (!s->opt.table || !*s->opt.table) {
+        st = lh_error_set(err, LH_E_INVAL, "source: no table given");
+        goto fail;
+    }
+    if (s->opt.cursor_after && !s->opt.cursor_column) {
+        st = lh_error_set(err, LH_E_INVAL, "source: cursor_after without cursor_column");
+        goto fail;
+    }
+    st = kind == LH_SOURCE_POSTGRES ? src_pg_open(s, dsn, err) : src_my_open(s, dsn, err);
+    if (st)
+        goto fail;
+    *out = s;
+    return LH_OK;
+fail:
+    if (err)
+        src_scrub(err->msg, sizeof err->msg, s->secret);
+    lh_source_close(s);
+    return st;
+}
+
+const struct lh_schema *lh_source_schema(const struct lh_source *s)
+{
+    return &s->schema;
+}
+
+enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch **out,
+                                    struct lh_error *err)
+{
+    *out = NULL;
+    if (s->dead)
+        return lh_error_set(err, LH_E_STATE, "source: stream already failed");
+    if (s->eof)
+        return LH_OK;
+    if (atomic_load(&s->cancelled)) {
+        /* also when the server had already sent everything */
+        s->dead = true;
+        return lh_error_set(err, LH_E_CANCELLED, "%s %s: cancelled", lh_source_kind_name(s->kind),
+                            s->server);
+    }
+    for (size_t i = 0; i < s->ncols; i++)
+        col_reset(&s->cols[i]);
+    s->full = false;
+    s->heap_total = 0;
+    enum lh_status st = s->drv->fill(s, err);
+    if (st) {
+        s->dead = true;
+        if (err)
+            src_scrub(err->msg, sizeof err->msg, s->secret);
+        return st;
+    }
+    int64_t n = s->ncols ? s->cols[0].n : 0;
+    if (n == 0 && s->eof)
+        return LH_OK;
+    for (size_t i = 0; i < s->ncols; i++) {
+        col_publish(&s->cols[i]);
+        s->arrs[i] = s->cols[i].arr;
+    }
+    s->batch.num_rows = n;
+    s->batch.cols = s->arrs;
+    s->stats.rows += n;
+    s->stats.batches++;
+    *out = &s->batch;
+    return LH_OK;
+}
+
+void lh_source_stats(const struct lh_source *s, struct lh_source_stats *out)
+{
+    *out = s->stats;
+}
+
+const char *lh_source_cursor_high(const struct lh_source *s)
+{
+    return s->cursor_high;
+}
+
+void lh_source_cancel(struct lh_source *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->cancelled, true);
+    if (s->drv && s->drv->cancel)
+        s->drv->cancel(s);
+}
+
+void lh_source_close(struct lh_source *s)
+{
+    if (!s)
+        return;
+    if (s->drv && s->drv->close)
+        s->drv->close(s);
+    src_cols_free(s);
+    if (s->secret) {
+        memset(s->secret, 0, strlen(s->secret));
+        free(s->secret);
+    }
+    free(s->cursor_high);
+    lh_arena_free(&s->arena);
+    free(s);
+}

@@ -1,0 +1,100 @@
+/*
+ * source.h — reading one table of a PostgreSQL or MySQL/MariaDB database as
+ * typed column batches (batch.h). The only header other modules include.
+ *
+ * PostgreSQL: one connection, a REPEATABLE READ READ ONLY transaction, and
+ * `COPY (SELECT ...) TO STDOUT (FORMAT binary)` parsed straight into the
+ * column arrays. MySQL/MariaDB: one connection, a consistent-snapshot read
+ * only transaction, and a prepared statement fetched unbuffered over the
+ * binary protocol. The type mapping is documented in docs/types.md.
+ *
+ * Lifetime: lh_source_open connects, reads the table's columns and starts
+ * the stream; lh_source_next_batch hands out batches whose buffers belong
+ * to the source and are reused by the next call; lh_source_close releases
+ * everything. A source belongs to one thread, except lh_source_cancel,
+ * which any thread may call while another is inside next_batch.
+ *
+ * Messages never contain the DSN's password: servers are named as
+ * "host:port/db user=x".
+ */
+#ifndef LH_SOURCE_H
+#define LH_SOURCE_H
+
+#include "core/core.h"
+
+enum lh_source_kind { LH_SOURCE_POSTGRES, LH_SOURCE_MYSQL };
+
+/* "postgres"/"postgresql" -> POSTGRES, "mysql"/"mariadb" -> MYSQL. */
+bool lh_source_kind_parse(const char *s, enum lh_source_kind *out);
+const char *lh_source_kind_name(enum lh_source_kind k); /* "postgres", "mysql" */
+
+struct lh_source_options {
+    const char *table;  /* required: "t" or "schema.t" (MySQL: "db.t") */
+    int64_t batch_size; /* rows per batch; <= 0 means 65536 */
+    /* A batch is also cut once its variable-length bytes pass this, so
+     * wide rows stay in bounded memory; 0 means 64 MiB. */
+    size_t batch_bytes;
+    const char *order_by; /* "a, b DESC" — column names checked against the table */
+    int64_t limit;        /* <= 0: no limit */
+    /* Incremental reads: rows with cursor_column > cursor_after (strict),
+     * compared by the server in the column's own type. cursor_after NULL:
+     * no lower bound. The upper bound is fixed when the stream starts; see
+     * lh_source_cursor_high. */
+    const char *cursor_column;
+    const char *cursor_after;
+    int64_t statement_timeout_ms; /* <= 0: server default */
+    int connect_timeout_s;        /* <= 0: 10 s */
+};
+
+#define LH_SOURCE_MAX_WARNING_TEXTS 4
+
+struct lh_source_stats {
+    int64_t rows;
+    int64_t batches;
+    int64_t warnings;        /* values turned into NULL, columns read as text, ... */
+    uint64_t bytes_received; /* PostgreSQL: COPY data bytes; MySQL: value bytes */
+    int nwarning_texts;      /* first few warnings, one line each */
+    char warning_texts[LH_SOURCE_MAX_WARNING_TEXTS][200];
+};
+
+struct lh_source;
+
+/* Connects, reads the table's schema and starts streaming. dsn:
+ * postgresql:// or postgres:// URLs and libpq key=value strings; mysql://
+ * and mariadb:// URLs (user:pass@host:port/db, ?socket=/path for a unix
+ * socket). opt is copied. On failure *out is NULL and err says why. */
+enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
+                              const struct lh_source_options *opt,
+                              struct lh_error *err) LH_NODISCARD;
+
+/* The table's columns, in table order. Borrowed, valid until close. */
+const struct lh_schema *lh_source_schema(const struct lh_source *s);
+
+/* Next batch of rows: *out points into the source (valid until the next
+ * call or close); *out is NULL at the end of the table. After an error the
+ * source is dead: every later call fails. */
+enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch **out,
+                                    struct lh_error *err) LH_NODISCARD;
+
+/* Counters so far. */
+void lh_source_stats(const struct lh_source *s, struct lh_source_stats *out);
+
+/* With cursor_column: the largest cursor value the stream will return, as
+ * the server prints it (the next run's cursor_after), or NULL when no row
+ * qualifies. Borrowed, valid until close. */
+const char *lh_source_cursor_high(const struct lh_source *s);
+
+/* Any thread: asks the server to stop the running query (PQcancel, or KILL
+ * QUERY on a second connection). The reader's next_batch then fails with
+ * LH_E_CANCELLED. Safe to call more than once and after the end. */
+void lh_source_cancel(struct lh_source *s);
+
+/* Ends the transaction and closes the connection. NULL is fine. */
+void lh_source_close(struct lh_source *s);
+
+/* "postgresql://user:***@host:5432/db", "host=h user=u password=***":
+ * the DSN with its password replaced, for logs and lineage. Writes at most
+ * cap bytes (NUL-terminated, truncated if needed); returns out. */
+char *lh_source_dsn_redact(const char *dsn, char *out, size_t cap);
+
+#endif

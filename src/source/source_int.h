@@ -1,0 +1,254 @@
+/*
+ * source_int.h — private to src/source: the common source object, the
+ * column builders the drivers fill, and the driver interface.
+ *
+ * A column builder owns the buffers behind one lh_array: a validity bitmap
+ * (all ones at reset, bits cleared for NULLs), a value array of
+ * batch_size slots for fixed-width types, offsets plus a capped byte heap
+ * for variable-length ones, and for list fields list_offsets plus a child
+ * builder that grows as needed. The hot path is the inline helpers below:
+ * no allocation per value, only amortised heap growth.
+ */
+#ifndef LH_SOURCE_INT_H
+#define LH_SOURCE_INT_H
+
+#include "source.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+/* A batch is cut early once its variable-length bytes pass this, so a
+ * table of large blobs still streams in bounded memory. */
+#define SRC_HEAP_SOFT_LIMIT ((size_t)64 << 20)
+/* One column's heap may never pass this (offsets are int32). */
+#define SRC_HEAP_HARD_LIMIT ((size_t)1 << 30)
+#define SRC_DEFAULT_BATCH 65536
+#define SRC_MAX_BATCH (1 << 22)
+
+struct src_col {
+    struct lh_array arr;
+    uint8_t *validity;
+    uint8_t *values;
+    int32_t *offsets;
+    struct lh_buf heap;
+    int32_t *list_offsets;
+    struct src_col *child;
+    size_t width; /* bytes per value slot, 0 for variable-length */
+    bool var;
+    int64_t cap; /* slots allocated */
+    int64_t n;
+    int64_t nulls;
+    size_t *heap_total; /* the batch's variable-length bytes so far */
+    size_t soft_limit;
+    bool *full; /* set when heap_total passes soft_limit */
+};
+
+struct src_driver {
+    /* Decodes rows into s->cols until the batch is full or the stream ends
+     * (then sets s->eof). */
+    enum lh_status (*fill)(struct lh_source *s, struct lh_error *err);
+    void (*cancel)(struct lh_source *s);
+    void (*close)(struct lh_source *s);
+};
+
+struct lh_source {
+    enum lh_source_kind kind;
+    const struct src_driver *drv;
+    void *impl;
+    struct lh_arena arena; /* names, fields, option copies */
+    struct lh_source_options opt;
+    int64_t batch_size;
+
+    size_t ncols;
+    struct lh_field *fields;
+    struct lh_schema schema;
+    struct src_col *cols;
+    struct lh_array *arrs;
+    struct lh_batch batch;
+    bool full;
+    size_t heap_total;
+
+    struct lh_source_stats stats;
+    char *cursor_high;
+    char server[256]; /* "host:port/db user=x" for messages */
+    char *secret;     /* the password, scrubbed from every message */
+    bool eof;
+    bool dead;
+    atomic_bool cancelled;
+};
+
+/* ------------------------------------------------------------ common */
+
+/* Allocates the builders for s->fields (after the driver filled them). */
+enum lh_status src_cols_init(struct lh_source *s, struct lh_error *err);
+void src_cols_free(struct lh_source *s);
+
+/* Counts a warning; keeps the first few distinct texts. */
+void src_warn(struct lh_source *s, const char *fmt, ...) LH_PRINTF(2, 3);
+
+/* Replaces each occurrence of secret in msg with "***". */
+void src_scrub(char *msg, size_t cap, const char *secret);
+
+/* Splits "schema.table" (no quoting syntax; a name with a dot must be
+ * given as schema.table). *schema is NULL without a dot. Arena copies. */
+enum lh_status src_split_table(struct lh_source *s, const char *table, char **schema, char **name,
+                               struct lh_error *err);
+
+/* One ORDER BY term after validation. */
+struct src_order {
+    size_t col; /* index into s->fields */
+    bool desc;
+};
+/* Parses "a, b DESC, c asc" against s->fields. *out is arena memory. */
+enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct src_order **out,
+                                  size_t *n, struct lh_error *err);
+/* Index of a column by exact name, or -1. */
+long src_find_col(const struct lh_source *s, const char *name);
+
+/* MySQL URL parts (dsn.c). Strings are arena copies, percent-decoded. */
+struct src_url {
+    char *user, *password, *host, *db, *socket;
+    unsigned port; /* 0: default */
+};
+enum lh_status src_url_parse(struct lh_source *s, const char *dsn, struct src_url *u,
+                             struct lh_error *err);
+
+/* ------------------------------------------------------------ PostgreSQL */
+
+/* How one column travels in binary COPY (pg.c picks, pg_copy.c decodes). */
+enum pg_kind {
+    PK_BOOL,
+    PK_INT2,
+    PK_INT4,
+    PK_INT8,
+    PK_OID,
+    PK_FLOAT4,
+    PK_FLOAT8,
+    PK_NUMERIC_DEC,
+    PK_NUMERIC_TEXT,
+    PK_MONEY,
+    PK_BYTES, /* text, varchar, bpchar, name, bytea, json, enum labels, ::text */
+    PK_JSONB,
+    PK_DATE,
+    PK_TIME,
+    PK_TIMETZ,
+    PK_TS,
+    PK_INTERVAL,
+    PK_UUID,
+};
+
+struct pg_col {
+    enum pg_kind kind;
+    bool is_list;
+    bool as_text;           /* selected as col::text (or ::text[]) */
+    uint32_t wire_elem_oid; /* arrays: expected element oid on the wire (0: any) */
+    unsigned prec, scale;   /* DECIMAL */
+};
+
+/* The binary COPY stream being read (pg_copy.c). */
+struct pg_stream {
+    const struct pg_col *pcols; /* borrowed, one per s->fields */
+    bool header_done, trailer_seen;
+    bool ended; /* the message source said the COPY is over */
+    bool done;  /* ended, trailer seen, everything consumed */
+    const uint8_t *win;
+    size_t win_len, win_pos;
+    bool win_is_carry;
+    struct lh_buf carry;
+};
+
+/* Next CopyData message: 1 with [*buf, *buf + *len) valid until the next
+ * call, 0 when the COPY is over, -1 on error (err set, status in *st). */
+typedef int (*src_pg_next_fn)(struct lh_source *s, const uint8_t **buf, size_t *len,
+                              struct lh_error *err, enum lh_status *st);
+
+void src_pg_stream_init(struct pg_stream *ps, const struct pg_col *pcols);
+void src_pg_stream_free(struct pg_stream *ps);
+/* Decodes rows into s->cols until the batch is full or the stream is done
+ * (ps->done). Malformed bytes: LH_E_FORMAT. */
+enum lh_status src_pg_stream_fill(struct lh_source *s, struct pg_stream *ps, src_pg_next_fn next,
+                                  struct lh_error *err);
+
+/* Drivers. */
+enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error *err);
+enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error *err);
+
+/* Decimal text ("-12.340") to an unscaled integer at `scale`; false when it
+ * is not a plain decimal, has more fraction digits than scale (non-zero
+ * ones), or does not fit precision digits. */
+bool src_decimal_parse(const char *p, size_t len, unsigned precision, unsigned scale, lh_i128 *out);
+
+/* ------------------------------------------------------------ builders */
+
+enum lh_status src_col_grow(struct src_col *c, int64_t need, struct lh_error *err);
+
+static inline void src_col_null(struct src_col *c)
+{
+    int64_t i = c->n++;
+    c->validity[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+    c->nulls++;
+    if (c->var)
+        c->offsets[i + 1] = c->offsets[i];
+    else if (c->width)
+        memset(c->values + (size_t)i * c->width, 0, c->width);
+    if (c->list_offsets)
+        c->list_offsets[i + 1] = c->list_offsets[i];
+}
+
+/* The next fixed-width slot; call src_col_commit after writing it. */
+static inline void *src_col_slot(struct src_col *c)
+{
+    return c->values + (size_t)c->n * c->width;
+}
+static inline void src_col_commit(struct src_col *c)
+{
+    c->n++;
+}
+
+static inline bool src_col_bytes(struct src_col *c, const void *p, size_t len)
+{
+    int64_t i = c->n;
+    if (len > SRC_HEAP_HARD_LIMIT - c->heap.len)
+        return false;
+    lh_buf_append(&c->heap, p, len);
+    if (!lh_buf_ok(&c->heap))
+        return false;
+    c->offsets[i + 1] = (int32_t)c->heap.len;
+    c->n++;
+    if ((*c->heap_total += len) > c->soft_limit)
+        *c->full = true;
+    return true;
+}
+
+/* Reserves len bytes at the end of the heap for the caller to fill, then
+ * src_col_bytes_done(c, used). NULL when the heap cap would be passed. */
+static inline uint8_t *src_col_bytes_begin(struct src_col *c, size_t len)
+{
+    if (len > SRC_HEAP_HARD_LIMIT - c->heap.len || !lh_buf_reserve(&c->heap, len))
+        return NULL;
+    return c->heap.data + c->heap.len;
+}
+static inline void src_col_bytes_done(struct src_col *c, size_t used)
+{
+    c->heap.len += used;
+    c->offsets[c->n + 1] = (int32_t)c->heap.len;
+    c->n++;
+    if ((*c->heap_total += used) > c->soft_limit)
+        *c->full = true;
+}
+
+/* Big-endian loads from the wire. */
+static inline uint16_t src_be16(const uint8_t *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+static inline uint32_t src_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t src_be64(const uint8_t *p)
+{
+    return (uint64_t)src_be32(p) << 32 | src_be32(p + 4);
+}
+
+#endif
