@@ -8,7 +8,13 @@
  *   - Five-field cron expressions (lh_cron_*), parsed into bitsets, and the
  *     next fire instant in a zone with cronie's daylight-saving behaviour.
  *   - Interval and cron triggers (lh_trigger_next).
- * The scheduler thread, the schedule store and the worker pool come later.
+ *   - Schedule definitions (lh_schedule_*): the reference's JSON shape as a
+ *     superset, validation, DSN secrets sealed with libsodium secretbox.
+ *   - The schedule store (lh_schedule_store_*): `_schedules/{id}.json` and
+ *     the run history `_runs/{id}/{run_id}.json` through lh_store.
+ *   - The scheduler (lh_scheduler_*): one timer thread over a min-heap of due
+ *     times plus a worker pool; jobs run through an injected callback.
+ * See docs/schedules.md for the file format and the scheduling rules.
  *
  * Time is whole seconds since the Unix epoch (UTC) throughout; a "local"
  * time is the wall-clock reading expressed the same way (seconds since
@@ -21,6 +27,8 @@
 #define LH_SCHEDULE_H
 
 #include "core/core.h"
+
+#include <pthread.h>
 
 /* ------------------------------------------------------------------ zones */
 
@@ -142,5 +150,386 @@ struct lh_trigger {
 enum lh_status lh_trigger_next(const struct lh_trigger *t, int64_t completed_at,
                                int64_t previous_target, int64_t now, int64_t *next,
                                struct lh_error *err) LH_NODISCARD;
+
+/* ------------------------------------------------------------------ definitions */
+
+/* Field limits. Longer values are rejected with a message naming the field
+ * (a stored last_outcome.message is cut to fit instead). */
+#define LH_SCHEDULE_ID_MAX 200 /* a stored id; new ids are 1..128 [A-Za-z0-9_-] */
+#define LH_SCHEDULE_NEW_ID_MAX 128
+#define LH_SCHEDULE_DSN_MAX 2048
+#define LH_SCHEDULE_SECRET_MAX 3072
+#define LH_SCHEDULE_NAME_MAX 256  /* table, dataset_name, order_by, cursor_column */
+#define LH_SCHEDULE_TEXT_MAX 1024 /* description, created_by, paused_reason */
+#define LH_SCHEDULE_MSG_MAX 2048  /* outcome messages */
+#define LH_SCHEDULE_JSON_MAX (256u * 1024)
+
+enum lh_schedule_source { LH_SCHED_MYSQL, LH_SCHED_POSTGRES };
+enum lh_schedule_mode { LH_SCHED_OVERWRITE, LH_SCHED_APPEND, LH_SCHED_INCREMENTAL };
+enum lh_catch_up { LH_CATCH_UP_ONCE, LH_CATCH_UP_SKIP };
+
+/* The reference's RunOutcome, kept on the schedule. */
+struct lh_run_outcome {
+    bool present; /* false: "last_outcome": null */
+    int64_t at_us;
+    bool success;
+    char message[LH_SCHEDULE_MSG_MAX];
+    bool has_rows;
+    uint64_t rows;
+    double duration_secs;
+};
+
+struct lh_schedule_retry {
+    uint32_t max_attempts; /* retries after a failed run; 0 = none */
+    int64_t base_secs;     /* attempt n waits base*2^(n-1) .. 2*base*2^(n-1) */
+    int64_t cap_secs;      /* ... but never longer than this */
+};
+
+#define LH_RETRY_DEFAULT_ATTEMPTS 3
+#define LH_RETRY_DEFAULT_BASE 30
+#define LH_RETRY_DEFAULT_CAP 3600
+
+/* One schedule: a plain value (copy it freely). `dsn` is always the
+ * redacted display form ("mysql://user:***@host/db"); the password lives
+ * sealed in dsn_secret ("v1:" base64(nonce|ciphertext) of the whole DSN)
+ * or in the environment variable password_env, and the full DSN exists only
+ * in the buffer lh_schedule_dsn_reveal fills when a job runs. */
+struct lh_schedule {
+    char id[LH_SCHEDULE_ID_MAX + 1];
+    /* kind */
+    enum lh_schedule_source kind;
+    char dsn[LH_SCHEDULE_DSN_MAX];
+    char dsn_secret[LH_SCHEDULE_SECRET_MAX]; /* "" = none */
+    char password_env[128];                  /* "" = none */
+    char table[LH_SCHEDULE_NAME_MAX];
+    char dataset_name[LH_SCHEDULE_NAME_MAX]; /* "" = null */
+    bool has_batch_size;
+    uint64_t batch_size;
+    char order_by[LH_SCHEDULE_NAME_MAX]; /* "" = null */
+    enum lh_schedule_mode mode;
+    char cursor_column[LH_SCHEDULE_NAME_MAX]; /* "" = null */
+    bool has_limit;
+    uint64_t limit;
+    /* trigger: trigger.tz is resolved from tz_name by lh_schedule_validate */
+    struct lh_trigger trigger;
+    char cron_expr[LH_CRON_EXPR_MAX + 1];
+    char tz_name[LH_TZ_NAME_MAX + 1]; /* "" = UTC */
+    /* state of the reference */
+    bool enabled;
+    int64_t created_at_us;
+    char created_by[LH_SCHEDULE_TEXT_MAX];
+    int64_t next_run_at_us;
+    bool has_last_run;
+    int64_t last_run_at_us;
+    struct lh_run_outcome last_outcome;
+    uint64_t run_count, failure_count;
+    /* additions (optional in the file, defaults below) */
+    struct lh_schedule_retry retry; /* default 3 attempts, 30 s, 1 h */
+    int64_t timeout_secs;           /* 0 = none */
+    enum lh_catch_up catch_up;      /* default once */
+    char description[LH_SCHEDULE_TEXT_MAX];
+    uint32_t auto_pause_after; /* consecutive failed runs; 0 = never */
+    uint32_t consecutive_failures;
+    char paused_reason[LH_SCHEDULE_TEXT_MAX];
+    uint32_t retry_attempt;  /* retries used in the current failure streak */
+    int64_t retry_target_us; /* the regular due time the streak began at */
+};
+
+/* A definition with every default set, id copied, created_at = next_run_at
+ * = now_us (a new schedule is due at once), interval 3600 s. */
+void lh_schedule_init(struct lh_schedule *def, const char *id, int64_t now_us);
+
+/* Checks every field and resolves trigger (cron parse, tz load). new_id
+ * applies the strict rule for new ids. LH_E_INVAL with a message naming
+ * the field: "trigger.secs: must be at least 1". */
+enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id,
+                                    struct lh_error *err) LH_NODISCARD;
+
+/* "mysql:customers" (the reference's label). */
+void lh_schedule_label(const struct lh_schedule *def, char *out, size_t cap);
+const char *lh_schedule_mode_name(enum lh_schedule_mode m);
+/* "every 1h", "every 90s (fixed)", "cron 0 2 * * * Europe/Berlin". */
+void lh_schedule_trigger_text(const struct lh_schedule *def, char *out, size_t cap);
+
+/* ---- secrets */
+
+struct lh_schedule_key {
+    uint8_t k[32];
+    char origin[512]; /* "LAKEHOUSE_SECRET_KEY" or the key file's path */
+};
+
+/* 64 hex digits or base64 of 32 bytes. */
+enum lh_status lh_schedule_key_from_text(const char *text, struct lh_schedule_key *key,
+                                         struct lh_error *err) LH_NODISCARD;
+/* Reads a key file (text as above); when absent and create is set, writes a
+ * fresh random key with mode 0600 (and its directory 0700) and logs the
+ * path once. */
+enum lh_status lh_schedule_key_file(const char *path, bool create, struct lh_schedule_key *key,
+                                    struct lh_error *err) LH_NODISCARD;
+/* The key of this deployment: $LAKEHOUSE_SECRET_KEY, else the file path
+ * (NULL: $LAKEHOUSE_SECRET_KEY_FILE, else
+ * ${XDG_CONFIG_HOME:-$HOME/.config}/lakehouse/secret.key), created if absent. */
+enum lh_status lh_schedule_key_resolve(const char *path, struct lh_schedule_key *key,
+                                       struct lh_error *err) LH_NODISCARD;
+
+/* Seals def->dsn: when it carries a password (lh_redact_dsn changes it),
+ * the whole DSN is encrypted into dsn_secret and dsn becomes the redacted
+ * form. *changed tells whether anything was sealed. */
+enum lh_status lh_schedule_seal(struct lh_schedule *def, const struct lh_schedule_key *key,
+                                bool *changed, struct lh_error *err) LH_NODISCARD;
+/* The full DSN for a run: dsn_secret decrypted, or password_env inserted
+ * into the URL, or dsn itself. Wipe out with sodium_memzero-like care when
+ * done (lh_schedule_wipe). key may be NULL when nothing is sealed. */
+enum lh_status lh_schedule_dsn_reveal(const struct lh_schedule *def,
+                                      const struct lh_schedule_key *key, char *out, size_t cap,
+                                      struct lh_error *err) LH_NODISCARD;
+void lh_schedule_wipe(void *p, size_t n);
+
+/* ---- JSON */
+
+/* Parses untrusted schedule JSON (at most LH_SCHEDULE_JSON_MAX bytes).
+ * Unknown fields are ignored. A plaintext DSN is sealed when key is given
+ * (*sealed tells; the caller re-writes the file), else kept as is.
+ * Validates (loaded ids: the lenient rule). */
+enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_schedule_key *key,
+                                     struct lh_schedule *def, bool *sealed,
+                                     struct lh_error *err) LH_NODISCARD;
+/* Pretty JSON, reference field order first, then the additions. */
+enum lh_status lh_schedule_to_json(const struct lh_schedule *def, struct lh_buf *out,
+                                   struct lh_error *err) LH_NODISCARD;
+
+/* ---- runs */
+
+enum lh_run_reason { LH_RUN_SCHEDULE, LH_RUN_RETRY, LH_RUN_MANUAL, LH_RUN_CATCH_UP };
+enum lh_run_status { LH_RUN_SUCCESS, LH_RUN_FAILED, LH_RUN_TIMEOUT, LH_RUN_CANCELLED };
+const char *lh_run_reason_name(enum lh_run_reason r);
+const char *lh_run_status_name(enum lh_run_status s);
+
+#define LH_RUN_ID_MAX 48
+
+/* One finished run: `_runs/{schedule_id}/{run_id}.json`. */
+struct lh_run_record {
+    char run_id[LH_RUN_ID_MAX];
+    char schedule_id[LH_SCHEDULE_ID_MAX + 1];
+    enum lh_run_reason reason;
+    uint32_t attempt;  /* 0 for a first run, n for the n-th retry */
+    int64_t target_us; /* the due time that fired it (0 for manual) */
+    int64_t started_at_us, finished_at_us;
+    enum lh_run_status status;
+    bool has_rows;
+    uint64_t rows, bytes, warnings;
+    char message[LH_SCHEDULE_MSG_MAX]; /* redacted; the outcome text */
+};
+
+/* A run id sortable by time: "20260416T203604.123456Z-0001". seq breaks ties. */
+void lh_run_id_make(int64_t at_us, uint32_t seq, char out[LH_RUN_ID_MAX]);
+
+enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_buf *out,
+                                     struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_run_record_from_json(const char *p, size_t n, struct lh_run_record *r,
+                                       struct lh_error *err) LH_NODISCARD;
+
+/* The reference's best-effort "rows=N" token of a message. */
+bool lh_run_parse_rows(const char *msg, uint64_t *rows);
+
+/* Attempt n's backoff (n >= 1): base*2^(n-1) * (1 + u), u = rnd / 2^64 in
+ * [0, 1), then at most cap. */
+int64_t lh_schedule_backoff_secs(const struct lh_schedule_retry *r, uint32_t attempt, uint64_t rnd);
+
+/* Applies a finished run to the definition (pure; the store calls it):
+ * counters, last_run_at, last_outcome, consecutive failures, retry state,
+ * next_run_at and auto-pause. rnd feeds the backoff jitter. *auto_paused
+ * is set when this run paused the schedule. */
+enum lh_status lh_schedule_apply_run(struct lh_schedule *def, const struct lh_run_record *run,
+                                     uint64_t rnd, int64_t now_us, bool *auto_paused,
+                                     struct lh_error *err) LH_NODISCARD;
+
+/* ------------------------------------------------------------------ store */
+
+struct lh_store; /* store/store.h */
+struct lh_schedule_store;
+
+#define LH_RUNS_KEEP_DEFAULT 100
+
+struct lh_schedule_store_options {
+    const struct lh_schedule_key *key; /* required: seals plaintext DSNs */
+    unsigned runs_keep;                /* run records kept per schedule; 0 = 100 */
+};
+
+/* Opens the schedules of `st` (borrowed; used only under the store's lock)
+ * and loads `_schedules/`: a malformed file is logged with its key, listed
+ * in lh_schedule_store_problem and skipped; a plaintext DSN is sealed and
+ * the file re-written. Thread safety: every lh_schedule_store_* call may
+ * come from any thread (one mutex; listeners run outside it). */
+enum lh_status lh_schedule_store_open(struct lh_store *st,
+                                      const struct lh_schedule_store_options *o,
+                                      struct lh_schedule_store **out,
+                                      struct lh_error *err) LH_NODISCARD;
+void lh_schedule_store_close(struct lh_schedule_store *ss);
+/* Problems of the last load, i = 0.. until NULL. Borrowed. */
+const char *lh_schedule_store_problem(const struct lh_schedule_store *ss, size_t i);
+const struct lh_schedule_key *lh_schedule_store_key(const struct lh_schedule_store *ss);
+
+/* Called after a schedule was created, changed (not by record_run) or
+ * deleted, with no lock held. One listener (the scheduler). */
+typedef void (*lh_schedule_listener_fn)(void *ctx, const char *id);
+void lh_schedule_store_set_listener(struct lh_schedule_store *ss, lh_schedule_listener_fn fn,
+                                    void *ctx);
+
+/* Re-reads `_schedules/` (changes made by another process, e.g. the CLI)
+ * and calls the listener for each id that appeared, changed or vanished. */
+enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss,
+                                        struct lh_error *err) LH_NODISCARD;
+
+/* Validates (new-id rule), seals and writes a new schedule; LH_E_EXISTS if
+ * the id (or its key) is taken. */
+enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const struct lh_schedule *def,
+                                        struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_schedule_store_get(struct lh_schedule_store *ss, const char *id,
+                                     struct lh_schedule *out, struct lh_error *err) LH_NODISCARD;
+/* Sorted by id. Caller frees *out with free(). */
+enum lh_status lh_schedule_store_list(struct lh_schedule_store *ss, struct lh_schedule **out,
+                                      size_t *n, struct lh_error *err) LH_NODISCARD;
+/* Replaces the configuration of an existing schedule (kind, trigger,
+ * enabled, retry, timeout, catch_up, description, auto_pause_after,
+ * paused_reason, next_run_at); run state is kept. When the trigger changed
+ * next_run_at is recomputed from the last run. LH_E_NOTFOUND if absent. */
+enum lh_status lh_schedule_store_update(struct lh_schedule_store *ss, const struct lh_schedule *def,
+                                        int64_t now_us, struct lh_error *err) LH_NODISCARD;
+/* Pause (enabled=false, paused_reason) or resume (enabled=true, reason and
+ * failure streak cleared). */
+enum lh_status lh_schedule_store_set_enabled(struct lh_schedule_store *ss, const char *id,
+                                             bool enabled, const char *reason,
+                                             struct lh_error *err) LH_NODISCARD;
+/* Moves next_run_at (catch-up skip); no listener call. */
+enum lh_status lh_schedule_store_reschedule(struct lh_schedule_store *ss, const char *id,
+                                            int64_t next_us, struct lh_error *err) LH_NODISCARD;
+/* Deletes the definition (its run history stays). *existed may be NULL. */
+enum lh_status lh_schedule_store_delete(struct lh_schedule_store *ss, const char *id, bool *existed,
+                                        struct lh_error *err) LH_NODISCARD;
+/* Writes the run record, trims the history to runs_keep, applies the run
+ * to the definition (lh_schedule_apply_run, re-read and re-applied when
+ * another writer replaced the file meanwhile) and persists it. updated
+ * (may be NULL) receives the new definition. */
+enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
+                                            const struct lh_run_record *run, uint64_t rnd,
+                                            int64_t now_us, struct lh_schedule *updated,
+                                            bool *auto_paused, struct lh_error *err) LH_NODISCARD;
+/* Run history, newest first: up to limit records older than `before`
+ * (a run id; NULL = from the newest). *total = all kept runs. Caller frees
+ * *out with free(). */
+enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *id,
+                                      const char *before, size_t limit, struct lh_run_record **out,
+                                      size_t *n, size_t *total, struct lh_error *err) LH_NODISCARD;
+
+/* ------------------------------------------------------------------ scheduler */
+
+/* Time source. now_us: wall clock, µs since the epoch. wait: block on cv
+ * (mu held, as pthread_cond_wait) until signalled or the wall clock reaches
+ * deadline_us (INT64_MAX: no deadline); spurious returns are fine. cv was
+ * created with CLOCK_MONOTONIC. A fake clock returns a settable time and
+ * waits without a deadline: the test moves time and calls lh_scheduler_kick. */
+struct lh_sched_clock {
+    int64_t (*now_us)(void *ctx);
+    void (*wait)(void *ctx, pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_us);
+    void *ctx;
+};
+/* CLOCK_REALTIME + pthread_cond_timedwait on CLOCK_MONOTONIC. */
+const struct lh_sched_clock *lh_sched_clock_real(void);
+
+struct lh_run_ctl; /* private */
+
+/* What a job gets. dsn is the full DSN (password included), valid during
+ * the call only; never log it. */
+struct lh_run_info {
+    const char *run_id;
+    enum lh_run_reason reason;
+    uint32_t attempt;
+    int64_t started_at_us;
+    const char *dsn;
+    struct lh_run_ctl *ctl;
+};
+/* True once the run was cancelled (timeout or stop). */
+bool lh_run_cancelled(const struct lh_run_info *run);
+/* Registers fn(ctx) to be called (from the scheduler thread) when the run
+ * is cancelled; fn = NULL unregisters, and returns only after a running
+ * hook finished, so ctx may be freed afterwards. If the run is already
+ * cancelled, fn is called at once. */
+void lh_run_set_cancel_hook(struct lh_run_info *run, void (*fn)(void *ctx), void *ctx);
+
+/* What a job reports. status LH_OK = success. message: the error text on
+ * failure; on success it may stay empty and the scheduler writes the
+ * reference's "rows=N dataset=X bytes=B". has_rows unset: rows are parsed
+ * from the message as the reference does. */
+struct lh_run_result {
+    enum lh_status status;
+    bool has_rows;
+    uint64_t rows, bytes, warnings;
+    char dataset[LH_SCHEDULE_NAME_MAX];
+    char message[LH_SCHEDULE_MSG_MAX];
+};
+
+typedef void (*lh_scheduler_job_fn)(void *ctx, const struct lh_schedule *def,
+                                    struct lh_run_info *run, struct lh_run_result *out);
+
+enum lh_sched_event_kind { LH_SCHED_EVENT_RUN_FINISHED, LH_SCHED_EVENT_AUTO_PAUSED };
+struct lh_sched_event {
+    enum lh_sched_event_kind kind;
+    const struct lh_schedule *def; /* after the run was applied */
+    const struct lh_run_record *run;
+};
+
+struct lh_scheduler_options {
+    struct lh_schedule_store *store; /* borrowed; the scheduler becomes its listener */
+    lh_scheduler_job_fn job;
+    void *job_ctx;
+    const struct lh_sched_clock *clock; /* NULL = lh_sched_clock_real() */
+    unsigned max_concurrent;            /* worker threads; 0 = 4 */
+    uint64_t seed;                      /* jitter; 0 = random */
+    /* Called from a worker thread after each run, outside every lock. */
+    void (*on_event)(void *ctx, const struct lh_sched_event *ev);
+    void *event_ctx;
+};
+
+struct lh_scheduler;
+
+/* Loads the schedules from the store, applies catch-up (a schedule whose
+ * due time passed before now runs once with reason catch-up, or with
+ * catch_up skip moves to its next time; a schedule that never ran is simply
+ * due), and starts the timer thread and the workers. */
+enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct lh_scheduler **out,
+                                  struct lh_error *err) LH_NODISCARD;
+/* Graceful stop: no new runs; running jobs get grace_secs (on the
+ * scheduler's clock) to finish, then are cancelled and recorded as
+ * cancelled. Joins every thread and frees s. */
+void lh_scheduler_stop(struct lh_scheduler *s, int64_t grace_secs);
+/* The first half of stop, without waiting (tests drive the clock between). */
+void lh_scheduler_stop_begin(struct lh_scheduler *s, int64_t grace_secs);
+
+/* Run now, even a disabled schedule. When a run of it is in flight or
+ * already queued, none is started: *already is set and run_id names the
+ * active run. LH_E_NOTFOUND, LH_E_STATE when stopping. */
+enum lh_status lh_scheduler_run_now(struct lh_scheduler *s, const char *id,
+                                    char run_id[LH_RUN_ID_MAX], bool *already,
+                                    struct lh_error *err) LH_NODISCARD;
+/* Re-reads one schedule from the store (the store's listener does this). */
+void lh_scheduler_notify(struct lh_scheduler *s, const char *id);
+/* Wakes the timer thread (a fake clock moved). */
+void lh_scheduler_kick(struct lh_scheduler *s);
+
+/* For tests and metrics. */
+struct lh_scheduler_stats {
+    unsigned running; /* runs dispatched and not finished */
+    unsigned queued;  /* due but waiting for a free worker slot */
+    uint64_t started, finished;
+    int64_t next_wake_us; /* the deadline the timer thread sleeps to; INT64_MAX none */
+    bool sleeping;
+};
+void lh_scheduler_stats(struct lh_scheduler *s, struct lh_scheduler_stats *st);
+/* Blocks until the timer thread sleeps with nothing pending and exactly
+ * `running` runs are in flight (test synchronisation; no time passes). */
+void lh_scheduler_quiesce(struct lh_scheduler *s, unsigned running);
+/* The active run of a schedule, if any. */
+bool lh_scheduler_active_run(struct lh_scheduler *s, const char *id, char run_id[LH_RUN_ID_MAX]);
 
 #endif

@@ -1,0 +1,850 @@
+/*
+ * def.c — schedule definitions: defaults, validation, the JSON shape of the
+ * reference (ScheduleDef / ScheduleKind / ScheduleTrigger / RunOutcome) as a
+ * superset, run records, and how a finished run moves a schedule on
+ * (lh_schedule_apply_run: the reference's record_run plus retries and
+ * auto-pause).
+ *
+ * Pure functions on caller-owned values; any thread. Untrusted JSON is
+ * parsed by jansson with a size cap and every field is checked by type and
+ * length before it is copied into the fixed-size fields of struct
+ * lh_schedule.
+ */
+#include "schedule_int.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ names */
+
+const char *lh_schedule_mode_name(enum lh_schedule_mode m)
+{
+    switch (m) {
+    case LH_SCHED_APPEND:
+        return "append";
+    case LH_SCHED_INCREMENTAL:
+        return "incremental";
+    case LH_SCHED_OVERWRITE:
+        break;
+    }
+    return "overwrite";
+}
+
+const char *lh_run_reason_name(enum lh_run_reason r)
+{
+    static const char *const n[] = {"schedule", "retry", "manual", "catch-up"};
+    return (unsigned)r < 4 ? n[r] : "schedule";
+}
+
+const char *lh_run_status_name(enum lh_run_status s)
+{
+    static const char *const n[] = {"success", "failed", "timeout", "cancelled"};
+    return (unsigned)s < 4 ? n[s] : "failed";
+}
+
+static bool name_lookup(const char *s, const char *const *names, int count, int *out)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    return false;
+}
+
+void lh_schedule_init(struct lh_schedule *def, const char *id, int64_t now_us)
+{
+    memset(def, 0, sizeof *def);
+    snprintf(def->id, sizeof def->id, "%s", id ? id : "");
+    def->kind = LH_SCHED_POSTGRES;
+    def->trigger.kind = LH_TRIGGER_INTERVAL;
+    def->trigger.interval_secs = 3600;
+    def->trigger.anchor = LH_ANCHOR_COMPLETION;
+    def->enabled = true;
+    def->created_at_us = now_us;
+    def->next_run_at_us = now_us;
+    def->retry.max_attempts = LH_RETRY_DEFAULT_ATTEMPTS;
+    def->retry.base_secs = LH_RETRY_DEFAULT_BASE;
+    def->retry.cap_secs = LH_RETRY_DEFAULT_CAP;
+    def->catch_up = LH_CATCH_UP_ONCE;
+}
+
+void lh_schedule_label(const struct lh_schedule *def, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s:%s", def->kind == LH_SCHED_MYSQL ? "mysql" : "postgres", def->table);
+}
+
+static void duration_text(int64_t s, char *out, size_t cap)
+{
+    if (s % 86400 == 0)
+        snprintf(out, cap, "%" PRId64 "d", s / 86400);
+    else if (s % 3600 == 0)
+        snprintf(out, cap, "%" PRId64 "h", s / 3600);
+    else if (s % 60 == 0)
+        snprintf(out, cap, "%" PRId64 "m", s / 60);
+    else
+        snprintf(out, cap, "%" PRId64 "s", s);
+}
+
+void lh_schedule_trigger_text(const struct lh_schedule *def, char *out, size_t cap)
+{
+    if (def->trigger.kind == LH_TRIGGER_CRON) {
+        snprintf(out, cap, "cron %s%s%s", def->cron_expr, def->tz_name[0] ? " " : "", def->tz_name);
+        return;
+    }
+    char d[32];
+    duration_text(def->trigger.interval_secs, d, sizeof d);
+    snprintf(out, cap, "every %s%s", d, def->trigger.anchor == LH_ANCHOR_FIXED ? " (fixed)" : "");
+}
+
+/* ------------------------------------------------------------------ validation */
+
+static bool has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static bool ident_ok(const char *s)
+{
+    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct lh_error *err)
+{
+    size_t idn = strlen(def->id);
+    if (idn == 0)
+        return lh_error_set(err, LH_E_INVAL, "id: must not be empty");
+    if (new_id) {
+        if (idn > LH_SCHEDULE_NEW_ID_MAX)
+            return lh_error_set(err, LH_E_INVAL, "id: longer than %d characters",
+                                LH_SCHEDULE_NEW_ID_MAX);
+        for (const char *c = def->id; *c; c++)
+            if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+                return lh_error_set(err, LH_E_INVAL,
+                                    "id: '%s' may contain only letters, digits, '_' and '-'",
+                                    def->id);
+    } else if (has_ctl(def->id)) {
+        return lh_error_set(err, LH_E_INVAL, "id: contains control characters");
+    }
+
+    const char *dsn = def->dsn;
+    if (!dsn[0])
+        return lh_error_set(err, LH_E_INVAL, "kind.dsn: must not be empty");
+    if (has_ctl(dsn))
+        return lh_error_set(err, LH_E_INVAL, "kind.dsn: contains control characters");
+    if (def->kind == LH_SCHED_MYSQL) {
+        if (!has_prefix(dsn, "mysql://") && !has_prefix(dsn, "mariadb://"))
+            return lh_error_set(err, LH_E_INVAL,
+                                "kind.dsn: a mysql schedule needs a mysql:// or mariadb:// URL");
+    } else if (!has_prefix(dsn, "postgres://") && !has_prefix(dsn, "postgresql://")) {
+        return lh_error_set(
+            err, LH_E_INVAL,
+            "kind.dsn: a postgres schedule needs a postgres:// or postgresql:// URL");
+    }
+    if (def->dsn_secret[0] && !has_prefix(def->dsn_secret, "v1:"))
+        return lh_error_set(err, LH_E_INVAL, "kind.dsn_secret: unknown format (want v1:...)");
+    if (def->password_env[0]) {
+        if (!ident_ok(def->password_env))
+            return lh_error_set(err, LH_E_INVAL,
+                                "kind.password_env: '%s' is not an environment variable name",
+                                def->password_env);
+        if (def->dsn_secret[0])
+            return lh_error_set(err, LH_E_INVAL,
+                                "kind.password_env: the dsn already carries a password");
+    }
+    if (!def->table[0])
+        return lh_error_set(err, LH_E_INVAL, "kind.table: must not be empty");
+    if (has_ctl(def->table))
+        return lh_error_set(err, LH_E_INVAL, "kind.table: contains control characters");
+    if (def->dataset_name[0] && lh_store_name_check(def->dataset_name, NULL) != LH_OK)
+        return lh_error_set(err, LH_E_INVAL,
+                            "kind.dataset_name: '%s' may contain only letters, digits, '.', '_' "
+                            "and '-' (not starting with '.')",
+                            def->dataset_name);
+    if (def->has_batch_size && (def->batch_size < 1 || def->batch_size > 100000000))
+        return lh_error_set(err, LH_E_INVAL, "kind.batch_size: must be 1-100000000");
+    if (has_ctl(def->order_by) || has_ctl(def->cursor_column))
+        return lh_error_set(err, LH_E_INVAL, "kind.order_by: contains control characters");
+    if ((unsigned)def->mode > LH_SCHED_INCREMENTAL)
+        return lh_error_set(err, LH_E_INVAL, "kind.mode: unknown mode");
+    if (def->mode == LH_SCHED_INCREMENTAL && !def->cursor_column[0])
+        return lh_error_set(err, LH_E_INVAL, "kind.cursor_column: required for mode incremental");
+    if (def->has_limit && def->limit < 1)
+        return lh_error_set(err, LH_E_INVAL, "kind.limit: must be at least 1");
+
+    if (def->trigger.kind == LH_TRIGGER_INTERVAL) {
+        if (def->trigger.interval_secs < 1)
+            return lh_error_set(err, LH_E_INVAL, "trigger.secs: must be at least 1");
+        if (def->trigger.interval_secs > LH_INTERVAL_MAX_SECS)
+            return lh_error_set(err, LH_E_INVAL, "trigger.secs: at most %lld",
+                                (long long)LH_INTERVAL_MAX_SECS);
+        if ((unsigned)def->trigger.anchor > LH_ANCHOR_FIXED)
+            return lh_error_set(err, LH_E_INVAL, "trigger.anchor: unknown anchor");
+        def->trigger.tz = NULL;
+    } else if (def->trigger.kind == LH_TRIGGER_CRON) {
+        if (lh_cron_parse(&def->trigger.cron, def->cron_expr, err) != LH_OK) {
+            lh_error_prefix(err, "trigger.expr");
+            return err ? err->status : LH_E_INVAL;
+        }
+        const struct lh_tz *tz = lh_tz_utc();
+        if (def->tz_name[0] && lh_tz_load(def->tz_name, &tz, err) != LH_OK) {
+            lh_error_prefix(err, "trigger.tz");
+            return LH_E_INVAL;
+        }
+        def->trigger.tz = tz;
+    } else {
+        return lh_error_set(err, LH_E_INVAL, "trigger.type: unknown trigger");
+    }
+
+    if (def->retry.max_attempts > 100)
+        return lh_error_set(err, LH_E_INVAL, "retry.max_attempts: at most 100");
+    if (def->retry.base_secs < 1 || def->retry.base_secs > LH_INTERVAL_MAX_SECS)
+        return lh_error_set(err, LH_E_INVAL, "retry.base_secs: must be at least 1");
+    if (def->retry.cap_secs < def->retry.base_secs || def->retry.cap_secs > LH_INTERVAL_MAX_SECS)
+        return lh_error_set(err, LH_E_INVAL, "retry.cap_secs: must be at least retry.base_secs");
+    if (def->timeout_secs < 0 || def->timeout_secs > LH_INTERVAL_MAX_SECS)
+        return lh_error_set(err, LH_E_INVAL, "timeout_secs: must be at least 1");
+    if ((unsigned)def->catch_up > LH_CATCH_UP_SKIP)
+        return lh_error_set(err, LH_E_INVAL, "catch_up: want once or skip");
+    if (has_ctl(def->created_by))
+        return lh_error_set(err, LH_E_INVAL, "created_by: contains control characters");
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------------ JSON reading */
+
+struct rd {
+    struct lh_error *err;
+    bool failed;
+};
+
+static bool rd_fail(struct rd *r, const char *field, const char *what)
+{
+    if (!r->failed)
+        lh_error_set(r->err, LH_E_FORMAT, "%s: %s", field, what);
+    r->failed = true;
+    return false;
+}
+
+/* String field. Missing or null: "" when nullable, else an error. */
+static bool rd_str(struct rd *r, json_t *o, const char *key, const char *field, bool required,
+                   char *out, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    out[0] = '\0';
+    if (!v || json_is_null(v))
+        return required ? rd_fail(r, field, "missing") : true;
+    if (!json_is_string(v))
+        return rd_fail(r, field, "must be a string");
+    size_t n = json_string_length(v);
+    if (n >= cap)
+        return rd_fail(r, field, "too long");
+    const char *s = json_string_value(v);
+    if (memchr(s, '\0', n))
+        return rd_fail(r, field, "contains a NUL byte");
+    memcpy(out, s, n + 1);
+    return true;
+}
+
+static bool rd_u64(struct rd *r, json_t *o, const char *key, const char *field, bool *has,
+                   uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (has)
+        *has = false;
+    if (!v || json_is_null(v)) {
+        if (!has && v)
+            return rd_fail(r, field, "must be a number");
+        return true;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return rd_fail(r, field, "must be a non-negative integer");
+    *out = (uint64_t)json_integer_value(v);
+    if (has)
+        *has = true;
+    return true;
+}
+
+static bool rd_time(struct rd *r, json_t *o, const char *key, const char *field, bool *has,
+                    int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (has)
+        *has = false;
+    if (!v || json_is_null(v))
+        return has ? true : rd_fail(r, field, "missing");
+    if (!json_is_string(v) || json_string_length(v) > 64)
+        return rd_fail(r, field, "must be an RFC 3339 time");
+    if (lh_time_parse_iso(json_string_value(v), out, NULL) != LH_OK)
+        return rd_fail(r, field, "must be an RFC 3339 time");
+    if (has)
+        *has = true;
+    return true;
+}
+
+static bool rd_enum(struct rd *r, json_t *o, const char *key, const char *field,
+                    const char *const *names, int count, int *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return true; /* keep the default */
+    if (!json_is_string(v) || !name_lookup(json_string_value(v), names, count, out))
+        return rd_fail(r, field, "unknown value");
+    return true;
+}
+
+static void rd_outcome(struct rd *r, json_t *o, struct lh_run_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!o || json_is_null(o))
+        return;
+    if (!json_is_object(o)) {
+        rd_fail(r, "last_outcome", "must be an object");
+        return;
+    }
+    out->present = true;
+    rd_time(r, o, "at", "last_outcome.at", NULL, &out->at_us);
+    json_t *v = json_object_get(o, "success");
+    if (!json_is_boolean(v)) {
+        rd_fail(r, "last_outcome.success", "must be true or false");
+        return;
+    }
+    out->success = json_is_true(v);
+    v = json_object_get(o, "message");
+    if (!json_is_string(v)) {
+        rd_fail(r, "last_outcome.message", "must be a string");
+        return;
+    }
+    /* messages are cut to fit rather than refused */
+    snprintf(out->message, sizeof out->message, "%s", json_string_value(v));
+    rd_u64(r, o, "rows", "last_outcome.rows", &out->has_rows, &out->rows);
+    v = json_object_get(o, "duration_secs");
+    if (!json_is_number(v)) {
+        rd_fail(r, "last_outcome.duration_secs", "must be a number");
+        return;
+    }
+    out->duration_secs = json_number_value(v);
+}
+
+static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
+{
+    if (!json_is_object(k)) {
+        rd_fail(r, "kind", "must be an object");
+        return;
+    }
+    json_t *t = json_object_get(k, "type");
+    if (!json_is_string(t)) {
+        rd_fail(r, "kind.type", "missing");
+        return;
+    }
+    if (strcmp(json_string_value(t), "mysql") == 0)
+        d->kind = LH_SCHED_MYSQL;
+    else if (strcmp(json_string_value(t), "postgres") == 0)
+        d->kind = LH_SCHED_POSTGRES;
+    else {
+        rd_fail(r, "kind.type", "want mysql or postgres");
+        return;
+    }
+    rd_str(r, k, "dsn", "kind.dsn", true, d->dsn, sizeof d->dsn);
+    rd_str(r, k, "table", "kind.table", true, d->table, sizeof d->table);
+    rd_str(r, k, "dataset_name", "kind.dataset_name", false, d->dataset_name,
+           sizeof d->dataset_name);
+    rd_u64(r, k, "batch_size", "kind.batch_size", &d->has_batch_size, &d->batch_size);
+    rd_str(r, k, "order_by", "kind.order_by", false, d->order_by, sizeof d->order_by);
+    rd_str(r, k, "dsn_secret", "kind.dsn_secret", false, d->dsn_secret, sizeof d->dsn_secret);
+    rd_str(r, k, "password_env", "kind.password_env", false, d->password_env,
+           sizeof d->password_env);
+    static const char *const modes[] = {"overwrite", "append", "incremental"};
+    int m = (int)d->mode;
+    rd_enum(r, k, "mode", "kind.mode", modes, 3, &m);
+    d->mode = (enum lh_schedule_mode)m;
+    rd_str(r, k, "cursor_column", "kind.cursor_column", false, d->cursor_column,
+           sizeof d->cursor_column);
+    rd_u64(r, k, "limit", "kind.limit", &d->has_limit, &d->limit);
+}
+
+static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
+{
+    if (!json_is_object(t)) {
+        rd_fail(r, "trigger", "must be an object");
+        return;
+    }
+    json_t *ty = json_object_get(t, "type");
+    if (!json_is_string(ty)) {
+        rd_fail(r, "trigger.type", "missing");
+        return;
+    }
+    if (strcmp(json_string_value(ty), "interval") == 0) {
+        d->trigger.kind = LH_TRIGGER_INTERVAL;
+        uint64_t secs = 0;
+        json_t *v = json_object_get(t, "secs");
+        if (!v) {
+            rd_fail(r, "trigger.secs", "missing");
+            return;
+        }
+        rd_u64(r, t, "secs", "trigger.secs", NULL, &secs);
+        d->trigger.interval_secs =
+            secs > (uint64_t)LH_INTERVAL_MAX_SECS ? LH_INTERVAL_MAX_SECS + 1 : (int64_t)secs;
+        static const char *const anchors[] = {"completion", "fixed"};
+        int a = LH_ANCHOR_COMPLETION;
+        rd_enum(r, t, "anchor", "trigger.anchor", anchors, 2, &a);
+        d->trigger.anchor = (enum lh_interval_anchor)a;
+    } else if (strcmp(json_string_value(ty), "cron") == 0) {
+        d->trigger.kind = LH_TRIGGER_CRON;
+        rd_str(r, t, "expr", "trigger.expr", true, d->cron_expr, sizeof d->cron_expr);
+        rd_str(r, t, "tz", "trigger.tz", false, d->tz_name, sizeof d->tz_name);
+    } else {
+        rd_fail(r, "trigger.type", "want interval or cron");
+    }
+}
+
+enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_schedule_key *key,
+                                     struct lh_schedule *d, bool *sealed, struct lh_error *err)
+{
+    if (sealed)
+        *sealed = false;
+    if (n > LH_SCHEDULE_JSON_MAX)
+        return lh_error_set(err, LH_E_TOOBIG, "schedule JSON larger than %u bytes",
+                            LH_SCHEDULE_JSON_MAX);
+    json_error_t je;
+    json_t *root = json_loadb(p, n, 0, &je);
+    if (!root)
+        return lh_error_set(err, LH_E_FORMAT, "not JSON: %s (line %d)", je.text, je.line);
+    struct rd r = {err, false};
+    lh_schedule_init(d, "", 0);
+    if (!json_is_object(root)) {
+        rd_fail(&r, "schedule", "must be a JSON object");
+        goto done;
+    }
+    rd_str(&r, root, "id", "id", true, d->id, sizeof d->id);
+    rd_kind(&r, json_object_get(root, "kind"), d);
+    rd_trigger(&r, json_object_get(root, "trigger"), d);
+    json_t *v = json_object_get(root, "enabled");
+    if (!json_is_boolean(v))
+        rd_fail(&r, "enabled", "must be true or false");
+    else
+        d->enabled = json_is_true(v);
+    rd_time(&r, root, "created_at", "created_at", NULL, &d->created_at_us);
+    rd_str(&r, root, "created_by", "created_by", false, d->created_by, sizeof d->created_by);
+    rd_time(&r, root, "next_run_at", "next_run_at", NULL, &d->next_run_at_us);
+    rd_time(&r, root, "last_run_at", "last_run_at", &d->has_last_run, &d->last_run_at_us);
+    rd_outcome(&r, json_object_get(root, "last_outcome"), &d->last_outcome);
+    rd_u64(&r, root, "run_count", "run_count", NULL, &d->run_count);
+    rd_u64(&r, root, "failure_count", "failure_count", NULL, &d->failure_count);
+
+    json_t *rt = json_object_get(root, "retry");
+    if (rt && !json_is_null(rt)) {
+        if (!json_is_object(rt)) {
+            rd_fail(&r, "retry", "must be an object");
+        } else {
+            uint64_t a = d->retry.max_attempts, b = (uint64_t)d->retry.base_secs,
+                     c = (uint64_t)d->retry.cap_secs;
+            rd_u64(&r, rt, "max_attempts", "retry.max_attempts", NULL, &a);
+            rd_u64(&r, rt, "base_secs", "retry.base_secs", NULL, &b);
+            rd_u64(&r, rt, "cap_secs", "retry.cap_secs", NULL, &c);
+            d->retry.max_attempts = a > 1000 ? 1000 : (uint32_t)a;
+            d->retry.base_secs = b > (uint64_t)INT32_MAX * 1000 ? 0 : (int64_t)b;
+            d->retry.cap_secs = c > (uint64_t)INT32_MAX * 1000 ? 0 : (int64_t)c;
+        }
+    }
+    bool has;
+    uint64_t u = 0;
+    rd_u64(&r, root, "timeout_secs", "timeout_secs", &has, &u);
+    d->timeout_secs = has ? (u > (uint64_t)INT32_MAX * 1000 ? -1 : (int64_t)u) : 0;
+    if (has && u == 0)
+        rd_fail(&r, "timeout_secs", "must be at least 1 (or null)");
+    static const char *const cu[] = {"once", "skip"};
+    int c = LH_CATCH_UP_ONCE;
+    rd_enum(&r, root, "catch_up", "catch_up", cu, 2, &c);
+    d->catch_up = (enum lh_catch_up)c;
+    rd_str(&r, root, "description", "description", false, d->description, sizeof d->description);
+    rd_u64(&r, root, "auto_pause_after", "auto_pause_after", &has, &u);
+    d->auto_pause_after = has ? (u > 1000000 ? 1000000 : (uint32_t)u) : 0;
+    rd_u64(&r, root, "consecutive_failures", "consecutive_failures", &has, &u);
+    d->consecutive_failures = has ? (u > UINT32_MAX ? UINT32_MAX : (uint32_t)u) : 0;
+    rd_str(&r, root, "paused_reason", "paused_reason", false, d->paused_reason,
+           sizeof d->paused_reason);
+    json_t *rs = json_object_get(root, "retry_state");
+    if (rs && !json_is_null(rs)) {
+        if (!json_is_object(rs)) {
+            rd_fail(&r, "retry_state", "must be an object");
+        } else {
+            rd_u64(&r, rs, "attempt", "retry_state.attempt", NULL, &u);
+            d->retry_attempt = u > 1000 ? 1000 : (uint32_t)u;
+            rd_time(&r, rs, "target", "retry_state.target", NULL, &d->retry_target_us);
+        }
+    }
+done:
+    json_decref(root);
+    if (r.failed)
+        return LH_E_FORMAT;
+    if (lh_schedule_validate(d, false, err) != LH_OK) {
+        if (err)
+            err->status = LH_E_FORMAT;
+        return LH_E_FORMAT;
+    }
+    if (key) {
+        bool ch = false;
+        enum lh_status s = lh_schedule_seal(d, key, &ch, err);
+        if (s != LH_OK)
+            return s;
+        if (sealed)
+            *sealed = ch;
+    }
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------------ JSON writing */
+
+/* Sticky: after an allocation failure everything is a no-op and
+ * lh_schedule_to_json reports LH_E_NOMEM once at the end. */
+struct wr {
+    bool failed;
+};
+
+static void put(struct wr *w, json_t *o, const char *k, json_t *v)
+{
+    if (!v || json_object_set_new(o, k, v) != 0)
+        w->failed = true;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *time_json(int64_t us)
+{
+    char b[48];
+    lh_time_format_iso(us, b, sizeof b);
+    return json_string(b);
+}
+
+static json_t *u64_json(uint64_t v)
+{
+    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+static enum lh_status dump(json_t *root, bool failed, struct lh_buf *out, struct lh_error *err)
+{
+    if (failed || !root) {
+        json_decref(root);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory building JSON");
+    }
+    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(root);
+    if (!s)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
+    lh_buf_append_str(out, s);
+    lh_buf_append_u8(out, '\n');
+    free(s);
+    if (!lh_buf_ok(out))
+        return lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
+    return LH_OK;
+}
+
+enum lh_status lh_schedule_to_json(const struct lh_schedule *d, struct lh_buf *out,
+                                   struct lh_error *err)
+{
+    struct wr w = {false};
+    json_t *root = json_object();
+    json_t *k = json_object(), *t = json_object();
+    if (!root || !k || !t) {
+        json_decref(k);
+        json_decref(t);
+        return dump(root, true, out, err);
+    }
+    put(&w, root, "id", json_string(d->id));
+    put(&w, k, "type", json_string(d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres"));
+    put(&w, k, "dsn", json_string(d->dsn));
+    put(&w, k, "table", json_string(d->table));
+    put(&w, k, "dataset_name", str_or_null(d->dataset_name));
+    put(&w, k, "batch_size", d->has_batch_size ? u64_json(d->batch_size) : json_null());
+    put(&w, k, "order_by", str_or_null(d->order_by));
+    put(&w, k, "dsn_secret", str_or_null(d->dsn_secret));
+    put(&w, k, "password_env", str_or_null(d->password_env));
+    put(&w, k, "mode", json_string(lh_schedule_mode_name(d->mode)));
+    put(&w, k, "cursor_column", str_or_null(d->cursor_column));
+    put(&w, k, "limit", d->has_limit ? u64_json(d->limit) : json_null());
+    put(&w, root, "kind", k);
+    if (d->trigger.kind == LH_TRIGGER_CRON) {
+        put(&w, t, "type", json_string("cron"));
+        put(&w, t, "expr", json_string(d->cron_expr));
+        put(&w, t, "tz", json_string(d->tz_name[0] ? d->tz_name : "UTC"));
+    } else {
+        put(&w, t, "type", json_string("interval"));
+        put(&w, t, "secs", json_integer(d->trigger.interval_secs));
+        put(&w, t, "anchor",
+            json_string(d->trigger.anchor == LH_ANCHOR_FIXED ? "fixed" : "completion"));
+    }
+    put(&w, root, "trigger", t);
+    put(&w, root, "enabled", json_boolean(d->enabled));
+    put(&w, root, "created_at", time_json(d->created_at_us));
+    put(&w, root, "created_by", json_string(d->created_by));
+    put(&w, root, "next_run_at", time_json(d->next_run_at_us));
+    put(&w, root, "last_run_at", d->has_last_run ? time_json(d->last_run_at_us) : json_null());
+    if (d->last_outcome.present) {
+        const struct lh_run_outcome *o = &d->last_outcome;
+        json_t *lo = json_object();
+        if (lo) {
+            put(&w, lo, "at", time_json(o->at_us));
+            put(&w, lo, "success", json_boolean(o->success));
+            put(&w, lo, "message", json_string(o->message));
+            put(&w, lo, "rows", o->has_rows ? u64_json(o->rows) : json_null());
+            put(&w, lo, "duration_secs", json_real(o->duration_secs));
+        }
+        put(&w, root, "last_outcome", lo);
+    } else {
+        put(&w, root, "last_outcome", json_null());
+    }
+    put(&w, root, "run_count", u64_json(d->run_count));
+    put(&w, root, "failure_count", u64_json(d->failure_count));
+    json_t *rt = json_object();
+    if (rt) {
+        put(&w, rt, "max_attempts", json_integer(d->retry.max_attempts));
+        put(&w, rt, "base_secs", json_integer(d->retry.base_secs));
+        put(&w, rt, "cap_secs", json_integer(d->retry.cap_secs));
+    }
+    put(&w, root, "retry", rt);
+    put(&w, root, "timeout_secs", d->timeout_secs ? json_integer(d->timeout_secs) : json_null());
+    put(&w, root, "catch_up", json_string(d->catch_up == LH_CATCH_UP_SKIP ? "skip" : "once"));
+    put(&w, root, "description", str_or_null(d->description));
+    put(&w, root, "auto_pause_after",
+        d->auto_pause_after ? json_integer(d->auto_pause_after) : json_null());
+    put(&w, root, "consecutive_failures", json_integer(d->consecutive_failures));
+    put(&w, root, "paused_reason", str_or_null(d->paused_reason));
+    if (d->retry_attempt) {
+        json_t *rs = json_object();
+        if (rs) {
+            put(&w, rs, "attempt", json_integer(d->retry_attempt));
+            put(&w, rs, "target", time_json(d->retry_target_us));
+        }
+        put(&w, root, "retry_state", rs);
+    } else {
+        put(&w, root, "retry_state", json_null());
+    }
+    return dump(root, w.failed, out, err);
+}
+
+/* ------------------------------------------------------------------ run records */
+
+void lh_run_id_make(int64_t at_us, uint32_t seq, char out[LH_RUN_ID_MAX])
+{
+    int64_t secs = lh_sched_floor_div(at_us, 1000000);
+    int64_t frac = at_us - secs * 1000000;
+    char iso[48];
+    lh_time_format_iso(secs * 1000000, iso, sizeof iso);
+    /* 2026-04-16T20:36:04Z -> 20260416T203604.123456Z-0001: fixed width, so
+     * byte order is time order */
+    char c[24];
+    size_t j = 0;
+    for (size_t i = 0; iso[i] && iso[i] != 'Z' && j + 1 < sizeof c; i++)
+        if (iso[i] != '-' && iso[i] != ':')
+            c[j++] = iso[i];
+    c[j] = '\0';
+    snprintf(out, LH_RUN_ID_MAX, "%s.%06dZ-%04x", c, (int)frac, (unsigned)(seq & 0xffff));
+}
+
+enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_buf *out,
+                                     struct lh_error *err)
+{
+    struct wr w = {false};
+    json_t *o = json_object();
+    if (!o)
+        return dump(NULL, true, out, err);
+    put(&w, o, "run_id", json_string(r->run_id));
+    put(&w, o, "schedule_id", json_string(r->schedule_id));
+    put(&w, o, "reason", json_string(lh_run_reason_name(r->reason)));
+    put(&w, o, "attempt", json_integer(r->attempt));
+    put(&w, o, "target", r->target_us ? time_json(r->target_us) : json_null());
+    put(&w, o, "started_at", time_json(r->started_at_us));
+    put(&w, o, "finished_at", time_json(r->finished_at_us));
+    put(&w, o, "duration_secs", json_real((double)(r->finished_at_us - r->started_at_us) / 1e6));
+    put(&w, o, "outcome", json_string(lh_run_status_name(r->status)));
+    put(&w, o, "success", json_boolean(r->status == LH_RUN_SUCCESS));
+    put(&w, o, "rows", r->has_rows ? u64_json(r->rows) : json_null());
+    put(&w, o, "bytes", u64_json(r->bytes));
+    put(&w, o, "warnings", u64_json(r->warnings));
+    put(&w, o, "message", json_string(r->message));
+    put(&w, o, "error", r->status == LH_RUN_SUCCESS ? json_null() : json_string(r->message));
+    return dump(o, w.failed, out, err);
+}
+
+enum lh_status lh_run_record_from_json(const char *p, size_t n, struct lh_run_record *r,
+                                       struct lh_error *err)
+{
+    if (n > LH_SCHEDULE_JSON_MAX)
+        return lh_error_set(err, LH_E_TOOBIG, "run record too large");
+    json_error_t je;
+    json_t *o = json_loadb(p, n, 0, &je);
+    if (!o)
+        return lh_error_set(err, LH_E_FORMAT, "not JSON: %s", je.text);
+    struct rd rr = {err, false};
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(o)) {
+        rd_fail(&rr, "run", "must be an object");
+        goto done;
+    }
+    rd_str(&rr, o, "run_id", "run_id", true, r->run_id, sizeof r->run_id);
+    rd_str(&rr, o, "schedule_id", "schedule_id", true, r->schedule_id, sizeof r->schedule_id);
+    static const char *const reasons[] = {"schedule", "retry", "manual", "catch-up"};
+    static const char *const st[] = {"success", "failed", "timeout", "cancelled"};
+    int v = 0;
+    rd_enum(&rr, o, "reason", "reason", reasons, 4, &v);
+    r->reason = (enum lh_run_reason)v;
+    v = 1;
+    rd_enum(&rr, o, "outcome", "outcome", st, 4, &v);
+    r->status = (enum lh_run_status)v;
+    uint64_t u = 0;
+    rd_u64(&rr, o, "attempt", "attempt", NULL, &u);
+    r->attempt = u > 1000 ? 1000 : (uint32_t)u;
+    bool has;
+    rd_time(&rr, o, "target", "target", &has, &r->target_us);
+    rd_time(&rr, o, "started_at", "started_at", NULL, &r->started_at_us);
+    rd_time(&rr, o, "finished_at", "finished_at", NULL, &r->finished_at_us);
+    rd_u64(&rr, o, "rows", "rows", &r->has_rows, &r->rows);
+    rd_u64(&rr, o, "bytes", "bytes", NULL, &r->bytes);
+    rd_u64(&rr, o, "warnings", "warnings", NULL, &r->warnings);
+    json_t *m = json_object_get(o, "message");
+    if (json_is_string(m))
+        snprintf(r->message, sizeof r->message, "%s", json_string_value(m));
+done:
+    json_decref(o);
+    return rr.failed ? LH_E_FORMAT : LH_OK;
+}
+
+bool lh_run_parse_rows(const char *msg, uint64_t *rows)
+{
+    /* split on whitespace; the first token "rows=N" whose N parses wins */
+    const char *p = msg;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        const char *s = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            p++;
+        size_t n = (size_t)(p - s);
+        if (n > 5 && n < 26 && strncmp(s, "rows=", 5) == 0) {
+            char num[24];
+            memcpy(num, s + 5, n - 5);
+            num[n - 5] = '\0';
+            int64_t v;
+            if (num[0] != '-' && num[0] != '+' && lh_parse_i64(num, &v) && v >= 0) {
+                *rows = (uint64_t)v;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ runs move schedules */
+
+int64_t lh_schedule_backoff_secs(const struct lh_schedule_retry *r, uint32_t attempt, uint64_t rnd)
+{
+    if (attempt < 1)
+        attempt = 1;
+    int64_t lo = r->base_secs < 1 ? 1 : r->base_secs;
+    for (uint32_t i = 1; i < attempt && lo < r->cap_secs; i++)
+        lo *= 2;
+    if (lo >= r->cap_secs)
+        return r->cap_secs;
+    /* u in [0,1) from the top 53 bits */
+    double u = (double)(rnd >> 11) / 9007199254740992.0;
+    int64_t d = lo + (int64_t)((double)lo * u);
+    return d > r->cap_secs ? r->cap_secs : d;
+}
+
+static int64_t secs_floor(int64_t us)
+{
+    return lh_sched_floor_div(us, 1000000);
+}
+
+enum lh_status lh_schedule_apply_run(struct lh_schedule *def, const struct lh_run_record *run,
+                                     uint64_t rnd, int64_t now_us, bool *auto_paused,
+                                     struct lh_error *err)
+{
+    if (auto_paused)
+        *auto_paused = false;
+    const bool ok = run->status == LH_RUN_SUCCESS;
+    struct lh_run_outcome *o = &def->last_outcome;
+    memset(o, 0, sizeof *o);
+    o->present = true;
+    o->at_us = run->finished_at_us;
+    o->success = ok;
+    snprintf(o->message, sizeof o->message, "%s", run->message);
+    o->has_rows = run->has_rows;
+    o->rows = run->rows;
+    o->duration_secs = (double)(float)((double)(run->finished_at_us - run->started_at_us) / 1e6);
+    def->has_last_run = true;
+    def->last_run_at_us = run->finished_at_us;
+    if (run->status == LH_RUN_CANCELLED)
+        return LH_OK; /* a stop is not the schedule's failure; next_run_at stays due */
+    if (ok) {
+        def->run_count++;
+        def->consecutive_failures = 0;
+    } else {
+        def->failure_count++;
+        def->consecutive_failures++;
+    }
+    if (run->reason == LH_RUN_MANUAL) {
+        /* a manual run leaves the timetable alone; success ends a streak */
+        if (ok)
+            def->retry_attempt = 0;
+    } else {
+        const int64_t target = def->retry_attempt ? def->retry_target_us : run->target_us;
+        int64_t regular;
+        enum lh_status s = lh_trigger_next(&def->trigger, secs_floor(run->finished_at_us),
+                                           secs_floor(target), secs_floor(now_us), &regular, err);
+        if (s != LH_OK)
+            return s;
+        regular *= 1000000;
+        int64_t next = regular;
+        if (!ok && def->retry_attempt < def->retry.max_attempts) {
+            int64_t b = lh_schedule_backoff_secs(&def->retry, def->retry_attempt + 1, rnd);
+            int64_t retry_at = run->finished_at_us + b * 1000000;
+            if (retry_at < regular) {
+                if (def->retry_attempt == 0)
+                    def->retry_target_us = target;
+                def->retry_attempt++;
+                next = retry_at;
+            } else {
+                def->retry_attempt = 0; /* the regular trigger comes first */
+            }
+        } else {
+            def->retry_attempt = 0;
+        }
+        if (!def->retry_attempt)
+            def->retry_target_us = 0;
+        def->next_run_at_us = next;
+    }
+    if (!ok && def->auto_pause_after && def->consecutive_failures >= def->auto_pause_after &&
+        def->enabled) {
+        def->enabled = false;
+        def->retry_attempt = 0;
+        def->retry_target_us = 0;
+        snprintf(def->paused_reason, sizeof def->paused_reason,
+                 "auto-paused after %u consecutive failed runs (last: %.400s)",
+                 def->consecutive_failures, run->message);
+        if (auto_paused)
+            *auto_paused = true;
+    }
+    return LH_OK;
+}

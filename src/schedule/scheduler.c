@@ -1,0 +1,888 @@
+/*
+ * scheduler.c — the timer thread and the worker pool.
+ *
+ * One timer thread sleeps until the earliest of: the first due time in a
+ * min-heap of schedules (keyed by next_run_at), the timeout of a running
+ * job, or the end of the stop grace period. It is woken (condition
+ * variable, CLOCK_MONOTONIC) when a schedule is added, changed or deleted
+ * (the store's listener), run manually, or a run finishes. There is no
+ * polling tick; the only cap on a sleep is one hour, so a wall-clock step
+ * is noticed within the hour.
+ *
+ * Due schedules are handed to a fixed pool of max_concurrent workers.
+ * A schedule is in the heap only while it is not running, so a run in
+ * flight is never started twice (single-flight). A worker reads the
+ * definition from the store, reveals the DSN, calls the job, records the
+ * run (lh_schedule_store_record_run computes the next due time, retries and
+ * auto-pause) and puts the schedule back into the heap.
+ *
+ * Slots (one per schedule id) live until the scheduler is destroyed, so a
+ * pointer to one stays valid while the lock is dropped; a deleted schedule
+ * only marks its slot.
+ *
+ * Locks: s->mu guards every field of the scheduler and its slots. A run's
+ * ctl->mu guards its cancel hook and is held while the hook runs. Order:
+ * never take s->mu while holding ctl->mu; never call the store or the job
+ * while holding s->mu.
+ */
+#include "schedule_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct lh_run_ctl {
+    pthread_mutex_t mu;
+    bool cancelled;
+    void (*hook)(void *ctx);
+    void *hook_ctx;
+};
+
+struct slot {
+    char id[LH_SCHEDULE_ID_MAX + 1];
+    int64_t due_us; /* INT64_MAX: not scheduled */
+    size_t heap_idx;
+    enum lh_run_reason reason; /* of the next run */
+    uint32_t attempt;
+    int64_t target_us;
+    int64_t timeout_secs;
+    bool deleted;
+    bool manual;  /* a run-now is queued; run_id is its id */
+    bool running; /* dispatched, not yet finished */
+    bool timed_out, stop_cancelled, cancel_sent;
+    int64_t started_us, timeout_at_us;
+    char run_id[LH_RUN_ID_MAX];
+    struct lh_run_ctl ctl;
+};
+
+struct lh_scheduler {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* timer thread (CLOCK_MONOTONIC) */
+    pthread_cond_t work_cv; /* workers */
+    pthread_cond_t idle_cv; /* quiesce */
+    struct lh_sched_clock clock;
+    struct lh_schedule_store *store;
+    lh_scheduler_job_fn job;
+    void *job_ctx;
+    void (*on_event)(void *ctx, const struct lh_sched_event *ev);
+    void *event_ctx;
+    unsigned limit;
+
+    struct slot **slots;
+    size_t nslots, capslots;
+    struct slot **heap;
+    size_t nheap;
+    struct slot **queue; /* ring, capacity limit */
+    size_t qhead, qlen;
+    struct slot **run; /* running slots, capacity limit */
+    unsigned running;
+
+    bool stopping, cancelled_all, workers_exit, kicked, sleeping;
+    int64_t grace_deadline_us, next_wake_us;
+    uint64_t started, finished, rng;
+    uint32_t seq;
+    pthread_t timer;
+    pthread_t *workers;
+    unsigned nworkers;
+    bool timer_started;
+};
+
+/* ------------------------------------------------------------------ clocks */
+
+static int64_t real_now(void *ctx)
+{
+    (void)ctx;
+    return lh_time_wall_us();
+}
+
+static void real_wait(void *ctx, pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_us)
+{
+    (void)ctx;
+    const int64_t hour = INT64_C(3600) * 1000000;
+    int64_t delta = deadline_us == INT64_MAX ? hour : deadline_us - lh_time_wall_us();
+    if (delta <= 0)
+        return;
+    if (delta > hour)
+        delta = hour;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = (int64_t)ts.tv_nsec + (delta % 1000000) * 1000;
+    ts.tv_sec += (time_t)(delta / 1000000 + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+static const struct lh_sched_clock real_clock = {real_now, real_wait, NULL};
+
+const struct lh_sched_clock *lh_sched_clock_real(void)
+{
+    return &real_clock;
+}
+
+/* ------------------------------------------------------------------ cancel */
+
+bool lh_run_cancelled(const struct lh_run_info *run)
+{
+    struct lh_run_ctl *c = run->ctl;
+    if (!c)
+        return false;
+    pthread_mutex_lock(&c->mu);
+    bool v = c->cancelled;
+    pthread_mutex_unlock(&c->mu);
+    return v;
+}
+
+void lh_run_set_cancel_hook(struct lh_run_info *run, void (*fn)(void *ctx), void *ctx)
+{
+    struct lh_run_ctl *c = run->ctl;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->hook = fn;
+    c->hook_ctx = ctx;
+    if (fn && c->cancelled)
+        fn(ctx);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void ctl_cancel(struct lh_run_ctl *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->cancelled) {
+        c->cancelled = true;
+        if (c->hook)
+            c->hook(c->hook_ctx);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ------------------------------------------------------------------ heap */
+
+static bool before(const struct slot *a, const struct slot *b)
+{
+    return a->due_us < b->due_us || (a->due_us == b->due_us && strcmp(a->id, b->id) < 0);
+}
+
+static void heap_set(struct lh_scheduler *s, size_t i, struct slot *x)
+{
+    s->heap[i] = x;
+    x->heap_idx = i;
+}
+
+static void sift_up(struct lh_scheduler *s, size_t i)
+{
+    struct slot *x = s->heap[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!before(x, s->heap[p]))
+            break;
+        heap_set(s, i, s->heap[p]);
+        i = p;
+    }
+    heap_set(s, i, x);
+}
+
+static void sift_down(struct lh_scheduler *s, size_t i)
+{
+    struct slot *x = s->heap[i];
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        struct slot *best = x;
+        if (l < s->nheap && before(s->heap[l], best)) {
+            m = l;
+            best = s->heap[l];
+        }
+        if (l + 1 < s->nheap && before(s->heap[l + 1], best))
+            m = l + 1;
+        if (m == i)
+            break;
+        heap_set(s, i, s->heap[m]);
+        i = m;
+    }
+    heap_set(s, i, x);
+}
+
+static void heap_remove(struct lh_scheduler *s, struct slot *x)
+{
+    size_t i = x->heap_idx;
+    if (i == SIZE_MAX)
+        return;
+    x->heap_idx = SIZE_MAX;
+    struct slot *last = s->heap[--s->nheap];
+    if (last == x)
+        return;
+    heap_set(s, i, last);
+    sift_up(s, i);
+    sift_down(s, last->heap_idx);
+}
+
+/* Puts x at due (INT64_MAX removes it). The heap array has room for every
+ * slot. */
+static void heap_update(struct lh_scheduler *s, struct slot *x, int64_t due)
+{
+    x->due_us = due;
+    if (due == INT64_MAX) {
+        heap_remove(s, x);
+        return;
+    }
+    if (x->heap_idx == SIZE_MAX) {
+        heap_set(s, s->nheap++, x);
+        sift_up(s, x->heap_idx);
+    } else {
+        sift_up(s, x->heap_idx);
+        sift_down(s, x->heap_idx);
+    }
+}
+
+/* ------------------------------------------------------------------ slots */
+
+static struct slot *slot_find(struct lh_scheduler *s, const char *id)
+{
+    for (size_t i = 0; i < s->nslots; i++)
+        if (strcmp(s->slots[i]->id, id) == 0)
+            return s->slots[i];
+    return NULL;
+}
+
+static struct slot *slot_get(struct lh_scheduler *s, const char *id)
+{
+    struct slot *x = slot_find(s, id);
+    if (x)
+        return x;
+    if (s->nslots == s->capslots) {
+        size_t nc = s->capslots ? s->capslots * 2 : 64;
+        struct slot **ns = realloc(s->slots, nc * sizeof *ns);
+        struct slot **nh = realloc(s->heap, nc * sizeof *nh);
+        if (ns)
+            s->slots = ns;
+        if (nh)
+            s->heap = nh;
+        if (!ns || !nh)
+            return NULL;
+        s->capslots = nc;
+    }
+    x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    snprintf(x->id, sizeof x->id, "%s", id);
+    x->heap_idx = SIZE_MAX;
+    x->due_us = INT64_MAX;
+    pthread_mutex_init(&x->ctl.mu, NULL);
+    s->slots[s->nslots++] = x;
+    return x;
+}
+
+static uint64_t rng_next(struct lh_scheduler *s)
+{
+    uint64_t z = (s->rng += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static void kick_locked(struct lh_scheduler *s)
+{
+    s->kicked = true;
+    pthread_cond_signal(&s->cv);
+}
+
+/* Applies a definition to its slot (locked). */
+static void slot_apply(struct lh_scheduler *s, struct slot *x, const struct lh_schedule *def)
+{
+    x->deleted = false;
+    x->timeout_secs = def->timeout_secs;
+    if (x->running || x->manual)
+        return; /* placed again when the run finishes / keeps the run-now */
+    if (!def->enabled) {
+        heap_update(s, x, INT64_MAX);
+        return;
+    }
+    x->reason = def->retry_attempt ? LH_RUN_RETRY : LH_RUN_SCHEDULE;
+    x->attempt = def->retry_attempt;
+    x->target_us = def->next_run_at_us;
+    heap_update(s, x, def->next_run_at_us);
+}
+
+/* ------------------------------------------------------------------ timer thread */
+
+static void dispatch(struct lh_scheduler *s, struct slot *x, int64_t now)
+{
+    heap_remove(s, x);
+    x->due_us = INT64_MAX;
+    if (!x->manual)
+        lh_run_id_make(now, s->seq++, x->run_id);
+    x->manual = false;
+    x->running = true;
+    x->timed_out = x->stop_cancelled = x->cancel_sent = false;
+    x->started_us = now;
+    x->timeout_at_us = x->timeout_secs > 0 ? now + x->timeout_secs * 1000000 : 0;
+    pthread_mutex_lock(&x->ctl.mu);
+    x->ctl.cancelled = false;
+    x->ctl.hook = NULL;
+    x->ctl.hook_ctx = NULL;
+    pthread_mutex_unlock(&x->ctl.mu);
+    s->run[s->running++] = x;
+    s->started++;
+    s->queue[(s->qhead + s->qlen++) % s->limit] = x;
+    pthread_cond_signal(&s->work_cv);
+}
+
+static void *timer_main(void *arg)
+{
+    struct lh_scheduler *s = arg;
+    struct lh_run_ctl **cancel = calloc(s->limit, sizeof *cancel);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        s->kicked = false;
+        const int64_t now = s->clock.now_us(s->clock.ctx);
+        size_t ncancel = 0;
+        if (s->stopping) {
+            if (s->running == 0)
+                break;
+            if (!s->cancelled_all && now >= s->grace_deadline_us) {
+                s->cancelled_all = true;
+                for (unsigned i = 0; i < s->running; i++) {
+                    s->run[i]->stop_cancelled = true;
+                    if (!s->run[i]->cancel_sent && cancel) {
+                        s->run[i]->cancel_sent = true;
+                        cancel[ncancel++] = &s->run[i]->ctl;
+                    }
+                }
+            }
+        }
+        for (unsigned i = 0; i < s->running; i++) {
+            struct slot *x = s->run[i];
+            if (x->timeout_at_us && !x->cancel_sent && now >= x->timeout_at_us && cancel) {
+                x->timed_out = true;
+                x->cancel_sent = true;
+                cancel[ncancel++] = &x->ctl;
+                lh_warn("schedule %s: run %s passed timeout_secs=%lld; cancelling", x->id,
+                        x->run_id, (long long)x->timeout_secs);
+            }
+        }
+        while (!s->stopping && s->nheap && s->heap[0]->due_us <= now && s->running < s->limit)
+            dispatch(s, s->heap[0], now);
+        if (ncancel) {
+            /* hooks may block (PQcancel): never under s->mu. Slots outlive
+             * this; ctl->mu makes the hook and its unregistering exclusive. */
+            pthread_mutex_unlock(&s->mu);
+            for (size_t i = 0; i < ncancel; i++)
+                ctl_cancel(cancel[i]);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
+        if (s->kicked)
+            continue;
+        int64_t deadline = INT64_MAX;
+        if (!s->stopping && s->nheap && s->running < s->limit)
+            deadline = s->heap[0]->due_us;
+        for (unsigned i = 0; i < s->running; i++)
+            if (s->run[i]->timeout_at_us && !s->run[i]->cancel_sent &&
+                s->run[i]->timeout_at_us < deadline)
+                deadline = s->run[i]->timeout_at_us;
+        if (s->stopping && !s->cancelled_all && s->grace_deadline_us < deadline)
+            deadline = s->grace_deadline_us;
+        s->next_wake_us = deadline;
+        s->sleeping = true;
+        pthread_cond_broadcast(&s->idle_cv);
+        s->clock.wait(s->clock.ctx, &s->cv, &s->mu, deadline);
+        s->sleeping = false;
+    }
+    s->sleeping = true;
+    s->next_wake_us = INT64_MAX;
+    pthread_cond_broadcast(&s->idle_cv);
+    pthread_mutex_unlock(&s->mu);
+    free(cancel);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ workers */
+
+/* Replaces every occurrence of the password (when long enough to be
+ * meaningful) with ***, then redacts DSN shapes. */
+static void scrub(char *msg, size_t cap, const char *full_dsn)
+{
+    const char *se = strstr(full_dsn, "://");
+    if (se) {
+        const char *auth = se + 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (size_t i = 0; i < alen; i++)
+            if (auth[i] == '@')
+                at = auth + i;
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon && at - colon - 1 >= 3) {
+            size_t pn = (size_t)(at - colon - 1);
+            const char *pw = colon + 1;
+            for (char *hit = msg; *hit;) {
+                if (strncmp(hit, pw, pn) != 0) {
+                    hit++;
+                    continue;
+                }
+                memmove(hit + 3, hit + pn, strlen(hit + pn) + 1); /* pn >= 3: shrinks */
+                memcpy(hit, "***", 3);
+                hit += 3;
+            }
+        }
+    }
+    /* every word that looks like a DSN goes through lh_redact_dsn */
+    char tmp[LH_SCHEDULE_MSG_MAX];
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 1 < sizeof tmp;) {
+        size_t w = strcspn(p, " \t\n\r\"'");
+        if (w == 0) {
+            tmp[o++] = *p++;
+            continue;
+        }
+        char word[LH_SCHEDULE_MSG_MAX];
+        snprintf(word, sizeof word, "%.*s", (int)w, p);
+        if (strstr(word, "://") || strchr(word, '=') || strchr(word, '@')) {
+            char red[LH_SCHEDULE_MSG_MAX];
+            lh_redact_dsn(word, red, sizeof red);
+            o += (size_t)snprintf(tmp + o, sizeof tmp - o, "%s", red);
+        } else {
+            o += (size_t)snprintf(tmp + o, sizeof tmp - o, "%s", word);
+        }
+        if (o >= sizeof tmp)
+            o = sizeof tmp - 1;
+        p += w;
+    }
+    tmp[o] = '\0';
+    snprintf(msg, cap, "%s", tmp);
+}
+
+static void finish_slot(struct lh_scheduler *s, struct slot *x)
+{
+    for (unsigned i = 0; i < s->running; i++)
+        if (s->run[i] == x) {
+            s->run[i] = s->run[--s->running];
+            break;
+        }
+    x->running = false;
+    s->finished++;
+}
+
+static void run_one(struct lh_scheduler *s, struct slot *x)
+{
+    struct lh_run_record rec;
+    memset(&rec, 0, sizeof rec);
+    struct lh_schedule *def = malloc(sizeof *def);
+    char *dsn = malloc(LH_SCHEDULE_DSN_MAX);
+    struct lh_run_result *res = calloc(1, sizeof *res);
+    struct lh_error err;
+
+    pthread_mutex_lock(&s->mu);
+    snprintf(rec.run_id, sizeof rec.run_id, "%s", x->run_id);
+    snprintf(rec.schedule_id, sizeof rec.schedule_id, "%s", x->id);
+    rec.reason = x->reason;
+    rec.attempt = x->attempt;
+    rec.target_us = x->reason == LH_RUN_MANUAL ? 0 : x->target_us;
+    rec.started_at_us = x->started_us;
+    pthread_mutex_unlock(&s->mu);
+
+    bool have_def = false, ran = false;
+    if (!def || !dsn || !res) {
+        snprintf(rec.message, sizeof rec.message, "out of memory");
+    } else if (lh_schedule_store_get(s->store, rec.schedule_id, def, &err) != LH_OK) {
+        snprintf(rec.message, sizeof rec.message, "%s", err.msg);
+    } else if ((have_def = true, lh_schedule_dsn_reveal(def, lh_schedule_store_key(s->store), dsn,
+                                                        LH_SCHEDULE_DSN_MAX, &err)) != LH_OK) {
+        snprintf(rec.message, sizeof rec.message, "%s", err.msg);
+    } else {
+        char label[LH_SCHEDULE_NAME_MAX + 16];
+        lh_schedule_label(def, label, sizeof label);
+        lh_info("scheduler: firing '%s' (%s) run %s reason %s", def->id, label, rec.run_id,
+                lh_run_reason_name(rec.reason));
+        struct lh_run_info info = {rec.run_id,        rec.reason, rec.attempt,
+                                   rec.started_at_us, dsn,        &x->ctl};
+        res->status = LH_E_INTERNAL;
+        s->job(s->job_ctx, def, &info, res);
+        lh_run_set_cancel_hook(&info, NULL, NULL);
+        ran = true;
+        res->message[sizeof res->message - 1] = '\0';
+        res->dataset[sizeof res->dataset - 1] = '\0';
+        if (res->status == LH_OK) {
+            rec.has_rows = res->has_rows;
+            rec.rows = res->rows;
+            if (!res->message[0])
+                snprintf(rec.message, sizeof rec.message, "rows=%llu dataset=%s bytes=%llu",
+                         (unsigned long long)res->rows,
+                         res->dataset[0]        ? res->dataset
+                         : def->dataset_name[0] ? def->dataset_name
+                                                : def->table,
+                         (unsigned long long)res->bytes);
+            else
+                snprintf(rec.message, sizeof rec.message, "%s", res->message);
+            if (!rec.has_rows)
+                rec.has_rows = lh_run_parse_rows(rec.message, &rec.rows);
+        } else {
+            snprintf(rec.message, sizeof rec.message, "%s",
+                     res->message[0] ? res->message : lh_status_str(res->status));
+        }
+        rec.bytes = res->bytes;
+        rec.warnings = res->warnings;
+        scrub(rec.message, sizeof rec.message, dsn);
+    }
+    if (dsn)
+        lh_schedule_wipe(dsn, LH_SCHEDULE_DSN_MAX);
+
+    const int64_t now = s->clock.now_us(s->clock.ctx);
+    rec.finished_at_us = now;
+    pthread_mutex_lock(&s->mu);
+    if (x->stop_cancelled) {
+        rec.status = LH_RUN_CANCELLED;
+        char m[LH_SCHEDULE_MSG_MAX];
+        snprintf(m, sizeof m, "cancelled: the scheduler stopped (%.1900s)", rec.message);
+        memcpy(rec.message, m, sizeof m);
+    } else if (x->timed_out) {
+        rec.status = LH_RUN_TIMEOUT;
+        char m[LH_SCHEDULE_MSG_MAX];
+        snprintf(m, sizeof m, "timeout: the run passed timeout_secs=%lld (%.1900s)",
+                 (long long)x->timeout_secs, rec.message);
+        memcpy(rec.message, m, sizeof m);
+    } else {
+        rec.status = ran && res->status == LH_OK ? LH_RUN_SUCCESS : LH_RUN_FAILED;
+    }
+    uint64_t rnd = rng_next(s);
+    pthread_mutex_unlock(&s->mu);
+
+    bool paused = false;
+    enum lh_status rs = LH_E_NOTFOUND;
+    if (have_def) {
+        rs = lh_schedule_store_record_run(s->store, &rec, rnd, now, def, &paused, &err);
+        if (rs != LH_OK)
+            lh_warn("scheduler: record_run(%s): %s", rec.schedule_id, err.msg);
+        else if (rec.status != LH_RUN_SUCCESS)
+            lh_warn("scheduler: '%s' run %s %s: %s", rec.schedule_id, rec.run_id,
+                    lh_run_status_name(rec.status), rec.message);
+    }
+    /* events before the slot is free: a run counts as finished after them */
+    if (s->on_event && rs == LH_OK) {
+        struct lh_sched_event ev = {LH_SCHED_EVENT_RUN_FINISHED, def, &rec};
+        s->on_event(s->event_ctx, &ev);
+        if (paused) {
+            ev.kind = LH_SCHED_EVENT_AUTO_PAUSED;
+            s->on_event(s->event_ctx, &ev);
+        }
+    }
+    if (paused)
+        lh_warn("scheduler: '%s' %s", rec.schedule_id, def->paused_reason);
+    /* the definition as it is now (another writer may have changed it) */
+    bool fresh = have_def && lh_schedule_store_get(s->store, rec.schedule_id, def, &err) == LH_OK;
+
+    pthread_mutex_lock(&s->mu);
+    finish_slot(s, x);
+    if (fresh && !x->deleted) {
+        slot_apply(s, x, def);
+    } else if (have_def && rs != LH_OK && !x->deleted && !x->manual) {
+        /* could not record: try again in a minute rather than never */
+        x->reason = LH_RUN_SCHEDULE;
+        heap_update(s, x, now + 60 * INT64_C(1000000));
+    }
+    kick_locked(s);
+    pthread_cond_broadcast(&s->idle_cv);
+    pthread_mutex_unlock(&s->mu);
+
+    free(def);
+    free(dsn);
+    free(res);
+}
+
+static void *worker_main(void *arg)
+{
+    struct lh_scheduler *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->qlen && !s->workers_exit)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        if (!s->qlen)
+            break;
+        struct slot *x = s->queue[s->qhead];
+        s->qhead = (s->qhead + 1) % s->limit;
+        s->qlen--;
+        pthread_cond_broadcast(&s->idle_cv);
+        if (s->stopping) {
+            /* dispatched but never started: it stays due for the next start */
+            finish_slot(s, x);
+            s->started--;
+            s->finished--;
+            kick_locked(s);
+            continue;
+        }
+        pthread_mutex_unlock(&s->mu);
+        run_one(s, x);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ public */
+
+static void listener(void *ctx, const char *id)
+{
+    lh_scheduler_notify(ctx, id);
+}
+
+void lh_scheduler_notify(struct lh_scheduler *s, const char *id)
+{
+    struct lh_schedule *def = malloc(sizeof *def);
+    if (!def)
+        return;
+    struct lh_error err;
+    bool found = lh_schedule_store_get(s->store, id, def, &err) == LH_OK;
+    pthread_mutex_lock(&s->mu);
+    struct slot *x = found ? slot_get(s, id) : slot_find(s, id);
+    if (x && found) {
+        slot_apply(s, x, def);
+    } else if (x) {
+        x->deleted = true;
+        x->manual = false;
+        heap_update(s, x, INT64_MAX);
+    }
+    kick_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    free(def);
+}
+
+void lh_scheduler_kick(struct lh_scheduler *s)
+{
+    pthread_mutex_lock(&s->mu);
+    kick_locked(s);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void destroy(struct lh_scheduler *s)
+{
+    for (size_t i = 0; i < s->nslots; i++) {
+        pthread_mutex_destroy(&s->slots[i]->ctl.mu);
+        free(s->slots[i]);
+    }
+    free(s->slots);
+    free(s->heap);
+    free(s->queue);
+    free(s->run);
+    free(s->workers);
+    pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->idle_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* Catch-up at start for one definition; returns the due time to use. */
+static int64_t start_due(struct lh_scheduler *s, struct slot *x, const struct lh_schedule *d,
+                         int64_t now)
+{
+    if (!d->enabled || d->next_run_at_us > now || !d->has_last_run || d->retry_attempt)
+        return d->next_run_at_us;
+    if (d->catch_up == LH_CATCH_UP_ONCE) {
+        x->reason = LH_RUN_CATCH_UP;
+        return d->next_run_at_us;
+    }
+    /* skip: the first time of the schedule's own grid after now */
+    int64_t next = 0;
+    int64_t now_s = lh_sched_floor_div(now, 1000000);
+    struct lh_error err;
+    if (d->trigger.kind == LH_TRIGGER_CRON) {
+        if (lh_cron_next(&d->trigger.cron, d->trigger.tz, now_s, &next, &err) != LH_OK)
+            return d->next_run_at_us;
+        next *= 1000000;
+    } else {
+        int64_t step = d->trigger.interval_secs * 1000000;
+        next = d->next_run_at_us + (lh_sched_floor_div(now - d->next_run_at_us, step) + 1) * step;
+    }
+    if (lh_schedule_store_reschedule(s->store, d->id, next, &err) != LH_OK)
+        lh_warn("scheduler: '%s': %s", d->id, err.msg);
+    lh_info("scheduler: '%s' missed %s while down; catch_up skip: next run at %lld", d->id,
+            "its run", (long long)(next / 1000000));
+    x->target_us = next;
+    return next;
+}
+
+enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct lh_scheduler **out,
+                                  struct lh_error *err)
+{
+    *out = NULL;
+    if (!o->store || !o->job)
+        return lh_error_set(err, LH_E_INVAL, "scheduler: a store and a job are required");
+    struct lh_scheduler *s = calloc(1, sizeof *s);
+    if (!s)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    s->clock = o->clock ? *o->clock : real_clock;
+    s->store = o->store;
+    s->job = o->job;
+    s->job_ctx = o->job_ctx;
+    s->on_event = o->on_event;
+    s->event_ctx = o->event_ctx;
+    s->limit = o->max_concurrent ? o->max_concurrent : 4;
+    s->rng = o->seed ? o->seed : (uint64_t)lh_time_mono_ns() ^ (uint64_t)lh_time_wall_us();
+    s->next_wake_us = INT64_MAX;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->idle_cv, NULL);
+    s->queue = calloc(s->limit, sizeof *s->queue);
+    s->run = calloc(s->limit, sizeof *s->run);
+    s->workers = calloc(s->limit, sizeof *s->workers);
+    struct lh_schedule *defs = NULL;
+    size_t n = 0;
+    enum lh_status st = LH_OK;
+    if (!s->queue || !s->run || !s->workers) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    st = lh_schedule_store_list(s->store, &defs, &n, err);
+    if (st != LH_OK)
+        goto fail;
+    const int64_t now = s->clock.now_us(s->clock.ctx);
+    for (size_t i = 0; i < n; i++) {
+        struct slot *x = slot_get(s, defs[i].id);
+        if (!x) {
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        slot_apply(s, x, &defs[i]);
+        if (defs[i].enabled) {
+            int64_t due = start_due(s, x, &defs[i], now);
+            heap_update(s, x, due);
+        }
+    }
+    free(defs);
+    defs = NULL;
+    for (; s->nworkers < s->limit; s->nworkers++)
+        if (pthread_create(&s->workers[s->nworkers], NULL, worker_main, s) != 0) {
+            st = lh_error_set(err, LH_E_INTERNAL, "scheduler: cannot start a worker thread");
+            goto fail;
+        }
+    if (pthread_create(&s->timer, NULL, timer_main, s) != 0) {
+        st = lh_error_set(err, LH_E_INTERNAL, "scheduler: cannot start the timer thread");
+        goto fail;
+    }
+    s->timer_started = true;
+    lh_schedule_store_set_listener(s->store, listener, s);
+    lh_info("scheduler: started with %zu schedules, %u workers", n, s->limit);
+    *out = s;
+    return LH_OK;
+fail:
+    free(defs);
+    pthread_mutex_lock(&s->mu);
+    s->workers_exit = true;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    destroy(s);
+    return st;
+}
+
+void lh_scheduler_stop_begin(struct lh_scheduler *s, int64_t grace_secs)
+{
+    int64_t now = s->clock.now_us(s->clock.ctx);
+    pthread_mutex_lock(&s->mu);
+    if (!s->stopping) {
+        s->stopping = true;
+        s->grace_deadline_us = now + (grace_secs > 0 ? grace_secs : 0) * 1000000;
+        for (size_t i = 0; i < s->nslots; i++)
+            s->slots[i]->manual = false;
+    }
+    kick_locked(s);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void lh_scheduler_stop(struct lh_scheduler *s, int64_t grace_secs)
+{
+    if (!s)
+        return;
+    lh_schedule_store_set_listener(s->store, NULL, NULL);
+    lh_scheduler_stop_begin(s, grace_secs);
+    if (s->timer_started)
+        pthread_join(s->timer, NULL);
+    pthread_mutex_lock(&s->mu);
+    s->workers_exit = true;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    lh_info("scheduler: stopped (%llu runs)", (unsigned long long)s->finished);
+    destroy(s);
+}
+
+enum lh_status lh_scheduler_run_now(struct lh_scheduler *s, const char *id,
+                                    char run_id[LH_RUN_ID_MAX], bool *already, struct lh_error *err)
+{
+    *already = false;
+    run_id[0] = '\0';
+    struct lh_schedule *def = malloc(sizeof *def);
+    if (!def)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status st = lh_schedule_store_get(s->store, id, def, err);
+    if (st != LH_OK) {
+        free(def);
+        return st;
+    }
+    const int64_t now = s->clock.now_us(s->clock.ctx);
+    pthread_mutex_lock(&s->mu);
+    struct slot *x = s->stopping ? NULL : slot_get(s, id);
+    if (s->stopping) {
+        st = lh_error_set(err, LH_E_STATE, "the scheduler is stopping");
+    } else if (!x) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+    } else if (x->running || x->manual) {
+        *already = true;
+        memcpy(run_id, x->run_id, LH_RUN_ID_MAX);
+    } else {
+        x->deleted = false;
+        x->timeout_secs = def->timeout_secs;
+        x->manual = true;
+        x->reason = LH_RUN_MANUAL;
+        x->attempt = 0;
+        x->target_us = 0;
+        lh_run_id_make(now, s->seq++, x->run_id);
+        memcpy(run_id, x->run_id, LH_RUN_ID_MAX);
+        heap_update(s, x, now);
+        kick_locked(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(def);
+    return st;
+}
+
+void lh_scheduler_stats(struct lh_scheduler *s, struct lh_scheduler_stats *st)
+{
+    const int64_t now = s->clock.now_us(s->clock.ctx);
+    pthread_mutex_lock(&s->mu);
+    st->running = s->running;
+    st->queued = 0;
+    for (size_t i = 0; i < s->nheap; i++)
+        st->queued += s->heap[i]->due_us <= now;
+    st->started = s->started;
+    st->finished = s->finished;
+    st->next_wake_us = s->next_wake_us;
+    st->sleeping = s->sleeping;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void lh_scheduler_quiesce(struct lh_scheduler *s, unsigned running)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!(s->sleeping && !s->kicked && s->qlen == 0 && s->running == running))
+        pthread_cond_wait(&s->idle_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+bool lh_scheduler_active_run(struct lh_scheduler *s, const char *id, char run_id[LH_RUN_ID_MAX])
+{
+    pthread_mutex_lock(&s->mu);
+    struct slot *x = slot_find(s, id);
+    bool r = x && (x->running || x->manual);
+    if (r)
+        memcpy(run_id, x->run_id, LH_RUN_ID_MAX);
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}

@@ -1,0 +1,767 @@
+/*
+ * sstore.c — the schedule store: definitions at `_schedules/{id}.json` and
+ * run history at `_runs/{id}/{run_id}.json`, on top of lh_store.
+ *
+ * Memory: one sorted array of entries (definition + the version token of
+ * the file it came from). Every write is a compare-and-swap on that token
+ * (put_if_absent / replace_if), so a change made meanwhile by another
+ * process (the CLI beside a daemon) is never overwritten blindly: on a
+ * conflict the file is re-read and the same change is applied again.
+ *
+ * Locking: one mutex guards the array and the lh_store (which is single-
+ * threaded); it is held across store I/O. The listener is always called
+ * after the mutex is released, so it may call back into the store.
+ */
+#include "schedule_int.h"
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RUNS_PREFIX "_runs/"
+#define MAX_PROBLEMS 64
+
+struct ent {
+    struct lh_schedule def;
+    char token[LH_STORE_TOKEN_MAX];
+};
+
+struct lh_schedule_store {
+    pthread_mutex_t mu;
+    struct lh_store *st;
+    struct lh_schedule_key key;
+    unsigned runs_keep;
+    struct ent **v; /* sorted by id */
+    size_t n, cap;
+    char *problems[MAX_PROBLEMS];
+    size_t nprob;
+    lh_schedule_listener_fn fn;
+    void *fn_ctx;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static size_t find(const struct lh_schedule_store *ss, const char *id, bool *found)
+{
+    size_t lo = 0, hi = ss->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ss->v[mid]->def.id, id);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static bool insert_at(struct lh_schedule_store *ss, size_t at, struct ent *e)
+{
+    if (ss->n == ss->cap) {
+        size_t nc = ss->cap ? ss->cap * 2 : 16;
+        struct ent **nv = realloc(ss->v, nc * sizeof *nv);
+        if (!nv)
+            return false;
+        ss->v = nv;
+        ss->cap = nc;
+    }
+    memmove(ss->v + at + 1, ss->v + at, (ss->n - at) * sizeof *ss->v);
+    ss->v[at] = e;
+    ss->n++;
+    return true;
+}
+
+static void add_problem(struct lh_schedule_store *ss, const char *key, const char *msg)
+{
+    lh_warn("schedule %s: skipped: %s", key, msg);
+    if (ss->nprob == MAX_PROBLEMS)
+        return;
+    size_t n = strlen(key) + strlen(msg) + 4;
+    char *p = malloc(n);
+    if (!p)
+        return;
+    snprintf(p, n, "%s: %s", key, msg);
+    ss->problems[ss->nprob++] = p;
+}
+
+static void clear_problems(struct lh_schedule_store *ss)
+{
+    for (size_t i = 0; i < ss->nprob; i++)
+        free(ss->problems[i]);
+    ss->nprob = 0;
+}
+
+static enum lh_status sched_key(const char *id, char *key, size_t cap, struct lh_error *err)
+{
+    if (lh_store_schedule_key(id, key, cap) == 0)
+        return lh_error_set(err, LH_E_INVAL, "id: '%s' is empty or longer than %d bytes", id,
+                            LH_SCHEDULE_ID_MAX);
+    return LH_OK;
+}
+
+/* "_runs/{sanitised id}/" */
+static enum lh_status runs_prefix(const char *id, char *out, size_t cap, struct lh_error *err)
+{
+    char k[LH_STORE_KEY_MAX];
+    if (sched_key(id, k, sizeof k, err) != LH_OK)
+        return LH_E_INVAL;
+    const char *safe = k + strlen("_schedules/");
+    int n = snprintf(out, cap, RUNS_PREFIX "%.*s/", (int)(strlen(safe) - strlen(".json")), safe);
+    if (n < 0 || (size_t)n >= cap)
+        return lh_error_set(err, LH_E_INVAL, "id too long");
+    return LH_OK;
+}
+
+/* Reads and parses one schedule file into e (sealing a plaintext DSN and
+ * re-writing the file when the key allows). */
+static enum lh_status load_one(struct lh_schedule_store *ss, const char *key, struct ent *e,
+                               struct lh_error *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    enum lh_status s = lh_store_get(ss->st, key, LH_SCHEDULE_JSON_MAX, &buf, &len, e->token, err);
+    if (s != LH_OK)
+        return s;
+    bool sealed = false;
+    s = lh_schedule_from_json((const char *)buf, len, &ss->key, &e->def, &sealed, err);
+    lh_schedule_wipe(buf, len);
+    free(buf);
+    if (s != LH_OK)
+        return s;
+    char want[LH_STORE_KEY_MAX];
+    if (lh_store_schedule_key(e->def.id, want, sizeof want) == 0 || strcmp(want, key) != 0)
+        return lh_error_set(err, LH_E_FORMAT, "id '%s' does not belong in this file", e->def.id);
+    if (sealed) {
+        struct lh_buf out;
+        lh_buf_init(&out, LH_SCHEDULE_JSON_MAX);
+        struct lh_error e2;
+        char nt[LH_STORE_TOKEN_MAX] = "";
+        if (lh_schedule_to_json(&e->def, &out, &e2) == LH_OK &&
+            lh_store_replace_if(ss->st, key, out.data, out.len, e->token, nt, &e2) == LH_OK) {
+            lh_info("schedule %s: plaintext dsn password sealed and the file re-written",
+                    e->def.id);
+            if (nt[0])
+                memcpy(e->token, nt, sizeof nt);
+            else
+                e->token[0] = '\0';
+        } else {
+            lh_warn("schedule %s: could not re-write the file with the dsn sealed: %s", e->def.id,
+                    e2.msg);
+        }
+        lh_buf_free(&out);
+    }
+    /* a sealed DSN that does not open is reported now, not at 2 am */
+    if (e->def.dsn_secret[0]) {
+        char full[LH_SCHEDULE_DSN_MAX];
+        struct lh_error e3;
+        if (lh_schedule_dsn_reveal(&e->def, &ss->key, full, sizeof full, &e3) != LH_OK)
+            lh_logerr("%s", e3.msg);
+        lh_schedule_wipe(full, sizeof full);
+    }
+    return LH_OK;
+}
+
+/* Loads every schedule file into a fresh sorted array. */
+static enum lh_status load_all(struct lh_schedule_store *ss, struct ent ***out, size_t *nout,
+                               struct lh_error *err)
+{
+    struct lh_store_list l;
+    enum lh_status s = lh_store_list(ss->st, "_schedules/", &l, err);
+    if (s != LH_OK)
+        return s;
+    struct ent **v = calloc(l.count ? l.count : 1, sizeof *v);
+    size_t n = 0;
+    if (!v) {
+        lh_store_list_free(&l);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory loading schedules");
+    }
+    clear_problems(ss);
+    for (size_t i = 0; i < l.count; i++) {
+        const char *key = l.items[i].key;
+        size_t kl = strlen(key);
+        if (kl < 5 || strcmp(key + kl - 5, ".json") != 0)
+            continue;
+        struct ent *e = malloc(sizeof *e);
+        struct lh_error e1;
+        if (!e) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory loading schedules");
+            break;
+        }
+        if (load_one(ss, key, e, &e1) != LH_OK) {
+            add_problem(ss, key, e1.msg);
+            free(e);
+            continue;
+        }
+        v[n++] = e;
+    }
+    lh_store_list_free(&l);
+    if (s != LH_OK) {
+        for (size_t i = 0; i < n; i++)
+            free(v[i]);
+        free(v);
+        return s;
+    }
+    /* keys are sorted by sanitised id; ids themselves may sort otherwise */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(v[j - 1]->def.id, v[j]->def.id) > 0; j--) {
+            struct ent *t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    *out = v;
+    *nout = n;
+    return LH_OK;
+}
+
+/* Writes e->def: create (put_if_absent) or replace_if on e->token. */
+static enum lh_status write_ent(struct lh_schedule_store *ss, struct ent *e, bool create,
+                                struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    if (sched_key(e->def.id, key, sizeof key, err) != LH_OK)
+        return LH_E_INVAL;
+    struct lh_buf out;
+    lh_buf_init(&out, LH_SCHEDULE_JSON_MAX);
+    enum lh_status s = lh_schedule_to_json(&e->def, &out, err);
+    if (s != LH_OK)
+        goto done;
+    char nt[LH_STORE_TOKEN_MAX] = "";
+    if (create)
+        s = lh_store_put_if_absent(ss->st, key, out.data, out.len, err);
+    else if (e->token[0])
+        s = lh_store_replace_if(ss->st, key, out.data, out.len, e->token, nt, err);
+    else
+        s = lh_store_put(ss->st, key, out.data, out.len, err);
+    if (s != LH_OK)
+        goto done;
+    if (!nt[0]) {
+        /* the backend did not say: ask (keeps the next replace_if honest) */
+        uint8_t *b = NULL;
+        size_t bl;
+        struct lh_error e2;
+        if (lh_store_get(ss->st, key, LH_SCHEDULE_JSON_MAX, &b, &bl, nt, &e2) != LH_OK)
+            nt[0] = '\0';
+        free(b);
+    }
+    memcpy(e->token, nt, sizeof nt);
+done:
+    lh_buf_free(&out);
+    return s;
+}
+
+static void notify(struct lh_schedule_store *ss, const char *id)
+{
+    pthread_mutex_lock(&ss->mu);
+    lh_schedule_listener_fn fn = ss->fn;
+    void *ctx = ss->fn_ctx;
+    pthread_mutex_unlock(&ss->mu);
+    if (fn)
+        fn(ctx, id);
+}
+
+/* ------------------------------------------------------------------ open/close */
+
+enum lh_status lh_schedule_store_open(struct lh_store *st,
+                                      const struct lh_schedule_store_options *o,
+                                      struct lh_schedule_store **out, struct lh_error *err)
+{
+    *out = NULL;
+    if (!o || !o->key)
+        return lh_error_set(err, LH_E_INVAL, "schedule store: a secret key is required");
+    struct lh_schedule_store *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    pthread_mutex_init(&ss->mu, NULL);
+    ss->st = st;
+    ss->key = *o->key;
+    ss->runs_keep = o->runs_keep ? o->runs_keep : LH_RUNS_KEEP_DEFAULT;
+    enum lh_status s = load_all(ss, &ss->v, &ss->n, err);
+    if (s != LH_OK) {
+        lh_schedule_store_close(ss);
+        return s;
+    }
+    ss->cap = ss->n ? ss->n : 0;
+    if (!ss->n) {
+        free(ss->v);
+        ss->v = NULL;
+    }
+    *out = ss;
+    return LH_OK;
+}
+
+void lh_schedule_store_close(struct lh_schedule_store *ss)
+{
+    if (!ss)
+        return;
+    for (size_t i = 0; i < ss->n; i++) {
+        lh_schedule_wipe(ss->v[i], sizeof *ss->v[i]);
+        free(ss->v[i]);
+    }
+    free(ss->v);
+    clear_problems(ss);
+    lh_schedule_wipe(&ss->key, sizeof ss->key);
+    pthread_mutex_destroy(&ss->mu);
+    free(ss);
+}
+
+const char *lh_schedule_store_problem(const struct lh_schedule_store *ss, size_t i)
+{
+    return i < ss->nprob ? ss->problems[i] : NULL;
+}
+
+const struct lh_schedule_key *lh_schedule_store_key(const struct lh_schedule_store *ss)
+{
+    return &ss->key;
+}
+
+void lh_schedule_store_set_listener(struct lh_schedule_store *ss, lh_schedule_listener_fn fn,
+                                    void *ctx)
+{
+    pthread_mutex_lock(&ss->mu);
+    ss->fn = fn;
+    ss->fn_ctx = ctx;
+    pthread_mutex_unlock(&ss->mu);
+}
+
+enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss, struct lh_error *err)
+{
+    pthread_mutex_lock(&ss->mu);
+    struct ent **nv = NULL;
+    size_t nn = 0;
+    enum lh_status s = load_all(ss, &nv, &nn, err);
+    if (s != LH_OK) {
+        pthread_mutex_unlock(&ss->mu);
+        return s;
+    }
+    /* ids that appeared, changed (other token) or vanished */
+    size_t cap = ss->n + nn + 1, nch = 0;
+    char(*changed)[LH_SCHEDULE_ID_MAX + 1] = calloc(cap, sizeof *changed);
+    size_t i = 0, j = 0;
+    while (changed && (i < ss->n || j < nn)) {
+        int c = i == ss->n ? 1 : j == nn ? -1 : strcmp(ss->v[i]->def.id, nv[j]->def.id);
+        if (c < 0) {
+            memcpy(changed[nch++], ss->v[i]->def.id, sizeof changed[0]);
+            i++;
+        } else if (c > 0) {
+            memcpy(changed[nch++], nv[j]->def.id, sizeof changed[0]);
+            j++;
+        } else {
+            if (strcmp(ss->v[i]->token, nv[j]->token) != 0)
+                memcpy(changed[nch++], nv[j]->def.id, sizeof changed[0]);
+            i++;
+            j++;
+        }
+    }
+    for (size_t k = 0; k < ss->n; k++)
+        free(ss->v[k]);
+    free(ss->v);
+    ss->v = nv;
+    ss->n = ss->cap = nn;
+    pthread_mutex_unlock(&ss->mu);
+    for (size_t k = 0; k < nch; k++)
+        notify(ss, changed[k]);
+    free(changed);
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------------ CRUD */
+
+enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const struct lh_schedule *def,
+                                        struct lh_error *err)
+{
+    struct ent *e = malloc(sizeof *e);
+    if (!e)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    e->def = *def;
+    e->token[0] = '\0';
+    enum lh_status s = lh_schedule_validate(&e->def, true, err);
+    if (s == LH_OK)
+        s = lh_schedule_seal(&e->def, &ss->key, NULL, err);
+    if (s != LH_OK) {
+        free(e);
+        return s;
+    }
+    pthread_mutex_lock(&ss->mu);
+    bool found;
+    size_t at = find(ss, e->def.id, &found);
+    if (found) {
+        s = lh_error_set(err, LH_E_EXISTS, "schedule '%s' already exists", e->def.id);
+    } else {
+        s = write_ent(ss, e, true, err);
+        if (s == LH_E_EXISTS)
+            lh_error_set(err, LH_E_EXISTS, "schedule '%s' already exists (in the store)",
+                         e->def.id);
+        if (s == LH_OK && !insert_at(ss, at, e))
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    pthread_mutex_unlock(&ss->mu);
+    if (s != LH_OK) {
+        lh_schedule_wipe(e, sizeof *e);
+        free(e);
+        return s;
+    }
+    notify(ss, def->id);
+    return LH_OK;
+}
+
+enum lh_status lh_schedule_store_get(struct lh_schedule_store *ss, const char *id,
+                                     struct lh_schedule *out, struct lh_error *err)
+{
+    pthread_mutex_lock(&ss->mu);
+    bool found;
+    size_t at = find(ss, id, &found);
+    if (found)
+        *out = ss->v[at]->def;
+    pthread_mutex_unlock(&ss->mu);
+    return found ? LH_OK : lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
+}
+
+enum lh_status lh_schedule_store_list(struct lh_schedule_store *ss, struct lh_schedule **out,
+                                      size_t *n, struct lh_error *err)
+{
+    pthread_mutex_lock(&ss->mu);
+    struct lh_schedule *v = malloc((ss->n ? ss->n : 1) * sizeof *v);
+    if (v)
+        for (size_t i = 0; i < ss->n; i++)
+            v[i] = ss->v[i]->def;
+    *n = v ? ss->n : 0;
+    pthread_mutex_unlock(&ss->mu);
+    *out = v;
+    return v ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
+}
+
+/* A change applied with compare-and-swap: fn mutates a copy of the
+ * current definition; on a conflict the file is re-read and fn runs again
+ * on the fresh copy. */
+typedef enum lh_status (*modify_fn)(struct lh_schedule *def, void *arg, struct lh_error *err);
+
+static enum lh_status modify(struct lh_schedule_store *ss, const char *id, modify_fn fn, void *arg,
+                             struct lh_schedule *updated, struct lh_error *err)
+{
+    pthread_mutex_lock(&ss->mu);
+    enum lh_status s = LH_OK;
+    bool found;
+    size_t at = find(ss, id, &found);
+    if (!found) {
+        s = lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
+        goto done;
+    }
+    for (int tries = 0;; tries++) {
+        struct ent *cur = ss->v[at];
+        struct ent *e = malloc(sizeof *e);
+        if (!e) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        *e = *cur;
+        s = fn(&e->def, arg, err);
+        if (s == LH_OK)
+            s = write_ent(ss, e, false, err);
+        if (s == LH_OK) {
+            ss->v[at] = e;
+            free(cur);
+            if (updated)
+                *updated = e->def;
+            goto done;
+        }
+        free(e);
+        if ((s != LH_E_CONFLICT && s != LH_E_NOTFOUND) || tries == 4)
+            goto done;
+        /* someone else wrote the file: take theirs and apply ours again */
+        char key[LH_STORE_KEY_MAX];
+        struct ent fresh;
+        if (sched_key(id, key, sizeof key, err) != LH_OK)
+            goto done;
+        if (s == LH_E_NOTFOUND) {
+            s = lh_error_set(err, LH_E_NOTFOUND, "schedule '%s' was deleted meanwhile", id);
+            goto done;
+        }
+        s = load_one(ss, key, &fresh, err);
+        if (s != LH_OK)
+            goto done;
+        *cur = fresh;
+    }
+done:
+    pthread_mutex_unlock(&ss->mu);
+    return s;
+}
+
+static bool same_trigger(const struct lh_schedule *a, const struct lh_schedule *b)
+{
+    if (a->trigger.kind != b->trigger.kind)
+        return false;
+    if (a->trigger.kind == LH_TRIGGER_INTERVAL)
+        return a->trigger.interval_secs == b->trigger.interval_secs &&
+               a->trigger.anchor == b->trigger.anchor;
+    return strcmp(a->cron_expr, b->cron_expr) == 0 && strcmp(a->tz_name, b->tz_name) == 0;
+}
+
+struct update_arg {
+    const struct lh_schedule *want;
+    const struct lh_schedule_key *key;
+    int64_t now_us;
+};
+
+static enum lh_status do_update(struct lh_schedule *d, void *arg, struct lh_error *err)
+{
+    struct update_arg *a = arg;
+    const struct lh_schedule *w = a->want;
+    bool trig_changed = !same_trigger(d, w);
+    d->kind = w->kind;
+    memcpy(d->dsn, w->dsn, sizeof d->dsn);
+    memcpy(d->dsn_secret, w->dsn_secret, sizeof d->dsn_secret);
+    memcpy(d->password_env, w->password_env, sizeof d->password_env);
+    memcpy(d->table, w->table, sizeof d->table);
+    memcpy(d->dataset_name, w->dataset_name, sizeof d->dataset_name);
+    d->has_batch_size = w->has_batch_size;
+    d->batch_size = w->batch_size;
+    memcpy(d->order_by, w->order_by, sizeof d->order_by);
+    d->mode = w->mode;
+    memcpy(d->cursor_column, w->cursor_column, sizeof d->cursor_column);
+    d->has_limit = w->has_limit;
+    d->limit = w->limit;
+    d->trigger = w->trigger;
+    memcpy(d->cron_expr, w->cron_expr, sizeof d->cron_expr);
+    memcpy(d->tz_name, w->tz_name, sizeof d->tz_name);
+    d->enabled = w->enabled;
+    d->retry = w->retry;
+    d->timeout_secs = w->timeout_secs;
+    d->catch_up = w->catch_up;
+    memcpy(d->description, w->description, sizeof d->description);
+    d->auto_pause_after = w->auto_pause_after;
+    memcpy(d->paused_reason, w->paused_reason, sizeof d->paused_reason);
+    d->next_run_at_us = w->next_run_at_us;
+    enum lh_status s = lh_schedule_validate(d, false, err);
+    if (s == LH_OK)
+        s = lh_schedule_seal(d, a->key, NULL, err);
+    if (s != LH_OK || !trig_changed)
+        return s;
+    /* a new trigger: the next time from the last run (due now if never ran) */
+    d->retry_attempt = 0;
+    d->retry_target_us = 0;
+    if (!d->has_last_run) {
+        d->next_run_at_us = a->now_us;
+        return LH_OK;
+    }
+    int64_t next;
+    int64_t last = lh_sched_floor_div(d->last_run_at_us, 1000000);
+    int64_t now = lh_sched_floor_div(a->now_us, 1000000);
+    s = lh_trigger_next(&d->trigger, last, last, now, &next, err);
+    if (s == LH_OK)
+        d->next_run_at_us = next * 1000000;
+    return s;
+}
+
+enum lh_status lh_schedule_store_update(struct lh_schedule_store *ss, const struct lh_schedule *def,
+                                        int64_t now_us, struct lh_error *err)
+{
+    struct update_arg a = {def, &ss->key, now_us};
+    enum lh_status s = modify(ss, def->id, do_update, &a, NULL, err);
+    if (s == LH_OK)
+        notify(ss, def->id);
+    return s;
+}
+
+struct enable_arg {
+    bool enabled;
+    const char *reason;
+};
+
+static enum lh_status do_enable(struct lh_schedule *d, void *arg, struct lh_error *err)
+{
+    (void)err;
+    struct enable_arg *a = arg;
+    d->enabled = a->enabled;
+    if (a->enabled) {
+        d->paused_reason[0] = '\0';
+        d->consecutive_failures = 0;
+        d->retry_attempt = 0;
+        d->retry_target_us = 0;
+    } else {
+        snprintf(d->paused_reason, sizeof d->paused_reason, "%s",
+                 a->reason && *a->reason ? a->reason : "paused");
+    }
+    return LH_OK;
+}
+
+enum lh_status lh_schedule_store_set_enabled(struct lh_schedule_store *ss, const char *id,
+                                             bool enabled, const char *reason, struct lh_error *err)
+{
+    struct enable_arg a = {enabled, reason};
+    enum lh_status s = modify(ss, id, do_enable, &a, NULL, err);
+    if (s == LH_OK)
+        notify(ss, id);
+    return s;
+}
+
+static enum lh_status do_resched(struct lh_schedule *d, void *arg, struct lh_error *err)
+{
+    (void)err;
+    d->next_run_at_us = *(int64_t *)arg;
+    return LH_OK;
+}
+
+enum lh_status lh_schedule_store_reschedule(struct lh_schedule_store *ss, const char *id,
+                                            int64_t next_us, struct lh_error *err)
+{
+    return modify(ss, id, do_resched, &next_us, NULL, err);
+}
+
+enum lh_status lh_schedule_store_delete(struct lh_schedule_store *ss, const char *id, bool *existed,
+                                        struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    if (existed)
+        *existed = false;
+    if (sched_key(id, key, sizeof key, err) != LH_OK)
+        return LH_E_INVAL;
+    pthread_mutex_lock(&ss->mu);
+    bool found;
+    size_t at = find(ss, id, &found);
+    enum lh_status s = lh_store_delete(ss->st, key, err);
+    if (s == LH_OK && found) {
+        lh_schedule_wipe(ss->v[at], sizeof *ss->v[at]);
+        free(ss->v[at]);
+        memmove(ss->v + at, ss->v + at + 1, (ss->n - at - 1) * sizeof *ss->v);
+        ss->n--;
+    }
+    pthread_mutex_unlock(&ss->mu);
+    if (s != LH_OK)
+        return s;
+    if (existed)
+        *existed = found;
+    notify(ss, id);
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------------ runs */
+
+struct run_arg {
+    const struct lh_run_record *run;
+    uint64_t rnd;
+    int64_t now_us;
+    bool paused;
+};
+
+static enum lh_status do_run(struct lh_schedule *d, void *arg, struct lh_error *err)
+{
+    struct run_arg *a = arg;
+    return lh_schedule_apply_run(d, a->run, a->rnd, a->now_us, &a->paused, err);
+}
+
+/* Keeps the newest runs_keep records of one schedule. Called locked. */
+static void trim_runs(struct lh_schedule_store *ss, const char *prefix)
+{
+    struct lh_store_list l;
+    struct lh_error err;
+    if (lh_store_list(ss->st, prefix, &l, &err) != LH_OK) {
+        lh_warn("run history %s: %s", prefix, err.msg);
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < l.count; i++)
+        n += strlen(l.items[i].key) > 5 &&
+             strcmp(l.items[i].key + strlen(l.items[i].key) - 5, ".json") == 0;
+    for (size_t i = 0; i < l.count && n > ss->runs_keep; i++) {
+        const char *k = l.items[i].key;
+        if (strlen(k) <= 5 || strcmp(k + strlen(k) - 5, ".json") != 0)
+            continue;
+        if (lh_store_delete(ss->st, k, &err) != LH_OK)
+            lh_warn("run history: delete %s: %s", k, err.msg);
+        n--;
+    }
+    lh_store_list_free(&l);
+}
+
+enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
+                                            const struct lh_run_record *run, uint64_t rnd,
+                                            int64_t now_us, struct lh_schedule *updated,
+                                            bool *auto_paused, struct lh_error *err)
+{
+    char prefix[LH_STORE_KEY_MAX], key[LH_STORE_KEY_MAX];
+    if (auto_paused)
+        *auto_paused = false;
+    if (runs_prefix(run->schedule_id, prefix, sizeof prefix, err) != LH_OK)
+        return LH_E_INVAL;
+    if (snprintf(key, sizeof key, "%s%s.json", prefix, run->run_id) >= (int)sizeof key)
+        return lh_error_set(err, LH_E_INVAL, "run id too long");
+    struct lh_buf out;
+    lh_buf_init(&out, LH_SCHEDULE_JSON_MAX);
+    enum lh_status s = lh_run_record_to_json(run, &out, err);
+    if (s == LH_OK) {
+        pthread_mutex_lock(&ss->mu);
+        s = lh_store_put(ss->st, key, out.data, out.len, err);
+        if (s == LH_OK)
+            trim_runs(ss, prefix);
+        pthread_mutex_unlock(&ss->mu);
+    }
+    lh_buf_free(&out);
+    if (s != LH_OK)
+        return s;
+    struct run_arg a = {run, rnd, now_us, false};
+    s = modify(ss, run->schedule_id, do_run, &a, updated, err);
+    if (auto_paused)
+        *auto_paused = a.paused;
+    return s;
+}
+
+enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *id,
+                                      const char *before, size_t limit, struct lh_run_record **out,
+                                      size_t *n, size_t *total, struct lh_error *err)
+{
+    char prefix[LH_STORE_KEY_MAX];
+    *out = NULL;
+    *n = 0;
+    if (total)
+        *total = 0;
+    if (runs_prefix(id, prefix, sizeof prefix, err) != LH_OK)
+        return LH_E_INVAL;
+    struct lh_run_record *v = calloc(limit ? limit : 1, sizeof *v);
+    if (!v)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    pthread_mutex_lock(&ss->mu);
+    struct lh_store_list l;
+    enum lh_status s = lh_store_list(ss->st, prefix, &l, err);
+    if (s != LH_OK)
+        goto done;
+    size_t pl = strlen(prefix), cnt = 0;
+    for (size_t i = l.count; i-- > 0;) {
+        const char *k = l.items[i].key;
+        size_t kl = strlen(k);
+        if (kl <= pl + 5 || strcmp(k + kl - 5, ".json") != 0)
+            continue;
+        cnt++;
+        char rid[LH_RUN_ID_MAX];
+        snprintf(rid, sizeof rid, "%.*s", (int)(kl - pl - 5), k + pl);
+        if ((before && strcmp(rid, before) >= 0) || *n >= limit)
+            continue;
+        uint8_t *b = NULL;
+        size_t bl;
+        struct lh_error e1;
+        if (lh_store_get(ss->st, k, LH_SCHEDULE_JSON_MAX, &b, &bl, NULL, &e1) != LH_OK ||
+            lh_run_record_from_json((const char *)b, bl, &v[*n], &e1) != LH_OK) {
+            lh_warn("run record %s: %s", k, e1.msg);
+            free(b);
+            continue;
+        }
+        free(b);
+        (*n)++;
+    }
+    if (total)
+        *total = cnt;
+    lh_store_list_free(&l);
+done:
+    pthread_mutex_unlock(&ss->mu);
+    if (s != LH_OK) {
+        free(v);
+        *n = 0;
+        return s;
+    }
+    *out = v;
+    return LH_OK;
+}

@@ -1,0 +1,77 @@
+#!/bin/sh
+# `lakehouse schedule`: add/list/show/update/pause/resume/rm/run/runs on a
+# fresh data directory; passwords never reach the store or the output; a
+# reference-shaped plaintext file is re-written sealed.
+# usage: cli_schedule.sh path/to/lakehouse
+set -u
+LH=$1
+T=$(mktemp -d /tmp/lh-cli-sched-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export LAKEHOUSE_DATA="$T/data" LAKEHOUSE_SECRET_KEY_FILE="$T/secret.key"
+unset LAKEHOUSE_SECRET_KEY
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+expect() { # name want-rc cmd...
+    name=$1 want=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" = "$want" ]; then ok "$name"; else bad "$name (rc=$rc): $(cat "$T/out" "$T/err")"; fi
+}
+has() { # name file pattern
+    if grep -q -- "$3" "$2"; then ok "$1"; else bad "$1: no '$3' in $(cat "$2")"; fi
+}
+hasnt() {
+    if grep -rq -- "$3" "$2"; then bad "$1: '$3' found"; else ok "$1"; fi
+}
+
+expect "list without data dir" 1 "$LH" schedule list
+has "list error names dir" "$T/err" "does not exist"
+expect "add mysql" 0 "$LH" schedule add customers-hourly --mysql \
+    --dsn 'mysql://etl:Pw-0f-Etl@db:3306/shop' --table customers --every 1h
+has "add prints redacted dsn" "$T/out" "mysql://etl:\*\*\*@db:3306/shop"
+expect "key file created" 0 test -f "$T/secret.key"
+expect "add postgres cron" 0 "$LH" schedule add nightly --postgres \
+    --dsn 'postgres://ro@pg/app' --password-env PGPASS --table public.orders \
+    --cron '30 2 * * *' --tz America/New_York --retries 2 --timeout 10m --catch-up skip
+expect "add duplicate" 1 "$LH" schedule add nightly --postgres --dsn 'postgres://h/d' \
+    --table t --every 1m
+has "duplicate message" "$T/err" "already exists"
+expect "add bad trigger" 1 "$LH" schedule add x --mysql --dsn 'mysql://h/d' --table t --cron '61 * * * *'
+has "bad cron names the field" "$T/err" "trigger.expr"
+expect "add bad duration" 2 "$LH" schedule add y --mysql --dsn 'mysql://h/d' --table t --every 5x
+expect "list" 0 "$LH" schedule list
+has "list header" "$T/out" "ID  *KIND  *TRIGGER  *ENABLED  *NEXT RUN  *RUNS/FAILED  *LAST OUTCOME"
+has "list row" "$T/out" "nightly  *postgres:public.orders  *cron 30 2 \* \* \* America/New_York  *yes"
+expect "pause" 0 "$LH" schedule pause nightly --reason maintenance
+expect "show paused" 0 "$LH" schedule show nightly
+has "show reason" "$T/out" "maintenance"
+expect "resume" 0 "$LH" schedule resume nightly
+expect "update" 0 "$LH" schedule update customers-hourly --every 90s --anchor fixed --description 'hi'
+expect "show json" 0 "$LH" schedule show customers-hourly --json
+has "json secs" "$T/out" '"secs": 90'
+has "json anchor" "$T/out" '"anchor": "fixed"'
+expect "list json" 0 "$LH" schedule list --json
+has "list json ids" "$T/out" '"id": "nightly"'
+hasnt "no password in store" "$T/data" "Pw-0f-Etl"
+hasnt "no password in output" "$T/out" "Pw-0f-Etl"
+expect "run needs daemon" 1 "$LH" schedule run nightly
+has "run message" "$T/err" "needs a running daemon"
+expect "runs empty" 0 "$LH" schedule runs nightly
+# a file as the reference wrote it: plaintext password
+mkdir -p "$T/data/primary/_schedules" 2>/dev/null
+ref='{"id":"legacy","kind":{"type":"mysql","dsn":"mysql://u:Legacy-Pw@h:3306/db","table":"t","dataset_name":null,"batch_size":null,"order_by":null},"trigger":{"type":"interval","secs":60},"enabled":true,"created_at":"2026-04-16T20:36:04Z","created_by":"ops","next_run_at":"2026-04-16T20:36:04Z","last_run_at":null,"last_outcome":null,"run_count":0,"failure_count":0}'
+f=$(ls -d "$T"/data/*/_schedules 2>/dev/null | head -1)
+[ -n "$f" ] || f="$T/data/_schedules"
+printf '%s' "$ref" >"$f/legacy.json"
+expect "list with legacy" 0 "$LH" schedule list
+has "legacy listed" "$T/out" "legacy"
+hasnt "legacy re-written sealed" "$T/data" "Legacy-Pw"
+printf '{"id":' >"$f/broken.json"
+expect "list with broken" 0 "$LH" schedule list
+has "broken warned" "$T/err" "broken.json"
+expect "rm" 0 "$LH" schedule rm nightly
+expect "show removed" 1 "$LH" schedule show nightly
+expect "unknown command" 2 "$LH" schedule frobnicate
+[ "$fails" = 0 ] || { echo "$fails failed"; exit 1; }
