@@ -511,6 +511,26 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
             cur = v;
     }
     c->version = cur + 1;
+    /* the current version's entry (append/incremental build on it) */
+    json_t *curv = NULL;
+    for (size_t i = 0; i < json_array_size(versions); i++) {
+        json_t *e = json_array_get(versions, i);
+        if (jint(e, "version") == jint(rec, "current_version"))
+            curv = e;
+    }
+    if (sp->check_base && jint(rec, "current_version") != sp->base_version)
+        return lh_error_set(err, LH_E_STATE,
+                            "dataset changed during the run: current version is %llu, the run "
+                            "started from %llu",
+                            (unsigned long long)jint(rec, "current_version"),
+                            (unsigned long long)sp->base_version);
+    uint64_t row_count = sp->row_count;
+    const char *watermark = sp->watermark;
+    if (sp->inherit_objects && curv) {
+        row_count += jint(curv, "row_count");
+        if (!watermark)
+            watermark = json_string_value(json_object_get(curv, "watermark"));
+    }
     /* schema change against the previous version */
     const char *prev = json_string_value(json_object_get(rec, "schema_fingerprint"));
     if (cur > 0 && prev && *prev && strcmp(prev, c->fp) != 0) {
@@ -520,6 +540,14 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
     char ts[40];
     now_iso(ts);
     json_t *objs = json_array();
+    if (objs && sp->inherit_objects && curv) {
+        json_t *po = json_object_get(curv, "objects");
+        for (size_t i = 0; objs && i < json_array_size(po); i++)
+            if (json_array_append(objs, json_array_get(po, i)) != 0) {
+                json_decref(objs);
+                objs = NULL;
+            }
+    }
     for (size_t i = 0; objs && i < sp->nobjects; i++) {
         char ots[40];
         iso_or_now(sp->objects[i].created_at_us, ots);
@@ -534,14 +562,18 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
     }
     json_t *v =
         objs ? json_pack("{s:I, s:s, s:I, s:s, s:s, s:o}", "version", (json_int_t)c->version,
-                         "created_at", ts, "row_count", (json_int_t)sp->row_count, "run_id",
+                         "created_at", ts, "row_count", (json_int_t)row_count, "run_id",
                          sp->run_id ? sp->run_id : "", "schema_fingerprint", c->fp, "objects", objs)
              : NULL;
+    if (v && watermark && json_object_set_new(v, "watermark", json_string(watermark)) != 0) {
+        json_decref(v);
+        v = NULL;
+    }
     if (!v || json_array_append_new(versions, v) != 0)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     json_object_set_new(rec, "current_version", json_integer((json_int_t)c->version));
     json_object_set_new(rec, "schema_fingerprint", json_string(c->fp));
-    json_object_set_new(rec, "row_count", json_integer((json_int_t)sp->row_count));
+    json_object_set_new(rec, "row_count", json_integer((json_int_t)row_count));
     json_object_set_new(rec, "embeddings_stale", json_true());
     if (sp->columns) {
         enum lh_status s = apply_columns(rec, sp->columns, sp->ncolumns, NULL, err);
@@ -851,6 +883,9 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
         vi[i].row_count = rd_u64(&r, v, "row_count");
         vi[i].run_id = rd_str(&r, v, "run_id", true);
         vi[i].schema_fingerprint = rd_str(&r, v, "schema_fingerprint", true);
+        vi[i].watermark = json_is_string(json_object_get(v, "watermark"))
+                              ? rd_str(&r, v, "watermark", true)
+                              : NULL;
         json_t *os = rd_arr(&r, v, "objects", false);
         size_t no = json_array_size(os);
         struct lh_catalog_object_info *oi = rd_alloc(&r, no, sizeof *oi);

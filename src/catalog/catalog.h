@@ -93,6 +93,20 @@ struct lh_catalog_version_spec {
     const struct lh_catalog_column *columns; /* NULL: keep */
     size_t ncolumns;
     const struct lh_catalog_lineage *lineage; /* NULL: keep */
+    /* Append/incremental loads (all optional, zero = off):
+     * inherit_objects: the new version's objects are the current version's
+     * objects followed by `objects`, and its row_count is the current
+     * version's plus `row_count` (composed inside the same CAS update, so a
+     * concurrent run's version is never lost).
+     * watermark: incremental cursor stored in the version ("watermark");
+     * NULL with inherit_objects keeps the current version's watermark.
+     * check_base: fail with LH_E_STATE (nothing written) unless the current
+     * version is still base_version (0: no version yet) — the run read its
+     * watermark from that version. */
+    bool inherit_objects;
+    const char *watermark;
+    bool check_base;
+    uint64_t base_version;
 };
 
 /* Registers a new version of dataset `name` (created if new) and makes it
@@ -133,6 +147,7 @@ struct lh_catalog_object_info {
 struct lh_catalog_version_info {
     uint64_t version;
     const char *created_at, *run_id, *schema_fingerprint;
+    const char *watermark; /* NULL: none (incremental loads only) */
     uint64_t row_count, size_bytes;
     const struct lh_catalog_object_info *objects;
     size_t nobjects;

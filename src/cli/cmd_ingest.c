@@ -1,9 +1,273 @@
-/* Placeholder until the ingest job lands. */
+/*
+ * cmd_ingest.c — `lakehouse ingest postgres|mysql --dsn DSN --table T ...`.
+ *
+ * Runs one ingest job (ingest.h) into the store (--store URL, else --data
+ * DIR, else $LAKEHOUSE_DATA, else ./lakehouse-data). While it runs and
+ * stderr is a terminal, one progress line (rows, rows/s, bytes, elapsed)
+ * is refreshed in place about four times a second. At the end one summary
+ * line goes to stdout:
+ *
+ *   rows=N dataset=X bytes=B version=V warnings=W duration=1.23s
+ *
+ * (or a JSON object with --json); warnings are listed on stderr. Errors are
+ * one line on stderr and exit 1. SIGINT/SIGTERM cancel the job cleanly
+ * (nothing published), from a signal thread that calls lh_ingest_cancel.
+ */
 #include "cli.h"
+#include "ingest/ingest.h"
+#include "store/store.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *usage =
+    "usage: lakehouse ingest postgres|mysql --dsn DSN --table T [--dataset NAME]\n"
+    "                        [--batch-size N] [--order-by COLS] [--limit N]\n"
+    "                        [--mode overwrite|append|incremental] [--cursor-column C]\n"
+    "                        [--data DIR | --store URL] [--config FILE]\n"
+    "                        [--codec zstd|snappy|none] [--part-size SIZE]\n"
+    "                        [--statement-timeout MS] [--run-id ID] [--json]\n"
+    "\n"
+    "Copies one table into Parquet and publishes it as a new dataset version.\n"
+    "\n"
+    "  --dsn DSN            postgresql://user:pass@host:port/db, libpq key=value,\n"
+    "                       mysql://user:pass@host:port/db (?socket=/path)\n"
+    "  --table T            table, or schema.table\n"
+    "  --dataset NAME       dataset name (default: the table name)\n"
+    "  --batch-size N       rows per batch (default 65536)\n"
+    "  --order-by COLS      \"a, b DESC\" (column names only)\n"
+    "  --limit N            at most N rows\n"
+    "  --mode M             overwrite (default): the new version replaces the old;\n"
+    "                       append: previous parts + this run's rows;\n"
+    "                       incremental: append rows with cursor > last watermark\n"
+    "  --cursor-column C    the incremental cursor (strictly increasing column)\n"
+    "  --data DIR           local data directory (default $LAKEHOUSE_DATA or\n"
+    "                       ./lakehouse-data)\n"
+    "  --store URL          s3://bucket/prefix\n"
+    "  --codec C            zstd (default), snappy or none\n"
+    "  --part-size SIZE     start a new part file past SIZE (default 1GiB)\n"
+    "  --json               summary as JSON\n";
+
+struct progress {
+    bool tty;
+    int64_t last_ns;
+    bool shown;
+};
+
+static void on_progress(void *ctx, int64_t rows, uint64_t bytes, double elapsed)
+{
+    struct progress *p = ctx;
+    int64_t now = lh_time_mono_ns();
+    if (!p->tty || now - p->last_ns < 250000000)
+        return;
+    p->last_ns = now;
+    p->shown = true;
+    double rate = elapsed > 0 ? (double)rows / elapsed : 0;
+    fprintf(stderr, "\r\033[K%" PRId64 " rows  %.0f rows/s  %.1f MiB  %.1fs", rows, rate,
+            (double)bytes / (1024.0 * 1024.0), elapsed);
+    fflush(stderr);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+struct sigctx {
+    struct lh_ingest_job *job;
+    sigset_t set;
+    volatile bool done;
+};
+
+static void *signal_thread(void *arg)
+{
+    struct sigctx *c = arg;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&c->set, &sig) != 0)
+            return NULL;
+        if (c->done)
+            return NULL;
+        if (sig == SIGINT || sig == SIGTERM)
+            lh_ingest_cancel(c->job);
+    }
+}
 
 int lh_cmd_ingest(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    lh_cli_error("ingest: not built yet");
-    return 1;
+    if (lh_cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    struct lh_ingest_options o = {0};
+    const char *data = NULL, *store_url = NULL, *config = NULL, *kind = NULL;
+    const char *batch = NULL, *limit = NULL, *mode = NULL, *part = NULL, *timeout = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            json = true;
+            continue;
+        }
+        const char **slot = strcmp(a, "--dsn") == 0                 ? &o.dsn
+                            : strcmp(a, "--table") == 0             ? &o.table
+                            : strcmp(a, "--dataset") == 0           ? &o.dataset
+                            : strcmp(a, "--batch-size") == 0        ? &batch
+                            : strcmp(a, "--order-by") == 0          ? &o.order_by
+                            : strcmp(a, "--limit") == 0             ? &limit
+                            : strcmp(a, "--mode") == 0              ? &mode
+                            : strcmp(a, "--cursor-column") == 0     ? &o.cursor_column
+                            : strcmp(a, "--data") == 0              ? &data
+                            : strcmp(a, "--store") == 0             ? &store_url
+                            : strcmp(a, "--config") == 0            ? &config
+                            : strcmp(a, "--codec") == 0             ? &o.codec
+                            : strcmp(a, "--part-size") == 0         ? &part
+                            : strcmp(a, "--statement-timeout") == 0 ? &timeout
+                            : strcmp(a, "--run-id") == 0            ? &o.run_id
+                                                                    : NULL;
+        if (slot) {
+            if (i + 1 >= argc) {
+                lh_cli_error("ingest: %s needs a value", a);
+                return 2;
+            }
+            *slot = argv[++i];
+            continue;
+        }
+        if (a[0] == '-') {
+            lh_cli_error("ingest: unknown option '%s' (see 'lakehouse ingest --help')", a);
+            return 2;
+        }
+        if (kind) {
+            lh_cli_error("ingest: unexpected argument '%s'", a);
+            return 2;
+        }
+        kind = a;
+    }
+    if (!kind || !lh_source_kind_parse(kind, &o.kind)) {
+        lh_cli_error("ingest: first argument must be postgres or mysql (see --help)");
+        return 2;
+    }
+    if (!o.dsn || !o.table) {
+        lh_cli_error("ingest: --dsn and --table are required");
+        return 2;
+    }
+    if (data && store_url) {
+        lh_cli_error("ingest: give --data or --store, not both");
+        return 2;
+    }
+    uint64_t u;
+    if ((batch && (!lh_parse_i64(batch, &o.batch_size) || o.batch_size <= 0)) ||
+        (limit && (!lh_parse_i64(limit, &o.limit) || o.limit <= 0)) ||
+        (timeout &&
+         (!lh_parse_i64(timeout, &o.statement_timeout_ms) || o.statement_timeout_ms <= 0))) {
+        lh_cli_error(
+            "ingest: --batch-size, --limit and --statement-timeout take a positive integer");
+        return 2;
+    }
+    if (part) {
+        if (!lh_parse_size(part, &u) || u == 0) {
+            lh_cli_error("ingest: bad --part-size '%s'", part);
+            return 2;
+        }
+        o.part_bytes = u;
+    }
+    if (mode && !lh_ingest_mode_parse(mode, &o.mode)) {
+        lh_cli_error("ingest: --mode is overwrite, append or incremental");
+        return 2;
+    }
+    if (o.mode == LH_INGEST_INCREMENTAL && !o.cursor_column) {
+        lh_cli_error("ingest: --mode incremental needs --cursor-column");
+        return 2;
+    }
+    struct progress pr = {.tty = isatty(STDERR_FILENO) != 0, .last_ns = lh_time_mono_ns()};
+    o.progress = on_progress;
+    o.progress_ctx = &pr;
+
+    int rc = 1;
+    struct lh_error err;
+    struct lh_store_set *set = NULL;
+    struct lh_ingest_job *job = NULL;
+    struct lh_ingest_result res;
+    struct sigctx sc = {0};
+    pthread_t th;
+    bool have_th = false;
+    if (lh_store_set_open(store_url ? store_url : data, config, NULL, &set, &err) != LH_OK) {
+        lh_cli_error("ingest: %s", err.msg);
+        goto done;
+    }
+    if (lh_ingest_job_create(set, &o, &job, &err) != LH_OK) {
+        lh_cli_error("%s", err.msg);
+        goto done;
+    }
+    sc.job = job;
+    sigemptyset(&sc.set);
+    sigaddset(&sc.set, SIGINT);
+    sigaddset(&sc.set, SIGTERM);
+    sigaddset(&sc.set, SIGUSR1);
+    if (pthread_sigmask(SIG_BLOCK, &sc.set, NULL) == 0 &&
+        pthread_create(&th, NULL, signal_thread, &sc) == 0)
+        have_th = true;
+    enum lh_status s = lh_ingest_run(job, &res, &err);
+    if (have_th) {
+        sc.done = true;
+        pthread_kill(th, SIGUSR1);
+        pthread_join(th, NULL);
+    }
+    if (pr.shown)
+        fputs("\r\033[K", stderr);
+    if (s != LH_OK) {
+        lh_cli_error("%s", err.msg);
+        goto done;
+    }
+    for (int i = 0; i < res.nwarning_texts; i++)
+        lh_cli_error("warning: %s", res.warning_texts[i]);
+    if (res.warnings > res.nwarning_texts)
+        lh_cli_error("warning: ... %" PRId64 " warnings in all", res.warnings);
+    if (json) {
+        printf("{\"rows\": %" PRId64 ", \"dataset\": ", res.rows);
+        json_str(stdout, res.dataset);
+        printf(", \"bytes\": %" PRIu64 ", \"files\": %d, \"version\": %" PRIu64
+               ", \"published\": %s, \"warnings\": %" PRId64 ", \"duration_secs\": %.3f, "
+               "\"run_id\": ",
+               res.bytes, res.files, res.version, res.published ? "true" : "false", res.warnings,
+               res.duration_s);
+        json_str(stdout, res.run_id);
+        fputs(", \"watermark\": ", stdout);
+        if (res.watermark[0])
+            json_str(stdout, res.watermark);
+        else
+            fputs("null", stdout);
+        fputs(", \"message\": ", stdout);
+        json_str(stdout, res.message);
+        fputs(", \"warning_texts\": [", stdout);
+        for (int i = 0; i < res.nwarning_texts; i++) {
+            fputs(i ? ", " : "", stdout);
+            json_str(stdout, res.warning_texts[i]);
+        }
+        fputs("]}\n", stdout);
+    } else {
+        printf("%s version=%" PRIu64 " warnings=%" PRId64 " duration=%.2fs%s\n", res.message,
+               res.version, res.warnings, res.duration_s,
+               res.published ? "" : " (no new rows; nothing published)");
+    }
+    rc = 0;
+done:
+    lh_ingest_job_destroy(job);
+    lh_store_set_close(set);
+    return rc;
 }

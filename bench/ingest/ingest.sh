@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# bench/ingest/ingest.sh [ROWS...] — `lakehouse ingest` against the floor and
+# against "dump to CSV, convert with DuckDB", for PostgreSQL and MariaDB.
+#
+# For each ROWS (default 1000000): starts throwaway servers
+# (tests/servers/*.sh), fills a table of the issue-4 benchmark shape (bigint
+# id, int, numeric(12,2), double, 8-value text, ~24-char email, timestamptz,
+# bool, small json; 5 % NULLs per column) and runs, per server:
+#   floor   bench/ingest/floor.c (binary COPY / unbuffered binary protocol)
+#   ours    lakehouse ingest ... --codec zstd into a fresh data directory
+#   duckdb  psql \copy ... csv | DuckDB  /  mariadb --batch | DuckDB, writing
+#           zstd Parquet (DuckDB through node, threads=1)
+# and prints wall time, rows/s, client CPU s per million rows, peak RSS,
+# Parquet size, and the ratios. Our binary comes from LH_BUILD (default
+# build-bench, configured Release; LH_BIN=path uses a built binary as is).
+# Not a test: nothing is asserted.
+set -euo pipefail
+[ $# -gt 0 ] || set -- 1000000
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${LH_BUILD:-$root/build-bench}
+tmp=$(mktemp -d /tmp/lh-bench-ing.XXXXXX)
+chmod 755 "$tmp"
+cleanup() {
+  bash "$root/tests/servers/pg.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
+  bash "$root/tests/servers/mariadb.sh" stop "$tmp/my" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+if [ -n "${LH_BIN:-}" ]; then
+  lh=$LH_BIN # an already built binary (skips the build)
+else
+  [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$build" -j2 lakehouse >/dev/null || { echo "ingest.sh: build failed in $build" >&2; exit 1; }
+  lh=$build/lakehouse
+fi
+cc -O2 -std=c17 -D_POSIX_C_SOURCE=200809L -I/usr/include/postgresql -I/usr/include/mariadb \
+  "$here/floor.c" -lpq -lmariadb -o "$tmp/floor"
+cat >"$tmp/csv2parquet.mjs" <<'JS'
+// csv2parquet.mjs OUT DELIM NULLSTR — stdin CSV/TSV with header -> zstd Parquet, one thread.
+import { createRequire } from 'node:module';
+const req = createRequire(process.env.LH_NODE_DIR + '/package.json');
+const { DuckDBInstance } = await import(req.resolve('@duckdb/node-api'));
+const [out, delim, nullstr] = process.argv.slice(2);
+const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
+const con = await inst.connect();
+await con.run(`COPY (SELECT * FROM read_csv('/dev/stdin', header = true, delim = '${delim}',
+  nullstr = '${nullstr}', quote = '"', escape = '"')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+JS
+export LH_NODE_DIR=$root/tests/node
+
+# measure LABEL ROWS OUTFILE CMD... : one line of figures (GNU time for the
+# whole command: user+sys CPU of every process in it, max RSS of the largest)
+measure() {
+  local label=$1 rows=$2 out=$3; shift 3
+  /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" "$@" >"$tmp/out" 2>"$tmp/err" ||
+    { echo "$label failed:"; cat "$tmp/err"; return 0; }
+  read -r wall usr sys rss <"$tmp/time"
+  local size=0
+  [ -n "$out" ] && size=$(du -cb $out 2>/dev/null | tail -1 | cut -f1)
+  awk -v l="$label" -v r="$rows" -v w="$wall" -v u="$usr" -v s="$sys" -v m="$rss" -v z="$size" \
+    'BEGIN { printf "%-22s wall_s=%7.2f rows_per_s=%9.0f cpu_s_per_mrow=%6.3f peak_rss_mib=%7.1f parquet_mib=%7.2f\n",
+             l, w, r / w, (u + s) / (r / 1e6), m / 1024, z / 1048576 }'
+  echo "$label $wall $usr $sys $rss $size" >>"$tmp/figures"
+}
+
+for rows in "$@"; do
+  bash "$root/tests/servers/pg.sh" start "$tmp/pg" >/dev/null
+  bash "$root/tests/servers/mariadb.sh" start "$tmp/my" >/dev/null
+  # shellcheck disable=SC1091
+  . "$tmp/pg/env"
+  # shellcheck disable=SC1091
+  . "$tmp/my/env"
+  : >"$tmp/figures"
+  echo "== $rows rows: filling"
+  psql -X -q -v ON_ERROR_STOP=1 "$PG_SUPER_DSN" <<SQL
+CREATE TABLE bench AS SELECT g::bigint AS id,
+  CASE WHEN g % 20 = 1 THEN NULL ELSE (g * 7919) % 1000000 END::int AS qty,
+  CASE WHEN g % 20 = 2 THEN NULL ELSE ((g % 100000) * 1.37)::numeric(12,2) END AS amount,
+  CASE WHEN g % 20 = 3 THEN NULL ELSE g * 0.001 END::float8 AS score,
+  CASE WHEN g % 20 = 4 THEN NULL ELSE (ARRAY['alpha','beta','gamma','delta','epsilon','zeta','eta','theta'])[g % 8 + 1] END AS category,
+  CASE WHEN g % 20 = 5 THEN NULL ELSE 'customer' || g || '@example.com' END AS email,
+  CASE WHEN g % 20 = 6 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' END AS created_at,
+  CASE WHEN g % 20 = 7 THEN NULL ELSE g % 2 = 0 END AS active,
+  CASE WHEN g % 20 = 8 THEN NULL ELSE json_build_object('k', g % 10, 'tag', 't' || (g % 5)) END AS meta
+FROM generate_series(1::bigint, $rows) g;
+VACUUM ANALYZE bench;
+SQL
+  mariadb --no-defaults -uroot --socket="$MY_SOCKET" lhtest <<SQL
+SET time_zone = '+00:00';
+CREATE TABLE bench (id bigint PRIMARY KEY, qty int, amount decimal(12,2), score double,
+  category varchar(16), email varchar(64), created_at timestamp(6) NULL DEFAULT NULL,
+  active bool, meta json) ENGINE=InnoDB;
+INSERT INTO bench SELECT seq, IF(seq%20=1,NULL,(seq*7919)%1000000), IF(seq%20=2,NULL,(seq%100000)*1.37),
+  IF(seq%20=3,NULL,seq*0.001),
+  IF(seq%20=4,NULL,ELT(seq%8+1,'alpha','beta','gamma','delta','epsilon','zeta','eta','theta')),
+  IF(seq%20=5,NULL,CONCAT('customer',seq,'@example.com')),
+  IF(seq%20=6,NULL,TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND), IF(seq%20=7,NULL,seq%2=0),
+  IF(seq%20=8,NULL,JSON_OBJECT('k',seq%10,'tag',CONCAT('t',seq%5))) FROM seq_1_to_$rows;
+SQL
+  echo "== $rows rows: PostgreSQL"
+  measure pg_floor "$rows" "" "$tmp/floor" postgres "$PG_SUPER_DSN" bench
+  rm -rf "$tmp/d"
+  measure pg_ours "$rows" "$tmp/d/primary/datasets" "$lh" ingest postgres --dsn "$PG_USER_DSN" \
+    --table bench --data "$tmp/d" --codec zstd
+  measure pg_csv_duckdb "$rows" "$tmp/pg.parquet" bash -c \
+    "psql -X -q '$PG_SUPER_DSN' -c '\\copy (SELECT * FROM bench) TO STDOUT (FORMAT csv, HEADER)' |
+     node '$tmp/csv2parquet.mjs' '$tmp/pg.parquet' ',' ''"
+  echo "== $rows rows: MariaDB"
+  measure my_floor "$rows" "" "$tmp/floor" mysql 127.0.0.1 "$MY_PORT" lh_test "$MY_PASSWORD" lhtest bench
+  rm -rf "$tmp/d"
+  measure my_ours "$rows" "$tmp/d/primary/datasets" "$lh" ingest mysql --dsn "$MY_USER_DSN" \
+    --table bench --data "$tmp/d" --codec zstd
+  measure my_csv_duckdb "$rows" "$tmp/my.parquet" bash -c \
+    "mariadb --no-defaults -uroot --socket='$MY_SOCKET' --batch --quick -e 'SELECT * FROM bench' lhtest |
+     node '$tmp/csv2parquet.mjs' '$tmp/my.parquet' '\\t' 'NULL'"
+  echo "== $rows rows: ratios"
+  awk '{ w[$1] = $2; c[$1] = $3 + $4; z[$1] = $6 }
+       END {
+         for (k = 0; k < 2; k++) { p = k ? "my" : "pg";
+           printf "%s: ours/floor wall %.2f  ours/csv+duckdb wall %.2f  ours/duckdb size %.3f\n",
+             p, w[p "_ours"] / w[p "_floor"], w[p "_ours"] / w[p "_csv_duckdb"], z[p "_ours"] / z[p "_csv_duckdb"] } }' \
+    "$tmp/figures"
+  bash "$root/tests/servers/pg.sh" stop "$tmp/pg" >/dev/null
+  bash "$root/tests/servers/mariadb.sh" stop "$tmp/my" >/dev/null
+done

@@ -1,0 +1,101 @@
+/*
+ * ingest.h — one ingest job: a PostgreSQL or MySQL/MariaDB table streamed
+ * into Parquet parts in the store and published as a new catalog version.
+ *
+ *   source (column batches) -> parquet writer -> store streaming upload of
+ *   datasets/{dataset}/run-{millis}-{rand}/part-{K}.parquet -> catalog
+ *   version register (objects, fingerprint, rows, run id, columns, PII,
+ *   lineage with the DSN redacted, watermark, stale flag, events) -> done.
+ *
+ * Parts live under a directory unique to the run, so two runs of the same
+ * dataset never write the same key, on any backend (S3 has no rename). The
+ * version number is decided by the catalog when the record is replaced,
+ * which is the only moment the data becomes visible. A failed or cancelled
+ * run aborts its open upload, deletes the parts it committed and publishes
+ * nothing; the previous version stays as it was. docs/ingest.md has the
+ * whole contract (load modes, watermark rule, leftovers after kill -9).
+ *
+ * Threads: a job belongs to the thread that runs lh_ingest_run, except
+ * lh_ingest_cancel, which any thread may call while it runs.
+ */
+#ifndef LH_INGEST_H
+#define LH_INGEST_H
+
+#include "catalog/catalog.h"
+#include "core/core.h"
+#include "source/source.h"
+#include "store/store.h"
+
+enum lh_ingest_mode {
+    LH_INGEST_OVERWRITE,   /* the new version holds this run's rows only */
+    LH_INGEST_APPEND,      /* previous version's parts + this run's part */
+    LH_INGEST_INCREMENTAL, /* append rows with cursor_column > the last watermark */
+};
+/* "overwrite", "append", "incremental". */
+bool lh_ingest_mode_parse(const char *s, enum lh_ingest_mode *out);
+const char *lh_ingest_mode_name(enum lh_ingest_mode m);
+
+struct lh_ingest_options {
+    enum lh_source_kind kind;
+    const char *dsn;     /* required; never stored or printed unredacted */
+    const char *table;   /* required */
+    const char *dataset; /* NULL: the table name without its schema */
+    int64_t batch_size;  /* <= 0: source default */
+    const char *order_by;
+    int64_t limit; /* <= 0: none */
+    enum lh_ingest_mode mode;
+    const char *cursor_column;    /* required for INCREMENTAL */
+    const char *run_id;           /* NULL: "scheduled-{system}-{millis}" */
+    const char *codec;            /* "zstd" (NULL), "snappy", "none" */
+    uint64_t part_bytes;          /* roll to a new part past this many bytes; 0 = 1 GiB */
+    int64_t statement_timeout_ms; /* <= 0: server default */
+    /* Called after every batch from the running thread (may be NULL). */
+    void (*progress)(void *ctx, int64_t rows, uint64_t bytes, double elapsed_s);
+    void *progress_ctx;
+};
+
+#define LH_INGEST_MAX_WARNINGS 4
+
+struct lh_ingest_result {
+    int64_t rows;   /* rows read by this run */
+    uint64_t bytes; /* bytes of the parts this run wrote */
+    int files;      /* parts this run wrote */
+    double duration_s;
+    uint64_t version; /* the published version (0: none published) */
+    bool published;   /* false: nothing new (append/incremental, zero rows) */
+    int64_t warnings;
+    int nwarning_texts;
+    char warning_texts[LH_INGEST_MAX_WARNINGS][200];
+    char dataset[256];
+    char run_id[128];
+    char watermark[256]; /* incremental: the stored watermark ("" none) */
+    char message[400];   /* "rows=N dataset=X bytes=B" (the reference's message) */
+};
+
+struct lh_ingest_job;
+
+/* A job for one run. set is borrowed (the catalog is opened on it); opt is
+ * copied. Free with lh_ingest_job_destroy. */
+enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_ingest_options *opt,
+                                    struct lh_ingest_job **out, struct lh_error *err) LH_NODISCARD;
+/* Runs the job once (a job runs at most once). On failure err holds one
+ * line without the DSN's password and nothing is published. */
+enum lh_status lh_ingest_run(struct lh_ingest_job *job, struct lh_ingest_result *res,
+                             struct lh_error *err) LH_NODISCARD;
+/* Any thread: stops the running job (the source query is cancelled, the run
+ * fails with LH_E_CANCELLED and publishes nothing). Safe before or after. */
+void lh_ingest_cancel(struct lh_ingest_job *job);
+void lh_ingest_job_destroy(struct lh_ingest_job *job);
+
+/* Arrow-style type text for the catalog: "Int64", "Utf8",
+ * "Decimal128(12, 2)", "Timestamp(Microsecond, Some(\"UTC\"))", "List(Int32)". */
+size_t lh_ingest_type_text(const struct lh_field *f, char *out, size_t cap);
+
+/* Removes the parts of runs that never published (killed, crashed) for
+ * `dataset`: keys under datasets/{dataset}/ that no catalog version
+ * references and whose run started more than older_than_s seconds ago.
+ * Returns the number deleted in *deleted (may be NULL). */
+enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, int64_t older_than_s,
+                               size_t *deleted, struct lh_error *err) LH_NODISCARD;
+
+#endif
