@@ -219,6 +219,17 @@ enum lh_status lh_store_get(struct lh_store *st, const char *key, size_t max, ui
     return st->vt->get(st, key, max ? max : LH_STORE_GET_DEFAULT_MAX, out, len, token, err);
 }
 
+enum lh_status lh_store_get_range(struct lh_store *st, const char *key, uint64_t off, void *buf,
+                                  size_t n, struct lh_error *err)
+{
+    CHECK_KEY(key);
+    if (n == 0)
+        return LH_OK;
+    if (off > UINT64_MAX - n)
+        return lh_error_set(err, LH_E_INVAL, "range of %s out of bounds", key);
+    return st->vt->get_range(st, key, off, buf, n, err);
+}
+
 enum lh_status lh_store_stat(struct lh_store *st, const char *key, uint64_t *size,
                              struct lh_error *err)
 {

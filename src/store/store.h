@@ -73,6 +73,12 @@ const char *lh_store_url(const struct lh_store *st);
  * version token for replace_if, LH_STORE_TOKEN_MAX bytes. */
 enum lh_status lh_store_get(struct lh_store *st, const char *key, size_t max, uint8_t **out,
                             size_t *len, char *token, struct lh_error *err) LH_NODISCARD;
+/* Reads exactly n bytes at offset off of an object into buf (random access
+ * for readers such as the Parquet reader: local pread, S3 ranged GET).
+ * LH_E_NOTFOUND when absent, LH_E_FORMAT when the object ends before
+ * off + n. n == 0 succeeds without I/O. */
+enum lh_status lh_store_get_range(struct lh_store *st, const char *key, uint64_t off, void *buf,
+                                  size_t n, struct lh_error *err) LH_NODISCARD;
 /* Size of an object, LH_E_NOTFOUND when absent. */
 enum lh_status lh_store_stat(struct lh_store *st, const char *key, uint64_t *size,
                              struct lh_error *err) LH_NODISCARD;

@@ -18,6 +18,8 @@ struct lh_store_vt {
                           size_t *len, char *token, struct lh_error *err);
     enum lh_status (*stat)(struct lh_store *st, const char *key, uint64_t *size,
                            struct lh_error *err);
+    enum lh_status (*get_range)(struct lh_store *st, const char *key, uint64_t off, void *buf,
+                                size_t n, struct lh_error *err);
     enum lh_status (*put)(struct lh_store *st, const char *key, const void *p, size_t n,
                           struct lh_error *err);
     enum lh_status (*put_if_absent)(struct lh_store *st, const char *key, const void *p, size_t n,

@@ -18,6 +18,7 @@
 #include "store_int.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -83,6 +84,43 @@ static enum lh_status local_get(struct lh_store *st, const char *key, size_t max
         s = lh_error_set(err, LH_E_NOTFOUND, "object %s not found (not a file)", key);
     if (s == LH_OK && token)
         lh_sha256_hex(*out, *len, token);
+    free(path);
+    return s;
+}
+
+static enum lh_status local_get_range(struct lh_store *st, const char *key, uint64_t off,
+                                      void *buf, size_t n, struct lh_error *err)
+{
+    struct local *l = (struct local *)st;
+    char *path = join(l, key);
+    if (!path)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status s = LH_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        s = errno == ENOENT ? lh_error_set(err, LH_E_NOTFOUND, "object %s not found", key)
+                            : lh_error_errno(err, errno, "open %s", path);
+        goto fail;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            s = lh_error_errno(err, errno, "read %s", path);
+            goto fail;
+        }
+        if (r == 0) {
+            s = lh_error_set(err, LH_E_FORMAT, "object %s ends before byte %" PRIu64, key,
+                             off + n);
+            goto fail;
+        }
+        got += (size_t)r;
+    }
+fail:
+    if (fd >= 0)
+        close(fd);
     free(path);
     return s;
 }
@@ -383,6 +421,7 @@ static const struct lh_store_vt local_vt = {
     .close = local_close,
     .get = local_get,
     .stat = local_stat,
+    .get_range = local_get_range,
     .put = local_put,
     .put_if_absent = local_put_if_absent,
     .replace_if = local_replace_if,

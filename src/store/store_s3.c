@@ -20,6 +20,7 @@
 #include "store_int.h"
 
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,6 +448,41 @@ fail:
     return rc;
 }
 
+static enum lh_status s3_get_range(struct lh_store *st, const char *key, uint64_t off, void *buf,
+                                   size_t n, struct lh_error *err)
+{
+    struct s3 *s = (struct s3 *)st;
+    struct s3_resp r;
+    char range[80];
+    snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + n - 1);
+    const char *hdrs[] = {range, NULL};
+    char *fk = full_key(s, key);
+    if (!fk)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status rc = s3_request(s, "GET", fk, NULL, NULL, 0, hdrs, n < 65536 ? 65536 : n, &r,
+                                   err);
+    if (rc == LH_E_TOOBIG) /* the server ignored Range and sent more */
+        lh_error_set(err, LH_E_IO, "s3 get s3://%s/%s: server ignored the Range header",
+                     s->bucket, fk);
+    if (rc != LH_OK)
+        goto fail;
+    if (r.status == 404) {
+        rc = lh_error_set(err, LH_E_NOTFOUND, "object %s not found", key);
+    } else if (r.status == 416) {
+        rc = lh_error_set(err, LH_E_FORMAT, "object %s ends before byte %" PRIu64, key, off + n);
+    } else if (r.status != 206 && !(r.status == 200 && off == 0)) {
+        rc = s3_error(s, &r, "get range", fk, err);
+    } else if (r.body.len < n) {
+        rc = lh_error_set(err, LH_E_FORMAT, "object %s ends before byte %" PRIu64, key, off + n);
+    } else {
+        memcpy(buf, r.body.data, n);
+    }
+fail:
+    resp_free(&r);
+    free(fk);
+    return rc;
+}
+
 static enum lh_status s3_head(struct s3 *s, const char *fk, uint64_t *size, char *etag,
                               struct lh_error *err)
 {
@@ -848,6 +884,7 @@ static const struct lh_store_vt s3_vt = {
     .close = s3_close,
     .get = s3_get,
     .stat = s3_stat,
+    .get_range = s3_get_range,
     .put = s3_put,
     .put_if_absent = s3_put_if_absent,
     .replace_if = s3_replace_if,

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SQL benchmark, side by side with DuckDB (DESIGN.md §8; issue 7): a dataset
+# of ROWS rows sorted by id (our writer, row groups of 131,072 rows), then a
+# point lookup, a 1 % id range and a GROUP BY status full scan, each best of
+# 3, lakehouse SQL vs DuckDB (threads=1) over the same file.
+#   bench/sql/run.sh [ROWS]     (default 10,000,000)
+# Environment: BUILD (build directory, default build-bench), OUT (scratch dir).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+rows=${1:-10000000}
+build=${BUILD:-$root/build-bench}
+out=${OUT:-${TMPDIR:-/tmp}/lh-bench-sql}
+rm -rf "$out" && mkdir -p "$out"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+ninja -C "$build" sql_bench >/dev/null
+"$build/bench/sql_bench" "$out" "$rows" build
+ours=$("$build/bench/sql_bench" "$out" "$rows" run)
+echo "$ours"
+theirs=$(NODE_PATH="$root/tests/node/node_modules" node "$root/bench/sql/duckdb.cjs" \
+         "$out/primary/datasets/bench/v1/part-00000.parquet" "$rows")
+echo "$theirs"
+for q in point range1pct groupby; do
+  l=$(sed -n "s/^lakehouse $q ms=\([0-9.]*\).*/\1/p" <<<"$ours")
+  d=$(sed -n "s/^duckdb $q ms=\([0-9.]*\).*/\1/p" <<<"$theirs")
+  awk -v q="$q" -v l="$l" -v d="$d" 'BEGIN { printf "%-10s lakehouse/duckdb = %.2fx\n", q, l / d }'
+done
+rm -rf "$out"

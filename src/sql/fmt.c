@@ -1,0 +1,198 @@
+/*
+ * fmt.c — how lakehouse values look in SQL (docs/sql.md "Values"): exact
+ * decimals, ISO-8601 dates and times, canonical UUIDs, shortest doubles,
+ * and JSON string escaping. Pure functions into caller buffers; no
+ * allocation, no locale.
+ */
+#include "sql_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t clip(int n, size_t cap)
+{
+    if (n < 0 || cap == 0)
+        return 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+size_t lh_sql_fmt_double(double d, char *out, size_t cap)
+{
+    if (!isfinite(d))
+        return clip(snprintf(out, cap, "%s", isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity"),
+                    cap);
+    int n = 0;
+    for (int p = 15; p <= 17; p++) {
+        n = snprintf(out, cap, "%.*g", p, d);
+        if (n > 0 && (size_t)n < cap && strtod(out, NULL) == d)
+            break;
+    }
+    return clip(n, cap);
+}
+
+size_t lh_sql_fmt_decimal(lh_i128 v, int scale, char *out, size_t cap)
+{
+    char digits[48];
+    size_t nd = 0;
+    bool neg = v < 0;
+    unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
+    do {
+        digits[nd++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u && nd < sizeof digits);
+    while ((int)nd <= scale && nd < sizeof digits)
+        digits[nd++] = '0';
+    char tmp[64];
+    size_t n = 0;
+    if (neg)
+        tmp[n++] = '-';
+    for (size_t i = nd; i-- > 0;) {
+        tmp[n++] = digits[i];
+        if (scale > 0 && i == (size_t)scale)
+            tmp[n++] = '.';
+    }
+    tmp[n] = '\0';
+    return clip(snprintf(out, cap, "%s", tmp), cap);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int put_date(int64_t days, char *out, size_t cap)
+{
+    int64_t y;
+    unsigned m, d;
+    lh_civil_from_days(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999)
+        return snprintf(out, cap, "%04lld-%02u-%02u", (long long)y, m, d);
+    return snprintf(out, cap, "%+05lld-%02u-%02u", (long long)y, m, d);
+}
+
+size_t lh_sql_fmt_date(int64_t days, char *out, size_t cap)
+{
+    return clip(put_date(days, out, cap), cap);
+}
+
+static int put_clock(int64_t us_of_day, char *out, size_t cap)
+{
+    int64_t s = us_of_day / 1000000, frac = us_of_day % 1000000;
+    if (frac)
+        return snprintf(out, cap, "%02d:%02d:%02d.%06d", (int)(s / 3600), (int)(s / 60 % 60),
+                        (int)(s % 60), (int)frac);
+    return snprintf(out, cap, "%02d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
+}
+
+size_t lh_sql_fmt_timestamp(int64_t us, bool utc, char *out, size_t cap)
+{
+    int64_t days = floor_div(us, 86400000000LL);
+    int64_t rem = us - days * 86400000000LL;
+    int n = put_date(days, out, cap);
+    if (n < 0 || (size_t)n + 1 >= cap)
+        return clip(n, cap);
+    out[n++] = 'T';
+    int k = put_clock(rem, out + n, cap - (size_t)n);
+    if (k < 0)
+        return clip(k, cap);
+    n += k;
+    if (utc && (size_t)n + 1 < cap) {
+        out[n++] = 'Z';
+        out[n] = '\0';
+    }
+    return clip(n, cap);
+}
+
+size_t lh_sql_fmt_time(int64_t us, char *out, size_t cap)
+{
+    if (us < 0 || us > 86400000000LL)
+        return clip(snprintf(out, cap, "%lld", (long long)us), cap);
+    return clip(put_clock(us, out, cap), cap);
+}
+
+size_t lh_sql_fmt_uuid(const uint8_t *b, char *out, size_t cap)
+{
+    static const char hx[] = "0123456789abcdef";
+    char t[37];
+    size_t n = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            t[n++] = '-';
+        t[n++] = hx[b[i] >> 4];
+        t[n++] = hx[b[i] & 15];
+    }
+    t[n] = '\0';
+    return clip(snprintf(out, cap, "%s", t), cap);
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), 0 when invalid. */
+static size_t utf8_len(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+void lh_sql_json_str(struct lh_buf *b, const char *s, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    lh_buf_append_u8(b, '"');
+    size_t i = 0, run = 0; /* bytes [i - run, i) are plain and not yet copied */
+    while (i < n) {
+        uint8_t c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++, run++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t l = utf8_len(p + i, n - i);
+            if (l) {
+                i += l, run += l;
+                continue;
+            }
+        }
+        lh_buf_append(b, p + i - run, run);
+        run = 0;
+        if (c == '"' || c == '\\') {
+            lh_buf_append_u8(b, '\\');
+            lh_buf_append_u8(b, c);
+        } else if (c == '\n') {
+            lh_buf_append_str(b, "\\n");
+        } else if (c == '\t') {
+            lh_buf_append_str(b, "\\t");
+        } else if (c == '\r') {
+            lh_buf_append_str(b, "\\r");
+        } else if (c < 0x20) {
+            lh_buf_printf(b, "\\u%04x", c);
+        } else {
+            lh_buf_append_str(b, "\\ufffd");
+        }
+        i++;
+    }
+    lh_buf_append(b, p + i - run, run);
+    lh_buf_append_u8(b, '"');
+}

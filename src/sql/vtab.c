@@ -1,0 +1,1098 @@
+/*
+ * vtab.c — the `lakehouse` SQLite virtual-table module: one table per
+ * dataset version, reading its Parquet parts through the store.
+ *
+ *   CREATE VIRTUAL TABLE temp."orders@3" USING lakehouse(orders, 3)
+ *
+ * (the engine issues these itself, per statement; version 0 = current).
+ * xCreate reads the catalog record and the first part's footer: the columns
+ * are that footer's schema, and every other part must agree (checked when
+ * the scan reaches it). Declared types carry the lakehouse type name
+ * ("BIGINT", "DECIMAL(12,2)", "TIMESTAMPTZ"), which also fixes SQLite's
+ * column affinity (INT → INTEGER, FLOAT/DOUBLE → REAL, VARCHAR → TEXT,
+ * BLOB → none, the rest NUMERIC).
+ *
+ * Reading: a cursor walks parts → row groups → rows. A column chunk is
+ * decoded (into the cursor's arena, reset per row group) only when SQLite
+ * first asks for that column in that row group, so a query decodes only
+ * the columns it uses (a subset of colUsed) and count(*) decodes none.
+ *
+ * Pruning: xBestIndex hands every usable =, <, <=, >, >=, IS, IS NULL,
+ * IS NOT NULL and IN constraint to xFilter; before a row group is read its
+ * statistics are compared with the constraint values under SQLite's own
+ * comparison rules (storage class order, numeric affinity applied to the
+ * value for numeric/NUMERIC columns, BINARY collation only). Where the
+ * column's SQL representation does not preserve the Parquet order
+ * (decimals as text, uint64 past INT64_MAX, lists, JSON, non-MICROS
+ * times) nothing is pruned. Constraints are never omitted: SQLite checks
+ * every row again, so pruning only has to be conservative.
+ *
+ * LIMIT/OFFSET: consumed only when SQLite passes them and nothing else
+ * filters or orders the rows (no other constraint, no ORDER BY). OFFSET is
+ * then marked omitted (SQLite must not skip the rows a second time) and
+ * whole row groups inside it are skipped without decoding.
+ *
+ * Threads: a table and its cursors belong to the engine's thread.
+ */
+#include "sql_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OP_IN 1000 /* an EQ handled all at once (sqlite3_vtab_in) */
+
+enum aff { AFF_NUM, AFF_TEXT, AFF_BLOB };
+
+struct part {
+    struct lh_store *st; /* borrowed from the engine's store set */
+    const char *key;     /* in the table's arena */
+};
+
+struct lh_vtab {
+    sqlite3_vtab base;
+    struct lh_sql_engine *e;
+    const char *dataset;
+    uint64_t version;
+    struct part *parts;
+    size_t nparts;
+    size_t ncols;
+    struct lh_field *fields;               /* names in arena */
+    struct lh_parquet_column_info *cinfo;  /* copies */
+    uint8_t *aff;
+    int64_t est_rows;
+    struct lh_arena arena;
+};
+
+struct obj_input {
+    struct lh_store *st;
+    const char *key;
+};
+
+struct cons {
+    int op, col;
+    sqlite3_value **vals; /* dups; IN has several */
+    int nvals;
+};
+
+struct lh_cursor {
+    sqlite3_vtab_cursor base;
+    struct lh_vtab *t;
+    struct obj_input in;
+    struct lh_parquet_reader *r;
+    const struct lh_parquet_file_info *info;
+    size_t part;
+    int32_t rg;
+    int64_t row, rg_rows, rowid;
+    bool eof;
+    struct lh_arena arena;
+    struct lh_array *cols;
+    uint8_t *decoded;
+    struct cons *cons;
+    int ncons;
+    int64_t limit, offset, emitted;
+    struct lh_buf tmp;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static int vt_fail(sqlite3_vtab *vt, struct lh_sql_engine *e, const struct lh_error *err)
+{
+    if (e)
+        e->vt_err = *err;
+    sqlite3_free(vt->zErrMsg);
+    vt->zErrMsg = sqlite3_mprintf("%s", err->msg);
+    return SQLITE_ERROR;
+}
+
+static enum lh_status obj_read_at(void *ctx, uint64_t off, void *buf, size_t n,
+                                  struct lh_error *err)
+{
+    struct obj_input *in = ctx;
+    return lh_store_get_range(in->st, in->key, off, buf, n, err);
+}
+
+static enum lh_status part_open(struct lh_sql_engine *e, struct obj_input *in,
+                                struct lh_parquet_reader **r, struct lh_error *err)
+{
+    uint64_t size;
+    enum lh_status s = lh_store_stat(in->st, in->key, &size, err);
+    if (s != LH_OK)
+        return s;
+    struct lh_parquet_input pin = {.ctx = in, .size = size, .read_at = obj_read_at};
+    s = lh_parquet_reader_open(&pin, r, err);
+    if (s != LH_OK)
+        lh_error_prefix(err, "%s", in->key);
+    else
+        e->stats.files_opened++;
+    return s;
+}
+
+static const char *decl_type(const struct lh_field *f, char *buf, size_t cap)
+{
+    if (f->is_list)
+        return "JSON";
+    switch (f->type) {
+    case LH_T_BOOL: return "BOOLEAN";
+    case LH_T_INT8: return "TINYINT";
+    case LH_T_INT16: return "SMALLINT";
+    case LH_T_INT32: return "INTEGER";
+    case LH_T_INT64: return "BIGINT";
+    case LH_T_UINT8: return "UTINYINT";
+    case LH_T_UINT16: return "USMALLINT";
+    case LH_T_UINT32: return "UINTEGER";
+    case LH_T_UINT64: return "UBIGINT";
+    case LH_T_FLOAT: return "FLOAT";
+    case LH_T_DOUBLE: return "DOUBLE";
+    case LH_T_STRING: return "VARCHAR";
+    case LH_T_ENUM: return "VARCHAR";
+    case LH_T_JSON: return "JSON";
+    case LH_T_BINARY: return "BLOB";
+    case LH_T_FIXED: return "BLOB";
+    case LH_T_UUID: return "UUID";
+    case LH_T_DATE: return "DATE";
+    case LH_T_TIME: return "TIME";
+    case LH_T_TIMESTAMP: return f->ts_utc ? "TIMESTAMPTZ" : "TIMESTAMP";
+    case LH_T_DECIMAL:
+        snprintf(buf, cap, "DECIMAL(%u,%u)", f->precision, f->scale);
+        return buf;
+    default: return "BLOB";
+    }
+}
+
+static enum aff decl_aff(const struct lh_field *f)
+{
+    if (f->is_list)
+        return AFF_NUM; /* "JSON" */
+    switch (f->type) {
+    case LH_T_STRING:
+    case LH_T_ENUM: return AFF_TEXT;
+    case LH_T_BINARY:
+    case LH_T_FIXED: return AFF_BLOB;
+    default: return AFF_NUM;
+    }
+}
+
+static bool field_same(const struct lh_field *a, const struct lh_field *b)
+{
+    return strcmp(a->name, b->name) == 0 && a->type == b->type && a->is_list == b->is_list &&
+           a->ts_utc == b->ts_utc && a->precision == b->precision && a->scale == b->scale &&
+           a->fixed_len == b->fixed_len;
+}
+
+/* ------------------------------------------------------------------ create */
+
+static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                     sqlite3_vtab **out, char **errmsg)
+{
+    struct lh_sql_engine *e = aux;
+    struct lh_error err;
+    lh_error_clear(&err);
+    struct lh_catalog_record rec;
+    bool have_rec = false;
+    struct lh_parquet_reader *r = NULL;
+    struct lh_vtab *t = NULL;
+    sqlite3_str *ddl = NULL;
+    if (argc != 5) {
+        lh_error_set(&err, LH_E_INVAL, "usage: lakehouse(dataset, version)");
+        goto fail;
+    }
+    const char *name = argv[3];
+    int64_t want = 0;
+    if (lh_store_name_check(name, &err) != LH_OK)
+        goto fail;
+    if (!lh_parse_i64(argv[4], &want) || want < 0) {
+        lh_error_set(&err, LH_E_INVAL, "bad version '%s'", argv[4]);
+        goto fail;
+    }
+    if (lh_catalog_dataset_get(e->cat, name, &rec, &err) != LH_OK)
+        goto fail;
+    have_rec = true;
+    const struct lh_catalog_version_info *v = NULL;
+    if (want == 0) {
+        v = lh_catalog_record_current(&rec);
+        if (!v) {
+            lh_error_set(&err, LH_E_NOTFOUND, "dataset %s has no versions", name);
+            goto fail;
+        }
+    } else {
+        for (size_t i = 0; i < rec.nversions; i++)
+            if (rec.versions[i].version == (uint64_t)want)
+                v = &rec.versions[i];
+        if (!v) {
+            lh_error_set(&err, LH_E_NOTFOUND,
+                         "dataset %s has no version %" PRId64 " (kept versions: %" PRIu64
+                         "..%" PRIu64 ")",
+                         name, want, rec.nversions ? rec.versions[0].version : 0,
+                         rec.nversions ? rec.versions[rec.nversions - 1].version : 0);
+            goto fail;
+        }
+    }
+    if (v->nobjects == 0) {
+        lh_error_set(&err, LH_E_NOTFOUND, "dataset %s version %" PRIu64 " has no parts", name,
+                     v->version);
+        goto fail;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t) {
+        lh_error_set(&err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    lh_arena_init(&t->arena, 0);
+    t->e = e;
+    t->version = v->version;
+    t->est_rows = (int64_t)v->row_count;
+    t->dataset = lh_arena_strndup(&t->arena, name, strlen(name));
+    t->nparts = v->nobjects;
+    t->parts = lh_arena_alloc(&t->arena, v->nobjects * sizeof *t->parts);
+    if (!t->dataset || !t->parts) {
+        lh_error_set(&err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < v->nobjects; i++) {
+        const struct lh_catalog_object_info *o = &v->objects[i];
+        if (lh_store_set_get(e->set, o->bucket ? o->bucket : "primary", &t->parts[i].st, &err) !=
+            LH_OK)
+            goto fail;
+        t->parts[i].key = lh_arena_strndup(&t->arena, o->key, strlen(o->key));
+        if (!t->parts[i].key) {
+            lh_error_set(&err, LH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    struct obj_input in = {t->parts[0].st, t->parts[0].key};
+    if (part_open(e, &in, &r, &err) != LH_OK)
+        goto fail;
+    const struct lh_parquet_file_info *fi = lh_parquet_reader_info(r);
+    t->ncols = fi->schema.nfields;
+    t->fields = lh_arena_alloc(&t->arena, (t->ncols ? t->ncols : 1) * sizeof *t->fields);
+    t->cinfo = lh_arena_alloc(&t->arena, (t->ncols ? t->ncols : 1) * sizeof *t->cinfo);
+    t->aff = lh_arena_alloc(&t->arena, t->ncols ? t->ncols : 1);
+    if (!t->fields || !t->cinfo || !t->aff) {
+        lh_error_set(&err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    ddl = sqlite3_str_new(db);
+    sqlite3_str_appendall(ddl, "CREATE TABLE x(");
+    for (size_t i = 0; i < t->ncols; i++) {
+        t->fields[i] = fi->schema.fields[i];
+        t->fields[i].name = lh_arena_strndup(&t->arena, fi->schema.fields[i].name,
+                                             strlen(fi->schema.fields[i].name));
+        if (!t->fields[i].name) {
+            lh_error_set(&err, LH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        t->cinfo[i] = fi->columns[i];
+        t->aff[i] = (uint8_t)decl_aff(&t->fields[i]);
+        char tb[40];
+        sqlite3_str_appendf(ddl, "%s\"%w\" %s", i ? ", " : "", t->fields[i].name,
+                            decl_type(&t->fields[i], tb, sizeof tb));
+    }
+    sqlite3_str_appendall(ddl, ")");
+    char *sql = sqlite3_str_finish(ddl);
+    ddl = NULL;
+    if (!sql) {
+        lh_error_set(&err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    int rc = sqlite3_declare_vtab(db, sql);
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+        lh_error_set(&err, LH_E_INVAL, "dataset %s: %s", name, sqlite3_errmsg(db));
+        goto fail;
+    }
+    sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+    lh_parquet_reader_close(r);
+    lh_catalog_record_free(&rec);
+    *out = &t->base;
+    return SQLITE_OK;
+fail:
+    if (ddl)
+        sqlite3_free(sqlite3_str_finish(ddl));
+    lh_parquet_reader_close(r);
+    if (have_rec)
+        lh_catalog_record_free(&rec);
+    if (t) {
+        lh_arena_free(&t->arena);
+        free(t);
+    }
+    e->vt_err = err;
+    *errmsg = sqlite3_mprintf("%s", err.msg);
+    return SQLITE_ERROR;
+}
+
+static int vt_disconnect(sqlite3_vtab *vt)
+{
+    struct lh_vtab *t = (struct lh_vtab *)vt;
+    lh_arena_free(&t->arena);
+    free(t);
+    return SQLITE_OK;
+}
+
+/* ------------------------------------------------------------------ planning */
+
+static bool op_supported(int op)
+{
+    switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ:
+    case SQLITE_INDEX_CONSTRAINT_GT:
+    case SQLITE_INDEX_CONSTRAINT_LE:
+    case SQLITE_INDEX_CONSTRAINT_LT:
+    case SQLITE_INDEX_CONSTRAINT_GE:
+    case SQLITE_INDEX_CONSTRAINT_IS:
+    case SQLITE_INDEX_CONSTRAINT_ISNULL:
+    case SQLITE_INDEX_CONSTRAINT_ISNOTNULL: return true;
+    default: return false;
+    }
+}
+
+static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
+{
+    struct lh_vtab *t = (struct lh_vtab *)vt;
+    sqlite3_str *s = sqlite3_str_new(NULL);
+    int argc = 0, limit_i = -1, offset_i = -1;
+    bool other = false;
+    double cost = (double)(t->est_rows > 0 ? t->est_rows : 1000) + 10;
+    double rows = cost;
+    for (int i = 0; i < info->nConstraint; i++) {
+        const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+        if (c->op == SQLITE_INDEX_CONSTRAINT_LIMIT) {
+            limit_i = c->usable ? i : -2;
+            continue;
+        }
+        if (c->op == SQLITE_INDEX_CONSTRAINT_OFFSET) {
+            offset_i = c->usable ? i : -2;
+            continue;
+        }
+        other = true;
+        if (!c->usable || c->iColumn < 0 || (size_t)c->iColumn >= t->ncols || !op_supported(c->op))
+            continue;
+        if (t->fields[c->iColumn].is_list)
+            continue;
+        bool cmp = c->op != SQLITE_INDEX_CONSTRAINT_ISNULL &&
+                   c->op != SQLITE_INDEX_CONSTRAINT_ISNOTNULL;
+        if (cmp && t->aff[c->iColumn] == AFF_TEXT) {
+            const char *coll = sqlite3_vtab_collation(info, i);
+            if (coll && sqlite3_stricmp(coll, "BINARY") != 0)
+                continue;
+        }
+        int op = c->op;
+        if (op == SQLITE_INDEX_CONSTRAINT_EQ && sqlite3_vtab_in(info, i, -1)) {
+            sqlite3_vtab_in(info, i, 1);
+            op = OP_IN;
+        }
+        info->aConstraintUsage[i].argvIndex = ++argc;
+        sqlite3_str_appendf(s, "%d,%d;", op, c->iColumn);
+        if (op == SQLITE_INDEX_CONSTRAINT_EQ || op == OP_IN || op == SQLITE_INDEX_CONSTRAINT_IS)
+            cost /= 20, rows /= 20;
+        else
+            cost /= 2, rows /= 2;
+    }
+    if (!other && info->nOrderBy == 0) {
+        if (limit_i >= 0) {
+            info->aConstraintUsage[limit_i].argvIndex = ++argc;
+            sqlite3_str_appendf(s, "L;");
+        }
+        if (offset_i >= 0) {
+            info->aConstraintUsage[offset_i].argvIndex = ++argc;
+            info->aConstraintUsage[offset_i].omit = 1;
+            sqlite3_str_appendf(s, "O;");
+        }
+    }
+    info->estimatedCost = cost < 1 ? 1 : cost;
+    info->estimatedRows = rows < 1 ? 1 : (sqlite3_int64)rows;
+    info->idxStr = sqlite3_str_finish(s);
+    info->needToFreeIdxStr = 1;
+    if (!info->idxStr && argc > 0)
+        return SQLITE_NOMEM;
+    return SQLITE_OK;
+}
+
+/* ------------------------------------------------------------------ cursor */
+
+static int vt_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
+{
+    struct lh_vtab *t = (struct lh_vtab *)vt;
+    struct lh_cursor *c = calloc(1, sizeof *c);
+    if (!c)
+        return SQLITE_NOMEM;
+    c->t = t;
+    c->cols = calloc(t->ncols ? t->ncols : 1, sizeof *c->cols);
+    c->decoded = calloc(t->ncols ? t->ncols : 1, 1);
+    if (!c->cols || !c->decoded) {
+        free(c->cols);
+        free(c->decoded);
+        free(c);
+        return SQLITE_NOMEM;
+    }
+    lh_arena_init(&c->arena, t->e->opt.max_decode);
+    lh_buf_init(&c->tmp, (size_t)t->e->opt.max_length);
+    c->eof = true;
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static void cons_free(struct lh_cursor *c)
+{
+    for (int i = 0; i < c->ncons; i++) {
+        for (int k = 0; k < c->cons[i].nvals; k++)
+            sqlite3_value_free(c->cons[i].vals[k]);
+        free(c->cons[i].vals);
+    }
+    free(c->cons);
+    c->cons = NULL;
+    c->ncons = 0;
+}
+
+static void reader_close(struct lh_cursor *c)
+{
+    lh_parquet_reader_close(c->r);
+    c->r = NULL;
+    c->info = NULL;
+}
+
+static int vt_close(sqlite3_vtab_cursor *cur)
+{
+    struct lh_cursor *c = (struct lh_cursor *)cur;
+    reader_close(c);
+    cons_free(c);
+    lh_arena_free(&c->arena);
+    lh_buf_free(&c->tmp);
+    free(c->cols);
+    free(c->decoded);
+    free(c);
+    return SQLITE_OK;
+}
+
+/* ---- statistics → bounds in SQLite's representation of the column */
+
+struct bound {
+    int cls; /* 1 numeric, 2 text, 3 blob */
+    bool is_int;
+    int64_t i;
+    double d;
+    const uint8_t *p;
+    size_t n;
+    char buf[48];
+};
+
+static bool rd_i32(const uint8_t *p, uint32_t n, int32_t *v)
+{
+    if (n != 4)
+        return false;
+    memcpy(v, p, 4);
+    return true;
+}
+static bool rd_i64(const uint8_t *p, uint32_t n, int64_t *v)
+{
+    if (n != 8)
+        return false;
+    memcpy(v, p, 8);
+    return true;
+}
+
+/* The prefix "YYYY-MM-DDTHH:MM:SS" (or "HH:MM:SS") of every formatted
+ * value in [lo, hi] sorts between lo's prefix and hi's prefix followed by a
+ * byte above any suffix ('.', digits, 'Z'), so those bracket the text. */
+static bool text_bounds_time(const struct lh_field *f, int64_t lo, int64_t hi, struct bound *b,
+                             struct bound *e)
+{
+    size_t n1, n2;
+    if (f->type == LH_T_DATE) {
+        if (lo < -719528 || hi > 2932896) /* years 0000..9999 keep the text ordered */
+            return false;
+        n1 = lh_sql_fmt_date(lo, b->buf, sizeof b->buf);
+        n2 = lh_sql_fmt_date(hi, e->buf, sizeof e->buf);
+    } else if (f->type == LH_T_TIMESTAMP) {
+        if (lo < -62167219200000000LL || hi > 253402300799999999LL)
+            return false;
+        n1 = lh_sql_fmt_timestamp(lo, false, b->buf, sizeof b->buf);
+        n2 = lh_sql_fmt_timestamp(hi, false, e->buf, sizeof e->buf);
+        n1 = n1 > 19 ? 19 : n1;
+        n2 = n2 > 19 ? 19 : n2;
+        e->buf[n2++] = '\x7f';
+    } else {
+        if (lo < 0 || hi >= 86400000000LL)
+            return false;
+        n1 = lh_sql_fmt_time(lo, b->buf, sizeof b->buf);
+        n2 = lh_sql_fmt_time(hi, e->buf, sizeof e->buf);
+        n1 = n1 > 8 ? 8 : n1;
+        n2 = n2 > 8 ? 8 : n2;
+        e->buf[n2++] = '\x7f';
+    }
+    b->cls = e->cls = 2;
+    b->p = (const uint8_t *)b->buf, b->n = n1;
+    e->p = (const uint8_t *)e->buf, e->n = n2;
+    return true;
+}
+
+static bool stat_bounds(const struct lh_field *f, const struct lh_parquet_column_info *ci,
+                        const struct lh_parquet_stats *st, struct bound *lo, struct bound *hi)
+{
+    memset(lo, 0, sizeof *lo);
+    memset(hi, 0, sizeof *hi);
+    if (!st->has_min_max || f->is_list)
+        return false;
+    int32_t a32, b32;
+    int64_t a64, b64;
+    switch (f->type) {
+    case LH_T_BOOL:
+        if (st->min_len != 1 || st->max_len != 1)
+            return false;
+        lo->cls = hi->cls = 1, lo->is_int = hi->is_int = true;
+        lo->i = st->min[0] & 1, hi->i = st->max[0] & 1;
+        return true;
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32:
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32:
+        if (!rd_i32(st->min, st->min_len, &a32) || !rd_i32(st->max, st->max_len, &b32))
+            return false;
+        lo->cls = hi->cls = 1, lo->is_int = hi->is_int = true;
+        if (f->type >= LH_T_UINT8)
+            lo->i = (uint32_t)a32, hi->i = (uint32_t)b32;
+        else
+            lo->i = a32, hi->i = b32;
+        return lo->i <= hi->i;
+    case LH_T_INT64:
+    case LH_T_UINT64:
+        if (!rd_i64(st->min, st->min_len, &a64) || !rd_i64(st->max, st->max_len, &b64))
+            return false;
+        if (f->type == LH_T_UINT64 && (a64 < 0 || b64 < 0)) /* past INT64_MAX: text */
+            return false;
+        lo->cls = hi->cls = 1, lo->is_int = hi->is_int = true;
+        lo->i = a64, hi->i = b64;
+        return a64 <= b64;
+    case LH_T_FLOAT: {
+        float x, y;
+        if (st->min_len != 4 || st->max_len != 4)
+            return false;
+        memcpy(&x, st->min, 4);
+        memcpy(&y, st->max, 4);
+        if (x != x || y != y)
+            return false;
+        lo->cls = hi->cls = 1, lo->d = x, hi->d = y;
+        return x <= y;
+    }
+    case LH_T_DOUBLE: {
+        double x, y;
+        if (st->min_len != 8 || st->max_len != 8)
+            return false;
+        memcpy(&x, st->min, 8);
+        memcpy(&y, st->max, 8);
+        if (x != x || y != y)
+            return false;
+        lo->cls = hi->cls = 1, lo->d = x, hi->d = y;
+        return x <= y;
+    }
+    case LH_T_STRING:
+    case LH_T_ENUM:
+        lo->cls = hi->cls = 2;
+        goto bytes;
+    case LH_T_BINARY:
+    case LH_T_FIXED:
+        lo->cls = hi->cls = 3;
+    bytes:
+        lo->p = st->min, lo->n = st->min_len, hi->p = st->max, hi->n = st->max_len;
+        return true;
+    case LH_T_UUID:
+        if (st->min_len != 16 || st->max_len != 16)
+            return false;
+        lo->cls = hi->cls = 2;
+        lo->n = lh_sql_fmt_uuid(st->min, lo->buf, sizeof lo->buf);
+        hi->n = lh_sql_fmt_uuid(st->max, hi->buf, sizeof hi->buf);
+        lo->p = (const uint8_t *)lo->buf, hi->p = (const uint8_t *)hi->buf;
+        return true;
+    case LH_T_DATE:
+        if (!rd_i32(st->min, st->min_len, &a32) || !rd_i32(st->max, st->max_len, &b32))
+            return false;
+        return a32 <= b32 && text_bounds_time(f, a32, b32, lo, hi);
+    case LH_T_TIMESTAMP:
+    case LH_T_TIME:
+        if (ci->physical != LH_PQ_INT64 || !strstr(ci->logical, "MICROS"))
+            return false;
+        if (!rd_i64(st->min, st->min_len, &a64) || !rd_i64(st->max, st->max_len, &b64))
+            return false;
+        return a64 <= b64 && text_bounds_time(f, a64, b64, lo, hi);
+    default: /* decimals (text is not ordered numerically), JSON: no pruning */
+        return false;
+    }
+}
+
+static int cmp_i_d(int64_t i, double d)
+{
+    if (d < -9223372036854775808.0)
+        return 1;
+    if (d >= 9223372036854775808.0)
+        return -1;
+    int64_t tr = (int64_t)d;
+    if (i != tr)
+        return i < tr ? -1 : 1;
+    double frac = d - (double)tr;
+    return frac > 0 ? -1 : frac < 0 ? 1 : 0;
+}
+
+static int cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+    size_t m = na < nb ? na : nb;
+    int c = m ? memcmp(a, b, m) : 0;
+    if (c)
+        return c < 0 ? -1 : 1;
+    return na < nb ? -1 : na > nb ? 1 : 0;
+}
+
+/* bound vs value under SQLite's ordering (BINARY collation). */
+static int cmp_bv(const struct bound *b, sqlite3_value *v)
+{
+    int t = sqlite3_value_type(v);
+    int vc = t == SQLITE_INTEGER || t == SQLITE_FLOAT ? 1 : t == SQLITE_TEXT ? 2 : 3;
+    if (b->cls != vc)
+        return b->cls < vc ? -1 : 1;
+    if (vc == 1) {
+        if (b->is_int && t == SQLITE_INTEGER) {
+            int64_t x = sqlite3_value_int64(v);
+            return b->i < x ? -1 : b->i > x;
+        }
+        if (b->is_int)
+            return cmp_i_d(b->i, sqlite3_value_double(v));
+        if (t == SQLITE_INTEGER)
+            return -cmp_i_d(sqlite3_value_int64(v), b->d);
+        double x = sqlite3_value_double(v);
+        return b->d < x ? -1 : b->d > x;
+    }
+    const uint8_t *p = vc == 2 ? sqlite3_value_text(v) : sqlite3_value_blob(v);
+    return cmp_bytes(b->p, b->n, p, (size_t)sqlite3_value_bytes(v));
+}
+
+/* false when no row of the group can satisfy `col op v`. */
+static bool value_may_match(const struct lh_vtab *t, int col, int op, sqlite3_value *v,
+                            const struct bound *lo, const struct bound *hi)
+{
+    int vt = sqlite3_value_type(v);
+    if (vt == SQLITE_NULL)
+        return op == SQLITE_INDEX_CONSTRAINT_IS ? true : false; /* x op NULL is never true */
+    enum aff a = (enum aff)t->aff[col];
+    if (a == AFF_TEXT && vt != SQLITE_TEXT)
+        return true; /* the comparison's affinity depends on the expression: don't guess */
+    switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ:
+    case SQLITE_INDEX_CONSTRAINT_IS:
+    case OP_IN: return cmp_bv(lo, v) <= 0 && cmp_bv(hi, v) >= 0;
+    case SQLITE_INDEX_CONSTRAINT_GT: return cmp_bv(hi, v) > 0;
+    case SQLITE_INDEX_CONSTRAINT_GE: return cmp_bv(hi, v) >= 0;
+    case SQLITE_INDEX_CONSTRAINT_LT: return cmp_bv(lo, v) < 0;
+    case SQLITE_INDEX_CONSTRAINT_LE: return cmp_bv(lo, v) <= 0;
+    default: return true;
+    }
+}
+
+static bool rg_may_match(struct lh_cursor *c, int32_t rg)
+{
+    const struct lh_vtab *t = c->t;
+    const struct lh_parquet_row_group_info *g = &c->info->row_groups[rg];
+    for (int k = 0; k < c->ncons; k++) {
+        const struct cons *cs = &c->cons[k];
+        const struct lh_field *f = &t->fields[cs->col];
+        const struct lh_parquet_stats *st = &g->chunks[cs->col].stats;
+        bool floaty = f->type == LH_T_FLOAT || f->type == LH_T_DOUBLE; /* NaN reads as NULL */
+        bool all_null = st->has_null_count && st->null_count == g->num_rows && !f->is_list;
+        if (cs->op == SQLITE_INDEX_CONSTRAINT_ISNULL) {
+            if (st->has_null_count && st->null_count == 0 && !floaty && !f->is_list)
+                return false;
+            continue;
+        }
+        if (cs->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) {
+            if (all_null)
+                return false;
+            continue;
+        }
+        if (cs->op == SQLITE_INDEX_CONSTRAINT_IS && cs->nvals == 1 &&
+            sqlite3_value_type(cs->vals[0]) == SQLITE_NULL) {
+            if (st->has_null_count && st->null_count == 0 && !floaty && !f->is_list)
+                return false;
+            continue;
+        }
+        if (all_null) /* a comparison is never true on NULL */
+            return false;
+        struct bound lo, hi;
+        if (!stat_bounds(f, &t->cinfo[cs->col], st, &lo, &hi))
+            continue;
+        bool any = false;
+        for (int i = 0; i < cs->nvals && !any; i++)
+            any = value_may_match(t, cs->col, cs->op, cs->vals[i], &lo, &hi);
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+static int cursor_fail(struct lh_cursor *c, const struct lh_error *err)
+{
+    c->eof = true;
+    return vt_fail(&c->t->base, c->t->e, err);
+}
+
+/* Moves to the next row group that may hold matching rows, or to eof. */
+static int next_group(struct lh_cursor *c)
+{
+    struct lh_vtab *t = c->t;
+    struct lh_sql_engine *e = t->e;
+    struct lh_error err;
+    for (;;) {
+        if (c->limit >= 0 && c->emitted >= c->limit) {
+            c->eof = true;
+            return SQLITE_OK;
+        }
+        if (e->deadline_ns && lh_time_mono_ns() > e->deadline_ns) {
+            e->timed_out = true;
+            lh_error_set(&err, LH_E_TIMEOUT, "query time limit of %u ms exceeded",
+                         e->opt.timeout_ms);
+            return cursor_fail(c, &err);
+        }
+        if (!c->r) {
+            if (c->part >= t->nparts) {
+                c->eof = true;
+                return SQLITE_OK;
+            }
+            c->in.st = t->parts[c->part].st;
+            c->in.key = t->parts[c->part].key;
+            if (part_open(e, &c->in, &c->r, &err) != LH_OK)
+                return cursor_fail(c, &err);
+            c->info = lh_parquet_reader_info(c->r);
+            bool same = c->info->schema.nfields == t->ncols;
+            for (size_t i = 0; same && i < t->ncols; i++)
+                same = field_same(&c->info->schema.fields[i], &t->fields[i]);
+            if (!same) {
+                lh_error_set(&err, LH_E_FORMAT,
+                             "dataset %s version %" PRIu64 ": part %s has a different schema "
+                             "than part %s",
+                             t->dataset, t->version, t->parts[c->part].key, t->parts[0].key);
+                return cursor_fail(c, &err);
+            }
+            c->rg = -1;
+        }
+        c->rg++;
+        if (c->rg >= c->info->num_row_groups) {
+            reader_close(c);
+            c->part++;
+            continue;
+        }
+        int64_t n = c->info->row_groups[c->rg].num_rows;
+        if (n <= 0)
+            continue;
+        if (c->offset >= n) {
+            c->offset -= n;
+            c->rowid += n;
+            e->stats.row_groups_skipped++;
+            continue;
+        }
+        if (!rg_may_match(c, c->rg)) {
+            c->rowid += n;
+            e->stats.row_groups_pruned++;
+            continue;
+        }
+        e->stats.row_groups_read++;
+        lh_arena_reset(&c->arena);
+        memset(c->decoded, 0, t->ncols ? t->ncols : 1);
+        c->rg_rows = n;
+        c->row = c->offset;
+        c->rowid += c->offset;
+        c->offset = 0;
+        return SQLITE_OK;
+    }
+}
+
+static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc,
+                     sqlite3_value **argv)
+{
+    (void)idxNum;
+    struct lh_cursor *c = (struct lh_cursor *)cur;
+    struct lh_error err;
+    reader_close(c);
+    cons_free(c);
+    c->part = 0;
+    c->rowid = 0;
+    c->eof = false;
+    c->limit = -1;
+    c->offset = 0;
+    c->emitted = 0;
+    c->cons = calloc((size_t)argc + 1, sizeof *c->cons);
+    if (!c->cons)
+        return SQLITE_NOMEM;
+    const char *p = idxStr ? idxStr : "";
+    for (int a = 0; a < argc && *p; a++) {
+        if (*p == 'L' || *p == 'O') {
+            int64_t v = sqlite3_value_int64(argv[a]);
+            if (*p == 'L')
+                c->limit = sqlite3_value_type(argv[a]) == SQLITE_INTEGER && v >= 0 ? v : -1;
+            else
+                c->offset = v > 0 ? v : 0;
+            p += 2;
+            continue;
+        }
+        char *end;
+        long op = strtol(p, &end, 10);
+        long col = strtol(end + 1, &end, 10);
+        p = end + 1;
+        struct cons *cs = &c->cons[c->ncons++];
+        cs->op = (int)op, cs->col = (int)col;
+        int cap = 1;
+        cs->vals = malloc(sizeof *cs->vals);
+        if (!cs->vals)
+            return SQLITE_NOMEM;
+        sqlite3_value *x = NULL;
+        int rc = op == OP_IN ? sqlite3_vtab_in_first(argv[a], &x) : SQLITE_ERROR;
+        if (op == OP_IN && rc == SQLITE_OK) {
+            for (; rc == SQLITE_OK && x; rc = sqlite3_vtab_in_next(argv[a], &x)) {
+                if (cs->nvals == cap) {
+                    cap *= 2;
+                    sqlite3_value **nv = realloc(cs->vals, (size_t)cap * sizeof *nv);
+                    if (!nv)
+                        return SQLITE_NOMEM;
+                    cs->vals = nv;
+                }
+                if (!(cs->vals[cs->nvals] = sqlite3_value_dup(x)))
+                    return SQLITE_NOMEM;
+                cs->nvals++;
+            }
+            if (rc != SQLITE_OK && rc != SQLITE_DONE)
+                return rc;
+        } else if (op != SQLITE_INDEX_CONSTRAINT_ISNULL &&
+                   op != SQLITE_INDEX_CONSTRAINT_ISNOTNULL) {
+            if (!(cs->vals[0] = sqlite3_value_dup(argv[a])))
+                return SQLITE_NOMEM;
+            cs->nvals = 1;
+            if (cs->op == OP_IN)
+                cs->op = SQLITE_INDEX_CONSTRAINT_EQ;
+        }
+        /* numeric and NUMERIC columns convert the other side to a number when it looks like one */
+        if (c->t->aff[col] == AFF_NUM)
+            for (int k = 0; k < cs->nvals; k++)
+                sqlite3_value_numeric_type(cs->vals[k]);
+    }
+    (void)err;
+    return next_group(c);
+}
+
+static int vt_next(sqlite3_vtab_cursor *cur)
+{
+    struct lh_cursor *c = (struct lh_cursor *)cur;
+    c->row++;
+    c->rowid++;
+    c->emitted++;
+    c->t->e->stats.rows_scanned++;
+    if (c->limit >= 0 && c->emitted >= c->limit) {
+        c->eof = true;
+        return SQLITE_OK;
+    }
+    if (c->row < c->rg_rows)
+        return SQLITE_OK;
+    return next_group(c);
+}
+
+static int vt_eof(sqlite3_vtab_cursor *cur)
+{
+    return ((struct lh_cursor *)cur)->eof;
+}
+
+static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+    *rowid = ((struct lh_cursor *)cur)->rowid;
+    return SQLITE_OK;
+}
+
+/* ---- values */
+
+/* Text of a scalar that SQL shows as text (or a JSON element). Returns
+ * its length in buf; 0 with *raw set for strings that live in the batch. */
+static size_t scalar_text(const struct lh_field *f, const struct lh_array *a, int64_t i,
+                          char *buf, size_t cap)
+{
+    switch (f->type) {
+    case LH_T_UINT64: return (size_t)snprintf(buf, cap, "%" PRIu64, ((const uint64_t *)a->values)[i]);
+    case LH_T_UUID: return lh_sql_fmt_uuid((const uint8_t *)a->values + 16 * i, buf, cap);
+    case LH_T_DATE: return lh_sql_fmt_date(((const int32_t *)a->values)[i], buf, cap);
+    case LH_T_TIME: return lh_sql_fmt_time(((const int64_t *)a->values)[i], buf, cap);
+    case LH_T_TIMESTAMP:
+        return lh_sql_fmt_timestamp(((const int64_t *)a->values)[i], f->ts_utc, buf, cap);
+    case LH_T_DECIMAL: {
+        lh_i128 v = f->precision <= 9    ? ((const int32_t *)a->values)[i]
+                    : f->precision <= 18 ? ((const int64_t *)a->values)[i]
+                                         : ((const lh_i128 *)a->values)[i];
+        return lh_sql_fmt_decimal(v, f->scale, buf, cap);
+    }
+    default: return 0;
+    }
+}
+
+static void hex_str(struct lh_buf *b, const uint8_t *p, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    lh_buf_append_u8(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        lh_buf_append_u8(b, (uint8_t)hx[p[i] >> 4]);
+        lh_buf_append_u8(b, (uint8_t)hx[p[i] & 15]);
+    }
+    lh_buf_append_u8(b, '"');
+}
+
+static void json_elem(struct lh_buf *b, const struct lh_field *f, const struct lh_array *a,
+                      int64_t i)
+{
+    char t[64];
+    if (!lh_bit_get(a->validity, i)) {
+        lh_buf_append_str(b, "null");
+        return;
+    }
+    switch (f->type) {
+    case LH_T_BOOL: lh_buf_append_str(b, ((const uint8_t *)a->values)[i] ? "true" : "false"); return;
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32: lh_buf_printf(b, "%d", (int)((const int32_t *)a->values)[i]); return;
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32: lh_buf_printf(b, "%u", (unsigned)((const uint32_t *)a->values)[i]); return;
+    case LH_T_INT64: lh_buf_printf(b, "%" PRId64, ((const int64_t *)a->values)[i]); return;
+    case LH_T_UINT64:
+    case LH_T_DECIMAL:
+        lh_buf_append(b, t, scalar_text(f, a, i, t, sizeof t));
+        return;
+    case LH_T_FLOAT:
+    case LH_T_DOUBLE: {
+        double d = f->type == LH_T_FLOAT ? ((const float *)a->values)[i]
+                                         : ((const double *)a->values)[i];
+        if (d != d || d - d != 0)
+            lh_buf_append_str(b, "null");
+        else
+            lh_buf_append(b, t, lh_sql_fmt_double(d, t, sizeof t));
+        return;
+    }
+    case LH_T_STRING:
+    case LH_T_ENUM:
+    case LH_T_JSON:
+        lh_sql_json_str(b, (const char *)a->data + a->offsets[i],
+                        (size_t)(a->offsets[i + 1] - a->offsets[i]));
+        return;
+    case LH_T_BINARY:
+        hex_str(b, a->data + a->offsets[i], (size_t)(a->offsets[i + 1] - a->offsets[i]));
+        return;
+    case LH_T_FIXED:
+        hex_str(b, (const uint8_t *)a->values + (size_t)f->fixed_len * (size_t)i, f->fixed_len);
+        return;
+    default: {
+        size_t n = scalar_text(f, a, i, t, sizeof t);
+        lh_sql_json_str(b, t, n);
+        return;
+    }
+    }
+}
+
+static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
+{
+    struct lh_cursor *c = (struct lh_cursor *)cur;
+    struct lh_vtab *t = c->t;
+    if (col < 0 || (size_t)col >= t->ncols) {
+        sqlite3_result_null(ctx);
+        return SQLITE_OK;
+    }
+    struct lh_array *a = &c->cols[col];
+    if (!c->decoded[col]) {
+        struct lh_error err;
+        if (lh_parquet_reader_read_column(c->r, c->rg, (size_t)col, &c->arena, a, &err) != LH_OK) {
+            lh_error_prefix(&err, "%s", c->in.key);
+            t->e->vt_err = err;
+            sqlite3_result_error(ctx, err.msg, -1);
+            return SQLITE_ERROR;
+        }
+        c->decoded[col] = 1;
+        t->e->stats.columns_decoded++;
+    }
+    const struct lh_field *f = &t->fields[col];
+    int64_t i = c->row;
+    if (!lh_bit_get(a->validity, i)) {
+        sqlite3_result_null(ctx);
+        return SQLITE_OK;
+    }
+    char buf[64];
+    if (f->is_list) {
+        struct lh_field ef = *f;
+        ef.is_list = false;
+        lh_buf_reset(&c->tmp);
+        lh_buf_append_u8(&c->tmp, '[');
+        for (int32_t k = a->list_offsets[i]; k < a->list_offsets[i + 1]; k++) {
+            if (k > a->list_offsets[i])
+                lh_buf_append_u8(&c->tmp, ',');
+            json_elem(&c->tmp, &ef, a->child, k);
+        }
+        lh_buf_append_u8(&c->tmp, ']');
+        if (!lh_buf_ok(&c->tmp)) {
+            sqlite3_result_error_toobig(ctx);
+            return SQLITE_OK;
+        }
+        sqlite3_result_text(ctx, (const char *)c->tmp.data, (int)c->tmp.len, SQLITE_TRANSIENT);
+        return SQLITE_OK;
+    }
+    switch (f->type) {
+    case LH_T_BOOL: sqlite3_result_int(ctx, ((const uint8_t *)a->values)[i] != 0); break;
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32: sqlite3_result_int(ctx, ((const int32_t *)a->values)[i]); break;
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32: sqlite3_result_int64(ctx, ((const uint32_t *)a->values)[i]); break;
+    case LH_T_INT64: sqlite3_result_int64(ctx, ((const int64_t *)a->values)[i]); break;
+    case LH_T_UINT64: {
+        uint64_t u = ((const uint64_t *)a->values)[i];
+        if (u <= (uint64_t)INT64_MAX)
+            sqlite3_result_int64(ctx, (int64_t)u);
+        else
+            sqlite3_result_text(ctx, buf, (int)scalar_text(f, a, i, buf, sizeof buf),
+                                SQLITE_TRANSIENT);
+        break;
+    }
+    case LH_T_FLOAT: sqlite3_result_double(ctx, ((const float *)a->values)[i]); break;
+    case LH_T_DOUBLE: sqlite3_result_double(ctx, ((const double *)a->values)[i]); break;
+    case LH_T_STRING:
+    case LH_T_ENUM:
+    case LH_T_JSON:
+        sqlite3_result_text(ctx, (const char *)a->data + a->offsets[i],
+                            a->offsets[i + 1] - a->offsets[i], SQLITE_TRANSIENT);
+        break;
+    case LH_T_BINARY:
+        sqlite3_result_blob(ctx, a->data + a->offsets[i], a->offsets[i + 1] - a->offsets[i],
+                            SQLITE_TRANSIENT);
+        break;
+    case LH_T_FIXED:
+        sqlite3_result_blob(ctx, (const uint8_t *)a->values + (size_t)f->fixed_len * (size_t)i,
+                            (int)f->fixed_len, SQLITE_TRANSIENT);
+        break;
+    default:
+        sqlite3_result_text(ctx, buf, (int)scalar_text(f, a, i, buf, sizeof buf),
+                            SQLITE_TRANSIENT);
+        break;
+    }
+    return SQLITE_OK;
+}
+
+static sqlite3_module lh_module = {
+    .iVersion = 0,
+    .xCreate = vt_create,
+    .xConnect = vt_create,
+    .xBestIndex = vt_best_index,
+    .xDisconnect = vt_disconnect,
+    .xDestroy = vt_disconnect,
+    .xOpen = vt_open,
+    .xClose = vt_close,
+    .xFilter = vt_filter,
+    .xNext = vt_next,
+    .xEof = vt_eof,
+    .xColumn = vt_column,
+    .xRowid = vt_rowid,
+};
+
+int lh_sql_vtab_register(struct lh_sql_engine *e)
+{
+    return sqlite3_create_module_v2(e->db, "lakehouse", &lh_module, e, NULL);
+}
