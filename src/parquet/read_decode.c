@@ -159,7 +159,7 @@ static enum lh_status delta_header(const uint8_t **q, const uint8_t *end, struct
 
 enum lh_status pq_delta_count(const uint8_t *p, size_t len, uint64_t *count, struct lh_error *err)
 {
-    struct delta_hdr h;
+    struct delta_hdr h = {0};
     const uint8_t *q = p;
     enum lh_status st = delta_header(&q, p + len, &h, err);
     if (st != LH_OK)
@@ -172,7 +172,7 @@ enum lh_status pq_delta_decode(const uint8_t *p, size_t len, int64_t *out, size_
                                struct lh_error *err)
 {
     const uint8_t *q = p, *end = p + len;
-    struct delta_hdr h;
+    struct delta_hdr h = {0};
     enum lh_status st = delta_header(&q, end, &h, err);
     if (st != LH_OK)
         return st;

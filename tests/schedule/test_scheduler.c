@@ -74,7 +74,7 @@ static struct beh *beh_for(struct fx *f, const char *id)
             return &f->beh[i];
     for (int i = 0; i < NB; i++)
         if (!f->beh[i].id[0]) {
-            snprintf(f->beh[i].id, sizeof f->beh[i].id, "%s", id);
+            snprintf(f->beh[i].id, sizeof f->beh[i].id, "%.31s", id);
             return &f->beh[i];
         }
     return NULL;
