@@ -1,6 +1,5 @@
 /*
- * dsn.c — DSN handling shared by the drivers: password redaction for logs
- * and lineage, and the parser of mysql:// / mariadb:// URLs
+ * dsn.c — the parser of mysql:// / mariadb:// URLs
  * (user:pass@host:port/db?socket=/path, percent-encoding decoded).
  * PostgreSQL DSNs are parsed by libpq itself (PQconninfoParse).
  */
@@ -8,80 +7,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static size_t out_put(char *out, size_t cap, size_t at, const char *p, size_t n)
-{
-    for (size_t i = 0; i < n && at + 1 < cap; i++)
-        out[at++] = p[i];
-    return at;
-}
-
-char *lh_source_dsn_redact(const char *dsn, char *out, size_t cap)
-{
-    if (!out || cap == 0)
-        return out;
-    out[0] = '\0';
-    if (!dsn)
-        return out;
-    size_t at = 0, n = strlen(dsn), i = 0;
-    const char *scheme = strstr(dsn, "://");
-    if (scheme) {
-        size_t auth = (size_t)(scheme - dsn) + 3;
-        size_t end = auth;
-        while (end < n && dsn[end] != '/' && dsn[end] != '?' && dsn[end] != '#')
-            end++;
-        size_t atsign = end;
-        for (size_t k = auth; k < end; k++)
-            if (dsn[k] == '@')
-                atsign = k;
-        at = out_put(out, cap, at, dsn, auth);
-        i = auth;
-        if (atsign < end) {
-            const char *colon = memchr(dsn + auth, ':', atsign - auth);
-            if (colon) {
-                at = out_put(out, cap, at, dsn + auth, (size_t)(colon - dsn) - auth + 1);
-                at = out_put(out, cap, at, "***", 3);
-                i = atsign;
-            }
-        }
-    }
-    /* key=value forms and ?password= query parameters */
-    while (i < n) {
-        bool boundary = i == 0 || dsn[i - 1] == ' ' || dsn[i - 1] == '?' || dsn[i - 1] == '&' ||
-                        dsn[i - 1] == '\t';
-        if (boundary && !strncmp(dsn + i, "password", 8)) {
-            size_t k = i + 8;
-            while (k < n && dsn[k] == ' ')
-                k++;
-            if (k < n && dsn[k] == '=') {
-                k++;
-                while (k < n && dsn[k] == ' ')
-                    k++;
-                at = out_put(out, cap, at, dsn + i, k - i);
-                at = out_put(out, cap, at, "***", 3);
-                if (k < n && dsn[k] == '\'') {
-                    k++;
-                    while (k < n && dsn[k] != '\'') {
-                        if (dsn[k] == '\\' && k + 1 < n)
-                            k++;
-                        k++;
-                    }
-                    if (k < n)
-                        k++;
-                } else {
-                    while (k < n && dsn[k] != ' ' && dsn[k] != '&' && dsn[k] != '\t')
-                        k++;
-                }
-                i = k;
-                continue;
-            }
-        }
-        at = out_put(out, cap, at, dsn + i, 1);
-        i++;
-    }
-    out[at] = '\0';
-    return out;
-}
 
 static int hexval(char c)
 {

@@ -92,9 +92,4 @@ void lh_source_cancel(struct lh_source *s);
 /* Ends the transaction and closes the connection. NULL is fine. */
 void lh_source_close(struct lh_source *s);
 
-/* "postgresql://user:***@host:5432/db", "host=h user=u password=***":
- * the DSN with its password replaced, for logs and lineage. Writes at most
- * cap bytes (NUL-terminated, truncated if needed); returns out. */
-char *lh_source_dsn_redact(const char *dsn, char *out, size_t cap);
-
 #endif

@@ -33,13 +33,13 @@ static void test_redact(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[256];
-        lh_source_dsn_redact(cases[i].in, out, sizeof out);
+        lh_redact_dsn(cases[i].in, out, sizeof out);
         if (strcmp(out, cases[i].want))
             fail_msg("redact(%s) = %s, want %s", cases[i].in, out, cases[i].want);
     }
     /* truncation stays NUL-terminated */
     char small[8];
-    lh_source_dsn_redact("postgresql://u:secret@h/db", small, sizeof small);
+    lh_redact_dsn("postgresql://u:secret@h/db", small, sizeof small);
     assert_int_equal(strlen(small), 7);
 }
 
