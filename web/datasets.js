@@ -1,0 +1,144 @@
+// datasets.js — the catalog: every dataset, and one dataset's schema,
+// lineage, versions (time travel) and bound indexes.
+import { api } from './api.js';
+import { fmtBytes, fmtCount, versionQuery } from './lib.js';
+import { h, timeEl, badge, errorBox, pageHead, refreshRelative } from './ui.js';
+
+const enc = encodeURIComponent;
+
+function sensitivityBadge(s) {
+  if (!s || s === 'none' || s === 'public') return badge('idle', s || 'no PII', 'no column tagged as personal data');
+  if (s === 'pii') return badge('pii', 'PII', 'holds personal data');
+  return badge('warn', s);
+}
+
+export async function list(main, _params, ctx) {
+  const count = h('span');
+  const body = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading datasets…'));
+  main.append(pageHead('Datasets', count), body);
+  let last = '';
+  const refresh = async () => {
+    let data;
+    try {
+      data = await api('GET', '/api/datasets');
+    } catch (e) {
+      if (ctx.alive) body.replaceChildren(errorBox(e.message));
+      last = '';
+      return;
+    }
+    if (!ctx.alive) return;
+    const items = Array.isArray(data) ? data : (data && data.datasets) || [];
+    count.textContent = `${items.length} dataset${items.length === 1 ? '' : 's'} in the catalog`;
+    const json = JSON.stringify(items);
+    if (json === last) {
+      refreshRelative(body);
+      return;
+    }
+    last = json;
+    if (!items.length) {
+      body.replaceChildren(h('p', { class: 'empty' },
+        'No datasets yet: a schedule\'s first run (or lakehouse ingest) creates one.'));
+      return;
+    }
+    body.replaceChildren(h('table', { class: 'data', id: 'datasets' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'),
+        h('th', { scope: 'col', class: 'num' }, 'Rows'), h('th', { scope: 'col', class: 'num' }, 'Size'),
+        h('th', { scope: 'col' }, 'Sensitivity'), h('th', { scope: 'col', class: 'num' }, 'Version'),
+        h('th', { scope: 'col' }, 'Last ingest'))),
+      h('tbody', {}, items.map((d) => (d.error
+        ? h('tr', {}, h('td', {}, d.name), h('td', { colspan: 5 }, errorBox(`unreadable record: ${d.error}`)))
+        : h('tr', { 'data-name': d.name },
+          h('td', {}, h('a', { href: `#/datasets/${enc(d.name)}` }, d.name)),
+          h('td', { class: 'num' }, fmtCount(d.row_count)),
+          h('td', { class: 'num' }, fmtBytes(d.size_bytes)),
+          h('td', {}, sensitivityBadge(d.sensitivity)),
+          h('td', { class: 'num' }, d.current_version === undefined ? '—' : `v${d.current_version}`),
+          h('td', {}, timeEl(d.last_ingest, { relative: true }),
+            d.last_ingest ? h('span', { class: 'sub' }, timeEl(d.last_ingest)) : null)))))));
+  };
+  await refresh();
+  ctx.poll(refresh, 10000);
+}
+
+function versionSize(v) {
+  if (typeof v.size_bytes === 'number') return v.size_bytes;
+  return (v.objects || []).reduce((a, o) => a + (Number(o.size_bytes) || 0), 0);
+}
+
+function sqlLink(name, version, label) {
+  return h('a', { href: `#/sql?q=${enc(versionQuery(name, version))}`, class: 'query-version' }, label);
+}
+
+export async function detail(main, [name]) {
+  main.append(h('div', { class: 'crumbs' }, h('a', { href: '#/datasets' }, 'Datasets'), ' / ', name));
+  let d;
+  try {
+    d = await api('GET', `/api/datasets/${enc(name)}`);
+  } catch (e) {
+    main.append(pageHead(name), errorBox(e.message));
+    return;
+  }
+  const cols = d.columns || [];
+  const versions = [...(d.versions || [])].sort((a, b) => b.version - a.version);
+  const lin = d.lineage || {};
+  const cur = versions.find((v) => v.version === d.current_version) || versions[0];
+  const bindings = d.index_bindings || d.indexes || [];
+  const piiCount = cols.filter((c) => c.is_pii).length;
+
+  main.append(
+    pageHead(h('span', {}, d.name, ' ', sensitivityBadge(d.sensitivity)),
+      `${fmtCount(d.row_count)} rows · version ${d.current_version} · ${fmtBytes(cur ? versionSize(cur) : null)}` +
+      ` · ${cols.length} columns, ${piiCount} PII`,
+      sqlLink(d.name, d.current_version, 'Query this dataset')),
+    h('div', { class: 'grid2' },
+      h('section', { 'aria-labelledby': 'h-lineage' },
+        h('h2', { id: 'h-lineage' }, 'Lineage'),
+        h('div', { class: 'card pad' }, h('dl', { class: 'facts' },
+          h('dt', {}, 'Source system'), h('dd', {}, lin.source_system || '—'),
+          h('dt', {}, 'Source'), h('dd', { class: 'mono' }, lin.source_file || '—'),
+          h('dt', {}, 'Ingest job'), h('dd', { class: 'mono' }, lin.ingest_job || '—'),
+          h('dt', {}, 'Ingested'), h('dd', {}, timeEl(lin.ingest_timestamp),
+            lin.ingest_timestamp ? [' · ', timeEl(lin.ingest_timestamp, { relative: true })] : null),
+          h('dt', {}, 'Parents'), h('dd', {}, (lin.parent_datasets || []).length
+            ? lin.parent_datasets.map((p, i) => [i ? ', ' : '', h('a', { href: `#/datasets/${enc(p)}` }, p)])
+            : 'none'),
+          h('dt', {}, 'Fingerprint'), h('dd', { class: 'mono small', title: 'SHA-256 of the ordered (name, type, nullability) list' },
+            d.schema_fingerprint ? d.schema_fingerprint.slice(0, 16) + '…' : '—')))),
+      h('section', { 'aria-labelledby': 'h-indexes' },
+        h('h2', { id: 'h-indexes' }, 'Bound indexes'),
+        h('div', { class: 'card pad', id: 'indexes' },
+          h('p', {}, 'Embeddings: ', d.embeddings_stale
+            ? badge('warn', 'stale', 'a newer version exists than the bound indexes were built from')
+            : badge('ok', 'up to date')),
+          bindings.length
+            ? h('ul', {}, bindings.map((b) => (typeof b === 'string' ? h('li', { class: 'mono' }, b)
+              : h('li', {}, h('span', { class: 'mono' }, b.index_name || b.index || '?'),
+                b.bound_at ? [' — bound ', timeEl(b.bound_at)] : null))))
+            : h('p', { class: 'muted' }, 'No index is bound to this dataset.')))),
+    h('h2', {}, 'Schema'),
+    h('div', { class: 'card' }, cols.length ? h('table', { class: 'data', id: 'schema' },
+      h('thead', {}, h('tr', {}, ['Column', 'Type', 'PII', 'Sensitivity', 'Description']
+        .map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, cols.map((c) => h('tr', { 'data-column': c.name },
+        h('td', { class: 'mono' }, c.name),
+        h('td', { class: 'mono' }, c.data_type || c.type || '?', c.nullable === false ? ' NOT NULL' : ''),
+        h('td', {}, c.is_pii ? badge('pii', 'PII', 'detected as personal data') : h('span', { class: 'muted' }, 'no')),
+        h('td', {}, c.sensitivity || '—'),
+        h('td', {}, c.description || '')))))
+      : h('p', { class: 'empty' }, 'No columns recorded.')),
+    h('h2', {}, 'Versions'),
+    h('div', { class: 'card' }, versions.length ? h('table', { class: 'data', id: 'versions' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Version'),
+        h('th', { scope: 'col', class: 'num' }, 'Rows'), h('th', { scope: 'col', class: 'num' }, 'Size'),
+        h('th', { scope: 'col', class: 'num' }, 'Parts'), h('th', { scope: 'col' }, 'Created'),
+        h('th', { scope: 'col' }, 'Run'), h('th', { scope: 'col' }, 'Time travel'))),
+      h('tbody', {}, versions.map((v) => h('tr', { 'data-version': v.version },
+        h('td', {}, `v${v.version}`, v.version === d.current_version ? [' ', badge('ok', 'current')] : null),
+        h('td', { class: 'num' }, fmtCount(v.row_count)),
+        h('td', { class: 'num' }, fmtBytes(versionSize(v))),
+        h('td', { class: 'num' }, String((v.objects || []).length)),
+        h('td', {}, timeEl(v.created_at)),
+        h('td', { class: 'mono small' }, v.run_id || '—'),
+        h('td', {}, sqlLink(d.name, v.version, `Query v${v.version}`))))))
+      : h('p', { class: 'empty' }, 'No versions.')));
+}

@@ -1,0 +1,542 @@
+// schedules.js — the schedules table, one schedule's run history, and the
+// create/edit form.
+import { api, ApiError } from './api.js';
+import {
+  triggerWords, triggerWritten, scheduleHealth, fmtCount, fmtDuration, fmtBytes,
+  scheduleFromForm, scheduleWithEnabled, splitInterval, matchField,
+} from './lib.js';
+import {
+  h, timeEl, badge, errorBox, confirmDialog, pageHead, replaceKeepingFocus, refreshRelative,
+} from './ui.js';
+
+const enc = encodeURIComponent;
+const schedPath = (id) => `/api/schedules/${enc(id)}`;
+
+function listOf(data, key) {
+  if (Array.isArray(data)) return data;
+  return data && Array.isArray(data[key]) ? data[key] : [];
+}
+
+function healthBadge(s) {
+  const hl = scheduleHealth(s);
+  const why = s.paused_reason ? `paused: ${s.paused_reason}`
+    : s.last_outcome && s.last_outcome.message ? s.last_outcome.message : null;
+  return badge(hl.key, hl.label, why);
+}
+
+function outcomeCell(o) {
+  if (!o) return h('span', { class: 'muted' }, 'never run');
+  const rows = o.rows === null || o.rows === undefined ? '' : `${fmtCount(o.rows)} rows · `;
+  return [
+    badge(o.success ? 'ok' : 'bad', o.success ? 'success' : 'failed', o.message || null),
+    h('span', { class: 'sub' }, `${rows}${fmtDuration(o.duration_secs)} · `, timeEl(o.at, { relative: true })),
+  ];
+}
+
+// A status line under the page title for actions (run now, pause...).
+function flash(box, text, ok = true) {
+  box.replaceChildren(ok ? h('p', { class: 'info-line', role: 'status' }, text) : errorBox(text));
+}
+
+async function runNow(id, box, after) {
+  try {
+    const r = await api('POST', `${schedPath(id)}/run`);
+    flash(box, `Run of ${id} started${r && r.run_id ? ` (run ${r.run_id})` : ''}.`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) {
+      flash(box, `${id} is already running${e.body && e.body.run_id ? ` (run ${e.body.run_id})` : ''}.`);
+    } else {
+      flash(box, e.message, false);
+    }
+  }
+  after();
+}
+
+async function setEnabled(s, enabled, box, after) {
+  try {
+    // PUT replaces the user-settable fields: start from the current record
+    const cur = await api('GET', schedPath(s.id));
+    await api('PUT', schedPath(s.id), scheduleWithEnabled(cur, enabled));
+    flash(box, `${s.id} ${enabled ? 'resumed' : 'paused'}.`);
+  } catch (e) {
+    flash(box, e.message, false);
+  }
+  after();
+}
+
+async function remove(id, box, after) {
+  const ok = await confirmDialog(
+    `Delete schedule "${id}"? Its definition and run history are removed; datasets it wrote stay.`);
+  if (!ok) return false;
+  try {
+    await api('DELETE', schedPath(id));
+    flash(box, `Schedule ${id} deleted.`);
+    after();
+    return true;
+  } catch (e) {
+    flash(box, e.message, false);
+    after();
+    return false;
+  }
+}
+
+function actionButtons(s, box, refresh) {
+  const id = s.id;
+  return [
+    h('button', { type: 'button', class: 'small', 'data-focus': `run:${id}`,
+      'aria-label': `Run ${id} now`, onclick: () => runNow(id, box, refresh) }, 'Run now'),
+    h('button', { type: 'button', class: 'small', 'data-focus': `pause:${id}`,
+      'aria-label': `${s.enabled ? 'Pause' : 'Resume'} ${id}`,
+      onclick: () => setEnabled(s, !s.enabled, box, refresh) }, s.enabled ? 'Pause' : 'Resume'),
+    h('button', { type: 'button', class: 'small', 'data-focus': `edit:${id}`,
+      'aria-label': `Edit ${id}`, onclick: () => { location.hash = `#/schedules/${enc(id)}/edit`; } }, 'Edit'),
+    h('button', { type: 'button', class: 'small danger', 'data-focus': `del:${id}`,
+      'aria-label': `Delete ${id}`, onclick: () => remove(id, box, refresh) }, 'Delete'),
+  ];
+}
+
+function scheduleRow(s, box, refresh) {
+  const k = s.kind || {};
+  const dataset = k.dataset_name || k.table;
+  return h('tr', { 'data-id': s.id },
+    h('td', {}, h('a', { href: `#/schedules/${enc(s.id)}` }, s.id),
+      s.description ? h('span', { class: 'sub' }, s.description) : null),
+    h('td', {}, k.type || '?', h('span', { class: 'sub', title: k.dsn || '' }, k.mode || '')),
+    h('td', {}, h('span', { class: 'mono' }, k.table), ' → ',
+      h('a', { href: `#/datasets/${enc(dataset)}` }, dataset)),
+    h('td', {}, triggerWords(s.trigger), h('span', { class: 'sub mono' }, triggerWritten(s.trigger))),
+    h('td', {}, s.enabled ? 'yes' : 'no'),
+    h('td', {}, s.next_run_at ? timeEl(s.next_run_at, { relative: 'next' }) : '—',
+      s.next_run_at ? h('span', { class: 'sub' }, timeEl(s.next_run_at)) : null),
+    h('td', {}, outcomeCell(s.last_outcome)),
+    h('td', { class: 'num' }, h('span', { title: 'succeeded' }, fmtCount((s.run_count || 0) - (s.failure_count || 0))),
+      ' / ', h('span', { title: 'failed' }, fmtCount(s.failure_count || 0))),
+    h('td', {}, healthBadge(s)),
+    h('td', { class: 'actions' }, h('div', { class: 'btns' }, actionButtons(s, box, refresh))));
+}
+
+export async function list(main, _params, ctx) {
+  const box = h('div', { 'aria-live': 'polite' });
+  const body = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading schedules…'));
+  const count = h('span');
+  main.append(
+    pageHead('Schedules', count,
+      h('a', { class: 'button primary', href: '#/schedules/new' }, 'New schedule')),
+    box, body);
+  let last = '';
+  const refresh = async () => {
+    let data;
+    try {
+      data = await api('GET', '/api/schedules');
+    } catch (e) {
+      if (!ctx.alive) return;
+      if (e.status === 404) {
+        replaceKeepingFocus(body, errorBox(`This server has no schedule API yet (${e.message}).`));
+      } else {
+        replaceKeepingFocus(body, errorBox(e.message));
+      }
+      last = '';
+      return;
+    }
+    if (!ctx.alive) return;
+    const items = listOf(data, 'schedules');
+    count.textContent = `${items.length} schedule${items.length === 1 ? '' : 's'} · refreshed live`;
+    const json = JSON.stringify(items);
+    if (json === last) {
+      refreshRelative(body);
+      return;
+    }
+    last = json;
+    if (!items.length) {
+      replaceKeepingFocus(body, h('p', { class: 'empty' }, 'No schedules yet. ',
+        h('a', { href: '#/schedules/new' }, 'Create one'), ' to copy a PostgreSQL or MySQL table on a timer.'));
+      return;
+    }
+    replaceKeepingFocus(body, h('table', { class: 'data', id: 'schedules' },
+      h('thead', {}, h('tr', {},
+        ['Id', 'Source', 'Table → dataset', 'Trigger', 'Enabled', 'Next run', 'Last outcome']
+          .map((t) => h('th', { scope: 'col' }, t)),
+        h('th', { scope: 'col', class: 'num', title: 'succeeded / failed runs' }, 'OK / failed'),
+        h('th', { scope: 'col' }, 'Health'),
+        h('th', { scope: 'col', class: 'actions' }, h('span', { class: 'skip' }, 'Actions')))),
+      h('tbody', {}, items.map((s) => scheduleRow(s, box, refresh)))));
+  };
+  await refresh();
+  ctx.poll(refresh, 3000);
+}
+
+/* ------------------------------------------------------------ detail */
+
+const CHART_W = 560;
+const CHART_H = 140;
+
+// One bar chart (inline SVG): runs oldest to newest, failed runs in red
+// with a cross under the bar, the maximum labelled.
+function barChart(title, runs, value, fmt) {
+  const vals = runs.map(value);
+  const max = Math.max(...vals.map((v) => v || 0), 0);
+  const n = runs.length;
+  const pad = { l: 8, r: 8, t: 14, b: 16 };
+  // one slot per run, at most 40 units wide, so a short history stays thin
+  const w = Math.min((CHART_W - pad.l - pad.r) / Math.max(n, 1), 40);
+  const ih = CHART_H - pad.t - pad.b;
+  const bars = runs.map((r, i) => {
+    const v = vals[i] || 0;
+    const bh = max > 0 ? Math.max((v / max) * ih, v > 0 ? 1 : 0) : 0;
+    const x = pad.l + i * w + w * 0.15;
+    const failed = r.success === false || (r.outcome && r.outcome !== 'success');
+    return [
+      h('svg:rect', { class: `bar${failed ? ' failed' : ''}`, x: x.toFixed(1),
+        y: (pad.t + ih - bh).toFixed(1), width: Math.max(w * 0.7, 1).toFixed(1), height: bh.toFixed(1) },
+      h('svg:title', {}, `${r.started_at || r.run_id}: ${fmt(value(r))}${failed ? ' (failed)' : ''}`)),
+      failed ? h('svg:text', { x: (x + w * 0.35).toFixed(1), y: CHART_H - 3, 'text-anchor': 'middle',
+        class: 'x' }, '✕') : null,
+    ];
+  });
+  const desc = `${title} for the last ${n} runs, oldest first; maximum ${fmt(max)}`;
+  return h('div', { class: 'card chart' }, h('h3', {}, title,
+    h('span', { class: 'muted small' }, n === 1 ? ' · last run' : ` · last ${n} runs, oldest left`)),
+    h('svg:svg', { viewBox: `0 0 ${CHART_W} ${CHART_H}`, role: 'img', 'aria-label': desc },
+    h('svg:line', { class: 'axis', x1: pad.l, x2: CHART_W - pad.r, y1: pad.t + ih, y2: pad.t + ih }),
+    h('svg:text', { x: pad.l, y: 10 }, `max ${fmt(max)}`),
+    bars));
+}
+
+function runRow(r) {
+  const ok = r.success === true || r.outcome === 'success';
+  const err = r.error || (!ok ? r.message : null);
+  return h('tr', {},
+    h('td', {}, timeEl(r.started_at), h('span', { class: 'sub mono' }, r.run_id)),
+    h('td', {}, badge(ok ? 'ok' : 'bad', r.outcome || (ok ? 'success' : 'failed'))),
+    h('td', {}, r.reason || '—', r.attempt ? h('span', { class: 'sub' }, `retry ${r.attempt}`) : null),
+    h('td', { class: 'num' }, fmtCount(r.rows)),
+    h('td', { class: 'num' }, fmtBytes(r.bytes)),
+    h('td', { class: 'num' }, fmtDuration(r.duration_secs)),
+    h('td', {}, err ? h('span', { class: 'run-error' }, err) : h('span', { class: 'muted' }, r.message || '')));
+}
+
+export async function detail(main, [id], ctx) {
+  const box = h('div', { 'aria-live': 'polite' });
+  const head = h('div');
+  const facts = h('div');
+  const charts = h('div', { class: 'charts' });
+  const hist = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading runs…'));
+  const pager = h('div', { class: 'pager' });
+  main.append(h('div', { class: 'crumbs' }, h('a', { href: '#/schedules' }, 'Schedules'), ' / ', id),
+    head, box, facts, h('h2', {}, 'Runs'), charts, hist, pager);
+  const cursors = ['']; // cursor of each page shown so far; last = current
+  const PAGE = 20;
+
+  const drawSchedule = async () => {
+    let s;
+    try {
+      s = await api('GET', schedPath(id));
+    } catch (e) {
+      if (ctx.alive) replaceKeepingFocus(head, pageHead(id, null), errorBox(e.message));
+      return false;
+    }
+    if (!ctx.alive) return false;
+    const k = s.kind || {};
+    const dataset = k.dataset_name || k.table;
+    replaceKeepingFocus(head, pageHead(h('span', {}, id, ' ', healthBadge(s)),
+      `${k.type} ${k.table} → ${dataset} · ${triggerWords(s.trigger)}`,
+      h('div', { class: 'inline' }, actionButtons(s, box, () => { drawSchedule(); drawRuns(); })
+        .map((b) => {
+          if (b.textContent === 'Delete') {
+            b.onclick = null;
+            const nb = b.cloneNode(true);
+            nb.addEventListener('click', async () => {
+              if (await remove(id, box, () => {})) location.hash = '#/schedules';
+            });
+            return nb;
+          }
+          return b;
+        }))));
+    replaceKeepingFocus(facts, h('div', { class: 'card pad' }, h('dl', { class: 'facts' },
+      h('dt', {}, 'Source'), h('dd', { class: 'mono' }, `${k.type} ${k.dsn}`),
+      h('dt', {}, 'Table → dataset'), h('dd', {}, h('span', { class: 'mono' }, k.table), ' → ',
+        h('a', { href: `#/datasets/${enc(dataset)}` }, dataset), ` (${k.mode || 'overwrite'}` +
+        (k.cursor_column ? `, cursor ${k.cursor_column}` : '') + ')'),
+      h('dt', {}, 'Trigger'), h('dd', {}, triggerWords(s.trigger), ' — ',
+        h('span', { class: 'mono' }, triggerWritten(s.trigger))),
+      h('dt', {}, 'Enabled'), h('dd', {}, s.enabled ? 'yes' : `no${s.paused_reason ? ` (${s.paused_reason})` : ''}`),
+      h('dt', {}, 'Next run'), h('dd', {}, timeEl(s.next_run_at, { relative: 'next' }), ' · ', timeEl(s.next_run_at)),
+      h('dt', {}, 'Last outcome'), h('dd', {}, outcomeCell(s.last_outcome),
+        s.last_outcome && s.last_outcome.message ? h('span', { class: 'sub' }, s.last_outcome.message) : null),
+      h('dt', {}, 'Runs'), h('dd', {}, `${fmtCount(s.run_count || 0)} total, ${fmtCount(s.failure_count || 0)} failed`),
+      h('dt', {}, 'Created'), h('dd', {}, timeEl(s.created_at), s.created_by ? ` by ${s.created_by}` : ''))));
+    return true;
+  };
+
+  let lastRuns = '';
+  const drawRuns = async () => {
+    const cur = cursors.at(-1);
+    let data;
+    try {
+      data = await api('GET', `${schedPath(id)}/runs?limit=${PAGE}${cur ? `&cursor=${enc(cur)}` : ''}`);
+    } catch (e) {
+      if (ctx.alive) replaceKeepingFocus(hist, errorBox(e.message));
+      lastRuns = '';
+      return;
+    }
+    if (!ctx.alive) return;
+    const runs = listOf(data, 'runs');
+    const next = data && data.next_cursor ? data.next_cursor : null;
+    const json = JSON.stringify([runs, next]);
+    if (json === lastRuns) {
+      refreshRelative(main);
+      return;
+    }
+    lastRuns = json;
+    const oldestFirst = [...runs].reverse();
+    charts.replaceChildren(...(runs.length ? [
+      barChart('Rows per run', oldestFirst, (r) => r.rows || 0, fmtCount),
+      barChart('Duration per run', oldestFirst, (r) => r.duration_secs || 0, fmtDuration),
+    ] : []));
+    replaceKeepingFocus(hist, runs.length ? h('table', { class: 'data', id: 'runs' },
+      h('thead', {}, h('tr', {}, ['Started', 'Outcome', 'Trigger reason'].map((t) => h('th', { scope: 'col' }, t)),
+        ['Rows', 'Bytes', 'Duration'].map((t) => h('th', { scope: 'col', class: 'num' }, t)),
+        h('th', { scope: 'col' }, 'Message / error'))),
+      h('tbody', {}, runs.map(runRow)))
+      : h('p', { class: 'empty' }, cursors.length > 1 ? 'No older runs.' : 'No runs yet.'));
+    replaceKeepingFocus(pager,
+      h('button', { type: 'button', 'data-focus': 'newer', disabled: cursors.length <= 1,
+        onclick: () => { cursors.pop(); lastRuns = ''; drawRuns(); } }, '← Newer'),
+      h('span', { class: 'muted' }, `Page ${cursors.length}`),
+      h('button', { type: 'button', 'data-focus': 'older', disabled: !next,
+        onclick: () => { cursors.push(next); lastRuns = ''; drawRuns(); } }, 'Older →'));
+  };
+
+  if (await drawSchedule()) await drawRuns();
+  ctx.poll(async () => {
+    if (await drawSchedule()) await drawRuns();
+  }, 4000);
+}
+
+/* ------------------------------------------------------------ form */
+
+const FIELDS = ['id', 'kind.type', 'kind.dsn', 'password', 'kind.table', 'kind.dataset_name',
+  'kind.mode', 'kind.cursor_column', 'trigger.type', 'trigger.secs', 'trigger.expr', 'trigger.tz',
+  'enabled'];
+
+function field(name, label, input, hint, control = input) {
+  const errId = `err-${name.replace(/\./g, '-')}`;
+  input.setAttribute('aria-describedby', `${errId}${hint ? ` hint-${errId}` : ''}`);
+  input.dataset.field = name;
+  return h('div', { class: 'field', 'data-for': name },
+    h('label', { for: input.id }, label), control,
+    hint ? h('p', { class: 'hint', id: `hint-${errId}` }, hint) : null,
+    h('p', { class: 'field-error', id: errId, hidden: true }));
+}
+
+function setFieldError(form, name, msg) {
+  const errId = `err-${name.replace(/\./g, '-')}`;
+  const el = form.querySelector(`#${CSS.escape(errId)}`);
+  const input = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+  if (el) {
+    el.textContent = msg;
+    el.hidden = false;
+  }
+  if (input) input.setAttribute('aria-invalid', 'true');
+  return input;
+}
+
+function clearErrors(form) {
+  for (const el of form.querySelectorAll('.field-error')) {
+    el.hidden = true;
+    el.textContent = '';
+  }
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+}
+
+const input = (id, attrs = {}) => h('input', { id, name: id, type: 'text', ...attrs });
+
+export async function form(main, params, ctx) {
+  const editing = params.length ? params[0] : null;
+  let stored = null;
+  if (editing) {
+    try {
+      stored = await api('GET', schedPath(editing));
+    } catch (e) {
+      main.append(pageHead(`Edit ${editing}`), errorBox(e.message));
+      return;
+    }
+  }
+  if (!ctx.alive) return;
+  const k = stored ? stored.kind : {};
+  const t = stored ? stored.trigger : { type: 'interval', secs: 3600 };
+  const iv = splitInterval(t.type === 'interval' ? t.secs : 3600);
+
+  const f = {
+    id: input('f-id', { value: stored ? stored.id : '', readonly: !!stored, autocomplete: 'off',
+      spellcheck: 'false' }),
+    type: h('select', { id: 'f-type' }, ['postgres', 'mysql'].map((v) =>
+      h('option', { value: v, selected: (k.type || 'postgres') === v }, v === 'postgres' ? 'PostgreSQL' : 'MySQL / MariaDB'))),
+    dsn: input('f-dsn', { value: k.dsn || '', autocomplete: 'off', spellcheck: 'false',
+      placeholder: 'postgresql://user@host:5432/db' }),
+    password: input('f-password', { type: 'password', autocomplete: 'new-password',
+      placeholder: stored ? 'unchanged' : '' }),
+    table: input('f-table', { value: k.table || '', spellcheck: 'false', placeholder: 'public.customers' }),
+    dataset: input('f-dataset', { value: k.dataset_name || '', spellcheck: 'false',
+      placeholder: 'same as the table' }),
+    mode: h('select', { id: 'f-mode' }, ['overwrite', 'append', 'incremental'].map((v) =>
+      h('option', { value: v, selected: (k.mode || 'overwrite') === v }, v))),
+    cursor: input('f-cursor', { value: k.cursor_column || '', spellcheck: 'false' }),
+    every: input('f-every', { type: 'number', min: 1, step: 1, value: String(iv.n) }),
+    unit: h('select', { id: 'f-unit', 'aria-label': 'Interval unit' }, [[1, 'seconds'], [60, 'minutes'],
+      [3600, 'hours'], [86400, 'days']].map(([v, l]) => h('option', { value: v, selected: iv.unit === v }, l))),
+    cron: input('f-cron', { value: t.type === 'cron' ? t.expr : '', spellcheck: 'false',
+      placeholder: '0 2 * * *', class: 'mono' }),
+    tz: input('f-tz', { value: t.type === 'cron' ? t.tz || '' : '', spellcheck: 'false', placeholder: 'UTC',
+      list: 'tz-list' }),
+    enabled: h('input', { id: 'f-enabled', type: 'checkbox', checked: stored ? stored.enabled : true }),
+  };
+  const trigInterval = h('input', { type: 'radio', name: 'trigger_type', id: 'f-tt-interval', value: 'interval',
+    checked: t.type !== 'cron' });
+  const trigCron = h('input', { type: 'radio', name: 'trigger_type', id: 'f-tt-cron', value: 'cron',
+    checked: t.type === 'cron' });
+  const formError = h('div', { class: 'form-error', 'aria-live': 'assertive' });
+  const preview = h('div', { class: 'preview', id: 'cron-preview', 'aria-live': 'polite' });
+
+  const intervalBox = field('trigger.secs', 'Every', f.every, null,
+    h('div', { class: 'inline' }, f.every, f.unit));
+  const cronBox = h('div', {},
+    h('div', { class: 'row' },
+      field('trigger.expr', 'Cron expression', f.cron, 'minute hour day-of-month month day-of-week, or @daily'),
+      field('trigger.tz', 'Time zone', f.tz, 'IANA name, e.g. Europe/Berlin; default UTC')),
+    preview);
+  const zones = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  const tzList = h('datalist', { id: 'tz-list' }, ['UTC', ...zones].map((z) => h('option', { value: z })));
+
+  const enabledField = h('div', { class: 'field', 'data-for': 'enabled' },
+    h('label', {}, f.enabled, ' Enabled (a new schedule runs at once, then on its trigger)'),
+    h('p', { class: 'field-error', id: 'err-enabled', hidden: true }));
+  f.enabled.dataset.field = 'enabled';
+
+  const el = h('form', { class: 'card sched', novalidate: true, id: 'schedule-form' },
+    formError,
+    h('fieldset', {}, h('legend', {}, 'Schedule'),
+      field('id', 'Id', f.id, stored ? 'ids cannot change' : 'letters, digits, - and _; e.g. customers-hourly'),
+      enabledField),
+    h('fieldset', {}, h('legend', {}, 'Source'),
+      h('div', { class: 'row' }, field('kind.type', 'Kind', f.type),
+        field('kind.table', 'Table', f.table, 'table or schema.table')),
+      field('kind.dsn', 'Connection string (DSN)', f.dsn,
+        stored ? 'shown with the password hidden (***); leave it to keep the stored password'
+          : 'without the password: type it below'),
+      field('password', 'Password', f.password,
+        stored ? 'leave empty to keep the stored password' : 'sent once, stored encrypted, never shown again')),
+    h('fieldset', {}, h('legend', {}, 'Destination'),
+      h('div', { class: 'row' }, field('kind.dataset_name', 'Dataset name', f.dataset),
+        field('kind.mode', 'Mode', f.mode, 'overwrite: each run replaces; append; incremental: rows past the cursor')),
+      field('kind.cursor_column', 'Cursor column (incremental)', f.cursor)),
+    h('fieldset', {}, h('legend', {}, 'Trigger'),
+      h('div', { class: 'radios', role: 'radiogroup', 'aria-label': 'Trigger type' },
+        h('label', {}, trigInterval, ' Interval'), h('label', {}, trigCron, ' Cron')),
+      intervalBox, cronBox, tzList),
+    h('div', { class: 'form-actions' },
+      h('button', { type: 'submit', class: 'primary' }, stored ? 'Save changes' : 'Create schedule'),
+      h('a', { class: 'button', href: stored ? `#/schedules/${enc(stored.id)}` : '#/schedules' }, 'Cancel')));
+
+  const syncTrigger = () => {
+    const cron = trigCron.checked;
+    intervalBox.hidden = cron;
+    cronBox.hidden = !cron;
+    if (cron) schedulePreview();
+  };
+
+  let previewTimer = null;
+  let previewSeq = 0;
+  const schedulePreview = () => {
+    clearTimeout(previewTimer);
+    previewTimer = setTimeout(drawPreview, 350);
+  };
+  const drawPreview = async () => {
+    const expr = f.cron.value.trim();
+    const seq = ++previewSeq;
+    if (!expr) {
+      preview.replaceChildren(h('span', { class: 'muted' }, 'Type an expression to see its next fire times.'));
+      return;
+    }
+    const tz = f.tz.value.trim() || 'UTC';
+    try {
+      const r = await api('GET', `/api/cron/next?expr=${enc(expr)}&tz=${enc(tz)}&count=5`);
+      if (seq !== previewSeq) return;
+      const next = (r && r.next) || [];
+      preview.replaceChildren(h('strong', {}, `Next ${next.length} fire times`),
+        h('span', { class: 'muted' }, ' (your local time; UTC on hover)'),
+        h('ol', {}, next.map((x) => h('li', {}, timeEl(x), ' · ', timeEl(x, { relative: true })))));
+    } catch (e) {
+      if (seq !== previewSeq) return;
+      if (e.status === 404 && !e.field) {
+        preview.replaceChildren(h('span', { class: 'muted' },
+          'Preview unavailable: this server has no /api/cron/next.'));
+      } else {
+        preview.replaceChildren(h('span', { class: 'field-error', role: 'alert' }, e.message));
+      }
+    }
+  };
+
+  // editing a field clears the error shown next to it
+  el.addEventListener('input', (ev) => {
+    const name = ev.target.dataset ? ev.target.dataset.field : null;
+    if (!name) return;
+    ev.target.removeAttribute('aria-invalid');
+    const err = el.querySelector(`#err-${CSS.escape(name.replace(/\./g, '-'))}`);
+    if (err) {
+      err.hidden = true;
+      err.textContent = '';
+    }
+  });
+  trigInterval.addEventListener('change', syncTrigger);
+  trigCron.addEventListener('change', syncTrigger);
+  f.cron.addEventListener('input', schedulePreview);
+  f.tz.addEventListener('input', schedulePreview);
+
+  el.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(el);
+    formError.replaceChildren();
+    const values = {
+      id: f.id.value, type: f.type.value, dsn: f.dsn.value, password: f.password.value,
+      table: f.table.value, dataset_name: f.dataset.value, mode: f.mode.value,
+      cursor_column: f.cursor.value, trigger_type: trigCron.checked ? 'cron' : 'interval',
+      every: f.every.value, unit: f.unit.value, cron_expr: f.cron.value, tz: f.tz.value,
+      enabled: f.enabled.checked,
+    };
+    const built = scheduleFromForm(values, stored);
+    if (built.error) {
+      const inp = setFieldError(el, built.field, built.error);
+      if (inp) inp.focus();
+      return;
+    }
+    const submit = el.querySelector('button[type=submit]');
+    submit.disabled = true;
+    try {
+      const saved = stored
+        ? await api('PUT', schedPath(stored.id), built.body)
+        : await api('POST', '/api/schedules', built.body);
+      location.hash = `#/schedules/${enc((saved && saved.id) || built.body.id)}`;
+    } catch (e) {
+      const name = matchField(e.field, FIELDS);
+      if (name && name !== 'trigger.type') {
+        const inp = setFieldError(el, name, e.body && e.body.error ? e.body.error : e.message);
+        formError.replaceChildren(errorBox(`${e.message} — see the highlighted field.`));
+        if (inp) inp.focus();
+      } else {
+        formError.replaceChildren(errorBox(e.message));
+      }
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  main.append(
+    h('div', { class: 'crumbs' }, h('a', { href: '#/schedules' }, 'Schedules'), ' / ',
+      stored ? h('a', { href: `#/schedules/${enc(stored.id)}` }, stored.id) : 'new'),
+    pageHead(stored ? `Edit ${stored.id}` : 'New schedule',
+      'Copies one table into a dataset on an interval or a cron trigger.'),
+    el);
+  syncTrigger();
+  (stored ? f.dsn : f.id).focus();
+}
