@@ -5,16 +5,25 @@
  *
  * DSN passwords are sealed with the deployment key (LAKEHOUSE_SECRET_KEY,
  * --secret-key-file, $LAKEHOUSE_SECRET_KEY_FILE or the default key file);
- * nothing printed here ever shows a password. A running daemon picks the
- * changes up when it re-reads the store (see docs/schedules.md).
- * Only the public schedule.h and store.h are used.
+ * nothing printed here ever shows a password.
+ *
+ * With a running daemon (daemon.h: --server URL, $LAKEHOUSE_SERVER, or the
+ * store's `_daemon.json`), add/update/rm/pause/resume/run go through its
+ * HTTP API, so they take effect at once; without one they write the store
+ * directly and `run` runs the ingest inline in this process
+ * (lh_http_ingest_def) and records the run in the history.
  */
 #include "cli.h"
+#include "daemon.h"
+#include "http/http.h"
+#include "ingest/ingest.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -27,7 +36,7 @@ static const char *usage =
     "  show ID      one schedule (--json)\n"
     "  update ID    change the given fields\n"
     "  rm ID        delete a schedule (its run history stays)\n"
-    "  run ID       run now (needs a running daemon: lakehouse serve)\n"
+    "  run ID       run now: in the daemon when one runs, else here (prints the outcome)\n"
     "  pause ID     disable (--reason TEXT); resume ID enables again\n"
     "  runs ID      run history, newest first (--limit N, --before RUN_ID, --json)\n"
     "\n"
@@ -49,7 +58,10 @@ static const char *usage =
     "\n"
     "storage:\n"
     "  --data DIR | --store URL  (default $LAKEHOUSE_DATA or ./lakehouse-data)\n"
-    "  --config FILE             JSON file naming extra buckets\n"
+    "  --config FILE             the daemon's JSON config (buckets, secret_key_path)\n"
+    "  --server URL              talk to this daemon (default $LAKEHOUSE_SERVER, else the\n"
+    "                            daemon named by the store's _daemon.json, if alive);\n"
+    "                            token from $LAKEHOUSE_TOKEN or $LAKEHOUSE_TOKEN_FILE\n"
     "  --secret-key-file PATH    key for DSN passwords (default $LAKEHOUSE_SECRET_KEY,\n"
     "                            $LAKEHOUSE_SECRET_KEY_FILE, ~/.config/lakehouse/secret.key)\n";
 
@@ -82,6 +94,7 @@ enum {
     O_CREATEDBY,
     O_REASON,
     O_BEFORE,
+    O_SERVER,
     O_N
 };
 static const char *const val_names[O_N] = {
@@ -91,7 +104,7 @@ static const char *const val_names[O_N] = {
     "--password-env", "--every",    "--anchor",        "--cron",
     "--tz",           "--retries",  "--retry-base",    "--retry-cap",
     "--timeout",      "--catch-up", "--description",   "--auto-pause-after",
-    "--created-by",   "--reason",   "--before"};
+    "--created-by",   "--reason",   "--before",        "--server"};
 
 struct opts {
     const char *val[O_N];
@@ -478,7 +491,223 @@ static int cmd_runs(struct lh_schedule_store *ss, const struct opts *o)
     return 0;
 }
 
-static int run_cmd(struct lh_schedule_store *ss, struct opts *o)
+/* ------------------------------------------------------------ via the daemon */
+
+/* One call; on a non-2xx answer prints the daemon's error. Returns the
+ * HTTP status, 0 on transport failure (printed). */
+static long remote(const struct lh_daemon_ref *ref, const char *method, const char *path,
+                   const char *body, struct lh_buf *out, const char *what)
+{
+    long st = 0;
+    struct lh_error err;
+    lh_buf_reset(out);
+    if (lh_daemon_call(ref, method, path, body, &st, out, &err) != LH_OK) {
+        lh_cli_error("schedule %s: daemon at %s: %s", what, ref->url, err.msg);
+        return 0;
+    }
+    if (st < 200 || st > 299) {
+        char msg[700];
+        lh_daemon_error_text(out, st, msg, sizeof msg);
+        lh_cli_error("schedule %s: %s", what, msg);
+    }
+    return st;
+}
+
+static bool path_of(char *out, size_t cap, const char *id, const char *tail)
+{
+    size_t o = (size_t)snprintf(out, cap, "/api/schedules/");
+    for (const unsigned char *p = (const unsigned char *)id; *p && o + 4 < cap; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.')
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", *p);
+    }
+    return snprintf(out + o, cap - o, "%s", tail) < (int)(cap - o);
+}
+
+/* The schedule as the daemon shows it (redacted DSN, no secret). */
+static bool remote_get(const struct lh_daemon_ref *ref, const char *id, struct lh_schedule *d,
+                       struct lh_buf *b, const char *what)
+{
+    char path[1024];
+    struct lh_error err;
+    if (!path_of(path, sizeof path, id, "") || remote(ref, "GET", path, NULL, b, what) != 200)
+        return false;
+    if (lh_schedule_from_json((const char *)b->data, b->len, NULL, d, NULL, &err) != LH_OK) {
+        lh_cli_error("schedule %s: the daemon's answer: %s", what, err.msg);
+        return false;
+    }
+    return true;
+}
+
+static bool to_body(const struct lh_schedule *d, struct lh_buf *out)
+{
+    struct lh_error err;
+    lh_buf_reset(out);
+    if (lh_schedule_to_json(d, out, &err) != LH_OK) {
+        lh_cli_error("schedule: %s", err.msg);
+        return false;
+    }
+    lh_buf_cstr(out);
+    return lh_buf_ok(out);
+}
+
+static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
+{
+    struct lh_schedule *d = calloc(1, sizeof *d);
+    struct lh_buf b, body;
+    char path[1024];
+    int rc = 1;
+    const char *c = o->cmd;
+    if (!d)
+        return 1;
+    lh_buf_init(&b, 16u << 20);
+    lh_buf_init(&body, LH_SCHEDULE_JSON_MAX);
+    if (!path_of(path, sizeof path, o->id, "")) {
+        lh_cli_error("schedule %s: id too long", c);
+        goto done;
+    }
+    if (strcmp(c, "add") == 0) {
+        lh_schedule_init(d, o->id, lh_time_wall_us());
+        d->trigger.interval_secs = 0;
+        const char *user = getenv("USER");
+        COPY(d->created_by, user && *user ? user : "cli");
+        if (!o->mysql && !o->postgres) {
+            lh_cli_error("schedule add: give --mysql or --postgres");
+            rc = 2;
+            goto done;
+        }
+        if (!o->val[O_DSN] || !o->val[O_TABLE] || (!o->val[O_EVERY] && !o->val[O_CRON])) {
+            lh_cli_error("schedule add: --dsn, --table and --every or --cron are required");
+            rc = 2;
+            goto done;
+        }
+        if ((rc = apply(o, d)) != 0)
+            goto done;
+        rc = 1;
+        if (!to_body(d, &body) ||
+            remote(ref, "POST", "/api/schedules", (const char *)body.data, &b, c) != 201)
+            goto done;
+        struct lh_error err;
+        if (lh_schedule_from_json((const char *)b.data, b.len, NULL, d, NULL, &err) != LH_OK) {
+            lh_cli_error("schedule add: the daemon's answer: %s", err.msg);
+            goto done;
+        }
+        char trig[300];
+        lh_schedule_trigger_text(d, trig, sizeof trig);
+        printf("created schedule %s (%s, %s) in the daemon at %s\n", d->id, d->dsn, trig, ref->url);
+        rc = 0;
+    } else if (strcmp(c, "rm") == 0) {
+        if (remote(ref, "DELETE", path, NULL, &b, c) != 204)
+            goto done;
+        printf("removed schedule %s\n", o->id);
+        rc = 0;
+    } else if (strcmp(c, "run") == 0) {
+        char rpath[1100];
+        if (!path_of(rpath, sizeof rpath, o->id, "/run"))
+            goto done;
+        long st = remote(ref, "POST", rpath, NULL, &b, c);
+        if (st != 202)
+            goto done;
+        json_t *j = json_loadb((const char *)b.data, b.len, 0, NULL);
+        printf("started run %s of schedule %s in the daemon at %s\n",
+               json_string_value(json_object_get(j, "run_id")) ? json_string_value(json_object_get(j, "run_id")) : "?",
+               o->id, ref->url);
+        json_decref(j);
+        rc = 0;
+    } else { /* update, pause, resume: read, change, replace */
+        if (!remote_get(ref, o->id, d, &b, c))
+            goto done;
+        if (strcmp(c, "update") == 0) {
+            if ((rc = apply(o, d)) != 0)
+                goto done;
+            rc = 1;
+        } else {
+            d->enabled = c[0] == 'r';
+            if (d->enabled)
+                d->paused_reason[0] = '\0';
+            else
+                COPY(d->paused_reason, o->val[O_REASON] ? o->val[O_REASON] : "paused");
+        }
+        if (!to_body(d, &body) || remote(ref, "PUT", path, (const char *)body.data, &b, c) != 200)
+            goto done;
+        printf("%s schedule %s\n",
+               c[0] == 'u'   ? "updated"
+               : c[0] == 'r' ? "resumed"
+                             : "paused",
+               o->id);
+        rc = 0;
+    }
+done:
+    lh_schedule_wipe(body.data, body.cap);
+    lh_buf_free(&body);
+    lh_buf_free(&b);
+    lh_schedule_wipe(d, sizeof *d);
+    free(d);
+    return rc;
+}
+
+/* ------------------------------------------------------------ run inline */
+
+/* `schedule run` without a daemon: the ingest runs here, the run is
+ * recorded in the history as a manual run, the outcome is printed. */
+static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d, const char *root,
+                      const char *config)
+{
+    struct lh_error err;
+    char *dsn = malloc(LH_SCHEDULE_DSN_MAX);
+    struct lh_ingest_result *res = calloc(1, sizeof *res);
+    struct lh_run_record *rec = calloc(1, sizeof *rec);
+    int rc = 1;
+    if (!dsn || !res || !rec) {
+        lh_cli_error("schedule run: out of memory");
+        goto done;
+    }
+    rec->started_at_us = lh_time_wall_us();
+    lh_run_id_make(rec->started_at_us, (uint32_t)(getpid() & 0xffff), rec->run_id);
+    snprintf(rec->schedule_id, sizeof rec->schedule_id, "%s", d->id);
+    rec->reason = LH_RUN_MANUAL;
+    enum lh_status s = lh_schedule_dsn_reveal(d, lh_schedule_store_key(ss), dsn,
+                                              LH_SCHEDULE_DSN_MAX, &err);
+    if (s == LH_OK) {
+        struct lh_http_jobs env = {root, config, NULL};
+        s = lh_http_ingest_def(&env, d, dsn, rec->run_id,
+                               d->timeout_secs > 0 ? d->timeout_secs * 1000 : 0, NULL, NULL, res,
+                               &err);
+    }
+    lh_schedule_wipe(dsn, LH_SCHEDULE_DSN_MAX);
+    rec->finished_at_us = lh_time_wall_us();
+    rec->status = s == LH_OK ? LH_RUN_SUCCESS : LH_RUN_FAILED;
+    if (s == LH_OK) {
+        rec->has_rows = true;
+        rec->rows = res->rows > 0 ? (uint64_t)res->rows : 0;
+        rec->bytes = res->bytes;
+        rec->warnings = res->warnings > 0 ? (uint64_t)res->warnings : 0;
+        snprintf(rec->message, sizeof rec->message, "%s", res->message);
+    } else {
+        snprintf(rec->message, sizeof rec->message, "%s", err.msg);
+    }
+    struct lh_error rerr;
+    if (lh_schedule_store_record_run(ss, rec, (uint64_t)rec->finished_at_us, rec->finished_at_us,
+                                     NULL, NULL, &rerr) != LH_OK)
+        lh_cli_error("warning: schedule run: cannot record the run: %s", rerr.msg);
+    if (s == LH_OK) {
+        printf("run %s of %s: %s version=%llu duration=%.2fs\n", rec->run_id, d->id, res->message,
+               (unsigned long long)res->version, res->duration_s);
+        rc = 0;
+    } else {
+        lh_cli_error("schedule run %s: %s", d->id, err.msg);
+    }
+done:
+    free(dsn);
+    free(res);
+    free(rec);
+    return rc;
+}
+
+static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *root,
+                   const char *config)
 {
     struct lh_error err;
     struct lh_schedule *d = calloc(1, sizeof *d);
@@ -555,10 +784,7 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o)
         printf("%s schedule %s\n", en ? "resumed" : "paused", o->id);
         rc = 0;
     } else if (strcmp(c, "run") == 0) {
-        lh_cli_error("schedule run: needs a running daemon (lakehouse serve); start one, or "
-                     "use its API POST /api/schedules/%s/run",
-                     o->id);
-        rc = 1;
+        rc = run_inline(ss, d, root, config);
     }
 done:
     lh_schedule_wipe(d, sizeof *d);
@@ -627,11 +853,37 @@ int lh_cmd_schedule(int argc, char **argv)
         lh_cli_error("schedule: give --data or --store, not both");
         return 2;
     }
+    static const char *const changes[] = {"add", "update", "rm", "pause", "resume", "run"};
+    bool change = false;
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
+        change |= strcmp(o.cmd, changes[i]) == 0;
+    struct lh_daemon_ref ref;
+    const char *server = o.val[O_SERVER] ? o.val[O_SERVER] : getenv("LAKEHOUSE_SERVER");
+    if (change && server && *server) {
+        lh_daemon_find(NULL, server, &ref);
+        return run_remote(&ref, &o);
+    }
+    /* the daemon's config file names the store, the buckets and the key */
+    struct lh_http_config cfg;
+    lh_http_config_init(&cfg);
+    const char *config = o.val[O_CONFIG] ? o.val[O_CONFIG] : getenv("LAKEHOUSE_CONFIG");
+    struct lh_error cerr;
+    if (config && *config && lh_http_config_load(&cfg, config, &cerr) != LH_OK) {
+        lh_cli_error("schedule: %s", cerr.msg);
+        lh_http_config_reset(&cfg);
+        return 1;
+    }
     const char *root = o.val[O_STORE]  ? o.val[O_STORE]
                        : o.val[O_DATA] ? o.val[O_DATA]
-                                       : getenv("LAKEHOUSE_DATA");
+                       : getenv("LAKEHOUSE_STORE") && *getenv("LAKEHOUSE_STORE")
+                           ? getenv("LAKEHOUSE_STORE")
+                       : getenv("LAKEHOUSE_DATA") && *getenv("LAKEHOUSE_DATA")
+                           ? getenv("LAKEHOUSE_DATA")
+                       : cfg.store_url && *cfg.store_url ? cfg.store_url
+                                                         : cfg.data_dir;
     if (!root || !*root)
         root = "./lakehouse-data";
+    const char *keyfile = o.val[O_KEYFILE] ? o.val[O_KEYFILE] : cfg.secret_key_path;
     struct stat sb;
     bool creating = strcmp(o.cmd, "add") == 0;
     if (!creating && strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
@@ -643,11 +895,16 @@ int lh_cmd_schedule(int argc, char **argv)
     struct lh_schedule_key key;
     struct lh_error err;
     int rc = 1;
-    if (lh_store_set_open(root, o.val[O_CONFIG], NULL, &set, &err) != LH_OK) {
+    const char *buckets = cfg.buckets_config;
+    if (lh_store_set_open(root, buckets, NULL, &set, &err) != LH_OK) {
         lh_cli_error("schedule: %s", err.msg);
         goto done;
     }
-    if (lh_schedule_key_resolve(o.val[O_KEYFILE], &key, &err) != LH_OK) {
+    if (change && lh_daemon_find(lh_store_set_primary(set), NULL, &ref)) {
+        rc = run_remote(&ref, &o);
+        goto done;
+    }
+    if (lh_schedule_key_resolve(keyfile, &key, &err) != LH_OK) {
         lh_cli_error("schedule: %s", err.msg);
         goto done;
     }
@@ -656,10 +913,11 @@ int lh_cmd_schedule(int argc, char **argv)
         lh_cli_error("schedule: %s", err.msg);
         goto done;
     }
-    rc = run_cmd(ss, &o);
+    rc = run_cmd(ss, &o, root, buckets);
 done:
     lh_schedule_store_close(ss);
     lh_store_set_close(set);
     lh_schedule_wipe(&key, sizeof key);
+    lh_http_config_reset(&cfg);
     return rc;
 }

@@ -5,13 +5,28 @@
  * environment < flags. Prints one line on stdout once listening
  * ("lakehouse: listening on http://ADDR") so scripts can wait for it.
  *
- * Signals: SIGTERM and SIGINT are blocked in every thread before any thread
- * starts and taken synchronously with sigwait() here, so no handler runs in
- * a library's thread. On one: stop accepting, let in-flight requests finish,
- * then (once the scheduler is wired in) the scheduler's graceful stop; exit 0.
+ * Start-up (docs/daemon.md): resolve the secret key (as the CLI does), open
+ * the store and the schedule store, sweep leftover parts of killed runs
+ * (lh_ingest_sweep, older than sweep_after_secs), start the scheduler (its
+ * job is lh_http_scheduler_job: one ingest per run; its events feed the
+ * metrics and the per-run log line), start the API with the schedule store
+ * and the scheduler as hooks, write `_daemon.json` (daemon.h) so the CLI
+ * finds us, then print the listening line.
+ *
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked in every thread before any
+ * thread starts and taken synchronously with sigwait() here, so no handler
+ * runs in a library's thread. SIGHUP re-reads `_schedules/`
+ * (lh_schedule_store_reload). SIGTERM/SIGINT: stop accepting, let in-flight
+ * requests finish, then the scheduler's graceful stop (grace_secs, then the
+ * rest is cancelled and recorded as cancelled), remove `_daemon.json`,
+ * exit 0.
  */
 #include "cli.h"
+#include "daemon.h"
 #include "http/http.h"
+#include "ingest/ingest.h"
+#include "schedule/schedule.h"
+#include "store/store.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -23,7 +38,7 @@ static const char *usage =
     "usage: lakehouse serve [--listen HOST:PORT] [--data DIR | --store URL] [--config FILE]\n"
     "                       [--log-format text|json] [--token T | --token-file F]\n"
     "\n"
-    "Runs the daemon: the HTTP API (and, once wired, the scheduler).\n"
+    "Runs the daemon: the scheduler, the HTTP API and the dashboard.\n"
     "\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0\n"
     "                       picks a free port, printed on start)\n"
@@ -38,7 +53,104 @@ static const char *usage =
     "  --body-limit SIZE    largest accepted request body (default 1MiB)\n"
     "\n"
     "Precedence: flags > LAKEHOUSE_* environment > config file > defaults.\n"
-    "SIGTERM/SIGINT: stop accepting, finish in-flight requests, exit 0.\n";
+    "SIGHUP: re-read the schedules. SIGTERM/SIGINT: stop accepting, finish in-flight\n"
+    "requests, give running jobs grace_secs, cancel the rest, exit 0. See docs/daemon.md.\n";
+
+/* What the health hook and the store listener share. */
+struct serve_state {
+    struct lh_schedule_store *ss;
+    struct lh_scheduler *sched;
+    pthread_mutex_t mu;
+    bool dirty;     /* a schedule appeared, changed or vanished */
+    uint64_t count; /* schedules, as of the last count */
+};
+
+/* The store's listener: keeps the schedule count fresh and wakes the
+ * scheduler (which registered itself first; this wraps it). */
+static void on_schedule_change(void *ctx, const char *id)
+{
+    struct serve_state *st = ctx;
+    pthread_mutex_lock(&st->mu);
+    st->dirty = true;
+    pthread_mutex_unlock(&st->mu);
+    lh_scheduler_notify(st->sched, id);
+}
+
+static void on_health(void *ctx, uint64_t *schedules, uint64_t *running)
+{
+    struct serve_state *st = ctx;
+    pthread_mutex_lock(&st->mu);
+    if (st->dirty) {
+        struct lh_schedule *v = NULL;
+        size_t n = 0;
+        struct lh_error err;
+        if (lh_schedule_store_list(st->ss, &v, &n, &err) == LH_OK) {
+            st->count = n;
+            st->dirty = false;
+        }
+        if (v)
+            lh_schedule_wipe(v, n * sizeof *v);
+        free(v);
+    }
+    *schedules = st->count;
+    pthread_mutex_unlock(&st->mu);
+    struct lh_scheduler_stats ss;
+    lh_scheduler_stats(st->sched, &ss);
+    *running = ss.running;
+}
+
+/* Removes the parts of runs that never published, for every dataset
+ * directory in the store (datasets/{name}/...). */
+static void sweep_all(struct lh_store_set *set, int64_t older_than)
+{
+    struct lh_store_list l;
+    struct lh_error err;
+    if (lh_store_list(lh_store_set_primary(set), "datasets/", &l, &err) != LH_OK) {
+        lh_warn("serve: sweep: %s", err.msg);
+        return;
+    }
+    size_t total = 0, datasets = 0;
+    char last[LH_STORE_KEY_MAX] = "";
+    for (size_t i = 0; i < l.count; i++) {
+        const char *k = l.items[i].key + strlen("datasets/");
+        size_t n = strcspn(k, "/");
+        if (!k[n] || n == 0 || n >= sizeof last)
+            continue;
+        if (strlen(last) == n && memcmp(last, k, n) == 0)
+            continue;
+        memcpy(last, k, n);
+        last[n] = '\0';
+        size_t deleted = 0;
+        datasets++;
+        if (lh_ingest_sweep(set, last, older_than, &deleted, &err) != LH_OK)
+            lh_warn("serve: sweep of dataset %s: %s", last, err.msg);
+        total += deleted;
+        if (deleted)
+            lh_info("serve: swept %zu leftover object(s) of dataset %s", deleted, last);
+    }
+    lh_store_list_free(&l);
+    lh_info("serve: start-up sweep: %zu dataset(s), %zu leftover object(s) removed", datasets,
+            total);
+}
+
+/* Sets the next-run gauges of every schedule (the scheduler's events keep
+ * them current after each run). */
+static void seed_gauges(struct lh_schedule_store *ss, struct lh_http_metrics *m)
+{
+    struct lh_schedule *v = NULL;
+    size_t n = 0;
+    struct lh_error err;
+    if (lh_schedule_store_list(ss, &v, &n, &err) != LH_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ok = v[i].last_outcome.present && v[i].last_outcome.success
+                         ? v[i].last_outcome.at_us
+                         : 0;
+        lh_http_metrics_schedule_times(m, v[i].id, v[i].enabled ? v[i].next_run_at_us : 0, ok);
+    }
+    lh_schedule_wipe(v, n * sizeof *v);
+    free(v);
+}
 
 /* Raises the open-file soft limit to the hard one: each connection is a
  * descriptor and the connection limit should be the real bound. */
@@ -92,7 +204,14 @@ int lh_cmd_serve(int argc, char **argv)
     struct lh_http_config cfg;
     struct lh_http_server *srv = NULL;
     struct lh_error err;
+    struct lh_store_set *sched_set = NULL, *main_set = NULL;
+    struct lh_http_metrics *metrics = NULL;
+    struct lh_schedule_key key;
+    struct serve_state state = {.dirty = true};
+    bool wrote_file = false;
     int rc = 1;
+    memset(&key, 0, sizeof key);
+    pthread_mutex_init(&state.mu, NULL);
     lh_http_config_init(&cfg);
     if (!config)
         config = getenv("LAKEHOUSE_CONFIG");
@@ -154,32 +273,104 @@ int lh_cmd_serve(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    /* (scheduler: create it here and pass its counters as hooks) */
-    if (lh_http_server_create(&cfg, NULL, NULL, &srv, &err) != LH_OK ||
+    const char *root = cfg.store_url && cfg.store_url[0] ? cfg.store_url : cfg.data_dir;
+    struct lh_store_options so = {.create = true};
+    /* the same key rule as `lakehouse schedule`: LAKEHOUSE_SECRET_KEY, else
+     * the key file (secret_key_path / LAKEHOUSE_SECRET_KEY_FILE / default) */
+    if (lh_schedule_key_resolve(cfg.secret_key_path, &key, &err) != LH_OK ||
+        lh_store_set_open(root, cfg.buckets_config, &so, &sched_set, &err) != LH_OK ||
+        lh_store_set_open(root, cfg.buckets_config, &so, &main_set, &err) != LH_OK) {
+        lh_cli_error("serve: %s", err.msg);
+        goto done;
+    }
+    struct lh_schedule_store_options sso = {.key = &key};
+    if (lh_schedule_store_open(lh_store_set_primary(sched_set), &sso, &state.ss, &err) != LH_OK) {
+        lh_cli_error("serve: %s", err.msg);
+        goto done;
+    }
+    for (size_t i = 0; lh_schedule_store_problem(state.ss, i); i++)
+        lh_warn("serve: skipped: %s", lh_schedule_store_problem(state.ss, i));
+    if (lh_http_metrics_create(&metrics, &err) != LH_OK) {
+        lh_cli_error("serve: %s", err.msg);
+        goto done;
+    }
+    sweep_all(main_set, cfg.sweep_after_secs < 0 ? 600 : cfg.sweep_after_secs);
+
+    struct lh_http_jobs jobs = {root, cfg.buckets_config, metrics};
+    struct lh_scheduler_options sopt = {
+        .store = state.ss,
+        .job = lh_http_scheduler_job,
+        .job_ctx = &jobs,
+        .max_concurrent = cfg.workers,
+        .on_event = lh_http_scheduler_event,
+        .event_ctx = &jobs,
+    };
+    if (lh_scheduler_start(&sopt, &state.sched, &err) != LH_OK) {
+        lh_cli_error("serve: scheduler: %s", err.msg);
+        goto done;
+    }
+    lh_schedule_store_set_listener(state.ss, on_schedule_change, &state);
+    seed_gauges(state.ss, metrics);
+
+    struct lh_http_hooks hooks = {.ctx = &state,
+                                  .health = on_health,
+                                  .schedules = state.ss,
+                                  .scheduler = state.sched};
+    if (lh_http_server_create(&cfg, &hooks, metrics, &srv, &err) != LH_OK ||
         lh_http_server_start(srv, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
     }
+    bool auth = cfg.token && cfg.token[0];
+    if (lh_daemon_file_write(lh_store_set_primary(main_set), lh_http_server_address(srv), auth,
+                             &err) != LH_OK)
+        lh_warn("serve: cannot write %s (the CLI will not find this daemon): %s", LH_DAEMON_FILE,
+                err.msg);
+    else
+        wrote_file = true;
     printf("lakehouse: listening on http://%s\n", lh_http_server_address(srv));
     fflush(stdout);
-    lh_info("serve: listening on %s (auth %s, body limit %zu bytes)", lh_http_server_address(srv),
-            cfg.token && cfg.token[0] ? "on" : "off", cfg.body_limit);
+    lh_info("serve: listening on %s (auth %s, body limit %zu bytes, %u workers, key from %s)",
+            lh_http_server_address(srv), auth ? "on" : "off", cfg.body_limit,
+            cfg.workers ? cfg.workers : 4, key.origin);
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    for (;;) {
+        if (sigwait(&stop, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        lh_info("serve: SIGHUP received, re-reading the schedules");
+        if (lh_schedule_store_reload(state.ss, &err) != LH_OK)
+            lh_warn("serve: reload: %s", err.msg);
+    }
     lh_info("serve: %s received, finishing in-flight requests",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
     unsigned left = lh_http_server_stop(srv);
-    /* (scheduler: graceful stop goes here, after the API stops taking work) */
     if (left)
         lh_warn("serve: %u request(s) still running at the shutdown deadline", left);
+    unsigned grace = cfg.grace_secs ? cfg.grace_secs : 30;
+    lh_info("serve: stopping the scheduler (grace %us for running jobs)", grace);
+    lh_scheduler_stop(state.sched, grace);
+    state.sched = NULL;
     lh_info("serve: stopped");
     rc = 0;
 done:
     lh_http_server_destroy(srv);
+    if (state.sched)
+        lh_scheduler_stop(state.sched, 0);
+    if (wrote_file)
+        lh_daemon_file_remove(lh_store_set_primary(main_set));
+    lh_schedule_store_close(state.ss);
+    lh_http_metrics_destroy(metrics);
+    lh_store_set_close(main_set);
+    lh_store_set_close(sched_set);
+    lh_schedule_wipe(&key, sizeof key);
+    pthread_mutex_destroy(&state.mu);
     lh_http_config_reset(&cfg);
     return rc;
 }

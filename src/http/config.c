@@ -20,6 +20,7 @@ void lh_http_config_init(struct lh_http_config *c)
     c->listen = LH_HTTP_DEFAULT_LISTEN;
     c->open_routes = LH_HTTP_OPEN_HEALTH | LH_HTTP_OPEN_METRICS;
     c->body_limit = LH_HTTP_DEFAULT_BODY_LIMIT;
+    c->sweep_after_secs = -1;
     lh_arena_init(&c->arena, 1u << 20);
 }
 
@@ -227,6 +228,18 @@ enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, s
             if ((s = get_uint(v, k, 1024, false, &n, err)) != LH_OK)
                 goto fail;
             c->workers = (unsigned)n;
+        } else if (strcmp(k, "grace_secs") == 0) {
+            if ((s = get_uint(v, k, 86400, false, &n, err)) != LH_OK)
+                goto fail;
+            c->grace_secs = (unsigned)n;
+        } else if (strcmp(k, "sweep_after_secs") == 0) {
+            if ((s = get_uint(v, k, 86400 * 365, false, &n, err)) != LH_OK)
+                goto fail;
+            c->sweep_after_secs = (int64_t)n;
+        } else if (strcmp(k, "ingest_timeout_secs") == 0) {
+            if ((s = get_uint(v, k, 86400, false, &n, err)) != LH_OK)
+                goto fail;
+            c->ingest_timeout_secs = (unsigned)n;
         } else if (strcmp(k, "retention") == 0) {
             json_t *kv = json_object_get(v, "keep_versions");
             if (!json_is_object(v) || json_object_size(v) != 1 || !kv) {

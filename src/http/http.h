@@ -57,6 +57,9 @@ struct lh_http_config {
     unsigned per_ip_limit;       /* connections per client address; 0 = 1024 */
     unsigned timeout_secs;       /* idle connection timeout; 0 = 30 */
     unsigned shutdown_secs;      /* grace for in-flight requests on stop; 0 = 30 */
+    unsigned grace_secs;         /* scheduler: grace for running jobs on stop; 0 = 30 */
+    int64_t sweep_after_secs;    /* start-up sweep: leftovers older than this; <0 = 600 */
+    unsigned ingest_timeout_secs;/* POST /api/ingest statement timeout; 0 = 300 */
     size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
     struct lh_arena arena;       /* owns strings read from the file or environment */
 };
@@ -133,10 +136,17 @@ void lh_http_metrics_schedule_forget(struct lh_http_metrics *m, const char *sche
 
 /* What the daemon around the server provides. Every callback may be NULL
  * and is called from pool threads. */
+struct lh_schedule_store; /* schedule/schedule.h */
+struct lh_scheduler;
+
 struct lh_http_hooks {
     void *ctx;
     /* GET /api/health: number of schedules and of runs in progress. */
     void (*health)(void *ctx, uint64_t *schedules, uint64_t *running);
+    /* The schedule routes (/api/schedules...) answer when both are set;
+     * borrowed, they must outlive the server. */
+    struct lh_schedule_store *schedules;
+    struct lh_scheduler *scheduler;
 };
 
 struct lh_http_server;
@@ -160,5 +170,55 @@ struct lh_http_metrics *lh_http_server_metrics(struct lh_http_server *srv);
  * requests that were still running at the deadline (0 normally). */
 unsigned lh_http_server_stop(struct lh_http_server *srv);
 void lh_http_server_destroy(struct lh_http_server *srv);
+
+/* ------------------------------------------------------------ jobs */
+
+/* The bridge from the scheduler to ingest (jobs.c): what `lakehouse serve`
+ * passes to lh_scheduler_start, what POST /api/ingest runs and what
+ * `lakehouse schedule run` runs inline when no daemon is up. */
+struct lh_schedule;
+struct lh_run_info;
+struct lh_run_result;
+struct lh_sched_event;
+struct lh_ingest_job;
+struct lh_ingest_result;
+
+struct lh_http_jobs {
+    const char *root;                /* store URL or data directory; NULL = default */
+    const char *buckets_config;      /* may be NULL */
+    struct lh_http_metrics *metrics; /* may be NULL */
+};
+
+/* Runs one ingest as def's kind describes it (source kind, table, dataset,
+ * batch size, order, limit, mode, cursor), with the full DSN `dsn`, in a
+ * store set of its own (so runs on different threads share nothing).
+ * statement_timeout_ms <= 0: none. expose (may be NULL) is called with the
+ * job once it exists and with NULL before it is destroyed, so another
+ * thread may lh_ingest_cancel it in between. err: one line, no password. */
+enum lh_status lh_http_ingest_def(const struct lh_http_jobs *env, const struct lh_schedule *def,
+                                  const char *dsn, const char *run_id,
+                                  int64_t statement_timeout_ms,
+                                  void (*expose)(void *ctx, struct lh_ingest_job *job),
+                                  void *expose_ctx, struct lh_ingest_result *res,
+                                  struct lh_error *err) LH_NODISCARD;
+/* lh_scheduler_job_fn (ctx: const struct lh_http_jobs *): the run id from
+ * the scheduler, timeout_secs as the statement timeout, the run's cancel
+ * hook wired to lh_ingest_cancel, lakehouse_runs_in_flight raised. */
+void lh_http_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_run_info *run,
+                           struct lh_run_result *out);
+/* lh_scheduler_options.on_event (ctx: const struct lh_http_jobs *): the
+ * run metrics and one log line per run (schedule, run id, outcome, rows,
+ * bytes, duration, redacted message). */
+void lh_http_scheduler_event(void *ctx, const struct lh_sched_event *ev);
+
+/* ------------------------------------------------------------ client */
+
+/* One HTTP request (libcurl) for the CLI talking to a daemon. url is the
+ * whole URL; token (may be NULL) goes out as a bearer token; body (may be
+ * NULL) as application/json. *status gets the HTTP status, body the
+ * answer (bounded by its cap). LH_E_CONNECT when nobody answered. */
+enum lh_status lh_http_client_request(const char *url, const char *method, const char *token,
+                                      const char *body, long timeout_ms, long *status,
+                                      struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
 
 #endif

@@ -51,6 +51,10 @@ struct http_route_table {
 
 extern const struct http_route_table http_routes_core;
 extern const struct http_route_table http_routes_catalog;
+extern const struct http_route_table http_routes_schedules;
+extern const struct http_route_table http_routes_cron; /* /api/cron/next */
+extern const struct http_route_table http_routes_ingest;    /* /api/ingest, /api/sql */
+extern const struct http_route_table http_routes_web;       /* GET / and dashboard files */
 /* NULL-terminated list of every table, in match order. */
 extern const struct http_route_table *const http_route_tables[];
 
@@ -68,6 +72,8 @@ struct http_req {
     bool query_overflow;
     const char *content_type;  /* NULL when absent */
     const char *authorization; /* NULL when absent */
+    const char *accept;        /* NULL when absent */
+    const char *if_none_match; /* NULL when absent */
     bool has_length;
     uint64_t content_length;
     const uint8_t *body;
@@ -88,6 +94,9 @@ struct http_resp {
     struct lh_buf body;
     char allow[64];        /* 405: Allow header */
     bool www_authenticate; /* 401 */
+    const char *etag;          /* static string or NULL */
+    const char *cache_control; /* NULL: "no-store" */
+    const char *csp;           /* Content-Security-Policy or NULL */
 };
 
 struct lh_http_server {
@@ -148,6 +157,10 @@ void http_pool_free(struct lh_http_server *srv);
 
 /* Constant-time check of an "Authorization: Bearer <token>" value. */
 bool http_auth_ok(const char *header, const char *token);
+
+/* The "field" of a validation message "kind.dsn: must ..." (its prefix
+ * before ": " when that looks like a field path), else def. */
+const char *http_msg_field(struct http_req *req, const char *msg, const char *def);
 
 /* Redacts DSN passwords in every string of doc that could carry one. */
 void http_json_redact(json_t *doc);

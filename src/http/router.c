@@ -21,6 +21,10 @@
 const struct http_route_table *const http_route_tables[] = {
     &http_routes_core,
     &http_routes_catalog,
+    &http_routes_schedules,
+    &http_routes_cron,
+    &http_routes_ingest,
+    &http_routes_web,
     NULL,
 };
 
@@ -141,6 +145,18 @@ void http_resp_text(struct http_resp *resp, unsigned status, const char *ctype, 
     lh_buf_append(&resp->body, p, n);
 }
 
+const char *http_msg_field(struct http_req *req, const char *msg, const char *def)
+{
+    const char *colon = strstr(msg, ": ");
+    if (!colon || colon == msg || colon - msg > 64)
+        return def;
+    for (const char *p = msg; p < colon; p++)
+        if (!((*p >= 'a' && *p <= 'z') || *p == '_' || *p == '.'))
+            return def;
+    char *f = lh_arena_strndup(&req->arena, msg, (size_t)(colon - msg));
+    return f ? f : def;
+}
+
 /* ------------------------------------------------------------ decoding */
 
 static int hexval(unsigned char c)
@@ -257,6 +273,11 @@ bool http_auth_ok(const char *header, const char *token)
 static bool route_is_open(const struct lh_http_server *srv, const char *path)
 {
     unsigned open = srv->cfg.open_routes;
+    /* the dashboard's files hold no data: only /api/ and /metrics need a token */
+    bool api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
+               strncmp(path, "/metrics", 8) == 0;
+    if (!api && http_routes_web.n > 0)
+        return true;
     return ((open & LH_HTTP_OPEN_HEALTH) && strcmp(path, "/api/health") == 0) ||
            ((open & LH_HTTP_OPEN_METRICS) && strcmp(path, "/metrics") == 0) ||
            ((open & LH_HTTP_OPEN_OPENAPI) && strcmp(path, "/api/openapi.json") == 0);

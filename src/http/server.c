@@ -306,7 +306,7 @@ static enum MHD_Result send_response(struct lh_http_server *srv, struct MHD_Conn
                                      struct conn_req *cr)
 {
     struct http_resp *r = &cr->resp;
-    size_t len = r->status == 204 ? 0 : r->body.len;
+    size_t len = r->status == 204 || r->status == 304 ? 0 : r->body.len;
     struct MHD_Response *mr = MHD_create_response_from_buffer(len, len ? r->body.data : (void *)"",
                                                               MHD_RESPMEM_MUST_COPY);
     if (!mr)
@@ -314,7 +314,12 @@ static enum MHD_Result send_response(struct lh_http_server *srv, struct MHD_Conn
     if (len || r->content_type)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 r->content_type ? r->content_type : "application/json");
-    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            r->cache_control ? r->cache_control : "no-store");
+    if (r->etag)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_ETAG, r->etag);
+    if (r->csp)
+        MHD_add_response_header(mr, "Content-Security-Policy", r->csp);
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     if (r->allow[0])
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
@@ -369,6 +374,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         req->authorization =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        req->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+        req->if_none_match =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         req->has_length = parse_length(cl, &req->content_length);

@@ -1,0 +1,46 @@
+/*
+ * daemon.h — private to src/cli: how the CLI finds and talks to a running
+ * `lakehouse serve` (docs/daemon.md).
+ *
+ * While it runs, the daemon keeps `_daemon.json` in the primary bucket of
+ * its store: {"pid", "host", "url", "started_at", "auth"}. A CLI command
+ * that changes schedules looks for a daemon in this order: --server URL,
+ * $LAKEHOUSE_SERVER, then that file when its host is this host, its pid is
+ * alive and GET /api/health answers. Found: the change goes through the
+ * HTTP API (bearer token from $LAKEHOUSE_TOKEN or $LAKEHOUSE_TOKEN_FILE),
+ * so the scheduler sees it at once. Not found: the store is written
+ * directly. Single-threaded (the CLI's main thread).
+ */
+#ifndef LH_CLI_DAEMON_H
+#define LH_CLI_DAEMON_H
+
+#include "core/core.h"
+#include "store/store.h"
+
+#define LH_DAEMON_FILE "_daemon.json"
+
+struct lh_daemon_ref {
+    char url[512];   /* "http://127.0.0.1:8080" without a trailing '/' */
+    char token[512]; /* "" = none */
+    bool explicit_;  /* from --server / $LAKEHOUSE_SERVER */
+};
+
+/* Written once the API listens; removed on a clean stop. */
+enum lh_status lh_daemon_file_write(struct lh_store *st, const char *address, bool auth,
+                                    struct lh_error *err) LH_NODISCARD;
+void lh_daemon_file_remove(struct lh_store *st);
+
+/* server: --server URL or NULL. st may be NULL (no store to look in).
+ * true when a daemon was found (ref filled). */
+bool lh_daemon_find(struct lh_store *st, const char *server, struct lh_daemon_ref *ref);
+
+/* One JSON request to the daemon: path starts with '/'. body may be NULL.
+ * out receives the answer (caller inits and frees it). */
+enum lh_status lh_daemon_call(const struct lh_daemon_ref *ref, const char *method,
+                              const char *path, const char *body, long *status,
+                              struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
+
+/* The "error" text of a JSON error body (or a generic line), into msg. */
+void lh_daemon_error_text(const struct lh_buf *body, long status, char *msg, size_t cap);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * jobs.c — the bridge from schedules to ingest: one schedule definition
+ * becomes one ingest job (lh_http_ingest_def), wrapped as the scheduler's
+ * job function (lh_http_scheduler_job) and event callback
+ * (lh_http_scheduler_event: run metrics and the per-run log line).
+ *
+ * Each run opens its own store set: a store set and the catalog on it are
+ * single-threaded objects, and runs of different schedules go on different
+ * worker threads at once. The full DSN lives only in the caller's buffer
+ * for the duration of the run; everything logged or returned is redacted.
+ *
+ * Threads: any; nothing here keeps state between calls.
+ */
+#include "http_int.h"
+
+#include "ingest/ingest.h"
+#include "schedule/schedule.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum lh_status lh_http_ingest_def(const struct lh_http_jobs *env, const struct lh_schedule *def,
+                                  const char *dsn, const char *run_id,
+                                  int64_t statement_timeout_ms,
+                                  void (*expose)(void *ctx, struct lh_ingest_job *job),
+                                  void *expose_ctx, struct lh_ingest_result *res,
+                                  struct lh_error *err)
+{
+    struct lh_store_set *set = NULL;
+    struct lh_ingest_job *job = NULL;
+    struct lh_store_options so = {.create = true};
+    enum lh_status s;
+    memset(res, 0, sizeof *res);
+    s = lh_store_set_open(env ? env->root : NULL, env ? env->buckets_config : NULL, &so, &set,
+                          err);
+    if (s != LH_OK)
+        goto fail;
+    struct lh_ingest_options o = {
+        .kind = def->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL : LH_SOURCE_POSTGRES,
+        .dsn = dsn,
+        .table = def->table,
+        .dataset = def->dataset_name[0] ? def->dataset_name : NULL,
+        .batch_size = def->has_batch_size && def->batch_size <= INT64_MAX ? (int64_t)def->batch_size
+                                                                          : 0,
+        .order_by = def->order_by[0] ? def->order_by : NULL,
+        .limit = def->has_limit && def->limit <= INT64_MAX ? (int64_t)def->limit : 0,
+        .mode = def->mode == LH_SCHED_APPEND        ? LH_INGEST_APPEND
+                : def->mode == LH_SCHED_INCREMENTAL ? LH_INGEST_INCREMENTAL
+                                                    : LH_INGEST_OVERWRITE,
+        .cursor_column = def->cursor_column[0] ? def->cursor_column : NULL,
+        .run_id = run_id,
+        .statement_timeout_ms = statement_timeout_ms,
+    };
+    if ((s = lh_ingest_job_create(set, &o, &job, err)) != LH_OK)
+        goto fail;
+    if (expose)
+        expose(expose_ctx, job);
+    s = lh_ingest_run(job, res, err);
+    if (expose)
+        expose(expose_ctx, NULL);
+fail:
+    lh_ingest_job_destroy(job);
+    lh_store_set_close(set);
+    return s;
+}
+
+/* ------------------------------------------------------------ scheduler job */
+
+static void cancel_hook(void *ctx)
+{
+    lh_ingest_cancel(ctx);
+}
+
+struct expose_ctx {
+    struct lh_run_info *run;
+};
+
+static void expose_job(void *ctx, struct lh_ingest_job *job)
+{
+    struct expose_ctx *e = ctx;
+    /* unregistering waits for a hook in progress, so the job can be freed */
+    if (job)
+        lh_run_set_cancel_hook(e->run, cancel_hook, job);
+    else
+        lh_run_set_cancel_hook(e->run, NULL, NULL);
+}
+
+void lh_http_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_run_info *run,
+                           struct lh_run_result *out)
+{
+    const struct lh_http_jobs *env = ctx;
+    struct lh_ingest_result *res = calloc(1, sizeof *res);
+    struct lh_error err;
+    memset(out, 0, sizeof *out);
+    if (!res) {
+        out->status = LH_E_NOMEM;
+        snprintf(out->message, sizeof out->message, "out of memory");
+        return;
+    }
+    if (env && env->metrics)
+        lh_http_metrics_run_started(env->metrics);
+    struct expose_ctx e = {run};
+    int64_t timeout_ms = def->timeout_secs > 0 ? def->timeout_secs * 1000 : 0;
+    out->status = lh_http_ingest_def(env, def, run->dsn, run->run_id, timeout_ms, expose_job, &e,
+                                     res, &err);
+    if (out->status == LH_OK) {
+        out->has_rows = true;
+        out->rows = res->rows > 0 ? (uint64_t)res->rows : 0;
+        out->bytes = res->bytes;
+        out->warnings = res->warnings > 0 ? (uint64_t)res->warnings : 0;
+        snprintf(out->dataset, sizeof out->dataset, "%s", res->dataset);
+        snprintf(out->message, sizeof out->message, "%s%s", res->message,
+                 res->published ? "" : " (no new rows; nothing published)");
+    } else {
+        /* ingest errors carry no password; the scheduler scrubs again */
+        snprintf(out->message, sizeof out->message, "%s", err.msg);
+    }
+    free(res);
+}
+
+void lh_http_scheduler_event(void *ctx, const struct lh_sched_event *ev)
+{
+    const struct lh_http_jobs *env = ctx;
+    if (ev->kind != LH_SCHED_EVENT_RUN_FINISHED || !ev->run)
+        return;
+    const struct lh_run_record *r = ev->run;
+    double secs = (double)(r->finished_at_us - r->started_at_us) / 1e6;
+    const char *outcome = lh_run_status_name(r->status);
+    if (env && env->metrics) {
+        lh_http_metrics_run_finished(env->metrics, r->schedule_id, outcome, r->rows, r->bytes,
+                                     secs);
+        if (ev->def) {
+            int64_t last_ok = ev->def->last_outcome.present && ev->def->last_outcome.success
+                                  ? ev->def->last_outcome.at_us
+                                  : 0;
+            lh_http_metrics_schedule_times(env->metrics, r->schedule_id,
+                                           ev->def->enabled ? ev->def->next_run_at_us : 0,
+                                           last_ok);
+        }
+    }
+    /* the message was scrubbed by the scheduler (password bytes and
+     * DSN-shaped text) before it reached the run record */
+    lh_log(r->status == LH_RUN_SUCCESS ? LH_LOG_INFO : LH_LOG_WARN,
+        "run schedule=%s run=%s reason=%s outcome=%s rows=%llu bytes=%llu duration=%.3fs "
+        "message=\"%s\"",
+        r->schedule_id, r->run_id, lh_run_reason_name(r->reason), outcome,
+        (unsigned long long)r->rows, (unsigned long long)r->bytes, secs, r->message);
+}

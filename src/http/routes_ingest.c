@@ -1,0 +1,220 @@
+/*
+ * routes_ingest.c — POST /api/ingest (one-shot ingest) and POST /api/sql.
+ *
+ * POST /api/ingest runs synchronously in the request's pool thread and
+ * answers with the outcome (docs/http.md): the body is a schedule "kind"
+ * ({"type","dsn","table",...}); the run has a statement timeout
+ * (ingest_timeout_secs, default 300 s, or "timeout_secs" in the body). The
+ * DSN exists only in this request's memory; nothing is stored but the
+ * dataset version. While it runs, the pool thread is busy: the pool has
+ * `http.threads` threads, and /api/health stays on the others.
+ *
+ * POST /api/sql: {"sql": "...", "limit": N, "format": "json"|"csv"} or
+ * `Accept: text/csv`; one SQL engine per request over its own store set
+ * (engines share nothing; see sql.h).
+ */
+#include "http_int.h"
+
+#include "ingest/ingest.h"
+#include "schedule/schedule.h"
+#ifdef LH_HTTP_HAVE_SQL
+#include "sql/sql.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *root_of(const struct lh_http_server *srv)
+{
+    return srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
+}
+
+/* Replaces every occurrence of the DSN's password in msg by "***" (ingest
+ * errors carry none by contract; this is the belt to those braces). */
+static void scrub_password(char *msg, size_t cap, const char *dsn)
+{
+    const char *scheme = strstr(dsn, "://");
+    if (!scheme)
+        return;
+    const char *auth = scheme + 3, *at = strrchr(auth, '@');
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon || at - colon - 1 < 1)
+        return;
+    size_t pl = (size_t)(at - colon - 1);
+    char out[512];
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 4 < sizeof out && o + 4 < cap;) {
+        if (strncmp(p, colon + 1, pl) == 0) {
+            memcpy(out + o, "***", 3);
+            o += 3;
+            p += pl;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    memcpy(msg, out, o + 1);
+}
+
+static void ingest(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    json_t *b = json_deep_copy(req->json);
+    struct lh_schedule *d = malloc(sizeof *d);
+    struct lh_ingest_result *res = calloc(1, sizeof *res);
+    char *text = NULL;
+    struct lh_error err;
+    if (!b || !d || !res) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        goto done;
+    }
+    int64_t timeout = srv->cfg.ingest_timeout_secs ? srv->cfg.ingest_timeout_secs : 300;
+    json_t *t = json_object_get(b, "timeout_secs");
+    if (t) {
+        if (!json_is_integer(t) || json_integer_value(t) < 1 || json_integer_value(t) > 86400) {
+            http_resp_error(resp, 400, "timeout_secs", "timeout_secs: want 1-86400");
+            goto done;
+        }
+        timeout = json_integer_value(t);
+        json_object_del(b, "timeout_secs");
+    }
+    /* a kind is validated as the kind of a throwaway schedule */
+    char now[48];
+    lh_time_format_iso(lh_time_wall_us(), now, sizeof now);
+    json_t *wrap = json_pack("{s:s, s:O, s:{s:s, s:i}, s:b, s:s, s:s}", "id", "api-ingest", "kind",
+                             b, "trigger", "type", "interval", "secs", 3600, "enabled", 1,
+                             "created_at", now, "next_run_at", now);
+    text = wrap ? json_dumps(wrap, JSON_COMPACT) : NULL;
+    json_decref(wrap);
+    if (!text) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        goto done;
+    }
+    if (lh_schedule_from_json(text, strlen(text), NULL, d, NULL, &err) != LH_OK) {
+        http_resp_error(resp, 400, http_msg_field(req, err.msg, "kind"), "%s", err.msg);
+        goto done;
+    }
+    if (d->dsn_secret[0] || d->password_env[0]) {
+        http_resp_error(resp, 400, "kind.dsn",
+                        "kind.dsn: a one-shot ingest takes the DSN with its password");
+        goto done;
+    }
+    struct lh_http_jobs env = {root_of(srv), srv->cfg.buckets_config, srv->metrics};
+    char run_id[64];
+    snprintf(run_id, sizeof run_id, "api-%s-%lld", d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres",
+             (long long)(lh_time_wall_us() / 1000));
+    lh_http_metrics_run_started(srv->metrics);
+    enum lh_status s =
+        lh_http_ingest_def(&env, d, d->dsn, run_id, timeout * 1000, NULL, NULL, res, &err);
+    lh_http_metrics_run_finished(srv->metrics, "api-ingest", s == LH_OK ? "success" : "failed",
+                                 s == LH_OK && res->rows > 0 ? (uint64_t)res->rows : 0,
+                                 s == LH_OK ? res->bytes : 0, res->duration_s);
+    if (s != LH_OK) {
+        char msg[sizeof err.msg];
+        snprintf(msg, sizeof msg, "%s", err.msg);
+        scrub_password(msg, sizeof msg, d->dsn);
+        /* the source is the upstream: its failures are 502, its timeouts 504 */
+        unsigned st = s == LH_E_TIMEOUT                       ? 504
+                      : s == LH_E_INVAL || s == LH_E_NOTFOUND ? 400
+                      : s == LH_E_NOMEM || s == LH_E_INTERNAL ? 500
+                                                              : 502;
+        lh_warn("ingest (api) run=%s failed: %s", run_id, msg);
+        http_resp_error(resp, st, st == 400 ? "kind" : NULL, "%s", msg);
+        goto done;
+    }
+    lh_info("ingest (api) run=%s %s", run_id, res->message);
+    json_t *o = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:b, s:I, s:f, s:s, s:s}", "success", 1,
+                          "rows", (json_int_t)res->rows, "bytes", (json_int_t)res->bytes, "files",
+                          res->files, "dataset", res->dataset, "version", (json_int_t)res->version,
+                          "published", res->published, "warnings", (json_int_t)res->warnings,
+                          "duration_secs", res->duration_s, "run_id", res->run_id, "message",
+                          res->message);
+    if (o)
+        http_json_redact(o);
+    http_resp_json(resp, 200, o);
+done:
+    if (text) {
+        lh_schedule_wipe(text, strlen(text));
+        free(text);
+    }
+    if (d)
+        lh_schedule_wipe(d, sizeof *d);
+    free(d);
+    free(res);
+    json_decref(b);
+}
+
+#ifdef LH_HTTP_HAVE_SQL
+static bool wants_csv(const char *accept)
+{
+    if (!accept)
+        return false;
+    for (const char *p = accept; *p; p++)
+        if (strncasecmp(p, "text/csv", 8) == 0)
+            return true;
+    return false;
+}
+
+static void sql(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *k;
+    json_t *v;
+    json_object_foreach(req->json, k, v)
+    {
+        if (strcmp(k, "sql") != 0 && strcmp(k, "limit") != 0 && strcmp(k, "format") != 0) {
+            http_resp_error(resp, 400, k, "unknown field '%.64s'", k);
+            return;
+        }
+    }
+    json_t *q = json_object_get(req->json, "sql");
+    if (!json_is_string(q) || json_string_length(q) == 0) {
+        http_resp_error(resp, 400, "sql", "sql: a statement is required");
+        return;
+    }
+    json_t *l = json_object_get(req->json, "limit");
+    uint64_t limit = 0;
+    if (l && !json_is_null(l)) {
+        if (!json_is_integer(l) || json_integer_value(l) < 0) {
+            http_resp_error(resp, 400, "limit", "limit: want a non-negative integer");
+            return;
+        }
+        limit = (uint64_t)json_integer_value(l);
+    }
+    enum lh_sql_format fmt = wants_csv(req->accept) ? LH_SQL_FORMAT_CSV : LH_SQL_FORMAT_JSON;
+    json_t *f = json_object_get(req->json, "format");
+    if (f && !json_is_null(f) &&
+        (!json_is_string(f) || !lh_sql_format_parse(json_string_value(f), &fmt))) {
+        http_resp_error(resp, 400, "format", "format: want json, csv or ndjson");
+        return;
+    }
+    struct lh_sql_engine *e = NULL;
+    struct lh_error err;
+    if (lh_sql_engine_open(root_of(srv), srv->cfg.buckets_config, NULL, &e, &err) != LH_OK) {
+        http_resp_status_error(resp, err.status, NULL, err.msg);
+        return;
+    }
+    lh_buf_reset(&resp->body);
+    enum lh_status s = lh_sql_execute(e, json_string_value(q), limit, fmt, &resp->body, &err);
+    lh_sql_engine_destroy(e);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "sql", err.msg);
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = fmt == LH_SQL_FORMAT_CSV      ? "text/csv; charset=utf-8"
+                         : fmt == LH_SQL_FORMAT_NDJSON ? "application/x-ndjson"
+                                                       : "application/json";
+}
+#endif
+
+static const struct http_route routes[] = {
+    {"POST", "/api/ingest", ingest, HTTP_BODY_JSON},
+#ifdef LH_HTTP_HAVE_SQL
+    {"POST", "/api/sql", sql, HTTP_BODY_JSON},
+#endif
+};
+
+const struct http_route_table http_routes_ingest = {"ingest", routes,
+                                                    sizeof routes / sizeof routes[0], NULL};

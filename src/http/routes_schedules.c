@@ -1,0 +1,495 @@
+/*
+ * routes_schedules.c — /api/schedules... (create, list, read, replace,
+ * delete, run now, run history) and /api/cron/next (the dashboard's cron
+ * preview).
+ *
+ * The schedule store and the scheduler come from the daemon (hooks); the
+ * schedule routes answer 404 (no route) when a server has none. Every
+ * schedule leaves here through schedule_doc(): the sealed secret is
+ * dropped, the DSN is the redacted display form and every string is
+ * redacted once more, so no response can carry a password.
+ *
+ * Decisions (docs/http.md):
+ *   - DELETE removes the definition at once (204); a run in flight is not
+ *     cancelled but finishes, its record joins the history, and the
+ *     schedule never fires again. The run history stays in the store.
+ *   - PUT replaces the user-settable fields (kind, trigger, enabled, retry,
+ *     timeout_secs, catch_up, description, auto_pause_after); run state is
+ *     kept. A kind.dsn equal to the stored redacted DSN keeps the stored
+ *     password.
+ *
+ * Handlers run on the server's pool threads; the store and the scheduler
+ * are thread-safe.
+ */
+#include "http_int.h"
+
+#include "schedule/schedule.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool sched_enabled(const struct lh_http_server *srv)
+{
+    return srv->hooks.schedules && srv->hooks.scheduler;
+}
+
+/* Fields a client may not set: state owned by the scheduler. */
+static const char *const state_fields[] = {
+    "created_at",  "next_run_at",          "last_run_at", "last_outcome",
+    "run_count",   "failure_count",        "consecutive_failures",
+    "retry_state", "running",              "active_run_id",
+};
+
+static json_t *schedule_doc(struct lh_http_server *srv, const struct lh_schedule *d)
+{
+    struct lh_schedule *c = malloc(sizeof *c);
+    struct lh_buf b;
+    struct lh_error err;
+    json_t *doc = NULL;
+    if (!c)
+        return NULL;
+    *c = *d;
+    c->dsn_secret[0] = '\0'; /* the ciphertext is nobody's business */
+    lh_buf_init(&b, LH_SCHEDULE_JSON_MAX);
+    if (lh_schedule_to_json(c, &b, &err) == LH_OK)
+        doc = json_loadb((const char *)b.data, b.len, 0, NULL);
+    lh_buf_free(&b);
+    lh_schedule_wipe(c, sizeof *c);
+    free(c);
+    if (!doc)
+        return NULL;
+    http_json_redact(doc);
+    char rid[LH_RUN_ID_MAX];
+    bool running = srv->hooks.scheduler && lh_scheduler_active_run(srv->hooks.scheduler, d->id, rid);
+    json_object_set_new(doc, "running", json_boolean(running));
+    json_object_set_new(doc, "active_run_id", running ? json_string(rid) : json_null());
+    return doc;
+}
+
+static json_t *run_doc(const struct lh_run_record *r)
+{
+    struct lh_buf b;
+    struct lh_error err;
+    json_t *doc = NULL;
+    lh_buf_init(&b, LH_SCHEDULE_JSON_MAX);
+    if (lh_run_record_to_json(r, &b, &err) == LH_OK)
+        doc = json_loadb((const char *)b.data, b.len, 0, NULL);
+    lh_buf_free(&b);
+    if (doc)
+        http_json_redact(doc);
+    return doc;
+}
+
+/* The {id} of the path: 1..LH_SCHEDULE_ID_MAX bytes, no control bytes and
+ * no '/' (the store maps any byte outside [A-Za-z0-9_-] to '_' in keys, so
+ * an id can never name another path). */
+static const char *param_id(struct http_req *req, struct http_resp *resp)
+{
+    const char *id = http_param(req, "id");
+    if (!id || !id[0] || strlen(id) > LH_SCHEDULE_ID_MAX) {
+        http_resp_error(resp, 400, "id", "invalid schedule id");
+        return NULL;
+    }
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\') {
+            http_resp_error(resp, 400, "id", "invalid schedule id");
+            return NULL;
+        }
+    return id;
+}
+
+static void store_error(struct http_req *req, struct http_resp *resp, const struct lh_error *err,
+                        const char *def_field)
+{
+    http_resp_status_error(resp, err->status, http_msg_field(req, err->msg, def_field), err->msg);
+}
+
+/* Parses a request body into *d: state fields dropped, created_at and
+ * next_run_at set to now, enabled defaulting to true, id from the path
+ * when given. The DSN stays as sent (the store seals it). false: resp set. */
+static bool parse_body(struct http_req *req, struct http_resp *resp, const char *path_id,
+                       struct lh_schedule *d)
+{
+    json_t *b = json_deep_copy(req->json);
+    struct lh_error err;
+    char now[48];
+    bool ok = false;
+    if (!b) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < sizeof state_fields / sizeof state_fields[0]; i++)
+        json_object_del(b, state_fields[i]);
+    json_t *id = json_object_get(b, "id");
+    if (path_id) {
+        if (id && (!json_is_string(id) || strcmp(json_string_value(id), path_id) != 0)) {
+            http_resp_error(resp, 400, "id", "the body's id differs from the path's (ids cannot change)");
+            goto done;
+        }
+        json_object_set_new(b, "id", json_string(path_id));
+    }
+    lh_time_format_iso(lh_time_wall_us(), now, sizeof now);
+    json_object_set_new(b, "created_at", json_string(now));
+    json_object_set_new(b, "next_run_at", json_string(now));
+    if (!json_object_get(b, "enabled"))
+        json_object_set_new(b, "enabled", json_true());
+    char *text = json_dumps(b, JSON_COMPACT);
+    if (!text) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        goto done;
+    }
+    enum lh_status s = lh_schedule_from_json(text, strlen(text), NULL, d, NULL, &err);
+    lh_schedule_wipe(text, strlen(text));
+    free(text);
+    if (s != LH_OK) {
+        http_resp_error(resp, s == LH_E_TOOBIG ? 413 : 400,
+                        http_msg_field(req, err.msg, "schedule"), "%s", err.msg);
+        goto done;
+    }
+    ok = true;
+done:
+    json_decref(b);
+    return ok;
+}
+
+static bool dsn_redacted_password(const char *dsn)
+{
+    return strstr(dsn, ":***@") != NULL;
+}
+
+static void respond_schedule(struct http_resp *resp, struct lh_http_server *srv, unsigned status,
+                             const struct lh_schedule *d)
+{
+    json_t *doc = schedule_doc(srv, d);
+    if (!doc) {
+        http_resp_error(resp, 500, NULL, "cannot encode the schedule");
+        return;
+    }
+    http_resp_json(resp, status, doc);
+}
+
+/* ------------------------------------------------------------ handlers */
+
+static void list(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    struct lh_schedule *v = NULL;
+    size_t n = 0;
+    struct lh_error err;
+    if (lh_schedule_store_list(srv->hooks.schedules, &v, &n, &err) != LH_OK) {
+        store_error(req, resp, &err, NULL);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *doc = schedule_doc(srv, &v[i]);
+        if (doc)
+            json_array_append_new(arr, doc);
+    }
+    lh_schedule_wipe(v, n * sizeof *v);
+    free(v);
+    http_resp_json(resp, 200, json_pack("{s:o}", "schedules", arr));
+}
+
+static void create(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    struct lh_schedule *d = malloc(sizeof *d);
+    struct lh_error err;
+    if (!d) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        return;
+    }
+    if (!parse_body(req, resp, NULL, d))
+        goto done;
+    if (d->dsn_secret[0]) {
+        http_resp_error(resp, 400, "kind.dsn_secret",
+                        "kind.dsn_secret: not accepted on create; send the DSN with its password");
+        goto done;
+    }
+    if (dsn_redacted_password(d->dsn)) {
+        http_resp_error(resp, 400, "kind.dsn",
+                        "kind.dsn: the password is '***' (redacted); send the real password");
+        goto done;
+    }
+    if (!d->created_by[0])
+        snprintf(d->created_by, sizeof d->created_by, "api");
+    if (lh_schedule_store_create(srv->hooks.schedules, d, &err) != LH_OK) {
+        if (err.status == LH_E_EXISTS)
+            http_resp_error(resp, 409, "id", "schedule '%s' already exists", d->id);
+        else
+            store_error(req, resp, &err, NULL);
+        goto done;
+    }
+    if (lh_schedule_store_get(srv->hooks.schedules, d->id, d, &err) != LH_OK) {
+        store_error(req, resp, &err, NULL);
+        goto done;
+    }
+    respond_schedule(resp, srv, 201, d);
+done:
+    lh_schedule_wipe(d, sizeof *d);
+    free(d);
+}
+
+static void get_one(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *id = param_id(req, resp);
+    struct lh_schedule *d = malloc(sizeof *d);
+    struct lh_error err;
+    if (!id || !d) {
+        if (!d)
+            http_resp_error(resp, 500, NULL, "out of memory");
+        free(d);
+        return;
+    }
+    if (lh_schedule_store_get(srv->hooks.schedules, id, d, &err) != LH_OK)
+        store_error(req, resp, &err, "id");
+    else
+        respond_schedule(resp, srv, 200, d);
+    lh_schedule_wipe(d, sizeof *d);
+    free(d);
+}
+
+static void put_one(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *id = param_id(req, resp);
+    struct lh_schedule *d = malloc(sizeof *d), *cur = malloc(sizeof *cur);
+    struct lh_error err;
+    if (!id)
+        goto done;
+    if (!d || !cur) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        goto done;
+    }
+    if (lh_schedule_store_get(srv->hooks.schedules, id, cur, &err) != LH_OK) {
+        store_error(req, resp, &err, "id");
+        goto done;
+    }
+    if (!parse_body(req, resp, id, d))
+        goto done;
+    if (strcmp(d->dsn, cur->dsn) == 0 && !d->password_env[0] &&
+        (!d->dsn_secret[0] || strcmp(d->dsn_secret, cur->dsn_secret) == 0)) {
+        /* the DSN came back as we showed it: keep the stored password */
+        memcpy(d->dsn_secret, cur->dsn_secret, sizeof d->dsn_secret);
+        memcpy(d->password_env, cur->password_env, sizeof d->password_env);
+    } else if (d->dsn_secret[0] && strcmp(d->dsn_secret, cur->dsn_secret) != 0) {
+        http_resp_error(resp, 400, "kind.dsn_secret",
+                        "kind.dsn_secret: not the stored one; send the DSN with its password");
+        goto done;
+    } else if (dsn_redacted_password(d->dsn) && !d->dsn_secret[0]) {
+        http_resp_error(resp, 400, "kind.dsn",
+                        "kind.dsn: the password is '***' (redacted) and the DSN changed; send "
+                        "the real password");
+        goto done;
+    }
+    d->next_run_at_us = cur->next_run_at_us;
+    if (!d->enabled && !d->paused_reason[0])
+        snprintf(d->paused_reason, sizeof d->paused_reason, "paused");
+    if (d->enabled)
+        d->paused_reason[0] = '\0';
+    if (lh_schedule_store_update(srv->hooks.schedules, d, lh_time_wall_us(), &err) != LH_OK) {
+        store_error(req, resp, &err, NULL);
+        goto done;
+    }
+    if (lh_schedule_store_get(srv->hooks.schedules, id, d, &err) != LH_OK) {
+        store_error(req, resp, &err, "id");
+        goto done;
+    }
+    respond_schedule(resp, srv, 200, d);
+done:
+    if (d)
+        lh_schedule_wipe(d, sizeof *d);
+    if (cur)
+        lh_schedule_wipe(cur, sizeof *cur);
+    free(d);
+    free(cur);
+}
+
+static void del_one(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *id = param_id(req, resp);
+    struct lh_error err;
+    bool existed = false;
+    if (!id)
+        return;
+    if (lh_schedule_store_delete(srv->hooks.schedules, id, &existed, &err) != LH_OK) {
+        store_error(req, resp, &err, "id");
+        return;
+    }
+    if (!existed) {
+        http_resp_error(resp, 404, "id", "no schedule '%s'", id);
+        return;
+    }
+    lh_http_metrics_schedule_forget(srv->metrics, id);
+    resp->status = 204;
+    lh_buf_reset(&resp->body);
+}
+
+static void run_now(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *id = param_id(req, resp);
+    char rid[LH_RUN_ID_MAX] = "";
+    bool already = false;
+    struct lh_error err;
+    if (!id)
+        return;
+    if (lh_scheduler_run_now(srv->hooks.scheduler, id, rid, &already, &err) != LH_OK) {
+        if (err.status == LH_E_STATE)
+            http_resp_error(resp, 503, NULL, "%s", err.msg);
+        else
+            store_error(req, resp, &err, "id");
+        return;
+    }
+    if (already) {
+        http_resp_json(resp, 409,
+                       json_pack("{s:s, s:s, s:s}", "error", "a run of this schedule is in progress",
+                                 "run_id", rid, "schedule_id", id));
+        return;
+    }
+    http_resp_json(resp, 202, json_pack("{s:s, s:s}", "run_id", rid, "schedule_id", id));
+}
+
+static void runs(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *id = param_id(req, resp);
+    bool bad = false;
+    struct lh_error err;
+    if (!id)
+        return;
+    const char *lim = http_query(req, "limit", &bad);
+    const char *cursor = http_query(req, "cursor", &bad);
+    if (bad) {
+        http_resp_error(resp, 400, "query", "malformed percent-encoding in the query");
+        return;
+    }
+    int64_t limit = 20;
+    if (lim && (!lh_parse_i64(lim, &limit) || limit < 1 || limit > 1000)) {
+        http_resp_error(resp, 400, "limit", "limit: want 1-1000");
+        return;
+    }
+    if (cursor && (!cursor[0] || strlen(cursor) >= LH_RUN_ID_MAX)) {
+        http_resp_error(resp, 400, "cursor", "cursor: not a run id");
+        return;
+    }
+    struct lh_schedule *d = malloc(sizeof *d);
+    if (!d) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        return;
+    }
+    /* a deleted schedule's history stays readable only through the store */
+    enum lh_status s = lh_schedule_store_get(srv->hooks.schedules, id, d, &err);
+    lh_schedule_wipe(d, sizeof *d);
+    free(d);
+    if (s != LH_OK) {
+        store_error(req, resp, &err, "id");
+        return;
+    }
+    struct lh_run_record *v = NULL;
+    size_t n = 0, total = 0;
+    /* one more than asked tells whether another page exists */
+    if (lh_schedule_store_runs(srv->hooks.schedules, id, cursor, (size_t)limit + 1, &v, &n, &total,
+                               &err) != LH_OK) {
+        store_error(req, resp, &err, NULL);
+        return;
+    }
+    bool more = n > (size_t)limit;
+    if (more)
+        n = (size_t)limit;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *doc = run_doc(&v[i]);
+        if (doc)
+            json_array_append_new(arr, doc);
+    }
+    json_t *o = json_pack("{s:o, s:o, s:I}", "runs", arr, "next_cursor",
+                          more ? json_string(v[n - 1].run_id) : json_null(), "total",
+                          (json_int_t)total);
+    free(v);
+    http_resp_json(resp, 200, o);
+}
+
+/* GET /api/cron/next?expr=&tz=&count=&from= */
+static void cron_next(struct http_req *req, struct http_resp *resp)
+{
+    bool bad = false;
+    const char *expr = http_query(req, "expr", &bad);
+    const char *tz = http_query(req, "tz", &bad);
+    const char *count = http_query(req, "count", &bad);
+    const char *from = http_query(req, "from", &bad);
+    struct lh_error err;
+    if (bad) {
+        http_resp_error(resp, 400, "query", "malformed percent-encoding in the query");
+        return;
+    }
+    if (!expr || !expr[0]) {
+        http_resp_error(resp, 400, "expr", "expr: a cron expression is required");
+        return;
+    }
+    if (strlen(expr) > LH_CRON_EXPR_MAX) {
+        http_resp_error(resp, 400, "expr", "expr: longer than %d characters", LH_CRON_EXPR_MAX);
+        return;
+    }
+    struct lh_cron c;
+    if (lh_cron_parse(&c, expr, &err) != LH_OK) {
+        http_resp_error(resp, 400, "expr", "%s", err.msg);
+        return;
+    }
+    const struct lh_tz *zone = lh_tz_utc();
+    if (tz && tz[0]) {
+        if (strlen(tz) > LH_TZ_NAME_MAX || lh_tz_load(tz, &zone, &err) != LH_OK) {
+            http_resp_error(resp, 400, "tz", "tz: unknown time zone '%.*s'", 64, tz);
+            return;
+        }
+    }
+    int64_t n = 5;
+    if (count && (!lh_parse_i64(count, &n) || n < 1 || n > 100)) {
+        http_resp_error(resp, 400, "count", "count: want 1-100");
+        return;
+    }
+    int64_t at = lh_time_wall_us() / 1000000;
+    if (from && from[0]) {
+        int64_t us;
+        if (strlen(from) > 64 || lh_time_parse_iso(from, &us, &err) != LH_OK) {
+            http_resp_error(resp, 400, "from", "from: want an RFC 3339 time");
+            return;
+        }
+        at = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    }
+    json_t *arr = json_array();
+    for (int64_t i = 0; i < n; i++) {
+        int64_t next;
+        if (lh_cron_next(&c, zone, at, &next, &err) != LH_OK)
+            break;
+        char b[48];
+        lh_time_format_iso(next * 1000000, b, sizeof b);
+        json_array_append_new(arr, json_string(b));
+        at = next;
+    }
+    http_resp_json(resp, 200,
+                   json_pack("{s:o, s:s, s:s}", "next", arr, "expr", expr, "tz", lh_tz_name(zone)));
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/api/schedules", list, HTTP_BODY_NONE},
+    {"POST", "/api/schedules", create, HTTP_BODY_JSON},
+    {"GET", "/api/schedules/{id}", get_one, HTTP_BODY_NONE},
+    {"PUT", "/api/schedules/{id}", put_one, HTTP_BODY_JSON},
+    {"DELETE", "/api/schedules/{id}", del_one, HTTP_BODY_NONE},
+    {"POST", "/api/schedules/{id}/run", run_now, HTTP_BODY_NONE},
+    {"GET", "/api/schedules/{id}/runs", runs, HTTP_BODY_NONE},
+};
+
+const struct http_route_table http_routes_schedules = {
+    "schedules", routes, sizeof routes / sizeof routes[0], sched_enabled};
+
+static const struct http_route cron_routes[] = {
+    {"GET", "/api/cron/next", cron_next, HTTP_BODY_NONE},
+};
+
+const struct http_route_table http_routes_cron = {"cron", cron_routes,
+                                                  sizeof cron_routes / sizeof cron_routes[0], NULL};
