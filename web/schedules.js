@@ -66,7 +66,7 @@ async function setEnabled(s, enabled, box, after) {
 
 async function remove(id, box, after) {
   const ok = await confirmDialog(
-    `Delete schedule "${id}"? Its definition and run history are removed; datasets it wrote stay.`);
+    `Delete schedule "${id}"? Its definition is removed; its run history and the datasets it wrote stay.`);
   if (!ok) return false;
   try {
     await api('DELETE', schedPath(id));
