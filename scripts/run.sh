@@ -1,18 +1,13 @@
 #!/usr/bin/env bash
-# The README's run command (after `make build`): lakehouse on the embedded
-# default, a local directory (./lakehouse-data, or $LAKEHOUSE_DATA).
+# The README's first command: installs the Debian packages lakehouse needs,
+# builds it, and runs the daemon on the embedded default — a local
+# directory (./lakehouse-data, or $LAKEHOUSE_DATA). Extra arguments go to
+# `lakehouse serve` (e.g. --listen 0.0.0.0:8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build
 export LAKEHOUSE_DATA=${LAKEHOUSE_DATA:-$PWD/lakehouse-data}
-mkdir -p "$LAKEHOUSE_DATA"
-bin=./build/lakehouse
-if "$bin" serve --help >/dev/null 2>&1; then
-  exec "$bin" serve --data "$LAKEHOUSE_DATA" "$@"
-fi
-# No daemon in this build yet (it lands with the HTTP API): show what the
-# binary can do on the store instead.
-"$bin" version
-"$bin" --help
-echo
-echo "datasets in $LAKEHOUSE_DATA:"
-"$bin" datasets --data "$LAKEHOUSE_DATA" || true
+echo "lakehouse: data in $LAKEHOUSE_DATA; dashboard and API at the address printed below"
+exec ./build/lakehouse serve --data "$LAKEHOUSE_DATA" "$@"
