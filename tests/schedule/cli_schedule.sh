@@ -56,8 +56,9 @@ expect "list json" 0 "$LH" schedule list --json
 has "list json ids" "$T/out" '"id": "nightly"'
 hasnt "no password in store" "$T/data" "Pw-0f-Etl"
 hasnt "no password in output" "$T/out" "Pw-0f-Etl"
-expect "run needs daemon" 1 "$LH" schedule run nightly
-has "run message" "$T/err" "needs a running daemon"
+# Without a daemon, run executes inline; this one cannot even build its DSN.
+expect "run inline fails" 1 "$LH" schedule run nightly
+has "run message names the variable" "$T/err" "environment variable PGPASS (kind.password_env) is not set"
 expect "runs empty" 0 "$LH" schedule runs nightly
 # a file as the reference wrote it: plaintext password
 mkdir -p "$T/data/primary/_schedules" 2>/dev/null
