@@ -9,9 +9,14 @@
 #   floor   bench/ingest/floor.c (binary COPY / unbuffered binary protocol)
 #   ours    lakehouse ingest ... --codec zstd into a fresh data directory
 #   duckdb  psql \copy ... csv | DuckDB  /  mariadb --batch | DuckDB, writing
-#           zstd Parquet (DuckDB through node, threads=1)
+#           zstd Parquet (DuckDB through node, threads=1; csv2parquet.mjs
+#           reads the columns as the types we write, so the files are like
+#           for like), once with DuckDB's default row group size and once
+#           (duckdb_rg) with ours (1 Mi rows)
 # and prints wall time, rows/s, client CPU s per million rows, peak RSS,
-# Parquet size, and the ratios. Our binary comes from LH_BUILD (default
+# Parquet size, the ratios, and per column (compare.mjs) both files'
+# Parquet types, compressed sizes and encodings. LH_KEEP=DIR keeps the
+# Parquet files of the last ROWS there. Our binary comes from LH_BUILD (default
 # build-bench, configured Release; LH_BIN=path uses a built binary as is).
 # Not a test: nothing is asserted.
 set -euo pipefail
@@ -37,17 +42,6 @@ else
 fi
 cc -O2 -std=c17 -D_POSIX_C_SOURCE=200809L -I/usr/include/postgresql -I/usr/include/mariadb \
   "$here/floor.c" -lpq -lmariadb -o "$tmp/floor"
-cat >"$tmp/csv2parquet.mjs" <<'JS'
-// csv2parquet.mjs OUT DELIM NULLSTR — stdin CSV/TSV with header -> zstd Parquet, one thread.
-import { createRequire } from 'node:module';
-const req = createRequire(process.env.LH_NODE_DIR + '/package.json');
-const { DuckDBInstance } = await import(req.resolve('@duckdb/node-api'));
-const [out, delim, nullstr] = process.argv.slice(2);
-const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
-const con = await inst.connect();
-await con.run(`COPY (SELECT * FROM read_csv('/dev/stdin', header = true, delim = '${delim}',
-  nullstr = '${nullstr}', quote = '"', escape = '"')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
-JS
 export LH_NODE_DIR=$root/tests/node
 
 # measure LABEL ROWS OUTFILE CMD... : one line of figures (GNU time for the
@@ -65,6 +59,20 @@ measure() {
   echo "$label $wall $usr $sys $rss $size" >>"$tmp/figures"
 }
 
+# compare pg|my: per-column types and sizes, ours against both DuckDB files
+compare() {
+  local ours="$tmp/d/primary/datasets/**/*.parquet"
+  echo "-- $1: ours vs DuckDB, default row groups"
+  node "$here/compare.mjs" "$ours" "$tmp/$1.parquet" || true
+  echo "-- $1: ours vs DuckDB, ROW_GROUP_SIZE 1048576"
+  node "$here/compare.mjs" "$ours" "$tmp/${1}1048576.parquet" | tail -n +2 || true
+  if [ -n "${LH_KEEP:-}" ]; then
+    mkdir -p "$LH_KEEP/$1-ours"
+    find "$tmp/d/primary/datasets" -name '*.parquet' -exec cp {} "$LH_KEEP/$1-ours/" \;
+    cp "$tmp/$1.parquet" "$tmp/${1}1048576.parquet" "$LH_KEEP/"
+  fi
+}
+
 for rows in "$@"; do
   bash "$root/tests/servers/pg.sh" start "$tmp/pg" >/dev/null
   bash "$root/tests/servers/mariadb.sh" start "$tmp/my" >/dev/null
@@ -75,9 +83,10 @@ for rows in "$@"; do
   : >"$tmp/figures"
   echo "== $rows rows: filling"
   psql -X -q -v ON_ERROR_STOP=1 "$PG_SUPER_DSN" <<SQL
+-- casts go outside CASE: a NULL branch would drop the typmod (numeric(12,2) -> numeric)
 CREATE TABLE bench AS SELECT g::bigint AS id,
   CASE WHEN g % 20 = 1 THEN NULL ELSE (g * 7919) % 1000000 END::int AS qty,
-  CASE WHEN g % 20 = 2 THEN NULL ELSE ((g % 100000) * 1.37)::numeric(12,2) END AS amount,
+  CASE WHEN g % 20 = 2 THEN NULL ELSE (g % 100000) * 1.37 END::numeric(12,2) AS amount,
   CASE WHEN g % 20 = 3 THEN NULL ELSE g * 0.001 END::float8 AS score,
   CASE WHEN g % 20 = 4 THEN NULL ELSE (ARRAY['alpha','beta','gamma','delta','epsilon','zeta','eta','theta'])[g % 8 + 1] END AS category,
   CASE WHEN g % 20 = 5 THEN NULL ELSE 'customer' || g || '@example.com' END AS email,
@@ -104,23 +113,30 @@ SQL
   rm -rf "$tmp/d"
   measure pg_ours "$rows" "$tmp/d/primary/datasets" "$lh" ingest postgres --dsn "$PG_USER_DSN" \
     --table bench --data "$tmp/d" --codec zstd
-  measure pg_csv_duckdb "$rows" "$tmp/pg.parquet" bash -c \
-    "psql -X -q '$PG_SUPER_DSN' -c '\\copy (SELECT * FROM bench) TO STDOUT (FORMAT csv, HEADER)' |
-     node '$tmp/csv2parquet.mjs' '$tmp/pg.parquet' ',' ''"
+  for rg in "" 1048576; do
+    measure "pg_csv_duckdb${rg:+_rg}" "$rows" "$tmp/pg$rg.parquet" bash -c \
+      "psql -X -q '$PG_SUPER_DSN' -c '\\copy (SELECT * FROM bench) TO STDOUT (FORMAT csv, HEADER)' |
+       node '$here/csv2parquet.mjs' '$tmp/pg$rg.parquet' ',' '' BOOLEAN $rg"
+  done
+  compare pg
   echo "== $rows rows: MariaDB"
   measure my_floor "$rows" "" "$tmp/floor" mysql 127.0.0.1 "$MY_PORT" lh_test "$MY_PASSWORD" lhtest bench
   rm -rf "$tmp/d"
   measure my_ours "$rows" "$tmp/d/primary/datasets" "$lh" ingest mysql --dsn "$MY_USER_DSN" \
     --table bench --data "$tmp/d" --codec zstd
-  measure my_csv_duckdb "$rows" "$tmp/my.parquet" bash -c \
-    "mariadb --no-defaults -uroot --socket='$MY_SOCKET' --batch --quick -e 'SELECT * FROM bench' lhtest |
-     node '$tmp/csv2parquet.mjs' '$tmp/my.parquet' '\\t' 'NULL'"
+  for rg in "" 1048576; do
+    measure "my_csv_duckdb${rg:+_rg}" "$rows" "$tmp/my$rg.parquet" bash -c \
+      "mariadb --no-defaults -uroot --socket='$MY_SOCKET' --batch --quick -e 'SELECT * FROM bench' lhtest |
+       node '$here/csv2parquet.mjs' '$tmp/my$rg.parquet' '\\t' 'NULL' TINYINT $rg"
+  done
+  compare my
   echo "== $rows rows: ratios"
   awk '{ w[$1] = $2; c[$1] = $3 + $4; z[$1] = $6 }
        END {
          for (k = 0; k < 2; k++) { p = k ? "my" : "pg";
-           printf "%s: ours/floor wall %.2f  ours/csv+duckdb wall %.2f  ours/duckdb size %.3f\n",
-             p, w[p "_ours"] / w[p "_floor"], w[p "_ours"] / w[p "_csv_duckdb"], z[p "_ours"] / z[p "_csv_duckdb"] } }' \
+           printf "%s: ours/floor wall %.2f  ours/csv+duckdb wall %.2f  ours/duckdb size %.3f (default row groups) %.3f (1 Mi-row groups)\n",
+             p, w[p "_ours"] / w[p "_floor"], w[p "_ours"] / w[p "_csv_duckdb"], z[p "_ours"] / z[p "_csv_duckdb"],
+             z[p "_ours"] / z[p "_csv_duckdb_rg"] } }' \
     "$tmp/figures"
   bash "$root/tests/servers/pg.sh" stop "$tmp/pg" >/dev/null
   bash "$root/tests/servers/mariadb.sh" stop "$tmp/my" >/dev/null

@@ -512,3 +512,53 @@ bool pq_dict_put(struct pq_dict *d, const void *p, uint32_t n, uint32_t *idx, bo
         return false;
     return true;
 }
+
+/* ------------------------------------------------------------ distinct sketch */
+
+void pq_distinct_reset(struct pq_distinct *d)
+{
+    if (d->n > 0 || d->level > 0)
+        memset(d->slots, 0, sizeof d->slots);
+    d->thresh = UINT64_MAX;
+    d->level = 0;
+    d->n = 0;
+}
+
+static bool distinct_put(struct pq_distinct *d, uint64_t h)
+{
+    uint64_t key = h ? h : 1; /* 0 marks an empty slot */
+    uint32_t mask = 2 * PQ_DISTINCT_CAP - 1;
+    for (uint32_t i = (uint32_t)key & mask;; i = (i + 1) & mask) {
+        if (d->slots[i] == key)
+            return false;
+        if (d->slots[i] == 0) {
+            d->slots[i] = key;
+            d->n++;
+            return true;
+        }
+    }
+}
+
+void pq_distinct_insert(struct pq_distinct *d, uint64_t h)
+{
+    if (!distinct_put(d, h))
+        return;
+    while (d->n > PQ_DISTINCT_CAP && d->level < 63) {
+        uint64_t keep[PQ_DISTINCT_CAP + 1];
+        uint32_t k = 0;
+        d->level++;
+        d->thresh = UINT64_MAX >> d->level;
+        for (uint32_t i = 0; i < 2 * PQ_DISTINCT_CAP; i++)
+            if (d->slots[i] != 0 && d->slots[i] < d->thresh && k <= PQ_DISTINCT_CAP)
+                keep[k++] = d->slots[i];
+        memset(d->slots, 0, sizeof d->slots);
+        d->n = 0;
+        for (uint32_t i = 0; i < k; i++)
+            distinct_put(d, keep[i]);
+    }
+}
+
+uint64_t pq_distinct_estimate(const struct pq_distinct *d)
+{
+    return (uint64_t)d->n << d->level;
+}

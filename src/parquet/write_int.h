@@ -141,4 +141,29 @@ uint64_t pq_dict_hash(const void *p, size_t n);
 /* Entry i's value bytes (without the length prefix) and length. */
 const uint8_t *pq_dict_entry(const struct pq_dict *d, uint32_t i, uint32_t *len);
 
+/* ------------------------------------------------------------ distinct sketch */
+
+/* Estimates how many distinct values a PLAIN-encoded chunk holds, so that
+ * the next chunk of the column can keep its dictionary when the sample
+ * judgement got it wrong (values new in the first 8,192 but repeating over
+ * the chunk). Hashes below `thresh` are kept, a 1/2^level sample of the
+ * distinct values; past PQ_DISTINCT_CAP kept the threshold halves and the
+ * sample is thinned. Cost per value: one hash and one compare. */
+#define PQ_DISTINCT_CAP 512
+struct pq_distinct {
+    uint64_t thresh;
+    int level;
+    uint32_t n;
+    uint64_t slots[2 * PQ_DISTINCT_CAP]; /* open addressing, 0 = empty */
+};
+
+void pq_distinct_reset(struct pq_distinct *d);
+void pq_distinct_insert(struct pq_distinct *d, uint64_t h); /* only when h < thresh */
+static inline void pq_distinct_add(struct pq_distinct *d, uint64_t h)
+{
+    if (h < d->thresh)
+        pq_distinct_insert(d, h);
+}
+uint64_t pq_distinct_estimate(const struct pq_distinct *d);
+
 #endif
