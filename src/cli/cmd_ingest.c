@@ -31,7 +31,8 @@ static const char *usage =
     "                        [--mode overwrite|append|incremental] [--cursor-column C]\n"
     "                        [--data DIR | --store URL] [--config FILE]\n"
     "                        [--codec zstd|snappy|none] [--part-size SIZE]\n"
-    "                        [--statement-timeout MS] [--run-id ID] [--json]\n"
+    "                        [--statement-timeout MS] [--keep-versions N]\n"
+    "                        [--run-id ID] [--json]\n"
     "\n"
     "Copies one table into Parquet and publishes it as a new dataset version.\n"
     "\n"
@@ -51,6 +52,8 @@ static const char *usage =
     "  --store URL          s3://bucket/prefix\n"
     "  --codec C            zstd (default), snappy or none\n"
     "  --part-size SIZE     start a new part file past SIZE (default 1GiB)\n"
+    "  --keep-versions N    keep the last N versions of the dataset; older ones\n"
+    "                       and their parts are deleted (default 5)\n"
     "  --json               summary as JSON\n";
 
 struct progress {
@@ -117,6 +120,7 @@ int lh_cmd_ingest(int argc, char **argv)
     struct lh_ingest_options o = {0};
     const char *data = NULL, *store_url = NULL, *config = NULL, *kind = NULL;
     const char *batch = NULL, *limit = NULL, *mode = NULL, *part = NULL, *timeout = NULL;
+    const char *keep = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -139,6 +143,7 @@ int lh_cmd_ingest(int argc, char **argv)
                             : strcmp(a, "--part-size") == 0         ? &part
                             : strcmp(a, "--statement-timeout") == 0 ? &timeout
                             : strcmp(a, "--run-id") == 0            ? &o.run_id
+                            : strcmp(a, "--keep-versions") == 0     ? &keep
                                                                     : NULL;
         if (slot) {
             if (i + 1 >= argc) {
@@ -178,6 +183,14 @@ int lh_cmd_ingest(int argc, char **argv)
         lh_cli_error(
             "ingest: --batch-size, --limit and --statement-timeout take a positive integer");
         return 2;
+    }
+    if (keep) {
+        int64_t k;
+        if (!lh_parse_i64(keep, &k) || k <= 0 || k > 100000) {
+            lh_cli_error("ingest: --keep-versions takes an integer from 1 to 100000");
+            return 2;
+        }
+        o.keep_versions = (unsigned)k;
     }
     if (part) {
         if (!lh_parse_size(part, &u) || u == 0) {

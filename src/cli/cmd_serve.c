@@ -300,7 +300,7 @@ int lh_cmd_serve(int argc, char **argv)
     }
     sweep_all(main_set, cfg.sweep_after_secs < 0 ? 600 : cfg.sweep_after_secs);
 
-    struct lh_http_jobs jobs = {root, cfg.buckets_config, metrics};
+    struct lh_http_jobs jobs = {root, cfg.buckets_config, metrics, cfg.keep_versions};
     struct lh_scheduler_options sopt = {
         .store = state.ss,
         .job = lh_http_scheduler_job,

@@ -187,6 +187,7 @@ struct lh_http_jobs {
     const char *root;                /* store URL or data directory; NULL = default */
     const char *buckets_config;      /* may be NULL */
     struct lh_http_metrics *metrics; /* may be NULL */
+    unsigned keep_versions;          /* retention of the runs' datasets; 0 = catalog default */
 };
 
 /* Runs one ingest as def's kind describes it (source kind, table, dataset,

@@ -50,6 +50,7 @@ enum lh_status lh_http_ingest_def(const struct lh_http_jobs *env, const struct l
         .cursor_column = def->cursor_column[0] ? def->cursor_column : NULL,
         .run_id = run_id,
         .statement_timeout_ms = statement_timeout_ms,
+        .keep_versions = env ? env->keep_versions : 0,
     };
     if ((s = lh_ingest_job_create(set, &o, &job, err)) != LH_OK)
         goto fail;

@@ -100,7 +100,8 @@ static void ingest(struct http_req *req, struct http_resp *resp)
                         "kind.dsn: a one-shot ingest takes the DSN with its password");
         goto done;
     }
-    struct lh_http_jobs env = {root_of(srv), srv->cfg.buckets_config, srv->metrics};
+    struct lh_http_jobs env = {root_of(srv), srv->cfg.buckets_config, srv->metrics,
+                               srv->cfg.keep_versions};
     char run_id[64];
     snprintf(run_id, sizeof run_id, "api-%s-%lld", d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres",
              (long long)(lh_time_wall_us() / 1000));

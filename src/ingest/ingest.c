@@ -2,10 +2,13 @@
  * ingest.c — one ingest job (ingest.h): source -> Parquet -> store -> catalog.
  *
  * The run thread owns everything. The only shared state is the cancel flag
- * and the open source, both behind job->mu: lh_ingest_cancel (any thread)
- * sets the flag and cancels the source's query; the run thread installs the
- * source under the lock and removes it under the lock before closing it, so
- * a cancel never touches a closed source.
+ * and the source, both behind job->mu: lh_ingest_cancel (any thread) sets
+ * the flag and cancels the source; the run thread creates the source (no
+ * I/O), installs it under the lock, and only then starts it (connect,
+ * schema, query start), so a cancel reaches the source in every phase,
+ * even while the server is still working on the query. It removes the
+ * source under the lock before closing it, so a cancel never touches a
+ * closed source. Lock order: job->mu, then the source's own lock.
  *
  * Parts: datasets/{dataset}/run-{millis}-{rand}/part-{K}.parquet, each a
  * streaming upload (local temp file renamed on commit; S3 multipart),
@@ -190,7 +193,8 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
         lh_error_prefix(err, "ingest: dataset name '%s'", j->dataset);
         goto fail;
     }
-    s = lh_catalog_open(set, NULL, &j->cat, err);
+    struct lh_catalog_options co = {.keep_versions = opt->keep_versions};
+    s = lh_catalog_open(set, &co, &j->cat, err);
     if (s != LH_OK)
         goto fail;
     j->opt.dsn = j->dsn;
@@ -431,10 +435,13 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
         goto fail;
     }
-    s = lh_source_open(&src, o->kind, o->dsn, &so, err);
+    s = lh_source_create(&src, o->kind, o->dsn, &so, err);
     if (s != LH_OK)
         goto fail;
     install_source(j, src);
+    s = lh_source_start(src, err);
+    if (s != LH_OK)
+        goto fail;
 
     /* catalog columns and the schema check for append/incremental */
     schema = lh_source_schema(src);

@@ -49,6 +49,10 @@ struct lh_ingest_options {
     const char *codec;            /* "zstd" (NULL), "snappy", "none" */
     uint64_t part_bytes;          /* roll to a new part past this many bytes; 0 = 1 GiB */
     int64_t statement_timeout_ms; /* <= 0: server default */
+    /* Retention: versions of the dataset kept in its record (older ones
+     * and the parts only they reference are deleted when this run
+     * publishes); 0: the catalog default (5). */
+    unsigned keep_versions;
     /* Called after every batch from the running thread (may be NULL). */
     void (*progress)(void *ctx, int64_t rows, uint64_t bytes, double elapsed_s);
     void *progress_ctx;

@@ -13,8 +13,16 @@
  * whose longer values are fetched straight into the column heap with
  * mysql_stmt_fetch_column), then converted into the column arrays.
  *
- * Thread: one reader thread; my_cancel runs on any thread and opens its
- * own connection to send KILL QUERY <id>.
+ * Cancel: Connector/C calls block, so the cancelling thread does the work:
+ * my_cancel (under s->mu, from lh_source_cancel) opens its own connection
+ * and sends KILL CONNECTION <id>. A killed connection stays dead, so a kill
+ * that lands between two statements still stops the next one (KILL QUERY
+ * would be forgotten by then). The reader publishes the thread id under
+ * s->mu right after connecting and then checks the flag, so a cancel before
+ * or during the connect is seen there (the connect itself is bounded by
+ * MYSQL_OPT_CONNECT_TIMEOUT), and one after it is a kill.
+ *
+ * Thread: one reader thread; my_cancel on the cancelling thread.
  */
 #include "source_int.h"
 
@@ -120,7 +128,8 @@ static enum lh_status my_fail_raw(struct lh_source *s, unsigned e, const char *t
 {
     struct my_impl *my = s->impl;
     enum lh_status st = status_from_errno(e);
-    if (atomic_load(&s->cancelled) && (st == LH_E_CANCELLED || st == LH_E_SOURCE))
+    /* our own KILL CONNECTION shows up as a lost connection */
+    if (atomic_load(&s->cancelled))
         return lh_error_set(err, LH_E_CANCELLED, "mysql %s: %s: cancelled", s->server, what);
     if (st == LH_E_CANCELLED)
         st = LH_E_SOURCE; /* interrupted by someone else */
@@ -154,6 +163,9 @@ static enum lh_status my_exec(struct lh_source *s, const char *sql, const char *
                               struct lh_error *err)
 {
     struct my_impl *my = s->impl;
+    enum lh_status st = src_check_cancel(s, what, err);
+    if (st)
+        return st;
     if (mysql_query(my->conn, sql))
         return my_fail(s, what, err);
     MYSQL_RES *r = mysql_store_result(my->conn);
@@ -650,11 +662,12 @@ static enum lh_status my_fill(struct lh_source *s, struct lh_error *err)
 
 /* ------------------------------------------------------------ cancel/close */
 
+/* Runs with s->mu held (lh_source_cancel), so impl cannot go away. */
 static void my_cancel(struct lh_source *s)
 {
     struct my_impl *my = s->impl;
     if (!my || !my->thread_id)
-        return;
+        return; /* not connected yet: the reader checks the flag after connecting */
     MYSQL *k = mysql_init(NULL);
     if (!k)
         return;
@@ -662,7 +675,7 @@ static void my_cancel(struct lh_source *s)
     mysql_optionsv(k, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     if (mysql_real_connect(k, my->host, my->user, my->password, NULL, my->port, my->socket, 0)) {
         char sql[64];
-        snprintf(sql, sizeof sql, "KILL QUERY %lu", my->thread_id);
+        snprintf(sql, sizeof sql, "KILL CONNECTION %lu", my->thread_id);
         (void)mysql_query(k, sql);
     }
     mysql_close(k);
@@ -745,7 +758,7 @@ static void put_bound(MYSQL *conn, struct lh_buf *b, const char *text, const cha
     }
 }
 
-enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error *err)
+enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_error *err)
 {
     enum lh_status st;
     MYSQL_STMT *probe = NULL;
@@ -756,8 +769,7 @@ enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error
     struct my_impl *my = calloc(1, sizeof *my);
     if (!my)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    s->impl = my;
-    s->drv = &MY_DRIVER;
+    src_set_driver(s, &MY_DRIVER, my);
 
     struct src_url u;
     if ((st = src_url_parse(s, dsn, &u, err)))
@@ -787,6 +799,9 @@ enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error
     mysql_optionsv(my->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_optionsv(my->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     if (!mysql_real_connect(my->conn, my->host, u.user, u.password, u.db, u.port, u.socket, 0)) {
+        /* cancelled while the (blocking) connect was under way */
+        if ((st = src_check_cancel(s, "connecting", err)))
+            goto done;
         unsigned e = mysql_errno(my->conn);
         enum lh_status ks = status_from_errno(e);
         if (ks != LH_E_AUTH && ks != LH_E_PERM)
@@ -798,7 +813,13 @@ enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error
                           mysql_error(my->conn), e);
         goto done;
     }
+    /* publish the id, then look at the flag: a cancel either sees the id
+     * (and kills) or set the flag before we look */
+    pthread_mutex_lock(&s->mu);
     my->thread_id = mysql_thread_id(my->conn);
+    pthread_mutex_unlock(&s->mu);
+    if ((st = src_check_cancel(s, "connecting", err)))
+        goto done;
     my->mariadb = strstr(mysql_get_server_info(my->conn), "MariaDB") != NULL;
     if ((st = my_exec(s, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "session setup",
                       err)))
@@ -993,6 +1014,8 @@ enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error
         st = my_stmt_fail(s, my->stmt, "bind", err);
         goto done;
     }
+    if ((st = src_check_cancel(s, "execute", err)))
+        goto done;
     my->executing = true;
     if (mysql_stmt_execute(my->stmt)) {
         my->executing = false;

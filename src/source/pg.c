@@ -14,22 +14,39 @@
  * docs/types.md); inet/cidr/macaddr/bit/xml and unknown types are asked of
  * the server as `col::text` (unknown ones with a warning).
  *
- * Thread: one reader thread; pg_cancel may run on any thread (PQcancel on
- * a PGcancel made at open is thread-safe).
+ * Every wait is the reader's own: the connect (PQconnectStartParams +
+ * PQconnectPoll), each query (PQsendQuery + PQconsumeInput) and the COPY
+ * stream (PQgetCopyData in async mode) poll the socket beside the source's
+ * wake pipe (src_wait). So lh_source_cancel, from any thread, only sets the
+ * flag and writes the pipe; the reader then sends PQcancel itself and
+ * repeats it until the server answers (a cancel that reaches the backend
+ * before the query starts is dropped by the server), for at most
+ * STOP_WAIT_NS, and fails with LH_E_CANCELLED. No driver state is shared
+ * with the cancelling thread.
+ *
+ * Thread: one reader thread.
  */
 #include "source_int.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
-#include <stdio.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+/* After a cancel: how long the reader waits for the server to stop the
+ * query, and how often it repeats PQcancel meanwhile. */
+#define STOP_WAIT_NS (2 * 1000000000LL)
+#define STOP_RESEND_NS (250 * 1000000LL)
 
 struct pg_impl {
     PGconn *conn;
     PGcancel *cancel;
     struct pg_col *pcols;
     bool in_copy;
-    char *msg; /* current CopyData message (libpq memory) */
+    bool in_query; /* a query was sent and its results are not all read */
+    char *msg;     /* current CopyData message (libpq memory) */
     struct pg_stream stream;
 };
 
@@ -98,13 +115,135 @@ static enum lh_status pg_fail(struct lh_source *s, PGresult *res, const char *wh
     return lh_error_set(err, st, "postgres %s: %s: %s", s->server, what, line);
 }
 
+/* Reads and drops everything the server still sends for the query in
+ * flight (COPY data included) until it is idle. */
+static bool pg_drain_ready(struct pg_impl *pg)
+{
+    for (;;) {
+        if (pg->in_copy) {
+            char *m = NULL;
+            int rc;
+            while ((rc = PQgetCopyData(pg->conn, &m, 1)) > 0)
+                PQfreemem(m);
+            if (rc == 0)
+                return false; /* more to come */
+            pg->in_copy = false;
+        }
+        if (PQisBusy(pg->conn))
+            return false;
+        PGresult *r = PQgetResult(pg->conn);
+        if (!r) {
+            pg->in_query = false;
+            return true;
+        }
+        if (PQresultStatus(r) == PGRES_COPY_OUT)
+            pg->in_copy = true;
+        PQclear(r);
+    }
+}
+
+/* The reader was cancelled with a query in flight: PQcancel, repeated
+ * every STOP_RESEND_NS, until the server is idle or STOP_WAIT_NS pass, so
+ * the query does not run on after the run gave up. */
+static void pg_stop_query(struct lh_source *s)
+{
+    struct pg_impl *pg = s->impl;
+    if (!pg->conn || !(pg->in_query || pg->in_copy) || !pg->cancel)
+        return;
+    int64_t now = lh_time_mono_ns(), end = now + STOP_WAIT_NS, resend = now;
+    char buf[256];
+    while (now < end) {
+        if (now >= resend) {
+            (void)PQcancel(pg->cancel, buf, sizeof buf);
+            resend = now + STOP_RESEND_NS;
+        }
+        if (!PQconsumeInput(pg->conn) || pg_drain_ready(pg))
+            return;
+        struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
+        int64_t until = resend < end ? resend : end;
+        now = lh_time_mono_ns();
+        int ms = until > now ? (int)((until - now) / 1000000 + 1) : 0;
+        (void)poll(&p, 1, ms);
+        now = lh_time_mono_ns();
+    }
+}
+
+/* Waits for the socket (reading, or writing when want_write), the cancel or
+ * the deadline (0: none). A cancel stops the query in flight first. */
+static enum lh_status pg_wait(struct lh_source *s, bool want_write, int64_t deadline_ns,
+                              const char *what, struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    switch (src_wait(s, PQsocket(pg->conn), want_write ? POLLOUT : POLLIN, deadline_ns)) {
+    case SRC_READY:
+        return LH_OK;
+    case SRC_CANCELLED:
+        pg_stop_query(s);
+        return src_check_cancel(s, what, err);
+    case SRC_TIMEOUT:
+        return lh_error_set(err, LH_E_CONNECT, "postgres %s: %s: timed out", s->server, what);
+    default:
+        return lh_error_set(err, LH_E_IO, "postgres %s: %s: poll: %s", s->server, what,
+                            strerror(errno));
+    }
+}
+
+/* Like PQexec, but every wait watches the cancel: sends sql (with nparams
+ * text parameters) and returns the first failed result, else the last one
+ * (a COPY result ends the collection). NULL with *st set on a cancel or a
+ * failed send. The caller PQclears the result. */
+static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
+                          const char *const *params, const char *what, enum lh_status *st,
+                          struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    if ((*st = src_check_cancel(s, what, err)))
+        return NULL;
+    int sent = nparams ? PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                       : PQsendQuery(pg->conn, sql);
+    if (!sent) {
+        *st = pg_fail(s, NULL, what, err);
+        return NULL;
+    }
+    pg->in_query = true;
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(pg->conn)) {
+            if ((*st = pg_wait(s, false, 0, what, err))) {
+                PQclear(last);
+                return NULL;
+            }
+            if (!PQconsumeInput(pg->conn))
+                break; /* PQgetResult reports the broken connection */
+        }
+        PGresult *r = PQgetResult(pg->conn);
+        if (!r) {
+            pg->in_query = false;
+            break;
+        }
+        ExecStatusType rs = PQresultStatus(r);
+        ExecStatusType ls = last ? PQresultStatus(last) : PGRES_COMMAND_OK;
+        if (ls == PGRES_FATAL_ERROR || ls == PGRES_BAD_RESPONSE) {
+            PQclear(r); /* keep the first error */
+        } else {
+            PQclear(last);
+            last = r;
+        }
+        if (rs == PGRES_COPY_OUT || rs == PGRES_COPY_IN || rs == PGRES_COPY_BOTH)
+            break; /* in_query stays: the COPY is running */
+    }
+    *st = LH_OK;
+    return last;
+}
+
 /* Runs a command that returns no rows. */
 static enum lh_status pg_exec(struct lh_source *s, const char *sql, const char *what,
                               struct lh_error *err)
 {
-    struct pg_impl *pg = s->impl;
-    PGresult *res = PQexec(pg->conn, sql);
-    enum lh_status st = LH_OK;
+    enum lh_status st;
+    PGresult *res = pg_query(s, sql, 0, NULL, what, &st, err);
+    if (st)
+        return st;
     if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
         st = pg_fail(s, res, what, err);
     PQclear(res);
@@ -293,8 +432,10 @@ static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, str
 {
     struct pg_impl *pg = s->impl;
     const char *params[1] = {relid};
-    PGresult *res = PQexecParams(pg->conn, COLUMNS_SQL, 1, NULL, params, NULL, NULL, 0);
-    enum lh_status st = LH_OK;
+    enum lh_status st;
+    PGresult *res = pg_query(s, COLUMNS_SQL, 1, params, "reading the table's columns", &st, err);
+    if (st)
+        return st;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         st = pg_fail(s, res, "reading the table's columns", err);
         goto done;
@@ -372,8 +513,11 @@ static enum lh_status pg_money_scale(struct lh_source *s, struct lh_error *err)
         any |= pg->pcols[i].kind == PK_MONEY;
     if (!any)
         return LH_OK;
-    PGresult *res = PQexec(pg->conn, "SELECT pg_catalog.scale('1'::money::numeric)");
-    enum lh_status st = LH_OK;
+    enum lh_status st;
+    PGresult *res = pg_query(s, "SELECT pg_catalog.scale('1'::money::numeric)", 0, NULL,
+                             "reading the money scale", &st, err);
+    if (st)
+        return st;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         st = pg_fail(s, res, "reading the money scale", err);
     } else {
@@ -408,8 +552,24 @@ static int next_message(struct lh_source *s, const uint8_t **buf, size_t *len, s
     struct pg_impl *pg = s->impl;
     release_msg(pg);
     char *msg = NULL;
-    int rc = PQgetCopyData(pg->conn, &msg, 0);
+    int rc;
+    /* async: 0 means "no whole message buffered yet", then wait beside the
+     * cancel pipe instead of inside libpq */
+    while ((rc = PQgetCopyData(pg->conn, &msg, 1)) == 0) {
+        if ((*st = pg_wait(s, false, 0, "COPY", err)))
+            return -1;
+        if (!PQconsumeInput(pg->conn))
+            break; /* PQgetCopyData now reports the broken connection */
+    }
     if (rc > 0) {
+        pg->msg = msg;
+        *buf = (const uint8_t *)msg;
+        *len = (size_t)rc;
+        return 1;
+    }
+    if (rc == 0)
+        rc = PQgetCopyData(pg->conn, &msg, 1);
+    if (rc > 0) { /* the last read completed a message after all */
         pg->msg = msg;
         *buf = (const uint8_t *)msg;
         *len = (size_t)rc;
@@ -421,6 +581,7 @@ static int next_message(struct lh_source *s, const uint8_t **buf, size_t *len, s
         while ((res = PQgetResult(pg->conn)) != NULL)
             PQclear(res);
         pg->in_copy = false;
+        pg->in_query = false;
         return 0;
     }
     *st = pg_fail(s, res, "COPY", err);
@@ -442,15 +603,6 @@ static enum lh_status pg_fill(struct lh_source *s, struct lh_error *err)
     return LH_OK;
 }
 
-static void pg_cancel(struct lh_source *s)
-{
-    struct pg_impl *pg = s->impl;
-    if (!pg || !pg->cancel)
-        return;
-    char buf[256];
-    (void)PQcancel(pg->cancel, buf, sizeof buf);
-}
-
 static void pg_close(struct lh_source *s)
 {
     struct pg_impl *pg = s->impl;
@@ -466,7 +618,8 @@ static void pg_close(struct lh_source *s)
     s->impl = NULL;
 }
 
-static const struct src_driver PG_DRIVER = {pg_fill, pg_cancel, pg_close};
+/* No cancel hook: the reader notices the wake pipe and cancels itself. */
+static const struct src_driver PG_DRIVER = {pg_fill, NULL, pg_close};
 
 /* ------------------------------------------------------------ open */
 
@@ -479,7 +632,46 @@ static void name_server(struct lh_source *s)
              port && *port ? port : "5432", db ? db : "", user ? user : "");
 }
 
-enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error *err)
+/* PQconnectStartParams + PQconnectPoll, each wait beside the cancel pipe,
+ * within connect_timeout_s for the whole attempt (libpq leaves the timeout
+ * to the caller in this mode). */
+static enum lh_status pg_connect(struct lh_source *s, const char *const *keys,
+                                 const char *const *vals, struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    int secs = s->opt.connect_timeout_s > 0 ? s->opt.connect_timeout_s : 10;
+    int64_t deadline = lh_time_mono_ns() + (int64_t)secs * 1000000000LL;
+    pg->conn = PQconnectStartParams(keys, vals, 1);
+    if (!pg->conn)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    name_server(s);
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (PQstatus(pg->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
+           ps != PGRES_POLLING_FAILED) {
+        enum lh_status st = pg_wait(s, ps == PGRES_POLLING_WRITING, deadline, "connecting", err);
+        if (st == LH_E_CONNECT)
+            return lh_error_set(err, st, "postgres %s: cannot connect: timeout expired (%d s)",
+                                s->server, secs);
+        if (st)
+            return st;
+        ps = PQconnectPoll(pg->conn);
+    }
+    name_server(s);
+    if (PQstatus(pg->conn) != CONNECTION_OK) {
+        char line[400];
+        one_line(line, sizeof line, PQerrorMessage(pg->conn));
+        bool auth = strstr(line, "authentication failed") || strstr(line, "password") ||
+                    strstr(line, "no pg_hba.conf entry");
+        return lh_error_set(err, auth ? LH_E_AUTH : LH_E_CONNECT, "postgres %s: %s: %s", s->server,
+                            auth ? "authentication failed" : "cannot connect", line);
+    }
+    pg->cancel = PQgetCancel(pg->conn);
+    if (!pg->cancel)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    return LH_OK;
+}
+
+enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_error *err)
 {
     enum lh_status st = LH_OK;
     PGresult *res = NULL;
@@ -488,8 +680,7 @@ enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error
     struct pg_impl *pg = calloc(1, sizeof *pg);
     if (!pg)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    s->impl = pg;
-    s->drv = &PG_DRIVER;
+    src_set_driver(s, &PG_DRIVER, pg);
 
     /* the password, so no message can carry it */
     char *perr = NULL;
@@ -511,22 +702,8 @@ enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error
              s->opt.connect_timeout_s > 0 ? s->opt.connect_timeout_s : 10);
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *vals[] = {timeout, "lakehouse", dsn, NULL};
-    pg->conn = PQconnectdbParams(keys, vals, 1);
-    if (!pg->conn) {
-        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+    if ((st = pg_connect(s, keys, vals, err)))
         goto done;
-    }
-    name_server(s);
-    if (PQstatus(pg->conn) != CONNECTION_OK) {
-        char line[400];
-        one_line(line, sizeof line, PQerrorMessage(pg->conn));
-        bool auth = strstr(line, "authentication failed") || strstr(line, "password") ||
-                    strstr(line, "no pg_hba.conf entry");
-        st = lh_error_set(err, auth ? LH_E_AUTH : LH_E_CONNECT, "postgres %s: %s: %s", s->server,
-                          auth ? "authentication failed" : "cannot connect", line);
-        goto done;
-    }
-    pg->cancel = PQgetCancel(pg->conn);
     st = pg_exec(s,
                  "SET client_encoding = 'UTF8'; SET datestyle = 'ISO'; "
                  "SET intervalstyle = 'iso_8601'; SET timezone = 'UTC'; "
@@ -561,12 +738,14 @@ enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error
     }
     {
         const char *params[1] = {(const char *)q.data};
-        res = PQexecParams(pg->conn,
-                           "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
-                           " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                           " WHERE c.oid = pg_catalog.to_regclass($1)",
-                           1, NULL, params, NULL, NULL, 0);
+        res = pg_query(s,
+                       "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
+                       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                       " WHERE c.oid = pg_catalog.to_regclass($1)",
+                       1, params, "looking up the table", &st, err);
     }
+    if (st)
+        goto done;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         st = pg_fail(s, res, "looking up the table", err);
         goto done;
@@ -656,8 +835,12 @@ enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
-        res = PQexec(pg->conn, (const char *)w.data);
+        res = pg_query(s, (const char *)w.data, 0, NULL, "reading the cursor watermark", &st, err);
         lh_buf_free(&w);
+        if (st) {
+            lh_buf_free(&body);
+            goto done;
+        }
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             lh_buf_free(&body);
             st = pg_fail(s, res, "reading the cursor watermark", err);
@@ -693,8 +876,10 @@ enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error
         lh_buf_free(&sql);
         goto done;
     }
-    res = PQexec(pg->conn, (const char *)sql.data);
+    res = pg_query(s, (const char *)sql.data, 0, NULL, "COPY", &st, err);
     lh_buf_free(&sql);
+    if (st)
+        goto done;
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         st = pg_fail(s, res, "COPY", err);
         goto done;

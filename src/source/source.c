@@ -1,15 +1,25 @@
 /*
  * source.c — the driver-independent half of a source: option checks, the
  * column builders, batch hand-out, warnings, ORDER BY validation, and the
- * password scrubbing every outgoing message passes through.
+ * password scrubbing every outgoing message passes through; and the
+ * cancel machinery (source_int.h): a flag, a wake pipe every wait polls
+ * beside the server socket, and s->mu around the driver's cancel hook.
+ *
+ * Threads: the reader owns the source; lh_source_cancel may run on any
+ * thread between create and close. Lock order: the caller's lock (ingest's
+ * job mutex) before s->mu.
  */
 #include "source_int.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 
 bool lh_source_kind_parse(const char *s, enum lh_source_kind *out)
 {
@@ -348,10 +358,56 @@ bool src_decimal_parse(const char *p, size_t len, unsigned precision, unsigned s
     return true;
 }
 
+/* ------------------------------------------------------------ cancel */
+
+enum src_wait_result src_wait(struct lh_source *s, int fd, short events, int64_t deadline_ns)
+{
+    for (;;) {
+        if (atomic_load(&s->cancelled))
+            return SRC_CANCELLED;
+        if (fd < 0)
+            return SRC_READY; /* no socket: the client library reports why */
+        int timeout = -1;
+        if (deadline_ns) {
+            int64_t left = deadline_ns - lh_time_mono_ns();
+            if (left <= 0)
+                return SRC_TIMEOUT;
+            timeout = (int)(left / 1000000 + 1);
+        }
+        struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = s->wake[0], .events = POLLIN}};
+        int n = poll(p, 2, timeout);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return SRC_WAIT_ERROR;
+        if (atomic_load(&s->cancelled))
+            return SRC_CANCELLED;
+        /* errors and hang-ups are for the client library to report */
+        if (p[0].revents)
+            return SRC_READY;
+    }
+}
+
+enum lh_status src_check_cancel(struct lh_source *s, const char *what, struct lh_error *err)
+{
+    if (!atomic_load(&s->cancelled))
+        return LH_OK;
+    return lh_error_set(err, LH_E_CANCELLED, "%s %s%s%s: cancelled", lh_source_kind_name(s->kind),
+                        s->server[0] ? s->server : "source", what ? ": " : "", what ? what : "");
+}
+
+void src_set_driver(struct lh_source *s, const struct src_driver *drv, void *impl)
+{
+    pthread_mutex_lock(&s->mu);
+    s->drv = drv;
+    s->impl = impl;
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* ------------------------------------------------------------ public */
 
-enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
-                              const struct lh_source_options *opt, struct lh_error *err)
+enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
+                                const struct lh_source_options *opt, struct lh_error *err)
 {
     *out = NULL;
     if (!dsn || !opt)
@@ -361,12 +417,28 @@ enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, 
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     lh_arena_init(&s->arena, 16u << 20);
     atomic_init(&s->cancelled, false);
+    pthread_mutex_init(&s->mu, NULL);
+    s->wake[0] = s->wake[1] = -1;
     s->kind = kind;
     s->opt = *opt;
     s->batch_size = opt->batch_size > 0 ? opt->batch_size : SRC_DEFAULT_BATCH;
     if (s->batch_size > SRC_MAX_BATCH)
         s->batch_size = SRC_MAX_BATCH;
     enum lh_status st;
+    if (pipe(s->wake) != 0) {
+        s->wake[0] = s->wake[1] = -1;
+        st = lh_error_set(err, LH_E_IO, "source: pipe: %s", strerror(errno));
+        goto fail;
+    }
+    for (int i = 0; i < 2; i++) {
+        (void)fcntl(s->wake[i], F_SETFD, FD_CLOEXEC);
+        (void)fcntl(s->wake[i], F_SETFL, O_NONBLOCK);
+    }
+    s->dsn = strdup(dsn);
+    if (!s->dsn) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
     /* copy the option strings: the caller's may not outlive the source */
     const char **strs[] = {&s->opt.table, &s->opt.order_by, &s->opt.cursor_column,
                            &s->opt.cursor_after};
@@ -387,16 +459,52 @@ enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, 
         st = lh_error_set(err, LH_E_INVAL, "source: cursor_after without cursor_column");
         goto fail;
     }
-    st = kind == LH_SOURCE_POSTGRES ? src_pg_open(s, dsn, err) : src_my_open(s, dsn, err);
-    if (st)
-        goto fail;
     *out = s;
     return LH_OK;
 fail:
-    if (err)
-        src_scrub(err->msg, sizeof err->msg, s->secret);
     lh_source_close(s);
     return st;
+}
+
+enum lh_status lh_source_start(struct lh_source *s, struct lh_error *err)
+{
+    if (s->started)
+        return lh_error_set(err, LH_E_STATE, "source: already started");
+    s->started = true;
+    /* dead until the stream is running: next_batch after a failed start */
+    s->dead = true;
+    enum lh_status st = src_check_cancel(s, NULL, err);
+    if (st == LH_OK)
+        st = s->kind == LH_SOURCE_POSTGRES ? src_pg_start(s, s->dsn, err)
+                                           : src_my_start(s, s->dsn, err);
+    /* a cancel that landed while the last step finished still wins: the
+     * caller asked for the run to stop */
+    if (st == LH_OK)
+        st = src_check_cancel(s, NULL, err);
+    if (st) {
+        if (err)
+            src_scrub(err->msg, sizeof err->msg, s->secret);
+        return st;
+    }
+    s->dead = false;
+    return LH_OK;
+}
+
+enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
+                              const struct lh_source_options *opt, struct lh_error *err)
+{
+    *out = NULL;
+    struct lh_source *s;
+    enum lh_status st = lh_source_create(&s, kind, dsn, opt, err);
+    if (st)
+        return st;
+    st = lh_source_start(s, err);
+    if (st) {
+        lh_source_close(s);
+        return st;
+    }
+    *out = s;
+    return LH_OK;
 }
 
 const struct lh_schema *lh_source_schema(const struct lh_source *s)
@@ -456,19 +564,35 @@ const char *lh_source_cursor_high(const struct lh_source *s)
 
 void lh_source_cancel(struct lh_source *s)
 {
-    if (!s)
+    if (!s || atomic_exchange(&s->cancelled, true))
         return;
-    atomic_store(&s->cancelled, true);
+    if (s->wake[1] >= 0) {
+        ssize_t n = write(s->wake[1], "c", 1);
+        (void)n; /* a full pipe is already readable */
+    }
+    pthread_mutex_lock(&s->mu);
     if (s->drv && s->drv->cancel)
         s->drv->cancel(s);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void lh_source_close(struct lh_source *s)
 {
     if (!s)
         return;
+    pthread_mutex_lock(&s->mu);
     if (s->drv && s->drv->close)
         s->drv->close(s);
+    s->drv = NULL;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_destroy(&s->mu);
+    for (int i = 0; i < 2; i++)
+        if (s->wake[i] >= 0)
+            close(s->wake[i]);
+    if (s->dsn) {
+        memset(s->dsn, 0, strlen(s->dsn));
+        free(s->dsn);
+    }
     src_cols_free(s);
     if (s->secret) {
         memset(s->secret, 0, strlen(s->secret));

@@ -8,11 +8,15 @@
  * only transaction, and a prepared statement fetched unbuffered over the
  * binary protocol. The type mapping is documented in docs/types.md.
  *
- * Lifetime: lh_source_open connects, reads the table's columns and starts
- * the stream; lh_source_next_batch hands out batches whose buffers belong
- * to the source and are reused by the next call; lh_source_close releases
- * everything. A source belongs to one thread, except lh_source_cancel,
- * which any thread may call while another is inside next_batch.
+ * Lifetime: lh_source_create allocates and copies the options (no I/O);
+ * lh_source_start connects, reads the table's columns and starts the
+ * stream; lh_source_open is the two together. lh_source_next_batch hands
+ * out batches whose buffers belong to the source and are reused by the next
+ * call; lh_source_close releases everything. A source belongs to one
+ * thread, except lh_source_cancel, which any thread may call at any moment
+ * between create and close (before start, while start connects or waits for
+ * the server, inside next_batch), but not concurrently with close: the
+ * caller orders those two (ingest does it under its job mutex).
  *
  * Messages never contain the DSN's password: servers are named as
  * "host:port/db user=x".
@@ -59,10 +63,23 @@ struct lh_source_stats {
 
 struct lh_source;
 
-/* Connects, reads the table's schema and starts streaming. dsn:
- * postgresql:// or postgres:// URLs and libpq key=value strings; mysql://
- * and mariadb:// URLs (user:pass@host:port/db, ?socket=/path for a unix
- * socket). opt is copied. On failure *out is NULL and err says why. */
+/* Allocates a source; no I/O. dsn: postgresql:// or postgres:// URLs and
+ * libpq key=value strings; mysql:// and mariadb:// URLs
+ * (user:pass@host:port/db, ?socket=/path for a unix socket). dsn and opt
+ * are copied. Only option errors fail here. Free with lh_source_close. */
+enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
+                                const struct lh_source_options *opt,
+                                struct lh_error *err) LH_NODISCARD;
+
+/* Connects, reads the table's schema and starts streaming; once per
+ * source. Cancelled before or during it: LH_E_CANCELLED, promptly
+ * (PostgreSQL: the connect and every query wait in poll() beside the
+ * cancel; MySQL: the connect is blocking, bounded by connect_timeout_s,
+ * and a query is ended by KILL CONNECTION from the cancelling thread).
+ * After a failure the source is dead: close it. */
+enum lh_status lh_source_start(struct lh_source *s, struct lh_error *err) LH_NODISCARD;
+
+/* create + start. On failure *out is NULL and err says why. */
 enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
                               const struct lh_source_options *opt,
                               struct lh_error *err) LH_NODISCARD;
@@ -84,9 +101,12 @@ void lh_source_stats(const struct lh_source *s, struct lh_source_stats *out);
  * qualifies. Borrowed, valid until close. */
 const char *lh_source_cursor_high(const struct lh_source *s);
 
-/* Any thread: asks the server to stop the running query (PQcancel, or KILL
- * QUERY on a second connection). The reader's next_batch then fails with
- * LH_E_CANCELLED. Safe to call more than once and after the end. */
+/* Any thread, any time between create and close (not during close):
+ * marks the source cancelled and stops what it is waiting for
+ * (PostgreSQL: wakes the reader, which sends PQcancel; MySQL: KILL
+ * CONNECTION on a second connection once the thread id is known). The
+ * reader's start or next_batch then fails with LH_E_CANCELLED. Safe to
+ * call more than once and after the end. */
 void lh_source_cancel(struct lh_source *s);
 
 /* Ends the transaction and closes the connection. NULL is fine. */

@@ -14,6 +14,7 @@
 
 #include "source.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -47,14 +48,28 @@ struct src_driver {
     /* Decodes rows into s->cols until the batch is full or the stream ends
      * (then sets s->eof). */
     enum lh_status (*fill)(struct lh_source *s, struct lh_error *err);
+    /* Called on the cancelling thread with s->mu held, once, after the
+     * cancelled flag is set and the wake pipe written (may be NULL). */
     void (*cancel)(struct lh_source *s);
     void (*close)(struct lh_source *s);
 };
 
+/* Cancel state, shared with the cancelling thread:
+ *   cancelled  atomic, set once by lh_source_cancel;
+ *   wake       a pipe; lh_source_cancel writes one byte, so a reader in
+ *              src_wait (poll on its socket and wake[0]) returns at once;
+ *   mu         guards drv and impl against a concurrent drv->cancel: a
+ *              driver installs itself and publishes what its cancel needs
+ *              (MySQL: the thread id) under mu, then reads `cancelled`.
+ * Everything else belongs to the reader thread. */
 struct lh_source {
     enum lh_source_kind kind;
-    const struct src_driver *drv;
-    void *impl;
+    const struct src_driver *drv; /* under mu */
+    void *impl;                   /* under mu */
+    pthread_mutex_t mu;
+    int wake[2];
+    char *dsn; /* the caller's DSN (with its password), zeroed at close */
+    bool started;
     struct lh_arena arena; /* names, fields, option copies */
     struct lh_source_options opt;
     int64_t batch_size;
@@ -78,6 +93,18 @@ struct lh_source {
 };
 
 /* ------------------------------------------------------------ common */
+
+/* Waits until fd is ready for events (POLLIN/POLLOUT), the source is
+ * cancelled, or deadline_ns (lh_time_mono_ns; 0: none) passes. */
+enum src_wait_result { SRC_READY, SRC_CANCELLED, SRC_TIMEOUT, SRC_WAIT_ERROR };
+enum src_wait_result src_wait(struct lh_source *s, int fd, short events, int64_t deadline_ns);
+
+/* LH_E_CANCELLED with "<kind> <server>: <what>: cancelled" when the source
+ * is cancelled, else LH_OK. */
+enum lh_status src_check_cancel(struct lh_source *s, const char *what, struct lh_error *err);
+
+/* Installs the driver under s->mu. */
+void src_set_driver(struct lh_source *s, const struct src_driver *drv, void *impl);
 
 /* Allocates the builders for s->fields (after the driver filled them). */
 enum lh_status src_cols_init(struct lh_source *s, struct lh_error *err);
@@ -169,9 +196,9 @@ void src_pg_stream_free(struct pg_stream *ps);
 enum lh_status src_pg_stream_fill(struct lh_source *s, struct pg_stream *ps, src_pg_next_fn next,
                                   struct lh_error *err);
 
-/* Drivers. */
-enum lh_status src_pg_open(struct lh_source *s, const char *dsn, struct lh_error *err);
-enum lh_status src_my_open(struct lh_source *s, const char *dsn, struct lh_error *err);
+/* Drivers: connect, read the schema, start the stream (lh_source_start). */
+enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_error *err);
+enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_error *err);
 
 /* Decimal text ("-12.340") to an unscaled integer at `scale`; false when it
  * is not a plain decimal, has more fraction digits than scale (non-zero

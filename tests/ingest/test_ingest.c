@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <mysql.h>
 #include <pthread.h>
@@ -130,6 +131,7 @@ static void srv_setup(struct srv *s, const char *envfile)
     exec_sql(s, "DROP TABLE IF EXISTS t_small");
     exec_sql(s, "DROP TABLE IF EXISTS t_big");
     exec_sql(s, "DROP VIEW IF EXISTS t_slow");
+    exec_sql(s, "DROP VIEW IF EXISTS t_slow_open");
     exec_sql(s, "DROP TABLE IF EXISTS t_secret");
     exec_sql(s, "CREATE TABLE t_small (id int NOT NULL PRIMARY KEY, seq int NOT NULL, email "
                 "varchar(64))");
@@ -140,6 +142,9 @@ static void srv_setup(struct srv *s, const char *envfile)
         exec_sql(s,
                  "CREATE VIEW t_slow AS SELECT g AS id, (SELECT 1 FROM pg_sleep(0.2 + g * 0)) AS s "
                  "FROM generate_series(1, 100) g");
+        /* start's watermark query sleeps 20 s */
+        exec_sql(s, "CREATE VIEW t_slow_open AS SELECT g AS id FROM generate_series(1, 3) g "
+                    "CROSS JOIN pg_sleep(20)");
         exec_sql(s, "REVOKE ALL ON t_secret FROM PUBLIC");
     } else {
         exec_sql(s, "SET SESSION max_recursive_iterations = 1000000");
@@ -147,6 +152,7 @@ static void srv_setup(struct srv *s, const char *envfile)
         exec_sql(s, "INSERT INTO t_big WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
                     "FROM g WHERE n < 300000) SELECT n, md5(n), n * 1.5 FROM g");
         exec_sql(s, "CREATE VIEW t_slow AS SELECT id, SLEEP(0.2) AS s FROM t_big WHERE id <= 100");
+        exec_sql(s, "CREATE VIEW t_slow_open AS SELECT 1 AS id, SLEEP(20) AS z");
     }
 }
 
@@ -644,6 +650,171 @@ static void test_kill9_mysql(void **state)
     kill9(&MY_SRV, "my_kill", "mysql");
 }
 
+/* ------------------------------------------------------------- cancel in open */
+
+struct later_cancel {
+    struct lh_ingest_job *job;
+    int ms;
+};
+
+static void *cancel_after(void *arg)
+{
+    struct later_cancel *l = arg;
+    struct timespec ts = {l->ms / 1000, (long)(l->ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    lh_ingest_cancel(l->job);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A cancel before the run, and one 300 ms into a run whose source is still
+ * opening (its watermark query sleeps 20 s on the server): the run fails
+ * with LH_E_CANCELLED well before the query would end, publishes nothing
+ * and leaves nothing behind. */
+static void cancel_in_open(struct srv *s, const char *ds)
+{
+    const int delays[] = {-1, 300}; /* -1: before lh_ingest_run */
+    for (size_t i = 0; i < sizeof delays / sizeof delays[0]; i++) {
+        struct lh_ingest_options opt = {
+            .kind = s->kind,
+            .dsn = s->user_dsn,
+            .table = "t_slow_open",
+            .dataset = ds,
+            .mode = LH_INGEST_INCREMENTAL,
+            .cursor_column = s->kind == LH_SOURCE_POSTGRES ? "id" : "z",
+        };
+        struct lh_store_set *set = open_set();
+        struct lh_ingest_job *job;
+        struct outcome o;
+        lh_error_clear(&o.err);
+        assert_int_equal(lh_ingest_job_create(set, &opt, &job, &o.err), LH_OK);
+        struct later_cancel l = {job, delays[i]};
+        pthread_t th;
+        if (delays[i] < 0)
+            lh_ingest_cancel(job);
+        else
+            assert_int_equal(pthread_create(&th, NULL, cancel_after, &l), 0);
+        double t0 = now_s();
+        o.status = lh_ingest_run(job, &o.res, &o.err);
+        double took = now_s() - t0;
+        if (delays[i] >= 0)
+            pthread_join(th, NULL);
+        lh_ingest_job_destroy(job);
+        lh_store_set_close(set);
+        print_message("  cancel %s: %s after %.2f s: %s\n",
+                      delays[i] < 0 ? "before run" : "in open", lh_status_str(o.status), took,
+                      o.err.msg);
+        if (o.status != LH_E_CANCELLED)
+            fail_msg("want cancelled, got %s: %s", lh_status_str(o.status), o.err.msg);
+        assert_null(strstr(o.err.msg, s->password));
+        assert_true(took < 10.0); /* a behaviour bound: the 20 s query was not waited out */
+        assert_false(o.res.published);
+        uint64_t v;
+        assert_int_equal(read_current(ds, &v, NULL, 0), 0);
+        assert_int_equal(v, 0); /* no record at all */
+        assert_clean(ds);
+    }
+}
+
+static void test_cancel_in_open_pg(void **state)
+{
+    (void)state;
+    cancel_in_open(&PG_SRV, "pg_cancel_open");
+}
+
+static void test_cancel_in_open_mysql(void **state)
+{
+    (void)state;
+    cancel_in_open(&MY_SRV, "my_cancel_open");
+}
+
+/* ------------------------------------------------------------- retention */
+
+/* keep_versions = 2: after four runs (three through the library, the last
+ * through `lakehouse ingest --keep-versions 2`) the record holds versions 3
+ * and 4 only, and only their parts are on disk. */
+static void test_keep_versions(void **state)
+{
+    (void)state;
+    struct srv *s = &PG_SRV;
+    const char *ds = "pg_keep";
+    exec_sql(s, "DELETE FROM t_small");
+    exec_sql(s, "INSERT INTO t_small VALUES (1, 10, NULL), (2, 20, NULL)");
+    struct lh_ingest_options opt = {.table = "t_small", .dataset = ds, .keep_versions = 2};
+    struct outcome o;
+    char first_part[1024] = "";
+    for (int run = 1; run <= 3; run++) {
+        run_job(s, &opt, &o);
+        assert_int_equal(o.status, LH_OK);
+        assert_int_equal(o.res.version, (uint64_t)run);
+        if (run == 1) {
+            /* remember version 1's part to see it deleted */
+            struct lh_store_set *set = open_set();
+            struct lh_catalog *cat;
+            struct lh_catalog_record rec;
+            struct lh_error err;
+            assert_int_equal(lh_catalog_open(set, NULL, &cat, &err), LH_OK);
+            assert_int_equal(lh_catalog_dataset_get(cat, ds, &rec, &err), LH_OK);
+            snprintf(first_part, sizeof first_part, "%s/primary/%s", DATA_DIR,
+                     lh_catalog_record_current(&rec)->objects[0].key);
+            lh_catalog_record_free(&rec);
+            lh_catalog_close(cat);
+            lh_store_set_close(set);
+        }
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDOUT_FILENO);
+        execl(LH_TEST_LAKEHOUSE, "lakehouse", "ingest", "postgres", "--dsn", s->user_dsn, "--table",
+              "t_small", "--dataset", ds, "--data", DATA_DIR, "--keep-versions", "2", (char *)NULL);
+        _exit(127);
+    }
+    int wst;
+    assert_int_equal(waitpid(pid, &wst, 0), pid);
+    assert_true(WIFEXITED(wst));
+    assert_int_equal(WEXITSTATUS(wst), 0);
+
+    struct lh_store_set *set = open_set();
+    struct lh_catalog *cat;
+    struct lh_catalog_record rec;
+    struct lh_error err;
+    assert_int_equal(lh_catalog_open(set, NULL, &cat, &err), LH_OK);
+    assert_int_equal(lh_catalog_dataset_get(cat, ds, &rec, &err), LH_OK);
+    assert_int_equal(rec.nversions, 2);
+    uint64_t seen = 0;
+    for (size_t i = 0; i < rec.nversions; i++) {
+        assert_true(rec.versions[i].version == 3 || rec.versions[i].version == 4);
+        seen |= 1u << rec.versions[i].version;
+    }
+    assert_int_equal(seen, (1u << 3) | (1u << 4));
+    assert_int_equal(lh_catalog_record_current(&rec)->version, 4);
+    lh_catalog_record_free(&rec);
+    lh_catalog_close(cat);
+    lh_store_set_close(set);
+    /* only the kept versions' parts exist: one part per overwrite run */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/primary/datasets/%s", DATA_DIR, ds);
+    int parts = 0, temps = 0;
+    count_files(dir, &parts, &temps);
+    assert_int_equal(parts, 2);
+    assert_int_equal(temps, 0);
+    assert_int_equal(referenced_parts(ds), 2);
+    struct stat st;
+    assert_int_not_equal(stat(first_part, &st), 0);
+    uint64_t v;
+    assert_int_equal(read_current(ds, &v, NULL, 0), 2);
+    assert_int_equal(v, 4);
+}
+
 /* ------------------------------------------------------------- unit bits */
 
 static void test_type_text(void **state)
@@ -676,10 +847,16 @@ static void test_type_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_text),        cmocka_unit_test(test_load_modes_pg),
-        cmocka_unit_test(test_load_modes_mysql), cmocka_unit_test(test_failures_pg),
-        cmocka_unit_test(test_failures_mysql),   cmocka_unit_test(test_kill9_pg),
+        cmocka_unit_test(test_type_text),
+        cmocka_unit_test(test_load_modes_pg),
+        cmocka_unit_test(test_load_modes_mysql),
+        cmocka_unit_test(test_failures_pg),
+        cmocka_unit_test(test_failures_mysql),
+        cmocka_unit_test(test_kill9_pg),
         cmocka_unit_test(test_kill9_mysql),
+        cmocka_unit_test(test_cancel_in_open_pg),
+        cmocka_unit_test(test_cancel_in_open_mysql),
+        cmocka_unit_test(test_keep_versions),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

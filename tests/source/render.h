@@ -253,4 +253,59 @@ static inline char *env_file_get(const char *path, const char *key)
     return out;
 }
 
+/* ---------------------------------------------------------- cancel tests */
+
+#include "source/source.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A TCP listener on 127.0.0.1 that never accepts: a client's connect
+ * completes (the kernel's backlog) and then waits forever for the server's
+ * first word. Returns the fd and the port in *port. */
+static inline int tc_silent_listener(unsigned *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        abort();
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static inline double tc_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* lh_source_cancel from another thread after `ms`. */
+struct tc_later {
+    struct lh_source *s;
+    int ms;
+    pthread_t th;
+};
+static inline void *tc_later_main(void *arg)
+{
+    struct tc_later *l = arg;
+    struct timespec ts = {l->ms / 1000, (long)(l->ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    lh_source_cancel(l->s);
+    return NULL;
+}
+static inline void tc_cancel_later(struct tc_later *l, struct lh_source *s, int ms)
+{
+    l->s = s;
+    l->ms = ms;
+    if (pthread_create(&l->th, NULL, tc_later_main, l) != 0)
+        abort();
+}
+
 #endif

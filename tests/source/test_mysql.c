@@ -179,7 +179,7 @@ static int setup(void **state)
     }
     MYSQL *c = root_conn();
     exec_ok(c, "DROP TABLE IF EXISTS matrix, secret, small");
-    exec_ok(c, "DROP VIEW IF EXISTS slow");
+    exec_ok(c, "DROP VIEW IF EXISTS slow, slow_open");
     struct rbuf sql = {0};
     rb_str(&sql, "CREATE TABLE matrix (id int PRIMARY KEY");
     for (size_t i = 0; i < NCASES; i++) {
@@ -215,6 +215,7 @@ static int setup(void **state)
     exec_ok(c, "CREATE TABLE `odd``name` (`we``ird` int)");
     exec_ok(c, "INSERT INTO `odd``name` VALUES (7), (8)");
     exec_ok(c, "CREATE VIEW slow AS SELECT seq AS id, SLEEP(0.0005) AS v FROM seq_1_to_10000000");
+    exec_ok(c, "CREATE VIEW slow_open AS SELECT 1 AS id, SLEEP(20) AS z");
     mysql_close(c);
     return 0;
 }
@@ -600,12 +601,76 @@ static void test_close_mid_stream(void **state)
     }
 }
 
+/* ------------------------------------------------------------ cancel in start */
+
+enum when { BEFORE_START, DURING_START };
+
+struct start_case {
+    const char *name;
+    enum when when;
+    bool silent; /* the DSN points at a listener that never answers */
+    int connect_timeout_s;
+    const char *table;
+    const char *cursor;
+};
+
+/* A cancel before start, during a connect to a server that never answers
+ * (the connect is blocking: it ends at connect_timeout_s and the cancel is
+ * seen then), and while the server runs SLEEP(20) inside start (the cursor
+ * watermark over a sleeping view; KILL CONNECTION ends it). */
+static void test_start_cancel(void **state)
+{
+    (void)state;
+    unsigned port;
+    int lfd = tc_silent_listener(&port);
+    char silent[256];
+    snprintf(silent, sizeof silent, "mysql://lh_test:%s@127.0.0.1:%u/lhtest", g_password, port);
+    const struct start_case cases[] = {
+        {"before start", BEFORE_START, false, 0, "small", NULL},
+        {"during the connect", DURING_START, true, 2, "small", NULL},
+        {"during a 20 s query", DURING_START, false, 30, "slow_open", "z"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct start_case *c = &cases[i];
+        struct lh_source_options opt = {.table = c->table,
+                                        .cursor_column = c->cursor,
+                                        .connect_timeout_s = c->connect_timeout_s};
+        struct lh_source *s = NULL;
+        struct lh_error err = {0};
+        if (lh_source_create(&s, LH_SOURCE_MYSQL, c->silent ? silent : g_user_dsn, &opt, &err))
+            fail_msg("%s: create: %s", c->name, err.msg);
+        struct tc_later later;
+        if (c->when == BEFORE_START)
+            lh_source_cancel(s);
+        else
+            tc_cancel_later(&later, s, 300);
+        double t0 = tc_now_s();
+        enum lh_status st = lh_source_start(s, &err);
+        double took = tc_now_s() - t0;
+        if (c->when == DURING_START)
+            pthread_join(later.th, NULL);
+        print_message("  %s: %s after %.2f s: %s\n", c->name, lh_status_str(st), took, err.msg);
+        if (st != LH_E_CANCELLED)
+            fail_msg("%s: status %s (%s), want cancelled", c->name, lh_status_str(st), err.msg);
+        assert_non_null(strstr(err.msg, "cancelled"));
+        assert_null(strstr(err.msg, g_password));
+        /* a behaviour bound: the 20 s query was not waited out */
+        assert_true(took < 10.0);
+        const struct lh_batch *b;
+        assert_int_equal(lh_source_next_batch(s, &b, &err), LH_E_STATE);
+        lh_source_cancel(s);
+        lh_source_close(s);
+    }
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_matrix), cmocka_unit_test(test_read_options),
-        cmocka_unit_test(test_open_errors), cmocka_unit_test(test_stream_errors),
-        cmocka_unit_test(test_batch_bytes), cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_type_matrix),  cmocka_unit_test(test_read_options),
+        cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_batch_bytes),  cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_start_cancel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -287,7 +287,7 @@ static int setup(void **state)
         return -1;
     }
     PGconn *c = super_conn();
-    exec_ok(c, "DROP TABLE IF EXISTS matrix, secret, small; DROP VIEW IF EXISTS slow;"
+    exec_ok(c, "DROP TABLE IF EXISTS matrix, secret, small; DROP VIEW IF EXISTS slow, slow_open;"
                "DROP TYPE IF EXISTS mood; DROP DOMAIN IF EXISTS email_d, price_d, price_base;"
                "CREATE TYPE mood AS ENUM ('sad', 'happy', '😀');"
                "CREATE DOMAIN email_d AS text CHECK (VALUE LIKE '%@%');"
@@ -328,6 +328,8 @@ static int setup(void **state)
                "INSERT INTO \"Odd Schema\".\"Odd \"\"Table\"\"\" VALUES (7), (8);"
                "CREATE VIEW slow AS SELECT g AS id, (SELECT g FROM pg_sleep(0.002)) AS v"
                "  FROM generate_series(1, 10000000) g;"
+               "CREATE VIEW slow_open AS SELECT g AS id FROM generate_series(1, 3) g"
+               "  CROSS JOIN pg_sleep(20);"
                "GRANT USAGE ON SCHEMA public TO lh_limited;");
     PQfinish(c);
     return 0;
@@ -737,12 +739,90 @@ static void test_close_mid_stream(void **state)
     }
 }
 
+/* ------------------------------------------------------------ cancel in start */
+
+enum when { BEFORE_START, DURING_START };
+
+struct start_case {
+    const char *name;
+    enum when when;
+    bool silent; /* the DSN points at a listener that never answers */
+    const char *table;
+    const char *cursor;
+};
+
+static int active_slow_open(void)
+{
+    PGconn *c = super_conn();
+    PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                            " AND query LIKE '%slow_open%' AND pid <> pg_backend_pid()");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    int n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* A cancel before start, while libpq waits for a server that never
+ * answers, and while the server runs a 20 s query inside start (the cursor
+ * watermark over a view that sleeps): start fails with LH_E_CANCELLED long
+ * before the wait would have ended, and the server is no longer running
+ * the query (PQcancel reached it). */
+static void test_start_cancel(void **state)
+{
+    (void)state;
+    unsigned port;
+    int lfd = tc_silent_listener(&port);
+    char silent[256];
+    snprintf(silent, sizeof silent, "postgresql://lh_test:%s@127.0.0.1:%u/lhtest?sslmode=disable",
+             g_password, port);
+    const struct start_case cases[] = {
+        {"before start", BEFORE_START, false, "small", NULL},
+        {"during the connect", DURING_START, true, "small", NULL},
+        {"during a 20 s query", DURING_START, false, "slow_open", "id"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct start_case *c = &cases[i];
+        struct lh_source_options opt = {
+            .table = c->table, .cursor_column = c->cursor, .connect_timeout_s = 30};
+        struct lh_source *s = NULL;
+        struct lh_error err = {0};
+        if (lh_source_create(&s, LH_SOURCE_POSTGRES, c->silent ? silent : g_user_dsn, &opt, &err))
+            fail_msg("%s: create: %s", c->name, err.msg);
+        struct tc_later later;
+        if (c->when == BEFORE_START)
+            lh_source_cancel(s);
+        else
+            tc_cancel_later(&later, s, 300);
+        double t0 = tc_now_s();
+        enum lh_status st = lh_source_start(s, &err);
+        double took = tc_now_s() - t0;
+        if (c->when == DURING_START)
+            pthread_join(later.th, NULL);
+        print_message("  %s: %s after %.2f s: %s\n", c->name, lh_status_str(st), took, err.msg);
+        if (st != LH_E_CANCELLED)
+            fail_msg("%s: status %s (%s), want cancelled", c->name, lh_status_str(st), err.msg);
+        assert_non_null(strstr(err.msg, "cancelled"));
+        assert_null(strstr(err.msg, g_password));
+        /* a behaviour bound: the 20 s query / 30 s connect timeout was not waited out */
+        assert_true(took < 10.0);
+        if (!strcmp(c->table, "slow_open"))
+            assert_int_equal(active_slow_open(), 0);
+        const struct lh_batch *b;
+        assert_int_equal(lh_source_next_batch(s, &b, &err), LH_E_STATE);
+        lh_source_cancel(s); /* again: harmless */
+        lh_source_close(s);
+    }
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_matrix), cmocka_unit_test(test_read_options),
-        cmocka_unit_test(test_open_errors), cmocka_unit_test(test_stream_errors),
-        cmocka_unit_test(test_batch_bytes), cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_type_matrix),  cmocka_unit_test(test_read_options),
+        cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_batch_bytes),  cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_start_cancel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
