@@ -657,6 +657,18 @@ static enum lh_status dict_page(struct col *c, const struct page_hdr *h, const u
     return LH_OK;
 }
 
+/* True when emit() would copy the physical values unchanged (the last
+ * branch of emit): ints, floats, booleans, UUID, FIXED, MICROS times. */
+static bool same_bits(const struct col *c)
+{
+    const struct pq_leaf *lf = c->lf;
+    if (!c->width || c->width != c->pwidth || c->f->type == LH_T_DECIMAL || lf->int96)
+        return false;
+    if (lf->time_unit && (lf->physical == LH_PQ_INT32 || lf->time_unit != 2))
+        return false;
+    return true;
+}
+
 static enum lh_status data_page(struct col *c, const struct page_hdr *h, const uint8_t *body,
                                 size_t n)
 {
@@ -706,6 +718,15 @@ static enum lh_status data_page(struct col *c, const struct page_hdr *h, const u
     if (h->has_v2 && ((size_t)h->num_nulls != nv - nn || h->num_rows != c->rows - rows_before))
         return bad(c, "v2 page header counts disagree with its levels");
     c->levels += (int64_t)nv;
+    if (same_bits(c)) { /* decode straight into the output slots: no scratch copy */
+        if (nn > (uint64_t)(c->cap - c->nvals))
+            return bad(c, "more values than slots");
+        if ((st = decode_values(c, h->encoding, p, len, nn,
+                                c->values + (size_t)c->nvals * c->width)) != LH_OK)
+            return st;
+        c->nvals += (int64_t)nn;
+        return LH_OK;
+    }
     void *phys = lh_arena_alloc(&c->page, (nn ? nn : 1) * phys_elem(c));
     if (!phys)
         return nomem(c);

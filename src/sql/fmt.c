@@ -32,29 +32,56 @@ size_t lh_sql_fmt_double(double d, char *out, size_t cap)
     return clip(n, cap);
 }
 
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                  "8081828384858687888990919293949596979899";
+
 size_t lh_sql_fmt_decimal(lh_i128 v, int scale, char *out, size_t cap)
 {
-    char digits[48];
-    size_t nd = 0;
+    /* written backwards from the end of tmp: fraction, '.', integer part, sign */
+    char tmp[96];
+    char *e = tmp + sizeof tmp, *p = e;
     bool neg = v < 0;
     unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
-    do {
-        digits[nd++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u && nd < sizeof digits);
-    while ((int)nd <= scale && nd < sizeof digits)
-        digits[nd++] = '0';
-    char tmp[64];
-    size_t n = 0;
-    if (neg)
-        tmp[n++] = '-';
-    for (size_t i = nd; i-- > 0;) {
-        tmp[n++] = digits[i];
-        if (scale > 0 && i == (size_t)scale)
-            tmp[n++] = '.';
+    int frac = scale > 0 ? (scale < 80 ? scale : 80) : 0;
+    for (int k = 0; k < frac; k++) {
+        if (u > UINT64_MAX) {
+            *--p = (char)('0' + (int)(u % 10));
+            u /= 10;
+        } else {
+            uint64_t w = (uint64_t)u;
+            *--p = (char)('0' + (int)(w % 10));
+            u = w / 10;
+        }
     }
-    tmp[n] = '\0';
-    return clip(snprintf(out, cap, "%s", tmp), cap);
+    if (frac)
+        *--p = '.';
+    while (u > UINT64_MAX) { /* 128-bit division only past 64 bits */
+        *--p = (char)('0' + (int)(u % 10));
+        u /= 10;
+    }
+    uint64_t w = (uint64_t)u;
+    while (w >= 100) { /* two digits a division */
+        unsigned r = (unsigned)(w % 100);
+        w /= 100;
+        *--p = digit_pairs[2 * r + 1];
+        *--p = digit_pairs[2 * r];
+    }
+    if (w >= 10) {
+        *--p = digit_pairs[2 * w + 1];
+        *--p = digit_pairs[2 * w];
+    } else {
+        *--p = (char)('0' + (int)w);
+    }
+    if (neg)
+        *--p = '-';
+    if (cap == 0)
+        return 0;
+    size_t n = (size_t)(e - p);
+    n = n < cap ? n : cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)

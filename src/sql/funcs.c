@@ -4,7 +4,8 @@
  * and Debian's libsqlite3 does not include the decimal extension, so:
  *
  *   dec_cmp(a, b)  -1, 0 or 1 comparing two decimals exactly (NULL if either is)
- *   dec_sum(x)     exact sum of decimals as text, at the largest scale seen
+ *   dec_sum(x)     exact sum of decimals as text, at the largest scale seen;
+ *                  an error once the sum needs more than 38 digits
  *
  * Arguments are decimal text ("-12.50", "7", "+0.1") or integers; up to 38
  * digits. Anything else is an error naming the value.
@@ -32,6 +33,8 @@ static bool dec_parse(sqlite3_value *x, struct dec *out)
     bool neg = false;
     if (i < n && (s[i] == '-' || s[i] == '+'))
         neg = s[i++] == '-';
+    /* up to 18 digits in 64 bits, the rest (to 38) in 128 */
+    uint64_t lo = 0;
     unsigned __int128 u = 0;
     int digits = 0, scale = -1;
     for (; i < n; i++) {
@@ -43,12 +46,17 @@ static bool dec_parse(sqlite3_value *x, struct dec *out)
             return false;
         if (++digits > 38)
             return false;
-        u = u * 10 + (unsigned)(s[i] - '0');
+        if (digits <= 18)
+            lo = lo * 10 + (unsigned)(s[i] - '0');
+        else
+            u = (digits == 19 ? (unsigned __int128)lo : u) * 10 + (unsigned)(s[i] - '0');
         if (scale >= 0)
             scale++;
     }
     if (digits == 0)
         return false;
+    if (digits <= 18)
+        u = lo;
     out->v = neg ? -(lh_i128)u : (lh_i128)u;
     out->scale = scale < 0 ? 0 : scale;
     return true;
@@ -115,7 +123,9 @@ static void fn_dec_sum_step(sqlite3_context *ctx, int argc, sqlite3_value **argv
     memcpy(&acc.v, st->acc, sizeof acc.v);
     acc.scale = st->scale;
     int s = x.scale > acc.scale ? x.scale : acc.scale;
-    if (!dec_rescale(&x, s) || !dec_rescale(&acc, s) || __builtin_add_overflow(acc.v, x.v, &acc.v)) {
+    const lh_i128 e38 = (lh_i128)10000000000000000000ull * (lh_i128)10000000000000000000ull;
+    if (!dec_rescale(&x, s) || !dec_rescale(&acc, s) || __builtin_add_overflow(acc.v, x.v, &acc.v) ||
+        acc.v >= e38 || acc.v <= -e38) {
         st->overflow = true;
         return;
     }

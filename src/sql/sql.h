@@ -118,6 +118,7 @@ struct lh_sql_stats {
     uint64_t row_groups_skipped;/* skipped by a pushed-down LIMIT/OFFSET */
     uint64_t columns_decoded;   /* column chunks decoded */
     uint64_t rows_scanned;      /* rows handed to SQLite by the tables */
+    uint64_t grouped_scans;     /* scans that handed rows out grouped (GROUP BY/DISTINCT) */
 };
 void lh_sql_engine_stats(const struct lh_sql_engine *e, struct lh_sql_stats *out);
 

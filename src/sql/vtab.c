@@ -24,8 +24,18 @@
  * value for numeric/NUMERIC columns, BINARY collation only). Where the
  * column's SQL representation does not preserve the Parquet order
  * (decimals as text, uint64 past INT64_MAX, lists, JSON, non-MICROS
- * times) nothing is pruned. Constraints are never omitted: SQLite checks
- * every row again, so pruning only has to be conservative.
+ * times) nothing is pruned. Pruning only has to be conservative.
+ *
+ * Row filters: =, <, <=, >, >= and IN on integer, float and bool columns
+ * are also checked per row in C (row_passes; `a <= col <= b` on one signed
+ * integer column as one bounds check), so rows that cannot match never
+ * reach SQLite. The check is SQLite's comparison (same helpers as
+ * pruning), and where it is exact by construction (an integer literal,
+ * known at plan time through sqlite3_vtab_rhs_value, against an integer
+ * column) the constraint is marked omitted and SQLite does not read the
+ * column again; every other constraint SQLite re-checks.
+ *
+ * Grouped scan: for GROUP BY or DISTINCT on one column see grouped_build.
  *
  * LIMIT/OFFSET: consumed only when SQLite passes them and nothing else
  * filters or orders the rows (no other constraint, no ORDER BY). OFFSET is
@@ -60,6 +70,7 @@ struct lh_vtab {
     struct lh_field *fields;               /* names in arena */
     struct lh_parquet_column_info *cinfo;  /* copies */
     uint8_t *aff;
+    double *rowbytes; /* decoded bytes per row, estimated from part 0 (grouped scan budget) */
     int64_t est_rows;
     struct lh_arena arena;
 };
@@ -73,6 +84,51 @@ struct cons {
     int op, col;
     sqlite3_value **vals; /* dups; IN has several */
     int nvals;
+    bool rowf;    /* also checked per row in C (row_passes) */
+    bool fast;    /* ... as one int64 comparison with ival */
+    int64_t ival;
+};
+
+/* Grouped scan (see grouped_build): the selected rows of every row group
+ * decoded at once, then handed out grouped (and sorted) by one column. */
+#define GEND UINT32_MAX
+
+struct grp_rg {
+    struct lh_array *cols; /* ncols; only the used columns are filled */
+    uint32_t start, n;     /* global index of row 0; rows */
+    int64_t rowid;         /* rowid of row 0 */
+};
+
+struct gkey {
+    bool used, txt;
+    uint64_t h;
+    int64_t i;
+    const uint8_t *p;
+    uint32_t n;
+    uint32_t head, tail;
+};
+
+struct grouped {
+    bool on, desc;
+    int col;
+    uint64_t used;         /* colUsed */
+    struct lh_arena arena; /* decoded columns and next[] */
+    struct grp_rg *rgs;
+    size_t nrgs, caprgs;
+    struct gkey *keys;     /* open addressing; cap a power of two */
+    size_t nkeys, capkeys;
+    uint32_t *next;        /* per global row: next row with the same key, or GEND */
+    size_t capnext;
+    uint32_t null_head, null_tail;
+    struct gkey **order;   /* keys in output order, NULL for the NULL group */
+    size_t norder, pos;
+    /* more distinct keys than the key table may hold (max_decode / 16):
+     * the selected rows are sorted by key instead (perm, 12 bytes a row) */
+    bool many;
+    uint32_t *perm, *rgof; /* selected rows in output order; row group of each row */
+    size_t nperm;
+    uint32_t cur;          /* global index of the current row */
+    size_t rg;             /* its row group (index into rgs) */
 };
 
 struct lh_cursor {
@@ -90,9 +146,17 @@ struct lh_cursor {
     uint8_t *decoded;
     struct cons *cons;
     int ncons;
+    int nrowf; /* constraints checked per row in C */
+    int rng_col; /* >= 0: every row filter is `rng_lo <= col <= rng_hi` on this INT32/INT64 column */
+    int64_t rng_lo, rng_hi;
     int64_t limit, offset, emitted;
     struct lh_buf tmp;
+    struct grouped g;
 };
+
+static bool grouped_type(const struct lh_field *f);
+static bool col_used(uint64_t used, size_t col);
+static void grouped_free(struct lh_cursor *c);
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -178,6 +242,32 @@ static bool field_same(const struct lh_field *a, const struct lh_field *b)
     return strcmp(a->name, b->name) == 0 && a->type == b->type && a->is_list == b->is_list &&
            a->ts_utc == b->ts_utc && a->precision == b->precision && a->scale == b->scale &&
            a->fixed_len == b->fixed_len;
+}
+
+/* Decoded bytes per row of column i, roughly: the fixed width, or for
+ * variable-length values 4 (offset) + the mean of the statistics' min and
+ * max lengths or the uncompressed chunk size per row, whichever is larger
+ * (64 without either); lists 64. Only sizes the grouped scan's budget. */
+static double est_rowbytes(const struct lh_parquet_file_info *fi, size_t i)
+{
+    const struct lh_field *f = &fi->schema.fields[i];
+    size_t w = lh_type_width(f);
+    if (f->is_list)
+        return 64;
+    if (w)
+        return (double)w + 0.125;
+    double sum = 0, rows = 0;
+    for (int32_t g = 0; g < fi->num_row_groups; g++) {
+        const struct lh_parquet_row_group_info *rg = &fi->row_groups[g];
+        const struct lh_parquet_chunk_info *ch = &rg->chunks[i];
+        if (rg->num_rows <= 0)
+            continue;
+        double per = (double)ch->total_uncompressed_size / (double)rg->num_rows;
+        double mid = ch->stats.has_min_max ? (ch->stats.min_len + ch->stats.max_len) / 2.0 : 64;
+        sum += (per > mid ? per : mid) * (double)rg->num_rows;
+        rows += (double)rg->num_rows;
+    }
+    return 4.125 + (rows > 0 ? sum / rows : 64);
 }
 
 /* ------------------------------------------------------------------ create */
@@ -268,7 +358,8 @@ static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
     t->fields = lh_arena_alloc(&t->arena, (t->ncols ? t->ncols : 1) * sizeof *t->fields);
     t->cinfo = lh_arena_alloc(&t->arena, (t->ncols ? t->ncols : 1) * sizeof *t->cinfo);
     t->aff = lh_arena_alloc(&t->arena, t->ncols ? t->ncols : 1);
-    if (!t->fields || !t->cinfo || !t->aff) {
+    t->rowbytes = lh_arena_alloc(&t->arena, (t->ncols ? t->ncols : 1) * sizeof *t->rowbytes);
+    if (!t->fields || !t->cinfo || !t->aff || !t->rowbytes) {
         lh_error_set(&err, LH_E_NOMEM, "out of memory");
         goto fail;
     }
@@ -284,6 +375,7 @@ static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
         }
         t->cinfo[i] = fi->columns[i];
         t->aff[i] = (uint8_t)decl_aff(&t->fields[i]);
+        t->rowbytes[i] = est_rowbytes(fi, i);
         char tb[40];
         sqlite3_str_appendf(ddl, "%s\"%w\" %s", i ? ", " : "", t->fields[i].name,
                             decl_type(&t->fields[i], tb, sizeof tb));
@@ -330,6 +422,24 @@ static int vt_disconnect(sqlite3_vtab *vt)
 }
 
 /* ------------------------------------------------------------------ planning */
+
+/* Columns whose every value is an SQLite INTEGER (no text, no NaN). */
+static bool int_column(const struct lh_field *f)
+{
+    if (f->is_list)
+        return false;
+    switch (f->type) {
+    case LH_T_BOOL:
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32:
+    case LH_T_INT64:
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32: return true;
+    default: return false;
+    }
+}
 
 static bool op_supported(int op)
 {
@@ -382,7 +492,16 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
             op = OP_IN;
         }
         info->aConstraintUsage[i].argvIndex = ++argc;
-        sqlite3_str_appendf(s, "%d,%d;", op, c->iColumn);
+        /* An integer literal compared with an integer column is checked
+         * exactly per row in C (row_passes / the bounds check): SQLite
+         * need not read the column and compare again. */
+        sqlite3_value *rhs = NULL;
+        bool omit = op != OP_IN && op != SQLITE_INDEX_CONSTRAINT_IS && cmp &&
+                    int_column(&t->fields[c->iColumn]) &&
+                    sqlite3_vtab_rhs_value(info, i, &rhs) == SQLITE_OK && rhs &&
+                    sqlite3_value_type(rhs) == SQLITE_INTEGER;
+        info->aConstraintUsage[i].omit = omit;
+        sqlite3_str_appendf(s, "%d,%d%s;", op, c->iColumn, omit ? ",o" : "");
         if (op == SQLITE_INDEX_CONSTRAINT_EQ || op == OP_IN || op == SQLITE_INDEX_CONSTRAINT_IS)
             cost /= 20, rows /= 20;
         else
@@ -397,6 +516,25 @@ static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
             info->aConstraintUsage[offset_i].argvIndex = ++argc;
             info->aConstraintUsage[offset_i].omit = 1;
             sqlite3_str_appendf(s, "O;");
+        }
+    }
+    /* GROUP BY / DISTINCT on one column (not a plain ORDER BY: SQLite's
+     * sorter keeps only the top rows under a LIMIT) */
+    if (info->nOrderBy == 1 && sqlite3_vtab_distinct(info) >= 1 && info->aOrderBy[0].iColumn >= 0 &&
+        (size_t)info->aOrderBy[0].iColumn < t->ncols &&
+        grouped_type(&t->fields[info->aOrderBy[0].iColumn])) {
+        /* grouped scan: memory for the used columns + 4 bytes a row of links */
+        int oc = info->aOrderBy[0].iColumn;
+        double per = 12 + t->rowbytes[oc]; /* links, or the sort's 12 bytes a row */
+        for (size_t k = 0; k < t->ncols; k++)
+            if ((int)k != oc && col_used((uint64_t)info->colUsed, k))
+                per += t->rowbytes[k];
+        /* every row of the table: a filter that prunes no row group saves no memory */
+        double all = (double)(t->est_rows > 0 ? t->est_rows : 1000);
+        if (all * per <= (double)t->e->opt.max_decode / 2) {
+            info->orderByConsumed = 1;
+            sqlite3_str_appendf(s, "G%d,%d,%llx;", oc, info->aOrderBy[0].desc ? 1 : 0,
+                                (unsigned long long)info->colUsed);
         }
     }
     info->estimatedCost = cost < 1 ? 1 : cost;
@@ -456,6 +594,7 @@ static int vt_close(sqlite3_vtab_cursor *cur)
     struct lh_cursor *c = (struct lh_cursor *)cur;
     reader_close(c);
     cons_free(c);
+    grouped_free(c);
     lh_arena_free(&c->arena);
     lh_buf_free(&c->tmp);
     free(c->cols);
@@ -734,6 +873,114 @@ static int cursor_fail(struct lh_cursor *c, const struct lh_error *err)
     return vt_fail(&c->t->base, c->t->e, err);
 }
 
+/* Decodes column col of the current row group unless it already is. */
+static enum lh_status ensure_col(struct lh_cursor *c, int col, struct lh_error *err)
+{
+    if (c->decoded[col])
+        return LH_OK;
+    if (lh_parquet_reader_read_column(c->r, c->rg, (size_t)col, &c->arena, &c->cols[col], err) !=
+        LH_OK) {
+        lh_error_prefix(err, "%s", c->in.key);
+        return err->status;
+    }
+    c->decoded[col] = 1;
+    c->t->e->stats.columns_decoded++;
+    return LH_OK;
+}
+
+/* Types whose SQL value is the number in the batch (uint64 up to
+ * INT64_MAX): a constraint on them can be checked per row in C exactly as
+ * SQLite would, so rows that cannot match are never handed to SQLite. */
+static bool row_filterable(const struct lh_field *f, int op, int nvals)
+{
+    if (f->is_list || nvals < 1 || nvals > 64)
+        return false;
+    switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ:
+    case SQLITE_INDEX_CONSTRAINT_GT:
+    case SQLITE_INDEX_CONSTRAINT_GE:
+    case SQLITE_INDEX_CONSTRAINT_LT:
+    case SQLITE_INDEX_CONSTRAINT_LE:
+    case OP_IN: break;
+    default: return false;
+    }
+    switch (f->type) {
+    case LH_T_BOOL:
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32:
+    case LH_T_INT64:
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32:
+    case LH_T_UINT64:
+    case LH_T_FLOAT:
+    case LH_T_DOUBLE: return true;
+    default: return false;
+    }
+}
+
+/* false when row i certainly fails a row-filtered constraint (NULL never
+ * satisfies =, <, <=, >, >=, IN; NaN reads as NULL). Conservative: true
+ * when unsure, SQLite checks every returned row again. */
+static bool row_passes(const struct lh_cursor *c, int64_t i)
+{
+    for (int k = 0; k < c->ncons; k++) {
+        const struct cons *cs = &c->cons[k];
+        if (!cs->rowf)
+            continue;
+        const struct lh_field *f = &c->t->fields[cs->col];
+        const struct lh_array *a = &c->cols[cs->col];
+        if (!lh_bit_get(a->validity, i))
+            return false;
+        struct bound b;
+        b.cls = 1, b.is_int = true, b.d = 0;
+        switch (f->type) {
+        case LH_T_BOOL: b.i = ((const uint8_t *)a->values)[i] != 0; break;
+        case LH_T_INT8:
+        case LH_T_INT16:
+        case LH_T_INT32: b.i = ((const int32_t *)a->values)[i]; break;
+        case LH_T_UINT8:
+        case LH_T_UINT16:
+        case LH_T_UINT32: b.i = ((const uint32_t *)a->values)[i]; break;
+        case LH_T_INT64: b.i = ((const int64_t *)a->values)[i]; break;
+        case LH_T_UINT64: {
+            uint64_t u = ((const uint64_t *)a->values)[i];
+            if (u > (uint64_t)INT64_MAX)
+                continue; /* text in SQL: let SQLite decide */
+            b.i = (int64_t)u;
+            break;
+        }
+        case LH_T_FLOAT:
+        case LH_T_DOUBLE:
+            b.is_int = false;
+            b.d = f->type == LH_T_FLOAT ? ((const float *)a->values)[i]
+                                        : ((const double *)a->values)[i];
+            if (b.d != b.d)
+                return false;
+            break;
+        default: continue;
+        }
+        if (cs->fast) {
+            int64_t x = b.i, v = cs->ival;
+            bool ok = cs->op == SQLITE_INDEX_CONSTRAINT_EQ   ? x == v
+                      : cs->op == SQLITE_INDEX_CONSTRAINT_GT ? x > v
+                      : cs->op == SQLITE_INDEX_CONSTRAINT_GE ? x >= v
+                      : cs->op == SQLITE_INDEX_CONSTRAINT_LT ? x < v
+                                                             : x <= v;
+            if (!ok)
+                return false;
+            continue;
+        }
+        bool any = false;
+        for (int v = 0; v < cs->nvals && !any; v++)
+            any = value_may_match(c->t, cs->col, cs->op, cs->vals[v], &b, &b);
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
 /* Moves to the next row group that may hold matching rows, or to eof. */
 static int next_group(struct lh_cursor *c)
 {
@@ -804,6 +1051,473 @@ static int next_group(struct lh_cursor *c)
     }
 }
 
+/* Moves to the first row from c->row on (from the next row group that may
+ * match when new_group) that passes the row filters, or to eof. */
+static int seek(struct lh_cursor *c, bool new_group)
+{
+    struct lh_error err;
+    for (;;) {
+        if (new_group) {
+            int rc = next_group(c);
+            if (rc != SQLITE_OK || c->eof || !c->nrowf)
+                return rc;
+            for (int k = 0; k < c->ncons; k++)
+                if (c->cons[k].rowf && ensure_col(c, c->cons[k].col, &err) != LH_OK)
+                    return cursor_fail(c, &err);
+            if (c->rng_col >= 0 && ensure_col(c, c->rng_col, &err) != LH_OK)
+                return cursor_fail(c, &err);
+        }
+        if (!c->nrowf)
+            return SQLITE_OK;
+        if (c->rng_col >= 0) {
+            const struct lh_array *a = &c->cols[c->rng_col];
+            int64_t i = c->row, n = c->rg_rows, lo = c->rng_lo, hi = c->rng_hi;
+            if (c->t->fields[c->rng_col].type == LH_T_INT64) {
+                const int64_t *v = a->values;
+                while (i < n && (v[i] < lo || v[i] > hi || !lh_bit_get(a->validity, i)))
+                    i++;
+            } else {
+                const int32_t *v = a->values;
+                while (i < n && (v[i] < lo || v[i] > hi || !lh_bit_get(a->validity, i)))
+                    i++;
+            }
+            c->rowid += i - c->row;
+            c->row = i;
+        }
+        while (c->row < c->rg_rows && !row_passes(c, c->row))
+            c->row++, c->rowid++;
+        if (c->row < c->rg_rows)
+            return SQLITE_OK;
+        new_group = true;
+    }
+}
+
+
+/* ------------------------------------------------------------------ grouped scan */
+
+/* When SQLite asks for rows ordered or grouped by one column (GROUP BY c,
+ * DISTINCT c, ORDER BY c) and the columns the query uses fit in half of
+ * max_decode, xBestIndex sets orderByConsumed and xFilter decodes every
+ * selected row group at once (pruning and row filters still apply), links
+ * the rows of each distinct key and hands them out key by key in SQLite's
+ * order for the column (numbers numerically, text by bytes = BINARY, NULL
+ * first ascending, last descending). SQLite then aggregates as it streams
+ * instead of sorting every row. Only types whose SQL value sorts like the
+ * batch value qualify: bool, signed ints, uint8-32, string, enum. */
+
+static bool grouped_type(const struct lh_field *f)
+{
+    if (f->is_list)
+        return false;
+    switch (f->type) {
+    case LH_T_BOOL:
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32:
+    case LH_T_INT64:
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32:
+    case LH_T_STRING:
+    case LH_T_ENUM: return true;
+    default: return false;
+    }
+}
+
+static bool col_used(uint64_t used, size_t col)
+{
+    return col < 63 ? (used >> col) & 1 : (used >> 63) & 1;
+}
+
+static void grouped_free(struct lh_cursor *c)
+{
+    struct grouped *g = &c->g;
+    lh_arena_free(&g->arena);
+    free(g->rgs);
+    free(g->keys);
+    free(g->order);
+    free(g->next);
+    free(g->perm);
+    free(g->rgof);
+    memset(g, 0, sizeof *g);
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t hash_int(int64_t v)
+{
+    uint64_t x = (uint64_t)v;
+    x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull;
+    x = (x ^ (x >> 33)) * 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+static bool gkeys_grow(struct grouped *g)
+{
+    size_t cap = g->capkeys ? g->capkeys * 2 : 64;
+    struct gkey *k = calloc(cap, sizeof *k);
+    if (!k)
+        return false;
+    for (size_t i = 0; i < g->capkeys; i++) {
+        if (!g->keys[i].used)
+            continue;
+        size_t j = g->keys[i].h & (cap - 1);
+        while (k[j].used)
+            j = (j + 1) & (cap - 1);
+        k[j] = g->keys[i];
+    }
+    free(g->keys);
+    g->keys = k;
+    g->capkeys = cap;
+    return true;
+}
+
+/* Links row `row` (global index gi) of array a behind the rows with the same key. */
+static bool grouped_add(struct grouped *g, const struct lh_field *f, const struct lh_array *a,
+                        int64_t row, uint32_t gi)
+{
+    uint32_t *tail;
+    if (!lh_bit_get(a->validity, row)) {
+        if (g->null_head == GEND)
+            g->null_head = gi;
+        else
+            g->next[g->null_tail] = gi;
+        g->null_tail = gi;
+        return true;
+    }
+    bool txt = f->type == LH_T_STRING || f->type == LH_T_ENUM;
+    int64_t iv = 0;
+    const uint8_t *p = NULL;
+    uint32_t n = 0;
+    uint64_t h;
+    if (txt) {
+        p = a->data + a->offsets[row];
+        n = (uint32_t)(a->offsets[row + 1] - a->offsets[row]);
+        h = hash_bytes(p, n);
+    } else {
+        switch (f->type) {
+        case LH_T_BOOL: iv = ((const uint8_t *)a->values)[row] != 0; break;
+        case LH_T_UINT8:
+        case LH_T_UINT16:
+        case LH_T_UINT32: iv = ((const uint32_t *)a->values)[row]; break;
+        case LH_T_INT64: iv = ((const int64_t *)a->values)[row]; break;
+        default: iv = ((const int32_t *)a->values)[row]; break;
+        }
+        h = hash_int(iv);
+    }
+    if ((g->nkeys + 1) * 2 > g->capkeys && !gkeys_grow(g))
+        return false;
+    size_t j = h & (g->capkeys - 1);
+    for (;; j = (j + 1) & (g->capkeys - 1)) {
+        struct gkey *k = &g->keys[j];
+        if (!k->used) {
+            *k = (struct gkey){.used = true, .txt = txt, .h = h, .i = iv, .p = p, .n = n,
+                               .head = gi, .tail = gi};
+            g->nkeys++;
+            return true;
+        }
+        if (k->h == h && (txt ? k->n == n && (n == 0 || memcmp(k->p, p, n) == 0) : k->i == iv)) {
+            tail = &k->tail;
+            break;
+        }
+    }
+    g->next[*tail] = gi;
+    *tail = gi;
+    return true;
+}
+
+static int gkey_cmp(const void *x, const void *y)
+{
+    const struct gkey *a = *(struct gkey *const *)x, *b = *(struct gkey *const *)y;
+    if (!a->txt)
+        return a->i < b->i ? -1 : a->i > b->i;
+    return cmp_bytes(a->p, a->n, b->p, b->n);
+}
+
+static size_t grouped_find_rg(const struct grouped *g, uint32_t gi)
+{
+    size_t lo = 0, hi = g->nrgs; /* last rg with start <= gi */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->rgs[mid].start <= gi)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Moves to the first row of the key at g->pos or a later one, or to eof. */
+static void grouped_head(struct lh_cursor *c)
+{
+    struct grouped *g = &c->g;
+    if (g->many) {
+        if (g->pos >= g->nperm) {
+            c->eof = true;
+            return;
+        }
+        g->cur = g->perm[g->pos];
+        g->rg = g->rgof[g->cur];
+        return;
+    }
+    for (; g->pos < g->norder; g->pos++) {
+        uint32_t h = g->order[g->pos] ? g->order[g->pos]->head : g->null_head;
+        if (h != GEND) {
+            g->cur = h;
+            g->rg = grouped_find_rg(g, h);
+            return;
+        }
+    }
+    c->eof = true;
+}
+
+static void grouped_next(struct lh_cursor *c)
+{
+    struct grouped *g = &c->g;
+    if (g->many) {
+        g->pos++;
+        grouped_head(c);
+        return;
+    }
+    uint32_t nx = g->next[g->cur];
+    if (nx == GEND) {
+        g->pos++;
+        grouped_head(c);
+        return;
+    }
+    g->cur = nx; /* rows of one key come in increasing order */
+    while (g->rg + 1 < g->nrgs && nx >= g->rgs[g->rg + 1].start)
+        g->rg++;
+}
+
+static bool row_ok(const struct lh_cursor *c, int64_t i)
+{
+    if (c->rng_col >= 0) {
+        const struct lh_array *a = &c->cols[c->rng_col];
+        int64_t v = c->t->fields[c->rng_col].type == LH_T_INT64 ? ((const int64_t *)a->values)[i]
+                                                                 : ((const int32_t *)a->values)[i];
+        if (v < c->rng_lo || v > c->rng_hi || !lh_bit_get(a->validity, i))
+            return false;
+    }
+    return row_passes(c, i);
+}
+
+/* Key of global row x against key of row y (NULL first), ties by row. */
+static int row_key_cmp(const struct grouped *g, const struct lh_field *kf, uint32_t x, uint32_t y)
+{
+    const struct grp_rg *rx = &g->rgs[g->rgof[x]], *ry = &g->rgs[g->rgof[y]];
+    const struct lh_array *ax = &rx->cols[g->col], *ay = &ry->cols[g->col];
+    int64_t ix = x - rx->start, iy = y - ry->start;
+    bool nx = !lh_bit_get(ax->validity, ix), ny = !lh_bit_get(ay->validity, iy);
+    int c = 0;
+    if (nx || ny) {
+        c = nx && ny ? 0 : nx ? -1 : 1;
+    } else if (kf->type == LH_T_STRING || kf->type == LH_T_ENUM) {
+        c = cmp_bytes(ax->data + ax->offsets[ix], (size_t)(ax->offsets[ix + 1] - ax->offsets[ix]),
+                      ay->data + ay->offsets[iy], (size_t)(ay->offsets[iy + 1] - ay->offsets[iy]));
+    } else {
+        int64_t vx, vy;
+        switch (kf->type) {
+        case LH_T_BOOL:
+            vx = ((const uint8_t *)ax->values)[ix] != 0, vy = ((const uint8_t *)ay->values)[iy] != 0;
+            break;
+        case LH_T_UINT8:
+        case LH_T_UINT16:
+        case LH_T_UINT32:
+            vx = ((const uint32_t *)ax->values)[ix], vy = ((const uint32_t *)ay->values)[iy];
+            break;
+        case LH_T_INT64:
+            vx = ((const int64_t *)ax->values)[ix], vy = ((const int64_t *)ay->values)[iy];
+            break;
+        default:
+            vx = ((const int32_t *)ax->values)[ix], vy = ((const int32_t *)ay->values)[iy];
+            break;
+        }
+        c = vx < vy ? -1 : vx > vy;
+    }
+    return c ? c : x < y ? -1 : x > y;
+}
+
+/* The many-keys path: the selected rows, sorted by key (bottom-up merge sort). */
+static int grouped_sort_rows(struct lh_cursor *c, uint32_t total)
+{
+    struct grouped *g = &c->g;
+    const struct lh_field *kf = &c->t->fields[g->col];
+    free(g->next);
+    g->next = NULL;
+    g->capnext = 0;
+    g->rgof = malloc((total ? total : 1) * sizeof *g->rgof);
+    g->perm = malloc((total ? total : 1) * sizeof *g->perm);
+    uint32_t *tmp = malloc((total ? total : 1) * sizeof *tmp);
+    if (!g->rgof || !g->perm || !tmp) {
+        free(tmp);
+        return SQLITE_NOMEM;
+    }
+    size_t m = 0;
+    for (size_t r = 0; r < g->nrgs; r++) {
+        const struct grp_rg *gr = &g->rgs[r];
+        for (size_t col = 0; col < c->t->ncols; col++)
+            if (gr->cols[col].length == gr->n)
+                c->cols[col] = gr->cols[col]; /* for the row filters */
+        for (uint32_t i = 0; i < gr->n; i++) {
+            g->rgof[gr->start + i] = (uint32_t)r;
+            if (!c->nrowf || row_ok(c, i))
+                g->perm[m++] = gr->start + i;
+        }
+    }
+    uint32_t *src = g->perm, *dst = tmp;
+    for (size_t w = 1; w < m; w *= 2) {
+        for (size_t lo = 0; lo < m; lo += 2 * w) {
+            size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
+            size_t a = lo, b = mid, o = lo;
+            while (a < mid && b < hi)
+                dst[o++] = row_key_cmp(g, kf, src[a], src[b]) <= 0 ? src[a++] : src[b++];
+            while (a < mid)
+                dst[o++] = src[a++];
+            while (b < hi)
+                dst[o++] = src[b++];
+        }
+        uint32_t *x = src;
+        src = dst, dst = x;
+    }
+    if (src != g->perm)
+        memcpy(g->perm, src, m * sizeof *src);
+    free(tmp);
+    if (g->desc) /* descending keys, NULL last */
+        for (size_t i = 0, j = m; i + 1 < j; i++, j--) {
+            uint32_t x = g->perm[i];
+            g->perm[i] = g->perm[j - 1];
+            g->perm[j - 1] = x;
+        }
+    g->nperm = m;
+    g->pos = 0;
+    c->eof = false;
+    grouped_head(c);
+    return SQLITE_OK;
+}
+
+static int grouped_fail(struct lh_cursor *c, const char *what)
+{
+    struct lh_error err;
+    lh_error_set(&err, LH_E_TOOBIG,
+                 "grouped scan of dataset %s: %s (max_decode is %zu bytes)", c->t->dataset, what,
+                 c->t->e->opt.max_decode);
+    return cursor_fail(c, &err);
+}
+
+/* Decodes every selected row and links the rows of each key (see above). */
+static int grouped_build(struct lh_cursor *c)
+{
+    struct grouped *g = &c->g;
+    struct lh_vtab *t = c->t;
+    struct lh_error err;
+    const struct lh_field *kf = &t->fields[g->col];
+    size_t cap = t->e->opt.max_decode;
+    uint32_t total = 0;
+    g->null_head = g->null_tail = GEND;
+    for (;;) {
+        int rc = next_group(c);
+        if (rc != SQLITE_OK)
+            return rc;
+        if (c->eof)
+            break;
+        int64_t n = c->rg_rows;
+        if (n >= (int64_t)(GEND - 1 - total))
+            return grouped_fail(c, "more than 4 billion rows");
+        if (g->nrgs == g->caprgs) {
+            size_t nc = g->caprgs ? g->caprgs * 2 : 16;
+            struct grp_rg *nr = realloc(g->rgs, nc * sizeof *nr);
+            if (!nr)
+                return SQLITE_NOMEM;
+            g->rgs = nr, g->caprgs = nc;
+        }
+        if (total + (size_t)n > g->capnext) {
+            size_t nc = g->capnext ? g->capnext : (size_t)n;
+            while (nc < total + (size_t)n)
+                nc *= 2;
+            uint32_t *nx = realloc(g->next, nc * sizeof *nx);
+            if (!nx)
+                return SQLITE_NOMEM;
+            g->next = nx, g->capnext = nc;
+        }
+        if (g->arena.used + g->capnext * 4 + g->capkeys * sizeof(struct gkey) > cap)
+            return grouped_fail(c, "the selected columns do not fit");
+        struct grp_rg *gr = &g->rgs[g->nrgs];
+        gr->cols = lh_arena_alloc(&g->arena, (t->ncols ? t->ncols : 1) * sizeof *gr->cols);
+        if (!gr->cols)
+            return grouped_fail(c, "the selected columns do not fit");
+        for (size_t col = 0; col < t->ncols; col++) {
+            bool need = col_used(g->used, col) || (int)col == g->col || (int)col == c->rng_col;
+            for (int k = 0; k < c->ncons && !need; k++)
+                need = c->cons[k].rowf && c->cons[k].col == (int)col;
+            if (!need)
+                continue;
+            if (lh_parquet_reader_read_column(c->r, c->rg, col, &g->arena, &gr->cols[col], &err) !=
+                LH_OK) {
+                lh_error_prefix(&err, "%s", c->in.key);
+                return cursor_fail(c, &err);
+            }
+            t->e->stats.columns_decoded++;
+            c->cols[col] = gr->cols[col]; /* for the row filters */
+        }
+        gr->start = total;
+        gr->n = (uint32_t)n;
+        gr->rowid = c->rowid;
+        for (int64_t r = 0; r < n; r++) {
+            g->next[total + r] = GEND;
+            if (c->nrowf && !row_ok(c, r))
+                continue;
+            if (g->many)
+                continue;
+            if (!grouped_add(g, kf, &gr->cols[g->col], r, total + (uint32_t)r))
+                return SQLITE_NOMEM;
+            if (g->capkeys * sizeof(struct gkey) > cap / 16) { /* too many keys: sort instead */
+                g->many = true;
+                free(g->keys);
+                g->keys = NULL;
+                g->capkeys = g->nkeys = 0;
+            }
+        }
+        total += (uint32_t)n;
+        c->rowid += n;
+        g->nrgs++;
+    }
+    if (g->many && g->arena.used + (size_t)total * 12 > cap)
+        return grouped_fail(c, "too many distinct keys to sort");
+    if (g->many)
+        return grouped_sort_rows(c, total);
+    g->order = malloc((g->nkeys + 1) * sizeof *g->order);
+    if (!g->order)
+        return SQLITE_NOMEM;
+    size_t m = 0;
+    if (!g->desc)
+        g->order[m++] = NULL;
+    size_t first = m;
+    for (size_t i = 0; i < g->capkeys; i++)
+        if (g->keys[i].used)
+            g->order[m++] = &g->keys[i];
+    qsort(g->order + first, m - first, sizeof *g->order, gkey_cmp);
+    if (g->desc) {
+        for (size_t i = first, j = m; i + 1 < j; i++, j--) {
+            struct gkey *x = g->order[i];
+            g->order[i] = g->order[j - 1];
+            g->order[j - 1] = x;
+        }
+        g->order[m++] = NULL;
+    }
+    g->norder = m;
+    g->pos = 0;
+    c->eof = false;
+    grouped_head(c);
+    return SQLITE_OK;
+}
+
 static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, int argc,
                      sqlite3_value **argv)
 {
@@ -812,12 +1526,14 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
     struct lh_error err;
     reader_close(c);
     cons_free(c);
+    grouped_free(c);
     c->part = 0;
     c->rowid = 0;
     c->eof = false;
     c->limit = -1;
     c->offset = 0;
     c->emitted = 0;
+    c->nrowf = 0;
     c->cons = calloc((size_t)argc + 1, sizeof *c->cons);
     if (!c->cons)
         return SQLITE_NOMEM;
@@ -835,7 +1551,8 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
         char *end;
         long op = strtol(p, &end, 10);
         long col = strtol(end + 1, &end, 10);
-        p = end + 1;
+        bool omitted = end[0] == ',' && end[1] == 'o';
+        p = end + (omitted ? 3 : 1);
         struct cons *cs = &c->cons[c->ncons++];
         cs->op = (int)op, cs->col = (int)col;
         int cap = 1;
@@ -871,9 +1588,74 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
         if (c->t->aff[col] == AFF_NUM)
             for (int k = 0; k < cs->nvals; k++)
                 sqlite3_value_numeric_type(cs->vals[k]);
+        const struct lh_field *f = &c->t->fields[col];
+        cs->rowf = row_filterable(f, cs->op, cs->nvals);
+        cs->fast = cs->rowf && cs->op != OP_IN && f->type != LH_T_FLOAT &&
+                   f->type != LH_T_DOUBLE && sqlite3_value_type(cs->vals[0]) == SQLITE_INTEGER;
+        if (cs->fast)
+            cs->ival = sqlite3_value_int64(cs->vals[0]);
+        if (omitted && !cs->rowf) /* SQLite will not check it: we must, exactly */
+            return SQLITE_INTERNAL;
+        c->nrowf += cs->rowf;
+    }
+    /* the common case `col BETWEEN a AND b` (or =, <, ...) on one integer
+     * column becomes one bounds check per row */
+    c->rng_col = -1;
+    c->rng_lo = INT64_MIN, c->rng_hi = INT64_MAX;
+    bool rng = c->nrowf > 0;
+    for (int k = 0; k < c->ncons && rng; k++) {
+        struct cons *cs = &c->cons[k];
+        if (!cs->rowf)
+            continue;
+        enum lh_type ty = c->t->fields[cs->col].type;
+        rng = cs->fast && (c->rng_col < 0 || c->rng_col == cs->col) &&
+              (ty == LH_T_INT64 || ty == LH_T_INT32 || ty == LH_T_INT16 || ty == LH_T_INT8);
+        if (!rng)
+            break;
+        c->rng_col = cs->col;
+        int64_t v = cs->ival;
+        switch (cs->op) {
+        case SQLITE_INDEX_CONSTRAINT_EQ:
+            c->rng_lo = v > c->rng_lo ? v : c->rng_lo;
+            c->rng_hi = v < c->rng_hi ? v : c->rng_hi;
+            break;
+        case SQLITE_INDEX_CONSTRAINT_GE: c->rng_lo = v > c->rng_lo ? v : c->rng_lo; break;
+        case SQLITE_INDEX_CONSTRAINT_LE: c->rng_hi = v < c->rng_hi ? v : c->rng_hi; break;
+        case SQLITE_INDEX_CONSTRAINT_GT:
+            if (v == INT64_MAX)
+                c->rng_lo = INT64_MAX, c->rng_hi = INT64_MIN; /* nothing matches */
+            else
+                c->rng_lo = v + 1 > c->rng_lo ? v + 1 : c->rng_lo;
+            break;
+        default: /* LT */
+            if (v == INT64_MIN)
+                c->rng_lo = INT64_MAX, c->rng_hi = INT64_MIN;
+            else
+                c->rng_hi = v - 1 < c->rng_hi ? v - 1 : c->rng_hi;
+            break;
+        }
+    }
+    if (rng) { /* the bounds check replaces row_passes */
+        for (int k = 0; k < c->ncons; k++)
+            c->cons[k].rowf = false;
+    } else {
+        c->rng_col = -1;
     }
     (void)err;
-    return next_group(c);
+    const char *gs = strchr(idxStr ? idxStr : "", 'G');
+    if (gs) {
+        char *end;
+        c->g.on = true;
+        c->g.col = (int)strtol(gs + 1, &end, 10);
+        c->g.desc = strtol(end + 1, &end, 10) != 0;
+        c->g.used = strtoull(end + 1, &end, 16);
+        lh_arena_init(&c->g.arena, c->t->e->opt.max_decode);
+        if (c->g.col < 0 || (size_t)c->g.col >= c->t->ncols)
+            return SQLITE_INTERNAL;
+        c->t->e->stats.grouped_scans++;
+        return grouped_build(c);
+    }
+    return seek(c, true);
 }
 
 static int vt_next(sqlite3_vtab_cursor *cur)
@@ -883,13 +1665,15 @@ static int vt_next(sqlite3_vtab_cursor *cur)
     c->rowid++;
     c->emitted++;
     c->t->e->stats.rows_scanned++;
+    if (c->g.on) {
+        grouped_next(c);
+        return SQLITE_OK;
+    }
     if (c->limit >= 0 && c->emitted >= c->limit) {
         c->eof = true;
         return SQLITE_OK;
     }
-    if (c->row < c->rg_rows)
-        return SQLITE_OK;
-    return next_group(c);
+    return seek(c, c->row >= c->rg_rows);
 }
 
 static int vt_eof(sqlite3_vtab_cursor *cur)
@@ -899,7 +1683,13 @@ static int vt_eof(sqlite3_vtab_cursor *cur)
 
 static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 {
-    *rowid = ((struct lh_cursor *)cur)->rowid;
+    const struct lh_cursor *c = (const struct lh_cursor *)cur;
+    if (c->g.on) {
+        const struct grp_rg *gr = &c->g.rgs[c->g.rg];
+        *rowid = gr->rowid + (c->g.cur - gr->start);
+    } else {
+        *rowid = c->rowid;
+    }
     return SQLITE_OK;
 }
 
@@ -989,6 +1779,18 @@ static void json_elem(struct lh_buf *b, const struct lh_field *f, const struct l
     }
 }
 
+/* The text of a scalar as the result, NUL-terminated and passed with length
+ * -1 so SQLite marks it terminated: functions that read it with
+ * sqlite3_value_text (dec_sum, dec_cmp, ...) then need no copy per row. */
+static void result_scalar_text(sqlite3_context *ctx, const struct lh_field *f,
+                               const struct lh_array *a, int64_t i)
+{
+    char buf[64];
+    size_t n = scalar_text(f, a, i, buf, sizeof buf);
+    buf[n < sizeof buf ? n : sizeof buf - 1] = '\0';
+    sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
 static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 {
     struct lh_cursor *c = (struct lh_cursor *)cur;
@@ -998,24 +1800,28 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
         return SQLITE_OK;
     }
     struct lh_array *a = &c->cols[col];
-    if (!c->decoded[col]) {
+    int64_t i = c->row;
+    if (c->g.on) {
+        const struct grp_rg *gr = &c->g.rgs[c->g.rg];
+        a = &gr->cols[col];
+        i = c->g.cur - gr->start;
+        if (a->length != gr->n) { /* not in colUsed: SQLite promised not to ask */
+            sqlite3_result_error(ctx, "lakehouse: column not decoded by the grouped scan", -1);
+            return SQLITE_ERROR;
+        }
+    } else if (!c->decoded[col]) {
         struct lh_error err;
-        if (lh_parquet_reader_read_column(c->r, c->rg, (size_t)col, &c->arena, a, &err) != LH_OK) {
-            lh_error_prefix(&err, "%s", c->in.key);
+        if (ensure_col(c, col, &err) != LH_OK) {
             t->e->vt_err = err;
             sqlite3_result_error(ctx, err.msg, -1);
             return SQLITE_ERROR;
         }
-        c->decoded[col] = 1;
-        t->e->stats.columns_decoded++;
     }
     const struct lh_field *f = &t->fields[col];
-    int64_t i = c->row;
     if (!lh_bit_get(a->validity, i)) {
         sqlite3_result_null(ctx);
         return SQLITE_OK;
     }
-    char buf[64];
     if (f->is_list) {
         struct lh_field ef = *f;
         ef.is_list = false;
@@ -1048,8 +1854,7 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
         if (u <= (uint64_t)INT64_MAX)
             sqlite3_result_int64(ctx, (int64_t)u);
         else
-            sqlite3_result_text(ctx, buf, (int)scalar_text(f, a, i, buf, sizeof buf),
-                                SQLITE_TRANSIENT);
+            result_scalar_text(ctx, f, a, i);
         break;
     }
     case LH_T_FLOAT: sqlite3_result_double(ctx, ((const float *)a->values)[i]); break;
@@ -1069,8 +1874,7 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
                             (int)f->fixed_len, SQLITE_TRANSIENT);
         break;
     default:
-        sqlite3_result_text(ctx, buf, (int)scalar_text(f, a, i, buf, sizeof buf),
-                            SQLITE_TRANSIENT);
+        result_scalar_text(ctx, f, a, i);
         break;
     }
     return SQLITE_OK;
