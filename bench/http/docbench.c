@@ -1,7 +1,10 @@
 /*
- * docbench.c — single-thread cost of each step of GET /api/schedules/{id}
- * (src/http/routes_schedules.c schedule_doc + http_resp_json), for
- * bench/http (not built by CMake; a measuring aid, not product code).
+ * docbench.c — single-thread cost of each step of GET /api/schedules/{id}:
+ * the old path (lh_schedule_to_json, json_loadb, http_json_redact,
+ * json_dump_callback, two 12 KB copies wiped) against the writer the route
+ * uses now (lh_schedule_to_json_compact with http_redact_text as filter,
+ * straight into the body buffer), for bench/http (not built by CMake; a
+ * measuring aid, not product code).
  * Build against a Release tree (router.c.o pulls route tables that are
  * never called, hence the linker flag):
  *   B=build-httpbench; cc -O2 -no-pie -std=c17 -D_DEFAULT_SOURCE -I src \
@@ -21,6 +24,7 @@
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 static int dump_cb(const char *p, size_t n, void *d) { lh_buf_append(d, p, n); return 0; }
 static volatile size_t sink;
+static size_t redact_filter(void *ctx, const char *s, char *dst, size_t cap) { (void)ctx; return http_redact_text(s, dst, cap); }
 
 int main(int argc, char **argv)
 {
@@ -80,5 +84,21 @@ int main(int argc, char **argv)
         lh_buf_reset(&b); if (lh_schedule_to_json(store, &b, &err) != LH_OK) abort();
         b.len--; while (b.len && b.data[b.len - 1] != '}') b.len--; b.len--;
         lh_buf_append_str(&b, ",\"running\":false,\"active_run_id\":null}"); sink += b.len; });
+    /* the route's writer now: straight from the store's copy, no tree */
+    struct lh_schedule_json_opts jo = {.omit_secret = true, .filter = redact_filter, .run_state = true};
+    struct lh_buf nb;
+    lh_buf_init(&nb, 0);
+    if (lh_schedule_to_json_compact(store, &jo, &nb, &err) != LH_OK)
+        return 1;
+    struct lh_buf ob;
+    lh_buf_init(&ob, 0);
+    json_dump_callback(doc, dump_cb, &ob, JSON_COMPACT | JSON_ENCODE_ANY);
+    printf("new writer: %zu bytes, same bytes as the old path: %s\n", nb.len,
+           nb.len == ob.len && memcmp(nb.data, ob.data, nb.len) == 0 ? "yes" : "NO");
+    STEP("new: to_json_compact + redaction (reused buf)", {
+        lh_buf_reset(&nb); if (lh_schedule_to_json_compact(store, &jo, &nb, &err) != LH_OK) abort(); sink += nb.len; });
+    jo.filter = NULL;
+    STEP("new, without the redaction filter", {
+        lh_buf_reset(&nb); if (lh_schedule_to_json_compact(store, &jo, &nb, &err) != LH_OK) abort(); sink += nb.len; });
     return 0;
 }

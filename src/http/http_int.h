@@ -164,6 +164,15 @@ const char *http_msg_field(struct http_req *req, const char *msg, const char *de
 
 /* Redacts DSN passwords in every string of doc that could carry one. */
 void http_json_redact(json_t *doc);
+/* One string as http_json_redact leaves it: SIZE_MAX when it may hold no
+ * secret (keep s), else the length of the redacted text written to dst
+ * like snprintf. */
+size_t http_redact_text(const char *s, char *dst, size_t cap);
+/* A schedule as the schedule routes show it (routes_schedules.c): no
+ * sealed secret, every string redacted, "running": active_run_id != NULL
+ * and "active_run_id", compact, appended to out. */
+enum lh_status http_schedule_json(const struct lh_schedule *d, const char *active_run_id,
+                                  struct lh_buf *out, struct lh_error *err);
 
 /* The embedded OpenAPI document (openapi.json, generated into the build). */
 extern const unsigned char http_openapi_json[];

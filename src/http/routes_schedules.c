@@ -5,9 +5,12 @@
  *
  * The schedule store and the scheduler come from the daemon (hooks); the
  * schedule routes answer 404 (no route) when a server has none. Every
- * schedule leaves here through schedule_doc(): the sealed secret is
+ * schedule leaves here through http_schedule_json(): the sealed secret is
  * dropped, the DSN is the redacted display form and every string is
- * redacted once more, so no response can carry a password.
+ * redacted once more (http_redact_text, the rule of http_json_redact), so
+ * no response can carry a password. GET reads are written straight from
+ * the store under its lock (lh_schedule_store_visit/each): no copy of the
+ * 12 KB definition, no jansson tree, nothing to wipe.
  *
  * Decisions (docs/http.md):
  *   - DELETE removes the definition at once (204); a run in flight is not
@@ -40,30 +43,73 @@ static const char *const state_fields[] = {
     "retry_state", "running",              "active_run_id",
 };
 
-static json_t *schedule_doc(struct lh_http_server *srv, const struct lh_schedule *d)
+/* http_redact_text as a schedule writer filter. */
+static size_t redact_filter(void *ctx, const char *s, char *dst, size_t cap)
 {
-    struct lh_schedule *c = malloc(sizeof *c);
-    struct lh_buf b;
+    (void)ctx;
+    return http_redact_text(s, dst, cap);
+}
+
+enum lh_status http_schedule_json(const struct lh_schedule *d, const char *active_run_id,
+                                  struct lh_buf *out, struct lh_error *err)
+{
+    const struct lh_schedule_json_opts o = {
+        .omit_secret = true, /* the ciphertext is nobody's business */
+        .filter = redact_filter,
+        .run_state = true,
+        .running = active_run_id != NULL,
+        .active_run_id = active_run_id,
+    };
+    return lh_schedule_to_json_compact(d, &o, out, err);
+}
+
+/* Writes schedules into a response body; a visitor of the store. */
+struct doc_writer {
+    struct lh_scheduler *sched; /* may be NULL */
+    const char *rid;            /* sched NULL: the active run id looked up before, or NULL */
+    struct lh_buf *out;
+    size_t count;      /* documents written */
+    enum lh_status st; /* of the last document */
     struct lh_error err;
-    json_t *doc = NULL;
-    if (!c)
-        return NULL;
-    *c = *d;
-    c->dsn_secret[0] = '\0'; /* the ciphertext is nobody's business */
-    lh_buf_init(&b, LH_SCHEDULE_JSON_MAX);
-    if (lh_schedule_to_json(c, &b, &err) == LH_OK)
-        doc = json_loadb((const char *)b.data, b.len, 0, NULL);
-    lh_buf_free(&b);
-    lh_schedule_wipe(c, sizeof *c);
-    free(c);
-    if (!doc)
-        return NULL;
-    http_json_redact(doc);
+};
+
+/* One schedule, after a ',' from the second on. A schedule that cannot be
+ * encoded (a string that is not UTF-8) is left out, as jansson did; a
+ * broken body stops the walk. Called under the store's lock: it takes the
+ * scheduler's (lock order store -> scheduler; the scheduler never calls the
+ * store while holding its own). */
+static bool doc_write(void *ctx, const struct lh_schedule *d)
+{
+    struct doc_writer *w = ctx;
     char rid[LH_RUN_ID_MAX];
-    bool running = srv->hooks.scheduler && lh_scheduler_active_run(srv->hooks.scheduler, d->id, rid);
-    json_object_set_new(doc, "running", json_boolean(running));
-    json_object_set_new(doc, "active_run_id", running ? json_string(rid) : json_null());
-    return doc;
+    const char *active = w->rid;
+    if (w->sched)
+        active = lh_scheduler_active_run(w->sched, d->id, rid) ? rid : NULL;
+    size_t mark = w->out->len;
+    if (w->count)
+        lh_buf_append_u8(w->out, ',');
+    w->st = http_schedule_json(d, active, w->out, &w->err);
+    if (w->st == LH_OK) {
+        w->count++;
+        return true;
+    }
+    if (!lh_buf_ok(w->out))
+        return false;
+    w->out->len = mark;
+    return true;
+}
+
+/* Ends a JSON body written in place, as http_resp_json would. */
+static void body_done(struct http_resp *resp, unsigned status)
+{
+    resp->status = status;
+    resp->content_type = "application/json";
+    if (!lh_buf_ok(&resp->body)) {
+        lh_buf_reset(&resp->body);
+        resp->status = 500;
+        lh_buf_append_str(&resp->body, "{\"error\":\"cannot encode response\"}");
+    }
+    lh_buf_append_u8(&resp->body, '\n');
 }
 
 static json_t *run_doc(const struct lh_run_record *r)
@@ -160,35 +206,28 @@ static bool dsn_redacted_password(const char *dsn)
 static void respond_schedule(struct http_resp *resp, struct lh_http_server *srv, unsigned status,
                              const struct lh_schedule *d)
 {
-    json_t *doc = schedule_doc(srv, d);
-    if (!doc) {
+    struct doc_writer w = {srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
+    lh_buf_reset(&resp->body);
+    doc_write(&w, d);
+    if (w.st != LH_OK) {
         http_resp_error(resp, 500, NULL, "cannot encode the schedule");
         return;
     }
-    http_resp_json(resp, status, doc);
+    body_done(resp, status);
 }
 
 /* ------------------------------------------------------------ handlers */
 
+/* Written straight from the store under its lock: no copies. */
 static void list(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
-    struct lh_schedule *v = NULL;
-    size_t n = 0;
-    struct lh_error err;
-    if (lh_schedule_store_list(srv->hooks.schedules, &v, &n, &err) != LH_OK) {
-        store_error(req, resp, &err, NULL);
-        return;
-    }
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *doc = schedule_doc(srv, &v[i]);
-        if (doc)
-            json_array_append_new(arr, doc);
-    }
-    lh_schedule_wipe(v, n * sizeof *v);
-    free(v);
-    http_resp_json(resp, 200, json_pack("{s:o}", "schedules", arr));
+    struct doc_writer w = {srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
+    lh_buf_reset(&resp->body);
+    lh_buf_append_str(&resp->body, "{\"schedules\":[");
+    lh_schedule_store_each(srv->hooks.schedules, doc_write, &w);
+    lh_buf_append(&resp->body, "]}", 2);
+    body_done(resp, 200);
 }
 
 static void create(struct http_req *req, struct http_resp *resp)
@@ -235,20 +274,23 @@ static void get_one(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
     const char *id = param_id(req, resp);
-    struct lh_schedule *d = malloc(sizeof *d);
     struct lh_error err;
-    if (!id || !d) {
-        if (!d)
-            http_resp_error(resp, 500, NULL, "out of memory");
-        free(d);
+    char rid[LH_RUN_ID_MAX];
+    if (!id)
+        return;
+    /* the run state first, so the store's lock is held only to write */
+    bool running = srv->hooks.scheduler && lh_scheduler_active_run(srv->hooks.scheduler, id, rid);
+    struct doc_writer w = {NULL, running ? rid : NULL, &resp->body, 0, LH_OK, {0}};
+    lh_buf_reset(&resp->body);
+    if (lh_schedule_store_visit(srv->hooks.schedules, id, doc_write, &w, &err) != LH_OK) {
+        store_error(req, resp, &err, "id");
         return;
     }
-    if (lh_schedule_store_get(srv->hooks.schedules, id, d, &err) != LH_OK)
-        store_error(req, resp, &err, "id");
-    else
-        respond_schedule(resp, srv, 200, d);
-    lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    if (w.st != LH_OK) {
+        http_resp_error(resp, 500, NULL, "cannot encode the schedule");
+        return;
+    }
+    body_done(resp, 200);
 }
 
 static void put_one(struct http_req *req, struct http_resp *resp)

@@ -15,6 +15,8 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------ names */
@@ -641,6 +643,420 @@ enum lh_status lh_schedule_to_json(const struct lh_schedule *d, struct lh_buf *o
         put(&w, root, "retry_state", json_null());
     }
     return dump(root, w.failed, out, err);
+}
+
+/* ------------------------------------------------------------------ compact JSON */
+
+/* The display writer: no tree, no per-value malloc. Its bytes equal what
+ * jansson prints (JSON_COMPACT) for the tree lh_schedule_to_json builds
+ * after that text was loaded back, which is what the HTTP routes used to
+ * do; tests/http/test_sched_json.c holds the two side by side. Sticky: the
+ * first error is kept in w->st and every later write is a no-op. */
+struct cw {
+    struct lh_buf *b;
+    const struct lh_schedule_json_opts *o;
+    struct lh_error *err;
+    enum lh_status st;
+    bool first; /* no ',' before the next key */
+};
+
+/* Strict UTF-8 as jansson checks it: no overlongs, no surrogates, at most
+ * U+10FFFF. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t v;
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 2;
+            v = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 3;
+            v = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 4;
+            v = c & 0x07;
+        } else {
+            return false;
+        }
+        if (k > n - i)
+            return false;
+        for (size_t j = 1; j < k; j++) {
+            if (s[i + j] < 0x80 || s[i + j] > 0xBF)
+                return false;
+            v = (v << 6) | (s[i + j] & 0x3F);
+        }
+        if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (k == 3 && v < 0x800) ||
+            (k == 4 && v < 0x10000))
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+static void cw_fail(struct cw *w, enum lh_status st, const char *field, const char *what)
+{
+    if (w->st == LH_OK)
+        w->st = lh_error_set(w->err, st, "%s: %s", field, what);
+}
+
+static void cw_lit(struct cw *w, const char *s, size_t n)
+{
+    if (w->st == LH_OK)
+        lh_buf_append(w->b, s, n);
+}
+
+#define CW_LIT(w, s) cw_lit((w), (s), sizeof(s) - 1)
+
+/* Escapes as jansson does: \" \\ \b \f \n \r \t, other control bytes as
+ * \u00XX; '/', DEL and non-ASCII (already checked) as they are. */
+static void cw_escaped(struct cw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct lh_buf *b = w->b;
+    lh_buf_append_u8(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        lh_buf_append(b, s + run, i - run);
+        run = i + 1;
+        char e[6] = {'\\', 0, '0', '0', 0, 0};
+        size_t en = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            e[1] = (char)c;
+            break;
+        case '\b':
+            e[1] = 'b';
+            break;
+        case '\f':
+            e[1] = 'f';
+            break;
+        case '\n':
+            e[1] = 'n';
+            break;
+        case '\r':
+            e[1] = 'r';
+            break;
+        case '\t':
+            e[1] = 't';
+            break;
+        default:
+            e[1] = 'u';
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            en = 6;
+            break;
+        }
+        lh_buf_append(b, e, en);
+    }
+    lh_buf_append(b, s + run, n - run);
+    lh_buf_append_u8(b, '"');
+}
+
+static void cw_key(struct cw *w, const char *k)
+{
+    if (w->st != LH_OK)
+        return;
+    if (!w->first)
+        lh_buf_append_u8(w->b, ',');
+    w->first = false;
+    lh_buf_append_u8(w->b, '"');
+    lh_buf_append_str(w->b, k);
+    lh_buf_append(w->b, "\":", 2);
+}
+
+static void cw_open(struct cw *w, const char *k)
+{
+    cw_key(w, k);
+    CW_LIT(w, "{");
+    w->first = true;
+}
+
+static void cw_close(struct cw *w)
+{
+    CW_LIT(w, "}");
+    w->first = false;
+}
+
+static void cw_null(struct cw *w, const char *k)
+{
+    cw_key(w, k);
+    CW_LIT(w, "null");
+}
+
+static void cw_bool(struct cw *w, const char *k, bool v)
+{
+    cw_key(w, k);
+    if (v)
+        CW_LIT(w, "true");
+    else
+        CW_LIT(w, "false");
+}
+
+static void cw_i64(struct cw *w, const char *k, int64_t v)
+{
+    char t[24];
+    size_t i = sizeof t;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        t[--i] = '-';
+    cw_key(w, k);
+    cw_lit(w, t + i, sizeof t - i);
+}
+
+static void cw_u64(struct cw *w, const char *k, uint64_t v)
+{
+    cw_i64(w, k, v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v); /* as u64_json */
+}
+
+/* A string value: checked like json_string, then filtered. */
+static void cw_str(struct cw *w, const char *k, const char *s)
+{
+    if (w->st != LH_OK)
+        return;
+    size_t n = strlen(s);
+    if (!utf8_ok((const unsigned char *)s, n)) {
+        cw_fail(w, LH_E_FORMAT, k, "not valid UTF-8");
+        return;
+    }
+    cw_key(w, k);
+    const struct lh_schedule_json_opts *o = w->o;
+    char small[1024], *heap = NULL, *t = small;
+    size_t r = o && o->filter ? o->filter(o->filter_ctx, s, small, sizeof small) : SIZE_MAX;
+    if (r == SIZE_MAX) {
+        cw_escaped(w, s, n);
+        return;
+    }
+    if (r >= sizeof small) {
+        t = heap = malloc(r + 1);
+        if (t && o->filter(o->filter_ctx, s, t, r + 1) != r)
+            t = NULL;
+    }
+    if (t && utf8_ok((const unsigned char *)t, r))
+        cw_escaped(w, t, r);
+    else
+        CW_LIT(w, "\"***\"");
+    free(heap);
+}
+
+static void cw_str_or_null(struct cw *w, const char *k, const char *s)
+{
+    if (s[0])
+        cw_str(w, k, s);
+    else
+        cw_null(w, k);
+}
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* lh_time_format_iso's text without snprintf for years 0..9999 (the rest
+ * goes to it): "2026-04-16T20:36:04Z", ".123456" before the Z when the
+ * microseconds are not zero. */
+static void cw_time(struct cw *w, const char *k, int64_t us)
+{
+    char b[48];
+    int64_t secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs -= 1;
+    }
+    int64_t days = lh_sched_floor_div(secs, 86400), y;
+    int64_t sod = secs - days * 86400;
+    unsigned m, d;
+    lh_civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) {
+        lh_time_format_iso(us, b, sizeof b);
+    } else {
+        memcpy(b, "0000-00-00T00:00:00", 19);
+        put2(b, (unsigned)(y / 100));
+        put2(b + 2, (unsigned)(y % 100));
+        put2(b + 5, m);
+        put2(b + 8, d);
+        put2(b + 11, (unsigned)(sod / 3600));
+        put2(b + 14, (unsigned)(sod / 60 % 60));
+        put2(b + 17, (unsigned)(sod % 60));
+        size_t n = 19;
+        if (frac) {
+            b[n++] = '.';
+            for (int i = 5; i >= 0; i--, frac /= 10)
+                b[n + (size_t)i] = (char)('0' + frac % 10);
+            n += 6;
+        }
+        b[n++] = 'Z';
+        b[n] = '\0';
+    }
+    cw_str(w, k, b);
+}
+
+/* jansson's jsonp_dtostr without the dtoa option (Debian's build): "%.*g",
+ * ".0" when it would read as an integer, no '+' or leading zeros in the
+ * exponent. */
+static bool real_text(double v, int prec, char *out, size_t cap)
+{
+    if (!isfinite(v))
+        return false; /* json_real refuses these */
+    int r = snprintf(out, cap, "%.*g", prec, v);
+    if (r < 0 || (size_t)r >= cap)
+        return false;
+    size_t len = (size_t)r;
+    if (!strchr(out, '.') && !strchr(out, 'e')) {
+        if (len + 3 >= cap)
+            return false;
+        memcpy(out + len, ".0", 3);
+        len += 2;
+    }
+    char *start = strchr(out, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start)
+            memmove(start, end, len - (size_t)(end - out) + 1);
+    }
+    return true;
+}
+
+/* The store file has the real with 9 digits; a load reads that back and a
+ * compact dump prints the double with 17. */
+static void cw_real(struct cw *w, const char *k, double v)
+{
+    char t9[64], t17[64];
+    if (!real_text(v, 9, t9, sizeof t9) || !real_text(strtod(t9, NULL), 17, t17, sizeof t17)) {
+        cw_fail(w, LH_E_FORMAT, k, "not a finite number");
+        return;
+    }
+    cw_key(w, k);
+    cw_lit(w, t17, strlen(t17));
+}
+
+enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *d,
+                                           const struct lh_schedule_json_opts *o,
+                                           struct lh_buf *out, struct lh_error *err)
+{
+    struct cw w = {out, o, err, LH_OK, true};
+    /* a typical document is under 1 KiB: grow once, not six times */
+    if (out->max - out->len >= 1024)
+        lh_buf_reserve(out, 1024);
+    CW_LIT(&w, "{");
+    cw_str(&w, "id", d->id);
+    cw_open(&w, "kind");
+    cw_str(&w, "type", d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres");
+    cw_str(&w, "dsn", d->dsn);
+    cw_str(&w, "table", d->table);
+    cw_str_or_null(&w, "dataset_name", d->dataset_name);
+    if (d->has_batch_size)
+        cw_u64(&w, "batch_size", d->batch_size);
+    else
+        cw_null(&w, "batch_size");
+    cw_str_or_null(&w, "order_by", d->order_by);
+    cw_str_or_null(&w, "dsn_secret", o && o->omit_secret ? "" : d->dsn_secret);
+    cw_str_or_null(&w, "password_env", d->password_env);
+    cw_str(&w, "mode", lh_schedule_mode_name(d->mode));
+    cw_str_or_null(&w, "cursor_column", d->cursor_column);
+    if (d->has_limit)
+        cw_u64(&w, "limit", d->limit);
+    else
+        cw_null(&w, "limit");
+    cw_close(&w);
+    cw_open(&w, "trigger");
+    if (d->trigger.kind == LH_TRIGGER_CRON) {
+        cw_str(&w, "type", "cron");
+        cw_str(&w, "expr", d->cron_expr);
+        cw_str(&w, "tz", d->tz_name[0] ? d->tz_name : "UTC");
+    } else {
+        cw_str(&w, "type", "interval");
+        cw_i64(&w, "secs", d->trigger.interval_secs);
+        cw_str(&w, "anchor", d->trigger.anchor == LH_ANCHOR_FIXED ? "fixed" : "completion");
+    }
+    cw_close(&w);
+    cw_bool(&w, "enabled", d->enabled);
+    cw_time(&w, "created_at", d->created_at_us);
+    cw_str(&w, "created_by", d->created_by);
+    cw_time(&w, "next_run_at", d->next_run_at_us);
+    if (d->has_last_run)
+        cw_time(&w, "last_run_at", d->last_run_at_us);
+    else
+        cw_null(&w, "last_run_at");
+    if (d->last_outcome.present) {
+        const struct lh_run_outcome *lo = &d->last_outcome;
+        cw_open(&w, "last_outcome");
+        cw_time(&w, "at", lo->at_us);
+        cw_bool(&w, "success", lo->success);
+        cw_str(&w, "message", lo->message);
+        if (lo->has_rows)
+            cw_u64(&w, "rows", lo->rows);
+        else
+            cw_null(&w, "rows");
+        cw_real(&w, "duration_secs", lo->duration_secs);
+        cw_close(&w);
+    } else {
+        cw_null(&w, "last_outcome");
+    }
+    cw_u64(&w, "run_count", d->run_count);
+    cw_u64(&w, "failure_count", d->failure_count);
+    cw_open(&w, "retry");
+    cw_i64(&w, "max_attempts", d->retry.max_attempts);
+    cw_i64(&w, "base_secs", d->retry.base_secs);
+    cw_i64(&w, "cap_secs", d->retry.cap_secs);
+    cw_close(&w);
+    if (d->timeout_secs)
+        cw_i64(&w, "timeout_secs", d->timeout_secs);
+    else
+        cw_null(&w, "timeout_secs");
+    cw_str(&w, "catch_up", d->catch_up == LH_CATCH_UP_SKIP ? "skip" : "once");
+    cw_str_or_null(&w, "description", d->description);
+    if (d->auto_pause_after)
+        cw_i64(&w, "auto_pause_after", d->auto_pause_after);
+    else
+        cw_null(&w, "auto_pause_after");
+    cw_i64(&w, "consecutive_failures", d->consecutive_failures);
+    cw_str_or_null(&w, "paused_reason", d->paused_reason);
+    if (d->retry_attempt) {
+        cw_open(&w, "retry_state");
+        cw_i64(&w, "attempt", d->retry_attempt);
+        cw_time(&w, "target", d->retry_target_us);
+        cw_close(&w);
+    } else {
+        cw_null(&w, "retry_state");
+    }
+    if (o && o->run_state) {
+        cw_bool(&w, "running", o->running);
+        if (o->running && o->active_run_id && w.st == LH_OK) {
+            size_t n = strlen(o->active_run_id);
+            if (!utf8_ok((const unsigned char *)o->active_run_id, n))
+                cw_fail(&w, LH_E_FORMAT, "active_run_id", "not valid UTF-8");
+            cw_key(&w, "active_run_id");
+            if (w.st == LH_OK)
+                cw_escaped(&w, o->active_run_id, n);
+        } else {
+            cw_null(&w, "active_run_id");
+        }
+    }
+    CW_LIT(&w, "}");
+    if (w.st == LH_OK && !lh_buf_ok(out))
+        w.st = lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
+    return w.st;
 }
 
 /* ------------------------------------------------------------------ run records */

@@ -298,6 +298,33 @@ enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_sc
 enum lh_status lh_schedule_to_json(const struct lh_schedule *def, struct lh_buf *out,
                                    struct lh_error *err) LH_NODISCARD;
 
+/* How lh_schedule_to_json_compact writes a definition for display. */
+struct lh_schedule_json_opts {
+    bool omit_secret; /* "dsn_secret": null whatever def holds */
+    /* Optional: every string value (not the keys, not active_run_id) is
+     * passed through filter before it is written. It returns SIZE_MAX to
+     * keep s, else the length of its replacement, written to dst like
+     * snprintf (NUL-terminated, cut at cap; when the length is >= cap the
+     * writer calls it again with a buffer of length + 1). A replacement
+     * that is not valid UTF-8 is written as "***". */
+    size_t (*filter)(void *ctx, const char *s, char *dst, size_t cap);
+    void *filter_ctx;
+    /* Appends "running": running, "active_run_id": active_run_id or null. */
+    bool run_state;
+    bool running;
+    const char *active_run_id; /* borrowed; used when running */
+};
+
+/* The same document as lh_schedule_to_json (same fields, same order, the
+ * same values as jansson prints them after a load: a real is printed with
+ * 9 significant digits, read back and printed with 17), written compactly
+ * straight into out without building a tree. A string that is not valid
+ * UTF-8 is LH_E_FORMAT (jansson refuses those too); LH_E_NOMEM when out
+ * broke. On error out holds a partial document: the caller truncates. */
+enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *def,
+                                           const struct lh_schedule_json_opts *o,
+                                           struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
+
 /* ---- runs */
 
 enum lh_run_reason { LH_RUN_SCHEDULE, LH_RUN_RETRY, LH_RUN_MANUAL, LH_RUN_CATCH_UP };
@@ -360,7 +387,7 @@ struct lh_schedule_store_options {
  * and loads `_schedules/`: a malformed file is logged with its key, listed
  * in lh_schedule_store_problem and skipped; a plaintext DSN is sealed and
  * the file re-written. Thread safety: every lh_schedule_store_* call may
- * come from any thread (one mutex; listeners run outside it). */
+ * come from any thread (one read-write lock; listeners run outside it). */
 enum lh_status lh_schedule_store_open(struct lh_store *st,
                                       const struct lh_schedule_store_options *o,
                                       struct lh_schedule_store **out,
@@ -415,6 +442,17 @@ enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
                                             const struct lh_run_record *run, uint64_t rnd,
                                             int64_t now_us, struct lh_schedule *updated,
                                             bool *auto_paused, struct lh_error *err) LH_NODISCARD;
+/* Calls fn(ctx, def) with the store's lock held, for schedule id (visit;
+ * LH_E_NOTFOUND when absent) or for every schedule in id order until fn
+ * returns false (each). def is borrowed for the call: no copy is made, so
+ * nothing needs wiping. fn must not call the store; it may take locks that
+ * are never held while calling the store (the scheduler's): lock order
+ * store -> scheduler. */
+typedef bool (*lh_schedule_visit_fn)(void *ctx, const struct lh_schedule *def);
+enum lh_status lh_schedule_store_visit(struct lh_schedule_store *ss, const char *id,
+                                       lh_schedule_visit_fn fn, void *ctx,
+                                       struct lh_error *err) LH_NODISCARD;
+void lh_schedule_store_each(struct lh_schedule_store *ss, lh_schedule_visit_fn fn, void *ctx);
 /* Run history, newest first: up to limit records older than `before`
  * (a run id; NULL = from the newest). *total = all kept runs. Caller frees
  * *out with free(). */

@@ -8,9 +8,11 @@
  * process (the CLI beside a daemon) is never overwritten blindly: on a
  * conflict the file is re-read and the same change is applied again.
  *
- * Locking: one mutex guards the array and the lh_store (which is single-
- * threaded); it is held across store I/O. The listener is always called
- * after the mutex is released, so it may call back into the store.
+ * Locking: one read-write lock guards the array and the lh_store (which is
+ * single-threaded); it is held for writing across store I/O and by every
+ * change, for reading by the in-memory reads (get, list, visit, each), so
+ * the HTTP pool's GETs never wait for one another. The listener is always
+ * called after the lock is released, so it may call back into the store.
  */
 #include "schedule_int.h"
 #include "store/store.h"
@@ -27,7 +29,7 @@ struct ent {
 };
 
 struct lh_schedule_store {
-    pthread_mutex_t mu;
+    pthread_rwlock_t mu; /* read: get, list, visit, each, notify; write: the rest */
     struct lh_store *st;
     struct lh_schedule_key key;
     unsigned runs_keep;
@@ -256,10 +258,10 @@ done:
 
 static void notify(struct lh_schedule_store *ss, const char *id)
 {
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_rdlock(&ss->mu);
     lh_schedule_listener_fn fn = ss->fn;
     void *ctx = ss->fn_ctx;
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     if (fn)
         fn(ctx, id);
 }
@@ -276,7 +278,7 @@ enum lh_status lh_schedule_store_open(struct lh_store *st,
     struct lh_schedule_store *ss = calloc(1, sizeof *ss);
     if (!ss)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    pthread_mutex_init(&ss->mu, NULL);
+    pthread_rwlock_init(&ss->mu, NULL);
     ss->st = st;
     ss->key = *o->key;
     ss->runs_keep = o->runs_keep ? o->runs_keep : LH_RUNS_KEEP_DEFAULT;
@@ -305,7 +307,7 @@ void lh_schedule_store_close(struct lh_schedule_store *ss)
     free(ss->v);
     clear_problems(ss);
     lh_schedule_wipe(&ss->key, sizeof ss->key);
-    pthread_mutex_destroy(&ss->mu);
+    pthread_rwlock_destroy(&ss->mu);
     free(ss);
 }
 
@@ -322,20 +324,20 @@ const struct lh_schedule_key *lh_schedule_store_key(const struct lh_schedule_sto
 void lh_schedule_store_set_listener(struct lh_schedule_store *ss, lh_schedule_listener_fn fn,
                                     void *ctx)
 {
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_wrlock(&ss->mu);
     ss->fn = fn;
     ss->fn_ctx = ctx;
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
 }
 
 enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss, struct lh_error *err)
 {
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_wrlock(&ss->mu);
     struct ent **nv = NULL;
     size_t nn = 0;
     enum lh_status s = load_all(ss, &nv, &nn, err);
     if (s != LH_OK) {
-        pthread_mutex_unlock(&ss->mu);
+        pthread_rwlock_unlock(&ss->mu);
         return s;
     }
     /* ids that appeared, changed (other token) or vanished */
@@ -362,7 +364,7 @@ enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss, struct lh_
     free(ss->v);
     ss->v = nv;
     ss->n = ss->cap = nn;
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     for (size_t k = 0; k < nch; k++)
         notify(ss, changed[k]);
     free(changed);
@@ -386,7 +388,7 @@ enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const stru
         free(e);
         return s;
     }
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_wrlock(&ss->mu);
     bool found;
     size_t at = find(ss, e->def.id, &found);
     if (found) {
@@ -399,7 +401,7 @@ enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const stru
         if (s == LH_OK && !insert_at(ss, at, e))
             s = lh_error_set(err, LH_E_NOMEM, "out of memory");
     }
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     if (s != LH_OK) {
         lh_schedule_wipe(e, sizeof *e);
         free(e);
@@ -412,25 +414,46 @@ enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const stru
 enum lh_status lh_schedule_store_get(struct lh_schedule_store *ss, const char *id,
                                      struct lh_schedule *out, struct lh_error *err)
 {
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_rdlock(&ss->mu);
     bool found;
     size_t at = find(ss, id, &found);
     if (found)
         *out = ss->v[at]->def;
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     return found ? LH_OK : lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
+}
+
+enum lh_status lh_schedule_store_visit(struct lh_schedule_store *ss, const char *id,
+                                       lh_schedule_visit_fn fn, void *ctx, struct lh_error *err)
+{
+    pthread_rwlock_rdlock(&ss->mu);
+    bool found;
+    size_t at = find(ss, id, &found);
+    if (found)
+        fn(ctx, &ss->v[at]->def);
+    pthread_rwlock_unlock(&ss->mu);
+    return found ? LH_OK : lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
+}
+
+void lh_schedule_store_each(struct lh_schedule_store *ss, lh_schedule_visit_fn fn, void *ctx)
+{
+    pthread_rwlock_rdlock(&ss->mu);
+    for (size_t i = 0; i < ss->n; i++)
+        if (!fn(ctx, &ss->v[i]->def))
+            break;
+    pthread_rwlock_unlock(&ss->mu);
 }
 
 enum lh_status lh_schedule_store_list(struct lh_schedule_store *ss, struct lh_schedule **out,
                                       size_t *n, struct lh_error *err)
 {
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_rdlock(&ss->mu);
     struct lh_schedule *v = malloc((ss->n ? ss->n : 1) * sizeof *v);
     if (v)
         for (size_t i = 0; i < ss->n; i++)
             v[i] = ss->v[i]->def;
     *n = v ? ss->n : 0;
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     *out = v;
     return v ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
 }
@@ -443,7 +466,7 @@ typedef enum lh_status (*modify_fn)(struct lh_schedule *def, void *arg, struct l
 static enum lh_status modify(struct lh_schedule_store *ss, const char *id, modify_fn fn, void *arg,
                              struct lh_schedule *updated, struct lh_error *err)
 {
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_wrlock(&ss->mu);
     enum lh_status s = LH_OK;
     bool found;
     size_t at = find(ss, id, &found);
@@ -487,7 +510,7 @@ static enum lh_status modify(struct lh_schedule_store *ss, const char *id, modif
         *cur = fresh;
     }
 done:
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     return s;
 }
 
@@ -620,7 +643,7 @@ enum lh_status lh_schedule_store_delete(struct lh_schedule_store *ss, const char
         *existed = false;
     if (sched_key(id, key, sizeof key, err) != LH_OK)
         return LH_E_INVAL;
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_wrlock(&ss->mu);
     bool found;
     size_t at = find(ss, id, &found);
     enum lh_status s = lh_store_delete(ss->st, key, err);
@@ -630,7 +653,7 @@ enum lh_status lh_schedule_store_delete(struct lh_schedule_store *ss, const char
         memmove(ss->v + at, ss->v + at + 1, (ss->n - at - 1) * sizeof *ss->v);
         ss->n--;
     }
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     if (s != LH_OK)
         return s;
     if (existed)
@@ -694,11 +717,11 @@ enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
     lh_buf_init(&out, LH_SCHEDULE_JSON_MAX);
     enum lh_status s = lh_run_record_to_json(run, &out, err);
     if (s == LH_OK) {
-        pthread_mutex_lock(&ss->mu);
+        pthread_rwlock_wrlock(&ss->mu);
         s = lh_store_put(ss->st, key, out.data, out.len, err);
         if (s == LH_OK)
             trim_runs(ss, prefix);
-        pthread_mutex_unlock(&ss->mu);
+        pthread_rwlock_unlock(&ss->mu);
     }
     lh_buf_free(&out);
     if (s != LH_OK)
@@ -724,7 +747,7 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
     struct lh_run_record *v = calloc(limit ? limit : 1, sizeof *v);
     if (!v)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    pthread_mutex_lock(&ss->mu);
+    pthread_rwlock_wrlock(&ss->mu);
     struct lh_store_list l;
     enum lh_status s = lh_store_list(ss->st, prefix, &l, err);
     if (s != LH_OK)
@@ -756,7 +779,7 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
         *total = cnt;
     lh_store_list_free(&l);
 done:
-    pthread_mutex_unlock(&ss->mu);
+    pthread_rwlock_unlock(&ss->mu);
     if (s != LH_OK) {
         free(v);
         *n = 0;

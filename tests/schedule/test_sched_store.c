@@ -2,7 +2,8 @@
  * test_sched_store.c — the schedule store on a real local-directory store:
  * load with a malformed file, plaintext files re-written sealed, wrong key,
  * create/get/list/update/delete, compare-and-swap against a second writer,
- * reload with listener calls, run history retention and paging.
+ * reload with listener calls, run history retention and paging, the
+ * in-place visitors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -291,12 +292,75 @@ static void test_run_history(void **state)
     lh_schedule_store_close(ss);
 }
 
+/* lh_schedule_store_visit / _each: the stored definitions in place, in id
+ * order, the walk stopped by the visitor, NOTFOUND for a missing id. */
+struct visits {
+    char ids[8][LH_SCHEDULE_ID_MAX + 1];
+    char secret[8][64];
+    size_t n, stop_after;
+};
+
+static bool on_visit(void *ctx, const struct lh_schedule *def)
+{
+    struct visits *v = ctx;
+    if (v->n < 8) {
+        snprintf(v->ids[v->n], sizeof v->ids[0], "%s", def->id);
+        snprintf(v->secret[v->n], sizeof v->secret[0], "%.3s", def->dsn_secret);
+    }
+    v->n++;
+    return v->n < v->stop_after;
+}
+
+static void test_visit_each(void **state)
+{
+    struct fx *f = *state;
+    struct lh_schedule_store_options o = {.key = &f->key};
+    struct lh_schedule_store *ss;
+    struct lh_error err;
+    assert_int_equal(lh_schedule_store_open(f->st, &o, &ss, &err), LH_OK);
+    struct visits v = {.stop_after = 100};
+    lh_schedule_store_each(ss, on_visit, &v);
+    assert_int_equal(v.n, 0);
+    struct lh_schedule d;
+    const char *ids[] = {"m", "b", "z", "a"};
+    for (size_t i = 0; i < 4; i++) {
+        mk(&d, ids[i], 1000000);
+        assert_int_equal(lh_schedule_store_create(ss, &d, &err), LH_OK);
+    }
+    lh_schedule_store_each(ss, on_visit, &v);
+    assert_int_equal(v.n, 4);
+    const char *want[] = {"a", "b", "m", "z"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(v.ids[i], want[i]);
+        assert_string_equal(v.secret[i], "v1:"); /* the stored (sealed) definition */
+    }
+    memset(&v, 0, sizeof v);
+    v.stop_after = 2;
+    lh_schedule_store_each(ss, on_visit, &v);
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.ids[1], "b");
+
+    memset(&v, 0, sizeof v);
+    v.stop_after = 100;
+    assert_int_equal(lh_schedule_store_visit(ss, "m", on_visit, &v, &err), LH_OK);
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.ids[0], "m");
+    assert_int_equal(lh_schedule_store_visit(ss, "nope", on_visit, &v, &err), LH_E_NOTFOUND);
+    assert_int_equal(v.n, 1);
+    assert_non_null(strstr(err.msg, "nope"));
+    bool existed;
+    assert_int_equal(lh_schedule_store_delete(ss, "m", &existed, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_visit(ss, "m", on_visit, &v, &err), LH_E_NOTFOUND);
+    lh_schedule_store_close(ss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_malformed_and_plaintext, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crud_and_cas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_visit_each, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
