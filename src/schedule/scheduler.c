@@ -364,6 +364,15 @@ static void dispatch(struct lh_scheduler *s, struct slot *x, int64_t now)
     pthread_cond_signal(&s->work_cv);
 }
 
+/* A slot holding an accepted run-now that has not started (locked). */
+static struct slot *queued_run_now(struct lh_scheduler *s)
+{
+    for (size_t i = 0; i < s->nheap; i++)
+        if (s->heap[i]->manual && !s->heap[i]->running)
+            return s->heap[i];
+    return NULL;
+}
+
 static void *timer_main(void *arg)
 {
     struct lh_scheduler *s = arg;
@@ -374,6 +383,13 @@ static void *timer_main(void *arg)
         const int64_t now = s->clock.now_us(s->clock.ctx);
         size_t ncancel = 0;
         if (s->stopping) {
+            /* A run-now that was accepted (its run id handed out) but never
+             * started is still recorded, as cancelled: the job is not called. */
+            struct slot *q;
+            while (s->running < s->limit && (q = queued_run_now(s)) != NULL) {
+                dispatch(s, q, now);
+                q->stop_cancelled = true;
+            }
             if (s->running == 0)
                 break;
             if (!s->cancelled_all && now >= s->grace_deadline_us) {
@@ -515,6 +531,7 @@ static void run_one(struct lh_scheduler *s, struct slot *x)
     rec.attempt = x->attempt;
     rec.target_us = x->reason == LH_RUN_MANUAL ? 0 : x->target_us;
     rec.started_at_us = x->started_us;
+    const bool never_started = x->stop_cancelled; /* dispatched by the stop only to record it */
     pthread_mutex_unlock(&s->mu);
 
     bool have_def = false, ran = false;
@@ -522,6 +539,8 @@ static void run_one(struct lh_scheduler *s, struct slot *x)
         snprintf(rec.message, sizeof rec.message, "out of memory");
     } else if (lh_schedule_store_get(s->store, rec.schedule_id, def, &err) != LH_OK) {
         snprintf(rec.message, sizeof rec.message, "%s", err.msg);
+    } else if ((have_def = true, never_started)) {
+        snprintf(rec.message, sizeof rec.message, "the run had not started");
     } else if ((have_def = true, lh_schedule_dsn_reveal(def, lh_schedule_store_key(s->store), dsn,
                                                         LH_SCHEDULE_DSN_MAX, &err)) != LH_OK) {
         snprintf(rec.message, sizeof rec.message, "%s", err.msg);
@@ -638,7 +657,11 @@ static void *worker_main(void *arg)
         s->qhead = (s->qhead + 1) % s->limit;
         s->qlen--;
         pthread_cond_broadcast(&s->idle_cv);
-        if (s->stopping) {
+        if (s->stopping && x->reason == LH_RUN_MANUAL) {
+            /* a run-now whose id was handed out: recorded as cancelled,
+             * without calling the job (see run_one) */
+            x->stop_cancelled = true;
+        } else if (s->stopping) {
             /* dispatched but never started: it stays due for the next start */
             finish_slot(s, x);
             s->started--;
@@ -825,8 +848,6 @@ void lh_scheduler_stop_begin(struct lh_scheduler *s, int64_t grace_secs)
     if (!s->stopping) {
         s->stopping = true;
         s->grace_deadline_us = now + (grace_secs > 0 ? grace_secs : 0) * 1000000;
-        for (size_t i = 0; i < s->nslots; i++)
-            s->slots[i]->manual = false;
     }
     kick_locked(s);
     pthread_mutex_unlock(&s->mu);

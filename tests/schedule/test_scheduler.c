@@ -636,6 +636,43 @@ static void test_graceful_stop(void **state)
     assert_int_equal(d.next_run_at_us, T0); /* still due: the next start runs it */
 }
 
+/* A run-now accepted while every worker is busy, then a stop: the caller
+ * holds its run id, so the run is recorded (cancelled) and never started. */
+static void test_stop_records_queued_run_now(void **state)
+{
+    struct fx *f = *state;
+    add(f, "busy", 3600, NULL);
+    add(f, "queued", 60, disabled);
+    B(f, "busy")->gate = true;
+    start(f, 1);
+    wait_calls(f, 1);
+    lh_scheduler_quiesce(f->sch, 1);
+    char rid[LH_RUN_ID_MAX], rid2[LH_RUN_ID_MAX];
+    bool already;
+    struct lh_error err;
+    assert_int_equal(lh_scheduler_run_now(f->sch, "queued", rid, &already, &err), LH_OK);
+    assert_false(already);
+    lh_scheduler_quiesce(f->sch, 1);
+    /* queued behind the limit, but reported as the active run */
+    assert_true(lh_scheduler_active_run(f->sch, "queued", rid2));
+    assert_string_equal(rid, rid2);
+    lh_scheduler_stop_begin(f->sch, 0); /* no grace: busy is cancelled */
+    lh_scheduler_stop(f->sch, 0);
+    f->sch = NULL;
+    assert_int_equal(calls_of(f, "queued"), 0);
+    size_t n;
+    struct lh_run_record *v = runs(f, "queued", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].run_id, rid);
+    assert_int_equal(v[0].status, LH_RUN_CANCELLED);
+    assert_int_equal(v[0].reason, LH_RUN_MANUAL);
+    assert_non_null(strstr(v[0].message, "had not started"));
+    free(v);
+    struct lh_schedule d = get(f, "queued");
+    assert_int_equal(d.failure_count, 0);
+    assert_int_equal(d.run_count, 0);
+}
+
 static void later(struct lh_schedule *d)
 {
     d->next_run_at_us += 100 * S;
@@ -721,9 +758,10 @@ int main(void)
         T(test_catch_up_once_vs_skip),
         T(test_timeout),
         T(test_graceful_stop),
+        T(test_stop_records_queued_run_now),
         T(test_wakeup_on_changes),
         T(test_real_clock_wakeup),
     };
-    lh_log_set_level(LH_LOG_ERROR);
+    lh_log_set_level(getenv("LH_TEST_DEBUG") ? LH_LOG_DEBUG : LH_LOG_ERROR);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
