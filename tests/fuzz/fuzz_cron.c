@@ -5,7 +5,7 @@
  * zone with DST, conversions both ways) so the walk is fuzzed too.
  *
  * Built with clang -fsanitize=fuzzer under LH_FUZZ; under gcc the corpus in
- * tests/fuzz/corpus/cron replays through tests/schedule/fuzz_replay.c.
+ * tests/fuzz/corpus/cron replays through tests/fuzz/replay.c (ctest schedule_fuzz_cron_replay).
  */
 #include "schedule/schedule.h"
 

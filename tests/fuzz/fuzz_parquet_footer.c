@@ -7,7 +7,7 @@
  * outcome; crashes, leaks and sanitizer reports are the findings.
  *
  * Built with clang -fsanitize=fuzzer when -DLH_FUZZ=ON; the same function is
- * driven by replay_parquet_footer.c over the committed corpus in ctest.
+ * driven by replay.c over the committed corpus in ctest.
  */
 #include <stddef.h>
 #include <stdint.h>

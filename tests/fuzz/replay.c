@@ -1,10 +1,12 @@
 /*
- * replay_parquet_footer.c — runs the fuzz target over the committed corpus
- * as an ordinary test (gcc and the ASan build), in the manner of zstd's
- * regression driver: every corpus file as is, then deterministic
- * truncations and bit flips of each.
+ * replay.c — the one replay driver of every fuzz target: runs the target
+ * over its committed corpus as an ordinary test (gcc and the ASan build), in
+ * the manner of zstd's regression driver: every corpus file as is, then
+ * deterministic truncations and bit flips of each (the tail gets every byte:
+ * that is where a Parquet footer and its length live).
  *
- * usage: fuzz_parquet_replay DIR...
+ * Link it with exactly one LLVMFuzzerTestOneInput.
+ * usage: <target>_replay DIR...
  */
 #include <dirent.h>
 #include <stdio.h>
