@@ -8,11 +8,25 @@
  * process (the CLI beside a daemon) is never overwritten blindly: on a
  * conflict the file is re-read and the same change is applied again.
  *
- * Locking: one read-write lock guards the array and the lh_store (which is
- * single-threaded); it is held for writing across store I/O and by every
- * change, for reading by the in-memory reads (get, list, visit, each), so
- * the HTTP pool's GETs never wait for one another. The listener is always
- * called after the lock is released, so it may call back into the store.
+ * Locking (three layers, always taken in this order: stripe -> handle ->
+ * mu; mu is never held while waiting for the others):
+ *   - stripe[hash(id) % STRIPES]: orders the file I/O of one schedule (its
+ *     definition and its run history). Held by create, modify (update,
+ *     enable, reschedule, record_run), delete and runs across their store
+ *     I/O; reload holds every stripe. An entry is replaced or freed only by
+ *     a holder of its stripe, so a holder may read its entry without mu.
+ *   - handles: an lh_store is used by one thread at a time, so I/O borrows
+ *     one from a small pool (hold/release). For a local store the pool opens
+ *     up to HANDLES_MAX handles on the same directory, so run records of
+ *     different schedules are written and fsynced in parallel; any other
+ *     backend has only the caller's handle and its I/O is serialised.
+ *   - mu, a read-write lock, guards the in-memory array only: the in-memory
+ *     reads (get, list, visit, each) take it for reading, and writers take
+ *     it for writing only to swap in an entry after its file is written, so
+ *     a read (the scheduler starting a job, an HTTP GET) never waits for an
+ *     fsync (issue 5: pickup p99 was 36-76 ms behind record_run).
+ * The listener is always called after every lock is released, so it may
+ * call back into the store.
  */
 #include "schedule_int.h"
 #include "store/store.h"
@@ -22,6 +36,8 @@
 
 #define RUNS_PREFIX "_runs/"
 #define MAX_PROBLEMS 64
+#define STRIPES 64
+#define HANDLES_MAX 8
 
 struct ent {
     struct lh_schedule def;
@@ -29,7 +45,14 @@ struct ent {
 };
 
 struct lh_schedule_store {
-    pthread_rwlock_t mu; /* read: get, list, visit, each, notify; write: the rest */
+    pthread_rwlock_t mu; /* the array: read by get, list, visit, each, notify */
+    pthread_mutex_t stripe[STRIPES]; /* one schedule's file I/O (see the top) */
+    pthread_mutex_t hmu;             /* the handle pool */
+    pthread_cond_t hcv;
+    struct lh_store *h[HANDLES_MAX]; /* h[0] is the caller's; the rest are ours */
+    bool hbusy[HANDLES_MAX];
+    size_t nh;
+    bool hmore; /* a local store: more handles may be opened */
     struct lh_store *st;
     struct lh_schedule_key key;
     unsigned runs_keep;
@@ -42,6 +65,64 @@ struct lh_schedule_store {
 };
 
 /* ------------------------------------------------------------------ helpers */
+
+static size_t stripe_of(const char *id)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * UINT64_C(0x100000001b3);
+    return (size_t)(h % STRIPES);
+}
+
+static void stripe_lock(struct lh_schedule_store *ss, const char *id)
+{
+    pthread_mutex_lock(&ss->stripe[stripe_of(id)]);
+}
+
+static void stripe_unlock(struct lh_schedule_store *ss, const char *id)
+{
+    pthread_mutex_unlock(&ss->stripe[stripe_of(id)]);
+}
+
+/* Borrows a store handle for this thread's I/O (waits for one if every
+ * handle is busy and no more may be opened). */
+static struct lh_store *hold(struct lh_schedule_store *ss)
+{
+    pthread_mutex_lock(&ss->hmu);
+    for (;;) {
+        for (size_t i = 0; i < ss->nh; i++)
+            if (!ss->hbusy[i]) {
+                ss->hbusy[i] = true;
+                pthread_mutex_unlock(&ss->hmu);
+                return ss->h[i];
+            }
+        if (ss->hmore && ss->nh < HANDLES_MAX) {
+            struct lh_store_options o = {0};
+            struct lh_error err;
+            struct lh_store *h = NULL;
+            if (lh_store_open(lh_store_url(ss->st), &o, &h, &err) == LH_OK) {
+                ss->h[ss->nh] = h;
+                ss->hbusy[ss->nh++] = true;
+                pthread_mutex_unlock(&ss->hmu);
+                return h;
+            }
+            lh_warn("schedule store: another handle on %s: %s (I/O stays serialised)",
+                    lh_store_url(ss->st), err.msg);
+            ss->hmore = false;
+        }
+        pthread_cond_wait(&ss->hcv, &ss->hmu);
+    }
+}
+
+static void release(struct lh_schedule_store *ss, struct lh_store *h)
+{
+    pthread_mutex_lock(&ss->hmu);
+    for (size_t i = 0; i < ss->nh; i++)
+        if (ss->h[i] == h)
+            ss->hbusy[i] = false;
+    pthread_cond_signal(&ss->hcv);
+    pthread_mutex_unlock(&ss->hmu);
+}
 
 static size_t find(const struct lh_schedule_store *ss, const char *id, bool *found)
 {
@@ -121,12 +202,12 @@ static enum lh_status runs_prefix(const char *id, char *out, size_t cap, struct 
 
 /* Reads and parses one schedule file into e (sealing a plaintext DSN and
  * re-writing the file when the key allows). */
-static enum lh_status load_one(struct lh_schedule_store *ss, const char *key, struct ent *e,
-                               struct lh_error *err)
+static enum lh_status load_one(struct lh_schedule_store *ss, struct lh_store *st, const char *key,
+                               struct ent *e, struct lh_error *err)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    enum lh_status s = lh_store_get(ss->st, key, LH_SCHEDULE_JSON_MAX, &buf, &len, e->token, err);
+    enum lh_status s = lh_store_get(st, key, LH_SCHEDULE_JSON_MAX, &buf, &len, e->token, err);
     if (s != LH_OK)
         return s;
     bool sealed = false;
@@ -144,7 +225,7 @@ static enum lh_status load_one(struct lh_schedule_store *ss, const char *key, st
         struct lh_error e2;
         char nt[LH_STORE_TOKEN_MAX] = "";
         if (lh_schedule_to_json(&e->def, &out, &e2) == LH_OK &&
-            lh_store_replace_if(ss->st, key, out.data, out.len, e->token, nt, &e2) == LH_OK) {
+            lh_store_replace_if(st, key, out.data, out.len, e->token, nt, &e2) == LH_OK) {
             lh_info("schedule %s: plaintext dsn password sealed and the file re-written",
                     e->def.id);
             if (nt[0])
@@ -169,11 +250,11 @@ static enum lh_status load_one(struct lh_schedule_store *ss, const char *key, st
 }
 
 /* Loads every schedule file into a fresh sorted array. */
-static enum lh_status load_all(struct lh_schedule_store *ss, struct ent ***out, size_t *nout,
-                               struct lh_error *err)
+static enum lh_status load_all(struct lh_schedule_store *ss, struct lh_store *st, struct ent ***out,
+                               size_t *nout, struct lh_error *err)
 {
     struct lh_store_list l;
-    enum lh_status s = lh_store_list(ss->st, "_schedules/", &l, err);
+    enum lh_status s = lh_store_list(st, "_schedules/", &l, err);
     if (s != LH_OK)
         return s;
     struct ent **v = calloc(l.count ? l.count : 1, sizeof *v);
@@ -194,7 +275,7 @@ static enum lh_status load_all(struct lh_schedule_store *ss, struct ent ***out, 
             s = lh_error_set(err, LH_E_NOMEM, "out of memory loading schedules");
             break;
         }
-        if (load_one(ss, key, e, &e1) != LH_OK) {
+        if (load_one(ss, st, key, e, &e1) != LH_OK) {
             add_problem(ss, key, e1.msg);
             free(e);
             continue;
@@ -221,7 +302,7 @@ static enum lh_status load_all(struct lh_schedule_store *ss, struct ent ***out, 
 }
 
 /* Writes e->def: create (put_if_absent) or replace_if on e->token. */
-static enum lh_status write_ent(struct lh_schedule_store *ss, struct ent *e, bool create,
+static enum lh_status write_ent(struct lh_store *st, struct ent *e, bool create,
                                 struct lh_error *err)
 {
     char key[LH_STORE_KEY_MAX];
@@ -234,11 +315,11 @@ static enum lh_status write_ent(struct lh_schedule_store *ss, struct ent *e, boo
         goto done;
     char nt[LH_STORE_TOKEN_MAX] = "";
     if (create)
-        s = lh_store_put_if_absent(ss->st, key, out.data, out.len, err);
+        s = lh_store_put_if_absent(st, key, out.data, out.len, err);
     else if (e->token[0])
-        s = lh_store_replace_if(ss->st, key, out.data, out.len, e->token, nt, err);
+        s = lh_store_replace_if(st, key, out.data, out.len, e->token, nt, err);
     else
-        s = lh_store_put(ss->st, key, out.data, out.len, err);
+        s = lh_store_put(st, key, out.data, out.len, err);
     if (s != LH_OK)
         goto done;
     if (!nt[0]) {
@@ -246,7 +327,7 @@ static enum lh_status write_ent(struct lh_schedule_store *ss, struct ent *e, boo
         uint8_t *b = NULL;
         size_t bl;
         struct lh_error e2;
-        if (lh_store_get(ss->st, key, LH_SCHEDULE_JSON_MAX, &b, &bl, nt, &e2) != LH_OK)
+        if (lh_store_get(st, key, LH_SCHEDULE_JSON_MAX, &b, &bl, nt, &e2) != LH_OK)
             nt[0] = '\0';
         free(b);
     }
@@ -279,10 +360,17 @@ enum lh_status lh_schedule_store_open(struct lh_store *st,
     if (!ss)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     pthread_rwlock_init(&ss->mu, NULL);
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&ss->stripe[i], NULL);
+    pthread_mutex_init(&ss->hmu, NULL);
+    pthread_cond_init(&ss->hcv, NULL);
     ss->st = st;
+    ss->h[0] = st;
+    ss->nh = 1;
+    ss->hmore = strcmp(lh_store_kind(st), "local") == 0;
     ss->key = *o->key;
     ss->runs_keep = o->runs_keep ? o->runs_keep : LH_RUNS_KEEP_DEFAULT;
-    enum lh_status s = load_all(ss, &ss->v, &ss->n, err);
+    enum lh_status s = load_all(ss, st, &ss->v, &ss->n, err);
     if (s != LH_OK) {
         lh_schedule_store_close(ss);
         return s;
@@ -307,6 +395,12 @@ void lh_schedule_store_close(struct lh_schedule_store *ss)
     free(ss->v);
     clear_problems(ss);
     lh_schedule_wipe(&ss->key, sizeof ss->key);
+    for (size_t i = 1; i < ss->nh; i++)
+        lh_store_close(ss->h[i]);
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_destroy(&ss->stripe[i]);
+    pthread_mutex_destroy(&ss->hmu);
+    pthread_cond_destroy(&ss->hcv);
     pthread_rwlock_destroy(&ss->mu);
     free(ss);
 }
@@ -330,16 +424,28 @@ void lh_schedule_store_set_listener(struct lh_schedule_store *ss, lh_schedule_li
     pthread_rwlock_unlock(&ss->mu);
 }
 
+static void stripes_all(struct lh_schedule_store *ss, bool lock)
+{
+    for (size_t i = 0; i < STRIPES; i++)
+        if (lock)
+            pthread_mutex_lock(&ss->stripe[i]);
+        else
+            pthread_mutex_unlock(&ss->stripe[i]);
+}
+
 enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss, struct lh_error *err)
 {
-    pthread_rwlock_wrlock(&ss->mu);
+    stripes_all(ss, true);
     struct ent **nv = NULL;
     size_t nn = 0;
-    enum lh_status s = load_all(ss, &nv, &nn, err);
+    struct lh_store *st = hold(ss);
+    enum lh_status s = load_all(ss, st, &nv, &nn, err);
+    release(ss, st);
     if (s != LH_OK) {
-        pthread_rwlock_unlock(&ss->mu);
+        stripes_all(ss, false);
         return s;
     }
+    pthread_rwlock_wrlock(&ss->mu);
     /* ids that appeared, changed (other token) or vanished */
     size_t cap = ss->n + nn + 1, nch = 0;
     char(*changed)[LH_SCHEDULE_ID_MAX + 1] = calloc(cap, sizeof *changed);
@@ -365,6 +471,7 @@ enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss, struct lh_
     ss->v = nv;
     ss->n = ss->cap = nn;
     pthread_rwlock_unlock(&ss->mu);
+    stripes_all(ss, false);
     for (size_t k = 0; k < nch; k++)
         notify(ss, changed[k]);
     free(changed);
@@ -388,20 +495,30 @@ enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const stru
         free(e);
         return s;
     }
-    pthread_rwlock_wrlock(&ss->mu);
+    stripe_lock(ss, e->def.id);
     bool found;
-    size_t at = find(ss, e->def.id, &found);
+    pthread_rwlock_rdlock(&ss->mu);
+    find(ss, e->def.id, &found);
+    pthread_rwlock_unlock(&ss->mu);
     if (found) {
         s = lh_error_set(err, LH_E_EXISTS, "schedule '%s' already exists", e->def.id);
     } else {
-        s = write_ent(ss, e, true, err);
+        struct lh_store *st = hold(ss);
+        s = write_ent(st, e, true, err);
+        release(ss, st);
         if (s == LH_E_EXISTS)
             lh_error_set(err, LH_E_EXISTS, "schedule '%s' already exists (in the store)",
                          e->def.id);
-        if (s == LH_OK && !insert_at(ss, at, e))
-            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        if (s == LH_OK) {
+            /* the id cannot have appeared meanwhile: its stripe is held */
+            pthread_rwlock_wrlock(&ss->mu);
+            size_t at = find(ss, e->def.id, &found);
+            if (!insert_at(ss, at, e))
+                s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            pthread_rwlock_unlock(&ss->mu);
+        }
     }
-    pthread_rwlock_unlock(&ss->mu);
+    stripe_unlock(ss, e->def.id);
     if (s != LH_OK) {
         lh_schedule_wipe(e, sizeof *e);
         free(e);
@@ -463,54 +580,65 @@ enum lh_status lh_schedule_store_list(struct lh_schedule_store *ss, struct lh_sc
  * on the fresh copy. */
 typedef enum lh_status (*modify_fn)(struct lh_schedule *def, void *arg, struct lh_error *err);
 
-static enum lh_status modify(struct lh_schedule_store *ss, const char *id, modify_fn fn, void *arg,
-                             struct lh_schedule *updated, struct lh_error *err)
+/* Called with id's stripe held and st borrowed: the entry of id is
+ * replaced only here (and by delete / reload, which take the stripe too),
+ * so cur is read without mu; mu is taken for writing only to swap. */
+static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_store *st,
+                                    const char *id, modify_fn fn, void *arg,
+                                    struct lh_schedule *updated, struct lh_error *err)
 {
-    pthread_rwlock_wrlock(&ss->mu);
     enum lh_status s = LH_OK;
     bool found;
+    pthread_rwlock_rdlock(&ss->mu);
     size_t at = find(ss, id, &found);
-    if (!found) {
-        s = lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
-        goto done;
-    }
+    struct ent *cur = found ? ss->v[at] : NULL;
+    pthread_rwlock_unlock(&ss->mu);
+    if (!found)
+        return lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
     for (int tries = 0;; tries++) {
-        struct ent *cur = ss->v[at];
         struct ent *e = malloc(sizeof *e);
-        if (!e) {
-            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
-            goto done;
-        }
+        if (!e)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
         *e = *cur;
         s = fn(&e->def, arg, err);
         if (s == LH_OK)
-            s = write_ent(ss, e, false, err);
+            s = write_ent(st, e, false, err);
         if (s == LH_OK) {
-            ss->v[at] = e;
+            pthread_rwlock_wrlock(&ss->mu);
+            ss->v[find(ss, id, &found)] = e; /* still there: the stripe is held */
+            pthread_rwlock_unlock(&ss->mu);
             free(cur);
             if (updated)
                 *updated = e->def;
-            goto done;
+            return LH_OK;
         }
         free(e);
         if ((s != LH_E_CONFLICT && s != LH_E_NOTFOUND) || tries == 4)
-            goto done;
+            return s;
         /* someone else wrote the file: take theirs and apply ours again */
         char key[LH_STORE_KEY_MAX];
         struct ent fresh;
         if (sched_key(id, key, sizeof key, err) != LH_OK)
-            goto done;
-        if (s == LH_E_NOTFOUND) {
-            s = lh_error_set(err, LH_E_NOTFOUND, "schedule '%s' was deleted meanwhile", id);
-            goto done;
-        }
-        s = load_one(ss, key, &fresh, err);
+            return LH_E_INVAL;
+        if (s == LH_E_NOTFOUND)
+            return lh_error_set(err, LH_E_NOTFOUND, "schedule '%s' was deleted meanwhile", id);
+        s = load_one(ss, st, key, &fresh, err);
         if (s != LH_OK)
-            goto done;
+            return s;
+        pthread_rwlock_wrlock(&ss->mu);
         *cur = fresh;
+        pthread_rwlock_unlock(&ss->mu);
     }
-done:
-    pthread_rwlock_unlock(&ss->mu);
+}
+
+static enum lh_status modify(struct lh_schedule_store *ss, const char *id, modify_fn fn, void *arg,
+                             struct lh_schedule *updated, struct lh_error *err)
+{
+    stripe_lock(ss, id);
+    struct lh_store *st = hold(ss);
+    enum lh_status s = modify_locked(ss, st, id, fn, arg, updated, err);
+    release(ss, st);
+    stripe_unlock(ss, id);
     return s;
 }
 
@@ -643,17 +771,27 @@ enum lh_status lh_schedule_store_delete(struct lh_schedule_store *ss, const char
         *existed = false;
     if (sched_key(id, key, sizeof key, err) != LH_OK)
         return LH_E_INVAL;
-    pthread_rwlock_wrlock(&ss->mu);
-    bool found;
-    size_t at = find(ss, id, &found);
-    enum lh_status s = lh_store_delete(ss->st, key, err);
-    if (s == LH_OK && found) {
-        lh_schedule_wipe(ss->v[at], sizeof *ss->v[at]);
-        free(ss->v[at]);
-        memmove(ss->v + at, ss->v + at + 1, (ss->n - at - 1) * sizeof *ss->v);
-        ss->n--;
+    stripe_lock(ss, id);
+    struct lh_store *st = hold(ss);
+    enum lh_status s = lh_store_delete(st, key, err);
+    release(ss, st);
+    bool found = false;
+    struct ent *gone = NULL;
+    if (s == LH_OK) {
+        pthread_rwlock_wrlock(&ss->mu);
+        size_t at = find(ss, id, &found);
+        if (found) {
+            gone = ss->v[at];
+            memmove(ss->v + at, ss->v + at + 1, (ss->n - at - 1) * sizeof *ss->v);
+            ss->n--;
+        }
+        pthread_rwlock_unlock(&ss->mu);
     }
-    pthread_rwlock_unlock(&ss->mu);
+    stripe_unlock(ss, id);
+    if (gone) {
+        lh_schedule_wipe(gone, sizeof *gone);
+        free(gone);
+    }
     if (s != LH_OK)
         return s;
     if (existed)
@@ -677,12 +815,13 @@ static enum lh_status do_run(struct lh_schedule *d, void *arg, struct lh_error *
     return lh_schedule_apply_run(d, a->run, a->rnd, a->now_us, &a->paused, err);
 }
 
-/* Keeps the newest runs_keep records of one schedule. Called locked. */
-static void trim_runs(struct lh_schedule_store *ss, const char *prefix)
+/* Keeps the newest runs_keep records of one schedule. Called with the
+ * schedule's stripe held and st borrowed. */
+static void trim_runs(struct lh_schedule_store *ss, struct lh_store *st, const char *prefix)
 {
     struct lh_store_list l;
     struct lh_error err;
-    if (lh_store_list(ss->st, prefix, &l, &err) != LH_OK) {
+    if (lh_store_list(st, prefix, &l, &err) != LH_OK) {
         lh_warn("run history %s: %s", prefix, err.msg);
         return;
     }
@@ -694,7 +833,7 @@ static void trim_runs(struct lh_schedule_store *ss, const char *prefix)
         const char *k = l.items[i].key;
         if (strlen(k) <= 5 || strcmp(k + strlen(k) - 5, ".json") != 0)
             continue;
-        if (lh_store_delete(ss->st, k, &err) != LH_OK)
+        if (lh_store_delete(st, k, &err) != LH_OK)
             lh_warn("run history: delete %s: %s", k, err.msg);
         n--;
     }
@@ -716,18 +855,23 @@ enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
     struct lh_buf out;
     lh_buf_init(&out, LH_SCHEDULE_JSON_MAX);
     enum lh_status s = lh_run_record_to_json(run, &out, err);
-    if (s == LH_OK) {
-        pthread_rwlock_wrlock(&ss->mu);
-        s = lh_store_put(ss->st, key, out.data, out.len, err);
-        if (s == LH_OK)
-            trim_runs(ss, prefix);
-        pthread_rwlock_unlock(&ss->mu);
-    }
-    lh_buf_free(&out);
-    if (s != LH_OK)
+    if (s != LH_OK) {
+        lh_buf_free(&out);
         return s;
+    }
+    /* the record is fsynced (lh_store_put) before the schedule file that
+     * counts it; neither holds mu, so readers do not wait for either */
+    stripe_lock(ss, run->schedule_id);
+    struct lh_store *st = hold(ss);
+    s = lh_store_put(st, key, out.data, out.len, err);
+    lh_buf_free(&out);
     struct run_arg a = {run, rnd, now_us, false};
-    s = modify(ss, run->schedule_id, do_run, &a, updated, err);
+    if (s == LH_OK) {
+        trim_runs(ss, st, prefix);
+        s = modify_locked(ss, st, run->schedule_id, do_run, &a, updated, err);
+    }
+    release(ss, st);
+    stripe_unlock(ss, run->schedule_id);
     if (auto_paused)
         *auto_paused = a.paused;
     return s;
@@ -747,9 +891,10 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
     struct lh_run_record *v = calloc(limit ? limit : 1, sizeof *v);
     if (!v)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    pthread_rwlock_wrlock(&ss->mu);
+    stripe_lock(ss, id);
+    struct lh_store *st = hold(ss);
     struct lh_store_list l;
-    enum lh_status s = lh_store_list(ss->st, prefix, &l, err);
+    enum lh_status s = lh_store_list(st, prefix, &l, err);
     if (s != LH_OK)
         goto done;
     size_t pl = strlen(prefix), cnt = 0;
@@ -766,7 +911,7 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
         uint8_t *b = NULL;
         size_t bl;
         struct lh_error e1;
-        if (lh_store_get(ss->st, k, LH_SCHEDULE_JSON_MAX, &b, &bl, NULL, &e1) != LH_OK ||
+        if (lh_store_get(st, k, LH_SCHEDULE_JSON_MAX, &b, &bl, NULL, &e1) != LH_OK ||
             lh_run_record_from_json((const char *)b, bl, &v[*n], &e1) != LH_OK) {
             lh_warn("run record %s: %s", k, e1.msg);
             free(b);
@@ -779,7 +924,8 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
         *total = cnt;
     lh_store_list_free(&l);
 done:
-    pthread_rwlock_unlock(&ss->mu);
+    release(ss, st);
+    stripe_unlock(ss, id);
     if (s != LH_OK) {
         free(v);
         *n = 0;

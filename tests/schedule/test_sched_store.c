@@ -3,7 +3,8 @@
  * load with a malformed file, plaintext files re-written sealed, wrong key,
  * create/get/list/update/delete, compare-and-swap against a second writer,
  * reload with listener calls, run history retention and paging, the
- * in-place visitors.
+ * in-place visitors, and runs recorded from several threads at once (file
+ * I/O outside the in-memory lock) while others read and pause.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include "schedule/schedule.h"
 #include "store/store.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -354,6 +357,114 @@ static void test_visit_each(void **state)
     lh_schedule_store_close(ss);
 }
 
+/* Several writers record runs of their own schedules at the same time
+ * (the store writes and fsyncs outside its in-memory lock, on per-thread
+ * handles), a reader keeps reading, and a pauser toggles one schedule that a
+ * writer is recording: every run is counted once, in memory and on disk,
+ * and each history is trimmed to runs_keep. */
+#define PAR_WRITERS 4
+#define PAR_PER 2  /* schedules per writer */
+#define PAR_RUNS 9 /* runs per schedule */
+
+struct par {
+    struct lh_schedule_store *ss;
+    int w;
+    atomic_int *stop;
+    atomic_int *fails;
+};
+
+static void *par_writer(void *arg)
+{
+    struct par *p = arg;
+    struct lh_error err;
+    for (int i = 0; i < PAR_RUNS; i++)
+        for (int k = 0; k < PAR_PER; k++) {
+            struct lh_run_record r = {0};
+            int64_t t = (int64_t)(i + 1) * 10000000;
+            lh_run_id_make(t, (uint32_t)(p->w * 100 + k * 10 + i), r.run_id);
+            snprintf(r.schedule_id, sizeof r.schedule_id, "par-%d-%d", p->w, k);
+            r.started_at_us = t - 1000;
+            r.finished_at_us = t;
+            r.status = LH_RUN_SUCCESS;
+            snprintf(r.message, sizeof r.message, "run %d", i);
+            if (lh_schedule_store_record_run(p->ss, &r, 7, t, NULL, NULL, &err) != LH_OK)
+                atomic_fetch_add(p->fails, 1);
+        }
+    return NULL;
+}
+
+static void *par_reader(void *arg)
+{
+    struct par *p = arg;
+    struct lh_error err;
+    struct lh_schedule d;
+    for (unsigned n = 0; !atomic_load(p->stop); n++) {
+        char id[32];
+        snprintf(id, sizeof id, "par-%u-%u", n % PAR_WRITERS, (n / PAR_WRITERS) % PAR_PER);
+        if (lh_schedule_store_get(p->ss, id, &d, &err) != LH_OK || strcmp(d.id, id) != 0)
+            atomic_fetch_add(p->fails, 1);
+        if (n % 16 == 0) {
+            /* the pauser's target: enabled flips while its runs are recorded */
+            bool on = (n / 16) % 2;
+            if (lh_schedule_store_set_enabled(p->ss, "par-0-0", on, "test", &err) != LH_OK)
+                atomic_fetch_add(p->fails, 1);
+        }
+    }
+    return NULL;
+}
+
+static void test_parallel_record(void **state)
+{
+    struct fx *f = *state;
+    struct lh_schedule_store_options o = {.key = &f->key, .runs_keep = 5};
+    struct lh_schedule_store *ss;
+    struct lh_error err;
+    assert_int_equal(lh_schedule_store_open(f->st, &o, &ss, &err), LH_OK);
+    for (int w = 0; w < PAR_WRITERS; w++)
+        for (int k = 0; k < PAR_PER; k++) {
+            struct lh_schedule d;
+            char id[32];
+            snprintf(id, sizeof id, "par-%d-%d", w, k);
+            mk(&d, id, 0);
+            assert_int_equal(lh_schedule_store_create(ss, &d, &err), LH_OK);
+        }
+    atomic_int stop = 0, fails = 0;
+    struct par p[PAR_WRITERS + 1];
+    pthread_t th[PAR_WRITERS + 1];
+    for (int i = 0; i <= PAR_WRITERS; i++) {
+        p[i] = (struct par){ss, i, &stop, &fails};
+        assert_int_equal(pthread_create(&th[i], NULL, i < PAR_WRITERS ? par_writer : par_reader,
+                                        &p[i]),
+                         0);
+    }
+    for (int i = 0; i < PAR_WRITERS; i++)
+        pthread_join(th[i], NULL);
+    atomic_store(&stop, 1);
+    pthread_join(th[PAR_WRITERS], NULL);
+    assert_int_equal(atomic_load(&fails), 0);
+    /* a second store reads the files: memory and disk agree */
+    struct lh_schedule_store *again;
+    assert_int_equal(lh_schedule_store_open(f->st, &o, &again, &err), LH_OK);
+    for (int w = 0; w < PAR_WRITERS; w++)
+        for (int k = 0; k < PAR_PER; k++) {
+            char id[32], prefix[48];
+            snprintf(id, sizeof id, "par-%d-%d", w, k);
+            struct lh_schedule a, b;
+            assert_int_equal(lh_schedule_store_get(ss, id, &a, &err), LH_OK);
+            assert_int_equal(lh_schedule_store_get(again, id, &b, &err), LH_OK);
+            assert_int_equal(a.run_count, PAR_RUNS);
+            assert_int_equal(b.run_count, PAR_RUNS);
+            assert_int_equal(a.enabled, b.enabled);
+            snprintf(prefix, sizeof prefix, "_runs/%s/", id);
+            struct lh_store_list l;
+            assert_int_equal(lh_store_list(f->st, prefix, &l, &err), LH_OK);
+            assert_int_equal(l.count, 5);
+            lh_store_list_free(&l);
+        }
+    lh_schedule_store_close(again);
+    lh_schedule_store_close(ss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +472,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crud_and_cas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_each, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
