@@ -40,6 +40,10 @@ bool daemon_start(struct daemon *d, const char *const *args, const char *const *
         argv[n] = NULL;
         for (size_t i = 0; env && env[i]; i++)
             putenv((char *)env[i]);
+        /* a test daemon never creates a key file in the tester's $HOME */
+        if (!getenv("LAKEHOUSE_SECRET_KEY") && !getenv("LAKEHOUSE_SECRET_KEY_FILE"))
+            setenv("LAKEHOUSE_SECRET_KEY",
+                   "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e", 0);
         dup2(pfd[1], 1);
         FILE *e = fopen(d->errlog, "w");
         if (e)
