@@ -234,4 +234,11 @@ bool lh_parse_i64(const char *s, int64_t *out);
 /* Parses sizes like "64MiB", "1M", "4096", "2GiB", "512k". */
 bool lh_parse_size(const char *s, uint64_t *out);
 
+/* Makes a NUL-terminated string valid UTF-8 in place: a multi-byte sequence
+ * cut off at the end (snprintf into a fixed buffer) is dropped, and every
+ * other invalid byte becomes '?'. Messages from servers and truncated
+ * copies go through this before they are stored as JSON. Returns the new
+ * length. */
+size_t lh_utf8_sanitize(char *s);
+
 #endif

@@ -336,6 +336,7 @@ static void rd_outcome(struct rd *r, json_t *o, struct lh_run_outcome *out)
     }
     /* messages are cut to fit rather than refused */
     snprintf(out->message, sizeof out->message, "%s", json_string_value(v));
+    lh_utf8_sanitize(out->message); /* the cut may fall inside a character */
     rd_u64(r, o, "rows", "last_outcome.rows", &out->has_rows, &out->rows);
     v = json_object_get(o, "duration_secs");
     if (!json_is_number(v)) {
@@ -1139,8 +1140,10 @@ enum lh_status lh_run_record_from_json(const char *p, size_t n, struct lh_run_re
     rd_u64(&rr, o, "bytes", "bytes", NULL, &r->bytes);
     rd_u64(&rr, o, "warnings", "warnings", NULL, &r->warnings);
     json_t *m = json_object_get(o, "message");
-    if (json_is_string(m))
+    if (json_is_string(m)) {
         snprintf(r->message, sizeof r->message, "%s", json_string_value(m));
+        lh_utf8_sanitize(r->message);
+    }
 done:
     json_decref(o);
     return rr.failed ? LH_E_FORMAT : LH_OK;
@@ -1206,6 +1209,7 @@ enum lh_status lh_schedule_apply_run(struct lh_schedule *def, const struct lh_ru
     o->at_us = run->finished_at_us;
     o->success = ok;
     snprintf(o->message, sizeof o->message, "%s", run->message);
+    lh_utf8_sanitize(o->message);
     o->has_rows = run->has_rows;
     o->rows = run->rows;
     o->duration_secs = (double)(float)((double)(run->finished_at_us - run->started_at_us) / 1e6);

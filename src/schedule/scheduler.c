@@ -600,6 +600,9 @@ static void run_one(struct lh_scheduler *s, struct slot *x)
         rec.status = ran && res->status == LH_OK ? LH_RUN_SUCCESS : LH_RUN_FAILED;
     }
     uint64_t rnd = rng_next(s);
+    /* a server's message may be Latin-1, and every cut above may split a
+     * character: stored JSON must be valid UTF-8 */
+    lh_utf8_sanitize(rec.message);
     pthread_mutex_unlock(&s->mu);
 
     bool paused = false;

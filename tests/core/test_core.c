@@ -325,6 +325,38 @@ static void test_type_widths(void **state)
     assert_string_equal(lh_type_name(LH_T_COUNT_), "unknown");
 }
 
+static void test_utf8_sanitize(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain ascii", "plain ascii"},
+        {"caf\xc3\xa9 \xf0\x9f\x98\x80 ok", "caf\xc3\xa9 \xf0\x9f\x98\x80 ok"},
+        {"cut \xf0\x9f\x98", "cut "},     /* 4-byte emoji cut after 3 bytes */
+        {"cut \xc3", "cut "},               /* 2-byte sequence cut */
+        {"latin1 \xe9t\xe9", "latin1 ?t"}, /* stray bytes become '?'; a lead byte at the end reads as a cut */
+        {"\xc0\xaf overlong", "?? overlong"},
+        {"\xed\xa0\x80 surrogate", "??? surrogate"},
+        {"\xf4\x90\x80\x80 too big", "???? too big"},
+        {"\x80 lone continuation", "? lone continuation"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        size_t n = lh_utf8_sanitize(buf);
+        assert_string_equal(buf, cases[i].out);
+        assert_int_equal(n, strlen(cases[i].out));
+    }
+    /* the typical case: snprintf truncation in the middle of a character */
+    char small[6];
+    const char *volatile longer = "abcd\xc3\xa9"; /* hidden from -Wformat-truncation */
+    snprintf(small, sizeof small, "%s", longer);
+    lh_utf8_sanitize(small);
+    assert_string_equal(small, "abcd");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_civil_dates),    cmocka_unit_test(test_iso_format_parse),
         cmocka_unit_test(test_clocks),         cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_parse_numbers),  cmocka_unit_test(test_type_widths),
+        cmocka_unit_test(test_utf8_sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

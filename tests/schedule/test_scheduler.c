@@ -27,6 +27,7 @@ struct beh {
     char id[32];
     bool gate;   /* block until released or cancelled */
     bool fail;   /* report an error quoting the DSN */
+    bool latin1; /* with fail: a Latin-1 message too long to store whole */
     int release; /* gated runs allowed to finish */
     int calls;
     enum lh_run_reason reasons[16];
@@ -131,6 +132,15 @@ static void job(void *ctx, const struct lh_schedule *def, struct lh_run_info *ru
     if (jr.cancelled) {
         out->status = LH_E_CANCELLED;
         snprintf(out->message, sizeof out->message, "query cancelled");
+    } else if (fail && b->latin1) {
+        /* a server speaking Latin-1, then 'é' repeated past every buffer */
+        out->status = LH_E_SOURCE;
+        size_t n = (size_t)snprintf(out->message, sizeof out->message, "erreur: acc\xe8s refus\xe9 ");
+        while (n + 2 < sizeof out->message) {
+            out->message[n++] = '\xc3';
+            out->message[n++] = '\xa9';
+        }
+        out->message[n] = '\0';
     } else if (fail) {
         out->status = LH_E_CONNECT;
         snprintf(out->message, sizeof out->message, "cannot connect to %s: refused", run->dsn);
@@ -673,6 +683,35 @@ static void test_stop_records_queued_run_now(void **state)
     assert_int_equal(d.run_count, 0);
 }
 
+/* A job's message in Latin-1, longer than the stored outcome: the run is
+ * still recorded, and what is stored is valid UTF-8 (JSON cannot hold
+ * anything else). */
+static void test_message_not_utf8(void **state)
+{
+    struct fx *f = *state;
+    add(f, "enc", 3600, NULL);
+    B(f, "enc")->fail = true;
+    B(f, "enc")->latin1 = true;
+    start(f, 1);
+    wait_calls(f, 1);
+    lh_scheduler_quiesce(f->sch, 0);
+    size_t n;
+    struct lh_run_record *v = runs(f, "enc", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].status, LH_RUN_FAILED);
+    assert_non_null(strstr(v[0].message, "erreur: acc?s refus? "));
+    char copy[LH_SCHEDULE_MSG_MAX];
+    snprintf(copy, sizeof copy, "%s", v[0].message);
+    assert_int_equal(lh_utf8_sanitize(copy), strlen(v[0].message)); /* already valid */
+    free(v);
+    struct lh_schedule d = get(f, "enc");
+    assert_true(d.last_outcome.present);
+    assert_false(d.last_outcome.success);
+    snprintf(copy, sizeof copy, "%s", d.last_outcome.message);
+    assert_int_equal(lh_utf8_sanitize(copy), strlen(d.last_outcome.message));
+    assert_int_equal(d.failure_count, 1);
+}
+
 static void later(struct lh_schedule *d)
 {
     d->next_run_at_us += 100 * S;
@@ -759,6 +798,7 @@ int main(void)
         T(test_timeout),
         T(test_graceful_stop),
         T(test_stop_records_queued_run_now),
+        T(test_message_not_utf8),
         T(test_wakeup_on_changes),
         T(test_real_clock_wakeup),
     };
