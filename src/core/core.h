@@ -200,6 +200,9 @@ enum lh_status lh_fsync_dir(const char *dir, struct lh_error *err) LH_NODISCARD;
  * would pass this many bytes (fault injection for disk-full tests). 0 = off.
  * Also settable with the LH_FAULT_ENOSPC_AFTER environment variable. */
 void lh_fault_set_enospc_after(uint64_t bytes);
+/* Test hook: lh_fsync_dir fails with EIO for directories whose path
+ * contains `substr` (NULL: off) — an error reported after a rename landed. */
+void lh_fault_set_fsync_dir_fail(const char *substr);
 
 /* ------------------------------------------------------------------ sha256 */
 

@@ -47,8 +47,17 @@ static char *dir_of(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
+static const char *fault_fsync_dir; /* test hook, see core.h */
+
+void lh_fault_set_fsync_dir_fail(const char *substr)
+{
+    fault_fsync_dir = substr;
+}
+
 enum lh_status lh_fsync_dir(const char *dir, struct lh_error *err)
 {
+    if (fault_fsync_dir && strstr(dir, fault_fsync_dir))
+        return lh_error_errno(err, EIO, "fsync directory %s", dir);
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return lh_error_errno(err, errno, "open directory %s", dir);

@@ -354,6 +354,25 @@ static void install_source(struct lh_ingest_job *j, struct lh_source *src)
         lh_source_cancel(src);
 }
 
+/* After a failed register: does the record hold a version of this run
+ * anyway? Then it is published and its parts must not be deleted. */
+static bool published_anyway(struct lh_ingest_job *j, const char *run_id, uint64_t *version)
+{
+    struct lh_catalog_record rec;
+    struct lh_error e;
+    if (lh_catalog_dataset_get(j->cat, j->dataset, &rec, &e) != LH_OK)
+        return false;
+    bool found = false;
+    for (size_t i = 0; i < rec.nversions && !found; i++) {
+        if (rec.versions[i].run_id && strcmp(rec.versions[i].run_id, run_id) == 0) {
+            *version = rec.versions[i].version;
+            found = true;
+        }
+    }
+    lh_catalog_record_free(&rec);
+    return found;
+}
+
 enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *res,
                              struct lh_error *err)
 {
@@ -609,6 +628,14 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             goto fail;
         }
         s = lh_catalog_version_register(j->cat, j->dataset, &spec, &res->version, err);
+        if (s != LH_OK && published_anyway(j, res->run_id, &res->version)) {
+            /* the record was swapped but a later step reported an error (a
+             * directory fsync, an S3 answer lost after the PUT landed):
+             * the version is visible, so its parts must stay */
+            lh_warn("ingest %s: %s; the record holds run %s as version %llu, keeping it",
+                    j->dataset, err->msg, res->run_id, (unsigned long long)res->version);
+            s = LH_OK;
+        }
         if (s != LH_OK)
             goto fail;
         res->published = true;

@@ -815,6 +815,35 @@ static void test_keep_versions(void **state)
     assert_int_equal(v, 4);
 }
 
+/* The record swap lands but its directory fsync fails: register reports an
+ * error although the version is visible. The job must see that the record
+ * holds its run and keep the parts, not delete what readers now use. */
+static void test_error_after_swap_keeps_version(void **state)
+{
+    (void)state;
+    struct srv *s = &PG_SRV;
+    const char *ds = "pg_after_swap";
+    exec_sql(s, "DELETE FROM t_small");
+    exec_sql(s, "INSERT INTO t_small VALUES (1, 10, NULL), (2, 20, NULL), (3, 30, NULL)");
+    struct lh_ingest_options opt = {.table = "t_small", .dataset = ds};
+    struct outcome o;
+    lh_fault_set_fsync_dir_fail("/_catalog");
+    run_job(s, &opt, &o);
+    lh_fault_set_fsync_dir_fail(NULL);
+    assert_int_equal(o.status, LH_OK);
+    assert_true(o.res.published);
+    assert_int_equal(o.res.version, 1);
+    assert_int_equal(referenced_parts(ds), 1);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/primary/datasets/%s", DATA_DIR, ds);
+    int parts = 0, temps = 0;
+    count_files(dir, &parts, &temps);
+    assert_int_equal(parts, 1);
+    uint64_t v;
+    assert_int_equal(read_current(ds, &v, NULL, 0), 3);
+    assert_int_equal(v, 1);
+}
+
 /* ------------------------------------------------------------- unit bits */
 
 static void test_type_text(void **state)
@@ -857,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_cancel_in_open_pg),
         cmocka_unit_test(test_cancel_in_open_mysql),
         cmocka_unit_test(test_keep_versions),
+        cmocka_unit_test(test_error_after_swap_keeps_version),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
