@@ -5,7 +5,7 @@ run:
 	bash scripts/run.sh
 
 test:
-	bash scripts/test.sh
+	bash tests/run
 
 clean:
 	rm -rf build build-asan
