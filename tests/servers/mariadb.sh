@@ -16,7 +16,8 @@ mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd) # /usr/sbin may be of
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    # below the kernel's ephemeral range (32768+), so no client socket holds it
+    p=$((10000 + RANDOM % 22000))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return 0; fi
   done
   echo "mariadb.sh: no free port" >&2; return 1
@@ -42,17 +43,31 @@ start)
   mariadb-install-db --no-defaults --user="$user" --datadir="$dir/data" \
     --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
     { cat "$dir/install.log" >&2; exit 1; }
-  port=$(free_port)
-  "$mariadbd" --no-defaults --user="$user" --datadir="$dir/data" --socket="$dir/mysql.sock" \
-    --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/server.pid" \
-    --log-error="$dir/server.log" --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
-    --innodb-flush-log-at-trx-commit=0 --skip-log-bin --character-set-server=utf8mb4 \
-    --collation-server=utf8mb4_general_ci --max-connections=40 >/dev/null 2>&1 &
-  for _ in $(seq 1 200); do
-    if mariadb --no-defaults -uroot --socket="$dir/mysql.sock" -e 'SELECT 1' >/dev/null 2>&1; then break; fi
-    sleep 0.05
+  # Another test's server may take the port between the check and the bind:
+  # try a few ports.
+  up=
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    : >"$dir/server.log"
+    [ "$(id -u)" = 0 ] && chown nobody:nogroup "$dir/server.log"
+    "$mariadbd" --no-defaults --user="$user" --datadir="$dir/data" --socket="$dir/mysql.sock" \
+      --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/server.pid" \
+      --log-error="$dir/server.log" --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
+      --innodb-flush-log-at-trx-commit=0 --skip-log-bin --character-set-server=utf8mb4 \
+      --collation-server=utf8mb4_general_ci --max-connections=40 >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 1 200); do
+      if mariadb --no-defaults -uroot --socket="$dir/mysql.sock" -e 'SELECT 1' >/dev/null 2>&1; then
+        up=1
+        break
+      fi
+      kill -0 "$pid" 2>/dev/null || break # the server gave up (e.g. the port was taken)
+      sleep 0.05
+    done
+    [ -n "$up" ] && break
+    grep -q 'Address already in use' "$dir/server.log" 2>/dev/null || break
   done
-  mariadb --no-defaults -uroot --socket="$dir/mysql.sock" -e 'SELECT 1' >/dev/null 2>&1 ||
+  [ -n "$up" ] ||
     { echo "mariadb.sh: server did not start" >&2; cat "$dir/server.log" >&2; exit 1; }
   mariadb --no-defaults -uroot --socket="$dir/mysql.sock" <<SQL
 CREATE DATABASE lhtest;

@@ -20,7 +20,8 @@ as_owner() {
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    # below the kernel's ephemeral range (32768+), so no client socket holds it
+    p=$((10000 + RANDOM % 22000))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return 0; fi
   done
   echo "pg.sh: no free port" >&2; return 1
@@ -56,8 +57,19 @@ CONF
 local all all trust
 host  all all 127.0.0.1/32 scram-sha-256
 HBA
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 20 start >/dev/null ||
-    { cat "$dir/server.log" >&2; exit 1; }
+  # Another test's server may take the port between the check and the bind:
+  # try a few ports (a later `port =` line overrides the earlier ones).
+  started=
+  for attempt in 1 2 3 4 5; do
+    if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 20 start >/dev/null; then
+      started=1
+      break
+    fi
+    grep -q 'Address already in use' "$dir/server.log" 2>/dev/null || break
+    port=$(free_port)
+    echo "port = $port" >>"$dir/data/postgresql.conf"
+  done
+  [ -n "$started" ] || { cat "$dir/server.log" >&2; exit 1; }
   psql=(/usr/lib/postgresql/15/bin/psql -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres)
   "${psql[@]}" -d postgres <<SQL
 CREATE ROLE lh_test LOGIN SUPERUSER PASSWORD 'pw-lh-S3cret';
