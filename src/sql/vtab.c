@@ -1107,21 +1107,7 @@ static int seek(struct lh_cursor *c, bool new_group)
 
 static bool grouped_type(const struct lh_field *f)
 {
-    if (f->is_list)
-        return false;
-    switch (f->type) {
-    case LH_T_BOOL:
-    case LH_T_INT8:
-    case LH_T_INT16:
-    case LH_T_INT32:
-    case LH_T_INT64:
-    case LH_T_UINT8:
-    case LH_T_UINT16:
-    case LH_T_UINT32:
-    case LH_T_STRING:
-    case LH_T_ENUM: return true;
-    default: return false;
-    }
+    return int_column(f) || (!f->is_list && (f->type == LH_T_STRING || f->type == LH_T_ENUM));
 }
 
 static bool col_used(uint64_t used, size_t col)
