@@ -12,28 +12,33 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static uint64_t fault_enospc_after;
-static bool fault_env_read;
+/* The ENOSPC fault: read from the environment once (any thread may write
+ * the first file), or set by a test. */
+static _Atomic uint64_t fault_enospc_after;
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
+
+static void fault_env(void)
+{
+    const char *e = getenv("LH_FAULT_ENOSPC_AFTER");
+    int64_t v;
+    if (e && lh_parse_i64(e, &v) && v > 0)
+        fault_enospc_after = (uint64_t)v;
+}
 
 void lh_fault_set_enospc_after(uint64_t bytes)
 {
+    pthread_once(&fault_once, fault_env);
     fault_enospc_after = bytes;
-    fault_env_read = true;
 }
 
 static uint64_t fault_limit(void)
 {
-    if (!fault_env_read) {
-        const char *e = getenv("LH_FAULT_ENOSPC_AFTER");
-        int64_t v;
-        if (e && lh_parse_i64(e, &v) && v > 0)
-            fault_enospc_after = (uint64_t)v;
-        fault_env_read = true;
-    }
+    pthread_once(&fault_once, fault_env);
     return fault_enospc_after;
 }
 
