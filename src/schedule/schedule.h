@@ -1,7 +1,7 @@
 /*
  * schedule.h — the schedule module's one public header.
  *
- * What is here today: the trigger half of the scheduler.
+ * What is here:
  *   - IANA time zones read from TZif files (lh_tz_*): thread-safe, no
  *     setenv("TZ")/localtime; loaded zones are cached per path behind a mutex
  *     and live until the process exits (handles are borrowed, never freed).
@@ -13,7 +13,8 @@
  *   - The schedule store (lh_schedule_store_*): `_schedules/{id}.json` and
  *     the run history `_runs/{id}/{run_id}.json` through lh_store.
  *   - The scheduler (lh_scheduler_*): one timer thread over a min-heap of due
- *     times plus a worker pool; jobs run through an injected callback.
+ *     times, a worker pool for the jobs (injected callback) and recorder
+ *     threads that record each finished run.
  * See docs/schedules.md for the file format and the scheduling rules.
  *
  * Time is whole seconds since the Unix epoch (UTC) throughout; a "local"
@@ -522,9 +523,10 @@ struct lh_scheduler_options {
     lh_scheduler_job_fn job;
     void *job_ctx;
     const struct lh_sched_clock *clock; /* NULL = lh_sched_clock_real() */
-    unsigned max_concurrent;            /* worker threads; 0 = 4 */
+    unsigned max_concurrent;            /* worker threads (concurrent jobs); 0 = 4 */
     uint64_t seed;                      /* jitter; 0 = random */
-    /* Called from a worker thread after each run, outside every lock. */
+    /* Called from a recorder thread after each run is recorded, outside
+     * every lock; the schedule may run again only after it returns. */
     void (*on_event)(void *ctx, const struct lh_sched_event *ev);
     void *event_ctx;
 };
@@ -557,15 +559,17 @@ void lh_scheduler_kick(struct lh_scheduler *s);
 
 /* For tests and metrics. */
 struct lh_scheduler_stats {
-    unsigned running; /* runs dispatched and not finished */
-    unsigned queued;  /* due but waiting for a free worker slot */
+    unsigned running;   /* runs whose job holds a worker slot */
+    unsigned recording; /* runs whose job returned, waiting to be recorded */
+    unsigned queued;    /* due but waiting for a free worker slot */
     uint64_t started, finished;
     int64_t next_wake_us; /* the deadline the timer thread sleeps to; INT64_MAX none */
     bool sleeping;
 };
 void lh_scheduler_stats(struct lh_scheduler *s, struct lh_scheduler_stats *st);
-/* Blocks until the timer thread sleeps with nothing pending and exactly
- * `running` runs are in flight (test synchronisation; no time passes). */
+/* Blocks until the timer thread sleeps with nothing pending, nothing waits
+ * to be recorded and exactly `running` jobs are in flight (test
+ * synchronisation; no time passes). */
 void lh_scheduler_quiesce(struct lh_scheduler *s, unsigned running);
 /* The active run of a schedule, if any. */
 bool lh_scheduler_active_run(struct lh_scheduler *s, const char *id, char run_id[LH_RUN_ID_MAX]);

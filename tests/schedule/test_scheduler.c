@@ -29,6 +29,8 @@ struct beh {
     bool fail;   /* report an error quoting the DSN */
     bool latin1; /* with fail: a Latin-1 message too long to store whole */
     int release; /* gated runs allowed to finish */
+    bool hold_event; /* on_event of its finished runs blocks until released */
+    int event_release, events;
     int calls;
     enum lh_run_reason reasons[16];
     uint32_t attempts[16];
@@ -156,10 +158,18 @@ static void on_event(void *ctx, const struct lh_sched_event *ev)
 {
     struct fx *f = ctx;
     pthread_mutex_lock(&f->mu);
-    if (ev->kind == LH_SCHED_EVENT_AUTO_PAUSED)
+    if (ev->kind == LH_SCHED_EVENT_AUTO_PAUSED) {
         f->paused_events++;
-    else
+    } else {
+        struct beh *b = beh_for(f, ev->run->schedule_id);
+        b->events++;
+        pthread_cond_broadcast(&f->cv);
+        while (b->hold_event && !b->event_release)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (b->hold_event)
+            b->event_release--;
         f->finished_events++;
+    }
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -758,6 +768,79 @@ static void test_wakeup_on_changes(void **state)
     assert_int_equal(f->calls, 0);
 }
 
+/* Waits (hang guard only) until id's job was entered n times, or its
+ * finished-run event was entered n times. */
+static void wait_beh(struct fx *f, const char *id, int n, bool events)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 20;
+    pthread_mutex_lock(&f->mu);
+    struct beh *b = beh_for(f, id);
+    while ((events ? b->events : b->calls) < n)
+        if (pthread_cond_timedwait(&f->cv, &f->mu, &ts) == ETIMEDOUT) {
+            pthread_mutex_unlock(&f->mu);
+            fail_msg("%s: %s not reached %d", id, events ? "events" : "calls", n);
+        }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* A job's worker slot is free when the job returns: recording the run (the
+ * run record, the schedule file, the events) happens on a recorder thread,
+ * and the next due schedule starts meanwhile, even with one worker. The
+ * schedule itself stays single-flight until its run is recorded. */
+static void test_recording_frees_the_worker(void **state)
+{
+    struct fx *f = *state;
+    B(f, "a")->hold_event = true;
+    add(f, "a", 60, NULL);
+    add(f, "b", 60, NULL);
+    start(f, 1);
+    /* a ran and is held in its run-finished event (being recorded) */
+    wait_beh(f, "a", 1, true);
+    /* b starts and finishes on the only worker meanwhile */
+    wait_beh(f, "b", 1, false);
+    wait_beh(f, "b", 1, true);
+    /* b's recording ends right after its event returns: poll for it (1 ms
+     * steps; the 20 s limit only guards a hang) */
+    struct lh_scheduler_stats st;
+    for (int i = 0;; i++) {
+        lh_scheduler_stats(f->sch, &st);
+        if (st.finished == 1 || i == 20000)
+            break;
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    assert_int_equal(st.finished, 1);
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.recording, 1);
+    /* a run-now of a while it is recorded reports that run, starts none */
+    char active[LH_RUN_ID_MAX], rid[LH_RUN_ID_MAX];
+    bool already = false;
+    struct lh_error err;
+    assert_true(lh_scheduler_active_run(f->sch, "a", active));
+    assert_int_equal(lh_scheduler_run_now(f->sch, "a", rid, &already, &err), LH_OK);
+    assert_true(already);
+    assert_string_equal(rid, active);
+    /* released: a's run is recorded and a goes back on its interval */
+    pthread_mutex_lock(&f->mu);
+    beh_for(f, "a")->event_release = 1;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    lh_scheduler_quiesce(f->sch, 0);
+    assert_int_equal(calls_of(f, "a"), 1);
+    size_t n;
+    struct lh_run_record *v = runs(f, "a", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].run_id, active);
+    assert_int_equal(v[0].status, LH_RUN_SUCCESS);
+    free(v);
+    assert_int_equal(get(f, "a").next_run_at_us, T0 + 60 * S);
+    assert_false(lh_scheduler_active_run(f->sch, "a", active));
+    lh_scheduler_stats(f->sch, &st);
+    assert_int_equal(st.recording, 0);
+    assert_int_equal(st.finished, 2);
+}
+
 /* The real clock: a schedule added while the timer sleeps (for an hour)
  * fires promptly. The 20 s deadline in wait_calls only guards a hang. */
 static void test_real_clock_wakeup(void **state)
@@ -801,6 +884,7 @@ int main(void)
         T(test_message_not_utf8),
         T(test_wakeup_on_changes),
         T(test_real_clock_wakeup),
+        T(test_recording_frees_the_worker),
     };
     lh_log_set_level(getenv("LH_TEST_DEBUG") ? LH_LOG_DEBUG : LH_LOG_ERROR);
     return cmocka_run_group_tests(tests, NULL, NULL);
