@@ -250,8 +250,10 @@ bool lh_sql_format_parse(const char *s, enum lh_sql_format *out)
 
 /* ------------------------------------------------------------------ running */
 
-/* Creates temp.name for a missing table; LH_E_NOTFOUND when it is no dataset. */
-static enum lh_status table_create(struct engine_priv *p, const char *name, struct lh_error *err)
+/* Creates temp.name for a missing table; LH_E_NOTFOUND when it is no dataset.
+ * With agg_spec, temp.as is the aggregating table over dataset name (agg.c). */
+static enum lh_status table_create_as(struct engine_priv *p, const char *name, const char *as,
+                                      const char *agg_spec, struct lh_error *err)
 {
     struct lh_sql_engine *e = &p->e;
     char ds[256];
@@ -271,9 +273,13 @@ static enum lh_status table_create(struct engine_priv *p, const char *name, stru
     if (p->t.n >= MAX_TABLES)
         return lh_error_set(err, LH_E_TOOBIG, "more than %d datasets in one statement",
                             MAX_TABLES);
-    char *copy = strdup(name);
-    char *sql = sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING lakehouse(%s, %lld)", name,
-                                ds, (long long)ver);
+    char *copy = strdup(as);
+    char *sql = agg_spec ? sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING "
+                                           "lakehouse(%s, %lld, '%q')",
+                                           as, ds, (long long)ver, agg_spec)
+                         : sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING "
+                                           "lakehouse(%s, %lld)",
+                                           as, ds, (long long)ver);
     if (!copy || !sql) {
         free(copy);
         sqlite3_free(sql);
@@ -294,6 +300,34 @@ static enum lh_status table_create(struct engine_priv *p, const char *name, stru
     }
     p->t.names[p->t.n++] = copy;
     return LH_OK;
+}
+
+static enum lh_status table_create(struct engine_priv *p, const char *name, struct lh_error *err)
+{
+    return table_create_as(p, name, name, NULL, err);
+}
+
+/* The native aggregate (agg.c): the rewritten statement over a new
+ * aggregating table, or NULL to run the statement as written. */
+#define AGG_TABLE "lh#agg" /* '#' is in no dataset name */
+static sqlite3_stmt *agg_prepare(struct engine_priv *p, const char *sql)
+{
+    struct lh_sql_engine *e = &p->e;
+    struct lh_sql_agg_plan pl;
+    if (e->opt.no_native_agg || !lh_sql_agg_plan(sql, AGG_TABLE, &pl))
+        return NULL;
+    sqlite3_stmt *st = NULL;
+    struct lh_error err;
+    if (table_create_as(p, pl.table, AGG_TABLE, pl.spec, &err) == LH_OK) {
+        e->denied[0] = '\0';
+        if (sqlite3_prepare_v3(e->db, pl.sql, -1, 0, &st, NULL) != SQLITE_OK) {
+            sqlite3_finalize(st);
+            st = NULL;
+        }
+    }
+    lh_sql_agg_plan_free(&pl);
+    lh_error_clear(&e->vt_err);
+    return st;
 }
 
 static enum lh_status sql_error(struct lh_sql_engine *e, int rc, struct lh_error *err)
@@ -402,8 +436,24 @@ enum lh_status lh_sql_run(struct lh_sql_engine *e, const char *sql, uint64_t lim
     if (limit == 0 || limit > e->opt.max_rows)
         limit = e->opt.max_rows;
     tables_drop(p);
-    if ((s = prepare(p, sql, &st, err)) != LH_OK)
-        goto fail;
+    e->agg_abort = false;
+    st = agg_prepare(p, sql);
+    int rc = SQLITE_DONE;
+    if (st) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE && e->agg_abort && !e->timed_out) {
+            /* it gave up before any row: run the statement as written */
+            sqlite3_finalize(st);
+            st = NULL;
+            lh_error_clear(&e->vt_err);
+            e->stats.native_aggs = 0;
+        }
+    }
+    if (!st) {
+        if ((s = prepare(p, sql, &st, err)) != LH_OK)
+            goto fail;
+        rc = sqlite3_step(st);
+    }
     int n = sqlite3_column_count(st);
     cols = calloc((size_t)n + 1, sizeof *cols);
     vals = calloc((size_t)n + 1, sizeof *vals);
@@ -411,7 +461,6 @@ enum lh_status lh_sql_run(struct lh_sql_engine *e, const char *sql, uint64_t lim
         s = lh_error_set(err, LH_E_NOMEM, "out of memory");
         goto fail;
     }
-    int rc = sqlite3_step(st);
     for (int i = 0; i < n; i++) {
         cols[i].name = sqlite3_column_name(st, i);
         cols[i].type = sqlite3_column_decltype(st, i);

@@ -27,6 +27,7 @@ struct lh_sql_options {
     size_t max_decode;      /* cap on one row group's decoded columns; 0 = 1 GiB */
     int max_length;         /* SQLITE_LIMIT_LENGTH; 0 = 16 MiB */
     int max_sql_length;     /* SQLITE_LIMIT_SQL_LENGTH; 0 = 100,000 */
+    bool no_native_agg;     /* run simple GROUP BYs through SQLite's VM too (docs/sql.md) */
 };
 
 struct lh_sql_engine;
@@ -117,8 +118,9 @@ struct lh_sql_stats {
     uint64_t row_groups_pruned; /* skipped by statistics */
     uint64_t row_groups_skipped;/* skipped by a pushed-down LIMIT/OFFSET */
     uint64_t columns_decoded;   /* column chunks decoded */
-    uint64_t rows_scanned;      /* rows handed to SQLite by the tables */
+    uint64_t rows_scanned;      /* rows handed to SQLite (or aggregated natively) */
     uint64_t grouped_scans;     /* scans that handed rows out grouped (GROUP BY/DISTINCT) */
+    uint64_t native_aggs;       /* GROUP BY statements aggregated in C (docs/sql.md) */
 };
 void lh_sql_engine_stats(const struct lh_sql_engine *e, struct lh_sql_stats *out);
 

@@ -23,7 +23,22 @@ struct lh_sql_engine {
     bool timed_out;
     char denied[256];     /* why the authorizer refused, for the error message */
     struct lh_error vt_err; /* the last error a table raised (status + message) */
+    bool agg_abort;         /* a native aggregate gave up: run the statement as written */
 };
+
+/* Native GROUP BY (agg.c): a statement of the simple shape described there
+ * becomes pl->sql over temp."table_as", an aggregating lakehouse table
+ * created with the module arguments (dataset, version, pl->spec). */
+#define LH_SQL_AGG_MAX 32       /* select items */
+#define LH_SQL_AGG_NAME_MAX 256 /* a name or an item's text */
+struct lh_sql_agg_plan {
+    char table[LH_SQL_AGG_NAME_MAX]; /* as written: "name" or "name@N" */
+    size_t naggs;
+    char *spec; /* sqlite3_malloc'd */
+    char *sql;
+};
+bool lh_sql_agg_plan(const char *sql, const char *table_as, struct lh_sql_agg_plan *pl);
+void lh_sql_agg_plan_free(struct lh_sql_agg_plan *pl);
 
 /* Registers the `lakehouse` module (vtab.c). SQLite result code. */
 int lh_sql_vtab_register(struct lh_sql_engine *e);

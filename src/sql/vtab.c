@@ -73,6 +73,16 @@ struct lh_vtab {
     double *rowbytes; /* decoded bytes per row, estimated from part 0 (grouped scan budget) */
     int64_t est_rows;
     struct lh_arena arena;
+    /* aggregating table (agg.c): group by column agg_g, aggregates aggs */
+    bool agg;
+    int agg_g;
+    size_t nagg;
+    struct agg_item *aggs;
+};
+
+struct agg_item {
+    char code; /* C count(*), N count, S sum, T total, A avg, m min, M max */
+    int col;   /* -1 for count(*) */
 };
 
 struct obj_input {
@@ -152,7 +162,13 @@ struct lh_cursor {
     int64_t limit, offset, emitted;
     struct lh_buf tmp;
     struct grouped g;
+    struct aggst *A; /* aggregating table: the groups */
 };
+
+static int agg_filter(struct lh_cursor *c);
+static void agg_free(struct lh_cursor *c);
+static int agg_column(struct lh_cursor *c, sqlite3_context *ctx, int col);
+static enum lh_status agg_spec(struct lh_vtab *t, const char *spec, struct lh_error *err);
 
 static bool grouped_type(const struct lh_field *f);
 static bool col_used(uint64_t used, size_t col);
@@ -283,7 +299,7 @@ static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
     struct lh_parquet_reader *r = NULL;
     struct lh_vtab *t = NULL;
     sqlite3_str *ddl = NULL;
-    if (argc != 5) {
+    if (argc != 5 && argc != 6) {
         lh_error_set(&err, LH_E_INVAL, "usage: lakehouse(dataset, version)");
         goto fail;
     }
@@ -377,8 +393,19 @@ static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
         t->aff[i] = (uint8_t)decl_aff(&t->fields[i]);
         t->rowbytes[i] = est_rowbytes(fi, i);
         char tb[40];
-        sqlite3_str_appendf(ddl, "%s\"%w\" %s", i ? ", " : "", t->fields[i].name,
-                            decl_type(&t->fields[i], tb, sizeof tb));
+        if (argc == 5)
+            sqlite3_str_appendf(ddl, "%s\"%w\" %s", i ? ", " : "", t->fields[i].name,
+                                decl_type(&t->fields[i], tb, sizeof tb));
+    }
+    if (argc == 6) {
+        /* aggregating: the grouping column, then one untyped column an aggregate */
+        if (agg_spec(t, argv[5], &err) != LH_OK)
+            goto fail;
+        char tb[40];
+        sqlite3_str_appendf(ddl, "\"%w\" %s", t->fields[t->agg_g].name,
+                            decl_type(&t->fields[t->agg_g], tb, sizeof tb));
+        for (size_t k = 0; k < t->nagg; k++)
+            sqlite3_str_appendf(ddl, ", \"__lh_a%d\"", (int)k);
     }
     sqlite3_str_appendall(ddl, ")");
     char *sql = sqlite3_str_finish(ddl);
@@ -459,6 +486,12 @@ static bool op_supported(int op)
 static int vt_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 {
     struct lh_vtab *t = (struct lh_vtab *)vt;
+    if (t->agg) {
+        /* constraints on its columns are on the groups: SQLite checks them */
+        info->estimatedCost = (double)(t->est_rows > 0 ? t->est_rows : 1000);
+        info->estimatedRows = 100;
+        return SQLITE_OK;
+    }
     sqlite3_str *s = sqlite3_str_new(NULL);
     int argc = 0, limit_i = -1, offset_i = -1;
     bool other = false;
@@ -595,6 +628,7 @@ static int vt_close(sqlite3_vtab_cursor *cur)
     reader_close(c);
     cons_free(c);
     grouped_free(c);
+    agg_free(c);
     lh_arena_free(&c->arena);
     lh_buf_free(&c->tmp);
     free(c->cols);
@@ -1513,6 +1547,7 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
     reader_close(c);
     cons_free(c);
     grouped_free(c);
+    agg_free(c);
     c->part = 0;
     c->rowid = 0;
     c->eof = false;
@@ -1523,6 +1558,10 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
     c->cons = calloc((size_t)argc + 1, sizeof *c->cons);
     if (!c->cons)
         return SQLITE_NOMEM;
+    if (c->t->agg) {
+        c->rng_col = -1;
+        return agg_filter(c);
+    }
     const char *p = idxStr ? idxStr : "";
     for (int a = 0; a < argc && *p; a++) {
         if (*p == 'L' || *p == 'O') {
@@ -1644,12 +1683,18 @@ static int vt_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, i
     return seek(c, true);
 }
 
+static void agg_next(struct lh_cursor *c);
+
 static int vt_next(sqlite3_vtab_cursor *cur)
 {
     struct lh_cursor *c = (struct lh_cursor *)cur;
     c->row++;
     c->rowid++;
     c->emitted++;
+    if (c->A) {
+        agg_next(c);
+        return SQLITE_OK;
+    }
     c->t->e->stats.rows_scanned++;
     if (c->g.on) {
         grouped_next(c);
@@ -1670,7 +1715,9 @@ static int vt_eof(sqlite3_vtab_cursor *cur)
 static int vt_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 {
     const struct lh_cursor *c = (const struct lh_cursor *)cur;
-    if (c->g.on) {
+    if (c->A) {
+        *rowid = c->rowid;
+    } else if (c->g.on) {
         const struct grp_rg *gr = &c->g.rgs[c->g.rg];
         *rowid = gr->rowid + (c->g.cur - gr->start);
     } else {
@@ -1781,6 +1828,8 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 {
     struct lh_cursor *c = (struct lh_cursor *)cur;
     struct lh_vtab *t = c->t;
+    if (c->A)
+        return agg_column(c, ctx, col);
     if (col < 0 || (size_t)col >= t->ncols) {
         sqlite3_result_null(ctx);
         return SQLITE_OK;
@@ -1861,6 +1910,477 @@ static int vt_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
         break;
     default:
         result_scalar_text(ctx, f, a, i);
+        break;
+    }
+    return SQLITE_OK;
+}
+
+/* ------------------------------------------------------------------ aggregating table */
+
+/* An aggregating table (agg.c) scans like any other and folds every row
+ * into one accumulator per group; SQLite then sees one row per group. The
+ * values must be the ones SQLite's own count/sum/total/avg/min/max give
+ * over this table's rows (SQLite 3.38-3.42: an integer sum is exact and an
+ * overflow is an error; a REAL sum adds the values in scan order; a DECIMAL
+ * is text that sum() turns into a number with SQLite's own conversion,
+ * agg_decimal). Anything the C side cannot reproduce exactly makes the
+ * table give up (e->agg_abort) and the engine runs the statement as
+ * written. */
+
+struct acc {
+    int64_t cnt, isum, imin;
+    double rsum, dmin;
+    bool approx, overflow, has, real;
+};
+
+struct akey {
+    bool used;
+    uint64_t h;
+    int64_t i;
+    const uint8_t *p; /* in the aggregate's arena */
+    uint32_t n;
+    uint32_t idx; /* group number */
+};
+
+struct aggst {
+    struct lh_arena arena; /* key bytes */
+    struct akey *keys;     /* open addressing; cap a power of two */
+    size_t nkeys, capkeys;
+    struct akey **groups;  /* by group number */
+    struct acc *accs;      /* group number * nagg + k */
+    size_t capgroups;
+    bool has_null;         /* the NULL group is group null_idx */
+    uint32_t null_idx;
+    size_t pos, ngroups, max_groups;
+};
+
+/* Groups kept within half of max_decode: a key slot (two, the table stays
+ * half full), the key's bytes and an accumulator per aggregate. */
+static size_t agg_max_groups(const struct lh_vtab *t)
+{
+    size_t per = 2 * sizeof(struct akey) + 32 + t->nagg * sizeof(struct acc);
+    size_t n = t->e->opt.max_decode / 2 / per;
+    return n < UINT32_MAX - 1 ? n : UINT32_MAX - 1;
+}
+
+static bool agg_num_type(enum lh_type ty)
+{
+    switch (ty) {
+    case LH_T_BOOL:
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32:
+    case LH_T_INT64:
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32:
+    case LH_T_FLOAT:
+    case LH_T_DOUBLE: return true;
+    default: return false;
+    }
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The column a hex-spelled name names (case-insensitive, as SQLite), or -1. */
+static int agg_col(const struct lh_vtab *t, const char **p)
+{
+    char name[LH_SQL_AGG_NAME_MAX];
+    size_t n = 0;
+    while (hexval((*p)[0]) >= 0 && hexval((*p)[1]) >= 0 && n + 1 < sizeof name) {
+        name[n++] = (char)(hexval((*p)[0]) * 16 + hexval((*p)[1]));
+        *p += 2;
+    }
+    name[n] = '\0';
+    for (size_t i = 0; i < t->ncols; i++)
+        if (strcasecmp(t->fields[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* spec: 'hex(group column)' then ".<code>[hex(column)]" per aggregate,
+ * quoted as an SQL string (a module argument is tokenized). */
+static enum lh_status agg_spec(struct lh_vtab *t, const char *spec, struct lh_error *err)
+{
+    const char *p = spec;
+    if (*p != '\'')
+        return lh_error_set(err, LH_E_UNSUPPORTED, "aggregate: bad spec");
+    p++;
+    if (sqlite3_libversion_number() >= 3043000) /* sum() changed: Kahan-Babuska-Neumaier */
+        return lh_error_set(err, LH_E_UNSUPPORTED, "native aggregates need SQLite < 3.43");
+    t->agg_g = agg_col(t, &p);
+    if (t->agg_g < 0 || !grouped_type(&t->fields[t->agg_g]))
+        return lh_error_set(err, LH_E_UNSUPPORTED, "aggregate: grouping column not supported");
+    t->aggs = lh_arena_alloc(&t->arena, LH_SQL_AGG_MAX * sizeof *t->aggs);
+    if (!t->aggs)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    while (*p == '.') {
+        if (t->nagg == LH_SQL_AGG_MAX)
+            return lh_error_set(err, LH_E_UNSUPPORTED, "aggregate: too many");
+        struct agg_item *a = &t->aggs[t->nagg++];
+        a->code = p[1];
+        p += 2;
+        if (!strchr("CNSTAmM", a->code) || !a->code)
+            return lh_error_set(err, LH_E_UNSUPPORTED, "aggregate: bad spec");
+        a->col = a->code == 'C' ? -1 : agg_col(t, &p);
+        if (a->code == 'C')
+            continue;
+        if (a->col < 0)
+            return lh_error_set(err, LH_E_UNSUPPORTED, "aggregate: no such column");
+        const struct lh_field *f = &t->fields[a->col];
+        bool dec = f->type == LH_T_DECIMAL && f->precision <= 18;
+        bool ok = !f->is_list && (a->code == 'N'                    ? true
+                                  : a->code == 'm' || a->code == 'M' ? agg_num_type(f->type)
+                                                                     : agg_num_type(f->type) || dec);
+        if (!ok)
+            return lh_error_set(err, LH_E_UNSUPPORTED, "aggregate: column type not supported");
+    }
+    if (strcmp(p, "'") != 0)
+        return lh_error_set(err, LH_E_UNSUPPORTED, "aggregate: bad spec");
+    t->agg = true;
+    return LH_OK;
+}
+
+static void agg_free(struct lh_cursor *c)
+{
+    struct aggst *A = c->A;
+    if (!A)
+        return;
+    lh_arena_free(&A->arena);
+    free(A->keys);
+    free(A->groups);
+    free(A->accs);
+    free(A);
+    c->A = NULL;
+}
+
+static bool agg_grow_keys(struct aggst *A)
+{
+    size_t cap = A->capkeys ? A->capkeys * 2 : 256;
+    struct akey *k = calloc(cap, sizeof *k);
+    if (!k)
+        return false;
+    for (size_t i = 0; i < A->capkeys; i++) {
+        if (!A->keys[i].used)
+            continue;
+        size_t j = A->keys[i].h & (cap - 1);
+        while (k[j].used)
+            j = (j + 1) & (cap - 1);
+        k[j] = A->keys[i];
+        A->groups[k[j].idx] = &k[j];
+    }
+    free(A->keys);
+    A->keys = k;
+    A->capkeys = cap;
+    return true;
+}
+
+/* A new group (no accumulator touched yet); UINT32_MAX when out of room. */
+static uint32_t agg_new_group(struct aggst *A, size_t nagg)
+{
+    if (A->ngroups >= A->max_groups)
+        return UINT32_MAX;
+    if (A->ngroups == A->capgroups) {
+        size_t cap = A->capgroups ? A->capgroups * 2 : 64;
+        struct akey **g = realloc(A->groups, cap * sizeof *g);
+        if (!g)
+            return UINT32_MAX;
+        A->groups = g;
+        struct acc *a = realloc(A->accs, cap * (nagg ? nagg : 1) * sizeof *a);
+        if (!a)
+            return UINT32_MAX;
+        A->accs = a;
+        A->capgroups = cap;
+    }
+    uint32_t idx = (uint32_t)A->ngroups++;
+    memset(&A->accs[(size_t)idx * nagg], 0, nagg * sizeof *A->accs);
+    A->groups[idx] = NULL;
+    return idx;
+}
+
+/* The group of row i of the grouping column a; UINT32_MAX when out of room. */
+static uint32_t agg_group(struct aggst *A, const struct lh_field *f, const struct lh_array *a,
+                          int64_t i, size_t nagg)
+{
+    if (!lh_bit_get(a->validity, i)) {
+        if (!A->has_null) {
+            uint32_t g = agg_new_group(A, nagg);
+            if (g == UINT32_MAX)
+                return g;
+            A->has_null = true;
+            A->null_idx = g;
+        }
+        return A->null_idx;
+    }
+    bool txt = f->type == LH_T_STRING || f->type == LH_T_ENUM;
+    int64_t iv = 0;
+    const uint8_t *p = NULL;
+    uint32_t n = 0;
+    uint64_t h;
+    if (txt) {
+        p = a->data + a->offsets[i];
+        n = (uint32_t)(a->offsets[i + 1] - a->offsets[i]);
+        h = hash_bytes(p, n);
+    } else {
+        switch (f->type) {
+        case LH_T_BOOL: iv = ((const uint8_t *)a->values)[i] != 0; break;
+        case LH_T_UINT8:
+        case LH_T_UINT16:
+        case LH_T_UINT32: iv = ((const uint32_t *)a->values)[i]; break;
+        case LH_T_INT64: iv = ((const int64_t *)a->values)[i]; break;
+        default: iv = ((const int32_t *)a->values)[i]; break;
+        }
+        h = hash_int(iv);
+    }
+    if ((A->nkeys + 1) * 2 > A->capkeys && !agg_grow_keys(A))
+        return UINT32_MAX;
+    size_t j = h & (A->capkeys - 1);
+    for (; A->keys[j].used; j = (j + 1) & (A->capkeys - 1)) {
+        const struct akey *k = &A->keys[j];
+        if (k->h == h && (txt ? k->n == n && memcmp(k->p, p, n) == 0 : k->i == iv))
+            return k->idx;
+    }
+    uint32_t g = agg_new_group(A, nagg);
+    if (g == UINT32_MAX)
+        return g;
+    struct akey *k = &A->keys[j];
+    k->used = true, k->h = h, k->i = iv, k->n = n, k->idx = g;
+    if (txt) {
+        uint8_t *copy = lh_arena_alloc(&A->arena, n ? n : 1);
+        if (!copy)
+            return UINT32_MAX;
+        memcpy(copy, p, n);
+        k->p = copy;
+    }
+    A->groups[g] = k;
+    A->nkeys++;
+    return g;
+}
+
+/* What SQLite 3.38-3.42 makes of a DECIMAL's text (its sqlite3AtoF, then
+ * "also an integer" for sum): returns true with *iv for an integer, false
+ * with *rv for a REAL. u is the unscaled value, |u| < 9e17. */
+static bool agg_decimal(int64_t u, int scale, int64_t *iv, double *rv)
+{
+    bool neg = u < 0;
+    uint64_t s = neg ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
+    int e = scale;
+    if (s == 0) {
+        *iv = 0;
+        return true;
+    }
+    while (e > 0 && s % 10 == 0)
+        s /= 10, e--;
+    int64_t ss = neg ? -(int64_t)s : (int64_t)s;
+    double r;
+    if (e == 0) {
+        r = (double)ss;
+    } else {
+        long double sc = 1.0L;
+        while (e % 22)
+            sc *= 10.0L, e--;
+        while (e > 0)
+            sc *= 1.0e22L, e -= 22;
+        r = (double)((long double)ss / sc);
+    }
+    int64_t i = (int64_t)r;
+    double r2 = (double)i;
+    if (r == 0.0 ||
+        (memcmp(&r, &r2, sizeof r) == 0 && i >= -INT64_C(2251799813685248) &&
+         i < INT64_C(2251799813685248))) {
+        *iv = i;
+        return true;
+    }
+    *rv = r;
+    return false;
+}
+
+/* Folds row i into acc for aggregate it; false: cannot reproduce SQLite. */
+static bool agg_step(struct acc *ac, const struct agg_item *it, const struct lh_field *f,
+                     const struct lh_array *a, int64_t i)
+{
+    if (it->code == 'C') {
+        ac->cnt++;
+        return true;
+    }
+    if (!lh_bit_get(a->validity, i))
+        return true;
+    bool isint = true;
+    int64_t iv = 0;
+    double dv = 0;
+    switch (f->type) {
+    case LH_T_BOOL: iv = ((const uint8_t *)a->values)[i] != 0; break;
+    case LH_T_INT8:
+    case LH_T_INT16:
+    case LH_T_INT32: iv = ((const int32_t *)a->values)[i]; break;
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32: iv = ((const uint32_t *)a->values)[i]; break;
+    case LH_T_INT64: iv = ((const int64_t *)a->values)[i]; break;
+    case LH_T_FLOAT:
+    case LH_T_DOUBLE:
+        isint = false;
+        dv = f->type == LH_T_FLOAT ? ((const float *)a->values)[i] : ((const double *)a->values)[i];
+        if (dv != dv)
+            return true; /* NaN reads as NULL */
+        break;
+    case LH_T_DECIMAL: {
+        if (it->code == 'N')
+            break;
+        int64_t u = f->precision <= 9 ? ((const int32_t *)a->values)[i]
+                                      : ((const int64_t *)a->values)[i];
+        if (u >= INT64_C(900000000000000000) || u <= -INT64_C(900000000000000000))
+            return false;
+        isint = agg_decimal(u, f->scale, &iv, &dv);
+        break;
+    }
+    default:
+        if (it->code != 'N')
+            return false;
+        break;
+    }
+    switch (it->code) {
+    case 'N': ac->cnt++; break;
+    case 'm':
+    case 'M': {
+        bool lt = it->code == 'm';
+        if (!ac->has) {
+            ac->has = true, ac->real = !isint, ac->imin = iv, ac->dmin = dv;
+        } else if (isint ? (lt ? iv < ac->imin : iv > ac->imin)
+                         : (lt ? dv < ac->dmin : dv > ac->dmin)) {
+            ac->imin = iv, ac->dmin = dv;
+        }
+        break;
+    }
+    default: /* S, T, A: SQLite's sumStep */
+        ac->cnt++;
+        if (isint) {
+            ac->rsum += (double)iv;
+            if (!ac->approx && !ac->overflow && __builtin_add_overflow(ac->isum, iv, &ac->isum))
+                ac->approx = ac->overflow = true;
+        } else {
+            ac->rsum += dv;
+            ac->approx = true;
+        }
+        break;
+    }
+    return true;
+}
+
+static int agg_abort(struct lh_cursor *c, const char *why)
+{
+    struct lh_error err;
+    c->t->e->agg_abort = true;
+    lh_error_set(&err, LH_E_UNSUPPORTED, "native aggregate: %s", why);
+    return cursor_fail(c, &err);
+}
+
+static int agg_filter(struct lh_cursor *c)
+{
+    struct lh_vtab *t = c->t;
+    struct lh_error err;
+    c->A = calloc(1, sizeof *c->A);
+    if (!c->A)
+        return SQLITE_NOMEM;
+    struct aggst *A = c->A;
+    lh_arena_init(&A->arena, t->e->opt.max_decode);
+    A->max_groups = agg_max_groups(t);
+    const struct lh_field *gf = &t->fields[t->agg_g];
+    int rc = next_group(c);
+    while (rc == SQLITE_OK && !c->eof) {
+        if (ensure_col(c, t->agg_g, &err) != LH_OK)
+            return cursor_fail(c, &err);
+        for (size_t k = 0; k < t->nagg; k++)
+            if (t->aggs[k].col >= 0 && ensure_col(c, t->aggs[k].col, &err) != LH_OK)
+                return cursor_fail(c, &err);
+        const struct lh_array *ga = &c->cols[t->agg_g];
+        for (int64_t i = 0; i < c->rg_rows; i++) {
+            uint32_t g = agg_group(A, gf, ga, i, t->nagg);
+            if (g == UINT32_MAX)
+                return agg_abort(c, "too many groups");
+            struct acc *ac = &A->accs[(size_t)g * t->nagg];
+            for (size_t k = 0; k < t->nagg; k++) {
+                const struct agg_item *it = &t->aggs[k];
+                if (!agg_step(&ac[k], it, it->col >= 0 ? &t->fields[it->col] : NULL,
+                              it->col >= 0 ? &c->cols[it->col] : NULL, i))
+                    return agg_abort(c, "a value SQLite would read differently");
+            }
+        }
+        t->e->stats.rows_scanned += (uint64_t)c->rg_rows;
+        rc = next_group(c);
+    }
+    if (rc != SQLITE_OK)
+        return rc;
+    for (size_t g = 0; g < A->ngroups; g++)
+        for (size_t k = 0; k < t->nagg; k++)
+            if (A->accs[g * t->nagg + k].overflow && t->aggs[k].code == 'S')
+                return agg_abort(c, "integer overflow"); /* SQLite reports it */
+    t->e->stats.native_aggs++;
+    reader_close(c);
+    A->pos = 0;
+    c->rowid = 1;
+    c->eof = A->ngroups == 0;
+    return SQLITE_OK;
+}
+
+static void agg_next(struct lh_cursor *c)
+{
+    c->A->pos++;
+    c->rowid++;
+    c->eof = c->A->pos >= c->A->ngroups;
+}
+
+static int agg_column(struct lh_cursor *c, sqlite3_context *ctx, int col)
+{
+    const struct lh_vtab *t = c->t;
+    const struct aggst *A = c->A;
+    size_t g = A->pos;
+    if (col == 0) {
+        const struct akey *k = A->groups[g];
+        const struct lh_field *f = &t->fields[t->agg_g];
+        if (A->has_null && g == A->null_idx)
+            sqlite3_result_null(ctx);
+        else if (f->type == LH_T_STRING || f->type == LH_T_ENUM)
+            sqlite3_result_text(ctx, (const char *)k->p, (int)k->n, SQLITE_TRANSIENT);
+        else
+            sqlite3_result_int64(ctx, k->i);
+        return SQLITE_OK;
+    }
+    if (col < 1 || (size_t)col > t->nagg) {
+        sqlite3_result_null(ctx);
+        return SQLITE_OK;
+    }
+    const struct agg_item *it = &t->aggs[col - 1];
+    const struct acc *ac = &A->accs[g * t->nagg + (size_t)(col - 1)];
+    switch (it->code) {
+    case 'C':
+    case 'N': sqlite3_result_int64(ctx, ac->cnt); break;
+    case 'm':
+    case 'M':
+        if (!ac->has)
+            sqlite3_result_null(ctx);
+        else if (ac->real)
+            sqlite3_result_double(ctx, ac->dmin);
+        else
+            sqlite3_result_int64(ctx, ac->imin);
+        break;
+    case 'S':
+        if (!ac->cnt)
+            sqlite3_result_null(ctx);
+        else if (ac->approx)
+            sqlite3_result_double(ctx, ac->rsum);
+        else
+            sqlite3_result_int64(ctx, ac->isum);
+        break;
+    case 'T': sqlite3_result_double(ctx, ac->rsum); break;
+    default: /* A */
+        if (!ac->cnt)
+            sqlite3_result_null(ctx);
+        else
+            sqlite3_result_double(ctx, ac->rsum / (double)ac->cnt);
         break;
     }
     return SQLITE_OK;

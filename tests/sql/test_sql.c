@@ -19,6 +19,7 @@
 
 static char dir[256];
 static struct lh_sql_engine *eng;
+static struct lh_sql_engine *eng_vm; /* no native aggregates: SQLite's VM does every GROUP BY */
 
 static int setup(void **state)
 {
@@ -32,6 +33,11 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", err.msg);
         return -1;
     }
+    o.no_native_agg = true;
+    if (lh_sql_engine_open(dir, NULL, &o, &eng_vm, &err) != LH_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -39,6 +45,7 @@ static int teardown(void **state)
 {
     (void)state;
     lh_sql_engine_destroy(eng);
+    lh_sql_engine_destroy(eng_vm);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
@@ -240,6 +247,8 @@ static void subst_table(char *out, size_t cap, const char *tmpl, const char *nam
 static void test_grouped_scan(void **state)
 {
     (void)state;
+    struct lh_sql_engine *native = eng;
+    eng = eng_vm; /* the grouped scan is what SQLite's own GROUP BY reads */
     static const struct {
         const char *tmpl, *table;
         int grouped; /* expected grouped scans, -1: don't check */
@@ -295,7 +304,7 @@ static void test_grouped_scan(void **state)
     lh_sql_engine_stats(eng, &st);
     assert_int_equal(st.grouped_scans, 0);
     /* a budget too small for the grouped scan: SQLite sorts as before */
-    struct lh_sql_options o = {.timeout_ms = 5000, .max_decode = 40000};
+    struct lh_sql_options o = {.timeout_ms = 5000, .max_decode = 40000, .no_native_agg = true};
     struct lh_sql_engine *small;
     struct lh_error err;
     assert_int_equal(lh_sql_engine_open(dir, NULL, &o, &small, &err), LH_OK);
@@ -312,6 +321,7 @@ static void test_grouped_scan(void **state)
                         "7,2000\n8,2000\n9,2000\n");
     lh_buf_free(&out);
     lh_sql_engine_destroy(small);
+    eng = native;
 }
 
 /* dec_sum / dec_cmp at the edges of their 64- and 128-bit paths. */
@@ -334,7 +344,8 @@ static void test_grouped_scan_many_keys(void **state)
                   "WHERE id % 9 = 0 GROUP BY s ORDER BY s DESC)", "sorted"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct lh_sql_options o = {.timeout_ms = 5000, .max_decode = cases[i].max_decode};
+        struct lh_sql_options o = {.timeout_ms = 5000, .max_decode = cases[i].max_decode,
+                                   .no_native_agg = true};
         struct lh_sql_engine *small;
         struct lh_error err;
         assert_int_equal(lh_sql_engine_open(dir, NULL, &o, &small, &err), LH_OK);
@@ -362,6 +373,101 @@ static void test_grouped_scan_many_keys(void **state)
         lh_buf_free(&rb);
         lh_sql_engine_destroy(small);
     }
+}
+
+/* A simple GROUP BY aggregates in C (agg.c, the aggregating table in
+ * vtab.c): the whole JSON result (column names, declared or value types,
+ * every value bit for bit, order) must be what SQLite's own GROUP BY gives
+ * over the same rows; shapes it does not cover run as written. */
+static void json_of(struct lh_sql_engine *en, const char *sql, struct lh_buf *out,
+                    uint64_t *native)
+{
+    lh_buf_init(out, 0);
+    struct lh_error err;
+    if (lh_sql_execute(en, sql, 0, LH_SQL_FORMAT_JSON, out, &err) != LH_OK)
+        fail_msg("%s: %s", sql, err.msg);
+    lh_buf_cstr(out);
+    /* elapsed_ms differs between two runs */
+    char *el = strstr((char *)out->data, "\"elapsed_ms\"");
+    if (el)
+        *el = '\0';
+    struct lh_sql_stats st;
+    lh_sql_engine_stats(en, &st);
+    *native = st.native_aggs;
+}
+
+static void same_as_vm(struct lh_sql_engine *en, const char *sql, int native)
+{
+    struct lh_buf a, b;
+    uint64_t na, nb;
+    json_of(en, sql, &a, &na);
+    json_of(eng_vm, sql, &b, &nb);
+    if (strcmp((const char *)a.data, (const char *)b.data) != 0)
+        fail_msg("%s:\nnative:\n%s\nsqlite:\n%s", sql, (const char *)a.data,
+                 (const char *)b.data);
+    if (na != (uint64_t)native || nb != 0)
+        fail_msg("%s: %" PRIu64 " native aggregates, want %d", sql, na, native);
+    lh_buf_free(&a);
+    lh_buf_free(&b);
+}
+
+static void test_native_aggregate(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sql;
+        int native; /* 1: aggregated in C; 0: ran as written */
+    } cases[] = {
+        {"SELECT status, count(*), sum(amount) FROM orders GROUP BY status", 1},
+        {"select STATUS, COUNT( * ), Sum(amount), total(amount), avg(amount), count(amount), "
+         "min(cust), max(id) from orders group by status;",
+         1},
+        {"SELECT qty, count(*), sum(id), min(id), max(id), avg(id), total(qty) FROM orders GROUP BY qty", 1},
+        {"SELECT status AS st, count(qty) AS n, sum(qty) s FROM \"orders@1\" GROUP BY status "
+         "ORDER BY n DESC, st LIMIT 2",
+         1},
+        {"SELECT count(*), status FROM orders GROUP BY status ORDER BY 2 DESC LIMIT 1 OFFSET 1", 1},
+        {"SELECT s, count(*), sum(i8), sum(i16), sum(i32), sum(i64), sum(u32), sum(b), min(f64), "
+         "max(f64), sum(f64), avg(f32), sum(d9), total(d9), avg(d9), count(d38), count(js) "
+         "FROM types GROUP BY s",
+         1},
+        {"SELECT b, count(*), sum(f32), min(u16), max(u8), min(i64) FROM types GROUP BY b", 1},
+        {"SELECT en, sum(d9), count(*) FROM types GROUP BY en ORDER BY en DESC", 1},
+        {"SELECT u8, count(*), sum(f64) FROM types GROUP BY u8", 1},
+        {"SELECT i8 k, sum(d9) AS total FROM types GROUP BY i8 ORDER BY total LIMIT 5", 1},
+        {"SELECT grp, count(*), sum(v), min(v), max(v), avg(id) FROM sorted GROUP BY grp", 1},
+        {"SELECT none, count(*), sum(none), avg(none), total(none), min(none) FROM sorted GROUP BY none", 1},
+        /* as written: WHERE, HAVING, expressions, other columns, text min/max, sums of
+         * values SQLite reads as text, unknown names in ORDER BY */
+        {"SELECT status, count(*) FROM orders WHERE id > 10 GROUP BY status", 0},
+        {"SELECT status, count(*) FROM orders GROUP BY status HAVING count(*) > 1", 0},
+        {"SELECT status, count(*) + 1 FROM orders GROUP BY status", 0},
+        {"SELECT status, id, count(*) FROM orders GROUP BY status", 0},
+        {"SELECT status, sum(day) FROM orders GROUP BY status", 0},
+        {"SELECT status, max(amount) FROM orders GROUP BY status", 0},
+        {"SELECT status, count(*) FROM orders GROUP BY status ORDER BY count(*)", 0},
+        {"SELECT u8, sum(u64) FROM types GROUP BY u8", 0},
+        {"SELECT d9, count(*) FROM types GROUP BY d9", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        same_as_vm(eng, cases[i].sql, cases[i].native);
+    /* an unknown table: the same error either way */
+    struct lh_error e1, e2;
+    struct lh_buf x;
+    lh_buf_init(&x, 0);
+    const char *bad = "SELECT status, count(*) FROM nosuch GROUP BY status";
+    assert_int_equal(lh_sql_execute(eng, bad, 0, LH_SQL_FORMAT_JSON, &x, &e1), LH_E_INVAL);
+    assert_int_equal(lh_sql_execute(eng_vm, bad, 0, LH_SQL_FORMAT_JSON, &x, &e2), LH_E_INVAL);
+    assert_string_equal(e1.msg, e2.msg);
+    lh_buf_free(&x);
+    /* more groups than the memory budget allows: it gives up before the
+     * first row and SQLite runs the statement */
+    struct lh_sql_options o = {.timeout_ms = 5000, .max_decode = 40000};
+    struct lh_sql_engine *small;
+    assert_int_equal(lh_sql_engine_open(dir, NULL, &o, &small, &e1), LH_OK);
+    same_as_vm(small, "SELECT id, count(*), sum(v) FROM sorted GROUP BY id ORDER BY id DESC LIMIT 3", 0);
+    same_as_vm(small, "SELECT grp, count(*), sum(v) FROM sorted GROUP BY grp", 1);
+    lh_sql_engine_destroy(small);
 }
 
 static void test_decimal_exact(void **state)
@@ -606,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_pruning_matches_unpruned),
         cmocka_unit_test(test_grouped_scan),
         cmocka_unit_test(test_grouped_scan_many_keys),
+        cmocka_unit_test(test_native_aggregate),
         cmocka_unit_test(test_decimal_exact),
         cmocka_unit_test(test_limit_offset),
         cmocka_unit_test(test_sandbox),
