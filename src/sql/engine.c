@@ -446,7 +446,7 @@ enum lh_status lh_sql_run(struct lh_sql_engine *e, const char *sql, uint64_t lim
             sqlite3_finalize(st);
             st = NULL;
             lh_error_clear(&e->vt_err);
-            e->stats.native_aggs = 0;
+            memset(&e->stats, 0, sizeof e->stats); /* count the statement's own work */
         }
     }
     if (!st) {
