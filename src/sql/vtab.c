@@ -37,6 +37,10 @@
  *
  * Grouped scan: for GROUP BY or DISTINCT on one column see grouped_build.
  *
+ * Aggregating table: lakehouse(dataset, version, 'spec'), created only by
+ * the engine for a simple GROUP BY (agg.c), has the grouping column and one
+ * column per aggregate, and yields one row per group (see agg_filter).
+ *
  * LIMIT/OFFSET: consumed only when SQLite passes them and nothing else
  * filters or orders the rows (no other constraint, no ORDER BY). OFFSET is
  * then marked omitted (SQLite must not skip the rows a second time) and
