@@ -1202,6 +1202,37 @@ static bool gkeys_grow(struct grouped *g)
     return true;
 }
 
+/* The grouping key of (non-NULL) row i of a grouped_type column: its
+ * bytes (text) or its integer value, and its hash. */
+struct rowkey {
+    bool txt;
+    int64_t i;
+    const uint8_t *p;
+    uint32_t n;
+    uint64_t h;
+};
+
+static struct rowkey row_key(const struct lh_field *f, const struct lh_array *a, int64_t i)
+{
+    struct rowkey k = {.txt = f->type == LH_T_STRING || f->type == LH_T_ENUM};
+    if (k.txt) {
+        k.p = a->data + a->offsets[i];
+        k.n = (uint32_t)(a->offsets[i + 1] - a->offsets[i]);
+        k.h = hash_bytes(k.p, k.n);
+        return k;
+    }
+    switch (f->type) {
+    case LH_T_BOOL: k.i = ((const uint8_t *)a->values)[i] != 0; break;
+    case LH_T_UINT8:
+    case LH_T_UINT16:
+    case LH_T_UINT32: k.i = ((const uint32_t *)a->values)[i]; break;
+    case LH_T_INT64: k.i = ((const int64_t *)a->values)[i]; break;
+    default: k.i = ((const int32_t *)a->values)[i]; break;
+    }
+    k.h = hash_int(k.i);
+    return k;
+}
+
 /* Links row `row` (global index gi) of array a behind the rows with the same key. */
 static bool grouped_add(struct grouped *g, const struct lh_field *f, const struct lh_array *a,
                         int64_t row, uint32_t gi)
@@ -1215,26 +1246,12 @@ static bool grouped_add(struct grouped *g, const struct lh_field *f, const struc
         g->null_tail = gi;
         return true;
     }
-    bool txt = f->type == LH_T_STRING || f->type == LH_T_ENUM;
-    int64_t iv = 0;
-    const uint8_t *p = NULL;
-    uint32_t n = 0;
-    uint64_t h;
-    if (txt) {
-        p = a->data + a->offsets[row];
-        n = (uint32_t)(a->offsets[row + 1] - a->offsets[row]);
-        h = hash_bytes(p, n);
-    } else {
-        switch (f->type) {
-        case LH_T_BOOL: iv = ((const uint8_t *)a->values)[row] != 0; break;
-        case LH_T_UINT8:
-        case LH_T_UINT16:
-        case LH_T_UINT32: iv = ((const uint32_t *)a->values)[row]; break;
-        case LH_T_INT64: iv = ((const int64_t *)a->values)[row]; break;
-        default: iv = ((const int32_t *)a->values)[row]; break;
-        }
-        h = hash_int(iv);
-    }
+    const struct rowkey rk = row_key(f, a, row);
+    const bool txt = rk.txt;
+    const int64_t iv = rk.i;
+    const uint8_t *p = rk.p;
+    const uint32_t n = rk.n;
+    const uint64_t h = rk.h;
     if ((g->nkeys + 1) * 2 > g->capkeys && !gkeys_grow(g))
         return false;
     size_t j = h & (g->capkeys - 1);
@@ -2119,32 +2136,18 @@ static uint32_t agg_group(struct aggst *A, const struct lh_field *f, const struc
         }
         return A->null_idx;
     }
-    bool txt = f->type == LH_T_STRING || f->type == LH_T_ENUM;
-    int64_t iv = 0;
-    const uint8_t *p = NULL;
-    uint32_t n = 0;
-    uint64_t h;
-    if (txt) {
-        p = a->data + a->offsets[i];
-        n = (uint32_t)(a->offsets[i + 1] - a->offsets[i]);
-        h = hash_bytes(p, n);
-    } else {
-        switch (f->type) {
-        case LH_T_BOOL: iv = ((const uint8_t *)a->values)[i] != 0; break;
-        case LH_T_UINT8:
-        case LH_T_UINT16:
-        case LH_T_UINT32: iv = ((const uint32_t *)a->values)[i]; break;
-        case LH_T_INT64: iv = ((const int64_t *)a->values)[i]; break;
-        default: iv = ((const int32_t *)a->values)[i]; break;
-        }
-        h = hash_int(iv);
-    }
+    const struct rowkey rk = row_key(f, a, i);
+    const bool txt = rk.txt;
+    const int64_t iv = rk.i;
+    const uint8_t *p = rk.p;
+    const uint32_t n = rk.n;
+    const uint64_t h = rk.h;
     if ((A->nkeys + 1) * 2 > A->capkeys && !agg_grow_keys(A))
         return UINT32_MAX;
     size_t j = h & (A->capkeys - 1);
     for (; A->keys[j].used; j = (j + 1) & (A->capkeys - 1)) {
         const struct akey *k = &A->keys[j];
-        if (k->h == h && (txt ? k->n == n && memcmp(k->p, p, n) == 0 : k->i == iv))
+        if (k->h == h && (txt ? k->n == n && (n == 0 || memcmp(k->p, p, n) == 0) : k->i == iv))
             return k->idx;
     }
     uint32_t g = agg_new_group(A, nagg);
