@@ -7,8 +7,9 @@
 // (run from tests/node so the packages resolve). Prints "ICEBERG CHECK OK".
 //
 // Node's fetch has no file:// support, so a small fetch wrapper serves
-// file:// URLs from disk (GET with Range, HEAD): the table's own absolute
-// URIs are used as written; only the transport is ours.
+// file:// URLs from disk (GET with Range, HEAD) and sends icebird's S3 URLs
+// to the local S3 server: the table's own absolute URIs are used as
+// written; only the transport is ours.
 import { readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { createRequire } from 'node:module'
@@ -20,10 +21,18 @@ const icebirdMain = JSON.parse(readFileSync('node_modules/icebird/package.json',
 const { icebergRead } = await import(pathToFileURL(`node_modules/icebird/${icebirdMain}`).href)
 const { DuckDBInstance } = require('@duckdb/node-api')
 
+// icebird turns s3://bucket/key into https://bucket.s3.amazonaws.com/key;
+// the test's S3 server is s3rver on loopback (path-style, no auth for GET).
+let s3Endpoint = null
 const realFetch = globalThis.fetch
 globalThis.fetch = async (url, init = {}) => {
   const u = String(url)
-  if (!u.startsWith('file://')) return realFetch(url, init)
+  const aws = /^https:\/\/([^./]+)\.s3\.amazonaws\.com\/(.*)$/.exec(u)
+  if (aws) {
+    if (!s3Endpoint) throw new Error(`no S3 endpoint for ${u}`)
+    return realFetch(`${s3Endpoint}/${aws[1]}/${aws[2]}`, init)
+  }
+  if (!u.startsWith('file://')) throw new Error(`unexpected URL ${u}`)
   const path = fileURLToPath(u)
   let size
   try {
@@ -73,6 +82,7 @@ const expect = JSON.parse(readFileSync(expectPath, 'utf8'))
 let failures = 0
 let checked = 0
 for (const [prefix, t] of Object.entries(expect)) {
+  s3Endpoint = t.s3_endpoint ?? null
   for (const c of t.checks) {
     const what = `${prefix} ${c.metadata ?? 'current'}`
     let rows

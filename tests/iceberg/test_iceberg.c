@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "iceberg/iceberg.h"
+#include "../store/s3helper.h"
 
 #define NROWS 5
 
@@ -105,26 +106,20 @@ static const struct lh_field FIELDS1[] = {
     {.name = "note", .type = LH_T_STRING},
 };
 
-static enum lh_status sink_file(void *ctx, const void *p, size_t n, struct lh_error *err)
+static enum lh_status sink_buf(void *ctx, const void *p, size_t n, struct lh_error *err)
 {
-    if (fwrite(p, 1, n, ctx) != n)
-        return lh_error_set(err, LH_E_IO, "short write");
-    return LH_OK;
+    lh_buf_append(ctx, p, n);
+    return lh_buf_ok(ctx) ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
 }
 
-/* Writes one Parquet part of snapshot v with `schema` and returns its
- * statistics (from the footer, through the module's helper). */
-static void write_part(const char *key, const struct lh_iceberg_schema *schema, int v,
-                       struct lh_arena *arena, struct lh_iceberg_data_file *df)
+/* Writes one Parquet part of snapshot v with `schema` to the store and
+ * returns its statistics (from the footer, through the module's helper). */
+static void write_part(struct lh_store *st, const char *key, const struct lh_iceberg_schema *schema,
+                       int v, struct lh_arena *arena, struct lh_iceberg_data_file *df)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_dir, key);
-    char *slash = strrchr(path, '/');
-    *slash = 0;
     struct lh_error err;
-    assert_int_equal(lh_mkdir_p(path, &err), LH_OK);
-    *slash = '/';
-
+    struct lh_buf file;
+    lh_buf_init(&file, 0);
     size_t nc = schema->ncolumns;
     struct lh_field fields[16];
     int32_t ids[16], eids[16];
@@ -141,11 +136,9 @@ static void write_part(const char *key, const struct lh_iceberg_schema *schema, 
     struct lh_parquet_writer_options o;
     lh_parquet_writer_options_init(&o);
     o.kv = &kv, o.nkv = 1, o.field_ids = ids, o.element_field_ids = eids;
-    FILE *fp = fopen(path, "wb");
-    assert_non_null(fp);
     struct lh_parquet_writer *w;
     struct lh_schema sch = {nc, fields};
-    assert_int_equal(lh_parquet_writer_create(&sch, &o, sink_file, fp, &w, &err), LH_OK);
+    assert_int_equal(lh_parquet_writer_create(&sch, &o, sink_buf, &file, &w, &err), LH_OK);
 
     int64_t id[NROWS], amount[NROWS], ts[NROWS];
     double price[NROWS];
@@ -208,44 +201,33 @@ static void write_part(const char *key, const struct lh_iceberg_schema *schema, 
     assert_int_equal(lh_parquet_writer_add_batch(w, &b, &err), LH_OK);
     assert_int_equal(lh_parquet_writer_close(w, &err), LH_OK);
     lh_parquet_writer_destroy(w);
-    fclose(fp);
     lh_buf_free(&sj);
+    assert_int_equal(lh_store_put(st, key, file.data, file.len, &err), LH_OK);
 
     struct lh_parquet_reader *r;
-    assert_int_equal(lh_parquet_reader_open_file(path, &r, &err), LH_OK);
+    assert_int_equal(lh_parquet_reader_open_mem(file.data, file.len, &r, &err), LH_OK);
     const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
-    struct lh_iceberg_column_stats *st;
-    size_t nst;
-    assert_int_equal(lh_iceberg_stats_from_parquet(schema, info, arena, &st, &nst, &err), LH_OK);
-    /* Bounds are copied out of the reader: the arena owns them. */
-    for (size_t k = 0; k < nst; k++) {
-        if (st[k].lower) {
-            uint8_t *lo = lh_arena_alloc(arena, st[k].lower_len + 1);
-            memcpy(lo, st[k].lower, st[k].lower_len);
-            st[k].lower = lo;
-        }
-        if (st[k].upper) {
-            uint8_t *hi = lh_arena_alloc(arena, st[k].upper_len + 1);
-            memcpy(hi, st[k].upper, st[k].upper_len);
-            st[k].upper = hi;
-        }
-    }
+    struct lh_iceberg_column_stats *cs; /* bounds converted into the arena */
+    size_t ncs;
+    assert_int_equal(lh_iceberg_stats_from_parquet(schema, info, arena, &cs, &ncs, &err), LH_OK);
     lh_parquet_reader_close(r);
+    lh_buf_free(&file);
     uint64_t size;
-    assert_int_equal(lh_store_stat(g_st, key, &size, &err), LH_OK);
+    assert_int_equal(lh_store_stat(st, key, &size, &err), LH_OK);
     char loc[512], uri[700];
-    assert_true(lh_iceberg_location(g_st, key, loc, sizeof loc) > 0);
+    assert_true(lh_iceberg_location(st, key, loc, sizeof loc) > 0);
     snprintf(uri, sizeof uri, "%s", loc);
     *df = (struct lh_iceberg_data_file){.path = lh_arena_strndup(arena, uri, strlen(uri)),
                                         .size_bytes = size,
                                         .record_count = NROWS,
-                                        .stats = st,
-                                        .nstats = nst};
+                                        .stats = cs,
+                                        .nstats = ncs};
 }
 
 /* ------------------------------------------------------------ history */
 
 struct hist {
+    struct lh_store *st;
     const char *prefix;
     char location[512];
     char uuid[LH_ICEBERG_UUID_LEN + 1];
@@ -278,10 +260,10 @@ static void commit(struct hist *h, size_t nsnap, size_t nschemas)
     struct lh_iceberg_table t = table_of(h, nsnap, nschemas);
     for (size_t i = 0; i < nsnap; i++)
         h->snaps[i].is_new = i == nsnap - 1;
-    enum lh_status s = lh_iceberg_table_write(g_st, &t, (int64_t)nsnap, NULL, 0, NULL, &err);
+    enum lh_status s = lh_iceberg_table_write(h->st, &t, (int64_t)nsnap, NULL, 0, NULL, &err);
     if (s != LH_OK)
         fail_msg("commit v%zu: %s", nsnap, err.msg);
-    assert_int_equal(lh_iceberg_version_hint_set(g_st, h->prefix, (int64_t)nsnap, &err), LH_OK);
+    assert_int_equal(lh_iceberg_version_hint_set(h->st, h->prefix, (int64_t)nsnap, &err), LH_OK);
 }
 
 static void add_snapshot(struct hist *h, int v, enum lh_iceberg_op op, int schema, int nparts)
@@ -295,7 +277,7 @@ static void add_snapshot(struct hist *h, int v, enum lh_iceberg_op op, int schem
     for (int p = 0; p < nparts; p++) {
         char key[256];
         snprintf(key, sizeof key, "%s/run-%d/part-%05d.parquet", h->prefix, v, p);
-        write_part(key, &h->schemas[schema], v * 10 + p, &h->arena, &files[n]);
+        write_part(h->st, key, &h->schemas[schema], v * 10 + p, &h->arena, &files[n]);
         files[n].added_snapshot_id = v * 100;
         files[n].added_sequence_number = v;
         n++;
@@ -327,13 +309,14 @@ static void expect_rows(json_t *checks, const char *metadata, int from_v, int to
     json_array_append_new(checks, c);
 }
 
-static void build(struct hist *h, const char *prefix)
+static void build(struct hist *h, struct lh_store *st, const char *prefix, int nsnap)
 {
     struct lh_error err;
     memset(h, 0, sizeof *h);
+    h->st = st;
     h->prefix = prefix;
     lh_arena_init(&h->arena, 0);
-    assert_true(lh_iceberg_location(g_st, prefix, h->location, sizeof h->location) > 0);
+    assert_true(lh_iceberg_location(st, prefix, h->location, sizeof h->location) > 0);
     assert_int_equal(lh_iceberg_uuid_generate(h->uuid, &err), LH_OK);
     struct lh_schema s0 = {9, FIELDS0}, s1 = {9, FIELDS1};
     lh_iceberg_schema_assign(NULL, &h->last, &s0, h->cols0);
@@ -342,8 +325,10 @@ static void build(struct hist *h, const char *prefix)
     h->schemas[1] = (struct lh_iceberg_schema){1, 9, h->cols1};
     add_snapshot(h, 1, LH_ICEBERG_OVERWRITE, 0, 2);
     add_snapshot(h, 2, LH_ICEBERG_APPEND, 0, 1);
-    add_snapshot(h, 3, LH_ICEBERG_OVERWRITE, 1, 1);
-    add_snapshot(h, 4, LH_ICEBERG_APPEND, 1, 1);
+    if (nsnap > 2) {
+        add_snapshot(h, 3, LH_ICEBERG_OVERWRITE, 1, 1);
+        add_snapshot(h, 4, LH_ICEBERG_APPEND, 1, 1);
+    }
 }
 
 /* Rows of snapshot 2 (v1's two parts, then v2's part) and of snapshot 4. */
@@ -380,10 +365,16 @@ static int setup(void **state)
     return 0;
 }
 
+static struct s3srv g_s3;
+static struct lh_store *g_s3st;
+
 static int teardown(void **state)
 {
     (void)state;
     lh_store_close(g_st);
+    if (g_s3st)
+        lh_store_close(g_s3st);
+    s3srv_stop(&g_s3);
     json_decref(g_expect);
     if (!getenv("LH_TEST_KEEP")) {
         char cmd[300];
@@ -413,7 +404,7 @@ static json_t *load_json(const char *key)
 static void test_history_and_required_fields(void **state)
 {
     (void)state;
-    build(&g_people, "datasets/people");
+    build(&g_people, g_st, "datasets/people", 4);
     /* Field ids: schema 0 took 1..10 (tags = 9, its element 10); schema 1
      * kept the ids of unchanged columns, gave note 11, and price's 4 is
      * gone for good. */
@@ -637,7 +628,7 @@ static void test_expiry(void **state)
 {
     (void)state;
     struct hist *h = &g_expired;
-    build(h, "datasets/expired");
+    build(h, g_st, "datasets/expired", 4);
     struct lh_error err;
     struct lh_iceberg_table t = table_of(h, 4, 2);
     for (size_t i = 0; i < 4; i++)
@@ -687,6 +678,135 @@ static void test_expiry(void **state)
     json_object_set_new(g_expect, "datasets/expired", tj);
 }
 
+/* The same through the S3 backend (s3rver): manifests, lists and metadata
+ * go through the store, and every path is an s3:// URI. */
+static struct hist g_s3hist;
+
+static void test_s3(void **state)
+{
+    (void)state;
+    assert_int_equal(s3srv_start(&g_s3, "lake"), 0);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", g_s3.port);
+    struct lh_store_options o = {.endpoint = ep, .access_key = "S3RVER", .secret_key = "S3RVER"};
+    struct lh_error err;
+    assert_int_equal(lh_store_open("s3://lake/lh", &o, &g_s3st, &err), LH_OK);
+    build(&g_s3hist, g_s3st, "datasets/s3t", 2);
+    assert_string_equal(g_s3hist.location, "s3://lake/lh/datasets/s3t");
+    uint8_t *p;
+    size_t n;
+    assert_int_equal(lh_store_get(g_s3st, "datasets/s3t/metadata/v2.metadata.json", 0, &p, &n,
+                                  NULL, &err),
+                     LH_OK);
+    json_t *m = json_loadb((const char *)p, n, 0, NULL);
+    free(p);
+    const char *ml = json_string_value(
+        json_object_get(json_array_get(json_object_get(m, "snapshots"), 1), "manifest-list"));
+    assert_string_equal(ml, "s3://lake/lh/datasets/s3t/metadata/snap-200.avro");
+    json_decref(m);
+
+    json_t *checks = json_array();
+    json_t *c = json_object(), *rows = json_array();
+    json_object_set_new(c, "metadata", json_null());
+    int seeds[] = {10, 11, 20};
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i < NROWS; i++) {
+            json_t *r = json_object();
+            row_expect(r, seeds[s], i, false);
+            json_array_append_new(rows, r);
+        }
+    json_object_set_new(c, "rows", rows);
+    json_array_append_new(checks, c);
+    expect_rows(checks, "v1.metadata.json", 1, 1, 2, false);
+    json_t *tj = json_object();
+    json_object_set_new(tj, "checks", checks);
+    json_object_set_new(tj, "location", json_string(g_s3hist.location));
+    json_object_set_new(tj, "s3_endpoint", json_string(ep));
+    json_object_set_new(g_expect, "s3:datasets/s3t", tj);
+}
+
+/* Parquet statistics values to Iceberg bounds: one row per case. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    static const struct {
+        struct lh_field f;
+        uint8_t in[16];
+        uint32_t in_len;
+        uint8_t want[16];
+        uint32_t want_len; /* 0: no bound */
+    } rows[] = {
+        {{.type = LH_T_INT32}, {0xfe, 0xff, 0xff, 0xff}, 4, {0xfe, 0xff, 0xff, 0xff}, 4},
+        {{.type = LH_T_UINT32}, {0xff, 0xff, 0xff, 0xff}, 4, {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}, 8},
+        {{.type = LH_T_UINT64}, {1, 0, 0, 0, 0, 0, 0, 0x7f}, 8, {1, 0, 0, 0, 0, 0, 0, 0x7f}, 8},
+        {{.type = LH_T_UINT64}, {0, 0, 0, 0, 0, 0, 0, 0x80}, 8, {0}, 0},
+        {{.type = LH_T_DECIMAL, .precision = 9, .scale = 2}, {0x7c, 0x60, 0, 0}, 4, {0x60, 0x7c}, 2},
+        {{.type = LH_T_DECIMAL, .precision = 9, .scale = 2}, {0x80, 0, 0, 0}, 4, {0x00, 0x80}, 2},
+        {{.type = LH_T_DECIMAL, .precision = 18, .scale = 0},
+         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+         8,
+         {0xff},
+         1},
+        {{.type = LH_T_DECIMAL, .precision = 30, .scale = 0},
+         {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0},
+         13,
+         {0xff, 0x7f, 0x00},
+         3},
+        {{.type = LH_T_BOOL}, {1}, 1, {1}, 1},
+        {{.type = LH_T_STRING}, {'a', 'b'}, 2, {'a', 'b'}, 2},
+        {{.type = LH_T_STRING, .is_list = true}, {'a'}, 1, {0}, 0},
+        {{.type = LH_T_DOUBLE}, {0}, 4, {0}, 0}, /* wrong width */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        uint8_t out[32];
+        uint32_t n = lh_iceberg_bound_from_parquet(&rows[i].f, rows[i].in, rows[i].in_len, out,
+                                                   sizeof out);
+        if (n != rows[i].want_len || memcmp(out, rows[i].want, n) != 0)
+            fail_msg("bound row %zu: length %u, want %u", i, n, rows[i].want_len);
+    }
+    char t[32];
+    struct lh_field fx = {.type = LH_T_FIXED, .fixed_len = 4};
+    assert_true(lh_iceberg_type_text(&fx, t, sizeof t) > 0);
+    assert_string_equal(t, "fixed[4]");
+    struct lh_field ts = {.type = LH_T_TIMESTAMP};
+    lh_iceberg_type_text(&ts, t, sizeof t);
+    assert_string_equal(t, "timestamp");
+}
+
+/* A snapshot without files (an empty overwrite) has an empty manifest list. */
+static void test_empty_snapshot(void **state)
+{
+    (void)state;
+    struct lh_iceberg_column col = {.id = 1, .field = {.name = "id", .type = LH_T_INT64}};
+    struct lh_iceberg_schema sch = {0, 1, &col};
+    struct lh_iceberg_snapshot sn = {.snapshot_id = 7,
+                                     .sequence_number = 1,
+                                     .timestamp_ms = 1,
+                                     .op = LH_ICEBERG_OVERWRITE,
+                                     .is_new = true};
+    char loc[512];
+    assert_true(lh_iceberg_location(g_st, "datasets/empty", loc, sizeof loc) > 0);
+    struct lh_iceberg_table t = {.location = loc,
+                                 .key_prefix = "datasets/empty",
+                                 .uuid = "0db3e2a8-9d1d-42b9-aa7b-74ebe558dceb",
+                                 .schemas = &sch,
+                                 .nschemas = 1,
+                                 .last_column_id = 1,
+                                 .snapshots = &sn,
+                                 .nsnapshots = 1,
+                                 .current_snapshot_id = 7};
+    struct lh_error err;
+    assert_int_equal(lh_iceberg_table_write(g_st, &t, 1, NULL, 0, NULL, &err), LH_OK);
+    assert_int_equal(avro_count("datasets/empty/metadata/snap-7.avro", NULL, NULL), 0);
+    json_t *m = load_json("datasets/empty/metadata/v1.metadata.json");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(json_object_get(m, "snapshots"), 0),
+                                            "summary"),
+                            "total-records")),
+                        "0");
+    json_decref(m);
+}
+
 static void test_independent_readers(void **state)
 {
     (void)state;
@@ -701,7 +821,7 @@ static void test_independent_readers(void **state)
     snprintf(cmd, sizeof cmd,
              "cd '%s' && node '%s/icebird_check.mjs' '%s' '%s/datasets/people/run-1/"
              "part-00000.parquet' '%s/datasets/people/run-3/part-00000.parquet' 2>&1",
-             LH_TEST_NODE_DIR, LH_TEST_SRC_DIR, expect, g_dir, g_dir);
+             LH_TEST_NODE_DIR, LH_TEST_ICEBERG_DIR, expect, g_dir, g_dir);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char line[4096];
@@ -724,6 +844,9 @@ int main(void)
         cmocka_unit_test(test_append_reuses_manifest),
         cmocka_unit_test(test_bad_description),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_s3),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_empty_snapshot),
         cmocka_unit_test(test_independent_readers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
