@@ -200,6 +200,28 @@ enum lh_status lh_iceberg_table_write(struct lh_store *st, const struct lh_icebe
                                       struct lh_iceberg_garbage *garbage,
                                       struct lh_error *err) LH_NODISCARD;
 
+/* The table as its current metadata describes it, for the next commit. */
+struct lh_iceberg_loaded {
+    int64_t version; /* current metadata version; 0: no table yet (table is empty) */
+    /* Every snapshot kept in that version with is_new = false and its live
+     * files (path, size, record count, adding snapshot and its sequence
+     * number; no statistics), read from its manifest list and manifests.
+     * Schemas read back with one lakehouse type per Iceberg type ("int" as
+     * int32, "long" as int64, "string" as string), which is all
+     * lh_iceberg_schema_assign compares. Everything lives in `arena`. */
+    struct lh_iceberg_table table;
+    struct lh_arena arena;
+};
+
+/* Reads version-hint.text, that metadata version and the manifest lists
+ * and manifests of its snapshots. A table without version-hint loads as
+ * version 0 (not an error). LH_E_FORMAT naming the object when something
+ * does not parse. Free with lh_iceberg_loaded_free (also after a failure). */
+enum lh_status lh_iceberg_table_load(struct lh_store *st, const char *key_prefix,
+                                     struct lh_iceberg_loaded *out,
+                                     struct lh_error *err) LH_NODISCARD;
+void lh_iceberg_loaded_free(struct lh_iceberg_loaded *l);
+
 /* Replaces {prefix}/metadata/version-hint.text with the version number:
  * the moment readers of the file-based layout see metadata `version`. */
 enum lh_status lh_iceberg_version_hint_set(struct lh_store *st, const char *key_prefix,

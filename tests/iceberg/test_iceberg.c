@@ -478,6 +478,54 @@ static void test_history_and_required_fields(void **state)
     assert_int_equal(lh_iceberg_version_hint_get(g_st, "datasets/people", &v, &err), LH_OK);
     assert_int_equal(v, 4);
 
+    /* The table loads back as it was described. */
+    struct lh_iceberg_loaded l;
+    assert_int_equal(lh_iceberg_table_load(g_st, "datasets/people", &l, &err), LH_OK);
+    assert_int_equal(l.version, 4);
+    assert_string_equal(l.table.uuid, g_people.uuid);
+    assert_string_equal(l.table.location, g_people.location);
+    assert_int_equal(l.table.last_column_id, 11);
+    assert_int_equal(l.table.current_schema_id, 1);
+    assert_int_equal(l.table.current_snapshot_id, 400);
+    assert_int_equal(l.table.nschemas, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const struct lh_iceberg_schema *a = &l.table.schemas[i], *b = &g_people.schemas[i];
+        assert_int_equal(a->ncolumns, b->ncolumns);
+        for (size_t c = 0; c < a->ncolumns; c++) {
+            char ta[64], tb[64];
+            assert_int_equal(a->columns[c].id, b->columns[c].id);
+            assert_int_equal(a->columns[c].element_id, b->columns[c].element_id);
+            assert_string_equal(a->columns[c].field.name, b->columns[c].field.name);
+            assert_int_equal(a->columns[c].field.nullable, b->columns[c].field.nullable);
+            lh_iceberg_type_text(&a->columns[c].field, ta, sizeof ta);
+            lh_iceberg_type_text(&b->columns[c].field, tb, sizeof tb);
+            assert_string_equal(ta, tb);
+        }
+    }
+    assert_int_equal(l.table.nsnapshots, 4);
+    for (size_t i = 0; i < 4; i++) {
+        const struct lh_iceberg_snapshot *a = &l.table.snapshots[i], *b = &g_people.snaps[i];
+        assert_int_equal(a->snapshot_id, b->snapshot_id);
+        assert_int_equal(a->parent_id, b->parent_id);
+        assert_int_equal(a->sequence_number, b->sequence_number);
+        assert_int_equal(a->op, b->op);
+        assert_int_equal(a->schema_id, b->schema_id);
+        assert_false(a->is_new);
+        assert_int_equal(a->nfiles, b->nfiles);
+        for (size_t f = 0; f < a->nfiles; f++) {
+            assert_string_equal(a->files[f].path, b->files[f].path);
+            assert_int_equal(a->files[f].size_bytes, b->files[f].size_bytes);
+            assert_int_equal(a->files[f].record_count, b->files[f].record_count);
+            assert_int_equal(a->files[f].added_snapshot_id, b->files[f].added_snapshot_id);
+            assert_int_equal(a->files[f].added_sequence_number,
+                             b->files[f].added_sequence_number);
+        }
+    }
+    lh_iceberg_loaded_free(&l);
+    assert_int_equal(lh_iceberg_table_load(g_st, "datasets/none", &l, &err), LH_OK);
+    assert_int_equal(l.version, 0);
+    lh_iceberg_loaded_free(&l);
+
     json_t *checks = json_array();
     expect_history(checks, "v2.metadata.json");
     json_t *t = json_object();
@@ -705,11 +753,49 @@ static void test_s3(void **state)
     assert_string_equal(ml, "s3://lake/lh/datasets/s3t/metadata/snap-200.avro");
     json_decref(m);
 
+    /* Commit 3 is described from what the store holds, as a publish would:
+     * load, assign ids to the (unchanged) columns, append one part. */
+    struct lh_iceberg_loaded l;
+    assert_int_equal(lh_iceberg_table_load(g_s3st, "datasets/s3t", &l, &err), LH_OK);
+    assert_int_equal(l.version, 2);
+    struct lh_iceberg_column cols[9];
+    int32_t last = l.table.last_column_id;
+    struct lh_schema s0 = {9, FIELDS0};
+    lh_iceberg_schema_assign(&l.table.schemas[0], &last, &s0, cols);
+    assert_int_equal(last, l.table.last_column_id); /* nothing new */
+    assert_int_equal(cols[8].element_id, 10);
+    struct lh_iceberg_snapshot snaps[3];
+    memcpy(snaps, l.table.snapshots, 2 * sizeof *snaps);
+    struct lh_iceberg_data_file files[4];
+    memcpy(files, snaps[1].files, 3 * sizeof *files);
+    struct lh_arena arena;
+    lh_arena_init(&arena, 0);
+    struct lh_iceberg_schema cur = {0, 9, cols};
+    write_part(g_s3st, "datasets/s3t/run-3/part-00000.parquet", &cur, 30, &arena, &files[3]);
+    files[3].added_snapshot_id = 300;
+    files[3].added_sequence_number = 3;
+    snaps[2] = (struct lh_iceberg_snapshot){.snapshot_id = 300,
+                                            .parent_id = 200,
+                                            .sequence_number = 3,
+                                            .timestamp_ms = 1700000000003,
+                                            .op = LH_ICEBERG_APPEND,
+                                            .files = files,
+                                            .nfiles = 4,
+                                            .is_new = true};
+    struct lh_iceberg_table t = l.table;
+    t.snapshots = snaps;
+    t.nsnapshots = 3;
+    t.current_snapshot_id = 300;
+    assert_int_equal(lh_iceberg_table_write(g_s3st, &t, l.version + 1, NULL, 0, NULL, &err), LH_OK);
+    assert_int_equal(lh_iceberg_version_hint_set(g_s3st, "datasets/s3t", 3, &err), LH_OK);
+    lh_iceberg_loaded_free(&l);
+    lh_arena_free(&arena);
+
     json_t *checks = json_array();
     json_t *c = json_object(), *rows = json_array();
     json_object_set_new(c, "metadata", json_null());
-    int seeds[] = {10, 11, 20};
-    for (int s = 0; s < 3; s++)
+    int seeds[] = {10, 11, 20, 30};
+    for (int s = 0; s < 4; s++)
         for (int i = 0; i < NROWS; i++) {
             json_t *r = json_object();
             row_expect(r, seeds[s], i, false);
@@ -718,6 +804,16 @@ static void test_s3(void **state)
     json_object_set_new(c, "rows", rows);
     json_array_append_new(checks, c);
     expect_rows(checks, "v1.metadata.json", 1, 1, 2, false);
+    c = json_object(), rows = json_array();
+    json_object_set_new(c, "metadata", json_string("v2.metadata.json"));
+    for (int s = 0; s < 3; s++)
+        for (int i = 0; i < NROWS; i++) {
+            json_t *r = json_object();
+            row_expect(r, seeds[s], i, false);
+            json_array_append_new(rows, r);
+        }
+    json_object_set_new(c, "rows", rows);
+    json_array_append_new(checks, c);
     json_t *tj = json_object();
     json_object_set_new(tj, "checks", checks);
     json_object_set_new(tj, "location", json_string(g_s3hist.location));
