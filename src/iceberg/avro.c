@@ -42,7 +42,7 @@ static enum lh_status avro_fail(struct lh_error *err, const char *what)
 enum lh_status ice_avro_init(struct ice_avro *a, const char *schema_json, struct lh_error *err)
 {
     *a = (struct ice_avro){0};
-    lh_buf_init(&a->block, 0);
+    lh_buf_init(&a->block, ICE_AVRO_MAX);
     a->schema_json = schema_json;
     a->schema_len = strlen(schema_json);
     if (avro_schema_from_json_length(schema_json, a->schema_len, &a->schema) != 0)
@@ -106,7 +106,9 @@ enum lh_status ice_avro_append(struct ice_avro *a, struct lh_error *err)
     if (avro_value_sizeof(&a->value, &n) != 0)
         return avro_fail(err, "record size");
     if (!lh_buf_reserve(&a->block, n))
-        return lh_error_set(err, LH_E_NOMEM, "iceberg avro: out of memory");
+        return lh_error_set(err, a->block.len + n > ICE_AVRO_MAX ? LH_E_TOOBIG : LH_E_NOMEM,
+                            "iceberg avro: a manifest past %u MiB or out of memory",
+                            ICE_AVRO_MAX >> 20);
     avro_writer_t w = avro_writer_memory((const char *)a->block.data + a->block.len, (int64_t)n);
     if (!w)
         return avro_fail(err, "writer");
@@ -150,7 +152,8 @@ enum lh_status ice_avro_finish(struct ice_avro *a, const struct lh_parquet_kv *m
         lh_buf_append(out, sync, sizeof sync);
     }
     if (!lh_buf_ok(out) || !lh_buf_ok(&a->block))
-        return lh_error_set(err, LH_E_NOMEM, "iceberg avro: out of memory");
+        return lh_error_set(err, LH_E_TOOBIG, "iceberg avro: a manifest past %u MiB or out of memory",
+                            ICE_AVRO_MAX >> 20);
     return LH_OK;
 }
 

@@ -167,7 +167,7 @@ struct lh_iceberg_table {
     const struct lh_iceberg_snapshot *snapshots; /* oldest first */
     size_t nsnapshots;
     int64_t current_snapshot_id; /* <= 0: no current snapshot */
-    int64_t last_updated_ms;
+    int64_t last_updated_ms;     /* <= 0: now */
 };
 
 /* Files the expired snapshots alone referenced, for the caller to delete

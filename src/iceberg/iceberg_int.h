@@ -16,6 +16,9 @@
 
 #include "iceberg.h"
 
+/* Cap on one manifest or manifest list, written or read. */
+#define ICE_AVRO_MAX (256u << 20)
+
 struct ice_avro {
     avro_schema_t schema;
     avro_value_iface_t *iface;

@@ -18,7 +18,6 @@
 #include "iceberg_int.h"
 
 #define META_MAX (64u << 20)     /* metadata JSON */
-#define AVRO_MAX (256u << 20)    /* one manifest or manifest list */
 
 static const char *dup(struct lh_arena *a, const char *s, size_t n)
 {
@@ -152,7 +151,7 @@ static enum lh_status avro_in_open(struct lh_store *st, const char *key, struct 
 {
     *in = (struct avro_in){0};
     size_t n = 0;
-    enum lh_status s = lh_store_get(st, key, AVRO_MAX, &in->bytes, &n, NULL, err);
+    enum lh_status s = lh_store_get(st, key, ICE_AVRO_MAX, &in->bytes, &n, NULL, err);
     if (s != LH_OK) {
         lh_error_prefix(err, "iceberg: reading %s", key);
         return s;
@@ -259,7 +258,7 @@ static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_i
                             list_uri, t->location);
     struct avro_in in;
     struct lh_buf files;
-    lh_buf_init(&files, AVRO_MAX);
+    lh_buf_init(&files, ICE_AVRO_MAX);
     enum lh_status s = avro_in_open(st, key, &in, err);
     while (s == LH_OK) {
         int rc = avro_file_reader_read_value(in.r, &in.v);

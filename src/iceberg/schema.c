@@ -292,6 +292,78 @@ static int bound_cmp(const struct lh_field *f, const uint8_t *a, uint32_t al, co
     }
 }
 
+/* Long text and binary bounds are cut to LH_ICEBERG_BOUND_PREFIX code
+ * points (bytes for binary), as Iceberg's default truncate(16) metrics do:
+ * a lower bound may be any prefix; an upper bound must stay above every
+ * value, so its last kept code point (byte) is incremented, and there is
+ * no upper bound when nothing can be incremented. Returns the new length,
+ * or 0 with *none set when an upper bound has to be dropped. */
+#define LH_ICEBERG_BOUND_PREFIX 16
+
+static uint32_t utf8_len(uint8_t b)
+{
+    return b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 1;
+}
+
+static uint32_t utf8_put(uint32_t cp, uint8_t *o)
+{
+    if (cp < 0x80)
+        return o[0] = (uint8_t)cp, 1;
+    if (cp < 0x800)
+        return o[0] = (uint8_t)(0xc0 | cp >> 6), o[1] = (uint8_t)(0x80 | (cp & 63)), 2;
+    if (cp < 0x10000)
+        return o[0] = (uint8_t)(0xe0 | cp >> 12), o[1] = (uint8_t)(0x80 | ((cp >> 6) & 63)),
+               o[2] = (uint8_t)(0x80 | (cp & 63)), 3;
+    return o[0] = (uint8_t)(0xf0 | cp >> 18), o[1] = (uint8_t)(0x80 | ((cp >> 12) & 63)),
+           o[2] = (uint8_t)(0x80 | ((cp >> 6) & 63)), o[3] = (uint8_t)(0x80 | (cp & 63)), 4;
+}
+
+static uint32_t truncate_bound(const struct lh_field *f, uint8_t *v, uint32_t n, bool upper,
+                               bool *none)
+{
+    *none = false;
+    bool text = f->type == LH_T_STRING || f->type == LH_T_JSON || f->type == LH_T_ENUM;
+    if (!text && f->type != LH_T_BINARY)
+        return n;
+    /* start offsets of the first LH_ICEBERG_BOUND_PREFIX + 1 units */
+    uint32_t starts[LH_ICEBERG_BOUND_PREFIX + 1], k = 0, i = 0;
+    while (i < n && k <= LH_ICEBERG_BOUND_PREFIX) {
+        starts[k++] = i;
+        i += text ? utf8_len(v[i]) : 1;
+    }
+    if (k <= LH_ICEBERG_BOUND_PREFIX || i > n)
+        return n; /* short enough (or not cut cleanly): kept whole */
+    uint32_t len = starts[LH_ICEBERG_BOUND_PREFIX];
+    if (!upper)
+        return len;
+    for (int u = LH_ICEBERG_BOUND_PREFIX - 1; u >= 0; u--) {
+        uint32_t at = starts[u], ulen = (u + 1 < LH_ICEBERG_BOUND_PREFIX ? starts[u + 1] : len) - at;
+        if (!text) {
+            if (v[at] != 0xff) {
+                v[at]++;
+                return at + 1;
+            }
+            continue;
+        }
+        uint32_t cp = ulen == 1 ? v[at]
+                      : ulen == 2 ? (uint32_t)(v[at] & 31) << 6 | (v[at + 1] & 63)
+                      : ulen == 3 ? (uint32_t)(v[at] & 15) << 12 | (uint32_t)(v[at + 1] & 63) << 6 |
+                                        (v[at + 2] & 63)
+                                  : (uint32_t)(v[at] & 7) << 18 | (uint32_t)(v[at + 1] & 63) << 12 |
+                                        (uint32_t)(v[at + 2] & 63) << 6 | (v[at + 3] & 63);
+        if (cp >= 0x10ffff)
+            continue;
+        cp++;
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            cp = 0xe000;
+        /* the incremented code point may need one more byte than the
+         * old one: the caller's buffer has 8 spare bytes */
+        return at + utf8_put(cp, v + at);
+    }
+    *none = true;
+    return 0;
+}
+
 enum lh_status lh_iceberg_stats_from_parquet(const struct lh_iceberg_schema *schema,
                                              const struct lh_parquet_file_info *info,
                                              struct lh_arena *arena,
@@ -355,8 +427,11 @@ enum lh_status lh_iceberg_stats_from_parquet(const struct lh_iceberg_schema *sch
         s->null_count = nulls_known ? nulls : -1;
         s->size_bytes = size;
         if (bounds && lo && hi) {
-            s->lower = lo, s->lower_len = lo_len;
-            s->upper = hi, s->upper_len = hi_len;
+            bool none;
+            s->lower = lo, s->lower_len = truncate_bound(f, lo, lo_len, false, &none);
+            hi_len = truncate_bound(f, hi, hi_len, true, &none);
+            if (!none)
+                s->upper = hi, s->upper_len = hi_len;
         }
     }
     *stats = out;

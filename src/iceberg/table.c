@@ -142,6 +142,15 @@ static size_t key_of(const struct lh_iceberg_table *t, const char *name, char *o
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
+/* Everything that goes into the JSON must be UTF-8 (jansson refuses the rest). */
+static bool utf8_ok(const char *s)
+{
+    json_t *j = json_string(s);
+    bool ok = j != NULL;
+    json_decref(j);
+    return ok;
+}
+
 static bool uuid_ok(const char *u)
 {
     if (!u || strlen(u) != LH_ICEBERG_UUID_LEN)
@@ -172,8 +181,9 @@ static enum lh_status check_schemas(const struct lh_iceberg_table *t, struct lh_
         for (size_t c = 0; c < s->ncolumns; c++) {
             const struct lh_iceberg_column *col = &s->columns[c];
             int32_t ids[2] = {col->id, col->field.is_list ? col->element_id : col->id};
-            if (!col->field.name || !col->field.name[0])
-                return lh_error_set(err, LH_E_INVAL, "iceberg: schema %d column %zu has no name",
+            if (!col->field.name || !col->field.name[0] || !utf8_ok(col->field.name))
+                return lh_error_set(err, LH_E_INVAL,
+                                    "iceberg: schema %d column %zu: name empty or not UTF-8",
                                     (int)s->schema_id, c);
             for (int k = 0; k < 2; k++)
                 if (ids[k] <= 0 || ids[k] > t->last_column_id)
@@ -211,7 +221,7 @@ static enum lh_status check_and_group(struct job *j, struct lh_error *err)
 {
     const struct lh_iceberg_table *t = j->t;
     if (!t->location || !t->location[0] || t->location[strlen(t->location) - 1] == '/' ||
-        !strstr(t->location, "://"))
+        !strstr(t->location, "://") || !utf8_ok(t->location))
         return lh_error_set(err, LH_E_INVAL,
                             "iceberg: table location \"%s\" is not an absolute URI without a "
                             "trailing '/'",
@@ -269,10 +279,10 @@ static enum lh_status check_and_group(struct job *j, struct lh_error *err)
         const struct lh_iceberg_snapshot *sn = &t->snapshots[i];
         for (size_t f = 0; f < sn->nfiles; f++) {
             const struct lh_iceberg_data_file *df = &sn->files[f];
-            if (!df->path || !strstr(df->path, "://"))
+            if (!df->path || !strstr(df->path, "://") || !utf8_ok(df->path))
                 return lh_error_set(err, LH_E_INVAL,
                                     "iceberg: snapshot %" PRId64 ": data file path \"%s\" is "
-                                    "not an absolute URI",
+                                    "not an absolute UTF-8 URI",
                                     sn->snapshot_id, df->path ? df->path : "");
             if (df->record_count < 0)
                 return lh_error_set(err, LH_E_INVAL,
@@ -419,8 +429,8 @@ static enum lh_status write_manifest(struct job *j, struct mf *m, struct lh_erro
     const struct lh_iceberg_schema *schema = schema_find(t, m->owner->schema_id);
     struct ice_avro a;
     struct lh_buf sj, out;
-    lh_buf_init(&sj, 0);
-    lh_buf_init(&out, 0);
+    lh_buf_init(&sj, ICE_AVRO_MAX);
+    lh_buf_init(&out, ICE_AVRO_MAX + (1u << 20));
     enum lh_status s = ice_avro_init(&a, MANIFEST_SCHEMA, err);
     if (s != LH_OK)
         goto done;
@@ -491,7 +501,7 @@ static enum lh_status write_manifest_list(struct job *j, const struct lh_iceberg
     const struct lh_iceberg_table *t = j->t;
     struct ice_avro a;
     struct lh_buf out;
-    lh_buf_init(&out, 0);
+    lh_buf_init(&out, ICE_AVRO_MAX + (1u << 20));
     char name[64], key[LH_STORE_KEY_MAX], uri[LH_STORE_KEY_MAX * 2];
     snprintf(name, sizeof name, "snap-%" PRId64 ".avro", sn->snapshot_id);
     key_of(t, name, key, sizeof key);
@@ -637,7 +647,9 @@ static enum lh_status metadata_json(struct job *j, char **out, struct lh_error *
     json_object_set_new(root, "table-uuid", json_string(t->uuid));
     json_object_set_new(root, "location", json_string(t->location));
     json_object_set_new(root, "last-sequence-number", json_integer(last_seq));
-    json_object_set_new(root, "last-updated-ms", json_integer(t->last_updated_ms));
+    json_object_set_new(root, "last-updated-ms",
+                        json_integer(t->last_updated_ms > 0 ? t->last_updated_ms
+                                                            : lh_time_wall_us() / 1000));
     json_object_set_new(root, "last-column-id", json_integer(t->last_column_id));
     json_object_set_new(root, "current-schema-id", json_integer(t->current_schema_id));
     json_t *schemas = json_array();

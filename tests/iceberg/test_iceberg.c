@@ -869,6 +869,73 @@ static void test_bounds(void **state)
     assert_string_equal(t, "timestamp");
 }
 
+/* Long text and binary bounds are cut to 16 code points / bytes; an upper
+ * bound's last kept unit goes up by one, or there is none. */
+static void test_bound_truncation(void **state)
+{
+    (void)state;
+    static const struct lh_field f[] = {
+        {.name = "s", .type = LH_T_STRING},
+        {.name = "u", .type = LH_T_STRING},
+        {.name = "b", .type = LH_T_BINARY},
+    };
+    const char *s_vals[] = {"aaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbzzzz"};
+    char u_vals[2][64] = {"short", ""};
+    for (int i = 0; i < 20; i++)
+        memcpy(u_vals[1] + 2 * i, "\xc3\xa9", 3); /* é x 20 */
+    uint8_t bin[40];
+    memset(bin, 0x00, 20);
+    memset(bin + 20, 0xff, 20);
+    char heap_s[128], heap_u[128];
+    int32_t off_s[3] = {0}, off_u[3] = {0}, off_b[3] = {0, 20, 40};
+    int ns = 0, nu = 0;
+    for (int i = 0; i < 2; i++) {
+        ns += snprintf(heap_s + ns, sizeof heap_s - (size_t)ns, "%s", s_vals[i]);
+        off_s[i + 1] = ns;
+        nu += snprintf(heap_u + nu, sizeof heap_u - (size_t)nu, "%s", u_vals[i]);
+        off_u[i + 1] = nu;
+    }
+    struct lh_array cols[3] = {{.length = 2, .offsets = off_s, .data = (uint8_t *)heap_s},
+                               {.length = 2, .offsets = off_u, .data = (uint8_t *)heap_u},
+                               {.length = 2, .offsets = off_b, .data = bin}};
+    struct lh_buf file;
+    lh_buf_init(&file, 0);
+    struct lh_error err;
+    struct lh_parquet_writer *w;
+    struct lh_schema sch = {3, f};
+    assert_int_equal(lh_parquet_writer_create(&sch, NULL, sink_buf, &file, &w, &err), LH_OK);
+    struct lh_batch b = {2, cols};
+    assert_int_equal(lh_parquet_writer_add_batch(w, &b, &err), LH_OK);
+    assert_int_equal(lh_parquet_writer_close(w, &err), LH_OK);
+    lh_parquet_writer_destroy(w);
+    struct lh_parquet_reader *r;
+    assert_int_equal(lh_parquet_reader_open_mem(file.data, file.len, &r, &err), LH_OK);
+    struct lh_iceberg_column ic[3] = {{1, 0, f[0]}, {2, 0, f[1]}, {3, 0, f[2]}};
+    struct lh_iceberg_schema is = {0, 3, ic};
+    struct lh_arena arena;
+    lh_arena_init(&arena, 0);
+    struct lh_iceberg_column_stats *cs;
+    size_t n;
+    assert_int_equal(lh_iceberg_stats_from_parquet(&is, lh_parquet_reader_info(r), &arena, &cs, &n,
+                                                   &err),
+                     LH_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(cs[0].lower_len, 16);
+    assert_memory_equal(cs[0].lower, "aaaaaaaaaaaaaaaa", 16);
+    assert_int_equal(cs[0].upper_len, 16);
+    assert_memory_equal(cs[0].upper, "bbbbbbbbbbbbbbbc", 16);
+    assert_int_equal(cs[1].lower_len, 5); /* "short" is kept whole */
+    assert_int_equal(cs[1].upper_len, 32); /* 15 x é, then ê */
+    assert_memory_equal(cs[1].upper + 30, "\xc3\xaa", 2);
+    assert_int_equal(cs[2].lower_len, 16);
+    assert_null(cs[2].upper); /* 0xff... cannot go up */
+    assert_int_equal(cs[2].null_count, 0);
+    assert_int_equal(cs[2].value_count, 2);
+    lh_parquet_reader_close(r);
+    lh_arena_free(&arena);
+    lh_buf_free(&file);
+}
+
 /* A snapshot without files (an empty overwrite) has an empty manifest list. */
 static void test_empty_snapshot(void **state)
 {
@@ -942,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_s3),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_bound_truncation),
         cmocka_unit_test(test_empty_snapshot),
         cmocka_unit_test(test_independent_readers),
     };
