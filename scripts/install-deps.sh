@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PKGS=(
   build-essential cmake ninja-build pkg-config git
   libzstd-dev libsnappy-dev libjansson-dev libcurl4-openssl-dev libsodium-dev
-  libpq-dev libmariadb-dev libmicrohttpd-dev libsqlite3-dev tzdata
+  libpq-dev libmariadb-dev libmicrohttpd-dev libsqlite3-dev libavro-dev tzdata
 )
 # Tests: unit test framework, sanitizer and fuzzer runtimes, servers, tools.
 if [ "${1:-}" = "--test" ]; then

@@ -51,6 +51,12 @@ struct lh_parquet_writer_options {
     bool dictionary;             /* try RLE_DICTIONARY; default true */
     const struct lh_parquet_kv *kv; /* key/value metadata, copied; may be NULL */
     size_t nkv;
+    /* Parquet field ids (SchemaElement.field_id), e.g. Iceberg column ids:
+     * one per schema field, copied; NULL = none. An id <= 0 writes none.
+     * element_field_ids: for list fields, the id of the list's element
+     * (ignored for other fields); may be NULL. */
+    const int32_t *field_ids;
+    const int32_t *element_field_ids;
 };
 void lh_parquet_writer_options_init(struct lh_parquet_writer_options *o);
 

@@ -78,6 +78,7 @@ enum pq_vkind {
 struct pq_col {
     struct lh_field f; /* f.name points at `name` */
     char *name;
+    int32_t field_id, element_field_id; /* SchemaElement.field_id; <= 0: none */
     enum lh_parquet_physical phys;
     int type_len; /* FLBA width */
     enum pq_vkind vk;
@@ -441,6 +442,7 @@ enum lh_status lh_parquet_writer_create(const struct lh_schema *schema,
         }
     }
     w->opt.kv = w->kv;
+    w->opt.field_ids = w->opt.element_field_ids = NULL; /* copied into the columns below */
 
     w->cols = calloc(schema->nfields, sizeof *w->cols);
     if (!w->cols)
@@ -462,6 +464,10 @@ enum lh_status lh_parquet_writer_create(const struct lh_schema *schema,
             goto nomem;
         c->f = *f;
         c->f.name = c->name;
+        if (opt && opt->field_ids)
+            c->field_id = opt->field_ids[i];
+        if (opt && opt->element_field_ids && f->is_list)
+            c->element_field_id = opt->element_field_ids[i];
         if ((s = col_setup(c, f, err)) != LH_OK)
             goto fail;
         pq_dict_init(&c->dict, dict_width(c));
@@ -1365,7 +1371,7 @@ enum lh_status lh_parquet_writer_flush(struct lh_parquet_writer *w, struct lh_er
 /* ------------------------------------------------------------ footer */
 
 static void encode_leaf(struct pq_tw *t, const struct pq_col *c, const char *name,
-                        enum pq_repetition rep)
+                        enum pq_repetition rep, int32_t field_id)
 {
     const struct lh_field *f = &c->f;
     pq_tw_elem_struct_begin(t);
@@ -1431,6 +1437,8 @@ static void encode_leaf(struct pq_tw *t, const struct pq_col *c, const char *nam
         pq_tw_i32(t, 7, f->scale);
         pq_tw_i32(t, 8, f->precision);
     }
+    if (field_id > 0)
+        pq_tw_i32(t, 9, field_id);
     switch (f->type) {
     case LH_T_STRING:
     case LH_T_ENUM: /* ENUM-as-STRING: readers see text */
@@ -1496,7 +1504,7 @@ static void encode_footer(struct lh_parquet_writer *w, struct lh_buf *out)
         const struct pq_col *c = &w->cols[i];
         enum pq_repetition rep = c->f.nullable ? PQ_OPTIONAL : PQ_REQUIRED;
         if (!c->f.is_list) {
-            encode_leaf(&t, c, c->name, rep);
+            encode_leaf(&t, c, c->name, rep, c->field_id);
             continue;
         }
         pq_tw_elem_struct_begin(&t);
@@ -1504,6 +1512,8 @@ static void encode_footer(struct lh_parquet_writer *w, struct lh_buf *out)
         pq_tw_str(&t, 4, c->name);
         pq_tw_i32(&t, 5, 1);
         pq_tw_i32(&t, 6, PQ_CT_LIST);
+        if (c->field_id > 0)
+            pq_tw_i32(&t, 9, c->field_id);
         pq_tw_struct_begin(&t, 10), pq_tw_empty(&t, PQ_LT_LIST), pq_tw_struct_end(&t);
         pq_tw_struct_end(&t);
         pq_tw_elem_struct_begin(&t);
@@ -1511,7 +1521,8 @@ static void encode_footer(struct lh_parquet_writer *w, struct lh_buf *out)
         pq_tw_str(&t, 4, "list");
         pq_tw_i32(&t, 5, 1);
         pq_tw_struct_end(&t);
-        encode_leaf(&t, c, "element", c->f.element_nullable ? PQ_OPTIONAL : PQ_REQUIRED);
+        encode_leaf(&t, c, "element", c->f.element_nullable ? PQ_OPTIONAL : PQ_REQUIRED,
+                    c->element_field_id);
     }
     pq_tw_i64(&t, 3, w->rows);
     pq_tw_list_begin(&t, 4, PQ_TC_STRUCT, (uint32_t)w->nrg);
