@@ -904,6 +904,10 @@ int lh_cmd_schedule(int argc, char **argv)
         rc = run_remote(&ref, &o);
         goto done;
     }
+    if (change && ref.problem[0]) { /* never behind a live daemon's back */
+        lh_cli_error("schedule %s: %s", o.cmd, ref.problem);
+        goto done;
+    }
     if (lh_schedule_key_resolve(keyfile, &key, &err) != LH_OK) {
         lh_cli_error("schedule: %s", err.msg);
         goto done;

@@ -463,3 +463,8 @@ enum lh_status lh_store_local_open(const char *url, const char *dir,
     *out = &l->base;
     return LH_OK;
 }
+
+const char *lh_store_local_root(const struct lh_store *st)
+{
+    return ((const struct local *)st)->root;
+}
