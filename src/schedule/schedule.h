@@ -347,6 +347,15 @@ struct lh_run_record {
     bool has_rows;
     uint64_t rows, bytes, warnings;
     char message[LH_SCHEDULE_MSG_MAX]; /* redacted; the outcome text */
+    /* How the history holds the run (never part of the file):
+     *   damaged: its file cannot be read or parsed; message says which file
+     *     and what is wrong, run_id and schedule_id come from its key, the
+     *     rest is empty. JSON: {"run_id","schedule_id","damaged":true,"error"}.
+     *   unrecorded: the store could not write it yet (a full disk): it is
+     *     kept in memory and written when the store takes writes again.
+     *     JSON: the record plus "unrecorded": true. */
+    bool damaged;
+    bool unrecorded;
 };
 
 /* A run id sortable by time: "20260416T203604.123456Z-0001". seq breaks ties. */

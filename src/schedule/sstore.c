@@ -913,9 +913,15 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
         struct lh_error e1;
         if (lh_store_get(st, k, LH_SCHEDULE_JSON_MAX, &b, &bl, NULL, &e1) != LH_OK ||
             lh_run_record_from_json((const char *)b, bl, &v[*n], &e1) != LH_OK) {
-            lh_warn("run record %s: %s", k, e1.msg);
-            free(b);
-            continue;
+            /* listed in its place, saying what is wrong: a page never
+             * holds fewer runs than total promises without a word */
+            struct lh_run_record *d = &v[*n];
+            lh_warn("run record %s is damaged: %s", k, e1.msg);
+            memset(d, 0, sizeof *d);
+            d->damaged = true;
+            snprintf(d->run_id, sizeof d->run_id, "%s", rid);
+            snprintf(d->schedule_id, sizeof d->schedule_id, "%s", id);
+            snprintf(d->message, sizeof d->message, "run record %s is damaged: %s", k, e1.msg);
         }
         free(b);
         (*n)++;
