@@ -418,7 +418,9 @@ int lh_cmd_serve(int argc, char **argv)
             goto done;
         }
     }
-    struct lh_schedule_store_options sso = {.key = &key};
+    /* a run the store cannot write (a full disk) is kept in memory and
+     * written when space returns, never lost */
+    struct lh_schedule_store_options sso = {.key = &key, .keep_unrecorded = true};
     if (lh_schedule_store_open(lh_store_set_primary(sched_set), &sso, &state.ss, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
@@ -432,6 +434,13 @@ int lh_cmd_serve(int argc, char **argv)
     sweep_all(main_set, cfg.sweep_after_secs < 0 ? 600 : cfg.sweep_after_secs);
 
     struct lh_http_jobs jobs = {root, cfg.buckets_config, metrics, cfg.keep_versions};
+    unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */
+    {
+        int64_t v;
+        const char *fe = getenv("LAKEHOUSE_FLUSH_RETRY_SECS");
+        if (fe && *fe && lh_parse_i64(fe, &v) && v >= 1 && v <= 3600)
+            flush_retry = (unsigned)v;
+    }
     struct lh_scheduler_options sopt = {
         .store = state.ss,
         .job = lh_http_scheduler_job,
@@ -439,6 +448,7 @@ int lh_cmd_serve(int argc, char **argv)
         .max_concurrent = cfg.workers,
         .on_event = lh_http_scheduler_event,
         .event_ctx = &jobs,
+        .flush_retry_secs = flush_retry,
     };
     if (lh_scheduler_start(&sopt, &state.sched, &err) != LH_OK) {
         lh_cli_error("serve: scheduler: %s", err.msg);

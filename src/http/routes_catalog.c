@@ -22,8 +22,14 @@ static struct lh_catalog *catalog(struct http_req *req, struct http_resp *resp)
 {
     struct lh_error err;
     struct lh_catalog *cat = http_catalog_acquire(req->srv, &err);
-    if (!cat)
-        http_resp_error(resp, 503, NULL, "catalog unavailable: %s", err.msg);
+    if (!cat) {
+        /* the reason may name the host's directories: the log has it */
+        lh_warn("catalog unavailable: %s", err.msg);
+        http_resp_error(resp, 503, NULL,
+                        "catalog unavailable: the store cannot be opened (%s; the daemon's log "
+                        "has the details)",
+                        lh_status_str(err.status));
+    }
     return cat;
 }
 
