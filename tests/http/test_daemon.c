@@ -36,6 +36,9 @@ static void check_clean(const struct reply *r)
         fail_msg("password leaked in response: %s", r->body);
     if (strstr(r->headers, PASSWORD))
         fail_msg("password leaked in headers");
+    /* nor a path of the host (issue 12): keys relative to the store only */
+    if (r->body && dir[0] && strstr(r->body, dir))
+        fail_msg("the data directory leaked in response: %s", r->body);
 }
 
 static int setup_catalog(void)
