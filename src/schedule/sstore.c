@@ -680,6 +680,9 @@ static bool retryable(enum lh_status s)
            s != LH_E_NOMEM && s != LH_E_TOOBIG && s != LH_E_EXISTS;
 }
 
+static enum lh_status reapply_pending(struct lh_schedule_store *ss, const char *id, struct ent *e,
+                                      struct lh_error *err);
+
 /* A change applied with compare-and-swap: fn mutates a copy of the
  * current definition; on a conflict the file is re-read and fn runs again
  * on the fresh copy. */
@@ -732,6 +735,8 @@ static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_stor
         if (s == LH_E_NOTFOUND)
             return lh_error_set(err, LH_E_NOTFOUND, "schedule '%s' was deleted meanwhile", id);
         s = load_one(ss, st, key, &fresh, err);
+        if (s == LH_OK && cur->dirty) /* runs only memory knows: onto the new file too */
+            s = reapply_pending(ss, id, &fresh, err);
         if (s != LH_OK)
             return s;
         pthread_rwlock_wrlock(&ss->mu);
@@ -924,6 +929,32 @@ static enum lh_status do_run(struct lh_schedule *d, void *arg, struct lh_error *
     return lh_schedule_apply_run(d, a->run, a->rnd, a->now_us, &a->paused, err);
 }
 
+/* Applies the pending runs of id whose definition is not written, oldest
+ * first, to e (a definition just re-read from its file), which becomes
+ * dirty when any applies. The stripe of id is held. */
+static enum lh_status reapply_pending(struct lh_schedule_store *ss, const char *id, struct ent *e,
+                                      struct lh_error *err)
+{
+    pthread_mutex_lock(&ss->pmu);
+    size_t n = 0;
+    struct pend_run *v = malloc((ss->npend ? ss->npend : 1) * sizeof *v);
+    for (size_t i = 0; v && i < ss->npend; i++)
+        if (!ss->pend[i].def_written && strcmp(ss->pend[i].rec.schedule_id, id) == 0)
+            v[n++] = ss->pend[i];
+    pthread_mutex_unlock(&ss->pmu);
+    if (!v)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status s = LH_OK;
+    for (size_t i = 0; s == LH_OK && i < n; i++) {
+        struct run_arg a = {&v[i].rec, v[i].rnd, v[i].now_us, false};
+        s = do_run(&e->def, &a, err);
+    }
+    if (n)
+        e->dirty = true;
+    free(v);
+    return s;
+}
+
 /* Keeps the newest runs_keep records of one schedule. Called with the
  * schedule's stripe held and st borrowed. */
 static void trim_runs(struct lh_schedule_store *ss, struct lh_store *st, const char *prefix)
@@ -1113,12 +1144,8 @@ static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, st
                 s = sched_key(id, skey, sizeof skey, err);
                 if (s == LH_OK)
                     s = load_one(ss, st, skey, e, err);
-                for (size_t i = 0; s == LH_OK && i < n; i++) {
-                    if (v[i].def_written)
-                        continue;
-                    struct run_arg a = {&v[i].rec, v[i].rnd, v[i].now_us, false};
-                    s = do_run(&e->def, &a, err);
-                }
+                if (s == LH_OK)
+                    s = reapply_pending(ss, id, e, err);
                 if (s == LH_OK)
                     s = write_ent(st, e, false, err);
             }

@@ -168,11 +168,50 @@ static void test_daemon_keeps_and_flushes(void **state)
     lh_schedule_store_close(cli);
 }
 
+/* A change made through the store while a run is only in memory, after
+ * another writer changed the file: the run is carried onto the file. */
+static void test_change_over_dirty(void **state)
+{
+    (void)state;
+    struct lh_schedule_store *ss, *cli;
+    struct lh_error err;
+    struct lh_schedule_store_options o = {.key = &key, .keep_unrecorded = true};
+    struct lh_schedule_store_options co = {.key = &key};
+    assert_int_equal(lh_schedule_store_open(st, &o, &ss, &err), LH_OK);
+    struct lh_schedule before;
+    assert_int_equal(lh_schedule_store_get(ss, "nightly", &before, &err), LH_OK);
+    struct lh_run_record r;
+    make_run(&r, 1000000300000000LL, 4, LH_RUN_FAILED);
+    lh_fault_set_enospc_after(1);
+    assert_int_equal(lh_schedule_store_record_run(ss, &r, 3, r.finished_at_us, NULL, NULL, &err),
+                     LH_OK);
+    lh_fault_set_enospc_after(0);
+    assert_int_equal(lh_schedule_store_open(st, &co, &cli, &err), LH_OK);
+    struct lh_schedule g;
+    assert_int_equal(lh_schedule_store_get(cli, "nightly", &g, &err), LH_OK);
+    snprintf(g.description, sizeof g.description, "set by the CLI");
+    assert_int_equal(lh_schedule_store_update(cli, &g, r.finished_at_us, &err), LH_OK);
+    lh_schedule_store_close(cli);
+    /* the daemon resumes the schedule: its write meets the CLI's file */
+    assert_int_equal(lh_schedule_store_set_enabled(ss, "nightly", true, NULL, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_flush(ss, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_unrecorded(ss), 0);
+    assert_true(on_disk(r.run_id));
+    lh_schedule_store_close(ss);
+    assert_int_equal(lh_schedule_store_open(st, &co, &cli, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_get(cli, "nightly", &g, &err), LH_OK);
+    assert_string_equal(g.description, "set by the CLI");
+    assert_true(g.enabled);
+    assert_int_equal(g.failure_count, before.failure_count + 1);
+    lh_schedule_store_close(cli);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_keeps_nothing),
         cmocka_unit_test(test_daemon_keeps_and_flushes),
+        cmocka_unit_test(test_change_over_dirty),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
