@@ -941,7 +941,7 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
             if (nv)
                 lh_error_set(err, LH_E_FORMAT,
                              "catalog record %s is damaged: current_version %llu is not in its "
-                             "versions list (it holds %llu..%llu); roll back to one of those",
+                             "versions list (it holds %llu..%llu)",
                              key, (unsigned long long)out->current_version,
                              (unsigned long long)vi[0].version,
                              (unsigned long long)vi[nv - 1].version);
