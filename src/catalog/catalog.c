@@ -932,6 +932,27 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
         out->parent_datasets = pp;
         out->nparents = np;
     }
+    /* the pointer readers follow must lead somewhere */
+    if (!r.bad && out->current_version > 0) {
+        bool found = false;
+        for (size_t i = 0; i < nv && !found; i++)
+            found = vi[i].version == out->current_version;
+        if (!found) {
+            if (nv)
+                lh_error_set(err, LH_E_FORMAT,
+                             "catalog record %s is damaged: current_version %llu is not in its "
+                             "versions list (it holds %llu..%llu)",
+                             key, (unsigned long long)out->current_version,
+                             (unsigned long long)vi[0].version,
+                             (unsigned long long)vi[nv - 1].version);
+            else
+                lh_error_set(err, LH_E_FORMAT,
+                             "catalog record %s is damaged: current_version %llu but its versions "
+                             "list is empty",
+                             key, (unsigned long long)out->current_version);
+            r.bad = true;
+        }
+    }
     json_t *ib = rd_arr(&r, j, "index_bindings", true);
     size_t ni = json_array_size(ib);
     const char **ix = rd_alloc(&r, ni, sizeof *ix);
@@ -959,6 +980,11 @@ enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
     s = lh_store_get(cat->primary, key, cat->max_record, &data, &len, NULL, err);
     if (s == LH_E_NOTFOUND)
         return lh_error_set(err, LH_E_NOTFOUND, "dataset '%s' not found", name);
+    if (s == LH_E_FORMAT) { /* something that is not an object sits there */
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return lh_error_set(err, LH_E_FORMAT, "catalog record %s is damaged: %s", key, why);
+    }
     if (s != LH_OK) {
         lh_error_prefix(err, "catalog record %s", key);
         return s;
@@ -970,6 +996,16 @@ enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
         lh_arena_init(&out->arena, 0);
     }
     return s;
+}
+
+enum lh_status lh_catalog_part_missing(const char *dataset, uint64_t version, const char *bucket,
+                                       const char *key, struct lh_error *err)
+{
+    return lh_error_set(err, LH_E_FORMAT,
+                        "dataset %s version %llu is damaged: part %s is missing from %s%s "
+                        "(catalog record " CATALOG_PREFIX "%s.json lists it)",
+                        dataset, (unsigned long long)version, key, bucket ? "bucket " : "the store",
+                        bucket ? bucket : "", dataset);
 }
 
 void lh_catalog_record_free(struct lh_catalog_record *r)

@@ -175,14 +175,26 @@ struct lh_catalog_record {
     struct lh_arena arena;
 };
 
-/* LH_E_NOTFOUND when absent; LH_E_FORMAT naming the key when corrupt.
- * Free with lh_catalog_record_free. */
+/* LH_E_NOTFOUND when absent; LH_E_FORMAT naming the key and what is wrong
+ * when the record is damaged: not JSON, a field of the wrong type, a
+ * `current_version` that is not in its `versions` list, or no file at all
+ * where the record should be (a directory). Free with
+ * lh_catalog_record_free. */
 enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
                                       struct lh_catalog_record *out,
                                       struct lh_error *err) LH_NODISCARD;
 void lh_catalog_record_free(struct lh_catalog_record *r);
 /* The current version's entry, or NULL (no versions yet). Borrowed. */
 const struct lh_catalog_version_info *lh_catalog_record_current(const struct lh_catalog_record *r);
+
+/* The error for a part that a version lists but its bucket does not hold:
+ * always LH_E_FORMAT, "dataset NAME version V is damaged: part KEY is
+ * missing from bucket B (catalog record _catalog/NAME.json lists it)"
+ * (bucket NULL: "from the store").
+ * Readers call it when opening a listed part answers LH_E_NOTFOUND, so a
+ * damaged version is never mistaken for a missing dataset. */
+enum lh_status lh_catalog_part_missing(const char *dataset, uint64_t version, const char *bucket,
+                                       const char *key, struct lh_error *err);
 
 /* One line of the dataset list. A record that cannot be read or parsed is
  * listed with `error` set (naming its key) and the rest left empty. */

@@ -471,11 +471,19 @@ static int cmd_runs(struct lh_schedule_store *ss, const struct opts *o)
     }
     for (size_t i = 0; i < n; i++) {
         snprintf(cells[i][0], 256, "%s", v[i].run_id);
+        if (v[i].damaged) { /* listed in its place, with what is wrong */
+            for (int c = 1; c < 6; c++)
+                snprintf(cells[i][c], 256, "-");
+            snprintf(cells[i][4], 256, "damaged");
+            snprintf(cells[i][6], 256, "%.200s", v[i].message);
+            continue; /* the store warned about it already */
+        }
         snprintf(cells[i][1], 256, "%s", lh_run_reason_name(v[i].reason));
         fmt_time(v[i].started_at_us, cells[i][2], 256);
         snprintf(cells[i][3], 256, "%.2f",
                  (double)(v[i].finished_at_us - v[i].started_at_us) / 1e6);
-        snprintf(cells[i][4], 256, "%s", lh_run_status_name(v[i].status));
+        snprintf(cells[i][4], 256, "%s%s", lh_run_status_name(v[i].status),
+                 v[i].unrecorded ? " (unrecorded)" : "");
         if (v[i].has_rows)
             snprintf(cells[i][5], 256, "%" PRIu64, v[i].rows);
         else
@@ -902,6 +910,10 @@ int lh_cmd_schedule(int argc, char **argv)
     }
     if (change && lh_daemon_find(lh_store_set_primary(set), NULL, &ref)) {
         rc = run_remote(&ref, &o);
+        goto done;
+    }
+    if (change && ref.problem[0]) { /* never behind a live daemon's back */
+        lh_cli_error("schedule %s: %s", o.cmd, ref.problem);
         goto done;
     }
     if (lh_schedule_key_resolve(keyfile, &key, &err) != LH_OK) {

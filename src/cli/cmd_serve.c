@@ -5,8 +5,10 @@
  * environment < flags. Prints one line on stdout once listening
  * ("lakehouse: listening on http://ADDR") so scripts can wait for it.
  *
- * Start-up (docs/daemon.md): resolve the secret key (as the CLI does), open
- * the store and the schedule store, sweep leftover parts of killed runs
+ * Start-up (docs/daemon.md): resolve the secret key (as the CLI does), take
+ * the store's daemon lease (one daemon per store: a second one exits with
+ * one line naming the first; the lease dies with the process, and on S3 a
+ * heartbeat thread renews it), open the store and the schedule store, sweep leftover parts of killed runs
  * (lh_ingest_sweep, older than sweep_after_secs), start the scheduler (its
  * job is lh_http_scheduler_job: one ingest per run; its events feed the
  * metrics and the per-run log line), start the API with the schedule store
@@ -18,8 +20,8 @@
  * runs in a library's thread. SIGHUP re-reads `_schedules/`
  * (lh_schedule_store_reload). SIGTERM/SIGINT: stop accepting, let in-flight
  * requests finish, then the scheduler's graceful stop (grace_secs, then the
- * rest is cancelled and recorded as cancelled), remove `_daemon.json`,
- * exit 0.
+ * rest is cancelled and recorded as cancelled), remove `_daemon.json`
+ * (only while it still names our instance), give the lease up, exit 0.
  */
 #include "cli.h"
 #include "daemon.h"
@@ -28,11 +30,14 @@
 #include "schedule/schedule.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *usage =
     "usage: lakehouse serve [--listen HOST:PORT] [--data DIR | --store URL] [--config FILE]\n"
@@ -152,6 +157,97 @@ static void seed_gauges(struct lh_schedule_store *ss, struct lh_http_metrics *m)
     free(v);
 }
 
+/* The lease heartbeat (S3 and other remote stores): renews the daemon's
+ * lease every lh_store_lease_renew_secs on its own store set, and applies a
+ * new owner text handed over by the main thread. A lease taken over by
+ * another process means another daemon believes it owns the store: this
+ * one stops (SIGTERM to itself: the ordinary graceful shutdown). */
+struct heartbeat {
+    struct lh_store_lease *lease;
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    bool stop;
+    char *owner; /* a new owner text to apply, or NULL */
+};
+
+static void *heartbeat_main(void *arg)
+{
+    struct heartbeat *hb = arg;
+    unsigned every = lh_store_lease_renew_secs(hb->lease);
+    pthread_mutex_lock(&hb->mu);
+    struct timespec due;
+    clock_gettime(CLOCK_MONOTONIC, &due);
+    due.tv_sec += every;
+    while (!hb->stop) {
+        if (!hb->owner && pthread_cond_timedwait(&hb->cv, &hb->mu, &due) != ETIMEDOUT)
+            continue;
+        char *owner = hb->owner;
+        hb->owner = NULL;
+        pthread_mutex_unlock(&hb->mu);
+        struct lh_error err;
+        enum lh_status s = owner ? lh_store_lease_set_owner(hb->lease, owner, &err)
+                                 : lh_store_lease_renew(hb->lease, &err);
+        free(owner);
+        if (s == LH_E_STATE) {
+            lh_logerr("serve: %s: another daemon now owns this store; stopping", err.msg);
+            kill(getpid(), SIGTERM);
+        } else if (s != LH_OK) {
+            lh_warn("serve: lease renewal failed (retrying): %s", err.msg);
+        }
+        pthread_mutex_lock(&hb->mu);
+        clock_gettime(CLOCK_MONOTONIC, &due);
+        due.tv_sec += s == LH_OK ? every : (every > 3 ? 3 : every);
+    }
+    pthread_mutex_unlock(&hb->mu);
+    return NULL;
+}
+
+static bool heartbeat_start(struct heartbeat *hb)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&hb->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&hb->mu, NULL);
+    hb->running = pthread_create(&hb->thread, NULL, heartbeat_main, hb) == 0;
+    return hb->running;
+}
+
+/* The owner text once the address is known (the lease names the URL). */
+static void heartbeat_owner(struct heartbeat *hb, const char *owner)
+{
+    struct lh_error err;
+    if (!hb->running) {
+        if (lh_store_lease_set_owner(hb->lease, owner, &err) != LH_OK)
+            lh_warn("serve: cannot update the lease: %s", err.msg);
+        return;
+    }
+    char *c = strdup(owner);
+    pthread_mutex_lock(&hb->mu);
+    free(hb->owner);
+    hb->owner = c;
+    pthread_cond_signal(&hb->cv);
+    pthread_mutex_unlock(&hb->mu);
+}
+
+static void heartbeat_stop(struct heartbeat *hb)
+{
+    if (!hb->running)
+        return;
+    pthread_mutex_lock(&hb->mu);
+    hb->stop = true;
+    pthread_cond_signal(&hb->cv);
+    pthread_mutex_unlock(&hb->mu);
+    pthread_join(hb->thread, NULL);
+    free(hb->owner);
+    pthread_cond_destroy(&hb->cv);
+    pthread_mutex_destroy(&hb->mu);
+    hb->running = false;
+}
+
 /* Raises the open-file soft limit to the hard one: each connection is a
  * descriptor and the connection limit should be the real bound. */
 static void raise_nofile(void)
@@ -204,7 +300,10 @@ int lh_cmd_serve(int argc, char **argv)
     struct lh_http_config cfg;
     struct lh_http_server *srv = NULL;
     struct lh_error err;
-    struct lh_store_set *sched_set = NULL, *main_set = NULL;
+    struct lh_store_set *sched_set = NULL, *main_set = NULL, *lease_set = NULL;
+    struct heartbeat hb = {0};
+    char instance[LH_DAEMON_INSTANCE_MAX] = "";
+    int64_t started_us = lh_time_wall_us();
     struct lh_http_metrics *metrics = NULL;
     struct lh_schedule_key key;
     struct serve_state state = {.dirty = true};
@@ -283,11 +382,45 @@ int lh_cmd_serve(int argc, char **argv)
      * the key file (secret_key_path / LAKEHOUSE_SECRET_KEY_FILE / default) */
     if (lh_schedule_key_resolve(cfg.secret_key_path, &key, &err) != LH_OK ||
         lh_store_set_open(root, cfg.buckets_config, &so, &sched_set, &err) != LH_OK ||
-        lh_store_set_open(root, cfg.buckets_config, &so, &main_set, &err) != LH_OK) {
+        lh_store_set_open(root, cfg.buckets_config, &so, &main_set, &err) != LH_OK ||
+        lh_store_set_open(root, cfg.buckets_config, &so, &lease_set, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
     }
-    struct lh_schedule_store_options sso = {.key = &key};
+    /* one daemon per store, before anything is written to it */
+    {
+        char owner[1024], holder[1024], line[600];
+        int64_t ttl = 0;
+        const char *te = getenv("LAKEHOUSE_LEASE_TTL_SECS");
+        if (te && *te && (!lh_parse_i64(te, &ttl) || ttl < 3 || ttl > 3600)) {
+            lh_cli_error("serve: LAKEHOUSE_LEASE_TTL_SECS: want 3-3600 seconds, not '%s'", te);
+            rc = 2;
+            goto done;
+        }
+        lh_daemon_instance_make(instance);
+        lh_daemon_owner_text(instance, started_us, NULL, owner, sizeof owner);
+        enum lh_status ls = lh_store_lease_acquire(lh_store_set_primary(lease_set),
+                                                   LH_DAEMON_LEASE, owner, (unsigned)ttl,
+                                                   &hb.lease, holder, sizeof holder, &err);
+        if (ls == LH_E_EXISTS) {
+            lh_daemon_holder_line(holder, line, sizeof line);
+            lh_cli_error("serve: another daemon already serves this store: %s; stop it first, "
+                         "or give this one another --data/--store",
+                         line);
+            goto done;
+        }
+        if (ls != LH_OK) {
+            lh_cli_error("serve: cannot take the store's daemon lease: %s", err.msg);
+            goto done;
+        }
+        if (lh_store_lease_renew_secs(hb.lease) && !heartbeat_start(&hb)) {
+            lh_cli_error("serve: cannot start the lease heartbeat thread");
+            goto done;
+        }
+    }
+    /* a run the store cannot write (a full disk) is kept in memory and
+     * written when space returns, never lost */
+    struct lh_schedule_store_options sso = {.key = &key, .keep_unrecorded = true};
     if (lh_schedule_store_open(lh_store_set_primary(sched_set), &sso, &state.ss, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
@@ -301,6 +434,13 @@ int lh_cmd_serve(int argc, char **argv)
     sweep_all(main_set, cfg.sweep_after_secs < 0 ? 600 : cfg.sweep_after_secs);
 
     struct lh_http_jobs jobs = {root, cfg.buckets_config, metrics, cfg.keep_versions};
+    unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */
+    {
+        int64_t v;
+        const char *fe = getenv("LAKEHOUSE_FLUSH_RETRY_SECS");
+        if (fe && *fe && lh_parse_i64(fe, &v) && v >= 1 && v <= 3600)
+            flush_retry = (unsigned)v;
+    }
     struct lh_scheduler_options sopt = {
         .store = state.ss,
         .job = lh_http_scheduler_job,
@@ -308,6 +448,7 @@ int lh_cmd_serve(int argc, char **argv)
         .max_concurrent = cfg.workers,
         .on_event = lh_http_scheduler_event,
         .event_ctx = &jobs,
+        .flush_retry_secs = flush_retry,
     };
     if (lh_scheduler_start(&sopt, &state.sched, &err) != LH_OK) {
         lh_cli_error("serve: scheduler: %s", err.msg);
@@ -326,8 +467,14 @@ int lh_cmd_serve(int argc, char **argv)
         goto done;
     }
     bool auth = cfg.token && cfg.token[0];
+    {
+        char owner[1024];
+        lh_daemon_owner_text(instance, started_us, lh_http_server_address(srv), owner,
+                             sizeof owner);
+        heartbeat_owner(&hb, owner);
+    }
     if (lh_daemon_file_write(lh_store_set_primary(main_set), lh_http_server_address(srv), auth,
-                             &err) != LH_OK)
+                             instance, &err) != LH_OK)
         lh_warn("serve: cannot write %s (the CLI will not find this daemon): %s", LH_DAEMON_FILE,
                 err.msg);
     else
@@ -364,8 +511,11 @@ done:
     if (state.sched)
         lh_scheduler_stop(state.sched, 0);
     if (wrote_file)
-        lh_daemon_file_remove(lh_store_set_primary(main_set));
+        lh_daemon_file_remove(lh_store_set_primary(main_set), instance);
     lh_schedule_store_close(state.ss);
+    heartbeat_stop(&hb);
+    lh_store_lease_release(hb.lease); /* last: nothing of ours writes the store now */
+    lh_store_set_close(lease_set);
     lh_http_metrics_destroy(metrics);
     lh_store_set_close(main_set);
     lh_store_set_close(sched_set);

@@ -9,7 +9,15 @@
  * alive and GET /api/health answers. Found: the change goes through the
  * HTTP API (bearer token from $LAKEHOUSE_TOKEN or $LAKEHOUSE_TOKEN_FILE),
  * so the scheduler sees it at once. Not found: the store is written
- * directly. Single-threaded (the CLI's main thread).
+ * directly — unless the store's daemon lease (store.h) is held: then a
+ * daemon serves the store but cannot be reached, and the CLI refuses
+ * (ref->problem) rather than change the store behind its back.
+ *
+ * One daemon per store: `lakehouse serve` takes the lease LH_DAEMON_LEASE
+ * before it touches the store and keeps it until it exits; its owner text
+ * is {"pid","host","instance","started_at"[,"url"]}. `_daemon.json` carries
+ * the same "instance", and a daemon removes the file only while it still
+ * holds its own instance. Single-threaded (the CLI's main thread).
  */
 #ifndef LH_CLI_DAEMON_H
 #define LH_CLI_DAEMON_H
@@ -18,20 +26,36 @@
 #include "store/store.h"
 
 #define LH_DAEMON_FILE "_daemon.json"
+#define LH_DAEMON_LEASE "daemon"
+#define LH_DAEMON_INSTANCE_MAX 40
 
 struct lh_daemon_ref {
     char url[512];   /* "http://127.0.0.1:8080" without a trailing '/' */
     char token[512]; /* "" = none */
     bool explicit_;  /* from --server / $LAKEHOUSE_SERVER */
+    char problem[600]; /* find returned false but a daemon holds the store */
 };
 
-/* Written once the API listens; removed on a clean stop. */
+/* A fresh random instance id (32 hex digits). */
+void lh_daemon_instance_make(char out[LH_DAEMON_INSTANCE_MAX]);
+/* The lease's owner text: {"pid","host","instance","started_at"} plus
+ * "url" when address is not NULL. */
+void lh_daemon_owner_text(const char *instance, int64_t started_us, const char *address,
+                          char *out, size_t cap);
+/* "pid 1234 on host h, http://127.0.0.1:8080, started 2026-..." from an
+ * owner text (or what of it can be read). */
+void lh_daemon_holder_line(const char *owner, char *out, size_t cap);
+
+/* Written once the API listens; removed on a clean stop, and only while it
+ * still names our instance. */
 enum lh_status lh_daemon_file_write(struct lh_store *st, const char *address, bool auth,
-                                    struct lh_error *err) LH_NODISCARD;
-void lh_daemon_file_remove(struct lh_store *st);
+                                    const char *instance, struct lh_error *err) LH_NODISCARD;
+void lh_daemon_file_remove(struct lh_store *st, const char *instance);
 
 /* server: --server URL or NULL. st may be NULL (no store to look in).
- * true when a daemon was found (ref filled). */
+ * true when a daemon was found (ref filled). false with ref->problem set:
+ * a daemon holds the store's lease but was not reached — the caller must
+ * not write the store. */
 bool lh_daemon_find(struct lh_store *st, const char *server, struct lh_daemon_ref *ref);
 
 /* One JSON request to the daemon: path starts with '/'. body may be NULL.

@@ -198,7 +198,9 @@ enum lh_status lh_fsync_dir(const char *dir, struct lh_error *err) LH_NODISCARD;
 
 /* Test hook: when set, lh_atomic_file_write fails with ENOSPC once the file
  * would pass this many bytes (fault injection for disk-full tests). 0 = off.
- * Also settable with the LH_FAULT_ENOSPC_AFTER environment variable. */
+ * Also settable with the LH_FAULT_ENOSPC_AFTER environment variable.
+ * LH_FAULT_ENOSPC_WHILE=PATH: every write fails with ENOSPC while PATH
+ * exists (a disk that fills and frees again under a running daemon). */
 void lh_fault_set_enospc_after(uint64_t bytes);
 /* Test hook: lh_fsync_dir fails with EIO for directories whose path
  * contains `substr` (NULL: off) — an error reported after a rename landed. */

@@ -21,6 +21,10 @@
  * the first file), or set by a test. */
 static _Atomic uint64_t fault_enospc_after;
 static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
+/* LH_FAULT_ENOSPC_WHILE=PATH: every write fails with ENOSPC while PATH
+ * exists — a disk that fills up and frees again, for a test that drives a
+ * running daemon. */
+static const char *fault_enospc_while;
 
 static void fault_env(void)
 {
@@ -28,6 +32,9 @@ static void fault_env(void)
     int64_t v;
     if (e && lh_parse_i64(e, &v) && v > 0)
         fault_enospc_after = (uint64_t)v;
+    e = getenv("LH_FAULT_ENOSPC_WHILE");
+    if (e && *e)
+        fault_enospc_while = e;
 }
 
 void lh_fault_set_enospc_after(uint64_t bytes)
@@ -109,6 +116,8 @@ enum lh_status lh_atomic_file_write(struct lh_atomic_file *f, const void *p, siz
         return lh_error_set(err, LH_E_STATE, "write to a closed file");
     uint64_t lim = fault_limit();
     if (lim && f->written + n > lim)
+        return lh_error_errno(err, ENOSPC, "write %s", f->path);
+    if (fault_enospc_while && access(fault_enospc_while, F_OK) == 0)
         return lh_error_errno(err, ENOSPC, "write %s", f->path);
     const uint8_t *c = p;
     while (n > 0) {

@@ -22,8 +22,14 @@ static struct lh_catalog *catalog(struct http_req *req, struct http_resp *resp)
 {
     struct lh_error err;
     struct lh_catalog *cat = http_catalog_acquire(req->srv, &err);
-    if (!cat)
-        http_resp_error(resp, 503, NULL, "catalog unavailable: %s", err.msg);
+    if (!cat) {
+        /* the reason may name the host's directories: the log has it */
+        lh_warn("catalog unavailable: %s", err.msg);
+        http_resp_error(resp, 503, NULL,
+                        "catalog unavailable: the store cannot be opened (%s; the daemon's log "
+                        "has the details)",
+                        lh_status_str(err.status));
+    }
     return cat;
 }
 
@@ -65,6 +71,8 @@ static void datasets_list(struct http_req *req, struct http_resp *resp)
         json_t *o = json_object();
         json_object_set_new(o, "name", str_or_null(s[i].name));
         if (s[i].error[0]) {
+            /* listed with its error, and said in the log too */
+            lh_warn("datasets: %s", s[i].error);
             json_object_set_new(o, "error", str_or_null(s[i].error));
         } else {
             json_object_set_new(o, "current_version",
@@ -94,6 +102,14 @@ static void dataset_get(struct http_req *req, struct http_resp *resp)
     struct lh_error err;
     enum lh_status s = lh_catalog_dataset_get(cat, name, &r, &err);
     http_catalog_release(req->srv, cat);
+    if (s == LH_E_FORMAT) {
+        /* a damaged record is the server's state, not the client's mistake */
+        lh_warn("datasets: %s", err.msg);
+        http_resp_json(resp, 500,
+                       json_pack("{s:s, s:s, s:b}", "error", err.msg, "dataset", name, "damaged",
+                                 true));
+        return;
+    }
     if (s != LH_OK) {
         http_resp_status_error(resp, s, "name", err.msg);
         return;

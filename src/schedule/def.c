@@ -1088,6 +1088,11 @@ enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_bu
         return dump(NULL, true, out, err);
     put(&w, o, "run_id", json_string(r->run_id));
     put(&w, o, "schedule_id", json_string(r->schedule_id));
+    if (r->damaged) {
+        put(&w, o, "damaged", json_true());
+        put(&w, o, "error", json_string(r->message));
+        return dump(o, w.failed, out, err);
+    }
     put(&w, o, "reason", json_string(lh_run_reason_name(r->reason)));
     put(&w, o, "attempt", json_integer(r->attempt));
     put(&w, o, "target", r->target_us ? time_json(r->target_us) : json_null());
@@ -1101,6 +1106,8 @@ enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_bu
     put(&w, o, "warnings", u64_json(r->warnings));
     put(&w, o, "message", json_string(r->message));
     put(&w, o, "error", r->status == LH_RUN_SUCCESS ? json_null() : json_string(r->message));
+    if (r->unrecorded)
+        put(&w, o, "unrecorded", json_true());
     return dump(o, w.failed, out, err);
 }
 

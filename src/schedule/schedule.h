@@ -347,6 +347,15 @@ struct lh_run_record {
     bool has_rows;
     uint64_t rows, bytes, warnings;
     char message[LH_SCHEDULE_MSG_MAX]; /* redacted; the outcome text */
+    /* How the history holds the run (never part of the file):
+     *   damaged: its file cannot be read or parsed; message says which file
+     *     and what is wrong, run_id and schedule_id come from its key, the
+     *     rest is empty. JSON: {"run_id","schedule_id","damaged":true,"error"}.
+     *   unrecorded: the store could not write it yet (a full disk): it is
+     *     kept in memory and written when the store takes writes again.
+     *     JSON: the record plus "unrecorded": true. */
+    bool damaged;
+    bool unrecorded;
 };
 
 /* A run id sortable by time: "20260416T203604.123456Z-0001". seq breaks ties. */
@@ -382,6 +391,11 @@ struct lh_schedule_store;
 struct lh_schedule_store_options {
     const struct lh_schedule_key *key; /* required: seals plaintext DSNs */
     unsigned runs_keep;                /* run records kept per schedule; 0 = 100 */
+    /* The daemon: a run whose record or schedule file cannot be written
+     * (a full disk) is applied in memory, listed by lh_schedule_store_runs
+     * with `unrecorded` and written by lh_schedule_store_flush; record_run
+     * then succeeds. Off (the CLI): record_run fails and nothing is kept. */
+    bool keep_unrecorded;
 };
 
 /* Opens the schedules of `st` (borrowed; used only under the store's lock)
@@ -443,6 +457,14 @@ enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
                                             const struct lh_run_record *run, uint64_t rnd,
                                             int64_t now_us, struct lh_schedule *updated,
                                             bool *auto_paused, struct lh_error *err) LH_NODISCARD;
+/* Runs kept in memory (keep_unrecorded) whose record or schedule file is
+ * not written yet. */
+size_t lh_schedule_store_unrecorded(struct lh_schedule_store *ss);
+/* Writes them (oldest first; a schedule file changed meanwhile is re-read
+ * and the runs applied to it again). LH_OK when nothing is pending any
+ * more; else the first write error (they stay pending). */
+enum lh_status lh_schedule_store_flush(struct lh_schedule_store *ss,
+                                       struct lh_error *err) LH_NODISCARD;
 /* Calls fn(ctx, def) with the store's lock held, for schedule id (visit;
  * LH_E_NOTFOUND when absent) or for every schedule in id order until fn
  * returns false (each). def is borrowed for the call: no copy is made, so
@@ -455,8 +477,9 @@ enum lh_status lh_schedule_store_visit(struct lh_schedule_store *ss, const char 
                                        struct lh_error *err) LH_NODISCARD;
 void lh_schedule_store_each(struct lh_schedule_store *ss, lh_schedule_visit_fn fn, void *ctx);
 /* Run history, newest first: up to limit records older than `before`
- * (a run id; NULL = from the newest). *total = all kept runs. Caller frees
- * *out with free(). */
+ * (a run id; NULL = from the newest). *total = all kept runs. A record
+ * that cannot be read is listed in its place with `damaged`; one kept in
+ * memory with `unrecorded`. Caller frees *out with free(). */
 enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *id,
                                       const char *before, size_t limit, struct lh_run_record **out,
                                       size_t *n, size_t *total, struct lh_error *err) LH_NODISCARD;
@@ -529,6 +552,9 @@ struct lh_scheduler_options {
      * every lock; the schedule may run again only after it returns. */
     void (*on_event)(void *ctx, const struct lh_sched_event *ev);
     void *event_ctx;
+    /* Runs the store keeps in memory (keep_unrecorded) are retried this
+     * often (on the scheduler's clock) until written; 0 = 10 s. */
+    unsigned flush_retry_secs;
 };
 
 struct lh_scheduler;

@@ -23,6 +23,12 @@
  * no longer waits behind fsyncs (issue 5: fire lateness p99 was 0.55 s
  * with 570 fires a second when workers recorded).
  *
+ * Unrecorded runs: when the store could not write a run (a full disk) it
+ * keeps the outcome in memory (keep_unrecorded); a recorder tries to write
+ * what is pending before each record, and the timer thread wakes a
+ * recorder to try again every flush_retry_secs until nothing is pending,
+ * and once more at stop.
+ *
  * Slots (one per schedule id) live until the scheduler is destroyed, so a
  * pointer to one stays valid while the lock is dropped; a deleted schedule
  * only marks its slot.
@@ -121,6 +127,9 @@ struct lh_scheduler {
 
     bool stopping, cancelled_all, workers_exit, kicked, sleeping;
     bool timer_done; /* the timer thread has exited (stop): nobody reads kicked */
+    int64_t flush_at_us;    /* when a recorder retries unrecorded runs; INT64_MAX none */
+    int64_t flush_every_us; /* flush_retry_secs */
+    bool flush_wanted;      /* a recorder should flush now */
     int64_t grace_deadline_us, next_wake_us;
     uint64_t started, finished, rng;
     uint32_t seq;
@@ -468,6 +477,11 @@ static void *timer_main(void *arg)
         }
         while (!s->stopping && s->nheap && s->heap[0]->due_us <= now && s->running < s->limit)
             dispatch(s, s->heap[0], now, true);
+        if (s->flush_at_us <= now) {
+            s->flush_at_us = INT64_MAX;
+            s->flush_wanted = true;
+            pthread_cond_broadcast(&s->rec_cv);
+        }
         if (ncancel) {
             /* hooks may block (PQcancel): never under s->mu. Slots outlive
              * this; ctl->mu makes the hook and its unregistering exclusive. */
@@ -488,6 +502,8 @@ static void *timer_main(void *arg)
                 deadline = s->run[i]->timeout_at_us;
         if (s->stopping && !s->cancelled_all && s->grace_deadline_us < deadline)
             deadline = s->grace_deadline_us;
+        if (s->flush_at_us < deadline)
+            deadline = s->flush_at_us;
         s->next_wake_us = deadline;
         s->sleeping = true;
         if (s->rq_head)
@@ -634,6 +650,9 @@ static void record_one(struct lh_scheduler *s, struct slot *x, struct pending *p
     struct lh_error err;
     bool paused = false;
     enum lh_status rs = LH_E_NOTFOUND;
+    /* older runs kept in memory go first, if the store takes them now */
+    if (lh_schedule_store_unrecorded(s->store) && lh_schedule_store_flush(s->store, &err) != LH_OK)
+        lh_debug("scheduler: runs still unrecorded: %s", err.msg);
     if (p->have_def) {
         rs = lh_schedule_store_record_run(s->store, rec, p->rnd, p->now, def, &paused, &err);
         if (rs != LH_OK)
@@ -656,8 +675,11 @@ static void record_one(struct lh_scheduler *s, struct slot *x, struct pending *p
     /* the definition as it is now (another writer may have changed it) */
     bool fresh =
         p->have_def && lh_schedule_store_get(s->store, rec->schedule_id, def, &err) == LH_OK;
+    bool unrecorded = lh_schedule_store_unrecorded(s->store) > 0;
 
     pthread_mutex_lock(&s->mu);
+    if (unrecorded && s->flush_at_us == INT64_MAX)
+        s->flush_at_us = s->clock.now_us(s->clock.ctx) + s->flush_every_us;
     finish_slot(s, x);
     s->recording--;
     if (fresh && !x->deleted) {
@@ -679,6 +701,20 @@ static void *recorder_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         struct slot *x = s->rq_head;
+        if (!x && s->flush_wanted) {
+            s->flush_wanted = false;
+            pthread_mutex_unlock(&s->mu);
+            struct lh_error err;
+            if (lh_schedule_store_flush(s->store, &err) != LH_OK)
+                lh_warn("scheduler: runs kept in memory still cannot be written: %s", err.msg);
+            bool still = lh_schedule_store_unrecorded(s->store) > 0;
+            pthread_mutex_lock(&s->mu);
+            if (still && s->flush_at_us == INT64_MAX) {
+                s->flush_at_us = s->clock.now_us(s->clock.ctx) + s->flush_every_us;
+                kick_locked(s);
+            }
+            continue;
+        }
         if (!x) {
             if (s->recorders_exit)
                 break; /* nothing left to record */
@@ -988,6 +1024,8 @@ enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct l
     s->on_event = o->on_event;
     s->event_ctx = o->event_ctx;
     s->limit = o->max_concurrent ? o->max_concurrent : 4;
+    s->flush_at_us = INT64_MAX;
+    s->flush_every_us = (int64_t)(o->flush_retry_secs ? o->flush_retry_secs : 10) * 1000000;
     s->rng = o->seed ? o->seed : (uint64_t)lh_time_mono_ns() ^ (uint64_t)lh_time_wall_us();
     s->next_wake_us = INT64_MAX;
     pthread_mutexattr_t ma;
@@ -1108,6 +1146,10 @@ void lh_scheduler_stop(struct lh_scheduler *s, int64_t grace_secs)
     pthread_mutex_unlock(&s->mu);
     for (unsigned i = 0; i < s->nrecorders; i++)
         pthread_join(s->recorders[i], NULL);
+    struct lh_error err;
+    if (lh_schedule_store_unrecorded(s->store) && lh_schedule_store_flush(s->store, &err) != LH_OK)
+        lh_logerr("scheduler: stopping with %zu run(s) not written: %s",
+                  lh_schedule_store_unrecorded(s->store), err.msg);
     lh_info("scheduler: stopped (%llu runs)", (unsigned long long)s->finished);
     destroy(s);
 }

@@ -27,6 +27,19 @@
  *     fsync (issue 5: pickup p99 was 36-76 ms behind record_run).
  * The listener is always called after every lock is released, so it may
  * call back into the store.
+ *
+ * Unrecorded runs (keep_unrecorded, the daemon; issue 12): when writing a
+ * run record or the schedule file that counts it fails (a full disk, a
+ * store that does not answer), the run is applied to the definition in
+ * memory all the same (last_outcome, counters, retries, next_run_at), the
+ * entry is marked dirty (its token still names the file on disk) and the
+ * run joins `pend` (its own mutex pmu, taken after mu or a stripe when
+ * those are held, never the other way). lh_schedule_store_runs lists
+ * pending records in their place with `unrecorded`; lh_schedule_store_flush
+ * writes them, and the dirty definitions with a compare-and-swap on the
+ * old token (a file changed meanwhile is re-read and the pending runs are
+ * applied to it again). Any successful write of a dirty definition
+ * persists what it carries.
  */
 #include "schedule_int.h"
 #include "store/store.h"
@@ -42,6 +55,15 @@
 struct ent {
     struct lh_schedule def;
     char token[LH_STORE_TOKEN_MAX];
+    bool dirty; /* def carries runs its file does not (see the top) */
+};
+
+/* A run whose record or counting definition is not written yet. */
+struct pend_run {
+    struct lh_run_record rec;
+    uint64_t rnd;
+    int64_t now_us;
+    bool rec_written, def_written;
 };
 
 struct lh_schedule_store {
@@ -62,6 +84,10 @@ struct lh_schedule_store {
     size_t nprob;
     lh_schedule_listener_fn fn;
     void *fn_ctx;
+    bool keep_unrecorded;
+    pthread_mutex_t pmu; /* pend */
+    struct pend_run *pend;
+    size_t npend, cappend;
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -207,6 +233,7 @@ static enum lh_status load_one(struct lh_schedule_store *ss, struct lh_store *st
 {
     uint8_t *buf = NULL;
     size_t len = 0;
+    e->dirty = false;
     enum lh_status s = lh_store_get(st, key, LH_SCHEDULE_JSON_MAX, &buf, &len, e->token, err);
     if (s != LH_OK)
         return s;
@@ -370,6 +397,8 @@ enum lh_status lh_schedule_store_open(struct lh_store *st,
     ss->hmore = strcmp(lh_store_kind(st), "local") == 0;
     ss->key = *o->key;
     ss->runs_keep = o->runs_keep ? o->runs_keep : LH_RUNS_KEEP_DEFAULT;
+    ss->keep_unrecorded = o->keep_unrecorded;
+    pthread_mutex_init(&ss->pmu, NULL);
     enum lh_status s = load_all(ss, st, &ss->v, &ss->n, err);
     if (s != LH_OK) {
         lh_schedule_store_close(ss);
@@ -394,6 +423,14 @@ void lh_schedule_store_close(struct lh_schedule_store *ss)
     }
     free(ss->v);
     clear_problems(ss);
+    for (size_t i = 0; i < ss->npend; i++) {
+        const struct lh_run_record *r = &ss->pend[i].rec;
+        lh_logerr("schedule %s: run %s (%s: %.200s) was never written to the store; its "
+                  "outcome is lost with this process",
+                  r->schedule_id, r->run_id, lh_run_status_name(r->status), r->message);
+    }
+    free(ss->pend);
+    pthread_mutex_destroy(&ss->pmu);
     lh_schedule_wipe(&ss->key, sizeof ss->key);
     for (size_t i = 1; i < ss->nh; i++)
         lh_store_close(ss->h[i]);
@@ -459,8 +496,16 @@ enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss, struct lh_
             memcpy(changed[nch++], nv[j]->def.id, sizeof changed[0]);
             j++;
         } else {
-            if (strcmp(ss->v[i]->token, nv[j]->token) != 0)
+            if (ss->v[i]->dirty) {
+                /* runs not on disk yet live only here: keep the entry (its
+                 * old token makes the flush re-read the file and apply
+                 * them to it again) */
+                struct ent *t = nv[j];
+                nv[j] = ss->v[i];
+                ss->v[i] = t;
+            } else if (strcmp(ss->v[i]->token, nv[j]->token) != 0) {
                 memcpy(changed[nch++], nv[j]->def.id, sizeof changed[0]);
+            }
             i++;
             j++;
         }
@@ -488,6 +533,7 @@ enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const stru
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     e->def = *def;
     e->token[0] = '\0';
+    e->dirty = false;
     enum lh_status s = lh_schedule_validate(&e->def, true, err);
     if (s == LH_OK)
         s = lh_schedule_seal(&e->def, &ss->key, NULL, err);
@@ -575,6 +621,68 @@ enum lh_status lh_schedule_store_list(struct lh_schedule_store *ss, struct lh_sc
     return v ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
 }
 
+/* ------------------------------------------------------------------ pending runs */
+
+/* Drops the pending runs that are fully written (pmu held). */
+static void pend_compact(struct lh_schedule_store *ss)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < ss->npend; i++)
+        if (!(ss->pend[i].rec_written && ss->pend[i].def_written))
+            ss->pend[k++] = ss->pend[i];
+    ss->npend = k;
+}
+
+/* Every pending run of id: its definition is on disk now. */
+static void pend_def_written(struct lh_schedule_store *ss, const char *id)
+{
+    pthread_mutex_lock(&ss->pmu);
+    for (size_t i = 0; i < ss->npend; i++)
+        if (strcmp(ss->pend[i].rec.schedule_id, id) == 0)
+            ss->pend[i].def_written = true;
+    pend_compact(ss);
+    pthread_mutex_unlock(&ss->pmu);
+}
+
+static bool pend_add(struct lh_schedule_store *ss, const struct pend_run *p)
+{
+    pthread_mutex_lock(&ss->pmu);
+    bool ok = true;
+    if (ss->npend == ss->cappend) {
+        size_t nc = ss->cappend ? ss->cappend * 2 : 8;
+        struct pend_run *nv = realloc(ss->pend, nc * sizeof *nv);
+        if (nv) {
+            ss->pend = nv;
+            ss->cappend = nc;
+        } else {
+            ok = false;
+        }
+    }
+    if (ok)
+        ss->pend[ss->npend++] = *p;
+    pthread_mutex_unlock(&ss->pmu);
+    return ok;
+}
+
+size_t lh_schedule_store_unrecorded(struct lh_schedule_store *ss)
+{
+    pthread_mutex_lock(&ss->pmu);
+    size_t n = ss->npend;
+    pthread_mutex_unlock(&ss->pmu);
+    return n;
+}
+
+/* A write failure that a later attempt may get past (space, I/O, a store
+ * that does not answer), rather than a refusal of the data itself. */
+static bool retryable(enum lh_status s)
+{
+    return s != LH_OK && s != LH_E_INVAL && s != LH_E_FORMAT && s != LH_E_NOTFOUND &&
+           s != LH_E_NOMEM && s != LH_E_TOOBIG && s != LH_E_EXISTS;
+}
+
+static enum lh_status reapply_pending(struct lh_schedule_store *ss, const char *id, struct ent *e,
+                                      struct lh_error *err);
+
 /* A change applied with compare-and-swap: fn mutates a copy of the
  * current definition; on a conflict the file is re-read and fn runs again
  * on the fresh copy. */
@@ -604,10 +712,14 @@ static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_stor
         if (s == LH_OK)
             s = write_ent(st, e, false, err);
         if (s == LH_OK) {
+            bool was_dirty = e->dirty;
+            e->dirty = false; /* the file now holds everything e carries */
             pthread_rwlock_wrlock(&ss->mu);
             ss->v[find(ss, id, &found)] = e; /* still there: the stripe is held */
             pthread_rwlock_unlock(&ss->mu);
             free(cur);
+            if (was_dirty)
+                pend_def_written(ss, id);
             if (updated)
                 *updated = e->def;
             return LH_OK;
@@ -623,6 +735,8 @@ static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_stor
         if (s == LH_E_NOTFOUND)
             return lh_error_set(err, LH_E_NOTFOUND, "schedule '%s' was deleted meanwhile", id);
         s = load_one(ss, st, key, &fresh, err);
+        if (s == LH_OK && cur->dirty) /* runs only memory knows: onto the new file too */
+            s = reapply_pending(ss, id, &fresh, err);
         if (s != LH_OK)
             return s;
         pthread_rwlock_wrlock(&ss->mu);
@@ -815,6 +929,32 @@ static enum lh_status do_run(struct lh_schedule *d, void *arg, struct lh_error *
     return lh_schedule_apply_run(d, a->run, a->rnd, a->now_us, &a->paused, err);
 }
 
+/* Applies the pending runs of id whose definition is not written, oldest
+ * first, to e (a definition just re-read from its file), which becomes
+ * dirty when any applies. The stripe of id is held. */
+static enum lh_status reapply_pending(struct lh_schedule_store *ss, const char *id, struct ent *e,
+                                      struct lh_error *err)
+{
+    pthread_mutex_lock(&ss->pmu);
+    size_t n = 0;
+    struct pend_run *v = malloc((ss->npend ? ss->npend : 1) * sizeof *v);
+    for (size_t i = 0; v && i < ss->npend; i++)
+        if (!ss->pend[i].def_written && strcmp(ss->pend[i].rec.schedule_id, id) == 0)
+            v[n++] = ss->pend[i];
+    pthread_mutex_unlock(&ss->pmu);
+    if (!v)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status s = LH_OK;
+    for (size_t i = 0; s == LH_OK && i < n; i++) {
+        struct run_arg a = {&v[i].rec, v[i].rnd, v[i].now_us, false};
+        s = do_run(&e->def, &a, err);
+    }
+    if (n)
+        e->dirty = true;
+    free(v);
+    return s;
+}
+
 /* Keeps the newest runs_keep records of one schedule. Called with the
  * schedule's stripe held and st borrowed. */
 static void trim_runs(struct lh_schedule_store *ss, struct lh_store *st, const char *prefix)
@@ -840,6 +980,57 @@ static void trim_runs(struct lh_schedule_store *ss, struct lh_store *st, const c
     lh_store_list_free(&l);
 }
 
+/* Writes one run record (its flags cleared: they are never part of the
+ * file). Called with the schedule's stripe held and st borrowed. */
+static enum lh_status put_record(struct lh_store *st, const struct lh_run_record *run,
+                                 const char *key, struct lh_error *err)
+{
+    struct lh_run_record *c = malloc(sizeof *c);
+    if (!c)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    *c = *run;
+    c->unrecorded = c->damaged = false;
+    struct lh_buf out;
+    lh_buf_init(&out, LH_SCHEDULE_JSON_MAX);
+    enum lh_status s = lh_run_record_to_json(c, &out, err);
+    free(c);
+    if (s == LH_OK)
+        s = lh_store_put(st, key, out.data, out.len, err);
+    lh_buf_free(&out);
+    return s;
+}
+
+/* modify_locked's change made in memory only, the entry marked dirty (the
+ * write failed): the stripe of id is held. */
+static enum lh_status modify_memory(struct lh_schedule_store *ss, const char *id, modify_fn fn,
+                                    void *arg, struct lh_schedule *updated, struct lh_error *err)
+{
+    bool found;
+    pthread_rwlock_rdlock(&ss->mu);
+    size_t at = find(ss, id, &found);
+    struct ent *cur = found ? ss->v[at] : NULL;
+    pthread_rwlock_unlock(&ss->mu);
+    if (!found)
+        return lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
+    struct ent *e = malloc(sizeof *e);
+    if (!e)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    *e = *cur;
+    enum lh_status s = fn(&e->def, arg, err);
+    if (s != LH_OK) {
+        free(e);
+        return s;
+    }
+    e->dirty = true;
+    pthread_rwlock_wrlock(&ss->mu);
+    ss->v[find(ss, id, &found)] = e;
+    pthread_rwlock_unlock(&ss->mu);
+    free(cur);
+    if (updated)
+        *updated = e->def;
+    return LH_OK;
+}
+
 enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
                                             const struct lh_run_record *run, uint64_t rnd,
                                             int64_t now_us, struct lh_schedule *updated,
@@ -852,29 +1043,188 @@ enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
         return LH_E_INVAL;
     if (snprintf(key, sizeof key, "%s%s.json", prefix, run->run_id) >= (int)sizeof key)
         return lh_error_set(err, LH_E_INVAL, "run id too long");
-    struct lh_buf out;
-    lh_buf_init(&out, LH_SCHEDULE_JSON_MAX);
-    enum lh_status s = lh_run_record_to_json(run, &out, err);
-    if (s != LH_OK) {
-        lh_buf_free(&out);
-        return s;
-    }
+    struct pend_run *pr = calloc(1, sizeof *pr);
+    if (!pr)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    pr->rec = *run;
+    pr->rec.unrecorded = pr->rec.damaged = false;
+    pr->rnd = rnd;
+    pr->now_us = now_us;
+    struct lh_error why; /* the first write failure, for the log */
+    lh_error_clear(&why);
     /* the record is fsynced (lh_store_put) before the schedule file that
      * counts it; neither holds mu, so readers do not wait for either */
     stripe_lock(ss, run->schedule_id);
     struct lh_store *st = hold(ss);
-    s = lh_store_put(st, key, out.data, out.len, err);
-    lh_buf_free(&out);
     struct run_arg a = {run, rnd, now_us, false};
-    if (s == LH_OK) {
+    enum lh_status s = put_record(st, &pr->rec, key, err);
+    pr->rec_written = s == LH_OK;
+    if (s == LH_OK)
         trim_runs(ss, st, prefix);
-        s = modify_locked(ss, st, run->schedule_id, do_run, &a, updated, err);
+    else if (ss->keep_unrecorded && retryable(s))
+        why = *err;
+    else
+        goto done;
+    s = modify_locked(ss, st, run->schedule_id, do_run, &a, updated, err);
+    pr->def_written = s == LH_OK;
+    if (s != LH_OK && ss->keep_unrecorded && retryable(s)) {
+        if (why.status == LH_OK)
+            why = *err;
+        a.paused = false;
+        s = modify_memory(ss, run->schedule_id, do_run, &a, updated, err);
     }
+    if (s == LH_OK && !(pr->rec_written && pr->def_written)) {
+        if (!pend_add(ss, pr)) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory keeping run %s", run->run_id);
+        } else {
+            lh_warn("schedule %s: run %s (%s) is kept in memory, not written yet: %s; it is "
+                    "written when the store takes writes again",
+                    run->schedule_id, run->run_id, lh_run_status_name(run->status), why.msg);
+        }
+    }
+done:
     release(ss, st);
     stripe_unlock(ss, run->schedule_id);
+    free(pr);
     if (auto_paused)
         *auto_paused = a.paused;
     return s;
+}
+
+/* Writes what is pending for one schedule. */
+static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, struct lh_error *err)
+{
+    char prefix[LH_STORE_KEY_MAX], key[LH_STORE_KEY_MAX];
+    if (runs_prefix(id, prefix, sizeof prefix, err) != LH_OK)
+        return LH_E_INVAL;
+    stripe_lock(ss, id);
+    struct lh_store *st = hold(ss);
+    /* a copy of id's pending runs: only holders of this stripe change them */
+    pthread_mutex_lock(&ss->pmu);
+    size_t n = 0;
+    struct pend_run *v = malloc((ss->npend ? ss->npend : 1) * sizeof *v);
+    for (size_t i = 0; v && i < ss->npend; i++)
+        if (strcmp(ss->pend[i].rec.schedule_id, id) == 0)
+            v[n++] = ss->pend[i];
+    pthread_mutex_unlock(&ss->pmu);
+    enum lh_status s = v ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
+    bool wrote_record = false, need_def = false;
+    for (size_t i = 0; s == LH_OK && i < n; i++) {
+        need_def |= !v[i].def_written;
+        if (v[i].rec_written)
+            continue;
+        if (snprintf(key, sizeof key, "%s%s.json", prefix, v[i].rec.run_id) >= (int)sizeof key) {
+            s = lh_error_set(err, LH_E_INVAL, "run id too long");
+            break;
+        }
+        s = put_record(st, &v[i].rec, key, err);
+        v[i].rec_written = s == LH_OK;
+        wrote_record |= s == LH_OK;
+    }
+    if (wrote_record)
+        trim_runs(ss, st, prefix);
+    bool def_done = !need_def;
+    if (s == LH_OK && need_def) {
+        bool found;
+        pthread_rwlock_rdlock(&ss->mu);
+        size_t at = find(ss, id, &found);
+        struct ent *cur = found ? ss->v[at] : NULL;
+        pthread_rwlock_unlock(&ss->mu);
+        struct ent *e = found ? malloc(sizeof *e) : NULL;
+        if (!found || !cur->dirty) {
+            def_done = true; /* deleted meanwhile, or already written */
+        } else if (!e) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        } else {
+            *e = *cur;
+            s = write_ent(st, e, false, err);
+            if (s == LH_E_CONFLICT) {
+                /* the file changed on disk: apply the runs to it again */
+                char skey[LH_STORE_KEY_MAX];
+                s = sched_key(id, skey, sizeof skey, err);
+                if (s == LH_OK)
+                    s = load_one(ss, st, skey, e, err);
+                if (s == LH_OK)
+                    s = reapply_pending(ss, id, e, err);
+                if (s == LH_OK)
+                    s = write_ent(st, e, false, err);
+            }
+            if (s == LH_OK) {
+                e->dirty = false;
+                pthread_rwlock_wrlock(&ss->mu);
+                ss->v[find(ss, id, &found)] = e;
+                pthread_rwlock_unlock(&ss->mu);
+                free(cur);
+                e = NULL;
+                def_done = true;
+            } else if (s == LH_E_NOTFOUND) {
+                def_done = true; /* the file was deleted: nothing counts the runs */
+                s = LH_OK;
+            }
+        }
+        free(e);
+    }
+    /* what was written is no longer pending */
+    pthread_mutex_lock(&ss->pmu);
+    for (size_t i = 0; i < ss->npend; i++) {
+        struct pend_run *p = &ss->pend[i];
+        if (strcmp(p->rec.schedule_id, id) != 0)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (strcmp(v[k].rec.run_id, p->rec.run_id) == 0 && v[k].rec_written)
+                p->rec_written = true;
+        if (def_done)
+            p->def_written = true;
+    }
+    pend_compact(ss);
+    pthread_mutex_unlock(&ss->pmu);
+    free(v);
+    release(ss, st);
+    stripe_unlock(ss, id);
+    return s;
+}
+
+enum lh_status lh_schedule_store_flush(struct lh_schedule_store *ss, struct lh_error *err)
+{
+    enum lh_status first = LH_OK;
+    size_t written = 0;
+    size_t round = 0;
+    for (;;) {
+        /* the next schedule with something pending, in order of the runs */
+        char id[LH_SCHEDULE_ID_MAX + 1] = "";
+        pthread_mutex_lock(&ss->pmu);
+        size_t before = ss->npend;
+        if (round < ss->npend)
+            snprintf(id, sizeof id, "%s", ss->pend[round].rec.schedule_id);
+        pthread_mutex_unlock(&ss->pmu);
+        if (!id[0])
+            break;
+        struct lh_error e1;
+        enum lh_status s = flush_one(ss, id, &e1);
+        if (s != LH_OK && first == LH_OK) {
+            first = s;
+            if (err)
+                *err = e1;
+        }
+        size_t after = lh_schedule_store_unrecorded(ss);
+        if (after < before) {
+            written += before - after;
+            round = 0; /* entries moved: start over (each pass removes one) */
+        } else {
+            round++;
+        }
+    }
+    if (written)
+        lh_info("schedule store: %zu run(s) kept in memory are written now", written);
+    if (first == LH_OK && lh_schedule_store_unrecorded(ss))
+        first = lh_error_set(err, LH_E_IO, "runs are still pending");
+    return first;
+}
+
+static int run_newest_first(const void *a, const void *b)
+{
+    return strcmp(((const struct lh_run_record *)b)->run_id,
+                  ((const struct lh_run_record *)a)->run_id);
 }
 
 enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *id,
@@ -897,29 +1247,68 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
     enum lh_status s = lh_store_list(st, prefix, &l, err);
     if (s != LH_OK)
         goto done;
-    size_t pl = strlen(prefix), cnt = 0;
-    for (size_t i = l.count; i-- > 0;) {
-        const char *k = l.items[i].key;
-        size_t kl = strlen(k);
-        if (kl <= pl + 5 || strcmp(k + kl - 5, ".json") != 0)
-            continue;
+    /* the runs kept in memory (not written yet) join in their place */
+    struct lh_run_record *pv = NULL;
+    size_t pn = 0;
+    pthread_mutex_lock(&ss->pmu);
+    for (size_t i = 0; i < ss->npend; i++)
+        pn += !ss->pend[i].rec_written && strcmp(ss->pend[i].rec.schedule_id, id) == 0;
+    if (pn && (pv = malloc(pn * sizeof *pv)) != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < ss->npend; i++)
+            if (!ss->pend[i].rec_written && strcmp(ss->pend[i].rec.schedule_id, id) == 0) {
+                pv[k] = ss->pend[i].rec;
+                pv[k++].unrecorded = true;
+            }
+    }
+    pthread_mutex_unlock(&ss->pmu);
+    if (!pv)
+        pn = 0;
+    if (pn > 1)
+        qsort(pv, pn, sizeof *pv, run_newest_first);
+    size_t pl = strlen(prefix), cnt = 0, i = l.count, j = 0;
+    for (;;) {
+        while (i > 0 && (strlen(l.items[i - 1].key) <= pl + 5 ||
+                         strcmp(l.items[i - 1].key + strlen(l.items[i - 1].key) - 5, ".json") != 0))
+            i--;
+        char rid[LH_RUN_ID_MAX] = "";
+        const char *k = i > 0 ? l.items[i - 1].key : NULL;
+        if (k)
+            snprintf(rid, sizeof rid, "%.*s", (int)(strlen(k) - pl - 5), k + pl);
+        bool take_p = j < pn && (!k || strcmp(pv[j].run_id, rid) > 0);
+        if (!k && !take_p)
+            break;
         cnt++;
-        char rid[LH_RUN_ID_MAX];
-        snprintf(rid, sizeof rid, "%.*s", (int)(kl - pl - 5), k + pl);
-        if ((before && strcmp(rid, before) >= 0) || *n >= limit)
+        const char *this_id = take_p ? pv[j].run_id : rid;
+        bool skip = (before && strcmp(this_id, before) >= 0) || *n >= limit;
+        if (take_p) {
+            if (!skip)
+                v[(*n)++] = pv[j];
+            j++;
+            continue;
+        }
+        i--;
+        if (skip)
             continue;
         uint8_t *b = NULL;
         size_t bl;
         struct lh_error e1;
         if (lh_store_get(st, k, LH_SCHEDULE_JSON_MAX, &b, &bl, NULL, &e1) != LH_OK ||
             lh_run_record_from_json((const char *)b, bl, &v[*n], &e1) != LH_OK) {
-            lh_warn("run record %s: %s", k, e1.msg);
-            free(b);
-            continue;
+            /* listed in its place, saying what is wrong: a page never
+             * holds fewer runs than total promises without a word */
+            struct lh_run_record *d = &v[*n];
+            lh_warn("run record %s is damaged: %s", k, e1.msg);
+            memset(d, 0, sizeof *d);
+            d->damaged = true;
+            snprintf(d->run_id, sizeof d->run_id, "%s", rid);
+            snprintf(d->schedule_id, sizeof d->schedule_id, "%s", id);
+            snprintf(d->message, sizeof d->message, "run record %s is damaged: %s", k, e1.msg);
         }
         free(b);
         (*n)++;
     }
+    free(pv);
     if (total)
         *total = cnt;
     lh_store_list_free(&l);

@@ -371,8 +371,12 @@ static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
         }
     }
     struct obj_input in = {t->parts[0].st, t->parts[0].key};
-    if (part_open(e, &in, &r, &err) != LH_OK)
+    if (part_open(e, &in, &r, &err) != LH_OK) {
+        if (err.status == LH_E_NOTFOUND) /* a damaged version, not a missing dataset */
+            lh_catalog_part_missing(name, v->version, v->objects[0].bucket, v->objects[0].key,
+                                    &err);
         goto fail;
+    }
     const struct lh_parquet_file_info *fi = lh_parquet_reader_info(r);
     t->ncols = fi->schema.nfields;
     t->fields = lh_arena_alloc(&t->arena, (t->ncols ? t->ncols : 1) * sizeof *t->fields);
@@ -1043,8 +1047,11 @@ static int next_group(struct lh_cursor *c)
             }
             c->in.st = t->parts[c->part].st;
             c->in.key = t->parts[c->part].key;
-            if (part_open(e, &c->in, &c->r, &err) != LH_OK)
+            if (part_open(e, &c->in, &c->r, &err) != LH_OK) {
+                if (err.status == LH_E_NOTFOUND)
+                    lh_catalog_part_missing(t->dataset, t->version, NULL, c->in.key, &err);
                 return cursor_fail(c, &err);
+            }
             c->info = lh_parquet_reader_info(c->r);
             bool same = c->info->schema.nfields == t->ncols;
             for (size_t i = 0; same && i < t->ncols; i++)

@@ -2,6 +2,13 @@
  * store.c — the object store front: URL dispatch, key validation, listing
  * helpers and the named bucket set. Backends live in store_local.c and
  * store_s3.c behind the vtable of store_int.h.
+ *
+ * Error messages name keys relative to the bucket, never a path of the
+ * host: they reach API error bodies and run records. Every failed call of
+ * a local bucket goes through tidy(), which cuts the bucket's directory
+ * (and the random suffix of a temporary name) out of the message, so
+ * "write /srv/lake/primary/_runs/a/r.json.tmp-Xy12Ab: No space left on
+ * device" becomes "write _runs/a/r.json: No space left on device".
  */
 #include "store_int.h"
 
@@ -201,6 +208,49 @@ const char *lh_store_url(const struct lh_store *st)
     return st->url;
 }
 
+/* Removes every occurrence of dir (followed by '/', or whole) from msg,
+ * and the "XXXXXX" of ".tmp-XXXXXX" temporary names. */
+static void cut_dir(char *msg, size_t cap, const char *dir)
+{
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    char out[sizeof((struct lh_error *)0)->msg];
+    size_t o = 0;
+    for (const char *p = msg; *p && o + 1 < sizeof out;) {
+        if (dl && strncmp(p, dir, dl) == 0) {
+            if (p[dl] == '/') {
+                p += dl + 1;
+                continue;
+            }
+            if (p[dl] == '\0' || p[dl] == ' ' || p[dl] == ':' || p[dl] == ',') {
+                const char *w = "the store directory";
+                for (; *w && o + 1 < sizeof out; w++)
+                    out[o++] = *w;
+                p += dl;
+                continue;
+            }
+        }
+        if (strncmp(p, ".tmp-", 5) == 0) {
+            size_t k = 5;
+            while (k < 11 && p[k] && p[k] != ' ' && p[k] != ':' && p[k] != '\'' && p[k] != ',')
+                k++;
+            p += k;
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
+    snprintf(msg, cap, "%s", out);
+}
+
+static enum lh_status tidy(struct lh_store *st, enum lh_status s, struct lh_error *err)
+{
+    if (s != LH_OK && err && strcmp(st->vt->kind, "local") == 0)
+        cut_dir(err->msg, sizeof err->msg, lh_store_local_root(st));
+    return s;
+}
+
 #define CHECK_KEY(key)                                                                             \
     do {                                                                                           \
         enum lh_status ks_ = lh_store_key_check(key, err);                                         \
@@ -216,7 +266,7 @@ enum lh_status lh_store_get(struct lh_store *st, const char *key, size_t max, ui
     if (token)
         token[0] = '\0';
     CHECK_KEY(key);
-    return st->vt->get(st, key, max ? max : LH_STORE_GET_DEFAULT_MAX, out, len, token, err);
+    return tidy(st, st->vt->get(st, key, max ? max : LH_STORE_GET_DEFAULT_MAX, out, len, token, err), err);
 }
 
 enum lh_status lh_store_get_range(struct lh_store *st, const char *key, uint64_t off, void *buf,
@@ -227,28 +277,28 @@ enum lh_status lh_store_get_range(struct lh_store *st, const char *key, uint64_t
         return LH_OK;
     if (off > UINT64_MAX - n)
         return lh_error_set(err, LH_E_INVAL, "range of %s out of bounds", key);
-    return st->vt->get_range(st, key, off, buf, n, err);
+    return tidy(st, st->vt->get_range(st, key, off, buf, n, err), err);
 }
 
 enum lh_status lh_store_stat(struct lh_store *st, const char *key, uint64_t *size,
                              struct lh_error *err)
 {
     CHECK_KEY(key);
-    return st->vt->stat(st, key, size, err);
+    return tidy(st, st->vt->stat(st, key, size, err), err);
 }
 
 enum lh_status lh_store_put(struct lh_store *st, const char *key, const void *p, size_t n,
                             struct lh_error *err)
 {
     CHECK_KEY(key);
-    return st->vt->put(st, key, p, n, err);
+    return tidy(st, st->vt->put(st, key, p, n, err), err);
 }
 
 enum lh_status lh_store_put_if_absent(struct lh_store *st, const char *key, const void *p, size_t n,
                                       struct lh_error *err)
 {
     CHECK_KEY(key);
-    return st->vt->put_if_absent(st, key, p, n, err);
+    return tidy(st, st->vt->put_if_absent(st, key, p, n, err), err);
 }
 
 enum lh_status lh_store_replace_if(struct lh_store *st, const char *key, const void *p, size_t n,
@@ -259,13 +309,13 @@ enum lh_status lh_store_replace_if(struct lh_store *st, const char *key, const v
     CHECK_KEY(key);
     if (!token || !*token)
         return lh_error_set(err, LH_E_INVAL, "replace of %s without a version token", key);
-    return st->vt->replace_if(st, key, p, n, token, new_token, err);
+    return tidy(st, st->vt->replace_if(st, key, p, n, token, new_token, err), err);
 }
 
 enum lh_status lh_store_delete(struct lh_store *st, const char *key, struct lh_error *err)
 {
     CHECK_KEY(key);
-    return st->vt->del(st, key, err);
+    return tidy(st, st->vt->del(st, key, err), err);
 }
 
 enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
@@ -282,7 +332,7 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
             return lh_error_set(err, LH_E_INVAL, "list prefix contains a control character");
     if (prefix[0] == '/' || strstr(prefix, "../") || strcmp(prefix, "..") == 0)
         return lh_error_set(err, LH_E_INVAL, "list prefix '%s' escapes the bucket", prefix);
-    enum lh_status s = st->vt->list(st, prefix, out, err);
+    enum lh_status s = tidy(st, st->vt->list(st, prefix, out, err), err);
     if (s != LH_OK) {
         lh_store_list_free(out);
         lh_arena_init(&out->arena, 0);
@@ -297,13 +347,13 @@ enum lh_status lh_store_upload_begin(struct lh_store *st, const char *key,
 {
     *up = NULL;
     CHECK_KEY(key);
-    return st->vt->upload_begin(st, key, up, err);
+    return tidy(st, st->vt->upload_begin(st, key, up, err), err);
 }
 
 enum lh_status lh_store_upload_write(struct lh_store_upload *up, const void *p, size_t n,
                                      struct lh_error *err)
 {
-    enum lh_status s = up->st->vt->upload_write(up, p, n, err);
+    enum lh_status s = tidy(up->st, up->st->vt->upload_write(up, p, n, err), err);
     if (s == LH_OK)
         up->size += n;
     return s;
@@ -311,7 +361,8 @@ enum lh_status lh_store_upload_write(struct lh_store_upload *up, const void *p, 
 
 enum lh_status lh_store_upload_commit(struct lh_store_upload *up, struct lh_error *err)
 {
-    return up->st->vt->upload_commit(up, err);
+    struct lh_store *st = up->st; /* commit frees up */
+    return tidy(st, st->vt->upload_commit(up, err), err);
 }
 
 void lh_store_upload_abort(struct lh_store_upload *up)
@@ -528,8 +579,11 @@ enum lh_status lh_store_set_get(struct lh_store_set *set, const char *bucket, st
         return LH_OK;
     }
     s = open_derived(set, bucket, &st, err);
-    if (s != LH_OK)
+    if (s != LH_OK) {
+        if (err && !set->root_is_s3)
+            cut_dir(err->msg, sizeof err->msg, set->root);
         return s;
+    }
     s = set_add(set, bucket, st, err);
     if (s != LH_OK) {
         lh_store_close(st);

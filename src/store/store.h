@@ -160,4 +160,45 @@ enum lh_status lh_store_set_get(struct lh_store_set *set, const char *bucket, st
 /* The `primary` bucket (always present). Borrowed. */
 struct lh_store *lh_store_set_primary(struct lh_store_set *set);
 
+/* ---------------------------------------------------------- the lease */
+
+/* One owner per store (the daemon: docs/daemon.md). A lease is named
+ * (a store name, e.g. "daemon") and carries the owner's text (JSON such as
+ * {"pid":1,"host":"h","url":"http://..."}) that a refused contender gets
+ * back to name the holder.
+ *   local directory: an exclusive flock on "<dir>/.lh-NAME.lock", held by
+ *     an open descriptor; it dies with the process (kill -9 included) and
+ *     needs no renewal (lh_store_lease_renew_secs is 0).
+ *   S3: the object "_lease/NAME.json" with an expiry ttl_secs ahead, which
+ *     the holder renews every lh_store_lease_renew_secs (ttl/3) with a
+ *     conditional replace; a contender takes it over only after it
+ *     expired. Without conditional writes enforced by the server and with
+ *     clocks that disagree by more than the ttl this is best effort (see
+ *     docs/daemon.md).
+ * The lease uses st (borrowed) from the thread that acquired it. */
+struct lh_store_lease;
+/* LH_E_EXISTS when another process holds it: holder (may be NULL)
+ * receives the holder's owner text (one line, cut to holder_cap).
+ * ttl_secs: S3 expiry, 0 = 30. */
+enum lh_status lh_store_lease_acquire(struct lh_store *st, const char *name, const char *owner,
+                                      unsigned ttl_secs, struct lh_store_lease **out,
+                                      char *holder, size_t holder_cap,
+                                      struct lh_error *err) LH_NODISCARD;
+/* Seconds between renewals; 0: none needed (local). */
+unsigned lh_store_lease_renew_secs(const struct lh_store_lease *l);
+/* Extends the lease; LH_E_STATE when another process took it over (the
+ * caller must stop acting as the owner). */
+enum lh_status lh_store_lease_renew(struct lh_store_lease *l, struct lh_error *err) LH_NODISCARD;
+/* Replaces the owner text (and renews on S3). */
+enum lh_status lh_store_lease_set_owner(struct lh_store_lease *l, const char *owner,
+                                        struct lh_error *err) LH_NODISCARD;
+/* Gives the lease up (S3: deletes the object while it is still ours) and
+ * frees l. NULL is fine. */
+void lh_store_lease_release(struct lh_store_lease *l);
+/* Whether another process holds the lease now, without taking it (the
+ * CLI's check before it writes a store that a daemon serves). */
+enum lh_status lh_store_lease_probe(struct lh_store *st, const char *name, bool *held,
+                                    char *holder, size_t holder_cap,
+                                    struct lh_error *err) LH_NODISCARD;
+
 #endif

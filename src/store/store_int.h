@@ -50,6 +50,8 @@ struct lh_store_upload {
 enum lh_status lh_store_local_open(const char *url, const char *dir,
                                    const struct lh_store_options *opt, struct lh_store **out,
                                    struct lh_error *err);
+/* The directory of a local store (borrowed). */
+const char *lh_store_local_root(const struct lh_store *st);
 enum lh_status lh_store_s3_open(const char *url, const char *bucket, const char *prefix,
                                 const struct lh_store_options *opt, struct lh_store **out,
                                 struct lh_error *err);

@@ -80,8 +80,12 @@ static enum lh_status local_get(struct lh_store *st, const char *key, size_t max
     enum lh_status s = lh_file_read_all(path, max, out, len, err);
     if (s == LH_E_NOTFOUND)
         lh_error_set(err, LH_E_NOTFOUND, "object %s not found", key);
-    else if (s == LH_E_INVAL)
-        s = lh_error_set(err, LH_E_NOTFOUND, "object %s not found (not a file)", key);
+    else if (s == LH_E_INVAL) { /* a directory (or a device) where an object should be */
+        struct stat sb;
+        bool isdir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+        s = lh_error_set(err, LH_E_FORMAT, "%s is a %s, not an object", key,
+                         isdir ? "directory" : "special file");
+    }
     if (s == LH_OK && token)
         lh_sha256_hex(*out, *len, token);
     free(path);
@@ -138,7 +142,8 @@ static enum lh_status local_stat(struct lh_store *st, const char *key, uint64_t 
         s = errno == ENOENT ? lh_error_set(err, LH_E_NOTFOUND, "object %s not found", key)
                             : lh_error_errno(err, errno, "stat %s", path);
     else if (!S_ISREG(sb.st_mode))
-        s = lh_error_set(err, LH_E_NOTFOUND, "object %s not found (not a file)", key);
+        s = lh_error_set(err, LH_E_FORMAT, "%s is a %s, not an object", key,
+                         S_ISDIR(sb.st_mode) ? "directory" : "special file");
     else
         *size = (uint64_t)sb.st_size;
     free(path);
@@ -462,4 +467,9 @@ enum lh_status lh_store_local_open(const char *url, const char *dir,
     }
     *out = &l->base;
     return LH_OK;
+}
+
+const char *lh_store_local_root(const struct lh_store *st)
+{
+    return ((const struct local *)st)->root;
 }

@@ -23,6 +23,9 @@
 #define PASSWORD "hunter2-Zq9"
 
 static char dir[256];
+/* A copy of dir for the tests that start their own daemon beside the
+ * group's: one daemon per store (docs/daemon.md). */
+static char dir2[300];
 static struct daemon d;
 static unsigned health_calls;
 
@@ -33,6 +36,9 @@ static void check_clean(const struct reply *r)
         fail_msg("password leaked in response: %s", r->body);
     if (strstr(r->headers, PASSWORD))
         fail_msg("password leaked in headers");
+    /* nor a path of the host (issue 12): keys relative to the store only */
+    if (r->body && dir[0] && strstr(r->body, dir))
+        fail_msg("the data directory leaked in response: %s", r->body);
 }
 
 static int setup_catalog(void)
@@ -82,6 +88,11 @@ static int group_setup(void **state)
     snprintf(dir, sizeof dir, "/tmp/lh-http-XXXXXX");
     if (!mkdtemp(dir) || setup_catalog() != 0)
         return -1;
+    snprintf(dir2, sizeof dir2, "%s-2", dir);
+    char cp[700];
+    snprintf(cp, sizeof cp, "cp -a '%s' '%s'", dir, dir2);
+    if (system(cp) != 0)
+        return -1;
     daemon_log_dir = dir; /* removed with it */
     const char *args[] = {"--data", dir, NULL};
     return daemon_start(&d, args, NULL) ? 0 : -1;
@@ -91,8 +102,8 @@ static int group_teardown(void **state)
 {
     (void)state;
     int rc = daemon_stop(&d, SIGTERM);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, dir2);
     if (system(cmd) != 0)
         return -1;
     return rc == 0 ? 0 : -1;
@@ -488,7 +499,7 @@ static void test_auth_flag(void **state)
 {
     (void)state;
     struct daemon a;
-    const char *args[] = {"--data", dir, "--token", "tok-123", NULL};
+    const char *args[] = {"--data", dir2, "--token", "tok-123", NULL};
     assert_true(daemon_start(&a, args, NULL));
     expect(&a, "/api/health", NULL, 200);
     expect(&a, "/metrics", NULL, 200);
@@ -517,7 +528,7 @@ static void test_auth_precedence(void **state)
                " \"http\": {\"threads\": 2, \"timeout_secs\": 10}}\n");
     fclose(f);
     struct daemon a;
-    const char *args[] = {"--data", dir, "--config", cfg, NULL};
+    const char *args[] = {"--data", dir2, "--config", cfg, NULL};
     assert_true(daemon_start(&a, args, NULL));
     expect(&a, "/api/health", NULL, 401);
     expect(&a, "/metrics", NULL, 401);
@@ -548,7 +559,7 @@ static void test_auth_precedence(void **state)
     expect(&a, "/api/health", "Bearer from-env", 200);
     assert_int_equal(daemon_stop(&a, SIGTERM), 0);
 
-    const char *args2[] = {"--data", dir, "--config", cfg, "--token", "from-flag", NULL};
+    const char *args2[] = {"--data", dir2, "--config", cfg, "--token", "from-flag", NULL};
     assert_true(daemon_start(&a, args2, env));
     expect(&a, "/api/health", "Bearer from-env", 401);
     expect(&a, "/api/health", "Bearer from-flag", 200);
@@ -566,7 +577,7 @@ static void test_bad_config(void **state)
     fprintf(f, "{\"listen\": \"127.0.0.1:0\", \"tokne\": \"x\"}\n");
     fclose(f);
     struct daemon a;
-    const char *args[] = {"--data", dir, "--config", cfg, NULL};
+    const char *args[] = {"--data", dir2, "--config", cfg, NULL};
     assert_false(daemon_start(&a, args, NULL));
     f = fopen(a.errlog, "r");
     assert_non_null(f);
@@ -584,7 +595,7 @@ static void test_sigterm_in_flight(void **state)
 {
     (void)state;
     struct daemon a;
-    const char *args[] = {"--data", dir, NULL};
+    const char *args[] = {"--data", dir2, NULL};
     assert_true(daemon_start(&a, args, NULL));
     const char *body = "{\"index\":\"late\",\"dataset\":\"customers\"}";
     int fd = raw_connect(&a);

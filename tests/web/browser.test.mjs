@@ -316,6 +316,8 @@ try {
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 
   /* ---- auth: a daemon with a token asks for it, keeps it for the tab */
+  /* one daemon per store (docs/daemon.md): the first one stops first */
+  await new Promise((r) => { daemon.proc.once('exit', r); daemon.proc.kill('SIGTERM'); });
   const secured = await serve(['--token', TOKEN]);
   const s2 = await newPage(secured.url);
   await s2.page.goto(`${secured.url}/#/datasets`);
