@@ -326,8 +326,10 @@ static enum lh_status map_fields(struct lh_source *s, MYSQL_RES *meta, struct lh
             break;
         case MYSQL_TYPE_TIME:
         case MYSQL_TYPE_TIME2:
+            /* a signed duration, not a time of day: INT64 microseconds
+             * (docs/types.md), the same for every row */
             mc->kind = MK_TIME;
-            f->type = LH_T_TIME;
+            f->type = LH_T_INT64;
             break;
         case MYSQL_TYPE_JSON:
             f->type = LH_T_JSON;
@@ -600,19 +602,15 @@ static enum lh_status decode_row(struct lh_source *s, struct lh_error *err)
             break;
         }
         case MK_TIME: {
+            /* -838:59:59.999999 ... 838:59:59.999999 fits int64 microseconds
+             * many times over; hours past 24 may come as days */
             const MYSQL_TIME *t = &mc->v.t;
             s->stats.bytes_received += 12;
-            unsigned hours = t->day * 24 + t->hour;
-            if (t->neg || hours >= 24) {
-                src_warn(s,
-                         "column %s: TIME %s%u:%02u:%02u outside 00:00:00-23:59:59 stored as NULL",
-                         f->name, t->neg ? "-" : "", hours, t->minute, t->second);
-                src_col_null(c);
-                break;
-            }
-            int64_t us = ((int64_t)hours * 3600 + t->minute * 60 + t->second) * 1000000 +
+            int64_t us = (((int64_t)t->day * 24 + t->hour) * 3600 + (int64_t)t->minute * 60 +
+                          t->second) *
+                             1000000 +
                          (int64_t)t->second_part;
-            *(int64_t *)src_col_slot(c) = us;
+            *(int64_t *)src_col_slot(c) = t->neg ? -us : us;
             src_col_commit(c);
             break;
         }
@@ -733,12 +731,11 @@ static void cursor_cast(const struct my_col *mc, const struct lh_field *f, char 
     case LH_T_TIMESTAMP:
         snprintf(out, cap, "DATETIME(6)");
         break;
-    case LH_T_TIME:
-        snprintf(out, cap, "TIME(6)");
-        break;
     default:
         break;
     }
+    if (mc->kind == MK_TIME) /* read as INT64 microseconds, compared as TIME */
+        snprintf(out, cap, "TIME(6)");
     /* decimals in the column's own precision, so nothing is clipped */
     if (mc->kind == MK_DECIMAL && mc->info_prec >= 1 && mc->info_prec <= 65)
         snprintf(out, cap, "DECIMAL(%u,%u)", mc->info_prec, mc->info_scale);
