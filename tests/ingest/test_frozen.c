@@ -64,6 +64,8 @@ struct server {
 
 static struct server PG = {.kind = "postgres"}, MY = {.kind = "mysql"};
 static char WORK[512];
+/* What a failed case may leave behind, undone before the next one. */
+static pid_t g_daemon, g_stopped[2];
 
 /* ------------------------------------------------------------ helpers */
 
@@ -364,9 +366,30 @@ static int group_setup(void **state)
     return 0;
 }
 
-static int group_teardown(void **state)
+/* Before each case and at the end: thaw, continue, kill what a failed
+ * case left. */
+static int reset(void **state)
 {
     (void)state;
+    for (int i = 0; i < 2; i++)
+        if (g_stopped[i] > 0)
+            kill(g_stopped[i], SIGCONT);
+    g_stopped[0] = g_stopped[1] = 0;
+    if (PG.proxy > 0)
+        kill(PG.proxy, SIGUSR2);
+    if (MY.proxy > 0)
+        kill(MY.proxy, SIGUSR2);
+    if (g_daemon > 0) {
+        kill(g_daemon, SIGKILL);
+        waitpid(g_daemon, NULL, 0);
+        g_daemon = 0;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    reset(state);
     struct server *all[] = {&PG, &MY};
     for (int i = 0; i < 2; i++) {
         if (all[i]->proxy > 0) {
@@ -475,6 +498,8 @@ static void test_cli_sigterm_pg_sigstop(void **state)
     char *pm = read_file(pidfile);
     pid_t pm_pid = (pid_t)atoi(pm), be_pid = (pid_t)atoi(backend);
     assert_true(pm_pid > 0 && be_pid > 0);
+    g_stopped[0] = be_pid;
+    g_stopped[1] = pm_pid;
     assert_int_equal(kill(be_pid, SIGSTOP), 0);
     assert_int_equal(kill(pm_pid, SIGSTOP), 0);
     sleep_ms(500);
@@ -483,6 +508,7 @@ static void test_cli_sigterm_pg_sigstop(void **state)
     int rc = wait_exit(pid, since, HANG_GUARD_S, &took, "sigstop-pg");
     kill(pm_pid, SIGCONT);
     kill(be_pid, SIGCONT);
+    g_stopped[0] = g_stopped[1] = 0;
     char errf[700];
     snprintf(errf, sizeof errf, "%s/sigstop-pg.err", WORK);
     char *err = read_file(errf);
@@ -557,6 +583,7 @@ static void test_daemon(void **state)
     struct daemon d;
     const char *args[] = {"--data", data, "--config", cfg, NULL};
     assert_true(daemon_start(&d, args, NULL));
+    g_daemon = d.pid;
 
     /* 1. a timeout through a frozen link, both kinds at once */
     const int timeout = 3;
@@ -603,7 +630,7 @@ static void test_daemon(void **state)
     double since = now_s(), took;
     assert_int_equal(kill(d.pid, SIGTERM), 0);
     int rc = wait_exit(d.pid, since, 1 + HANG_GUARD_S, &took, "lakehouse serve");
-    d.pid = 0;
+    d.pid = g_daemon = 0;
     print_message("  daemon: SIGTERM with 2 frozen runs, grace_secs 1: exit %d %.2f s after "
                   "the signal (grace + %.2f s)\n",
                   rc, took, took - 1);
@@ -646,13 +673,13 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_notices),
-        cmocka_unit_test(test_cli_timeout_pg),
-        cmocka_unit_test(test_cli_timeout_mysql),
-        cmocka_unit_test(test_cli_sigterm_pg),
-        cmocka_unit_test(test_cli_sigterm_mysql),
-        cmocka_unit_test(test_cli_sigterm_pg_sigstop),
-        cmocka_unit_test(test_daemon),
+        cmocka_unit_test_setup(test_notices, reset),
+        cmocka_unit_test_setup(test_cli_timeout_pg, reset),
+        cmocka_unit_test_setup(test_cli_timeout_mysql, reset),
+        cmocka_unit_test_setup(test_cli_sigterm_pg, reset),
+        cmocka_unit_test_setup(test_cli_sigterm_mysql, reset),
+        cmocka_unit_test_setup(test_cli_sigterm_pg_sigstop, reset),
+        cmocka_unit_test_setup(test_daemon, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
