@@ -639,10 +639,10 @@ static enum lh_status decode_row(struct lh_source *s, struct lh_error *err)
              * many times over; hours past 24 may come as days */
             const MYSQL_TIME *t = &mc->v.t;
             s->stats.bytes_received += 12;
-            int64_t us = (((int64_t)t->day * 24 + t->hour) * 3600 + (int64_t)t->minute * 60 +
-                          t->second) *
-                             1000000 +
-                         (int64_t)t->second_part;
+            int64_t us =
+                (((int64_t)t->day * 24 + t->hour) * 3600 + (int64_t)t->minute * 60 + t->second) *
+                    1000000 +
+                (int64_t)t->second_part;
             *(int64_t *)src_col_slot(c) = t->neg ? -us : us;
             src_col_commit(c);
             break;

@@ -71,11 +71,11 @@ struct pg_impl {
     PGconn *conn;
     struct pg_col *pcols;
     bool in_copy;
-    bool in_query; /* a query was sent and its results are not all read */
-    bool broken;   /* the socket was shut down: nothing more is read or sent */
-    int64_t deadline_ns; /* client-side deadline of the statement in flight (0: none) */
+    bool in_query;                  /* a query was sent and its results are not all read */
+    bool broken;                    /* the socket was shut down: nothing more is read or sent */
+    int64_t deadline_ns;            /* client-side deadline of the statement in flight (0: none) */
     struct pg_canceller *canceller; /* the last PQcancel started, or NULL */
-    char *msg;     /* current CopyData message (libpq memory) */
+    char *msg;                      /* current CopyData message (libpq memory) */
     struct pg_stream stream;
 };
 
@@ -342,10 +342,10 @@ static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
                            s->server, what);
         return NULL;
     }
-    pg->deadline_ns = s->opt.statement_timeout_ms > 0
-                          ? lh_time_mono_ns() + s->opt.statement_timeout_ms * 1000000 +
-                                DEADLINE_GRACE_NS
-                          : 0;
+    pg->deadline_ns =
+        s->opt.statement_timeout_ms > 0
+            ? lh_time_mono_ns() + s->opt.statement_timeout_ms * 1000000 + DEADLINE_GRACE_NS
+            : 0;
     int sent = nparams ? PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)
                        : PQsendQuery(pg->conn, sql);
     if (!sent) {
@@ -847,9 +847,9 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     /* keepalives notice a peer host that vanished (a frozen server process
      * still answers them: the deadlines above cover that); the DSN's own
      * settings come later and win */
-    const char *keys[] = {"connect_timeout",  "application_name", "keepalives",
-                          "keepalives_idle",  "keepalives_interval", "keepalives_count",
-                          "dbname",           NULL};
+    const char *keys[] = {
+        "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "dbname",     NULL};
     const char *vals[] = {timeout, "lakehouse", "1", "30", "10", "3", dsn, NULL};
     if ((st = pg_connect(s, keys, vals, err)))
         goto done;

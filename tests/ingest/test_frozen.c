@@ -216,8 +216,8 @@ static void proxy_start(struct server *s)
                 /* the user DSN with the proxy's port */
                 char *colon = strrchr(s->user_dsn, ':');
                 char *slash = strchr(colon, '/');
-                snprintf(s->proxy_dsn, sizeof s->proxy_dsn, "%.*s:%u%s",
-                         (int)(colon - s->user_dsn), s->user_dsn, p, slash);
+                snprintf(s->proxy_dsn, sizeof s->proxy_dsn, "%.*s:%u%s", (int)(colon - s->user_dsn),
+                         s->user_dsn, p, slash);
                 return;
             }
         }
@@ -296,8 +296,8 @@ static void assert_unpublished(const char *data, const char *dataset)
     snprintf(p, sizeof p, "%s/primary/_catalog/%s.json", data, dataset);
     if (exists(p))
         fail_msg("dataset %s was published", dataset);
-    char *parts = capture("find '%s/primary/datasets/%s' -name '*.parquet' 2>/dev/null", data,
-                          dataset);
+    char *parts =
+        capture("find '%s/primary/datasets/%s' -name '*.parquet' 2>/dev/null", data, dataset);
     if (parts[0])
         fail_msg("dataset %s left parts: %s", dataset, parts);
     free(parts);
@@ -306,8 +306,8 @@ static void assert_unpublished(const char *data, const char *dataset)
 /* The next run through the thawed proxy works. */
 static void next_run_works(struct server *s, const char *data, const char *dataset)
 {
-    const char *args[] = {"ingest", s->kind,   "--dsn",  s->proxy_dsn, "--table",  "fz_small",
-                          "--dataset", dataset, "--data", data,         "--json",   NULL};
+    const char *args[] = {"ingest",    s->kind, "--dsn",  s->proxy_dsn, "--table", "fz_small",
+                          "--dataset", dataset, "--data", data,         "--json",  NULL};
     char tag[64];
     snprintf(tag, sizeof tag, "next-%s", dataset);
     double t0 = now_s(), took;
@@ -409,8 +409,9 @@ static void cli_frozen(struct server *s, int64_t timeout_ms, const char *tag)
     char data[700], ms[32];
     fresh_dir(data, sizeof data, tag);
     snprintf(ms, sizeof ms, "%lld", (long long)timeout_ms);
-    const char *args[20] = {"ingest", s->kind, "--dsn", s->proxy_dsn, "--table", "fz_slow",
-                            "--dataset", "frozen", "--batch-size", "100", "--data", data};
+    const char *args[20] = {"ingest",       s->kind,   "--dsn",     s->proxy_dsn,
+                            "--table",      "fz_slow", "--dataset", "frozen",
+                            "--batch-size", "100",     "--data",    data};
     int n = 12;
     if (timeout_ms > 0) {
         args[n++] = "--statement-timeout";
@@ -440,8 +441,8 @@ static void cli_frozen(struct server *s, int64_t timeout_ms, const char *tag)
                       tag, s->kind, (long long)timeout_ms, t_freeze - t0, rc, took,
                       took - (double)timeout_ms / 1000.0);
     else
-        print_message("  %s: %s frozen, SIGTERM: exit %d %.2f s after the signal\n", tag,
-                      s->kind, rc, took);
+        print_message("  %s: %s frozen, SIGTERM: exit %d %.2f s after the signal\n", tag, s->kind,
+                      rc, took);
     print_message("    stderr: %s", err);
     assert_int_equal(rc, 1);
     if (!strstr(err, timeout_ms > 0 ? "timed out" : "cancelled"))
@@ -484,8 +485,9 @@ static void test_cli_sigterm_pg_sigstop(void **state)
     (void)state;
     char data[700];
     fresh_dir(data, sizeof data, "sigstop-pg");
-    const char *args[] = {"ingest", "postgres", "--dsn", PG.user_dsn, "--table", "fz_slow",
-                          "--dataset", "frozen", "--batch-size", "100", "--data", data, NULL};
+    const char *args[] = {"ingest",  "postgres",  "--dsn",  PG.user_dsn,    "--table",
+                          "fz_slow", "--dataset", "frozen", "--batch-size", "100",
+                          "--data",  data,        NULL};
     pid_t pid = spawn(args, "sigstop-pg");
     wait_streaming(&PG);
     char *backend = capture("/usr/lib/postgresql/15/bin/psql -X -At '%s' -c \"SELECT pid FROM "
@@ -650,8 +652,8 @@ static void test_notices(void **state)
     (void)state;
     char data[700];
     fresh_dir(data, sizeof data, "notices");
-    const char *args[] = {"ingest", "postgres", "--dsn", PG.user_dsn, "--table", "fz_warns",
-                          "--data", data, NULL};
+    const char *args[] = {"ingest",   "postgres", "--dsn", PG.user_dsn, "--table",
+                          "fz_warns", "--data",   data,    NULL};
     double t0 = now_s(), took;
     int rc = wait_exit(spawn(args, "notices"), t0, 60, &took, "notices");
     char errf[700];

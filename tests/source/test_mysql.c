@@ -122,7 +122,11 @@ static const struct my_case CASES[] = {
      0,
      "CAST(IF(%1$s < '00:00:00', -1, 1) * ((HOUR(%1$s) * 3600 + MINUTE(%1$s) * 60 + "
      "SECOND(%1$s)) * 1000000 + MICROSECOND(%1$s)) AS CHAR)"},
-    {"c_time0", "time", {"'-838:59:59'", "'24:00:00'", "'00:00:00'", "'-00:00:00'"}, LH_T_INT64, 0,
+    {"c_time0",
+     "time",
+     {"'-838:59:59'", "'24:00:00'", "'00:00:00'", "'-00:00:00'"},
+     LH_T_INT64,
+     0,
      "CAST(TIME_TO_SEC(%1$s) * 1000000 AS CHAR)"},
     {"c_char", "char(5)", {"'ab'", "'😀'", "''"}, LH_T_STRING, 0, NULL},
     {"c_varchar", "varchar(20)", {"''", "'héllo'", "'😀𝄞'", "'a\\tb\\nc'"}, LH_T_STRING, 0, NULL},
