@@ -28,7 +28,9 @@
  * connect is seen there (the connect itself is bounded by
  * MYSQL_OPT_CONNECT_TIMEOUT), and one after it is a kill plus a shutdown.
  * The socket stays open until my_close, which runs under s->mu too, so the
- * shutdown never reaches a reused descriptor.
+ * shutdown never reaches a reused descriptor. my_close gives the KILL
+ * thread at most KILL_TIMEOUT_S + 1 s to finish, so the KILL reaches a live
+ * server before a CLI process exits (a frozen one cannot hold it longer).
  *
  * Deadlines: with a statement timeout, reads and writes also get a client
  * timeout (MYSQL_OPT_READ/WRITE_TIMEOUT, the statement timeout plus
@@ -47,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define MY_SCRATCH 4096
 /* Each step of the cancel's KILL connection (connect, read, write). */
@@ -93,9 +96,10 @@ struct my_impl {
     MYSQL_STMT *stmt;
     MYSQL_BIND *binds;
     struct my_col *mcols;
-    unsigned long thread_id; /* under s->mu */
-    int fd;                  /* the connection's socket, under s->mu; -1 before the connect */
-    int64_t stmt_start_ns;   /* when the statement in flight was sent */
+    unsigned long thread_id;  /* under s->mu */
+    int fd;                   /* the connection's socket, under s->mu; -1 before the connect */
+    int64_t stmt_start_ns;    /* when the statement in flight was sent */
+    struct my_killer *killer; /* the cancel's KILL thread, under s->mu */
     bool mariadb;
     bool executing;
     /* for cancel's second connection */
@@ -694,16 +698,18 @@ static enum lh_status my_fill(struct lh_source *s, struct lh_error *err)
 /* ------------------------------------------------------------ cancel/close */
 
 /* What a KILL thread needs: its own copies (the source may be closed
- * before it is done). */
+ * before it is done). refs: the thread and the source; the last frees. */
 struct my_killer {
     char *host, *user, *password, *socket;
     unsigned port;
     unsigned long thread_id;
+    atomic_bool done;
+    atomic_int refs;
 };
 
 static void killer_free(struct my_killer *k)
 {
-    if (!k)
+    if (!k || atomic_fetch_sub(&k->refs, 1) != 1)
         return;
     if (k->password)
         memset(k->password, 0, strlen(k->password));
@@ -730,6 +736,7 @@ static void *killer_main(void *arg)
         }
         mysql_close(c);
     }
+    atomic_store(&k->done, true);
     killer_free(k);
     mysql_thread_end();
     return NULL;
@@ -745,12 +752,15 @@ static char *dup_opt(const char *p, bool *oom)
     return d;
 }
 
-/* Starts the KILL CONNECTION thread; nobody waits for it. */
-static void kill_async(const struct my_impl *my)
+/* Starts the KILL CONNECTION thread; nobody joins it (my_close waits for
+ * it a bounded time). */
+static void kill_async(struct my_impl *my)
 {
     struct my_killer *k = calloc(1, sizeof *k);
     if (!k)
         return;
+    atomic_init(&k->done, false);
+    atomic_init(&k->refs, 2);
     bool oom = false;
     k->host = dup_opt(my->host, &oom);
     k->user = dup_opt(my->user, &oom);
@@ -767,8 +777,12 @@ static void kill_async(const struct my_impl *my)
         ok = pthread_create(&th, &a, killer_main, k) == 0;
         pthread_attr_destroy(&a);
     }
-    if (!ok)
+    if (!ok) {
+        atomic_store(&k->refs, 1);
         killer_free(k);
+        return;
+    }
+    my->killer = k;
 }
 
 /* Runs with s->mu held (lh_source_cancel), so impl and the socket cannot go
@@ -789,6 +803,16 @@ static void my_close(struct lh_source *s)
     struct my_impl *my = s->impl;
     if (!my)
         return;
+    if (my->killer) {
+        /* let the KILL reach a live server before the process may exit
+         * (the CLI does right after); a frozen one gets KILL_TIMEOUT_S */
+        int64_t end = lh_time_mono_ns() + (int64_t)(KILL_TIMEOUT_S + 1) * 1000000000LL;
+        struct timespec ts = {0, 5 * 1000000L};
+        while (!atomic_load(&my->killer->done) && lh_time_mono_ns() < end)
+            nanosleep(&ts, NULL);
+        killer_free(my->killer);
+        my->killer = NULL;
+    }
     /* Mid-stream, mysql_stmt_close would read every remaining row first:
      * close the connection before the statement (which it detaches). */
     if (my->executing && my->conn) {

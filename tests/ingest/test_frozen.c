@@ -15,6 +15,9 @@
  *   cli_sigterm_pg_sigstop   the PostgreSQL postmaster and our backend
  *                            SIGSTOPped (the cancel request itself then
  *                            hangs), SIGTERM: the CLI still ends.
+ *   cli_sigterm_kills_mysql_query  a healthy MariaDB running a 30 s query,
+ *                            SIGTERM: the CLI ends and the query is gone
+ *                            from the server (the KILL was not lost).
  *   daemon                   a schedule with timeout_secs through the frozen
  *                            proxy is recorded as `timeout`; then runs of
  *                            both kinds frozen and SIGTERM: the daemon exits
@@ -359,6 +362,7 @@ static int group_setup(void **state)
     sql(&PG, "CREATE OR REPLACE VIEW fz_warns AS SELECT fz_warn() AS x");
     sql(&MY, "CREATE OR REPLACE VIEW fz_slow AS SELECT seq AS id, REPEAT('x', 2000) AS pad, "
              "SLEEP(0.002) AS z FROM seq_1_to_10000000");
+    sql(&MY, "CREATE OR REPLACE VIEW fz_sleep AS SELECT 1 AS id, SLEEP(30) AS z");
     sql(&MY, "DROP TABLE IF EXISTS fz_small; CREATE TABLE fz_small AS SELECT seq AS id FROM "
              "seq_1_to_10");
     proxy_start(&PG);
@@ -526,6 +530,52 @@ static void test_cli_sigterm_pg_sigstop(void **state)
     next_run_works(&PG, data, "after");
 }
 
+/* Server threads running the fz_sleep query. */
+static int sleep_queries(void)
+{
+    char *out = capture("mariadb --no-defaults -uroot --socket='%s' -N -B -e \"SELECT count(*) "
+                        "FROM information_schema.PROCESSLIST WHERE USER = 'lh_test' AND "
+                        "INFO LIKE 'SELECT%%fz_sleep%%'\"",
+                        MY.super);
+    int n = atoi(out);
+    free(out);
+    return n;
+}
+
+/* A healthy server: SIGTERM while the server runs a 30 s query. The CLI
+ * ends at once and the query does not run on (the KILL was sent before
+ * the process exited). */
+static void test_cli_sigterm_kills_mysql_query(void **state)
+{
+    (void)state;
+    char data[700];
+    fresh_dir(data, sizeof data, "kill-my");
+    const char *args[] = {"ingest",   "mysql",  "--dsn", MY.user_dsn, "--table",
+                          "fz_sleep", "--data", data,    NULL};
+    pid_t pid = spawn(args, "kill-my");
+    bool seen = false;
+    for (int i = 0; i < 200 && !seen; i++) {
+        seen = sleep_queries() > 0;
+        if (!seen)
+            sleep_ms(50);
+    }
+    assert_true(seen);
+    double since = now_s(), took;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int rc = wait_exit(pid, since, HANG_GUARD_S, &took, "kill-my");
+    int left = -1;
+    for (int i = 0; i < 100 && left != 0; i++) {
+        left = sleep_queries();
+        if (left)
+            sleep_ms(50);
+    }
+    print_message("  kill-my: SIGTERM during a 30 s server query: exit %d %.2f s after the "
+                  "signal; queries left on the server: %d\n",
+                  rc, took, left);
+    assert_int_equal(rc, 1);
+    assert_int_equal(left, 0);
+}
+
 /* ------------------------------------------------------------ daemon */
 
 static json_t *api(struct daemon *d, const char *method, const char *path, const char *body,
@@ -681,6 +731,7 @@ int main(void)
         cmocka_unit_test_setup(test_cli_sigterm_pg, reset),
         cmocka_unit_test_setup(test_cli_sigterm_mysql, reset),
         cmocka_unit_test_setup(test_cli_sigterm_pg_sigstop, reset),
+        cmocka_unit_test_setup(test_cli_sigterm_kills_mysql_query, reset),
         cmocka_unit_test_setup(test_daemon, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
