@@ -11,7 +11,10 @@
  *
  * (or a JSON object with --json); warnings are listed on stderr. Errors are
  * one line on stderr and exit 1. SIGINT/SIGTERM cancel the job cleanly
- * (nothing published), from a signal thread that calls lh_ingest_cancel.
+ * (nothing published), from a signal thread that calls lh_ingest_cancel,
+ * which never waits on the source server (source.h), so the run ends
+ * within seconds even when the server or the link is frozen. A second
+ * SIGINT/SIGTERM exits at once (128 + signal), like a kill.
  */
 #include "cli.h"
 #include "ingest/ingest.h"
@@ -52,6 +55,9 @@ static const char *usage =
     "  --store URL          s3://bucket/prefix\n"
     "  --codec C            zstd (default), snappy or none\n"
     "  --part-size SIZE     start a new part file past SIZE (default 1GiB)\n"
+    "  --statement-timeout MS  the server's statement timeout; a server that has\n"
+    "                       not answered MS + 2 s after a statement started is\n"
+    "                       given up on (\"timed out\")\n"
     "  --keep-versions N    keep the last N versions of the dataset; older ones\n"
     "                       and their parts are deleted (default 5)\n"
     "  --json               summary as JSON\n";
@@ -95,6 +101,7 @@ struct sigctx {
     struct lh_ingest_job *job;
     sigset_t set;
     volatile bool done;
+    bool cancelled; /* signal thread only */
 };
 
 static void *signal_thread(void *arg)
@@ -106,8 +113,12 @@ static void *signal_thread(void *arg)
             return NULL;
         if (c->done)
             return NULL;
-        if (sig == SIGINT || sig == SIGTERM)
-            lh_ingest_cancel(c->job);
+        if (sig != SIGINT && sig != SIGTERM)
+            continue;
+        if (c->cancelled) /* the user insists: leave the rest to the sweep */
+            _exit(128 + sig);
+        c->cancelled = true;
+        lh_ingest_cancel(c->job);
     }
 }
 

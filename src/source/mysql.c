@@ -13,25 +13,49 @@
  * whose longer values are fetched straight into the column heap with
  * mysql_stmt_fetch_column), then converted into the column arrays.
  *
- * Cancel: Connector/C calls block, so the cancelling thread does the work:
- * my_cancel (under s->mu, from lh_source_cancel) opens its own connection
- * and sends KILL CONNECTION <id>. A killed connection stays dead, so a kill
- * that lands between two statements still stops the next one (KILL QUERY
- * would be forgotten by then). The reader publishes the thread id under
- * s->mu right after connecting and then checks the flag, so a cancel before
- * or during the connect is seen there (the connect itself is bounded by
- * MYSQL_OPT_CONNECT_TIMEOUT), and one after it is a kill.
+ * Cancel: Connector/C calls block, so the cancelling thread does the work,
+ * without ever waiting on the server (issue 12 item 8: a frozen server or a
+ * stalled link must not hold up a cancel, a timeout or a shutdown).
+ * my_cancel (under s->mu, from lh_source_cancel) starts a small detached
+ * thread that opens its own connection (every step bounded by
+ * KILL_TIMEOUT_S) and sends KILL CONNECTION <id>, so the server stops the
+ * query; and it shuts the reader's socket down (shutdown(2)), which wakes
+ * the reader out of Connector/C's poll() at once whether or not the server
+ * or the link still answers. The connection is dead from then on, so a
+ * cancel that lands between two statements still stops the next one. The
+ * reader publishes the thread id and the socket under s->mu right after
+ * connecting and then checks the flag, so a cancel before or during the
+ * connect is seen there (the connect itself is bounded by
+ * MYSQL_OPT_CONNECT_TIMEOUT), and one after it is a kill plus a shutdown.
+ * The socket stays open until my_close, which runs under s->mu too, so the
+ * shutdown never reaches a reused descriptor. my_close gives the KILL
+ * thread at most KILL_TIMEOUT_S + 1 s to finish, so the KILL reaches a live
+ * server before a CLI process exits (a frozen one cannot hold it longer).
  *
- * Thread: one reader thread; my_cancel on the cancelling thread.
+ * Deadlines: with a statement timeout, reads and writes also get a client
+ * timeout (MYSQL_OPT_READ/WRITE_TIMEOUT, the statement timeout plus
+ * DEADLINE_GRACE_S), so a server that neither answers nor times itself out
+ * fails the read with LH_E_TIMEOUT; TCP keepalives notice a vanished peer.
+ *
+ * Thread: one reader thread; my_cancel on the cancelling thread; the KILL
+ * threads own copies of what they need.
  */
 #include "source_int.h"
 
 #include <mysql.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #define MY_SCRATCH 4096
+/* Each step of the cancel's KILL connection (connect, read, write). */
+#define KILL_TIMEOUT_S 2
+/* With a statement timeout: the client's read/write timeout past it. */
+#define DEADLINE_GRACE_S 2
 
 enum my_kind {
     MK_INT, /* any integer, fetched as 64-bit */
@@ -72,7 +96,10 @@ struct my_impl {
     MYSQL_STMT *stmt;
     MYSQL_BIND *binds;
     struct my_col *mcols;
-    unsigned long thread_id;
+    unsigned long thread_id;  /* under s->mu */
+    int fd;                   /* the connection's socket, under s->mu; -1 before the connect */
+    int64_t stmt_start_ns;    /* when the statement in flight was sent */
+    struct my_killer *killer; /* the cancel's KILL thread, under s->mu */
     bool mariadb;
     bool executing;
     /* for cancel's second connection */
@@ -133,6 +160,14 @@ static enum lh_status my_fail_raw(struct lh_source *s, unsigned e, const char *t
         return lh_error_set(err, LH_E_CANCELLED, "mysql %s: %s: cancelled", s->server, what);
     if (st == LH_E_CANCELLED)
         st = LH_E_SOURCE; /* interrupted by someone else */
+    /* our read/write timeout: the server neither answered nor timed out */
+    if ((e == 2013 || e == 2006) && my && s->opt.statement_timeout_ms > 0 &&
+        lh_time_mono_ns() - my->stmt_start_ns >= s->opt.statement_timeout_ms * 1000000)
+        return lh_error_set(err, LH_E_TIMEOUT,
+                            "mysql %s: %s: timed out: no answer from the server within the "
+                            "statement timeout (%lld ms) + %d s",
+                            s->server, what, (long long)s->opt.statement_timeout_ms,
+                            DEADLINE_GRACE_S);
     if (st == LH_E_CONNECT && my && my->executing)
         return lh_error_set(err, st, "mysql %s: connection lost mid-stream: %s (%u)", s->server,
                             text, e);
@@ -166,6 +201,7 @@ static enum lh_status my_exec(struct lh_source *s, const char *sql, const char *
     enum lh_status st = src_check_cancel(s, what, err);
     if (st)
         return st;
+    my->stmt_start_ns = lh_time_mono_ns();
     if (mysql_query(my->conn, sql))
         return my_fail(s, what, err);
     MYSQL_RES *r = mysql_store_result(my->conn);
@@ -223,6 +259,7 @@ static enum lh_status load_info(struct lh_source *s, const char *db, const char 
         lh_buf_free(&q);
         return lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
     }
+    my->stmt_start_ns = lh_time_mono_ns();
     int rc = mysql_query(my->conn, (const char *)q.data);
     lh_buf_free(&q);
     if (rc)
@@ -326,8 +363,10 @@ static enum lh_status map_fields(struct lh_source *s, MYSQL_RES *meta, struct lh
             break;
         case MYSQL_TYPE_TIME:
         case MYSQL_TYPE_TIME2:
+            /* a signed duration, not a time of day: INT64 microseconds
+             * (docs/types.md), the same for every row */
             mc->kind = MK_TIME;
-            f->type = LH_T_TIME;
+            f->type = LH_T_INT64;
             break;
         case MYSQL_TYPE_JSON:
             f->type = LH_T_JSON;
@@ -600,19 +639,15 @@ static enum lh_status decode_row(struct lh_source *s, struct lh_error *err)
             break;
         }
         case MK_TIME: {
+            /* -838:59:59.999999 ... 838:59:59.999999 fits int64 microseconds
+             * many times over; hours past 24 may come as days */
             const MYSQL_TIME *t = &mc->v.t;
             s->stats.bytes_received += 12;
-            unsigned hours = t->day * 24 + t->hour;
-            if (t->neg || hours >= 24) {
-                src_warn(s,
-                         "column %s: TIME %s%u:%02u:%02u outside 00:00:00-23:59:59 stored as NULL",
-                         f->name, t->neg ? "-" : "", hours, t->minute, t->second);
-                src_col_null(c);
-                break;
-            }
-            int64_t us = ((int64_t)hours * 3600 + t->minute * 60 + t->second) * 1000000 +
-                         (int64_t)t->second_part;
-            *(int64_t *)src_col_slot(c) = us;
+            int64_t us =
+                (((int64_t)t->day * 24 + t->hour) * 3600 + (int64_t)t->minute * 60 + t->second) *
+                    1000000 +
+                (int64_t)t->second_part;
+            *(int64_t *)src_col_slot(c) = t->neg ? -us : us;
             src_col_commit(c);
             break;
         }
@@ -662,23 +697,105 @@ static enum lh_status my_fill(struct lh_source *s, struct lh_error *err)
 
 /* ------------------------------------------------------------ cancel/close */
 
-/* Runs with s->mu held (lh_source_cancel), so impl cannot go away. */
+/* What a KILL thread needs: its own copies (the source may be closed
+ * before it is done). refs: the thread and the source; the last frees. */
+struct my_killer {
+    char *host, *user, *password, *socket;
+    unsigned port;
+    unsigned long thread_id;
+    atomic_bool done;
+    atomic_int refs;
+};
+
+static void killer_free(struct my_killer *k)
+{
+    if (!k || atomic_fetch_sub(&k->refs, 1) != 1)
+        return;
+    if (k->password)
+        memset(k->password, 0, strlen(k->password));
+    free(k->host);
+    free(k->user);
+    free(k->password);
+    free(k->socket);
+    free(k);
+}
+
+static void *killer_main(void *arg)
+{
+    struct my_killer *k = arg;
+    MYSQL *c = mysql_init(NULL);
+    if (c) {
+        unsigned t = KILL_TIMEOUT_S;
+        mysql_optionsv(c, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+        mysql_optionsv(c, MYSQL_OPT_READ_TIMEOUT, &t);
+        mysql_optionsv(c, MYSQL_OPT_WRITE_TIMEOUT, &t);
+        if (mysql_real_connect(c, k->host, k->user, k->password, NULL, k->port, k->socket, 0)) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "KILL CONNECTION %lu", k->thread_id);
+            (void)mysql_query(c, sql);
+        }
+        mysql_close(c);
+    }
+    atomic_store(&k->done, true);
+    killer_free(k);
+    mysql_thread_end();
+    return NULL;
+}
+
+static char *dup_opt(const char *p, bool *oom)
+{
+    if (!p)
+        return NULL;
+    char *d = strdup(p);
+    if (!d)
+        *oom = true;
+    return d;
+}
+
+/* Starts the KILL CONNECTION thread; nobody joins it (my_close waits for
+ * it a bounded time). */
+static void kill_async(struct my_impl *my)
+{
+    struct my_killer *k = calloc(1, sizeof *k);
+    if (!k)
+        return;
+    atomic_init(&k->done, false);
+    atomic_init(&k->refs, 2);
+    bool oom = false;
+    k->host = dup_opt(my->host, &oom);
+    k->user = dup_opt(my->user, &oom);
+    k->password = dup_opt(my->password, &oom);
+    k->socket = dup_opt(my->socket, &oom);
+    k->port = my->port;
+    k->thread_id = my->thread_id;
+    pthread_attr_t a;
+    pthread_t th;
+    bool ok = !oom && pthread_attr_init(&a) == 0;
+    if (ok) {
+        (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        (void)pthread_attr_setstacksize(&a, 512 * 1024);
+        ok = pthread_create(&th, &a, killer_main, k) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (!ok) {
+        atomic_store(&k->refs, 1);
+        killer_free(k);
+        return;
+    }
+    my->killer = k;
+}
+
+/* Runs with s->mu held (lh_source_cancel), so impl and the socket cannot go
+ * away. Never blocks: see the header. */
 static void my_cancel(struct lh_source *s)
 {
     struct my_impl *my = s->impl;
     if (!my || !my->thread_id)
         return; /* not connected yet: the reader checks the flag after connecting */
-    MYSQL *k = mysql_init(NULL);
-    if (!k)
-        return;
-    unsigned timeout = 5;
-    mysql_optionsv(k, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    if (mysql_real_connect(k, my->host, my->user, my->password, NULL, my->port, my->socket, 0)) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "KILL CONNECTION %lu", my->thread_id);
-        (void)mysql_query(k, sql);
-    }
-    mysql_close(k);
+    pthread_once(&LIB_ONCE, lib_init);
+    kill_async(my);
+    if (my->fd >= 0)
+        (void)shutdown(my->fd, SHUT_RDWR);
 }
 
 static void my_close(struct lh_source *s)
@@ -686,6 +803,16 @@ static void my_close(struct lh_source *s)
     struct my_impl *my = s->impl;
     if (!my)
         return;
+    if (my->killer) {
+        /* let the KILL reach a live server before the process may exit
+         * (the CLI does right after); a frozen one gets KILL_TIMEOUT_S */
+        int64_t end = lh_time_mono_ns() + (int64_t)(KILL_TIMEOUT_S + 1) * 1000000000LL;
+        struct timespec ts = {0, 5 * 1000000L};
+        while (!atomic_load(&my->killer->done) && lh_time_mono_ns() < end)
+            nanosleep(&ts, NULL);
+        killer_free(my->killer);
+        my->killer = NULL;
+    }
     /* Mid-stream, mysql_stmt_close would read every remaining row first:
      * close the connection before the statement (which it detaches). */
     if (my->executing && my->conn) {
@@ -708,6 +835,19 @@ static void my_close(struct lh_source *s)
 static const struct src_driver MY_DRIVER = {my_fill, my_cancel, my_close};
 
 /* ------------------------------------------------------------ open */
+
+/* TCP keepalives on the connection, so a peer host that vanished is
+ * noticed (a unix socket refuses the TCP options: harmless). */
+static void keepalive(int fd)
+{
+    if (fd < 0)
+        return;
+    int on = 1, idle = 30, intvl = 10, cnt = 3;
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+}
 
 /* CAST target for comparing a cursor column with a text bound, into
  * out; "" when the column is compared as it is (strings). */
@@ -733,12 +873,11 @@ static void cursor_cast(const struct my_col *mc, const struct lh_field *f, char 
     case LH_T_TIMESTAMP:
         snprintf(out, cap, "DATETIME(6)");
         break;
-    case LH_T_TIME:
-        snprintf(out, cap, "TIME(6)");
-        break;
     default:
         break;
     }
+    if (mc->kind == MK_TIME) /* read as INT64 microseconds, compared as TIME */
+        snprintf(out, cap, "TIME(6)");
     /* decimals in the column's own precision, so nothing is clipped */
     if (mc->kind == MK_DECIMAL && mc->info_prec >= 1 && mc->info_prec <= 65)
         snprintf(out, cap, "DECIMAL(%u,%u)", mc->info_prec, mc->info_scale);
@@ -769,6 +908,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     struct my_impl *my = calloc(1, sizeof *my);
     if (!my)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    my->fd = -1;
     src_set_driver(s, &MY_DRIVER, my);
 
     struct src_url u;
@@ -798,6 +938,13 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     mysql_optionsv(my->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_optionsv(my->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_optionsv(my->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (s->opt.statement_timeout_ms > 0) {
+        /* per read or write; Connector/C does not retry a timed-out read */
+        int64_t secs = (s->opt.statement_timeout_ms + 999) / 1000 + DEADLINE_GRACE_S;
+        unsigned io = secs > 86400 ? 86400 : (unsigned)secs;
+        mysql_optionsv(my->conn, MYSQL_OPT_READ_TIMEOUT, &io);
+        mysql_optionsv(my->conn, MYSQL_OPT_WRITE_TIMEOUT, &io);
+    }
     if (!mysql_real_connect(my->conn, my->host, u.user, u.password, u.db, u.port, u.socket, 0)) {
         /* cancelled while the (blocking) connect was under way */
         if ((st = src_check_cancel(s, "connecting", err)))
@@ -817,7 +964,9 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
      * (and kills) or set the flag before we look */
     pthread_mutex_lock(&s->mu);
     my->thread_id = mysql_thread_id(my->conn);
+    my->fd = (int)mysql_get_socket(my->conn);
     pthread_mutex_unlock(&s->mu);
+    keepalive(my->fd);
     if ((st = src_check_cancel(s, "connecting", err)))
         goto done;
     my->mariadb = strstr(mysql_get_server_info(my->conn), "MariaDB") != NULL;
@@ -952,6 +1101,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append(&q, body.data, body.len);
         lh_buf_append_str(&q, ") lh_q");
         lh_buf_cstr(&q);
+        my->stmt_start_ns = lh_time_mono_ns();
         if (!lh_buf_ok(&q) || mysql_query(my->conn, (const char *)q.data)) {
             st = lh_buf_ok(&q) ? my_fail(s, "reading the cursor watermark", err)
                                : lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -1017,6 +1167,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     if ((st = src_check_cancel(s, "execute", err)))
         goto done;
     my->executing = true;
+    my->stmt_start_ns = lh_time_mono_ns();
     if (mysql_stmt_execute(my->stmt)) {
         my->executing = false;
         st = my_stmt_fail(s, my->stmt, "execute", err);

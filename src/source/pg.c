@@ -18,35 +18,64 @@
  * PQconnectPoll), each query (PQsendQuery + PQconsumeInput) and the COPY
  * stream (PQgetCopyData in async mode) poll the socket beside the source's
  * wake pipe (src_wait). So lh_source_cancel, from any thread, only sets the
- * flag and writes the pipe; the reader then sends PQcancel itself and
+ * flag and writes the pipe; the reader then asks the server to cancel and
  * repeats it until the server answers (a cancel that reaches the backend
  * before the query starts is dropped by the server), for at most
  * STOP_WAIT_NS, and fails with LH_E_CANCELLED. No driver state is shared
  * with the cancelling thread.
  *
- * Thread: one reader thread.
+ * Nothing waits on the server without a bound (issue 12 item 8): PQcancel
+ * connects and then blocks in recv() until the server closes the cancel
+ * connection, which a frozen server (SIGSTOP, a stalled link) never does.
+ * So each PQcancel runs on a small detached thread that nobody joins (it
+ * owns its PGcancel and ends when the server answers or the link dies);
+ * the reader only watches its own socket and the clock. When the server
+ * has not stopped the query by STOP_WAIT_NS, the reader shuts the socket
+ * down (shutdown(2)) and gives up on the connection. With a statement
+ * timeout, every statement also has a client-side deadline (the timeout
+ * plus DEADLINE_GRACE_NS): a server that neither answers nor times itself
+ * out by then is unresponsive, and the read fails with LH_E_TIMEOUT
+ * ("timed out"). TCP keepalives notice a peer that vanished.
+ *
+ * Thread: one reader thread (plus the detached PQcancel threads, which
+ * touch nothing but their own PGcancel).
  */
 #include "source_int.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <pthread.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 /* After a cancel: how long the reader waits for the server to stop the
  * query, and how often it repeats PQcancel meanwhile. */
 #define STOP_WAIT_NS (2 * 1000000000LL)
 #define STOP_RESEND_NS (250 * 1000000LL)
+/* With a statement timeout: how long past it the client waits for the
+ * server's own timeout error before it calls the server unresponsive. */
+#define DEADLINE_GRACE_NS (2 * 1000000000LL)
+
+/* One PQcancel in flight on its own detached thread. refs: the reader and
+ * the thread; the last one frees. */
+struct pg_canceller {
+    PGcancel *cancel;
+    atomic_bool done;
+    atomic_int refs;
+};
 
 struct pg_impl {
     PGconn *conn;
-    PGcancel *cancel;
     struct pg_col *pcols;
     bool in_copy;
-    bool in_query; /* a query was sent and its results are not all read */
-    char *msg;     /* current CopyData message (libpq memory) */
+    bool in_query;                  /* a query was sent and its results are not all read */
+    bool broken;                    /* the socket was shut down: nothing more is read or sent */
+    int64_t deadline_ns;            /* client-side deadline of the statement in flight (0: none) */
+    struct pg_canceller *canceller; /* the last PQcancel started, or NULL */
+    char *msg;                      /* current CopyData message (libpq memory) */
     struct pg_stream stream;
 };
 
@@ -90,6 +119,34 @@ static enum lh_status status_from_sqlstate(const char *st, const char *msg)
     if (!strncmp(st, "57P", 3) || !strncmp(st, "08", 2))
         return LH_E_CONNECT;
     return LH_E_SOURCE;
+}
+
+/* libpq's notice receiver: server NOTICE/WARNING messages (and a FATAL that
+ * arrives while no query is running, e.g. at a server shutdown) go to our
+ * log as one scrubbed line instead of libpq's default, which prints them
+ * raw on stderr. Runs on the reader thread, inside libpq calls. */
+static void pg_notice(void *arg, const PGresult *res)
+{
+    struct lh_source *s = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    char line[600];
+    one_line(line, sizeof line, primary ? primary : PQresultErrorMessage(res));
+    src_scrub(line, sizeof line, s->secret);
+    if (!sev)
+        sev = "NOTICE";
+    enum lh_log_level lvl = LH_LOG_DEBUG;
+    if (!strcmp(sev, "WARNING") || !strcmp(sev, "ERROR") || !strcmp(sev, "FATAL") ||
+        !strcmp(sev, "PANIC"))
+        lvl = LH_LOG_WARN;
+    else if (!strcmp(sev, "NOTICE") || !strcmp(sev, "INFO"))
+        lvl = LH_LOG_INFO;
+    char low[16];
+    size_t i = 0;
+    for (; sev[i] && i + 1 < sizeof low; i++)
+        low[i] = (char)(sev[i] >= 'A' && sev[i] <= 'Z' ? sev[i] - 'A' + 'a' : sev[i]);
+    low[i] = '\0';
+    lh_log(lvl, "postgres %s: server %s: %s", s->server[0] ? s->server : "source", low, line);
 }
 
 /* Sets err from a failed result (or the connection when res is NULL). */
@@ -142,19 +199,87 @@ static bool pg_drain_ready(struct pg_impl *pg)
     }
 }
 
-/* The reader was cancelled with a query in flight: PQcancel, repeated
- * every STOP_RESEND_NS, until the server is idle or STOP_WAIT_NS pass, so
- * the query does not run on after the run gave up. */
+static void canceller_release(struct pg_canceller *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
+        PQfreeCancel(c->cancel);
+        free(c);
+    }
+}
+
+static void *canceller_main(void *arg)
+{
+    struct pg_canceller *c = arg;
+    char buf[256];
+    (void)PQcancel(c->cancel, buf, sizeof buf);
+    atomic_store(&c->done, true);
+    canceller_release(c);
+    return NULL;
+}
+
+/* Starts one PQcancel on a detached thread unless the previous one is still
+ * waiting for the server (then one more would not help). */
+static void pg_cancel_async(struct pg_impl *pg)
+{
+    if (pg->canceller && !atomic_load(&pg->canceller->done))
+        return;
+    canceller_release(pg->canceller);
+    pg->canceller = NULL;
+    struct pg_canceller *c = calloc(1, sizeof *c);
+    if (!c)
+        return;
+    c->cancel = PQgetCancel(pg->conn);
+    if (!c->cancel) {
+        free(c);
+        return;
+    }
+    atomic_init(&c->done, false);
+    atomic_init(&c->refs, 2);
+    pthread_attr_t a;
+    pthread_t th;
+    bool ok = pthread_attr_init(&a) == 0;
+    if (ok) {
+        (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        (void)pthread_attr_setstacksize(&a, 256 * 1024);
+        ok = pthread_create(&th, &a, canceller_main, c) == 0;
+        pthread_attr_destroy(&a);
+    }
+    if (!ok) {
+        PQfreeCancel(c->cancel);
+        free(c);
+        return;
+    }
+    pg->canceller = c;
+}
+
+/* The last resort: the server does not answer, so stop waiting for it.
+ * shutdown(2) ends the TCP connection from our side at once (no FIN or
+ * data from the server is needed); libpq then sees a broken connection. */
+static void pg_abandon(struct pg_impl *pg)
+{
+    if (pg->broken || !pg->conn)
+        return;
+    int fd = PQsocket(pg->conn);
+    if (fd >= 0)
+        (void)shutdown(fd, SHUT_RDWR);
+    pg->broken = true;
+    pg->in_copy = false;
+    pg->in_query = false;
+}
+
+/* The reader was cancelled with a query in flight: a cancel request,
+ * repeated every STOP_RESEND_NS (each on its own thread, see the header),
+ * until the server is idle or STOP_WAIT_NS pass, so the query does not run
+ * on after the run gave up. A server that never gets there is abandoned. */
 static void pg_stop_query(struct lh_source *s)
 {
     struct pg_impl *pg = s->impl;
-    if (!pg->conn || !(pg->in_query || pg->in_copy) || !pg->cancel)
+    if (!pg->conn || pg->broken || !(pg->in_query || pg->in_copy))
         return;
     int64_t now = lh_time_mono_ns(), end = now + STOP_WAIT_NS, resend = now;
-    char buf[256];
     while (now < end) {
         if (now >= resend) {
-            (void)PQcancel(pg->cancel, buf, sizeof buf);
+            pg_cancel_async(pg);
             resend = now + STOP_RESEND_NS;
         }
         if (!PQconsumeInput(pg->conn) || pg_drain_ready(pg))
@@ -166,6 +291,10 @@ static void pg_stop_query(struct lh_source *s)
         (void)poll(&p, 1, ms);
         now = lh_time_mono_ns();
     }
+    lh_warn("postgres %s: the server did not stop the query within %lld ms of the cancel; "
+            "closing the connection",
+            s->server, (long long)(STOP_WAIT_NS / 1000000));
+    pg_abandon(pg);
 }
 
 /* Waits for the socket (reading, or writing when want_write), the cancel or
@@ -181,6 +310,15 @@ static enum lh_status pg_wait(struct lh_source *s, bool want_write, int64_t dead
         pg_stop_query(s);
         return src_check_cancel(s, what, err);
     case SRC_TIMEOUT:
+        if (pg->in_query || pg->in_copy) {
+            /* the statement deadline: the server's own timeout did not come */
+            pg_abandon(pg);
+            return lh_error_set(err, LH_E_TIMEOUT,
+                                "postgres %s: %s: timed out: no answer from the server within "
+                                "the statement timeout (%lld ms) + %lld s; closed the connection",
+                                s->server, what, (long long)s->opt.statement_timeout_ms,
+                                (long long)(DEADLINE_GRACE_NS / 1000000000LL));
+        }
         return lh_error_set(err, LH_E_CONNECT, "postgres %s: %s: timed out", s->server, what);
     default:
         return lh_error_set(err, LH_E_IO, "postgres %s: %s: poll: %s", s->server, what,
@@ -199,6 +337,15 @@ static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
     struct pg_impl *pg = s->impl;
     if ((*st = src_check_cancel(s, what, err)))
         return NULL;
+    if (pg->broken) {
+        *st = lh_error_set(err, LH_E_CONNECT, "postgres %s: %s: the connection was closed",
+                           s->server, what);
+        return NULL;
+    }
+    pg->deadline_ns =
+        s->opt.statement_timeout_ms > 0
+            ? lh_time_mono_ns() + s->opt.statement_timeout_ms * 1000000 + DEADLINE_GRACE_NS
+            : 0;
     int sent = nparams ? PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)
                        : PQsendQuery(pg->conn, sql);
     if (!sent) {
@@ -209,7 +356,7 @@ static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
     PGresult *last = NULL;
     for (;;) {
         while (PQisBusy(pg->conn)) {
-            if ((*st = pg_wait(s, false, 0, what, err))) {
+            if ((*st = pg_wait(s, false, pg->deadline_ns, what, err))) {
                 PQclear(last);
                 return NULL;
             }
@@ -556,7 +703,7 @@ static int next_message(struct lh_source *s, const uint8_t **buf, size_t *len, s
     /* async: 0 means "no whole message buffered yet", then wait beside the
      * cancel pipe instead of inside libpq */
     while ((rc = PQgetCopyData(pg->conn, &msg, 1)) == 0) {
-        if ((*st = pg_wait(s, false, 0, "COPY", err)))
+        if ((*st = pg_wait(s, false, pg->deadline_ns, "COPY", err)))
             return -1;
         if (!PQconsumeInput(pg->conn))
             break; /* PQgetCopyData now reports the broken connection */
@@ -610,8 +757,7 @@ static void pg_close(struct lh_source *s)
         return;
     release_msg(pg);
     src_pg_stream_free(&pg->stream);
-    if (pg->cancel)
-        PQfreeCancel(pg->cancel);
+    canceller_release(pg->canceller); /* a PQcancel still waiting frees itself */
     if (pg->conn)
         PQfinish(pg->conn); /* an open transaction is rolled back by the server */
     free(pg);
@@ -644,6 +790,7 @@ static enum lh_status pg_connect(struct lh_source *s, const char *const *keys,
     pg->conn = PQconnectStartParams(keys, vals, 1);
     if (!pg->conn)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    PQsetNoticeReceiver(pg->conn, pg_notice, s);
     name_server(s);
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     while (PQstatus(pg->conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK &&
@@ -665,9 +812,6 @@ static enum lh_status pg_connect(struct lh_source *s, const char *const *keys,
         return lh_error_set(err, auth ? LH_E_AUTH : LH_E_CONNECT, "postgres %s: %s: %s", s->server,
                             auth ? "authentication failed" : "cannot connect", line);
     }
-    pg->cancel = PQgetCancel(pg->conn);
-    if (!pg->cancel)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
     return LH_OK;
 }
 
@@ -700,8 +844,13 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d",
              s->opt.connect_timeout_s > 0 ? s->opt.connect_timeout_s : 10);
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {timeout, "lakehouse", dsn, NULL};
+    /* keepalives notice a peer host that vanished (a frozen server process
+     * still answers them: the deadlines above cover that); the DSN's own
+     * settings come later and win */
+    const char *keys[] = {
+        "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "dbname",     NULL};
+    const char *vals[] = {timeout, "lakehouse", "1", "30", "10", "3", dsn, NULL};
     if ((st = pg_connect(s, keys, vals, err)))
         goto done;
     st = pg_exec(s,

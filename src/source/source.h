@@ -75,8 +75,11 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
  * source. Cancelled before or during it: LH_E_CANCELLED, promptly
  * (PostgreSQL: the connect and every query wait in poll() beside the
  * cancel; MySQL: the connect is blocking, bounded by connect_timeout_s,
- * and a query is ended by KILL CONNECTION from the cancelling thread).
- * After a failure the source is dead: close it. */
+ * and a query is ended by KILL CONNECTION plus a shutdown of the socket).
+ * With statement_timeout_ms, a server that has not answered a statement
+ * within it + 2 s fails it with LH_E_TIMEOUT ("timed out"), so a frozen
+ * server or link never holds a reader. After a failure the source is
+ * dead: close it. */
 enum lh_status lh_source_start(struct lh_source *s, struct lh_error *err) LH_NODISCARD;
 
 /* create + start. On failure *out is NULL and err says why. */
@@ -103,10 +106,13 @@ const char *lh_source_cursor_high(const struct lh_source *s);
 
 /* Any thread, any time between create and close (not during close):
  * marks the source cancelled and stops what it is waiting for
- * (PostgreSQL: wakes the reader, which sends PQcancel; MySQL: KILL
- * CONNECTION on a second connection once the thread id is known). The
- * reader's start or next_batch then fails with LH_E_CANCELLED. Safe to
- * call more than once and after the end. */
+ * (PostgreSQL: wakes the reader, which asks the server to cancel and
+ * shuts its socket down if the server has not stopped within 2 s; MySQL:
+ * KILL CONNECTION from a detached thread once the thread id is known, and
+ * a shutdown of the reader's socket). Never waits on the server: it
+ * returns at once even when the server or the link is frozen. The
+ * reader's start or next_batch then fails with LH_E_CANCELLED within about
+ * 2 s. Safe to call more than once and after the end. */
 void lh_source_cancel(struct lh_source *s);
 
 /* Ends the transaction and closes the connection. NULL is fine. */

@@ -49,7 +49,9 @@ struct src_driver {
      * (then sets s->eof). */
     enum lh_status (*fill)(struct lh_source *s, struct lh_error *err);
     /* Called on the cancelling thread with s->mu held, once, after the
-     * cancelled flag is set and the wake pipe written (may be NULL). */
+     * cancelled flag is set and the wake pipe written (may be NULL). Must
+     * not block on the server: the caller may be a scheduler's timer or a
+     * signal thread, and the server may be frozen. */
     void (*cancel)(struct lh_source *s);
     void (*close)(struct lh_source *s);
 };

@@ -104,8 +104,9 @@ const MY = [
   ['c_dt0', 'datetime', ["'2024-01-02 03:04:05'"], { type: 'timestamp' }, 0, "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', %s) AS CHAR)"],
   ['c_ts', 'timestamp(3) NULL', ["'2024-01-02 03:04:05.123'", "'1970-01-01 00:00:01'", "'2038-01-19 03:14:07.999'", null],
     { type: 'timestamp', ts_utc: true }, 0, "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', %s) AS CHAR)"],
-  ['c_time', 'time(6)', ["'12:34:56.789'", "'00:00:00'", "'23:59:59.999999'", "'-01:00:00'", "'838:59:59'"], { type: 'time' }, 2,
-    "CASE WHEN %s < '00:00:00' OR %s >= '24:00:00' THEN NULL ELSE CAST((HOUR(%s) * 3600 + MINUTE(%s) * 60 + SECOND(%s)) * 1000000 + MICROSECOND(%s) AS CHAR) END"],
+  // MySQL TIME is a duration: signed INT64 microseconds, negative, > 24 h and fractional kept
+  ['c_time', 'time(6)', ["'12:34:56.789'", "'-838:59:59.000000'", "'23:59:59.999999'", "'-01:00:00.5'", "'838:59:59'", "'100:00:00.000001'"], { type: 'int64' }, 0,
+    "CAST(TIME_TO_SEC(%s) * 1000000 AS SIGNED)"],
   ['c_char', 'char(5)', ["'ab'", "''"], { type: 'string' }],
   ['c_varchar', 'varchar(20)', ["'héllo 😀'", "''", "'tab\\there'"], { type: 'string' }],
   ['c_text', 'text', ["'line\\nbreak \"q\" \\\\'", "REPEAT('x', 5000)"], { type: 'string' }],
