@@ -27,6 +27,7 @@
 
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #define ROWS 20000
 #define TRIES 30
@@ -309,6 +310,25 @@ static void test_swapped_and_truncated(void **state)
     assert_null(run(eng, "SELECT count(*) FROM garble", &err));
     printf("the error: %s\n", err.msg);
     assert_non_null(strstr(err.msg, "restore it, or re-run the ingest"));
+    /* the CLI: exit 1 and that one line on stderr, nothing on stdout */
+    char cmd[1024], line[1024] = "", out[64] = "";
+    snprintf(cmd, sizeof cmd, "%s sql --data '%s' 'SELECT count(*) FROM garble' 2>'%s/err.txt'",
+             LH_TEST_LAKEHOUSE, dir, dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    int cst = pclose(p);
+    assert_int_equal(n, 0);
+    assert_true(WIFEXITED(cst) && WEXITSTATUS(cst) == 1);
+    snprintf(cmd, sizeof cmd, "%s/err.txt", dir);
+    FILE *e = fopen(cmd, "r");
+    assert_non_null(e);
+    n = fread(line, 1, sizeof line - 1, e);
+    line[n] = '\0';
+    fclose(e);
+    assert_non_null(strstr(line, "lakehouse: sql: " WHO ": "));
+    assert_non_null(strchr(line, '\n'));
+    assert_string_equal(strchr(line, '\n'), "\n"); /* one line */
     put_part(orig, orig_len);
     free(other);
     /* and back to the right answers */
