@@ -652,7 +652,8 @@ enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *n
         uint64_t size;
         const char *b = spec->objects[i].bucket ? spec->objects[i].bucket : "primary";
         uint32_t crc;
-        if (spec->objects[i].checksum && !lh_catalog_checksum_parse(spec->objects[i].checksum, &crc))
+        if (spec->objects[i].checksum &&
+            !lh_catalog_checksum_parse(spec->objects[i].checksum, &crc))
             return lh_error_set(err, LH_E_INVAL, "dataset %s: part checksum '%s' is not %s", name,
                                 spec->objects[i].checksum, "crc32:<8 lowercase hex digits>");
         s = lh_store_set_get(cat->set, b, &st, err);
@@ -1079,7 +1080,7 @@ bool lh_catalog_checksum_parse(const char *s, uint32_t *crc)
 }
 
 #define DAMAGED_HINT                                                                               \
-    "the part is damaged or was replaced: restore it, or re-run the ingest (older versions "      \
+    "the part is damaged or was replaced: restore it, or re-run the ingest (older versions "       \
     "stay readable as %s@N)"
 
 enum lh_status lh_catalog_object_check(const char *dataset, uint64_t version,
@@ -1110,9 +1111,9 @@ enum lh_status lh_catalog_object_check(const char *dataset, uint64_t version,
 
 #define VERIFY_CHUNK ((size_t)1 << 20)
 
-enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset,
-                                        uint64_t version, const struct lh_catalog_object_info *o,
-                                        bool whole, struct lh_error *err)
+enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset, uint64_t version,
+                                        const struct lh_catalog_object_info *o, bool whole,
+                                        struct lh_error *err)
 {
     uint64_t size;
     enum lh_status s = lh_store_stat(st, o->key, &size, err);

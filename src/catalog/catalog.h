@@ -223,9 +223,9 @@ enum lh_status lh_catalog_object_check(const char *dataset, uint64_t version,
 /* Stats the part in st (its bucket's store) and checks its size; with
  * `whole` also reads it through (1 MiB at a time) and checks its checksum.
  * Errors name the dataset, version and part. */
-enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset,
-                                        uint64_t version, const struct lh_catalog_object_info *o,
-                                        bool whole, struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset, uint64_t version,
+                                        const struct lh_catalog_object_info *o, bool whole,
+                                        struct lh_error *err) LH_NODISCARD;
 
 /* ------------------------------------------------------------ events */
 

@@ -40,7 +40,7 @@
 #define CRC_POLY 0xEDB88320u
 
 static uint32_t T[16][256];
-static uint32_t X2N[64]; /* x^(2^k) mod P, bit-reflected (x^0 is bit 31) */
+static uint32_t X2N[64];        /* x^(2^k) mod P, bit-reflected (x^0 is bit 31) */
 static uint64_t K64[2], K16[2]; /* folding constants: distance 64 and 16 bytes */
 static bool use_clmul;
 static pthread_once_t T_once = PTHREAD_ONCE_INIT;
@@ -128,12 +128,12 @@ __attribute__((target("pclmul,sse2"))) static inline __m128i fold(__m128i x, __m
 
 /* The CRC register over p, n >= 64. */
 __attribute__((target("pclmul,sse2"))) static uint32_t crc_clmul(uint32_t c, const uint8_t *p,
-                                                                  size_t n)
+                                                                 size_t n)
 {
     const __m128i k64 = _mm_set_epi64x((long long)K64[1], (long long)K64[0]);
     const __m128i k16 = _mm_set_epi64x((long long)K16[1], (long long)K16[0]);
-    __m128i x0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p),
-                               _mm_cvtsi32_si128((int)c));
+    __m128i x0 =
+        _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_cvtsi32_si128((int)c));
     __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
     __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
     __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
@@ -141,12 +141,9 @@ __attribute__((target("pclmul,sse2"))) static uint32_t crc_clmul(uint32_t c, con
     n -= 64;
     while (n >= 64) {
         x0 = _mm_xor_si128(fold(x0, k64), _mm_loadu_si128((const __m128i *)(const void *)p));
-        x1 = _mm_xor_si128(fold(x1, k64),
-                           _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
-        x2 = _mm_xor_si128(fold(x2, k64),
-                           _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
-        x3 = _mm_xor_si128(fold(x3, k64),
-                           _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
+        x1 = _mm_xor_si128(fold(x1, k64), _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+        x2 = _mm_xor_si128(fold(x2, k64), _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
+        x3 = _mm_xor_si128(fold(x3, k64), _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
         p += 64;
         n -= 64;
     }

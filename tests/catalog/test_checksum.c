@@ -65,10 +65,14 @@ static void test_format_and_parse(void **state)
         bool ok;
         uint32_t v;
     } cases[] = {
-        {"crc32:cbf43926", true, 0xCBF43926u}, {"crc32:00000000", true, 0},
-        {"crc32:CBF43926", false, 0},          {"crc32:cbf4392", false, 0},
-        {"crc32:cbf439260", false, 0},         {"crc32:cbf4392g", false, 0},
-        {"sha256:cbf43926", false, 0},         {"", false, 0},
+        {"crc32:cbf43926", true, 0xCBF43926u},
+        {"crc32:00000000", true, 0},
+        {"crc32:CBF43926", false, 0},
+        {"crc32:cbf4392", false, 0},
+        {"crc32:cbf439260", false, 0},
+        {"crc32:cbf4392g", false, 0},
+        {"sha256:cbf43926", false, 0},
+        {"", false, 0},
         {"cbf43926", false, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -90,7 +94,8 @@ static void test_recorded_and_read_back(void **state)
 {
     struct fx *f = *state;
     struct lh_error err;
-    const char *k1 = "datasets/ck/run-1/part-00000.parquet", *k2 = "datasets/ck/run-1/part-00001.parquet";
+    const char *k1 = "datasets/ck/run-1/part-00000.parquet",
+               *k2 = "datasets/ck/run-1/part-00001.parquet";
     put(f, k1, "123456789");
     put(f, k2, "abc");
     struct lh_catalog_object o[2] = {
@@ -111,9 +116,9 @@ static void test_recorded_and_read_back(void **state)
     /* both verify, whole or not; the one without a checksum on its size */
     for (int whole = 0; whole < 2; whole++)
         for (size_t i = 0; i < 2; i++)
-            assert_int_equal(lh_catalog_object_verify(f->st, "ck", v->version, &v->objects[i],
-                                                      whole, &err),
-                             LH_OK);
+            assert_int_equal(
+                lh_catalog_object_verify(f->st, "ck", v->version, &v->objects[i], whole, &err),
+                LH_OK);
     lh_catalog_record_free(&rec);
 
     /* a malformed checksum is refused at registration, nothing written */
@@ -163,7 +168,8 @@ static void test_damaged_and_swapped(void **state)
     assert_int_equal(lh_catalog_object_check("dmg", 4, &o, 9, NULL, &err), LH_OK);
     /* same size, other content */
     assert_int_equal(lh_catalog_object_check("dmg", 4, &o, 9, &other, &err), LH_E_FORMAT);
-    assert_non_null(strstr(err.msg, "dataset dmg version 4, part " "datasets/dmg/run-1/part-00000.parquet"));
+    assert_non_null(strstr(err.msg, "dataset dmg version 4, part "
+                                    "datasets/dmg/run-1/part-00000.parquet"));
     assert_non_null(strstr(err.msg, "crc32:12345678"));
     assert_non_null(strstr(err.msg, "damaged or was replaced"));
     /* another size: told without reading, even with no checksum recorded */

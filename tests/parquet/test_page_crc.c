@@ -125,7 +125,7 @@ static size_t list_pages(const uint8_t *f, size_t n, struct page *pages, size_t 
         for (size_t c = 0; c < fi->schema.nfields; c++) {
             const struct lh_parquet_chunk_info *ch = &fi->row_groups[g].chunks[c];
             size_t pos = (size_t)(ch->dictionary_page_offset > 0 ? ch->dictionary_page_offset
-                                                                  : ch->data_page_offset);
+                                                                 : ch->data_page_offset);
             size_t end = pos + (size_t)ch->total_compressed_size;
             while (pos < end) {
                 struct pq_tc tc;
@@ -303,7 +303,8 @@ static void test_wrong_crc_field(void **state)
     /* the i32 CRC is the last field before the page's nested header: find
      * its zigzag varint by re-encoding and flip one bit of its first byte */
     const struct page *pg = &pages[np / 2];
-    uint64_t zz = ((uint64_t)(int64_t)(int32_t)pg->crc << 1) ^ (uint64_t)((int64_t)(int32_t)pg->crc >> 63);
+    uint64_t zz =
+        ((uint64_t)(int64_t)(int32_t)pg->crc << 1) ^ (uint64_t)((int64_t)(int32_t)pg->crc >> 63);
     uint8_t enc[10];
     size_t el = 0;
     while (zz >= 0x80) {

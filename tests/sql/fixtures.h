@@ -105,11 +105,11 @@ static int fx_register(struct lh_store *st, struct lh_catalog *cat, const char *
         }
         lh_catalog_checksum_format(lh_crc32(0, data, len), sums[i]);
         free(data);
-        o[i] = (struct lh_catalog_object){.key = keys[i], .size_bytes = sizes[i],
-                                          .checksum = sums[i]};
+        o[i] =
+            (struct lh_catalog_object){.key = keys[i], .size_bytes = sizes[i], .checksum = sums[i]};
     }
-    struct lh_catalog_version_spec sp = {.objects = o, .nobjects = n, .row_count = rows,
-                                         .run_id = "test"};
+    struct lh_catalog_version_spec sp = {
+        .objects = o, .nobjects = n, .row_count = rows, .run_id = "test"};
     if (lh_catalog_version_register(cat, name, &sp, NULL, &err) != LH_OK) {
         fprintf(stderr, "register %s: %s\n", name, err.msg);
         return -1;

@@ -289,9 +289,9 @@ static void test_swapped_and_truncated(void **state)
     struct lh_error err;
     uint8_t *other;
     size_t olen;
-    assert_int_equal(lh_store_get(st, "datasets/customers/v1/part-00000.parquet", 0, &other, &olen,
-                                  NULL, &err),
-                     LH_OK);
+    assert_int_equal(
+        lh_store_get(st, "datasets/customers/v1/part-00000.parquet", 0, &other, &olen, NULL, &err),
+        LH_OK);
     assert_true(olen != orig_len);
     struct tally t = {0};
     put_part(other, olen); /* another dataset's file in its place */
