@@ -18,6 +18,7 @@
  */
 #include "catalog.h"
 
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -555,6 +556,11 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
                               sp->objects[i].bucket ? sp->objects[i].bucket : "primary", "key",
                               sp->objects[i].key, "size_bytes",
                               (json_int_t)sp->objects[i].size_bytes, "created_at", ots);
+        if (o && sp->objects[i].checksum &&
+            json_object_set_new(o, "checksum", json_string(sp->objects[i].checksum)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o || json_array_append_new(objs, o) != 0) {
             json_decref(objs);
             objs = NULL;
@@ -645,6 +651,11 @@ enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *n
         struct lh_store *st;
         uint64_t size;
         const char *b = spec->objects[i].bucket ? spec->objects[i].bucket : "primary";
+        uint32_t crc;
+        if (spec->objects[i].checksum &&
+            !lh_catalog_checksum_parse(spec->objects[i].checksum, &crc))
+            return lh_error_set(err, LH_E_INVAL, "dataset %s: part checksum '%s' is not %s", name,
+                                spec->objects[i].checksum, "crc32:<8 lowercase hex digits>");
         s = lh_store_set_get(cat->set, b, &st, err);
         if (s == LH_OK)
             s = lh_store_stat(st, spec->objects[i].key, &size, err);
@@ -895,6 +906,7 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
             oi[k].key = rd_str(&r, o, "key", false);
             oi[k].size_bytes = rd_u64(&r, o, "size_bytes");
             oi[k].created_at = rd_str(&r, o, "created_at", true);
+            oi[k].checksum = rd_str(&r, o, "checksum", true);
             vi[i].size_bytes += oi[k].size_bytes;
         }
         vi[i].objects = oi;
@@ -1079,4 +1091,89 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
     *out = sum;
     *n = k;
     return LH_OK;
+}
+
+/* ------------------------------------------------------------------ integrity */
+
+void lh_catalog_checksum_format(uint32_t crc, char out[LH_CATALOG_CHECKSUM_SIZE])
+{
+    snprintf(out, LH_CATALOG_CHECKSUM_SIZE, "crc32:%08" PRIx32, crc);
+}
+
+bool lh_catalog_checksum_parse(const char *s, uint32_t *crc)
+{
+    if (!s || strncmp(s, "crc32:", 6) != 0 || strlen(s) != 14)
+        return false;
+    uint32_t v = 0;
+    for (const char *p = s + 6; *p; p++) {
+        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        v = v << 4 | (uint32_t)d;
+    }
+    *crc = v;
+    return true;
+}
+
+#define DAMAGED_HINT                                                                               \
+    "the part is damaged or was replaced: restore it, or re-run the ingest (older versions "       \
+    "stay readable as %s@N)"
+
+enum lh_status lh_catalog_object_check(const char *dataset, uint64_t version,
+                                       const struct lh_catalog_object_info *o, uint64_t size,
+                                       const uint32_t *crc, struct lh_error *err)
+{
+    if (size != o->size_bytes)
+        return lh_error_set(err, LH_E_FORMAT,
+                            "dataset %s version %" PRIu64 ", part %s: %" PRIu64
+                            " bytes, the catalog recorded %" PRIu64 "; " DAMAGED_HINT,
+                            dataset, version, o->key, size, o->size_bytes, dataset);
+    if (!crc || !o->checksum)
+        return LH_OK;
+    uint32_t want;
+    if (!lh_catalog_checksum_parse(o->checksum, &want))
+        return lh_error_set(err, LH_E_FORMAT,
+                            "dataset %s version %" PRIu64 ", part %s: the catalog's checksum "
+                            "'%.40s' is not crc32:<8 lowercase hex digits> (the catalog record "
+                            "is damaged)",
+                            dataset, version, o->key, o->checksum);
+    if (*crc != want)
+        return lh_error_set(err, LH_E_FORMAT,
+                            "dataset %s version %" PRIu64 ", part %s: content checksum "
+                            "crc32:%08" PRIx32 ", the catalog recorded %s; " DAMAGED_HINT,
+                            dataset, version, o->key, *crc, o->checksum, dataset);
+    return LH_OK;
+}
+
+#define VERIFY_CHUNK ((size_t)1 << 20)
+
+enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset, uint64_t version,
+                                        const struct lh_catalog_object_info *o, bool whole,
+                                        struct lh_error *err)
+{
+    uint64_t size;
+    enum lh_status s = lh_store_stat(st, o->key, &size, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "dataset %s version %" PRIu64 ", part %s", dataset, version, o->key);
+        return s;
+    }
+    if (!whole || !o->checksum || size != o->size_bytes)
+        return lh_catalog_object_check(dataset, version, o, size, NULL, err);
+    uint8_t *buf = malloc(VERIFY_CHUNK);
+    if (!buf)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    uint32_t crc = 0;
+    for (uint64_t off = 0; off < size;) {
+        size_t n = size - off < VERIFY_CHUNK ? (size_t)(size - off) : VERIFY_CHUNK;
+        if ((s = lh_store_get_range(st, o->key, off, buf, n, err)) != LH_OK) {
+            free(buf);
+            lh_error_prefix(err, "dataset %s version %" PRIu64 ", part %s", dataset, version,
+                            o->key);
+            return s;
+        }
+        crc = lh_crc32(crc, buf, n);
+        off += n;
+    }
+    free(buf);
+    return lh_catalog_object_check(dataset, version, o, size, &crc, err);
 }

@@ -69,6 +69,7 @@ struct lh_catalog_object {
     const char *key;
     uint64_t size_bytes;
     int64_t created_at_us; /* 0: now */
+    const char *checksum;  /* "crc32:<8 lowercase hex>" of the whole object; NULL: none */
 };
 
 struct lh_catalog_lineage {
@@ -143,6 +144,7 @@ enum lh_status lh_catalog_index_unbind(struct lh_catalog *cat, const char *datas
 struct lh_catalog_object_info {
     const char *bucket, *key, *created_at;
     uint64_t size_bytes;
+    const char *checksum; /* "crc32:<8 lowercase hex>"; NULL: none (older records) */
 };
 struct lh_catalog_version_info {
     uint64_t version;
@@ -208,6 +210,34 @@ struct lh_catalog_summary {
 /* All datasets sorted by name; *out freed with free(). */
 enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary **out, size_t *n,
                                struct lh_error *err) LH_NODISCARD;
+
+/* ------------------------------------------------------------ integrity */
+
+/* Each part's entry records its size and a content checksum, "crc32:" and
+ * 8 lowercase hex digits: CRC-32 (zlib's, lh_crc32) of the whole object.
+ * A reader checks the size whenever it opens a part (a stat, or the size
+ * it already has) and the checksum whenever it reads a part whole
+ * (docs/catalog.md "Integrity"). Entries without a checksum (written
+ * before it existed) get the size check only. */
+#define LH_CATALOG_CHECKSUM_SIZE 16 /* "crc32:xxxxxxxx" and its NUL */
+void lh_catalog_checksum_format(uint32_t crc, char out[LH_CATALOG_CHECKSUM_SIZE]);
+/* True when s is exactly "crc32:" + 8 lowercase hex digits. */
+bool lh_catalog_checksum_parse(const char *s, uint32_t *crc);
+
+/* Checks one part of dataset `dataset` version `version` against its entry
+ * o: size is the object's actual size; crc (NULL: not read whole) the
+ * CRC-32 of its whole content. LH_OK when they agree; otherwise LH_E_FORMAT
+ * with one message naming the dataset, version and part, what differs and
+ * what to do. */
+enum lh_status lh_catalog_object_check(const char *dataset, uint64_t version,
+                                       const struct lh_catalog_object_info *o, uint64_t size,
+                                       const uint32_t *crc, struct lh_error *err) LH_NODISCARD;
+/* Stats the part in st (its bucket's store) and checks its size; with
+ * `whole` also reads it through (1 MiB at a time) and checks its checksum.
+ * Errors name the dataset, version and part. */
+enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset, uint64_t version,
+                                        const struct lh_catalog_object_info *o, bool whole,
+                                        struct lh_error *err) LH_NODISCARD;
 
 /* ------------------------------------------------------------ events */
 

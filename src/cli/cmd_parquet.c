@@ -351,7 +351,8 @@ static int cmd_cat(int argc, char **argv)
     for (int32_t g = 0; g < info->num_row_groups && (limit < 0 || printed < limit); g++) {
         for (size_t c = 0; c < nf; c++) {
             if (lh_parquet_reader_read_column(r, g, c, &arena, &cols[c], &err) != LH_OK) {
-                fwrite(out.data, 1, out.len, stdout);
+                if (out.len) /* the rows before the damage; out.data is NULL while empty */
+                    fwrite(out.data, 1, out.len, stdout);
                 fflush(stdout);
                 if (err.status == LH_E_FORMAT)
                     lh_cli_error("%s: corrupt Parquet data (%s)", path, err.msg);
@@ -400,7 +401,8 @@ static int cmd_cat(int argc, char **argv)
         lh_cli_error("out of memory");
         goto done;
     }
-    fwrite(out.data, 1, out.len, stdout);
+    if (out.len)
+        fwrite(out.data, 1, out.len, stdout);
     if (fflush(stdout) != 0) {
         lh_cli_error("writing output failed");
         goto done;

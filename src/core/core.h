@@ -223,6 +223,12 @@ void lh_sha256_final(struct lh_sha256 *c, uint8_t out[32]);
 void lh_sha256_tohex(const uint8_t digest[32], char out[65]);
 void lh_sha256_hex(const void *p, size_t n, char out[65]);
 
+/* ------------------------------------------------------------------ crc32 */
+
+/* CRC-32 with zlib's polynomial and conventions (crc32.c): start with 0,
+ * pass the previous result to continue; "123456789" gives 0xCBF43926. */
+uint32_t lh_crc32(uint32_t crc, const void *p, size_t n);
+
 /* ------------------------------------------------------------------ redact */
 
 /* Writes dsn with every password replaced by "***" (URL userinfo, password-

@@ -12,7 +12,8 @@
  *
  * Parts: datasets/{dataset}/run-{millis}-{rand}/part-{K}.parquet, each a
  * streaming upload (local temp file renamed on commit; S3 multipart),
- * rolled past part_bytes. Until the catalog record is replaced nothing
+ * rolled past part_bytes; the sink CRCs the bytes on their way out, and
+ * the catalog records each part's size and checksum. Until the catalog record is replaced nothing
  * points at them; on any failure the open upload is aborted and committed
  * parts deleted before returning.
  */
@@ -244,6 +245,7 @@ struct part {
     char key[LH_STORE_KEY_MAX];
     uint64_t size;
     int64_t created_us;
+    char checksum[LH_CATALOG_CHECKSUM_SIZE]; /* of the bytes uploaded */
 };
 
 struct run {
@@ -254,11 +256,13 @@ struct run {
     struct lh_parquet_writer *w;
     struct part *parts; /* committed */
     size_t nparts;
+    uint32_t crc; /* CRC-32 of the open part's bytes so far */
 };
 
 static enum lh_status sink_upload(void *ctx, const void *p, size_t n, struct lh_error *err)
 {
     struct run *r = ctx;
+    r->crc = lh_crc32(r->crc, p, n); /* the catalog's checksum, without a second read */
     return lh_store_upload_write(r->up, p, n, err);
 }
 
@@ -274,6 +278,7 @@ static enum lh_status part_begin(struct run *r, const struct lh_schema *schema,
     struct part *p = &r->parts[r->nparts];
     snprintf(p->key, sizeof p->key, "%s/part-%05zu.parquet", r->dir, r->nparts);
     p->created_us = lh_time_wall_us();
+    r->crc = 0;
     enum lh_status s = lh_store_upload_begin(r->primary, p->key, &r->up, err);
     if (s != LH_OK)
         return s;
@@ -299,6 +304,7 @@ static enum lh_status part_finish(struct run *r, struct lh_error *err)
     if (s != LH_OK)
         return s;
     r->parts[r->nparts].size = size;
+    lh_catalog_checksum_format(r->crc, r->parts[r->nparts].checksum);
     r->nparts++;
     return LH_OK;
 }
@@ -598,6 +604,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             objs[i].bucket = "primary";
             objs[i].key = r.parts[i].key;
             objs[i].size_bytes = r.parts[i].size;
+            objs[i].checksum = r.parts[i].checksum;
             objs[i].created_at_us = r.parts[i].created_us;
         }
         char source_file[1200];

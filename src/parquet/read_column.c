@@ -16,6 +16,12 @@
  * levels, physical values) come from two private arenas capped like the
  * caller's, freed before returning.
  *
+ * Integrity: a page whose header carries a CRC (PageHeader.crc, CRC-32 of
+ * the page bytes after the header, as stored) is checked before it is
+ * decoded, and a mismatch fails LH_E_FORMAT saying the file is damaged.
+ * Index pages are skipped unread, so unchecked. Pages without a CRC (most
+ * writers leave it out) are decoded as they are.
+ *
  * Trust: every count is cross-checked — page values against the chunk's
  * num_values, rows against the row group, value bytes against the page,
  * dictionary indexes against the dictionary size — and fails LH_E_FORMAT.
@@ -555,6 +561,8 @@ struct page_hdr {
     int32_t num_nulls, num_rows, def_len, rep_len;
     bool is_compressed;
     bool has_data, has_dict, has_v2;
+    bool has_crc;
+    uint32_t crc;
 };
 
 static void parse_page_hdr(struct pq_tc *r, struct page_hdr *h)
@@ -570,6 +578,9 @@ static void parse_page_hdr(struct pq_tc *r, struct page_hdr *h)
             h->usize = pq_tc_field_i32(r, t);
         } else if (id == 3) {
             h->csize = pq_tc_field_i32(r, t);
+        } else if (id == 4) {
+            h->crc = (uint32_t)pq_tc_field_i32(r, t);
+            h->has_crc = true;
         } else if ((id == 5 || id == 7 || id == 8) && t == PQ_TC_STRUCT) {
             pq_tc_struct_begin(r);
             int16_t l2 = 0, f;
@@ -837,6 +848,7 @@ enum lh_status lh_parquet_reader_read_column(struct lh_parquet_reader *r, int32_
     }
 
     size_t pos = 0;
+    int npage = 0;
     while (c.levels < ch->num_values) {
         if (pos >= clen) {
             st = lh_error_set(err, LH_E_FORMAT,
@@ -861,6 +873,18 @@ enum lh_status lh_parquet_reader_read_column(struct lh_parquet_reader *r, int32_
         const uint8_t *body = buf + pos;
         pos += (size_t)h.csize;
         lh_arena_free(&c.page);
+        if (h.has_crc &&
+            (h.type == PQ_PAGE_DICTIONARY || h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2)) {
+            uint32_t got = lh_crc32(0, body, (size_t)h.csize);
+            if (got != h.crc) {
+                st = lh_error_set(err, LH_E_FORMAT,
+                                  "column %s: page %d of row group %d fails its CRC check "
+                                  "(stored %08x, computed %08x): the file is damaged",
+                                  c.name, npage, rg, h.crc, got);
+                goto done;
+            }
+        }
+        npage++;
         if (h.type == PQ_PAGE_DICTIONARY) {
             if (!h.has_dict) {
                 st = bad(&c, "dictionary page without its header");

@@ -34,6 +34,10 @@
  * Compression keeps one zstd context per writer (pq_compressor): setting a
  * context up per 1 MiB page cost ~25 % of the encode time (bench: 5.1 s -> 3.9 s).
  *
+ * Every page header carries the page's CRC-32 (PageHeader.crc, computed
+ * over the compressed bytes as parquet-format defines it), so a damaged
+ * page is refused by readers that check it (ours does, read_column.c).
+ *
  * Memory: one row group of compressed pages + one page of staging per
  * column + the chunk dictionaries. Nothing points into a caller's batch
  * after add_batch returns. No allocation per value: all staging buffers
@@ -664,6 +668,9 @@ static enum lh_status seal_page(struct lh_parquet_writer *w, enum pq_page_type t
     pq_tw_i32(&t, 1, type);
     pq_tw_i32(&t, 2, (int32_t)w->body.len);
     pq_tw_i32(&t, 3, (int32_t)clen);
+    /* PageHeader.crc: CRC-32 of the page as written (compressed), header
+     * excluded; stored as the i32 of the same bits. */
+    pq_tw_i32(&t, 4, (int32_t)lh_crc32(0, w->comp.data, clen));
     if (type == PQ_PAGE_DATA) {
         pq_tw_struct_begin(&t, 5);
         pq_tw_i32(&t, 1, (int32_t)num_values);

@@ -28,6 +28,8 @@ struct lh_sql_options {
     int max_length;         /* SQLITE_LIMIT_LENGTH; 0 = 16 MiB */
     int max_sql_length;     /* SQLITE_LIMIT_SQL_LENGTH; 0 = 100,000 */
     bool no_native_agg;     /* run simple GROUP BYs through SQLite's VM too (docs/sql.md) */
+    bool no_whole_parts;    /* read every part by ranges, none whole, so no part's checksum
+                               is checked; sizes and page CRCs still are (tests) */
 };
 
 struct lh_sql_engine;

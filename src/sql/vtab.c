@@ -12,6 +12,11 @@
  * column affinity (INT → INTEGER, FLOAT/DOUBLE → REAL, VARCHAR → TEXT,
  * BLOB → none, the rest NUMERIC).
  *
+ * Integrity (docs/sql.md, "Damaged parts"): part_open compares each
+ * part's size with its catalog entry, reads a small part whole and checks
+ * its checksum, and names the dataset, version and part in every error a
+ * part raises; page CRCs are the reader's.
+ *
  * Reading: a cursor walks parts → row groups → rows. A column chunk is
  * decoded (into the cursor's arena, reset per row group) only when SQLite
  * first asks for that column in that row group, so a query decodes only
@@ -59,9 +64,12 @@
 enum aff { AFF_NUM, AFF_TEXT, AFF_BLOB };
 
 struct part {
-    struct lh_store *st; /* borrowed from the engine's store set */
-    const char *key;     /* in the table's arena */
+    struct lh_store *st;             /* borrowed from the engine's store set */
+    struct lh_catalog_object_info o; /* its catalog entry; strings in the table's arena */
 };
+
+/* Parts up to this size are read whole (see part_open). */
+#define WHOLE_PART_MAX ((uint64_t)16 << 20)
 
 struct lh_vtab {
     sqlite3_vtab base;
@@ -92,6 +100,7 @@ struct agg_item {
 struct obj_input {
     struct lh_store *st;
     const char *key;
+    uint8_t *whole; /* the part read whole and verified, or NULL; freed by reader_close */
 };
 
 struct cons {
@@ -189,6 +198,13 @@ static int vt_fail(sqlite3_vtab *vt, struct lh_sql_engine *e, const struct lh_er
     return SQLITE_ERROR;
 }
 
+/* Prefixes err with the dataset, version and part it came from. */
+static void part_error(const struct lh_vtab *t, size_t i, struct lh_error *err)
+{
+    lh_error_prefix(err, "dataset %s version %" PRIu64 ", part %s", t->dataset, t->version,
+                    t->parts[i].o.key);
+}
+
 static enum lh_status obj_read_at(void *ctx, uint64_t off, void *buf, size_t n,
                                   struct lh_error *err)
 {
@@ -196,19 +212,48 @@ static enum lh_status obj_read_at(void *ctx, uint64_t off, void *buf, size_t n,
     return lh_store_get_range(in->st, in->key, off, buf, n, err);
 }
 
-static enum lh_status part_open(struct lh_sql_engine *e, struct obj_input *in,
+/* Opens part i of table t, checked against its catalog entry (docs/sql.md,
+ * "Damaged parts"): the object's size always (the stat the reader needs
+ * anyway). With `verify`, a part of at most WHOLE_PART_MAX bytes is read
+ * whole — one request instead of one per column chunk — its checksum
+ * checked, and decoded from memory (in->whole); larger parts are read by
+ * ranges and rely on the page CRCs the reader checks. The checks are
+ * lh_catalog_object_check's, so any engine can make the same ones. Every
+ * error names the dataset, version and part. */
+static enum lh_status part_open(struct lh_vtab *t, size_t i, bool verify, struct obj_input *in,
                                 struct lh_parquet_reader **r, struct lh_error *err)
 {
+    const struct part *pt = &t->parts[i];
+    *in = (struct obj_input){.st = pt->st, .key = pt->o.key};
     uint64_t size;
+    uint8_t *data = NULL;
+    size_t len = 0;
     enum lh_status s = lh_store_stat(in->st, in->key, &size, err);
     if (s != LH_OK)
-        return s;
-    struct lh_parquet_input pin = {.ctx = in, .size = size, .read_at = obj_read_at};
-    s = lh_parquet_reader_open(&pin, r, err);
+        goto fail_named;
+    if (verify && pt->o.checksum && size == pt->o.size_bytes && size <= WHOLE_PART_MAX &&
+        !t->e->opt.no_whole_parts) {
+        if ((s = lh_store_get(in->st, in->key, (size_t)size, &data, &len, NULL, err)) != LH_OK)
+            goto fail_named;
+        uint32_t crc = lh_crc32(0, data, len);
+        if ((s = lh_catalog_object_check(t->dataset, t->version, &pt->o, len, &crc, err)) != LH_OK)
+            goto fail; /* the message names the part */
+        s = lh_parquet_reader_open_mem(data, len, r, err);
+    } else {
+        if ((s = lh_catalog_object_check(t->dataset, t->version, &pt->o, size, NULL, err)) != LH_OK)
+            goto fail;
+        struct lh_parquet_input pin = {.ctx = in, .size = size, .read_at = obj_read_at};
+        s = lh_parquet_reader_open(&pin, r, err);
+    }
     if (s != LH_OK)
-        lh_error_prefix(err, "%s", in->key);
-    else
-        e->stats.files_opened++;
+        goto fail_named;
+    in->whole = data;
+    t->e->stats.files_opened++;
+    return LH_OK;
+fail_named:
+    part_error(t, i, err);
+fail:
+    free(data);
     return s;
 }
 
@@ -364,14 +409,19 @@ static int vt_create(sqlite3 *db, void *aux, int argc, const char *const *argv,
         if (lh_store_set_get(e->set, o->bucket ? o->bucket : "primary", &t->parts[i].st, &err) !=
             LH_OK)
             goto fail;
-        t->parts[i].key = lh_arena_strndup(&t->arena, o->key, strlen(o->key));
-        if (!t->parts[i].key) {
+        t->parts[i].o = *o;
+        t->parts[i].o.key = lh_arena_strndup(&t->arena, o->key, strlen(o->key));
+        t->parts[i].o.checksum =
+            o->checksum ? lh_arena_strndup(&t->arena, o->checksum, strlen(o->checksum)) : NULL;
+        t->parts[i].o.bucket = t->parts[i].o.created_at = NULL; /* not kept */
+        if (!t->parts[i].o.key || (o->checksum && !t->parts[i].o.checksum)) {
             lh_error_set(&err, LH_E_NOMEM, "out of memory");
             goto fail;
         }
     }
-    struct obj_input in = {t->parts[0].st, t->parts[0].key};
-    if (part_open(e, &in, &r, &err) != LH_OK) {
+    /* the schema: part 0's footer, by ranges (the cursor verifies the part) */
+    struct obj_input in;
+    if (part_open(t, 0, false, &in, &r, &err) != LH_OK) {
         if (err.status == LH_E_NOTFOUND) /* a damaged version, not a missing dataset */
             lh_catalog_part_missing(name, v->version, v->objects[0].bucket, v->objects[0].key,
                                     &err);
@@ -628,6 +678,8 @@ static void reader_close(struct lh_cursor *c)
     lh_parquet_reader_close(c->r);
     c->r = NULL;
     c->info = NULL;
+    free(c->in.whole);
+    c->in.whole = NULL;
 }
 
 static int vt_close(sqlite3_vtab_cursor *cur)
@@ -922,7 +974,7 @@ static enum lh_status ensure_col(struct lh_cursor *c, int col, struct lh_error *
         return LH_OK;
     if (lh_parquet_reader_read_column(c->r, c->rg, (size_t)col, &c->arena, &c->cols[col], err) !=
         LH_OK) {
-        lh_error_prefix(err, "%s", c->in.key);
+        part_error(c->t, c->part, err);
         return err->status;
     }
     c->decoded[col] = 1;
@@ -1045,11 +1097,10 @@ static int next_group(struct lh_cursor *c)
                 c->eof = true;
                 return SQLITE_OK;
             }
-            c->in.st = t->parts[c->part].st;
-            c->in.key = t->parts[c->part].key;
-            if (part_open(e, &c->in, &c->r, &err) != LH_OK) {
+            if (part_open(t, c->part, true, &c->in, &c->r, &err) != LH_OK) {
                 if (err.status == LH_E_NOTFOUND)
-                    lh_catalog_part_missing(t->dataset, t->version, NULL, c->in.key, &err);
+                    lh_catalog_part_missing(t->dataset, t->version, NULL, t->parts[c->part].o.key,
+                                            &err);
                 return cursor_fail(c, &err);
             }
             c->info = lh_parquet_reader_info(c->r);
@@ -1060,7 +1111,7 @@ static int next_group(struct lh_cursor *c)
                 lh_error_set(&err, LH_E_FORMAT,
                              "dataset %s version %" PRIu64 ": part %s has a different schema "
                              "than part %s",
-                             t->dataset, t->version, t->parts[c->part].key, t->parts[0].key);
+                             t->dataset, t->version, t->parts[c->part].o.key, t->parts[0].o.key);
                 return cursor_fail(c, &err);
             }
             c->rg = -1;
@@ -1508,7 +1559,7 @@ static int grouped_build(struct lh_cursor *c)
                 continue;
             if (lh_parquet_reader_read_column(c->r, c->rg, col, &g->arena, &gr->cols[col], &err) !=
                 LH_OK) {
-                lh_error_prefix(&err, "%s", c->in.key);
+                part_error(t, c->part, &err);
                 return cursor_fail(c, &err);
             }
             t->e->stats.columns_decoded++;

@@ -226,6 +226,12 @@ static int64_t read_current(const char *dataset, uint64_t *version, int32_t *ids
     const struct lh_catalog_version_info *v = lh_catalog_record_current(&rec);
     assert_non_null(v);
     *version = v->version;
+    for (size_t i = 0; i < v->nobjects; i++) { /* each part's size and checksum are recorded */
+        assert_non_null(v->objects[i].checksum);
+        assert_int_equal(lh_catalog_object_verify(lh_store_set_primary(set), dataset, v->version,
+                                                  &v->objects[i], true, &err),
+                         LH_OK);
+    }
     for (size_t i = 0; i < v->nobjects; i++) {
         char path[2048];
         snprintf(path, sizeof path, "%s/primary/%s", DATA_DIR, v->objects[i].key);

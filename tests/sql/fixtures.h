@@ -88,15 +88,28 @@ out:
     return rc;
 }
 
-static int fx_register(struct lh_catalog *cat, const char *name, const char *const *keys,
-                       const uint64_t *sizes, size_t n, uint64_t rows)
+/* Registers a version of the objects at keys, with their sizes and (as
+ * ingest records them) their checksums, read back from the store. */
+static int fx_register(struct lh_store *st, struct lh_catalog *cat, const char *name,
+                       const char *const *keys, const uint64_t *sizes, size_t n, uint64_t rows)
 {
     struct lh_catalog_object o[4];
-    for (size_t i = 0; i < n; i++)
-        o[i] = (struct lh_catalog_object){.key = keys[i], .size_bytes = sizes[i]};
-    struct lh_catalog_version_spec sp = {.objects = o, .nobjects = n, .row_count = rows,
-                                         .run_id = "test"};
+    char sums[4][LH_CATALOG_CHECKSUM_SIZE];
     struct lh_error err;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *data;
+        size_t len;
+        if (lh_store_get(st, keys[i], 0, &data, &len, NULL, &err) != LH_OK) {
+            fprintf(stderr, "register %s: %s\n", name, err.msg);
+            return -1;
+        }
+        lh_catalog_checksum_format(lh_crc32(0, data, len), sums[i]);
+        free(data);
+        o[i] =
+            (struct lh_catalog_object){.key = keys[i], .size_bytes = sizes[i], .checksum = sums[i]};
+    }
+    struct lh_catalog_version_spec sp = {
+        .objects = o, .nobjects = n, .row_count = rows, .run_id = "test"};
     if (lh_catalog_version_register(cat, name, &sp, NULL, &err) != LH_OK) {
         fprintf(stderr, "register %s: %s\n", name, err.msg);
         return -1;
@@ -229,7 +242,7 @@ static int fx_types(struct lh_store *st, struct lh_catalog *cat)
     const char *key = "datasets/types/v1/part-00000.parquet";
     int rc = fx_put(st, key, &sc, &b, 100, &size);
     if (rc == 0)
-        rc = fx_register(cat, "types", &key, &size, 1, N);
+        rc = fx_register(st, cat, "types", &key, &size, 1, N);
     fx_strs_free(&s);
     fx_strs_free(&js);
     fx_strs_free(&en);
@@ -277,7 +290,7 @@ static int fx_sorted(struct lh_store *st, struct lh_catalog *cat, const char *na
     uint64_t size;
     int rc = fx_put(st, key, &sc, &b, rg, &size);
     if (rc == 0)
-        rc = fx_register(cat, name, &kp, &size, 1, (uint64_t)n);
+        rc = fx_register(st, cat, name, &kp, &size, 1, (uint64_t)n);
     free(id), free(v), free(none), free(grp), free(nv);
     fx_strs_free(&s);
     return rc;
@@ -356,7 +369,7 @@ static int fx_customers(struct lh_store *st, struct lh_catalog *cat)
     uint64_t size;
     int rc = fx_put(st, key, &sc, &b, 16, &size);
     if (rc == 0)
-        rc = fx_register(cat, "customers", &key, &size, 1, N);
+        rc = fx_register(st, cat, "customers", &key, &size, 1, N);
     fx_strs_free(&s);
     return rc;
 }
@@ -385,13 +398,13 @@ static int fx_build(const char *dir)
     if (rc == 0)
         rc = fx_orders_part(st, k1, 0, 100, &s1);
     if (rc == 0)
-        rc = fx_register(cat, "orders", &k1, &s1, 1, 100);
+        rc = fx_register(st, cat, "orders", &k1, &s1, 1, 100);
     if (rc == 0)
         rc = fx_orders_part(st, k2[0], 0, 90, &s2[0]);
     if (rc == 0)
         rc = fx_orders_part(st, k2[1], 90, 150, &s2[1]);
     if (rc == 0)
-        rc = fx_register(cat, "orders", k2, s2, 2, 150);
+        rc = fx_register(st, cat, "orders", k2, s2, 2, 150);
     lh_catalog_close(cat);
     lh_store_set_close(set);
     return rc;

@@ -1,0 +1,350 @@
+/*
+ * test_integrity.c — damaged and swapped parts under SQL (issue 12, item 2).
+ *
+ * One dataset, `garble` (20,000 rows in 10 row groups, one part of random
+ * and regular columns), a fixed set of queries, and their answers on the
+ * intact part. Then, with a seeded generator:
+ *
+ *   - 30 garbles of 16 random bytes anywhere in the part (same size):
+ *     every query must give exactly the intact answer or fail with the one
+ *     clear error naming dataset, version and part — never another answer.
+ *     With the default engine (a part this small is read whole and its
+ *     checksum checked) every garble is caught; an engine that reads by
+ *     ranges only (no_whole_parts) is counted too, and inside page bodies
+ *     its page CRCs must catch every garble;
+ *   - the part swapped for another dataset's file, or truncated: the size
+ *     check fails every query with that error, whichever engine.
+ *
+ * The figures (tries, detected, right answers, silently wrong) are printed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "fixtures.h"
+#include "sql/sql.h"
+
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define ROWS 20000
+#define TRIES 30
+#define GARBLE 16
+#define KEY "datasets/garble/v1/part-00000.parquet"
+#define WHO "dataset garble version 1, part " KEY
+
+static char dir[256];
+static struct lh_sql_engine *eng, *eng_ranges;
+static struct lh_store_set *set;
+static struct lh_store *st;
+static uint8_t *orig;
+static size_t orig_len;
+
+static const char *const queries[] = {
+    "SELECT count(*) FROM garble",
+    "SELECT sum(id), sum(r), count(s), sum(d) FROM garble",
+    "SELECT id, r, s, d FROM garble WHERE id BETWEEN 7000 AND 7100",
+    "SELECT s, count(*), sum(r) FROM garble GROUP BY s ORDER BY s LIMIT 20",
+    "SELECT * FROM garble LIMIT 30 OFFSET 15000",
+    "SELECT max(r), min(d) FROM garble WHERE r > 0",
+    "SELECT * FROM garble",
+};
+#define NQ (sizeof queries / sizeof queries[0])
+static char *want[NQ];
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static int fx_garble(struct lh_store *pst, struct lh_catalog *cat)
+{
+    static const struct lh_field f[] = {
+        {.name = "id", .type = LH_T_INT64},
+        {.name = "r", .type = LH_T_INT64},
+        {.name = "s", .type = LH_T_STRING},
+        {.name = "d", .type = LH_T_DOUBLE, .nullable = true},
+    };
+    static int64_t id[ROWS], r[ROWS];
+    static double d[ROWS];
+    static uint8_t dv[ROWS / 8 + 1];
+    struct fx_strs s;
+    fx_strs_init(&s, ROWS, ROWS * 8);
+    uint64_t x = 2026;
+    for (int i = 0; i < ROWS; i++) {
+        id[i] = i;
+        r[i] = (int64_t)(rng_next(&x) >> 20) - ((int64_t)1 << 43);
+        d[i] = i * 0.25;
+        lh_bit_set(dv, i, i % 9 != 0);
+        char t[16];
+        int k = snprintf(t, sizeof t, "k%03d", i % 1000);
+        fx_strs_add(&s, i, t, (size_t)k);
+    }
+    struct lh_array a[4] = {
+        {.length = ROWS, .values = id},
+        {.length = ROWS, .values = r},
+        {.length = ROWS, .offsets = s.off, .data = (uint8_t *)s.heap},
+        {.length = ROWS, .values = d, .validity = dv},
+    };
+    struct lh_schema sc = {4, f};
+    struct lh_batch b = {ROWS, a};
+    const char *kp = KEY;
+    uint64_t size;
+    int rc = fx_put(pst, KEY, &sc, &b, 2000, &size);
+    if (rc == 0)
+        rc = fx_register(pst, cat, "garble", &kp, &size, 1, ROWS);
+    fx_strs_free(&s);
+    return rc;
+}
+
+/* The CSV answer of sql on engine e (malloc'd), or NULL with err set. */
+static char *run(struct lh_sql_engine *e, const char *sql, struct lh_error *err)
+{
+    struct lh_buf b;
+    lh_buf_init(&b, 0);
+    if (lh_sql_execute(e, sql, 0, LH_SQL_FORMAT_CSV, &b, err) != LH_OK) {
+        lh_buf_free(&b);
+        return NULL;
+    }
+    lh_buf_cstr(&b);
+    char *out = strdup((const char *)b.data);
+    lh_buf_free(&b);
+    return out;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/lh-sql-integrity-XXXXXX");
+    if (!mkdtemp(dir) || fx_build(dir) != 0)
+        return -1;
+    struct lh_error err;
+    struct lh_catalog *cat;
+    if (lh_store_set_open(dir, NULL, NULL, &set, &err) != LH_OK ||
+        lh_catalog_open(set, NULL, &cat, &err) != LH_OK)
+        return -1;
+    st = lh_store_set_primary(set);
+    int rc = fx_garble(st, cat);
+    lh_catalog_close(cat);
+    if (rc != 0 || lh_store_get(st, KEY, 0, &orig, &orig_len, NULL, &err) != LH_OK)
+        return -1;
+    struct lh_sql_options o = {.timeout_ms = 20000};
+    if (lh_sql_engine_open(dir, NULL, &o, &eng, &err) != LH_OK)
+        return -1;
+    o.no_whole_parts = true;
+    if (lh_sql_engine_open(dir, NULL, &o, &eng_ranges, &err) != LH_OK)
+        return -1;
+    for (size_t i = 0; i < NQ; i++) {
+        want[i] = run(eng, queries[i], &err);
+        if (!want[i]) {
+            fprintf(stderr, "%s: %s\n", queries[i], err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lh_sql_engine_destroy(eng);
+    lh_sql_engine_destroy(eng_ranges);
+    lh_store_set_close(set);
+    free(orig);
+    for (size_t i = 0; i < NQ; i++)
+        free(want[i]);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void put_part(const uint8_t *p, size_t n)
+{
+    struct lh_error err;
+    assert_int_equal(lh_store_put(st, KEY, p, n, &err), LH_OK);
+}
+
+struct tally {
+    int tries, detected, right, wrong; /* per try: any query refused / all right / any wrong */
+};
+
+/* Runs every query on e against the part as it is now; `must` (may be
+ * NULL) is text the error has to contain besides the part's name. */
+static void check_queries(struct lh_sql_engine *e, const char *must, struct tally *t,
+                          const char *what)
+{
+    bool det = false, wrong = false;
+    for (size_t i = 0; i < NQ; i++) {
+        struct lh_error err;
+        lh_error_clear(&err);
+        char *got = run(e, queries[i], &err);
+        if (!got) {
+            det = true;
+            if (!strstr(err.msg, WHO) || (must && !strstr(err.msg, must)))
+                fail_msg("%s: %s: not the clear error: %s", what, queries[i], err.msg);
+        } else if (strcmp(got, want[i]) != 0) {
+            wrong = true;
+            printf("  %s: %s: silently wrong answer\n", what, queries[i]);
+        }
+        free(got);
+    }
+    t->tries++;
+    t->detected += det;
+    t->wrong += wrong;
+    t->right += !det && !wrong;
+}
+
+static void test_intact_part_reads(void **state)
+{
+    (void)state;
+    struct lh_error err;
+    for (size_t i = 0; i < NQ; i++) {
+        char *got = run(eng_ranges, queries[i], &err);
+        assert_non_null(got);
+        assert_string_equal(got, want[i]);
+        free(got);
+    }
+    assert_non_null(strstr(want[0], "20000"));
+}
+
+static void test_garbles_anywhere(void **state)
+{
+    (void)state;
+    uint8_t *copy = malloc(orig_len);
+    assert_non_null(copy);
+    uint64_t seed = 0x5EED0012u;
+    struct tally whole = {0}, ranges = {0};
+    for (int t = 0; t < TRIES; t++) {
+        memcpy(copy, orig, orig_len);
+        size_t at = (size_t)(rng_next(&seed) % (orig_len - GARBLE + 1));
+        for (size_t i = 0; i < GARBLE; i++)
+            copy[at + i] = (uint8_t)rng_next(&seed);
+        if (memcmp(copy + at, orig + at, GARBLE) == 0)
+            continue;
+        put_part(copy, orig_len);
+        char what[64];
+        snprintf(what, sizeof what, "garble at %zu", at);
+        check_queries(eng, "content checksum", &whole, what);
+        check_queries(eng_ranges, NULL, &ranges, what);
+    }
+    put_part(orig, orig_len);
+    printf("garbles anywhere, part read whole (default): %d tries, %d detected, %d right, "
+           "%d silently wrong\n",
+           whole.tries, whole.detected, whole.right, whole.wrong);
+    printf("garbles anywhere, part read by ranges only: %d tries, %d detected, %d right, "
+           "%d silently wrong\n",
+           ranges.tries, ranges.detected, ranges.right, ranges.wrong);
+    assert_int_equal(whole.tries, TRIES);
+    assert_int_equal(whole.wrong, 0);
+    assert_int_equal(whole.detected, TRIES);
+    free(copy);
+}
+
+/* Inside page bodies the page CRC alone catches every garble, even when
+ * the part is read by ranges and its checksum never computed. */
+static void test_garbles_in_pages_by_ranges(void **state)
+{
+    (void)state;
+    struct lh_parquet_reader *rd;
+    struct lh_error err;
+    assert_int_equal(lh_parquet_reader_open_mem(orig, orig_len, &rd, &err), LH_OK);
+    const struct lh_parquet_file_info *fi = lh_parquet_reader_info(rd);
+    uint8_t *copy = malloc(orig_len);
+    assert_non_null(copy);
+    uint64_t seed = 77;
+    struct tally ranges = {0};
+    for (int t = 0; t < 10; t++) {
+        /* the middle half of column r's chunk (one page of random values) */
+        const struct lh_parquet_chunk_info *ch = &fi->row_groups[t % fi->num_row_groups].chunks[1];
+        assert_true(ch->total_compressed_size > 1000);
+        size_t q = (size_t)ch->total_compressed_size / 4;
+        size_t at = (size_t)ch->data_page_offset + q + (size_t)(rng_next(&seed) % (2 * q));
+        memcpy(copy, orig, orig_len);
+        for (size_t i = 0; i < GARBLE; i++)
+            copy[at + i] ^= (uint8_t)(rng_next(&seed) | 1);
+        put_part(copy, orig_len);
+        check_queries(eng_ranges, NULL, &ranges, "garble in a page");
+        /* the full scan decodes every page: the page CRC names it */
+        assert_null(run(eng_ranges, "SELECT * FROM garble", &err));
+        assert_non_null(strstr(err.msg, WHO ": column r: page 0 of row group"));
+        assert_non_null(strstr(err.msg, "fails its CRC check"));
+    }
+    put_part(orig, orig_len);
+    printf("garbles inside pages, part read by ranges only: %d tries, %d detected, %d right, "
+           "%d silently wrong\n",
+           ranges.tries, ranges.detected, ranges.right, ranges.wrong);
+    assert_int_equal(ranges.wrong, 0);
+    lh_parquet_reader_close(rd);
+    free(copy);
+}
+
+static void test_swapped_and_truncated(void **state)
+{
+    (void)state;
+    struct lh_error err;
+    uint8_t *other;
+    size_t olen;
+    assert_int_equal(
+        lh_store_get(st, "datasets/customers/v1/part-00000.parquet", 0, &other, &olen, NULL, &err),
+        LH_OK);
+    assert_true(olen != orig_len);
+    struct tally t = {0};
+    put_part(other, olen); /* another dataset's file in its place */
+    check_queries(eng, "bytes, the catalog recorded", &t, "swapped");
+    check_queries(eng_ranges, "bytes, the catalog recorded", &t, "swapped");
+    put_part(orig, orig_len - 100); /* truncated */
+    check_queries(eng, "bytes, the catalog recorded", &t, "truncated");
+    check_queries(eng_ranges, "bytes, the catalog recorded", &t, "truncated");
+    put_part(orig, orig_len);
+    printf("swapped or truncated part: %d runs of %zu queries, %d refused\n", t.tries, NQ,
+           t.detected);
+    assert_int_equal(t.wrong, 0);
+    assert_int_equal(t.detected, 4);
+    /* the message, whole */
+    put_part(other, olen);
+    assert_null(run(eng, "SELECT count(*) FROM garble", &err));
+    printf("the error: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "restore it, or re-run the ingest"));
+    /* the CLI: exit 1 and that one line on stderr, nothing on stdout */
+    char cmd[1024], line[1024] = "", out[64] = "";
+    snprintf(cmd, sizeof cmd, "%s sql --data '%s' 'SELECT count(*) FROM garble' 2>'%s/err.txt'",
+             LH_TEST_LAKEHOUSE, dir, dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    int cst = pclose(p);
+    assert_int_equal(n, 0);
+    assert_true(WIFEXITED(cst) && WEXITSTATUS(cst) == 1);
+    snprintf(cmd, sizeof cmd, "%s/err.txt", dir);
+    FILE *e = fopen(cmd, "r");
+    assert_non_null(e);
+    n = fread(line, 1, sizeof line - 1, e);
+    line[n] = '\0';
+    fclose(e);
+    assert_non_null(strstr(line, "lakehouse: sql: " WHO ": "));
+    assert_non_null(strchr(line, '\n'));
+    assert_string_equal(strchr(line, '\n'), "\n"); /* one line */
+    put_part(orig, orig_len);
+    free(other);
+    /* and back to the right answers */
+    char *got = run(eng, queries[1], &err);
+    assert_non_null(got);
+    assert_string_equal(got, want[1]);
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_intact_part_reads),
+        cmocka_unit_test(test_garbles_anywhere),
+        cmocka_unit_test(test_garbles_in_pages_by_ranges),
+        cmocka_unit_test(test_swapped_and_truncated),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
