@@ -37,11 +37,11 @@ case $cmd in
 stop) stop ;;
 start)
   stop
-  mkdir -p "$dir/data"
+  mkdir -p "$dir/data" "$dir/tmp" # a private tmpdir: parallel installs share no /tmp files
   user=$(id -un)
   if [ "$(id -u)" = 0 ]; then user=nobody; chown -R nobody:nogroup "$dir"; fi
   mariadb-install-db --no-defaults --user="$user" --datadir="$dir/data" \
-    --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
+    --auth-root-authentication-method=normal --skip-test-db --tmpdir="$dir/tmp" >"$dir/install.log" 2>&1 ||
     { cat "$dir/install.log" >&2; exit 1; }
   # Another test's server may take the port between the check and the bind:
   # try a few ports.
@@ -51,12 +51,12 @@ start)
     : >"$dir/server.log"
     [ "$(id -u)" = 0 ] && chown nobody:nogroup "$dir/server.log"
     "$mariadbd" --no-defaults --user="$user" --datadir="$dir/data" --socket="$dir/mysql.sock" \
-      --port="$port" --bind-address=127.0.0.1 --pid-file="$dir/server.pid" \
+      --port="$port" --bind-address=127.0.0.1 --tmpdir="$dir/tmp" --pid-file="$dir/server.pid" \
       --log-error="$dir/server.log" --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
       --innodb-flush-log-at-trx-commit=0 --skip-log-bin --character-set-server=utf8mb4 \
       --collation-server=utf8mb4_general_ci --max-connections=40 >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 600); do # up to 30 s: a loaded 2-core machine starts slowly
       if mariadb --no-defaults -uroot --socket="$dir/mysql.sock" -e 'SELECT 1' >/dev/null 2>&1; then
         up=1
         break
