@@ -158,11 +158,25 @@ static const char *parts_bucket(const struct lh_catalog_record *r)
     return strcmp(v->objects[0].bucket, "primary") == 0 ? NULL : v->objects[0].bucket;
 }
 
+/* While listing, a table whose version-hint.text does not parse is left
+ * out (with a warning) rather than failing the whole list. */
+static bool skip_unreadable(bool listing, const char *name, const struct lh_error *err,
+                            struct ice_ctx *c)
+{
+    if (!listing || (err->status != LH_E_FORMAT && err->status != LH_E_TOOBIG))
+        return false;
+    lh_warn("iceberg catalog: table %s left out of the list: %s", name, err->msg);
+    c->version = 0;
+    c->st = NULL;
+    return true;
+}
+
 /* Finds dataset `name`'s Iceberg table: c->st and c->version set when it
  * has one (version 0 otherwise). A missing dataset is version 0 too.
  * false with a 5xx written when the catalog or the store fails. When
- * `known` is set the caller already knows the dataset exists (listing) and
- * the record is read only if primary has no metadata. */
+ * `known` is set the caller is listing: it knows the dataset exists, the
+ * record is read only if primary has no metadata, and an unreadable
+ * version hint counts as no table. */
 static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ctx *c,
                      const char *name, bool known)
 {
@@ -190,7 +204,9 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
         have_rec = true;
     }
     if (ice_hint(primary, name, &c->version, &err) != LH_OK) {
-        ice_status_error(resp, &err);
+        ok = skip_unreadable(known, name, &err, c);
+        if (!ok)
+            ice_status_error(resp, &err);
         goto done;
     }
     if (c->version > 0) {
@@ -220,7 +236,9 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
     struct lh_store *other = NULL;
     if (bucket && lh_store_set_get(c->set, bucket, &other, &err) == LH_OK) {
         if (ice_hint(other, name, &c->version, &err) != LH_OK) {
-            ice_status_error(resp, &err);
+            ok = skip_unreadable(known, name, &err, c);
+            if (!ok)
+                ice_status_error(resp, &err);
             goto done;
         }
         if (c->version > 0)

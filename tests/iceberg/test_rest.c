@@ -7,7 +7,8 @@
  *   customers  bucket "archive" (parts and metadata there): snapshot 2001,
  *              then 2002 overwriting with an evolved schema (amount
  *              dropped, email added);
- *   plain      a catalog dataset without Iceberg metadata (no table).
+ *   plain      a catalog dataset without Iceberg metadata (no table);
+ *   broken     a catalog dataset whose version-hint.text is garbage.
  * The real `lakehouse serve` runs on it with a token. Then:
  *   - tests/iceberg/rest_check.mjs: iceberg-js (npm, an independent REST
  *     client) lists namespaces and tables and loads each table through the
@@ -388,6 +389,14 @@ static void test_build_and_serve(void **state)
     struct lh_catalog_version_spec spec = {
         .objects = &o, .nobjects = 1, .columns = &col, .ncolumns = 1};
     assert_int_equal(lh_catalog_version_register(cat, "plain", &spec, NULL, &err), LH_OK);
+    /* a dataset whose version hint is garbage: left out of the list, 500
+     * on load, and the other tables still list */
+    assert_int_equal(
+        lh_store_put(primary, "datasets/broken/run-1/part-00000.parquet", "PAR1", 4, &err), LH_OK);
+    o.key = "datasets/broken/run-1/part-00000.parquet";
+    assert_int_equal(lh_catalog_version_register(cat, "broken", &spec, NULL, &err), LH_OK);
+    assert_int_equal(
+        lh_store_put(primary, "datasets/broken/metadata/version-hint.text", "v?", 2, &err), LH_OK);
     lh_catalog_close(cat);
     lh_store_set_close(set);
 
@@ -449,6 +458,8 @@ static void test_not_found(void **state)
                  "NoSuchTableException", "lakehouse.missing");
     expect_error("GET", "/iceberg/v1/namespaces/lakehouse/tables/plain", AUTH, 404,
                  "NoSuchTableException", "no dataset of that name has Iceberg metadata");
+    expect_error("GET", "/iceberg/v1/namespaces/lakehouse/tables/broken", AUTH, 500,
+                 "InternalServerError", "not a version number");
     expect_error("GET", "/iceberg/v1/namespaces/lakehouse/tables/bad%2Fname", AUTH, 400,
                  "BadRequestException", NULL);
     expect_error("GET", "/iceberg/v1/namespaces/lakehouse/tables?pageSize=0", AUTH, 400,
