@@ -55,6 +55,7 @@ extern const struct http_route_table http_routes_schedules;
 extern const struct http_route_table http_routes_cron; /* /api/cron/next */
 extern const struct http_route_table http_routes_ingest;    /* /api/ingest, /api/sql */
 extern const struct http_route_table http_routes_web;       /* GET / and dashboard files */
+extern const struct http_route_table http_routes_iceberg;   /* /iceberg/v1: Iceberg REST catalog */
 /* NULL-terminated list of every table, in match order. */
 extern const struct http_route_table *const http_route_tables[];
 
