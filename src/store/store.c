@@ -268,6 +268,19 @@ enum lh_status lh_store_delete(struct lh_store *st, const char *key, struct lh_e
     return st->vt->del(st, key, err);
 }
 
+/* A list or sweep prefix stays inside the bucket. */
+static enum lh_status prefix_check(const char *prefix, struct lh_error *err)
+{
+    if (strlen(prefix) > LH_STORE_KEY_MAX)
+        return lh_error_set(err, LH_E_INVAL, "prefix too long");
+    for (const char *c = prefix; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == '\\')
+            return lh_error_set(err, LH_E_INVAL, "prefix contains a control character");
+    if (prefix[0] == '/' || strstr(prefix, "../") || strcmp(prefix, "..") == 0)
+        return lh_error_set(err, LH_E_INVAL, "prefix '%s' escapes the bucket", prefix);
+    return LH_OK;
+}
+
 enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
                              struct lh_error *err)
 {
@@ -275,14 +288,12 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
     lh_arena_init(&out->arena, 0);
     if (!prefix)
         prefix = "";
-    if (strlen(prefix) > LH_STORE_KEY_MAX)
-        return lh_error_set(err, LH_E_INVAL, "list prefix too long");
-    for (const char *c = prefix; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == '\\')
-            return lh_error_set(err, LH_E_INVAL, "list prefix contains a control character");
-    if (prefix[0] == '/' || strstr(prefix, "../") || strcmp(prefix, "..") == 0)
-        return lh_error_set(err, LH_E_INVAL, "list prefix '%s' escapes the bucket", prefix);
-    enum lh_status s = st->vt->list(st, prefix, out, err);
+    enum lh_status s = prefix_check(prefix, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "list");
+        return s;
+    }
+    s = st->vt->list(st, prefix, out, err);
     if (s != LH_OK) {
         lh_store_list_free(out);
         lh_arena_init(&out->arena, 0);
@@ -290,6 +301,27 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
     }
     lh_store_list_sort(out);
     return LH_OK;
+}
+
+enum lh_status lh_store_sweep(struct lh_store *st, const char *prefix, lh_store_sweep_fn dead,
+                              void *ctx, struct lh_store_sweep_stats *stats, struct lh_error *err)
+{
+    struct lh_store_sweep_stats none;
+    if (!stats)
+        stats = &none;
+    memset(stats, 0, sizeof *stats);
+    if (!prefix)
+        prefix = "";
+    enum lh_status s = prefix_check(prefix, err);
+    if (s != LH_OK)
+        return s;
+    return st->vt->sweep(st, prefix, dead, ctx, stats, err);
+}
+
+enum lh_status lh_store_dup(const struct lh_store *st, struct lh_store **out, struct lh_error *err)
+{
+    *out = NULL;
+    return st->vt->dup(st, out, err);
 }
 
 enum lh_status lh_store_upload_begin(struct lh_store *st, const char *key,
