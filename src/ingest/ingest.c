@@ -27,8 +27,10 @@
  * rewrites it every ttl/4. The sweep (lh_ingest_sweep, run at the start of
  * every run) removes the parts, pending writes and empty directories of
  * runs whose lease expired; a live run's are never touched. A run whose
- * heartbeat lapsed past ttl/2 stops rather than publish parts a sweep may
- * have judged dead; right before publishing it renews the lease itself.
+ * lease went unrenewed for 3/4 of its time, at any moment of the run, stops
+ * rather than publish parts a sweep may have judged dead (the last quarter
+ * covers clock skew between hosts); right before publishing it renews the
+ * lease itself.
  * Lock order: job->mu, then the source's own lock; lease->mu stands alone.
  */
 #include "ingest/ingest.h"
@@ -279,6 +281,7 @@ struct lease {
     bool stop;                     /* under mu */
     char last_error[200];          /* under mu */
     _Atomic int64_t renewed_mono_ns; /* start of the last successful write */
+    _Atomic int64_t lapse_ms;        /* longest gap between two successful writes */
 };
 
 struct run {
@@ -397,8 +400,12 @@ static enum lh_status lease_write(struct lease *l, struct lh_store *st, struct l
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     enum lh_status s = lh_store_put(st, l->key, text, strlen(text), err);
     free(text);
-    if (s == LH_OK)
-        atomic_store(&l->renewed_mono_ns, t0);
+    if (s == LH_OK) {
+        int64_t prev = atomic_exchange(&l->renewed_mono_ns, t0);
+        int64_t gap = prev ? (t0 - prev) / 1000000 : 0;
+        if (gap > atomic_load(&l->lapse_ms))
+            atomic_store(&l->lapse_ms, gap); /* only grows; a lost update is a smaller gap */
+    }
     return s;
 }
 
@@ -463,14 +470,17 @@ static enum lh_status lease_begin(struct run *r, const char *run_id, struct lh_e
     return LH_OK;
 }
 
-/* Is the lease still safely ours? Not when the heartbeat has not written it
- * for ttl/2: a sweep may soon judge the run dead. */
+/* Has the lease been ours all along? Not when it went unrenewed for 3/4
+ * of the lease time at any moment: a sweep may have judged the run dead. */
 static enum lh_status lease_check(struct lease *l, struct lh_error *err)
 {
     if (!l->thread_running)
         return LH_OK;
     int64_t age_ms = (lh_time_mono_ns() - atomic_load(&l->renewed_mono_ns)) / 1000000;
-    if (age_ms <= l->ttl_ms / 2)
+    int64_t lapse = atomic_load(&l->lapse_ms);
+    if (lapse > age_ms)
+        age_ms = lapse;
+    if (age_ms <= l->ttl_ms * 3 / 4)
         return LH_OK;
     char last[200];
     pthread_mutex_lock(&l->mu);

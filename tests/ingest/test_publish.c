@@ -118,7 +118,7 @@ static int group_setup(void **state)
              "md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS h "
              "FROM generate_series(1, 400000) g");
     exec_sql("DROP VIEW IF EXISTS tp_slow; CREATE VIEW tp_slow AS SELECT g AS id, "
-             "(SELECT 1 FROM pg_sleep(0.25 + g * 0)) AS s FROM generate_series(1, 8) g");
+             "(SELECT 1 FROM pg_sleep(0.25 + g * 0)) AS s FROM generate_series(1, 16) g");
     return 0;
 }
 
@@ -624,7 +624,9 @@ static void test_kills_local(void **state)
 {
     (void)state;
     struct orphans before;
-    kills("--data", DATA_DIR, DATA_DIR, NULL, "tp_big", "killed", "256KiB", 50, 10, 1.5, 0, 2,
+    /* the lease time is short to keep the test short, but not so short
+     * that the fsyncs of ten runs on two busy cores delay a renewal past it */
+    kills("--data", DATA_DIR, DATA_DIR, NULL, "tp_big", "killed", "256KiB", 50, 10, 1.5, 0, 3,
           &before);
 }
 
@@ -643,7 +645,7 @@ static void test_kills_s3(void **state)
     /* a longer lease: ten runs share one single-threaded S3 server, whose
      * answers to the heartbeat come late */
     kills("--store", "s3://lhtest/kills", "s3://lhtest/kills", &srv, "tp_wide", "killed_s3",
-          "1GiB", 50, 10, 1.5, 5, 4, &before);
+          "1GiB", 50, 10, 1.5, 5, 6, &before);
     s3srv_stop(&srv);
     /* the last runs, killed after their first 8 MiB, left multipart uploads
      * (those of earlier ones were already aborted by the sweep of a later
@@ -652,13 +654,14 @@ static void test_kills_s3(void **state)
     assert_true(before.bytes > (8u << 20));
 }
 
-/* Sweeps run beside a live run (every 50 ms, with a 1 s lease): its lease
- * keeps its parts and its pending part alive, and it publishes them all. */
+/* Sweeps run beside a live run (every 50 ms; a 2 s lease, a 4 s run): its
+ * renewed lease keeps its parts and its pending part alive, and it
+ * publishes them all. */
 static void test_live_run_survives_sweeps(void **state)
 {
     (void)state;
     const char *ds = "live";
-    setenv("LAKEHOUSE_RUN_LEASE_SECS", "1", 1);
+    setenv("LAKEHOUSE_RUN_LEASE_SECS", "2", 1);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -691,7 +694,7 @@ static void test_live_run_survives_sweeps(void **state)
     assert_true(sweeps > 5);
     uint64_t v;
     bool dense;
-    assert_int_equal(read_current(ds, &v, NULL, 0, &dense), 8);
+    assert_int_equal(read_current(ds, &v, NULL, 0, &dense), 16);
     struct orphans o;
     count_orphans(DATA_DIR, ds, NULL, &o);
     assert_int_equal(o.objects + o.pending + o.dirs, 0); /* the run's lease is gone too */
