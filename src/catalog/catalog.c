@@ -1177,3 +1177,46 @@ enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset
     free(buf);
     return lh_catalog_object_check(dataset, version, o, size, &crc, err);
 }
+
+/* ------------------------------------------------------------------ sweep */
+
+struct sweep_age {
+    const char *key; /* NULL: any key under the prefix */
+    int64_t cutoff_us;
+};
+
+static bool sweep_old(void *vctx, const struct lh_store_pending *p)
+{
+    const struct sweep_age *a = vctx;
+    size_t kl = strlen(p->key);
+    if (kl && p->key[kl - 1] == '/')
+        return false; /* directories stay */
+    return (!a->key || strcmp(p->key, a->key) == 0) && p->modified_us < a->cutoff_us;
+}
+
+enum lh_status lh_catalog_sweep(struct lh_catalog *cat, const char *name, int64_t older_than_s,
+                                struct lh_store_sweep_stats *stats, struct lh_error *err)
+{
+    struct lh_store_sweep_stats none, one;
+    if (!stats)
+        stats = &none;
+    memset(stats, 0, sizeof *stats);
+    char key[LH_STORE_KEY_MAX], events[LH_STORE_KEY_MAX];
+    enum lh_status s = record_key(name, key, sizeof key, err);
+    if (s != LH_OK)
+        return s;
+    snprintf(events, sizeof events, EVENTS_PREFIX "%s/", name);
+    struct sweep_age a = {.key = key, .cutoff_us = lh_time_wall_us() - older_than_s * 1000000};
+    s = lh_store_sweep(cat->primary, key, sweep_old, &a, &one, err);
+    if (s != LH_OK)
+        return s;
+    stats->pending += one.pending;
+    stats->bytes += one.bytes;
+    a.key = NULL;
+    s = lh_store_sweep(cat->primary, events, sweep_old, &a, &one, err);
+    if (s != LH_OK)
+        return s;
+    stats->pending += one.pending;
+    stats->bytes += one.bytes;
+    return LH_OK;
+}

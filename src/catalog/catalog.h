@@ -239,6 +239,15 @@ enum lh_status lh_catalog_object_verify(struct lh_store *st, const char *dataset
                                         const struct lh_catalog_object_info *o, bool whole,
                                         struct lh_error *err) LH_NODISCARD;
 
+/* Removes what killed writers left of dataset name's record and events:
+ * pending writes (lh_store_sweep) of `_catalog/{name}.json` and under
+ * `_events/{name}/` last written more than older_than_s seconds ago (a
+ * record or event write takes milliseconds; ingest passes its run lease
+ * time). stats (may be NULL) receives the counts. */
+enum lh_status lh_catalog_sweep(struct lh_catalog *cat, const char *name, int64_t older_than_s,
+                                struct lh_store_sweep_stats *stats,
+                                struct lh_error *err) LH_NODISCARD;
+
 /* ------------------------------------------------------------ events */
 
 struct lh_catalog_event {

@@ -16,25 +16,47 @@
  * the catalog records each part's size and checksum. Until the catalog record is replaced nothing
  * points at them; on any failure the open upload is aborted and committed
  * parts deleted before returning.
+ *
+ * Publish is a compare-and-swap on the version the run built on (its
+ * "base"): the catalog refuses the swap when another run published since.
+ * Append then re-reads the new base (schema check again) and retries,
+ * overwrite simply retries, incremental fails (its rows were chosen by the
+ * base's watermark). So no run ever replaces versions it did not see.
+ *
+ * Lease: before the first part, the run writes {run dir}/_lease.json with an
+ * expiry, and a heartbeat thread (its own store handle, lh_store_dup)
+ * rewrites it every ttl/4. The sweep (lh_ingest_sweep, run at the start of
+ * every run) removes the parts, pending writes and empty directories of
+ * runs whose lease expired; a live run's are never touched. A run whose
+ * lease went unrenewed for 3/4 of its time, at any moment of the run, stops
+ * rather than publish parts a sweep may have judged dead (the last quarter
+ * covers clock skew between hosts); right before publishing it renews the
+ * lease itself.
+ * Lock order: job->mu, then the source's own lock; lease->mu stands alone.
  */
 #include "ingest/ingest.h"
 
 #include "parquet/parquet.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PART_BYTES_DEFAULT (1ull << 30)
-#define SWEEP_AGE_S (24 * 3600)
 #define MAX_PARTS 100000
+#define LEASE_NAME "_lease.json"
+#define LEASE_TTL_DEFAULT_S 60
+#define LEASE_TTL_ENV "LAKEHOUSE_RUN_LEASE_SECS"
+/* publish attempts of a run that keeps losing the race to other runs */
+#define PUBLISH_ATTEMPTS 100
 
 struct lh_ingest_job {
     struct lh_store_set *set;
@@ -248,9 +270,26 @@ struct part {
     char checksum[LH_CATALOG_CHECKSUM_SIZE]; /* of the bytes uploaded */
 };
 
+/* The run's lease (see the top of the file). */
+struct lease {
+    struct lh_store *st; /* the heartbeat thread's own handle */
+    char key[LH_STORE_KEY_MAX];
+    char run_id[128];
+    int64_t ttl_ms, started_us;
+    pthread_t thread;
+    bool thread_running, written; /* the run thread's */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;                     /* under mu */
+    char last_error[200];          /* under mu */
+    _Atomic int64_t renewed_mono_ns; /* start of the last successful write */
+    _Atomic int64_t lapse_ms;        /* longest gap between two successful writes */
+};
+
 struct run {
     struct lh_ingest_job *job;
     struct lh_store *primary;
+    struct lease lease;
     char dir[512];              /* datasets/{ds}/run-{millis}-{rand} */
     struct lh_store_upload *up; /* open part, or NULL */
     struct lh_parquet_writer *w;
@@ -329,6 +368,167 @@ static void run_discard(struct run *r)
     r->nparts = 0;
 }
 
+/* ------------------------------------------------------------------ lease */
+
+/* The lease time-to-live: $LAKEHOUSE_RUN_LEASE_SECS (1..86400), else 60 s. */
+static int64_t lease_ttl_ms(void)
+{
+    const char *v = getenv(LEASE_TTL_ENV);
+    int64_t n;
+    if (!v || !*v)
+        return LEASE_TTL_DEFAULT_S * 1000;
+    if (!lh_parse_i64(v, &n) || n < 1 || n > 86400) {
+        lh_warn("%s='%s' is not a number of seconds in 1..86400; using %d", LEASE_TTL_ENV, v,
+                LEASE_TTL_DEFAULT_S);
+        return LEASE_TTL_DEFAULT_S * 1000;
+    }
+    return n * 1000;
+}
+
+/* Writes the lease with a fresh expiry through st (either thread's handle). */
+static enum lh_status lease_write(struct lease *l, struct lh_store *st, struct lh_error *err)
+{
+    int64_t t0 = lh_time_mono_ns();
+    int64_t now = lh_time_wall_us();
+    char started[40], renewed[40], expires[40], host[256] = "";
+    lh_time_format_iso(l->started_us, started, sizeof started);
+    lh_time_format_iso(now, renewed, sizeof renewed);
+    lh_time_format_iso(now + l->ttl_ms * 1000, expires, sizeof expires);
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I}", "run_id", l->run_id, "pid",
+                          (json_int_t)getpid(), "host", host, "started_at", started, "renewed_at",
+                          renewed, "expires_at", expires, "expires_at_ms",
+                          (json_int_t)(now / 1000 + l->ttl_ms), "ttl_ms", (json_int_t)l->ttl_ms);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status s = lh_store_put(st, l->key, text, strlen(text), err);
+    free(text);
+    if (s == LH_OK) {
+        int64_t prev = atomic_exchange(&l->renewed_mono_ns, t0);
+        int64_t gap = prev ? (t0 - prev) / 1000000 : 0;
+        if (gap > atomic_load(&l->lapse_ms))
+            atomic_store(&l->lapse_ms, gap); /* only grows; a lost update is a smaller gap */
+    }
+    return s;
+}
+
+static void *lease_heartbeat(void *arg)
+{
+    struct lease *l = arg;
+    int64_t period_ns = l->ttl_ms * 1000000 / 4;
+    pthread_mutex_lock(&l->mu);
+    while (!l->stop) {
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        int64_t ns = (int64_t)dl.tv_nsec + period_ns;
+        dl.tv_sec += (time_t)(ns / 1000000000);
+        dl.tv_nsec = (long)(ns % 1000000000);
+        int rc = 0;
+        while (!l->stop && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&l->cv, &l->mu, &dl);
+        if (l->stop)
+            break;
+        pthread_mutex_unlock(&l->mu);
+        struct lh_error e;
+        lh_error_clear(&e);
+        enum lh_status s = lease_write(l, l->st, &e);
+        if (s != LH_OK)
+            lh_warn("ingest: could not renew the run lease %s: %s", l->key, e.msg);
+        pthread_mutex_lock(&l->mu);
+        if (s != LH_OK)
+            snprintf(l->last_error, sizeof l->last_error, "%.199s", e.msg);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+/* Writes the first lease (before any part) and starts the heartbeat. */
+static enum lh_status lease_begin(struct run *r, const char *run_id, struct lh_error *err)
+{
+    struct lease *l = &r->lease;
+    snprintf(l->key, sizeof l->key, "%s/" LEASE_NAME, r->dir);
+    snprintf(l->run_id, sizeof l->run_id, "%s", run_id);
+    l->ttl_ms = lease_ttl_ms();
+    l->started_us = lh_time_wall_us();
+    enum lh_status s = lh_store_dup(r->primary, &l->st, err);
+    if (s == LH_OK)
+        s = lease_write(l, l->st, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "cannot write the run lease");
+        return s;
+    }
+    l->written = true;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&l->mu, NULL);
+    if (pthread_create(&l->thread, NULL, lease_heartbeat, l) != 0) {
+        pthread_cond_destroy(&l->cv);
+        pthread_mutex_destroy(&l->mu);
+        return lh_error_set(err, LH_E_NOMEM, "cannot start the lease heartbeat thread");
+    }
+    l->thread_running = true;
+    return LH_OK;
+}
+
+/* Has the lease been ours all along? Not when it went unrenewed for 3/4
+ * of the lease time at any moment: a sweep may have judged the run dead. */
+static enum lh_status lease_check(struct lease *l, struct lh_error *err)
+{
+    if (!l->thread_running)
+        return LH_OK;
+    int64_t age_ms = (lh_time_mono_ns() - atomic_load(&l->renewed_mono_ns)) / 1000000;
+    int64_t lapse = atomic_load(&l->lapse_ms);
+    if (lapse > age_ms)
+        age_ms = lapse;
+    if (age_ms <= l->ttl_ms * 3 / 4)
+        return LH_OK;
+    char last[200];
+    pthread_mutex_lock(&l->mu);
+    snprintf(last, sizeof last, "%s", l->last_error[0] ? l->last_error : "the heartbeat is late");
+    pthread_mutex_unlock(&l->mu);
+    return lh_error_set(err, LH_E_STATE,
+                        "the run's lease %s was not renewed for %.1f s (lease time %.0f s): %s; "
+                        "stopping so that no sweep removes parts this run would publish",
+                        l->key, (double)age_ms / 1000, (double)l->ttl_ms / 1000, last);
+}
+
+/* Stops the heartbeat and deletes the lease; the run is over. */
+static void lease_end(struct lease *l, struct lh_store *st)
+{
+    if (l->thread_running) {
+        pthread_mutex_lock(&l->mu);
+        l->stop = true;
+        pthread_cond_signal(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->thread, NULL);
+        pthread_cond_destroy(&l->cv);
+        pthread_mutex_destroy(&l->mu);
+        l->thread_running = false;
+    }
+    if (l->written) {
+        struct lh_error e;
+        if (lh_store_delete(st, l->key, &e) != LH_OK)
+            lh_warn("ingest: could not delete the run lease %s: %s (a later sweep removes it)",
+                    l->key, e.msg);
+        l->written = false;
+    }
+    lh_store_close(l->st);
+    l->st = NULL;
+}
+
+static bool sweep_everything(void *ctx, const struct lh_store_pending *p)
+{
+    (void)ctx;
+    (void)p;
+    return true;
+}
+
 /* ------------------------------------------------------------------ run */
 
 static void rand_hex(char *out, size_t nbytes)
@@ -379,6 +579,76 @@ static bool published_anyway(struct lh_ingest_job *j, const char *run_id, uint64
     return found;
 }
 
+static enum lh_status sweep_empty_run_dirs(struct lh_store *st, const char *dataset,
+                                           struct lh_error *err);
+
+/* A short random pause between publish attempts, growing with the attempt. */
+static void publish_backoff(unsigned attempt)
+{
+    uint32_t x = 0;
+    if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x)
+        x = (uint32_t)lh_time_mono_ns();
+    unsigned cap_us = 1000u * (attempt < 20 ? attempt : 20);
+    struct timespec ts = {0, (long)(x % cap_us) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Publishes the run's version as a compare-and-swap on spec->base_version,
+ * the version the run built on. When another run published first, append
+ * re-reads the new base (its columns must still be the table's) and tries
+ * again, overwrite tries again on the new base, incremental fails: its rows
+ * were chosen by the old base's watermark. *nothing_new: an append of zero
+ * rows found a version to build on after all; *version is that version and
+ * nothing was published. */
+static enum lh_status publish(struct lh_ingest_job *j, struct lh_catalog_version_spec *spec,
+                              int64_t rows, uint64_t *version, bool *nothing_new,
+                              struct lh_error *err)
+{
+    enum lh_ingest_mode mode = j->opt.mode;
+    for (unsigned attempt = 1;; attempt++) {
+        enum lh_status s = lh_catalog_version_register(j->cat, j->dataset, spec, version, err);
+        if (s != LH_E_STATE) /* register's only LH_E_STATE: the base moved */
+            return s;
+        if (mode == LH_INGEST_INCREMENTAL)
+            return lh_error_set(err, LH_E_CONFLICT,
+                                "another run published a version while this incremental run read "
+                                "the rows after version %" PRIu64
+                                "'s watermark; nothing was published (run it again)",
+                                spec->base_version);
+        if (attempt >= PUBLISH_ATTEMPTS)
+            return lh_error_set(err, LH_E_CONFLICT,
+                                "other runs published a version %u times while this run tried to "
+                                "publish; nothing was published",
+                                attempt);
+        struct lh_catalog_record rec;
+        s = lh_catalog_dataset_get(j->cat, j->dataset, &rec, err);
+        if (s != LH_OK)
+            return s;
+        const struct lh_catalog_version_info *cv = lh_catalog_record_current(&rec);
+        uint64_t nb = cv ? cv->version : 0;
+        bool other_columns = mode == LH_INGEST_APPEND && cv && cv->schema_fingerprint &&
+                             *cv->schema_fingerprint &&
+                             strcmp(cv->schema_fingerprint, spec->schema_fingerprint) != 0;
+        lh_catalog_record_free(&rec);
+        if (other_columns)
+            return lh_error_set(err, LH_E_STATE,
+                                "version %" PRIu64 ", published by another run meanwhile, has other "
+                                "columns than the table; append would mix schemas (run once with "
+                                "--mode overwrite)",
+                                nb);
+        if (mode == LH_INGEST_APPEND && rows == 0 && nb > 0) {
+            *version = nb;
+            *nothing_new = true;
+            return LH_OK;
+        }
+        lh_debug("ingest %s: version %" PRIu64 " was published meanwhile (attempt %u), "
+                 "publishing on top of it",
+                 j->dataset, nb, attempt);
+        spec->base_version = nb;
+        publish_backoff(attempt);
+    }
+}
+
 enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *res,
                              struct lh_error *err)
 {
@@ -417,19 +687,27 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         snprintf(res->run_id, sizeof res->run_id, "%s", o->run_id);
     else
         snprintf(res->run_id, sizeof res->run_id, "scheduled-%s-%" PRId64, sys, start_ms);
-    rand_hex(rid, 4);
-    snprintf(r.dir, sizeof r.dir, "datasets/%s/run-%" PRId64 "-%s", j->dataset, start_ms, rid);
     r.primary = lh_store_set_primary(j->set);
 
-    /* leftovers of runs that were killed before publishing */
+    /* leftovers of runs that died before publishing (their lease expired) */
     {
         struct lh_error e;
         size_t nd = 0;
-        if (lh_ingest_sweep(j->set, j->dataset, SWEEP_AGE_S, &nd, &e) != LH_OK)
-            lh_warn("ingest %s: sweep of unpublished parts failed: %s", j->dataset, e.msg);
+        if (lh_ingest_sweep(j->set, j->dataset, 0, &nd, &e) != LH_OK)
+            lh_warn("ingest %s: sweep of leftovers failed: %s", j->dataset, e.msg);
         else if (nd)
-            lh_info("ingest %s: removed %zu unpublished part(s) of killed runs", j->dataset, nd);
+            lh_info("ingest %s: removed %zu leftover(s) of dead runs", j->dataset, nd);
     }
+
+    /* the run directory is named after the sweep, so that its start time
+     * (which the sweep reads for a directory without a lease) is when the
+     * lease is written */
+    rand_hex(rid, 4);
+    snprintf(r.dir, sizeof r.dir, "datasets/%s/run-%" PRId64 "-%s", j->dataset,
+             lh_time_wall_us() / 1000, rid);
+    s = lease_begin(&r, res->run_id, err);
+    if (s != LH_OK)
+        goto fail;
 
     /* the version this run builds on */
     s = lh_catalog_dataset_get(j->cat, j->dataset, &rec, err);
@@ -546,6 +824,9 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
             goto fail;
         }
+        s = lease_check(&r.lease, err);
+        if (s != LH_OK)
+            goto fail;
     }
     if (source_cancelled(j)) {
         s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
@@ -554,9 +835,9 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     /* Zero new rows on top of an existing version: nothing new to publish.
      * Otherwise (overwrite, or a first run) an empty table is an empty
      * dataset: one part holding the schema and no rows. */
-    bool publish = !(rows == 0 && inherit);
+    bool do_publish = !(rows == 0 && inherit);
     if (r.w) {
-        if (publish) {
+        if (do_publish) {
             s = part_finish(&r, err);
             if (s != LH_OK)
                 goto fail;
@@ -594,7 +875,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         res->bytes += r.parts[i].size;
     res->files = (int)r.nparts;
 
-    if (publish) {
+    if (do_publish) {
         objs = calloc(r.nparts ? r.nparts : 1, sizeof *objs);
         if (!objs) {
             s = lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -625,16 +906,24 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             .columns = cols,
             .ncolumns = ncols,
             .lineage = &lin,
-            .inherit_objects = inherit,
+            .inherit_objects = o->mode != LH_INGEST_OVERWRITE,
             .watermark = watermark[0] ? watermark : NULL,
-            .check_base = o->mode == LH_INGEST_INCREMENTAL,
+            .check_base = true,
             .base_version = base,
         };
         if (source_cancelled(j)) {
             s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
             goto fail;
         }
-        s = lh_catalog_version_register(j->cat, j->dataset, &spec, &res->version, err);
+        /* the lease must outlive the publish: fail if it may have lapsed,
+         * else renew it now */
+        s = lease_check(&r.lease, err);
+        if (s == LH_OK)
+            s = lease_write(&r.lease, r.primary, err);
+        if (s != LH_OK)
+            goto fail;
+        bool nothing_new = false;
+        s = publish(j, &spec, rows, &res->version, &nothing_new, err);
         if (s != LH_OK && published_anyway(j, res->run_id, &res->version)) {
             /* the record was swapped but a later step reported an error (a
              * directory fsync, an S3 answer lost after the PUT landed):
@@ -645,13 +934,19 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         }
         if (s != LH_OK)
             goto fail;
-        res->published = true;
-        r.nparts = 0; /* published: no longer ours to delete */
+        if (nothing_new) {
+            run_discard(&r); /* res->version is the version found */
+            res->bytes = 0;
+            res->files = 0;
+        } else {
+            res->published = true;
+            r.nparts = 0; /* published: no longer ours to delete */
+        }
     } else {
         res->version = base;
-        if (watermark_in)
-            snprintf(watermark, sizeof watermark, "%s", watermark_in);
     }
+    if (!res->published && watermark_in)
+        snprintf(watermark, sizeof watermark, "%s", watermark_in);
     snprintf(res->watermark, sizeof res->watermark, "%s", watermark);
     if (!watermark[0] && watermark_in && res->published && inherit)
         snprintf(res->watermark, sizeof res->watermark, "%s", watermark_in);
@@ -671,6 +966,19 @@ fail:
         lh_error_prefix(err, "ingest %s", j->dataset);
         memset(res->message, 0, sizeof res->message);
     }
+    if (r.dir[0]) {
+        lease_end(&r.lease, r.primary);
+        struct lh_error e;
+        if (!res->published) {
+            /* nothing of the run is left in its directory: remove it */
+            char pfx[sizeof r.dir + 1];
+            snprintf(pfx, sizeof pfx, "%s/", r.dir);
+            if (lh_store_sweep(r.primary, pfx, sweep_everything, NULL, NULL, &e) != LH_OK)
+                lh_warn("ingest %s: could not remove %s: %s", j->dataset, pfx, e.msg);
+        } else if (sweep_empty_run_dirs(r.primary, j->dataset, &e) != LH_OK) {
+            lh_warn("ingest %s: %s", j->dataset, e.msg);
+        }
+    }
     free(r.parts);
     free(objs);
     free(cols);
@@ -684,74 +992,169 @@ fail:
 
 /* ------------------------------------------------------------------ sweep */
 
-/* The start time of the run that wrote key (…/run-{millis}-{rand}/…), or -1. */
-static int64_t run_start_ms(const char *key)
+/* One run directory of the dataset seen by the sweep. */
+struct swept_run {
+    const char *dir; /* "datasets/{ds}/run-{millis}-{rand}/…": a listed key (borrowed) */
+    size_t len;      /* of the directory part, its '/' included */
+    int64_t start_ms;
+    bool has_lease, lease_gone, dead;
+};
+
+struct sweep_ctx {
+    struct swept_run *runs;
+    size_t nruns, cap;
+    size_t dlen;          /* strlen("datasets/{ds}/") */
+    int64_t now_ms;
+    int64_t leaseless_ms; /* a run directory without a lease is dead past this age */
+};
+
+/* The length of the run directory prefix of key ("datasets/{ds}/run-…/"),
+ * 0 when key is not inside a run directory; *start_ms from its name. */
+static size_t run_dir_len(const char *key, size_t dlen, int64_t *start_ms)
 {
-    const char *p = strstr(key, "/run-");
-    if (!p)
-        return -1;
-    p += 5;
+    const char *p = key + dlen;
+    if (strncmp(p, "run-", 4) != 0)
+        return 0;
+    const char *slash = strchr(p, '/');
+    if (!slash)
+        return 0;
     int64_t v = 0;
     int n = 0;
-    for (; *p >= '0' && *p <= '9' && n < 16; p++, n++)
+    for (p += 4; *p >= '0' && *p <= '9' && n < 16; p++, n++)
         v = v * 10 + (*p - '0');
-    return n > 0 && *p == '-' ? v : -1;
+    if (n == 0 || *p != '-')
+        return 0;
+    *start_ms = v;
+    return (size_t)(slash - key) + 1;
 }
 
-static bool key_referenced(const struct lh_catalog_record *rec, const char *key)
+static struct swept_run *sweep_find(struct sweep_ctx *c, const char *key, size_t n)
 {
-    for (size_t i = 0; rec && i < rec->nversions; i++)
-        for (size_t k = 0; k < rec->versions[i].nobjects; k++)
-            if (strcmp(rec->versions[i].objects[k].key, key) == 0 &&
-                strcmp(rec->versions[i].objects[k].bucket, "primary") == 0)
-                return true;
-    return false;
+    for (size_t i = c->nruns; i-- > 0;) /* listings are sorted: usually the last */
+        if (c->runs[i].len == n && memcmp(c->runs[i].dir, key, n) == 0)
+            return &c->runs[i];
+    return NULL;
 }
 
-/* Local backend only: temporary files of uploads a killed process left in
- * run directories are invisible to lh_store_list; remove those older than
- * the cut-off, then the run directories that became empty. */
-static size_t sweep_local_temps(struct lh_store *st, const char *dataset, int64_t cutoff_ms)
+static struct swept_run *sweep_add(struct sweep_ctx *c, const char *key, size_t n,
+                                   int64_t start_ms)
 {
-    const char *url = lh_store_url(st);
-    if (strcmp(lh_store_kind(st), "local") != 0 || !url)
-        return 0;
-    if (strncmp(url, "file://", 7) == 0)
-        url += 7;
-    char dpath[4096];
-    snprintf(dpath, sizeof dpath, "%s/datasets/%s", url, dataset);
-    DIR *d = opendir(dpath);
-    if (!d)
-        return 0;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, "run-", 4) != 0)
-            continue;
-        char rpath[4096 + 300];
-        snprintf(rpath, sizeof rpath, "%s/%s", dpath, de->d_name);
-        char probe[600];
-        snprintf(probe, sizeof probe, "/%s/", de->d_name);
-        int64_t ms = run_start_ms(probe);
-        if (ms < 0 || ms >= cutoff_ms)
-            continue;
-        DIR *rd = opendir(rpath);
-        if (!rd)
-            continue;
-        struct dirent *fe;
-        while ((fe = readdir(rd))) {
-            if (!strstr(fe->d_name, ".tmp-"))
-                continue;
-            char fpath[4096 + 600];
-            snprintf(fpath, sizeof fpath, "%s/%s", rpath, fe->d_name);
-            if (unlink(fpath) == 0)
-                n++;
-        }
-        closedir(rd);
-        (void)rmdir(rpath); /* only succeeds when empty */
+    if (c->nruns == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 32;
+        struct swept_run *nr = realloc(c->runs, nc * sizeof *nr);
+        if (!nr)
+            return NULL;
+        c->runs = nr;
+        c->cap = nc;
     }
-    closedir(d);
-    return n;
+    struct swept_run *r = &c->runs[c->nruns++];
+    memset(r, 0, sizeof *r);
+    r->dir = key;
+    r->len = n;
+    r->start_ms = start_ms;
+    return r;
+}
+
+/* A run directory nobody has listed a lease in: dead once it is older than
+ * a live run could be without having written its lease. */
+static bool leaseless_dead(const struct sweep_ctx *c, int64_t start_ms)
+{
+    return start_ms < c->now_ms - c->leaseless_ms;
+}
+
+/* The store's verdict callback: pending writes and empty directories inside
+ * dead run directories go; everything else stays. */
+static bool sweep_verdict(void *vctx, const struct lh_store_pending *p)
+{
+    struct sweep_ctx *c = vctx;
+    int64_t start_ms;
+    size_t n = run_dir_len(p->key, c->dlen, &start_ms);
+    if (n == 0)
+        return false; /* not inside a run directory */
+    const struct swept_run *r = sweep_find(c, p->key, n);
+    return r ? r->dead : leaseless_dead(c, start_ms);
+}
+
+/* Empty run directories only (retention empties those of old versions):
+ * a live run's directory always holds its lease, except for the moment
+ * between making it and writing the lease, hence the age rule. */
+static bool empty_run_dir_verdict(void *vctx, const struct lh_store_pending *p)
+{
+    const struct sweep_ctx *c = vctx;
+    int64_t start_ms;
+    size_t n = run_dir_len(p->key, c->dlen, &start_ms);
+    return n > 0 && p->key[n] == '\0' && leaseless_dead(c, start_ms);
+}
+
+/* After a publish: the run directories that the publish's retention left
+ * empty (local backend; S3 has no directories). */
+static enum lh_status sweep_empty_run_dirs(struct lh_store *st, const char *dataset,
+                                           struct lh_error *err)
+{
+    char prefix[LH_STORE_KEY_MAX];
+    snprintf(prefix, sizeof prefix, "datasets/%s/", dataset);
+    struct sweep_ctx c = {.dlen = strlen(prefix),
+                          .now_ms = lh_time_wall_us() / 1000,
+                          .leaseless_ms = 2 * lease_ttl_ms()};
+    return lh_store_sweep(st, prefix, empty_run_dir_verdict, &c, NULL, err);
+}
+
+/* Reads a run's lease: dead when it expired (or cannot be read and the run
+ * is old). A lease gone meanwhile means the run finished: its published
+ * parts are in the record read after this. */
+static bool lease_dead(struct lh_store *st, const struct sweep_ctx *c, struct swept_run *r)
+{
+    char key[LH_STORE_KEY_MAX + 16];
+    snprintf(key, sizeof key, "%.*s" LEASE_NAME, (int)r->len, r->dir);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    struct lh_error e;
+    enum lh_status s = lh_store_get(st, key, 65536, &data, &len, NULL, &e);
+    if (s == LH_E_NOTFOUND) {
+        r->lease_gone = true;
+        return true;
+    }
+    if (s != LH_OK) {
+        lh_warn("sweep: cannot read %s: %s (the run counts as alive)", key, e.msg);
+        return false;
+    }
+    json_t *o = json_loadb((const char *)data, len, 0, NULL);
+    free(data);
+    json_t *v = json_object_get(o, "expires_at_ms");
+    bool dead;
+    if (json_is_integer(v))
+        dead = (int64_t)json_integer_value(v) < c->now_ms;
+    else
+        dead = leaseless_dead(c, r->start_ms);
+    json_decref(o);
+    return dead;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The primary-bucket keys every kept version references, sorted (borrowed
+ * from rec); *out freed with free(). */
+static enum lh_status referenced_keys(const struct lh_catalog_record *rec, const char ***out,
+                                      size_t *n, struct lh_error *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; rec && i < rec->nversions; i++)
+        total += rec->versions[i].nobjects;
+    const char **keys = malloc((total ? total : 1) * sizeof *keys);
+    if (!keys)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; rec && i < rec->nversions; i++)
+        for (size_t j = 0; j < rec->versions[i].nobjects; j++)
+            if (strcmp(rec->versions[i].objects[j].bucket, "primary") == 0)
+                keys[k++] = rec->versions[i].objects[j].key;
+    qsort(keys, k, sizeof *keys, cmp_str);
+    *out = keys;
+    *n = k;
+    return LH_OK;
 }
 
 enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, int64_t older_than_s,
@@ -768,41 +1171,87 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
     bool have_rec = false;
     struct lh_store_list l = {0};
     bool have_list = false;
-    int64_t cutoff = lh_time_wall_us() / 1000 - older_than_s * 1000;
+    const char **refs = NULL;
+    size_t nrefs = 0;
+    int64_t ttl_ms = lease_ttl_ms();
+    struct sweep_ctx c = {
+        .now_ms = lh_time_wall_us() / 1000,
+        .leaseless_ms = older_than_s * 1000 > 2 * ttl_ms ? older_than_s * 1000 : 2 * ttl_ms,
+    };
     size_t n = 0;
+    char prefix[LH_STORE_KEY_MAX];
+    snprintf(prefix, sizeof prefix, "datasets/%s/", dataset);
+    c.dlen = strlen(prefix);
 
     s = lh_catalog_open(set, NULL, &cat, err);
     if (s != LH_OK)
         goto done;
-    char prefix[LH_STORE_KEY_MAX];
-    snprintf(prefix, sizeof prefix, "datasets/%s/", dataset);
-    /* list before reading the record: a part published in between is then
-     * seen as referenced, never deleted */
+    /* Order matters: list, then read the leases, then the record. A run
+     * that publishes after its lease was read is alive here; one whose
+     * lease is gone by then has published before the record is read. */
     s = lh_store_list(st, prefix, &l, err);
     if (s != LH_OK)
         goto done;
     have_list = true;
+    for (size_t i = 0; i < l.count; i++) {
+        int64_t start_ms;
+        size_t dl = run_dir_len(l.items[i].key, c.dlen, &start_ms);
+        if (dl == 0)
+            continue;
+        struct swept_run *r = sweep_find(&c, l.items[i].key, dl);
+        if (!r && !(r = sweep_add(&c, l.items[i].key, dl, start_ms))) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        if (strcmp(l.items[i].key + dl, LEASE_NAME) == 0)
+            r->has_lease = true;
+    }
+    for (size_t i = 0; i < c.nruns; i++)
+        c.runs[i].dead = c.runs[i].has_lease ? lease_dead(st, &c, &c.runs[i])
+                                             : leaseless_dead(&c, c.runs[i].start_ms);
     s = lh_catalog_dataset_get(cat, dataset, &rec, err);
     if (s == LH_OK)
         have_rec = true;
     else if (s != LH_E_NOTFOUND)
         goto done;
-    s = LH_OK;
-    for (size_t i = 0; i < l.count; i++) {
-        const char *key = l.items[i].key;
-        int64_t ms = run_start_ms(key);
-        if (ms < 0 || ms >= cutoff || key_referenced(have_rec ? &rec : NULL, key))
-            continue;
-        struct lh_error e;
-        if (lh_store_delete(st, key, &e) == LH_OK)
-            n++;
-        else
-            lh_warn("sweep: could not delete %s: %s", key, e.msg);
+    s = referenced_keys(have_rec ? &rec : NULL, &refs, &nrefs, err);
+    if (s != LH_OK)
+        goto done;
+    /* unreferenced parts of dead runs, then their leases */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < l.count; i++) {
+            const char *key = l.items[i].key;
+            int64_t start_ms;
+            size_t dl = run_dir_len(key, c.dlen, &start_ms);
+            const struct swept_run *r = dl ? sweep_find(&c, key, dl) : NULL;
+            bool is_lease = r && strcmp(key + dl, LEASE_NAME) == 0;
+            if (!r || !r->dead || is_lease != (pass == 1) || (is_lease && r->lease_gone) ||
+                bsearch(&key, refs, nrefs, sizeof *refs, cmp_str))
+                continue;
+            struct lh_error e;
+            if (lh_store_delete(st, key, &e) == LH_OK)
+                n++;
+            else
+                lh_warn("sweep: could not delete %s: %s", key, e.msg);
+        }
     }
-    n += sweep_local_temps(st, dataset, cutoff);
+    /* what no listing shows: pending writes (local temporary files, S3
+     * multipart uploads) and directories left empty */
+    struct lh_store_sweep_stats ss;
+    s = lh_store_sweep(st, prefix, sweep_verdict, &c, &ss, err);
+    if (s != LH_OK)
+        goto done;
+    n += ss.pending + ss.dirs;
+    /* the record's and events' own interrupted writes */
+    s = lh_catalog_sweep(cat, dataset, ttl_ms / 1000, &ss, err);
+    if (s != LH_OK)
+        goto done;
+    n += ss.pending;
     if (deleted)
         *deleted = n;
 done:
+    free(refs);
+    free(c.runs);
     if (have_list)
         lh_store_list_free(&l);
     if (have_rec)

@@ -12,8 +12,11 @@
  * version number is decided by the catalog when the record is replaced,
  * which is the only moment the data becomes visible. A failed or cancelled
  * run aborts its open upload, deletes the parts it committed and publishes
- * nothing; the previous version stays as it was. docs/ingest.md has the
- * whole contract (load modes, watermark rule, leftovers after kill -9).
+ * nothing; the previous version stays as it was. Publishing is a
+ * compare-and-swap on the version the run built on, in every mode, and a
+ * run holds a lease object while it writes, so that a sweep can tell dead
+ * runs' leftovers from a live run's parts. docs/ingest.md has the whole
+ * contract (load modes, concurrent runs, watermark rule, the sweep).
  *
  * Threads: a job belongs to the thread that runs lh_ingest_run, except
  * lh_ingest_cancel, which any thread may call while it runs.
@@ -95,10 +98,15 @@ void lh_ingest_job_destroy(struct lh_ingest_job *job);
  * "Decimal128(12, 2)", "Timestamp(Microsecond, Some(\"UTC\"))", "List(Int32)". */
 size_t lh_ingest_type_text(const struct lh_field *f, char *out, size_t cap);
 
-/* Removes the parts of runs that never published (killed, crashed) for
- * `dataset`: keys under datasets/{dataset}/ that no catalog version
- * references and whose run started more than older_than_s seconds ago.
- * Returns the number deleted in *deleted (may be NULL). */
+/* Removes the leftovers of dead runs of `dataset` (killed, crashed): in
+ * every run directory whose lease expired ($LAKEHOUSE_RUN_LEASE_SECS, 60 s
+ * by default), or that has no lease and started more than
+ * max(older_than_s, twice the lease time) ago, the objects no kept catalog
+ * version references, the lease, the pending writes (local temporary
+ * files, S3 incomplete multipart uploads) and, locally, the directory once
+ * empty; and stale temporary files of the dataset's record and events.
+ * A live run (fresh lease) is never touched. Every run calls it for its
+ * dataset before it starts. *deleted (may be NULL): how many were removed. */
 enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, int64_t older_than_s,
                                size_t *deleted, struct lh_error *err) LH_NODISCARD;
 

@@ -244,7 +244,7 @@ static void cut_dir(char *msg, size_t cap, const char *dir)
     snprintf(msg, cap, "%s", out);
 }
 
-static enum lh_status tidy(struct lh_store *st, enum lh_status s, struct lh_error *err)
+static enum lh_status tidy(const struct lh_store *st, enum lh_status s, struct lh_error *err)
 {
     if (s != LH_OK && err && strcmp(st->vt->kind, "local") == 0)
         cut_dir(err->msg, sizeof err->msg, lh_store_local_root(st));
@@ -318,6 +318,19 @@ enum lh_status lh_store_delete(struct lh_store *st, const char *key, struct lh_e
     return tidy(st, st->vt->del(st, key, err), err);
 }
 
+/* A list or sweep prefix stays inside the bucket. */
+static enum lh_status prefix_check(const char *prefix, struct lh_error *err)
+{
+    if (strlen(prefix) > LH_STORE_KEY_MAX)
+        return lh_error_set(err, LH_E_INVAL, "prefix too long");
+    for (const char *c = prefix; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == '\\')
+            return lh_error_set(err, LH_E_INVAL, "prefix contains a control character");
+    if (prefix[0] == '/' || strstr(prefix, "../") || strcmp(prefix, "..") == 0)
+        return lh_error_set(err, LH_E_INVAL, "prefix '%s' escapes the bucket", prefix);
+    return LH_OK;
+}
+
 enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
                              struct lh_error *err)
 {
@@ -325,14 +338,12 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
     lh_arena_init(&out->arena, 0);
     if (!prefix)
         prefix = "";
-    if (strlen(prefix) > LH_STORE_KEY_MAX)
-        return lh_error_set(err, LH_E_INVAL, "list prefix too long");
-    for (const char *c = prefix; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == '\\')
-            return lh_error_set(err, LH_E_INVAL, "list prefix contains a control character");
-    if (prefix[0] == '/' || strstr(prefix, "../") || strcmp(prefix, "..") == 0)
-        return lh_error_set(err, LH_E_INVAL, "list prefix '%s' escapes the bucket", prefix);
-    enum lh_status s = tidy(st, st->vt->list(st, prefix, out, err), err);
+    enum lh_status s = prefix_check(prefix, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "list");
+        return s;
+    }
+    s = tidy(st, st->vt->list(st, prefix, out, err), err);
     if (s != LH_OK) {
         lh_store_list_free(out);
         lh_arena_init(&out->arena, 0);
@@ -340,6 +351,27 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
     }
     lh_store_list_sort(out);
     return LH_OK;
+}
+
+enum lh_status lh_store_sweep(struct lh_store *st, const char *prefix, lh_store_sweep_fn dead,
+                              void *ctx, struct lh_store_sweep_stats *stats, struct lh_error *err)
+{
+    struct lh_store_sweep_stats none;
+    if (!stats)
+        stats = &none;
+    memset(stats, 0, sizeof *stats);
+    if (!prefix)
+        prefix = "";
+    enum lh_status s = prefix_check(prefix, err);
+    if (s != LH_OK)
+        return s;
+    return tidy(st, st->vt->sweep(st, prefix, dead, ctx, stats, err), err);
+}
+
+enum lh_status lh_store_dup(const struct lh_store *st, struct lh_store **out, struct lh_error *err)
+{
+    *out = NULL;
+    return tidy(st, st->vt->dup(st, out, err), err);
 }
 
 enum lh_status lh_store_upload_begin(struct lh_store *st, const char *key,

@@ -128,6 +128,44 @@ enum lh_status lh_store_upload_commit(struct lh_store_upload *up,
 void lh_store_upload_abort(struct lh_store_upload *up);
 uint64_t lh_store_upload_size(const struct lh_store_upload *up);
 
+/* ---------------------------------------------------------- interrupted writes */
+
+/* A write that began and was never committed or aborted: on the local
+ * backend the temporary file of a put or an upload (its process was killed,
+ * or is still writing it), on S3 an incomplete multipart upload. Neither get
+ * nor list ever shows one, yet it holds space until it is swept. */
+struct lh_store_pending {
+    const char *key;     /* the key the write would have published; "a/b/" for a
+                            directory (local) left empty under the prefix */
+    int64_t modified_us; /* local: last write (mtime); S3: when the upload began */
+    uint64_t size;       /* bytes it holds; 0 where the backend does not say (S3) */
+};
+/* The caller's verdict on one pending write or empty directory (borrowed
+ * for the call): true removes it. */
+typedef bool (*lh_store_sweep_fn)(void *ctx, const struct lh_store_pending *p);
+struct lh_store_sweep_stats {
+    size_t pending;  /* pending writes removed (temporary files, aborted uploads) */
+    size_t dirs;     /* empty directories removed (local) */
+    uint64_t bytes;  /* bytes the removed pending writes held, where known */
+};
+
+/* Sweeps leftovers of interrupted writes under prefix: every pending write
+ * for which dead(ctx, p) is true is removed (local: the temporary file is
+ * unlinked; S3: ListMultipartUploads, then AbortMultipartUpload), then, on
+ * the local backend, every directory under prefix that is empty and that
+ * dead() accepts is removed, deepest first (S3 has no directories).
+ * Objects are never touched (delete those with lh_store_delete): only the
+ * caller knows whether a write is still running, so it decides in dead().
+ * dead may be a counter that returns false (a dry run). stats may be NULL. */
+enum lh_status lh_store_sweep(struct lh_store *st, const char *prefix, lh_store_sweep_fn dead,
+                              void *ctx, struct lh_store_sweep_stats *stats,
+                              struct lh_error *err) LH_NODISCARD;
+
+/* A second handle on the same bucket with the same options, for another
+ * thread (a store is used by one thread at a time). Close with lh_store_close. */
+enum lh_status lh_store_dup(const struct lh_store *st, struct lh_store **out,
+                            struct lh_error *err) LH_NODISCARD;
+
 /* Key rules: 1..LH_STORE_KEY_MAX bytes, no leading '/', no empty, "." or
  * ".." segment, no control characters or backslash, no trailing '/'. */
 enum lh_status lh_store_key_check(const char *key, struct lh_error *err) LH_NODISCARD;

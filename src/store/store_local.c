@@ -373,6 +373,131 @@ static enum lh_status local_list(struct lh_store *st, const char *prefix, struct
     return s;
 }
 
+/* Sweeps dir (relative key rel): temporary files whose target key starts
+ * with prefix and that dead() accepts are unlinked; sub-directories left
+ * empty are removed when dead() accepts them. *left counts the entries that
+ * stay in dir. Lock files (.lh-*) are never touched. */
+static enum lh_status sweep_dir(const char *dir, struct lh_buf *rel, const char *prefix,
+                                lh_store_sweep_fn dead, void *ctx,
+                                struct lh_store_sweep_stats *stats, size_t *left, int depth,
+                                struct lh_error *err)
+{
+    *left = 0;
+    if (depth > 64)
+        return lh_error_set(err, LH_E_TOOBIG, "directory tree under %s is too deep", dir);
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return LH_OK;
+        return lh_error_errno(err, errno, "open directory %s", dir);
+    }
+    enum lh_status s = LH_OK;
+    size_t base_len = rel->len, pl = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+            continue;
+        if (strncmp(nm, ".lh-", 4) == 0) {
+            (*left)++;
+            continue;
+        }
+        rel->len = base_len;
+        if (base_len)
+            lh_buf_append_u8(rel, '/');
+        lh_buf_append_str(rel, nm);
+        lh_buf_cstr(rel);
+        if (!lh_buf_ok(rel)) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory sweeping %s", dir);
+            break;
+        }
+        const char *key = (const char *)rel->data;
+        size_t kl = rel->len;
+        size_t pn = strlen(dir) + strlen(nm) + 2;
+        char *child = malloc(pn);
+        if (!child) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            break;
+        }
+        snprintf(child, pn, "%s/%s", dir, nm);
+        struct stat sb;
+        bool stays = true;
+        if (lstat(child, &sb) != 0) {
+            stays = false; /* vanished meanwhile */
+        } else if (S_ISDIR(sb.st_mode)) {
+            if (strncmp(key, prefix, kl < pl ? kl : pl) == 0) {
+                size_t sub_left = 0;
+                s = sweep_dir(child, rel, prefix, dead, ctx, stats, &sub_left, depth + 1, err);
+                /* rel is back to this entry's key; as a directory key: "a/b/" */
+                lh_buf_append_u8(rel, '/');
+                lh_buf_cstr(rel);
+                if (s == LH_OK && sub_left == 0 && lh_buf_ok(rel) && rel->len >= pl &&
+                    strncmp((const char *)rel->data, prefix, pl) == 0) {
+                    struct lh_store_pending p = {.key = (const char *)rel->data,
+                                                 .modified_us = (int64_t)sb.st_mtime * 1000000};
+                    if (dead(ctx, &p) && rmdir(child) == 0) {
+                        stats->dirs++;
+                        stays = false;
+                    }
+                }
+            }
+        } else if (S_ISREG(sb.st_mode) && strstr(nm, ".tmp-")) {
+            size_t tl = (size_t)(strstr(key + base_len, ".tmp-") - key);
+            if (tl >= pl && strncmp(key, prefix, pl) == 0) {
+                rel->data[tl] = '\0'; /* the key the write would have published */
+                struct lh_store_pending p = {
+                    .key = key,
+                    .modified_us = (int64_t)sb.st_mtim.tv_sec * 1000000 +
+                                   sb.st_mtim.tv_nsec / 1000,
+                    .size = (uint64_t)sb.st_size,
+                };
+                if (dead(ctx, &p)) {
+                    if (unlink(child) == 0) {
+                        stats->pending++;
+                        stats->bytes += (uint64_t)sb.st_size;
+                        stays = false;
+                    } else if (errno == ENOENT) {
+                        stays = false;
+                    } else {
+                        lh_warn("store: could not remove %s: %s", child, strerror(errno));
+                    }
+                }
+            }
+        }
+        free(child);
+        if (stays)
+            (*left)++;
+        if (s != LH_OK)
+            break;
+    }
+    closedir(d);
+    rel->len = base_len;
+    return s;
+}
+
+static enum lh_status local_sweep(struct lh_store *st, const char *prefix, lh_store_sweep_fn dead,
+                                  void *ctx, struct lh_store_sweep_stats *stats,
+                                  struct lh_error *err)
+{
+    struct local *l = (struct local *)st;
+    struct lh_buf rel;
+    lh_buf_init(&rel, 8192);
+    size_t left = 0;
+    enum lh_status s = sweep_dir(l->root, &rel, prefix, dead, ctx, stats, &left, 0, err);
+    lh_buf_free(&rel);
+    return s;
+}
+
+static enum lh_status local_open_at(const char *url, const char *dir, struct lh_store **out,
+                                    struct lh_error *err);
+
+static enum lh_status local_dup(const struct lh_store *st, struct lh_store **out,
+                                struct lh_error *err)
+{
+    const struct local *l = (const struct local *)st;
+    return local_open_at(l->base.url, l->root, out, err);
+}
+
 static enum lh_status local_upload_begin(struct lh_store *st, const char *key,
                                          struct lh_store_upload **upp, struct lh_error *err)
 {
@@ -436,6 +561,8 @@ static const struct lh_store_vt local_vt = {
     .upload_write = local_upload_write,
     .upload_commit = local_upload_commit,
     .upload_abort = local_upload_abort,
+    .sweep = local_sweep,
+    .dup = local_dup,
 };
 
 enum lh_status lh_store_local_open(const char *url, const char *dir,
@@ -452,6 +579,12 @@ enum lh_status lh_store_local_open(const char *url, const char *dir,
     } else if (!S_ISDIR(sb.st_mode)) {
         return lh_error_set(err, LH_E_INVAL, "store path %s is not a directory", dir);
     }
+    return local_open_at(url, dir, out, err);
+}
+
+static enum lh_status local_open_at(const char *url, const char *dir, struct lh_store **out,
+                                    struct lh_error *err)
+{
     struct local *l = calloc(1, sizeof *l);
     if (!l)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");

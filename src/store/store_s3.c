@@ -879,6 +879,179 @@ done:
     return LH_OK;
 }
 
+/* ------------------------------------------------------------------ sweep */
+
+static enum lh_status s3_abort_upload(struct s3 *s, const char *fk, const char *upload_id,
+                                      struct lh_error *err)
+{
+    struct lh_buf q;
+    struct s3_resp r = {0};
+    lh_buf_init(&q, 4096);
+    lh_buf_append_str(&q, "uploadId=");
+    uri_encode(&q, upload_id, false);
+    lh_buf_cstr(&q);
+    enum lh_status rc = lh_buf_ok(&q)
+                            ? s3_request(s, "DELETE", fk, (const char *)q.data, NULL, 0, NULL, 0,
+                                         &r, err)
+                            : lh_error_set(err, LH_E_NOMEM, "out of memory");
+    /* 404 NoSuchUpload: completed or aborted meanwhile, nothing left */
+    if (rc == LH_OK && r.status != 204 && r.status != 200 && r.status != 404)
+        rc = s3_error(s, &r, "abort multipart upload", fk, err);
+    resp_free(&r);
+    lh_buf_free(&q);
+    return rc;
+}
+
+/* ListMultipartUploads under the prefix, page by page (key-marker and
+ * upload-id-marker); each upload dead() accepts is aborted. */
+static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store_sweep_fn dead,
+                               void *ctx, struct lh_store_sweep_stats *stats,
+                               struct lh_error *err)
+{
+    struct s3 *s = (struct s3 *)st;
+    struct lh_buf q, km, um, kb, ub;
+    struct s3_resp r = {0};
+    enum lh_status rc = LH_OK;
+    lh_buf_init(&q, 16384);
+    lh_buf_init(&km, 4096);
+    lh_buf_init(&um, 4096);
+    lh_buf_init(&kb, 4096);
+    lh_buf_init(&ub, 4096);
+    char *fp = full_key(s, prefix);
+    if (!fp) {
+        rc = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
+    for (int page = 0;; page++) {
+        if (page > 1000000) {
+            rc = lh_error_set(err, LH_E_TOOBIG, "s3 list uploads: too many pages");
+            goto fail;
+        }
+        /* parameters in canonical (sorted) order */
+        lh_buf_reset(&q);
+        if (km.len) {
+            lh_buf_append_str(&q, "key-marker=");
+            lh_buf_cstr(&km);
+            uri_encode(&q, (const char *)km.data, false);
+            lh_buf_append_u8(&q, '&');
+        }
+        lh_buf_printf(&q, "max-uploads=%u&prefix=", s->list_page);
+        uri_encode(&q, fp, false);
+        if (um.len) {
+            lh_buf_append_str(&q, "&upload-id-marker=");
+            lh_buf_cstr(&um);
+            uri_encode(&q, (const char *)um.data, false);
+        }
+        lh_buf_append_str(&q, "&uploads=");
+        lh_buf_cstr(&q);
+        if (!lh_buf_ok(&q)) {
+            rc = lh_error_set(err, LH_E_TOOBIG, "s3 list uploads: query too long");
+            goto fail;
+        }
+        resp_free(&r);
+        rc = s3_request(s, "GET", NULL, (const char *)q.data, NULL, 0, NULL, 0, &r, err);
+        if (rc != LH_OK)
+            goto fail;
+        if (r.status != 200) {
+            rc = s3_error(s, &r, "list multipart uploads", fp, err);
+            goto fail;
+        }
+        const char *x = (const char *)r.body.data;
+        size_t n = r.body.len, pos = 0;
+        const char *v;
+        size_t vl;
+        while (x && xml_next(x, n, "Upload", &pos, &v, &vl)) {
+            size_t ip = 0;
+            const char *kv, *iv, *tv;
+            size_t kvl, ivl, tvl;
+            if (!xml_next(v, vl, "Key", &ip, &kv, &kvl) ||
+                !(ip = 0, xml_next(v, vl, "UploadId", &ip, &iv, &ivl))) {
+                rc = lh_error_set(err, LH_E_FORMAT,
+                                  "s3 list uploads: <Upload> without <Key> or <UploadId>");
+                goto fail;
+            }
+            lh_buf_reset(&kb);
+            xml_decode(&kb, kv, kvl);
+            lh_buf_cstr(&kb);
+            lh_buf_reset(&ub);
+            xml_decode(&ub, iv, ivl);
+            lh_buf_cstr(&ub);
+            if (!lh_buf_ok(&kb) || !lh_buf_ok(&ub) || kb.len < strip) {
+                rc = lh_error_set(err, LH_E_FORMAT, "s3 list uploads: bad key in listing");
+                goto fail;
+            }
+            const char *full = (const char *)kb.data, *k = full + strip;
+            int64_t started = 0;
+            ip = 0;
+            if (xml_next(v, vl, "Initiated", &ip, &tv, &tvl) && tvl < 64) {
+                char ts[64];
+                memcpy(ts, tv, tvl);
+                ts[tvl] = '\0';
+                if (lh_time_parse_iso(ts, &started, NULL) != LH_OK)
+                    started = 0;
+            }
+            if (lh_store_key_check(k, NULL) != LH_OK)
+                continue; /* not ours to judge */
+            struct lh_store_pending p = {.key = k, .modified_us = started};
+            if (!dead(ctx, &p))
+                continue;
+            struct lh_error e;
+            if (s3_abort_upload(s, full, (const char *)ub.data, &e) == LH_OK)
+                stats->pending++;
+            else
+                lh_warn("store: could not abort the upload of %s: %s", k, e.msg);
+        }
+        pos = 0;
+        bool truncated = x && xml_next(x, n, "IsTruncated", &pos, &v, &vl) && vl == 4 &&
+                         memcmp(v, "true", 4) == 0;
+        if (!truncated)
+            break;
+        const char *nk, *nu;
+        size_t nkl = 0, nul = 0;
+        pos = 0;
+        bool hk = xml_next(x, n, "NextKeyMarker", &pos, &nk, &nkl);
+        pos = 0;
+        bool hu = xml_next(x, n, "NextUploadIdMarker", &pos, &nu, &nul);
+        if (!hk || nkl == 0) {
+            rc = lh_error_set(err, LH_E_FORMAT, "s3 list uploads: truncated without a marker");
+            goto fail;
+        }
+        lh_buf_reset(&km);
+        xml_decode(&km, nk, nkl);
+        lh_buf_reset(&um);
+        if (hu)
+            xml_decode(&um, nu, nul);
+    }
+fail:
+    resp_free(&r);
+    free(fp);
+    lh_buf_free(&q);
+    lh_buf_free(&km);
+    lh_buf_free(&um);
+    lh_buf_free(&kb);
+    lh_buf_free(&ub);
+    return rc;
+}
+
+static enum lh_status s3_dup(const struct lh_store *st, struct lh_store **out,
+                             struct lh_error *err)
+{
+    const struct s3 *s = (const struct s3 *)st;
+    struct lh_store_options o = {
+        .endpoint = s->endpoint,
+        .region = s->region,
+        .virtual_host = s->vhost,
+        .access_key = s->ak,
+        .secret_key = s->sk,
+        .session_token = s->token ? s->token : "",
+        .part_size = s->part_size,
+        .list_page = s->list_page,
+        .timeout_secs = s->timeout,
+    };
+    return lh_store_s3_open(s->base.url, s->bucket, s->prefix, &o, out, err);
+}
+
 static const struct lh_store_vt s3_vt = {
     .kind = "s3",
     .close = s3_close,
@@ -894,6 +1067,8 @@ static const struct lh_store_vt s3_vt = {
     .upload_write = s3_upload_write,
     .upload_commit = s3_upload_commit,
     .upload_abort = s3_upload_abort,
+    .sweep = s3_sweep,
+    .dup = s3_dup,
 };
 
 static char *dup_or_env(const char *v, const char *env)

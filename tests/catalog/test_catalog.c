@@ -13,9 +13,11 @@
 #include "catalog/catalog.h"
 #include "s3helper.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct fx {
     char dir[256];
@@ -458,6 +460,100 @@ static void test_concurrent_writers(void **state)
     lh_catalog_record_free(&r);
 }
 
+/* check_base makes a register a compare-and-swap on the version the
+ * caller built on: a stale base writes nothing (LH_E_STATE); with
+ * inherit_objects the new version lists the base's parts, then its own. */
+static void test_check_base(void **state)
+{
+    struct fx *f = *state;
+    OK(lh_store_put(f->st, "datasets/cb/a.parquet", "PAR1", 4, &e_));
+    OK(lh_store_put(f->st, "datasets/cb/b.parquet", "PAR1", 4, &e_));
+    struct lh_catalog_object a = {.key = "datasets/cb/a.parquet", .size_bytes = 4};
+    struct lh_catalog_object b = {.key = "datasets/cb/b.parquet", .size_bytes = 4};
+    struct lh_catalog_version_spec spec = {.objects = &a,
+                                           .nobjects = 1,
+                                           .row_count = 2,
+                                           .run_id = "r1",
+                                           .columns = cols_v1,
+                                           .ncolumns = 3,
+                                           .inherit_objects = true,
+                                           .check_base = true,
+                                           .base_version = 0};
+    uint64_t v = 0;
+    OK(lh_catalog_version_register(f->cat, "cb", &spec, &v, &e_));
+    assert_int_equal(v, 1);
+    /* a second run that also built on "no version yet" loses */
+    spec.objects = &b;
+    spec.run_id = "r2";
+    struct lh_error err;
+    assert_int_equal(lh_catalog_version_register(f->cat, "cb", &spec, &v, &err), LH_E_STATE);
+    assert_non_null(strstr(err.msg, "current version is 1"));
+    struct lh_catalog_record r;
+    OK(lh_catalog_dataset_get(f->cat, "cb", &r, &e_));
+    assert_int_equal(r.nversions, 1);
+    lh_catalog_record_free(&r);
+    /* rebased on version 1 it wins, and keeps version 1's rows */
+    spec.base_version = 1;
+    OK(lh_catalog_version_register(f->cat, "cb", &spec, &v, &e_));
+    assert_int_equal(v, 2);
+    OK(lh_catalog_dataset_get(f->cat, "cb", &r, &e_));
+    const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
+    assert_int_equal(cv->row_count, 4);
+    assert_int_equal(cv->nobjects, 2);
+    assert_string_equal(cv->objects[0].key, "datasets/cb/a.parquet");
+    assert_string_equal(cv->objects[1].key, "datasets/cb/b.parquet");
+    lh_catalog_record_free(&r);
+}
+
+/* Writes a file under the store directory with the given age. */
+static void leftover(struct fx *f, const char *rel, int64_t age_s)
+{
+    char path[512], dir[512];
+    snprintf(path, sizeof path, "%s/primary/%s", f->dir, rel);
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0';
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("half a record", fp);
+    fclose(fp);
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= age_s;
+    t[1] = t[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static bool on_disk(struct fx *f, const char *rel)
+{
+    char path[512];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/primary/%s", f->dir, rel);
+    return stat(path, &sb) == 0;
+}
+
+/* A writer killed in the middle of a record swap or an event write leaves
+ * a temporary file; lh_catalog_sweep removes the dataset's old ones only. */
+static void test_sweep_leftovers(void **state)
+{
+    struct fx *f = *state;
+    publish(f, "sw", 1, cols_v1, 3, 1, NULL);
+    leftover(f, "_catalog/sw.json.tmp-AAAAAA", 600);
+    leftover(f, "_catalog/sw.json.tmp-BBBBBB", 0);    /* a write in progress */
+    leftover(f, "_catalog/sw2.json.tmp-CCCCCC", 600); /* another dataset's */
+    leftover(f, "_events/sw/00000000000000000001-x.json.tmp-DDDDDD", 600);
+    struct lh_store_sweep_stats st;
+    OK(lh_catalog_sweep(f->cat, "sw", 60, &st, &e_));
+    assert_int_equal(st.pending, 2);
+    assert_false(on_disk(f, "_catalog/sw.json.tmp-AAAAAA"));
+    assert_true(on_disk(f, "_catalog/sw.json.tmp-BBBBBB"));
+    assert_true(on_disk(f, "_catalog/sw2.json.tmp-CCCCCC"));
+    assert_false(on_disk(f, "_events/sw/00000000000000000001-x.json.tmp-DDDDDD"));
+    assert_true(on_disk(f, "_catalog/sw.json"));
+}
+
 /* ------------------------------------------------------------ over S3 */
 
 static int setup_s3(void **state)
@@ -518,6 +614,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_full_keeps_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_base, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_leftovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_s3_catalog, setup_s3, teardown),
     };
     return cmocka_run_group_tests(local, NULL, NULL);

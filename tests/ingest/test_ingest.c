@@ -279,7 +279,7 @@ static void count_files(const char *dir, int *parts, int *temps)
             count_files(p, parts, temps);
         else if (strstr(e->d_name, ".tmp-"))
             (*temps)++;
-        else
+        else if (strcmp(e->d_name, "_lease.json") != 0) /* a live run's lease */
             (*parts)++;
     }
     closedir(d);
@@ -320,6 +320,16 @@ static void assert_clean(const char *dataset)
     count_files(dir, &parts, &temps);
     assert_int_equal(temps, 0);
     assert_int_equal(parts, referenced_parts(dataset));
+    /* no run's lease and no empty run directory either */
+    char cmd[1200], out[256] = "";
+    snprintf(cmd, sizeof cmd, "find '%s' -name _lease.json -o -type d -name 'run-*' -empty", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    pclose(p);
+    out[n] = '\0';
+    if (n)
+        fail_msg("left behind: %s", out);
 }
 
 /* ------------------------------------------------------------- load modes */
@@ -607,6 +617,7 @@ static void kill9(struct srv *s, const char *ds, const char *kind)
     /* a run that rolls a part every 256 KiB, killed once a part is on its way */
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/primary/datasets/%s", DATA_DIR, ds);
+    setenv("LAKEHOUSE_RUN_LEASE_SECS", "2", 1); /* the run's lease, and the sweep's view */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -633,12 +644,18 @@ static void kill9(struct srv *s, const char *ds, const char *kind)
     /* nothing published, the previous version intact */
     assert_int_equal(read_current(ds, &v, NULL, 0), rows0);
     assert_int_equal(v, v0);
-    /* leftovers exist until the sweep (runs older than the age limit; 0 here) */
+    /* leftovers stay while the killed run's lease has not expired, then the
+     * sweep removes them */
     struct lh_store_set *set = open_set();
     size_t deleted = 0;
     struct lh_error err;
     assert_int_equal(lh_ingest_sweep(set, ds, 0, &deleted, &err), LH_OK);
+    assert_int_equal(deleted, 0);
+    struct timespec lease = {2, 300 * 1000 * 1000};
+    nanosleep(&lease, NULL);
+    assert_int_equal(lh_ingest_sweep(set, ds, 0, &deleted, &err), LH_OK);
     lh_store_set_close(set);
+    unsetenv("LAKEHOUSE_RUN_LEASE_SECS");
     assert_true(deleted > 0);
     assert_clean(ds);
     assert_int_equal(read_current(ds, &v, NULL, 0), rows0);
