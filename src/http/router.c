@@ -324,6 +324,23 @@ static bool is_ipv4(const char *s, size_t n)
     return digits && parts == 3;
 }
 
+/* "[hex:hex::...]", an IPv6 address in brackets (dotted IPv4 tail too). */
+static bool is_ipv6_bracketed(const char *s, size_t n)
+{
+    if (n < 4 || s[0] != '[' || s[n - 1] != ']')
+        return false;
+    size_t colons = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = s[i];
+        if (c == ':')
+            colons++;
+        else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                   c == '.'))
+            return false;
+    }
+    return colons >= 2;
+}
+
 /* Splits "name", "name:port", "[v6]", "[v6]:port" into the name (with
  * brackets) and the port (default_port when absent). false when malformed. */
 static bool split_hostport(const char *h, size_t n, size_t *name_len, unsigned *port,
@@ -401,7 +418,7 @@ bool http_host_allowed(const struct lh_http_server *srv, const char *host, size_
     /* on a wildcard address any of the machine's addresses reaches us; an
      * IP address cannot be rebound (DNS rebinding needs a name) */
     bool wildcard = strncmp(a, "0.0.0.0:", 8) == 0 || strncmp(a, "[::]:", 5) == 0;
-    if (wildcard && (is_ipv4(host, nl) || host[0] == '['))
+    if (wildcard && (is_ipv4(host, nl) || is_ipv6_bracketed(host, nl)))
         return true;
     return false;
 }

@@ -292,6 +292,8 @@ static void test_host_rule(void **state)
         {":8080", "0.0.0.0:8080", NULL, "10.0.0.256:8080", 80, false},
         {":8080", "0.0.0.0:8080", NULL, "myhost:8080", 80, false},
         {"[::]:8080", "[::]:8080", NULL, "10.0.0.5:8080", 80, true},
+        {"[::]:8080", "[::]:8080", NULL, "[evil.example]:8080", 80, false},
+        {"[::]:8080", "[::]:8080", NULL, "[::ffff:10.0.0.5]:8080", 80, true},
         /* the configured listen name */
         {"myhost.lan:8080", "192.168.1.9:8080", NULL, "myhost.lan:8080", 80, true},
         {"myhost.lan:8080", "192.168.1.9:8080", NULL, "192.168.1.9:8080", 80, true},
