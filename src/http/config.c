@@ -165,6 +165,29 @@ static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool si
                         size ? "a size (bytes or \"1MiB\")" : "a non-negative integer", max);
 }
 
+/* "sql": {"timeout_ms": 30000} — the settings of the SQL engine behind
+ * POST /api/sql (the query pool's are under "http"). */
+static enum lh_status load_sql(struct lh_http_config *c, json_t *o, struct lh_error *err)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(o))
+        return lh_error_set(err, LH_E_INVAL, "config key \"sql\": expected an object");
+    json_object_foreach(o, k, v)
+    {
+        uint64_t n;
+        enum lh_status s;
+        if (strcmp(k, "timeout_ms") == 0) {
+            if ((s = get_uint(v, "sql.timeout_ms", 86400000, false, &n, err)) != LH_OK)
+                return s;
+            c->sql_timeout_ms = (unsigned)n;
+        } else {
+            return lh_error_set(err, LH_E_INVAL, "unknown config key \"sql.%s\"", k);
+        }
+    }
+    return LH_OK;
+}
+
 static enum lh_status load_http(struct lh_http_config *c, json_t *o, struct lh_error *err)
 {
     const char *k;
@@ -195,10 +218,10 @@ static enum lh_status load_http(struct lh_http_config *c, json_t *o, struct lh_e
             if ((s = get_uint(v, "http.shutdown_secs", 86400, false, &n, err)) != LH_OK)
                 return s;
             c->shutdown_secs = (unsigned)n;
-        } else if (strcmp(k, "sql_threads") == 0) {
-            if ((s = get_uint(v, "http.sql_threads", 256, false, &n, err)) != LH_OK)
+        } else if (strcmp(k, "sql_workers") == 0) {
+            if ((s = get_uint(v, "http.sql_workers", 256, false, &n, err)) != LH_OK)
                 return s;
-            c->sql_threads = (unsigned)n;
+            c->sql_workers = (unsigned)n;
         } else if (strcmp(k, "sql_queue") == 0) {
             if ((s = get_uint(v, "http.sql_queue", 100000, false, &n, err)) != LH_OK)
                 return s;
@@ -308,10 +331,9 @@ enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, s
             if ((s = get_uint(v, k, 86400, false, &n, err)) != LH_OK)
                 goto fail;
             c->ingest_timeout_secs = (unsigned)n;
-        } else if (strcmp(k, "sql_timeout_secs") == 0) {
-            if ((s = get_uint(v, k, 86400, false, &n, err)) != LH_OK)
+        } else if (strcmp(k, "sql") == 0) {
+            if ((s = load_sql(c, v, err)) != LH_OK)
                 goto fail;
-            c->sql_timeout_secs = (unsigned)n;
         } else if (strcmp(k, "allowed_hosts") == 0) {
             size_t i;
             json_t *e;

@@ -61,9 +61,9 @@ struct lh_http_config {
     int64_t sweep_after_secs;    /* start-up sweep: leftovers older than this; <0 = 600 */
     unsigned ingest_timeout_secs;/* POST /api/ingest statement timeout; 0 = 300 */
     size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
-    unsigned sql_threads;        /* query pool: POST /api/sql statements at once; 0 = 4 */
+    unsigned sql_workers;        /* query pool: POST /api/sql statements at once; 0 = 4 */
     unsigned sql_queue;          /* query pool: statements waiting (more: 429); 0 = 16 */
-    unsigned sql_timeout_secs;   /* POST /api/sql time limit per statement; 0 = 30 */
+    unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
     /* Host names (with or without ":port") that may reach the API besides
      * the listen address and localhost/127.0.0.1/[::1]; "*" allows any.
      * Strings in the arena; docs/http.md "Browsers". */

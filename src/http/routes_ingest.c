@@ -12,7 +12,7 @@
  * POST /api/sql: {"sql": "...", "limit": N, "format": "json"|"csv"} or
  * `Accept: text/csv`; one SQL engine per request over its own store set
  * (engines share nothing; see sql.h), with the time limit
- * sql_timeout_secs. It runs on the query pool (HTTP_RUN_QUERY: server.c,
+ * sql.timeout_ms. It runs on the query pool (HTTP_RUN_QUERY: server.c,
  * qpool.c), never on an HTTP thread. Every refusal of the statement is a
  * 400 naming "sql" (sql_status): a 5xx means the server failed.
  */
@@ -221,10 +221,8 @@ static void sql(struct http_req *req, struct http_resp *resp)
     }
     struct lh_sql_engine *e = NULL;
     struct lh_error err;
-    struct lh_sql_options opt = {.timeout_ms = srv->cfg.sql_timeout_secs
-                                                   ? srv->cfg.sql_timeout_secs * 1000u
-                                                   : 30000u};
-    if (lh_sql_engine_open(root_of(srv), srv->cfg.buckets_config, &opt, &e, &err) != LH_OK) {
+    struct lh_sql_options so = {.timeout_ms = srv->cfg.sql_timeout_ms};
+    if (lh_sql_engine_open(root_of(srv), srv->cfg.buckets_config, &so, &e, &err) != LH_OK) {
         http_resp_status_error(resp, err.status, NULL, err.msg);
         return;
     }

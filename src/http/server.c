@@ -182,12 +182,10 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
         srv->cfg.shutdown_secs = 30;
     if (!srv->cfg.connection_memory)
         srv->cfg.connection_memory = 64u << 10;
-    if (!srv->cfg.sql_threads)
-        srv->cfg.sql_threads = 4;
+    if (!srv->cfg.sql_workers)
+        srv->cfg.sql_workers = 4;
     if (!srv->cfg.sql_queue)
         srv->cfg.sql_queue = 16;
-    if (!srv->cfg.sql_timeout_secs)
-        srv->cfg.sql_timeout_secs = 30;
     srv->cfg.allowed_hosts = NULL;
     srv->cfg.nallowed_hosts = 0;
     for (size_t i = 0; i < cfg->nallowed_hosts; i++)
@@ -457,7 +455,7 @@ static bool queue_request(struct lh_http_server *srv, struct MHD_Connection *c,
             cr->resp.retry_after = 1;
             http_resp_error(&cr->resp, 429, NULL,
                             "too many queries at once (%u running, %u waiting): retry later",
-                            srv->cfg.sql_threads, srv->cfg.sql_queue);
+                            srv->cfg.sql_workers, srv->cfg.sql_queue);
         }
         return false;
     }
@@ -591,7 +589,7 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
     if (s != LH_OK)
         return s;
     if (!srv->qpool &&
-        (s = http_qpool_create(srv->cfg.sql_threads, srv->cfg.sql_queue, &srv->qpool, err)) !=
+        (s = http_qpool_create(srv->cfg.sql_workers, srv->cfg.sql_queue, &srv->qpool, err)) !=
             LH_OK) {
         close(srv->listen_fd);
         srv->listen_fd = -1;

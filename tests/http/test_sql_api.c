@@ -163,8 +163,8 @@ static void test_long_queries_do_not_starve(void **state)
 {
     (void)state;
     struct daemon d;
-    start_daemon(&d, "{\"sql_timeout_secs\": 4,"
-                     " \"http\": {\"threads\": 2, \"sql_threads\": 2, \"sql_queue\": 2}}\n");
+    start_daemon(&d, "{\"sql\": {\"timeout_ms\": 4000},"
+                     " \"http\": {\"threads\": 2, \"sql_workers\": 2, \"sql_queue\": 2}}\n");
     struct query q[NQ];
     pthread_t th[NQ];
     memset(q, 0, sizeof q);
@@ -229,8 +229,8 @@ static void test_stop_with_queries(void **state)
 {
     (void)state;
     struct daemon d;
-    start_daemon(&d, "{\"sql_timeout_secs\": 3,"
-                     " \"http\": {\"sql_threads\": 1, \"sql_queue\": 4, \"shutdown_secs\": 1}}\n");
+    start_daemon(&d, "{\"sql\": {\"timeout_ms\": 3000},"
+                     " \"http\": {\"sql_workers\": 1, \"sql_queue\": 4, \"shutdown_secs\": 1}}\n");
     struct query q[3];
     pthread_t th[3];
     memset(q, 0, sizeof q);

@@ -175,7 +175,7 @@ static void test_config_file(void **state)
         {"{\"listen\":", LH_E_FORMAT, "line"},
         {"{\"buckets\":{\"arch\":{\"url\":\"/tmp/x\"}}}", LH_OK, NULL},
         {"{\"allowed_hosts\":[\"lh.example.com\",\"10.0.0.5:8080\",\"[::1]:9\",\"*\"],"
-         "\"sql_timeout_secs\":5,\"http\":{\"sql_threads\":3,\"sql_queue\":7}}",
+         "\"sql\":{\"timeout_ms\":5000},\"http\":{\"sql_workers\":3,\"sql_queue\":7}}",
          LH_OK, NULL},
         {"{\"allowed_hosts\":\"lh.example.com\"}", LH_E_INVAL, "allowed_hosts"},
         {"{\"allowed_hosts\":[\"http://lh.example.com\"]}", LH_E_INVAL, "http://lh.example.com"},
@@ -183,8 +183,9 @@ static void test_config_file(void **state)
         {"{\"allowed_hosts\":[\"a b\"]}", LH_E_INVAL, "a b"},
         {"{\"allowed_hosts\":[\"[::1\"]}", LH_E_INVAL, "[::1"},
         {"{\"allowed_hosts\":[5]}", LH_E_INVAL, "allowed_hosts"},
-        {"{\"http\":{\"sql_threads\":-1}}", LH_E_INVAL, "http.sql_threads"},
-        {"{\"sql_timeout_secs\":\"x\"}", LH_E_INVAL, "sql_timeout_secs"},
+        {"{\"http\":{\"sql_workers\":-1}}", LH_E_INVAL, "http.sql_workers"},
+        {"{\"sql\":{\"timeout_ms\":\"x\"}}", LH_E_INVAL, "sql.timeout_ms"},
+        {"{\"sql\":5}", LH_E_INVAL, "sql"},
     };
     char path[300];
     snprintf(path, sizeof path, "%s/c.json", dir);
@@ -237,8 +238,8 @@ static void test_config_file(void **state)
         if (s == LH_OK && strstr(cases[i].json, "allowed_hosts")) {
             assert_int_equal(c.nallowed_hosts, 4);
             assert_string_equal(c.allowed_hosts[1], "10.0.0.5:8080");
-            assert_int_equal(c.sql_timeout_secs, 5);
-            assert_int_equal(c.sql_threads, 3);
+            assert_int_equal(c.sql_timeout_ms, 5000);
+            assert_int_equal(c.sql_workers, 3);
             assert_int_equal(c.sql_queue, 7);
             setenv("LAKEHOUSE_ALLOWED_HOSTS", "a.example,b.example:1", 1);
             assert_int_equal(lh_http_config_apply_env(&c, &err), LH_OK);
