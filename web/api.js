@@ -2,6 +2,8 @@
 // A 401 opens the sign-in dialog; the token goes to sessionStorage
 // ("lakehouse.token") and the request is retried with
 // Authorization: Bearer <token>. Concurrent 401s share one dialog.
+// Every state-changing request carries X-Lakehouse-Client (docs/http.md,
+// "Browsers": the daemon refuses one without it or a JSON body).
 import { errorLine } from './lib.js';
 
 const TOKEN_KEY = 'lakehouse.token';
@@ -97,6 +99,9 @@ export async function api(method, path, body, opts = {}) {
     const t = token();
     if (t) headers.Authorization = `Bearer ${t}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    // the daemon refuses a POST/PUT/DELETE without a JSON body unless it
+    // carries this header, which a page on another site cannot send
+    if (method !== 'GET' && method !== 'HEAD') headers['X-Lakehouse-Client'] = 'dashboard';
     let res;
     try {
       res = await fetch(path, {

@@ -2,6 +2,9 @@
  * client.c — a minimal HTTP client (libcurl) for the CLI talking to a
  * running daemon: one request, JSON in and out, bounded answer.
  *
+ * Every request says X-Lakehouse-Client, which the daemon wants on every
+ * state-changing request a browser could otherwise send cross-site.
+ *
  * Threads: any; each call uses its own easy handle. curl_global_init is
  * done once (pthread_once) since the CLI is single-threaded at that point.
  */
@@ -43,6 +46,9 @@ enum lh_status lh_http_client_request(const char *url, const char *method, const
         return lh_error_set(err, LH_E_NOMEM, "cannot create an HTTP client");
     h = curl_slist_append(h, "Accept: application/json");
     h = curl_slist_append(h, "Expect:");
+    /* the daemon refuses a bodiless POST/PUT/DELETE without it (what a web
+     * page on another site could send; docs/http.md "Browsers") */
+    h = curl_slist_append(h, "X-Lakehouse-Client: lakehouse-cli");
     if (body)
         h = curl_slist_append(h, "Content-Type: application/json");
     if (token && token[0]) {

@@ -44,6 +44,66 @@ static enum lh_status set_str(struct lh_http_config *c, const char **slot, const
     return LH_OK;
 }
 
+/* "name", "name:port", "1.2.3.4:port", "[v6]:port" or "*". */
+static bool host_entry_ok(const char *h)
+{
+    size_t n = strlen(h);
+    if (n == 0 || n > 255)
+        return false;
+    if (strcmp(h, "*") == 0)
+        return true;
+    const char *end = h + n, *port = NULL;
+    if (h[0] == '[') {
+        const char *rb = strchr(h, ']');
+        if (!rb || rb == h + 1)
+            return false;
+        for (const char *p = h + 1; p < rb; p++)
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F') ||
+                  *p == ':' || *p == '.'))
+                return false;
+        if (rb[1] != '\0' && rb[1] != ':')
+            return false;
+        port = rb[1] == ':' ? rb + 2 : NULL;
+    } else {
+        const char *colon = strchr(h, ':');
+        const char *nend = colon ? colon : end;
+        if (nend == h)
+            return false;
+        for (const char *p = h; p < nend; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  *p == '.' || *p == '-' || *p == '_'))
+                return false;
+        port = colon ? colon + 1 : NULL;
+    }
+    if (port) {
+        int64_t v;
+        if (!lh_parse_i64(port, &v) || v < 1 || v > 65535)
+            return false;
+    }
+    return true;
+}
+
+enum lh_status lh_http_config_allow_host(struct lh_http_config *c, const char *host,
+                                         struct lh_error *err)
+{
+    if (!host_entry_ok(host))
+        return lh_error_set(err, LH_E_INVAL,
+                            "allowed_hosts: '%.80s' is not a host name, IP address or "
+                            "[IPv6] address with an optional :port (or \"*\")",
+                            host);
+    if (c->nallowed_hosts >= 256)
+        return lh_error_set(err, LH_E_INVAL, "allowed_hosts: at most 256 entries");
+    const char **list = lh_arena_alloc(&c->arena, (c->nallowed_hosts + 1) * sizeof *list);
+    const char *d = lh_http_config_strdup(c, host);
+    if (!list || !d)
+        return lh_error_set(err, LH_E_NOMEM, "allowed_hosts: out of memory");
+    if (c->nallowed_hosts)
+        memcpy(list, c->allowed_hosts, c->nallowed_hosts * sizeof *list);
+    list[c->nallowed_hosts++] = d;
+    c->allowed_hosts = list;
+    return LH_OK;
+}
+
 static enum lh_status read_token_file(struct lh_http_config *c, const char *path,
                                       struct lh_error *err)
 {
@@ -105,6 +165,29 @@ static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool si
                         size ? "a size (bytes or \"1MiB\")" : "a non-negative integer", max);
 }
 
+/* "sql": {"timeout_ms": 30000} — the settings of the SQL engine behind
+ * POST /api/sql (the query pool's are under "http"). */
+static enum lh_status load_sql(struct lh_http_config *c, json_t *o, struct lh_error *err)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(o))
+        return lh_error_set(err, LH_E_INVAL, "config key \"sql\": expected an object");
+    json_object_foreach(o, k, v)
+    {
+        uint64_t n;
+        enum lh_status s;
+        if (strcmp(k, "timeout_ms") == 0) {
+            if ((s = get_uint(v, "sql.timeout_ms", 86400000, false, &n, err)) != LH_OK)
+                return s;
+            c->sql_timeout_ms = (unsigned)n;
+        } else {
+            return lh_error_set(err, LH_E_INVAL, "unknown config key \"sql.%s\"", k);
+        }
+    }
+    return LH_OK;
+}
+
 static enum lh_status load_http(struct lh_http_config *c, json_t *o, struct lh_error *err)
 {
     const char *k;
@@ -135,6 +218,14 @@ static enum lh_status load_http(struct lh_http_config *c, json_t *o, struct lh_e
             if ((s = get_uint(v, "http.shutdown_secs", 86400, false, &n, err)) != LH_OK)
                 return s;
             c->shutdown_secs = (unsigned)n;
+        } else if (strcmp(k, "sql_workers") == 0) {
+            if ((s = get_uint(v, "http.sql_workers", 256, false, &n, err)) != LH_OK)
+                return s;
+            c->sql_workers = (unsigned)n;
+        } else if (strcmp(k, "sql_queue") == 0) {
+            if ((s = get_uint(v, "http.sql_queue", 100000, false, &n, err)) != LH_OK)
+                return s;
+            c->sql_queue = (unsigned)n;
         } else if (strcmp(k, "connection_memory") == 0) {
             if ((s = get_uint(v, "http.connection_memory", 16u << 20, true, &n, err)) != LH_OK)
                 return s;
@@ -240,6 +331,28 @@ enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, s
             if ((s = get_uint(v, k, 86400, false, &n, err)) != LH_OK)
                 goto fail;
             c->ingest_timeout_secs = (unsigned)n;
+        } else if (strcmp(k, "sql") == 0) {
+            if ((s = load_sql(c, v, err)) != LH_OK)
+                goto fail;
+        } else if (strcmp(k, "allowed_hosts") == 0) {
+            size_t i;
+            json_t *e;
+            if (!json_is_array(v)) {
+                s = lh_error_set(err, LH_E_INVAL,
+                                 "config key \"allowed_hosts\": expected an array of strings");
+                goto fail;
+            }
+            c->allowed_hosts = NULL;
+            c->nallowed_hosts = 0;
+            json_array_foreach(v, i, e)
+            {
+                if (!json_is_string(e)) {
+                    s = lh_error_set(err, LH_E_INVAL, "allowed_hosts: expected strings");
+                    goto fail;
+                }
+                if ((s = lh_http_config_allow_host(c, json_string_value(e), err)) != LH_OK)
+                    goto fail;
+            }
         } else if (strcmp(k, "retention") == 0) {
             json_t *kv = json_object_get(v, "keep_versions");
             if (!json_is_object(v) || json_object_size(v) != 1 || !kv) {
@@ -304,6 +417,23 @@ enum lh_status lh_http_config_apply_env(struct lh_http_config *c, struct lh_erro
         if (!lh_parse_i64(v, &i64) || i64 < 0 || i64 > 1024)
             return lh_error_set(err, LH_E_INVAL, "LAKEHOUSE_WORKERS: bad number '%s'", v);
         c->workers = (unsigned)i64;
+    }
+    if ((v = getenv("LAKEHOUSE_ALLOWED_HOSTS")) && *v) {
+        c->allowed_hosts = NULL;
+        c->nallowed_hosts = 0;
+        for (const char *p = v; *p;) {
+            size_t len = strcspn(p, ",");
+            char one[256];
+            if (len >= sizeof one)
+                return lh_error_set(err, LH_E_INVAL, "LAKEHOUSE_ALLOWED_HOSTS: entry too long");
+            memcpy(one, p, len);
+            one[len] = '\0';
+            if (len && (s = lh_http_config_allow_host(c, one, err)) != LH_OK) {
+                lh_error_prefix(err, "LAKEHOUSE_ALLOWED_HOSTS");
+                return s;
+            }
+            p += len + (p[len] == ',');
+        }
     }
     if ((v = getenv("LAKEHOUSE_HTTP_THREADS")) && *v) {
         if (!lh_parse_i64(v, &i64) || i64 < 0 || i64 > 256)

@@ -61,6 +61,14 @@ struct lh_http_config {
     int64_t sweep_after_secs;    /* start-up sweep: leftovers older than this; <0 = 600 */
     unsigned ingest_timeout_secs;/* POST /api/ingest statement timeout; 0 = 300 */
     size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
+    unsigned sql_workers;        /* query pool: POST /api/sql statements at once; 0 = 4 */
+    unsigned sql_queue;          /* query pool: statements waiting (more: 429); 0 = 16 */
+    unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
+    /* Host names (with or without ":port") that may reach the API besides
+     * the listen address and localhost/127.0.0.1/[::1]; "*" allows any.
+     * Strings in the arena; docs/http.md "Browsers". */
+    const char **allowed_hosts;
+    size_t nallowed_hosts;
     struct lh_arena arena;       /* owns strings read from the file or environment */
 };
 
@@ -73,11 +81,16 @@ enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path,
                                    struct lh_error *err) LH_NODISCARD;
 /* Applies LAKEHOUSE_LISTEN, LAKEHOUSE_DATA, LAKEHOUSE_STORE, LAKEHOUSE_TOKEN,
  * LAKEHOUSE_LOG_FORMAT, LAKEHOUSE_BODY_LIMIT, LAKEHOUSE_WORKERS,
- * LAKEHOUSE_SECRET_KEY_FILE, LAKEHOUSE_HTTP_THREADS when set. */
+ * LAKEHOUSE_SECRET_KEY_FILE, LAKEHOUSE_HTTP_THREADS, LAKEHOUSE_ALLOWED_HOSTS
+ * (comma-separated; replaces the file's list) when set. */
 enum lh_status lh_http_config_apply_env(struct lh_http_config *c,
                                         struct lh_error *err) LH_NODISCARD;
 /* Copies s into the config's arena (for flags that outlive argv). NULL on OOM. */
 const char *lh_http_config_strdup(struct lh_http_config *c, const char *s);
+/* Appends one allowed_hosts entry (copied; checked: a host name, IPv4,
+ * [IPv6], optional ":port", or "*"). */
+enum lh_status lh_http_config_allow_host(struct lh_http_config *c, const char *host,
+                                         struct lh_error *err) LH_NODISCARD;
 
 /* ------------------------------------------------------------ metrics */
 

@@ -28,18 +28,27 @@
 #define HTTP_MAX_SEGMENTS 16
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_QUERY 16
+#define HTTP_MAX_QUERY_BYTES 8192 /* the query string; longer is 414 */
 
 struct http_req;
 struct http_resp;
 typedef void (*http_handler_fn)(struct http_req *req, struct http_resp *resp);
 
-enum http_body { HTTP_BODY_NONE, HTTP_BODY_JSON };
+/* A route's flags: what body it takes, and where its handler runs.
+ * HTTP_RUN_QUERY: on the query pool (qpool.c), with the connection
+ * suspended, so a long statement never holds one of the few HTTP threads;
+ * a full pool answers 429 with Retry-After. */
+enum {
+    HTTP_BODY_NONE = 0,
+    HTTP_BODY_JSON = 1u << 0,
+    HTTP_RUN_QUERY = 1u << 4,
+};
 
 struct http_route {
     const char *method;  /* "GET", "POST", "PUT", "DELETE" */
     const char *pattern; /* "/api/datasets/{name}": literal or {param} segments */
     http_handler_fn fn;
-    enum http_body body;
+    unsigned flags; /* HTTP_BODY_* | HTTP_RUN_* */
 };
 
 struct http_route_table {
@@ -71,6 +80,11 @@ struct http_req {
     struct http_kv query[HTTP_MAX_QUERY];
     size_t nquery;
     bool query_overflow;
+    bool uri_too_long;         /* query string over HTTP_MAX_QUERY_BYTES: 414 */
+    const char *host;          /* NULL when absent */
+    const char *origin;        /* NULL when absent */
+    const char *sec_fetch_site;/* NULL when absent */
+    const char *client;        /* X-Lakehouse-Client, NULL when absent */
     const char *content_type;  /* NULL when absent */
     const char *authorization; /* NULL when absent */
     const char *accept;        /* NULL when absent */
@@ -98,6 +112,7 @@ struct http_resp {
     const char *etag;          /* static string or NULL */
     const char *cache_control; /* NULL: "no-store" */
     const char *csp;           /* Content-Security-Policy or NULL */
+    unsigned retry_after;      /* 429/503: Retry-After seconds, 0 = none */
 };
 
 struct lh_http_server {
@@ -111,6 +126,7 @@ struct lh_http_server {
     struct http_cat_slot *slots;
     size_t nslots;
     /* transport (server.c) */
+    struct http_qpool *qpool; /* POST /api/sql and other HTTP_RUN_QUERY routes */
     struct MHD_Daemon *daemon;
     int listen_fd;
     char address[300];
@@ -124,6 +140,20 @@ void http_req_init(struct http_req *req, struct lh_http_server *srv);
 void http_req_reset(struct http_req *req);
 void http_resp_init(struct http_resp *resp);
 void http_resp_reset(struct http_resp *resp);
+
+/* Fills req->query from a raw query string (the bytes after '?', not
+ * decoded): '&'-separated "key=value" or "key"; empty items skipped. Keys
+ * and values are copied into the arena; more than HTTP_MAX_QUERY items set
+ * query_overflow, more than HTTP_MAX_QUERY_BYTES sets uri_too_long. */
+void http_query_parse(struct http_req *req, const char *qs, size_t n);
+
+/* Does the Host header value (or an Origin's host[:port]) name this
+ * server: the listen address, localhost/127.0.0.1/[::1] with its port, any
+ * IP address with its port when listening on a wildcard address, or an
+ * allowed_hosts entry? default_port: the port a value without one means
+ * (80 for Host, 80/443 for an Origin's scheme). */
+bool http_host_allowed(const struct lh_http_server *srv, const char *host, size_t n,
+                       unsigned default_port);
 
 /* Returns true when resp is decided (error or early answer) and the body
  * must not be read further. */
@@ -178,6 +208,23 @@ enum lh_status http_schedule_json(const struct lh_schedule *d, const char *activ
 /* The embedded OpenAPI document (openapi.json, generated into the build). */
 extern const unsigned char http_openapi_json[];
 extern const size_t http_openapi_json_len;
+
+/* The query pool (qpool.c): `threads` workers and room for `queue`
+ * waiting jobs. reserve() takes a place (false: full or stopping, answer
+ * 429); the caller then suspends the connection and submit()s, which
+ * cannot fail. A job runs fn(arg, false) on a worker; jobs still waiting at
+ * stop run fn(arg, true) on the stopping thread, and stop waits for
+ * the running ones. Any thread; one mutex inside. */
+struct http_qpool;
+enum lh_status http_qpool_create(unsigned threads, unsigned queue, struct http_qpool **out,
+                                 struct lh_error *err) LH_NODISCARD;
+bool http_qpool_reserve(struct http_qpool *p);
+void http_qpool_submit(struct http_qpool *p, void (*fn)(void *arg, bool cancelled), void *arg);
+/* Jobs queued or running now (for logs and tests). */
+unsigned http_qpool_load(struct http_qpool *p);
+/* Refuses new jobs, cancels the waiting ones, joins the workers. */
+void http_qpool_stop(struct http_qpool *p);
+void http_qpool_destroy(struct http_qpool *p); /* stops first */
 
 /* Server-side lifecycle helpers used by tests and the fuzz target: a server
  * that is created but never started. */

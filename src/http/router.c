@@ -9,6 +9,18 @@
  * network: each is bounded (HTTP_MAX_PATH, HTTP_MAX_SEGMENTS) and nothing is
  * asserted on.
  *
+ * Browsers (issue 12, item 7): with no token (the default) a web page on
+ * any site could otherwise drive the daemon — a cross-site form or
+ * fetch() POST needs no preflight when its body is text/plain or a form,
+ * and DNS rebinding lets a page on a foreign name read every answer. So
+ * every request must name this server in Host (http_host_allowed), and
+ * every state-changing request (any method but GET/HEAD) must be one a
+ * browser only sends from this server's own pages: no cross-site
+ * Sec-Fetch-Site, an Origin (when sent) that names this server, and a
+ * JSON Content-Type, an X-Lakehouse-Client header or an Authorization
+ * header — none of which a page on another origin can send without a CORS
+ * preflight, which this server never grants.
+ *
  * Called on the server's pool threads; everything is per request except the
  * read-only route tables.
  */
@@ -244,6 +256,235 @@ const char *http_param_name(struct http_req *req, struct http_resp *resp, const 
     return v;
 }
 
+/* ------------------------------------------------------------ query */
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0)
+        return false;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+
+void http_query_parse(struct http_req *req, const char *qs, size_t n)
+{
+    if (n > HTTP_MAX_QUERY_BYTES) {
+        req->uri_too_long = true;
+        return;
+    }
+    const char *p = qs, *end = qs + n;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *item_end = amp ? amp : end;
+        if (item_end > p) {
+            if (req->nquery == HTTP_MAX_QUERY) {
+                req->query_overflow = true;
+                return;
+            }
+            const char *eq = memchr(p, '=', (size_t)(item_end - p));
+            char *k = lh_arena_strndup(&req->arena, p, (size_t)((eq ? eq : item_end) - p));
+            char *v = eq ? lh_arena_strndup(&req->arena, eq + 1, (size_t)(item_end - eq - 1))
+                         : NULL;
+            if (!k || (eq && !v)) {
+                req->query_overflow = true;
+                return;
+            }
+            req->query[req->nquery++] = (struct http_kv){k, v};
+        }
+        p = item_end + 1;
+    }
+}
+
+/* ------------------------------------------------------------ host, origin */
+
+static bool eq_nocase_n(const char *a, size_t an, const char *b)
+{
+    return strlen(b) == an && strncasecmp(a, b, an) == 0;
+}
+
+static bool is_ipv4(const char *s, size_t n)
+{
+    unsigned parts = 0, digits = 0, val = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            val = val * 10 + (unsigned)(s[i] - '0');
+            if (++digits > 3 || val > 255)
+                return false;
+        } else if (s[i] == '.' && digits) {
+            parts++;
+            digits = val = 0;
+        } else {
+            return false;
+        }
+    }
+    return digits && parts == 3;
+}
+
+/* "[hex:hex::...]", an IPv6 address in brackets (dotted IPv4 tail too). */
+static bool is_ipv6_bracketed(const char *s, size_t n)
+{
+    if (n < 4 || s[0] != '[' || s[n - 1] != ']')
+        return false;
+    size_t colons = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = s[i];
+        if (c == ':')
+            colons++;
+        else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                   c == '.'))
+            return false;
+    }
+    return colons >= 2;
+}
+
+/* Splits "name", "name:port", "[v6]", "[v6]:port" into the name (with
+ * brackets) and the port (default_port when absent). false when malformed. */
+static bool split_hostport(const char *h, size_t n, size_t *name_len, unsigned *port,
+                           unsigned default_port)
+{
+    const char *colon;
+    if (n && h[0] == '[') {
+        const char *rb = memchr(h, ']', n);
+        if (!rb)
+            return false;
+        *name_len = (size_t)(rb - h) + 1;
+        colon = *name_len < n ? h + *name_len : NULL;
+        if (colon && *colon != ':')
+            return false;
+    } else {
+        colon = memchr(h, ':', n);
+        *name_len = colon ? (size_t)(colon - h) : n;
+    }
+    if (*name_len == 0)
+        return false;
+    if (!colon) {
+        *port = default_port;
+        return true;
+    }
+    size_t pl = n - (size_t)(colon + 1 - h);
+    unsigned v = 0;
+    if (pl == 0 || pl > 5)
+        return false;
+    for (size_t i = 0; i < pl; i++) {
+        char c = colon[1 + i];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (unsigned)(c - '0');
+    }
+    if (v == 0 || v > 65535)
+        return false;
+    *port = v;
+    return true;
+}
+
+bool http_host_allowed(const struct lh_http_server *srv, const char *host, size_t n,
+                       unsigned default_port)
+{
+    size_t nl;
+    unsigned port;
+    if (!split_hostport(host, n, &nl, &port, default_port))
+        return false;
+    for (size_t i = 0; i < srv->cfg.nallowed_hosts; i++) {
+        const char *e = srv->cfg.allowed_hosts[i];
+        size_t el;
+        unsigned ep;
+        if (strcmp(e, "*") == 0)
+            return true;
+        if (!split_hostport(e, strlen(e), &el, &ep, 0))
+            continue;
+        /* an entry without a port allows its name on any port */
+        if (el == nl && strncasecmp(e, host, nl) == 0 && (ep == 0 || ep == port))
+            return true;
+    }
+    if (port != srv->port)
+        return false;
+    if (eq_nocase_n(host, nl, "localhost") || eq_nocase_n(host, nl, "127.0.0.1") ||
+        eq_nocase_n(host, nl, "[::1]"))
+        return true;
+    /* the bound address ("127.0.0.1:8080", "[::1]:8080") and the configured
+     * listen host ("myhost:8080") */
+    const char *a = srv->address, *ac = strrchr(a, ':');
+    if (ac && (size_t)(ac - a) == nl && strncasecmp(a, host, nl) == 0)
+        return true;
+    const char *l = srv->cfg.listen;
+    size_t ll;
+    unsigned lp;
+    if (l && split_hostport(l, strlen(l), &ll, &lp, 0) && ll == nl && strncasecmp(l, host, nl) == 0)
+        return true;
+    /* on a wildcard address any of the machine's addresses reaches us; an
+     * IP address cannot be rebound (DNS rebinding needs a name) */
+    bool wildcard = strncmp(a, "0.0.0.0:", 8) == 0 || strncmp(a, "[::]:", 5) == 0;
+    if (wildcard && (is_ipv4(host, nl) || is_ipv6_bracketed(host, nl)))
+        return true;
+    return false;
+}
+
+static bool is_safe_method(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+}
+
+/* The Origin of a state-changing request: absent, or http(s)://host[:port]
+ * naming this server. */
+static bool origin_ok(const struct lh_http_server *srv, const char *origin)
+{
+    if (!origin)
+        return true;
+    unsigned dport;
+    const char *h;
+    if (strncasecmp(origin, "http://", 7) == 0) {
+        h = origin + 7;
+        dport = 80;
+    } else if (strncasecmp(origin, "https://", 8) == 0) {
+        h = origin + 8;
+        dport = 443;
+    } else {
+        return false; /* "null" (sandboxed frames, file:, data:) and the rest */
+    }
+    size_t n = strlen(h);
+    if (n && h[n - 1] == '/')
+        n--;
+    return n && !memchr(h, '/', n) && http_host_allowed(srv, h, n, dport);
+}
+
+/* Refuses what a browser could send to us from another site; true when
+ * resp is decided. */
+static bool refuse_cross_site(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    if (is_safe_method(req->method))
+        return false;
+    const char *sfs = req->sec_fetch_site;
+    if (sfs && strcmp(sfs, "same-origin") != 0 && strcmp(sfs, "none") != 0) {
+        http_resp_error(resp, 403, NULL,
+                        "cross-site request refused (Sec-Fetch-Site: %.20s): only this server's "
+                        "own pages and non-browser clients may change things",
+                        sfs);
+        return true;
+    }
+    if (!origin_ok(srv, req->origin)) {
+        http_resp_error(resp, 403, NULL,
+                        "request from origin '%.100s' refused: it is not this server (list its "
+                        "host in allowed_hosts to let that page use the API)",
+                        req->origin);
+        return true;
+    }
+    if (!(req->client && req->client[0]) && !req->authorization &&
+        !is_json_type(req->content_type)) {
+        http_resp_error(resp, 403, NULL,
+                        "%.16s without a JSON body needs an X-Lakehouse-Client header (any "
+                        "value), so that web pages on other sites cannot send it",
+                        req->method);
+        return true;
+    }
+    return false;
+}
+
 /* ------------------------------------------------------------ auth */
 
 bool http_auth_ok(const char *header, const char *token)
@@ -384,18 +625,6 @@ static bool bind_params(struct http_req *req, const char *pattern, const struct 
     return true;
 }
 
-static bool is_json_type(const char *ct)
-{
-    if (!ct)
-        return false;
-    while (*ct == ' ')
-        ct++;
-    size_t n = strlen("application/json");
-    if (strncasecmp(ct, "application/json", n) != 0)
-        return false;
-    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
-}
-
 bool http_request_head(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
@@ -405,6 +634,15 @@ bool http_request_head(struct http_req *req, struct http_resp *resp)
 
     if (!req->method || !req->raw_path) {
         http_resp_error(resp, 400, NULL, "malformed request");
+        return true;
+    }
+    /* before anything else: a page on a foreign name (DNS rebinding)
+     * learns nothing, not even whether a token is needed */
+    if (req->host && !http_host_allowed(srv, req->host, strlen(req->host), 80)) {
+        http_resp_error(resp, 421, NULL,
+                        "Host '%.100s' does not name this server: use its address or "
+                        "localhost, or add the name to allowed_hosts",
+                        req->host);
         return true;
     }
     if (srv->cfg.token && srv->cfg.token[0] && !route_is_open(srv, req->raw_path) &&
@@ -419,8 +657,13 @@ bool http_request_head(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 400, "path", "%s", why);
         return true;
     }
+    if (req->uri_too_long) {
+        http_resp_error(resp, 414, "query", "query string over %d bytes", HTTP_MAX_QUERY_BYTES);
+        return true;
+    }
     if (req->query_overflow) {
-        http_resp_error(resp, 400, "query", "too many query parameters");
+        http_resp_error(resp, 400, "query", "too many query parameters (at most %d)",
+                        HTTP_MAX_QUERY);
         return true;
     }
 
@@ -468,11 +711,11 @@ bool http_request_head(struct http_req *req, struct http_resp *resp)
         return true;
     }
     bool has_body = (req->has_length && req->content_length > 0) || req->content_type;
-    if (found->body == HTTP_BODY_JSON && has_body && !is_json_type(req->content_type)) {
+    if ((found->flags & HTTP_BODY_JSON) && has_body && !is_json_type(req->content_type)) {
         http_resp_error(resp, 415, NULL, "request body must be application/json");
         return true;
     }
-    return false;
+    return refuse_cross_site(req, resp);
 }
 
 void http_request_run(struct http_req *req, struct http_resp *resp)
@@ -486,7 +729,7 @@ void http_request_run(struct http_req *req, struct http_resp *resp)
                         req->srv->cfg.body_limit);
         return;
     }
-    if (req->route->body == HTTP_BODY_JSON) {
+    if (req->route->flags & HTTP_BODY_JSON) {
         if (req->body_len == 0) {
             http_resp_error(resp, 400, NULL, "a JSON body is required");
             return;

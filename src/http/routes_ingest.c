@@ -11,7 +11,10 @@
  *
  * POST /api/sql: {"sql": "...", "limit": N, "format": "json"|"csv"} or
  * `Accept: text/csv`; one SQL engine per request over its own store set
- * (engines share nothing; see sql.h).
+ * (engines share nothing; see sql.h), with the time limit
+ * sql.timeout_ms. It runs on the query pool (HTTP_RUN_QUERY: server.c,
+ * qpool.c), never on an HTTP thread. Every refusal of the statement is a
+ * 400 naming "sql" (sql_status): a 5xx means the server failed.
  */
 #include "http_int.h"
 
@@ -157,6 +160,32 @@ static bool wants_csv(const char *accept)
     return false;
 }
 
+/* What the statement's failure means for the client. Everything the
+ * engine refuses or cannot compile (syntax, unknown table, read-only and
+ * sandbox refusals, size limits) and what it cannot read is reported
+ * against the statement: 400 naming "sql". The time limit is 504, a
+ * dataset vanishing under it 404, the store failing 503; 500 is left for
+ * the engine's own bugs. */
+static unsigned sql_status(enum lh_status s)
+{
+    switch (s) {
+    case LH_E_TIMEOUT:
+        return 504;
+    case LH_E_NOTFOUND:
+        return 404;
+    case LH_E_IO:
+    case LH_E_CONNECT:
+    case LH_E_NOSPC:
+    case LH_E_NOMEM:
+    case LH_E_CANCELLED:
+        return 503;
+    case LH_E_INTERNAL:
+        return 500;
+    default: /* LH_E_INVAL, LH_E_PERM, LH_E_UNSUPPORTED, LH_E_TOOBIG, LH_E_FORMAT, ... */
+        return 400;
+    }
+}
+
 static void sql(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
@@ -192,7 +221,8 @@ static void sql(struct http_req *req, struct http_resp *resp)
     }
     struct lh_sql_engine *e = NULL;
     struct lh_error err;
-    if (lh_sql_engine_open(root_of(srv), srv->cfg.buckets_config, NULL, &e, &err) != LH_OK) {
+    struct lh_sql_options so = {.timeout_ms = srv->cfg.sql_timeout_ms};
+    if (lh_sql_engine_open(root_of(srv), srv->cfg.buckets_config, &so, &e, &err) != LH_OK) {
         http_resp_status_error(resp, err.status, NULL, err.msg);
         return;
     }
@@ -200,7 +230,11 @@ static void sql(struct http_req *req, struct http_resp *resp)
     enum lh_status s = lh_sql_execute(e, json_string_value(q), limit, fmt, &resp->body, &err);
     lh_sql_engine_destroy(e);
     if (s != LH_OK) {
-        http_resp_status_error(resp, s, "sql", err.msg);
+        unsigned st = sql_status(s);
+        lh_buf_reset(&resp->body);
+        if (st >= 500)
+            lh_warn("sql (api): %s: %s", lh_status_str(s), err.msg);
+        http_resp_error(resp, st, st < 500 ? "sql" : NULL, "%s", err.msg);
         return;
     }
     resp->status = 200;
@@ -213,7 +247,7 @@ static void sql(struct http_req *req, struct http_resp *resp)
 static const struct http_route routes[] = {
     {"POST", "/api/ingest", ingest, HTTP_BODY_JSON},
 #ifdef LH_HTTP_HAVE_SQL
-    {"POST", "/api/sql", sql, HTTP_BODY_JSON},
+    {"POST", "/api/sql", sql, HTTP_BODY_JSON | HTTP_RUN_QUERY},
 #endif
 };
 

@@ -11,10 +11,22 @@
  * threads and take a catalog from the pool (one per thread, opened lazily:
  * the catalog and store are single-threaded objects).
  *
+ * Long handlers (routes marked HTTP_RUN_QUERY: POST /api/sql) do not run
+ * on those threads: once the body is in, the connection is suspended and
+ * the request goes to the query pool (qpool.c); the worker writes the
+ * response and resumes the connection, and libmicrohttpd calls on_request
+ * once more to send it. A full pool answers 429 with Retry-After at once.
+ *
+ * The query string is parsed here, from the URI log callback that
+ * libmicrohttpd calls with the raw request target before it splits the
+ * arguments itself (see on_uri: its own split could hang the connection).
+ *
  * Stop: quiesce (close the listening socket), wait for the in-flight count
- * to reach zero or the grace deadline, then stop the daemon, which closes
- * idle keep-alive connections. Lock order: inflight_mu and pool_mu are
- * never held together.
+ * to reach zero or the grace deadline, stop the query pool (waiting queries
+ * get 503, running ones finish within the SQL time limit; every suspended
+ * connection is resumed), then stop the daemon, which closes idle
+ * keep-alive connections. Lock order: inflight_mu and pool_mu are never
+ * held together.
  */
 #include "http_int.h"
 
@@ -170,6 +182,15 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
         srv->cfg.shutdown_secs = 30;
     if (!srv->cfg.connection_memory)
         srv->cfg.connection_memory = 64u << 10;
+    if (!srv->cfg.sql_workers)
+        srv->cfg.sql_workers = 4;
+    if (!srv->cfg.sql_queue)
+        srv->cfg.sql_queue = 16;
+    srv->cfg.allowed_hosts = NULL;
+    srv->cfg.nallowed_hosts = 0;
+    for (size_t i = 0; i < cfg->nallowed_hosts; i++)
+        if ((s = lh_http_config_allow_host(&srv->cfg, cfg->allowed_hosts[i], err)) != LH_OK)
+            goto fail;
     if (hooks)
         srv->hooks = *hooks;
     if (metrics) {
@@ -278,8 +299,12 @@ struct conn_req {
     struct lh_buf body;
     int64_t start_ns;
     size_t discarded;
+    bool started;  /* on_request has seen the head */
+    bool ran;      /* a query-pool worker wrote resp: send it */
     bool too_big, queued;
     size_t bytes;
+    struct MHD_Connection *conn; /* while suspended */
+    char logpath[260];
 };
 
 /* Keeps the raw bytes: the router splits the path before decoding. */
@@ -289,17 +314,69 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
-static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+/* The path for the log line: printable, bounded, without the query. */
+static void log_path(const char *p, size_t n, char *out, size_t cap)
 {
-    (void)kind;
-    struct http_req *req = cls;
-    if (req->nquery == HTTP_MAX_QUERY) {
-        req->query_overflow = true;
-        return MHD_NO;
+    size_t o = 0, i = 0;
+    for (; p && i < n && o + 4 < cap; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        out[o++] = ch < 0x20 || ch >= 0x7f || ch == '"' ? '?' : (char)ch;
     }
-    req->query[req->nquery++] = (struct http_kv){key, value};
-    return MHD_YES;
+    if (p && i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+static struct conn_req *conn_req_new(struct lh_http_server *srv)
+{
+    struct conn_req *cr = calloc(1, sizeof *cr);
+    if (!cr)
+        return NULL;
+    cr->start_ns = lh_time_mono_ns();
+    http_req_init(&cr->req, srv);
+    http_resp_init(&cr->resp);
+    lh_buf_init(&cr->body, srv->cfg.body_limit);
+    pthread_mutex_lock(&srv->inflight_mu);
+    srv->inflight++;
+    pthread_mutex_unlock(&srv->inflight_mu);
+    return cr;
+}
+
+/* libmicrohttpd's URI log callback: called with the raw request target
+ * once the request line is in, before anything else; what it returns is
+ * the request's *con_cls from then on (on_completed frees it). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    struct lh_http_server *srv = cls;
+    struct conn_req *cr = conn_req_new(srv);
+    if (!cr)
+        return NULL;
+    const char *q = strchr(uri, '?');
+    size_t plen = q ? (size_t)(q - uri) : strlen(uri);
+    log_path(uri, plen, cr->logpath, sizeof cr->logpath);
+    if (q) {
+        http_query_parse(&cr->req, q + 1, strlen(q + 1));
+        /* Next, libmicrohttpd (0.9.75) splits the arguments itself into
+         * records in the connection's memory pool, tens of bytes each: a
+         * thousand of them exhaust it, and the connection then hangs with
+         * no answer until the idle timeout (issue 12, item 11). We have our
+         * own copy, so end its query string here. The bytes are its read
+         * buffer, which it rewrites in place itself right after this call. */
+        if (q[1])
+            ((char *)q)[1] = '\0';
+    }
+    return cr;
+}
+
+static bool stopping(struct lh_http_server *srv)
+{
+    pthread_mutex_lock(&srv->inflight_mu);
+    bool st = srv->daemon == NULL || srv->listen_fd < 0;
+    pthread_mutex_unlock(&srv->inflight_mu);
+    return st;
 }
 
 static enum MHD_Result send_response(struct lh_http_server *srv, struct MHD_Connection *c,
@@ -325,10 +402,12 @@ static enum MHD_Result send_response(struct lh_http_server *srv, struct MHD_Conn
         MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->www_authenticate)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"lakehouse\"");
-    pthread_mutex_lock(&srv->inflight_mu);
-    bool stopping = srv->daemon == NULL || srv->listen_fd < 0;
-    pthread_mutex_unlock(&srv->inflight_mu);
-    if (stopping)
+    if (r->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", r->retry_after);
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (stopping(srv))
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(c, r->status, mr);
     MHD_destroy_response(mr);
@@ -346,6 +425,47 @@ static bool parse_length(const char *s, uint64_t *out)
     return true;
 }
 
+/* A query-pool job: runs the handler off the HTTP threads, then hands the
+ * connection back. cr must not be touched after the resume: the HTTP
+ * thread sends the answer and on_completed frees it. */
+static void run_queued(void *arg, bool cancelled)
+{
+    struct conn_req *cr = arg;
+    if (cancelled) {
+        cr->resp.retry_after = 5;
+        http_resp_error(&cr->resp, 503, NULL, "the server is shutting down; retry later");
+    } else {
+        http_request_run(&cr->req, &cr->resp);
+    }
+    struct MHD_Connection *c = cr->conn;
+    cr->ran = true; /* published by the mutex inside MHD_resume_connection */
+    MHD_resume_connection(c);
+}
+
+/* Hands a request whose body is in to the query pool; false when resp
+ * was decided here instead (pool full or stopping). */
+static bool queue_request(struct lh_http_server *srv, struct MHD_Connection *c,
+                          struct conn_req *cr)
+{
+    if (!srv->qpool || !http_qpool_reserve(srv->qpool)) {
+        if (!srv->qpool || stopping(srv)) {
+            cr->resp.retry_after = 5;
+            http_resp_error(&cr->resp, 503, NULL, "the server is shutting down; retry later");
+        } else {
+            cr->resp.retry_after = 1;
+            http_resp_error(&cr->resp, 429, NULL,
+                            "too many queries at once (%u running, %u waiting): retry later",
+                            srv->cfg.sql_workers, srv->cfg.sql_queue);
+        }
+        return false;
+    }
+    /* suspended before a worker can see it, so its resume always follows */
+    cr->conn = c;
+    MHD_suspend_connection(c);
+    http_qpool_submit(srv->qpool, run_queued, cr);
+    return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -354,22 +474,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct lh_http_server *srv = cls;
     struct conn_req *cr = *con_cls;
     if (!cr) {
-        cr = calloc(1, sizeof *cr);
+        /* on_uri could not allocate: try once more, else hang up */
+        cr = conn_req_new(srv);
         if (!cr)
             return MHD_NO;
-        cr->start_ns = lh_time_mono_ns();
-        http_req_init(&cr->req, srv);
-        http_resp_init(&cr->resp);
-        lh_buf_init(&cr->body, srv->cfg.body_limit);
-        pthread_mutex_lock(&srv->inflight_mu);
-        srv->inflight++;
-        pthread_mutex_unlock(&srv->inflight_mu);
         *con_cls = cr;
-
+        log_path(url, strlen(url), cr->logpath, sizeof cr->logpath);
+    }
+    if (!cr->started) {
+        cr->started = true;
         struct http_req *req = &cr->req;
         req->method = method;
         req->raw_path = url;
-        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
+        req->host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        req->origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+        req->sec_fetch_site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+        req->client = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Lakehouse-Client");
         req->content_type =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
         req->authorization =
@@ -384,6 +504,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return send_response(srv, c, cr); /* MHD skips (and closes on) any body */
         return MHD_YES;
     }
+    if (cr->ran)
+        return send_response(srv, c, cr);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -406,23 +528,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else {
         cr->req.body = cr->body.data;
         cr->req.body_len = cr->body.len;
-        http_request_run(&cr->req, &cr->resp);
+        if (cr->req.route && (cr->req.route->flags & HTTP_RUN_QUERY)) {
+            if (queue_request(srv, c, cr))
+                return MHD_YES;
+        } else {
+            http_request_run(&cr->req, &cr->resp);
+        }
     }
     return send_response(srv, c, cr);
-}
-
-static void log_path(const char *p, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (; p && *p && o + 4 < cap; p++) {
-        unsigned char ch = (unsigned char)*p;
-        out[o++] = ch < 0x20 || ch >= 0x7f || ch == '"' ? '?' : (char)ch;
-    }
-    if (p && *p) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -435,8 +548,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     *con_cls = NULL;
     double ms = (double)(lh_time_mono_ns() - cr->start_ns) / 1e6;
-    char path[260], status[8];
-    log_path(cr->req.raw_path, path, sizeof path);
+    const char *path = cr->logpath;
+    char status[8];
     unsigned st = cr->queued ? cr->resp.status : 0;
     snprintf(status, sizeof status, "%u", st);
     const char *method = cr->req.method && strlen(cr->req.method) < 16 ? cr->req.method : "?";
@@ -475,16 +588,23 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
     enum lh_status s = bind_listen(srv, err);
     if (s != LH_OK)
         return s;
-    unsigned flags =
-        MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (!srv->qpool &&
+        (s = http_qpool_create(srv->cfg.sql_workers, srv->cfg.sql_queue, &srv->qpool, err)) !=
+            LH_OK) {
+        close(srv->listen_fd);
+        srv->listen_fd = -1;
+        return s;
+    }
+    unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
         srv->cfg.connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->cfg.per_ip_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.timeout_secs, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         srv->cfg.connection_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!d) {
         close(srv->listen_fd);
         srv->listen_fd = -1;
@@ -528,6 +648,20 @@ unsigned lh_http_server_stop(struct lh_http_server *srv)
             break;
     unsigned left = srv->inflight;
     pthread_mutex_unlock(&srv->inflight_mu);
+    /* libmicrohttpd must not stop with a suspended connection: this answers
+     * the waiting queries and waits for the running ones, resuming each;
+     * then a moment for the HTTP threads to send those answers */
+    if (srv->qpool && http_qpool_load(srv->qpool) > 0) {
+        http_qpool_stop(srv->qpool);
+        pthread_mutex_lock(&srv->inflight_mu);
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += 2;
+        while (srv->inflight > 0)
+            if (pthread_cond_timedwait(&srv->inflight_cv, &srv->inflight_mu, &dl) == ETIMEDOUT)
+                break;
+        pthread_mutex_unlock(&srv->inflight_mu);
+    }
+    http_qpool_stop(srv->qpool);
     struct MHD_Daemon *d = srv->daemon;
     MHD_stop_daemon(d);
     pthread_mutex_lock(&srv->inflight_mu);
@@ -543,6 +677,8 @@ void lh_http_server_destroy(struct lh_http_server *srv)
     lh_http_server_stop(srv);
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
+    http_qpool_destroy(srv->qpool);
+    srv->qpool = NULL;
     if (srv->slots)
         http_pool_free(srv);
     if (srv->own_metrics)

@@ -126,8 +126,8 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 
 static CURL *shared;
 
-bool http_do(struct daemon *d, const char *method, const char *path, const char *ctype,
-             const char *auth, const char *body, size_t body_len, struct reply *r)
+static bool perform(struct daemon *d, const char *method, const char *path,
+                    struct curl_slist *h, const char *body, size_t body_len, struct reply *r)
 {
     memset(r, 0, sizeof *r);
     if (!shared) {
@@ -138,20 +138,6 @@ bool http_do(struct daemon *d, const char *method, const char *path, const char 
     curl_easy_reset(c);
     char url[4096];
     snprintf(url, sizeof url, "http://%s%s", d->addr, path);
-    struct curl_slist *h = NULL;
-    char line[1024];
-    if (body_len <= 65536) /* big bodies keep curl's Expect: 100-continue */
-        h = curl_slist_append(h, "Expect:");
-    if (ctype) {
-        snprintf(line, sizeof line, "Content-Type: %s", ctype);
-        h = curl_slist_append(h, line);
-    } else {
-        h = curl_slist_append(h, "Content-Type:");
-    }
-    if (auth) {
-        snprintf(line, sizeof line, "Authorization: %s", auth);
-        h = curl_slist_append(h, line);
-    }
     struct sink s = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
@@ -177,6 +163,41 @@ bool http_do(struct daemon *d, const char *method, const char *path, const char 
     r->body = s.p ? s.p : calloc(1, 1);
     r->len = s.n;
     return true;
+}
+
+bool http_do(struct daemon *d, const char *method, const char *path, const char *ctype,
+             const char *auth, const char *body, size_t body_len, struct reply *r)
+{
+    struct curl_slist *h = NULL;
+    char line[1024];
+    if (body_len <= 65536) /* big bodies keep curl's Expect: 100-continue */
+        h = curl_slist_append(h, "Expect:");
+    if (ctype) {
+        snprintf(line, sizeof line, "Content-Type: %s", ctype);
+        h = curl_slist_append(h, line);
+    } else {
+        h = curl_slist_append(h, "Content-Type:");
+    }
+    if (auth) {
+        snprintf(line, sizeof line, "Authorization: %s", auth);
+        h = curl_slist_append(h, line);
+    }
+    h = curl_slist_append(h, "X-Lakehouse-Client: lakehouse-test");
+    return perform(d, method, path, h, body, body_len, r);
+}
+
+bool http_do_ex(struct daemon *d, const char *method, const char *path,
+                const char *const *headers, const char *body, size_t body_len, struct reply *r)
+{
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    bool ctype = false;
+    for (size_t i = 0; headers && headers[i]; i++) {
+        h = curl_slist_append(h, headers[i]);
+        ctype = ctype || strncasecmp(headers[i], "Content-Type:", 13) == 0;
+    }
+    if (!ctype) /* curl would add a form type to a body */
+        h = curl_slist_append(h, "Content-Type:");
+    return perform(d, method, path, h, body, body_len, r);
 }
 
 void reply_free(struct reply *r)

@@ -35,10 +35,16 @@ struct reply {
 };
 
 /* One request. ctype/auth/body may be NULL. path is sent as is (no
- * normalisation). Reuses one connection per process. false on transport
- * failure. */
+ * normalisation). Sends X-Lakehouse-Client (as the CLI does), so bodiless
+ * POST/PUT/DELETE pass the daemon's cross-site check. Reuses one
+ * connection per process. false on transport failure. */
 bool http_do(struct daemon *d, const char *method, const char *path, const char *ctype,
              const char *auth, const char *body, size_t body_len, struct reply *r);
+/* Like http_do with exactly the header lines given (NULL-terminated, may be
+ * NULL; "Host: x" replaces the Host) and no others but curl's own Host and
+ * Accept: what a browser or a script could send. */
+bool http_do_ex(struct daemon *d, const char *method, const char *path,
+                const char *const *headers, const char *body, size_t body_len, struct reply *r);
 void reply_free(struct reply *r);
 /* Case-insensitive header lookup in r->headers; copies the value. */
 bool reply_header(const struct reply *r, const char *name, char *out, size_t cap);

@@ -366,8 +366,11 @@ static void test_body_limit(void **state)
      * request head alone gets the answer) */
     int hfd = raw_connect(&d);
     assert_true(hfd >= 0);
-    const char *h10 = "POST /api/indexes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      "Content-Length: 10485760\r\n\r\n";
+    char h10[256];
+    snprintf(h10, sizeof h10,
+             "POST /api/indexes HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: 10485760\r\n\r\n",
+             d.addr);
     assert_true(send(hfd, h10, strlen(h10), MSG_NOSIGNAL) > 0);
     char hr[512] = {0};
     assert_true(recv(hfd, hr, sizeof hr - 1, 0) > 0);
@@ -390,8 +393,11 @@ static void test_body_limit(void **state)
     /* a chunked body with no declared length, over the limit */
     int fd = raw_connect(&d);
     assert_true(fd >= 0);
-    const char *head = "POST /api/indexes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       "Transfer-Encoding: chunked\r\n\r\n";
+    char head[256];
+    snprintf(head, sizeof head,
+             "POST /api/indexes HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n",
+             d.addr);
     assert_true(send(fd, head, strlen(head), MSG_NOSIGNAL) > 0);
     static char chunk[65536 + 16];
     int hl = snprintf(chunk, sizeof chunk, "10000\r\n");
@@ -602,9 +608,9 @@ static void test_sigterm_in_flight(void **state)
     assert_true(fd >= 0);
     char head[512];
     int hl = snprintf(head, sizeof head,
-                      "POST /api/indexes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "POST /api/indexes HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                       "Content-Length: %zu\r\nExpect: 100-continue\r\n\r\n",
-                      strlen(body));
+                      a.addr, strlen(body));
     assert_int_equal(send(fd, head, (size_t)hl, MSG_NOSIGNAL), hl);
     /* the 100 Continue proves the server holds the request */
     char buf[1024] = {0};

@@ -50,7 +50,9 @@ static void test_slowloris(void **state)
         idle[i] = raw_connect(&d);
         assert_true(idle[i] >= 0);
     }
-    static const char req[] = "GET /api/health HTTP/1.1\r\nHost: x\r\nX-Pad: aaaaaaaa\r\n";
+    char req[256];
+    snprintf(req, sizeof req, "GET /api/health HTTP/1.1\r\nHost: %s\r\nX-Pad: aaaaaaaa\r\n",
+             d.addr);
     for (int i = 0; i < SLOW; i++) {
         slow[i] = raw_connect(&d);
         assert_true(slow[i] >= 0);
@@ -58,15 +60,20 @@ static void test_slowloris(void **state)
     for (int i = 0; i < HALF; i++) {
         half[i] = raw_connect(&d);
         assert_true(half[i] >= 0);
-        const char *h = i % 2 ? "POST /api/indexes HTTP/1.1\r\nHost: x\r\n"
-                                "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
-                                "{\"index\":"
-                              : "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage-tls-hello";
+        char h[256];
+        if (i % 2)
+            snprintf(h, sizeof h,
+                     "POST /api/indexes HTTP/1.1\r\nHost: %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                     "{\"index\":",
+                     d.addr);
+        else
+            snprintf(h, sizeof h, "%s", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage-tls-hello");
         send(half[i], h, strlen(h), MSG_NOSIGNAL);
     }
     /* drip the header bytes one at a time across the slow connections,
      * asking for health in between */
-    for (size_t b = 0; b < sizeof req - 1; b++) {
+    for (size_t b = 0; b < strlen(req); b++) {
         for (int i = 0; i < SLOW; i++)
             send(slow[i], &req[b], 1, MSG_NOSIGNAL);
         if (b % 16 == 0)
@@ -111,8 +118,11 @@ static void test_stop_with_stalled_client(void **state)
     assert_true(daemon_start(&d, args, NULL));
     int fd = raw_connect(&d);
     assert_true(fd >= 0);
-    const char *h = "POST /api/indexes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    "Content-Length: 50\r\n\r\n{\"ind";
+    char h[256];
+    snprintf(h, sizeof h,
+             "POST /api/indexes HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+             "Content-Length: 50\r\n\r\n{\"ind",
+             d.addr);
     send(fd, h, strlen(h), MSG_NOSIGNAL);
     health_ok(&d);
     assert_int_equal(daemon_stop(&d, SIGTERM), 0);

@@ -174,6 +174,18 @@ static void test_config_file(void **state)
         {"[1]", LH_E_FORMAT, "object"},
         {"{\"listen\":", LH_E_FORMAT, "line"},
         {"{\"buckets\":{\"arch\":{\"url\":\"/tmp/x\"}}}", LH_OK, NULL},
+        {"{\"allowed_hosts\":[\"lh.example.com\",\"10.0.0.5:8080\",\"[::1]:9\",\"*\"],"
+         "\"sql\":{\"timeout_ms\":5000},\"http\":{\"sql_workers\":3,\"sql_queue\":7}}",
+         LH_OK, NULL},
+        {"{\"allowed_hosts\":\"lh.example.com\"}", LH_E_INVAL, "allowed_hosts"},
+        {"{\"allowed_hosts\":[\"http://lh.example.com\"]}", LH_E_INVAL, "http://lh.example.com"},
+        {"{\"allowed_hosts\":[\"lh:0\"]}", LH_E_INVAL, "lh:0"},
+        {"{\"allowed_hosts\":[\"a b\"]}", LH_E_INVAL, "a b"},
+        {"{\"allowed_hosts\":[\"[::1\"]}", LH_E_INVAL, "[::1"},
+        {"{\"allowed_hosts\":[5]}", LH_E_INVAL, "allowed_hosts"},
+        {"{\"http\":{\"sql_workers\":-1}}", LH_E_INVAL, "http.sql_workers"},
+        {"{\"sql\":{\"timeout_ms\":\"x\"}}", LH_E_INVAL, "sql.timeout_ms"},
+        {"{\"sql\":5}", LH_E_INVAL, "sql"},
     };
     char path[300];
     snprintf(path, sizeof path, "%s/c.json", dir);
@@ -223,9 +235,241 @@ static void test_config_file(void **state)
         }
         if (strstr(cases[i].json, "buckets"))
             assert_string_equal(c.buckets_config, path);
+        if (s == LH_OK && strstr(cases[i].json, "allowed_hosts")) {
+            assert_int_equal(c.nallowed_hosts, 4);
+            assert_string_equal(c.allowed_hosts[1], "10.0.0.5:8080");
+            assert_int_equal(c.sql_timeout_ms, 5000);
+            assert_int_equal(c.sql_workers, 3);
+            assert_int_equal(c.sql_queue, 7);
+            setenv("LAKEHOUSE_ALLOWED_HOSTS", "a.example,b.example:1", 1);
+            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_OK);
+            assert_int_equal(c.nallowed_hosts, 2);
+            assert_string_equal(c.allowed_hosts[1], "b.example:1");
+            setenv("LAKEHOUSE_ALLOWED_HOSTS", "a.example,bad host", 1);
+            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_E_INVAL);
+            assert_non_null(strstr(err.msg, "LAKEHOUSE_ALLOWED_HOSTS"));
+            unsetenv("LAKEHOUSE_ALLOWED_HOSTS");
+        }
         lh_http_config_reset(&c);
     }
     unlink(path);
+}
+
+/* ------------------------------------------------------------ browsers */
+
+/* The Host rule (DNS rebinding) against a server "listening" on a port. */
+static void test_host_rule(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *listen, *address, *allowed; /* allowed: one entry or NULL */
+        const char *host;
+        unsigned dport;
+        bool ok;
+    } cases[] = {
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "127.0.0.1:8080", 80, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "localhost:8080", 80, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "LOCALHOST:8080", 80, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "[::1]:8080", 80, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "localhost:8081", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "localhost", 80, false},
+        {"127.0.0.1:80", "127.0.0.1:80", NULL, "localhost", 80, true},
+        {"127.0.0.1:443", "127.0.0.1:443", NULL, "localhost", 443, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "evil.example:8080", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "localhost.evil.example:8080", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "10.0.0.5:8080", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, ":8080", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "localhost:", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "localhost:80x", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "localhost:0", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "[::1]x:8080", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", NULL, "[::1", 80, false},
+        /* a wildcard listener: any address, no name */
+        {":8080", "0.0.0.0:8080", NULL, "10.0.0.5:8080", 80, true},
+        {":8080", "0.0.0.0:8080", NULL, "192.168.1.1:8080", 80, true},
+        {":8080", "0.0.0.0:8080", NULL, "[fe80::1]:8080", 80, true},
+        {":8080", "0.0.0.0:8080", NULL, "10.0.0.5:9090", 80, false},
+        {":8080", "0.0.0.0:8080", NULL, "10.0.0.256:8080", 80, false},
+        {":8080", "0.0.0.0:8080", NULL, "myhost:8080", 80, false},
+        {"[::]:8080", "[::]:8080", NULL, "10.0.0.5:8080", 80, true},
+        {"[::]:8080", "[::]:8080", NULL, "[evil.example]:8080", 80, false},
+        {"[::]:8080", "[::]:8080", NULL, "[::ffff:10.0.0.5]:8080", 80, true},
+        /* the configured listen name */
+        {"myhost.lan:8080", "192.168.1.9:8080", NULL, "myhost.lan:8080", 80, true},
+        {"myhost.lan:8080", "192.168.1.9:8080", NULL, "192.168.1.9:8080", 80, true},
+        {"myhost.lan:8080", "192.168.1.9:8080", NULL, "10.0.0.5:8080", 80, false},
+        /* allowed_hosts */
+        {"127.0.0.1:8080", "127.0.0.1:8080", "lh.example.com", "lh.example.com", 80, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", "lh.example.com", "LH.example.com:443", 80, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", "lh.example.com", "x.lh.example.com", 80, false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", "lh.example.com:8443", "lh.example.com:8443", 80,
+         true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", "lh.example.com:8443", "lh.example.com", 443,
+         false},
+        {"127.0.0.1:8080", "127.0.0.1:8080", "lh.example.com:443", "lh.example.com", 443, true},
+        {"127.0.0.1:8080", "127.0.0.1:8080", "*", "anything.example:1", 80, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lh_http_config c;
+        struct lh_error err;
+        lh_http_config_init(&c);
+        c.data_dir = dir;
+        c.listen = cases[i].listen;
+        if (cases[i].allowed)
+            assert_int_equal(lh_http_config_allow_host(&c, cases[i].allowed, &err), LH_OK);
+        struct lh_http_server *srv;
+        assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
+        snprintf(srv->address, sizeof srv->address, "%s", cases[i].address);
+        srv->port = (unsigned)strtoul(strrchr(cases[i].address, ':') + 1, NULL, 10);
+        bool ok = http_host_allowed(srv, cases[i].host, strlen(cases[i].host), cases[i].dport);
+        if (ok != cases[i].ok)
+            fail_msg("case %zu: listen %s, Host '%s': %s", i, cases[i].listen, cases[i].host,
+                     ok ? "allowed" : "refused");
+        lh_http_server_destroy(srv);
+        lh_http_config_reset(&c);
+    }
+}
+
+static void test_query_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *qs;
+        size_t n;          /* items expected */
+        bool overflow;
+        const char *k1, *v1; /* the second item, when n >= 2 */
+    } cases[] = {
+        {"", 0, false, NULL, NULL},
+        {"a=1", 1, false, NULL, NULL},
+        {"a=1&b=2", 2, false, "b", "2"},
+        {"a&b", 2, false, "b", NULL},
+        {"a=1&&b=", 2, false, "b", ""},
+        {"&&&", 0, false, NULL, NULL},
+        {"a=1&b=x%20y+z", 2, false, "b", "x%20y+z"}, /* raw: decoded on use */
+        {"a=b=c&d=e", 2, false, "d", "e"},
+        {"1&2&3&4&5&6&7&8&9&10&11&12&13&14&15&16", 16, false, "2", NULL},
+        {"1&2&3&4&5&6&7&8&9&10&11&12&13&14&15&16&17", 16, true, "2", NULL},
+    };
+    struct lh_http_config c;
+    struct lh_error err;
+    lh_http_config_init(&c);
+    c.data_dir = dir;
+    struct lh_http_server *srv;
+    assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_req req;
+        http_req_init(&req, srv);
+        http_query_parse(&req, cases[i].qs, strlen(cases[i].qs));
+        if (req.nquery != cases[i].n || req.query_overflow != cases[i].overflow)
+            fail_msg("case %zu '%s': %zu items%s", i, cases[i].qs, req.nquery,
+                     req.query_overflow ? ", overflow" : "");
+        if (cases[i].k1) {
+            assert_string_equal(req.query[1].key, cases[i].k1);
+            if (cases[i].v1)
+                assert_string_equal(req.query[1].value, cases[i].v1);
+            else
+                assert_null(req.query[1].value);
+        }
+        http_req_reset(&req);
+    }
+    /* over 8 KiB: 414 from the head */
+    static char big[HTTP_MAX_QUERY_BYTES + 2];
+    memset(big, 'a', sizeof big - 1);
+    struct http_req req;
+    struct http_resp resp;
+    http_req_init(&req, srv);
+    http_resp_init(&resp);
+    http_query_parse(&req, big, strlen(big));
+    assert_true(req.uri_too_long);
+    req.method = "GET";
+    req.raw_path = "/api/health";
+    assert_true(http_request_head(&req, &resp));
+    assert_int_equal(resp.status, 414);
+    http_req_reset(&req);
+    http_resp_reset(&resp);
+    lh_http_server_destroy(srv);
+    lh_http_config_reset(&c);
+}
+
+/* The cross-site rule, one row per request a browser or a client sends. */
+static void test_cross_site_rule(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *path, *ctype, *client, *auth, *origin, *sfs, *host;
+        unsigned status; /* after head + run */
+    } cases[] = {
+        {"POST", "/api/events/a%2F1-x/ack", NULL, NULL, NULL, NULL, NULL, NULL, 403},
+        {"POST", "/api/events/a%2F1-x/ack", "text/plain", NULL, NULL, NULL, NULL, NULL, 403},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, NULL, NULL, NULL, 404},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "", NULL, NULL, NULL, NULL, 403},
+        {"POST", "/api/events/a%2F1-x/ack", "application/json", NULL, NULL, NULL, NULL, NULL,
+         404},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, NULL, "Bearer x", NULL, NULL, NULL, 404},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, "http://localhost:8080", NULL,
+         "localhost:8080", 404},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, "http://localhost:8080/", NULL,
+         NULL, 404},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, "http://localhost:9", NULL, NULL,
+         403},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, "http://localhost:8080/x", NULL,
+         NULL, 403},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, "file://", NULL, NULL, 403},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, "null", NULL, NULL, 403},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, NULL, "same-origin", NULL, 404},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, NULL, "none", NULL, 404},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, NULL, "same-site", NULL, 403},
+        {"POST", "/api/events/a%2F1-x/ack", NULL, "cli", NULL, NULL, "cross-site", NULL, 403},
+        {"DELETE", "/api/indexes/a/b", NULL, NULL, NULL, NULL, NULL, NULL, 403},
+        {"DELETE", "/api/indexes/a/b", NULL, "x", NULL, NULL, NULL, NULL, 404},
+        /* JSON routes: a form body is 415 before the rule */
+        {"POST", "/api/indexes", "application/x-www-form-urlencoded", NULL, NULL, NULL, NULL,
+         NULL, 415},
+        /* reads are not state changes */
+        {"GET", "/api/datasets", NULL, NULL, NULL, "http://evil.example", "cross-site", NULL, 200},
+        /* Host, before everything */
+        {"GET", "/api/datasets", NULL, NULL, NULL, NULL, NULL, "evil.example:8080", 421},
+        {"GET", "/nothing", NULL, NULL, NULL, NULL, NULL, "evil.example:8080", 421},
+        {"GET", "/api/datasets", NULL, NULL, NULL, NULL, NULL, "127.0.0.1:8080", 200},
+    };
+    struct lh_http_config c;
+    struct lh_error err;
+    lh_http_config_init(&c);
+    c.data_dir = dir;
+    c.listen = "127.0.0.1:8080";
+    struct lh_http_server *srv;
+    assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
+    snprintf(srv->address, sizeof srv->address, "127.0.0.1:8080");
+    srv->port = 8080;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_req req;
+        struct http_resp resp;
+        http_req_init(&req, srv);
+        http_resp_init(&resp);
+        req.method = cases[i].method;
+        req.raw_path = cases[i].path;
+        req.content_type = cases[i].ctype;
+        req.client = cases[i].client;
+        req.authorization = cases[i].auth;
+        req.origin = cases[i].origin;
+        req.sec_fetch_site = cases[i].sfs;
+        req.host = cases[i].host;
+        if (cases[i].ctype && strstr(cases[i].ctype, "json")) {
+            req.body = (const uint8_t *)"{}";
+            req.body_len = 2;
+        }
+        if (!http_request_head(&req, &resp))
+            http_request_run(&req, &resp);
+        lh_buf_cstr(&resp.body);
+        if (resp.status != cases[i].status)
+            fail_msg("case %zu %s %s: %u (want %u) %s", i, cases[i].method, cases[i].path,
+                     resp.status, cases[i].status, (char *)resp.body.data);
+        http_req_reset(&req);
+        http_resp_reset(&resp);
+    }
+    lh_http_server_destroy(srv);
+    lh_http_config_reset(&c);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -453,6 +697,9 @@ int main(void)
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_pct_decode_and_auth),
         cmocka_unit_test(test_router),
+        cmocka_unit_test(test_host_rule),
+        cmocka_unit_test(test_query_parse),
+        cmocka_unit_test(test_cross_site_rule),
         cmocka_unit_test(test_health_hook),
         cmocka_unit_test(test_openapi_covers_router),
     };

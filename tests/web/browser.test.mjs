@@ -8,6 +8,13 @@
 // and Ctrl+Enter) and see the rows; pause and resume; delete. Screenshots
 // of each page go to LH_SCREENSHOT_DIR (1280x800 PNG).
 //
+// Other origins (issue 12, item 7): a page served from a second loopback
+// port tries to fire the schedule's run with no-cors fetch(), a preflighted
+// fetch(), sendBeacon and auto-submitted forms (text/plain and urlencoded)
+// and to read the API; a name re-pointed at 127.0.0.1 (DNS rebinding,
+// simulated with Chromium's host resolver rules) gets 421. The run count
+// must not move.
+//
 // Exit codes: 0 pass, 1 fail, 77 skipped: a route the dashboard needs
 // answers 404 on this daemon (the message names it); every step that does
 // not need the missing routes still runs first.
@@ -16,6 +23,7 @@
 // LH_PG_ENV (tests/servers/pg.sh env file), LH_WEB_DIR, LH_WORK_DIR,
 // LH_SCREENSHOT_DIR.
 import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -131,7 +139,9 @@ log('routes:', JSON.stringify(have));
 browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    // DNS rebinding, simulated: this name resolves to the daemon's address
+    '--host-resolver-rules=MAP rebind.test 127.0.0.1'],
 });
 const userData = path.join(WORK, 'chromium-profile');
 fs.mkdirSync(userData, { recursive: true });
@@ -159,6 +169,94 @@ async function newPage(base) {
     });
   }
   return { page, context, errors };
+}
+
+// A page from a second loopback port (same site, other origin) that tries
+// every way a browser lets a page send a POST without asking the target
+// first, plus two that need a CORS preflight, plus reading. Then a page on
+// a rebound name. The schedule's run count must not move.
+async function crossOrigin(sched) {
+  const target = daemon.url;
+  const run = `${target}/api/schedules/${sched}/run`;
+  const page = `<!doctype html><meta charset="utf-8"><title>evil</title>
+<iframe name="sink1"></iframe><iframe name="sink2"></iframe>
+<form id="f1" method="POST" action="${run}" enctype="text/plain" target="sink1">
+  <input name='{"x":"' value='"}'></form>
+<form id="f2" method="POST" action="${run}" target="sink2"><input name="a" value="b"></form>
+<script>
+(async () => {
+  const out = {};
+  const tryit = async (name, fn) => {
+    try { out[name] = await fn(); } catch (e) { out[name] = 'error: ' + e.message; }
+  };
+  await tryit('no-cors text/plain', () => fetch(${JSON.stringify(run)}, { method: 'POST',
+    mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body: 'x' }).then((r) => r.type));
+  await tryit('no-cors form', () => fetch(${JSON.stringify(run)}, { method: 'POST', mode: 'no-cors',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=b' }).then((r) => r.type));
+  await tryit('no-cors empty', () => fetch(${JSON.stringify(run)}, { method: 'POST', mode: 'no-cors' })
+    .then((r) => r.type));
+  await tryit('cors json', () => fetch(${JSON.stringify(run)}, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' }, body: '{}' }).then((r) => r.status));
+  await tryit('cors client header', () => fetch(${JSON.stringify(run)}, { method: 'POST',
+    headers: { 'X-Lakehouse-Client': 'evil' } }).then((r) => r.status));
+  await tryit('beacon', () => navigator.sendBeacon(${JSON.stringify(run)}, 'x'));
+  await tryit('read', () => fetch(${JSON.stringify(`${target}/api/schedules`)}).then((r) => r.status));
+  const loaded = (name) => new Promise((res) => {
+    const f = document.querySelector('iframe[name=' + name + ']');
+    f.addEventListener('load', res, { once: true });
+    setTimeout(res, 5000);
+  });
+  const l1 = loaded('sink1'); document.getElementById('f1').submit(); await l1;
+  const l2 = loaded('sink2'); document.getElementById('f2').submit(); await l2;
+  window.results = out;
+  document.title = 'done';
+})();
+</script>`;
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(page);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const evilUrl = `http://127.0.0.1:${server.address().port}/`;
+  const before = await (await fetch(`${target}/api/schedules/${sched}/runs`)).json();
+  const { page: p, context } = await newPage(evilUrl);
+  try {
+    await p.goto(evilUrl);
+    await p.waitForFunction(() => document.title === 'done', null, { timeout: 30000 });
+    const results = await p.evaluate(() => window.results);
+    log(`cross-origin attempts from ${evilUrl}: ${JSON.stringify(results)}`);
+    assert.match(String(results.read), /^error/, 'a page on another origin cannot read the API');
+    assert.match(String(results['cors json']), /^error/, 'the preflight is not granted');
+    assert.match(String(results['cors client header']), /^error/, 'the preflight is not granted');
+    // a run fired by any of them would show within a few seconds
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = await (await fetch(`${target}/api/schedules/${sched}/runs`)).json();
+    assert.equal(after.total, before.total, 'no run fired from another origin');
+    const s = await (await fetch(`${target}/api/schedules/${sched}`)).json();
+    assert.equal(s.running, false, 'no run in flight after the attempts');
+
+    // DNS rebinding: a name re-pointed at the daemon gets 421, page and API
+    const port = new URL(target).port;
+    const rebound = `http://rebind.test:${port}`;
+    const resp = await p.goto(`${rebound}/`);
+    assert.equal(resp.status(), 421, 'the dashboard under a foreign name');
+    const fromRebound = await p.evaluate(async (sp) => {
+      const list = await fetch('/api/schedules');
+      const fire = await fetch(sp, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: '{}' });
+      return [list.status, fire.status, await list.text()];
+    }, `/api/schedules/${sched}/run`);
+    log(`rebound name: GET ${fromRebound[0]}, POST run ${fromRebound[1]}`);
+    assert.equal(fromRebound[0], 421);
+    assert.equal(fromRebound[1], 421);
+    assert.ok(!fromRebound[2].includes(sched), 'no schedule data under a foreign name');
+    const last = await (await fetch(`${target}/api/schedules/${sched}/runs`)).json();
+    assert.equal(last.total, before.total, 'no run fired through the rebound name');
+  } finally {
+    await context.close();
+    server.close();
+  }
+  log('other origins: nothing fired, nothing read, the rebound name refused');
 }
 
 async function shot(page, name) {
@@ -248,6 +346,9 @@ try {
       if (i > 120) throw new Error('the manual run did not finish in 60 s');
       await new Promise((r) => setTimeout(r, 500));
     }
+
+    /* ---- a page on another origin cannot fire the run or read the API */
+    await crossOrigin(SCHED);
   } else {
     log('no schedule API: ingesting the dataset with the CLI instead');
     execFileSync(LAKEHOUSE, ['ingest', 'postgres', '--dsn', pg.PG_USER_DSN, '--table', TABLE,
