@@ -286,7 +286,10 @@ static void test_token_still_works(void **state)
 {
     (void)state;
     struct daemon t;
-    const char *args[] = {"--data", dir, "--token", "tok-9f", NULL};
+    /* a store of its own: the suite's daemon holds `dir` (one daemon per store) */
+    char tdir[300];
+    snprintf(tdir, sizeof tdir, "%s/token-store", dir);
+    const char *args[] = {"--data", tdir, "--token", "tok-9f", NULL};
     assert_true(daemon_start(&t, args, NULL));
     struct reply r;
     const char *bearer[] = {"Authorization: Bearer tok-9f", NULL};
