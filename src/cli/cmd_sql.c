@@ -19,7 +19,7 @@ static const char *usage =
     "usage: lakehouse sql \"SELECT ...\" [--format table|csv|json|ndjson] [--limit N]\n"
     "                     [--timeout MS] [--data DIR | --store URL] [--config FILE]\n"
     "\n"
-    "Runs one read-only SQL statement (SQLite dialect) over the catalog's\n"
+    "Runs one read-only SQL statement (DuckDB dialect) over the catalog's\n"
     "datasets: each dataset is a table named after it (current version);\n"
     "\"name@N\" is version N. See docs/sql.md.\n"
     "\n"
@@ -45,6 +45,7 @@ static char *cell_text(const struct lh_sql_value *v)
     char t[48];
     switch (v->kind) {
     case LH_SQL_NULL: return strdup("NULL");
+    case LH_SQL_BOOL: return strdup(v->i ? "true" : "false");
     case LH_SQL_INT: snprintf(t, sizeof t, "%" PRId64, v->i); return strdup(t);
     case LH_SQL_REAL:
         for (int p = 15; p <= 17; p++) {
@@ -112,7 +113,7 @@ static enum lh_status tbl_row(void *ctx, const struct lh_sql_value *v, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (!(row[i] = cell_text(&v[i])))
             return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        if (v[i].kind == LH_SQL_INT || v[i].kind == LH_SQL_REAL)
+        if (v[i].kind == LH_SQL_INT || v[i].kind == LH_SQL_REAL || v[i].kind == LH_SQL_NUMBER)
             t->right[i] = true;
     }
     return LH_OK;

@@ -61,6 +61,11 @@ struct lh_http_config {
     int64_t sweep_after_secs;    /* start-up sweep: leftovers older than this; <0 = 600 */
     unsigned ingest_timeout_secs;/* POST /api/ingest statement timeout; 0 = 300 */
     size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
+    uint64_t sql_memory_limit;   /* POST /api/sql: DuckDB memory_limit per query; 0 = 1 GiB */
+    unsigned sql_threads;        /* POST /api/sql: DuckDB threads per query; 0 = 2 */
+    unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
+    uint64_t sql_max_rows;       /* POST /api/sql: row cap; 0 = 100,000 */
+    const char *sql_cache_dir;   /* where S3 datasets' parts are cached; NULL = default */
     struct lh_arena arena;       /* owns strings read from the file or environment */
 };
 
