@@ -421,7 +421,6 @@ static const char *const escapes[] = {
     /* resources */
     "SELECT list(i) FROM range(200000000) t(i)",
     "SELECT string_agg(repeat('x', 100000), '') FROM range(100000)",
-    "SELECT repeat('x', 1000000) FROM range(1000)",
     "",
     "SELEC 1",
 };
@@ -436,6 +435,7 @@ static const char *const slow_escapes[] = {
     "SELECT count(*) FROM range(1000000) a, range(1000000) b, range(1000000) c",
     "SELECT sum(a.id * b.id) FROM sorted a, sorted b, sorted c",
     "SELECT repeat('x', 2000000000)",
+    "SELECT repeat('x', 1000000) FROM range(1000)",
 };
 
 static void expand_dir(const char *in, char *out, size_t cap)
@@ -558,6 +558,92 @@ static void test_cli(void **state)
     assert_int_equal(run_cli("", "'SELECT 1' --format xml", out, sizeof out, eo, sizeof eo), 2);
     assert_int_equal(run_cli("", "\"ATTACH '/tmp/x' AS y\"", out, sizeof out, eo, sizeof eo), 1);
     assert_non_null(strstr(eo, "lakehouse: sql: only queries are allowed"));
+
+    /* table: numbers right-aligned, wide characters measured in columns */
+    assert_int_equal(run_cli("",
+                             "\"SELECT id, v, w FROM sorted, (VALUES ('日本語'), ('é'), ('x')) "
+                             "t(w) WHERE id IN (0, 1000) ORDER BY id, w\"",
+                             out, sizeof out, eo, sizeof eo),
+                     0);
+    assert_string_equal(out, "  id  |  v  |   w\n"
+                             "------+-----+--------\n"
+                             "    0 |   0 | x\n"
+                             "    0 |   0 | é\n"
+                             "    0 |   0 | 日本語\n"
+                             " 1000 | 500 | x\n"
+                             " 1000 | 500 | é\n"
+                             " 1000 | 500 | 日本語\n"
+                             "(6 rows)\n");
+    assert_int_equal(run_cli("",
+                             "--format markdown \"SELECT status, count(*) AS n, "
+                             "max(amount) AS m FROM orders GROUP BY ALL ORDER BY 1\"",
+                             out, sizeof out, eo, sizeof eo),
+                     0);
+    assert_string_equal(out, "| status  | n   | m       |\n"
+                             "| ------- | --: | ------: |\n"
+                             "| new     |  50 | -145.61 |\n"
+                             "| paid    |  50 | -145.24 |\n"
+                             "| shipped |  50 | -144.87 |\n");
+    /* -f: statements one after the other; quotes and comments do not split */
+    char file[400], args2[600];
+    snprintf(file, sizeof file, "%s/stmts.sql", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("SELECT 1 AS a; -- one; two\nSELECT 'x;y' AS b;\n/* ; */ SELECT $$;$$ AS c\n", f);
+    fclose(f);
+    snprintf(args2, sizeof args2, "--format csv -f '%s'", file);
+    assert_int_equal(run_cli("", args2, out, sizeof out, eo, sizeof eo), 0);
+    assert_string_equal(out, "a\n1\nb\nx;y\nc\n;\n");
+    /* the first error stops the file, exit 1 */
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("SELECT 1 AS a;\nSELEC 2;\nSELECT 3 AS c;\n", f);
+    fclose(f);
+    assert_int_equal(run_cli("", args2, out, sizeof out, eo, sizeof eo), 1);
+    assert_string_equal(out, "a\n1\n");
+    assert_non_null(strstr(eo, "syntax error"));
+    /* standard input */
+    snprintf(args2, sizeof args2, "--format ndjson < '%s'", file);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("SELECT count(*) AS n FROM customers;\nSELECT 2 AS two", f);
+    fclose(f);
+    assert_int_equal(run_cli("", args2, out, sizeof out, eo, sizeof eo), 0);
+    assert_string_equal(out, "{\"n\":40}\n{\"two\":2}\n");
+}
+
+/* The prompt, on a terminal (script(1) gives the CLI a pty): statements end
+ * at ';' across lines, an error does not end the session, .quit does. */
+static void test_cli_prompt(void **state)
+{
+    (void)state;
+    char cmd[2400], in[400], outf[400];
+    snprintf(in, sizeof in, "%s/prompt-in.txt", dir);
+    snprintf(outf, sizeof outf, "%s/prompt-out.txt", dir);
+    FILE *f = fopen(in, "w");
+    assert_non_null(f);
+    fputs("SELECT count(*) AS n\nFROM customers;\nSELEC 1;\nSELECT 'after' AS e;\n.quit\n", f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "HOME='%s' script -qec \"%s sql --data '%s'\" /dev/null < '%s' > '%s' 2>&1", dir,
+             LH_TEST_LAKEHOUSE, dir, in, outf);
+    assert_int_equal(system(cmd), 0);
+    uint8_t *got;
+    size_t n;
+    struct lh_error err;
+    assert_int_equal(lh_file_read_all(outf, 1 << 20, &got, &n, &err), LH_OK);
+    const char *s = (const char *)got;
+    const char *a = strstr(s, " n\r\n----\r\n 40\r\n(1 row)");
+    const char *b = strstr(s, "lakehouse: sql: Parser Error: syntax error");
+    const char *c = strstr(s, "after\r\n(1 row)");
+    if (!a || !b || !c || !(a < b && b < c))
+        fail_msg("prompt session:\n%s", s);
+    free(got);
+    char hist[400];
+    snprintf(hist, sizeof hist, "%s/.lakehouse_sql_history", dir);
+    assert_int_equal(lh_file_read_all(hist, 1 << 20, &got, &n, &err), LH_OK);
+    assert_non_null(strstr((char *)got, "'after'")); /* libedit escapes blanks as \\040 */
+    free(got);
 }
 
 /* Without libduckdb.so SQL fails with one line saying how to install it;
@@ -629,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_part_mismatch),
         cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli_prompt),
         cmocka_unit_test(test_no_duckdb),
         cmocka_unit_test(test_s3),
     };
