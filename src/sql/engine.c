@@ -33,6 +33,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -336,6 +337,9 @@ static void replacement_scan(ddb_rscan_info info, const char *table, void *data)
     const struct lh_sql_dataset *ds = NULL;
     for (size_t i = 0; i < e->nds && !ds; i++)
         if (strlen(e->ds[i].name) == nl && strncmp(e->ds[i].name, table, nl) == 0)
+            ds = &e->ds[i];
+    for (size_t i = 0; i < e->nds && !ds; i++) /* SQL names are case-insensitive */
+        if (strlen(e->ds[i].name) == nl && strncasecmp(e->ds[i].name, table, nl) == 0)
             ds = &e->ds[i];
     if (!ds)
         return; /* not ours: DuckDB says the table does not exist */

@@ -186,6 +186,8 @@ static void test_catalog_tables(void **state)
     /* time travel: new rows of v2, and versions that do not exist */
     assert_string_equal(q("SELECT count(*) FROM orders o ANTI JOIN \"orders@1\" p USING (id)"),
                         "50\n");
+    assert_string_equal(q("SELECT count(*) FROM ORDERS, \"Orders@1\" WHERE ORDERS.id = 0"),
+                        "100\n");
     struct lh_error err;
     assert_int_equal(qerr("SELECT * FROM \"orders@9\"", &err), LH_E_INVAL);
     assert_string_equal(err.msg, "dataset orders has no version 9 (versions kept: 1, 2)");
