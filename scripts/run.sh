@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's first command: installs the Debian packages lakehouse needs,
-# builds it, and runs the daemon on the embedded default — a local
+# The README's first command: installs the Debian packages lakehouse needs
+# and DuckDB's libduckdb.so for SQL (scripts/install-deps.sh), builds it, and runs the daemon on the embedded default — a local
 # directory (./lakehouse-data, or $LAKEHOUSE_DATA). Extra arguments go to
 # `lakehouse serve` (e.g. --listen 0.0.0.0:8080).
 set -euo pipefail

@@ -1,5 +1,8 @@
 // sql.js — the SQL console: POST /api/sql {"sql", "limit"} and the result
 // as a table; Ctrl+Enter (or Cmd+Enter) runs; CSV download of the result.
+// Beside the box, the tables (datasets) and their columns, read with the
+// same engine from information_schema: a table name puts a query in the
+// box, a column name is inserted at the cursor.
 import { api } from './api.js';
 import { toCSV, fmtCount, quoteIdent } from './lib.js';
 import { h, errorBox, pageHead } from './ui.js';
@@ -7,11 +10,62 @@ import { h, errorBox, pageHead } from './ui.js';
 const LIMIT = 1000;
 const LAST_KEY = 'lakehouse.sql';
 
-function cell(v) {
+// DECIMAL(p,s) values arrive as JSON numbers; show their s digits.
+function decimalScale(type) {
+  const m = /^DECIMAL\(\d+,(\d+)\)$/.exec(type || '');
+  return m ? Number(m[1]) : -1;
+}
+
+function cell(v, scale = -1) {
   if (v === null || v === undefined) return h('td', { class: 'null' }, 'NULL');
-  if (typeof v === 'number') return h('td', { class: 'num' }, String(v));
+  if (typeof v === 'number') {
+    return h('td', { class: 'num' }, scale >= 0 && scale <= 20 && Number.isFinite(v) ? v.toFixed(scale) : String(v));
+  }
   if (typeof v === 'object') return h('td', {}, JSON.stringify(v));
   return h('td', {}, String(v));
+}
+
+const TABLES_SQL = 'SELECT table_name, column_name, data_type FROM information_schema.columns '
+  + "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position";
+
+function insertAt(box, text) {
+  const at = box.selectionStart ?? box.value.length;
+  const end = box.selectionEnd ?? at;
+  box.value = box.value.slice(0, at) + text + box.value.slice(end);
+  box.focus();
+  box.selectionStart = box.selectionEnd = at + text.length;
+}
+
+// The tables panel: one <details> per table, its columns inside.
+function tablesPanel(box, ctx) {
+  const list = h('div', { class: 'sql-tables-list' }, h('p', { class: 'muted small' }, 'Loading…'));
+  api('POST', '/api/sql', { sql: TABLES_SQL, limit: 100000 }).then((r) => {
+    if (!ctx.alive) return;
+    const tables = new Map();
+    for (const [t, c, type] of r.rows || []) {
+      if (!tables.has(t)) tables.set(t, []);
+      tables.get(t).push([c, type]);
+    }
+    if (!tables.size) {
+      list.replaceChildren(h('p', { class: 'muted small' }, 'No datasets yet.'));
+      return;
+    }
+    list.replaceChildren(...[...tables].map(([t, cols]) => h('details', { 'data-table': t },
+      h('summary', {}, h('button', { type: 'button', class: 'link table-name', title: 'Query this table',
+        onclick: (ev) => {
+          ev.preventDefault();
+          box.value = `SELECT * FROM ${quoteIdent(t)} LIMIT 100`;
+          box.focus();
+        } }, t), h('span', { class: 'muted small' }, ` ${cols.length}`)),
+      h('ul', { class: 'sql-columns' }, cols.map(([c, type]) => h('li', { 'data-column': c },
+        h('button', { type: 'button', class: 'link', title: 'Insert the column name',
+          onclick: () => insertAt(box, quoteIdent(c)) }, c),
+        ' ', h('span', { class: 'type' }, type)))))));
+  }).catch((e) => {
+    if (ctx.alive) list.replaceChildren(h('p', { class: 'muted small' }, `Tables unavailable: ${e.message}`));
+  });
+  return h('aside', { class: 'sql-tables card pad', id: 'sql-tables', 'aria-label': 'Tables and columns' },
+    h('h2', { class: 'small' }, 'Tables'), list);
 }
 
 export async function page(main, _params, ctx) {
@@ -68,6 +122,7 @@ export async function page(main, _params, ctx) {
     const cols = r.columns || [];
     const rows = r.rows || [];
     last = { cols, rows };
+    const scales = cols.map((c) => decimalScale(c && typeof c === 'object' ? c.type : null));
     const ms = r.elapsed_ms;
     const server = typeof ms === 'number'
       ? `${ms < 10 ? Math.round(ms * 10) / 10 : Math.round(ms)} ms on the server, ` : '';
@@ -82,7 +137,7 @@ export async function page(main, _params, ctx) {
           const type = c && typeof c === 'object' ? c.type : null;
           return h('th', { scope: 'col' }, name, type ? h('span', { class: 'type' }, type) : null);
         }))),
-        h('tbody', {}, rows.map((row) => h('tr', {}, row.map(cell)))))),
+        h('tbody', {}, rows.map((row) => h('tr', {}, row.map((v, i) => cell(v, scales[i]))))))),
       rows.length ? null : h('p', { class: 'empty' }, 'The query returned no rows.')].filter(Boolean));
   };
 
@@ -104,11 +159,13 @@ export async function page(main, _params, ctx) {
   });
 
   main.append(pageHead('SQL', h('span', {}, 'Read-only SQL over every dataset: ',
-    h('code', {}, '"name"'), ' is the current version, ', h('code', {}, '"name@N"'), ' version N.')),
-  h('div', { class: 'sqlbox' }, box),
-  h('div', { class: 'sqlbar' }, run, h('span', { class: 'muted small' }, 'Ctrl+Enter runs'), status,
-    h('span', { class: 'spacer' }), csv),
-  out);
+    h('code', {}, '"name"'), ' is the current version, ', h('code', {}, '"name@N"'), ' version N (DuckDB SQL; ',
+    h('code', {}, 'DESCRIBE name'), ', ', h('code', {}, 'SUMMARIZE name'), ').')),
+  h('div', { class: 'sql-layout' }, tablesPanel(box, ctx), h('div', { class: 'sql-main' },
+    h('div', { class: 'sqlbox' }, box),
+    h('div', { class: 'sqlbar' }, run, h('span', { class: 'muted small' }, 'Ctrl+Enter runs'), status,
+      h('span', { class: 'spacer' }), csv),
+    out)));
   box.focus();
   if (ctx.query.get('q')) exec();
 }

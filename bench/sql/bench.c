@@ -1,35 +1,23 @@
 /*
- * bench/sql/bench.c — lakehouse SQL side of bench/sql/run.sh (not a test).
+ * bench/sql/bench.c — builds the data of bench/sql/run.sh (not a test).
  *
- *   sql_bench DIR ROWS build    writes dataset `bench` (ROWS rows sorted by id,
- *                               row groups of 131,072 rows) into data dir DIR
- *   sql_bench DIR ROWS run      times the three queries (best of 3) and prints
- *                               one line per query with row groups read/pruned
- *   sql_bench DIR ROWS run SQL  times SQL instead (best of 3), for profiling
- * REPS=N in the environment changes the 3. Each line reports the best wall
- * time (ms=) and the best CPU time (cpu_ms=, user + system).
+ *   sql_bench DIR ROWS build    writes into data dir DIR, with our Parquet
+ *                               writer, and registers in its catalog:
+ *     bench  ROWS rows sorted by id, row groups of 131,072 rows:
+ *            id BIGINT = i, status VARCHAR = 8 values by a hash of i,
+ *            amount DECIMAL(12,2) = hash % 1e9 (unscaled),
+ *            price DOUBLE = hash % 1e6 / 100, dim_id BIGINT = hash % 100,000
+ *     dim    100,000 rows: id BIGINT = i, region VARCHAR = 16 values,
+ *            name VARCHAR = "name-<i>"
  *
- * Columns: id BIGINT = i, status VARCHAR = 8 values by a hash of i,
- * amount DECIMAL(12,2) = hash % 1e9 (unscaled), price DOUBLE = hash % 1e6 / 100.
+ * The queries themselves run through `lakehouse sql` (run.sh).
  */
 #include "catalog/catalog.h"
 #include "parquet/parquet.h"
-#include "sql/sql.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-
-/* CPU time of this process (user + system), ms: less disturbed than wall
- * time when the machine is shared. */
-static double cpu_ms(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
 
 static uint64_t H(uint64_t i, uint64_t s)
 {
@@ -41,6 +29,64 @@ static enum lh_status sink(void *ctx, const void *p, size_t n, struct lh_error *
     return lh_store_upload_write(ctx, p, n, err);
 }
 
+/* dim: 100,000 rows in one part. */
+static int build_dim(struct lh_store *st, struct lh_catalog *cat)
+{
+    enum { N = 100000 };
+    static const struct lh_field f[] = {
+        {.name = "id", .type = LH_T_INT64},
+        {.name = "region", .type = LH_T_STRING},
+        {.name = "name", .type = LH_T_STRING},
+    };
+    static int64_t id[N];
+    static int32_t roff[N + 1], noff[N + 1];
+    static char rheap[N * 4], nheap[N * 12];
+    int rp = 0, np = 0;
+    for (int i = 0; i < N; i++) {
+        id[i] = i;
+        roff[i] = rp;
+        rp += snprintf(rheap + rp, 4, "r%02d", (int)(H((uint64_t)i, 12) % 16));
+        roff[i + 1] = rp;
+        noff[i] = np;
+        np += snprintf(nheap + np, 12, "name-%d", i);
+        noff[i + 1] = np;
+    }
+    struct lh_array a[3] = {{.length = N, .values = id},
+                            {.length = N, .offsets = roff, .data = (uint8_t *)rheap},
+                            {.length = N, .offsets = noff, .data = (uint8_t *)nheap}};
+    struct lh_schema sc = {3, f};
+    struct lh_batch b = {N, a};
+    const char *key = "datasets/dim/v1/part-00000.parquet";
+    struct lh_error err;
+    struct lh_store_upload *up;
+    struct lh_parquet_writer *w;
+    struct lh_parquet_writer_options o;
+    lh_parquet_writer_options_init(&o);
+    if (lh_store_upload_begin(st, key, &up, &err) != LH_OK ||
+        lh_parquet_writer_create(&sc, &o, sink, up, &w, &err) != LH_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (lh_parquet_writer_add_batch(w, &b, &err) != LH_OK ||
+        lh_parquet_writer_close(w, &err) != LH_OK || lh_store_upload_commit(up, &err) != LH_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    lh_parquet_writer_destroy(w);
+    uint64_t size;
+    if (lh_store_stat(st, key, &size, &err) != LH_OK)
+        return 1;
+    struct lh_catalog_object obj = {.key = key, .size_bytes = size};
+    struct lh_catalog_version_spec sp = {.objects = &obj, .nobjects = 1, .row_count = N,
+                                         .run_id = "bench"};
+    if (lh_catalog_version_register(cat, "dim", &sp, NULL, &err) != LH_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    printf("built dim rows=%d file_bytes=%" PRIu64 "\n", N, size);
+    return 0;
+}
+
 static int build(const char *dir, int64_t rows)
 {
     static const char *st[] = {"new", "paid", "shipped", "delivered",
@@ -50,6 +96,7 @@ static int build(const char *dir, int64_t rows)
         {.name = "status", .type = LH_T_STRING},
         {.name = "amount", .type = LH_T_DECIMAL, .precision = 12, .scale = 2},
         {.name = "price", .type = LH_T_DOUBLE},
+        {.name = "dim_id", .type = LH_T_INT64},
     };
     struct lh_store_set *set;
     struct lh_catalog *cat;
@@ -69,13 +116,13 @@ static int build(const char *dir, int64_t rows)
     lh_parquet_writer_options_init(&o);
     o.row_group_rows = 131072;
     struct lh_parquet_writer *w;
-    struct lh_schema sc = {4, f};
+    struct lh_schema sc = {5, f};
     if (lh_parquet_writer_create(&sc, &o, sink, up, &w, &err) != LH_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
     enum { B = 65536 };
-    static int64_t id[B], amt[B];
+    static int64_t id[B], amt[B], dim[B];
     static double price[B];
     static int32_t off[B + 1];
     static char heap[B * 10];
@@ -87,6 +134,7 @@ static int build(const char *dir, int64_t rows)
             id[r] = (int64_t)i;
             amt[r] = (int64_t)(H(i, 4) % 1000000000u);
             price[r] = (double)(H(i, 6) % 1000000u) / 100.0;
+            dim[r] = (int64_t)(H(i, 10) % 100000u);
             const char *s = st[H(i, 8) % 8];
             size_t l = strlen(s);
             off[r] = pos;
@@ -94,10 +142,11 @@ static int build(const char *dir, int64_t rows)
             pos += (int)l;
             off[r + 1] = pos;
         }
-        struct lh_array a[4] = {{.length = n, .values = id},
+        struct lh_array a[5] = {{.length = n, .values = id},
                                 {.length = n, .offsets = off, .data = (uint8_t *)heap},
                                 {.length = n, .values = amt},
-                                {.length = n, .values = price}};
+                                {.length = n, .values = price},
+                                {.length = n, .values = dim}};
         struct lh_batch b = {n, a};
         if (lh_parquet_writer_add_batch(w, &b, &err) != LH_OK) {
             fprintf(stderr, "%s\n", err.msg);
@@ -119,80 +168,18 @@ static int build(const char *dir, int64_t rows)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    printf("built rows=%" PRId64 " file_bytes=%" PRIu64 "\n", rows, size);
+    printf("built bench rows=%" PRId64 " file_bytes=%" PRIu64 "\n", rows, size);
+    int rc = build_dim(lh_store_set_primary(set), cat);
     lh_catalog_close(cat);
     lh_store_set_close(set);
-    return 0;
-}
-
-static enum lh_status nocols(void *c, const struct lh_sql_column *k, size_t n, struct lh_error *e)
-{
-    (void)c, (void)k, (void)n, (void)e;
-    return LH_OK;
-}
-static enum lh_status onerow(void *c, const struct lh_sql_value *v, size_t n, struct lh_error *e)
-{
-    (void)v, (void)n, (void)e;
-    ++*(uint64_t *)c;
-    return LH_OK;
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: sql_bench DIR ROWS build|run [SQL]\n");
+    if (argc != 4 || strcmp(argv[3], "build") != 0) {
+        fprintf(stderr, "usage: sql_bench DIR ROWS build\n");
         return 2;
     }
-    int64_t rows = strtoll(argv[2], NULL, 10);
-    if (strcmp(argv[3], "build") == 0)
-        return build(argv[1], rows);
-    char q[4][1024];
-    snprintf(q[0], sizeof q[0], "SELECT * FROM bench WHERE id = %" PRId64, rows / 2 + 7);
-    snprintf(q[1], sizeof q[1], "SELECT count(*), sum(price) FROM bench WHERE id BETWEEN %" PRId64
-             " AND %" PRId64, rows / 3, rows / 3 + rows / 100 - 1);
-    snprintf(q[2], sizeof q[2], "SELECT status, count(*), sum(amount) FROM bench GROUP BY status");
-    /* the exact sum (docs/sql.md): what DuckDB's sum over a DECIMAL computes */
-    snprintf(q[3], sizeof q[3],
-             "SELECT status, count(*), dec_sum(amount) FROM bench GROUP BY status");
-    const char *name[4] = {"point", "range1pct", "groupby", "groupby_dec"};
-    int first = 0, nq = 4;
-    if (argc == 5) {
-        snprintf(q[0], sizeof q[0], "%s", argv[4]);
-        name[0] = "custom";
-        nq = 1;
-    }
-    int reps = getenv("REPS") ? atoi(getenv("REPS")) : 3;
-    reps = reps > 0 ? reps : 3;
-    struct lh_sql_options o = {.timeout_ms = 600000};
-    struct lh_sql_engine *e;
-    struct lh_error err;
-    if (lh_sql_engine_open(argv[1], NULL, &o, &e, &err) != LH_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    for (int k = first; k < nq; k++) {
-        double best = 1e30, best_cpu = 1e30;
-        uint64_t nrows = 0;
-        struct lh_sql_stats st;
-        for (int rep = 0; rep < reps; rep++) {
-            double c0 = cpu_ms();
-            nrows = 0;
-            struct lh_sql_sink sink = {.ctx = &nrows, .columns = nocols, .row = onerow};
-            struct lh_sql_result_info info;
-            if (lh_sql_run(e, q[k], 0, &sink, &info, &err) != LH_OK) {
-                fprintf(stderr, "%s: %s\n", q[k], err.msg);
-                return 1;
-            }
-            double c1 = cpu_ms() - c0;
-            best = info.elapsed_ms < best ? info.elapsed_ms : best;
-            best_cpu = c1 < best_cpu ? c1 : best_cpu;
-            lh_sql_engine_stats(e, &st);
-        }
-        printf("lakehouse %s ms=%.3f cpu_ms=%.3f rows=%" PRIu64 " row_groups_read=%" PRIu64
-               " row_groups_pruned=%" PRIu64 " grouped_scans=%" PRIu64 "\n",
-               name[k], best, best_cpu, nrows, st.row_groups_read, st.row_groups_pruned,
-               st.grouped_scans);
-    }
-    lh_sql_engine_destroy(e);
-    return 0;
+    return build(argv[1], strtoll(argv[2], NULL, 10));
 }

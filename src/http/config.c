@@ -165,8 +165,8 @@ static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool si
                         size ? "a size (bytes or \"1MiB\")" : "a non-negative integer", max);
 }
 
-/* "sql": {"timeout_ms": 30000} — the settings of the SQL engine behind
- * POST /api/sql (the query pool's are under "http"). */
+/* "sql": {"memory_limit": "1GiB", "threads": 2, "timeout_ms": 30000,
+ *         "max_rows": 100000, "cache_dir": "/var/cache/lakehouse/sql"} */
 static enum lh_status load_sql(struct lh_http_config *c, json_t *o, struct lh_error *err)
 {
     const char *k;
@@ -176,14 +176,28 @@ static enum lh_status load_sql(struct lh_http_config *c, json_t *o, struct lh_er
     json_object_foreach(o, k, v)
     {
         uint64_t n;
-        enum lh_status s;
-        if (strcmp(k, "timeout_ms") == 0) {
-            if ((s = get_uint(v, "sql.timeout_ms", 86400000, false, &n, err)) != LH_OK)
-                return s;
-            c->sql_timeout_ms = (unsigned)n;
+        enum lh_status s = LH_OK;
+        if (strcmp(k, "memory_limit") == 0) {
+            if ((s = get_uint(v, "sql.memory_limit", (uint64_t)1 << 50, true, &n, err)) == LH_OK)
+                c->sql_memory_limit = n;
+        } else if (strcmp(k, "threads") == 0) {
+            if ((s = get_uint(v, "sql.threads", 1024, false, &n, err)) == LH_OK)
+                c->sql_threads = (unsigned)n;
+        } else if (strcmp(k, "timeout_ms") == 0) {
+            if ((s = get_uint(v, "sql.timeout_ms", 86400000, false, &n, err)) == LH_OK)
+                c->sql_timeout_ms = (unsigned)n;
+        } else if (strcmp(k, "max_rows") == 0) {
+            if ((s = get_uint(v, "sql.max_rows", (uint64_t)1 << 40, false, &n, err)) == LH_OK)
+                c->sql_max_rows = n;
+        } else if (strcmp(k, "cache_dir") == 0) {
+            if (!json_is_string(v))
+                return lh_error_set(err, LH_E_INVAL, "config key \"sql.cache_dir\": expected a path");
+            s = set_str(c, &c->sql_cache_dir, json_string_value(v), "sql.cache_dir", err);
         } else {
             return lh_error_set(err, LH_E_INVAL, "unknown config key \"sql.%s\"", k);
         }
+        if (s != LH_OK)
+            return s;
     }
     return LH_OK;
 }
@@ -365,6 +379,9 @@ enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, s
             c->keep_versions = (unsigned)n;
         } else if (strcmp(k, "http") == 0) {
             if ((s = load_http(c, v, err)) != LH_OK)
+                goto fail;
+        } else if (strcmp(k, "sql") == 0) {
+            if ((s = load_sql(c, v, err)) != LH_OK)
                 goto fail;
         } else {
             s = lh_error_set(err, LH_E_INVAL, "unknown config key \"%s\"", k);

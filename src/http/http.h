@@ -63,12 +63,16 @@ struct lh_http_config {
     size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
     unsigned sql_workers;        /* query pool: POST /api/sql statements at once; 0 = 4 */
     unsigned sql_queue;          /* query pool: statements waiting (more: 429); 0 = 16 */
-    unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
     /* Host names (with or without ":port") that may reach the API besides
      * the listen address and localhost/127.0.0.1/[::1]; "*" allows any.
      * Strings in the arena; docs/http.md "Browsers". */
     const char **allowed_hosts;
     size_t nallowed_hosts;
+    uint64_t sql_memory_limit;   /* POST /api/sql: DuckDB memory_limit per query; 0 = 1 GiB */
+    unsigned sql_threads;        /* POST /api/sql: DuckDB threads per query; 0 = 2 */
+    unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
+    uint64_t sql_max_rows;       /* POST /api/sql: row cap; 0 = 100,000 */
+    const char *sql_cache_dir;   /* where S3 datasets' parts are cached; NULL = default */
     struct lh_arena arena;       /* owns strings read from the file or environment */
 };
 

@@ -221,7 +221,11 @@ static void sql(struct http_req *req, struct http_resp *resp)
     }
     struct lh_sql_engine *e = NULL;
     struct lh_error err;
-    struct lh_sql_options so = {.timeout_ms = srv->cfg.sql_timeout_ms};
+    struct lh_sql_options so = {.timeout_ms = srv->cfg.sql_timeout_ms,
+                                .max_rows = srv->cfg.sql_max_rows,
+                                .memory_limit = srv->cfg.sql_memory_limit,
+                                .threads = srv->cfg.sql_threads,
+                                .cache_dir = srv->cfg.sql_cache_dir};
     if (lh_sql_engine_open(root_of(srv), srv->cfg.buckets_config, &so, &e, &err) != LH_OK) {
         http_resp_status_error(resp, err.status, NULL, err.msg);
         return;

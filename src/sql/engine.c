@@ -1,135 +1,664 @@
 /*
- * engine.c — one read-only SQLite connection over the catalog: sandbox,
- * per-statement tables, statement execution and result serializers.
+ * engine.c — one sandboxed in-memory DuckDB database over a snapshot of the
+ * catalog (docs/sql.md).
  *
- * Tables: a statement is prepared; when SQLite answers "no such table: X"
- * and X is a dataset ("orders") or a dataset version ("orders@3"), the
- * engine creates temp."X" with the lakehouse module and prepares again
- * (each missing table once). Tables are dropped when the next statement
- * starts, so every statement reads the catalog as it is then, and unused
- * datasets cost nothing (no footer is read for a table nobody names).
+ * Create: read every catalog record; for each dataset, the local path of
+ * every part of every retained version (S3 objects: a path in the part
+ * cache, fetched when a statement needs it). Then, on a fresh database
+ * opened with our memory limit, thread count and extension autoload and
+ * autoinstall off:
+ *   SET allowed_paths = [every part path];  SET TimeZone = 'UTC';
+ *   CREATE VIEW "name" AS SELECT * FROM read_parquet([current parts]);  (per dataset)
+ *   SET enable_external_access = false;  SET lock_configuration = true;
+ * From then on DuckDB opens no file but those parts (its file system checks
+ * every open against allowed_paths), loads no extension and refuses every
+ * SET. "name@N" is no view: a replacement scan (DuckDB calls it for a table
+ * name it does not know) answers it with read_parquet([version N's parts]).
  *
- * Sandbox (docs/sql.md): an authorizer that allows SELECT, reading,
- * recursive CTEs, functions (minus load_extension and fts3_tokenizer) and a
- * few argument-less introspection pragmas, and refuses everything else
- * with a message naming it; our own CREATE/DROP VIRTUAL TABLE run with the
- * `internal` flag set. Extension loading off, defensive mode on, triggers
- * and views off, untrusted schema, double-quoted strings off, no attached
- * databases, tight length limits, a progress handler enforcing the time
- * limit, a row limit with a truncated flag, exactly one statement, and
- * sqlite3_stmt_readonly() as a last check.
+ * Every version's parts go through lh_sql_version_ready before DuckDB sees
+ * them: S3 parts are fetched into the cache, and part_check compares each
+ * file with its catalog object (size today). A dataset whose current
+ * version fails gets no view; a statement naming it gets that error.
  *
- * Threads: an engine belongs to one thread at a time (the SQLite handle is
- * opened NOMUTEX for that reason).
+ * The watchdog thread of an engine sleeps until the armed deadline and
+ * calls duckdb_interrupt on the connection (run.c arms it per statement).
+ *
+ * Threads: the engine and its store set belong to one thread at a time;
+ * the watchdog only touches the deadline under mu and calls
+ * duckdb_interrupt, which DuckDB allows from any thread.
  */
 #include "sql_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-#define MAX_TABLES 64
+/* ------------------------------------------------------------------ text helpers */
 
-struct tables {
-    char *names[MAX_TABLES];
-    size_t n;
-};
-
-struct engine_priv {
-    struct lh_sql_engine e;
-    struct tables t;
-};
-
-static const char *action_name(int a)
+static void sql_literal(struct lh_buf *b, const char *s)
 {
-    switch (a) {
-    case SQLITE_INSERT: return "INSERT";
-    case SQLITE_UPDATE: return "UPDATE";
-    case SQLITE_DELETE: return "DELETE";
-    case SQLITE_ATTACH: return "ATTACH";
-    case SQLITE_DETACH: return "DETACH";
-    case SQLITE_ALTER_TABLE: return "ALTER TABLE";
-    case SQLITE_ANALYZE: return "ANALYZE";
-    case SQLITE_REINDEX: return "REINDEX";
-    case SQLITE_TRANSACTION: return "transactions";
-    case SQLITE_SAVEPOINT: return "SAVEPOINT";
-    case SQLITE_CREATE_VTABLE: return "CREATE VIRTUAL TABLE";
-    case SQLITE_DROP_VTABLE: return "DROP VIRTUAL TABLE";
-    case SQLITE_CREATE_INDEX:
-    case SQLITE_CREATE_TEMP_INDEX: return "CREATE INDEX";
-    case SQLITE_CREATE_TABLE:
-    case SQLITE_CREATE_TEMP_TABLE: return "CREATE TABLE";
-    case SQLITE_CREATE_VIEW:
-    case SQLITE_CREATE_TEMP_VIEW: return "CREATE VIEW";
-    case SQLITE_CREATE_TRIGGER:
-    case SQLITE_CREATE_TEMP_TRIGGER: return "CREATE TRIGGER";
-    default: return "this statement";
+    lh_buf_append_u8(b, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            lh_buf_append_u8(b, '\'');
+        lh_buf_append_u8(b, (uint8_t)*s);
     }
+    lh_buf_append_u8(b, '\'');
 }
 
-static int authorizer(void *ud, int action, const char *a3, const char *a4, const char *db,
-                      const char *trigger)
+static void sql_ident(struct lh_buf *b, const char *s)
 {
-    (void)db, (void)trigger;
-    struct lh_sql_engine *e = ud;
-    if (e->internal)
-        return SQLITE_OK;
-    switch (action) {
-    case SQLITE_SELECT:
-    case SQLITE_READ:
-    case SQLITE_RECURSIVE: return SQLITE_OK;
-    case SQLITE_FUNCTION:
-        if (a4 && (sqlite3_stricmp(a4, "load_extension") == 0 ||
-                   sqlite3_stricmp(a4, "fts3_tokenizer") == 0)) {
-            snprintf(e->denied, sizeof e->denied,
-                     "function %s() is not allowed in lakehouse SQL", a4);
-            return SQLITE_DENY;
+    lh_buf_append_u8(b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            lh_buf_append_u8(b, '"');
+        lh_buf_append_u8(b, (uint8_t)*s);
+    }
+    lh_buf_append_u8(b, '"');
+}
+
+/* Runs setup SQL (ours, never the user's). */
+static enum lh_status setup_query(struct lh_sql_engine *e, struct lh_buf *q, struct lh_error *err)
+{
+    lh_buf_cstr(q);
+    if (!lh_buf_ok(q))
+        return lh_error_set(err, LH_E_NOMEM, "out of memory building the engine's setup");
+    struct ddb_result r;
+    memset(&r, 0, sizeof r);
+    enum lh_status s = LH_OK;
+    if (e->d->duckdb_query(e->con, (const char *)q->data, &r) != DDB_SUCCESS) {
+        const char *m = e->d->duckdb_result_error(&r);
+        s = lh_error_set(err, LH_E_INTERNAL, "duckdb setup: %s", m ? m : "failed");
+    }
+    e->d->duckdb_destroy_result(&r);
+    return s;
+}
+
+/* ------------------------------------------------------------------ parts */
+
+/* The one place a part is checked before DuckDB reads it: the file must be
+ * a regular file of the catalog's size. Extend here (checksums). */
+/* Parts whose checksum was verified in this process, keyed by path and
+ * the file's identity (device, inode, size, mtime): DuckDB does not check
+ * page CRCs, so a part's whole content is checked once against the
+ * catalog's CRC-32 before DuckDB reads it, and again only when the file
+ * changed. Shared by every engine of the process (the daemon opens one
+ * per request), bounded, and reset whole when full. */
+struct verified {
+    uint64_t hash; /* 0: empty slot */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    int64_t mtime_ns;
+    uint32_t crc;
+};
+#define VERIFIED_SLOTS 65536
+static struct verified *verified_tab;
+static size_t verified_n;
+static pthread_mutex_t verified_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t verified_key(const char *path)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *path; path++)
+        h = (h ^ (uint8_t)*path) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static bool verified_same(const struct verified *v, uint64_t h, const struct stat *st, uint32_t crc)
+{
+    return v->hash == h && v->dev == st->st_dev && v->ino == st->st_ino &&
+           v->size == st->st_size &&
+           v->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
+           v->crc == crc;
+}
+
+/* true when (path, file identity, crc) was verified before; with add, records it. */
+static bool verified_probe(const char *path, const struct stat *st, uint32_t crc, bool add)
+{
+    uint64_t h = verified_key(path);
+    bool found = false;
+    pthread_mutex_lock(&verified_mu);
+    if (!verified_tab && add)
+        verified_tab = calloc(VERIFIED_SLOTS, sizeof *verified_tab);
+    if (verified_tab) {
+        if (add && verified_n >= VERIFIED_SLOTS / 2) { /* full: forget everything */
+            memset(verified_tab, 0, VERIFIED_SLOTS * sizeof *verified_tab);
+            verified_n = 0;
         }
-        return SQLITE_OK;
-    case SQLITE_PRAGMA: {
-        static const char *const ok[] = {"table_info", "table_xinfo", "function_list",
-                                         "collation_list", "pragma_list"};
-        for (size_t i = 0; a3 && i < sizeof ok / sizeof ok[0]; i++) /* table_*: the arg is a name */
-            if (sqlite3_stricmp(a3, ok[i]) == 0 && (!a4 || i < 2))
-                return SQLITE_OK;
-        snprintf(e->denied, sizeof e->denied,
-                 "PRAGMA %s%s%s is not allowed: lakehouse SQL is read-only", a3 ? a3 : "",
-                 a4 ? "=" : "", a4 ? a4 : "");
-        return SQLITE_DENY;
+        size_t i = (size_t)(h & (VERIFIED_SLOTS - 1));
+        for (; verified_tab[i].hash; i = (i + 1) & (VERIFIED_SLOTS - 1))
+            if (verified_same(&verified_tab[i], h, st, crc)) {
+                found = true;
+                break;
+            }
+        if (!found && add) {
+            verified_tab[i] = (struct verified){
+                .hash = h, .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
+                .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+                .crc = crc};
+            verified_n++;
+        }
     }
-    default:
-        if (!e->denied[0] && a3 && (action == SQLITE_INSERT || action == SQLITE_UPDATE ||
-                                    action == SQLITE_DELETE) &&
-            (strcmp(a3, "sqlite_master") == 0 || strcmp(a3, "sqlite_temp_master") == 0))
-            snprintf(e->denied, sizeof e->denied,
-                     "schema changes (CREATE, DROP, ALTER) are not allowed: lakehouse SQL is "
-                     "read-only");
-        if (!e->denied[0]) /* keep the first refusal: it names what the user wrote */
-            snprintf(e->denied, sizeof e->denied, "%s is not allowed: lakehouse SQL is read-only",
-                 action_name(action));
-        return SQLITE_DENY;
-    }
+    pthread_mutex_unlock(&verified_mu);
+    return found;
 }
 
-static int progress(void *ud)
+/* The CRC-32 of a whole local file, read 1 MiB at a time. */
+static enum lh_status file_crc(const char *path, uint32_t *crc, struct lh_error *err)
 {
-    struct lh_sql_engine *e = ud;
-    if (e->deadline_ns && lh_time_mono_ns() > e->deadline_ns) {
-        e->timed_out = true;
-        return 1;
+    enum { CHUNK_CRC = 1 << 20 };
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lh_error_set(err, LH_E_IO, "%s", strerror(errno));
+    uint8_t *buf = malloc(CHUNK_CRC);
+    enum lh_status s = buf ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
+    uint32_t c = 0;
+    while (s == LH_OK) {
+        ssize_t n = read(fd, buf, CHUNK_CRC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            s = lh_error_set(err, LH_E_IO, "%s", strerror(errno));
+        if (n <= 0)
+            break;
+        c = lh_crc32(c, buf, (size_t)n);
     }
-    return 0;
+    free(buf);
+    close(fd);
+    *crc = c;
+    return s;
+}
+
+/* Compares the file DuckDB will read with its catalog object: the size
+ * always (a stat), the content checksum once per file identity (above).
+ * Errors name the dataset, version and part (lh_catalog_object_check). */
+static enum lh_status part_check(const struct lh_sql_dataset *ds, const struct lh_sql_version *v,
+                                 const struct lh_sql_part *p, struct lh_error *err)
+{
+    struct stat st;
+    int rc = stat(p->path, &st);
+    if (rc != 0 && errno != ENOENT)
+        return lh_error_set(err, LH_E_IO, "dataset %s version %" PRIu64 ", part %s: %s", ds->name,
+                            v->version, p->key, strerror(errno));
+    if (rc != 0 || !S_ISREG(st.st_mode)) /* gone, or something else in its place */
+        return lh_catalog_part_missing(ds->name, v->version, p->bucket, p->key, err);
+    struct lh_catalog_object_info o = {
+        .bucket = p->bucket, .key = p->key, .size_bytes = p->size_bytes, .checksum = p->checksum};
+    uint32_t want;
+    if ((uint64_t)st.st_size != p->size_bytes || !p->checksum ||
+        !lh_catalog_checksum_parse(p->checksum, &want))
+        return lh_catalog_object_check(ds->name, v->version, &o, (uint64_t)st.st_size, NULL, err);
+    if (verified_probe(p->path, &st, want, false))
+        return LH_OK;
+    uint32_t crc;
+    enum lh_status s = file_crc(p->path, &crc, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "dataset %s version %" PRIu64 ", part %s", ds->name, v->version, p->key);
+        return s;
+    }
+    if ((s = lh_catalog_object_check(ds->name, v->version, &o, (uint64_t)st.st_size, &crc, err)) !=
+        LH_OK)
+        return s;
+    verified_probe(p->path, &st, want, true);
+    return LH_OK;
+}
+
+/* Copies an S3 object into the cache unless a copy of the right size is there. */
+static enum lh_status part_fetch(struct lh_sql_engine *e, const struct lh_sql_part *p,
+                                 struct lh_error *err)
+{
+    struct stat st;
+    if (stat(p->path, &st) == 0 && (uint64_t)st.st_size == p->size_bytes)
+        return LH_OK;
+    struct lh_store *store;
+    enum lh_status s = lh_store_set_get(e->set, p->bucket, &store, err);
+    if (s != LH_OK)
+        return s;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s", p->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if ((s = lh_mkdir_p(dir, err)) != LH_OK)
+        return s;
+    struct lh_atomic_file f;
+    if ((s = lh_atomic_file_open(&f, p->path, err)) != LH_OK)
+        return s;
+    enum { CHUNK = 8 << 20 };
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf) {
+        lh_atomic_file_abort(&f);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    for (uint64_t off = 0; off < p->size_bytes && s == LH_OK;) {
+        size_t n = p->size_bytes - off < CHUNK ? (size_t)(p->size_bytes - off) : CHUNK;
+        s = lh_store_get_range(store, p->key, off, buf, n, err);
+        if (s == LH_OK)
+            s = lh_atomic_file_write(&f, buf, n, err);
+        off += n;
+    }
+    free(buf);
+    if (s == LH_OK)
+        s = lh_atomic_file_commit(&f, err);
+    if (s != LH_OK) {
+        lh_atomic_file_abort(&f);
+        lh_error_prefix(err, "caching %s/%s for SQL: ", p->bucket, p->key);
+    }
+    return s;
+}
+
+enum lh_status lh_sql_version_ready(struct lh_sql_engine *e, const struct lh_sql_dataset *ds,
+                                    const struct lh_sql_version *v, struct lh_error *err)
+{
+    for (size_t i = 0; i < v->nparts; i++) {
+        enum lh_status s = LH_OK;
+        if (v->parts[i].remote)
+            s = part_fetch(e, &v->parts[i], err);
+        if (s == LH_OK)
+            s = part_check(ds, v, &v->parts[i], err);
+        if (s != LH_OK)
+            return s;
+    }
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------------ catalog snapshot */
+
+struct bucket_dir {
+    char name[128];
+    char dir[1024]; /* absolute directory (local) or cache directory (S3) */
+    bool remote;
+};
+
+static void cache_root(const struct lh_sql_options *o, char *out, size_t cap)
+{
+    const char *c = o->cache_dir && *o->cache_dir ? o->cache_dir : getenv("LAKEHOUSE_SQL_CACHE");
+    if (c && *c) {
+        snprintf(out, cap, "%s", c);
+        return;
+    }
+    const char *x = getenv("XDG_CACHE_HOME");
+    if (x && *x == '/') {
+        snprintf(out, cap, "%s/lakehouse/sql", x);
+        return;
+    }
+    const char *h = getenv("HOME");
+    if (h && *h == '/')
+        snprintf(out, cap, "%s/.cache/lakehouse/sql", h);
+    else
+        snprintf(out, cap, "/tmp/lakehouse-sql-cache-%ld", (long)getuid());
+}
+
+static enum lh_status bucket_resolve(struct lh_sql_engine *e, const char *bucket,
+                                     struct bucket_dir *bd, struct lh_error *err)
+{
+    struct lh_store *st;
+    enum lh_status s = lh_store_set_get(e->set, bucket, &st, err);
+    if (s != LH_OK)
+        return s;
+    snprintf(bd->name, sizeof bd->name, "%s", bucket);
+    const char *url = lh_store_url(st);
+    if (strcmp(lh_store_kind(st), "local") == 0) {
+        const char *dir = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
+        char *real = realpath(dir, NULL);
+        if (!real)
+            return lh_error_errno(err, errno, "bucket %s: directory %s", bucket, dir);
+        snprintf(bd->dir, sizeof bd->dir, "%s", real);
+        free(real);
+        bd->remote = false;
+        return LH_OK;
+    }
+    /* S3: <cache>/<first 16 hex of sha256(url)>/<key> */
+    char h[65];
+    lh_sha256_hex(url, strlen(url), h);
+    h[16] = '\0';
+    char root[1024];
+    snprintf(root, sizeof root, "%s", e->cache_dir);
+    if (root[0] != '/') { /* DuckDB matches allowed paths as written: make it absolute */
+        char cwd[512];
+        if (!getcwd(cwd, sizeof cwd))
+            return lh_error_errno(err, errno, "getcwd");
+        char abs[1600];
+        snprintf(abs, sizeof abs, "%s/%s", cwd, root);
+        snprintf(root, sizeof root, "%.1000s", abs);
+    }
+    snprintf(bd->dir, sizeof bd->dir, "%.1000s/%.16s", root, h);
+    bd->remote = true;
+    return LH_OK;
+}
+
+static enum lh_status snapshot_dataset(struct lh_sql_engine *e, const struct lh_catalog_record *r,
+                                       struct lh_sql_dataset *ds, struct bucket_dir *bds,
+                                       size_t *nbds, size_t maxb, struct lh_error *err)
+{
+    struct lh_arena *a = &e->arena;
+    ds->name = lh_arena_strndup(a, r->name, strlen(r->name));
+    ds->current = r->current_version;
+    ds->versions = lh_arena_alloc(a, (r->nversions + 1) * sizeof *ds->versions);
+    if (!ds->name || !ds->versions)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->nversions; i++) {
+        const struct lh_catalog_version_info *vi = &r->versions[i];
+        struct lh_sql_version *v = &ds->versions[ds->nversions++];
+        v->version = vi->version;
+        v->parts = lh_arena_alloc(a, (vi->nobjects + 1) * sizeof *v->parts);
+        if (!v->parts)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        for (size_t k = 0; k < vi->nobjects; k++) {
+            const struct lh_catalog_object_info *o = &vi->objects[k];
+            const char *bucket = o->bucket && *o->bucket ? o->bucket : "primary";
+            struct bucket_dir *bd = NULL;
+            for (size_t j = 0; j < *nbds && !bd; j++)
+                if (strcmp(bds[j].name, bucket) == 0)
+                    bd = &bds[j];
+            if (!bd) {
+                if (*nbds >= maxb)
+                    return lh_error_set(err, LH_E_TOOBIG, "more than %zu buckets", maxb);
+                enum lh_status s = bucket_resolve(e, bucket, &bds[*nbds], err);
+                if (s != LH_OK) {
+                    lh_error_prefix(err, "dataset %s version %" PRIu64 ": ", r->name, vi->version);
+                    return s;
+                }
+                bd = &bds[(*nbds)++];
+            }
+            struct lh_sql_part *p = &v->parts[v->nparts++];
+            char path[2048];
+            int n = snprintf(path, sizeof path, "%s/%s", bd->dir, o->key);
+            if (n < 0 || (size_t)n >= sizeof path)
+                return lh_error_set(err, LH_E_TOOBIG, "part path too long: %s", o->key);
+            p->bucket = lh_arena_strndup(a, bucket, strlen(bucket));
+            p->key = lh_arena_strndup(a, o->key, strlen(o->key));
+            p->path = lh_arena_strndup(a, path, (size_t)n);
+            p->size_bytes = o->size_bytes;
+            p->checksum = o->checksum ? lh_arena_strndup(a, o->checksum, strlen(o->checksum)) : NULL;
+            p->remote = bd->remote;
+            if (!p->bucket || !p->key || !p->path)
+                return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        }
+    }
+    return LH_OK;
+}
+
+static enum lh_status snapshot(struct lh_sql_engine *e, struct lh_error *err)
+{
+    struct lh_catalog_summary *list = NULL;
+    size_t n = 0;
+    enum lh_status s = lh_catalog_list(e->cat, &list, &n, err);
+    if (s != LH_OK)
+        return s;
+    struct bucket_dir bds[16];
+    size_t nbds = 0;
+    e->ds = lh_arena_alloc(&e->arena, (n + 1) * sizeof *e->ds);
+    if (!e->ds) {
+        free(list);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n && s == LH_OK; i++) {
+        if (list[i].error[0])
+            continue; /* lakehouse datasets shows it; SQL simply has no such table */
+        struct lh_catalog_record r;
+        struct lh_error re;
+        if (lh_catalog_dataset_get(e->cat, list[i].name, &r, &re) != LH_OK)
+            continue; /* removed meanwhile, or unreadable: no table */
+        struct lh_sql_dataset *ds = &e->ds[e->nds];
+        memset(ds, 0, sizeof *ds);
+        s = snapshot_dataset(e, &r, ds, bds, &nbds, sizeof bds / sizeof bds[0], err);
+        lh_catalog_record_free(&r);
+        if (s == LH_OK)
+            e->nds++;
+    }
+    free(list);
+    return s;
+}
+
+static const struct lh_sql_version *version_of(const struct lh_sql_dataset *ds, uint64_t v)
+{
+    for (size_t i = 0; i < ds->nversions; i++)
+        if (ds->versions[i].version == v)
+            return &ds->versions[i];
+    return NULL;
+}
+
+static void read_parquet_list(struct lh_buf *b, const struct lh_sql_version *v)
+{
+    lh_buf_append_str(b, "read_parquet([");
+    for (size_t i = 0; i < v->nparts; i++) {
+        if (i)
+            lh_buf_append_u8(b, ',');
+        sql_literal(b, v->parts[i].path);
+    }
+    lh_buf_append_str(b, "])");
+}
+
+/* ------------------------------------------------------------------ "name@N" */
+
+static void replacement_scan(ddb_rscan_info info, const char *table, void *data)
+{
+    struct lh_sql_engine *e = data;
+    const struct lh_ddb *d = e->d;
+    const char *at = strrchr(table, '@');
+    size_t nl = at ? (size_t)(at - table) : strlen(table);
+    const struct lh_sql_dataset *ds = NULL;
+    for (size_t i = 0; i < e->nds && !ds; i++)
+        if (strlen(e->ds[i].name) == nl && strncmp(e->ds[i].name, table, nl) == 0)
+            ds = &e->ds[i];
+    for (size_t i = 0; i < e->nds && !ds; i++) /* SQL names are case-insensitive */
+        if (strlen(e->ds[i].name) == nl && strncasecmp(e->ds[i].name, table, nl) == 0)
+            ds = &e->ds[i];
+    struct lh_error err;
+    lh_error_clear(&err);
+    if (!ds) {
+        /* Not a dataset the snapshot could read. A record that exists but is
+         * damaged (unparsable, a directory, a dangling current_version)
+         * answers with the catalog's error naming it, never "no such table". */
+        char name[256];
+        struct lh_catalog_record r;
+        if (nl < sizeof name) {
+            memcpy(name, table, nl);
+            name[nl] = '\0';
+        }
+        if (nl < sizeof name && lh_store_name_check(name, &err) == LH_OK) {
+            if (lh_catalog_dataset_get(e->cat, name, &r, &err) == LH_OK)
+                lh_catalog_record_free(&r); /* appeared after the snapshot */
+            else if (err.status != LH_E_NOTFOUND && err.status != LH_E_INVAL) {
+                e->scan_err = err;
+                d->duckdb_replacement_scan_set_error(info, err.msg);
+            }
+        }
+        return; /* not ours: DuckDB says the table does not exist */
+    }
+    int64_t want = (int64_t)ds->current;
+    if (at && (!lh_parse_i64(at + 1, &want) || want <= 0)) {
+        lh_error_set(&err, LH_E_INVAL,
+                     "table %s: a version is written \"name@N\" with N a version number", table);
+    } else if (!at && ds->broken.status != LH_OK) {
+        err = ds->broken;
+    } else if (!at || (uint64_t)want == ds->current) {
+        if (ds->current == 0)
+            lh_error_set(&err, LH_E_INVAL, "dataset %s has no version yet", ds->name);
+        else if (ds->has_view && !at)
+            return;
+    }
+    const struct lh_sql_version *v = NULL;
+    if (err.status == LH_OK && !(v = version_of(ds, (uint64_t)want))) {
+        struct lh_buf kept;
+        lh_buf_init(&kept, 200);
+        for (size_t i = 0; i < ds->nversions; i++)
+            lh_buf_printf(&kept, "%s%" PRIu64, i ? ", " : "", ds->versions[i].version);
+        lh_buf_cstr(&kept);
+        lh_error_set(&err, LH_E_INVAL, "dataset %s has no version %" PRId64 " (versions kept: %s)",
+                     ds->name, want,
+                     kept.data && lh_buf_ok(&kept) ? (const char *)kept.data : "none");
+        lh_buf_free(&kept);
+    }
+    if (err.status == LH_OK && v->nparts == 0)
+        lh_error_set(&err, LH_E_INVAL, "dataset %s version %" PRId64 " has no parts", ds->name,
+                     want);
+    if (err.status == LH_OK)
+        (void)lh_sql_version_ready(e, ds, v, &err);
+    if (err.status != LH_OK) {
+        e->scan_err = err;
+        d->duckdb_replacement_scan_set_error(info, err.msg);
+        return;
+    }
+    ddb_ltype vt = d->duckdb_create_logical_type(DDB_VARCHAR);
+    ddb_value *vals = calloc(v->nparts, sizeof *vals);
+    if (!vals || !vt) {
+        free(vals);
+        d->duckdb_destroy_logical_type(&vt);
+        d->duckdb_replacement_scan_set_error(info, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < v->nparts; i++)
+        vals[i] = d->duckdb_create_varchar(v->parts[i].path);
+    ddb_value list = d->duckdb_create_list_value(vt, vals, v->nparts);
+    d->duckdb_replacement_scan_set_function_name(info, "read_parquet");
+    d->duckdb_replacement_scan_add_parameter(info, list);
+    d->duckdb_destroy_value(&list);
+    for (size_t i = 0; i < v->nparts; i++)
+        d->duckdb_destroy_value(&vals[i]);
+    free(vals);
+    d->duckdb_destroy_logical_type(&vt);
+}
+
+/* ------------------------------------------------------------------ watchdog */
+
+static void *watchdog(void *arg)
+{
+    struct lh_sql_engine *e = arg;
+    pthread_mutex_lock(&e->mu);
+    while (!e->wd_stop) {
+        if (!e->deadline_ns) {
+            pthread_cond_wait(&e->cv, &e->mu);
+            continue;
+        }
+        int64_t now = lh_time_mono_ns();
+        if (now >= e->deadline_ns) {
+            e->timed_out = true;
+            e->deadline_ns = 0;
+            e->d->duckdb_interrupt(e->con);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t at = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (e->deadline_ns - now);
+        ts.tv_sec = (time_t)(at / 1000000000LL);
+        ts.tv_nsec = (long)(at % 1000000000LL);
+        pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ create / destroy */
+
+static enum lh_status database_open(struct lh_sql_engine *e, struct lh_error *err)
+{
+    const struct lh_ddb *d = e->d;
+    ddb_config cfg = NULL;
+    if (d->duckdb_create_config(&cfg) != DDB_SUCCESS)
+        return lh_error_set(err, LH_E_NOMEM, "duckdb: cannot create a configuration");
+    char threads[24], mem[40];
+    snprintf(threads, sizeof threads, "%u", e->opt.threads);
+    snprintf(mem, sizeof mem, "%" PRIu64 "KiB", (e->opt.memory_limit + 1023) / 1024);
+    const char *kv[][2] = {
+        {"threads", threads},
+        {"memory_limit", mem},
+        {"autoinstall_known_extensions", "false"},
+        {"autoload_known_extensions", "false"},
+        {"allow_community_extensions", "false"},
+        {"allow_unsigned_extensions", "false"},
+        {"temp_directory", ""}, /* no spilling to disk: the memory limit is the limit */
+    };
+    enum lh_status s = LH_OK;
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0] && s == LH_OK; i++)
+        if (d->duckdb_set_config(cfg, kv[i][0], kv[i][1]) != DDB_SUCCESS)
+            s = lh_error_set(err, LH_E_INVAL, "duckdb: cannot set %s to '%s'", kv[i][0], kv[i][1]);
+    char *msg = NULL;
+    if (s == LH_OK && d->duckdb_open_ext(NULL, &e->db, cfg, &msg) != DDB_SUCCESS) {
+        s = lh_error_set(err, LH_E_INTERNAL, "duckdb open: %s", msg ? msg : "failed");
+        e->db = NULL;
+    }
+    d->duckdb_free(msg);
+    d->duckdb_destroy_config(&cfg);
+    if (s == LH_OK && d->duckdb_connect(e->db, &e->con) != DDB_SUCCESS) {
+        e->con = NULL;
+        s = lh_error_set(err, LH_E_INTERNAL, "duckdb: cannot connect");
+    }
+    return s;
+}
+
+static enum lh_status sandbox(struct lh_sql_engine *e, struct lh_error *err)
+{
+    struct lh_buf q;
+    lh_buf_init(&q, 0);
+    lh_buf_append_str(&q, "SET TimeZone = 'UTC'; SET allowed_paths = [");
+    size_t np = 0;
+    for (size_t i = 0; i < e->nds; i++)
+        for (size_t k = 0; k < e->ds[i].nversions; k++)
+            for (size_t j = 0; j < e->ds[i].versions[k].nparts; j++) {
+                if (np++)
+                    lh_buf_append_u8(&q, ',');
+                sql_literal(&q, e->ds[i].versions[k].parts[j].path);
+            }
+    lh_buf_append_str(&q, "]::VARCHAR[];");
+    enum lh_status s = setup_query(e, &q, err);
+    e->d->duckdb_add_replacement_scan(e->db, replacement_scan, e, NULL);
+    for (size_t i = 0; i < e->nds && s == LH_OK; i++) {
+        struct lh_sql_dataset *ds = &e->ds[i];
+        const struct lh_sql_version *v = version_of(ds, ds->current);
+        if (!v || v->nparts == 0)
+            continue; /* no version yet: the replacement scan says so */
+        if (lh_sql_version_ready(e, ds, v, &ds->broken) != LH_OK)
+            continue;
+        lh_buf_reset(&q);
+        lh_buf_append_str(&q, "CREATE VIEW ");
+        sql_ident(&q, ds->name);
+        lh_buf_append_str(&q, " AS SELECT * FROM ");
+        read_parquet_list(&q, v);
+        struct lh_error ve;
+        if (setup_query(e, &q, &ve) == LH_OK)
+            ds->has_view = true;
+        else
+            lh_error_set(&ds->broken, LH_E_FORMAT, "dataset %s version %" PRIu64 ": %s", ds->name,
+                         v->version, ve.msg);
+    }
+    if (s == LH_OK) {
+        lh_buf_reset(&q);
+        lh_buf_append_str(&q, "SET enable_external_access = false; SET lock_configuration = true;");
+        s = setup_query(e, &q, err);
+    }
+    lh_buf_free(&q);
+    return s;
 }
 
 enum lh_status lh_sql_engine_create(struct lh_store_set *set, const struct lh_sql_options *opt,
                                     struct lh_sql_engine **out, struct lh_error *err)
 {
     *out = NULL;
-    struct engine_priv *p = calloc(1, sizeof *p);
-    if (!p)
+    const struct lh_ddb *d = lh_ddb_load(err);
+    if (!d)
+        return err->status;
+    struct lh_sql_engine *e = calloc(1, sizeof *e);
+    if (!e)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    struct lh_sql_engine *e = &p->e;
-    enum lh_status s = LH_OK;
+    e->d = d;
+    e->set = set;
+    lh_arena_init(&e->arena, 0);
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&e->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (opt)
         e->opt = *opt;
     if (!e->opt.timeout_ms)
@@ -138,45 +667,28 @@ enum lh_status lh_sql_engine_create(struct lh_store_set *set, const struct lh_sq
         e->opt.max_rows = 100000;
     if (!e->opt.max_output)
         e->opt.max_output = 64u << 20;
-    if (!e->opt.max_decode)
-        e->opt.max_decode = (size_t)1 << 30;
-    if (!e->opt.max_length)
-        e->opt.max_length = 16 << 20;
+    if (!e->opt.memory_limit)
+        e->opt.memory_limit = (uint64_t)1 << 30;
+    if (!e->opt.threads)
+        e->opt.threads = 2;
     if (!e->opt.max_sql_length)
         e->opt.max_sql_length = 100000;
-    e->set = set;
+    e->opt.cache_dir = NULL; /* borrowed: resolved now */
+    cache_root(opt ? opt : &e->opt, e->cache_dir, sizeof e->cache_dir);
+    enum lh_status s;
     if ((s = lh_catalog_open(set, NULL, &e->cat, err)) != LH_OK)
         goto fail;
-    int rc = sqlite3_open_v2(":memory:", &e->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                                 SQLITE_OPEN_EXRESCODE,
-                             NULL);
-    if (rc != SQLITE_OK) {
-        s = lh_error_set(err, LH_E_INTERNAL, "sqlite open: %s",
-                         e->db ? sqlite3_errmsg(e->db) : sqlite3_errstr(rc));
+    if ((s = snapshot(e, err)) != LH_OK)
+        goto fail;
+    if ((s = database_open(e, err)) != LH_OK)
+        goto fail;
+    if ((s = sandbox(e, err)) != LH_OK)
+        goto fail;
+    if (pthread_create(&e->wd, NULL, watchdog, e) != 0) {
+        s = lh_error_set(err, LH_E_NOMEM, "cannot start the query watchdog thread");
         goto fail;
     }
-    static const int off[] = {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, SQLITE_DBCONFIG_ENABLE_TRIGGER,
-                              SQLITE_DBCONFIG_ENABLE_VIEW, SQLITE_DBCONFIG_TRUSTED_SCHEMA,
-                              SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, SQLITE_DBCONFIG_DQS_DML,
-                              SQLITE_DBCONFIG_DQS_DDL, SQLITE_DBCONFIG_WRITABLE_SCHEMA};
-    for (size_t i = 0; i < sizeof off / sizeof off[0]; i++)
-        sqlite3_db_config(e->db, off[i], 0, (int *)NULL);
-    sqlite3_db_config(e->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
-    sqlite3_limit(e->db, SQLITE_LIMIT_ATTACHED, 0);
-    sqlite3_limit(e->db, SQLITE_LIMIT_LENGTH, e->opt.max_length);
-    sqlite3_limit(e->db, SQLITE_LIMIT_SQL_LENGTH, e->opt.max_sql_length);
-    sqlite3_limit(e->db, SQLITE_LIMIT_COMPOUND_SELECT, 100);
-    sqlite3_limit(e->db, SQLITE_LIMIT_EXPR_DEPTH, 200);
-    sqlite3_limit(e->db, SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 1000);
-    sqlite3_limit(e->db, SQLITE_LIMIT_VARIABLE_NUMBER, 100);
-    sqlite3_limit(e->db, SQLITE_LIMIT_TRIGGER_DEPTH, 1);
-    if (lh_sql_vtab_register(e) != SQLITE_OK || lh_sql_funcs_register(e->db) != SQLITE_OK) {
-        s = lh_error_set(err, LH_E_INTERNAL, "sqlite: %s", sqlite3_errmsg(e->db));
-        goto fail;
-    }
-    sqlite3_set_authorizer(e->db, authorizer, e);
-    sqlite3_progress_handler(e->db, 2000, progress, e);
+    e->wd_started = true;
     *out = e;
     return LH_OK;
 fail:
@@ -190,6 +702,8 @@ enum lh_status lh_sql_engine_open(const char *root, const char *config_path,
 {
     struct lh_store_set *set;
     *out = NULL;
+    if (!lh_ddb_load(err)) /* before touching the store: the one-line install hint */
+        return err->status;
     enum lh_status s = lh_store_set_open(root, config_path, NULL, &set, err);
     if (s != LH_OK)
         return s;
@@ -201,38 +715,28 @@ enum lh_status lh_sql_engine_open(const char *root, const char *config_path,
     return LH_OK;
 }
 
-static void tables_drop(struct engine_priv *p)
-{
-    struct lh_sql_engine *e = &p->e;
-    e->internal = true;
-    for (size_t i = 0; i < p->t.n; i++) {
-        char *sql = sqlite3_mprintf("DROP TABLE IF EXISTS temp.\"%w\"", p->t.names[i]);
-        if (sql && e->db)
-            sqlite3_exec(e->db, sql, NULL, NULL, NULL);
-        sqlite3_free(sql);
-        free(p->t.names[i]);
-    }
-    p->t.n = 0;
-    e->internal = false;
-}
-
 void lh_sql_engine_destroy(struct lh_sql_engine *e)
 {
     if (!e)
         return;
-    struct engine_priv *p = (struct engine_priv *)e;
-    tables_drop(p);
+    if (e->wd_started) {
+        pthread_mutex_lock(&e->mu);
+        e->wd_stop = true;
+        pthread_cond_signal(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+        pthread_join(e->wd, NULL);
+    }
+    if (e->con)
+        e->d->duckdb_disconnect(&e->con);
     if (e->db)
-        sqlite3_close_v2(e->db);
+        e->d->duckdb_close(&e->db);
+    pthread_cond_destroy(&e->cv);
+    pthread_mutex_destroy(&e->mu);
     lh_catalog_close(e->cat);
     if (e->own_set)
         lh_store_set_close(e->set);
-    free(p);
-}
-
-void lh_sql_engine_stats(const struct lh_sql_engine *e, struct lh_sql_stats *out)
-{
-    *out = e->stats;
+    lh_arena_free(&e->arena);
+    free(e);
 }
 
 bool lh_sql_format_parse(const char *s, enum lh_sql_format *out)
@@ -248,424 +752,8 @@ bool lh_sql_format_parse(const char *s, enum lh_sql_format *out)
     return true;
 }
 
-/* ------------------------------------------------------------------ running */
-
-/* Creates temp.name for a missing table; LH_E_NOTFOUND when it is no dataset.
- * With agg_spec, temp.as is the aggregating table over dataset name (agg.c). */
-static enum lh_status table_create_as(struct engine_priv *p, const char *name, const char *as,
-                                      const char *agg_spec, struct lh_error *err)
+const char *lh_sql_duckdb_version(struct lh_error *err)
 {
-    struct lh_sql_engine *e = &p->e;
-    char ds[256];
-    int64_t ver = 0;
-    const char *at = strrchr(name, '@');
-    size_t dl = at ? (size_t)(at - name) : strlen(name);
-    if (dl == 0 || dl >= sizeof ds)
-        return lh_error_set(err, LH_E_NOTFOUND, "no dataset %s", name);
-    memcpy(ds, name, dl);
-    ds[dl] = '\0';
-    if (at && (!lh_parse_i64(at + 1, &ver) || ver <= 0))
-        return lh_error_set(err, LH_E_INVAL,
-                            "table %s: a version is written name@N with N a version number", name);
-    struct lh_error ne;
-    if (lh_store_name_check(ds, &ne) != LH_OK)
-        return lh_error_set(err, LH_E_NOTFOUND, "no dataset %s", ds);
-    if (p->t.n >= MAX_TABLES)
-        return lh_error_set(err, LH_E_TOOBIG, "more than %d datasets in one statement",
-                            MAX_TABLES);
-    char *copy = strdup(as);
-    char *sql = agg_spec ? sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING "
-                                           "lakehouse(%s, %lld, '%q')",
-                                           as, ds, (long long)ver, agg_spec)
-                         : sqlite3_mprintf("CREATE VIRTUAL TABLE temp.\"%w\" USING "
-                                           "lakehouse(%s, %lld)",
-                                           as, ds, (long long)ver);
-    if (!copy || !sql) {
-        free(copy);
-        sqlite3_free(sql);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    }
-    lh_error_clear(&e->vt_err);
-    e->internal = true;
-    int rc = sqlite3_exec(e->db, sql, NULL, NULL, NULL);
-    e->internal = false;
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) {
-        free(copy);
-        if (e->vt_err.status != LH_OK) {
-            *err = e->vt_err;
-            return err->status;
-        }
-        return lh_error_set(err, LH_E_INVAL, "%s", sqlite3_errmsg(e->db));
-    }
-    p->t.names[p->t.n++] = copy;
-    return LH_OK;
-}
-
-static enum lh_status table_create(struct engine_priv *p, const char *name, struct lh_error *err)
-{
-    return table_create_as(p, name, name, NULL, err);
-}
-
-/* The native aggregate (agg.c): the rewritten statement over a new
- * aggregating table, or NULL to run the statement as written. */
-#define AGG_TABLE "lh#agg" /* '#' is in no dataset name */
-static sqlite3_stmt *agg_prepare(struct engine_priv *p, const char *sql)
-{
-    struct lh_sql_engine *e = &p->e;
-    struct lh_sql_agg_plan pl;
-    if (e->opt.no_native_agg || !lh_sql_agg_plan(sql, AGG_TABLE, &pl))
-        return NULL;
-    sqlite3_stmt *st = NULL;
-    struct lh_error err;
-    if (table_create_as(p, pl.table, AGG_TABLE, pl.spec, &err) == LH_OK) {
-        e->denied[0] = '\0';
-        if (sqlite3_prepare_v3(e->db, pl.sql, -1, 0, &st, NULL) != SQLITE_OK) {
-            sqlite3_finalize(st);
-            st = NULL;
-        }
-    }
-    lh_sql_agg_plan_free(&pl);
-    lh_error_clear(&e->vt_err);
-    return st;
-}
-
-static enum lh_status sql_error(struct lh_sql_engine *e, int rc, struct lh_error *err)
-{
-    if (e->timed_out)
-        return lh_error_set(err, LH_E_TIMEOUT, "query time limit of %u ms exceeded",
-                            e->opt.timeout_ms);
-    if ((rc & 0xff) == SQLITE_AUTH && e->denied[0])
-        return lh_error_set(err, LH_E_PERM, "%s", e->denied);
-    if ((rc & 0xff) == SQLITE_AUTH || strncmp(sqlite3_errmsg(e->db), "not authorized", 14) == 0)
-        return lh_error_set(err, LH_E_PERM, "%s (lakehouse SQL is read-only and sandboxed)",
-                            sqlite3_errmsg(e->db));
-    if (e->vt_err.status != LH_OK)
-        return lh_error_set(err, e->vt_err.status, "%s", sqlite3_errmsg(e->db));
-    if ((rc & 0xff) == SQLITE_TOOBIG || (rc & 0xff) == SQLITE_NOMEM)
-        return lh_error_set(err, LH_E_TOOBIG, "%s", sqlite3_errmsg(e->db));
-    return lh_error_set(err, LH_E_INVAL, "%s", sqlite3_errmsg(e->db));
-}
-
-static bool blank(const char *s)
-{
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r' && *s != ';')
-            return false;
-    return true;
-}
-
-static enum lh_status prepare(struct engine_priv *p, const char *sql, sqlite3_stmt **st,
-                              struct lh_error *err)
-{
-    struct lh_sql_engine *e = &p->e;
-    const char *tail = NULL;
-    *st = NULL;
-    for (int attempt = 0; attempt <= MAX_TABLES; attempt++) {
-        e->denied[0] = '\0';
-        int rc = sqlite3_prepare_v3(e->db, sql, -1, 0, st, &tail);
-        if (rc == SQLITE_OK)
-            break;
-        const char *msg = sqlite3_errmsg(e->db);
-        static const char nst[] = "no such table: ";
-        if (strncmp(msg, nst, sizeof nst - 1) != 0)
-            return sql_error(e, rc, err);
-        char name[300];
-        snprintf(name, sizeof name, "%s", msg + sizeof nst - 1);
-        char orig[400];
-        snprintf(orig, sizeof orig, "%s", msg);
-        enum lh_status s = table_create(p, name, err);
-        if (s == LH_E_NOTFOUND && !strchr(name, '@')) /* not a dataset either */
-            return lh_error_set(err, LH_E_INVAL, "%s", orig);
-        if (s != LH_OK)
-            return s;
-    }
-    if (!*st) {
-        if (tail && !blank(tail))
-            return lh_error_set(err, LH_E_INVAL, "could not resolve the tables of this statement");
-        return lh_error_set(err, LH_E_INVAL, "empty statement");
-    }
-    if (tail && !blank(tail)) {
-        sqlite3_stmt *st2 = NULL;
-        e->internal = false;
-        int rc = sqlite3_prepare_v3(e->db, tail, -1, 0, &st2, NULL);
-        sqlite3_finalize(st2);
-        if (rc != SQLITE_OK || st2) {
-            sqlite3_finalize(*st);
-            *st = NULL;
-            return lh_error_set(err, LH_E_INVAL,
-                                "only one statement is allowed (remove what follows the first ';')");
-        }
-    }
-    if (!sqlite3_stmt_readonly(*st)) {
-        sqlite3_finalize(*st);
-        *st = NULL;
-        return lh_error_set(err, LH_E_PERM,
-                            "only read-only statements are allowed in lakehouse SQL");
-    }
-    return LH_OK;
-}
-
-static const char *value_type_name(int t)
-{
-    switch (t) {
-    case SQLITE_INTEGER: return "INTEGER";
-    case SQLITE_FLOAT: return "REAL";
-    case SQLITE_TEXT: return "TEXT";
-    case SQLITE_BLOB: return "BLOB";
-    default: return "NULL";
-    }
-}
-
-enum lh_status lh_sql_run(struct lh_sql_engine *e, const char *sql, uint64_t limit,
-                          const struct lh_sql_sink *sink, struct lh_sql_result_info *info,
-                          struct lh_error *err)
-{
-    struct engine_priv *p = (struct engine_priv *)e;
-    int64_t t0 = lh_time_mono_ns();
-    sqlite3_stmt *st = NULL;
-    struct lh_sql_column *cols = NULL;
-    struct lh_sql_value *vals = NULL;
-    enum lh_status s = LH_OK;
-    memset(info, 0, sizeof *info);
-    memset(&e->stats, 0, sizeof e->stats);
-    lh_error_clear(&e->vt_err);
-    lh_error_clear(err);
-    e->timed_out = false;
-    e->deadline_ns = t0 + (int64_t)e->opt.timeout_ms * 1000000;
-    if (limit == 0 || limit > e->opt.max_rows)
-        limit = e->opt.max_rows;
-    tables_drop(p);
-    e->agg_abort = false;
-    st = agg_prepare(p, sql);
-    int rc = SQLITE_DONE;
-    if (st) {
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE && e->agg_abort && !e->timed_out) {
-            /* it gave up before any row: run the statement as written */
-            sqlite3_finalize(st);
-            st = NULL;
-            lh_error_clear(&e->vt_err);
-            memset(&e->stats, 0, sizeof e->stats); /* count the statement's own work */
-        }
-    }
-    if (!st) {
-        if ((s = prepare(p, sql, &st, err)) != LH_OK)
-            goto fail;
-        rc = sqlite3_step(st);
-    }
-    int n = sqlite3_column_count(st);
-    cols = calloc((size_t)n + 1, sizeof *cols);
-    vals = calloc((size_t)n + 1, sizeof *vals);
-    if (!cols || !vals) {
-        s = lh_error_set(err, LH_E_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < n; i++) {
-        cols[i].name = sqlite3_column_name(st, i);
-        cols[i].type = sqlite3_column_decltype(st, i);
-        if (!cols[i].type)
-            cols[i].type = value_type_name(rc == SQLITE_ROW ? sqlite3_column_type(st, i) : 0);
-        if (!cols[i].name)
-            cols[i].name = "";
-    }
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-        if ((s = sink->columns(sink->ctx, cols, (size_t)n, err)) != LH_OK)
-            goto fail;
-    while (rc == SQLITE_ROW) {
-        if (info->rows >= limit) {
-            info->truncated = true;
-            break;
-        }
-        for (int i = 0; i < n; i++) {
-            struct lh_sql_value *v = &vals[i];
-            switch (sqlite3_column_type(st, i)) {
-            case SQLITE_INTEGER:
-                v->kind = LH_SQL_INT, v->i = sqlite3_column_int64(st, i);
-                break;
-            case SQLITE_FLOAT:
-                v->kind = LH_SQL_REAL, v->d = sqlite3_column_double(st, i);
-                break;
-            case SQLITE_TEXT:
-                v->kind = LH_SQL_TEXT, v->p = sqlite3_column_text(st, i);
-                v->n = (size_t)sqlite3_column_bytes(st, i);
-                break;
-            case SQLITE_BLOB:
-                v->kind = LH_SQL_BLOB, v->p = sqlite3_column_blob(st, i);
-                v->n = (size_t)sqlite3_column_bytes(st, i);
-                break;
-            default: v->kind = LH_SQL_NULL; break;
-            }
-        }
-        if ((s = sink->row(sink->ctx, vals, (size_t)n, err)) != LH_OK)
-            goto fail;
-        info->rows++;
-        rc = sqlite3_step(st);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        s = sql_error(e, rc, err);
-        goto fail;
-    }
-fail:
-    sqlite3_finalize(st);
-    free(cols);
-    free(vals);
-    e->deadline_ns = 0;
-    info->elapsed_ms = (double)(lh_time_mono_ns() - t0) / 1e6;
-    return s;
-}
-
-/* ------------------------------------------------------------------ serializers */
-
-struct ser {
-    struct lh_buf *out;
-    enum lh_sql_format fmt;
-    size_t max;
-    const struct lh_sql_column *cols;
-    size_t ncols;
-    uint64_t rows;
-};
-
-static void hex(struct lh_buf *b, const uint8_t *p, size_t n)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] >> 4]);
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] & 15]);
-    }
-}
-
-static void json_value(struct lh_buf *b, const struct lh_sql_value *v)
-{
-    char t[40];
-    switch (v->kind) {
-    case LH_SQL_INT: lh_buf_printf(b, "%" PRId64, v->i); break;
-    case LH_SQL_REAL:
-        if (v->d != v->d || v->d - v->d != 0)
-            lh_buf_append_str(b, "null");
-        else
-            lh_buf_append(b, t, lh_sql_fmt_double(v->d, t, sizeof t));
-        break;
-    case LH_SQL_TEXT: lh_sql_json_str(b, v->p, v->n); break;
-    case LH_SQL_BLOB:
-        lh_buf_append_u8(b, '"');
-        hex(b, v->p, v->n);
-        lh_buf_append_u8(b, '"');
-        break;
-    default: lh_buf_append_str(b, "null"); break;
-    }
-}
-
-static void csv_field(struct lh_buf *b, const char *s, size_t n, bool force_quote)
-{
-    bool q = force_quote || n == 0;
-    for (size_t i = 0; i < n && !q; i++)
-        q = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!q) {
-        lh_buf_append(b, s, n);
-        return;
-    }
-    lh_buf_append_u8(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            lh_buf_append_u8(b, '"');
-        lh_buf_append_u8(b, (uint8_t)s[i]);
-    }
-    lh_buf_append_u8(b, '"');
-}
-
-static enum lh_status ser_check(struct ser *x, struct lh_error *err)
-{
-    if (!lh_buf_ok(x->out) || x->out->len > x->max)
-        return lh_error_set(err, LH_E_TOOBIG,
-                            "result is larger than %zu bytes: add a LIMIT or select fewer columns",
-                            x->max);
-    return LH_OK;
-}
-
-static enum lh_status ser_columns(void *ctx, const struct lh_sql_column *cols, size_t n,
-                                  struct lh_error *err)
-{
-    struct ser *x = ctx;
-    struct lh_buf *b = x->out;
-    x->cols = cols;
-    x->ncols = n;
-    if (x->fmt == LH_SQL_FORMAT_JSON) {
-        lh_buf_append_str(b, "{\"columns\":[");
-        for (size_t i = 0; i < n; i++) {
-            lh_buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
-            lh_sql_json_str(b, cols[i].name, strlen(cols[i].name));
-            lh_buf_append_str(b, ",\"type\":");
-            lh_sql_json_str(b, cols[i].type, strlen(cols[i].type));
-            lh_buf_append_u8(b, '}');
-        }
-        lh_buf_append_str(b, "],\"rows\":[");
-    } else if (x->fmt == LH_SQL_FORMAT_CSV) {
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                lh_buf_append_u8(b, ',');
-            csv_field(b, cols[i].name, strlen(cols[i].name), false);
-        }
-        lh_buf_append_u8(b, '\n');
-    }
-    return ser_check(x, err);
-}
-
-static enum lh_status ser_row(void *ctx, const struct lh_sql_value *v, size_t n,
-                              struct lh_error *err)
-{
-    struct ser *x = ctx;
-    struct lh_buf *b = x->out;
-    char t[40];
-    if (x->fmt == LH_SQL_FORMAT_JSON) {
-        lh_buf_append_str(b, x->rows ? ",[" : "[");
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                lh_buf_append_u8(b, ',');
-            json_value(b, &v[i]);
-        }
-        lh_buf_append_u8(b, ']');
-    } else if (x->fmt == LH_SQL_FORMAT_NDJSON) {
-        lh_buf_append_u8(b, '{');
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                lh_buf_append_u8(b, ',');
-            lh_sql_json_str(b, x->cols[i].name, strlen(x->cols[i].name));
-            lh_buf_append_u8(b, ':');
-            json_value(b, &v[i]);
-        }
-        lh_buf_append_str(b, "}\n");
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                lh_buf_append_u8(b, ',');
-            switch (v[i].kind) {
-            case LH_SQL_INT: lh_buf_printf(b, "%" PRId64, v[i].i); break;
-            case LH_SQL_REAL: lh_buf_append(b, t, lh_sql_fmt_double(v[i].d, t, sizeof t)); break;
-            case LH_SQL_TEXT: csv_field(b, v[i].p, v[i].n, false); break;
-            case LH_SQL_BLOB: hex(b, v[i].p, v[i].n); break;
-            default: break;
-            }
-        }
-        lh_buf_append_u8(b, '\n');
-    }
-    x->rows++;
-    return ser_check(x, err);
-}
-
-enum lh_status lh_sql_execute(struct lh_sql_engine *e, const char *sql, uint64_t limit,
-                              enum lh_sql_format fmt, struct lh_buf *out, struct lh_error *err)
-{
-    struct ser x = {.out = out, .fmt = fmt, .max = out->len + e->opt.max_output};
-    struct lh_sql_sink sink = {.ctx = &x, .columns = ser_columns, .row = ser_row};
-    struct lh_sql_result_info info;
-    enum lh_status s = lh_sql_run(e, sql, limit, &sink, &info, err);
-    if (s != LH_OK)
-        return s;
-    if (fmt == LH_SQL_FORMAT_JSON)
-        lh_buf_printf(out, "],\"truncated\":%s,\"elapsed_ms\":%.3f}", info.truncated ? "true" : "false",
-                      info.elapsed_ms);
-    if (!lh_buf_ok(out))
-        return lh_error_set(err, LH_E_TOOBIG, "result does not fit the output buffer");
-    return LH_OK;
+    const struct lh_ddb *d = lh_ddb_load(err);
+    return d ? d->version : NULL;
 }

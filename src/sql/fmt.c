@@ -1,8 +1,8 @@
 /*
- * fmt.c — how lakehouse values look in SQL (docs/sql.md "Values"): exact
- * decimals, ISO-8601 dates and times, canonical UUIDs, shortest doubles,
- * and JSON string escaping. Pure functions into caller buffers; no
- * allocation, no locale.
+ * fmt.c — how result values look as text (docs/sql.md "Values"): exact
+ * decimals and 128-bit integers, dates, times and timestamps the way DuckDB
+ * casts them to VARCHAR, canonical UUIDs, shortest doubles, and JSON string
+ * escaping. Pure functions into caller buffers; no allocation, no locale.
  */
 #include "sql_int.h"
 
@@ -36,7 +36,7 @@ static const char digit_pairs[] = "000102030405060708091011121314151617181920212
                                   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                   "8081828384858687888990919293949596979899";
 
-size_t lh_sql_fmt_decimal(lh_i128 v, int scale, char *out, size_t cap)
+size_t lh_sql_fmt_decimal(__int128 v, int scale, char *out, size_t cap)
 {
     /* written backwards from the end of tmp: fraction, '.', integer part, sign */
     char tmp[96];
@@ -84,6 +84,23 @@ size_t lh_sql_fmt_decimal(lh_i128 v, int scale, char *out, size_t cap)
     return n;
 }
 
+size_t lh_sql_fmt_u128(unsigned __int128 u, char *out, size_t cap)
+{
+    char tmp[48];
+    char *e = tmp + sizeof tmp, *p = e;
+    do {
+        *--p = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    if (cap == 0)
+        return 0;
+    size_t n = (size_t)(e - p);
+    n = n < cap ? n : cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -108,9 +125,13 @@ size_t lh_sql_fmt_date(int64_t days, char *out, size_t cap)
 static int put_clock(int64_t us_of_day, char *out, size_t cap)
 {
     int64_t s = us_of_day / 1000000, frac = us_of_day % 1000000;
-    if (frac)
-        return snprintf(out, cap, "%02d:%02d:%02d.%06d", (int)(s / 3600), (int)(s / 60 % 60),
-                        (int)(s % 60), (int)frac);
+    if (frac) {
+        int digits = 6;
+        while (frac % 10 == 0) /* DuckDB drops trailing zeros of the fraction */
+            frac /= 10, digits--;
+        return snprintf(out, cap, "%02d:%02d:%02d.%0*d", (int)(s / 3600), (int)(s / 60 % 60),
+                        (int)(s % 60), digits, (int)frac);
+    }
     return snprintf(out, cap, "%02d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
 }
 
@@ -121,14 +142,14 @@ size_t lh_sql_fmt_timestamp(int64_t us, bool utc, char *out, size_t cap)
     int n = put_date(days, out, cap);
     if (n < 0 || (size_t)n + 1 >= cap)
         return clip(n, cap);
-    out[n++] = 'T';
+    out[n++] = ' ';
     int k = put_clock(rem, out + n, cap - (size_t)n);
     if (k < 0)
         return clip(k, cap);
     n += k;
-    if (utc && (size_t)n + 1 < cap) {
-        out[n++] = 'Z';
-        out[n] = '\0';
+    if (utc && (size_t)n + 3 < cap) {
+        memcpy(out + n, "+00", 4);
+        n += 3;
     }
     return clip(n, cap);
 }

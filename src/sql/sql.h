@@ -1,18 +1,20 @@
 /*
- * sql.h — the SQL module's whole public interface: read-only SQLite over
- * the lakehouse's catalog datasets (DESIGN.md §1, issue 7; docs/sql.md).
+ * sql.h — the SQL module's whole public interface: read-only DuckDB SQL over
+ * the lakehouse's catalog datasets (DESIGN.md §1, issue 16; docs/sql.md).
  *
- * An engine is one in-memory SQLite connection with the `lakehouse`
- * virtual-table module, a catalog and a sandbox (authorizer, limits,
- * a time limit). Every catalog dataset is a table named after it (current
- * version); "name@N" is version N. Tables are created on demand per
- * statement, so each statement sees the catalog as it is when it starts.
+ * An engine is one in-memory DuckDB database and connection (DuckDB's C API,
+ * loaded at run time from libduckdb.so, src/sql/ddb.c) with a catalog
+ * snapshot and a sandbox. Every catalog dataset is a view named after it
+ * over exactly its current version's parts; "name@N" reads version N. The
+ * catalog is read when the engine is created: create an engine per request
+ * (or per CLI session) to see new versions.
+ *
+ * Without libduckdb.so every function here fails with LH_E_UNSUPPORTED and
+ * one line saying how to install it; nothing else in lakehouse needs it.
  *
  * Threads: an engine belongs to one thread at a time, and so does the store
- * set it reads through. The daemon uses one engine per request (or a pool
- * of engines, one in use per thread): lh_sql_engine_open gives an engine
- * its own store set, so engines never share anything mutable. Engines are
- * cheap (an in-memory SQLite handle and an open catalog).
+ * set it reads through (lh_sql_engine_open gives an engine its own set).
+ * DuckDB runs each statement on up to `threads` threads of its own.
  */
 #ifndef LH_SQL_H
 #define LH_SQL_H
@@ -21,15 +23,16 @@
 #include "store/store.h"
 
 struct lh_sql_options {
-    uint32_t timeout_ms;    /* per statement; 0 = 30,000 */
+    uint32_t timeout_ms;    /* per statement, enforced with duckdb_interrupt; 0 = 30,000 */
     uint64_t max_rows;      /* hard cap on result rows; 0 = 100,000 */
-    size_t max_output;      /* cap on a serialized result (lh_sql_execute); 0 = 64 MiB */
-    size_t max_decode;      /* cap on one row group's decoded columns; 0 = 1 GiB */
-    int max_length;         /* SQLITE_LIMIT_LENGTH; 0 = 16 MiB */
-    int max_sql_length;     /* SQLITE_LIMIT_SQL_LENGTH; 0 = 100,000 */
-    bool no_native_agg;     /* run simple GROUP BYs through SQLite's VM too (docs/sql.md) */
-    bool no_whole_parts;    /* read every part by ranges, none whole, so no part's checksum
-                               is checked; sizes and page CRCs still are (tests) */
+    size_t max_output;      /* cap on a result's bytes (values in lh_sql_run, the serialized
+                               text in lh_sql_execute); 0 = 64 MiB */
+    uint64_t memory_limit;  /* DuckDB's memory_limit in bytes; 0 = 1 GiB */
+    unsigned threads;       /* DuckDB worker threads; 0 = 2 */
+    size_t max_sql_length;  /* bytes of statement text; 0 = 100,000 */
+    const char *cache_dir;  /* where parts of S3 datasets are cached; NULL =
+                               $LAKEHOUSE_SQL_CACHE, else $XDG_CACHE_HOME/lakehouse/sql,
+                               else ~/.cache/lakehouse/sql (docs/sql.md) */
 };
 
 struct lh_sql_engine;
@@ -47,10 +50,19 @@ void lh_sql_engine_destroy(struct lh_sql_engine *e);
 
 /* ------------------------------------------------------------- streaming */
 
-enum lh_sql_kind { LH_SQL_NULL, LH_SQL_INT, LH_SQL_REAL, LH_SQL_TEXT, LH_SQL_BLOB };
+enum lh_sql_kind {
+    LH_SQL_NULL,
+    LH_SQL_BOOL,   /* i is 0 or 1 */
+    LH_SQL_INT,    /* i */
+    LH_SQL_REAL,   /* d */
+    LH_SQL_NUMBER, /* p/n: exact digits of a DECIMAL, HUGEINT or a UBIGINT past 2^63-1 */
+    LH_SQL_TEXT,   /* p/n: UTF-8; dates, times, UUIDs and intervals as text too */
+    LH_SQL_BLOB,   /* p/n: bytes */
+    LH_SQL_JSON,   /* p/n: JSON text (JSON columns; LIST, STRUCT, MAP, ARRAY values) */
+};
 
-/* One cell; p is borrowed until the callback returns. TEXT is UTF-8 as
- * stored (not NUL-terminated). */
+/* One cell; p is borrowed until the callback returns and is not
+ * NUL-terminated. */
 struct lh_sql_value {
     enum lh_sql_kind kind;
     int64_t i;
@@ -61,9 +73,7 @@ struct lh_sql_value {
 
 struct lh_sql_column {
     const char *name;
-    const char *type; /* "BIGINT", "DECIMAL(12,2)", "TIMESTAMPTZ", ... for dataset
-                         columns; "INTEGER"/"REAL"/"TEXT"/"BLOB"/"NULL" from the
-                         first row's value for expressions */
+    const char *type; /* DuckDB's type: "BIGINT", "DECIMAL(12,2)", "VARCHAR[]", ... */
 };
 
 /* Callbacks of lh_sql_run. columns comes once, before the first row (also
@@ -84,9 +94,10 @@ struct lh_sql_result_info {
 
 /* Runs exactly one read-only statement. limit caps the rows delivered
  * (0 or above the engine's max_rows: max_rows); truncated says whether more
- * existed. Errors: LH_E_INVAL for SQL errors and sandbox refusals (the
- * message is SQLite's, or names what was refused), LH_E_TIMEOUT past the
- * time limit, LH_E_NOTFOUND/LH_E_FORMAT/LH_E_IO from the data. */
+ * existed. Errors: LH_E_INVAL for SQL errors, sandbox refusals and results
+ * past max_output or the memory limit (the message is DuckDB's, or names
+ * what was refused), LH_E_TIMEOUT past the time limit, LH_E_FORMAT when a
+ * part does not match the catalog, LH_E_UNSUPPORTED without libduckdb.so. */
 enum lh_status lh_sql_run(struct lh_sql_engine *e, const char *sql, uint64_t limit,
                           const struct lh_sql_sink *sink, struct lh_sql_result_info *info,
                           struct lh_error *err) LH_NODISCARD;
@@ -101,8 +112,9 @@ enum lh_sql_format {
 
 /* The function behind POST /api/sql and `lakehouse sql --format`: runs sql
  * (as lh_sql_run) and appends the result to out (caller owns out; its cap
- * and the engine's max_output both apply: LH_E_TOOBIG past them). In JSON,
- * integers and reals are numbers (non-finite reals null), BLOBs hex text.
+ * and the engine's max_output both apply: LH_E_INVAL past them). In JSON,
+ * integers, reals and exact numbers are numbers (non-finite reals null),
+ * booleans true/false, BLOBs hex text, nested values JSON.
  * On error out holds whatever was appended before it; discard it. */
 enum lh_status lh_sql_execute(struct lh_sql_engine *e, const char *sql, uint64_t limit,
                               enum lh_sql_format fmt, struct lh_buf *out,
@@ -111,19 +123,8 @@ enum lh_status lh_sql_execute(struct lh_sql_engine *e, const char *sql, uint64_t
 /* "json", "csv", "ndjson" -> format; false otherwise. */
 bool lh_sql_format_parse(const char *s, enum lh_sql_format *out);
 
-/* ------------------------------------------------------------- stats */
-
-/* What the last statement read; reset when a statement starts. */
-struct lh_sql_stats {
-    uint64_t files_opened;      /* part footers read */
-    uint64_t row_groups_read;   /* row groups whose rows were scanned */
-    uint64_t row_groups_pruned; /* skipped by statistics */
-    uint64_t row_groups_skipped;/* skipped by a pushed-down LIMIT/OFFSET */
-    uint64_t columns_decoded;   /* column chunks decoded */
-    uint64_t rows_scanned;      /* rows handed to SQLite (or aggregated natively) */
-    uint64_t grouped_scans;     /* scans that handed rows out grouped (GROUP BY/DISTINCT) */
-    uint64_t native_aggs;       /* GROUP BY statements aggregated in C (docs/sql.md) */
-};
-void lh_sql_engine_stats(const struct lh_sql_engine *e, struct lh_sql_stats *out);
+/* The DuckDB version in use ("1.5.6"), loading the library; NULL and err
+ * set (LH_E_UNSUPPORTED, one line with the install hint) when absent. */
+const char *lh_sql_duckdb_version(struct lh_error *err);
 
 #endif

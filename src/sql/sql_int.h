@@ -1,56 +1,98 @@
 /*
- * sql_int.h — private to src/sql: the engine as the virtual tables see it,
- * and the value formatting shared by tables, functions and serializers.
+ * sql_int.h — private to src/sql: the engine as its files share it, the
+ * result-value conversion (value.c) and the text formatting (fmt.c).
  */
 #ifndef LH_SQL_INT_H
 #define LH_SQL_INT_H
 
 #include "catalog/catalog.h"
-#include "parquet/parquet.h"
+#include "ddb.h"
 #include "sql.h"
 
-#include <sqlite3.h>
+#include <pthread.h>
+
+/* One part of one dataset version, as handed to DuckDB. */
+struct lh_sql_part {
+    const char *bucket, *key; /* catalog object */
+    uint64_t size_bytes;      /* catalog's size */
+    const char *checksum;     /* catalog's "crc32:…", NULL for parts recorded before checksums */
+    const char *path;         /* local file DuckDB reads (the store's file, or the cache copy) */
+    bool remote;              /* path is a cache copy of an S3 object */
+};
+
+struct lh_sql_version {
+    uint64_t version;
+    struct lh_sql_part *parts;
+    size_t nparts;
+};
+
+struct lh_sql_dataset {
+    const char *name;
+    uint64_t current;
+    struct lh_sql_version *versions;
+    size_t nversions;
+    bool has_view;          /* the current version's view exists */
+    struct lh_error broken; /* why there is no view (LH_OK: there is, or the dataset is empty) */
+};
 
 struct lh_sql_engine {
-    sqlite3 *db;
+    const struct lh_ddb *d;
+    ddb_database db;
+    ddb_connection con;
     struct lh_store_set *set;
     bool own_set;
     struct lh_catalog *cat;
     struct lh_sql_options opt;
-    struct lh_sql_stats stats;
-    bool internal;        /* our own DDL is running: the authorizer lets it through */
-    int64_t deadline_ns;  /* monotonic; 0 = none */
-    bool timed_out;
-    char denied[256];     /* why the authorizer refused, for the error message */
-    struct lh_error vt_err; /* the last error a table raised (status + message) */
-    bool agg_abort;         /* a native aggregate gave up: run the statement as written */
+    char cache_dir[1024];
+    struct lh_arena arena; /* datasets, versions, parts, paths */
+    struct lh_sql_dataset *ds;
+    size_t nds;
+    struct lh_error scan_err; /* what a replacement scan refused during the last prepare */
+
+    /* the watchdog: interrupts the connection past the deadline */
+    pthread_t wd;
+    bool wd_started, wd_stop, timed_out;
+    int64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none armed */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
 };
 
-/* Native GROUP BY (agg.c): a statement of the simple shape described there
- * becomes pl->sql over temp."table_as", an aggregating lakehouse table
- * created with the module arguments (dataset, version, pl->spec). */
-#define LH_SQL_AGG_MAX 32       /* select items */
-#define LH_SQL_AGG_NAME_MAX 256 /* a name or an item's text */
-struct lh_sql_agg_plan {
-    char table[LH_SQL_AGG_NAME_MAX]; /* as written: "name" or "name@N" */
-    size_t naggs;
-    char *spec; /* sqlite3_malloc'd */
-    char *sql;
-};
-bool lh_sql_agg_plan(const char *sql, const char *table_as, struct lh_sql_agg_plan *pl);
-void lh_sql_agg_plan_free(struct lh_sql_agg_plan *pl);
+/* engine.c: readies a version's parts for DuckDB (S3: fetch into the cache)
+ * and checks each one (part_check). */
+enum lh_status lh_sql_version_ready(struct lh_sql_engine *e, const struct lh_sql_dataset *ds,
+                                    const struct lh_sql_version *v, struct lh_error *err);
 
-/* Registers the `lakehouse` module (vtab.c). SQLite result code. */
-int lh_sql_vtab_register(struct lh_sql_engine *e);
-/* Registers dec_cmp, dec_sum (funcs.c). SQLite result code. */
-int lh_sql_funcs_register(sqlite3 *db);
+/* value.c: a result column's type, resolved once per statement. */
+struct lh_sql_ctype {
+    int id;       /* enum ddb_type */
+    int phys;     /* DECIMAL/ENUM: the internal storage type */
+    int scale;    /* DECIMAL */
+    bool json;    /* VARCHAR with the JSON alias */
+    char **dict;  /* ENUM dictionary (duckdb_free'd strings) */
+    size_t ndict;
+    uint64_t array_size;
+    struct lh_sql_ctype *child; /* LIST/ARRAY: 1; STRUCT/UNION/MAP: nchild (MAP: key, value) */
+    char **names;               /* STRUCT/UNION member names */
+    size_t nchild;
+    char name[160];             /* DuckDB's spelling of the type */
+};
+enum lh_status lh_sql_ctype_init(const struct lh_ddb *d, ddb_ltype t, struct lh_sql_ctype *out,
+                                 struct lh_error *err);
+void lh_sql_ctype_free(const struct lh_ddb *d, struct lh_sql_ctype *t);
+/* Row `row` of vector v as a value; text goes to scratch (the value points
+ * into it: call lh_sql_value_fix after the last append of a row). */
+void lh_sql_value_get(const struct lh_ddb *d, const struct lh_sql_ctype *t, ddb_vector v,
+                      uint64_t row, struct lh_buf *scratch, struct lh_sql_value *out);
+/* Turns scratch offsets stored in p into pointers into scratch->data. */
+void lh_sql_value_fix(struct lh_sql_value *vals, size_t n, const struct lh_buf *scratch);
 
 /* Shortest text that reads back as the same double ("%.17g" at worst). */
 size_t lh_sql_fmt_double(double d, char *out, size_t cap);
 /* "-12.50" from an unscaled value and scale. */
-size_t lh_sql_fmt_decimal(lh_i128 v, int scale, char *out, size_t cap);
+size_t lh_sql_fmt_decimal(__int128 v, int scale, char *out, size_t cap);
+size_t lh_sql_fmt_u128(unsigned __int128 v, char *out, size_t cap);
 size_t lh_sql_fmt_date(int64_t days, char *out, size_t cap);
-/* "YYYY-MM-DDTHH:MM:SS[.ffffff]" + "Z" when utc. */
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]" + "+00" when utc (DuckDB's text form). */
 size_t lh_sql_fmt_timestamp(int64_t us, bool utc, char *out, size_t cap);
 size_t lh_sql_fmt_time(int64_t us, char *out, size_t cap);
 size_t lh_sql_fmt_uuid(const uint8_t *b, char *out, size_t cap);

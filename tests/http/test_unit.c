@@ -162,8 +162,12 @@ static void test_config_file(void **state)
          "\"workers\":8,\"retention\":{\"keep_versions\":3},\"log_format\":\"json\","
          "\"auth_open\":[\"/api/health\"],\"secret_key_path\":\"/k\","
          "\"http\":{\"threads\":2,\"connection_limit\":10,\"per_ip_limit\":5,"
-         "\"timeout_secs\":7,\"shutdown_secs\":3,\"connection_memory\":\"32KiB\"}}",
+         "\"timeout_secs\":7,\"shutdown_secs\":3,\"connection_memory\":\"32KiB\"},"
+         "\"sql\":{\"memory_limit\":\"512MiB\",\"threads\":3,\"timeout_ms\":9000,"
+         "\"max_rows\":1000,\"cache_dir\":\"/var/cache/lh\"}}",
          LH_OK, NULL},
+        {"{\"sql\":{\"memory\":1}}", LH_E_INVAL, "sql.memory"},
+        {"{\"sql\":{\"threads\":-1}}", LH_E_INVAL, "sql.threads"},
         {"{\"tokne\":\"x\"}", LH_E_INVAL, "tokne"},
         {"{\"http\":{\"thread\":1}}", LH_E_INVAL, "http.thread"},
         {"{\"listen\":8080}", LH_E_INVAL, "listen"},
@@ -216,6 +220,11 @@ static void test_config_file(void **state)
             assert_int_equal(c.timeout_secs, 7);
             assert_int_equal(c.shutdown_secs, 3);
             assert_int_equal(c.connection_memory, 32u << 10);
+            assert_int_equal(c.sql_memory_limit, 512u << 20);
+            assert_int_equal(c.sql_threads, 3);
+            assert_int_equal(c.sql_timeout_ms, 9000);
+            assert_int_equal(c.sql_max_rows, 1000);
+            assert_string_equal(c.sql_cache_dir, "/var/cache/lh");
             /* the environment overrides the file */
             setenv("LAKEHOUSE_LISTEN", "127.0.0.1:7000", 1);
             setenv("LAKEHOUSE_TOKEN", "envtok", 1);

@@ -383,11 +383,23 @@ try {
     await page.waitForURL(/#\/sql\?q=/);
     await page.locator('#sql-table tbody tr').first().waitFor();
     assert.equal(await page.locator('#sql-table tbody tr').count(), NROWS);
+    /* the tables panel lists the dataset and its columns, from the same engine */
+    const tbl = page.locator(`#sql-tables details[data-table="${DATASET}"]`);
+    await tbl.waitFor();
+    await tbl.locator('summary').click({ position: { x: 4, y: 8 } }); /* the disclosure marker */
+    for (const c of ['id', 'email', 'balance']) {
+      await tbl.locator(`li[data-column="${c}"]`).waitFor();
+    }
+    await page.locator('#sql').fill('');
+    await tbl.locator('summary button.table-name').click();
+    assert.equal(await page.locator('#sql').inputValue(), `SELECT * FROM "${DATASET}" LIMIT 100`);
     await page.locator('#sql').fill(`SELECT id, email, balance FROM "${DATASET}" WHERE id <= 3 ORDER BY id`);
     await page.locator('#sql').press('Control+Enter');
     await page.waitForFunction(() => document.querySelectorAll('#sql-table tbody tr').length === 3);
     assert.match(await page.locator('#sql-table tbody tr').first().textContent(), /user1@example\.com/);
     assert.match(await page.locator('#sql-status').textContent(), /3 rows/);
+    /* a DECIMAL(10,2) keeps its two digits (20.50, not 20.5) */
+    assert.equal((await page.locator('#sql-table tbody tr').nth(1).locator('td').nth(2).textContent()).trim(), '20.50');
     assert.doesNotMatch(await page.locator('#sql-result').textContent(), /^null|null$/);
     await shot(page, 'sql');
     await page.locator('#sql').fill('SELECT * FROM no_such_table');
