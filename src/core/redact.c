@@ -6,11 +6,11 @@
  * The parser reads the two forms libpq reads, the way libpq reads them, and
  * refuses what would put part of a password where a message shows it:
  *   URL        the user info ends at the FIRST '@' before the first '/'
- *              (libpq's rule); a second '@' there, an '@' in the path of a
- *              URL without user info, a port that is not a number, a bad
- *              %-escape or a query word without '=' is refused, because
- *              libpq would turn the password's tail into a host name, a
- *              port or a database name and print it in its errors.
+ *              (libpq's rule); a second '@' there, any '@' after the first
+ *              '/', a port that is not a number, a bad %-escape or a query
+ *              word without '=' is refused, because libpq would turn part
+ *              of the password into a host name, a port or a database name
+ *              and print it in its errors.
  *   key=value  libpq's list: key = value, values in single quotes with
  *              backslash escapes; a word without '=' (the tail of an
  *              unquoted password with a space) is refused.
@@ -107,8 +107,9 @@ static const char *scheme_end(const char *s)
     "DSN: more than one '@' before the host (libpq would take the password's tail for the "    \
     "host name); percent-encode '@' in the password (and user name) as %40"
 #define E_SLASH                                                                                    \
-    "DSN: an '@' after the first '/' of a URL without user info; a password with '/' in it "    \
-    "needs it percent-encoded as %2F (an '@' in the database name as %40)"
+    "DSN: an '@' after the host (libpq would take part of a password for the database name); " \
+    "percent-encode '/' and '@' in the password (%2F, %40), and '@' in database names and "    \
+    "parameter values"
 #define E_PORT                                                                                     \
     "DSN: the port after the host is not a number from 1 to 65535; if that text is part of a "  \
     "password, write user:password@host and percent-encode '@', '/' and '%' in the password "   \
@@ -122,7 +123,9 @@ static const char *scheme_end(const char *s)
 #define E_NOEQ                                                                                     \
     "DSN: a word without '=' in a key=value DSN; a value with spaces goes in single quotes "    \
     "(password='a b'), a quote inside one as \\'"
-#define E_QUOTE "DSN: a quoted value has no closing quote; write a quote inside a value as \\'"
+#define E_QUOTE                                                                                    \
+    "DSN: a quoted value has no closing quote or no space after it; write a quote inside a "   \
+    "value as \\'"
 #define E_NOKEY "DSN: an '=' without a name before it"
 
 /* %-escapes of [p, p+n) are all two hex digits and none is %00. */
@@ -164,6 +167,11 @@ static int kv_next(const char *s, size_t n, size_t *pi, struct lh_dsn_part *k,
         return -1;
     if (k->n == 0)
         return -3;
+    /* libpq's names are letters, digits and '_'; anything else is the tail
+     * of an unquoted value with a space in it */
+    for (size_t j = 0; j < k->n; j++)
+        if (!isalnum((unsigned char)k->p[j]) && k->p[j] != '_')
+            return -1;
     i++;
     while (i < n && isspace((unsigned char)s[i]))
         i++;
@@ -178,6 +186,10 @@ static int kv_next(const char *s, size_t n, size_t *pi, struct lh_dsn_part *k,
         if (i >= n)
             return -2;
         i++;
+        /* libpq reads password='a'b=c as two pairs; masking the first
+         * would make "***b=c" one, so a space must follow */
+        if (i < n && !isspace((unsigned char)s[i]))
+            return -2;
     } else {
         while (i < n && !isspace((unsigned char)s[i])) {
             if (s[i] == '\\' && i + 1 < n)
@@ -263,6 +275,11 @@ static enum lh_status parse_url(struct lh_dsn *d, const char *s, size_t n, const
             d->password = (struct lh_dsn_part){colon + 1, (size_t)(at - colon - 1)};
         p = at + 1;
     }
+    /* user:pa/ss@host: libpq takes "user" for the host, "pa" for the port
+     * and the rest for the database; user:a@b/c@host: "b" for the host and
+     * "c@host" for the database. An '@' after the user info is refused. */
+    if (net_end < end && memchr(net_end, '@', (size_t)(end - net_end)))
+        return lh_error_set(err, LH_E_INVAL, "%s", E_SLASH);
     const char *hend = p;
     while (hend < end && *hend != '/' && *hend != '?')
         hend++;
@@ -270,10 +287,6 @@ static enum lh_status parse_url(struct lh_dsn *d, const char *s, size_t n, const
     if (hend < end && *hend == '/') {
         qm = memchr(hend, '?', (size_t)(end - hend));
         const char *dend = qm ? qm : end;
-        /* user:pa/ss@host: libpq takes "user" for the host and "pa" for
-         * the port, and the rest for the database */
-        if (!at && memchr(hend, '@', (size_t)(dend - hend)))
-            return lh_error_set(err, LH_E_INVAL, "%s", E_SLASH);
         d->db = (struct lh_dsn_part){hend + 1, (size_t)(dend - hend - 1)};
     } else if (hend < end) {
         qm = hend;
@@ -471,7 +484,7 @@ static void redact_parsed(struct out *o, const struct lh_dsn *d)
 }
 
 /* A URL the parser refused: the user info runs to the last '@' (an unencoded
- * '@', ':', '/' or '?' in the password stays covered); without an '@', text
+ * '@', ':', '/' or '?' in the password stays covered); without an '@', all
  * after a ':' that is no port number is taken for a password. */
 static void redact_url_cautious(struct out *o, const char *dsn, const char *auth)
 {
@@ -495,9 +508,10 @@ static void redact_url_cautious(struct out *o, const char *dsn, const char *auth
             if (*q < '0' || *q > '9')
                 port = false;
         if (colon && !port) {
+            /* the rest may all be password (user:pa/ss without a host) */
             put(o, dsn, (size_t)(colon - dsn) + 1);
             puts_(o, "***");
-            rest = (size_t)(auth + alen - dsn);
+            return;
         } else {
             rest = (size_t)(auth - dsn);
             put(o, dsn, rest);
@@ -538,8 +552,8 @@ size_t lh_redact_dsn(const char *dsn, char *dst, size_t cap)
     return finish(&o);
 }
 
-/* The length of a value that starts at s (quoted: to the closing quote,
- * across spaces; else to the next space). */
+/* The length of a value that starts at s: to the next space, and a quoted
+ * start to its closing quote first, across spaces. */
 static size_t value_len(const char *s)
 {
     size_t i = 0;
@@ -548,7 +562,8 @@ static size_t value_len(const char *s)
         for (i = 1; s[i] && s[i] != q; i++)
             if (s[i] == '\\' && s[i + 1])
                 i++;
-        return s[i] ? i + 1 : i;
+        if (s[i])
+            i++;
     }
     while (s[i] && !isspace((unsigned char)s[i]))
         i++;
@@ -567,56 +582,62 @@ size_t lh_redact_text(const char *s, char *dst, size_t cap)
             i++;
             continue;
         }
-        size_t ws = i, we = i;
-        while (s[we] && !isspace((unsigned char)s[we]))
+        const char *w = s + i, *we = w;
+        while (*we && !isspace((unsigned char)*we))
             we++;
-        const char *url = NULL;
-        for (size_t k = ws; k + 2 < we; k++)
-            if (s[k] == ':' && s[k + 1] == '/' && s[k + 2] == '/') {
-                url = s + k;
-                break;
+        /* the first password-like key=, and the text before it */
+        const char *eq = NULL, *ks = NULL;
+        for (const char *q = w; q < we && !eq; q++) {
+            if (*q != '=')
+                continue;
+            const char *k = q;
+            while (k > w && (isalnum((unsigned char)k[-1]) || k[-1] == '_'))
+                k--;
+            if (secret_key(k, (size_t)(q - k))) {
+                eq = q;
+                ks = k;
             }
+        }
+        const char *pe = eq ? ks : we;
+        /* a URL in it starts at its scheme and runs to the end of the text */
+        const char *url = NULL;
+        for (const char *q = w + 1; q + 2 < pe && !url; q++)
+            if (q[0] == ':' && q[1] == '/' && q[2] == '/' &&
+                (isalnum((unsigned char)q[-1]) || strchr("+.-", q[-1]) != NULL))
+                url = q;
         if (url) {
-            /* the URL starts at its scheme and runs to the end of the text */
             const char *us = url;
-            while (us > s + ws &&
-                   (isalnum((unsigned char)us[-1]) || strchr("+.-:", us[-1]) != NULL))
+            while (us > w && (isalnum((unsigned char)us[-1]) || strchr("+.-:", us[-1]) != NULL))
                 us--;
-            put(&o, s + ws, (size_t)(us - (s + ws)));
+            put(&o, w, (size_t)(us - w));
             size_t need = lh_redact_dsn(us, NULL, 0);
             if (o.len + 1 < o.cap)
                 lh_redact_dsn(us, o.p + o.len, o.cap - o.len);
             o.len += need;
             return finish(&o);
         }
-        const char *eq = memchr(s + ws, '=', we - ws);
-        const char *at = memchr(s + ws, '@', we - ws);
-        if (eq) {
-            /* key=value: a password-like key loses its value, quotes and all */
-            const char *ks = eq;
-            while (ks > s + ws && (isalnum((unsigned char)ks[-1]) || ks[-1] == '_'))
-                ks--;
-            if (secret_key(ks, (size_t)(eq - ks))) {
-                put(&o, s + ws, (size_t)(eq + 1 - (s + ws)));
-                puts_(&o, "***");
-                i = (size_t)(eq + 1 - s) + value_len(eq + 1);
-                continue;
-            }
-        } else if (at && memchr(s + ws, ':', (size_t)(at - (s + ws)))) {
-            /* user:pass@host */
-            const char *colon = memchr(s + ws, ':', (size_t)(at - (s + ws)));
+        /* user:pass@host: masked from the first ':' to the last '@' */
+        const char *at = memchr(w, '@', (size_t)(pe - w));
+        const char *colon = at ? memchr(w, ':', (size_t)(at - w)) : NULL;
+        if (colon) {
             const char *last = at;
-            for (const char *q = at; q < s + we; q++)
+            for (const char *q = at; q < pe; q++)
                 if (*q == '@')
                     last = q;
-            put(&o, s + ws, (size_t)(colon + 1 - (s + ws)));
+            put(&o, w, (size_t)(colon + 1 - w));
             puts_(&o, "***");
-            put(&o, last, (size_t)(s + we - last));
-            i = we;
-            continue;
+            put(&o, last, (size_t)(pe - last));
+        } else {
+            put(&o, w, (size_t)(pe - w));
         }
-        put(&o, s + ws, we - ws);
-        i = we;
+        if (eq) {
+            /* key=value: the value goes, quotes and all */
+            put(&o, ks, (size_t)(eq + 1 - ks));
+            puts_(&o, "***");
+            i = (size_t)(eq + 1 - s) + value_len(eq + 1);
+        } else {
+            i = (size_t)(we - s);
+        }
     }
     return finish(&o);
 }
@@ -656,11 +677,12 @@ void lh_redact_secret(char *msg, size_t cap, const char *secret)
     }
 }
 
-/* Scrubs the raw and the decoded form of part, and with pieces, every run
- * of 3 or more bytes between URL delimiters (a password whose tail a bad
- * split put somewhere else). */
+/* Scrubs the raw and the decoded form of part, and of 3 or more bytes,
+ * each of its words (pieces >= 1: a backslash may have joined two) and each
+ * run between URL delimiters (pieces >= 2: a password whose tail a bad split
+ * put somewhere else). */
 static void scrub_part(char *msg, size_t cap, const struct lh_dsn *d, struct lh_dsn_part part,
-                       bool pieces)
+                       size_t pieces)
 {
     char buf[LH_DSN_MAX + 1];
     if (!part.p || part.n == 0 || part.n > LH_DSN_MAX)
@@ -668,9 +690,11 @@ static void scrub_part(char *msg, size_t cap, const struct lh_dsn *d, struct lh_
     memcpy(buf, part.p, part.n);
     buf[part.n] = '\0';
     lh_redact_secret(msg, cap, buf);
-    if (pieces) {
+    /* the words of it, then the pieces between URL delimiters */
+    static const char *const cuts[] = {" \t\n\v\f\r", "@/?#:&= \t\n\v\f\r"};
+    for (size_t k = 0; k < pieces && k < 2; k++) {
         for (size_t i = 0; i < part.n;) {
-            size_t w = strcspn(buf + i, "@/?#:&= \t");
+            size_t w = strcspn(buf + i, cuts[k]);
             if (w >= 3) {
                 char c = buf[i + w];
                 buf[i + w] = '\0';
@@ -691,12 +715,12 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn)
     struct lh_dsn d;
     if (dsn && *dsn && lh_dsn_parse(dsn, &d, NULL) == LH_OK) {
         if (d.form == LH_DSN_URL)
-            scrub_part(msg, cap, &d, d.password, false);
+            scrub_part(msg, cap, &d, d.password, 1);
         size_t pos = 0;
         struct lh_dsn_part k, v;
         while (lh_dsn_param_next(&d, &pos, &k, &v))
             if (secret_key(k.p, k.n))
-                scrub_part(msg, cap, &d, v, false);
+                scrub_part(msg, cap, &d, v, 1);
     } else if (dsn && *dsn) {
         /* refused: whatever the cautious redaction would hide */
         memset(&d, 0, sizeof d);
@@ -709,7 +733,7 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn)
             const char *pe = at ? at : auth + strcspn(auth, "/?#");
             if (colon)
                 scrub_part(msg, cap, &d, (struct lh_dsn_part){colon + 1, (size_t)(pe - colon - 1)},
-                           true);
+                           2);
         } else {
             d.form = LH_DSN_KEYVALUE;
             for (const char *p = dsn; (p = strchr(p, '=')) != NULL; p++) {
@@ -724,7 +748,20 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn)
                 const char *vs = p + 1;
                 while (isspace((unsigned char)*vs))
                     vs++;
-                scrub_part(msg, cap, &d, (struct lh_dsn_part){vs, value_len(vs)}, true);
+                /* an unquoted password with spaces runs on to the next key= */
+                const char *ve = vs + value_len(vs);
+                for (;;) {
+                    const char *t = ve;
+                    while (isspace((unsigned char)*t))
+                        t++;
+                    size_t tl = strcspn(t, " \t\n\v\f\r"), kl = 0;
+                    while (kl < tl && (isalnum((unsigned char)t[kl]) || t[kl] == '_'))
+                        kl++;
+                    if (tl == 0 || (kl > 0 && t[kl] == '='))
+                        break;
+                    ve = t + tl;
+                }
+                scrub_part(msg, cap, &d, (struct lh_dsn_part){vs, (size_t)(ve - vs)}, 2);
             }
         }
     }

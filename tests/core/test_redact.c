@@ -35,8 +35,21 @@ static const struct {
     {"postgres://h/db?PASSWORD=topsecret&sslmode=require",
      "postgres://h/db?PASSWORD=***&sslmode=require", "topsecret"},
     {"mysql://u:pw1@h/db?sslpassword=pw2", "mysql://u:***@h/db?sslpassword=***", "pw"},
-    {"postgres://u:pw1@h/db?application_name=a@b", "postgres://u:***@h/db?application_name=a@b",
+    /* an '@' after the host is refused by the parser (it could be a
+     * password's tail): the redactor then masks up to the last '@' */
+    {"postgres://u:pw1@h/db?application_name=a@b", "postgres://u:***@b", "pw1"},
+    {"postgres://u:pw1@h/db?application_name=a%40b", "postgres://u:***@h/db?application_name=a%40b",
      "pw1"},
+    /* the canary of issue 12: libpq would read the host "canary-PW@127.0.0.1" */
+    {"postgresql://canary:Zq7@canary-PW@127.0.0.1:1/db", "postgresql://canary:***@127.0.0.1:1/db",
+     "canary-PW"},
+    {"mysql://canary:Zq7@canary-PW@127.0.0.1:1/db", "mysql://canary:***@127.0.0.1:1/db", "Zq7"},
+    {"host=127.0.0.1 user=canary password=Zq7@canary-PW dbname=db",
+     "host=127.0.0.1 user=canary password=*** dbname=db", "Zq7"},
+    {"postgres://u:1?a=w@h", "postgres://u:***@h", "?a=w"},
+    {"postgres://u:pa/ss", "postgres://u:***", "pa/ss"},
+    {"postgres://u:***@h/db", "postgres://u:***@h/db", NULL},
+    {"postgres://u:**@h/db", "postgres://u:***@h/db", NULL},
     {"jdbc:postgresql://h:5432/db?user=u&password=zz9",
      "jdbc:postgresql://h:5432/db?user=u&password=***", "zz9"},
     {"host=h port=5432 user=u password=secret dbname=d",
