@@ -301,6 +301,8 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn);
 
 /* ------------------------------------------------------------------ misc */
 
+/* The value of one hex digit, or -1. */
+int lh_hex_digit(char c);
 /* Checked decimal parse of a whole string into int64 (no trailing junk). */
 bool lh_parse_i64(const char *s, int64_t *out);
 /* Parses sizes like "64MiB", "1M", "4096", "2GiB", "512k". */

@@ -78,17 +78,6 @@ static bool secret_key(const char *k, size_t n)
     return false;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* After "scheme://", or NULL when s does not start with a scheme. */
 static const char *scheme_end(const char *s)
 {
@@ -136,7 +125,7 @@ static bool pct_ok(const char *p, size_t n)
             continue;
         if (i + 2 >= n)
             return false;
-        if (hexval(p[i + 1]) < 0 || hexval(p[i + 2]) < 0)
+        if (lh_hex_digit(p[i + 1]) < 0 || lh_hex_digit(p[i + 2]) < 0)
             return false;
         if (p[i + 1] == '0' && p[i + 2] == '0')
             return false;
@@ -411,9 +400,9 @@ size_t lh_dsn_decode(const struct lh_dsn *d, struct lh_dsn_part part, char *dst,
     size_t n = part.p ? part.n : 0;
     if (d->form == LH_DSN_URL) {
         for (size_t i = 0; i < n; i++) {
-            if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 &&
-                hexval(p[i + 2]) >= 0) {
-                char c = (char)(hexval(p[i + 1]) << 4 | hexval(p[i + 2]));
+            if (p[i] == '%' && i + 2 < n && lh_hex_digit(p[i + 1]) >= 0 &&
+                lh_hex_digit(p[i + 2]) >= 0) {
+                char c = (char)(lh_hex_digit(p[i + 1]) << 4 | lh_hex_digit(p[i + 2]));
                 put(&o, &c, 1);
                 i += 2;
             } else {

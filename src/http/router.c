@@ -159,17 +159,6 @@ const char *http_msg_field(struct http_req *req, const char *msg, const char *de
 
 /* ------------------------------------------------------------ decoding */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *http_pct_decode(struct lh_arena *a, const char *s, size_t n)
 {
     char *out = lh_arena_alloc(a, n + 1);
@@ -181,7 +170,7 @@ char *http_pct_decode(struct lh_arena *a, const char *s, size_t n)
         if (c == '%') {
             if (i + 2 >= n)
                 return NULL;
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            int h = lh_hex_digit(s[i + 1]), l = lh_hex_digit(s[i + 2]);
             if (h < 0 || l < 0 || (h == 0 && l == 0))
                 return NULL;
             out[o++] = (char)(h * 16 + l);
