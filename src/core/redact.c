@@ -12,8 +12,10 @@
  *              of the password into a host name, a port or a database name
  *              and print it in its errors.
  *   key=value  libpq's list: key = value, values in single quotes with
- *              backslash escapes; a word without '=' (the tail of an
- *              unquoted password with a space) is refused.
+ *              backslash escapes; a word without '=' or a name that is not
+ *              letters, digits and '_' (the tail of an unquoted password
+ *              with a space) is refused, and so is a closing quote that no
+ *              space follows (password='a'b=c would redact to "***b=c").
  * Refusals are one line that says what to do and quote nothing of the DSN.
  * mysql:// and mariadb:// URLs are read by our own client, so there the
  * user info ends at the LAST '@' before the first '/' (a host has no '@');
