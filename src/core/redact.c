@@ -425,31 +425,25 @@ size_t lh_dsn_decode(const struct lh_dsn *d, struct lh_dsn_part part, char *dst,
 
 /* ------------------------------------------------------------------ redact */
 
-/* Copies a query string [s, s+n) replacing the values of secret keys. */
+/* Copies a query string [s, s+n) replacing the values of secret keys;
+ * parameters split at '&' only, as the parser (and libpq) split them, so a
+ * value redacted here redacts the same way once the DSN parses. */
 static void redact_query(struct out *o, const char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        size_t ks = i;
-        while (i < n && s[i] != '=' && s[i] != '&' && s[i] != ';' && s[i] != '#')
-            i++;
-        size_t klen = i - ks;
-        put(o, s + ks, klen);
-        if (i < n && s[i] == '=') {
-            put(o, "=", 1);
-            i++;
-            size_t vs = i;
-            while (i < n && s[i] != '&' && s[i] != ';' && s[i] != '#')
-                i++;
-            if (secret_key(s + ks, klen))
-                puts_(o, "***");
-            else
-                put(o, s + vs, i - vs);
+        const char *amp = memchr(s + i, '&', n - i);
+        size_t e = amp ? (size_t)(amp - s) : n;
+        const char *eq = memchr(s + i, '=', e - i);
+        if (eq && secret_key(s + i, (size_t)(eq - (s + i)))) {
+            put(o, s + i, (size_t)(eq + 1 - (s + i)));
+            puts_(o, "***");
+        } else {
+            put(o, s + i, e - i);
         }
-        if (i < n) {
-            put(o, s + i, 1);
-            i++;
-        }
+        if (amp)
+            put(o, "&", 1);
+        i = amp ? e + 1 : n;
     }
 }
 
