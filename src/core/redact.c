@@ -663,9 +663,10 @@ void lh_redact_secret(char *msg, size_t cap, const char *secret)
 }
 
 /* Scrubs the raw and the decoded form of part, and of 3 or more bytes,
- * each of its words (pieces >= 1: a backslash may have joined two) and each
- * run between URL delimiters (pieces >= 2: a password whose tail a bad split
- * put somewhere else). */
+ * each of its words (pieces >= 1: a backslash may have joined two), and
+ * with pieces >= 2 (a refused DSN: a password whose tail a bad split put
+ * somewhere else) each run of its first words and each run between URL
+ * delimiters. */
 static void scrub_part(char *msg, size_t cap, const struct lh_dsn *d, struct lh_dsn_part part,
                        size_t pieces)
 {
@@ -675,6 +676,16 @@ static void scrub_part(char *msg, size_t cap, const struct lh_dsn *d, struct lh_
     memcpy(buf, part.p, part.n);
     buf[part.n] = '\0';
     lh_redact_secret(msg, cap, buf);
+    /* refused key=value: where an unquoted password ends is a guess, so
+     * every run of whole words from its start, the longest first */
+    for (size_t i = part.n - 1; pieces >= 2 && i >= 3; i--) {
+        if (!isspace((unsigned char)buf[i]) || isspace((unsigned char)buf[i - 1]))
+            continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        lh_redact_secret(msg, cap, buf);
+        buf[i] = c;
+    }
     /* the words of it, then the pieces between URL delimiters */
     static const char *const cuts[] = {" \t\n\v\f\r", "@/?#:&= \t\n\v\f\r"};
     for (size_t k = 0; k < pieces && k < 2; k++) {
@@ -715,7 +726,7 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn)
             d.form = LH_DSN_URL;
             const char *at = strrchr(auth, '@');
             const char *colon = memchr(auth, ':', at ? (size_t)(at - auth) : strcspn(auth, "/?#"));
-            const char *pe = at ? at : auth + strcspn(auth, "/?#");
+            const char *pe = at ? at : dsn + strlen(dsn); /* no '@': the rest */
             if (colon)
                 scrub_part(msg, cap, &d, (struct lh_dsn_part){colon + 1, (size_t)(pe - colon - 1)},
                            2);
@@ -733,19 +744,9 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn)
                 const char *vs = p + 1;
                 while (isspace((unsigned char)*vs))
                     vs++;
-                /* an unquoted password with spaces runs on to the next key= */
-                const char *ve = vs + value_len(vs);
-                for (;;) {
-                    const char *t = ve;
-                    while (isspace((unsigned char)*t))
-                        t++;
-                    size_t tl = strcspn(t, " \t\n\v\f\r"), kl = 0;
-                    while (kl < tl && (isalnum((unsigned char)t[kl]) || t[kl] == '_'))
-                        kl++;
-                    if (tl == 0 || (kl > 0 && t[kl] == '='))
-                        break;
-                    ve = t + tl;
-                }
+                /* refused: an unquoted password with spaces may run on over
+                 * words that look like pairs, so all the rest is suspect */
+                const char *ve = vs + strlen(vs);
                 scrub_part(msg, cap, &d, (struct lh_dsn_part){vs, (size_t)(ve - vs)}, 2);
             }
         }
