@@ -284,9 +284,11 @@ bool lh_dsn_part_is(struct lh_dsn_part part, const char *s);
  * cut short. A DSN lh_dsn_parse refuses is cut the cautious way (the user
  * info runs to the last '@'): it redacts more, never less. Idempotent. */
 size_t lh_redact_dsn(const char *dsn, char *dst, size_t cap);
-/* Free text (a log line, an error message) with every DSN-shaped word in it
- * redacted as lh_redact_dsn does; a URL runs to the end of the text.
- * Returns the length like snprintf. */
+/* Free text (a log line, an error message, a JSON string) redacted: a text
+ * that is one DSN as lh_redact_dsn does; else word by word, a URL running to
+ * the end of the text, a password-like key= losing its value (quoted: to the
+ * closing quote; unquoted: all the rest of the text), user:pass@host losing
+ * the pass. Idempotent. Returns the length like snprintf. */
 size_t lh_redact_text(const char *s, char *dst, size_t cap);
 /* Replaces every occurrence of secret in the NUL-terminated msg (capacity
  * cap) by "***", left to right, never looking into a mask it wrote, so it

@@ -462,7 +462,8 @@ static void redact_parsed(struct out *o, const struct lh_dsn *d)
         if (!secret_key(k.p, k.n))
             continue;
         put(o, at, (size_t)(v.p - at));
-        puts_(o, "***");
+        /* a quoted value stays quoted ('***'), as lh_redact_text masks it */
+        puts_(o, d->form == LH_DSN_KEYVALUE && v.n && v.p[0] == '\'' ? "'***'" : "***");
         at = v.p + v.n;
     }
     puts_(o, at);
@@ -560,6 +561,11 @@ size_t lh_redact_text(const char *s, char *dst, size_t cap)
     struct out o = {dst, cap, 0};
     if (!s)
         s = "";
+    struct lh_dsn d;
+    if (lh_dsn_parse(s, &d, NULL) == LH_OK) {
+        redact_parsed(&o, &d); /* the whole text is one DSN */
+        return finish(&o);
+    }
     size_t i = 0;
     while (s[i]) {
         if (isspace((unsigned char)s[i])) {
@@ -616,9 +622,19 @@ size_t lh_redact_text(const char *s, char *dst, size_t cap)
             put(&o, w, (size_t)(pe - w));
         }
         if (eq) {
-            /* key=value: the value goes, quotes and all */
+            /* key=value: the value goes, quotes and all; unquoted, it may
+             * have had spaces in it, so all the rest of the text goes */
             put(&o, ks, (size_t)(eq + 1 - ks));
+            if (eq[1] != '\'' && eq[1] != '"') {
+                puts_(&o, "***");
+                return finish(&o);
+            }
+            /* quoted: the mask keeps the quotes, so that a second pass
+             * reads it as quoted too (and keeps what follows), as
+             * lh_redact_dsn masks a quoted value */
+            put(&o, eq + 1, 1);
             puts_(&o, "***");
+            put(&o, eq + 1, 1);
             i = (size_t)(eq + 1 - s) + value_len(eq + 1);
         } else {
             i = (size_t)(we - s);

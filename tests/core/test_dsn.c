@@ -178,8 +178,10 @@ static void test_text_table(void **state)
     } cases[] = {
         {"connect postgresql://u:pw@h/db failed", "connect postgresql://u:***@h/db failed"},
         {"\"postgresql://u:pw@h/db\" failed", "\"postgresql://u:***@h/db\" failed"},
-        {"host=h password='a b' x", "host=h password=*** x"},
-        {"host=h password='a b'c x", "host=h password=*** x"},
+        {"host=h password='a b' x", "host=h password='***' x"},
+        {"host=h password='a b'c x", "host=h password='***' x"},
+        {"failed: host=h password=a b dbname=x", "failed: host=h password=***"},
+        {"host=h password='a b' dbname=x", "host=h password='***' dbname=x"}, /* one DSN */
         {"login u:pw@h ok", "login u:***@h ok"},
         {"login \"u:Zq7@canary-PW@h\"", "login \"u:***@h\""},
         {"rows=11 dataset=x bytes=2", "rows=11 dataset=x bytes=2"},

@@ -54,7 +54,7 @@ static const struct {
      "jdbc:postgresql://h:5432/db?user=u&password=***", "zz9"},
     {"host=h port=5432 user=u password=secret dbname=d",
      "host=h port=5432 user=u password=*** dbname=d", "secret"},
-    {"host=h password='s e c\\'r' dbname=d", "host=h password=*** dbname=d", "s e c"},
+    {"host=h password='s e c\\'r' dbname=d", "host=h password='***' dbname=d", "s e c"},
     {"host=h password = spaced dbname=d", "host=h password = *** dbname=d", "spaced"},
     {"password=first", "password=***", "first"},
     {"host=localhost dbname=shop", "host=localhost dbname=shop", NULL},

@@ -124,9 +124,7 @@ static inline void fz_build(const struct fz_case *c, const char *pw, bool litera
         break;
     case FZ_KV_QUOTED:
         fz_quote(pw, enc, sizeof enc);
-        snprintf(out, cap, literal ? "host=%s user=%s password=%s dbname=d"
-                                   : "host=%s user=%s password='%s' dbname=d",
-                 h, u, literal ? pw : enc);
+        snprintf(out, cap, "host=%s user=%s password='%s' dbname=d", h, u, literal ? pw : enc);
         break;
     case FZ_URL_QUERY:
         fz_pct(pw, enc, sizeof enc);

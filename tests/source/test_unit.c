@@ -25,7 +25,7 @@ static void test_redact(void **state)
         {"mariadb://a:b:c@h/d?socket=/tmp/s", "mariadb://a:***@h/d?socket=/tmp/s"},
         {"mysql://u:pw@with@at@h/d", "mysql://u:***@h/d"},
         {"host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"},
-        {"host=h password = 'a b\\' c' dbname=d", "host=h password = *** dbname=d"},
+        {"host=h password = 'a b\\' c' dbname=d", "host=h password = '***' dbname=d"},
         {"postgresql://h/db?user=u&password=secret&sslmode=disable",
          "postgresql://h/db?user=u&password=***&sslmode=disable"},
         {"host=h mypassword=x", "host=h mypassword=x"},
