@@ -462,8 +462,14 @@ static void redact_parsed(struct out *o, const struct lh_dsn *d)
         if (!secret_key(k.p, k.n))
             continue;
         put(o, at, (size_t)(v.p - at));
-        /* a quoted value stays quoted ('***'), as lh_redact_text masks it */
-        puts_(o, d->form == LH_DSN_KEYVALUE && v.n && v.p[0] == '\'' ? "'***'" : "***");
+        /* a value that starts with a quote keeps it ('***'), as
+         * lh_redact_text masks it */
+        bool q = d->form == LH_DSN_KEYVALUE && v.n && (v.p[0] == '\'' || v.p[0] == '"');
+        if (q)
+            put(o, v.p, 1);
+        puts_(o, "***");
+        if (q)
+            put(o, v.p, 1);
         at = v.p + v.n;
     }
     puts_(o, at);
