@@ -568,8 +568,10 @@ size_t lh_redact_text(const char *s, char *dst, size_t cap)
     if (!s)
         s = "";
     struct lh_dsn d;
+    if (scheme_end(s)) /* a URL from the start runs to the end */
+        return lh_redact_dsn(s, dst, cap);
     if (lh_dsn_parse(s, &d, NULL) == LH_OK) {
-        redact_parsed(&o, &d); /* the whole text is one DSN */
+        redact_parsed(&o, &d); /* the whole text is one key=value DSN */
         return finish(&o);
     }
     size_t i = 0;
