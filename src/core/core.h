@@ -229,17 +229,90 @@ void lh_sha256_hex(const void *p, size_t n, char out[65]);
  * pass the previous result to continue; "123456789" gives 0xCBF43926. */
 uint32_t lh_crc32(uint32_t crc, const void *p, size_t n);
 
+/* ------------------------------------------------------------------ dsn */
+
+/* The one parser of connection strings (redact.c). Two forms:
+ *   URL        scheme://[user[:password]@]host[:port][,host[:port]...][/db][?k=v&...]
+ *   key=value  libpq's "host=h port=5432 password='a b\\'c'" list
+ * URLs follow libpq: the user info ends at the first '@' before the first
+ * '/'. What libpq would split so that part of a password lands in a host,
+ * port, database or parameter name is refused instead (more than one '@'
+ * before the host, an '@' in the path, a port that is not a number, a bad
+ * %-escape, a word without '='), with one line that says to percent-encode
+ * the password (or quote it) and quotes none of the DSN's text. */
+#define LH_DSN_MAX 4096
+
+/* A view into the parsed text, raw (URL: still %-encoded; key=value: still
+ * quoted). p == NULL: absent. */
+struct lh_dsn_part {
+    const char *p;
+    size_t n;
+};
+
+enum lh_dsn_form { LH_DSN_URL, LH_DSN_KEYVALUE };
+
+struct lh_dsn {
+    const char *text; /* borrowed: the string given to lh_dsn_parse */
+    enum lh_dsn_form form;
+    struct lh_dsn_part scheme;   /* URL: what precedes "://" */
+    struct lh_dsn_part user;     /* URL: user info before its first ':'; key=value: user */
+    struct lh_dsn_part password; /* URL: user info after its first ':' (may be empty) */
+    struct lh_dsn_part hosts;    /* URL: host[:port][,...] */
+    struct lh_dsn_part db;       /* URL: the path after '/' */
+    struct lh_dsn_part query;    /* URL: after '?' */
+    unsigned nhosts;             /* URL: entries in hosts */
+    unsigned port;               /* URL: the first host's port, 0 when none */
+};
+
+/* Parses dsn (borrowed; d points into it). err: one line naming no part of
+ * dsn. */
+enum lh_status lh_dsn_parse(const char *dsn, struct lh_dsn *d, struct lh_error *err);
+/* The parameters in order: the URL query, or every key=value pair. Start
+ * with *pos = 0; false after the last. */
+bool lh_dsn_param_next(const struct lh_dsn *d, size_t *pos, struct lh_dsn_part *key,
+                       struct lh_dsn_part *val);
+/* The last value of parameter key (exact name), or {NULL, 0}. */
+struct lh_dsn_part lh_dsn_param(const struct lh_dsn *d, const char *key);
+/* The password libpq and our MySQL client would use: a password= parameter
+ * wins over the URL's user info (libpq's order). {NULL, 0} when none. */
+struct lh_dsn_part lh_dsn_password(const struct lh_dsn *d);
+/* Writes part decoded (URL: %XX; key=value: quotes and backslashes) into
+ * dst, NUL-terminated when cap > 0; returns the decoded length like
+ * snprintf. */
+size_t lh_dsn_decode(const struct lh_dsn *d, struct lh_dsn_part part, char *dst, size_t cap);
+/* Whether part equals the NUL-terminated s byte for byte (raw). */
+bool lh_dsn_part_is(struct lh_dsn_part part, const char *s);
+
 /* ------------------------------------------------------------------ redact */
 
 /* Writes dsn with every password replaced by "***" (URL userinfo, password-
  * like query parameters, libpq key=value strings, user:pass@tcp(...) forms)
  * into dst (always NUL-terminated when cap > 0). Returns the length of the
  * whole redacted text, like snprintf, so cap <= return value means it was
- * cut short. */
+ * cut short. A DSN lh_dsn_parse refuses is cut the cautious way (the user
+ * info runs to the last '@'): it redacts more, never less. Idempotent. */
 size_t lh_redact_dsn(const char *dsn, char *dst, size_t cap);
+/* Free text (a log line, an error message, a JSON string) redacted: a text
+ * that is one DSN as lh_redact_dsn does; else word by word, a URL running to
+ * the end of the text, a password-like key= losing its value (quoted: to the
+ * closing quote; unquoted: all the rest of the text), user:pass@host losing
+ * the pass. Idempotent. Returns the length like snprintf. */
+size_t lh_redact_text(const char *s, char *dst, size_t cap);
+/* Replaces every occurrence of secret in the NUL-terminated msg (capacity
+ * cap) by "***", left to right, never looking into a mask it wrote, so it
+ * always ends (a secret of asterisks included). When msg fills its buffer
+ * (it may have been cut), a tail that starts the secret is masked too. */
+void lh_redact_secret(char *msg, size_t cap, const char *secret);
+/* Everything a message must lose before it is shown or stored, given the
+ * full DSN it came from: every password of dsn (raw and decoded; for a DSN
+ * lh_dsn_parse refuses, every piece of what could be one), then
+ * lh_redact_text. dsn may be NULL. */
+void lh_redact_scrub(char *msg, size_t cap, const char *dsn);
 
 /* ------------------------------------------------------------------ misc */
 
+/* The value of one hex digit, or -1. */
+int lh_hex_digit(char c);
 /* Checked decimal parse of a whole string into int64 (no trailing junk). */
 bool lh_parse_i64(const char *s, int64_t *out);
 /* Parses sizes like "64MiB", "1M", "4096", "2GiB", "512k". */

@@ -112,3 +112,14 @@ size_t lh_utf8_sanitize(char *s)
     }
     return i;
 }
+
+int lh_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -172,17 +172,6 @@ const char *http_msg_field(struct http_req *req, const char *msg, const char *de
 
 /* ------------------------------------------------------------ decoding */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *http_pct_decode(struct lh_arena *a, const char *s, size_t n)
 {
     char *out = lh_arena_alloc(a, n + 1);
@@ -194,7 +183,7 @@ char *http_pct_decode(struct lh_arena *a, const char *s, size_t n)
         if (c == '%') {
             if (i + 2 >= n)
                 return NULL;
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            int h = lh_hex_digit(s[i + 1]), l = lh_hex_digit(s[i + 2]);
             if (h < 0 || l < 0 || (h == 0 && l == 0))
                 return NULL;
             out[o++] = (char)(h * 16 + l);
@@ -773,24 +762,15 @@ static bool may_hold_secret(const char *s)
            contains_nocase(s, "pwd") || contains_nocase(s, "secret") || contains_nocase(s, "pass=");
 }
 
-/* A new string with s redacted; never NULL (falls back to "***"). Text
- * before a URL ("dsn: postgres://...") is kept as is: lh_redact_dsn reads
- * its whole input as one DSN. */
+/* A new string with s redacted (lh_redact_text); never NULL (falls back to
+ * "***"). */
 static json_t *redacted(const char *s)
 {
-    const char *url = strstr(s, "://"), *start = s;
-    if (url) {
-        for (const char *p = s; p < url; p++)
-            if (*p == ' ' || *p == '\t')
-                start = p + 1;
-    }
-    size_t keep = (size_t)(start - s);
-    size_t need = lh_redact_dsn(start, NULL, 0);
-    char *buf = malloc(keep + need + 1);
+    size_t need = lh_redact_text(s, NULL, 0);
+    char *buf = malloc(need + 1);
     json_t *r = NULL;
     if (buf) {
-        memcpy(buf, s, keep);
-        lh_redact_dsn(start, buf + keep, need + 1);
+        lh_redact_text(s, buf, need + 1);
         r = json_string(buf);
         free(buf);
     }
@@ -841,23 +821,7 @@ size_t http_redact_text(const char *s, char *dst, size_t cap)
 {
     if (!may_hold_secret_fast(s))
         return SIZE_MAX;
-    /* the same cut as redacted() */
-    const char *url = strstr(s, "://"), *start = s;
-    if (url) {
-        for (const char *p = s; p < url; p++)
-            if (*p == ' ' || *p == '\t')
-                start = p + 1;
-    }
-    size_t keep = (size_t)(start - s);
-    if (cap > keep) {
-        memcpy(dst, s, keep);
-        return keep + lh_redact_dsn(start, dst + keep, cap - keep);
-    }
-    if (cap > 0) {
-        memcpy(dst, s, cap - 1);
-        dst[cap - 1] = '\0';
-    }
-    return keep + lh_redact_dsn(start, NULL, 0);
+    return lh_redact_text(s, dst, cap);
 }
 
 void http_json_redact(json_t *doc)

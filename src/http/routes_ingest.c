@@ -33,33 +33,6 @@ static const char *root_of(const struct lh_http_server *srv)
     return srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
 }
 
-/* Replaces every occurrence of the DSN's password in msg by "***" (ingest
- * errors carry none by contract; this is the belt to those braces). */
-static void scrub_password(char *msg, size_t cap, const char *dsn)
-{
-    const char *scheme = strstr(dsn, "://");
-    if (!scheme)
-        return;
-    const char *auth = scheme + 3, *at = strrchr(auth, '@');
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (!colon || at - colon - 1 < 1)
-        return;
-    size_t pl = (size_t)(at - colon - 1);
-    char out[512];
-    size_t o = 0;
-    for (const char *p = msg; *p && o + 4 < sizeof out && o + 4 < cap;) {
-        if (strncmp(p, colon + 1, pl) == 0) {
-            memcpy(out + o, "***", 3);
-            o += 3;
-            p += pl;
-        } else {
-            out[o++] = *p++;
-        }
-    }
-    out[o] = '\0';
-    memcpy(msg, out, o + 1);
-}
-
 static void ingest(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
@@ -117,7 +90,7 @@ static void ingest(struct http_req *req, struct http_resp *resp)
     if (s != LH_OK) {
         char msg[sizeof err.msg];
         snprintf(msg, sizeof msg, "%s", err.msg);
-        scrub_password(msg, sizeof msg, d->dsn);
+        lh_redact_scrub(msg, sizeof msg, d->dsn); /* belt to the ingest's braces */
         /* the source is the upstream: its failures are 502, its timeouts 504 */
         unsigned st = s == LH_E_TIMEOUT                       ? 504
                       : s == LH_E_INVAL || s == LH_E_NOTFOUND ? 400

@@ -160,6 +160,11 @@ enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct
             err, LH_E_INVAL,
             "kind.dsn: a postgres schedule needs a postgres:// or postgresql:// URL");
     }
+    struct lh_dsn pd;
+    struct lh_error pe;
+    if (lh_dsn_parse(dsn, &pd, &pe) != LH_OK) /* pe names no part of the dsn */
+        return lh_error_set(err, LH_E_INVAL, "kind.dsn: %s",
+                            pe.msg + (strncmp(pe.msg, "DSN: ", 5) == 0 ? 5 : 0));
     if (def->dsn_secret[0] && !has_prefix(def->dsn_secret, "v1:"))
         return lh_error_set(err, LH_E_INVAL, "kind.dsn_secret: unknown format (want v1:...)");
     if (def->password_env[0]) {

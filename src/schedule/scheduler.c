@@ -523,59 +523,6 @@ static void *timer_main(void *arg)
 
 /* ------------------------------------------------------------------ workers */
 
-/* Replaces every occurrence of the password (when long enough to be
- * meaningful) with ***, then redacts DSN shapes. */
-static void scrub(char *msg, size_t cap, const char *full_dsn)
-{
-    const char *se = strstr(full_dsn, "://");
-    if (se) {
-        const char *auth = se + 3;
-        size_t alen = strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (size_t i = 0; i < alen; i++)
-            if (auth[i] == '@')
-                at = auth + i;
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon && at - colon - 1 >= 3) {
-            size_t pn = (size_t)(at - colon - 1);
-            const char *pw = colon + 1;
-            for (char *hit = msg; *hit;) {
-                if (strncmp(hit, pw, pn) != 0) {
-                    hit++;
-                    continue;
-                }
-                memmove(hit + 3, hit + pn, strlen(hit + pn) + 1); /* pn >= 3: shrinks */
-                memcpy(hit, "***", 3);
-                hit += 3;
-            }
-        }
-    }
-    /* every word that looks like a DSN goes through lh_redact_dsn */
-    char tmp[LH_SCHEDULE_MSG_MAX];
-    size_t o = 0;
-    for (const char *p = msg; *p && o + 1 < sizeof tmp;) {
-        size_t w = strcspn(p, " \t\n\r\"'");
-        if (w == 0) {
-            tmp[o++] = *p++;
-            continue;
-        }
-        char word[LH_SCHEDULE_MSG_MAX];
-        snprintf(word, sizeof word, "%.*s", (int)w, p);
-        if (strstr(word, "://") || strchr(word, '=') || strchr(word, '@')) {
-            char red[LH_SCHEDULE_MSG_MAX];
-            lh_redact_dsn(word, red, sizeof red);
-            o += (size_t)snprintf(tmp + o, sizeof tmp - o, "%s", red);
-        } else {
-            o += (size_t)snprintf(tmp + o, sizeof tmp - o, "%s", word);
-        }
-        if (o >= sizeof tmp)
-            o = sizeof tmp - 1;
-        p += w;
-    }
-    tmp[o] = '\0';
-    snprintf(msg, cap, "%s", tmp);
-}
-
 /* The job of x returned (or never started): its worker slot is free. */
 static void leave_job(struct lh_scheduler *s, struct slot *x)
 {
@@ -811,7 +758,7 @@ static void run_one(struct lh_scheduler *s, struct slot *x, struct pending *pend
         }
         rec.bytes = res->bytes;
         rec.warnings = res->warnings;
-        scrub(rec.message, sizeof rec.message, dsn);
+        lh_redact_scrub(rec.message, sizeof rec.message, dsn);
     }
     if (dsn)
         lh_schedule_wipe(dsn, LH_SCHEDULE_DSN_MAX);

@@ -297,24 +297,21 @@ enum lh_status lh_schedule_dsn_reveal(const struct lh_schedule *def,
         return lh_error_set(err, LH_E_AUTH,
                             "schedule '%s': environment variable %s (kind.password_env) is not set",
                             def->id, def->password_env);
-    const char *se = strstr(def->dsn, "://");
-    if (!se)
-        return lh_error_set(err, LH_E_INVAL, "schedule '%s': kind.dsn is not a URL", def->id);
-    const char *auth = se + 3;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (auth[i] == '@')
-            at = auth + i;
-    if (!at)
+    struct lh_dsn d;
+    struct lh_error pe;
+    if (lh_dsn_parse(def->dsn, &d, &pe) != LH_OK || d.form != LH_DSN_URL)
+        return lh_error_set(err, LH_E_INVAL, "schedule '%s': kind.dsn: %s", def->id,
+                            d.form != LH_DSN_URL ? "not a URL" : pe.msg);
+    if (!d.user.p)
         return lh_error_set(err, LH_E_INVAL,
                             "schedule '%s': kind.password_env needs a user in the dsn "
                             "(scheme://user@host/db)",
                             def->id);
-    if (memchr(auth, ':', (size_t)(at - auth)))
+    if (d.password.p)
         return lh_error_set(err, LH_E_INVAL,
                             "schedule '%s': the dsn has a password and kind.password_env is set",
                             def->id);
+    const char *at = d.user.p + d.user.n; /* the '@' that ends the user info */
     size_t len = (size_t)(at - def->dsn);
     if (len + 1 >= cap)
         return lh_error_set(err, LH_E_TOOBIG, "schedule '%s': dsn too long", def->id);

@@ -1,45 +1,81 @@
 /*
- * dsn.c — the parser of mysql:// / mariadb:// URLs
- * (user:pass@host:port/db?socket=/path, percent-encoding decoded).
- * PostgreSQL DSNs are parsed by libpq itself (PQconninfoParse).
+ * dsn.c — what the source module adds to core's DSN parser (lh_dsn_parse):
+ * the check every DSN passes before a driver sees it (src_dsn_check), and
+ * the mysql:// / mariadb:// URL as our MySQL client wants it (src_url_parse:
+ * percent-decoded arena strings, ?socket=, ?password=).
+ *
+ * PostgreSQL DSNs are then parsed again by libpq itself; the check makes
+ * sure libpq reads them as we do, so no libpq message can quote part of a
+ * password (libpq names the host, port, database and unknown parameters in
+ * its errors).
  */
 #include "source_int.h"
 
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static int hexval(char c)
+/* Whether key names a libpq connection parameter (or the URL-only
+ * "ssl=true"). */
+static bool pg_known_key(struct lh_dsn_part key, bool url)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    if (url && lh_dsn_part_is(key, "ssl"))
+        return true;
+    PQconninfoOption *defs = PQconndefaults();
+    if (!defs)
+        return true; /* out of memory: libpq will say so */
+    bool found = false;
+    for (PQconninfoOption *o = defs; o->keyword && !found; o++)
+        found = lh_dsn_part_is(key, o->keyword);
+    PQconninfoFree(defs);
+    return found;
 }
 
-/* Percent-decodes [p, p+n) into an arena string; NULL on a bad escape. */
-static char *pct_decode(struct lh_source *s, const char *p, size_t n)
+enum lh_status src_dsn_check(enum lh_source_kind kind, const char *dsn, struct lh_error *err)
 {
-    char *o = lh_arena_alloc(&s->arena, n + 1);
-    if (!o)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%') {
-            if (i + 2 >= n)
-                return NULL;
-            int hi = hexval(p[i + 1]), lo = hexval(p[i + 2]);
-            if (hi < 0 || lo < 0)
-                return NULL;
-            o[j++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            o[j++] = p[i];
-        }
+    const char *name = lh_source_kind_name(kind);
+    struct lh_dsn d;
+    struct lh_error e;
+    if (lh_dsn_parse(dsn, &d, &e) != LH_OK)
+        return lh_error_set(err, e.status, "%s %s", name, e.msg);
+    if (kind == LH_SOURCE_MYSQL) {
+        if (d.form != LH_DSN_URL ||
+            !(lh_dsn_part_is(d.scheme, "mysql") || lh_dsn_part_is(d.scheme, "mariadb")))
+            return lh_error_set(err, LH_E_INVAL,
+                                "mysql DSN: must start with mysql:// or mariadb://");
+        if (d.nhosts > 1)
+            return lh_error_set(err, LH_E_INVAL, "mysql DSN: one host only");
+        return LH_OK;
     }
-    o[j] = '\0';
+    /* libpq reads anything that is not one of its two URL schemes as a
+     * key=value list, and quotes what it cannot read */
+    if (d.form == LH_DSN_URL &&
+        !(lh_dsn_part_is(d.scheme, "postgresql") || lh_dsn_part_is(d.scheme, "postgres")))
+        return lh_error_set(err, LH_E_INVAL,
+                            "postgres DSN: must be a postgresql:// URL or key=value pairs");
+    size_t pos = 0;
+    unsigned i = 0;
+    struct lh_dsn_part k, v;
+    while (lh_dsn_param_next(&d, &pos, &k, &v)) {
+        i++;
+        if (!pg_known_key(k, d.form == LH_DSN_URL))
+            /* not named: after an unquoted password with a space, the
+             * "name" is the password's tail */
+            return lh_error_set(err, LH_E_INVAL,
+                                "postgres DSN: parameter %u is not a libpq connection parameter "
+                                "(a value with spaces goes in single quotes: password='a b')",
+                                i);
+    }
+    return LH_OK;
+}
+
+/* Percent-decodes part into an arena string. */
+static char *decode(struct lh_source *s, const struct lh_dsn *d, struct lh_dsn_part part)
+{
+    size_t n = lh_dsn_decode(d, part, NULL, 0);
+    char *o = lh_arena_alloc(&s->arena, n + 1);
+    if (o)
+        lh_dsn_decode(d, part, o, n + 1);
     return o;
 }
 
@@ -47,101 +83,44 @@ enum lh_status src_url_parse(struct lh_source *s, const char *dsn, struct src_ur
                              struct lh_error *err)
 {
     memset(u, 0, sizeof *u);
-    size_t n = strlen(dsn);
-    if (n > 4096)
-        return lh_error_set(err, LH_E_INVAL, "DSN too long");
-    const char *p;
-    if (!strncmp(dsn, "mysql://", 8))
-        p = dsn + 8;
-    else if (!strncmp(dsn, "mariadb://", 10))
-        p = dsn + 10;
-    else
-        return lh_error_set(err, LH_E_INVAL, "MySQL DSN must start with mysql:// or mariadb://");
-    const char *end = dsn + n;
-    const char *auth_end = p;
-    while (auth_end < end && *auth_end != '/' && *auth_end != '?')
-        auth_end++;
-    const char *atsign = NULL;
-    for (const char *k = p; k < auth_end; k++)
-        if (*k == '@')
-            atsign = k;
-    if (atsign) {
-        const char *colon = memchr(p, ':', (size_t)(atsign - p));
-        if (colon) {
-            u->user = pct_decode(s, p, (size_t)(colon - p));
-            u->password = pct_decode(s, colon + 1, (size_t)(atsign - colon - 1));
-            if (!u->password)
-                return lh_error_set(err, LH_E_INVAL, "bad %%-escape in the DSN's password");
-        } else {
-            u->user = pct_decode(s, p, (size_t)(atsign - p));
-        }
-        if (!u->user)
-            return lh_error_set(err, LH_E_INVAL, "bad user in the DSN");
-        p = atsign + 1;
+    enum lh_status st = src_dsn_check(LH_SOURCE_MYSQL, dsn, err);
+    if (st)
+        return st;
+    struct lh_dsn d;
+    if ((st = lh_dsn_parse(dsn, &d, err)))
+        return st;
+    struct lh_dsn_part host = d.hosts;
+    if (host.n && host.p[0] == '[') { /* [v6]:port */
+        const char *rb = memchr(host.p, ']', host.n);
+        host = (struct lh_dsn_part){host.p + 1, (size_t)(rb - host.p - 1)};
+    } else if (host.n) {
+        const char *colon = memchr(host.p, ':', host.n);
+        if (colon)
+            host.n = (size_t)(colon - host.p);
     }
-    /* host[:port], host may be [v6] */
-    const char *hend = auth_end, *portp = NULL;
-    if (p < auth_end && *p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(auth_end - p));
-        if (!rb)
-            return lh_error_set(err, LH_E_INVAL, "bad IPv6 host in the DSN");
-        u->host = pct_decode(s, p + 1, (size_t)(rb - p - 1));
-        if (rb + 1 < auth_end && rb[1] == ':')
-            portp = rb + 2;
-    } else {
-        const char *colon = memchr(p, ':', (size_t)(auth_end - p));
-        if (colon) {
-            hend = colon;
-            portp = colon + 1;
-        }
-        u->host = pct_decode(s, p, (size_t)(hend - p));
-    }
-    if (!u->host)
-        return lh_error_set(err, LH_E_INVAL, "bad host in the DSN");
-    if (portp) {
-        unsigned port = 0;
-        if (portp == auth_end)
-            return lh_error_set(err, LH_E_INVAL, "bad port in the DSN");
-        for (const char *k = portp; k < auth_end; k++) {
-            if (*k < '0' || *k > '9' || port > 65535)
-                return lh_error_set(err, LH_E_INVAL, "bad port in the DSN");
-            port = port * 10 + (unsigned)(*k - '0');
-        }
-        if (port == 0 || port > 65535)
-            return lh_error_set(err, LH_E_INVAL, "bad port in the DSN");
-        u->port = port;
-    }
-    p = auth_end;
-    if (p < end && *p == '/') {
-        const char *q = memchr(p, '?', (size_t)(end - p));
-        const char *dend = q ? q : end;
-        if (dend > p + 1) {
-            u->db = pct_decode(s, p + 1, (size_t)(dend - p - 1));
-            if (!u->db)
-                return lh_error_set(err, LH_E_INVAL, "bad database in the DSN");
-        }
-        p = dend;
-    }
-    if (p < end && *p == '?') {
-        p++;
-        while (p < end) {
-            const char *amp = memchr(p, '&', (size_t)(end - p));
-            const char *pend = amp ? amp : end;
-            const char *eq = memchr(p, '=', (size_t)(pend - p));
-            if (eq && (size_t)(eq - p) == 6 && !strncmp(p, "socket", 6)) {
-                u->socket = pct_decode(s, eq + 1, (size_t)(pend - eq - 1));
-                if (!u->socket)
-                    return lh_error_set(err, LH_E_INVAL, "bad socket in the DSN");
-            } else if (eq && (size_t)(eq - p) == 8 && !strncmp(p, "password", 8)) {
-                u->password = pct_decode(s, eq + 1, (size_t)(pend - eq - 1));
-                if (!u->password)
-                    return lh_error_set(err, LH_E_INVAL, "bad %%-escape in the DSN's password");
-            } else {
-                /* unknown parameters are ignored, but say which */
-                lh_debug("source: ignoring DSN parameter %.*s", (int)(eq ? eq - p : pend - p), p);
-            }
-            p = amp ? amp + 1 : end;
-        }
+    u->port = d.port;
+    struct {
+        char **dst;
+        struct lh_dsn_part part;
+    } parts[] = {
+        {&u->user, d.user},
+        {&u->password, lh_dsn_password(&d)},
+        {&u->host, host},
+        {&u->db, d.db.n ? d.db : (struct lh_dsn_part){NULL, 0}},
+        {&u->socket, lh_dsn_param(&d, "socket")},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i].part.p && !(*parts[i].dst = decode(s, &d, parts[i].part)))
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    /* unknown parameters are ignored, but say so (by position: a name
+     * could be a password's tail) */
+    size_t pos = 0;
+    unsigned i = 0;
+    struct lh_dsn_part k, v;
+    while (lh_dsn_param_next(&d, &pos, &k, &v)) {
+        i++;
+        if (!lh_dsn_part_is(k, "socket") && !lh_dsn_part_is(k, "password"))
+            lh_debug("source: ignoring mysql DSN parameter %u", i);
     }
     return LH_OK;
 }

@@ -132,7 +132,8 @@ static void pg_notice(void *arg, const PGresult *res)
     const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     char line[600];
     one_line(line, sizeof line, primary ? primary : PQresultErrorMessage(res));
-    src_scrub(line, sizeof line, s->secret);
+    lh_redact_secret(line, sizeof line, s->secret);
+    lh_redact_scrub(line, sizeof line, s->dsn);
     if (!sev)
         sev = "NOTICE";
     enum lh_log_level lvl = LH_LOG_DEBUG;

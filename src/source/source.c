@@ -41,29 +41,6 @@ const char *lh_source_kind_name(enum lh_source_kind k)
     return k == LH_SOURCE_POSTGRES ? "postgres" : "mysql";
 }
 
-void src_scrub(char *msg, size_t cap, const char *secret)
-{
-    if (!msg || !secret || !*secret)
-        return;
-    size_t sl = strlen(secret);
-    char *p;
-    while ((p = strstr(msg, secret)) != NULL) {
-        size_t tail = strlen(p + sl);
-        if (sl >= 3) {
-            memcpy(p, "***", 3);
-            memmove(p + 3, p + sl, tail + 1);
-        } else {
-            /* shorter than the mask: grow in place if there is room */
-            if ((size_t)(p - msg) + 3 + tail + 1 > cap) {
-                memset(p, '*', sl);
-                continue;
-            }
-            memmove(p + 3, p + sl, tail + 1);
-            memcpy(p, "***", 3);
-        }
-    }
-}
-
 void src_warn(struct lh_source *s, const char *fmt, ...)
 {
     s->stats.warnings++;
@@ -406,12 +383,22 @@ void src_set_driver(struct lh_source *s, const struct src_driver *drv, void *imp
 
 /* ------------------------------------------------------------ public */
 
+/* No message leaves with the password the driver used, or any of the DSN's. */
+static void scrub(struct lh_source *s, struct lh_error *err)
+{
+    lh_redact_secret(err->msg, sizeof err->msg, s->secret);
+    lh_redact_scrub(err->msg, sizeof err->msg, s->dsn);
+}
+
 enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind, const char *dsn,
                                 const struct lh_source_options *opt, struct lh_error *err)
 {
     *out = NULL;
     if (!dsn || !opt)
         return lh_error_set(err, LH_E_INVAL, "source: no DSN or options");
+    enum lh_status st = src_dsn_check(kind, dsn, err);
+    if (st)
+        return st;
     struct lh_source *s = calloc(1, sizeof *s);
     if (!s)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -424,7 +411,6 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
     s->batch_size = opt->batch_size > 0 ? opt->batch_size : SRC_DEFAULT_BATCH;
     if (s->batch_size > SRC_MAX_BATCH)
         s->batch_size = SRC_MAX_BATCH;
-    enum lh_status st;
     if (pipe(s->wake) != 0) {
         s->wake[0] = s->wake[1] = -1;
         st = lh_error_set(err, LH_E_IO, "source: pipe: %s", strerror(errno));
@@ -483,7 +469,7 @@ enum lh_status lh_source_start(struct lh_source *s, struct lh_error *err)
         st = src_check_cancel(s, NULL, err);
     if (st) {
         if (err)
-            src_scrub(err->msg, sizeof err->msg, s->secret);
+            scrub(s, err);
         return st;
     }
     s->dead = false;
@@ -534,7 +520,7 @@ enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch *
     if (st) {
         s->dead = true;
         if (err)
-            src_scrub(err->msg, sizeof err->msg, s->secret);
+            scrub(s, err);
         return st;
     }
     int64_t n = s->ncols ? s->cols[0].n : 0;

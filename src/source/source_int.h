@@ -115,9 +115,6 @@ void src_cols_free(struct lh_source *s);
 /* Counts a warning; keeps the first few distinct texts. */
 void src_warn(struct lh_source *s, const char *fmt, ...) LH_PRINTF(2, 3);
 
-/* Replaces each occurrence of secret in msg with "***". */
-void src_scrub(char *msg, size_t cap, const char *secret);
-
 /* Splits "schema.table" (no quoting syntax; a name with a dot must be
  * given as schema.table). *schema is NULL without a dot. Arena copies. */
 enum lh_status src_split_table(struct lh_source *s, const char *table, char **schema, char **name,
@@ -134,7 +131,14 @@ enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct 
 /* Index of a column by exact name, or -1. */
 long src_find_col(const struct lh_source *s, const char *name);
 
-/* MySQL URL parts (dsn.c). Strings are arena copies, percent-decoded. */
+/* Refuses a DSN the kind's client would read in a way that puts part of a
+ * password into its messages (lh_dsn_parse, plus: a postgres URL scheme
+ * libpq knows and parameter names it knows; mysql:// or mariadb://, one
+ * host). The message quotes nothing of the DSN. */
+enum lh_status src_dsn_check(enum lh_source_kind kind, const char *dsn, struct lh_error *err);
+
+/* MySQL URL parts (dsn.c, through lh_dsn_parse). Strings are arena copies,
+ * percent-decoded. */
 struct src_url {
     char *user, *password, *host, *db, *socket;
     unsigned port; /* 0: default */

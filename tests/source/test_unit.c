@@ -25,7 +25,7 @@ static void test_redact(void **state)
         {"mariadb://a:b:c@h/d?socket=/tmp/s", "mariadb://a:***@h/d?socket=/tmp/s"},
         {"mysql://u:pw@with@at@h/d", "mysql://u:***@h/d"},
         {"host=h user=u password=secret dbname=d", "host=h user=u password=*** dbname=d"},
-        {"host=h password = 'a b\\' c' dbname=d", "host=h password = *** dbname=d"},
+        {"host=h password = 'a b\\' c' dbname=d", "host=h password = '***' dbname=d"},
         {"postgresql://h/db?user=u&password=secret&sslmode=disable",
          "postgresql://h/db?user=u&password=***&sslmode=disable"},
         {"host=h mypassword=x", "host=h mypassword=x"},
@@ -78,6 +78,13 @@ static void test_url_parse(void **state)
         {"mysql://u:p@h:0/db", LH_E_INVAL, NULL, NULL, NULL, NULL, NULL, 0},
         {"mysql://u:p@h:65536/db", LH_E_INVAL, NULL, NULL, NULL, NULL, NULL, 0},
         {"mysql://u:p@h:12a/db", LH_E_INVAL, NULL, NULL, NULL, NULL, NULL, 0},
+        /* an unencoded '@' in a MySQL password: the last '@' ends it */
+        {"mysql://canary:Zq7@canary-PW@127.0.0.1:1/db", LH_OK, "canary", "Zq7@canary-PW",
+         "127.0.0.1", "db", NULL, 1},
+        /* an unencoded '/' is refused, not split */
+        {"mysql://u:pa/ss@h/db", LH_E_INVAL, NULL, NULL, NULL, NULL, NULL, 0},
+        {"mysql://u:Zq7%40canary-PW@127.0.0.1:1/db", LH_OK, "u", "Zq7@canary-PW", "127.0.0.1",
+         "db", NULL, 1},
         {"mysql://u:p%4@h/db", LH_E_INVAL, NULL, NULL, NULL, NULL, NULL, 0},
         {"mysql://u:p%zz@h/db", LH_E_INVAL, NULL, NULL, NULL, NULL, NULL, 0},
         {"mysql://u@[::1/db", LH_E_INVAL, NULL, NULL, NULL, NULL, NULL, 0},
@@ -103,6 +110,8 @@ static void test_url_parse(void **state)
                 assert_int_equal(u.port, cases[i].port);
         } else {
             assert_null(strstr(err.msg, "p%"));
+            assert_null(strstr(err.msg, "canary-PW"));
+            assert_null(strstr(err.msg, "ss@"));
         }
         free_fake(s);
     }
@@ -210,7 +219,7 @@ static void test_scrub(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[128];
         snprintf(buf, sizeof buf, "%s", cases[i].msg);
-        src_scrub(buf, sizeof buf, cases[i].secret);
+        lh_redact_secret(buf, sizeof buf, cases[i].secret);
         assert_string_equal(buf, cases[i].want);
     }
 }
