@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #define S3_MAX_PARTS 10000
@@ -274,9 +275,8 @@ static enum lh_status s3_error(const struct s3 *s, const struct s3_resp *r, cons
                         key ? key : "", r->status, (int)cl, code, ml ? ": " : "", (int)ml, msg);
 }
 
-/* One signed request. key is the full key (prefix applied) or NULL for the
- * bucket; query is pre-encoded and sorted, or NULL. */
-static enum lh_status s3_request(struct s3 *s, const char *method, const char *key,
+/* One signed request, one attempt (s3_request below retries). */
+static enum lh_status s3_request_once(struct s3 *s, const char *method, const char *key,
                                  const char *query, const void *body, size_t body_len,
                                  const char *const *hdrs, size_t max_resp, struct s3_resp *r,
                                  struct lh_error *err)
@@ -391,6 +391,40 @@ fail:
 static void resp_free(struct s3_resp *r)
 {
     lh_buf_free(&r->body);
+}
+
+/* One signed request. key is the full key (prefix applied) or NULL for the
+ * bucket; query is pre-encoded and sorted, or NULL.
+ *
+ * S3 answers 500 InternalError and 503 SlowDown ("please try again") now
+ * and then; every AWS SDK retries them. A request is retried (3 attempts,
+ * 50 then 250 ms apart) when repeating it cannot change its outcome: GET,
+ * HEAD and DELETE, and a PUT without a condition (the same bytes again, or
+ * one part of a multipart upload). A conditional PUT (If-Match /
+ * If-None-Match, the catalog's compare-and-swap) and a POST (completing a
+ * multipart upload) are never repeated: the first one may have landed,
+ * and its caller knows how to find out. */
+static enum lh_status s3_request(struct s3 *s, const char *method, const char *key,
+                                 const char *query, const void *body, size_t body_len,
+                                 const char *const *hdrs, size_t max_resp, struct s3_resp *r,
+                                 struct lh_error *err)
+{
+    bool idempotent = strcmp(method, "POST") != 0;
+    for (size_t i = 0; hdrs && hdrs[i] && idempotent; i++)
+        if (strncasecmp(hdrs[i], "If-", 3) == 0)
+            idempotent = false;
+    static const long pause_ms[] = {50, 250};
+    for (unsigned attempt = 0;; attempt++) {
+        enum lh_status st =
+            s3_request_once(s, method, key, query, body, body_len, hdrs, max_resp, r, err);
+        bool again = st == LH_OK && (r->status == 500 || r->status == 502 || r->status == 503 ||
+                                     r->status == 504);
+        if (!again || !idempotent || attempt >= sizeof pause_ms / sizeof pause_ms[0])
+            return st;
+        resp_free(r);
+        struct timespec ts = {.tv_nsec = pause_ms[attempt] * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* ------------------------------------------------------------------ operations */

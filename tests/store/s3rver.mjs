@@ -109,8 +109,24 @@ async function multipartShim(ctx, next) {
   }
   return next();
 }
+// Fault injection for the store's retry tests: a request for a key with a
+// path segment "flaky-500" answers 500 InternalError ("Please try again",
+// as S3 does now and then) the first two times per method and key.
+const flaky = new Map();
+async function flakyShim(ctx, next) {
+  if (!/\/flaky-500(\/|$)/.test(ctx.path)) return next();
+  const k = `${ctx.method} ${ctx.path}`;
+  const n = flaky.get(k) || 0;
+  if (n >= 2) return next();
+  flaky.set(k, n + 1);
+  ctx.status = 500;
+  ctx.type = 'application/xml';
+  ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>' +
+    '<Message>We encountered an internal error. Please try again.</Message></Error>';
+}
 // ahead of s3rver's router (Koa composes the middleware list when it starts listening)
 server.middleware.unshift(multipartShim);
+server.middleware.unshift(flakyShim);
 
 const addr = await server.run();
 process.stdout.write(`PORT ${addr.port}\n`);
