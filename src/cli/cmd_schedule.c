@@ -309,6 +309,20 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         d->enabled = true;
         d->paused_reason[0] = '\0';
     }
+    /* what is copied: usage errors, before the full validation */
+    if (d->query[0] && (d->columns[0] || d->where[0])) {
+        lh_cli_error("schedule: %s goes with --table only (put it in the --query)",
+                     d->columns[0] ? "--columns" : "--where");
+        return 2;
+    }
+    if (d->query[0] && !d->dataset_name[0]) {
+        lh_cli_error("schedule: --query needs --dataset NAME");
+        return 2;
+    }
+    if ((v[O_TABLE] && !v[O_TABLE][0]) || (v[O_QUERY] && !v[O_QUERY][0])) {
+        lh_cli_error("schedule: --table and --query must not be empty");
+        return 2;
+    }
     return 0;
 bad:
     lh_cli_error("schedule: a value is not valid (durations: 90s, 15m, 1h, 1d; modes: "
@@ -634,8 +648,10 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
             rc = 2;
             goto done;
         }
-        if (!o->val[O_DSN] || !o->val[O_TABLE] || (!o->val[O_EVERY] && !o->val[O_CRON])) {
-            lh_cli_error("schedule add: --dsn, --table and --every or --cron are required");
+        if (!o->val[O_DSN] || (!o->val[O_TABLE] && !o->val[O_QUERY]) ||
+            (!o->val[O_EVERY] && !o->val[O_CRON])) {
+            lh_cli_error(
+                "schedule add: --dsn, --table (or --query) and --every or --cron are required");
             rc = 2;
             goto done;
         }
@@ -785,8 +801,10 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
             rc = 2;
             goto done;
         }
-        if (!o->val[O_DSN] || !o->val[O_TABLE] || (!o->val[O_EVERY] && !o->val[O_CRON])) {
-            lh_cli_error("schedule add: --dsn, --table and --every or --cron are required");
+        if (!o->val[O_DSN] || (!o->val[O_TABLE] && !o->val[O_QUERY]) ||
+            (!o->val[O_EVERY] && !o->val[O_CRON])) {
+            lh_cli_error(
+                "schedule add: --dsn, --table (or --query) and --every or --cron are required");
             rc = 2;
             goto done;
         }
