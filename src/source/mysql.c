@@ -2,10 +2,14 @@
  * mysql.c — the MySQL/MariaDB driver (MariaDB Connector/C).
  *
  * open: connect (utf8mb4, session time_zone '+00:00'), START TRANSACTION
- * WITH CONSISTENT SNAPSHOT, READ ONLY; prepare `SELECT * FROM t` to learn
- * the columns (and to get "no such table"/"permission denied" before any
- * row moves), read precision/scale from information_schema, then prepare
- * the real SELECT and execute it. No server-side cursor and no
+ * WITH CONSISTENT SNAPSHOT, READ ONLY; prepare `SELECT * FROM t` (a query:
+ * `SELECT * FROM (query) AS lh_t`) to learn the columns from the result
+ * metadata (and to get "no such table"/"permission denied" before any row
+ * moves), read precision/scale from information_schema (a query: from the
+ * metadata), then prepare the real SELECT (the chosen columns, the
+ * operator's WHERE, the cursor bounds) and execute it. Operator SQL only
+ * ever travels in prepared statements or single-statement queries, so it
+ * cannot end the read-only transaction. No server-side cursor and no
  * store_result: rows arrive unbuffered over the binary protocol.
  *
  * fill: mysql_stmt_fetch into bind buffers bound once per column (8-byte

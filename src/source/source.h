@@ -1,6 +1,8 @@
 /*
- * source.h — reading one table of a PostgreSQL or MySQL/MariaDB database as
- * typed column batches (batch.h). The only header other modules include.
+ * source.h — reading one table (or view, or read-only query; optionally
+ * some columns and rows of a table) of a PostgreSQL or MySQL/MariaDB
+ * database as typed column batches (batch.h). The only header other
+ * modules include. docs/ingest.md "What gets copied" has the rules.
  *
  * PostgreSQL: one connection, a REPEATABLE READ READ ONLY transaction, and
  * `COPY (SELECT ...) TO STDOUT (FORMAT binary)` parsed straight into the
