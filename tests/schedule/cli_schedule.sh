@@ -60,6 +60,15 @@ for c in "--table t --query q" "--query q" "--query q --dataset d --columns a" \
     if [ "$(wc -l <"$T/err")" = 1 ]; then ok "one line: $c"; else bad "one line: $c: $(cat "$T/err")"; fi
 done
 expect "update table to query without dataset" 2 "$LH" schedule update part --query 'SELECT 1'
+expect "update where" 0 "$LH" schedule update part --where 'id > 7' --columns ''
+expect "show updated" 0 "$LH" schedule show part --json
+has "where updated" "$T/out" '"where": "id > 7"'
+hasnt "columns cleared" "$T/out" '"columns"'
+expect "update to query" 0 "$LH" schedule update part --query 'SELECT 2 AS id' --where '' \
+    --dataset part2
+expect "show query schedule" 0 "$LH" schedule show part --json
+has "query updated" "$T/out" '"query": "SELECT 2 AS id"'
+has "table cleared" "$T/out" '"table": ""'
 expect "rm totals" 0 "$LH" schedule rm totals
 expect "rm part" 0 "$LH" schedule rm part
 expect "list" 0 "$LH" schedule list
