@@ -249,9 +249,8 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
         return lh_error_set(err, LH_E_INVAL, "ingest: a query needs a dataset name");
     char defname[256] = "";
     if (!opt->dataset) {
-        enum lh_status ds =
-            lh_ingest_default_dataset(opt->kind, opt->dsn, opt->table, defname, sizeof defname,
-                                      NULL, err);
+        enum lh_status ds = lh_ingest_default_dataset(opt->kind, opt->dsn, opt->table, defname,
+                                                      sizeof defname, NULL, err);
         if (ds != LH_OK)
             return ds;
     }

@@ -395,7 +395,8 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
         size_t i, len = 0;
         json_t *c;
         d->columns[0] = '\0';
-        json_array_foreach(cols, i, c) {
+        json_array_foreach(cols, i, c)
+        {
             const char *cs = json_string_value(c);
             size_t n = cs ? strlen(cs) : 0;
             if (!cs || !n || strchr(cs, ',')) {

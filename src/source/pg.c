@@ -333,9 +333,9 @@ static enum lh_status pg_wait(struct lh_source *s, bool want_write, int64_t dead
  * text parameters; params non-NULL, even with nparams 0, sends it over the
  * extended protocol, which runs one statement only: every statement that
  * carries the operator's query or where text goes that way, so a ';' in
- * it can never end the read-only transaction) and returns the first failed result, else the last one
- * (a COPY result ends the collection). NULL with *st set on a cancel or a
- * failed send. The caller PQclears the result. */
+ * it can never end the read-only transaction) and returns the first failed result, else the last
+ * one (a COPY result ends the collection). NULL with *st set on a cancel or a failed send. The
+ * caller PQclears the result. */
 static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
                           const char *const *params, const char *what, enum lh_status *st,
                           struct lh_error *err)
@@ -353,7 +353,7 @@ static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
             ? lh_time_mono_ns() + s->opt.statement_timeout_ms * 1000000 + DEADLINE_GRACE_NS
             : 0;
     int sent = params ? PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)
-                       : PQsendQuery(pg->conn, sql);
+                      : PQsendQuery(pg->conn, sql);
     if (!sent) {
         *st = pg_fail(s, NULL, what, err);
         return NULL;
@@ -636,8 +636,8 @@ static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, con
             return lh_error_set(err, LH_E_NOMEM, "out of memory");
         }
         const char *params[2] = {(const char *)oids.data, (const char *)mods.data};
-        res = pg_query(s, QUERY_COLUMNS_SQL, 2, params, "reading the query's column types", &st,
-                       err);
+        res =
+            pg_query(s, QUERY_COLUMNS_SQL, 2, params, "reading the query's column types", &st, err);
         lh_buf_free(&oids);
         lh_buf_free(&mods);
     } else {

@@ -576,8 +576,8 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
         goto fail;
     }
     /* copy the option strings: the caller's may not outlive the source */
-    const char **strs[] = {&s->opt.table,   &s->opt.query,         &s->opt.columns,
-                           &s->opt.where,   &s->opt.order_by,      &s->opt.cursor_column,
+    const char **strs[] = {&s->opt.table,       &s->opt.query,    &s->opt.columns,
+                           &s->opt.where,       &s->opt.order_by, &s->opt.cursor_column,
                            &s->opt.cursor_after};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         if (*strs[i]) {

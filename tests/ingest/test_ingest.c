@@ -969,7 +969,8 @@ static void what_is_copied(struct srv *s, const char *kind)
     snprintf(sql, sizeof sql, "INSERT INTO %s.w_orders VALUES (101, 1), (102, 2)", other);
     exec_sql(s, sql);
     exec_sql(s, pg ? "CREATE TABLE \"W Odd$Name\" (id int)" : "CREATE TABLE `W Odd$Name` (id int)");
-    exec_sql(s, pg ? "INSERT INTO \"W Odd$Name\" VALUES (7)" : "INSERT INTO `W Odd$Name` VALUES (7)");
+    exec_sql(s,
+             pg ? "INSERT INTO \"W Odd$Name\" VALUES (7)" : "INSERT INTO `W Odd$Name` VALUES (7)");
 
     struct outcome o;
     int32_t ids[16];
@@ -1033,7 +1034,7 @@ static void what_is_copied(struct srv *s, const char *kind)
 
     /* the CLI names the default it chose */
     char out[4096], errt[4096];
-    const char *argv1[] = {"lakehouse", "ingest", kind,    "--dsn",  s->user_dsn,
+    const char *argv1[] = {"lakehouse", "ingest",           kind,     "--dsn",  s->user_dsn,
                            "--table",   "w_sales.w_orders", "--data", DATA_DIR, NULL};
     int rc = run_cli(argv1, out, errt, sizeof out);
     if (rc != 0)
@@ -1053,8 +1054,8 @@ static void what_is_copied(struct srv *s, const char *kind)
         {"--table", "a.b.c", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const char *argv[16] = {"lakehouse", "ingest", kind, "--dsn", s->user_dsn, "--data",
-                                DATA_DIR};
+        const char *argv[16] = {"lakehouse", "ingest", kind,    "--dsn",
+                                s->user_dsn, "--data", DATA_DIR};
         size_t n = 7;
         for (size_t k = 0; bad[i][k]; k++)
             argv[n++] = bad[i][k];

@@ -822,10 +822,10 @@ static void test_start_cancel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_matrix),  cmocka_unit_test(test_read_options),
-        cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stream_errors),
-        cmocka_unit_test(test_batch_bytes),  cmocka_unit_test(test_close_mid_stream),
-        cmocka_unit_test(test_start_cancel), cmocka_unit_test(test_what_is_copied),
+        cmocka_unit_test(test_type_matrix),           cmocka_unit_test(test_read_options),
+        cmocka_unit_test(test_open_errors),           cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_batch_bytes),           cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_start_cancel),          cmocka_unit_test(test_what_is_copied),
         cmocka_unit_test(test_what_is_copied_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -480,7 +480,8 @@ static void test_what_is_copied_errors(void **state)
         lh_source_close(s);
     }
     PGconn *c = super_conn();
-    PGresult *r = PQexec(c, "SELECT to_regclass('pwned') IS NULL AND to_regclass('pwned2') IS NULL");
+    PGresult *r =
+        PQexec(c, "SELECT to_regclass('pwned') IS NULL AND to_regclass('pwned2') IS NULL");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     assert_string_equal(PQgetvalue(r, 0, 0), "t");
     PQclear(r);
@@ -1005,10 +1006,10 @@ static void test_start_cancel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_matrix),  cmocka_unit_test(test_read_options),
-        cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stream_errors),
-        cmocka_unit_test(test_batch_bytes),  cmocka_unit_test(test_close_mid_stream),
-        cmocka_unit_test(test_start_cancel), cmocka_unit_test(test_what_is_copied),
+        cmocka_unit_test(test_type_matrix),           cmocka_unit_test(test_read_options),
+        cmocka_unit_test(test_open_errors),           cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_batch_bytes),           cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_start_cancel),          cmocka_unit_test(test_what_is_copied),
         cmocka_unit_test(test_what_is_copied_errors), cmocka_unit_test(test_table_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
