@@ -1,5 +1,6 @@
 /*
- * cmd_ingest.c — `lakehouse ingest postgres|mysql --dsn DSN --table T ...`.
+ * cmd_ingest.c — `lakehouse ingest postgres|mysql --dsn DSN --table T ...`
+ * (or --query 'SELECT ...' with --dataset).
  *
  * Runs one ingest job (ingest.h) into the store (--store URL, else --data
  * DIR, else $LAKEHOUSE_DATA, else ./lakehouse-data). While it runs and
@@ -30,6 +31,8 @@
 
 static const char *usage =
     "usage: lakehouse ingest postgres|mysql --dsn DSN --table T [--dataset NAME]\n"
+    "                        [--columns A,B,C] [--where EXPR]\n"
+    "       lakehouse ingest postgres|mysql --dsn DSN --query SQL --dataset NAME\n"
     "                        [--batch-size N] [--order-by COLS] [--limit N]\n"
     "                        [--mode overwrite|append|incremental] [--cursor-column C]\n"
     "                        [--data DIR | --store URL] [--config FILE]\n"
@@ -37,12 +40,19 @@ static const char *usage =
     "                        [--statement-timeout MS] [--keep-versions N]\n"
     "                        [--run-id ID] [--json]\n"
     "\n"
-    "Copies one table into Parquet and publishes it as a new dataset version.\n"
+    "Copies one table (or a query's result) into Parquet and publishes it as a\n"
+    "new dataset version.\n"
     "\n"
     "  --dsn DSN            postgresql://user:pass@host:port/db, libpq key=value,\n"
     "                       mysql://user:pass@host:port/db (?socket=/path)\n"
-    "  --table T            table, or schema.table\n"
-    "  --dataset NAME       dataset name (default: the table name)\n"
+    "  --table T            table or view: t, schema.t, \"Mixed Case\" (unquoted\n"
+    "                       PostgreSQL names fold to lower case)\n"
+    "  --query SQL          a read-only SELECT instead of a table (needs --dataset)\n"
+    "  --columns A,B,C      only these columns of the table, in this order\n"
+    "  --where EXPR         only rows where EXPR holds: your SQL, run as it is\n"
+    "                       inside the read-only transaction\n"
+    "  --dataset NAME       dataset name (default: the table name; schema_table\n"
+    "                       outside the default schema; invalid characters -> _)\n"
     "  --batch-size N       rows per batch (default 65536)\n"
     "  --order-by COLS      \"a, b DESC\" (column names only)\n"
     "  --limit N            at most N rows\n"
@@ -141,6 +151,9 @@ int lh_cmd_ingest(int argc, char **argv)
         }
         const char **slot = strcmp(a, "--dsn") == 0                 ? &o.dsn
                             : strcmp(a, "--table") == 0             ? &o.table
+                            : strcmp(a, "--query") == 0             ? &o.query
+                            : strcmp(a, "--columns") == 0           ? &o.columns
+                            : strcmp(a, "--where") == 0             ? &o.where
                             : strcmp(a, "--dataset") == 0           ? &o.dataset
                             : strcmp(a, "--batch-size") == 0        ? &batch
                             : strcmp(a, "--order-by") == 0          ? &o.order_by
@@ -178,9 +191,37 @@ int lh_cmd_ingest(int argc, char **argv)
         lh_cli_error("ingest: first argument must be postgres or mysql (see --help)");
         return 2;
     }
-    if (!o.dsn || !o.table) {
-        lh_cli_error("ingest: --dsn and --table are required");
+    if (!o.dsn || (!o.table == !o.query)) {
+        lh_cli_error("ingest: --dsn and one of --table or --query are required");
         return 2;
+    }
+    if (o.query && (o.columns || o.where)) {
+        lh_cli_error("ingest: %s goes with --table only (put it in the --query)",
+                     o.columns ? "--columns" : "--where");
+        return 2;
+    }
+    if (o.query && !o.dataset) {
+        lh_cli_error("ingest: --query needs --dataset NAME");
+        return 2;
+    }
+    if ((o.table && !*o.table) || (o.query && !*o.query) || (o.columns && !*o.columns) ||
+        (o.where && !*o.where)) {
+        lh_cli_error("ingest: --table, --query, --columns and --where must not be empty");
+        return 2;
+    }
+    char defname[256];
+    if (!o.dataset) {
+        bool changed = false;
+        struct lh_error derr;
+        if (lh_ingest_default_dataset(o.kind, o.dsn, o.table, defname, sizeof defname, &changed,
+                                      &derr) != LH_OK) {
+            lh_cli_error("%s", derr.msg);
+            return 2;
+        }
+        if (changed)
+            lh_cli_error("ingest: dataset name '%s' (from table %s; --dataset NAME sets another)",
+                         defname, o.table);
+        o.dataset = defname;
     }
     if (data && store_url) {
         lh_cli_error("ingest: give --data or --store, not both");

@@ -46,6 +46,9 @@ static const char *usage =
     "                            password is encrypted at rest\n"
     "  --password-env VAR        read the password from VAR when the job runs\n"
     "  --table NAME  --dataset NAME  --batch-size N  --order-by COL  --limit N\n"
+    "  --query SQL               a read-only SELECT instead of --table (needs --dataset)\n"
+    "  --columns A,B,C  --where EXPR   part of the table ('' clears); --where is\n"
+    "                            your SQL, run inside the read-only transaction\n"
     "  --mode overwrite|append|incremental   --cursor-column COL\n"
     "  --every DURATION          interval: 90s, 15m, 1h, 1d, 1h30m\n"
     "  --anchor completion|fixed next = end of run + interval, or on a fixed grid\n"
@@ -95,6 +98,9 @@ enum {
     O_REASON,
     O_BEFORE,
     O_SERVER,
+    O_QUERY,
+    O_COLUMNS,
+    O_WHERE,
     O_N
 };
 static const char *const val_names[O_N] = {
@@ -104,7 +110,8 @@ static const char *const val_names[O_N] = {
     "--password-env", "--every",    "--anchor",        "--cron",
     "--tz",           "--retries",  "--retry-base",    "--retry-cap",
     "--timeout",      "--catch-up", "--description",   "--auto-pause-after",
-    "--created-by",   "--reason",   "--before",        "--server"};
+    "--created-by",   "--reason",   "--before",        "--server",
+    "--query",        "--columns",  "--where"};
 
 struct opts {
     const char *val[O_N];
@@ -181,8 +188,37 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     }
     if (v[O_PWENV])
         COPY(d->password_env, v[O_PWENV]);
-    if (v[O_TABLE])
+    if (v[O_TABLE] && v[O_QUERY]) {
+        lh_cli_error("schedule: give --table or --query, not both");
+        return 2;
+    }
+    const struct {
+        int o;
+        char *dst;
+        size_t cap;
+    } sql[] = {{O_TABLE, d->table, sizeof d->table},
+               {O_QUERY, d->query, sizeof d->query},
+               {O_COLUMNS, d->columns, sizeof d->columns},
+               {O_WHERE, d->where, sizeof d->where}};
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
+        if (v[sql[i].o] && strlen(v[sql[i].o]) >= sql[i].cap) {
+            lh_cli_error("schedule: %s is too long (at most %zu bytes)", val_names[sql[i].o],
+                         sql[i].cap - 1);
+            return 2;
+        }
+    /* a table replaces a query and the other way round */
+    if (v[O_TABLE]) {
         COPY(d->table, v[O_TABLE]);
+        d->query[0] = '\0';
+    }
+    if (v[O_QUERY]) {
+        COPY(d->query, v[O_QUERY]);
+        d->table[0] = '\0';
+    }
+    if (v[O_COLUMNS])
+        COPY(d->columns, v[O_COLUMNS]);
+    if (v[O_WHERE])
+        COPY(d->where, v[O_WHERE]);
     if (v[O_DATASET])
         COPY(d->dataset_name, v[O_DATASET]);
     if (v[O_ORDER])
@@ -272,6 +308,20 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     if (o->enable) {
         d->enabled = true;
         d->paused_reason[0] = '\0';
+    }
+    /* what is copied: usage errors, before the full validation */
+    if (d->query[0] && (d->columns[0] || d->where[0])) {
+        lh_cli_error("schedule: %s goes with --table only (put it in the --query)",
+                     d->columns[0] ? "--columns" : "--where");
+        return 2;
+    }
+    if (d->query[0] && !d->dataset_name[0]) {
+        lh_cli_error("schedule: --query needs --dataset NAME");
+        return 2;
+    }
+    if ((v[O_TABLE] && !v[O_TABLE][0]) || (v[O_QUERY] && !v[O_QUERY][0])) {
+        lh_cli_error("schedule: --table and --query must not be empty");
+        return 2;
     }
     return 0;
 bad:
@@ -391,8 +441,20 @@ static void show_text(const struct lh_schedule *d)
     printf("dsn               %s%s\n", d->dsn, d->dsn_secret[0] ? "  (password sealed)" : "");
     if (d->password_env[0])
         printf("password_env      %s\n", d->password_env);
-    printf("table             %s\n", d->table);
-    printf("dataset           %s\n", d->dataset_name[0] ? d->dataset_name : d->table);
+    if (d->query[0])
+        printf("query             %s\n", d->query);
+    else
+        printf("table             %s\n", d->table);
+    if (d->columns[0])
+        printf("columns           %s\n", d->columns);
+    if (d->where[0])
+        printf("where             %s\n", d->where);
+    char defname[256] = "";
+    if (!d->dataset_name[0] &&
+        lh_ingest_default_dataset(d->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL : LH_SOURCE_POSTGRES,
+                                  d->dsn, d->table, defname, sizeof defname, NULL, NULL) != LH_OK)
+        snprintf(defname, sizeof defname, "%s", d->table);
+    printf("dataset           %s\n", d->dataset_name[0] ? d->dataset_name : defname);
     printf("mode              %s%s%s\n", lh_schedule_mode_name(d->mode),
            d->cursor_column[0] ? " cursor " : "", d->cursor_column);
     if (d->has_batch_size)
@@ -586,8 +648,10 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
             rc = 2;
             goto done;
         }
-        if (!o->val[O_DSN] || !o->val[O_TABLE] || (!o->val[O_EVERY] && !o->val[O_CRON])) {
-            lh_cli_error("schedule add: --dsn, --table and --every or --cron are required");
+        if (!o->val[O_DSN] || (!o->val[O_TABLE] && !o->val[O_QUERY]) ||
+            (!o->val[O_EVERY] && !o->val[O_CRON])) {
+            lh_cli_error(
+                "schedule add: --dsn, --table (or --query) and --every or --cron are required");
             rc = 2;
             goto done;
         }
@@ -737,8 +801,10 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
             rc = 2;
             goto done;
         }
-        if (!o->val[O_DSN] || !o->val[O_TABLE] || (!o->val[O_EVERY] && !o->val[O_CRON])) {
-            lh_cli_error("schedule add: --dsn, --table and --every or --cron are required");
+        if (!o->val[O_DSN] || (!o->val[O_TABLE] && !o->val[O_QUERY]) ||
+            (!o->val[O_EVERY] && !o->val[O_CRON])) {
+            lh_cli_error(
+                "schedule add: --dsn, --table (or --query) and --every or --cron are required");
             rc = 2;
             goto done;
         }

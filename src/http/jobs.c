@@ -38,7 +38,10 @@ enum lh_status lh_http_ingest_def(const struct lh_http_jobs *env, const struct l
     struct lh_ingest_options o = {
         .kind = def->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL : LH_SOURCE_POSTGRES,
         .dsn = dsn,
-        .table = def->table,
+        .table = def->table[0] ? def->table : NULL,
+        .query = def->query[0] ? def->query : NULL,
+        .columns = def->columns[0] ? def->columns : NULL,
+        .where = def->where[0] ? def->where : NULL,
         .dataset = def->dataset_name[0] ? def->dataset_name : NULL,
         .batch_size = def->has_batch_size && def->batch_size <= INT64_MAX ? (int64_t)def->batch_size
                                                                           : 0,

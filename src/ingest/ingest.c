@@ -62,7 +62,8 @@ struct lh_ingest_job {
     struct lh_store_set *set;
     struct lh_catalog *cat;
     struct lh_ingest_options opt; /* strings below are owned copies */
-    char *dsn, *table, *dataset, *order_by, *cursor_column, *run_id, *codec;
+    char *dsn, *table, *query, *columns, *where, *dataset, *order_by, *cursor_column, *run_id,
+        *codec;
     pthread_mutex_t mu;
     struct lh_source *src; /* under mu */
     atomic_bool cancelled;
@@ -162,6 +163,66 @@ size_t lh_ingest_type_text(const struct lh_field *f, char *out, size_t cap)
 
 /* ------------------------------------------------------------------ job */
 
+/* The database of a mysql:// URL ("" without one). */
+static void dsn_database(const char *dsn, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *p = dsn ? strstr(dsn, "://") : NULL;
+    if (!p)
+        return;
+    p += 3;
+    const char *at = strchr(p, '@');
+    const char *slash = strchr(at ? at : p, '/');
+    if (!slash)
+        return;
+    size_t n = strcspn(slash + 1, "?#");
+    if (n < cap) {
+        memcpy(out, slash + 1, n);
+        out[n] = '\0';
+    }
+}
+
+enum lh_status lh_ingest_default_dataset(enum lh_source_kind kind, const char *dsn,
+                                         const char *table, char *out, size_t cap, bool *changed,
+                                         struct lh_error *err)
+{
+    if (!table || !*table)
+        return lh_error_set(err, LH_E_INVAL, "ingest: a query needs a dataset name");
+    char schema[256], name[256], defschema[256];
+    enum lh_status s =
+        lh_source_table_parse(kind, table, schema, sizeof schema, name, sizeof name, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "ingest");
+        return s;
+    }
+    if (kind == LH_SOURCE_POSTGRES)
+        snprintf(defschema, sizeof defschema, "public");
+    else
+        dsn_database(dsn, defschema, sizeof defschema);
+    char raw[520];
+    if (schema[0] && strcmp(schema, defschema) != 0)
+        snprintf(raw, sizeof raw, "%s_%s", schema, name);
+    else
+        snprintf(raw, sizeof raw, "%s", name);
+    size_t n = strlen(raw);
+    if (n > 200)
+        n = 200;
+    if (n + 1 > cap)
+        return lh_error_set(err, LH_E_INVAL, "ingest: dataset name buffer too small");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || (c == '.' && i > 0);
+        out[i] = ok ? (char)c : '_';
+    }
+    out[n] = '\0';
+    for (char *t; (t = strstr(out, ".tmp-")) != NULL;)
+        *t = '_'; /* reserved for temporary files */
+    if (changed)
+        *changed = strcmp(out, name) != 0;
+    return LH_OK;
+}
+
 static char *dup_or_null(const char *s, bool *oom)
 {
     if (!s)
@@ -178,8 +239,21 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
     *out = NULL;
     if (!opt->dsn || !*opt->dsn)
         return lh_error_set(err, LH_E_INVAL, "ingest: a DSN is required");
-    if (!opt->table || !*opt->table)
-        return lh_error_set(err, LH_E_INVAL, "ingest: a table is required");
+    bool has_table = opt->table && *opt->table, has_query = opt->query && *opt->query;
+    if (has_table == has_query)
+        return lh_error_set(err, LH_E_INVAL, "ingest: give a table or a query (exactly one)");
+    if (has_query && (opt->columns || opt->where))
+        return lh_error_set(err, LH_E_INVAL, "ingest: %s only goes with a table, not a query",
+                            opt->columns ? "columns" : "where");
+    if (has_query && (!opt->dataset || !*opt->dataset))
+        return lh_error_set(err, LH_E_INVAL, "ingest: a query needs a dataset name");
+    char defname[256] = "";
+    if (!opt->dataset) {
+        enum lh_status ds = lh_ingest_default_dataset(opt->kind, opt->dsn, opt->table, defname,
+                                                      sizeof defname, NULL, err);
+        if (ds != LH_OK)
+            return ds;
+    }
     if (opt->mode == LH_INGEST_INCREMENTAL && (!opt->cursor_column || !*opt->cursor_column))
         return lh_error_set(err, LH_E_INVAL, "ingest: incremental mode needs a cursor column");
     enum lh_parquet_codec codec;
@@ -193,17 +267,15 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
     j->set = set;
     j->opt = *opt;
     j->dsn = dup_or_null(opt->dsn, &oom);
-    j->table = dup_or_null(opt->table, &oom);
+    j->table = has_table ? dup_or_null(opt->table, &oom) : NULL;
+    j->query = has_query ? dup_or_null(opt->query, &oom) : NULL;
+    j->columns = dup_or_null(opt->columns, &oom);
+    j->where = dup_or_null(opt->where, &oom);
     j->order_by = dup_or_null(opt->order_by, &oom);
     j->cursor_column = dup_or_null(opt->cursor_column, &oom);
     j->run_id = dup_or_null(opt->run_id, &oom);
     j->codec = dup_or_null(opt->codec, &oom);
-    if (opt->dataset) {
-        j->dataset = dup_or_null(opt->dataset, &oom);
-    } else if (j->table) {
-        const char *dot = strrchr(j->table, '.');
-        j->dataset = dup_or_null(dot ? dot + 1 : j->table, &oom);
-    }
+    j->dataset = dup_or_null(opt->dataset ? opt->dataset : defname, &oom);
     pthread_mutex_init(&j->mu, NULL);
     atomic_init(&j->cancelled, false);
     enum lh_status s;
@@ -222,6 +294,9 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
         goto fail;
     j->opt.dsn = j->dsn;
     j->opt.table = j->table;
+    j->opt.query = j->query;
+    j->opt.columns = j->columns;
+    j->opt.where = j->where;
     j->opt.dataset = j->dataset;
     j->opt.order_by = j->order_by;
     j->opt.cursor_column = j->cursor_column;
@@ -242,6 +317,9 @@ void lh_ingest_job_destroy(struct lh_ingest_job *j)
     pthread_mutex_destroy(&j->mu);
     free(j->dsn);
     free(j->table);
+    free(j->query);
+    free(j->columns);
+    free(j->where);
     free(j->dataset);
     free(j->order_by);
     free(j->cursor_column);
@@ -725,6 +803,9 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
 
     struct lh_source_options so = {
         .table = o->table,
+        .query = o->query,
+        .columns = o->columns,
+        .where = o->where,
         .batch_size = o->batch_size,
         .order_by = o->order_by,
         .limit = o->limit,

@@ -41,8 +41,14 @@ const char *lh_ingest_mode_name(enum lh_ingest_mode m);
 struct lh_ingest_options {
     enum lh_source_kind kind;
     const char *dsn;     /* required; never stored or printed unredacted */
-    const char *table;   /* required */
-    const char *dataset; /* NULL: the table name without its schema */
+    /* Exactly one of table and query (source.h); columns and where go
+     * with a table only. */
+    const char *table;
+    const char *query;
+    const char *columns; /* "a, b, c"; NULL: every column */
+    const char *where;   /* the operator's SQL, run as it is (read-only) */
+    /* NULL: lh_ingest_default_dataset of the table (a query needs one). */
+    const char *dataset;
     int64_t batch_size;  /* <= 0: source default */
     const char *order_by;
     int64_t limit; /* <= 0: none */
@@ -80,6 +86,19 @@ struct lh_ingest_result {
 };
 
 struct lh_ingest_job;
+
+/* The dataset name a table gets when none is given: the table's name for
+ * the server's default schema (PostgreSQL: none given or "public"; MySQL:
+ * none given or the DSN's database), "schema_table" otherwise, so
+ * sales.orders and public.orders never land in the same dataset; then every
+ * byte a dataset name cannot hold (lh_store_name_check: [A-Za-z0-9._-],
+ * no leading '.', 200 bytes) becomes '_' ("Mixed Case" -> Mixed_Case).
+ * *changed (may be NULL): the name differs from the table name as parsed,
+ * so a caller should say which name it chose. A query has no default:
+ * LH_E_INVAL. */
+enum lh_status lh_ingest_default_dataset(enum lh_source_kind kind, const char *dsn,
+                                         const char *table, char *out, size_t cap, bool *changed,
+                                         struct lh_error *err) LH_NODISCARD;
 
 /* A job for one run. set is borrowed (the catalog is opened on it); opt is
  * copied. Free with lh_ingest_job_destroy. */

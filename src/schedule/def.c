@@ -75,7 +75,8 @@ void lh_schedule_init(struct lh_schedule *def, const char *id, int64_t now_us)
 
 void lh_schedule_label(const struct lh_schedule *def, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s:%s", def->kind == LH_SCHED_MYSQL ? "mysql" : "postgres", def->table);
+    snprintf(out, cap, "%s:%s", def->kind == LH_SCHED_MYSQL ? "mysql" : "postgres",
+             def->table[0] ? def->table : def->dataset_name);
 }
 
 static void duration_text(int64_t s, char *out, size_t cap)
@@ -176,10 +177,29 @@ enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct
             return lh_error_set(err, LH_E_INVAL,
                                 "kind.password_env: the dsn already carries a password");
     }
-    if (!def->table[0])
-        return lh_error_set(err, LH_E_INVAL, "kind.table: must not be empty");
+    if (!def->table[0] && !def->query[0])
+        return lh_error_set(err, LH_E_INVAL, "kind.table: give a table or a query");
+    if (def->table[0] && def->query[0])
+        return lh_error_set(err, LH_E_INVAL, "kind.query: give a table or a query, not both");
     if (has_ctl(def->table))
         return lh_error_set(err, LH_E_INVAL, "kind.table: contains control characters");
+    if (def->query[0] && def->columns[0])
+        return lh_error_set(err, LH_E_INVAL,
+                            "kind.columns: only with a table (name the columns in the query)");
+    if (def->query[0] && def->where[0])
+        return lh_error_set(err, LH_E_INVAL,
+                            "kind.where: only with a table (put the condition in the query)");
+    if (def->query[0] && !def->dataset_name[0])
+        return lh_error_set(err, LH_E_INVAL, "kind.dataset_name: required with a query");
+    if (has_ctl(def->columns))
+        return lh_error_set(err, LH_E_INVAL, "kind.columns: contains control characters");
+    /* SQL text may span lines */
+    for (const char *p = def->query; *p; p++)
+        if (((unsigned char)*p < 0x20 && !strchr("\t\r\n", *p)) || *p == 0x7f)
+            return lh_error_set(err, LH_E_INVAL, "kind.query: contains control characters");
+    for (const char *p = def->where; *p; p++)
+        if (((unsigned char)*p < 0x20 && !strchr("\t\r\n", *p)) || *p == 0x7f)
+            return lh_error_set(err, LH_E_INVAL, "kind.where: contains control characters");
     if (def->dataset_name[0] && lh_store_name_check(def->dataset_name, NULL) != LH_OK)
         return lh_error_set(err, LH_E_INVAL,
                             "kind.dataset_name: '%s' may contain only letters, digits, '.', '_' "
@@ -371,7 +391,37 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
         return;
     }
     rd_str(r, k, "dsn", "kind.dsn", true, d->dsn, sizeof d->dsn);
-    rd_str(r, k, "table", "kind.table", true, d->table, sizeof d->table);
+    rd_str(r, k, "table", "kind.table", false, d->table, sizeof d->table);
+    rd_str(r, k, "query", "kind.query", false, d->query, sizeof d->query);
+    rd_str(r, k, "where", "kind.where", false, d->where, sizeof d->where);
+    json_t *cols = json_object_get(k, "columns");
+    if (json_is_array(cols)) {
+        /* ["a", "b"] is kept as "a,b" */
+        size_t i, len = 0;
+        json_t *c;
+        d->columns[0] = '\0';
+        json_array_foreach(cols, i, c)
+        {
+            const char *cs = json_string_value(c);
+            size_t n = cs ? strlen(cs) : 0;
+            if (!cs || !n || strchr(cs, ',')) {
+                rd_fail(r, "kind.columns", "want column names (strings without ',')");
+                break;
+            }
+            if (len + n + 2 > sizeof d->columns) {
+                rd_fail(r, "kind.columns", "too long");
+                break;
+            }
+            if (len)
+                d->columns[len++] = ',';
+            memcpy(d->columns + len, cs, n + 1);
+            len += n;
+        }
+        if (json_array_size(cols) == 0)
+            rd_fail(r, "kind.columns", "must not be empty");
+    } else {
+        rd_str(r, k, "columns", "kind.columns", false, d->columns, sizeof d->columns);
+    }
     rd_str(r, k, "dataset_name", "kind.dataset_name", false, d->dataset_name,
            sizeof d->dataset_name);
     rd_u64(r, k, "batch_size", "kind.batch_size", &d->has_batch_size, &d->batch_size);
@@ -583,6 +633,12 @@ enum lh_status lh_schedule_to_json(const struct lh_schedule *d, struct lh_buf *o
     put(&w, k, "type", json_string(d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres"));
     put(&w, k, "dsn", json_string(d->dsn));
     put(&w, k, "table", json_string(d->table));
+    if (d->query[0])
+        put(&w, k, "query", json_string(d->query));
+    if (d->columns[0])
+        put(&w, k, "columns", json_string(d->columns));
+    if (d->where[0])
+        put(&w, k, "where", json_string(d->where));
     put(&w, k, "dataset_name", str_or_null(d->dataset_name));
     put(&w, k, "batch_size", d->has_batch_size ? u64_json(d->batch_size) : json_null());
     put(&w, k, "order_by", str_or_null(d->order_by));
@@ -970,6 +1026,12 @@ enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *d,
     cw_str(&w, "type", d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres");
     cw_str(&w, "dsn", d->dsn);
     cw_str(&w, "table", d->table);
+    if (d->query[0])
+        cw_str(&w, "query", d->query);
+    if (d->columns[0])
+        cw_str(&w, "columns", d->columns);
+    if (d->where[0])
+        cw_str(&w, "where", d->where);
     cw_str_or_null(&w, "dataset_name", d->dataset_name);
     if (d->has_batch_size)
         cw_u64(&w, "batch_size", d->batch_size);

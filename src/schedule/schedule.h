@@ -161,7 +161,9 @@ enum lh_status lh_trigger_next(const struct lh_trigger *t, int64_t completed_at,
 #define LH_SCHEDULE_DSN_MAX 2048
 #define LH_SCHEDULE_SECRET_MAX 3072
 #define LH_SCHEDULE_NAME_MAX 256  /* table, dataset_name, order_by, cursor_column */
-#define LH_SCHEDULE_TEXT_MAX 1024 /* description, created_by, paused_reason */
+#define LH_SCHEDULE_TEXT_MAX 1024 /* description, created_by, paused_reason, columns */
+#define LH_SCHEDULE_QUERY_MAX 8192 /* query */
+#define LH_SCHEDULE_WHERE_MAX 4096 /* where */
 #define LH_SCHEDULE_MSG_MAX 2048  /* outcome messages */
 #define LH_SCHEDULE_JSON_MAX (256u * 1024)
 
@@ -202,8 +204,13 @@ struct lh_schedule {
     char dsn[LH_SCHEDULE_DSN_MAX];
     char dsn_secret[LH_SCHEDULE_SECRET_MAX]; /* "" = none */
     char password_env[128];                  /* "" = none */
+    /* exactly one of table and query; columns and where with a table only
+     * (docs/schedules.md); "" = absent */
     char table[LH_SCHEDULE_NAME_MAX];
-    char dataset_name[LH_SCHEDULE_NAME_MAX]; /* "" = null */
+    char query[LH_SCHEDULE_QUERY_MAX];
+    char columns[LH_SCHEDULE_TEXT_MAX]; /* "a,b,c" (a JSON array is read too) */
+    char where[LH_SCHEDULE_WHERE_MAX];
+    char dataset_name[LH_SCHEDULE_NAME_MAX]; /* "" = null; required with a query */
     bool has_batch_size;
     uint64_t batch_size;
     char order_by[LH_SCHEDULE_NAME_MAX]; /* "" = null */

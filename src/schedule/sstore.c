@@ -782,6 +782,9 @@ static enum lh_status do_update(struct lh_schedule *d, void *arg, struct lh_erro
     memcpy(d->dsn_secret, w->dsn_secret, sizeof d->dsn_secret);
     memcpy(d->password_env, w->password_env, sizeof d->password_env);
     memcpy(d->table, w->table, sizeof d->table);
+    memcpy(d->query, w->query, sizeof d->query);
+    memcpy(d->columns, w->columns, sizeof d->columns);
+    memcpy(d->where, w->where, sizeof d->where);
     memcpy(d->dataset_name, w->dataset_name, sizeof d->dataset_name);
     d->has_batch_size = w->has_batch_size;
     d->batch_size = w->batch_size;

@@ -2,10 +2,14 @@
  * mysql.c — the MySQL/MariaDB driver (MariaDB Connector/C).
  *
  * open: connect (utf8mb4, session time_zone '+00:00'), START TRANSACTION
- * WITH CONSISTENT SNAPSHOT, READ ONLY; prepare `SELECT * FROM t` to learn
- * the columns (and to get "no such table"/"permission denied" before any
- * row moves), read precision/scale from information_schema, then prepare
- * the real SELECT and execute it. No server-side cursor and no
+ * WITH CONSISTENT SNAPSHOT, READ ONLY; prepare `SELECT * FROM t` (a query:
+ * `SELECT * FROM (query) AS lh_t`) to learn the columns from the result
+ * metadata (and to get "no such table"/"permission denied" before any row
+ * moves), read precision/scale from information_schema (a query: from the
+ * metadata), then prepare the real SELECT (the chosen columns, the
+ * operator's WHERE, the cursor bounds) and execute it. Operator SQL only
+ * ever travels in prepared statements or single-statement queries, so it
+ * cannot end the read-only transaction. No server-side cursor and no
  * store_result: rows arrive unbuffered over the binary protocol.
  *
  * fill: mysql_stmt_fetch into bind buffers bound once per column (8-byte
@@ -988,36 +992,43 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
                       "START TRANSACTION", err)))
         goto done;
 
-    /* the table: db.table or the DSN's database */
-    char *db, *table;
-    if ((st = src_split_table(s, s->opt.table, &db, &table, err)))
-        goto done;
-    if (!db)
-        db = u.db;
-    if (!db) {
-        st = lh_error_set(err, LH_E_INVAL, "mysql %s: no database: give db.table or a DSN with /db",
-                          s->server);
-        goto done;
-    }
+    /* the relation: db.table (the DSN's database by default), or the
+     * query as a derived table; a probe SELECT * of it gives the columns
+     * (and "no such table"/"permission denied" before any row moves) */
+    char *db = NULL, *table = NULL;
     lh_buf_append_str(&body, " FROM ");
-    put_ident(&body, db);
-    lh_buf_append_u8(&body, '.');
-    put_ident(&body, table);
-    size_t from_len = body.len;
+    if (s->opt.query) {
+        lh_buf_append_str(&body, "(");
+        lh_buf_append_str(&body, s->opt.query);
+        lh_buf_append_str(&body, "\n) AS lh_t");
+    } else {
+        if ((st = src_split_table(s, s->opt.table, &db, &table, err)))
+            goto done;
+        if (!db)
+            db = u.db;
+        if (!db) {
+            st = lh_error_set(err, LH_E_INVAL,
+                              "mysql %s: no database: give db.table or a DSN with /db", s->server);
+            goto done;
+        }
+        put_ident(&body, db);
+        lh_buf_append_u8(&body, '.');
+        put_ident(&body, table);
+    }
     lh_buf_append_str(&q, "SELECT *");
     lh_buf_append(&q, body.data, body.len);
     lh_buf_cstr(&q);
     if (!lh_buf_ok(&q) || !lh_buf_ok(&body)) {
-        st = lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
+        st = lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name or query too long", s->server);
         goto done;
     }
     probe = mysql_stmt_init(my->conn);
     if (!probe || mysql_stmt_prepare(probe, (const char *)q.data, (unsigned long)q.len)) {
-        if (probe && mysql_stmt_errno(probe) == 1146)
+        if (probe && !s->opt.query && mysql_stmt_errno(probe) == 1146)
             st = lh_error_set(err, LH_E_NOTFOUND, "mysql %s: table %s not found", s->server,
                               s->opt.table);
         else
-            st = probe ? my_stmt_fail(s, probe, "reading the table", err)
+            st = probe ? my_stmt_fail(s, probe, s->opt.query ? "query" : "reading the table", err)
                        : my_fail(s, "stmt_init", err);
         goto done;
     }
@@ -1041,13 +1052,29 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
+        if (s->opt.query && (fd->type == MYSQL_TYPE_NEWDECIMAL || fd->type == MYSQL_TYPE_DECIMAL)) {
+            /* no information_schema row for a query: the metadata's
+             * length is precision + the point + the sign */
+            struct my_col *mc = &my->mcols[i];
+            unsigned long len = fd->length;
+            len -= fd->decimals ? 1 : 0;
+            len -= (fd->flags & UNSIGNED_FLAG) ? 0 : 1;
+            mc->info_prec = mc->prec = (unsigned)len;
+            mc->info_scale = mc->scale = fd->decimals;
+        }
     }
-    if ((st = load_info(s, db, table, err)) || (st = map_fields(s, meta, err)))
+    if ((st = src_check_names(s, err)))
+        goto done;
+    if ((!s->opt.query && (st = load_info(s, db, table, err))) || (st = map_fields(s, meta, err)))
         goto done;
     mysql_free_result(meta);
     meta = NULL;
     mysql_stmt_close(probe);
     probe = NULL;
+    size_t *sel;
+    size_t nsel;
+    if ((st = src_parse_columns(s, &sel, &nsel, err)))
+        goto done;
 
     struct src_order *order;
     size_t norder;
@@ -1072,9 +1099,17 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     char cast[32] = "";
     if (cursor >= 0)
         cursor_cast(&my->mcols[cursor], &s->fields[cursor], cast, sizeof cast);
-    size_t where_at = body.len;
+    bool has_where = false;
+    if (s->opt.where) {
+        /* the operator's SQL, as documented (docs/ingest.md) */
+        lh_buf_append_str(&body, " WHERE (");
+        lh_buf_append_str(&body, s->opt.where);
+        lh_buf_append_str(&body, "\n)");
+        has_where = true;
+    }
     if (cursor >= 0 && s->opt.cursor_after) {
-        lh_buf_append_str(&body, " WHERE ");
+        lh_buf_append_str(&body, has_where ? " AND " : " WHERE ");
+        has_where = true;
         put_ident(&body, s->fields[cursor].name);
         lh_buf_append_str(&body, " > ");
         put_bound(my->conn, &body, s->opt.cursor_after, cast);
@@ -1123,7 +1158,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             struct lh_buf w;
             lh_buf_init(&w, 1u << 20);
             lh_buf_append(&w, body.data, tail_at);
-            lh_buf_append_str(&w, where_at == tail_at ? " WHERE " : " AND ");
+            lh_buf_append_str(&w, has_where ? " AND " : " WHERE ");
             put_ident(&w, s->fields[cursor].name);
             lh_buf_append_str(&w, " <= ");
             put_bound(my->conn, &w, s->cursor_high, cast);
@@ -1132,7 +1167,24 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             body = w;
         }
     }
-    (void)from_len;
+    if (sel) {
+        /* --columns: only those, in that order (the cursor and order_by
+         * above may name others) */
+        struct my_col *mc = calloc(nsel ? nsel : 1, sizeof *mc);
+        if (!mc) {
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < nsel; i++) {
+            mc[i] = my->mcols[sel[i]];
+            my->mcols[sel[i]].scratch = NULL; /* moved */
+        }
+        for (size_t i = 0; i < s->ncols; i++)
+            free(my->mcols[i].scratch);
+        free(my->mcols);
+        my->mcols = mc;
+        src_select_fields(s, sel, nsel);
+    }
 
     lh_buf_reset(&q);
     lh_buf_append_str(&q, "SELECT ");

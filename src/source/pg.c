@@ -4,8 +4,11 @@
  * open: connect, BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY, resolve
  * the table and its columns from pg_attribute (domains followed down to
  * their base type and typmod), then start
- *   COPY (SELECT cols FROM t [WHERE cursor > lit] [ORDER BY ..] [LIMIT n])
- *        TO STDOUT (FORMAT binary)
+ *   COPY (SELECT cols FROM t [WHERE (where) AND cursor > lit] [ORDER BY ..]
+ *         [LIMIT n]) TO STDOUT (FORMAT binary)
+ * A query source reads FROM (query) AS lh_t instead; its columns come from
+ * the row description of `SELECT * FROM (query) AS lh_t LIMIT 0` (base
+ * type oid and typmod per column), mapped by the same rules as a table's.
  * fill: PQgetCopyData hands out one CopyData message at a time and
  * pg_copy.c decodes the tuples straight from that buffer into the column
  * builders.
@@ -328,9 +331,12 @@ static enum lh_status pg_wait(struct lh_source *s, bool want_write, int64_t dead
 }
 
 /* Like PQexec, but every wait watches the cancel: sends sql (with nparams
- * text parameters) and returns the first failed result, else the last one
- * (a COPY result ends the collection). NULL with *st set on a cancel or a
- * failed send. The caller PQclears the result. */
+ * text parameters; params non-NULL, even with nparams 0, sends it over the
+ * extended protocol, which runs one statement only: every statement that
+ * carries the operator's query or where text goes that way, so a ';' in
+ * it can never end the read-only transaction) and returns the first failed result, else the last
+ * one (a COPY result ends the collection). NULL with *st set on a cancel or a failed send. The
+ * caller PQclears the result. */
 static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
                           const char *const *params, const char *what, enum lh_status *st,
                           struct lh_error *err)
@@ -347,8 +353,8 @@ static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
         s->opt.statement_timeout_ms > 0
             ? lh_time_mono_ns() + s->opt.statement_timeout_ms * 1000000 + DEADLINE_GRACE_NS
             : 0;
-    int sent = nparams ? PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)
-                       : PQsendQuery(pg->conn, sql);
+    int sent = params ? PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                      : PQsendQuery(pg->conn, sql);
     if (!sent) {
         *st = pg_fail(s, NULL, what, err);
         return NULL;
@@ -440,6 +446,29 @@ static const char COLUMNS_SQL[] =
     "        pg_catalog.format_type(a.atttypid, a.atttypmod)"
     "   FROM (SELECT DISTINCT ON (attnum) * FROM d ORDER BY attnum, depth DESC) b"
     "   JOIN pg_catalog.pg_attribute a ON a.attrelid = $1::oid AND a.attnum = b.attnum"
+    "   JOIN pg_catalog.pg_type t ON t.oid = b.tid"
+    "   LEFT JOIN pg_catalog.pg_type et"
+    "          ON et.oid = t.typelem AND t.typcategory = 'A' AND t.typlen = -1"
+    "  ORDER BY b.attnum";
+
+/* The same rows for a query's result columns: $1 the oids and $2 the
+ * typmods of its row description (the name column is left empty). */
+static const char QUERY_COLUMNS_SQL[] =
+    "WITH RECURSIVE i AS (SELECT x.tid, x.tmod, x.n FROM"
+    "   unnest($1::oid[], $2::int4[]) WITH ORDINALITY AS x(tid, tmod, n)),"
+    " d(attnum, tid, tmod, nn, depth) AS ("
+    " SELECT i.n, i.tid, i.tmod, false, 0 FROM i"
+    " UNION ALL"
+    " SELECT d.attnum, t.typbasetype,"
+    "        CASE WHEN t.typtypmod <> -1 THEN t.typtypmod ELSE d.tmod END,"
+    "        d.nn OR t.typnotnull, d.depth + 1"
+    "   FROM d JOIN pg_catalog.pg_type t ON t.oid = d.tid WHERE t.typtype = 'd')"
+    " SELECT '', b.tid, b.tmod, false, t.typname, t.typtype, t.typcategory,"
+    "        CASE WHEN t.typcategory = 'A' AND t.typlen = -1 THEN t.typelem ELSE 0 END,"
+    "        coalesce(et.typtype, ''), coalesce(et.typname, ''),"
+    "        pg_catalog.format_type(i.tid, i.tmod)"
+    "   FROM (SELECT DISTINCT ON (attnum) * FROM d ORDER BY attnum, depth DESC) b"
+    "   JOIN i ON i.n = b.attnum"
     "   JOIN pg_catalog.pg_type t ON t.oid = b.tid"
     "   LEFT JOIN pg_catalog.pg_type et"
     "          ON et.oid = t.typelem AND t.typcategory = 'A' AND t.typlen = -1"
@@ -576,12 +605,46 @@ static bool map_oid(uint32_t oid, int32_t tmod, const char *typtype, const char 
     return false;
 }
 
-static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, struct lh_error *err)
+/* Fields from COLUMNS_SQL (a table: relid) or QUERY_COLUMNS_SQL (a query:
+ * desc is the query's row description, which also names the columns). */
+static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, const PGresult *desc,
+                                     struct lh_error *err)
 {
     struct pg_impl *pg = s->impl;
-    const char *params[1] = {relid};
     enum lh_status st;
-    PGresult *res = pg_query(s, COLUMNS_SQL, 1, params, "reading the table's columns", &st, err);
+    PGresult *res;
+    if (desc) {
+        int nf = PQnfields(desc);
+        if (nf == 0)
+            return lh_error_set(err, LH_E_INVAL, "postgres %s: the query returns no columns",
+                                s->server);
+        struct lh_buf oids, mods;
+        lh_buf_init(&oids, 1u << 20);
+        lh_buf_init(&mods, 1u << 20);
+        lh_buf_append_u8(&oids, '{');
+        lh_buf_append_u8(&mods, '{');
+        for (int i = 0; i < nf; i++) {
+            lh_buf_printf(&oids, "%s%u", i ? "," : "", (unsigned)PQftype(desc, i));
+            lh_buf_printf(&mods, "%s%d", i ? "," : "", PQfmod(desc, i));
+        }
+        lh_buf_append_u8(&oids, '}');
+        lh_buf_append_u8(&mods, '}');
+        lh_buf_cstr(&oids);
+        lh_buf_cstr(&mods);
+        if (!lh_buf_ok(&oids) || !lh_buf_ok(&mods)) {
+            lh_buf_free(&oids);
+            lh_buf_free(&mods);
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        }
+        const char *params[2] = {(const char *)oids.data, (const char *)mods.data};
+        res =
+            pg_query(s, QUERY_COLUMNS_SQL, 2, params, "reading the query's column types", &st, err);
+        lh_buf_free(&oids);
+        lh_buf_free(&mods);
+    } else {
+        const char *params[1] = {relid};
+        res = pg_query(s, COLUMNS_SQL, 1, params, "reading the table's columns", &st, err);
+    }
     if (st)
         return st;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -589,6 +652,11 @@ static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, str
         goto done;
     }
     int n = PQntuples(res);
+    if (desc && n != PQnfields(desc)) {
+        st = lh_error_set(err, LH_E_FORMAT, "postgres %s: the query's column types do not resolve",
+                          s->server);
+        goto done;
+    }
     if (n == 0) {
         st = lh_error_set(err, LH_E_INVAL, "postgres %s: table %s has no columns", s->server,
                           s->opt.table);
@@ -604,7 +672,7 @@ static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, str
     for (int i = 0; i < n; i++) {
         struct lh_field *f = &s->fields[i];
         struct pg_col *pc = &pg->pcols[i];
-        const char *name = PQgetvalue(res, i, 0);
+        const char *name = desc ? PQfname(desc, i) : PQgetvalue(res, i, 0);
         f->name = lh_arena_strndup(&s->arena, name, strlen(name));
         if (!f->name) {
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -872,50 +940,85 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
             goto done;
     }
 
-    /* the table */
-    char *schema, *name;
-    if ((st = src_split_table(s, s->opt.table, &schema, &name, err)))
-        goto done;
-    if (schema) {
-        put_ident(pg->conn, &q, schema);
+    /* the relation: q is what the SELECTs read FROM */
+    if (s->opt.query) {
+        lh_buf_append_str(&q, "(");
+        lh_buf_append_str(&q, s->opt.query);
+        lh_buf_append_str(&q, "\n)");
+        struct lh_buf d;
+        lh_buf_init(&d, 1u << 24);
+        lh_buf_append_str(&d, "SELECT * FROM ");
+        lh_buf_append(&d, q.data, q.len);
+        lh_buf_append_str(&d, " AS lh_t LIMIT 0");
+        lh_buf_cstr(&d);
+        if (!lh_buf_ok(&d) || !lh_buf_ok(&q)) {
+            lh_buf_free(&d);
+            st = lh_error_set(err, LH_E_TOOBIG, "postgres %s: query too long", s->server);
+            goto done;
+        }
+        static const char *const none[1] = {NULL};
+        res = pg_query(s, (const char *)d.data, 0, none, "reading the query's columns", &st, err);
+        lh_buf_free(&d);
+        if (st)
+            goto done;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            st = pg_fail(s, res, "query", err);
+            goto done;
+        }
+        if ((st = pg_load_schema(s, NULL, res, err)))
+            goto done;
+        PQclear(res);
+        res = NULL;
+    } else {
+        char *schema, *name;
+        if ((st = src_split_table(s, s->opt.table, &schema, &name, err)))
+            goto done;
+        if (schema) {
+            put_ident(pg->conn, &q, schema);
+            lh_buf_append_u8(&q, '.');
+        }
+        put_ident(pg->conn, &q, name);
+        lh_buf_cstr(&q);
+        if (!lh_buf_ok(&q)) {
+            st = lh_error_set(err, LH_E_INVAL, "postgres %s: bad table name", s->server);
+            goto done;
+        }
+        {
+            const char *params[1] = {(const char *)q.data};
+            res = pg_query(s,
+                           "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
+                           " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                           " WHERE c.oid = pg_catalog.to_regclass($1)",
+                           1, params, "looking up the table", &st, err);
+        }
+        if (st)
+            goto done;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            st = pg_fail(s, res, "looking up the table", err);
+            goto done;
+        }
+        if (PQntuples(res) != 1) {
+            st = lh_error_set(err, LH_E_NOTFOUND, "postgres %s: table %s not found", s->server,
+                              s->opt.table);
+            goto done;
+        }
+        char relid[16];
+        snprintf(relid, sizeof relid, "%s", PQgetvalue(res, 0, 0));
+        lh_buf_reset(&q);
+        put_ident(pg->conn, &q, PQgetvalue(res, 0, 1));
         lh_buf_append_u8(&q, '.');
+        put_ident(pg->conn, &q, PQgetvalue(res, 0, 2));
+        PQclear(res);
+        res = NULL;
+        if ((st = pg_load_schema(s, relid, NULL, err)))
+            goto done;
     }
-    put_ident(pg->conn, &q, name);
-    lh_buf_cstr(&q);
-    if (!lh_buf_ok(&q)) {
-        st = lh_error_set(err, LH_E_INVAL, "postgres %s: bad table name", s->server);
-        goto done;
-    }
-    {
-        const char *params[1] = {(const char *)q.data};
-        res = pg_query(s,
-                       "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
-                       " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                       " WHERE c.oid = pg_catalog.to_regclass($1)",
-                       1, params, "looking up the table", &st, err);
-    }
-    if (st)
-        goto done;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        st = pg_fail(s, res, "looking up the table", err);
-        goto done;
-    }
-    if (PQntuples(res) != 1) {
-        st = lh_error_set(err, LH_E_NOTFOUND, "postgres %s: table %s not found", s->server,
-                          s->opt.table);
-        goto done;
-    }
-    char relid[16];
-    snprintf(relid, sizeof relid, "%s", PQgetvalue(res, 0, 0));
-    lh_buf_reset(&q);
-    put_ident(pg->conn, &q, PQgetvalue(res, 0, 1));
-    lh_buf_append_u8(&q, '.');
-    put_ident(pg->conn, &q, PQgetvalue(res, 0, 2));
-    PQclear(res);
-    res = NULL;
     size_t from_len = q.len;
-
-    if ((st = pg_load_schema(s, relid, err)) || (st = pg_money_scale(s, err)))
+    if ((st = src_check_names(s, err)) || (st = pg_money_scale(s, err)))
+        goto done;
+    size_t *sel;
+    size_t nsel;
+    if ((st = src_parse_columns(s, &sel, &nsel, err)))
         goto done;
 
     struct src_order *order;
@@ -950,8 +1053,14 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     lh_buf_append_str(&body, " FROM ");
     lh_buf_append(&body, q.data, from_len);
     lh_buf_append_str(&body, " AS lh_t");
+    if (s->opt.where) {
+        /* the operator's SQL, as documented (docs/ingest.md) */
+        lh_buf_append_str(&body, " WHERE (");
+        lh_buf_append_str(&body, s->opt.where);
+        lh_buf_append_str(&body, "\n)");
+    }
     if (cursor >= 0 && s->opt.cursor_after) {
-        lh_buf_append_str(&body, " WHERE lh_t.");
+        lh_buf_append_str(&body, s->opt.where ? " AND lh_t." : " WHERE lh_t.");
         put_ident(pg->conn, &body, s->fields[cursor].name);
         lh_buf_append_str(&body, " > ");
         put_literal(pg->conn, &body, s->opt.cursor_after);
@@ -985,7 +1094,8 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
-        res = pg_query(s, (const char *)w.data, 0, NULL, "reading the cursor watermark", &st, err);
+        static const char *const none[1] = {NULL};
+        res = pg_query(s, (const char *)w.data, 0, none, "reading the cursor watermark", &st, err);
         lh_buf_free(&w);
         if (st) {
             lh_buf_free(&body);
@@ -1000,6 +1110,21 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
             s->cursor_high = strdup(PQgetvalue(res, 0, 0));
         PQclear(res);
         res = NULL;
+    }
+
+    if (sel) {
+        /* --columns: only those, in that order (the cursor and order_by
+         * above may name others) */
+        struct pg_col *pc = lh_arena_alloc(&s->arena, (nsel ? nsel : 1) * sizeof *pc);
+        if (!pc) {
+            lh_buf_free(&body);
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < nsel; i++)
+            pc[i] = pg->pcols[sel[i]];
+        pg->pcols = pc;
+        src_select_fields(s, sel, nsel);
     }
 
     struct lh_buf sql;
@@ -1026,7 +1151,8 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_free(&sql);
         goto done;
     }
-    res = pg_query(s, (const char *)sql.data, 0, NULL, "COPY", &st, err);
+    static const char *const none[1] = {NULL};
+    res = pg_query(s, (const char *)sql.data, 0, none, "COPY", &st, err);
     lh_buf_free(&sql);
     if (st)
         goto done;

@@ -205,28 +205,164 @@ long src_find_col(const struct lh_source *s, const char *name)
     return -1;
 }
 
+/* One identifier of a table name at *pp: quoted ("x", MySQL also `x`) as
+ * it is, unquoted up to the next '.' (PostgreSQL: ASCII lower-cased). */
+static bool table_ident(enum lh_source_kind kind, const char **pp, char *out, size_t cap)
+{
+    const char *p = *pp;
+    size_t n = 0;
+    char q = 0;
+    if (*p == '"' || (kind == LH_SOURCE_MYSQL && *p == '`'))
+        q = *p++;
+    for (;; p++) {
+        char c = *p;
+        if (q) {
+            if (!c)
+                return false; /* unterminated */
+            if (c == q) {
+                if (p[1] != q) {
+                    p++;
+                    break;
+                }
+                p++; /* a doubled quote is one quote */
+            }
+        } else {
+            if (!c || c == '.')
+                break;
+            if (c == '"' || c == '`')
+                return false;
+            if (kind == LH_SOURCE_POSTGRES && c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+        }
+        if (n + 1 >= cap)
+            return false;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    *pp = p;
+    return n > 0;
+}
+
+enum lh_status lh_source_table_parse(enum lh_source_kind kind, const char *text, char *schema,
+                                     size_t schema_cap, char *name, size_t name_cap,
+                                     struct lh_error *err)
+{
+    if (!text || !*text)
+        return lh_error_set(err, LH_E_INVAL, "no table given");
+    if (strlen(text) > 512 || !schema_cap || !name_cap)
+        return lh_error_set(err, LH_E_INVAL, "table name too long");
+    schema[0] = '\0';
+    const char *p = text;
+    if (!table_ident(kind, &p, name, name_cap))
+        goto bad;
+    if (*p == '.') {
+        p++;
+        if (strlen(name) >= schema_cap)
+            goto bad;
+        memcpy(schema, name, strlen(name) + 1);
+        if (!table_ident(kind, &p, name, name_cap))
+            goto bad;
+    }
+    if (*p)
+        goto bad;
+    return LH_OK;
+bad:
+    return lh_error_set(err, LH_E_INVAL,
+                        "bad table name '%s' (want table or schema.table; quote a name with "
+                        "spaces, dots or capitals as \"Name\")",
+                        text);
+}
+
 enum lh_status src_split_table(struct lh_source *s, const char *table, char **schema, char **name,
                                struct lh_error *err)
 {
-    if (!table || !*table)
-        return lh_error_set(err, LH_E_INVAL, "no table given");
-    size_t n = strlen(table);
-    if (n > 255)
-        return lh_error_set(err, LH_E_INVAL, "table name too long");
-    const char *dot = strchr(table, '.');
-    *schema = NULL;
-    if (dot) {
-        if (dot == table || !dot[1] || strchr(dot + 1, '.'))
-            return lh_error_set(err, LH_E_INVAL,
-                                "bad table name \"%s\" (want table or schema.table)", table);
-        *schema = lh_arena_strndup(&s->arena, table, (size_t)(dot - table));
-        *name = lh_arena_strndup(&s->arena, dot + 1, n - (size_t)(dot - table) - 1);
-    } else {
-        *name = lh_arena_strndup(&s->arena, table, n);
-    }
-    if (!*name || (dot && !*schema))
+    char sc[256], nm[256];
+    enum lh_status st = lh_source_table_parse(s->kind, table, sc, sizeof sc, nm, sizeof nm, err);
+    if (st)
+        return st;
+    *schema = sc[0] ? lh_arena_strndup(&s->arena, sc, strlen(sc)) : NULL;
+    *name = lh_arena_strndup(&s->arena, nm, strlen(nm));
+    if (!*name || (sc[0] && !*schema))
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     return LH_OK;
+}
+
+enum lh_status src_check_names(struct lh_source *s, struct lh_error *err)
+{
+    for (size_t i = 0; i < s->ncols; i++)
+        for (size_t k = 0; k < i; k++)
+            if (!strcmp(s->fields[i].name, s->fields[k].name))
+                return lh_error_set(err, LH_E_INVAL,
+                                    "%s %s: the %s returns two columns named \"%s\" (give them "
+                                    "distinct names with AS)",
+                                    lh_source_kind_name(s->kind), s->server,
+                                    s->opt.query ? "query" : "table", s->fields[i].name);
+    return LH_OK;
+}
+
+enum lh_status src_parse_columns(struct lh_source *s, size_t **out, size_t *n, struct lh_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s->opt.columns)
+        return LH_OK;
+    const char *text = s->opt.columns;
+    size_t len = strlen(text);
+    size_t max = 1;
+    for (size_t i = 0; i < len; i++)
+        max += text[i] == ',';
+    size_t *idx = lh_arena_alloc(&s->arena, max * sizeof *idx);
+    char *copy = lh_arena_strndup(&s->arena, text, len);
+    if (!idx || !copy)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    char *p = copy;
+    for (;;) {
+        char *end = strchr(p, ',');
+        if (end)
+            *end = '\0';
+        while (isspace((unsigned char)*p))
+            p++;
+        char *e = p + strlen(p);
+        while (e > p && isspace((unsigned char)e[-1]))
+            *--e = '\0';
+        bool quoted = e - p >= 2 && *p == '"' && e[-1] == '"';
+        if (quoted) {
+            *--e = '\0';
+            p++;
+        }
+        if (!*p)
+            return lh_error_set(err, LH_E_INVAL, "columns \"%s\": empty column name", text);
+        long c = src_find_col(s, p);
+        if (c < 0 && !quoted && s->kind == LH_SOURCE_POSTGRES) {
+            for (char *q = p; *q; q++)
+                if (*q >= 'A' && *q <= 'Z')
+                    *q = (char)(*q - 'A' + 'a');
+            c = src_find_col(s, p);
+        }
+        if (c < 0)
+            return lh_error_set(err, LH_E_INVAL, "columns: table %s has no column \"%s\"",
+                                s->opt.table, p);
+        for (size_t k = 0; k < *n; k++)
+            if (idx[k] == (size_t)c)
+                return lh_error_set(err, LH_E_INVAL, "columns: \"%s\" is listed twice", p);
+        idx[(*n)++] = (size_t)c;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    *out = idx;
+    return LH_OK;
+}
+
+void src_select_fields(struct lh_source *s, const size_t *idx, size_t n)
+{
+    struct lh_field *f = lh_arena_alloc(&s->arena, (n ? n : 1) * sizeof *f);
+    if (!f)
+        return; /* keeps every column: only when the arena is exhausted */
+    for (size_t i = 0; i < n; i++)
+        f[i] = s->fields[idx[i]];
+    s->fields = f;
+    s->ncols = n;
 }
 
 enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct src_order **out,
@@ -426,7 +562,8 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
         goto fail;
     }
     /* copy the option strings: the caller's may not outlive the source */
-    const char **strs[] = {&s->opt.table, &s->opt.order_by, &s->opt.cursor_column,
+    const char **strs[] = {&s->opt.table,       &s->opt.query,    &s->opt.columns,
+                           &s->opt.where,       &s->opt.order_by, &s->opt.cursor_column,
                            &s->opt.cursor_after};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         if (*strs[i]) {
@@ -437,8 +574,28 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
             }
         }
     }
-    if (!s->opt.table || !*s->opt.table) {
-        st = lh_error_set(err, LH_E_INVAL, "source: no table given");
+    if (s->opt.query) {
+        /* "SELECT ...;" reads as a derived table without the ';' */
+        char *q = (char *)s->opt.query;
+        size_t n = strlen(q);
+        while (n && (isspace((unsigned char)q[n - 1]) || q[n - 1] == ';'))
+            q[--n] = '\0';
+        if (!n) {
+            st = lh_error_set(err, LH_E_INVAL, "source: query is empty");
+            goto fail;
+        }
+    }
+    if ((!s->opt.table || !*s->opt.table) == !s->opt.query) {
+        st = lh_error_set(err, LH_E_INVAL, "source: give a table or a query (exactly one)");
+        goto fail;
+    }
+    if (s->opt.query && (s->opt.columns || s->opt.where)) {
+        st = lh_error_set(err, LH_E_INVAL, "source: %s only goes with a table, not a query",
+                          s->opt.columns ? "columns" : "where");
+        goto fail;
+    }
+    if (s->opt.where && !*s->opt.where) {
+        st = lh_error_set(err, LH_E_INVAL, "source: where is empty");
         goto fail;
     }
     if (s->opt.cursor_after && !s->opt.cursor_column) {
@@ -468,8 +625,14 @@ enum lh_status lh_source_start(struct lh_source *s, struct lh_error *err)
     if (st == LH_OK)
         st = src_check_cancel(s, NULL, err);
     if (st) {
-        if (err)
+        if (err) {
             scrub(s, err);
+            /* a server's message may quote the operator's SQL, line
+             * breaks and all: one line */
+            for (char *p = err->msg; *p; p++)
+                if ((unsigned char)*p < 0x20)
+                    *p = ' ';
+        }
         return st;
     }
     s->dead = false;

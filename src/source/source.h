@@ -1,6 +1,8 @@
 /*
- * source.h — reading one table of a PostgreSQL or MySQL/MariaDB database as
- * typed column batches (batch.h). The only header other modules include.
+ * source.h — reading one table (or view, or read-only query; optionally
+ * some columns and rows of a table) of a PostgreSQL or MySQL/MariaDB
+ * database as typed column batches (batch.h). The only header other
+ * modules include. docs/ingest.md "What gets copied" has the rules.
  *
  * PostgreSQL: one connection, a REPEATABLE READ READ ONLY transaction, and
  * `COPY (SELECT ...) TO STDOUT (FORMAT binary)` parsed straight into the
@@ -33,7 +35,22 @@ bool lh_source_kind_parse(const char *s, enum lh_source_kind *out);
 const char *lh_source_kind_name(enum lh_source_kind k); /* "postgres", "mysql" */
 
 struct lh_source_options {
-    const char *table;  /* required: "t" or "schema.t" (MySQL: "db.t") */
+    /* Exactly one of table and query. table: "t", "schema.t" (MySQL:
+     * "db.t"), each part unquoted or quoted ("Mixed Case"; MySQL also
+     * `x`), resolved by lh_source_table_parse; a view reads like a table. */
+    const char *table;
+    /* A read-only SELECT (or WITH/VALUES) read as a derived table:
+     * SELECT ... FROM (query) AS lh_t [WHERE cursor > after] ...; its
+     * column types come from the server's result metadata. Trailing ';'
+     * and blanks are dropped; one statement only. */
+    const char *query;
+    /* Table only: "a, b, c" — the columns to copy, in this order (names
+     * exact or, unquoted on PostgreSQL, case-folded; "x" quoted). NULL:
+     * every column. The cursor and order_by columns need not be listed. */
+    const char *columns;
+    /* Table only: the operator's SQL boolean expression, ANDed with the
+     * cursor bound and run as it is inside the read-only transaction. */
+    const char *where;
     int64_t batch_size; /* rows per batch; <= 0 means 65536 */
     /* A batch is also cut once its variable-length bytes pass this, so
      * wide rows stay in bounded memory; 0 means 64 MiB. */
@@ -62,6 +79,17 @@ struct lh_source_stats {
 };
 
 struct lh_source;
+
+/* Splits a table name the way the server resolves it: one or two
+ * identifiers separated by '.', each either quoted ("x", with "" for a
+ * quote inside; MySQL also `x`) and taken as it is, or unquoted: a
+ * PostgreSQL unquoted name is folded to lower case (ASCII), a MySQL one is
+ * kept. *schema is "" without a schema part (the server's default: the
+ * search_path, or the DSN's database). LH_E_INVAL with one line when the
+ * text is not a table name. */
+enum lh_status lh_source_table_parse(enum lh_source_kind kind, const char *text, char *schema,
+                                     size_t schema_cap, char *name, size_t name_cap,
+                                     struct lh_error *err) LH_NODISCARD;
 
 /* Allocates a source; no I/O. dsn: postgresql:// or postgres:// URLs and
  * libpq key=value strings; mysql:// and mariadb:// URLs

@@ -115,10 +115,19 @@ void src_cols_free(struct lh_source *s);
 /* Counts a warning; keeps the first few distinct texts. */
 void src_warn(struct lh_source *s, const char *fmt, ...) LH_PRINTF(2, 3);
 
-/* Splits "schema.table" (no quoting syntax; a name with a dot must be
- * given as schema.table). *schema is NULL without a dot. Arena copies. */
+/* lh_source_table_parse into arena copies; *schema is NULL without one. */
 enum lh_status src_split_table(struct lh_source *s, const char *table, char **schema, char **name,
                                struct lh_error *err);
+
+/* LH_E_INVAL when two of s->fields share a name (a query's "SELECT a.id,
+ * b.id"): Parquet columns need distinct names. */
+enum lh_status src_check_names(struct lh_source *s, struct lh_error *err);
+/* opt.columns resolved against s->fields: *out (arena) holds n indexes in
+ * the order given; NULL/0 without opt.columns. */
+enum lh_status src_parse_columns(struct lh_source *s, size_t **out, size_t *n,
+                                 struct lh_error *err);
+/* Keeps only s->fields[idx[0..n)] (the driver compacts its own arrays). */
+void src_select_fields(struct lh_source *s, const size_t *idx, size_t n);
 
 /* One ORDER BY term after validation. */
 struct src_order {

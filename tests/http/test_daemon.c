@@ -117,6 +117,10 @@ struct route_case {
     const char *contains; /* substring of the body, or NULL */
 };
 
+#define KIND "{\"type\":\"postgres\",\"dsn\":\"postgres://u:p@127.0.0.1:1/d\","
+#define SCHED                                                                                      \
+    "{\"id\":\"combo\",\"trigger\":{\"type\":\"interval\",\"secs\":60},\"kind\":{\"type\":"        \
+    "\"postgres\",\"dsn\":\"postgres://u:p@127.0.0.1:1/d\","
 static const struct route_case cases[] = {
     {"GET", "/api/health", NULL, NULL, 200, "\"status\":\"ok\""},
     {"GET", "/api/datasets", NULL, NULL, 200, "\"name\":\"customers\""},
@@ -173,6 +177,35 @@ static const struct route_case cases[] = {
     {"POST", "/api/indexes", "text/plain", "{\"index\":\"a\",\"dataset\":\"customers\"}", 415,
      "application/json"},
     {"POST", "/api/indexes", "application/x-www-form-urlencoded", "index=a", 415, NULL},
+    /* what is copied (issue 15): bad combinations are a 400 naming the field */
+    {"POST", "/api/ingest", "application/json",
+     KIND "\"table\":\"t\",\"query\":\"SELECT 1\","
+          "\"dataset_name\":\"x\"}",
+     400, "\"field\":\"kind.query\""},
+    {"POST", "/api/ingest", "application/json",
+     KIND "\"query\":\"SELECT 1\",\"dataset_name\":\"x\","
+          "\"columns\":\"a\"}",
+     400, "\"field\":\"kind.columns\""},
+    {"POST", "/api/ingest", "application/json",
+     KIND "\"query\":\"SELECT 1\",\"dataset_name\":\"x\","
+          "\"where\":\"a > 1\"}",
+     400, "\"field\":\"kind.where\""},
+    {"POST", "/api/ingest", "application/json", KIND "\"query\":\"SELECT 1\"}", 400,
+     "\"field\":\"kind.dataset_name\""},
+    {"POST", "/api/ingest", "application/json", KIND "\"mode\":\"overwrite\"}", 400,
+     "\"field\":\"kind.table\""},
+    {"POST", "/api/ingest", "application/json", KIND "\"table\":\"t\",\"columns\":[2]}", 400,
+     "\"field\":\"kind.columns\""},
+    {"POST", "/api/schedules", "application/json",
+     SCHED "\"query\":\"SELECT 1\",\"where\":\"x\","
+           "\"dataset_name\":\"q\"}}",
+     400, "\"field\":\"kind.where\""},
+    {"POST", "/api/schedules", "application/json",
+     SCHED "\"table\":\"t\",\"query\":\"SELECT 1\","
+           "\"dataset_name\":\"q\"}}",
+     400, "\"field\":\"kind.query\""},
+    {"POST", "/api/schedules", "application/json", SCHED "\"query\":\"SELECT 1\"}}", 400,
+     "\"field\":\"kind.dataset_name\""},
     /* routing errors */
     {"PUT", "/api/datasets", NULL, NULL, 405, "allowed: GET"},
     {"DELETE", "/api/health", NULL, NULL, 405, NULL},

@@ -896,9 +896,224 @@ static void test_type_text(void **state)
     assert_false(lh_ingest_mode_parse("merge", &m));
 }
 
+/* ---------------------------------------------------- what gets copied */
+
+/* Runs the binary with argv (NULL-terminated); the exit code, stdout and
+ * stderr (each up to cap bytes). */
+static int run_cli(const char *const *argv, char *out, char *errtext, size_t cap)
+{
+    int po[2], pe[2];
+    assert_int_equal(pipe(po), 0);
+    assert_int_equal(pipe(pe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        execv(LH_TEST_LAKEHOUSE, (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    size_t no = 0, ne = 0;
+    for (;;) { /* small outputs: read stdout to the end, then stderr */
+        ssize_t k = read(po[0], out + no, cap - 1 - no);
+        if (k <= 0)
+            break;
+        no += (size_t)k;
+    }
+    for (;;) {
+        ssize_t k = read(pe[0], errtext + ne, cap - 1 - ne);
+        if (k <= 0)
+            break;
+        ne += (size_t)k;
+    }
+    out[no] = errtext[ne] = '\0';
+    close(po[0]);
+    close(pe[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static size_t count_lines(const char *t)
+{
+    size_t n = 0;
+    for (; *t; t++)
+        n += *t == '\n';
+    return n;
+}
+
+/* Two schemas with the same table name get different default datasets; a
+ * table whose name is no dataset name gets one; a query (incremental over
+ * it), columns and where; the CLI says which default name it chose and
+ * refuses bad combinations with one line and exit 2. */
+static void what_is_copied(struct srv *s, const char *kind)
+{
+    bool pg = s->kind == LH_SOURCE_POSTGRES;
+    const char *other = "w_sales";
+    char sql[256];
+    if (pg) {
+        exec_sql(s, "CREATE SCHEMA IF NOT EXISTS w_sales");
+        exec_sql(s, "DROP TABLE IF EXISTS public.w_orders, w_sales.w_orders, \"W Odd$Name\"");
+    } else {
+        exec_sql(s, "CREATE DATABASE IF NOT EXISTS w_sales");
+        exec_sql(s, "DROP TABLE IF EXISTS lhtest.w_orders, w_sales.w_orders, `W Odd$Name`");
+    }
+    exec_sql(s, "CREATE TABLE w_orders (id int, seq int)");
+    exec_sql(s, "INSERT INTO w_orders VALUES (1, 10), (2, 20), (3, 30)");
+    snprintf(sql, sizeof sql, "CREATE TABLE %s.w_orders (id int, seq int)", other);
+    exec_sql(s, sql);
+    snprintf(sql, sizeof sql, "INSERT INTO %s.w_orders VALUES (101, 1), (102, 2)", other);
+    exec_sql(s, sql);
+    exec_sql(s, pg ? "CREATE TABLE \"W Odd$Name\" (id int)" : "CREATE TABLE `W Odd$Name` (id int)");
+    exec_sql(s,
+             pg ? "INSERT INTO \"W Odd$Name\" VALUES (7)" : "INSERT INTO `W Odd$Name` VALUES (7)");
+
+    struct outcome o;
+    int32_t ids[16];
+    uint64_t v;
+    /* default schema and another one: two datasets, both readable */
+    struct lh_ingest_options a = {.table = pg ? "public.w_orders" : "lhtest.w_orders"};
+    run_job(s, &a, &o);
+    if (o.status)
+        fail_msg("%s", o.err.msg);
+    assert_string_equal(o.res.dataset, "w_orders");
+    struct lh_ingest_options b = {.table = "w_sales.w_orders"};
+    run_job(s, &b, &o);
+    if (o.status)
+        fail_msg("%s", o.err.msg);
+    assert_string_equal(o.res.dataset, "w_sales_w_orders");
+    assert_int_equal(read_current("w_orders", &v, ids, 16), 3);
+    assert_int_equal(ids[0], 1);
+    assert_int_equal(read_current("w_sales_w_orders", &v, ids, 16), 2);
+    assert_int_equal(ids[0], 101);
+    /* a name that is no dataset name is turned into one */
+    struct lh_ingest_options c = {.table = pg ? "\"W Odd$Name\"" : "`W Odd$Name`"};
+    run_job(s, &c, &o);
+    if (o.status)
+        fail_msg("%s", o.err.msg);
+    assert_string_equal(o.res.dataset, "W_Odd_Name");
+    assert_int_equal(read_current("W_Odd_Name", &v, ids, 16), 1);
+
+    /* a query, incremental around it */
+    char qds[32];
+    snprintf(qds, sizeof qds, "w_query_%s", kind);
+    struct lh_ingest_options q = {.query = "SELECT seq AS s2, id FROM w_orders WHERE id < 100",
+                                  .dataset = qds,
+                                  .mode = LH_INGEST_INCREMENTAL,
+                                  .cursor_column = "s2"};
+    run_job(s, &q, &o);
+    if (o.status)
+        fail_msg("%s", o.err.msg);
+    assert_int_equal(o.res.rows, 3);
+    assert_string_equal(o.res.watermark, "30");
+    exec_sql(s, "INSERT INTO w_orders VALUES (4, 40), (5, 50)");
+    run_job(s, &q, &o);
+    if (o.status)
+        fail_msg("%s", o.err.msg);
+    assert_int_equal(o.res.rows, 2);
+    assert_int_equal(read_current(qds, &v, ids, 16), 5);
+    assert_int_equal(ids[3], 40);
+    assert_int_equal(ids[4], 50);
+
+    /* columns (in the order given) and where */
+    char cds[32];
+    snprintf(cds, sizeof cds, "w_cols_%s", kind);
+    struct lh_ingest_options cw = {
+        .table = "w_orders", .columns = "seq, id", .where = "id % 2 = 1", .dataset = cds};
+    run_job(s, &cw, &o);
+    if (o.status)
+        fail_msg("%s", o.err.msg);
+    assert_int_equal(read_current(cds, &v, ids, 16), 3);
+    assert_int_equal(ids[0], 10);
+    assert_int_equal(ids[1], 30);
+    assert_int_equal(ids[2], 50);
+
+    /* the CLI names the default it chose */
+    char out[4096], errt[4096];
+    const char *argv1[] = {"lakehouse", "ingest",           kind,     "--dsn",  s->user_dsn,
+                           "--table",   "w_sales.w_orders", "--data", DATA_DIR, NULL};
+    int rc = run_cli(argv1, out, errt, sizeof out);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, errt);
+    assert_non_null(strstr(out, "dataset=w_sales_w_orders"));
+    assert_non_null(strstr(errt, "dataset name 'w_sales_w_orders'"));
+
+    /* bad combinations: one line, exit 2 */
+    const char *bad[][8] = {
+        {"--table", "w_orders", "--query", "SELECT 1", NULL},
+        {"--query", "SELECT 1 AS id", NULL},
+        {"--query", "SELECT 1 AS id", "--dataset", "x", "--columns", "id", NULL},
+        {"--query", "SELECT 1 AS id", "--dataset", "x", "--where", "true", NULL},
+        {"--columns", "id", NULL},
+        {"--table", "", NULL},
+        {"--table", "w_orders", "--where", "", NULL},
+        {"--table", "a.b.c", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *argv[16] = {"lakehouse", "ingest", kind,    "--dsn",
+                                s->user_dsn, "--data", DATA_DIR};
+        size_t n = 7;
+        for (size_t k = 0; bad[i][k]; k++)
+            argv[n++] = bad[i][k];
+        argv[n] = NULL;
+        rc = run_cli(argv, out, errt, sizeof out);
+        if (rc != 2 || count_lines(errt) != 1)
+            fail_msg("case %zu: exit %d, stderr: %s", i, rc, errt);
+    }
+}
+
+static void test_what_is_copied_pg(void **state)
+{
+    (void)state;
+    what_is_copied(&PG_SRV, "postgres");
+}
+
+static void test_what_is_copied_mysql(void **state)
+{
+    (void)state;
+    what_is_copied(&MY_SRV, "mysql");
+}
+
+static void test_default_dataset(void **state)
+{
+    (void)state;
+    const struct {
+        enum lh_source_kind k;
+        const char *dsn, *table, *want;
+        bool changed;
+    } cases[] = {
+        {LH_SOURCE_POSTGRES, "postgres://u@h/db", "orders", "orders", false},
+        {LH_SOURCE_POSTGRES, "postgres://u@h/db", "public.orders", "orders", false},
+        {LH_SOURCE_POSTGRES, "postgres://u@h/db", "sales.orders", "sales_orders", true},
+        {LH_SOURCE_POSTGRES, "postgres://u@h/db", "Sales.Orders", "sales_orders", true},
+        {LH_SOURCE_POSTGRES, "postgres://u@h/db", "\"Mixed Case\"", "Mixed_Case", true},
+        {LH_SOURCE_POSTGRES, "postgres://u@h/db", "\".hidden\"", "_hidden", true},
+        {LH_SOURCE_MYSQL, "mysql://u:p@h:3306/shop?x=1", "shop.orders", "orders", false},
+        {LH_SOURCE_MYSQL, "mysql://u:p@h:3306/shop", "crm.orders", "crm_orders", true},
+        {LH_SOURCE_MYSQL, "mysql://u:p@h:3306/shop", "`a.b`", "a.b", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        bool changed = !cases[i].changed;
+        struct lh_error err;
+        if (lh_ingest_default_dataset(cases[i].k, cases[i].dsn, cases[i].table, out, sizeof out,
+                                      &changed, &err) != LH_OK)
+            fail_msg("%s: %s", cases[i].table, err.msg);
+        assert_string_equal(out, cases[i].want);
+        assert_int_equal(changed, cases[i].changed);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_dataset),
+        cmocka_unit_test(test_what_is_copied_pg),
+        cmocka_unit_test(test_what_is_copied_mysql),
         cmocka_unit_test(test_type_text),
         cmocka_unit_test(test_load_modes_pg),
         cmocka_unit_test(test_load_modes_mysql),

@@ -41,6 +41,36 @@ has "duplicate message" "$T/err" "already exists"
 expect "add bad trigger" 1 "$LH" schedule add x --mysql --dsn 'mysql://h/d' --table t --cron '61 * * * *'
 has "bad cron names the field" "$T/err" "trigger.expr"
 expect "add bad duration" 2 "$LH" schedule add y --mysql --dsn 'mysql://h/d' --table t --every 5x
+# what is copied: a query, columns and where; bad combinations are one line, exit 2
+expect "add query" 0 "$LH" schedule add totals --postgres --dsn 'postgres://ro@pg/app' \
+    --query 'SELECT id, sum(x) AS total FROM t GROUP BY id' --dataset totals --every 1h
+expect "show query" 0 "$LH" schedule show totals --json
+has "json query" "$T/out" '"query": "SELECT id, sum(x) AS total FROM t GROUP BY id"'
+expect "add columns where" 0 "$LH" schedule add part --postgres --dsn 'postgres://ro@pg/app' \
+    --table sales.orders --columns 'id,amount' --where "region = 'eu'" --every 1h
+expect "show part" 0 "$LH" schedule show part
+has "show columns" "$T/out" "columns  *id,amount"
+has "show where" "$T/out" "where  *region = 'eu'"
+has "show default dataset" "$T/out" "dataset  *sales_orders"
+for c in "--table t --query q" "--query q" "--query q --dataset d --columns a" \
+    "--query q --dataset d --where x" "--table ''"; do
+    eval "set -- $c"
+    expect "bad combination: $c" 2 "$LH" schedule add combo --postgres --dsn 'postgres://h/d' \
+        --every 1h "$@"
+    if [ "$(wc -l <"$T/err")" = 1 ]; then ok "one line: $c"; else bad "one line: $c: $(cat "$T/err")"; fi
+done
+expect "update table to query without dataset" 2 "$LH" schedule update part --query 'SELECT 1'
+expect "update where" 0 "$LH" schedule update part --where 'id > 7' --columns ''
+expect "show updated" 0 "$LH" schedule show part --json
+has "where updated" "$T/out" '"where": "id > 7"'
+hasnt "columns cleared" "$T/out" '"columns"'
+expect "update to query" 0 "$LH" schedule update part --query 'SELECT 2 AS id' --where '' \
+    --dataset part2
+expect "show query schedule" 0 "$LH" schedule show part --json
+has "query updated" "$T/out" '"query": "SELECT 2 AS id"'
+has "table cleared" "$T/out" '"table": ""'
+expect "rm totals" 0 "$LH" schedule rm totals
+expect "rm part" 0 "$LH" schedule rm part
 expect "list" 0 "$LH" schedule list
 has "list header" "$T/out" "ID  *KIND  *TRIGGER  *ENABLED  *NEXT RUN  *RUNS/FAILED  *LAST OUTCOME"
 has "list row" "$T/out" "nightly  *postgres:public.orders  *cron 30 2 \* \* \* America/New_York  *yes"

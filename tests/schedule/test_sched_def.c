@@ -289,6 +289,62 @@ static void test_round_trip_every_field(void **state)
     free(j2);
 }
 
+/* kind.query / kind.columns / kind.where: written only when set (a table
+ * schedule keeps the reference's shape), read back equal; columns may be a
+ * JSON array. */
+static void test_query_columns_where(void **state)
+{
+    (void)state;
+    struct lh_schedule d, d2;
+    struct lh_error err;
+    lh_schedule_init(&d, "q", iso("2026-05-01T10:00:00Z"));
+    snprintf(d.dsn, sizeof d.dsn, "postgres://app@db/x");
+    snprintf(d.table, sizeof d.table, "\"Mixed Case\"");
+    assert_int_equal(lh_schedule_validate(&d, true, &err), LH_OK);
+    char *j = to_json(&d);
+    assert_null(strstr(j, "\"query\""));
+    assert_null(strstr(j, "\"columns\""));
+    assert_null(strstr(j, "\"where\""));
+    free(j);
+
+    snprintf(d.columns, sizeof d.columns, "id,\"Some Col\"");
+    snprintf(d.where, sizeof d.where, "id > 5\n AND region = 'eu'");
+    assert_int_equal(lh_schedule_validate(&d, true, &err), LH_OK);
+    j = to_json(&d);
+    assert_int_equal(lh_schedule_from_json(j, strlen(j), &key_a, &d2, NULL, &err), LH_OK);
+    assert_string_equal(d2.columns, d.columns);
+    assert_string_equal(d2.where, d.where);
+    assert_string_equal(d2.table, d.table);
+    free(j);
+
+    d.table[0] = d.columns[0] = d.where[0] = 0;
+    snprintf(d.query, sizeof d.query, "SELECT id, sum(x) AS total\nFROM t GROUP BY id");
+    snprintf(d.dataset_name, sizeof d.dataset_name, "totals");
+    assert_int_equal(lh_schedule_validate(&d, true, &err), LH_OK);
+    j = to_json(&d);
+    assert_int_equal(lh_schedule_from_json(j, strlen(j), &key_a, &d2, NULL, &err), LH_OK);
+    assert_string_equal(d2.query, d.query);
+    assert_string_equal(d2.table, "");
+    char *j2 = to_json(&d2);
+    assert_string_equal(j, j2);
+    free(j);
+    free(j2);
+
+    const char *arr = "{\"id\":\"a\",\"kind\":{\"type\":\"mysql\",\"dsn\":\"mysql://h/d\","
+                      "\"table\":\"t\",\"columns\":[\"id\",\"name\"]},\"trigger\":{\"type\":"
+                      "\"interval\",\"secs\":60},\"enabled\":true,\"created_at\":"
+                      "\"2026-01-01T00:00:00Z\",\"next_run_at\":\"2026-01-01T00:00:00Z\"}";
+    assert_int_equal(lh_schedule_from_json(arr, strlen(arr), &key_a, &d2, NULL, &err), LH_OK);
+    assert_string_equal(d2.columns, "id,name");
+    const char *badarr = "{\"id\":\"a\",\"kind\":{\"type\":\"mysql\",\"dsn\":\"mysql://h/d\","
+                         "\"table\":\"t\",\"columns\":[1]},\"trigger\":{\"type\":"
+                         "\"interval\",\"secs\":60},\"enabled\":true,\"created_at\":"
+                         "\"2026-01-01T00:00:00Z\",\"next_run_at\":\"2026-01-01T00:00:00Z\"}";
+    assert_int_not_equal(lh_schedule_from_json(badarr, strlen(badarr), &key_a, &d2, NULL, &err),
+                         LH_OK);
+    assert_non_null(strstr(err.msg, "kind.columns"));
+}
+
 static void test_unknown_fields_tolerated(void **state)
 {
     (void)state;
@@ -334,6 +390,28 @@ static void m_table(struct lh_schedule *d)
 {
     d->table[0] = 0;
 }
+static void m_table_query(struct lh_schedule *d)
+{
+    snprintf(d->query, sizeof d->query, "SELECT 1");
+    snprintf(d->dataset_name, sizeof d->dataset_name, "q");
+}
+static void m_query_columns(struct lh_schedule *d)
+{
+    d->table[0] = 0;
+    m_table_query(d);
+    snprintf(d->columns, sizeof d->columns, "a,b");
+}
+static void m_query_where(struct lh_schedule *d)
+{
+    d->table[0] = 0;
+    m_table_query(d);
+    snprintf(d->where, sizeof d->where, "a > 1");
+}
+static void m_query_nodataset(struct lh_schedule *d)
+{
+    d->table[0] = 0;
+    snprintf(d->query, sizeof d->query, "SELECT 1");
+}
 static void m_secs(struct lh_schedule *d)
 {
     d->trigger.interval_secs = 0;
@@ -377,7 +455,11 @@ static const struct invalid_case invalid_cases[] = {
     {"id length", m_id_long, "id: longer than 128"},
     {"dsn scheme", m_dsn_scheme, "kind.dsn: a mysql schedule needs"},
     {"dsn empty", m_dsn_empty, "kind.dsn: must not be empty"},
-    {"table", m_table, "kind.table: must not be empty"},
+    {"table", m_table, "kind.table: give a table or a query"},
+    {"table and query", m_table_query, "kind.query: give a table or a query, not both"},
+    {"query and columns", m_query_columns, "kind.columns: only with a table"},
+    {"query and where", m_query_where, "kind.where: only with a table"},
+    {"query without dataset", m_query_nodataset, "kind.dataset_name: required with a query"},
     {"secs", m_secs, "trigger.secs: must be at least 1"},
     {"cron", m_cron, "trigger.expr: cron: minute"},
     {"tz", m_tz, "trigger.tz"},
@@ -418,7 +500,7 @@ static const struct bad_json_case bad_json[] = {
     {"{\"id\":\"a\",\"kind\":{\"type\":\"mysql\",\"dsn\":\"mysql://h/d\"},\"trigger\":{\"type\":"
      "\"interval\",\"secs\":1},\"enabled\":true,\"created_at\":\"2026-01-01T00:00:00Z\","
      "\"next_run_at\":\"2026-01-01T00:00:00Z\"}",
-     "kind.table: missing"},
+     "kind.table: give a table or a query"},
     {"{\"id\":\"a\",\"kind\":{\"type\":\"oracle\",\"dsn\":\"x\",\"table\":\"t\"}}", "kind.type"},
     {"{\"id\":\"a\",\"kind\":{\"type\":\"mysql\",\"dsn\":\"mysql://h/d\",\"table\":\"t\"},"
      "\"trigger\":{\"type\":\"weekly\"},\"enabled\":true}",
@@ -679,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_design_json_loads),
         cmocka_unit_test(test_reference_files),
         cmocka_unit_test(test_round_trip_every_field),
+        cmocka_unit_test(test_query_columns_where),
         cmocka_unit_test(test_unknown_fields_tolerated),
         cmocka_unit_test(test_validation_messages),
         cmocka_unit_test(test_bad_json),

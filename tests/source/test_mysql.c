@@ -225,8 +225,152 @@ static int setup(void **state)
     exec_ok(c, "INSERT INTO `odd``name` VALUES (7), (8)");
     exec_ok(c, "CREATE VIEW slow AS SELECT seq AS id, SLEEP(0.0005) AS v FROM seq_1_to_10000000");
     exec_ok(c, "CREATE VIEW slow_open AS SELECT 1 AS id, SLEEP(20) AS z");
+    /* what gets copied (issue 15): one table name in two databases, a
+     * mixed-case table, a view */
+    exec_ok(c, "CREATE DATABASE IF NOT EXISTS sales");
+    exec_ok(c, "DROP VIEW IF EXISTS orders_v");
+    exec_ok(c, "DROP TABLE IF EXISTS lhtest.orders, sales.orders, `Mixed Case`, pwned");
+    exec_ok(c, "CREATE TABLE lhtest.orders (id int, amount decimal(10,2), note varchar(10))");
+    exec_ok(c, "INSERT INTO lhtest.orders SELECT seq, seq * 1.5, CONCAT('n', seq) FROM seq_1_to_5");
+    exec_ok(c, "CREATE TABLE sales.orders (id int, region varchar(10))");
+    exec_ok(c, "INSERT INTO sales.orders VALUES (101, 'eu'), (102, 'us')");
+    exec_ok(c, "CREATE TABLE `Mixed Case` (`Id` int, `Some Col` varchar(10))");
+    exec_ok(c, "INSERT INTO `Mixed Case` VALUES (1, 'a'), (2, 'b')");
+    exec_ok(c, "CREATE VIEW orders_v AS SELECT id, amount FROM lhtest.orders WHERE id > 2");
     mysql_close(c);
     return 0;
+}
+
+static void drain_ids(struct lh_source *s, struct rbuf *out);
+
+struct copy_case {
+    const char *table, *query, *columns, *where, *cursor, *after;
+    const char *want_ids;
+    const char *want_cols; /* "name:type,..." (lh_type numbers) */
+    const char *want_high;
+};
+
+static void schema_text(const struct lh_schema *sc, struct rbuf *out)
+{
+    for (size_t i = 0; i < sc->nfields; i++) {
+        char t[300];
+        snprintf(t, sizeof t, "%s%s:%d", i ? "," : "", sc->fields[i].name, (int)sc->fields[i].type);
+        if (sc->fields[i].type == LH_T_DECIMAL)
+            snprintf(t + strlen(t), sizeof t - strlen(t), "(%u,%u)", sc->fields[i].precision,
+                     sc->fields[i].scale);
+        rb_str(out, t);
+    }
+}
+
+/* --table (databases, quoting, views), --query (types from the prepared
+ * statement's result metadata, incremental around it), --columns, --where. */
+static void test_what_is_copied(void **state)
+{
+    (void)state;
+    char cols_orders[64], cols_sales[64], cols_mixed[64], cols_q[64], cols_v[64], cols_sel[64];
+    int i32 = LH_T_INT32, dec = LH_T_DECIMAL, str = LH_T_STRING;
+    snprintf(cols_orders, sizeof cols_orders, "id:%d,amount:%d(10,2),note:%d", i32, dec, str);
+    snprintf(cols_sales, sizeof cols_sales, "id:%d,region:%d", i32, str);
+    snprintf(cols_mixed, sizeof cols_mixed, "Id:%d,Some Col:%d", i32, str);
+    snprintf(cols_q, sizeof cols_q, "x:%d,amt:%d(12,2),n:%d", i32, dec, str);
+    snprintf(cols_v, sizeof cols_v, "id:%d,amount:%d(10,2)", i32, dec);
+    snprintf(cols_sel, sizeof cols_sel, "id:%d,note:%d", i32, str);
+    const struct copy_case cases[] = {
+        {"orders", NULL, NULL, NULL, NULL, NULL, "1,2,3,4,5", cols_orders, NULL},
+        {"sales.orders", NULL, NULL, NULL, NULL, NULL, "101,102", cols_sales, NULL},
+        {"\"Mixed Case\"", NULL, NULL, NULL, NULL, NULL, "1,2", cols_mixed, NULL},
+        {"lhtest.`Mixed Case`", NULL, NULL, NULL, NULL, NULL, "1,2", cols_mixed, NULL},
+        {"orders_v", NULL, NULL, NULL, NULL, NULL, "3,4,5", cols_v, NULL},
+        {NULL, "SELECT id AS x, CAST(amount AS DECIMAL(12,2)) AS amt, note AS n FROM orders;\n",
+         NULL, NULL, NULL, NULL, "1,2,3,4,5", cols_q, NULL},
+        {NULL, "SELECT id AS x, CAST(amount AS DECIMAL(12,2)) AS amt, note AS n FROM orders -- c",
+         NULL, NULL, "x", "2", "3,4,5", cols_q, "5"},
+        {"orders", NULL, " id , note", NULL, NULL, NULL, "1,2,3,4,5", cols_sel, NULL},
+        {"orders", NULL, "id,\"note\"", NULL, "amount", "3.00", "3,4,5", cols_sel, "7.50"},
+        {"orders", NULL, NULL, "id % 2 = 1", NULL, NULL, "1,3,5", cols_orders, NULL},
+        {"orders", NULL, "id", "id % 2 = 1", "id", "1", "3,5", NULL, "5"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct copy_case *c = &cases[i];
+        struct lh_source_options opt = {.table = c->table,
+                                        .query = c->query,
+                                        .columns = c->columns,
+                                        .where = c->where,
+                                        .cursor_column = c->cursor,
+                                        .cursor_after = c->after,
+                                        .batch_size = 2};
+        struct lh_source *s = NULL;
+        struct lh_error err = {0};
+        if (lh_source_open(&s, LH_SOURCE_MYSQL, g_user_dsn, &opt, &err))
+            fail_msg("case %zu: %s", i, err.msg);
+        struct rbuf got = {0};
+        rb_str(&got, "");
+        if (c->want_cols) {
+            schema_text(lh_source_schema(s), &got);
+            if (strcmp(got.p, c->want_cols) != 0)
+                fail_msg("case %zu: columns %s, want %s", i, got.p, c->want_cols);
+            got.len = 0;
+            got.p[0] = '\0';
+        }
+        drain_ids(s, &got);
+        if (strcmp(got.p, c->want_ids) != 0)
+            fail_msg("case %zu: ids %s, want %s", i, got.p, c->want_ids);
+        if (c->want_high)
+            assert_string_equal(lh_source_cursor_high(s), c->want_high);
+        free(got.p);
+        lh_source_close(s);
+    }
+}
+
+static void test_what_is_copied_errors(void **state)
+{
+    (void)state;
+    const struct {
+        const char *table, *query, *columns, *where;
+        bool at_create;
+        const char *want;
+    } cases[] = {
+        {"orders", "SELECT 1", NULL, NULL, true, "exactly one"},
+        {NULL, "SELECT 1 AS id", "id", NULL, true, "columns only goes with a table"},
+        {NULL, "SELECT 1 AS id", NULL, "true", true, "where only goes with a table"},
+        {"orders", NULL, "id,nope", NULL, false, "has no column \"nope\""},
+        {"`Mixed Case", NULL, NULL, NULL, false, "bad table name"},
+        {"mixed case", NULL, NULL, NULL, false, "not found"},
+        {NULL, "SELECT 1 AS id, 2 AS id", NULL, NULL, false, "mysql"},
+        {"orders", NULL, NULL, "1=1); CREATE TABLE pwned (x int); SELECT (1", false, "mysql"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lh_source_options opt = {.table = cases[i].table,
+                                        .query = cases[i].query,
+                                        .columns = cases[i].columns,
+                                        .where = cases[i].where};
+        struct lh_source *s = NULL;
+        struct lh_error err = {0};
+        enum lh_status st = lh_source_create(&s, LH_SOURCE_MYSQL, g_user_dsn, &opt, &err);
+        if (cases[i].at_create) {
+            if (st == LH_OK)
+                fail_msg("case %zu: create accepted it", i);
+        } else {
+            if (st)
+                fail_msg("case %zu: create: %s", i, err.msg);
+            st = lh_source_start(s, &err);
+            if (st == LH_OK)
+                fail_msg("case %zu: start accepted it", i);
+        }
+        if (!strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err.msg, cases[i].want);
+        assert_null(strchr(err.msg, '\n'));
+        lh_source_close(s);
+    }
+    MYSQL *c = root_conn();
+    assert_int_equal(mysql_query(c, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                                    "TABLE_NAME = 'pwned'"),
+                     0);
+    MYSQL_RES *r = mysql_store_result(c);
+    MYSQL_ROW row = mysql_fetch_row(r);
+    assert_string_equal(row[0], "0");
+    mysql_free_result(r);
+    mysql_close(c);
 }
 
 static int teardown(void **state)
@@ -393,7 +537,7 @@ static void test_read_options(void **state)
         {false, "small", "id", 0, "997", NULL, "998,999,1000", "1000"},
         {false, "small", NULL, 2, "10", NULL, "11,12", "12"},
         {false, "small", NULL, 0, "1000", NULL, "", NULL},
-        {false, "odd`name", "we`ird DESC", 0, NULL, NULL, "8,7", NULL},
+        {false, "`odd``name`", "we`ird DESC", 0, NULL, NULL, "8,7", NULL},
         {false, "matrix", NULL, 0, "2000-01-01", "c_dt", "1,3", "9999-12-31 23:59:59.999999"},
         {false, "matrix", NULL, 0, "2000-01-01 00:00:00", "c_ts", "1,3", "2038-01-19 03:14:07.999"},
         {false, "matrix", NULL, 0, "-9223372036854775807", "c_big", "2", "9223372036854775807"},
@@ -678,10 +822,11 @@ static void test_start_cancel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_matrix),  cmocka_unit_test(test_read_options),
-        cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stream_errors),
-        cmocka_unit_test(test_batch_bytes),  cmocka_unit_test(test_close_mid_stream),
-        cmocka_unit_test(test_start_cancel),
+        cmocka_unit_test(test_type_matrix),           cmocka_unit_test(test_read_options),
+        cmocka_unit_test(test_open_errors),           cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_batch_bytes),           cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_start_cancel),          cmocka_unit_test(test_what_is_copied),
+        cmocka_unit_test(test_what_is_copied_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

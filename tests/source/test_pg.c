@@ -331,8 +331,194 @@ static int setup(void **state)
                "CREATE VIEW slow_open AS SELECT g AS id FROM generate_series(1, 3) g"
                "  CROSS JOIN pg_sleep(20);"
                "GRANT USAGE ON SCHEMA public TO lh_limited;");
+    /* what gets copied (issue 15): one table name in two schemas, a
+     * mixed-case table, a view */
+    exec_ok(c, "CREATE SCHEMA IF NOT EXISTS sales;"
+               "DROP TABLE IF EXISTS public.orders, sales.orders, \"Mixed Case\", pwned, pwned2 "
+               "CASCADE;"
+               "CREATE TABLE public.orders (id int, amount numeric(10,2), note text);"
+               "INSERT INTO public.orders SELECT g, g * 1.5, 'n' || g FROM generate_series(1, 5) g;"
+               "CREATE TABLE sales.orders (id int, region text);"
+               "INSERT INTO sales.orders VALUES (101, 'eu'), (102, 'us');"
+               "CREATE TABLE \"Mixed Case\" (\"Id\" int, \"Some Col\" text);"
+               "INSERT INTO \"Mixed Case\" VALUES (1, 'a'), (2, 'b');"
+               "CREATE VIEW orders_v AS SELECT id, amount FROM public.orders WHERE id > 2;");
     PQfinish(c);
     return 0;
+}
+
+static void drain_ids(struct lh_source *s, struct rbuf *out);
+
+struct copy_case {
+    const char *table, *query, *columns, *where, *cursor, *after;
+    const char *want_ids;  /* first column, an int */
+    const char *want_cols; /* "name:type,..." (lh_type numbers) */
+    const char *want_high;
+};
+
+static void schema_text(const struct lh_schema *sc, struct rbuf *out)
+{
+    for (size_t i = 0; i < sc->nfields; i++) {
+        char t[300];
+        snprintf(t, sizeof t, "%s%s:%d", i ? "," : "", sc->fields[i].name, (int)sc->fields[i].type);
+        rb_str(out, t);
+    }
+}
+
+/* --table (schemas, quoting, case folding, views), --query (types from the
+ * result metadata, incremental around it), --columns and --where. */
+static void test_what_is_copied(void **state)
+{
+    (void)state;
+    char i32[8], dec[8], str[8];
+    snprintf(i32, sizeof i32, "%d", (int)LH_T_INT32);
+    snprintf(dec, sizeof dec, "%d", (int)LH_T_DECIMAL);
+    snprintf(str, sizeof str, "%d", (int)LH_T_STRING);
+    char cols_orders[64], cols_sales[64], cols_mixed[64], cols_q[64], cols_v[64], cols_sel[64];
+    snprintf(cols_orders, sizeof cols_orders, "id:%s,amount:%s,note:%s", i32, dec, str);
+    snprintf(cols_sales, sizeof cols_sales, "id:%s,region:%s", i32, str);
+    snprintf(cols_mixed, sizeof cols_mixed, "Id:%s,Some Col:%s", i32, str);
+    snprintf(cols_q, sizeof cols_q, "x:%s,amt:%s,n:%s", i32, dec, str);
+    snprintf(cols_v, sizeof cols_v, "id:%s,amount:%s", i32, dec);
+    snprintf(cols_sel, sizeof cols_sel, "id:%s,note:%s", i32, str);
+    const struct copy_case cases[] = {
+        {"orders", NULL, NULL, NULL, NULL, NULL, "1,2,3,4,5", cols_orders, NULL},
+        {"sales.orders", NULL, NULL, NULL, NULL, NULL, "101,102", cols_sales, NULL},
+        {"SALES.Orders", NULL, NULL, NULL, NULL, NULL, "101,102", cols_sales, NULL},
+        {"\"Mixed Case\"", NULL, NULL, NULL, NULL, NULL, "1,2", cols_mixed, NULL},
+        {"public.\"Mixed Case\"", NULL, NULL, NULL, NULL, NULL, "1,2", cols_mixed, NULL},
+        {"orders_v", NULL, NULL, NULL, NULL, NULL, "3,4,5", cols_v, NULL},
+        {NULL, "SELECT id * 10 AS x, amount::numeric(12,2) AS amt, note AS n FROM orders;\n", NULL,
+         NULL, NULL, NULL, "10,20,30,40,50", cols_q, NULL},
+        {NULL, "SELECT id * 10 AS x, amount::numeric(12,2) AS amt, note AS n FROM orders -- c",
+         NULL, NULL, "x", "20", "30,40,50", cols_q, "50"},
+        {"orders", NULL, " id , NOTE", NULL, NULL, NULL, "1,2,3,4,5", cols_sel, NULL},
+        {"orders", NULL, "id,\"note\"", NULL, "amount", "3.00", "3,4,5", cols_sel, "7.50"},
+        {"orders", NULL, NULL, "id % 2 = 1", NULL, NULL, "1,3,5", cols_orders, NULL},
+        {"orders", NULL, "id", "id % 2 = 1", "id", "1", "3,5", NULL, "5"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct copy_case *c = &cases[i];
+        struct lh_source_options opt = {.table = c->table,
+                                        .query = c->query,
+                                        .columns = c->columns,
+                                        .where = c->where,
+                                        .cursor_column = c->cursor,
+                                        .cursor_after = c->after,
+                                        .batch_size = 2};
+        struct lh_source *s = NULL;
+        struct lh_error err = {0};
+        if (lh_source_open(&s, LH_SOURCE_POSTGRES, g_user_dsn, &opt, &err))
+            fail_msg("case %zu: %s", i, err.msg);
+        struct rbuf got = {0};
+        rb_str(&got, "");
+        if (c->want_cols) {
+            schema_text(lh_source_schema(s), &got);
+            if (strcmp(got.p, c->want_cols) != 0)
+                fail_msg("case %zu: columns %s, want %s", i, got.p, c->want_cols);
+            got.len = 0;
+            got.p[0] = '\0';
+        }
+        drain_ids(s, &got);
+        if (strcmp(got.p, c->want_ids) != 0)
+            fail_msg("case %zu: ids %s, want %s", i, got.p, c->want_ids);
+        const char *high = lh_source_cursor_high(s);
+        if (c->want_high)
+            assert_string_equal(high, c->want_high);
+        free(got.p);
+        lh_source_close(s);
+    }
+}
+
+/* Bad combinations fail at create; unknown names, duplicate result names
+ * and a ';' smuggled into the operator's SQL fail at start, and nothing
+ * outside the read-only transaction runs. */
+static void test_what_is_copied_errors(void **state)
+{
+    (void)state;
+    const struct {
+        const char *table, *query, *columns, *where;
+        bool at_create;
+        const char *want;
+    } cases[] = {
+        {"orders", "SELECT 1", NULL, NULL, true, "exactly one"},
+        {NULL, NULL, NULL, NULL, true, "exactly one"},
+        {NULL, "SELECT 1 AS id", "id", NULL, true, "columns only goes with a table"},
+        {NULL, "SELECT 1 AS id", NULL, "true", true, "where only goes with a table"},
+        {NULL, " ; ", NULL, NULL, true, "query is empty"},
+        {"orders", NULL, "id,nope", NULL, false, "has no column \"nope\""},
+        {"orders", NULL, "id,ID", NULL, false, "listed twice"},
+        {"\"Mixed Case", NULL, NULL, NULL, false, "bad table name"},
+        {"Mixed Case", NULL, NULL, NULL, false, "not found"},
+        {NULL, "SELECT 1 AS id, 2 AS id", NULL, NULL, false, "two columns named \"id\""},
+        {"orders", NULL, NULL, "true) TO STDOUT (FORMAT binary); CREATE TABLE pwned (x int); --",
+         false, "postgres"},
+        {NULL, "SELECT 1 AS id) q; COMMIT; CREATE TABLE pwned2 (x int); SELECT * FROM (SELECT 1",
+         NULL, NULL, false, "postgres"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lh_source_options opt = {.table = cases[i].table,
+                                        .query = cases[i].query,
+                                        .columns = cases[i].columns,
+                                        .where = cases[i].where};
+        struct lh_source *s = NULL;
+        struct lh_error err = {0};
+        enum lh_status st = lh_source_create(&s, LH_SOURCE_POSTGRES, g_user_dsn, &opt, &err);
+        if (cases[i].at_create) {
+            if (st == LH_OK)
+                fail_msg("case %zu: create accepted it", i);
+        } else {
+            if (st)
+                fail_msg("case %zu: create: %s", i, err.msg);
+            st = lh_source_start(s, &err);
+            if (st == LH_OK)
+                fail_msg("case %zu: start accepted it", i);
+        }
+        if (!strstr(err.msg, cases[i].want))
+            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err.msg, cases[i].want);
+        assert_null(strchr(err.msg, '\n'));
+        lh_source_close(s);
+    }
+    PGconn *c = super_conn();
+    PGresult *r =
+        PQexec(c, "SELECT to_regclass('pwned') IS NULL AND to_regclass('pwned2') IS NULL");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void test_table_parse(void **state)
+{
+    (void)state;
+    const struct {
+        enum lh_source_kind k;
+        const char *in, *schema, *name;
+    } ok[] = {
+        {LH_SOURCE_POSTGRES, "Orders", "", "orders"},
+        {LH_SOURCE_POSTGRES, "Sales.Orders", "sales", "orders"},
+        {LH_SOURCE_POSTGRES, "\"Mixed Case\"", "", "Mixed Case"},
+        {LH_SOURCE_POSTGRES, "\"a.b\".\"q\"\"x\"", "a.b", "q\"x"},
+        {LH_SOURCE_MYSQL, "Shop.Orders", "Shop", "Orders"},
+        {LH_SOURCE_MYSQL, "`odd``name`", "", "odd`name"},
+        {LH_SOURCE_MYSQL, "\"Mixed Case\"", "", "Mixed Case"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char sc[64], nm[64];
+        struct lh_error err = {0};
+        if (lh_source_table_parse(ok[i].k, ok[i].in, sc, sizeof sc, nm, sizeof nm, &err))
+            fail_msg("%s: %s", ok[i].in, err.msg);
+        assert_string_equal(sc, ok[i].schema);
+        assert_string_equal(nm, ok[i].name);
+    }
+    const char *bad[] = {"", "a.b.c", ".a", "a.", "\"open", "a\"b", "\"\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char sc[64], nm[64];
+        struct lh_error err = {0};
+        assert_int_equal(
+            lh_source_table_parse(LH_SOURCE_POSTGRES, bad[i], sc, sizeof sc, nm, sizeof nm, &err),
+            LH_E_INVAL);
+    }
 }
 
 static int teardown(void **state)
@@ -510,7 +696,8 @@ static void test_read_options(void **state)
         {"url2", "small", "id", 0, "997", NULL, "998,999,1000", "1000"},
         {"user", "small", NULL, 2, "10", NULL, "11,12", "12"},
         {"user", "small", NULL, 0, "1000", NULL, "", NULL},
-        {"user", "Odd Schema.Odd \"Table\"", "Weird \"col\" DESC", 0, NULL, NULL, "8,7", NULL},
+        {"user", "\"Odd Schema\".\"Odd \"\"Table\"\"\"", "Weird \"col\" DESC", 0, NULL, NULL, "8,7",
+         NULL},
         {"user", "matrix", NULL, 0, "2000-01-01 00:00:00+00", "c_tstz", "1",
          "2024-01-02 01:04:05.5+00"},
         {"user", "matrix", NULL, 0, "1", "c_num_10_2", "6,1", "12345678.90"},
@@ -819,10 +1006,11 @@ static void test_start_cancel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_type_matrix),  cmocka_unit_test(test_read_options),
-        cmocka_unit_test(test_open_errors),  cmocka_unit_test(test_stream_errors),
-        cmocka_unit_test(test_batch_bytes),  cmocka_unit_test(test_close_mid_stream),
-        cmocka_unit_test(test_start_cancel),
+        cmocka_unit_test(test_type_matrix),           cmocka_unit_test(test_read_options),
+        cmocka_unit_test(test_open_errors),           cmocka_unit_test(test_stream_errors),
+        cmocka_unit_test(test_batch_bytes),           cmocka_unit_test(test_close_mid_stream),
+        cmocka_unit_test(test_start_cancel),          cmocka_unit_test(test_what_is_copied),
+        cmocka_unit_test(test_what_is_copied_errors), cmocka_unit_test(test_table_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
