@@ -3,9 +3,11 @@
  *
  * Writer: column batches (core/batch.h) in, a Parquet file out through a
  * sink callback, one row group at a time. Memory is bounded by one row
- * group's encoded pages, whatever the table size: when the buffered size
- * passes options.row_group_bytes (or the row count passes
- * options.row_group_rows) the row group is written to the sink and freed.
+ * group's encoded pages plus one page of staging per column, whatever the
+ * table size or the size of its values: when the buffered size passes
+ * options.row_group_bytes (or the row count passes options.row_group_rows)
+ * the row group is written to the sink, and options.memory_bytes sizes
+ * all of these against one budget.
  *
  * Reader: opens a file (or memory, or any random-access input), parses and
  * checks the footer, exposes schema, row groups, column chunk metadata and
@@ -49,6 +51,14 @@ struct lh_parquet_writer_options {
     uint32_t page_bytes;         /* target uncompressed data page size; default 1 MiB */
     uint32_t dict_max_bytes;     /* dictionary falls back to PLAIN past this; default 1 MiB */
     bool dictionary;             /* try RLE_DICTIONARY; default true */
+    /* One budget for all of the writer's buffers; 0: none (the sizes
+     * above apply as given). With a budget, the row group's compressed
+     * pages get at most half of it, and each column's page staging and
+     * dictionary at most a quarter of it divided by the column count (not
+     * below 8 KiB): a table of hundreds of columns gets smaller pages, not
+     * more memory. Pages are cut by bytes, so one huge value makes a page
+     * of its own and its row group ends right after it. */
+    uint64_t memory_bytes;
     const struct lh_parquet_kv *kv; /* key/value metadata, copied; may be NULL */
     size_t nkv;
     /* Parquet field ids (SchemaElement.field_id), e.g. Iceberg column ids:
