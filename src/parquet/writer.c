@@ -807,7 +807,7 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
         parts[np++] = (struct pq_part){ev->data, ev->len};
     } else if (c->vk == VK_BOOL) {
         size_t nb = (c->page_values + 7) / 8;
-        if (lh_buf_reserve(ev, nb)) {
+        if (nb > 0 && lh_buf_reserve(ev, nb)) {
             uint8_t *o = ev->data;
             memset(o, 0, nb);
             for (uint32_t i = 0; i < c->page_values; i++)
@@ -1368,8 +1368,15 @@ static enum lh_status put_slice(struct lh_parquet_writer *w, struct pq_col *c,
     while (from < to) {
         uint64_t est = page_estimate(c);
         uint64_t room = est < w->page_bytes ? w->page_bytes - est : 0;
+        if (c->use_dict) {
+            /* the page holds indices: cut by what the new values could add
+             * to the dictionary instead (put_rows drops it past its cap) */
+            uint64_t dl = c->dict.plain.len;
+            room = dl < w->dict_bytes ? w->dict_bytes - dl : 1;
+        }
         int64_t end = rows_fit(c, a, from, to, room);
-        if (end == from + 1 && c->page_levels > 0 && rows_bytes(c, a, from, end) > room) {
+        if (!c->use_dict && end == from + 1 && c->page_levels > 0 &&
+            rows_bytes(c, a, from, end) > room) {
             /* this row does not fit in what is left: start a new page */
             enum lh_status s = judge_dict(w, c, true, err);
             if (s == LH_OK)
