@@ -14,7 +14,8 @@
  * statistics, and decodes a column chunk back into an lh_array.
  *
  * Threads: a writer or reader belongs to one thread at a time; distinct
- * objects are independent.
+ * objects are independent. A writer may run one compression thread of its
+ * own (options.compress_thread), which it starts and joins itself.
  */
 #ifndef LH_PARQUET_H
 #define LH_PARQUET_H
@@ -59,6 +60,11 @@ struct lh_parquet_writer_options {
      * more memory. Pages are cut by bytes, so one huge value makes a page
      * of its own and its row group ends right after it. */
     uint64_t memory_bytes;
+    /* Compress pages on a thread of the writer's own (up to 8 pages, and
+     * an eighth of memory_bytes or 8 MiB, in flight), overlapping the
+     * caller's reading; default true (false in a zeroed struct). The file
+     * is the same either way. */
+    bool compress_thread;
     const struct lh_parquet_kv *kv; /* key/value metadata, copied; may be NULL */
     size_t nkv;
     /* Parquet field ids (SchemaElement.field_id), e.g. Iceberg column ids:

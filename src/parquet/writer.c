@@ -33,13 +33,23 @@
  *
  * Compression keeps one zstd context per writer (pq_compressor): setting a
  * context up per 1 MiB page cost ~25 % of the encode time (bench: 5.1 s -> 3.9 s).
+ * With options.compress_thread, data pages are compressed on a thread of
+ * the writer's own (see "compression thread" below); each column's zstd
+ * level is picked from its first large page (pick_level).
+ *
+ * Pages are cut by bytes (put_slice): a slice is split where the page
+ * staging reaches the page target, so a page is about page_bytes whatever
+ * the row size, and one value larger than that is a page of its own. With
+ * options.memory_bytes, row group, page and dictionary sizes all come from
+ * that one budget (lh_parquet_writer_create).
  *
  * Every page header carries the page's CRC-32 (PageHeader.crc, computed
  * over the compressed bytes as parquet-format defines it), so a damaged
  * page is refused by readers that check it (ours does, read_column.c).
  *
  * Memory: one row group of compressed pages + one page of staging per
- * column + the chunk dictionaries. Nothing points into a caller's batch
+ * column + the chunk dictionaries + the pages in flight to the compression
+ * thread. Nothing points into a caller's batch
  * after add_batch returns. No allocation per value: all staging buffers
  * are lh_bufs reused across pages and row groups.
  *
@@ -47,11 +57,13 @@
  * Any other failure (memory, compression, the sink) is sticky: the writer
  * remembers it and every later call returns it.
  *
- * Threads: one writer belongs to one thread at a time.
+ * Threads: one writer belongs to one thread at a time; it may run one
+ * compression thread of its own, which sees only its job slots.
  */
 #include "write_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,7 +153,13 @@ struct lh_parquet_writer {
     struct lh_buf rgmeta;                      /* encoded RowGroup structs, for the footer */
     struct lh_buf body, comp, hdr, enc, smin, smax; /* scratch */
     struct pq_compressor *cz;
+    struct pq_async *async; /* the compression thread; NULL: compress inline */
+    uint64_t inflight;      /* page bytes handed to it and not retired yet */
 };
+
+struct pq_async;
+static struct pq_async *async_create(enum lh_parquet_codec codec, uint64_t limit);
+static void async_destroy(struct pq_async *a);
 
 /* ------------------------------------------------------------ options */
 
@@ -155,6 +173,7 @@ void lh_parquet_writer_options_init(struct lh_parquet_writer_options *o)
     o->page_bytes = 1u << 20;
     o->dict_max_bytes = 1u << 20;
     o->dictionary = true;
+    o->compress_thread = true;
 }
 
 enum lh_status lh_parquet_sink_atomic_file(void *ctx, const void *p, size_t n, struct lh_error *err)
@@ -398,6 +417,7 @@ void lh_parquet_writer_destroy(struct lh_parquet_writer *w)
     lh_buf_free(&w->enc);
     lh_buf_free(&w->smin);
     lh_buf_free(&w->smax);
+    async_destroy(w->async);
     pq_compressor_destroy(w->cz);
     free(w);
 }
@@ -468,6 +488,14 @@ enum lh_status lh_parquet_writer_create(const struct lh_schema *schema,
     lh_error_clear(&w->failed);
     if (w->opt.codec == LH_PQ_ZSTD && !(w->cz = pq_compressor_create()))
         goto nomem;
+    if (w->opt.compress_thread && w->opt.codec != LH_PQ_UNCOMPRESSED) {
+        /* in flight: an eighth of the budget, else 8 MiB; at least 2 pages */
+        uint64_t lim = w->opt.memory_bytes ? w->opt.memory_bytes / 8 : 8u << 20;
+        if (lim < 2 * (uint64_t)w->page_bytes)
+            lim = 2 * (uint64_t)w->page_bytes;
+        if (!(w->async = async_create(w->opt.codec, lim)))
+            goto nomem;
+    }
 
     if (w->opt.nkv > 0) {
         w->kv = calloc(w->opt.nkv, sizeof *w->kv);
@@ -538,7 +566,7 @@ void lh_parquet_writer_stats(const struct lh_parquet_writer *w, struct lh_parque
         const struct pq_col *c = &w->cols[i];
         b += c->pages.len + c->hdrs.len + c->vals.len + c->deflev.len + c->replev.len + c->dict.plain.len;
     }
-    s->buffered_bytes = b;
+    s->buffered_bytes = b + w->inflight;
 }
 
 static uint64_t buffered(const struct lh_parquet_writer *w)
@@ -685,30 +713,14 @@ static void put_u32le(struct lh_buf *b, uint32_t v)
     lh_buf_append(b, t, 4);
 }
 
-/* Compresses the page body, given as pieces, onto the end of *dst (no
- * assembled copy of the body: zstd streams the pieces) and writes the page
- * header into w->hdr. *clen_out: compressed bytes appended. */
-static enum lh_status seal_page(struct lh_parquet_writer *w, int level, enum pq_page_type type,
-                                uint32_t num_values, enum pq_encoding enc,
-                                const struct pq_part *parts, size_t nparts, struct lh_buf *dst,
-                                size_t *ulen_out, size_t *clen_out, struct lh_error *err)
+/* The PageHeader of a page of ulen bytes compressed to [out, out+clen)
+ * into *hdr (reset first). Pure: the compression thread calls it too. */
+static bool page_header(struct lh_buf *hdr, enum pq_page_type type, uint32_t num_values,
+                        enum pq_encoding enc, size_t ulen, const uint8_t *out, size_t clen)
 {
-    size_t ulen = 0;
-    for (size_t i = 0; i < nparts; i++)
-        ulen += parts[i].n;
-    size_t bound = pq_compress_bound(w->opt.codec, ulen);
-    if (ulen > INT32_MAX || !lh_buf_reserve(dst, bound + 1))
-        return lh_error_set(err, LH_E_NOMEM, "parquet writer: page of %zu bytes", ulen);
-    size_t clen = 0;
-    uint8_t *out = dst->data + dst->len;
-    enum lh_status s = pq_compress_parts(w->cz, w->opt.codec, level, parts, nparts, &w->body, out,
-                                         dst->cap - dst->len, &clen, err);
-    if (s != LH_OK)
-        return s;
-    dst->len += clen;
-    lh_buf_reset(&w->hdr);
+    lh_buf_reset(hdr);
     struct pq_tw t;
-    pq_tw_init(&t, &w->hdr);
+    pq_tw_init(&t, hdr);
     pq_tw_root_begin(&t);
     pq_tw_i32(&t, 1, type);
     pq_tw_i32(&t, 2, (int32_t)ulen);
@@ -730,7 +742,31 @@ static enum lh_status seal_page(struct lh_parquet_writer *w, int level, enum pq_
         pq_tw_struct_end(&t);
     }
     pq_tw_struct_end(&t);
-    if (!lh_buf_ok(&w->hdr))
+    return lh_buf_ok(hdr);
+}
+
+/* Compresses the page body, given as pieces, onto the end of *dst (no
+ * assembled copy of the body: zstd streams the pieces) and writes the page
+ * header into w->hdr. *clen_out: compressed bytes appended. */
+static enum lh_status seal_page(struct lh_parquet_writer *w, int level, enum pq_page_type type,
+                                uint32_t num_values, enum pq_encoding enc,
+                                const struct pq_part *parts, size_t nparts, struct lh_buf *dst,
+                                size_t *ulen_out, size_t *clen_out, struct lh_error *err)
+{
+    size_t ulen = 0;
+    for (size_t i = 0; i < nparts; i++)
+        ulen += parts[i].n;
+    size_t bound = pq_compress_bound(w->opt.codec, ulen);
+    if (ulen > INT32_MAX || !lh_buf_reserve(dst, bound + 1))
+        return lh_error_set(err, LH_E_NOMEM, "parquet writer: page of %zu bytes", ulen);
+    size_t clen = 0;
+    uint8_t *out = dst->data + dst->len;
+    enum lh_status s = pq_compress_parts(w->cz, w->opt.codec, level, parts, nparts, &w->body, out,
+                                         dst->cap - dst->len, &clen, err);
+    if (s != LH_OK)
+        return s;
+    dst->len += clen;
+    if (!page_header(&w->hdr, type, num_values, enc, ulen, out, clen))
         return lh_error_set(err, LH_E_NOMEM, "parquet writer: page header");
     *ulen_out = ulen;
     *clen_out = clen;
@@ -748,17 +784,255 @@ static void buf_trim(struct lh_buf *b, size_t keep)
     }
 }
 
-/* The column's zstd level, chosen once from its first large page: values
- * that zstd at the configured level shrinks by less than 10 % (random
- * bytes, already compressed data, hashes) are kept at level 1, which costs
- * a fraction of the time and gives up next to nothing on such data. */
-static void pick_level(struct lh_parquet_writer *w, struct pq_col *c, size_t ulen, size_t clen)
+/* The column's zstd level, chosen once from its first large page, which
+ * was just compressed at the configured level into clen bytes: the page is
+ * compressed again at level 1, and when that is within 3 % of clen the
+ * column keeps level 1 for the rest of the file. Large high-entropy values
+ * (hashes, hex, random bytes, compressed data) gain next to nothing from a
+ * higher level and cost several times the CPU; repetitive columns keep it. */
+static void pick_level(struct lh_parquet_writer *w, struct pq_col *c, const struct pq_part *parts,
+                       size_t nparts, size_t ulen, size_t clen)
 {
     if (c->level_set || w->opt.codec != LH_PQ_ZSTD || ulen < PQ_LEVEL_PROBE)
         return;
     c->level_set = true;
-    if (w->opt.zstd_level > 1 && clen * 10 > ulen * 9)
+    if (w->opt.zstd_level <= 1)
+        return;
+    size_t bound = pq_compress_bound(w->opt.codec, ulen), c1 = 0;
+    lh_buf_reset(&w->comp);
+    if (!lh_buf_reserve(&w->comp, bound + 1))
+        return; /* keep the configured level */
+    struct lh_error e;
+    lh_error_clear(&e);
+    if (pq_compress_parts(w->cz, w->opt.codec, 1, parts, nparts, &w->body, w->comp.data,
+                          w->comp.cap, &c1, &e) != LH_OK)
+        return;
+    if (c1 * 100 <= clen * 103)
         c->level = 1;
+}
+
+/* ------------------------------------------------------------ compression thread */
+
+/* Pages are compressed on a thread of their own, so that zstd overlaps the
+ * reading of the next rows instead of stopping it. The reading thread
+ * assembles a page body into a job slot and queues it; the compression
+ * thread compresses it, computes its CRC and builds its header; the
+ * reading thread retires finished jobs in queue order, appending them to
+ * their column's chunk, so pages keep their order. At most
+ * PQ_ASYNC_SLOTS pages and async_bytes bytes are in flight (counted in
+ * buffered_bytes); a row group is drained before it is written. */
+#define PQ_ASYNC_SLOTS 8
+
+struct pq_job {
+    struct pq_col *col;
+    int level;
+    enum pq_page_type type;
+    uint32_t num_values;
+    enum pq_encoding enc;
+    struct lh_buf body, out, hdr; /* reused from job to job */
+    size_t ulen, clen;
+    enum lh_status st;
+    struct lh_error err;
+    bool done;
+};
+
+struct pq_async {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    enum lh_parquet_codec codec;
+    struct pq_compressor *cz; /* the thread's own */
+    struct pq_job jobs[PQ_ASYNC_SLOTS];
+    uint64_t head, tail, next; /* oldest unretired, next free, next to compress */
+    uint64_t limit;            /* bytes in flight before submit waits */
+    bool stop;
+};
+
+static void *async_main(void *arg)
+{
+    struct pq_async *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->stop && a->next == a->tail)
+            pthread_cond_wait(&a->work, &a->mu);
+        if (a->next == a->tail)
+            break; /* stopping, nothing queued */
+        struct pq_job *j = &a->jobs[a->next % PQ_ASYNC_SLOTS];
+        pthread_mutex_unlock(&a->mu);
+
+        lh_error_clear(&j->err);
+        j->ulen = j->body.len;
+        size_t bound = pq_compress_bound(a->codec, j->ulen);
+        lh_buf_reset(&j->out);
+        j->st = LH_OK;
+        if (!lh_buf_reserve(&j->out, bound + 1)) {
+            j->st = lh_error_set(&j->err, LH_E_NOMEM, "parquet writer: page of %zu bytes", j->ulen);
+        } else {
+            j->st = pq_compress_with(a->cz, a->codec, j->level, j->body.data, j->ulen,
+                                     j->out.data, j->out.cap, &j->clen, &j->err);
+            if (j->st == LH_OK) {
+                j->out.len = j->clen;
+                if (!page_header(&j->hdr, j->type, j->num_values, j->enc, j->ulen, j->out.data,
+                                 j->clen))
+                    j->st = lh_error_set(&j->err, LH_E_NOMEM, "parquet writer: page header");
+            }
+        }
+
+        pthread_mutex_lock(&a->mu);
+        j->done = true;
+        a->next++;
+        pthread_cond_broadcast(&a->done);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+static void async_destroy(struct pq_async *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->work);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->th, NULL);
+    for (int i = 0; i < PQ_ASYNC_SLOTS; i++) {
+        lh_buf_free(&a->jobs[i].body);
+        lh_buf_free(&a->jobs[i].out);
+        lh_buf_free(&a->jobs[i].hdr);
+    }
+    pq_compressor_destroy(a->cz);
+    pthread_cond_destroy(&a->work);
+    pthread_cond_destroy(&a->done);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}
+
+static struct pq_async *async_create(enum lh_parquet_codec codec, uint64_t limit)
+{
+    struct pq_async *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->codec = codec;
+    a->limit = limit;
+    for (int i = 0; i < PQ_ASYNC_SLOTS; i++) {
+        lh_buf_init(&a->jobs[i].body, 0);
+        lh_buf_init(&a->jobs[i].out, 0);
+        lh_buf_init(&a->jobs[i].hdr, 0);
+    }
+    if (codec == LH_PQ_ZSTD && !(a->cz = pq_compressor_create())) {
+        free(a);
+        return NULL;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->work, NULL);
+    pthread_cond_init(&a->done, NULL);
+    if (pthread_create(&a->th, NULL, async_main, a) != 0) {
+        pq_compressor_destroy(a->cz);
+        pthread_cond_destroy(&a->work);
+        pthread_cond_destroy(&a->done);
+        pthread_mutex_destroy(&a->mu);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+
+/* Appends the oldest job to its column's chunk, waiting for it when
+ * `wait`; false (and nothing done) when it is not finished and !wait. */
+static enum lh_status async_retire(struct lh_parquet_writer *w, bool wait, bool *retired,
+                                   struct lh_error *err)
+{
+    struct pq_async *a = w->async;
+    *retired = false;
+    pthread_mutex_lock(&a->mu);
+    if (a->head == a->tail) {
+        pthread_mutex_unlock(&a->mu);
+        return LH_OK;
+    }
+    struct pq_job *j = &a->jobs[a->head % PQ_ASYNC_SLOTS];
+    while (wait && !j->done)
+        pthread_cond_wait(&a->done, &a->mu);
+    bool done = j->done;
+    pthread_mutex_unlock(&a->mu);
+    if (!done)
+        return LH_OK;
+    enum lh_status st = j->st;
+    if (st != LH_OK && err)
+        *err = j->err;
+    struct pq_col *c = j->col;
+    if (st == LH_OK) {
+        uint32_t lens[2] = {(uint32_t)j->hdr.len, (uint32_t)j->clen};
+        lh_buf_append(&c->hdrs, j->hdr.data, j->hdr.len);
+        lh_buf_append(&c->pages, j->out.data, j->clen);
+        lh_buf_append(&c->plens, lens, sizeof lens);
+        if (!lh_buf_ok(&c->hdrs) || !lh_buf_ok(&c->pages) || !lh_buf_ok(&c->plens))
+            st = lh_error_set(err, LH_E_NOMEM, "column %s: out of memory for the row group",
+                              c->name);
+        c->unc_size += (int64_t)(j->hdr.len + j->ulen);
+        c->comp_size += (int64_t)(j->hdr.len + j->clen);
+    }
+    w->inflight -= j->ulen;
+    size_t keep = 4 * (size_t)w->page_bytes;
+    buf_trim(&j->body, keep);
+    buf_trim(&j->out, keep);
+    pthread_mutex_lock(&a->mu);
+    j->done = false;
+    a->head++;
+    pthread_mutex_unlock(&a->mu);
+    *retired = true;
+    return st;
+}
+
+/* Retires every queued page (before a row group is written). */
+static enum lh_status async_drain(struct lh_parquet_writer *w, struct lh_error *err)
+{
+    bool r = true;
+    while (w->async && r) {
+        enum lh_status s = async_retire(w, true, &r, err);
+        if (s != LH_OK)
+            return s;
+    }
+    return LH_OK;
+}
+
+/* Queues one data page of column c (its body: the pieces, copied). */
+static enum lh_status async_submit(struct lh_parquet_writer *w, struct pq_col *c,
+                                   uint32_t num_values, enum pq_encoding enc,
+                                   const struct pq_part *parts, size_t nparts,
+                                   struct lh_error *err)
+{
+    struct pq_async *a = w->async;
+    bool r;
+    enum lh_status s;
+    /* retire what is finished; wait while the queue is full */
+    do {
+        if ((s = async_retire(w, false, &r, err)) != LH_OK)
+            return s;
+    } while (r);
+    while (a->tail - a->head >= PQ_ASYNC_SLOTS || (a->tail > a->head && w->inflight > a->limit)) {
+        if ((s = async_retire(w, true, &r, err)) != LH_OK)
+            return s;
+    }
+    struct pq_job *j = &a->jobs[a->tail % PQ_ASYNC_SLOTS];
+    lh_buf_reset(&j->body);
+    for (size_t i = 0; i < nparts; i++)
+        lh_buf_append(&j->body, parts[i].p, parts[i].n);
+    if (!lh_buf_ok(&j->body) || j->body.len > INT32_MAX)
+        return lh_error_set(err, LH_E_NOMEM, "column %s: out of memory for a page", c->name);
+    j->col = c;
+    j->level = c->level;
+    j->type = PQ_PAGE_DATA;
+    j->num_values = num_values;
+    j->enc = enc;
+    j->done = false;
+    w->inflight += j->body.len;
+    pthread_mutex_lock(&a->mu);
+    a->tail++;
+    pthread_cond_signal(&a->work);
+    pthread_mutex_unlock(&a->mu);
+    return LH_OK;
 }
 
 static void put_u32le_raw(uint8_t *o, uint32_t v)
@@ -825,6 +1099,29 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
     if (!lh_buf_ok(ev) || !lh_buf_ok(&c->vals) || !lh_buf_ok(&c->deflev) ||
         !lh_buf_ok(&c->replev))
         return lh_error_set(err, LH_E_NOMEM, "column %s: out of memory for a page", c->name);
+    size_t body_len = 0;
+    for (size_t i = 0; i < np; i++)
+        body_len += parts[i].n;
+    /* the page that decides the column's level is compressed here, after
+     * the queue is drained, so that the file is the same with or without
+     * the thread */
+    bool decides = !c->level_set && w->opt.codec == LH_PQ_ZSTD && body_len >= PQ_LEVEL_PROBE;
+    if (w->async && decides) {
+        enum lh_status s = async_drain(w, err);
+        if (s != LH_OK)
+            return s;
+    }
+    if (w->async && !decides) {
+        enum lh_status s = async_submit(w, c, c->page_levels, enc, parts, np, err);
+        if (s != LH_OK)
+            return s;
+        c->npages++;
+        col_page_reset(c);
+        size_t keep = 4 * (size_t)w->page_bytes;
+        buf_trim(&c->vals, keep);
+        buf_trim(ev, keep);
+        return LH_OK;
+    }
     size_t ulen = 0, clen = 0;
     enum lh_status s = seal_page(w, c->level, PQ_PAGE_DATA, c->page_levels, enc, parts, np,
                                  &c->pages, &ulen, &clen, err);
@@ -835,7 +1132,7 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
     lh_buf_append(&c->plens, lens, sizeof lens);
     if (!lh_buf_ok(&c->hdrs) || !lh_buf_ok(&c->plens))
         return lh_error_set(err, LH_E_NOMEM, "column %s: out of memory for the row group", c->name);
-    pick_level(w, c, ulen, clen);
+    pick_level(w, c, parts, np, ulen, clen);
     c->unc_size += (int64_t)(w->hdr.len + ulen);
     c->comp_size += (int64_t)(w->hdr.len + clen);
     c->npages++;
@@ -1450,6 +1747,8 @@ static enum lh_status flush_row_group(struct lh_parquet_writer *w, struct lh_err
             (s = flush_page(w, &w->cols[i], err)) != LH_OK)
             return fail(w, err, s);
     }
+    if ((s = async_drain(w, err)) != LH_OK)
+        return fail(w, err, s);
     w->row_bytes = buffered(w) / (uint64_t)w->rg_rows + 1;
     int64_t rg_off = (int64_t)w->offset, total_unc = 0, total_comp = 0;
     struct pq_tw t;
