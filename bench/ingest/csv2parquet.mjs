@@ -18,6 +18,8 @@ const types = `{'id': 'BIGINT', 'qty': 'INTEGER', 'amount': 'DECIMAL(12,2)', 'sc
   'category': 'VARCHAR', 'email': 'VARCHAR', 'created_at': 'TIMESTAMPTZ', 'active': '${booltype}',
   'meta': 'JSON'}`;
 const rgopt = rg ? `, ROW_GROUP_SIZE ${Number(rg)}` : '';
+// BOOLTYPE "auto": another table shape (bench/ingest/shapes.sh), types detected
+const cols = booltype === 'auto' ? 'auto_detect = true, max_line_size = 100000000' : `columns = ${types}`;
 await con.run(`COPY (SELECT * FROM read_csv('/dev/stdin', header = true, delim = '${delim}',
-  nullstr = '${nullstr}', quote = '"', escape = '"', columns = ${types}))
+  nullstr = '${nullstr}', quote = '"', escape = '"', ${cols}))
   TO '${out}' (FORMAT parquet, COMPRESSION zstd${rgopt})`);

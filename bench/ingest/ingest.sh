@@ -5,7 +5,9 @@
 # For each ROWS (default 1000000): starts throwaway servers
 # (tests/servers/*.sh), fills a table of the issue-4 benchmark shape (bigint
 # id, int, numeric(12,2), double, 8-value text, ~24-char email, timestamptz,
-# bool, small json; 5 % NULLs per column) and runs, per server:
+# bool, small json; random values as real tables have, 5 % NULLs per
+# column) and runs, per server (the floor over the same TCP path and user
+# as lakehouse):
 #   floor   bench/ingest/floor.c (binary COPY / unbuffered binary protocol)
 #   ours    lakehouse ingest ... --codec zstd into a fresh data directory
 #   duckdb  psql \copy ... csv | DuckDB  /  mariadb --batch | DuckDB, writing
@@ -85,14 +87,14 @@ for rows in "$@"; do
   psql -X -q -v ON_ERROR_STOP=1 "$PG_SUPER_DSN" <<SQL
 -- casts go outside CASE: a NULL branch would drop the typmod (numeric(12,2) -> numeric)
 CREATE TABLE bench AS SELECT g::bigint AS id,
-  CASE WHEN g % 20 = 1 THEN NULL ELSE (g * 7919) % 1000000 END::int AS qty,
-  CASE WHEN g % 20 = 2 THEN NULL ELSE (g % 100000) * 1.37 END::numeric(12,2) AS amount,
-  CASE WHEN g % 20 = 3 THEN NULL ELSE g * 0.001 END::float8 AS score,
-  CASE WHEN g % 20 = 4 THEN NULL ELSE (ARRAY['alpha','beta','gamma','delta','epsilon','zeta','eta','theta'])[g % 8 + 1] END AS category,
-  CASE WHEN g % 20 = 5 THEN NULL ELSE 'customer' || g || '@example.com' END AS email,
-  CASE WHEN g % 20 = 6 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' END AS created_at,
-  CASE WHEN g % 20 = 7 THEN NULL ELSE g % 2 = 0 END AS active,
-  CASE WHEN g % 20 = 8 THEN NULL ELSE json_build_object('k', g % 10, 'tag', 't' || (g % 5)) END AS meta
+  CASE WHEN g % 20 = 1 THEN NULL ELSE (random() * 1000000)::int END AS qty,
+  (CASE WHEN g % 20 = 2 THEN NULL ELSE (random() * 100000)::numeric(12,2) END) AS amount,
+  CASE WHEN g % 20 = 3 THEN NULL ELSE random() * 1000 END::float8 AS score,
+  CASE WHEN g % 20 = 4 THEN NULL ELSE (ARRAY['alpha','beta','gamma','delta','epsilon','zeta','eta','theta'])[(random() * 7)::int + 1] END AS category,
+  CASE WHEN g % 20 = 5 THEN NULL ELSE 'customer' || (random() * 1e9)::bigint || '@example.com' END AS email,
+  CASE WHEN g % 20 = 6 THEN NULL ELSE timestamptz '2024-01-01 00:00:00+00' + random() * interval '365 days' END AS created_at,
+  CASE WHEN g % 20 = 7 THEN NULL ELSE random() < 0.5 END AS active,
+  CASE WHEN g % 20 = 8 THEN NULL ELSE json_build_object('k', (random() * 10)::int, 'tag', 't' || (random() * 5)::int) END AS meta
 FROM generate_series(1::bigint, $rows) g;
 VACUUM ANALYZE bench;
 SQL
@@ -101,15 +103,17 @@ SET time_zone = '+00:00';
 CREATE TABLE bench (id bigint PRIMARY KEY, qty int, amount decimal(12,2), score double,
   category varchar(16), email varchar(64), created_at timestamp(6) NULL DEFAULT NULL,
   active bool, meta json) ENGINE=InnoDB;
-INSERT INTO bench SELECT seq, IF(seq%20=1,NULL,(seq*7919)%1000000), IF(seq%20=2,NULL,(seq%100000)*1.37),
-  IF(seq%20=3,NULL,seq*0.001),
-  IF(seq%20=4,NULL,ELT(seq%8+1,'alpha','beta','gamma','delta','epsilon','zeta','eta','theta')),
-  IF(seq%20=5,NULL,CONCAT('customer',seq,'@example.com')),
-  IF(seq%20=6,NULL,TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND), IF(seq%20=7,NULL,seq%2=0),
-  IF(seq%20=8,NULL,JSON_OBJECT('k',seq%10,'tag',CONCAT('t',seq%5))) FROM seq_1_to_$rows;
+INSERT INTO bench SELECT seq, IF(seq%20=1,NULL,FLOOR(RAND()*1000000)), IF(seq%20=2,NULL,ROUND(RAND()*100000,2)),
+  IF(seq%20=3,NULL,RAND()*1000),
+  IF(seq%20=4,NULL,ELT(FLOOR(RAND()*8)+1,'alpha','beta','gamma','delta','epsilon','zeta','eta','theta')),
+  IF(seq%20=5,NULL,CONCAT('customer',FLOOR(RAND()*1e9),'@example.com')),
+  IF(seq%20=6,NULL,TIMESTAMP'2024-01-01 00:00:00' + INTERVAL FLOOR(RAND()*31536000) SECOND), IF(seq%20=7,NULL,RAND()<0.5),
+  IF(seq%20=8,NULL,JSON_OBJECT('k',FLOOR(RAND()*10),'tag',CONCAT('t',FLOOR(RAND()*5)))) FROM seq_1_to_$rows;
 SQL
   echo "== $rows rows: PostgreSQL"
-  measure pg_floor "$rows" "" "$tmp/floor" postgres "$PG_SUPER_DSN" bench
+  # the floor connects as lakehouse does: TCP to 127.0.0.1, the same user
+  measure pg_floor "$rows" "" "$tmp/floor" postgres \
+    "host=$PG_HOST port=$PG_PORT user=lh_test password=$PG_PASSWORD dbname=$PG_DB" bench
   rm -rf "$tmp/d"
   measure pg_ours "$rows" "$tmp/d/primary/datasets" "$lh" ingest postgres --dsn "$PG_USER_DSN" \
     --table bench --data "$tmp/d" --codec zstd

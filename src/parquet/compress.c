@@ -161,3 +161,52 @@ enum lh_status pq_compress_with(struct pq_compressor *cz, enum lh_parquet_codec 
     *out_len = r;
     return LH_OK;
 }
+
+enum lh_status pq_compress_parts(struct pq_compressor *cz, enum lh_parquet_codec c, int level,
+                                 const struct pq_part *parts, size_t nparts, struct lh_buf *scratch,
+                                 void *dst, size_t dst_cap, size_t *out_len, struct lh_error *err)
+{
+    size_t total = 0, nonempty = 0, last = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        total += parts[i].n;
+        if (parts[i].n) {
+            nonempty++;
+            last = i;
+        }
+    }
+    if (nonempty <= 1) {
+        const void *p = nonempty ? parts[last].p : "";
+        return pq_compress_with(cz, c, level, p, total, dst, dst_cap, out_len, err);
+    }
+    if (c == LH_PQ_ZSTD && cz) {
+        ZSTD_CCtx *z = cz->zstd;
+        ZSTD_CCtx_reset(z, ZSTD_reset_session_only);
+        size_t r = ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, level);
+        if (!ZSTD_isError(r))
+            r = ZSTD_CCtx_setPledgedSrcSize(z, total);
+        ZSTD_outBuffer out = {dst, dst_cap, 0};
+        for (size_t i = 0; i < nparts && !ZSTD_isError(r); i++) {
+            ZSTD_inBuffer in = {parts[i].p, parts[i].n, 0};
+            ZSTD_EndDirective end = i == last ? ZSTD_e_end : ZSTD_e_continue;
+            if (i > last)
+                break;
+            do {
+                r = ZSTD_compressStream2(z, &out, &in, end);
+            } while (!ZSTD_isError(r) && (end == ZSTD_e_end ? r != 0 : in.pos < in.size) &&
+                     out.pos < out.size);
+            if (!ZSTD_isError(r) && (end == ZSTD_e_end ? r != 0 : in.pos < in.size))
+                return lh_error_set(err, LH_E_INTERNAL, "zstd: output buffer too small");
+        }
+        if (ZSTD_isError(r))
+            return lh_error_set(err, LH_E_INTERNAL, "zstd: %s", ZSTD_getErrorName(r));
+        *out_len = out.pos;
+        return LH_OK;
+    }
+    lh_buf_reset(scratch);
+    for (size_t i = 0; i < nparts; i++)
+        lh_buf_append(scratch, parts[i].p, parts[i].n);
+    if (!lh_buf_ok(scratch))
+        return lh_error_set(err, LH_E_NOMEM, "compress: out of memory for a page of %zu bytes",
+                            total);
+    return pq_compress_with(cz, c, level, scratch->data, scratch->len, dst, dst_cap, out_len, err);
+}

@@ -3,16 +3,19 @@
  *
  * Writer: column batches (core/batch.h) in, a Parquet file out through a
  * sink callback, one row group at a time. Memory is bounded by one row
- * group's encoded pages, whatever the table size: when the buffered size
- * passes options.row_group_bytes (or the row count passes
- * options.row_group_rows) the row group is written to the sink and freed.
+ * group's encoded pages plus one page of staging per column, whatever the
+ * table size or the size of its values: when the buffered size passes
+ * options.row_group_bytes (or the row count passes options.row_group_rows)
+ * the row group is written to the sink, and options.memory_bytes sizes
+ * all of these against one budget.
  *
  * Reader: opens a file (or memory, or any random-access input), parses and
  * checks the footer, exposes schema, row groups, column chunk metadata and
  * statistics, and decodes a column chunk back into an lh_array.
  *
  * Threads: a writer or reader belongs to one thread at a time; distinct
- * objects are independent.
+ * objects are independent. A writer may run one compression thread of its
+ * own (options.compress_thread), which it starts and joins itself.
  */
 #ifndef LH_PARQUET_H
 #define LH_PARQUET_H
@@ -49,6 +52,19 @@ struct lh_parquet_writer_options {
     uint32_t page_bytes;         /* target uncompressed data page size; default 1 MiB */
     uint32_t dict_max_bytes;     /* dictionary falls back to PLAIN past this; default 1 MiB */
     bool dictionary;             /* try RLE_DICTIONARY; default true */
+    /* One budget for all of the writer's buffers; 0: none (the sizes
+     * above apply as given). With a budget, the row group's compressed
+     * pages get at most half of it, and each column's page staging and
+     * dictionary at most a quarter of it divided by the column count (not
+     * below 8 KiB): a table of hundreds of columns gets smaller pages, not
+     * more memory. Pages are cut by bytes, so one huge value makes a page
+     * of its own and its row group ends right after it. */
+    uint64_t memory_bytes;
+    /* Compress pages on a thread of the writer's own (up to 8 pages, and
+     * an eighth of memory_bytes or 8 MiB, in flight), overlapping the
+     * caller's reading; default true (false in a zeroed struct). The file
+     * is the same either way. */
+    bool compress_thread;
     const struct lh_parquet_kv *kv; /* key/value metadata, copied; may be NULL */
     size_t nkv;
     /* Parquet field ids (SchemaElement.field_id), e.g. Iceberg column ids:

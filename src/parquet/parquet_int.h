@@ -122,4 +122,17 @@ enum lh_status pq_compress_with(struct pq_compressor *cz, enum lh_parquet_codec 
                                 const void *src, size_t n, void *dst, size_t dst_cap,
                                 size_t *out_len, struct lh_error *err);
 
+/* One piece of a page body (levels, their length prefixes, the values). */
+struct pq_part {
+    const void *p;
+    size_t n;
+};
+/* Compresses the concatenation of parts[0..nparts) into dst without
+ * assembling it first (zstd streams the pieces through one frame); codecs
+ * that need one contiguous input use `scratch` for it. The frame is the
+ * same as pq_compress_with on the joined bytes would write. */
+enum lh_status pq_compress_parts(struct pq_compressor *cz, enum lh_parquet_codec c, int level,
+                                 const struct pq_part *parts, size_t nparts, struct lh_buf *scratch,
+                                 void *dst, size_t dst_cap, size_t *out_len, struct lh_error *err);
+
 #endif

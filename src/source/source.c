@@ -169,6 +169,21 @@ static void col_free(struct src_col *c)
 
 enum lh_status src_cols_init(struct lh_source *s, struct lh_error *err)
 {
+    /* Rows per batch are bounded by bytes as well: the fixed-width slots,
+     * validity and offsets of every column count against batch_bytes, so
+     * a table of hundreds of columns gets shorter batches instead of
+     * 65,536-row buffers per column (the variable-length heap is cut at
+     * the same byte count as it fills). */
+    size_t row_bytes = 0;
+    for (size_t i = 0; i < s->ncols; i++) {
+        size_t w = lh_type_width(&s->fields[i]);
+        row_bytes += (s->fields[i].is_list ? 2 * sizeof(int32_t) : w ? w : sizeof(int32_t)) + 1;
+    }
+    size_t budget = s->opt.batch_bytes ? s->opt.batch_bytes : SRC_HEAP_SOFT_LIMIT;
+    if (row_bytes > 0 && (uint64_t)s->batch_size * row_bytes > budget) {
+        int64_t rows = (int64_t)(budget / row_bytes);
+        s->batch_size = rows < SRC_MIN_BATCH ? SRC_MIN_BATCH : rows;
+    }
     s->cols = calloc(s->ncols ? s->ncols : 1, sizeof *s->cols);
     s->arrs = calloc(s->ncols ? s->ncols : 1, sizeof *s->arrs);
     if (!s->cols || !s->arrs)

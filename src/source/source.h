@@ -52,8 +52,10 @@ struct lh_source_options {
      * cursor bound and run as it is inside the read-only transaction. */
     const char *where;
     int64_t batch_size; /* rows per batch; <= 0 means 65536 */
-    /* A batch is also cut once its variable-length bytes pass this, so
-     * wide rows stay in bounded memory; 0 means 64 MiB. */
+    /* A batch is also cut once its variable-length bytes pass this, and
+     * holds no more rows than this many bytes of fixed-width slots (all
+     * columns together), so fat rows and wide tables stay in bounded
+     * memory; 0 means 32 MiB. */
     size_t batch_bytes;
     const char *order_by; /* "a, b DESC" — column names checked against the table */
     int64_t limit;        /* <= 0: no limit */

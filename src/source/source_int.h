@@ -19,8 +19,11 @@
 #include <string.h>
 
 /* A batch is cut early once its variable-length bytes pass this, so a
- * table of large blobs still streams in bounded memory. */
-#define SRC_HEAP_SOFT_LIMIT ((size_t)64 << 20)
+ * table of large blobs still streams in bounded memory; its rows are also
+ * capped so that the fixed-width slots of all columns fit in it
+ * (src_cols_init), but never below SRC_MIN_BATCH rows. */
+#define SRC_HEAP_SOFT_LIMIT ((size_t)32 << 20)
+#define SRC_MIN_BATCH 256
 /* One column's heap may never pass this (offsets are int32). */
 #define SRC_HEAP_HARD_LIMIT ((size_t)1 << 30)
 #define SRC_DEFAULT_BATCH 65536
