@@ -723,6 +723,123 @@ void ingest_table_commit(struct ingest_table *t)
 
 /* ------------------------------------------------------------ sync */
 
+/* The run tag in a staged file's name (manifest-{S}-{tag}.avro,
+ * snap-{S}-{tag}.avro, {N}-{tag}.metadata.json), copied to out; false for
+ * other names (v{N}.metadata.json, version-hint.text, untagged). */
+static bool staged_tag(const char *name, char *out, size_t cap)
+{
+    const char *p = name, *end = NULL;
+    size_t n = strlen(name);
+    if (strncmp(p, "manifest-", 9) == 0 || strncmp(p, "snap-", 5) == 0) {
+        p += *p == 'm' ? 9 : 5;
+        if (n > 5 && strcmp(name + n - 5, ".avro") == 0)
+            end = name + n - 5;
+    } else if (n > 14 && strcmp(name + n - 14, ".metadata.json") == 0) {
+        end = name + n - 14;
+    }
+    if (!end || !(*p >= '0' && *p <= '9'))
+        return false;
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    if (p >= end || *p != '-' || (size_t)(end - p - 1) >= cap)
+        return false;
+    p++;
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+    return true;
+}
+
+/* Files staged by runs that never committed (killed before the catalog
+ * swap, or a swap lost and the cleanup failed): in metadata/, a file named
+ * with a run's tag that no kept version references, once that run is over
+ * (no lease left in its run directory; a migration's tag: 10 minutes old).
+ * The order matters: list, then keep the files whose run is over, and only
+ * then read the record and the current metadata: a run whose lease is
+ * gone has finished its commit, so a record read afterwards holds it. */
+static void sweep_staged(struct lh_catalog *cat, struct lh_store *primary, const char *dataset,
+                         const char *prefix)
+{
+    struct lh_error e;
+    char pfx[LH_STORE_KEY_MAX];
+    snprintf(pfx, sizeof pfx, "%s/metadata/", prefix);
+    struct lh_store_list l;
+    if (lh_store_list(primary, pfx, &l, &e) != LH_OK)
+        return;
+    bool *cand = calloc(l.count + 1, sizeof *cand);
+    size_t ncand = 0;
+    int64_t now_ms = lh_time_wall_us() / 1000;
+    for (size_t i = 0; cand && i < l.count; i++) {
+        char tag[80];
+        if (!staged_tag(l.items[i].key + strlen(pfx), tag, sizeof tag))
+            continue;
+        if (strncmp(tag, "migrate-", 8) == 0) {
+            int64_t ms = 0;
+            char num[32];
+            snprintf(num, sizeof num, "%.*s", (int)strcspn(tag + 8, "-"), tag + 8);
+            cand[i] = lh_parse_i64(num, &ms) && now_ms - ms > 600000;
+        } else {
+            char lease[LH_STORE_KEY_MAX];
+            uint64_t sz;
+            snprintf(lease, sizeof lease, "%s/run-%s/_lease.json", prefix, tag);
+            cand[i] = lh_store_stat(primary, lease, &sz, &e) == LH_E_NOTFOUND;
+        }
+        ncand += cand[i];
+    }
+    struct lh_catalog_record rec;
+    struct lh_iceberg_loaded cur = {0};
+    bool have_rec = false, loaded = false;
+    if (!ncand || lh_catalog_dataset_get(cat, dataset, &rec, &e) != LH_OK)
+        goto done;
+    have_rec = true;
+    const struct lh_catalog_version_info *cv = lh_catalog_record_current(&rec);
+    if (cv && cv->metadata_location) {
+        if (lh_iceberg_table_load_at(primary, prefix, cv->metadata_location, (int64_t)cv->version,
+                                     &cur, &e) != LH_OK)
+            goto done; /* no reference set, no sweep */
+        loaded = true;
+    }
+    size_t removed = 0;
+    for (size_t i = 0; i < l.count; i++) {
+        if (!cand[i])
+            continue;
+        const char *name = l.items[i].key + strlen(pfx);
+        char nm[200];
+        bool ref = false;
+        for (size_t v = 0; v < rec.nversions && !ref; v++) {
+            const char *ml = rec.versions[v].metadata_location;
+            ref = ml && strcmp(ml, l.items[i].key) == 0;
+        }
+        const struct lh_iceberg_table *tb = &cur.table;
+        for (size_t k = 0; loaded && k < tb->nsnapshots && !ref; k++) {
+            const struct lh_iceberg_snapshot *sn = &tb->snapshots[k];
+            if (sn->tag) {
+                snprintf(nm, sizeof nm, "snap-%" PRId64 "-%s.avro", sn->snapshot_id, sn->tag);
+                ref = strcmp(nm, name) == 0;
+            }
+            for (size_t f = 0; f < sn->nfiles && !ref; f++)
+                ref = sn->files[f].manifest && strcmp(sn->files[f].manifest, name) == 0;
+        }
+        if (ref)
+            continue;
+        if (lh_store_delete(primary, l.items[i].key, &e) == LH_OK)
+            removed++;
+        else
+            lh_warn("dataset %s: could not delete %s: %s", dataset, l.items[i].key, e.msg);
+    }
+    if (removed)
+        lh_info("dataset %s: removed %zu Iceberg file(s) staged by runs that never committed",
+                dataset, removed);
+done:
+    if (loaded)
+        lh_iceberg_loaded_free(&cur);
+    else
+        lh_arena_free(&cur.arena);
+    if (have_rec)
+        lh_catalog_record_free(&rec);
+    free(cand);
+    lh_store_list_free(&l);
+}
+
 enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog *cat,
                                     const char *dataset, bool *changed, struct lh_error *err)
 {
@@ -744,13 +861,29 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
         /* roll the file-based layout forward to the catalog's version */
         int64_t hint = 0;
         s = lh_iceberg_version_hint_get(primary, prefix, &hint, err);
-        if (s != LH_OK || hint >= (int64_t)cv->version)
-            goto done;
-        s = lh_iceberg_metadata_publish(primary, prefix, cv->metadata_location,
-                                        (int64_t)cv->version, err);
-        if (s == LH_OK && changed)
-            *changed = true;
+        if (s == LH_OK && hint < (int64_t)cv->version) {
+            s = lh_iceberg_metadata_publish(primary, prefix, cv->metadata_location,
+                                            (int64_t)cv->version, err);
+            if (s == LH_OK && changed)
+                *changed = true;
+        }
+        if (s == LH_OK)
+            sweep_staged(cat, primary, dataset, prefix);
         goto done;
+    }
+    /* A table that exists without the catalog naming it (written by other
+     * means) is left as it is: the next publish describes the dataset from
+     * its record. */
+    for (int k = 0; k < 2; k++) {
+        struct lh_store *st = primary;
+        const char *b = cv->nobjects ? cv->objects[0].bucket : NULL;
+        if (k == 1 && (!b || strcmp(b, "primary") == 0 || lh_store_set_get(set, b, &st, err) != LH_OK))
+            break;
+        int64_t hint = 0;
+        if (lh_iceberg_version_hint_get(st, prefix, &hint, err) != LH_OK || hint > 0) {
+            s = LH_OK;
+            goto done;
+        }
     }
     /* no Iceberg metadata yet: describe every kept version, write it, and
      * record it in the current version (a swap on that version) */
