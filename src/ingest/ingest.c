@@ -23,6 +23,14 @@
  * overwrite simply retries, incremental fails (its rows were chosen by the
  * base's watermark). So no run ever replaces versions it did not see.
  *
+ * Iceberg (table.c): every version is a snapshot of the dataset's Iceberg
+ * table; each publish attempt stages it under names unique to the run and
+ * the catalog version records it (metadata_location), so the catalog swap
+ * commits both; the winner then moves version-hint.text, a loser deletes
+ * what it staged. Parts are written with the table's field ids, and their
+ * statistics come from the footer the sink captures while the writer
+ * closes.
+ *
  * Lease: before the first part, the run writes {run dir}/_lease.json with an
  * expiry, and a heartbeat thread (its own store handle, lh_store_dup)
  * rewrites it every ttl/4. The sweep (lh_ingest_sweep, run at the start of
@@ -611,13 +619,6 @@ static void publish_backoff(unsigned attempt)
     nanosleep(&ts, NULL);
 }
 
-/* Publishes the run's version as a compare-and-swap on spec->base_version,
- * the version the run built on. When another run published first, append
- * re-reads the new base (its columns must still be the table's) and tries
- * again, overwrite tries again on the new base, incremental fails: its rows
- * were chosen by the old base's watermark. *nothing_new: an append of zero
- * rows found a version to build on after all; *version is that version and
- * nothing was published. */
 /* The version number the catalog gives the next version of rec. */
 static uint64_t next_version(const struct lh_catalog_record *rec)
 {
@@ -628,7 +629,14 @@ static uint64_t next_version(const struct lh_catalog_record *rec)
     return v + 1;
 }
 
-/* Each attempt first stages the Iceberg snapshot of the version it is
+/* Publishes the run's version as a compare-and-swap on spec->base_version,
+ * the version the run built on. When another run published first, append
+ * re-reads the new base (its columns must still be the table's) and tries
+ * again, overwrite tries again on the new base, incremental fails: its rows
+ * were chosen by the old base's watermark. *nothing_new: an append of zero
+ * rows found a version to build on after all; *version is that version and
+ * nothing was published.
+ * Each attempt first stages the Iceberg snapshot of the version it is
  * about to register (table.c), on top of the record it builds on; a lost
  * swap deletes it (unstage) and the retry stages again on the new base.
  * On return the caller commits or unstages (a register error may have

@@ -173,8 +173,7 @@ struct store_input {
     const char *key;
 };
 
-static enum lh_status store_read(void *ctx, uint64_t off, void *buf, size_t n,
-                                 struct lh_error *err)
+static enum lh_status store_read(void *ctx, uint64_t off, void *buf, size_t n, struct lh_error *err)
 {
     struct store_input *si = ctx;
     return lh_store_get_range(si->st, si->key, off, buf, n, err);
@@ -278,9 +277,9 @@ static char *name_mapping(const struct lh_iceberg_table *tb)
             json_object_set_new(seen, c->field.name, json_true());
             json_t *e = json_pack("{s:i, s:[s]}", "field-id", (int)c->id, "names", c->field.name);
             if (e && c->element_id > 0)
-                json_object_set_new(
-                    e, "fields",
-                    json_pack("[{s:i, s:[s]}]", "field-id", (int)c->element_id, "names", "element"));
+                json_object_set_new(e, "fields",
+                                    json_pack("[{s:i, s:[s]}]", "field-id", (int)c->element_id,
+                                              "names", "element"));
             json_array_append_new(arr, e);
         }
     }
@@ -356,15 +355,15 @@ static enum lh_status build_from_record(struct ingest_table *t, const struct lh_
                 if (cols)
                     lh_iceberg_schema_assign(sch, &l2, &info->schema, cols);
                 for (size_t c = 0; cols && c < info->schema.nfields; c++)
-                    names_ok &= (cols[c].field.name = arena_dup(a, info->schema.fields[c].name)) !=
-                                NULL;
+                    names_ok &=
+                        (cols[c].field.name = arena_dup(a, info->schema.fields[c].name)) != NULL;
                 if (!names_ok) {
                     lh_parquet_reader_close(r);
                     return lh_error_set(err, LH_E_NOMEM, "out of memory");
                 }
                 if (!same_ids(sch, cols, info->schema.nfields)) {
-                    schemas[nschemas] = (struct lh_iceberg_schema){
-                        (int32_t)nschemas, info->schema.nfields, cols};
+                    schemas[nschemas] =
+                        (struct lh_iceberg_schema){(int32_t)nschemas, info->schema.nfields, cols};
                     sch = &schemas[nschemas++];
                     last = l2;
                 }
@@ -379,8 +378,7 @@ static enum lh_status build_from_record(struct ingest_table *t, const struct lh_
             files[i] = (struct lh_iceberg_data_file){.size_bytes = o->size_bytes,
                                                      .record_count = p.rows,
                                                      .added_snapshot_id = (int64_t)vi->version,
-                                                     .added_sequence_number =
-                                                         (int64_t)vi->version,
+                                                     .added_sequence_number = (int64_t)vi->version,
                                                      .stats = p.stats,
                                                      .nstats = p.nstats};
             if ((s = data_uri(t, a, o->bucket, o->key, &files[i].path, err)) != LH_OK)
@@ -462,8 +460,8 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
         return s;
     }
     const struct lh_iceberg_table *tb = &t->base.table;
-    const struct lh_iceberg_schema *cur = t->base.version ? schema_of(tb, tb->current_schema_id)
-                                                          : NULL;
+    const struct lh_iceberg_schema *cur =
+        t->base.version ? schema_of(tb, tb->current_schema_id) : NULL;
     size_t n = schema->nfields;
     struct lh_iceberg_column *cols = lh_arena_alloc(&t->arena, (n + 1) * sizeof *cols);
     if (!cols)
@@ -605,8 +603,7 @@ enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalo
         nsn++;
     }
     size_t ninh = append && parent ? parent->nfiles : 0;
-    struct lh_iceberg_data_file *files =
-        lh_arena_alloc(&a, (ninh + t->nparts + 1) * sizeof *files);
+    struct lh_iceberg_data_file *files = lh_arena_alloc(&a, (ninh + t->nparts + 1) * sizeof *files);
     if (!files) {
         s = lh_error_set(err, LH_E_NOMEM, "out of memory");
         goto done;
@@ -624,17 +621,17 @@ enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalo
         if ((s = data_uri(t, &a, "primary", p->key, &files[ninh + i].path, err)) != LH_OK)
             goto done;
     }
-    snaps[nsn++] = (struct lh_iceberg_snapshot){
-        .snapshot_id = N,
-        .parent_id = parent ? parent->snapshot_id : 0,
-        .sequence_number = N,
-        .timestamp_ms = lh_time_wall_us() / 1000,
-        .op = append && parent ? LH_ICEBERG_APPEND : LH_ICEBERG_OVERWRITE,
-        .schema_id = sid,
-        .files = files,
-        .nfiles = ninh + t->nparts,
-        .is_new = true,
-        .tag = t->tag};
+    snaps[nsn++] = (struct lh_iceberg_snapshot){.snapshot_id = N,
+                                                .parent_id = parent ? parent->snapshot_id : 0,
+                                                .sequence_number = N,
+                                                .timestamp_ms = lh_time_wall_us() / 1000,
+                                                .op = append && parent ? LH_ICEBERG_APPEND
+                                                                       : LH_ICEBERG_OVERWRITE,
+                                                .schema_id = sid,
+                                                .files = files,
+                                                .nfiles = ninh + t->nparts,
+                                                .is_new = true,
+                                                .tag = t->tag};
     char uuid[LH_ICEBERG_UUID_LEN + 1];
     if (!t->base.version && (s = lh_iceberg_uuid_generate(uuid, err)) != LH_OK)
         goto done;
@@ -657,8 +654,8 @@ enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalo
     snprintf(t->metadata_key, sizeof t->metadata_key, "%s/metadata/%s", t->prefix, mname);
     snprintf(t->manifest_key, sizeof t->manifest_key, "%s/metadata/manifest-%" PRId64 "-%s.avro",
              t->prefix, N, t->tag);
-    snprintf(t->list_key, sizeof t->list_key, "%s/metadata/snap-%" PRId64 "-%s.avro", t->prefix,
-             N, t->tag);
+    snprintf(t->list_key, sizeof t->list_key, "%s/metadata/snap-%" PRId64 "-%s.avro", t->prefix, N,
+             t->tag);
     t->version = version;
     t->staged = true; /* from here on, unstage deletes what may be written */
     s = lh_iceberg_table_write(t->primary, &nt, N, keepids, nkeep, &t->garbage, err);
@@ -708,8 +705,8 @@ void ingest_table_commit(struct ingest_table *t)
     t->staged = false;
     if (lh_iceberg_metadata_publish(t->primary, t->prefix, t->metadata_key, (int64_t)t->version,
                                     &e) != LH_OK)
-        lh_warn("ingest %s: %s (the next publish or the daemon's start-up repairs it)",
-                t->dataset, e.msg);
+        lh_warn("ingest %s: %s (the next publish or the daemon's start-up repairs it)", t->dataset,
+                e.msg);
     ingest_fault(3);
     for (size_t i = 0; t->have_garbage && i < t->garbage.nmetadata_keys; i++)
         if (lh_store_delete(t->primary, t->garbage.metadata_keys[i], &e) != LH_OK)
@@ -717,8 +714,8 @@ void ingest_table_commit(struct ingest_table *t)
                     t->garbage.metadata_keys[i], e.msg);
     for (size_t i = 0; i < t->nold; i++)
         if (lh_store_delete(t->primary, t->old_metadata[i], &e) != LH_OK)
-            lh_warn("ingest %s: retention could not delete %s: %s", t->dataset,
-                    t->old_metadata[i], e.msg);
+            lh_warn("ingest %s: retention could not delete %s: %s", t->dataset, t->old_metadata[i],
+                    e.msg);
 }
 
 /* ------------------------------------------------------------ sync */
@@ -877,7 +874,8 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
     for (int k = 0; k < 2; k++) {
         struct lh_store *st = primary;
         const char *b = cv->nobjects ? cv->objects[0].bucket : NULL;
-        if (k == 1 && (!b || strcmp(b, "primary") == 0 || lh_store_set_get(set, b, &st, err) != LH_OK))
+        if (k == 1 &&
+            (!b || strcmp(b, "primary") == 0 || lh_store_set_get(set, b, &st, err) != LH_OK))
             break;
         int64_t hint = 0;
         if (lh_iceberg_version_hint_get(st, prefix, &hint, err) != LH_OK || hint > 0) {
