@@ -658,7 +658,11 @@ enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalo
              t->tag);
     t->version = version;
     t->staged = true; /* from here on, unstage deletes what may be written */
+    int64_t t0 = lh_time_mono_ns();
     s = lh_iceberg_table_write(t->primary, &nt, N, keepids, nkeep, &t->garbage, err);
+    lh_debug("ingest %s: Iceberg snapshot %" PRId64
+             " staged in %.2f ms (%zu new file(s), %zu snapshot(s))",
+             t->dataset, N, (double)(lh_time_mono_ns() - t0) / 1e6, t->nparts, nsn);
     if (s != LH_OK) {
         lh_error_prefix(err, "dataset %s: writing Iceberg snapshot %" PRId64, t->dataset, N);
         goto done;
@@ -703,6 +707,7 @@ void ingest_table_commit(struct ingest_table *t)
     if (!t->staged)
         return;
     t->staged = false;
+    int64_t t0 = lh_time_mono_ns();
     if (lh_iceberg_metadata_publish(t->primary, t->prefix, t->metadata_key, (int64_t)t->version,
                                     &e) != LH_OK)
         lh_warn("ingest %s: %s (the next publish or the daemon's start-up repairs it)", t->dataset,
@@ -716,6 +721,8 @@ void ingest_table_commit(struct ingest_table *t)
         if (lh_store_delete(t->primary, t->old_metadata[i], &e) != LH_OK)
             lh_warn("ingest %s: retention could not delete %s: %s", t->dataset, t->old_metadata[i],
                     e.msg);
+    lh_debug("ingest %s: Iceberg version %" PRIu64 " published in %.2f ms", t->dataset, t->version,
+             (double)(lh_time_mono_ns() - t0) / 1e6);
 }
 
 /* ------------------------------------------------------------ sync */
