@@ -32,7 +32,7 @@ const env = Object.fromEntries(fs.readFileSync(envFile, 'utf8').split('\n').filt
   .map((l) => { const i = l.indexOf('='); return [l.slice(0, i), l.slice(i + 1).replace(/^'|'$/g, '')]; }));
 const icebirdMain = JSON.parse(fs.readFileSync(path.join(nodeDir, 'node_modules/icebird/package.json'), 'utf8'))
   .exports['.'].import ?? 'src/index.js';
-const { icebergRead } = await import(pathToFileURL(path.join(nodeDir, 'node_modules/icebird', icebirdMain)).href);
+const { icebergRead, icebergManifests } = await import(pathToFileURL(path.join(nodeDir, 'node_modules/icebird', icebirdMain)).href);
 
 let failures = 0, checked = 0;
 const fail = (m) => { failures++; if (failures < 40) console.log(`FAIL ${m}`); };
@@ -209,6 +209,25 @@ const parts = fs.readdirSync(path.join(data, 'primary/datasets/ice'), { recursiv
 check(parts.length === 2, `parts left after retention: ${parts}`);
 await compare('v5', tableUrl(data, 'ice'), want[5]);
 await compare('v4 after retention', tableUrl(data, 'ice'), want[4], { metadataFileName: 'v4.metadata.json' });
+
+// column statistics in snapshot 5's manifest, from the writer's footer
+{
+  const lists = await icebergManifests(st.meta);
+  const entries = lists.flatMap((l) => l.entries);
+  check(entries.length === 1, `v5: ${entries.length} manifest entries`);
+  const df = entries[0]?.data_file ?? {};
+  const asMap = (m) => new Map((Array.isArray(m) ? m.map((e) => [e.key, e.value]) : Object.entries(m ?? {}))
+    .map(([k, v]) => [Number(k), v]));
+  const le32 = (b) => (b ? Buffer.from(b).readInt32LE(0) : null);
+  const vc = asMap(df.value_counts), nc = asMap(df.null_value_counts);
+  const lo = asMap(df.lower_bounds), hi = asMap(df.upper_bounds);
+  check(Number(df.record_count) === want[5].length, `v5 record_count ${df.record_count}`);
+  check(Number(vc.get(1)) === want[5].length, `v5 value count of id: ${vc.get(1)}`);
+  const nullNames = want[5].filter((r) => r.name === null).length;
+  check(Number(nc.get(2)) === nullNames, `v5 null count of name: ${nc.get(2)}, want ${nullNames}`);
+  check(le32(lo.get(1)) === 1 && le32(hi.get(1)) === want[5].length, `v5 id bounds ${le32(lo.get(1))}..${le32(hi.get(1))}`);
+  check(lo.has(6) && !lo.has(4), 'v5 bounds keyed by the current field ids');
+}
 
 // Parquet field ids in the newest part (DuckDB reads the footer)
 {
