@@ -1112,6 +1112,7 @@ struct sweep_ctx {
     size_t dlen;          /* strlen("datasets/{ds}/") */
     int64_t now_ms;
     int64_t leaseless_ms; /* a run directory without a lease is dead past this age */
+    int64_t pending_ms;   /* a pending write under metadata/ is dead past this age */
 };
 
 /* The length of the run directory prefix of key ("datasets/{ds}/run-…/"),
@@ -1175,8 +1176,9 @@ static bool sweep_verdict(void *vctx, const struct lh_store_pending *p)
     struct sweep_ctx *c = vctx;
     int64_t start_ms;
     size_t n = run_dir_len(p->key, c->dlen, &start_ms);
-    if (n == 0)
-        return false; /* not inside a run directory */
+    if (n == 0) /* the Iceberg table's interrupted writes (each takes ms) */
+        return strncmp(p->key + c->dlen, "metadata/", 9) == 0 &&
+               c->now_ms - p->modified_us / 1000 > c->pending_ms;
     const struct swept_run *r = sweep_find(c, p->key, n);
     return r ? r->dead : leaseless_dead(c, start_ms);
 }
@@ -1283,6 +1285,7 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
     struct sweep_ctx c = {
         .now_ms = lh_time_wall_us() / 1000,
         .leaseless_ms = older_than_s * 1000 > 2 * ttl_ms ? older_than_s * 1000 : 2 * ttl_ms,
+        .pending_ms = ttl_ms,
     };
     size_t n = 0;
     char prefix[LH_STORE_KEY_MAX];

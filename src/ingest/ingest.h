@@ -104,7 +104,9 @@ size_t lh_ingest_type_text(const struct lh_field *f, char *out, size_t cap);
  * max(older_than_s, twice the lease time) ago, the objects no kept catalog
  * version references, the lease, the pending writes (local temporary
  * files, S3 incomplete multipart uploads) and, locally, the directory once
- * empty; and stale temporary files of the dataset's record and events.
+ * empty; stale temporary files of the dataset's record and events and of
+ * its Iceberg metadata (older than the lease time). Files a run staged for
+ * an Iceberg commit it never made are removed by lh_ingest_table_sync.
  * A live run (fresh lease) is never touched. Every run calls it for its
  * dataset before it starts. *deleted (may be NULL): how many were removed. */
 enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, int64_t older_than_s,
