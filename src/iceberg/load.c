@@ -252,9 +252,19 @@ static enum lh_status read_manifest(struct lh_store *st, const char *key, int64_
     return s;
 }
 
+/* Manifests already read by this load: a chain of appends lists the same
+ * manifests again in every snapshot, and each is read once. */
+struct mf_cache {
+    const char **keys;
+    size_t *first, *count; /* the manifest's files in `all` */
+    size_t n, cap;
+    struct lh_buf all; /* struct lh_iceberg_data_file, every manifest read */
+};
+
 static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_iceberg_table *t,
                                           const char *list_uri, struct lh_arena *a,
-                                          struct lh_iceberg_snapshot *sn, struct lh_error *err)
+                                          struct mf_cache *mc, struct lh_iceberg_snapshot *sn,
+                                          struct lh_error *err)
 {
     char key[LH_STORE_KEY_MAX];
     if (!key_of_uri(t, list_uri, key, sizeof key))
@@ -286,7 +296,47 @@ static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_i
                              key, path);
             break;
         }
-        s = read_manifest(st, mkey, added, seq, a, &files, err);
+        size_t k = 0;
+        while (k < mc->n && strcmp(mc->keys[k], mkey) != 0)
+            k++;
+        if (k == mc->n) {
+            if (mc->n == mc->cap) {
+                size_t nc = mc->cap ? 2 * mc->cap : 16;
+                const char **nk = lh_arena_alloc(a, nc * sizeof *nk);
+                size_t *nf = lh_arena_alloc(a, nc * sizeof *nf);
+                size_t *nn = lh_arena_alloc(a, nc * sizeof *nn);
+                if (!nk || !nf || !nn) {
+                    s = lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
+                    break;
+                }
+                if (mc->n) {
+                    memcpy(nk, mc->keys, mc->n * sizeof *nk);
+                    memcpy(nf, mc->first, mc->n * sizeof *nf);
+                    memcpy(nn, mc->count, mc->n * sizeof *nn);
+                }
+                mc->keys = nk;
+                mc->first = nf;
+                mc->count = nn;
+                mc->cap = nc;
+            }
+            size_t before = mc->all.len;
+            s = read_manifest(st, mkey, added, seq, a, &mc->all, err);
+            if (s != LH_OK)
+                break;
+            if (!lh_buf_ok(&mc->all)) {
+                s = lh_error_set(err, LH_E_TOOBIG, "iceberg: %s lists too many files", key);
+                break;
+            }
+            if (!(mc->keys[k] = dup(a, mkey, strlen(mkey)))) {
+                s = lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
+                break;
+            }
+            mc->first[k] = before / sizeof(struct lh_iceberg_data_file);
+            mc->count[k] = (mc->all.len - before) / sizeof(struct lh_iceberg_data_file);
+            mc->n++;
+        }
+        lh_buf_append(&files, mc->all.data + mc->first[k] * sizeof(struct lh_iceberg_data_file),
+                      mc->count[k] * sizeof(struct lh_iceberg_data_file));
     }
     avro_in_close(&in);
     if (s == LH_OK && !lh_buf_ok(&files))
@@ -340,6 +390,8 @@ enum lh_status lh_iceberg_table_load_at(struct lh_store *st, const char *key_pre
     out->version = version;
     const char *key = metadata_key;
     enum lh_status s;
+    struct mf_cache mc = {0};
+    lh_buf_init(&mc.all, ICE_AVRO_MAX);
     uint8_t *bytes = NULL;
     size_t n = 0;
     if ((s = lh_store_get(st, key, META_MAX, &bytes, &n, NULL, err)) != LH_OK) {
@@ -423,16 +475,18 @@ enum lh_status lh_iceberg_table_load_at(struct lh_store *st, const char *key_pre
                 }
             }
         }
-        if ((s = read_snapshot_files(st, t, list, a, &sn[i], err)) != LH_OK)
+        if ((s = read_snapshot_files(st, t, list, a, &mc, &sn[i], err)) != LH_OK)
             goto done;
     }
     t->snapshots = sn;
     t->nsnapshots = nsn;
 done:
     json_decref(root);
+    lh_buf_free(&mc.all);
     if (s == LH_OK)
         return LH_OK;
 fail:
+    lh_buf_free(&mc.all);
     lh_iceberg_loaded_free(out);
     return s;
 }
