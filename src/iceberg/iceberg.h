@@ -204,8 +204,8 @@ void lh_iceberg_garbage_free(struct lh_iceberg_garbage *g);
 
 /* Writes metadata version `version` (>= 1) of the table: the manifests and
  * manifest lists of new snapshots, then {prefix}/metadata/v{version}.
- * metadata.json, created only if absent (LH_E_EXISTS when that version is
- * taken: someone else committed it). version-hint.text is NOT touched:
+ * metadata.json (or t->metadata_name), created only if absent (LH_E_EXISTS
+ * when that version is taken: someone else committed it). version-hint.text is NOT touched:
  * the metadata becomes current with lh_iceberg_version_hint_set.
  *
  * keep (may be NULL = keep all) lists the snapshot ids the new metadata

@@ -502,7 +502,15 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
         t->ids[i] = cols[i].id;
         t->elem_ids[i] = cols[i].element_id;
     }
-    t->run_schema = (struct lh_iceberg_schema){0, n, cols};
+    /* the schema id it will have (stage decides the same way) */
+    int32_t sid = 0;
+    if (cur && same_ids(cur, cols, n))
+        sid = cur->schema_id;
+    else
+        for (size_t i = 0; t->base.version && i < tb->nschemas; i++)
+            if (tb->schemas[i].schema_id >= sid)
+                sid = tb->schemas[i].schema_id + 1;
+    t->run_schema = (struct lh_iceberg_schema){sid, n, cols};
     struct lh_buf b;
     lh_buf_init(&b, 0);
     lh_iceberg_schema_json(&t->run_schema, &b);

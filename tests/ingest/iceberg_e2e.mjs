@@ -243,6 +243,8 @@ await compare('v4 after retention', tableUrl(data, 'ice'), want[4], { metadataFi
   const kv = await con.runAndReadAll(`SELECT decode(key)::text, decode(value)::text FROM parquet_kv_metadata('${part}')`);
   const schemaKv = kv.getRows().find(([k]) => k === 'iceberg.schema');
   check(schemaKv && JSON.parse(schemaKv[1]).fields.length === 6, 'iceberg.schema key/value in the part');
+  check(schemaKv && JSON.parse(schemaKv[1])['schema-id'] === st.meta['current-schema-id'],
+    `iceberg.schema schema-id ${schemaKv && JSON.parse(schemaKv[1])['schema-id']}, table ${st.meta['current-schema-id']}`);
 }
 
 // ------------------------------------------------------------ daemon start-up
