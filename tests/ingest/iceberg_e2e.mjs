@@ -274,12 +274,17 @@ let kwant = { 1: rowsNow('ice_k') };
 for (const step of [1, 2, 3]) {
   sql(`UPDATE ice_k SET v = v || '+${step}'; INSERT INTO ice_k VALUES (${step + 1}, 's${step}');`);
   const before = localState(data, 'kill').rec.current_version;
-  const r = ingest(kbase, { LAKEHOUSE_FAULT_COMMIT_STEP: String(step), LAKEHOUSE_RUN_LEASE_SECS: '2' });
+  const r = ingest(kbase, { LAKEHOUSE_FAULT_COMMIT_STEP: String(step), LAKEHOUSE_RUN_LEASE_SECS: '3' });
   check(r.status === 86, `kill at step ${step}: exit ${r.status} ${r.stderr}`);
   const after = localState(data, 'kill');
   const N = after.rec.current_version;
   check(N === (step === 1 ? before : before + 1), `kill at step ${step}: catalog at ${N} (was ${before})`);
   if (N > before) kwant[N] = rowsNow('ice_k');
+  if (step === 1) { // the killed run's staged files are there, named by no version
+    const refs = new Set(after.rec.versions.map((v) => path.basename(v.metadata_location ?? '')));
+    const staged = after.files.filter((f) => f.endsWith('.metadata.json') && !f.startsWith('v') && !refs.has(f));
+    check(staged.length === 1, `kill at step 1: staged metadata ${staged}`);
+  }
   // the file-based layout is never ahead of the catalog
   check(after.hint === null || after.hint <= N, `kill at step ${step}: hint ${after.hint} ahead of catalog ${N}`);
   // start-up repairs; the lease of the killed run expires meanwhile
@@ -288,8 +293,8 @@ for (const step of [1, 2, 3]) {
   await compare(`kill at step ${step}: current`, tableUrl(data, 'kill'), kwant[N]);
 }
 // a later run sweeps the staged files the step-1 kill left (its lease expired)
-await new Promise((resolve) => setTimeout(resolve, 2500));
-mustIngest('kill: after', kbase, { LAKEHOUSE_RUN_LEASE_SECS: '2' });
+await new Promise((resolve) => setTimeout(resolve, 3500));
+mustIngest('kill: after', kbase, { LAKEHOUSE_RUN_LEASE_SECS: '3' });
 {
   const s = checkAgree('kill: after', data, 'kill');
   const refs = new Set();
