@@ -575,6 +575,11 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
         json_decref(v);
         v = NULL;
     }
+    if (v && sp->metadata_location &&
+        json_object_set_new(v, "metadata_location", json_string(sp->metadata_location)) != 0) {
+        json_decref(v);
+        v = NULL;
+    }
     if (!v || json_array_append_new(versions, v) != 0)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     json_object_set_new(rec, "current_version", json_integer((json_int_t)c->version));
@@ -691,6 +696,43 @@ enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *n
 done:
     reg_reset(&c);
     return s;
+}
+
+unsigned lh_catalog_keep_versions(const struct lh_catalog *cat)
+{
+    return cat->keep;
+}
+
+struct mloc_ctx {
+    uint64_t version;
+    const char *location;
+};
+
+static enum lh_status mloc_mutate(json_t *rec, bool is_new, void *vctx, struct lh_error *err)
+{
+    struct mloc_ctx *c = vctx;
+    if (is_new || jint(rec, "current_version") != c->version)
+        return lh_error_set(err, LH_E_STATE, "version %llu is no longer current",
+                            (unsigned long long)c->version);
+    json_t *versions = json_object_get(rec, "versions");
+    for (size_t i = 0; i < json_array_size(versions); i++) {
+        json_t *e = json_array_get(versions, i);
+        if (jint(e, "version") == c->version) {
+            if (json_object_set_new(e, "metadata_location", json_string(c->location)) != 0)
+                return lh_error_set(err, LH_E_NOMEM, "out of memory");
+            return LH_OK;
+        }
+    }
+    return lh_error_set(err, LH_E_STATE, "version %llu is not in the record",
+                        (unsigned long long)c->version);
+}
+
+enum lh_status lh_catalog_version_metadata_set(struct lh_catalog *cat, const char *name,
+                                               uint64_t version, const char *metadata_location,
+                                               struct lh_error *err)
+{
+    struct mloc_ctx c = {version, metadata_location};
+    return update(cat, name, false, mloc_mutate, &c, err);
 }
 
 /* ------------------------------------------------------------------ metadata */
@@ -897,6 +939,9 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
         vi[i].watermark = json_is_string(json_object_get(v, "watermark"))
                               ? rd_str(&r, v, "watermark", true)
                               : NULL;
+        vi[i].metadata_location = json_is_string(json_object_get(v, "metadata_location"))
+                                      ? rd_str(&r, v, "metadata_location", true)
+                                      : NULL;
         json_t *os = rd_arr(&r, v, "objects", false);
         size_t no = json_array_size(os);
         struct lh_catalog_object_info *oi = rd_alloc(&r, no, sizeof *oi);

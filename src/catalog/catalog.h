@@ -108,6 +108,11 @@ struct lh_catalog_version_spec {
     const char *watermark;
     bool check_base;
     uint64_t base_version;
+    /* Store key (bucket primary) of the Iceberg table metadata JSON that
+     * describes this version as a snapshot, written before the register
+     * under a name unique to the run (docs/iceberg.md "Commit"); stored in
+     * the version entry as "metadata_location". NULL: none. */
+    const char *metadata_location;
 };
 
 /* Registers a new version of dataset `name` (created if new) and makes it
@@ -139,6 +144,18 @@ enum lh_status lh_catalog_index_bind(struct lh_catalog *cat, const char *dataset
 enum lh_status lh_catalog_index_unbind(struct lh_catalog *cat, const char *dataset,
                                        const char *index_name, struct lh_error *err) LH_NODISCARD;
 
+/* Versions a register keeps (the options' keep_versions, default 5):
+ * after registering version N the record holds the newest that many. */
+unsigned lh_catalog_keep_versions(const struct lh_catalog *cat);
+
+/* Sets metadata_location of version `version` of dataset `name`, a
+ * compare-and-swap that requires `version` to be still current
+ * (LH_E_STATE otherwise, nothing written): how a dataset published before
+ * Iceberg metadata existed gets its table (docs/iceberg.md "Migration"). */
+enum lh_status lh_catalog_version_metadata_set(struct lh_catalog *cat, const char *name,
+                                               uint64_t version, const char *metadata_location,
+                                               struct lh_error *err) LH_NODISCARD;
+
 /* ------------------------------------------------------------ reading */
 
 struct lh_catalog_object_info {
@@ -150,6 +167,7 @@ struct lh_catalog_version_info {
     uint64_t version;
     const char *created_at, *run_id, *schema_fingerprint;
     const char *watermark; /* NULL: none (incremental loads only) */
+    const char *metadata_location; /* NULL: none (versions before Iceberg metadata) */
     uint64_t row_count, size_bytes;
     const struct lh_catalog_object_info *objects;
     size_t nobjects;

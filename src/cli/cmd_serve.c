@@ -104,6 +104,37 @@ static void on_health(void *ctx, uint64_t *schedules, uint64_t *running)
     *running = ss.running;
 }
 
+/* Every dataset's Iceberg table in line with its catalog record: a
+ * version hint a kill left behind is rolled forward, a dataset published
+ * before Iceberg metadata gets its table (lh_ingest_table_sync). */
+static void iceberg_sync_all(struct lh_store_set *set, unsigned keep_versions)
+{
+    struct lh_catalog *cat = NULL;
+    struct lh_catalog_summary *ds = NULL;
+    size_t n = 0, changed = 0;
+    struct lh_error err;
+    struct lh_catalog_options co = {.keep_versions = keep_versions};
+    if (lh_catalog_open(set, &co, &cat, &err) != LH_OK ||
+        lh_catalog_list(cat, &ds, &n, &err) != LH_OK) {
+        lh_warn("serve: Iceberg metadata check: %s", err.msg);
+        lh_catalog_close(cat);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool ch = false;
+        if (ds[i].error[0])
+            continue;
+        if (lh_ingest_table_sync(set, cat, ds[i].name, &ch, &err) != LH_OK)
+            lh_warn("serve: %s", err.msg);
+        changed += ch;
+    }
+    if (changed)
+        lh_info("serve: Iceberg metadata written or repaired for %zu of %zu dataset(s)", changed,
+                n);
+    free(ds);
+    lh_catalog_close(cat);
+}
+
 /* Removes the parts of runs that never published, for every dataset
  * directory in the store (datasets/{name}/...). */
 static void sweep_all(struct lh_store_set *set, int64_t older_than)
@@ -432,6 +463,7 @@ int lh_cmd_serve(int argc, char **argv)
         goto done;
     }
     sweep_all(main_set, cfg.sweep_after_secs < 0 ? 600 : cfg.sweep_after_secs);
+    iceberg_sync_all(main_set, cfg.keep_versions);
 
     struct lh_http_jobs jobs = {root, cfg.buckets_config, metrics, cfg.keep_versions};
     unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */

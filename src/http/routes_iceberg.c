@@ -111,6 +111,7 @@ struct ice_ctx {
     struct lh_store_set *set;
     struct lh_store *st; /* where the table's metadata is; borrowed from set */
     int64_t version;     /* current metadata version */
+    char mkey[400];      /* the catalog version's metadata_location; "": version-hint's */
 };
 
 static bool ice_open(struct http_req *req, struct http_resp *resp, struct ice_ctx *c)
@@ -184,6 +185,7 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
     struct lh_store *primary = lh_store_set_primary(c->set);
     c->st = NULL;
     c->version = 0;
+    c->mkey[0] = '\0';
     struct lh_catalog_record rec;
     memset(&rec, 0, sizeof rec);
     bool have_rec = false, ok = false;
@@ -202,6 +204,16 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
             return false;
         }
         have_rec = true;
+        /* the catalog's current version names its metadata: exactly the
+         * catalog's state, even before version-hint.text moved */
+        const struct lh_catalog_version_info *cv = lh_catalog_record_current(&rec);
+        if (cv && cv->metadata_location && strlen(cv->metadata_location) < sizeof c->mkey) {
+            snprintf(c->mkey, sizeof c->mkey, "%s", cv->metadata_location);
+            c->version = (int64_t)cv->version;
+            c->st = primary;
+            ok = true;
+            goto done;
+        }
     }
     if (ice_hint(primary, name, &c->version, &err) != LH_OK) {
         ok = skip_unreadable(known, name, &err, c);
@@ -427,14 +439,22 @@ static void table_load(struct http_req *req, struct http_resp *resp)
     char key[400];
     size_t len = 0;
     for (int attempt = 0;; attempt++) {
-        snprintf(key, sizeof key, "datasets/%s/metadata/v%lld.metadata.json", name,
-                 (long long)c.version);
+        if (c.mkey[0])
+            snprintf(key, sizeof key, "%s", c.mkey);
+        else
+            snprintf(key, sizeof key, "datasets/%s/metadata/v%lld.metadata.json", name,
+                     (long long)c.version);
         enum lh_status s = lh_store_get(c.st, key, ICE_METADATA_MAX, &raw, &len, NULL, &err);
         if (s == LH_OK)
             break;
         if (s != LH_E_NOTFOUND || attempt == 2) {
             ice_status_error(resp, &err);
             goto done;
+        }
+        if (c.mkey[0]) { /* retention removed it: a newer version is current */
+            if (!ice_find(req, resp, &c, name, false))
+                goto done;
+            continue;
         }
         int64_t before = c.version;
         if (ice_hint(c.st, name, &c.version, &err) != LH_OK) {
@@ -458,8 +478,8 @@ static void table_load(struct http_req *req, struct http_resp *resp)
         goto done;
     }
     char mloc[2048];
-    int w = snprintf(mloc, sizeof mloc, "%s/metadata/v%lld.metadata.json", location,
-                     (long long)c.version);
+    const char *base = strrchr(key, '/');
+    int w = snprintf(mloc, sizeof mloc, "%s/metadata/%s", location, base ? base + 1 : key);
     json_t *ls = w > 0 && (size_t)w < sizeof mloc ? json_string(mloc) : NULL;
     loc_json = ls ? json_dumps(ls, JSON_ENCODE_ANY) : NULL;
     json_decref(ls);

@@ -5,10 +5,15 @@
  * uuid, schemas with field ids, and snapshots with their data files — into
  * the Iceberg metadata tree beside the data, through the store API:
  *
- *   {prefix}/metadata/manifest-{A}.avro   files added by snapshot A (Avro manifest)
- *   {prefix}/metadata/snap-{S}.avro       manifest list of snapshot S (Avro)
- *   {prefix}/metadata/v{N}.metadata.json  table metadata version N
- *   {prefix}/metadata/version-hint.text   "N": the current metadata version
+ *   {prefix}/metadata/manifest-{A}[-{tag}].avro  files added by snapshot A (Avro manifest)
+ *   {prefix}/metadata/snap-{S}[-{tag}].avro      manifest list of snapshot S (Avro)
+ *   {prefix}/metadata/v{N}.metadata.json         table metadata version N
+ *   {prefix}/metadata/version-hint.text          "N": the current metadata version
+ *
+ * A writer that commits elsewhere (a catalog's compare-and-swap) names its
+ * files uniquely instead (the snapshot's `tag`, the table's
+ * `metadata_name`), so two writers racing for the same snapshot id never
+ * touch each other's files; the loser deletes its own.
  *
  * That is the file-based layout that Iceberg's Hadoop catalog, DuckDB's
  * iceberg_scan and icebird read. Paths inside the metadata are absolute
@@ -100,6 +105,11 @@ struct lh_iceberg_data_file {
     int64_t record_count;
     int64_t added_snapshot_id;     /* the snapshot that added this file */
     int64_t added_sequence_number; /* that snapshot's sequence number */
+    /* File name (under metadata/) of the manifest that lists this file:
+     * NULL = the adding snapshot's (manifest-{A}[-{tag}].avro with that
+     * snapshot's tag). Loaded tables fill it; needed when the adding
+     * snapshot is no longer described (expired) but its manifest is. */
+    const char *manifest;
     /* Needed only while the adding snapshot is new (its manifest is being
      * written); NULL/0 otherwise. */
     const struct lh_iceberg_column_stats *stats;
@@ -152,6 +162,10 @@ struct lh_iceberg_snapshot {
      * never committed). False: they exist from an earlier commit and are
      * only referenced again. */
     bool is_new;
+    /* NULL: the snapshot's files are snap-{S}.avro and manifest-{S}.avro;
+     * else snap-{S}-{tag}.avro and manifest-{S}-{tag}.avro ([A-Za-z0-9-],
+     * at most 64 characters). Loaded tables fill it. */
+    const char *tag;
 };
 
 /* ---------------------------------------------------------------- table */
@@ -168,6 +182,13 @@ struct lh_iceberg_table {
     size_t nsnapshots;
     int64_t current_snapshot_id; /* <= 0: no current snapshot */
     int64_t last_updated_ms;     /* <= 0: now */
+    /* File name under metadata/ of the metadata JSON written: NULL =
+     * "v{version}.metadata.json"; a catalog-managed table uses
+     * "{version:05}-{uuid}.metadata.json". */
+    const char *metadata_name;
+    /* The `schema.name-mapping.default` table property (JSON text, NULL:
+     * none): how readers map columns of data files without field ids. */
+    const char *name_mapping;
 };
 
 /* Files the expired snapshots alone referenced, for the caller to delete
@@ -183,8 +204,8 @@ void lh_iceberg_garbage_free(struct lh_iceberg_garbage *g);
 
 /* Writes metadata version `version` (>= 1) of the table: the manifests and
  * manifest lists of new snapshots, then {prefix}/metadata/v{version}.
- * metadata.json, created only if absent (LH_E_EXISTS when that version is
- * taken: someone else committed it). version-hint.text is NOT touched:
+ * metadata.json (or t->metadata_name), created only if absent (LH_E_EXISTS
+ * when that version is taken: someone else committed it). version-hint.text is NOT touched:
  * the metadata becomes current with lh_iceberg_version_hint_set.
  *
  * keep (may be NULL = keep all) lists the snapshot ids the new metadata
@@ -221,6 +242,24 @@ enum lh_status lh_iceberg_table_load(struct lh_store *st, const char *key_prefix
                                      struct lh_iceberg_loaded *out,
                                      struct lh_error *err) LH_NODISCARD;
 void lh_iceberg_loaded_free(struct lh_iceberg_loaded *l);
+
+/* Like lh_iceberg_table_load, but reads the metadata file at store key
+ * metadata_key (not the version hint); out->version = version. */
+enum lh_status lh_iceberg_table_load_at(struct lh_store *st, const char *key_prefix,
+                                        const char *metadata_key, int64_t version,
+                                        struct lh_iceberg_loaded *out,
+                                        struct lh_error *err) LH_NODISCARD;
+
+/* Makes the metadata file at store key metadata_key (written by
+ * lh_iceberg_table_write under a unique metadata_name) current for readers
+ * of the file-based layout: copies its bytes to {prefix}/metadata/
+ * v{version}.metadata.json (replacing: the same committed content), then
+ * sets version-hint.text to version unless it already names version or a
+ * later one (never backwards). Idempotent: a roll-forward after a crash
+ * repeats it. */
+enum lh_status lh_iceberg_metadata_publish(struct lh_store *st, const char *key_prefix,
+                                           const char *metadata_key, int64_t version,
+                                           struct lh_error *err) LH_NODISCARD;
 
 /* Replaces {prefix}/metadata/version-hint.text with the version number:
  * the moment readers of the file-based layout see metadata `version`. */

@@ -217,6 +217,10 @@ static enum lh_status read_manifest(struct lh_store *st, const char *key, int64_
                                     int64_t seq, struct lh_arena *a, struct lh_buf *files,
                                     struct lh_error *err)
 {
+    const char *slash = strrchr(key, '/');
+    const char *mname = dup(a, slash ? slash + 1 : key, strlen(slash ? slash + 1 : key));
+    if (!mname)
+        return lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
     struct avro_in in;
     enum lh_status s = avro_in_open(st, key, &in, err);
     while (s == LH_OK) {
@@ -230,7 +234,8 @@ static enum lh_status read_manifest(struct lh_store *st, const char *key, int64_
         int64_t status = -1, rows = -1, size = -1;
         avro_value_t df;
         struct lh_iceberg_data_file f = {.added_snapshot_id = added_id,
-                                         .added_sequence_number = seq};
+                                         .added_sequence_number = seq,
+                                         .manifest = mname};
         if (!get_i64(&in.v, "status", &status) || !get_field(&in.v, "data_file", &df) ||
             !(f.path = get_str(&df, "file_path", a)) || !get_i64(&df, "record_count", &rows) ||
             !get_i64(&df, "file_size_in_bytes", &size) || rows < 0 || size < 0) {
@@ -247,9 +252,19 @@ static enum lh_status read_manifest(struct lh_store *st, const char *key, int64_
     return s;
 }
 
+/* Manifests already read by this load: a chain of appends lists the same
+ * manifests again in every snapshot, and each is read once. */
+struct mf_cache {
+    const char **keys;
+    size_t *first, *count; /* the manifest's files in `all` */
+    size_t n, cap;
+    struct lh_buf all; /* struct lh_iceberg_data_file, every manifest read */
+};
+
 static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_iceberg_table *t,
                                           const char *list_uri, struct lh_arena *a,
-                                          struct lh_iceberg_snapshot *sn, struct lh_error *err)
+                                          struct mf_cache *mc, struct lh_iceberg_snapshot *sn,
+                                          struct lh_error *err)
 {
     char key[LH_STORE_KEY_MAX];
     if (!key_of_uri(t, list_uri, key, sizeof key))
@@ -281,7 +296,47 @@ static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_i
                              key, path);
             break;
         }
-        s = read_manifest(st, mkey, added, seq, a, &files, err);
+        size_t k = 0;
+        while (k < mc->n && strcmp(mc->keys[k], mkey) != 0)
+            k++;
+        if (k == mc->n) {
+            if (mc->n == mc->cap) {
+                size_t nc = mc->cap ? 2 * mc->cap : 16;
+                const char **nk = lh_arena_alloc(a, nc * sizeof *nk);
+                size_t *nf = lh_arena_alloc(a, nc * sizeof *nf);
+                size_t *nn = lh_arena_alloc(a, nc * sizeof *nn);
+                if (!nk || !nf || !nn) {
+                    s = lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
+                    break;
+                }
+                if (mc->n) {
+                    memcpy(nk, mc->keys, mc->n * sizeof *nk);
+                    memcpy(nf, mc->first, mc->n * sizeof *nf);
+                    memcpy(nn, mc->count, mc->n * sizeof *nn);
+                }
+                mc->keys = nk;
+                mc->first = nf;
+                mc->count = nn;
+                mc->cap = nc;
+            }
+            size_t before = mc->all.len;
+            s = read_manifest(st, mkey, added, seq, a, &mc->all, err);
+            if (s != LH_OK)
+                break;
+            if (!lh_buf_ok(&mc->all)) {
+                s = lh_error_set(err, LH_E_TOOBIG, "iceberg: %s lists too many files", key);
+                break;
+            }
+            if (!(mc->keys[k] = dup(a, mkey, strlen(mkey)))) {
+                s = lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
+                break;
+            }
+            mc->first[k] = before / sizeof(struct lh_iceberg_data_file);
+            mc->count[k] = (mc->all.len - before) / sizeof(struct lh_iceberg_data_file);
+            mc->n++;
+        }
+        lh_buf_append(&files, mc->all.data + mc->first[k] * sizeof(struct lh_iceberg_data_file),
+                      mc->count[k] * sizeof(struct lh_iceberg_data_file));
     }
     avro_in_close(&in);
     if (s == LH_OK && !lh_buf_ok(&files))
@@ -315,12 +370,28 @@ enum lh_status lh_iceberg_table_load(struct lh_store *st, const char *key_prefix
 {
     *out = (struct lh_iceberg_loaded){0};
     lh_arena_init(&out->arena, 0);
-    struct lh_arena *a = &out->arena;
-    enum lh_status s = lh_iceberg_version_hint_get(st, key_prefix, &out->version, err);
-    if (s != LH_OK || out->version == 0)
+    int64_t version = 0;
+    enum lh_status s = lh_iceberg_version_hint_get(st, key_prefix, &version, err);
+    if (s != LH_OK || version == 0)
         return s;
+    lh_arena_free(&out->arena);
     char key[LH_STORE_KEY_MAX];
-    snprintf(key, sizeof key, "%s/metadata/v%" PRId64 ".metadata.json", key_prefix, out->version);
+    snprintf(key, sizeof key, "%s/metadata/v%" PRId64 ".metadata.json", key_prefix, version);
+    return lh_iceberg_table_load_at(st, key_prefix, key, version, out, err);
+}
+
+enum lh_status lh_iceberg_table_load_at(struct lh_store *st, const char *key_prefix,
+                                        const char *metadata_key, int64_t version,
+                                        struct lh_iceberg_loaded *out, struct lh_error *err)
+{
+    *out = (struct lh_iceberg_loaded){0};
+    lh_arena_init(&out->arena, 0);
+    struct lh_arena *a = &out->arena;
+    out->version = version;
+    const char *key = metadata_key;
+    enum lh_status s;
+    struct mf_cache mc = {0};
+    lh_buf_init(&mc.all, ICE_AVRO_MAX);
     uint8_t *bytes = NULL;
     size_t n = 0;
     if ((s = lh_store_get(st, key, META_MAX, &bytes, &n, NULL, err)) != LH_OK) {
@@ -352,6 +423,12 @@ enum lh_status lh_iceberg_table_load(struct lh_store *st, const char *key_prefix
     t->last_updated_ms = json_integer_value(json_object_get(root, "last-updated-ms"));
     json_t *cur = json_object_get(root, "current-snapshot-id");
     t->current_snapshot_id = json_is_integer(cur) ? json_integer_value(cur) : 0;
+    const char *nm = json_string_value(
+        json_object_get(json_object_get(root, "properties"), "schema.name-mapping.default"));
+    if (nm && !(t->name_mapping = dup(a, nm, strlen(nm)))) {
+        s = lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
+        goto done;
+    }
     size_t ns = json_array_size(schemas), nsn = json_array_size(snaps);
     struct lh_iceberg_schema *sch = lh_arena_alloc(a, (ns + 1) * sizeof *sch);
     struct lh_iceberg_snapshot *sn = lh_arena_alloc(a, (nsn + 1) * sizeof *sn);
@@ -382,16 +459,34 @@ enum lh_status lh_iceberg_table_load(struct lh_store *st, const char *key_prefix
             .timestamp_ms = json_integer_value(json_object_get(j, "timestamp-ms")),
             .op = op && strcmp(op, "append") == 0 ? LH_ICEBERG_APPEND : LH_ICEBERG_OVERWRITE,
             .schema_id = (int32_t)json_integer_value(json_object_get(j, "schema-id"))};
-        if ((s = read_snapshot_files(st, t, list, a, &sn[i], err)) != LH_OK)
+        {
+            /* snap-{S}-{tag}.avro: the tag; snap-{S}.avro: none */
+            const char *base = strrchr(list, '/');
+            base = base ? base + 1 : list;
+            char pre[48];
+            snprintf(pre, sizeof pre, "snap-%" PRId64 "-", sn[i].snapshot_id);
+            size_t pl = strlen(pre), bl = strlen(base);
+            if (strncmp(base, pre, pl) == 0 && bl > pl + 5 &&
+                strcmp(base + bl - 5, ".avro") == 0) {
+                sn[i].tag = dup(a, base + pl, bl - pl - 5);
+                if (!sn[i].tag) {
+                    s = lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
+                    goto done;
+                }
+            }
+        }
+        if ((s = read_snapshot_files(st, t, list, a, &mc, &sn[i], err)) != LH_OK)
             goto done;
     }
     t->snapshots = sn;
     t->nsnapshots = nsn;
 done:
     json_decref(root);
+    lh_buf_free(&mc.all);
     if (s == LH_OK)
         return LH_OK;
 fail:
+    lh_buf_free(&mc.all);
     lh_iceberg_loaded_free(out);
     return s;
 }

@@ -89,6 +89,7 @@ struct mf {
     int64_t rows;
     uint64_t length;
     bool live; /* listed by a kept snapshot */
+    char name[160]; /* file name under metadata/ */
     char key[LH_STORE_KEY_MAX];
 };
 
@@ -140,6 +141,28 @@ static size_t key_of(const struct lh_iceberg_table *t, const char *name, char *o
 {
     int n = snprintf(out, cap, "%s/metadata/%s", t->key_prefix, name);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+/* A tag is [A-Za-z0-9-]{1,64}: it goes into file names and URIs as is. */
+static bool tag_ok(const char *tag)
+{
+    size_t n = strlen(tag);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((tag[i] >= 'a' && tag[i] <= 'z') || (tag[i] >= 'A' && tag[i] <= 'Z') ||
+              (tag[i] >= '0' && tag[i] <= '9') || tag[i] == '-'))
+            return false;
+    return true;
+}
+
+/* "snap-{S}[-{tag}].avro" */
+static void snap_name(const struct lh_iceberg_snapshot *sn, char *out, size_t cap)
+{
+    if (sn->tag)
+        snprintf(out, cap, "snap-%" PRId64 "-%s.avro", sn->snapshot_id, sn->tag);
+    else
+        snprintf(out, cap, "snap-%" PRId64 ".avro", sn->snapshot_id);
 }
 
 /* Everything that goes into the JSON must be UTF-8 (jansson refuses the rest). */
@@ -238,6 +261,11 @@ static enum lh_status check_and_group(struct job *j, struct lh_error *err)
                             t->uuid ? t->uuid : "");
     if ((s = check_schemas(t, err)) != LH_OK)
         return s;
+    for (size_t i = 0; i < t->nsnapshots; i++)
+        if (t->snapshots[i].tag && !tag_ok(t->snapshots[i].tag))
+            return lh_error_set(err, LH_E_INVAL,
+                                "iceberg: snapshot %" PRId64 " tag \"%s\" is not [A-Za-z0-9-]{1,64}",
+                                t->snapshots[i].snapshot_id, t->snapshots[i].tag);
 
     size_t total = 0;
     int64_t prev_seq = 0;
@@ -318,9 +346,16 @@ static enum lh_status check_and_group(struct job *j, struct lh_error *err)
                     m->files[m->nfiles++] = &def->files[g];
                     m->rows += def->files[g].record_count;
                 }
-            char name[64];
-            snprintf(name, sizeof name, "manifest-%" PRId64 ".avro", m->added_id);
-            if (!key_of(t, name, m->key, sizeof m->key))
+            if (df->manifest)
+                snprintf(m->name, sizeof m->name, "%s", df->manifest);
+            else if (owner && owner->tag)
+                snprintf(m->name, sizeof m->name, "manifest-%" PRId64 "-%s.avro", m->added_id,
+                         owner->tag);
+            else
+                snprintf(m->name, sizeof m->name, "manifest-%" PRId64 ".avro", m->added_id);
+            if (strchr(m->name, '/') || !utf8_ok(m->name))
+                return lh_error_set(err, LH_E_INVAL, "iceberg: manifest name \"%s\"", m->name);
+            if (!key_of(t, m->name, m->key, sizeof m->key))
                 return lh_error_set(err, LH_E_INVAL, "iceberg: key prefix too long");
         }
     }
@@ -502,8 +537,8 @@ static enum lh_status write_manifest_list(struct job *j, const struct lh_iceberg
     struct ice_avro a;
     struct lh_buf out;
     lh_buf_init(&out, ICE_AVRO_MAX + (1u << 20));
-    char name[64], key[LH_STORE_KEY_MAX], uri[LH_STORE_KEY_MAX * 2];
-    snprintf(name, sizeof name, "snap-%" PRId64 ".avro", sn->snapshot_id);
+    char name[128], key[LH_STORE_KEY_MAX], uri[LH_STORE_KEY_MAX * 2];
+    snap_name(sn, name, sizeof name);
     key_of(t, name, key, sizeof key);
     enum lh_status s = ice_avro_init(&a, MANIFEST_LIST_SCHEMA, err);
     if (s != LH_OK)
@@ -515,8 +550,7 @@ static enum lh_status write_manifest_list(struct job *j, const struct lh_iceberg
             first &= sn->files[g].added_snapshot_id != m->added_id;
         if (!first)
             continue;
-        snprintf(uri, sizeof uri, "%s/metadata/manifest-%" PRId64 ".avro", t->location,
-                 m->added_id);
+        snprintf(uri, sizeof uri, "%s/metadata/%s", t->location, m->name);
         avro_value_t *e = ice_avro_record(&a);
         avro_value_t v = ice_avro_field(e, "manifest_path");
         avro_value_set_string(&v, uri);
@@ -584,8 +618,9 @@ static json_t *snapshot_json(struct job *j, const struct lh_iceberg_snapshot *sn
         json_object_set_new(o, "parent-snapshot-id", json_integer(sn->parent_id));
     json_object_set_new(o, "sequence-number", json_integer(sn->sequence_number));
     json_object_set_new(o, "timestamp-ms", json_integer(sn->timestamp_ms));
-    char uri[LH_STORE_KEY_MAX * 2];
-    snprintf(uri, sizeof uri, "%s/metadata/snap-%" PRId64 ".avro", t->location, sn->snapshot_id);
+    char uri[LH_STORE_KEY_MAX * 2], name[128];
+    snap_name(sn, name, sizeof name);
+    snprintf(uri, sizeof uri, "%s/metadata/%s", t->location, name);
     json_object_set_new(o, "manifest-list", json_string(uri));
 
     int64_t added_files = 0, added_rows = 0, added_size = 0, rows = 0, size = 0;
@@ -686,6 +721,8 @@ static enum lh_status metadata_json(struct job *j, char **out, struct lh_error *
     json_t *props = json_object();
     json_object_set_new(props, "write.format.default", json_string("parquet"));
     json_object_set_new(props, "write.parquet.compression-codec", json_string("zstd"));
+    if (t->name_mapping)
+        json_object_set_new(props, "schema.name-mapping.default", json_string(t->name_mapping));
     json_object_set_new(root, "properties", props);
     if (t->current_snapshot_id > 0) {
         json_object_set_new(root, "current-snapshot-id", json_integer(t->current_snapshot_id));
@@ -740,8 +777,8 @@ static enum lh_status collect_garbage(struct job *j, struct lh_iceberg_garbage *
         const struct lh_iceberg_snapshot *sn = &t->snapshots[i];
         if (kept(j, sn->snapshot_id))
             continue;
-        char name[64], key[LH_STORE_KEY_MAX];
-        snprintf(name, sizeof name, "snap-%" PRId64 ".avro", sn->snapshot_id);
+        char name[128], key[LH_STORE_KEY_MAX];
+        snap_name(sn, name, sizeof name);
         key_of(t, name, key, sizeof key);
         if (!(g->metadata_keys[g->nmetadata_keys++] = arena_str(&g->arena, key)))
             return lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
@@ -823,9 +860,15 @@ enum lh_status lh_iceberg_table_write(struct lh_store *st, const struct lh_icebe
             goto done;
     if ((s = metadata_json(&j, &json, err)) != LH_OK)
         goto done;
-    char name[64], key[LH_STORE_KEY_MAX];
-    snprintf(name, sizeof name, "v%" PRId64 ".metadata.json", version);
-    key_of(t, name, key, sizeof key);
+    char name[160], key[LH_STORE_KEY_MAX];
+    if (t->metadata_name)
+        snprintf(name, sizeof name, "%s", t->metadata_name);
+    else
+        snprintf(name, sizeof name, "v%" PRId64 ".metadata.json", version);
+    if (strchr(name, '/') || !key_of(t, name, key, sizeof key)) {
+        s = lh_error_set(err, LH_E_INVAL, "iceberg: metadata name \"%s\"", name);
+        goto done;
+    }
     s = lh_store_put_if_absent(st, key, json, strlen(json), err);
     if (s == LH_E_EXISTS) {
         s = lh_error_set(err, LH_E_EXISTS,
@@ -893,4 +936,38 @@ enum lh_status lh_iceberg_version_hint_get(struct lh_store *st, const char *key_
                             key, text);
     }
     return LH_OK;
+}
+
+enum lh_status lh_iceberg_metadata_publish(struct lh_store *st, const char *key_prefix,
+                                           const char *metadata_key, int64_t version,
+                                           struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    int n = snprintf(key, sizeof key, "%s/metadata/v%" PRId64 ".metadata.json", key_prefix,
+                     version);
+    if (n < 0 || (size_t)n >= sizeof key || version < 1)
+        return lh_error_set(err, LH_E_INVAL, "iceberg: bad metadata version %" PRId64 " for %s",
+                            version, key_prefix);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    enum lh_status s = LH_OK;
+    if (strcmp(key, metadata_key) != 0) {
+        s = lh_store_get(st, metadata_key, 64u << 20, &bytes, &len, NULL, err);
+        if (s != LH_OK) {
+            lh_error_prefix(err, "iceberg: reading %s", metadata_key);
+            return s;
+        }
+        s = lh_store_put(st, key, bytes, len, err);
+        free(bytes);
+        if (s != LH_OK) {
+            lh_error_prefix(err, "iceberg: writing %s", key);
+            return s;
+        }
+    }
+    /* never backwards: a later version's winner may have moved it already */
+    int64_t cur = 0;
+    struct lh_error e2;
+    if (lh_iceberg_version_hint_get(st, key_prefix, &cur, &e2) == LH_OK && cur >= version)
+        return LH_OK;
+    return lh_iceberg_version_hint_set(st, key_prefix, version, err);
 }

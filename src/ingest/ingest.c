@@ -23,6 +23,14 @@
  * overwrite simply retries, incremental fails (its rows were chosen by the
  * base's watermark). So no run ever replaces versions it did not see.
  *
+ * Iceberg (table.c): every version is a snapshot of the dataset's Iceberg
+ * table; each publish attempt stages it under names unique to the run and
+ * the catalog version records it (metadata_location), so the catalog swap
+ * commits both; the winner then moves version-hint.text, a loser deletes
+ * what it staged. Parts are written with the table's field ids, and their
+ * statistics come from the footer the sink captures while the writer
+ * closes.
+ *
  * Lease: before the first part, the run writes {run dir}/_lease.json with an
  * expiry, and a heartbeat thread (its own store handle, lh_store_dup)
  * rewrites it every ttl/4. The sweep (lh_ingest_sweep, run at the start of
@@ -35,6 +43,7 @@
  * Lock order: job->mu, then the source's own lock; lease->mu stands alone.
  */
 #include "ingest/ingest.h"
+#include "ingest_int.h"
 
 #include "parquet/parquet.h"
 
@@ -380,12 +389,17 @@ struct run {
     struct part *parts; /* committed */
     size_t nparts;
     uint32_t crc; /* CRC-32 of the open part's bytes so far */
+    struct ingest_table *ice; /* the dataset's Iceberg table (table.c) */
+    bool capturing;           /* the writer is closing: keep its bytes (the footer) */
+    struct lh_buf tail;
 };
 
 static enum lh_status sink_upload(void *ctx, const void *p, size_t n, struct lh_error *err)
 {
     struct run *r = ctx;
     r->crc = lh_crc32(r->crc, p, n); /* the catalog's checksum, without a second read */
+    if (r->capturing)
+        lh_buf_append(&r->tail, p, n); /* the footer, for the Iceberg statistics */
     return lh_store_upload_write(r->up, p, n, err);
 }
 
@@ -415,7 +429,18 @@ static enum lh_status part_begin(struct run *r, const struct lh_schema *schema,
 
 static enum lh_status part_finish(struct run *r, struct lh_error *err)
 {
-    enum lh_status s = lh_parquet_writer_close(r->w, err);
+    /* flush the last row group first, so that close writes only the
+     * footer: captured in memory, it gives the part's Iceberg statistics
+     * without reading the part back */
+    enum lh_status s = lh_parquet_writer_flush(r->w, err);
+    lh_buf_reset(&r->tail);
+    r->capturing = s == LH_OK;
+    if (s == LH_OK)
+        s = lh_parquet_writer_close(r->w, err);
+    r->capturing = false;
+    if (s == LH_OK && !lh_buf_ok(&r->tail))
+        s = lh_error_set(err, LH_E_TOOBIG, "the Parquet footer of %s is too large",
+                         r->parts[r->nparts].key);
     lh_parquet_writer_destroy(r->w);
     r->w = NULL;
     if (s != LH_OK)
@@ -429,7 +454,8 @@ static enum lh_status part_finish(struct run *r, struct lh_error *err)
     r->parts[r->nparts].size = size;
     lh_catalog_checksum_format(r->crc, r->parts[r->nparts].checksum);
     r->nparts++;
-    return LH_OK;
+    return ingest_table_part_add(r->ice, r->parts[r->nparts - 1].key, size, r->tail.data,
+                                 r->tail.len, err);
 }
 
 /* Undoes everything the run wrote: the open part and the committed ones. */
@@ -677,60 +703,109 @@ static void publish_backoff(unsigned attempt)
     nanosleep(&ts, NULL);
 }
 
+/* The version number the catalog gives the next version of rec. */
+static uint64_t next_version(const struct lh_catalog_record *rec)
+{
+    uint64_t v = rec ? rec->current_version : 0;
+    for (size_t i = 0; rec && i < rec->nversions; i++)
+        if (rec->versions[i].version > v)
+            v = rec->versions[i].version;
+    return v + 1;
+}
+
 /* Publishes the run's version as a compare-and-swap on spec->base_version,
  * the version the run built on. When another run published first, append
  * re-reads the new base (its columns must still be the table's) and tries
  * again, overwrite tries again on the new base, incremental fails: its rows
  * were chosen by the old base's watermark. *nothing_new: an append of zero
  * rows found a version to build on after all; *version is that version and
- * nothing was published. */
-static enum lh_status publish(struct lh_ingest_job *j, struct lh_catalog_version_spec *spec,
-                              int64_t rows, uint64_t *version, bool *nothing_new,
-                              struct lh_error *err)
+ * nothing was published.
+ * Each attempt first stages the Iceberg snapshot of the version it is
+ * about to register (table.c), on top of the record it builds on; a lost
+ * swap deletes it (unstage) and the retry stages again on the new base.
+ * On return the caller commits or unstages (a register error may have
+ * swapped the record anyway). rec0: the record the run started from (NULL:
+ * none). */
+static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
+                              const struct lh_catalog_record *rec0,
+                              struct lh_catalog_version_spec *spec, int64_t rows,
+                              uint64_t *version, bool *nothing_new, struct lh_error *err)
 {
     enum lh_ingest_mode mode = j->opt.mode;
+    struct lh_catalog_record cur;
+    bool have_cur = false;
+    const struct lh_catalog_record *base_rec = rec0;
+    enum lh_status s;
     for (unsigned attempt = 1;; attempt++) {
-        enum lh_status s = lh_catalog_version_register(j->cat, j->dataset, spec, version, err);
+        const char *mkey = NULL;
+        s = ingest_table_stage(r->ice, base_rec, next_version(base_rec),
+                               mode != LH_INGEST_OVERWRITE, lh_catalog_keep_versions(j->cat), &mkey,
+                               err);
+        if (s != LH_OK)
+            goto out;
+        spec->metadata_location = mkey;
+        ingest_fault(1);
+        s = lh_catalog_version_register(j->cat, j->dataset, spec, version, err);
         if (s != LH_E_STATE) /* register's only LH_E_STATE: the base moved */
-            return s;
-        if (mode == LH_INGEST_INCREMENTAL)
-            return lh_error_set(err, LH_E_CONFLICT,
+            goto out;
+        ingest_table_unstage(r->ice);
+        if (mode == LH_INGEST_INCREMENTAL) {
+            s = lh_error_set(err, LH_E_CONFLICT,
                                 "another run published a version while this incremental run read "
                                 "the rows after version %" PRIu64
                                 "'s watermark; nothing was published (run it again)",
                                 spec->base_version);
-        if (attempt >= PUBLISH_ATTEMPTS)
-            return lh_error_set(err, LH_E_CONFLICT,
-                                "other runs published a version %u times while this run tried to "
-                                "publish; nothing was published",
-                                attempt);
-        struct lh_catalog_record rec;
-        s = lh_catalog_dataset_get(j->cat, j->dataset, &rec, err);
+            goto out;
+        }
+        if (attempt >= PUBLISH_ATTEMPTS) {
+            s = lh_error_set(err, LH_E_CONFLICT,
+                             "other runs published a version %u times while this run tried to "
+                             "publish; nothing was published",
+                             attempt);
+            goto out;
+        }
+        if (have_cur)
+            lh_catalog_record_free(&cur);
+        have_cur = false;
+        s = lh_catalog_dataset_get(j->cat, j->dataset, &cur, err);
         if (s != LH_OK)
-            return s;
-        const struct lh_catalog_version_info *cv = lh_catalog_record_current(&rec);
+            goto out;
+        have_cur = true;
+        base_rec = &cur;
+        const struct lh_catalog_version_info *cv = lh_catalog_record_current(&cur);
         uint64_t nb = cv ? cv->version : 0;
         bool other_columns = mode == LH_INGEST_APPEND && cv && cv->schema_fingerprint &&
                              *cv->schema_fingerprint &&
                              strcmp(cv->schema_fingerprint, spec->schema_fingerprint) != 0;
-        lh_catalog_record_free(&rec);
-        if (other_columns)
-            return lh_error_set(err, LH_E_STATE,
-                                "version %" PRIu64 ", published by another run meanwhile, has other "
-                                "columns than the table; append would mix schemas (run once with "
-                                "--mode overwrite)",
-                                nb);
+        if (other_columns) {
+            s = lh_error_set(err, LH_E_STATE,
+                             "version %" PRIu64 ", published by another run meanwhile, has other "
+                             "columns than the table; append would mix schemas (run once with "
+                             "--mode overwrite)",
+                             nb);
+            goto out;
+        }
         if (mode == LH_INGEST_APPEND && rows == 0 && nb > 0) {
             *version = nb;
             *nothing_new = true;
-            return LH_OK;
+            s = LH_OK;
+            goto out;
         }
+        struct lh_parquet_writer_options wo; /* the ids are checked, the options unused */
+        lh_parquet_writer_options_init(&wo);
+        s = ingest_table_prepare(r->ice, &cur, NULL, &wo, err);
+        if (s != LH_OK)
+            goto out;
         lh_debug("ingest %s: version %" PRIu64 " was published meanwhile (attempt %u), "
                  "publishing on top of it",
                  j->dataset, nb, attempt);
         spec->base_version = nb;
         publish_backoff(attempt);
     }
+out:
+    if (have_cur)
+        lh_catalog_record_free(&cur);
+    return s;
 }
 
 enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *res,
@@ -783,12 +858,27 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             lh_info("ingest %s: removed %zu leftover(s) of dead runs", j->dataset, nd);
     }
 
+    /* a kill between an earlier run's catalog swap and its version hint */
+    {
+        struct lh_error e;
+        if (lh_ingest_table_sync(j->set, j->cat, j->dataset, NULL, &e) != LH_OK &&
+            e.status != LH_E_NOTFOUND)
+            lh_warn("ingest %s: %s", j->dataset, e.msg);
+    }
+
     /* the run directory is named after the sweep, so that its start time
      * (which the sweep reads for a directory without a lease) is when the
      * lease is written */
     rand_hex(rid, 4);
-    snprintf(r.dir, sizeof r.dir, "datasets/%s/run-%" PRId64 "-%s", j->dataset,
-             lh_time_wall_us() / 1000, rid);
+    int64_t dir_ms = lh_time_wall_us() / 1000;
+    snprintf(r.dir, sizeof r.dir, "datasets/%s/run-%" PRId64 "-%s", j->dataset, dir_ms, rid);
+    {
+        char tag[64];
+        snprintf(tag, sizeof tag, "%" PRId64 "-%s", dir_ms, rid);
+        s = ingest_table_create(j->set, j->dataset, tag, &r.ice, err);
+        if (s != LH_OK)
+            goto fail;
+    }
     s = lease_begin(&r, res->run_id, err);
     if (s != LH_OK)
         goto fail;
@@ -873,6 +963,11 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         wo.codec = c;
     }
     uint64_t part_bytes = o->part_bytes ? o->part_bytes : PART_BYTES_DEFAULT;
+    /* Iceberg field ids for the run's columns (and the iceberg.schema kv) */
+    s = ingest_table_prepare(r.ice, have_rec ? &rec : NULL, schema, &wo, err);
+    if (s != LH_OK)
+        goto fail;
+    lh_buf_init(&r.tail, 64u << 20);
 
     s = part_begin(&r, schema, &wo, err);
     if (s != LH_OK)
@@ -1012,7 +1107,9 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         if (s != LH_OK)
             goto fail;
         bool nothing_new = false;
-        s = publish(j, &spec, rows, &res->version, &nothing_new, err);
+        s = publish(j, &r, have_rec ? &rec : NULL, &spec, rows, &res->version,
+                    &nothing_new, err);
+        bool swapped = s == LH_OK && !nothing_new;
         if (s != LH_OK && published_anyway(j, res->run_id, &res->version)) {
             /* the record was swapped but a later step reported an error (a
              * directory fsync, an S3 answer lost after the PUT landed):
@@ -1020,6 +1117,13 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             lh_warn("ingest %s: %s; the record holds run %s as version %llu, keeping it",
                     j->dataset, err->msg, res->run_id, (unsigned long long)res->version);
             s = LH_OK;
+            swapped = true;
+        }
+        if (swapped) {
+            ingest_fault(2);
+            ingest_table_commit(r.ice);
+        } else {
+            ingest_table_unstage(r.ice);
         }
         if (s != LH_OK)
             goto fail;
@@ -1068,6 +1172,8 @@ fail:
             lh_warn("ingest %s: %s", j->dataset, e.msg);
         }
     }
+    ingest_table_destroy(r.ice);
+    lh_buf_free(&r.tail);
     free(r.parts);
     free(objs);
     free(cols);
@@ -1095,6 +1201,7 @@ struct sweep_ctx {
     size_t dlen;          /* strlen("datasets/{ds}/") */
     int64_t now_ms;
     int64_t leaseless_ms; /* a run directory without a lease is dead past this age */
+    int64_t pending_ms;   /* a pending write under metadata/ is dead past this age */
 };
 
 /* The length of the run directory prefix of key ("datasets/{ds}/run-…/"),
@@ -1158,8 +1265,9 @@ static bool sweep_verdict(void *vctx, const struct lh_store_pending *p)
     struct sweep_ctx *c = vctx;
     int64_t start_ms;
     size_t n = run_dir_len(p->key, c->dlen, &start_ms);
-    if (n == 0)
-        return false; /* not inside a run directory */
+    if (n == 0) /* the Iceberg table's interrupted writes (each takes ms) */
+        return strncmp(p->key + c->dlen, "metadata/", 9) == 0 &&
+               c->now_ms - p->modified_us / 1000 > c->pending_ms;
     const struct swept_run *r = sweep_find(c, p->key, n);
     return r ? r->dead : leaseless_dead(c, start_ms);
 }
@@ -1266,6 +1374,7 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
     struct sweep_ctx c = {
         .now_ms = lh_time_wall_us() / 1000,
         .leaseless_ms = older_than_s * 1000 > 2 * ttl_ms ? older_than_s * 1000 : 2 * ttl_ms,
+        .pending_ms = ttl_ms,
     };
     size_t n = 0;
     char prefix[LH_STORE_KEY_MAX];

@@ -123,10 +123,25 @@ size_t lh_ingest_type_text(const struct lh_field *f, char *out, size_t cap);
  * max(older_than_s, twice the lease time) ago, the objects no kept catalog
  * version references, the lease, the pending writes (local temporary
  * files, S3 incomplete multipart uploads) and, locally, the directory once
- * empty; and stale temporary files of the dataset's record and events.
+ * empty; stale temporary files of the dataset's record and events and of
+ * its Iceberg metadata (older than the lease time). Files a run staged for
+ * an Iceberg commit it never made are removed by lh_ingest_table_sync.
  * A live run (fresh lease) is never touched. Every run calls it for its
  * dataset before it starts. *deleted (may be NULL): how many were removed. */
 enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, int64_t older_than_s,
                                size_t *deleted, struct lh_error *err) LH_NODISCARD;
+
+/* Brings dataset's Iceberg table in line with its catalog record: when
+ * the current version records a metadata_location that version-hint.text
+ * is behind (a kill between the catalog swap and the hint), copies it to
+ * v{N}.metadata.json and moves the hint; when the current version has none
+ * (published before Iceberg metadata), writes the table (every kept
+ * version a snapshot; parts are not rewritten) and records it in the
+ * current version with a compare-and-swap. *changed (may be NULL): whether
+ * anything was written. The daemon runs it for every dataset at start-up,
+ * a run for its dataset before it starts. docs/iceberg.md "Commit". */
+enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog *cat,
+                                    const char *dataset, bool *changed,
+                                    struct lh_error *err) LH_NODISCARD;
 
 #endif

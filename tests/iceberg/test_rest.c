@@ -564,6 +564,42 @@ static void test_load_is_stored_file(void **state)
     }
 }
 
+/* A catalog version that names its metadata (metadata_location, as ingest
+ * commits it) is served from that file, even while version-hint.text still
+ * names another one (a kill before the hint moved). */
+static void test_load_follows_catalog(void **state)
+{
+    (void)state;
+    struct lh_store_set *set;
+    struct lh_catalog *cat;
+    struct lh_error err;
+    struct lh_store_options so = {.create = true};
+    assert_int_equal(lh_store_set_open(g_dir, NULL, &so, &set, &err), LH_OK);
+    assert_int_equal(lh_catalog_open(set, NULL, &cat, &err), LH_OK);
+    char file[512];
+    snprintf(file, sizeof file, "%s/primary/datasets/orders/metadata/v2.metadata.json", g_dir);
+    json_t *m = json_load_file(file, 0, NULL);
+    assert_non_null(m);
+    json_object_set_new(m, "last-updated-ms", json_integer(1700000009999));
+    char *text = json_dumps(m, JSON_INDENT(2));
+    const char *key = "datasets/orders/metadata/00002-1700000009999-0badcafe.metadata.json";
+    assert_int_equal(lh_store_put(lh_store_set_primary(set), key, text, strlen(text), &err), LH_OK);
+    free(text);
+    assert_int_equal(lh_catalog_version_metadata_set(cat, "orders", 2, key, &err), LH_OK);
+    /* only the current version may get it */
+    assert_int_equal(lh_catalog_version_metadata_set(cat, "orders", 1, key, &err), LH_E_STATE);
+    lh_catalog_close(cat);
+    lh_store_set_close(set);
+
+    json_t *j = get_json("GET", "/iceberg/v1/namespaces/lakehouse/tables/orders", AUTH, 200);
+    assert_true(json_equal(m, json_object_get(j, "metadata")));
+    char want[700];
+    snprintf(want, sizeof want, "file://%s/primary/%s", g_dir, key);
+    assert_string_equal(json_string_value(json_object_get(j, "metadata-location")), want);
+    json_decref(j);
+    json_decref(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_read_only),
         cmocka_unit_test(test_list_paging),
         cmocka_unit_test(test_load_is_stored_file),
+        cmocka_unit_test(test_load_follows_catalog),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -275,6 +275,8 @@ static void count_files(const char *dir, int *parts, int *temps)
         struct stat st;
         if (stat(p, &st) != 0)
             continue;
+        if (S_ISDIR(st.st_mode) && strcmp(e->d_name, "metadata") == 0)
+            continue; /* the Iceberg table's metadata: checked by ingest_iceberg */
         if (S_ISDIR(st.st_mode))
             count_files(p, parts, temps);
         else if (strstr(e->d_name, ".tmp-"))

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iceberg/iceberg.h"
 #include "ingest/ingest.h"
 #include "parquet/parquet.h"
 #include "s3helper.h"
@@ -221,6 +222,82 @@ static int64_t read_current(const char *ds, uint64_t *version, int32_t *ids, siz
     return rows;
 }
 
+/* After runs raced to publish: the catalog and the dataset's Iceberg table
+ * agree (every kept version a snapshot, the current version's metadata is
+ * v{N}.metadata.json and the hint says N, the current snapshot lists the
+ * current version's parts), and no file a losing run staged is left. */
+static void iceberg_agrees(const char *ds)
+{
+    struct lh_store_set *set = open_set(DATA_DIR);
+    struct lh_store *st = lh_store_set_primary(set);
+    struct lh_catalog *cat;
+    struct lh_error err;
+    assert_int_equal(lh_catalog_open(set, NULL, &cat, &err), LH_OK);
+    struct lh_catalog_record rec;
+    assert_int_equal(lh_catalog_dataset_get(cat, ds, &rec, &err), LH_OK);
+    const struct lh_catalog_version_info *cv = lh_catalog_record_current(&rec);
+    char prefix[128], key[512];
+    snprintf(prefix, sizeof prefix, "datasets/%s", ds);
+    for (size_t i = 0; i < rec.nversions; i++)
+        assert_non_null(rec.versions[i].metadata_location);
+    int64_t hint = 0;
+    assert_int_equal(lh_iceberg_version_hint_get(st, prefix, &hint, &err), LH_OK);
+    assert_int_equal(hint, (int64_t)cv->version);
+    uint8_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    snprintf(key, sizeof key, "%s/metadata/v%" PRIu64 ".metadata.json", prefix, cv->version);
+    assert_int_equal(lh_store_get(st, key, 0, &a, &na, NULL, &err), LH_OK);
+    assert_int_equal(lh_store_get(st, cv->metadata_location, 0, &b, &nb, NULL, &err), LH_OK);
+    assert_true(na == nb && memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+    struct lh_iceberg_loaded l;
+    if (lh_iceberg_table_load_at(st, prefix, cv->metadata_location, (int64_t)cv->version, &l,
+                                 &err) != LH_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(l.table.current_snapshot_id, (int64_t)cv->version);
+    assert_int_equal(l.table.nsnapshots, rec.nversions);
+    const struct lh_iceberg_snapshot *cur = &l.table.snapshots[l.table.nsnapshots - 1];
+    assert_int_equal(cur->snapshot_id, (int64_t)cv->version);
+    assert_int_equal(cur->nfiles, cv->nobjects);
+    int64_t rows = 0;
+    for (size_t i = 0; i < cur->nfiles; i++) {
+        size_t pl = strlen(cur->files[i].path), kl = strlen(cv->objects[i].key);
+        assert_true(pl > kl && strcmp(cur->files[i].path + pl - kl, cv->objects[i].key) == 0);
+        rows += cur->files[i].record_count;
+    }
+    assert_int_equal((uint64_t)rows, cv->row_count);
+    /* staged leftovers: a tagged metadata file or manifest list nobody names */
+    struct lh_store_list ls;
+    snprintf(key, sizeof key, "%s/metadata/", prefix);
+    assert_int_equal(lh_store_list(st, key, &ls, &err), LH_OK);
+    size_t stray = 0;
+    for (size_t i = 0; i < ls.count; i++) {
+        const char *name = ls.items[i].key + strlen(key);
+        bool ref = name[0] == 'v'; /* v{N}.metadata.json, version-hint.text */
+        for (size_t v = 0; v < rec.nversions && !ref; v++)
+            ref = strcmp(rec.versions[v].metadata_location, ls.items[i].key) == 0;
+        for (size_t k = 0; k < l.table.nsnapshots && !ref; k++) {
+            char nm[200];
+            snprintf(nm, sizeof nm, "snap-%" PRId64 "-%s.avro", l.table.snapshots[k].snapshot_id,
+                     l.table.snapshots[k].tag ? l.table.snapshots[k].tag : "");
+            ref = strcmp(nm, name) == 0;
+            for (size_t f = 0; f < l.table.snapshots[k].nfiles && !ref; f++)
+                ref = strcmp(l.table.snapshots[k].files[f].manifest, name) == 0;
+        }
+        if (!ref) {
+            printf("  stray Iceberg file %s\n", ls.items[i].key);
+            stray++;
+        }
+    }
+    assert_int_equal(stray, 0);
+    lh_store_list_free(&ls);
+    lh_iceberg_loaded_free(&l);
+    lh_catalog_record_free(&rec);
+    lh_catalog_close(cat);
+    lh_store_set_close(set);
+}
+
 static int cmp_i32(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -304,6 +381,7 @@ static void append_race(int n, int m, bool existing)
         for (int g = 1; g <= CW_ROWS; g++, i++)
             assert_int_equal(ids[i], 900000 + g);
     free(ids);
+    iceberg_agrees(ds);
 }
 
 static void test_append_race_fresh(void **state)
@@ -350,6 +428,7 @@ static void test_overwrite_race(void **state)
     assert_true(k >= 0 && k < 4);
     for (int g = 0; g < CW_ROWS; g++)
         assert_int_equal(ids[g], (k + 1) * 1000 + g + 1);
+    iceberg_agrees(ds);
 }
 
 /* Incremental runs racing on one table: a run that loses fails rather than

@@ -1,0 +1,66 @@
+/*
+ * ingest_int.h — private to src/ingest: the dataset's Iceberg table as
+ * ingest commits it (table.c), used by ingest.c's publish.
+ *
+ * One struct ingest_table per run. prepare describes the table as of the
+ * run's base version and assigns field ids to the run's columns (the
+ * writer options then carry them); part_add records each part's row count
+ * and column statistics from the footer the writer just produced (in
+ * memory); stage writes snapshot N = the next catalog version under names
+ * unique to the run and returns the metadata key the catalog version
+ * records; after the catalog's compare-and-swap, commit (won: expire, copy
+ * to v{N}.metadata.json, move version-hint.text) or unstage (lost: delete
+ * the run's staged files). docs/iceberg.md "Commit" has the protocol.
+ */
+#ifndef LH_INGEST_INT_H
+#define LH_INGEST_INT_H
+
+#include "catalog/catalog.h"
+#include "iceberg/iceberg.h"
+#include "parquet/parquet.h"
+#include "store/store.h"
+
+struct ingest_table;
+
+/* tag: [A-Za-z0-9-], unique to the run (names its files). */
+enum lh_status ingest_table_create(struct lh_store_set *set, const char *dataset, const char *tag,
+                                   struct ingest_table **out, struct lh_error *err);
+void ingest_table_destroy(struct ingest_table *t);
+
+/* Loads (or, for a dataset without Iceberg metadata, builds from the
+ * catalog record) the table as of rec's current version (rec NULL: no
+ * dataset yet), and assigns ids to `schema` (copied; NULL on a retry: the
+ * first call's). Sets
+ * wo->field_ids, element_field_ids and the iceberg.schema key/value. When
+ * called again for a new base (publish retry), LH_E_CONFLICT if the ids
+ * differ from the ones the parts were written with. */
+enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_catalog_record *rec,
+                                    const struct lh_schema *schema,
+                                    struct lh_parquet_writer_options *wo, struct lh_error *err);
+
+/* A part was written: key, size, and the bytes the writer produced when
+ * closing (the footer, its length and "PAR1" at the end). */
+enum lh_status ingest_table_part_add(struct ingest_table *t, const char *key, uint64_t size,
+                                     const uint8_t *tail, size_t tail_len, struct lh_error *err);
+
+/* Writes snapshot `version` (rec's next version) on top of rec's current
+ * version (append: its files + the run's; else the run's only), expiring
+ * what the catalog's retention (keep versions) drops. *metadata_key
+ * (borrowed) is what the catalog version records. */
+enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalog_record *rec,
+                                  uint64_t version, bool append, unsigned keep,
+                                  const char **metadata_key, struct lh_error *err);
+/* The catalog swap failed: deletes what stage wrote. */
+void ingest_table_unstage(struct ingest_table *t);
+/* The catalog swap succeeded: deletes what only the expired snapshots
+ * referenced, then v{N}.metadata.json and version-hint.text. Failures are
+ * warnings (the next publish or the daemon's start-up repairs them). */
+void ingest_table_commit(struct ingest_table *t);
+
+/* Test fault knob: when $LAKEHOUSE_FAULT_COMMIT_STEP equals step, the
+ * process ends at once (_exit 86), as a kill -9 there would. Steps: 1 the
+ * run's Iceberg files are written, the catalog not swapped; 2 swapped, the
+ * version hint not moved; 3 the hint moved, retention's deletes not done. */
+void ingest_fault(int step);
+
+#endif
