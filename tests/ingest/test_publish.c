@@ -579,7 +579,10 @@ static int64_t now_ms(void)
 static bool reap(pid_t pid)
 {
     int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
+    pid_t got;
+    while ((got = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    assert_int_equal(got, pid);
     char log[600];
     snprintf(log, sizeof log, "%s/ingest-%d.log", LH_TEST_WORK_DIR, (int)pid);
     if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
@@ -704,8 +707,9 @@ static void test_kills_local(void **state)
     (void)state;
     struct orphans before;
     /* the lease time is short to keep the test short, but not so short
-     * that the fsyncs of ten runs on two busy cores delay a renewal past it */
-    kills("--data", DATA_DIR, DATA_DIR, NULL, "tp_big", "killed", "256KiB", 50, 10, 1.5, 0, 3,
+     * that the fsyncs of ten runs (parts and Iceberg metadata) on two busy
+     * cores delay a renewal past 3/4 of it: 3 s did, under a loaded CI */
+    kills("--data", DATA_DIR, DATA_DIR, NULL, "tp_big", "killed", "256KiB", 50, 10, 1.5, 0, 6,
           &before);
 }
 
@@ -724,7 +728,7 @@ static void test_kills_s3(void **state)
     /* a longer lease: ten runs share one single-threaded S3 server, whose
      * answers to the heartbeat come late */
     kills("--store", "s3://lhtest/kills", "s3://lhtest/kills", &srv, "tp_wide", "killed_s3",
-          "1GiB", 50, 10, 1.5, 5, 6, &before);
+          "1GiB", 50, 10, 1.5, 5, 8, &before);
     s3srv_stop(&srv);
     /* the last runs, killed after their first 8 MiB, left multipart uploads
      * (those of earlier ones were already aborted by the sweep of a later
