@@ -10,7 +10,7 @@
  * one line naming the first; the lease dies with the process, and on S3 a
  * heartbeat thread renews it), open the store and the schedule store, sweep leftover parts of killed runs
  * (lh_ingest_sweep, older than sweep_after_secs), start the scheduler (its
- * job is lh_http_scheduler_job: one ingest per run; its events feed the
+ * job is lh_app_scheduler_job: one ingest per run; its events feed the
  * metrics and the per-run log line), start the API with the schedule store
  * and the scheduler as hooks, write `_daemon.json` (daemon.h) so the CLI
  * finds us, then print the listening line.
@@ -140,7 +140,7 @@ static void sweep_all(struct lh_store_set *set, int64_t older_than)
 
 /* Sets the next-run gauges of every schedule (the scheduler's events keep
  * them current after each run). */
-static void seed_gauges(struct lh_schedule_store *ss, struct lh_http_metrics *m)
+static void seed_gauges(struct lh_schedule_store *ss, struct lh_app_metrics *m)
 {
     struct lh_schedule *v = NULL;
     size_t n = 0;
@@ -151,7 +151,7 @@ static void seed_gauges(struct lh_schedule_store *ss, struct lh_http_metrics *m)
         int64_t ok = v[i].last_outcome.present && v[i].last_outcome.success
                          ? v[i].last_outcome.at_us
                          : 0;
-        lh_http_metrics_schedule_times(m, v[i].id, v[i].enabled ? v[i].next_run_at_us : 0, ok);
+        lh_app_metrics_schedule_times(m, v[i].id, v[i].enabled ? v[i].next_run_at_us : 0, ok);
     }
     lh_schedule_wipe(v, n * sizeof *v);
     free(v);
@@ -297,28 +297,28 @@ int lh_cmd_serve(int argc, char **argv)
         return 2;
     }
 
-    struct lh_http_config cfg;
+    struct lh_app_config cfg;
     struct lh_http_server *srv = NULL;
     struct lh_error err;
     struct lh_store_set *sched_set = NULL, *main_set = NULL, *lease_set = NULL;
     struct heartbeat hb = {0};
     char instance[LH_DAEMON_INSTANCE_MAX] = "";
     int64_t started_us = lh_time_wall_us();
-    struct lh_http_metrics *metrics = NULL;
+    struct lh_app_metrics *metrics = NULL;
     struct lh_schedule_key key;
     struct serve_state state = {.dirty = true};
     bool wrote_file = false;
     int rc = 1;
     memset(&key, 0, sizeof key);
     pthread_mutex_init(&state.mu, NULL);
-    lh_http_config_init(&cfg);
+    lh_app_config_init(&cfg);
     if (!config)
         config = getenv("LAKEHOUSE_CONFIG");
-    if (config && *config && lh_http_config_load(&cfg, config, &err) != LH_OK) {
+    if (config && *config && lh_app_config_load(&cfg, config, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
     }
-    if (lh_http_config_apply_env(&cfg, &err) != LH_OK) {
+    if (lh_app_config_apply_env(&cfg, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
     }
@@ -343,7 +343,7 @@ int lh_cmd_serve(int argc, char **argv)
         }
         while (n && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' '))
             t[--n] = '\0';
-        cfg.token = lh_http_config_strdup(&cfg, (const char *)t);
+        cfg.token = lh_app_config_strdup(&cfg, (const char *)t);
         free(t);
     }
     if (body_limit) {
@@ -427,13 +427,13 @@ int lh_cmd_serve(int argc, char **argv)
     }
     for (size_t i = 0; lh_schedule_store_problem(state.ss, i); i++)
         lh_warn("serve: skipped: %s", lh_schedule_store_problem(state.ss, i));
-    if (lh_http_metrics_create(&metrics, &err) != LH_OK) {
+    if (lh_app_metrics_create(&metrics, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
     }
     sweep_all(main_set, cfg.sweep_after_secs < 0 ? 600 : cfg.sweep_after_secs);
 
-    struct lh_http_jobs jobs = {root, cfg.buckets_config, metrics, cfg.keep_versions};
+    struct lh_app_jobs jobs = {root, cfg.buckets_config, metrics, cfg.keep_versions};
     unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */
     {
         int64_t v;
@@ -443,10 +443,10 @@ int lh_cmd_serve(int argc, char **argv)
     }
     struct lh_scheduler_options sopt = {
         .store = state.ss,
-        .job = lh_http_scheduler_job,
+        .job = lh_app_scheduler_job,
         .job_ctx = &jobs,
         .max_concurrent = cfg.workers,
-        .on_event = lh_http_scheduler_event,
+        .on_event = lh_app_scheduler_event,
         .event_ctx = &jobs,
         .flush_retry_secs = flush_retry,
     };
@@ -516,11 +516,11 @@ done:
     heartbeat_stop(&hb);
     lh_store_lease_release(hb.lease); /* last: nothing of ours writes the store now */
     lh_store_set_close(lease_set);
-    lh_http_metrics_destroy(metrics);
+    lh_app_metrics_destroy(metrics);
     lh_store_set_close(main_set);
     lh_store_set_close(sched_set);
     lh_schedule_wipe(&key, sizeof key);
     pthread_mutex_destroy(&state.mu);
-    lh_http_config_reset(&cfg);
+    lh_app_config_reset(&cfg);
     return rc;
 }

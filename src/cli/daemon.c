@@ -4,7 +4,7 @@
  */
 #include "daemon.h"
 
-#include "http/http.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -147,7 +147,7 @@ static bool answers(const struct lh_daemon_ref *ref)
     snprintf(url, sizeof url, "%s/api/health", ref->url);
     /* a health answer is quick; a daemon that does not give one within
      * seconds is reported (ref->problem), not waited for */
-    bool ok = lh_http_client_request(url, "GET", ref->token, NULL, 10000, &st, &b, &err) == LH_OK &&
+    bool ok = lh_cli_client_request(url, "GET", ref->token, NULL, 10000, &st, &b, &err) == LH_OK &&
               st == 200;
     lh_buf_free(&b);
     return ok;
@@ -228,7 +228,7 @@ enum lh_status lh_daemon_call(const struct lh_daemon_ref *ref, const char *metho
 {
     char url[1200];
     snprintf(url, sizeof url, "%s%s", ref->url, path);
-    return lh_http_client_request(url, method, ref->token, body, 600000, status, out, err);
+    return lh_cli_client_request(url, method, ref->token, body, 600000, status, out, err);
 }
 
 void lh_daemon_error_text(const struct lh_buf *body, long status, char *msg, size_t cap)

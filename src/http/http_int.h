@@ -116,9 +116,9 @@ struct http_resp {
 };
 
 struct lh_http_server {
-    struct lh_http_config cfg; /* strings in cfg.arena */
+    struct lh_app_config cfg; /* strings in cfg.arena */
     struct lh_http_hooks hooks;
-    struct lh_http_metrics *metrics;
+    struct lh_app_metrics *metrics;
     bool own_metrics;
     /* catalog pool: one catalog (and store set) per concurrent handler */
     pthread_mutex_t pool_mu;

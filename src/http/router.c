@@ -520,9 +520,9 @@ static bool route_is_open(const struct lh_http_server *srv, const char *path)
                strncmp(path, "/metrics", 8) == 0;
     if (!api && http_routes_web.n > 0)
         return true;
-    return ((open & LH_HTTP_OPEN_HEALTH) && strcmp(path, "/api/health") == 0) ||
-           ((open & LH_HTTP_OPEN_METRICS) && strcmp(path, "/metrics") == 0) ||
-           ((open & LH_HTTP_OPEN_OPENAPI) && strcmp(path, "/api/openapi.json") == 0);
+    return ((open & LH_APP_OPEN_HEALTH) && strcmp(path, "/api/health") == 0) ||
+           ((open & LH_APP_OPEN_METRICS) && strcmp(path, "/metrics") == 0) ||
+           ((open & LH_APP_OPEN_OPENAPI) && strcmp(path, "/api/openapi.json") == 0);
 }
 
 /* ------------------------------------------------------------ routing */

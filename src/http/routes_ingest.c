@@ -103,15 +103,15 @@ static void ingest(struct http_req *req, struct http_resp *resp)
                         "kind.dsn: a one-shot ingest takes the DSN with its password");
         goto done;
     }
-    struct lh_http_jobs env = {root_of(srv), srv->cfg.buckets_config, srv->metrics,
+    struct lh_app_jobs env = {root_of(srv), srv->cfg.buckets_config, srv->metrics,
                                srv->cfg.keep_versions};
     char run_id[64];
     snprintf(run_id, sizeof run_id, "api-%s-%lld", d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres",
              (long long)(lh_time_wall_us() / 1000));
-    lh_http_metrics_run_started(srv->metrics);
+    lh_app_metrics_run_started(srv->metrics);
     enum lh_status s =
-        lh_http_ingest_def(&env, d, d->dsn, run_id, timeout * 1000, NULL, NULL, res, &err);
-    lh_http_metrics_run_finished(srv->metrics, "api-ingest", s == LH_OK ? "success" : "failed",
+        lh_app_ingest_def(&env, d, d->dsn, run_id, timeout * 1000, NULL, NULL, res, &err);
+    lh_app_metrics_run_finished(srv->metrics, "api-ingest", s == LH_OK ? "success" : "failed",
                                  s == LH_OK && res->rows > 0 ? (uint64_t)res->rows : 0,
                                  s == LH_OK ? res->bytes : 0, res->duration_s);
     if (s != LH_OK) {

@@ -136,12 +136,12 @@ void http_catalog_release(struct lh_http_server *srv, struct lh_catalog *cat)
 
 static const char *copy_str(struct lh_http_server *srv, const char *s)
 {
-    return s ? lh_http_config_strdup(&srv->cfg, s) : NULL;
+    return s ? lh_app_config_strdup(&srv->cfg, s) : NULL;
 }
 
-enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
+enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
                                      const struct lh_http_hooks *hooks,
-                                     struct lh_http_metrics *metrics, struct lh_http_server **out,
+                                     struct lh_app_metrics *metrics, struct lh_http_server **out,
                                      struct lh_error *err)
 {
     struct lh_http_server *srv = calloc(1, sizeof *srv);
@@ -158,7 +158,7 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
 
     srv->cfg = *cfg;
     lh_arena_init(&srv->cfg.arena, 1u << 20);
-    srv->cfg.listen = copy_str(srv, cfg->listen ? cfg->listen : LH_HTTP_DEFAULT_LISTEN);
+    srv->cfg.listen = copy_str(srv, cfg->listen ? cfg->listen : LH_APP_DEFAULT_LISTEN);
     srv->cfg.data_dir = copy_str(srv, cfg->data_dir);
     srv->cfg.store_url = copy_str(srv, cfg->store_url);
     srv->cfg.buckets_config = copy_str(srv, cfg->buckets_config);
@@ -169,7 +169,7 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
         goto fail;
     }
     if (!srv->cfg.body_limit)
-        srv->cfg.body_limit = LH_HTTP_DEFAULT_BODY_LIMIT;
+        srv->cfg.body_limit = LH_APP_DEFAULT_BODY_LIMIT;
     if (!srv->cfg.threads)
         srv->cfg.threads = 4;
     if (!srv->cfg.connection_limit)
@@ -189,14 +189,14 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
     srv->cfg.allowed_hosts = NULL;
     srv->cfg.nallowed_hosts = 0;
     for (size_t i = 0; i < cfg->nallowed_hosts; i++)
-        if ((s = lh_http_config_allow_host(&srv->cfg, cfg->allowed_hosts[i], err)) != LH_OK)
+        if ((s = lh_app_config_allow_host(&srv->cfg, cfg->allowed_hosts[i], err)) != LH_OK)
             goto fail;
     if (hooks)
         srv->hooks = *hooks;
     if (metrics) {
         srv->metrics = metrics;
     } else {
-        if ((s = lh_http_metrics_create(&srv->metrics, err)) != LH_OK)
+        if ((s = lh_app_metrics_create(&srv->metrics, err)) != LH_OK)
             goto fail;
         srv->own_metrics = true;
     }
@@ -559,7 +559,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     else
         lh_info("http %s %s aborted %.1fms", method, path, ms);
     const char *labels[2] = {cr->req.route_name, cr->queued ? status : "aborted"};
-    lh_http_metrics_add(srv->metrics, "lakehouse_http_requests_total", labels, 1);
+    lh_app_metrics_add(srv->metrics, "lakehouse_http_requests_total", labels, 1);
 
     http_req_reset(&cr->req);
     http_resp_reset(&cr->resp);
@@ -626,7 +626,7 @@ unsigned lh_http_server_port(const struct lh_http_server *srv)
     return srv->port;
 }
 
-struct lh_http_metrics *lh_http_server_metrics(struct lh_http_server *srv)
+struct lh_app_metrics *lh_http_server_metrics(struct lh_http_server *srv)
 {
     return srv->metrics;
 }
@@ -682,7 +682,7 @@ void lh_http_server_destroy(struct lh_http_server *srv)
     if (srv->slots)
         http_pool_free(srv);
     if (srv->own_metrics)
-        lh_http_metrics_destroy(srv->metrics);
+        lh_app_metrics_destroy(srv->metrics);
     lh_arena_free(&srv->cfg.arena);
     pthread_mutex_destroy(&srv->inflight_mu);
     pthread_cond_destroy(&srv->inflight_cv);
