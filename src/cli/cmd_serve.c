@@ -61,44 +61,17 @@ static const char *usage =
     "SIGHUP: re-read the schedules. SIGTERM/SIGINT: stop accepting, finish in-flight\n"
     "requests, give running jobs grace_secs, cancel the rest, exit 0. See docs/daemon.md.\n";
 
-/* What the health hook and the store listener share. */
+/* What the health hook reads. */
 struct serve_state {
     struct lh_schedule_store *ss;
     struct lh_scheduler *sched;
-    pthread_mutex_t mu;
-    bool dirty;     /* a schedule appeared, changed or vanished */
-    uint64_t count; /* schedules, as of the last count */
 };
 
-/* The store's listener: keeps the schedule count fresh and wakes the
- * scheduler (which registered itself first; this wraps it). */
-static void on_schedule_change(void *ctx, const char *id)
-{
-    struct serve_state *st = ctx;
-    pthread_mutex_lock(&st->mu);
-    st->dirty = true;
-    pthread_mutex_unlock(&st->mu);
-    lh_scheduler_notify(st->sched, id);
-}
-
+/* Counted in place under the store's read lock: nothing is copied. */
 static void on_health(void *ctx, uint64_t *schedules, uint64_t *running)
 {
     struct serve_state *st = ctx;
-    pthread_mutex_lock(&st->mu);
-    if (st->dirty) {
-        struct lh_schedule *v = NULL;
-        size_t n = 0;
-        struct lh_error err;
-        if (lh_schedule_store_list(st->ss, &v, &n, &err) == LH_OK) {
-            st->count = n;
-            st->dirty = false;
-        }
-        if (v)
-            lh_schedule_wipe(v, n * sizeof *v);
-        free(v);
-    }
-    *schedules = st->count;
-    pthread_mutex_unlock(&st->mu);
+    *schedules = lh_schedule_store_count(st->ss);
     struct lh_scheduler_stats ss;
     lh_scheduler_stats(st->sched, &ss);
     *running = ss.running;
@@ -139,22 +112,17 @@ static void sweep_all(struct lh_store_set *set, int64_t older_than)
 }
 
 /* Sets the next-run gauges of every schedule (the scheduler's events keep
- * them current after each run). */
+ * them current after each run). Read in place, under the store's lock. */
+static bool seed_one(void *ctx, const struct lh_schedule *d)
+{
+    int64_t ok = d->last_outcome.present && d->last_outcome.success ? d->last_outcome.at_us : 0;
+    lh_app_metrics_schedule_times(ctx, d->id, d->enabled ? d->next_run_at_us : 0, ok);
+    return true;
+}
+
 static void seed_gauges(struct lh_schedule_store *ss, struct lh_app_metrics *m)
 {
-    struct lh_schedule *v = NULL;
-    size_t n = 0;
-    struct lh_error err;
-    if (lh_schedule_store_list(ss, &v, &n, &err) != LH_OK)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        int64_t ok = v[i].last_outcome.present && v[i].last_outcome.success
-                         ? v[i].last_outcome.at_us
-                         : 0;
-        lh_app_metrics_schedule_times(m, v[i].id, v[i].enabled ? v[i].next_run_at_us : 0, ok);
-    }
-    lh_schedule_wipe(v, n * sizeof *v);
-    free(v);
+    lh_schedule_store_each(ss, seed_one, m);
 }
 
 /* The lease heartbeat (S3 and other remote stores): renews the daemon's
@@ -306,11 +274,10 @@ int lh_cmd_serve(int argc, char **argv)
     int64_t started_us = lh_time_wall_us();
     struct lh_app_metrics *metrics = NULL;
     struct lh_schedule_key key;
-    struct serve_state state = {.dirty = true};
+    struct serve_state state = {0};
     bool wrote_file = false;
     int rc = 1;
     memset(&key, 0, sizeof key);
-    pthread_mutex_init(&state.mu, NULL);
     lh_app_config_init(&cfg);
     if (!config)
         config = getenv("LAKEHOUSE_CONFIG");
@@ -454,7 +421,6 @@ int lh_cmd_serve(int argc, char **argv)
         lh_cli_error("serve: scheduler: %s", err.msg);
         goto done;
     }
-    lh_schedule_store_set_listener(state.ss, on_schedule_change, &state);
     seed_gauges(state.ss, metrics);
 
     struct lh_http_hooks hooks = {.ctx = &state,
@@ -520,7 +486,6 @@ done:
     lh_store_set_close(main_set);
     lh_store_set_close(sched_set);
     lh_schedule_wipe(&key, sizeof key);
-    pthread_mutex_destroy(&state.mu);
     lh_app_config_reset(&cfg);
     return rc;
 }

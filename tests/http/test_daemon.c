@@ -597,6 +597,65 @@ static void test_bad_config(void **state)
 
 /* ------------------------------------------------------------ shutdown */
 
+/* GET /api/health counts the schedules in place (issue 13, item 6): right
+ * after API creates and deletes, and after a SIGHUP reload that finds a
+ * file another process wrote. */
+static long health_schedules(struct daemon *a)
+{
+    struct reply r;
+    assert_true(http_do(a, "GET", "/api/health", NULL, NULL, NULL, 0, &r));
+    assert_int_equal(r.status, 200);
+    json_t *h = json_loads(r.body, 0, NULL);
+    assert_non_null(h);
+    long n = (long)json_integer_value(json_object_get(h, "schedules"));
+    json_decref(h);
+    reply_free(&r);
+    return n;
+}
+
+static void test_health_counts(void **state)
+{
+    (void)state;
+    char hd[300], cmd[1400];
+    snprintf(hd, sizeof hd, "%s-health", dir);
+    struct daemon a;
+    const char *args[] = {"--data", hd, NULL};
+    assert_true(daemon_start(&a, args, NULL));
+    assert_int_equal(health_schedules(&a), 0);
+    const char *ids[] = {"h1", "h2", "h3"};
+    for (size_t i = 0; i < 3; i++) {
+        char body[400];
+        int n = snprintf(body, sizeof body,
+                         "{\"id\": \"%s\", \"kind\": {\"type\": \"postgres\", \"dsn\": "
+                         "\"postgresql://u@127.0.0.1:1/db\", \"table\": \"t\"}, \"trigger\": "
+                         "{\"type\": \"interval\", \"secs\": 3600}, \"enabled\": false}",
+                         ids[i]);
+        struct reply r;
+        assert_true(http_do(&a, "POST", "/api/schedules", "application/json", NULL, body,
+                            (size_t)n, &r));
+        assert_int_equal(r.status, 201);
+        reply_free(&r);
+        assert_int_equal(health_schedules(&a), (long)i + 1);
+    }
+    struct reply r;
+    assert_true(http_do(&a, "DELETE", "/api/schedules/h2", NULL, NULL, NULL, 0, &r));
+    assert_true(r.status == 200 || r.status == 204);
+    reply_free(&r);
+    assert_int_equal(health_schedules(&a), 2);
+    /* another process's schedule file, then SIGHUP: counted once re-read */
+    snprintf(cmd, sizeof cmd, "cp '%s/primary/_schedules/h1.json' '%s/primary/_schedules/h4.json'"
+             " && sed -i 's/\"h1\"/\"h4\"/' '%s/primary/_schedules/h4.json'", hd, hd, hd);
+    assert_int_equal(system(cmd), 0);
+    kill(a.pid, SIGHUP);
+    long n = 0;
+    for (int i = 0; i < 500 && (n = health_schedules(&a)) != 3; i++)
+        usleep(20000);
+    assert_int_equal(n, 3);
+    assert_int_equal(daemon_stop(&a, SIGTERM), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", hd);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_sigterm_in_flight(void **state)
 {
     (void)state;
@@ -650,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_auth_flag),
         cmocka_unit_test(test_auth_precedence),
         cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_health_counts),
         cmocka_unit_test(test_sigterm_in_flight),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
