@@ -69,6 +69,7 @@ struct lh_app_config {
     unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
     uint64_t sql_max_rows;       /* POST /api/sql: row cap; 0 = 100,000 */
     const char *sql_cache_dir;   /* where S3 datasets' parts are cached; NULL = default */
+    unsigned lease_ttl_secs;     /* the store's daemon lease; 0 = the store's default */
     struct lh_arena arena;       /* owns strings read from the file or environment */
 };
 
@@ -185,5 +186,51 @@ void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_ru
  * run metrics and one log line per run (schedule, run id, outcome, rows,
  * bytes, duration, redacted message). */
 void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev);
+
+/* ------------------------------------------------------------ the daemon */
+
+/* The running daemon minus its front end (docs/daemon.md): the store's
+ * daemon lease, the schedule store, the metrics, the start-up sweep and
+ * the scheduler with its ingest jobs. `lakehouse serve` is
+ *   lh_app_start, lh_http_server_create/start (hooks from the accessors
+ *   below), lh_app_announce, lh_app_wait, lh_http_server_stop,
+ *   lh_app_stop, lh_http_server_destroy, lh_app_destroy.
+ * Threads: start, announce, wait, stop and destroy from the main thread;
+ * the accessors and lh_app_health from any thread. */
+struct lh_app;
+struct lh_schedule_store;
+struct lh_scheduler;
+
+#define LH_DAEMON_FILE "_daemon.json" /* in the primary bucket while the API listens */
+#define LH_DAEMON_LEASE "daemon"      /* the store's daemon lease (store.h) */
+#define LH_DAEMON_INSTANCE_MAX 40
+
+/* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread before any thread
+ * starts (lh_app_wait takes them), raises the open-file limit, then starts
+ * everything but the API. cfg is borrowed and must outlive the app.
+ * LH_E_EXISTS: another daemon holds the store (err names it). */
+enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out,
+                            struct lh_error *err) LH_NODISCARD;
+/* Borrowed; valid until lh_app_destroy (the scheduler until lh_app_stop). */
+struct lh_app_metrics *lh_app_metrics_of(struct lh_app *app);
+struct lh_schedule_store *lh_app_schedules(struct lh_app *app);
+struct lh_scheduler *lh_app_scheduler(struct lh_app *app);
+/* GET /api/health: schedules (counted in place) and runs in progress. */
+void lh_app_health(struct lh_app *app, uint64_t *schedules, uint64_t *running);
+/* Once the API listens at address: the lease names it, `_daemon.json` is
+ * written so the CLI finds the daemon, one log line. */
+void lh_app_announce(struct lh_app *app, const char *address, bool auth);
+/* Blocks until SIGTERM or SIGINT (returned); SIGHUP re-reads the schedules. */
+int lh_app_wait(struct lh_app *app);
+/* The scheduler's graceful stop: grace_secs for running jobs, then the
+ * rest is cancelled and recorded as cancelled. */
+void lh_app_stop(struct lh_app *app);
+/* Stops what still runs, removes `_daemon.json` (only while it names this
+ * instance), gives the lease up. NULL is fine. */
+void lh_app_destroy(struct lh_app *app);
+
+/* "pid 1234 on host h, http://127.0.0.1:8080, started 2026-..." from a
+ * daemon lease's owner text (or what of it can be read). */
+void lh_daemon_holder_line(const char *owner, char *out, size_t cap);
 
 #endif
