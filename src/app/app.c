@@ -199,6 +199,7 @@ struct lh_app {
     struct lh_schedule_store *ss;
     struct lh_scheduler *sched;
     struct lh_app_jobs jobs;
+    struct lh_app_runner *runner; /* one-shot ingests (POST /api/ingest) */
     sigset_t stop;
     bool wrote_file;
 };
@@ -296,6 +297,8 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
         goto fail;
     }
     seed_gauges(app->ss, app->metrics);
+    if ((s = lh_app_runner_create(&app->jobs, cfg->threads, &app->runner, err)) != LH_OK)
+        goto fail;
     *out = app;
     return LH_OK;
 fail:
@@ -326,6 +329,11 @@ struct lh_schedule_store *lh_app_schedules(struct lh_app *app)
 struct lh_scheduler *lh_app_scheduler(struct lh_app *app)
 {
     return app ? app->sched : NULL;
+}
+
+struct lh_app_runner *lh_app_runner_of(struct lh_app *app)
+{
+    return app ? app->runner : NULL;
 }
 
 void lh_app_announce(struct lh_app *app, const char *address, bool auth)
@@ -378,6 +386,7 @@ void lh_app_destroy(struct lh_app *app)
 {
     if (!app)
         return;
+    lh_app_runner_destroy(app->runner);
     if (app->sched)
         lh_scheduler_stop(app->sched, 0);
     if (app->wrote_file)

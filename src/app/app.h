@@ -187,6 +187,36 @@ void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_ru
  * bytes, duration, redacted message). */
 void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev);
 
+/* ------------------------------------------------------------ one-shot jobs */
+
+/* The job runner for one-shot ingests (runner.c): POST /api/ingest is a job
+ * like a scheduled run, on a worker of its own, never on an HTTP thread.
+ * threads: jobs at once (0 = 4); more wait in the queue. Each job counts in
+ * lakehouse_runs_in_flight and lakehouse_runs_total{schedule="api-ingest"}
+ * (env->metrics, may be NULL). env is copied; its strings are borrowed. */
+struct lh_app_runner;
+/* Called once per job on a runner thread: s and err as lh_app_ingest_def
+ * gives them (LH_E_CANCELLED when the runner closed first; res NULL then). */
+typedef void (*lh_app_ingest_done_fn)(void *ctx, enum lh_status s,
+                                      const struct lh_ingest_result *res,
+                                      const struct lh_error *err);
+enum lh_status lh_app_runner_create(const struct lh_app_jobs *env, unsigned threads,
+                                    struct lh_app_runner **out, struct lh_error *err) LH_NODISCARD;
+/* Queues def (a malloc'd definition with its full DSN) to run once with
+ * statement timeout timeout_ms. LH_OK: the runner owns def (wiped and freed
+ * after done returns) and done will be called exactly once. Else (closing:
+ * LH_E_STATE) the caller keeps def and done is never called. */
+enum lh_status lh_app_runner_ingest(struct lh_app_runner *r, struct lh_schedule *def,
+                                    const char *run_id, int64_t timeout_ms,
+                                    lh_app_ingest_done_fn done, void *ctx,
+                                    struct lh_error *err) LH_NODISCARD;
+/* Jobs queued or running now. */
+unsigned lh_app_runner_load(struct lh_app_runner *r);
+/* Refuses new jobs, answers the queued ones LH_E_CANCELLED, waits for the
+ * running ones. */
+void lh_app_runner_close(struct lh_app_runner *r);
+void lh_app_runner_destroy(struct lh_app_runner *r); /* closes first */
+
 /* ------------------------------------------------------------ the daemon */
 
 /* The running daemon minus its front end (docs/daemon.md): the store's
@@ -207,7 +237,9 @@ struct lh_scheduler;
 
 /* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread before any thread
  * starts (lh_app_wait takes them), raises the open-file limit, then starts
- * everything but the API. cfg is borrowed and must outlive the app.
+ * everything but the API (the job runner has cfg->threads workers, as
+ * many as the HTTP pool, so as many API ingests run at once as before they
+ * moved off the HTTP threads). cfg is borrowed and must outlive the app.
  * LH_E_EXISTS: another daemon holds the store (err names it). */
 enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out,
                             struct lh_error *err) LH_NODISCARD;
@@ -215,6 +247,7 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
 struct lh_app_metrics *lh_app_metrics_of(struct lh_app *app);
 struct lh_schedule_store *lh_app_schedules(struct lh_app *app);
 struct lh_scheduler *lh_app_scheduler(struct lh_app *app);
+struct lh_app_runner *lh_app_runner_of(struct lh_app *app);
 /* GET /api/health: schedules (counted in place) and runs in progress. */
 void lh_app_health(struct lh_app *app, uint64_t *schedules, uint64_t *running);
 /* Once the API listens at address: the lease names it, `_daemon.json` is

@@ -39,6 +39,9 @@ struct lh_http_hooks {
      * borrowed, they must outlive the server. */
     struct lh_schedule_store *schedules;
     struct lh_scheduler *scheduler;
+    /* Runs POST /api/ingest (app.h); borrowed. NULL: the server starts a
+     * runner of its own (cfg->threads workers) when it starts. */
+    struct lh_app_runner *runner;
 };
 
 struct lh_http_server;

@@ -67,6 +67,9 @@ void http_resp_init(struct http_resp *resp)
 
 void http_resp_reset(struct http_resp *resp)
 {
+    if (resp->later && resp->later_drop)
+        resp->later_drop(resp->later_arg);
+    resp->later = NULL;
     lh_buf_free(&resp->body);
 }
 
@@ -752,7 +755,7 @@ void http_request_run(struct http_req *req, struct http_resp *resp)
         }
     }
     req->route->fn(req, resp);
-    if (resp->status == 0)
+    if (resp->status == 0 && !resp->later)
         http_resp_error(resp, 500, NULL, "handler produced no response");
 }
 

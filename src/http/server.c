@@ -193,6 +193,7 @@ enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
             goto fail;
     if (hooks)
         srv->hooks = *hooks;
+    srv->runner = srv->hooks.runner;
     if (metrics) {
         srv->metrics = metrics;
     } else {
@@ -442,6 +443,16 @@ static void run_queued(void *arg, bool cancelled)
     MHD_resume_connection(c);
 }
 
+/* The end of a deferred answer (resp.later): on the thread that did the
+ * work. Like run_queued, cr must not be touched after the resume. */
+static void resume_later(struct http_req *req)
+{
+    struct conn_req *cr = (struct conn_req *)((char *)req - offsetof(struct conn_req, req));
+    struct MHD_Connection *c = cr->conn;
+    cr->ran = true; /* published by the mutex inside MHD_resume_connection */
+    MHD_resume_connection(c);
+}
+
 /* Hands a request whose body is in to the query pool; false when resp
  * was decided here instead (pool full or stopping). */
 static bool queue_request(struct lh_http_server *srv, struct MHD_Connection *c,
@@ -533,6 +544,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         } else {
             http_request_run(&cr->req, &cr->resp);
+            if (cr->resp.later) {
+                /* suspended before the work can finish, so its resume
+                 * always follows */
+                http_later_fn later = cr->resp.later;
+                cr->resp.later = NULL;
+                cr->conn = c;
+                MHD_suspend_connection(c);
+                if (!later(&cr->req, &cr->resp, resume_later))
+                    resume_later(&cr->req);
+                return MHD_YES;
+            }
         }
     }
     return send_response(srv, c, cr);
@@ -588,6 +610,20 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
     enum lh_status s = bind_listen(srv, err);
     if (s != LH_OK)
         return s;
+    if (!srv->runner) {
+        srv->jobs = (struct lh_app_jobs){srv->cfg.store_url && srv->cfg.store_url[0]
+                                             ? srv->cfg.store_url
+                                             : srv->cfg.data_dir,
+                                         srv->cfg.buckets_config, srv->metrics,
+                                         srv->cfg.keep_versions};
+        if ((s = lh_app_runner_create(&srv->jobs, srv->cfg.threads, &srv->runner, err)) !=
+            LH_OK) {
+            close(srv->listen_fd);
+            srv->listen_fd = -1;
+            return s;
+        }
+        srv->own_runner = true;
+    }
     if (!srv->qpool &&
         (s = http_qpool_create(srv->cfg.sql_workers, srv->cfg.sql_queue, &srv->qpool, err)) !=
             LH_OK) {
@@ -651,8 +687,9 @@ unsigned lh_http_server_stop(struct lh_http_server *srv)
     /* libmicrohttpd must not stop with a suspended connection: this answers
      * the waiting queries and waits for the running ones, resuming each;
      * then a moment for the HTTP threads to send those answers */
-    if (srv->qpool && http_qpool_load(srv->qpool) > 0) {
+    if ((srv->qpool && http_qpool_load(srv->qpool) > 0) || lh_app_runner_load(srv->runner) > 0) {
         http_qpool_stop(srv->qpool);
+        lh_app_runner_close(srv->runner); /* POST /api/ingest: as the queries */
         pthread_mutex_lock(&srv->inflight_mu);
         clock_gettime(CLOCK_MONOTONIC, &dl);
         dl.tv_sec += 2;
@@ -662,6 +699,7 @@ unsigned lh_http_server_stop(struct lh_http_server *srv)
         pthread_mutex_unlock(&srv->inflight_mu);
     }
     http_qpool_stop(srv->qpool);
+    lh_app_runner_close(srv->runner);
     struct MHD_Daemon *d = srv->daemon;
     MHD_stop_daemon(d);
     pthread_mutex_lock(&srv->inflight_mu);
@@ -679,6 +717,9 @@ void lh_http_server_destroy(struct lh_http_server *srv)
         close(srv->listen_fd);
     http_qpool_destroy(srv->qpool);
     srv->qpool = NULL;
+    if (srv->own_runner)
+        lh_app_runner_destroy(srv->runner);
+    srv->runner = NULL;
     if (srv->slots)
         http_pool_free(srv);
     if (srv->own_metrics)
