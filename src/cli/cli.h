@@ -24,4 +24,12 @@ void lh_cli_error(const char *fmt, ...) LH_PRINTF(1, 2);
 /* True when argv contains -h or --help. */
 bool lh_cli_wants_help(int argc, char **argv);
 
+/* One HTTP request (libcurl, client.c) for the CLI talking to a daemon. url
+ * is the whole URL; token (may be NULL) goes out as a bearer token; body
+ * (may be NULL) as application/json. *status gets the HTTP status, body the
+ * answer (bounded by its cap). LH_E_CONNECT when nobody answered. */
+enum lh_status lh_cli_client_request(const char *url, const char *method, const char *token,
+                                     const char *body, long timeout_ms, long *status,
+                                     struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
+
 #endif

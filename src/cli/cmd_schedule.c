@@ -11,11 +11,11 @@
  * store's `_daemon.json`), add/update/rm/pause/resume/run go through its
  * HTTP API, so they take effect at once; without one they write the store
  * directly and `run` runs the ingest inline in this process
- * (lh_http_ingest_def) and records the run in the history.
+ * (lh_app_ingest_def) and records the run in the history.
  */
 #include "cli.h"
 #include "daemon.h"
-#include "http/http.h"
+#include "app/app.h"
 #include "ingest/ingest.h"
 #include "schedule/schedule.h"
 #include "store/store.h"
@@ -743,8 +743,8 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
     enum lh_status s = lh_schedule_dsn_reveal(d, lh_schedule_store_key(ss), dsn,
                                               LH_SCHEDULE_DSN_MAX, &err);
     if (s == LH_OK) {
-        struct lh_http_jobs env = {root, config, NULL, 0};
-        s = lh_http_ingest_def(&env, d, dsn, rec->run_id,
+        struct lh_app_jobs env = {root, config, NULL, 0};
+        s = lh_app_ingest_def(&env, d, dsn, rec->run_id,
                                d->timeout_secs > 0 ? d->timeout_secs * 1000 : 0, NULL, NULL, res,
                                &err);
     }
@@ -938,13 +938,13 @@ int lh_cmd_schedule(int argc, char **argv)
         return run_remote(&ref, &o);
     }
     /* the daemon's config file names the store, the buckets and the key */
-    struct lh_http_config cfg;
-    lh_http_config_init(&cfg);
+    struct lh_app_config cfg;
+    lh_app_config_init(&cfg);
     const char *config = o.val[O_CONFIG] ? o.val[O_CONFIG] : getenv("LAKEHOUSE_CONFIG");
     struct lh_error cerr;
-    if (config && *config && lh_http_config_load(&cfg, config, &cerr) != LH_OK) {
+    if (config && *config && lh_app_config_load(&cfg, config, &cerr) != LH_OK) {
         lh_cli_error("schedule: %s", cerr.msg);
-        lh_http_config_reset(&cfg);
+        lh_app_config_reset(&cfg);
         return 1;
     }
     const char *root = o.val[O_STORE]  ? o.val[O_STORE]
@@ -996,6 +996,6 @@ done:
     lh_schedule_store_close(ss);
     lh_store_set_close(set);
     lh_schedule_wipe(&key, sizeof key);
-    lh_http_config_reset(&cfg);
+    lh_app_config_reset(&cfg);
     return rc;
 }

@@ -23,11 +23,8 @@
 #define LH_CLI_DAEMON_H
 
 #include "core/core.h"
+#include "app/app.h"
 #include "store/store.h"
-
-#define LH_DAEMON_FILE "_daemon.json"
-#define LH_DAEMON_LEASE "daemon"
-#define LH_DAEMON_INSTANCE_MAX 40
 
 struct lh_daemon_ref {
     char url[512];   /* "http://127.0.0.1:8080" without a trailing '/' */
@@ -35,22 +32,6 @@ struct lh_daemon_ref {
     bool explicit_;  /* from --server / $LAKEHOUSE_SERVER */
     char problem[600]; /* find returned false but a daemon holds the store */
 };
-
-/* A fresh random instance id (32 hex digits). */
-void lh_daemon_instance_make(char out[LH_DAEMON_INSTANCE_MAX]);
-/* The lease's owner text: {"pid","host","instance","started_at"} plus
- * "url" when address is not NULL. */
-void lh_daemon_owner_text(const char *instance, int64_t started_us, const char *address,
-                          char *out, size_t cap);
-/* "pid 1234 on host h, http://127.0.0.1:8080, started 2026-..." from an
- * owner text (or what of it can be read). */
-void lh_daemon_holder_line(const char *owner, char *out, size_t cap);
-
-/* Written once the API listens; removed on a clean stop, and only while it
- * still names our instance. */
-enum lh_status lh_daemon_file_write(struct lh_store *st, const char *address, bool auth,
-                                    const char *instance, struct lh_error *err) LH_NODISCARD;
-void lh_daemon_file_remove(struct lh_store *st, const char *instance);
 
 /* server: --server URL or NULL. st may be NULL (no store to look in).
  * true when a daemon was found (ref filled). false with ref->problem set:

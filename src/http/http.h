@@ -1,5 +1,5 @@
 /*
- * http.h — the daemon's REST API, its configuration and its metrics.
+ * http.h — the daemon's REST API.
  *
  * The server is libmicrohttpd with an internal thread pool, each thread
  * polling its own epoll set: an idle or slow connection costs a slot and a
@@ -8,18 +8,12 @@
  * to this folder; the catalog routes and the core routes (health, metrics,
  * openapi) are built in, the schedule routes plug in as one more table.
  *
- * Three objects:
- *   struct lh_http_config   caller storage: every setting of `lakehouse
- *                           serve`, filled from defaults, a JSON file, the
- *                           LAKEHOUSE_* environment and flags, in that order;
- *   struct lh_http_metrics  a thread-safe Prometheus registry (counters and
- *                           gauges with labels, histograms with buckets);
- *                           other modules feed it through the run API below;
- *   struct lh_http_server   the running API.
+ * The configuration (struct lh_app_config) and the metrics registry
+ * (struct lh_app_metrics) belong to app (app/app.h), which the server sits
+ * on; one object here, struct lh_http_server, the running API.
  *
- * Threads: config functions belong to the caller's thread. Metrics functions
- * may be called from any thread. Server create/start/stop/destroy from one
- * thread; handlers run on the server's pool threads.
+ * Threads: server create/start/stop/destroy from one thread; handlers run
+ * on the server's pool threads.
  *
  * Docs: docs/http.md (routes, errors, auth, config precedence, metrics).
  */
@@ -28,126 +22,7 @@
 
 #include "core/core.h"
 
-/* ------------------------------------------------------------ config */
-
-#define LH_HTTP_DEFAULT_LISTEN "127.0.0.1:8080"
-#define LH_HTTP_DEFAULT_BODY_LIMIT ((size_t)1 << 20)
-
-/* Routes that answer without a token when one is configured. */
-enum {
-    LH_HTTP_OPEN_HEALTH = 1u << 0,  /* GET /api/health */
-    LH_HTTP_OPEN_METRICS = 1u << 1, /* GET /metrics */
-    LH_HTTP_OPEN_OPENAPI = 1u << 2, /* GET /api/openapi.json */
-};
-
-struct lh_http_config {
-    const char *listen;          /* "host:port", "[v6]:port"; port 0 picks a free one */
-    const char *data_dir;        /* local data directory; NULL = $LAKEHOUSE_DATA or default */
-    const char *store_url;       /* s3://bucket/prefix; wins over data_dir */
-    const char *buckets_config;  /* JSON file with a "buckets" object, or NULL */
-    const char *token;           /* bearer token; NULL or "" = no authentication */
-    const char *secret_key_path; /* for DSN encryption (used by the scheduler) */
-    unsigned open_routes;        /* LH_HTTP_OPEN_* bits; default health | metrics */
-    bool log_json;               /* JSON lines instead of text */
-    size_t body_limit;           /* bytes; 0 = LH_HTTP_DEFAULT_BODY_LIMIT */
-    unsigned workers;            /* scheduler: concurrent runs; 0 = 4 */
-    unsigned keep_versions;      /* catalog retention; 0 = catalog default (5) */
-    unsigned threads;            /* HTTP pool threads; 0 = 4 */
-    unsigned connection_limit;   /* open connections; 0 = 4096 */
-    unsigned per_ip_limit;       /* connections per client address; 0 = 1024 */
-    unsigned timeout_secs;       /* idle connection timeout; 0 = 30 */
-    unsigned shutdown_secs;      /* grace for in-flight requests on stop; 0 = 30 */
-    unsigned grace_secs;         /* scheduler: grace for running jobs on stop; 0 = 30 */
-    int64_t sweep_after_secs;    /* start-up sweep: leftovers older than this; <0 = 600 */
-    unsigned ingest_timeout_secs;/* POST /api/ingest statement timeout; 0 = 300 */
-    size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
-    unsigned sql_workers;        /* query pool: POST /api/sql statements at once; 0 = 4 */
-    unsigned sql_queue;          /* query pool: statements waiting (more: 429); 0 = 16 */
-    /* Host names (with or without ":port") that may reach the API besides
-     * the listen address and localhost/127.0.0.1/[::1]; "*" allows any.
-     * Strings in the arena; docs/http.md "Browsers". */
-    const char **allowed_hosts;
-    size_t nallowed_hosts;
-    uint64_t sql_memory_limit;   /* POST /api/sql: DuckDB memory_limit per query; 0 = 1 GiB */
-    unsigned sql_threads;        /* POST /api/sql: DuckDB threads per query; 0 = 2 */
-    unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
-    uint64_t sql_max_rows;       /* POST /api/sql: row cap; 0 = 100,000 */
-    const char *sql_cache_dir;   /* where S3 datasets' parts are cached; NULL = default */
-    struct lh_arena arena;       /* owns strings read from the file or environment */
-};
-
-/* Defaults; call lh_http_config_reset when done. */
-void lh_http_config_init(struct lh_http_config *c);
-void lh_http_config_reset(struct lh_http_config *c);
-/* Reads a JSON config file (keys: docs/http.md). Unknown keys are errors
- * naming the key; a file holding "buckets" becomes buckets_config. */
-enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path,
-                                   struct lh_error *err) LH_NODISCARD;
-/* Applies LAKEHOUSE_LISTEN, LAKEHOUSE_DATA, LAKEHOUSE_STORE, LAKEHOUSE_TOKEN,
- * LAKEHOUSE_LOG_FORMAT, LAKEHOUSE_BODY_LIMIT, LAKEHOUSE_WORKERS,
- * LAKEHOUSE_SECRET_KEY_FILE, LAKEHOUSE_HTTP_THREADS, LAKEHOUSE_ALLOWED_HOSTS
- * (comma-separated; replaces the file's list) when set. */
-enum lh_status lh_http_config_apply_env(struct lh_http_config *c,
-                                        struct lh_error *err) LH_NODISCARD;
-/* Copies s into the config's arena (for flags that outlive argv). NULL on OOM. */
-const char *lh_http_config_strdup(struct lh_http_config *c, const char *s);
-/* Appends one allowed_hosts entry (copied; checked: a host name, IPv4,
- * [IPv6], optional ":port", or "*"). */
-enum lh_status lh_http_config_allow_host(struct lh_http_config *c, const char *host,
-                                         struct lh_error *err) LH_NODISCARD;
-
-/* ------------------------------------------------------------ metrics */
-
-enum lh_http_metric_type { LH_HTTP_COUNTER, LH_HTTP_GAUGE, LH_HTTP_HISTOGRAM };
-
-struct lh_http_metrics;
-
-/* A registry with the built-in families already registered:
- *   lakehouse_http_requests_total{route,status}         counter
- *   lakehouse_runs_total{schedule,outcome}              counter
- *   lakehouse_rows_ingested_total                       counter
- *   lakehouse_bytes_written_total                       counter
- *   lakehouse_run_duration_seconds                      histogram
- *   lakehouse_runs_in_flight                            gauge
- *   lakehouse_schedule_next_run_timestamp_seconds{schedule}     gauge
- *   lakehouse_schedule_last_success_timestamp_seconds{schedule} gauge
- * Free with lh_http_metrics_destroy. */
-enum lh_status lh_http_metrics_create(struct lh_http_metrics **out,
-                                      struct lh_error *err) LH_NODISCARD;
-void lh_http_metrics_destroy(struct lh_http_metrics *m);
-
-/* Registers a family. name and labels follow Prometheus rules
- * ([a-zA-Z_:][a-zA-Z0-9_:]*); buckets (histograms only) are ascending upper
- * bounds, +Inf implied. LH_E_EXISTS when the name is taken. Strings copied. */
-enum lh_status lh_http_metrics_register(struct lh_http_metrics *m, const char *name,
-                                        const char *help, enum lh_http_metric_type type,
-                                        const char *const *labels, size_t nlabels,
-                                        const double *buckets, size_t nbuckets,
-                                        struct lh_error *err) LH_NODISCARD;
-/* values: one per label of the family (borrowed, copied on first use).
- * Calls naming an unknown family or the wrong type are ignored (metrics must
- * never fail a run); a family holds at most 100,000 series. */
-void lh_http_metrics_add(struct lh_http_metrics *m, const char *name, const char *const *values,
-                         double v);
-void lh_http_metrics_set(struct lh_http_metrics *m, const char *name, const char *const *values,
-                         double v);
-void lh_http_metrics_observe(struct lh_http_metrics *m, const char *name, const char *const *values,
-                             double v);
-/* Drops one series (a deleted schedule). */
-void lh_http_metrics_remove(struct lh_http_metrics *m, const char *name, const char *const *values);
-/* Prometheus text exposition format 0.0.4. Appends to out. */
-void lh_http_metrics_render(struct lh_http_metrics *m, struct lh_buf *out);
-
-/* Run observation, for the scheduler (any thread). outcome: "success",
- * "failure", "cancelled"... */
-void lh_http_metrics_run_started(struct lh_http_metrics *m);
-void lh_http_metrics_run_finished(struct lh_http_metrics *m, const char *schedule,
-                                  const char *outcome, uint64_t rows, uint64_t bytes,
-                                  double duration_secs);
-/* Wall-clock microseconds; 0 leaves that gauge unset/removed. */
-void lh_http_metrics_schedule_times(struct lh_http_metrics *m, const char *schedule,
-                                    int64_t next_run_us, int64_t last_success_us);
-void lh_http_metrics_schedule_forget(struct lh_http_metrics *m, const char *schedule);
+#include "app/app.h"
 
 /* ------------------------------------------------------------ server */
 
@@ -164,6 +39,9 @@ struct lh_http_hooks {
      * borrowed, they must outlive the server. */
     struct lh_schedule_store *schedules;
     struct lh_scheduler *scheduler;
+    /* Runs POST /api/ingest (app.h); borrowed. NULL: the server starts a
+     * runner of its own (cfg->threads workers) when it starts. */
+    struct lh_app_runner *runner;
 };
 
 struct lh_http_server;
@@ -171,9 +49,9 @@ struct lh_http_server;
 /* Opens the store set and catalog (creating a local data directory) and
  * prepares the routes; does not listen yet. cfg and hooks are copied
  * (strings too). metrics is borrowed and may be NULL (the server owns one). */
-enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
+enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
                                      const struct lh_http_hooks *hooks,
-                                     struct lh_http_metrics *metrics, struct lh_http_server **out,
+                                     struct lh_app_metrics *metrics, struct lh_http_server **out,
                                      struct lh_error *err) LH_NODISCARD;
 /* Binds cfg->listen and starts answering. */
 enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error *err) LH_NODISCARD;
@@ -181,62 +59,11 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
 const char *lh_http_server_address(const struct lh_http_server *srv);
 unsigned lh_http_server_port(const struct lh_http_server *srv);
 /* The registry in use (borrowed). */
-struct lh_http_metrics *lh_http_server_metrics(struct lh_http_server *srv);
+struct lh_app_metrics *lh_http_server_metrics(struct lh_http_server *srv);
 /* Graceful stop: stops accepting, lets in-flight requests finish (up to
  * cfg->shutdown_secs), then closes every connection. Returns the number of
  * requests that were still running at the deadline (0 normally). */
 unsigned lh_http_server_stop(struct lh_http_server *srv);
 void lh_http_server_destroy(struct lh_http_server *srv);
-
-/* ------------------------------------------------------------ jobs */
-
-/* The bridge from the scheduler to ingest (jobs.c): what `lakehouse serve`
- * passes to lh_scheduler_start, what POST /api/ingest runs and what
- * `lakehouse schedule run` runs inline when no daemon is up. */
-struct lh_schedule;
-struct lh_run_info;
-struct lh_run_result;
-struct lh_sched_event;
-struct lh_ingest_job;
-struct lh_ingest_result;
-
-struct lh_http_jobs {
-    const char *root;                /* store URL or data directory; NULL = default */
-    const char *buckets_config;      /* may be NULL */
-    struct lh_http_metrics *metrics; /* may be NULL */
-    unsigned keep_versions;          /* retention of the runs' datasets; 0 = catalog default */
-};
-
-/* Runs one ingest as def's kind describes it (source kind, table, dataset,
- * batch size, order, limit, mode, cursor), with the full DSN `dsn`, in a
- * store set of its own (so runs on different threads share nothing).
- * statement_timeout_ms <= 0: none. expose (may be NULL) is called with the
- * job once it exists and with NULL before it is destroyed, so another
- * thread may lh_ingest_cancel it in between. err: one line, no password. */
-enum lh_status lh_http_ingest_def(const struct lh_http_jobs *env, const struct lh_schedule *def,
-                                  const char *dsn, const char *run_id,
-                                  int64_t statement_timeout_ms,
-                                  void (*expose)(void *ctx, struct lh_ingest_job *job),
-                                  void *expose_ctx, struct lh_ingest_result *res,
-                                  struct lh_error *err) LH_NODISCARD;
-/* lh_scheduler_job_fn (ctx: const struct lh_http_jobs *): the run id from
- * the scheduler, timeout_secs as the statement timeout, the run's cancel
- * hook wired to lh_ingest_cancel, lakehouse_runs_in_flight raised. */
-void lh_http_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_run_info *run,
-                           struct lh_run_result *out);
-/* lh_scheduler_options.on_event (ctx: const struct lh_http_jobs *): the
- * run metrics and one log line per run (schedule, run id, outcome, rows,
- * bytes, duration, redacted message). */
-void lh_http_scheduler_event(void *ctx, const struct lh_sched_event *ev);
-
-/* ------------------------------------------------------------ client */
-
-/* One HTTP request (libcurl) for the CLI talking to a daemon. url is the
- * whole URL; token (may be NULL) goes out as a bearer token; body (may be
- * NULL) as application/json. *status gets the HTTP status, body the
- * answer (bounded by its cap). LH_E_CONNECT when nobody answered. */
-enum lh_status lh_http_client_request(const char *url, const char *method, const char *token,
-                                      const char *body, long timeout_ms, long *status,
-                                      struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
 
 #endif

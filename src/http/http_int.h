@@ -103,8 +103,21 @@ struct http_req {
     struct lh_arena arena;
 };
 
+/* A handler that answers later (POST /api/ingest) leaves status 0 and sets
+ * later: server.c suspends the connection, then calls later(req, resp,
+ * resume) on the HTTP thread. later hands the work to another thread and
+ * returns true; that thread fills resp and calls resume(req) once, which
+ * gives the connection back (the HTTP thread sends resp). false: resp was
+ * decided at once. A response dropped before later ran (a test calling
+ * http_request_run alone) calls later_drop(later_arg). */
+typedef void (*http_resume_fn)(struct http_req *req);
+typedef bool (*http_later_fn)(struct http_req *req, struct http_resp *resp, http_resume_fn resume);
+
 struct http_resp {
     unsigned status; /* 0 until decided */
+    http_later_fn later;
+    void *later_arg;
+    void (*later_drop)(void *arg);
     const char *content_type;
     struct lh_buf body;
     char allow[64];        /* 405: Allow header */
@@ -116,10 +129,14 @@ struct http_resp {
 };
 
 struct lh_http_server {
-    struct lh_http_config cfg; /* strings in cfg.arena */
+    struct lh_app_config cfg; /* strings in cfg.arena */
     struct lh_http_hooks hooks;
-    struct lh_http_metrics *metrics;
+    struct lh_app_metrics *metrics;
     bool own_metrics;
+    /* POST /api/ingest's jobs: hooks.runner, or our own (own_runner) */
+    struct lh_app_runner *runner;
+    bool own_runner;
+    struct lh_app_jobs jobs; /* what our own runner's jobs use */
     /* catalog pool: one catalog (and store set) per concurrent handler */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;

@@ -67,6 +67,9 @@ void http_resp_init(struct http_resp *resp)
 
 void http_resp_reset(struct http_resp *resp)
 {
+    if (resp->later && resp->later_drop)
+        resp->later_drop(resp->later_arg);
+    resp->later = NULL;
     lh_buf_free(&resp->body);
 }
 
@@ -509,9 +512,9 @@ static bool route_is_open(const struct lh_http_server *srv, const char *path)
                strncmp(path, "/metrics", 8) == 0;
     if (!api && http_routes_web.n > 0)
         return true;
-    return ((open & LH_HTTP_OPEN_HEALTH) && strcmp(path, "/api/health") == 0) ||
-           ((open & LH_HTTP_OPEN_METRICS) && strcmp(path, "/metrics") == 0) ||
-           ((open & LH_HTTP_OPEN_OPENAPI) && strcmp(path, "/api/openapi.json") == 0);
+    return ((open & LH_APP_OPEN_HEALTH) && strcmp(path, "/api/health") == 0) ||
+           ((open & LH_APP_OPEN_METRICS) && strcmp(path, "/metrics") == 0) ||
+           ((open & LH_APP_OPEN_OPENAPI) && strcmp(path, "/api/openapi.json") == 0);
 }
 
 /* ------------------------------------------------------------ routing */
@@ -741,7 +744,7 @@ void http_request_run(struct http_req *req, struct http_resp *resp)
         }
     }
     req->route->fn(req, resp);
-    if (resp->status == 0)
+    if (resp->status == 0 && !resp->later)
         http_resp_error(resp, 500, NULL, "handler produced no response");
 }
 

@@ -1,13 +1,14 @@
 /*
  * routes_ingest.c — POST /api/ingest (one-shot ingest) and POST /api/sql.
  *
- * POST /api/ingest runs synchronously in the request's pool thread and
- * answers with the outcome (docs/http.md): the body is a schedule "kind"
- * ({"type","dsn","table",...}); the run has a statement timeout
- * (ingest_timeout_secs, default 300 s, or "timeout_secs" in the body). The
- * DSN exists only in this request's memory; nothing is stored but the
- * dataset version. While it runs, the pool thread is busy: the pool has
- * `http.threads` threads, and /api/health stays on the others.
+ * POST /api/ingest answers with the outcome once the run is over
+ * (docs/http.md): the body is a schedule "kind" ({"type","dsn","table",
+ * ...}); the run has a statement timeout (ingest_timeout_secs, default
+ * 300 s, or "timeout_secs" in the body). The handler only validates; the
+ * run is a job on app's job runner (app.h, lh_app_runner_ingest) while the
+ * connection is suspended (resp.later, server.c), so no HTTP thread waits
+ * for it. The DSN exists only in this request's memory; nothing is stored
+ * but the dataset version.
  *
  * POST /api/sql: {"sql": "...", "limit": N, "format": "json"|"csv"} or
  * `Accept: text/csv`; one SQL engine per request over its own store set
@@ -28,20 +29,106 @@
 #include <string.h>
 #include <strings.h>
 
+#ifdef LH_HTTP_HAVE_SQL
 static const char *root_of(const struct lh_http_server *srv)
 {
     return srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
 }
+#endif
 
+/* One POST /api/ingest between its handler and its answer. Owns def (the
+ * full DSN) until the runner takes it. */
+struct ingest_call {
+    struct http_req *req;
+    struct http_resp *resp;
+    http_resume_fn resume;
+    struct lh_schedule *def;
+    char run_id[64];
+    int64_t timeout_ms;
+    char dsn[sizeof ((struct lh_schedule *)0)->dsn]; /* for scrubbing the message */
+};
+
+static void ingest_call_free(void *arg)
+{
+    struct ingest_call *c = arg;
+    if (c->def) {
+        lh_schedule_wipe(c->def, sizeof *c->def);
+        free(c->def);
+    }
+    lh_schedule_wipe(c->dsn, sizeof c->dsn);
+    free(c);
+}
+
+/* On a runner thread: the answer, as the handler gave it when it ran the
+ * ingest itself. */
+static void ingest_done(void *ctx, enum lh_status s, const struct lh_ingest_result *res,
+                        const struct lh_error *err)
+{
+    struct ingest_call *c = ctx;
+    struct http_resp *resp = c->resp;
+    if (s == LH_E_CANCELLED && !res) {
+        resp->retry_after = 5;
+        http_resp_error(resp, 503, NULL, "%s", err->msg);
+    } else if (s != LH_OK) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        lh_redact_scrub(msg, sizeof msg, c->dsn); /* belt to the ingest's braces */
+        /* the source is the upstream: its failures are 502, its timeouts 504 */
+        unsigned st = s == LH_E_TIMEOUT                       ? 504
+                      : s == LH_E_INVAL || s == LH_E_NOTFOUND ? 400
+                      : s == LH_E_NOMEM || s == LH_E_INTERNAL ? 500
+                                                              : 502;
+        lh_warn("ingest (api) run=%s failed: %s", c->run_id, msg);
+        http_resp_error(resp, st, st == 400 ? "kind" : NULL, "%s", msg);
+    } else {
+        lh_info("ingest (api) run=%s %s", c->run_id, res->message);
+        json_t *o = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:b, s:I, s:f, s:s, s:s}", "success",
+                              1, "rows", (json_int_t)res->rows, "bytes", (json_int_t)res->bytes,
+                              "files", res->files, "dataset", res->dataset, "version",
+                              (json_int_t)res->version, "published", res->published, "warnings",
+                              (json_int_t)res->warnings, "duration_secs", res->duration_s,
+                              "run_id", res->run_id, "message", res->message);
+        if (o)
+            http_json_redact(o);
+        http_resp_json(resp, 200, o);
+    }
+    struct http_req *req = c->req;
+    http_resume_fn resume = c->resume;
+    ingest_call_free(c);
+    resume(req);
+}
+
+/* On the HTTP thread, with the connection suspended: hands the ingest to
+ * the job runner (app.h). */
+static bool ingest_start(struct http_req *req, struct http_resp *resp, http_resume_fn resume)
+{
+    struct ingest_call *c = resp->later_arg;
+    struct lh_error err;
+    resp->later_arg = NULL;
+    c->resume = resume;
+    if (!req->srv->runner ||
+        lh_app_runner_ingest(req->srv->runner, c->def, c->run_id, c->timeout_ms, ingest_done, c,
+                             &err) != LH_OK) {
+        resp->retry_after = 5;
+        http_resp_error(resp, 503, NULL, "the server is shutting down; retry later");
+        ingest_call_free(c);
+        return false;
+    }
+    c->def = NULL; /* the runner's now */
+    return true;
+}
+
+/* Validates the body and leaves the run to ingest_start: the answer comes
+ * once the job finished, and no HTTP thread waits for it. */
 static void ingest(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
     json_t *b = json_deep_copy(req->json);
     struct lh_schedule *d = malloc(sizeof *d);
-    struct lh_ingest_result *res = calloc(1, sizeof *res);
+    struct ingest_call *call = calloc(1, sizeof *call);
     char *text = NULL;
     struct lh_error err;
-    if (!b || !d || !res) {
+    if (!b || !d || !call) {
         http_resp_error(resp, 500, NULL, "out of memory");
         goto done;
     }
@@ -76,40 +163,19 @@ static void ingest(struct http_req *req, struct http_resp *resp)
                         "kind.dsn: a one-shot ingest takes the DSN with its password");
         goto done;
     }
-    struct lh_http_jobs env = {root_of(srv), srv->cfg.buckets_config, srv->metrics,
-                               srv->cfg.keep_versions};
-    char run_id[64];
-    snprintf(run_id, sizeof run_id, "api-%s-%lld", d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres",
+    snprintf(call->run_id, sizeof call->run_id, "api-%s-%lld",
+             d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres",
              (long long)(lh_time_wall_us() / 1000));
-    lh_http_metrics_run_started(srv->metrics);
-    enum lh_status s =
-        lh_http_ingest_def(&env, d, d->dsn, run_id, timeout * 1000, NULL, NULL, res, &err);
-    lh_http_metrics_run_finished(srv->metrics, "api-ingest", s == LH_OK ? "success" : "failed",
-                                 s == LH_OK && res->rows > 0 ? (uint64_t)res->rows : 0,
-                                 s == LH_OK ? res->bytes : 0, res->duration_s);
-    if (s != LH_OK) {
-        char msg[sizeof err.msg];
-        snprintf(msg, sizeof msg, "%s", err.msg);
-        lh_redact_scrub(msg, sizeof msg, d->dsn); /* belt to the ingest's braces */
-        /* the source is the upstream: its failures are 502, its timeouts 504 */
-        unsigned st = s == LH_E_TIMEOUT                       ? 504
-                      : s == LH_E_INVAL || s == LH_E_NOTFOUND ? 400
-                      : s == LH_E_NOMEM || s == LH_E_INTERNAL ? 500
-                                                              : 502;
-        lh_warn("ingest (api) run=%s failed: %s", run_id, msg);
-        http_resp_error(resp, st, st == 400 ? "kind" : NULL, "%s", msg);
-        goto done;
-    }
-    lh_info("ingest (api) run=%s %s", run_id, res->message);
-    json_t *o = json_pack("{s:b, s:I, s:I, s:i, s:s, s:I, s:b, s:I, s:f, s:s, s:s}", "success", 1,
-                          "rows", (json_int_t)res->rows, "bytes", (json_int_t)res->bytes, "files",
-                          res->files, "dataset", res->dataset, "version", (json_int_t)res->version,
-                          "published", res->published, "warnings", (json_int_t)res->warnings,
-                          "duration_secs", res->duration_s, "run_id", res->run_id, "message",
-                          res->message);
-    if (o)
-        http_json_redact(o);
-    http_resp_json(resp, 200, o);
+    call->req = req;
+    call->resp = resp;
+    call->timeout_ms = timeout * 1000;
+    memcpy(call->dsn, d->dsn, sizeof call->dsn);
+    call->def = d;
+    d = NULL;
+    resp->later = ingest_start;
+    resp->later_arg = call;
+    resp->later_drop = ingest_call_free;
+    call = NULL;
 done:
     if (text) {
         lh_schedule_wipe(text, strlen(text));
@@ -118,7 +184,8 @@ done:
     if (d)
         lh_schedule_wipe(d, sizeof *d);
     free(d);
-    free(res);
+    if (call)
+        ingest_call_free(call);
     json_decref(b);
 }
 

@@ -365,7 +365,7 @@ static void del_one(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 404, "id", "no schedule '%s'", id);
         return;
     }
-    lh_http_metrics_schedule_forget(srv->metrics, id);
+    lh_app_metrics_schedule_forget(srv->metrics, id);
     resp->status = 204;
     lh_buf_reset(&resp->body);
 }

@@ -136,12 +136,12 @@ void http_catalog_release(struct lh_http_server *srv, struct lh_catalog *cat)
 
 static const char *copy_str(struct lh_http_server *srv, const char *s)
 {
-    return s ? lh_http_config_strdup(&srv->cfg, s) : NULL;
+    return s ? lh_app_config_strdup(&srv->cfg, s) : NULL;
 }
 
-enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
+enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
                                      const struct lh_http_hooks *hooks,
-                                     struct lh_http_metrics *metrics, struct lh_http_server **out,
+                                     struct lh_app_metrics *metrics, struct lh_http_server **out,
                                      struct lh_error *err)
 {
     struct lh_http_server *srv = calloc(1, sizeof *srv);
@@ -158,7 +158,7 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
 
     srv->cfg = *cfg;
     lh_arena_init(&srv->cfg.arena, 1u << 20);
-    srv->cfg.listen = copy_str(srv, cfg->listen ? cfg->listen : LH_HTTP_DEFAULT_LISTEN);
+    srv->cfg.listen = copy_str(srv, cfg->listen ? cfg->listen : LH_APP_DEFAULT_LISTEN);
     srv->cfg.data_dir = copy_str(srv, cfg->data_dir);
     srv->cfg.store_url = copy_str(srv, cfg->store_url);
     srv->cfg.buckets_config = copy_str(srv, cfg->buckets_config);
@@ -169,7 +169,7 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
         goto fail;
     }
     if (!srv->cfg.body_limit)
-        srv->cfg.body_limit = LH_HTTP_DEFAULT_BODY_LIMIT;
+        srv->cfg.body_limit = LH_APP_DEFAULT_BODY_LIMIT;
     if (!srv->cfg.threads)
         srv->cfg.threads = 4;
     if (!srv->cfg.connection_limit)
@@ -189,14 +189,15 @@ enum lh_status lh_http_server_create(const struct lh_http_config *cfg,
     srv->cfg.allowed_hosts = NULL;
     srv->cfg.nallowed_hosts = 0;
     for (size_t i = 0; i < cfg->nallowed_hosts; i++)
-        if ((s = lh_http_config_allow_host(&srv->cfg, cfg->allowed_hosts[i], err)) != LH_OK)
+        if ((s = lh_app_config_allow_host(&srv->cfg, cfg->allowed_hosts[i], err)) != LH_OK)
             goto fail;
     if (hooks)
         srv->hooks = *hooks;
+    srv->runner = srv->hooks.runner;
     if (metrics) {
         srv->metrics = metrics;
     } else {
-        if ((s = lh_http_metrics_create(&srv->metrics, err)) != LH_OK)
+        if ((s = lh_app_metrics_create(&srv->metrics, err)) != LH_OK)
             goto fail;
         srv->own_metrics = true;
     }
@@ -442,6 +443,16 @@ static void run_queued(void *arg, bool cancelled)
     MHD_resume_connection(c);
 }
 
+/* The end of a deferred answer (resp.later): on the thread that did the
+ * work. Like run_queued, cr must not be touched after the resume. */
+static void resume_later(struct http_req *req)
+{
+    struct conn_req *cr = (struct conn_req *)((char *)req - offsetof(struct conn_req, req));
+    struct MHD_Connection *c = cr->conn;
+    cr->ran = true; /* published by the mutex inside MHD_resume_connection */
+    MHD_resume_connection(c);
+}
+
 /* Hands a request whose body is in to the query pool; false when resp
  * was decided here instead (pool full or stopping). */
 static bool queue_request(struct lh_http_server *srv, struct MHD_Connection *c,
@@ -533,6 +544,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         } else {
             http_request_run(&cr->req, &cr->resp);
+            if (cr->resp.later) {
+                /* suspended before the work can finish, so its resume
+                 * always follows */
+                http_later_fn later = cr->resp.later;
+                cr->resp.later = NULL;
+                cr->conn = c;
+                MHD_suspend_connection(c);
+                if (!later(&cr->req, &cr->resp, resume_later))
+                    resume_later(&cr->req);
+                return MHD_YES;
+            }
         }
     }
     return send_response(srv, c, cr);
@@ -559,7 +581,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     else
         lh_info("http %s %s aborted %.1fms", method, path, ms);
     const char *labels[2] = {cr->req.route_name, cr->queued ? status : "aborted"};
-    lh_http_metrics_add(srv->metrics, "lakehouse_http_requests_total", labels, 1);
+    lh_app_metrics_add(srv->metrics, "lakehouse_http_requests_total", labels, 1);
 
     http_req_reset(&cr->req);
     http_resp_reset(&cr->resp);
@@ -588,6 +610,20 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
     enum lh_status s = bind_listen(srv, err);
     if (s != LH_OK)
         return s;
+    if (!srv->runner) {
+        srv->jobs = (struct lh_app_jobs){srv->cfg.store_url && srv->cfg.store_url[0]
+                                             ? srv->cfg.store_url
+                                             : srv->cfg.data_dir,
+                                         srv->cfg.buckets_config, srv->metrics,
+                                         srv->cfg.keep_versions};
+        if ((s = lh_app_runner_create(&srv->jobs, srv->cfg.threads, &srv->runner, err)) !=
+            LH_OK) {
+            close(srv->listen_fd);
+            srv->listen_fd = -1;
+            return s;
+        }
+        srv->own_runner = true;
+    }
     if (!srv->qpool &&
         (s = http_qpool_create(srv->cfg.sql_workers, srv->cfg.sql_queue, &srv->qpool, err)) !=
             LH_OK) {
@@ -626,7 +662,7 @@ unsigned lh_http_server_port(const struct lh_http_server *srv)
     return srv->port;
 }
 
-struct lh_http_metrics *lh_http_server_metrics(struct lh_http_server *srv)
+struct lh_app_metrics *lh_http_server_metrics(struct lh_http_server *srv)
 {
     return srv->metrics;
 }
@@ -651,8 +687,9 @@ unsigned lh_http_server_stop(struct lh_http_server *srv)
     /* libmicrohttpd must not stop with a suspended connection: this answers
      * the waiting queries and waits for the running ones, resuming each;
      * then a moment for the HTTP threads to send those answers */
-    if (srv->qpool && http_qpool_load(srv->qpool) > 0) {
+    if ((srv->qpool && http_qpool_load(srv->qpool) > 0) || lh_app_runner_load(srv->runner) > 0) {
         http_qpool_stop(srv->qpool);
+        lh_app_runner_close(srv->runner); /* POST /api/ingest: as the queries */
         pthread_mutex_lock(&srv->inflight_mu);
         clock_gettime(CLOCK_MONOTONIC, &dl);
         dl.tv_sec += 2;
@@ -662,6 +699,7 @@ unsigned lh_http_server_stop(struct lh_http_server *srv)
         pthread_mutex_unlock(&srv->inflight_mu);
     }
     http_qpool_stop(srv->qpool);
+    lh_app_runner_close(srv->runner);
     struct MHD_Daemon *d = srv->daemon;
     MHD_stop_daemon(d);
     pthread_mutex_lock(&srv->inflight_mu);
@@ -679,10 +717,13 @@ void lh_http_server_destroy(struct lh_http_server *srv)
         close(srv->listen_fd);
     http_qpool_destroy(srv->qpool);
     srv->qpool = NULL;
+    if (srv->own_runner)
+        lh_app_runner_destroy(srv->runner);
+    srv->runner = NULL;
     if (srv->slots)
         http_pool_free(srv);
     if (srv->own_metrics)
-        lh_http_metrics_destroy(srv->metrics);
+        lh_app_metrics_destroy(srv->metrics);
     lh_arena_free(&srv->cfg.arena);
     pthread_mutex_destroy(&srv->inflight_mu);
     pthread_cond_destroy(&srv->inflight_cv);

@@ -436,7 +436,12 @@ enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const stru
                                         struct lh_error *err) LH_NODISCARD;
 enum lh_status lh_schedule_store_get(struct lh_schedule_store *ss, const char *id,
                                      struct lh_schedule *out, struct lh_error *err) LH_NODISCARD;
-/* Sorted by id. Caller frees *out with free(). */
+/* The number of schedules now, under the read lock: nothing copied. */
+size_t lh_schedule_store_count(struct lh_schedule_store *ss);
+/* Sorted by id, copied (sizeof(struct lh_schedule) each, about 12 KB):
+ * for callers that keep the definitions; to read or count them in place use
+ * lh_schedule_store_each or lh_schedule_store_count. Caller frees *out with
+ * free() (after lh_schedule_wipe). */
 enum lh_status lh_schedule_store_list(struct lh_schedule_store *ss, struct lh_schedule **out,
                                       size_t *n, struct lh_error *err) LH_NODISCARD;
 /* Replaces the configuration of an existing schedule (kind, trigger,

@@ -607,6 +607,14 @@ void lh_schedule_store_each(struct lh_schedule_store *ss, lh_schedule_visit_fn f
     pthread_rwlock_unlock(&ss->mu);
 }
 
+size_t lh_schedule_store_count(struct lh_schedule_store *ss)
+{
+    pthread_rwlock_rdlock(&ss->mu);
+    size_t n = ss->n;
+    pthread_rwlock_unlock(&ss->mu);
+    return n;
+}
+
 enum lh_status lh_schedule_store_list(struct lh_schedule_store *ss, struct lh_schedule **out,
                                       size_t *n, struct lh_error *err)
 {

@@ -37,9 +37,9 @@ static void init(void)
     snprintf(dir, sizeof dir, "/tmp/lh-fuzz-http-XXXXXX");
     if (!mkdtemp(dir))
         abort();
-    struct lh_http_config c;
+    struct lh_app_config c;
     struct lh_error err;
-    lh_http_config_init(&c);
+    lh_app_config_init(&c);
     c.data_dir = dir;
     c.threads = 1;
     c.body_limit = 4096;
@@ -48,7 +48,7 @@ static void init(void)
     c.token = "t";
     if (lh_http_server_create(&c, NULL, NULL, &srv_auth, &err) != LH_OK)
         abort();
-    lh_http_config_reset(&c);
+    lh_app_config_reset(&c);
     lh_log_set_level(LH_LOG_ERROR);
     atexit(cleanup);
 }

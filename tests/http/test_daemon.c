@@ -13,7 +13,9 @@
 #include "catalog/catalog.h"
 #include "daemon.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -630,6 +632,135 @@ static void test_bad_config(void **state)
 
 /* ------------------------------------------------------------ shutdown */
 
+/* GET /api/health counts the schedules in place (issue 13, item 6): right
+ * after API creates and deletes, and after a SIGHUP reload that finds a
+ * file another process wrote. */
+static long health_schedules(struct daemon *a)
+{
+    struct reply r;
+    assert_true(http_do(a, "GET", "/api/health", NULL, NULL, NULL, 0, &r));
+    assert_int_equal(r.status, 200);
+    json_t *h = json_loads(r.body, 0, NULL);
+    assert_non_null(h);
+    long n = (long)json_integer_value(json_object_get(h, "schedules"));
+    json_decref(h);
+    reply_free(&r);
+    return n;
+}
+
+static void test_health_counts(void **state)
+{
+    (void)state;
+    char hd[300], cmd[1400];
+    snprintf(hd, sizeof hd, "%s-health", dir);
+    struct daemon a;
+    const char *args[] = {"--data", hd, NULL};
+    assert_true(daemon_start(&a, args, NULL));
+    assert_int_equal(health_schedules(&a), 0);
+    const char *ids[] = {"h1", "h2", "h3"};
+    for (size_t i = 0; i < 3; i++) {
+        char body[400];
+        int n = snprintf(body, sizeof body,
+                         "{\"id\": \"%s\", \"kind\": {\"type\": \"postgres\", \"dsn\": "
+                         "\"postgresql://u@127.0.0.1:1/db\", \"table\": \"t\"}, \"trigger\": "
+                         "{\"type\": \"interval\", \"secs\": 3600}, \"enabled\": false}",
+                         ids[i]);
+        struct reply r;
+        assert_true(http_do(&a, "POST", "/api/schedules", "application/json", NULL, body,
+                            (size_t)n, &r));
+        assert_int_equal(r.status, 201);
+        reply_free(&r);
+        assert_int_equal(health_schedules(&a), (long)i + 1);
+    }
+    struct reply r;
+    assert_true(http_do(&a, "DELETE", "/api/schedules/h2", NULL, NULL, NULL, 0, &r));
+    assert_true(r.status == 200 || r.status == 204);
+    reply_free(&r);
+    assert_int_equal(health_schedules(&a), 2);
+    /* another process's schedule file, then SIGHUP: counted once re-read */
+    snprintf(cmd, sizeof cmd, "cp '%s/primary/_schedules/h1.json' '%s/primary/_schedules/h4.json'"
+             " && sed -i 's/\"h1\"/\"h4\"/' '%s/primary/_schedules/h4.json'", hd, hd, hd);
+    assert_int_equal(system(cmd), 0);
+    kill(a.pid, SIGHUP);
+    long n = 0;
+    for (int i = 0; i < 500 && (n = health_schedules(&a)) != 3; i++)
+        usleep(20000);
+    assert_int_equal(n, 3);
+    assert_int_equal(daemon_stop(&a, SIGTERM), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", hd);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* POST /api/ingest is a job on app's runner, not work on an HTTP thread
+ * (issue 13, item 1): with ONE HTTP thread and an ingest stuck on a source
+ * that accepted the connection and says nothing, /api/health answers while
+ * the ingest still waits;
+ * when the source hangs up, the ingest's own answer comes (502, as before). */
+static void test_ingest_off_http_threads(void **state)
+{
+    (void)state;
+    int pg = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(pg >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(pg, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(pg, 4), 0);
+    assert_int_equal(getsockname(pg, (struct sockaddr *)&sa, &sl), 0);
+    char hd[300], cmd[700];
+    snprintf(hd, sizeof hd, "%s-oneshot", dir);
+    struct daemon a;
+    const char *args[] = {"--data", hd, NULL};
+    const char *env[] = {"LAKEHOUSE_HTTP_THREADS=1", NULL};
+    assert_true(daemon_start(&a, args, env));
+
+    char body[300], head[600];
+    int bl = snprintf(body, sizeof body,
+                      "{\"type\":\"postgres\",\"dsn\":\"postgresql://u:secret-pw@127.0.0.1:%u/db\","
+                      "\"table\":\"t\",\"timeout_secs\":60}",
+                      (unsigned)ntohs(sa.sin_port));
+    int hl = snprintf(head, sizeof head,
+                      "POST /api/ingest HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                      "X-Lakehouse-Client: test\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+                      a.addr, bl);
+    int fd = raw_connect(&a);
+    assert_true(fd >= 0);
+    assert_int_equal(send(fd, head, (size_t)hl, MSG_NOSIGNAL), hl);
+    assert_int_equal(send(fd, body, (size_t)bl, MSG_NOSIGNAL), bl);
+    /* the ingest is running once it reached "the source" */
+    int src = accept(pg, NULL, NULL);
+    assert_true(src >= 0);
+    /* the only HTTP thread is free: health answers (curl gives up after 30 s) */
+    struct reply r;
+    assert_true(http_do(&a, "GET", "/api/health", NULL, NULL, NULL, 0, &r));
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    /* ... while the ingest was still waiting for its source (it gives up on
+     * its own only after its 10 s connect timeout): no answer yet. On one
+     * HTTP thread busy with the ingest, health came only after that. */
+    char early[64];
+    ssize_t e = recv(fd, early, sizeof early, MSG_DONTWAIT);
+    if (e >= 0)
+        fail_msg("the ingest answered before its source did (%zd bytes): health waited for it", e);
+    /* the source hangs up: the ingest's answer, on the suspended connection */
+    close(src);
+    char buf[4096] = {0};
+    size_t have = 0;
+    ssize_t got;
+    while (have < sizeof buf - 1 && (got = recv(fd, buf + have, sizeof buf - 1 - have, 0)) > 0)
+        have += (size_t)got;
+    close(fd);
+    if (!strstr(buf, "HTTP/1.1 502") || !strstr(buf, "\"error\"") || strstr(buf, "secret-pw"))
+        fail_msg("POST /api/ingest: %s", buf);
+    /* counted as a run like any other */
+    assert_true(http_do(&a, "GET", "/metrics", NULL, NULL, NULL, 0, &r));
+    assert_non_null(strstr(r.body, "lakehouse_runs_total{schedule=\"api-ingest\",outcome=\"failed\"} 1"));
+    reply_free(&r);
+    close(pg);
+    assert_int_equal(daemon_stop(&a, SIGTERM), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", hd);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_sigterm_in_flight(void **state)
 {
     (void)state;
@@ -683,6 +814,8 @@ int main(void)
         cmocka_unit_test(test_auth_flag),
         cmocka_unit_test(test_auth_precedence),
         cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_health_counts),
+        cmocka_unit_test(test_ingest_off_http_threads),
         cmocka_unit_test(test_sigterm_in_flight),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -38,26 +38,26 @@ static bool has_line(const struct lh_buf *b, const char *line)
 static void test_metrics_render(void **state)
 {
     (void)state;
-    struct lh_http_metrics *m;
+    struct lh_app_metrics *m;
     struct lh_error err;
-    assert_int_equal(lh_http_metrics_create(&m, &err), LH_OK);
+    assert_int_equal(lh_app_metrics_create(&m, &err), LH_OK);
     const char *rs[2] = {"/api/health", "200"};
-    lh_http_metrics_add(m, "lakehouse_http_requests_total", rs, 1);
-    lh_http_metrics_add(m, "lakehouse_http_requests_total", rs, 2);
-    lh_http_metrics_add(m, "lakehouse_http_requests_total", rs, -5);  /* counters never fall */
-    lh_http_metrics_set(m, "lakehouse_http_requests_total", rs, 100); /* wrong type: ignored */
-    lh_http_metrics_add(m, "no_such_metric", NULL, 1);
-    lh_http_metrics_run_started(m);
-    lh_http_metrics_run_started(m);
-    lh_http_metrics_run_finished(m, "hourly \"q\"\\\n", "success", 11, 2048, 0.42);
-    lh_http_metrics_run_finished(m, "nightly", "failure", 0, 0, 75);
-    lh_http_metrics_schedule_times(m, "nightly", 1776390964000000, 0);
-    lh_http_metrics_schedule_times(m, "gone", 1776390964000000, 1776390000500000);
-    lh_http_metrics_schedule_forget(m, "gone");
+    lh_app_metrics_add(m, "lakehouse_http_requests_total", rs, 1);
+    lh_app_metrics_add(m, "lakehouse_http_requests_total", rs, 2);
+    lh_app_metrics_add(m, "lakehouse_http_requests_total", rs, -5);  /* counters never fall */
+    lh_app_metrics_set(m, "lakehouse_http_requests_total", rs, 100); /* wrong type: ignored */
+    lh_app_metrics_add(m, "no_such_metric", NULL, 1);
+    lh_app_metrics_run_started(m);
+    lh_app_metrics_run_started(m);
+    lh_app_metrics_run_finished(m, "hourly \"q\"\\\n", "success", 11, 2048, 0.42);
+    lh_app_metrics_run_finished(m, "nightly", "failure", 0, 0, 75);
+    lh_app_metrics_schedule_times(m, "nightly", 1776390964000000, 0);
+    lh_app_metrics_schedule_times(m, "gone", 1776390964000000, 1776390000500000);
+    lh_app_metrics_schedule_forget(m, "gone");
 
     struct lh_buf b;
     lh_buf_init(&b, 0);
-    lh_http_metrics_render(m, &b);
+    lh_app_metrics_render(m, &b);
     assert_true(lh_buf_ok(&b));
     static const char *want[] = {
         "# TYPE lakehouse_http_requests_total counter",
@@ -88,40 +88,40 @@ static void test_metrics_render(void **state)
 
     static const char *const lbl[] = {"kind"};
     static const double bk[] = {1, 2};
-    assert_int_equal(lh_http_metrics_register(m, "lakehouse_runs_total", "", LH_HTTP_COUNTER, NULL,
+    assert_int_equal(lh_app_metrics_register(m, "lakehouse_runs_total", "", LH_APP_COUNTER, NULL,
                                               0, NULL, 0, &err),
                      LH_E_EXISTS);
-    assert_int_equal(lh_http_metrics_register(m, "9bad", "", LH_HTTP_GAUGE, NULL, 0, NULL, 0, &err),
+    assert_int_equal(lh_app_metrics_register(m, "9bad", "", LH_APP_GAUGE, NULL, 0, NULL, 0, &err),
                      LH_E_INVAL);
     static const char *const le[] = {"le"};
-    assert_int_equal(lh_http_metrics_register(m, "x_h", "", LH_HTTP_HISTOGRAM, le, 1, bk, 2, &err),
+    assert_int_equal(lh_app_metrics_register(m, "x_h", "", LH_APP_HISTOGRAM, le, 1, bk, 2, &err),
                      LH_E_INVAL);
     static const double down[] = {2, 1};
     assert_int_equal(
-        lh_http_metrics_register(m, "x_h", "", LH_HTTP_HISTOGRAM, lbl, 1, down, 2, &err),
+        lh_app_metrics_register(m, "x_h", "", LH_APP_HISTOGRAM, lbl, 1, down, 2, &err),
         LH_E_INVAL);
     assert_int_equal(
-        lh_http_metrics_register(m, "x_h", "help\nwith \\", LH_HTTP_HISTOGRAM, lbl, 1, bk, 2, &err),
+        lh_app_metrics_register(m, "x_h", "help\nwith \\", LH_APP_HISTOGRAM, lbl, 1, bk, 2, &err),
         LH_OK);
     const char *v[1] = {"a"};
-    lh_http_metrics_observe(m, "x_h", v, 1.5);
+    lh_app_metrics_observe(m, "x_h", v, 1.5);
     lh_buf_init(&b, 0);
-    lh_http_metrics_render(m, &b);
+    lh_app_metrics_render(m, &b);
     assert_true(has_line(&b, "# HELP x_h help\\nwith \\\\"));
     assert_true(has_line(&b, "x_h_bucket{kind=\"a\",le=\"1\"} 0"));
     assert_true(has_line(&b, "x_h_bucket{kind=\"a\",le=\"2\"} 1"));
     assert_true(has_line(&b, "x_h_count{kind=\"a\"} 1"));
     lh_buf_free(&b);
-    lh_http_metrics_destroy(m);
+    lh_app_metrics_destroy(m);
 }
 
 static void *hammer(void *arg)
 {
-    struct lh_http_metrics *m = arg;
+    struct lh_app_metrics *m = arg;
     const char *v[2] = {"r", "200"};
     for (int i = 0; i < 20000; i++) {
-        lh_http_metrics_add(m, "lakehouse_http_requests_total", v, 1);
-        lh_http_metrics_observe(m, "lakehouse_run_duration_seconds", NULL, 1);
+        lh_app_metrics_add(m, "lakehouse_http_requests_total", v, 1);
+        lh_app_metrics_observe(m, "lakehouse_run_duration_seconds", NULL, 1);
     }
     return NULL;
 }
@@ -129,9 +129,9 @@ static void *hammer(void *arg)
 static void test_metrics_threads(void **state)
 {
     (void)state;
-    struct lh_http_metrics *m;
+    struct lh_app_metrics *m;
     struct lh_error err;
-    assert_int_equal(lh_http_metrics_create(&m, &err), LH_OK);
+    assert_int_equal(lh_app_metrics_create(&m, &err), LH_OK);
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&t[i], NULL, hammer, m), 0);
@@ -139,11 +139,11 @@ static void test_metrics_threads(void **state)
         pthread_join(t[i], NULL);
     struct lh_buf b;
     lh_buf_init(&b, 0);
-    lh_http_metrics_render(m, &b);
+    lh_app_metrics_render(m, &b);
     assert_true(has_line(&b, "lakehouse_http_requests_total{route=\"r\",status=\"200\"} 80000"));
     assert_true(has_line(&b, "lakehouse_run_duration_seconds_count 80000"));
     lh_buf_free(&b);
-    lh_http_metrics_destroy(m);
+    lh_app_metrics_destroy(m);
 }
 
 /* ------------------------------------------------------------ config */
@@ -198,10 +198,10 @@ static void test_config_file(void **state)
         assert_non_null(f);
         fputs(cases[i].json, f);
         fclose(f);
-        struct lh_http_config c;
+        struct lh_app_config c;
         struct lh_error err;
-        lh_http_config_init(&c);
-        enum lh_status s = lh_http_config_load(&c, path, &err);
+        lh_app_config_init(&c);
+        enum lh_status s = lh_app_config_load(&c, path, &err);
         if (s != cases[i].status)
             fail_msg("case %zu: %s: status %d (%s)", i, cases[i].json, s, s ? err.msg : "ok");
         if (cases[i].err_has && !strstr(err.msg, cases[i].err_has))
@@ -213,7 +213,7 @@ static void test_config_file(void **state)
             assert_int_equal(c.workers, 8);
             assert_int_equal(c.keep_versions, 3);
             assert_true(c.log_json);
-            assert_int_equal(c.open_routes, LH_HTTP_OPEN_HEALTH);
+            assert_int_equal(c.open_routes, LH_APP_OPEN_HEALTH);
             assert_int_equal(c.threads, 2);
             assert_int_equal(c.connection_limit, 10);
             assert_int_equal(c.per_ip_limit, 5);
@@ -230,13 +230,13 @@ static void test_config_file(void **state)
             setenv("LAKEHOUSE_TOKEN", "envtok", 1);
             setenv("LAKEHOUSE_LOG_FORMAT", "text", 1);
             setenv("LAKEHOUSE_BODY_LIMIT", "4096", 1);
-            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_OK);
+            assert_int_equal(lh_app_config_apply_env(&c, &err), LH_OK);
             assert_string_equal(c.listen, "127.0.0.1:7000");
             assert_string_equal(c.token, "envtok");
             assert_false(c.log_json);
             assert_int_equal(c.body_limit, 4096);
             setenv("LAKEHOUSE_BODY_LIMIT", "lots", 1);
-            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_E_INVAL);
+            assert_int_equal(lh_app_config_apply_env(&c, &err), LH_E_INVAL);
             unsetenv("LAKEHOUSE_LISTEN");
             unsetenv("LAKEHOUSE_TOKEN");
             unsetenv("LAKEHOUSE_LOG_FORMAT");
@@ -251,15 +251,15 @@ static void test_config_file(void **state)
             assert_int_equal(c.sql_workers, 3);
             assert_int_equal(c.sql_queue, 7);
             setenv("LAKEHOUSE_ALLOWED_HOSTS", "a.example,b.example:1", 1);
-            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_OK);
+            assert_int_equal(lh_app_config_apply_env(&c, &err), LH_OK);
             assert_int_equal(c.nallowed_hosts, 2);
             assert_string_equal(c.allowed_hosts[1], "b.example:1");
             setenv("LAKEHOUSE_ALLOWED_HOSTS", "a.example,bad host", 1);
-            assert_int_equal(lh_http_config_apply_env(&c, &err), LH_E_INVAL);
+            assert_int_equal(lh_app_config_apply_env(&c, &err), LH_E_INVAL);
             assert_non_null(strstr(err.msg, "LAKEHOUSE_ALLOWED_HOSTS"));
             unsetenv("LAKEHOUSE_ALLOWED_HOSTS");
         }
-        lh_http_config_reset(&c);
+        lh_app_config_reset(&c);
     }
     unlink(path);
 }
@@ -320,13 +320,13 @@ static void test_host_rule(void **state)
         {"127.0.0.1:8080", "127.0.0.1:8080", "*", "anything.example:1", 80, true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct lh_http_config c;
+        struct lh_app_config c;
         struct lh_error err;
-        lh_http_config_init(&c);
+        lh_app_config_init(&c);
         c.data_dir = dir;
         c.listen = cases[i].listen;
         if (cases[i].allowed)
-            assert_int_equal(lh_http_config_allow_host(&c, cases[i].allowed, &err), LH_OK);
+            assert_int_equal(lh_app_config_allow_host(&c, cases[i].allowed, &err), LH_OK);
         struct lh_http_server *srv;
         assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
         snprintf(srv->address, sizeof srv->address, "%s", cases[i].address);
@@ -336,7 +336,7 @@ static void test_host_rule(void **state)
             fail_msg("case %zu: listen %s, Host '%s': %s", i, cases[i].listen, cases[i].host,
                      ok ? "allowed" : "refused");
         lh_http_server_destroy(srv);
-        lh_http_config_reset(&c);
+        lh_app_config_reset(&c);
     }
 }
 
@@ -360,9 +360,9 @@ static void test_query_parse(void **state)
         {"1&2&3&4&5&6&7&8&9&10&11&12&13&14&15&16", 16, false, "2", NULL},
         {"1&2&3&4&5&6&7&8&9&10&11&12&13&14&15&16&17", 16, true, "2", NULL},
     };
-    struct lh_http_config c;
+    struct lh_app_config c;
     struct lh_error err;
-    lh_http_config_init(&c);
+    lh_app_config_init(&c);
     c.data_dir = dir;
     struct lh_http_server *srv;
     assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
@@ -398,7 +398,7 @@ static void test_query_parse(void **state)
     http_req_reset(&req);
     http_resp_reset(&resp);
     lh_http_server_destroy(srv);
-    lh_http_config_reset(&c);
+    lh_app_config_reset(&c);
 }
 
 /* The cross-site rule, one row per request a browser or a client sends. */
@@ -442,9 +442,9 @@ static void test_cross_site_rule(void **state)
         {"GET", "/nothing", NULL, NULL, NULL, NULL, NULL, "evil.example:8080", 421},
         {"GET", "/api/datasets", NULL, NULL, NULL, NULL, NULL, "127.0.0.1:8080", 200},
     };
-    struct lh_http_config c;
+    struct lh_app_config c;
     struct lh_error err;
-    lh_http_config_init(&c);
+    lh_app_config_init(&c);
     c.data_dir = dir;
     c.listen = "127.0.0.1:8080";
     struct lh_http_server *srv;
@@ -478,7 +478,7 @@ static void test_cross_site_rule(void **state)
         http_resp_reset(&resp);
     }
     lh_http_server_destroy(srv);
-    lh_http_config_reset(&c);
+    lh_app_config_reset(&c);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -586,9 +586,9 @@ static void test_router(void **state)
         {"DELETE", "/api/datasets/a", 0, 0, 0, 0, 0, 405, 0},
         {"DELETE", "/api/indexes/a/b/c", 0, 0, 0, 0, 0, 404, 0},
     };
-    struct lh_http_config c;
+    struct lh_app_config c;
     struct lh_error err;
-    lh_http_config_init(&c);
+    lh_app_config_init(&c);
     c.data_dir = dir;
     c.body_limit = 64;
     struct lh_http_server *srv;
@@ -604,7 +604,7 @@ static void test_router(void **state)
 
     /* with a token: health open, openapi closed unless opened */
     c.token = "tk";
-    c.open_routes = LH_HTTP_OPEN_HEALTH | LH_HTTP_OPEN_OPENAPI;
+    c.open_routes = LH_APP_OPEN_HEALTH | LH_APP_OPEN_OPENAPI;
     assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
     static const struct rcase auth[] = {
         {"GET", "/api/health", 0, 0, 0, 0, 0, 200, 0},
@@ -616,7 +616,7 @@ static void test_router(void **state)
     for (size_t i = 0; i < sizeof auth / sizeof auth[0]; i++)
         run_case(srv, &auth[i], 200 + i);
     lh_http_server_destroy(srv);
-    lh_http_config_reset(&c);
+    lh_app_config_reset(&c);
 }
 
 static void health_hook(void *ctx, uint64_t *schedules, uint64_t *running)
@@ -628,9 +628,9 @@ static void health_hook(void *ctx, uint64_t *schedules, uint64_t *running)
 static void test_health_hook(void **state)
 {
     (void)state;
-    struct lh_http_config c;
+    struct lh_app_config c;
     struct lh_error err;
-    lh_http_config_init(&c);
+    lh_app_config_init(&c);
     c.data_dir = dir;
     uint64_t n = 1000;
     struct lh_http_hooks h = {.ctx = &n, .health = health_hook};
@@ -650,7 +650,7 @@ static void test_health_hook(void **state)
     http_req_reset(&req);
     http_resp_reset(&resp);
     lh_http_server_destroy(srv);
-    lh_http_config_reset(&c);
+    lh_app_config_reset(&c);
 }
 
 /* ------------------------------------------------------------ openapi */

@@ -314,6 +314,51 @@ static bool on_visit(void *ctx, const struct lh_schedule *def)
     return v->n < v->stop_after;
 }
 
+/* The count /api/health reports, read in place (issue 13, item 6): right
+ * after create, delete, and a reload that sees another writer's create and
+ * a file removed behind the store's back. */
+static void test_count(void **state)
+{
+    struct fx *f = *state;
+    struct lh_schedule_store_options o = {.key = &f->key};
+    struct lh_schedule_store *a, *b;
+    struct lh_error err;
+    struct lh_schedule d;
+    assert_int_equal(lh_schedule_store_open(f->st, &o, &a, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_count(a), 0);
+    const char *ids[] = {"c1", "c2", "c3"};
+    for (size_t i = 0; i < 3; i++) {
+        mk(&d, ids[i], 1000000);
+        assert_int_equal(lh_schedule_store_create(a, &d, &err), LH_OK);
+        assert_int_equal(lh_schedule_store_count(a), i + 1);
+    }
+    mk(&d, "c2", 1000000);
+    assert_int_equal(lh_schedule_store_create(a, &d, &err), LH_E_EXISTS);
+    assert_int_equal(lh_schedule_store_count(a), 3);
+    assert_int_equal(lh_schedule_store_delete(a, "c1", NULL, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_count(a), 2);
+    assert_int_equal(lh_schedule_store_delete(a, "c1", NULL, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_count(a), 2);
+    /* another writer adds two and one file vanishes: a sees it on reload */
+    assert_int_equal(lh_schedule_store_open(f->st, &o, &b, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_count(b), 2);
+    mk(&d, "c4", 1000000);
+    assert_int_equal(lh_schedule_store_create(b, &d, &err), LH_OK);
+    mk(&d, "c5", 1000000);
+    assert_int_equal(lh_schedule_store_create(b, &d, &err), LH_OK);
+    assert_int_equal(lh_store_delete(f->st, "_schedules/c3.json", &err), LH_OK);
+    assert_int_equal(lh_schedule_store_count(a), 2);
+    assert_int_equal(lh_schedule_store_reload(a, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_count(a), 3);
+    struct lh_schedule *v;
+    size_t n;
+    assert_int_equal(lh_schedule_store_list(a, &v, &n, &err), LH_OK);
+    assert_int_equal(n, lh_schedule_store_count(a));
+    free(v);
+    lh_schedule_store_close(b);
+    lh_schedule_store_close(a);
+}
+
 static void test_visit_each(void **state)
 {
     struct fx *f = *state;
@@ -471,6 +516,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_malformed_and_plaintext, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crud_and_cas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_record, setup, teardown),
     };

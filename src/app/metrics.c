@@ -12,7 +12,7 @@
  *
  * Any thread may call any function here.
  */
-#include "http.h"
+#include "app_int.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -34,7 +34,7 @@ struct series {
 
 struct family {
     char *name, *help;
-    enum lh_http_metric_type type;
+    enum lh_app_metric_type type;
     char *labels[HTTP_METRICS_MAX_LABELS];
     size_t nlabels;
     double *buckets;
@@ -43,7 +43,7 @@ struct family {
     size_t n, cap;
 };
 
-struct lh_http_metrics {
+struct lh_app_metrics {
     pthread_mutex_t mu;
     struct family *f;
     size_t n, cap;
@@ -85,7 +85,7 @@ static void family_free(struct family *f)
     free(f->s);
 }
 
-static struct family *family_find(struct lh_http_metrics *m, const char *name)
+static struct family *family_find(struct lh_app_metrics *m, const char *name)
 {
     for (size_t i = 0; i < m->n; i++)
         if (strcmp(m->f[i].name, name) == 0)
@@ -132,7 +132,7 @@ static struct series *series_get(struct family *f, const char *const *values, bo
         return NULL;
     memcpy(s->key, key, kl);
     s->keylen = kl;
-    if (f->type == LH_HTTP_HISTOGRAM) {
+    if (f->type == LH_APP_HISTOGRAM) {
         s->counts = calloc(f->nbuckets + 1, sizeof *s->counts);
         if (!s->counts) {
             free(s->key);
@@ -145,8 +145,8 @@ static struct series *series_get(struct family *f, const char *const *values, bo
     return s;
 }
 
-enum lh_status lh_http_metrics_register(struct lh_http_metrics *m, const char *name,
-                                        const char *help, enum lh_http_metric_type type,
+enum lh_status lh_app_metrics_register(struct lh_app_metrics *m, const char *name,
+                                        const char *help, enum lh_app_metric_type type,
                                         const char *const *labels, size_t nlabels,
                                         const double *buckets, size_t nbuckets,
                                         struct lh_error *err)
@@ -189,7 +189,7 @@ enum lh_status lh_http_metrics_register(struct lh_http_metrics *m, const char *n
         ok = ok && f->labels[i];
         f->nlabels = i + 1;
     }
-    if (type == LH_HTTP_HISTOGRAM && nbuckets) {
+    if (type == LH_APP_HISTOGRAM && nbuckets) {
         f->buckets = malloc(nbuckets * sizeof *f->buckets);
         ok = ok && f->buckets;
         if (f->buckets) {
@@ -213,9 +213,9 @@ done:
 
 static const double run_buckets[] = {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600};
 
-enum lh_status lh_http_metrics_create(struct lh_http_metrics **out, struct lh_error *err)
+enum lh_status lh_app_metrics_create(struct lh_app_metrics **out, struct lh_error *err)
 {
-    struct lh_http_metrics *m = calloc(1, sizeof *m);
+    struct lh_app_metrics *m = calloc(1, sizeof *m);
     if (!m)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     pthread_mutex_init(&m->mu, NULL);
@@ -223,37 +223,37 @@ enum lh_status lh_http_metrics_create(struct lh_http_metrics **out, struct lh_er
     static const char *const sched_outcome[] = {"schedule", "outcome"};
     static const char *const sched[] = {"schedule"};
     enum lh_status s;
-    if ((s = lh_http_metrics_register(m, "lakehouse_http_requests_total",
+    if ((s = lh_app_metrics_register(m, "lakehouse_http_requests_total",
                                       "HTTP requests answered, by route pattern and status.",
-                                      LH_HTTP_COUNTER, route_status, 2, NULL, 0, err)) != LH_OK ||
-        (s = lh_http_metrics_register(m, "lakehouse_runs_total",
+                                      LH_APP_COUNTER, route_status, 2, NULL, 0, err)) != LH_OK ||
+        (s = lh_app_metrics_register(m, "lakehouse_runs_total",
                                       "Finished ingest runs, by schedule and outcome.",
-                                      LH_HTTP_COUNTER, sched_outcome, 2, NULL, 0, err)) != LH_OK ||
-        (s = lh_http_metrics_register(m, "lakehouse_rows_ingested_total",
-                                      "Rows written to datasets by finished runs.", LH_HTTP_COUNTER,
+                                      LH_APP_COUNTER, sched_outcome, 2, NULL, 0, err)) != LH_OK ||
+        (s = lh_app_metrics_register(m, "lakehouse_rows_ingested_total",
+                                      "Rows written to datasets by finished runs.", LH_APP_COUNTER,
                                       NULL, 0, NULL, 0, err)) != LH_OK ||
-        (s = lh_http_metrics_register(m, "lakehouse_bytes_written_total",
-                                      "Parquet bytes written by finished runs.", LH_HTTP_COUNTER,
+        (s = lh_app_metrics_register(m, "lakehouse_bytes_written_total",
+                                      "Parquet bytes written by finished runs.", LH_APP_COUNTER,
                                       NULL, 0, NULL, 0, err)) != LH_OK ||
-        (s = lh_http_metrics_register(
-             m, "lakehouse_run_duration_seconds", "Wall time of finished runs.", LH_HTTP_HISTOGRAM,
+        (s = lh_app_metrics_register(
+             m, "lakehouse_run_duration_seconds", "Wall time of finished runs.", LH_APP_HISTOGRAM,
              NULL, 0, run_buckets, sizeof run_buckets / sizeof run_buckets[0], err)) != LH_OK ||
-        (s = lh_http_metrics_register(m, "lakehouse_runs_in_flight", "Runs in progress.",
-                                      LH_HTTP_GAUGE, NULL, 0, NULL, 0, err)) != LH_OK ||
-        (s = lh_http_metrics_register(m, "lakehouse_schedule_next_run_timestamp_seconds",
+        (s = lh_app_metrics_register(m, "lakehouse_runs_in_flight", "Runs in progress.",
+                                      LH_APP_GAUGE, NULL, 0, NULL, 0, err)) != LH_OK ||
+        (s = lh_app_metrics_register(m, "lakehouse_schedule_next_run_timestamp_seconds",
                                       "Next due time of each schedule (Unix seconds).",
-                                      LH_HTTP_GAUGE, sched, 1, NULL, 0, err)) != LH_OK ||
-        (s = lh_http_metrics_register(m, "lakehouse_schedule_last_success_timestamp_seconds",
+                                      LH_APP_GAUGE, sched, 1, NULL, 0, err)) != LH_OK ||
+        (s = lh_app_metrics_register(m, "lakehouse_schedule_last_success_timestamp_seconds",
                                       "Last successful run of each schedule (Unix seconds).",
-                                      LH_HTTP_GAUGE, sched, 1, NULL, 0, err)) != LH_OK) {
-        lh_http_metrics_destroy(m);
+                                      LH_APP_GAUGE, sched, 1, NULL, 0, err)) != LH_OK) {
+        lh_app_metrics_destroy(m);
         return s;
     }
     *out = m;
     return LH_OK;
 }
 
-void lh_http_metrics_destroy(struct lh_http_metrics *m)
+void lh_app_metrics_destroy(struct lh_app_metrics *m)
 {
     if (!m)
         return;
@@ -266,7 +266,7 @@ void lh_http_metrics_destroy(struct lh_http_metrics *m)
 
 enum op { OP_ADD, OP_SET, OP_OBSERVE };
 
-static void update(struct lh_http_metrics *m, const char *name, const char *const *values, double v,
+static void update(struct lh_app_metrics *m, const char *name, const char *const *values, double v,
                    enum op op)
 {
     if (!m || !name)
@@ -275,11 +275,11 @@ static void update(struct lh_http_metrics *m, const char *name, const char *cons
     struct family *f = family_find(m, name);
     if (!f)
         goto done;
-    if ((op == OP_OBSERVE) != (f->type == LH_HTTP_HISTOGRAM))
+    if ((op == OP_OBSERVE) != (f->type == LH_APP_HISTOGRAM))
         goto done;
-    if (op == OP_SET && f->type != LH_HTTP_GAUGE)
+    if (op == OP_SET && f->type != LH_APP_GAUGE)
         goto done;
-    if (op == OP_ADD && f->type == LH_HTTP_COUNTER && !(v >= 0))
+    if (op == OP_ADD && f->type == LH_APP_COUNTER && !(v >= 0))
         goto done; /* counters only go up */
     struct series *s = series_get(f, values, true, NULL);
     if (!s)
@@ -300,25 +300,25 @@ done:
     pthread_mutex_unlock(&m->mu);
 }
 
-void lh_http_metrics_add(struct lh_http_metrics *m, const char *name, const char *const *values,
+void lh_app_metrics_add(struct lh_app_metrics *m, const char *name, const char *const *values,
                          double v)
 {
     update(m, name, values, v, OP_ADD);
 }
 
-void lh_http_metrics_set(struct lh_http_metrics *m, const char *name, const char *const *values,
+void lh_app_metrics_set(struct lh_app_metrics *m, const char *name, const char *const *values,
                          double v)
 {
     update(m, name, values, v, OP_SET);
 }
 
-void lh_http_metrics_observe(struct lh_http_metrics *m, const char *name, const char *const *values,
+void lh_app_metrics_observe(struct lh_app_metrics *m, const char *name, const char *const *values,
                              double v)
 {
     update(m, name, values, v, OP_OBSERVE);
 }
 
-void lh_http_metrics_remove(struct lh_http_metrics *m, const char *name, const char *const *values)
+void lh_app_metrics_remove(struct lh_app_metrics *m, const char *name, const char *const *values)
 {
     if (!m || !name)
         return;
@@ -387,7 +387,7 @@ static void put_labels(struct lh_buf *b, const struct family *f, const struct se
     lh_buf_append_u8(b, '}');
 }
 
-void lh_http_metrics_render(struct lh_http_metrics *m, struct lh_buf *out)
+void lh_app_metrics_render(struct lh_app_metrics *m, struct lh_buf *out)
 {
     static const char *types[] = {"counter", "gauge", "histogram"};
     pthread_mutex_lock(&m->mu);
@@ -398,7 +398,7 @@ void lh_http_metrics_render(struct lh_http_metrics *m, struct lh_buf *out)
         lh_buf_printf(out, "\n# TYPE %s %s\n", f->name, types[f->type]);
         for (size_t j = 0; j < f->n; j++) {
             const struct series *s = &f->s[j];
-            if (f->type != LH_HTTP_HISTOGRAM) {
+            if (f->type != LH_APP_HISTOGRAM) {
                 lh_buf_append_str(out, f->name);
                 put_labels(out, f, s, NULL);
                 lh_buf_append_u8(out, ' ');
@@ -438,44 +438,44 @@ void lh_http_metrics_render(struct lh_http_metrics *m, struct lh_buf *out)
 
 /* ------------------------------------------------------------ run API */
 
-void lh_http_metrics_run_started(struct lh_http_metrics *m)
+void lh_app_metrics_run_started(struct lh_app_metrics *m)
 {
-    lh_http_metrics_add(m, "lakehouse_runs_in_flight", NULL, 1);
+    lh_app_metrics_add(m, "lakehouse_runs_in_flight", NULL, 1);
 }
 
-void lh_http_metrics_run_finished(struct lh_http_metrics *m, const char *schedule,
+void lh_app_metrics_run_finished(struct lh_app_metrics *m, const char *schedule,
                                   const char *outcome, uint64_t rows, uint64_t bytes,
                                   double duration_secs)
 {
     const char *v[2] = {schedule ? schedule : "", outcome ? outcome : "unknown"};
-    lh_http_metrics_add(m, "lakehouse_runs_in_flight", NULL, -1);
-    lh_http_metrics_add(m, "lakehouse_runs_total", v, 1);
-    lh_http_metrics_add(m, "lakehouse_rows_ingested_total", NULL, (double)rows);
-    lh_http_metrics_add(m, "lakehouse_bytes_written_total", NULL, (double)bytes);
-    lh_http_metrics_observe(m, "lakehouse_run_duration_seconds", NULL, duration_secs);
+    lh_app_metrics_add(m, "lakehouse_runs_in_flight", NULL, -1);
+    lh_app_metrics_add(m, "lakehouse_runs_total", v, 1);
+    lh_app_metrics_add(m, "lakehouse_rows_ingested_total", NULL, (double)rows);
+    lh_app_metrics_add(m, "lakehouse_bytes_written_total", NULL, (double)bytes);
+    lh_app_metrics_observe(m, "lakehouse_run_duration_seconds", NULL, duration_secs);
 }
 
-void lh_http_metrics_schedule_times(struct lh_http_metrics *m, const char *schedule,
+void lh_app_metrics_schedule_times(struct lh_app_metrics *m, const char *schedule,
                                     int64_t next_run_us, int64_t last_success_us)
 {
     const char *v[1] = {schedule ? schedule : ""};
     if (next_run_us)
-        lh_http_metrics_set(m, "lakehouse_schedule_next_run_timestamp_seconds", v,
+        lh_app_metrics_set(m, "lakehouse_schedule_next_run_timestamp_seconds", v,
                             (double)next_run_us / 1e6);
     else
-        lh_http_metrics_remove(m, "lakehouse_schedule_next_run_timestamp_seconds", v);
+        lh_app_metrics_remove(m, "lakehouse_schedule_next_run_timestamp_seconds", v);
     if (last_success_us)
-        lh_http_metrics_set(m, "lakehouse_schedule_last_success_timestamp_seconds", v,
+        lh_app_metrics_set(m, "lakehouse_schedule_last_success_timestamp_seconds", v,
                             (double)last_success_us / 1e6);
     else
-        lh_http_metrics_remove(m, "lakehouse_schedule_last_success_timestamp_seconds", v);
+        lh_app_metrics_remove(m, "lakehouse_schedule_last_success_timestamp_seconds", v);
 }
 
-void lh_http_metrics_schedule_forget(struct lh_http_metrics *m, const char *schedule)
+void lh_app_metrics_schedule_forget(struct lh_app_metrics *m, const char *schedule)
 {
     const char *v[1] = {schedule ? schedule : ""};
-    lh_http_metrics_remove(m, "lakehouse_schedule_next_run_timestamp_seconds", v);
-    lh_http_metrics_remove(m, "lakehouse_schedule_last_success_timestamp_seconds", v);
+    lh_app_metrics_remove(m, "lakehouse_schedule_next_run_timestamp_seconds", v);
+    lh_app_metrics_remove(m, "lakehouse_schedule_last_success_timestamp_seconds", v);
     /* runs_total keeps its per-outcome series until restart: counters that
      * vanish confuse rate(); a deleted schedule simply stops increasing */
 }

@@ -1,8 +1,8 @@
 /*
  * jobs.c — the bridge from schedules to ingest: one schedule definition
- * becomes one ingest job (lh_http_ingest_def), wrapped as the scheduler's
- * job function (lh_http_scheduler_job) and event callback
- * (lh_http_scheduler_event: run metrics and the per-run log line).
+ * becomes one ingest job (lh_app_ingest_def), wrapped as the scheduler's
+ * job function (lh_app_scheduler_job) and event callback
+ * (lh_app_scheduler_event: run metrics and the per-run log line).
  *
  * Each run opens its own store set: a store set and the catalog on it are
  * single-threaded objects, and runs of different schedules go on different
@@ -11,7 +11,7 @@
  *
  * Threads: any; nothing here keeps state between calls.
  */
-#include "http_int.h"
+#include "app_int.h"
 
 #include "ingest/ingest.h"
 #include "schedule/schedule.h"
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum lh_status lh_http_ingest_def(const struct lh_http_jobs *env, const struct lh_schedule *def,
+enum lh_status lh_app_ingest_def(const struct lh_app_jobs *env, const struct lh_schedule *def,
                                   const char *dsn, const char *run_id,
                                   int64_t statement_timeout_ms,
                                   void (*expose)(void *ctx, struct lh_ingest_job *job),
@@ -89,10 +89,10 @@ static void expose_job(void *ctx, struct lh_ingest_job *job)
         lh_run_set_cancel_hook(e->run, NULL, NULL);
 }
 
-void lh_http_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_run_info *run,
+void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_run_info *run,
                            struct lh_run_result *out)
 {
-    const struct lh_http_jobs *env = ctx;
+    const struct lh_app_jobs *env = ctx;
     struct lh_ingest_result *res = calloc(1, sizeof *res);
     struct lh_error err;
     memset(out, 0, sizeof *out);
@@ -102,10 +102,10 @@ void lh_http_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_r
         return;
     }
     if (env && env->metrics)
-        lh_http_metrics_run_started(env->metrics);
+        lh_app_metrics_run_started(env->metrics);
     struct expose_ctx e = {run};
     int64_t timeout_ms = def->timeout_secs > 0 ? def->timeout_secs * 1000 : 0;
-    out->status = lh_http_ingest_def(env, def, run->dsn, run->run_id, timeout_ms, expose_job, &e,
+    out->status = lh_app_ingest_def(env, def, run->dsn, run->run_id, timeout_ms, expose_job, &e,
                                      res, &err);
     if (out->status == LH_OK) {
         out->has_rows = true;
@@ -122,22 +122,22 @@ void lh_http_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_r
     free(res);
 }
 
-void lh_http_scheduler_event(void *ctx, const struct lh_sched_event *ev)
+void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev)
 {
-    const struct lh_http_jobs *env = ctx;
+    const struct lh_app_jobs *env = ctx;
     if (ev->kind != LH_SCHED_EVENT_RUN_FINISHED || !ev->run)
         return;
     const struct lh_run_record *r = ev->run;
     double secs = (double)(r->finished_at_us - r->started_at_us) / 1e6;
     const char *outcome = lh_run_status_name(r->status);
     if (env && env->metrics) {
-        lh_http_metrics_run_finished(env->metrics, r->schedule_id, outcome, r->rows, r->bytes,
+        lh_app_metrics_run_finished(env->metrics, r->schedule_id, outcome, r->rows, r->bytes,
                                      secs);
         if (ev->def) {
             int64_t last_ok = ev->def->last_outcome.present && ev->def->last_outcome.success
                                   ? ev->def->last_outcome.at_us
                                   : 0;
-            lh_http_metrics_schedule_times(env->metrics, r->schedule_id,
+            lh_app_metrics_schedule_times(env->metrics, r->schedule_id,
                                            ev->def->enabled ? ev->def->next_run_at_us : 0,
                                            last_ok);
         }

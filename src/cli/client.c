@@ -8,7 +8,7 @@
  * Threads: any; each call uses its own easy handle. curl_global_init is
  * done once (pthread_once) since the CLI is single-threaded at that point.
  */
-#include "http_int.h"
+#include "cli.h"
 
 #include "schedule/schedule.h"
 
@@ -32,7 +32,7 @@ static size_t on_data(char *p, size_t sz, size_t nm, void *ud)
     return lh_buf_ok(b) ? n : 0;
 }
 
-enum lh_status lh_http_client_request(const char *url, const char *method, const char *token,
+enum lh_status lh_cli_client_request(const char *url, const char *method, const char *token,
                                       const char *body, long timeout_ms, long *status,
                                       struct lh_buf *out, struct lh_error *err)
 {

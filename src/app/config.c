@@ -3,41 +3,41 @@
  * then LAKEHOUSE_* environment variables; the CLI applies flags last.
  *
  * Every string the config owns lives in its arena, so a config is freed
- * whole with lh_http_config_reset. The file is untrusted input in the sense
+ * whole with lh_app_config_reset. The file is untrusted input in the sense
  * that it is checked field by field: a wrong type or an unknown key is an
  * error naming the key, never silently ignored.
  */
-#include "http_int.h"
+#include "app_int.h"
 
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-void lh_http_config_init(struct lh_http_config *c)
+void lh_app_config_init(struct lh_app_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->listen = LH_HTTP_DEFAULT_LISTEN;
-    c->open_routes = LH_HTTP_OPEN_HEALTH | LH_HTTP_OPEN_METRICS;
-    c->body_limit = LH_HTTP_DEFAULT_BODY_LIMIT;
+    c->listen = LH_APP_DEFAULT_LISTEN;
+    c->open_routes = LH_APP_OPEN_HEALTH | LH_APP_OPEN_METRICS;
+    c->body_limit = LH_APP_DEFAULT_BODY_LIMIT;
     c->sweep_after_secs = -1;
     lh_arena_init(&c->arena, 1u << 20);
 }
 
-void lh_http_config_reset(struct lh_http_config *c)
+void lh_app_config_reset(struct lh_app_config *c)
 {
     lh_arena_free(&c->arena);
 }
 
-const char *lh_http_config_strdup(struct lh_http_config *c, const char *s)
+const char *lh_app_config_strdup(struct lh_app_config *c, const char *s)
 {
     return s ? lh_arena_strndup(&c->arena, s, strlen(s)) : NULL;
 }
 
-static enum lh_status set_str(struct lh_http_config *c, const char **slot, const char *v,
+static enum lh_status set_str(struct lh_app_config *c, const char **slot, const char *v,
                               const char *what, struct lh_error *err)
 {
-    const char *d = lh_http_config_strdup(c, v);
+    const char *d = lh_app_config_strdup(c, v);
     if (!d)
         return lh_error_set(err, LH_E_NOMEM, "%s: out of memory", what);
     *slot = d;
@@ -83,7 +83,7 @@ static bool host_entry_ok(const char *h)
     return true;
 }
 
-enum lh_status lh_http_config_allow_host(struct lh_http_config *c, const char *host,
+enum lh_status lh_app_config_allow_host(struct lh_app_config *c, const char *host,
                                          struct lh_error *err)
 {
     if (!host_entry_ok(host))
@@ -94,7 +94,7 @@ enum lh_status lh_http_config_allow_host(struct lh_http_config *c, const char *h
     if (c->nallowed_hosts >= 256)
         return lh_error_set(err, LH_E_INVAL, "allowed_hosts: at most 256 entries");
     const char **list = lh_arena_alloc(&c->arena, (c->nallowed_hosts + 1) * sizeof *list);
-    const char *d = lh_http_config_strdup(c, host);
+    const char *d = lh_app_config_strdup(c, host);
     if (!list || !d)
         return lh_error_set(err, LH_E_NOMEM, "allowed_hosts: out of memory");
     if (c->nallowed_hosts)
@@ -104,7 +104,7 @@ enum lh_status lh_http_config_allow_host(struct lh_http_config *c, const char *h
     return LH_OK;
 }
 
-static enum lh_status read_token_file(struct lh_http_config *c, const char *path,
+static enum lh_status read_token_file(struct lh_app_config *c, const char *path,
                                       struct lh_error *err)
 {
     uint8_t *data = NULL;
@@ -121,14 +121,14 @@ static enum lh_status read_token_file(struct lh_http_config *c, const char *path
     return s;
 }
 
-static enum lh_status parse_open(struct lh_http_config *c, const char *v, struct lh_error *err)
+static enum lh_status parse_open(struct lh_app_config *c, const char *v, struct lh_error *err)
 {
     if (strcmp(v, "/api/health") == 0)
-        c->open_routes |= LH_HTTP_OPEN_HEALTH;
+        c->open_routes |= LH_APP_OPEN_HEALTH;
     else if (strcmp(v, "/metrics") == 0)
-        c->open_routes |= LH_HTTP_OPEN_METRICS;
+        c->open_routes |= LH_APP_OPEN_METRICS;
     else if (strcmp(v, "/api/openapi.json") == 0)
-        c->open_routes |= LH_HTTP_OPEN_OPENAPI;
+        c->open_routes |= LH_APP_OPEN_OPENAPI;
     else
         return lh_error_set(err, LH_E_INVAL,
                             "auth_open: '%s' cannot be opened (only /api/health, /metrics, "
@@ -137,7 +137,7 @@ static enum lh_status parse_open(struct lh_http_config *c, const char *v, struct
     return LH_OK;
 }
 
-static enum lh_status parse_log_format(struct lh_http_config *c, const char *v,
+static enum lh_status parse_log_format(struct lh_app_config *c, const char *v,
                                        struct lh_error *err)
 {
     if (strcmp(v, "json") == 0)
@@ -167,7 +167,7 @@ static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool si
 
 /* "sql": {"memory_limit": "1GiB", "threads": 2, "timeout_ms": 30000,
  *         "max_rows": 100000, "cache_dir": "/var/cache/lakehouse/sql"} */
-static enum lh_status load_sql(struct lh_http_config *c, json_t *o, struct lh_error *err)
+static enum lh_status load_sql(struct lh_app_config *c, json_t *o, struct lh_error *err)
 {
     const char *k;
     json_t *v;
@@ -202,7 +202,7 @@ static enum lh_status load_sql(struct lh_http_config *c, json_t *o, struct lh_er
     return LH_OK;
 }
 
-static enum lh_status load_http(struct lh_http_config *c, json_t *o, struct lh_error *err)
+static enum lh_status load_http(struct lh_app_config *c, json_t *o, struct lh_error *err)
 {
     const char *k;
     json_t *v;
@@ -251,7 +251,7 @@ static enum lh_status load_http(struct lh_http_config *c, json_t *o, struct lh_e
     return LH_OK;
 }
 
-enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, struct lh_error *err)
+enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, struct lh_error *err)
 {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -328,7 +328,7 @@ enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, s
         } else if (strcmp(k, "body_limit") == 0) {
             if ((s = get_uint(v, k, 1u << 30, true, &n, err)) != LH_OK)
                 goto fail;
-            c->body_limit = n ? (size_t)n : LH_HTTP_DEFAULT_BODY_LIMIT;
+            c->body_limit = n ? (size_t)n : LH_APP_DEFAULT_BODY_LIMIT;
         } else if (strcmp(k, "workers") == 0) {
             if ((s = get_uint(v, k, 1024, false, &n, err)) != LH_OK)
                 goto fail;
@@ -364,7 +364,7 @@ enum lh_status lh_http_config_load(struct lh_http_config *c, const char *path, s
                     s = lh_error_set(err, LH_E_INVAL, "allowed_hosts: expected strings");
                     goto fail;
                 }
-                if ((s = lh_http_config_allow_host(c, json_string_value(e), err)) != LH_OK)
+                if ((s = lh_app_config_allow_host(c, json_string_value(e), err)) != LH_OK)
                     goto fail;
             }
         } else if (strcmp(k, "retention") == 0) {
@@ -397,17 +397,17 @@ fail:
     return s;
 }
 
-enum lh_status lh_http_config_apply_env(struct lh_http_config *c, struct lh_error *err)
+enum lh_status lh_app_config_apply_env(struct lh_app_config *c, struct lh_error *err)
 {
     static const struct {
         const char *env;
         size_t off;
     } strs[] = {
-        {"LAKEHOUSE_LISTEN", offsetof(struct lh_http_config, listen)},
-        {"LAKEHOUSE_DATA", offsetof(struct lh_http_config, data_dir)},
-        {"LAKEHOUSE_STORE", offsetof(struct lh_http_config, store_url)},
-        {"LAKEHOUSE_TOKEN", offsetof(struct lh_http_config, token)},
-        {"LAKEHOUSE_SECRET_KEY_FILE", offsetof(struct lh_http_config, secret_key_path)},
+        {"LAKEHOUSE_LISTEN", offsetof(struct lh_app_config, listen)},
+        {"LAKEHOUSE_DATA", offsetof(struct lh_app_config, data_dir)},
+        {"LAKEHOUSE_STORE", offsetof(struct lh_app_config, store_url)},
+        {"LAKEHOUSE_TOKEN", offsetof(struct lh_app_config, token)},
+        {"LAKEHOUSE_SECRET_KEY_FILE", offsetof(struct lh_app_config, secret_key_path)},
     };
     enum lh_status s;
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
@@ -445,7 +445,7 @@ enum lh_status lh_http_config_apply_env(struct lh_http_config *c, struct lh_erro
                 return lh_error_set(err, LH_E_INVAL, "LAKEHOUSE_ALLOWED_HOSTS: entry too long");
             memcpy(one, p, len);
             one[len] = '\0';
-            if (len && (s = lh_http_config_allow_host(c, one, err)) != LH_OK) {
+            if (len && (s = lh_app_config_allow_host(c, one, err)) != LH_OK) {
                 lh_error_prefix(err, "LAKEHOUSE_ALLOWED_HOSTS");
                 return s;
             }

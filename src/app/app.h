@@ -1,0 +1,269 @@
+/*
+ * app.h — the daemon's wiring, between the modules and their front ends
+ * (http, cli): its configuration, its metrics and its job runner (the
+ * bridge from schedules and one-shot requests to ingest).
+ *
+ * Objects:
+ *   struct lh_app_config    caller storage: every setting of `lakehouse
+ *                           serve`, filled from defaults, a JSON file, the
+ *                           LAKEHOUSE_* environment and flags, in that order;
+ *   struct lh_app_metrics   a thread-safe Prometheus registry (counters and
+ *                           gauges with labels, histograms with buckets);
+ *                           other modules feed it through the run API below;
+ *   struct lh_app_jobs      what one ingest job needs (store, retention,
+ *                           metrics), for the scheduler and for inline runs.
+ *
+ * Threads: config functions belong to the caller's thread. Metrics functions
+ * may be called from any thread. Job functions from any thread.
+ *
+ * Docs: docs/ARCHITECTURE.md (where app sits), docs/http.md (config keys,
+ * metrics), docs/daemon.md (start-up and shutdown).
+ */
+#ifndef LH_APP_H
+#define LH_APP_H
+
+#include "core/core.h"
+
+/* ------------------------------------------------------------ config */
+
+#define LH_APP_DEFAULT_LISTEN "127.0.0.1:8080"
+#define LH_APP_DEFAULT_BODY_LIMIT ((size_t)1 << 20)
+
+/* Routes that answer without a token when one is configured. */
+enum {
+    LH_APP_OPEN_HEALTH = 1u << 0,  /* GET /api/health */
+    LH_APP_OPEN_METRICS = 1u << 1, /* GET /metrics */
+    LH_APP_OPEN_OPENAPI = 1u << 2, /* GET /api/openapi.json */
+};
+
+struct lh_app_config {
+    const char *listen;          /* "host:port", "[v6]:port"; port 0 picks a free one */
+    const char *data_dir;        /* local data directory; NULL = $LAKEHOUSE_DATA or default */
+    const char *store_url;       /* s3://bucket/prefix; wins over data_dir */
+    const char *buckets_config;  /* JSON file with a "buckets" object, or NULL */
+    const char *token;           /* bearer token; NULL or "" = no authentication */
+    const char *secret_key_path; /* for DSN encryption (used by the scheduler) */
+    unsigned open_routes;        /* LH_APP_OPEN_* bits; default health | metrics */
+    bool log_json;               /* JSON lines instead of text */
+    size_t body_limit;           /* bytes; 0 = LH_APP_DEFAULT_BODY_LIMIT */
+    unsigned workers;            /* scheduler: concurrent runs; 0 = 4 */
+    unsigned keep_versions;      /* catalog retention; 0 = catalog default (5) */
+    unsigned threads;            /* HTTP pool threads; 0 = 4 */
+    unsigned connection_limit;   /* open connections; 0 = 4096 */
+    unsigned per_ip_limit;       /* connections per client address; 0 = 1024 */
+    unsigned timeout_secs;       /* idle connection timeout; 0 = 30 */
+    unsigned shutdown_secs;      /* grace for in-flight requests on stop; 0 = 30 */
+    unsigned grace_secs;         /* scheduler: grace for running jobs on stop; 0 = 30 */
+    int64_t sweep_after_secs;    /* start-up sweep: leftovers older than this; <0 = 600 */
+    unsigned ingest_timeout_secs;/* POST /api/ingest statement timeout; 0 = 300 */
+    size_t connection_memory;    /* per-connection header/read buffer; 0 = 64 KiB */
+    unsigned sql_workers;        /* query pool: POST /api/sql statements at once; 0 = 4 */
+    unsigned sql_queue;          /* query pool: statements waiting (more: 429); 0 = 16 */
+    /* Host names (with or without ":port") that may reach the API besides
+     * the listen address and localhost/127.0.0.1/[::1]; "*" allows any.
+     * Strings in the arena; docs/http.md "Browsers". */
+    const char **allowed_hosts;
+    size_t nallowed_hosts;
+    uint64_t sql_memory_limit;   /* POST /api/sql: DuckDB memory_limit per query; 0 = 1 GiB */
+    unsigned sql_threads;        /* POST /api/sql: DuckDB threads per query; 0 = 2 */
+    unsigned sql_timeout_ms;     /* POST /api/sql: time limit; 0 = 30,000 */
+    uint64_t sql_max_rows;       /* POST /api/sql: row cap; 0 = 100,000 */
+    const char *sql_cache_dir;   /* where S3 datasets' parts are cached; NULL = default */
+    unsigned lease_ttl_secs;     /* the store's daemon lease; 0 = the store's default */
+    struct lh_arena arena;       /* owns strings read from the file or environment */
+};
+
+/* Defaults; call lh_app_config_reset when done. */
+void lh_app_config_init(struct lh_app_config *c);
+void lh_app_config_reset(struct lh_app_config *c);
+/* Reads a JSON config file (keys: docs/http.md). Unknown keys are errors
+ * naming the key; a file holding "buckets" becomes buckets_config. */
+enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path,
+                                   struct lh_error *err) LH_NODISCARD;
+/* Applies LAKEHOUSE_LISTEN, LAKEHOUSE_DATA, LAKEHOUSE_STORE, LAKEHOUSE_TOKEN,
+ * LAKEHOUSE_LOG_FORMAT, LAKEHOUSE_BODY_LIMIT, LAKEHOUSE_WORKERS,
+ * LAKEHOUSE_SECRET_KEY_FILE, LAKEHOUSE_HTTP_THREADS, LAKEHOUSE_ALLOWED_HOSTS
+ * (comma-separated; replaces the file's list) when set. */
+enum lh_status lh_app_config_apply_env(struct lh_app_config *c,
+                                        struct lh_error *err) LH_NODISCARD;
+/* Copies s into the config's arena (for flags that outlive argv). NULL on OOM. */
+const char *lh_app_config_strdup(struct lh_app_config *c, const char *s);
+/* Appends one allowed_hosts entry (copied; checked: a host name, IPv4,
+ * [IPv6], optional ":port", or "*"). */
+enum lh_status lh_app_config_allow_host(struct lh_app_config *c, const char *host,
+                                         struct lh_error *err) LH_NODISCARD;
+
+/* ------------------------------------------------------------ metrics */
+
+enum lh_app_metric_type { LH_APP_COUNTER, LH_APP_GAUGE, LH_APP_HISTOGRAM };
+
+struct lh_app_metrics;
+
+/* A registry with the built-in families already registered:
+ *   lakehouse_http_requests_total{route,status}         counter
+ *   lakehouse_runs_total{schedule,outcome}              counter
+ *   lakehouse_rows_ingested_total                       counter
+ *   lakehouse_bytes_written_total                       counter
+ *   lakehouse_run_duration_seconds                      histogram
+ *   lakehouse_runs_in_flight                            gauge
+ *   lakehouse_schedule_next_run_timestamp_seconds{schedule}     gauge
+ *   lakehouse_schedule_last_success_timestamp_seconds{schedule} gauge
+ * Free with lh_app_metrics_destroy. */
+enum lh_status lh_app_metrics_create(struct lh_app_metrics **out,
+                                      struct lh_error *err) LH_NODISCARD;
+void lh_app_metrics_destroy(struct lh_app_metrics *m);
+
+/* Registers a family. name and labels follow Prometheus rules
+ * ([a-zA-Z_:][a-zA-Z0-9_:]*); buckets (histograms only) are ascending upper
+ * bounds, +Inf implied. LH_E_EXISTS when the name is taken. Strings copied. */
+enum lh_status lh_app_metrics_register(struct lh_app_metrics *m, const char *name,
+                                        const char *help, enum lh_app_metric_type type,
+                                        const char *const *labels, size_t nlabels,
+                                        const double *buckets, size_t nbuckets,
+                                        struct lh_error *err) LH_NODISCARD;
+/* values: one per label of the family (borrowed, copied on first use).
+ * Calls naming an unknown family or the wrong type are ignored (metrics must
+ * never fail a run); a family holds at most 100,000 series. */
+void lh_app_metrics_add(struct lh_app_metrics *m, const char *name, const char *const *values,
+                         double v);
+void lh_app_metrics_set(struct lh_app_metrics *m, const char *name, const char *const *values,
+                         double v);
+void lh_app_metrics_observe(struct lh_app_metrics *m, const char *name, const char *const *values,
+                             double v);
+/* Drops one series (a deleted schedule). */
+void lh_app_metrics_remove(struct lh_app_metrics *m, const char *name, const char *const *values);
+/* Prometheus text exposition format 0.0.4. Appends to out. */
+void lh_app_metrics_render(struct lh_app_metrics *m, struct lh_buf *out);
+
+/* Run observation, for the scheduler (any thread). outcome: "success",
+ * "failure", "cancelled"... */
+void lh_app_metrics_run_started(struct lh_app_metrics *m);
+void lh_app_metrics_run_finished(struct lh_app_metrics *m, const char *schedule,
+                                  const char *outcome, uint64_t rows, uint64_t bytes,
+                                  double duration_secs);
+/* Wall-clock microseconds; 0 leaves that gauge unset/removed. */
+void lh_app_metrics_schedule_times(struct lh_app_metrics *m, const char *schedule,
+                                    int64_t next_run_us, int64_t last_success_us);
+void lh_app_metrics_schedule_forget(struct lh_app_metrics *m, const char *schedule);
+
+/* ------------------------------------------------------------ jobs */
+
+/* The bridge from the scheduler to ingest (jobs.c): what `lakehouse serve`
+ * passes to lh_scheduler_start, what POST /api/ingest runs and what
+ * `lakehouse schedule run` runs inline when no daemon is up. */
+struct lh_schedule;
+struct lh_run_info;
+struct lh_run_result;
+struct lh_sched_event;
+struct lh_ingest_job;
+struct lh_ingest_result;
+
+struct lh_app_jobs {
+    const char *root;                /* store URL or data directory; NULL = default */
+    const char *buckets_config;      /* may be NULL */
+    struct lh_app_metrics *metrics; /* may be NULL */
+    unsigned keep_versions;          /* retention of the runs' datasets; 0 = catalog default */
+};
+
+/* Runs one ingest as def's kind describes it (source kind, table, dataset,
+ * batch size, order, limit, mode, cursor), with the full DSN `dsn`, in a
+ * store set of its own (so runs on different threads share nothing).
+ * statement_timeout_ms <= 0: none. expose (may be NULL) is called with the
+ * job once it exists and with NULL before it is destroyed, so another
+ * thread may lh_ingest_cancel it in between. err: one line, no password. */
+enum lh_status lh_app_ingest_def(const struct lh_app_jobs *env, const struct lh_schedule *def,
+                                  const char *dsn, const char *run_id,
+                                  int64_t statement_timeout_ms,
+                                  void (*expose)(void *ctx, struct lh_ingest_job *job),
+                                  void *expose_ctx, struct lh_ingest_result *res,
+                                  struct lh_error *err) LH_NODISCARD;
+/* lh_scheduler_job_fn (ctx: const struct lh_app_jobs *): the run id from
+ * the scheduler, timeout_secs as the statement timeout, the run's cancel
+ * hook wired to lh_ingest_cancel, lakehouse_runs_in_flight raised. */
+void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_run_info *run,
+                           struct lh_run_result *out);
+/* lh_scheduler_options.on_event (ctx: const struct lh_app_jobs *): the
+ * run metrics and one log line per run (schedule, run id, outcome, rows,
+ * bytes, duration, redacted message). */
+void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev);
+
+/* ------------------------------------------------------------ one-shot jobs */
+
+/* The job runner for one-shot ingests (runner.c): POST /api/ingest is a job
+ * like a scheduled run, on a worker of its own, never on an HTTP thread.
+ * threads: jobs at once (0 = 4); more wait in the queue. Each job counts in
+ * lakehouse_runs_in_flight and lakehouse_runs_total{schedule="api-ingest"}
+ * (env->metrics, may be NULL). env is copied; its strings are borrowed. */
+struct lh_app_runner;
+/* Called once per job on a runner thread: s and err as lh_app_ingest_def
+ * gives them (LH_E_CANCELLED when the runner closed first; res NULL then). */
+typedef void (*lh_app_ingest_done_fn)(void *ctx, enum lh_status s,
+                                      const struct lh_ingest_result *res,
+                                      const struct lh_error *err);
+enum lh_status lh_app_runner_create(const struct lh_app_jobs *env, unsigned threads,
+                                    struct lh_app_runner **out, struct lh_error *err) LH_NODISCARD;
+/* Queues def (a malloc'd definition with its full DSN) to run once with
+ * statement timeout timeout_ms. LH_OK: the runner owns def (wiped and freed
+ * after done returns) and done will be called exactly once. Else (closing:
+ * LH_E_STATE) the caller keeps def and done is never called. */
+enum lh_status lh_app_runner_ingest(struct lh_app_runner *r, struct lh_schedule *def,
+                                    const char *run_id, int64_t timeout_ms,
+                                    lh_app_ingest_done_fn done, void *ctx,
+                                    struct lh_error *err) LH_NODISCARD;
+/* Jobs queued or running now. */
+unsigned lh_app_runner_load(struct lh_app_runner *r);
+/* Refuses new jobs, answers the queued ones LH_E_CANCELLED, waits for the
+ * running ones. */
+void lh_app_runner_close(struct lh_app_runner *r);
+void lh_app_runner_destroy(struct lh_app_runner *r); /* closes first */
+
+/* ------------------------------------------------------------ the daemon */
+
+/* The running daemon minus its front end (docs/daemon.md): the store's
+ * daemon lease, the schedule store, the metrics, the start-up sweep and
+ * the scheduler with its ingest jobs. `lakehouse serve` is
+ *   lh_app_start, lh_http_server_create/start (hooks from the accessors
+ *   below), lh_app_announce, lh_app_wait, lh_http_server_stop,
+ *   lh_app_stop, lh_http_server_destroy, lh_app_destroy.
+ * Threads: start, announce, wait, stop and destroy from the main thread;
+ * the accessors and lh_app_health from any thread. */
+struct lh_app;
+struct lh_schedule_store;
+struct lh_scheduler;
+
+#define LH_DAEMON_FILE "_daemon.json" /* in the primary bucket while the API listens */
+#define LH_DAEMON_LEASE "daemon"      /* the store's daemon lease (store.h) */
+#define LH_DAEMON_INSTANCE_MAX 40
+
+/* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread before any thread
+ * starts (lh_app_wait takes them), raises the open-file limit, then starts
+ * everything but the API (the job runner has cfg->threads workers, as
+ * many as the HTTP pool, so as many API ingests run at once as before they
+ * moved off the HTTP threads). cfg is borrowed and must outlive the app.
+ * LH_E_EXISTS: another daemon holds the store (err names it). */
+enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out,
+                            struct lh_error *err) LH_NODISCARD;
+/* Borrowed; valid until lh_app_destroy (the scheduler until lh_app_stop). */
+struct lh_app_metrics *lh_app_metrics_of(struct lh_app *app);
+struct lh_schedule_store *lh_app_schedules(struct lh_app *app);
+struct lh_scheduler *lh_app_scheduler(struct lh_app *app);
+struct lh_app_runner *lh_app_runner_of(struct lh_app *app);
+/* GET /api/health: schedules (counted in place) and runs in progress. */
+void lh_app_health(struct lh_app *app, uint64_t *schedules, uint64_t *running);
+/* Once the API listens at address: the lease names it, `_daemon.json` is
+ * written so the CLI finds the daemon, one log line. */
+void lh_app_announce(struct lh_app *app, const char *address, bool auth);
+/* Blocks until SIGTERM or SIGINT (returned); SIGHUP re-reads the schedules. */
+int lh_app_wait(struct lh_app *app);
+/* The scheduler's graceful stop: grace_secs for running jobs, then the
+ * rest is cancelled and recorded as cancelled. */
+void lh_app_stop(struct lh_app *app);
+/* Stops what still runs, removes `_daemon.json` (only while it names this
+ * instance), gives the lease up. NULL is fine. */
+void lh_app_destroy(struct lh_app *app);
+
+/* "pid 1234 on host h, http://127.0.0.1:8080, started 2026-..." from a
+ * daemon lease's owner text (or what of it can be read). */
+void lh_daemon_holder_line(const char *owner, char *out, size_t cap);
+
+#endif
