@@ -21,20 +21,16 @@
 
 #include "ingest/ingest.h"
 #include "schedule/schedule.h"
-#ifdef LH_HTTP_HAVE_SQL
 #include "sql/sql.h"
-#endif
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#ifdef LH_HTTP_HAVE_SQL
 static const char *root_of(const struct lh_http_server *srv)
 {
     return srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
 }
-#endif
 
 /* One POST /api/ingest between its handler and its answer. Owns def (the
  * full DSN) until the runner takes it. */
@@ -189,7 +185,6 @@ done:
     json_decref(b);
 }
 
-#ifdef LH_HTTP_HAVE_SQL
 static bool wants_csv(const char *accept)
 {
     if (!accept)
@@ -286,13 +281,10 @@ static void sql(struct http_req *req, struct http_resp *resp)
                          : fmt == LH_SQL_FORMAT_NDJSON ? "application/x-ndjson"
                                                        : "application/json";
 }
-#endif
 
 static const struct http_route routes[] = {
     {"POST", "/api/ingest", ingest, HTTP_BODY_JSON},
-#ifdef LH_HTTP_HAVE_SQL
     {"POST", "/api/sql", sql, HTTP_BODY_JSON | HTTP_RUN_QUERY},
-#endif
 };
 
 const struct http_route_table http_routes_ingest = {"ingest", routes,

@@ -4,15 +4,11 @@
  * "Cache-Control: no-cache" and, on HTML, a Content-Security-Policy that
  * allows nothing from another origin. The files hold no data, so they
  * answer without a token (router.c: route_is_open).
- *
- * Built only when lh_web exists (LH_HTTP_HAVE_WEB); otherwise the table is
- * empty and GET / is a 404 like any unknown path.
  */
 #include "http_int.h"
 
 #include <string.h>
 
-#ifdef LH_HTTP_HAVE_WEB
 #include "web/web.h"
 
 static const char csp[] = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -61,6 +57,3 @@ static const struct http_route routes[] = {
 
 const struct http_route_table http_routes_web = {"web", routes, sizeof routes / sizeof routes[0],
                                                  NULL};
-#else
-const struct http_route_table http_routes_web = {"web", NULL, 0, NULL};
-#endif
