@@ -56,8 +56,8 @@ int main(int argc, char **argv)
     if (lh_schedule_to_json(store, &b, &err) != LH_OK)
         return 1;
     printf("lh_schedule_to_json: %zu bytes (pretty)\n", b.len);
-    lh_buf_free(&b);
-    STEP("lh_schedule_to_json (fresh buf)", { struct lh_buf bb; lh_buf_init(&bb, LH_SCHEDULE_JSON_MAX); if (lh_schedule_to_json(store, &bb, &err) != LH_OK) abort(); sink += bb.len; lh_buf_free(&bb); });
+    lh_buf_reset(&b);
+    STEP("lh_schedule_to_json (fresh buf)", { struct lh_buf bb; lh_buf_init(&bb, LH_SCHEDULE_JSON_MAX); if (lh_schedule_to_json(store, &bb, &err) != LH_OK) abort(); sink += bb.len; lh_buf_reset(&bb); });
     lh_buf_init(&b, LH_SCHEDULE_JSON_MAX);
     if (lh_schedule_to_json(store, &b, &err) != LH_OK)
         return 1;
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     json_t *doc = json_loadb((char *)b.data, b.len, 0, NULL);
     http_json_redact(doc);
     json_object_set_new(doc, "running", json_false()); json_object_set_new(doc, "active_run_id", json_null());
-    STEP("json_dump_callback compact (fresh buf)", { struct lh_buf o; lh_buf_init(&o, 0); json_dump_callback(doc, dump_cb, &o, JSON_COMPACT | JSON_ENCODE_ANY); sink += o.len; lh_buf_free(&o); });
+    STEP("json_dump_callback compact (fresh buf)", { struct lh_buf o; lh_buf_init(&o, 0); json_dump_callback(doc, dump_cb, &o, JSON_COMPACT | JSON_ENCODE_ANY); sink += o.len; lh_buf_reset(&o); });
     static char ids[1000][16];
     for (int k = 0; k < 1000; k++) snprintf(ids[k], 16, "bench-%04d", k + 1);
     STEP("linear strcmp scan over 1000 ids (avg 500)", { const char *want = ids[i % 1000]; for (int k = 0; k < 1000; k++) if (strcmp(ids[k], want) == 0) { sink += k; break; } });
@@ -74,14 +74,14 @@ int main(int argc, char **argv)
         struct lh_schedule *d = malloc(sizeof *d); *d = *store;
         struct lh_schedule *c = malloc(sizeof *c); *c = *d; c->dsn_secret[0] = 0;
         struct lh_buf bb; lh_buf_init(&bb, LH_SCHEDULE_JSON_MAX); if (lh_schedule_to_json(c, &bb, &err) != LH_OK) abort();
-        json_t *dd = json_loadb((char *)bb.data, bb.len, 0, NULL); lh_buf_free(&bb);
+        json_t *dd = json_loadb((char *)bb.data, bb.len, 0, NULL); lh_buf_reset(&bb);
         lh_schedule_wipe(c, sizeof *c); free(c);
         http_json_redact(dd);
         json_object_set_new(dd, "running", json_false()); json_object_set_new(dd, "active_run_id", json_null());
         struct lh_buf o; lh_buf_init(&o, 0); json_dump_callback(dd, dump_cb, &o, JSON_COMPACT | JSON_ENCODE_ANY); json_decref(dd);
-        sink += o.len; lh_buf_free(&o); lh_schedule_wipe(d, sizeof *d); free(d); });
+        sink += o.len; lh_buf_reset(&o); lh_schedule_wipe(d, sizeof *d); free(d); });
     STEP("proposed: to_json into reused buf + tail patch", {
-        lh_buf_reset(&b); if (lh_schedule_to_json(store, &b, &err) != LH_OK) abort();
+        lh_buf_clear(&b); if (lh_schedule_to_json(store, &b, &err) != LH_OK) abort();
         b.len--; while (b.len && b.data[b.len - 1] != '}') b.len--; b.len--;
         lh_buf_append_str(&b, ",\"running\":false,\"active_run_id\":null}"); sink += b.len; });
     /* the route's writer now: straight from the store's copy, no tree */
@@ -96,9 +96,9 @@ int main(int argc, char **argv)
     printf("new writer: %zu bytes, same bytes as the old path: %s\n", nb.len,
            nb.len == ob.len && memcmp(nb.data, ob.data, nb.len) == 0 ? "yes" : "NO");
     STEP("new: to_json_compact + redaction (reused buf)", {
-        lh_buf_reset(&nb); if (lh_schedule_to_json_compact(store, &jo, &nb, &err) != LH_OK) abort(); sink += nb.len; });
+        lh_buf_clear(&nb); if (lh_schedule_to_json_compact(store, &jo, &nb, &err) != LH_OK) abort(); sink += nb.len; });
     jo.filter = NULL;
     STEP("new, without the redaction filter", {
-        lh_buf_reset(&nb); if (lh_schedule_to_json_compact(store, &jo, &nb, &err) != LH_OK) abort(); sink += nb.len; });
+        lh_buf_clear(&nb); if (lh_schedule_to_json_compact(store, &jo, &nb, &err) != LH_OK) abort(); sink += nb.len; });
     return 0;
 }

@@ -73,7 +73,7 @@ struct lh_app_config {
     struct lh_arena arena;       /* owns strings read from the file or environment */
 };
 
-/* Defaults; call lh_app_config_reset when done. */
+/* init: the defaults; reset: releases what it holds and restores them. */
 void lh_app_config_init(struct lh_app_config *c);
 void lh_app_config_reset(struct lh_app_config *c);
 /* Reads a JSON config file (keys: docs/http.md). Unknown keys are errors

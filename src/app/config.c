@@ -26,7 +26,8 @@ void lh_app_config_init(struct lh_app_config *c)
 
 void lh_app_config_reset(struct lh_app_config *c)
 {
-    lh_arena_free(&c->arena);
+    lh_arena_reset(&c->arena); /* the strings it held are gone: back to the defaults */
+    lh_app_config_init(c);
 }
 
 const char *lh_app_config_strdup(struct lh_app_config *c, const char *s)

@@ -418,7 +418,7 @@ void lh_app_metrics_render(struct lh_app_metrics *m, struct lh_buf *out)
                     put_number(&t, f->buckets[k]);
                     lh_buf_cstr(&t);
                     snprintf(le, sizeof le, "%s", lh_buf_ok(&t) && t.data ? (char *)t.data : "0");
-                    lh_buf_free(&t);
+                    lh_buf_reset(&t);
                 }
                 lh_buf_printf(out, "%s_bucket", f->name);
                 put_labels(out, f, s, le);

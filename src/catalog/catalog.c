@@ -1068,7 +1068,7 @@ enum lh_status lh_catalog_part_missing(const char *dataset, uint64_t version, co
 void lh_catalog_record_free(struct lh_catalog_record *r)
 {
     if (r) {
-        lh_arena_free(&r->arena);
+        lh_arena_reset(&r->arena);
         memset(r, 0, sizeof *r);
     }
 }

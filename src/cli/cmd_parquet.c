@@ -238,7 +238,7 @@ static void json_value(struct lh_buf *b, struct lh_buf *tmp, const struct lh_fie
         lh_buf_append_str(b, "null");
         return;
     }
-    lh_buf_reset(tmp);
+    lh_buf_clear(tmp);
     if (value_text(tmp, f, a, i, true) == V_TEXT)
         json_str(b, tmp->data, tmp->len);
     else
@@ -382,9 +382,9 @@ static int cmd_cat(int argc, char **argv)
                     lh_buf_init(&cell, 0);
                     json_cell(&cell, &tmp, f, &cols[c], i);
                     csv_field(&out, cell.data, cell.len);
-                    lh_buf_free(&cell);
+                    lh_buf_reset(&cell);
                 } else if (lh_bit_get(cols[c].validity, i)) {
-                    lh_buf_reset(&tmp);
+                    lh_buf_clear(&tmp);
                     value_text(&tmp, f, &cols[c], i, false);
                     csv_field(&out, tmp.data, tmp.len);
                 }
@@ -392,7 +392,7 @@ static int cmd_cat(int argc, char **argv)
             lh_buf_append_str(&out, csv ? "\n" : "}\n");
             if (out.len > (1u << 16)) {
                 fwrite(out.data, 1, out.len, stdout);
-                lh_buf_reset(&out);
+                lh_buf_clear(&out);
             }
         }
         lh_arena_reset(&arena);
@@ -410,9 +410,9 @@ static int cmd_cat(int argc, char **argv)
     rc = 0;
 done:
     free(cols);
-    lh_buf_free(&out);
-    lh_buf_free(&tmp);
-    lh_arena_free(&arena);
+    lh_buf_reset(&out);
+    lh_buf_reset(&tmp);
+    lh_arena_reset(&arena);
     lh_parquet_reader_close(r);
     return rc;
 }
@@ -617,7 +617,7 @@ static int cmd_inspect(int argc, char **argv)
         if (fflush(stdout) != 0)
             rc = 1;
     }
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     lh_parquet_reader_close(r);
     return rc;
 }

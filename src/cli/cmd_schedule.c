@@ -343,7 +343,7 @@ static void print_json(const struct lh_schedule *d)
             b.len--;
         fwrite(b.data, 1, b.len, stdout);
     }
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     lh_schedule_wipe(&c, sizeof c);
 }
 
@@ -518,7 +518,7 @@ static int cmd_runs(struct lh_schedule_store *ss, const struct opts *o)
                 fputs(i ? ",\n" : "\n", stdout);
                 fwrite(b.data, 1, b.len && b.data[b.len - 1] == '\n' ? b.len - 1 : b.len, stdout);
             }
-            lh_buf_free(&b);
+            lh_buf_reset(&b);
         }
         fputs(n ? "\n]\n" : "]\n", stdout);
         free(v);
@@ -570,7 +570,7 @@ static long remote(const struct lh_daemon_ref *ref, const char *method, const ch
 {
     long st = 0;
     struct lh_error err;
-    lh_buf_reset(out);
+    lh_buf_clear(out);
     if (lh_daemon_call(ref, method, path, body, &st, out, &err) != LH_OK) {
         lh_cli_error("schedule %s: daemon at %s: %s", what, ref->url, err.msg);
         return 0;
@@ -614,7 +614,7 @@ static bool remote_get(const struct lh_daemon_ref *ref, const char *id, struct l
 static bool to_body(const struct lh_schedule *d, struct lh_buf *out)
 {
     struct lh_error err;
-    lh_buf_reset(out);
+    lh_buf_clear(out);
     if (lh_schedule_to_json(d, out, &err) != LH_OK) {
         lh_cli_error("schedule: %s", err.msg);
         return false;
@@ -713,8 +713,8 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
     }
 done:
     lh_schedule_wipe(body.data, body.cap);
-    lh_buf_free(&body);
-    lh_buf_free(&b);
+    lh_buf_reset(&body);
+    lh_buf_reset(&b);
     lh_schedule_wipe(d, sizeof *d);
     free(d);
     return rc;

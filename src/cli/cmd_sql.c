@@ -352,7 +352,7 @@ static int run_one(struct session *ss, const char *sql)
             if (ss->fmt == LH_SQL_FORMAT_JSON)
                 fputc('\n', stdout);
         }
-        lh_buf_free(&out);
+        lh_buf_reset(&out);
         return rc;
     }
     struct table t = {.markdown = ss->out == OUT_MARKDOWN};
@@ -474,7 +474,7 @@ static char *read_stream(FILE *f, const char *what)
         lh_buf_append(&b, chunk, n);
     if (ferror(f) || !lh_buf_ok(&b)) {
         lh_cli_error("sql: cannot read %s%s", what, ferror(f) ? "" : " (over 64 MiB)");
-        lh_buf_free(&b);
+        lh_buf_reset(&b);
         return NULL;
     }
     lh_buf_cstr(&b);
@@ -519,7 +519,7 @@ static int prompt(struct session *ss)
         lh_buf_cstr(&acc);
         if (!lh_buf_ok(&acc)) {
             lh_cli_error("sql: statement over 16 MiB, discarded");
-            lh_buf_reset(&acc);
+            lh_buf_clear(&acc);
             continue;
         }
         /* run every complete statement; keep an incomplete tail */
@@ -544,7 +544,7 @@ static int prompt(struct session *ss)
         memmove(acc.data, p, rest);
         acc.len = rest;
     }
-    lh_buf_free(&acc);
+    lh_buf_reset(&acc);
     if (hist[0])
         write_history(hist);
     return 0;

@@ -47,7 +47,7 @@ static bool answers(const struct lh_daemon_ref *ref)
      * seconds is reported (ref->problem), not waited for */
     bool ok = lh_cli_client_request(url, "GET", ref->token, NULL, 10000, &st, &b, &err) == LH_OK &&
               st == 200;
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     return ok;
 }
 

@@ -21,7 +21,7 @@ void lh_arena_init(struct lh_arena *a, size_t max)
     a->chunk = 64 * 1024;
 }
 
-void lh_arena_free(struct lh_arena *a)
+void lh_arena_reset(struct lh_arena *a)
 {
     struct lh_arena_block *b = a->head;
     while (b) {
@@ -31,11 +31,6 @@ void lh_arena_free(struct lh_arena *a)
     }
     a->head = NULL;
     a->used = 0;
-}
-
-void lh_arena_reset(struct lh_arena *a)
-{
-    lh_arena_free(a);
 }
 
 void *lh_arena_alloc(struct lh_arena *a, size_t n)

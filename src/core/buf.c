@@ -15,7 +15,7 @@ void lh_buf_init(struct lh_buf *b, size_t max)
     b->broken = false;
 }
 
-void lh_buf_free(struct lh_buf *b)
+void lh_buf_reset(struct lh_buf *b)
 {
     free(b->data);
     b->data = NULL;
@@ -23,7 +23,7 @@ void lh_buf_free(struct lh_buf *b)
     b->broken = false;
 }
 
-void lh_buf_reset(struct lh_buf *b)
+void lh_buf_clear(struct lh_buf *b)
 {
     b->len = 0;
     b->broken = false;

@@ -95,9 +95,14 @@ struct lh_buf {
     bool broken;
 };
 
+/* Lifetime verbs (STYLE.md), the same for every object in caller storage:
+ * init sets it up; reset releases all it holds and leaves it as init did
+ * (usable again); clear empties it but keeps its memory for reuse;
+ * take hands its memory to the caller. create/destroy are for objects the
+ * library allocates. */
 void lh_buf_init(struct lh_buf *b, size_t max);
-void lh_buf_free(struct lh_buf *b);
-void lh_buf_reset(struct lh_buf *b); /* len = 0, keeps memory, clears broken */
+void lh_buf_reset(struct lh_buf *b); /* frees the memory; empty, max kept */
+void lh_buf_clear(struct lh_buf *b); /* len = 0, keeps memory, clears broken */
 bool lh_buf_reserve(struct lh_buf *b, size_t extra);
 void lh_buf_append(struct lh_buf *b, const void *p, size_t n);
 void lh_buf_append_u8(struct lh_buf *b, uint8_t v);
@@ -125,8 +130,7 @@ struct lh_arena {
 };
 
 void lh_arena_init(struct lh_arena *a, size_t max);
-void lh_arena_free(struct lh_arena *a);
-void lh_arena_reset(struct lh_arena *a); /* frees all but keeps the struct usable */
+void lh_arena_reset(struct lh_arena *a); /* frees every block; usable again, cap kept */
 /* NULL when the cap would be passed or memory runs out. Zeroed memory. */
 void *lh_arena_alloc(struct lh_arena *a, size_t n);
 char *lh_arena_strndup(struct lh_arena *a, const char *s, size_t n);

@@ -56,7 +56,7 @@ void http_req_reset(struct http_req *req)
     if (req->json)
         json_decref(req->json);
     req->json = NULL;
-    lh_arena_free(&req->arena);
+    lh_arena_reset(&req->arena);
 }
 
 void http_resp_init(struct http_resp *resp)
@@ -70,7 +70,7 @@ void http_resp_reset(struct http_resp *resp)
     if (resp->later && resp->later_drop)
         resp->later_drop(resp->later_arg);
     resp->later = NULL;
-    lh_buf_free(&resp->body);
+    lh_buf_reset(&resp->body);
 }
 
 static int dump_cb(const char *p, size_t n, void *data)
@@ -81,13 +81,13 @@ static int dump_cb(const char *p, size_t n, void *data)
 
 void http_resp_json(struct http_resp *resp, unsigned status, json_t *doc)
 {
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     resp->status = status;
     resp->content_type = "application/json";
     if (!doc ||
         json_dump_callback(doc, dump_cb, &resp->body, JSON_COMPACT | JSON_ENCODE_ANY) != 0 ||
         !lh_buf_ok(&resp->body)) {
-        lh_buf_reset(&resp->body);
+        lh_buf_clear(&resp->body);
         resp->status = 500;
         lh_buf_append_str(&resp->body, "{\"error\":\"cannot encode response\"}");
     }
@@ -155,7 +155,7 @@ void http_resp_status_error(struct http_resp *resp, enum lh_status s, const char
 void http_resp_text(struct http_resp *resp, unsigned status, const char *ctype, const void *p,
                     size_t n)
 {
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     resp->status = status;
     resp->content_type = ctype;
     lh_buf_append(&resp->body, p, n);

@@ -367,7 +367,7 @@ static void index_unbind(struct http_req *req, struct http_resp *resp)
         return;
     }
     resp->status = 204;
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
 }
 
 static const struct http_route routes[] = {

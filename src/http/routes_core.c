@@ -19,7 +19,7 @@ static void health(struct http_req *req, struct http_resp *resp)
 
 static void metrics(struct http_req *req, struct http_resp *resp)
 {
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     lh_app_metrics_render(req->srv->metrics, &resp->body);
     if (!lh_buf_ok(&resp->body)) {
         http_resp_error(resp, 500, NULL, "metrics too large");

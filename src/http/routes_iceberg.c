@@ -491,7 +491,7 @@ static void table_load(struct http_req *req, struct http_resp *resp)
                        raw[len - 1] == '\t'))
         len--;
     /* LoadTableResult with the stored metadata byte for byte */
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     lh_buf_append_str(&resp->body, "{\"metadata-location\":");
     lh_buf_append_str(&resp->body, loc_json);
     lh_buf_append_str(&resp->body, ",\"metadata\":");

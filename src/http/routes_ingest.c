@@ -265,12 +265,12 @@ static void sql(struct http_req *req, struct http_resp *resp)
         http_resp_status_error(resp, err.status, NULL, err.msg);
         return;
     }
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     enum lh_status s = lh_sql_execute(e, json_string_value(q), limit, fmt, &resp->body, &err);
     lh_sql_engine_destroy(e);
     if (s != LH_OK) {
         unsigned st = sql_status(s);
-        lh_buf_reset(&resp->body);
+        lh_buf_clear(&resp->body);
         if (st >= 500)
             lh_warn("sql (api): %s: %s", lh_status_str(s), err.msg);
         http_resp_error(resp, st, st < 500 ? "sql" : NULL, "%s", err.msg);

@@ -105,7 +105,7 @@ static void body_done(struct http_resp *resp, unsigned status)
     resp->status = status;
     resp->content_type = "application/json";
     if (!lh_buf_ok(&resp->body)) {
-        lh_buf_reset(&resp->body);
+        lh_buf_clear(&resp->body);
         resp->status = 500;
         lh_buf_append_str(&resp->body, "{\"error\":\"cannot encode response\"}");
     }
@@ -120,7 +120,7 @@ static json_t *run_doc(const struct lh_run_record *r)
     lh_buf_init(&b, LH_SCHEDULE_JSON_MAX);
     if (lh_run_record_to_json(r, &b, &err) == LH_OK)
         doc = json_loadb((const char *)b.data, b.len, 0, NULL);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     if (doc)
         http_json_redact(doc);
     return doc;
@@ -207,7 +207,7 @@ static void respond_schedule(struct http_resp *resp, struct lh_http_server *srv,
                              const struct lh_schedule *d)
 {
     struct doc_writer w = {srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     doc_write(&w, d);
     if (w.st != LH_OK) {
         http_resp_error(resp, 500, NULL, "cannot encode the schedule");
@@ -223,7 +223,7 @@ static void list(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
     struct doc_writer w = {srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     lh_buf_append_str(&resp->body, "{\"schedules\":[");
     lh_schedule_store_each(srv->hooks.schedules, doc_write, &w);
     lh_buf_append(&resp->body, "]}", 2);
@@ -281,7 +281,7 @@ static void get_one(struct http_req *req, struct http_resp *resp)
     /* the run state first, so the store's lock is held only to write */
     bool running = srv->hooks.scheduler && lh_scheduler_active_run(srv->hooks.scheduler, id, rid);
     struct doc_writer w = {NULL, running ? rid : NULL, &resp->body, 0, LH_OK, {0}};
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
     if (lh_schedule_store_visit(srv->hooks.schedules, id, doc_write, &w, &err) != LH_OK) {
         store_error(req, resp, &err, "id");
         return;
@@ -367,7 +367,7 @@ static void del_one(struct http_req *req, struct http_resp *resp)
     }
     lh_app_metrics_schedule_forget(srv->metrics, id);
     resp->status = 204;
-    lh_buf_reset(&resp->body);
+    lh_buf_clear(&resp->body);
 }
 
 static void run_now(struct http_req *req, struct http_resp *resp)

@@ -41,7 +41,7 @@ static void web_file(struct http_req *req, struct http_resp *resp)
     if (strncmp(f->content_type, "text/html", 9) == 0)
         resp->csp = csp;
     if (etag_matches(req->if_none_match, f->etag)) {
-        lh_buf_reset(&resp->body);
+        lh_buf_clear(&resp->body);
         resp->status = 304;
         return;
     }

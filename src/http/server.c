@@ -522,7 +522,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_data_size = 0;
         if (!cr->too_big && cr->body.len + n > srv->cfg.body_limit) {
             cr->too_big = true;
-            lh_buf_free(&cr->body);
+            lh_buf_reset(&cr->body);
         }
         if (cr->too_big) {
             /* a chunked body with no declared length: drain a little, then
@@ -585,7 +585,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
     http_req_reset(&cr->req);
     http_resp_reset(&cr->resp);
-    lh_buf_free(&cr->body);
+    lh_buf_reset(&cr->body);
     free(cr);
     pthread_mutex_lock(&srv->inflight_mu);
     srv->inflight--;
@@ -724,7 +724,7 @@ void lh_http_server_destroy(struct lh_http_server *srv)
         http_pool_free(srv);
     if (srv->own_metrics)
         lh_app_metrics_destroy(srv->metrics);
-    lh_arena_free(&srv->cfg.arena);
+    lh_arena_reset(&srv->cfg.arena);
     pthread_mutex_destroy(&srv->inflight_mu);
     pthread_cond_destroy(&srv->inflight_cv);
     free(srv);

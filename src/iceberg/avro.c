@@ -165,6 +165,6 @@ void ice_avro_free(struct ice_avro *a)
         avro_value_iface_decref(a->iface);
     if (a->schema)
         avro_schema_decref(a->schema);
-    lh_buf_free(&a->block);
+    lh_buf_reset(&a->block);
     *a = (struct ice_avro){0};
 }

@@ -353,7 +353,7 @@ static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_i
             sn->nfiles = n;
         }
     }
-    lh_buf_free(&files);
+    lh_buf_reset(&files);
     return s;
 }
 
@@ -361,7 +361,7 @@ void lh_iceberg_loaded_free(struct lh_iceberg_loaded *l)
 {
     if (!l)
         return;
-    lh_arena_free(&l->arena);
+    lh_arena_reset(&l->arena);
     *l = (struct lh_iceberg_loaded){0};
 }
 
@@ -374,7 +374,7 @@ enum lh_status lh_iceberg_table_load(struct lh_store *st, const char *key_prefix
     enum lh_status s = lh_iceberg_version_hint_get(st, key_prefix, &version, err);
     if (s != LH_OK || version == 0)
         return s;
-    lh_arena_free(&out->arena);
+    lh_arena_reset(&out->arena);
     char key[LH_STORE_KEY_MAX];
     snprintf(key, sizeof key, "%s/metadata/v%" PRId64 ".metadata.json", key_prefix, version);
     return lh_iceberg_table_load_at(st, key_prefix, key, version, out, err);
@@ -482,11 +482,11 @@ enum lh_status lh_iceberg_table_load_at(struct lh_store *st, const char *key_pre
     t->nsnapshots = nsn;
 done:
     json_decref(root);
-    lh_buf_free(&mc.all);
+    lh_buf_reset(&mc.all);
     if (s == LH_OK)
         return LH_OK;
 fail:
-    lh_buf_free(&mc.all);
+    lh_buf_reset(&mc.all);
     lh_iceberg_loaded_free(out);
     return s;
 }

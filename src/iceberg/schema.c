@@ -474,7 +474,7 @@ size_t lh_iceberg_location(struct lh_store *st, const char *key_prefix, char *ou
         const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
         char *abs = realpath(path, NULL);
         if (!abs) {
-            lh_buf_free(&b);
+            lh_buf_reset(&b);
             return 0;
         }
         lh_buf_append_str(&b, "file://");
@@ -495,6 +495,6 @@ size_t lh_iceberg_location(struct lh_store *st, const char *key_prefix, char *ou
         out[b.len] = 0;
         n = b.len;
     }
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     return n;
 }

@@ -525,8 +525,8 @@ static enum lh_status write_manifest(struct job *j, struct mf *m, struct lh_erro
     m->length = out.len;
 done:
     ice_avro_free(&a);
-    lh_buf_free(&sj);
-    lh_buf_free(&out);
+    lh_buf_reset(&sj);
+    lh_buf_reset(&out);
     return s;
 }
 
@@ -596,7 +596,7 @@ static enum lh_status write_manifest_list(struct job *j, const struct lh_iceberg
     s = put(j, key, &out, err);
 done:
     ice_avro_free(&a);
-    lh_buf_free(&out);
+    lh_buf_reset(&out);
     return s;
 }
 
@@ -693,7 +693,7 @@ static enum lh_status metadata_json(struct job *j, char **out, struct lh_error *
         lh_buf_init(&b, 0);
         lh_iceberg_schema_json(&t->schemas[i], &b);
         json_t *sj = lh_buf_ok(&b) ? json_loadb((const char *)b.data, b.len, 0, NULL) : NULL;
-        lh_buf_free(&b);
+        lh_buf_reset(&b);
         if (!sj) {
             json_decref(schemas);
             json_decref(root);
@@ -805,7 +805,7 @@ void lh_iceberg_garbage_free(struct lh_iceberg_garbage *g)
 {
     if (!g)
         return;
-    lh_arena_free(&g->arena);
+    lh_arena_reset(&g->arena);
     *g = (struct lh_iceberg_garbage){0};
 }
 
@@ -885,7 +885,7 @@ enum lh_status lh_iceberg_table_write(struct lh_store *st, const struct lh_icebe
         s = collect_garbage(&j, garbage, err);
 done:
     free(json);
-    lh_arena_free(&j.arena);
+    lh_arena_reset(&j.arena);
     if (s != LH_OK && garbage)
         lh_iceberg_garbage_free(garbage);
     return s;

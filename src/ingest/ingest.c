@@ -433,7 +433,7 @@ static enum lh_status part_finish(struct run *r, struct lh_error *err)
      * footer: captured in memory, it gives the part's Iceberg statistics
      * without reading the part back */
     enum lh_status s = lh_parquet_writer_flush(r->w, err);
-    lh_buf_reset(&r->tail);
+    lh_buf_clear(&r->tail);
     r->capturing = s == LH_OK;
     if (s == LH_OK)
         s = lh_parquet_writer_close(r->w, err);
@@ -1173,12 +1173,12 @@ fail:
         }
     }
     ingest_table_destroy(r.ice);
-    lh_buf_free(&r.tail);
+    lh_buf_reset(&r.tail);
     free(r.parts);
     free(objs);
     free(cols);
     free(typebuf);
-    lh_arena_free(&names);
+    lh_arena_reset(&names);
     if (have_rec)
         lh_catalog_record_free(&rec);
     res->duration_s = (double)(lh_time_mono_ns() - t0) / 1e9;

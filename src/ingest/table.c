@@ -129,8 +129,8 @@ void ingest_table_destroy(struct ingest_table *t)
     if (t->have_garbage)
         lh_iceberg_garbage_free(&t->garbage);
     old_metadata_free(t);
-    lh_arena_free(&t->build);
-    lh_arena_free(&t->arena);
+    lh_arena_reset(&t->build);
+    lh_arena_reset(&t->arena);
     free(t->schema_json);
     free(t->parts);
     free(t);
@@ -516,7 +516,7 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
     lh_iceberg_schema_json(&t->run_schema, &b);
     lh_buf_append_u8(&b, 0);
     if (!lh_buf_ok(&b)) {
-        lh_buf_free(&b);
+        lh_buf_reset(&b);
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     }
     t->schema_json = (char *)b.data; /* the buffer's bytes, NUL-terminated */
@@ -678,7 +678,7 @@ enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalo
     t->have_garbage = true;
     *metadata_key = t->metadata_key;
 done:
-    lh_arena_free(&a);
+    lh_arena_reset(&a);
     return s;
 }
 
@@ -845,7 +845,7 @@ done:
     if (loaded)
         lh_iceberg_loaded_free(&cur);
     else
-        lh_arena_free(&cur.arena);
+        lh_arena_reset(&cur.arena);
     if (have_rec)
         lh_catalog_record_free(&rec);
     free(cand);

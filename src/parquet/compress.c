@@ -202,7 +202,7 @@ enum lh_status pq_compress_parts(struct pq_compressor *cz, enum lh_parquet_codec
         *out_len = out.pos;
         return LH_OK;
     }
-    lh_buf_reset(scratch);
+    lh_buf_clear(scratch);
     for (size_t i = 0; i < nparts; i++)
         lh_buf_append(scratch, parts[i].p, parts[i].n);
     if (!lh_buf_ok(scratch))

@@ -872,7 +872,7 @@ enum lh_status lh_parquet_reader_read_column(struct lh_parquet_reader *r, int32_
         }
         const uint8_t *body = buf + pos;
         pos += (size_t)h.csize;
-        lh_arena_free(&c.page);
+        lh_arena_reset(&c.page);
         if (h.has_crc &&
             (h.type == PQ_PAGE_DICTIONARY || h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2)) {
             uint32_t got = lh_crc32(0, body, (size_t)h.csize);
@@ -930,7 +930,7 @@ enum lh_status lh_parquet_reader_read_column(struct lh_parquet_reader *r, int32_
 oom:
     st = nomem(&c);
 done:
-    lh_arena_free(&c.page);
-    lh_arena_free(&c.chunk);
+    lh_arena_reset(&c.page);
+    lh_arena_reset(&c.chunk);
     return st;
 }

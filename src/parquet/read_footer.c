@@ -988,7 +988,7 @@ enum lh_status lh_parquet_reader_open(const struct lh_parquet_input *in,
     *out = rd;
     return LH_OK;
 fail:
-    lh_arena_free(&rd->arena);
+    lh_arena_reset(&rd->arena);
     free(rd);
     return st;
 }
@@ -999,7 +999,7 @@ void lh_parquet_reader_close(struct lh_parquet_reader *r)
         return;
     if (r->fd >= 0)
         close(r->fd);
-    lh_arena_free(&r->arena);
+    lh_arena_reset(&r->arena);
     free(r);
 }
 

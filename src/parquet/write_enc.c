@@ -152,15 +152,15 @@ void pq_stats_init(struct pq_stats *s, enum pq_stat_kind kind)
 
 void pq_stats_free(struct pq_stats *s)
 {
-    lh_buf_free(&s->bmin);
-    lh_buf_free(&s->bmax);
+    lh_buf_reset(&s->bmin);
+    lh_buf_reset(&s->bmax);
 }
 
 void pq_stats_reset(struct pq_stats *s)
 {
     s->has = false;
-    lh_buf_reset(&s->bmin);
-    lh_buf_reset(&s->bmax);
+    lh_buf_clear(&s->bmin);
+    lh_buf_clear(&s->bmax);
 }
 
 void pq_stats_int(struct pq_stats *s, int64_t v)
@@ -275,8 +275,8 @@ static void put_le(struct lh_buf *b, uint64_t v, int n)
 
 bool pq_stats_encode(const struct pq_stats *s, int flba_len, struct lh_buf *min, struct lh_buf *max)
 {
-    lh_buf_reset(min);
-    lh_buf_reset(max);
+    lh_buf_clear(min);
+    lh_buf_clear(max);
     if (!s->has)
         return false;
     switch (s->kind) {
@@ -394,7 +394,7 @@ void pq_dict_free(struct pq_dict *d)
 {
     free(d->slots);
     free(d->offs);
-    lh_buf_free(&d->plain);
+    lh_buf_reset(&d->plain);
     d->slots = NULL;
     d->offs = NULL;
 }
@@ -404,7 +404,7 @@ void pq_dict_reset(struct pq_dict *d)
     if (d->slots && d->n > 0)
         memset(d->slots, 0, ((size_t)d->mask + 1) * sizeof *d->slots);
     d->n = 0;
-    lh_buf_reset(&d->plain);
+    lh_buf_clear(&d->plain);
 }
 
 const uint8_t *pq_dict_entry(const struct pq_dict *d, uint32_t i, uint32_t *len)

@@ -317,9 +317,9 @@ static void col_chunk_reset(struct lh_parquet_writer *w, struct pq_col *c)
     pq_distinct_reset(&c->ds);
     c->used_dict = c->used_plain = false;
     c->npages = 0;
-    lh_buf_reset(&c->pages);
-    lh_buf_reset(&c->hdrs);
-    lh_buf_reset(&c->plens);
+    lh_buf_clear(&c->pages);
+    lh_buf_clear(&c->hdrs);
+    lh_buf_clear(&c->plens);
     c->chunk_levels = c->chunk_values = 0;
     c->unc_size = c->comp_size = 0;
     pq_dict_reset(&c->dict);
@@ -328,11 +328,11 @@ static void col_chunk_reset(struct lh_parquet_writer *w, struct pq_col *c)
 
 static void col_page_reset(struct pq_col *c)
 {
-    lh_buf_reset(&c->deflev);
-    lh_buf_reset(&c->replev);
+    lh_buf_clear(&c->deflev);
+    lh_buf_clear(&c->replev);
     pq_rle_init(&c->def_enc, &c->deflev, pq_rle_bit_width((uint64_t)c->max_def));
     pq_rle_init(&c->rep_enc, &c->replev, pq_rle_bit_width((uint64_t)c->max_rep));
-    lh_buf_reset(&c->vals);
+    lh_buf_clear(&c->vals);
     c->page_levels = c->page_values = 0;
 }
 
@@ -395,12 +395,12 @@ void lh_parquet_writer_destroy(struct lh_parquet_writer *w)
     for (size_t i = 0; w->cols && i < w->ncols; i++) {
         struct pq_col *c = &w->cols[i];
         free(c->name);
-        lh_buf_free(&c->deflev);
-        lh_buf_free(&c->replev);
-        lh_buf_free(&c->vals);
-        lh_buf_free(&c->pages);
-        lh_buf_free(&c->hdrs);
-        lh_buf_free(&c->plens);
+        lh_buf_reset(&c->deflev);
+        lh_buf_reset(&c->replev);
+        lh_buf_reset(&c->vals);
+        lh_buf_reset(&c->pages);
+        lh_buf_reset(&c->hdrs);
+        lh_buf_reset(&c->plens);
         pq_dict_free(&c->dict);
         pq_stats_free(&c->st);
     }
@@ -410,13 +410,13 @@ void lh_parquet_writer_destroy(struct lh_parquet_writer *w)
         free((char *)w->kv[i].value);
     }
     free(w->kv);
-    lh_buf_free(&w->rgmeta);
-    lh_buf_free(&w->body);
-    lh_buf_free(&w->comp);
-    lh_buf_free(&w->hdr);
-    lh_buf_free(&w->enc);
-    lh_buf_free(&w->smin);
-    lh_buf_free(&w->smax);
+    lh_buf_reset(&w->rgmeta);
+    lh_buf_reset(&w->body);
+    lh_buf_reset(&w->comp);
+    lh_buf_reset(&w->hdr);
+    lh_buf_reset(&w->enc);
+    lh_buf_reset(&w->smin);
+    lh_buf_reset(&w->smax);
     async_destroy(w->async);
     pq_compressor_destroy(w->cz);
     free(w);
@@ -718,7 +718,7 @@ static void put_u32le(struct lh_buf *b, uint32_t v)
 static bool page_header(struct lh_buf *hdr, enum pq_page_type type, uint32_t num_values,
                         enum pq_encoding enc, size_t ulen, const uint8_t *out, size_t clen)
 {
-    lh_buf_reset(hdr);
+    lh_buf_clear(hdr);
     struct pq_tw t;
     pq_tw_init(&t, hdr);
     pq_tw_root_begin(&t);
@@ -779,7 +779,7 @@ static void buf_trim(struct lh_buf *b, size_t keep)
 {
     if (b->cap > keep && b->cap > 4 * (size_t)b->len) {
         size_t max = b->max;
-        lh_buf_free(b);
+        lh_buf_reset(b);
         lh_buf_init(b, max);
     }
 }
@@ -799,7 +799,7 @@ static void pick_level(struct lh_parquet_writer *w, struct pq_col *c, const stru
     if (w->opt.zstd_level <= 1)
         return;
     size_t bound = pq_compress_bound(w->opt.codec, ulen), c1 = 0;
-    lh_buf_reset(&w->comp);
+    lh_buf_clear(&w->comp);
     if (!lh_buf_reserve(&w->comp, bound + 1))
         return; /* keep the configured level */
     struct lh_error e;
@@ -863,7 +863,7 @@ static void *async_main(void *arg)
         lh_error_clear(&j->err);
         j->ulen = j->body.len;
         size_t bound = pq_compress_bound(a->codec, j->ulen);
-        lh_buf_reset(&j->out);
+        lh_buf_clear(&j->out);
         j->st = LH_OK;
         if (!lh_buf_reserve(&j->out, bound + 1)) {
             j->st = lh_error_set(&j->err, LH_E_NOMEM, "parquet writer: page of %zu bytes", j->ulen);
@@ -897,9 +897,9 @@ static void async_destroy(struct pq_async *a)
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->th, NULL);
     for (int i = 0; i < PQ_ASYNC_SLOTS; i++) {
-        lh_buf_free(&a->jobs[i].body);
-        lh_buf_free(&a->jobs[i].out);
-        lh_buf_free(&a->jobs[i].hdr);
+        lh_buf_reset(&a->jobs[i].body);
+        lh_buf_reset(&a->jobs[i].out);
+        lh_buf_reset(&a->jobs[i].hdr);
     }
     pq_compressor_destroy(a->cz);
     pthread_cond_destroy(&a->work);
@@ -1016,7 +1016,7 @@ static enum lh_status async_submit(struct lh_parquet_writer *w, struct pq_col *c
             return s;
     }
     struct pq_job *j = &a->jobs[a->tail % PQ_ASYNC_SLOTS];
-    lh_buf_reset(&j->body);
+    lh_buf_clear(&j->body);
     for (size_t i = 0; i < nparts; i++)
         lh_buf_append(&j->body, parts[i].p, parts[i].n);
     if (!lh_buf_ok(&j->body) || j->body.len > INT32_MAX)
@@ -1063,7 +1063,7 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
     /* values: PLAIN bytes go to the compressor straight from the staging;
      * dictionary indices and booleans are encoded into w->enc first */
     struct lh_buf *ev = &w->enc;
-    lh_buf_reset(ev);
+    lh_buf_clear(ev);
     enum pq_encoding enc;
     /* a page of NULLs only, before any value: PLAIN, so that an all-NULL
      * chunk gets no (empty) dictionary page */
@@ -1158,7 +1158,7 @@ static enum lh_status drop_dict(struct lh_parquet_writer *w, struct pq_col *c, s
         return LH_OK;
     }
     struct lh_buf *tmp = &w->body;
-    lh_buf_reset(tmp);
+    lh_buf_clear(tmp);
     const uint32_t *idx = (const uint32_t *)(const void *)c->vals.data;
     for (uint32_t i = 0; i < c->page_values; i++) {
         uint32_t len;
@@ -1761,7 +1761,7 @@ static enum lh_status flush_row_group(struct lh_parquet_writer *w, struct lh_err
         if (c->used_dict) {
             struct pq_part dp = {c->dict.plain.data, c->dict.plain.len};
             size_t ulen = 0, clen = 0;
-            lh_buf_reset(&w->comp);
+            lh_buf_clear(&w->comp);
             if ((s = seal_page(w, c->level, PQ_PAGE_DICTIONARY, c->dict.n, PQ_ENC_PLAIN, &dp, 1,
                                &w->comp, &ulen, &clen, err)) != LH_OK)
                 return fail(w, err, s);
@@ -2047,7 +2047,7 @@ enum lh_status lh_parquet_writer_close(struct lh_parquet_writer *w, struct lh_er
     if ((s = flush_row_group(w, err)) != LH_OK)
         return s;
     struct lh_buf *f = &w->body;
-    lh_buf_reset(f);
+    lh_buf_clear(f);
     encode_footer(w, f);
     size_t flen = f->len;
     put_u32le(f, (uint32_t)flen);

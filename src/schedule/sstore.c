@@ -263,7 +263,7 @@ static enum lh_status load_one(struct lh_schedule_store *ss, struct lh_store *st
             lh_warn("schedule %s: could not re-write the file with the dsn sealed: %s", e->def.id,
                     e2.msg);
         }
-        lh_buf_free(&out);
+        lh_buf_reset(&out);
     }
     /* a sealed DSN that does not open is reported now, not at 2 am */
     if (e->def.dsn_secret[0]) {
@@ -360,7 +360,7 @@ static enum lh_status write_ent(struct lh_store *st, struct ent *e, bool create,
     }
     memcpy(e->token, nt, sizeof nt);
 done:
-    lh_buf_free(&out);
+    lh_buf_reset(&out);
     return s;
 }
 
@@ -1007,7 +1007,7 @@ static enum lh_status put_record(struct lh_store *st, const struct lh_run_record
     free(c);
     if (s == LH_OK)
         s = lh_store_put(st, key, out.data, out.len, err);
-    lh_buf_free(&out);
+    lh_buf_reset(&out);
     return s;
 }
 

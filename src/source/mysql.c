@@ -260,12 +260,12 @@ static enum lh_status load_info(struct lh_source *s, const char *db, const char 
     put_literal(my->conn, &q, table);
     lh_buf_cstr(&q);
     if (!lh_buf_ok(&q)) {
-        lh_buf_free(&q);
+        lh_buf_reset(&q);
         return lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
     }
     my->stmt_start_ns = lh_time_mono_ns();
     int rc = mysql_query(my->conn, (const char *)q.data);
-    lh_buf_free(&q);
+    lh_buf_reset(&q);
     if (rc)
         return my_fail(s, "reading information_schema", err);
     MYSQL_RES *r = mysql_store_result(my->conn);
@@ -1129,7 +1129,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     }
     if (cursor >= 0) {
         /* the high watermark, in the same snapshot */
-        lh_buf_reset(&q);
+        lh_buf_clear(&q);
         lh_buf_append_str(&q, "SELECT CAST(MAX(lh_q.c) AS CHAR) FROM (SELECT ");
         put_ident(&q, s->fields[cursor].name);
         lh_buf_append_str(&q, " AS c");
@@ -1163,7 +1163,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             lh_buf_append_str(&w, " <= ");
             put_bound(my->conn, &w, s->cursor_high, cast);
             lh_buf_append(&w, body.data + tail_at, body.len - tail_at);
-            lh_buf_free(&body);
+            lh_buf_reset(&body);
             body = w;
         }
     }
@@ -1186,7 +1186,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         src_select_fields(s, sel, nsel);
     }
 
-    lh_buf_reset(&q);
+    lh_buf_clear(&q);
     lh_buf_append_str(&q, "SELECT ");
     for (size_t i = 0; i < s->ncols; i++) {
         if (i)
@@ -1230,7 +1230,7 @@ done:
         mysql_free_result(meta);
     if (probe)
         mysql_stmt_close(probe);
-    lh_buf_free(&q);
-    lh_buf_free(&body);
+    lh_buf_reset(&q);
+    lh_buf_reset(&body);
     return st;
 }

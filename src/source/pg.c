@@ -632,15 +632,15 @@ static enum lh_status pg_load_schema(struct lh_source *s, const char *relid, con
         lh_buf_cstr(&oids);
         lh_buf_cstr(&mods);
         if (!lh_buf_ok(&oids) || !lh_buf_ok(&mods)) {
-            lh_buf_free(&oids);
-            lh_buf_free(&mods);
+            lh_buf_reset(&oids);
+            lh_buf_reset(&mods);
             return lh_error_set(err, LH_E_NOMEM, "out of memory");
         }
         const char *params[2] = {(const char *)oids.data, (const char *)mods.data};
         res =
             pg_query(s, QUERY_COLUMNS_SQL, 2, params, "reading the query's column types", &st, err);
-        lh_buf_free(&oids);
-        lh_buf_free(&mods);
+        lh_buf_reset(&oids);
+        lh_buf_reset(&mods);
     } else {
         const char *params[1] = {relid};
         res = pg_query(s, COLUMNS_SQL, 1, params, "reading the table's columns", &st, err);
@@ -952,13 +952,13 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&d, " AS lh_t LIMIT 0");
         lh_buf_cstr(&d);
         if (!lh_buf_ok(&d) || !lh_buf_ok(&q)) {
-            lh_buf_free(&d);
+            lh_buf_reset(&d);
             st = lh_error_set(err, LH_E_TOOBIG, "postgres %s: query too long", s->server);
             goto done;
         }
         static const char *const none[1] = {NULL};
         res = pg_query(s, (const char *)d.data, 0, none, "reading the query's columns", &st, err);
-        lh_buf_free(&d);
+        lh_buf_reset(&d);
         if (st)
             goto done;
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -1004,7 +1004,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         }
         char relid[16];
         snprintf(relid, sizeof relid, "%s", PQgetvalue(res, 0, 0));
-        lh_buf_reset(&q);
+        lh_buf_clear(&q);
         put_ident(pg->conn, &q, PQgetvalue(res, 0, 1));
         lh_buf_append_u8(&q, '.');
         put_ident(pg->conn, &q, PQgetvalue(res, 0, 2));
@@ -1074,7 +1074,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     if (s->opt.limit > 0)
         lh_buf_printf(&body, " LIMIT %lld", (long long)s->opt.limit);
     if (!lh_buf_ok(&body)) {
-        lh_buf_free(&body);
+        lh_buf_reset(&body);
         st = lh_error_set(err, LH_E_INVAL, "postgres %s: bad cursor value or names", s->server);
         goto done;
     }
@@ -1089,20 +1089,20 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&w, ") lh_q");
         lh_buf_cstr(&w);
         if (!lh_buf_ok(&w)) {
-            lh_buf_free(&w);
-            lh_buf_free(&body);
+            lh_buf_reset(&w);
+            lh_buf_reset(&body);
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
         static const char *const none[1] = {NULL};
         res = pg_query(s, (const char *)w.data, 0, none, "reading the cursor watermark", &st, err);
-        lh_buf_free(&w);
+        lh_buf_reset(&w);
         if (st) {
-            lh_buf_free(&body);
+            lh_buf_reset(&body);
             goto done;
         }
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            lh_buf_free(&body);
+            lh_buf_reset(&body);
             st = pg_fail(s, res, "reading the cursor watermark", err);
             goto done;
         }
@@ -1117,7 +1117,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
          * above may name others) */
         struct pg_col *pc = lh_arena_alloc(&s->arena, (nsel ? nsel : 1) * sizeof *pc);
         if (!pc) {
-            lh_buf_free(&body);
+            lh_buf_reset(&body);
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
@@ -1137,23 +1137,23 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
             lh_buf_append_str(&sql, pg->pcols[i].is_list ? "::text[]" : "::text");
     }
     lh_buf_append(&sql, body.data, body.len);
-    lh_buf_free(&body);
+    lh_buf_reset(&body);
     lh_buf_append_str(&sql, ") TO STDOUT (FORMAT binary)");
     lh_buf_cstr(&sql);
     if (!lh_buf_ok(&sql)) {
-        lh_buf_free(&sql);
+        lh_buf_reset(&sql);
         st = lh_error_set(err, LH_E_TOOBIG, "postgres %s: query too long", s->server);
         goto done;
     }
     lh_debug("source: %s", (const char *)sql.data);
     src_pg_stream_init(&pg->stream, pg->pcols);
     if ((st = src_cols_init(s, err))) {
-        lh_buf_free(&sql);
+        lh_buf_reset(&sql);
         goto done;
     }
     static const char *const none[1] = {NULL};
     res = pg_query(s, (const char *)sql.data, 0, none, "COPY", &st, err);
-    lh_buf_free(&sql);
+    lh_buf_reset(&sql);
     if (st)
         goto done;
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -1163,6 +1163,6 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     pg->in_copy = true;
 done:
     PQclear(res);
-    lh_buf_free(&q);
+    lh_buf_reset(&q);
     return st;
 }

@@ -576,7 +576,7 @@ void src_pg_stream_init(struct pg_stream *ps, const struct pg_col *pcols)
 
 void src_pg_stream_free(struct pg_stream *ps)
 {
-    lh_buf_free(&ps->carry);
+    lh_buf_reset(&ps->carry);
 }
 
 /* Keeps the unread rest of the window in the carry buffer and appends the
@@ -590,7 +590,7 @@ static int more(struct lh_source *s, struct pg_stream *ps, src_pg_next_fn next,
         memmove(ps->carry.data, ps->carry.data + ps->win_pos, rest);
         ps->carry.len = rest;
     } else {
-        lh_buf_reset(&ps->carry);
+        lh_buf_clear(&ps->carry);
         lh_buf_append(&ps->carry, ps->win + ps->win_pos, rest);
     }
     const uint8_t *buf = NULL;

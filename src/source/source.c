@@ -125,7 +125,7 @@ static void col_reset(struct src_col *c)
     memset(c->validity, 0xff, (size_t)(c->cap + 7) / 8);
     c->n = 0;
     c->nulls = 0;
-    lh_buf_reset(&c->heap);
+    lh_buf_clear(&c->heap);
     if (c->offsets)
         c->offsets[0] = 0;
     if (c->list_offsets)
@@ -160,7 +160,7 @@ static void col_free(struct src_col *c)
     free(c->values);
     free(c->offsets);
     free(c->list_offsets);
-    lh_buf_free(&c->heap);
+    lh_buf_reset(&c->heap);
     if (c->child) {
         col_free(c->child);
         free(c->child);
@@ -763,6 +763,6 @@ void lh_source_close(struct lh_source *s)
         free(s->secret);
     }
     free(s->cursor_high);
-    lh_arena_free(&s->arena);
+    lh_arena_reset(&s->arena);
     free(s);
 }

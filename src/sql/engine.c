@@ -497,7 +497,7 @@ static void replacement_scan(ddb_rscan_info info, const char *table, void *data)
         lh_error_set(&err, LH_E_INVAL, "dataset %s has no version %" PRId64 " (versions kept: %s)",
                      ds->name, want,
                      kept.data && lh_buf_ok(&kept) ? (const char *)kept.data : "none");
-        lh_buf_free(&kept);
+        lh_buf_reset(&kept);
     }
     if (err.status == LH_OK && v->nparts == 0)
         lh_error_set(&err, LH_E_INVAL, "dataset %s version %" PRId64 " has no parts", ds->name,
@@ -619,7 +619,7 @@ static enum lh_status sandbox(struct lh_sql_engine *e, struct lh_error *err)
             continue; /* no version yet: the replacement scan says so */
         if (lh_sql_version_ready(e, ds, v, &ds->broken) != LH_OK)
             continue;
-        lh_buf_reset(&q);
+        lh_buf_clear(&q);
         lh_buf_append_str(&q, "CREATE VIEW ");
         sql_ident(&q, ds->name);
         lh_buf_append_str(&q, " AS SELECT * FROM ");
@@ -632,11 +632,11 @@ static enum lh_status sandbox(struct lh_sql_engine *e, struct lh_error *err)
                          v->version, ve.msg);
     }
     if (s == LH_OK) {
-        lh_buf_reset(&q);
+        lh_buf_clear(&q);
         lh_buf_append_str(&q, "SET enable_external_access = false; SET lock_configuration = true;");
         s = setup_query(e, &q, err);
     }
-    lh_buf_free(&q);
+    lh_buf_reset(&q);
     return s;
 }
 
@@ -735,7 +735,7 @@ void lh_sql_engine_destroy(struct lh_sql_engine *e)
     lh_catalog_close(e->cat);
     if (e->own_set)
         lh_store_set_close(e->set);
-    lh_arena_free(&e->arena);
+    lh_arena_reset(&e->arena);
     free(e);
 }
 

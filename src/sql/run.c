@@ -224,7 +224,7 @@ enum lh_status lh_sql_run(struct lh_sql_engine *e, const char *sql, uint64_t lim
                 info->truncated = true;
                 break;
             }
-            lh_buf_reset(&scratch);
+            lh_buf_clear(&scratch);
             for (size_t c = 0; c < ncols; c++)
                 lh_sql_value_get(d, &types[c], vec[c], r, &scratch, &vals[c]);
             if (!lh_buf_ok(&scratch)) {
@@ -263,7 +263,7 @@ out:
     free(types);
     free(cols);
     free(vals);
-    lh_buf_free(&scratch);
+    lh_buf_reset(&scratch);
     if (in_tx && internal_query(e, "ROLLBACK") != LH_OK && s == LH_OK)
         s = lh_error_set(err, LH_E_INVAL, "the statement ended the engine's transaction");
     info->elapsed_ms = (double)(lh_time_mono_ns() - t0) / 1e6;

@@ -181,7 +181,7 @@ enum lh_status lh_sql_ctype_init(const struct lh_ddb *d, ddb_ltype t, struct lh_
              nm.data ? (const char *)nm.data : "");
     if (!lh_buf_ok(&nm)) /* a very deep type: keep the outer shape */
         snprintf(out->name, sizeof out->name, "%s", out->id == DDB_LIST ? "LIST" : "STRUCT");
-    lh_buf_free(&nm);
+    lh_buf_reset(&nm);
     return s;
 }
 
@@ -237,7 +237,7 @@ static size_t interval_text(const struct ddb_interval *iv, char *out, size_t cap
     if (n)
         memcpy(out, b.data, n);
     out[n] = '\0';
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     return n;
 }
 

@@ -137,7 +137,7 @@ void lh_store_list_free(struct lh_store_list *l)
     if (!l)
         return;
     free(l->items);
-    lh_arena_free(&l->arena);
+    lh_arena_reset(&l->arena);
     l->items = NULL;
     l->count = l->cap_ = 0;
 }

@@ -369,7 +369,7 @@ static enum lh_status local_list(struct lh_store *st, const char *prefix, struct
     struct lh_buf rel;
     lh_buf_init(&rel, 8192);
     enum lh_status s = walk(l->root, &rel, prefix, out, 0, err);
-    lh_buf_free(&rel);
+    lh_buf_reset(&rel);
     return s;
 }
 
@@ -484,7 +484,7 @@ static enum lh_status local_sweep(struct lh_store *st, const char *prefix, lh_st
     lh_buf_init(&rel, 8192);
     size_t left = 0;
     enum lh_status s = sweep_dir(l->root, &rel, prefix, dead, ctx, stats, &left, 0, err);
-    lh_buf_free(&rel);
+    lh_buf_reset(&rel);
     return s;
 }
 

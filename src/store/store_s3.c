@@ -327,7 +327,7 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
         lh_buf_cstr(&tk);
         if (lh_buf_ok(&tk))
             h = curl_slist_append(h, (const char *)tk.data);
-        lh_buf_free(&tk);
+        lh_buf_reset(&tk);
     }
     for (size_t i = 0; hdrs && hdrs[i]; i++)
         h = curl_slist_append(h, hdrs[i]);
@@ -384,13 +384,13 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
     lh_buf_cstr(&r->body);
 fail:
     curl_slist_free_all(h);
-    lh_buf_free(&url);
+    lh_buf_reset(&url);
     return st;
 }
 
 static void resp_free(struct s3_resp *r)
 {
-    lh_buf_free(&r->body);
+    lh_buf_reset(&r->body);
 }
 
 /* One signed request. key is the full key (prefix applied) or NULL for the
@@ -656,7 +656,7 @@ static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh
             goto fail;
         }
         /* parameters in canonical (sorted) order */
-        lh_buf_reset(&q);
+        lh_buf_clear(&q);
         if (tok.len) {
             lh_buf_append_str(&q, "continuation-token=");
             lh_buf_cstr(&tok);
@@ -695,7 +695,7 @@ static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh
             if (xml_next(v, vl, "Size", &ip, &sv, &svl))
                 for (size_t i = 0; i < svl && sv[i] >= '0' && sv[i] <= '9'; i++)
                     size = size * 10 + (uint64_t)(sv[i] - '0');
-            lh_buf_reset(&kb);
+            lh_buf_clear(&kb);
             xml_decode(&kb, kv, kvl);
             lh_buf_cstr(&kb);
             if (!lh_buf_ok(&kb) || kb.len < strip) {
@@ -720,15 +720,15 @@ static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh
             rc = lh_error_set(err, LH_E_FORMAT, "s3 list: truncated without a continuation token");
             goto fail;
         }
-        lh_buf_reset(&tok);
+        lh_buf_clear(&tok);
         xml_decode(&tok, v, vl);
     }
 fail:
     resp_free(&r);
     free(fp);
-    lh_buf_free(&q);
-    lh_buf_free(&tok);
-    lh_buf_free(&kb);
+    lh_buf_reset(&q);
+    lh_buf_reset(&tok);
+    lh_buf_reset(&kb);
     return rc;
 }
 
@@ -792,7 +792,7 @@ static enum lh_status send_part(struct s3 *s, struct s3_upload *up, struct lh_er
     lh_buf_cstr(&q);
     rc = s3_request(s, "PUT", up->key, (const char *)q.data, up->buf.data, up->buf.len, NULL, 0, &r,
                     err);
-    lh_buf_free(&q);
+    lh_buf_reset(&q);
     if (rc != LH_OK)
         return rc;
     if (r.status != 200 || !r.etag[0]) {
@@ -801,7 +801,7 @@ static enum lh_status send_part(struct s3 *s, struct s3_upload *up, struct lh_er
     } else {
         memcpy(up->parts[up->nparts].etag, r.etag, sizeof r.etag);
         up->nparts++;
-        lh_buf_reset(&up->buf);
+        lh_buf_clear(&up->buf);
     }
     resp_free(&r);
     return rc;
@@ -832,7 +832,7 @@ static enum lh_status s3_upload_write(struct lh_store_upload *u, const void *p, 
 
 static void upload_free(struct s3_upload *up)
 {
-    lh_buf_free(&up->buf);
+    lh_buf_reset(&up->buf);
     free(up->parts);
     free(up->upload_id);
     free(up->key);
@@ -853,7 +853,7 @@ static void s3_upload_abort(struct lh_store_upload *u)
         if (lh_buf_ok(&q) && s3_request(s, "DELETE", up->key, (const char *)q.data, NULL, 0, NULL,
                                         0, &r, NULL) == LH_OK)
             resp_free(&r);
-        lh_buf_free(&q);
+        lh_buf_reset(&q);
     }
     upload_free(up);
 }
@@ -903,8 +903,8 @@ static enum lh_status s3_upload_commit(struct lh_store_upload *u, struct lh_erro
         rc = s3_error(s, &r, "complete multipart upload", up->key, err);
 done:
     resp_free(&r);
-    lh_buf_free(&x);
-    lh_buf_free(&q);
+    lh_buf_reset(&x);
+    lh_buf_reset(&q);
     if (rc != LH_OK) {
         s3_upload_abort(u);
         return rc;
@@ -932,7 +932,7 @@ static enum lh_status s3_abort_upload(struct s3 *s, const char *fk, const char *
     if (rc == LH_OK && r.status != 204 && r.status != 200 && r.status != 404)
         rc = s3_error(s, &r, "abort multipart upload", fk, err);
     resp_free(&r);
-    lh_buf_free(&q);
+    lh_buf_reset(&q);
     return rc;
 }
 
@@ -963,7 +963,7 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
             goto fail;
         }
         /* parameters in canonical (sorted) order */
-        lh_buf_reset(&q);
+        lh_buf_clear(&q);
         if (km.len) {
             lh_buf_append_str(&q, "key-marker=");
             lh_buf_cstr(&km);
@@ -1005,10 +1005,10 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
                                   "s3 list uploads: <Upload> without <Key> or <UploadId>");
                 goto fail;
             }
-            lh_buf_reset(&kb);
+            lh_buf_clear(&kb);
             xml_decode(&kb, kv, kvl);
             lh_buf_cstr(&kb);
-            lh_buf_reset(&ub);
+            lh_buf_clear(&ub);
             xml_decode(&ub, iv, ivl);
             lh_buf_cstr(&ub);
             if (!lh_buf_ok(&kb) || !lh_buf_ok(&ub) || kb.len < strip) {
@@ -1051,20 +1051,20 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
             rc = lh_error_set(err, LH_E_FORMAT, "s3 list uploads: truncated without a marker");
             goto fail;
         }
-        lh_buf_reset(&km);
+        lh_buf_clear(&km);
         xml_decode(&km, nk, nkl);
-        lh_buf_reset(&um);
+        lh_buf_clear(&um);
         if (hu)
             xml_decode(&um, nu, nul);
     }
 fail:
     resp_free(&r);
     free(fp);
-    lh_buf_free(&q);
-    lh_buf_free(&km);
-    lh_buf_free(&um);
-    lh_buf_free(&kb);
-    lh_buf_free(&ub);
+    lh_buf_reset(&q);
+    lh_buf_reset(&km);
+    lh_buf_reset(&um);
+    lh_buf_reset(&kb);
+    lh_buf_reset(&ub);
     return rc;
 }
 

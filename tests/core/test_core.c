@@ -67,12 +67,12 @@ static void test_buf_sticky_cap(void **state)
     assert_false(lh_buf_ok(&b));
     lh_buf_append_u8(&b, 'z'); /* no-op once broken */
     assert_int_equal(b.len, 9);
-    lh_buf_reset(&b);
+    lh_buf_clear(&b);
     assert_true(lh_buf_ok(&b));
     lh_buf_printf(&b, "%d-%s", 42, "x");
     lh_buf_cstr(&b);
     assert_string_equal((char *)b.data, "42-x");
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
 
     /* printf longer than the internal small buffer */
     lh_buf_init(&b, 0);
@@ -108,7 +108,7 @@ static void test_arena(void **state)
     assert_null(lh_arena_alloc(&a, SIZE_MAX - 4)); /* overflow */
     char *s = lh_arena_strndup(&a, "hello world", 5);
     assert_string_equal(s, "hello");
-    lh_arena_free(&a);
+    lh_arena_reset(&a);
     assert_int_equal(a.used, 0);
 }
 

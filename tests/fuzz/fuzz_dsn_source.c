@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (i == 0) {
             check_refusal(&c, dsns[i], &err);
         }
-        lh_arena_free(&s.arena);
+        lh_arena_reset(&s.arena);
     }
     return 0;
 }

@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             lh_arena_reset(&arena);
         }
     }
-    lh_arena_free(&arena);
+    lh_arena_reset(&arena);
     lh_parquet_reader_close(r);
     return 0;
 }

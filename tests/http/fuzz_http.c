@@ -119,6 +119,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     http_req_reset(&req);
     http_resp_reset(&resp);
 done:
-    lh_arena_free(&a);
+    lh_arena_reset(&a);
     return 0;
 }

@@ -300,7 +300,7 @@ static void test_corrupt_runs(void **state)
             assert_int_equal(lh_run_record_to_json(&rec, &b, &err), LH_OK);
             lh_buf_cstr(&b);
             put_file(rel, (const char *)b.data);
-            lh_buf_free(&b);
+            lh_buf_reset(&b);
         }
     }
     r = get("/api/schedules/hist/runs");

@@ -37,7 +37,7 @@ static char *old_doc(const struct lh_schedule *d, const char *rid)
     lh_buf_init(&b, LH_SCHEDULE_JSON_MAX);
     if (lh_schedule_to_json(c, &b, &err) == LH_OK)
         doc = json_loadb((const char *)b.data, b.len, 0, NULL);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     free(c);
     if (!doc)
         return NULL;
@@ -74,7 +74,7 @@ static bool check_same(const struct lh_schedule *d, const char *rid, const char 
         json_decref(j);
     }
     free(want);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     return s == LH_OK;
 }
 
@@ -609,7 +609,7 @@ static void test_buffer_cap(void **state)
     struct lh_error err;
     lh_buf_init(&b, 100);
     assert_int_equal(http_schedule_json(d, NULL, &b, &err), LH_E_NOMEM);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     free(d);
 }
 

@@ -84,7 +84,7 @@ static void test_metrics_render(void **state)
     lh_buf_cstr(&b);
     assert_null(strstr((char *)b.data, "gone"));
     assert_null(strstr((char *)b.data, "last_success_timestamp_seconds{"));
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
 
     static const char *const lbl[] = {"kind"};
     static const double bk[] = {1, 2};
@@ -111,7 +111,7 @@ static void test_metrics_render(void **state)
     assert_true(has_line(&b, "x_h_bucket{kind=\"a\",le=\"1\"} 0"));
     assert_true(has_line(&b, "x_h_bucket{kind=\"a\",le=\"2\"} 1"));
     assert_true(has_line(&b, "x_h_count{kind=\"a\"} 1"));
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     lh_app_metrics_destroy(m);
 }
 
@@ -142,7 +142,7 @@ static void test_metrics_threads(void **state)
     lh_app_metrics_render(m, &b);
     assert_true(has_line(&b, "lakehouse_http_requests_total{route=\"r\",status=\"200\"} 80000"));
     assert_true(has_line(&b, "lakehouse_run_duration_seconds_count 80000"));
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     lh_app_metrics_destroy(m);
 }
 
@@ -501,7 +501,7 @@ static void test_pct_decode_and_auth(void **state)
         else
             assert_string_equal(o, dec[i].out);
     }
-    lh_arena_free(&a);
+    lh_arena_reset(&a);
 
     static const struct {
         const char *hdr;

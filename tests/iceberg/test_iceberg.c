@@ -201,7 +201,7 @@ static void write_part(struct lh_store *st, const char *key, const struct lh_ice
     assert_int_equal(lh_parquet_writer_add_batch(w, &b, &err), LH_OK);
     assert_int_equal(lh_parquet_writer_close(w, &err), LH_OK);
     lh_parquet_writer_destroy(w);
-    lh_buf_free(&sj);
+    lh_buf_reset(&sj);
     assert_int_equal(lh_store_put(st, key, file.data, file.len, &err), LH_OK);
 
     struct lh_parquet_reader *r;
@@ -211,7 +211,7 @@ static void write_part(struct lh_store *st, const char *key, const struct lh_ice
     size_t ncs;
     assert_int_equal(lh_iceberg_stats_from_parquet(schema, info, arena, &cs, &ncs, &err), LH_OK);
     lh_parquet_reader_close(r);
-    lh_buf_free(&file);
+    lh_buf_reset(&file);
     uint64_t size;
     assert_int_equal(lh_store_stat(st, key, &size, &err), LH_OK);
     char loc[512], uri[700];
@@ -789,7 +789,7 @@ static void test_s3(void **state)
     assert_int_equal(lh_iceberg_table_write(g_s3st, &t, l.version + 1, NULL, 0, NULL, &err), LH_OK);
     assert_int_equal(lh_iceberg_version_hint_set(g_s3st, "datasets/s3t", 3, &err), LH_OK);
     lh_iceberg_loaded_free(&l);
-    lh_arena_free(&arena);
+    lh_arena_reset(&arena);
 
     json_t *checks = json_array();
     json_t *c = json_object(), *rows = json_array();
@@ -932,8 +932,8 @@ static void test_bound_truncation(void **state)
     assert_int_equal(cs[2].null_count, 0);
     assert_int_equal(cs[2].value_count, 2);
     lh_parquet_reader_close(r);
-    lh_arena_free(&arena);
-    lh_buf_free(&file);
+    lh_arena_reset(&arena);
+    lh_buf_reset(&file);
 }
 
 /* A snapshot without files (an empty overwrite) has an empty manifest list. */

@@ -166,8 +166,8 @@ static void write_part(struct lh_store *st, const char *key, const struct lh_ice
                                         .added_sequence_number = seq,
                                         .stats = cs,
                                         .nstats = ncs};
-    lh_buf_free(&file);
-    lh_buf_free(&sj);
+    lh_buf_reset(&file);
+    lh_buf_reset(&sj);
 }
 
 /* One table of two snapshots; the second appends (same schema) or
@@ -281,7 +281,7 @@ static void build_table(struct lh_catalog *cat, struct lh_store *st, const char 
     json_object_set_new(t, "location", json_string(location));
     json_object_set_new(t, "rows", rows);
     json_object_set_new(json_object_get(g_expect, "tables"), name, t);
-    lh_arena_free(&arena);
+    lh_arena_reset(&arena);
 }
 
 static int setup(void **state)

@@ -211,7 +211,7 @@ static int64_t read_current(const char *ds, uint64_t *version, int32_t *ids, siz
                 if (ids && (size_t)(rows + k) < cap)
                     ids[rows + k] = ((const int32_t *)col.values)[k];
             rows += col.length;
-            lh_arena_free(&a);
+            lh_arena_reset(&a);
         }
         lh_parquet_reader_close(r);
     }

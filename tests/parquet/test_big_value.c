@@ -142,7 +142,7 @@ static void test_big_value(void **state)
             value_fill(i, want);
             assert_memory_equal(ss.data + ss.offsets[k], want, n);
         }
-        lh_arena_free(&a);
+        lh_arena_reset(&a);
     }
     assert_int_equal(row, N);
     lh_parquet_reader_close(r);
@@ -217,8 +217,8 @@ static void test_thread_same_file(void **state)
     assert_true(a.len > 0);
     assert_int_equal(a.len, b.len);
     assert_memory_equal(a.data, b.data, a.len);
-    lh_buf_free(&a);
-    lh_buf_free(&b);
+    lh_buf_reset(&a);
+    lh_buf_reset(&b);
 }
 
 int main(int argc, char **argv)

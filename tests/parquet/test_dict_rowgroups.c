@@ -105,12 +105,12 @@ static void test_dictionary_returns_in_later_row_groups(void **state)
                 if (v[i] != val((int)c, row + i))
                     fail_msg("rg %d col %zu row %lld: %lld != %lld", g, c, (long long)i,
                              (long long)v[i], (long long)val((int)c, row + i));
-            lh_arena_free(&arena);
+            lh_arena_reset(&arena);
         }
         row += ROWS_PER_RG;
     }
     lh_parquet_reader_close(r);
-    lh_buf_free(&m.b);
+    lh_buf_reset(&m.b);
 }
 
 int main(void)

@@ -162,7 +162,7 @@ static size_t list_pages(const uint8_t *f, size_t n, struct page *pages, size_t 
 static bool read_all(const uint8_t *f, size_t n, struct lh_buf *out, struct lh_error *err)
 {
     struct lh_parquet_reader *rd;
-    lh_buf_reset(out);
+    lh_buf_clear(out);
     if (lh_parquet_reader_open_mem(f, n, &rd, err) != LH_OK)
         return false;
     const struct lh_parquet_file_info *fi = lh_parquet_reader_info(rd);
@@ -189,7 +189,7 @@ static bool read_all(const uint8_t *f, size_t n, struct lh_buf *out, struct lh_e
                                       (size_t)(arr.offsets[i + 1] - arr.offsets[i]));
                 }
             }
-            lh_arena_free(&a);
+            lh_arena_reset(&a);
         }
     lh_parquet_reader_close(rd);
     return ok;
@@ -215,7 +215,7 @@ static void test_every_page_has_its_crc(void **state)
             assert_int_equal(pages[i].crc, crc_bitwise(f.data + pages[i].body, pages[i].len));
         }
         printf("%s: %zu pages, every one with its CRC\n", codec_name(codecs[k]), np);
-        lh_buf_free(&f);
+        lh_buf_reset(&f);
     }
 }
 
@@ -236,7 +236,7 @@ static void garble_run(enum lh_parquet_codec codec, bool in_pages, int *detected
     uint64_t seed = 0x9E3779B97F4A7C15ull ^ (uint64_t)codec ^ (in_pages ? 0 : 0xABCDEF);
     *detected = *same = *wrong = 0;
     for (int t = 0; t < TRIES; t++) {
-        lh_buf_reset(&copy);
+        lh_buf_clear(&copy);
         lh_buf_append(&copy, f.data, f.len);
         size_t at, n = GARBLE;
         if (in_pages) {
@@ -265,10 +265,10 @@ static void garble_run(enum lh_parquet_codec codec, bool in_pages, int *detected
             printf("  silently wrong: %zu bytes at offset %zu of %zu\n", n, at, f.len);
         }
     }
-    lh_buf_free(&f);
-    lh_buf_free(&want);
-    lh_buf_free(&got);
-    lh_buf_free(&copy);
+    lh_buf_reset(&f);
+    lh_buf_reset(&want);
+    lh_buf_reset(&got);
+    lh_buf_reset(&copy);
 }
 
 static void test_garbled_pages_are_refused(void **state)
@@ -321,8 +321,8 @@ static void test_wrong_crc_field(void **state)
     struct lh_error err;
     assert_false(read_all(f.data, f.len, &out, &err));
     assert_non_null(strstr(err.msg, "fails its CRC check"));
-    lh_buf_free(&f);
-    lh_buf_free(&out);
+    lh_buf_reset(&f);
+    lh_buf_reset(&out);
 }
 
 static const char *out_dir;
@@ -375,8 +375,8 @@ static void test_files_for_other_readers(void **state)
     assert_non_null(fp);
     fprintf(fp, "{\"rows\": %d, \"sum_r\": \"%lld\"}\n", N_ROWS, (long long)sum_ok);
     fclose(fp);
-    lh_buf_free(&got);
-    lh_buf_free(&f);
+    lh_buf_reset(&got);
+    lh_buf_reset(&f);
 }
 
 int main(int argc, char **argv)

@@ -479,7 +479,7 @@ static void test_cases(void **state)
             check_values(c, lh_parquet_reader_info(r), &a);
         else if (c->msg && !strstr(err.msg, c->msg))
             fail_msg("%s: message '%s' lacks '%s'", c->name, err.msg, c->msg);
-        lh_arena_free(&arena);
+        lh_arena_reset(&arena);
         lh_parquet_reader_close(r);
     }
 }
@@ -527,8 +527,8 @@ static void test_bad_args(void **state)
     struct lh_arena tiny;
     lh_arena_init(&tiny, 8);
     assert_int_equal(lh_parquet_reader_read_column(r, 0, 0, &tiny, &a, &err), LH_E_TOOBIG);
-    lh_arena_free(&tiny);
-    lh_arena_free(&arena);
+    lh_arena_reset(&tiny);
+    lh_arena_reset(&arena);
     lh_parquet_reader_close(r);
     assert_int_equal(lh_parquet_reader_open_file("/nonexistent/x.parquet", &r, &err),
                      LH_E_NOTFOUND);

@@ -61,7 +61,7 @@ static const char *vtext(const struct lh_field *f, const struct lh_array *a, int
     else
         gc_value_text(f, a, i, &b);
     snprintf(out, cap, "%.*s", (int)(b.len > 100 ? 100 : b.len), b.data ? (char *)b.data : "");
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     return out;
 }
 
@@ -561,9 +561,9 @@ static int rt_teardown(void **state)
     if (s->r)
         lh_parquet_reader_close(s->r);
     s->r = NULL;
-    lh_arena_free(&s->rd);
-    lh_arena_free(&s->src);
-    lh_buf_free(&s->file);
+    lh_arena_reset(&s->rd);
+    lh_arena_reset(&s->src);
+    lh_buf_reset(&s->file);
     return 0;
 }
 

@@ -161,7 +161,7 @@ static void test_file_frame(void **state)
         assert_int_equal(lh_parquet_writer_close(w, &err), LH_E_STATE);
         lh_parquet_writer_destroy(w);
         data3_free(&d);
-        lh_buf_free(&m.b);
+        lh_buf_reset(&m.b);
     }
 }
 
@@ -192,7 +192,7 @@ static void test_empty_file(void **state)
         assert_memory_equal(m.b.data + m.b.len - 4, "PAR1", 4);
         assert_int_equal(rd32(m.b.data + m.b.len - 8), m.b.len - 12);
         lh_parquet_writer_destroy(w);
-        lh_buf_free(&m.b);
+        lh_buf_reset(&m.b);
     }
 }
 
@@ -340,7 +340,7 @@ static void test_validation(void **state)
         assert_int_equal(st.buffered_bytes, 0);
         assert_int_equal(lh_parquet_writer_close(w, &err), LH_OK);
         lh_parquet_writer_destroy(w);
-        lh_buf_free(&m.b);
+        lh_buf_reset(&m.b);
     }
 }
 
@@ -443,7 +443,7 @@ static void test_row_groups(void **state)
             assert_true(max_buffered <= c->rg_bytes + c->rg_bytes / 4);
         }
         lh_parquet_writer_destroy(w);
-        lh_buf_free(&m.b);
+        lh_buf_reset(&m.b);
     }
 }
 
@@ -481,7 +481,7 @@ static void test_bounded_memory(void **state)
     assert_true(st.row_groups > 10);
     assert_true(max_buffered <= o.row_group_bytes + o.row_group_bytes / 4);
     lh_parquet_writer_destroy(w);
-    lh_buf_free(&m.b);
+    lh_buf_reset(&m.b);
 }
 
 /* ------------------------------------------------------------ sink errors */
@@ -508,7 +508,7 @@ static void test_sink_failure(void **state)
             assert_int_equal(s, LH_E_NOSPC);
             assert_null(w);
             assert_non_null(strstr(err.msg, "disk full"));
-            lh_buf_free(&m.b);
+            lh_buf_reset(&m.b);
             continue;
         }
         assert_int_equal(s, LH_OK);
@@ -535,7 +535,7 @@ static void test_sink_failure(void **state)
         assert_int_equal(m.calls_after_fail, calls);
         data3_free(&d);
         lh_parquet_writer_destroy(w);
-        lh_buf_free(&m.b);
+        lh_buf_reset(&m.b);
     }
 }
 

@@ -72,7 +72,7 @@ static void test_rle_cases(void **state)
         assert_int_equal(out.len, c->nwant);
         if (c->nwant)
             assert_memory_equal(out.data, c->want, c->nwant);
-        lh_buf_free(&out);
+        lh_buf_reset(&out);
     }
 }
 
@@ -94,7 +94,7 @@ static void test_rle_long_literal(void **state)
         assert_int_equal(out.data[i], 0xAA);
     assert_int_equal(out.data[64], 0x03);
     assert_int_equal(out.data[65], 0xAA);
-    lh_buf_free(&out);
+    lh_buf_reset(&out);
 }
 
 /* An independent decoder for the round-trip property. */
@@ -171,7 +171,7 @@ static void test_rle_roundtrip(void **state)
         size_t got = rle_decode(out.data, out.len, w, back, N + 8);
         assert_true(got >= N && got < N + 8); /* padding of the last group only */
         assert_memory_equal(back, vals, N * sizeof *vals);
-        lh_buf_free(&out);
+        lh_buf_reset(&out);
     }
     free(vals);
     free(back);
@@ -214,7 +214,7 @@ static void test_thrift_bytes(void **state)
     assert_memory_equal(b.data, w1, sizeof w1);
 
     /* long field header (delta > 15, and a backwards id), nested struct */
-    lh_buf_reset(&b);
+    lh_buf_clear(&b);
     pq_tw_init(&t, &b);
     pq_tw_root_begin(&t);
     pq_tw_i32(&t, 20, -1);
@@ -231,7 +231,7 @@ static void test_thrift_bytes(void **state)
     assert_memory_equal(b.data, w2, sizeof w2);
 
     /* lists: short header, long header (>= 15 elements), struct elements */
-    lh_buf_reset(&b);
+    lh_buf_clear(&b);
     pq_tw_init(&t, &b);
     pq_tw_root_begin(&t);
     pq_tw_list_begin(&t, 1, PQ_TC_I32, 3);
@@ -255,7 +255,7 @@ static void test_thrift_bytes(void **state)
     w3[n++] = 0x00;
     assert_int_equal(b.len, n);
     assert_memory_equal(b.data, w3, n);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
 }
 
 static void test_thrift_sticky(void **state)
@@ -272,7 +272,7 @@ static void test_thrift_sticky(void **state)
     pq_tw_i32(&t, 2, 1);
     pq_tw_struct_end(&t);
     assert_false(lh_buf_ok(&b));
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
 
     /* nesting deeper than the stack breaks the buffer too */
     lh_buf_init(&b, 0);
@@ -281,14 +281,14 @@ static void test_thrift_sticky(void **state)
     for (int i = 0; i < PQ_TW_DEPTH + 2; i++)
         pq_tw_struct_begin(&t, 1);
     assert_false(lh_buf_ok(&b));
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
 
     /* an unbalanced end as well */
     lh_buf_init(&b, 0);
     pq_tw_init(&t, &b);
     pq_tw_struct_end(&t);
     assert_false(lh_buf_ok(&b));
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
 }
 
 /* ------------------------------------------------------------ statistics */
@@ -401,8 +401,8 @@ static void test_stats_cases(void **state)
             assert_memory_equal(mn.data, c->min, (size_t)c->len);
             assert_memory_equal(mx.data, c->max, (size_t)c->len);
         }
-        lh_buf_free(&mn);
-        lh_buf_free(&mx);
+        lh_buf_reset(&mn);
+        lh_buf_reset(&mx);
         pq_stats_free(&s);
     }
 }

@@ -657,7 +657,7 @@ static void test_run_records(void **state)
     lh_buf_init(&b, 0);
     assert_int_equal(lh_run_record_to_json(&r, &b, &err), LH_OK);
     assert_int_equal(lh_run_record_from_json((char *)b.data, b.len, &r2, &err), LH_OK);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     assert_string_equal(r2.run_id, r.run_id);
     assert_int_equal(r2.reason, LH_RUN_CATCH_UP);
     assert_int_equal(r2.status, LH_RUN_TIMEOUT);

@@ -53,7 +53,7 @@ static struct lh_source *fake_source(void)
 
 static void free_fake(struct lh_source *s)
 {
-    lh_arena_free(&s->arena);
+    lh_arena_reset(&s->arena);
     free(s);
 }
 

@@ -84,7 +84,7 @@ static int fx_put(struct lh_store *st, const char *key, const struct lh_schema *
 out:
     if (rc)
         fprintf(stderr, "fixture %s: %s\n", key, err.msg);
-    lh_buf_free(&buf);
+    lh_buf_reset(&buf);
     return rc;
 }
 

@@ -121,7 +121,7 @@ static char *run(const char *sql, struct lh_error *err)
         lh_buf_cstr(&b);
         out = strdup((const char *)b.data);
     }
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     lh_sql_engine_destroy(e);
     return out;
 }

@@ -57,7 +57,7 @@ static const char *qe(struct lh_sql_engine *en, const char *sql)
     lh_buf_cstr(&b);
     const char *nl = strchr((const char *)b.data, '\n');
     snprintf(res, sizeof res, "%s", nl ? nl + 1 : "");
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     return res;
 }
 
@@ -80,7 +80,7 @@ static const char *qjson(const char *sql, uint64_t limit)
     if (el)
         *el = '\0';
     snprintf(res, sizeof res, "%s", (char *)b.data);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     return res;
 }
 
@@ -90,7 +90,7 @@ static enum lh_status qerr(const char *sql, struct lh_error *err)
     struct lh_buf b;
     lh_buf_init(&b, 0);
     enum lh_status s = lh_sql_execute(eng, sql, 0, LH_SQL_FORMAT_JSON, &b, err);
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     if (s == LH_OK)
         fail_msg("%s: succeeded, expected an error", sql);
     return s;
@@ -226,26 +226,26 @@ static void test_limits(void **state)
         LH_OK);
     lh_buf_cstr(&b);
     assert_string_equal((char *)b.data, "range\n0\n1\n2\n");
-    lh_buf_reset(&b);
+    lh_buf_clear(&b);
     assert_int_equal(
         lh_sql_execute(small, "SELECT repeat('x', 20000)", 0, LH_SQL_FORMAT_JSON, &b, &err),
         LH_E_INVAL);
     assert_non_null(strstr(err.msg, "result is larger than 10000 bytes"));
-    lh_buf_reset(&b);
+    lh_buf_clear(&b);
     assert_int_equal(lh_sql_execute(small, "SELECT list(i) FROM range(100000000) t(i)", 0,
                                     LH_SQL_FORMAT_JSON, &b, &err),
                      LH_E_INVAL);
     assert_non_null(strstr(err.msg, "memory limit is 64 MiB"));
-    lh_buf_reset(&b);
+    lh_buf_clear(&b);
     assert_int_equal(lh_sql_execute(small, "SELECT count(*) FROM range(100000000000000)", 0,
                                     LH_SQL_FORMAT_JSON, &b, &err),
                      LH_E_TIMEOUT);
     assert_string_equal(err.msg, "query time limit of 3000 ms exceeded");
-    lh_buf_reset(&b);
+    lh_buf_clear(&b);
     assert_int_equal(lh_sql_execute(small, "SELECT 42", 0, LH_SQL_FORMAT_CSV, &b, &err), LH_OK);
     lh_buf_cstr(&b);
     assert_string_equal((char *)b.data, "42\n42\n");
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     lh_sql_engine_destroy(small);
 }
 
@@ -283,7 +283,7 @@ static void test_part_mismatch(void **state)
                                     "datasets/orders/v1/part-00000.parquet is missing"));
     assert_string_equal(qe(e2, "SELECT count(*) FROM customers"), "40\n");
     assert_string_equal(qe(e2, "SHOW TABLES"), "customers\nsorted\ntypes\n");
-    lh_buf_free(&b);
+    lh_buf_reset(&b);
     lh_sql_engine_destroy(e2);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", d2);
     assert_int_equal(system(cmd), 0);

@@ -212,8 +212,8 @@ static void test_differential(void **state)
                     (char *)want.data);
             fail_msg("query %zu differs (printed above)", i);
         }
-        lh_buf_free(&want);
-        lh_buf_free(&got);
+        lh_buf_reset(&want);
+        lh_buf_reset(&got);
     }
     pclose(p);
     lh_sql_engine_destroy(e);

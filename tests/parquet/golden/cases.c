@@ -564,12 +564,12 @@ static enum lh_status build_leaf(const struct lh_field *f, int64_t n, const int6
         }
         uint8_t *data = lh_arena_alloc(arena, heap.len + 1);
         if (!data || !lh_buf_ok(&heap)) {
-            lh_buf_free(&heap);
+            lh_buf_reset(&heap);
             return lh_error_set(err, LH_E_NOMEM, "arena");
         }
         if (heap.len)
             memcpy(data, heap.data, heap.len);
-        lh_buf_free(&heap);
+        lh_buf_reset(&heap);
         out->offsets = offsets;
         out->data = data;
         return LH_OK;
@@ -717,7 +717,7 @@ enum lh_status gc_write_case(const struct gc_case *c, lh_parquet_sink_fn sink, v
         lh_parquet_writer_stats(w, stats);
 fail:
     lh_parquet_writer_destroy(w);
-    lh_arena_free(&arena);
+    lh_arena_reset(&arena);
     return st;
 }
 
@@ -881,7 +881,7 @@ static void json_value(const struct lh_field *f, const struct lh_array *a, int64
         lh_buf_append_str(out, "null");
         return;
     }
-    lh_buf_reset(tmp);
+    lh_buf_clear(tmp);
     gc_value_text(f, a, i, tmp);
     if (f->type == LH_T_BOOL)
         lh_buf_append(out, tmp->data, tmp->len);
@@ -954,5 +954,5 @@ void gc_expected_json(const struct gc_case *c, const struct lh_array *cols, stru
         lh_buf_append_str(out, "]}");
     }
     lh_buf_append_str(out, "\n]}\n");
-    lh_buf_free(&tmp);
+    lh_buf_reset(&tmp);
 }

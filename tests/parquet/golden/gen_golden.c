@@ -59,8 +59,8 @@ fail:
     if (rc)
         fprintf(stderr, "gen_golden: %s: %s\n", lh_status_str(err.status), err.msg);
     lh_atomic_file_abort(&af);
-    lh_buf_free(&json);
-    lh_arena_free(&arena);
+    lh_buf_reset(&json);
+    lh_arena_reset(&arena);
     return rc;
 }
 
