@@ -35,6 +35,24 @@ expect "key file created" 0 test -f "$T/secret.key"
 expect "add postgres cron" 0 "$LH" schedule add nightly --postgres \
     --dsn 'postgres://ro@pg/app' --password-env PGPASS --table public.orders \
     --cron '30 2 * * *' --tz America/New_York --retries 2 --timeout 10m --catch-up skip
+# issue 14: a cron schedule waits for its first cron time; the CLI says
+# when that is, in UTC and in the zone, and that nothing fires without a daemon
+has "cron first run in UTC" "$T/out" "first run: [0-9-]*T0[67]:30:00Z"
+has "cron first run in its zone" "$T/out" "T02:30:00-0[45]:00 America/New_York"
+has "no daemon: nothing fires" "$T/out" "nothing fires until 'lakehouse serve'"
+expect "add cron --run-now" 0 "$LH" schedule add nightly-now --postgres \
+    --dsn 'postgres://ro@pg/app' --table t --cron '30 2 * * *' --tz America/New_York --run-now
+expect "show cron --run-now" 0 "$LH" schedule show nightly-now --json
+now_day=$(date -u +%Y-%m-%dT%H)
+if grep '"next_run_at"' "$T/out" | grep -q "\"$now_day"; then ok "--run-now is due now"; \
+else bad "--run-now is due now: $(grep next_run_at "$T/out")"; fi
+expect "add interval --no-run-now" 0 "$LH" schedule add later --postgres \
+    --dsn 'postgres://ro@pg/app' --table t --every 2d --no-run-now
+later_day=$(date -u -d '+2 days' +%Y-%m-%d)
+has "--no-run-now waits one interval" "$T/out" "first run: ${later_day}T"
+expect "--run-now only on add" 2 "$LH" schedule update later --run-now
+expect "rm nightly-now" 0 "$LH" schedule rm nightly-now
+expect "rm later" 0 "$LH" schedule rm later
 expect "add duplicate" 1 "$LH" schedule add nightly --postgres --dsn 'postgres://h/d' \
     --table t --every 1m
 has "duplicate message" "$T/err" "already exists"
