@@ -58,6 +58,11 @@ static const char *usage =
     "  --catch-up once|skip      after downtime: run once, or wait for the next time\n"
     "  --auto-pause-after N      pause after N failed runs in a row (0 = never)\n"
     "  --description TEXT  --created-by WHO  --disabled (add)  --enable|--disable (update)\n"
+    "  --run-now                 (add) run once at once too; a cron schedule then goes\n"
+    "                            on at its cron times (default: cron waits for its\n"
+    "                            first time, an interval runs at once)\n"
+    "  --no-run-now              (add) an interval schedule first runs one interval\n"
+    "                            from now\n"
     "\n"
     "storage:\n"
     "  --data DIR | --store URL  (default $LAKEHOUSE_DATA or ./lakehouse-data)\n"
@@ -116,6 +121,7 @@ static const char *const val_names[O_N] = {
 struct opts {
     const char *val[O_N];
     bool mysql, postgres, json, disabled, enable, disable;
+    enum lh_first_run first; /* add: --run-now / --no-run-now */
     const char *cmd, *id;
 };
 
@@ -350,6 +356,37 @@ static void print_json(const struct lh_schedule *d)
 static void fmt_time(int64_t us, char *out, size_t cap)
 {
     lh_time_format_iso(us - us % 1000000, out, cap);
+}
+
+/* "first run 2026-12-08T01:00:00Z (2026-12-08T02:00:00+01:00 Europe/Berlin)":
+ * when a schedule just created first fires, in UTC and in its zone; and,
+ * without a daemon, that nothing fires until one runs. */
+static void print_first_run(const struct lh_schedule *d, bool daemon)
+{
+    char t[48], l[48] = "";
+    fmt_time(d->next_run_at_us, t, sizeof t);
+    if (!d->enabled) {
+        printf("first run: none (disabled; 'lakehouse schedule resume %s' enables it)\n", d->id);
+        return;
+    }
+    const struct lh_tz *tz = lh_tz_utc();
+    struct lh_error err;
+    if (d->tz_name[0] && lh_tz_load(d->tz_name, &tz, &err) != LH_OK)
+        tz = lh_tz_utc();
+    struct lh_tz_local loc;
+    int64_t secs = d->next_run_at_us / 1000000;
+    lh_tz_to_local(tz, secs, &loc);
+    lh_time_format_iso(loc.local * 1000000, l, sizeof l);
+    size_t n = strlen(l);
+    if (n && l[n - 1] == 'Z') { /* the local wall time with its offset */
+        int32_t off = loc.offset < 0 ? -loc.offset : loc.offset;
+        snprintf(l + n - 1, sizeof l - (n - 1), "%c%02d:%02d", loc.offset < 0 ? '-' : '+',
+                 (int)(off / 3600), (int)(off % 3600 / 60));
+    }
+    printf("first run: %s (%s %s)\n", t, l, lh_tz_name(tz));
+    if (!daemon)
+        printf("no daemon is running: nothing fires until 'lakehouse serve' runs on this "
+               "store\n");
 }
 
 static void outcome_text(const struct lh_schedule *d, char *out, size_t cap)
@@ -658,8 +695,27 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
         if ((rc = apply(o, d)) != 0)
             goto done;
         rc = 1;
-        if (!to_body(d, &body) ||
-            remote(ref, "POST", "/api/schedules", (const char *)body.data, &b, c) != 201)
+        if (!to_body(d, &body))
+            goto done;
+        if (o->first != LH_FIRST_RUN_DEFAULT) { /* the body's run_now */
+            json_t *j = json_loadb((const char *)body.data, body.len, 0, NULL);
+            char *txt = NULL;
+            if (j && json_object_set_new(j, "run_now", json_boolean(o->first == LH_FIRST_RUN_NOW)) == 0)
+                txt = json_dumps(j, JSON_COMPACT);
+            json_decref(j);
+            lh_buf_reset(&body);
+            if (txt)
+                lh_buf_append_str(&body, txt);
+            lh_buf_cstr(&body);
+            if (txt)
+                lh_schedule_wipe(txt, strlen(txt));
+            free(txt);
+            if (!txt || !lh_buf_ok(&body)) {
+                lh_cli_error("schedule add: out of memory");
+                goto done;
+            }
+        }
+        if (remote(ref, "POST", "/api/schedules", (const char *)body.data, &b, c) != 201)
             goto done;
         struct lh_error err;
         if (lh_schedule_from_json((const char *)b.data, b.len, NULL, d, NULL, &err) != LH_OK) {
@@ -669,6 +725,7 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
         char trig[300];
         lh_schedule_trigger_text(d, trig, sizeof trig);
         printf("created schedule %s (%s, %s) in the daemon at %s\n", d->id, d->dsn, trig, ref->url);
+        print_first_run(d, true);
         rc = 0;
     } else if (strcmp(c, "rm") == 0) {
         if (remote(ref, "DELETE", path, NULL, &b, c) != 204)
@@ -810,18 +867,19 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
         }
         if ((rc = apply(o, d)) != 0)
             goto done;
-        if (lh_schedule_store_create(ss, d, &err) != LH_OK) {
+        if (lh_schedule_validate(d, true, &err) != LH_OK ||
+            lh_schedule_first_run(d, lh_time_wall_us(), o->first, &err) != LH_OK ||
+            lh_schedule_store_create(ss, d, &err) != LH_OK) {
             lh_cli_error("schedule add: %s", err.msg);
             rc = 1;
             goto done;
         }
         if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK)
             lh_cli_error("schedule add: %s", err.msg);
-        char trig[300], t[48];
+        char trig[300];
         lh_schedule_trigger_text(d, trig, sizeof trig);
-        fmt_time(d->next_run_at_us, t, sizeof t);
-        printf("created schedule %s (%s, %s); next run %s\n", d->id, d->dsn, trig,
-               d->enabled ? t : "- (disabled)");
+        printf("created schedule %s (%s, %s)\n", d->id, d->dsn, trig);
+        print_first_run(d, false);
     } else if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK) {
         lh_cli_error("schedule %s: %s", c, err.msg);
         rc = 1;
@@ -904,6 +962,10 @@ int lh_cmd_schedule(int argc, char **argv)
             o.json = true;
         } else if (strcmp(a, "--disabled") == 0) {
             o.disabled = true;
+        } else if (strcmp(a, "--run-now") == 0) {
+            o.first = LH_FIRST_RUN_NOW;
+        } else if (strcmp(a, "--no-run-now") == 0) {
+            o.first = LH_FIRST_RUN_LATER;
         } else if (strcmp(a, "--enable") == 0) {
             o.enable = true;
         } else if (strcmp(a, "--disable") == 0) {
@@ -917,6 +979,11 @@ int lh_cmd_schedule(int argc, char **argv)
             lh_cli_error("schedule: unexpected argument '%s'", a);
             return 2;
         }
+    }
+    if (o.first != LH_FIRST_RUN_DEFAULT && strcmp(o.cmd, "add") != 0) {
+        lh_cli_error("schedule %s: --run-now/--no-run-now are for 'add' (to run now: "
+                     "'lakehouse schedule run ID')", o.cmd);
+        return 2;
     }
     bool list = strcmp(o.cmd, "list") == 0;
     if (!list && !o.id) {

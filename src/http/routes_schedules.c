@@ -150,11 +150,13 @@ static void store_error(struct http_req *req, struct http_resp *resp, const stru
     http_resp_status_error(resp, err->status, http_msg_field(req, err->msg, def_field), err->msg);
 }
 
-/* Parses a request body into *d: state fields dropped, created_at and
- * next_run_at set to now, enabled defaulting to true, id from the path
- * when given. The DSN stays as sent (the store seals it). false: resp set. */
+/* Parses a request body into *d: unknown fields refused (at any level),
+ * state fields dropped, created_at and next_run_at set to now, enabled
+ * defaulting to true, id from the path when given. first (POST only; NULL
+ * on PUT, where run_now is refused) gets the body's run_now. The DSN stays
+ * as sent (the store seals it). false: resp set. */
 static bool parse_body(struct http_req *req, struct http_resp *resp, const char *path_id,
-                       struct lh_schedule *d)
+                       struct lh_schedule *d, enum lh_first_run *first)
 {
     json_t *b = json_deep_copy(req->json);
     struct lh_error err;
@@ -163,6 +165,38 @@ static bool parse_body(struct http_req *req, struct http_resp *resp, const char 
     if (!b) {
         http_resp_error(resp, 500, NULL, "out of memory");
         return false;
+    }
+    json_t *rn = json_object_get(b, "run_now");
+    if (rn) {
+        if (!first) {
+            http_resp_error(resp, 400, "run_now",
+                            "run_now: only on create; to run now, POST "
+                            "/api/schedules/{id}/run");
+            goto done;
+        }
+        if (!json_is_boolean(rn) && !json_is_null(rn)) {
+            http_resp_error(resp, 400, "run_now", "run_now: must be true, false or null");
+            goto done;
+        }
+        *first = json_is_true(rn)    ? LH_FIRST_RUN_NOW
+                 : json_is_false(rn) ? LH_FIRST_RUN_LATER
+                                     : LH_FIRST_RUN_DEFAULT;
+        json_object_del(b, "run_now");
+    }
+    {
+        char *raw = json_dumps(b, JSON_COMPACT);
+        if (!raw) {
+            http_resp_error(resp, 500, NULL, "out of memory");
+            goto done;
+        }
+        enum lh_status cs = lh_schedule_json_check_fields(raw, strlen(raw), &err);
+        lh_schedule_wipe(raw, strlen(raw));
+        free(raw);
+        if (cs != LH_OK) {
+            http_resp_error(resp, cs == LH_E_TOOBIG ? 413 : 400,
+                            http_msg_field(req, err.msg, "schedule"), "%s", err.msg);
+            goto done;
+        }
     }
     for (size_t i = 0; i < sizeof state_fields / sizeof state_fields[0]; i++)
         json_object_del(b, state_fields[i]);
@@ -239,8 +273,13 @@ static void create(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 500, NULL, "out of memory");
         return;
     }
-    if (!parse_body(req, resp, NULL, d))
+    enum lh_first_run first = LH_FIRST_RUN_DEFAULT;
+    if (!parse_body(req, resp, NULL, d, &first))
         goto done;
+    if (lh_schedule_first_run(d, lh_time_wall_us(), first, &err) != LH_OK) {
+        http_resp_error(resp, 400, "trigger.expr", "trigger.expr: %s", err.msg);
+        goto done;
+    }
     if (d->dsn_secret[0]) {
         http_resp_error(resp, 400, "kind.dsn_secret",
                         "kind.dsn_secret: not accepted on create; send the DSN with its password");
@@ -309,7 +348,7 @@ static void put_one(struct http_req *req, struct http_resp *resp)
         store_error(req, resp, &err, "id");
         goto done;
     }
-    if (!parse_body(req, resp, id, d))
+    if (!parse_body(req, resp, id, d, NULL))
         goto done;
     if (strcmp(d->dsn, cur->dsn) == 0 && !d->password_env[0] &&
         (!d->dsn_secret[0] || strcmp(d->dsn_secret, cur->dsn_secret) == 0)) {

@@ -255,6 +255,28 @@ enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct
     return LH_OK;
 }
 
+enum lh_status lh_schedule_first_run(struct lh_schedule *def, int64_t now_us,
+                                     enum lh_first_run run_now, struct lh_error *err)
+{
+    if (run_now == LH_FIRST_RUN_NOW) {
+        def->next_run_at_us = now_us;
+        return LH_OK;
+    }
+    if (def->trigger.kind == LH_TRIGGER_CRON) {
+        int64_t next = 0;
+        enum lh_status s = lh_cron_next(&def->trigger.cron, def->trigger.tz,
+                                        lh_sched_floor_div(now_us, 1000000), &next, err);
+        if (s != LH_OK)
+            return s;
+        def->next_run_at_us = next * 1000000;
+        return LH_OK;
+    }
+    def->next_run_at_us = now_us;
+    if (run_now == LH_FIRST_RUN_LATER)
+        def->next_run_at_us += def->trigger.interval_secs * 1000000;
+    return LH_OK;
+}
+
 /* ------------------------------------------------------------------ JSON reading */
 
 struct rd {
@@ -567,6 +589,91 @@ done:
             *sealed = ch;
     }
     return LH_OK;
+}
+
+/* ------------------------------------------------------------------ strict field check */
+
+/* The names each object of a schedule may carry: what the writers above
+ * and below emit, nothing more. "type" of kind and trigger picks the set. */
+static const char *const top_fields[] = {
+    "id",           "kind",          "trigger",          "enabled",
+    "created_at",   "created_by",    "next_run_at",      "last_run_at",
+    "last_outcome", "run_count",     "failure_count",    "retry",
+    "timeout_secs", "catch_up",      "description",      "auto_pause_after",
+    "consecutive_failures",          "paused_reason",    "retry_state",
+    "running",      "active_run_id", NULL};
+static const char *const kind_fields[] = {
+    "type",     "dsn",          "table",         "query",   "where", "columns", "dataset_name",
+    "batch_size", "order_by",   "dsn_secret",    "password_env",    "mode",  "cursor_column",
+    "limit",    NULL};
+static const char *const interval_fields[] = {"type", "secs", "anchor", NULL};
+static const char *const cron_fields[] = {"type", "expr", "tz", NULL};
+static const char *const outcome_fields[] = {"at", "success", "message", "rows", "duration_secs",
+                                             NULL};
+static const char *const retry_fields[] = {"max_attempts", "base_secs", "cap_secs", NULL};
+static const char *const retry_state_fields[] = {"attempt", "target", NULL};
+
+/* false (err set) at the first key of o not in names; o may be anything. */
+static bool check_keys(json_t *o, const char *prefix, const char *const *names,
+                       struct lh_error *err)
+{
+    if (!json_is_object(o))
+        return true; /* the reader reports a wrong type */
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        bool known = false;
+        for (const char *const *n = names; *n && !known; n++)
+            known = strcmp(k, *n) == 0;
+        if (known)
+            continue;
+        char want[400];
+        size_t len = 0;
+        want[0] = '\0';
+        for (const char *const *n = names; *n && len < sizeof want; n++) {
+            int w = snprintf(want + len, sizeof want - len, "%s%s", len ? ", " : "", *n);
+            if (w < 0)
+                break;
+            len += (size_t)w;
+        }
+        lh_error_set(err, LH_E_FORMAT, "%s%s%.*s: unknown field (want one of: %s)", prefix,
+                     prefix[0] ? "." : "", 64, k, want);
+        return false;
+    }
+    (void)v;
+    return true;
+}
+
+enum lh_status lh_schedule_json_check_fields(const char *p, size_t n, struct lh_error *err)
+{
+    if (n > LH_SCHEDULE_JSON_MAX)
+        return lh_error_set(err, LH_E_TOOBIG, "schedule JSON larger than %u bytes",
+                            LH_SCHEDULE_JSON_MAX);
+    json_error_t je;
+    json_t *root = json_loadb(p, n, 0, &je);
+    if (!root)
+        return lh_error_set(err, LH_E_FORMAT, "not JSON: %s (line %d)", je.text, je.line);
+    bool ok = check_keys(root, "", top_fields, err);
+    if (ok && json_is_object(root)) {
+        ok = check_keys(json_object_get(root, "kind"), "kind", kind_fields, err);
+        json_t *t = json_object_get(root, "trigger");
+        const char *ty = json_string_value(json_object_get(t, "type"));
+        if (ok && ty && strcmp(ty, "cron") == 0)
+            ok = check_keys(t, "trigger", cron_fields, err);
+        else if (ok && ty && strcmp(ty, "interval") == 0)
+            ok = check_keys(t, "trigger", interval_fields, err);
+        if (ok)
+            ok = check_keys(json_object_get(root, "last_outcome"), "last_outcome",
+                            outcome_fields, err);
+        if (ok)
+            ok = check_keys(json_object_get(root, "retry"), "retry", retry_fields, err);
+        if (ok)
+            ok = check_keys(json_object_get(root, "retry_state"), "retry_state",
+                            retry_state_fields, err);
+    }
+    json_decref(root);
+    return ok ? LH_OK : LH_E_FORMAT;
 }
 
 /* ------------------------------------------------------------------ JSON writing */

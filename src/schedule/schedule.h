@@ -253,6 +253,19 @@ void lh_schedule_init(struct lh_schedule *def, const char *id, int64_t now_us);
 enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id,
                                     struct lh_error *err) LH_NODISCARD;
 
+/* When a new schedule first fires, set in def->next_run_at_us (def must
+ * have passed lh_schedule_validate: the trigger is resolved). run_now:
+ *   LH_FIRST_RUN_DEFAULT  cron: the first cron time after now_us;
+ *                         interval: now_us (the reference: at once);
+ *   LH_FIRST_RUN_NOW      now_us for both ("run once now too": a cron
+ *                         schedule then goes on at its cron times);
+ *   LH_FIRST_RUN_LATER    cron: as the default; interval: now_us + secs.
+ * lh_cron_next's errors for a cron with no fire time ahead. */
+enum lh_first_run { LH_FIRST_RUN_DEFAULT, LH_FIRST_RUN_NOW, LH_FIRST_RUN_LATER };
+enum lh_status lh_schedule_first_run(struct lh_schedule *def, int64_t now_us,
+                                     enum lh_first_run run_now,
+                                     struct lh_error *err) LH_NODISCARD;
+
 /* "mysql:customers" (the reference's label). */
 void lh_schedule_label(const struct lh_schedule *def, char *out, size_t cap);
 const char *lh_schedule_mode_name(enum lh_schedule_mode m);
@@ -302,6 +315,15 @@ void lh_schedule_wipe(void *p, size_t n);
 enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_schedule_key *key,
                                      struct lh_schedule *def, bool *sealed,
                                      struct lh_error *err) LH_NODISCARD;
+/* Strict check of a schedule body a client sent (POST/PUT): LH_E_FORMAT
+ * naming the first field that no schedule has, at any level
+ * ("trigger.expression: unknown field (want type, expr, tz)"). Accepts
+ * every field lh_schedule_to_json and lh_schedule_to_json_compact write
+ * (the reference's shape among them), so a GET answer fed back passes.
+ * Only the field names are checked here; lh_schedule_from_json checks the
+ * values. */
+enum lh_status lh_schedule_json_check_fields(const char *p, size_t n,
+                                             struct lh_error *err) LH_NODISCARD;
 /* Pretty JSON, reference field order first, then the additions. */
 enum lh_status lh_schedule_to_json(const struct lh_schedule *def, struct lh_buf *out,
                                    struct lh_error *err) LH_NODISCARD;

@@ -270,6 +270,153 @@ static json_t *get_json(const char *path, long want)
     return j;
 }
 
+/* One request; the status, and the body as JSON (NULL when not JSON). */
+static json_t *send_json(const char *method, const char *path, const char *body, long *status)
+{
+    struct reply r;
+    assert_true(http_do(&d, method, path, "application/json", NULL, body,
+                        body ? strlen(body) : 0, &r));
+    check_clean(&r);
+    *status = r.status;
+    json_t *j = json_loads(r.body ? r.body : "", 0, NULL);
+    reply_free(&r);
+    return j;
+}
+
+static int64_t doc_time(json_t *doc, const char *key)
+{
+    int64_t us = 0;
+    const char *s = json_string_value(json_object_get(doc, key));
+    if (!s || lh_time_parse_iso(s, &us, NULL) != LH_OK)
+        fail_msg("%s: not a time", key);
+    return us;
+}
+
+#define SDSN "\"kind\":{\"type\":\"postgres\",\"dsn\":\"postgres://u:p@127.0.0.1:1/d\",\"table\":\"t\"}"
+
+/* Issue 14: a cron schedule first fires at its first cron time, not at
+ * creation; an interval one at once unless run_now is false; run_now true
+ * runs either at once. */
+static void test_schedule_first_run(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        int64_t want_delay; /* next_run_at - created_at, seconds; -1: a Berlin 02:00 */
+    } c[] = {
+        {"{\"id\":\"fr-cron\",\"enabled\":false," SDSN
+         ",\"trigger\":{\"type\":\"cron\",\"expr\":\"0 2 * * *\",\"tz\":\"Europe/Berlin\"}}",
+         -1},
+        {"{\"id\":\"fr-cron-now\",\"enabled\":false,\"run_now\":true," SDSN
+         ",\"trigger\":{\"type\":\"cron\",\"expr\":\"0 2 * * *\",\"tz\":\"Europe/Berlin\"}}",
+         0},
+        {"{\"id\":\"fr-int\",\"enabled\":false," SDSN
+         ",\"trigger\":{\"type\":\"interval\",\"secs\":600}}",
+         0},
+        {"{\"id\":\"fr-int-later\",\"enabled\":false,\"run_now\":false," SDSN
+         ",\"trigger\":{\"type\":\"interval\",\"secs\":600}}",
+         600},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        long st;
+        json_t *j = send_json("POST", "/api/schedules", c[i].body, &st);
+        if (st != 201)
+            fail_msg("case %zu: %ld", i, st);
+        assert_null(json_object_get(j, "run_now")); /* not stored */
+        int64_t created = doc_time(j, "created_at"), next = doc_time(j, "next_run_at");
+        if (c[i].want_delay >= 0) {
+            /* created_at is written to the second, next_run_at too */
+            if (llabs((next - created) / 1000000 - c[i].want_delay) > 1)
+                fail_msg("case %zu: next_run_at %lld s after creation, want %lld", i,
+                         (long long)((next - created) / 1000000), (long long)c[i].want_delay);
+        } else {
+            const char *n = json_string_value(json_object_get(j, "next_run_at"));
+            assert_true(next > created);
+            assert_true(next - created <= INT64_C(86400) * 1000000);
+            /* 02:00 in Berlin is 01:00 or 00:00 UTC */
+            if (!strstr(n, "T01:00:00") && !strstr(n, "T00:00:00"))
+                fail_msg("cron next_run_at %s is not 02:00 Europe/Berlin", n);
+        }
+        json_decref(j);
+    }
+    const char *const ids[] = {"fr-cron", "fr-cron-now", "fr-int", "fr-int-later"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[64];
+        long st;
+        snprintf(path, sizeof path, "/api/schedules/%s", ids[i]);
+        json_decref(send_json("DELETE", path, NULL, &st));
+        assert_int_equal(st, 204);
+    }
+}
+
+/* Issue 14: unknown fields at every level are a 400 naming the field, on
+ * POST and PUT; the reference's shape and a GET answer fed back pass. */
+static void test_schedule_strict_fields(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *body, *field;
+    } bad[] = {
+        {"POST", "{\"id\":\"st\",\"enable\":false," SDSN
+                 ",\"trigger\":{\"type\":\"interval\",\"secs\":60}}", "enable"},
+        {"POST", "{\"id\":\"st\",\"kind\":{\"type\":\"postgres\",\"dsn\":"
+                 "\"postgres://u:p@127.0.0.1:1/d\",\"tabel\":\"t\",\"table\":\"t\"},"
+                 "\"trigger\":{\"type\":\"interval\",\"secs\":60}}", "kind.tabel"},
+        {"POST", "{\"id\":\"st\"," SDSN
+                 ",\"trigger\":{\"type\":\"cron\",\"expr\":\"0 2 * * *\",\"timezone\":\"UTC\"}}",
+         "trigger.timezone"},
+        {"POST", "{\"id\":\"st\"," SDSN
+                 ",\"trigger\":{\"type\":\"interval\",\"secs\":60,\"tz\":\"UTC\"}}", "trigger.tz"},
+        {"POST", "{\"id\":\"st\"," SDSN ",\"trigger\":{\"type\":\"interval\",\"secs\":60},"
+                 "\"retry\":{\"max_attemps\":2}}", "retry.max_attemps"},
+        {"PUT", "{\"id\":\"st-ok\",\"enabel\":true," SDSN
+                ",\"trigger\":{\"type\":\"interval\",\"secs\":60}}", "enabel"},
+        {"PUT", "{\"id\":\"st-ok\",\"run_now\":true," SDSN
+                ",\"trigger\":{\"type\":\"interval\",\"secs\":60}}", "run_now"},
+    };
+    long st;
+    /* the reference's own shape, state fields and all */
+    json_t *j = send_json(
+        "POST", "/api/schedules",
+        "{\"id\":\"st-ok\",\"kind\":{\"type\":\"mysql\",\"dsn\":\"mysql://u:p@127.0.0.1:1/d\","
+        "\"table\":\"t\",\"dataset_name\":null,\"batch_size\":null,\"order_by\":null},"
+        "\"trigger\":{\"type\":\"interval\",\"secs\":3600},\"enabled\":false,"
+        "\"created_at\":\"2026-04-16T20:36:04Z\",\"created_by\":\"ops\","
+        "\"next_run_at\":\"2026-04-16T21:36:05Z\",\"last_run_at\":null,\"last_outcome\":null,"
+        "\"run_count\":0,\"failure_count\":0}",
+        &st);
+    if (st != 201)
+        fail_msg("reference shape: %ld %s", st,
+                 json_string_value(json_object_get(j, "error")) ? json_string_value(json_object_get(j, "error")) : "");
+    json_decref(j);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = send_json(bad[i].method,
+                      bad[i].method[1] == 'U' ? "/api/schedules/st-ok" : "/api/schedules",
+                      bad[i].body, &st);
+        const char *f = json_string_value(json_object_get(j, "field"));
+        const char *e = json_string_value(json_object_get(j, "error"));
+        if (st != 400 || !e || !strstr(e, bad[i].field) || !f ||
+            strcmp(f, bad[i].field) != 0)
+            fail_msg("case %zu: %ld field %s error %s (want 400 naming %s)", i, st,
+                     f ? f : "-", e ? e : "-", bad[i].field);
+        json_decref(j);
+    }
+    /* what GET answers goes back as a PUT unchanged */
+    struct reply r;
+    assert_true(http_do(&d, "GET", "/api/schedules/st-ok", NULL, NULL, NULL, 0, &r));
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"active_run_id\""));
+    char *doc = strdup(r.body);
+    reply_free(&r);
+    j = send_json("PUT", "/api/schedules/st-ok", doc, &st);
+    free(doc);
+    if (st != 200)
+        fail_msg("GET fed back as PUT: %ld", st);
+    json_decref(j);
+    json_decref(send_json("DELETE", "/api/schedules/st-ok", NULL, &st));
+    assert_int_equal(st, 204);
+}
+
 static void test_event_ack(void **state)
 {
     (void)state;
@@ -807,6 +954,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_event_ack),
+        cmocka_unit_test(test_schedule_first_run),
+        cmocka_unit_test(test_schedule_strict_fields),
         cmocka_unit_test(test_health_and_openapi),
         cmocka_unit_test(test_redaction_of_tampered_record),
         cmocka_unit_test(test_body_limit),

@@ -35,6 +35,31 @@ expect "key file created" 0 test -f "$T/secret.key"
 expect "add postgres cron" 0 "$LH" schedule add nightly --postgres \
     --dsn 'postgres://ro@pg/app' --password-env PGPASS --table public.orders \
     --cron '30 2 * * *' --tz America/New_York --retries 2 --timeout 10m --catch-up skip
+# issue 14: a cron schedule waits for its first cron time; the CLI says
+# when that is, in UTC and in the zone, and that nothing fires without a daemon
+has "cron first run in UTC" "$T/out" "first run: [0-9-]*T0[67]:30:00Z"
+has "cron first run in its zone" "$T/out" "T02:30:00-0[45]:00 America/New_York"
+has "no daemon: nothing fires" "$T/out" "nothing fires until 'lakehouse serve'"
+# within [t0, t1] (seconds since the epoch, 1 s of slack each side)
+between() { # between NAME TIMESTAMP T0 T1
+  local t; t=$(date -u -d "$2" +%s 2>/dev/null || echo 0)
+  if [ "$t" -ge $(($3 - 1)) ] && [ "$t" -le $(($4 + 1)) ]; then ok "$1"; else bad "$1: $2"; fi
+}
+t0=$(date -u +%s)
+expect "add cron --run-now" 0 "$LH" schedule add nightly-now --postgres \
+    --dsn 'postgres://ro@pg/app' --table t --cron '30 2 * * *' --tz America/New_York --run-now
+t1=$(date -u +%s)
+expect "show cron --run-now" 0 "$LH" schedule show nightly-now --json
+between "--run-now is due now" "$(sed -n 's/.*"next_run_at": "\([^"]*\)".*/\1/p' "$T/out")" "$t0" "$t1"
+t0=$(date -u +%s)
+expect "add interval --no-run-now" 0 "$LH" schedule add later --postgres \
+    --dsn 'postgres://ro@pg/app' --table t --every 2d --no-run-now
+t1=$(date -u +%s)
+between "--no-run-now waits one interval" \
+    "$(sed -n 's/^first run: \([^ ]*\).*/\1/p' "$T/out")" $((t0 + 172800)) $((t1 + 172800))
+expect "--run-now only on add" 2 "$LH" schedule update later --run-now
+expect "rm nightly-now" 0 "$LH" schedule rm nightly-now
+expect "rm later" 0 "$LH" schedule rm later
 expect "add duplicate" 1 "$LH" schedule add nightly --postgres --dsn 'postgres://h/d' \
     --table t --every 1m
 has "duplicate message" "$T/err" "already exists"

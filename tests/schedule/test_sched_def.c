@@ -359,6 +359,99 @@ static void test_unknown_fields_tolerated(void **state)
     assert_int_equal(d.trigger.interval_secs, 60);
 }
 
+/* Issue 14: a new cron schedule first fires at its first cron time (the
+ * clock is the argument); an interval one at once unless told later. */
+static void test_first_run(void **state)
+{
+    (void)state;
+    struct lh_schedule d;
+    struct lh_error err;
+    const int64_t now = iso("2026-12-07T12:06:00Z");
+    lh_schedule_init(&d, "fr", now);
+    d.trigger.kind = LH_TRIGGER_CRON;
+    snprintf(d.cron_expr, sizeof d.cron_expr, "0 2 * * *");
+    snprintf(d.tz_name, sizeof d.tz_name, "Europe/Berlin");
+    snprintf(d.dsn, sizeof d.dsn, "postgres://u@h/d");
+    snprintf(d.table, sizeof d.table, "t");
+    assert_int_equal(lh_schedule_validate(&d, true, &err), LH_OK);
+    assert_int_equal(lh_schedule_first_run(&d, now, LH_FIRST_RUN_DEFAULT, &err), LH_OK);
+    assert_true(d.next_run_at_us == iso("2026-12-08T01:00:00Z"));
+    assert_int_equal(lh_schedule_first_run(&d, now, LH_FIRST_RUN_LATER, &err), LH_OK);
+    assert_true(d.next_run_at_us == iso("2026-12-08T01:00:00Z"));
+    assert_int_equal(lh_schedule_first_run(&d, now, LH_FIRST_RUN_NOW, &err), LH_OK);
+    assert_true(d.next_run_at_us == now);
+    /* on a cron time exactly: the next one, not this instant */
+    const int64_t at2 = iso("2026-12-08T01:00:00Z");
+    assert_int_equal(lh_schedule_first_run(&d, at2, LH_FIRST_RUN_DEFAULT, &err), LH_OK);
+    assert_true(d.next_run_at_us == iso("2026-12-09T01:00:00Z"));
+
+    d.trigger.kind = LH_TRIGGER_INTERVAL;
+    d.trigger.interval_secs = 600;
+    assert_int_equal(lh_schedule_validate(&d, true, &err), LH_OK);
+    assert_int_equal(lh_schedule_first_run(&d, now, LH_FIRST_RUN_DEFAULT, &err), LH_OK);
+    assert_true(d.next_run_at_us == now);
+    assert_int_equal(lh_schedule_first_run(&d, now, LH_FIRST_RUN_NOW, &err), LH_OK);
+    assert_true(d.next_run_at_us == now);
+    assert_int_equal(lh_schedule_first_run(&d, now, LH_FIRST_RUN_LATER, &err), LH_OK);
+    assert_true(d.next_run_at_us == now + INT64_C(600) * 1000000);
+}
+
+/* Issue 14: the strict check of client bodies refuses unknown names at
+ * every level and passes every shape we read or write ourselves. */
+static void test_check_fields(void **state)
+{
+    (void)state;
+    struct lh_error err;
+    assert_int_equal(lh_schedule_json_check_fields(design_json, strlen(design_json), &err), LH_OK);
+    for (size_t i = 0; i < sizeof ref_cases / sizeof ref_cases[0]; i++)
+        if (lh_schedule_json_check_fields(ref_cases[i].json, strlen(ref_cases[i].json), &err) !=
+            LH_OK)
+            fail_msg("ref case %zu: %s", i, err.msg);
+    /* what we write: pretty and compact (with the run state GET adds), for
+     * both trigger kinds, retry_state and last_outcome set */
+    struct lh_schedule d;
+    lh_schedule_init(&d, "w", iso("2026-05-01T10:00:00Z"));
+    snprintf(d.dsn, sizeof d.dsn, "postgres://u@h/d");
+    snprintf(d.query, sizeof d.query, "SELECT 1");
+    snprintf(d.dataset_name, sizeof d.dataset_name, "q");
+    d.last_outcome.present = true;
+    d.retry_attempt = 1;
+    d.timeout_secs = 5;
+    d.auto_pause_after = 3;
+    for (int k = 0; k < 2; k++) {
+        d.trigger.kind = k ? LH_TRIGGER_CRON : LH_TRIGGER_INTERVAL;
+        snprintf(d.cron_expr, sizeof d.cron_expr, "0 2 * * *");
+        struct lh_buf b;
+        lh_buf_init(&b, 1 << 20);
+        assert_int_equal(lh_schedule_to_json(&d, &b, &err), LH_OK);
+        assert_int_equal(lh_schedule_json_check_fields((char *)b.data, b.len, &err), LH_OK);
+        lh_buf_reset(&b);
+        const struct lh_schedule_json_opts o = {.run_state = true, .running = true,
+                                                .active_run_id = "r1"};
+        assert_int_equal(lh_schedule_to_json_compact(&d, &o, &b, &err), LH_OK);
+        if (lh_schedule_json_check_fields((char *)b.data, b.len, &err) != LH_OK)
+            fail_msg("compact: %s", err.msg);
+        lh_buf_free(&b);
+    }
+    static const struct {
+        const char *json, *field;
+    } bad[] = {
+        {"{\"id\":\"x\",\"enable\":false}", "enable: unknown field"},
+        {"{\"kind\":{\"type\":\"mysql\",\"tabel\":\"t\"}}", "kind.tabel: unknown field"},
+        {"{\"trigger\":{\"type\":\"cron\",\"expr\":\"x\",\"secs\":1}}", "trigger.secs: unknown"},
+        {"{\"trigger\":{\"type\":\"interval\",\"secs\":1,\"jitter\":5}}", "trigger.jitter:"},
+        {"{\"retry\":{\"max_attempts\":1,\"base\":2}}", "retry.base:"},
+        {"{\"retry_state\":{\"attempts\":1}}", "retry_state.attempts:"},
+        {"{\"last_outcome\":{\"ok\":true}}", "last_outcome.ok:"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (lh_schedule_json_check_fields(bad[i].json, strlen(bad[i].json), &err) != LH_E_FORMAT)
+            fail_msg("bad case %zu passed", i);
+        if (strncmp(err.msg, bad[i].field, strlen(bad[i].field)) != 0)
+            fail_msg("bad case %zu: '%s' (want '%s...')", i, err.msg, bad[i].field);
+    }
+}
+
 struct invalid_case {
     const char *what;
     void (*mutate)(struct lh_schedule *d);
@@ -763,6 +856,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_field),
         cmocka_unit_test(test_query_columns_where),
         cmocka_unit_test(test_unknown_fields_tolerated),
+        cmocka_unit_test(test_first_run),
+        cmocka_unit_test(test_check_fields),
         cmocka_unit_test(test_validation_messages),
         cmocka_unit_test(test_bad_json),
         cmocka_unit_test(test_secrets),
