@@ -703,7 +703,7 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
             if (j && json_object_set_new(j, "run_now", json_boolean(o->first == LH_FIRST_RUN_NOW)) == 0)
                 txt = json_dumps(j, JSON_COMPACT);
             json_decref(j);
-            lh_buf_reset(&body);
+            lh_buf_clear(&body);
             if (txt)
                 lh_buf_append_str(&body, txt);
             lh_buf_cstr(&body);

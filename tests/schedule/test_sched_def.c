@@ -425,13 +425,13 @@ static void test_check_fields(void **state)
         lh_buf_init(&b, 1 << 20);
         assert_int_equal(lh_schedule_to_json(&d, &b, &err), LH_OK);
         assert_int_equal(lh_schedule_json_check_fields((char *)b.data, b.len, &err), LH_OK);
-        lh_buf_reset(&b);
+        lh_buf_clear(&b);
         const struct lh_schedule_json_opts o = {.run_state = true, .running = true,
                                                 .active_run_id = "r1"};
         assert_int_equal(lh_schedule_to_json_compact(&d, &o, &b, &err), LH_OK);
         if (lh_schedule_json_check_fields((char *)b.data, b.len, &err) != LH_OK)
             fail_msg("compact: %s", err.msg);
-        lh_buf_free(&b);
+        lh_buf_reset(&b);
     }
     static const struct {
         const char *json, *field;
