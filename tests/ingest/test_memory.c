@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include "server_env.h"
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -35,29 +37,6 @@
 
 static char USER_DSN[512], SUPER_DSN[512], DATA_DIR[512];
 static PGconn *PG;
-
-static void env_get(const char *file, const char *key, char *out, size_t cap)
-{
-    FILE *f = fopen(file, "r");
-    assert_non_null(f);
-    char line[1024];
-    size_t kl = strlen(key);
-    out[0] = '\0';
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
-            char *v = line + kl + 1;
-            v[strcspn(v, "\n")] = '\0';
-            size_t n = strlen(v);
-            if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'') {
-                v[n - 1] = '\0';
-                v++;
-            }
-            snprintf(out, cap, "%s", v);
-        }
-    }
-    fclose(f);
-    assert_true(out[0]);
-}
 
 static void exec_sql(const char *sql)
 {
