@@ -78,9 +78,12 @@ struct progress {
     bool shown;
 };
 
-static void on_progress(void *ctx, int64_t rows, uint64_t bytes, double elapsed)
+static void on_progress(void *ctx, const struct lh_ingest_progress *pg)
 {
     struct progress *p = ctx;
+    int64_t rows = pg->rows;
+    uint64_t bytes = pg->bytes;
+    double elapsed = pg->elapsed_s;
     int64_t now = lh_time_mono_ns();
     if (!p->tty || now - p->last_ns < 250000000)
         return;
@@ -260,7 +263,7 @@ int lh_cmd_ingest(int argc, char **argv)
         return 2;
     }
     struct progress pr = {.tty = isatty(STDERR_FILENO) != 0, .last_ns = lh_time_mono_ns()};
-    o.progress = on_progress;
+    o.on_progress = on_progress;
     o.progress_ctx = &pr;
 
     int rc = 1;

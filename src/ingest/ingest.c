@@ -1001,9 +1001,16 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             done_bytes += r.parts[r.nparts - 1].size;
             ws.bytes_written = ws.buffered_bytes = 0;
         }
-        if (o->progress)
-            o->progress(o->progress_ctx, rows, done_bytes + ws.bytes_written,
-                        (double)(lh_time_mono_ns() - t0) / 1e9);
+        if (o->on_progress) {
+            struct lh_ingest_progress pg = {
+                .phase = LH_INGEST_READING,
+                .rows = rows,
+                .bytes = done_bytes + ws.bytes_written,
+                .elapsed_s = (double)(lh_time_mono_ns() - t0) / 1e9,
+                .estimated_rows = -1,
+            };
+            o->on_progress(o->progress_ctx, &pg);
+        }
         if (source_cancelled(j)) {
             s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
             goto fail;
@@ -1456,4 +1463,14 @@ done:
         lh_catalog_record_free(&rec);
     lh_catalog_close(cat);
     return s;
+}
+
+const char *lh_ingest_phase_name(enum lh_ingest_phase p)
+{
+    switch (p) {
+    case LH_INGEST_CONNECTING: return "connecting";
+    case LH_INGEST_READING: return "reading";
+    case LH_INGEST_PUBLISHING: return "publishing";
+    }
+    return "unknown";
 }

@@ -38,6 +38,19 @@ enum lh_ingest_mode {
 bool lh_ingest_mode_parse(const char *s, enum lh_ingest_mode *out);
 const char *lh_ingest_mode_name(enum lh_ingest_mode m);
 
+/* Where a running job is (docs/runs.md). */
+enum lh_ingest_phase { LH_INGEST_CONNECTING, LH_INGEST_READING, LH_INGEST_PUBLISHING };
+/* "connecting", "reading", "publishing". */
+const char *lh_ingest_phase_name(enum lh_ingest_phase p);
+
+struct lh_ingest_progress {
+    enum lh_ingest_phase phase;
+    int64_t rows;           /* rows read so far */
+    uint64_t bytes;         /* bytes of parts written so far */
+    double elapsed_s;       /* since the job started */
+    int64_t estimated_rows; /* the source's estimate of the rows to read; < 0: none */
+};
+
 struct lh_ingest_options {
     enum lh_source_kind kind;
     const char *dsn;     /* required; never stored or printed unredacted */
@@ -62,8 +75,14 @@ struct lh_ingest_options {
      * and the parts only they reference are deleted when this run
      * publishes); 0: the catalog default (5). */
     unsigned keep_versions;
-    /* Called after every batch from the running thread (may be NULL). */
-    void (*progress)(void *ctx, int64_t rows, uint64_t bytes, double elapsed_s);
+    /* Run observation (docs/runs.md), all from the running thread, all
+     * may be NULL, all get progress_ctx:
+     *   on_progress  at every phase change and after every batch;
+     *   on_log       the run's log: one line at a time, no secret in it
+     *                (the statement sent, batches and parts written,
+     *                warnings, retries, the publish, the error in full). */
+    void (*on_progress)(void *ctx, const struct lh_ingest_progress *p);
+    void (*on_log)(void *ctx, enum lh_log_level level, const char *line);
     void *progress_ctx;
 };
 
@@ -83,6 +102,10 @@ struct lh_ingest_result {
     char run_id[128];
     char watermark[256]; /* incremental: the stored watermark ("" none) */
     char message[400];   /* "rows=N dataset=X bytes=B" (the reference's message) */
+    /* The published version's schema differs from the previous version's:
+     * "added x Int64; dropped y; z Int32 -> Int64" ("" no change, or the
+     * dataset is new). */
+    char schema_change[400];
 };
 
 struct lh_ingest_job;

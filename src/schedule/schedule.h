@@ -573,6 +573,9 @@ struct lh_sched_event {
     enum lh_sched_event_kind kind;
     const struct lh_schedule *def; /* after the run was applied */
     const struct lh_run_record *run;
+    /* The schedule's consecutive failures before this run was applied
+     * (a success with prev_failures > 0 is a recovery). */
+    uint32_t prev_failures;
 };
 
 struct lh_scheduler_options {

@@ -600,6 +600,7 @@ static void record_one(struct lh_scheduler *s, struct slot *x, struct pending *p
     /* older runs kept in memory go first, if the store takes them now */
     if (lh_schedule_store_unrecorded(s->store) && lh_schedule_store_flush(s->store, &err) != LH_OK)
         lh_debug("scheduler: runs still unrecorded: %s", err.msg);
+    uint32_t prev_failures = def->consecutive_failures;
     if (p->have_def) {
         rs = lh_schedule_store_record_run(s->store, rec, p->rnd, p->now, def, &paused, &err);
         if (rs != LH_OK)
@@ -610,7 +611,7 @@ static void record_one(struct lh_scheduler *s, struct slot *x, struct pending *p
     }
     /* events before the slot is free: a run counts as finished after them */
     if (s->on_event && rs == LH_OK) {
-        struct lh_sched_event ev = {LH_SCHED_EVENT_RUN_FINISHED, def, rec};
+        struct lh_sched_event ev = {LH_SCHED_EVENT_RUN_FINISHED, def, rec, prev_failures};
         s->on_event(s->event_ctx, &ev);
         if (paused) {
             ev.kind = LH_SCHED_EVENT_AUTO_PAUSED;
