@@ -479,11 +479,10 @@ static void kill_reader(struct srv *s)
     }
 }
 
-static void on_progress(void *vctx, int64_t rows, uint64_t bytes, double elapsed)
+static void on_progress(void *vctx, const struct lh_ingest_progress *pg)
 {
-    (void)bytes, (void)elapsed;
     struct progress_ctx *c = vctx;
-    if (c->fired || rows < 1000)
+    if (c->fired || pg->rows < 1000)
         return;
     c->fired = true;
     if (c->how == H_KILLED)
@@ -532,7 +531,7 @@ static void failures(struct srv *s, const char *ds)
         default:
             break;
         }
-        opt.progress = on_progress;
+        opt.on_progress = on_progress;
         opt.progress_ctx = &pc;
         /* run with a job handle so the cancel thread can reach it */
         struct lh_store_set *set = open_set();
