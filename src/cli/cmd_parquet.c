@@ -67,32 +67,9 @@ static int open_failed(const char *path, const struct lh_error *err)
 
 /* ------------------------------------------------------------ text helpers */
 
-static void json_str(struct lh_buf *b, const uint8_t *s, size_t n)
-{
-    lh_buf_append_u8(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        if (c == '"' || c == '\\') {
-            lh_buf_append_u8(b, '\\');
-            lh_buf_append_u8(b, c);
-        } else if (c == '\n') {
-            lh_buf_append_str(b, "\\n");
-        } else if (c == '\r') {
-            lh_buf_append_str(b, "\\r");
-        } else if (c == '\t') {
-            lh_buf_append_str(b, "\\t");
-        } else if (c < 0x20 || c == 0x7f) {
-            lh_buf_printf(b, "\\u%04x", c);
-        } else {
-            lh_buf_append_u8(b, c);
-        }
-    }
-    lh_buf_append_u8(b, '"');
-}
-
 static void json_cstr(struct lh_buf *b, const char *s)
 {
-    json_str(b, (const uint8_t *)s, strlen(s));
+    lh_buf_json_str(b, s, strlen(s));
 }
 
 static void hex(struct lh_buf *b, const uint8_t *p, size_t n)
@@ -240,7 +217,7 @@ static void json_value(struct lh_buf *b, struct lh_buf *tmp, const struct lh_fie
     }
     lh_buf_clear(tmp);
     if (value_text(tmp, f, a, i, true) == V_TEXT)
-        json_str(b, tmp->data, tmp->len);
+        lh_buf_json_str(b, (const char *)tmp->data, tmp->len);
     else
         lh_buf_append(b, tmp->data, tmp->len);
 }

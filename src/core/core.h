@@ -108,6 +108,9 @@ void lh_buf_append(struct lh_buf *b, const void *p, size_t n);
 void lh_buf_append_u8(struct lh_buf *b, uint8_t v);
 void lh_buf_append_str(struct lh_buf *b, const char *s);
 void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
+/* Appends s[0..n) as a JSON string, quotes included: '"', '\\' and control
+ * bytes escaped, valid UTF-8 as it is, invalid bytes as U+FFFD. */
+void lh_buf_json_str(struct lh_buf *b, const char *s, size_t n);
 /* NUL-terminates without counting the NUL in len. */
 void lh_buf_cstr(struct lh_buf *b);
 /* Hands the memory to the caller (caller frees with free()); b becomes empty. */
@@ -317,6 +320,11 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn);
 
 /* The value of one hex digit, or -1. */
 int lh_hex_digit(char c);
+/* Exact text of the decimal v / 10^scale ("-12.50" for -1250, 2; "0.05" for
+ * 5, 2); scale <= 0 prints the integer. u128: an unsigned 128-bit integer.
+ * Return the length written, truncated to cap - 1 (cap 0 writes nothing). */
+size_t lh_decimal_format(__int128 v, int scale, char *out, size_t cap);
+size_t lh_u128_format(unsigned __int128 v, char *out, size_t cap);
 /* Checked decimal parse of a whole string into int64 (no trailing junk). */
 bool lh_parse_i64(const char *s, int64_t *out);
 /* Parses sizes like "64MiB", "1M", "4096", "2GiB", "512k". */

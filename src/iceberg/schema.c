@@ -107,23 +107,6 @@ void lh_iceberg_schema_assign(const struct lh_iceberg_schema *prev, int32_t *las
     }
 }
 
-/* JSON string with the escapes JSON requires; names are UTF-8 already. */
-static void json_str(struct lh_buf *b, const char *s)
-{
-    lh_buf_append_u8(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            lh_buf_append_u8(b, '\\');
-            lh_buf_append_u8(b, *p);
-        } else if (*p < 0x20) {
-            lh_buf_printf(b, "\\u%04x", *p);
-        } else {
-            lh_buf_append_u8(b, *p);
-        }
-    }
-    lh_buf_append_u8(b, '"');
-}
-
 void lh_iceberg_schema_json(const struct lh_iceberg_schema *s, struct lh_buf *out)
 {
     lh_buf_printf(out, "{\"type\":\"struct\",\"schema-id\":%d,\"fields\":[", (int)s->schema_id);
@@ -132,7 +115,7 @@ void lh_iceberg_schema_json(const struct lh_iceberg_schema *s, struct lh_buf *ou
         char t[64];
         lh_iceberg_type_text(&c->field, t, sizeof t);
         lh_buf_printf(out, "%s{\"id\":%d,\"name\":", i ? "," : "", (int)c->id);
-        json_str(out, c->field.name);
+        lh_buf_json_str(out, c->field.name, strlen(c->field.name));
         lh_buf_printf(out, ",\"required\":%s,\"type\":", c->field.nullable ? "false" : "true");
         if (c->field.is_list)
             lh_buf_printf(out,

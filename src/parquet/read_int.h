@@ -113,7 +113,4 @@ struct lh_parquet_reader {
     const uint8_t *mem; /* open_mem only */
 };
 
-/* Decimal i128 to text with scale; returns length. */
-size_t pq_format_decimal(lh_i128 v, int scale, char *out, size_t cap);
-
 #endif

@@ -1,6 +1,6 @@
 /*
- * read_stat.c — statistics values as text (lh_parquet_format_stat) and the
- * exact decimal formatter the reader shares with it.
+ * read_stat.c — statistics values as text (lh_parquet_format_stat; decimals
+ * through core's lh_decimal_format).
  *
  * Input is a PLAIN-encoded value of the column's physical type straight
  * from the footer, so its length is checked before it is read; a value of
@@ -10,31 +10,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-size_t pq_format_decimal(lh_i128 v, int scale, char *out, size_t cap)
-{
-    char digits[48];
-    size_t nd = 0;
-    bool neg = v < 0;
-    unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
-    do {
-        digits[nd++] = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u);
-    while ((int)nd <= scale)
-        digits[nd++] = '0';
-    char tmp[64];
-    size_t n = 0;
-    if (neg)
-        tmp[n++] = '-';
-    for (size_t i = nd; i-- > 0;) {
-        tmp[n++] = digits[i];
-        if (scale > 0 && i == (size_t)scale)
-            tmp[n++] = '.';
-    }
-    tmp[n] = '\0';
-    return (size_t)snprintf(out, cap, "%s", tmp) < cap ? n : (cap ? cap - 1 : 0);
-}
 
 static int time_unit(const struct lh_parquet_column_info *ci)
 {
@@ -99,7 +74,7 @@ size_t lh_parquet_format_stat(const struct lh_field *f, const struct lh_parquet_
             return put(out, cap, snprintf(out, cap, "%04lld-%02u-%02u", (long long)y, m, d));
         }
         case LH_T_DECIMAL:
-            return pq_format_decimal(i32, f->scale, out, cap);
+            return lh_decimal_format(i32, f->scale, out, cap);
         case LH_T_TIME:
             i64 = (int64_t)i32 * 1000;
             goto time;
@@ -115,7 +90,7 @@ size_t lh_parquet_format_stat(const struct lh_field *f, const struct lh_parquet_
         case LH_T_UINT64:
             return put(out, cap, snprintf(out, cap, "%llu", (unsigned long long)i64));
         case LH_T_DECIMAL:
-            return pq_format_decimal(i64, f->scale, out, cap);
+            return lh_decimal_format(i64, f->scale, out, cap);
         case LH_T_TIMESTAMP: {
             int u = time_unit(ci);
             if (u == 1 && __builtin_mul_overflow(i64, 1000, &i64))
@@ -179,7 +154,7 @@ size_t lh_parquet_format_stat(const struct lh_field *f, const struct lh_parquet_
             unsigned __int128 u = (v[0] & 0x80) ? ~(unsigned __int128)0 : 0;
             for (uint32_t i = 0; i < len; i++)
                 u = (u << 8) | v[i];
-            return pq_format_decimal((lh_i128)u, f->scale, out, cap);
+            return lh_decimal_format((lh_i128)u, f->scale, out, cap);
         }
         if (f->type == LH_T_UUID && len == 16) {
             char h[33];

@@ -1,8 +1,8 @@
 /*
  * fmt.c — how result values look as text (docs/sql.md "Values"): exact
- * decimals and 128-bit integers, dates, times and timestamps the way DuckDB
- * casts them to VARCHAR, canonical UUIDs, shortest doubles, and JSON string
- * escaping. Pure functions into caller buffers; no allocation, no locale.
+ * dates, times and timestamps the way DuckDB
+ * casts them to VARCHAR, canonical UUIDs and shortest doubles (exact
+ * decimals, 128-bit integers and JSON strings: core's text.c). Pure functions into caller buffers; no allocation, no locale.
  */
 #include "sql_int.h"
 
@@ -30,75 +30,6 @@ size_t lh_sql_fmt_double(double d, char *out, size_t cap)
             break;
     }
     return clip(n, cap);
-}
-
-static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                                  "8081828384858687888990919293949596979899";
-
-size_t lh_sql_fmt_decimal(__int128 v, int scale, char *out, size_t cap)
-{
-    /* written backwards from the end of tmp: fraction, '.', integer part, sign */
-    char tmp[96];
-    char *e = tmp + sizeof tmp, *p = e;
-    bool neg = v < 0;
-    unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
-    int frac = scale > 0 ? (scale < 80 ? scale : 80) : 0;
-    for (int k = 0; k < frac; k++) {
-        if (u > UINT64_MAX) {
-            *--p = (char)('0' + (int)(u % 10));
-            u /= 10;
-        } else {
-            uint64_t w = (uint64_t)u;
-            *--p = (char)('0' + (int)(w % 10));
-            u = w / 10;
-        }
-    }
-    if (frac)
-        *--p = '.';
-    while (u > UINT64_MAX) { /* 128-bit division only past 64 bits */
-        *--p = (char)('0' + (int)(u % 10));
-        u /= 10;
-    }
-    uint64_t w = (uint64_t)u;
-    while (w >= 100) { /* two digits a division */
-        unsigned r = (unsigned)(w % 100);
-        w /= 100;
-        *--p = digit_pairs[2 * r + 1];
-        *--p = digit_pairs[2 * r];
-    }
-    if (w >= 10) {
-        *--p = digit_pairs[2 * w + 1];
-        *--p = digit_pairs[2 * w];
-    } else {
-        *--p = (char)('0' + (int)w);
-    }
-    if (neg)
-        *--p = '-';
-    if (cap == 0)
-        return 0;
-    size_t n = (size_t)(e - p);
-    n = n < cap ? n : cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return n;
-}
-
-size_t lh_sql_fmt_u128(unsigned __int128 u, char *out, size_t cap)
-{
-    char tmp[48];
-    char *e = tmp + sizeof tmp, *p = e;
-    do {
-        *--p = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u);
-    if (cap == 0)
-        return 0;
-    size_t n = (size_t)(e - p);
-    n = n < cap ? n : cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return n;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -177,70 +108,3 @@ size_t lh_sql_fmt_uuid(const uint8_t *b, char *out, size_t cap)
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), 0 when invalid. */
-static size_t utf8_len(const uint8_t *p, size_t n)
-{
-    uint8_t c = p[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
-void lh_sql_json_str(struct lh_buf *b, const char *s, size_t n)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    lh_buf_append_u8(b, '"');
-    size_t i = 0, run = 0; /* bytes [i - run, i) are plain and not yet copied */
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            i++, run++;
-            continue;
-        }
-        if (c >= 0x80) {
-            size_t l = utf8_len(p + i, n - i);
-            if (l) {
-                i += l, run += l;
-                continue;
-            }
-        }
-        lh_buf_append(b, p + i - run, run);
-        run = 0;
-        if (c == '"' || c == '\\') {
-            lh_buf_append_u8(b, '\\');
-            lh_buf_append_u8(b, c);
-        } else if (c == '\n') {
-            lh_buf_append_str(b, "\\n");
-        } else if (c == '\t') {
-            lh_buf_append_str(b, "\\t");
-        } else if (c == '\r') {
-            lh_buf_append_str(b, "\\r");
-        } else if (c < 0x20) {
-            lh_buf_printf(b, "\\u%04x", c);
-        } else {
-            lh_buf_append_str(b, "\\ufffd");
-        }
-        i++;
-    }
-    lh_buf_append(b, p + i - run, run);
-    lh_buf_append_u8(b, '"');
-}

@@ -311,7 +311,7 @@ static void json_value(struct lh_buf *b, const struct lh_sql_value *v)
         lh_buf_append(b, v->p, v->n);
         break;
     case LH_SQL_TEXT:
-        lh_sql_json_str(b, v->p, v->n);
+        lh_buf_json_str(b, v->p, v->n);
         break;
     case LH_SQL_BLOB:
         lh_buf_append_u8(b, '"');
@@ -362,9 +362,9 @@ static enum lh_status ser_columns(void *ctx, const struct lh_sql_column *cols, s
         lh_buf_append_str(b, "{\"columns\":[");
         for (size_t i = 0; i < n; i++) {
             lh_buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
-            lh_sql_json_str(b, cols[i].name, strlen(cols[i].name));
+            lh_buf_json_str(b, cols[i].name, strlen(cols[i].name));
             lh_buf_append_str(b, ",\"type\":");
-            lh_sql_json_str(b, cols[i].type, strlen(cols[i].type));
+            lh_buf_json_str(b, cols[i].type, strlen(cols[i].type));
             lh_buf_append_u8(b, '}');
         }
         lh_buf_append_str(b, "],\"rows\":[");
@@ -398,7 +398,7 @@ static enum lh_status ser_row(void *ctx, const struct lh_sql_value *v, size_t n,
         for (size_t i = 0; i < n; i++) {
             if (i)
                 lh_buf_append_u8(b, ',');
-            lh_sql_json_str(b, x->cols[i].name, strlen(x->cols[i].name));
+            lh_buf_json_str(b, x->cols[i].name, strlen(x->cols[i].name));
             lh_buf_append_u8(b, ':');
             json_value(b, &v[i]);
         }

@@ -88,15 +88,10 @@ void lh_sql_value_fix(struct lh_sql_value *vals, size_t n, const struct lh_buf *
 
 /* Shortest text that reads back as the same double ("%.17g" at worst). */
 size_t lh_sql_fmt_double(double d, char *out, size_t cap);
-/* "-12.50" from an unscaled value and scale. */
-size_t lh_sql_fmt_decimal(__int128 v, int scale, char *out, size_t cap);
-size_t lh_sql_fmt_u128(unsigned __int128 v, char *out, size_t cap);
 size_t lh_sql_fmt_date(int64_t days, char *out, size_t cap);
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]" + "+00" when utc (DuckDB's text form). */
 size_t lh_sql_fmt_timestamp(int64_t us, bool utc, char *out, size_t cap);
 size_t lh_sql_fmt_time(int64_t us, char *out, size_t cap);
 size_t lh_sql_fmt_uuid(const uint8_t *b, char *out, size_t cap);
-/* Appends s as a JSON string (invalid UTF-8 bytes become U+FFFD). */
-void lh_sql_json_str(struct lh_buf *b, const char *s, size_t n);
 
 #endif

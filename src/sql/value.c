@@ -282,14 +282,14 @@ static enum scalar_kind scalar(const struct lh_ddb *d, const struct lh_sql_ctype
             *iv = (int64_t)u;
             return SK_INT;
         }
-        *len = lh_sql_fmt_u128(u, t, cap);
+        *len = lh_u128_format(u, t, cap);
         return SK_NUMBER;
     }
     case DDB_HUGEINT:
-        *len = lh_sql_fmt_decimal(hugeint_of(data + row * 16), 0, t, cap);
+        *len = lh_decimal_format(hugeint_of(data + row * 16), 0, t, cap);
         return SK_NUMBER;
     case DDB_UHUGEINT:
-        *len = lh_sql_fmt_u128((unsigned __int128)hugeint_of(data + row * 16), t, cap);
+        *len = lh_u128_format((unsigned __int128)hugeint_of(data + row * 16), t, cap);
         return SK_NUMBER;
     case DDB_FLOAT:
         *dv = ((const float *)data)[row];
@@ -313,7 +313,7 @@ static enum scalar_kind scalar(const struct lh_ddb *d, const struct lh_sql_ctype
             x = hugeint_of(data + row * 16);
             break;
         }
-        *len = lh_sql_fmt_decimal(x, ct->scale, t, cap);
+        *len = lh_decimal_format(x, ct->scale, t, cap);
         return SK_NUMBER;
     }
     case DDB_DATE: {
@@ -448,7 +448,7 @@ static void json_cell(const struct lh_ddb *d, const struct lh_sql_ctype *ct, ddb
             if (i)
                 lh_buf_append_u8(b, ',');
             const char *nm = ct->names[i] ? ct->names[i] : "";
-            lh_sql_json_str(b, nm, strlen(nm));
+            lh_buf_json_str(b, nm, strlen(nm));
             lh_buf_append_u8(b, ':');
             json_cell(d, &ct->child[i], d->duckdb_struct_vector_get_child(v, i), row, b, depth + 1);
         }
@@ -493,7 +493,7 @@ static void json_cell(const struct lh_ddb *d, const struct lh_sql_ctype *ct, ddb
         lh_buf_append(b, str, len);
         break;
     case SK_TEXT:
-        lh_sql_json_str(b, str, len);
+        lh_buf_json_str(b, str, len);
         break;
     case SK_BLOB:
         lh_buf_append_u8(b, '"');

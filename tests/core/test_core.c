@@ -357,6 +357,34 @@ static void test_utf8_sanitize(void **state)
     assert_string_equal(small, "abcd");
 }
 
+static void test_json_str(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *want;
+    } cases[] = {
+        {"plain", 5, "\"plain\""},
+        {"q\"b\\", 4, "\"q\\\"b\\\\\""},
+        {"a\nb\tc\rd\x01", 8, "\"a\\nb\\tc\\rd\\u0001\""},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+        {"bad\xff" "end", 7, "\"bad\\ufffdend\""},          /* not UTF-8 */
+        {"\xc0\xaf", 2, "\"\\ufffd\\ufffd\""},             /* overlong '/' */
+        {"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""},  /* a surrogate */
+        {"cut\xe2\x82", 5, "\"cut\\ufffd\\ufffd\""},        /* truncated sequence */
+        {"nul\0x", 5, "\"nul\\u0000x\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct lh_buf b;
+        lh_buf_init(&b, 0);
+        lh_buf_json_str(&b, cases[i].in, cases[i].n);
+        lh_buf_cstr(&b);
+        assert_string_equal((const char *)b.data, cases[i].want);
+        lh_buf_reset(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,7 +393,7 @@ int main(void)
         cmocka_unit_test(test_civil_dates),    cmocka_unit_test(test_iso_format_parse),
         cmocka_unit_test(test_clocks),         cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_parse_numbers),  cmocka_unit_test(test_type_widths),
-        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_utf8_sanitize),   cmocka_unit_test(test_json_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,11 +314,11 @@ static void test_format_decimal(void **state)
                  {-123456789, 9, "-0.123456789"}};
     char buf[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        pq_format_decimal(cases[i].v, cases[i].scale, buf, sizeof buf);
+        lh_decimal_format(cases[i].v, cases[i].scale, buf, sizeof buf);
         assert_string_equal(buf, cases[i].want);
     }
     lh_i128 big = -(lh_i128)((unsigned __int128)1 << 126);
-    pq_format_decimal(big, 10, buf, sizeof buf);
+    lh_decimal_format(big, 10, buf, sizeof buf);
     assert_string_equal(buf, "-8507059173023461586584365185.7942052864");
 }
 
