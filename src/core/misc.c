@@ -59,60 +59,6 @@ bool lh_parse_size(const char *s, uint64_t *out)
     return true;
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF), 0 when invalid, -1 when the string
- * ends inside an otherwise valid sequence. */
-static int utf8_seq(const unsigned char *p)
-{
-    unsigned char c = p[0];
-    int n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    for (int i = 1; i < n; i++) {
-        unsigned char b = p[i];
-        if (b == 0)
-            return -1;
-        if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF))
-            return 0;
-    }
-    return n;
-}
-
-size_t lh_utf8_sanitize(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-    size_t i = 0;
-    while (p[i]) {
-        int n = utf8_seq(p + i);
-        if (n > 0) {
-            i += (size_t)n;
-        } else if (n < 0) {
-            p[i] = 0; /* cut off at the end */
-            break;
-        } else {
-            p[i++] = '?';
-        }
-    }
-    return i;
-}
-
 int lh_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')

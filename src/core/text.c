@@ -1,7 +1,9 @@
 /*
  * text.c — the text forms every module shares (core.h): exact
- * decimals and 128-bit integers, and JSON strings. One of each, so a value
- * reads the same in SQL results, the CLI, the catalog and Iceberg metadata.
+ * decimals and 128-bit integers, JSON strings and UTF-8 checks. One of
+ * each, so a value
+ * reads the same in SQL results, the CLI, the catalog and Iceberg
+ * metadata.
  * Pure functions; no allocation but the caller's buffer, no locale.
  */
 #include "core.h"
@@ -11,6 +13,41 @@
 static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
                                   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
                                   "8081828384858687888990919293949596979899";
+
+/* Writes u's digits backwards ending at p; returns the first. */
+static char *put_digits(char *p, unsigned __int128 u)
+{
+    while (u > UINT64_MAX) { /* 128-bit division only past 64 bits */
+        *--p = (char)('0' + (int)(u % 10));
+        u /= 10;
+    }
+    uint64_t w = (uint64_t)u;
+    while (w >= 100) { /* two digits a division */
+        unsigned r = (unsigned)(w % 100);
+        w /= 100;
+        *--p = digit_pairs[2 * r + 1];
+        *--p = digit_pairs[2 * r];
+    }
+    if (w >= 10) {
+        *--p = digit_pairs[2 * w + 1];
+        *--p = digit_pairs[2 * w];
+    } else {
+        *--p = (char)('0' + (int)w);
+    }
+    return p;
+}
+
+/* Copies [p, e) to out, cut to cap - 1, NUL-terminated. */
+static size_t put_out(const char *p, const char *e, char *out, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    size_t n = (size_t)(e - p);
+    n = n < cap ? n : cap - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
 
 size_t lh_decimal_format(__int128 v, int scale, char *out, size_t cap)
 {
@@ -32,77 +69,70 @@ size_t lh_decimal_format(__int128 v, int scale, char *out, size_t cap)
     }
     if (frac)
         *--p = '.';
-    while (u > UINT64_MAX) { /* 128-bit division only past 64 bits */
-        *--p = (char)('0' + (int)(u % 10));
-        u /= 10;
-    }
-    uint64_t w = (uint64_t)u;
-    while (w >= 100) { /* two digits a division */
-        unsigned r = (unsigned)(w % 100);
-        w /= 100;
-        *--p = digit_pairs[2 * r + 1];
-        *--p = digit_pairs[2 * r];
-    }
-    if (w >= 10) {
-        *--p = digit_pairs[2 * w + 1];
-        *--p = digit_pairs[2 * w];
-    } else {
-        *--p = (char)('0' + (int)w);
-    }
+    p = put_digits(p, u);
     if (neg)
         *--p = '-';
-    if (cap == 0)
-        return 0;
-    size_t n = (size_t)(e - p);
-    n = n < cap ? n : cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return n;
+    return put_out(p, e, out, cap);
 }
 
 size_t lh_u128_format(unsigned __int128 u, char *out, size_t cap)
 {
     char tmp[48];
-    char *e = tmp + sizeof tmp, *p = e;
-    do {
-        *--p = (char)('0' + (int)(u % 10));
-        u /= 10;
-    } while (u);
-    if (cap == 0)
-        return 0;
-    size_t n = (size_t)(e - p);
-    n = n < cap ? n : cap - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
-    return n;
+    char *e = tmp + sizeof tmp;
+    return put_out(put_digits(e, u), e, out, cap);
 }
 
-static size_t utf8_len(const uint8_t *p, size_t n)
+/* Length of the valid UTF-8 sequence at p, of the n bytes there (RFC 3629:
+ * no overlongs, no surrogates, nothing past U+10FFFF); 0 when invalid.
+ * *cut: the n bytes end inside an otherwise valid sequence. */
+static size_t utf8_len(const uint8_t *p, size_t n, bool *cut)
 {
-    uint8_t c = p[0];
+    uint8_t c = p[0], lo = 0x80, hi = 0xBF;
     size_t len;
-    uint32_t cp;
+    *cut = false;
     if (c < 0x80)
         return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07;
-    else
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
         return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3F);
     }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if (i == n) {
+            *cut = true;
+            return 0;
+        }
+        if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xBF))
+            return 0;
+    }
     return len;
+}
+
+size_t lh_utf8_sanitize(char *s)
+{
+    uint8_t *p = (uint8_t *)s;
+    size_t n = strlen(s), i = 0;
+    bool cut;
+    while (i < n) {
+        size_t l = utf8_len(p + i, n - i, &cut);
+        if (l) {
+            i += l;
+        } else if (cut) {
+            p[i] = 0; /* cut off at the end */
+            break;
+        } else {
+            p[i++] = '?';
+        }
+    }
+    return i;
 }
 
 void lh_buf_json_str(struct lh_buf *b, const char *s, size_t n)
@@ -117,7 +147,8 @@ void lh_buf_json_str(struct lh_buf *b, const char *s, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t l = utf8_len(p + i, n - i);
+            bool cut;
+            size_t l = utf8_len(p + i, n - i, &cut);
             if (l) {
                 i += l, run += l;
                 continue;
