@@ -1,9 +1,7 @@
 /*
- * text.c — the text forms every module shares (core.h): exact
- * decimals and 128-bit integers, JSON strings and UTF-8 checks. One of
- * each, so a value
- * reads the same in SQL results, the CLI, the catalog and Iceberg
- * metadata.
+ * text.c — the text forms every module shares (core.h): exact decimals and
+ * 128-bit integers, JSON strings and UTF-8 checks. One of each, so a value
+ * reads the same in SQL results, the CLI, the catalog and Iceberg metadata.
  * Pure functions; no allocation but the caller's buffer, no locale.
  */
 #include "core.h"
