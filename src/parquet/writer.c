@@ -1285,60 +1285,53 @@ static inline void stat_value(struct pq_stats *st, enum pq_stat_kind sk, const u
     }
 }
 
-/* Typed min/max over a run of fixed-width PLAIN values, tight loops. */
-static void stats_run4(struct pq_stats *st, const uint8_t *p, int64_t n)
-{
-    if (n <= 0)
-        return;
-    if (st->kind == PQ_SK_I32) {
-        const int32_t *v = (const int32_t *)(const void *)p;
-        int32_t lo = v[0], hi = v[0];
-        for (int64_t i = 1; i < n; i++) {
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
-        pq_stats_int(st, lo);
-        pq_stats_int(st, hi);
-    } else if (st->kind == PQ_SK_U32) {
-        const uint32_t *v = (const uint32_t *)(const void *)p;
-        uint32_t lo = v[0], hi = v[0];
-        for (int64_t i = 1; i < n; i++) {
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
-        pq_stats_uint(st, lo);
-        pq_stats_uint(st, hi);
-    } else {
-        for (int64_t i = 0; i < n; i++)
-            stat_value(st, st->kind, p + 4 * i, 4);
+/* Typed min/max over a run of n > 0 fixed-width PLAIN values: one tight
+ * loop per type (they vectorize), generated here. */
+#define PQ_MINMAX(name, T)                                                     \
+    static void name(const uint8_t *p, int64_t n, T *lo, T *hi)               \
+    {                                                                          \
+        const T *v = (const T *)(const void *)p;                               \
+        T l = v[0], h = v[0];                                                  \
+        for (int64_t i = 1; i < n; i++) {                                      \
+            l = v[i] < l ? v[i] : l;                                           \
+            h = v[i] > h ? v[i] : h;                                           \
+        }                                                                      \
+        *lo = l, *hi = h;                                                      \
     }
-}
+PQ_MINMAX(minmax_i32, int32_t)
+PQ_MINMAX(minmax_u32, uint32_t)
+PQ_MINMAX(minmax_i64, int64_t)
+PQ_MINMAX(minmax_u64, uint64_t)
+#undef PQ_MINMAX
 
-static void stats_run8(struct pq_stats *st, const uint8_t *p, int64_t n)
+/* min/max of a run of n values of `width` bytes (4 or 8) into st. */
+static void stats_run(struct pq_stats *st, const uint8_t *p, int64_t n, int width)
 {
     if (n <= 0)
         return;
-    if (st->kind == PQ_SK_I64) {
-        const int64_t *v = (const int64_t *)(const void *)p;
-        int64_t lo = v[0], hi = v[0];
-        for (int64_t i = 1; i < n; i++) {
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
+    if (st->kind == PQ_SK_I32 && width == 4) {
+        int32_t lo, hi;
+        minmax_i32(p, n, &lo, &hi);
         pq_stats_int(st, lo);
         pq_stats_int(st, hi);
-    } else if (st->kind == PQ_SK_U64) {
-        const uint64_t *v = (const uint64_t *)(const void *)p;
-        uint64_t lo = v[0], hi = v[0];
-        for (int64_t i = 1; i < n; i++) {
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
+    } else if (st->kind == PQ_SK_U32 && width == 4) {
+        uint32_t lo, hi;
+        minmax_u32(p, n, &lo, &hi);
+        pq_stats_uint(st, lo);
+        pq_stats_uint(st, hi);
+    } else if (st->kind == PQ_SK_I64 && width == 8) {
+        int64_t lo, hi;
+        minmax_i64(p, n, &lo, &hi);
+        pq_stats_int(st, lo);
+        pq_stats_int(st, hi);
+    } else if (st->kind == PQ_SK_U64 && width == 8) {
+        uint64_t lo, hi;
+        minmax_u64(p, n, &lo, &hi);
         pq_stats_uint(st, lo);
         pq_stats_uint(st, hi);
     } else {
         for (int64_t i = 0; i < n; i++)
-            stat_value(st, st->kind, p + 8 * i, 8);
+            stat_value(st, st->kind, p + (size_t)width * (size_t)i, (uint32_t)width);
     }
 }
 
@@ -1379,9 +1372,9 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
                 size_t nb = (size_t)n * (size_t)c->in_width;
                 lh_buf_append(vb, p, nb);
                 if (c->vk == VK_4)
-                    stats_run4(&c->st, p, n);
+                    stats_run(&c->st, p, n, 4);
                 else
-                    stats_run8(&c->st, p, n);
+                    stats_run(&c->st, p, n, 8);
                 if (c->ds_on)
                     sketch_fixed(c, p, n, (size_t)c->in_width);
                 break;
