@@ -91,6 +91,24 @@ avro_value_t ice_avro_field(avro_value_t *rec, const char *name)
     return c;
 }
 
+void ice_avro_set_long(avro_value_t *rec, const char *name, int64_t v)
+{
+    avro_value_t f = ice_avro_field(rec, name);
+    avro_value_set_long(&f, v);
+}
+
+void ice_avro_set_int(avro_value_t *rec, const char *name, int32_t v)
+{
+    avro_value_t f = ice_avro_field(rec, name);
+    avro_value_set_int(&f, v);
+}
+
+void ice_avro_set_string(avro_value_t *rec, const char *name, const char *v)
+{
+    avro_value_t f = ice_avro_field(rec, name);
+    avro_value_set_string(&f, v);
+}
+
 avro_value_t ice_avro_some(avro_value_t *u)
 {
     avro_value_t b = {0};

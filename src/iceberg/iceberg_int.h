@@ -44,6 +44,10 @@ void ice_avro_free(struct ice_avro *a);
 
 /* Field helpers: get a named field of a record (asserts the schema has it). */
 avro_value_t ice_avro_field(avro_value_t *rec, const char *name);
+/* Sets a named long, int or string field of a record. */
+void ice_avro_set_long(avro_value_t *rec, const char *name, int64_t v);
+void ice_avro_set_int(avro_value_t *rec, const char *name, int32_t v);
+void ice_avro_set_string(avro_value_t *rec, const char *name, const char *v);
 /* Sets a ["null", T] union to its non-null branch and returns that branch. */
 avro_value_t ice_avro_some(avro_value_t *u);
 

@@ -172,6 +172,21 @@ static enum lh_status avro_in_open(struct lh_store *st, const char *key, struct 
     return LH_OK;
 }
 
+/* The next record into in->v: true with one, false at the end or on an
+ * error (*s set then). */
+static bool avro_in_next(struct avro_in *in, const char *key, enum lh_status *s,
+                         struct lh_error *err)
+{
+    if (*s != LH_OK)
+        return false;
+    int rc = avro_file_reader_read_value(in->r, &in->v);
+    if (rc == 0)
+        return true;
+    if (rc != EOF)
+        *s = lh_error_set(err, LH_E_FORMAT, "iceberg: %s: %s", key, avro_strerror());
+    return false;
+}
+
 /* Reads a named long/int/string field of a record, looking through unions. */
 static bool get_field(avro_value_t *rec, const char *name, avro_value_t *out)
 {
@@ -223,14 +238,7 @@ static enum lh_status read_manifest(struct lh_store *st, const char *key, int64_
         return lh_error_set(err, LH_E_NOMEM, "iceberg: out of memory");
     struct avro_in in;
     enum lh_status s = avro_in_open(st, key, &in, err);
-    while (s == LH_OK) {
-        int rc = avro_file_reader_read_value(in.r, &in.v);
-        if (rc == EOF)
-            break;
-        if (rc != 0) {
-            s = lh_error_set(err, LH_E_FORMAT, "iceberg: %s: %s", key, avro_strerror());
-            break;
-        }
+    while (avro_in_next(&in, key, &s, err)) {
         int64_t status = -1, rows = -1, size = -1;
         avro_value_t df;
         struct lh_iceberg_data_file f = {.added_snapshot_id = added_id,
@@ -275,14 +283,7 @@ static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_i
     struct lh_buf files;
     lh_buf_init(&files, ICE_AVRO_MAX);
     enum lh_status s = avro_in_open(st, key, &in, err);
-    while (s == LH_OK) {
-        int rc = avro_file_reader_read_value(in.r, &in.v);
-        if (rc == EOF)
-            break;
-        if (rc != 0) {
-            s = lh_error_set(err, LH_E_FORMAT, "iceberg: %s: %s", key, avro_strerror());
-            break;
-        }
+    while (avro_in_next(&in, key, &s, err)) {
         int64_t added = 0, seq = 0;
         const char *path = get_str(&in.v, "manifest_path", a);
         char mkey[LH_STORE_KEY_MAX];

@@ -196,16 +196,12 @@ uint32_t lh_iceberg_bound_from_parquet(const struct lh_field *f, const uint8_t *
             return 0;
         wr_le(out, rd_le(pq, 4, false), 8);
         return 8;
-    case LH_T_UINT64:
-        if (pq_len != 8 || (pq[7] & 0x80))
-            return 0;
-        memcpy(out, pq, 8);
-        return 8;
+    case LH_T_UINT64: /* a long as long as it fits one */
     case LH_T_INT64:
     case LH_T_DOUBLE:
     case LH_T_TIMESTAMP:
     case LH_T_TIME:
-        if (pq_len != 8)
+        if (pq_len != 8 || (f->type == LH_T_UINT64 && (pq[7] & 0x80)))
             return 0;
         memcpy(out, pq, 8);
         return 8;
