@@ -103,6 +103,15 @@ struct verified {
 static struct verified *verified_tab;
 static size_t verified_n;
 static pthread_mutex_t verified_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t parts_checked; /* under verified_mu */
+
+uint64_t lh_sql_parts_checked(void)
+{
+    pthread_mutex_lock(&verified_mu);
+    uint64_t n = parts_checked;
+    pthread_mutex_unlock(&verified_mu);
+    return n;
+}
 
 static uint64_t verified_key(const char *path)
 {
@@ -140,6 +149,7 @@ static bool verified_probe(const char *path, const struct stat *st, uint32_t crc
                 break;
             }
         if (!found && add) {
+            parts_checked++;
             verified_tab[i] = (struct verified){
                 .hash = h, .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size,
                 .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
@@ -180,8 +190,10 @@ static enum lh_status file_crc(const char *path, uint32_t *crc, struct lh_error 
 /* Compares the file DuckDB will read with its catalog object: the size
  * always (a stat), the content checksum once per file identity (above).
  * Errors name the dataset, version and part (lh_catalog_object_check). */
+/* The size always; the whole-file checksum too when `whole` (once per file
+ * identity in the process). */
 static enum lh_status part_check(const struct lh_sql_dataset *ds, const struct lh_sql_version *v,
-                                 const struct lh_sql_part *p, struct lh_error *err)
+                                 const struct lh_sql_part *p, bool whole, struct lh_error *err)
 {
     struct stat st;
     int rc = stat(p->path, &st);
@@ -196,7 +208,7 @@ static enum lh_status part_check(const struct lh_sql_dataset *ds, const struct l
     if ((uint64_t)st.st_size != p->size_bytes || !p->checksum ||
         !lh_catalog_checksum_parse(p->checksum, &want))
         return lh_catalog_object_check(ds->name, v->version, &o, (uint64_t)st.st_size, NULL, err);
-    if (verified_probe(p->path, &st, want, false))
+    if (!whole || verified_probe(p->path, &st, want, false))
         return LH_OK;
     uint32_t crc;
     enum lh_status s = file_crc(p->path, &crc, err);
@@ -256,14 +268,15 @@ static enum lh_status part_fetch(struct lh_sql_engine *e, const struct lh_sql_pa
 }
 
 enum lh_status lh_sql_version_ready(struct lh_sql_engine *e, const struct lh_sql_dataset *ds,
-                                    const struct lh_sql_version *v, struct lh_error *err)
+                                    const struct lh_sql_version *v, bool whole,
+                                    struct lh_error *err)
 {
     for (size_t i = 0; i < v->nparts; i++) {
         enum lh_status s = LH_OK;
         if (v->parts[i].remote)
             s = part_fetch(e, &v->parts[i], err);
         if (s == LH_OK)
-            s = part_check(ds, v, &v->parts[i], err);
+            s = part_check(ds, v, &v->parts[i], whole, err);
         if (s != LH_OK)
             return s;
     }
@@ -427,17 +440,6 @@ static const struct lh_sql_version *version_of(const struct lh_sql_dataset *ds, 
     return NULL;
 }
 
-static void read_parquet_list(struct lh_buf *b, const struct lh_sql_version *v)
-{
-    lh_buf_append_str(b, "read_parquet([");
-    for (size_t i = 0; i < v->nparts; i++) {
-        if (i)
-            lh_buf_append_u8(b, ',');
-        sql_literal(b, v->parts[i].path);
-    }
-    lh_buf_append_str(b, "])");
-}
-
 /* ------------------------------------------------------------------ "name@N" */
 
 static void replacement_scan(ddb_rscan_info info, const char *table, void *data)
@@ -502,8 +504,8 @@ static void replacement_scan(ddb_rscan_info info, const char *table, void *data)
     if (err.status == LH_OK && v->nparts == 0)
         lh_error_set(&err, LH_E_INVAL, "dataset %s version %" PRId64 " has no parts", ds->name,
                      want);
-    if (err.status == LH_OK)
-        (void)lh_sql_version_ready(e, ds, v, &err);
+    if (err.status == LH_OK) /* creating the views: sizes only, the bytes when queried */
+        (void)lh_sql_version_ready(e, ds, v, !e->creating_views, &err);
     if (err.status != LH_OK) {
         e->scan_err = err;
         d->duckdb_replacement_scan_set_error(info, err.msg);
@@ -617,19 +619,28 @@ static enum lh_status sandbox(struct lh_sql_engine *e, struct lh_error *err)
         const struct lh_sql_version *v = version_of(ds, ds->current);
         if (!v || v->nparts == 0)
             continue; /* no version yet: the replacement scan says so */
-        if (lh_sql_version_ready(e, ds, v, &ds->broken) != LH_OK)
+        /* The view reads "name@N", which the replacement scan resolves each
+         * time a statement binds it: a part's bytes are checked when a
+         * statement first reads its dataset, not for every dataset when
+         * the engine opens (creating the view reads footers only). */
+        if (lh_sql_version_ready(e, ds, v, false, &ds->broken) != LH_OK)
             continue;
+        char at[300];
+        snprintf(at, sizeof at, "%s@%" PRIu64, ds->name, v->version);
         lh_buf_clear(&q);
         lh_buf_append_str(&q, "CREATE VIEW ");
         sql_ident(&q, ds->name);
         lh_buf_append_str(&q, " AS SELECT * FROM ");
-        read_parquet_list(&q, v);
+        sql_ident(&q, at);
         struct lh_error ve;
+        e->creating_views = true;
         if (setup_query(e, &q, &ve) == LH_OK)
             ds->has_view = true;
         else
             lh_error_set(&ds->broken, LH_E_FORMAT, "dataset %s version %" PRIu64 ": %s", ds->name,
-                         v->version, ve.msg);
+                         v->version, e->scan_err.status != LH_OK ? e->scan_err.msg : ve.msg);
+        e->creating_views = false;
+        lh_error_clear(&e->scan_err);
     }
     if (s == LH_OK) {
         lh_buf_clear(&q);

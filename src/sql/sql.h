@@ -127,4 +127,9 @@ bool lh_sql_format_parse(const char *s, enum lh_sql_format *out);
  * set (LH_E_UNSUPPORTED, one line with the install hint) when absent. */
 const char *lh_sql_duckdb_version(struct lh_error *err);
 
+/* Parts this process has read whole and found to match their catalog
+ * checksum (docs/sql.md "Integrity": once per file identity, when a
+ * statement first reads the dataset). For tests and metrics. */
+uint64_t lh_sql_parts_checked(void);
+
 #endif

@@ -48,6 +48,7 @@ struct lh_sql_engine {
     struct lh_sql_dataset *ds;
     size_t nds;
     struct lh_error scan_err; /* what a replacement scan refused during the last prepare */
+    bool creating_views;      /* the scan checks sizes only (views bind, nothing is read) */
 
     /* the watchdog: interrupts the connection past the deadline */
     pthread_t wd;
@@ -58,9 +59,11 @@ struct lh_sql_engine {
 };
 
 /* engine.c: readies a version's parts for DuckDB (S3: fetch into the cache)
- * and checks each one (part_check). */
+ * and checks each one (part_check): its size, and when `whole` its bytes
+ * against the catalog checksum (once per file identity in the process). */
 enum lh_status lh_sql_version_ready(struct lh_sql_engine *e, const struct lh_sql_dataset *ds,
-                                    const struct lh_sql_version *v, struct lh_error *err);
+                                    const struct lh_sql_version *v, bool whole,
+                                    struct lh_error *err);
 
 /* value.c: a result column's type, resolved once per statement. */
 struct lh_sql_ctype {

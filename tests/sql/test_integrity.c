@@ -213,6 +213,33 @@ static void test_intact_part_reads(void **state)
     assert_non_null(strstr(want[0], "20000"));
 }
 
+/* A part's bytes are read when a statement first reads its dataset, not
+ * when the engine opens: "SELECT 42" reads no part, and a dataset is read
+ * whole once per file identity however often it is queried. */
+static void test_checked_when_read(void **state)
+{
+    (void)state;
+    put_part(orig, orig_len); /* a new file: not checked yet in this process */
+    struct lh_error err;
+    uint64_t c0 = lh_sql_parts_checked();
+    char *got = run("SELECT 42", &err);
+    assert_non_null(got);
+    free(got);
+    assert_int_equal(lh_sql_parts_checked(), c0);
+    got = run("DESCRIBE garble", &err);
+    assert_non_null(got);
+    free(got);
+    assert_int_equal(lh_sql_parts_checked(), c0 + 1);
+    for (int k = 0; k < 2; k++) {
+        got = run(k ? "SELECT count(*) FROM \"garble@1\"" : queries[0], &err);
+        assert_non_null(got);
+        if (!k)
+            assert_string_equal(got, want[0]);
+        free(got);
+    }
+    assert_int_equal(lh_sql_parts_checked(), c0 + 1);
+}
+
 static void test_garbles_anywhere(void **state)
 {
     (void)state;
@@ -326,6 +353,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_intact_part_reads),
+        cmocka_unit_test(test_checked_when_read),
         cmocka_unit_test(test_garbles_anywhere),
         cmocka_unit_test(test_garble_in_place_after_verify),
         cmocka_unit_test(test_swapped_and_truncated),
