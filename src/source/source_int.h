@@ -91,6 +91,8 @@ struct lh_source {
     struct lh_source_stats stats;
     char *cursor_high;
     char server[256]; /* "host:port/db user=x" for messages */
+    char server_version[128];
+    int64_t table_rows; /* the server's estimate for the whole table; < 0: none */
     char *secret;     /* the password, scrubbed from every message */
     bool eof;
     bool dead;
@@ -114,6 +116,12 @@ void src_set_driver(struct lh_source *s, const struct src_driver *drv, void *imp
 /* Allocates the builders for s->fields (after the driver filled them). */
 enum lh_status src_cols_init(struct lh_source *s, struct lh_error *err);
 void src_cols_free(struct lh_source *s);
+
+/* One line of the read's log (opt.log), scrubbed of the password and the
+ * DSN, control characters as spaces, cut at 4 KiB. No-op without opt.log. */
+void src_log(struct lh_source *s, enum lh_log_level level, const char *fmt, ...) LH_PRINTF(3, 4);
+/* Logs the statement about to be sent ("statement: ..."). */
+void src_log_statement(struct lh_source *s, const char *sql);
 
 /* Counts a warning; keeps the first few distinct texts. */
 void src_warn(struct lh_source *s, const char *fmt, ...) LH_PRINTF(2, 3);
