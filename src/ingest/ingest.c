@@ -1094,7 +1094,9 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             ws.bytes_written = ws.buffered_bytes = 0;
         }
         batches++;
-        cur_bytes = done_bytes + ws.bytes_written;
+        /* encoded bytes count as they are produced, not only when a row
+         * group (up to 64 MiB) reaches the store */
+        cur_bytes = done_bytes + ws.bytes_written + ws.buffered_bytes;
         run_progress(j, LH_INGEST_READING, rows, cur_bytes, t0, estimate);
         if (o->on_log) {
             int64_t now = lh_time_mono_ns();
@@ -1102,7 +1104,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
                 double secs = (double)(now - t0) / 1e9;
                 run_log(j, LH_LOG_INFO,
                         "reading: %" PRId64 " rows in %" PRId64 " batches so far, %.0f rows/s; "
-                        "%" PRIu64 " bytes of parts written",
+                        "%" PRIu64 " bytes of Parquet so far",
                         rows, batches, secs > 0 ? (double)rows / secs : 0.0, cur_bytes);
                 sum_ns = now;
             }

@@ -740,6 +740,8 @@ static enum lh_status my_fill(struct lh_source *s, struct lh_error *err)
         if (st)
             return st;
         rows++;
+        if (src_batch_overdue(s))
+            break;
     }
     return LH_OK;
 }

@@ -65,6 +65,19 @@ void src_log_statement(struct lh_source *s, const char *sql)
     src_log(s, LH_LOG_INFO, "statement: %s", sql);
 }
 
+bool src_batch_overdue_slow(struct lh_source *s)
+{
+    int64_t now = lh_time_mono_ns();
+    int64_t gap = now - s->pace_last_ns;
+    s->pace_last_ns = now;
+    if (gap < 1000000 && s->pace_every < 4096)
+        s->pace_every *= 2;
+    else if (gap > 50000000 && s->pace_every > 1)
+        s->pace_every /= 2;
+    s->pace_left = s->pace_every;
+    return now - s->batch_start_ns >= SRC_BATCH_MAX_NS;
+}
+
 void src_warn(struct lh_source *s, const char *fmt, ...)
 {
     s->stats.warnings++;
@@ -584,6 +597,7 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
     s->kind = kind;
     s->opt = *opt;
     s->table_rows = -1;
+    s->pace_every = s->pace_left = 1;
     s->batch_size = opt->batch_size > 0 ? opt->batch_size : SRC_DEFAULT_BATCH;
     if (s->batch_size > SRC_MAX_BATCH)
         s->batch_size = SRC_MAX_BATCH;
@@ -719,6 +733,8 @@ enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch *
         col_reset(&s->cols[i]);
     s->full = false;
     s->heap_total = 0;
+    s->batch_start_ns = s->pace_last_ns = lh_time_mono_ns();
+    s->pace_left = s->pace_every;
     enum lh_status st = s->drv->fill(s, err);
     if (st) {
         s->dead = true;

@@ -128,7 +128,10 @@ enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, 
 const struct lh_schema *lh_source_schema(const struct lh_source *s);
 
 /* Next batch of rows: *out points into the source (valid until the next
- * call or close); *out is NULL at the end of the table. After an error the
+ * call or close); *out is NULL at the end of the table. A batch holds
+ * batch_size rows, or fewer when batch_bytes is reached or when it has been
+ * filling for about a second (a slow source still hands out rows every
+ * second, so progress shows). After an error the
  * source is dead: every later call fails. */
 enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch **out,
                                     struct lh_error *err) LH_NODISCARD;
