@@ -32,9 +32,9 @@ static void on_progress(void *ctx, const struct lh_ingest_progress *p)
         return;
     w->last_ns = now;
     double rate = p->elapsed_s > 0 ? (double)p->rows / p->elapsed_s : 0;
-    snprintf(w->text, sizeof w->text, "%s %" PRId64 " rows %.0f rows/s %" PRIu64 " B %.1fs %" PRId64,
-             lh_ingest_phase_name(p->phase), p->rows, rate, p->bytes, p->elapsed_s,
-             p->estimated_rows);
+    snprintf(
+        w->text, sizeof w->text, "%s %" PRId64 " rows %.0f rows/s %" PRIu64 " B %.1fs %" PRId64,
+        lh_ingest_phase_name(p->phase), p->rows, rate, p->bytes, p->elapsed_s, p->estimated_rows);
 }
 
 static void on_log(void *ctx, enum lh_log_level level, const char *line)
@@ -131,8 +131,8 @@ int main(int argc, char **argv)
                 plain[i] = r;
                 cplain[i] = c;
             }
-            printf("%-8s round %d %-12s rows_per_s=%10.0f rows_per_cpu_s=%10.0f\n", argv[1],
-                   i + 1, wt ? "callbacks" : "no-callback", r, c);
+            printf("%-8s round %d %-12s rows_per_s=%10.0f rows_per_cpu_s=%10.0f\n", argv[1], i + 1,
+                   wt ? "callbacks" : "no-callback", r, c);
         }
     }
     qsort(plain, (size_t)rounds, sizeof *plain, cmp_d);

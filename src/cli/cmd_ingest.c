@@ -87,7 +87,7 @@ struct progress {
     int64_t last_ns;
     bool shown;
     const char *dataset;
-    int phase;          /* the last phase seen; -1 none */
+    int phase;           /* the last phase seen; -1 none */
     double read_start_s; /* elapsed when reading began */
 };
 
@@ -122,8 +122,8 @@ static void progress_text(const struct progress *p, const struct lh_ingest_progr
     char b[32], el[32], eta[32];
     fmt_bytes(pg->bytes, b, sizeof b);
     fmt_secs(pg->elapsed_s, el, sizeof el);
-    int n = snprintf(out, cap, "%" PRId64 " rows, %.0f rows/s, %s, %s elapsed", pg->rows, rate, b,
-                     el);
+    int n =
+        snprintf(out, cap, "%" PRId64 " rows, %.0f rows/s, %s, %s elapsed", pg->rows, rate, b, el);
     if (n < 0 || (size_t)n >= cap || pg->estimated_rows <= 0)
         return;
     /* the estimate is the server's statistics: never claim 100% early */

@@ -1119,8 +1119,9 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     }
     {
         double secs = (double)(lh_time_mono_ns() - t0) / 1e9;
-        run_log(j, LH_LOG_INFO, "read %" PRId64 " rows in %" PRId64 " batches in %.1f s (%.0f rows/s)",
-                rows, batches, secs, secs > 0 ? (double)rows / secs : 0.0);
+        run_log(j, LH_LOG_INFO,
+                "read %" PRId64 " rows in %" PRId64 " batches in %.1f s (%.0f rows/s)", rows,
+                batches, secs, secs > 0 ? (double)rows / secs : 0.0);
     }
     run_progress(j, LH_INGEST_PUBLISHING, rows, cur_bytes, t0, estimate);
     if (source_cancelled(j)) {
@@ -1263,7 +1264,8 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         }
     } else {
         res->version = base;
-        run_log(j, LH_LOG_INFO, "no new rows; nothing published (dataset %s stays at version %" PRIu64 ")",
+        run_log(j, LH_LOG_INFO,
+                "no new rows; nothing published (dataset %s stays at version %" PRIu64 ")",
                 j->dataset, base);
     }
     if (!res->published && watermark_in)

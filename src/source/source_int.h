@@ -102,7 +102,7 @@ struct lh_source {
     char server[256]; /* "host:port/db user=x" for messages */
     char server_version[128];
     int64_t table_rows; /* the server's estimate for the whole table; < 0: none */
-    char *secret;     /* the password, scrubbed from every message */
+    char *secret;       /* the password, scrubbed from every message */
     bool eof;
     bool dead;
     atomic_bool cancelled;

@@ -190,7 +190,8 @@ static void assert_nothing(const char *dataset)
     if (stat(p, &st) == 0)
         fail_msg("dataset %s was published", dataset);
     char cmd[1400], out[512] = "";
-    snprintf(cmd, sizeof cmd, "find '%s/primary/datasets/%s' -mindepth 1 -not -path '*/metadata*' "
+    snprintf(cmd, sizeof cmd,
+             "find '%s/primary/datasets/%s' -mindepth 1 -not -path '*/metadata*' "
              "2>/dev/null",
              DATA_DIR, dataset);
     FILE *f = popen(cmd, "r");
@@ -215,11 +216,11 @@ struct recorder {
     size_t nlines;
     /* cancel hooks */
     struct lh_ingest_job *job;
-    int cancel_phase;     /* -1: none; else cancel once this phase shows (with rows > 0 if reading) */
-    double cancel_at;     /* when lh_ingest_cancel was called */
+    int cancel_phase; /* -1: none; else cancel once this phase shows (with rows > 0 if reading) */
+    double cancel_at; /* when lh_ingest_cancel was called */
     pthread_t th;
     bool have_th;
-    bool hold;            /* publishing: wait in the callback until the cancel was made */
+    bool hold; /* publishing: wait in the callback until the cancel was made */
 };
 
 static void *cancel_thread(void *arg)
@@ -502,8 +503,8 @@ static void run_log_case(struct srv *s, const char *ds)
     char badpw[600];
     const char *at = strrchr(s->user_dsn, '@');
     const char *colon = strchr(strstr(s->user_dsn, "://") + 3, ':');
-    snprintf(badpw, sizeof badpw, "%.*s:Wr0ng-secret-pw%s", (int)(colon - s->user_dsn),
-             s->user_dsn, at);
+    snprintf(badpw, sizeof badpw, "%.*s:Wr0ng-secret-pw%s", (int)(colon - s->user_dsn), s->user_dsn,
+             at);
     opt.dsn = badpw;
     opt.where = NULL;
     run(s, &opt, r, &o);
@@ -610,9 +611,9 @@ static void cancel_case(struct srv *s, enum lh_ingest_phase phase, const char *d
     run(s, &opt, r, &o);
     if (lfd >= 0)
         close(lfd);
-    print_message("  cancel %s while %s: %s, %.2f s after the cancel (run %.2f s): %s\n",
-                  s->name, lh_ingest_phase_name(phase), lh_status_str(o.status), o.cancel_latency,
-                  o.took, o.err.msg);
+    print_message("  cancel %s while %s: %s, %.2f s after the cancel (run %.2f s): %s\n", s->name,
+                  lh_ingest_phase_name(phase), lh_status_str(o.status), o.cancel_latency, o.took,
+                  o.err.msg);
     if (o.status != LH_E_CANCELLED) {
         rec_print(r);
         fail_msg("want cancelled, got %s: %s", lh_status_str(o.status), o.err.msg);
@@ -700,8 +701,8 @@ static void cli_pipe(struct srv *s)
     snprintf(data, sizeof data, "%s/cli-%s", WORK, s->name);
     /* the default batch size (65,536 rows, 2 minutes of this view): batches
      * are handed out after a second however few rows they hold */
-    const char *args[] = {"ingest", s->name,  "--dsn",  s->user_dsn, "--table", "ob_slow",
-                          "--dataset", "ob_cli", "--data", data,    NULL};
+    const char *args[] = {"ingest",    s->name,  "--dsn",  s->user_dsn, "--table", "ob_slow",
+                          "--dataset", "ob_cli", "--data", data,        NULL};
     int fd;
     double t0 = now_s();
     pid_t pid = spawn_pipe(args, &fd);
@@ -793,16 +794,11 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_phases_pg),
-        cmocka_unit_test(test_phases_mysql),
-        cmocka_unit_test(test_estimate_pg),
-        cmocka_unit_test(test_estimate_mysql),
-        cmocka_unit_test(test_log_pg),
-        cmocka_unit_test(test_log_mysql),
-        cmocka_unit_test(test_schema_change),
-        cmocka_unit_test(test_cancel_pg),
-        cmocka_unit_test(test_cancel_mysql),
-        cmocka_unit_test(test_cli_progress_pipe),
+        cmocka_unit_test(test_phases_pg),        cmocka_unit_test(test_phases_mysql),
+        cmocka_unit_test(test_estimate_pg),      cmocka_unit_test(test_estimate_mysql),
+        cmocka_unit_test(test_log_pg),           cmocka_unit_test(test_log_mysql),
+        cmocka_unit_test(test_schema_change),    cmocka_unit_test(test_cancel_pg),
+        cmocka_unit_test(test_cancel_mysql),     cmocka_unit_test(test_cli_progress_pipe),
         cmocka_unit_test(test_cli_progress_tty),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
