@@ -365,8 +365,9 @@ static void phases(struct srv *s, const char *ds)
         if (r->ev[i].phase == LH_INGEST_READING && r->ev[i].rows > 0)
             reading_batches++;
     }
-    /* one per batch of 5000 */
-    assert_int_equal(reading_batches, 10);
+    /* one per batch of 5000 (more only if a batch took over a second to
+     * fill on a stalled machine: batches are also cut by age) */
+    assert_true(reading_batches >= 10);
     size_t npub = 0;
     for (size_t i = 0; i < r->nev; i++)
         npub += r->ev[i].phase == LH_INGEST_PUBLISHING;
@@ -474,7 +475,7 @@ static void run_log_case(struct srv *s, const char *ds)
     rec_assert_has(r, "id <= 30000 AND h <> 'lh-marker'"); /* the operator's WHERE, as sent */
     rec_assert_has(r, "row estimate: about ");
     rec_assert_has(r, "part written: datasets/");
-    rec_assert_has(r, "read 30000 rows in 15 batches");
+    rec_assert_has(r, "read 30000 rows in ");
     rec_assert_has(r, "published version 1 of dataset ");
     assert_true(o.res.files >= 2);
     size_t parts = 0;
