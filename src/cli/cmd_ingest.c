@@ -4,8 +4,10 @@
  *
  * Runs one ingest job (ingest.h) into the store (--store URL, else --data
  * DIR, else $LAKEHOUSE_DATA, else ./lakehouse-data). While it runs and
- * stderr is a terminal, one progress line (rows, rows/s, bytes, elapsed)
- * is refreshed in place about four times a second. At the end one summary
+ * stderr is a terminal, one progress line (phase, rows, rows/s, bytes,
+ * elapsed; percent and ETA when the source has a row estimate) is
+ * refreshed in place about four times a second; when stderr is not a
+ * terminal, a log line at each phase and every 5 s. At the end one summary
  * line goes to stdout:
  *
  *   rows=N dataset=X bytes=B version=V warnings=W duration=1.23s
@@ -72,27 +74,109 @@ static const char *usage =
     "                       and their parts are deleted (default 5)\n"
     "  --json               summary as JSON\n";
 
+/* Progress (docs/ingest.md "Progress"): on a terminal one line refreshed
+ * in place about four times a second: phase, rows, rate, bytes, elapsed,
+ * and with the source's estimate the percent done and an ETA. Otherwise
+ * (a pipe, a file, cron) a plain log line at each phase change and every
+ * PROGRESS_LOG_NS while reading, so a log shows the run is alive. */
+#define PROGRESS_TTY_NS 250000000LL
+#define PROGRESS_LOG_NS (5 * 1000000000LL)
+
 struct progress {
     bool tty;
     int64_t last_ns;
     bool shown;
+    const char *dataset;
+    int phase;           /* the last phase seen; -1 none */
+    double read_start_s; /* elapsed when reading began */
 };
+
+static void fmt_bytes(uint64_t b, char *out, size_t cap)
+{
+    double v = (double)b;
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (v >= 1024 && i < 4) {
+        v /= 1024;
+        i++;
+    }
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void fmt_secs(double s, char *out, size_t cap)
+{
+    long t = s > 0 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(out, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(out, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* "12345 rows, 4567 rows/s, 1.2 MiB, 0:12 elapsed[, 45% of about 27000,
+ * ETA 0:15]" */
+static void progress_text(const struct progress *p, const struct lh_ingest_progress *pg, char *out,
+                          size_t cap)
+{
+    double reading = pg->elapsed_s - p->read_start_s;
+    double rate = p->phase >= LH_INGEST_READING && reading > 0 ? (double)pg->rows / reading : 0;
+    char b[32], el[32], eta[32];
+    fmt_bytes(pg->bytes, b, sizeof b);
+    fmt_secs(pg->elapsed_s, el, sizeof el);
+    int n =
+        snprintf(out, cap, "%" PRId64 " rows, %.0f rows/s, %s, %s elapsed", pg->rows, rate, b, el);
+    if (n < 0 || (size_t)n >= cap || pg->estimated_rows <= 0)
+        return;
+    /* the estimate is the server's statistics: never claim 100% early */
+    double pct = 100.0 * (double)pg->rows / (double)pg->estimated_rows;
+    if (pct > 99 && pg->phase == LH_INGEST_READING)
+        pct = 99;
+    if (pct > 100)
+        pct = 100;
+    if (pg->rows < pg->estimated_rows && rate > 0) {
+        fmt_secs((double)(pg->estimated_rows - pg->rows) / rate, eta, sizeof eta);
+        snprintf(out + n, cap - (size_t)n, ", %.0f%% of about %" PRId64 ", ETA %s", pct,
+                 pg->estimated_rows, eta);
+    } else {
+        snprintf(out + n, cap - (size_t)n, ", %.0f%% of about %" PRId64, pct, pg->estimated_rows);
+    }
+}
 
 static void on_progress(void *ctx, const struct lh_ingest_progress *pg)
 {
     struct progress *p = ctx;
-    int64_t rows = pg->rows;
-    uint64_t bytes = pg->bytes;
-    double elapsed = pg->elapsed_s;
     int64_t now = lh_time_mono_ns();
-    if (!p->tty || now - p->last_ns < 250000000)
+    bool changed = p->phase != (int)pg->phase;
+    if (changed && pg->phase == LH_INGEST_READING)
+        p->read_start_s = pg->elapsed_s;
+    p->phase = (int)pg->phase;
+    const char *phase = lh_ingest_phase_name(pg->phase);
+    char text[256];
+    if (p->tty) {
+        if (!changed && now - p->last_ns < PROGRESS_TTY_NS)
+            return;
+        p->last_ns = now;
+        p->shown = true;
+        progress_text(p, pg, text, sizeof text);
+        fprintf(stderr, "\r\033[K%-10s %s", phase, text);
+        fflush(stderr);
+        return;
+    }
+    if (changed) {
+        p->last_ns = now;
+        if (pg->phase == LH_INGEST_READING && pg->estimated_rows > 0)
+            lh_info("ingest %s: reading (about %" PRId64 " rows expected)", p->dataset,
+                    pg->estimated_rows);
+        else if (pg->phase == LH_INGEST_PUBLISHING)
+            lh_info("ingest %s: publishing %" PRId64 " rows", p->dataset, pg->rows);
+        else
+            lh_info("ingest %s: %s", p->dataset, phase);
+        return;
+    }
+    if (now - p->last_ns < PROGRESS_LOG_NS)
         return;
     p->last_ns = now;
-    p->shown = true;
-    double rate = elapsed > 0 ? (double)rows / elapsed : 0;
-    fprintf(stderr, "\r\033[K%" PRId64 " rows  %.0f rows/s  %.1f MiB  %.1fs", rows, rate,
-            (double)bytes / (1024.0 * 1024.0), elapsed);
-    fflush(stderr);
+    progress_text(p, pg, text, sizeof text);
+    lh_info("ingest %s: %s: %s", p->dataset, phase, text);
 }
 
 static void json_str(FILE *f, const char *s)
@@ -262,7 +346,10 @@ int lh_cmd_ingest(int argc, char **argv)
         lh_cli_error("ingest: --mode incremental needs --cursor-column");
         return 2;
     }
-    struct progress pr = {.tty = isatty(STDERR_FILENO) != 0, .last_ns = lh_time_mono_ns()};
+    struct progress pr = {.tty = isatty(STDERR_FILENO) != 0,
+                          .last_ns = lh_time_mono_ns(),
+                          .dataset = o.dataset,
+                          .phase = -1};
     o.on_progress = on_progress;
     o.progress_ctx = &pr;
 

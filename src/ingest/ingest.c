@@ -41,6 +41,14 @@
  * covers clock skew between hosts); right before publishing it renews the
  * lease itself.
  * Lock order: job->mu, then the source's own lock; lease->mu stands alone.
+ *
+ * Observation (docs/ingest.md "Progress and the run log"): on_progress at
+ * each phase (connecting from the start, reading once the query runs and
+ * then after every batch, publishing once the source is drained) and
+ * on_log, the run's own log, both on the run thread. The per-batch cost is
+ * one clock read and the callback; the log summarizes batches every
+ * SUMMARY_NS instead of a line per batch. Every log line passes the core
+ * redactor with the DSN (lh_redact_scrub) before it leaves.
  */
 #include "ingest/ingest.h"
 #include "ingest_int.h"
@@ -51,6 +59,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +81,8 @@
 #define LEASE_TTL_ENV "LAKEHOUSE_RUN_LEASE_SECS"
 /* publish attempts of a run that keeps losing the race to other runs */
 #define PUBLISH_ATTEMPTS 100
+/* the run log's reading summary: one line this often, not one per batch */
+#define SUMMARY_NS (10 * 1000000000LL)
 
 struct lh_ingest_job {
     struct lh_store_set *set;
@@ -354,6 +365,52 @@ void lh_ingest_cancel(struct lh_ingest_job *j)
     pthread_mutex_unlock(&j->mu);
 }
 
+/* ------------------------------------------------------------------ run log */
+
+/* One line of the run's log (opt.on_log): control characters as spaces,
+ * every password of the DSN and anything that looks like a secret masked
+ * (lh_redact_scrub), cut at 4 KiB. */
+static void run_log(struct lh_ingest_job *j, enum lh_log_level level, const char *fmt, ...)
+    LH_PRINTF(3, 4);
+static void run_log(struct lh_ingest_job *j, enum lh_log_level level, const char *fmt, ...)
+{
+    if (!j->opt.on_log)
+        return;
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof line)
+        snprintf(line + sizeof line - 32, 32, "... (%d bytes in all)", n);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    lh_redact_scrub(line, sizeof line, j->dsn);
+    j->opt.on_log(j->opt.progress_ctx, level, line);
+}
+
+/* The source's log lines (already scrubbed by the source) into the run's. */
+static void source_log(void *ctx, enum lh_log_level level, const char *line)
+{
+    run_log(ctx, level, "%s", line);
+}
+
+static void run_progress(struct lh_ingest_job *j, enum lh_ingest_phase phase, int64_t rows,
+                         uint64_t bytes, int64_t t0, int64_t estimate)
+{
+    if (!j->opt.on_progress)
+        return;
+    struct lh_ingest_progress pg = {
+        .phase = phase,
+        .rows = rows,
+        .bytes = bytes,
+        .elapsed_s = (double)(lh_time_mono_ns() - t0) / 1e9,
+        .estimated_rows = estimate,
+    };
+    j->opt.on_progress(j->opt.progress_ctx, &pg);
+}
+
 /* ------------------------------------------------------------------ parts */
 
 struct part {
@@ -390,6 +447,7 @@ struct run {
     size_t nparts;
     uint32_t crc; /* CRC-32 of the open part's bytes so far */
     struct ingest_table *ice; /* the dataset's Iceberg table (table.c) */
+    int64_t part_row0;        /* rows read before the open part began */
     bool capturing;           /* the writer is closing: keep its bytes (the footer) */
     struct lh_buf tail;
 };
@@ -427,7 +485,8 @@ static enum lh_status part_begin(struct run *r, const struct lh_schema *schema,
     return s;
 }
 
-static enum lh_status part_finish(struct run *r, struct lh_error *err)
+/* rows: read so far (the part holds those past r->part_row0). */
+static enum lh_status part_finish(struct run *r, int64_t rows, struct lh_error *err)
 {
     /* flush the last row group first, so that close writes only the
      * footer: captured in memory, it gives the part's Iceberg statistics
@@ -454,6 +513,9 @@ static enum lh_status part_finish(struct run *r, struct lh_error *err)
     r->parts[r->nparts].size = size;
     lh_catalog_checksum_format(r->crc, r->parts[r->nparts].checksum);
     r->nparts++;
+    run_log(r->job, LH_LOG_INFO, "part written: %s (%" PRId64 " rows, %" PRIu64 " bytes)",
+            r->parts[r->nparts - 1].key, rows - r->part_row0, size);
+    r->part_row0 = rows;
     return ingest_table_part_add(r->ice, r->parts[r->nparts - 1].key, size, r->tail.data,
                                  r->tail.len, err);
 }
@@ -725,11 +787,14 @@ static uint64_t next_version(const struct lh_catalog_record *rec)
  * swap deletes it (unstage) and the retry stages again on the new base.
  * On return the caller commits or unstages (a register error may have
  * swapped the record anyway). rec0: the record the run started from (NULL:
- * none). */
+ * none). A cancel is honoured before each attempt, never after the swap.
+ * On success, change (cap bytes) says how the published columns differ
+ * from the version it replaced ("" none). */
 static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
                               const struct lh_catalog_record *rec0,
                               struct lh_catalog_version_spec *spec, int64_t rows,
-                              uint64_t *version, bool *nothing_new, struct lh_error *err)
+                              uint64_t *version, bool *nothing_new, char *change, size_t cap,
+                              struct lh_error *err)
 {
     enum lh_ingest_mode mode = j->opt.mode;
     struct lh_catalog_record cur;
@@ -738,6 +803,10 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
     enum lh_status s;
     for (unsigned attempt = 1;; attempt++) {
         const char *mkey = NULL;
+        if (source_cancelled(j)) {
+            s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
+            goto out;
+        }
         s = ingest_table_stage(r->ice, base_rec, next_version(base_rec),
                                mode != LH_INGEST_OVERWRITE, lh_catalog_keep_versions(j->cat), &mkey,
                                err);
@@ -746,6 +815,8 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
         spec->metadata_location = mkey;
         ingest_fault(1);
         s = lh_catalog_version_register(j->cat, j->dataset, spec, version, err);
+        if (s == LH_OK)
+            ingest_table_schema_change(r->ice, base_rec, change, cap);
         if (s != LH_E_STATE) /* register's only LH_E_STATE: the base moved */
             goto out;
         ingest_table_unstage(r->ice);
@@ -799,6 +870,10 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
         lh_debug("ingest %s: version %" PRIu64 " was published meanwhile (attempt %u), "
                  "publishing on top of it",
                  j->dataset, nb, attempt);
+        run_log(j, LH_LOG_INFO,
+                "publish: another run published version %" PRIu64 " meanwhile; retrying on top "
+                "of it (attempt %u)",
+                nb, attempt + 1);
         spec->base_version = nb;
         publish_backoff(attempt);
     }
@@ -840,6 +915,8 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     const char *base_fp = NULL, *watermark_in = NULL;
     char fp[65];
     bool inherit = false;
+    int64_t estimate = -1, batches = 0, sum_ns = t0;
+    uint64_t cur_bytes = 0;
 
     snprintf(res->dataset, sizeof res->dataset, "%s", j->dataset);
     if (o->run_id)
@@ -847,15 +924,22 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     else
         snprintf(res->run_id, sizeof res->run_id, "scheduled-%s-%" PRId64, sys, start_ms);
     r.primary = lh_store_set_primary(j->set);
+    run_progress(j, LH_INGEST_CONNECTING, 0, 0, t0, -1);
+    run_log(j, LH_LOG_INFO, "run %s: %s %s%s%s into dataset %s (mode %s)", res->run_id,
+            lh_source_kind_name(o->kind), o->table ? "table " : "a query", o->table ? o->table : "",
+            o->where ? " with a WHERE" : "", j->dataset, lh_ingest_mode_name(o->mode));
 
     /* leftovers of runs that died before publishing (their lease expired) */
     {
         struct lh_error e;
         size_t nd = 0;
-        if (lh_ingest_sweep(j->set, j->dataset, 0, &nd, &e) != LH_OK)
+        if (lh_ingest_sweep(j->set, j->dataset, 0, &nd, &e) != LH_OK) {
             lh_warn("ingest %s: sweep of leftovers failed: %s", j->dataset, e.msg);
-        else if (nd)
+            run_log(j, LH_LOG_WARN, "sweep of leftovers failed: %s", e.msg);
+        } else if (nd) {
             lh_info("ingest %s: removed %zu leftover(s) of dead runs", j->dataset, nd);
+            run_log(j, LH_LOG_INFO, "removed %zu leftover(s) of dead runs", nd);
+        }
     }
 
     /* a kill between an earlier run's catalog swap and its version hint */
@@ -907,6 +991,8 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         .order_by = o->order_by,
         .limit = o->limit,
         .statement_timeout_ms = o->statement_timeout_ms,
+        .log = o->on_log ? source_log : NULL,
+        .log_ctx = j,
     };
     if (o->mode == LH_INGEST_INCREMENTAL) {
         so.cursor_column = o->cursor_column;
@@ -923,6 +1009,12 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     s = lh_source_start(src, err);
     if (s != LH_OK)
         goto fail;
+    estimate = lh_source_estimated_rows(src);
+    if (estimate >= 0)
+        run_log(j, LH_LOG_INFO, "reading: about %" PRId64 " rows expected", estimate);
+    else
+        run_log(j, LH_LOG_DEBUG, "reading: no estimate of the rows to read");
+    run_progress(j, LH_INGEST_READING, 0, 0, t0, estimate);
 
     /* catalog columns and the schema check for append/incremental */
     schema = lh_source_schema(src);
@@ -995,21 +1087,27 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         struct lh_parquet_writer_stats ws;
         lh_parquet_writer_stats(r.w, &ws);
         if (ws.bytes_written + ws.buffered_bytes >= part_bytes) {
-            s = part_finish(&r, err);
+            s = part_finish(&r, rows, err);
             if (s != LH_OK)
                 goto fail;
             done_bytes += r.parts[r.nparts - 1].size;
             ws.bytes_written = ws.buffered_bytes = 0;
         }
-        if (o->on_progress) {
-            struct lh_ingest_progress pg = {
-                .phase = LH_INGEST_READING,
-                .rows = rows,
-                .bytes = done_bytes + ws.bytes_written,
-                .elapsed_s = (double)(lh_time_mono_ns() - t0) / 1e9,
-                .estimated_rows = -1,
-            };
-            o->on_progress(o->progress_ctx, &pg);
+        batches++;
+        /* encoded bytes count as they are produced, not only when a row
+         * group (up to 64 MiB) reaches the store */
+        cur_bytes = done_bytes + ws.bytes_written + ws.buffered_bytes;
+        run_progress(j, LH_INGEST_READING, rows, cur_bytes, t0, estimate);
+        if (o->on_log) {
+            int64_t now = lh_time_mono_ns();
+            if (now - sum_ns >= SUMMARY_NS) {
+                double secs = (double)(now - t0) / 1e9;
+                run_log(j, LH_LOG_INFO,
+                        "reading: %" PRId64 " rows in %" PRId64 " batches so far, %.0f rows/s; "
+                        "%" PRIu64 " bytes of Parquet so far",
+                        rows, batches, secs > 0 ? (double)rows / secs : 0.0, cur_bytes);
+                sum_ns = now;
+            }
         }
         if (source_cancelled(j)) {
             s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
@@ -1019,6 +1117,13 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         if (s != LH_OK)
             goto fail;
     }
+    {
+        double secs = (double)(lh_time_mono_ns() - t0) / 1e9;
+        run_log(j, LH_LOG_INFO,
+                "read %" PRId64 " rows in %" PRId64 " batches in %.1f s (%.0f rows/s)", rows,
+                batches, secs, secs > 0 ? (double)rows / secs : 0.0);
+    }
+    run_progress(j, LH_INGEST_PUBLISHING, rows, cur_bytes, t0, estimate);
     if (source_cancelled(j)) {
         s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
         goto fail;
@@ -1029,7 +1134,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     bool do_publish = !(rows == 0 && inherit);
     if (r.w) {
         if (do_publish) {
-            s = part_finish(&r, err);
+            s = part_finish(&r, rows, err);
             if (s != LH_OK)
                 goto fail;
         } else {
@@ -1042,8 +1147,12 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     res->warnings = st.warnings;
     res->nwarning_texts =
         st.nwarning_texts < LH_INGEST_MAX_WARNINGS ? st.nwarning_texts : LH_INGEST_MAX_WARNINGS;
-    for (int i = 0; i < res->nwarning_texts; i++)
+    for (int i = 0; i < res->nwarning_texts; i++) {
         snprintf(res->warning_texts[i], sizeof res->warning_texts[i], "%s", st.warning_texts[i]);
+        run_log(j, LH_LOG_WARN, "warning: %s", st.warning_texts[i]);
+    }
+    if (st.warnings > res->nwarning_texts)
+        run_log(j, LH_LOG_WARN, "%" PRId64 " warnings in all", st.warnings);
     const char *high = o->mode == LH_INGEST_INCREMENTAL ? lh_source_cursor_high(src) : NULL;
     char watermark[256] = "";
     if (high) {
@@ -1114,8 +1223,8 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         if (s != LH_OK)
             goto fail;
         bool nothing_new = false;
-        s = publish(j, &r, have_rec ? &rec : NULL, &spec, rows, &res->version,
-                    &nothing_new, err);
+        s = publish(j, &r, have_rec ? &rec : NULL, &spec, rows, &res->version, &nothing_new,
+                    res->schema_change, sizeof res->schema_change, err);
         bool swapped = s == LH_OK && !nothing_new;
         if (s != LH_OK && published_anyway(j, res->run_id, &res->version)) {
             /* the record was swapped but a later step reported an error (a
@@ -1138,12 +1247,26 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             run_discard(&r); /* res->version is the version found */
             res->bytes = 0;
             res->files = 0;
+            run_log(j, LH_LOG_INFO,
+                    "no new rows; another run published version %" PRIu64
+                    " meanwhile; nothing published",
+                    res->version);
         } else {
             res->published = true;
             r.nparts = 0; /* published: no longer ours to delete */
+            run_log(j, LH_LOG_INFO,
+                    "published version %" PRIu64 " of dataset %s: %d file(s), %" PRId64
+                    " rows, %" PRIu64 " bytes",
+                    res->version, j->dataset, res->files, res->rows, res->bytes);
+            if (res->schema_change[0])
+                run_log(j, LH_LOG_INFO, "schema changed since the previous version: %s",
+                        res->schema_change);
         }
     } else {
         res->version = base;
+        run_log(j, LH_LOG_INFO,
+                "no new rows; nothing published (dataset %s stays at version %" PRIu64 ")",
+                j->dataset, base);
     }
     if (!res->published && watermark_in)
         snprintf(watermark, sizeof watermark, "%s", watermark_in);
@@ -1165,6 +1288,12 @@ fail:
         run_discard(&r);
         lh_error_prefix(err, "ingest %s", j->dataset);
         memset(res->message, 0, sizeof res->message);
+        res->schema_change[0] = '\0';
+        if (s == LH_E_CANCELLED)
+            run_log(j, LH_LOG_WARN, "cancelled; nothing published: %s", err->msg);
+        else
+            run_log(j, LH_LOG_ERROR, "failed (%s); nothing published: %s", lh_status_str(s),
+                    err->msg);
     }
     if (r.dir[0]) {
         lease_end(&r.lease, r.primary);

@@ -46,7 +46,7 @@ const char *lh_ingest_phase_name(enum lh_ingest_phase p);
 struct lh_ingest_progress {
     enum lh_ingest_phase phase;
     int64_t rows;           /* rows read so far */
-    uint64_t bytes;         /* bytes of parts written so far */
+    uint64_t bytes;         /* Parquet bytes of the parts so far (written or encoded) */
     double elapsed_s;       /* since the job started */
     int64_t estimated_rows; /* the source's estimate of the rows to read; < 0: none */
 };

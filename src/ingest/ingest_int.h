@@ -38,6 +38,14 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
                                     const struct lh_schema *schema,
                                     struct lh_parquet_writer_options *wo, struct lh_error *err);
 
+/* After the catalog swap: how the run's columns differ from the base
+ * version's (the table's current schema as of the last prepare; rec, the
+ * record of that base, gives the old type names), one line into out:
+ * "added x Int64; dropped y; z Int32 -> Int64; w nullable -> not null";
+ * "" when nothing changed or there was no base version. */
+void ingest_table_schema_change(const struct ingest_table *t, const struct lh_catalog_record *rec,
+                                char *out, size_t cap);
+
 /* A part was written: key, size, and the bytes the writer produced when
  * closing (the footer, its length and "PAR1" at the end). */
 enum lh_status ingest_table_part_add(struct ingest_table *t, const char *key, uint64_t size,

@@ -29,6 +29,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -527,6 +528,90 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
     wo->kv = &t->kv;
     wo->nkv = 1;
     return LH_OK;
+}
+
+/* ------------------------------------------------------------ schema change */
+
+/* Appends "; "-separated items to out, ending in "..." when it is full. */
+static void change_put(char *out, size_t cap, size_t *len, const char *fmt, ...) LH_PRINTF(4, 5);
+static void change_put(char *out, size_t cap, size_t *len, const char *fmt, ...)
+{
+    if (*len + 1 >= cap)
+        return;
+    char item[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(item, sizeof item, fmt, ap);
+    va_end(ap);
+    int n = snprintf(out + *len, cap - *len, "%s%s", *len ? "; " : "", item);
+    if (n < 0 || (size_t)n >= cap - *len) {
+        if (cap >= 4)
+            memcpy(out + cap - 4, "...", 4);
+        *len = cap - 1;
+        return;
+    }
+    *len += (size_t)n;
+}
+
+/* The previous version's type of a column, as the catalog recorded it
+ * (else as the Iceberg schema says). */
+static void old_type(const struct lh_catalog_record *rec, const struct lh_iceberg_column *c,
+                     char *out, size_t cap)
+{
+    for (size_t i = 0; rec && i < rec->ncolumns; i++)
+        if (rec->columns[i].name && rec->columns[i].data_type &&
+            strcmp(rec->columns[i].name, c->field.name) == 0) {
+            snprintf(out, cap, "%s", rec->columns[i].data_type);
+            return;
+        }
+    lh_ingest_type_text(&c->field, out, cap);
+}
+
+void ingest_table_schema_change(const struct ingest_table *t, const struct lh_catalog_record *rec,
+                                char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    out[0] = '\0';
+    if (!t->ids_set || !t->base.version)
+        return; /* a new dataset: nothing to compare with */
+    const struct lh_iceberg_table *tb = &t->base.table;
+    const struct lh_iceberg_schema *cur = schema_of(tb, tb->current_schema_id);
+    if (!cur)
+        return;
+    size_t len = 0;
+    char tn[96], to[96];
+    /* lh_iceberg_schema_assign kept the id of every column of the same
+     * name and Iceberg type: a new id is an added or a retyped column */
+    for (size_t i = 0; i < t->schema.nfields; i++) {
+        const struct lh_field *f = &t->schema.fields[i];
+        const struct lh_iceberg_column *same_id = NULL, *same_name = NULL;
+        for (size_t k = 0; k < cur->ncolumns; k++) {
+            if (cur->columns[k].id == t->cols[i].id)
+                same_id = &cur->columns[k];
+            if (strcmp(cur->columns[k].field.name, f->name) == 0)
+                same_name = &cur->columns[k];
+        }
+        lh_ingest_type_text(f, tn, sizeof tn);
+        if (same_id) {
+            if (same_id->field.nullable != f->nullable)
+                change_put(out, cap, &len, "%s %s -> %s", f->name,
+                           same_id->field.nullable ? "nullable" : "not null",
+                           f->nullable ? "nullable" : "not null");
+        } else if (same_name) {
+            old_type(rec, same_name, to, sizeof to);
+            change_put(out, cap, &len, "%s %s -> %s", f->name, to, tn);
+        } else {
+            change_put(out, cap, &len, "added %s %s", f->name, tn);
+        }
+    }
+    for (size_t k = 0; k < cur->ncolumns; k++) {
+        bool kept = false;
+        for (size_t i = 0; i < t->schema.nfields && !kept; i++)
+            kept = strcmp(cur->columns[k].field.name, t->schema.fields[i].name) == 0;
+        if (!kept)
+            change_put(out, cap, &len, "dropped %s", cur->columns[k].field.name);
+    }
 }
 
 /* ------------------------------------------------------------ staging */

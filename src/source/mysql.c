@@ -28,9 +28,10 @@
  * or the link still answers. The connection is dead from then on, so a
  * cancel that lands between two statements still stops the next one. The
  * reader publishes the thread id and the socket under s->mu right after
- * connecting and then checks the flag, so a cancel before or during the
- * connect is seen there (the connect itself is bounded by
- * MYSQL_OPT_CONNECT_TIMEOUT), and one after it is a kill plus a shutdown.
+ * connecting and then checks the flag, so a cancel before the connect is
+ * seen there, one during it wakes the connect's own wait (the connect
+ * alone goes through the non-blocking API, my_connect, polling beside the
+ * source's wake pipe), and one after it is a kill plus a shutdown.
  * The socket stays open until my_close, which runs under s->mu too, so the
  * shutdown never reaches a reused descriptor. my_close gives the KILL
  * thread at most KILL_TIMEOUT_S + 1 s to finish, so the KILL reaches a live
@@ -49,6 +50,7 @@
 #include <mysql.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +287,49 @@ static enum lh_status load_info(struct lh_source *s, const char *db, const char 
     }
     mysql_free_result(r);
     return LH_OK;
+}
+
+/* The table's row estimate, information_schema.TABLES.TABLE_ROWS (exact
+ * for MyISAM, InnoDB's sampled guess otherwise; NULL for a view). Never
+ * fails the read: a failed look-up is a debug line of the run log, and the
+ * next statement reports a connection that died meanwhile (or a cancel). */
+static void my_estimate(struct lh_source *s, const char *db, const char *table)
+{
+    struct my_impl *my = s->impl;
+    struct lh_buf q;
+    lh_buf_init(&q, 1u << 16);
+    lh_buf_append_str(&q, "SELECT TABLE_ROWS, TABLE_TYPE FROM information_schema.TABLES"
+                          " WHERE TABLE_SCHEMA = ");
+    put_literal(my->conn, &q, db);
+    lh_buf_append_str(&q, " AND TABLE_NAME = ");
+    put_literal(my->conn, &q, table);
+    lh_buf_cstr(&q);
+    if (!lh_buf_ok(&q) || atomic_load(&s->cancelled)) {
+        lh_buf_reset(&q);
+        return;
+    }
+    my->stmt_start_ns = lh_time_mono_ns();
+    int rc = mysql_query(my->conn, (const char *)q.data);
+    lh_buf_reset(&q);
+    MYSQL_RES *r = rc ? NULL : mysql_store_result(my->conn);
+    if (!r) {
+        src_log(s, LH_LOG_DEBUG, "no row estimate: information_schema.TABLES: %s (%u)",
+                mysql_error(my->conn), mysql_errno(my->conn));
+        return;
+    }
+    MYSQL_ROW row = mysql_fetch_row(r);
+    int64_t n = -1;
+    if (row && row[0] && lh_parse_i64(row[0], &n) && n > 0) {
+        s->table_rows = n;
+        src_log(s, LH_LOG_INFO,
+                "row estimate: about %lld rows in %s (information_schema.TABLES.TABLE_ROWS)",
+                (long long)n, s->opt.table);
+    } else {
+        src_log(s, LH_LOG_DEBUG, "no row estimate: TABLE_ROWS is %s for %s (%s)",
+                row && row[0] ? row[0] : "NULL", s->opt.table,
+                row && row[1] ? row[1] : "no such table");
+    }
+    mysql_free_result(r);
 }
 
 /* Maps the prepared statement's result metadata (plus information_schema
@@ -695,6 +740,8 @@ static enum lh_status my_fill(struct lh_source *s, struct lh_error *err)
         if (st)
             return st;
         rows++;
+        if (src_batch_overdue(s))
+            break;
     }
     return LH_OK;
 }
@@ -901,6 +948,52 @@ static void put_bound(MYSQL *conn, struct lh_buf *b, const char *text, const cha
     }
 }
 
+/* mysql_real_connect through Connector/C's non-blocking API, each wait in
+ * src_wait beside the cancel pipe: a cancel stops even a connect to a
+ * server that accepted the TCP connection and never sends its greeting
+ * (the blocking call would sit out the whole connect timeout, the cancel
+ * having no socket to shut down yet). The library's own timeouts apply
+ * (MYSQL_WAIT_TIMEOUT); deadline_ns bounds the whole attempt besides.
+ * NULL on failure: the cancel flag, *timed_out, or mysql_errno says why.
+ * Later statements use the blocking API on the same connection. */
+static MYSQL *my_connect(struct lh_source *s, struct my_impl *my, const struct src_url *u,
+                         int64_t deadline_ns, bool *timed_out)
+{
+    MYSQL *ret = NULL;
+    *timed_out = false;
+    int status = mysql_real_connect_start(&ret, my->conn, my->host, u->user, u->password, u->db,
+                                          u->port, u->socket, 0);
+    while (status) {
+        short ev = (short)((status & MYSQL_WAIT_READ ? POLLIN : 0) |
+                           (status & MYSQL_WAIT_WRITE ? POLLOUT : 0) |
+                           (status & MYSQL_WAIT_EXCEPT ? POLLPRI : 0));
+        int64_t dl = deadline_ns;
+        if (status & MYSQL_WAIT_TIMEOUT) {
+            int64_t t = lh_time_mono_ns() + (int64_t)mysql_get_timeout_value_ms(my->conn) * 1000000;
+            if (t < dl)
+                dl = t;
+        }
+        int happened;
+        switch (src_wait(s, (int)mysql_get_socket(my->conn), ev, dl)) {
+        case SRC_READY:
+            happened = status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT);
+            break;
+        case SRC_TIMEOUT:
+            if (!(status & MYSQL_WAIT_TIMEOUT)) {
+                *timed_out = true; /* ours, not the library's */
+                return NULL;
+            }
+            happened = MYSQL_WAIT_TIMEOUT;
+            break;
+        default: /* cancelled, or poll failed: the caller looks at the flag */
+            *timed_out = !atomic_load(&s->cancelled);
+            return NULL;
+        }
+        status = mysql_real_connect_cont(&ret, my->conn, happened);
+    }
+    return ret;
+}
+
 enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_error *err)
 {
     enum lh_status st;
@@ -940,6 +1033,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     }
     unsigned timeout = s->opt.connect_timeout_s > 0 ? (unsigned)s->opt.connect_timeout_s : 10;
     mysql_optionsv(my->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(my->conn, MYSQL_OPT_NONBLOCK, 0); /* for my_connect only */
     mysql_optionsv(my->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_optionsv(my->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     if (s->opt.statement_timeout_ms > 0) {
@@ -949,10 +1043,18 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         mysql_optionsv(my->conn, MYSQL_OPT_READ_TIMEOUT, &io);
         mysql_optionsv(my->conn, MYSQL_OPT_WRITE_TIMEOUT, &io);
     }
-    if (!mysql_real_connect(my->conn, my->host, u.user, u.password, u.db, u.port, u.socket, 0)) {
-        /* cancelled while the (blocking) connect was under way */
+    src_log(s, LH_LOG_INFO, "connecting to mysql %s", s->server);
+    bool timed_out = false;
+    if (!my_connect(s, my, &u, lh_time_mono_ns() + (int64_t)(timeout + 1) * 1000000000LL,
+                    &timed_out)) {
+        /* cancelled while the connect was under way */
         if ((st = src_check_cancel(s, "connecting", err)))
             goto done;
+        if (timed_out) {
+            st = lh_error_set(err, LH_E_CONNECT, "mysql %s: cannot connect: timeout expired (%u s)",
+                              s->server, timeout);
+            goto done;
+        }
         unsigned e = mysql_errno(my->conn);
         enum lh_status ks = status_from_errno(e);
         if (ks != LH_E_AUTH && ks != LH_E_PERM)
@@ -973,7 +1075,13 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     keepalive(my->fd);
     if ((st = src_check_cancel(s, "connecting", err)))
         goto done;
-    my->mariadb = strstr(mysql_get_server_info(my->conn), "MariaDB") != NULL;
+    {
+        const char *ver = mysql_get_server_info(my->conn);
+        snprintf(s->server_version, sizeof s->server_version, "%s", ver ? ver : "");
+        my->mariadb = strstr(s->server_version, "MariaDB") != NULL;
+        src_log(s, LH_LOG_INFO, "connected to mysql %s: %s %s", s->server,
+                my->mariadb ? "MariaDB" : "MySQL", s->server_version);
+    }
     if ((st = my_exec(s, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "session setup",
                       err)))
         goto done;
@@ -1067,6 +1175,11 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         goto done;
     if ((!s->opt.query && (st = load_info(s, db, table, err))) || (st = map_fields(s, meta, err)))
         goto done;
+    if (!s->opt.query) {
+        my_estimate(s, db, table);
+        if ((st = src_check_cancel(s, "reading the row estimate", err)))
+            goto done;
+    }
     mysql_free_result(meta);
     meta = NULL;
     mysql_stmt_close(probe);
@@ -1200,6 +1313,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         goto done;
     }
     lh_debug("source: %s", (const char *)q.data);
+    src_log_statement(s, (const char *)q.data);
     if ((st = src_cols_init(s, err)))
         goto done;
     my->stmt = mysql_stmt_init(my->conn);

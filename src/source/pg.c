@@ -151,6 +151,7 @@ static void pg_notice(void *arg, const PGresult *res)
         low[i] = (char)(sev[i] >= 'A' && sev[i] <= 'Z' ? sev[i] - 'A' + 'a' : sev[i]);
     low[i] = '\0';
     lh_log(lvl, "postgres %s: server %s: %s", s->server[0] ? s->server : "source", low, line);
+    src_log(s, lvl, "server %s: %s", low, line);
 }
 
 /* Sets err from a failed result (or the connection when res is NULL). */
@@ -847,6 +848,26 @@ static void name_server(struct lh_source *s)
              port && *port ? port : "5432", db ? db : "", user ? user : "");
 }
 
+/* The table's row estimate from pg_class (read with the table's oid, in
+ * the same statement, so it costs nothing and cannot fail on its own):
+ * reltuples of a table, a partitioned table or a materialized view; -1
+ * (never vacuumed or analyzed, PostgreSQL 14 and later) and 0 (the same
+ * before 14, or really empty) count as unknown, as does a view's. */
+static void pg_estimate(struct lh_source *s, const char *relkind, const char *reltuples)
+{
+    int64_t n = -1;
+    bool table = relkind && (*relkind == 'r' || *relkind == 'p' || *relkind == 'm');
+    if (!table || !lh_parse_i64(reltuples, &n) || n <= 0) {
+        src_log(s, LH_LOG_DEBUG, "no row estimate: pg_class.reltuples is %s for %s (%s)",
+                reltuples && *reltuples ? reltuples : "NULL", s->opt.table,
+                table ? "not analyzed yet" : "not a table");
+        return;
+    }
+    s->table_rows = n;
+    src_log(s, LH_LOG_INFO, "row estimate: about %lld rows in %s (pg_class.reltuples)",
+            (long long)n, s->opt.table);
+}
+
 /* PQconnectStartParams + PQconnectPoll, each wait beside the cancel pipe,
  * within connect_timeout_s for the whole attempt (libpq leaves the timeout
  * to the caller in this mode). */
@@ -920,8 +941,15 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         "connect_timeout",     "application_name", "keepalives", "keepalives_idle",
         "keepalives_interval", "keepalives_count", "dbname",     NULL};
     const char *vals[] = {timeout, "lakehouse", "1", "30", "10", "3", dsn, NULL};
+    src_log(s, LH_LOG_INFO, "connecting to postgres %s", s->server);
     if ((st = pg_connect(s, keys, vals, err)))
         goto done;
+    {
+        const char *ver = PQparameterStatus(pg->conn, "server_version");
+        snprintf(s->server_version, sizeof s->server_version, "%s", ver ? ver : "");
+        src_log(s, LH_LOG_INFO, "connected to postgres %s: PostgreSQL %s", s->server,
+                s->server_version[0] ? s->server_version : "(version unknown)");
+    }
     st = pg_exec(s,
                  "SET client_encoding = 'UTF8'; SET datestyle = 'ISO'; "
                  "SET intervalstyle = 'iso_8601'; SET timezone = 'UTC'; "
@@ -986,7 +1014,8 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         {
             const char *params[1] = {(const char *)q.data};
             res = pg_query(s,
-                           "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c"
+                           "SELECT c.oid, n.nspname, c.relname, c.relkind,"
+                           " c.reltuples::bigint FROM pg_catalog.pg_class c"
                            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                            " WHERE c.oid = pg_catalog.to_regclass($1)",
                            1, params, "looking up the table", &st, err);
@@ -1004,6 +1033,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         }
         char relid[16];
         snprintf(relid, sizeof relid, "%s", PQgetvalue(res, 0, 0));
+        pg_estimate(s, PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
         lh_buf_clear(&q);
         put_ident(pg->conn, &q, PQgetvalue(res, 0, 1));
         lh_buf_append_u8(&q, '.');
@@ -1146,6 +1176,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         goto done;
     }
     lh_debug("source: %s", (const char *)sql.data);
+    src_log_statement(s, (const char *)sql.data);
     src_pg_stream_init(&pg->stream, pg->pcols);
     if ((st = src_cols_init(s, err))) {
         lh_buf_reset(&sql);

@@ -665,6 +665,8 @@ enum lh_status src_pg_stream_fill(struct lh_source *s, struct pg_stream *ps, src
                     return st;
                 ps->win_pos += (size_t)n;
                 rows++;
+                if (src_batch_overdue(s))
+                    break;
                 continue;
             }
             if (n == -1)

@@ -41,6 +41,43 @@ const char *lh_source_kind_name(enum lh_source_kind k)
     return k == LH_SOURCE_POSTGRES ? "postgres" : "mysql";
 }
 
+void src_log(struct lh_source *s, enum lh_log_level level, const char *fmt, ...)
+{
+    if (!s->opt.log)
+        return;
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof line) /* say it was cut, in place of the tail */
+        snprintf(line + sizeof line - 32, 32, "... (%d bytes in all)", n);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    lh_redact_secret(line, sizeof line, s->secret);
+    lh_redact_scrub(line, sizeof line, s->dsn);
+    s->opt.log(s->opt.log_ctx, level, line);
+}
+
+void src_log_statement(struct lh_source *s, const char *sql)
+{
+    src_log(s, LH_LOG_INFO, "statement: %s", sql);
+}
+
+bool src_batch_overdue_slow(struct lh_source *s)
+{
+    int64_t now = lh_time_mono_ns();
+    int64_t gap = now - s->pace_last_ns;
+    s->pace_last_ns = now;
+    if (gap < 1000000 && s->pace_every < 4096)
+        s->pace_every *= 2;
+    else if (gap > 50000000 && s->pace_every > 1)
+        s->pace_every /= 2;
+    s->pace_left = s->pace_every;
+    return now - s->batch_start_ns >= SRC_BATCH_MAX_NS;
+}
+
 void src_warn(struct lh_source *s, const char *fmt, ...)
 {
     s->stats.warnings++;
@@ -559,6 +596,8 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
     s->wake[0] = s->wake[1] = -1;
     s->kind = kind;
     s->opt = *opt;
+    s->table_rows = -1;
+    s->pace_every = s->pace_left = 1;
     s->batch_size = opt->batch_size > 0 ? opt->batch_size : SRC_DEFAULT_BATCH;
     if (s->batch_size > SRC_MAX_BATCH)
         s->batch_size = SRC_MAX_BATCH;
@@ -694,6 +733,8 @@ enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch *
         col_reset(&s->cols[i]);
     s->full = false;
     s->heap_total = 0;
+    s->batch_start_ns = s->pace_last_ns = lh_time_mono_ns();
+    s->pace_left = s->pace_every;
     enum lh_status st = s->drv->fill(s, err);
     if (st) {
         s->dead = true;
@@ -719,6 +760,21 @@ enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch *
 void lh_source_stats(const struct lh_source *s, struct lh_source_stats *out)
 {
     *out = s->stats;
+}
+
+int64_t lh_source_estimated_rows(const struct lh_source *s)
+{
+    /* only a whole table's count says how many rows the read returns */
+    if (s->table_rows < 0 || s->opt.query || s->opt.where || s->opt.cursor_after)
+        return -1;
+    if (s->opt.limit > 0 && s->opt.limit < s->table_rows)
+        return s->opt.limit;
+    return s->table_rows;
+}
+
+const char *lh_source_server_version(const struct lh_source *s)
+{
+    return s->server_version;
 }
 
 const char *lh_source_cursor_high(const struct lh_source *s)

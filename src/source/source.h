@@ -67,6 +67,13 @@ struct lh_source_options {
     const char *cursor_after;
     int64_t statement_timeout_ms; /* <= 0: server default */
     int connect_timeout_s;        /* <= 0: 10 s */
+    /* The read's own log (NULL: none), on the reader thread: the server
+     * and its version once connected, the statement sent (the operator's
+     * WHERE or query text included; never the DSN or a password: every
+     * line is scrubbed), the row estimate, server notices. One line each,
+     * without a trailing newline; borrowed for the call only. */
+    void (*log)(void *ctx, enum lh_log_level level, const char *line);
+    void *log_ctx;
 };
 
 #define LH_SOURCE_MAX_WARNING_TEXTS 4
@@ -121,13 +128,30 @@ enum lh_status lh_source_open(struct lh_source **out, enum lh_source_kind kind, 
 const struct lh_schema *lh_source_schema(const struct lh_source *s);
 
 /* Next batch of rows: *out points into the source (valid until the next
- * call or close); *out is NULL at the end of the table. After an error the
+ * call or close); *out is NULL at the end of the table. A batch holds
+ * batch_size rows, or fewer when batch_bytes is reached or when it has been
+ * filling for about a second (a slow source still hands out rows every
+ * second, so progress shows). After an error the
  * source is dead: every later call fails. */
 enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch **out,
                                     struct lh_error *err) LH_NODISCARD;
 
 /* Counters so far. */
 void lh_source_stats(const struct lh_source *s, struct lh_source_stats *out);
+
+/* After start: the rows the read is expected to return, from the server's
+ * statistics (PostgreSQL pg_class.reltuples, MySQL/MariaDB
+ * information_schema.TABLES.TABLE_ROWS), capped by the limit; < 0 when
+ * there is none: a query, a view, a table never analyzed (reltuples -1 or
+ * 0), a WHERE or an incremental lower bound (the table's count says
+ * nothing about how many rows match), or a failed look-up (which never
+ * fails the read). docs/ingest.md "Progress". */
+int64_t lh_source_estimated_rows(const struct lh_source *s);
+
+/* After start (also after a failed one): the server's version as it
+ * reports it ("15.4 (Debian 15.4-1)", "10.11.6-MariaDB"), "" before the
+ * connection was made. Borrowed, valid until close. */
+const char *lh_source_server_version(const struct lh_source *s);
 
 /* With cursor_column: the largest cursor value the stream will return, as
  * the server prints it (the next run's cursor_after), or NULL when no row

@@ -28,6 +28,10 @@
 #define SRC_HEAP_HARD_LIMIT ((size_t)1 << 30)
 #define SRC_DEFAULT_BATCH 65536
 #define SRC_MAX_BATCH (1 << 22)
+/* A batch that has been filling this long is handed out with the rows it
+ * has, so a slow source (a view sleeping per row, a busy server) still
+ * shows progress about every second instead of once per 65,536 rows. */
+#define SRC_BATCH_MAX_NS 1000000000LL
 
 struct src_col {
     struct lh_array arr;
@@ -87,11 +91,18 @@ struct lh_source {
     struct lh_batch batch;
     bool full;
     size_t heap_total;
+    /* batch age (src_batch_overdue): the clock is read every pace_every
+     * rows, a number that doubles while rows come fast and halves while
+     * they come slowly, so fast reads almost never read it */
+    int64_t batch_start_ns, pace_last_ns;
+    uint32_t pace_every, pace_left;
 
     struct lh_source_stats stats;
     char *cursor_high;
     char server[256]; /* "host:port/db user=x" for messages */
-    char *secret;     /* the password, scrubbed from every message */
+    char server_version[128];
+    int64_t table_rows; /* the server's estimate for the whole table; < 0: none */
+    char *secret;       /* the password, scrubbed from every message */
     bool eof;
     bool dead;
     atomic_bool cancelled;
@@ -114,6 +125,22 @@ void src_set_driver(struct lh_source *s, const struct src_driver *drv, void *imp
 /* Allocates the builders for s->fields (after the driver filled them). */
 enum lh_status src_cols_init(struct lh_source *s, struct lh_error *err);
 void src_cols_free(struct lh_source *s);
+
+/* One line of the read's log (opt.log), scrubbed of the password and the
+ * DSN, control characters as spaces, cut at 4 KiB. No-op without opt.log. */
+void src_log(struct lh_source *s, enum lh_log_level level, const char *fmt, ...) LH_PRINTF(3, 4);
+/* Logs the statement about to be sent ("statement: ..."). */
+void src_log_statement(struct lh_source *s, const char *sql);
+
+/* After each row a driver decodes: true when the batch has been filling
+ * for SRC_BATCH_MAX_NS (hand it out now). */
+bool src_batch_overdue_slow(struct lh_source *s);
+static inline bool src_batch_overdue(struct lh_source *s)
+{
+    if (--s->pace_left)
+        return false;
+    return src_batch_overdue_slow(s);
+}
 
 /* Counts a warning; keeps the first few distinct texts. */
 void src_warn(struct lh_source *s, const char *fmt, ...) LH_PRINTF(2, 3);
