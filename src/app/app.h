@@ -171,12 +171,12 @@ void lh_app_metrics_schedule_forget(struct lh_app_metrics *m, const char *schedu
 /* ------------------------------------------------------------ webhooks */
 
 /* Signed webhook deliveries (webhooks.c, docs/webhooks.md): events are
- * built into one JSON body and queued (bounded; a full queue drops its
- * oldest delivery with a warning), never sent on the caller's thread; one
- * delivery thread POSTs them with libcurl, each signed with its webhook's
- * secret (X-Lakehouse-Signature: sha256=<hex HMAC-SHA256 of the body>),
- * and retries connection errors, 408, 429 and 5xx with exponential backoff
- * and jitter. Counted in lakehouse_webhook_deliveries_total{outcome}.
+ * built into one JSON body and queued per webhook (bounded; a full queue
+ * drops its oldest delivery with a warning), never sent on the caller's
+ * thread; each webhook's delivery thread POSTs them with libcurl, signed
+ * with its secret (X-Lakehouse-Signature: sha256=<hex HMAC-SHA256 of the
+ * body>), and retries connection errors, 408, 429 and 5xx with exponential
+ * backoff and jitter. Counted in lakehouse_webhook_deliveries_total{outcome}.
  * Threads: every function from any thread; destroy once, after the last
  * emit. */
 struct lh_app_webhooks;
@@ -186,7 +186,7 @@ struct lh_sched_event;
 struct lh_ingest_result;
 
 struct lh_app_webhooks_options {
-    unsigned queue_max;   /* deliveries waiting (all webhooks); 0 = 1000 */
+    unsigned queue_max;   /* deliveries waiting, per webhook; 0 = 1000 */
     unsigned backoff_ms;  /* first retry after this (x2 each try, +-25 % jitter); 0 = 2000,
                            * or LAKEHOUSE_WEBHOOK_BACKOFF_MS */
     unsigned shutdown_ms; /* destroy delivers for this long, then drops; 0 = 3000 */

@@ -5,25 +5,28 @@
  * one JSON body, built on the caller's thread; for every webhook that
  * subscribes to the event a delivery (a copy of the body, its signature
  * "sha256=<hex HMAC-SHA256(secret, body)>", a delivery id) joins one
- * bounded queue. Queuing takes a mutex for a few pointer moves and never
- * waits for the network, so neither a run's worker nor the scheduler's
- * recorder thread is ever held by a slow receiver. A full queue drops its
- * oldest delivery (a warning, outcome "dropped").
+ * bounded queue of that webhook. Queuing takes a mutex for a few pointer
+ * moves and never waits for the network, so neither a run's worker nor the
+ * scheduler's recorder thread is ever held by a slow receiver. A full
+ * queue drops its oldest delivery (a warning, outcome "dropped").
  *
- * One delivery thread owns one curl easy handle (connections are reused)
- * and takes the earliest due delivery: 2xx is delivered; a connection
- * error, 408, 429 or 5xx is tried again after backoff_ms * 2^(try-1)
- * (+-25 % jitter; a 429's Retry-After is honoured up to 60 s) until the
- * webhook's max_attempts; any other answer (3xx: redirects are not
- * followed; 4xx) gives up with a warning. destroy lets the thread deliver
- * what is due for shutdown_ms (a request in flight is aborted at that
- * deadline), then drops the rest.
+ * Each webhook has its own delivery thread (so a receiver that hangs
+ * delays nobody else's alerts), which owns one curl easy handle
+ * (connections are reused) and takes its earliest due delivery: 2xx is
+ * delivered; a connection error, 408, 429 or 5xx is tried again after
+ * backoff_ms * 2^(try-1) (+-25 % jitter; a 429's Retry-After is honoured
+ * up to 60 s) until the webhook's max_attempts; any other answer (3xx:
+ * redirects are not followed; 4xx) gives up with a warning. destroy lets
+ * the threads deliver what is due for shutdown_ms (a request in flight is
+ * aborted at that deadline, within libcurl's progress period of about a
+ * second), then drops the rest.
  *
  * Secrets: the secret is used for the HMAC only and never logged; log
  * lines name the webhook by its URL redacted (lh_redact_text).
  *
- * Threads: emit and stats from any thread; the lock (mu) guards the queue
- * and the counters and is never held across a request.
+ * Threads: emit and stats from any thread; each webhook's lock guards its
+ * queue and counters and is never held across a request; no two locks are
+ * ever held together.
  */
 #include "app_int.h"
 
@@ -73,20 +76,11 @@ unsigned lh_app_webhook_event_parse(const char *name)
     return 0;
 }
 
-/* ------------------------------------------------------------ the queue */
-
-struct hook {
-    char *url;
-    char *secret;
-    size_t secret_len;
-    char label[256]; /* the URL redacted, for log lines */
-    unsigned events, timeout_secs, max_attempts;
-};
+/* ------------------------------------------------------------ the queues */
 
 struct delivery {
     struct delivery *next;
     uint64_t seq; /* queue order: the smallest is the oldest */
-    size_t hook;
     unsigned event;
     char id[LH_DAEMON_INSTANCE_MAX];
     char sig[8 + 64 + 1]; /* "sha256=" + hex */
@@ -96,23 +90,34 @@ struct delivery {
     int64_t due_ns; /* monotonic */
 };
 
+/* One webhook: its settings, its queue and its delivery thread, so a
+ * receiver that hangs delays only its own deliveries. mu guards the queue
+ * and the counters and is never held across a request. */
+struct hook {
+    struct lh_app_webhooks *w;
+    char *url;
+    char *secret;
+    size_t secret_len;
+    char label[256]; /* the URL redacted, for log lines */
+    unsigned events, timeout_secs, max_attempts;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* CLOCK_MONOTONIC */
+    struct delivery *head; /* unordered; at most queue_max */
+    unsigned n;
+    bool inflight, stopping;
+    uint64_t seq, rng;
+    struct lh_app_webhooks_stats st;
+    pthread_t thread;
+    bool started;
+};
+
 struct lh_app_webhooks {
     struct hook *hooks;
     size_t nhooks;
     unsigned queue_max, backoff_ms, shutdown_ms;
     struct lh_app_metrics *metrics;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* CLOCK_MONOTONIC */
-    struct delivery *head; /* unordered; n is small (queue_max) */
-    unsigned n;
-    bool inflight;
-    bool stopping;
-    uint64_t seq, rng;
-    struct lh_app_webhooks_stats st;
     _Atomic int64_t abort_at_ns; /* the stop deadline; INT64_MAX while running */
-    pthread_t thread;
-    bool started;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -121,12 +126,12 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void count(struct lh_app_webhooks *w, const char *outcome, uint64_t *field)
+static void count(struct hook *h, const char *outcome, uint64_t *field)
 {
     (*field)++;
-    if (w->metrics) {
+    if (h->w->metrics) {
         const char *v[] = {outcome};
-        lh_app_metrics_add(w->metrics, "lakehouse_webhook_deliveries_total", v, 1);
+        lh_app_metrics_add(h->w->metrics, "lakehouse_webhook_deliveries_total", v, 1);
     }
 }
 
@@ -146,77 +151,80 @@ static uint64_t rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-/* Removes d from the list (locked). */
-static void unlink_one(struct lh_app_webhooks *w, struct delivery *d)
+/* Removes d from h's queue (locked). */
+static void unlink_one(struct hook *h, struct delivery *d)
 {
-    for (struct delivery **pp = &w->head; *pp; pp = &(*pp)->next)
+    for (struct delivery **pp = &h->head; *pp; pp = &(*pp)->next)
         if (*pp == d) {
             *pp = d->next;
-            w->n--;
+            h->n--;
             return;
         }
 }
 
-/* Queues one delivery of body to hook h (locked); takes nothing: copies. */
-static void enqueue_locked(struct lh_app_webhooks *w, size_t h, unsigned event,
-                           const char *body, size_t len)
+static void push(struct hook *h, struct delivery *d)
+{
+    d->next = h->head;
+    h->head = d;
+    h->n++;
+}
+
+/* Queues one delivery of body (copied) to h (locked). */
+static void enqueue_locked(struct hook *h, unsigned event, const char *body, size_t len)
 {
     struct delivery *d = calloc(1, sizeof *d);
     char *copy = malloc(len + 1);
     if (!d || !copy) {
         free(d);
         free(copy);
-        lh_warn("webhook %s: out of memory; %s dropped", w->hooks[h].label,
+        lh_warn("webhook %s: out of memory; %s dropped", h->label,
                 lh_app_webhook_event_name(event));
-        count(w, "dropped", &w->st.dropped);
+        count(h, "dropped", &h->st.dropped);
         return;
     }
     memcpy(copy, body, len);
     copy[len] = '\0';
     d->body = copy;
     d->len = len;
-    d->hook = h;
     d->event = event;
-    d->seq = w->seq++;
+    d->seq = h->seq++;
     d->due_ns = lh_time_mono_ns();
     lh_daemon_instance_make(d->id);
     uint8_t mac[32];
     char hex[65];
-    lh_hmac_sha256(w->hooks[h].secret, w->hooks[h].secret_len, body, len, mac);
+    lh_hmac_sha256(h->secret, h->secret_len, body, len, mac);
     lh_sha256_tohex(mac, hex);
     snprintf(d->sig, sizeof d->sig, "sha256=%s", hex);
-    if (w->n >= w->queue_max) {
-        struct delivery *old = w->head;
-        for (struct delivery *x = w->head; x; x = x->next)
+    if (h->n >= h->w->queue_max && h->head) {
+        struct delivery *old = h->head;
+        for (struct delivery *x = h->head; x; x = x->next)
             if (x->seq < old->seq)
                 old = x;
-        if (old) {
-            lh_warn("webhook %s: the delivery queue is full (%u); dropped the oldest (%s, "
-                    "delivery %s)",
-                    w->hooks[old->hook].label, w->queue_max,
-                    lh_app_webhook_event_name(old->event), old->id);
-            unlink_one(w, old);
-            delivery_free(old);
-            count(w, "dropped", &w->st.dropped);
-        }
+        lh_warn("webhook %s: its delivery queue is full (%u); dropped the oldest (%s, delivery "
+                "%s)",
+                h->label, h->w->queue_max, lh_app_webhook_event_name(old->event), old->id);
+        unlink_one(h, old);
+        delivery_free(old);
+        count(h, "dropped", &h->st.dropped);
     }
-    d->next = w->head;
-    w->head = d;
-    w->n++;
-    w->st.queued++;
-    pthread_cond_signal(&w->cv);
+    push(h, d);
+    h->st.queued++;
+    pthread_cond_signal(&h->cv);
 }
 
 /* Queues body for every webhook that subscribes to event. Never blocks on
  * the network. */
 static void emit(struct lh_app_webhooks *w, unsigned event, const char *body, size_t len)
 {
-    pthread_mutex_lock(&w->mu);
-    if (!w->stopping)
-        for (size_t h = 0; h < w->nhooks; h++)
-            if (w->hooks[h].events & event)
-                enqueue_locked(w, h, event, body, len);
-    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < w->nhooks; i++) {
+        struct hook *h = &w->hooks[i];
+        if (!(h->events & event))
+            continue;
+        pthread_mutex_lock(&h->mu);
+        if (!h->stopping)
+            enqueue_locked(h, event, body, len);
+        pthread_mutex_unlock(&h->mu);
+    }
 }
 
 /* ------------------------------------------------------------ one request */
@@ -238,7 +246,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ctx)
     return len;
 }
 
-/* Aborts a request in flight once the stop deadline passed. */
+/* Aborts a request in flight once the stop deadline passed (libcurl calls
+ * this about once a second while it waits). */
 static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
     (void)dt, (void)dn, (void)ut, (void)un;
@@ -248,30 +257,35 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 
 enum verdict { DELIVERED, RETRY, GIVE_UP };
 
-/* POSTs d; *why: one line for the log; *retry_after_s from a 429. */
-static enum verdict post(struct lh_app_webhooks *w, CURL *c, const struct delivery *d, char *why,
-                         size_t cap, int64_t *retry_after_s)
+/* POSTs d; why: one line for the log; *retry_after_s from a 429. */
+static enum verdict post(struct hook *h, CURL *c, const struct delivery *d, char *why, size_t cap,
+                         int64_t *retry_after_s)
 {
-    const struct hook *h = &w->hooks[d->hook];
-    struct curl_slist *hd = NULL;
+    struct curl_slist *hd = NULL, *t;
     struct answer a = {.n = 0};
     char line[160];
     enum verdict v = RETRY;
     *retry_after_s = 0;
     a.text[0] = '\0';
     curl_easy_reset(c);
-    hd = curl_slist_append(hd, "Content-Type: application/json");
+    static const char *const fixed[] = {"Content-Type: application/json",
+                                        "Expect:"}; /* no 100-continue round trip */
+    for (size_t i = 0; i < 2; i++)
+        if ((t = curl_slist_append(hd, fixed[i])))
+            hd = t;
     snprintf(line, sizeof line, "X-Lakehouse-Event: %s", lh_app_webhook_event_name(d->event));
-    hd = curl_slist_append(hd, line);
+    if ((t = curl_slist_append(hd, line)))
+        hd = t;
     snprintf(line, sizeof line, "X-Lakehouse-Delivery: %s", d->id);
-    hd = curl_slist_append(hd, line);
+    if ((t = curl_slist_append(hd, line)))
+        hd = t;
     snprintf(line, sizeof line, "X-Lakehouse-Signature: %s", d->sig);
-    hd = curl_slist_append(hd, line);
-    hd = curl_slist_append(hd, "Expect:"); /* no 100-continue round trip */
-    if (!hd) {
+    if (!(t = curl_slist_append(hd, line))) {
+        curl_slist_free_all(hd);
         snprintf(why, cap, "out of memory");
         return RETRY;
     }
+    hd = t;
     curl_easy_setopt(c, CURLOPT_URL, h->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -288,7 +302,7 @@ static enum verdict post(struct lh_app_webhooks *w, CURL *c, const struct delive
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h->w);
     CURLcode rc = curl_easy_perform(c);
     long status = 0;
     if (rc == CURLE_OK)
@@ -320,105 +334,101 @@ static enum verdict post(struct lh_app_webhooks *w, CURL *c, const struct delive
     return v;
 }
 
-/* ------------------------------------------------------------ the thread */
+/* ------------------------------------------------------------ the threads */
 
-static void wait_until(struct lh_app_webhooks *w, int64_t deadline_ns)
+static void wait_until(struct hook *h, int64_t deadline_ns)
 {
     if (deadline_ns == INT64_MAX) {
-        pthread_cond_wait(&w->cv, &w->mu);
+        pthread_cond_wait(&h->cv, &h->mu);
         return;
     }
     struct timespec ts = {(time_t)(deadline_ns / 1000000000), (long)(deadline_ns % 1000000000)};
-    pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    pthread_cond_timedwait(&h->cv, &h->mu, &ts);
 }
 
-static int64_t backoff_ns(struct lh_app_webhooks *w, unsigned tries)
+static int64_t backoff_ns(struct hook *h, unsigned tries)
 {
-    int64_t ms = w->backoff_ms;
+    int64_t ms = h->w->backoff_ms;
     for (unsigned i = 1; i < tries && ms < BACKOFF_CAP_MS; i++)
         ms *= 2;
     if (ms > BACKOFF_CAP_MS)
         ms = BACKOFF_CAP_MS;
     /* +-25 %: receivers that failed together do not all come back at once */
-    double u = (double)(rng_next(&w->rng) >> 11) / 9007199254740992.0;
+    double u = (double)(rng_next(&h->rng) >> 11) / 9007199254740992.0;
     return (int64_t)((double)ms * (0.75 + 0.5 * u) * 1e6);
 }
 
 static void *deliver_main(void *arg)
 {
-    struct lh_app_webhooks *w = arg;
+    struct hook *h = arg;
+    struct lh_app_webhooks *w = h->w;
     CURL *c = curl_easy_init();
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&h->mu);
     for (;;) {
         int64_t now = lh_time_mono_ns();
         int64_t stop_at = atomic_load(&w->abort_at_ns);
-        if (w->stopping && (now >= stop_at || !w->head))
+        if (h->stopping && (now >= stop_at || !h->head))
             break;
         struct delivery *d = NULL;
-        for (struct delivery *x = w->head; x; x = x->next)
+        for (struct delivery *x = h->head; x; x = x->next)
             if (!d || x->due_ns < d->due_ns || (x->due_ns == d->due_ns && x->seq < d->seq))
                 d = x;
         if (!d || d->due_ns > now) {
             int64_t until = d ? d->due_ns : INT64_MAX;
-            wait_until(w, w->stopping && stop_at < until ? stop_at : until);
+            wait_until(h, h->stopping && stop_at < until ? stop_at : until);
             continue;
         }
-        unlink_one(w, d);
-        w->inflight = true;
-        pthread_mutex_unlock(&w->mu);
+        unlink_one(h, d);
+        h->inflight = true;
+        pthread_mutex_unlock(&h->mu);
 
-        const struct hook *h = &w->hooks[d->hook];
         char why[300] = "out of memory";
         int64_t retry_after = 0;
-        enum verdict v = c ? post(w, c, d, why, sizeof why, &retry_after) : RETRY;
+        enum verdict v = c ? post(h, c, d, why, sizeof why, &retry_after) : RETRY;
         d->tries++;
 
-        pthread_mutex_lock(&w->mu);
-        w->inflight = false;
+        pthread_mutex_lock(&h->mu);
+        h->inflight = false;
         const char *ev = lh_app_webhook_event_name(d->event);
-        if (v == RETRY && w->stopping && lh_time_mono_ns() >= atomic_load(&w->abort_at_ns)) {
-            /* aborted by the stop deadline: back in the queue, dropped below */
-            d->next = w->head;
-            w->head = d;
-            w->n++;
+        if (v == RETRY && h->stopping && lh_time_mono_ns() >= atomic_load(&w->abort_at_ns)) {
+            push(h, d); /* cut by the stop deadline: dropped below */
         } else if (v == DELIVERED) {
             lh_debug("webhook %s: %s delivered (delivery %s, try %u)", h->label, ev, d->id,
                      d->tries);
-            count(w, "delivered", &w->st.delivered);
+            count(h, "delivered", &h->st.delivered);
             delivery_free(d);
         } else if (v == GIVE_UP || d->tries >= h->max_attempts) {
             lh_warn("webhook %s: %s not delivered (delivery %s): %s; %s", h->label, ev, d->id,
                     why,
                     v == GIVE_UP ? "not retried (the receiver refused it)"
                                  : "gave up after the last try");
-            count(w, "failed", &w->st.failed);
+            count(h, "failed", &h->st.failed);
             delivery_free(d);
         } else {
-            int64_t delay = backoff_ns(w, d->tries);
+            int64_t delay = backoff_ns(h, d->tries);
             if (retry_after * INT64_C(1000000000) > delay)
                 delay = retry_after * INT64_C(1000000000);
             d->due_ns = lh_time_mono_ns() + delay;
             lh_info("webhook %s: %s try %u of %u failed (delivery %s): %s; next in %.3f s",
                     h->label, ev, d->tries, h->max_attempts, d->id, why, (double)delay / 1e9);
-            count(w, "retried", &w->st.retried);
-            d->next = w->head;
-            w->head = d;
-            w->n++;
+            count(h, "retried", &h->st.retried);
+            push(h, d);
         }
     }
     /* shutdown: what is left is dropped, said once */
     unsigned left = 0;
-    while (w->head) {
-        struct delivery *d = w->head;
-        w->head = d->next;
-        w->n--;
+    while (h->head) {
+        struct delivery *d = h->head;
+        h->head = d->next;
+        h->n--;
         left++;
         delivery_free(d);
-        count(w, "dropped", &w->st.dropped);
+        count(h, "dropped", &h->st.dropped);
     }
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&h->mu);
     if (left)
-        lh_warn("webhooks: %u delivery(ies) still pending at shutdown were dropped", left);
+        lh_warn("webhook %s: %u delivery(ies) still pending at shutdown were dropped", h->label,
+                left);
     curl_easy_cleanup(c);
     return NULL;
 }
@@ -432,8 +442,10 @@ enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t
 {
     struct lh_app_webhooks *w = calloc(1, sizeof *w);
     *out = NULL;
-    if (!w)
+    if (!w || (n && !(w->hooks = calloc(n, sizeof *w->hooks)))) {
+        free(w);
         return lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+    }
     w->queue_max = o && o->queue_max ? o->queue_max : QUEUE_DEFAULT;
     w->backoff_ms = o && o->backoff_ms ? o->backoff_ms : BACKOFF_DEFAULT_MS;
     if (!(o && o->backoff_ms)) {
@@ -445,25 +457,20 @@ enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t
     w->shutdown_ms = o && o->shutdown_ms ? o->shutdown_ms : SHUTDOWN_DEFAULT_MS;
     w->metrics = metrics;
     atomic_store(&w->abort_at_ns, INT64_MAX);
-    if (getrandom(&w->rng, sizeof w->rng, 0) != (ssize_t)sizeof w->rng)
-        w->rng = (uint64_t)lh_time_mono_ns();
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
     enum lh_status s = LH_OK;
-    if (n && !(w->hooks = calloc(n, sizeof *w->hooks))) {
-        s = lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
-        goto fail;
-    }
     for (size_t i = 0; i < n; i++) {
         struct hook *h = &w->hooks[i];
         const char *secret = hooks[i].secret ? hooks[i].secret : "";
+        h->w = w;
+        pthread_mutex_init(&h->mu, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&h->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        w->nhooks++;
         h->url = strdup(hooks[i].url ? hooks[i].url : "");
         h->secret = strdup(secret);
-        w->nhooks++;
         if (!h->url || !h->secret) {
             s = lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
             goto fail;
@@ -473,6 +480,8 @@ enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t
         h->events = hooks[i].events ? hooks[i].events : LH_APP_WEBHOOK_ALL;
         h->timeout_secs = hooks[i].timeout_secs ? hooks[i].timeout_secs : TIMEOUT_DEFAULT_SECS;
         h->max_attempts = hooks[i].max_attempts ? hooks[i].max_attempts : ATTEMPTS_DEFAULT;
+        if (getrandom(&h->rng, sizeof h->rng, 0) != (ssize_t)sizeof h->rng)
+            h->rng = (uint64_t)lh_time_mono_ns() + i;
     }
     if (metrics) {
         static const char *const labels[] = {"outcome"};
@@ -486,23 +495,23 @@ enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t
             goto fail;
         }
     }
-    if (w->nhooks) {
+    if (w->nhooks)
         pthread_once(&curl_once, curl_init_once);
-        if (pthread_create(&w->thread, NULL, deliver_main, w) != 0) {
-            s = lh_error_set(err, LH_E_INTERNAL, "webhooks: cannot start the delivery thread");
+    for (size_t i = 0; i < w->nhooks; i++) {
+        struct hook *h = &w->hooks[i];
+        if (pthread_create(&h->thread, NULL, deliver_main, h) != 0) {
+            s = lh_error_set(err, LH_E_INTERNAL, "webhooks: cannot start a delivery thread");
             goto fail;
         }
-        w->started = true;
-        for (size_t i = 0; i < w->nhooks; i++) {
-            char ev[96] = "";
-            size_t len = 0;
-            for (size_t k = 0; k < sizeof EVENTS / sizeof EVENTS[0]; k++)
-                if (w->hooks[i].events & EVENTS[k].bit)
-                    len += (size_t)snprintf(ev + len, sizeof ev - len, "%s%s", len ? "," : "",
-                                            EVENTS[k].name);
-            lh_info("webhook %s: events %s, timeout %us, %u tries", w->hooks[i].label, ev,
-                    w->hooks[i].timeout_secs, w->hooks[i].max_attempts);
-        }
+        h->started = true;
+        char ev[96] = "";
+        size_t len = 0;
+        for (size_t k = 0; k < sizeof EVENTS / sizeof EVENTS[0]; k++)
+            if (h->events & EVENTS[k].bit)
+                len += (size_t)snprintf(ev + len, sizeof ev - len, "%s%s", len ? "," : "",
+                                        EVENTS[k].name);
+        lh_info("webhook %s: events %s, timeout %us, %u tries", h->label, ev, h->timeout_secs,
+                h->max_attempts);
     }
     *out = w;
     return LH_OK;
@@ -515,40 +524,48 @@ void lh_app_webhooks_destroy(struct lh_app_webhooks *w)
 {
     if (!w)
         return;
-    if (w->started) {
-        pthread_mutex_lock(&w->mu);
-        w->stopping = true;
-        atomic_store(&w->abort_at_ns, lh_time_mono_ns() + (int64_t)w->shutdown_ms * 1000000);
-        pthread_cond_signal(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
-    }
-    while (w->head) {
-        struct delivery *d = w->head;
-        w->head = d->next;
-        delivery_free(d);
+    atomic_store(&w->abort_at_ns, lh_time_mono_ns() + (int64_t)w->shutdown_ms * 1000000);
+    for (size_t i = 0; i < w->nhooks; i++) {
+        struct hook *h = &w->hooks[i];
+        pthread_mutex_lock(&h->mu);
+        h->stopping = true;
+        pthread_cond_signal(&h->cv);
+        pthread_mutex_unlock(&h->mu);
     }
     for (size_t i = 0; i < w->nhooks; i++) {
-        free(w->hooks[i].url);
-        if (w->hooks[i].secret)
-            lh_schedule_wipe(w->hooks[i].secret, w->hooks[i].secret_len);
-        free(w->hooks[i].secret);
+        struct hook *h = &w->hooks[i];
+        if (h->started)
+            pthread_join(h->thread, NULL);
+        while (h->head) {
+            struct delivery *d = h->head;
+            h->head = d->next;
+            delivery_free(d);
+        }
+        free(h->url);
+        if (h->secret)
+            lh_schedule_wipe(h->secret, h->secret_len);
+        free(h->secret);
+        pthread_cond_destroy(&h->cv);
+        pthread_mutex_destroy(&h->mu);
     }
     free(w->hooks);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
     free(w);
 }
 
 void lh_app_webhooks_stats(struct lh_app_webhooks *w, struct lh_app_webhooks_stats *st)
 {
     memset(st, 0, sizeof *st);
-    if (!w)
-        return;
-    pthread_mutex_lock(&w->mu);
-    *st = w->st;
-    st->pending = w->n + (w->inflight ? 1u : 0u);
-    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; w && i < w->nhooks; i++) {
+        struct hook *h = &w->hooks[i];
+        pthread_mutex_lock(&h->mu);
+        st->queued += h->st.queued;
+        st->delivered += h->st.delivered;
+        st->retried += h->st.retried;
+        st->failed += h->st.failed;
+        st->dropped += h->st.dropped;
+        st->pending += h->n + (h->inflight ? 1u : 0u);
+        pthread_mutex_unlock(&h->mu);
+    }
 }
 
 /* ------------------------------------------------------------ the bodies */

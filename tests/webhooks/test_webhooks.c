@@ -18,7 +18,8 @@
  *                   id, body, signature), delivered once.
  *   give_up         400 is not retried; 429 is.
  *   silent          a receiver that never answers: emitting returns at
- *                   once; shutdown waits shutdown_ms, then drops it.
+ *                   once; another webhook's deliveries go on meanwhile;
+ *                   shutdown waits shutdown_ms, then drops it.
  *   queue_full      the queue drops its oldest delivery when full.
  *   metrics         lakehouse_webhook_deliveries_total{outcome}.
  * Deadlines only guard hangs; no assertion is on time.
@@ -450,39 +451,54 @@ static void test_give_up(void **state)
 static void test_silent(void **state)
 {
     (void)state;
-    struct receiver r;
+    struct receiver r, ok;
     assert_true(receiver_start(&r, true, NULL, 0));
-    struct lh_app_webhook h = {.url = r.url, .secret = SECRET, .timeout_secs = 30};
+    assert_true(receiver_start(&ok, false, NULL, 0));
+    struct lh_app_webhook h[] = {
+        {.url = r.url, .secret = SECRET, .timeout_secs = 30},
+        {.url = ok.url, .secret = SECRET},
+    };
     struct lh_app_webhooks *w;
     struct lh_app_metrics *m;
     struct lh_error err;
     assert_int_equal(lh_app_metrics_create(&m, &err), LH_OK);
     struct lh_app_webhooks_options o = {.backoff_ms = 20, .shutdown_ms = 300};
-    assert_int_equal(lh_app_webhooks_create(&h, 1, &o, m, &w, &err), LH_OK);
+    assert_int_equal(lh_app_webhooks_create(h, 2, &o, m, &w, &err), LH_OK);
     int64_t t0 = lh_time_mono_ns();
     emit_failed(w, "20261207T170102.000001Z-0001");
     int64_t emit_ns = lh_time_mono_ns() - t0;
+    emit_failed(w, "20261207T170102.000001Z-0002");
+    emit_failed(w, "20261207T170102.000001Z-0003");
     assert_int_equal(receiver_wait(&r, 1, 20), 1); /* it came, and waits for an answer */
+    /* the other webhook is not held up by the silent one */
+    assert_int_equal(receiver_wait(&ok, 3, 20), 3);
     struct lh_app_webhooks_stats st;
-    lh_app_webhooks_stats(w, &st);
-    assert_int_equal(st.pending, 1);
-    assert_int_equal(st.delivered + st.failed, 0);
+    for (int i = 0; i < 400; i++) {
+        lh_app_webhooks_stats(w, &st);
+        if (st.delivered == 3)
+            break;
+        usleep(20000);
+    }
+    assert_int_equal(st.delivered, 3);
+    assert_int_equal(st.pending, 3); /* one in flight, two waiting behind it */
+    assert_int_equal(st.failed, 0);
     t0 = lh_time_mono_ns();
     lh_app_webhooks_destroy(w); /* aborts the request at shutdown_ms and drops it */
     print_message("emit: %.3f ms; shutdown with a silent receiver: %.0f ms (shutdown_ms 300, "
                   "request timeout 30 s)\n",
                   (double)emit_ns / 1e6, (double)(lh_time_mono_ns() - t0) / 1e6);
-    /* the aborted request is dropped, not counted as a retry */
+    /* the aborted request and the two behind it are dropped, not retried */
     struct lh_buf b;
     lh_buf_init(&b, 1 << 20);
     lh_app_metrics_render(m, &b);
     lh_buf_cstr(&b);
-    if (!strstr((char *)b.data, "lakehouse_webhook_deliveries_total{outcome=\"dropped\"} 1") ||
+    if (!strstr((char *)b.data, "lakehouse_webhook_deliveries_total{outcome=\"dropped\"} 3") ||
         strstr((char *)b.data, "outcome=\"retried\""))
         fail_msg("metrics: %s", (char *)b.data);
     lh_buf_reset(&b);
     lh_app_metrics_destroy(m);
     receiver_stop(&r);
+    receiver_stop(&ok);
 }
 
 static void test_queue_full(void **state)
