@@ -9,7 +9,9 @@
  *              (run_recovered, previous_failures 1); a schedule with
  *              auto_pause_after 1 fails and is paused (run_failed and
  *              schedule_paused with its paused_reason); resumed against a
- *              good table it recovers. A second webhook points at a
+ *              good table it recovers. A column added: schema_changed
+ *              (checked when the build's ingest reports schema changes).
+ *              A second webhook points at a
  *              receiver that never answers: the runs finish and are
  *              recorded while its delivery is still open, and the other
  *              receiver is not held up. A receiver answering 500, 500,
@@ -23,7 +25,10 @@
 #include "daemon.h"
 #include "receiver.h"
 
+#include "app/app.h"
 #include "core/core.h"
+#include "ingest/ingest.h"
+#include "schedule/schedule.h"
 
 #include <jansson.h>
 #include <setjmp.h>
@@ -74,6 +79,46 @@ static int sh(const char *fmt, ...)
     va_end(ap);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void psql(const char *sql)
+{
+    assert_int_equal(sh("/usr/lib/postgresql/15/bin/psql -X -q -v ON_ERROR_STOP=1 '%s' -c \"%s\" "
+                        ">/dev/null",
+                        pg_super, sql),
+                     0);
+}
+
+/* Whether this build's ingest fills lh_ingest_result.schema_change: two
+ * ingests of a table of its own into a scratch store, a column added in
+ * between. */
+static bool ingest_reports_schema_change(void)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/probe", work);
+    sh("rm -rf '%s'", dir);
+    psql("DROP TABLE IF EXISTS wh_probe; CREATE TABLE wh_probe (id int); "
+         "INSERT INTO wh_probe VALUES (1)");
+    struct lh_schedule *def = calloc(1, sizeof *def);
+    struct lh_ingest_result *res = calloc(1, sizeof *res);
+    lh_schedule_init(def, "probe", lh_time_wall_us());
+    def->kind = LH_SCHED_POSTGRES;
+    snprintf(def->table, sizeof def->table, "wh_probe");
+    struct lh_app_jobs env = {.root = dir};
+    struct lh_error err;
+    bool reports = false;
+    for (int k = 0; k < 2; k++) {
+        char run_id[64];
+        snprintf(run_id, sizeof run_id, "20261207T170000.00000%dZ-0001", k);
+        if (lh_app_ingest_def(&env, def, pg_dsn, run_id, 0, NULL, NULL, res, &err) != LH_OK)
+            fail_msg("probe ingest: %s", err.msg);
+        if (k == 0)
+            psql("ALTER TABLE wh_probe ADD COLUMN more text");
+    }
+    reports = res->schema_change[0] != '\0';
+    free(def);
+    free(res);
+    return reports;
 }
 
 static json_t *api(struct daemon *d, const char *method, const char *path, const char *body,
@@ -336,6 +381,29 @@ static void test_events(void **state)
     assert_int_equal(jint(o, "previous_failures"), 1);
     json_decref(o);
 
+    /* a column added: schema_changed, when this build's ingest reports
+     * schema changes (ingest fills lh_ingest_result.schema_change; probed
+     * in process on a table of its own, so the check turns strict by
+     * itself once it does) */
+    psql("ALTER TABLE wh_orders ADD COLUMN extra int DEFAULT 7");
+    json_decref(api(&d, "POST", "/api/schedules/wh-fix/run", NULL, &st));
+    assert_int_equal(st, 202);
+    s = wait_finished(&d, "wh-fix", 3);
+    assert_int_equal(jint(s, "run_count"), 2);
+    json_decref(s);
+    if (ingest_reports_schema_change()) {
+        i = wait_req(&all, "schema_changed", "wh-fix", 0);
+        o = check(&all, i, "schema_changed", "wh-fix");
+        if (!strstr(jstr(o, "schema_change"), "extra"))
+            fail_msg("schema_change: %s", jstr(o, "schema_change"));
+        assert_string_equal(jstr(o, "dataset"), "wh-fix");
+        assert_true(jint(o, "version") >= 2);
+        json_decref(o);
+    } else {
+        print_message("schema_changed: not checked end to end (this build's ingest does not "
+                      "report schema changes)\n");
+    }
+
     /* meanwhile the silent receiver still holds its first delivery: runs
      * went on and finished, never waiting for it */
     pthread_mutex_lock(&silent.mu);
@@ -344,7 +412,7 @@ static void test_events(void **state)
     assert_int_equal(silent_reqs, 1);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    print_message("silent receiver: one delivery open for %.1f s while 3 more runs finished "
+    print_message("silent receiver: one delivery open for %.1f s while 4 more runs finished "
                   "and %d alerts reached the other receiver\n",
                   ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)open_since) / 1e9,
                   all.nreqs);
