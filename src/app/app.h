@@ -44,6 +44,10 @@ struct lh_app_webhook {
     unsigned events;       /* LH_APP_WEBHOOK_* bits; never 0 */
     unsigned timeout_secs; /* per request; 0 = 10 */
     unsigned max_attempts; /* tries before giving up; 0 = 5 */
+    /* Only events of these schedules: ids or fnmatch(3) patterns
+     * ("orders-*"); nschedules 0 = every schedule. */
+    const char *const *schedules;
+    size_t nschedules;
 };
 
 #define LH_APP_DEFAULT_LISTEN "127.0.0.1:8080"

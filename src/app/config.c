@@ -291,8 +291,8 @@ static bool webhook_url_ok(const char *u)
 }
 
 /* "webhooks": [{"url": "https://...", "secret": "..." | "secret_file": PATH,
- *               "events": ["run_failed", ...], "timeout_secs": 10,
- *               "max_attempts": 5}] (docs/webhooks.md). */
+ *               "events": ["run_failed", ...], "schedules": ["orders-*"],
+ *               "timeout_secs": 10, "max_attempts": 5}] (docs/webhooks.md). */
 static enum lh_status load_webhooks(struct lh_app_config *c, json_t *a, struct lh_error *err)
 {
     size_t i;
@@ -370,6 +370,30 @@ static enum lh_status load_webhooks(struct lh_app_config *c, json_t *a, struct l
                             what, json_is_string(e) ? json_string_value(e) : "(not a string)");
                     h->events |= bit;
                 }
+            } else if (strcmp(k, "schedules") == 0) {
+                size_t j;
+                json_t *e;
+                if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 1000)
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "config key \"%s.schedules\": expected 1 to 1000 schedule "
+                                        "ids or patterns (or leave it out: every schedule)",
+                                        what);
+                const char **pat = lh_arena_alloc(&c->arena, json_array_size(v) * sizeof *pat);
+                if (!pat)
+                    return lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+                json_array_foreach(v, j, e)
+                {
+                    const char *p = json_is_string(e) ? json_string_value(e) : NULL;
+                    if (!p || !p[0] || strlen(p) > 200)
+                        return lh_error_set(err, LH_E_INVAL,
+                                            "config key \"%s.schedules\": expected non-empty "
+                                            "strings (ids or patterns like \"orders-*\")",
+                                            what);
+                    if (!(pat[j] = lh_app_config_strdup(c, p)))
+                        return lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+                }
+                h->schedules = pat;
+                h->nschedules = json_array_size(v);
             } else if (strcmp(k, "timeout_secs") == 0) {
                 char key[64];
                 snprintf(key, sizeof key, "%s.timeout_secs", what);
@@ -389,7 +413,8 @@ static enum lh_status load_webhooks(struct lh_app_config *c, json_t *a, struct l
             } else {
                 return lh_error_set(err, LH_E_INVAL,
                                     "unknown config key \"%s.%.80s\" (known: url, secret, "
-                                    "secret_file, events, timeout_secs, max_attempts)",
+                                    "secret_file, events, schedules, timeout_secs, "
+                                    "max_attempts)",
                                     what, k);
             }
         }

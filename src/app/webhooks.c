@@ -35,6 +35,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -100,6 +101,8 @@ struct hook {
     size_t secret_len;
     char label[256]; /* the URL redacted, for log lines */
     unsigned events, timeout_secs, max_attempts;
+    char **schedules; /* patterns; NULL/0 = every schedule */
+    size_t nschedules;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;     /* CLOCK_MONOTONIC */
@@ -212,13 +215,27 @@ static void enqueue_locked(struct hook *h, unsigned event, const char *body, siz
     pthread_cond_signal(&h->cv);
 }
 
-/* Queues body for every webhook that subscribes to event. Never blocks on
- * the network. */
-static void emit(struct lh_app_webhooks *w, unsigned event, const char *body, size_t len)
+/* Whether h takes event for the schedule id. */
+static bool subscribed(const struct hook *h, unsigned event, const char *id)
+{
+    if (!(h->events & event))
+        return false;
+    if (!h->nschedules)
+        return true;
+    for (size_t i = 0; i < h->nschedules; i++)
+        if (fnmatch(h->schedules[i], id, 0) == 0)
+            return true;
+    return false;
+}
+
+/* Queues body for every webhook that subscribes to event for schedule id.
+ * Never blocks on the network. */
+static void emit(struct lh_app_webhooks *w, unsigned event, const char *id, const char *body,
+                 size_t len)
 {
     for (size_t i = 0; i < w->nhooks; i++) {
         struct hook *h = &w->hooks[i];
-        if (!(h->events & event))
+        if (!subscribed(h, event, id))
             continue;
         pthread_mutex_lock(&h->mu);
         if (!h->stopping)
@@ -480,6 +497,17 @@ enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t
         h->events = hooks[i].events ? hooks[i].events : LH_APP_WEBHOOK_ALL;
         h->timeout_secs = hooks[i].timeout_secs ? hooks[i].timeout_secs : TIMEOUT_DEFAULT_SECS;
         h->max_attempts = hooks[i].max_attempts ? hooks[i].max_attempts : ATTEMPTS_DEFAULT;
+        if (hooks[i].nschedules) {
+            if (!(h->schedules = calloc(hooks[i].nschedules, sizeof *h->schedules))) {
+                s = lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+                goto fail;
+            }
+            for (size_t k = 0; k < hooks[i].nschedules; k++, h->nschedules++)
+                if (!(h->schedules[k] = strdup(hooks[i].schedules[k]))) {
+                    s = lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+                    goto fail;
+                }
+        }
         if (getrandom(&h->rng, sizeof h->rng, 0) != (ssize_t)sizeof h->rng)
             h->rng = (uint64_t)lh_time_mono_ns() + i;
     }
@@ -510,8 +538,8 @@ enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t
             if (h->events & EVENTS[k].bit)
                 len += (size_t)snprintf(ev + len, sizeof ev - len, "%s%s", len ? "," : "",
                                         EVENTS[k].name);
-        lh_info("webhook %s: events %s, timeout %us, %u tries", h->label, ev, h->timeout_secs,
-                h->max_attempts);
+        lh_info("webhook %s: events %s%s, timeout %us, %u tries", h->label, ev,
+                h->nschedules ? " of some schedules" : "", h->timeout_secs, h->max_attempts);
     }
     *out = w;
     return LH_OK;
@@ -542,6 +570,9 @@ void lh_app_webhooks_destroy(struct lh_app_webhooks *w)
             delivery_free(d);
         }
         free(h->url);
+        for (size_t k = 0; k < h->nschedules; k++)
+            free(h->schedules[k]);
+        free(h->schedules);
         if (h->secret)
             lh_schedule_wipe(h->secret, h->secret_len);
         free(h->secret);
@@ -648,8 +679,8 @@ static json_t *run_json(const struct lh_run_record *r, const struct lh_schedule 
     return o;
 }
 
-/* Serializes o (taken) and queues it for event. */
-static void emit_json(struct lh_app_webhooks *w, unsigned event, json_t *o)
+/* Serializes o (taken) and queues it for event of schedule id. */
+static void emit_json(struct lh_app_webhooks *w, unsigned event, const char *id, json_t *o)
 {
     char now[48];
     lh_time_format_iso(lh_time_wall_us(), now, sizeof now);
@@ -662,7 +693,7 @@ static void emit_json(struct lh_app_webhooks *w, unsigned event, json_t *o)
         free(body);
         return;
     }
-    emit(w, event, body, strlen(body));
+    emit(w, event, id, body, strlen(body));
     free(body);
 }
 
@@ -673,10 +704,10 @@ static json_t *event_object(unsigned event)
     return o;
 }
 
-static bool wanted(struct lh_app_webhooks *w, unsigned event)
+static bool wanted(struct lh_app_webhooks *w, unsigned event, const char *id)
 {
     for (size_t h = 0; w && h < w->nhooks; h++)
-        if (w->hooks[h].events & event)
+        if (subscribed(&w->hooks[h], event, id))
             return true;
     return false;
 }
@@ -693,7 +724,7 @@ void lh_app_webhooks_sched_event(struct lh_app_webhooks *w, const struct lh_sche
         event = LH_APP_WEBHOOK_RUN_FAILED;
     else if (r->status == LH_RUN_SUCCESS && ev->prev_failures > 0)
         event = LH_APP_WEBHOOK_RUN_RECOVERED;
-    if (!event || !wanted(w, event))
+    if (!event || !wanted(w, event, r->schedule_id))
         return;
     json_t *o = event_object(event);
     json_object_set_new(o, "schedule", schedule_json(ev->def, r->schedule_id));
@@ -703,7 +734,7 @@ void lh_app_webhooks_sched_event(struct lh_app_webhooks *w, const struct lh_sche
     if (event == LH_APP_WEBHOOK_SCHEDULE_PAUSED)
         json_object_set_new(o, "paused_reason",
                             text(ev->def ? ev->def->paused_reason : "auto-paused"));
-    emit_json(w, event, o);
+    emit_json(w, event, r->schedule_id, o);
 }
 
 void lh_app_webhooks_schema_changed(struct lh_app_webhooks *w, const struct lh_schedule *def,
@@ -711,7 +742,7 @@ void lh_app_webhooks_schema_changed(struct lh_app_webhooks *w, const struct lh_s
                                     const struct lh_ingest_result *res)
 {
     if (!w || !def || !res || !res->schema_change[0] ||
-        !wanted(w, LH_APP_WEBHOOK_SCHEMA_CHANGED))
+        !wanted(w, LH_APP_WEBHOOK_SCHEMA_CHANGED, def->id))
         return;
     json_t *o = event_object(LH_APP_WEBHOOK_SCHEMA_CHANGED);
     json_object_set_new(o, "schedule", schedule_json(def, def->id));
@@ -737,5 +768,5 @@ void lh_app_webhooks_schema_changed(struct lh_app_webhooks *w, const struct lh_s
     json_object_set_new(o, "version",
                         res->version ? json_integer((json_int_t)res->version) : json_null());
     json_object_set_new(o, "schema_change", text(res->schema_change));
-    emit_json(w, LH_APP_WEBHOOK_SCHEMA_CHANGED, o);
+    emit_json(w, LH_APP_WEBHOOK_SCHEMA_CHANGED, def->id, o);
 }

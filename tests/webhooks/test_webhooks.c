@@ -13,7 +13,8 @@
  *                   arrive signed (HMAC-SHA256 of the exact body with the
  *                   secret), with their payload; a cancelled run and a
  *                   plain success send nothing; a webhook subscribed to
- *                   run_failed gets only those.
+ *                   run_failed gets only those, one subscribed to other
+ *                   schedules (fnmatch patterns) nothing.
  *   retry           500, 500, 200: three tries of the same delivery (same
  *                   id, body, signature), delivered once.
  *   give_up         400 is not retried; 429 is.
@@ -79,7 +80,7 @@ static void test_config_good(void **state)
     snprintf(text, sizeof text,
              "{\"webhooks\": [{\"url\": \"https://hooks.example.com/lh\", \"secret\": \"%s\","
              " \"events\": [\"run_failed\", \"schedule_paused\"], \"timeout_secs\": 3,"
-             " \"max_attempts\": 2},"
+             " \"max_attempts\": 2, \"schedules\": [\"orders-*\", \"sales\"]},"
              " {\"url\": \"http://127.0.0.1:9/x\", \"secret_file\": \"%s\"}]}",
              SECRET, sf);
     if (load(&c, text, &err) != LH_OK)
@@ -92,6 +93,10 @@ static void test_config_good(void **state)
                      LH_APP_WEBHOOK_RUN_FAILED | LH_APP_WEBHOOK_SCHEDULE_PAUSED);
     assert_int_equal(c.webhooks[0].timeout_secs, 3);
     assert_int_equal(c.webhooks[0].max_attempts, 2);
+    assert_int_equal(c.webhooks[0].nschedules, 2);
+    assert_string_equal(c.webhooks[0].schedules[0], "orders-*");
+    assert_string_equal(c.webhooks[0].schedules[1], "sales");
+    assert_int_equal(c.webhooks[1].nschedules, 0); /* every schedule */
     assert_string_equal(c.webhooks[1].secret, "from-a-file");
     assert_int_equal(c.webhooks[1].events, LH_APP_WEBHOOK_ALL); /* events left out: all */
     lh_app_config_reset(&c);
@@ -122,6 +127,12 @@ static void test_config_errors(void **state)
         {"{\"webhooks\": [{\"secret\": \"S3CRET-X\"}]}", "\"url\" is required"},
         {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\", \"events\": []}]}",
          "\"webhooks[0].events\": expected a non-empty array"},
+        {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\","
+         " \"schedules\": []}]}",
+         "\"webhooks[0].schedules\": expected 1 to 1000"},
+        {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\","
+         " \"schedules\": [\"a\", 1]}]}",
+         "\"webhooks[0].schedules\": expected non-empty strings"},
         {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\","
          " \"max_attempts\": 0}]}",
          "webhooks[0].max_attempts"},
@@ -239,19 +250,23 @@ static const struct rcv_req *find(struct receiver *r, const char *event, int nth
 static void test_each_event(void **state)
 {
     (void)state;
-    struct receiver all, failed_only;
+    struct receiver all, failed_only, other;
     assert_true(receiver_start(&all, false, NULL, 0));
     assert_true(receiver_start(&failed_only, false, NULL, 0));
+    assert_true(receiver_start(&other, false, NULL, 0));
+    static const char *const orders[] = {"sales", "orders-*"}, *const sales[] = {"sales-*"};
     struct lh_app_webhook hooks[] = {
         {.url = all.url, .secret = SECRET, .events = LH_APP_WEBHOOK_ALL},
-        {.url = failed_only.url, .secret = "other-key", .events = LH_APP_WEBHOOK_RUN_FAILED},
+        {.url = failed_only.url, .secret = "other-key", .events = LH_APP_WEBHOOK_RUN_FAILED,
+         .schedules = orders, .nschedules = 2},
+        {.url = other.url, .secret = SECRET, .schedules = sales, .nschedules = 1},
     };
     struct lh_app_metrics *m;
     struct lh_app_webhooks *w;
     struct lh_error err;
     assert_int_equal(lh_app_metrics_create(&m, &err), LH_OK);
     struct lh_app_webhooks_options opt = {.backoff_ms = 20};
-    assert_int_equal(lh_app_webhooks_create(hooks, 2, &opt, m, &w, &err), LH_OK);
+    assert_int_equal(lh_app_webhooks_create(hooks, 3, &opt, m, &w, &err), LH_OK);
     struct lh_app_jobs env = {.metrics = m, .webhooks = w};
 
     struct lh_schedule *def = sample_def();
@@ -311,6 +326,7 @@ static void test_each_event(void **state)
     assert_int_equal(all.nreqs, 5);
     assert_int_equal(failed_only.nreqs, 2);
     assert_int_equal(receiver_count(&failed_only, "run_failed"), 2);
+    assert_int_equal(other.nreqs, 0); /* subscribed to other schedules only */
 
     json_t *o = check_request(find(&all, "run_failed", 0), SECRET, "run_failed");
     json_t *run = json_object_get(o, "run");
@@ -367,6 +383,7 @@ static void test_each_event(void **state)
     lh_app_metrics_destroy(m);
     receiver_stop(&all);
     receiver_stop(&failed_only);
+    receiver_stop(&other);
     free(def);
     free(res);
 }
