@@ -325,8 +325,8 @@ static enum verdict post(struct hook *h, CURL *c, const struct delivery *d, char
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
-        snprintf(why, cap, "%s", rc == CURLE_ABORTED_BY_CALLBACK ? "shutting down"
-                                                                 : curl_easy_strerror(rc));
+        snprintf(why, cap, "%s",
+                 rc == CURLE_ABORTED_BY_CALLBACK ? "shutting down" : curl_easy_strerror(rc));
         v = RETRY;
     } else if (status >= 200 && status < 300) {
         v = DELIVERED;
@@ -415,8 +415,7 @@ static void *deliver_main(void *arg)
             count(h, "delivered", &h->st.delivered);
             delivery_free(d);
         } else if (v == GIVE_UP || d->tries >= h->max_attempts) {
-            lh_warn("webhook %s: %s not delivered (delivery %s): %s; %s", h->label, ev, d->id,
-                    why,
+            lh_warn("webhook %s: %s not delivered (delivery %s): %s; %s", h->label, ev, d->id, why,
                     v == GIVE_UP ? "not retried (the receiver refused it)"
                                  : "gave up after the last try");
             count(h, "failed", &h->st.failed);
@@ -454,8 +453,8 @@ static void *deliver_main(void *arg)
 
 enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t n,
                                       const struct lh_app_webhooks_options *o,
-                                      struct lh_app_metrics *metrics,
-                                      struct lh_app_webhooks **out, struct lh_error *err)
+                                      struct lh_app_metrics *metrics, struct lh_app_webhooks **out,
+                                      struct lh_error *err)
 {
     struct lh_app_webhooks *w = calloc(1, sizeof *w);
     *out = NULL;
@@ -627,10 +626,9 @@ static json_t *dataset_of(const struct lh_schedule *def)
     if (def->dataset_name[0])
         return text(def->dataset_name);
     struct lh_error err;
-    if (def->table[0] &&
-        lh_ingest_default_dataset(def->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL
-                                                              : LH_SOURCE_POSTGRES,
-                                  def->dsn, def->table, name, sizeof name, NULL, &err) == LH_OK)
+    if (def->table[0] && lh_ingest_default_dataset(
+                             def->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL : LH_SOURCE_POSTGRES,
+                             def->dsn, def->table, name, sizeof name, NULL, &err) == LH_OK)
         return text(name);
     return json_null();
 }
@@ -642,7 +640,8 @@ static json_t *schedule_json(const struct lh_schedule *def, const char *id)
     if (!def)
         return o;
     json_object_set_new(o, "dataset", dataset_of(def));
-    json_object_set_new(o, "source", json_string(def->kind == LH_SCHED_MYSQL ? "mysql" : "postgres"));
+    json_object_set_new(o, "source",
+                        json_string(def->kind == LH_SCHED_MYSQL ? "mysql" : "postgres"));
     json_object_set_new(o, "table", def->table[0] ? text(def->table) : json_null());
     json_object_set_new(o, "description", text(def->description));
     json_object_set_new(o, "enabled", json_boolean(def->enabled));
@@ -654,9 +653,7 @@ static json_t *schedule_json(const struct lh_schedule *def, const char *id)
 
 static const char *state_of(enum lh_run_status s)
 {
-    return s == LH_RUN_SUCCESS     ? "succeeded"
-           : s == LH_RUN_CANCELLED ? "cancelled"
-                                   : "failed";
+    return s == LH_RUN_SUCCESS ? "succeeded" : s == LH_RUN_CANCELLED ? "cancelled" : "failed";
 }
 
 static json_t *run_json(const struct lh_run_record *r, const struct lh_schedule *def)

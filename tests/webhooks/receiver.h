@@ -21,7 +21,7 @@ struct rcv_req {
     char ctype[96];     /* Content-Type */
     char *body;         /* NUL-terminated */
     size_t len;
-    int64_t at_ns;      /* monotonic, when it was read */
+    int64_t at_ns; /* monotonic, when it was read */
 };
 
 struct receiver {

@@ -188,8 +188,7 @@ static json_t *check_request(const struct rcv_req *q, const char *secret, const 
     assert_string_equal(json_string_value(json_object_get(sch, "id")), "orders-nightly");
     assert_string_equal(json_string_value(json_object_get(sch, "dataset")), "orders");
     for (const char *const *k = (const char *const[]){"run_id", "state", "status", "rows", "bytes",
-                                                       "message", "started_at", "finished_at",
-                                                       NULL};
+                                                      "message", "started_at", "finished_at", NULL};
          *k; k++)
         if (!json_object_get(run, *k))
             fail_msg("%s: run has no \"%s\": %s", event, *k, q->body);
@@ -257,8 +256,11 @@ static void test_each_event(void **state)
     static const char *const orders[] = {"sales", "orders-*"}, *const sales[] = {"sales-*"};
     struct lh_app_webhook hooks[] = {
         {.url = all.url, .secret = SECRET, .events = LH_APP_WEBHOOK_ALL},
-        {.url = failed_only.url, .secret = "other-key", .events = LH_APP_WEBHOOK_RUN_FAILED,
-         .schedules = orders, .nschedules = 2},
+        {.url = failed_only.url,
+         .secret = "other-key",
+         .events = LH_APP_WEBHOOK_RUN_FAILED,
+         .schedules = orders,
+         .nschedules = 2},
         {.url = other.url, .secret = SECRET, .schedules = sales, .nschedules = 1},
     };
     struct lh_app_metrics *m;
@@ -312,8 +314,12 @@ static void test_each_event(void **state)
     snprintf(res->dataset, sizeof res->dataset, "orders");
     snprintf(res->message, sizeof res->message, "rows=42 dataset=orders bytes=4096");
     snprintf(res->schema_change, sizeof res->schema_change, "added note Utf8");
-    struct lh_run_info info = {"20261207T170602.000001Z-0006", LH_RUN_SCHEDULE, 0,
-                               lh_time_wall_us() - 1000000, NULL, NULL};
+    struct lh_run_info info = {"20261207T170602.000001Z-0006",
+                               LH_RUN_SCHEDULE,
+                               0,
+                               lh_time_wall_us() - 1000000,
+                               NULL,
+                               NULL};
     lh_app_webhooks_schema_changed(w, def, &info, res); /* schema_changed */
     res->schema_change[0] = '\0';
     lh_app_webhooks_schema_changed(w, def, &info, res); /* nothing */

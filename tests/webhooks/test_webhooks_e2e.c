@@ -352,8 +352,7 @@ static void test_events(void **state)
     s = wait_finished(&d, "wh-pause", 1);
     assert_false(json_is_true(json_object_get(s, "enabled")));
     json_decref(s);
-    json_decref(check(&all, wait_req(&all, "run_failed", "wh-pause", 0), "run_failed",
-                      "wh-pause"));
+    json_decref(check(&all, wait_req(&all, "run_failed", "wh-pause", 0), "run_failed", "wh-pause"));
     i = wait_req(&all, "schedule_paused", "wh-pause", 0);
     o = check(&all, i, "schedule_paused", "wh-pause");
     if (!strstr(jstr(o, "paused_reason"), "auto-paused after 1 consecutive failed runs"))
@@ -444,8 +443,9 @@ static void test_bad_config(void **state)
     snprintf(out, sizeof out, "%s/bad.out", work);
     FILE *f = fopen(cfg, "w");
     assert_non_null(f);
-    fprintf(f, "{\"webhooks\": [{\"url\": \"http://127.0.0.1:9/x\", \"secret\": \"%s\","
-               " \"events\": [\"run_failed\", \"run_faild\"]}]}",
+    fprintf(f,
+            "{\"webhooks\": [{\"url\": \"http://127.0.0.1:9/x\", \"secret\": \"%s\","
+            " \"events\": [\"run_failed\", \"run_faild\"]}]}",
             SECRET);
     fclose(f);
     int rc = sh("'%s' serve --listen 127.0.0.1:0 --data '%s' --config '%s' >'%s' 2>&1",
