@@ -231,6 +231,7 @@ struct lh_app {
     struct lh_scheduler *sched;
     struct lh_app_jobs jobs;
     struct lh_app_runner *runner; /* one-shot ingests (POST /api/ingest) */
+    struct lh_app_webhooks *webhooks; /* alerts (webhooks.c) */
     sigset_t stop;
     bool wrote_file;
 };
@@ -305,7 +306,11 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
     sweep_all(app->main_set, cfg->sweep_after_secs < 0 ? 600 : cfg->sweep_after_secs);
     iceberg_sync_all(app->main_set, cfg->keep_versions);
 
-    app->jobs = (struct lh_app_jobs){root, cfg->buckets_config, app->metrics, cfg->keep_versions};
+    if ((s = lh_app_webhooks_create(cfg->webhooks, cfg->nwebhooks, NULL, app->metrics,
+                                    &app->webhooks, err)) != LH_OK)
+        goto fail;
+    app->jobs = (struct lh_app_jobs){root, cfg->buckets_config, app->metrics, cfg->keep_versions,
+                                     app->webhooks};
     unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */
     {
         int64_t v;
@@ -421,6 +426,7 @@ void lh_app_destroy(struct lh_app *app)
     lh_app_runner_destroy(app->runner);
     if (app->sched)
         lh_scheduler_stop(app->sched, 0);
+    lh_app_webhooks_destroy(app->webhooks); /* no emitter is left; delivers briefly */
     if (app->wrote_file)
         lh_daemon_file_remove(lh_store_set_primary(app->main_set), app->instance);
     lh_schedule_store_close(app->ss);

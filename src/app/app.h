@@ -26,6 +26,30 @@
 
 /* ------------------------------------------------------------ config */
 
+/* Webhook events (docs/webhooks.md); a webhook subscribes to a set. */
+enum {
+    LH_APP_WEBHOOK_RUN_FAILED = 1u << 0,      /* a run ended failed or timed out */
+    LH_APP_WEBHOOK_RUN_RECOVERED = 1u << 1,   /* a success after failed runs */
+    LH_APP_WEBHOOK_SCHEDULE_PAUSED = 1u << 2, /* auto-pause after failed runs */
+    LH_APP_WEBHOOK_SCHEMA_CHANGED = 1u << 3,  /* a published version changed the schema */
+    LH_APP_WEBHOOK_ALL = 0xfu,
+};
+#define LH_APP_WEBHOOKS_MAX 32
+
+/* One endpoint of the "webhooks" config key. Strings borrowed (the
+ * config's arena). */
+struct lh_app_webhook {
+    const char *url;       /* http:// or https:// */
+    const char *secret;    /* the HMAC-SHA256 key; never logged */
+    unsigned events;       /* LH_APP_WEBHOOK_* bits; never 0 */
+    unsigned timeout_secs; /* per request; 0 = 10 */
+    unsigned max_attempts; /* tries before giving up; 0 = 5 */
+    /* Only events of these schedules: ids or fnmatch(3) patterns
+     * ("orders-*"); nschedules 0 = every schedule. */
+    const char *const *schedules;
+    size_t nschedules;
+};
+
 #define LH_APP_DEFAULT_LISTEN "127.0.0.1:8080"
 #define LH_APP_DEFAULT_BODY_LIMIT ((size_t)1 << 20)
 
@@ -70,6 +94,8 @@ struct lh_app_config {
     uint64_t sql_max_rows;       /* POST /api/sql: row cap; 0 = 100,000 */
     const char *sql_cache_dir;   /* where S3 datasets' parts are cached; NULL = default */
     unsigned lease_ttl_secs;     /* the store's daemon lease; 0 = the store's default */
+    const struct lh_app_webhook *webhooks; /* in the arena; docs/webhooks.md */
+    size_t nwebhooks;
     struct lh_arena arena;       /* owns strings read from the file or environment */
 };
 
@@ -146,6 +172,66 @@ void lh_app_metrics_schedule_times(struct lh_app_metrics *m, const char *schedul
                                     int64_t next_run_us, int64_t last_success_us);
 void lh_app_metrics_schedule_forget(struct lh_app_metrics *m, const char *schedule);
 
+/* ------------------------------------------------------------ webhooks */
+
+/* Signed webhook deliveries (webhooks.c, docs/webhooks.md): events are
+ * built into one JSON body and queued per webhook (bounded; a full queue
+ * drops its oldest delivery with a warning), never sent on the caller's
+ * thread; each webhook's delivery thread POSTs them with libcurl, signed
+ * with its secret (X-Lakehouse-Signature: sha256=<hex HMAC-SHA256 of the
+ * body>), and retries connection errors, 408, 429 and 5xx with exponential
+ * backoff and jitter. Counted in lakehouse_webhook_deliveries_total{outcome}.
+ * Threads: every function from any thread; destroy once, after the last
+ * emit. */
+struct lh_app_webhooks;
+struct lh_run_info;
+struct lh_schedule;
+struct lh_sched_event;
+struct lh_ingest_result;
+
+struct lh_app_webhooks_options {
+    unsigned queue_max;   /* deliveries waiting, per webhook; 0 = 1000 */
+    unsigned backoff_ms;  /* first retry after this (x2 each try, +-25 % jitter); 0 = 2000,
+                           * or LAKEHOUSE_WEBHOOK_BACKOFF_MS */
+    unsigned shutdown_ms; /* destroy delivers for this long, then drops; 0 = 3000 */
+};
+
+/* The name of one event bit ("run_failed"...), NULL for anything else;
+ * and back: 0 for an unknown name. */
+const char *lh_app_webhook_event_name(unsigned event);
+unsigned lh_app_webhook_event_parse(const char *name);
+
+/* hooks (copied) may be empty: then nothing is ever queued and no thread
+ * runs. metrics may be NULL. o may be NULL (defaults). */
+enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t n,
+                                      const struct lh_app_webhooks_options *o,
+                                      struct lh_app_metrics *metrics,
+                                      struct lh_app_webhooks **out,
+                                      struct lh_error *err) LH_NODISCARD;
+/* Delivers what is due for up to shutdown_ms, then drops the rest (one
+ * warning with the count). NULL is fine. */
+void lh_app_webhooks_destroy(struct lh_app_webhooks *w);
+/* A scheduler event (lh_sched_event): run_failed (failed or timeout; not
+ * cancelled), run_recovered (success with prev_failures > 0),
+ * schedule_paused (auto-pause). w may be NULL. */
+void lh_app_webhooks_sched_event(struct lh_app_webhooks *w, const struct lh_sched_event *ev);
+/* schema_changed, when res->schema_change is not empty: a scheduled run
+ * (run) of def published a version whose schema differs. w may be NULL. */
+void lh_app_webhooks_schema_changed(struct lh_app_webhooks *w, const struct lh_schedule *def,
+                                    const struct lh_run_info *run,
+                                    const struct lh_ingest_result *res);
+
+/* Counters since create (tests, /metrics has the same). */
+struct lh_app_webhooks_stats {
+    uint64_t queued;    /* deliveries queued (event x subscribed webhook) */
+    uint64_t delivered; /* a 2xx answer */
+    uint64_t retried;   /* tries that failed and were scheduled again */
+    uint64_t failed;    /* gave up: a 4xx other than 408/429, or out of tries */
+    uint64_t dropped;   /* the queue was full, or shutdown came first */
+    unsigned pending;   /* waiting or in flight now */
+};
+void lh_app_webhooks_stats(struct lh_app_webhooks *w, struct lh_app_webhooks_stats *st);
+
 /* ------------------------------------------------------------ jobs */
 
 /* The bridge from the scheduler to ingest (jobs.c): what `lakehouse serve`
@@ -163,6 +249,7 @@ struct lh_app_jobs {
     const char *buckets_config;      /* may be NULL */
     struct lh_app_metrics *metrics; /* may be NULL */
     unsigned keep_versions;          /* retention of the runs' datasets; 0 = catalog default */
+    struct lh_app_webhooks *webhooks; /* may be NULL */
 };
 
 /* Runs one ingest as def's kind describes it (source kind, table, dataset,

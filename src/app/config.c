@@ -252,6 +252,187 @@ static enum lh_status load_http(struct lh_app_config *c, json_t *o, struct lh_er
     return LH_OK;
 }
 
+/* The key of a webhook's secret: read from its file, trailing newline
+ * and blanks dropped. Never quoted in an error. */
+static enum lh_status read_secret_file(struct lh_app_config *c, const char *path,
+                                       const char **out, const char *what, struct lh_error *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    enum lh_status s = lh_file_read_all(path, 4096, &data, &len, err);
+    if (s != LH_OK) {
+        lh_error_prefix(err, "%s.secret_file", what);
+        return s;
+    }
+    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r' || data[len - 1] == ' '))
+        data[--len] = '\0';
+    if (len == 0 || memchr(data, '\0', len))
+        s = lh_error_set(err, LH_E_INVAL, "%s.secret_file %s: empty or not text", what, path);
+    else
+        s = set_str(c, out, (const char *)data, what, err);
+    lh_schedule_wipe(data, len);
+    free(data);
+    return s;
+}
+
+/* A URL a webhook may POST to: http:// or https://, a host, no blanks or
+ * control bytes. */
+static bool webhook_url_ok(const char *u)
+{
+    const char *rest = strncmp(u, "http://", 7) == 0    ? u + 7
+                       : strncmp(u, "https://", 8) == 0 ? u + 8
+                                                        : NULL;
+    if (!rest || !*rest || *rest == '/' || strlen(u) > 2048)
+        return false;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* "webhooks": [{"url": "https://...", "secret": "..." | "secret_file": PATH,
+ *               "events": ["run_failed", ...], "schedules": ["orders-*"],
+ *               "timeout_secs": 10, "max_attempts": 5}] (docs/webhooks.md). */
+static enum lh_status load_webhooks(struct lh_app_config *c, json_t *a, struct lh_error *err)
+{
+    size_t i;
+    json_t *o;
+    if (!json_is_array(a))
+        return lh_error_set(err, LH_E_INVAL,
+                            "config key \"webhooks\": expected an array of objects");
+    if (json_array_size(a) > LH_APP_WEBHOOKS_MAX)
+        return lh_error_set(err, LH_E_INVAL, "config key \"webhooks\": at most %d webhooks",
+                            LH_APP_WEBHOOKS_MAX);
+    struct lh_app_webhook *list =
+        lh_arena_alloc(&c->arena, (json_array_size(a) ? json_array_size(a) : 1) * sizeof *list);
+    if (!list)
+        return lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+    json_array_foreach(a, i, o)
+    {
+        struct lh_app_webhook *h = &list[i];
+        char what[32];
+        const char *k;
+        json_t *v;
+        enum lh_status s;
+        uint64_t n;
+        memset(h, 0, sizeof *h);
+        snprintf(what, sizeof what, "webhooks[%zu]", i);
+        if (!json_is_object(o))
+            return lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected an object", what);
+        json_object_foreach(o, k, v)
+        {
+            if (strcmp(k, "url") == 0) {
+                if (!json_is_string(v) || !webhook_url_ok(json_string_value(v)))
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "config key \"%s.url\": expected an http:// or "
+                                        "https:// URL",
+                                        what);
+                if ((s = set_str(c, &h->url, json_string_value(v), what, err)) != LH_OK)
+                    return s;
+            } else if (strcmp(k, "secret") == 0) {
+                if (!json_is_string(v) || !json_string_value(v)[0])
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "config key \"%s.secret\": expected a non-empty string",
+                                        what);
+                if (h->secret)
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "%s: give \"secret\" or \"secret_file\", not both", what);
+                if ((s = set_str(c, &h->secret, json_string_value(v), what, err)) != LH_OK)
+                    return s;
+            } else if (strcmp(k, "secret_file") == 0) {
+                if (!json_is_string(v))
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "config key \"%s.secret_file\": expected a path", what);
+                if (h->secret)
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "%s: give \"secret\" or \"secret_file\", not both", what);
+                if ((s = read_secret_file(c, json_string_value(v), &h->secret, what, err)) !=
+                    LH_OK)
+                    return s;
+            } else if (strcmp(k, "events") == 0) {
+                size_t j;
+                json_t *e;
+                if (!json_is_array(v) || json_array_size(v) == 0)
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "config key \"%s.events\": expected a non-empty array "
+                                        "of event names (or leave it out: every event)",
+                                        what);
+                json_array_foreach(v, j, e)
+                {
+                    unsigned bit = json_is_string(e)
+                                       ? lh_app_webhook_event_parse(json_string_value(e))
+                                       : 0;
+                    if (!bit)
+                        return lh_error_set(
+                            err, LH_E_INVAL,
+                            "config key \"%s.events\": unknown event \"%.80s\" (known: "
+                            "run_failed, run_recovered, schedule_paused, schema_changed)",
+                            what, json_is_string(e) ? json_string_value(e) : "(not a string)");
+                    h->events |= bit;
+                }
+            } else if (strcmp(k, "schedules") == 0) {
+                size_t j;
+                json_t *e;
+                if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > 1000)
+                    return lh_error_set(err, LH_E_INVAL,
+                                        "config key \"%s.schedules\": expected 1 to 1000 schedule "
+                                        "ids or patterns (or leave it out: every schedule)",
+                                        what);
+                const char **pat = lh_arena_alloc(&c->arena, json_array_size(v) * sizeof *pat);
+                if (!pat)
+                    return lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+                json_array_foreach(v, j, e)
+                {
+                    const char *p = json_is_string(e) ? json_string_value(e) : NULL;
+                    if (!p || !p[0] || strlen(p) > 200)
+                        return lh_error_set(err, LH_E_INVAL,
+                                            "config key \"%s.schedules\": expected non-empty "
+                                            "strings (ids or patterns like \"orders-*\")",
+                                            what);
+                    if (!(pat[j] = lh_app_config_strdup(c, p)))
+                        return lh_error_set(err, LH_E_NOMEM, "webhooks: out of memory");
+                }
+                h->schedules = pat;
+                h->nschedules = json_array_size(v);
+            } else if (strcmp(k, "timeout_secs") == 0) {
+                char key[64];
+                snprintf(key, sizeof key, "%s.timeout_secs", what);
+                if ((s = get_uint(v, key, 300, false, &n, err)) != LH_OK)
+                    return s;
+                if (n == 0)
+                    return lh_error_set(err, LH_E_INVAL, "config key \"%s\": at least 1", key);
+                h->timeout_secs = (unsigned)n;
+            } else if (strcmp(k, "max_attempts") == 0) {
+                char key[64];
+                snprintf(key, sizeof key, "%s.max_attempts", what);
+                if ((s = get_uint(v, key, 20, false, &n, err)) != LH_OK)
+                    return s;
+                if (n == 0)
+                    return lh_error_set(err, LH_E_INVAL, "config key \"%s\": at least 1", key);
+                h->max_attempts = (unsigned)n;
+            } else {
+                return lh_error_set(err, LH_E_INVAL,
+                                    "unknown config key \"%s.%.80s\" (known: url, secret, "
+                                    "secret_file, events, schedules, timeout_secs, "
+                                    "max_attempts)",
+                                    what, k);
+            }
+        }
+        if (!h->url)
+            return lh_error_set(err, LH_E_INVAL, "config key \"%s\": \"url\" is required", what);
+        if (!h->secret)
+            return lh_error_set(err, LH_E_INVAL,
+                                "config key \"%s\": \"secret\" (or \"secret_file\") is "
+                                "required: every delivery is signed with it",
+                                what);
+        if (!h->events)
+            h->events = LH_APP_WEBHOOK_ALL;
+    }
+    c->webhooks = list;
+    c->nwebhooks = json_array_size(a);
+    return LH_OK;
+}
+
 enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, struct lh_error *err)
 {
     uint8_t *data = NULL;
@@ -380,6 +561,9 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
             c->keep_versions = (unsigned)n;
         } else if (strcmp(k, "http") == 0) {
             if ((s = load_http(c, v, err)) != LH_OK)
+                goto fail;
+        } else if (strcmp(k, "webhooks") == 0) {
+            if ((s = load_webhooks(c, v, err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "sql") == 0) {
             if ((s = load_sql(c, v, err)) != LH_OK)

@@ -115,6 +115,7 @@ void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_ru
         snprintf(out->dataset, sizeof out->dataset, "%s", res->dataset);
         snprintf(out->message, sizeof out->message, "%s%s", res->message,
                  res->published ? "" : " (no new rows; nothing published)");
+        lh_app_webhooks_schema_changed(env ? env->webhooks : NULL, def, run, res);
     } else {
         /* ingest errors carry no password; the scheduler scrubs again */
         snprintf(out->message, sizeof out->message, "%s", err.msg);
@@ -125,6 +126,7 @@ void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_ru
 void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev)
 {
     const struct lh_app_jobs *env = ctx;
+    lh_app_webhooks_sched_event(env ? env->webhooks : NULL, ev); /* queued, never sent here */
     if (ev->kind != LH_SCHED_EVENT_RUN_FINISHED || !ev->run)
         return;
     const struct lh_run_record *r = ev->run;

@@ -229,6 +229,10 @@ void lh_sha256_update(struct lh_sha256 *c, const void *p, size_t n);
 void lh_sha256_final(struct lh_sha256 *c, uint8_t out[32]);
 void lh_sha256_tohex(const uint8_t digest[32], char out[65]);
 void lh_sha256_hex(const void *p, size_t n, char out[65]);
+/* HMAC-SHA256 (RFC 2104; RFC 4231 test vectors) of msg with key (any
+ * length; longer than 64 bytes is hashed first, as the RFC says). */
+void lh_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[32]);
 
 /* ------------------------------------------------------------------ crc32 */
 

@@ -2,8 +2,9 @@
  * sha256.c — SHA-256 (FIPS 180-4), streaming and one-shot.
  *
  * Used for schema fingerprints, content tokens of the local object store
- * (compare-and-swap) and the x-amz-content-sha256 payload hash of S3
- * requests. Plain C, no tables beyond the round constants; caller storage.
+ * (compare-and-swap), the x-amz-content-sha256 payload hash of S3
+ * requests and, as HMAC-SHA256 (RFC 2104), the signature of webhook
+ * deliveries. Plain C, no tables beyond the round constants; caller storage.
  */
 #include "core.h"
 
@@ -129,4 +130,43 @@ void lh_sha256_hex(const void *p, size_t n, char out[65])
     lh_sha256_update(&c, p, n);
     lh_sha256_final(&c, d);
     lh_sha256_tohex(d, out);
+}
+
+/* HMAC (RFC 2104) over SHA-256: H((K ^ opad) || H((K ^ ipad) || m)), with
+ * a key longer than the 64-byte block hashed first. The padded key is
+ * wiped: it is as secret as the key. */
+void lh_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[32])
+{
+    uint8_t k[64] = {0}, pad[64], inner[32];
+    struct lh_sha256 c;
+    if (key_len > sizeof k) {
+        lh_sha256_init(&c);
+        lh_sha256_update(&c, key, key_len);
+        lh_sha256_final(&c, k);
+    } else if (key_len) {
+        memcpy(k, key, key_len);
+    }
+    for (size_t i = 0; i < sizeof k; i++)
+        pad[i] = k[i] ^ 0x36;
+    lh_sha256_init(&c);
+    lh_sha256_update(&c, pad, sizeof pad);
+    lh_sha256_update(&c, msg, msg_len);
+    lh_sha256_final(&c, inner);
+    for (size_t i = 0; i < sizeof k; i++)
+        pad[i] = k[i] ^ 0x5c;
+    lh_sha256_init(&c);
+    lh_sha256_update(&c, pad, sizeof pad);
+    lh_sha256_update(&c, inner, sizeof inner);
+    lh_sha256_final(&c, out);
+    /* volatile stores: the compiler may not drop a wipe of dead memory */
+    volatile uint8_t *w = k;
+    for (size_t i = 0; i < sizeof k; i++)
+        w[i] = 0;
+    w = pad;
+    for (size_t i = 0; i < sizeof pad; i++)
+        w[i] = 0;
+    w = (volatile uint8_t *)&c;
+    for (size_t i = 0; i < sizeof c; i++)
+        w[i] = 0;
 }

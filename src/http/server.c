@@ -615,7 +615,7 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
                                              ? srv->cfg.store_url
                                              : srv->cfg.data_dir,
                                          srv->cfg.buckets_config, srv->metrics,
-                                         srv->cfg.keep_versions};
+                                         srv->cfg.keep_versions, NULL};
         if ((s = lh_app_runner_create(&srv->jobs, srv->cfg.threads, &srv->runner, err)) !=
             LH_OK) {
             close(srv->listen_fd);

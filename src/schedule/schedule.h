@@ -573,8 +573,11 @@ struct lh_sched_event {
     enum lh_sched_event_kind kind;
     const struct lh_schedule *def; /* after the run was applied */
     const struct lh_run_record *run;
-    /* The schedule's consecutive failures before this run was applied
-     * (a success with prev_failures > 0 is a recovery). */
+    /* Failed or timed-out runs since the schedule's last success, before
+     * this run (a success with prev_failures > 0 is a recovery). Cancelled
+     * runs do not count; a resume, which clears consecutive_failures, does
+     * not clear this (within one scheduler's life: after a restart it
+     * starts from consecutive_failures). */
     uint32_t prev_failures;
 };
 

@@ -81,6 +81,12 @@ struct slot {
     struct lh_run_ctl ctl;
     struct pending *pend; /* the finished run waiting for a recorder */
     struct slot *rnext;   /* the recorder queue */
+    /* Failed or timed-out runs since the last success, as this scheduler
+     * recorded them. Unlike the definition's consecutive_failures (the
+     * auto-pause streak) a resume does not clear it, so the first success
+     * after an auto-pause and a resume still reports prev_failures > 0.
+     * Starts at 0: after a restart consecutive_failures stands in. */
+    uint32_t fail_streak;
 };
 
 /* What a worker hands to a recorder: the run and the definition it ran. */
@@ -600,7 +606,14 @@ static void record_one(struct lh_scheduler *s, struct slot *x, struct pending *p
     /* older runs kept in memory go first, if the store takes them now */
     if (lh_schedule_store_unrecorded(s->store) && lh_schedule_store_flush(s->store, &err) != LH_OK)
         lh_debug("scheduler: runs still unrecorded: %s", err.msg);
+    /* the definition as the run started (its consecutive failures: the
+     * streak persisted across restarts), or what this scheduler saw when a
+     * resume cleared that */
     uint32_t prev_failures = def->consecutive_failures;
+    pthread_mutex_lock(&s->mu);
+    if (x->fail_streak > prev_failures)
+        prev_failures = x->fail_streak;
+    pthread_mutex_unlock(&s->mu);
     if (p->have_def) {
         rs = lh_schedule_store_record_run(s->store, rec, p->rnd, p->now, def, &paused, &err);
         if (rs != LH_OK)
@@ -630,6 +643,12 @@ static void record_one(struct lh_scheduler *s, struct slot *x, struct pending *p
         s->flush_at_us = s->clock.now_us(s->clock.ctx) + s->flush_every_us;
     finish_slot(s, x);
     s->recording--;
+    if (rs == LH_OK && rec->status == LH_RUN_SUCCESS)
+        x->fail_streak = 0;
+    else if (rs == LH_OK && rec->status != LH_RUN_CANCELLED)
+        x->fail_streak = prev_failures + (prev_failures < UINT32_MAX);
+    else if (rs == LH_OK)
+        x->fail_streak = prev_failures;
     if (fresh && !x->deleted) {
         slot_apply(s, x, def);
     } else if (p->have_def && rs != LH_OK && !x->deleted && !x->manual) {

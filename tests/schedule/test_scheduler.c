@@ -31,6 +31,7 @@ struct beh {
     int release; /* gated runs allowed to finish */
     bool hold_event; /* on_event of its finished runs blocks until released */
     int event_release, events;
+    uint32_t prev[16]; /* prev_failures of each finished-run event */
     int calls;
     enum lh_run_reason reasons[16];
     uint32_t attempts[16];
@@ -162,6 +163,8 @@ static void on_event(void *ctx, const struct lh_sched_event *ev)
         f->paused_events++;
     } else {
         struct beh *b = beh_for(f, ev->run->schedule_id);
+        if (b->events < 16)
+            b->prev[b->events] = ev->prev_failures;
         b->events++;
         pthread_cond_broadcast(&f->cv);
         while (b->hold_event && !b->event_release)
@@ -550,6 +553,55 @@ static void test_auto_pause(void **state)
     assert_int_equal(get(f, "bad").consecutive_failures, 0);
 }
 
+static void no_retry(struct lh_schedule *d)
+{
+    d->retry.max_attempts = 0;
+}
+
+static void pause_at_once(struct lh_schedule *d)
+{
+    d->retry.max_attempts = 0;
+    d->auto_pause_after = 1;
+}
+
+/* prev_failures (what a run_recovered alert rests on) counts the failed
+ * runs since the last success: 0, 1 for two failures, 2 for the success
+ * that ends them, 0 after. A resume clears consecutive_failures (the
+ * auto-pause streak) but not that: the first success after an auto-pause
+ * and a resume is a recovery too. */
+static void test_prev_failures(void **state)
+{
+    struct fx *f = *state;
+    add(f, "r", 60, no_retry);
+    add(f, "p", 60, pause_at_once);
+    B(f, "r")->fail = true;
+    B(f, "p")->fail = true;
+    start(f, 2);
+    lh_scheduler_quiesce(f->sch, 0);
+    advance(f, 60, 0);
+    assert_false(get(f, "p").enabled);
+    assert_int_equal(f->paused_events, 1);
+    B(f, "r")->fail = false;
+    B(f, "p")->fail = false;
+    advance(f, 60, 0);
+    advance(f, 60, 0);
+    struct beh *r = B(f, "r");
+    assert_int_equal(r->events, 4);
+    assert_int_equal(r->prev[0], 0);
+    assert_int_equal(r->prev[1], 1);
+    assert_int_equal(r->prev[2], 2);
+    assert_int_equal(r->prev[3], 0);
+    /* p: one failure, paused; resumed, it runs and succeeds */
+    struct lh_error err;
+    assert_int_equal(lh_schedule_store_set_enabled(f->ss, "p", true, NULL, &err), LH_OK);
+    lh_scheduler_quiesce(f->sch, 0);
+    struct beh *p = B(f, "p");
+    assert_int_equal(p->events, 2);
+    assert_int_equal(p->prev[0], 0);
+    assert_int_equal(p->prev[1], 1);
+    assert_int_equal(get(f, "p").consecutive_failures, 0);
+}
+
 static void ran_long_ago(struct lh_schedule *d)
 {
     d->has_last_run = true;
@@ -877,6 +929,7 @@ int main(void)
         T(test_concurrency_limit),
         T(test_retry_backoff_then_regular),
         T(test_auto_pause),
+        T(test_prev_failures),
         T(test_catch_up_once_vs_skip),
         T(test_timeout),
         T(test_graceful_stop),
