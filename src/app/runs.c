@@ -447,6 +447,13 @@ void lh_app_run_finish(struct lh_app_run *r, enum lh_app_run_state state, int st
     char msg[LH_APP_RUN_MSG_MAX];
     snprintf(msg, sizeof msg, "%s", message ? message : "");
     pthread_mutex_lock(&r->mu);
+    if (state == LH_APP_RUN_CANCELLED && r->v.cancel_requested &&
+        strncmp(msg, "cancelled by a user", 19) != 0) {
+        /* the same words as the scheduler's record */
+        char m[LH_APP_RUN_MSG_MAX];
+        snprintf(m, sizeof m, "cancelled by a user (%.1900s)", msg);
+        memcpy(msg, m, sizeof m);
+    }
     lh_redact_scrub(msg, sizeof msg, r->dsn);
     lh_utf8_sanitize(msg);
     r->dsn = NULL; /* the caller's buffer goes away */
