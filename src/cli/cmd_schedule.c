@@ -268,6 +268,7 @@ static bool parse_count(const char *s, uint64_t *out)
 static int apply(const struct opts *o, struct lh_schedule *d)
 {
     const char *const *v = o->val;
+    int bad_opt = O_N;
     if (o->mysql && o->postgres) {
         lh_cli_error("schedule: give --mysql or --postgres, not both");
         return 2;
@@ -328,13 +329,17 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     if (v[O_CREATEDBY])
         COPY(d->created_by, v[O_CREATEDBY]);
     if (v[O_BATCH]) {
-        if (!parse_count(v[O_BATCH], &d->batch_size))
+        if (!parse_count(v[O_BATCH], &d->batch_size)) {
+            bad_opt = O_BATCH;
             goto bad;
+        }
         d->has_batch_size = d->batch_size != 0;
     }
     if (v[O_LIMIT]) {
-        if (!parse_count(v[O_LIMIT], &d->limit))
+        if (!parse_count(v[O_LIMIT], &d->limit)) {
+            bad_opt = O_LIMIT;
             goto bad;
+        }
         d->has_limit = d->limit != 0;
     }
     if (v[O_MODE]) {
@@ -344,8 +349,10 @@ static int apply(const struct opts *o, struct lh_schedule *d)
             d->mode = LH_SCHED_APPEND;
         else if (strcmp(v[O_MODE], "incremental") == 0)
             d->mode = LH_SCHED_INCREMENTAL;
-        else
+        else {
+            bad_opt = O_MODE;
             goto bad;
+        }
     }
     if (v[O_EVERY] && v[O_CRON]) {
         lh_cli_error("schedule: give --every or --cron, not both");
@@ -353,8 +360,10 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     }
     if (v[O_EVERY]) {
         d->trigger.kind = LH_TRIGGER_INTERVAL;
-        if (!parse_duration(v[O_EVERY], &d->trigger.interval_secs))
+        if (!parse_duration(v[O_EVERY], &d->trigger.interval_secs)) {
+            bad_opt = O_EVERY;
             goto bad;
+        }
         d->tz_name[0] = '\0';
     }
     if (v[O_ANCHOR]) {
@@ -362,12 +371,16 @@ static int apply(const struct opts *o, struct lh_schedule *d)
             d->trigger.anchor = LH_ANCHOR_COMPLETION;
         else if (strcmp(v[O_ANCHOR], "fixed") == 0)
             d->trigger.anchor = LH_ANCHOR_FIXED;
-        else
+        else {
+            bad_opt = O_ANCHOR;
             goto bad;
+        }
     }
     if (v[O_CRON]) {
-        if (strlen(v[O_CRON]) >= sizeof d->cron_expr)
+        if (strlen(v[O_CRON]) >= sizeof d->cron_expr) {
+            bad_opt = O_CRON;
             goto bad;
+        }
         d->trigger.kind = LH_TRIGGER_CRON;
         COPY(d->cron_expr, v[O_CRON]);
     }
@@ -375,27 +388,39 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         COPY(d->tz_name, v[O_TZ]);
     uint64_t u;
     if (v[O_RETRIES]) {
-        if (!parse_count(v[O_RETRIES], &u) || u > 100)
+        if (!parse_count(v[O_RETRIES], &u) || u > 100) {
+            bad_opt = O_RETRIES;
             goto bad;
+        }
         d->retry.max_attempts = (uint32_t)u;
     }
-    if (v[O_RBASE] && !parse_duration(v[O_RBASE], &d->retry.base_secs))
+    if (v[O_RBASE] && !parse_duration(v[O_RBASE], &d->retry.base_secs)) {
+        bad_opt = O_RBASE;
         goto bad;
-    if (v[O_RCAP] && !parse_duration(v[O_RCAP], &d->retry.cap_secs))
+    }
+    if (v[O_RCAP] && !parse_duration(v[O_RCAP], &d->retry.cap_secs)) {
+        bad_opt = O_RCAP;
         goto bad;
-    if (v[O_TIMEOUT] && !parse_duration(v[O_TIMEOUT], &d->timeout_secs))
+    }
+    if (v[O_TIMEOUT] && !parse_duration(v[O_TIMEOUT], &d->timeout_secs)) {
+        bad_opt = O_TIMEOUT;
         goto bad;
+    }
     if (v[O_CATCHUP]) {
         if (strcmp(v[O_CATCHUP], "once") == 0)
             d->catch_up = LH_CATCH_UP_ONCE;
         else if (strcmp(v[O_CATCHUP], "skip") == 0)
             d->catch_up = LH_CATCH_UP_SKIP;
-        else
+        else {
+            bad_opt = O_CATCHUP;
             goto bad;
+        }
     }
     if (v[O_APAUSE]) {
-        if (!parse_count(v[O_APAUSE], &u) || u > 1000000)
+        if (!parse_count(v[O_APAUSE], &u) || u > 1000000) {
+            bad_opt = O_APAUSE;
             goto bad;
+        }
         d->auto_pause_after = (uint32_t)u;
     }
     if (o->disabled || o->disable) {
@@ -423,8 +448,18 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     }
     return 0;
 bad:
-    lh_cli_error("schedule: a value is not valid (durations: 90s, 15m, 1h, 1d; modes: "
-                 "overwrite|append|incremental; anchors: completion|fixed; catch-up: once|skip)");
+    lh_cli_error("schedule %s: %s: '%s' is not valid (%s)", o->cmd, val_names[bad_opt],
+                 v[bad_opt],
+                 bad_opt == O_MODE      ? "overwrite, append or incremental"
+                 : bad_opt == O_ANCHOR  ? "completion or fixed"
+                 : bad_opt == O_CATCHUP ? "once or skip"
+                 : bad_opt == O_CRON    ? "too long"
+                 : bad_opt == O_EVERY || bad_opt == O_RBASE || bad_opt == O_RCAP ||
+                         bad_opt == O_TIMEOUT
+                     ? "a duration: 90s, 15m, 1h, 1d, 1h30m"
+                 : bad_opt == O_RETRIES ? "0-100"
+                 : bad_opt == O_APAUSE  ? "0-1000000"
+                                        : "a whole number");
     return 2;
 }
 

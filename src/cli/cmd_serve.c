@@ -64,6 +64,11 @@ int lh_cmd_serve(int argc, char **argv)
                             : strcmp(a, "--token-file") == 0 ? &token_file
                             : strcmp(a, "--body-limit") == 0 ? &body_limit
                                                              : NULL;
+        if (!slot && strcmp(a, "--json") == 0) {
+            lh_cli_error("serve: --json does not apply: serve prints no result (for JSON log "
+                         "lines: --log-format json)");
+            return 2;
+        }
         if (!slot) {
             lh_cli_error("serve: unknown argument '%s' (see 'lakehouse serve --help')", a);
             return 2;
