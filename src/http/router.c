@@ -36,6 +36,7 @@ const struct http_route_table *const http_route_tables[] = {
     &http_routes_schedules,
     &http_routes_cron,
     &http_routes_ingest,
+    &http_routes_runs,
     &http_routes_iceberg,
     &http_routes_web,
     NULL,
