@@ -172,6 +172,8 @@ json_t *lh_cli_run_from_record(const struct lh_run_record *r, const char *datase
     /* the one-shot API ingests keep their history under "_ingest" */
     if (strcmp(r->schedule_id, "_ingest") == 0)
         json_object_set_new(o, "schedule_id", json_null());
+    if (r->dataset[0]) /* newer records carry their dataset and version */
+        dataset = r->dataset;
     json_object_set_new(o, "dataset", dataset && *dataset ? json_string(dataset) : json_null());
     if (r->damaged) {
         json_object_set_new(o, "state", json_string("failed"));
@@ -188,7 +190,8 @@ json_t *lh_cli_run_from_record(const struct lh_run_record *r, const char *datase
                         json_real(secs > 0 && r->has_rows ? (double)r->rows / secs : 0));
     json_object_set_new(o, "elapsed_secs", json_real(secs));
     json_object_set_new(o, "cancel_requested", json_false());
-    json_object_set_new(o, "version", json_null());
+    json_object_set_new(o, "version",
+                        r->version ? json_integer((json_int_t)r->version) : json_null());
     json_object_set_new(o, "status", json_string(lh_run_status_name(r->status)));
     return o;
 }
@@ -202,9 +205,14 @@ void lh_cli_run_progress_text(const json_t *run, char *out, size_t cap)
         snprintf(out, cap, "%s", state);
         return;
     }
-    const char *phase = jstr(run, "phase");
-    double rows = jnum(run, "rows", 0), est = jnum(run, "estimated_rows", -1);
-    double rate = jnum(run, "rows_per_sec", 0), el = jnum(run, "elapsed_secs", 0);
+    lh_cli_progress_text(jstr(run, "phase"), jnum(run, "rows", 0), jnum(run, "estimated_rows", -1),
+                         jnum(run, "rows_per_sec", 0), jnum(run, "elapsed_secs", 0),
+                         json_is_true(json_object_get(run, "cancel_requested")), out, cap);
+}
+
+void lh_cli_progress_text(const char *phase, double rows, double est, double rate, double el,
+                          bool cancel_requested, char *out, size_t cap)
+{
     char e[32];
     lh_cli_duration_text(el, e, sizeof e);
     size_t o = (size_t)snprintf(out, cap, "%s: %.0f", phase ? phase : "running", rows);
@@ -222,7 +230,7 @@ void lh_cli_run_progress_text(const json_t *run, char *out, size_t cap)
         lh_cli_duration_text((est - rows) / rate, eta, sizeof eta);
         snprintf(out + o, cap - o, ", ETA %s", eta);
     }
-    if (json_is_true(json_object_get(run, "cancel_requested")) && o < cap) {
+    if (cancel_requested && o < cap) {
         o = strlen(out);
         snprintf(out + o, cap - o, " (cancel requested)");
     }
@@ -720,7 +728,7 @@ static json_t *read_run(struct lh_store *st, const char *key)
         snprintf(r->message, sizeof r->message, "%s: %s", key, err.msg);
     }
     char ds[LH_SCHEDULE_NAME_MAX];
-    dataset_of(st, r->damaged ? NULL : r->schedule_id, ds, sizeof ds);
+    dataset_of(st, r->damaged || r->dataset[0] ? NULL : r->schedule_id, ds, sizeof ds);
     json_t *j = lh_cli_run_from_record(r, ds);
     free(r);
     return j;

@@ -526,8 +526,14 @@ static void outcome_head(const struct lh_schedule *d, char *out, size_t cap)
     }
     char t[160];
     lh_cli_time_text(d->last_outcome.at_us, d->tz_name, t, sizeof t);
-    snprintf(out, cap, "%s at %s, %.2fs", d->last_outcome.success ? "ok" : "FAILED", t,
-             d->last_outcome.duration_secs);
+    /* a cancel is recorded as no success; its message says it was one */
+    bool cancelled = !d->last_outcome.success &&
+                     strncmp(d->last_outcome.message, "cancelled", 9) == 0;
+    snprintf(out, cap, "%s at %s, %.2fs",
+             d->last_outcome.success ? "ok"
+             : cancelled            ? "cancelled"
+                                    : "FAILED",
+             t, d->last_outcome.duration_secs);
 }
 
 /* The dataset a schedule writes: its dataset_name, else the default name
@@ -988,6 +994,39 @@ static void inline_expose(void *ctx, struct lh_ingest_job *job)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* The inline run's observer: the run's registry entry gets the progress
+ * and the log lines (its log is written beside the record), and a terminal
+ * gets a progress line. */
+struct inline_obs {
+    struct lh_app_run *run;
+    bool tty, shown;
+    int64_t last_ns;
+};
+
+static void inline_progress(void *ctx, const struct lh_ingest_progress *p)
+{
+    struct inline_obs *o = ctx;
+    lh_app_run_progress(o->run, p);
+    int64_t now = lh_time_mono_ns();
+    if (!o->tty || now - o->last_ns < 250000000)
+        return;
+    o->last_ns = now;
+    char t[300];
+    lh_cli_progress_text(lh_ingest_phase_name(p->phase), (double)p->rows,
+                         (double)p->estimated_rows,
+                         p->elapsed_s > 0 ? (double)p->rows / p->elapsed_s : 0, p->elapsed_s,
+                         false, t, sizeof t);
+    fprintf(stderr, "\r\033[K%s", t);
+    fflush(stderr);
+    o->shown = true;
+}
+
+static void inline_log(void *ctx, enum lh_log_level level, const char *line)
+{
+    struct inline_obs *o = ctx;
+    lh_app_run_log_line(o->run, level, line);
+}
+
 static void *inline_signal_thread(void *arg)
 {
     struct inline_sig *c = arg;
@@ -1020,6 +1059,9 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
     struct lh_ingest_result *res = calloc(1, sizeof *res);
     struct lh_run_record *rec = calloc(1, sizeof *rec);
     struct inline_sig sc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct lh_app_runs *runs = NULL;
+    struct inline_obs ob = {.tty = isatty(STDERR_FILENO) != 0, .last_ns = lh_time_mono_ns()};
+    char ds[LH_SCHEDULE_NAME_MAX];
     pthread_t th;
     bool have_th = false;
     int rc = 1;
@@ -1031,6 +1073,10 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
     lh_run_id_make(rec->started_at_us, (uint32_t)(getpid() & 0xffff), rec->run_id);
     snprintf(rec->schedule_id, sizeof rec->schedule_id, "%s", d->id);
     rec->reason = LH_RUN_MANUAL;
+    dataset_text(d, ds, sizeof ds);
+    /* a registry of one run: it keeps the run's log, written with the record */
+    if (lh_app_runs_create(ss, &runs, &err) == LH_OK)
+        ob.run = lh_app_runs_enter(runs, rec->run_id, d->id, ds, "manual", LH_APP_RUN_RUNNING);
     sigemptyset(&sc.set);
     sigaddset(&sc.set, SIGINT);
     sigaddset(&sc.set, SIGTERM);
@@ -1040,18 +1086,23 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
         have_th = true;
     enum lh_status s = lh_schedule_dsn_reveal(d, lh_schedule_store_key(ss), dsn,
                                               LH_SCHEDULE_DSN_MAX, &err);
+    lh_app_run_start(ob.run, rec->started_at_us, s == LH_OK ? dsn : NULL);
+    lh_app_run_log(ob.run, LH_LOG_INFO, "running %s here (lakehouse schedule run, no daemon)",
+                   d->id);
     if (s == LH_OK) {
         struct lh_app_jobs env = {root, config, NULL, 0, NULL};
-        s = lh_app_ingest_def(&env, d, dsn, rec->run_id,
-                              d->timeout_secs > 0 ? d->timeout_secs * 1000 : 0, inline_expose,
-                              &sc, res, &err);
+        struct lh_app_ingest_obs obs = {inline_progress, inline_log, &ob};
+        s = lh_app_ingest_def_observed(&env, d, dsn, rec->run_id,
+                                       d->timeout_secs > 0 ? d->timeout_secs * 1000 : 0,
+                                       inline_expose, &sc, &obs, res, &err);
     }
+    if (ob.shown)
+        fputs("\r\033[K", stderr);
     if (have_th) {
         sc.done = true;
         pthread_kill(th, SIGUSR1);
         pthread_join(th, NULL);
     }
-    lh_schedule_wipe(dsn, LH_SCHEDULE_DSN_MAX);
     rec->finished_at_us = lh_time_wall_us();
     rec->status = s == LH_OK              ? LH_RUN_SUCCESS
                   : s == LH_E_CANCELLED   ? LH_RUN_CANCELLED
@@ -1064,20 +1115,28 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
         rec->warnings = res->warnings > 0 ? (uint64_t)res->warnings : 0;
         snprintf(rec->message, sizeof rec->message, "%s", res->message);
     } else if (s == LH_E_CANCELLED && sc.cancelled) {
+        rec->cancelled_by_user = true;
         snprintf(rec->message, sizeof rec->message, "cancelled (interrupted): %s", err.msg);
     } else {
         snprintf(rec->message, sizeof rec->message, "%s", err.msg);
     }
+    snprintf(rec->dataset, sizeof rec->dataset, "%s", s == LH_OK && res->dataset[0] ? res->dataset : ds);
+    rec->version = s == LH_OK && res->published ? res->version : 0;
+    lh_app_run_finish(ob.run,
+                      rec->status == LH_RUN_SUCCESS     ? LH_APP_RUN_SUCCEEDED
+                      : rec->status == LH_RUN_CANCELLED ? LH_APP_RUN_CANCELLED
+                                                        : LH_APP_RUN_FAILED,
+                      (int)rec->status, rec->message, s == LH_OK ? res->rows : 0,
+                      s == LH_OK ? res->bytes : 0, rec->version, rec->dataset);
+    lh_schedule_wipe(dsn, LH_SCHEDULE_DSN_MAX); /* the run's log no longer needs it */
     struct lh_error rerr;
     if (lh_schedule_store_record_run(ss, rec, (uint64_t)rec->finished_at_us, rec->finished_at_us,
                                      NULL, NULL, &rerr) != LH_OK)
         lh_cli_error("warning: schedule run: cannot record the run: %s", rerr.msg);
-    char ds[LH_SCHEDULE_NAME_MAX];
-    dataset_text(d, ds, sizeof ds);
+    else
+        lh_app_runs_recorded(runs, rec); /* the log beside the record */
     if (json) {
-        json_t *j = lh_cli_run_from_record(rec, s == LH_OK && res->dataset[0] ? res->dataset : ds);
-        if (j && s == LH_OK && res->published)
-            json_object_set_new(j, "version", json_integer((json_int_t)res->version));
+        json_t *j = lh_cli_run_from_record(rec, rec->dataset);
         lh_cli_json_print(j);
         json_decref(j);
     }
@@ -1091,6 +1150,8 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
                      rec->status == LH_RUN_CANCELLED ? "cancelled" : "failed", err.msg);
     }
 done:
+    lh_app_run_release(ob.run);
+    lh_app_runs_destroy(runs);
     free(dsn);
     free(res);
     free(rec);

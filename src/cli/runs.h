@@ -22,6 +22,10 @@ json_t *lh_cli_run_from_record(const struct lh_run_record *r, const char *datase
  * "queued"; for a finished run its state. */
 void lh_cli_run_progress_text(const json_t *run, char *out, size_t cap);
 
+/* The same from figures: phase (NULL: "running"), est < 0: no estimate. */
+void lh_cli_progress_text(const char *phase, double rows, double est, double rate, double elapsed,
+                          bool cancel_requested, char *out, size_t cap);
+
 /* Prints a run in full (runs show); tz_name: the schedule's zone or NULL. */
 void lh_cli_run_print(const json_t *run, const char *tz_name);
 

@@ -78,7 +78,7 @@ expect "add good" 0 "$LH" schedule add good --postgres --dsn "$PG_USER_DSN" --ta
 expect "add bad" 0 "$LH" schedule add bad --postgres --dsn "$BAD_DSN" --table cli_orders \
     --every 1h --no-run-now
 expect "add slow" 0 "$LH" schedule add slow --postgres --dsn "$PG_USER_DSN" --table cli_slow \
-    --every 1d --no-run-now
+    --every 1d --no-run-now --batch-size 20
 
 expect "run --wait good: exit 0" 0 "$LH" schedule run good --wait
 has "run --wait good prints the outcome" "$T/out" "succeeded: rows=500 dataset=cli_orders"
@@ -112,6 +112,8 @@ has "runs show: times in the zone too" "$T/out" "^started  *20[0-9-]*T[0-9:]*Z (
 expect "runs log" 0 "$LH" runs log "$GOOD_RUN"
 expect "runs log --json" 0 "$LH" runs log "$GOOD_RUN" --json
 [ "$(jget "$T/out" j.complete)" = true ] && ok "runs log --json: complete" || bad "runs log --json: $(cat "$T/out")"
+expect "runs log (text)" 0 "$LH" runs log "$GOOD_RUN"
+has "an inline run keeps a log" "$T/out" "outcome: success: rows=500"
 expect "runs show unknown" 1 "$LH" runs show 20200101T000000.000000Z-0001
 expect "runs cancel without a daemon: exit 1" 1 "$LH" runs cancel "$GOOD_RUN"
 has "cancel: no daemon runs" "$T/err" "no daemon is running"
@@ -155,5 +157,95 @@ has "inline run interrupted says cancelled" "$T/err" "cancelled"
 expect "the interrupted run is recorded" 0 "$LH" runs --schedule slow --json
 [ "$(jget "$T/out" 'j.runs[0].state')" = cancelled ] && ok "recorded cancelled" || bad "recorded: $(cat "$T/out")"
 expect "slow published nothing" 1 "$LH" datasets cli_slow
+
+# ------------------------------------------------------------ with a daemon
+# found through the store's _daemon.json (no --server, no $LAKEHOUSE_SERVER)
+"$LH" serve --listen 127.0.0.1:0 --data "$LAKEHOUSE_DATA" >"$T/serve.out" 2>"$T/serve.log" &
+SERVE_PID=$!
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$T/serve.out" && break
+    sleep 0.1
+done
+URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$T/serve.out" | head -n 1)
+[ -n "$URL" ] && ok "daemon at $URL" || { bad "no daemon: $(cat "$T/serve.log")"; exit 1; }
+
+expect "daemon: run without --wait" 0 "$LH" schedule run good
+has "daemon: run prints the run id" "$T/out" "^started run [0-9T.Z-]* of schedule good in the daemon at $URL"
+has "daemon: run says how to follow it" "$T/out" "lakehouse runs show .*GET $URL/api/runs/"
+RID=$(sed -n 's/^started run \([^ ]*\) .*/\1/p' "$T/out")
+done_run() { "$LH" runs show "$RID" --json >"$T/poll" 2>/dev/null && grep -q '"state": "succeeded"' "$T/poll"; }
+until_ok "daemon: the run id polls to succeeded" 30 done_run
+expect "daemon: run --wait good: exit 0" 0 "$LH" schedule run good --wait
+has "daemon: --wait prints the outcome" "$T/out" "succeeded: rows=500 dataset=cli_orders"
+expect "daemon: run --wait --json good" 0 "$LH" schedule run good --wait --json
+[ "$(jget "$T/out" j.state)" = succeeded ] && ok "daemon: --json state" || bad "daemon --json: $(cat "$T/out")"
+expect "daemon: run --wait bad: exit 1" 1 "$LH" schedule run bad --wait
+has "daemon: --wait bad says failed" "$T/err" "failed after .*Connection refused"
+expect "daemon: run --json without --wait" 0 "$LH" schedule run bad --json
+[ -n "$(jget "$T/out" j.run_id)" ] && ok "daemon: run --json has run_id" || bad "daemon run --json: $(cat "$T/out")"
+expect "daemon: runs" 0 "$LH" runs --schedule good --json
+[ "$(jget "$T/out" 'j.runs.length >= 5')" = true ] && ok "daemon: runs lists the history" || bad "daemon runs: $(cat "$T/out")"
+expect "daemon: runs log" 0 "$LH" runs log "$RID"
+has "daemon: runs log has the outcome" "$T/out" "outcome"
+expect "daemon: cancel a finished run: exit 1" 1 "$LH" runs cancel "$RID"
+has "daemon: already finished" "$T/err" "already finished"
+expect "daemon: cancel an idle schedule: exit 1" 1 "$LH" schedule cancel good
+
+# a slow run: watched, then cancelled with `runs cancel`
+expect "daemon: run slow" 0 "$LH" schedule run slow
+SLOW=$(sed -n 's/^started run \([^ ]*\) .*/\1/p' "$T/out")
+reading() { "$LH" runs --state running --json >"$T/poll" 2>/dev/null && grep -q "\"run_id\": \"$SLOW\"" "$T/poll"; }
+until_ok "daemon: runs --state running lists the slow run" 30 reading
+until_ok "daemon: the slow run reads rows" 30 sh -c "'$LH' runs show '$SLOW' --json | grep -q '\"phase\": \"reading\"'"
+expect "daemon: schedule show" 0 "$LH" schedule show slow
+has "daemon: show has the active run" "$T/out" "^running  *run $SLOW, reading: [0-9]* "
+has "daemon: show has the rate" "$T/out" "rows/s"
+expect "daemon: show --json has the active run" 0 "$LH" schedule show slow --json
+[ "$(jget "$T/out" j.active_run.run_id)" = "$SLOW" ] && ok "daemon: active_run in --json" || bad "active_run: $(head -c 600 "$T/out")"
+expect "daemon: runs (text) shows progress" 0 "$LH" runs
+has "daemon: runs shows the running run" "$T/out" "$SLOW  *slow  *running .*reading: "
+expect "daemon: runs cancel" 0 "$LH" runs cancel "$SLOW"
+has "daemon: cancel requested" "$T/out" "cancel requested: run $SLOW of schedule slow"
+cancelled() { "$LH" runs show "$SLOW" --json >"$T/poll" 2>/dev/null && grep -q '"state": "cancelled"' "$T/poll"; }
+until_ok "daemon: the run is cancelled" 30 cancelled
+
+# --wait, and `schedule cancel` from elsewhere: the waiting ends with exit 1
+"$LH" schedule run slow --wait >"$T/w.out" 2>"$T/w.err" &
+WPID=$!
+active() { "$LH" schedule show slow --json >"$T/poll" 2>/dev/null && grep -q '"active_run": {' "$T/poll"; }
+until_ok "daemon: --wait run is active" 30 active
+expect "daemon: schedule cancel" 0 "$LH" schedule cancel slow
+wait $WPID
+rc=$?
+[ "$rc" = 1 ] && ok "daemon: --wait of a cancelled run exits 1" || bad "--wait cancelled rc=$rc: $(cat "$T/w.out" "$T/w.err")"
+has "daemon: --wait says cancelled" "$T/w.err" "cancelled after"
+
+# Ctrl-C while waiting stops the waiting, not the run
+"$LH" schedule run slow --wait >"$T/w.out" 2>"$T/w.err" &
+WPID=$!
+until_ok "daemon: waited run is active" 30 active
+WRID=$(jget "$T/poll" j.active_run.run_id)
+kill -TERM $WPID
+wait $WPID
+rc=$?
+[ "$rc" = 130 ] && ok "daemon: interrupted wait exits 130" || bad "interrupted wait rc=$rc: $(cat "$T/w.err")"
+has "daemon: interrupted wait says the run goes on" "$T/w.err" "goes on in the daemon"
+expect "daemon: the run goes on" 0 "$LH" runs show "$WRID" --json
+[ "$(jget "$T/out" j.state)" = running ] && ok "daemon: still running after the interrupt" || bad "after interrupt: $(cat "$T/out")"
+expect "daemon: cancel it" 0 "$LH" runs cancel "$WRID"
+until_ok "daemon: no active run" 30 sh -c "! '$LH' schedule show slow --json | grep -q '\"active_run\": {'"
+
+# ... unless asked: --cancel-on-interrupt
+"$LH" schedule run slow --wait --cancel-on-interrupt >"$T/w.out" 2>"$T/w.err" &
+WPID=$!
+until_ok "daemon: the third run is active" 30 active
+WRID=$(jget "$T/poll" j.active_run.run_id)
+kill -TERM $WPID
+wait $WPID
+rc=$?
+[ "$rc" = 1 ] && ok "daemon: --cancel-on-interrupt exits 1" || bad "--cancel-on-interrupt rc=$rc: $(cat "$T/w.err")"
+expect "daemon: the interrupted run was cancelled" 0 "$LH" runs show "$WRID" --json
+[ "$(jget "$T/out" j.state)" = cancelled ] && ok "daemon: cancelled on interrupt" || bad "after --cancel-on-interrupt: $(cat "$T/out")"
+expect "slow never published" 1 "$LH" datasets cli_slow
 
 [ "$fails" = 0 ] || { echo "$fails failed"; exit 1; }
