@@ -756,9 +756,9 @@ static int store_list(struct lh_store *st, const struct ropts *o)
         return 1;
     }
     json_t *runs = json_array();
-    size_t kept = 0;
+    size_t kept = 0, i = 0;
     bool live = o->state && (strcmp(o->state, "queued") == 0 || strcmp(o->state, "running") == 0);
-    for (size_t i = 0; i < h.n && kept < o->limit && !live; i++) {
+    for (; i < h.n && kept < o->limit && !live; i++) {
         char rid[LH_RUN_ID_MAX];
         run_id_of_key(h.keys[i], rid, sizeof rid);
         if (o->before && strcmp(rid, o->before) >= 0)
@@ -780,7 +780,7 @@ static int store_list(struct lh_store *st, const struct ropts *o)
         json_decref(w);
     } else {
         print_runs_table(runs);
-        if (kept == o->limit && kept > 0)
+        if (kept == o->limit && i < h.n) /* more are kept: say how to page */
             printf("(the newest %zu; older ones with --before %s)\n", kept,
                    jstr(json_array_get(runs, kept - 1), "run_id"));
         json_decref(runs);

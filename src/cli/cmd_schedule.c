@@ -1059,6 +1059,7 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
     struct lh_ingest_result *res = calloc(1, sizeof *res);
     struct lh_run_record *rec = calloc(1, sizeof *rec);
     struct inline_sig sc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sigset_t old_mask;
     struct lh_app_runs *runs = NULL;
     struct inline_obs ob = {.tty = isatty(STDERR_FILENO) != 0, .last_ns = lh_time_mono_ns()};
     char ds[LH_SCHEDULE_NAME_MAX];
@@ -1081,7 +1082,7 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
     sigaddset(&sc.set, SIGINT);
     sigaddset(&sc.set, SIGTERM);
     sigaddset(&sc.set, SIGUSR1);
-    if (pthread_sigmask(SIG_BLOCK, &sc.set, NULL) == 0 &&
+    if (pthread_sigmask(SIG_BLOCK, &sc.set, &old_mask) == 0 &&
         pthread_create(&th, NULL, inline_signal_thread, &sc) == 0)
         have_th = true;
     enum lh_status s = lh_schedule_dsn_reveal(d, lh_schedule_store_key(ss), dsn,
@@ -1102,6 +1103,7 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
         sc.done = true;
         pthread_kill(th, SIGUSR1);
         pthread_join(th, NULL);
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     }
     rec->finished_at_us = lh_time_wall_us();
     rec->status = s == LH_OK              ? LH_RUN_SUCCESS

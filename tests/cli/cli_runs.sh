@@ -105,6 +105,10 @@ expect "schedule runs --all = runs" 0 "$LH" schedule runs --all --json
 expect "schedule runs bad --limit 1" 0 "$LH" schedule runs bad --limit 1
 BAD_RUN=$(sed -n '2s/ .*//p' "$T/out")
 has "--limit 1 says how to page" "$T/out" "--before $BAD_RUN"
+expect "schedule runs bad --limit 2 (all of them)" 0 "$LH" schedule runs bad --limit 2
+hasnt "no paging hint when nothing is left" "$T/out" "--before"
+expect "runs --before pages back" 0 "$LH" runs --schedule bad --before "$BAD_RUN" --json
+[ "$(jget "$T/out" "j.runs.length === 1 && j.runs[0].run_id < \"$BAD_RUN\"")" = true ] && ok "--before: the older run" || bad "--before: $(cat "$T/out")"
 expect "runs show" 0 "$LH" runs show "$GOOD_RUN"
 has "runs show: dataset" "$T/out" "^dataset  *cli_orders"
 has "runs show: state" "$T/out" "^state  *succeeded"
