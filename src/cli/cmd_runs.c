@@ -676,7 +676,7 @@ static void dataset_of(struct lh_store *st, const char *sid, char *out, size_t c
         if (d->dataset_name[0])
             snprintf(out, cap, "%s", d->dataset_name);
         else if (lh_ingest_default_dataset(d->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL
-                                                                      : LH_SOURCE_POSTGRES,
+                                                                     : LH_SOURCE_POSTGRES,
                                            d->dsn, d->table, out, cap, NULL, &err) != LH_OK)
             snprintf(out, cap, "%s", d->table);
     }
@@ -745,8 +745,7 @@ static int store_list(struct lh_store *st, const struct ropts *o)
             return 2;
         }
         const char *safe = key + strlen("_schedules/");
-        snprintf(prefix, sizeof prefix, "_runs/%.*s/", (int)(strlen(safe) - strlen(".json")),
-                 safe);
+        snprintf(prefix, sizeof prefix, "_runs/%.*s/", (int)(strlen(safe) - strlen(".json")), safe);
     }
     struct hist h;
     struct lh_error err;
@@ -862,8 +861,8 @@ static int store_one(struct lh_store *st, const struct ropts *o)
     }
     free(p);
     if (rc == 0) {
-        json_t *w = json_pack("{s:s, s:b, s:O}", "run_id", o->run_id, "complete", 1, "lines",
-                              lines);
+        json_t *w =
+            json_pack("{s:s, s:b, s:O}", "run_id", o->run_id, "complete", 1, "lines", lines);
         if (o->json) {
             lh_cli_json_print(w);
         } else {
@@ -901,12 +900,11 @@ static int parse(int argc, char **argv, int first, struct ropts *o)
                             : strcmp(a, "--config") == 0   ? &o->config
                             : strcmp(a, "--server") == 0   ? &o->server
                                                            : NULL;
-        bool list_only = slot == &o->state || slot == &o->limit_s || slot == &o->before ||
-                         slot == &o->schedule;
+        bool list_only =
+            slot == &o->state || slot == &o->limit_s || slot == &o->before || slot == &o->schedule;
         if (slot) {
             if (list_only && o->sub != S_LIST) {
-                lh_cli_error("%s: %s is for 'runs list' (see 'lakehouse runs --help')", o->prog,
-                             a);
+                lh_cli_error("%s: %s is for 'runs list' (see 'lakehouse runs --help')", o->prog, a);
                 return 2;
             }
             if (i + 1 >= argc) {
@@ -920,10 +918,10 @@ static int parse(int argc, char **argv, int first, struct ropts *o)
             o->all = true;
         } else if (a[0] == '-' && a[1]) {
             lh_cli_error("%s: unknown option '%s' (see 'lakehouse runs %s --help')", o->prog, a,
-                         o->sub == S_LIST     ? "list"
-                         : o->sub == S_SHOW   ? "show"
-                         : o->sub == S_LOG    ? "log"
-                                              : "cancel");
+                         o->sub == S_LIST   ? "list"
+                         : o->sub == S_SHOW ? "show"
+                         : o->sub == S_LOG  ? "log"
+                                            : "cancel");
             return 2;
         } else if (o->pos_schedule && !o->schedule) {
             o->schedule = a;
@@ -947,8 +945,7 @@ static int parse(int argc, char **argv, int first, struct ropts *o)
         lh_cli_error("%s: --before wants a run id, not '%s'", o->prog, o->before);
         return 2;
     }
-    static const char *const states[] = {"queued", "running", "succeeded", "failed",
-                                         "cancelled"};
+    static const char *const states[] = {"queued", "running", "succeeded", "failed", "cancelled"};
     if (o->state) {
         bool ok = false;
         for (size_t k = 0; k < sizeof states / sizeof states[0]; k++)
@@ -997,14 +994,13 @@ static int run_main(struct ropts *o)
         lh_cli_error("%s: %s", o->prog, err.msg);
         goto done;
     }
-    const char *root = o->store  ? o->store
-                       : o->data ? o->data
-                       : getenv("LAKEHOUSE_STORE") && *getenv("LAKEHOUSE_STORE")
-                           ? getenv("LAKEHOUSE_STORE")
-                       : getenv("LAKEHOUSE_DATA") && *getenv("LAKEHOUSE_DATA")
-                           ? getenv("LAKEHOUSE_DATA")
-                       : cfg.store_url && *cfg.store_url ? cfg.store_url
-                                                         : cfg.data_dir;
+    const char *root =
+        o->store                                                  ? o->store
+        : o->data                                                 ? o->data
+        : getenv("LAKEHOUSE_STORE") && *getenv("LAKEHOUSE_STORE") ? getenv("LAKEHOUSE_STORE")
+        : getenv("LAKEHOUSE_DATA") && *getenv("LAKEHOUSE_DATA")   ? getenv("LAKEHOUSE_DATA")
+        : cfg.store_url && *cfg.store_url                         ? cfg.store_url
+                                                                  : cfg.data_dir;
     if (!root || !*root)
         root = "./lakehouse-data";
     struct stat sb;
@@ -1044,8 +1040,8 @@ int lh_cmd_runs(int argc, char **argv)
     memset(&o, 0, sizeof o);
     int first = 1;
     const char *sub = argc > 1 ? argv[1] : "list";
-    if (argc > 1 && (argv[1][0] != '-' || strcmp(argv[1], "-h") == 0 ||
-                     strcmp(argv[1], "--help") == 0))
+    if (argc > 1 &&
+        (argv[1][0] != '-' || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
         first = 2;
     if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "-h") != 0 &&
         strcmp(argv[1], "--help") != 0)

@@ -208,6 +208,8 @@ expect "daemon: show --json has the active run" 0 "$LH" schedule show slow --jso
 [ "$(jget "$T/out" j.active_run.run_id)" = "$SLOW" ] && ok "daemon: active_run in --json" || bad "active_run: $(head -c 600 "$T/out")"
 expect "daemon: runs (text) shows progress" 0 "$LH" runs
 has "daemon: runs shows the running run" "$T/out" "$SLOW  *slow  *running .*reading: "
+expect "daemon: schedule runs slow" 0 "$LH" schedule runs slow
+has "daemon: schedule runs shows the active run first" "$T/out" "^$SLOW  *slow  *running .*reading: [0-9]* rows, [0-9]* rows/s"
 expect "daemon: runs cancel" 0 "$LH" runs cancel "$SLOW"
 has "daemon: cancel requested" "$T/out" "cancel requested: run $SLOW of schedule slow"
 cancelled() { "$LH" runs show "$SLOW" --json >"$T/poll" 2>/dev/null && grep -q '"state": "cancelled"' "$T/poll"; }
