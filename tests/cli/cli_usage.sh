@@ -114,7 +114,10 @@ usage "parquet bad sub" parquet frob
 usage "serve unknown flag" serve --frob
 usage "serve missing value" serve --listen
 usage "serve bad log format" serve --log-format xml
+usage "serve bad listen" serve --listen nonsense --data "$T/never"
+usage "serve bad port" serve --listen 127.0.0.1:99999 --data "$T/never"
 usage "serve --json" serve --json
+[ -e "$T/never" ] && bad "serve made a data directory before it found the usage error" || ok "serve: nothing made on bad usage"
 usage "sql unknown flag" sql --frob
 usage "sql missing value" sql --format
 usage "sql bad format" sql --format xml 'SELECT 1'
