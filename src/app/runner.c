@@ -151,15 +151,12 @@ static void job_run(struct lh_app_runner *r, struct job *j)
         lh_app_run_finish(j->ar, LH_APP_RUN_SUCCEEDED, LH_RUN_SUCCESS, msg, res->rows, res->bytes,
                           res->published ? res->version : 0, res->dataset);
     } else {
-        char msg[sizeof err.msg + 40];
-        snprintf(msg, sizeof msg, "%s%s", cancelled ? "cancelled by a user (" : "", err.msg);
-        if (cancelled)
-            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ")");
+        /* a cancelled run's message says so (lh_app_run_finish) */
         lh_app_run_finish(j->ar, cancelled ? LH_APP_RUN_CANCELLED : LH_APP_RUN_FAILED,
                           cancelled          ? LH_RUN_CANCELLED
                           : s == LH_E_TIMEOUT ? LH_RUN_TIMEOUT
                                               : LH_RUN_FAILED,
-                          msg, 0, 0, 0, res->dataset);
+                          err.msg, 0, 0, 0, res->dataset);
     }
     lh_app_run_record_oneshot(j->ar);
     if (j->done)

@@ -760,6 +760,10 @@ static bool contains_nocase(const char *s, const char *needle)
     return false;
 }
 
+/* A gate only, for speed: what it lets through goes to lh_redact_text,
+ * which masks secret values (a DSN's password, a password-like key='s
+ * value, user:pass@host) and never a word: "password authentication
+ * failed" and "password_resets" come back whole (issue 14). */
 static bool may_hold_secret(const char *s)
 {
     return strstr(s, "://") || strchr(s, '@') || contains_nocase(s, "password") ||

@@ -72,6 +72,7 @@ static void ingest_done(void *ctx, enum lh_status s, const struct lh_ingest_resu
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         lh_redact_scrub(msg, sizeof msg, c->dsn); /* belt to the ingest's braces */
+        http_mask_secrets(c->req->srv, msg, sizeof msg);
         /* the source is the upstream: its failures are 502, its timeouts 504 */
         unsigned st = s == LH_E_TIMEOUT                       ? 504
                       : s == LH_E_INVAL || s == LH_E_NOTFOUND ? 400
