@@ -10,6 +10,8 @@
 
 #include "core/core.h"
 
+#include <stdio.h>
+
 int lh_cmd_version(int argc, char **argv);
 int lh_cmd_parquet(int argc, char **argv);
 int lh_cmd_datasets(int argc, char **argv);
@@ -18,6 +20,10 @@ int lh_cmd_schedule(int argc, char **argv);
 int lh_cmd_serve(int argc, char **argv);
 int lh_cmd_ingest(int argc, char **argv);
 int lh_cmd_sql(int argc, char **argv);
+int lh_cmd_runs(int argc, char **argv);
+/* `schedule runs ID|--all ...` and `schedule cancel ID` (cmd_runs.c); argv
+ * as lh_cmd_schedule got it (argv[1] is "runs" or "cancel"). */
+int lh_cli_runs_for_schedule(int argc, char **argv);
 
 /* Prints "lakehouse: <msg>" on stderr. */
 void lh_cli_error(const char *fmt, ...) LH_PRINTF(1, 2);
@@ -31,5 +37,24 @@ bool lh_cli_wants_help(int argc, char **argv);
 enum lh_status lh_cli_client_request(const char *url, const char *method, const char *token,
                                      const char *body, long timeout_ms, long *status,
                                      struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
+
+/* ---- out.c: output for people (nothing is cut when stdout is not a terminal) */
+
+/* Columns of the terminal on stdout; 0 when stdout is not a terminal. */
+int lh_cli_out_width(void);
+/* An aligned table: cells are added row by row (ncol per row); a newline
+ * in a cell shows as a space. On a terminal the last column is shortened to
+ * its width; piped, nothing is cut. Out of memory is sticky: print fails. */
+struct lh_cli_table;
+struct lh_cli_table *lh_cli_table_create(size_t ncol, const char *const *hdr /* borrowed */);
+void lh_cli_table_cell(struct lh_cli_table *t, const char *fmt, ...) LH_PRINTF(2, 3);
+bool lh_cli_table_print(struct lh_cli_table *t, FILE *f);
+void lh_cli_table_destroy(struct lh_cli_table *t);
+/* "2026-12-08T01:00:00Z (02:00:00+01:00 Europe/Berlin)": an instant in UTC
+ * and, when tz_name is a zone other than UTC, in that zone (its date only
+ * when it differs); just the UTC form for ""/NULL/"UTC". */
+void lh_cli_time_text(int64_t us, const char *tz_name, char *out, size_t cap);
+/* "12.3s", "4m05s", "2h03m". */
+void lh_cli_duration_text(double secs, char *out, size_t cap);
 
 #endif

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "schedule/schedule.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define CRON_COUNT_MAX 10000
@@ -14,7 +15,7 @@
 static void cron_usage(FILE *f)
 {
     fprintf(f,
-            "usage: lakehouse cron next 'EXPR' [--tz ZONE] [--from ISO8601] [--count N]\n"
+            "usage: lakehouse cron next 'EXPR' [--tz ZONE] [--from ISO8601] [--count N] [--json]\n"
             "\n"
             "Prints the next N (default 5) times EXPR fires after --from (exclusive;\n"
             "default now), one per line in ISO-8601 UTC.\n"
@@ -24,6 +25,9 @@ static void cron_usage(FILE *f)
             "  --tz ZONE    IANA zone the expression is read in (default UTC)\n"
             "  --from TIME  e.g. 2026-03-08T06:00:00Z (an offset like -05:00 is allowed)\n"
             "  --count N    how many fire times, 1-%d\n"
+            "  --json       a JSON array of the times\n"
+            "\n"
+            "A bad expression, zone or time is bad usage (exit 2).\n"
             "\n"
             "Daylight saving follows cronie: see docs/cron.md.\n",
             CRON_COUNT_MAX);
@@ -64,6 +68,7 @@ int lh_cmd_cron(int argc, char **argv)
         return 2;
     }
     const char *expr = NULL, *zone = "UTC", *from = NULL, *count_s = NULL;
+    bool json = false;
     for (int i = 2; i < argc; i++) {
         const char *v = NULL;
         const char *a = argv[i];
@@ -73,6 +78,9 @@ int lh_cmd_cron(int argc, char **argv)
             from = v;
         } else if (take_opt(argc, argv, &i, "--count", &v)) {
             count_s = v;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+            continue;
         } else if (a[0] == '-' && a[1] != '\0' && strcmp(a, "--") != 0) {
             lh_cli_error("cron: unknown option '%s' (see 'lakehouse cron --help')", a);
             return 2;
@@ -106,35 +114,50 @@ int lh_cmd_cron(int argc, char **argv)
     struct lh_cron cron;
     if (lh_cron_parse(&cron, expr, &err) != LH_OK) {
         lh_cli_error("%s", err.msg); /* already "cron: <field>: ..." */
-        return 1;
+        return 2;
     }
     const struct lh_tz *tz;
     if (lh_tz_load(zone, &tz, &err) != LH_OK) {
         lh_cli_error("cron: --tz: %s", err.msg);
-        return 1;
+        return 2;
     }
     int64_t after;
     if (from) {
         int64_t us;
         if (lh_time_parse_iso(from, &us, &err) != LH_OK) {
             lh_cli_error("cron: --from: %s", err.msg);
-            return 1;
+            return 2;
         }
         after = us_to_secs(us);
     } else {
         after = us_to_secs(lh_time_wall_us());
     }
+    /* all times first: a search that gives up prints nothing half */
+    int64_t *times = calloc((size_t)count, sizeof *times);
+    if (!times) {
+        lh_cli_error("cron: out of memory");
+        return 1;
+    }
     for (int64_t k = 0; k < count; k++) {
-        int64_t next;
-        if (lh_cron_next(&cron, tz, after, &next, &err) != LH_OK) {
-            fflush(stdout);
+        if (lh_cron_next(&cron, tz, after, &times[k], &err) != LH_OK) {
+            free(times);
             lh_cli_error("%s", err.msg);
             return 1;
         }
-        char buf[48];
-        lh_time_format_iso(next * 1000000, buf, sizeof buf);
-        printf("%s\n", buf);
-        after = next;
+        after = times[k];
     }
+    if (json)
+        fputs("[", stdout);
+    for (int64_t k = 0; k < count; k++) {
+        char buf[48];
+        lh_time_format_iso(times[k] * 1000000, buf, sizeof buf);
+        if (json)
+            printf("%s\"%s\"", k ? ", " : "", buf);
+        else
+            printf("%s\n", buf);
+    }
+    if (json)
+        fputs("]\n", stdout);
+    free(times);
     return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -21,6 +21,7 @@
  */
 #include "cli.h"
 #include "ingest/ingest.h"
+#include "parquet/parquet.h"
 #include "store/store.h"
 
 #include <inttypes.h>
@@ -338,6 +339,11 @@ int lh_cmd_ingest(int argc, char **argv)
         }
         o.part_bytes = u;
     }
+    enum lh_parquet_codec codec;
+    if (o.codec && !lh_parquet_codec_parse(o.codec, &codec)) {
+        lh_cli_error("ingest: --codec is zstd, snappy or none, not '%s'", o.codec);
+        return 2;
+    }
     if (mode && !lh_ingest_mode_parse(mode, &o.mode)) {
         lh_cli_error("ingest: --mode is overwrite, append or incremental");
         return 2;
@@ -365,8 +371,10 @@ int lh_cmd_ingest(int argc, char **argv)
         lh_cli_error("ingest: %s", err.msg);
         goto done;
     }
-    if (lh_ingest_job_create(set, &o, &job, &err) != LH_OK) {
+    enum lh_status cs = lh_ingest_job_create(set, &o, &job, &err);
+    if (cs != LH_OK) {
         lh_cli_error("%s", err.msg);
+        rc = cs == LH_E_INVAL ? 2 : 1; /* an option's value the job cannot take */
         goto done;
     }
     sc.job = job;

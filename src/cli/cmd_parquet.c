@@ -33,13 +33,14 @@ static const char *inspect_usage =
     "  --json    one JSON document instead of text\n";
 
 static const char *cat_usage =
-    "usage: lakehouse parquet cat FILE [--limit N] [--format json|csv]\n"
+    "usage: lakehouse parquet cat FILE [--limit N] [--format json|csv | --json]\n"
     "\n"
     "Prints the rows of a Parquet file.\n"
     "\n"
     "  --limit N       stop after N rows\n"
     "  --format json   one JSON object per line (default)\n"
     "  --format csv    RFC 4180 CSV with a header line; NULL is an empty field\n"
+    "  --json          the same as --format json\n"
     "\n"
     "Values: decimals as exact text (12.50); dates YYYY-MM-DD; timestamps\n"
     "ISO-8601 (with a trailing Z when the column is adjusted to UTC;\n"
@@ -268,13 +269,20 @@ static int cmd_cat(int argc, char **argv)
     int64_t limit = -1;
     bool csv = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+        if ((strcmp(argv[i], "--limit") == 0 || strcmp(argv[i], "--format") == 0) &&
+            i + 1 >= argc) {
+            lh_cli_error("parquet cat: %s needs a value", argv[i]);
+            return 2;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            csv = false;
+        } else if (strcmp(argv[i], "--limit") == 0) {
             if (!lh_parse_i64(argv[++i], &limit) || limit < 0) {
                 lh_cli_error("parquet cat: --limit wants a non-negative integer, not '%s'",
                              argv[i]);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--format") == 0) {
             i++;
             if (strcmp(argv[i], "csv") == 0)
                 csv = true;
@@ -295,7 +303,7 @@ static int cmd_cat(int argc, char **argv)
         }
     }
     if (!path) {
-        fputs(cat_usage, stderr);
+        lh_cli_error("parquet cat: which FILE? (see 'lakehouse parquet cat --help')");
         return 2;
     }
     struct lh_error err = {0};
@@ -465,7 +473,7 @@ static int cmd_inspect(int argc, char **argv)
         }
     }
     if (!path) {
-        fputs(inspect_usage, stderr);
+        lh_cli_error("parquet inspect: which FILE? (see 'lakehouse parquet inspect --help')");
         return 2;
     }
     struct lh_error err = {0};
@@ -582,7 +590,14 @@ static int cmd_inspect(int argc, char **argv)
         if (info->nkv) {
             lh_buf_append_str(&b, "\nkey/value metadata:\n");
             for (size_t k = 0; k < info->nkv; k++)
-                lh_buf_printf(&b, "  %s = %.200s\n", info->kv[k].key, info->kv[k].value);
+                /* long values (an embedded schema) are cut on a terminal only */
+                lh_buf_printf(&b, "  %s = %.*s%s\n", info->kv[k].key,
+                              lh_cli_out_width() && strlen(info->kv[k].value) > 200
+                                  ? 200
+                                  : (int)strlen(info->kv[k].value),
+                              info->kv[k].value,
+                              lh_cli_out_width() && strlen(info->kv[k].value) > 200 ? "..."
+                                                                                   : "");
         }
     }
     int rc = 0;

@@ -15,6 +15,7 @@
  */
 #include "cli.h"
 #include "daemon.h"
+#include "runs.h"
 #include "app/app.h"
 #include "ingest/ingest.h"
 #include "schedule/schedule.h"
@@ -22,6 +23,8 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
@@ -32,14 +35,19 @@ static const char *usage =
     "\n"
     "commands:\n"
     "  add ID       create a schedule (--mysql|--postgres --dsn --table, --every|--cron)\n"
-    "  list         all schedules as a table (--json)\n"
-    "  show ID      one schedule (--json)\n"
+    "  list         all schedules as a table\n"
+    "  show ID      one schedule, with its running run's progress\n"
     "  update ID    change the given fields\n"
     "  rm ID        delete a schedule (its run history stays)\n"
-    "  run ID       run now: in the daemon when one runs, else here (prints the outcome)\n"
+    "  run ID       run now (in the daemon when one runs, else here); --wait waits\n"
+    "  cancel ID    stop the schedule's running run (needs the daemon)\n"
     "  pause ID     disable (--reason TEXT); resume ID enables again\n"
-    "  runs ID      run history, newest first (--limit N, --before RUN_ID, --json)\n"
+    "  runs ID      the schedule's runs, newest first (--all: every schedule's)\n"
     "\n"
+    "'lakehouse schedule COMMAND --help' describes one command. Every command\n"
+    "takes --json. Exit codes: 0 success, 1 failure, 2 bad usage (docs/cli.md).\n";
+
+static const char *const fields_help =
     "fields:\n"
     "  --mysql | --postgres      source kind\n"
     "  --dsn URL                 mysql://user:pass@host:3306/db, postgres://...; the\n"
@@ -57,13 +65,9 @@ static const char *usage =
     "  --timeout DURATION        cancel a run that takes longer (0 = none)\n"
     "  --catch-up once|skip      after downtime: run once, or wait for the next time\n"
     "  --auto-pause-after N      pause after N failed runs in a row (0 = never)\n"
-    "  --description TEXT  --created-by WHO  --disabled (add)  --enable|--disable (update)\n"
-    "  --run-now                 (add) run once at once too; a cron schedule then goes\n"
-    "                            on at its cron times (default: cron waits for its\n"
-    "                            first time, an interval runs at once)\n"
-    "  --no-run-now              (add) an interval schedule first runs one interval\n"
-    "                            from now\n"
-    "\n"
+    "  --description TEXT  --created-by WHO\n";
+
+static const char *const storage_help =
     "storage:\n"
     "  --data DIR | --store URL  (default $LAKEHOUSE_DATA or ./lakehouse-data)\n"
     "  --config FILE             the daemon's JSON config (buckets, secret_key_path)\n"
@@ -72,6 +76,93 @@ static const char *usage =
     "                            token from $LAKEHOUSE_TOKEN or $LAKEHOUSE_TOKEN_FILE\n"
     "  --secret-key-file PATH    key for DSN passwords (default $LAKEHOUSE_SECRET_KEY,\n"
     "                            $LAKEHOUSE_SECRET_KEY_FILE, ~/.config/lakehouse/secret.key)\n";
+
+/* One help text per command: `lakehouse schedule add --help` is about add. */
+static const struct {
+    const char *name, *text;
+    bool fields;
+} helps[] = {
+    {"add",
+     "usage: lakehouse schedule add ID --mysql|--postgres --dsn DSN\n"
+     "           (--table T | --query SQL --dataset D) (--every DURATION | --cron EXPR [--tz Z])\n"
+     "           [fields] [--disabled] [--run-now | --no-run-now] [--json]\n"
+     "\n"
+     "Creates a schedule and says when it first runs (UTC and its zone). A cron\n"
+     "schedule waits for its first cron time, an interval schedule runs at once:\n"
+     "  --run-now      run once at once too (a cron schedule then goes on at its\n"
+     "                 cron times)\n"
+     "  --no-run-now   an interval schedule first runs one interval from now\n"
+     "  --disabled     created paused\n"
+     "  --json         the created schedule as JSON\n",
+     true},
+    {"list",
+     "usage: lakehouse schedule list [--json]\n"
+     "\n"
+     "All schedules as a table: id, source, target dataset, trigger, enabled, next\n"
+     "run (UTC and the schedule's zone; none while paused), runs that succeeded and\n"
+     "failed, and the last outcome. --json: an array of schedules.\n",
+     false},
+    {"show",
+     "usage: lakehouse schedule show ID [--json]\n"
+     "\n"
+     "One schedule in full: source, dataset, trigger, times in UTC and in its zone,\n"
+     "the last outcome with its whole message, counters, and — with a daemon\n"
+     "running — the active run's progress (rows, rate, elapsed, %% and ETA when the\n"
+     "source gives an estimate). --json: the schedule with \"active_run\".\n",
+     false},
+    {"update",
+     "usage: lakehouse schedule update ID [fields] [--enable | --disable [--reason TEXT]]\n"
+     "           [--json]\n"
+     "\n"
+     "Changes the given fields; the others keep their values. --json prints the\n"
+     "schedule as it is now.\n",
+     true},
+    {"rm",
+     "usage: lakehouse schedule rm ID [--json]\n"
+     "\n"
+     "Deletes the schedule; its run history stays ('lakehouse runs --schedule ID').\n",
+     false},
+    {"run",
+     "usage: lakehouse schedule run ID [--wait [--cancel-on-interrupt]] [--json]\n"
+     "\n"
+     "Runs the schedule now, even when it is paused.\n"
+     "With a daemon the run happens in the daemon: without --wait this prints the\n"
+     "run id at once (poll GET /api/runs/RUN_ID or 'lakehouse runs show RUN_ID');\n"
+     "with --wait it follows the run (a progress line on a terminal) and prints the\n"
+     "outcome. Ctrl-C then stops the waiting, not the run, unless\n"
+     "--cancel-on-interrupt is given. Without a daemon the run happens here and\n"
+     "always waits; Ctrl-C cancels it (nothing is published).\n"
+     "Exit code: 0 when the run succeeded, 1 when it failed or was cancelled (with\n"
+     "a daemon and no --wait: 0 once the run started).\n"
+     "  --json         the run as JSON (GET /api/runs/RUN_ID's shape)\n",
+     false},
+    {"pause",
+     "usage: lakehouse schedule pause ID [--reason TEXT] [--json]\n"
+     "\n"
+     "Disables the schedule: it fires no more until resumed (a run now still works).\n",
+     false},
+    {"resume",
+     "usage: lakehouse schedule resume ID [--json]\n"
+     "\n"
+     "Enables the schedule again and clears its failure streak.\n",
+     false},
+};
+
+static void print_help(const char *cmd, FILE *f)
+{
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++)
+        if (strcmp(helps[i].name, cmd) == 0) {
+            fputs(helps[i].text, f);
+            fputc('\n', f);
+            if (helps[i].fields) {
+                fputs(fields_help, f);
+                fputc('\n', f);
+            }
+            fputs(storage_help, f);
+            return;
+        }
+    fputs(usage, f);
+}
 
 /* Options with a value; the index is the slot in opts.val. */
 enum {
@@ -121,6 +212,7 @@ static const char *const val_names[O_N] = {
 struct opts {
     const char *val[O_N];
     bool mysql, postgres, json, disabled, enable, disable;
+    bool wait, cancel_int; /* run: --wait, --cancel-on-interrupt */
     enum lh_first_run first; /* add: --run-now / --no-run-now */
     const char *cmd, *id;
 };
@@ -176,6 +268,7 @@ static bool parse_count(const char *s, uint64_t *out)
 static int apply(const struct opts *o, struct lh_schedule *d)
 {
     const char *const *v = o->val;
+    int bad_opt = O_N;
     if (o->mysql && o->postgres) {
         lh_cli_error("schedule: give --mysql or --postgres, not both");
         return 2;
@@ -236,13 +329,17 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     if (v[O_CREATEDBY])
         COPY(d->created_by, v[O_CREATEDBY]);
     if (v[O_BATCH]) {
-        if (!parse_count(v[O_BATCH], &d->batch_size))
+        if (!parse_count(v[O_BATCH], &d->batch_size)) {
+            bad_opt = O_BATCH;
             goto bad;
+        }
         d->has_batch_size = d->batch_size != 0;
     }
     if (v[O_LIMIT]) {
-        if (!parse_count(v[O_LIMIT], &d->limit))
+        if (!parse_count(v[O_LIMIT], &d->limit)) {
+            bad_opt = O_LIMIT;
             goto bad;
+        }
         d->has_limit = d->limit != 0;
     }
     if (v[O_MODE]) {
@@ -252,8 +349,10 @@ static int apply(const struct opts *o, struct lh_schedule *d)
             d->mode = LH_SCHED_APPEND;
         else if (strcmp(v[O_MODE], "incremental") == 0)
             d->mode = LH_SCHED_INCREMENTAL;
-        else
+        else {
+            bad_opt = O_MODE;
             goto bad;
+        }
     }
     if (v[O_EVERY] && v[O_CRON]) {
         lh_cli_error("schedule: give --every or --cron, not both");
@@ -261,8 +360,10 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     }
     if (v[O_EVERY]) {
         d->trigger.kind = LH_TRIGGER_INTERVAL;
-        if (!parse_duration(v[O_EVERY], &d->trigger.interval_secs))
+        if (!parse_duration(v[O_EVERY], &d->trigger.interval_secs)) {
+            bad_opt = O_EVERY;
             goto bad;
+        }
         d->tz_name[0] = '\0';
     }
     if (v[O_ANCHOR]) {
@@ -270,12 +371,16 @@ static int apply(const struct opts *o, struct lh_schedule *d)
             d->trigger.anchor = LH_ANCHOR_COMPLETION;
         else if (strcmp(v[O_ANCHOR], "fixed") == 0)
             d->trigger.anchor = LH_ANCHOR_FIXED;
-        else
+        else {
+            bad_opt = O_ANCHOR;
             goto bad;
+        }
     }
     if (v[O_CRON]) {
-        if (strlen(v[O_CRON]) >= sizeof d->cron_expr)
+        if (strlen(v[O_CRON]) >= sizeof d->cron_expr) {
+            bad_opt = O_CRON;
             goto bad;
+        }
         d->trigger.kind = LH_TRIGGER_CRON;
         COPY(d->cron_expr, v[O_CRON]);
     }
@@ -283,27 +388,39 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         COPY(d->tz_name, v[O_TZ]);
     uint64_t u;
     if (v[O_RETRIES]) {
-        if (!parse_count(v[O_RETRIES], &u) || u > 100)
+        if (!parse_count(v[O_RETRIES], &u) || u > 100) {
+            bad_opt = O_RETRIES;
             goto bad;
+        }
         d->retry.max_attempts = (uint32_t)u;
     }
-    if (v[O_RBASE] && !parse_duration(v[O_RBASE], &d->retry.base_secs))
+    if (v[O_RBASE] && !parse_duration(v[O_RBASE], &d->retry.base_secs)) {
+        bad_opt = O_RBASE;
         goto bad;
-    if (v[O_RCAP] && !parse_duration(v[O_RCAP], &d->retry.cap_secs))
+    }
+    if (v[O_RCAP] && !parse_duration(v[O_RCAP], &d->retry.cap_secs)) {
+        bad_opt = O_RCAP;
         goto bad;
-    if (v[O_TIMEOUT] && !parse_duration(v[O_TIMEOUT], &d->timeout_secs))
+    }
+    if (v[O_TIMEOUT] && !parse_duration(v[O_TIMEOUT], &d->timeout_secs)) {
+        bad_opt = O_TIMEOUT;
         goto bad;
+    }
     if (v[O_CATCHUP]) {
         if (strcmp(v[O_CATCHUP], "once") == 0)
             d->catch_up = LH_CATCH_UP_ONCE;
         else if (strcmp(v[O_CATCHUP], "skip") == 0)
             d->catch_up = LH_CATCH_UP_SKIP;
-        else
+        else {
+            bad_opt = O_CATCHUP;
             goto bad;
+        }
     }
     if (v[O_APAUSE]) {
-        if (!parse_count(v[O_APAUSE], &u) || u > 1000000)
+        if (!parse_count(v[O_APAUSE], &u) || u > 1000000) {
+            bad_opt = O_APAUSE;
             goto bad;
+        }
         d->auto_pause_after = (uint32_t)u;
     }
     if (o->disabled || o->disable) {
@@ -331,8 +448,18 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     }
     return 0;
 bad:
-    lh_cli_error("schedule: a value is not valid (durations: 90s, 15m, 1h, 1d; modes: "
-                 "overwrite|append|incremental; anchors: completion|fixed; catch-up: once|skip)");
+    lh_cli_error("schedule %s: %s: '%s' is not valid (%s)", o->cmd, val_names[bad_opt],
+                 v[bad_opt],
+                 bad_opt == O_MODE      ? "overwrite, append or incremental"
+                 : bad_opt == O_ANCHOR  ? "completion or fixed"
+                 : bad_opt == O_CATCHUP ? "once or skip"
+                 : bad_opt == O_CRON    ? "too long"
+                 : bad_opt == O_EVERY || bad_opt == O_RBASE || bad_opt == O_RCAP ||
+                         bad_opt == O_TIMEOUT
+                     ? "a duration: 90s, 15m, 1h, 1d, 1h30m"
+                 : bad_opt == O_RETRIES ? "0-100"
+                 : bad_opt == O_APAUSE  ? "0-1000000"
+                                        : "a whole number");
     return 2;
 }
 
@@ -389,36 +516,50 @@ static void print_first_run(const struct lh_schedule *d, bool daemon)
                "store\n");
 }
 
-static void outcome_text(const struct lh_schedule *d, char *out, size_t cap)
+/* "ok" / "FAILED", when, how long: the outcome without its message (which
+ * is printed whole, once, under it). */
+static void outcome_head(const struct lh_schedule *d, char *out, size_t cap)
 {
     if (!d->last_outcome.present) {
         snprintf(out, cap, "-");
         return;
     }
-    char t[48];
-    fmt_time(d->last_outcome.at_us, t, sizeof t);
-    snprintf(out, cap, "%s %s %.40s", d->last_outcome.success ? "ok" : "FAILED", t,
-             d->last_outcome.message);
+    char t[160];
+    lh_cli_time_text(d->last_outcome.at_us, d->tz_name, t, sizeof t);
+    /* a cancel is recorded as no success; its message says it was one */
+    bool cancelled = !d->last_outcome.success &&
+                     strncmp(d->last_outcome.message, "cancelled", 9) == 0;
+    snprintf(out, cap, "%s at %s, %.2fs",
+             d->last_outcome.success ? "ok"
+             : cancelled            ? "cancelled"
+                                    : "FAILED",
+             t, d->last_outcome.duration_secs);
 }
 
-#define NCOL 7
-static void print_table(const char *const hdr[NCOL], char (*cells)[NCOL][256], size_t n)
+/* The dataset a schedule writes: its dataset_name, else the default name
+ * of its table (what `lakehouse ingest` would use). */
+static void dataset_text(const struct lh_schedule *d, char *out, size_t cap)
 {
-    int w[NCOL];
-    for (int c = 0; c < NCOL; c++) {
-        w[c] = (int)strlen(hdr[c]);
-        for (size_t i = 0; i < n; i++)
-            if ((int)strlen(cells[i][c]) > w[c])
-                w[c] = (int)strlen(cells[i][c]);
+    if (d->dataset_name[0]) {
+        snprintf(out, cap, "%s", d->dataset_name);
+        return;
     }
-    for (size_t i = 0; i <= n; i++)
-        for (int c = 0; c < NCOL; c++) {
-            const char *v = i == 0 ? hdr[c] : cells[i - 1][c];
-            if (c == NCOL - 1)
-                printf("%s\n", v);
-            else
-                printf("%-*s  ", w[c], v);
-        }
+    if (lh_ingest_default_dataset(d->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL : LH_SOURCE_POSTGRES,
+                                  d->dsn, d->table, out, cap, NULL, NULL) != LH_OK)
+        snprintf(out, cap, "%s", d->table);
+}
+
+static void next_run_text(const struct lh_schedule *d, char *out, size_t cap)
+{
+    if (!d->enabled) {
+        snprintf(out, cap, "none (paused)");
+        return;
+    }
+    lh_cli_time_text(d->next_run_at_us, d->tz_name, out, cap);
+    if (d->retry_attempt) {
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, " (retry %u)", d->retry_attempt);
+    }
 }
 
 static int cmd_list(struct lh_schedule_store *ss, const struct opts *o)
@@ -439,39 +580,63 @@ static int cmd_list(struct lh_schedule_store *ss, const struct opts *o)
             print_json(&v[i]);
         }
         fputs(n ? "\n]\n" : "]\n", stdout);
+        lh_schedule_wipe(v, n * sizeof *v);
         free(v);
         return 0;
     }
-    static const char *const hdr[NCOL] = {"ID",       "KIND",        "TRIGGER",     "ENABLED",
-                                          "NEXT RUN", "RUNS/FAILED", "LAST OUTCOME"};
-    char(*cells)[NCOL][256] = calloc(n ? n : 1, sizeof *cells);
-    if (!cells) {
-        free(v);
-        lh_cli_error("schedule: out of memory");
-        return 1;
-    }
+    static const char *const hdr[] = {"ID",       "KIND", "DATASET", "TRIGGER",     "ENABLED",
+                                      "NEXT RUN", "OK",   "FAILED",  "LAST OUTCOME"};
+    struct lh_cli_table *t = lh_cli_table_create(sizeof hdr / sizeof hdr[0], hdr);
     for (size_t i = 0; i < n; i++) {
         const struct lh_schedule *d = &v[i];
-        snprintf(cells[i][0], 256, "%s", d->id);
-        lh_schedule_label(d, cells[i][1], 256);
-        lh_schedule_trigger_text(d, cells[i][2], 256);
-        snprintf(cells[i][3], 256, "%s", d->enabled ? "yes" : "no");
+        char b[512], ds[LH_SCHEDULE_NAME_MAX];
+        lh_cli_table_cell(t, "%s", d->id);
+        lh_schedule_label(d, b, sizeof b);
+        lh_cli_table_cell(t, "%s", b);
+        dataset_text(d, ds, sizeof ds);
+        lh_cli_table_cell(t, "%s", ds);
+        lh_schedule_trigger_text(d, b, sizeof b);
+        lh_cli_table_cell(t, "%s", b);
+        lh_cli_table_cell(t, "%s", d->enabled ? "yes" : "no");
         if (d->enabled)
-            fmt_time(d->next_run_at_us, cells[i][4], 256);
+            next_run_text(d, b, sizeof b);
         else
-            snprintf(cells[i][4], 256, "-");
-        snprintf(cells[i][5], 256, "%" PRIu64 "/%" PRIu64, d->run_count, d->failure_count);
-        outcome_text(d, cells[i][6], 256);
+            snprintf(b, sizeof b, "-");
+        lh_cli_table_cell(t, "%s", b);
+        lh_cli_table_cell(t, "%" PRIu64, d->run_count);
+        lh_cli_table_cell(t, "%" PRIu64, d->failure_count);
+        if (d->last_outcome.present) {
+            char when[48];
+            fmt_time(d->last_outcome.at_us, when, sizeof when);
+            lh_cli_table_cell(t, "%s %s %s", d->last_outcome.success ? "ok" : "FAILED", when,
+                              d->last_outcome.message);
+        } else {
+            lh_cli_table_cell(t, "-");
+        }
     }
-    print_table(hdr, cells, n);
-    free(cells);
+    int rc = lh_cli_table_print(t, stdout) ? 0 : 1;
+    lh_cli_table_destroy(t);
+    lh_schedule_wipe(v, n * sizeof *v);
     free(v);
-    return 0;
+    return rc;
 }
 
-static void show_text(const struct lh_schedule *d)
+/* Prints a text, continuation lines indented under the first. */
+static void print_block(const char *label, const char *text)
 {
-    char b[512], t[48];
+    printf("%-18s", label);
+    for (const char *q = text; *q; q++) {
+        putchar(*q);
+        if (*q == '\n' && q[1])
+            printf("%-18s", "");
+    }
+    putchar('\n');
+}
+
+/* active: the daemon's "active_run" (NULL without a daemon or when none). */
+static void show_text(const struct lh_schedule *d, const json_t *active, bool daemon)
+{
+    char b[512], t[200];
     printf("id                %s\n", d->id);
     lh_schedule_label(d, b, sizeof b);
     printf("kind              %s\n", b);
@@ -479,19 +644,16 @@ static void show_text(const struct lh_schedule *d)
     if (d->password_env[0])
         printf("password_env      %s\n", d->password_env);
     if (d->query[0])
-        printf("query             %s\n", d->query);
+        print_block("query", d->query);
     else
         printf("table             %s\n", d->table);
     if (d->columns[0])
         printf("columns           %s\n", d->columns);
     if (d->where[0])
-        printf("where             %s\n", d->where);
-    char defname[256] = "";
-    if (!d->dataset_name[0] &&
-        lh_ingest_default_dataset(d->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL : LH_SOURCE_POSTGRES,
-                                  d->dsn, d->table, defname, sizeof defname, NULL, NULL) != LH_OK)
-        snprintf(defname, sizeof defname, "%s", d->table);
-    printf("dataset           %s\n", d->dataset_name[0] ? d->dataset_name : defname);
+        print_block("where", d->where);
+    char ds[LH_SCHEDULE_NAME_MAX];
+    dataset_text(d, ds, sizeof ds);
+    printf("dataset           %s\n", ds);
     printf("mode              %s%s%s\n", lh_schedule_mode_name(d->mode),
            d->cursor_column[0] ? " cursor " : "", d->cursor_column);
     if (d->has_batch_size)
@@ -505,22 +667,31 @@ static void show_text(const struct lh_schedule *d)
     printf("enabled           %s%s%s\n", d->enabled ? "yes" : "no",
            d->paused_reason[0] ? " — " : "", d->paused_reason);
     if (d->description[0])
-        printf("description       %s\n", d->description);
-    fmt_time(d->created_at_us, t, sizeof t);
+        print_block("description", d->description);
+    lh_cli_time_text(d->created_at_us, d->tz_name, t, sizeof t);
     printf("created           %s by %s\n", t, d->created_by[0] ? d->created_by : "-");
-    fmt_time(d->next_run_at_us, t, sizeof t);
-    printf("next run          %s%s\n", t, d->retry_attempt ? " (retry)" : "");
+    next_run_text(d, t, sizeof t);
+    printf("next run          %s\n", t);
+    if (active) {
+        char p[400];
+        lh_cli_run_progress_text(active, p, sizeof p);
+        const char *rid = json_string_value(json_object_get(active, "run_id"));
+        printf("running           run %s, %s\n", rid ? rid : "?", p);
+    } else if (daemon) {
+        printf("running           no\n");
+    }
     if (d->has_last_run) {
-        fmt_time(d->last_run_at_us, t, sizeof t);
+        lh_cli_time_text(d->last_run_at_us, d->tz_name, t, sizeof t);
         printf("last run          %s\n", t);
     }
-    outcome_text(d, b, sizeof b);
-    printf("last outcome      %s\n", d->last_outcome.present ? b : "-");
+    outcome_head(d, b, sizeof b);
+    printf("last outcome      %s\n", b);
     if (d->last_outcome.present)
-        printf("                  %s (%.2f s)\n", d->last_outcome.message,
-               d->last_outcome.duration_secs);
-    printf("runs / failures   %" PRIu64 " / %" PRIu64 " (%u in a row)\n", d->run_count,
-           d->failure_count, d->consecutive_failures);
+        print_block("", d->last_outcome.message[0] ? d->last_outcome.message : "(no message)");
+    printf("runs              %" PRIu64 " (%" PRIu64 " succeeded, %" PRIu64
+           " failed; %u failed in a row)\n",
+           d->run_count + d->failure_count, d->run_count, d->failure_count,
+           d->consecutive_failures);
     printf("retry             %u attempts, %" PRId64 "s base, %" PRId64 "s cap\n",
            d->retry.max_attempts, d->retry.base_secs, d->retry.cap_secs);
     if (d->timeout_secs)
@@ -530,72 +701,6 @@ static void show_text(const struct lh_schedule *d)
     printf("catch_up          %s\n", d->catch_up == LH_CATCH_UP_SKIP ? "skip" : "once");
     if (d->auto_pause_after)
         printf("auto_pause_after  %u\n", d->auto_pause_after);
-}
-
-static int cmd_runs(struct lh_schedule_store *ss, const struct opts *o)
-{
-    uint64_t limit = 20;
-    if (o->val[O_LIMIT] && (!parse_count(o->val[O_LIMIT], &limit) || limit == 0 || limit > 10000)) {
-        lh_cli_error("schedule: --limit wants 1-10000");
-        return 2;
-    }
-    struct lh_run_record *v;
-    size_t n, total;
-    struct lh_error err;
-    if (lh_schedule_store_runs(ss, o->id, o->val[O_BEFORE], limit, &v, &n, &total, &err) != LH_OK) {
-        lh_cli_error("schedule: %s", err.msg);
-        return 1;
-    }
-    if (o->json) {
-        fputs("[", stdout);
-        for (size_t i = 0; i < n; i++) {
-            struct lh_buf b;
-            lh_buf_init(&b, 0);
-            if (lh_run_record_to_json(&v[i], &b, &err) == LH_OK) {
-                fputs(i ? ",\n" : "\n", stdout);
-                fwrite(b.data, 1, b.len && b.data[b.len - 1] == '\n' ? b.len - 1 : b.len, stdout);
-            }
-            lh_buf_reset(&b);
-        }
-        fputs(n ? "\n]\n" : "]\n", stdout);
-        free(v);
-        return 0;
-    }
-    static const char *const hdr[NCOL] = {"RUN ID",  "REASON", "STARTED", "SECS",
-                                          "OUTCOME", "ROWS",   "MESSAGE"};
-    char(*cells)[NCOL][256] = calloc(n ? n : 1, sizeof *cells);
-    if (!cells) {
-        free(v);
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        snprintf(cells[i][0], 256, "%s", v[i].run_id);
-        if (v[i].damaged) { /* listed in its place, with what is wrong */
-            for (int c = 1; c < 6; c++)
-                snprintf(cells[i][c], 256, "-");
-            snprintf(cells[i][4], 256, "damaged");
-            snprintf(cells[i][6], 256, "%.200s", v[i].message);
-            continue; /* the store warned about it already */
-        }
-        snprintf(cells[i][1], 256, "%s", lh_run_reason_name(v[i].reason));
-        fmt_time(v[i].started_at_us, cells[i][2], 256);
-        snprintf(cells[i][3], 256, "%.2f",
-                 (double)(v[i].finished_at_us - v[i].started_at_us) / 1e6);
-        snprintf(cells[i][4], 256, "%s%s", lh_run_status_name(v[i].status),
-                 v[i].unrecorded ? " (unrecorded)" : "");
-        if (v[i].has_rows)
-            snprintf(cells[i][5], 256, "%" PRIu64, v[i].rows);
-        else
-            snprintf(cells[i][5], 256, "-");
-        snprintf(cells[i][6], 256, "%.120s", v[i].message);
-    }
-    print_table(hdr, cells, n);
-    if (n < total)
-        printf("(%zu of %zu kept runs; more with --before %s)\n", n, total,
-               n ? v[n - 1].run_id : "");
-    free(cells);
-    free(v);
-    return 0;
 }
 
 /* ------------------------------------------------------------ via the daemon */
@@ -660,6 +765,39 @@ static bool to_body(const struct lh_schedule *d, struct lh_buf *out)
     return lh_buf_ok(out);
 }
 
+static void print_removed(const struct opts *o)
+{
+    if (o->json) {
+        json_t *j = json_pack("{s:s}", "removed", o->id);
+        lh_cli_json_print(j);
+        json_decref(j);
+    } else {
+        printf("removed schedule %s\n", o->id);
+    }
+}
+
+/* The display JSON of a schedule (no sealed secret) as a jansson value. */
+static json_t *schedule_json(const struct lh_schedule *d)
+{
+    struct lh_schedule *c = malloc(sizeof *c);
+    struct lh_buf b;
+    struct lh_error err;
+    json_t *j = NULL;
+    if (!c)
+        return NULL;
+    *c = *d;
+    c->dsn_secret[0] = '\0';
+    lh_buf_init(&b, 0);
+    if (lh_schedule_to_json(c, &b, &err) == LH_OK)
+        j = json_loadb((const char *)b.data, b.len, 0, NULL);
+    if (b.data)
+        lh_schedule_wipe(b.data, b.cap);
+    lh_buf_reset(&b);
+    lh_schedule_wipe(c, sizeof *c);
+    free(c);
+    return j;
+}
+
 static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
 {
     struct lh_schedule *d = calloc(1, sizeof *d);
@@ -715,22 +853,47 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
                 goto done;
             }
         }
-        if (remote(ref, "POST", "/api/schedules", (const char *)body.data, &b, c) != 201)
+        long st = remote(ref, "POST", "/api/schedules", (const char *)body.data, &b, c);
+        if (st != 201) {
+            rc = st == 400 ? 2 : 1; /* the daemon found a flag's value wrong */
             goto done;
+        }
         struct lh_error err;
         if (lh_schedule_from_json((const char *)b.data, b.len, NULL, d, NULL, &err) != LH_OK) {
             lh_cli_error("schedule add: the daemon's answer: %s", err.msg);
             goto done;
         }
-        char trig[300];
-        lh_schedule_trigger_text(d, trig, sizeof trig);
-        printf("created schedule %s (%s, %s) in the daemon at %s\n", d->id, d->dsn, trig, ref->url);
-        print_first_run(d, true);
+        if (o->json) {
+            print_json(d);
+            putchar('\n');
+        } else {
+            char trig[300];
+            lh_schedule_trigger_text(d, trig, sizeof trig);
+            printf("created schedule %s (%s, %s) in the daemon at %s\n", d->id, d->dsn, trig,
+                   ref->url);
+            print_first_run(d, true);
+        }
         rc = 0;
     } else if (strcmp(c, "rm") == 0) {
         if (remote(ref, "DELETE", path, NULL, &b, c) != 204)
             goto done;
-        printf("removed schedule %s\n", o->id);
+        print_removed(o);
+        rc = 0;
+    } else if (strcmp(c, "show") == 0) {
+        if (!remote_get(ref, o->id, d, &b, c))
+            goto done;
+        json_t *j = json_loadb((const char *)b.data, b.len, 0, NULL);
+        json_t *active = json_object_get(j, "active_run");
+        if (o->json) {
+            json_t *mine = schedule_json(d);
+            if (mine)
+                json_object_set(mine, "active_run", json_is_object(active) ? active : json_null());
+            lh_cli_json_print(mine);
+            json_decref(mine);
+        } else {
+            show_text(d, json_is_object(active) ? active : NULL, true);
+        }
+        json_decref(j);
         rc = 0;
     } else if (strcmp(c, "run") == 0) {
         char rpath[1100];
@@ -740,11 +903,30 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
         if (st != 202)
             goto done;
         json_t *j = json_loadb((const char *)b.data, b.len, 0, NULL);
-        printf("started run %s of schedule %s in the daemon at %s\n",
-               json_string_value(json_object_get(j, "run_id")) ? json_string_value(json_object_get(j, "run_id")) : "?",
-               o->id, ref->url);
+        const char *rid = json_string_value(json_object_get(j, "run_id"));
+        bool already = json_is_true(json_object_get(j, "already_running"));
+        if (!rid || !lh_cli_run_id_ok(rid)) {
+            lh_cli_error("schedule run: the daemon's answer has no run id");
+            json_decref(j);
+            goto done;
+        }
+        if (o->wait) {
+            if (already && !o->json)
+                fprintf(stderr, "lakehouse: schedule run: %s was running already; waiting for "
+                                "its run %s\n", o->id, rid);
+            rc = lh_cli_run_wait(ref, rid, "schedule run", o->json, o->cancel_int);
+        } else if (o->json) {
+            json_object_set_new(j, "schedule_id", json_string(o->id));
+            lh_cli_json_print(j);
+            rc = 0;
+        } else {
+            printf("%s run %s of schedule %s in the daemon at %s\n",
+                   already ? "already running:" : "started", rid, o->id, ref->url);
+            printf("follow it: lakehouse runs show %s (or GET %s/api/runs/%s); "
+                   "--wait waits for it\n", rid, ref->url, rid);
+            rc = 0;
+        }
         json_decref(j);
-        rc = 0;
     } else { /* update, pause, resume: read, change, replace */
         if (!remote_get(ref, o->id, d, &b, c))
             goto done;
@@ -759,13 +941,25 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
             else
                 COPY(d->paused_reason, o->val[O_REASON] ? o->val[O_REASON] : "paused");
         }
-        if (!to_body(d, &body) || remote(ref, "PUT", path, (const char *)body.data, &b, c) != 200)
+        if (!to_body(d, &body))
             goto done;
-        printf("%s schedule %s\n",
-               c[0] == 'u'   ? "updated"
-               : c[0] == 'r' ? "resumed"
-                             : "paused",
-               o->id);
+        long st = remote(ref, "PUT", path, (const char *)body.data, &b, c);
+        if (st != 200) {
+            rc = st == 400 && c[0] == 'u' ? 2 : 1;
+            goto done;
+        }
+        struct lh_error err;
+        if (o->json && lh_schedule_from_json((const char *)b.data, b.len, NULL, d, NULL, &err) ==
+                           LH_OK) {
+            print_json(d);
+            putchar('\n');
+        } else if (!o->json) {
+            printf("%s schedule %s\n",
+                   c[0] == 'u'   ? "updated"
+                   : c[0] == 'r' ? "resumed"
+                                 : "paused",
+                   o->id);
+        }
         rc = 0;
     }
 done:
@@ -779,15 +973,98 @@ done:
 
 /* ------------------------------------------------------------ run inline */
 
+/* Ctrl-C during an inline run: a signal thread cancels the job (the run is
+ * in this process, so stopping the command stops the run); the job pointer
+ * is handed over by lh_app_ingest_def's expose callback. */
+struct inline_sig {
+    pthread_mutex_t mu;
+    struct lh_ingest_job *job; /* under mu */
+    bool cancelled;            /* under mu */
+    sigset_t set;
+    volatile bool done;
+};
+
+static void inline_expose(void *ctx, struct lh_ingest_job *job)
+{
+    struct inline_sig *c = ctx;
+    pthread_mutex_lock(&c->mu);
+    c->job = job;
+    if (job && c->cancelled) /* Ctrl-C came before the job existed */
+        lh_ingest_cancel(job);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* The inline run's observer: the run's registry entry gets the progress
+ * and the log lines (its log is written beside the record), and a terminal
+ * gets a progress line. */
+struct inline_obs {
+    struct lh_app_run *run;
+    bool tty, shown;
+    int64_t last_ns;
+};
+
+static void inline_progress(void *ctx, const struct lh_ingest_progress *p)
+{
+    struct inline_obs *o = ctx;
+    lh_app_run_progress(o->run, p);
+    int64_t now = lh_time_mono_ns();
+    if (!o->tty || now - o->last_ns < 250000000)
+        return;
+    o->last_ns = now;
+    char t[300];
+    lh_cli_progress_text(lh_ingest_phase_name(p->phase), (double)p->rows,
+                         (double)p->estimated_rows,
+                         p->elapsed_s > 0 ? (double)p->rows / p->elapsed_s : 0, p->elapsed_s,
+                         false, t, sizeof t);
+    fprintf(stderr, "\r\033[K%s", t);
+    fflush(stderr);
+    o->shown = true;
+}
+
+static void inline_log(void *ctx, enum lh_log_level level, const char *line)
+{
+    struct inline_obs *o = ctx;
+    lh_app_run_log_line(o->run, level, line);
+}
+
+static void *inline_signal_thread(void *arg)
+{
+    struct inline_sig *c = arg;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&c->set, &sig) != 0 || c->done)
+            return NULL;
+        if (sig != SIGINT && sig != SIGTERM)
+            continue;
+        pthread_mutex_lock(&c->mu);
+        bool again = c->cancelled;
+        c->cancelled = true;
+        if (c->job)
+            lh_ingest_cancel(c->job);
+        pthread_mutex_unlock(&c->mu);
+        if (again) /* the user insists */
+            _exit(128 + sig);
+    }
+}
+
 /* `schedule run` without a daemon: the ingest runs here, the run is
- * recorded in the history as a manual run, the outcome is printed. */
+ * recorded in the history as a manual run, the outcome is printed (the run
+ * JSON with json). Ctrl-C cancels it: nothing is published, the run is
+ * recorded as cancelled. 0 succeeded, 1 failed or cancelled. */
 static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d, const char *root,
-                      const char *config)
+                      const char *config, bool json)
 {
     struct lh_error err;
     char *dsn = malloc(LH_SCHEDULE_DSN_MAX);
     struct lh_ingest_result *res = calloc(1, sizeof *res);
     struct lh_run_record *rec = calloc(1, sizeof *rec);
+    struct inline_sig sc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    sigset_t old_mask;
+    struct lh_app_runs *runs = NULL;
+    struct inline_obs ob = {.tty = isatty(STDERR_FILENO) != 0, .last_ns = lh_time_mono_ns()};
+    char ds[LH_SCHEDULE_NAME_MAX];
+    pthread_t th;
+    bool have_th = false;
     int rc = 1;
     if (!dsn || !res || !rec) {
         lh_cli_error("schedule run: out of memory");
@@ -797,38 +1074,86 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
     lh_run_id_make(rec->started_at_us, (uint32_t)(getpid() & 0xffff), rec->run_id);
     snprintf(rec->schedule_id, sizeof rec->schedule_id, "%s", d->id);
     rec->reason = LH_RUN_MANUAL;
+    dataset_text(d, ds, sizeof ds);
+    /* a registry of one run: it keeps the run's log, written with the record */
+    if (lh_app_runs_create(ss, &runs, &err) == LH_OK)
+        ob.run = lh_app_runs_enter(runs, rec->run_id, d->id, ds, "manual", LH_APP_RUN_RUNNING);
+    sigemptyset(&sc.set);
+    sigaddset(&sc.set, SIGINT);
+    sigaddset(&sc.set, SIGTERM);
+    sigaddset(&sc.set, SIGUSR1);
+    if (pthread_sigmask(SIG_BLOCK, &sc.set, &old_mask) == 0 &&
+        pthread_create(&th, NULL, inline_signal_thread, &sc) == 0)
+        have_th = true;
     enum lh_status s = lh_schedule_dsn_reveal(d, lh_schedule_store_key(ss), dsn,
                                               LH_SCHEDULE_DSN_MAX, &err);
+    lh_app_run_start(ob.run, rec->started_at_us, s == LH_OK ? dsn : NULL);
+    lh_app_run_log(ob.run, LH_LOG_INFO, "running %s here (lakehouse schedule run, no daemon)",
+                   d->id);
     if (s == LH_OK) {
         struct lh_app_jobs env = {.root = root, .buckets_config = config};
-        s = lh_app_ingest_def(&env, d, dsn, rec->run_id,
-                               d->timeout_secs > 0 ? d->timeout_secs * 1000 : 0, NULL, NULL, res,
-                               &err);
+        struct lh_app_ingest_obs obs = {inline_progress, inline_log, &ob};
+        s = lh_app_ingest_def_observed(&env, d, dsn, rec->run_id,
+                                       d->timeout_secs > 0 ? d->timeout_secs * 1000 : 0,
+                                       inline_expose, &sc, &obs, res, &err);
     }
-    lh_schedule_wipe(dsn, LH_SCHEDULE_DSN_MAX);
+    if (ob.shown)
+        fputs("\r\033[K", stderr);
+    if (have_th) {
+        sc.done = true;
+        pthread_kill(th, SIGUSR1);
+        pthread_join(th, NULL);
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    }
     rec->finished_at_us = lh_time_wall_us();
-    rec->status = s == LH_OK ? LH_RUN_SUCCESS : LH_RUN_FAILED;
+    rec->status = s == LH_OK              ? LH_RUN_SUCCESS
+                  : s == LH_E_CANCELLED   ? LH_RUN_CANCELLED
+                  : s == LH_E_TIMEOUT     ? LH_RUN_TIMEOUT
+                                          : LH_RUN_FAILED;
     if (s == LH_OK) {
         rec->has_rows = true;
         rec->rows = res->rows > 0 ? (uint64_t)res->rows : 0;
         rec->bytes = res->bytes;
         rec->warnings = res->warnings > 0 ? (uint64_t)res->warnings : 0;
         snprintf(rec->message, sizeof rec->message, "%s", res->message);
+    } else if (s == LH_E_CANCELLED && sc.cancelled) {
+        rec->cancelled_by_user = true;
+        snprintf(rec->message, sizeof rec->message, "cancelled (interrupted): %s", err.msg);
     } else {
         snprintf(rec->message, sizeof rec->message, "%s", err.msg);
     }
+    snprintf(rec->dataset, sizeof rec->dataset, "%s", s == LH_OK && res->dataset[0] ? res->dataset : ds);
+    rec->version = s == LH_OK && res->published ? res->version : 0;
+    lh_app_run_finish(ob.run,
+                      rec->status == LH_RUN_SUCCESS     ? LH_APP_RUN_SUCCEEDED
+                      : rec->status == LH_RUN_CANCELLED ? LH_APP_RUN_CANCELLED
+                                                        : LH_APP_RUN_FAILED,
+                      (int)rec->status, rec->message, s == LH_OK ? res->rows : 0,
+                      s == LH_OK ? res->bytes : 0, rec->version, rec->dataset);
+    lh_schedule_wipe(dsn, LH_SCHEDULE_DSN_MAX); /* the run's log no longer needs it */
     struct lh_error rerr;
     if (lh_schedule_store_record_run(ss, rec, (uint64_t)rec->finished_at_us, rec->finished_at_us,
                                      NULL, NULL, &rerr) != LH_OK)
         lh_cli_error("warning: schedule run: cannot record the run: %s", rerr.msg);
+    else
+        lh_app_runs_recorded(runs, rec); /* the log beside the record */
+    if (json) {
+        json_t *j = lh_cli_run_from_record(rec, rec->dataset);
+        lh_cli_json_print(j);
+        json_decref(j);
+    }
     if (s == LH_OK) {
-        printf("run %s of %s: %s version=%llu duration=%.2fs\n", rec->run_id, d->id, res->message,
-               (unsigned long long)res->version, res->duration_s);
+        if (!json)
+            printf("run %s of %s succeeded: %s version=%llu duration=%.2fs\n", rec->run_id, d->id,
+                   res->message, (unsigned long long)res->version, res->duration_s);
         rc = 0;
     } else {
-        lh_cli_error("schedule run %s: %s", d->id, err.msg);
+        lh_cli_error("schedule run %s: run %s %s: %s", d->id, rec->run_id,
+                     rec->status == LH_RUN_CANCELLED ? "cancelled" : "failed", err.msg);
     }
 done:
+    lh_app_run_release(ob.run);
+    lh_app_runs_destroy(runs);
     free(dsn);
     free(res);
     free(rec);
@@ -846,8 +1171,6 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
     const char *c = o->cmd;
     if (strcmp(c, "list") == 0) {
         rc = cmd_list(ss, o);
-    } else if (strcmp(c, "runs") == 0) {
-        rc = cmd_runs(ss, o);
     } else if (strcmp(c, "add") == 0) {
         lh_schedule_init(d, o->id, lh_time_wall_us());
         d->trigger.interval_secs = 0;
@@ -867,8 +1190,13 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
         }
         if ((rc = apply(o, d)) != 0)
             goto done;
-        if (lh_schedule_validate(d, true, &err) != LH_OK ||
-            lh_schedule_first_run(d, lh_time_wall_us(), o->first, &err) != LH_OK ||
+        /* a value the schedule cannot take is the command line's fault */
+        if (lh_schedule_validate(d, true, &err) != LH_OK) {
+            lh_cli_error("schedule add: %s", err.msg);
+            rc = 2;
+            goto done;
+        }
+        if (lh_schedule_first_run(d, lh_time_wall_us(), o->first, &err) != LH_OK ||
             lh_schedule_store_create(ss, d, &err) != LH_OK) {
             lh_cli_error("schedule add: %s", err.msg);
             rc = 1;
@@ -876,36 +1204,50 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
         }
         if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK)
             lh_cli_error("schedule add: %s", err.msg);
-        char trig[300];
-        lh_schedule_trigger_text(d, trig, sizeof trig);
-        printf("created schedule %s (%s, %s)\n", d->id, d->dsn, trig);
-        print_first_run(d, false);
+        if (o->json) {
+            print_json(d);
+            putchar('\n');
+        } else {
+            char trig[300];
+            lh_schedule_trigger_text(d, trig, sizeof trig);
+            printf("created schedule %s (%s, %s)\n", d->id, d->dsn, trig);
+            print_first_run(d, false);
+        }
     } else if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK) {
         lh_cli_error("schedule %s: %s", c, err.msg);
         rc = 1;
     } else if (strcmp(c, "show") == 0) {
         if (o->json) {
-            print_json(d);
-            putchar('\n');
+            json_t *j = schedule_json(d);
+            if (j)
+                json_object_set_new(j, "active_run", json_null()); /* no daemon: none */
+            lh_cli_json_print(j);
+            json_decref(j);
         } else {
-            show_text(d);
+            show_text(d, NULL, false);
         }
         rc = 0;
     } else if (strcmp(c, "update") == 0) {
         if ((rc = apply(o, d)) != 0)
             goto done;
-        if (lh_schedule_store_update(ss, d, lh_time_wall_us(), &err) != LH_OK) {
+        enum lh_status us = lh_schedule_store_update(ss, d, lh_time_wall_us(), &err);
+        if (us != LH_OK) {
             lh_cli_error("schedule update: %s", err.msg);
-            rc = 1;
+            rc = us == LH_E_INVAL ? 2 : 1;
             goto done;
         }
-        printf("updated schedule %s\n", d->id);
+        if (o->json && lh_schedule_store_get(ss, o->id, d, &err) == LH_OK) {
+            print_json(d);
+            putchar('\n');
+        } else if (!o->json) {
+            printf("updated schedule %s\n", d->id);
+        }
     } else if (strcmp(c, "rm") == 0) {
         if (lh_schedule_store_delete(ss, o->id, NULL, &err) != LH_OK) {
             lh_cli_error("schedule rm: %s", err.msg);
             goto done;
         }
-        printf("removed schedule %s\n", o->id);
+        print_removed(o);
         rc = 0;
     } else if (strcmp(c, "pause") == 0 || strcmp(c, "resume") == 0) {
         bool en = c[0] == 'r';
@@ -913,10 +1255,15 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
             lh_cli_error("schedule %s: %s", c, err.msg);
             goto done;
         }
-        printf("%s schedule %s\n", en ? "resumed" : "paused", o->id);
+        if (o->json && lh_schedule_store_get(ss, o->id, d, &err) == LH_OK) {
+            print_json(d);
+            putchar('\n');
+        } else if (!o->json) {
+            printf("%s schedule %s\n", en ? "resumed" : "paused", o->id);
+        }
         rc = 0;
     } else if (strcmp(c, "run") == 0) {
-        rc = run_inline(ss, d, root, config);
+        rc = run_inline(ss, d, root, config, o->json);
     }
 done:
     lh_schedule_wipe(d, sizeof *d);
@@ -924,17 +1271,41 @@ done:
     return rc;
 }
 
+/* Which options a command takes: the storage ones go with every command,
+ * the fields with add and update only. */
+static bool option_applies(const char *cmd, const char *opt, int slot)
+{
+    bool storage = slot == O_DATA || slot == O_STORE || slot == O_CONFIG || slot == O_KEYFILE ||
+                   slot == O_SERVER;
+    if (storage || strcmp(opt, "--json") == 0)
+        return true;
+    bool add = strcmp(cmd, "add") == 0, update = strcmp(cmd, "update") == 0;
+    if (slot == O_REASON)
+        return update || strcmp(cmd, "pause") == 0;
+    if (slot == O_BEFORE)
+        return false;
+    if (slot >= 0 || strcmp(opt, "--mysql") == 0 || strcmp(opt, "--postgres") == 0)
+        return add || update;
+    if (strcmp(opt, "--disabled") == 0)
+        return add;
+    if (strcmp(opt, "--enable") == 0 || strcmp(opt, "--disable") == 0)
+        return update;
+    if (strcmp(opt, "--wait") == 0 || strcmp(opt, "--cancel-on-interrupt") == 0)
+        return strcmp(cmd, "run") == 0;
+    return true;
+}
+
 int lh_cmd_schedule(int argc, char **argv)
 {
-    if (argc < 2 || lh_cli_wants_help(argc, argv)) {
+    if (argc < 2 || (lh_cli_wants_help(argc, argv) && argv[1][0] == '-')) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     struct opts o;
     memset(&o, 0, sizeof o);
     o.cmd = argv[1];
-    static const char *const cmds[] = {"add", "list",  "show",   "update", "rm",
-                                       "run", "pause", "resume", "runs"};
+    static const char *const cmds[] = {"add", "list",  "show",   "update", "rm",    "run",
+                                       "pause", "resume", "runs", "cancel"};
     bool known = false;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         known |= strcmp(o.cmd, cmds[i]) == 0;
@@ -942,15 +1313,41 @@ int lh_cmd_schedule(int argc, char **argv)
         lh_cli_error("schedule: unknown command '%s' (see 'lakehouse schedule --help')", o.cmd);
         return 2;
     }
+    /* the runs of a schedule, and stopping one: the runs command's work */
+    if (strcmp(o.cmd, "runs") == 0 || strcmp(o.cmd, "cancel") == 0)
+        return lh_cli_runs_for_schedule(argc, argv);
+    if (lh_cli_wants_help(argc, argv)) {
+        print_help(o.cmd, stdout);
+        return 0;
+    }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int slot = -1;
         for (int k = 0; k < O_N; k++)
             if (strcmp(a, val_names[k]) == 0)
                 slot = k;
+        bool flag = slot < 0 && a[0] == '-' && a[1];
+        if ((slot >= 0 || flag) && !option_applies(o.cmd, a, slot)) {
+            /* a known option of another command, or none at all */
+            static const char *const known_flags[] = {
+                "--mysql",  "--postgres", "--json", "--disabled",          "--run-now",
+                "--no-run-now", "--enable", "--disable", "--wait", "--cancel-on-interrupt"};
+            bool exists = slot >= 0;
+            for (size_t k = 0; k < sizeof known_flags / sizeof known_flags[0]; k++)
+                exists |= strcmp(a, known_flags[k]) == 0;
+            if (exists)
+                lh_cli_error("schedule %s: %s does not apply to '%s' (see 'lakehouse schedule "
+                             "%s --help')",
+                             o.cmd, a, o.cmd, o.cmd);
+            else
+                lh_cli_error("schedule %s: unknown option '%s' (see 'lakehouse schedule %s "
+                             "--help')",
+                             o.cmd, a, o.cmd);
+            return 2;
+        }
         if (slot >= 0) {
             if (i + 1 >= argc) {
-                lh_cli_error("schedule: %s needs a value", a);
+                lh_cli_error("schedule %s: %s needs a value", o.cmd, a);
                 return 2;
             }
             o.val[slot] = argv[++i];
@@ -970,19 +1367,32 @@ int lh_cmd_schedule(int argc, char **argv)
             o.enable = true;
         } else if (strcmp(a, "--disable") == 0) {
             o.disable = true;
+        } else if (strcmp(a, "--wait") == 0) {
+            o.wait = true;
+        } else if (strcmp(a, "--cancel-on-interrupt") == 0) {
+            o.cancel_int = true;
         } else if (a[0] == '-' && a[1]) {
-            lh_cli_error("schedule: unknown option '%s' (see 'lakehouse schedule --help')", a);
+            lh_cli_error("schedule %s: unknown option '%s' (see 'lakehouse schedule %s --help')",
+                         o.cmd, a, o.cmd);
             return 2;
-        } else if (!o.id) {
+        } else if (!o.id && strcmp(o.cmd, "list") != 0) {
             o.id = a;
         } else {
-            lh_cli_error("schedule: unexpected argument '%s'", a);
+            lh_cli_error("schedule %s: unexpected argument '%s'", o.cmd, a);
             return 2;
         }
     }
     if (o.first != LH_FIRST_RUN_DEFAULT && strcmp(o.cmd, "add") != 0) {
         lh_cli_error("schedule %s: --run-now/--no-run-now are for 'add' (to run now: "
                      "'lakehouse schedule run ID')", o.cmd);
+        return 2;
+    }
+    if (o.enable && o.disable) {
+        lh_cli_error("schedule update: give --enable or --disable, not both");
+        return 2;
+    }
+    if (o.cancel_int && !o.wait) {
+        lh_cli_error("schedule run: --cancel-on-interrupt goes with --wait");
         return 2;
     }
     bool list = strcmp(o.cmd, "list") == 0;
@@ -998,9 +1408,11 @@ int lh_cmd_schedule(int argc, char **argv)
     bool change = false;
     for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++)
         change |= strcmp(o.cmd, changes[i]) == 0;
+    /* show asks the daemon too: it knows the running run */
+    bool ask_daemon = change || strcmp(o.cmd, "show") == 0;
     struct lh_daemon_ref ref;
     const char *server = o.val[O_SERVER] ? o.val[O_SERVER] : getenv("LAKEHOUSE_SERVER");
-    if (change && server && *server) {
+    if (ask_daemon && server && *server) {
         lh_daemon_find(NULL, server, &ref);
         return run_remote(&ref, &o);
     }
@@ -1041,7 +1453,7 @@ int lh_cmd_schedule(int argc, char **argv)
         lh_cli_error("schedule: %s", err.msg);
         goto done;
     }
-    if (change && lh_daemon_find(lh_store_set_primary(set), NULL, &ref)) {
+    if (ask_daemon && lh_daemon_find(lh_store_set_primary(set), NULL, &ref)) {
         rc = run_remote(&ref, &o);
         goto done;
     }

@@ -40,6 +40,18 @@ static const char *usage =
     "SIGHUP: re-read the schedules. SIGTERM/SIGINT: stop accepting, finish in-flight\n"
     "requests, give running jobs grace_secs, cancel the rest, exit 0. See docs/daemon.md.\n";
 
+/* The shape of --listen (HOST:PORT or [V6]:PORT, port 0-65535), checked
+ * before anything starts: a bad value is bad usage. */
+static bool listen_ok(const char *s)
+{
+    const char *colon = s[0] == '[' ? strstr(s, "]:") : strrchr(s, ':');
+    if (!colon)
+        return false;
+    colon += s[0] == '[' ? 1 : 0;
+    int64_t p;
+    return lh_parse_i64(colon + 1, &p) && p >= 0 && p <= 65535;
+}
+
 static void on_health(void *ctx, uint64_t *schedules, uint64_t *running)
 {
     lh_app_health(ctx, schedules, running);
@@ -64,6 +76,11 @@ int lh_cmd_serve(int argc, char **argv)
                             : strcmp(a, "--token-file") == 0 ? &token_file
                             : strcmp(a, "--body-limit") == 0 ? &body_limit
                                                              : NULL;
+        if (!slot && strcmp(a, "--json") == 0) {
+            lh_cli_error("serve: --json does not apply: serve prints no result (for JSON log "
+                         "lines: --log-format json)");
+            return 2;
+        }
         if (!slot) {
             lh_cli_error("serve: unknown argument '%s' (see 'lakehouse serve --help')", a);
             return 2;
@@ -76,6 +93,12 @@ int lh_cmd_serve(int argc, char **argv)
     }
     if (data && store) {
         lh_cli_error("serve: give --data or --store, not both");
+        return 2;
+    }
+    if (listen && !listen_ok(listen)) {
+        lh_cli_error("serve: --listen wants HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080, "
+                     "0.0.0.0:0), not '%s'",
+                     listen);
         return 2;
     }
     if (token && token_file) {

@@ -40,6 +40,7 @@ static const char *usage =
     "\n"
     "  -f FILE             run the statements of FILE (stops at the first error)\n"
     "  --format F          table (default), csv, json, ndjson or markdown\n"
+    "  --json              the same as --format json\n"
     "  --limit N           at most N rows per statement (default: all)\n"
     "  --timeout MS        time limit per statement (default 30000)\n"
     "  --memory-limit SIZE DuckDB's memory limit (default 1GiB)\n"
@@ -571,7 +572,9 @@ int lh_cmd_sql(int argc, char **argv)
                             : strcmp(a, "-f") == 0             ? &file
                             : strcmp(a, "--file") == 0         ? &file
                                                                : NULL;
-        if (slot) {
+        if (strcmp(a, "--json") == 0) {
+            format = "json";
+        } else if (slot) {
             if (i + 1 >= argc) {
                 lh_cli_error("sql: %s needs a value", a);
                 return 2;

@@ -17,7 +17,9 @@ static const struct lh_subcommand commands[] = {
     {"datasets", lh_cmd_datasets, "list datasets or show one"},
     {"ingest", lh_cmd_ingest, "copy one table into a new dataset version now"},
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
-    {"schedule", lh_cmd_schedule, "add, list, show, update, remove, run, pause, resume schedules"},
+    {"runs", lh_cmd_runs, "list, show, follow the log of, cancel runs (all schedules)"},
+    {"schedule", lh_cmd_schedule,
+     "add, list, show, update, remove, run, cancel, pause, resume schedules"},
     {"serve", lh_cmd_serve, "run the daemon: scheduler, HTTP API and dashboard"},
     {"sql", lh_cmd_sql, "run a read-only SQL query over the datasets"},
     {"version", lh_cmd_version, "print the version and build"},
@@ -46,8 +48,26 @@ bool lh_cli_wants_help(int argc, char **argv)
 
 int lh_cmd_version(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    printf("lakehouse %s (build %s)\n", LH_VERSION, LH_BUILD_HASH);
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs("usage: lakehouse version [--json]   (also: lakehouse -V, --version)\n\n"
+                  "Prints the version and the build (git commit).\n",
+                  stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else {
+            lh_cli_error("version: unexpected argument '%s' (see 'lakehouse version --help')",
+                         argv[i]);
+            return 2;
+        }
+    }
+    if (json)
+        printf("{\"version\": \"%s\", \"build\": \"%s\"}\n", LH_VERSION, LH_BUILD_HASH);
+    else
+        printf("lakehouse %s (build %s)\n", LH_VERSION, LH_BUILD_HASH);
     return 0;
 }
 
@@ -56,7 +76,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: lakehouse <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'lakehouse <command> --help' describes one command.\n");
+    fprintf(f, "\n'lakehouse <command> --help' describes one command; 'lakehouse -V' prints the\n"
+               "version. Exit codes: 0 success, 1 failure, 2 bad usage (docs/cli.md).\n");
 }
 
 int main(int argc, char **argv)
@@ -73,7 +94,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0)
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
         return lh_cmd_version(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)

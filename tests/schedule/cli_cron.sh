@@ -1,5 +1,6 @@
 #!/bin/sh
-# `lakehouse cron next`: output, exit codes and one-line errors.
+# `lakehouse cron next`: output, exit codes and one-line errors (a bad
+# expression, zone or time is bad usage: exit 2).
 # usage: cli_cron.sh path/to/lakehouse
 set -u
 LH=$1
@@ -27,13 +28,13 @@ check offset-from 0 "2026-11-01T06:30:00Z" "" -- \
     cron next '30 * * * *' --tz America/New_York --from 2026-11-01T01:00:00-05:00 --count 1
 check default-count 0 "2027-01-01T00:00:00Z${NL}2028-01-01T00:00:00Z${NL}2029-01-01T00:00:00Z${NL}2030-01-01T00:00:00Z${NL}2031-01-01T00:00:00Z" "" -- \
     cron next @yearly --from 2026-06-01T00:00:00Z
-check bad-field 1 "" "lakehouse: cron: day-of-month: 32 out of range 1-31" -- \
+check bad-field 2 "" "lakehouse: cron: day-of-month: 32 out of range 1-31" -- \
     cron next '0 0 32 * *'
-check impossible 1 "" "lakehouse: cron: day-of-month: '30' never occurs in month '2'" -- \
+check impossible 2 "" "lakehouse: cron: day-of-month: '30' never occurs in month '2'" -- \
     cron next '0 0 30 2 *'
-check bad-zone 1 "" "lakehouse: cron: --tz: unknown time zone 'Mars/Base'" -- \
+check bad-zone 2 "" "lakehouse: cron: --tz: unknown time zone 'Mars/Base'" -- \
     cron next '0 0 * * *' --tz Mars/Base
-check traversal 1 "" "lakehouse: cron: --tz: invalid time zone name '../../etc/passwd'" -- \
+check traversal 2 "" "lakehouse: cron: --tz: invalid time zone name '../../etc/passwd'" -- \
     cron next '0 0 * * *' --tz ../../etc/passwd
 check bad-count 2 "" "lakehouse: cron: --count: 'x' is not a number from 1 to 10000" -- \
     cron next '0 0 * * *' --count x

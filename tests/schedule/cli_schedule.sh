@@ -63,7 +63,7 @@ expect "rm later" 0 "$LH" schedule rm later
 expect "add duplicate" 1 "$LH" schedule add nightly --postgres --dsn 'postgres://h/d' \
     --table t --every 1m
 has "duplicate message" "$T/err" "already exists"
-expect "add bad trigger" 1 "$LH" schedule add x --mysql --dsn 'mysql://h/d' --table t --cron '61 * * * *'
+expect "add bad trigger" 2 "$LH" schedule add x --mysql --dsn 'mysql://h/d' --table t --cron '61 * * * *'
 has "bad cron names the field" "$T/err" "trigger.expr"
 expect "add bad duration" 2 "$LH" schedule add y --mysql --dsn 'mysql://h/d' --table t --every 5x
 # what is copied: a query, columns and where; bad combinations are one line, exit 2
@@ -97,8 +97,8 @@ has "table cleared" "$T/out" '"table": ""'
 expect "rm totals" 0 "$LH" schedule rm totals
 expect "rm part" 0 "$LH" schedule rm part
 expect "list" 0 "$LH" schedule list
-has "list header" "$T/out" "ID  *KIND  *TRIGGER  *ENABLED  *NEXT RUN  *RUNS/FAILED  *LAST OUTCOME"
-has "list row" "$T/out" "nightly  *postgres:public.orders  *cron 30 2 \* \* \* America/New_York  *yes"
+has "list header" "$T/out" "ID  *KIND  *DATASET  *TRIGGER  *ENABLED  *NEXT RUN  *OK  *FAILED  *LAST OUTCOME"
+has "list row" "$T/out" "nightly  *postgres:public.orders  *orders  *cron 30 2 \* \* \* America/New_York  *yes"
 expect "pause" 0 "$LH" schedule pause nightly --reason maintenance
 expect "show paused" 0 "$LH" schedule show nightly
 has "show reason" "$T/out" "maintenance"
