@@ -153,6 +153,9 @@ document.getElementById('logout').addEventListener('click', () => {
   route();
 });
 
+// a page watching runs saw one start or end: the header's "N running" follows
+document.addEventListener('lh:runs-changed', () => serverLine());
+
 setAuthListener(showAuth);
 showAuth(!!token());
 window.addEventListener('hashchange', route);

@@ -33,8 +33,10 @@ export function watchRuns(ctx, { schedule = null, onChange = () => {}, onFinishe
     runs: new Map(), // run_id -> live run JSON
     finished: new Map(), // run_id -> {run, until}
     cancelling: new Set(), // run ids whose cancel this page sent
+    reports: new Map(), // run id -> fn(final run), for the page's status line
     supported: true,
     fast: false,
+    sig: '', // the live run ids as last seen
   };
   const url = `/api/runs?state=running${schedule ? `&schedule=${enc(schedule)}` : ''}`;
   const pace = () => {
@@ -60,6 +62,10 @@ export function watchRuns(ctx, { schedule = null, onChange = () => {}, onFinishe
     for (const id of gone) await settle(id);
     for (const [id, f] of w.finished) if (f.until < Date.now()) w.finished.delete(id);
     if (!ctx.alive) return;
+    // a run started or ended: the header's "N running" follows at once
+    const sig = [...now.keys()].sort().join(' ');
+    if (sig !== w.sig) document.dispatchEvent(new CustomEvent('lh:runs-changed'));
+    w.sig = sig;
     onChange(w);
     if (gone.length) onFinished(gone);
   };
@@ -75,6 +81,9 @@ export function watchRuns(ctx, { schedule = null, onChange = () => {}, onFinishe
     }
     w.cancelling.delete(id);
     if (run) w.finished.set(id, { run, until: Date.now() + KEEP_FINISHED_MS });
+    const report = w.reports.get(id);
+    w.reports.delete(id);
+    if (report && run) report(run);
   };
   const handle = ctx.poll(once, pace);
   return {
@@ -88,6 +97,7 @@ export function watchRuns(ctx, { schedule = null, onChange = () => {}, onFinishe
       return w.supported;
     },
     cancelling: w.cancelling,
+    reports: w.reports,
     // a run was started or its schedule shows one: look at once, then fast
     wake() {
       w.fast = true;
@@ -137,6 +147,10 @@ export async function cancelRun(run, watch, { flash, after }) {
   try {
     await api('POST', `/api/runs/${enc(run.run_id)}/cancel`);
     flash(`Cancelling ${what}…`, true);
+    watch.reports.set(run.run_id, (fin) => {
+      if (fin.state === 'cancelled') flash(`${what[0].toUpperCase()}${what.slice(1)} cancelled: nothing published.`, true);
+      else flash(`${what[0].toUpperCase()}${what.slice(1)} ended ${fin.state} before the cancel took effect.`, true);
+    });
   } catch (e) {
     watch.cancelling.delete(run.run_id);
     flash(e.status === 409 ? `${what} had already finished: ${e.message}` : e.message, e.status === 409);
@@ -169,7 +183,7 @@ export function liveRunView(run0, watch, { onCancel, extra = null } = {}) {
     if (run.elapsed_secs !== undefined && run.elapsed_secs !== null) {
       facts.push(h('span', {}, `after ${fmtDuration(run.elapsed_secs)}`));
     }
-    if (run.finished_at) facts.push(timeEl(run.finished_at, { relative: true }));
+    if (run.finished_at) facts.push(h('span', {}, 'ended ', timeEl(run.finished_at, { relative: true })));
     if (run.state === 'cancelled') facts.push(h('span', {}, 'nothing published'));
   }
   const cancelBtn = live && onCancel ? h('button', {
