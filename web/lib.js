@@ -282,7 +282,7 @@ export function runCounts(s) {
 // "3 runs: 0 succeeded, 3 failed (3 in a row)"; "no runs yet".
 export function runCountsText(s) {
   const c = runCounts(s);
-  if (!c.total) return 'no runs yet';
+  if (!c.total) return 'none succeeded or failed yet';
   const streak = count0(s.consecutive_failures);
   return `${fmtCount(c.total)} run${c.total === 1 ? '' : 's'}: ${fmtCount(c.succeeded)} succeeded, ${fmtCount(c.failed)} failed` +
     (streak > 1 ? ` (${streak} in a row)` : '');

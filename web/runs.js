@@ -230,16 +230,22 @@ export function logPanel(ctx, runId) {
   const status = h('p', { class: 'log-status muted', 'aria-live': 'polite' }, 'Loading the log…');
   const el = h('div', { class: 'log-panel', id: `log-${runId}`, 'data-run': runId }, status, body);
   let shown = 0;
+  let misses = 0; // 404s in a row
   const load = async () => {
     let data;
     try {
       data = await api('GET', `/api/runs/${enc(runId)}/log`);
     } catch (e) {
+      // a run moving from live to recorded may be missing for a moment:
+      // give up on a 404 only when it stays
+      misses = e.status === 404 ? misses + 1 : 0;
+      if (e.status === 404 && shown && misses < 5) return;
       status.textContent = e.status === 404 ? `No log for run ${runId} (${e.message}).` : e.message;
       status.classList.add('error');
-      if (e.status === 404 && entry.poll) entry.poll.stop();
+      if (e.status === 404 && misses >= 5 && entry.poll) entry.poll.stop();
       return;
     }
+    misses = 0;
     status.classList.remove('error');
     const lines = data && Array.isArray(data.lines) ? data.lines : [];
     const atEnd = body.scrollTop + body.clientHeight >= body.scrollHeight - 4;
@@ -259,7 +265,7 @@ export function logPanel(ctx, runId) {
   const entry = { el, ctx, poll: null };
   panels.set(runId, entry);
   load().then(() => {
-    if (ctx.alive && el.dataset.complete === 'false') entry.poll = ctx.poll(load, FAST_MS);
+    if (ctx.alive && el.dataset.complete !== 'true' && misses < 5) entry.poll = ctx.poll(load, FAST_MS);
   });
   return el;
 }

@@ -321,8 +321,19 @@ function runRow(r, open, toggle) {
     h('td', { class: 'actions' }, r.run_id ? logButton(r.run_id, open, toggle) : null));
 }
 
-function logRow(ctx, runId) {
-  return h('tr', { class: 'log-row', 'data-log-for': runId }, h('td', { colspan: RUN_COLS }, logPanel(ctx, runId)));
+// The row that holds a run's log panel; placePanels() puts the panel in.
+function logRow(runId) {
+  return h('tr', { class: 'log-row', 'data-log-for': runId }, h('td', { colspan: RUN_COLS }));
+}
+
+// One panel element per run, in the one row that shows it: after a redraw
+// of either body, each open log row gets its run's panel (a node lives in
+// one place, so building rows must not move it around by accident).
+function placePanels(ctx, table) {
+  for (const tr of table.querySelectorAll('tr.log-row[data-log-for]')) {
+    const panel = logPanel(ctx, tr.dataset.logFor);
+    if (panel.parentNode !== tr.firstChild) tr.firstChild.append(panel);
+  }
 }
 
 export async function detail(main, [id], ctx) {
@@ -333,8 +344,10 @@ export async function detail(main, [id], ctx) {
   const charts = h('div', { class: 'charts' });
   const hist = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading runs…'));
   const pager = h('div', { class: 'pager' });
+  // the runs (a live one first) before the charts: what is going on now
+  // is what the page is opened for
   main.append(h('div', { class: 'crumbs' }, h('a', { href: '#/schedules' }, 'Schedules'), ' / ', id),
-    head, box, facts, h('h2', {}, 'Runs'), charts, hist, pager);
+    head, box, facts, h('h2', {}, 'Runs'), hist, pager, charts);
   const cursors = ['']; // cursor of each page shown so far; last = current
   const PAGE = 20;
   const openLogs = new Set(); // run ids whose log panel is open
@@ -358,14 +371,15 @@ export async function detail(main, [id], ctx) {
   // history lists it
   const liveRuns = () => {
     if (cursors.length > 1) return [];
+    // a run the history lists has ended, whatever a slower list said
+    const inHist = new Set(histRuns.map((r) => r.run_id));
     const out = new Map();
     for (const r of watch.runs.values()) out.set(r.run_id, r);
     if (sched && runIsLive(sched.active_run) && !watch.finished.has(sched.active_run.run_id)) {
       if (!out.has(sched.active_run.run_id)) out.set(sched.active_run.run_id, sched.active_run);
     }
-    const inHist = new Set(histRuns.map((r) => r.run_id));
-    for (const { run } of watch.finished.values()) if (!inHist.has(run.run_id)) out.set(run.run_id, run);
-    return [...out.values()];
+    for (const { run } of watch.finished.values()) out.set(run.run_id, run);
+    return [...out.values()].filter((r) => !inHist.has(r.run_id));
   };
 
   const drawLive = () => {
@@ -379,9 +393,10 @@ export async function detail(main, [id], ctx) {
           onCancel: (x) => cancelRun(x, watch, { flash: flashBox, after: drawLive }),
         })),
         h('td', { class: 'actions' }, logButton(r.run_id, open, toggleLog))));
-      if (open) rows.push(logRow(ctx, r.run_id));
+      if (open) rows.push(logRow(r.run_id));
     }
     replaceKeepingFocus(liveBody, rows);
+    placePanels(ctx, runsTable);
     ensureTable();
   };
 
@@ -390,9 +405,10 @@ export async function detail(main, [id], ctx) {
     for (const r of histRuns) {
       const open = !!r.run_id && openLogs.has(r.run_id);
       rows.push(runRow(r, open, toggleLog));
-      if (open) rows.push(logRow(ctx, r.run_id));
+      if (open) rows.push(logRow(r.run_id));
     }
     replaceKeepingFocus(histBody, rows);
+    placePanels(ctx, runsTable);
   };
 
   // the table holds both bodies; it shows once there is a run of any kind
@@ -477,6 +493,8 @@ export async function detail(main, [id], ctx) {
     }
     lastRuns = json;
     histRuns = runs;
+    // the history has a run the watcher still holds live: let it settle now
+    if (runs.some((r) => watch.runs.has(r.run_id))) watch.wake();
     const oldestFirst = [...runs].reverse();
     charts.replaceChildren(...(runs.length ? [
       barChart('Rows per run', oldestFirst, (r) => r.rows || 0, fmtCount),

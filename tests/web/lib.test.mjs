@@ -236,8 +236,8 @@ test('run counters: run_count counts successes only', () => {
     [{ run_count: 1, failure_count: 0 }, { succeeded: 1, failed: 0, total: 1 }, '1 run: 1 succeeded, 0 failed'],
     [{ run_count: 1200, failure_count: 34 }, { succeeded: 1200, failed: 34, total: 1234 },
       '1,234 runs: 1,200 succeeded, 34 failed'],
-    [{}, { succeeded: 0, failed: 0, total: 0 }, 'no runs yet'],
-    [{ run_count: -2, failure_count: null }, { succeeded: 0, failed: 0, total: 0 }, 'no runs yet'],
+    [{}, { succeeded: 0, failed: 0, total: 0 }, 'none succeeded or failed yet'],
+    [{ run_count: -2, failure_count: null }, { succeeded: 0, failed: 0, total: 0 }, 'none succeeded or failed yet'],
   ];
   for (const [s, want, text] of cases) {
     assert.deepEqual(L.runCounts(s), want, JSON.stringify(s));
