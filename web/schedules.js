@@ -465,8 +465,8 @@ export async function detail(main, [id], ctx) {
         ? [timeEl(s.next_run_at, { relative: 'next' }), ' · ', timeEl(s.next_run_at)]
         : h('span', { class: 'muted' }, s.enabled === false ? 'none while paused (resume to schedule it)' : '—')),
       h('dt', {}, 'Last outcome'), h('dd', { class: 'outcome' }, outcomeCell(s.last_outcome, `detail:${id}`)),
-      h('dt', {}, 'Runs'), h('dd', { class: 'counts' }, runCountsText(s),
-        h('span', { class: 'sub' }, 'cancelled runs count as neither')),
+      h('dt', {}, 'Runs'), h('dd', { class: 'counts', title: 'a cancelled run counts as neither' },
+        runCountsText(s)),
       h('dt', {}, 'Created'), h('dd', {}, timeEl(s.created_at), s.created_by ? ` by ${s.created_by}` : ''))));
     drawLive();
     return true;
