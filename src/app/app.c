@@ -231,6 +231,7 @@ struct lh_app {
     struct lh_scheduler *sched;
     struct lh_app_jobs jobs;
     struct lh_app_runner *runner; /* one-shot ingests (POST /api/ingest) */
+    struct lh_app_runs *runs;     /* every run, live and recent (runs.c) */
     sigset_t stop;
     bool wrote_file;
 };
@@ -305,7 +306,10 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
     sweep_all(app->main_set, cfg->sweep_after_secs < 0 ? 600 : cfg->sweep_after_secs);
     iceberg_sync_all(app->main_set, cfg->keep_versions);
 
-    app->jobs = (struct lh_app_jobs){root, cfg->buckets_config, app->metrics, cfg->keep_versions};
+    if ((s = lh_app_runs_create(app->ss, &app->runs, err)) != LH_OK)
+        goto fail;
+    app->jobs = (struct lh_app_jobs){root, cfg->buckets_config, app->metrics, cfg->keep_versions,
+                                     app->runs};
     unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */
     {
         int64_t v;
@@ -328,6 +332,7 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
         lh_error_set(err, s, "scheduler: %s", msg);
         goto fail;
     }
+    lh_app_runs_set_scheduler(app->runs, app->sched);
     seed_gauges(app->ss, app->metrics);
     if ((s = lh_app_runner_create(&app->jobs, cfg->threads, &app->runner, err)) != LH_OK)
         goto fail;
@@ -366,6 +371,11 @@ struct lh_scheduler *lh_app_scheduler(struct lh_app *app)
 struct lh_app_runner *lh_app_runner_of(struct lh_app *app)
 {
     return app ? app->runner : NULL;
+}
+
+struct lh_app_runs *lh_app_runs_of(struct lh_app *app)
+{
+    return app ? app->runs : NULL;
 }
 
 void lh_app_announce(struct lh_app *app, const char *address, bool auth)
@@ -409,6 +419,7 @@ void lh_app_stop(struct lh_app *app)
         return;
     unsigned grace = app->cfg->grace_secs ? app->cfg->grace_secs : 30;
     lh_info("serve: stopping the scheduler (grace %us for running jobs)", grace);
+    lh_app_runs_set_scheduler(app->runs, NULL);
     lh_scheduler_stop(app->sched, grace);
     app->sched = NULL;
     lh_info("serve: stopped");
@@ -419,8 +430,10 @@ void lh_app_destroy(struct lh_app *app)
     if (!app)
         return;
     lh_app_runner_destroy(app->runner);
+    lh_app_runs_set_scheduler(app->runs, NULL);
     if (app->sched)
         lh_scheduler_stop(app->sched, 0);
+    lh_app_runs_destroy(app->runs); /* the scheduler's events use it */
     if (app->wrote_file)
         lh_daemon_file_remove(lh_store_set_primary(app->main_set), app->instance);
     lh_schedule_store_close(app->ss);

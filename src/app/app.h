@@ -24,6 +24,8 @@
 
 #include "core/core.h"
 
+#include "schedule/schedule.h"
+
 /* ------------------------------------------------------------ config */
 
 #define LH_APP_DEFAULT_LISTEN "127.0.0.1:8080"
@@ -158,11 +160,14 @@ struct lh_sched_event;
 struct lh_ingest_job;
 struct lh_ingest_result;
 
+struct lh_app_runs;
+
 struct lh_app_jobs {
     const char *root;                /* store URL or data directory; NULL = default */
     const char *buckets_config;      /* may be NULL */
     struct lh_app_metrics *metrics; /* may be NULL */
     unsigned keep_versions;          /* retention of the runs' datasets; 0 = catalog default */
+    struct lh_app_runs *runs;        /* the live run registry; may be NULL (none kept) */
 };
 
 /* Runs one ingest as def's kind describes it (source kind, table, dataset,
@@ -177,6 +182,22 @@ enum lh_status lh_app_ingest_def(const struct lh_app_jobs *env, const struct lh_
                                   void (*expose)(void *ctx, struct lh_ingest_job *job),
                                   void *expose_ctx, struct lh_ingest_result *res,
                                   struct lh_error *err) LH_NODISCARD;
+/* Run observation for lh_app_ingest_def_observed: ingest's on_progress and
+ * on_log (ingest.h), both may be NULL. */
+struct lh_ingest_progress;
+struct lh_app_ingest_obs {
+    void (*on_progress)(void *ctx, const struct lh_ingest_progress *p);
+    void (*on_log)(void *ctx, enum lh_log_level level, const char *line);
+    void *ctx;
+};
+/* lh_app_ingest_def with the run observed (obs may be NULL). */
+enum lh_status lh_app_ingest_def_observed(const struct lh_app_jobs *env,
+                                          const struct lh_schedule *def, const char *dsn,
+                                          const char *run_id, int64_t statement_timeout_ms,
+                                          void (*expose)(void *ctx, struct lh_ingest_job *job),
+                                          void *expose_ctx, const struct lh_app_ingest_obs *obs,
+                                          struct lh_ingest_result *res,
+                                          struct lh_error *err) LH_NODISCARD;
 /* lh_scheduler_job_fn (ctx: const struct lh_app_jobs *): the run id from
  * the scheduler, timeout_secs as the statement timeout, the run's cancel
  * hook wired to lh_ingest_cancel, lakehouse_runs_in_flight raised. */
@@ -186,6 +207,141 @@ void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_ru
  * run metrics and one log line per run (schedule, run id, outcome, rows,
  * bytes, duration, redacted message). */
 void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev);
+
+/* ------------------------------------------------------------ runs */
+
+/* The live run registry (runs.c; docs/runs.md): every run the daemon
+ * starts — scheduled, run-now, one-shot — from the moment it is queued
+ * until a while after it ended, with its state, phase, progress, log and
+ * cancel. Finished runs are kept in memory (the newest 200) and, with a
+ * schedule store, in the run history with their logs. Thread-safe: one
+ * registry mutex over the list, one mutex per run over its fields (taken
+ * after the registry's), one per run over its cancel hook. */
+
+enum lh_app_run_state {
+    LH_APP_RUN_QUEUED,
+    LH_APP_RUN_RUNNING,
+    LH_APP_RUN_SUCCEEDED,
+    LH_APP_RUN_FAILED,
+    LH_APP_RUN_CANCELLED,
+};
+/* "queued", "running", "succeeded", "failed", "cancelled". */
+const char *lh_app_run_state_name(enum lh_app_run_state s);
+/* Parses those names; false when s is none of them. */
+bool lh_app_run_state_parse(const char *s, enum lh_app_run_state *out);
+
+#define LH_APP_RUN_ID_MAX LH_RUN_ID_MAX
+#define LH_APP_RUN_SCHEDULE_MAX (LH_SCHEDULE_ID_MAX + 1)
+#define LH_APP_RUN_MSG_MAX LH_SCHEDULE_MSG_MAX
+
+/* One run as the API shows it, live or finished (a plain value). */
+struct lh_app_run_view {
+    char run_id[LH_APP_RUN_ID_MAX];
+    char schedule_id[LH_APP_RUN_SCHEDULE_MAX]; /* "" = none (a one-shot run) */
+    char dataset[256];                         /* "" = unknown */
+    char reason[16];                           /* schedule, retry, manual, catch-up, api */
+    enum lh_app_run_state state;
+    int phase; /* enum lh_ingest_phase while running; -1 none */
+    int64_t rows;
+    uint64_t bytes;
+    int64_t estimated_rows; /* < 0: none */
+    double rows_per_sec, elapsed_secs;
+    int64_t started_at_us, finished_at_us; /* 0: none */
+    bool cancel_requested;
+    char message[LH_APP_RUN_MSG_MAX]; /* redacted */
+    uint64_t version;                 /* published version; 0: none */
+    int status;                       /* enum lh_run_status of the history; -1: none yet */
+    bool live;                        /* from the registry, not the history */
+};
+/* A history record as a view (a one-shot run's `_ingest` becomes ""). */
+void lh_app_run_view_from_record(const struct lh_run_record *r, struct lh_app_run_view *v);
+
+struct lh_app_run; /* one run in the registry, counted references */
+
+/* ss (borrowed, may be NULL): where finished runs' records and logs go and
+ * where finished runs are looked up. */
+enum lh_status lh_app_runs_create(struct lh_schedule_store *ss, struct lh_app_runs **out,
+                                  struct lh_error *err) LH_NODISCARD;
+void lh_app_runs_destroy(struct lh_app_runs *runs);
+/* The scheduler user cancels of scheduled runs go through (borrowed; NULL
+ * before it stops). */
+void lh_app_runs_set_scheduler(struct lh_app_runs *runs, struct lh_scheduler *sched);
+
+/* The run run_id, created (state `state`, queued or running) when the
+ * registry does not hold it yet, else the existing one. schedule_id NULL:
+ * a one-shot run. A new reference (lh_app_run_release); NULL when runs is
+ * NULL or out of memory (every lh_app_run_* takes NULL and does nothing). */
+struct lh_app_run *lh_app_runs_enter(struct lh_app_runs *runs, const char *run_id,
+                                     const char *schedule_id, const char *dataset,
+                                     const char *reason, enum lh_app_run_state state);
+void lh_app_run_release(struct lh_app_run *r);
+/* Running from now (phase connecting). dsn (borrowed, may be NULL) is what
+ * log lines are scrubbed of until lh_app_run_finish. */
+void lh_app_run_start(struct lh_app_run *r, int64_t started_at_us, const char *dsn);
+/* ingest's on_progress and on_log, ctx = the run (cheap: a short lock). */
+void lh_app_run_progress(void *run, const struct lh_ingest_progress *p);
+void lh_app_run_log_line(void *run, enum lh_log_level level, const char *line);
+void lh_app_run_log(struct lh_app_run *r, enum lh_log_level level, const char *fmt, ...)
+    LH_PRINTF(3, 4);
+/* The job's cancel (fn(ctx) on a cancel; NULL unregisters and returns
+ * once a running fn returned; called at once when a cancel came first). */
+void lh_app_run_set_cancel(struct lh_app_run *r, void (*fn)(void *ctx), void *ctx);
+bool lh_app_run_cancel_requested(struct lh_app_run *r);
+/* The run ended as its job saw it: state, history status (enum
+ * lh_run_status), message (scrubbed here), figures. The log gets the
+ * outcome line. A scheduled run's final word is lh_app_runs_recorded. */
+void lh_app_run_finish(struct lh_app_run *r, enum lh_app_run_state state, int status,
+                       const char *message, int64_t rows, uint64_t bytes, uint64_t version,
+                       const char *dataset);
+/* A scheduled run was recorded (the scheduler's RUN_FINISHED event): its
+ * state and message become the record's, and its log is written beside
+ * the record. A run the registry does not hold is ignored. */
+void lh_app_runs_recorded(struct lh_app_runs *runs, const struct lh_run_record *rec);
+/* A one-shot run that finished: recorded under `_runs/_ingest/` with its
+ * log (when the registry has a store). */
+void lh_app_run_record_oneshot(struct lh_app_run *r);
+
+/* Reads a run: the registry's, else the history's (LH_E_NOTFOUND). */
+enum lh_status lh_app_runs_get(struct lh_app_runs *runs, const char *run_id,
+                               struct lh_app_run_view *out, struct lh_error *err) LH_NODISCARD;
+/* The registry's run only (no history read: safe under other locks). */
+bool lh_app_runs_peek(struct lh_app_runs *runs, const char *run_id, struct lh_app_run_view *out);
+/* The queued or running run of a schedule. */
+bool lh_app_runs_active(struct lh_app_runs *runs, const char *schedule_id,
+                        struct lh_app_run_view *out);
+/* Runs newest first (by run id): live ones and the history across
+ * schedules, filtered by state (NULL: any) and schedule (NULL: any), at
+ * most limit. Caller frees *out with free(). */
+enum lh_status lh_app_runs_list(struct lh_app_runs *runs, const enum lh_app_run_state *state,
+                                const char *schedule_id, size_t limit,
+                                struct lh_app_run_view **out, size_t *n,
+                                struct lh_error *err) LH_NODISCARD;
+/* A user's cancel (docs/runs.md). LH_OK: requested, *out the run now
+ * (cancel_requested); LH_E_NOTFOUND: no such run; LH_E_STATE: it already
+ * ended (err: "run X already finished (succeeded)"; *out the run). */
+enum lh_status lh_app_runs_cancel(struct lh_app_runs *runs, const char *run_id,
+                                  struct lh_app_run_view *out,
+                                  struct lh_error *err) LH_NODISCARD;
+/* A run's log as JSON lines ({"at","level","message"} each) appended to
+ * out; *complete: the run ended (nothing more will come). LH_E_NOTFOUND:
+ * no such run; a finished run without a kept log has no lines. */
+enum lh_status lh_app_runs_log(struct lh_app_runs *runs, const char *run_id, struct lh_buf *out,
+                               bool *complete, struct lh_error *err) LH_NODISCARD;
+/* The running runs' gauges (docs/http.md "Metrics") in the Prometheus text
+ * format, appended to out. */
+void lh_app_runs_metrics(struct lh_app_runs *runs, struct lh_buf *out);
+
+/* A new run id for a run the scheduler does not name (one-shot runs):
+ * lh_run_id_make of now, sortable with the scheduler's. */
+void lh_app_run_id_new(char out[LH_APP_RUN_ID_MAX]);
+
+/* Log caps of one run: the first LH_APP_RUN_LOG_HEAD lines are kept, then
+ * the newest, LH_APP_RUN_LOG_LINES lines and LH_APP_RUN_LOG_BYTES bytes in
+ * all; a line is cut at LH_APP_RUN_LINE_MAX bytes. */
+#define LH_APP_RUN_LOG_LINES 2000
+#define LH_APP_RUN_LOG_HEAD 500
+#define LH_APP_RUN_LOG_BYTES (512u * 1024)
+#define LH_APP_RUN_LINE_MAX 4096
 
 /* ------------------------------------------------------------ one-shot jobs */
 
@@ -204,8 +360,11 @@ enum lh_status lh_app_runner_create(const struct lh_app_jobs *env, unsigned thre
                                     struct lh_app_runner **out, struct lh_error *err) LH_NODISCARD;
 /* Queues def (a malloc'd definition with its full DSN) to run once with
  * statement timeout timeout_ms. LH_OK: the runner owns def (wiped and freed
- * after done returns) and done will be called exactly once. Else (closing:
- * LH_E_STATE) the caller keeps def and done is never called. */
+ * after done returns) and done (may be NULL) will be called exactly once.
+ * Else (closing: LH_E_STATE) the caller keeps def and done is never called.
+ * With env->runs the run is in the registry from now on (queued, then
+ * running; a user cancel of a queued job answers done LH_E_CANCELLED with
+ * res NULL at once) and recorded under `_runs/_ingest/` when it ends. */
 enum lh_status lh_app_runner_ingest(struct lh_app_runner *r, struct lh_schedule *def,
                                     const char *run_id, int64_t timeout_ms,
                                     lh_app_ingest_done_fn done, void *ctx,
@@ -248,6 +407,7 @@ struct lh_app_metrics *lh_app_metrics_of(struct lh_app *app);
 struct lh_schedule_store *lh_app_schedules(struct lh_app *app);
 struct lh_scheduler *lh_app_scheduler(struct lh_app *app);
 struct lh_app_runner *lh_app_runner_of(struct lh_app *app);
+struct lh_app_runs *lh_app_runs_of(struct lh_app *app);
 /* GET /api/health: schedules (counted in place) and runs in progress. */
 void lh_app_health(struct lh_app *app, uint64_t *schedules, uint64_t *running);
 /* Once the API listens at address: the lease names it, `_daemon.json` is

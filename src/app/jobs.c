@@ -26,6 +26,17 @@ enum lh_status lh_app_ingest_def(const struct lh_app_jobs *env, const struct lh_
                                   void *expose_ctx, struct lh_ingest_result *res,
                                   struct lh_error *err)
 {
+    return lh_app_ingest_def_observed(env, def, dsn, run_id, statement_timeout_ms, expose,
+                                      expose_ctx, NULL, res, err);
+}
+
+enum lh_status lh_app_ingest_def_observed(const struct lh_app_jobs *env,
+                                          const struct lh_schedule *def, const char *dsn,
+                                          const char *run_id, int64_t statement_timeout_ms,
+                                          void (*expose)(void *ctx, struct lh_ingest_job *job),
+                                          void *expose_ctx, const struct lh_app_ingest_obs *obs,
+                                          struct lh_ingest_result *res, struct lh_error *err)
+{
     struct lh_store_set *set = NULL;
     struct lh_ingest_job *job = NULL;
     struct lh_store_options so = {.create = true};
@@ -54,6 +65,9 @@ enum lh_status lh_app_ingest_def(const struct lh_app_jobs *env, const struct lh_
         .run_id = run_id,
         .statement_timeout_ms = statement_timeout_ms,
         .keep_versions = env ? env->keep_versions : 0,
+        .on_progress = obs ? obs->on_progress : NULL,
+        .on_log = obs ? obs->on_log : NULL,
+        .progress_ctx = obs ? obs->ctx : NULL,
     };
     if ((s = lh_ingest_job_create(set, &o, &job, err)) != LH_OK)
         goto fail;
@@ -103,14 +117,27 @@ void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_ru
     }
     if (env && env->metrics)
         lh_app_metrics_run_started(env->metrics);
+    /* the run in the registry (a run-now may be there already, queued) */
+    struct lh_app_run *ar =
+        lh_app_runs_enter(env ? env->runs : NULL, run->run_id, def->id,
+                          def->dataset_name[0] ? def->dataset_name : def->table,
+                          lh_run_reason_name(run->reason), LH_APP_RUN_RUNNING);
+    lh_app_run_start(ar, run->started_at_us, run->dsn);
+    char label[LH_SCHEDULE_NAME_MAX + 16];
+    lh_schedule_label(def, label, sizeof label);
+    lh_app_run_log(ar, LH_LOG_INFO, "running %s (reason %s, attempt %u, mode %s, timeout_secs=%lld)",
+                   label, lh_run_reason_name(run->reason), (unsigned)run->attempt,
+                   lh_schedule_mode_name(def->mode), (long long)def->timeout_secs);
+    struct lh_app_ingest_obs obs = {lh_app_run_progress, lh_app_run_log_line, ar};
     struct expose_ctx e = {run};
     int64_t timeout_ms = def->timeout_secs > 0 ? def->timeout_secs * 1000 : 0;
-    out->status = lh_app_ingest_def(env, def, run->dsn, run->run_id, timeout_ms, expose_job, &e,
-                                     res, &err);
+    out->status = lh_app_ingest_def_observed(env, def, run->dsn, run->run_id, timeout_ms,
+                                             expose_job, &e, ar ? &obs : NULL, res, &err);
     if (out->status == LH_OK) {
         out->has_rows = true;
         out->rows = res->rows > 0 ? (uint64_t)res->rows : 0;
         out->bytes = res->bytes;
+        out->version = res->published ? res->version : 0;
         out->warnings = res->warnings > 0 ? (uint64_t)res->warnings : 0;
         snprintf(out->dataset, sizeof out->dataset, "%s", res->dataset);
         snprintf(out->message, sizeof out->message, "%s%s", res->message,
@@ -119,6 +146,19 @@ void lh_app_scheduler_job(void *ctx, const struct lh_schedule *def, struct lh_ru
         /* ingest errors carry no password; the scheduler scrubs again */
         snprintf(out->message, sizeof out->message, "%s", err.msg);
     }
+    /* the job's view; the scheduler's record has the last word
+     * (lh_app_runs_recorded: a timeout, a stop) */
+    bool cancelled = out->status != LH_OK && lh_run_cancelled(run);
+    lh_app_run_finish(ar,
+                      out->status == LH_OK ? LH_APP_RUN_SUCCEEDED
+                      : cancelled          ? LH_APP_RUN_CANCELLED
+                                           : LH_APP_RUN_FAILED,
+                      out->status == LH_OK ? LH_RUN_SUCCESS
+                      : cancelled          ? LH_RUN_CANCELLED
+                                           : LH_RUN_FAILED,
+                      out->message, out->status == LH_OK ? res->rows : 0,
+                      out->status == LH_OK ? res->bytes : 0, out->version, out->dataset);
+    lh_app_run_release(ar);
     free(res);
 }
 
@@ -128,6 +168,9 @@ void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev)
     if (ev->kind != LH_SCHED_EVENT_RUN_FINISHED || !ev->run)
         return;
     const struct lh_run_record *r = ev->run;
+    /* the registry's run takes the record's outcome; its log goes beside it */
+    if (env)
+        lh_app_runs_recorded(env->runs, r);
     double secs = (double)(r->finished_at_us - r->started_at_us) / 1e6;
     const char *outcome = lh_run_status_name(r->status);
     if (env && env->metrics) {

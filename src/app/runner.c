@@ -9,8 +9,15 @@
  * Its done callback runs on the worker; then the definition (it holds the
  * full DSN) is wiped and freed.
  *
+ * With a run registry (env->runs) each job is a run there from the moment
+ * it is queued: queued, then running with its progress and log, then
+ * recorded under `_runs/_ingest/` with its log. A user's cancel of a
+ * queued job takes it out of the queue at once (its cancel hook, called
+ * by the registry); of a running one, lh_ingest_cancel.
+ *
  * Threads: any; one mutex and two condition variables inside. close waits
- * for the running jobs and answers the queued ones LH_E_CANCELLED.
+ * for the running jobs and answers the queued ones LH_E_CANCELLED. Lock
+ * order: a run's cancel hook lock (runs.c) -> r->mu.
  */
 #include "app_int.h"
 
@@ -22,6 +29,8 @@
 
 struct job {
     struct job *next;
+    struct lh_app_runner *r;
+    struct lh_app_run *ar; /* the registry's run; may be NULL */
     struct lh_schedule *def;
     char run_id[64];
     int64_t timeout_ms;
@@ -43,28 +52,115 @@ struct lh_app_runner {
 
 static void job_finish(struct job *j)
 {
+    lh_app_run_release(j->ar);
     lh_schedule_wipe(j->def, sizeof *j->def);
     free(j->def);
     free(j);
 }
 
+/* A job that never ran (a user's cancel, the runner closing): the run is
+ * recorded as cancelled and done hears LH_E_CANCELLED with res NULL. */
+static void job_drop(struct job *j, const char *why)
+{
+    struct lh_error err;
+    enum lh_status s = lh_error_set(&err, LH_E_CANCELLED, "%s", why);
+    lh_app_run_finish(j->ar, LH_APP_RUN_CANCELLED, LH_RUN_CANCELLED, why, 0, 0, 0, NULL);
+    lh_app_run_record_oneshot(j->ar);
+    if (j->done)
+        j->done(j->ctx, s, NULL, &err);
+}
+
+/* The registry's cancel hook of a queued job (its run's hook lock held):
+ * out of the queue and answered at once; a job a worker took meanwhile is
+ * left to the worker, which sees the cancel. */
+static void cancel_queued(void *ctx)
+{
+    struct job *j = ctx;
+    struct lh_app_runner *r = j->r;
+    bool found = false;
+    pthread_mutex_lock(&r->mu);
+    for (struct job **p = &r->head, *prev = NULL; *p; prev = *p, p = &(*p)->next)
+        if (*p == j) {
+            *p = j->next;
+            if (r->tail == j)
+                r->tail = prev;
+            r->queued--;
+            found = true;
+            break;
+        }
+    pthread_mutex_unlock(&r->mu);
+    if (!found)
+        return;
+    job_drop(j, "cancelled by a user before it started");
+    job_finish(j);
+    pthread_mutex_lock(&r->mu);
+    pthread_cond_broadcast(&r->idle);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void cancel_running(void *ctx)
+{
+    lh_ingest_cancel(ctx);
+}
+
+static void expose_job(void *ctx, struct lh_ingest_job *job)
+{
+    /* unregistering waits for a cancel in progress, so job can be freed */
+    lh_app_run_set_cancel(ctx, job ? cancel_running : NULL, job);
+}
+
 static void job_run(struct lh_app_runner *r, struct job *j)
 {
+    /* from here the worker owns the job: the queued hook is gone (and
+     * waited for) before anything else */
+    lh_app_run_set_cancel(j->ar, NULL, NULL);
+    if (lh_app_run_cancel_requested(j->ar)) {
+        job_drop(j, "cancelled by a user before it started");
+        return;
+    }
     struct lh_ingest_result *res = calloc(1, sizeof *res);
     struct lh_error err;
     enum lh_status s;
     if (!res) {
         s = lh_error_set(&err, LH_E_NOMEM, "out of memory");
-        j->done(j->ctx, s, NULL, &err);
+        lh_app_run_finish(j->ar, LH_APP_RUN_FAILED, LH_RUN_FAILED, err.msg, 0, 0, 0, NULL);
+        lh_app_run_record_oneshot(j->ar);
+        if (j->done)
+            j->done(j->ctx, s, NULL, &err);
         return;
     }
     lh_app_metrics_run_started(r->env.metrics);
-    s = lh_app_ingest_def(&r->env, j->def, j->def->dsn, j->run_id, j->timeout_ms, NULL, NULL, res,
-                          &err);
-    lh_app_metrics_run_finished(r->env.metrics, "api-ingest", s == LH_OK ? "success" : "failed",
+    lh_app_run_start(j->ar, lh_time_wall_us(), j->def->dsn);
+    char label[LH_SCHEDULE_NAME_MAX + 16];
+    lh_schedule_label(j->def, label, sizeof label);
+    lh_app_run_log(j->ar, LH_LOG_INFO, "running %s (one-shot, mode %s, statement timeout %llds)",
+                   label, lh_schedule_mode_name(j->def->mode), (long long)(j->timeout_ms / 1000));
+    struct lh_app_ingest_obs obs = {lh_app_run_progress, lh_app_run_log_line, j->ar};
+    s = lh_app_ingest_def_observed(&r->env, j->def, j->def->dsn, j->run_id, j->timeout_ms,
+                                   j->ar ? expose_job : NULL, j->ar, j->ar ? &obs : NULL, res,
+                                   &err);
+    bool cancelled = s != LH_OK && lh_app_run_cancel_requested(j->ar);
+    const char *outcome = s == LH_OK ? "success" : cancelled ? "cancelled" : "failed";
+    lh_app_metrics_run_finished(r->env.metrics, "api-ingest", outcome,
                                 s == LH_OK && res->rows > 0 ? (uint64_t)res->rows : 0,
                                 s == LH_OK ? res->bytes : 0, res->duration_s);
-    j->done(j->ctx, s, res, &err);
+    if (s == LH_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s%s", res->message,
+                 res->published ? "" : " (no new rows; nothing published)");
+        lh_app_run_finish(j->ar, LH_APP_RUN_SUCCEEDED, LH_RUN_SUCCESS, msg, res->rows, res->bytes,
+                          res->published ? res->version : 0, res->dataset);
+    } else {
+        /* a cancelled run's message says so (lh_app_run_finish) */
+        lh_app_run_finish(j->ar, cancelled ? LH_APP_RUN_CANCELLED : LH_APP_RUN_FAILED,
+                          cancelled          ? LH_RUN_CANCELLED
+                          : s == LH_E_TIMEOUT ? LH_RUN_TIMEOUT
+                                              : LH_RUN_FAILED,
+                          err.msg, 0, 0, 0, res->dataset);
+    }
+    lh_app_run_record_oneshot(j->ar);
+    if (j->done)
+        j->done(j->ctx, s, res, &err);
     free(res);
 }
 
@@ -129,14 +225,31 @@ enum lh_status lh_app_runner_ingest(struct lh_app_runner *r, struct lh_schedule 
     struct job *j = calloc(1, sizeof *j);
     if (!j)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    j->r = r;
     j->def = def;
     snprintf(j->run_id, sizeof j->run_id, "%s", run_id);
     j->timeout_ms = timeout_ms;
     j->done = done;
     j->ctx = ctx;
     pthread_mutex_lock(&r->mu);
+    bool closing = r->closing;
+    pthread_mutex_unlock(&r->mu);
+    if (closing) {
+        free(j);
+        return lh_error_set(err, LH_E_STATE, "the server is shutting down; retry later");
+    }
+    /* in the registry before it can start, so it is never missing */
+    j->ar = lh_app_runs_enter(r->env.runs, run_id, NULL,
+                              def->dataset_name[0] ? def->dataset_name : def->table, "api",
+                              LH_APP_RUN_QUEUED);
+    lh_app_run_set_cancel(j->ar, cancel_queued, j);
+    pthread_mutex_lock(&r->mu);
     if (r->closing) {
         pthread_mutex_unlock(&r->mu);
+        lh_app_run_set_cancel(j->ar, NULL, NULL);
+        lh_app_run_finish(j->ar, LH_APP_RUN_CANCELLED, LH_RUN_CANCELLED,
+                          "the server is shutting down", 0, 0, 0, NULL);
+        lh_app_run_release(j->ar);
         free(j);
         return lh_error_set(err, LH_E_STATE, "the server is shutting down; retry later");
     }
@@ -174,10 +287,8 @@ void lh_app_runner_close(struct lh_app_runner *r)
     pthread_mutex_unlock(&r->mu);
     while (q) {
         struct job *next = q->next;
-        struct lh_error err;
-        enum lh_status s =
-            lh_error_set(&err, LH_E_CANCELLED, "the server is shutting down; retry later");
-        q->done(q->ctx, s, NULL, &err);
+        lh_app_run_set_cancel(q->ar, NULL, NULL); /* a user's cancel finds it gone */
+        job_drop(q, "the server is shutting down; retry later");
         job_finish(q);
         q = next;
     }

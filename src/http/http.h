@@ -42,6 +42,10 @@ struct lh_http_hooks {
     /* Runs POST /api/ingest (app.h); borrowed. NULL: the server starts a
      * runner of its own (cfg->threads workers) when it starts. */
     struct lh_app_runner *runner;
+    /* The run registry (/api/runs..., active_run, the run gauges of
+     * /metrics); borrowed. NULL: the server keeps one of its own (no
+     * history) for its own runner's jobs. */
+    struct lh_app_runs *runs;
 };
 
 struct lh_http_server;

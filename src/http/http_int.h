@@ -65,6 +65,7 @@ extern const struct http_route_table http_routes_cron; /* /api/cron/next */
 extern const struct http_route_table http_routes_ingest;    /* /api/ingest, /api/sql */
 extern const struct http_route_table http_routes_web;       /* GET / and dashboard files */
 extern const struct http_route_table http_routes_iceberg;   /* /iceberg/v1: Iceberg REST catalog */
+extern const struct http_route_table http_routes_runs;      /* /api/runs... */
 /* NULL-terminated list of every table, in match order. */
 extern const struct http_route_table *const http_route_tables[];
 
@@ -136,6 +137,8 @@ struct lh_http_server {
     /* POST /api/ingest's jobs: hooks.runner, or our own (own_runner) */
     struct lh_app_runner *runner;
     bool own_runner;
+    struct lh_app_runs *runs; /* hooks.runs, or our own (own_runs) */
+    bool own_runs;
     struct lh_app_jobs jobs; /* what our own runner's jobs use */
     /* catalog pool: one catalog (and store set) per concurrent handler */
     pthread_mutex_t pool_mu;
@@ -209,6 +212,13 @@ bool http_auth_ok(const char *header, const char *token);
 /* The "field" of a validation message "kind.dsn: must ..." (its prefix
  * before ": " when that looks like a field path), else def. */
 const char *http_msg_field(struct http_req *req, const char *msg, const char *def);
+
+/* One run as the API shows it (routes_runs.c; docs/runs.md), its message
+ * redacted. NULL on out of memory. */
+json_t *http_run_json(const struct lh_http_server *srv, const struct lh_app_run_view *v);
+/* The secrets a server masks in every text it returns besides DSN
+ * passwords: its token (cfg.token). In place. */
+void http_mask_secrets(const struct lh_http_server *srv, char *s, size_t cap);
 
 /* Redacts DSN passwords in every string of doc that could carry one. */
 void http_json_redact(json_t *doc);

@@ -21,6 +21,7 @@ static void metrics(struct http_req *req, struct http_resp *resp)
 {
     lh_buf_clear(&resp->body);
     lh_app_metrics_render(req->srv->metrics, &resp->body);
+    lh_app_runs_metrics(req->srv->runs, &resp->body); /* running runs, read now */
     if (!lh_buf_ok(&resp->body)) {
         http_resp_error(resp, 500, NULL, "metrics too large");
         return;

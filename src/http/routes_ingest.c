@@ -1,14 +1,17 @@
 /*
  * routes_ingest.c — POST /api/ingest (one-shot ingest) and POST /api/sql.
  *
- * POST /api/ingest answers with the outcome once the run is over
- * (docs/http.md): the body is a schedule "kind" ({"type","dsn","table",
- * ...}); the run has a statement timeout (ingest_timeout_secs, default
- * 300 s, or "timeout_secs" in the body). The handler only validates; the
- * run is a job on app's job runner (app.h, lh_app_runner_ingest) while the
- * connection is suspended (resp.later, server.c), so no HTTP thread waits
- * for it. The DSN exists only in this request's memory; nothing is stored
- * but the dataset version.
+ * POST /api/ingest (docs/http.md): the body is a schedule "kind"
+ * ({"type","dsn","table",...}); the run has a statement timeout
+ * (ingest_timeout_secs, default 300 s, or "timeout_secs" in the body).
+ * The handler only validates; the run is a job on app's job runner (app.h,
+ * lh_app_runner_ingest), a run in the registry like any other. By default
+ * the answer is 202 with the run (state queued) at once, and the client
+ * polls GET /api/runs/{run_id}; with ?wait=true the answer is the outcome
+ * once the run is over, as before runs were observable: the connection is
+ * suspended meanwhile (resp.later, server.c), so no HTTP thread waits for
+ * it. The DSN exists only in the job's memory; nothing is stored but the
+ * dataset version and the run's record and log (scrubbed).
  *
  * POST /api/sql: {"sql": "...", "limit": N, "format": "json"|"csv"} or
  * `Accept: text/csv`; one SQL engine per request over its own store set
@@ -62,13 +65,14 @@ static void ingest_done(void *ctx, enum lh_status s, const struct lh_ingest_resu
 {
     struct ingest_call *c = ctx;
     struct http_resp *resp = c->resp;
-    if (s == LH_E_CANCELLED && !res) {
+    if (s == LH_E_CANCELLED && !res && strstr(err->msg, "shutting down")) {
         resp->retry_after = 5;
         http_resp_error(resp, 503, NULL, "%s", err->msg);
     } else if (s != LH_OK) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         lh_redact_scrub(msg, sizeof msg, c->dsn); /* belt to the ingest's braces */
+        http_mask_secrets(c->req->srv, msg, sizeof msg);
         /* the source is the upstream: its failures are 502, its timeouts 504 */
         unsigned st = s == LH_E_TIMEOUT                       ? 504
                       : s == LH_E_INVAL || s == LH_E_NOTFOUND ? 400
@@ -128,6 +132,13 @@ static void ingest(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 500, NULL, "out of memory");
         goto done;
     }
+    bool bad = false;
+    const char *w = http_query(req, "wait", &bad);
+    bool wait = w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0);
+    if (bad || (w && !wait && strcmp(w, "false") != 0 && strcmp(w, "0") != 0)) {
+        http_resp_error(resp, 400, "wait", "wait: want true or false");
+        goto done;
+    }
     int64_t timeout = srv->cfg.ingest_timeout_secs ? srv->cfg.ingest_timeout_secs : 300;
     json_t *t = json_object_get(b, "timeout_secs");
     if (t) {
@@ -159,9 +170,25 @@ static void ingest(struct http_req *req, struct http_resp *resp)
                         "kind.dsn: a one-shot ingest takes the DSN with its password");
         goto done;
     }
-    snprintf(call->run_id, sizeof call->run_id, "api-%s-%lld",
-             d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres",
-             (long long)(lh_time_wall_us() / 1000));
+    lh_app_run_id_new(call->run_id);
+    if (!wait) {
+        /* queued now; the client polls the run */
+        if (!srv->runner ||
+            lh_app_runner_ingest(srv->runner, d, call->run_id, timeout * 1000, NULL, NULL,
+                                 &err) != LH_OK) {
+            resp->retry_after = 5;
+            http_resp_error(resp, 503, NULL, "the server is shutting down; retry later");
+            goto done;
+        }
+        d = NULL; /* the runner's now */
+        struct lh_app_run_view *v = malloc(sizeof *v);
+        if (v && lh_app_runs_get(srv->runs, call->run_id, v, &err) == LH_OK)
+            http_resp_json(resp, 202, http_run_json(srv, v));
+        else
+            http_resp_json(resp, 202, json_pack("{s:s}", "run_id", call->run_id));
+        free(v);
+        goto done;
+    }
     call->req = req;
     call->resp = resp;
     call->timeout_ms = timeout * 1000;

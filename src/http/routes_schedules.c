@@ -40,7 +40,7 @@ static bool sched_enabled(const struct lh_http_server *srv)
 static const char *const state_fields[] = {
     "created_at",  "next_run_at",          "last_run_at", "last_outcome",
     "run_count",   "failure_count",        "consecutive_failures",
-    "retry_state", "running",              "active_run_id",
+    "retry_state", "running",              "active_run_id", "active_run",
 };
 
 /* http_redact_text as a schedule writer filter. */
@@ -65,6 +65,7 @@ enum lh_status http_schedule_json(const struct lh_schedule *d, const char *activ
 
 /* Writes schedules into a response body; a visitor of the store. */
 struct doc_writer {
+    struct lh_http_server *srv;
     struct lh_scheduler *sched; /* may be NULL */
     const char *rid;            /* sched NULL: the active run id looked up before, or NULL */
     struct lh_buf *out;
@@ -89,6 +90,23 @@ static bool doc_write(void *ctx, const struct lh_schedule *d)
     if (w->count)
         lh_buf_append_u8(w->out, ',');
     w->st = http_schedule_json(d, active, w->out, &w->err);
+    if (w->st == LH_OK && w->out->len > mark && w->out->data[w->out->len - 1] == '}') {
+        /* "active_run": the run in the registry's shape, or null (the
+         * registry's locks are leaves: fine under the store's lock) */
+        struct lh_app_run_view v;
+        json_t *run = NULL;
+        if (active && lh_app_runs_peek(w->srv->runs, active, &v))
+            run = http_run_json(w->srv, &v);
+        else if (!active && lh_app_runs_active(w->srv->runs, d->id, &v))
+            run = http_run_json(w->srv, &v);
+        char *text = run ? json_dumps(run, JSON_COMPACT) : NULL;
+        json_decref(run);
+        w->out->len--;
+        lh_buf_append_str(w->out, ",\"active_run\":");
+        lh_buf_append_str(w->out, text ? text : "null");
+        lh_buf_append_u8(w->out, '}');
+        free(text);
+    }
     if (w->st == LH_OK) {
         w->count++;
         return true;
@@ -240,7 +258,7 @@ static bool dsn_redacted_password(const char *dsn)
 static void respond_schedule(struct http_resp *resp, struct lh_http_server *srv, unsigned status,
                              const struct lh_schedule *d)
 {
-    struct doc_writer w = {srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
+    struct doc_writer w = {srv, srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
     lh_buf_clear(&resp->body);
     doc_write(&w, d);
     if (w.st != LH_OK) {
@@ -256,7 +274,7 @@ static void respond_schedule(struct http_resp *resp, struct lh_http_server *srv,
 static void list(struct http_req *req, struct http_resp *resp)
 {
     struct lh_http_server *srv = req->srv;
-    struct doc_writer w = {srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
+    struct doc_writer w = {srv, srv->hooks.scheduler, NULL, &resp->body, 0, LH_OK, {0}};
     lh_buf_clear(&resp->body);
     lh_buf_append_str(&resp->body, "{\"schedules\":[");
     lh_schedule_store_each(srv->hooks.schedules, doc_write, &w);
@@ -319,7 +337,7 @@ static void get_one(struct http_req *req, struct http_resp *resp)
         return;
     /* the run state first, so the store's lock is held only to write */
     bool running = srv->hooks.scheduler && lh_scheduler_active_run(srv->hooks.scheduler, id, rid);
-    struct doc_writer w = {NULL, running ? rid : NULL, &resp->body, 0, LH_OK, {0}};
+    struct doc_writer w = {srv, NULL, running ? rid : NULL, &resp->body, 0, LH_OK, {0}};
     lh_buf_clear(&resp->body);
     if (lh_schedule_store_visit(srv->hooks.schedules, id, doc_write, &w, &err) != LH_OK) {
         store_error(req, resp, &err, "id");
@@ -425,13 +443,66 @@ static void run_now(struct http_req *req, struct http_resp *resp)
             store_error(req, resp, &err, "id");
         return;
     }
-    if (already) {
-        http_resp_json(resp, 409,
-                       json_pack("{s:s, s:s, s:s}", "error", "a run of this schedule is in progress",
-                                 "run_id", rid, "schedule_id", id));
+    if (!already) /* visible (queued) before a worker takes it */
+        lh_app_run_release(
+            lh_app_runs_enter(srv->runs, rid, id, NULL, "manual", LH_APP_RUN_QUEUED));
+    /* a run in progress is the run asked for: 202 all the same, saying so */
+    http_resp_json(resp, 202,
+                   json_pack("{s:s, s:s, s:b}", "run_id", rid, "schedule_id", id,
+                             "already_running", already));
+}
+
+/* POST /api/schedules/{id}/cancel: the active run's cancel (docs/runs.md). */
+static void cancel_active(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_http_server *srv = req->srv;
+    const char *id = param_id(req, resp);
+    char rid[LH_RUN_ID_MAX];
+    struct lh_error err;
+    if (!id)
         return;
+    struct lh_schedule *d = malloc(sizeof *d);
+    struct lh_app_run_view *v = malloc(sizeof *v);
+    if (!d || !v) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        goto done;
     }
-    http_resp_json(resp, 202, json_pack("{s:s, s:s}", "run_id", rid, "schedule_id", id));
+    if (lh_schedule_store_get(srv->hooks.schedules, id, d, &err) != LH_OK) {
+        store_error(req, resp, &err, "id");
+        goto done;
+    }
+    if (!lh_scheduler_active_run(srv->hooks.scheduler, id, rid)) {
+        http_resp_error(resp, 409, NULL, "schedule '%s' has no active run", id);
+        goto done;
+    }
+    enum lh_status s = lh_app_runs_cancel(srv->runs, rid, v, &err);
+    if (s == LH_E_NOTFOUND) {
+        /* a run the registry never saw: the scheduler alone */
+        s = lh_scheduler_cancel(srv->hooks.scheduler, id, rid, NULL, &err);
+        if (s == LH_E_NOTFOUND)
+            s = lh_error_set(&err, LH_E_STATE, "schedule '%s' has no active run", id);
+        memset(v, 0, sizeof *v);
+        snprintf(v->run_id, sizeof v->run_id, "%s", rid);
+        snprintf(v->schedule_id, sizeof v->schedule_id, "%s", id);
+        snprintf(v->reason, sizeof v->reason, "schedule");
+        v->state = LH_APP_RUN_RUNNING;
+        v->phase = v->status = -1;
+        v->estimated_rows = -1;
+        v->cancel_requested = true;
+    }
+    if (s == LH_OK) {
+        lh_info("schedule %s: cancel of run %s requested through the API", id, rid);
+        http_resp_json(resp, 202, http_run_json(srv, v));
+    } else if (s == LH_E_STATE) {
+        http_resp_error(resp, 409, NULL, "%s", err.msg);
+    } else {
+        store_error(req, resp, &err, NULL);
+    }
+done:
+    if (d)
+        lh_schedule_wipe(d, sizeof *d);
+    free(d);
+    free(v);
 }
 
 static void runs(struct http_req *req, struct http_resp *resp)
@@ -562,6 +633,7 @@ static const struct http_route routes[] = {
     {"PUT", "/api/schedules/{id}", put_one, HTTP_BODY_JSON},
     {"DELETE", "/api/schedules/{id}", del_one, HTTP_BODY_NONE},
     {"POST", "/api/schedules/{id}/run", run_now, HTTP_BODY_NONE},
+    {"POST", "/api/schedules/{id}/cancel", cancel_active, HTTP_BODY_NONE},
     {"GET", "/api/schedules/{id}/runs", runs, HTTP_BODY_NONE},
 };
 

@@ -194,6 +194,7 @@ enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
     if (hooks)
         srv->hooks = *hooks;
     srv->runner = srv->hooks.runner;
+    srv->runs = srv->hooks.runs;
     if (metrics) {
         srv->metrics = metrics;
     } else {
@@ -610,12 +611,20 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
     enum lh_status s = bind_listen(srv, err);
     if (s != LH_OK)
         return s;
+    if (!srv->runs) {
+        if ((s = lh_app_runs_create(NULL, &srv->runs, err)) != LH_OK) {
+            close(srv->listen_fd);
+            srv->listen_fd = -1;
+            return s;
+        }
+        srv->own_runs = true;
+    }
     if (!srv->runner) {
         srv->jobs = (struct lh_app_jobs){srv->cfg.store_url && srv->cfg.store_url[0]
                                              ? srv->cfg.store_url
                                              : srv->cfg.data_dir,
                                          srv->cfg.buckets_config, srv->metrics,
-                                         srv->cfg.keep_versions};
+                                         srv->cfg.keep_versions, srv->runs};
         if ((s = lh_app_runner_create(&srv->jobs, srv->cfg.threads, &srv->runner, err)) !=
             LH_OK) {
             close(srv->listen_fd);
@@ -720,6 +729,9 @@ void lh_http_server_destroy(struct lh_http_server *srv)
     if (srv->own_runner)
         lh_app_runner_destroy(srv->runner);
     srv->runner = NULL;
+    if (srv->own_runs)
+        lh_app_runs_destroy(srv->runs);
+    srv->runs = NULL;
     if (srv->slots)
         http_pool_free(srv);
     if (srv->own_metrics)

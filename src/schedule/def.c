@@ -143,6 +143,10 @@ enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct
                 return lh_error_set(err, LH_E_INVAL,
                                     "id: '%s' may contain only letters, digits, '_' and '-'",
                                     def->id);
+        if (strcmp(def->id, LH_RUNS_ONESHOT) == 0)
+            return lh_error_set(err, LH_E_INVAL,
+                                "id: '%s' is reserved (the history of one-shot ingests)",
+                                def->id);
     } else if (has_ctl(def->id)) {
         return lh_error_set(err, LH_E_INVAL, "id: contains control characters");
     }
@@ -601,7 +605,7 @@ static const char *const top_fields[] = {
     "last_outcome", "run_count",     "failure_count",    "retry",
     "timeout_secs", "catch_up",      "description",      "auto_pause_after",
     "consecutive_failures",          "paused_reason",    "retry_state",
-    "running",      "active_run_id", NULL};
+    "running",      "active_run_id", "active_run", NULL};
 static const char *const kind_fields[] = {
     "type",     "dsn",          "table",         "query",   "where", "columns", "dataset_name",
     "batch_size", "order_by",   "dsn_secret",    "password_env",    "mode",  "cursor_column",
@@ -1280,6 +1284,11 @@ enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_bu
     put(&w, o, "warnings", u64_json(r->warnings));
     put(&w, o, "message", json_string(r->message));
     put(&w, o, "error", r->status == LH_RUN_SUCCESS ? json_null() : json_string(r->message));
+    /* additions, written when known (docs/runs.md) */
+    if (r->dataset[0])
+        put(&w, o, "dataset", json_string(r->dataset));
+    if (r->version)
+        put(&w, o, "version", u64_json(r->version));
     if (r->unrecorded)
         put(&w, o, "unrecorded", json_true());
     return dump(o, w.failed, out, err);
@@ -1325,6 +1334,12 @@ enum lh_status lh_run_record_from_json(const char *p, size_t n, struct lh_run_re
         snprintf(r->message, sizeof r->message, "%s", json_string_value(m));
         lh_utf8_sanitize(r->message);
     }
+    m = json_object_get(o, "dataset");
+    if (json_is_string(m)) {
+        snprintf(r->dataset, sizeof r->dataset, "%s", json_string_value(m));
+        lh_utf8_sanitize(r->dataset);
+    }
+    rd_u64(&rr, o, "version", "version", NULL, &r->version);
 done:
     json_decref(o);
     return rr.failed ? LH_E_FORMAT : LH_OK;
@@ -1396,8 +1411,26 @@ enum lh_status lh_schedule_apply_run(struct lh_schedule *def, const struct lh_ru
     o->duration_secs = (double)(float)((double)(run->finished_at_us - run->started_at_us) / 1e6);
     def->has_last_run = true;
     def->last_run_at_us = run->finished_at_us;
-    if (run->status == LH_RUN_CANCELLED)
+    if (run->status == LH_RUN_CANCELLED && !run->cancelled_by_user)
         return LH_OK; /* a stop is not the schedule's failure; next_run_at stays due */
+    if (run->status == LH_RUN_CANCELLED) {
+        /* a user's cancel is no failure and no success: the counters and
+         * the failure streak stay, the retries of the streak end, and the
+         * schedule waits for its next regular time (a cancelled run-now
+         * leaves the timetable alone) */
+        if (run->reason == LH_RUN_MANUAL)
+            return LH_OK;
+        const int64_t target = def->retry_attempt ? def->retry_target_us : run->target_us;
+        int64_t regular;
+        enum lh_status s = lh_trigger_next(&def->trigger, secs_floor(run->finished_at_us),
+                                           secs_floor(target), secs_floor(now_us), &regular, err);
+        if (s != LH_OK)
+            return s;
+        def->retry_attempt = 0;
+        def->retry_target_us = 0;
+        def->next_run_at_us = regular * 1000000;
+        return LH_OK;
+    }
     if (ok) {
         def->run_count++;
         def->consecutive_failures = 0;

@@ -376,6 +376,8 @@ struct lh_run_record {
     bool has_rows;
     uint64_t rows, bytes, warnings;
     char message[LH_SCHEDULE_MSG_MAX]; /* redacted; the outcome text */
+    char dataset[LH_SCHEDULE_NAME_MAX]; /* "" = unknown (older records) */
+    uint64_t version;                   /* the version it published; 0 = none */
     /* How the history holds the run (never part of the file):
      *   damaged: its file cannot be read or parsed; message says which file
      *     and what is wrong, run_id and schedule_id come from its key, the
@@ -385,6 +387,10 @@ struct lh_run_record {
      *     JSON: the record plus "unrecorded": true. */
     bool damaged;
     bool unrecorded;
+    /* A cancelled run that a user cancelled (lh_scheduler_cancel), not a
+     * stop: lh_schedule_apply_run moves the schedule on to its next regular
+     * time instead of leaving it due. Never part of the file. */
+    bool cancelled_by_user;
 };
 
 /* A run id sortable by time: "20260416T203604.123456Z-0001". seq breaks ties. */
@@ -518,6 +524,42 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
                                       const char *before, size_t limit, struct lh_run_record **out,
                                       size_t *n, size_t *total, struct lh_error *err) LH_NODISCARD;
 
+/* ---- run logs and lookups across schedules (docs/runs.md) */
+
+/* The history of one-shot runs (POST /api/ingest): `_runs/_ingest/`. A new
+ * schedule may not take this id. */
+#define LH_RUNS_ONESHOT "_ingest"
+/* A run id that may name a history key: 1..LH_RUN_ID_MAX-1 bytes of
+ * [A-Za-z0-9._-], not starting with '.'. */
+bool lh_run_id_valid(const char *run_id);
+/* `_runs/{schedule_id}/{run_id}.log`: the run's log (JSON lines), written
+ * beside its record and trimmed with it (runs_keep). */
+enum lh_status lh_schedule_store_put_log(struct lh_schedule_store *ss, const char *schedule_id,
+                                         const char *run_id, const void *p, size_t n,
+                                         struct lh_error *err) LH_NODISCARD;
+/* Reads a run's log (at most max bytes; 0 = the store's default cap).
+ * Caller frees *out with free(). LH_E_NOTFOUND when there is none. */
+enum lh_status lh_schedule_store_get_log(struct lh_schedule_store *ss, const char *schedule_id,
+                                         const char *run_id, size_t max, uint8_t **out,
+                                         size_t *n, struct lh_error *err) LH_NODISCARD;
+/* Writes the record of a one-shot run under `_runs/_ingest/` (its
+ * schedule_id becomes LH_RUNS_ONESHOT) and trims that history to
+ * runs_keep. No definition is touched. */
+enum lh_status lh_schedule_store_record_oneshot(struct lh_schedule_store *ss,
+                                                const struct lh_run_record *run,
+                                                struct lh_error *err) LH_NODISCARD;
+/* The record of run_id in any schedule's history (or kept in memory,
+ * `unrecorded`); LH_E_NOTFOUND when none. Lists `_runs/`. */
+enum lh_status lh_schedule_store_find_run(struct lh_schedule_store *ss, const char *run_id,
+                                          struct lh_run_record *out,
+                                          struct lh_error *err) LH_NODISCARD;
+/* The newest `limit` records across every schedule's history (one-shot
+ * runs included), newest first; unreadable ones are left out. Caller frees
+ * *out with free(). */
+enum lh_status lh_schedule_store_recent_runs(struct lh_schedule_store *ss, size_t limit,
+                                             struct lh_run_record **out, size_t *n,
+                                             struct lh_error *err) LH_NODISCARD;
+
 /* ------------------------------------------------------------------ scheduler */
 
 /* Time source. now_us: wall clock, µs since the epoch. wait: block on cv
@@ -561,6 +603,7 @@ struct lh_run_result {
     enum lh_status status;
     bool has_rows;
     uint64_t rows, bytes, warnings;
+    uint64_t version; /* the version published; 0 = none */
     char dataset[LH_SCHEDULE_NAME_MAX];
     char message[LH_SCHEDULE_MSG_MAX];
 };
@@ -636,5 +679,18 @@ void lh_scheduler_stats(struct lh_scheduler *s, struct lh_scheduler_stats *st);
 void lh_scheduler_quiesce(struct lh_scheduler *s, unsigned running);
 /* The active run of a schedule, if any. */
 bool lh_scheduler_active_run(struct lh_scheduler *s, const char *id, char run_id[LH_RUN_ID_MAX]);
+/* A user's cancel of schedule id's active run (docs/runs.md). run_id:
+ * only that run (NULL: whichever is active); the run's id is copied to
+ * out_run_id (may be NULL). A running job's cancel hook is called (not
+ * under the scheduler's lock; it returns once the hook ran) and the run is
+ * recorded as cancelled, unless the job succeeded anyway (the cancel came
+ * after the publish); a run-now still waiting for a worker is recorded as
+ * cancelled without its job being called. Neither counts as a failure.
+ * LH_E_NOTFOUND: no such schedule or no active run (or not that one);
+ * LH_E_STATE: its job already returned (the run is being recorded) or the
+ * scheduler is stopping. Repeating a cancel is LH_OK. */
+enum lh_status lh_scheduler_cancel(struct lh_scheduler *s, const char *id, const char *run_id,
+                                   char out_run_id[LH_RUN_ID_MAX],
+                                   struct lh_error *err) LH_NODISCARD;
 
 #endif

@@ -76,6 +76,7 @@ struct slot {
     bool running; /* dispatched, not yet recorded (single-flight) */
     bool in_job;  /* its job holds a worker slot (s->run) */
     bool timed_out, stop_cancelled, cancel_sent;
+    bool user_cancelled; /* lh_scheduler_cancel: recorded cancelled, no failure */
     int64_t started_us, timeout_at_us;
     char run_id[LH_RUN_ID_MAX];
     struct lh_run_ctl ctl;
@@ -410,7 +411,7 @@ static void dispatch(struct lh_scheduler *s, struct slot *x, int64_t now, bool w
     x->manual = false;
     x->running = true;
     x->in_job = true;
-    x->timed_out = x->stop_cancelled = x->cancel_sent = false;
+    x->timed_out = x->stop_cancelled = x->cancel_sent = x->user_cancelled = false;
     x->started_us = now;
     x->timeout_at_us = x->timeout_secs > 0 ? now + x->timeout_secs * 1000000 : 0;
     pthread_mutex_lock(&x->ctl.mu);
@@ -759,6 +760,11 @@ static void run_one(struct lh_scheduler *s, struct slot *x, struct pending *pend
         }
         rec.bytes = res->bytes;
         rec.warnings = res->warnings;
+        rec.version = res->status == LH_OK ? res->version : 0;
+        snprintf(rec.dataset, sizeof rec.dataset, "%s",
+                 res->dataset[0]        ? res->dataset
+                 : def->dataset_name[0] ? def->dataset_name
+                                        : def->table);
         lh_redact_scrub(rec.message, sizeof rec.message, dsn);
     }
     if (dsn)
@@ -772,6 +778,12 @@ static void run_one(struct lh_scheduler *s, struct slot *x, struct pending *pend
         char m[LH_SCHEDULE_MSG_MAX];
         snprintf(m, sizeof m, "cancelled: the scheduler stopped (%.1900s)", rec.message);
         memcpy(rec.message, m, sizeof m);
+    } else if (x->user_cancelled && !(ran && res->status == LH_OK)) {
+        rec.status = LH_RUN_CANCELLED;
+        rec.cancelled_by_user = true;
+        char m[LH_SCHEDULE_MSG_MAX];
+        snprintf(m, sizeof m, "cancelled by a user (%.1900s)", rec.message);
+        memcpy(rec.message, m, sizeof m);
     } else if (x->timed_out) {
         rec.status = LH_RUN_TIMEOUT;
         char m[LH_SCHEDULE_MSG_MAX];
@@ -780,6 +792,9 @@ static void run_one(struct lh_scheduler *s, struct slot *x, struct pending *pend
         memcpy(rec.message, m, sizeof m);
     } else {
         rec.status = ran && res->status == LH_OK ? LH_RUN_SUCCESS : LH_RUN_FAILED;
+        if (x->user_cancelled && rec.status == LH_RUN_SUCCESS)
+            lh_info("scheduler: '%s' run %s: the cancel came after the publish; the run "
+                    "succeeded", x->id, x->run_id);
     }
     uint64_t rnd = rng_next(s);
     /* a server's message may be Latin-1, and every cut above may split a
@@ -1176,4 +1191,92 @@ bool lh_scheduler_active_run(struct lh_scheduler *s, const char *id, char run_id
         memcpy(run_id, x->run_id, LH_RUN_ID_MAX);
     pthread_mutex_unlock(&s->mu);
     return r;
+}
+
+enum lh_status lh_scheduler_cancel(struct lh_scheduler *s, const char *id, const char *run_id,
+                                   char out_run_id[LH_RUN_ID_MAX], struct lh_error *err)
+{
+    if (out_run_id)
+        out_run_id[0] = '\0';
+    /* the definition a queued run-now is recorded against: read before the
+     * lock (never call the store while holding s->mu) */
+    struct lh_schedule *def = malloc(sizeof *def);
+    if (!def)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    struct lh_error gerr;
+    bool have_def = lh_schedule_store_get(s->store, id, def, &gerr) == LH_OK;
+    const int64_t now = s->clock.now_us(s->clock.ctx);
+    struct lh_run_ctl *hook = NULL;
+    enum lh_status st = LH_OK;
+    pthread_mutex_lock(&s->mu);
+    struct slot *x = slot_find(s, id);
+    if (!x || (!x->running && !x->manual) || (run_id && strcmp(x->run_id, run_id) != 0)) {
+        st = lh_error_set(err, LH_E_NOTFOUND, "schedule '%s' has no active run%s%s", id,
+                          run_id ? " " : "", run_id ? run_id : "");
+        goto done;
+    }
+    if (out_run_id)
+        memcpy(out_run_id, x->run_id, LH_RUN_ID_MAX);
+    if (x->running) {
+        if (!x->in_job) {
+            st = lh_error_set(err, LH_E_STATE, "run %s already finished (being recorded)",
+                              x->run_id);
+            goto done;
+        }
+        if (!x->cancel_sent) {
+            x->user_cancelled = true;
+            x->cancel_sent = true;
+            hook = &x->ctl;
+            lh_info("scheduler: '%s' run %s: cancel requested", x->id, x->run_id);
+        }
+        goto done;
+    }
+    /* a run-now waiting for a worker: recorded as cancelled by a recorder
+     * (as a finished run is), its job never called */
+    if (s->stopping) {
+        st = lh_error_set(err, LH_E_STATE, "the scheduler is stopping");
+        goto done;
+    }
+    struct pending *p = pend_get(s);
+    if (!p) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    heap_remove(s, x);
+    x->due_us = INT64_MAX;
+    x->manual = false;
+    x->running = true; /* single-flight until it is recorded */
+    x->started_us = now;
+    memset(&p->rec, 0, sizeof p->rec);
+    snprintf(p->rec.run_id, sizeof p->rec.run_id, "%s", x->run_id);
+    snprintf(p->rec.schedule_id, sizeof p->rec.schedule_id, "%s", x->id);
+    p->rec.reason = LH_RUN_MANUAL;
+    p->rec.started_at_us = p->rec.finished_at_us = now;
+    p->rec.status = LH_RUN_CANCELLED;
+    p->rec.cancelled_by_user = true;
+    snprintf(p->rec.message, sizeof p->rec.message,
+             "cancelled by a user before it started");
+    if (have_def)
+        p->def = *def;
+    p->have_def = have_def;
+    p->rnd = rng_next(s);
+    p->now = now;
+    p->queued_ns = lh_time_mono_ns();
+    x->pend = p;
+    s->started++;
+    s->recording++;
+    if (s->rq_tail)
+        s->rq_tail->rnext = x;
+    else
+        s->rq_head = x;
+    s->rq_tail = x;
+    pthread_cond_signal(&s->rec_cv);
+    lh_info("scheduler: '%s' run %s: cancelled before it started", x->id, x->run_id);
+done:
+    pthread_mutex_unlock(&s->mu);
+    lh_schedule_wipe(def, sizeof *def);
+    free(def);
+    if (hook)
+        ctl_cancel(hook); /* hooks may block (PQcancel): never under s->mu */
+    return st;
 }

@@ -980,13 +980,34 @@ static void trim_runs(struct lh_schedule_store *ss, struct lh_store *st, const c
     for (size_t i = 0; i < l.count; i++)
         n += strlen(l.items[i].key) > 5 &&
              strcmp(l.items[i].key + strlen(l.items[i].key) - 5, ".json") == 0;
-    for (size_t i = 0; i < l.count && n > ss->runs_keep; i++) {
+    /* the records go oldest first (keys sort by run id, run ids by time);
+     * a run's log goes with its record: every log older than the oldest
+     * record kept (also one whose record is gone) */
+    const char *oldest_kept = NULL;
+    for (size_t i = 0; i < l.count; i++) {
         const char *k = l.items[i].key;
         if (strlen(k) <= 5 || strcmp(k + strlen(k) - 5, ".json") != 0)
             continue;
+        if (n <= ss->runs_keep) {
+            oldest_kept = k;
+            break;
+        }
         if (lh_store_delete(st, k, &err) != LH_OK)
             lh_warn("run history: delete %s: %s", k, err.msg);
         n--;
+    }
+    size_t keep_len = oldest_kept ? strlen(oldest_kept) - 5 : 0;
+    for (size_t i = 0; oldest_kept && i < l.count; i++) {
+        const char *k = l.items[i].key;
+        size_t kl = strlen(k);
+        if (kl <= 4 || strcmp(k + kl - 4, ".log") != 0)
+            continue;
+        size_t m = kl - 4 < keep_len ? kl - 4 : keep_len;
+        int c = memcmp(k, oldest_kept, m);
+        if (c > 0 || (c == 0 && kl - 4 >= keep_len))
+            continue; /* its run is kept */
+        if (lh_store_delete(st, k, &err) != LH_OK)
+            lh_warn("run history: delete %s: %s", k, err.msg);
     }
     lh_store_list_free(&l);
 }
@@ -1326,6 +1347,217 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
 done:
     release(ss, st);
     stripe_unlock(ss, id);
+    if (s != LH_OK) {
+        free(v);
+        *n = 0;
+        return s;
+    }
+    *out = v;
+    return LH_OK;
+}
+
+/* ------------------------------------------------------------------ run logs, lookups */
+
+bool lh_run_id_valid(const char *run_id)
+{
+    size_t n = run_id ? strlen(run_id) : 0;
+    if (n == 0 || n >= LH_RUN_ID_MAX || run_id[0] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = run_id[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              c == '.' || c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* "_runs/{sanitised schedule id}/{run_id}{ext}" */
+static enum lh_status run_key(const char *schedule_id, const char *run_id, const char *ext,
+                              char *out, size_t cap, struct lh_error *err)
+{
+    char prefix[LH_STORE_KEY_MAX];
+    if (!lh_run_id_valid(run_id))
+        return lh_error_set(err, LH_E_INVAL, "not a run id");
+    if (runs_prefix(schedule_id, prefix, sizeof prefix, err) != LH_OK)
+        return LH_E_INVAL;
+    if (snprintf(out, cap, "%s%s%s", prefix, run_id, ext) >= (int)cap)
+        return lh_error_set(err, LH_E_INVAL, "run id too long");
+    return LH_OK;
+}
+
+enum lh_status lh_schedule_store_put_log(struct lh_schedule_store *ss, const char *schedule_id,
+                                         const char *run_id, const void *p, size_t n,
+                                         struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    if (run_key(schedule_id, run_id, ".log", key, sizeof key, err) != LH_OK)
+        return LH_E_INVAL;
+    stripe_lock(ss, schedule_id);
+    struct lh_store *st = hold(ss);
+    enum lh_status s = lh_store_put(st, key, p, n, err);
+    release(ss, st);
+    stripe_unlock(ss, schedule_id);
+    return s;
+}
+
+enum lh_status lh_schedule_store_get_log(struct lh_schedule_store *ss, const char *schedule_id,
+                                         const char *run_id, size_t max, uint8_t **out,
+                                         size_t *n, struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX];
+    *out = NULL;
+    *n = 0;
+    if (run_key(schedule_id, run_id, ".log", key, sizeof key, err) != LH_OK)
+        return LH_E_INVAL;
+    struct lh_store *st = hold(ss);
+    enum lh_status s = lh_store_get(st, key, max, out, n, NULL, err);
+    release(ss, st);
+    return s;
+}
+
+enum lh_status lh_schedule_store_record_oneshot(struct lh_schedule_store *ss,
+                                                const struct lh_run_record *run,
+                                                struct lh_error *err)
+{
+    char key[LH_STORE_KEY_MAX], prefix[LH_STORE_KEY_MAX];
+    if (run_key(LH_RUNS_ONESHOT, run->run_id, ".json", key, sizeof key, err) != LH_OK ||
+        runs_prefix(LH_RUNS_ONESHOT, prefix, sizeof prefix, err) != LH_OK)
+        return LH_E_INVAL;
+    struct lh_run_record *c = malloc(sizeof *c);
+    if (!c)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    *c = *run;
+    snprintf(c->schedule_id, sizeof c->schedule_id, "%s", LH_RUNS_ONESHOT);
+    stripe_lock(ss, LH_RUNS_ONESHOT);
+    struct lh_store *st = hold(ss);
+    enum lh_status s = put_record(st, c, key, err);
+    if (s == LH_OK)
+        trim_runs(ss, st, prefix);
+    release(ss, st);
+    stripe_unlock(ss, LH_RUNS_ONESHOT);
+    free(c);
+    return s;
+}
+
+/* The run id of a history key "_runs/{sid}/{rid}.json", or NULL. */
+static const char *key_run_id(const char *k, size_t *len)
+{
+    size_t kl = strlen(k);
+    if (kl <= 5 || strcmp(k + kl - 5, ".json") != 0)
+        return NULL;
+    const char *slash = strrchr(k, '/');
+    if (!slash || slash < k + strlen(RUNS_PREFIX))
+        return NULL;
+    *len = (size_t)(k + kl - 5 - (slash + 1));
+    return slash + 1;
+}
+
+static enum lh_status read_record(struct lh_store *st, const char *key, struct lh_run_record *r,
+                                  struct lh_error *err)
+{
+    uint8_t *b = NULL;
+    size_t bl = 0;
+    enum lh_status s = lh_store_get(st, key, LH_SCHEDULE_JSON_MAX, &b, &bl, NULL, err);
+    if (s == LH_OK)
+        s = lh_run_record_from_json((const char *)b, bl, r, err);
+    free(b);
+    return s;
+}
+
+enum lh_status lh_schedule_store_find_run(struct lh_schedule_store *ss, const char *run_id,
+                                          struct lh_run_record *out, struct lh_error *err)
+{
+    if (!lh_run_id_valid(run_id))
+        return lh_error_set(err, LH_E_NOTFOUND, "no run '%.60s'", run_id ? run_id : "");
+    /* a run kept in memory (not written yet) first */
+    bool found = false;
+    pthread_mutex_lock(&ss->pmu);
+    for (size_t i = 0; i < ss->npend && !found; i++)
+        if (!ss->pend[i].rec_written && strcmp(ss->pend[i].rec.run_id, run_id) == 0) {
+            *out = ss->pend[i].rec;
+            out->unrecorded = true;
+            found = true;
+        }
+    pthread_mutex_unlock(&ss->pmu);
+    if (found)
+        return LH_OK;
+    struct lh_store *st = hold(ss);
+    struct lh_store_list l;
+    enum lh_status s = lh_store_list(st, RUNS_PREFIX, &l, err);
+    if (s == LH_OK) {
+        s = lh_error_set(err, LH_E_NOTFOUND, "no run '%s'", run_id);
+        size_t rl = strlen(run_id);
+        for (size_t i = 0; i < l.count; i++) {
+            size_t n;
+            const char *rid = key_run_id(l.items[i].key, &n);
+            if (!rid || n != rl || memcmp(rid, run_id, n) != 0)
+                continue;
+            s = read_record(st, l.items[i].key, out, err);
+            break;
+        }
+        lh_store_list_free(&l);
+    }
+    release(ss, st);
+    return s;
+}
+
+struct key_ref {
+    const char *key;
+    const char *rid;
+    size_t rlen;
+};
+
+static int key_ref_newest_first(const void *a, const void *b)
+{
+    const struct key_ref *x = a, *y = b;
+    size_t n = x->rlen < y->rlen ? x->rlen : y->rlen;
+    int c = memcmp(y->rid, x->rid, n);
+    if (c)
+        return c;
+    return (y->rlen > x->rlen) - (y->rlen < x->rlen);
+}
+
+enum lh_status lh_schedule_store_recent_runs(struct lh_schedule_store *ss, size_t limit,
+                                             struct lh_run_record **out, size_t *n,
+                                             struct lh_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    struct lh_run_record *v = calloc(limit ? limit : 1, sizeof *v);
+    if (!v)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    struct lh_store *st = hold(ss);
+    struct lh_store_list l;
+    struct key_ref *refs = NULL;
+    enum lh_status s = lh_store_list(st, RUNS_PREFIX, &l, err);
+    if (s != LH_OK)
+        goto done;
+    refs = malloc((l.count ? l.count : 1) * sizeof *refs);
+    if (!refs) {
+        lh_store_list_free(&l);
+        s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t nr = 0;
+    for (size_t i = 0; i < l.count; i++) {
+        size_t rl;
+        const char *rid = key_run_id(l.items[i].key, &rl);
+        if (rid)
+            refs[nr++] = (struct key_ref){l.items[i].key, rid, rl};
+    }
+    qsort(refs, nr, sizeof *refs, key_ref_newest_first);
+    for (size_t i = 0; i < nr && *n < limit; i++) {
+        struct lh_error e1;
+        /* a record trimmed or damaged meanwhile is skipped here (the
+         * schedule's own history lists damaged ones) */
+        if (read_record(st, refs[i].key, &v[*n], &e1) == LH_OK)
+            (*n)++;
+    }
+    lh_store_list_free(&l);
+done:
+    release(ss, st);
+    free(refs);
     if (s != LH_OK) {
         free(v);
         *n = 0;

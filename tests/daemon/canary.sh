@@ -71,7 +71,7 @@ for spec in "postgres|$PG_RAW|400" "postgres|$PG_SLASH|400" "postgres|$PG_KV|400
     dsn=${rest%|*}
     want=${rest##*|}
     body="{\"type\":\"$kind\",\"dsn\":\"$dsn\",\"table\":\"t\",\"timeout_secs\":20}"
-    st=$(api POST /api/ingest "$body" "$T/ingest.$n")
+    st=$(api POST "/api/ingest?wait=true" "$body" "$T/ingest.$n")
     if [ "$st" = "$want" ]; then ok "ingest $n ($kind) answers $st"; else
         bad "ingest $n ($kind) answers $st, want $want: $(cat "$T/ingest.$n")"; fi
     check_clean "ingest $n body" "$T/ingest.$n"

@@ -429,7 +429,7 @@ static void test_routes(void **state)
              "{\"type\":\"postgres\",\"dsn\":\"%s\",\"table\":\"customers\",\"dataset_name\":"
              "\"oneshot\"}",
              pg_dsn);
-    json_t *ing = api(&d, "POST", "/api/ingest", body, &st);
+    json_t *ing = api(&d, "POST", "/api/ingest?wait=true", body, &st);
     assert_int_equal(st, 200);
     assert_int_equal(jint(ing, "rows"), 10);
     assert_string_equal(jstr(ing, "dataset"), "oneshot");
@@ -444,7 +444,8 @@ static void test_routes(void **state)
              "\"oneshot\"}",
              wrong);
     struct reply r;
-    assert_true(http_do(&d, "POST", "/api/ingest", "application/json", NULL, body, strlen(body), &r));
+    assert_true(http_do(&d, "POST", "/api/ingest?wait=true", "application/json", NULL, body,
+                        strlen(body), &r));
     assert_int_equal(r.status, 502);
     assert_null(strstr(r.body, "WRONGpassXYZ"));
     assert_non_null(strstr(r.body, "\"error\""));
@@ -525,7 +526,8 @@ static void test_busy(void **state)
     wait_running(&d, "slow1", rid2, sizeof rid2);
     assert_string_equal(rid, rid2);
     j = api(&d, "POST", "/api/schedules/slow1/run", NULL, &st);
-    assert_int_equal(st, 409);
+    assert_int_equal(st, 202); /* the run in progress is the run asked for */
+    assert_true(json_is_true(json_object_get(j, "already_running")));
     assert_string_equal(jstr(j, "run_id"), rid);
     json_decref(j);
     /* delete while running: 204 now; the run finishes; the schedule stays gone */
@@ -565,7 +567,7 @@ static void seed_version(struct daemon *d, const char *dataset)
     snprintf(body, sizeof body,
              "{\"type\":\"postgres\",\"dsn\":\"%s\",\"table\":\"customers\",\"dataset_name\":\"%s\"}",
              pg_dsn, dataset);
-    json_decref(api(d, "POST", "/api/ingest", body, &st));
+    json_decref(api(d, "POST", "/api/ingest?wait=true", body, &st));
     assert_int_equal(st, 200);
 }
 

@@ -866,7 +866,7 @@ static void test_ingest_off_http_threads(void **state)
                       "\"table\":\"t\",\"timeout_secs\":60}",
                       (unsigned)ntohs(sa.sin_port));
     int hl = snprintf(head, sizeof head,
-                      "POST /api/ingest HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                      "POST /api/ingest?wait=true HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                       "X-Lakehouse-Client: test\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
                       a.addr, bl);
     int fd = raw_connect(&a);

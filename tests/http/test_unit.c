@@ -619,6 +619,74 @@ static void test_router(void **state)
     lh_app_config_reset(&c);
 }
 
+/* Error text is shown whole (issue 14): the words "password" and
+ * "password_resets" are not secrets; a DSN's password and the daemon's
+ * token are, wherever they appear. */
+static void test_messages_whole(void **state)
+{
+    (void)state;
+    static const char *const whole[] = {
+        "password authentication failed for user \"lh\"",
+        "ingest t: postgres 127.0.0.1:5432/db user=lh: authentication failed: connection to "
+        "server at \"127.0.0.1\", port 5432 failed: FATAL: password authentication failed for "
+        "user \"lh\"",
+        "table password_resets not found",
+        "Access denied for user 'lh'@'localhost' (using password: YES)",
+    };
+    char buf[1024];
+    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) {
+        size_t n = http_redact_text(whole[i], buf, sizeof buf);
+        if (n != SIZE_MAX && strcmp(buf, whole[i]) != 0)
+            fail_msg("changed: %s -> %s", whole[i], buf);
+        json_t *o = json_pack("{s:s}", "message", whole[i]);
+        http_json_redact(o);
+        assert_string_equal(json_string_value(json_object_get(o, "message")), whole[i]);
+        json_decref(o);
+    }
+    /* the values themselves are masked, the words around them kept */
+    const char *dsn = "connect postgresql://lh:s3cr3t-Pw@db:5432/x: password authentication failed";
+    assert_true(http_redact_text(dsn, buf, sizeof buf) != SIZE_MAX);
+    assert_null(strstr(buf, "s3cr3t-Pw"));
+    assert_non_null(strstr(buf, "lh:***@db"));
+    assert_non_null(strstr(buf, "password authentication failed"));
+    /* the run JSON: the token masked as well */
+    char mdir[] = "/tmp/lh-http-msg-XXXXXX";
+    assert_non_null(mkdtemp(mdir));
+    struct lh_app_config c;
+    struct lh_error err;
+    lh_app_config_init(&c);
+    c.data_dir = mdir;
+    c.token = "tok-Z9y8x7w6";
+    struct lh_http_server *srv;
+    assert_int_equal(lh_http_server_create(&c, NULL, NULL, &srv, &err), LH_OK);
+    struct lh_app_run_view v;
+    memset(&v, 0, sizeof v);
+    snprintf(v.run_id, sizeof v.run_id, "20261207T170102.123456Z-0001");
+    snprintf(v.reason, sizeof v.reason, "api");
+    v.state = LH_APP_RUN_FAILED;
+    v.phase = v.status = -1;
+    v.estimated_rows = -1;
+    snprintf(v.message, sizeof v.message,
+             "table password_resets not found (dsn postgresql://lh:s3cr3t-Pw@db/x, header "
+             "tok-Z9y8x7w6)");
+    json_t *o = http_run_json(srv, &v);
+    const char *m = json_string_value(json_object_get(o, "message"));
+    assert_non_null(m);
+    assert_non_null(strstr(m, "table password_resets not found"));
+    assert_null(strstr(m, "s3cr3t-Pw"));
+    assert_null(strstr(m, "tok-Z9y8x7w6"));
+    assert_true(json_is_null(json_object_get(o, "schedule_id")));
+    assert_true(json_is_null(json_object_get(o, "phase")));
+    assert_true(json_is_null(json_object_get(o, "estimated_rows")));
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "failed");
+    json_decref(o);
+    lh_http_server_destroy(srv);
+    lh_app_config_reset(&c);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", mdir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void health_hook(void *ctx, uint64_t *schedules, uint64_t *running)
 {
     *schedules = *(uint64_t *)ctx;
@@ -711,6 +779,7 @@ int main(void)
         cmocka_unit_test(test_cross_site_rule),
         cmocka_unit_test(test_health_hook),
         cmocka_unit_test(test_openapi_covers_router),
+        cmocka_unit_test(test_messages_whole),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

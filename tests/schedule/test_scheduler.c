@@ -693,6 +693,109 @@ static void test_stop_records_queued_run_now(void **state)
     assert_int_equal(d.run_count, 0);
 }
 
+static void streaky(struct lh_schedule *d)
+{
+    d->retry.max_attempts = 3;
+    d->retry.base_secs = 30;
+    d->auto_pause_after = 2;
+}
+
+/* A user's cancel of a running retry (issue 14): recorded cancelled, not a
+ * failure: the streak stays at 1 (no auto-pause at 2), its retries end and
+ * the schedule waits for its next regular time instead of firing again. */
+static void test_user_cancel_running(void **state)
+{
+    struct fx *f = *state;
+    add(f, "c", 3600, streaky);
+    B(f, "c")->fail = true;
+    start(f, 1);
+    lh_scheduler_quiesce(f->sch, 0);
+    struct lh_schedule d = get(f, "c");
+    assert_int_equal(d.consecutive_failures, 1);
+    assert_int_equal(d.retry_attempt, 1);
+    /* the retry runs, gated, and a user cancels it */
+    pthread_mutex_lock(&f->mu);
+    beh_for(f, "c")->fail = false;
+    beh_for(f, "c")->gate = true;
+    pthread_mutex_unlock(&f->mu);
+    advance_to(f, d.next_run_at_us, 1);
+    wait_calls(f, 2);
+    char rid[LH_RUN_ID_MAX], active[LH_RUN_ID_MAX];
+    struct lh_error err;
+    assert_true(lh_scheduler_active_run(f->sch, "c", active));
+    assert_int_equal(lh_scheduler_cancel(f->sch, "c", "not-this-run", rid, &err), LH_E_NOTFOUND);
+    assert_int_equal(lh_scheduler_cancel(f->sch, "c", active, rid, &err), LH_OK);
+    assert_string_equal(rid, active);
+    lh_scheduler_quiesce(f->sch, 0);
+    assert_int_equal(f->hook_calls, 1);
+    size_t n;
+    struct lh_run_record *v = runs(f, "c", &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].run_id, active);
+    assert_int_equal(v[0].status, LH_RUN_CANCELLED);
+    assert_int_equal(v[0].reason, LH_RUN_RETRY);
+    assert_non_null(strstr(v[0].message, "cancelled by a user"));
+    free(v);
+    d = get(f, "c");
+    assert_true(d.enabled);
+    assert_int_equal(f->paused_events, 0);
+    assert_int_equal(d.consecutive_failures, 1); /* unchanged by the cancel */
+    assert_int_equal(d.failure_count, 1);
+    assert_int_equal(d.run_count, 0);
+    assert_int_equal(d.retry_attempt, 0);
+    /* the regular time (interval: an hour after this run), no retry */
+    assert_int_equal(d.next_run_at_us, d.last_run_at_us + 3600 * S);
+    assert_false(d.last_outcome.success);
+    assert_non_null(strstr(d.last_outcome.message, "cancelled by a user"));
+    /* not due again before then; nothing left to cancel */
+    advance(f, 60, 0);
+    assert_int_equal(calls_of(f, "c"), 2);
+    assert_false(lh_scheduler_active_run(f->sch, "c", active));
+    assert_int_equal(lh_scheduler_cancel(f->sch, "c", NULL, rid, &err), LH_E_NOTFOUND);
+    assert_int_equal(lh_scheduler_cancel(f->sch, "ghost", NULL, rid, &err), LH_E_NOTFOUND);
+}
+
+/* A run-now waiting for a worker, cancelled: recorded cancelled at once
+ * without its job, the schedule free again. */
+static void test_user_cancel_queued_run_now(void **state)
+{
+    struct fx *f = *state;
+    add(f, "busy", 3600, NULL);
+    add(f, "q", 60, disabled);
+    B(f, "busy")->gate = true;
+    start(f, 1);
+    wait_calls(f, 1);
+    lh_scheduler_quiesce(f->sch, 1);
+    char rid[LH_RUN_ID_MAX], got[LH_RUN_ID_MAX];
+    bool already;
+    struct lh_error err;
+    assert_int_equal(lh_scheduler_run_now(f->sch, "q", rid, &already, &err), LH_OK);
+    lh_scheduler_quiesce(f->sch, 1);
+    assert_int_equal(lh_scheduler_cancel(f->sch, "q", NULL, got, &err), LH_OK);
+    assert_string_equal(got, rid);
+    lh_scheduler_quiesce(f->sch, 1); /* recorded while busy still holds the worker */
+    assert_false(lh_scheduler_active_run(f->sch, "q", got));
+    size_t n;
+    struct lh_run_record *v = runs(f, "q", &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].run_id, rid);
+    assert_int_equal(v[0].status, LH_RUN_CANCELLED);
+    assert_int_equal(v[0].reason, LH_RUN_MANUAL);
+    assert_non_null(strstr(v[0].message, "before it started"));
+    free(v);
+    assert_int_equal(calls_of(f, "q"), 0);
+    struct lh_schedule d = get(f, "q");
+    assert_int_equal(d.failure_count, 0);
+    assert_int_equal(d.consecutive_failures, 0);
+    /* a new run-now is accepted, and runs once the worker is free */
+    assert_int_equal(lh_scheduler_run_now(f->sch, "q", got, &already, &err), LH_OK);
+    assert_false(already);
+    assert_string_not_equal(got, rid);
+    release(f, "busy", 1);
+    lh_scheduler_quiesce(f->sch, 0);
+    assert_int_equal(calls_of(f, "q"), 1);
+}
+
 /* A job's message in Latin-1, longer than the stored outcome: the run is
  * still recorded, and what is stored is valid UTF-8 (JSON cannot hold
  * anything else). */
@@ -881,6 +984,8 @@ int main(void)
         T(test_timeout),
         T(test_graceful_stop),
         T(test_stop_records_queued_run_now),
+        T(test_user_cancel_running),
+        T(test_user_cancel_queued_run_now),
         T(test_message_not_utf8),
         T(test_wakeup_on_changes),
         T(test_real_clock_wakeup),

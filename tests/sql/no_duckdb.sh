@@ -43,7 +43,7 @@ done
 [ -n "$url" ] || fail "the daemon did not start: $(cat "$work/serve.log")"
 body=$(printf '{"type":"postgres","dsn":"%s","table":"nodb"}' "$PG_USER_DSN")
 code=$(curl -s -o "$work/ingest.json" -w '%{http_code}' -H 'content-type: application/json' \
-  -d "$body" "$url/api/ingest")
+  -d "$body" "$url/api/ingest?wait=true")
 [ "$code" = 200 ] || fail "POST /api/ingest: $code $(cat "$work/ingest.json")"
 grep -q '"rows": *3' "$work/ingest.json" || fail "POST /api/ingest: $(cat "$work/ingest.json")"
 code=$(curl -s -o "$work/sql.json" -w '%{http_code}' -H 'content-type: application/json' \
