@@ -165,12 +165,21 @@ static void line_free(struct line *l)
     l->text = NULL;
 }
 
-static void run_free(struct lh_app_run *r)
+/* Frees the lines (r->mu held, or the last reference). */
+static void log_free_locked(struct lh_app_run *r)
 {
     for (size_t i = 0; i < r->nhead; i++)
         line_free(&r->head[i]);
     for (size_t i = 0; i < r->tlen; i++)
         line_free(&r->tail[(r->tstart + i) % TAIL_LINES]);
+    r->nhead = r->tlen = r->tstart = 0;
+    r->head_bytes = r->tail_bytes = 0;
+    r->dropped = 0;
+}
+
+static void run_free(struct lh_app_run *r)
+{
+    log_free_locked(r);
     free(r->tail);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->cmu);
@@ -312,6 +321,10 @@ static void add_line(struct lh_app_run *r, int64_t at_us, enum lh_log_level leve
     /* scrubbed before it is kept: the run's DSN (its password, raw and
      * decoded), then anything DSN- or key=value-shaped */
     pthread_mutex_lock(&r->mu);
+    if (r->log_saved) { /* the stored log is the whole log */
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
     lh_redact_scrub(buf, sizeof buf, r->dsn);
     size_t len = lh_utf8_sanitize(buf);
     char *t = malloc(len + 1);
@@ -566,8 +579,11 @@ static void save_log(struct lh_app_run *r, const char *schedule_id)
     else if (lh_schedule_store_put_log(runs->ss, schedule_id, rid, b.data, b.len, &err) != LH_OK)
         lh_warn("run %s: cannot write its log: %s", rid, err.msg);
     else {
+        /* the store holds it now: memory keeps no second copy (200
+         * finished runs could hold 100 MB of logs otherwise) */
         pthread_mutex_lock(&r->mu);
         r->log_saved = true;
+        log_free_locked(r);
         pthread_mutex_unlock(&r->mu);
     }
     lh_buf_reset(&b);
@@ -881,10 +897,25 @@ enum lh_status lh_app_runs_log(struct lh_app_runs *runs, const char *run_id, str
     pthread_mutex_unlock(&runs->mu);
     if (r) {
         pthread_mutex_lock(&r->mu);
-        log_text_locked(r, out);
+        bool saved = r->log_saved;
+        char sid[LH_APP_RUN_SCHEDULE_MAX];
+        snprintf(sid, sizeof sid, "%s", r->v.schedule_id[0] ? r->v.schedule_id : LH_RUNS_ONESHOT);
+        if (!saved)
+            log_text_locked(r, out);
         *complete = finished(&r->v);
         pthread_mutex_unlock(&r->mu);
         lh_app_run_release(r);
+        if (!saved)
+            return LH_OK;
+        /* written beside its record: read back from there */
+        uint8_t *b = NULL;
+        size_t n = 0;
+        struct lh_error e2;
+        if (lh_schedule_store_get_log(runs->ss, sid, run_id, LOG_FILE_MAX, &b, &n, &e2) == LH_OK)
+            lh_buf_append(out, b, n);
+        else
+            lh_warn("run %s: cannot read its log: %s", run_id, e2.msg);
+        free(b);
         return LH_OK;
     }
     if (!runs->ss || !lh_run_id_valid(run_id))

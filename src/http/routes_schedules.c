@@ -95,9 +95,9 @@ static bool doc_write(void *ctx, const struct lh_schedule *d)
          * registry's locks are leaves: fine under the store's lock) */
         struct lh_app_run_view v;
         json_t *run = NULL;
+        /* only for a schedule the scheduler says is busy: a list of
+         * 10,000 idle schedules costs no registry lookup */
         if (active && lh_app_runs_peek(w->srv->runs, active, &v))
-            run = http_run_json(w->srv, &v);
-        else if (!active && lh_app_runs_active(w->srv->runs, d->id, &v))
             run = http_run_json(w->srv, &v);
         char *text = run ? json_dumps(run, JSON_COMPACT) : NULL;
         json_decref(run);
