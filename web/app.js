@@ -47,11 +47,14 @@ function makeCtx() {
       return page.alive;
     },
     // fn runs every `ms` while the tab is visible (and once at once when the
-    // tab becomes visible again); errors are the page's business.
+    // tab becomes visible again); errors are the page's business. ms may be
+    // a function, asked before each wait (a fast pace while a run is live).
+    // One call of fn at a time; the returned handle's kick() runs it now.
     poll(fn, ms = 5000) {
-      const p = { fn, ms, timer: null, running: false };
+      const delay = () => (typeof ms === 'function' ? ms() : ms);
+      const p = { fn, ms, timer: null, running: false, again: false };
       const tick = async () => {
-        if (!page.alive) return;
+        if (!page.alive || p.stopped) return;
         if (!document.hidden && !p.running) {
           p.running = true;
           try {
@@ -60,21 +63,35 @@ function makeCtx() {
             p.running = false;
           }
         }
-        if (page.alive && !document.hidden) p.timer = setTimeout(tick, ms);
+        if (page.alive && !p.stopped && !document.hidden) {
+          clearTimeout(p.timer);
+          const again = p.again;
+          p.again = false;
+          p.timer = setTimeout(tick, again ? 0 : delay());
+        }
       };
       p.kick = () => {
+        if (p.running) {
+          p.again = true; // after the call in flight, not beside it
+          return;
+        }
         clearTimeout(p.timer);
         tick();
       };
-      p.timer = setTimeout(tick, ms);
+      p.stop = () => {
+        p.stopped = true;
+        clearTimeout(p.timer);
+      };
+      p.timer = setTimeout(tick, delay());
       page.polls.push(p);
+      return p;
     },
   };
 }
 
 document.addEventListener('visibilitychange', () => {
   if (!current || document.hidden) return;
-  for (const p of current.polls) p.kick();
+  for (const p of current.polls) if (!p.stopped) p.kick();
 });
 
 async function route() {
@@ -135,6 +152,9 @@ document.getElementById('logout').addEventListener('click', () => {
   }, 4000);
   route();
 });
+
+// a page watching runs saw one start or end: the header's "N running" follows
+document.addEventListener('lh:runs-changed', () => serverLine());
 
 setAuthListener(showAuth);
 showAuth(!!token());

@@ -240,16 +240,135 @@ export function toCSV(columns, rows) {
   return lines.join('\r\n') + '\r\n';
 }
 
+// The kind of a schedule's last outcome: 'ok', 'failed', 'cancelled' or
+// 'never'. A cancelled run is recorded with success false but is not a
+// failure (it counts in no counter); it is told by a status field when the
+// API gives one, else by its message ("cancelled ...").
+export function outcomeKind(o) {
+  if (!o) return 'never';
+  const st = o.status || o.outcome || o.state;
+  if (st === 'cancelled' || (!st && o.success === false && /^\s*cancel/i.test(o.message || ''))) {
+    return 'cancelled';
+  }
+  if (o.success === true || st === 'success' || st === 'succeeded') return 'ok';
+  return 'failed';
+}
+
 // The health of a schedule as {key, label}: paused, never run, failing, healthy.
 export function scheduleHealth(s) {
   if (!s) return { key: 'unknown', label: 'unknown' };
   if (s.enabled === false) return { key: 'paused', label: 'paused' };
   const o = s.last_outcome;
   if (!o) return { key: 'never', label: 'never run' };
-  if (o.success === false || (s.consecutive_failures || 0) > 0) {
-    return { key: 'failing', label: 'failing' };
-  }
+  if ((s.consecutive_failures || 0) > 0) return { key: 'failing', label: 'failing' };
+  if (outcomeKind(o) === 'failed') return { key: 'failing', label: 'failing' };
   return { key: 'healthy', label: 'healthy' };
+}
+
+const count0 = (n) => {
+  const v = Number(n);
+  return Number.isFinite(v) && v > 0 ? Math.trunc(v) : 0;
+};
+
+// A schedule's counters as the API keeps them: run_count counts the runs
+// that succeeded, failure_count those that failed (timeouts included); a
+// cancelled run counts in neither. {succeeded, failed, total}.
+export function runCounts(s) {
+  const succeeded = count0(s && s.run_count);
+  const failed = count0(s && s.failure_count);
+  return { succeeded, failed, total: succeeded + failed };
+}
+
+// "3 runs: 0 succeeded, 3 failed (3 in a row)"; "no runs yet".
+export function runCountsText(s) {
+  const c = runCounts(s);
+  if (!c.total) return 'none succeeded or failed yet';
+  const streak = count0(s.consecutive_failures);
+  return `${fmtCount(c.total)} run${c.total === 1 ? '' : 's'}: ${fmtCount(c.succeeded)} succeeded, ${fmtCount(c.failed)} failed` +
+    (streak > 1 ? ` (${streak} in a row)` : '');
+}
+
+// Whether a schedule has a next run to show: a paused one has none (its
+// next_run_at is only where it would resume).
+export function hasNextRun(s) {
+  return !!(s && s.enabled !== false && s.next_run_at);
+}
+
+// A message for display: its first line, cut at `max` characters on a word
+// boundary when longer, and whether anything was left out. The caller shows
+// the whole text on demand.
+export function messageHead(text, max = 160) {
+  const s = String(text ?? '');
+  const nl = s.indexOf('\n');
+  let head = nl < 0 ? s : s.slice(0, nl);
+  if (head.length > max) {
+    const cut = head.lastIndexOf(' ', max);
+    head = head.slice(0, cut > max * 0.6 ? cut : max).trimEnd();
+  }
+  return { head, more: head.length < s.trimEnd().length };
+}
+
+/* ------------------------------------------------------------ live runs */
+
+const LIVE_STATES = new Set(['queued', 'running']);
+export function runIsLive(r) {
+  return !!r && LIVE_STATES.has(r.state);
+}
+
+// {key, label} for a run's state badge: a live run whose cancel was asked
+// reads "cancelling…"; a running one names its phase.
+export function runStateLabel(r) {
+  if (!r) return { key: 'idle', label: 'unknown' };
+  if (runIsLive(r) && r.cancel_requested) return { key: 'cancelling', label: 'cancelling…' };
+  switch (r.state) {
+    case 'queued': return { key: 'queued', label: 'queued' };
+    case 'running': return { key: 'running', label: r.phase ? `running · ${r.phase}` : 'running' };
+    case 'succeeded': return { key: 'ok', label: 'succeeded' };
+    case 'cancelled': return { key: 'cancelled', label: 'cancelled' };
+    case 'failed': return { key: 'bad', label: r.status === 'timeout' ? 'timed out' : 'failed' };
+    default: return { key: 'idle', label: String(r.state || 'unknown') };
+  }
+}
+
+// 4567.8 -> "4,568 rows/s"; 2.25 -> "2.3 rows/s"; "—" without a rate.
+export function fmtRate(perSec) {
+  const v = Number(perSec);
+  if (perSec === null || perSec === undefined || !Number.isFinite(v) || v < 0) return '—';
+  if (v < 10) return `${(Math.round(v * 10) / 10).toFixed(1)} rows/s`;
+  return `${fmtCount(Math.round(v))} rows/s`;
+}
+
+// Progress of a live run against its estimate: {pct, etaSecs} (pct 0..100,
+// one decimal; etaSecs null when unknown), or null without an estimate.
+// Past a stale estimate the run reads 100 % with no ETA, never more.
+export function runProgress(r) {
+  if (!r) return null;
+  const est = Number(r.estimated_rows);
+  if (r.estimated_rows === null || r.estimated_rows === undefined || !Number.isFinite(est) || est <= 0) {
+    return null;
+  }
+  const rows = Math.max(Number(r.rows) || 0, 0);
+  if (rows >= est) return { pct: 100, etaSecs: null };
+  const pct = Math.floor((rows / est) * 1000) / 10;
+  const rate = Number(r.rows_per_sec);
+  const etaSecs = Number.isFinite(rate) && rate > 0 && rows > 0 ? (est - rows) / rate : null;
+  return { pct, etaSecs };
+}
+
+// One line for a live run: "reading · 12,345 of ~1,000,000 rows (1.2 %) ·
+// 4,568 rows/s · 12 s elapsed · about 3 min 36 s left".
+export function runLiveText(r) {
+  const p = runProgress(r);
+  const parts = [];
+  if (r.state === 'queued') parts.push('queued');
+  else parts.push(r.phase || 'starting');
+  parts.push(p ? `${fmtCount(r.rows || 0)} of ~${fmtCount(r.estimated_rows)} rows (${p.pct.toFixed(1)} %)`
+    : `${fmtCount(r.rows || 0)} rows`);
+  if (r.bytes) parts.push(fmtBytes(r.bytes));
+  parts.push(fmtRate(r.rows_per_sec));
+  parts.push(`${fmtDuration(r.elapsed_secs || 0)} elapsed`);
+  if (p && p.etaSecs !== null) parts.push(`about ${fmtDuration(p.etaSecs)} left`);
+  return parts.join(' · ');
 }
 
 // One readable line for an API error body {"error","field"} or anything else.

@@ -3,11 +3,13 @@
 import { api, ApiError } from './api.js';
 import {
   triggerWords, triggerWritten, scheduleHealth, fmtCount, fmtDuration, fmtBytes,
-  scheduleFromForm, scheduleWithEnabled, splitInterval, matchField,
+  scheduleFromForm, scheduleWithEnabled, splitInterval, matchField, outcomeKind, runCounts,
+  runCountsText, hasNextRun, runIsLive,
 } from './lib.js';
 import {
-  h, timeEl, badge, errorBox, confirmDialog, pageHead, replaceKeepingFocus, refreshRelative,
+  h, timeEl, badge, errorBox, confirmDialog, pageHead, replaceKeepingFocus, refreshRelative, messageEl,
 } from './ui.js';
+import { watchRuns, runForSchedule, liveRunView, cancelRun, logPanel, dropPanels } from './runs.js';
 
 const enc = encodeURIComponent;
 const schedPath = (id) => `/api/schedules/${enc(id)}`;
@@ -24,13 +26,40 @@ function healthBadge(s) {
   return badge(hl.key, hl.label, why);
 }
 
-function outcomeCell(o) {
+const OUTCOME_BADGE = {
+  ok: ['ok', 'success'], failed: ['bad', 'failed'], cancelled: ['cancelled', 'cancelled'],
+};
+
+// The last outcome: badge, rows · duration · when, and for anything but a
+// success its message in full (wrapping; a long one opens on demand).
+function outcomeCell(o, key, max = 160) {
   if (!o) return h('span', { class: 'muted' }, 'never run');
+  const kind = outcomeKind(o);
+  const [cls, label] = OUTCOME_BADGE[kind] || OUTCOME_BADGE.failed;
   const rows = o.rows === null || o.rows === undefined ? '' : `${fmtCount(o.rows)} rows · `;
   return [
-    badge(o.success ? 'ok' : 'bad', o.success ? 'success' : 'failed', o.message || null),
+    badge(cls, label, kind === 'ok' ? o.message || null : null),
     h('span', { class: 'sub' }, `${rows}${fmtDuration(o.duration_secs)} · `, timeEl(o.at, { relative: true })),
+    kind !== 'ok' && o.message ? messageEl(o.message, { cls: kind === 'failed' ? 'run-error' : 'sub',
+      key: `outcome:${key}`, max }) : null,
   ];
+}
+
+// Next run: a paused schedule has none (next_run_at is only where it would
+// resume); an enabled one shows "in 4 min" with the local time below.
+function nextRunCell(s) {
+  if (s.enabled === false) return h('span', { class: 'muted' }, '— paused');
+  if (!hasNextRun(s)) return h('span', { class: 'muted' }, '—');
+  return [timeEl(s.next_run_at, { relative: 'next' }), h('span', { class: 'sub' }, timeEl(s.next_run_at))];
+}
+
+// Succeeded / failed / total, each named (run_count counts successes only).
+function countsCell(s) {
+  const c = runCounts(s);
+  return h('span', { class: 'counts', title: runCountsText(s) },
+    h('span', { class: 'c-ok', title: 'succeeded' }, `${fmtCount(c.succeeded)} ✓`), ' ',
+    h('span', { class: `c-bad${c.failed ? ' some' : ''}`, title: 'failed' }, `${fmtCount(c.failed)} ✕`),
+    h('span', { class: 'sub' }, `of ${fmtCount(c.total)}`));
 }
 
 // A status line under the page title for actions (run now, pause...).
@@ -95,35 +124,83 @@ function actionButtons(s, box, refresh) {
   ];
 }
 
+const LIST_COLS = 10;
+
 function scheduleRow(s, box, refresh) {
   const k = s.kind || {};
   const dataset = k.dataset_name || k.table;
-  return h('tr', { 'data-id': s.id },
+  return h('tr', { 'data-id': s.id, class: 'sched' },
     h('td', {}, h('a', { href: `#/schedules/${enc(s.id)}` }, s.id),
       s.description ? h('span', { class: 'sub' }, s.description) : null),
     h('td', {}, k.type || '?', h('span', { class: 'sub', title: k.dsn || '' }, k.mode || '')),
-    h('td', {}, h('span', { class: 'mono' }, k.table), ' → ',
+    h('td', { class: 'tbl' }, h('span', { class: 'mono' }, k.table), ' → ',
       h('a', { href: `#/datasets/${enc(dataset)}` }, dataset)),
     h('td', {}, triggerWords(s.trigger), h('span', { class: 'sub mono' }, triggerWritten(s.trigger))),
     h('td', {}, s.enabled ? 'yes' : 'no'),
-    h('td', {}, s.next_run_at ? timeEl(s.next_run_at, { relative: 'next' }) : '—',
-      s.next_run_at ? h('span', { class: 'sub' }, timeEl(s.next_run_at)) : null),
-    h('td', {}, outcomeCell(s.last_outcome)),
-    h('td', { class: 'num' }, h('span', { title: 'succeeded' }, fmtCount((s.run_count || 0) - (s.failure_count || 0))),
-      ' / ', h('span', { title: 'failed' }, fmtCount(s.failure_count || 0))),
+    h('td', { class: 'next' }, nextRunCell(s)),
+    h('td', { class: 'outcome' }, outcomeCell(s.last_outcome, s.id, 90)),
+    h('td', { class: 'num' }, countsCell(s)),
     h('td', {}, healthBadge(s)),
     h('td', { class: 'actions' }, h('div', { class: 'btns' }, actionButtons(s, box, refresh))));
 }
 
+// The schedule JSON without what changes while a run goes on, so the
+// table is rebuilt only when a schedule changed (the run line below a row
+// is updated in place).
+function stable(items) {
+  return JSON.stringify(items.map((s) => ({ ...s, active_run: undefined })));
+}
+
 export async function list(main, _params, ctx) {
+  dropPanels(ctx);
   const box = h('div', { 'aria-live': 'polite' });
+  const oneShots = h('div', { id: 'one-shot-runs' });
   const body = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading schedules…'));
   const count = h('span');
   main.append(
     pageHead('Schedules', count,
       h('a', { class: 'button primary', href: '#/schedules/new' }, 'New schedule')),
-    box, body);
+    box, oneShots, body);
   let last = '';
+  let items = [];
+  let sched = { kick() {} }; // the schedules poll, once started
+  const flashBox = (text, ok) => flash(box, text, ok);
+
+  // the run line under each schedule row that has a live (or just ended) run
+  const drawLive = () => {
+    const tbody = body.querySelector('#schedules tbody');
+    if (tbody) {
+      for (const s of items) {
+        const row = tbody.querySelector(`tr.sched[data-id="${CSS.escape(s.id)}"]`);
+        if (!row) continue;
+        const run = runForSchedule(watch, s);
+        let line = row.nextElementSibling && row.nextElementSibling.classList.contains('run-line')
+          ? row.nextElementSibling : null;
+        if (!run) {
+          if (line) line.remove();
+          row.classList.remove('has-run');
+          continue;
+        }
+        if (!line) {
+          line = h('tr', { class: 'run-line', 'data-for': s.id }, h('td', { colspan: LIST_COLS }));
+          row.after(line);
+        }
+        row.classList.add('has-run');
+        line.dataset.state = run.state;
+        replaceKeepingFocus(line.firstChild, liveRunView(run, watch, {
+          onCancel: (r) => cancelRun(r, watch, { flash: flashBox, after: drawLive }),
+        }));
+      }
+    }
+    // runs of no schedule (POST /api/ingest)
+    const loose = [...watch.runs.values()].filter((r) => !r.schedule_id);
+    replaceKeepingFocus(oneShots, loose.length ? h('div', { class: 'card pad one-shots' },
+      h('h2', {}, 'One-shot ingests running'),
+      loose.map((r) => h('div', {}, h('span', { class: 'mono' }, r.dataset || r.run_id), liveRunView(r, watch, {
+        onCancel: (x) => cancelRun(x, watch, { flash: flashBox, after: drawLive }),
+      })))) : []);
+  };
+
   const refresh = async () => {
     let data;
     try {
@@ -139,30 +216,40 @@ export async function list(main, _params, ctx) {
       return;
     }
     if (!ctx.alive) return;
-    const items = listOf(data, 'schedules');
+    items = listOf(data, 'schedules');
     count.textContent = `${items.length} schedule${items.length === 1 ? '' : 's'} · refreshed live`;
-    const json = JSON.stringify(items);
+    // a schedule shows a run the watcher has not seen yet: look now
+    if (items.some((s) => (s.running || runIsLive(s.active_run)) && !runForSchedule(watch, s))) watch.wake();
+    const json = stable(items);
     if (json === last) {
       refreshRelative(body);
+      drawLive();
       return;
     }
     last = json;
     if (!items.length) {
       replaceKeepingFocus(body, h('p', { class: 'empty' }, 'No schedules yet. ',
         h('a', { href: '#/schedules/new' }, 'Create one'), ' to copy a PostgreSQL or MySQL table on a timer.'));
+      drawLive();
       return;
     }
     replaceKeepingFocus(body, h('table', { class: 'data', id: 'schedules' },
       h('thead', {}, h('tr', {},
         ['Id', 'Source', 'Table → dataset', 'Trigger', 'Enabled', 'Next run', 'Last outcome']
           .map((t) => h('th', { scope: 'col' }, t)),
-        h('th', { scope: 'col', class: 'num', title: 'succeeded / failed runs' }, 'OK / failed'),
+        h('th', { scope: 'col', class: 'num', title: 'succeeded ✓, failed ✕, of all counted runs' }, 'Runs'),
         h('th', { scope: 'col' }, 'Health'),
         h('th', { scope: 'col', class: 'actions' }, h('span', { class: 'skip' }, 'Actions')))),
-      h('tbody', {}, items.map((s) => scheduleRow(s, box, refresh)))));
+      h('tbody', {}, items.map((s) => scheduleRow(s, box, () => { watch.wake(); sched.kick(); })))));
+    drawLive();
   };
+  const watch = watchRuns(ctx, {
+    onChange: drawLive,
+    onFinished: () => sched.kick(), // its outcome and counters changed
+  });
   await refresh();
-  ctx.poll(refresh, 3000);
+  await watch.first();
+  if (ctx.alive) sched = ctx.poll(refresh, 3000);
 }
 
 /* ------------------------------------------------------------ detail */
@@ -184,7 +271,7 @@ function barChart(title, runs, value, fmt) {
     const v = vals[i] || 0;
     const bh = max > 0 ? Math.max((v / max) * ih, v > 0 ? 1 : 0) : 0;
     const x = pad.l + i * w + w * 0.15;
-    const failed = r.success === false || (r.outcome && r.outcome !== 'success');
+    const failed = recordKind(r) === 'failed';
     return [
       h('svg:rect', { class: `bar${failed ? ' failed' : ''}`, x: x.toFixed(1),
         y: (pad.t + ih - bh).toFixed(1), width: Math.max(w * 0.7, 1).toFixed(1), height: bh.toFixed(1) },
@@ -202,30 +289,142 @@ function barChart(title, runs, value, fmt) {
     bars));
 }
 
-function runRow(r) {
-  const ok = r.success === true || r.outcome === 'success';
-  const err = r.error || (!ok ? r.message : null);
-  return h('tr', {},
+// A history record's outcome: success, failed (or timeout), cancelled.
+function recordKind(r) {
+  const o = r.outcome || r.status;
+  if (o === 'cancelled') return 'cancelled';
+  if (r.success === true || o === 'success') return 'ok';
+  return 'failed';
+}
+
+function logButton(runId, open, toggle) {
+  return h('button', { type: 'button', class: 'small', 'data-focus': `log:${runId}`, 'aria-expanded': open ? 'true' : 'false',
+    'aria-controls': `log-${runId}`, 'aria-label': `${open ? 'Hide' : 'Show'} the log of run ${runId}`,
+    onclick: () => toggle(runId) }, open ? 'Hide log' : 'Log');
+}
+
+const RUN_COLS = 8;
+
+function runRow(r, open, toggle) {
+  const kind = recordKind(r);
+  const [cls, label] = OUTCOME_BADGE[kind];
+  const text = r.error || r.message || '';
+  return h('tr', { 'data-run': r.run_id, class: `run ${kind}` },
     h('td', {}, timeEl(r.started_at), h('span', { class: 'sub mono' }, r.run_id)),
-    h('td', {}, badge(ok ? 'ok' : 'bad', r.outcome || (ok ? 'success' : 'failed'))),
+    h('td', {}, badge(cls, kind === 'failed' && r.outcome && r.outcome !== 'failed' ? r.outcome : label)),
     h('td', {}, r.reason || '—', r.attempt ? h('span', { class: 'sub' }, `retry ${r.attempt}`) : null),
     h('td', { class: 'num' }, fmtCount(r.rows)),
     h('td', { class: 'num' }, fmtBytes(r.bytes)),
     h('td', { class: 'num' }, fmtDuration(r.duration_secs)),
-    h('td', {}, err ? h('span', { class: 'run-error' }, err) : h('span', { class: 'muted' }, r.message || '')));
+    h('td', { class: 'message' }, text ? messageEl(text, { cls: kind === 'failed' ? 'run-error' : 'muted',
+      key: `run-msg:${r.run_id}` }) : null),
+    h('td', { class: 'actions' }, r.run_id ? logButton(r.run_id, open, toggle) : null));
+}
+
+// The row that holds a run's log panel; placePanels() puts the panel in.
+function logRow(runId) {
+  return h('tr', { class: 'log-row', 'data-log-for': runId }, h('td', { colspan: RUN_COLS }));
+}
+
+// One panel element per run, in the one row that shows it: after a redraw
+// of either body, each open log row gets its run's panel (a node lives in
+// one place, so building rows must not move it around by accident).
+function placePanels(ctx, table) {
+  for (const tr of table.querySelectorAll('tr.log-row[data-log-for]')) {
+    const panel = logPanel(ctx, tr.dataset.logFor);
+    if (panel.parentNode !== tr.firstChild) tr.firstChild.append(panel);
+  }
 }
 
 export async function detail(main, [id], ctx) {
+  dropPanels(ctx);
   const box = h('div', { 'aria-live': 'polite' });
   const head = h('div');
   const facts = h('div');
   const charts = h('div', { class: 'charts' });
   const hist = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading runs…'));
   const pager = h('div', { class: 'pager' });
+  // the runs (a live one first) before the charts: what is going on now
+  // is what the page is opened for
   main.append(h('div', { class: 'crumbs' }, h('a', { href: '#/schedules' }, 'Schedules'), ' / ', id),
-    head, box, facts, h('h2', {}, 'Runs'), charts, hist, pager);
+    head, box, facts, h('h2', {}, 'Runs'), hist, pager, charts);
   const cursors = ['']; // cursor of each page shown so far; last = current
   const PAGE = 20;
+  const openLogs = new Set(); // run ids whose log panel is open
+  const liveBody = h('tbody', { id: 'live-runs' });
+  const histBody = h('tbody', { id: 'history' });
+  let histRuns = []; // the records shown
+  let sched = null; // the schedule as last read
+  let poll = { kick() {} };
+  const flashBox = (text, ok) => flash(box, text, ok);
+
+  const toggleLog = (runId) => {
+    if (openLogs.has(runId)) openLogs.delete(runId);
+    else openLogs.add(runId);
+    drawLive();
+    drawHistRows();
+    const b = hist.querySelector(`[data-focus="log:${CSS.escape(runId)}"]`);
+    if (b) b.focus();
+  };
+
+  // live runs of this schedule (page 1 only), and a just-ended one until the
+  // history lists it
+  const liveRuns = () => {
+    if (cursors.length > 1) return [];
+    // a run the history lists has ended, whatever a slower list said
+    const inHist = new Set(histRuns.map((r) => r.run_id));
+    const out = new Map();
+    for (const r of watch.runs.values()) out.set(r.run_id, r);
+    if (sched && runIsLive(sched.active_run) && !watch.finished.has(sched.active_run.run_id)) {
+      if (!out.has(sched.active_run.run_id)) out.set(sched.active_run.run_id, sched.active_run);
+    }
+    for (const { run } of watch.finished.values()) out.set(run.run_id, run);
+    return [...out.values()].filter((r) => !inHist.has(r.run_id));
+  };
+
+  const drawLive = () => {
+    const rows = [];
+    for (const r of liveRuns()) {
+      const open = openLogs.has(r.run_id);
+      rows.push(h('tr', { class: `live-row${runIsLive(r) ? ' is-live' : ''}`, 'data-run': r.run_id, 'data-state': r.state },
+        h('td', {}, r.started_at ? timeEl(r.started_at) : h('span', { class: 'muted' }, 'not started'),
+          h('span', { class: 'sub mono' }, r.run_id)),
+        h('td', { colspan: RUN_COLS - 2 }, liveRunView(r, watch, {
+          onCancel: (x) => cancelRun(x, watch, { flash: flashBox, after: drawLive }),
+        })),
+        h('td', { class: 'actions' }, logButton(r.run_id, open, toggleLog))));
+      if (open) rows.push(logRow(r.run_id));
+    }
+    replaceKeepingFocus(liveBody, rows);
+    placePanels(ctx, runsTable);
+    ensureTable();
+  };
+
+  const drawHistRows = () => {
+    const rows = [];
+    for (const r of histRuns) {
+      const open = !!r.run_id && openLogs.has(r.run_id);
+      rows.push(runRow(r, open, toggleLog));
+      if (open) rows.push(logRow(r.run_id));
+    }
+    replaceKeepingFocus(histBody, rows);
+    placePanels(ctx, runsTable);
+  };
+
+  // the table holds both bodies; it shows once there is a run of any kind
+  const runsTable = h('table', { class: 'data', id: 'runs' },
+    h('thead', {}, h('tr', {}, ['Started', 'Outcome', 'Trigger reason'].map((t) => h('th', { scope: 'col' }, t)),
+      ['Rows', 'Bytes', 'Duration'].map((t) => h('th', { scope: 'col', class: 'num' }, t)),
+      h('th', { scope: 'col' }, 'Message / error'),
+      h('th', { scope: 'col', class: 'actions' }, h('span', { class: 'skip' }, 'Log')))),
+    liveBody, histBody);
+  const ensureTable = () => {
+    const any = liveBody.children.length || histBody.children.length;
+    if (any && runsTable.parentNode !== hist) hist.replaceChildren(runsTable);
+    if (!any && runsTable.parentNode === hist) {
+      hist.replaceChildren(h('p', { class: 'empty' }, cursors.length > 1 ? 'No older runs.' : 'No runs yet.'));
+    }
+  };
 
   const drawSchedule = async () => {
     let s;
@@ -236,11 +435,13 @@ export async function detail(main, [id], ctx) {
       return false;
     }
     if (!ctx.alive) return false;
+    sched = s;
+    if ((s.running || runIsLive(s.active_run)) && !watch.runs.size) watch.wake();
     const k = s.kind || {};
     const dataset = k.dataset_name || k.table;
     replaceKeepingFocus(head, pageHead(h('span', {}, id, ' ', healthBadge(s)),
       `${k.type} ${k.table} → ${dataset} · ${triggerWords(s.trigger)}`,
-      h('div', { class: 'inline' }, actionButtons(s, box, () => { drawSchedule(); drawRuns(); })
+      h('div', { class: 'inline' }, actionButtons(s, box, () => { watch.wake(); poll.kick(); })
         .map((b) => {
           if (b.textContent === 'Delete') {
             b.onclick = null;
@@ -260,11 +461,14 @@ export async function detail(main, [id], ctx) {
       h('dt', {}, 'Trigger'), h('dd', {}, triggerWords(s.trigger), ' — ',
         h('span', { class: 'mono' }, triggerWritten(s.trigger))),
       h('dt', {}, 'Enabled'), h('dd', {}, s.enabled ? 'yes' : `no${s.paused_reason ? ` (${s.paused_reason})` : ''}`),
-      h('dt', {}, 'Next run'), h('dd', {}, timeEl(s.next_run_at, { relative: 'next' }), ' · ', timeEl(s.next_run_at)),
-      h('dt', {}, 'Last outcome'), h('dd', {}, outcomeCell(s.last_outcome),
-        s.last_outcome && s.last_outcome.message ? h('span', { class: 'sub' }, s.last_outcome.message) : null),
-      h('dt', {}, 'Runs'), h('dd', {}, `${fmtCount(s.run_count || 0)} total, ${fmtCount(s.failure_count || 0)} failed`),
+      h('dt', {}, 'Next run'), h('dd', { class: 'next' }, hasNextRun(s)
+        ? [timeEl(s.next_run_at, { relative: 'next' }), ' · ', timeEl(s.next_run_at)]
+        : h('span', { class: 'muted' }, s.enabled === false ? 'none while paused (resume to schedule it)' : '—')),
+      h('dt', {}, 'Last outcome'), h('dd', { class: 'outcome' }, outcomeCell(s.last_outcome, `detail:${id}`)),
+      h('dt', {}, 'Runs'), h('dd', { class: 'counts', title: 'a cancelled run counts as neither' },
+        runCountsText(s)),
       h('dt', {}, 'Created'), h('dd', {}, timeEl(s.created_at), s.created_by ? ` by ${s.created_by}` : ''))));
+    drawLive();
     return true;
   };
 
@@ -282,23 +486,22 @@ export async function detail(main, [id], ctx) {
     if (!ctx.alive) return;
     const runs = listOf(data, 'runs');
     const next = data && data.next_cursor ? data.next_cursor : null;
-    const json = JSON.stringify([runs, next]);
+    const json = JSON.stringify([runs, next, cursors.length]);
     if (json === lastRuns) {
       refreshRelative(main);
       return;
     }
     lastRuns = json;
+    histRuns = runs;
+    // the history has a run the watcher still holds live: let it settle now
+    if (runs.some((r) => watch.runs.has(r.run_id))) watch.wake();
     const oldestFirst = [...runs].reverse();
     charts.replaceChildren(...(runs.length ? [
       barChart('Rows per run', oldestFirst, (r) => r.rows || 0, fmtCount),
       barChart('Duration per run', oldestFirst, (r) => r.duration_secs || 0, fmtDuration),
     ] : []));
-    replaceKeepingFocus(hist, runs.length ? h('table', { class: 'data', id: 'runs' },
-      h('thead', {}, h('tr', {}, ['Started', 'Outcome', 'Trigger reason'].map((t) => h('th', { scope: 'col' }, t)),
-        ['Rows', 'Bytes', 'Duration'].map((t) => h('th', { scope: 'col', class: 'num' }, t)),
-        h('th', { scope: 'col' }, 'Message / error'))),
-      h('tbody', {}, runs.map(runRow)))
-      : h('p', { class: 'empty' }, cursors.length > 1 ? 'No older runs.' : 'No runs yet.'));
+    drawHistRows();
+    drawLive();
     replaceKeepingFocus(pager,
       h('button', { type: 'button', 'data-focus': 'newer', disabled: cursors.length <= 1,
         onclick: () => { cursors.pop(); lastRuns = ''; drawRuns(); } }, '← Newer'),
@@ -307,10 +510,18 @@ export async function detail(main, [id], ctx) {
         onclick: () => { cursors.push(next); lastRuns = ''; drawRuns(); } }, 'Older →'));
   };
 
+  const watch = watchRuns(ctx, {
+    schedule: id,
+    onChange: drawLive,
+    onFinished: () => poll.kick(), // the history and counters have the run now
+  });
+  await watch.first();
   if (await drawSchedule()) await drawRuns();
-  ctx.poll(async () => {
-    if (await drawSchedule()) await drawRuns();
-  }, 4000);
+  if (ctx.alive) {
+    poll = ctx.poll(async () => {
+      if (await drawSchedule()) await drawRuns();
+    }, 4000);
+  }
 }
 
 /* ------------------------------------------------------------ form */

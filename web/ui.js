@@ -1,6 +1,6 @@
 // ui.js — small DOM helpers: element building without innerHTML (every
 // value from the API becomes a text node), times, badges, dialogs.
-import { relTime } from './lib.js';
+import { relTime, messageHead } from './lib.js';
 
 // h('a', {href: '#/x', class: 'c', onclick: fn}, 'text', child, [more])
 export function h(tag, attrs, ...children) {
@@ -70,11 +70,27 @@ export function errorBox(msg) {
   return h('p', { class: 'error-line', role: 'alert' }, msg);
 }
 
+// A message from the server (a run's outcome, an error) in full: the text
+// wraps; a long or multi-line one shows its head and a "show all" toggle
+// (<details>), so nothing is cut for good and nothing is hidden in a tooltip.
+// `key` names it for replaceKeepingFocus, which keeps an opened one open
+// across a live refresh.
+export function messageEl(text, { cls = '', max = 160, key = null } = {}) {
+  const s = String(text ?? '');
+  const { head, more } = messageHead(s, max);
+  if (!more) return h('span', { class: `msg ${cls}`.trim() }, s);
+  return h('details', { class: `msg ${cls}`.trim(), 'data-keep': key },
+    h('summary', {}, h('span', { class: 'msg-head' }, `${head} …`),
+      h('span', { class: 'msg-more' }, ` show all (${s.length} characters)`)),
+    h('div', { class: 'msg-full' }, s));
+}
+
 // Confirmation dialog; resolves true for OK.
-export function confirmDialog(text, okLabel = 'Delete') {
+export function confirmDialog(text, okLabel = 'Delete', cancelLabel = 'Cancel') {
   const dlg = document.getElementById('confirm');
   document.getElementById('confirm-text').textContent = text;
   document.getElementById('confirm-ok').textContent = okLabel;
+  document.getElementById('confirm-cancel').textContent = cancelLabel;
   dlg.returnValue = '';
   return new Promise((resolve) => {
     dlg.addEventListener('close', () => resolve(dlg.returnValue === 'ok'), { once: true });
@@ -90,11 +106,17 @@ export function pageHead(title, sub, ...right) {
 }
 
 // Replaces the children of el, keeping focus on the element with the same
-// data-focus key if one had it (live refresh must not steal the keyboard).
+// data-focus key if one had it (live refresh must not steal the keyboard),
+// and keeping open the <details data-keep=K> that were open.
 export function replaceKeepingFocus(el, ...children) {
   const key = document.activeElement && document.activeElement.dataset
     ? document.activeElement.dataset.focus : null;
+  const open = [...el.querySelectorAll('details[data-keep][open]')].map((d) => d.dataset.keep);
   el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  for (const k of open) {
+    const d = el.querySelector(`details[data-keep="${CSS.escape(k)}"]`);
+    if (d) d.open = true;
+  }
   if (key) {
     const again = el.querySelector(`[data-focus="${CSS.escape(key)}"]`);
     if (again) again.focus();

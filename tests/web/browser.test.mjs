@@ -20,43 +20,24 @@
 // not need the missing routes still runs first.
 //
 // Environment (set by tests/web/CMakeLists.txt): LH_LAKEHOUSE (binary),
-// LH_PG_ENV (tests/servers/pg.sh env file), LH_WEB_DIR, LH_WORK_DIR,
+// LH_PG_ENV (tests/servers/pg.sh env file), LH_WORK_DIR,
 // LH_SCREENSHOT_DIR.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import {
+  env, readEnvFile, psql as psqlAs, serve as serveAt, stopDaemon, launch, newPage as openPage, shot as shotIn,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(path.join(here, '..', 'node', 'package.json'));
-const { chromium } = require('playwright-core');
-
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) throw new Error(`${k} is not set (run through ctest)`);
-  return v;
-};
 const LAKEHOUSE = env('LH_LAKEHOUSE');
-const WEB_DIR = env('LH_WEB_DIR');
 const WORK = env('LH_WORK_DIR');
 const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
-const pg = Object.fromEntries(fs.readFileSync(env('LH_PG_ENV'), 'utf8').split('\n')
-  .filter((l) => l.includes('=')).map((l) => {
-    const i = l.indexOf('=');
-    return [l.slice(0, i), l.slice(i + 1).replace(/^'(.*)'$/, '$1')];
-  }));
+const pg = readEnvFile(env('LH_PG_ENV'));
 
 const log = (...a) => console.log('web_browser:', ...a);
-const children = [];
 let browser = null;
-
-function cleanup() {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-}
-process.on('exit', cleanup);
 
 fs.rmSync(WORK, { recursive: true, force: true });
 fs.mkdirSync(WORK, { recursive: true });
@@ -66,10 +47,7 @@ fs.mkdirSync(SHOTS, { recursive: true });
 
 const TABLE = 'web_customers';
 const NROWS = 37;
-function psql(sql) {
-  execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', pg.PG_SUPER_DSN,
-    '-c', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
+const psql = (sql) => psqlAs(pg.PG_SUPER_DSN, sql);
 psql(`DROP TABLE IF EXISTS ${TABLE};
 CREATE TABLE ${TABLE} (id integer PRIMARY KEY, email text NOT NULL, full_name text, phone text,
   signup_date date, balance numeric(10,2), active boolean);
@@ -86,29 +64,7 @@ const daemonEnv = {
   LAKEHOUSE_SECRET_KEY: 'a1'.repeat(32),
 };
 
-function serve(extra = []) {
-  return new Promise((resolve, reject) => {
-    const c = spawn(LAKEHOUSE, ['serve', '--listen', '127.0.0.1:0', '--data', DATA, ...extra],
-      { env: daemonEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(c);
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`daemon did not start: ${err}`)), 15000);
-    c.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1], proc: c });
-      }
-    });
-    c.stderr.on('data', (d) => {
-      err += d;
-      if (process.env.LH_VERBOSE) process.stderr.write(d);
-    });
-    c.on('exit', (code) => reject(new Error(`daemon exited with ${code}: ${err}`)));
-  });
-}
+const serve = (extra = []) => serveAt(LAKEHOUSE, DATA, daemonEnv, extra, 'web_browser');
 
 const TOKEN = 'web-test-token-7f3a';
 const daemon = await serve();
@@ -122,13 +78,11 @@ async function status(url, opts) {
 // A route exists unless it answers 404 (a 405 or 400 means it is there).
 const missing = [];
 const have = {};
-have.root = (await status(`${daemon.url}/`)) !== 404;
 have.schedules = (await status(`${daemon.url}/api/schedules`)) !== 404;
 have.sql = (await status(`${daemon.url}/api/sql`, {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"sql":"SELECT 1"}',
 })) !== 404;
 have.cron = (await status(`${daemon.url}/api/cron/next?expr=0+2+*+*+*&tz=UTC&count=5`)) !== 404;
-if (!have.root) missing.push('GET / (the daemon does not serve lh_web yet; files served from web/ for this run)');
 if (!have.schedules) missing.push('GET/POST /api/schedules');
 if (!have.sql) missing.push('POST /api/sql');
 if (!have.cron) missing.push('GET /api/cron/next');
@@ -136,40 +90,10 @@ log('routes:', JSON.stringify(have));
 
 /* ------------------------------------------------------------ browser */
 
-browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    // DNS rebinding, simulated: this name resolves to the daemon's address
-    '--host-resolver-rules=MAP rebind.test 127.0.0.1'],
-});
-const userData = path.join(WORK, 'chromium-profile');
-fs.mkdirSync(userData, { recursive: true });
-
-const TYPES = { html: 'text/html', js: 'text/javascript', css: 'text/css', svg: 'image/svg+xml' };
-async function newPage(base) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-GB',
-    timezoneId: 'Europe/Berlin' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  if (!have.root) {
-    // until the server calls lh_web_find: the same files, from web/
-    await page.route(`${base}/**`, async (route) => {
-      const u = new URL(route.request().url());
-      if (u.pathname.startsWith('/api/')) return route.continue();
-      const rel = u.pathname === '/' ? 'index.html' : u.pathname.slice(1);
-      const file = path.join(WEB_DIR, rel);
-      if (!file.startsWith(WEB_DIR + path.sep) || !fs.existsSync(file)) {
-        return route.fulfill({ status: 404, body: 'not found' });
-      }
-      return route.fulfill({ status: 200, contentType: TYPES[path.extname(file).slice(1)] || 'application/octet-stream',
-        body: fs.readFileSync(file) });
-    });
-  }
-  return { page, context, errors };
-}
+browser = await launch([
+  // DNS rebinding, simulated: this name resolves to the daemon's address
+  '--host-resolver-rules=MAP rebind.test 127.0.0.1']);
+const newPage = () => openPage(browser);
 
 // A page from a second loopback port (same site, other origin) that tries
 // every way a browser lets a page send a POST without asking the target
@@ -219,7 +143,7 @@ async function crossOrigin(sched) {
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const evilUrl = `http://127.0.0.1:${server.address().port}/`;
   const before = await (await fetch(`${target}/api/schedules/${sched}/runs`)).json();
-  const { page: p, context } = await newPage(evilUrl);
+  const { page: p, context } = await newPage();
   try {
     await p.goto(evilUrl);
     await p.waitForFunction(() => document.title === 'done', null, { timeout: 30000 });
@@ -259,13 +183,9 @@ async function crossOrigin(sched) {
   log('other origins: nothing fired, nothing read, the rebound name refused');
 }
 
-async function shot(page, name) {
-  await page.waitForTimeout(150); // let the last paint land
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-  log(`screenshot ${name}.png`);
-}
+const shot = (page, name) => shotIn(page, SHOTS, name, log);
 
-const { page, errors } = await newPage(daemon.url);
+const { page, errors } = await newPage();
 const SCHED = 'customers-web';
 const DATASET = 'web_customers_ds';
 const dsnNoPw = pg.PG_USER_DSN.replace(/:[^:@/]*@/, '@');
@@ -430,9 +350,9 @@ try {
 
   /* ---- auth: a daemon with a token asks for it, keeps it for the tab */
   /* one daemon per store (docs/daemon.md): the first one stops first */
-  await new Promise((r) => { daemon.proc.once('exit', r); daemon.proc.kill('SIGTERM'); });
+  await stopDaemon(daemon);
   const secured = await serve(['--token', TOKEN]);
-  const s2 = await newPage(secured.url);
+  const s2 = await newPage();
   await s2.page.goto(`${secured.url}/#/datasets`);
   const dlg = s2.page.locator('#login');
   await dlg.waitFor({ state: 'visible' });

@@ -224,3 +224,81 @@ test('pause/resume body and field matching', () => {
   assert.equal(L.matchField('nope', known), null);
   assert.equal(L.matchField(undefined, known), null);
 });
+
+test('run counters: run_count counts successes only', () => {
+  // the reference keeps successes in run_count and failures in failure_count;
+  // "run_count - failure_count" read -3 for three failures
+  const cases = [
+    [{ run_count: 0, failure_count: 3, consecutive_failures: 3 }, { succeeded: 0, failed: 3, total: 3 },
+      '3 runs: 0 succeeded, 3 failed (3 in a row)'],
+    [{ run_count: 5, failure_count: 1, consecutive_failures: 1 }, { succeeded: 5, failed: 1, total: 6 },
+      '6 runs: 5 succeeded, 1 failed'],
+    [{ run_count: 1, failure_count: 0 }, { succeeded: 1, failed: 0, total: 1 }, '1 run: 1 succeeded, 0 failed'],
+    [{ run_count: 1200, failure_count: 34 }, { succeeded: 1200, failed: 34, total: 1234 },
+      '1,234 runs: 1,200 succeeded, 34 failed'],
+    [{}, { succeeded: 0, failed: 0, total: 0 }, 'none succeeded or failed yet'],
+    [{ run_count: -2, failure_count: null }, { succeeded: 0, failed: 0, total: 0 }, 'none succeeded or failed yet'],
+  ];
+  for (const [s, want, text] of cases) {
+    assert.deepEqual(L.runCounts(s), want, JSON.stringify(s));
+    assert.equal(L.runCountsText(s), text, JSON.stringify(s));
+  }
+});
+
+test('a paused schedule has no next run', () => {
+  assert.equal(L.hasNextRun({ enabled: false, next_run_at: '2026-11-24T12:00:00Z' }), false);
+  assert.equal(L.hasNextRun({ enabled: true, next_run_at: '2026-11-24T12:00:00Z' }), true);
+  assert.equal(L.hasNextRun({ enabled: true, next_run_at: null }), false);
+});
+
+test('outcome kinds and health: a cancelled run is not a failure', () => {
+  const cases = [
+    [null, 'never'],
+    [{ success: true, message: 'rows=3' }, 'ok'],
+    [{ success: false, message: 'password authentication failed' }, 'failed'],
+    [{ success: false, message: 'cancelled by the API after 12 s' }, 'cancelled'],
+    [{ success: false, status: 'cancelled', message: 'stopped' }, 'cancelled'],
+    [{ success: false, status: 'timeout', message: 'cancelled: timeout' }, 'failed'],
+  ];
+  for (const [o, want] of cases) assert.equal(L.outcomeKind(o), want, JSON.stringify(o));
+  assert.equal(L.scheduleHealth({ enabled: true, consecutive_failures: 0,
+    last_outcome: { success: false, status: 'cancelled' } }).key, 'healthy');
+});
+
+test('message head: whole when short, cut on a word with the rest on demand', () => {
+  assert.deepEqual(L.messageHead('table t not found'), { head: 'table t not found', more: false });
+  const long = `connection failed: ${'word '.repeat(60)}end`;
+  const m = L.messageHead(long, 80);
+  assert.equal(m.more, true);
+  assert.ok(m.head.length <= 80 && long.startsWith(m.head), m.head);
+  assert.doesNotMatch(m.head, /\s$/);
+  assert.deepEqual(L.messageHead('first line\nsecond line'), { head: 'first line', more: true });
+  assert.deepEqual(L.messageHead(''), { head: '', more: false });
+  assert.deepEqual(L.messageHead(null), { head: '', more: false });
+});
+
+test('live runs: state, rate, progress, ETA', () => {
+  const run = { run_id: 'r1', state: 'running', phase: 'reading', rows: 12345, bytes: 678901,
+    estimated_rows: 1000000, rows_per_sec: 4567.8, elapsed_secs: 12.3, cancel_requested: false };
+  assert.equal(L.runLiveText(run),
+    'reading · 12,345 of ~1,000,000 rows (1.2 %) · 663 KiB · 4,568 rows/s · 12 s elapsed · about 3 min 36 s left');
+  assert.deepEqual(L.runStateLabel(run), { key: 'running', label: 'running · reading' });
+  assert.deepEqual(L.runStateLabel({ ...run, cancel_requested: true }), { key: 'cancelling', label: 'cancelling…' });
+  assert.deepEqual(L.runStateLabel({ ...run, state: 'cancelled', cancel_requested: true }),
+    { key: 'cancelled', label: 'cancelled' });
+  assert.deepEqual(L.runStateLabel({ state: 'failed', status: 'timeout' }), { key: 'bad', label: 'timed out' });
+  assert.deepEqual(L.runStateLabel({ state: 'queued' }), { key: 'queued', label: 'queued' });
+  assert.equal(L.runIsLive(run), true);
+  assert.equal(L.runIsLive({ state: 'succeeded' }), false);
+  // no estimate: no %, no ETA
+  assert.equal(L.runProgress({ ...run, estimated_rows: null }), null);
+  assert.equal(L.runLiveText({ ...run, estimated_rows: null, bytes: 0 }),
+    'reading · 12,345 rows · 4,568 rows/s · 12 s elapsed');
+  // past a stale estimate: 100 %, no ETA; nothing read yet: no ETA
+  assert.deepEqual(L.runProgress({ ...run, rows: 2000000 }), { pct: 100, etaSecs: null });
+  assert.deepEqual(L.runProgress({ ...run, rows: 0, rows_per_sec: 0 }), { pct: 0, etaSecs: null });
+  assert.equal(L.runProgress({ ...run, rows: 500000, rows_per_sec: 1000 }).etaSecs, 500);
+  for (const [v, want] of [[4567.8, '4,568 rows/s'], [2.25, '2.3 rows/s'], [0, '0.0 rows/s'], [null, '—']]) {
+    assert.equal(L.fmtRate(v), want);
+  }
+});
