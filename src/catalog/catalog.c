@@ -15,11 +15,18 @@
  * duplicates behind. A crash between the swap and those effects leaves at
  * worst unreferenced objects (garbage, never a broken version) or a missing
  * event.
+ *
+ * Threads: struct lh_catalog is the store set (thread-safe, store.h) and
+ * settings written at open, plus the back-off seed, an atomic. Every call
+ * keeps its tree, buffers and record to itself, so one catalog serves any
+ * number of threads at once; the compare-and-swap orders their updates of
+ * one record exactly as it orders two processes'.
  */
 #include "catalog.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,7 +40,7 @@ struct lh_catalog {
     struct lh_store *primary;
     unsigned keep, retries;
     size_t max_record;
-    uint64_t seed;
+    _Atomic uint64_t seed; /* the only field written after open */
 };
 
 enum lh_status lh_catalog_open(struct lh_store_set *set, const struct lh_catalog_options *opt,
@@ -48,7 +55,7 @@ enum lh_status lh_catalog_open(struct lh_store_set *set, const struct lh_catalog
     c->keep = opt && opt->keep_versions ? opt->keep_versions : 5;
     c->retries = opt && opt->max_retries ? opt->max_retries : 200;
     c->max_record = opt && opt->max_record ? opt->max_record : (16u << 20);
-    c->seed = (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32);
+    atomic_init(&c->seed, (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32));
     *out = c;
     return LH_OK;
 }
@@ -215,9 +222,15 @@ typedef enum lh_status (*mutate_fn)(json_t *rec, bool is_new, void *ctx, struct 
 
 static void backoff(struct lh_catalog *cat, unsigned attempt)
 {
-    cat->seed = cat->seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    /* splitmix64 over an atomic Weyl sequence: threads that collide on one
+     * record draw different pauses */
+    uint64_t z = atomic_fetch_add(&cat->seed, UINT64_C(0x9e3779b97f4a7c15)) +
+                 UINT64_C(0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
     unsigned cap = attempt < 8 ? (200u << attempt) : 50000u; /* microseconds */
-    struct timespec ts = {0, (long)((cat->seed >> 33) % cap) * 1000L};
+    struct timespec ts = {0, (long)(z % cap) * 1000L};
     nanosleep(&ts, NULL);
 }
 

@@ -16,7 +16,11 @@
  * last N versions, default 5) deletes objects no kept version references,
  * after the record no longer points at them.
  *
- * Thread safety: a catalog is used by one thread at a time (like its store).
+ * Threads: a catalog may be called from any number of threads at once
+ * (its store set may too, store.h); one serves a whole daemon. There is no
+ * cache: every read goes to the store, so a record changed by another
+ * process is seen at once. A struct lh_catalog_record belongs to its
+ * caller.
  */
 #ifndef LH_CATALOG_H
 #define LH_CATALOG_H

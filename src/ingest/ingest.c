@@ -32,7 +32,7 @@
  * closes.
  *
  * Lease: before the first part, the run writes {run dir}/_lease.json with an
- * expiry, and a heartbeat thread (its own store handle, lh_store_dup)
+ * expiry, and a heartbeat thread (on the run's store: stores are thread-safe)
  * rewrites it every ttl/4. The sweep (lh_ingest_sweep, run at the start of
  * every run) removes the parts, pending writes and empty directories of
  * runs whose lease expired; a live run's are never touched. A run whose
@@ -365,7 +365,7 @@ struct part {
 
 /* The run's lease (see the top of the file). */
 struct lease {
-    struct lh_store *st; /* the heartbeat thread's own handle */
+    struct lh_store *st; /* the run's primary store (borrowed) */
     char key[LH_STORE_KEY_MAX];
     char run_id[128];
     int64_t ttl_ms, started_us;
@@ -563,9 +563,8 @@ static enum lh_status lease_begin(struct run *r, const char *run_id, struct lh_e
     snprintf(l->run_id, sizeof l->run_id, "%s", run_id);
     l->ttl_ms = lease_ttl_ms();
     l->started_us = lh_time_wall_us();
-    enum lh_status s = lh_store_dup(r->primary, &l->st, err);
-    if (s == LH_OK)
-        s = lease_write(l, l->st, err);
+    l->st = r->primary; /* borrowed: a store serves both threads */
+    enum lh_status s = lease_write(l, l->st, err);
     if (s != LH_OK) {
         lh_error_prefix(err, "cannot write the run lease");
         return s;
@@ -628,7 +627,6 @@ static void lease_end(struct lease *l, struct lh_store *st)
                     l->key, e.msg);
         l->written = false;
     }
-    lh_store_close(l->st);
     l->st = NULL;
 }
 

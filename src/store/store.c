@@ -13,6 +13,7 @@
 #include "store_int.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,12 +369,6 @@ enum lh_status lh_store_sweep(struct lh_store *st, const char *prefix, lh_store_
     return tidy(st, st->vt->sweep(st, prefix, dead, ctx, stats, err), err);
 }
 
-enum lh_status lh_store_dup(const struct lh_store *st, struct lh_store **out, struct lh_error *err)
-{
-    *out = NULL;
-    return tidy(st, st->vt->dup(st, out, err), err);
-}
-
 enum lh_status lh_store_upload_begin(struct lh_store *st, const char *key,
                                      struct lh_store_upload **up, struct lh_error *err)
 {
@@ -419,8 +414,10 @@ struct lh_store_set {
     char *root;
     bool root_is_s3;
     struct lh_store_options opt;
+    pthread_mutex_t mu; /* b, n, cap (see the top) */
     struct bucket *b;
     size_t n, cap;
+    struct lh_store *primary; /* set at open, never changes */
 };
 
 static enum lh_status set_add(struct lh_store_set *set, const char *name, struct lh_store *st,
@@ -554,6 +551,7 @@ enum lh_status lh_store_set_open(const char *root, const char *config_path,
     struct lh_store_set *set = calloc(1, sizeof *set);
     if (!set)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    pthread_mutex_init(&set->mu, NULL);
     if (opt)
         set->opt = *opt;
     set->root = strdup(root);
@@ -578,6 +576,7 @@ enum lh_status lh_store_set_open(const char *root, const char *config_path,
             goto fail;
         }
     }
+    set->primary = set_find(set, "primary");
     *out = set;
     return LH_OK;
 fail:
@@ -595,6 +594,7 @@ void lh_store_set_close(struct lh_store_set *set)
     }
     free(set->b);
     free(set->root);
+    pthread_mutex_destroy(&set->mu);
     free(set);
 }
 
@@ -605,27 +605,30 @@ enum lh_status lh_store_set_get(struct lh_store_set *set, const char *bucket, st
     enum lh_status s = lh_store_name_check(bucket, err);
     if (s != LH_OK)
         return s;
+    /* opening a derived bucket is a mkdir or nothing at all: done under the
+     * lock, so two threads asking for a new bucket get the same store */
+    pthread_mutex_lock(&set->mu);
     struct lh_store *st = set_find(set, bucket);
-    if (st) {
-        *out = st;
-        return LH_OK;
-    }
+    if (st)
+        goto done;
     s = open_derived(set, bucket, &st, err);
     if (s != LH_OK) {
         if (err && !set->root_is_s3)
             cut_dir(err->msg, sizeof err->msg, set->root);
-        return s;
+        goto done;
     }
     s = set_add(set, bucket, st, err);
     if (s != LH_OK) {
         lh_store_close(st);
-        return s;
+        st = NULL;
     }
+done:
+    pthread_mutex_unlock(&set->mu);
     *out = st;
-    return LH_OK;
+    return s;
 }
 
 struct lh_store *lh_store_set_primary(struct lh_store_set *set)
 {
-    return set_find(set, "primary");
+    return set->primary;
 }

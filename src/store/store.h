@@ -26,9 +26,18 @@
  *     docs/catalog.md).
  *
  * Keys are validated on every operation (lh_store_key_check).
- * Thread safety: a store may be used by one thread at a time; open one per
- * thread for parallel work (objects are cheap). Processes may share the
- * same directory or bucket freely.
+ *
+ * Threads: a store, and a store set with every bucket in it, may be called
+ * from any number of threads at once; one of each serves a whole daemon.
+ * Nothing of a call is kept in the store (keys, errors, lists and tokens
+ * are the caller's). The local backend has no state past its directory
+ * name; the S3 backend lends each call a curl handle from a small pool
+ * whose handles share connections, DNS and TLS sessions, so N threads make
+ * N requests at once. What is per object stays one thread at a time: an
+ * upload (struct lh_store_upload) belongs to the thread writing it, a list
+ * to its caller. A lease (below) may be renewed from one thread while
+ * others use its store. Processes may share the same directory or bucket
+ * freely.
  */
 #ifndef LH_STORE_H
 #define LH_STORE_H
@@ -161,11 +170,6 @@ enum lh_status lh_store_sweep(struct lh_store *st, const char *prefix, lh_store_
                               void *ctx, struct lh_store_sweep_stats *stats,
                               struct lh_error *err) LH_NODISCARD;
 
-/* A second handle on the same bucket with the same options, for another
- * thread (a store is used by one thread at a time). Close with lh_store_close. */
-enum lh_status lh_store_dup(const struct lh_store *st, struct lh_store **out,
-                            struct lh_error *err) LH_NODISCARD;
-
 /* Key rules: 1..LH_STORE_KEY_MAX bytes, no leading '/', no empty, "." or
  * ".." segment, no control characters or backslash, no trailing '/'. */
 enum lh_status lh_store_key_check(const char *key, struct lh_error *err) LH_NODISCARD;
@@ -213,7 +217,9 @@ struct lh_store *lh_store_set_primary(struct lh_store_set *set);
  *     expired. Without conditional writes enforced by the server and with
  *     clocks that disagree by more than the ttl this is best effort (see
  *     docs/daemon.md).
- * The lease uses st (borrowed) from the thread that acquired it. */
+ * The lease uses st (borrowed; st may serve other threads meanwhile). A
+ * lease object is called from one thread at a time (its holder's
+ * heartbeat), like an upload. */
 struct lh_store_lease;
 /* LH_E_EXISTS when another process holds it: holder (may be NULL)
  * receives the holder's owner text (one line, cut to holder_cap).

@@ -478,7 +478,11 @@ static void killed_upload(struct fx *f, const char *key)
         struct lh_error e;
         static uint8_t chunk[1 << 20];
         memset(chunk, 'x', sizeof chunk);
-        if (lh_store_dup(f->st, &st, &e) != LH_OK || lh_store_upload_begin(st, key, &up, &e) != LH_OK)
+        /* a store of its own: the parent's S3 connections stay the parent's */
+        struct lh_store_options o = s3_opts(f);
+        if (lh_store_open(f->s3 ? lh_store_url(f->st) : f->dir, f->s3 ? &o : NULL, &st, &e) !=
+                LH_OK ||
+            lh_store_upload_begin(st, key, &up, &e) != LH_OK)
             _exit(2);
         for (int i = 0; i < 9; i++)
             if (lh_store_upload_write(up, chunk, sizeof chunk, &e) != LH_OK)
