@@ -222,7 +222,7 @@ static void raise_nofile(void)
 struct lh_app {
     const struct lh_app_config *cfg;
     struct lh_schedule_key key;
-    struct lh_store_set *sched_set, *main_set, *lease_set;
+    struct lh_store_set *set; /* the daemon's one store set: every thread uses it */
     struct heartbeat hb;
     char instance[LH_DAEMON_INSTANCE_MAX];
     int64_t started_us;
@@ -261,16 +261,14 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
     /* the same key rule as `lakehouse schedule`: LAKEHOUSE_SECRET_KEY, else
      * the key file (secret_key_path / LAKEHOUSE_SECRET_KEY_FILE / default) */
     if ((s = lh_schedule_key_resolve(cfg->secret_key_path, &app->key, err)) != LH_OK ||
-        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->sched_set, err)) != LH_OK ||
-        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->main_set, err)) != LH_OK ||
-        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->lease_set, err)) != LH_OK)
+        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->set, err)) != LH_OK)
         goto fail;
     /* one daemon per store, before anything is written to it */
     {
         char owner[1024], holder[1024], line[600];
         lh_daemon_instance_make(app->instance);
         lh_daemon_owner_text(app->instance, app->started_us, NULL, owner, sizeof owner);
-        s = lh_store_lease_acquire(lh_store_set_primary(app->lease_set), LH_DAEMON_LEASE, owner,
+        s = lh_store_lease_acquire(lh_store_set_primary(app->set), LH_DAEMON_LEASE, owner,
                                    cfg->lease_ttl_secs, &app->hb.lease, holder, sizeof holder,
                                    err);
         if (s == LH_E_EXISTS) {
@@ -295,17 +293,21 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
     /* a run the store cannot write (a full disk) is kept in memory and
      * written when space returns, never lost */
     struct lh_schedule_store_options sso = {.key = &app->key, .keep_unrecorded = true};
-    if ((s = lh_schedule_store_open(lh_store_set_primary(app->sched_set), &sso, &app->ss, err)) !=
+    if ((s = lh_schedule_store_open(lh_store_set_primary(app->set), &sso, &app->ss, err)) !=
         LH_OK)
         goto fail;
     for (size_t i = 0; lh_schedule_store_problem(app->ss, i); i++)
         lh_warn("serve: skipped: %s", lh_schedule_store_problem(app->ss, i));
     if ((s = lh_app_metrics_create(&app->metrics, err)) != LH_OK)
         goto fail;
-    sweep_all(app->main_set, cfg->sweep_after_secs < 0 ? 600 : cfg->sweep_after_secs);
-    iceberg_sync_all(app->main_set, cfg->keep_versions);
+    sweep_all(app->set, cfg->sweep_after_secs < 0 ? 600 : cfg->sweep_after_secs);
+    iceberg_sync_all(app->set, cfg->keep_versions);
 
-    app->jobs = (struct lh_app_jobs){root, cfg->buckets_config, app->metrics, cfg->keep_versions};
+    app->jobs = (struct lh_app_jobs){.root = root,
+                                     .buckets_config = cfg->buckets_config,
+                                     .metrics = app->metrics,
+                                     .keep_versions = cfg->keep_versions,
+                                     .set = app->set};
     unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */
     {
         int64_t v;
@@ -368,13 +370,18 @@ struct lh_app_runner *lh_app_runner_of(struct lh_app *app)
     return app ? app->runner : NULL;
 }
 
+struct lh_store_set *lh_app_store(struct lh_app *app)
+{
+    return app ? app->set : NULL;
+}
+
 void lh_app_announce(struct lh_app *app, const char *address, bool auth)
 {
     struct lh_error err;
     char owner[1024];
     lh_daemon_owner_text(app->instance, app->started_us, address, owner, sizeof owner);
     heartbeat_owner(&app->hb, owner);
-    if (lh_daemon_file_write(lh_store_set_primary(app->main_set), address, auth, app->instance,
+    if (lh_daemon_file_write(lh_store_set_primary(app->set), address, auth, app->instance,
                              &err) != LH_OK)
         lh_warn("serve: cannot write %s (the CLI will not find this daemon): %s", LH_DAEMON_FILE,
                 err.msg);
@@ -422,14 +429,12 @@ void lh_app_destroy(struct lh_app *app)
     if (app->sched)
         lh_scheduler_stop(app->sched, 0);
     if (app->wrote_file)
-        lh_daemon_file_remove(lh_store_set_primary(app->main_set), app->instance);
+        lh_daemon_file_remove(lh_store_set_primary(app->set), app->instance);
     lh_schedule_store_close(app->ss);
     heartbeat_stop(&app->hb);
     lh_store_lease_release(app->hb.lease); /* last: nothing of ours writes the store now */
-    lh_store_set_close(app->lease_set);
     lh_app_metrics_destroy(app->metrics);
-    lh_store_set_close(app->main_set);
-    lh_store_set_close(app->sched_set);
+    lh_store_set_close(app->set);
     lh_schedule_wipe(&app->key, sizeof app->key);
     free(app);
 }

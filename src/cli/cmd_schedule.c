@@ -800,7 +800,7 @@ static int run_inline(struct lh_schedule_store *ss, const struct lh_schedule *d,
     enum lh_status s = lh_schedule_dsn_reveal(d, lh_schedule_store_key(ss), dsn,
                                               LH_SCHEDULE_DSN_MAX, &err);
     if (s == LH_OK) {
-        struct lh_app_jobs env = {root, config, NULL, 0};
+        struct lh_app_jobs env = {.root = root, .buckets_config = config};
         s = lh_app_ingest_def(&env, d, dsn, rec->run_id,
                                d->timeout_secs > 0 ? d->timeout_secs * 1000 : 0, NULL, NULL, res,
                                &err);
