@@ -68,37 +68,37 @@ static void iceberg_sync_all(struct lh_store_set *set, unsigned keep_versions)
 }
 
 /* Removes the parts of runs that never published, for every dataset
- * directory in the store (datasets/{name}/...). */
+ * with objects in the store (ingest knows where they are). */
+struct sweep_tally {
+    struct lh_store_set *set;
+    int64_t older_than;
+    size_t datasets, total;
+};
+
+static bool sweep_one(void *ctx, const char *name)
+{
+    struct sweep_tally *t = ctx;
+    struct lh_error err;
+    size_t deleted = 0;
+    t->datasets++;
+    if (lh_ingest_sweep(t->set, name, t->older_than, &deleted, &err) != LH_OK)
+        lh_warn("serve: sweep of dataset %s: %s", name, err.msg);
+    t->total += deleted;
+    if (deleted)
+        lh_info("serve: swept %zu leftover object(s) of dataset %s", deleted, name);
+    return true;
+}
+
 static void sweep_all(struct lh_store_set *set, int64_t older_than)
 {
-    struct lh_store_list l;
+    struct sweep_tally t = {.set = set, .older_than = older_than};
     struct lh_error err;
-    if (lh_store_list(lh_store_set_primary(set), "datasets/", &l, &err) != LH_OK) {
+    if (lh_ingest_dataset_each(set, sweep_one, &t, &err) != LH_OK) {
         lh_warn("serve: sweep: %s", err.msg);
         return;
     }
-    size_t total = 0, datasets = 0;
-    char last[LH_STORE_KEY_MAX] = "";
-    for (size_t i = 0; i < l.count; i++) {
-        const char *k = l.items[i].key + strlen("datasets/");
-        size_t n = strcspn(k, "/");
-        if (!k[n] || n == 0 || n >= sizeof last)
-            continue;
-        if (strlen(last) == n && memcmp(last, k, n) == 0)
-            continue;
-        memcpy(last, k, n);
-        last[n] = '\0';
-        size_t deleted = 0;
-        datasets++;
-        if (lh_ingest_sweep(set, last, older_than, &deleted, &err) != LH_OK)
-            lh_warn("serve: sweep of dataset %s: %s", last, err.msg);
-        total += deleted;
-        if (deleted)
-            lh_info("serve: swept %zu leftover object(s) of dataset %s", deleted, last);
-    }
-    lh_store_list_free(&l);
-    lh_info("serve: start-up sweep: %zu dataset(s), %zu leftover object(s) removed", datasets,
-            total);
+    lh_info("serve: start-up sweep: %zu dataset(s), %zu leftover object(s) removed", t.datasets,
+            t.total);
 }
 
 /* Sets the next-run gauges of every schedule (the scheduler's events keep

@@ -1463,6 +1463,31 @@ done:
     return s;
 }
 
+enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_dataset_fn fn,
+                                      void *ctx, struct lh_error *err)
+{
+    static const char prefix[] = "datasets/";
+    struct lh_store_list l;
+    enum lh_status s = lh_store_list(lh_store_set_primary(set), prefix, &l, err);
+    if (s != LH_OK)
+        return s;
+    char last[LH_STORE_KEY_MAX] = "";
+    for (size_t i = 0; i < l.count; i++) { /* sorted: one dataset's keys are together */
+        const char *k = l.items[i].key + sizeof prefix - 1;
+        size_t n = strcspn(k, "/");
+        if (!k[n] || n == 0 || n >= sizeof last)
+            continue;
+        if (strlen(last) == n && memcmp(last, k, n) == 0)
+            continue;
+        memcpy(last, k, n);
+        last[n] = '\0';
+        if (!fn(ctx, last))
+            break;
+    }
+    lh_store_list_free(&l);
+    return LH_OK;
+}
+
 const char *lh_ingest_phase_name(enum lh_ingest_phase p)
 {
     switch (p) {

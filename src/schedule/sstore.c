@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SCHEDULES_PREFIX "_schedules/"
 #define RUNS_PREFIX "_runs/"
 #define MAX_PROBLEMS 64
 #define STRIPES 64
@@ -156,9 +157,28 @@ static void clear_problems(struct lh_schedule_store *ss)
     ss->nprob = 0;
 }
 
+size_t lh_sched_store_key(const char *id, char *out, size_t cap)
+{
+    static const char prefix[] = SCHEDULES_PREFIX, suffix[] = ".json";
+    size_t n = id ? strlen(id) : 0;
+    size_t total = sizeof prefix - 1 + n + sizeof suffix - 1;
+    if (n == 0 || n > 200 || total + 1 > cap)
+        return 0;
+    memcpy(out, prefix, sizeof prefix - 1);
+    char *p = out + sizeof prefix - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        p[i] = ok ? (char)c : '_';
+    }
+    memcpy(p + n, suffix, sizeof suffix);
+    return total;
+}
+
 static enum lh_status sched_key(const char *id, char *key, size_t cap, struct lh_error *err)
 {
-    if (lh_store_schedule_key(id, key, cap) == 0)
+    if (lh_sched_store_key(id, key, cap) == 0)
         return lh_error_set(err, LH_E_INVAL, "id: '%s' is empty or longer than %d bytes", id,
                             LH_SCHEDULE_ID_MAX);
     return LH_OK;
@@ -170,7 +190,7 @@ static enum lh_status runs_prefix(const char *id, char *out, size_t cap, struct 
     char k[LH_STORE_KEY_MAX];
     if (sched_key(id, k, sizeof k, err) != LH_OK)
         return LH_E_INVAL;
-    const char *safe = k + strlen("_schedules/");
+    const char *safe = k + strlen(SCHEDULES_PREFIX);
     int n = snprintf(out, cap, RUNS_PREFIX "%.*s/", (int)(strlen(safe) - strlen(".json")), safe);
     if (n < 0 || (size_t)n >= cap)
         return lh_error_set(err, LH_E_INVAL, "id too long");
@@ -195,7 +215,7 @@ static enum lh_status load_one(struct lh_schedule_store *ss, struct lh_store *st
     if (s != LH_OK)
         return s;
     char want[LH_STORE_KEY_MAX];
-    if (lh_store_schedule_key(e->def.id, want, sizeof want) == 0 || strcmp(want, key) != 0)
+    if (lh_sched_store_key(e->def.id, want, sizeof want) == 0 || strcmp(want, key) != 0)
         return lh_error_set(err, LH_E_FORMAT, "id '%s' does not belong in this file", e->def.id);
     if (sealed) {
         struct lh_buf out;
@@ -232,7 +252,7 @@ static enum lh_status load_all(struct lh_schedule_store *ss, struct lh_store *st
                                size_t *nout, struct lh_error *err)
 {
     struct lh_store_list l;
-    enum lh_status s = lh_store_list(st, "_schedules/", &l, err);
+    enum lh_status s = lh_store_list(st, SCHEDULES_PREFIX, &l, err);
     if (s != LH_OK)
         return s;
     struct ent **v = calloc(l.count ? l.count : 1, sizeof *v);

@@ -306,17 +306,16 @@ static enum lh_status bucket_resolve(struct lh_sql_engine *e, const char *bucket
         return s;
     snprintf(bd->name, sizeof bd->name, "%s", bucket);
     const char *url = lh_store_url(st);
-    if (strcmp(lh_store_kind(st), "local") == 0) {
-        const char *dir = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
-        char *real = realpath(dir, NULL);
-        if (!real)
-            return lh_error_errno(err, errno, "bucket %s: directory %s", bucket, dir);
-        snprintf(bd->dir, sizeof bd->dir, "%s", real);
-        free(real);
+    s = lh_store_local_dir(st, bd->dir, sizeof bd->dir, err);
+    if (s == LH_OK) { /* plain files DuckDB opens where they are */
         bd->remote = false;
         return LH_OK;
     }
-    /* S3: <cache>/<first 16 hex of sha256(url)>/<key> */
+    if (s != LH_E_UNSUPPORTED) {
+        lh_error_prefix(err, "bucket %s", bucket);
+        return s;
+    }
+    /* remote (S3): <cache>/<first 16 hex of sha256(url)>/<key> */
     char h[65];
     lh_sha256_hex(url, strlen(url), h);
     h[16] = '\0';

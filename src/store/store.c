@@ -82,25 +82,6 @@ enum lh_status lh_store_name_check(const char *name, struct lh_error *err)
     return LH_OK;
 }
 
-size_t lh_store_schedule_key(const char *id, char *out, size_t cap)
-{
-    static const char prefix[] = "_schedules/", suffix[] = ".json";
-    size_t n = id ? strlen(id) : 0;
-    size_t total = sizeof prefix - 1 + n + sizeof suffix - 1;
-    if (n == 0 || n > 200 || total + 1 > cap)
-        return 0;
-    memcpy(out, prefix, sizeof prefix - 1);
-    char *p = out + sizeof prefix - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)id[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        p[i] = ok ? (char)c : '_';
-    }
-    memcpy(p + n, suffix, sizeof suffix);
-    return total;
-}
-
 /* ------------------------------------------------------------------ lists */
 
 bool lh_store_list_add(struct lh_store_list *l, const char *key, size_t klen, uint64_t size)
@@ -207,6 +188,47 @@ const char *lh_store_kind(const struct lh_store *st)
 const char *lh_store_url(const struct lh_store *st)
 {
     return st->url;
+}
+
+static enum lh_status into(struct lh_buf *b, char *out, size_t cap, struct lh_error *err)
+{
+    lh_buf_cstr(b);
+    enum lh_status s = LH_OK;
+    if (!lh_buf_ok(b) || b->len >= cap)
+        s = lh_error_set(err, LH_E_TOOBIG, "store location longer than %zu bytes", cap);
+    else
+        memcpy(out, b->data, b->len + 1);
+    lh_buf_reset(b);
+    return s;
+}
+
+enum lh_status lh_store_location(const struct lh_store *st, char *out, size_t cap,
+                                 struct lh_error *err)
+{
+    struct lh_buf b;
+    lh_buf_init(&b, 16384);
+    enum lh_status s = st->vt->location(st, &b, err);
+    if (s != LH_OK) {
+        lh_buf_reset(&b);
+        return s;
+    }
+    return into(&b, out, cap, err);
+}
+
+enum lh_status lh_store_local_dir(const struct lh_store *st, char *out, size_t cap,
+                                  struct lh_error *err)
+{
+    if (!st->vt->local_dir)
+        return lh_error_set(err, LH_E_UNSUPPORTED, "%s is not a directory on this machine",
+                            st->url);
+    struct lh_buf b;
+    lh_buf_init(&b, 16384);
+    enum lh_status s = st->vt->local_dir(st, &b, err);
+    if (s != LH_OK) {
+        lh_buf_reset(&b);
+        return s;
+    }
+    return into(&b, out, cap, err);
 }
 
 /* Removes every occurrence of dir (followed by '/', or whole) from msg,

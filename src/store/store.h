@@ -72,9 +72,25 @@ struct lh_store_options {
 enum lh_status lh_store_open(const char *url, const struct lh_store_options *opt,
                              struct lh_store **out, struct lh_error *err) LH_NODISCARD;
 void lh_store_close(struct lh_store *st);
-/* "local" or "s3"; the URL it was opened with (borrowed). */
+/* "local" or "s3" (for messages and logs: modules do not branch on it);
+ * the URL it was opened with (borrowed). */
 const char *lh_store_kind(const struct lh_store *st);
 const char *lh_store_url(const struct lh_store *st);
+
+/* Where readers outside lakehouse (DuckDB, Iceberg engines) find this
+ * bucket's objects; a caller never parses the URL or asks for the kind.
+ * lh_store_location: the bucket's root as a URI, without a trailing '/':
+ *   "file:///abs/dir" (the real path, bytes outside [A-Za-z0-9._~/-]
+ *   percent-encoded) or "s3://bucket[/prefix]"; a key K is at root + "/" + K.
+ * lh_store_local_dir: the absolute real directory when the objects are
+ *   plain files on this machine (a key K is the file dir + "/" + K);
+ *   LH_E_UNSUPPORTED for a remote bucket (S3).
+ * Both: LH_E_TOOBIG when it does not fit in cap, an error of the file
+ * system when a local directory cannot be resolved. */
+enum lh_status lh_store_location(const struct lh_store *st, char *out, size_t cap,
+                                 struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_store_local_dir(const struct lh_store *st, char *out, size_t cap,
+                                  struct lh_error *err) LH_NODISCARD;
 
 /* Reads a whole object up to max bytes (0 = LH_STORE_GET_DEFAULT_MAX;
  * LH_E_TOOBIG past it, LH_E_NOTFOUND when absent). *out is NUL-terminated
@@ -176,11 +192,6 @@ enum lh_status lh_store_key_check(const char *key, struct lh_error *err) LH_NODI
 /* A name usable as one key segment (dataset names, index names): 1..200
  * bytes of [A-Za-z0-9._-], not starting with '.'. */
 enum lh_status lh_store_name_check(const char *name, struct lh_error *err) LH_NODISCARD;
-/* The schedule key of the seed: "_schedules/{id}.json" with every byte
- * outside [A-Za-z0-9_-] replaced by '_' (ids longer than 200 bytes are
- * rejected). Returns the length written, 0 when it does not fit or the id
- * is empty/too long. */
-size_t lh_store_schedule_key(const char *id, char *out, size_t cap);
 
 /* ---------------------------------------------------------- named buckets */
 

@@ -543,6 +543,38 @@ static void local_upload_abort(struct lh_store_upload *u)
     free(up);
 }
 
+static enum lh_status local_dir(const struct lh_store *st, struct lh_buf *b, struct lh_error *err)
+{
+    const struct local *l = (const struct local *)st;
+    char *abs = realpath(l->root, NULL);
+    if (!abs)
+        return lh_error_errno(err, errno, "store directory %s", l->root);
+    lh_buf_append_str(b, abs);
+    free(abs);
+    return LH_OK;
+}
+
+static enum lh_status local_location(const struct lh_store *st, struct lh_buf *b,
+                                     struct lh_error *err)
+{
+    struct lh_buf d;
+    lh_buf_init(&d, 16384);
+    enum lh_status s = local_dir(st, &d, err);
+    if (s == LH_OK) {
+        lh_buf_cstr(&d);
+        lh_buf_append_str(b, "file://");
+        for (const unsigned char *p = d.data; p && *p; p++) {
+            if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                strchr("._~/-", *p))
+                lh_buf_append_u8(b, *p);
+            else
+                lh_buf_printf(b, "%%%02X", *p);
+        }
+    }
+    lh_buf_reset(&d);
+    return s;
+}
+
 static const struct lh_store_vt local_vt = {
     .kind = "local",
     .close = local_close,
@@ -559,6 +591,8 @@ static const struct lh_store_vt local_vt = {
     .upload_commit = local_upload_commit,
     .upload_abort = local_upload_abort,
     .sweep = local_sweep,
+    .location = local_location,
+    .local_dir = local_dir,
 };
 
 static enum lh_status local_open_at(const char *url, const char *dir, struct lh_store **out,

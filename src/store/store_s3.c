@@ -1145,6 +1145,15 @@ fail:
     return rc;
 }
 
+static enum lh_status s3_location(const struct lh_store *st, struct lh_buf *b,
+                                  struct lh_error *err)
+{
+    (void)err;
+    const struct s3 *s = (const struct s3 *)st;
+    lh_buf_printf(b, "s3://%s%s%s", s->bucket, *s->prefix ? "/" : "", s->prefix);
+    return LH_OK;
+}
+
 static const struct lh_store_vt s3_vt = {
     .kind = "s3",
     .close = s3_close,
@@ -1161,6 +1170,7 @@ static const struct lh_store_vt s3_vt = {
     .upload_commit = s3_upload_commit,
     .upload_abort = s3_upload_abort,
     .sweep = s3_sweep,
+    .location = s3_location,
 };
 
 static char *dup_or_env(const char *v, const char *env)

@@ -266,34 +266,37 @@ static void test_bad_keys(void **state)
     OK(lh_store_put(f->st, "ok/.hidden-but-fine", "x", 1, &e_));
 }
 
+/* Where outside readers find the objects: a URI for every backend, a
+ * directory only where the objects are files on this machine. */
+static void test_location(void **state)
+{
+    struct fx *f = *state;
+    char loc[2048], dir[2048];
+    struct lh_error err;
+    OK(lh_store_location(f->st, loc, sizeof loc, &e_));
+    enum lh_status s = lh_store_local_dir(f->st, dir, sizeof dir, &err);
+    if (f->s3) {
+        assert_string_equal(loc, "s3://lhtest/pfx/a");
+        assert_int_equal(s, LH_E_UNSUPPORTED);
+    } else {
+        assert_int_equal(s, LH_OK);
+        char *real = realpath(f->dir, NULL);
+        assert_non_null(real);
+        assert_string_equal(dir, real);
+        char want[2100];
+        snprintf(want, sizeof want, "file://%s", real); /* /tmp/lh-store-test-X: nothing to encode */
+        assert_string_equal(loc, want);
+        free(real);
+    }
+    assert_int_equal(lh_store_location(f->st, loc, 8, &err), LH_E_TOOBIG);
+}
+
 /* ------------------------------------------------------------ pure functions */
 
 static void test_key_rules(void **state)
 {
     (void)state;
-    static const struct {
-        const char *id;
-        const char *key;
-    } sk[] = {
-        {"customers-hourly", "_schedules/customers-hourly.json"},
-        {"a/b", "_schedules/a_b.json"},
-        {"../../etc/passwd", "_schedules/______etc_passwd.json"},
-        {"sp ace.é", "_schedules/sp_ace___.json"},
-        {"UPPER_ok-9", "_schedules/UPPER_ok-9.json"},
-        {"", NULL},
-    };
-    char out[300];
     struct lh_error err;
-    for (size_t i = 0; i < sizeof sk / sizeof sk[0]; i++) {
-        size_t n = lh_store_schedule_key(sk[i].id, out, sizeof out);
-        if (!sk[i].key) {
-            assert_int_equal(n, 0);
-            continue;
-        }
-        assert_string_equal(out, sk[i].key);
-        assert_int_equal(lh_store_key_check(out, &err), LH_OK);
-    }
-    assert_int_equal(lh_store_schedule_key("abc", out, 10), 0);
     static const struct {
         const char *name;
         enum lh_status want;
@@ -774,7 +777,7 @@ int main(void)
         cmocka_unit_test(test_put_get_stat),        cmocka_unit_test(test_put_if_absent),
         cmocka_unit_test(test_replace_if),          cmocka_unit_test(test_list_delete),
         cmocka_unit_test(test_upload_commit_abort), cmocka_unit_test(test_bad_keys),
-        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_sweep),               cmocka_unit_test(test_location),
     };
     const struct CMUnitTest local_only[] = {
         cmocka_unit_test(test_key_rules),
