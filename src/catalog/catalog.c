@@ -385,7 +385,7 @@ enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *datase
         return s;
     struct lh_catalog_event *ev = calloc(l.count ? l.count : 1, sizeof *ev);
     if (!ev) {
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     }
     size_t k = 0;
@@ -421,7 +421,7 @@ enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *datase
         }
         json_decref(j);
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     *out = ev;
     *n = k;
     return LH_OK;
@@ -1062,7 +1062,7 @@ enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
     s = read_record(key, data, len, out, err);
     free(data);
     if (s != LH_OK) {
-        lh_catalog_record_free(out);
+        lh_catalog_record_reset(out);
         lh_arena_init(&out->arena, 0);
     }
     return s;
@@ -1078,7 +1078,7 @@ enum lh_status lh_catalog_part_missing(const char *dataset, uint64_t version, co
                         bucket ? bucket : "", dataset);
 }
 
-void lh_catalog_record_free(struct lh_catalog_record *r)
+void lh_catalog_record_reset(struct lh_catalog_record *r)
 {
     if (r) {
         lh_arena_reset(&r->arena);
@@ -1111,7 +1111,7 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
         return s;
     struct lh_catalog_summary *sum = calloc(l.count ? l.count : 1, sizeof *sum);
     if (!sum) {
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     }
     size_t k = 0;
@@ -1142,9 +1142,9 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
                          : cv                                ? cv->created_at
                                                              : "";
         snprintf(e->last_ingest, sizeof e->last_ingest, "%s", li);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     qsort(sum, k, sizeof *sum, summary_cmp);
     *out = sum;
     *n = k;

@@ -93,7 +93,7 @@ static void dataset_get(struct http_req *req, struct http_resp *resp)
     }
     json_error_t jerr;
     json_t *doc = json_loads(r.json, 0, &jerr);
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     if (!json_is_object(doc)) {
         json_decref(doc);
         http_resp_error(resp, 500, NULL, "dataset record of '%s' is not a JSON object", name);
@@ -247,7 +247,7 @@ static void index_bind(struct http_req *req, struct http_resp *resp)
     enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
     if (s == LH_OK) {
         bool bound = record_has_index(&r, index);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         if (bound) {
             http_resp_error(resp, 409, "index", "index '%s' is already bound to '%s'", index,
                             dataset);
@@ -280,7 +280,7 @@ static void index_list(struct http_req *req, struct http_resp *resp)
             json_array_append_new(arr,
                                   json_pack("{s:s, s:s}", "dataset", only, "index", r.indexes[j]));
         if (st == LH_OK)
-            lh_catalog_record_free(&r);
+            lh_catalog_record_reset(&r);
     } else {
         st = lh_catalog_list(cat, &s, &n, &err);
         for (size_t i = 0; st == LH_OK && i < n; i++) {
@@ -290,7 +290,7 @@ static void index_list(struct http_req *req, struct http_resp *resp)
             for (size_t j = 0; j < r.nindexes; j++)
                 json_array_append_new(
                     arr, json_pack("{s:s, s:s}", "dataset", s[i].name, "index", r.indexes[j]));
-            lh_catalog_record_free(&r);
+            lh_catalog_record_reset(&r);
         }
         free(s);
     }
@@ -315,7 +315,7 @@ static void index_unbind(struct http_req *req, struct http_resp *resp)
     bool bound = false;
     if (s == LH_OK) {
         bound = record_has_index(&r, index);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         if (bound)
             s = lh_catalog_index_unbind(cat, dataset, index, &err);
     }

@@ -242,7 +242,7 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
     ok = true;
 done:
     if (have_rec)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     return ok;
 }
 

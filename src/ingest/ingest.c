@@ -683,7 +683,7 @@ static bool published_anyway(struct lh_ingest_job *j, const char *run_id, uint64
             found = true;
         }
     }
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
     return found;
 }
 
@@ -763,7 +763,7 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
             goto out;
         }
         if (have_cur)
-            lh_catalog_record_free(&cur);
+            lh_catalog_record_reset(&cur);
         have_cur = false;
         s = lh_catalog_dataset_get(j->cat, j->dataset, &cur, err);
         if (s != LH_OK)
@@ -802,7 +802,7 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
     }
 out:
     if (have_cur)
-        lh_catalog_record_free(&cur);
+        lh_catalog_record_reset(&cur);
     return s;
 }
 
@@ -1185,7 +1185,7 @@ fail:
     free(typebuf);
     lh_arena_reset(&names);
     if (have_rec)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     res->duration_s = (double)(lh_time_mono_ns() - t0) / 1e9;
     return s;
 }
@@ -1456,9 +1456,9 @@ done:
     free(refs);
     free(c.runs);
     if (have_list)
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
     if (have_rec)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     lh_catalog_close(cat);
     return s;
 }
@@ -1484,7 +1484,7 @@ enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_datase
         if (!fn(ctx, last))
             break;
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     return LH_OK;
 }
 

@@ -258,7 +258,7 @@ static enum lh_status load_all(struct lh_schedule_store *ss, struct lh_store *st
     struct ent **v = calloc(l.count ? l.count : 1, sizeof *v);
     size_t n = 0;
     if (!v) {
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
         return lh_error_set(err, LH_E_NOMEM, "out of memory loading schedules");
     }
     clear_problems(ss);
@@ -280,7 +280,7 @@ static enum lh_status load_all(struct lh_schedule_store *ss, struct lh_store *st
         }
         v[n++] = e;
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     if (s != LH_OK) {
         for (size_t i = 0; i < n; i++)
             free(v[i]);
@@ -946,7 +946,7 @@ static void trim_runs(struct lh_schedule_store *ss, struct lh_store *st, const c
             lh_warn("run history: delete %s: %s", k, err.msg);
         n--;
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 }
 
 /* Writes one run record (its flags cleared: they are never part of the
@@ -1278,7 +1278,7 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
     free(pv);
     if (total)
         *total = cnt;
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 done:
     stripe_unlock(ss, id);
     if (s != LH_OK) {

@@ -410,7 +410,7 @@ static enum lh_status snapshot(struct lh_sql_engine *e, struct lh_error *err)
         struct lh_sql_dataset *ds = &e->ds[e->nds];
         memset(ds, 0, sizeof *ds);
         s = snapshot_dataset(e, &r, ds, bds, &nbds, sizeof bds / sizeof bds[0], err);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         if (s == LH_OK)
             e->nds++;
     }
@@ -466,7 +466,7 @@ static void replacement_scan(ddb_rscan_info info, const char *table, void *data)
         }
         if (nl < sizeof name && lh_store_name_check(name, &err) == LH_OK) {
             if (lh_catalog_dataset_get(e->cat, name, &r, &err) == LH_OK)
-                lh_catalog_record_free(&r); /* appeared after the snapshot */
+                lh_catalog_record_reset(&r); /* appeared after the snapshot */
             else if (err.status != LH_E_NOTFOUND && err.status != LH_E_INVAL) {
                 e->scan_err = err;
                 d->duckdb_replacement_scan_set_error(info, err.msg);

@@ -114,7 +114,7 @@ void lh_store_list_sort(struct lh_store_list *l)
         qsort(l->items, l->count, sizeof *l->items, entry_cmp);
 }
 
-void lh_store_list_free(struct lh_store_list *l)
+void lh_store_list_reset(struct lh_store_list *l)
 {
     if (!l)
         return;
@@ -368,7 +368,7 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
     }
     s = tidy(st, st->vt->list(st, prefix, out, err), err);
     if (s != LH_OK) {
-        lh_store_list_free(out);
+        lh_store_list_reset(out);
         lh_arena_init(&out->arena, 0);
         return s;
     }

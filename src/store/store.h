@@ -135,10 +135,11 @@ struct lh_store_list {
     struct lh_arena arena; /* owns the key strings */
 };
 /* Every key starting with prefix (may be "" for all), sorted. Temporary
- * files of in-progress writes are never listed. Free with lh_store_list_free. */
+ * files of in-progress writes are never listed. Release with
+ * lh_store_list_reset (frees what the list holds, leaves it empty). */
 enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
                              struct lh_error *err) LH_NODISCARD;
-void lh_store_list_free(struct lh_store_list *l);
+void lh_store_list_reset(struct lh_store_list *l);
 
 /* Streaming upload: write as you go, visible only after commit, nothing left
  * after abort (local: atomic file; S3: multipart upload once the data passes

@@ -80,7 +80,7 @@ static bool run(struct worker *w)
         enum lh_status s = lh_catalog_dataset_get(w->cat, "common", &r, &err);
         CHECK(w, s == LH_OK, "get common: %s", err.msg);
         bool sane = r.current_version >= (uint64_t)i + 1 && r.nversions == r.current_version;
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         CHECK(w, sane, "record common: current version and version list disagree");
         struct lh_catalog_summary *sum = NULL;
         size_t n = 0;
@@ -143,7 +143,7 @@ static void stress(struct lh_store_set *set)
         assert_false(seen[t][k]);
         seen[t][k] = true;
     }
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     for (int t = 0; t < NTHREADS; t++) {
         char own[32];
         snprintf(own, sizeof own, "own%d", t);
@@ -154,7 +154,7 @@ static void stress(struct lh_store_set *set)
         assert_int_equal(r.nindexes, 1);
         assert_string_equal(r.indexes[0], "ix");
         assert_false(r.embeddings_stale);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
     }
     struct lh_catalog_summary *sum;
     size_t n;

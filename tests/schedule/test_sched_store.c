@@ -285,7 +285,7 @@ static void test_run_history(void **state)
     struct lh_store_list l;
     assert_int_equal(lh_store_list(f->st, "_runs/hist/", &l, &err), LH_OK);
     assert_int_equal(l.count, 5);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     assert_int_equal(lh_schedule_store_get(ss, "hist", &d, &err), LH_OK);
     assert_int_equal(d.run_count, 4);
     assert_int_equal(d.failure_count, 4);
@@ -506,7 +506,7 @@ static void test_parallel_record(void **state)
             struct lh_store_list l;
             assert_int_equal(lh_store_list(f->st, prefix, &l, &err), LH_OK);
             assert_int_equal(l.count, 5);
-            lh_store_list_free(&l);
+            lh_store_list_reset(&l);
         }
     lh_schedule_store_close(again);
     lh_schedule_store_close(ss);

@@ -198,13 +198,13 @@ static void test_list_delete(void **state)
         assert_string_equal(l.items[i].key, want[i]);
         assert_int_equal(l.items[i].size, strlen(want[i]));
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_list(f->st, "ls/a", &l, &e_));
     assert_int_equal(l.count, 3);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_list(f->st, "nothing/", &l, &e_));
     assert_int_equal(l.count, 0);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_delete(f->st, "ls/a/1", &e_));
     OK(lh_store_delete(f->st, "ls/a/1", &e_)); /* idempotent */
     uint8_t *d;
@@ -212,7 +212,7 @@ static void test_list_delete(void **state)
     assert_int_equal(lh_store_get(f->st, "ls/a/1", 0, &d, &n, NULL, &err), LH_E_NOTFOUND);
     OK(lh_store_list(f->st, "ls/a", &l, &e_));
     assert_int_equal(l.count, 2);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     assert_int_equal(lh_store_list(f->st, "../", &l, &err), LH_E_INVAL);
 }
 
@@ -232,7 +232,7 @@ static void test_upload_commit_abort(void **state)
     struct lh_store_list l;
     OK(lh_store_list(f->st, "up/", &l, &e_));
     assert_int_equal(l.count, 0);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_upload_commit(up, &e_));
     expect_content(f->st, "up/a.bin", "abcdef");
 
@@ -242,7 +242,7 @@ static void test_upload_commit_abort(void **state)
     OK(lh_store_list(f->st, "up/", &l, &e_));
     assert_int_equal(l.count, 1);
     assert_string_equal(l.items[0].key, "up/a.bin");
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 }
 
 static void test_bad_keys(void **state)
@@ -531,7 +531,7 @@ static void test_sweep(void **state)
     struct lh_store_list l;
     OK(lh_store_list(f->st, "sw/", &l, &e_));
     assert_int_equal(l.count, 2); /* pending writes are never listed */
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 
     /* dry run: both pending writes, nothing removed */
     struct seen s = {0};
@@ -653,7 +653,7 @@ static void test_s3_multipart(void **state)
     assert_int_equal(l.count, 1);
     assert_string_equal(l.items[0].key, "big.bin");
     assert_int_equal(l.items[0].size, total);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     free(src);
     lh_store_close(st);
 }
@@ -678,7 +678,7 @@ static void test_s3_list_pagination(void **state)
         snprintf(key, sizeof key, "p/%02d", i);
         assert_string_equal(l.items[i].key, key);
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     lh_store_close(st);
 }
 

@@ -140,7 +140,7 @@ static bool own_objects(struct worker *w)
     }
     ok = ok && k == l.count;
     size_t count = l.count;
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     CHECK(w, ok, "list %s: %zu entries, not the %zu live objects in order", prefix, count, k);
     /* a streaming upload: visible whole after commit */
     snprintf(key, sizeof key, "%s/t%d/upload", w->f->prefix, w->id);
@@ -281,7 +281,7 @@ static void stress(struct fx *f)
         fail_msg("list %s: %s", prefix, err.msg);
     size_t per = ROUNDS - ROUNDS / 3 + 1;
     assert_int_equal(l.count, NTHREADS * per + RACES + 1);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     printf("%s: %d threads, %u compare-and-swap conflicts retried\n", f->s3 ? "s3" : "local",
            NTHREADS, conflicts);
 }
@@ -386,7 +386,7 @@ static void test_store_set(void **state)
         if (lh_store_list(w[0].got[b], "", &l, &err) != LH_OK)
             fail_msg("list: %s", err.msg);
         assert_int_equal(l.count, NTHREADS);
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
     }
     lh_store_set_close(set);
     char cmd[300];
