@@ -23,7 +23,8 @@
  * The watchdog thread of an engine sleeps until the armed deadline and
  * calls duckdb_interrupt on the connection (run.c arms it per statement).
  *
- * Threads: the engine and its store set belong to one thread at a time;
+ * Threads: the engine belongs to one thread at a time (its store set may
+ * be shared, store.h);
  * the watchdog only touches the deadline under mu and calls
  * duckdb_interrupt, which DuckDB allows from any thread.
  */
