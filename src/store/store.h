@@ -31,9 +31,9 @@
  * from any number of threads at once; one of each serves a whole daemon.
  * Nothing of a call is kept in the store (keys, errors, lists and tokens
  * are the caller's). The local backend has no state past its directory
- * name; the S3 backend lends each call a curl handle from a small pool
- * whose handles share connections, DNS and TLS sessions, so N threads make
- * N requests at once. What is per object stays one thread at a time: an
+ * name; the S3 backend lends each call a curl handle (with its open
+ * connection) from a small pool whose handles share DNS and TLS sessions,
+ * so N threads make N requests at once. What is per object stays one thread at a time: an
  * upload (struct lh_store_upload) belongs to the thread writing it, a list
  * to its caller. A lease (below) may be renewed from one thread while
  * others use its store. Processes may share the same directory or bucket

@@ -10,11 +10,15 @@
  * handle pool is written once at open and only read after. A request
  * takes an idle curl easy handle from the pool (or makes one), runs, and
  * gives it back (at most POOL_IDLE_MAX stay idle); N threads make N
- * requests at once. The handles share one CURLSH: the connection cache,
- * DNS cache and TLS sessions, so a new handle reuses a warm connection.
- * curl calls the share's lock callbacks around each of those; each
- * curl_lock_data has a mutex of its own. pool_mu guards the idle list only
- * and is never held across a request.
+ * requests at once. An easy handle keeps its connection open between
+ * requests (curl_easy_reset leaves it), so a pooled handle comes back
+ * with a warm connection. The handles share one CURLSH for the DNS cache
+ * and TLS sessions (a new handle resumes a session instead of a full
+ * handshake); curl calls the share's lock callbacks around each, and each
+ * curl_lock_data has a mutex of its own. The connection cache is not put
+ * in the share: libcurl does not support sharing connections between
+ * concurrent threads (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT). pool_mu
+ * guards the idle list only and is never held across a request.
  *
  * Conditional writes: put_if_absent sends If-None-Match: * and replace_if
  * sends If-Match: <etag>; AWS S3 and recent MinIO enforce them (412 maps to
@@ -114,7 +118,11 @@ static CURL *handle_take(struct s3 *s)
     pthread_mutex_unlock(&s->pool_mu);
     if (c)
         return c;
-    c = curl_easy_init();
+    c = curl_easy_init(); /* joins the share for good: curl_easy_reset keeps it */
+    if (c && curl_easy_setopt(c, CURLOPT_SHARE, s->share) != CURLE_OK) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
     return c;
 }
 
@@ -406,7 +414,6 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
         goto fail;
     }
     curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_SHARE, s->share);
     curl_easy_setopt(c, CURLOPT_URL, (const char *)url.data);
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
     curl_easy_setopt(c, CURLOPT_USERNAME, s->ak);
@@ -1237,7 +1244,6 @@ enum lh_status lh_store_s3_open(const char *url, const char *bucket, const char 
         (curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
          curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
          curl_share_setopt(s->share, CURLSHOPT_USERDATA, s) != CURLSHE_OK ||
-         curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
          curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
          curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
         rc = lh_error_set(err, LH_E_INTERNAL, "%s: libcurl refused a connection share", url);
