@@ -68,37 +68,37 @@ static void iceberg_sync_all(struct lh_store_set *set, unsigned keep_versions)
 }
 
 /* Removes the parts of runs that never published, for every dataset
- * directory in the store (datasets/{name}/...). */
+ * with objects in the store (ingest knows where they are). */
+struct sweep_tally {
+    struct lh_store_set *set;
+    int64_t older_than;
+    size_t datasets, total;
+};
+
+static bool sweep_one(void *ctx, const char *name)
+{
+    struct sweep_tally *t = ctx;
+    struct lh_error err;
+    size_t deleted = 0;
+    t->datasets++;
+    if (lh_ingest_sweep(t->set, name, t->older_than, &deleted, &err) != LH_OK)
+        lh_warn("serve: sweep of dataset %s: %s", name, err.msg);
+    t->total += deleted;
+    if (deleted)
+        lh_info("serve: swept %zu leftover object(s) of dataset %s", deleted, name);
+    return true;
+}
+
 static void sweep_all(struct lh_store_set *set, int64_t older_than)
 {
-    struct lh_store_list l;
+    struct sweep_tally t = {.set = set, .older_than = older_than};
     struct lh_error err;
-    if (lh_store_list(lh_store_set_primary(set), "datasets/", &l, &err) != LH_OK) {
+    if (lh_ingest_dataset_each(set, sweep_one, &t, &err) != LH_OK) {
         lh_warn("serve: sweep: %s", err.msg);
         return;
     }
-    size_t total = 0, datasets = 0;
-    char last[LH_STORE_KEY_MAX] = "";
-    for (size_t i = 0; i < l.count; i++) {
-        const char *k = l.items[i].key + strlen("datasets/");
-        size_t n = strcspn(k, "/");
-        if (!k[n] || n == 0 || n >= sizeof last)
-            continue;
-        if (strlen(last) == n && memcmp(last, k, n) == 0)
-            continue;
-        memcpy(last, k, n);
-        last[n] = '\0';
-        size_t deleted = 0;
-        datasets++;
-        if (lh_ingest_sweep(set, last, older_than, &deleted, &err) != LH_OK)
-            lh_warn("serve: sweep of dataset %s: %s", last, err.msg);
-        total += deleted;
-        if (deleted)
-            lh_info("serve: swept %zu leftover object(s) of dataset %s", deleted, last);
-    }
-    lh_store_list_free(&l);
-    lh_info("serve: start-up sweep: %zu dataset(s), %zu leftover object(s) removed", datasets,
-            total);
+    lh_info("serve: start-up sweep: %zu dataset(s), %zu leftover object(s) removed", t.datasets,
+            t.total);
 }
 
 /* Sets the next-run gauges of every schedule (the scheduler's events keep
@@ -222,7 +222,7 @@ static void raise_nofile(void)
 struct lh_app {
     const struct lh_app_config *cfg;
     struct lh_schedule_key key;
-    struct lh_store_set *sched_set, *main_set, *lease_set;
+    struct lh_store_set *set; /* the daemon's one store set: every thread uses it */
     struct heartbeat hb;
     char instance[LH_DAEMON_INSTANCE_MAX];
     int64_t started_us;
@@ -263,16 +263,14 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
     /* the same key rule as `lakehouse schedule`: LAKEHOUSE_SECRET_KEY, else
      * the key file (secret_key_path / LAKEHOUSE_SECRET_KEY_FILE / default) */
     if ((s = lh_schedule_key_resolve(cfg->secret_key_path, &app->key, err)) != LH_OK ||
-        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->sched_set, err)) != LH_OK ||
-        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->main_set, err)) != LH_OK ||
-        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->lease_set, err)) != LH_OK)
+        (s = lh_store_set_open(root, cfg->buckets_config, &so, &app->set, err)) != LH_OK)
         goto fail;
     /* one daemon per store, before anything is written to it */
     {
         char owner[1024], holder[1024], line[600];
         lh_daemon_instance_make(app->instance);
         lh_daemon_owner_text(app->instance, app->started_us, NULL, owner, sizeof owner);
-        s = lh_store_lease_acquire(lh_store_set_primary(app->lease_set), LH_DAEMON_LEASE, owner,
+        s = lh_store_lease_acquire(lh_store_set_primary(app->set), LH_DAEMON_LEASE, owner,
                                    cfg->lease_ttl_secs, &app->hb.lease, holder, sizeof holder,
                                    err);
         if (s == LH_E_EXISTS) {
@@ -297,23 +295,28 @@ enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out
     /* a run the store cannot write (a full disk) is kept in memory and
      * written when space returns, never lost */
     struct lh_schedule_store_options sso = {.key = &app->key, .keep_unrecorded = true};
-    if ((s = lh_schedule_store_open(lh_store_set_primary(app->sched_set), &sso, &app->ss, err)) !=
+    if ((s = lh_schedule_store_open(lh_store_set_primary(app->set), &sso, &app->ss, err)) !=
         LH_OK)
         goto fail;
     for (size_t i = 0; lh_schedule_store_problem(app->ss, i); i++)
         lh_warn("serve: skipped: %s", lh_schedule_store_problem(app->ss, i));
     if ((s = lh_app_metrics_create(&app->metrics, err)) != LH_OK)
         goto fail;
-    sweep_all(app->main_set, cfg->sweep_after_secs < 0 ? 600 : cfg->sweep_after_secs);
-    iceberg_sync_all(app->main_set, cfg->keep_versions);
+    sweep_all(app->set, cfg->sweep_after_secs < 0 ? 600 : cfg->sweep_after_secs);
+    iceberg_sync_all(app->set, cfg->keep_versions);
 
     if ((s = lh_app_runs_create(app->ss, &app->runs, err)) != LH_OK)
         goto fail;
     if ((s = lh_app_webhooks_create(cfg->webhooks, cfg->nwebhooks, NULL, app->metrics,
                                     &app->webhooks, err)) != LH_OK)
         goto fail;
-    app->jobs = (struct lh_app_jobs){root, cfg->buckets_config, app->metrics, cfg->keep_versions,
-                                     app->runs, app->webhooks};
+    app->jobs = (struct lh_app_jobs){.root = root,
+                                     .buckets_config = cfg->buckets_config,
+                                     .metrics = app->metrics,
+                                     .keep_versions = cfg->keep_versions,
+                                     .runs = app->runs,
+                                     .webhooks = app->webhooks,
+                                     .set = app->set};
     unsigned flush_retry = 0; /* LAKEHOUSE_FLUSH_RETRY_SECS: tests shorten it */
     {
         int64_t v;
@@ -382,13 +385,18 @@ struct lh_app_runs *lh_app_runs_of(struct lh_app *app)
     return app ? app->runs : NULL;
 }
 
+struct lh_store_set *lh_app_store(struct lh_app *app)
+{
+    return app ? app->set : NULL;
+}
+
 void lh_app_announce(struct lh_app *app, const char *address, bool auth)
 {
     struct lh_error err;
     char owner[1024];
     lh_daemon_owner_text(app->instance, app->started_us, address, owner, sizeof owner);
     heartbeat_owner(&app->hb, owner);
-    if (lh_daemon_file_write(lh_store_set_primary(app->main_set), address, auth, app->instance,
+    if (lh_daemon_file_write(lh_store_set_primary(app->set), address, auth, app->instance,
                              &err) != LH_OK)
         lh_warn("serve: cannot write %s (the CLI will not find this daemon): %s", LH_DAEMON_FILE,
                 err.msg);
@@ -440,14 +448,12 @@ void lh_app_destroy(struct lh_app *app)
     lh_app_webhooks_destroy(app->webhooks); /* no emitter is left; delivers briefly */
     lh_app_runs_destroy(app->runs); /* the scheduler's events use it */
     if (app->wrote_file)
-        lh_daemon_file_remove(lh_store_set_primary(app->main_set), app->instance);
+        lh_daemon_file_remove(lh_store_set_primary(app->set), app->instance);
     lh_schedule_store_close(app->ss);
     heartbeat_stop(&app->hb);
     lh_store_lease_release(app->hb.lease); /* last: nothing of ours writes the store now */
-    lh_store_set_close(app->lease_set);
     lh_app_metrics_destroy(app->metrics);
-    lh_store_set_close(app->main_set);
-    lh_store_set_close(app->sched_set);
+    lh_store_set_close(app->set);
     lh_schedule_wipe(&app->key, sizeof app->key);
     free(app);
 }

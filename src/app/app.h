@@ -247,6 +247,7 @@ struct lh_ingest_job;
 struct lh_ingest_result;
 
 struct lh_app_runs;
+struct lh_store_set;
 
 struct lh_app_jobs {
     const char *root;                /* store URL or data directory; NULL = default */
@@ -255,11 +256,15 @@ struct lh_app_jobs {
     unsigned keep_versions;          /* retention of the runs' datasets; 0 = catalog default */
     struct lh_app_runs *runs;        /* the live run registry; may be NULL (none kept) */
     struct lh_app_webhooks *webhooks; /* may be NULL */
+    /* The store set every run uses (borrowed; thread-safe, store.h): the
+     * daemon's one set. NULL: each run opens one from root and
+     * buckets_config (the CLI's inline run). */
+    struct lh_store_set *set;
 };
 
 /* Runs one ingest as def's kind describes it (source kind, table, dataset,
- * batch size, order, limit, mode, cursor), with the full DSN `dsn`, in a
- * store set of its own (so runs on different threads share nothing).
+ * batch size, order, limit, mode, cursor), with the full DSN `dsn`, in
+ * env->set (shared by every run at once) or a set opened for the run.
  * statement_timeout_ms <= 0: none. expose (may be NULL) is called with the
  * job once it exists and with NULL before it is destroyed, so another
  * thread may lh_ingest_cancel it in between. err: one line, no password. */
@@ -495,6 +500,8 @@ struct lh_schedule_store *lh_app_schedules(struct lh_app *app);
 struct lh_scheduler *lh_app_scheduler(struct lh_app *app);
 struct lh_app_runner *lh_app_runner_of(struct lh_app *app);
 struct lh_app_runs *lh_app_runs_of(struct lh_app *app);
+/* The daemon's one store set (store.h: any thread may use it). */
+struct lh_store_set *lh_app_store(struct lh_app *app);
 /* GET /api/health: schedules (counted in place) and runs in progress. */
 void lh_app_health(struct lh_app *app, uint64_t *schedules, uint64_t *running);
 /* Once the API listens at address: the lease names it, `_daemon.json` is

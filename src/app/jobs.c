@@ -4,10 +4,11 @@
  * job function (lh_app_scheduler_job) and event callback
  * (lh_app_scheduler_event: run metrics and the per-run log line).
  *
- * Each run opens its own store set: a store set and the catalog on it are
- * single-threaded objects, and runs of different schedules go on different
- * worker threads at once. The full DSN lives only in the caller's buffer
- * for the duration of the run; everything logged or returned is redacted.
+ * Runs on different worker threads share the daemon's store set
+ * (env->set; a store set may be called from any thread, store.h); without
+ * one (the CLI's inline run) a run opens a set of its own. The full DSN
+ * lives only in the caller's buffer for the duration of the run;
+ * everything logged or returned is redacted.
  *
  * Threads: any; nothing here keeps state between calls.
  */
@@ -37,15 +38,17 @@ enum lh_status lh_app_ingest_def_observed(const struct lh_app_jobs *env,
                                           void *expose_ctx, const struct lh_app_ingest_obs *obs,
                                           struct lh_ingest_result *res, struct lh_error *err)
 {
-    struct lh_store_set *set = NULL;
+    struct lh_store_set *set = env ? env->set : NULL, *own = NULL;
     struct lh_ingest_job *job = NULL;
     struct lh_store_options so = {.create = true};
-    enum lh_status s;
+    enum lh_status s = LH_OK;
     memset(res, 0, sizeof *res);
-    s = lh_store_set_open(env ? env->root : NULL, env ? env->buckets_config : NULL, &so, &set,
-                          err);
-    if (s != LH_OK)
+    if (!set &&
+        (s = lh_store_set_open(env ? env->root : NULL, env ? env->buckets_config : NULL, &so,
+                               &own, err)) != LH_OK)
         goto fail;
+    if (!set)
+        set = own;
     struct lh_ingest_options o = {
         .kind = def->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL : LH_SOURCE_POSTGRES,
         .dsn = dsn,
@@ -78,7 +81,7 @@ enum lh_status lh_app_ingest_def_observed(const struct lh_app_jobs *env,
         expose(expose_ctx, NULL);
 fail:
     lh_ingest_job_destroy(job);
-    lh_store_set_close(set);
+    lh_store_set_close(own);
     return s;
 }
 

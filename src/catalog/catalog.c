@@ -15,11 +15,18 @@
  * duplicates behind. A crash between the swap and those effects leaves at
  * worst unreferenced objects (garbage, never a broken version) or a missing
  * event.
+ *
+ * Threads: struct lh_catalog is the store set (thread-safe, store.h) and
+ * settings written at open, plus the back-off seed, an atomic. Every call
+ * keeps its tree, buffers and record to itself, so one catalog serves any
+ * number of threads at once; the compare-and-swap orders their updates of
+ * one record exactly as it orders two processes'.
  */
 #include "catalog.h"
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,7 +40,7 @@ struct lh_catalog {
     struct lh_store *primary;
     unsigned keep, retries;
     size_t max_record;
-    uint64_t seed;
+    _Atomic uint64_t seed; /* the only field written after open */
 };
 
 enum lh_status lh_catalog_open(struct lh_store_set *set, const struct lh_catalog_options *opt,
@@ -48,7 +55,7 @@ enum lh_status lh_catalog_open(struct lh_store_set *set, const struct lh_catalog
     c->keep = opt && opt->keep_versions ? opt->keep_versions : 5;
     c->retries = opt && opt->max_retries ? opt->max_retries : 200;
     c->max_record = opt && opt->max_record ? opt->max_record : (16u << 20);
-    c->seed = (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32);
+    atomic_init(&c->seed, (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32));
     *out = c;
     return LH_OK;
 }
@@ -215,9 +222,15 @@ typedef enum lh_status (*mutate_fn)(json_t *rec, bool is_new, void *ctx, struct 
 
 static void backoff(struct lh_catalog *cat, unsigned attempt)
 {
-    cat->seed = cat->seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    /* splitmix64 over an atomic Weyl sequence: threads that collide on one
+     * record draw different pauses */
+    uint64_t z = atomic_fetch_add(&cat->seed, UINT64_C(0x9e3779b97f4a7c15)) +
+                 UINT64_C(0x9e3779b97f4a7c15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
     unsigned cap = attempt < 8 ? (200u << attempt) : 50000u; /* microseconds */
-    struct timespec ts = {0, (long)((cat->seed >> 33) % cap) * 1000L};
+    struct timespec ts = {0, (long)(z % cap) * 1000L};
     nanosleep(&ts, NULL);
 }
 
@@ -372,7 +385,7 @@ enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *datase
         return s;
     struct lh_catalog_event *ev = calloc(l.count ? l.count : 1, sizeof *ev);
     if (!ev) {
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     }
     size_t k = 0;
@@ -408,7 +421,7 @@ enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *datase
         }
         json_decref(j);
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     *out = ev;
     *n = k;
     return LH_OK;
@@ -1049,7 +1062,7 @@ enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
     s = read_record(key, data, len, out, err);
     free(data);
     if (s != LH_OK) {
-        lh_catalog_record_free(out);
+        lh_catalog_record_reset(out);
         lh_arena_init(&out->arena, 0);
     }
     return s;
@@ -1065,7 +1078,7 @@ enum lh_status lh_catalog_part_missing(const char *dataset, uint64_t version, co
                         bucket ? bucket : "", dataset);
 }
 
-void lh_catalog_record_free(struct lh_catalog_record *r)
+void lh_catalog_record_reset(struct lh_catalog_record *r)
 {
     if (r) {
         lh_arena_reset(&r->arena);
@@ -1098,7 +1111,7 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
         return s;
     struct lh_catalog_summary *sum = calloc(l.count ? l.count : 1, sizeof *sum);
     if (!sum) {
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     }
     size_t k = 0;
@@ -1129,9 +1142,9 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
                          : cv                                ? cv->created_at
                                                              : "";
         snprintf(e->last_ingest, sizeof e->last_ingest, "%s", li);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     qsort(sum, k, sizeof *sum, summary_cmp);
     *out = sum;
     *n = k;

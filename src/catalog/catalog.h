@@ -16,7 +16,11 @@
  * last N versions, default 5) deletes objects no kept version references,
  * after the record no longer points at them.
  *
- * Thread safety: a catalog is used by one thread at a time (like its store).
+ * Threads: a catalog may be called from any number of threads at once
+ * (its store set may too, store.h); one serves a whole daemon. There is no
+ * cache: every read goes to the store, so a record changed by another
+ * process is seen at once. A struct lh_catalog_record belongs to its
+ * caller.
  */
 #ifndef LH_CATALOG_H
 #define LH_CATALOG_H
@@ -198,12 +202,12 @@ struct lh_catalog_record {
 /* LH_E_NOTFOUND when absent; LH_E_FORMAT naming the key and what is wrong
  * when the record is damaged: not JSON, a field of the wrong type, a
  * `current_version` that is not in its `versions` list, or no file at all
- * where the record should be (a directory). Free with
- * lh_catalog_record_free. */
+ * where the record should be (a directory). Release with
+ * lh_catalog_record_reset (it frees the arena and zeroes the record). */
 enum lh_status lh_catalog_dataset_get(struct lh_catalog *cat, const char *name,
                                       struct lh_catalog_record *out,
                                       struct lh_error *err) LH_NODISCARD;
-void lh_catalog_record_free(struct lh_catalog_record *r);
+void lh_catalog_record_reset(struct lh_catalog_record *r);
 /* The current version's entry, or NULL (no versions yet). Borrowed. */
 const struct lh_catalog_version_info *lh_catalog_record_current(const struct lh_catalog_record *r);
 

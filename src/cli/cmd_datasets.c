@@ -183,7 +183,7 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
     if (json) {
         fputs(r.json, stdout);
         fputc('\n', stdout);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         return 0;
     }
     const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
@@ -240,7 +240,7 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
                v->created_at, v->row_count, sz, v->nobjects, v->run_id ? v->run_id : "",
                v->version == r.current_version ? "  (current)" : "");
     }
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     return 0;
 }
 

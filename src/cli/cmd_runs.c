@@ -44,7 +44,10 @@ static const char *const usage_all =
     "\n"
     "connection:\n"
     "  --data DIR | --store URL  (default $LAKEHOUSE_DATA or ./lakehouse-data)\n"
-    "  --config FILE             the daemon's JSON config (buckets)\n"
+    "  --config FILE             the daemon's JSON config (buckets, secret_key_path)\n"
+    "  --secret-key-file PATH    key the schedule store is sealed with (as for\n"
+    "                            'lakehouse schedule'; default $LAKEHOUSE_SECRET_KEY or the\n"
+    "                            default key file)\n"
     "  --server URL              the daemon (default $LAKEHOUSE_SERVER, else the one\n"
     "                            named by the store's _daemon.json, if alive)\n";
 
@@ -93,7 +96,7 @@ struct ropts {
     enum sub sub;
     const char *prog; /* "runs list", "schedule runs", ... for messages */
     const char *run_id, *state, *schedule, *limit_s, *before;
-    const char *data, *store, *config, *server;
+    const char *data, *store, *config, *server, *keyfile;
     bool json, all;
     bool pos_schedule; /* schedule runs/cancel: the argument is a schedule id */
     size_t limit;
@@ -604,223 +607,127 @@ int lh_cli_run_wait(const struct lh_daemon_ref *ref, const char *run_id, const c
 
 /* ------------------------------------------------------------ the store */
 
-/* The history's run keys `_runs/{dir}/{run_id}.json`, newest first;
- * prefix "_runs/" or one schedule's "_runs/{dir}/". */
-struct hist {
-    struct lh_store_list l;
-    const char **keys; /* into l, sorted by run id, newest first */
-    size_t n;
-};
+/* The history is the schedule store's (schedule.h "run logs and lookups"):
+ * the CLI reads it through that API and knows no key of it. */
 
-static const char *run_id_of_key(const char *k, char *out, size_t cap)
+/* The target dataset and zone of a schedule (the history outlives a
+ * removed schedule: then ""). */
+static void schedule_of(struct lh_schedule_store *ss, const char *sid, char *ds, size_t dcap,
+                        char *tz, size_t tcap)
 {
-    const char *s = strrchr(k, '/');
-    s = s ? s + 1 : k;
-    size_t n = strlen(s);
-    const char *dot = strrchr(s, '.');
-    snprintf(out, cap, "%.*s", (int)(dot ? (size_t)(dot - s) : n), s);
-    return out;
-}
-
-static int by_run_id_desc(const void *a, const void *b)
-{
-    const char *x = strrchr(*(const char *const *)a, '/');
-    const char *y = strrchr(*(const char *const *)b, '/');
-    return strcmp(y ? y : "", x ? x : "");
-}
-
-static enum lh_status hist_load(struct lh_store *st, const char *prefix, struct hist *h,
-                                struct lh_error *err)
-{
-    memset(h, 0, sizeof *h);
-    enum lh_status s = lh_store_list(st, prefix, &h->l, err);
-    if (s != LH_OK)
-        return s;
-    h->keys = calloc(h->l.count ? h->l.count : 1, sizeof *h->keys);
-    if (!h->keys)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < h->l.count; i++) {
-        const char *k = h->l.items[i].key, *rest = k + strlen("_runs/");
-        size_t n = strlen(k);
-        const char *slash = strchr(rest, '/');
-        /* _runs/{dir}/{run_id}.json, one level down only */
-        if (strncmp(k, "_runs/", 6) != 0 || !slash || strchr(slash + 1, '/') || n < 5 ||
-            strcmp(k + n - 5, ".json") != 0)
-            continue;
-        h->keys[h->n++] = k;
-    }
-    qsort(h->keys, h->n, sizeof *h->keys, by_run_id_desc);
-    return LH_OK;
-}
-
-static void hist_free(struct hist *h)
-{
-    free(h->keys);
-    lh_store_list_free(&h->l);
-}
-
-/* The target dataset of a schedule, from its file (the history outlives a
- * removed schedule: then NULL). */
-static void dataset_of(struct lh_store *st, const char *sid, char *out, size_t cap)
-{
-    char key[LH_STORE_KEY_MAX];
-    out[0] = '\0';
-    if (!sid || !*sid || lh_store_schedule_key(sid, key, sizeof key) == 0)
+    if (ds)
+        ds[0] = '\0';
+    if (tz)
+        tz[0] = '\0';
+    if (!sid || !*sid)
         return;
-    uint8_t *p = NULL;
-    size_t n = 0;
     struct lh_error err;
     struct lh_schedule *d = calloc(1, sizeof *d);
-    if (d && lh_store_get(st, key, LH_SCHEDULE_JSON_MAX, &p, &n, NULL, &err) == LH_OK &&
-        lh_schedule_from_json((const char *)p, n, NULL, d, NULL, &err) == LH_OK) {
-        if (d->dataset_name[0])
-            snprintf(out, cap, "%s", d->dataset_name);
-        else if (lh_ingest_default_dataset(d->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL
-                                                                     : LH_SOURCE_POSTGRES,
-                                           d->dsn, d->table, out, cap, NULL, &err) != LH_OK)
-            snprintf(out, cap, "%s", d->table);
+    if (d && lh_schedule_store_get(ss, sid, d, &err) == LH_OK) {
+        if (ds && d->dataset_name[0])
+            snprintf(ds, dcap, "%s", d->dataset_name);
+        else if (ds && lh_ingest_default_dataset(d->kind == LH_SCHED_MYSQL ? LH_SOURCE_MYSQL
+                                                                           : LH_SOURCE_POSTGRES,
+                                                 d->dsn, d->table, ds, dcap, NULL,
+                                                 &err) != LH_OK)
+            snprintf(ds, dcap, "%s", d->table);
+        if (tz && d->trigger.kind == LH_TRIGGER_CRON && d->trigger.tz)
+            snprintf(tz, tcap, "%s", lh_tz_name(d->trigger.tz));
     }
-    free(p);
     if (d)
         lh_schedule_wipe(d, sizeof *d);
     free(d);
 }
 
-static void tz_of(struct lh_store *st, const char *sid, char *out, size_t cap)
+/* One record as the run JSON (a damaged one says what is wrong). */
+static json_t *run_json(struct lh_schedule_store *ss, const struct lh_run_record *r)
 {
-    char key[LH_STORE_KEY_MAX];
-    out[0] = '\0';
-    if (!sid || !*sid || lh_store_schedule_key(sid, key, sizeof key) == 0)
-        return;
-    uint8_t *p = NULL;
-    size_t n = 0;
-    struct lh_error err;
-    if (lh_store_get(st, key, LH_SCHEDULE_JSON_MAX, &p, &n, NULL, &err) == LH_OK) {
-        json_t *j = json_loadb((const char *)p, n, 0, NULL);
-        const char *z = jstr(json_object_get(j, "trigger"), "tz");
-        if (z)
-            snprintf(out, cap, "%s", z);
-        json_decref(j);
-    }
-    free(p);
+    char ds[LH_SCHEDULE_NAME_MAX] = "";
+    if (!r->damaged && !r->dataset[0])
+        schedule_of(ss, r->schedule_id, ds, sizeof ds, NULL, 0);
+    return lh_cli_run_from_record(r, ds);
 }
 
-/* Reads one record into the run JSON (a damaged one says what is wrong). */
-static json_t *read_run(struct lh_store *st, const char *key)
+static int store_list(struct lh_schedule_store *ss, const struct ropts *o)
 {
-    struct lh_run_record *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    uint8_t *p = NULL;
-    size_t n = 0;
+    struct lh_run_record *recs = NULL;
+    size_t n = 0, total = 0;
     struct lh_error err;
-    enum lh_status s = lh_store_get(st, key, LH_SCHEDULE_JSON_MAX, &p, &n, NULL, &err);
-    if (s == LH_OK)
-        s = lh_run_record_from_json((const char *)p, n, r, &err);
-    free(p);
-    if (s != LH_OK) {
-        memset(r, 0, sizeof *r);
-        r->damaged = true;
-        char rid[LH_RUN_ID_MAX];
-        snprintf(r->run_id, sizeof r->run_id, "%s", run_id_of_key(key, rid, sizeof rid));
-        const char *d = key + strlen("_runs/"), *sl = strchr(d, '/');
-        snprintf(r->schedule_id, sizeof r->schedule_id, "%.*s", (int)(sl ? sl - d : 0), d);
-        snprintf(r->message, sizeof r->message, "%s: %s", key, err.msg);
-    }
-    char ds[LH_SCHEDULE_NAME_MAX];
-    dataset_of(st, r->damaged || r->dataset[0] ? NULL : r->schedule_id, ds, sizeof ds);
-    json_t *j = lh_cli_run_from_record(r, ds);
-    free(r);
-    return j;
-}
-
-static int store_list(struct lh_store *st, const struct ropts *o)
-{
-    char prefix[LH_STORE_KEY_MAX] = "_runs/";
+    bool live = o->state && (strcmp(o->state, "queued") == 0 || strcmp(o->state, "running") == 0);
+    /* filters need more than a page of records to fill one */
+    size_t want = o->state || o->before ? 5000 : o->limit + 1;
+    enum lh_status s;
     if (o->schedule) {
-        char key[LH_STORE_KEY_MAX];
-        size_t n = lh_store_schedule_key(o->schedule, key, sizeof key);
-        if (n == 0) {
-            lh_cli_error("%s: schedule id '%s' is not valid", o->prog, o->schedule);
+        s = lh_schedule_store_runs(ss, o->schedule, o->before, want, &recs, &n, &total, &err);
+        if (s == LH_E_INVAL) {
+            lh_cli_error("%s: %s", o->prog, err.msg);
             return 2;
         }
-        const char *safe = key + strlen("_schedules/");
-        snprintf(prefix, sizeof prefix, "_runs/%.*s/", (int)(strlen(safe) - strlen(".json")), safe);
+    } else {
+        s = lh_schedule_store_recent_runs(ss, want, &recs, &n, &err);
     }
-    struct hist h;
-    struct lh_error err;
-    if (hist_load(st, prefix, &h, &err) != LH_OK) {
+    if (s != LH_OK && s != LH_E_NOTFOUND) {
         lh_cli_error("%s: %s", o->prog, err.msg);
-        hist_free(&h);
+        free(recs);
         return 1;
     }
     json_t *runs = json_array();
     size_t kept = 0, i = 0;
-    bool live = o->state && (strcmp(o->state, "queued") == 0 || strcmp(o->state, "running") == 0);
-    for (; i < h.n && kept < o->limit && !live; i++) {
-        char rid[LH_RUN_ID_MAX];
-        run_id_of_key(h.keys[i], rid, sizeof rid);
-        if (o->before && strcmp(rid, o->before) >= 0)
+    for (; i < n && kept < o->limit && !live; i++) {
+        if (o->before && strcmp(recs[i].run_id, o->before) >= 0)
             continue;
-        json_t *r = read_run(st, h.keys[i]);
+        json_t *r = run_json(ss, &recs[i]);
         if (!r)
             continue;
-        const char *s = jstr(r, "state");
-        if (o->state && (!s || strcmp(s, o->state) != 0)) {
+        const char *st = jstr(r, "state");
+        if (o->state && (!st || strcmp(st, o->state) != 0)) {
             json_decref(r);
             continue;
         }
         json_array_append_new(runs, r);
         kept++;
     }
+    bool more = kept == o->limit && i < n;
+    free(recs);
     if (o->json) {
         json_t *w = json_pack("{s:o}", "runs", runs);
         lh_cli_json_print(w);
         json_decref(w);
     } else {
         print_runs_table(runs);
-        if (kept == o->limit && i < h.n) /* more are kept: say how to page */
+        if (more) /* more are kept: say how to page */
             printf("(the newest %zu; older ones with --before %s)\n", kept,
                    jstr(json_array_get(runs, kept - 1), "run_id"));
         json_decref(runs);
     }
-    hist_free(&h);
     return 0;
 }
 
-/* The key of run_id's record, "" when there is none. */
-static bool find_run(struct lh_store *st, const char *run_id, char *key, size_t cap,
-                     struct lh_error *err)
+static int store_one(struct lh_schedule_store *ss, const struct ropts *o)
 {
-    struct hist h;
-    key[0] = '\0';
-    if (hist_load(st, "_runs/", &h, err) != LH_OK) {
-        hist_free(&h);
-        return false;
-    }
-    char rid[LH_RUN_ID_MAX];
-    for (size_t i = 0; i < h.n && !key[0]; i++)
-        if (strcmp(run_id_of_key(h.keys[i], rid, sizeof rid), run_id) == 0)
-            snprintf(key, cap, "%s", h.keys[i]);
-    hist_free(&h);
-    return true;
-}
-
-static int store_one(struct lh_store *st, const struct ropts *o)
-{
-    char key[LH_STORE_KEY_MAX];
     struct lh_error err;
-    if (!find_run(st, o->run_id, key, sizeof key, &err)) {
-        lh_cli_error("%s: %s", o->prog, err.msg);
+    struct lh_run_record *rec = calloc(1, sizeof *rec);
+    if (!rec) {
+        lh_cli_error("%s: out of memory", o->prog);
         return 1;
     }
-    if (!key[0]) {
+    enum lh_status s = lh_schedule_store_find_run(ss, o->run_id, rec, &err);
+    if (s == LH_E_NOTFOUND) {
         lh_cli_error("%s: no run %s in the history of this store (no daemon is running; "
                      "'lakehouse runs' lists the kept runs)",
                      o->prog, o->run_id);
+        free(rec);
         return 1;
     }
-    json_t *run = read_run(st, key);
+    if (s != LH_OK) {
+        lh_cli_error("%s: %s", o->prog, err.msg);
+        free(rec);
+        return 1;
+    }
+    json_t *run = run_json(ss, rec);
+    char sid[sizeof rec->schedule_id];
+    snprintf(sid, sizeof sid, "%s", rec->schedule_id);
+    free(rec);
     if (!run) {
         lh_cli_error("%s: out of memory", o->prog);
         return 1;
@@ -831,19 +738,17 @@ static int store_one(struct lh_store *st, const struct ropts *o)
             lh_cli_json_print(run);
         } else {
             char tz[80];
-            tz_of(st, jstr(run, "schedule_id"), tz, sizeof tz);
+            schedule_of(ss, sid, NULL, 0, tz, sizeof tz);
             lh_cli_run_print(run, tz);
         }
         json_decref(run);
         return 0;
     }
-    /* the log beside the record: _runs/{dir}/{run_id}.log, JSON lines */
-    size_t kl = strlen(key);
-    snprintf(key + kl - 5, sizeof key - (kl - 5), ".log");
+    /* the log kept beside the record, JSON lines */
     uint8_t *p = NULL;
     size_t n = 0;
     json_t *lines = json_array();
-    enum lh_status s = lh_store_get(st, key, 64u << 20, &p, &n, NULL, &err);
+    s = lh_schedule_store_get_log(ss, sid, o->run_id, 64u << 20, &p, &n, &err);
     if (s != LH_OK && s != LH_E_NOTFOUND) {
         lh_cli_error("%s: %s", o->prog, err.msg);
         rc = 1;
@@ -899,7 +804,8 @@ static int parse(int argc, char **argv, int first, struct ropts *o)
                             : strcmp(a, "--store") == 0    ? &o->store
                             : strcmp(a, "--config") == 0   ? &o->config
                             : strcmp(a, "--server") == 0   ? &o->server
-                                                           : NULL;
+                            : strcmp(a, "--secret-key-file") == 0 ? &o->keyfile
+                                                                  : NULL;
         bool list_only =
             slot == &o->state || slot == &o->limit_s || slot == &o->before || slot == &o->schedule;
         if (slot) {
@@ -989,6 +895,9 @@ static int run_main(struct ropts *o)
     const char *config = o->config ? o->config : getenv("LAKEHOUSE_CONFIG");
     struct lh_error err;
     struct lh_store_set *set = NULL;
+    struct lh_schedule_store *ss = NULL;
+    struct lh_schedule_key key;
+    memset(&key, 0, sizeof key);
     int rc = 1;
     if (config && *config && lh_app_config_load(&cfg, config, &err) != LH_OK) {
         lh_cli_error("%s: %s", o->prog, err.msg);
@@ -1027,8 +936,20 @@ static int run_main(struct ropts *o)
                          o->prog, root);
         goto done;
     }
-    rc = o->sub == S_LIST ? store_list(st, o) : store_one(st, o);
+    const char *keyfile = o->keyfile ? o->keyfile : cfg.secret_key_path;
+    if (lh_schedule_key_resolve(keyfile, &key, &err) != LH_OK) {
+        lh_cli_error("%s: %s", o->prog, err.msg);
+        goto done;
+    }
+    struct lh_schedule_store_options so = {.key = &key};
+    if (lh_schedule_store_open(st, &so, &ss, &err) != LH_OK) {
+        lh_cli_error("%s: %s", o->prog, err.msg);
+        goto done;
+    }
+    rc = o->sub == S_LIST ? store_list(ss, o) : store_one(ss, o);
 done:
+    lh_schedule_store_close(ss);
+    lh_schedule_wipe(&key, sizeof key);
     lh_store_set_close(set);
     lh_app_config_reset(&cfg);
     return rc;

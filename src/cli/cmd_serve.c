@@ -183,7 +183,8 @@ int lh_cmd_serve(int argc, char **argv)
                                   .schedules = lh_app_schedules(app),
                                   .scheduler = lh_app_scheduler(app),
                                   .runner = lh_app_runner_of(app),
-                                  .runs = lh_app_runs_of(app)};
+                                  .runs = lh_app_runs_of(app),
+                                  .store = lh_app_store(app)};
     if (lh_http_server_create(&cfg, &hooks, lh_app_metrics_of(app), &srv, &err) != LH_OK ||
         lh_http_server_start(srv, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);

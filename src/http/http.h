@@ -30,6 +30,7 @@
  * and is called from pool threads. */
 struct lh_schedule_store; /* schedule/schedule.h */
 struct lh_scheduler;
+struct lh_store_set; /* store/store.h */
 
 struct lh_http_hooks {
     void *ctx;
@@ -46,12 +47,16 @@ struct lh_http_hooks {
      * /metrics); borrowed. NULL: the server keeps one of its own (no
      * history) for its own runner's jobs. */
     struct lh_app_runs *runs;
+    /* The daemon's store set (store.h; thread-safe), borrowed, outliving
+     * the server; the catalog routes open their catalog on it. NULL: the
+     * server opens a set of its own from cfg. */
+    struct lh_store_set *store;
 };
 
 struct lh_http_server;
 
-/* Opens the store set and catalog (creating a local data directory) and
- * prepares the routes; does not listen yet. cfg and hooks are copied
+/* Opens the catalog on hooks->store (or on a store set of its own, creating
+ * a local data directory) and prepares the routes; does not listen yet. cfg and hooks are copied
  * (strings too). metrics is borrowed and may be NULL (the server owns one). */
 enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
                                      const struct lh_http_hooks *hooks,

@@ -140,11 +140,11 @@ struct lh_http_server {
     struct lh_app_runs *runs; /* hooks.runs, or our own (own_runs) */
     bool own_runs;
     struct lh_app_jobs jobs; /* what our own runner's jobs use */
-    /* catalog pool: one catalog (and store set) per concurrent handler */
-    pthread_mutex_t pool_mu;
-    pthread_cond_t pool_cv;
-    struct http_cat_slot *slots;
-    size_t nslots;
+    /* the store set (hooks.store, or our own: own_set) and the one catalog
+     * on it; every handler thread uses both at once (store.h, catalog.h) */
+    struct lh_store_set *set;
+    bool own_set;
+    struct lh_catalog *cat;
     /* transport (server.c) */
     struct http_qpool *qpool; /* POST /api/sql and other HTTP_RUN_QUERY routes */
     struct MHD_Daemon *daemon;
@@ -198,13 +198,6 @@ void http_resp_status_error(struct http_resp *resp, enum lh_status s, const char
                             const char *msg);
 void http_resp_text(struct http_resp *resp, unsigned status, const char *ctype, const void *p,
                     size_t n);
-
-/* Catalog pool. acquire blocks until a slot is free; NULL with err set when
- * the store cannot be opened. */
-struct lh_catalog *http_catalog_acquire(struct lh_http_server *srv, struct lh_error *err);
-void http_catalog_release(struct lh_http_server *srv, struct lh_catalog *cat);
-enum lh_status http_pool_init(struct lh_http_server *srv, struct lh_error *err);
-void http_pool_free(struct lh_http_server *srv);
 
 /* Constant-time check of an "Authorization: Bearer <token>" value. */
 bool http_auth_ok(const char *header, const char *token);

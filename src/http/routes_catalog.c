@@ -17,22 +17,6 @@ static json_t *str_or_null(const char *s)
     return j ? j : json_null();
 }
 
-/* Acquires a catalog or answers 503. */
-static struct lh_catalog *catalog(struct http_req *req, struct http_resp *resp)
-{
-    struct lh_error err;
-    struct lh_catalog *cat = http_catalog_acquire(req->srv, &err);
-    if (!cat) {
-        /* the reason may name the host's directories: the log has it */
-        lh_warn("catalog unavailable: %s", err.msg);
-        http_resp_error(resp, 503, NULL,
-                        "catalog unavailable: the store cannot be opened (%s; the daemon's log "
-                        "has the details)",
-                        lh_status_str(err.status));
-    }
-    return cat;
-}
-
 /* An optional ?dataset= filter, validated. false when a 400 was written. */
 static bool dataset_filter(struct http_req *req, struct http_resp *resp, const char **out)
 {
@@ -54,18 +38,14 @@ static bool dataset_filter(struct http_req *req, struct http_resp *resp, const c
 
 static void datasets_list(struct http_req *req, struct http_resp *resp)
 {
-    struct lh_catalog *cat = catalog(req, resp);
-    if (!cat)
-        return;
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_summary *s = NULL;
     size_t n = 0;
     struct lh_error err;
     if (lh_catalog_list(cat, &s, &n, &err) != LH_OK) {
-        http_catalog_release(req->srv, cat);
         http_resp_status_error(resp, err.status, NULL, err.msg);
         return;
     }
-    http_catalog_release(req->srv, cat);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
@@ -95,13 +75,10 @@ static void dataset_get(struct http_req *req, struct http_resp *resp)
     const char *name = http_param_name(req, resp, "name");
     if (!name)
         return;
-    struct lh_catalog *cat = catalog(req, resp);
-    if (!cat)
-        return;
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_record r;
     struct lh_error err;
     enum lh_status s = lh_catalog_dataset_get(cat, name, &r, &err);
-    http_catalog_release(req->srv, cat);
     if (s == LH_E_FORMAT) {
         /* a damaged record is the server's state, not the client's mistake */
         lh_warn("datasets: %s", err.msg);
@@ -116,7 +93,7 @@ static void dataset_get(struct http_req *req, struct http_resp *resp)
     }
     json_error_t jerr;
     json_t *doc = json_loads(r.json, 0, &jerr);
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     if (!json_is_object(doc)) {
         json_decref(doc);
         http_resp_error(resp, 500, NULL, "dataset record of '%s' is not a JSON object", name);
@@ -150,14 +127,11 @@ static void events_list(struct http_req *req, struct http_resp *resp)
     const char *dataset;
     if (!dataset_filter(req, resp, &dataset))
         return;
-    struct lh_catalog *cat = catalog(req, resp);
-    if (!cat)
-        return;
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_event *ev = NULL;
     size_t n = 0;
     struct lh_error err;
     enum lh_status s = lh_catalog_events_list(cat, dataset, &ev, &n, &err);
-    http_catalog_release(req->srv, cat);
     if (s != LH_OK) {
         http_resp_status_error(resp, s, "dataset", err.msg);
         return;
@@ -183,9 +157,7 @@ static void ack(struct http_req *req, struct http_resp *resp, const char *datase
         http_resp_error(resp, 400, "id", "event id too long");
         return;
     }
-    struct lh_catalog *cat = catalog(req, resp);
-    if (!cat)
-        return;
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_event *ev = NULL;
     size_t n = 0;
     enum lh_status s = lh_catalog_events_list(cat, dataset, &ev, &n, &err);
@@ -195,7 +167,6 @@ static void ack(struct http_req *req, struct http_resp *resp, const char *datase
     free(ev);
     if (s == LH_OK && found)
         s = lh_catalog_event_ack(cat, id, &err);
-    http_catalog_release(req->srv, cat);
     if (s != LH_OK) {
         http_resp_status_error(resp, s, "id", err.msg);
         return;
@@ -270,24 +241,20 @@ static void index_bind(struct http_req *req, struct http_resp *resp)
     const char *dataset = index ? body_name(req, resp, "dataset") : NULL;
     if (!index || !dataset)
         return;
-    struct lh_catalog *cat = catalog(req, resp);
-    if (!cat)
-        return;
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_record r;
     struct lh_error err;
     enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
     if (s == LH_OK) {
         bool bound = record_has_index(&r, index);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         if (bound) {
-            http_catalog_release(req->srv, cat);
             http_resp_error(resp, 409, "index", "index '%s' is already bound to '%s'", index,
                             dataset);
             return;
         }
         s = lh_catalog_index_bind(cat, dataset, index, &err);
     }
-    http_catalog_release(req->srv, cat);
     if (s != LH_OK) {
         http_resp_status_error(resp, s, "dataset", err.msg);
         return;
@@ -300,9 +267,7 @@ static void index_list(struct http_req *req, struct http_resp *resp)
     const char *only;
     if (!dataset_filter(req, resp, &only))
         return;
-    struct lh_catalog *cat = catalog(req, resp);
-    if (!cat)
-        return;
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_summary *s = NULL;
     size_t n = 0;
     struct lh_error err;
@@ -315,7 +280,7 @@ static void index_list(struct http_req *req, struct http_resp *resp)
             json_array_append_new(arr,
                                   json_pack("{s:s, s:s}", "dataset", only, "index", r.indexes[j]));
         if (st == LH_OK)
-            lh_catalog_record_free(&r);
+            lh_catalog_record_reset(&r);
     } else {
         st = lh_catalog_list(cat, &s, &n, &err);
         for (size_t i = 0; st == LH_OK && i < n; i++) {
@@ -325,11 +290,10 @@ static void index_list(struct http_req *req, struct http_resp *resp)
             for (size_t j = 0; j < r.nindexes; j++)
                 json_array_append_new(
                     arr, json_pack("{s:s, s:s}", "dataset", s[i].name, "index", r.indexes[j]));
-            lh_catalog_record_free(&r);
+            lh_catalog_record_reset(&r);
         }
         free(s);
     }
-    http_catalog_release(req->srv, cat);
     if (st != LH_OK) {
         json_decref(arr);
         http_resp_status_error(resp, st, "dataset", err.msg);
@@ -344,20 +308,17 @@ static void index_unbind(struct http_req *req, struct http_resp *resp)
     const char *index = dataset ? http_param_name(req, resp, "index") : NULL;
     if (!dataset || !index)
         return;
-    struct lh_catalog *cat = catalog(req, resp);
-    if (!cat)
-        return;
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_record r;
     struct lh_error err;
     enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
     bool bound = false;
     if (s == LH_OK) {
         bound = record_has_index(&r, index);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         if (bound)
             s = lh_catalog_index_unbind(cat, dataset, index, &err);
     }
-    http_catalog_release(req->srv, cat);
     if (s != LH_OK) {
         http_resp_status_error(resp, s, "dataset", err.msg);
         return;

@@ -108,30 +108,23 @@ static bool ice_namespace_ok(struct http_req *req, struct http_resp *resp)
 /* ------------------------------------------------------------ locating */
 
 struct ice_ctx {
-    struct lh_store_set *set;
+    struct lh_store_set *set; /* the server's (borrowed) */
     struct lh_store *st; /* where the table's metadata is; borrowed from set */
     int64_t version;     /* current metadata version */
     char mkey[400];      /* the catalog version's metadata_location; "": version-hint's */
 };
 
+/* The server's store set (thread-safe, shared by every handler). */
 static bool ice_open(struct http_req *req, struct http_resp *resp, struct ice_ctx *c)
 {
-    struct lh_http_server *srv = req->srv;
-    struct lh_error err;
-    struct lh_store_options so = {.create = true};
-    const char *root =
-        srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
+    (void)resp;
     memset(c, 0, sizeof *c);
-    if (lh_store_set_open(root, srv->cfg.buckets_config, &so, &c->set, &err) != LH_OK) {
-        ice_error(resp, 503, "ServiceUnavailableException", "store unavailable: %s", err.msg);
-        return false;
-    }
+    c->set = req->srv->set;
     return true;
 }
 
 static void ice_close(struct ice_ctx *c)
 {
-    lh_store_set_close(c->set);
     c->set = NULL;
 }
 
@@ -190,13 +183,8 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
     memset(&rec, 0, sizeof rec);
     bool have_rec = false, ok = false;
     if (!known) {
-        struct lh_catalog *cat = http_catalog_acquire(req->srv, &err);
-        if (!cat) {
-            ice_error(resp, 503, "ServiceUnavailableException", "catalog unavailable: %s", err.msg);
-            return false;
-        }
+        struct lh_catalog *cat = req->srv->cat;
         enum lh_status s = lh_catalog_dataset_get(cat, name, &rec, &err);
-        http_catalog_release(req->srv, cat);
         if (s == LH_E_NOTFOUND)
             return true;
         if (s != LH_OK) {
@@ -227,13 +215,8 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
         goto done;
     }
     if (!have_rec) {
-        struct lh_catalog *cat = http_catalog_acquire(req->srv, &err);
-        if (!cat) {
-            ice_error(resp, 503, "ServiceUnavailableException", "catalog unavailable: %s", err.msg);
-            goto done;
-        }
+        struct lh_catalog *cat = req->srv->cat;
         enum lh_status s = lh_catalog_dataset_get(cat, name, &rec, &err);
-        http_catalog_release(req->srv, cat);
         if (s == LH_E_NOTFOUND) {
             ok = true;
             goto done;
@@ -259,7 +242,7 @@ static bool ice_find(struct http_req *req, struct http_resp *resp, struct ice_ct
     ok = true;
 done:
     if (have_rec)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     return ok;
 }
 
@@ -368,15 +351,10 @@ static void tables_list(struct http_req *req, struct http_resp *resp)
                   ICE_PAGE_MAX);
         return;
     }
-    struct lh_catalog *cat = http_catalog_acquire(req->srv, &err);
-    if (!cat) {
-        ice_error(resp, 503, "ServiceUnavailableException", "catalog unavailable: %s", err.msg);
-        return;
-    }
+    struct lh_catalog *cat = req->srv->cat;
     struct lh_catalog_summary *s = NULL;
     size_t n = 0;
     enum lh_status st = lh_catalog_list(cat, &s, &n, &err);
-    http_catalog_release(req->srv, cat);
     if (st != LH_OK) {
         ice_status_error(resp, &err);
         return;

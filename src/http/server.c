@@ -1,15 +1,15 @@
 /*
  * server.c — the libmicrohttpd glue: listening socket, per-request state,
  * body accumulation under the limit, one log line and one metric per
- * request, the catalog pool, and graceful stop.
+ * request, and graceful stop.
  *
  * Threading: MHD's internal thread pool, each thread with its own epoll
  * set (MHD_USE_AUTO picks epoll on Linux). Idle and slow connections sit in
  * epoll and cost a slot and their read buffer, never a thread; limits on
  * connections (total and per address), per-connection memory and an idle
  * timeout bound what a hostile client can hold. Handlers run on pool
- * threads and take a catalog from the pool (one per thread, opened lazily:
- * the catalog and store are single-threaded objects).
+ * threads and share one store set and one catalog (srv->set, srv->cat),
+ * which any number of threads may call at once (store.h, catalog.h).
  *
  * Long handlers (routes marked HTTP_RUN_QUERY: POST /api/sql) do not run
  * on those threads: once the body is in, the connection is suspended and
@@ -25,8 +25,7 @@
  * to reach zero or the grace deadline, stop the query pool (waiting queries
  * get 503, running ones finish within the SQL time limit; every suspended
  * connection is resumed), then stop the daemon, which closes idle
- * keep-alive connections. Lock order: inflight_mu and pool_mu are never
- * held together.
+ * keep-alive connections.
  */
 #include "http_int.h"
 
@@ -42,94 +41,24 @@
 #include <time.h>
 #include <unistd.h>
 
-struct http_cat_slot {
-    struct lh_store_set *set;
-    struct lh_catalog *cat;
-    bool busy;
-};
+/* ------------------------------------------------------------ the catalog */
 
-/* ------------------------------------------------------------ catalog pool */
-
-static enum lh_status slot_open(struct lh_http_server *srv, struct http_cat_slot *sl,
-                                struct lh_error *err)
+/* The store set (the daemon's, or one of our own) and the one catalog on
+ * it that every handler uses: both may be called from any thread at once. */
+static enum lh_status catalog_open(struct lh_http_server *srv, struct lh_error *err)
 {
-    struct lh_store_options so = {.create = true};
-    const char *root =
-        srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
-    enum lh_status s = lh_store_set_open(root, srv->cfg.buckets_config, &so, &sl->set, err);
-    if (s != LH_OK)
-        return s;
+    enum lh_status s;
+    srv->set = srv->hooks.store;
+    if (!srv->set) {
+        struct lh_store_options so = {.create = true};
+        const char *root =
+            srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
+        if ((s = lh_store_set_open(root, srv->cfg.buckets_config, &so, &srv->set, err)) != LH_OK)
+            return s;
+        srv->own_set = true;
+    }
     struct lh_catalog_options co = {.keep_versions = srv->cfg.keep_versions};
-    s = lh_catalog_open(sl->set, &co, &sl->cat, err);
-    if (s != LH_OK) {
-        lh_store_set_close(sl->set);
-        sl->set = NULL;
-    }
-    return s;
-}
-
-enum lh_status http_pool_init(struct lh_http_server *srv, struct lh_error *err)
-{
-    pthread_mutex_init(&srv->pool_mu, NULL);
-    pthread_cond_init(&srv->pool_cv, NULL);
-    srv->nslots = srv->cfg.threads + 1;
-    srv->slots = calloc(srv->nslots, sizeof *srv->slots);
-    if (!srv->slots)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    /* open one now so a bad store fails at start, not at the first request */
-    return slot_open(srv, &srv->slots[0], err);
-}
-
-void http_pool_free(struct lh_http_server *srv)
-{
-    for (size_t i = 0; srv->slots && i < srv->nslots; i++) {
-        lh_catalog_close(srv->slots[i].cat);
-        lh_store_set_close(srv->slots[i].set);
-    }
-    free(srv->slots);
-    srv->slots = NULL;
-    pthread_mutex_destroy(&srv->pool_mu);
-    pthread_cond_destroy(&srv->pool_cv);
-}
-
-struct lh_catalog *http_catalog_acquire(struct lh_http_server *srv, struct lh_error *err)
-{
-    struct http_cat_slot *sl = NULL;
-    pthread_mutex_lock(&srv->pool_mu);
-    for (;;) {
-        /* prefer an open slot */
-        for (size_t i = 0; i < srv->nslots && !sl; i++)
-            if (!srv->slots[i].busy && srv->slots[i].cat)
-                sl = &srv->slots[i];
-        for (size_t i = 0; i < srv->nslots && !sl; i++)
-            if (!srv->slots[i].busy)
-                sl = &srv->slots[i];
-        if (sl)
-            break;
-        pthread_cond_wait(&srv->pool_cv, &srv->pool_mu);
-    }
-    sl->busy = true;
-    pthread_mutex_unlock(&srv->pool_mu);
-    if (!sl->cat && slot_open(srv, sl, err) != LH_OK) {
-        pthread_mutex_lock(&srv->pool_mu);
-        sl->busy = false;
-        pthread_cond_signal(&srv->pool_cv);
-        pthread_mutex_unlock(&srv->pool_mu);
-        return NULL;
-    }
-    return sl->cat;
-}
-
-void http_catalog_release(struct lh_http_server *srv, struct lh_catalog *cat)
-{
-    if (!cat)
-        return;
-    pthread_mutex_lock(&srv->pool_mu);
-    for (size_t i = 0; i < srv->nslots; i++)
-        if (srv->slots[i].cat == cat)
-            srv->slots[i].busy = false;
-    pthread_cond_signal(&srv->pool_cv);
-    pthread_mutex_unlock(&srv->pool_mu);
+    return lh_catalog_open(srv->set, &co, &srv->cat, err);
 }
 
 /* ------------------------------------------------------------ create */
@@ -202,7 +131,7 @@ enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
             goto fail;
         srv->own_metrics = true;
     }
-    if ((s = http_pool_init(srv, err)) != LH_OK)
+    if ((s = catalog_open(srv, err)) != LH_OK)
         goto fail;
     *out = srv;
     return LH_OK;
@@ -620,11 +549,14 @@ enum lh_status lh_http_server_start(struct lh_http_server *srv, struct lh_error 
         srv->own_runs = true;
     }
     if (!srv->runner) {
-        srv->jobs = (struct lh_app_jobs){srv->cfg.store_url && srv->cfg.store_url[0]
-                                             ? srv->cfg.store_url
-                                             : srv->cfg.data_dir,
-                                         srv->cfg.buckets_config, srv->metrics,
-                                         srv->cfg.keep_versions, srv->runs, NULL};
+        srv->jobs = (struct lh_app_jobs){
+            .root = srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url
+                                                                : srv->cfg.data_dir,
+            .buckets_config = srv->cfg.buckets_config,
+            .metrics = srv->metrics,
+            .keep_versions = srv->cfg.keep_versions,
+            .runs = srv->runs,
+            .set = srv->set};
         if ((s = lh_app_runner_create(&srv->jobs, srv->cfg.threads, &srv->runner, err)) !=
             LH_OK) {
             close(srv->listen_fd);
@@ -732,8 +664,9 @@ void lh_http_server_destroy(struct lh_http_server *srv)
     if (srv->own_runs)
         lh_app_runs_destroy(srv->runs);
     srv->runs = NULL;
-    if (srv->slots)
-        http_pool_free(srv);
+    lh_catalog_close(srv->cat);
+    if (srv->own_set)
+        lh_store_set_close(srv->set);
     if (srv->own_metrics)
         lh_app_metrics_destroy(srv->metrics);
     lh_arena_reset(&srv->cfg.arena);

@@ -200,7 +200,7 @@ struct lh_iceberg_garbage {
     size_t nmetadata_keys;
     struct lh_arena arena;
 };
-void lh_iceberg_garbage_free(struct lh_iceberg_garbage *g);
+void lh_iceberg_garbage_reset(struct lh_iceberg_garbage *g);
 
 /* Writes metadata version `version` (>= 1) of the table: the manifests and
  * manifest lists of new snapshots, then {prefix}/metadata/v{version}.
@@ -211,7 +211,7 @@ void lh_iceberg_garbage_free(struct lh_iceberg_garbage *g);
  * keep (may be NULL = keep all) lists the snapshot ids the new metadata
  * keeps; the others are expired: left out of the metadata, and every data
  * file, manifest and manifest list that only they referenced is reported
- * in *garbage (may be NULL; free with lh_iceberg_garbage_free). The
+ * in *garbage (may be NULL; release with lh_iceberg_garbage_reset). The
  * current snapshot must be kept.
  *
  * The description is checked first (ids, references, schemas, URIs):
@@ -237,11 +237,11 @@ struct lh_iceberg_loaded {
 /* Reads version-hint.text, that metadata version and the manifest lists
  * and manifests of its snapshots. A table without version-hint loads as
  * version 0 (not an error). LH_E_FORMAT naming the object when something
- * does not parse. Free with lh_iceberg_loaded_free (also after a failure). */
+ * does not parse. Release with lh_iceberg_loaded_reset (also after a failure). */
 enum lh_status lh_iceberg_table_load(struct lh_store *st, const char *key_prefix,
                                      struct lh_iceberg_loaded *out,
                                      struct lh_error *err) LH_NODISCARD;
-void lh_iceberg_loaded_free(struct lh_iceberg_loaded *l);
+void lh_iceberg_loaded_reset(struct lh_iceberg_loaded *l);
 
 /* Like lh_iceberg_table_load, but reads the metadata file at store key
  * metadata_key (not the version hint); out->version = version. */

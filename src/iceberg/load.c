@@ -358,7 +358,7 @@ static enum lh_status read_snapshot_files(struct lh_store *st, const struct lh_i
     return s;
 }
 
-void lh_iceberg_loaded_free(struct lh_iceberg_loaded *l)
+void lh_iceberg_loaded_reset(struct lh_iceberg_loaded *l)
 {
     if (!l)
         return;
@@ -488,6 +488,6 @@ done:
         return LH_OK;
 fail:
     lh_buf_reset(&mc.all);
-    lh_iceberg_loaded_free(out);
+    lh_iceberg_loaded_reset(out);
     return s;
 }

@@ -441,39 +441,13 @@ enum lh_status lh_iceberg_uuid_generate(char out[LH_ICEBERG_UUID_LEN + 1], struc
 
 size_t lh_iceberg_location(struct lh_store *st, const char *key_prefix, char *out, size_t cap)
 {
-    const char *url = lh_store_url(st);
-    struct lh_buf b;
-    lh_buf_init(&b, cap ? cap - 1 : 1);
-    if (strcmp(lh_store_kind(st), "s3") == 0) {
-        size_t n = strlen(url);
-        while (n > 0 && url[n - 1] == '/')
-            n--;
-        lh_buf_append(&b, url, n);
-    } else {
-        const char *path = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
-        char *abs = realpath(path, NULL);
-        if (!abs) {
-            lh_buf_reset(&b);
-            return 0;
-        }
-        lh_buf_append_str(&b, "file://");
-        for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
-            if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                strchr("._~/-", *p))
-                lh_buf_append_u8(&b, *p);
-            else
-                lh_buf_printf(&b, "%%%02X", *p);
-        }
-        free(abs);
+    char root[LH_STORE_KEY_MAX * 3 + 64];
+    if (cap == 0 || lh_store_location(st, root, sizeof root, NULL) != LH_OK)
+        return 0;
+    int n = snprintf(out, cap, "%s/%s", root, key_prefix);
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = 0;
+        return 0;
     }
-    lh_buf_append_u8(&b, '/');
-    lh_buf_append_str(&b, key_prefix);
-    size_t n = 0;
-    if (lh_buf_ok(&b) && cap > 0 && b.len < cap) {
-        memcpy(out, b.data, b.len);
-        out[b.len] = 0;
-        n = b.len;
-    }
-    lh_buf_reset(&b);
-    return n;
+    return (size_t)n;
 }

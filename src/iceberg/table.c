@@ -783,7 +783,7 @@ static enum lh_status collect_garbage(struct job *j, struct lh_iceberg_garbage *
     return LH_OK;
 }
 
-void lh_iceberg_garbage_free(struct lh_iceberg_garbage *g)
+void lh_iceberg_garbage_reset(struct lh_iceberg_garbage *g)
 {
     if (!g)
         return;
@@ -869,7 +869,7 @@ done:
     free(json);
     lh_arena_reset(&j.arena);
     if (s != LH_OK && garbage)
-        lh_iceberg_garbage_free(garbage);
+        lh_iceberg_garbage_reset(garbage);
     return s;
 }
 

@@ -32,7 +32,7 @@
  * closes.
  *
  * Lease: before the first part, the run writes {run dir}/_lease.json with an
- * expiry, and a heartbeat thread (its own store handle, lh_store_dup)
+ * expiry, and a heartbeat thread (on the run's store: stores are thread-safe)
  * rewrites it every ttl/4. The sweep (lh_ingest_sweep, run at the start of
  * every run) removes the parts, pending writes and empty directories of
  * runs whose lease expired; a live run's are never touched. A run whose
@@ -422,7 +422,7 @@ struct part {
 
 /* The run's lease (see the top of the file). */
 struct lease {
-    struct lh_store *st; /* the heartbeat thread's own handle */
+    struct lh_store *st; /* the run's primary store (borrowed) */
     char key[LH_STORE_KEY_MAX];
     char run_id[128];
     int64_t ttl_ms, started_us;
@@ -625,9 +625,8 @@ static enum lh_status lease_begin(struct run *r, const char *run_id, struct lh_e
     snprintf(l->run_id, sizeof l->run_id, "%s", run_id);
     l->ttl_ms = lease_ttl_ms();
     l->started_us = lh_time_wall_us();
-    enum lh_status s = lh_store_dup(r->primary, &l->st, err);
-    if (s == LH_OK)
-        s = lease_write(l, l->st, err);
+    l->st = r->primary; /* borrowed: a store serves both threads */
+    enum lh_status s = lease_write(l, l->st, err);
     if (s != LH_OK) {
         lh_error_prefix(err, "cannot write the run lease");
         return s;
@@ -690,7 +689,6 @@ static void lease_end(struct lease *l, struct lh_store *st)
                     l->key, e.msg);
         l->written = false;
     }
-    lh_store_close(l->st);
     l->st = NULL;
 }
 
@@ -747,7 +745,7 @@ static bool published_anyway(struct lh_ingest_job *j, const char *run_id, uint64
             found = true;
         }
     }
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
     return found;
 }
 
@@ -836,7 +834,7 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
             goto out;
         }
         if (have_cur)
-            lh_catalog_record_free(&cur);
+            lh_catalog_record_reset(&cur);
         have_cur = false;
         s = lh_catalog_dataset_get(j->cat, j->dataset, &cur, err);
         if (s != LH_OK)
@@ -879,7 +877,7 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
     }
 out:
     if (have_cur)
-        lh_catalog_record_free(&cur);
+        lh_catalog_record_reset(&cur);
     return s;
 }
 
@@ -1316,7 +1314,7 @@ fail:
     free(typebuf);
     lh_arena_reset(&names);
     if (have_rec)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     res->duration_s = (double)(lh_time_mono_ns() - t0) / 1e9;
     return s;
 }
@@ -1587,11 +1585,36 @@ done:
     free(refs);
     free(c.runs);
     if (have_list)
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
     if (have_rec)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     lh_catalog_close(cat);
     return s;
+}
+
+enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_dataset_fn fn,
+                                      void *ctx, struct lh_error *err)
+{
+    static const char prefix[] = "datasets/";
+    struct lh_store_list l;
+    enum lh_status s = lh_store_list(lh_store_set_primary(set), prefix, &l, err);
+    if (s != LH_OK)
+        return s;
+    char last[LH_STORE_KEY_MAX] = "";
+    for (size_t i = 0; i < l.count; i++) { /* sorted: one dataset's keys are together */
+        const char *k = l.items[i].key + sizeof prefix - 1;
+        size_t n = strcspn(k, "/");
+        if (!k[n] || n == 0 || n >= sizeof last)
+            continue;
+        if (strlen(last) == n && memcmp(last, k, n) == 0)
+            continue;
+        memcpy(last, k, n);
+        last[n] = '\0';
+        if (!fn(ctx, last))
+            break;
+    }
+    lh_store_list_reset(&l);
+    return LH_OK;
 }
 
 const char *lh_ingest_phase_name(enum lh_ingest_phase p)

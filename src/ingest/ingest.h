@@ -154,6 +154,15 @@ size_t lh_ingest_type_text(const struct lh_field *f, char *out, size_t cap);
 enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, int64_t older_than_s,
                                size_t *deleted, struct lh_error *err) LH_NODISCARD;
 
+/* Calls fn(ctx, name) once for every dataset that has objects under the
+ * primary bucket's datasets/{name}/, published or not (a first run that
+ * never published leaves only parts), in name order; fn returns false to
+ * stop. name is borrowed for the call. What the daemon's start-up sweep
+ * walks: the key layout stays ingest's. */
+typedef bool (*lh_ingest_dataset_fn)(void *ctx, const char *name);
+enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_dataset_fn fn,
+                                      void *ctx, struct lh_error *err) LH_NODISCARD;
+
 /* Brings dataset's Iceberg table in line with its catalog record: when
  * the current version records a metadata_location that version-hint.text
  * is behind (a kill between the catalog swap and the hint), copies it to

@@ -126,9 +126,9 @@ void ingest_table_destroy(struct ingest_table *t)
     if (!t)
         return;
     if (t->have_base)
-        lh_iceberg_loaded_free(&t->base);
+        lh_iceberg_loaded_reset(&t->base);
     if (t->have_garbage)
-        lh_iceberg_garbage_free(&t->garbage);
+        lh_iceberg_garbage_reset(&t->garbage);
     old_metadata_free(t);
     lh_arena_reset(&t->build);
     lh_arena_reset(&t->arena);
@@ -422,7 +422,7 @@ static enum lh_status base_load(struct ingest_table *t, const struct lh_catalog_
                                 struct lh_error *err)
 {
     if (t->have_base)
-        lh_iceberg_loaded_free(&t->base);
+        lh_iceberg_loaded_reset(&t->base);
     t->have_base = true;
     t->base = (struct lh_iceberg_loaded){0};
     lh_arena_init(&t->base.arena, 0);
@@ -430,7 +430,7 @@ static enum lh_status base_load(struct ingest_table *t, const struct lh_catalog_
     if (!cv)
         return LH_OK; /* a new table */
     if (cv->metadata_location) {
-        lh_iceberg_loaded_free(&t->base);
+        lh_iceberg_loaded_reset(&t->base);
         enum lh_status s = lh_iceberg_table_load_at(t->primary, t->prefix, cv->metadata_location,
                                                     (int64_t)cv->version, &t->base, err);
         if (s == LH_OK && t->base.table.current_snapshot_id == (int64_t)cv->version)
@@ -442,7 +442,7 @@ static enum lh_status base_load(struct ingest_table *t, const struct lh_catalog_
         else
             lh_warn("dataset %s: %s; describing the table from the catalog record", t->dataset,
                     err->msg);
-        lh_iceberg_loaded_free(&t->base);
+        lh_iceberg_loaded_reset(&t->base);
         t->base = (struct lh_iceberg_loaded){0};
         lh_arena_init(&t->base.arena, 0);
     }
@@ -634,7 +634,7 @@ enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalo
     enum lh_status s = LH_OK;
     t->staged = false;
     if (t->have_garbage) {
-        lh_iceberg_garbage_free(&t->garbage);
+        lh_iceberg_garbage_reset(&t->garbage);
         t->have_garbage = false;
     }
     old_metadata_free(t);
@@ -791,7 +791,7 @@ void ingest_table_unstage(struct ingest_table *t)
             lh_store_delete(t->primary, l.items[i].key, &e) != LH_OK)
             lh_warn("ingest %s: could not delete %s: %s (a later sweep removes it)", t->dataset,
                     l.items[i].key, e.msg);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 }
 
 void ingest_table_commit(struct ingest_table *t)
@@ -928,13 +928,13 @@ static void sweep_staged(struct lh_catalog *cat, struct lh_store *primary, const
                 dataset, removed);
 done:
     if (loaded)
-        lh_iceberg_loaded_free(&cur);
+        lh_iceberg_loaded_reset(&cur);
     else
         lh_arena_reset(&cur.arena);
     if (have_rec)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     free(cand);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 }
 
 enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog *cat,
@@ -1019,6 +1019,6 @@ done:
     if (s != LH_OK)
         lh_error_prefix(err, "dataset %s: Iceberg metadata", dataset);
     ingest_table_destroy(t);
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
     return s;
 }

@@ -433,8 +433,8 @@ struct lh_schedule_store_options {
     bool keep_unrecorded;
 };
 
-/* Opens the schedules of `st` (borrowed; used only under the store's lock)
- * and loads `_schedules/`: a malformed file is logged with its key, listed
+/* Opens the schedules of `st` (borrowed; it may serve other users at the
+ * same time, store.h) and loads `_schedules/`: a malformed file is logged with its key, listed
  * in lh_schedule_store_problem and skipped; a plaintext DSN is sealed and
  * the file re-written. Thread safety: every lh_schedule_store_* call may
  * come from any thread (one read-write lock; listeners run outside it). */

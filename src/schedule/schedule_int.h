@@ -54,4 +54,11 @@ static inline int64_t lh_sched_floor_div(int64_t a, int64_t b)
     return q;
 }
 
+/* The store key of schedule id (sstore.c; the layout is this module's):
+ * "_schedules/{id}.json" with every byte outside [A-Za-z0-9_-] replaced by
+ * '_' (the reference layout; ids longer than 200 bytes are rejected).
+ * Returns the length written, 0 when it does not fit or the id is empty or
+ * too long. Its run history lives under "_runs/{the same sanitised id}/". */
+size_t lh_sched_store_key(const char *id, char *out, size_t cap);
+
 #endif

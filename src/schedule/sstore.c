@@ -8,18 +8,16 @@
  * process (the CLI beside a daemon) is never overwritten blindly: on a
  * conflict the file is re-read and the same change is applied again.
  *
- * Locking (three layers, always taken in this order: stripe -> handle ->
- * mu; mu is never held while waiting for the others):
+ * Locking (two layers, always taken in this order: stripe -> mu; mu is
+ * never held while waiting for a stripe or for store I/O):
  *   - stripe[hash(id) % STRIPES]: orders the file I/O of one schedule (its
  *     definition and its run history). Held by create, modify (update,
  *     enable, reschedule, record_run), delete and runs across their store
  *     I/O; reload holds every stripe. An entry is replaced or freed only by
  *     a holder of its stripe, so a holder may read its entry without mu.
- *   - handles: an lh_store is used by one thread at a time, so I/O borrows
- *     one from a small pool (hold/release). For a local store the pool opens
- *     up to HANDLES_MAX handles on the same directory, so run records of
- *     different schedules are written and fsynced in parallel; any other
- *     backend has only the caller's handle and its I/O is serialised.
+ *   - the store itself needs no lock: any thread may call it at once
+ *     (store.h), so run records of different schedules are written and
+ *     fsynced in parallel on every backend.
  *   - mu, a read-write lock, guards the in-memory array only: the in-memory
  *     reads (get, list, visit, each) take it for reading, and writers take
  *     it for writing only to swap in an entry after its file is written, so
@@ -47,10 +45,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SCHEDULES_PREFIX "_schedules/"
 #define RUNS_PREFIX "_runs/"
 #define MAX_PROBLEMS 64
 #define STRIPES 64
-#define HANDLES_MAX 8
 
 struct ent {
     struct lh_schedule def;
@@ -69,13 +67,7 @@ struct pend_run {
 struct lh_schedule_store {
     pthread_rwlock_t mu; /* the array: read by get, list, visit, each, notify */
     pthread_mutex_t stripe[STRIPES]; /* one schedule's file I/O (see the top) */
-    pthread_mutex_t hmu;             /* the handle pool */
-    pthread_cond_t hcv;
-    struct lh_store *h[HANDLES_MAX]; /* h[0] is the caller's; the rest are ours */
-    bool hbusy[HANDLES_MAX];
-    size_t nh;
-    bool hmore; /* a local store: more handles may be opened */
-    struct lh_store *st;
+    struct lh_store *st; /* borrowed; every thread's I/O goes through it (store.h) */
     struct lh_schedule_key key;
     unsigned runs_keep;
     struct ent **v; /* sorted by id */
@@ -108,46 +100,6 @@ static void stripe_lock(struct lh_schedule_store *ss, const char *id)
 static void stripe_unlock(struct lh_schedule_store *ss, const char *id)
 {
     pthread_mutex_unlock(&ss->stripe[stripe_of(id)]);
-}
-
-/* Borrows a store handle for this thread's I/O (waits for one if every
- * handle is busy and no more may be opened). */
-static struct lh_store *hold(struct lh_schedule_store *ss)
-{
-    pthread_mutex_lock(&ss->hmu);
-    for (;;) {
-        for (size_t i = 0; i < ss->nh; i++)
-            if (!ss->hbusy[i]) {
-                ss->hbusy[i] = true;
-                pthread_mutex_unlock(&ss->hmu);
-                return ss->h[i];
-            }
-        if (ss->hmore && ss->nh < HANDLES_MAX) {
-            struct lh_store_options o = {0};
-            struct lh_error err;
-            struct lh_store *h = NULL;
-            if (lh_store_open(lh_store_url(ss->st), &o, &h, &err) == LH_OK) {
-                ss->h[ss->nh] = h;
-                ss->hbusy[ss->nh++] = true;
-                pthread_mutex_unlock(&ss->hmu);
-                return h;
-            }
-            lh_warn("schedule store: another handle on %s: %s (I/O stays serialised)",
-                    lh_store_url(ss->st), err.msg);
-            ss->hmore = false;
-        }
-        pthread_cond_wait(&ss->hcv, &ss->hmu);
-    }
-}
-
-static void release(struct lh_schedule_store *ss, struct lh_store *h)
-{
-    pthread_mutex_lock(&ss->hmu);
-    for (size_t i = 0; i < ss->nh; i++)
-        if (ss->h[i] == h)
-            ss->hbusy[i] = false;
-    pthread_cond_signal(&ss->hcv);
-    pthread_mutex_unlock(&ss->hmu);
 }
 
 static size_t find(const struct lh_schedule_store *ss, const char *id, bool *found)
@@ -205,9 +157,28 @@ static void clear_problems(struct lh_schedule_store *ss)
     ss->nprob = 0;
 }
 
+size_t lh_sched_store_key(const char *id, char *out, size_t cap)
+{
+    static const char prefix[] = SCHEDULES_PREFIX, suffix[] = ".json";
+    size_t n = id ? strlen(id) : 0;
+    size_t total = sizeof prefix - 1 + n + sizeof suffix - 1;
+    if (n == 0 || n > 200 || total + 1 > cap)
+        return 0;
+    memcpy(out, prefix, sizeof prefix - 1);
+    char *p = out + sizeof prefix - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        p[i] = ok ? (char)c : '_';
+    }
+    memcpy(p + n, suffix, sizeof suffix);
+    return total;
+}
+
 static enum lh_status sched_key(const char *id, char *key, size_t cap, struct lh_error *err)
 {
-    if (lh_store_schedule_key(id, key, cap) == 0)
+    if (lh_sched_store_key(id, key, cap) == 0)
         return lh_error_set(err, LH_E_INVAL, "id: '%s' is empty or longer than %d bytes", id,
                             LH_SCHEDULE_ID_MAX);
     return LH_OK;
@@ -219,7 +190,7 @@ static enum lh_status runs_prefix(const char *id, char *out, size_t cap, struct 
     char k[LH_STORE_KEY_MAX];
     if (sched_key(id, k, sizeof k, err) != LH_OK)
         return LH_E_INVAL;
-    const char *safe = k + strlen("_schedules/");
+    const char *safe = k + strlen(SCHEDULES_PREFIX);
     int n = snprintf(out, cap, RUNS_PREFIX "%.*s/", (int)(strlen(safe) - strlen(".json")), safe);
     if (n < 0 || (size_t)n >= cap)
         return lh_error_set(err, LH_E_INVAL, "id too long");
@@ -244,7 +215,7 @@ static enum lh_status load_one(struct lh_schedule_store *ss, struct lh_store *st
     if (s != LH_OK)
         return s;
     char want[LH_STORE_KEY_MAX];
-    if (lh_store_schedule_key(e->def.id, want, sizeof want) == 0 || strcmp(want, key) != 0)
+    if (lh_sched_store_key(e->def.id, want, sizeof want) == 0 || strcmp(want, key) != 0)
         return lh_error_set(err, LH_E_FORMAT, "id '%s' does not belong in this file", e->def.id);
     if (sealed) {
         struct lh_buf out;
@@ -281,13 +252,13 @@ static enum lh_status load_all(struct lh_schedule_store *ss, struct lh_store *st
                                size_t *nout, struct lh_error *err)
 {
     struct lh_store_list l;
-    enum lh_status s = lh_store_list(st, "_schedules/", &l, err);
+    enum lh_status s = lh_store_list(st, SCHEDULES_PREFIX, &l, err);
     if (s != LH_OK)
         return s;
     struct ent **v = calloc(l.count ? l.count : 1, sizeof *v);
     size_t n = 0;
     if (!v) {
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
         return lh_error_set(err, LH_E_NOMEM, "out of memory loading schedules");
     }
     clear_problems(ss);
@@ -309,7 +280,7 @@ static enum lh_status load_all(struct lh_schedule_store *ss, struct lh_store *st
         }
         v[n++] = e;
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     if (s != LH_OK) {
         for (size_t i = 0; i < n; i++)
             free(v[i]);
@@ -389,12 +360,7 @@ enum lh_status lh_schedule_store_open(struct lh_store *st,
     pthread_rwlock_init(&ss->mu, NULL);
     for (size_t i = 0; i < STRIPES; i++)
         pthread_mutex_init(&ss->stripe[i], NULL);
-    pthread_mutex_init(&ss->hmu, NULL);
-    pthread_cond_init(&ss->hcv, NULL);
     ss->st = st;
-    ss->h[0] = st;
-    ss->nh = 1;
-    ss->hmore = strcmp(lh_store_kind(st), "local") == 0;
     ss->key = *o->key;
     ss->runs_keep = o->runs_keep ? o->runs_keep : LH_RUNS_KEEP_DEFAULT;
     ss->keep_unrecorded = o->keep_unrecorded;
@@ -432,12 +398,8 @@ void lh_schedule_store_close(struct lh_schedule_store *ss)
     free(ss->pend);
     pthread_mutex_destroy(&ss->pmu);
     lh_schedule_wipe(&ss->key, sizeof ss->key);
-    for (size_t i = 1; i < ss->nh; i++)
-        lh_store_close(ss->h[i]);
     for (size_t i = 0; i < STRIPES; i++)
         pthread_mutex_destroy(&ss->stripe[i]);
-    pthread_mutex_destroy(&ss->hmu);
-    pthread_cond_destroy(&ss->hcv);
     pthread_rwlock_destroy(&ss->mu);
     free(ss);
 }
@@ -475,9 +437,8 @@ enum lh_status lh_schedule_store_reload(struct lh_schedule_store *ss, struct lh_
     stripes_all(ss, true);
     struct ent **nv = NULL;
     size_t nn = 0;
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     enum lh_status s = load_all(ss, st, &nv, &nn, err);
-    release(ss, st);
     if (s != LH_OK) {
         stripes_all(ss, false);
         return s;
@@ -549,9 +510,8 @@ enum lh_status lh_schedule_store_create(struct lh_schedule_store *ss, const stru
     if (found) {
         s = lh_error_set(err, LH_E_EXISTS, "schedule '%s' already exists", e->def.id);
     } else {
-        struct lh_store *st = hold(ss);
+        struct lh_store *st = ss->st;
         s = write_ent(st, e, true, err);
-        release(ss, st);
         if (s == LH_E_EXISTS)
             lh_error_set(err, LH_E_EXISTS, "schedule '%s' already exists (in the store)",
                          e->def.id);
@@ -757,9 +717,8 @@ static enum lh_status modify(struct lh_schedule_store *ss, const char *id, modif
                              struct lh_schedule *updated, struct lh_error *err)
 {
     stripe_lock(ss, id);
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     enum lh_status s = modify_locked(ss, st, id, fn, arg, updated, err);
-    release(ss, st);
     stripe_unlock(ss, id);
     return s;
 }
@@ -897,9 +856,8 @@ enum lh_status lh_schedule_store_delete(struct lh_schedule_store *ss, const char
     if (sched_key(id, key, sizeof key, err) != LH_OK)
         return LH_E_INVAL;
     stripe_lock(ss, id);
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     enum lh_status s = lh_store_delete(st, key, err);
-    release(ss, st);
     bool found = false;
     struct ent *gone = NULL;
     if (s == LH_OK) {
@@ -1009,7 +967,7 @@ static void trim_runs(struct lh_schedule_store *ss, struct lh_store *st, const c
         if (lh_store_delete(st, k, &err) != LH_OK)
             lh_warn("run history: delete %s: %s", k, err.msg);
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 }
 
 /* Writes one run record (its flags cleared: they are never part of the
@@ -1087,7 +1045,7 @@ enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
     /* the record is fsynced (lh_store_put) before the schedule file that
      * counts it; neither holds mu, so readers do not wait for either */
     stripe_lock(ss, run->schedule_id);
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     struct run_arg a = {run, rnd, now_us, false};
     enum lh_status s = put_record(st, &pr->rec, key, err);
     pr->rec_written = s == LH_OK;
@@ -1115,7 +1073,6 @@ enum lh_status lh_schedule_store_record_run(struct lh_schedule_store *ss,
         }
     }
 done:
-    release(ss, st);
     stripe_unlock(ss, run->schedule_id);
     free(pr);
     if (auto_paused)
@@ -1130,7 +1087,7 @@ static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, st
     if (runs_prefix(id, prefix, sizeof prefix, err) != LH_OK)
         return LH_E_INVAL;
     stripe_lock(ss, id);
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     /* a copy of id's pending runs: only holders of this stripe change them */
     pthread_mutex_lock(&ss->pmu);
     size_t n = 0;
@@ -1211,7 +1168,6 @@ static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, st
     pend_compact(ss);
     pthread_mutex_unlock(&ss->pmu);
     free(v);
-    release(ss, st);
     stripe_unlock(ss, id);
     return s;
 }
@@ -1274,7 +1230,7 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
     if (!v)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     stripe_lock(ss, id);
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     struct lh_store_list l;
     enum lh_status s = lh_store_list(st, prefix, &l, err);
     if (s != LH_OK)
@@ -1343,9 +1299,8 @@ enum lh_status lh_schedule_store_runs(struct lh_schedule_store *ss, const char *
     free(pv);
     if (total)
         *total = cnt;
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 done:
-    release(ss, st);
     stripe_unlock(ss, id);
     if (s != LH_OK) {
         free(v);
@@ -1394,9 +1349,8 @@ enum lh_status lh_schedule_store_put_log(struct lh_schedule_store *ss, const cha
     if (run_key(schedule_id, run_id, ".log", key, sizeof key, err) != LH_OK)
         return LH_E_INVAL;
     stripe_lock(ss, schedule_id);
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     enum lh_status s = lh_store_put(st, key, p, n, err);
-    release(ss, st);
     stripe_unlock(ss, schedule_id);
     return s;
 }
@@ -1410,9 +1364,8 @@ enum lh_status lh_schedule_store_get_log(struct lh_schedule_store *ss, const cha
     *n = 0;
     if (run_key(schedule_id, run_id, ".log", key, sizeof key, err) != LH_OK)
         return LH_E_INVAL;
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     enum lh_status s = lh_store_get(st, key, max, out, n, NULL, err);
-    release(ss, st);
     return s;
 }
 
@@ -1430,11 +1383,10 @@ enum lh_status lh_schedule_store_record_oneshot(struct lh_schedule_store *ss,
     *c = *run;
     snprintf(c->schedule_id, sizeof c->schedule_id, "%s", LH_RUNS_ONESHOT);
     stripe_lock(ss, LH_RUNS_ONESHOT);
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     enum lh_status s = put_record(st, c, key, err);
     if (s == LH_OK)
         trim_runs(ss, st, prefix);
-    release(ss, st);
     stripe_unlock(ss, LH_RUNS_ONESHOT);
     free(c);
     return s;
@@ -1482,7 +1434,7 @@ enum lh_status lh_schedule_store_find_run(struct lh_schedule_store *ss, const ch
     pthread_mutex_unlock(&ss->pmu);
     if (found)
         return LH_OK;
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     struct lh_store_list l;
     enum lh_status s = lh_store_list(st, RUNS_PREFIX, &l, err);
     if (s == LH_OK) {
@@ -1496,9 +1448,8 @@ enum lh_status lh_schedule_store_find_run(struct lh_schedule_store *ss, const ch
             s = read_record(st, l.items[i].key, out, err);
             break;
         }
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
     }
-    release(ss, st);
     return s;
 }
 
@@ -1527,7 +1478,7 @@ enum lh_status lh_schedule_store_recent_runs(struct lh_schedule_store *ss, size_
     struct lh_run_record *v = calloc(limit ? limit : 1, sizeof *v);
     if (!v)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    struct lh_store *st = hold(ss);
+    struct lh_store *st = ss->st;
     struct lh_store_list l;
     struct key_ref *refs = NULL;
     enum lh_status s = lh_store_list(st, RUNS_PREFIX, &l, err);
@@ -1535,7 +1486,7 @@ enum lh_status lh_schedule_store_recent_runs(struct lh_schedule_store *ss, size_
         goto done;
     refs = malloc((l.count ? l.count : 1) * sizeof *refs);
     if (!refs) {
-        lh_store_list_free(&l);
+        lh_store_list_reset(&l);
         s = lh_error_set(err, LH_E_NOMEM, "out of memory");
         goto done;
     }
@@ -1554,9 +1505,8 @@ enum lh_status lh_schedule_store_recent_runs(struct lh_schedule_store *ss, size_
         if (read_record(st, refs[i].key, &v[*n], &e1) == LH_OK)
             (*n)++;
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 done:
-    release(ss, st);
     free(refs);
     if (s != LH_OK) {
         free(v);

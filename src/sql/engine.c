@@ -23,7 +23,8 @@
  * The watchdog thread of an engine sleeps until the armed deadline and
  * calls duckdb_interrupt on the connection (run.c arms it per statement).
  *
- * Threads: the engine and its store set belong to one thread at a time;
+ * Threads: the engine belongs to one thread at a time (its store set may
+ * be shared, store.h);
  * the watchdog only touches the deadline under mu and calls
  * duckdb_interrupt, which DuckDB allows from any thread.
  */
@@ -319,17 +320,16 @@ static enum lh_status bucket_resolve(struct lh_sql_engine *e, const char *bucket
         return s;
     snprintf(bd->name, sizeof bd->name, "%s", bucket);
     const char *url = lh_store_url(st);
-    if (strcmp(lh_store_kind(st), "local") == 0) {
-        const char *dir = strncmp(url, "file://", 7) == 0 ? url + 7 : url;
-        char *real = realpath(dir, NULL);
-        if (!real)
-            return lh_error_errno(err, errno, "bucket %s: directory %s", bucket, dir);
-        snprintf(bd->dir, sizeof bd->dir, "%s", real);
-        free(real);
+    s = lh_store_local_dir(st, bd->dir, sizeof bd->dir, err);
+    if (s == LH_OK) { /* plain files DuckDB opens where they are */
         bd->remote = false;
         return LH_OK;
     }
-    /* S3: <cache>/<first 16 hex of sha256(url)>/<key> */
+    if (s != LH_E_UNSUPPORTED) {
+        lh_error_prefix(err, "bucket %s", bucket);
+        return s;
+    }
+    /* remote (S3): <cache>/<first 16 hex of sha256(url)>/<key> */
     char h[65];
     lh_sha256_hex(url, strlen(url), h);
     h[16] = '\0';
@@ -424,7 +424,7 @@ static enum lh_status snapshot(struct lh_sql_engine *e, struct lh_error *err)
         struct lh_sql_dataset *ds = &e->ds[e->nds];
         memset(ds, 0, sizeof *ds);
         s = snapshot_dataset(e, &r, ds, bds, &nbds, sizeof bds / sizeof bds[0], err);
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
         if (s == LH_OK)
             e->nds++;
     }
@@ -469,7 +469,7 @@ static void replacement_scan(ddb_rscan_info info, const char *table, void *data)
         }
         if (nl < sizeof name && lh_store_name_check(name, &err) == LH_OK) {
             if (lh_catalog_dataset_get(e->cat, name, &r, &err) == LH_OK)
-                lh_catalog_record_free(&r); /* appeared after the snapshot */
+                lh_catalog_record_reset(&r); /* appeared after the snapshot */
             else if (err.status != LH_E_NOTFOUND && err.status != LH_E_INVAL) {
                 e->scan_err = err;
                 d->duckdb_replacement_scan_set_error(info, err.msg);

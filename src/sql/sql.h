@@ -12,8 +12,8 @@
  * Without libduckdb.so every function here fails with LH_E_UNSUPPORTED and
  * one line saying how to install it; nothing else in lakehouse needs it.
  *
- * Threads: an engine belongs to one thread at a time, and so does the store
- * set it reads through (lh_sql_engine_open gives an engine its own set).
+ * Threads: an engine belongs to one thread at a time; the store set it
+ * reads through may serve other threads meanwhile (store.h).
  * DuckDB runs each statement on up to `threads` threads of its own.
  */
 #ifndef LH_SQL_H
@@ -37,8 +37,8 @@ struct lh_sql_options {
 
 struct lh_sql_engine;
 
-/* set is borrowed: it must outlive the engine and be used by no other
- * thread meanwhile. opt may be NULL. Free with lh_sql_engine_destroy. */
+/* set is borrowed: it must outlive the engine (other threads may use it
+ * meanwhile, store.h). opt may be NULL. Free with lh_sql_engine_destroy. */
 enum lh_status lh_sql_engine_create(struct lh_store_set *set, const struct lh_sql_options *opt,
                                     struct lh_sql_engine **out, struct lh_error *err) LH_NODISCARD;
 /* Like create over its own store set, opened as lh_store_set_open(root,

@@ -13,6 +13,7 @@
 #include "store_int.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,25 +82,6 @@ enum lh_status lh_store_name_check(const char *name, struct lh_error *err)
     return LH_OK;
 }
 
-size_t lh_store_schedule_key(const char *id, char *out, size_t cap)
-{
-    static const char prefix[] = "_schedules/", suffix[] = ".json";
-    size_t n = id ? strlen(id) : 0;
-    size_t total = sizeof prefix - 1 + n + sizeof suffix - 1;
-    if (n == 0 || n > 200 || total + 1 > cap)
-        return 0;
-    memcpy(out, prefix, sizeof prefix - 1);
-    char *p = out + sizeof prefix - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)id[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-        p[i] = ok ? (char)c : '_';
-    }
-    memcpy(p + n, suffix, sizeof suffix);
-    return total;
-}
-
 /* ------------------------------------------------------------------ lists */
 
 bool lh_store_list_add(struct lh_store_list *l, const char *key, size_t klen, uint64_t size)
@@ -132,7 +114,7 @@ void lh_store_list_sort(struct lh_store_list *l)
         qsort(l->items, l->count, sizeof *l->items, entry_cmp);
 }
 
-void lh_store_list_free(struct lh_store_list *l)
+void lh_store_list_reset(struct lh_store_list *l)
 {
     if (!l)
         return;
@@ -206,6 +188,47 @@ const char *lh_store_kind(const struct lh_store *st)
 const char *lh_store_url(const struct lh_store *st)
 {
     return st->url;
+}
+
+static enum lh_status into(struct lh_buf *b, char *out, size_t cap, struct lh_error *err)
+{
+    lh_buf_cstr(b);
+    enum lh_status s = LH_OK;
+    if (!lh_buf_ok(b) || b->len >= cap)
+        s = lh_error_set(err, LH_E_TOOBIG, "store location longer than %zu bytes", cap);
+    else
+        memcpy(out, b->data, b->len + 1);
+    lh_buf_reset(b);
+    return s;
+}
+
+enum lh_status lh_store_location(const struct lh_store *st, char *out, size_t cap,
+                                 struct lh_error *err)
+{
+    struct lh_buf b;
+    lh_buf_init(&b, 16384);
+    enum lh_status s = st->vt->location(st, &b, err);
+    if (s != LH_OK) {
+        lh_buf_reset(&b);
+        return s;
+    }
+    return into(&b, out, cap, err);
+}
+
+enum lh_status lh_store_local_dir(const struct lh_store *st, char *out, size_t cap,
+                                  struct lh_error *err)
+{
+    if (!st->vt->local_dir)
+        return lh_error_set(err, LH_E_UNSUPPORTED, "%s is not a directory on this machine",
+                            st->url);
+    struct lh_buf b;
+    lh_buf_init(&b, 16384);
+    enum lh_status s = st->vt->local_dir(st, &b, err);
+    if (s != LH_OK) {
+        lh_buf_reset(&b);
+        return s;
+    }
+    return into(&b, out, cap, err);
 }
 
 /* Removes every occurrence of dir (followed by '/', or whole) from msg,
@@ -345,7 +368,7 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
     }
     s = tidy(st, st->vt->list(st, prefix, out, err), err);
     if (s != LH_OK) {
-        lh_store_list_free(out);
+        lh_store_list_reset(out);
         lh_arena_init(&out->arena, 0);
         return s;
     }
@@ -366,12 +389,6 @@ enum lh_status lh_store_sweep(struct lh_store *st, const char *prefix, lh_store_
     if (s != LH_OK)
         return s;
     return tidy(st, st->vt->sweep(st, prefix, dead, ctx, stats, err), err);
-}
-
-enum lh_status lh_store_dup(const struct lh_store *st, struct lh_store **out, struct lh_error *err)
-{
-    *out = NULL;
-    return tidy(st, st->vt->dup(st, out, err), err);
 }
 
 enum lh_status lh_store_upload_begin(struct lh_store *st, const char *key,
@@ -419,8 +436,10 @@ struct lh_store_set {
     char *root;
     bool root_is_s3;
     struct lh_store_options opt;
+    pthread_mutex_t mu; /* b, n, cap (see the top) */
     struct bucket *b;
     size_t n, cap;
+    struct lh_store *primary; /* set at open, never changes */
 };
 
 static enum lh_status set_add(struct lh_store_set *set, const char *name, struct lh_store *st,
@@ -554,6 +573,7 @@ enum lh_status lh_store_set_open(const char *root, const char *config_path,
     struct lh_store_set *set = calloc(1, sizeof *set);
     if (!set)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    pthread_mutex_init(&set->mu, NULL);
     if (opt)
         set->opt = *opt;
     set->root = strdup(root);
@@ -578,6 +598,7 @@ enum lh_status lh_store_set_open(const char *root, const char *config_path,
             goto fail;
         }
     }
+    set->primary = set_find(set, "primary");
     *out = set;
     return LH_OK;
 fail:
@@ -595,6 +616,7 @@ void lh_store_set_close(struct lh_store_set *set)
     }
     free(set->b);
     free(set->root);
+    pthread_mutex_destroy(&set->mu);
     free(set);
 }
 
@@ -605,27 +627,30 @@ enum lh_status lh_store_set_get(struct lh_store_set *set, const char *bucket, st
     enum lh_status s = lh_store_name_check(bucket, err);
     if (s != LH_OK)
         return s;
+    /* opening a derived bucket is a mkdir or nothing at all: done under the
+     * lock, so two threads asking for a new bucket get the same store */
+    pthread_mutex_lock(&set->mu);
     struct lh_store *st = set_find(set, bucket);
-    if (st) {
-        *out = st;
-        return LH_OK;
-    }
+    if (st)
+        goto done;
     s = open_derived(set, bucket, &st, err);
     if (s != LH_OK) {
         if (err && !set->root_is_s3)
             cut_dir(err->msg, sizeof err->msg, set->root);
-        return s;
+        goto done;
     }
     s = set_add(set, bucket, st, err);
     if (s != LH_OK) {
         lh_store_close(st);
-        return s;
+        st = NULL;
     }
+done:
+    pthread_mutex_unlock(&set->mu);
     *out = st;
-    return LH_OK;
+    return s;
 }
 
 struct lh_store *lh_store_set_primary(struct lh_store_set *set)
 {
-    return set_find(set, "primary");
+    return set->primary;
 }

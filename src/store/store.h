@@ -26,9 +26,18 @@
  *     docs/catalog.md).
  *
  * Keys are validated on every operation (lh_store_key_check).
- * Thread safety: a store may be used by one thread at a time; open one per
- * thread for parallel work (objects are cheap). Processes may share the
- * same directory or bucket freely.
+ *
+ * Threads: a store, and a store set with every bucket in it, may be called
+ * from any number of threads at once; one of each serves a whole daemon.
+ * Nothing of a call is kept in the store (keys, errors, lists and tokens
+ * are the caller's). The local backend has no state past its directory
+ * name; the S3 backend lends each call a curl handle (with its open
+ * connection) from a small pool whose handles share DNS and TLS sessions,
+ * so N threads make N requests at once. What is per object stays one thread at a time: an
+ * upload (struct lh_store_upload) belongs to the thread writing it, a list
+ * to its caller. A lease (below) may be renewed from one thread while
+ * others use its store. Processes may share the same directory or bucket
+ * freely.
  */
 #ifndef LH_STORE_H
 #define LH_STORE_H
@@ -63,9 +72,25 @@ struct lh_store_options {
 enum lh_status lh_store_open(const char *url, const struct lh_store_options *opt,
                              struct lh_store **out, struct lh_error *err) LH_NODISCARD;
 void lh_store_close(struct lh_store *st);
-/* "local" or "s3"; the URL it was opened with (borrowed). */
+/* "local" or "s3" (for messages and logs: modules do not branch on it);
+ * the URL it was opened with (borrowed). */
 const char *lh_store_kind(const struct lh_store *st);
 const char *lh_store_url(const struct lh_store *st);
+
+/* Where readers outside lakehouse (DuckDB, Iceberg engines) find this
+ * bucket's objects; a caller never parses the URL or asks for the kind.
+ * lh_store_location: the bucket's root as a URI, without a trailing '/':
+ *   "file:///abs/dir" (the real path, bytes outside [A-Za-z0-9._~/-]
+ *   percent-encoded) or "s3://bucket[/prefix]"; a key K is at root + "/" + K.
+ * lh_store_local_dir: the absolute real directory when the objects are
+ *   plain files on this machine (a key K is the file dir + "/" + K);
+ *   LH_E_UNSUPPORTED for a remote bucket (S3).
+ * Both: LH_E_TOOBIG when it does not fit in cap, an error of the file
+ * system when a local directory cannot be resolved. */
+enum lh_status lh_store_location(const struct lh_store *st, char *out, size_t cap,
+                                 struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_store_local_dir(const struct lh_store *st, char *out, size_t cap,
+                                  struct lh_error *err) LH_NODISCARD;
 
 /* Reads a whole object up to max bytes (0 = LH_STORE_GET_DEFAULT_MAX;
  * LH_E_TOOBIG past it, LH_E_NOTFOUND when absent). *out is NUL-terminated
@@ -110,10 +135,11 @@ struct lh_store_list {
     struct lh_arena arena; /* owns the key strings */
 };
 /* Every key starting with prefix (may be "" for all), sorted. Temporary
- * files of in-progress writes are never listed. Free with lh_store_list_free. */
+ * files of in-progress writes are never listed. Release with
+ * lh_store_list_reset (frees what the list holds, leaves it empty). */
 enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
                              struct lh_error *err) LH_NODISCARD;
-void lh_store_list_free(struct lh_store_list *l);
+void lh_store_list_reset(struct lh_store_list *l);
 
 /* Streaming upload: write as you go, visible only after commit, nothing left
  * after abort (local: atomic file; S3: multipart upload once the data passes
@@ -161,22 +187,12 @@ enum lh_status lh_store_sweep(struct lh_store *st, const char *prefix, lh_store_
                               void *ctx, struct lh_store_sweep_stats *stats,
                               struct lh_error *err) LH_NODISCARD;
 
-/* A second handle on the same bucket with the same options, for another
- * thread (a store is used by one thread at a time). Close with lh_store_close. */
-enum lh_status lh_store_dup(const struct lh_store *st, struct lh_store **out,
-                            struct lh_error *err) LH_NODISCARD;
-
 /* Key rules: 1..LH_STORE_KEY_MAX bytes, no leading '/', no empty, "." or
  * ".." segment, no control characters or backslash, no trailing '/'. */
 enum lh_status lh_store_key_check(const char *key, struct lh_error *err) LH_NODISCARD;
 /* A name usable as one key segment (dataset names, index names): 1..200
  * bytes of [A-Za-z0-9._-], not starting with '.'. */
 enum lh_status lh_store_name_check(const char *name, struct lh_error *err) LH_NODISCARD;
-/* The schedule key of the seed: "_schedules/{id}.json" with every byte
- * outside [A-Za-z0-9_-] replaced by '_' (ids longer than 200 bytes are
- * rejected). Returns the length written, 0 when it does not fit or the id
- * is empty/too long. */
-size_t lh_store_schedule_key(const char *id, char *out, size_t cap);
 
 /* ---------------------------------------------------------- named buckets */
 
@@ -213,7 +229,9 @@ struct lh_store *lh_store_set_primary(struct lh_store_set *set);
  *     expired. Without conditional writes enforced by the server and with
  *     clocks that disagree by more than the ttl this is best effort (see
  *     docs/daemon.md).
- * The lease uses st (borrowed) from the thread that acquired it. */
+ * The lease uses st (borrowed; st may serve other threads meanwhile). A
+ * lease object is called from one thread at a time (its holder's
+ * heartbeat), like an upload. */
 struct lh_store_lease;
 /* LH_E_EXISTS when another process holds it: holder (may be NULL)
  * receives the holder's owner text (one line, cut to holder_cap).

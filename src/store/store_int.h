@@ -37,7 +37,10 @@ struct lh_store_vt {
     void (*upload_abort)(struct lh_store_upload *up);
     enum lh_status (*sweep)(struct lh_store *st, const char *prefix, lh_store_sweep_fn dead,
                             void *ctx, struct lh_store_sweep_stats *stats, struct lh_error *err);
-    enum lh_status (*dup)(const struct lh_store *st, struct lh_store **out, struct lh_error *err);
+    /* store.h: lh_store_location (into b) and lh_store_local_dir (NULL:
+     * remote, LH_E_UNSUPPORTED) */
+    enum lh_status (*location)(const struct lh_store *st, struct lh_buf *b, struct lh_error *err);
+    enum lh_status (*local_dir)(const struct lh_store *st, struct lh_buf *b, struct lh_error *err);
 };
 
 struct lh_store {

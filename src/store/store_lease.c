@@ -26,8 +26,10 @@
  * clocks that disagree (expiry is judged on the contender's clock against
  * the holder's expires_at), is written in docs/daemon.md.
  *
- * Thread safety: a lease uses the store it was acquired on (borrowed), so
- * it follows that store's one-thread-at-a-time rule.
+ * Threads: a lease object is called from one thread at a time (the
+ * holder's heartbeat); the store under it (borrowed) may serve any number
+ * of other threads meanwhile (store.h). Nothing here is shared between
+ * leases.
  */
 #include "store_int.h"
 

@@ -14,6 +14,13 @@
  * delete is a plain unlink (no lock, so deleting parts and events leaves no
  * lock files behind); a delete racing a replace_if of the same key may be
  * undone by it — records are never deleted while being updated.
+ *
+ * Threads: struct local is written once at open (url, root) and only read
+ * after; every call keeps its paths, descriptors and buffers to itself, and
+ * the temporary names come from mkstemp, so any number of threads may call
+ * one store at once. The flock of replace_if is taken on a descriptor of
+ * the call's own, so two threads of one process exclude each other just as
+ * two processes do.
  */
 #include "store_int.h"
 
@@ -488,16 +495,6 @@ static enum lh_status local_sweep(struct lh_store *st, const char *prefix, lh_st
     return s;
 }
 
-static enum lh_status local_open_at(const char *url, const char *dir, struct lh_store **out,
-                                    struct lh_error *err);
-
-static enum lh_status local_dup(const struct lh_store *st, struct lh_store **out,
-                                struct lh_error *err)
-{
-    const struct local *l = (const struct local *)st;
-    return local_open_at(l->base.url, l->root, out, err);
-}
-
 static enum lh_status local_upload_begin(struct lh_store *st, const char *key,
                                          struct lh_store_upload **upp, struct lh_error *err)
 {
@@ -546,6 +543,38 @@ static void local_upload_abort(struct lh_store_upload *u)
     free(up);
 }
 
+static enum lh_status local_dir(const struct lh_store *st, struct lh_buf *b, struct lh_error *err)
+{
+    const struct local *l = (const struct local *)st;
+    char *abs = realpath(l->root, NULL);
+    if (!abs)
+        return lh_error_errno(err, errno, "store directory %s", l->root);
+    lh_buf_append_str(b, abs);
+    free(abs);
+    return LH_OK;
+}
+
+static enum lh_status local_location(const struct lh_store *st, struct lh_buf *b,
+                                     struct lh_error *err)
+{
+    struct lh_buf d;
+    lh_buf_init(&d, 16384);
+    enum lh_status s = local_dir(st, &d, err);
+    if (s == LH_OK) {
+        lh_buf_cstr(&d);
+        lh_buf_append_str(b, "file://");
+        for (const unsigned char *p = d.data; p && *p; p++) {
+            if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                strchr("._~/-", *p))
+                lh_buf_append_u8(b, *p);
+            else
+                lh_buf_printf(b, "%%%02X", *p);
+        }
+    }
+    lh_buf_reset(&d);
+    return s;
+}
+
 static const struct lh_store_vt local_vt = {
     .kind = "local",
     .close = local_close,
@@ -562,25 +591,9 @@ static const struct lh_store_vt local_vt = {
     .upload_commit = local_upload_commit,
     .upload_abort = local_upload_abort,
     .sweep = local_sweep,
-    .dup = local_dup,
+    .location = local_location,
+    .local_dir = local_dir,
 };
-
-enum lh_status lh_store_local_open(const char *url, const char *dir,
-                                   const struct lh_store_options *opt, struct lh_store **out,
-                                   struct lh_error *err)
-{
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        if (errno != ENOENT || !opt->create)
-            return lh_error_errno(err, errno, "store directory %s", dir);
-        enum lh_status s = lh_mkdir_p(dir, err);
-        if (s != LH_OK)
-            return s;
-    } else if (!S_ISDIR(sb.st_mode)) {
-        return lh_error_set(err, LH_E_INVAL, "store path %s is not a directory", dir);
-    }
-    return local_open_at(url, dir, out, err);
-}
 
 static enum lh_status local_open_at(const char *url, const char *dir, struct lh_store **out,
                                     struct lh_error *err)
@@ -600,6 +613,23 @@ static enum lh_status local_open_at(const char *url, const char *dir, struct lh_
     }
     *out = &l->base;
     return LH_OK;
+}
+
+enum lh_status lh_store_local_open(const char *url, const char *dir,
+                                   const struct lh_store_options *opt, struct lh_store **out,
+                                   struct lh_error *err)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0) {
+        if (errno != ENOENT || !opt->create)
+            return lh_error_errno(err, errno, "store directory %s", dir);
+        enum lh_status s = lh_mkdir_p(dir, err);
+        if (s != LH_OK)
+            return s;
+    } else if (!S_ISDIR(sb.st_mode)) {
+        return lh_error_set(err, LH_E_INVAL, "store path %s is not a directory", dir);
+    }
+    return local_open_at(url, dir, out, err);
 }
 
 const char *lh_store_local_root(const struct lh_store *st)

@@ -3,9 +3,22 @@
  *
  * One bucket plus a key prefix per store. Addressing is path-style
  * (endpoint/bucket/key) unless virtual_host asks for bucket.host/key.
- * Requests are made on one reused easy handle (one thread at a time, as
- * store.h says). Every payload is hashed and sent as x-amz-content-sha256
- * so the signature covers the body.
+ * Every payload is hashed and sent as x-amz-content-sha256 so the
+ * signature covers the body.
+ *
+ * Threads: any number at once (store.h). Everything in struct s3 but the
+ * handle pool is written once at open and only read after. A request
+ * takes an idle curl easy handle from the pool (or makes one), runs, and
+ * gives it back (at most POOL_IDLE_MAX stay idle); N threads make N
+ * requests at once. An easy handle keeps its connection open between
+ * requests (curl_easy_reset leaves it), so a pooled handle comes back
+ * with a warm connection. The handles share one CURLSH for the DNS cache
+ * and TLS sessions (a new handle resumes a session instead of a full
+ * handshake); curl calls the share's lock callbacks around each, and each
+ * curl_lock_data has a mutex of its own. The connection cache is not put
+ * in the share: libcurl does not support sharing connections between
+ * concurrent threads (CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT). pool_mu
+ * guards the idle list only and is never held across a request.
  *
  * Conditional writes: put_if_absent sends If-None-Match: * and replace_if
  * sends If-Match: <etag>; AWS S3 and recent MinIO enforce them (412 maps to
@@ -29,6 +42,8 @@
 
 #define S3_MAX_PARTS 10000
 #define S3_XML_MAX (16u << 20)
+/* Idle easy handles kept for reuse; more may be out at once. */
+#define POOL_IDLE_MAX 16
 
 struct s3 {
     struct lh_store base;
@@ -38,7 +53,12 @@ struct s3 {
     uint64_t part_size;
     unsigned list_page;
     long timeout;
-    CURL *curl;
+    CURLSH *share;
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST]; /* one per curl_lock_data */
+    pthread_mutex_t pool_mu;                       /* idle */
+    CURL *idle[POOL_IDLE_MAX];
+    size_t nidle;
+    bool mutexes; /* the mutexes above are initialised */
 };
 
 struct s3_part {
@@ -66,6 +86,56 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ------------------------------------------------------------------ handle pool */
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    (void)h;
+    (void)access;
+    struct s3 *s = ud;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&s->share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+    (void)h;
+    struct s3 *s = ud;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&s->share_mu[data]);
+}
+
+/* An easy handle for one request: an idle one, else a new one on the
+ * share. NULL when out of memory. */
+static CURL *handle_take(struct s3 *s)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->nidle > 0)
+        c = s->idle[--s->nidle];
+    pthread_mutex_unlock(&s->pool_mu);
+    if (c)
+        return c;
+    c = curl_easy_init(); /* joins the share for good: curl_easy_reset keeps it */
+    if (c && curl_easy_setopt(c, CURLOPT_SHARE, s->share) != CURLE_OK) {
+        curl_easy_cleanup(c);
+        c = NULL;
+    }
+    return c;
+}
+
+static void handle_give(struct s3 *s, CURL *c)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->nidle < POOL_IDLE_MAX) {
+        s->idle[s->nidle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (c)
+        curl_easy_cleanup(c);
 }
 
 /* ------------------------------------------------------------------ helpers */
@@ -283,6 +353,7 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
 {
     struct lh_buf url;
     struct curl_slist *h = NULL;
+    CURL *c = NULL;
     enum lh_status st = LH_OK;
     char line[256];
     lh_buf_init(&url, 16384);
@@ -337,7 +408,11 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
         goto fail;
     }
 
-    CURL *c = s->curl;
+    c = handle_take(s);
+    if (!c) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto fail;
+    }
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, (const char *)url.data);
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
@@ -383,6 +458,8 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     lh_buf_cstr(&r->body);
 fail:
+    if (c)
+        handle_give(s, c);
     curl_slist_free_all(h);
     lh_buf_reset(&url);
     return st;
@@ -432,8 +509,15 @@ static enum lh_status s3_request(struct s3 *s, const char *method, const char *k
 static void s3_close(struct lh_store *st)
 {
     struct s3 *s = (struct s3 *)st;
-    if (s->curl)
-        curl_easy_cleanup(s->curl);
+    for (size_t i = 0; i < s->nidle; i++)
+        curl_easy_cleanup(s->idle[i]);
+    if (s->share)
+        curl_share_cleanup(s->share); /* after every handle that used it */
+    if (s->mutexes) {
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&s->share_mu[i]);
+        pthread_mutex_destroy(&s->pool_mu);
+    }
     free(s->bucket);
     free(s->prefix);
     free(s->endpoint);
@@ -1068,22 +1152,13 @@ fail:
     return rc;
 }
 
-static enum lh_status s3_dup(const struct lh_store *st, struct lh_store **out,
-                             struct lh_error *err)
+static enum lh_status s3_location(const struct lh_store *st, struct lh_buf *b,
+                                  struct lh_error *err)
 {
+    (void)err;
     const struct s3 *s = (const struct s3 *)st;
-    struct lh_store_options o = {
-        .endpoint = s->endpoint,
-        .region = s->region,
-        .virtual_host = s->vhost,
-        .access_key = s->ak,
-        .secret_key = s->sk,
-        .session_token = s->token ? s->token : "",
-        .part_size = s->part_size,
-        .list_page = s->list_page,
-        .timeout_secs = s->timeout,
-    };
-    return lh_store_s3_open(s->base.url, s->bucket, s->prefix, &o, out, err);
+    lh_buf_printf(b, "s3://%s%s%s", s->bucket, *s->prefix ? "/" : "", s->prefix);
+    return LH_OK;
 }
 
 static const struct lh_store_vt s3_vt = {
@@ -1102,7 +1177,7 @@ static const struct lh_store_vt s3_vt = {
     .upload_commit = s3_upload_commit,
     .upload_abort = s3_upload_abort,
     .sweep = s3_sweep,
-    .dup = s3_dup,
+    .location = s3_location,
 };
 
 static char *dup_or_env(const char *v, const char *env)
@@ -1160,9 +1235,22 @@ enum lh_status lh_store_s3_open(const char *url, const char *bucket, const char 
     s->part_size = opt->part_size ? opt->part_size : (8u << 20);
     s->list_page = opt->list_page ? opt->list_page : 1000;
     s->timeout = opt->timeout_secs ? opt->timeout_secs : 300;
-    s->curl = curl_easy_init();
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&s->share_mu[i], NULL);
+    pthread_mutex_init(&s->pool_mu, NULL);
+    s->mutexes = true;
+    s->share = curl_share_init();
+    if (s->share &&
+        (curl_share_setopt(s->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+         curl_share_setopt(s->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+         curl_share_setopt(s->share, CURLSHOPT_USERDATA, s) != CURLSHE_OK ||
+         curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+         curl_share_setopt(s->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)) {
+        rc = lh_error_set(err, LH_E_INTERNAL, "%s: libcurl refused a connection share", url);
+        goto fail;
+    }
     if (!s->base.url || !s->bucket || !s->prefix || !s->region || !s->endpoint || !s->sigv4 ||
-        !s->curl) {
+        !s->share) {
         rc = lh_error_set(err, LH_E_NOMEM, "out of memory");
         goto fail;
     }

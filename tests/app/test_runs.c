@@ -337,7 +337,7 @@ static void test_logs_pruned_with_records(void **state)
         assert_null(strstr(l.items[i].key, ids[0]));
         assert_null(strstr(l.items[i].key, ids[1]));
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     assert_int_equal(json, 3);
     assert_int_equal(logs, 3);
     /* the history across schedules, newest first */

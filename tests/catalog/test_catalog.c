@@ -161,7 +161,7 @@ static void test_register_and_read(void **state)
                                    "\"is_pii\""};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         assert_non_null(strstr(r.json, fields[i]));
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
 
     struct lh_error err;
     assert_int_equal(lh_catalog_dataset_get(f->cat, "nope", &r, &err), LH_E_NOTFOUND);
@@ -194,7 +194,7 @@ static void test_retention(void **state)
     assert_int_equal(r.versions[0].version, 3);
     assert_int_equal(r.versions[2].version, 5);
     assert_int_equal(r.current_version, 5);
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     assert_false(exists(f, "datasets/ret/p1/part-00000.parquet"));
     assert_false(exists(f, "datasets/ret/p2/part-00000.parquet"));
     assert_true(exists(f, "datasets/ret/p3/part-00000.parquet"));
@@ -238,7 +238,7 @@ static void test_metadata_lineage(void **state)
     assert_int_equal(r.nparents, 1);
     assert_string_equal(r.parent_datasets[0], "raw_orders");
     assert_true(r.ingest_timestamp && strlen(r.ingest_timestamp) >= 20);
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
 
     /* explicit dataset sensitivity, stale flag */
     struct lh_catalog_metadata_update u2 = {.sensitivity = "internal"};
@@ -248,7 +248,7 @@ static void test_metadata_lineage(void **state)
     assert_string_equal(r.sensitivity, "internal");
     assert_false(r.embeddings_stale);
     assert_int_equal(r.current_version, 1); /* metadata never makes a version */
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     struct lh_catalog_metadata_update u3 = {.sensitivity = "top-secret"};
     assert_int_equal(lh_catalog_metadata_update(f->cat, "orders", &u3, &err), LH_E_INVAL);
     assert_int_equal(lh_catalog_metadata_update(f->cat, "absent", &u2, &err), LH_E_NOTFOUND);
@@ -319,7 +319,7 @@ static void test_events(void **state)
     assert_int_equal(r.nindexes, 1);
     assert_string_equal(r.indexes[0], "vec_a");
     assert_string_equal(r.sensitivity, "pii");
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     assert_int_equal(lh_catalog_event_ack(f->cat, "../../x", &err), LH_E_INVAL);
 }
 
@@ -391,7 +391,7 @@ static void test_disk_full_keeps_record(void **state)
     struct lh_catalog_record r;
     OK(lh_catalog_dataset_get(f->cat, "full", &r, &e_));
     assert_int_equal(r.current_version, 1);
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     /* and once there is room again the same registration goes through */
     OK(lh_catalog_version_register(f->cat, "full", &spec, NULL, &e_));
 }
@@ -457,7 +457,7 @@ static void test_concurrent_writers(void **state)
         assert_false(seen[p][k]);
         seen[p][k] = true;
     }
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
 }
 
 /* check_base makes a register a compare-and-swap on the version the
@@ -491,7 +491,7 @@ static void test_check_base(void **state)
     struct lh_catalog_record r;
     OK(lh_catalog_dataset_get(f->cat, "cb", &r, &e_));
     assert_int_equal(r.nversions, 1);
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     /* rebased on version 1 it wins, and keeps version 1's rows */
     spec.base_version = 1;
     OK(lh_catalog_version_register(f->cat, "cb", &spec, &v, &e_));
@@ -502,7 +502,7 @@ static void test_check_base(void **state)
     assert_int_equal(cv->nobjects, 2);
     assert_string_equal(cv->objects[0].key, "datasets/cb/a.parquet");
     assert_string_equal(cv->objects[1].key, "datasets/cb/b.parquet");
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
 }
 
 /* Writes a file under the store directory with the given age. */
@@ -589,7 +589,7 @@ static void test_s3_catalog(void **state)
     assert_int_equal(r.current_version, 2);
     assert_int_equal(r.nversions, 2);
     assert_string_equal(r.sensitivity, "pii");
-    lh_catalog_record_free(&r);
+    lh_catalog_record_reset(&r);
     struct lh_catalog_event *ev;
     size_t n;
     OK(lh_catalog_events_list(f->cat, "s3ds", &ev, &n, &e_));

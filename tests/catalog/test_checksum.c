@@ -119,7 +119,7 @@ static void test_recorded_and_read_back(void **state)
             assert_int_equal(
                 lh_catalog_object_verify(f->st, "ck", v->version, &v->objects[i], whole, &err),
                 LH_OK);
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
 
     /* a malformed checksum is refused at registration, nothing written */
     struct lh_catalog_object bad = {.key = k1, .size_bytes = 9, .checksum = "crc32:CBF43926"};
@@ -128,7 +128,7 @@ static void test_recorded_and_read_back(void **state)
     assert_non_null(strstr(err.msg, "crc32:<8 lowercase hex digits>"));
     assert_int_equal(lh_catalog_dataset_get(f->cat, "ck", &rec, &err), LH_OK);
     assert_int_equal(rec.current_version, 1);
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
 }
 
 /* A record written before checksums existed reads as it did. */
@@ -152,7 +152,7 @@ static void test_old_record_readable(void **state)
     assert_non_null(v);
     assert_null(v->objects[0].checksum);
     assert_int_equal(lh_catalog_object_verify(f->st, "old", 1, &v->objects[0], true, &err), LH_OK);
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
 }
 
 static void test_damaged_and_swapped(void **state)

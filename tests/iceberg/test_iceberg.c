@@ -521,10 +521,10 @@ static void test_history_and_required_fields(void **state)
                              b->files[f].added_sequence_number);
         }
     }
-    lh_iceberg_loaded_free(&l);
+    lh_iceberg_loaded_reset(&l);
     assert_int_equal(lh_iceberg_table_load(g_st, "datasets/none", &l, &err), LH_OK);
     assert_int_equal(l.version, 0);
-    lh_iceberg_loaded_free(&l);
+    lh_iceberg_loaded_reset(&l);
 
     json_t *checks = json_array();
     expect_history(checks, "v2.metadata.json");
@@ -711,7 +711,7 @@ static void test_expiry(void **state)
         assert_non_null(p);
         assert_int_equal(lh_store_delete(g_st, p + 1, &err), LH_OK);
     }
-    lh_iceberg_garbage_free(&g);
+    lh_iceberg_garbage_reset(&g);
     json_t *m = load_json("datasets/expired/metadata/v5.metadata.json");
     assert_int_equal(json_array_size(json_object_get(m, "snapshots")), 2);
     assert_int_equal(json_array_size(json_object_get(m, "snapshot-log")), 2);
@@ -788,7 +788,7 @@ static void test_s3(void **state)
     t.current_snapshot_id = 300;
     assert_int_equal(lh_iceberg_table_write(g_s3st, &t, l.version + 1, NULL, 0, NULL, &err), LH_OK);
     assert_int_equal(lh_iceberg_version_hint_set(g_s3st, "datasets/s3t", 3, &err), LH_OK);
-    lh_iceberg_loaded_free(&l);
+    lh_iceberg_loaded_reset(&l);
     lh_arena_reset(&arena);
 
     json_t *checks = json_array();

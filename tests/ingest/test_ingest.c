@@ -231,7 +231,7 @@ static int64_t read_current(const char *dataset, uint64_t *version, int32_t *ids
         lh_parquet_reader_close(r);
     }
     assert_int_equal((uint64_t)rows, v->row_count);
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
 out:
     lh_catalog_close(cat);
     lh_store_set_close(set);
@@ -286,7 +286,7 @@ static int referenced_parts(const char *dataset)
                             dup = true;
                 n += !dup;
             }
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     }
     lh_catalog_close(cat);
     lh_store_set_close(set);
@@ -766,7 +766,7 @@ static void test_keep_versions(void **state)
             assert_int_equal(lh_catalog_dataset_get(cat, ds, &rec, &err), LH_OK);
             snprintf(first_part, sizeof first_part, "%s/primary/%s", DATA_DIR,
                      lh_catalog_record_current(&rec)->objects[0].key);
-            lh_catalog_record_free(&rec);
+            lh_catalog_record_reset(&rec);
             lh_catalog_close(cat);
             lh_store_set_close(set);
         }
@@ -800,7 +800,7 @@ static void test_keep_versions(void **state)
     }
     assert_int_equal(seen, (1u << 3) | (1u << 4));
     assert_int_equal(lh_catalog_record_current(&rec)->version, 4);
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
     lh_catalog_close(cat);
     lh_store_set_close(set);
     /* only the kept versions' parts exist: one part per overwrite run */

@@ -195,7 +195,7 @@ static int64_t read_current(const char *ds, uint64_t *version, int32_t *ids, siz
         lh_parquet_reader_close(r);
     }
     assert_int_equal((uint64_t)rows, v->row_count);
-    lh_catalog_record_free(&rec);
+    lh_catalog_record_reset(&rec);
     lh_catalog_close(cat);
     lh_store_set_close(set);
     return rows;
@@ -270,9 +270,9 @@ static void iceberg_agrees(const char *ds)
         }
     }
     assert_int_equal(stray, 0);
-    lh_store_list_free(&ls);
-    lh_iceberg_loaded_free(&l);
-    lh_catalog_record_free(&rec);
+    lh_store_list_reset(&ls);
+    lh_iceberg_loaded_reset(&l);
+    lh_catalog_record_reset(&rec);
     lh_catalog_close(cat);
     lh_store_set_close(set);
 }
@@ -495,9 +495,9 @@ static void count_orphans(const char *root, const char *ds, const struct s3srv *
             o->bytes += l.items[i].size;
         }
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     if (s == LH_OK)
-        lh_catalog_record_free(&rec);
+        lh_catalog_record_reset(&rec);
     assert_int_equal(lh_store_sweep(st, "", count_pending, o, NULL, &err), LH_OK);
     lh_catalog_close(cat);
     lh_store_set_close(set);

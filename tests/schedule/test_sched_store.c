@@ -4,7 +4,8 @@
  * create/get/list/update/delete, compare-and-swap against a second writer,
  * reload with listener calls, run history retention and paging, the
  * in-place visitors, and runs recorded from several threads at once (file
- * I/O outside the in-memory lock) while others read and pause.
+ * I/O outside the in-memory lock) while others read and pause; the key
+ * layout of `_schedules/`.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "schedule/schedule.h"
+#include "schedule_int.h" /* white box: lh_sched_store_key */
 #include "store/store.h"
 
 #include <pthread.h>
@@ -283,7 +285,7 @@ static void test_run_history(void **state)
     struct lh_store_list l;
     assert_int_equal(lh_store_list(f->st, "_runs/hist/", &l, &err), LH_OK);
     assert_int_equal(l.count, 5);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     assert_int_equal(lh_schedule_store_get(ss, "hist", &d, &err), LH_OK);
     assert_int_equal(d.run_count, 4);
     assert_int_equal(d.failure_count, 4);
@@ -504,10 +506,44 @@ static void test_parallel_record(void **state)
             struct lh_store_list l;
             assert_int_equal(lh_store_list(f->st, prefix, &l, &err), LH_OK);
             assert_int_equal(l.count, 5);
-            lh_store_list_free(&l);
+            lh_store_list_reset(&l);
         }
     lh_schedule_store_close(again);
     lh_schedule_store_close(ss);
+}
+
+/* The key layout (the reference's): ids sanitised into one key segment. */
+static void test_key_layout(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *id;
+        const char *key;
+    } sk[] = {
+        {"customers-hourly", "_schedules/customers-hourly.json"},
+        {"a/b", "_schedules/a_b.json"},
+        {"../../etc/passwd", "_schedules/______etc_passwd.json"},
+        {"sp ace.\xc3\xa9", "_schedules/sp_ace___.json"},
+        {"UPPER_ok-9", "_schedules/UPPER_ok-9.json"},
+        {"", NULL},
+    };
+    char out[300];
+    struct lh_error err;
+    for (size_t i = 0; i < sizeof sk / sizeof sk[0]; i++) {
+        size_t n = lh_sched_store_key(sk[i].id, out, sizeof out);
+        if (!sk[i].key) {
+            assert_int_equal(n, 0);
+            continue;
+        }
+        assert_string_equal(out, sk[i].key);
+        assert_int_equal(n, strlen(sk[i].key));
+        assert_int_equal(lh_store_key_check(out, &err), LH_OK);
+    }
+    assert_int_equal(lh_sched_store_key("abc", out, 10), 0);
+    char longid[202];
+    memset(longid, 'x', 201);
+    longid[201] = '\0';
+    assert_int_equal(lh_sched_store_key(longid, out, sizeof out), 0);
 }
 
 int main(void)
@@ -519,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visit_each, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_record, setup, teardown),
+        cmocka_unit_test(test_key_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,7 +88,7 @@ static void views(FILE *f)
                 fputc('\n', f);
             }
         }
-        lh_catalog_record_free(&r);
+        lh_catalog_record_reset(&r);
     }
     free(list);
     lh_catalog_close(cat);

@@ -124,9 +124,72 @@ async function flakyShim(ctx, next) {
   ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>' +
     '<Message>We encountered an internal error. Please try again.</Message></Error>';
 }
+// One key at a time, and conditional writes, as S3 keeps them. s3rver
+// writes an object in place (a reader may see half of it) and ignores
+// If-None-Match / If-Match, so concurrent writers of one key (the store's
+// thread stress test, the catalog's compare-and-swap) could not be judged
+// against it. Here the requests on one key path run one after another (a
+// GET's body is read whole before the next starts), and a path-style PUT
+// with If-None-Match: * or If-Match: <etag> answers as AWS S3 does: 412
+// PreconditionFailed when the object exists / has another ETag, 404
+// NoSuchKey for If-Match on an absent key.
+const keyQueues = new Map();
+const unquote = (e) => String(e).trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+function s3Error(ctx, status, code, message) {
+  ctx.status = status;
+  ctx.type = 'application/xml';
+  ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>` +
+    `<Message>${xmlEscape(message)}</Message></Error>`;
+}
+async function keyOrderShim(ctx, next) {
+  const m = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  if (!m) return next();
+  const id = ctx.path;
+  const prev = keyQueues.get(id) || Promise.resolve();
+  let release;
+  const mine = new Promise((r) => (release = r));
+  const tail = prev.then(() => mine);
+  keyQueues.set(id, tail);
+  await prev;
+  try {
+    const pathStyle = /^(127\.0\.0\.1|localhost)(:\d+)?$/.test(ctx.headers.host || '');
+    const inm = ctx.headers['if-none-match'];
+    const im = ctx.headers['if-match'];
+    if (ctx.method === 'PUT' && pathStyle && (inm || im)) {
+      let meta = null;
+      try {
+        meta = await server.store.getMetadata(m[1], decodeURIComponent(m[2]));
+      } catch (e) {
+        if (e.code !== 'ENOENT') throw e;
+      }
+      if (inm && unquote(inm) === '*' && meta)
+        return s3Error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+      if (im && !meta) return s3Error(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
+      if (im && unquote(im) !== unquote(meta.etag))
+        return s3Error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+    }
+    // A client killed mid-request (the kill tests) leaves s3rver's handler
+    // waiting for a body that never ends: the key is free again once the
+    // connection is gone.
+    const work = next();
+    work.catch(() => {});
+    const gone = new Promise((r) => ctx.res.once('close', r));
+    await Promise.race([work, gone]);
+    if (ctx.res.writableEnded || ctx.res.destroyed) return;
+    if (ctx.body && typeof ctx.body.pipe === 'function') {
+      const chunks = [];
+      for await (const c of ctx.body) chunks.push(c);
+      ctx.body = Buffer.concat(chunks);
+    }
+  } finally {
+    release();
+    if (keyQueues.get(id) === tail) keyQueues.delete(id);
+  }
+}
 // ahead of s3rver's router (Koa composes the middleware list when it starts listening)
 server.middleware.unshift(multipartShim);
 server.middleware.unshift(flakyShim);
+server.middleware.unshift(keyOrderShim);
 
 const addr = await server.run();
 process.stdout.write(`PORT ${addr.port}\n`);

@@ -198,13 +198,13 @@ static void test_list_delete(void **state)
         assert_string_equal(l.items[i].key, want[i]);
         assert_int_equal(l.items[i].size, strlen(want[i]));
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_list(f->st, "ls/a", &l, &e_));
     assert_int_equal(l.count, 3);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_list(f->st, "nothing/", &l, &e_));
     assert_int_equal(l.count, 0);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_delete(f->st, "ls/a/1", &e_));
     OK(lh_store_delete(f->st, "ls/a/1", &e_)); /* idempotent */
     uint8_t *d;
@@ -212,7 +212,7 @@ static void test_list_delete(void **state)
     assert_int_equal(lh_store_get(f->st, "ls/a/1", 0, &d, &n, NULL, &err), LH_E_NOTFOUND);
     OK(lh_store_list(f->st, "ls/a", &l, &e_));
     assert_int_equal(l.count, 2);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     assert_int_equal(lh_store_list(f->st, "../", &l, &err), LH_E_INVAL);
 }
 
@@ -232,7 +232,7 @@ static void test_upload_commit_abort(void **state)
     struct lh_store_list l;
     OK(lh_store_list(f->st, "up/", &l, &e_));
     assert_int_equal(l.count, 0);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     OK(lh_store_upload_commit(up, &e_));
     expect_content(f->st, "up/a.bin", "abcdef");
 
@@ -242,7 +242,7 @@ static void test_upload_commit_abort(void **state)
     OK(lh_store_list(f->st, "up/", &l, &e_));
     assert_int_equal(l.count, 1);
     assert_string_equal(l.items[0].key, "up/a.bin");
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 }
 
 static void test_bad_keys(void **state)
@@ -266,34 +266,37 @@ static void test_bad_keys(void **state)
     OK(lh_store_put(f->st, "ok/.hidden-but-fine", "x", 1, &e_));
 }
 
+/* Where outside readers find the objects: a URI for every backend, a
+ * directory only where the objects are files on this machine. */
+static void test_location(void **state)
+{
+    struct fx *f = *state;
+    char loc[2048], dir[2048];
+    struct lh_error err;
+    OK(lh_store_location(f->st, loc, sizeof loc, &e_));
+    enum lh_status s = lh_store_local_dir(f->st, dir, sizeof dir, &err);
+    if (f->s3) {
+        assert_string_equal(loc, "s3://lhtest/pfx/a");
+        assert_int_equal(s, LH_E_UNSUPPORTED);
+    } else {
+        assert_int_equal(s, LH_OK);
+        char *real = realpath(f->dir, NULL);
+        assert_non_null(real);
+        assert_string_equal(dir, real);
+        char want[2100];
+        snprintf(want, sizeof want, "file://%s", real); /* /tmp/lh-store-test-X: nothing to encode */
+        assert_string_equal(loc, want);
+        free(real);
+    }
+    assert_int_equal(lh_store_location(f->st, loc, 8, &err), LH_E_TOOBIG);
+}
+
 /* ------------------------------------------------------------ pure functions */
 
 static void test_key_rules(void **state)
 {
     (void)state;
-    static const struct {
-        const char *id;
-        const char *key;
-    } sk[] = {
-        {"customers-hourly", "_schedules/customers-hourly.json"},
-        {"a/b", "_schedules/a_b.json"},
-        {"../../etc/passwd", "_schedules/______etc_passwd.json"},
-        {"sp ace.é", "_schedules/sp_ace___.json"},
-        {"UPPER_ok-9", "_schedules/UPPER_ok-9.json"},
-        {"", NULL},
-    };
-    char out[300];
     struct lh_error err;
-    for (size_t i = 0; i < sizeof sk / sizeof sk[0]; i++) {
-        size_t n = lh_store_schedule_key(sk[i].id, out, sizeof out);
-        if (!sk[i].key) {
-            assert_int_equal(n, 0);
-            continue;
-        }
-        assert_string_equal(out, sk[i].key);
-        assert_int_equal(lh_store_key_check(out, &err), LH_OK);
-    }
-    assert_int_equal(lh_store_schedule_key("abc", out, 10), 0);
     static const struct {
         const char *name;
         enum lh_status want;
@@ -478,7 +481,11 @@ static void killed_upload(struct fx *f, const char *key)
         struct lh_error e;
         static uint8_t chunk[1 << 20];
         memset(chunk, 'x', sizeof chunk);
-        if (lh_store_dup(f->st, &st, &e) != LH_OK || lh_store_upload_begin(st, key, &up, &e) != LH_OK)
+        /* a store of its own: the parent's S3 connections stay the parent's */
+        struct lh_store_options o = s3_opts(f);
+        if (lh_store_open(f->s3 ? lh_store_url(f->st) : f->dir, f->s3 ? &o : NULL, &st, &e) !=
+                LH_OK ||
+            lh_store_upload_begin(st, key, &up, &e) != LH_OK)
             _exit(2);
         for (int i = 0; i < 9; i++)
             if (lh_store_upload_write(up, chunk, sizeof chunk, &e) != LH_OK)
@@ -524,7 +531,7 @@ static void test_sweep(void **state)
     struct lh_store_list l;
     OK(lh_store_list(f->st, "sw/", &l, &e_));
     assert_int_equal(l.count, 2); /* pending writes are never listed */
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
 
     /* dry run: both pending writes, nothing removed */
     struct seen s = {0};
@@ -646,7 +653,7 @@ static void test_s3_multipart(void **state)
     assert_int_equal(l.count, 1);
     assert_string_equal(l.items[0].key, "big.bin");
     assert_int_equal(l.items[0].size, total);
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     free(src);
     lh_store_close(st);
 }
@@ -671,7 +678,7 @@ static void test_s3_list_pagination(void **state)
         snprintf(key, sizeof key, "p/%02d", i);
         assert_string_equal(l.items[i].key, key);
     }
-    lh_store_list_free(&l);
+    lh_store_list_reset(&l);
     lh_store_close(st);
 }
 
@@ -770,7 +777,7 @@ int main(void)
         cmocka_unit_test(test_put_get_stat),        cmocka_unit_test(test_put_if_absent),
         cmocka_unit_test(test_replace_if),          cmocka_unit_test(test_list_delete),
         cmocka_unit_test(test_upload_commit_abort), cmocka_unit_test(test_bad_keys),
-        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_sweep),               cmocka_unit_test(test_location),
     };
     const struct CMUnitTest local_only[] = {
         cmocka_unit_test(test_key_rules),
