@@ -196,6 +196,10 @@ void http_resp_error(struct http_resp *resp, unsigned status, const char *field,
                      ...) LH_PRINTF(4, 5);
 void http_resp_status_error(struct http_resp *resp, enum lh_status s, const char *field,
                             const char *msg);
+/* The Iceberg REST spec's error shape {"error":{"message","type","code"}}
+ * (routes_iceberg.c), for every answer under /iceberg. */
+void http_iceberg_error(struct http_resp *resp, unsigned status, const char *type,
+                        const char *fmt, ...) LH_PRINTF(4, 5);
 void http_resp_text(struct http_resp *resp, unsigned status, const char *ctype, const void *p,
                     size_t n);
 

@@ -505,12 +505,39 @@ bool http_auth_ok(const char *header, const char *token)
     return diff == 0;
 }
 
+/* An error the router answers itself: the /api shape, or under /iceberg
+ * the Iceberg spec's with ice_type. */
+static void route_error(struct http_resp *resp, bool ice, unsigned status, const char *field,
+                        const char *ice_type, const char *fmt, ...) LH_PRINTF(6, 7);
+
+static void route_error(struct http_resp *resp, bool ice, unsigned status, const char *field,
+                        const char *ice_type, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (ice)
+        http_iceberg_error(resp, status, ice_type, "%s", msg);
+    else
+        http_resp_error(resp, status, field, "%s", msg);
+}
+
+/* /iceberg and below: the Iceberg REST catalog, which answers errors in the
+ * spec's shape. */
+static bool is_iceberg(const char *path)
+{
+    return strncmp(path, "/iceberg", 8) == 0 && (path[8] == '\0' || path[8] == '/');
+}
+
 static bool route_is_open(const struct lh_http_server *srv, const char *path)
 {
     unsigned open = srv->cfg.open_routes;
-    /* the dashboard's files hold no data: only /api/ and /metrics need a token */
+    /* the dashboard's files hold no data: /api/, /iceberg/ and /metrics need
+     * a token */
     bool api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0 ||
-               strncmp(path, "/metrics", 8) == 0;
+               strncmp(path, "/metrics", 8) == 0 || is_iceberg(path);
     if (!api && http_routes_web.n > 0)
         return true;
     return ((open & LH_APP_OPEN_HEALTH) && strcmp(path, "/api/health") == 0) ||
@@ -638,25 +665,27 @@ bool http_request_head(struct http_req *req, struct http_resp *resp)
                         req->host);
         return true;
     }
+    bool ice = is_iceberg(req->raw_path);
     if (srv->cfg.token && srv->cfg.token[0] && !route_is_open(srv, req->raw_path) &&
         !http_auth_ok(req->authorization, srv->cfg.token)) {
         resp->www_authenticate = true;
-        http_resp_error(resp, 401, NULL,
-                        req->authorization ? "invalid bearer token"
-                                           : "missing Authorization: Bearer token");
+        route_error(resp, ice, 401, NULL, "NotAuthorizedException", "%s",
+                    req->authorization ? "invalid bearer token"
+                                       : "missing Authorization: Bearer token");
         return true;
     }
     if (!split_path(req->raw_path, segs, &nseg, &why)) {
-        http_resp_error(resp, 400, "path", "%s", why);
+        route_error(resp, ice, 400, "path", "BadRequestException", "%s", why);
         return true;
     }
     if (req->uri_too_long) {
-        http_resp_error(resp, 414, "query", "query string over %d bytes", HTTP_MAX_QUERY_BYTES);
+        route_error(resp, ice, 414, "query", "BadRequestException", "query string over %d bytes",
+                    HTTP_MAX_QUERY_BYTES);
         return true;
     }
     if (req->query_overflow) {
-        http_resp_error(resp, 400, "query", "too many query parameters (at most %d)",
-                        HTTP_MAX_QUERY);
+        route_error(resp, ice, 400, "query", "BadRequestException",
+                    "too many query parameters (at most %d)", HTTP_MAX_QUERY);
         return true;
     }
 
@@ -683,19 +712,26 @@ bool http_request_head(struct http_req *req, struct http_resp *resp)
         }
     }
     if (!any) {
-        http_resp_error(resp, 404, NULL, "no route for %s", "this path");
+        if (ice)
+            http_iceberg_error(resp, 404, "NotFoundException",
+                               "no such endpoint: lakehouse serves the read side of the Iceberg "
+                               "REST catalog (docs/iceberg.md)");
+        else
+            http_resp_error(resp, 404, NULL, "no route for %s", "this path");
         return true;
     }
     req->route_name = any->pattern;
     if (!found) {
-        http_resp_error(resp, 405, NULL, "method %s not allowed here (allowed: %s)",
-                        strlen(req->method) < 16 ? req->method : "?", resp->allow);
+        route_error(resp, ice, 405, NULL, "UnsupportedOperationException",
+                    "method %s not allowed here (allowed: %s)",
+                    strlen(req->method) < 16 ? req->method : "?", resp->allow);
         return true;
     }
     resp->allow[0] = '\0';
     req->route = found;
     if (!bind_params(req, found->pattern, segs)) {
-        http_resp_error(resp, 400, "path", "malformed percent-encoding in path");
+        route_error(resp, ice, 400, "path", "BadRequestException",
+                    "malformed percent-encoding in path");
         return true;
     }
     if (req->has_length && req->content_length > srv->cfg.body_limit) {

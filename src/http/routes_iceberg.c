@@ -16,11 +16,10 @@
  * spec's status for an operation the server does not support.
  *
  * Errors use the spec's IcebergErrorResponse shape
- * {"error":{"message","type","code"}}. Auth: the daemon's bearer token, as
- * on /api; each handler checks it itself, so the rule holds whatever the
- * router treats as open (it leaves non-/api paths open for the dashboard).
- * Routing errors the router answers itself (no such path, wrong method)
- * keep the /api error shape.
+ * {"error":{"message","type","code"}}, the router's own answers under
+ * /iceberg included (no token, no such path, a method the read side does
+ * not have). Auth: the daemon's bearer token, checked by the router as on
+ * /api.
  *
  * Each handler opens its own store set (cheap: no I/O for S3, a mkdir for a
  * directory) because the pool's catalog does not lend its stores; the
@@ -40,11 +39,8 @@
 
 /* ------------------------------------------------------------ responses */
 
-static void ice_error(struct http_resp *resp, unsigned status, const char *type, const char *fmt,
-                      ...) LH_PRINTF(4, 5);
-
-static void ice_error(struct http_resp *resp, unsigned status, const char *type, const char *fmt,
-                      ...)
+void http_iceberg_error(struct http_resp *resp, unsigned status, const char *type,
+                        const char *fmt, ...)
 {
     char msg[600];
     va_list ap;
@@ -62,29 +58,17 @@ static void ice_status_error(struct http_resp *resp, const struct lh_error *err)
 {
     switch (err->status) {
     case LH_E_FORMAT:
-        ice_error(resp, 500, "InternalServerError", "unreadable Iceberg metadata: %s", err->msg);
+        http_iceberg_error(resp, 500, "InternalServerError", "unreadable Iceberg metadata: %s", err->msg);
         break;
     case LH_E_CONNECT:
     case LH_E_IO:
     case LH_E_TIMEOUT:
-        ice_error(resp, 503, "ServiceUnavailableException", "store unavailable: %s", err->msg);
+        http_iceberg_error(resp, 503, "ServiceUnavailableException", "store unavailable: %s", err->msg);
         break;
     default:
-        ice_error(resp, 500, "InternalServerError", "%s", err->msg);
+        http_iceberg_error(resp, 500, "InternalServerError", "%s", err->msg);
         break;
     }
-}
-
-/* The bearer-token rule of /api. false when a 401 was written. */
-static bool ice_authorized(struct http_req *req, struct http_resp *resp)
-{
-    const char *token = req->srv->cfg.token;
-    if (!token || !token[0] || http_auth_ok(req->authorization, token))
-        return true;
-    resp->www_authenticate = true;
-    ice_error(resp, 401, "NotAuthorizedException", "%s",
-              req->authorization ? "invalid bearer token" : "missing Authorization: Bearer token");
-    return false;
 }
 
 /* Checks the {namespace} path parameter (levels separated by 0x1F).
@@ -99,7 +83,7 @@ static bool ice_namespace_ok(struct http_req *req, struct http_resp *resp)
     for (const char *p = ns ? ns : ""; *p && o + 1 < sizeof shown; p++)
         shown[o++] = *p == 0x1f ? '.' : *p;
     shown[o] = '\0';
-    ice_error(resp, 404, "NoSuchNamespaceException",
+    http_iceberg_error(resp, 404, "NoSuchNamespaceException",
               "namespace does not exist: %s (this catalog has one namespace, " ICE_NAMESPACE ")",
               shown);
     return false;
@@ -254,7 +238,7 @@ static bool ice_table(struct http_req *req, struct http_resp *resp, struct ice_c
     const char *name = http_param(req, "table");
     struct lh_error err;
     if (!name || lh_store_name_check(name, &err) != LH_OK) {
-        ice_error(resp, 400, "BadRequestException", "invalid table name: %s",
+        http_iceberg_error(resp, 400, "BadRequestException", "invalid table name: %s",
                   name ? err.msg : "missing");
         return false;
     }
@@ -263,7 +247,7 @@ static bool ice_table(struct http_req *req, struct http_resp *resp, struct ice_c
     if (!ice_find(req, resp, c, name, false))
         return false;
     if (c->version <= 0) {
-        ice_error(resp, 404, "NoSuchTableException",
+        http_iceberg_error(resp, 404, "NoSuchTableException",
                   "table does not exist: " ICE_NAMESPACE ".%s (no dataset of that name has "
                   "Iceberg metadata)",
                   name);
@@ -277,8 +261,7 @@ static bool ice_table(struct http_req *req, struct http_resp *resp, struct ice_c
 
 static void config_get(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp))
-        return;
+    (void)req;
     /* The `warehouse` query parameter is accepted and ignored: one daemon
      * serves one catalog. No `prefix`: routes are /iceberg/v1/namespaces/… */
     json_t *endpoints = json_pack("[s,s,s,s,s,s,s,s]", "GET /v1/{prefix}/namespaces",
@@ -295,17 +278,15 @@ static void config_get(struct http_req *req, struct http_resp *resp)
 
 static void namespaces_list(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp))
-        return;
     bool bad = false;
     const char *parent = http_query(req, "parent", &bad);
     if (bad) {
-        ice_error(resp, 400, "BadRequestException", "malformed percent-encoding in parent");
+        http_iceberg_error(resp, 400, "BadRequestException", "malformed percent-encoding in parent");
         return;
     }
     if (parent && parent[0]) {
         if (strcmp(parent, ICE_NAMESPACE) != 0) {
-            ice_error(resp, 404, "NoSuchNamespaceException",
+            http_iceberg_error(resp, 404, "NoSuchNamespaceException",
                       "namespace does not exist: %s (this catalog has one namespace, " ICE_NAMESPACE
                       ")",
                       parent);
@@ -319,7 +300,7 @@ static void namespaces_list(struct http_req *req, struct http_resp *resp)
 
 static void namespace_get(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp) || !ice_namespace_ok(req, resp))
+    if (!ice_namespace_ok(req, resp))
         return;
     http_resp_json(resp, 200,
                    json_pack("{s:[s], s:{s:s}}", "namespace", ICE_NAMESPACE, "properties",
@@ -328,14 +309,14 @@ static void namespace_get(struct http_req *req, struct http_resp *resp)
 
 static void namespace_head(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp) || !ice_namespace_ok(req, resp))
+    if (!ice_namespace_ok(req, resp))
         return;
     http_resp_text(resp, 204, NULL, "", 0);
 }
 
 static void tables_list(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp) || !ice_namespace_ok(req, resp))
+    if (!ice_namespace_ok(req, resp))
         return;
     bool bad = false;
     struct lh_error err;
@@ -343,11 +324,11 @@ static void tables_list(struct http_req *req, struct http_resp *resp)
     const char *size_s = http_query(req, "pageSize", &bad);
     int64_t page = 0;
     if (bad || (token && token[0] && lh_store_name_check(token, &err) != LH_OK)) {
-        ice_error(resp, 400, "BadRequestException", "malformed pageToken");
+        http_iceberg_error(resp, 400, "BadRequestException", "malformed pageToken");
         return;
     }
     if (size_s && (!lh_parse_i64(size_s, &page) || page < 1 || page > ICE_PAGE_MAX)) {
-        ice_error(resp, 400, "BadRequestException", "pageSize must be an integer from 1 to %d",
+        http_iceberg_error(resp, 400, "BadRequestException", "pageSize must be an integer from 1 to %d",
                   ICE_PAGE_MAX);
         return;
     }
@@ -402,7 +383,7 @@ static void tables_list(struct http_req *req, struct http_resp *resp)
 
 static void table_load(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp) || !ice_namespace_ok(req, resp))
+    if (!ice_namespace_ok(req, resp))
         return;
     struct ice_ctx c = {0};
     const char *name = NULL;
@@ -440,7 +421,7 @@ static void table_load(struct http_req *req, struct http_resp *resp)
             goto done;
         }
         if (c.version == before || c.version <= 0) {
-            ice_error(resp, 500, "InternalServerError",
+            http_iceberg_error(resp, 500, "InternalServerError",
                       "table %s: version-hint.text names metadata v%lld, which is missing", name,
                       (long long)before);
             goto done;
@@ -450,7 +431,7 @@ static void table_load(struct http_req *req, struct http_resp *resp)
     meta = json_loadb((const char *)raw, len, 0, &je);
     const char *location = json_string_value(json_object_get(meta, "location"));
     if (!json_is_object(meta) || !location) {
-        ice_error(resp, 500, "InternalServerError",
+        http_iceberg_error(resp, 500, "InternalServerError",
                   "table %s: metadata v%lld is not table metadata JSON with a location", name,
                   (long long)c.version);
         goto done;
@@ -462,7 +443,7 @@ static void table_load(struct http_req *req, struct http_resp *resp)
     loc_json = ls ? json_dumps(ls, JSON_ENCODE_ANY) : NULL;
     json_decref(ls);
     if (!loc_json) {
-        ice_error(resp, 500, "InternalServerError", "table %s: location too long", name);
+        http_iceberg_error(resp, 500, "InternalServerError", "table %s: location too long", name);
         goto done;
     }
     while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == ' ' || raw[len - 1] == '\r' ||
@@ -476,7 +457,7 @@ static void table_load(struct http_req *req, struct http_resp *resp)
     lh_buf_append(&resp->body, raw, len);
     lh_buf_append_str(&resp->body, ",\"config\":{}}\n");
     if (!lh_buf_ok(&resp->body)) {
-        ice_error(resp, 500, "InternalServerError", "table %s: metadata too large to send", name);
+        http_iceberg_error(resp, 500, "InternalServerError", "table %s: metadata too large to send", name);
         goto done;
     }
     resp->status = 200;
@@ -490,7 +471,7 @@ done:
 
 static void table_head(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp) || !ice_namespace_ok(req, resp))
+    if (!ice_namespace_ok(req, resp))
         return;
     struct ice_ctx c = {0};
     const char *name;
@@ -502,23 +483,21 @@ static void table_head(struct http_req *req, struct http_resp *resp)
 /* Scan metrics a client reports after reading: accepted and discarded. */
 static void table_metrics(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp) || !ice_namespace_ok(req, resp))
+    if (!ice_namespace_ok(req, resp))
         return;
     http_resp_text(resp, 204, NULL, "", 0);
 }
 
 static void views_list(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp) || !ice_namespace_ok(req, resp))
+    if (!ice_namespace_ok(req, resp))
         return;
     http_resp_json(resp, 200, json_pack("{s:[]}", "identifiers"));
 }
 
 static void read_only(struct http_req *req, struct http_resp *resp)
 {
-    if (!ice_authorized(req, resp))
-        return;
-    ice_error(resp, 406, "UnsupportedOperationException",
+    http_iceberg_error(resp, 406, "UnsupportedOperationException",
               "the lakehouse Iceberg catalog is read-only: %s %s is not supported; datasets "
               "change only through lakehouse ingests (schedules, POST /api/ingest)",
               strlen(req->method) < 16 ? req->method : "?",

@@ -504,6 +504,26 @@ static void test_read_only(void **state)
     reply_free(&r);
 }
 
+/* What the router answers itself under /iceberg (no such path, a method a
+ * read route does not have, a path it cannot parse, no token) is in the
+ * spec's error shape too, so Iceberg clients show the message. */
+static void test_router_errors(void **state)
+{
+    (void)state;
+    expect_error("GET", "/iceberg/v1/no/such/thing", AUTH, 404, "NotFoundException",
+                 "read side of the Iceberg REST catalog");
+    expect_error("PUT", "/iceberg/v1/config", AUTH, 405, "UnsupportedOperationException",
+                 "allowed: GET");
+    expect_error("GET", "/iceberg/v1/namespaces/lake%zzhouse", AUTH, 400, "BadRequestException",
+                 NULL);
+    expect_error("GET", "/iceberg/v1/no/such/thing", NULL, 401, "NotAuthorizedException",
+                 "missing");
+    /* /api keeps its own shape */
+    json_t *j = get_json("GET", "/api/no/such/thing", AUTH, 404);
+    assert_true(json_is_string(json_object_get(j, "error")));
+    json_decref(j);
+}
+
 static void test_list_paging(void **state)
 {
     (void)state;
@@ -609,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_head),
         cmocka_unit_test(test_read_only),
+        cmocka_unit_test(test_router_errors),
         cmocka_unit_test(test_list_paging),
         cmocka_unit_test(test_load_is_stored_file),
         cmocka_unit_test(test_load_follows_catalog),
