@@ -21,9 +21,8 @@
  * not have). Auth: the daemon's bearer token, checked by the router as on
  * /api.
  *
- * Each handler opens its own store set (cheap: no I/O for S3, a mkdir for a
- * directory) because the pool's catalog does not lend its stores; the
- * catalog comes from the pool for the dataset list and records only.
+ * Handlers read through the server's store set and catalog, which any
+ * thread may use (store.h, catalog.h).
  */
 #include "http_int.h"
 
