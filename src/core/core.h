@@ -334,6 +334,9 @@ bool lh_parse_i64(const char *s, int64_t *out);
 /* Parses sizes like "64MiB", "1M", "4096", "2GiB", "512k". */
 bool lh_parse_size(const char *s, uint64_t *out);
 
+/* Whether s[0..n) is valid UTF-8 (RFC 3629: no overlongs, no surrogates,
+ * nothing past U+10FFFF; NUL bytes are valid). */
+bool lh_utf8_valid(const void *s, size_t n);
 /* Makes a NUL-terminated string valid UTF-8 in place: a multi-byte sequence
  * cut off at the end (snprintf into a fixed buffer) is dropped, and every
  * other invalid byte becomes '?'. Messages from servers and truncated

@@ -114,6 +114,19 @@ static size_t utf8_len(const uint8_t *p, size_t n, bool *cut)
     return len;
 }
 
+bool lh_utf8_valid(const void *s, size_t n)
+{
+    const uint8_t *p = s;
+    bool cut;
+    for (size_t i = 0; i < n;) {
+        size_t l = p[i] < 0x80 ? 1 : utf8_len(p + i, n - i, &cut);
+        if (!l)
+            return false;
+        i += l;
+    }
+    return true;
+}
+
 size_t lh_utf8_sanitize(char *s)
 {
     uint8_t *p = (uint8_t *)s;

@@ -682,196 +682,25 @@ enum lh_status lh_schedule_json_check_fields(const char *p, size_t n, struct lh_
 
 /* ------------------------------------------------------------------ JSON writing */
 
-/* Sticky: after an allocation failure everything is a no-op and
- * lh_schedule_to_json reports LH_E_NOMEM once at the end. */
-struct wr {
-    bool failed;
-};
-
-static void put(struct wr *w, json_t *o, const char *k, json_t *v)
-{
-    if (!v || json_object_set_new(o, k, v) != 0)
-        w->failed = true;
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s[0] ? json_string(s) : json_null();
-}
-
-static json_t *time_json(int64_t us)
-{
-    char b[48];
-    lh_time_format_iso(us, b, sizeof b);
-    return json_string(b);
-}
-
-static json_t *u64_json(uint64_t v)
-{
-    return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
-static enum lh_status dump(json_t *root, bool failed, struct lh_buf *out, struct lh_error *err)
-{
-    if (failed || !root) {
-        json_decref(root);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory building JSON");
-    }
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
-    json_decref(root);
-    if (!s)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
-    lh_buf_append_str(out, s);
-    lh_buf_append_u8(out, '\n');
-    free(s);
-    if (!lh_buf_ok(out))
-        return lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
-    return LH_OK;
-}
-
-enum lh_status lh_schedule_to_json(const struct lh_schedule *d, struct lh_buf *out,
-                                   struct lh_error *err)
-{
-    struct wr w = {false};
-    json_t *root = json_object();
-    json_t *k = json_object(), *t = json_object();
-    if (!root || !k || !t) {
-        json_decref(k);
-        json_decref(t);
-        return dump(root, true, out, err);
-    }
-    put(&w, root, "id", json_string(d->id));
-    put(&w, k, "type", json_string(d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres"));
-    put(&w, k, "dsn", json_string(d->dsn));
-    put(&w, k, "table", json_string(d->table));
-    if (d->query[0])
-        put(&w, k, "query", json_string(d->query));
-    if (d->columns[0])
-        put(&w, k, "columns", json_string(d->columns));
-    if (d->where[0])
-        put(&w, k, "where", json_string(d->where));
-    put(&w, k, "dataset_name", str_or_null(d->dataset_name));
-    put(&w, k, "batch_size", d->has_batch_size ? u64_json(d->batch_size) : json_null());
-    put(&w, k, "order_by", str_or_null(d->order_by));
-    put(&w, k, "dsn_secret", str_or_null(d->dsn_secret));
-    put(&w, k, "password_env", str_or_null(d->password_env));
-    put(&w, k, "mode", json_string(lh_schedule_mode_name(d->mode)));
-    put(&w, k, "cursor_column", str_or_null(d->cursor_column));
-    put(&w, k, "limit", d->has_limit ? u64_json(d->limit) : json_null());
-    put(&w, root, "kind", k);
-    if (d->trigger.kind == LH_TRIGGER_CRON) {
-        put(&w, t, "type", json_string("cron"));
-        put(&w, t, "expr", json_string(d->cron_expr));
-        put(&w, t, "tz", json_string(d->tz_name[0] ? d->tz_name : "UTC"));
-    } else {
-        put(&w, t, "type", json_string("interval"));
-        put(&w, t, "secs", json_integer(d->trigger.interval_secs));
-        put(&w, t, "anchor",
-            json_string(d->trigger.anchor == LH_ANCHOR_FIXED ? "fixed" : "completion"));
-    }
-    put(&w, root, "trigger", t);
-    put(&w, root, "enabled", json_boolean(d->enabled));
-    put(&w, root, "created_at", time_json(d->created_at_us));
-    put(&w, root, "created_by", json_string(d->created_by));
-    put(&w, root, "next_run_at", time_json(d->next_run_at_us));
-    put(&w, root, "last_run_at", d->has_last_run ? time_json(d->last_run_at_us) : json_null());
-    if (d->last_outcome.present) {
-        const struct lh_run_outcome *o = &d->last_outcome;
-        json_t *lo = json_object();
-        if (lo) {
-            put(&w, lo, "at", time_json(o->at_us));
-            put(&w, lo, "success", json_boolean(o->success));
-            put(&w, lo, "message", json_string(o->message));
-            put(&w, lo, "rows", o->has_rows ? u64_json(o->rows) : json_null());
-            put(&w, lo, "duration_secs", json_real(o->duration_secs));
-        }
-        put(&w, root, "last_outcome", lo);
-    } else {
-        put(&w, root, "last_outcome", json_null());
-    }
-    put(&w, root, "run_count", u64_json(d->run_count));
-    put(&w, root, "failure_count", u64_json(d->failure_count));
-    json_t *rt = json_object();
-    if (rt) {
-        put(&w, rt, "max_attempts", json_integer(d->retry.max_attempts));
-        put(&w, rt, "base_secs", json_integer(d->retry.base_secs));
-        put(&w, rt, "cap_secs", json_integer(d->retry.cap_secs));
-    }
-    put(&w, root, "retry", rt);
-    put(&w, root, "timeout_secs", d->timeout_secs ? json_integer(d->timeout_secs) : json_null());
-    put(&w, root, "catch_up", json_string(d->catch_up == LH_CATCH_UP_SKIP ? "skip" : "once"));
-    put(&w, root, "description", str_or_null(d->description));
-    put(&w, root, "auto_pause_after",
-        d->auto_pause_after ? json_integer(d->auto_pause_after) : json_null());
-    put(&w, root, "consecutive_failures", json_integer(d->consecutive_failures));
-    put(&w, root, "paused_reason", str_or_null(d->paused_reason));
-    if (d->retry_attempt) {
-        json_t *rs = json_object();
-        if (rs) {
-            put(&w, rs, "attempt", json_integer(d->retry_attempt));
-            put(&w, rs, "target", time_json(d->retry_target_us));
-        }
-        put(&w, root, "retry_state", rs);
-    } else {
-        put(&w, root, "retry_state", json_null());
-    }
-    return dump(root, w.failed, out, err);
-}
-
-/* ------------------------------------------------------------------ compact JSON */
-
-/* The display writer: no tree, no per-value malloc. Its bytes equal what
- * jansson prints (JSON_COMPACT) for the tree lh_schedule_to_json builds
- * after that text was loaded back, which is what the HTTP routes used to
- * do; tests/http/test_sched_json.c holds the two side by side. Sticky: the
- * first error is kept in w->st and every later write is a no-op. */
+/* The one schedule writer: no tree, no per-value malloc, two layouts.
+ *   file     (lh_schedule_to_json) the store's file: two-space indents,
+ *            ": ", reals with 9 significant digits, a final newline;
+ *   compact  (lh_schedule_to_json_compact) the API's: no spaces, reals as
+ *            the file's text read back and printed with 17 digits.
+ * Both are byte for byte what jansson prints (JSON_INDENT(2) |
+ * JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9), and JSON_COMPACT after a
+ * load of that), which is what the files and the API have always held;
+ * tests/http/test_sched_json.c holds them side by side. Sticky: the first
+ * error is kept in w->st and every later write is a no-op. */
 struct cw {
     struct lh_buf *b;
     const struct lh_schedule_json_opts *o;
     struct lh_error *err;
     enum lh_status st;
-    bool first; /* no ',' before the next key */
+    bool first;  /* no ',' before the next key */
+    bool pretty; /* the file layout */
+    int depth;   /* objects open */
 };
-
-/* Strict UTF-8 as jansson checks it: no overlongs, no surrogates, at most
- * U+10FFFF. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k;
-        uint32_t v;
-        if (c >= 0xC2 && c <= 0xDF) {
-            k = 2;
-            v = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 3;
-            v = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 4;
-            v = c & 0x07;
-        } else {
-            return false;
-        }
-        if (k > n - i)
-            return false;
-        for (size_t j = 1; j < k; j++) {
-            if (s[i + j] < 0x80 || s[i + j] > 0xBF)
-                return false;
-            v = (v << 6) | (s[i + j] & 0x3F);
-        }
-        if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (k == 3 && v < 0x800) ||
-            (k == 4 && v < 0x10000))
-            return false;
-        i += k;
-    }
-    return true;
-}
 
 static void cw_fail(struct cw *w, enum lh_status st, const char *field, const char *what)
 {
@@ -936,6 +765,17 @@ static void cw_escaped(struct cw *w, const char *s, size_t n)
     lh_buf_append_u8(b, '"');
 }
 
+/* The file layout's line break before a key or a closing brace. */
+static void cw_newline(struct cw *w)
+{
+    static const char spaces[] = "                ";
+    if (w->st != LH_OK || !w->pretty)
+        return;
+    lh_buf_append_u8(w->b, '\n');
+    for (int i = 0; i < w->depth; i++)
+        lh_buf_append(w->b, spaces, 2);
+}
+
 static void cw_key(struct cw *w, const char *k)
 {
     if (w->st != LH_OK)
@@ -943,20 +783,29 @@ static void cw_key(struct cw *w, const char *k)
     if (!w->first)
         lh_buf_append_u8(w->b, ',');
     w->first = false;
+    cw_newline(w);
     lh_buf_append_u8(w->b, '"');
     lh_buf_append_str(w->b, k);
-    lh_buf_append(w->b, "\":", 2);
+    if (w->pretty)
+        lh_buf_append(w->b, "\": ", 3);
+    else
+        lh_buf_append(w->b, "\":", 2);
 }
 
+/* Opens an object: the document's (k NULL) or a member's. */
 static void cw_open(struct cw *w, const char *k)
 {
-    cw_key(w, k);
+    if (k)
+        cw_key(w, k);
     CW_LIT(w, "{");
     w->first = true;
+    w->depth++;
 }
 
 static void cw_close(struct cw *w)
 {
+    w->depth--;
+    cw_newline(w);
     CW_LIT(w, "}");
     w->first = false;
 }
@@ -1002,7 +851,7 @@ static void cw_str(struct cw *w, const char *k, const char *s)
     if (w->st != LH_OK)
         return;
     size_t n = strlen(s);
-    if (!utf8_ok((const unsigned char *)s, n)) {
+    if (!lh_utf8_valid(s, n)) {
         cw_fail(w, LH_E_FORMAT, k, "not valid UTF-8");
         return;
     }
@@ -1019,7 +868,7 @@ static void cw_str(struct cw *w, const char *k, const char *s)
         if (t && o->filter(o->filter_ctx, s, t, r + 1) != r)
             t = NULL;
     }
-    if (t && utf8_ok((const unsigned char *)t, r))
+    if (t && lh_utf8_valid(t, r))
         cw_escaped(w, t, r);
     else
         CW_LIT(w, "\"***\"");
@@ -1120,18 +969,19 @@ static void cw_real(struct cw *w, const char *k, double v)
         return;
     }
     cw_key(w, k);
-    cw_lit(w, t17, strlen(t17));
+    const char *t = w->pretty ? t9 : t17;
+    cw_lit(w, t, strlen(t));
 }
 
-enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *d,
-                                           const struct lh_schedule_json_opts *o,
-                                           struct lh_buf *out, struct lh_error *err)
+static enum lh_status schedule_write(const struct lh_schedule *d,
+                                     const struct lh_schedule_json_opts *o, bool pretty,
+                                     struct lh_buf *out, struct lh_error *err)
 {
-    struct cw w = {out, o, err, LH_OK, true};
+    struct cw w = {out, o, err, LH_OK, true, pretty, 0};
     /* a typical document is under 1 KiB: grow once, not six times */
     if (out->max - out->len >= 1024)
         lh_buf_reserve(out, 1024);
-    CW_LIT(&w, "{");
+    cw_open(&w, NULL);
     cw_str(&w, "id", d->id);
     cw_open(&w, "kind");
     cw_str(&w, "type", d->kind == LH_SCHED_MYSQL ? "mysql" : "postgres");
@@ -1223,7 +1073,7 @@ enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *d,
         cw_bool(&w, "running", o->running);
         if (o->running && o->active_run_id && w.st == LH_OK) {
             size_t n = strlen(o->active_run_id);
-            if (!utf8_ok((const unsigned char *)o->active_run_id, n))
+            if (!lh_utf8_valid(o->active_run_id, n))
                 cw_fail(&w, LH_E_FORMAT, "active_run_id", "not valid UTF-8");
             cw_key(&w, "active_run_id");
             if (w.st == LH_OK)
@@ -1232,10 +1082,25 @@ enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *d,
             cw_null(&w, "active_run_id");
         }
     }
-    CW_LIT(&w, "}");
+    cw_close(&w);
+    if (pretty)
+        CW_LIT(&w, "\n");
     if (w.st == LH_OK && !lh_buf_ok(out))
         w.st = lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
     return w.st;
+}
+
+enum lh_status lh_schedule_to_json(const struct lh_schedule *d, struct lh_buf *out,
+                                   struct lh_error *err)
+{
+    return schedule_write(d, NULL, true, out, err);
+}
+
+enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *d,
+                                           const struct lh_schedule_json_opts *o,
+                                           struct lh_buf *out, struct lh_error *err)
+{
+    return schedule_write(d, o, false, out, err);
 }
 
 /* ------------------------------------------------------------------ run records */
@@ -1260,38 +1125,49 @@ void lh_run_id_make(int64_t at_us, uint32_t seq, char out[LH_RUN_ID_MAX])
 enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_buf *out,
                                      struct lh_error *err)
 {
-    struct wr w = {false};
-    json_t *o = json_object();
-    if (!o)
-        return dump(NULL, true, out, err);
-    put(&w, o, "run_id", json_string(r->run_id));
-    put(&w, o, "schedule_id", json_string(r->schedule_id));
+    struct cw w = {out, NULL, err, LH_OK, true, true, 0};
+    cw_open(&w, NULL);
+    cw_str(&w, "run_id", r->run_id);
+    cw_str(&w, "schedule_id", r->schedule_id);
     if (r->damaged) {
-        put(&w, o, "damaged", json_true());
-        put(&w, o, "error", json_string(r->message));
-        return dump(o, w.failed, out, err);
+        cw_bool(&w, "damaged", true);
+        cw_str(&w, "error", r->message);
+    } else {
+        cw_str(&w, "reason", lh_run_reason_name(r->reason));
+        cw_i64(&w, "attempt", r->attempt);
+        if (r->target_us)
+            cw_time(&w, "target", r->target_us);
+        else
+            cw_null(&w, "target");
+        cw_time(&w, "started_at", r->started_at_us);
+        cw_time(&w, "finished_at", r->finished_at_us);
+        cw_real(&w, "duration_secs", (double)(r->finished_at_us - r->started_at_us) / 1e6);
+        cw_str(&w, "outcome", lh_run_status_name(r->status));
+        cw_bool(&w, "success", r->status == LH_RUN_SUCCESS);
+        if (r->has_rows)
+            cw_u64(&w, "rows", r->rows);
+        else
+            cw_null(&w, "rows");
+        cw_u64(&w, "bytes", r->bytes);
+        cw_u64(&w, "warnings", r->warnings);
+        cw_str(&w, "message", r->message);
+        if (r->status == LH_RUN_SUCCESS)
+            cw_null(&w, "error");
+        else
+            cw_str(&w, "error", r->message);
+        /* additions, written when known (docs/runs.md) */
+        if (r->dataset[0])
+            cw_str(&w, "dataset", r->dataset);
+        if (r->version)
+            cw_u64(&w, "version", r->version);
+        if (r->unrecorded)
+            cw_bool(&w, "unrecorded", true);
     }
-    put(&w, o, "reason", json_string(lh_run_reason_name(r->reason)));
-    put(&w, o, "attempt", json_integer(r->attempt));
-    put(&w, o, "target", r->target_us ? time_json(r->target_us) : json_null());
-    put(&w, o, "started_at", time_json(r->started_at_us));
-    put(&w, o, "finished_at", time_json(r->finished_at_us));
-    put(&w, o, "duration_secs", json_real((double)(r->finished_at_us - r->started_at_us) / 1e6));
-    put(&w, o, "outcome", json_string(lh_run_status_name(r->status)));
-    put(&w, o, "success", json_boolean(r->status == LH_RUN_SUCCESS));
-    put(&w, o, "rows", r->has_rows ? u64_json(r->rows) : json_null());
-    put(&w, o, "bytes", u64_json(r->bytes));
-    put(&w, o, "warnings", u64_json(r->warnings));
-    put(&w, o, "message", json_string(r->message));
-    put(&w, o, "error", r->status == LH_RUN_SUCCESS ? json_null() : json_string(r->message));
-    /* additions, written when known (docs/runs.md) */
-    if (r->dataset[0])
-        put(&w, o, "dataset", json_string(r->dataset));
-    if (r->version)
-        put(&w, o, "version", u64_json(r->version));
-    if (r->unrecorded)
-        put(&w, o, "unrecorded", json_true());
-    return dump(o, w.failed, out, err);
+    cw_close(&w);
+    CW_LIT(&w, "\n");
+    if (w.st == LH_OK && !lh_buf_ok(out))
+        w.st = lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
+    return w.st;
 }
 
 enum lh_status lh_run_record_from_json(const char *p, size_t n, struct lh_run_record *r,

@@ -383,6 +383,12 @@ static void test_json_str(void **state)
         assert_string_equal((const char *)b.data, cases[i].want);
         lh_buf_reset(&b);
     }
+    assert_true(lh_utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80", 10));
+    assert_true(lh_utf8_valid("a\0b", 3));
+    assert_false(lh_utf8_valid("\xc0\xaf", 2));     /* overlong */
+    assert_false(lh_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(lh_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+    assert_false(lh_utf8_valid("\xe2\x82", 2));     /* cut */
 }
 
 int main(void)

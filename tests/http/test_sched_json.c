@@ -1,9 +1,12 @@
 /*
- * test_sched_json.c — the schedule routes' direct JSON writer
- * (http_schedule_json over lh_schedule_to_json_compact) against the path it
- * replaced: the store's pretty JSON (lh_schedule_to_json) loaded back by
- * jansson, redacted with http_json_redact, "running"/"active_run_id" added
- * and dumped compactly. The two must give the same bytes, or both fail, for
+ * test_sched_json.c — the schedule module's one JSON writer, in both its
+ * layouts, against jansson: the file layout (lh_schedule_to_json, run
+ * records) must be what jansson prints for the same document with the
+ * options the files were always written with, and the routes' compact JSON
+ * (http_schedule_json over lh_schedule_to_json_compact) what the path it
+ * replaced gave: the file loaded back by jansson, redacted with
+ * http_json_redact, "running"/"active_run_id" added and dumped compactly.
+ * The two must give the same bytes, or both fail, for
  * every schedule: a table of hand-made cases (each optional field, cron and
  * interval, sealed DSN, password_env, last_outcome, retry state, running,
  * strings that trip the secret rule, escapes, non-ASCII, invalid UTF-8,
@@ -49,9 +52,36 @@ static char *old_doc(const struct lh_schedule *d, const char *rid)
     return s;
 }
 
+/* text (a whole file the schedule module wrote) is what jansson prints
+ * for the same document with the options the files were always written
+ * with: the one writer's file layout has not moved a byte. */
+static void check_pretty(const char *text, size_t n, const char *what)
+{
+    json_t *doc = json_loadb(text, n, 0, NULL);
+    if (!doc)
+        fail_msg("%s: the file text is not JSON: %.*s", what, (int)n, text);
+    char *want = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+    json_decref(doc);
+    assert_non_null(want);
+    if (n != strlen(want) + 1 || memcmp(text, want, n - 1) != 0 || text[n - 1] != '\n')
+        fail_msg("%s: file layout\n got %.*s\nwant %s\n", what, (int)n, text, want);
+    free(want);
+}
+
+static void check_file(const struct lh_schedule *d, const char *what)
+{
+    struct lh_buf b;
+    struct lh_error err;
+    lh_buf_init(&b, LH_SCHEDULE_JSON_MAX);
+    if (lh_schedule_to_json(d, &b, &err) == LH_OK)
+        check_pretty((const char *)b.data, b.len, what);
+    lh_buf_reset(&b);
+}
+
 /* Compares the two; returns whether the new writer succeeded. */
 static bool check_same(const struct lh_schedule *d, const char *rid, const char *what)
 {
+    check_file(d, what);
     char *want = old_doc(d, rid);
     struct lh_buf b;
     struct lh_error err;
@@ -548,6 +578,52 @@ static void check_redact(const char *s)
     json_decref(o);
 }
 
+/* Run records go through the same writer in the file layout. */
+static void test_run_records(void **state)
+{
+    (void)state;
+    struct lh_run_record r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.run_id, sizeof r.run_id, "20261207T170102.123456Z-0001");
+    snprintf(r.schedule_id, sizeof r.schedule_id, "orders");
+    r.started_at_us = 1796662862123456;
+    r.finished_at_us = r.started_at_us + 1234567;
+    snprintf(r.message, sizeof r.message, "rows=3 dataset=orders bytes=99 \"q\" \\ \t caf\xc3\xa9");
+    struct lh_buf b;
+    struct lh_error err;
+    for (int k = 0; k < 5; k++) {
+        r.status = k == 1 ? LH_RUN_FAILED : k == 2 ? LH_RUN_CANCELLED : LH_RUN_SUCCESS;
+        r.has_rows = k != 1;
+        r.rows = 3;
+        r.target_us = k == 3 ? r.started_at_us - 5 : 0;
+        r.version = k >= 3 ? 7 : 0;
+        snprintf(r.dataset, sizeof r.dataset, "%s", k >= 3 ? "orders" : "");
+        r.unrecorded = k == 4;
+        r.damaged = false;
+        lh_buf_init(&b, 0);
+        assert_int_equal(lh_run_record_to_json(&r, &b, &err), LH_OK);
+        check_pretty((const char *)b.data, b.len, "run record");
+        struct lh_run_record back;
+        assert_int_equal(lh_run_record_from_json((const char *)b.data, b.len, &back, &err), LH_OK);
+        assert_string_equal(back.message, r.message);
+        assert_int_equal(back.status, r.status);
+        assert_int_equal(back.finished_at_us, r.finished_at_us);
+        lh_buf_reset(&b);
+    }
+    r.damaged = true;
+    lh_buf_init(&b, 0);
+    assert_int_equal(lh_run_record_to_json(&r, &b, &err), LH_OK);
+    check_pretty((const char *)b.data, b.len, "damaged run record");
+    lh_buf_reset(&b);
+    /* a message that is not UTF-8 is refused, naming the field */
+    r.damaged = false;
+    snprintf(r.message, sizeof r.message, "bad \xff byte");
+    lh_buf_init(&b, 0);
+    assert_int_equal(lh_run_record_to_json(&r, &b, &err), LH_E_FORMAT);
+    assert_non_null(strstr(err.msg, "message"));
+    lh_buf_reset(&b);
+}
+
 static void test_redact_text(void **state)
 {
     (void)state;
@@ -618,7 +694,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),      cmocka_unit_test(test_reals),
         cmocka_unit_test(test_random),     cmocka_unit_test(test_redact_text),
-        cmocka_unit_test(test_buffer_cap),
+        cmocka_unit_test(test_buffer_cap),  cmocka_unit_test(test_run_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
