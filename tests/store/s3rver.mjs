@@ -12,7 +12,10 @@
 // against a server that keeps real multipart leftovers.
 import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import crypto from 'node:crypto';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 const require = createRequire(import.meta.url);
 const S3rver = require('s3rver');
 
@@ -25,6 +28,46 @@ const server = new S3rver({
   serviceEndpoint: 'localhost',
   configureBuckets: buckets.map((name) => ({ name })),
 });
+
+// s3rver's putObject truncates the object file in place and answers before
+// the new bytes are on disk, so even a GET after the PUT's answer could read
+// a short object. This one writes a temporary file beside it (a name the
+// listing skips), waits until it is closed and renames it over the object:
+// a reader sees the old object or the new one whole, as on S3. Multipart
+// completion goes through it too.
+server.store.putObject = async function putObjectWhole(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fs.mkdir(path.dirname(objectPath), { recursive: true });
+  const tmp = `${objectPath}.lhtmp-${crypto.randomBytes(6).toString('hex')}`;
+  const md5 = crypto.createHash('md5');
+  let size = 0;
+  try {
+    if (Buffer.isBuffer(object.content)) {
+      md5.update(object.content);
+      size = object.content.length;
+      await fs.writeFile(tmp, object.content);
+    } else {
+      await pipeline(
+        object.content,
+        async function* (src) {
+          for await (const c of src) {
+            md5.update(c);
+            size += c.length;
+            yield c;
+          }
+        },
+        createWriteStream(tmp),
+      );
+    }
+    const hex = md5.digest('hex');
+    await fs.rename(tmp, objectPath);
+    await this.putMetadata(object.bucket, object.key, object.metadata, hex);
+    return { size, md5: hex };
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+};
 
 const xmlEscape = (s) =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
