@@ -101,6 +101,10 @@ struct target {
     struct lh_schedule_store *ss;
     struct lh_schedule_key key;
     bool have_key;
+    /* with a daemon: its store read for the secrets only (secrets_of) */
+    const char *keyfile;
+    bool tried_store;
+    struct lh_schedule *sealed;
 };
 
 static void strip_state(json_t *o)
@@ -143,6 +147,7 @@ static int target_open(struct target *t, const struct opts *o)
     struct lh_error err;
     memset(t, 0, sizeof *t);
     lh_app_config_init(&t->cfg);
+    t->keyfile = o->keyfile;
     const char *server = o->server ? o->server : getenv("LAKEHOUSE_SERVER");
     if (server && *server) {
         lh_daemon_find(NULL, server, &t->ref);
@@ -197,6 +202,10 @@ static int target_open(struct target *t, const struct opts *o)
 
 static void target_close(struct target *t)
 {
+    if (t->sealed) {
+        lh_schedule_wipe(t->sealed, sizeof *t->sealed);
+        free(t->sealed);
+    }
     lh_schedule_store_close(t->ss);
     lh_store_set_close(t->set);
     lh_schedule_wipe(&t->key, sizeof t->key);
@@ -529,6 +538,38 @@ static void wants_free(struct want *w, size_t n)
     free(w);
 }
 
+/* The stored definition of cur with its sealed secret, to compare a
+ * plaintext password of the file with, or NULL when it cannot be read.
+ * Without a daemon that is cur itself. A daemon never shows its secrets:
+ * when the CLI has its store (found through _daemon.json) the definition is
+ * read from there (read only) with the key the CLI resolves, which must be
+ * the daemon's anyway (docs/schedules.md "Passwords"). */
+static const struct lh_schedule *secrets_of(struct target *t, const struct lh_schedule *cur)
+{
+    struct lh_error err;
+    if (!t->daemon)
+        return t->have_key ? cur : NULL;
+    if (!t->set)
+        return NULL;
+    if (!t->ss) {
+        if (t->tried_store)
+            return NULL;
+        t->tried_store = true;
+        const char *keyfile = t->keyfile ? t->keyfile : t->cfg.secret_key_path;
+        if (lh_schedule_key_resolve(keyfile, &t->key, &err) != LH_OK)
+            return NULL;
+        t->have_key = true;
+        struct lh_schedule_store_options so = {.key = &t->key};
+        if (lh_schedule_store_open(lh_store_set_primary(t->set), &so, &t->ss, &err) != LH_OK)
+            return NULL;
+    }
+    if (!t->sealed && !(t->sealed = malloc(sizeof *t->sealed)))
+        return NULL;
+    if (lh_schedule_store_get(t->ss, cur->id, t->sealed, &err) != LH_OK)
+        return NULL;
+    return t->sealed;
+}
+
 /* Decides what to do with one wanted schedule against cur (NULL: none).
  * def is completed the way the write will see it (stored secret kept,
  * paused_reason, created_by). 0 ok, 2 bad value (printed). */
@@ -583,11 +624,11 @@ static int plan_one(struct target *t, const char *file, size_t i, struct want *w
     lh_redact_dsn(d->dsn, red, sizeof red);
     if (strcmp(red, d->dsn) != 0) { /* a plaintext password in the file */
         char *now = malloc(LH_SCHEDULE_DSN_MAX);
+        const struct lh_schedule *sealed = secrets_of(t, cur);
         pw_changed = true;
-        /* the same DSN as stored: nothing to change (needs the key: without
-         * a daemon; a daemon never shows its secrets) */
-        if (now && t->have_key && !d->password_env[0] && !cur->password_env[0] &&
-            lh_schedule_dsn_reveal(cur, &t->key, now, LH_SCHEDULE_DSN_MAX, &err) == LH_OK &&
+        /* the same DSN as stored: nothing to change */
+        if (now && sealed && !d->password_env[0] && !cur->password_env[0] &&
+            lh_schedule_dsn_reveal(sealed, &t->key, now, LH_SCHEDULE_DSN_MAX, &err) == LH_OK &&
             strcmp(now, d->dsn) == 0)
             pw_changed = false;
         if (now)

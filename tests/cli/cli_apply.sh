@@ -208,6 +208,14 @@ curl -s "$URL/api/schedules/events" >"$T/events.json"
     ok "daemon: events created, password sealed" || bad "events: $(cat "$T/events.json")"
 grep -rq "s3cr3t-new" "$LAKEHOUSE_DATA" && bad "daemon: a plaintext password is in the store" ||
     ok "daemon: no plaintext password in the store"
+expect "daemon: v2 again (the store's _daemon.json)" 0 "$LH" apply -f "$T/v2.json" --yes --prune
+has "daemon: v2 again: no changes (plaintext password compared sealed)" "$T/out" \
+    "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged"
+expect "daemon: v2 again with --server only" 0 env LAKEHOUSE_DATA="$T/nothing-here" \
+    "$LH" apply -f "$T/v2.json" --server "$URL"
+has "daemon: --server cannot compare a plaintext password: an update" "$T/out" \
+    "kind.dsn: (password) -> (another password)"
+secrets "daemon: --server plan" "$T/out"
 secrets "daemon log" "$T/serve.log"
 
 echo "$fails failed"
