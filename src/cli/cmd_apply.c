@@ -40,6 +40,8 @@
 
 /* Largest file apply reads. */
 #define APPLY_FILE_MAX (64u * 1024 * 1024)
+/* Largest answer read from the daemon (10,000 schedules are about 20 MB). */
+#define APPLY_ANSWER_MAX (256u * 1024 * 1024)
 /* A value shown in a plan is cut after this many bytes. */
 #define APPLY_VALUE_SHOW 100
 
@@ -262,7 +264,7 @@ static int current_list(struct target *t, const char *cmd, struct lh_schedule **
         return 0;
     }
     struct lh_buf b;
-    lh_buf_init(&b, 0);
+    lh_buf_init(&b, APPLY_ANSWER_MAX);
     int rc = 1;
     json_t *doc = NULL;
     if (remote(t, cmd, "GET", "/api/schedules", NULL, &b) != 200)
