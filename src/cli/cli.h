@@ -21,6 +21,9 @@ int lh_cmd_serve(int argc, char **argv);
 int lh_cmd_ingest(int argc, char **argv);
 int lh_cmd_sql(int argc, char **argv);
 int lh_cmd_runs(int argc, char **argv);
+/* `lakehouse apply -f FILE` and `lakehouse export` (cmd_apply.c) */
+int lh_cmd_apply(int argc, char **argv);
+int lh_cmd_export(int argc, char **argv);
 /* `schedule runs ID|--all ...` and `schedule cancel ID` (cmd_runs.c); argv
  * as lh_cmd_schedule got it (argv[1] is "runs" or "cancel"). */
 int lh_cli_runs_for_schedule(int argc, char **argv);

@@ -13,8 +13,10 @@ struct lh_subcommand {
 };
 
 static const struct lh_subcommand commands[] = {
+    {"apply", lh_cmd_apply, "make the schedules match a file (-f FILE; plan, then --yes)"},
     {"cron", lh_cmd_cron, "show the next fire times of a cron expression"},
     {"datasets", lh_cmd_datasets, "list datasets or show one"},
+    {"export", lh_cmd_export, "write every schedule as one JSON file (for apply)"},
     {"ingest", lh_cmd_ingest, "copy one table into a new dataset version now"},
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
     {"runs", lh_cmd_runs, "list, show, follow the log of, cancel runs (all schedules)"},

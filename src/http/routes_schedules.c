@@ -250,11 +250,6 @@ done:
     return ok;
 }
 
-static bool dsn_redacted_password(const char *dsn)
-{
-    return strstr(dsn, ":***@") != NULL;
-}
-
 static void respond_schedule(struct http_resp *resp, struct lh_http_server *srv, unsigned status,
                              const struct lh_schedule *d)
 {
@@ -303,7 +298,7 @@ static void create(struct http_req *req, struct http_resp *resp)
                         "kind.dsn_secret: not accepted on create; send the DSN with its password");
         goto done;
     }
-    if (dsn_redacted_password(d->dsn)) {
+    if (lh_schedule_dsn_redacted(d->dsn)) {
         http_resp_error(resp, 400, "kind.dsn",
                         "kind.dsn: the password is '***' (redacted); send the real password");
         goto done;
@@ -368,19 +363,9 @@ static void put_one(struct http_req *req, struct http_resp *resp)
     }
     if (!parse_body(req, resp, id, d, NULL))
         goto done;
-    if (strcmp(d->dsn, cur->dsn) == 0 && !d->password_env[0] &&
-        (!d->dsn_secret[0] || strcmp(d->dsn_secret, cur->dsn_secret) == 0)) {
-        /* the DSN came back as we showed it: keep the stored password */
-        memcpy(d->dsn_secret, cur->dsn_secret, sizeof d->dsn_secret);
-        memcpy(d->password_env, cur->password_env, sizeof d->password_env);
-    } else if (d->dsn_secret[0] && strcmp(d->dsn_secret, cur->dsn_secret) != 0) {
-        http_resp_error(resp, 400, "kind.dsn_secret",
-                        "kind.dsn_secret: not the stored one; send the DSN with its password");
-        goto done;
-    } else if (dsn_redacted_password(d->dsn) && !d->dsn_secret[0]) {
-        http_resp_error(resp, 400, "kind.dsn",
-                        "kind.dsn: the password is '***' (redacted) and the DSN changed; send "
-                        "the real password");
+    /* the DSN came back as we showed it: keep the stored password */
+    if (lh_schedule_keep_secret(d, cur, &err) != LH_OK) {
+        http_resp_error(resp, 400, http_msg_field(req, err.msg, "kind.dsn"), "%s", err.msg);
         goto done;
     }
     d->next_run_at_us = cur->next_run_at_us;

@@ -305,6 +305,17 @@ enum lh_status lh_schedule_dsn_reveal(const struct lh_schedule *def,
                                       const struct lh_schedule_key *key, char *out, size_t cap,
                                       struct lh_error *err) LH_NODISCARD;
 void lh_schedule_wipe(void *p, size_t n);
+/* True when the DSN's password is the redaction mark ("user:***@host"): the
+ * display form, which carries no password. */
+bool lh_schedule_dsn_redacted(const char *dsn);
+/* The rule for a definition sent back for an existing schedule (HTTP PUT,
+ * `lakehouse apply`): when def's DSN is the stored display form (cur->dsn),
+ * def names no other password_env and no other dsn_secret, the stored
+ * password (dsn_secret, password_env) is copied into def. LH_E_INVAL naming
+ * the field when def carries a dsn_secret that is not the stored one, or a
+ * DSN whose password is '***' but which differs from the stored one. */
+enum lh_status lh_schedule_keep_secret(struct lh_schedule *def, const struct lh_schedule *cur,
+                                       struct lh_error *err) LH_NODISCARD;
 
 /* ---- JSON */
 

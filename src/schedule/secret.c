@@ -326,3 +326,28 @@ enum lh_status lh_schedule_dsn_reveal(const struct lh_schedule *def,
     memcpy(out + len, at, rest + 1);
     return LH_OK;
 }
+
+bool lh_schedule_dsn_redacted(const char *dsn)
+{
+    return strstr(dsn, ":***@") != NULL;
+}
+
+enum lh_status lh_schedule_keep_secret(struct lh_schedule *def, const struct lh_schedule *cur,
+                                       struct lh_error *err)
+{
+    if (strcmp(def->dsn, cur->dsn) == 0 && !def->password_env[0] &&
+        (!def->dsn_secret[0] || strcmp(def->dsn_secret, cur->dsn_secret) == 0)) {
+        /* the DSN came back as it was shown: keep the stored password */
+        memcpy(def->dsn_secret, cur->dsn_secret, sizeof def->dsn_secret);
+        memcpy(def->password_env, cur->password_env, sizeof def->password_env);
+        return LH_OK;
+    }
+    if (def->dsn_secret[0] && strcmp(def->dsn_secret, cur->dsn_secret) != 0)
+        return lh_error_set(err, LH_E_INVAL,
+                            "kind.dsn_secret: not the stored one; send the DSN with its password");
+    if (lh_schedule_dsn_redacted(def->dsn) && !def->dsn_secret[0])
+        return lh_error_set(err, LH_E_INVAL,
+                            "kind.dsn: the password is '***' (redacted) and the DSN changed; "
+                            "send the real password");
+    return LH_OK;
+}
