@@ -65,6 +65,8 @@ struct lh_store_options {
     uint64_t part_size;        /* S3 multipart part size; 0 = 8 MiB; min 5 MiB */
     unsigned list_page;        /* S3 ListObjectsV2 max-keys; 0 = 1000 */
     long timeout_secs;         /* S3 per-request timeout; 0 = 300 */
+    long stall_secs;           /* S3: a request that moves no byte this long fails
+                                  (LH_E_TIMEOUT); 0 = 60 */
     bool create;               /* local: create the directory if missing */
 };
 

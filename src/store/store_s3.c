@@ -53,6 +53,7 @@ struct s3 {
     uint64_t part_size;
     unsigned list_page;
     long timeout;
+    long stall; /* seconds without a byte before a request fails */
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST]; /* one per curl_lock_data */
     pthread_mutex_t pool_mu;                       /* idle */
@@ -425,6 +426,10 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, s->timeout);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+    /* a server that stops answering fails the request in s->stall seconds,
+     * not at the whole-request timeout */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->stall);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     struct s3_body rb = {body, body_len, 0};
     if (strcmp(method, "PUT") == 0) {
@@ -452,7 +457,14 @@ static enum lh_status s3_request_once(struct s3 *s, const char *method, const ch
                             : (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
                                 ? LH_E_CONNECT
                                 : LH_E_IO;
-        st = lh_error_set(err, cs, "s3 %s %s: %s", method, s->endpoint, curl_easy_strerror(cc));
+        if (cs == LH_E_TIMEOUT)
+            st = lh_error_set(err, cs,
+                              "s3 %s %s: no answer (nothing moved for %ld s, or the request "
+                              "ran past %ld s); is the endpoint up?",
+                              method, s->endpoint, s->stall, s->timeout);
+        else
+            st = lh_error_set(err, cs, "s3 %s %s: %s", method, s->endpoint,
+                              curl_easy_strerror(cc));
         goto fail;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
@@ -1235,6 +1247,7 @@ enum lh_status lh_store_s3_open(const char *url, const char *bucket, const char 
     s->part_size = opt->part_size ? opt->part_size : (8u << 20);
     s->list_page = opt->list_page ? opt->list_page : 1000;
     s->timeout = opt->timeout_secs ? opt->timeout_secs : 300;
+    s->stall = opt->stall_secs > 0 ? opt->stall_secs : 60;
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&s->share_mu[i], NULL);
     pthread_mutex_init(&s->pool_mu, NULL);

@@ -167,6 +167,13 @@ async function flakyShim(ctx, next) {
   ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>' +
     '<Message>We encountered an internal error. Please try again.</Message></Error>';
 }
+// A server that stops answering: a request for a key with a path segment
+// "stall-forever" is never answered (the connection stays open), so the
+// store's stall limit is what ends it.
+async function stallShim(ctx, next) {
+  if (!/\/stall-forever(\/|$)/.test(ctx.path)) return next();
+  await new Promise((resolve) => ctx.req.on('close', resolve));
+}
 // One key at a time, and conditional writes, as S3 keeps them. s3rver
 // writes an object in place (a reader may see half of it) and ignores
 // If-None-Match / If-Match, so concurrent writers of one key (the store's
@@ -232,6 +239,7 @@ async function keyOrderShim(ctx, next) {
 // ahead of s3rver's router (Koa composes the middleware list when it starts listening)
 server.middleware.unshift(multipartShim);
 server.middleware.unshift(flakyShim);
+server.middleware.unshift(stallShim);
 server.middleware.unshift(keyOrderShim);
 
 const addr = await server.run();

@@ -771,6 +771,31 @@ static void test_s3_retries(void **state)
     lh_store_close(st);
 }
 
+/* A server that accepts a request and never answers: the request fails
+ * as a timeout once nothing has moved for stall_secs, naming the endpoint,
+ * instead of waiting out the whole-request timeout (300 s). */
+static void test_s3_stall(void **state)
+{
+    struct fx *f = *state;
+    struct lh_error err;
+    struct lh_store *st;
+    uint8_t *d = NULL;
+    size_t n;
+    struct lh_store_options o = s3_opts(f);
+    o.stall_secs = 1;
+    OK(lh_store_open("s3://lhtest/stall", &o, &st, &e_));
+    enum lh_status s = lh_store_get(st, "stall-forever/a", 0, &d, &n, NULL, &err);
+    if (s != LH_E_TIMEOUT)
+        fail_msg("get from a silent server: %s (%s)", lh_status_str(s), err.msg);
+    assert_non_null(strstr(err.msg, "no answer"));
+    assert_non_null(strstr(err.msg, "1 s"));
+    s = lh_store_put(st, "stall-forever/b", "abc", 3, &err);
+    assert_int_equal(s, LH_E_TIMEOUT);
+    /* the store still works for everything else */
+    OK(lh_store_put(st, "fine", "abc", 3, &e_));
+    lh_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest common[] = {
@@ -788,6 +813,7 @@ int main(void)
     };
     const struct CMUnitTest s3_only[] = {
         cmocka_unit_test(test_s3_multipart),
+        cmocka_unit_test(test_s3_stall),
         cmocka_unit_test(test_s3_list_pagination),
         cmocka_unit_test(test_s3_virtual_host),
         cmocka_unit_test(test_s3_errors),
