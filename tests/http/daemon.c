@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,7 +56,14 @@ bool daemon_start(struct daemon *d, const char *const *args, const char *const *
     }
     close(pfd[1]);
     d->pid = pid;
-    FILE *f = fdopen(pfd[0], "r");
+    /* a daemon that never says where it listens is a failure, not a hang */
+    struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+    int ready = poll(&pf, 1, 120000);
+    if (ready != 1)
+        fprintf(stderr, "daemon_start: no address after 120 s (log: %s)\n", d->errlog);
+    FILE *f = ready == 1 ? fdopen(pfd[0], "r") : NULL;
+    if (!f)
+        close(pfd[0]);
     char line[512];
     bool ok = false;
     if (f && fgets(line, sizeof line, f)) {
