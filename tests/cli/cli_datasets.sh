@@ -4,8 +4,8 @@
 #   - `datasets NAME --files [--json]`: the current version's parts, whose
 #     URIs DuckDB reads to the same count and sum as `lakehouse sql`;
 #   - `datasets rollback NAME VERSION`: a new version with VERSION's parts,
-#     read back by DuckDB and `lakehouse sql` equal to VERSION's content, the
-#     Iceberg hint following; unknown or retention-removed versions refused;
+#     read back by DuckDB, `lakehouse sql` and icebird (the Iceberg table's
+#     current snapshot) equal to VERSION's content; unknown or retention-removed versions refused;
 #   - `datasets rm NAME`: --yes required without a terminal (exit 2), refused
 #     while a schedule writes to the dataset, --force pauses the schedule
 #     (paused_reason names the rm); nothing of the dataset is left in the store;
@@ -91,6 +91,8 @@ eq "history kept: versions 1,2,3" "$(jget "$T/rec.json" 'j.versions.map(v => v.v
 eq "v3 lists v1's parts (nothing rewritten)" \
    "$(jget "$T/rec.json" 'JSON.stringify(j.versions[2].objects.map(o => o.key)) === JSON.stringify(j.versions[0].objects.map(o => o.key))')" true
 eq "Iceberg hint follows" "$(cat "$T/data/primary/datasets/ds_a/metadata/version-hint.text" 2>/dev/null)" "3"
+eq "an Iceberg reader (icebird) sees v1's content" \
+   "$(node "$HERE/icebird_table.mjs" "file://$T/data/primary/datasets/ds_a" 2>&1)" "100 5050"
 eq "v2 still readable (time travel)" "$("$LH" sql 'SELECT count(*) FROM "ds_a@2"' --format csv | tail -n 1)" "300"
 expect "rollback to the current version" 1 "$LH" datasets rollback ds_a 3
 one_line "rollback current"
