@@ -115,6 +115,17 @@ one_line "rollback removed"
 expect "rm without --yes and no terminal" 2 "$LH" datasets rm ds_a
 has "rm says to pass --yes" "$T/err" "pass --yes"
 one_line "rm without --yes"
+# on a terminal (script(1) gives it one) rm asks; only the name confirms
+ing ds_b ds_t
+printf 'yes\n' | script -qec "$LH datasets rm ds_t" /dev/null >"$T/tty" 2>&1
+rc=$?
+eq "rm on a terminal, answered 'yes': not removed (exit 1)" "$rc" 1
+has "rm on a terminal asks" "$T/tty" "type its name to confirm"
+[ -f "$T/data/primary/_catalog/ds_t.json" ] && ok "unconfirmed rm left the record" || bad "unconfirmed rm removed it"
+printf 'ds_t\n' | script -qec "$LH datasets rm ds_t" /dev/null >"$T/tty" 2>&1
+eq "rm on a terminal, answered with the name: removed" "$?" 0
+[ ! -e "$T/data/primary/_catalog/ds_t.json" ] && [ ! -e "$T/data/primary/datasets/ds_t" ] &&
+    ok "confirmed rm removed record and parts" || bad "confirmed rm left something: $(cat "$T/tty")"
 expect "rm without a name" 2 "$LH" datasets rm
 one_line "rm without a name"
 expect "--force without rm" 2 "$LH" datasets ds_a --force
