@@ -1,8 +1,12 @@
 // datasets.js — the catalog: every dataset, and one dataset's schema,
-// lineage, versions (time travel) and bound indexes.
-import { api } from './api.js';
+// lineage, versions (time travel) and bound indexes; Delete (with a
+// confirmation, and a second one to force past the schedules that write to
+// it) and Roll back to an earlier version.
+import { api, ApiError } from './api.js';
 import { fmtBytes, fmtCount, versionQuery } from './lib.js';
-import { h, timeEl, badge, errorBox, pageHead, refreshRelative } from './ui.js';
+import {
+  h, timeEl, badge, errorBox, pageHead, refreshRelative, confirmDialog,
+} from './ui.js';
 
 const enc = encodeURIComponent;
 
@@ -15,7 +19,13 @@ function sensitivityBadge(s) {
 export async function list(main, _params, ctx) {
   const count = h('span');
   const body = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading datasets…'));
-  main.append(pageHead('Datasets', count), body);
+  const box = h('div', { id: 'dataset-flash' });
+  const note = sessionStorage.getItem('lh-flash');
+  if (note) {
+    sessionStorage.removeItem('lh-flash');
+    flash(box, note);
+  }
+  main.append(pageHead('Datasets', count), box, body);
   let last = '';
   const refresh = async () => {
     let data;
@@ -69,6 +79,60 @@ function sqlLink(name, version, label) {
   return h('a', { href: `#/sql?q=${enc(versionQuery(name, version))}`, class: 'query-version' }, label);
 }
 
+function flash(box, text, ok = true) {
+  box.replaceChildren(ok ? h('p', { class: 'info-line', role: 'status' }, text) : errorBox(text));
+}
+
+// DELETE /api/datasets/{name}: asks first; a 409 (schedules write to it)
+// asks again whether to pause them and remove it anyway (?force=true).
+async function removeDataset(name, box) {
+  const ok = await confirmDialog(
+    `Delete dataset "${name}"? Its record, every version and every part are removed; this cannot be undone.`);
+  if (!ok) return;
+  let r;
+  try {
+    r = await api('DELETE', `/api/datasets/${enc(name)}`);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 409)) {
+      flash(box, e.message, false);
+      return;
+    }
+    const ids = (e.body && e.body.schedules) || [];
+    const again = await confirmDialog(
+      `Schedule${ids.length === 1 ? '' : 's'} ${ids.join(', ')} write${ids.length === 1 ? 's' : ''} to "${name}". ` +
+      'Pause them and delete the dataset anyway?', 'Pause and delete');
+    if (!again) {
+      flash(box, e.message, false);
+      return;
+    }
+    try {
+      r = await api('DELETE', `/api/datasets/${enc(name)}?force=true`);
+    } catch (e2) {
+      flash(box, e2.message, false);
+      return;
+    }
+  }
+  const paused = (r && r.paused_schedules) || [];
+  sessionStorage.setItem('lh-flash', `Dataset ${name} deleted` +
+    (paused.length ? `; paused ${paused.join(', ')}.` : '.'));
+  location.hash = '#/datasets';
+}
+
+// POST /api/datasets/{name}/rollback {"version": v}
+async function rollback(name, v, box) {
+  const ok = await confirmDialog(
+    `Publish a new version of "${name}" with the parts of v${v}? The history is kept; nothing is rewritten.`,
+    `Roll back to v${v}`);
+  if (!ok) return;
+  try {
+    const r = await api('POST', `/api/datasets/${enc(name)}/rollback`, { version: v });
+    sessionStorage.setItem('lh-flash', `Version ${r.version} published with the parts of v${v}.`);
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  } catch (e) {
+    flash(box, e.message, false);
+  }
+}
+
 export async function detail(main, [name]) {
   main.append(h('div', { class: 'crumbs' }, h('a', { href: '#/datasets' }, 'Datasets'), ' / ', name));
   let d;
@@ -84,12 +148,21 @@ export async function detail(main, [name]) {
   const cur = versions.find((v) => v.version === d.current_version) || versions[0];
   const bindings = d.index_bindings || d.indexes || [];
   const piiCount = cols.filter((c) => c.is_pii).length;
+  const box = h('div', { id: 'dataset-flash' });
+  const note = sessionStorage.getItem('lh-flash');
+  if (note) {
+    sessionStorage.removeItem('lh-flash');
+    flash(box, note);
+  }
 
   main.append(
     pageHead(h('span', {}, d.name, ' ', sensitivityBadge(d.sensitivity)),
       `${fmtCount(d.row_count)} rows · version ${d.current_version} · ${fmtBytes(cur ? versionSize(cur) : null)}` +
       ` · ${cols.length} columns, ${piiCount} PII`,
-      sqlLink(d.name, d.current_version, 'Query this dataset')),
+      sqlLink(d.name, d.current_version, 'Query this dataset'),
+      h('button', { type: 'button', class: 'small danger', id: 'dataset-delete',
+        'aria-label': `Delete dataset ${d.name}`, onclick: () => removeDataset(d.name, box) }, 'Delete')),
+    box,
     h('div', { class: 'grid2' },
       h('section', { 'aria-labelledby': 'h-lineage' },
         h('h2', { id: 'h-lineage' }, 'Lineage'),
@@ -131,7 +204,7 @@ export async function detail(main, [name]) {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Version'),
         h('th', { scope: 'col', class: 'num' }, 'Rows'), h('th', { scope: 'col', class: 'num' }, 'Size'),
         h('th', { scope: 'col', class: 'num' }, 'Parts'), h('th', { scope: 'col' }, 'Created'),
-        h('th', { scope: 'col' }, 'Run'), h('th', { scope: 'col' }, 'Time travel'))),
+        h('th', { scope: 'col' }, 'Run'), h('th', { scope: 'col' }, 'Time travel'), h('th', { scope: 'col' }, ''))),
       h('tbody', {}, versions.map((v) => h('tr', { 'data-version': v.version },
         h('td', {}, `v${v.version}`, v.version === d.current_version ? [' ', badge('ok', 'current')] : null),
         h('td', { class: 'num' }, fmtCount(v.row_count)),
@@ -139,6 +212,9 @@ export async function detail(main, [name]) {
         h('td', { class: 'num' }, String((v.objects || []).length)),
         h('td', {}, timeEl(v.created_at)),
         h('td', { class: 'mono small' }, v.run_id || '—'),
-        h('td', {}, sqlLink(d.name, v.version, `Query v${v.version}`))))))
+        h('td', {}, sqlLink(d.name, v.version, `Query v${v.version}`)),
+        h('td', {}, v.version === d.current_version ? null
+          : h('button', { type: 'button', class: 'small', 'aria-label': `Roll back to v${v.version}`,
+            onclick: () => rollback(d.name, v.version, box) }, 'Roll back'))))))
       : h('p', { class: 'empty' }, 'No versions.')));
 }

@@ -24,6 +24,8 @@
 
 #include "core/core.h"
 
+#include "catalog/catalog.h"
+#include "ingest/ingest.h"
 #include "schedule/schedule.h"
 
 /* ------------------------------------------------------------ config */
@@ -519,5 +521,22 @@ void lh_app_destroy(struct lh_app *app);
 /* "pid 1234 on host h, http://127.0.0.1:8080, started 2026-..." from a
  * daemon lease's owner text (or what of it can be read). */
 void lh_daemon_holder_line(const char *owner, char *out, size_t cap);
+
+/* ------------------------------------------------------------ datasets */
+
+/* What lh_app_dataset_remove did. */
+struct lh_app_dataset_removal {
+    char schedules[2048]; /* ids of the schedules that write to it, comma-separated */
+    size_t paused;        /* schedules paused (force) */
+    size_t deleted;       /* objects deleted */
+};
+/* `datasets rm` / DELETE /api/datasets/{name}: LH_E_NOTFOUND when there is
+ * no such dataset; LH_E_STATE naming the schedules that write to it (ss,
+ * may be NULL: none checked) unless force, which pauses them first
+ * (paused_reason names the removal); then lh_ingest_dataset_remove. */
+enum lh_status lh_app_dataset_remove(struct lh_store_set *set, struct lh_catalog *cat,
+                                     struct lh_schedule_store *ss, const char *name, bool force,
+                                     struct lh_app_dataset_removal *out,
+                                     struct lh_error *err) LH_NODISCARD;
 
 #endif

@@ -1278,3 +1278,67 @@ enum lh_status lh_catalog_sweep(struct lh_catalog *cat, const char *name, int64_
     stats->bytes += one.bytes;
     return LH_OK;
 }
+
+/* ------------------------------------------------------------ management */
+
+enum lh_status lh_catalog_object_uri(struct lh_catalog *cat, const struct lh_catalog_object_info *o,
+                                     char *out, size_t cap, struct lh_error *err)
+{
+    struct lh_store *st;
+    char root[LH_STORE_KEY_MAX * 2];
+    enum lh_status s = lh_store_set_get(cat->set, o->bucket ? o->bucket : "primary", &st, err);
+    if (s == LH_OK)
+        s = lh_store_location(st, root, sizeof root, err);
+    if (s != LH_OK)
+        return s;
+    int n = snprintf(out, cap, "%s/%s", root, o->key);
+    if (n < 0 || (size_t)n >= cap)
+        return lh_error_set(err, LH_E_TOOBIG, "the URI of part %s does not fit in %zu bytes",
+                            o->key, cap);
+    return LH_OK;
+}
+
+enum lh_status lh_catalog_dataset_remove(struct lh_catalog *cat, const char *name,
+                                         struct lh_catalog_record *out, struct lh_error *err)
+{
+    struct lh_catalog_record rec;
+    char key[LH_STORE_KEY_MAX], events[LH_STORE_KEY_MAX];
+    struct lh_store_list l = {0};
+    enum lh_status s = record_key(name, key, sizeof key, err);
+    if (s != LH_OK)
+        return s;
+    /* a damaged record can be removed too: only its existence is needed */
+    s = lh_catalog_dataset_get(cat, name, &rec, err);
+    if (s == LH_E_FORMAT) {
+        uint64_t size;
+        s = lh_store_stat(cat->primary, key, &size, err);
+        if (s == LH_OK)
+            lh_arena_init(&rec.arena, 0);
+    }
+    if (s == LH_E_NOTFOUND)
+        return lh_error_set(err, LH_E_NOTFOUND, "dataset '%s' not found", name);
+    if (s != LH_OK)
+        return s;
+    s = lh_store_delete(cat->primary, key, err); /* the commit point */
+    if (s != LH_OK) {
+        lh_catalog_record_reset(&rec);
+        lh_error_prefix(err, "removing catalog record %s", key);
+        return s;
+    }
+    snprintf(events, sizeof events, EVENTS_PREFIX "%s/", name);
+    struct lh_error e2;
+    if (lh_store_list(cat->primary, events, &l, &e2) == LH_OK) {
+        for (size_t i = 0; i < l.count; i++)
+            if (lh_store_delete(cat->primary, l.items[i].key, &e2) != LH_OK)
+                lh_warn("dataset %s removed: event %s not deleted: %s", name, l.items[i].key,
+                        e2.msg);
+        lh_store_list_reset(&l);
+    } else {
+        lh_warn("dataset %s removed: its events were not listed: %s", name, e2.msg);
+    }
+    if (out)
+        *out = rec;
+    else
+        lh_catalog_record_reset(&rec);
+    return LH_OK;
+}

@@ -233,6 +233,23 @@ struct lh_catalog_summary {
 enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary **out, size_t *n,
                                struct lh_error *err) LH_NODISCARD;
 
+/* Where a reader outside lakehouse (DuckDB, Spark) finds part o: its
+ * bucket's lh_store_location + "/" + key ("file:///…" or "s3://…").
+ * LH_E_NOTFOUND for a bucket the store set does not name; LH_E_TOOBIG when
+ * it does not fit in cap. */
+enum lh_status lh_catalog_object_uri(struct lh_catalog *cat, const struct lh_catalog_object_info *o,
+                                     char *out, size_t cap, struct lh_error *err) LH_NODISCARD;
+
+/* Removes dataset name's record: the commit point of `datasets rm` (after
+ * it no reader finds the dataset), then its pending events. out (may be
+ * NULL) receives the record as it was, for the caller to delete the parts
+ * it lists (lh_catalog_record_reset). LH_E_NOTFOUND when there is none.
+ * The parts, and anything else under the dataset's keys, are the caller's
+ * (ingest owns that layout: lh_ingest_dataset_remove). */
+enum lh_status lh_catalog_dataset_remove(struct lh_catalog *cat, const char *name,
+                                         struct lh_catalog_record *out,
+                                         struct lh_error *err) LH_NODISCARD;
+
 /* ------------------------------------------------------------ integrity */
 
 /* Each part's entry records its size and a content checksum, "crc32:" and

@@ -9,13 +9,28 @@
  * bindings, versions. --json prints the stored record (NAME) or an array
  * of summaries.
  *
+ * --files: the current version's parts, one per line (key and the URI an
+ * outside engine reads: lh_catalog_object_uri).
+ * `datasets rollback NAME VERSION` publishes a version with VERSION's parts
+ * (lh_ingest_rollback); `datasets rm NAME` removes the dataset
+ * (lh_app_dataset_remove), after --yes or a confirmation typed on a
+ * terminal. Both go through the daemon's API when a daemon holds the
+ * store (lh_daemon_find), so its schedules and catalog stay its own.
+ *
  * The store is --store URL, else --data DIR, else $LAKEHOUSE_DATA, else
  * ./lakehouse-data; --config FILE names extra buckets. Only the public
- * store.h and catalog.h are used.
+ * module headers are used.
  */
+#include "app/app.h"
 #include "catalog/catalog.h"
 #include "cli.h"
+#include "daemon.h"
+#include "ingest/ingest.h"
 #include "store/store.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <unistd.h>
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -23,11 +38,22 @@
 #include <sys/stat.h>
 
 static const char *usage =
-    "usage: lakehouse datasets [NAME] [--json] [--data DIR | --store URL] [--config FILE]\n"
+    "usage: lakehouse datasets [NAME [--files]] [--json] [--data DIR | --store URL]\n"
+    "                          [--config FILE]\n"
+    "       lakehouse datasets rollback NAME VERSION [--json] [...]\n"
+    "       lakehouse datasets rm NAME [--yes] [--force] [--json] [...]\n"
     "\n"
     "Lists the datasets of the catalog, or shows one dataset in full: schema\n"
     "with sensitivity badges, lineage, index bindings and versions.\n"
     "\n"
+    "  --files         the current version's parts: key and URI (file:// or\n"
+    "                  s3://), to hand to another engine\n"
+    "  rollback        publishes a new version with VERSION's parts (history\n"
+    "                  kept, nothing rewritten; the Iceberg table follows)\n"
+    "  rm              removes the dataset: its record, then its parts and\n"
+    "                  Iceberg metadata; asks first on a terminal\n"
+    "  --yes           rm without asking\n"
+    "  --force         rm even while schedules write to the dataset (pauses them)\n"
     "  --json          JSON instead of text (the stored record for NAME)\n"
     "  --data DIR      local data directory (default $LAKEHOUSE_DATA or\n"
     "                  ./lakehouse-data)\n"
@@ -244,10 +270,128 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
     return 0;
 }
 
+static int show_files(struct lh_catalog *cat, const char *name, bool json)
+{
+    struct lh_catalog_record r;
+    struct lh_error err;
+    int rc = 1;
+    if (lh_catalog_dataset_get(cat, name, &r, &err) != LH_OK) {
+        lh_cli_error("datasets: %s", err.msg);
+        return 1;
+    }
+    const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
+    if (json)
+        printf("{\"dataset\": ");
+    if (json) {
+        json_escape(stdout, r.name);
+        printf(", \"version\": %" PRIu64 ", \"files\": [", cv ? cv->version : 0);
+    }
+    for (size_t i = 0; cv && i < cv->nobjects; i++) {
+        const struct lh_catalog_object_info *o = &cv->objects[i];
+        char uri[LH_STORE_KEY_MAX * 3];
+        if (lh_catalog_object_uri(cat, o, uri, sizeof uri, &err) != LH_OK) {
+            if (json)
+                fputs("]}\n", stdout);
+            lh_cli_error("datasets: %s: %s", o->key, err.msg);
+            goto done;
+        }
+        if (json) {
+            fputs(i ? ",\n  {\"bucket\": " : "\n  {\"bucket\": ", stdout);
+            json_escape(stdout, o->bucket);
+            fputs(", \"key\": ", stdout);
+            json_escape(stdout, o->key);
+            fputs(", \"uri\": ", stdout);
+            json_escape(stdout, uri);
+            printf(", \"size_bytes\": %" PRIu64 "}", o->size_bytes);
+        } else {
+            printf("%s\t%s\n", o->key, uri);
+        }
+    }
+    if (json)
+        fputs(cv && cv->nobjects ? "\n]}\n" : "]}\n", stdout);
+    rc = 0;
+done:
+    lh_catalog_record_reset(&r);
+    return rc;
+}
+
+/* One request to the daemon; prints its answer (JSON) or what it said. */
+static int remote(const struct lh_daemon_ref *ref, const char *method, const char *path,
+                  const char *body, bool json, const char *what)
+{
+    struct lh_buf b;
+    long st = 0;
+    struct lh_error err;
+    int rc = 1;
+    lh_buf_init(&b, 1u << 20);
+    if (lh_daemon_call(ref, method, path, body, &st, &b, &err) != LH_OK) {
+        lh_cli_error("datasets %s: daemon at %s: %s", what, ref->url, err.msg);
+        goto done;
+    }
+    if (st < 200 || st > 299) {
+        char msg[900];
+        lh_daemon_error_text(&b, st, msg, sizeof msg);
+        lh_cli_error("datasets %s: %s", what, msg);
+        goto done;
+    }
+    json_t *j = json_loadb((const char *)b.data, b.len, 0, NULL);
+    if (json) {
+        fwrite(b.data, 1, b.len, stdout);
+        fputc('\n', stdout);
+    } else if (strcmp(what, "rollback") == 0) {
+        printf("dataset %s: version %lld published with the parts of version %lld\n",
+               json_string_value(json_object_get(j, "dataset")),
+               (long long)json_integer_value(json_object_get(j, "version")),
+               (long long)json_integer_value(json_object_get(j, "rolled_back_to")));
+    } else {
+        printf("dataset %s removed (%lld objects deleted",
+               json_string_value(json_object_get(j, "dataset")),
+               (long long)json_integer_value(json_object_get(j, "objects_deleted")));
+        json_t *ps = json_object_get(j, "paused_schedules");
+        for (size_t i = 0; i < json_array_size(ps); i++)
+            printf("%s%s", i ? ", " : "; paused schedules ",
+                   json_string_value(json_array_get(ps, i)));
+        printf(")\n");
+    }
+    json_decref(j);
+    rc = 0;
+done:
+    lh_buf_reset(&b);
+    return rc;
+}
+
+/* A yes typed on the terminal; false for anything else or no terminal. */
+static bool confirmed(const char *name)
+{
+    fprintf(stderr,
+            "remove dataset %s with every version and part? type its name to confirm: ", name);
+    fflush(stderr);
+    char line[300];
+    if (!fgets(line, sizeof line, stdin))
+        return false;
+    line[strcspn(line, "\r\n")] = '\0';
+    return strcmp(line, name) == 0;
+}
+
+static bool parse_version(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v == 0)
+        return false;
+    *out = v;
+    return true;
+}
+
 int lh_cmd_datasets(int argc, char **argv)
 {
-    const char *data = NULL, *store_url = NULL, *config = NULL, *name = NULL;
-    bool json = false;
+    const char *data = NULL, *store_url = NULL, *config = NULL, *name = NULL, *extra = NULL;
+    const char *action = NULL; /* "rm" or "rollback" */
+    bool json = false, files = false, yes = false, force = false;
+    uint64_t version = 0;
     if (lh_cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return 0;
@@ -266,14 +410,67 @@ int lh_cmd_datasets(int argc, char **argv)
             *slot = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             json = true;
+        } else if (strcmp(a, "--files") == 0) {
+            files = true;
+        } else if (strcmp(a, "--yes") == 0 || strcmp(a, "-y") == 0) {
+            yes = true;
+        } else if (strcmp(a, "--force") == 0) {
+            force = true;
         } else if (a[0] == '-' && a[1]) {
             lh_cli_error("datasets: unknown option '%s' (see 'lakehouse datasets --help')", a);
             return 2;
+        } else if (!name && !action && (strcmp(a, "rm") == 0 || strcmp(a, "rollback") == 0)) {
+            action = a;
         } else if (!name) {
             name = a;
+        } else if (action && strcmp(action, "rollback") == 0 && !extra) {
+            extra = a;
         } else {
             lh_cli_error("datasets: unexpected argument '%s'", a);
             return 2;
+        }
+    }
+    if (action && !name) {
+        lh_cli_error("datasets %s: give the dataset name (lakehouse datasets %s NAME%s)", action,
+                     action, strcmp(action, "rm") == 0 ? "" : " VERSION");
+        return 2;
+    }
+    if (action && strcmp(action, "rollback") == 0 && !parse_version(extra, &version)) {
+        if (extra)
+            lh_cli_error("datasets rollback: VERSION must be a version number (1, 2, ...), not "
+                         "'%s'",
+                         extra);
+        else
+            lh_cli_error("datasets rollback: give the version to go back to (lakehouse datasets "
+                         "rollback %s VERSION)",
+                         name);
+        return 2;
+    }
+    if ((yes || force) && !(action && strcmp(action, "rm") == 0)) {
+        lh_cli_error("datasets: %s goes with 'datasets rm NAME'", yes ? "--yes" : "--force");
+        return 2;
+    }
+    if (files && (!name || action)) {
+        lh_cli_error(
+            "datasets: --files goes with a dataset name (lakehouse datasets NAME --files)");
+        return 2;
+    }
+    if (name && action) {
+        struct lh_error nerr;
+        if (lh_store_name_check(name, &nerr) != LH_OK) {
+            lh_cli_error("datasets: invalid dataset name '%s': %s", name, nerr.msg);
+            return 2;
+        }
+    }
+    if (action && strcmp(action, "rm") == 0 && !yes) {
+        if (!isatty(STDIN_FILENO)) {
+            lh_cli_error("datasets rm: pass --yes to remove dataset %s (no terminal to confirm on)",
+                         name);
+            return 2;
+        }
+        if (!confirmed(name)) {
+            lh_cli_error("datasets rm: not confirmed; dataset %s left as it is", name);
+            return 1;
         }
     }
     if (data && store_url) {
@@ -282,6 +479,7 @@ int lh_cmd_datasets(int argc, char **argv)
     }
     struct lh_store_set *set = NULL;
     struct lh_catalog *cat = NULL;
+    struct lh_schedule_store *ss = NULL;
     struct lh_error err;
     int rc = 1;
     /* reading never creates a data directory: a mistyped --data is an error */
@@ -301,8 +499,76 @@ int lh_cmd_datasets(int argc, char **argv)
         lh_cli_error("datasets: %s", err.msg);
         goto done;
     }
-    rc = name ? show_dataset(cat, name, json) : list_datasets(cat, json);
+    if (!action) {
+        rc = files  ? show_files(cat, name, json)
+             : name ? show_dataset(cat, name, json)
+                    : list_datasets(cat, json);
+        goto done;
+    }
+    struct lh_daemon_ref ref;
+    if (lh_daemon_find(lh_store_set_primary(set), NULL, &ref)) {
+        char path[600], body[64];
+        if (strcmp(action, "rm") == 0) {
+            snprintf(path, sizeof path, "/api/datasets/%s%s", name, force ? "?force=true" : "");
+            rc = remote(&ref, "DELETE", path, NULL, json, action);
+        } else {
+            snprintf(path, sizeof path, "/api/datasets/%s/rollback", name);
+            snprintf(body, sizeof body, "{\"version\": %" PRIu64 "}", version);
+            rc = remote(&ref, "POST", path, body, json, action);
+        }
+        goto done;
+    }
+    if (ref.problem[0]) { /* never behind a live daemon's back */
+        lh_cli_error("datasets %s: %s", action, ref.problem);
+        goto done;
+    }
+    if (strcmp(action, "rollback") == 0) {
+        uint64_t nv = 0;
+        if (lh_ingest_rollback(set, cat, name, version, &nv, &err) != LH_OK) {
+            lh_cli_error("datasets rollback: %s", err.msg);
+            goto done;
+        }
+        if (json)
+            printf("{\"dataset\": \"%s\", \"version\": %" PRIu64 ", \"rolled_back_to\": %" PRIu64
+                   "}\n",
+                   name, nv, version);
+        else
+            printf("dataset %s: version %" PRIu64 " published with the parts of version %" PRIu64
+                   "\n",
+                   name, nv, version);
+        rc = 0;
+        goto done;
+    }
+    struct lh_schedule_key key;
+    struct lh_schedule_store_options so = {.key = &key};
+    if (lh_schedule_key_resolve(NULL, &key, &err) != LH_OK ||
+        lh_schedule_store_open(lh_store_set_primary(set), &so, &ss, &err) != LH_OK) {
+        lh_cli_error("datasets rm: schedules: %s", err.msg);
+        goto done;
+    }
+    struct lh_app_dataset_removal rm;
+    if (lh_app_dataset_remove(set, cat, ss, name, force, &rm, &err) != LH_OK) {
+        lh_cli_error("datasets rm: %s", err.msg);
+        goto done;
+    }
+    if (json) {
+        printf("{\"dataset\": \"%s\", \"removed\": true, \"objects_deleted\": %zu, "
+               "\"paused_schedules\": [",
+               name, rm.deleted);
+        for (char *p = rm.schedules, *e; rm.paused && p && *p; p = e) {
+            e = strchr(p, ',');
+            if (e)
+                *e++ = '\0';
+            printf("%s\"%s\"", p == rm.schedules ? "" : ", ", p);
+        }
+        printf("]}\n");
+    } else {
+        printf("dataset %s removed (%zu objects deleted%s%s)\n", name, rm.deleted,
+               rm.paused ? "; paused schedules " : "", rm.paused ? rm.schedules : "");
+    }
+    rc = 0;
 done:
+    lh_schedule_store_close(ss);
     lh_catalog_close(cat);
     lh_store_set_close(set);
     return rc;

@@ -331,9 +331,136 @@ static void index_unbind(struct http_req *req, struct http_resp *resp)
     lh_buf_clear(&resp->body);
 }
 
+/* ------------------------------------------------------------ managing */
+
+/* GET /api/datasets/{name}/files: the current version's parts. */
+static void dataset_files(struct http_req *req, struct http_resp *resp)
+{
+    const char *name = http_param_name(req, resp, "name");
+    if (!name)
+        return;
+    struct lh_catalog *cat = req->srv->cat;
+    struct lh_catalog_record r;
+    struct lh_error err;
+    enum lh_status s = lh_catalog_dataset_get(cat, name, &r, &err);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "name", err.msg);
+        return;
+    }
+    const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
+    json_t *files = json_array();
+    for (size_t i = 0; cv && i < cv->nobjects; i++) {
+        const struct lh_catalog_object_info *o = &cv->objects[i];
+        char uri[LH_STORE_KEY_MAX * 3];
+        if (lh_catalog_object_uri(cat, o, uri, sizeof uri, &err) != LH_OK) {
+            json_decref(files);
+            lh_catalog_record_reset(&r);
+            http_resp_error(resp, 500, NULL, "part %s: %s", o->key, err.msg);
+            return;
+        }
+        json_array_append_new(files,
+                              json_pack("{s:s, s:s, s:s, s:I, s:o}", "bucket", o->bucket, "key",
+                                        o->key, "uri", uri, "size_bytes", (json_int_t)o->size_bytes,
+                                        "checksum", str_or_null(o->checksum)));
+    }
+    json_t *doc = json_pack("{s:s, s:I, s:I, s:o}", "dataset", name, "version",
+                            (json_int_t)(cv ? cv->version : 0), "row_count",
+                            (json_int_t)(cv ? cv->row_count : 0), "files", files);
+    lh_catalog_record_reset(&r);
+    http_resp_json(resp, 200, doc);
+}
+
+/* POST /api/datasets/{name}/rollback {"version": N} */
+static void dataset_rollback(struct http_req *req, struct http_resp *resp)
+{
+    const char *name = http_param_name(req, resp, "name");
+    if (!name)
+        return;
+    json_t *v = json_object_get(req->json, "version");
+    if (!v) {
+        http_resp_error(resp, 400, "version",
+                        "missing field \"version\" (the version to go back to)");
+        return;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+        http_resp_error(resp, 400, "version", "\"version\" must be a version number (1, 2, ...)");
+        return;
+    }
+    const char *k;
+    json_t *x;
+    json_object_foreach(req->json, k, x)
+    {
+        if (strcmp(k, "version") != 0) {
+            http_resp_error(resp, 400, k, "unknown field \"%s\" (only \"version\")", k);
+            return;
+        }
+    }
+    uint64_t to = (uint64_t)json_integer_value(v), nv = 0;
+    struct lh_error err;
+    enum lh_status s = lh_ingest_rollback(req->srv->set, req->srv->cat, name, to, &nv, &err);
+    if (s == LH_E_NOTFOUND && strstr(err.msg, "not found"))
+        s = LH_E_NOTFOUND; /* the dataset */
+    else if (s == LH_E_NOTFOUND)
+        s = LH_E_STATE; /* the version: a 409 naming it */
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, s == LH_E_STATE ? "version" : "name", err.msg);
+        return;
+    }
+    http_resp_json(resp, 200,
+                   json_pack("{s:s, s:I, s:I}", "dataset", name, "version", (json_int_t)nv,
+                             "rolled_back_to", (json_int_t)to));
+}
+
+/* DELETE /api/datasets/{name}[?force=true] */
+static void dataset_delete(struct http_req *req, struct http_resp *resp)
+{
+    const char *name = http_param_name(req, resp, "name");
+    if (!name)
+        return;
+    bool bad = false;
+    const char *f = http_query(req, "force", &bad);
+    bool force = f && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
+    if (bad || (f && !force && strcmp(f, "false") != 0 && strcmp(f, "0") != 0)) {
+        http_resp_error(resp, 400, "force", "force: want true or false");
+        return;
+    }
+    struct lh_app_dataset_removal rm;
+    struct lh_error err;
+    enum lh_status s = lh_app_dataset_remove(req->srv->set, req->srv->cat,
+                                             req->srv->hooks.schedules, name, force, &rm, &err);
+    if (s == LH_E_STATE) {
+        json_t *ids = json_array();
+        for (char *p = rm.schedules, *e; p && *p; p = e) {
+            e = strchr(p, ',');
+            if (e)
+                *e++ = '\0';
+            json_array_append_new(ids, json_string(p));
+        }
+        http_resp_json(resp, 409, json_pack("{s:s, s:o}", "error", err.msg, "schedules", ids));
+        return;
+    }
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "name", err.msg);
+        return;
+    }
+    json_t *ids = json_array();
+    for (char *p = rm.schedules, *e; rm.paused && p && *p; p = e) {
+        e = strchr(p, ',');
+        if (e)
+            *e++ = '\0';
+        json_array_append_new(ids, json_string(p));
+    }
+    http_resp_json(resp, 200,
+                   json_pack("{s:s, s:b, s:I, s:o}", "dataset", name, "removed", 1,
+                             "objects_deleted", (json_int_t)rm.deleted, "paused_schedules", ids));
+}
+
 static const struct http_route routes[] = {
     {"GET", "/api/datasets", datasets_list, HTTP_BODY_NONE},
     {"GET", "/api/datasets/{name}", dataset_get, HTTP_BODY_NONE},
+    {"GET", "/api/datasets/{name}/files", dataset_files, HTTP_BODY_NONE},
+    {"POST", "/api/datasets/{name}/rollback", dataset_rollback, HTTP_BODY_JSON},
+    {"DELETE", "/api/datasets/{name}", dataset_delete, HTTP_BODY_NONE},
     {"GET", "/api/events", events_list, HTTP_BODY_NONE},
     {"POST", "/api/events/{event_id}/ack", event_ack_encoded, HTTP_BODY_NONE},
     {"POST", "/api/events/{dataset}/{event}/ack", event_ack, HTTP_BODY_NONE},

@@ -1567,6 +1567,22 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
                 lh_warn("sweep: could not delete %s: %s", key, e.msg);
         }
     }
+    /* a dataset without a record whose runs are all dead: what a
+     * `datasets rm` interrupted after its commit point (the record's
+     * delete) left, its Iceberg metadata included (manage.c) */
+    bool all_dead = !have_rec;
+    for (size_t i = 0; all_dead && i < c.nruns; i++)
+        all_dead = c.runs[i].dead;
+    for (size_t i = 0; all_dead && i < l.count; i++) {
+        const char *key = l.items[i].key;
+        if (strncmp(key + c.dlen, "metadata/", 9) != 0)
+            continue;
+        struct lh_error e;
+        if (lh_store_delete(st, key, &e) == LH_OK)
+            n++;
+        else
+            lh_warn("sweep: could not delete %s: %s", key, e.msg);
+    }
     /* what no listing shows: pending writes (local temporary files, S3
      * multipart uploads) and directories left empty */
     struct lh_store_sweep_stats ss;

@@ -176,4 +176,25 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
                                     const char *dataset, bool *changed,
                                     struct lh_error *err) LH_NODISCARD;
 
+/* Publishes a new version of dataset whose parts are version `version`'s
+ * (history kept, nothing rewritten), with its Iceberg snapshot, as a
+ * compare-and-swap on the current version (retried when another run
+ * published meanwhile). LH_E_NOTFOUND naming the dataset and the kept
+ * versions for an unknown version or one retention removed (or whose parts
+ * are gone); LH_E_STATE when it is already current. *published (may be
+ * NULL) receives the new version. docs/catalog.md "Rollback". */
+enum lh_status lh_ingest_rollback(struct lh_store_set *set, struct lh_catalog *cat,
+                                  const char *dataset, uint64_t version, uint64_t *published,
+                                  struct lh_error *err) LH_NODISCARD;
+
+/* Removes dataset: its catalog record first (the commit point), then every
+ * object under datasets/{dataset}/ (parts, run directories, Iceberg
+ * metadata) and the parts its versions listed in other buckets.
+ * LH_E_NOTFOUND when there is no record. Objects that cannot be deleted
+ * are warnings: the start-up sweep removes them (lh_ingest_sweep).
+ * *deleted (may be NULL): objects removed. */
+enum lh_status lh_ingest_dataset_remove(struct lh_store_set *set, struct lh_catalog *cat,
+                                        const char *dataset, size_t *deleted,
+                                        struct lh_error *err) LH_NODISCARD;
+
 #endif

@@ -583,7 +583,7 @@ static void test_router(void **state)
         {"POST", "/api/indexes", 0, 0, NULL, 0, "{}", 415, 0},
         {"POST", "/api/indexes", 0, 0, "Application/JSON", 0, "{\"index\":1}", 400, "index"},
         {"POST", "/api/indexes", 0, 0, "application/json", 0, "\xff\xfe", 400, 0},
-        {"DELETE", "/api/datasets/a", 0, 0, 0, 0, 0, 405, 0},
+        {"PUT", "/api/datasets/a", 0, 0, 0, 0, 0, 405, 0}, /* DELETE is a route (rm) */
         {"DELETE", "/api/indexes/a/b/c", 0, 0, 0, 0, 0, 404, 0},
     };
     struct lh_app_config c;
