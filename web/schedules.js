@@ -552,8 +552,10 @@ function setFieldError(form, name, msg) {
   return input;
 }
 
+// The errors shown next to fields (p#err-…); the cron preview's own message
+// stays, it is about what the field holds now.
 function clearErrors(form) {
-  for (const el of form.querySelectorAll('.field-error')) {
+  for (const el of form.querySelectorAll('.field-error[id^="err-"]')) {
     el.hidden = true;
     el.textContent = '';
   }

@@ -205,6 +205,8 @@ try {
     await page.getByLabel('Cron', { exact: true }).check();
     await page.getByLabel('Cron expression').fill('61 2 * * *');
     await page.getByLabel('Time zone').fill('Europe/Berlin');
+    // the preview has its say before the submit, which must not erase it
+    if (have.cron) await page.locator('#cron-preview .field-error').waitFor();
     await page.getByRole('button', { name: 'Create schedule' }).click();
     const cronErr = page.locator('#err-trigger-expr');
     await cronErr.waitFor({ state: 'visible' });
