@@ -63,6 +63,8 @@
  * query, and how often it repeats PQcancel meanwhile. */
 #define STOP_WAIT_NS (2 * 1000000000LL)
 #define STOP_RESEND_NS (250 * 1000000LL)
+/* --parallel auto never picks more connections than this */
+#define PG_AUTO_MAX 4
 /* With a statement timeout: how long past it the client waits for the
  * server's own timeout error before it calls the server unresponsive. */
 #define DEADLINE_GRACE_NS (2 * 1000000000LL)
@@ -978,12 +980,14 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
     int64_t nblocks = bsz > 0 ? bytes / bsz : 0;
     int n = want;
     if (want == LH_SOURCE_PARALLEL_AUTO) {
-        /* one connection per 64 MiB of table, at most one per server core */
+        /* one connection per 64 MiB of table, at most one per server core
+         * and PG_AUTO_MAX (each connection's writer costs memory beyond its
+         * share of the budget: docs/ingest.md "Parallel reads") */
         int cores = pg_server_cores(pg->conn);
         int64_t by_size = bytes / ((int64_t)64 << 20);
         n = (int)(by_size < cores ? by_size : cores);
-        if (n > LH_SOURCE_PARALLEL_MAX)
-            n = LH_SOURCE_PARALLEL_MAX;
+        if (n > PG_AUTO_MAX)
+            n = PG_AUTO_MAX;
         if (n < 2) {
             src_log(s, LH_LOG_INFO, "parallel read (auto): one connection: %s",
                     cores < 2 ? "the server's cores are not visible or there is only one"
