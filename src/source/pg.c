@@ -10,7 +10,8 @@
  * its snapshot and reads the first of N ctid ranges (pg_plan_parallel
  * decides, or falls back to one connection and logs why) and keeps its
  * transaction open past the COPY; a part imports the snapshot right after
- * BEGIN and reads its range. A query source reads FROM (query) AS lh_t instead; its columns come from
+ * BEGIN and reads its range.
+ * A query source reads FROM (query) AS lh_t instead; its columns come from
  * the row description of `SELECT * FROM (query) AS lh_t LIMIT 0` (base
  * type oid and typmod per column), mapped by the same rules as a table's.
  * fill: PQgetCopyData hands out one CopyData message at a time and
