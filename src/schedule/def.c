@@ -624,9 +624,9 @@ static const char *const top_fields[] = {
     "consecutive_failures",          "paused_reason",    "retry_state",
     "running",      "active_run_id", "active_run", NULL};
 static const char *const kind_fields[] = {
-    "type",     "dsn",          "table",         "query",   "where", "columns", "dataset_name",
-    "batch_size", "order_by",   "dsn_secret",    "password_env",    "mode",  "cursor_column",
-    "limit",    "parallel",     NULL};
+    "type",          "dsn",        "table",    "query",      "where",        "columns",
+    "dataset_name",  "batch_size", "order_by", "dsn_secret", "password_env", "mode",
+    "cursor_column", "limit",      "parallel", NULL};
 static const char *const interval_fields[] = {"type", "secs", "anchor", NULL};
 static const char *const cron_fields[] = {"type", "expr", "tz", NULL};
 static const char *const outcome_fields[] = {"at", "success", "message", "rows", "duration_secs",

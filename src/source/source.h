@@ -7,8 +7,9 @@
  * PostgreSQL: one connection, a REPEATABLE READ READ ONLY transaction, and
  * `COPY (SELECT ...) TO STDOUT (FORMAT binary)` parsed straight into the
  * column arrays; a parallel read is N such sources, one per ctid range, in
- * the snapshot the first exported (options parallel/part/snapshot). MySQL/MariaDB: one connection, a consistent-snapshot read
- * only transaction, and a prepared statement fetched unbuffered over the
+ * the snapshot the first exported (options parallel/part/snapshot).
+ * MySQL/MariaDB: one connection, a consistent-snapshot read only
+ * transaction, and a prepared statement fetched unbuffered over the
  * binary protocol. The type mapping is documented in docs/types.md.
  *
  * Lifetime: lh_source_create allocates and copies the options (no I/O);
