@@ -20,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(LH_SCHEDULE_PARALLEL_AUTO == LH_SOURCE_PARALLEL_AUTO &&
+                   LH_SCHEDULE_PARALLEL_MAX == LH_SOURCE_PARALLEL_MAX,
+               "kind.parallel is handed to the source as it is");
+
 enum lh_status lh_app_ingest_def(const struct lh_app_jobs *env, const struct lh_schedule *def,
                                   const char *dsn, const char *run_id,
                                   int64_t statement_timeout_ms,
@@ -65,6 +69,7 @@ enum lh_status lh_app_ingest_def_observed(const struct lh_app_jobs *env,
                 : def->mode == LH_SCHED_INCREMENTAL ? LH_INGEST_INCREMENTAL
                                                     : LH_INGEST_OVERWRITE,
         .cursor_column = def->cursor_column[0] ? def->cursor_column : NULL,
+        .parallel = def->parallel, /* LH_SCHEDULE_PARALLEL_AUTO == LH_SOURCE_PARALLEL_AUTO */
         .run_id = run_id,
         .statement_timeout_ms = statement_timeout_ms,
         .keep_versions = env ? env->keep_versions : 0,

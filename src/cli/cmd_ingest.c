@@ -41,6 +41,7 @@ static const char *usage =
     "                        [--data DIR | --store URL] [--config FILE]\n"
     "                        [--codec zstd|snappy|none] [--part-size SIZE]\n"
     "                        [--statement-timeout MS] [--keep-versions N]\n"
+    "                        [--parallel N|auto]\n"
     "                        [--run-id ID] [--json]\n"
     "\n"
     "Copies one table (or a query's result) into Parquet and publishes it as a\n"
@@ -71,6 +72,9 @@ static const char *usage =
     "  --statement-timeout MS  the server's statement timeout; a server that has\n"
     "                       not answered MS + 2 s after a statement started is\n"
     "                       given up on (\"timed out\")\n"
+    "  --parallel N|auto    read a PostgreSQL table on N connections (1-16) in\n"
+    "                       one snapshot; auto: from its size and the server's\n"
+    "                       cores; the run log says when it falls back to one\n"
     "  --keep-versions N    keep the last N versions of the dataset; older ones\n"
     "                       and their parts are deleted (default 5)\n"
     "  --json               summary as JSON\n";
@@ -229,7 +233,7 @@ int lh_cmd_ingest(int argc, char **argv)
     struct lh_ingest_options o = {0};
     const char *data = NULL, *store_url = NULL, *config = NULL, *kind = NULL;
     const char *batch = NULL, *limit = NULL, *mode = NULL, *part = NULL, *timeout = NULL;
-    const char *keep = NULL;
+    const char *keep = NULL, *parallel = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -256,6 +260,7 @@ int lh_cmd_ingest(int argc, char **argv)
                             : strcmp(a, "--statement-timeout") == 0 ? &timeout
                             : strcmp(a, "--run-id") == 0            ? &o.run_id
                             : strcmp(a, "--keep-versions") == 0     ? &keep
+                            : strcmp(a, "--parallel") == 0          ? &parallel
                                                                     : NULL;
         if (slot) {
             if (i + 1 >= argc) {
@@ -322,6 +327,11 @@ int lh_cmd_ingest(int argc, char **argv)
          (!lh_parse_i64(timeout, &o.statement_timeout_ms) || o.statement_timeout_ms <= 0))) {
         lh_cli_error(
             "ingest: --batch-size, --limit and --statement-timeout take a positive integer");
+        return 2;
+    }
+    if (parallel && !lh_source_parallel_parse(parallel, &o.parallel)) {
+        lh_cli_error("ingest: --parallel takes a number from 1 to %d or auto",
+                     LH_SOURCE_PARALLEL_MAX);
         return 2;
     }
     if (keep) {

@@ -92,6 +92,9 @@ struct lh_ingest_job {
         *codec;
     pthread_mutex_t mu;
     struct lh_source *src; /* under mu */
+    /* the other parts of a parallel read, under mu */
+    struct lh_source *psrc[LH_SOURCE_PARALLEL_MAX];
+    pthread_mutex_t log_mu; /* one on_log call at a time (parallel readers) */
     atomic_bool cancelled;
     bool ran;
 };
@@ -303,6 +306,7 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
     j->codec = dup_or_null(opt->codec, &oom);
     j->dataset = dup_or_null(opt->dataset ? opt->dataset : defname, &oom);
     pthread_mutex_init(&j->mu, NULL);
+    pthread_mutex_init(&j->log_mu, NULL);
     atomic_init(&j->cancelled, false);
     enum lh_status s;
     if (oom) {
@@ -341,6 +345,7 @@ void lh_ingest_job_destroy(struct lh_ingest_job *j)
         return;
     lh_catalog_close(j->cat);
     pthread_mutex_destroy(&j->mu);
+    pthread_mutex_destroy(&j->log_mu);
     free(j->dsn);
     free(j->table);
     free(j->query);
@@ -362,6 +367,9 @@ void lh_ingest_cancel(struct lh_ingest_job *j)
     pthread_mutex_lock(&j->mu);
     if (j->src)
         lh_source_cancel(j->src);
+    for (int i = 0; i < LH_SOURCE_PARALLEL_MAX; i++)
+        if (j->psrc[i])
+            lh_source_cancel(j->psrc[i]);
     pthread_mutex_unlock(&j->mu);
 }
 
@@ -387,7 +395,9 @@ static void run_log(struct lh_ingest_job *j, enum lh_log_level level, const char
         if ((unsigned char)*p < 0x20)
             *p = ' ';
     lh_redact_scrub(line, sizeof line, j->dsn);
+    pthread_mutex_lock(&j->log_mu);
     j->opt.on_log(j->opt.progress_ctx, level, line);
+    pthread_mutex_unlock(&j->log_mu);
 }
 
 /* The source's log lines (already scrubbed by the source) into the run's. */
@@ -430,51 +440,65 @@ struct lease {
     bool thread_running, written; /* the run thread's */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool stop;                     /* under mu */
-    char last_error[200];          /* under mu */
+    bool stop;                       /* under mu */
+    char last_error[200];            /* under mu */
     _Atomic int64_t renewed_mono_ns; /* start of the last successful write */
     _Atomic int64_t lapse_ms;        /* longest gap between two successful writes */
+};
+
+/* One reader's open part: a parallel read has one per connection, each
+ * writing (and compressing) its own parts on its own thread. */
+struct pwriter {
+    struct run *run;
+    struct lh_store_upload *up; /* open part, or NULL */
+    struct lh_parquet_writer *w;
+    char key[LH_STORE_KEY_MAX];
+    int64_t created_us;
+    uint32_t crc;        /* CRC-32 of the open part's bytes so far */
+    int64_t part_row0;   /* rows this reader read before the open part began */
+    uint64_t done_bytes; /* of the parts this writer committed */
+    bool capturing;      /* the writer is closing: keep its bytes (the footer) */
+    struct lh_buf tail;
 };
 
 struct run {
     struct lh_ingest_job *job;
     struct lh_store *primary;
     struct lease lease;
-    char dir[512];              /* datasets/{ds}/run-{millis}-{rand} */
-    struct lh_store_upload *up; /* open part, or NULL */
-    struct lh_parquet_writer *w;
+    char dir[512];     /* datasets/{ds}/run-{millis}-{rand} */
+    struct pwriter pw; /* the one reader's (a parallel read: the first reader's) */
+    /* parts, nparts, nkeys and ice's part_add under mu (parallel writers) */
+    pthread_mutex_t mu;
     struct part *parts; /* committed */
     size_t nparts;
-    uint32_t crc; /* CRC-32 of the open part's bytes so far */
+    size_t nkeys;             /* part names handed out */
     struct ingest_table *ice; /* the dataset's Iceberg table (table.c) */
-    int64_t part_row0;        /* rows read before the open part began */
-    bool capturing;           /* the writer is closing: keep its bytes (the footer) */
-    struct lh_buf tail;
 };
 
 static enum lh_status sink_upload(void *ctx, const void *p, size_t n, struct lh_error *err)
 {
-    struct run *r = ctx;
+    struct pwriter *r = ctx;
     r->crc = lh_crc32(r->crc, p, n); /* the catalog's checksum, without a second read */
     if (r->capturing)
         lh_buf_append(&r->tail, p, n); /* the footer, for the Iceberg statistics */
     return lh_store_upload_write(r->up, p, n, err);
 }
 
-static enum lh_status part_begin(struct run *r, const struct lh_schema *schema,
+static enum lh_status part_begin(struct pwriter *r, const struct lh_schema *schema,
                                  const struct lh_parquet_writer_options *wo, struct lh_error *err)
 {
-    if (r->nparts >= MAX_PARTS)
+    struct run *run = r->run;
+    pthread_mutex_lock(&run->mu);
+    size_t k = run->nkeys;
+    if (k < MAX_PARTS)
+        run->nkeys++;
+    pthread_mutex_unlock(&run->mu);
+    if (k >= MAX_PARTS)
         return lh_error_set(err, LH_E_TOOBIG, "more than %d parts", MAX_PARTS);
-    struct part *np = realloc(r->parts, (r->nparts + 1) * sizeof *np);
-    if (!np)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    r->parts = np;
-    struct part *p = &r->parts[r->nparts];
-    snprintf(p->key, sizeof p->key, "%s/part-%05zu.parquet", r->dir, r->nparts);
-    p->created_us = lh_time_wall_us();
+    snprintf(r->key, sizeof r->key, "%s/part-%05zu.parquet", run->dir, k);
+    r->created_us = lh_time_wall_us();
     r->crc = 0;
-    enum lh_status s = lh_store_upload_begin(r->primary, p->key, &r->up, err);
+    enum lh_status s = lh_store_upload_begin(run->primary, r->key, &r->up, err);
     if (s != LH_OK)
         return s;
     s = lh_parquet_writer_create(schema, wo, sink_upload, r, &r->w, err);
@@ -485,9 +509,24 @@ static enum lh_status part_begin(struct run *r, const struct lh_schema *schema,
     return s;
 }
 
-/* rows: read so far (the part holds those past r->part_row0). */
-static enum lh_status part_finish(struct run *r, int64_t rows, struct lh_error *err)
+/* Drops the open part, if any. */
+static void part_abort(struct pwriter *r)
 {
+    if (r->w) {
+        lh_parquet_writer_destroy(r->w);
+        r->w = NULL;
+    }
+    if (r->up) {
+        lh_store_upload_abort(r->up);
+        r->up = NULL;
+    }
+}
+
+/* rows: read so far by this writer's reader (the part holds those past
+ * r->part_row0). */
+static enum lh_status part_finish(struct pwriter *r, int64_t rows, struct lh_error *err)
+{
+    struct run *run = r->run;
     /* flush the last row group first, so that close writes only the
      * footer: captured in memory, it gives the part's Iceberg statistics
      * without reading the part back */
@@ -498,8 +537,7 @@ static enum lh_status part_finish(struct run *r, int64_t rows, struct lh_error *
         s = lh_parquet_writer_close(r->w, err);
     r->capturing = false;
     if (s == LH_OK && !lh_buf_ok(&r->tail))
-        s = lh_error_set(err, LH_E_TOOBIG, "the Parquet footer of %s is too large",
-                         r->parts[r->nparts].key);
+        s = lh_error_set(err, LH_E_TOOBIG, "the Parquet footer of %s is too large", r->key);
     lh_parquet_writer_destroy(r->w);
     r->w = NULL;
     if (s != LH_OK)
@@ -510,27 +548,35 @@ static enum lh_status part_finish(struct run *r, int64_t rows, struct lh_error *
     s = lh_store_upload_commit(up, err); /* frees up, success or not */
     if (s != LH_OK)
         return s;
-    r->parts[r->nparts].size = size;
-    lh_catalog_checksum_format(r->crc, r->parts[r->nparts].checksum);
-    r->nparts++;
-    run_log(r->job, LH_LOG_INFO, "part written: %s (%" PRId64 " rows, %" PRIu64 " bytes)",
-            r->parts[r->nparts - 1].key, rows - r->part_row0, size);
+    pthread_mutex_lock(&run->mu);
+    struct part *np = realloc(run->parts, (run->nparts + 1) * sizeof *np);
+    if (!np) {
+        pthread_mutex_unlock(&run->mu);
+        struct lh_error e;
+        if (lh_store_delete(run->primary, r->key, &e) != LH_OK)
+            lh_warn("ingest: could not delete unrecorded part %s: %s (a later sweep removes it)",
+                    r->key, e.msg);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    run->parts = np;
+    struct part *p = &run->parts[run->nparts++];
+    snprintf(p->key, sizeof p->key, "%s", r->key);
+    p->created_us = r->created_us;
+    p->size = size;
+    lh_catalog_checksum_format(r->crc, p->checksum);
+    s = ingest_table_part_add(run->ice, r->key, size, r->tail.data, r->tail.len, err);
+    pthread_mutex_unlock(&run->mu);
+    run_log(run->job, LH_LOG_INFO, "part written: %s (%" PRId64 " rows, %" PRIu64 " bytes)", r->key,
+            rows - r->part_row0, size);
     r->part_row0 = rows;
-    return ingest_table_part_add(r->ice, r->parts[r->nparts - 1].key, size, r->tail.data,
-                                 r->tail.len, err);
+    r->done_bytes += size;
+    return s;
 }
 
 /* Undoes everything the run wrote: the open part and the committed ones. */
 static void run_discard(struct run *r)
 {
-    if (r->w) {
-        lh_parquet_writer_destroy(r->w);
-        r->w = NULL;
-    }
-    if (r->up) {
-        lh_store_upload_abort(r->up);
-        r->up = NULL;
-    }
+    part_abort(&r->pw);
     for (size_t i = 0; i < r->nparts; i++) {
         struct lh_error e;
         if (lh_store_delete(r->primary, r->parts[i].key, &e) != LH_OK)
@@ -790,9 +836,8 @@ static uint64_t next_version(const struct lh_catalog_record *rec)
  * from the version it replaced ("" none). */
 static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
                               const struct lh_catalog_record *rec0,
-                              struct lh_catalog_version_spec *spec, int64_t rows,
-                              uint64_t *version, bool *nothing_new, char *change, size_t cap,
-                              struct lh_error *err)
+                              struct lh_catalog_version_spec *spec, int64_t rows, uint64_t *version,
+                              bool *nothing_new, char *change, size_t cap, struct lh_error *err)
 {
     enum lh_ingest_mode mode = j->opt.mode;
     struct lh_catalog_record cur;
@@ -820,10 +865,10 @@ static enum lh_status publish(struct lh_ingest_job *j, struct run *r,
         ingest_table_unstage(r->ice);
         if (mode == LH_INGEST_INCREMENTAL) {
             s = lh_error_set(err, LH_E_CONFLICT,
-                                "another run published a version while this incremental run read "
-                                "the rows after version %" PRIu64
-                                "'s watermark; nothing was published (run it again)",
-                                spec->base_version);
+                             "another run published a version while this incremental run read "
+                             "the rows after version %" PRIu64
+                             "'s watermark; nothing was published (run it again)",
+                             spec->base_version);
             goto out;
         }
         if (attempt >= PUBLISH_ATTEMPTS) {
@@ -881,6 +926,268 @@ out:
     return s;
 }
 
+/* ------------------------------------------------------------------ parallel read */
+
+/* A parallel read (docs/ingest.md "Parallel reads"): the leader source
+ * (started by the run thread: it exported its snapshot and read its ctid
+ * range's schema) and n-1 more, each read by its own thread into its own
+ * parts; the run thread reports progress, watches the cancel flag and the
+ * lease, and on the first failure cancels every source. All parts join
+ * the one version the run publishes. */
+struct preader {
+    struct run *run;
+    struct lh_source *src;          /* the run thread closes it */
+    bool start;                     /* not the leader: start (connect, import the snapshot) first */
+    const struct lh_schema *schema; /* the leader's: every part writes it */
+    const struct lh_parquet_writer_options *wo;
+    uint64_t part_bytes;
+    struct pwriter local; /* the other readers' writer */
+    struct pwriter *pw;   /* &local, or the run's for the leader */
+    _Atomic int64_t rows, batches;
+    _Atomic uint64_t bytes;
+    enum lh_status st;
+    struct lh_error err;
+    struct pshared *sh;
+    pthread_t th;
+    bool th_started;
+};
+
+struct pshared {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running; /* under mu */
+    bool failed; /* under mu */
+};
+
+static bool same_schema(const struct lh_schema *a, const struct lh_schema *b)
+{
+    if (a->nfields != b->nfields)
+        return false;
+    for (size_t i = 0; i < a->nfields; i++)
+        if (strcmp(a->fields[i].name, b->fields[i].name) != 0 ||
+            a->fields[i].type != b->fields[i].type)
+            return false;
+    return true;
+}
+
+static enum lh_status preader_read(struct preader *rd)
+{
+    enum lh_status s = LH_OK;
+    struct pwriter *pw = rd->pw;
+    if (rd->start) {
+        s = lh_source_start(rd->src, &rd->err);
+        if (s != LH_OK)
+            return s;
+        if (!same_schema(rd->schema, lh_source_schema(rd->src)))
+            return lh_error_set(&rd->err, LH_E_STATE,
+                                "a parallel part read other columns than the first");
+    }
+    int64_t rows = 0, batches = 0;
+    for (;;) {
+        const struct lh_batch *b;
+        s = lh_source_next_batch(rd->src, &b, &rd->err);
+        if (s != LH_OK || !b)
+            return s;
+        if (b->num_rows == 0)
+            continue;
+        if (!pw->w && (s = part_begin(pw, rd->schema, rd->wo, &rd->err)) != LH_OK)
+            return s;
+        if ((s = lh_parquet_writer_add_batch(pw->w, b, &rd->err)) != LH_OK)
+            return s;
+        rows += b->num_rows;
+        struct lh_parquet_writer_stats ws;
+        lh_parquet_writer_stats(pw->w, &ws);
+        if (ws.bytes_written + ws.buffered_bytes >= rd->part_bytes) {
+            if ((s = part_finish(pw, rows, &rd->err)) != LH_OK)
+                return s;
+            ws.bytes_written = ws.buffered_bytes = 0;
+        }
+        atomic_store(&rd->rows, rows);
+        atomic_store(&rd->batches, ++batches);
+        atomic_store(&rd->bytes, pw->done_bytes + ws.bytes_written + ws.buffered_bytes);
+    }
+}
+
+static void *preader_main(void *arg)
+{
+    struct preader *rd = arg;
+    enum lh_status s = preader_read(rd);
+    if (s == LH_OK && rd->pw->w)
+        s = part_finish(rd->pw, atomic_load(&rd->rows), &rd->err);
+    if (s != LH_OK)
+        part_abort(rd->pw);
+    rd->st = s;
+    pthread_mutex_lock(&rd->sh->mu);
+    if (s != LH_OK)
+        rd->sh->failed = true;
+    rd->sh->running--;
+    pthread_cond_broadcast(&rd->sh->cv);
+    pthread_mutex_unlock(&rd->sh->mu);
+    return NULL;
+}
+
+static void cancel_all(struct preader *rd, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (rd[i].src)
+            lh_source_cancel(rd[i].src);
+}
+
+/* Reads with lh_source_parallel(leader) connections. *rows, *bytes and
+ * *batches: what all readers read and encoded; *warnings: the other
+ * parts' warnings (the leader's are the caller's). The leader stays open
+ * (the caller closes it); the others are closed here. */
+static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
+                                    struct lh_source *leader, const struct lh_source_options *so,
+                                    const struct lh_schema *schema,
+                                    const struct lh_parquet_writer_options *wo, uint64_t part_bytes,
+                                    int64_t t0, int64_t estimate, int64_t *rows, uint64_t *bytes,
+                                    int64_t *batches, int64_t *warnings, struct lh_error *err)
+{
+    int n = lh_source_parallel(leader);
+    enum lh_status s = LH_OK;
+    struct pshared sh = {.running = 0};
+    pthread_mutex_init(&sh.mu, NULL);
+    pthread_cond_init(&sh.cv, NULL);
+    struct preader *rd = calloc((size_t)n, sizeof *rd);
+    if (!rd) {
+        s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto out;
+    }
+    struct lh_source_options po = *so;
+    po.parallel = n;
+    po.snapshot = lh_source_snapshot(leader);
+    po.nblocks = lh_source_blocks(leader);
+    po.batch_bytes = INGEST_BATCH_BYTES / (size_t)n;
+    for (int i = 0; i < n; i++) {
+        rd[i].run = r;
+        rd[i].schema = schema;
+        rd[i].wo = wo;
+        rd[i].part_bytes = part_bytes;
+        rd[i].sh = &sh;
+        rd[i].local.run = r;
+        lh_buf_init(&rd[i].local.tail, 64u << 20);
+        rd[i].pw = i == 0 ? &r->pw : &rd[i].local;
+        if (i == 0) {
+            rd[i].src = leader;
+            continue;
+        }
+        po.part = i;
+        s = lh_source_create(&rd[i].src, j->opt.kind, j->opt.dsn, &po, err);
+        if (s != LH_OK)
+            goto out;
+        rd[i].start = true;
+        pthread_mutex_lock(&j->mu);
+        j->psrc[i - 1] = rd[i].src;
+        bool c = atomic_load(&j->cancelled);
+        pthread_mutex_unlock(&j->mu);
+        if (c)
+            lh_source_cancel(rd[i].src);
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_lock(&sh.mu);
+        sh.running++;
+        pthread_mutex_unlock(&sh.mu);
+        if (pthread_create(&rd[i].th, NULL, preader_main, &rd[i]) != 0) {
+            pthread_mutex_lock(&sh.mu);
+            sh.running--;
+            sh.failed = true;
+            pthread_mutex_unlock(&sh.mu);
+            s = lh_error_set(err, LH_E_NOMEM, "cannot start a reader thread");
+            break;
+        }
+        rd[i].th_started = true;
+    }
+    bool cancelled_all = false;
+    int64_t sum_ns = lh_time_mono_ns();
+    for (;;) {
+        pthread_mutex_lock(&sh.mu);
+        if (sh.running > 0 && !(sh.failed && !cancelled_all)) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 200 * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            (void)pthread_cond_timedwait(&sh.cv, &sh.mu, &until);
+        }
+        int running = sh.running;
+        bool failed = sh.failed;
+        pthread_mutex_unlock(&sh.mu);
+        int64_t nr = 0, nb = 0;
+        uint64_t by = 0;
+        for (int i = 0; i < n; i++) {
+            nr += atomic_load(&rd[i].rows);
+            nb += atomic_load(&rd[i].batches);
+            by += atomic_load(&rd[i].bytes);
+        }
+        *rows = nr;
+        *bytes = by;
+        *batches = nb;
+        if (running == 0)
+            break;
+        run_progress(j, LH_INGEST_READING, nr, by, t0, estimate);
+        int64_t now = lh_time_mono_ns();
+        if (j->opt.on_log && now - sum_ns >= SUMMARY_NS) {
+            double secs = (double)(now - t0) / 1e9;
+            run_log(j, LH_LOG_INFO,
+                    "reading: %" PRId64 " rows in %" PRId64 " batches so far on %d connections, "
+                    "%.0f rows/s; %" PRIu64 " bytes of Parquet so far",
+                    nr, nb, n, secs > 0 ? (double)nr / secs : 0.0, by);
+            sum_ns = now;
+        }
+        if (cancelled_all)
+            continue;
+        if (source_cancelled(j)) {
+            s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
+        } else if (!failed && s == LH_OK) {
+            s = lease_check(&r->lease, err);
+            if (s == LH_OK)
+                continue;
+        }
+        cancel_all(rd, n);
+        cancelled_all = true;
+    }
+    for (int i = 0; i < n; i++)
+        if (rd[i].th_started)
+            pthread_join(rd[i].th, NULL);
+    /* the first failure: a reader's own error rather than the cancel it
+     * caused in the others */
+    if (s == LH_OK) {
+        int pick = -1;
+        for (int i = 0; i < n; i++)
+            if (rd[i].st != LH_OK &&
+                (pick < 0 || (rd[pick].st == LH_E_CANCELLED && rd[i].st != LH_E_CANCELLED)))
+                pick = i;
+        if (pick >= 0) {
+            *err = rd[pick].err;
+            s = rd[pick].st;
+        }
+    }
+out:
+    if (rd) {
+        for (int i = 1; i < n; i++) {
+            if (rd[i].src) {
+                struct lh_source_stats st;
+                lh_source_stats(rd[i].src, &st);
+                *warnings += st.warnings;
+                pthread_mutex_lock(&j->mu);
+                j->psrc[i - 1] = NULL;
+                pthread_mutex_unlock(&j->mu);
+                lh_source_close(rd[i].src);
+            }
+            part_abort(&rd[i].local);
+            lh_buf_reset(&rd[i].local.tail);
+        }
+        lh_buf_reset(&rd[0].local.tail);
+    }
+    free(rd);
+    pthread_cond_destroy(&sh.cv);
+    pthread_mutex_destroy(&sh.mu);
+    return s;
+}
+
 enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *res,
                              struct lh_error *err)
 {
@@ -904,6 +1211,10 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     char *typebuf = NULL;
     struct lh_catalog_object *objs = NULL;
     struct run r = {.job = j};
+    r.pw.run = &r;
+    pthread_mutex_init(&r.mu, NULL);
+    lh_buf_init(&r.pw.tail, 64u << 20);
+    int64_t warnings_extra = 0;
     char rid[16];
     const struct lh_schema *schema = NULL;
     size_t ncols = 0;
@@ -989,9 +1300,15 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         .order_by = o->order_by,
         .limit = o->limit,
         .statement_timeout_ms = o->statement_timeout_ms,
+        .parallel = o->parallel,
         .log = o->on_log ? source_log : NULL,
         .log_ctx = j,
     };
+    /* a parallel leader's batch is its share (auto: of at most 4, the
+     * most auto picks; MySQL reads on one connection) */
+    if (o->kind == LH_SOURCE_POSTGRES &&
+        (o->parallel > 1 || o->parallel == LH_SOURCE_PARALLEL_AUTO))
+        so.batch_bytes = INGEST_BATCH_BYTES / (size_t)(o->parallel > 1 ? o->parallel : 4);
     if (o->mode == LH_INGEST_INCREMENTAL) {
         so.cursor_column = o->cursor_column;
         so.cursor_after = watermark_in;
@@ -1057,14 +1374,21 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     s = ingest_table_prepare(r.ice, have_rec ? &rec : NULL, schema, &wo, err);
     if (s != LH_OK)
         goto fail;
-    lh_buf_init(&r.tail, 64u << 20);
+    int npar = lh_source_parallel(src);
+    if (npar > 1)
+        wo.memory_bytes = INGEST_WRITER_BYTES / (uint64_t)npar; /* one budget for all */
 
-    s = part_begin(&r, schema, &wo, err);
+    s = part_begin(&r.pw, schema, &wo, err);
     if (s != LH_OK)
         goto fail;
     int64_t rows = 0;
-    uint64_t done_bytes = 0;
-    for (;;) {
+    if (npar > 1) {
+        s = read_parallel(j, &r, src, &so, schema, &wo, part_bytes, t0, estimate, &rows, &cur_bytes,
+                          &batches, &warnings_extra, err);
+        if (s != LH_OK)
+            goto fail;
+    }
+    for (; npar == 1;) {
         const struct lh_batch *b;
         s = lh_source_next_batch(src, &b, err);
         if (s != LH_OK)
@@ -1073,28 +1397,27 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             break;
         if (b->num_rows == 0)
             continue;
-        if (!r.w) {
-            s = part_begin(&r, schema, &wo, err);
+        if (!r.pw.w) {
+            s = part_begin(&r.pw, schema, &wo, err);
             if (s != LH_OK)
                 goto fail;
         }
-        s = lh_parquet_writer_add_batch(r.w, b, err);
+        s = lh_parquet_writer_add_batch(r.pw.w, b, err);
         if (s != LH_OK)
             goto fail;
         rows += b->num_rows;
         struct lh_parquet_writer_stats ws;
-        lh_parquet_writer_stats(r.w, &ws);
+        lh_parquet_writer_stats(r.pw.w, &ws);
         if (ws.bytes_written + ws.buffered_bytes >= part_bytes) {
-            s = part_finish(&r, rows, err);
+            s = part_finish(&r.pw, rows, err);
             if (s != LH_OK)
                 goto fail;
-            done_bytes += r.parts[r.nparts - 1].size;
             ws.bytes_written = ws.buffered_bytes = 0;
         }
         batches++;
         /* encoded bytes count as they are produced, not only when a row
          * group (up to 64 MiB) reaches the store */
-        cur_bytes = done_bytes + ws.bytes_written + ws.buffered_bytes;
+        cur_bytes = r.pw.done_bytes + ws.bytes_written + ws.buffered_bytes;
         run_progress(j, LH_INGEST_READING, rows, cur_bytes, t0, estimate);
         if (o->on_log) {
             int64_t now = lh_time_mono_ns();
@@ -1130,19 +1453,17 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
      * Otherwise (overwrite, or a first run) an empty table is an empty
      * dataset: one part holding the schema and no rows. */
     bool do_publish = !(rows == 0 && inherit);
-    if (r.w) {
-        if (do_publish) {
-            s = part_finish(&r, rows, err);
-            if (s != LH_OK)
-                goto fail;
-        } else {
-            run_discard(&r);
-        }
+    if (!do_publish) {
+        run_discard(&r);
+    } else if (r.pw.w) {
+        s = part_finish(&r.pw, rows, err);
+        if (s != LH_OK)
+            goto fail;
     }
 
     struct lh_source_stats st;
     lh_source_stats(src, &st);
-    res->warnings = st.warnings;
+    res->warnings = st.warnings + warnings_extra;
     res->nwarning_texts =
         st.nwarning_texts < LH_INGEST_MAX_WARNINGS ? st.nwarning_texts : LH_INGEST_MAX_WARNINGS;
     for (int i = 0; i < res->nwarning_texts; i++) {
@@ -1307,7 +1628,8 @@ fail:
         }
     }
     ingest_table_destroy(r.ice);
-    lh_buf_reset(&r.tail);
+    lh_buf_reset(&r.pw.tail);
+    pthread_mutex_destroy(&r.mu);
     free(r.parts);
     free(objs);
     free(cols);
@@ -1332,7 +1654,7 @@ struct swept_run {
 struct sweep_ctx {
     struct swept_run *runs;
     size_t nruns, cap;
-    size_t dlen;          /* strlen("datasets/{ds}/") */
+    size_t dlen; /* strlen("datasets/{ds}/") */
     int64_t now_ms;
     int64_t leaseless_ms; /* a run directory without a lease is dead past this age */
     int64_t pending_ms;   /* a pending write under metadata/ is dead past this age */
@@ -1366,8 +1688,7 @@ static struct swept_run *sweep_find(struct sweep_ctx *c, const char *key, size_t
     return NULL;
 }
 
-static struct swept_run *sweep_add(struct sweep_ctx *c, const char *key, size_t n,
-                                   int64_t start_ms)
+static struct swept_run *sweep_add(struct sweep_ctx *c, const char *key, size_t n, int64_t start_ms)
 {
     if (c->nruns == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 32;
@@ -1608,8 +1929,8 @@ done:
     return s;
 }
 
-enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_dataset_fn fn,
-                                      void *ctx, struct lh_error *err)
+enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_dataset_fn fn, void *ctx,
+                                      struct lh_error *err)
 {
     static const char prefix[] = "datasets/";
     struct lh_store_list l;
@@ -1636,9 +1957,12 @@ enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_datase
 const char *lh_ingest_phase_name(enum lh_ingest_phase p)
 {
     switch (p) {
-    case LH_INGEST_CONNECTING: return "connecting";
-    case LH_INGEST_READING: return "reading";
-    case LH_INGEST_PUBLISHING: return "publishing";
+    case LH_INGEST_CONNECTING:
+        return "connecting";
+    case LH_INGEST_READING:
+        return "reading";
+    case LH_INGEST_PUBLISHING:
+        return "publishing";
     }
     return "unknown";
 }

@@ -53,7 +53,7 @@ struct lh_ingest_progress {
 
 struct lh_ingest_options {
     enum lh_source_kind kind;
-    const char *dsn;     /* required; never stored or printed unredacted */
+    const char *dsn; /* required; never stored or printed unredacted */
     /* Exactly one of table and query (source.h); columns and where go
      * with a table only. */
     const char *table;
@@ -62,7 +62,7 @@ struct lh_ingest_options {
     const char *where;   /* the operator's SQL, run as it is (read-only) */
     /* NULL: lh_ingest_default_dataset of the table (a query needs one). */
     const char *dataset;
-    int64_t batch_size;  /* <= 0: source default */
+    int64_t batch_size; /* <= 0: source default */
     const char *order_by;
     int64_t limit; /* <= 0: none */
     enum lh_ingest_mode mode;
@@ -71,6 +71,13 @@ struct lh_ingest_options {
     const char *codec;            /* "zstd" (NULL), "snappy", "none" */
     uint64_t part_bytes;          /* roll to a new part past this many bytes; 0 = 1 GiB */
     int64_t statement_timeout_ms; /* <= 0: server default */
+    /* Connections reading the table (docs/ingest.md "Parallel reads"):
+     * 0 or 1 one; 2..16 that many, in one snapshot, each writing its own
+     * parts (PostgreSQL tables read whole; anything else falls back to one
+     * and the run log says why); LH_SOURCE_PARALLEL_AUTO: from the table's
+     * size and the server's cores. With more than one, on_log is also
+     * called from the reader threads, one call at a time. */
+    int parallel;
     /* Retention: versions of the dataset kept in its record (older ones
      * and the parts only they reference are deleted when this run
      * publishes); 0: the catalog default (5). */
@@ -160,8 +167,8 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
  * stop. name is borrowed for the call. What the daemon's start-up sweep
  * walks: the key layout stays ingest's. */
 typedef bool (*lh_ingest_dataset_fn)(void *ctx, const char *name);
-enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_dataset_fn fn,
-                                      void *ctx, struct lh_error *err) LH_NODISCARD;
+enum lh_status lh_ingest_dataset_each(struct lh_store_set *set, lh_ingest_dataset_fn fn, void *ctx,
+                                      struct lh_error *err) LH_NODISCARD;
 
 /* Brings dataset's Iceberg table in line with its catalog record: when
  * the current version records a metadata_location that version-hint.text

@@ -211,6 +211,11 @@ enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct
                             def->dataset_name);
     if (def->has_batch_size && (def->batch_size < 1 || def->batch_size > 100000000))
         return lh_error_set(err, LH_E_INVAL, "kind.batch_size: must be 1-100000000");
+    if (def->parallel != LH_SCHEDULE_PARALLEL_AUTO &&
+        (def->parallel < 0 || def->parallel > LH_SCHEDULE_PARALLEL_MAX))
+        return lh_error_set(err, LH_E_INVAL,
+                            "kind.parallel: must be a number from 1 to %d or \"auto\"",
+                            LH_SCHEDULE_PARALLEL_MAX);
     if (has_ctl(def->order_by) || has_ctl(def->cursor_column))
         return lh_error_set(err, LH_E_INVAL, "kind.order_by: contains control characters");
     if ((unsigned)def->mode > LH_SCHED_INCREMENTAL)
@@ -462,6 +467,18 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
     rd_str(r, k, "cursor_column", "kind.cursor_column", false, d->cursor_column,
            sizeof d->cursor_column);
     rd_u64(r, k, "limit", "kind.limit", &d->has_limit, &d->limit);
+    /* a number of connections, or "auto" */
+    json_t *pv = json_object_get(k, "parallel");
+    d->parallel = 0;
+    if (pv && !json_is_null(pv)) {
+        if (json_is_string(pv) && strcmp(json_string_value(pv), "auto") == 0)
+            d->parallel = LH_SCHEDULE_PARALLEL_AUTO;
+        else if (json_is_integer(pv) && json_integer_value(pv) >= 1 &&
+                 json_integer_value(pv) <= LH_SCHEDULE_PARALLEL_MAX)
+            d->parallel = (int)json_integer_value(pv);
+        else
+            rd_fail(r, "kind.parallel", "must be a number from 1 to 16 or \"auto\"");
+    }
 }
 
 static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
@@ -607,9 +624,9 @@ static const char *const top_fields[] = {
     "consecutive_failures",          "paused_reason",    "retry_state",
     "running",      "active_run_id", "active_run", NULL};
 static const char *const kind_fields[] = {
-    "type",     "dsn",          "table",         "query",   "where", "columns", "dataset_name",
-    "batch_size", "order_by",   "dsn_secret",    "password_env",    "mode",  "cursor_column",
-    "limit",    NULL};
+    "type",          "dsn",        "table",    "query",      "where",        "columns",
+    "dataset_name",  "batch_size", "order_by", "dsn_secret", "password_env", "mode",
+    "cursor_column", "limit",      "parallel", NULL};
 static const char *const interval_fields[] = {"type", "secs", "anchor", NULL};
 static const char *const cron_fields[] = {"type", "expr", "tz", NULL};
 static const char *const outcome_fields[] = {"at", "success", "message", "rows", "duration_secs",
@@ -1007,6 +1024,10 @@ static enum lh_status schedule_write(const struct lh_schedule *d,
         cw_u64(&w, "limit", d->limit);
     else
         cw_null(&w, "limit");
+    if (d->parallel < 0)
+        cw_str(&w, "parallel", "auto");
+    else if (d->parallel > 0)
+        cw_u64(&w, "parallel", (uint64_t)d->parallel);
     cw_close(&w);
     cw_open(&w, "trigger");
     if (d->trigger.kind == LH_TRIGGER_CRON) {

@@ -197,6 +197,9 @@ struct lh_schedule_retry {
  * sealed in dsn_secret ("v1:" base64(nonce|ciphertext) of the whole DSN)
  * or in the environment variable password_env, and the full DSN exists only
  * in the buffer lh_schedule_dsn_reveal fills when a job runs. */
+#define LH_SCHEDULE_PARALLEL_AUTO (-1)
+#define LH_SCHEDULE_PARALLEL_MAX 16
+
 struct lh_schedule {
     char id[LH_SCHEDULE_ID_MAX + 1];
     /* kind */
@@ -218,6 +221,10 @@ struct lh_schedule {
     char cursor_column[LH_SCHEDULE_NAME_MAX]; /* "" = null */
     bool has_limit;
     uint64_t limit;
+    /* kind.parallel (docs/ingest.md "Parallel reads"): 0 absent (one
+     * connection), 1..LH_SCHEDULE_PARALLEL_MAX, or LH_SCHEDULE_PARALLEL_AUTO
+     * ("auto"; the same value as LH_SOURCE_PARALLEL_AUTO) */
+    int parallel;
     /* trigger: trigger.tz is resolved from tz_name by lh_schedule_validate */
     struct lh_trigger trigger;
     char cron_expr[LH_CRON_EXPR_MAX + 1];

@@ -760,6 +760,7 @@ static enum lh_status do_update(struct lh_schedule *d, void *arg, struct lh_erro
     memcpy(d->cursor_column, w->cursor_column, sizeof d->cursor_column);
     d->has_limit = w->has_limit;
     d->limit = w->limit;
+    d->parallel = w->parallel;
     d->trigger = w->trigger;
     memcpy(d->cron_expr, w->cron_expr, sizeof d->cron_expr);
     memcpy(d->tz_name, w->tz_name, sizeof d->tz_name);

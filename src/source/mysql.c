@@ -1082,6 +1082,10 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         src_log(s, LH_LOG_INFO, "connected to mysql %s: %s %s", s->server,
                 my->mariadb ? "MariaDB" : "MySQL", s->server_version);
     }
+    if (s->opt.parallel == LH_SOURCE_PARALLEL_AUTO || s->opt.parallel > 1)
+        src_log(s, LH_LOG_INFO,
+                "parallel read: falling back to one connection: parallel reads of "
+                "MySQL/MariaDB are not implemented yet");
     if ((st = my_exec(s, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "session setup",
                       err)))
         goto done;

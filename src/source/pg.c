@@ -6,6 +6,11 @@
  * their base type and typmod), then start
  *   COPY (SELECT cols FROM t [WHERE (where) AND cursor > lit] [ORDER BY ..]
  *         [LIMIT n]) TO STDOUT (FORMAT binary)
+ * A parallel read (docs/ingest.md "Parallel reads"): the leader exports
+ * its snapshot and reads the first of N ctid ranges (pg_plan_parallel
+ * decides, or falls back to one connection and logs why) and keeps its
+ * transaction open past the COPY; a part imports the snapshot right after
+ * BEGIN and reads its range.
  * A query source reads FROM (query) AS lh_t instead; its columns come from
  * the row description of `SELECT * FROM (query) AS lh_t LIMIT 0` (base
  * type oid and typmod per column), mapped by the same rules as a table's.
@@ -53,11 +58,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* After a cancel: how long the reader waits for the server to stop the
  * query, and how often it repeats PQcancel meanwhile. */
 #define STOP_WAIT_NS (2 * 1000000000LL)
 #define STOP_RESEND_NS (250 * 1000000LL)
+/* --parallel auto never picks more connections than this */
+#define PG_AUTO_MAX 4
 /* With a statement timeout: how long past it the client waits for the
  * server's own timeout error before it calls the server unresponsive. */
 #define DEADLINE_GRACE_NS (2 * 1000000000LL)
@@ -815,6 +823,11 @@ static enum lh_status pg_fill(struct lh_source *s, struct lh_error *err)
     if (pg->stream.done) {
         release_msg(pg);
         s->eof = true;
+        /* a parallel read's leader keeps its transaction, and with it the
+         * exported snapshot, until it is closed: the other parts may not
+         * have imported it yet */
+        if (s->parallel > 1 && !s->opt.snapshot)
+            return LH_OK;
         return pg_exec(s, "COMMIT", "COMMIT", err);
     }
     return LH_OK;
@@ -905,6 +918,112 @@ static enum lh_status pg_connect(struct lh_source *s, const char *const *keys,
     return LH_OK;
 }
 
+/* The server is on this host (a unix socket or a loopback address), so
+ * its cores are this machine's. */
+static int pg_server_cores(PGconn *conn)
+{
+    const char *h = PQhost(conn);
+    if (!h || !(*h == '/' || *h == '@' || !strcmp(h, "localhost") || !strncmp(h, "127.", 4) ||
+                !strcmp(h, "::1")))
+        return 0;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n > 64 ? 64 : n) : 0;
+}
+
+/* A leader's decision (docs/ingest.md "Parallel reads"): how many ctid
+ * ranges to read, and the snapshot the other parts import. Falls back to
+ * one connection, with a log line saying why, for anything but a plain
+ * table read as a whole; only a failed query fails the read. */
+static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, char relkind,
+                                       struct lh_error *err)
+{
+    struct pg_impl *pg = s->impl;
+    if (s->opt.snapshot) {
+        s->parallel = s->opt.parallel;
+        return LH_OK;
+    }
+    int want = s->opt.parallel;
+    if (want != LH_SOURCE_PARALLEL_AUTO && want < 2)
+        return LH_OK;
+    const char *why = NULL;
+    if (s->opt.query)
+        why = "a query is read on one connection";
+    else if (relkind != 'r' && relkind != 'm')
+        why = "only a plain table splits into ctid ranges (a view, partitioned or foreign "
+              "table does not)";
+    else if (s->opt.limit > 0)
+        why = "a read with a limit takes its rows in order";
+    else if (s->opt.order_by)
+        why = "a read with order_by is one ordered stream";
+    else if (PQserverVersion(pg->conn) < 140000)
+        why = "the server is older than PostgreSQL 14 (no TID range scans)";
+    if (why) {
+        src_log(s, LH_LOG_INFO, "parallel read: falling back to one connection: %s", why);
+        return LH_OK;
+    }
+    enum lh_status st = LH_OK;
+    const char *params[1] = {relid};
+    PGresult *res = pg_query(s,
+                             "SELECT pg_catalog.pg_relation_size($1::oid),"
+                             " current_setting('block_size')::bigint",
+                             1, params, "reading the table's size", &st, err);
+    if (st)
+        return st;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        st = pg_fail(s, res, "reading the table's size", err);
+        PQclear(res);
+        return st;
+    }
+    int64_t bytes = 0, bsz = 0;
+    (void)lh_parse_i64(PQgetvalue(res, 0, 0), &bytes);
+    (void)lh_parse_i64(PQgetvalue(res, 0, 1), &bsz);
+    PQclear(res);
+    int64_t nblocks = bsz > 0 ? bytes / bsz : 0;
+    int n = want;
+    if (want == LH_SOURCE_PARALLEL_AUTO) {
+        /* one connection per 64 MiB of table, at most one per server core
+         * and PG_AUTO_MAX (each connection's writer costs memory beyond its
+         * share of the budget: docs/ingest.md "Parallel reads") */
+        int cores = pg_server_cores(pg->conn);
+        int64_t by_size = bytes / ((int64_t)64 << 20);
+        n = (int)(by_size < cores ? by_size : cores);
+        if (n > PG_AUTO_MAX)
+            n = PG_AUTO_MAX;
+        if (n < 2) {
+            src_log(s, LH_LOG_INFO, "parallel read (auto): one connection: %s",
+                    cores < 2 ? "the server's cores are not visible or there is only one"
+                              : "the table is smaller than 128 MiB");
+            return LH_OK;
+        }
+    }
+    if (nblocks < n) {
+        src_log(s, LH_LOG_INFO,
+                "parallel read: falling back to one connection: the table has %lld block(s), "
+                "fewer than %d connections",
+                (long long)nblocks, n);
+        return LH_OK;
+    }
+    static const char *const none[1] = {NULL};
+    res = pg_query(s, "SELECT pg_catalog.pg_export_snapshot()", 0, none, "exporting the snapshot",
+                   &st, err);
+    if (st)
+        return st;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+        strlen(PQgetvalue(res, 0, 0)) >= sizeof s->snapshot) {
+        st = pg_fail(s, res, "exporting the snapshot", err);
+        PQclear(res);
+        return st;
+    }
+    snprintf(s->snapshot, sizeof s->snapshot, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    s->nblocks = nblocks;
+    s->parallel = n;
+    src_log(s, LH_LOG_INFO,
+            "parallel read: %d connections in snapshot %s, %lld blocks split into ctid ranges", n,
+            s->snapshot, (long long)nblocks);
+    return LH_OK;
+}
+
 enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_error *err)
 {
     enum lh_status st = LH_OK;
@@ -960,6 +1079,19 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     st = pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "BEGIN", err);
     if (st)
         goto done;
+    if (s->opt.snapshot) {
+        /* a part of a parallel read: the leader's snapshot, before any query */
+        struct lh_buf b;
+        lh_buf_init(&b, 4096);
+        lh_buf_append_str(&b, "SET TRANSACTION SNAPSHOT ");
+        put_literal(pg->conn, &b, s->opt.snapshot);
+        lh_buf_cstr(&b);
+        st = lh_buf_ok(&b) ? pg_exec(s, (const char *)b.data, "SET TRANSACTION SNAPSHOT", err)
+                           : lh_error_set(err, LH_E_NOMEM, "out of memory");
+        lh_buf_reset(&b);
+        if (st)
+            goto done;
+    }
     if (s->opt.statement_timeout_ms > 0) {
         char sql[80];
         snprintf(sql, sizeof sql, "SET LOCAL statement_timeout = %lld",
@@ -969,6 +1101,8 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     }
 
     /* the relation: q is what the SELECTs read FROM */
+    char relid[16] = "";
+    char relkind = 0;
     if (s->opt.query) {
         lh_buf_append_str(&q, "(");
         lh_buf_append_str(&q, s->opt.query);
@@ -1031,9 +1165,11 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
                               s->opt.table);
             goto done;
         }
-        char relid[16];
         snprintf(relid, sizeof relid, "%s", PQgetvalue(res, 0, 0));
+        relkind = PQgetvalue(res, 0, 3)[0];
         pg_estimate(s, PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
+        if (s->opt.snapshot)
+            s->table_rows = -1; /* the leader reports the whole table's */
         lh_buf_clear(&q);
         put_ident(pg->conn, &q, PQgetvalue(res, 0, 1));
         lh_buf_append_u8(&q, '.');
@@ -1065,10 +1201,14 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         }
     }
 
+    if ((st = pg_plan_parallel(s, relid, relkind, err)))
+        goto done;
+
     /* An incremental read defaults to cursor order, so a LIMIT takes the
-     * oldest rows and the watermark below is the last row returned. */
+     * oldest rows and the watermark below is the last row returned (a
+     * parallel read has no LIMIT, so no order to keep). */
     struct src_order cursor_order;
-    if (cursor >= 0 && norder == 0) {
+    if (cursor >= 0 && norder == 0 && s->parallel == 1) {
         cursor_order.col = (size_t)cursor;
         cursor_order.desc = false;
         order = &cursor_order;
@@ -1095,6 +1235,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&body, " > ");
         put_literal(pg->conn, &body, s->opt.cursor_after);
     }
+    size_t where_len = body.len; /* FROM and WHERE; ORDER BY and LIMIT follow */
     for (size_t i = 0; i < norder; i++) {
         lh_buf_append_str(&body, i ? ", lh_t." : " ORDER BY lh_t.");
         put_ident(pg->conn, &body, s->fields[order[i].col].name);
@@ -1108,8 +1249,9 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         st = lh_error_set(err, LH_E_INVAL, "postgres %s: bad cursor value or names", s->server);
         goto done;
     }
-    if (cursor >= 0) {
-        /* the high watermark, in the same snapshot as the COPY */
+    if (cursor >= 0 && !s->opt.snapshot) {
+        /* the high watermark, in the same snapshot as the COPY (a
+         * parallel read's leader reads it for all its parts) */
         struct lh_buf w;
         lh_buf_init(&w, 1u << 20);
         lh_buf_append_str(&w, "SELECT max(lh_q.c)::text FROM (SELECT lh_t.");
@@ -1166,7 +1308,27 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         if (pg->pcols[i].as_text)
             lh_buf_append_str(&sql, pg->pcols[i].is_list ? "::text[]" : "::text");
     }
-    lh_buf_append(&sql, body.data, body.len);
+    if (s->parallel > 1) {
+        /* this part's ctid range; the first and the last are open-ended,
+         * so a block past the leader's count is read all the same */
+        int n = s->parallel;
+        int k = s->opt.snapshot ? s->opt.part : 0;
+        int64_t nb = s->opt.snapshot ? s->opt.nblocks : s->nblocks;
+        long long lo = (long long)(nb * k / n), hi = (long long)(nb * (k + 1) / n);
+        lh_buf_append(&sql, body.data, where_len);
+        bool has_where = s->opt.where || (cursor >= 0 && s->opt.cursor_after);
+        if (k > 0) {
+            lh_buf_printf(&sql, "%s lh_t.ctid >= '(%lld,0)'::tid", has_where ? " AND" : " WHERE",
+                          lo);
+            has_where = true;
+        }
+        if (k < n - 1)
+            lh_buf_printf(&sql, "%s lh_t.ctid < '(%lld,0)'::tid", has_where ? " AND" : " WHERE",
+                          hi);
+        lh_buf_append(&sql, body.data + where_len, body.len - where_len);
+    } else {
+        lh_buf_append(&sql, body.data, body.len);
+    }
     lh_buf_reset(&body);
     lh_buf_append_str(&sql, ") TO STDOUT (FORMAT binary)");
     lh_buf_cstr(&sql);

@@ -616,9 +616,9 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
         goto fail;
     }
     /* copy the option strings: the caller's may not outlive the source */
-    const char **strs[] = {&s->opt.table,       &s->opt.query,    &s->opt.columns,
-                           &s->opt.where,       &s->opt.order_by, &s->opt.cursor_column,
-                           &s->opt.cursor_after};
+    const char **strs[] = {&s->opt.table,        &s->opt.query,    &s->opt.columns,
+                           &s->opt.where,        &s->opt.order_by, &s->opt.cursor_column,
+                           &s->opt.cursor_after, &s->opt.snapshot};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         if (*strs[i]) {
             *strs[i] = lh_arena_strndup(&s->arena, *strs[i], strlen(*strs[i]));
@@ -652,6 +652,18 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
         st = lh_error_set(err, LH_E_INVAL, "source: where is empty");
         goto fail;
     }
+    if (s->opt.parallel != LH_SOURCE_PARALLEL_AUTO &&
+        (s->opt.parallel < 0 || s->opt.parallel > LH_SOURCE_PARALLEL_MAX)) {
+        st = lh_error_set(err, LH_E_INVAL, "source: parallel must be 1-%d or auto",
+                          LH_SOURCE_PARALLEL_MAX);
+        goto fail;
+    }
+    if (s->opt.snapshot && (s->opt.parallel < 2 || s->opt.part < 1 ||
+                            s->opt.part >= s->opt.parallel || s->opt.nblocks < 0)) {
+        st = lh_error_set(err, LH_E_INVAL, "source: a parallel part needs part 1..parallel-1");
+        goto fail;
+    }
+    s->parallel = 1;
     if (s->opt.cursor_after && !s->opt.cursor_column) {
         st = lh_error_set(err, LH_E_INVAL, "source: cursor_after without cursor_column");
         goto fail;
@@ -775,6 +787,36 @@ int64_t lh_source_estimated_rows(const struct lh_source *s)
 const char *lh_source_server_version(const struct lh_source *s)
 {
     return s->server_version;
+}
+
+bool lh_source_parallel_parse(const char *s, int *out)
+{
+    if (!s)
+        return false;
+    if (!strcmp(s, "auto")) {
+        *out = LH_SOURCE_PARALLEL_AUTO;
+        return true;
+    }
+    int64_t v;
+    if (!lh_parse_i64(s, &v) || v < 1 || v > LH_SOURCE_PARALLEL_MAX)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+int lh_source_parallel(const struct lh_source *s)
+{
+    return s->parallel > 1 ? s->parallel : 1;
+}
+
+const char *lh_source_snapshot(const struct lh_source *s)
+{
+    return s->snapshot;
+}
+
+int64_t lh_source_blocks(const struct lh_source *s)
+{
+    return s->nblocks;
 }
 
 const char *lh_source_cursor_high(const struct lh_source *s)

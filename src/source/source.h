@@ -6,8 +6,10 @@
  *
  * PostgreSQL: one connection, a REPEATABLE READ READ ONLY transaction, and
  * `COPY (SELECT ...) TO STDOUT (FORMAT binary)` parsed straight into the
- * column arrays. MySQL/MariaDB: one connection, a consistent-snapshot read
- * only transaction, and a prepared statement fetched unbuffered over the
+ * column arrays; a parallel read is N such sources, one per ctid range, in
+ * the snapshot the first exported (options parallel/part/snapshot).
+ * MySQL/MariaDB: one connection, a consistent-snapshot read only
+ * transaction, and a prepared statement fetched unbuffered over the
  * binary protocol. The type mapping is documented in docs/types.md.
  *
  * Lifetime: lh_source_create allocates and copies the options (no I/O);
@@ -67,6 +69,20 @@ struct lh_source_options {
     const char *cursor_after;
     int64_t statement_timeout_ms; /* <= 0: server default */
     int connect_timeout_s;        /* <= 0: 10 s */
+    /* Parallel snapshot-consistent reads (PostgreSQL tables; docs/ingest.md
+     * "Parallel reads"). 0 or 1: one connection. parallel > 1 (or
+     * LH_SOURCE_PARALLEL_AUTO) with snapshot NULL: this source leads: it
+     * exports its transaction's snapshot, splits the table's blocks into
+     * that many ctid ranges and reads the first; after start,
+     * lh_source_parallel says how many it settled on (1 when it fell back,
+     * with a log line saying why), lh_source_snapshot and
+     * lh_source_blocks what the others need. With snapshot: this source
+     * reads range `part` (1..parallel-1) of `nblocks` blocks in that
+     * snapshot (it must stay exported: keep the leader open). */
+    int parallel;
+    int part;
+    const char *snapshot;
+    int64_t nblocks;
     /* The read's own log (NULL: none), on the reader thread: the server
      * and its version once connected, the statement sent (the operator's
      * WHERE or query text included; never the DSN or a password: every
@@ -135,6 +151,21 @@ const struct lh_schema *lh_source_schema(const struct lh_source *s);
  * source is dead: every later call fails. */
 enum lh_status lh_source_next_batch(struct lh_source *s, const struct lh_batch **out,
                                     struct lh_error *err) LH_NODISCARD;
+
+#define LH_SOURCE_PARALLEL_AUTO (-1)
+#define LH_SOURCE_PARALLEL_MAX 16
+
+/* "auto" -> LH_SOURCE_PARALLEL_AUTO, "1".."16" -> that number; false
+ * for anything else. */
+bool lh_source_parallel_parse(const char *s, int *out);
+
+/* After start: the number of connections the read uses (1: one; the
+ * leader of a parallel read says how many parts it split the table into). */
+int lh_source_parallel(const struct lh_source *s);
+/* After a leader's start with lh_source_parallel > 1: its exported
+ * snapshot id and the table's size in blocks it split. */
+const char *lh_source_snapshot(const struct lh_source *s);
+int64_t lh_source_blocks(const struct lh_source *s);
 
 /* Counters so far. */
 void lh_source_stats(const struct lh_source *s, struct lh_source_stats *out);

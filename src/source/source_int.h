@@ -103,6 +103,9 @@ struct lh_source {
     char server_version[128];
     int64_t table_rows; /* the server's estimate for the whole table; < 0: none */
     char *secret;       /* the password, scrubbed from every message */
+    int parallel;       /* after start: connections the read uses (>= 1) */
+    char snapshot[64];  /* a parallel leader's exported snapshot */
+    int64_t nblocks;    /* a parallel leader's block count */
     bool eof;
     bool dead;
     atomic_bool cancelled;

@@ -238,6 +238,7 @@ static void test_round_trip_every_field(void **state)
     snprintf(d.cursor_column, sizeof d.cursor_column, "updated_at");
     d.has_limit = true;
     d.limit = 500;
+    d.parallel = 4;
     d.trigger.kind = LH_TRIGGER_CRON;
     snprintf(d.cron_expr, sizeof d.cron_expr, "30 2 * * mon-fri");
     snprintf(d.tz_name, sizeof d.tz_name, "Europe/Berlin");
@@ -610,6 +611,66 @@ static const struct bad_json_case bad_json[] = {
      "created_at"},
 };
 
+/* kind.parallel: a number 1..16 or "auto", strictly; absent is one
+ * connection and is not written. */
+static void test_parallel_field(void **state)
+{
+    (void)state;
+    static const char head[] = "{\"id\":\"p\",\"kind\":{\"type\":\"postgres\",\"dsn\":"
+                               "\"postgresql://h/d\",\"table\":\"t\"";
+    static const char tail[] = "},\"trigger\":{\"type\":\"interval\",\"secs\":5},\"enabled\":"
+                               "true,\"created_at\":\"2026-01-01T00:00:00Z\",\"next_run_at\":"
+                               "\"2026-01-01T00:00:00Z\"}";
+    struct {
+        const char *value; /* NULL: absent */
+        int want;          /* < -1: refused */
+    } cases[] = {
+        {NULL, 0},        {"null", 0},      {"1", 1},     {"4", 4},    {"16", 16},
+        {"\"auto\"", -1}, {"0", -2},        {"17", -2},   {"-1", -2},  {"2.5", -2},
+        {"\"4\"", -2},    {"\"AUTO\"", -2}, {"true", -2}, {"[2]", -2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[1024];
+        if (cases[i].value)
+            snprintf(json, sizeof json, "%s,\"parallel\":%s%s", head, cases[i].value, tail);
+        else
+            snprintf(json, sizeof json, "%s%s", head, tail);
+        struct lh_schedule d, d2;
+        struct lh_error err;
+        assert_int_equal(lh_schedule_json_check_fields(json, strlen(json), &err), LH_OK);
+        enum lh_status s = lh_schedule_from_json(json, strlen(json), &key_a, &d, NULL, &err);
+        if (cases[i].want < -1) {
+            if (s == LH_OK)
+                fail_msg("parallel %s: accepted", cases[i].value);
+            if (!strstr(err.msg, "kind.parallel: must be a number from 1 to 16 or \"auto\""))
+                fail_msg("parallel %s: message '%s'", cases[i].value, err.msg);
+            continue;
+        }
+        if (s != LH_OK)
+            fail_msg("parallel %s: %s", cases[i].value ? cases[i].value : "absent", err.msg);
+        assert_int_equal(d.parallel, cases[i].want);
+        assert_int_equal(lh_schedule_validate(&d, false, &err), LH_OK);
+        char *j = to_json(&d);
+        if (cases[i].want == 0)
+            assert_null(strstr(j, "parallel"));
+        else if (cases[i].want < 0)
+            assert_non_null(strstr(j, "\"parallel\": \"auto\""));
+        assert_int_equal(lh_schedule_from_json(j, strlen(j), &key_a, &d2, NULL, &err), LH_OK);
+        assert_int_equal(d2.parallel, d.parallel);
+        free(j);
+    }
+    /* the validator refuses what the reader would */
+    struct lh_schedule d;
+    struct lh_error err;
+    lh_schedule_init(&d, "ok-id", 0);
+    d.kind = LH_SCHED_POSTGRES;
+    snprintf(d.dsn, sizeof d.dsn, "postgresql://h/d");
+    snprintf(d.table, sizeof d.table, "t");
+    d.parallel = 17;
+    assert_int_not_equal(lh_schedule_validate(&d, true, &err), LH_OK);
+    assert_non_null(strstr(err.msg, "kind.parallel"));
+}
+
 static void test_bad_json(void **state)
 {
     (void)state;
@@ -860,6 +921,7 @@ int main(void)
         cmocka_unit_test(test_check_fields),
         cmocka_unit_test(test_validation_messages),
         cmocka_unit_test(test_bad_json),
+        cmocka_unit_test(test_parallel_field),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_keys),
         cmocka_unit_test(test_backoff_bounds),
