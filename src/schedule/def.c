@@ -21,6 +21,13 @@
 
 /* ------------------------------------------------------------------ names */
 
+const char *lh_schedule_schema_policy_name(enum lh_schedule_schema_policy p)
+{
+    return p == LH_SCHED_SCHEMA_FAIL      ? "fail"
+           : p == LH_SCHED_SCHEMA_REPLACE ? "replace"
+                                          : "evolve";
+}
+
 const char *lh_schedule_mode_name(enum lh_schedule_mode m)
 {
     switch (m) {
@@ -217,6 +224,8 @@ enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct
         return lh_error_set(err, LH_E_INVAL, "kind.mode: unknown mode");
     if (def->mode == LH_SCHED_INCREMENTAL && !def->cursor_column[0])
         return lh_error_set(err, LH_E_INVAL, "kind.cursor_column: required for mode incremental");
+    if ((unsigned)def->schema_policy > LH_SCHED_SCHEMA_REPLACE)
+        return lh_error_set(err, LH_E_INVAL, "kind.schema_policy: evolve, fail or replace");
     if (def->has_limit && def->limit < 1)
         return lh_error_set(err, LH_E_INVAL, "kind.limit: must be at least 1");
 
@@ -462,6 +471,17 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
     rd_str(r, k, "cursor_column", "kind.cursor_column", false, d->cursor_column,
            sizeof d->cursor_column);
     rd_u64(r, k, "limit", "kind.limit", &d->has_limit, &d->limit);
+    static const char *const policies[] = {"evolve", "fail", "replace"};
+    int sp = (int)d->schema_policy;
+    rd_enum(r, k, "schema_policy", "kind.schema_policy", policies, 3, &sp);
+    d->schema_policy = (enum lh_schedule_schema_policy)sp;
+    json_t *rs = json_object_get(k, "replace_source");
+    if (rs && !json_is_null(rs)) {
+        if (!json_is_boolean(rs))
+            rd_fail(r, "kind.replace_source", "must be true or false");
+        else
+            d->replace_source = json_is_true(rs);
+    }
 }
 
 static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
@@ -609,7 +629,7 @@ static const char *const top_fields[] = {
 static const char *const kind_fields[] = {
     "type",     "dsn",          "table",         "query",   "where", "columns", "dataset_name",
     "batch_size", "order_by",   "dsn_secret",    "password_env",    "mode",  "cursor_column",
-    "limit",    NULL};
+    "limit",    "schema_policy", "replace_source", NULL};
 static const char *const interval_fields[] = {"type", "secs", "anchor", NULL};
 static const char *const cron_fields[] = {"type", "expr", "tz", NULL};
 static const char *const outcome_fields[] = {"at", "success", "message", "rows", "duration_secs",
@@ -758,6 +778,10 @@ enum lh_status lh_schedule_to_json(const struct lh_schedule *d, struct lh_buf *o
     put(&w, k, "mode", json_string(lh_schedule_mode_name(d->mode)));
     put(&w, k, "cursor_column", str_or_null(d->cursor_column));
     put(&w, k, "limit", d->has_limit ? u64_json(d->limit) : json_null());
+    if (d->schema_policy != LH_SCHED_SCHEMA_EVOLVE)
+        put(&w, k, "schema_policy", json_string(lh_schedule_schema_policy_name(d->schema_policy)));
+    if (d->replace_source)
+        put(&w, k, "replace_source", json_true());
     put(&w, root, "kind", k);
     if (d->trigger.kind == LH_TRIGGER_CRON) {
         put(&w, t, "type", json_string("cron"));
@@ -1157,6 +1181,10 @@ enum lh_status lh_schedule_to_json_compact(const struct lh_schedule *d,
         cw_u64(&w, "limit", d->limit);
     else
         cw_null(&w, "limit");
+    if (d->schema_policy != LH_SCHED_SCHEMA_EVOLVE)
+        cw_str(&w, "schema_policy", lh_schedule_schema_policy_name(d->schema_policy));
+    if (d->replace_source)
+        cw_bool(&w, "replace_source", true);
     cw_close(&w);
     cw_open(&w, "trigger");
     if (d->trigger.kind == LH_TRIGGER_CRON) {

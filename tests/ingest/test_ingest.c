@@ -952,6 +952,15 @@ static void what_is_copied(struct srv *s, const char *kind)
     exec_sql(s,
              pg ? "INSERT INTO \"W Odd$Name\" VALUES (7)" : "INSERT INTO `W Odd$Name` VALUES (7)");
 
+    /* the other server's case left datasets of the same names, whose source
+     * a run would (rightly) refuse to replace: start from none */
+    char rm[2400];
+    snprintf(rm, sizeof rm,
+             "rm -rf '%s'/primary/_catalog/w_* '%s'/primary/_catalog/W_* "
+             "'%s'/primary/datasets/w_* '%s'/primary/datasets/W_*",
+             DATA_DIR, DATA_DIR, DATA_DIR, DATA_DIR);
+    assert_int_equal(system(rm), 0);
+
     struct outcome o;
     int32_t ids[16];
     uint64_t v;
