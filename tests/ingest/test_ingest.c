@@ -504,7 +504,10 @@ static void failures(struct srv *s, const char *ds)
 
     for (size_t i = 0; i < sizeof FAILS / sizeof FAILS[0]; i++) {
         const struct fail_case *fc = &FAILS[i];
-        struct lh_ingest_options opt = {.table = "t_big", .dataset = ds, .batch_size = 500};
+        /* replace_source: the missing table and the secret one must fail
+         * as themselves, not as another source than t_big */
+        struct lh_ingest_options opt = {
+            .table = "t_big", .dataset = ds, .batch_size = 500, .replace_source = true};
         struct progress_ctx pc = {.srv = s, .how = fc->how};
         switch (fc->how) {
         case H_REFUSED:

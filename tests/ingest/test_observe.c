@@ -414,7 +414,8 @@ static int64_t estimate_of(struct srv *s, const struct lh_ingest_options *opt)
 
 static void estimate(struct srv *s, const char *ds)
 {
-    struct lh_ingest_options opt = {.table = "ob_rows", .dataset = ds};
+    /* one dataset, several sources (a view, a query): each replaces it */
+    struct lh_ingest_options opt = {.table = "ob_rows", .dataset = ds, .replace_source = true};
     int64_t whole = estimate_of(s, &opt);
     print_message("  %s: estimate of a 50000-row table: %lld\n", s->name, (long long)whole);
     if (s->kind == LH_SOURCE_POSTGRES)
