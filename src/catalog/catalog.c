@@ -621,6 +621,11 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
         json_decref(v);
         v = NULL;
     }
+    if (v && sp->schema_change && *sp->schema_change &&
+        json_object_set_new(v, "schema_change", json_string(sp->schema_change)) != 0) {
+        json_decref(v);
+        v = NULL;
+    }
     if (v && sp->source) {
         json_t *so = source_json(sp->source);
         if (!so || json_object_set_new(v, "source", so) != 0) {
@@ -990,6 +995,7 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
         vi[i].metadata_location = json_is_string(json_object_get(v, "metadata_location"))
                                       ? rd_str(&r, v, "metadata_location", true)
                                       : NULL;
+        vi[i].schema_change = rd_str(&r, v, "schema_change", true);
         json_t *so = json_object_get(v, "source");
         if (json_is_object(so)) {
             struct lh_catalog_source *src = &vi[i].source;

@@ -137,6 +137,10 @@ struct lh_catalog_version_spec {
     const char *metadata_location;
     /* Where this version came from; NULL: none recorded. */
     const struct lh_catalog_source *source;
+    /* How its columns differ from the version the run started from
+     * ("added d Utf8; a Int32 -> Int64; dropped b"), stored as
+     * "schema_change"; NULL or "": none. */
+    const char *schema_change;
 };
 
 /* Registers a new version of dataset `name` (created if new) and makes it
@@ -196,6 +200,7 @@ struct lh_catalog_version_info {
      * absent); has_source false: a version recorded before sources were. */
     bool has_source;
     struct lh_catalog_source source;
+    const char *schema_change; /* NULL: none recorded */
     uint64_t row_count, size_bytes;
     const struct lh_catalog_object_info *objects;
     size_t nobjects;

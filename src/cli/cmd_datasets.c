@@ -200,6 +200,8 @@ static void print_source(const struct lh_catalog_version_info *cv)
         printf("  cursor_column  %s\n", s->cursor_column);
     printf("  watermark      %s\n", cv->watermark ? cv->watermark : "-");
     printf("  made_by        %s\n", s->made_by ? s->made_by : "-");
+    if (cv->schema_change)
+        printf("  schema change  %s\n", cv->schema_change);
 }
 
 static int show_dataset(struct lh_catalog *cat, const char *name, bool json)

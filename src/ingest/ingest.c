@@ -984,6 +984,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     /* the dataset keeps its meaning: another source only when asked */
     struct ingest_source_desc srcd;
     bool source_replaced = false;
+    char col_change[600] = "";
     s = ingest_source_describe(o, j->dataset, &srcd, err);
     if (s != LH_OK)
         goto fail;
@@ -1059,8 +1060,8 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     }
     lh_catalog_schema_fingerprint(cols, schema->nfields, fp);
     s = ingest_schema_policy_check(source_replaced ? LH_INGEST_SCHEMA_REPLACE : o->schema_policy,
-                                   j->dataset, base, have_rec ? &rec : NULL, cols,
-                                   ncols, err);
+                                   j->dataset, base, have_rec ? &rec : NULL, cols, ncols,
+                                   col_change, sizeof col_change, err);
     if (s != LH_OK)
         goto fail;
     inherit = o->mode != LH_INGEST_OVERWRITE && base > 0;
@@ -1237,6 +1238,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             .check_base = true,
             .base_version = base,
             .source = &srcd.src,
+            .schema_change = col_change[0] ? col_change : NULL,
         };
         if (source_cancelled(j)) {
             s = lh_error_set(err, LH_E_CANCELLED, "cancelled");

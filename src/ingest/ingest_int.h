@@ -84,11 +84,13 @@ enum lh_status ingest_source_check(const char *dataset, const struct lh_catalog_
                                    const struct lh_catalog_source *run, struct lh_error *err);
 /* LH_E_STATE with one line naming the columns and how they changed when
  * the run's columns differ from rec's (version base) in a way policy
- * refuses; LH_OK without a base. */
+ * refuses; LH_OK without a base. change (cap bytes) receives every
+ * difference by name and type ("added d Utf8; a Int32 -> Int64; dropped
+ * b"; "" none), what the version records as its schema_change. */
 enum lh_status ingest_schema_policy_check(enum lh_ingest_schema_policy policy, const char *dataset,
                                           uint64_t base, const struct lh_catalog_record *rec,
                                           const struct lh_catalog_column *cols, size_t ncols,
-                                          struct lh_error *err);
+                                          char *change, size_t cap, struct lh_error *err);
 
 /* Test fault knob: when $LAKEHOUSE_FAULT_COMMIT_STEP equals step, the
  * process ends at once (_exit 86), as a kill -9 there would. Steps: 1 the

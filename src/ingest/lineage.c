@@ -227,9 +227,11 @@ static void add_item(char *out, size_t cap, const char *item)
 enum lh_status ingest_schema_policy_check(enum lh_ingest_schema_policy policy, const char *dataset,
                                           uint64_t base, const struct lh_catalog_record *rec,
                                           const struct lh_catalog_column *cols, size_t ncols,
-                                          struct lh_error *err)
+                                          char *change, size_t cap, struct lh_error *err)
 {
-    if (policy == LH_INGEST_SCHEMA_REPLACE || !rec || base == 0 || rec->ncolumns == 0)
+    if (cap)
+        change[0] = '\0';
+    if (!rec || base == 0 || rec->ncolumns == 0)
         return LH_OK;
     char changes[600] = "", refused[600] = "";
     for (size_t i = 0; i < rec->ncolumns; i++) {
@@ -260,6 +262,8 @@ enum lh_status ingest_schema_policy_check(enum lh_ingest_schema_policy policy, c
             add_item(changes, sizeof changes, item);
         }
     }
+    if (cap)
+        snprintf(change, cap, "%s", changes);
     if (policy == LH_INGEST_SCHEMA_FAIL && changes[0])
         return lh_error_set(err, LH_E_STATE,
                             "the source's columns differ from dataset %s version %" PRIu64

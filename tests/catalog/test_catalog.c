@@ -193,13 +193,15 @@ static void test_version_source(void **state)
                                            .columns = cols_v1,
                                            .ncolumns = 3,
                                            .watermark = "42",
-                                           .source = &src};
+                                           .source = &src,
+                                           .schema_change = "added x Int64"};
     uint64_t v = 0;
     OK(lh_catalog_version_register(f->cat, "src", &spec, &v, &e_));
     assert_int_equal(v, 2);
     struct lh_catalog_record r;
     OK(lh_catalog_dataset_get(f->cat, "src", &r, &e_));
     assert_false(r.versions[0].has_source);
+    assert_null(r.versions[0].schema_change);
     const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
     assert_true(cv->has_source);
     assert_string_equal(cv->source.system, "postgres");
@@ -214,6 +216,7 @@ static void test_version_source(void **state)
     assert_string_equal(cv->source.cursor_column, "id");
     assert_string_equal(cv->source.made_by, "orders-nightly");
     assert_string_equal(cv->watermark, "42");
+    assert_string_equal(cv->schema_change, "added x Int64");
     assert_non_null(strstr(r.json, "\"source\""));
     lh_catalog_record_reset(&r);
 

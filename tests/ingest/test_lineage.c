@@ -13,7 +13,8 @@
  *                     nothing left; with --replace-source: published, the
  *                     version records the new source.
  *   schema_policy     ALTER TABLE between runs: evolve (default) accepts an
- *                     added column and Int32 -> Int64, refuses a dropped
+ *                     added column and Int32 -> Int64 (the version records
+ *                     and `datasets NAME` shows the change), refuses a dropped
  *                     column and Int64 -> Int32 naming them; fail refuses
  *                     an added column; replace accepts anything; a refused
  *                     run publishes nothing.
@@ -305,6 +306,17 @@ static void test_schema_policy(void **state)
     sql("ALTER TABLE li_evolve ADD COLUMN c bigint, ALTER COLUMN a TYPE bigint");
     assert_int_equal(ingest("li_evolve", "li_ev", NULL, NULL, err, sizeof err), 0);
     assert_int_equal(current_version("li_ev"), 2);
+    /* the version records the change; `datasets NAME` shows it */
+    json_t *rec = record("li_ev");
+    json_t *vs = json_object_get(rec, "versions");
+    assert_null(json_object_get(json_array_get(vs, 0), "schema_change"));
+    assert_string_equal(sget(json_array_get(vs, 1), "schema_change"),
+                        "a Int32 -> Int64; added c Int64");
+    json_decref(rec);
+    static char out[1 << 16];
+    const char *show[] = {"", "datasets", "li_ev", NULL};
+    assert_int_equal(lh(show, out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "  schema change  a Int32 -> Int64; added c Int64\n"));
 
     /* fail: any change fails, naming it */
     sql("ALTER TABLE li_evolve ADD COLUMN d text");
