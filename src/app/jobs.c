@@ -73,6 +73,12 @@ enum lh_status lh_app_ingest_def_observed(const struct lh_app_jobs *env,
         .run_id = run_id,
         .statement_timeout_ms = statement_timeout_ms,
         .keep_versions = env ? env->keep_versions : 0,
+        /* a one-shot POST /api/ingest runs as the schedule "api-ingest" */
+        .made_by = strcmp(def->id, "api-ingest") == 0 ? "api" : def->id,
+        .replace_source = def->replace_source,
+        .schema_policy = def->schema_policy == LH_SCHED_SCHEMA_FAIL      ? LH_INGEST_SCHEMA_FAIL
+                         : def->schema_policy == LH_SCHED_SCHEMA_REPLACE ? LH_INGEST_SCHEMA_REPLACE
+                                                                         : LH_INGEST_SCHEMA_EVOLVE,
         .on_progress = obs ? obs->on_progress : NULL,
         .on_log = obs ? obs->on_log : NULL,
         .progress_ctx = obs ? obs->ctx : NULL,

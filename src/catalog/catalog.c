@@ -133,6 +133,34 @@ static json_t *redacted_source(const char *src)
     return j;
 }
 
+/* The version's "source" object; only the fields that are set. */
+static json_t *source_json(const struct lh_catalog_source *src)
+{
+    json_t *o = json_object();
+    struct {
+        const char *k, *v;
+    } f[] = {{"system", src->system},
+             {"host", src->host},
+             {"database", src->database},
+             {"table", src->table},
+             {"query", src->query},
+             {"columns", src->columns},
+             {"where", src->where},
+             {"mode", src->mode},
+             {"cursor_column", src->cursor_column},
+             {"made_by", src->made_by}};
+    for (size_t i = 0; o && i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v && json_object_set_new(o, f[i].k, json_string(f[i].v)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    if (o && src->port && json_object_set_new(o, "port", json_integer(src->port)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
+}
+
 static json_t *lineage_json(const struct lh_catalog_lineage *l)
 {
     char ts[40];
@@ -593,6 +621,18 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
         json_decref(v);
         v = NULL;
     }
+    if (v && sp->schema_change && *sp->schema_change &&
+        json_object_set_new(v, "schema_change", json_string(sp->schema_change)) != 0) {
+        json_decref(v);
+        v = NULL;
+    }
+    if (v && sp->source) {
+        json_t *so = source_json(sp->source);
+        if (!so || json_object_set_new(v, "source", so) != 0) {
+            json_decref(v);
+            v = NULL;
+        }
+    }
     if (!v || json_array_append_new(versions, v) != 0)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     json_object_set_new(rec, "current_version", json_integer((json_int_t)c->version));
@@ -955,6 +995,27 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
         vi[i].metadata_location = json_is_string(json_object_get(v, "metadata_location"))
                                       ? rd_str(&r, v, "metadata_location", true)
                                       : NULL;
+        vi[i].schema_change = rd_str(&r, v, "schema_change", true);
+        json_t *so = json_object_get(v, "source");
+        if (json_is_object(so)) {
+            struct lh_catalog_source *src = &vi[i].source;
+            vi[i].has_source = true;
+            src->system = rd_str(&r, so, "system", true);
+            src->host = rd_str(&r, so, "host", true);
+            src->database = rd_str(&r, so, "database", true);
+            src->table = rd_str(&r, so, "table", true);
+            src->query = rd_str(&r, so, "query", true);
+            src->columns = rd_str(&r, so, "columns", true);
+            src->where = rd_str(&r, so, "where", true);
+            src->mode = rd_str(&r, so, "mode", true);
+            src->cursor_column = rd_str(&r, so, "cursor_column", true);
+            src->made_by = rd_str(&r, so, "made_by", true);
+            json_t *port = json_object_get(so, "port");
+            src->port = json_is_integer(port) && json_integer_value(port) > 0 &&
+                                json_integer_value(port) < 65536
+                            ? (unsigned)json_integer_value(port)
+                            : 0;
+        }
         json_t *os = rd_arr(&r, v, "objects", false);
         size_t no = json_array_size(os);
         struct lh_catalog_object_info *oi = rd_alloc(&r, no, sizeof *oi);

@@ -85,6 +85,24 @@ struct lh_catalog_lineage {
     size_t nparents;
 };
 
+/* Where one version came from (docs/catalog.md "Source"), stored in the
+ * version's entry as "source". Every string may be NULL (stored as
+ * absent); no password is ever part of it: host, port and database are
+ * what the DSN names, never the DSN itself. */
+struct lh_catalog_source {
+    const char *system;   /* "postgres" or "mysql" */
+    const char *host;     /* the DSN's (first) host; "" for a local socket */
+    unsigned port;        /* 0: the DSN names none */
+    const char *database; /* the DSN's database */
+    const char *table;    /* schema-qualified ("public.orders"); NULL for a query */
+    const char *query;    /* the query text; NULL for a table */
+    const char *columns;  /* "a, b, c" as given; NULL: every column */
+    const char *where;    /* the operator's WHERE; NULL: none */
+    const char *mode;     /* "overwrite", "append", "incremental" */
+    const char *cursor_column; /* incremental: the watermark's column */
+    const char *made_by;  /* a schedule id, "cli" or "api" */
+};
+
 /* sha256 hex of the ordered (name, type, nullability) list. */
 void lh_catalog_schema_fingerprint(const struct lh_catalog_column *cols, size_t n, char out[65]);
 
@@ -117,6 +135,12 @@ struct lh_catalog_version_spec {
      * under a name unique to the run (docs/iceberg.md "Commit"); stored in
      * the version entry as "metadata_location". NULL: none. */
     const char *metadata_location;
+    /* Where this version came from; NULL: none recorded. */
+    const struct lh_catalog_source *source;
+    /* How its columns differ from the version the run started from
+     * ("added d Utf8; a Int32 -> Int64; dropped b"), stored as
+     * "schema_change"; NULL or "": none. */
+    const char *schema_change;
 };
 
 /* Registers a new version of dataset `name` (created if new) and makes it
@@ -172,6 +196,11 @@ struct lh_catalog_version_info {
     const char *created_at, *run_id, *schema_fingerprint;
     const char *watermark; /* NULL: none (incremental loads only) */
     const char *metadata_location; /* NULL: none (versions before Iceberg metadata) */
+    /* The version's source (strings in the record's arena, NULL when
+     * absent); has_source false: a version recorded before sources were. */
+    bool has_source;
+    struct lh_catalog_source source;
+    const char *schema_change; /* NULL: none recorded */
     uint64_t row_count, size_bytes;
     const struct lh_catalog_object_info *objects;
     size_t nobjects;

@@ -198,6 +198,38 @@ static int list_datasets(struct lh_catalog *cat, bool json)
     return 0;
 }
 
+/* The "source" section: where the current version came from
+ * (docs/catalog.md "Source"); "-" for a version recorded before sources. */
+static void print_source(const struct lh_catalog_version_info *cv)
+{
+    printf("\nsource\n");
+    if (!cv || !cv->has_source) {
+        printf("  -\n");
+        return;
+    }
+    const struct lh_catalog_source *s = &cv->source;
+    printf("  system         %s\n", s->system ? s->system : "-");
+    if (s->port)
+        printf("  server         %s:%u\n", s->host && *s->host ? s->host : "(local socket)",
+               s->port);
+    else
+        printf("  server         %s\n", s->host && *s->host ? s->host : "(local socket)");
+    printf("  database       %s\n", s->database && *s->database ? s->database : "-");
+    if (s->table)
+        printf("  table          %s\n", s->table);
+    if (s->query)
+        printf("  query          %s\n", s->query);
+    printf("  columns        %s\n", s->columns ? s->columns : "(all)");
+    printf("  where          %s\n", s->where ? s->where : "-");
+    printf("  mode           %s\n", s->mode ? s->mode : "-");
+    if (s->cursor_column)
+        printf("  cursor_column  %s\n", s->cursor_column);
+    printf("  watermark      %s\n", cv->watermark ? cv->watermark : "-");
+    printf("  made_by        %s\n", s->made_by ? s->made_by : "-");
+    if (cv->schema_change)
+        printf("  schema change  %s\n", cv->schema_change);
+}
+
 static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
 {
     struct lh_catalog_record r;
@@ -255,6 +287,7 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
     } else {
         printf("  -\n");
     }
+    print_source(cv);
 
     printf("\nversions\n");
     printf("  %7s  %-27s  %12s  %10s  %7s  %s\n", "VERSION", "CREATED", "ROWS", "SIZE", "OBJECTS",

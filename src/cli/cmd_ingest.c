@@ -42,6 +42,7 @@ static const char *usage =
     "                        [--codec zstd|snappy|none] [--part-size SIZE]\n"
     "                        [--statement-timeout MS] [--keep-versions N]\n"
     "                        [--parallel N|auto]\n"
+    "                        [--schema-policy evolve|fail|replace] [--replace-source]\n"
     "                        [--run-id ID] [--json]\n"
     "\n"
     "Copies one table (or a query's result) into Parquet and publishes it as a\n"
@@ -77,6 +78,12 @@ static const char *usage =
     "                       cores; the run log says when it falls back to one\n"
     "  --keep-versions N    keep the last N versions of the dataset; older ones\n"
     "                       and their parts are deleted (default 5)\n"
+    "  --schema-policy P    when the columns differ from the dataset's: evolve\n"
+    "                       (default: added columns and widened types pass, a\n"
+    "                       dropped or narrowed column fails), fail (any change\n"
+    "                       fails), replace (anything goes)\n"
+    "  --replace-source     let this run replace the dataset's source (another\n"
+    "                       server, database, table or query); refused otherwise\n"
     "  --json               summary as JSON\n";
 
 /* Progress (docs/ingest.md "Progress"): on a terminal one line refreshed
@@ -233,12 +240,16 @@ int lh_cmd_ingest(int argc, char **argv)
     struct lh_ingest_options o = {0};
     const char *data = NULL, *store_url = NULL, *config = NULL, *kind = NULL;
     const char *batch = NULL, *limit = NULL, *mode = NULL, *part = NULL, *timeout = NULL;
-    const char *keep = NULL, *parallel = NULL;
+    const char *keep = NULL, *parallel = NULL, *policy = NULL;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0) {
             json = true;
+            continue;
+        }
+        if (strcmp(a, "--replace-source") == 0) {
+            o.replace_source = true;
             continue;
         }
         const char **slot = strcmp(a, "--dsn") == 0                 ? &o.dsn
@@ -261,6 +272,7 @@ int lh_cmd_ingest(int argc, char **argv)
                             : strcmp(a, "--run-id") == 0            ? &o.run_id
                             : strcmp(a, "--keep-versions") == 0     ? &keep
                             : strcmp(a, "--parallel") == 0          ? &parallel
+                            : strcmp(a, "--schema-policy") == 0     ? &policy
                                                                     : NULL;
         if (slot) {
             if (i + 1 >= argc) {
@@ -358,6 +370,11 @@ int lh_cmd_ingest(int argc, char **argv)
         lh_cli_error("ingest: --mode is overwrite, append or incremental");
         return 2;
     }
+    if (policy && !lh_ingest_schema_policy_parse(policy, &o.schema_policy)) {
+        lh_cli_error("ingest: --schema-policy is evolve, fail or replace, not '%s'", policy);
+        return 2;
+    }
+    o.made_by = "cli";
     if (o.mode == LH_INGEST_INCREMENTAL && !o.cursor_column) {
         lh_cli_error("ingest: --mode incremental needs --cursor-column");
         return 2;

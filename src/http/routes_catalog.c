@@ -99,6 +99,16 @@ static void dataset_get(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 500, NULL, "dataset record of '%s' is not a JSON object", name);
         return;
     }
+    /* "source": the current version's (docs/catalog.md "Source"); null for
+     * a version recorded before sources were */
+    json_t *cur_src = NULL, *vs = json_object_get(doc, "versions");
+    for (size_t i = 0; i < json_array_size(vs); i++) {
+        json_t *v = json_array_get(vs, i);
+        if (json_integer_value(json_object_get(v, "version")) ==
+            json_integer_value(json_object_get(doc, "current_version")))
+            cur_src = json_object_get(v, "source");
+    }
+    json_object_set_new(doc, "source", cur_src ? json_deep_copy(cur_src) : json_null());
     http_json_redact(doc);
     http_resp_json(resp, 200, doc);
 }

@@ -89,7 +89,7 @@ struct lh_ingest_job {
     struct lh_catalog *cat;
     struct lh_ingest_options opt; /* strings below are owned copies */
     char *dsn, *table, *query, *columns, *where, *dataset, *order_by, *cursor_column, *run_id,
-        *codec;
+        *codec, *made_by;
     pthread_mutex_t mu;
     struct lh_source *src; /* under mu */
     /* the other parts of a parallel read, under mu */
@@ -304,6 +304,7 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
     j->cursor_column = dup_or_null(opt->cursor_column, &oom);
     j->run_id = dup_or_null(opt->run_id, &oom);
     j->codec = dup_or_null(opt->codec, &oom);
+    j->made_by = dup_or_null(opt->made_by, &oom);
     j->dataset = dup_or_null(opt->dataset ? opt->dataset : defname, &oom);
     pthread_mutex_init(&j->mu, NULL);
     pthread_mutex_init(&j->log_mu, NULL);
@@ -332,6 +333,7 @@ enum lh_status lh_ingest_job_create(struct lh_store_set *set, const struct lh_in
     j->opt.cursor_column = j->cursor_column;
     j->opt.run_id = j->run_id;
     j->opt.codec = j->codec;
+    j->opt.made_by = j->made_by;
     *out = j;
     return LH_OK;
 fail:
@@ -356,6 +358,7 @@ void lh_ingest_job_destroy(struct lh_ingest_job *j)
     free(j->cursor_column);
     free(j->run_id);
     free(j->codec);
+    free(j->made_by);
     free(j);
 }
 
@@ -1289,6 +1292,27 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     } else if (s != LH_E_NOTFOUND) {
         goto fail;
     }
+    /* the dataset keeps its meaning: another source only when asked */
+    struct ingest_source_desc srcd;
+    bool source_replaced = false;
+    char col_change[600] = "";
+    s = ingest_source_describe(o, j->dataset, &srcd, err);
+    if (s != LH_OK)
+        goto fail;
+    {
+        const struct lh_catalog_version_info *cv =
+            have_rec ? lh_catalog_record_current(&rec) : NULL;
+        if (cv && cv->has_source) {
+            s = ingest_source_check(j->dataset, &cv->source, &srcd.src, err);
+            if (s != LH_OK && o->replace_source) {
+                run_log(j, LH_LOG_INFO, "replacing the source (--replace-source): %s", err->msg);
+                source_replaced = true; /* its columns replace the old ones too */
+                s = LH_OK;
+            }
+            if (s != LH_OK)
+                goto fail;
+        }
+    }
 
     struct lh_source_options so = {
         .table = o->table,
@@ -1352,6 +1376,11 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         cols[i].nullable = schema->fields[i].nullable;
     }
     lh_catalog_schema_fingerprint(cols, schema->nfields, fp);
+    s = ingest_schema_policy_check(source_replaced ? LH_INGEST_SCHEMA_REPLACE : o->schema_policy,
+                                   j->dataset, base, have_rec ? &rec : NULL, cols, ncols,
+                                   col_change, sizeof col_change, err);
+    if (s != LH_OK)
+        goto fail;
     inherit = o->mode != LH_INGEST_OVERWRITE && base > 0;
     if (inherit && base_fp && *base_fp && strcmp(base_fp, fp) != 0) {
         s = lh_error_set(err, LH_E_STATE,
@@ -1529,6 +1558,8 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             .watermark = watermark[0] ? watermark : NULL,
             .check_base = true,
             .base_version = base,
+            .source = &srcd.src,
+            .schema_change = col_change[0] ? col_change : NULL,
         };
         if (source_cancelled(j)) {
             s = lh_error_set(err, LH_E_CANCELLED, "cancelled");

@@ -38,6 +38,19 @@ enum lh_ingest_mode {
 bool lh_ingest_mode_parse(const char *s, enum lh_ingest_mode *out);
 const char *lh_ingest_mode_name(enum lh_ingest_mode m);
 
+/* What a run does when the source's columns differ from the dataset's
+ * current version's (docs/ingest.md "Schema policy"); checked before any
+ * row is read, so a refused run publishes nothing. */
+enum lh_ingest_schema_policy {
+    LH_INGEST_SCHEMA_EVOLVE,  /* default: added columns and widened types pass;
+                                 a dropped column or a narrowed/changed type fails */
+    LH_INGEST_SCHEMA_FAIL,    /* any change fails */
+    LH_INGEST_SCHEMA_REPLACE, /* anything goes */
+};
+/* "evolve", "fail", "replace". */
+bool lh_ingest_schema_policy_parse(const char *s, enum lh_ingest_schema_policy *out);
+const char *lh_ingest_schema_policy_name(enum lh_ingest_schema_policy p);
+
 /* Where a running job is (docs/runs.md). */
 enum lh_ingest_phase { LH_INGEST_CONNECTING, LH_INGEST_READING, LH_INGEST_PUBLISHING };
 /* "connecting", "reading", "publishing". */
@@ -82,6 +95,14 @@ struct lh_ingest_options {
      * and the parts only they reference are deleted when this run
      * publishes); 0: the catalog default (5). */
     unsigned keep_versions;
+    /* Lineage (docs/ingest.md "Source"): who runs it, recorded in the
+     * version ("cli", "api" or the schedule id; NULL: "cli"). A run whose
+     * source (system, host, database, table or query text) differs
+     * from the dataset's current version's is refused before it reads
+     * (LH_E_STATE, one line naming both) unless replace_source. */
+    const char *made_by;
+    bool replace_source;
+    enum lh_ingest_schema_policy schema_policy;
     /* Run observation (docs/runs.md), all from the running thread, all
      * may be NULL, all get progress_ctx:
      *   on_progress  at every phase change and after every batch;

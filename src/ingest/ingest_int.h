@@ -17,6 +17,7 @@
 
 #include "catalog/catalog.h"
 #include "iceberg/iceberg.h"
+#include "ingest/ingest.h"
 #include "parquet/parquet.h"
 #include "store/store.h"
 
@@ -64,6 +65,32 @@ void ingest_table_unstage(struct ingest_table *t);
  * referenced, then v{N}.metadata.json and version-hint.text. Failures are
  * warnings (the next publish or the daemon's start-up repairs them). */
 void ingest_table_commit(struct ingest_table *t);
+
+/* ------------------------------------------------------------ lineage.c */
+
+/* A run's source as its version records it (strings borrowed from the
+ * options or held here). */
+struct ingest_source_desc {
+    struct lh_catalog_source src;
+    char host[256], database[256], table[520];
+};
+/* Fills d from the options: host, port and database from the DSN (never
+ * its password), the table schema-qualified. LH_E_INVAL: a bad table name. */
+enum lh_status ingest_source_describe(const struct lh_ingest_options *o, const char *dataset,
+                                      struct ingest_source_desc *d, struct lh_error *err);
+/* LH_E_STATE with one line naming both when run reads another system,
+ * host, database, table or query than cur (the port is not compared). */
+enum lh_status ingest_source_check(const char *dataset, const struct lh_catalog_source *cur,
+                                   const struct lh_catalog_source *run, struct lh_error *err);
+/* LH_E_STATE with one line naming the columns and how they changed when
+ * the run's columns differ from rec's (version base) in a way policy
+ * refuses; LH_OK without a base. change (cap bytes) receives every
+ * difference by name and type ("added d Utf8; a Int32 -> Int64; dropped
+ * b"; "" none), what the version records as its schema_change. */
+enum lh_status ingest_schema_policy_check(enum lh_ingest_schema_policy policy, const char *dataset,
+                                          uint64_t base, const struct lh_catalog_record *rec,
+                                          const struct lh_catalog_column *cols, size_t ncols,
+                                          char *change, size_t cap, struct lh_error *err);
 
 /* Test fault knob: when $LAKEHOUSE_FAULT_COMMIT_STEP equals step, the
  * process ends at once (_exit 86), as a kill -9 there would. Steps: 1 the

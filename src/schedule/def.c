@@ -21,6 +21,13 @@
 
 /* ------------------------------------------------------------------ names */
 
+const char *lh_schedule_schema_policy_name(enum lh_schedule_schema_policy p)
+{
+    return p == LH_SCHED_SCHEMA_FAIL      ? "fail"
+           : p == LH_SCHED_SCHEMA_REPLACE ? "replace"
+                                          : "evolve";
+}
+
 const char *lh_schedule_mode_name(enum lh_schedule_mode m)
 {
     switch (m) {
@@ -222,6 +229,8 @@ enum lh_status lh_schedule_validate(struct lh_schedule *def, bool new_id, struct
         return lh_error_set(err, LH_E_INVAL, "kind.mode: unknown mode");
     if (def->mode == LH_SCHED_INCREMENTAL && !def->cursor_column[0])
         return lh_error_set(err, LH_E_INVAL, "kind.cursor_column: required for mode incremental");
+    if ((unsigned)def->schema_policy > LH_SCHED_SCHEMA_REPLACE)
+        return lh_error_set(err, LH_E_INVAL, "kind.schema_policy: evolve, fail or replace");
     if (def->has_limit && def->limit < 1)
         return lh_error_set(err, LH_E_INVAL, "kind.limit: must be at least 1");
 
@@ -479,6 +488,17 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
         else
             rd_fail(r, "kind.parallel", "must be a number from 1 to 16 or \"auto\"");
     }
+    static const char *const policies[] = {"evolve", "fail", "replace"};
+    int sp = (int)d->schema_policy;
+    rd_enum(r, k, "schema_policy", "kind.schema_policy", policies, 3, &sp);
+    d->schema_policy = (enum lh_schedule_schema_policy)sp;
+    json_t *rs = json_object_get(k, "replace_source");
+    if (rs && !json_is_null(rs)) {
+        if (!json_is_boolean(rs))
+            rd_fail(r, "kind.replace_source", "must be true or false");
+        else
+            d->replace_source = json_is_true(rs);
+    }
 }
 
 static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
@@ -624,9 +644,10 @@ static const char *const top_fields[] = {
     "consecutive_failures",          "paused_reason",    "retry_state",
     "running",      "active_run_id", "active_run", NULL};
 static const char *const kind_fields[] = {
-    "type",          "dsn",        "table",    "query",      "where",        "columns",
-    "dataset_name",  "batch_size", "order_by", "dsn_secret", "password_env", "mode",
-    "cursor_column", "limit",      "parallel", NULL};
+    "type",          "dsn",           "table",          "query",      "where",
+    "columns",       "dataset_name",  "batch_size",     "order_by",   "dsn_secret",
+    "password_env",  "mode",          "cursor_column",  "limit",      "parallel",
+    "schema_policy", "replace_source", NULL};
 static const char *const interval_fields[] = {"type", "secs", "anchor", NULL};
 static const char *const cron_fields[] = {"type", "expr", "tz", NULL};
 static const char *const outcome_fields[] = {"at", "success", "message", "rows", "duration_secs",
@@ -1028,6 +1049,10 @@ static enum lh_status schedule_write(const struct lh_schedule *d,
         cw_str(&w, "parallel", "auto");
     else if (d->parallel > 0)
         cw_u64(&w, "parallel", (uint64_t)d->parallel);
+    if (d->schema_policy != LH_SCHED_SCHEMA_EVOLVE)
+        cw_str(&w, "schema_policy", lh_schedule_schema_policy_name(d->schema_policy));
+    if (d->replace_source)
+        cw_bool(&w, "replace_source", true);
     cw_close(&w);
     cw_open(&w, "trigger");
     if (d->trigger.kind == LH_TRIGGER_CRON) {

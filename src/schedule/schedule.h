@@ -170,6 +170,12 @@ enum lh_status lh_trigger_next(const struct lh_trigger *t, int64_t completed_at,
 enum lh_schedule_source { LH_SCHED_MYSQL, LH_SCHED_POSTGRES };
 enum lh_schedule_mode { LH_SCHED_OVERWRITE, LH_SCHED_APPEND, LH_SCHED_INCREMENTAL };
 enum lh_catch_up { LH_CATCH_UP_ONCE, LH_CATCH_UP_SKIP };
+/* kind.schema_policy (docs/schedules.md): the ingest's schema policy. */
+enum lh_schedule_schema_policy {
+    LH_SCHED_SCHEMA_EVOLVE,
+    LH_SCHED_SCHEMA_FAIL,
+    LH_SCHED_SCHEMA_REPLACE
+};
 
 /* The reference's RunOutcome, kept on the schedule. */
 struct lh_run_outcome {
@@ -225,6 +231,10 @@ struct lh_schedule {
      * connection), 1..LH_SCHEDULE_PARALLEL_MAX, or LH_SCHEDULE_PARALLEL_AUTO
      * ("auto"; the same value as LH_SOURCE_PARALLEL_AUTO) */
     int parallel;
+    /* kind.schema_policy (default evolve) and kind.replace_source (default
+     * false), written only when not the default */
+    enum lh_schedule_schema_policy schema_policy;
+    bool replace_source;
     /* trigger: trigger.tz is resolved from tz_name by lh_schedule_validate */
     struct lh_trigger trigger;
     char cron_expr[LH_CRON_EXPR_MAX + 1];
@@ -276,6 +286,8 @@ enum lh_status lh_schedule_first_run(struct lh_schedule *def, int64_t now_us,
 /* "mysql:customers" (the reference's label). */
 void lh_schedule_label(const struct lh_schedule *def, char *out, size_t cap);
 const char *lh_schedule_mode_name(enum lh_schedule_mode m);
+/* "evolve", "fail", "replace". */
+const char *lh_schedule_schema_policy_name(enum lh_schedule_schema_policy p);
 /* "every 1h", "every 90s (fixed)", "cron 0 2 * * * Europe/Berlin". */
 void lh_schedule_trigger_text(const struct lh_schedule *def, char *out, size_t cap);
 

@@ -168,6 +168,86 @@ static void test_register_and_read(void **state)
     assert_int_equal(lh_catalog_dataset_get(f->cat, "../etc", &r, &err), LH_E_INVAL);
 }
 
+/* A version's source round-trips; versions without one (older records)
+ * read as has_source false; a damaged source field is named. */
+static void test_version_source(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(publish(f, "src", 1, cols_v1, 3, 10, NULL), 1); /* no source */
+    OK(lh_store_put(f->st, "datasets/src/p2/part-00000.parquet", "PAR1 2", 6, &e_));
+    struct lh_catalog_object obj = {.key = "datasets/src/p2/part-00000.parquet", .size_bytes = 6};
+    struct lh_catalog_source src = {.system = "postgres",
+                                    .host = "db1",
+                                    .port = 5433,
+                                    .database = "shop",
+                                    .table = "public.orders",
+                                    .columns = "id,amount",
+                                    .where = "amount > 0",
+                                    .mode = "incremental",
+                                    .cursor_column = "id",
+                                    .made_by = "orders-nightly"};
+    struct lh_catalog_version_spec spec = {.objects = &obj,
+                                           .nobjects = 1,
+                                           .row_count = 3,
+                                           .run_id = "run-2",
+                                           .columns = cols_v1,
+                                           .ncolumns = 3,
+                                           .watermark = "42",
+                                           .source = &src,
+                                           .schema_change = "added x Int64"};
+    uint64_t v = 0;
+    OK(lh_catalog_version_register(f->cat, "src", &spec, &v, &e_));
+    assert_int_equal(v, 2);
+    struct lh_catalog_record r;
+    OK(lh_catalog_dataset_get(f->cat, "src", &r, &e_));
+    assert_false(r.versions[0].has_source);
+    assert_null(r.versions[0].schema_change);
+    const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
+    assert_true(cv->has_source);
+    assert_string_equal(cv->source.system, "postgres");
+    assert_string_equal(cv->source.host, "db1");
+    assert_int_equal(cv->source.port, 5433);
+    assert_string_equal(cv->source.database, "shop");
+    assert_string_equal(cv->source.table, "public.orders");
+    assert_null(cv->source.query);
+    assert_string_equal(cv->source.columns, "id,amount");
+    assert_string_equal(cv->source.where, "amount > 0");
+    assert_string_equal(cv->source.mode, "incremental");
+    assert_string_equal(cv->source.cursor_column, "id");
+    assert_string_equal(cv->source.made_by, "orders-nightly");
+    assert_string_equal(cv->watermark, "42");
+    assert_string_equal(cv->schema_change, "added x Int64");
+    assert_non_null(strstr(r.json, "\"source\""));
+    lh_catalog_record_reset(&r);
+
+    /* a record written before sources existed (no "source" anywhere) */
+    static const char old[] =
+        "{\"name\": \"old\", \"schema_fingerprint\": \"ab\", \"current_version\": 1, "
+        "\"versions\": [{\"version\": 1, \"created_at\": \"2026-01-01T00:00:00Z\", "
+        "\"row_count\": 1, \"run_id\": \"r\", \"schema_fingerprint\": \"ab\", \"objects\": []}], "
+        "\"row_count\": 1, \"sensitivity\": null, \"columns\": [], \"lineage\": "
+        "{\"source_system\": \"mysql\", \"source_file\": \"\", \"ingest_job\": \"r\", "
+        "\"ingest_timestamp\": \"2026-01-01T00:00:00Z\", \"parent_datasets\": []}, "
+        "\"embeddings_stale\": false}";
+    OK(lh_store_put(f->st, "_catalog/old.json", old, sizeof old - 1, &e_));
+    OK(lh_catalog_dataset_get(f->cat, "old", &r, &e_));
+    assert_false(lh_catalog_record_current(&r)->has_source);
+    assert_string_equal(r.source_system, "mysql");
+    lh_catalog_record_reset(&r);
+
+    /* a source field of the wrong type is a damaged record, named */
+    static const char bad[] =
+        "{\"name\": \"bad\", \"schema_fingerprint\": \"ab\", \"current_version\": 1, "
+        "\"versions\": [{\"version\": 1, \"created_at\": \"2026-01-01T00:00:00Z\", "
+        "\"row_count\": 1, \"run_id\": \"r\", \"schema_fingerprint\": \"ab\", \"objects\": [], "
+        "\"source\": {\"table\": 7}}], \"row_count\": 1, \"columns\": [], "
+        "\"embeddings_stale\": false}";
+    OK(lh_store_put(f->st, "_catalog/bad.json", bad, sizeof bad - 1, &e_));
+    struct lh_error err;
+    assert_int_equal(lh_catalog_dataset_get(f->cat, "bad", &r, &err), LH_E_FORMAT);
+    assert_non_null(strstr(err.msg, "'table' is not a string"));
+}
+
 static void test_register_needs_parts(void **state)
 {
     struct fx *f = *state;
@@ -607,6 +687,7 @@ int main(void)
 {
     const struct CMUnitTest local[] = {
         cmocka_unit_test_setup_teardown(test_register_and_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_needs_parts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata_lineage, setup, teardown),

@@ -70,7 +70,10 @@ INSERT INTO cli_orders SELECT g, g * 1.5, 'order ' || g FROM generate_series(1, 
 CREATE OR REPLACE VIEW cli_slow AS
   SELECT g AS id, (pg_sleep(0.02) IS NOT NULL) AS slept FROM generate_series(1, 100000) g;
 SQL
-BAD_DSN='postgresql://nobody:pw@127.0.0.1:1/nowhere'
+# the good schedule's host and database on a port nobody listens on: the
+# same source as the dataset's (else the run would be refused as another
+# source before it connects), a connection that is refused
+BAD_DSN='postgresql://nobody:pw@127.0.0.1:1/lhtest'
 
 # ------------------------------------------------------------ without a daemon
 expect "add good" 0 "$LH" schedule add good --postgres --dsn "$PG_USER_DSN" --table cli_orders \

@@ -181,6 +181,8 @@ static void wait_running(struct daemon *d, const char *id, char *rid, size_t cap
     fail_msg("schedule %s never started running", id);
 }
 
+/* replace_source: the slow schedules write into datasets seeded from
+ * another table (seed_version) */
 static void post_schedule(struct daemon *d, const char *id, const char *type, const char *dsn,
                           const char *table, const char *dataset, int secs, bool enabled)
 {
@@ -188,7 +190,8 @@ static void post_schedule(struct daemon *d, const char *id, const char *type, co
     long st;
     snprintf(body, sizeof body,
              "{\"id\":\"%s\",\"kind\":{\"type\":\"%s\",\"dsn\":\"%s\",\"table\":\"%s\","
-             "\"dataset_name\":\"%s\"},\"trigger\":{\"type\":\"interval\",\"secs\":%d},"
+             "\"dataset_name\":\"%s\",\"replace_source\":true},\"trigger\":{\"type\":"
+             "\"interval\",\"secs\":%d},"
              "\"enabled\":%s}",
              id, type, dsn, table, dataset, secs, enabled ? "true" : "false");
     json_t *j = api(d, "POST", "/api/schedules", body, &st);

@@ -183,6 +183,8 @@ static json_t *cancel_and_wait(struct daemon *d, const char *path, const char *r
     return r;
 }
 
+/* replace_source: the slow view writes into a dataset whose version 1 came
+ * from runs_base */
 static void post_schedule(struct daemon *d, const char *id, const char *dsn, const char *table,
                           const char *dataset, const char *extra)
 {
@@ -190,7 +192,8 @@ static void post_schedule(struct daemon *d, const char *id, const char *dsn, con
     long st;
     snprintf(body, sizeof body,
              "{\"id\":\"%s\",\"kind\":{\"type\":\"postgres\",\"dsn\":\"%s\",\"table\":\"%s\","
-             "\"dataset_name\":\"%s\",\"batch_size\":100},\"trigger\":{\"type\":\"interval\","
+             "\"dataset_name\":\"%s\",\"batch_size\":100,\"replace_source\":true},"
+             "\"trigger\":{\"type\":\"interval\","
              "\"secs\":3600}%s}",
              id, dsn, table, dataset, extra ? extra : "");
     json_t *j = api(d, "POST", "/api/schedules", body, &st);

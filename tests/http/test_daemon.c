@@ -66,7 +66,16 @@ static int setup_catalog(void)
                                          .source_file =
                                              "dsn: postgres://etl:" PASSWORD "@db:5432/shop",
                                          .ingest_job = "scheduled-postgres-1"};
-        struct lh_catalog_version_spec sp = {.objects = &o,
+        /* v1 was written before sources existed; v2 records one */
+        struct lh_catalog_source src = {.system = "postgres",
+                                        .host = "db",
+                                        .port = 5432,
+                                        .database = "shop",
+                                        .table = "public.customers",
+                                        .mode = "overwrite",
+                                        .made_by = "customers-nightly"};
+        struct lh_catalog_version_spec sp = {.source = v == 2 ? &src : NULL,
+                                             .objects = &o,
                                              .nobjects = 1,
                                              .row_count = (uint64_t)(10 + v),
                                              .run_id = "run-x",
@@ -129,6 +138,8 @@ static const struct route_case cases[] = {
     {"GET", "/api/datasets/customers", NULL, NULL, 200, "\"versions\""},
     {"GET", "/api/datasets/customers", NULL, NULL, 200, "\"email\""},
     {"GET", "/api/datasets/customers", NULL, NULL, 200, "etl:***@db"},
+    {"GET", "/api/datasets/customers", NULL, NULL, 200, "\"made_by\":\"customers-nightly\""},
+    {"GET", "/api/datasets/customers", NULL, NULL, 200, "\"table\":\"public.customers\""},
     {"GET", "/api/datasets/ghost", NULL, NULL, 404, "\"error\""},
     /* traversal: encoded and literal */
     {"GET", "/api/datasets/..%2F..%2Fetc%2Fpasswd", NULL, NULL, 400, "\"field\":\"name\""},

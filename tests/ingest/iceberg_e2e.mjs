@@ -183,7 +183,13 @@ for (const v of [1, 2, 3]) await compare(`v${v}`, tableUrl(data, 'ice'), want[v]
 
 // schema evolution: price dropped, note added (ids 1..5 first; note 6)
 sql(`ALTER TABLE ice_t DROP COLUMN price; ALTER TABLE ice_t ADD COLUMN note text; UPDATE ice_t SET note = 'n' || id WHERE id % 2 = 1;`);
-mustIngest('v4 overwrite, columns changed', base);
+// a dropped column is refused by the default schema policy (evolve), nothing published
+{
+  const r = ingest(base);
+  check(r.status === 1 && /schema policy evolve refuses \(dropped price\)/.test(r.stderr),
+    `v4 under evolve: exit ${r.status}: ${r.stderr}`);
+}
+mustIngest('v4 overwrite, columns changed', [...base, '--schema-policy', 'replace']);
 want[4] = rowsNow('ice_t');
 st = checkAgree('v4', data, 'ice');
 const ids = (m) => Object.fromEntries(m.schemas.find((s) => s['schema-id'] === m['current-schema-id']).fields.map((f) => [f.name, f.id]));

@@ -504,7 +504,10 @@ static void failures(struct srv *s, const char *ds)
 
     for (size_t i = 0; i < sizeof FAILS / sizeof FAILS[0]; i++) {
         const struct fail_case *fc = &FAILS[i];
-        struct lh_ingest_options opt = {.table = "t_big", .dataset = ds, .batch_size = 500};
+        /* replace_source: the missing table and the secret one must fail
+         * as themselves, not as another source than t_big */
+        struct lh_ingest_options opt = {
+            .table = "t_big", .dataset = ds, .batch_size = 500, .replace_source = true};
         struct progress_ctx pc = {.srv = s, .how = fc->how};
         switch (fc->how) {
         case H_REFUSED:
@@ -951,6 +954,15 @@ static void what_is_copied(struct srv *s, const char *kind)
     exec_sql(s, pg ? "CREATE TABLE \"W Odd$Name\" (id int)" : "CREATE TABLE `W Odd$Name` (id int)");
     exec_sql(s,
              pg ? "INSERT INTO \"W Odd$Name\" VALUES (7)" : "INSERT INTO `W Odd$Name` VALUES (7)");
+
+    /* the other server's case left datasets of the same names, whose source
+     * a run would (rightly) refuse to replace: start from none */
+    char rm[2400];
+    snprintf(rm, sizeof rm,
+             "rm -rf '%s'/primary/_catalog/w_* '%s'/primary/_catalog/W_* "
+             "'%s'/primary/datasets/w_* '%s'/primary/datasets/W_*",
+             DATA_DIR, DATA_DIR, DATA_DIR, DATA_DIR);
+    assert_int_equal(system(rm), 0);
 
     struct outcome o;
     int32_t ids[16];

@@ -414,7 +414,8 @@ static int64_t estimate_of(struct srv *s, const struct lh_ingest_options *opt)
 
 static void estimate(struct srv *s, const char *ds)
 {
-    struct lh_ingest_options opt = {.table = "ob_rows", .dataset = ds};
+    /* one dataset, several sources (a view, a query): each replaces it */
+    struct lh_ingest_options opt = {.table = "ob_rows", .dataset = ds, .replace_source = true};
     int64_t whole = estimate_of(s, &opt);
     print_message("  %s: estimate of a 50000-row table: %lld\n", s->name, (long long)whole);
     if (s->kind == LH_SOURCE_POSTGRES)
@@ -541,7 +542,8 @@ static void test_schema_change(void **state)
     exec_sql(&PG, "CREATE TABLE ob_evolve (id int NOT NULL, a int, b text, c int)");
     exec_sql(&PG, "INSERT INTO ob_evolve VALUES (1, 2, 'x', 3)");
     exec_sql(&PG, "GRANT SELECT ON ob_evolve TO PUBLIC");
-    struct lh_ingest_options opt = {.table = "ob_evolve", .dataset = "ob_evolve"};
+    struct lh_ingest_options opt = {
+        .table = "ob_evolve", .dataset = "ob_evolve", .schema_policy = LH_INGEST_SCHEMA_REPLACE};
     run(&PG, &opt, r, &o);
     assert_int_equal(o.status, LH_OK);
     assert_string_equal(o.res.schema_change, ""); /* a new dataset */

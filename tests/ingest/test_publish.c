@@ -283,8 +283,8 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Forks n writers that each run opt m times on their own table (tp_cw{k}),
- * waits for them; returns the number of failed runs. */
+/* Forks n writers that each run opt m times on their own table (tp_cw{k},
+ * with replace_source), waits for them; returns the number of failed runs. */
 static int race(int n, int m, struct lh_ingest_options opt, bool own_tables)
 {
     pid_t pids[CW_WRITERS];
@@ -292,8 +292,12 @@ static int race(int n, int m, struct lh_ingest_options opt, bool own_tables)
     fflush(NULL);
     for (int k = 0; k < n; k++) {
         snprintf(tables[k], sizeof tables[k], "tp_cw%d", k);
-        if (own_tables)
+        if (own_tables) {
             opt.table = tables[k];
+            /* the writers feed one dataset from several tables on purpose
+             * (to tell whose rows landed): each run replaces the source */
+            opt.replace_source = true;
+        }
         pids[k] = fork();
         assert_true(pids[k] >= 0);
         if (pids[k] == 0)

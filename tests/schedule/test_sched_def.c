@@ -399,6 +399,60 @@ static void test_first_run(void **state)
 
 /* Issue 14: the strict check of client bodies refuses unknown names at
  * every level and passes every shape we read or write ourselves. */
+/* kind.schema_policy and kind.replace_source: defaults not written, the
+ * others round-trip (pretty and compact), bad values name the field. */
+static void test_schema_policy_replace_source(void **state)
+{
+    (void)state;
+    struct lh_schedule d, d2;
+    struct lh_error err;
+    lh_schedule_init(&d, "p", iso("2026-05-01T10:00:00Z"));
+    snprintf(d.dsn, sizeof d.dsn, "postgres://app@db/x");
+    snprintf(d.table, sizeof d.table, "orders");
+    assert_int_equal(d.schema_policy, LH_SCHED_SCHEMA_EVOLVE);
+    assert_false(d.replace_source);
+    char *j = to_json(&d);
+    assert_null(strstr(j, "schema_policy"));
+    assert_null(strstr(j, "replace_source"));
+    free(j);
+    d.schema_policy = LH_SCHED_SCHEMA_FAIL;
+    d.replace_source = true;
+    assert_int_equal(lh_schedule_validate(&d, true, &err), LH_OK);
+    j = to_json(&d);
+    assert_non_null(strstr(j, "\"schema_policy\": \"fail\""));
+    assert_int_equal(lh_schedule_json_check_fields(j, strlen(j), &err), LH_OK);
+    assert_int_equal(lh_schedule_from_json(j, strlen(j), &key_a, &d2, NULL, &err), LH_OK);
+    assert_int_equal(d2.schema_policy, LH_SCHED_SCHEMA_FAIL);
+    assert_true(d2.replace_source);
+    free(j);
+    struct lh_buf b;
+    lh_buf_init(&b, 1 << 20);
+    assert_int_equal(lh_schedule_to_json_compact(&d, NULL, &b, &err), LH_OK);
+    assert_int_equal(lh_schedule_from_json((char *)b.data, b.len, &key_a, &d2, NULL, &err), LH_OK);
+    assert_int_equal(d2.schema_policy, LH_SCHED_SCHEMA_FAIL);
+    assert_true(d2.replace_source);
+    lh_buf_reset(&b);
+
+    static const struct {
+        const char *kind_extra, *field;
+    } bad[] = {{"\"schema_policy\":\"loose\"", "kind.schema_policy"},
+               {"\"schema_policy\":1", "kind.schema_policy"},
+               {"\"replace_source\":\"yes\"", "kind.replace_source"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char doc[800];
+        snprintf(doc, sizeof doc,
+                 "{\"id\":\"a\",\"kind\":{\"type\":\"postgres\",\"dsn\":\"postgres://h/d\","
+                 "\"table\":\"t\",%s},\"trigger\":{\"type\":\"interval\",\"secs\":60},"
+                 "\"enabled\":true,\"created_at\":\"2026-01-01T00:00:00Z\","
+                 "\"next_run_at\":\"2026-01-01T00:00:00Z\"}",
+                 bad[i].kind_extra);
+        assert_int_not_equal(lh_schedule_from_json(doc, strlen(doc), &key_a, &d2, NULL, &err),
+                             LH_OK);
+        if (!strstr(err.msg, bad[i].field))
+            fail_msg("%s: %s", bad[i].kind_extra, err.msg);
+    }
+}
+
 static void test_check_fields(void **state)
 {
     (void)state;
@@ -918,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_query_columns_where),
         cmocka_unit_test(test_unknown_fields_tolerated),
         cmocka_unit_test(test_first_run),
+        cmocka_unit_test(test_schema_policy_replace_source),
         cmocka_unit_test(test_check_fields),
         cmocka_unit_test(test_validation_messages),
         cmocka_unit_test(test_bad_json),
