@@ -431,8 +431,12 @@ static void expect_fallback(struct lh_ingest_options *o, const char *why)
 static void test_fallbacks(void **state)
 {
     (void)state;
-    struct lh_ingest_options o = {
-        .kind = LH_SOURCE_POSTGRES, .table = "t_par", .dataset = "par_fb", .parallel = 2};
+    /* one dataset fed from several tables and a query: each replaces the source */
+    struct lh_ingest_options o = {.kind = LH_SOURCE_POSTGRES,
+                                  .table = "t_par",
+                                  .dataset = "par_fb",
+                                  .parallel = 2,
+                                  .replace_source = true};
     o.limit = 1000;
     expect_fallback(&o, "falling back to one connection: a read with a limit");
     o.limit = 0;
