@@ -50,7 +50,7 @@ trap cleanup EXIT
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-ninja -C "$build" sql_bench lakehouse >/dev/null
+ninja -C "$build" sql_bench sql_probe lakehouse >/dev/null
 lh=$build/lakehouse
 data=$out/data
 if [ $mode = generated ]; then
@@ -100,6 +100,25 @@ NODE_PATH="$root/tests/node/node_modules" node -e '
         `${(Number(r[4]) / 1048576).toFixed(1)} MiB uncompressed in row groups`);
     }
   })().catch((e) => { console.error(e); process.exit(1); });' "$bench_files" "$dim_files"
+# DuckDB's own layout of the same rows (OWN=0 skips it): DuckDB rewrites
+# both tables with its defaults (zstd, 122,880-row groups); the dd_own
+# column runs each query on those files, to tell the cost of our file
+# layout from the cost of our engine path.
+own=${OWN:-1}
+if [ "$own" = 1 ]; then
+  mkdir -p "$out/own"
+  NODE_PATH="$root/tests/node/node_modules" node -e '
+    const { DuckDBInstance } = require("@duckdb/node-api");
+    (async () => {
+      const c = await (await DuckDBInstance.create(":memory:")).connect();
+      const [b, d, dir] = process.argv.slice(1);
+      for (const [t, f] of [["bench", b], ["dim", d]])
+        await c.run(`COPY (SELECT * FROM read_parquet(${JSON.stringify(f.split(",")).replace(/"/g, "\x27")}))
+          TO \x27${dir}/${t}.parquet\x27 (FORMAT parquet, COMPRESSION zstd)`);
+    })().catch((e) => { console.error(e); process.exit(1); });' "$bench_files" "$dim_files" "$out/own"
+  echo "DuckDB's own copy: bench $(du -b "$out/own/bench.parquet" | cut -f1) bytes," \
+       "ours $(cat "${bench_files//,/ }" | wc -c) bytes"
+fi
 echo "mode=$mode rows=$rows threads=$threads memory_limit=$mem rounds=$rounds reps=$reps"
 
 lo=$((rows / 3)); hi=$((lo + rows / 100 - 1))
@@ -134,8 +153,8 @@ base_wall=$(( ($(date +%s%N) - t0) / 1000000 ))
 base_cpu=$(cpu_of_last)
 echo "lakehouse sql process running only SELECT 1: wall $base_wall ms, CPU $base_cpu ms"
 med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2); else print 0 }'; }
-printf '%-10s %9s %9s %7s %9s %9s %7s %9s %9s %7s %9s %6s %6s\n' query lh_ms dd_ms ratio \
-  lh_med dd_med m_rat lh_cpu dd_cpu cpu_rat lh_wall lh_RSS dd_RSS
+printf '%-10s %9s %9s %7s %9s %9s %7s %9s %9s %7s %9s %6s %6s %9s %7s\n' query lh_ms dd_ms ratio \
+  lh_med dd_med m_rat lh_cpu dd_cpu cpu_rat lh_wall lh_RSS dd_RSS dd_own_ms own_rat
 # Per query, ROUNDS rounds (default 3), each a lakehouse process then a node
 # process of REPS runs: the other helpers' load on a shared machine comes and
 # goes, and interleaving spreads it over both sides. ms: the best run; med:
@@ -144,7 +163,7 @@ for i in "${!names[@]}"; do
   q=${sqls[$i]}
   : >"$out/q.sql"
   for _ in $(seq "$reps"); do printf '%s;\n' "$q" >>"$out/q.sql"; done
-  : >"$out/lms"; : >"$out/dms"; : >"$out/lcpu"; : >"$out/dcpu"; : >"$out/lwall"
+  : >"$out/lms"; : >"$out/dms"; : >"$out/oms"; : >"$out/lcpu"; : >"$out/dcpu"; : >"$out/lwall"
   lrss=0; drss=0
   for _ in $(seq "$rounds"); do
     t0=$(date +%s%N)
@@ -159,16 +178,43 @@ for i in "${!names[@]}"; do
     [ "$r" = n/a ] || [ "$r" -le "$drss" ] || drss=$r
     sed -n 's/.*all=\([0-9.,]*\).*/\1/p' "$out/cmd.out" | tr , '\n' >>"$out/dms"
     sed -n 's/.*cpu_ms=\([0-9.]*\).*/\1/p' "$out/cmd.out" >>"$out/dcpu"
+    if [ "$own" = 1 ]; then
+      REPS=$reps NODE_PATH="$root/tests/node/node_modules" node "$root/bench/sql/duckdb.cjs" \
+        "$out/own/bench.parquet" "$out/own/dim.parquet" "$threads" "$mem" "$q" |
+        sed -n 's/.*all=\([0-9.,]*\).*/\1/p' | tr , '\n' >>"$out/oms"
+    fi
   done
   awk -v n="${names[$i]}" -v l="$(sort -g "$out/lms" | head -1)" -v d="$(sort -g "$out/dms" | head -1)" \
     -v lm="$(med <"$out/lms")" -v dm="$(med <"$out/dms")" \
     -v lc="$(med <"$out/lcpu")" -v dc="$(med <"$out/dcpu")" -v w="$(med <"$out/lwall")" \
-    -v lr="$lrss" -v dr="$drss" 'BEGIN {
-      printf "%-10s %9.1f %9.1f %6.2fx %9.1f %9.1f %6.2fx %9.1f %9.1f %6.2fx %6d ms %6s %6s\n",
-        n, l, d, l / d, lm, dm, lm / dm, lc, dc, (dc > 0 ? lc / dc : 0), w, lr, dr }'
+    -v lr="$lrss" -v dr="$drss" -v o="$(sort -g "$out/oms" | head -1)" 'BEGIN {
+      printf "%-10s %9.1f %9.1f %6.2fx %9.1f %9.1f %6.2fx %9.1f %9.1f %6.2fx %6d ms %6s %6s",
+        n, l, d, l / d, lm, dm, lm / dm, lc, dc, (dc > 0 ? lc / dc : 0), w, lr, dr
+      if (o > 0) printf " %9.1f %6.2fx", o, l / o
+      printf "\n" }'
 done
 echo "(ms: best of $((rounds * reps)) runs; med: their median; cpu: CPU ms per run; lh_wall: the" \
-     "whole lakehouse sql process of $reps runs, median of $rounds; RSS: peak MiB)"
+     "whole lakehouse sql process of $reps runs, median of $rounds; RSS: peak MiB;" \
+     "dd_own: DuckDB on its own rewrite of the rows, best run; own_rat: lh_ms / dd_own_ms)"
+# The probe (PROBE=0 skips it): the millisecond queries through DuckDB's C
+# API driven as the node baseline does ("-": duckdb_query, materialized) and
+# as lakehouse does ("stream,tx,sandbox": the engine's configuration, BEGIN,
+# prepare, streaming execution, ROLLBACK), PROBE_REPS runs each, alternating
+# PROBE_ROUNDS times. It tells DuckDB's own costs of lakehouse's statement
+# path from lakehouse's code around it.
+if [ "${PROBE:-1}" = 1 ]; then
+  lib=${LAKEHOUSE_DUCKDB:-/usr/local/lib/lakehouse/libduckdb.so}
+  echo "probe ($lib; best and median ms of ${PROBE_REPS:-20} runs, per round):"
+  for i in 0 1 2; do
+    for _ in $(seq "${PROBE_ROUNDS:-3}"); do
+      for fl in - stream,tx,sandbox; do
+        printf '  %-10s ' "${names[$i]}"
+        "$build/bench/sql_probe" "$lib" "$bench_files" "$dim_files" "$threads" "$mem" \
+          "${PROBE_REPS:-20}" "$fl" "${sqls[$i]}"
+      done
+    done
+  done
+fi
 node_idle=$(NODE_PATH="$root/tests/node/node_modules" rss_of node -e \
   "require('@duckdb/node-api').DuckDBInstance.create(':memory:').then(()=>0)")
 echo "(dd_rss includes node itself: node + an empty DuckDB instance = $node_idle MiB)"
