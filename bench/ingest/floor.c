@@ -2,8 +2,15 @@
  * floor.c — the minimal clients our source is measured against:
  *   floor postgres "KEYVAL-DSN" TABLE : COPY (SELECT * FROM t) TO STDOUT (FORMAT binary), drained
  *   floor mysql HOST PORT USER PASS DB TABLE : prepared SELECT *, unbuffered binary fetch,
- *                                             bound once, rows discarded
- * Prints the same line shape as bench_source.
+ *                                             bound once, rows discarded (the protocol
+ *                                             lakehouse's MySQL source speaks)
+ *   floor mysql-text HOST PORT USER PASS DB TABLE : plain SELECT *, streamed with
+ *                                             mysql_use_result, every row fetched and
+ *                                             discarded (the text protocol: the least
+ *                                             work a client can do)
+ * Both connect over TCP (HOST, PORT) as USER: the same path as lakehouse.
+ * Prints the same line shape as bench_source. Built by bench/CMakeLists.txt
+ * (target ingest_floor) and by the bench/ingest scripts.
  */
 #include <libpq-fe.h>
 #include <mysql.h>
@@ -112,12 +119,48 @@ static int my(char **a)
     return 0;
 }
 
+static int my_text(char **a)
+{
+    double t0 = now();
+    MYSQL *c = mysql_init(NULL);
+    if (!mysql_real_connect(c, a[0], a[2], a[3], a[4], (unsigned)strtoul(a[1], NULL, 10), NULL,
+                            0)) {
+        fprintf(stderr, "%s\n", mysql_error(c));
+        return 1;
+    }
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT * FROM %s", a[5]);
+    if (mysql_real_query(c, sql, strlen(sql))) {
+        fprintf(stderr, "%s\n", mysql_error(c));
+        return 1;
+    }
+    MYSQL_RES *res = mysql_use_result(c); /* streamed: one row in memory at a time */
+    if (!res) {
+        fprintf(stderr, "%s\n", mysql_error(c));
+        return 1;
+    }
+    long long rows = 0;
+    while (mysql_fetch_row(res))
+        rows++;
+    if (mysql_errno(c)) {
+        fprintf(stderr, "%s\n", mysql_error(c));
+        return 1;
+    }
+    mysql_free_result(res);
+    mysql_close(c);
+    report("floor-mysql-text", rows, now() - t0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "postgres"))
         return pg(argv[2], argv[3]);
     if (argc >= 8 && !strcmp(argv[1], "mysql"))
         return my(argv + 2);
-    fprintf(stderr, "usage: floor postgres DSN TABLE | floor mysql HOST PORT USER PASS DB TABLE\n");
+    if (argc >= 8 && !strcmp(argv[1], "mysql-text"))
+        return my_text(argv + 2);
+    fprintf(stderr, "usage: floor postgres DSN TABLE | floor mysql|mysql-text HOST PORT USER PASS "
+                    "DB TABLE\n");
     return 2;
 }

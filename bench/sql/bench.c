@@ -1,9 +1,11 @@
 /*
  * bench/sql/bench.c — builds the data of bench/sql/run.sh (not a test).
  *
- *   sql_bench DIR ROWS build    writes into data dir DIR, with our Parquet
+ *   sql_bench DIR ROWS build [RG_ROWS]
+ *                               writes into data dir DIR, with our Parquet
  *                               writer, and registers in its catalog:
- *     bench  ROWS rows sorted by id, row groups of 131,072 rows:
+ *     bench  ROWS rows sorted by id, row groups of RG_ROWS rows (default
+ *            131,072; ingest writes 1,048,576):
  *            id BIGINT = i, status VARCHAR = 8 values by a hash of i,
  *            amount DECIMAL(12,2) = hash % 1e9 (unscaled),
  *            price DOUBLE = hash % 1e6 / 100, dim_id BIGINT = hash % 100,000
@@ -87,7 +89,7 @@ static int build_dim(struct lh_store *st, struct lh_catalog *cat)
     return 0;
 }
 
-static int build(const char *dir, int64_t rows)
+static int build(const char *dir, int64_t rows, int64_t rg_rows)
 {
     static const char *st[] = {"new", "paid", "shipped", "delivered",
                                "cancelled", "refunded", "returned", "on_hold"};
@@ -114,7 +116,7 @@ static int build(const char *dir, int64_t rows)
     }
     struct lh_parquet_writer_options o;
     lh_parquet_writer_options_init(&o);
-    o.row_group_rows = 131072;
+    o.row_group_rows = rg_rows;
     struct lh_parquet_writer *w;
     struct lh_schema sc = {5, f};
     if (lh_parquet_writer_create(&sc, &o, sink, up, &w, &err) != LH_OK) {
@@ -177,9 +179,14 @@ static int build(const char *dir, int64_t rows)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 || strcmp(argv[3], "build") != 0) {
-        fprintf(stderr, "usage: sql_bench DIR ROWS build\n");
+    if ((argc != 4 && argc != 5) || strcmp(argv[3], "build") != 0) {
+        fprintf(stderr, "usage: sql_bench DIR ROWS build [ROW_GROUP_ROWS]\n");
         return 2;
     }
-    return build(argv[1], strtoll(argv[2], NULL, 10));
+    int64_t rg = argc == 5 ? strtoll(argv[4], NULL, 10) : 131072;
+    if (rg <= 0) {
+        fprintf(stderr, "sql_bench: ROW_GROUP_ROWS must be a positive number of rows\n");
+        return 2;
+    }
+    return build(argv[1], strtoll(argv[2], NULL, 10), rg);
 }
