@@ -74,6 +74,11 @@
  * and dictionaries; the rest is the process itself and transient copies. */
 #define INGEST_BATCH_BYTES ((size_t)32 << 20)
 #define INGEST_WRITER_BYTES ((uint64_t)128 << 20)
+/* Rows per row group (docs/ingest.md, "Row groups"): a point lookup or a
+ * narrow range reads whole row groups, so 128 Ki rows (DuckDB writes
+ * 122,880) rather than the writer's 1 Mi: about 4x faster lookups for a
+ * 1.9 % larger file, the same CPU and less memory (bench/sql). */
+#define INGEST_ROW_GROUP_ROWS 131072
 #define PART_BYTES_DEFAULT (1ull << 30)
 #define MAX_PARTS 100000
 #define LEASE_NAME "_lease.json"
@@ -1393,6 +1398,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     struct lh_parquet_writer_options wo;
     lh_parquet_writer_options_init(&wo);
     wo.memory_bytes = INGEST_WRITER_BYTES;
+    wo.row_group_rows = INGEST_ROW_GROUP_ROWS;
     if (o->codec) {
         enum lh_parquet_codec c = LH_PQ_ZSTD;
         (void)lh_parquet_codec_parse(o->codec, &c);

@@ -225,6 +225,10 @@ static void digest_current(const char *dataset, struct digest *d)
             struct lh_array c[4];
             for (int k = 0; k < 4; k++)
                 assert_int_equal(lh_parquet_reader_read_column(r, g, k, &a, &c[k], &err), LH_OK);
+            /* ingest's row groups: at most 128 Ki rows, so lookups read little */
+            if (c[0].length > 131072)
+                fail_msg("%s: row group %d holds %lld rows (at most 131072)", v->objects[i].key,
+                         (int)g, (long long)c[0].length);
             for (int64_t k = 0; k < c[0].length; k++) {
                 int64_t id = ((const int64_t *)c[0].values)[k];
                 int64_t bal = ((const int64_t *)c[1].values)[k];
