@@ -669,6 +669,26 @@ void lh_app_run_record_oneshot(struct lh_app_run *r)
 
 /* ------------------------------------------------------------ queries */
 
+/* A finished run's record from the history (*out malloc'd, NULL on error;
+ * the caller frees it). */
+static enum lh_status history_find(struct lh_app_runs *runs, const char *run_id,
+                                   struct lh_run_record **out, struct lh_error *err)
+{
+    *out = NULL;
+    if (!runs->ss || !lh_run_id_valid(run_id))
+        return lh_error_set(err, LH_E_NOTFOUND, "no run '%.60s'", run_id);
+    struct lh_run_record *rec = malloc(sizeof *rec);
+    if (!rec)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status s = lh_schedule_store_find_run(runs->ss, run_id, rec, err);
+    if (s != LH_OK) {
+        free(rec);
+        return s;
+    }
+    *out = rec;
+    return LH_OK;
+}
+
 enum lh_status lh_app_runs_get(struct lh_app_runs *runs, const char *run_id,
                                struct lh_app_run_view *out, struct lh_error *err)
 {
@@ -684,12 +704,8 @@ enum lh_status lh_app_runs_get(struct lh_app_runs *runs, const char *run_id,
         lh_app_run_release(r);
         return LH_OK;
     }
-    if (!runs->ss || !lh_run_id_valid(run_id))
-        return lh_error_set(err, LH_E_NOTFOUND, "no run '%.60s'", run_id);
-    struct lh_run_record *rec = malloc(sizeof *rec);
-    if (!rec)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    enum lh_status s = lh_schedule_store_find_run(runs->ss, run_id, rec, err);
+    struct lh_run_record *rec;
+    enum lh_status s = history_find(runs, run_id, &rec, err);
     if (s == LH_OK)
         lh_app_run_view_from_record(rec, out);
     free(rec);
@@ -918,12 +934,8 @@ enum lh_status lh_app_runs_log(struct lh_app_runs *runs, const char *run_id, str
         free(b);
         return LH_OK;
     }
-    if (!runs->ss || !lh_run_id_valid(run_id))
-        return lh_error_set(err, LH_E_NOTFOUND, "no run '%.60s'", run_id);
-    struct lh_run_record *rec = malloc(sizeof *rec);
-    if (!rec)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    enum lh_status s = lh_schedule_store_find_run(runs->ss, run_id, rec, err);
+    struct lh_run_record *rec;
+    enum lh_status s = history_find(runs, run_id, &rec, err);
     if (s == LH_OK) {
         uint8_t *b = NULL;
         size_t n = 0;
