@@ -761,6 +761,8 @@ static enum lh_status do_update(struct lh_schedule *d, void *arg, struct lh_erro
     d->has_limit = w->has_limit;
     d->limit = w->limit;
     d->parallel = w->parallel;
+    d->schema_policy = w->schema_policy;
+    d->replace_source = w->replace_source;
     d->trigger = w->trigger;
     memcpy(d->cron_expr, w->cron_expr, sizeof d->cron_expr);
     memcpy(d->tz_name, w->tz_name, sizeof d->tz_name);
