@@ -7,6 +7,7 @@ import { fmtBytes, fmtCount, versionQuery } from './lib.js';
 import {
   h, timeEl, badge, errorBox, pageHead, refreshRelative, confirmDialog,
 } from './ui.js';
+import { sourceSection } from './lineage.js';
 
 const enc = encodeURIComponent;
 
@@ -163,6 +164,7 @@ export async function detail(main, [name]) {
       h('button', { type: 'button', class: 'small danger', id: 'dataset-delete',
         'aria-label': `Delete dataset ${d.name}`, onclick: () => removeDataset(d.name, box) }, 'Delete')),
     box,
+    sourceSection(d),
     h('div', { class: 'grid2' },
       h('section', { 'aria-labelledby': 'h-lineage' },
         h('h2', { id: 'h-lineage' }, 'Lineage'),

@@ -133,7 +133,8 @@ function scheduleRow(s, box, refresh) {
     h('td', {}, h('a', { href: `#/schedules/${enc(s.id)}` }, s.id),
       s.description ? h('span', { class: 'sub' }, s.description) : null),
     h('td', {}, k.type || '?', h('span', { class: 'sub', title: k.dsn || '' }, k.mode || '')),
-    h('td', { class: 'tbl' }, h('span', { class: 'mono' }, k.table), ' → ',
+    h('td', { class: 'tbl' }, k.query ? h('span', { class: 'muted', title: k.query }, 'query')
+      : h('span', { class: 'mono' }, k.table), ' → ',
       h('a', { href: `#/datasets/${enc(dataset)}` }, dataset)),
     h('td', {}, triggerWords(s.trigger), h('span', { class: 'sub mono' }, triggerWritten(s.trigger))),
     h('td', {}, s.enabled ? 'yes' : 'no'),
@@ -336,6 +337,34 @@ function placePanels(ctx, table) {
   }
 }
 
+// What the schedule copies and how a run treats the dataset: the query
+// (whole, wrapping), the columns and where of a table, the schema policy,
+// the parallel connections and replace_source.
+function sourceFacts(k) {
+  return [
+    k.query ? [h('dt', {}, 'Query'), h('dd', {}, h('pre', { class: 'sql-text', id: 'sched-query' }, k.query))] : null,
+    k.query ? null : [
+      h('dt', {}, 'Columns'), h('dd', { id: 'sched-columns', class: k.columns ? 'mono' : 'muted' },
+        k.columns ? k.columns.split(',').join(', ') : 'every column'),
+      h('dt', {}, 'Where'), h('dd', { id: 'sched-where' }, k.where
+        ? h('pre', { class: 'sql-text' }, k.where) : h('span', { class: 'muted' }, 'every row')),
+    ],
+  ];
+}
+
+function policyFacts(k) {
+  const policy = k.schema_policy || 'evolve';
+  const help = (POLICIES.find(([v]) => v === policy) || [])[2];
+  return [
+    h('dt', {}, 'Schema policy'), h('dd', { id: 'sched-policy' }, h('strong', {}, policy),
+      help ? h('span', { class: 'sub' }, help) : null),
+    h('dt', {}, 'Parallel'), h('dd', { id: 'sched-parallel' }, k.parallel === 'auto' ? 'auto (by the table\'s size)'
+      : k.parallel > 1 ? `${k.parallel} connections` : '1 connection'),
+    h('dt', {}, 'Replace source'), h('dd', { id: 'sched-replace' }, k.replace_source
+      ? badge('warn', 'allowed', 'a run may replace the dataset\'s source') : 'no (a run reading another source fails)'),
+  ];
+}
+
 export async function detail(main, [id], ctx) {
   dropPanels(ctx);
   const box = h('div', { 'aria-live': 'polite' });
@@ -421,9 +450,9 @@ export async function detail(main, [id], ctx) {
   const ensureTable = () => {
     const any = liveBody.children.length || histBody.children.length;
     if (any && runsTable.parentNode !== hist) hist.replaceChildren(runsTable);
-    if (!any && runsTable.parentNode === hist) {
-      hist.replaceChildren(h('p', { class: 'empty' }, cursors.length > 1 ? 'No older runs.' : 'No runs yet.'));
-    }
+    // no run (also on the first draw: "Loading runs…" must not stay)
+    const none = cursors.length > 1 ? 'No older runs.' : 'No runs yet.';
+    if (!any && hist.textContent !== none) hist.replaceChildren(h('p', { class: 'empty' }, none));
   };
 
   const drawSchedule = async () => {
@@ -440,7 +469,7 @@ export async function detail(main, [id], ctx) {
     const k = s.kind || {};
     const dataset = k.dataset_name || k.table;
     replaceKeepingFocus(head, pageHead(h('span', {}, id, ' ', healthBadge(s)),
-      `${k.type} ${k.table} → ${dataset} · ${triggerWords(s.trigger)}`,
+      `${k.type} ${k.query ? 'query' : k.table} → ${dataset} · ${triggerWords(s.trigger)}`,
       h('div', { class: 'inline' }, actionButtons(s, box, () => { watch.wake(); poll.kick(); })
         .map((b) => {
           if (b.textContent === 'Delete') {
@@ -455,9 +484,13 @@ export async function detail(main, [id], ctx) {
         }))));
     replaceKeepingFocus(facts, h('div', { class: 'card pad' }, h('dl', { class: 'facts' },
       h('dt', {}, 'Source'), h('dd', { class: 'mono' }, `${k.type} ${k.dsn}`),
-      h('dt', {}, 'Table → dataset'), h('dd', {}, h('span', { class: 'mono' }, k.table), ' → ',
+      k.query ? sourceFacts(k) : null,
+      h('dt', {}, k.query ? 'Query → dataset' : 'Table → dataset'), h('dd', {},
+        k.query ? 'the query above' : h('span', { class: 'mono' }, k.table), ' → ',
         h('a', { href: `#/datasets/${enc(dataset)}` }, dataset), ` (${k.mode || 'overwrite'}` +
         (k.cursor_column ? `, cursor ${k.cursor_column}` : '') + ')'),
+      k.query ? null : sourceFacts(k),
+      policyFacts(k),
       h('dt', {}, 'Trigger'), h('dd', {}, triggerWords(s.trigger), ' — ',
         h('span', { class: 'mono' }, triggerWritten(s.trigger))),
       h('dt', {}, 'Enabled'), h('dd', {}, s.enabled ? 'yes' : `no${s.paused_reason ? ` (${s.paused_reason})` : ''}`),
@@ -526,9 +559,62 @@ export async function detail(main, [id], ctx) {
 
 /* ------------------------------------------------------------ form */
 
-const FIELDS = ['id', 'kind.type', 'kind.dsn', 'password', 'kind.table', 'kind.dataset_name',
-  'kind.mode', 'kind.cursor_column', 'trigger.type', 'trigger.secs', 'trigger.expr', 'trigger.tz',
+const FIELDS = ['id', 'kind.type', 'kind.dsn', 'password', 'kind.table', 'kind.query', 'kind.columns',
+  'kind.where', 'kind.dataset_name', 'kind.mode', 'kind.cursor_column', 'kind.schema_policy',
+  'kind.parallel', 'kind.replace_source', 'trigger.type', 'trigger.secs', 'trigger.expr', 'trigger.tz',
   'enabled'];
+
+// What a run does when the source's columns differ from the dataset's
+// (docs/ingest.md, Schema policy): value, label, the one line of help.
+const POLICIES = [
+  ['evolve', 'evolve (default)', 'added columns and widened types are accepted; a dropped or narrowed column fails the run'],
+  ['fail', 'fail', 'any change of the columns fails the run, naming the columns that changed and how'],
+  ['replace', 'replace', 'anything goes: the new columns replace the old ones'],
+];
+
+// "a, b ,c" -> "a,b,c" (empty entries dropped); "" for none.
+export function columnsList(text) {
+  return String(text || '').split(',').map((c) => c.trim()).filter(Boolean).join(',');
+}
+
+// The source settings of the form onto a schedule's kind (a copy of the
+// stored one, so what the form does not show is kept): a table with its
+// columns and where, or a query; the schema policy, parallel connections
+// and replace_source, under the names the API takes (docs/schedules.md).
+export function kindWithSource(kind, v) {
+  const k = { ...kind };
+  if (v.source === 'query') {
+    k.query = v.query.trim();
+    delete k.table;
+    delete k.columns;
+    delete k.where;
+  } else {
+    delete k.query;
+    k.table = v.table.trim();
+    const cols = columnsList(v.columns);
+    if (cols) k.columns = cols;
+    else delete k.columns;
+    const where = v.where.trim();
+    if (where) k.where = where;
+    else delete k.where;
+  }
+  k.schema_policy = v.schema_policy || 'evolve';
+  if (v.parallel === 'auto') k.parallel = 'auto';
+  else if (Number(v.parallel) > 1) k.parallel = Number(v.parallel);
+  else delete k.parallel; // absent: one connection
+  k.replace_source = !!v.replace_source;
+  return k;
+}
+
+// Whether the form names another source than the stored schedule (what
+// a run compares: the server, the table or the query).
+function sourceChanged(stored, v) {
+  if (!stored) return false;
+  const k = stored.kind || {};
+  const storedMode = k.query ? 'query' : 'table';
+  if (storedMode !== v.source || (k.type || 'postgres') !== v.type || (k.dsn || '') !== v.dsn.trim()) return true;
+  return v.source === 'query' ? (k.query || '').trim() !== v.query.trim() : (k.table || '') !== v.table.trim();
+}
 
 function field(name, label, input, hint, control = input) {
   const errId = `err-${name.replace(/\./g, '-')}`;
@@ -626,23 +712,75 @@ export async function form(main, params, ctx) {
     h('p', { class: 'field-error', id: 'err-enabled', hidden: true }));
   f.enabled.dataset.field = 'enabled';
 
+  const storedQuery = !!(k.query && k.query.length);
+  f.srcTable = h('input', { type: 'radio', name: 'source_mode', id: 'f-src-table', value: 'table',
+    checked: !storedQuery });
+  f.srcQuery = h('input', { type: 'radio', name: 'source_mode', id: 'f-src-query', value: 'query',
+    checked: storedQuery });
+  f.query = h('textarea', { id: 'f-query', name: 'f-query', class: 'mono', rows: 6, spellcheck: 'false',
+    placeholder: 'SELECT id, total FROM sales.orders WHERE status = \'paid\'' }, k.query || '');
+  f.columns = input('f-columns', { value: k.columns || '', spellcheck: 'false', class: 'mono',
+    placeholder: 'all columns' });
+  f.where = h('textarea', { id: 'f-where', name: 'f-where', class: 'mono', rows: 2, spellcheck: 'false',
+    placeholder: 'every row' }, k.where || '');
+  f.policy = h('select', { id: 'f-policy' }, POLICIES.map(([v, l]) =>
+    h('option', { value: v, selected: (k.schema_policy || 'evolve') === v }, l)));
+  const par = k.parallel === 'auto' ? 'auto' : String(k.parallel || 1);
+  f.parallel = h('select', { id: 'f-parallel' },
+    h('option', { value: '1', selected: par === '1' }, '1 (one connection)'),
+    Array.from({ length: 15 }, (_, i) => String(i + 2)).map((n) =>
+      h('option', { value: n, selected: par === n }, n)),
+    h('option', { value: 'auto', selected: par === 'auto' }, 'auto'));
+  f.replace = h('input', { id: 'f-replace', type: 'checkbox', checked: !!k.replace_source });
+  f.replace.dataset.field = 'kind.replace_source';
+  const policyHelp = h('ul', { class: 'hint choices', id: 'policy-help' }, POLICIES.map(([v, , help]) =>
+    h('li', { 'data-policy': v }, h('strong', {}, v), ': ', help)));
+  const replaceNote = h('p', { class: 'notice', id: 'source-changed', role: 'status', hidden: true });
+  const replaceField = h('div', { class: 'field', 'data-for': 'kind.replace_source' },
+    h('label', {}, f.replace, ' Replace source'),
+    h('p', { class: 'hint', id: 'hint-err-kind-replace_source' },
+      'let a run replace the dataset\'s source (another server, database, table or query); ' +
+      'without it such a run fails naming both sources. Stays set until you clear it.'),
+    replaceNote,
+    h('p', { class: 'field-error', id: 'err-kind-replace_source', hidden: true }));
+  f.replace.setAttribute('aria-describedby', 'err-kind-replace_source hint-err-kind-replace_source');
+  const tableBox = h('div', { id: 'source-table' },
+    field('kind.table', 'Table', f.table, 'table, schema.table or "Mixed Case"'),
+    field('kind.columns', 'Columns', f.columns, 'comma list, e.g. id, amount, region; empty: every column'),
+    field('kind.where', 'Where', f.where,
+      'your own SQL condition, sent to the server as you write it (inside the read-only transaction), ' +
+      'e.g. region = \'eu\'; empty: every row'));
+  const queryBox = h('div', { id: 'source-query' },
+    field('kind.query', 'Query', f.query,
+      'one read-only SELECT, run in a read-only transaction; its columns and types come from the result. ' +
+      'Needs a dataset name.'));
+
   const el = h('form', { class: 'card sched', novalidate: true, id: 'schedule-form' },
     formError,
     h('fieldset', {}, h('legend', {}, 'Schedule'),
       field('id', 'Id', f.id, stored ? 'ids cannot change' : 'letters, digits, - and _; e.g. customers-hourly'),
       enabledField),
     h('fieldset', {}, h('legend', {}, 'Source'),
-      h('div', { class: 'row' }, field('kind.type', 'Kind', f.type),
-        field('kind.table', 'Table', f.table, 'table or schema.table')),
+      field('kind.type', 'Kind', f.type),
       field('kind.dsn', 'Connection string (DSN)', f.dsn,
         stored ? 'shown with the password hidden (***); leave it to keep the stored password'
           : 'without the password: type it below'),
       field('password', 'Password', f.password,
-        stored ? 'leave empty to keep the stored password' : 'sent once, stored encrypted, never shown again')),
+        stored ? 'leave empty to keep the stored password' : 'sent once, stored encrypted, never shown again'),
+      h('div', { class: 'field' }, h('span', { class: 'label', id: 'l-source-mode' }, 'What to copy'),
+        h('div', { class: 'radios', role: 'radiogroup', 'aria-labelledby': 'l-source-mode' },
+          h('label', {}, f.srcTable, ' A table'), h('label', {}, f.srcQuery, ' A query'))),
+      tableBox, queryBox,
+      field('kind.parallel', 'Parallel connections', f.parallel,
+        'connections reading one PostgreSQL or MySQL/MariaDB table in one snapshot; ' +
+        'auto: by the table\'s size; a query is read on one')),
     h('fieldset', {}, h('legend', {}, 'Destination'),
       h('div', { class: 'row' }, field('kind.dataset_name', 'Dataset name', f.dataset),
         field('kind.mode', 'Mode', f.mode, 'overwrite: each run replaces; append; incremental: rows past the cursor')),
-      field('kind.cursor_column', 'Cursor column (incremental)', f.cursor)),
+      field('kind.cursor_column', 'Cursor column (incremental)', f.cursor),
+      field('kind.schema_policy', 'Schema policy', f.policy, null,
+        h('div', {}, f.policy, policyHelp)),
+      replaceField),
     h('fieldset', {}, h('legend', {}, 'Trigger'),
       h('div', { class: 'radios', role: 'radiogroup', 'aria-label': 'Trigger type' },
         h('label', {}, trigInterval, ' Interval'), h('label', {}, trigCron, ' Cron')),
@@ -650,6 +788,30 @@ export async function form(main, params, ctx) {
     h('div', { class: 'form-actions' },
       h('button', { type: 'submit', class: 'primary' }, stored ? 'Save changes' : 'Create schedule'),
       h('a', { class: 'button', href: stored ? `#/schedules/${enc(stored.id)}` : '#/schedules' }, 'Cancel')));
+
+  const syncSource = () => {
+    const q = f.srcQuery.checked;
+    tableBox.hidden = q;
+    queryBox.hidden = !q;
+    f.dataset.placeholder = q ? 'required with a query' : 'same as the table';
+  };
+  const syncPolicy = () => {
+    for (const li of policyHelp.children) li.classList.toggle('on', li.dataset.policy === f.policy.value);
+  };
+  // an edit that names another source: say what the dataset will do
+  const syncReplace = () => {
+    const v = { source: f.srcQuery.checked ? 'query' : 'table', type: f.type.value, dsn: f.dsn.value,
+      table: f.table.value, query: f.query.value };
+    const changed = sourceChanged(stored, v);
+    replaceNote.hidden = !changed;
+    replaceField.classList.toggle('attention', changed && !f.replace.checked);
+    if (changed) {
+      const ds = f.dataset.value.trim() || (stored.kind.dataset_name || stored.kind.table);
+      replaceNote.textContent = f.replace.checked
+        ? `The source changed: the next run of ${ds} replaces its source (the version history keeps the old one).`
+        : `The source changed: the next run into ${ds} is refused unless "Replace source" is checked.`;
+    }
+  };
 
   const syncTrigger = () => {
     const cron = trigCron.checked;
@@ -701,6 +863,13 @@ export async function form(main, params, ctx) {
       err.textContent = '';
     }
   });
+  f.srcTable.addEventListener('change', () => { syncSource(); syncReplace(); });
+  f.srcQuery.addEventListener('change', () => { syncSource(); syncReplace(); });
+  f.policy.addEventListener('change', syncPolicy);
+  for (const x of [f.type, f.dsn, f.table, f.query, f.dataset, f.replace]) {
+    x.addEventListener('input', syncReplace);
+    x.addEventListener('change', syncReplace);
+  }
   trigInterval.addEventListener('change', syncTrigger);
   trigCron.addEventListener('change', syncTrigger);
   f.cron.addEventListener('input', schedulePreview);
@@ -718,6 +887,17 @@ export async function form(main, params, ctx) {
       enabled: f.enabled.checked,
     };
     const built = scheduleFromForm(values, stored);
+    if (!built.error && f.srcQuery.checked && !f.query.value.trim()) {
+      built.field = 'kind.query';
+      built.error = 'type the query (one read-only SELECT), or choose "A table"';
+    }
+    if (!built.error) {
+      built.body.kind = kindWithSource(built.body.kind, {
+        source: f.srcQuery.checked ? 'query' : 'table', table: f.table.value, query: f.query.value,
+        columns: f.columns.value, where: f.where.value, schema_policy: f.policy.value,
+        parallel: f.parallel.value, replace_source: f.replace.checked,
+      });
+    }
     if (built.error) {
       const inp = setFieldError(el, built.field, built.error);
       if (inp) inp.focus();
@@ -731,7 +911,9 @@ export async function form(main, params, ctx) {
         : await api('POST', '/api/schedules', built.body);
       location.hash = `#/schedules/${enc((saved && saved.id) || built.body.id)}`;
     } catch (e) {
-      const name = matchField(e.field, FIELDS);
+      let name = matchField(e.field, FIELDS);
+      // the field of the source mode not shown: the one that is
+      if (f.srcQuery.checked && ['kind.table', 'kind.columns', 'kind.where'].includes(name)) name = 'kind.query';
       if (name && name !== 'trigger.type') {
         const inp = setFieldError(el, name, e.body && e.body.error ? e.body.error : e.message);
         formError.replaceChildren(errorBox(`${e.message} — see the highlighted field.`));
@@ -748,8 +930,11 @@ export async function form(main, params, ctx) {
     h('div', { class: 'crumbs' }, h('a', { href: '#/schedules' }, 'Schedules'), ' / ',
       stored ? h('a', { href: `#/schedules/${enc(stored.id)}` }, stored.id) : 'new'),
     pageHead(stored ? `Edit ${stored.id}` : 'New schedule',
-      'Copies one table into a dataset on an interval or a cron trigger.'),
+      'Copies a table (or some of its columns and rows) or a query into a dataset on an interval or a cron trigger.'),
     el);
   syncTrigger();
+  syncSource();
+  syncPolicy();
+  syncReplace();
   (stored ? f.dsn : f.id).focus();
 }

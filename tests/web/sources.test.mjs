@@ -1,0 +1,255 @@
+// sources.test.mjs — what a schedule copies and where a dataset came from,
+// on the dashboard (issue 15), in a real headless Chromium against a real
+// daemon and a real PostgreSQL.
+//
+//   1. The form creates a schedule with a query source (multi-line text):
+//      the stored schedule (GET /api/schedules/ID) has exactly that query,
+//      no table, the dataset name and schema_policy fail; its page shows
+//      the query and the policy.
+//   2. A 400 lands at its field: a query without a dataset name is refused
+//      by the API (kind.dataset_name), shown next to "Dataset name"; an
+//      empty query is caught before sending, next to "Query".
+//   3. Edit round trip of a table schedule: columns "id, v", a where, policy
+//      replace, parallel 4 are stored as kind.columns "id,v", kind.where,
+//      kind.schema_policy, kind.parallel 4; the form opened again shows them;
+//      then parallel auto, policy evolve and no columns are stored so
+//      (columns absent, evolve not written). Changing the table shows the
+//      "source changed" notice; "Replace source" is stored as
+//      kind.replace_source true and shown on the schedule page.
+//   4. The dataset page after real ingests: v1 from table web_src_a (api),
+//      v2 by a schedule's run after ALTER TABLE ADD COLUMN (schema change
+//      "added note Utf8", allowed by evolve), v3 from a query on web_src_b
+//      with replace_source (source change, "dropped note"): the Source
+//      section shows the current query, who made it, never the password;
+//      the history marks v3's row as a source change and v2's and v3's
+//      schema changes as added / dropped chips.
+// Screenshots go to LH_SCREENSHOT_DIR.
+import path from 'node:path';
+import fs from 'node:fs';
+import assert from 'node:assert/strict';
+import {
+  env, readEnvFile, psql, serve, stopDaemon, launch, newPage, shot, until, getJSON,
+} from './harness.mjs';
+
+const LAKEHOUSE = env('LH_LAKEHOUSE');
+const WORK = env('LH_WORK_DIR');
+const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
+const pg = readEnvFile(env('LH_PG_ENV'));
+const log = (...a) => console.log('web_sources:', ...a);
+
+fs.rmSync(WORK, { recursive: true, force: true });
+fs.mkdirSync(WORK, { recursive: true });
+fs.mkdirSync(SHOTS, { recursive: true });
+
+psql(pg.PG_SUPER_DSN, `DROP TABLE IF EXISTS web_src_a, web_src_b;
+CREATE TABLE web_src_a (id integer PRIMARY KEY, v integer NOT NULL);
+INSERT INTO web_src_a SELECT g, g FROM generate_series(1, 6) g;
+CREATE TABLE web_src_b (id integer PRIMARY KEY, v integer NOT NULL, region text NOT NULL);
+INSERT INTO web_src_b SELECT g, 10 * g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, 9) g;
+GRANT SELECT ON web_src_a, web_src_b TO PUBLIC;`);
+
+const DATA = path.join(WORK, 'data');
+const daemon = await serve(LAKEHOUSE, DATA, {
+  ...process.env, HOME: WORK, XDG_CONFIG_HOME: path.join(WORK, 'config'),
+  LAKEHOUSE_SECRET_KEY: 'c4'.repeat(32),
+}, [], 'web_sources');
+const API = daemon.url;
+log(`daemon at ${API}`);
+const post = (p, body) => getJSON(`${API}${p}`, {
+  method: 'POST', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
+  body: JSON.stringify(body),
+});
+const getSched = async (id) => (await getJSON(`${API}/api/schedules/${id}`)).body;
+const dsnNoPw = pg.PG_USER_DSN.replace(/:[^:@/]*@/, '@');
+const QUERY = `SELECT id, v * 2 AS doubled, region
+FROM web_src_b
+WHERE region = 'eu'   -- a comment, and a long line that has to wrap on the schedule page without widening it, however long the operator made it`;
+
+const browser = await launch();
+const { page, errors } = await newPage(browser);
+try {
+  /* ------------------------------------------------ 1. a query schedule through the form */
+  await page.goto(`${API}/#/schedules/new`);
+  await page.getByLabel('Id', { exact: true }).fill('web-q');
+  await page.getByLabel('Connection string (DSN)').fill(dsnNoPw);
+  await page.getByLabel('Password').fill(pg.PG_PASSWORD);
+  await page.locator('#f-enabled').uncheck();
+  assert.equal(await page.locator('#f-query').isVisible(), false, 'the query box is hidden for a table');
+  await page.getByLabel('A query').check();
+  assert.equal(await page.locator('#f-table').isVisible(), false, 'the table box is hidden for a query');
+  assert.equal(await page.locator('#f-where').isVisible(), false, 'no where for a query');
+
+  // 2a. an empty query is caught before anything is sent
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  await page.locator('#err-kind-query').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#err-kind-query').textContent(), /type the query/);
+  assert.equal((await getJSON(`${API}/api/schedules/web-q`)).status, 404);
+
+  await page.getByLabel('Query', { exact: true }).fill(QUERY);
+  await page.getByLabel('Schema policy').selectOption('fail');
+  assert.match(await page.locator('#policy-help li.on').textContent(), /^fail: any change/);
+  await page.locator('#l-source-mode').scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.querySelector('#f-dsn').scrollIntoView());
+  await shot(page, SHOTS, 'schedule-form-query', log);
+
+  // 2b. the API's 400 (a query needs a dataset name) next to its field
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  const dsErr = page.locator('#err-kind-dataset_name');
+  await dsErr.waitFor({ state: 'visible' });
+  assert.match(await dsErr.textContent(), /required with a query/);
+  assert.equal(await page.locator('#f-dataset').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator('.field-error[id^="err-"]:visible').count(), 1, 'one field error');
+  await shot(page, SHOTS, 'schedule-form-query-error', log);
+
+  await page.getByLabel('Dataset name').fill('web_q');
+  await page.getByRole('button', { name: 'Create schedule' }).click();
+  await page.waitForURL(/#\/schedules\/web-q$/);
+  let s = await getSched('web-q');
+  assert.equal(s.kind.query, QUERY, 'the stored query is the typed text');
+  assert.ok(!s.kind.table, `no table (${s.kind.table})`);
+  assert.equal(s.kind.dataset_name, 'web_q');
+  assert.equal(s.kind.schema_policy, 'fail');
+  assert.equal(s.kind.parallel, undefined, 'parallel 1 is not written');
+  assert.ok(!s.kind.replace_source);
+  assert.ok(!s.kind.dsn.includes(pg.PG_PASSWORD), 'no password in the DSN');
+  await page.locator('#sched-query').waitFor();
+  await page.getByText('No runs yet.').waitFor();
+  assert.equal(await page.locator('#sched-query').textContent(), QUERY);
+  assert.match(await page.locator('#sched-policy').textContent(), /^fail/);
+  // the long query line wraps inside the page
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the page does not scroll sideways (${overflow}px)`);
+  await shot(page, SHOTS, 'schedule-query', log);
+
+  // editing the query schedule: the form opens in query mode with the text
+  await page.goto(`${API}/#/schedules/web-q/edit`);
+  await page.locator('#f-query').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#f-query').inputValue(), QUERY);
+  assert.equal(await page.locator('#f-policy').inputValue(), 'fail');
+
+  /* ------------------------------------------------ 3. edit round trip of a table schedule */
+  let r = await post('/api/schedules', { id: 'web-t', enabled: false,
+    kind: { type: 'postgres', dsn: pg.PG_USER_DSN, table: 'web_src_a', dataset_name: 'web_t' },
+    trigger: { type: 'interval', secs: 3600 } });
+  assert.equal(r.status, 201, r.text);
+  await page.goto(`${API}/#/schedules/web-t/edit`);
+  await page.locator('#f-columns').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#f-policy').inputValue(), 'evolve', 'evolve by default');
+  assert.equal(await page.locator('#f-parallel').inputValue(), '1', 'one connection by default');
+  assert.equal(await page.locator('#source-changed').isVisible(), false, 'no source change yet');
+  await page.getByLabel('Columns').fill(' id, v ');
+  await page.getByLabel('Where').fill("v > 2 AND v <> 5");
+  await page.getByLabel('Schema policy').selectOption('replace');
+  await page.getByLabel('Parallel connections').selectOption('4');
+  await page.evaluate(() => document.querySelector('#f-password').scrollIntoView());
+  await shot(page, SHOTS, 'schedule-form-table', log);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.waitForURL(/#\/schedules\/web-t$/);
+  s = await getSched('web-t');
+  assert.equal(s.kind.table, 'web_src_a');
+  assert.equal(s.kind.columns, 'id,v');
+  assert.equal(s.kind.where, 'v > 2 AND v <> 5');
+  assert.equal(s.kind.schema_policy, 'replace');
+  assert.equal(s.kind.parallel, 4);
+  assert.ok(!s.kind.query);
+  await page.locator('#sched-parallel').getByText('4 connections').waitFor();
+  assert.equal(await page.locator('#sched-columns').textContent(), 'id, v');
+  assert.equal(await page.locator('#sched-where').textContent(), 'v > 2 AND v <> 5');
+  await shot(page, SHOTS, 'schedule-table-settings', log);
+
+  await page.goto(`${API}/#/schedules/web-t/edit`);
+  await page.locator('#f-columns').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#f-columns').inputValue(), 'id,v');
+  assert.equal(await page.locator('#f-where').inputValue(), 'v > 2 AND v <> 5');
+  assert.equal(await page.locator('#f-policy').inputValue(), 'replace');
+  assert.equal(await page.locator('#f-parallel').inputValue(), '4');
+  await page.getByLabel('Columns').fill('');
+  await page.getByLabel('Schema policy').selectOption('evolve');
+  await page.getByLabel('Parallel connections').selectOption('auto');
+  // another table: the source changes, the form says what that means
+  await page.getByLabel('Table', { exact: true }).fill('web_src_b');
+  await page.locator('#source-changed').waitFor({ state: 'visible' });
+  assert.match(await page.locator('#source-changed').textContent(), /refused unless "Replace source"/);
+  await page.getByLabel('Replace source').check();
+  assert.match(await page.locator('#source-changed').textContent(), /replaces its source/);
+  await page.locator('#f-replace').scrollIntoViewIfNeeded();
+  await shot(page, SHOTS, 'schedule-form-replace-source', log);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.waitForURL(/#\/schedules\/web-t$/);
+  s = await getSched('web-t');
+  assert.equal(s.kind.table, 'web_src_b');
+  assert.equal(s.kind.columns, undefined, 'columns cleared');
+  assert.equal(s.kind.where, 'v > 2 AND v <> 5');
+  assert.equal(s.kind.schema_policy, undefined, 'evolve is not written');
+  assert.equal(s.kind.parallel, 'auto');
+  assert.equal(s.kind.replace_source, true);
+  await page.locator('#sched-replace').getByText('allowed').waitFor();
+  assert.match(await page.locator('#sched-parallel').textContent(), /^auto/);
+
+  /* ------------------------------------------------ 4. source and schema by version */
+  const kindA = { type: 'postgres', dsn: pg.PG_USER_DSN, table: 'web_src_a', dataset_name: 'web_lin' };
+  r = await post('/api/ingest?wait=true', kindA);
+  assert.equal(r.status, 200, r.text);
+  psql(pg.PG_SUPER_DSN, "ALTER TABLE web_src_a ADD COLUMN note text; UPDATE web_src_a SET note = 'n' || id;");
+  r = await post('/api/schedules', { id: 'web-lin-hourly', enabled: false, kind: kindA,
+    trigger: { type: 'interval', secs: 3600 } });
+  assert.equal(r.status, 201, r.text);
+  r = await post('/api/schedules/web-lin-hourly/run', {});
+  assert.ok(r.status === 200 || r.status === 202, r.text);
+  await until('v2 by the schedule', async () => (await getJSON(`${API}/api/datasets/web_lin`)).body.current_version === 2);
+  const LONGQ = "SELECT id, v, region FROM web_src_b WHERE region IN ('eu', 'us') AND v BETWEEN 0 AND 1000000 " +
+    "AND id NOT IN (SELECT id FROM web_src_a WHERE v > 1000) ORDER BY id";
+  r = await post('/api/ingest?wait=true', { type: 'postgres', dsn: pg.PG_USER_DSN, query: LONGQ,
+    dataset_name: 'web_lin', replace_source: true });
+  assert.equal(r.status, 200, r.text);
+  const d = (await getJSON(`${API}/api/datasets/web_lin`)).body;
+  assert.equal(d.current_version, 3);
+  const byV = Object.fromEntries(d.versions.map((v) => [v.version, v]));
+  assert.match(byV[2].schema_change || '', /added note/, 'the record has v2\'s change');
+  assert.match(byV[3].schema_change || '', /dropped note/, 'the record has v3\'s change');
+
+  await page.goto(`${API}/#/datasets/web_lin`);
+  const cur = page.locator('#source-current');
+  await cur.waitFor();
+  assert.equal(await cur.locator('[data-k=query]').textContent(), LONGQ);
+  assert.match(await cur.locator('[data-k=server]').textContent(), /^127\.0\.0\.1:\d+ \/ lhtest$/);
+  assert.match(await cur.locator('[data-k=made_by]').textContent(), /one-shot ingest/);
+  assert.equal(await cur.locator('[data-k=mode]').textContent(), 'overwrite');
+  const hist = page.locator('#source-history');
+  const row = (v) => hist.locator(`tr[data-version="${v}"]`);
+  assert.equal(await hist.locator('tr.source-changed').count(), 1, 'one source change');
+  assert.match(await row(3).getAttribute('class'), /source-changed/);
+  assert.match(await row(3).textContent(), /source changed/);
+  assert.match(await row(3).locator('td.schema').textContent(), /dropped/);
+  assert.match(await row(3).locator('td.schema').textContent(), /with the new source/);
+  assert.match(await row(2).getAttribute('class'), /schema-changed/);
+  assert.equal(await row(2).locator('li.chg.added').textContent(), 'added + note Utf8');
+  assert.match(await row(2).locator('td.schema').textContent(), /allowed by evolve or replace/);
+  assert.match(await row(2).textContent(), /schedule web-lin-hourly/);
+  assert.match(await row(2).locator('td.src').textContent(), /public\.web_src_a/);
+  assert.match(await row(1).locator('td.schema').textContent(), /first version/);
+  assert.equal(await row(1).getAttribute('class'), null, 'v1: nothing to mark');
+  const pageText = await page.locator('main').textContent();
+  assert.ok(!pageText.includes(pg.PG_PASSWORD), 'no password on the page');
+  assert.equal(await row(3).locator('pre.sql-text').textContent(), LONGQ, 'the whole query, wrapped');
+  assert.match(await row(3).locator('.was-text').textContent(), /^was public\.web_src_a on postgres 127\.0\.0\.1:\d+ \/ lhtest$/);
+  const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow2 <= 0, `the dataset page does not scroll sideways (${overflow2}px)`);
+  await shot(page, SHOTS, 'dataset-source', log);
+  await page.locator('#h-source').scrollIntoViewIfNeeded();
+  await hist.scrollIntoViewIfNeeded();
+  await shot(page, SHOTS, 'dataset-source-history', log);
+  assert.deepEqual(errors, [], 'no uncaught errors in the page');
+} catch (e) {
+  await page.screenshot({ path: path.join(WORK, 'failure.png') }).catch(() => {});
+  console.error(`web_sources: FAILED (screenshot ${path.join(WORK, 'failure.png')})`);
+  console.error(e);
+  console.error(daemon.stderr());
+  await browser.close();
+  await stopDaemon(daemon);
+  process.exit(1);
+}
+await browser.close();
+await stopDaemon(daemon);
+log('all steps passed');
+process.exit(0);
