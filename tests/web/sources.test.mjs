@@ -22,7 +22,8 @@
 //      with replace_source (source change, "dropped note"): the Source
 //      section shows the current query, who made it, never the password;
 //      the history marks v3's row as a source change and v2's and v3's
-//      schema changes as added / dropped chips.
+//      schema changes as added / dropped chips. An incremental load of
+//      some columns and rows shows them, its cursor column and watermark.
 // Screenshots go to LH_SCREENSHOT_DIR.
 import path from 'node:path';
 import fs from 'node:fs';
@@ -239,6 +240,20 @@ try {
   await page.locator('#h-source').scrollIntoViewIfNeeded();
   await hist.scrollIntoViewIfNeeded();
   await shot(page, SHOTS, 'dataset-source-history', log);
+
+  // an incremental load shows its cursor column and watermark
+  r = await post('/api/ingest?wait=true', { type: 'postgres', dsn: pg.PG_USER_DSN, table: 'web_src_b',
+    dataset_name: 'web_inc', mode: 'incremental', cursor_column: 'id', columns: 'id,v', where: "region = 'eu'" });
+  assert.equal(r.status, 200, r.text);
+  const wm = (await getJSON(`${API}/api/datasets/web_inc`)).body.versions.at(-1).watermark;
+  assert.ok(wm, 'the version has a watermark');
+  await page.goto(`${API}/#/datasets/web_inc`);
+  await page.locator('#source-current').waitFor();
+  assert.equal(await page.locator('#source-current [data-k=watermark]').textContent(), String(wm));
+  assert.equal(await page.locator('#source-current [data-k=mode]').textContent(), 'incremental on id');
+  assert.equal(await page.locator('#source-current [data-k=columns]').textContent(), 'id,v');
+  assert.equal(await page.locator('#source-current [data-k=where]').textContent(), "region = 'eu'");
+  assert.match(await page.locator('#source-history tr[data-version="1"]').textContent(), new RegExp(`≤ ${wm}`));
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 } catch (e) {
   await page.screenshot({ path: path.join(WORK, 'failure.png') }).catch(() => {});
