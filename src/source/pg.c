@@ -64,8 +64,6 @@
  * query, and how often it repeats PQcancel meanwhile. */
 #define STOP_WAIT_NS (2 * 1000000000LL)
 #define STOP_RESEND_NS (250 * 1000000LL)
-/* --parallel auto never picks more connections than this */
-#define PG_AUTO_MAX 4
 /* With a statement timeout: how long past it the client waits for the
  * server's own timeout error before it calls the server unresponsive. */
 #define DEADLINE_GRACE_NS (2 * 1000000000LL)
@@ -918,18 +916,6 @@ static enum lh_status pg_connect(struct lh_source *s, const char *const *keys,
     return LH_OK;
 }
 
-/* The server is on this host (a unix socket or a loopback address), so
- * its cores are this machine's. */
-static int pg_server_cores(PGconn *conn)
-{
-    const char *h = PQhost(conn);
-    if (!h || !(*h == '/' || *h == '@' || !strcmp(h, "localhost") || !strncmp(h, "127.", 4) ||
-                !strcmp(h, "::1")))
-        return 0;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)(n > 64 ? 64 : n) : 0;
-}
-
 /* A leader's decision (docs/ingest.md "Parallel reads"): how many ctid
  * ranges to read, and the snapshot the other parts import. Falls back to
  * one connection, with a log line saying why, for anything but a plain
@@ -981,20 +967,9 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
     int64_t nblocks = bsz > 0 ? bytes / bsz : 0;
     int n = want;
     if (want == LH_SOURCE_PARALLEL_AUTO) {
-        /* one connection per 64 MiB of table, at most one per server core
-         * and PG_AUTO_MAX (each connection's writer costs memory beyond its
-         * share of the budget: docs/ingest.md "Parallel reads") */
-        int cores = pg_server_cores(pg->conn);
-        int64_t by_size = bytes / ((int64_t)64 << 20);
-        n = (int)(by_size < cores ? by_size : cores);
-        if (n > PG_AUTO_MAX)
-            n = PG_AUTO_MAX;
-        if (n < 2) {
-            src_log(s, LH_LOG_INFO, "parallel read (auto): one connection: %s",
-                    cores < 2 ? "the server's cores are not visible or there is only one"
-                              : "the table is smaller than 128 MiB");
+        n = src_auto_parallel(s, bytes, src_local_cores(PQhost(pg->conn)));
+        if (n < 2)
             return LH_OK;
-        }
     }
     if (nblocks < n) {
         src_log(s, LH_LOG_INFO,

@@ -789,6 +789,30 @@ const char *lh_source_server_version(const struct lh_source *s)
     return s->server_version;
 }
 
+int src_local_cores(const char *h)
+{
+    if (!h || !(*h == '/' || *h == '@' || !strcmp(h, "localhost") || !strncmp(h, "127.", 4) ||
+                !strcmp(h, "::1")))
+        return 0;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n > 64 ? 64 : n) : 0;
+}
+
+int src_auto_parallel(struct lh_source *s, int64_t bytes, int cores)
+{
+    /* each connection's writer costs memory beyond its share of the
+     * budget: docs/ingest.md "Parallel reads" */
+    int64_t by_size = bytes / ((int64_t)64 << 20);
+    int n = (int)(by_size < cores ? by_size : cores);
+    if (n > SRC_AUTO_MAX)
+        n = SRC_AUTO_MAX;
+    if (n < 2)
+        src_log(s, LH_LOG_INFO, "parallel read (auto): one connection: %s",
+                cores < 2 ? "the server's cores are not visible or there is only one"
+                          : "the table is smaller than 128 MiB");
+    return n < 2 ? 1 : n;
+}
+
 bool lh_source_parallel_parse(const char *s, int *out)
 {
     if (!s)

@@ -145,6 +145,17 @@ static inline bool src_batch_overdue(struct lh_source *s)
     return src_batch_overdue_slow(s);
 }
 
+/* --parallel auto never picks more connections than this */
+#define SRC_AUTO_MAX 4
+
+/* The server's cores when host names this machine (a unix socket path,
+ * "localhost" or a loopback address): this machine's count; else 0. */
+int src_local_cores(const char *host);
+/* --parallel auto for a table of `bytes` on a server with `cores` (0: not
+ * visible): one connection per 64 MiB, at most one per core and
+ * SRC_AUTO_MAX; below 2 it logs why the read keeps one connection. */
+int src_auto_parallel(struct lh_source *s, int64_t bytes, int cores);
+
 /* Counts a warning; keeps the first few distinct texts. */
 void src_warn(struct lh_source *s, const char *fmt, ...) LH_PRINTF(2, 3);
 
