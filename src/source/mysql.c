@@ -530,15 +530,11 @@ static void bind_columns(struct my_impl *my, size_t n)
             b->buffer = &mc->v.d;
             break;
         case MK_DATE:
-            b->buffer_type = MYSQL_TYPE_DATE;
-            b->buffer = &mc->v.t;
-            break;
         case MK_DATETIME:
-            b->buffer_type = MYSQL_TYPE_DATETIME;
-            b->buffer = &mc->v.t;
-            break;
         case MK_TIME:
-            b->buffer_type = MYSQL_TYPE_TIME;
+            b->buffer_type = mc->kind == MK_DATE       ? MYSQL_TYPE_DATE
+                             : mc->kind == MK_DATETIME ? MYSQL_TYPE_DATETIME
+                                                       : MYSQL_TYPE_TIME;
             b->buffer = &mc->v.t;
             break;
         case MK_DECIMAL:
@@ -868,16 +864,7 @@ static void kill_async(struct my_impl *my)
     for (int i = 0; i < my->nside; i++)
         if (my->side[i].thread_id)
             k->ids[k->nids++] = my->side[i].thread_id;
-    pthread_attr_t a;
-    pthread_t th;
-    bool ok = !oom && pthread_attr_init(&a) == 0;
-    if (ok) {
-        (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        (void)pthread_attr_setstacksize(&a, 512 * 1024);
-        ok = pthread_create(&th, &a, killer_main, k) == 0;
-        pthread_attr_destroy(&a);
-    }
-    if (!ok) {
+    if (oom || !src_detach(killer_main, k, 512 * 1024)) {
         atomic_store(&k->refs, 1);
         killer_free(k);
         return;
@@ -1147,8 +1134,8 @@ fail:
 static enum lh_status my_session(struct lh_source *s, MYSQL *conn, struct lh_error *err)
 {
     struct my_impl *my = s->impl;
-    enum lh_status st = my_exec_on(s, conn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-                                   "session setup", err);
+    enum lh_status st = my_exec_on(
+        s, conn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "session setup", err);
     if (st || s->opt.statement_timeout_ms <= 0)
         return st;
     char sql[96];
@@ -1281,8 +1268,8 @@ done:
  * others parked in a share for the parts. Falls back to one connection,
  * with a log line saying why, whenever the read cannot be split or the
  * user may not lock; only a failed query or a cancel fails the read. */
-static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url *u,
-                                       const char *db, const char *table, struct lh_error *err)
+static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url *u, const char *db,
+                                       const char *table, struct lh_error *err)
 {
     struct my_impl *my = s->impl;
     int want = s->opt.parallel;
@@ -1303,8 +1290,8 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
         why = "a read with order_by is one ordered stream";
     else if (s->opt.cursor_column)
         why = "an incremental read (cursor_column) of MySQL/MariaDB is read on one connection";
-    else if ((st = my_split_key(s, db, table, key, sizeof key, &bytes, &why, whybuf,
-                                sizeof whybuf, err)))
+    else if ((st = my_split_key(s, db, table, key, sizeof key, &bytes, &why, whybuf, sizeof whybuf,
+                                err)))
         goto done;
     if (why)
         goto fallback;
@@ -1389,8 +1376,9 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
     else if (!lh_parse_i64(row[0], &lo) || !lh_parse_i64(row[1], &hi))
         why = "the key's values pass the signed 64-bit range";
     else if ((lh_i128)hi - lo + 1 < n) {
-        snprintf(whybuf, sizeof whybuf, "the key `%s` spans %lld value(s), fewer than %d connections",
-                 key, (long long)((lh_i128)hi - lo + 1), n);
+        snprintf(whybuf, sizeof whybuf,
+                 "the key `%s` spans %lld value(s), fewer than %d connections", key,
+                 (long long)((lh_i128)hi - lo + 1), n);
         why = whybuf;
     }
     mysql_free_result(r);
@@ -1558,8 +1546,9 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             goto done;
         if ((st = my_plan_parallel(s, &u, db, table, err)))
             goto done;
-        if (s->parallel < 2 && (st = my_exec(s, "START TRANSACTION WITH CONSISTENT SNAPSHOT, "
-                                                "READ ONLY",
+        if (s->parallel < 2 && (st = my_exec(s,
+                                             "START TRANSACTION WITH CONSISTENT SNAPSHOT, "
+                                             "READ ONLY",
                                              "START TRANSACTION", err)))
             goto done;
     }
@@ -1638,34 +1627,12 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     meta = NULL;
     mysql_stmt_close(probe);
     probe = NULL;
-    size_t *sel;
-    size_t nsel;
-    if ((st = src_parse_columns(s, &sel, &nsel, err)))
+    struct src_read rd;
+    if ((st = src_read_plan(s, &rd, err)))
         goto done;
-
-    struct src_order *order;
-    size_t norder;
-    if ((st = src_parse_order_by(s, s->opt.order_by, &order, &norder, err)))
-        goto done;
-    long cursor = -1;
-    struct src_order cursor_order;
-    if (s->opt.cursor_column) {
-        cursor = src_find_col(s, s->opt.cursor_column);
-        if (cursor < 0) {
-            st = lh_error_set(err, LH_E_INVAL, "cursor_column: table has no column \"%s\"",
-                              s->opt.cursor_column);
-            goto done;
-        }
-        if (norder == 0) {
-            cursor_order.col = (size_t)cursor;
-            cursor_order.desc = false;
-            order = &cursor_order;
-            norder = 1;
-        }
-    }
     char cast[32] = "";
-    if (cursor >= 0)
-        cursor_cast(&my->mcols[cursor], &s->fields[cursor], cast, sizeof cast);
+    if (rd.cursor >= 0)
+        cursor_cast(&my->mcols[rd.cursor], &s->fields[rd.cursor], cast, sizeof cast);
     bool has_where = false;
     if (s->opt.where) {
         /* the operator's SQL, as documented (docs/ingest.md) */
@@ -1674,10 +1641,10 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&body, "\n)");
         has_where = true;
     }
-    if (cursor >= 0 && s->opt.cursor_after) {
+    if (rd.cursor >= 0 && s->opt.cursor_after) {
         lh_buf_append_str(&body, has_where ? " AND " : " WHERE ");
         has_where = true;
-        put_ident(&body, s->fields[cursor].name);
+        put_ident(&body, s->fields[rd.cursor].name);
         lh_buf_append_str(&body, " > ");
         put_bound(my->conn, &body, s->opt.cursor_after, cast);
     }
@@ -1700,10 +1667,10 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         }
     }
     size_t tail_at = body.len;
-    for (size_t i = 0; i < norder; i++) {
+    for (size_t i = 0; i < rd.norder; i++) {
         lh_buf_append_str(&body, i ? ", " : " ORDER BY ");
-        put_ident(&body, s->fields[order[i].col].name);
-        if (order[i].desc)
+        put_ident(&body, s->fields[rd.order[i].col].name);
+        if (rd.order[i].desc)
             lh_buf_append_str(&body, " DESC");
     }
     if (s->opt.limit > 0)
@@ -1712,11 +1679,11 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         st = lh_error_set(err, LH_E_INVAL, "mysql %s: bad cursor value", s->server);
         goto done;
     }
-    if (cursor >= 0) {
+    if (rd.cursor >= 0) {
         /* the high watermark, in the same snapshot */
         lh_buf_clear(&q);
         lh_buf_append_str(&q, "SELECT CAST(MAX(lh_q.c) AS CHAR) FROM (SELECT ");
-        put_ident(&q, s->fields[cursor].name);
+        put_ident(&q, s->fields[rd.cursor].name);
         lh_buf_append_str(&q, " AS c");
         lh_buf_append(&q, body.data, body.len);
         lh_buf_append_str(&q, ") lh_q");
@@ -1744,7 +1711,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             lh_buf_init(&w, 1u << 20);
             lh_buf_append(&w, body.data, tail_at);
             lh_buf_append_str(&w, has_where ? " AND " : " WHERE ");
-            put_ident(&w, s->fields[cursor].name);
+            put_ident(&w, s->fields[rd.cursor].name);
             lh_buf_append_str(&w, " <= ");
             put_bound(my->conn, &w, s->cursor_high, cast);
             lh_buf_append(&w, body.data + tail_at, body.len - tail_at);
@@ -1752,23 +1719,23 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             body = w;
         }
     }
-    if (sel) {
+    if (rd.sel) {
         /* --columns: only those, in that order (the cursor and order_by
          * above may name others) */
-        struct my_col *mc = calloc(nsel ? nsel : 1, sizeof *mc);
+        struct my_col *mc = calloc(rd.nsel ? rd.nsel : 1, sizeof *mc);
         if (!mc) {
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
-        for (size_t i = 0; i < nsel; i++) {
-            mc[i] = my->mcols[sel[i]];
-            my->mcols[sel[i]].scratch = NULL; /* moved */
+        for (size_t i = 0; i < rd.nsel; i++) {
+            mc[i] = my->mcols[rd.sel[i]];
+            my->mcols[rd.sel[i]].scratch = NULL; /* moved */
         }
         for (size_t i = 0; i < s->ncols; i++)
             free(my->mcols[i].scratch);
         free(my->mcols);
         my->mcols = mc;
-        src_select_fields(s, sel, nsel);
+        src_select_fields(s, rd.sel, rd.nsel);
     }
 
     lh_buf_clear(&q);

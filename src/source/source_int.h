@@ -122,6 +122,10 @@ enum src_wait_result src_wait(struct lh_source *s, int fd, short events, int64_t
  * is cancelled, else LH_OK. */
 enum lh_status src_check_cancel(struct lh_source *s, const char *what, struct lh_error *err);
 
+/* Starts fn(arg) on a detached thread with a stack of stack_bytes; false
+ * when it could not start (the caller still owns arg). */
+bool src_detach(void *(*fn)(void *), void *arg, size_t stack_bytes);
+
 /* Installs the driver under s->mu. */
 void src_set_driver(struct lh_source *s, const struct src_driver *drv, void *impl);
 
@@ -181,6 +185,20 @@ struct src_order {
 /* Parses "a, b DESC, c asc" against s->fields. *out is arena memory. */
 enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct src_order **out,
                                   size_t *n, struct lh_error *err);
+/* What the options ask a driver to read, resolved against s->fields. */
+struct src_read {
+    size_t *sel; /* opt.columns (src_parse_columns); NULL: every column */
+    size_t nsel;
+    /* opt.order_by; without one, an incremental read is in cursor order
+     * (so a LIMIT takes the oldest rows and the watermark is the last row
+     * returned) */
+    struct src_order *order;
+    size_t norder;
+    long cursor; /* opt.cursor_column's index; -1: none */
+};
+/* LH_E_INVAL with one line for a column, order_by or cursor_column the
+ * table does not have. Arena memory. */
+enum lh_status src_read_plan(struct lh_source *s, struct src_read *r, struct lh_error *err);
 /* Index of a column by exact name, or -1. */
 long src_find_col(const struct lh_source *s, const char *name);
 

@@ -464,9 +464,8 @@ static void test_nolock(void **state)
     (void)state;
     struct lh_ingest_options o = {
         .dsn = NOLOCK_DSN, .table = "t_mpar", .dataset = "mpar_nolock", .parallel = 4};
-    expect_fallback(&o,
-                    "parallel read: falling back to one connection: the user may not LOCK TABLES",
-                    NROWS);
+    expect_fallback(
+        &o, "parallel read: falling back to one connection: the user may not LOCK TABLES", NROWS);
     struct outcome out;
     run_job(&o, &out, -1);
     assert_non_null(strstr(out.log.text, "GRANT LOCK TABLES ON"));
@@ -528,10 +527,8 @@ static void test_cancel(void **state)
 {
     (void)state;
     /* a slow read: each row costs the server a moment */
-    struct lh_ingest_options o = {.table = "t_mpar",
-                                  .where = "SLEEP(0.0002) = 0",
-                                  .dataset = "mpar_cancel",
-                                  .parallel = 4};
+    struct lh_ingest_options o = {
+        .table = "t_mpar", .where = "SLEEP(0.0002) = 0", .dataset = "mpar_cancel", .parallel = 4};
     struct outcome out;
     run_job(&o, &out, 1500);
     if (out.status != LH_E_CANCELLED)
@@ -565,8 +562,7 @@ static void test_cancel(void **state)
         fail_msg("status %d: %s\n%s", out.status, out.err.msg, out.log.text);
     assert_non_null(strstr(out.log.text, "statement: LOCK TABLES"));
     assert_null(strstr(out.log.text, "falling back"));
-    print_message("cancel during LOCK TABLES to the end of the run: %.2f s\n",
-                  out.cancel_to_end_s);
+    print_message("cancel during LOCK TABLES to the end of the run: %.2f s\n", out.cancel_to_end_s);
     my_exec(w, "ROLLBACK");
     mysql_close(w);
 }
@@ -574,8 +570,8 @@ static void test_cancel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_equal),     cmocka_unit_test(test_snapshot),
-        cmocka_unit_test(test_nolock),    cmocka_unit_test(test_fallbacks),
+        cmocka_unit_test(test_equal),  cmocka_unit_test(test_snapshot),
+        cmocka_unit_test(test_nolock), cmocka_unit_test(test_fallbacks),
         cmocka_unit_test(test_cancel),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
