@@ -677,16 +677,7 @@ static enum lh_status decode_row(struct lh_source *s, struct lh_error *err)
                 src_col_null(c);
                 break;
             }
-            void *slot = src_col_slot(c);
-            if (mc->prec <= 9) {
-                int32_t x = (int32_t)v;
-                memcpy(slot, &x, 4);
-            } else if (mc->prec <= 18) {
-                int64_t x = (int64_t)v;
-                memcpy(slot, &x, 8);
-            } else {
-                memcpy(slot, &v, 16);
-            }
+            src_col_decimal(c, mc->prec, v);
             src_col_commit(c);
             break;
         }

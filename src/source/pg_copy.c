@@ -210,23 +210,27 @@ static enum lh_status numeric_to_text(struct lh_source *s, size_t col, struct sr
     return LH_OK;
 }
 
+/* Appends ".ffffff" for frac microseconds (0 < frac < 1e6), trailing
+ * zeros trimmed, at o + j; returns the new length. */
+static size_t put_frac(char *o, size_t j, int64_t frac)
+{
+    char f[8];
+    snprintf(f, sizeof f, "%06d", (int)frac);
+    int n = 6;
+    while (n > 0 && f[n - 1] == '0')
+        n--;
+    o[j++] = '.';
+    memcpy(o + j, f, (size_t)n);
+    return j + (size_t)n;
+}
+
 /* Appends "HH:MM:SS[.ffffff]" (trailing fraction zeros trimmed). */
 static size_t fmt_clock(char *o, int64_t us)
 {
     int64_t sec = us / 1000000, frac = us % 1000000;
     size_t j = (size_t)snprintf(o, 32, "%02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60),
                                 (int)(sec % 60));
-    if (frac) {
-        char f[8];
-        snprintf(f, sizeof f, "%06d", (int)frac);
-        int n = 6;
-        while (n > 0 && f[n - 1] == '0')
-            n--;
-        o[j++] = '.';
-        memcpy(o + j, f, (size_t)n);
-        j += (size_t)n;
-    }
-    return j;
+    return frac ? put_frac(o, j, frac) : j;
 }
 
 /* timetz -> "HH:MM:SS[.ffffff]+HH[:MM[:SS]]"; 12 bytes (dec_scalar checked). */
@@ -292,16 +296,8 @@ static enum lh_status interval_to_text(struct lh_source *s, size_t col, struct s
                     o[j++] = '-';
                 j += (size_t)snprintf(o + j, sizeof o - j, "%lld",
                                       (long long)(sec < 0 ? -sec : sec));
-                if (fsec) {
-                    char f[8];
-                    snprintf(f, sizeof f, "%06d", (int)(fsec < 0 ? -fsec : fsec));
-                    int n = 6;
-                    while (n > 0 && f[n - 1] == '0')
-                        n--;
-                    o[j++] = '.';
-                    memcpy(o + j, f, (size_t)n);
-                    j += (size_t)n;
-                }
+                if (fsec)
+                    j = put_frac(o, j, fsec < 0 ? -fsec : fsec);
                 o[j++] = 'S';
             }
         }
@@ -366,16 +362,7 @@ static enum lh_status dec_scalar(struct lh_source *s, size_t col, const struct p
             src_col_null(c);
             return LH_OK;
         }
-        void *slot = src_col_slot(c);
-        if (pc->prec <= 9) {
-            int32_t v32 = (int32_t)v;
-            memcpy(slot, &v32, 4);
-        } else if (pc->prec <= 18) {
-            int64_t v64 = (int64_t)v;
-            memcpy(slot, &v64, 8);
-        } else {
-            memcpy(slot, &v, 16);
-        }
+        src_col_decimal(c, pc->prec, v);
         break;
     }
     case PK_NUMERIC_TEXT:

@@ -308,6 +308,21 @@ static inline void src_col_commit(struct src_col *c)
 {
     c->n++;
 }
+/* Writes an unscaled decimal into the next slot in the width its
+ * precision takes (4, 8 or 16 bytes); src_col_commit follows. */
+static inline void src_col_decimal(struct src_col *c, unsigned precision, lh_i128 v)
+{
+    void *slot = src_col_slot(c);
+    if (precision <= 9) {
+        int32_t x = (int32_t)v;
+        memcpy(slot, &x, 4);
+    } else if (precision <= 18) {
+        int64_t x = (int64_t)v;
+        memcpy(slot, &x, 8);
+    } else {
+        memcpy(slot, &v, 16);
+    }
+}
 
 static inline bool src_col_bytes(struct src_col *c, const void *p, size_t len)
 {
