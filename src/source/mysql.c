@@ -1500,6 +1500,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             goto done;
     } else {
         MYSQL *conn;
+        src_log(s, LH_LOG_INFO, "connecting to mysql %s", s->server);
         if ((st = my_open(s, my, &u, &conn, err)))
             goto done;
         /* publish the id, then look at the flag: a cancel either sees the
