@@ -73,7 +73,7 @@ static const char *usage =
     "  --statement-timeout MS  the server's statement timeout; a server that has\n"
     "                       not answered MS + 2 s after a statement started is\n"
     "                       given up on (\"timed out\")\n"
-    "  --parallel N|auto    read a PostgreSQL table on N connections (1-16) in\n"
+    "  --parallel N|auto    read a table on N connections (1-16) in\n"
     "                       one snapshot; auto: from its size and the server's\n"
     "                       cores; the run log says when it falls back to one\n"
     "  --keep-versions N    keep the last N versions of the dataset; older ones\n"

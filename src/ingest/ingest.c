@@ -1334,9 +1334,8 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         .log_ctx = j,
     };
     /* a parallel leader's batch is its share (auto: of at most 4, the
-     * most auto picks; MySQL reads on one connection) */
-    if (o->kind == LH_SOURCE_POSTGRES &&
-        (o->parallel > 1 || o->parallel == LH_SOURCE_PARALLEL_AUTO))
+     * most auto picks) */
+    if (o->parallel > 1 || o->parallel == LH_SOURCE_PARALLEL_AUTO)
         so.batch_bytes = INGEST_BATCH_BYTES / (size_t)(o->parallel > 1 ? o->parallel : 4);
     if (o->mode == LH_INGEST_INCREMENTAL) {
         so.cursor_column = o->cursor_column;

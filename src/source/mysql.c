@@ -12,6 +12,16 @@
  * cannot end the read-only transaction. No server-side cursor and no
  * store_result: rows arrive unbuffered over the binary protocol.
  *
+ * A parallel read (docs/ingest.md "Parallel reads"): the leader, before
+ * its own transaction, picks the split key (my_split_key), opens the
+ * other readers and a locker, and starts every reader's consistent
+ * snapshot while the locker holds LOCK TABLES t READ (my_plan_parallel),
+ * so all see the same committed table; then it parks the others in a
+ * share (a process-wide list under a token, its lh_source_snapshot) from
+ * which each part source takes its connection (my_adopt). Each reader
+ * adds its range of the key to the WHERE. Until they are parked the side
+ * connections are the leader's: its cancel kills and shuts down them too.
+ *
  * fill: mysql_stmt_fetch into bind buffers bound once per column (8-byte
  * integer slots, MYSQL_TIME, a 4 KiB scratch for variable-length values
  * whose longer values are fetched straight into the column heap with
@@ -55,6 +65,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <strings.h>
 #include <time.h>
 
 #define MY_SCRATCH 4096
@@ -97,6 +108,13 @@ struct my_col {
     uint8_t *scratch; /* MK_DECIMAL/BIT/BYTES/GEOMETRY */
 };
 
+/* A connection besides the reader's, with what a cancel needs. */
+struct my_side {
+    MYSQL *conn;
+    unsigned long thread_id;
+    int fd;
+};
+
 struct my_impl {
     MYSQL *conn;
     MYSQL_STMT *stmt;
@@ -108,6 +126,15 @@ struct my_impl {
     struct my_killer *killer; /* the cancel's KILL thread, under s->mu */
     bool mariadb;
     bool executing;
+    /* a parallel read (my_plan_parallel): the leader's other connections
+     * while it opens them, locks and starts their snapshots (under s->mu,
+     * so a cancel kills and shuts down these too); then its share, which
+     * hands them to the parts. A part's key range comes from the share. */
+    struct my_side side[LH_SOURCE_PARALLEL_MAX];
+    int nside; /* under s->mu */
+    struct my_share *share;
+    char *key; /* the split column; NULL: no range */
+    int64_t key_lo, key_hi;
     /* for cancel's second connection */
     char *host, *user, *password, *socket;
     unsigned port;
@@ -182,10 +209,16 @@ static enum lh_status my_fail_raw(struct lh_source *s, unsigned e, const char *t
     return lh_error_set(err, st, "mysql %s: %s: %s (%u)", s->server, what, text, e);
 }
 
+static enum lh_status my_fail_on(struct lh_source *s, MYSQL *conn, const char *what,
+                                 struct lh_error *err)
+{
+    return my_fail_raw(s, mysql_errno(conn), mysql_error(conn), what, err);
+}
+
 static enum lh_status my_fail(struct lh_source *s, const char *what, struct lh_error *err)
 {
     struct my_impl *my = s->impl;
-    return my_fail_raw(s, mysql_errno(my->conn), mysql_error(my->conn), what, err);
+    return my_fail_on(s, my->conn, what, err);
 }
 
 static enum lh_status my_stmt_fail(struct lh_source *s, MYSQL_STMT *stmt, const char *what,
@@ -200,20 +233,29 @@ static enum lh_status my_stmt_fail(struct lh_source *s, MYSQL_STMT *stmt, const 
     return my_fail_raw(s, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), what, err);
 }
 
-static enum lh_status my_exec(struct lh_source *s, const char *sql, const char *what,
-                              struct lh_error *err)
+/* One statement on conn (the reader's or a side connection), its result
+ * dropped. */
+static enum lh_status my_exec_on(struct lh_source *s, MYSQL *conn, const char *sql,
+                                 const char *what, struct lh_error *err)
 {
     struct my_impl *my = s->impl;
     enum lh_status st = src_check_cancel(s, what, err);
     if (st)
         return st;
     my->stmt_start_ns = lh_time_mono_ns();
-    if (mysql_query(my->conn, sql))
-        return my_fail(s, what, err);
-    MYSQL_RES *r = mysql_store_result(my->conn);
+    if (mysql_query(conn, sql))
+        return my_fail_on(s, conn, what, err);
+    MYSQL_RES *r = mysql_store_result(conn);
     if (r)
         mysql_free_result(r);
     return LH_OK;
+}
+
+static enum lh_status my_exec(struct lh_source *s, const char *sql, const char *what,
+                              struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    return my_exec_on(s, my->conn, sql, what, err);
 }
 
 /* ------------------------------------------------------------ quoting */
@@ -488,15 +530,11 @@ static void bind_columns(struct my_impl *my, size_t n)
             b->buffer = &mc->v.d;
             break;
         case MK_DATE:
-            b->buffer_type = MYSQL_TYPE_DATE;
-            b->buffer = &mc->v.t;
-            break;
         case MK_DATETIME:
-            b->buffer_type = MYSQL_TYPE_DATETIME;
-            b->buffer = &mc->v.t;
-            break;
         case MK_TIME:
-            b->buffer_type = MYSQL_TYPE_TIME;
+            b->buffer_type = mc->kind == MK_DATE       ? MYSQL_TYPE_DATE
+                             : mc->kind == MK_DATETIME ? MYSQL_TYPE_DATETIME
+                                                       : MYSQL_TYPE_TIME;
             b->buffer = &mc->v.t;
             break;
         case MK_DECIMAL:
@@ -639,16 +677,7 @@ static enum lh_status decode_row(struct lh_source *s, struct lh_error *err)
                 src_col_null(c);
                 break;
             }
-            void *slot = src_col_slot(c);
-            if (mc->prec <= 9) {
-                int32_t x = (int32_t)v;
-                memcpy(slot, &x, 4);
-            } else if (mc->prec <= 18) {
-                int64_t x = (int64_t)v;
-                memcpy(slot, &x, 8);
-            } else {
-                memcpy(slot, &v, 16);
-            }
+            src_col_decimal(c, mc->prec, v);
             src_col_commit(c);
             break;
         }
@@ -753,7 +782,8 @@ static enum lh_status my_fill(struct lh_source *s, struct lh_error *err)
 struct my_killer {
     char *host, *user, *password, *socket;
     unsigned port;
-    unsigned long thread_id;
+    unsigned long ids[LH_SOURCE_PARALLEL_MAX + 1];
+    int nids;
     atomic_bool done;
     atomic_int refs;
 };
@@ -781,9 +811,11 @@ static void *killer_main(void *arg)
         mysql_optionsv(c, MYSQL_OPT_READ_TIMEOUT, &t);
         mysql_optionsv(c, MYSQL_OPT_WRITE_TIMEOUT, &t);
         if (mysql_real_connect(c, k->host, k->user, k->password, NULL, k->port, k->socket, 0)) {
-            char sql[64];
-            snprintf(sql, sizeof sql, "KILL CONNECTION %lu", k->thread_id);
-            (void)mysql_query(c, sql);
+            for (int i = 0; i < k->nids; i++) {
+                char sql[64];
+                snprintf(sql, sizeof sql, "KILL CONNECTION %lu", k->ids[i]);
+                (void)mysql_query(c, sql);
+            }
         }
         mysql_close(c);
     }
@@ -803,8 +835,9 @@ static char *dup_opt(const char *p, bool *oom)
     return d;
 }
 
-/* Starts the KILL CONNECTION thread; nobody joins it (my_close waits for
- * it a bounded time). */
+/* Starts the KILL CONNECTION thread, for the reader's connection and any
+ * side connection; nobody joins it (my_close waits for it a bounded
+ * time). */
 static void kill_async(struct my_impl *my)
 {
     struct my_killer *k = calloc(1, sizeof *k);
@@ -818,22 +851,55 @@ static void kill_async(struct my_impl *my)
     k->password = dup_opt(my->password, &oom);
     k->socket = dup_opt(my->socket, &oom);
     k->port = my->port;
-    k->thread_id = my->thread_id;
-    pthread_attr_t a;
-    pthread_t th;
-    bool ok = !oom && pthread_attr_init(&a) == 0;
-    if (ok) {
-        (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        (void)pthread_attr_setstacksize(&a, 512 * 1024);
-        ok = pthread_create(&th, &a, killer_main, k) == 0;
-        pthread_attr_destroy(&a);
-    }
-    if (!ok) {
+    k->ids[k->nids++] = my->thread_id;
+    for (int i = 0; i < my->nside; i++)
+        if (my->side[i].thread_id)
+            k->ids[k->nids++] = my->side[i].thread_id;
+    if (oom || !src_detach(killer_main, k, 512 * 1024)) {
         atomic_store(&k->refs, 1);
         killer_free(k);
         return;
     }
     my->killer = k;
+}
+
+/* ------------------------------------------------------------ shares */
+
+/* A parallel read's connections, from the leader to its parts. MySQL
+ * cannot export a snapshot, so the leader starts every connection's
+ * transaction itself (my_plan_parallel) and parks the others here under a
+ * token (its lh_source_snapshot); a part started with that token takes its
+ * connection (my_adopt), already inside the snapshot. The leader owns the
+ * share: my_close unlinks it and closes the connections nobody took. */
+struct my_share {
+    struct my_share *next;
+    char token[48];
+    int n;
+    MYSQL *conns[LH_SOURCE_PARALLEL_MAX]; /* [part]; NULL once taken */
+    char *key;
+    int64_t lo, hi;
+};
+
+static pthread_mutex_t SHARES_MU = PTHREAD_MUTEX_INITIALIZER;
+static struct my_share *SHARES;
+static unsigned long SHARES_SEQ;
+
+static void share_drop(struct my_share *sh)
+{
+    if (!sh)
+        return;
+    pthread_mutex_lock(&SHARES_MU);
+    for (struct my_share **p = &SHARES; *p; p = &(*p)->next)
+        if (*p == sh) {
+            *p = sh->next;
+            break;
+        }
+    pthread_mutex_unlock(&SHARES_MU);
+    for (int i = 0; i < sh->n; i++)
+        if (sh->conns[i])
+            mysql_close(sh->conns[i]);
+    free(sh->key);
+    free(sh);
 }
 
 /* Runs with s->mu held (lh_source_cancel), so impl and the socket cannot go
@@ -847,6 +913,9 @@ static void my_cancel(struct lh_source *s)
     kill_async(my);
     if (my->fd >= 0)
         (void)shutdown(my->fd, SHUT_RDWR);
+    for (int i = 0; i < my->nside; i++)
+        if (my->side[i].fd >= 0)
+            (void)shutdown(my->side[i].fd, SHUT_RDWR);
 }
 
 static void my_close(struct lh_source *s)
@@ -874,6 +943,11 @@ static void my_close(struct lh_source *s)
         mysql_stmt_close(my->stmt);
     if (my->conn)
         mysql_close(my->conn);
+    for (int i = 0; i < my->nside; i++)
+        mysql_close(my->side[i].conn);
+    my->nside = 0;
+    share_drop(my->share);
+    free(my->key);
     if (my->mcols)
         for (size_t i = 0; i < s->ncols; i++)
             free(my->mcols[i].scratch);
@@ -956,12 +1030,12 @@ static void put_bound(MYSQL *conn, struct lh_buf *b, const char *text, const cha
  * (MYSQL_WAIT_TIMEOUT); deadline_ns bounds the whole attempt besides.
  * NULL on failure: the cancel flag, *timed_out, or mysql_errno says why.
  * Later statements use the blocking API on the same connection. */
-static MYSQL *my_connect(struct lh_source *s, struct my_impl *my, const struct src_url *u,
-                         int64_t deadline_ns, bool *timed_out)
+static MYSQL *my_connect(struct lh_source *s, struct my_impl *my, MYSQL *conn,
+                         const struct src_url *u, int64_t deadline_ns, bool *timed_out)
 {
     MYSQL *ret = NULL;
     *timed_out = false;
-    int status = mysql_real_connect_start(&ret, my->conn, my->host, u->user, u->password, u->db,
+    int status = mysql_real_connect_start(&ret, conn, my->host, u->user, u->password, u->db,
                                           u->port, u->socket, 0);
     while (status) {
         short ev = (short)((status & MYSQL_WAIT_READ ? POLLIN : 0) |
@@ -969,12 +1043,12 @@ static MYSQL *my_connect(struct lh_source *s, struct my_impl *my, const struct s
                            (status & MYSQL_WAIT_EXCEPT ? POLLPRI : 0));
         int64_t dl = deadline_ns;
         if (status & MYSQL_WAIT_TIMEOUT) {
-            int64_t t = lh_time_mono_ns() + (int64_t)mysql_get_timeout_value_ms(my->conn) * 1000000;
+            int64_t t = lh_time_mono_ns() + (int64_t)mysql_get_timeout_value_ms(conn) * 1000000;
             if (t < dl)
                 dl = t;
         }
         int happened;
-        switch (src_wait(s, (int)mysql_get_socket(my->conn), ev, dl)) {
+        switch (src_wait(s, (int)mysql_get_socket(conn), ev, dl)) {
         case SRC_READY:
             happened = status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT);
             break;
@@ -989,9 +1063,403 @@ static MYSQL *my_connect(struct lh_source *s, struct my_impl *my, const struct s
             *timed_out = !atomic_load(&s->cancelled);
             return NULL;
         }
-        status = mysql_real_connect_cont(&ret, my->conn, happened);
+        status = mysql_real_connect_cont(&ret, conn, happened);
     }
     return ret;
+}
+
+/* A new connection with the source's settings (utf8mb4, UTC, the client
+ * timeouts), through my_connect; *out is NULL on failure. */
+static enum lh_status my_open(struct lh_source *s, struct my_impl *my, const struct src_url *u,
+                              MYSQL **out, struct lh_error *err)
+{
+    *out = NULL;
+    pthread_once(&LIB_ONCE, lib_init);
+    MYSQL *conn = mysql_init(NULL);
+    if (!conn)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    unsigned timeout = s->opt.connect_timeout_s > 0 ? (unsigned)s->opt.connect_timeout_s : 10;
+    mysql_optionsv(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(conn, MYSQL_OPT_NONBLOCK, 0); /* for my_connect only */
+    mysql_optionsv(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_optionsv(conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+    if (s->opt.statement_timeout_ms > 0) {
+        /* per read or write; Connector/C does not retry a timed-out read */
+        int64_t secs = (s->opt.statement_timeout_ms + 999) / 1000 + DEADLINE_GRACE_S;
+        unsigned io = secs > 86400 ? 86400 : (unsigned)secs;
+        mysql_optionsv(conn, MYSQL_OPT_READ_TIMEOUT, &io);
+        mysql_optionsv(conn, MYSQL_OPT_WRITE_TIMEOUT, &io);
+    }
+    enum lh_status st = LH_OK;
+    bool timed_out = false;
+    if (!my_connect(s, my, conn, u, lh_time_mono_ns() + (int64_t)(timeout + 1) * 1000000000LL,
+                    &timed_out)) {
+        /* cancelled while the connect was under way */
+        if ((st = src_check_cancel(s, "connecting", err)))
+            goto fail;
+        if (timed_out) {
+            st = lh_error_set(err, LH_E_CONNECT, "mysql %s: cannot connect: timeout expired (%u s)",
+                              s->server, timeout);
+            goto fail;
+        }
+        unsigned e = mysql_errno(conn);
+        st = status_from_errno(e);
+        if (st != LH_E_AUTH && st != LH_E_PERM)
+            st = LH_E_CONNECT;
+        st = lh_error_set(err, st, "mysql %s: %s: %s (%u)", s->server,
+                          st == LH_E_AUTH   ? "authentication failed"
+                          : st == LH_E_PERM ? "permission denied"
+                                            : "cannot connect",
+                          mysql_error(conn), e);
+        goto fail;
+    }
+    *out = conn;
+    return LH_OK;
+fail:
+    mysql_close(conn);
+    return st;
+}
+
+/* The session every reading connection runs in: REPEATABLE READ and the
+ * statement timeout. */
+static enum lh_status my_session(struct lh_source *s, MYSQL *conn, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    enum lh_status st = my_exec_on(
+        s, conn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "session setup", err);
+    if (st || s->opt.statement_timeout_ms <= 0)
+        return st;
+    char sql[96];
+    if (my->mariadb)
+        snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %.3f",
+                 (double)s->opt.statement_timeout_ms / 1000.0);
+    else
+        snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %lld",
+                 (long long)s->opt.statement_timeout_ms);
+    return my_exec_on(s, conn, sql, "SET statement timeout", err);
+}
+
+/* Closes the side connections from `from` on (a lock held by one ends
+ * with it). */
+static void sides_close(struct lh_source *s, int from)
+{
+    struct my_impl *my = s->impl;
+    struct my_side gone[LH_SOURCE_PARALLEL_MAX];
+    pthread_mutex_lock(&s->mu);
+    int n = my->nside - from;
+    if (n > 0) {
+        memcpy(gone, my->side + from, (size_t)n * sizeof *gone);
+        my->nside = from;
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < n; i++)
+        mysql_close(gone[i].conn);
+}
+
+/* One row of a query on conn, text protocol: *r to free, *row NULL when
+ * there is none. */
+static enum lh_status my_row(struct lh_source *s, MYSQL *conn, struct lh_buf *q, const char *what,
+                             MYSQL_RES **r, MYSQL_ROW *row, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    *r = NULL;
+    *row = NULL;
+    lh_buf_cstr(q);
+    if (!lh_buf_ok(q))
+        return lh_error_set(err, LH_E_INVAL, "mysql %s: %s: bad table name", s->server, what);
+    enum lh_status st = src_check_cancel(s, what, err);
+    if (st)
+        return st;
+    my->stmt_start_ns = lh_time_mono_ns();
+    if (mysql_query(conn, (const char *)q->data) || !(*r = mysql_store_result(conn)))
+        return my_fail_on(s, conn, what, err);
+    *row = mysql_fetch_row(*r);
+    return LH_OK;
+}
+
+/* Appends "WHERE TABLE_SCHEMA = 'db' AND TABLE_NAME = 't'" (with the
+ * alias prefix) to an information_schema query. */
+static void put_table_filter(MYSQL *conn, struct lh_buf *q, const char *alias, const char *db,
+                             const char *table)
+{
+    lh_buf_printf(q, " WHERE %sTABLE_SCHEMA = ", alias);
+    put_literal(conn, q, db);
+    lh_buf_printf(q, " AND %sTABLE_NAME = ", alias);
+    put_literal(conn, q, table);
+}
+
+/* The reasons a table cannot be split into key ranges, or NULL when it
+ * can: then key is its single-column integer primary key (or unique NOT
+ * NULL integer key) and *bytes its data length. why: a buffer for the
+ * reason. */
+static enum lh_status my_split_key(struct lh_source *s, const char *db, const char *table,
+                                   char *key, size_t key_cap, int64_t *bytes, const char **why,
+                                   char *whybuf, size_t whycap, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    MYSQL_RES *r = NULL;
+    MYSQL_ROW row;
+    struct lh_buf q;
+    lh_buf_init(&q, 1u << 16);
+    *why = NULL;
+    lh_buf_append_str(&q, "SELECT ENGINE, TABLE_TYPE, DATA_LENGTH FROM information_schema.TABLES");
+    put_table_filter(my->conn, &q, "", db, table);
+    enum lh_status st = my_row(s, my->conn, &q, "reading the table's engine", &r, &row, err);
+    if (st)
+        goto done;
+    if (!row) {
+        *why = "the table is not in information_schema.TABLES";
+    } else if (!row[1] || strcmp(row[1], "BASE TABLE") != 0) {
+        *why = "only a base table splits into key ranges (a view does not)";
+    } else if (!row[0] || strcasecmp(row[0], "InnoDB") != 0) {
+        snprintf(whybuf, whycap,
+                 "the table's engine (%s) has no consistent snapshots: only InnoDB tables are "
+                 "read in parallel",
+                 row[0] ? row[0] : "none");
+        *why = whybuf;
+    } else if (!row[2] || !lh_parse_i64(row[2], bytes)) {
+        *bytes = 0;
+    }
+    mysql_free_result(r);
+    r = NULL;
+    if (*why)
+        goto done;
+    /* unique indexes of one NOT NULL integer column, the primary key first */
+    lh_buf_clear(&q);
+    lh_buf_append_str(&q, "SELECT MIN(c.COLUMN_NAME) FROM information_schema.STATISTICS s"
+                          " JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA"
+                          " AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME");
+    put_table_filter(my->conn, &q, "s.", db, table);
+    lh_buf_append_str(&q, " AND s.NON_UNIQUE = 0 GROUP BY s.INDEX_NAME HAVING COUNT(*) = 1"
+                          " AND MIN(c.IS_NULLABLE) = 'NO' AND MIN(c.DATA_TYPE) IN"
+                          " ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
+                          " ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME LIMIT 1");
+    if ((st = my_row(s, my->conn, &q, "reading the table's keys", &r, &row, err)))
+        goto done;
+    if (!row || !row[0])
+        *why = "the table has no single-column integer primary key (or unique NOT NULL integer "
+               "key) to split into ranges";
+    else
+        snprintf(key, key_cap, "%s", row[0]);
+done:
+    if (r)
+        mysql_free_result(r);
+    lh_buf_reset(&q);
+    return st;
+}
+
+/* Seconds LOCK TABLES may wait for the table's open write transactions
+ * before the read falls back to one connection. */
+#define LOCK_WAIT_S 5
+
+/* A leader's decision (docs/ingest.md "Parallel reads"), before its own
+ * transaction: how many key ranges to read; with more than one, every
+ * connection's consistent snapshot started while a side connection holds
+ * LOCK TABLES t READ (so all see the same committed state of t), the
+ * others parked in a share for the parts. Falls back to one connection,
+ * with a log line saying why, whenever the read cannot be split or the
+ * user may not lock; only a failed query or a cancel fails the read. */
+static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url *u, const char *db,
+                                       const char *table, struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    int want = s->opt.parallel;
+    if (want != LH_SOURCE_PARALLEL_AUTO && want < 2)
+        return LH_OK;
+    char whybuf[400], key[256];
+    const char *why = NULL;
+    int64_t bytes = 0;
+    enum lh_status st = LH_OK;
+    MYSQL_RES *r = NULL;
+    struct lh_buf q;
+    lh_buf_init(&q, 1u << 16);
+    if (s->opt.query)
+        why = "a query is read on one connection";
+    else if (s->opt.limit > 0)
+        why = "a read with a limit takes its rows in order";
+    else if (s->opt.order_by)
+        why = "a read with order_by is one ordered stream";
+    else if (s->opt.cursor_column)
+        why = "an incremental read (cursor_column) of MySQL/MariaDB is read on one connection";
+    else if ((st = my_split_key(s, db, table, key, sizeof key, &bytes, &why, whybuf, sizeof whybuf,
+                                err)))
+        goto done;
+    if (why)
+        goto fallback;
+    int n = want;
+    if (want == LH_SOURCE_PARALLEL_AUTO) {
+        int cores = src_local_cores(u->socket ? u->socket : my->host ? my->host : "localhost");
+        n = src_auto_parallel(s, bytes, cores);
+        if (n < 2)
+            goto done;
+    }
+    /* the other readers and the locker, each set up before the lock so
+     * writers wait only for the snapshots to start */
+    for (int i = 0; i < n; i++) {
+        MYSQL *c;
+        if ((st = my_open(s, my, u, &c, err)))
+            goto done;
+        pthread_mutex_lock(&s->mu);
+        my->side[my->nside++] = (struct my_side){c, mysql_thread_id(c), (int)mysql_get_socket(c)};
+        pthread_mutex_unlock(&s->mu);
+        if ((st = src_check_cancel(s, "connecting", err)))
+            goto done;
+        if (i < n - 1 && (st = my_session(s, c, err)))
+            goto done;
+    }
+    MYSQL *lk = my->side[n - 1].conn;
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET SESSION lock_wait_timeout = %d", LOCK_WAIT_S);
+    if ((st = my_exec_on(s, lk, sql, "SET lock_wait_timeout", err)))
+        goto done;
+    lh_buf_append_str(&q, "LOCK TABLES ");
+    put_ident(&q, db);
+    lh_buf_append_u8(&q, '.');
+    put_ident(&q, table);
+    lh_buf_append_str(&q, " READ");
+    lh_buf_cstr(&q);
+    if (!lh_buf_ok(&q)) {
+        st = lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
+        goto done;
+    }
+    src_log_statement(s, (const char *)q.data);
+    if ((st = src_check_cancel(s, "LOCK TABLES", err)))
+        goto done;
+    int64_t lock_ns = lh_time_mono_ns();
+    my->stmt_start_ns = lock_ns;
+    if (mysql_query(lk, (const char *)q.data)) {
+        unsigned e = mysql_errno(lk);
+        enum lh_status ks = status_from_errno(e);
+        if (atomic_load(&s->cancelled) || ks == LH_E_CONNECT || ks == LH_E_TIMEOUT) {
+            st = my_fail_on(s, lk, "LOCK TABLES", err);
+            goto done;
+        }
+        if (ks == LH_E_PERM)
+            snprintf(whybuf, sizeof whybuf,
+                     "the user may not LOCK TABLES on `%s` (GRANT LOCK TABLES ON `%s`.* to the "
+                     "user enables parallel reads): %s (%u)",
+                     db, db, mysql_error(lk), e);
+        else if (e == 1205) /* ER_LOCK_WAIT_TIMEOUT */
+            snprintf(whybuf, sizeof whybuf,
+                     "open write transactions held the table past lock_wait_timeout (%d s)",
+                     LOCK_WAIT_S);
+        else
+            snprintf(whybuf, sizeof whybuf, "LOCK TABLES failed: %s (%u)", mysql_error(lk), e);
+        why = whybuf;
+        goto fallback;
+    }
+    /* under the lock: the key's bounds as every snapshot will see them */
+    lh_buf_clear(&q);
+    lh_buf_append_str(&q, "SELECT CAST(MIN(");
+    put_ident(&q, key);
+    lh_buf_append_str(&q, ") AS CHAR), CAST(MAX(");
+    put_ident(&q, key);
+    lh_buf_append_str(&q, ") AS CHAR) FROM ");
+    put_ident(&q, db);
+    lh_buf_append_u8(&q, '.');
+    put_ident(&q, table);
+    MYSQL_ROW row;
+    if ((st = my_row(s, lk, &q, "reading the key's bounds", &r, &row, err)))
+        goto done;
+    int64_t lo = 0, hi = 0;
+    if (!row || !row[0] || !row[1])
+        why = "the table is empty";
+    else if (!lh_parse_i64(row[0], &lo) || !lh_parse_i64(row[1], &hi))
+        why = "the key's values pass the signed 64-bit range";
+    else if ((lh_i128)hi - lo + 1 < n) {
+        snprintf(whybuf, sizeof whybuf,
+                 "the key `%s` spans %lld value(s), fewer than %d connections", key,
+                 (long long)((lh_i128)hi - lo + 1), n);
+        why = whybuf;
+    }
+    mysql_free_result(r);
+    r = NULL;
+    if (why)
+        goto fallback;
+    static const char start[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+    if ((st = my_exec(s, start, "START TRANSACTION", err)))
+        goto done;
+    for (int i = 0; i < n - 1; i++)
+        if ((st = my_exec_on(s, my->side[i].conn, start, "START TRANSACTION", err)))
+            goto done;
+    if ((st = my_exec_on(s, lk, "UNLOCK TABLES", "UNLOCK TABLES", err)))
+        goto done;
+    double held_ms = (double)(lh_time_mono_ns() - lock_ns) / 1e6;
+    sides_close(s, n - 1);
+    struct my_share *sh = calloc(1, sizeof *sh);
+    if (!sh || !(sh->key = strdup(key)) || !(my->key = strdup(key))) {
+        if (sh)
+            free(sh->key);
+        free(sh);
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    sh->n = n;
+    sh->lo = my->key_lo = lo;
+    sh->hi = my->key_hi = hi;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < n - 1; i++)
+        sh->conns[i + 1] = my->side[i].conn;
+    my->nside = 0;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&SHARES_MU);
+    snprintf(sh->token, sizeof sh->token, "mysql-%lu", ++SHARES_SEQ);
+    sh->next = SHARES;
+    SHARES = sh;
+    pthread_mutex_unlock(&SHARES_MU);
+    my->share = sh;
+    snprintf(s->snapshot, sizeof s->snapshot, "%s", sh->token);
+    s->parallel = n;
+    src_log(s, LH_LOG_INFO,
+            "parallel read: %d connections in one consistent snapshot (started under LOCK "
+            "TABLES READ, held %.1f ms), key `%s` %lld..%lld split into ranges",
+            n, held_ms, key, (long long)lo, (long long)hi);
+    goto done;
+fallback:
+    src_log(s, LH_LOG_INFO, "parallel read: falling back to one connection: %s", why);
+    sides_close(s, 0);
+done:
+    if (r)
+        mysql_free_result(r);
+    lh_buf_reset(&q);
+    return st;
+}
+
+/* A part of a parallel read takes its connection from the leader's share
+ * (already in the snapshot) and its key range. */
+static enum lh_status my_adopt(struct lh_source *s, struct my_impl *my, struct lh_error *err)
+{
+    MYSQL *conn = NULL;
+    char *key = NULL;
+    int part = s->opt.part;
+    pthread_mutex_lock(&SHARES_MU);
+    for (struct my_share *sh = SHARES; sh; sh = sh->next) {
+        if (strcmp(sh->token, s->opt.snapshot) != 0 || sh->n != s->opt.parallel)
+            continue;
+        if ((key = strdup(sh->key)) != NULL) {
+            conn = sh->conns[part];
+            sh->conns[part] = NULL;
+            my->key_lo = sh->lo;
+            my->key_hi = sh->hi;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&SHARES_MU);
+    if (!conn) {
+        free(key);
+        return lh_error_set(err, LH_E_STATE,
+                            "mysql %s: part %d of parallel read %s: its connection is gone "
+                            "(the leader was closed, or the part was started twice)",
+                            s->server, part, s->opt.snapshot);
+    }
+    pthread_mutex_lock(&s->mu);
+    my->conn = conn;
+    my->thread_id = mysql_thread_id(conn);
+    my->fd = (int)mysql_get_socket(conn);
+    pthread_mutex_unlock(&s->mu);
+    my->key = key;
+    s->parallel = s->opt.parallel;
+    return LH_OK;
 }
 
 enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_error *err)
@@ -1025,53 +1493,24 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         snprintf(s->server, sizeof s->server, "%s:%u/%s user=%s", my->host ? my->host : "localhost",
                  u.port ? u.port : 3306, u.db ? u.db : "", u.user ? u.user : "");
 
-    pthread_once(&LIB_ONCE, lib_init);
-    my->conn = mysql_init(NULL);
-    if (!my->conn) {
-        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
-        goto done;
-    }
-    unsigned timeout = s->opt.connect_timeout_s > 0 ? (unsigned)s->opt.connect_timeout_s : 10;
-    mysql_optionsv(my->conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    mysql_options(my->conn, MYSQL_OPT_NONBLOCK, 0); /* for my_connect only */
-    mysql_optionsv(my->conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    mysql_optionsv(my->conn, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
-    if (s->opt.statement_timeout_ms > 0) {
-        /* per read or write; Connector/C does not retry a timed-out read */
-        int64_t secs = (s->opt.statement_timeout_ms + 999) / 1000 + DEADLINE_GRACE_S;
-        unsigned io = secs > 86400 ? 86400 : (unsigned)secs;
-        mysql_optionsv(my->conn, MYSQL_OPT_READ_TIMEOUT, &io);
-        mysql_optionsv(my->conn, MYSQL_OPT_WRITE_TIMEOUT, &io);
-    }
-    src_log(s, LH_LOG_INFO, "connecting to mysql %s", s->server);
-    bool timed_out = false;
-    if (!my_connect(s, my, &u, lh_time_mono_ns() + (int64_t)(timeout + 1) * 1000000000LL,
-                    &timed_out)) {
-        /* cancelled while the connect was under way */
-        if ((st = src_check_cancel(s, "connecting", err)))
+    if (s->opt.snapshot) {
+        /* a part of a parallel read: the leader's connection, already in
+         * the snapshot */
+        if ((st = my_adopt(s, my, err)))
             goto done;
-        if (timed_out) {
-            st = lh_error_set(err, LH_E_CONNECT, "mysql %s: cannot connect: timeout expired (%u s)",
-                              s->server, timeout);
+    } else {
+        MYSQL *conn;
+        src_log(s, LH_LOG_INFO, "connecting to mysql %s", s->server);
+        if ((st = my_open(s, my, &u, &conn, err)))
             goto done;
-        }
-        unsigned e = mysql_errno(my->conn);
-        enum lh_status ks = status_from_errno(e);
-        if (ks != LH_E_AUTH && ks != LH_E_PERM)
-            ks = LH_E_CONNECT;
-        st = lh_error_set(err, ks, "mysql %s: %s: %s (%u)", s->server,
-                          ks == LH_E_AUTH   ? "authentication failed"
-                          : ks == LH_E_PERM ? "permission denied"
-                                            : "cannot connect",
-                          mysql_error(my->conn), e);
-        goto done;
+        /* publish the id, then look at the flag: a cancel either sees the
+         * id (and kills) or set the flag before we look */
+        pthread_mutex_lock(&s->mu);
+        my->conn = conn;
+        my->thread_id = mysql_thread_id(conn);
+        my->fd = (int)mysql_get_socket(conn);
+        pthread_mutex_unlock(&s->mu);
     }
-    /* publish the id, then look at the flag: a cancel either sees the id
-     * (and kills) or set the flag before we look */
-    pthread_mutex_lock(&s->mu);
-    my->thread_id = mysql_thread_id(my->conn);
-    my->fd = (int)mysql_get_socket(my->conn);
-    pthread_mutex_unlock(&s->mu);
     keepalive(my->fd);
     if ((st = src_check_cancel(s, "connecting", err)))
         goto done;
@@ -1082,38 +1521,8 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         src_log(s, LH_LOG_INFO, "connected to mysql %s: %s %s", s->server,
                 my->mariadb ? "MariaDB" : "MySQL", s->server_version);
     }
-    if (s->opt.parallel == LH_SOURCE_PARALLEL_AUTO || s->opt.parallel > 1)
-        src_log(s, LH_LOG_INFO,
-                "parallel read: falling back to one connection: parallel reads of "
-                "MySQL/MariaDB are not implemented yet");
-    if ((st = my_exec(s, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "session setup",
-                      err)))
-        goto done;
-    if (s->opt.statement_timeout_ms > 0) {
-        char sql[96];
-        if (my->mariadb)
-            snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %.3f",
-                     (double)s->opt.statement_timeout_ms / 1000.0);
-        else
-            snprintf(sql, sizeof sql, "SET SESSION max_execution_time = %lld",
-                     (long long)s->opt.statement_timeout_ms);
-        if ((st = my_exec(s, sql, "SET statement timeout", err)))
-            goto done;
-    }
-    if ((st = my_exec(s, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-                      "START TRANSACTION", err)))
-        goto done;
-
-    /* the relation: db.table (the DSN's database by default), or the
-     * query as a derived table; a probe SELECT * of it gives the columns
-     * (and "no such table"/"permission denied" before any row moves) */
     char *db = NULL, *table = NULL;
-    lh_buf_append_str(&body, " FROM ");
-    if (s->opt.query) {
-        lh_buf_append_str(&body, "(");
-        lh_buf_append_str(&body, s->opt.query);
-        lh_buf_append_str(&body, "\n) AS lh_t");
-    } else {
+    if (!s->opt.query) {
         if ((st = src_split_table(s, s->opt.table, &db, &table, err)))
             goto done;
         if (!db)
@@ -1123,6 +1532,28 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
                               "mysql %s: no database: give db.table or a DSN with /db", s->server);
             goto done;
         }
+    }
+    if (!s->opt.snapshot) {
+        if ((st = my_session(s, my->conn, err)))
+            goto done;
+        if ((st = my_plan_parallel(s, &u, db, table, err)))
+            goto done;
+        if (s->parallel < 2 && (st = my_exec(s,
+                                             "START TRANSACTION WITH CONSISTENT SNAPSHOT, "
+                                             "READ ONLY",
+                                             "START TRANSACTION", err)))
+            goto done;
+    }
+
+    /* the relation: db.table (the DSN's database by default), or the
+     * query as a derived table; a probe SELECT * of it gives the columns
+     * (and "no such table"/"permission denied" before any row moves) */
+    lh_buf_append_str(&body, " FROM ");
+    if (s->opt.query) {
+        lh_buf_append_str(&body, "(");
+        lh_buf_append_str(&body, s->opt.query);
+        lh_buf_append_str(&body, "\n) AS lh_t");
+    } else {
         put_ident(&body, db);
         lh_buf_append_u8(&body, '.');
         put_ident(&body, table);
@@ -1179,7 +1610,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         goto done;
     if ((!s->opt.query && (st = load_info(s, db, table, err))) || (st = map_fields(s, meta, err)))
         goto done;
-    if (!s->opt.query) {
+    if (!s->opt.query && !s->opt.snapshot) {
         my_estimate(s, db, table);
         if ((st = src_check_cancel(s, "reading the row estimate", err)))
             goto done;
@@ -1188,34 +1619,12 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     meta = NULL;
     mysql_stmt_close(probe);
     probe = NULL;
-    size_t *sel;
-    size_t nsel;
-    if ((st = src_parse_columns(s, &sel, &nsel, err)))
+    struct src_read rd;
+    if ((st = src_read_plan(s, &rd, err)))
         goto done;
-
-    struct src_order *order;
-    size_t norder;
-    if ((st = src_parse_order_by(s, s->opt.order_by, &order, &norder, err)))
-        goto done;
-    long cursor = -1;
-    struct src_order cursor_order;
-    if (s->opt.cursor_column) {
-        cursor = src_find_col(s, s->opt.cursor_column);
-        if (cursor < 0) {
-            st = lh_error_set(err, LH_E_INVAL, "cursor_column: table has no column \"%s\"",
-                              s->opt.cursor_column);
-            goto done;
-        }
-        if (norder == 0) {
-            cursor_order.col = (size_t)cursor;
-            cursor_order.desc = false;
-            order = &cursor_order;
-            norder = 1;
-        }
-    }
     char cast[32] = "";
-    if (cursor >= 0)
-        cursor_cast(&my->mcols[cursor], &s->fields[cursor], cast, sizeof cast);
+    if (rd.cursor >= 0)
+        cursor_cast(&my->mcols[rd.cursor], &s->fields[rd.cursor], cast, sizeof cast);
     bool has_where = false;
     if (s->opt.where) {
         /* the operator's SQL, as documented (docs/ingest.md) */
@@ -1224,18 +1633,36 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&body, "\n)");
         has_where = true;
     }
-    if (cursor >= 0 && s->opt.cursor_after) {
+    if (rd.cursor >= 0 && s->opt.cursor_after) {
         lh_buf_append_str(&body, has_where ? " AND " : " WHERE ");
         has_where = true;
-        put_ident(&body, s->fields[cursor].name);
+        put_ident(&body, s->fields[rd.cursor].name);
         lh_buf_append_str(&body, " > ");
         put_bound(my->conn, &body, s->opt.cursor_after, cast);
     }
+    if (my->key) {
+        /* this part's key range; the first and the last are open-ended */
+        int n = s->parallel, k = s->opt.snapshot ? s->opt.part : 0;
+        lh_i128 span = (lh_i128)my->key_hi - my->key_lo + 1;
+        if (k > 0) {
+            lh_buf_append_str(&body, has_where ? " AND " : " WHERE ");
+            put_ident(&body, my->key);
+            lh_buf_printf(&body, " >= %lld", (long long)(my->key_lo + (int64_t)(span * k / n)));
+            has_where = true;
+        }
+        if (k < n - 1) {
+            lh_buf_append_str(&body, has_where ? " AND " : " WHERE ");
+            put_ident(&body, my->key);
+            lh_buf_printf(&body, " < %lld",
+                          (long long)(my->key_lo + (int64_t)(span * (k + 1) / n)));
+            has_where = true;
+        }
+    }
     size_t tail_at = body.len;
-    for (size_t i = 0; i < norder; i++) {
+    for (size_t i = 0; i < rd.norder; i++) {
         lh_buf_append_str(&body, i ? ", " : " ORDER BY ");
-        put_ident(&body, s->fields[order[i].col].name);
-        if (order[i].desc)
+        put_ident(&body, s->fields[rd.order[i].col].name);
+        if (rd.order[i].desc)
             lh_buf_append_str(&body, " DESC");
     }
     if (s->opt.limit > 0)
@@ -1244,11 +1671,11 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         st = lh_error_set(err, LH_E_INVAL, "mysql %s: bad cursor value", s->server);
         goto done;
     }
-    if (cursor >= 0) {
+    if (rd.cursor >= 0) {
         /* the high watermark, in the same snapshot */
         lh_buf_clear(&q);
         lh_buf_append_str(&q, "SELECT CAST(MAX(lh_q.c) AS CHAR) FROM (SELECT ");
-        put_ident(&q, s->fields[cursor].name);
+        put_ident(&q, s->fields[rd.cursor].name);
         lh_buf_append_str(&q, " AS c");
         lh_buf_append(&q, body.data, body.len);
         lh_buf_append_str(&q, ") lh_q");
@@ -1276,7 +1703,7 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             lh_buf_init(&w, 1u << 20);
             lh_buf_append(&w, body.data, tail_at);
             lh_buf_append_str(&w, has_where ? " AND " : " WHERE ");
-            put_ident(&w, s->fields[cursor].name);
+            put_ident(&w, s->fields[rd.cursor].name);
             lh_buf_append_str(&w, " <= ");
             put_bound(my->conn, &w, s->cursor_high, cast);
             lh_buf_append(&w, body.data + tail_at, body.len - tail_at);
@@ -1284,23 +1711,23 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
             body = w;
         }
     }
-    if (sel) {
+    if (rd.sel) {
         /* --columns: only those, in that order (the cursor and order_by
          * above may name others) */
-        struct my_col *mc = calloc(nsel ? nsel : 1, sizeof *mc);
+        struct my_col *mc = calloc(rd.nsel ? rd.nsel : 1, sizeof *mc);
         if (!mc) {
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
-        for (size_t i = 0; i < nsel; i++) {
-            mc[i] = my->mcols[sel[i]];
-            my->mcols[sel[i]].scratch = NULL; /* moved */
+        for (size_t i = 0; i < rd.nsel; i++) {
+            mc[i] = my->mcols[rd.sel[i]];
+            my->mcols[rd.sel[i]].scratch = NULL; /* moved */
         }
         for (size_t i = 0; i < s->ncols; i++)
             free(my->mcols[i].scratch);
         free(my->mcols);
         my->mcols = mc;
-        src_select_fields(s, sel, nsel);
+        src_select_fields(s, rd.sel, rd.nsel);
     }
 
     lh_buf_clear(&q);

@@ -64,8 +64,6 @@
  * query, and how often it repeats PQcancel meanwhile. */
 #define STOP_WAIT_NS (2 * 1000000000LL)
 #define STOP_RESEND_NS (250 * 1000000LL)
-/* --parallel auto never picks more connections than this */
-#define PG_AUTO_MAX 4
 /* With a statement timeout: how long past it the client waits for the
  * server's own timeout error before it calls the server unresponsive. */
 #define DEADLINE_GRACE_NS (2 * 1000000000LL)
@@ -248,16 +246,7 @@ static void pg_cancel_async(struct pg_impl *pg)
     }
     atomic_init(&c->done, false);
     atomic_init(&c->refs, 2);
-    pthread_attr_t a;
-    pthread_t th;
-    bool ok = pthread_attr_init(&a) == 0;
-    if (ok) {
-        (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        (void)pthread_attr_setstacksize(&a, 256 * 1024);
-        ok = pthread_create(&th, &a, canceller_main, c) == 0;
-        pthread_attr_destroy(&a);
-    }
-    if (!ok) {
+    if (!src_detach(canceller_main, c, 256 * 1024)) {
         PQfreeCancel(c->cancel);
         free(c);
         return;
@@ -918,18 +907,6 @@ static enum lh_status pg_connect(struct lh_source *s, const char *const *keys,
     return LH_OK;
 }
 
-/* The server is on this host (a unix socket or a loopback address), so
- * its cores are this machine's. */
-static int pg_server_cores(PGconn *conn)
-{
-    const char *h = PQhost(conn);
-    if (!h || !(*h == '/' || *h == '@' || !strcmp(h, "localhost") || !strncmp(h, "127.", 4) ||
-                !strcmp(h, "::1")))
-        return 0;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)(n > 64 ? 64 : n) : 0;
-}
-
 /* A leader's decision (docs/ingest.md "Parallel reads"): how many ctid
  * ranges to read, and the snapshot the other parts import. Falls back to
  * one connection, with a log line saying why, for anything but a plain
@@ -981,20 +958,9 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
     int64_t nblocks = bsz > 0 ? bytes / bsz : 0;
     int n = want;
     if (want == LH_SOURCE_PARALLEL_AUTO) {
-        /* one connection per 64 MiB of table, at most one per server core
-         * and PG_AUTO_MAX (each connection's writer costs memory beyond its
-         * share of the budget: docs/ingest.md "Parallel reads") */
-        int cores = pg_server_cores(pg->conn);
-        int64_t by_size = bytes / ((int64_t)64 << 20);
-        n = (int)(by_size < cores ? by_size : cores);
-        if (n > PG_AUTO_MAX)
-            n = PG_AUTO_MAX;
-        if (n < 2) {
-            src_log(s, LH_LOG_INFO, "parallel read (auto): one connection: %s",
-                    cores < 2 ? "the server's cores are not visible or there is only one"
-                              : "the table is smaller than 128 MiB");
+        n = src_auto_parallel(s, bytes, src_local_cores(PQhost(pg->conn)));
+        if (n < 2)
             return LH_OK;
-        }
     }
     if (nblocks < n) {
         src_log(s, LH_LOG_INFO,
@@ -1182,38 +1148,16 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     size_t from_len = q.len;
     if ((st = src_check_names(s, err)) || (st = pg_money_scale(s, err)))
         goto done;
-    size_t *sel;
-    size_t nsel;
-    if ((st = src_parse_columns(s, &sel, &nsel, err)))
+    struct src_read rd;
+    if ((st = src_read_plan(s, &rd, err)))
         goto done;
-
-    struct src_order *order;
-    size_t norder;
-    if ((st = src_parse_order_by(s, s->opt.order_by, &order, &norder, err)))
-        goto done;
-    long cursor = -1;
-    if (s->opt.cursor_column) {
-        cursor = src_find_col(s, s->opt.cursor_column);
-        if (cursor < 0) {
-            st = lh_error_set(err, LH_E_INVAL, "cursor_column: table has no column \"%s\"",
-                              s->opt.cursor_column);
-            goto done;
-        }
-    }
 
     if ((st = pg_plan_parallel(s, relid, relkind, err)))
         goto done;
-
-    /* An incremental read defaults to cursor order, so a LIMIT takes the
-     * oldest rows and the watermark below is the last row returned (a
-     * parallel read has no LIMIT, so no order to keep). */
-    struct src_order cursor_order;
-    if (cursor >= 0 && norder == 0 && s->parallel == 1) {
-        cursor_order.col = (size_t)cursor;
-        cursor_order.desc = false;
-        order = &cursor_order;
-        norder = 1;
-    }
+    /* a parallel read has no LIMIT (nor order_by), so no cursor order to
+     * keep */
+    if (s->parallel > 1)
+        rd.norder = 0;
 
     /* FROM ... WHERE ... ORDER BY ... LIMIT, shared by the watermark query
      * and the COPY. ORDER BY names the alias so it sorts by the table's
@@ -1229,17 +1173,17 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&body, s->opt.where);
         lh_buf_append_str(&body, "\n)");
     }
-    if (cursor >= 0 && s->opt.cursor_after) {
+    if (rd.cursor >= 0 && s->opt.cursor_after) {
         lh_buf_append_str(&body, s->opt.where ? " AND lh_t." : " WHERE lh_t.");
-        put_ident(pg->conn, &body, s->fields[cursor].name);
+        put_ident(pg->conn, &body, s->fields[rd.cursor].name);
         lh_buf_append_str(&body, " > ");
         put_literal(pg->conn, &body, s->opt.cursor_after);
     }
     size_t where_len = body.len; /* FROM and WHERE; ORDER BY and LIMIT follow */
-    for (size_t i = 0; i < norder; i++) {
+    for (size_t i = 0; i < rd.norder; i++) {
         lh_buf_append_str(&body, i ? ", lh_t." : " ORDER BY lh_t.");
-        put_ident(pg->conn, &body, s->fields[order[i].col].name);
-        if (order[i].desc)
+        put_ident(pg->conn, &body, s->fields[rd.order[i].col].name);
+        if (rd.order[i].desc)
             lh_buf_append_str(&body, " DESC");
     }
     if (s->opt.limit > 0)
@@ -1249,13 +1193,13 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         st = lh_error_set(err, LH_E_INVAL, "postgres %s: bad cursor value or names", s->server);
         goto done;
     }
-    if (cursor >= 0 && !s->opt.snapshot) {
+    if (rd.cursor >= 0 && !s->opt.snapshot) {
         /* the high watermark, in the same snapshot as the COPY (a
          * parallel read's leader reads it for all its parts) */
         struct lh_buf w;
         lh_buf_init(&w, 1u << 20);
         lh_buf_append_str(&w, "SELECT max(lh_q.c)::text FROM (SELECT lh_t.");
-        put_ident(pg->conn, &w, s->fields[cursor].name);
+        put_ident(pg->conn, &w, s->fields[rd.cursor].name);
         lh_buf_append_str(&w, " AS c");
         lh_buf_append(&w, body.data, body.len);
         lh_buf_append_str(&w, ") lh_q");
@@ -1284,19 +1228,19 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         res = NULL;
     }
 
-    if (sel) {
+    if (rd.sel) {
         /* --columns: only those, in that order (the cursor and order_by
          * above may name others) */
-        struct pg_col *pc = lh_arena_alloc(&s->arena, (nsel ? nsel : 1) * sizeof *pc);
+        struct pg_col *pc = lh_arena_alloc(&s->arena, (rd.nsel ? rd.nsel : 1) * sizeof *pc);
         if (!pc) {
             lh_buf_reset(&body);
             st = lh_error_set(err, LH_E_NOMEM, "out of memory");
             goto done;
         }
-        for (size_t i = 0; i < nsel; i++)
-            pc[i] = pg->pcols[sel[i]];
+        for (size_t i = 0; i < rd.nsel; i++)
+            pc[i] = pg->pcols[rd.sel[i]];
         pg->pcols = pc;
-        src_select_fields(s, sel, nsel);
+        src_select_fields(s, rd.sel, rd.nsel);
     }
 
     struct lh_buf sql;
@@ -1316,7 +1260,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         int64_t nb = s->opt.snapshot ? s->opt.nblocks : s->nblocks;
         long long lo = (long long)(nb * k / n), hi = (long long)(nb * (k + 1) / n);
         lh_buf_append(&sql, body.data, where_len);
-        bool has_where = s->opt.where || (cursor >= 0 && s->opt.cursor_after);
+        bool has_where = s->opt.where || (rd.cursor >= 0 && s->opt.cursor_after);
         if (k > 0) {
             lh_buf_printf(&sql, "%s lh_t.ctid >= '(%lld,0)'::tid", has_where ? " AND" : " WHERE",
                           lo);

@@ -210,30 +210,33 @@ static enum lh_status numeric_to_text(struct lh_source *s, size_t col, struct sr
     return LH_OK;
 }
 
+/* Appends ".ffffff" for frac microseconds (0 < frac < 1e6), trailing
+ * zeros trimmed, at o + j; returns the new length. */
+static size_t put_frac(char *o, size_t j, int64_t frac)
+{
+    char f[8];
+    snprintf(f, sizeof f, "%06d", (int)frac);
+    int n = 6;
+    while (n > 0 && f[n - 1] == '0')
+        n--;
+    o[j++] = '.';
+    memcpy(o + j, f, (size_t)n);
+    return j + (size_t)n;
+}
+
 /* Appends "HH:MM:SS[.ffffff]" (trailing fraction zeros trimmed). */
 static size_t fmt_clock(char *o, int64_t us)
 {
     int64_t sec = us / 1000000, frac = us % 1000000;
     size_t j = (size_t)snprintf(o, 32, "%02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60),
                                 (int)(sec % 60));
-    if (frac) {
-        char f[8];
-        snprintf(f, sizeof f, "%06d", (int)frac);
-        int n = 6;
-        while (n > 0 && f[n - 1] == '0')
-            n--;
-        o[j++] = '.';
-        memcpy(o + j, f, (size_t)n);
-        j += (size_t)n;
-    }
-    return j;
+    return frac ? put_frac(o, j, frac) : j;
 }
 
+/* timetz -> "HH:MM:SS[.ffffff]+HH[:MM[:SS]]"; 12 bytes (dec_scalar checked). */
 static enum lh_status timetz_to_text(struct lh_source *s, size_t col, struct src_col *c,
-                                     const uint8_t *p, int32_t len, struct lh_error *err)
+                                     const uint8_t *p, struct lh_error *err)
 {
-    if (len != 12)
-        return bad_wire(s, col, err);
     int64_t us = (int64_t)src_be64(p);
     int32_t zone = (int32_t)src_be32(p + 8); /* seconds west of UTC */
     if (us < 0 || us > (int64_t)86400 * 1000000 || zone < -86400 || zone > 86400)
@@ -255,12 +258,11 @@ static enum lh_status timetz_to_text(struct lh_source *s, size_t col, struct src
     return LH_OK;
 }
 
-/* interval -> ISO 8601 as PostgreSQL prints it with intervalstyle iso_8601. */
+/* interval -> ISO 8601 as PostgreSQL prints it with intervalstyle iso_8601;
+ * 16 bytes (dec_scalar checked). */
 static enum lh_status interval_to_text(struct lh_source *s, size_t col, struct src_col *c,
-                                       const uint8_t *p, int32_t len, struct lh_error *err)
+                                       const uint8_t *p, struct lh_error *err)
 {
-    if (len != 16)
-        return bad_wire(s, col, err);
     int64_t time = (int64_t)src_be64(p);
     int32_t days = (int32_t)src_be32(p + 8);
     int32_t months = (int32_t)src_be32(p + 12);
@@ -294,16 +296,8 @@ static enum lh_status interval_to_text(struct lh_source *s, size_t col, struct s
                     o[j++] = '-';
                 j += (size_t)snprintf(o + j, sizeof o - j, "%lld",
                                       (long long)(sec < 0 ? -sec : sec));
-                if (fsec) {
-                    char f[8];
-                    snprintf(f, sizeof f, "%06d", (int)(fsec < 0 ? -fsec : fsec));
-                    int n = 6;
-                    while (n > 0 && f[n - 1] == '0')
-                        n--;
-                    o[j++] = '.';
-                    memcpy(o + j, f, (size_t)n);
-                    j += (size_t)n;
-                }
+                if (fsec)
+                    j = put_frac(o, j, fsec < 0 ? -fsec : fsec);
                 o[j++] = 'S';
             }
         }
@@ -313,41 +307,38 @@ static enum lh_status interval_to_text(struct lh_source *s, size_t col, struct s
     return LH_OK;
 }
 
+/* The wire length of each fixed-width kind (0: variable). */
+static const int32_t PK_WIRE_LEN[] = {
+    [PK_BOOL] = 1,   [PK_INT2] = 2,   [PK_INT4] = 4,    [PK_INT8] = 8,      [PK_OID] = 4,
+    [PK_FLOAT4] = 4, [PK_FLOAT8] = 8, [PK_MONEY] = 8,   [PK_DATE] = 4,      [PK_TIME] = 8,
+    [PK_TS] = 8,     [PK_UUID] = 16,  [PK_TIMETZ] = 12, [PK_INTERVAL] = 16,
+};
+
 /* Decodes one non-NULL scalar of kind pc->kind into c. */
 static enum lh_status dec_scalar(struct lh_source *s, size_t col, const struct pg_col *pc,
                                  struct src_col *c, const uint8_t *p, int32_t len,
                                  struct lh_error *err)
 {
     const char *name = s->fields[col].name;
+    if (PK_WIRE_LEN[pc->kind] && len != PK_WIRE_LEN[pc->kind])
+        return bad_wire(s, col, err);
     switch (pc->kind) {
     case PK_BOOL:
-        if (len != 1)
-            return bad_wire(s, col, err);
         *(uint8_t *)src_col_slot(c) = p[0] != 0;
         break;
     case PK_INT2:
-        if (len != 2)
-            return bad_wire(s, col, err);
         *(int32_t *)src_col_slot(c) = (int16_t)src_be16(p);
         break;
     case PK_INT4:
-        if (len != 4)
-            return bad_wire(s, col, err);
         *(int32_t *)src_col_slot(c) = (int32_t)src_be32(p);
         break;
     case PK_OID:
-        if (len != 4)
-            return bad_wire(s, col, err);
         *(uint32_t *)src_col_slot(c) = src_be32(p);
         break;
     case PK_INT8:
-        if (len != 8)
-            return bad_wire(s, col, err);
         *(int64_t *)src_col_slot(c) = (int64_t)src_be64(p);
         break;
     case PK_FLOAT4: {
-        if (len != 4)
-            return bad_wire(s, col, err);
         uint32_t u = src_be32(p);
         float f;
         memcpy(&f, &u, 4);
@@ -355,8 +346,6 @@ static enum lh_status dec_scalar(struct lh_source *s, size_t col, const struct p
         break;
     }
     case PK_FLOAT8: {
-        if (len != 8)
-            return bad_wire(s, col, err);
         uint64_t u = src_be64(p);
         double d;
         memcpy(&d, &u, 8);
@@ -373,23 +362,12 @@ static enum lh_status dec_scalar(struct lh_source *s, size_t col, const struct p
             src_col_null(c);
             return LH_OK;
         }
-        void *slot = src_col_slot(c);
-        if (pc->prec <= 9) {
-            int32_t v32 = (int32_t)v;
-            memcpy(slot, &v32, 4);
-        } else if (pc->prec <= 18) {
-            int64_t v64 = (int64_t)v;
-            memcpy(slot, &v64, 8);
-        } else {
-            memcpy(slot, &v, 16);
-        }
+        src_col_decimal(c, pc->prec, v);
         break;
     }
     case PK_NUMERIC_TEXT:
         return numeric_to_text(s, col, c, p, len, err);
     case PK_MONEY: {
-        if (len != 8)
-            return bad_wire(s, col, err);
         lh_i128 v = (int64_t)src_be64(p);
         memcpy(src_col_slot(c), &v, 16);
         break;
@@ -406,8 +384,6 @@ static enum lh_status dec_scalar(struct lh_source *s, size_t col, const struct p
             return heap_full(s, col, err);
         return LH_OK;
     case PK_DATE: {
-        if (len != 4)
-            return bad_wire(s, col, err);
         int32_t d = (int32_t)src_be32(p);
         if (d == INT32_MAX || d == INT32_MIN || d > INT32_MAX - PG_EPOCH_DAYS) {
             src_warn(s, "column %s: date %sinfinity stored as NULL", name, d < 0 ? "-" : "");
@@ -418,15 +394,11 @@ static enum lh_status dec_scalar(struct lh_source *s, size_t col, const struct p
         break;
     }
     case PK_TIME:
-        if (len != 8)
-            return bad_wire(s, col, err);
         *(int64_t *)src_col_slot(c) = (int64_t)src_be64(p);
         break;
     case PK_TIMETZ:
-        return timetz_to_text(s, col, c, p, len, err);
+        return timetz_to_text(s, col, c, p, err);
     case PK_TS: {
-        if (len != 8)
-            return bad_wire(s, col, err);
         int64_t t = (int64_t)src_be64(p), u;
         if (t == INT64_MAX || t == INT64_MIN) {
             src_warn(s, "column %s: timestamp %sinfinity stored as NULL", name, t < 0 ? "-" : "");
@@ -443,10 +415,8 @@ static enum lh_status dec_scalar(struct lh_source *s, size_t col, const struct p
         break;
     }
     case PK_INTERVAL:
-        return interval_to_text(s, col, c, p, len, err);
+        return interval_to_text(s, col, c, p, err);
     case PK_UUID:
-        if (len != 16)
-            return bad_wire(s, col, err);
         memcpy(src_col_slot(c), p, 16);
         break;
     }

@@ -352,22 +352,20 @@ enum lh_status src_check_names(struct lh_source *s, struct lh_error *err)
     return LH_OK;
 }
 
-enum lh_status src_parse_columns(struct lh_source *s, size_t **out, size_t *n, struct lh_error *err)
+/* "a, b ,c" -> an arena array of the items, each trimmed of blanks (an
+ * item may be ""); *n of them. */
+static enum lh_status split_list(struct lh_source *s, const char *text, char ***out, size_t *n,
+                                 struct lh_error *err)
 {
-    *out = NULL;
-    *n = 0;
-    if (!s->opt.columns)
-        return LH_OK;
-    const char *text = s->opt.columns;
     size_t len = strlen(text);
     size_t max = 1;
     for (size_t i = 0; i < len; i++)
         max += text[i] == ',';
-    size_t *idx = lh_arena_alloc(&s->arena, max * sizeof *idx);
-    char *copy = lh_arena_strndup(&s->arena, text, len);
-    if (!idx || !copy)
+    char **items = lh_arena_alloc(&s->arena, max * sizeof *items);
+    char *p = lh_arena_strndup(&s->arena, text, len);
+    if (!items || !p)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    char *p = copy;
+    *n = 0;
     for (;;) {
         char *end = strchr(p, ',');
         if (end)
@@ -377,6 +375,32 @@ enum lh_status src_parse_columns(struct lh_source *s, size_t **out, size_t *n, s
         char *e = p + strlen(p);
         while (e > p && isspace((unsigned char)e[-1]))
             *--e = '\0';
+        items[(*n)++] = p;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    *out = items;
+    return LH_OK;
+}
+
+enum lh_status src_parse_columns(struct lh_source *s, size_t **out, size_t *n, struct lh_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s->opt.columns)
+        return LH_OK;
+    const char *text = s->opt.columns;
+    char **items;
+    size_t nitems;
+    enum lh_status st = split_list(s, text, &items, &nitems, err);
+    if (st)
+        return st;
+    size_t *idx = lh_arena_alloc(&s->arena, nitems * sizeof *idx);
+    if (!idx)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < nitems; i++) {
+        char *p = items[i], *e = p + strlen(p);
         bool quoted = e - p >= 2 && *p == '"' && e[-1] == '"';
         if (quoted) {
             *--e = '\0';
@@ -398,9 +422,6 @@ enum lh_status src_parse_columns(struct lh_source *s, size_t **out, size_t *n, s
             if (idx[k] == (size_t)c)
                 return lh_error_set(err, LH_E_INVAL, "columns: \"%s\" is listed twice", p);
         idx[(*n)++] = (size_t)c;
-        if (!end)
-            break;
-        p = end + 1;
     }
     *out = idx;
     return LH_OK;
@@ -424,27 +445,18 @@ enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct 
     *n = 0;
     if (!text)
         return LH_OK;
-    size_t len = strlen(text);
-    if (len > 4096)
+    if (strlen(text) > 4096)
         return lh_error_set(err, LH_E_INVAL, "order_by too long");
-    size_t maxterms = 1;
-    for (size_t i = 0; i < len; i++)
-        maxterms += text[i] == ',';
-    struct src_order *terms = lh_arena_alloc(&s->arena, maxterms * sizeof *terms);
-    char *copy = lh_arena_strndup(&s->arena, text, len);
-    if (!terms || !copy)
+    char **items;
+    size_t nitems;
+    enum lh_status st = split_list(s, text, &items, &nitems, err);
+    if (st)
+        return st;
+    struct src_order *terms = lh_arena_alloc(&s->arena, nitems * sizeof *terms);
+    if (!terms)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    char *p = copy;
-    for (;;) {
-        char *end = strchr(p, ',');
-        if (end)
-            *end = '\0';
-        /* trim */
-        while (isspace((unsigned char)*p))
-            p++;
-        char *e = p + strlen(p);
-        while (e > p && isspace((unsigned char)e[-1]))
-            *--e = '\0';
+    for (size_t i = 0; i < nitems; i++) {
+        char *p = items[i], *e = p + strlen(p);
         bool desc = false;
         char *sp = e;
         while (sp > p && !isspace((unsigned char)sp[-1]))
@@ -464,9 +476,6 @@ enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct 
         terms[*n].col = (size_t)c;
         terms[*n].desc = desc;
         (*n)++;
-        if (!end)
-            break;
-        p = end + 1;
     }
     *out = terms;
     return LH_OK;
@@ -787,6 +796,67 @@ int64_t lh_source_estimated_rows(const struct lh_source *s)
 const char *lh_source_server_version(const struct lh_source *s)
 {
     return s->server_version;
+}
+
+enum lh_status src_read_plan(struct lh_source *s, struct src_read *r, struct lh_error *err)
+{
+    enum lh_status st;
+    r->cursor = -1;
+    if ((st = src_parse_columns(s, &r->sel, &r->nsel, err)) ||
+        (st = src_parse_order_by(s, s->opt.order_by, &r->order, &r->norder, err)))
+        return st;
+    if (!s->opt.cursor_column)
+        return LH_OK;
+    r->cursor = src_find_col(s, s->opt.cursor_column);
+    if (r->cursor < 0)
+        return lh_error_set(err, LH_E_INVAL, "cursor_column: table has no column \"%s\"",
+                            s->opt.cursor_column);
+    if (r->norder == 0) {
+        r->order = lh_arena_alloc(&s->arena, sizeof *r->order);
+        if (!r->order)
+            return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        r->order->col = (size_t)r->cursor;
+        r->order->desc = false;
+        r->norder = 1;
+    }
+    return LH_OK;
+}
+
+bool src_detach(void *(*fn)(void *), void *arg, size_t stack_bytes)
+{
+    pthread_attr_t a;
+    pthread_t th;
+    if (pthread_attr_init(&a) != 0)
+        return false;
+    (void)pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    (void)pthread_attr_setstacksize(&a, stack_bytes);
+    bool ok = pthread_create(&th, &a, fn, arg) == 0;
+    pthread_attr_destroy(&a);
+    return ok;
+}
+
+int src_local_cores(const char *h)
+{
+    if (!h || !(*h == '/' || *h == '@' || !strcmp(h, "localhost") || !strncmp(h, "127.", 4) ||
+                !strcmp(h, "::1")))
+        return 0;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n > 64 ? 64 : n) : 0;
+}
+
+int src_auto_parallel(struct lh_source *s, int64_t bytes, int cores)
+{
+    /* each connection's writer costs memory beyond its share of the
+     * budget: docs/ingest.md "Parallel reads" */
+    int64_t by_size = bytes / ((int64_t)64 << 20);
+    int n = (int)(by_size < cores ? by_size : cores);
+    if (n > SRC_AUTO_MAX)
+        n = SRC_AUTO_MAX;
+    if (n < 2)
+        src_log(s, LH_LOG_INFO, "parallel read (auto): one connection: %s",
+                cores < 2 ? "the server's cores are not visible or there is only one"
+                          : "the table is smaller than 128 MiB");
+    return n < 2 ? 1 : n;
 }
 
 bool lh_source_parallel_parse(const char *s, int *out)

@@ -10,7 +10,12 @@
  * the snapshot the first exported (options parallel/part/snapshot).
  * MySQL/MariaDB: one connection, a consistent-snapshot read only
  * transaction, and a prepared statement fetched unbuffered over the
- * binary protocol. The type mapping is documented in docs/types.md.
+ * binary protocol; a parallel read is N such sources, one per range of
+ * an integer key, whose transactions the first started together while a
+ * side connection held LOCK TABLES t READ (MySQL cannot export a
+ * snapshot: the first hands the others their connections, named by the
+ * same `snapshot` option). The type mapping is documented in
+ * docs/types.md.
  *
  * Lifetime: lh_source_create allocates and copies the options (no I/O);
  * lh_source_start connects, reads the table's columns and starts the
@@ -69,16 +74,21 @@ struct lh_source_options {
     const char *cursor_after;
     int64_t statement_timeout_ms; /* <= 0: server default */
     int connect_timeout_s;        /* <= 0: 10 s */
-    /* Parallel snapshot-consistent reads (PostgreSQL tables; docs/ingest.md
+    /* Parallel snapshot-consistent reads (tables; docs/ingest.md
      * "Parallel reads"). 0 or 1: one connection. parallel > 1 (or
      * LH_SOURCE_PARALLEL_AUTO) with snapshot NULL: this source leads: it
-     * exports its transaction's snapshot, splits the table's blocks into
-     * that many ctid ranges and reads the first; after start,
-     * lh_source_parallel says how many it settled on (1 when it fell back,
-     * with a log line saying why), lh_source_snapshot and
-     * lh_source_blocks what the others need. With snapshot: this source
-     * reads range `part` (1..parallel-1) of `nblocks` blocks in that
-     * snapshot (it must stay exported: keep the leader open). */
+     * splits the table into that many ranges and reads the first, in a
+     * snapshot the others share (PostgreSQL: it exports its transaction's
+     * snapshot and splits the table's blocks into ctid ranges; MySQL: it
+     * starts the others' transactions itself under LOCK TABLES READ and
+     * splits an integer key's MIN..MAX). After start, lh_source_parallel
+     * says how many it settled on (1 when it fell back, with a log line
+     * saying why), lh_source_snapshot and lh_source_blocks what the
+     * others need. With snapshot: this source reads range `part`
+     * (1..parallel-1) in that snapshot (PostgreSQL: of `nblocks` blocks;
+     * MySQL: `snapshot` names the connection the leader holds for it,
+     * taken once). Keep the leader open until the parts have started
+     * (PostgreSQL: until they end, so the snapshot stays exported). */
     int parallel;
     int part;
     const char *snapshot;
@@ -162,8 +172,10 @@ bool lh_source_parallel_parse(const char *s, int *out);
 /* After start: the number of connections the read uses (1: one; the
  * leader of a parallel read says how many parts it split the table into). */
 int lh_source_parallel(const struct lh_source *s);
-/* After a leader's start with lh_source_parallel > 1: its exported
- * snapshot id and the table's size in blocks it split. */
+/* After a leader's start with lh_source_parallel > 1: what the parts
+ * pass as options snapshot (PostgreSQL: the exported snapshot id; MySQL:
+ * a token naming the leader's connections in this process) and nblocks
+ * (PostgreSQL: the table's size in blocks it split; MySQL: 0). */
 const char *lh_source_snapshot(const struct lh_source *s);
 int64_t lh_source_blocks(const struct lh_source *s);
 

@@ -122,6 +122,10 @@ enum src_wait_result src_wait(struct lh_source *s, int fd, short events, int64_t
  * is cancelled, else LH_OK. */
 enum lh_status src_check_cancel(struct lh_source *s, const char *what, struct lh_error *err);
 
+/* Starts fn(arg) on a detached thread with a stack of stack_bytes; false
+ * when it could not start (the caller still owns arg). */
+bool src_detach(void *(*fn)(void *), void *arg, size_t stack_bytes);
+
 /* Installs the driver under s->mu. */
 void src_set_driver(struct lh_source *s, const struct src_driver *drv, void *impl);
 
@@ -144,6 +148,17 @@ static inline bool src_batch_overdue(struct lh_source *s)
         return false;
     return src_batch_overdue_slow(s);
 }
+
+/* --parallel auto never picks more connections than this */
+#define SRC_AUTO_MAX 4
+
+/* The server's cores when host names this machine (a unix socket path,
+ * "localhost" or a loopback address): this machine's count; else 0. */
+int src_local_cores(const char *host);
+/* --parallel auto for a table of `bytes` on a server with `cores` (0: not
+ * visible): one connection per 64 MiB, at most one per core and
+ * SRC_AUTO_MAX; below 2 it logs why the read keeps one connection. */
+int src_auto_parallel(struct lh_source *s, int64_t bytes, int cores);
 
 /* Counts a warning; keeps the first few distinct texts. */
 void src_warn(struct lh_source *s, const char *fmt, ...) LH_PRINTF(2, 3);
@@ -170,6 +185,20 @@ struct src_order {
 /* Parses "a, b DESC, c asc" against s->fields. *out is arena memory. */
 enum lh_status src_parse_order_by(struct lh_source *s, const char *text, struct src_order **out,
                                   size_t *n, struct lh_error *err);
+/* What the options ask a driver to read, resolved against s->fields. */
+struct src_read {
+    size_t *sel; /* opt.columns (src_parse_columns); NULL: every column */
+    size_t nsel;
+    /* opt.order_by; without one, an incremental read is in cursor order
+     * (so a LIMIT takes the oldest rows and the watermark is the last row
+     * returned) */
+    struct src_order *order;
+    size_t norder;
+    long cursor; /* opt.cursor_column's index; -1: none */
+};
+/* LH_E_INVAL with one line for a column, order_by or cursor_column the
+ * table does not have. Arena memory. */
+enum lh_status src_read_plan(struct lh_source *s, struct src_read *r, struct lh_error *err);
 /* Index of a column by exact name, or -1. */
 long src_find_col(const struct lh_source *s, const char *name);
 
@@ -278,6 +307,21 @@ static inline void *src_col_slot(struct src_col *c)
 static inline void src_col_commit(struct src_col *c)
 {
     c->n++;
+}
+/* Writes an unscaled decimal into the next slot in the width its
+ * precision takes (4, 8 or 16 bytes); src_col_commit follows. */
+static inline void src_col_decimal(struct src_col *c, unsigned precision, lh_i128 v)
+{
+    void *slot = src_col_slot(c);
+    if (precision <= 9) {
+        int32_t x = (int32_t)v;
+        memcpy(slot, &x, 4);
+    } else if (precision <= 18) {
+        int64_t x = (int64_t)v;
+        memcpy(slot, &x, 8);
+    } else {
+        memcpy(slot, &v, 16);
+    }
 }
 
 static inline bool src_col_bytes(struct src_col *c, const void *p, size_t len)

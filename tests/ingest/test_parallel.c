@@ -13,8 +13,9 @@
  *                ever seen half-applied.
  *   incremental  a parallel incremental read: the watermark is the
  *                leader's, the second run reads only the new rows.
- *   fallbacks    --limit, --order-by, a view, a query, auto on a small
- *                table, MariaDB: one connection, and the run log says why.
+ *   fallbacks    --limit, --order-by, a view, a query (also MariaDB's),
+ *                auto on a small table: one connection, and the run log
+ *                says why (test_parallel_my.c has MariaDB's own).
  *   cli          the real binary: --parallel 2 works, 0/17/x are refused
  *                (exit 2, one line).
  *   cancel       a cancel mid-read stops every connection: nothing
@@ -462,7 +463,7 @@ static void test_fallbacks(void **state)
                                   .query = "SELECT 1 AS a",
                                   .dataset = "par_fb_my",
                                   .parallel = 4};
-    expect_fallback(&m, "parallel reads of MySQL/MariaDB are not implemented yet");
+    expect_fallback(&m, "falling back to one connection: a query is read on one connection");
 }
 
 /* ------------------------------------------------------------ cancel */
