@@ -651,6 +651,29 @@ static bool retryable(enum lh_status s)
 static enum lh_status reapply_pending(struct lh_schedule_store *ss, const char *id, struct ent *e,
                                       struct lh_error *err);
 
+/* The entry of id, or NULL. With id's stripe held it stays the entry (only
+ * the stripe's holder replaces it), so the caller may read it without mu. */
+static struct ent *ent_of(struct lh_schedule_store *ss, const char *id)
+{
+    bool found;
+    pthread_rwlock_rdlock(&ss->mu);
+    size_t at = find(ss, id, &found);
+    struct ent *cur = found ? ss->v[at] : NULL;
+    pthread_rwlock_unlock(&ss->mu);
+    return cur;
+}
+
+/* Puts e in the place of cur, id's entry, and frees cur (stripe held). */
+static void ent_replace(struct lh_schedule_store *ss, const char *id, struct ent *cur,
+                        struct ent *e)
+{
+    bool found;
+    pthread_rwlock_wrlock(&ss->mu);
+    ss->v[find(ss, id, &found)] = e; /* still there: the stripe is held */
+    pthread_rwlock_unlock(&ss->mu);
+    free(cur);
+}
+
 /* A change applied with compare-and-swap: fn mutates a copy of the
  * current definition; on a conflict the file is re-read and fn runs again
  * on the fresh copy. */
@@ -664,12 +687,8 @@ static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_stor
                                     struct lh_schedule *updated, struct lh_error *err)
 {
     enum lh_status s = LH_OK;
-    bool found;
-    pthread_rwlock_rdlock(&ss->mu);
-    size_t at = find(ss, id, &found);
-    struct ent *cur = found ? ss->v[at] : NULL;
-    pthread_rwlock_unlock(&ss->mu);
-    if (!found)
+    struct ent *cur = ent_of(ss, id);
+    if (!cur)
         return lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
     for (int tries = 0;; tries++) {
         struct ent *e = malloc(sizeof *e);
@@ -682,10 +701,7 @@ static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_stor
         if (s == LH_OK) {
             bool was_dirty = e->dirty;
             e->dirty = false; /* the file now holds everything e carries */
-            pthread_rwlock_wrlock(&ss->mu);
-            ss->v[find(ss, id, &found)] = e; /* still there: the stripe is held */
-            pthread_rwlock_unlock(&ss->mu);
-            free(cur);
+            ent_replace(ss, id, cur, e);
             if (was_dirty)
                 pend_def_written(ss, id);
             if (updated)
@@ -996,12 +1012,8 @@ static enum lh_status put_record(struct lh_store *st, const struct lh_run_record
 static enum lh_status modify_memory(struct lh_schedule_store *ss, const char *id, modify_fn fn,
                                     void *arg, struct lh_schedule *updated, struct lh_error *err)
 {
-    bool found;
-    pthread_rwlock_rdlock(&ss->mu);
-    size_t at = find(ss, id, &found);
-    struct ent *cur = found ? ss->v[at] : NULL;
-    pthread_rwlock_unlock(&ss->mu);
-    if (!found)
+    struct ent *cur = ent_of(ss, id);
+    if (!cur)
         return lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
     struct ent *e = malloc(sizeof *e);
     if (!e)
@@ -1013,10 +1025,7 @@ static enum lh_status modify_memory(struct lh_schedule_store *ss, const char *id
         return s;
     }
     e->dirty = true;
-    pthread_rwlock_wrlock(&ss->mu);
-    ss->v[find(ss, id, &found)] = e;
-    pthread_rwlock_unlock(&ss->mu);
-    free(cur);
+    ent_replace(ss, id, cur, e);
     if (updated)
         *updated = e->def;
     return LH_OK;
@@ -1115,13 +1124,9 @@ static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, st
         trim_runs(ss, st, prefix);
     bool def_done = !need_def;
     if (s == LH_OK && need_def) {
-        bool found;
-        pthread_rwlock_rdlock(&ss->mu);
-        size_t at = find(ss, id, &found);
-        struct ent *cur = found ? ss->v[at] : NULL;
-        pthread_rwlock_unlock(&ss->mu);
-        struct ent *e = found ? malloc(sizeof *e) : NULL;
-        if (!found || !cur->dirty) {
+        struct ent *cur = ent_of(ss, id);
+        struct ent *e = cur ? malloc(sizeof *e) : NULL;
+        if (!cur || !cur->dirty) {
             def_done = true; /* deleted meanwhile, or already written */
         } else if (!e) {
             s = lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -1141,10 +1146,7 @@ static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, st
             }
             if (s == LH_OK) {
                 e->dirty = false;
-                pthread_rwlock_wrlock(&ss->mu);
-                ss->v[find(ss, id, &found)] = e;
-                pthread_rwlock_unlock(&ss->mu);
-                free(cur);
+                ent_replace(ss, id, cur, e);
                 e = NULL;
                 def_done = true;
             } else if (s == LH_E_NOTFOUND) {
