@@ -65,8 +65,12 @@ static bool is_local(const struct lh_store *st)
     return strcmp(lh_store_kind(st), "local") == 0;
 }
 
-static enum lh_status name_ok(const char *name, struct lh_error *err)
+/* Checks a lease name; the holder text starts empty. */
+static enum lh_status name_ok(const char *name, char *holder, size_t holder_cap,
+                              struct lh_error *err)
 {
+    if (holder && holder_cap)
+        holder[0] = '\0';
     if (!name || !*name || strlen(name) >= 64)
         return lh_error_set(err, LH_E_INVAL, "lease name must be 1..63 bytes");
     return lh_store_name_check(name, err);
@@ -383,9 +387,7 @@ enum lh_status lh_store_lease_acquire(struct lh_store *st, const char *name, con
                                       char *holder, size_t holder_cap, struct lh_error *err)
 {
     *out = NULL;
-    if (holder && holder_cap)
-        holder[0] = '\0';
-    enum lh_status s = name_ok(name, err);
+    enum lh_status s = name_ok(name, holder, holder_cap, err);
     if (s != LH_OK)
         return s;
     if (!owner || strlen(owner) >= LEASE_OWNER_MAX)
@@ -472,9 +474,7 @@ enum lh_status lh_store_lease_probe(struct lh_store *st, const char *name, bool 
                                     char *holder, size_t holder_cap, struct lh_error *err)
 {
     *held = false;
-    if (holder && holder_cap)
-        holder[0] = '\0';
-    enum lh_status s = name_ok(name, err);
+    enum lh_status s = name_ok(name, holder, holder_cap, err);
     if (s != LH_OK)
         return s;
     return is_local(st) ? local_probe(st, name, held, holder, holder_cap, err)
