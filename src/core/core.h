@@ -111,6 +111,9 @@ void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
 /* Appends s[0..n) as a JSON string, quotes included: '"', '\\' and control
  * bytes escaped, valid UTF-8 as it is, invalid bytes as U+FFFD. */
 void lh_buf_json_str(struct lh_buf *b, const char *s, size_t n);
+/* Appends s[0..n) as a CSV field (RFC 4180): in double quotes, inner ones
+ * doubled, when it holds ',', '"', CR or LF, or when quote is set. */
+void lh_buf_csv_str(struct lh_buf *b, const void *s, size_t n, bool quote);
 /* NUL-terminates without counting the NUL in len. */
 void lh_buf_cstr(struct lh_buf *b);
 /* Hands the memory to the caller (caller frees with free()); b becomes empty. */
