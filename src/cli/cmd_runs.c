@@ -302,25 +302,15 @@ void lh_cli_run_print(const json_t *run, const char *tz_name)
 
 /* ------------------------------------------------------------ the daemon */
 
-/* One request; a non-2xx answer is printed (unless quiet_404 and it is a
- * 404). Returns the status, 0 when the daemon did not answer (printed). */
+/* One request; a non-2xx answer is printed. Returns the status, 0 when the
+ * daemon did not answer or its answer is no JSON (printed). */
 static long call(const struct lh_daemon_ref *ref, const char *prog, const char *method,
                  const char *path, struct lh_buf *out, json_t **j)
 {
-    long st = 0;
-    struct lh_error err;
-    lh_buf_clear(out);
     *j = NULL;
-    if (lh_daemon_call(ref, method, path, NULL, &st, out, &err) != LH_OK) {
-        lh_cli_error("%s: daemon at %s: %s", prog, ref->url, err.msg);
-        return 0;
-    }
-    if (st < 200 || st > 299) {
-        char msg[900];
-        lh_daemon_error_text(out, st, msg, sizeof msg);
-        lh_cli_error("%s: %s", prog, msg);
+    long st = lh_daemon_request(ref, prog, method, path, NULL, out);
+    if (st < 200 || st > 299)
         return st;
-    }
     *j = json_loadb((const char *)out->data, out->len, 0, NULL);
     if (!*j) {
         lh_cli_error("%s: the daemon's answer is not JSON", prog);

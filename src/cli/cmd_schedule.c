@@ -723,33 +723,11 @@ static void show_text(const struct lh_schedule *d, const json_t *active, bool da
 static long remote(const struct lh_daemon_ref *ref, const char *method, const char *path,
                    const char *body, struct lh_buf *out, const char *what)
 {
-    long st = 0;
-    struct lh_error err;
-    lh_buf_clear(out);
-    if (lh_daemon_call(ref, method, path, body, &st, out, &err) != LH_OK) {
-        lh_cli_error("schedule %s: daemon at %s: %s", what, ref->url, err.msg);
-        return 0;
-    }
-    if (st < 200 || st > 299) {
-        char msg[700];
-        lh_daemon_error_text(out, st, msg, sizeof msg);
-        lh_cli_error("schedule %s: %s", what, msg);
-    }
-    return st;
+    char w[64];
+    snprintf(w, sizeof w, "schedule %s", what);
+    return lh_daemon_request(ref, w, method, path, body, out);
 }
 
-static bool path_of(char *out, size_t cap, const char *id, const char *tail)
-{
-    size_t o = (size_t)snprintf(out, cap, "/api/schedules/");
-    for (const unsigned char *p = (const unsigned char *)id; *p && o + 4 < cap; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.')
-            out[o++] = (char)*p;
-        else
-            o += (size_t)snprintf(out + o, cap - o, "%%%02X", *p);
-    }
-    return snprintf(out + o, cap - o, "%s", tail) < (int)(cap - o);
-}
 
 /* The schedule as the daemon shows it (redacted DSN, no secret). */
 static bool remote_get(const struct lh_daemon_ref *ref, const char *id, struct lh_schedule *d,
@@ -757,7 +735,8 @@ static bool remote_get(const struct lh_daemon_ref *ref, const char *id, struct l
 {
     char path[1024];
     struct lh_error err;
-    if (!path_of(path, sizeof path, id, "") || remote(ref, "GET", path, NULL, b, what) != 200)
+    if (!lh_daemon_schedule_path(path, sizeof path, id, "") ||
+        remote(ref, "GET", path, NULL, b, what) != 200)
         return false;
     if (lh_schedule_from_json((const char *)b->data, b->len, NULL, d, NULL, &err) != LH_OK) {
         lh_cli_error("schedule %s: the daemon's answer: %s", what, err.msg);
@@ -822,7 +801,7 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
         return 1;
     lh_buf_init(&b, 16u << 20);
     lh_buf_init(&body, LH_SCHEDULE_JSON_MAX);
-    if (!path_of(path, sizeof path, o->id, "")) {
+    if (!lh_daemon_schedule_path(path, sizeof path, o->id, "")) {
         lh_cli_error("schedule %s: id too long", c);
         goto done;
     }
@@ -894,7 +873,7 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
         rc = 0;
     } else if (strcmp(c, "run") == 0) {
         char rpath[1100];
-        if (!path_of(rpath, sizeof rpath, o->id, "/run"))
+        if (!lh_daemon_schedule_path(rpath, sizeof rpath, o->id, "/run"))
             goto done;
         long st = remote(ref, "POST", rpath, NULL, &b, c);
         if (st != 202)
