@@ -961,29 +961,25 @@ int lh_cmd_runs(int argc, char **argv)
         fputs(usage_all, stdout);
         return 0;
     }
-    const char *use;
-    if (strcmp(sub, "list") == 0) {
-        o.sub = S_LIST;
-        use = usage_list;
-        o.prog = "runs list";
-    } else if (strcmp(sub, "show") == 0) {
-        o.sub = S_SHOW;
-        use = usage_show;
-        o.prog = "runs show";
-    } else if (strcmp(sub, "log") == 0) {
-        o.sub = S_LOG;
-        use = usage_log;
-        o.prog = "runs log";
-    } else if (strcmp(sub, "cancel") == 0) {
-        o.sub = S_CANCEL;
-        use = usage_cancel;
-        o.prog = "runs cancel";
-    } else {
+    /* by enum sub */
+    const struct {
+        const char *name, *prog, *usage;
+    } subs[] = {{"list", "runs list", usage_list},
+                {"show", "runs show", usage_show},
+                {"log", "runs log", usage_log},
+                {"cancel", "runs cancel", usage_cancel}};
+    size_t k = 0;
+    while (k < sizeof subs / sizeof subs[0] && strcmp(sub, subs[k].name) != 0)
+        k++;
+    if (k == sizeof subs / sizeof subs[0]) {
         lh_cli_error("runs: unknown subcommand '%s' (list, show, log or cancel; see 'lakehouse "
                      "runs --help')",
                      sub);
         return 2;
     }
+    o.sub = (enum sub)k;
+    o.prog = subs[k].prog;
+    const char *use = subs[k].usage;
     if (lh_cli_wants_help(argc - first + 1, argv + first - 1)) {
         fputs(use, stdout);
         return 0;
