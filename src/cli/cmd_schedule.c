@@ -264,6 +264,15 @@ static bool parse_count(const char *s, uint64_t *out)
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
+/* The index of s among the count names, or -1. */
+static int pick(const char *s, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 /* Applies the given flags to d. 0 ok, 2 bad usage (message printed). */
 static int apply(const struct opts *o, struct lh_schedule *d)
 {
@@ -334,17 +343,17 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         }
         d->has_limit = d->limit != 0;
     }
+    /* the words of the enums, in their order */
+    static const char *const modes[] = {"overwrite", "append", "incremental"};
+    static const char *const anchors[] = {"completion", "fixed"};
+    static const char *const catch_ups[] = {"once", "skip"};
+    int k;
     if (v[O_MODE]) {
-        if (strcmp(v[O_MODE], "overwrite") == 0)
-            d->mode = LH_SCHED_OVERWRITE;
-        else if (strcmp(v[O_MODE], "append") == 0)
-            d->mode = LH_SCHED_APPEND;
-        else if (strcmp(v[O_MODE], "incremental") == 0)
-            d->mode = LH_SCHED_INCREMENTAL;
-        else {
+        if ((k = pick(v[O_MODE], modes, 3)) < 0) {
             bad_opt = O_MODE;
             goto bad;
         }
+        d->mode = (enum lh_schedule_mode)k;
     }
     if (v[O_EVERY] && v[O_CRON]) {
         lh_cli_error("schedule: give --every or --cron, not both");
@@ -359,14 +368,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         d->tz_name[0] = '\0';
     }
     if (v[O_ANCHOR]) {
-        if (strcmp(v[O_ANCHOR], "completion") == 0)
-            d->trigger.anchor = LH_ANCHOR_COMPLETION;
-        else if (strcmp(v[O_ANCHOR], "fixed") == 0)
-            d->trigger.anchor = LH_ANCHOR_FIXED;
-        else {
+        if ((k = pick(v[O_ANCHOR], anchors, 2)) < 0) {
             bad_opt = O_ANCHOR;
             goto bad;
         }
+        d->trigger.anchor = (enum lh_interval_anchor)k;
     }
     if (v[O_CRON]) {
         if (strlen(v[O_CRON]) >= sizeof d->cron_expr) {
@@ -399,14 +405,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         goto bad;
     }
     if (v[O_CATCHUP]) {
-        if (strcmp(v[O_CATCHUP], "once") == 0)
-            d->catch_up = LH_CATCH_UP_ONCE;
-        else if (strcmp(v[O_CATCHUP], "skip") == 0)
-            d->catch_up = LH_CATCH_UP_SKIP;
-        else {
+        if ((k = pick(v[O_CATCHUP], catch_ups, 2)) < 0) {
             bad_opt = O_CATCHUP;
             goto bad;
         }
+        d->catch_up = (enum lh_catch_up)k;
     }
     if (v[O_APAUSE]) {
         if (!parse_count(v[O_APAUSE], &u) || u > 1000000) {
