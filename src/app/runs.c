@@ -273,16 +273,12 @@ struct lh_app_run *lh_app_runs_enter(struct lh_app_runs *runs, const char *run_i
         pthread_mutex_unlock(&r->mu);
         return r;
     }
-    if (runs->n == runs->cap) {
-        size_t nc = runs->cap ? runs->cap * 2 : 32;
-        struct lh_app_run **nv = realloc(runs->v, nc * sizeof *nv);
-        if (!nv) {
-            pthread_mutex_unlock(&runs->mu);
-            return NULL;
-        }
-        runs->v = nv;
-        runs->cap = nc;
+    struct lh_app_run **nv = lh_array_grow(runs->v, &runs->cap, runs->n, sizeof *nv, 32);
+    if (!nv) {
+        pthread_mutex_unlock(&runs->mu);
+        return NULL;
     }
+    runs->v = nv;
     r = calloc(1, sizeof *r);
     if (!r || !(r->tail = calloc(TAIL_LINES, sizeof *r->tail))) {
         free(r);

@@ -123,6 +123,14 @@ static inline bool lh_buf_ok(const struct lh_buf *b)
     return !b->broken;
 }
 
+/* ------------------------------------------------------------------ arrays */
+
+/* Room for one more in an array of elem-sized items that holds n of *cap:
+ * v itself when there is room, else v reallocated to twice *cap (first
+ * when *cap is 0) and *cap updated. NULL when out of memory (or the size
+ * overflows): v and *cap are untouched and v still valid. */
+void *lh_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* ------------------------------------------------------------------ arena */
 
 /* Bump allocator for one lifetime (a footer parse, a row group, a request);

@@ -123,14 +123,10 @@ static size_t find(const struct lh_schedule_store *ss, const char *id, bool *fou
 
 static bool insert_at(struct lh_schedule_store *ss, size_t at, struct ent *e)
 {
-    if (ss->n == ss->cap) {
-        size_t nc = ss->cap ? ss->cap * 2 : 16;
-        struct ent **nv = realloc(ss->v, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        ss->v = nv;
-        ss->cap = nc;
-    }
+    struct ent **nv = lh_array_grow(ss->v, &ss->cap, ss->n, sizeof *nv, 16);
+    if (!nv)
+        return false;
+    ss->v = nv;
     memmove(ss->v + at + 1, ss->v + at, (ss->n - at) * sizeof *ss->v);
     ss->v[at] = e;
     ss->n++;
@@ -615,19 +611,12 @@ static void pend_def_written(struct lh_schedule_store *ss, const char *id)
 static bool pend_add(struct lh_schedule_store *ss, const struct pend_run *p)
 {
     pthread_mutex_lock(&ss->pmu);
-    bool ok = true;
-    if (ss->npend == ss->cappend) {
-        size_t nc = ss->cappend ? ss->cappend * 2 : 8;
-        struct pend_run *nv = realloc(ss->pend, nc * sizeof *nv);
-        if (nv) {
-            ss->pend = nv;
-            ss->cappend = nc;
-        } else {
-            ok = false;
-        }
-    }
-    if (ok)
+    struct pend_run *nv = lh_array_grow(ss->pend, &ss->cappend, ss->npend, sizeof *nv, 8);
+    bool ok = nv != NULL;
+    if (ok) {
+        ss->pend = nv;
         ss->pend[ss->npend++] = *p;
+    }
     pthread_mutex_unlock(&ss->pmu);
     return ok;
 }

@@ -916,14 +916,10 @@ static enum lh_status send_part(struct s3 *s, struct s3_upload *up, struct lh_er
     if (up->nparts >= S3_MAX_PARTS)
         return lh_error_set(err, LH_E_TOOBIG, "s3 upload of %s: more than %d parts", up->key,
                             S3_MAX_PARTS);
-    if (up->nparts == up->cap) {
-        size_t nc = up->cap ? up->cap * 2 : 16;
-        struct s3_part *np = realloc(up->parts, nc * sizeof *np);
-        if (!np)
-            return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        up->parts = np;
-        up->cap = nc;
-    }
+    struct s3_part *np = lh_array_grow(up->parts, &up->cap, up->nparts, sizeof *np, 16);
+    if (!np)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    up->parts = np;
     struct lh_buf q;
     lh_buf_init(&q, 4096);
     lh_buf_printf(&q, "partNumber=%zu&uploadId=", up->nparts + 1);
