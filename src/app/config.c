@@ -150,6 +150,28 @@ static enum lh_status parse_log_format(struct lh_app_config *c, const char *v,
     return LH_OK;
 }
 
+/* Hands each string of v, the array of key k (want says what k takes), to
+ * add; an error when v is no array or holds anything but strings. */
+static enum lh_status each_str(struct lh_app_config *c, const char *k, json_t *v, const char *want,
+                               enum lh_status (*add)(struct lh_app_config *, const char *,
+                                                     struct lh_error *),
+                               struct lh_error *err)
+{
+    size_t i;
+    json_t *e;
+    if (!json_is_array(v))
+        return lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected %s", k, want);
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e))
+            return lh_error_set(err, LH_E_INVAL, "%s: expected strings", k);
+        enum lh_status s = add(c, json_string_value(e), err);
+        if (s != LH_OK)
+            return s;
+    }
+    return LH_OK;
+}
+
 /* A non-negative integer up to max, from a JSON integer or, for sizes, a
  * string like "1MiB". */
 static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool size, uint64_t *out,
@@ -511,22 +533,9 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
             if ((s = parse_log_format(c, json_string_value(v), err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "auth_open") == 0) {
-            size_t i;
-            json_t *e;
-            if (!json_is_array(v)) {
-                s = lh_error_set(err, LH_E_INVAL, "config key \"auth_open\": expected an array");
-                goto fail;
-            }
             c->open_routes = 0;
-            json_array_foreach(v, i, e)
-            {
-                if (!json_is_string(e)) {
-                    s = lh_error_set(err, LH_E_INVAL, "auth_open: expected strings");
-                    goto fail;
-                }
-                if ((s = parse_open(c, json_string_value(e), err)) != LH_OK)
-                    goto fail;
-            }
+            if ((s = each_str(c, k, v, "an array", parse_open, err)) != LH_OK)
+                goto fail;
         } else if (strcmp(k, "body_limit") == 0) {
             if ((s = get_uint(v, k, 1u << 30, true, &n, err)) != LH_OK)
                 goto fail;
@@ -539,24 +548,11 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
             if ((s = load_sql(c, v, err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "allowed_hosts") == 0) {
-            size_t i;
-            json_t *e;
-            if (!json_is_array(v)) {
-                s = lh_error_set(err, LH_E_INVAL,
-                                 "config key \"allowed_hosts\": expected an array of strings");
-                goto fail;
-            }
             c->allowed_hosts = NULL;
             c->nallowed_hosts = 0;
-            json_array_foreach(v, i, e)
-            {
-                if (!json_is_string(e)) {
-                    s = lh_error_set(err, LH_E_INVAL, "allowed_hosts: expected strings");
-                    goto fail;
-                }
-                if ((s = lh_app_config_allow_host(c, json_string_value(e), err)) != LH_OK)
-                    goto fail;
-            }
+            if ((s = each_str(c, k, v, "an array of strings", lh_app_config_allow_host, err)) !=
+                LH_OK)
+                goto fail;
         } else if (strcmp(k, "retention") == 0) {
             json_t *kv = json_object_get(v, "keep_versions");
             if (!json_is_object(v) || json_object_size(v) != 1 || !kv) {
