@@ -201,8 +201,8 @@ struct num_key {
 
 /* v as the key k of section (named so in errors) when the table t has it;
  * *found false when it does not. */
-static enum lh_status get_num(const struct num_key *t, size_t n, const char *section,
-                              const char *k, json_t *v, bool *found, struct lh_error *err)
+static enum lh_status get_num(const struct num_key *t, size_t n, const char *section, const char *k,
+                              json_t *v, bool *found, struct lh_error *err)
 {
     *found = false;
     for (size_t i = 0; i < n; i++) {

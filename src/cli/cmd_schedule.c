@@ -731,7 +731,6 @@ static long remote(const struct lh_daemon_ref *ref, const char *method, const ch
     return lh_daemon_request(ref, w, method, path, body, out);
 }
 
-
 /* The schedule as the daemon shows it (redacted DSN, no secret). */
 static bool remote_get(const struct lh_daemon_ref *ref, const char *id, struct lh_schedule *d,
                        struct lh_buf *b, const char *what)
@@ -1303,8 +1302,8 @@ int lh_cmd_schedule(int argc, char **argv)
         bool flag = slot < 0 && a[0] == '-' && a[1];
         if ((slot >= 0 || flag) && !option_applies(o.cmd, a, slot)) {
             /* a known option of another command, or none at all */
-            bool exists = slot >= 0 || on || strcmp(a, "--run-now") == 0 ||
-                          strcmp(a, "--no-run-now") == 0;
+            bool exists =
+                slot >= 0 || on || strcmp(a, "--run-now") == 0 || strcmp(a, "--no-run-now") == 0;
             if (exists)
                 lh_cli_error("schedule %s: %s does not apply to '%s' (see 'lakehouse schedule "
                              "%s --help')",

@@ -155,9 +155,9 @@ static void parse_schema_elem(struct pq_tc *r, struct pq_selem *e)
     int16_t last = 0, id;
     uint8_t t;
     /* the integer fields, by field id */
-    int32_t *const i32[] = {[1] = &e->type,         [2] = &e->type_length, [3] = &e->repetition,
-                            [5] = &e->num_children, [6] = &e->converted,   [7] = &e->scale,
-                            [8] = &e->precision};
+    int32_t *const i32[] = {
+        [1] = &e->type,      [2] = &e->type_length, [3] = &e->repetition, [5] = &e->num_children,
+        [6] = &e->converted, [7] = &e->scale,       [8] = &e->precision};
     while (pq_tc_field(r, &last, &id, &t)) {
         if (id > 0 && (size_t)id < sizeof i32 / sizeof i32[0] && i32[id])
             *i32[id] = pq_tc_field_i32(r, t);
@@ -218,8 +218,10 @@ static void parse_column_meta(struct parse *ps, struct lh_parquet_chunk_info *c,
 {
     struct pq_tc *r = &ps->tc;
     bool seen[10] = {0};
-    int64_t *const i64[] = {[5] = &c->num_values,       [6] = &c->total_uncompressed_size,
-                            [7] = &c->total_compressed_size, [9] = &c->data_page_offset,
+    int64_t *const i64[] = {[5] = &c->num_values,
+                            [6] = &c->total_uncompressed_size,
+                            [7] = &c->total_compressed_size,
+                            [9] = &c->data_page_offset,
                             [11] = &c->dictionary_page_offset};
     pq_tc_struct_begin(r);
     int16_t last = 0, id;

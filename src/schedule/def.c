@@ -413,8 +413,8 @@ static void rd_outcome(struct rd *r, json_t *o, struct lh_run_outcome *out)
 
 /* The "type" of a tagged object (kind, trigger): its index in names (in
  * the order of the enum it names), or -1 when it failed. */
-static int rd_type(struct rd *r, json_t *o, const char *field, const char *const *names,
-                   int count, const char *want)
+static int rd_type(struct rd *r, json_t *o, const char *field, const char *const *names, int count,
+                   const char *want)
 {
     char type_field[32];
     snprintf(type_field, sizeof type_field, "%s.type", field);

@@ -441,8 +441,8 @@ int main(void)
         cmocka_unit_test(test_civil_dates),    cmocka_unit_test(test_iso_format_parse),
         cmocka_unit_test(test_clocks),         cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_parse_numbers),  cmocka_unit_test(test_type_widths),
-        cmocka_unit_test(test_utf8_sanitize),   cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_array_grow),      cmocka_unit_test(test_csv_str),
+        cmocka_unit_test(test_utf8_sanitize),  cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_array_grow),     cmocka_unit_test(test_csv_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

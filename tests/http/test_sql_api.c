@@ -316,8 +316,7 @@ static void test_sql_uses_the_daemons_store_set(void **state)
     (void)state;
     struct daemon d;
     char conf[600];
-    snprintf(conf, sizeof conf, "{\"buckets\": {\"scratch\": {\"url\": \"%s/scratch\"}}}\n",
-             dir);
+    snprintf(conf, sizeof conf, "{\"buckets\": {\"scratch\": {\"url\": \"%s/scratch\"}}}\n", dir);
     start_daemon(&d, conf);
     char cfg[300];
     snprintf(cfg, sizeof cfg, "%s/serve.json", dir);
@@ -328,8 +327,8 @@ static void test_sql_uses_the_daemons_store_set(void **state)
     static const char body[] = "{\"sql\":\"SELECT 6 * 7 AS answer\"}";
     for (int i = 0; i < 3; i++) {
         struct reply r;
-        assert_true(http_do(&d, "POST", "/api/sql", "application/json", NULL, body,
-                            sizeof body - 1, &r));
+        assert_true(
+            http_do(&d, "POST", "/api/sql", "application/json", NULL, body, sizeof body - 1, &r));
         if (r.status != 200 || !strstr(r.body, "42"))
             fail_msg("POST /api/sql after the config changed: %ld %s", r.status, r.body);
         reply_free(&r);
