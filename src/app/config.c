@@ -150,6 +150,28 @@ static enum lh_status parse_log_format(struct lh_app_config *c, const char *v,
     return LH_OK;
 }
 
+/* Hands each string of v, the array of key k (want says what k takes), to
+ * add; an error when v is no array or holds anything but strings. */
+static enum lh_status each_str(struct lh_app_config *c, const char *k, json_t *v, const char *want,
+                               enum lh_status (*add)(struct lh_app_config *, const char *,
+                                                     struct lh_error *),
+                               struct lh_error *err)
+{
+    size_t i;
+    json_t *e;
+    if (!json_is_array(v))
+        return lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected %s", k, want);
+    json_array_foreach(v, i, e)
+    {
+        if (!json_is_string(e))
+            return lh_error_set(err, LH_E_INVAL, "%s: expected strings", k);
+        enum lh_status s = add(c, json_string_value(e), err);
+        if (s != LH_OK)
+            return s;
+    }
+    return LH_OK;
+}
+
 /* A non-negative integer up to max, from a JSON integer or, for sizes, a
  * string like "1MiB". */
 static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool size, uint64_t *out,
@@ -166,6 +188,46 @@ static enum lh_status get_uint(json_t *v, const char *key, uint64_t max, bool si
                         size ? "a size (bytes or \"1MiB\")" : "a non-negative integer", max);
 }
 
+/* A numeric key of a config section: its cap, whether it takes a size
+ * ("1MiB"), and the field it goes to (the one pointer set). */
+struct num_key {
+    const char *key;
+    uint64_t max;
+    bool size;
+    unsigned *u;
+    uint64_t *u64;
+    size_t *z;
+};
+
+/* v as the key k of section (named so in errors) when the table t has it;
+ * *found false when it does not. */
+static enum lh_status get_num(const struct num_key *t, size_t n, const char *section, const char *k,
+                              json_t *v, bool *found, struct lh_error *err)
+{
+    *found = false;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(k, t[i].key) != 0)
+            continue;
+        *found = true;
+        char name[96];
+        snprintf(name, sizeof name, "%s%s%s", section, *section ? "." : "", k);
+        uint64_t x;
+        enum lh_status s = get_uint(v, name, t[i].max, t[i].size, &x, err);
+        if (s != LH_OK)
+            return s;
+        if (t[i].u)
+            *t[i].u = (unsigned)x;
+        else if (t[i].u64)
+            *t[i].u64 = x;
+        else
+            *t[i].z = (size_t)x;
+        return LH_OK;
+    }
+    return LH_OK;
+}
+
+#define NUM_KEYS(t) (t), sizeof(t) / sizeof((t)[0])
+
 /* "sql": {"memory_limit": "1GiB", "threads": 2, "timeout_ms": 30000,
  *         "max_rows": 100000, "cache_dir": "/var/cache/lakehouse/sql"} */
 static enum lh_status load_sql(struct lh_app_config *c, json_t *o, struct lh_error *err)
@@ -174,27 +236,20 @@ static enum lh_status load_sql(struct lh_app_config *c, json_t *o, struct lh_err
     json_t *v;
     if (!json_is_object(o))
         return lh_error_set(err, LH_E_INVAL, "config key \"sql\": expected an object");
+    const struct num_key nums[] = {
+        {"memory_limit", (uint64_t)1 << 50, true, NULL, &c->sql_memory_limit, NULL},
+        {"threads", 1024, false, &c->sql_threads, NULL, NULL},
+        {"timeout_ms", 86400000, false, &c->sql_timeout_ms, NULL, NULL},
+        {"max_rows", (uint64_t)1 << 40, false, NULL, &c->sql_max_rows, NULL}};
     json_object_foreach(o, k, v)
     {
-        uint64_t n;
-        enum lh_status s = LH_OK;
-        if (strcmp(k, "memory_limit") == 0) {
-            if ((s = get_uint(v, "sql.memory_limit", (uint64_t)1 << 50, true, &n, err)) == LH_OK)
-                c->sql_memory_limit = n;
-        } else if (strcmp(k, "threads") == 0) {
-            if ((s = get_uint(v, "sql.threads", 1024, false, &n, err)) == LH_OK)
-                c->sql_threads = (unsigned)n;
-        } else if (strcmp(k, "timeout_ms") == 0) {
-            if ((s = get_uint(v, "sql.timeout_ms", 86400000, false, &n, err)) == LH_OK)
-                c->sql_timeout_ms = (unsigned)n;
-        } else if (strcmp(k, "max_rows") == 0) {
-            if ((s = get_uint(v, "sql.max_rows", (uint64_t)1 << 40, false, &n, err)) == LH_OK)
-                c->sql_max_rows = n;
-        } else if (strcmp(k, "cache_dir") == 0) {
+        bool num;
+        enum lh_status s = get_num(NUM_KEYS(nums), "sql", k, v, &num, err);
+        if (!num && strcmp(k, "cache_dir") == 0) {
             if (!json_is_string(v))
                 return lh_error_set(err, LH_E_INVAL, "config key \"sql.cache_dir\": expected a path");
             s = set_str(c, &c->sql_cache_dir, json_string_value(v), "sql.cache_dir", err);
-        } else {
+        } else if (!num) {
             return lh_error_set(err, LH_E_INVAL, "unknown config key \"sql.%s\"", k);
         }
         if (s != LH_OK)
@@ -209,45 +264,23 @@ static enum lh_status load_http(struct lh_app_config *c, json_t *o, struct lh_er
     json_t *v;
     if (!json_is_object(o))
         return lh_error_set(err, LH_E_INVAL, "config key \"http\": expected an object");
+    const struct num_key nums[] = {
+        {"threads", 256, false, &c->threads, NULL, NULL},
+        {"connection_limit", 1000000, false, &c->connection_limit, NULL, NULL},
+        {"per_ip_limit", 1000000, false, &c->per_ip_limit, NULL, NULL},
+        {"timeout_secs", 86400, false, &c->timeout_secs, NULL, NULL},
+        {"shutdown_secs", 86400, false, &c->shutdown_secs, NULL, NULL},
+        {"sql_workers", 256, false, &c->sql_workers, NULL, NULL},
+        {"sql_queue", 100000, false, &c->sql_queue, NULL, NULL},
+        {"connection_memory", 16u << 20, true, NULL, NULL, &c->connection_memory}};
     json_object_foreach(o, k, v)
     {
-        uint64_t n;
-        enum lh_status s;
-        if (strcmp(k, "threads") == 0) {
-            if ((s = get_uint(v, "http.threads", 256, false, &n, err)) != LH_OK)
-                return s;
-            c->threads = (unsigned)n;
-        } else if (strcmp(k, "connection_limit") == 0) {
-            if ((s = get_uint(v, "http.connection_limit", 1000000, false, &n, err)) != LH_OK)
-                return s;
-            c->connection_limit = (unsigned)n;
-        } else if (strcmp(k, "per_ip_limit") == 0) {
-            if ((s = get_uint(v, "http.per_ip_limit", 1000000, false, &n, err)) != LH_OK)
-                return s;
-            c->per_ip_limit = (unsigned)n;
-        } else if (strcmp(k, "timeout_secs") == 0) {
-            if ((s = get_uint(v, "http.timeout_secs", 86400, false, &n, err)) != LH_OK)
-                return s;
-            c->timeout_secs = (unsigned)n;
-        } else if (strcmp(k, "shutdown_secs") == 0) {
-            if ((s = get_uint(v, "http.shutdown_secs", 86400, false, &n, err)) != LH_OK)
-                return s;
-            c->shutdown_secs = (unsigned)n;
-        } else if (strcmp(k, "sql_workers") == 0) {
-            if ((s = get_uint(v, "http.sql_workers", 256, false, &n, err)) != LH_OK)
-                return s;
-            c->sql_workers = (unsigned)n;
-        } else if (strcmp(k, "sql_queue") == 0) {
-            if ((s = get_uint(v, "http.sql_queue", 100000, false, &n, err)) != LH_OK)
-                return s;
-            c->sql_queue = (unsigned)n;
-        } else if (strcmp(k, "connection_memory") == 0) {
-            if ((s = get_uint(v, "http.connection_memory", 16u << 20, true, &n, err)) != LH_OK)
-                return s;
-            c->connection_memory = (size_t)n;
-        } else {
+        bool num;
+        enum lh_status s = get_num(NUM_KEYS(nums), "http", k, v, &num, err);
+        if (s != LH_OK)
+            return s;
+        if (!num)
             return lh_error_set(err, LH_E_INVAL, "unknown config key \"http.%s\"", k);
-        }
     }
     return LH_OK;
 }
@@ -452,15 +485,24 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
     }
     const char *k;
     json_t *v;
+    const struct num_key nums[] = {
+        {"workers", 1024, false, &c->workers, NULL, NULL},
+        {"grace_secs", 86400, false, &c->grace_secs, NULL, NULL},
+        {"ingest_timeout_secs", 86400, false, &c->ingest_timeout_secs, NULL, NULL}};
     json_object_foreach(root, k, v)
     {
         uint64_t n;
+        bool num;
+        if ((s = get_num(NUM_KEYS(nums), "", k, v, &num, err)) != LH_OK)
+            goto fail;
         const char **slot = strcmp(k, "listen") == 0            ? &c->listen
                             : strcmp(k, "data") == 0            ? &c->data_dir
                             : strcmp(k, "store") == 0           ? &c->store_url
                             : strcmp(k, "token") == 0           ? &c->token
                             : strcmp(k, "secret_key_path") == 0 ? &c->secret_key_path
                                                                 : NULL;
+        if (num)
+            continue; /* one of nums */
         if (slot) {
             if (!json_is_string(v)) {
                 s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
@@ -491,64 +533,26 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
             if ((s = parse_log_format(c, json_string_value(v), err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "auth_open") == 0) {
-            size_t i;
-            json_t *e;
-            if (!json_is_array(v)) {
-                s = lh_error_set(err, LH_E_INVAL, "config key \"auth_open\": expected an array");
-                goto fail;
-            }
             c->open_routes = 0;
-            json_array_foreach(v, i, e)
-            {
-                if (!json_is_string(e)) {
-                    s = lh_error_set(err, LH_E_INVAL, "auth_open: expected strings");
-                    goto fail;
-                }
-                if ((s = parse_open(c, json_string_value(e), err)) != LH_OK)
-                    goto fail;
-            }
+            if ((s = each_str(c, k, v, "an array", parse_open, err)) != LH_OK)
+                goto fail;
         } else if (strcmp(k, "body_limit") == 0) {
             if ((s = get_uint(v, k, 1u << 30, true, &n, err)) != LH_OK)
                 goto fail;
             c->body_limit = n ? (size_t)n : LH_APP_DEFAULT_BODY_LIMIT;
-        } else if (strcmp(k, "workers") == 0) {
-            if ((s = get_uint(v, k, 1024, false, &n, err)) != LH_OK)
-                goto fail;
-            c->workers = (unsigned)n;
-        } else if (strcmp(k, "grace_secs") == 0) {
-            if ((s = get_uint(v, k, 86400, false, &n, err)) != LH_OK)
-                goto fail;
-            c->grace_secs = (unsigned)n;
         } else if (strcmp(k, "sweep_after_secs") == 0) {
             if ((s = get_uint(v, k, 86400 * 365, false, &n, err)) != LH_OK)
                 goto fail;
             c->sweep_after_secs = (int64_t)n;
-        } else if (strcmp(k, "ingest_timeout_secs") == 0) {
-            if ((s = get_uint(v, k, 86400, false, &n, err)) != LH_OK)
-                goto fail;
-            c->ingest_timeout_secs = (unsigned)n;
         } else if (strcmp(k, "sql") == 0) {
             if ((s = load_sql(c, v, err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "allowed_hosts") == 0) {
-            size_t i;
-            json_t *e;
-            if (!json_is_array(v)) {
-                s = lh_error_set(err, LH_E_INVAL,
-                                 "config key \"allowed_hosts\": expected an array of strings");
-                goto fail;
-            }
             c->allowed_hosts = NULL;
             c->nallowed_hosts = 0;
-            json_array_foreach(v, i, e)
-            {
-                if (!json_is_string(e)) {
-                    s = lh_error_set(err, LH_E_INVAL, "allowed_hosts: expected strings");
-                    goto fail;
-                }
-                if ((s = lh_app_config_allow_host(c, json_string_value(e), err)) != LH_OK)
-                    goto fail;
-            }
+            if ((s = each_str(c, k, v, "an array of strings", lh_app_config_allow_host, err)) !=
+                LH_OK)
+                goto fail;
         } else if (strcmp(k, "retention") == 0) {
             json_t *kv = json_object_get(v, "keep_versions");
             if (!json_is_object(v) || json_object_size(v) != 1 || !kv) {
@@ -564,9 +568,6 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
                 goto fail;
         } else if (strcmp(k, "webhooks") == 0) {
             if ((s = load_webhooks(c, v, err)) != LH_OK)
-                goto fail;
-        } else if (strcmp(k, "sql") == 0) {
-            if ((s = load_sql(c, v, err)) != LH_OK)
                 goto fail;
         } else {
             s = lh_error_set(err, LH_E_INVAL, "unknown config key \"%s\"", k);

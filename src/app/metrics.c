@@ -117,14 +117,10 @@ static struct series *series_get(struct family *f, const char *const *values, bo
     }
     if (!create || f->n >= HTTP_METRICS_MAX_SERIES)
         return NULL;
-    if (f->n == f->cap) {
-        size_t nc = f->cap ? f->cap * 2 : 8;
-        struct series *ns = realloc(f->s, nc * sizeof *ns);
-        if (!ns)
-            return NULL;
-        f->s = ns;
-        f->cap = nc;
-    }
+    struct series *ns = lh_array_grow(f->s, &f->cap, f->n, sizeof *ns, 8);
+    if (!ns)
+        return NULL;
+    f->s = ns;
     struct series *s = &f->s[f->n];
     memset(s, 0, sizeof *s);
     s->key = malloc(kl ? kl : 1);
@@ -168,16 +164,12 @@ enum lh_status lh_app_metrics_register(struct lh_app_metrics *m, const char *nam
         st = lh_error_set(err, LH_E_EXISTS, "metric %s is already registered", name);
         goto done;
     }
-    if (m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 16;
-        struct family *nf = realloc(m->f, nc * sizeof *nf);
-        if (!nf) {
-            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
-            goto done;
-        }
-        m->f = nf;
-        m->cap = nc;
+    struct family *nf = lh_array_grow(m->f, &m->cap, m->n, sizeof *nf, 16);
+    if (!nf) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
     }
+    m->f = nf;
     struct family *f = &m->f[m->n];
     memset(f, 0, sizeof *f);
     f->type = type;

@@ -216,6 +216,18 @@ static struct lh_app_run *find_locked(struct lh_app_runs *runs, const char *run_
     return NULL;
 }
 
+/* The registered run of run_id with a reference the caller releases
+ * (lh_app_run_release), or NULL. */
+static struct lh_app_run *find_ref(struct lh_app_runs *runs, const char *run_id)
+{
+    pthread_mutex_lock(&runs->mu);
+    struct lh_app_run *r = find_locked(runs, run_id);
+    if (r)
+        r->refs++;
+    pthread_mutex_unlock(&runs->mu);
+    return r;
+}
+
 /* Drops the oldest finished runs past KEEP_FINISHED (runs->mu held). A
  * run's fields are read under its own lock. */
 static void evict_locked(struct lh_app_runs *runs)
@@ -261,16 +273,12 @@ struct lh_app_run *lh_app_runs_enter(struct lh_app_runs *runs, const char *run_i
         pthread_mutex_unlock(&r->mu);
         return r;
     }
-    if (runs->n == runs->cap) {
-        size_t nc = runs->cap ? runs->cap * 2 : 32;
-        struct lh_app_run **nv = realloc(runs->v, nc * sizeof *nv);
-        if (!nv) {
-            pthread_mutex_unlock(&runs->mu);
-            return NULL;
-        }
-        runs->v = nv;
-        runs->cap = nc;
+    struct lh_app_run **nv = lh_array_grow(runs->v, &runs->cap, runs->n, sizeof *nv, 32);
+    if (!nv) {
+        pthread_mutex_unlock(&runs->mu);
+        return NULL;
     }
+    runs->v = nv;
     r = calloc(1, sizeof *r);
     if (!r || !(r->tail = calloc(TAIL_LINES, sizeof *r->tail))) {
         free(r);
@@ -593,11 +601,7 @@ void lh_app_runs_recorded(struct lh_app_runs *runs, const struct lh_run_record *
 {
     if (!runs || !rec)
         return;
-    pthread_mutex_lock(&runs->mu);
-    struct lh_app_run *r = find_locked(runs, rec->run_id);
-    if (r)
-        r->refs++;
-    pthread_mutex_unlock(&runs->mu);
+    struct lh_app_run *r = find_ref(runs, rec->run_id);
     if (!r)
         return;
     struct lh_app_run_view rv;
@@ -694,11 +698,7 @@ enum lh_status lh_app_runs_get(struct lh_app_runs *runs, const char *run_id,
 {
     if (!runs)
         return lh_error_set(err, LH_E_NOTFOUND, "no run '%.60s'", run_id);
-    pthread_mutex_lock(&runs->mu);
-    struct lh_app_run *r = find_locked(runs, run_id);
-    if (r)
-        r->refs++;
-    pthread_mutex_unlock(&runs->mu);
+    struct lh_app_run *r = find_ref(runs, run_id);
     if (r) {
         view_of(r, out);
         lh_app_run_release(r);
@@ -906,11 +906,7 @@ enum lh_status lh_app_runs_log(struct lh_app_runs *runs, const char *run_id, str
     *complete = false;
     if (!runs)
         return lh_error_set(err, LH_E_NOTFOUND, "no run '%.60s'", run_id);
-    pthread_mutex_lock(&runs->mu);
-    struct lh_app_run *r = find_locked(runs, run_id);
-    if (r)
-        r->refs++;
-    pthread_mutex_unlock(&runs->mu);
+    struct lh_app_run *r = find_ref(runs, run_id);
     if (r) {
         pthread_mutex_lock(&r->mu);
         bool saved = r->log_saved;

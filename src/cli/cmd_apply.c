@@ -219,32 +219,7 @@ static void target_close(struct target *t)
 static long remote(const struct target *t, const char *what, const char *method,
                    const char *path, const char *body, struct lh_buf *out)
 {
-    long st = 0;
-    struct lh_error err;
-    lh_buf_clear(out);
-    if (lh_daemon_call(&t->ref, method, path, body, &st, out, &err) != LH_OK) {
-        lh_cli_error("%s: daemon at %s: %s", what, t->ref.url, err.msg);
-        return 0;
-    }
-    if (st < 200 || st > 299) {
-        char msg[700];
-        lh_daemon_error_text(out, st, msg, sizeof msg);
-        lh_cli_error("%s: %s", what, msg);
-    }
-    return st;
-}
-
-static void schedule_path(char *out, size_t cap, const char *id)
-{
-    size_t o = (size_t)snprintf(out, cap, "/api/schedules/");
-    for (const unsigned char *p = (const unsigned char *)id; *p && o + 4 < cap; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.')
-            out[o++] = (char)*p;
-        else
-            o += (size_t)snprintf(out + o, cap - o, "%%%02X", *p);
-    }
-    out[o < cap ? o : cap - 1] = '\0';
+    return lh_daemon_request(&t->ref, what, method, path, body, out);
 }
 
 /* The schedules now, sorted by id (the store's order; the daemon's list is
@@ -713,7 +688,7 @@ static bool apply_one(struct target *t, struct want *w)
     if (w->action == A_CREATE) {
         st = remote(t, what, "POST", "/api/schedules", body, &b);
     } else {
-        schedule_path(path, sizeof path, w->def.id);
+        (void)lh_daemon_schedule_path(path, sizeof path, w->def.id, "");
         st = remote(t, what, "PUT", path, body, &b);
     }
     lh_schedule_wipe(body, strlen(body));
@@ -737,7 +712,7 @@ static bool delete_one(struct target *t, const char *id)
     char path[1024];
     struct lh_buf b;
     lh_buf_init(&b, 0);
-    schedule_path(path, sizeof path, id);
+    (void)lh_daemon_schedule_path(path, sizeof path, id, "");
     long st = remote(t, what, "DELETE", path, NULL, &b);
     lh_buf_reset(&b);
     return (st >= 200 && st <= 299) || st == 404;

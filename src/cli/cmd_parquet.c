@@ -243,25 +243,33 @@ static void json_cell(struct lh_buf *b, struct lh_buf *tmp, const struct lh_fiel
     lh_buf_append_u8(b, ']');
 }
 
-static void csv_field(struct lh_buf *b, const uint8_t *s, size_t n)
+/* ------------------------------------------------------------ cat */
+
+/* An argument that is no option of cmd: the FILE, given once. false
+ * (message printed) otherwise. */
+static bool file_operand(const char *cmd, const char *a, const char **path)
 {
-    bool q = false;
-    for (size_t i = 0; i < n && !q; i++)
-        q = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!q) {
-        lh_buf_append(b, s, n);
-        return;
-    }
-    lh_buf_append_u8(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            lh_buf_append_u8(b, '"');
-        lh_buf_append_u8(b, s[i]);
-    }
-    lh_buf_append_u8(b, '"');
+    if (a[0] == '-' && a[1] != '\0')
+        lh_cli_error("parquet %s: unknown option '%s' (see --help)", cmd, a);
+    else if (*path)
+        lh_cli_error("parquet %s: one FILE only (see --help)", cmd);
+    else
+        *path = a;
+    return *path == a;
 }
 
-/* ------------------------------------------------------------ cat */
+/* Opens the FILE of cmd: 0, or the exit code (message printed). */
+static int open_operand(const char *cmd, const char *path, struct lh_parquet_reader **r)
+{
+    if (!path) {
+        lh_cli_error("parquet %s: which FILE? (see 'lakehouse parquet %s --help')", cmd, cmd);
+        return 2;
+    }
+    struct lh_error err = {0};
+    if (lh_parquet_reader_open_file(path, r, &err) != LH_OK)
+        return open_failed(path, &err);
+    return 0;
+}
 
 static int cmd_cat(int argc, char **argv)
 {
@@ -292,24 +300,15 @@ static int cmd_cat(int argc, char **argv)
                 lh_cli_error("parquet cat: --format is json or csv, not '%s'", argv[i]);
                 return 2;
             }
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            lh_cli_error("parquet cat: unknown option '%s' (see --help)", argv[i]);
-            return 2;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            lh_cli_error("parquet cat: one FILE only (see --help)");
+        } else if (!file_operand("cat", argv[i], &path)) {
             return 2;
         }
     }
-    if (!path) {
-        lh_cli_error("parquet cat: which FILE? (see 'lakehouse parquet cat --help')");
-        return 2;
-    }
-    struct lh_error err = {0};
     struct lh_parquet_reader *r;
-    if (lh_parquet_reader_open_file(path, &r, &err) != LH_OK)
-        return open_failed(path, &err);
+    int orc = open_operand("cat", path, &r);
+    if (orc != 0)
+        return orc;
+    struct lh_error err = {0};
     const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
     size_t nf = info->schema.nfields;
     int rc = 1;
@@ -328,7 +327,7 @@ static int cmd_cat(int argc, char **argv)
             if (c)
                 lh_buf_append_u8(&out, ',');
             const char *n = info->schema.fields[c].name;
-            csv_field(&out, (const uint8_t *)n, strlen(n));
+            lh_buf_csv_str(&out, n, strlen(n), false);
         }
         lh_buf_append_u8(&out, '\n');
     }
@@ -366,12 +365,12 @@ static int cmd_cat(int argc, char **argv)
                     struct lh_buf cell;
                     lh_buf_init(&cell, 0);
                     json_cell(&cell, &tmp, f, &cols[c], i);
-                    csv_field(&out, cell.data, cell.len);
+                    lh_buf_csv_str(&out, cell.data, cell.len, false);
                     lh_buf_reset(&cell);
                 } else if (lh_bit_get(cols[c].validity, i)) {
                     lh_buf_clear(&tmp);
                     value_text(&tmp, f, &cols[c], i, false);
-                    csv_field(&out, tmp.data, tmp.len);
+                    lh_buf_csv_str(&out, tmp.data, tmp.len, false);
                 }
             }
             lh_buf_append_str(&out, csv ? "\n" : "}\n");
@@ -462,24 +461,14 @@ static int cmd_inspect(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            lh_cli_error("parquet inspect: unknown option '%s' (see --help)", argv[i]);
-            return 2;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            lh_cli_error("parquet inspect: one FILE only (see --help)");
+        } else if (!file_operand("inspect", argv[i], &path)) {
             return 2;
         }
     }
-    if (!path) {
-        lh_cli_error("parquet inspect: which FILE? (see 'lakehouse parquet inspect --help')");
-        return 2;
-    }
-    struct lh_error err = {0};
     struct lh_parquet_reader *r;
-    if (lh_parquet_reader_open_file(path, &r, &err) != LH_OK)
-        return open_failed(path, &err);
+    int orc = open_operand("inspect", path, &r);
+    if (orc != 0)
+        return orc;
     const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
     size_t nf = info->schema.nfields;
     struct lh_buf b;

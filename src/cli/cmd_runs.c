@@ -302,25 +302,15 @@ void lh_cli_run_print(const json_t *run, const char *tz_name)
 
 /* ------------------------------------------------------------ the daemon */
 
-/* One request; a non-2xx answer is printed (unless quiet_404 and it is a
- * 404). Returns the status, 0 when the daemon did not answer (printed). */
+/* One request; a non-2xx answer is printed. Returns the status, 0 when the
+ * daemon did not answer or its answer is no JSON (printed). */
 static long call(const struct lh_daemon_ref *ref, const char *prog, const char *method,
                  const char *path, struct lh_buf *out, json_t **j)
 {
-    long st = 0;
-    struct lh_error err;
-    lh_buf_clear(out);
     *j = NULL;
-    if (lh_daemon_call(ref, method, path, NULL, &st, out, &err) != LH_OK) {
-        lh_cli_error("%s: daemon at %s: %s", prog, ref->url, err.msg);
-        return 0;
-    }
-    if (st < 200 || st > 299) {
-        char msg[900];
-        lh_daemon_error_text(out, st, msg, sizeof msg);
-        lh_cli_error("%s: %s", prog, msg);
+    long st = lh_daemon_request(ref, prog, method, path, NULL, out);
+    if (st < 200 || st > 299)
         return st;
-    }
     *j = json_loadb((const char *)out->data, out->len, 0, NULL);
     if (!*j) {
         lh_cli_error("%s: the daemon's answer is not JSON", prog);
@@ -971,29 +961,25 @@ int lh_cmd_runs(int argc, char **argv)
         fputs(usage_all, stdout);
         return 0;
     }
-    const char *use;
-    if (strcmp(sub, "list") == 0) {
-        o.sub = S_LIST;
-        use = usage_list;
-        o.prog = "runs list";
-    } else if (strcmp(sub, "show") == 0) {
-        o.sub = S_SHOW;
-        use = usage_show;
-        o.prog = "runs show";
-    } else if (strcmp(sub, "log") == 0) {
-        o.sub = S_LOG;
-        use = usage_log;
-        o.prog = "runs log";
-    } else if (strcmp(sub, "cancel") == 0) {
-        o.sub = S_CANCEL;
-        use = usage_cancel;
-        o.prog = "runs cancel";
-    } else {
+    /* by enum sub */
+    const struct {
+        const char *name, *prog, *usage;
+    } subs[] = {{"list", "runs list", usage_list},
+                {"show", "runs show", usage_show},
+                {"log", "runs log", usage_log},
+                {"cancel", "runs cancel", usage_cancel}};
+    size_t k = 0;
+    while (k < sizeof subs / sizeof subs[0] && strcmp(sub, subs[k].name) != 0)
+        k++;
+    if (k == sizeof subs / sizeof subs[0]) {
         lh_cli_error("runs: unknown subcommand '%s' (list, show, log or cancel; see 'lakehouse "
                      "runs --help')",
                      sub);
         return 2;
     }
+    o.sub = (enum sub)k;
+    o.prog = subs[k].prog;
+    const char *use = subs[k].usage;
     if (lh_cli_wants_help(argc - first + 1, argv + first - 1)) {
         fputs(use, stdout);
         return 0;

@@ -264,6 +264,15 @@ static bool parse_count(const char *s, uint64_t *out)
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
+/* The index of s among the count names, or -1. */
+static int pick(const char *s, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 /* Applies the given flags to d. 0 ok, 2 bad usage (message printed). */
 static int apply(const struct opts *o, struct lh_schedule *d)
 {
@@ -285,49 +294,41 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         COPY(d->dsn, v[O_DSN]);
         d->dsn_secret[0] = '\0';
     }
-    if (v[O_PWENV])
-        COPY(d->password_env, v[O_PWENV]);
     if (v[O_TABLE] && v[O_QUERY]) {
         lh_cli_error("schedule: give --table or --query, not both");
         return 2;
     }
+    /* the SQL parts are refused when too long, the rest cut to fit */
     const struct {
         int o;
         char *dst;
         size_t cap;
-    } sql[] = {{O_TABLE, d->table, sizeof d->table},
-               {O_QUERY, d->query, sizeof d->query},
-               {O_COLUMNS, d->columns, sizeof d->columns},
-               {O_WHERE, d->where, sizeof d->where}};
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++)
-        if (v[sql[i].o] && strlen(v[sql[i].o]) >= sql[i].cap) {
-            lh_cli_error("schedule: %s is too long (at most %zu bytes)", val_names[sql[i].o],
-                         sql[i].cap - 1);
+        bool whole;
+    } text[] = {{O_TABLE, d->table, sizeof d->table, true},
+                {O_QUERY, d->query, sizeof d->query, true},
+                {O_COLUMNS, d->columns, sizeof d->columns, true},
+                {O_WHERE, d->where, sizeof d->where, true},
+                {O_PWENV, d->password_env, sizeof d->password_env, false},
+                {O_DATASET, d->dataset_name, sizeof d->dataset_name, false},
+                {O_ORDER, d->order_by, sizeof d->order_by, false},
+                {O_CURSOR, d->cursor_column, sizeof d->cursor_column, false},
+                {O_DESC, d->description, sizeof d->description, false},
+                {O_CREATEDBY, d->created_by, sizeof d->created_by, false}};
+    const size_t n_text = sizeof text / sizeof text[0];
+    for (size_t i = 0; i < n_text; i++)
+        if (text[i].whole && v[text[i].o] && strlen(v[text[i].o]) >= text[i].cap) {
+            lh_cli_error("schedule: %s is too long (at most %zu bytes)", val_names[text[i].o],
+                         text[i].cap - 1);
             return 2;
         }
     /* a table replaces a query and the other way round */
-    if (v[O_TABLE]) {
-        COPY(d->table, v[O_TABLE]);
+    if (v[O_TABLE])
         d->query[0] = '\0';
-    }
-    if (v[O_QUERY]) {
-        COPY(d->query, v[O_QUERY]);
+    if (v[O_QUERY])
         d->table[0] = '\0';
-    }
-    if (v[O_COLUMNS])
-        COPY(d->columns, v[O_COLUMNS]);
-    if (v[O_WHERE])
-        COPY(d->where, v[O_WHERE]);
-    if (v[O_DATASET])
-        COPY(d->dataset_name, v[O_DATASET]);
-    if (v[O_ORDER])
-        COPY(d->order_by, v[O_ORDER]);
-    if (v[O_CURSOR])
-        COPY(d->cursor_column, v[O_CURSOR]);
-    if (v[O_DESC])
-        COPY(d->description, v[O_DESC]);
-    if (v[O_CREATEDBY])
-        COPY(d->created_by, v[O_CREATEDBY]);
+    for (size_t i = 0; i < n_text; i++)
+        if (v[text[i].o])
+            snprintf(text[i].dst, text[i].cap, "%s", v[text[i].o]);
     if (v[O_BATCH]) {
         if (!parse_count(v[O_BATCH], &d->batch_size)) {
             bad_opt = O_BATCH;
@@ -342,17 +343,17 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         }
         d->has_limit = d->limit != 0;
     }
+    /* the words of the enums, in their order */
+    static const char *const modes[] = {"overwrite", "append", "incremental"};
+    static const char *const anchors[] = {"completion", "fixed"};
+    static const char *const catch_ups[] = {"once", "skip"};
+    int k;
     if (v[O_MODE]) {
-        if (strcmp(v[O_MODE], "overwrite") == 0)
-            d->mode = LH_SCHED_OVERWRITE;
-        else if (strcmp(v[O_MODE], "append") == 0)
-            d->mode = LH_SCHED_APPEND;
-        else if (strcmp(v[O_MODE], "incremental") == 0)
-            d->mode = LH_SCHED_INCREMENTAL;
-        else {
+        if ((k = pick(v[O_MODE], modes, 3)) < 0) {
             bad_opt = O_MODE;
             goto bad;
         }
+        d->mode = (enum lh_schedule_mode)k;
     }
     if (v[O_EVERY] && v[O_CRON]) {
         lh_cli_error("schedule: give --every or --cron, not both");
@@ -367,14 +368,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         d->tz_name[0] = '\0';
     }
     if (v[O_ANCHOR]) {
-        if (strcmp(v[O_ANCHOR], "completion") == 0)
-            d->trigger.anchor = LH_ANCHOR_COMPLETION;
-        else if (strcmp(v[O_ANCHOR], "fixed") == 0)
-            d->trigger.anchor = LH_ANCHOR_FIXED;
-        else {
+        if ((k = pick(v[O_ANCHOR], anchors, 2)) < 0) {
             bad_opt = O_ANCHOR;
             goto bad;
         }
+        d->trigger.anchor = (enum lh_interval_anchor)k;
     }
     if (v[O_CRON]) {
         if (strlen(v[O_CRON]) >= sizeof d->cron_expr) {
@@ -407,14 +405,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         goto bad;
     }
     if (v[O_CATCHUP]) {
-        if (strcmp(v[O_CATCHUP], "once") == 0)
-            d->catch_up = LH_CATCH_UP_ONCE;
-        else if (strcmp(v[O_CATCHUP], "skip") == 0)
-            d->catch_up = LH_CATCH_UP_SKIP;
-        else {
+        if ((k = pick(v[O_CATCHUP], catch_ups, 2)) < 0) {
             bad_opt = O_CATCHUP;
             goto bad;
         }
+        d->catch_up = (enum lh_catch_up)k;
     }
     if (v[O_APAUSE]) {
         if (!parse_count(v[O_APAUSE], &u) || u > 1000000) {
@@ -461,6 +456,27 @@ bad:
                  : bad_opt == O_APAUSE  ? "0-1000000"
                                         : "a whole number");
     return 2;
+}
+
+/* The schedule add makes, daemon or not: its id and author, the flags given.
+ * 0 ok, 2 bad usage (message printed). */
+static int add_prepare(const struct opts *o, struct lh_schedule *d)
+{
+    lh_schedule_init(d, o->id, lh_time_wall_us());
+    d->trigger.interval_secs = 0;
+    const char *user = getenv("USER");
+    COPY(d->created_by, user && *user ? user : "cli");
+    if (!o->mysql && !o->postgres) {
+        lh_cli_error("schedule add: give --mysql or --postgres");
+        return 2;
+    }
+    if (!o->val[O_DSN] || (!o->val[O_TABLE] && !o->val[O_QUERY]) ||
+        (!o->val[O_EVERY] && !o->val[O_CRON])) {
+        lh_cli_error(
+            "schedule add: --dsn, --table (or --query) and --every or --cron are required");
+        return 2;
+    }
+    return apply(o, d);
 }
 
 static void print_json(const struct lh_schedule *d)
@@ -710,32 +726,9 @@ static void show_text(const struct lh_schedule *d, const json_t *active, bool da
 static long remote(const struct lh_daemon_ref *ref, const char *method, const char *path,
                    const char *body, struct lh_buf *out, const char *what)
 {
-    long st = 0;
-    struct lh_error err;
-    lh_buf_clear(out);
-    if (lh_daemon_call(ref, method, path, body, &st, out, &err) != LH_OK) {
-        lh_cli_error("schedule %s: daemon at %s: %s", what, ref->url, err.msg);
-        return 0;
-    }
-    if (st < 200 || st > 299) {
-        char msg[700];
-        lh_daemon_error_text(out, st, msg, sizeof msg);
-        lh_cli_error("schedule %s: %s", what, msg);
-    }
-    return st;
-}
-
-static bool path_of(char *out, size_t cap, const char *id, const char *tail)
-{
-    size_t o = (size_t)snprintf(out, cap, "/api/schedules/");
-    for (const unsigned char *p = (const unsigned char *)id; *p && o + 4 < cap; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-            *p == '-' || *p == '_' || *p == '.')
-            out[o++] = (char)*p;
-        else
-            o += (size_t)snprintf(out + o, cap - o, "%%%02X", *p);
-    }
-    return snprintf(out + o, cap - o, "%s", tail) < (int)(cap - o);
+    char w[64];
+    snprintf(w, sizeof w, "schedule %s", what);
+    return lh_daemon_request(ref, w, method, path, body, out);
 }
 
 /* The schedule as the daemon shows it (redacted DSN, no secret). */
@@ -744,7 +737,8 @@ static bool remote_get(const struct lh_daemon_ref *ref, const char *id, struct l
 {
     char path[1024];
     struct lh_error err;
-    if (!path_of(path, sizeof path, id, "") || remote(ref, "GET", path, NULL, b, what) != 200)
+    if (!lh_daemon_schedule_path(path, sizeof path, id, "") ||
+        remote(ref, "GET", path, NULL, b, what) != 200)
         return false;
     if (lh_schedule_from_json((const char *)b->data, b->len, NULL, d, NULL, &err) != LH_OK) {
         lh_cli_error("schedule %s: the daemon's answer: %s", what, err.msg);
@@ -809,28 +803,12 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
         return 1;
     lh_buf_init(&b, 16u << 20);
     lh_buf_init(&body, LH_SCHEDULE_JSON_MAX);
-    if (!path_of(path, sizeof path, o->id, "")) {
+    if (!lh_daemon_schedule_path(path, sizeof path, o->id, "")) {
         lh_cli_error("schedule %s: id too long", c);
         goto done;
     }
     if (strcmp(c, "add") == 0) {
-        lh_schedule_init(d, o->id, lh_time_wall_us());
-        d->trigger.interval_secs = 0;
-        const char *user = getenv("USER");
-        COPY(d->created_by, user && *user ? user : "cli");
-        if (!o->mysql && !o->postgres) {
-            lh_cli_error("schedule add: give --mysql or --postgres");
-            rc = 2;
-            goto done;
-        }
-        if (!o->val[O_DSN] || (!o->val[O_TABLE] && !o->val[O_QUERY]) ||
-            (!o->val[O_EVERY] && !o->val[O_CRON])) {
-            lh_cli_error(
-                "schedule add: --dsn, --table (or --query) and --every or --cron are required");
-            rc = 2;
-            goto done;
-        }
-        if ((rc = apply(o, d)) != 0)
+        if ((rc = add_prepare(o, d)) != 0)
             goto done;
         rc = 1;
         if (!to_body(d, &body))
@@ -897,7 +875,7 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
         rc = 0;
     } else if (strcmp(c, "run") == 0) {
         char rpath[1100];
-        if (!path_of(rpath, sizeof rpath, o->id, "/run"))
+        if (!lh_daemon_schedule_path(rpath, sizeof rpath, o->id, "/run"))
             goto done;
         long st = remote(ref, "POST", rpath, NULL, &b, c);
         if (st != 202)
@@ -1172,23 +1150,7 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
     if (strcmp(c, "list") == 0) {
         rc = cmd_list(ss, o);
     } else if (strcmp(c, "add") == 0) {
-        lh_schedule_init(d, o->id, lh_time_wall_us());
-        d->trigger.interval_secs = 0;
-        const char *user = getenv("USER");
-        COPY(d->created_by, user && *user ? user : "cli");
-        if (!o->mysql && !o->postgres) {
-            lh_cli_error("schedule add: give --mysql or --postgres");
-            rc = 2;
-            goto done;
-        }
-        if (!o->val[O_DSN] || (!o->val[O_TABLE] && !o->val[O_QUERY]) ||
-            (!o->val[O_EVERY] && !o->val[O_CRON])) {
-            lh_cli_error(
-                "schedule add: --dsn, --table (or --query) and --every or --cron are required");
-            rc = 2;
-            goto done;
-        }
-        if ((rc = apply(o, d)) != 0)
+        if ((rc = add_prepare(o, d)) != 0)
             goto done;
         /* a value the schedule cannot take is the command line's fault */
         if (lh_schedule_validate(d, true, &err) != LH_OK) {
@@ -1320,21 +1282,28 @@ int lh_cmd_schedule(int argc, char **argv)
         print_help(o.cmd, stdout);
         return 0;
     }
+    const struct {
+        const char *name;
+        bool *on;
+    } flags[] = {{"--mysql", &o.mysql},   {"--postgres", &o.postgres},
+                 {"--json", &o.json},     {"--disabled", &o.disabled},
+                 {"--enable", &o.enable}, {"--disable", &o.disable},
+                 {"--wait", &o.wait},     {"--cancel-on-interrupt", &o.cancel_int}};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int slot = -1;
         for (int k = 0; k < O_N; k++)
             if (strcmp(a, val_names[k]) == 0)
                 slot = k;
+        bool *on = NULL;
+        for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+            if (strcmp(a, flags[k].name) == 0)
+                on = flags[k].on;
         bool flag = slot < 0 && a[0] == '-' && a[1];
         if ((slot >= 0 || flag) && !option_applies(o.cmd, a, slot)) {
             /* a known option of another command, or none at all */
-            static const char *const known_flags[] = {
-                "--mysql",  "--postgres", "--json", "--disabled",          "--run-now",
-                "--no-run-now", "--enable", "--disable", "--wait", "--cancel-on-interrupt"};
-            bool exists = slot >= 0;
-            for (size_t k = 0; k < sizeof known_flags / sizeof known_flags[0]; k++)
-                exists |= strcmp(a, known_flags[k]) == 0;
+            bool exists =
+                slot >= 0 || on || strcmp(a, "--run-now") == 0 || strcmp(a, "--no-run-now") == 0;
             if (exists)
                 lh_cli_error("schedule %s: %s does not apply to '%s' (see 'lakehouse schedule "
                              "%s --help')",
@@ -1351,26 +1320,12 @@ int lh_cmd_schedule(int argc, char **argv)
                 return 2;
             }
             o.val[slot] = argv[++i];
-        } else if (strcmp(a, "--mysql") == 0) {
-            o.mysql = true;
-        } else if (strcmp(a, "--postgres") == 0) {
-            o.postgres = true;
-        } else if (strcmp(a, "--json") == 0) {
-            o.json = true;
-        } else if (strcmp(a, "--disabled") == 0) {
-            o.disabled = true;
+        } else if (on) {
+            *on = true;
         } else if (strcmp(a, "--run-now") == 0) {
             o.first = LH_FIRST_RUN_NOW;
         } else if (strcmp(a, "--no-run-now") == 0) {
             o.first = LH_FIRST_RUN_LATER;
-        } else if (strcmp(a, "--enable") == 0) {
-            o.enable = true;
-        } else if (strcmp(a, "--disable") == 0) {
-            o.disable = true;
-        } else if (strcmp(a, "--wait") == 0) {
-            o.wait = true;
-        } else if (strcmp(a, "--cancel-on-interrupt") == 0) {
-            o.cancel_int = true;
         } else if (a[0] == '-' && a[1]) {
             lh_cli_error("schedule %s: unknown option '%s' (see 'lakehouse schedule %s --help')",
                          o.cmd, a, o.cmd);

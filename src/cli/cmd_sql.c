@@ -191,14 +191,10 @@ static enum lh_status tbl_row(void *ctx, const struct lh_sql_value *v, size_t n,
                               struct lh_error *err)
 {
     struct table *t = ctx;
-    if (t->nrows == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        char ***nr = realloc(t->cells, nc * sizeof *nr);
-        if (!nr)
-            return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        t->cells = nr;
-        t->cap = nc;
-    }
+    char ***nr = lh_array_grow(t->cells, &t->cap, t->nrows, sizeof *nr, 64);
+    if (!nr)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    t->cells = nr;
     char **row = calloc(n + 1, sizeof *row);
     if (!row)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");

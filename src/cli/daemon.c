@@ -129,6 +129,37 @@ enum lh_status lh_daemon_call(const struct lh_daemon_ref *ref, const char *metho
     return lh_cli_client_request(url, method, ref->token, body, 600000, status, out, err);
 }
 
+bool lh_daemon_schedule_path(char *out, size_t cap, const char *id, const char *tail)
+{
+    size_t o = (size_t)snprintf(out, cap, "/api/schedules/");
+    for (const unsigned char *p = (const unsigned char *)id; *p && o + 4 < cap; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.')
+            out[o++] = (char)*p;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "%%%02X", *p);
+    }
+    return snprintf(out + o, cap - o, "%s", tail) < (int)(cap - o);
+}
+
+long lh_daemon_request(const struct lh_daemon_ref *ref, const char *what, const char *method,
+                       const char *path, const char *body, struct lh_buf *out)
+{
+    long st = 0;
+    struct lh_error err;
+    lh_buf_clear(out);
+    if (lh_daemon_call(ref, method, path, body, &st, out, &err) != LH_OK) {
+        lh_cli_error("%s: daemon at %s: %s", what, ref->url, err.msg);
+        return 0;
+    }
+    if (st < 200 || st > 299) {
+        char msg[900];
+        lh_daemon_error_text(out, st, msg, sizeof msg);
+        lh_cli_error("%s: %s", what, msg);
+    }
+    return st;
+}
+
 void lh_daemon_error_text(const struct lh_buf *body, long status, char *msg, size_t cap)
 {
     json_t *o = body->len ? json_loadb((const char *)body->data, body->len, 0, NULL) : NULL;

@@ -45,6 +45,16 @@ enum lh_status lh_daemon_call(const struct lh_daemon_ref *ref, const char *metho
                               const char *path, const char *body, long *status,
                               struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
 
+/* lh_daemon_call for a command: a transport failure or a non-2xx answer is
+ * printed as one line "what: ...". Returns the HTTP status, 0 when the
+ * daemon did not answer. out is cleared first. */
+long lh_daemon_request(const struct lh_daemon_ref *ref, const char *what, const char *method,
+                       const char *path, const char *body, struct lh_buf *out);
+
+/* "/api/schedules/<id, percent-encoded><tail>" into out; false when it
+ * did not fit. */
+bool lh_daemon_schedule_path(char *out, size_t cap, const char *id, const char *tail);
+
 /* The "error" text of a JSON error body (or a generic line), into msg. */
 void lh_daemon_error_text(const struct lh_buf *body, long status, char *msg, size_t cap);
 

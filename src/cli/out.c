@@ -56,16 +56,12 @@ void lh_cli_table_cell(struct lh_cli_table *t, const char *fmt, ...)
 {
     if (!t || t->broken)
         return;
-    if (t->ncell == t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 64;
-        char **p = realloc(t->cells, nc * sizeof *p);
-        if (!p) {
-            t->broken = true;
-            return;
-        }
-        t->cells = p;
-        t->cap = nc;
+    char **cells = lh_array_grow(t->cells, &t->cap, t->ncell, sizeof *cells, 64);
+    if (!cells) {
+        t->broken = true;
+        return;
     }
+    t->cells = cells;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);

@@ -1,5 +1,6 @@
 /*
- * arena.c — bump allocator freed whole, with an optional cap.
+ * arena.c — bump allocator freed whole, with an optional cap; and the
+ * doubling growth of a plain array (lh_array_grow).
  */
 #include "core.h"
 
@@ -73,4 +74,17 @@ char *lh_arena_strndup(struct lh_arena *a, const char *s, size_t n)
     memcpy(p, s, n);
     p[n] = '\0';
     return p;
+}
+
+void *lh_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t nc = *cap ? *cap * 2 : first;
+    if (nc <= *cap || nc > SIZE_MAX / elem)
+        return NULL;
+    void *nv = realloc(v, nc * elem);
+    if (nv)
+        *cap = nc;
+    return nv;
 }

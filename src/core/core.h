@@ -111,6 +111,9 @@ void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
 /* Appends s[0..n) as a JSON string, quotes included: '"', '\\' and control
  * bytes escaped, valid UTF-8 as it is, invalid bytes as U+FFFD. */
 void lh_buf_json_str(struct lh_buf *b, const char *s, size_t n);
+/* Appends s[0..n) as a CSV field (RFC 4180): in double quotes, inner ones
+ * doubled, when it holds ',', '"', CR or LF, or when quote is set. */
+void lh_buf_csv_str(struct lh_buf *b, const void *s, size_t n, bool quote);
 /* NUL-terminates without counting the NUL in len. */
 void lh_buf_cstr(struct lh_buf *b);
 /* Hands the memory to the caller (caller frees with free()); b becomes empty. */
@@ -119,6 +122,14 @@ static inline bool lh_buf_ok(const struct lh_buf *b)
 {
     return !b->broken;
 }
+
+/* ------------------------------------------------------------------ arrays */
+
+/* Room for one more in an array of elem-sized items that holds n of *cap:
+ * v itself when there is room, else v reallocated to twice *cap (first
+ * when *cap is 0) and *cap updated. NULL when out of memory (or the size
+ * overflows): v and *cap are untouched and v still valid. */
+void *lh_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
 
 /* ------------------------------------------------------------------ arena */
 

@@ -186,3 +186,21 @@ void lh_buf_json_str(struct lh_buf *b, const char *s, size_t n)
     lh_buf_append(b, p + i - run, run);
     lh_buf_append_u8(b, '"');
 }
+
+void lh_buf_csv_str(struct lh_buf *b, const void *s, size_t n, bool quote)
+{
+    const uint8_t *p = s;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
+    if (!quote) {
+        lh_buf_append(b, p, n);
+        return;
+    }
+    lh_buf_append_u8(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"')
+            lh_buf_append_u8(b, '"');
+        lh_buf_append_u8(b, p[i]);
+    }
+    lh_buf_append_u8(b, '"');
+}

@@ -306,7 +306,9 @@ static void namespace_get(struct http_req *req, struct http_resp *resp)
                              "comment", "lakehouse datasets that have Iceberg metadata"));
 }
 
-static void namespace_head(struct http_req *req, struct http_resp *resp)
+/* 204 when the namespace is ours: HEAD of the namespace, and the scan
+ * metrics a client reports after reading (accepted and discarded). */
+static void namespace_no_content(struct http_req *req, struct http_resp *resp)
 {
     if (!ice_namespace_ok(req, resp))
         return;
@@ -479,14 +481,6 @@ static void table_head(struct http_req *req, struct http_resp *resp)
     ice_close(&c);
 }
 
-/* Scan metrics a client reports after reading: accepted and discarded. */
-static void table_metrics(struct http_req *req, struct http_resp *resp)
-{
-    if (!ice_namespace_ok(req, resp))
-        return;
-    http_resp_text(resp, 204, NULL, "", 0);
-}
-
 static void views_list(struct http_req *req, struct http_resp *resp)
 {
     if (!ice_namespace_ok(req, resp))
@@ -508,7 +502,7 @@ static const struct http_route routes[] = {
     {"GET", "/iceberg/v1/namespaces", namespaces_list, HTTP_BODY_NONE},
     {"POST", "/iceberg/v1/namespaces", read_only, HTTP_BODY_NONE},
     {"GET", "/iceberg/v1/namespaces/{namespace}", namespace_get, HTTP_BODY_NONE},
-    {"HEAD", "/iceberg/v1/namespaces/{namespace}", namespace_head, HTTP_BODY_NONE},
+    {"HEAD", "/iceberg/v1/namespaces/{namespace}", namespace_no_content, HTTP_BODY_NONE},
     {"DELETE", "/iceberg/v1/namespaces/{namespace}", read_only, HTTP_BODY_NONE},
     {"POST", "/iceberg/v1/namespaces/{namespace}/properties", read_only, HTTP_BODY_NONE},
     {"GET", "/iceberg/v1/namespaces/{namespace}/tables", tables_list, HTTP_BODY_NONE},
@@ -518,7 +512,7 @@ static const struct http_route routes[] = {
     {"HEAD", "/iceberg/v1/namespaces/{namespace}/tables/{table}", table_head, HTTP_BODY_NONE},
     {"POST", "/iceberg/v1/namespaces/{namespace}/tables/{table}", read_only, HTTP_BODY_NONE},
     {"DELETE", "/iceberg/v1/namespaces/{namespace}/tables/{table}", read_only, HTTP_BODY_NONE},
-    {"POST", "/iceberg/v1/namespaces/{namespace}/tables/{table}/metrics", table_metrics,
+    {"POST", "/iceberg/v1/namespaces/{namespace}/tables/{table}/metrics", namespace_no_content,
      HTTP_BODY_NONE},
     {"GET", "/iceberg/v1/namespaces/{namespace}/views", views_list, HTTP_BODY_NONE},
     {"POST", "/iceberg/v1/tables/rename", read_only, HTTP_BODY_NONE},

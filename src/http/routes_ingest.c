@@ -30,11 +30,6 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *root_of(const struct lh_http_server *srv)
-{
-    return srv->cfg.store_url && srv->cfg.store_url[0] ? srv->cfg.store_url : srv->cfg.data_dir;
-}
-
 /* One POST /api/ingest between its handler and its answer. Owns def (the
  * full DSN) until the runner takes it. */
 struct ingest_call {
@@ -288,7 +283,9 @@ static void sql(struct http_req *req, struct http_resp *resp)
                                 .memory_limit = srv->cfg.sql_memory_limit,
                                 .threads = srv->cfg.sql_threads,
                                 .cache_dir = srv->cfg.sql_cache_dir};
-    if (lh_sql_engine_open(root_of(srv), srv->cfg.buckets_config, &so, &e, &err) != LH_OK) {
+    /* over the daemon's one store set, as every other route (store.h: any
+     * thread may call it) */
+    if (lh_sql_engine_create(srv->set, &so, &e, &err) != LH_OK) {
         http_resp_status_error(resp, err.status, NULL, err.msg);
         return;
     }

@@ -167,17 +167,27 @@ static void list(struct http_req *req, struct http_resp *resp)
     http_resp_json(resp, 200, json_pack("{s:o}", "runs", arr ? arr : json_array()));
 }
 
-static void get_one(struct http_req *req, struct http_resp *resp)
+/* The run id of the path and a view to fill (*v malloc'd, the caller
+ * frees it); NULL, answered, when either is missing. */
+static const char *param_run_view(struct http_req *req, struct http_resp *resp,
+                                  struct lh_app_run_view **v)
 {
     const char *id = param_run(req, resp);
-    struct lh_app_run_view *v = malloc(sizeof *v);
-    struct lh_error err;
-    if (!id || !v) {
-        if (id)
-            http_resp_error(resp, 500, NULL, "out of memory");
-        free(v);
-        return;
+    *v = id ? malloc(sizeof **v) : NULL;
+    if (id && !*v) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        return NULL;
     }
+    return id;
+}
+
+static void get_one(struct http_req *req, struct http_resp *resp)
+{
+    struct lh_app_run_view *v;
+    const char *id = param_run_view(req, resp, &v);
+    struct lh_error err;
+    if (!id)
+        return;
     if (lh_app_runs_get(req->srv->runs, id, v, &err) != LH_OK)
         run_error(resp, &err);
     else
@@ -224,15 +234,11 @@ static void get_log(struct http_req *req, struct http_resp *resp)
 
 static void cancel(struct http_req *req, struct http_resp *resp)
 {
-    const char *id = param_run(req, resp);
-    struct lh_app_run_view *v = malloc(sizeof *v);
+    struct lh_app_run_view *v;
+    const char *id = param_run_view(req, resp, &v);
     struct lh_error err;
-    if (!id || !v) {
-        if (id)
-            http_resp_error(resp, 500, NULL, "out of memory");
-        free(v);
+    if (!id)
         return;
-    }
     enum lh_status s = lh_app_runs_cancel(req->srv->runs, id, v, &err);
     if (s == LH_OK) {
         lh_info("run %s: cancel requested through the API", id);

@@ -400,6 +400,17 @@ static enum lh_status check_and_group(struct job *j, struct lh_error *err)
 
 /* ------------------------------------------------------------ step 2 */
 
+/* Appends a {key: field_id, value} entry to the array of an Iceberg
+ * map<int, ...>; the value is the caller's to set. */
+static avro_value_t map_entry(avro_value_t *arr, int32_t field_id)
+{
+    avro_value_t kv, k;
+    avro_value_append(arr, &kv, NULL);
+    k = ice_avro_field(&kv, "key");
+    avro_value_set_int(&k, field_id);
+    return ice_avro_field(&kv, "value");
+}
+
 static void set_long_map(avro_value_t *entry, const char *name, const struct lh_iceberg_data_file *df,
                          int which)
 {
@@ -417,11 +428,7 @@ static void set_long_map(avro_value_t *entry, const char *name, const struct lh_
         int64_t v = which == 0 ? s->size_bytes : which == 1 ? s->value_count : s->null_count;
         if (v < 0)
             continue;
-        avro_value_t kv, k, val;
-        avro_value_append(&arr, &kv, NULL);
-        k = ice_avro_field(&kv, "key");
-        val = ice_avro_field(&kv, "value");
-        avro_value_set_int(&k, s->field_id);
+        avro_value_t val = map_entry(&arr, s->field_id);
         avro_value_set_long(&val, v);
     }
 }
@@ -441,11 +448,7 @@ static void set_bound_map(avro_value_t *entry, const char *name, const struct lh
         uint32_t n = upper ? s->upper_len : s->lower_len;
         if (!p)
             continue;
-        avro_value_t kv, k, val;
-        avro_value_append(&arr, &kv, NULL);
-        k = ice_avro_field(&kv, "key");
-        val = ice_avro_field(&kv, "value");
-        avro_value_set_int(&k, s->field_id);
+        avro_value_t val = map_entry(&arr, s->field_id);
         avro_value_set_bytes(&val, (void *)p, n);
     }
 }
@@ -686,20 +689,12 @@ static enum lh_status metadata_json(struct job *j, char **out, struct lh_error *
     }
     json_object_set_new(root, "schemas", schemas);
     json_object_set_new(root, "default-spec-id", json_integer(0));
-    json_t *spec = json_object();
-    json_object_set_new(spec, "spec-id", json_integer(0));
-    json_object_set_new(spec, "fields", json_array());
-    json_t *specs = json_array();
-    json_array_append_new(specs, spec);
-    json_object_set_new(root, "partition-specs", specs);
+    /* one unpartitioned spec and one unsorted order, both id 0 */
+    json_object_set_new(root, "partition-specs",
+                        json_pack("[{s:i, s:[]}]", "spec-id", 0, "fields"));
     json_object_set_new(root, "last-partition-id", json_integer(999)); /* none assigned yet */
     json_object_set_new(root, "default-sort-order-id", json_integer(0));
-    json_t *order = json_object();
-    json_object_set_new(order, "order-id", json_integer(0));
-    json_object_set_new(order, "fields", json_array());
-    json_t *orders = json_array();
-    json_array_append_new(orders, order);
-    json_object_set_new(root, "sort-orders", orders);
+    json_object_set_new(root, "sort-orders", json_pack("[{s:i, s:[]}]", "order-id", 0, "fields"));
     json_t *props = json_object();
     json_object_set_new(props, "write.format.default", json_string("parquet"));
     json_object_set_new(props, "write.parquet.compression-codec", json_string("zstd"));

@@ -493,6 +493,17 @@ static enum lh_status decode_levels(struct col *c, int enc, bool v2, const uint8
                         c->name, enc);
 }
 
+/* The next value slot, NULL or not: 1 when it holds a value. */
+static size_t slot_add(struct col *c, bool valid)
+{
+    if (c->validity)
+        lh_bit_set(c->validity, c->slots, valid);
+    if (!valid)
+        c->any_null = true;
+    c->slots++;
+    return valid;
+}
+
 /* Applies one page's levels: rows, list offsets, slot validity. Returns
  * the number of non-NULL values the page must hold in *nn. */
 static enum lh_status apply_levels(struct col *c, const uint32_t *rep, const uint32_t *def,
@@ -510,12 +521,7 @@ static enum lh_status apply_levels(struct col *c, const uint32_t *rep, const uin
                     return bad(c, "definition level above the maximum");
                 valid = def[i] == (uint32_t)lf->max_def;
             }
-            if (c->validity)
-                lh_bit_set(c->validity, c->slots, valid);
-            if (!valid)
-                c->any_null = true;
-            c->slots++;
-            cnt += valid;
+            cnt += slot_add(c, valid);
         }
         c->rows = c->slots;
         *nn = cnt;
@@ -541,12 +547,7 @@ static enum lh_status apply_levels(struct col *c, const uint32_t *rep, const uin
             if (c->slots >= c->cap || c->slots >= INT32_MAX)
                 return bad(c, "more list elements than values");
             bool valid = d == (uint32_t)lf->max_def;
-            if (c->validity)
-                lh_bit_set(c->validity, c->slots, valid);
-            if (!valid)
-                c->any_null = true;
-            c->slots++;
-            cnt += valid;
+            cnt += slot_add(c, valid);
         }
     }
     *nn = cnt;

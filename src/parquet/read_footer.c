@@ -154,42 +154,19 @@ static void parse_schema_elem(struct pq_tc *r, struct pq_selem *e)
     pq_tc_struct_begin(r);
     int16_t last = 0, id;
     uint8_t t;
+    /* the integer fields, by field id */
+    int32_t *const i32[] = {
+        [1] = &e->type,      [2] = &e->type_length, [3] = &e->repetition, [5] = &e->num_children,
+        [6] = &e->converted, [7] = &e->scale,       [8] = &e->precision};
     while (pq_tc_field(r, &last, &id, &t)) {
-        switch (id) {
-        case 1:
-            e->type = pq_tc_field_i32(r, t);
-            break;
-        case 2:
-            e->type_length = pq_tc_field_i32(r, t);
-            break;
-        case 3:
-            e->repetition = pq_tc_field_i32(r, t);
-            break;
-        case 4:
-            if (pq_tc_expect(r, t, PQ_TC_BINARY, "SchemaElement.name")) {
-                pq_tc_binary(r, &e->name, &e->name_len);
-                has_name = true;
-            }
-            break;
-        case 5:
-            e->num_children = pq_tc_field_i32(r, t);
-            break;
-        case 6:
-            e->converted = pq_tc_field_i32(r, t);
-            break;
-        case 7:
-            e->scale = pq_tc_field_i32(r, t);
-            break;
-        case 8:
-            e->precision = pq_tc_field_i32(r, t);
-            break;
-        case 10:
-            if (pq_tc_expect(r, t, PQ_TC_STRUCT, "SchemaElement.logicalType"))
-                parse_logical(r, e);
-            break;
-        default:
-            pq_tc_skip(r, t);
-        }
+        if (id > 0 && (size_t)id < sizeof i32 / sizeof i32[0] && i32[id])
+            *i32[id] = pq_tc_field_i32(r, t);
+        else if (id == 4)
+            has_name |= pq_tc_field_binary(r, t, "SchemaElement.name", &e->name, &e->name_len);
+        else if (id == 10 && pq_tc_expect(r, t, PQ_TC_STRUCT, "SchemaElement.logicalType"))
+            parse_logical(r, e);
+        else
+            pq_tc_skip(r, t); /* a no-op once failed */
     }
     pq_tc_struct_end(r);
     if (pq_tc_ok(r) && !has_name)
@@ -206,16 +183,12 @@ static void parse_stats(struct pq_tc *r, struct lh_parquet_stats *s, struct pq_r
     while (pq_tc_field(r, &last, &id, &t)) {
         switch (id) {
         case 1:
-            if (pq_tc_expect(r, t, PQ_TC_BINARY, "Statistics.max")) {
-                pq_tc_binary(r, &raw->max_old, &raw->max_old_len);
+            if (pq_tc_field_binary(r, t, "Statistics.max", &raw->max_old, &raw->max_old_len))
                 raw->has_old = raw->min_old != NULL;
-            }
             break;
         case 2:
-            if (pq_tc_expect(r, t, PQ_TC_BINARY, "Statistics.min")) {
-                pq_tc_binary(r, &raw->min_old, &raw->min_old_len);
+            if (pq_tc_field_binary(r, t, "Statistics.min", &raw->min_old, &raw->min_old_len))
                 raw->has_old = raw->max_old != NULL;
-            }
             break;
         case 3: {
             int64_t v = pq_tc_field_i64(r, t);
@@ -224,12 +197,10 @@ static void parse_stats(struct pq_tc *r, struct lh_parquet_stats *s, struct pq_r
             break;
         }
         case 5:
-            if (pq_tc_expect(r, t, PQ_TC_BINARY, "Statistics.max_value"))
-                pq_tc_binary(r, &s->max, &s->max_len);
+            pq_tc_field_binary(r, t, "Statistics.max_value", &s->max, &s->max_len);
             break;
         case 6:
-            if (pq_tc_expect(r, t, PQ_TC_BINARY, "Statistics.min_value"))
-                pq_tc_binary(r, &s->min, &s->min_len);
+            pq_tc_field_binary(r, t, "Statistics.min_value", &s->min, &s->min_len);
             break;
         default:
             pq_tc_skip(r, t);
@@ -247,6 +218,11 @@ static void parse_column_meta(struct parse *ps, struct lh_parquet_chunk_info *c,
 {
     struct pq_tc *r = &ps->tc;
     bool seen[10] = {0};
+    int64_t *const i64[] = {[5] = &c->num_values,
+                            [6] = &c->total_uncompressed_size,
+                            [7] = &c->total_compressed_size,
+                            [9] = &c->data_page_offset,
+                            [11] = &c->dictionary_page_offset};
     pq_tc_struct_begin(r);
     int16_t last = 0, id;
     uint8_t t;
@@ -278,19 +254,11 @@ static void parse_column_meta(struct parse *ps, struct lh_parquet_chunk_info *c,
             break;
         }
         case 5:
-            c->num_values = pq_tc_field_i64(r, t);
-            break;
         case 6:
-            c->total_uncompressed_size = pq_tc_field_i64(r, t);
-            break;
         case 7:
-            c->total_compressed_size = pq_tc_field_i64(r, t);
-            break;
         case 9:
-            c->data_page_offset = pq_tc_field_i64(r, t);
-            break;
         case 11:
-            c->dictionary_page_offset = pq_tc_field_i64(r, t);
+            *i64[id] = pq_tc_field_i64(r, t);
             break;
         case 12:
             if (pq_tc_expect(r, t, PQ_TC_STRUCT, "ColumnMetaData.statistics"))
@@ -346,19 +314,15 @@ static void parse_row_group(struct parse *ps, struct lh_parquet_row_group_info *
     int16_t last = 0, id;
     uint8_t t;
     while (pq_tc_field(r, &last, &id, &t)) {
-        if (id == 1 && pq_tc_expect(r, t, PQ_TC_LIST, "RowGroup.columns")) {
-            uint8_t et;
-            uint32_t n;
-            pq_tc_list(r, &et, &n);
-            if (!pq_tc_ok(r))
+        uint32_t n;
+        if (id == 1) {
+            if (!pq_tc_struct_list(r, t, "RowGroup.columns", "RowGroup.columns element", &n))
                 break;
             if (has_cols || n != ps->nleaves) {
                 pq_tc_fail(r, "row group has %u column chunks, schema has %zu columns", n,
                            ps->nleaves);
                 break;
             }
-            if (!pq_tc_expect(r, et, PQ_TC_STRUCT, "RowGroup.columns element"))
-                break;
             struct lh_parquet_chunk_info *chunks = palloc(ps, n, sizeof *chunks);
             for (uint32_t i = 0; i < n && pq_tc_ok(r); i++)
                 parse_column_chunk(ps, &chunks[i], &raw[i]);
@@ -394,10 +358,10 @@ static void parse_kv(struct parse *ps, struct lh_parquet_kv *kv)
     int16_t last = 0, id;
     uint8_t t;
     while (pq_tc_field(r, &last, &id, &t)) {
-        if (id == 1 && pq_tc_expect(r, t, PQ_TC_BINARY, "KeyValue.key"))
-            pq_tc_binary(r, &k, &kl);
-        else if (id == 2 && pq_tc_expect(r, t, PQ_TC_BINARY, "KeyValue.value"))
-            pq_tc_binary(r, &v, &vl);
+        if (id == 1)
+            pq_tc_field_binary(r, t, "KeyValue.key", &k, &kl);
+        else if (id == 2)
+            pq_tc_field_binary(r, t, "KeyValue.value", &v, &vl);
         else
             pq_tc_skip(r, t);
     }
@@ -422,15 +386,11 @@ static void parse_file_meta(struct parse *ps)
     pq_tc_struct_begin(r);
     int16_t last = 0, id;
     uint8_t t;
-    uint8_t et;
     uint32_t n;
     while (pq_tc_field(r, &last, &id, &t)) {
         switch (id) {
         case 2:
-            if (!pq_tc_expect(r, t, PQ_TC_LIST, "FileMetaData.schema"))
-                break;
-            pq_tc_list(r, &et, &n);
-            if (!pq_tc_expect(r, et, PQ_TC_STRUCT, "schema element"))
+            if (!pq_tc_struct_list(r, t, "FileMetaData.schema", "schema element", &n))
                 break;
             if (ps->schema_seen || n == 0) {
                 pq_tc_fail(r, "schema is empty or given twice");
@@ -454,17 +414,12 @@ static void parse_file_meta(struct parse *ps)
             ps->has_num_rows = true;
             break;
         case 4:
-            if (!pq_tc_expect(r, t, PQ_TC_LIST, "FileMetaData.row_groups"))
-                break;
-            pq_tc_list(r, &et, &n);
-            if (!pq_tc_ok(r))
+            if (!pq_tc_struct_list(r, t, "FileMetaData.row_groups", "row group", &n))
                 break;
             if (!ps->schema_seen) {
                 pq_tc_fail(r, "row groups before the schema");
                 break;
             }
-            if (n && !pq_tc_expect(r, et, PQ_TC_STRUCT, "row group"))
-                break;
             if (n && ps->nleaves > SIZE_MAX / n) {
                 pq_tc_fail(r, "too many column chunks");
                 break;
@@ -476,10 +431,7 @@ static void parse_file_meta(struct parse *ps)
             ps->nrgs = n;
             break;
         case 5:
-            if (!pq_tc_expect(r, t, PQ_TC_LIST, "FileMetaData.key_value_metadata"))
-                break;
-            pq_tc_list(r, &et, &n);
-            if (n && !pq_tc_expect(r, et, PQ_TC_STRUCT, "key/value"))
+            if (!pq_tc_struct_list(r, t, "FileMetaData.key_value_metadata", "key/value", &n))
                 break;
             ps->kv = palloc(ps, n, sizeof *ps->kv);
             for (uint32_t i = 0; i < n && pq_tc_ok(r); i++)
@@ -487,8 +439,8 @@ static void parse_file_meta(struct parse *ps)
             ps->nkv = n;
             break;
         case 6:
-            if (pq_tc_expect(r, t, PQ_TC_BINARY, "FileMetaData.created_by"))
-                pq_tc_binary(r, &ps->created_by, &ps->created_by_len);
+            pq_tc_field_binary(r, t, "FileMetaData.created_by", &ps->created_by,
+                               &ps->created_by_len);
             break;
         default:
             pq_tc_skip(r, t);

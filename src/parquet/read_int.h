@@ -61,6 +61,14 @@ int64_t pq_tc_field_i64(struct pq_tc *r, uint8_t type);
 bool pq_tc_field_bool(struct pq_tc *r, uint8_t type);
 /* Checks a field's type; on mismatch marks the reader failed. */
 bool pq_tc_expect(struct pq_tc *r, uint8_t type, uint8_t want, const char *what);
+/* A binary field (what names it in the error): false, the reader failed,
+ * when it is of another wire type. */
+bool pq_tc_field_binary(struct pq_tc *r, uint8_t type, const char *what, const uint8_t **p,
+                        uint32_t *len);
+/* A list<struct> field's header: false, the reader failed, when the field
+ * is no list or (count > 0) its elements no structs (elem names them). */
+bool pq_tc_struct_list(struct pq_tc *r, uint8_t type, const char *what, const char *elem,
+                       uint32_t *count);
 
 static inline bool pq_tc_ok(const struct pq_tc *r)
 {

@@ -297,6 +297,26 @@ bool pq_tc_expect(struct pq_tc *r, uint8_t type, uint8_t want, const char *what)
     return true;
 }
 
+bool pq_tc_field_binary(struct pq_tc *r, uint8_t type, const char *what, const uint8_t **p,
+                        uint32_t *len)
+{
+    if (!pq_tc_expect(r, type, PQ_TC_BINARY, what))
+        return false;
+    pq_tc_binary(r, p, len);
+    return true;
+}
+
+bool pq_tc_struct_list(struct pq_tc *r, uint8_t type, const char *what, const char *elem,
+                       uint32_t *count)
+{
+    uint8_t et;
+    *count = 0;
+    if (!pq_tc_expect(r, type, PQ_TC_LIST, what))
+        return false;
+    pq_tc_list(r, &et, count);
+    return pq_tc_ok(r) && (*count == 0 || pq_tc_expect(r, et, PQ_TC_STRUCT, elem));
+}
+
 int32_t pq_tc_field_i32(struct pq_tc *r, uint8_t type)
 {
     if (type == PQ_TC_I8)

@@ -1309,30 +1309,28 @@ static void stats_run(struct pq_stats *st, const uint8_t *p, int64_t n, int widt
 {
     if (n <= 0)
         return;
-    if (st->kind == PQ_SK_I32 && width == 4) {
-        int32_t lo, hi;
-        minmax_i32(p, n, &lo, &hi);
-        pq_stats_int(st, lo);
-        pq_stats_int(st, hi);
-    } else if (st->kind == PQ_SK_U32 && width == 4) {
-        uint32_t lo, hi;
-        minmax_u32(p, n, &lo, &hi);
-        pq_stats_uint(st, lo);
-        pq_stats_uint(st, hi);
-    } else if (st->kind == PQ_SK_I64 && width == 8) {
-        int64_t lo, hi;
-        minmax_i64(p, n, &lo, &hi);
-        pq_stats_int(st, lo);
-        pq_stats_int(st, hi);
-    } else if (st->kind == PQ_SK_U64 && width == 8) {
-        uint64_t lo, hi;
-        minmax_u64(p, n, &lo, &hi);
-        pq_stats_uint(st, lo);
-        pq_stats_uint(st, hi);
-    } else {
+    /* a tight loop for the integer kinds; lo and hi then go in as values */
+    union {
+        int32_t i32;
+        uint32_t u32;
+        int64_t i64;
+        uint64_t u64;
+    } lo, hi;
+    if (st->kind == PQ_SK_I32 && width == 4)
+        minmax_i32(p, n, &lo.i32, &hi.i32);
+    else if (st->kind == PQ_SK_U32 && width == 4)
+        minmax_u32(p, n, &lo.u32, &hi.u32);
+    else if (st->kind == PQ_SK_I64 && width == 8)
+        minmax_i64(p, n, &lo.i64, &hi.i64);
+    else if (st->kind == PQ_SK_U64 && width == 8)
+        minmax_u64(p, n, &lo.u64, &hi.u64);
+    else {
         for (int64_t i = 0; i < n; i++)
             stat_value(st, st->kind, p + (size_t)width * (size_t)i, (uint32_t)width);
+        return;
     }
+    stat_value(st, st->kind, (const uint8_t *)&lo, (uint32_t)width);
+    stat_value(st, st->kind, (const uint8_t *)&hi, (uint32_t)width);
 }
 
 /* Encodes the valid values of a over [from, to) into the page staging. */

@@ -411,25 +411,31 @@ static void rd_outcome(struct rd *r, json_t *o, struct lh_run_outcome *out)
     out->duration_secs = json_number_value(v);
 }
 
+/* The "type" of a tagged object (kind, trigger): its index in names (in
+ * the order of the enum it names), or -1 when it failed. */
+static int rd_type(struct rd *r, json_t *o, const char *field, const char *const *names, int count,
+                   const char *want)
+{
+    char type_field[32];
+    snprintf(type_field, sizeof type_field, "%s.type", field);
+    json_t *t = json_object_get(o, "type"); /* NULL when o is no object */
+    int i = -1;
+    if (!json_is_object(o))
+        rd_fail(r, field, "must be an object");
+    else if (!json_is_string(t))
+        rd_fail(r, type_field, "missing");
+    else if (!name_lookup(json_string_value(t), names, count, &i))
+        rd_fail(r, type_field, want);
+    return i;
+}
+
 static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
 {
-    if (!json_is_object(k)) {
-        rd_fail(r, "kind", "must be an object");
+    static const char *const types[] = {"mysql", "postgres"}; /* enum lh_schedule_source */
+    int t = rd_type(r, k, "kind", types, 2, "want mysql or postgres");
+    if (t < 0)
         return;
-    }
-    json_t *t = json_object_get(k, "type");
-    if (!json_is_string(t)) {
-        rd_fail(r, "kind.type", "missing");
-        return;
-    }
-    if (strcmp(json_string_value(t), "mysql") == 0)
-        d->kind = LH_SCHED_MYSQL;
-    else if (strcmp(json_string_value(t), "postgres") == 0)
-        d->kind = LH_SCHED_POSTGRES;
-    else {
-        rd_fail(r, "kind.type", "want mysql or postgres");
-        return;
-    }
+    d->kind = (enum lh_schedule_source)t;
     rd_str(r, k, "dsn", "kind.dsn", true, d->dsn, sizeof d->dsn);
     rd_str(r, k, "table", "kind.table", false, d->table, sizeof d->table);
     rd_str(r, k, "query", "kind.query", false, d->query, sizeof d->query);
@@ -503,16 +509,9 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
 
 static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
 {
-    if (!json_is_object(t)) {
-        rd_fail(r, "trigger", "must be an object");
-        return;
-    }
-    json_t *ty = json_object_get(t, "type");
-    if (!json_is_string(ty)) {
-        rd_fail(r, "trigger.type", "missing");
-        return;
-    }
-    if (strcmp(json_string_value(ty), "interval") == 0) {
+    static const char *const types[] = {"interval", "cron"}; /* enum lh_trigger_kind */
+    int ty = rd_type(r, t, "trigger", types, 2, "want interval or cron");
+    if (ty == LH_TRIGGER_INTERVAL) {
         d->trigger.kind = LH_TRIGGER_INTERVAL;
         uint64_t secs = 0;
         json_t *v = json_object_get(t, "secs");
@@ -527,13 +526,37 @@ static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
         int a = LH_ANCHOR_COMPLETION;
         rd_enum(r, t, "anchor", "trigger.anchor", anchors, 2, &a);
         d->trigger.anchor = (enum lh_interval_anchor)a;
-    } else if (strcmp(json_string_value(ty), "cron") == 0) {
+    } else if (ty == LH_TRIGGER_CRON) {
         d->trigger.kind = LH_TRIGGER_CRON;
         rd_str(r, t, "expr", "trigger.expr", true, d->cron_expr, sizeof d->cron_expr);
         rd_str(r, t, "tz", "trigger.tz", false, d->tz_name, sizeof d->tz_name);
-    } else {
-        rd_fail(r, "trigger.type", "want interval or cron");
     }
+}
+
+/* Parses a schedule's JSON text, refusing one larger than any schedule. */
+static enum lh_status load_capped(const char *p, size_t n, json_t **root, struct lh_error *err)
+{
+    if (n > LH_SCHEDULE_JSON_MAX)
+        return lh_error_set(err, LH_E_TOOBIG, "schedule JSON larger than %u bytes",
+                            LH_SCHEDULE_JSON_MAX);
+    json_error_t je;
+    *root = json_loadb(p, n, 0, &je);
+    if (!*root)
+        return lh_error_set(err, LH_E_FORMAT, "not JSON: %s (line %d)", je.text, je.line);
+    return LH_OK;
+}
+
+/* An optional member object: NULL when missing or null, or (failed) not an object. */
+static json_t *rd_opt_object(struct rd *r, json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_object(v)) {
+        rd_fail(r, key, "must be an object");
+        return NULL;
+    }
+    return v;
 }
 
 enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_schedule_key *key,
@@ -541,13 +564,10 @@ enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_sc
 {
     if (sealed)
         *sealed = false;
-    if (n > LH_SCHEDULE_JSON_MAX)
-        return lh_error_set(err, LH_E_TOOBIG, "schedule JSON larger than %u bytes",
-                            LH_SCHEDULE_JSON_MAX);
-    json_error_t je;
-    json_t *root = json_loadb(p, n, 0, &je);
-    if (!root)
-        return lh_error_set(err, LH_E_FORMAT, "not JSON: %s (line %d)", je.text, je.line);
+    json_t *root;
+    enum lh_status ls = load_capped(p, n, &root, err);
+    if (ls != LH_OK)
+        return ls;
     struct rd r = {err, false};
     lh_schedule_init(d, "", 0);
     if (!json_is_object(root)) {
@@ -570,20 +590,16 @@ enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_sc
     rd_u64(&r, root, "run_count", "run_count", NULL, &d->run_count);
     rd_u64(&r, root, "failure_count", "failure_count", NULL, &d->failure_count);
 
-    json_t *rt = json_object_get(root, "retry");
-    if (rt && !json_is_null(rt)) {
-        if (!json_is_object(rt)) {
-            rd_fail(&r, "retry", "must be an object");
-        } else {
-            uint64_t a = d->retry.max_attempts, b = (uint64_t)d->retry.base_secs,
-                     c = (uint64_t)d->retry.cap_secs;
-            rd_u64(&r, rt, "max_attempts", "retry.max_attempts", NULL, &a);
-            rd_u64(&r, rt, "base_secs", "retry.base_secs", NULL, &b);
-            rd_u64(&r, rt, "cap_secs", "retry.cap_secs", NULL, &c);
-            d->retry.max_attempts = a > 1000 ? 1000 : (uint32_t)a;
-            d->retry.base_secs = b > (uint64_t)INT32_MAX * 1000 ? 0 : (int64_t)b;
-            d->retry.cap_secs = c > (uint64_t)INT32_MAX * 1000 ? 0 : (int64_t)c;
-        }
+    json_t *rt = rd_opt_object(&r, root, "retry");
+    if (rt) {
+        uint64_t a = d->retry.max_attempts, b = (uint64_t)d->retry.base_secs,
+                 c = (uint64_t)d->retry.cap_secs;
+        rd_u64(&r, rt, "max_attempts", "retry.max_attempts", NULL, &a);
+        rd_u64(&r, rt, "base_secs", "retry.base_secs", NULL, &b);
+        rd_u64(&r, rt, "cap_secs", "retry.cap_secs", NULL, &c);
+        d->retry.max_attempts = a > 1000 ? 1000 : (uint32_t)a;
+        d->retry.base_secs = b > (uint64_t)INT32_MAX * 1000 ? 0 : (int64_t)b;
+        d->retry.cap_secs = c > (uint64_t)INT32_MAX * 1000 ? 0 : (int64_t)c;
     }
     bool has;
     uint64_t u = 0;
@@ -602,15 +618,11 @@ enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_sc
     d->consecutive_failures = has ? (u > UINT32_MAX ? UINT32_MAX : (uint32_t)u) : 0;
     rd_str(&r, root, "paused_reason", "paused_reason", false, d->paused_reason,
            sizeof d->paused_reason);
-    json_t *rs = json_object_get(root, "retry_state");
-    if (rs && !json_is_null(rs)) {
-        if (!json_is_object(rs)) {
-            rd_fail(&r, "retry_state", "must be an object");
-        } else {
-            rd_u64(&r, rs, "attempt", "retry_state.attempt", NULL, &u);
-            d->retry_attempt = u > 1000 ? 1000 : (uint32_t)u;
-            rd_time(&r, rs, "target", "retry_state.target", NULL, &d->retry_target_us);
-        }
+    json_t *rs = rd_opt_object(&r, root, "retry_state");
+    if (rs) {
+        rd_u64(&r, rs, "attempt", "retry_state.attempt", NULL, &u);
+        d->retry_attempt = u > 1000 ? 1000 : (uint32_t)u;
+        rd_time(&r, rs, "target", "retry_state.target", NULL, &d->retry_target_us);
     }
 done:
     json_decref(root);
@@ -689,13 +701,10 @@ static bool check_keys(json_t *o, const char *prefix, const char *const *names,
 
 enum lh_status lh_schedule_json_check_fields(const char *p, size_t n, struct lh_error *err)
 {
-    if (n > LH_SCHEDULE_JSON_MAX)
-        return lh_error_set(err, LH_E_TOOBIG, "schedule JSON larger than %u bytes",
-                            LH_SCHEDULE_JSON_MAX);
-    json_error_t je;
-    json_t *root = json_loadb(p, n, 0, &je);
-    if (!root)
-        return lh_error_set(err, LH_E_FORMAT, "not JSON: %s (line %d)", je.text, je.line);
+    json_t *root;
+    enum lh_status ls = load_capped(p, n, &root, err);
+    if (ls != LH_OK)
+        return ls;
     bool ok = check_keys(root, "", top_fields, err);
     if (ok && json_is_object(root)) {
         ok = check_keys(json_object_get(root, "kind"), "kind", kind_fields, err);
@@ -768,36 +777,10 @@ static void cw_escaped(struct cw *w, const char *s, size_t n)
             continue;
         lh_buf_append(b, s + run, i - run);
         run = i + 1;
-        char e[6] = {'\\', 0, '0', '0', 0, 0};
-        size_t en = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            e[1] = (char)c;
-            break;
-        case '\b':
-            e[1] = 'b';
-            break;
-        case '\f':
-            e[1] = 'f';
-            break;
-        case '\n':
-            e[1] = 'n';
-            break;
-        case '\r':
-            e[1] = 'r';
-            break;
-        case '\t':
-            e[1] = 't';
-            break;
-        default:
-            e[1] = 'u';
-            e[4] = hex[c >> 4];
-            e[5] = hex[c & 15];
-            en = 6;
-            break;
-        }
-        lh_buf_append(b, e, en);
+        static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+        const char *k = memchr(from, c, sizeof from - 1);
+        char e[6] = {'\\', k ? to[k - from] : 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        lh_buf_append(b, e, k ? 2 : 6);
     }
     lh_buf_append(b, s + run, n - run);
     lh_buf_append_u8(b, '"');
@@ -997,6 +980,42 @@ static bool real_text(double v, int prec, char *out, size_t cap)
     return true;
 }
 
+/* A value the schedule may lack: null when it has none. */
+static void cw_u64_if(struct cw *w, const char *k, bool has, uint64_t v)
+{
+    if (has)
+        cw_u64(w, k, v);
+    else
+        cw_null(w, k);
+}
+
+static void cw_i64_if(struct cw *w, const char *k, bool has, int64_t v)
+{
+    if (has)
+        cw_i64(w, k, v);
+    else
+        cw_null(w, k);
+}
+
+static void cw_time_if(struct cw *w, const char *k, bool has, int64_t us)
+{
+    if (has)
+        cw_time(w, k, us);
+    else
+        cw_null(w, k);
+}
+
+/* Closes the document; the first error, or out of memory. */
+static enum lh_status cw_end(struct cw *w, bool newline)
+{
+    cw_close(w);
+    if (newline)
+        CW_LIT(w, "\n");
+    if (w->st == LH_OK && !lh_buf_ok(w->b))
+        w->st = lh_error_set(w->err, LH_E_NOMEM, "out of memory writing JSON");
+    return w->st;
+}
+
 /* The store file has the real with 9 digits; a load reads that back and a
  * compact dump prints the double with 17. */
 static void cw_real(struct cw *w, const char *k, double v)
@@ -1032,19 +1051,13 @@ static enum lh_status schedule_write(const struct lh_schedule *d,
     if (d->where[0])
         cw_str(&w, "where", d->where);
     cw_str_or_null(&w, "dataset_name", d->dataset_name);
-    if (d->has_batch_size)
-        cw_u64(&w, "batch_size", d->batch_size);
-    else
-        cw_null(&w, "batch_size");
+    cw_u64_if(&w, "batch_size", d->has_batch_size, d->batch_size);
     cw_str_or_null(&w, "order_by", d->order_by);
     cw_str_or_null(&w, "dsn_secret", o && o->omit_secret ? "" : d->dsn_secret);
     cw_str_or_null(&w, "password_env", d->password_env);
     cw_str(&w, "mode", lh_schedule_mode_name(d->mode));
     cw_str_or_null(&w, "cursor_column", d->cursor_column);
-    if (d->has_limit)
-        cw_u64(&w, "limit", d->limit);
-    else
-        cw_null(&w, "limit");
+    cw_u64_if(&w, "limit", d->has_limit, d->limit);
     if (d->parallel < 0)
         cw_str(&w, "parallel", "auto");
     else if (d->parallel > 0)
@@ -1069,20 +1082,14 @@ static enum lh_status schedule_write(const struct lh_schedule *d,
     cw_time(&w, "created_at", d->created_at_us);
     cw_str(&w, "created_by", d->created_by);
     cw_time(&w, "next_run_at", d->next_run_at_us);
-    if (d->has_last_run)
-        cw_time(&w, "last_run_at", d->last_run_at_us);
-    else
-        cw_null(&w, "last_run_at");
+    cw_time_if(&w, "last_run_at", d->has_last_run, d->last_run_at_us);
     if (d->last_outcome.present) {
         const struct lh_run_outcome *lo = &d->last_outcome;
         cw_open(&w, "last_outcome");
         cw_time(&w, "at", lo->at_us);
         cw_bool(&w, "success", lo->success);
         cw_str(&w, "message", lo->message);
-        if (lo->has_rows)
-            cw_u64(&w, "rows", lo->rows);
-        else
-            cw_null(&w, "rows");
+        cw_u64_if(&w, "rows", lo->has_rows, lo->rows);
         cw_real(&w, "duration_secs", lo->duration_secs);
         cw_close(&w);
     } else {
@@ -1095,16 +1102,10 @@ static enum lh_status schedule_write(const struct lh_schedule *d,
     cw_i64(&w, "base_secs", d->retry.base_secs);
     cw_i64(&w, "cap_secs", d->retry.cap_secs);
     cw_close(&w);
-    if (d->timeout_secs)
-        cw_i64(&w, "timeout_secs", d->timeout_secs);
-    else
-        cw_null(&w, "timeout_secs");
+    cw_i64_if(&w, "timeout_secs", d->timeout_secs != 0, d->timeout_secs);
     cw_str(&w, "catch_up", d->catch_up == LH_CATCH_UP_SKIP ? "skip" : "once");
     cw_str_or_null(&w, "description", d->description);
-    if (d->auto_pause_after)
-        cw_i64(&w, "auto_pause_after", d->auto_pause_after);
-    else
-        cw_null(&w, "auto_pause_after");
+    cw_i64_if(&w, "auto_pause_after", d->auto_pause_after != 0, d->auto_pause_after);
     cw_i64(&w, "consecutive_failures", d->consecutive_failures);
     cw_str_or_null(&w, "paused_reason", d->paused_reason);
     if (d->retry_attempt) {
@@ -1128,12 +1129,7 @@ static enum lh_status schedule_write(const struct lh_schedule *d,
             cw_null(&w, "active_run_id");
         }
     }
-    cw_close(&w);
-    if (pretty)
-        CW_LIT(&w, "\n");
-    if (w.st == LH_OK && !lh_buf_ok(out))
-        w.st = lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
-    return w.st;
+    return cw_end(&w, pretty);
 }
 
 enum lh_status lh_schedule_to_json(const struct lh_schedule *d, struct lh_buf *out,
@@ -1181,19 +1177,13 @@ enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_bu
     } else {
         cw_str(&w, "reason", lh_run_reason_name(r->reason));
         cw_i64(&w, "attempt", r->attempt);
-        if (r->target_us)
-            cw_time(&w, "target", r->target_us);
-        else
-            cw_null(&w, "target");
+        cw_time_if(&w, "target", r->target_us != 0, r->target_us);
         cw_time(&w, "started_at", r->started_at_us);
         cw_time(&w, "finished_at", r->finished_at_us);
         cw_real(&w, "duration_secs", (double)(r->finished_at_us - r->started_at_us) / 1e6);
         cw_str(&w, "outcome", lh_run_status_name(r->status));
         cw_bool(&w, "success", r->status == LH_RUN_SUCCESS);
-        if (r->has_rows)
-            cw_u64(&w, "rows", r->rows);
-        else
-            cw_null(&w, "rows");
+        cw_u64_if(&w, "rows", r->has_rows, r->rows);
         cw_u64(&w, "bytes", r->bytes);
         cw_u64(&w, "warnings", r->warnings);
         cw_str(&w, "message", r->message);
@@ -1209,11 +1199,7 @@ enum lh_status lh_run_record_to_json(const struct lh_run_record *r, struct lh_bu
         if (r->unrecorded)
             cw_bool(&w, "unrecorded", true);
     }
-    cw_close(&w);
-    CW_LIT(&w, "\n");
-    if (w.st == LH_OK && !lh_buf_ok(out))
-        w.st = lh_error_set(err, LH_E_NOMEM, "out of memory writing JSON");
-    return w.st;
+    return cw_end(&w, true);
 }
 
 enum lh_status lh_run_record_from_json(const char *p, size_t n, struct lh_run_record *r,
@@ -1314,6 +1300,20 @@ static int64_t secs_floor(int64_t us)
     return lh_sched_floor_div(us, 1000000);
 }
 
+/* The regular time (µs) after run, and the target it follows: the first
+ * target of a streak of retries, else the run's. */
+static enum lh_status next_regular(const struct lh_schedule *def, const struct lh_run_record *run,
+                                   int64_t now_us, int64_t *target, int64_t *regular,
+                                   struct lh_error *err)
+{
+    *target = def->retry_attempt ? def->retry_target_us : run->target_us;
+    enum lh_status s = lh_trigger_next(&def->trigger, secs_floor(run->finished_at_us),
+                                       secs_floor(*target), secs_floor(now_us), regular, err);
+    if (s == LH_OK)
+        *regular *= 1000000;
+    return s;
+}
+
 enum lh_status lh_schedule_apply_run(struct lh_schedule *def, const struct lh_run_record *run,
                                      uint64_t rnd, int64_t now_us, bool *auto_paused,
                                      struct lh_error *err)
@@ -1342,15 +1342,13 @@ enum lh_status lh_schedule_apply_run(struct lh_schedule *def, const struct lh_ru
          * leaves the timetable alone) */
         if (run->reason == LH_RUN_MANUAL)
             return LH_OK;
-        const int64_t target = def->retry_attempt ? def->retry_target_us : run->target_us;
-        int64_t regular;
-        enum lh_status s = lh_trigger_next(&def->trigger, secs_floor(run->finished_at_us),
-                                           secs_floor(target), secs_floor(now_us), &regular, err);
+        int64_t target, regular;
+        enum lh_status s = next_regular(def, run, now_us, &target, &regular, err);
         if (s != LH_OK)
             return s;
         def->retry_attempt = 0;
         def->retry_target_us = 0;
-        def->next_run_at_us = regular * 1000000;
+        def->next_run_at_us = regular;
         return LH_OK;
     }
     if (ok) {
@@ -1365,13 +1363,10 @@ enum lh_status lh_schedule_apply_run(struct lh_schedule *def, const struct lh_ru
         if (ok)
             def->retry_attempt = 0;
     } else {
-        const int64_t target = def->retry_attempt ? def->retry_target_us : run->target_us;
-        int64_t regular;
-        enum lh_status s = lh_trigger_next(&def->trigger, secs_floor(run->finished_at_us),
-                                           secs_floor(target), secs_floor(now_us), &regular, err);
+        int64_t target, regular;
+        enum lh_status s = next_regular(def, run, now_us, &target, &regular, err);
         if (s != LH_OK)
             return s;
-        regular *= 1000000;
         int64_t next = regular;
         if (!ok && def->retry_attempt < def->retry.max_attempts) {
             int64_t b = lh_schedule_backoff_secs(&def->retry, def->retry_attempt + 1, rnd);

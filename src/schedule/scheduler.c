@@ -543,6 +543,30 @@ static void leave_job(struct lh_scheduler *s, struct slot *x)
     x->in_job = false;
 }
 
+/* Hands x's run, finished or cancelled before it started, to the
+ * recorders: s->mu held. */
+static void record_enqueue(struct lh_scheduler *s, struct slot *x, struct pending *p, int64_t now)
+{
+    p->rnd = rng_next(s);
+    p->now = now;
+    p->queued_ns = lh_time_mono_ns();
+    x->pend = p;
+    s->recording++;
+    if (s->rq_tail)
+        s->rq_tail->rnext = x;
+    else
+        s->rq_head = x;
+    s->rq_tail = x;
+}
+
+/* "why (the message as it was)", cut to the message's size. */
+static void message_why(char msg[LH_SCHEDULE_MSG_MAX], const char *why)
+{
+    char m[LH_SCHEDULE_MSG_MAX];
+    snprintf(m, sizeof m, "%s (%.1900s)", why, msg);
+    memcpy(msg, m, sizeof m);
+}
+
 static void finish_slot(struct lh_scheduler *s, struct slot *x)
 {
     leave_job(s, x);
@@ -794,28 +818,23 @@ static void run_one(struct lh_scheduler *s, struct slot *x, struct pending *pend
     pthread_mutex_lock(&s->mu);
     if (x->stop_cancelled) {
         rec.status = LH_RUN_CANCELLED;
-        char m[LH_SCHEDULE_MSG_MAX];
-        snprintf(m, sizeof m, "cancelled: the scheduler stopped (%.1900s)", rec.message);
-        memcpy(rec.message, m, sizeof m);
+        message_why(rec.message, "cancelled: the scheduler stopped");
     } else if (x->user_cancelled && !(ran && res->status == LH_OK)) {
         rec.status = LH_RUN_CANCELLED;
         rec.cancelled_by_user = true;
-        char m[LH_SCHEDULE_MSG_MAX];
-        snprintf(m, sizeof m, "cancelled by a user (%.1900s)", rec.message);
-        memcpy(rec.message, m, sizeof m);
+        message_why(rec.message, "cancelled by a user");
     } else if (x->timed_out) {
         rec.status = LH_RUN_TIMEOUT;
-        char m[LH_SCHEDULE_MSG_MAX];
-        snprintf(m, sizeof m, "timeout: the run passed timeout_secs=%lld (%.1900s)",
-                 (long long)x->timeout_secs, rec.message);
-        memcpy(rec.message, m, sizeof m);
+        char why[80];
+        snprintf(why, sizeof why, "timeout: the run passed timeout_secs=%lld",
+                 (long long)x->timeout_secs);
+        message_why(rec.message, why);
     } else {
         rec.status = ran && res->status == LH_OK ? LH_RUN_SUCCESS : LH_RUN_FAILED;
         if (x->user_cancelled && rec.status == LH_RUN_SUCCESS)
             lh_info("scheduler: '%s' run %s: the cancel came after the publish; the run "
                     "succeeded", x->id, x->run_id);
     }
-    uint64_t rnd = rng_next(s);
     /* a server's message may be Latin-1, and every cut above may split a
      * character: stored JSON must be valid UTF-8 */
     lh_utf8_sanitize(rec.message);
@@ -824,17 +843,8 @@ static void run_one(struct lh_scheduler *s, struct slot *x, struct pending *pend
          * (single-flight) until a recorder has recorded the run */
         pend->rec = rec;
         pend->have_def = have_def;
-        pend->rnd = rnd;
-        pend->now = now;
-        pend->queued_ns = lh_time_mono_ns();
-        x->pend = pend;
         leave_job(s, x);
-        s->recording++;
-        if (s->rq_tail)
-            s->rq_tail->rnext = x;
-        else
-            s->rq_head = x;
-        s->rq_tail = x;
+        record_enqueue(s, x, pend, now);
         /* during a burst a recorder would only go back to sleep: the
          * timer wakes them when it has nothing to start */
         if (!dispatch_pending(s))
@@ -1278,17 +1288,8 @@ enum lh_status lh_scheduler_cancel(struct lh_scheduler *s, const char *id, const
     if (have_def)
         p->def = *def;
     p->have_def = have_def;
-    p->rnd = rng_next(s);
-    p->now = now;
-    p->queued_ns = lh_time_mono_ns();
-    x->pend = p;
     s->started++;
-    s->recording++;
-    if (s->rq_tail)
-        s->rq_tail->rnext = x;
-    else
-        s->rq_head = x;
-    s->rq_tail = x;
+    record_enqueue(s, x, p, now);
     pthread_cond_signal(&s->rec_cv);
     lh_info("scheduler: '%s' run %s: cancelled before it started", x->id, x->run_id);
 done:

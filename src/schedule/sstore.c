@@ -123,14 +123,10 @@ static size_t find(const struct lh_schedule_store *ss, const char *id, bool *fou
 
 static bool insert_at(struct lh_schedule_store *ss, size_t at, struct ent *e)
 {
-    if (ss->n == ss->cap) {
-        size_t nc = ss->cap ? ss->cap * 2 : 16;
-        struct ent **nv = realloc(ss->v, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        ss->v = nv;
-        ss->cap = nc;
-    }
+    struct ent **nv = lh_array_grow(ss->v, &ss->cap, ss->n, sizeof *nv, 16);
+    if (!nv)
+        return false;
+    ss->v = nv;
     memmove(ss->v + at + 1, ss->v + at, (ss->n - at) * sizeof *ss->v);
     ss->v[at] = e;
     ss->n++;
@@ -615,19 +611,12 @@ static void pend_def_written(struct lh_schedule_store *ss, const char *id)
 static bool pend_add(struct lh_schedule_store *ss, const struct pend_run *p)
 {
     pthread_mutex_lock(&ss->pmu);
-    bool ok = true;
-    if (ss->npend == ss->cappend) {
-        size_t nc = ss->cappend ? ss->cappend * 2 : 8;
-        struct pend_run *nv = realloc(ss->pend, nc * sizeof *nv);
-        if (nv) {
-            ss->pend = nv;
-            ss->cappend = nc;
-        } else {
-            ok = false;
-        }
-    }
-    if (ok)
+    struct pend_run *nv = lh_array_grow(ss->pend, &ss->cappend, ss->npend, sizeof *nv, 8);
+    bool ok = nv != NULL;
+    if (ok) {
+        ss->pend = nv;
         ss->pend[ss->npend++] = *p;
+    }
     pthread_mutex_unlock(&ss->pmu);
     return ok;
 }
@@ -651,6 +640,29 @@ static bool retryable(enum lh_status s)
 static enum lh_status reapply_pending(struct lh_schedule_store *ss, const char *id, struct ent *e,
                                       struct lh_error *err);
 
+/* The entry of id, or NULL. With id's stripe held it stays the entry (only
+ * the stripe's holder replaces it), so the caller may read it without mu. */
+static struct ent *ent_of(struct lh_schedule_store *ss, const char *id)
+{
+    bool found;
+    pthread_rwlock_rdlock(&ss->mu);
+    size_t at = find(ss, id, &found);
+    struct ent *cur = found ? ss->v[at] : NULL;
+    pthread_rwlock_unlock(&ss->mu);
+    return cur;
+}
+
+/* Puts e in the place of cur, id's entry, and frees cur (stripe held). */
+static void ent_replace(struct lh_schedule_store *ss, const char *id, struct ent *cur,
+                        struct ent *e)
+{
+    bool found;
+    pthread_rwlock_wrlock(&ss->mu);
+    ss->v[find(ss, id, &found)] = e; /* still there: the stripe is held */
+    pthread_rwlock_unlock(&ss->mu);
+    free(cur);
+}
+
 /* A change applied with compare-and-swap: fn mutates a copy of the
  * current definition; on a conflict the file is re-read and fn runs again
  * on the fresh copy. */
@@ -664,12 +676,8 @@ static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_stor
                                     struct lh_schedule *updated, struct lh_error *err)
 {
     enum lh_status s = LH_OK;
-    bool found;
-    pthread_rwlock_rdlock(&ss->mu);
-    size_t at = find(ss, id, &found);
-    struct ent *cur = found ? ss->v[at] : NULL;
-    pthread_rwlock_unlock(&ss->mu);
-    if (!found)
+    struct ent *cur = ent_of(ss, id);
+    if (!cur)
         return lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
     for (int tries = 0;; tries++) {
         struct ent *e = malloc(sizeof *e);
@@ -682,10 +690,7 @@ static enum lh_status modify_locked(struct lh_schedule_store *ss, struct lh_stor
         if (s == LH_OK) {
             bool was_dirty = e->dirty;
             e->dirty = false; /* the file now holds everything e carries */
-            pthread_rwlock_wrlock(&ss->mu);
-            ss->v[find(ss, id, &found)] = e; /* still there: the stripe is held */
-            pthread_rwlock_unlock(&ss->mu);
-            free(cur);
+            ent_replace(ss, id, cur, e);
             if (was_dirty)
                 pend_def_written(ss, id);
             if (updated)
@@ -998,12 +1003,8 @@ static enum lh_status put_record(struct lh_store *st, const struct lh_run_record
 static enum lh_status modify_memory(struct lh_schedule_store *ss, const char *id, modify_fn fn,
                                     void *arg, struct lh_schedule *updated, struct lh_error *err)
 {
-    bool found;
-    pthread_rwlock_rdlock(&ss->mu);
-    size_t at = find(ss, id, &found);
-    struct ent *cur = found ? ss->v[at] : NULL;
-    pthread_rwlock_unlock(&ss->mu);
-    if (!found)
+    struct ent *cur = ent_of(ss, id);
+    if (!cur)
         return lh_error_set(err, LH_E_NOTFOUND, "no schedule '%s'", id);
     struct ent *e = malloc(sizeof *e);
     if (!e)
@@ -1015,10 +1016,7 @@ static enum lh_status modify_memory(struct lh_schedule_store *ss, const char *id
         return s;
     }
     e->dirty = true;
-    pthread_rwlock_wrlock(&ss->mu);
-    ss->v[find(ss, id, &found)] = e;
-    pthread_rwlock_unlock(&ss->mu);
-    free(cur);
+    ent_replace(ss, id, cur, e);
     if (updated)
         *updated = e->def;
     return LH_OK;
@@ -1117,13 +1115,9 @@ static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, st
         trim_runs(ss, st, prefix);
     bool def_done = !need_def;
     if (s == LH_OK && need_def) {
-        bool found;
-        pthread_rwlock_rdlock(&ss->mu);
-        size_t at = find(ss, id, &found);
-        struct ent *cur = found ? ss->v[at] : NULL;
-        pthread_rwlock_unlock(&ss->mu);
-        struct ent *e = found ? malloc(sizeof *e) : NULL;
-        if (!found || !cur->dirty) {
+        struct ent *cur = ent_of(ss, id);
+        struct ent *e = cur ? malloc(sizeof *e) : NULL;
+        if (!cur || !cur->dirty) {
             def_done = true; /* deleted meanwhile, or already written */
         } else if (!e) {
             s = lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -1143,10 +1137,7 @@ static enum lh_status flush_one(struct lh_schedule_store *ss, const char *id, st
             }
             if (s == LH_OK) {
                 e->dirty = false;
-                pthread_rwlock_wrlock(&ss->mu);
-                ss->v[find(ss, id, &found)] = e;
-                pthread_rwlock_unlock(&ss->mu);
-                free(cur);
+                ent_replace(ss, id, cur, e);
                 e = NULL;
                 def_done = true;
             } else if (s == LH_E_NOTFOUND) {

@@ -43,26 +43,26 @@
 
 /* ------------------------------------------------------------------ text helpers */
 
-static void sql_literal(struct lh_buf *b, const char *s)
+/* s between two q, an inner q doubled: SQL's quoting of both kinds. */
+static void sql_quoted(struct lh_buf *b, const char *s, char q)
 {
-    lh_buf_append_u8(b, '\'');
+    lh_buf_append_u8(b, (uint8_t)q);
     for (; *s; s++) {
-        if (*s == '\'')
-            lh_buf_append_u8(b, '\'');
+        if (*s == q)
+            lh_buf_append_u8(b, (uint8_t)q);
         lh_buf_append_u8(b, (uint8_t)*s);
     }
-    lh_buf_append_u8(b, '\'');
+    lh_buf_append_u8(b, (uint8_t)q);
+}
+
+static void sql_literal(struct lh_buf *b, const char *s)
+{
+    sql_quoted(b, s, '\'');
 }
 
 static void sql_ident(struct lh_buf *b, const char *s)
 {
-    lh_buf_append_u8(b, '"');
-    for (; *s; s++) {
-        if (*s == '"')
-            lh_buf_append_u8(b, '"');
-        lh_buf_append_u8(b, (uint8_t)*s);
-    }
-    lh_buf_append_u8(b, '"');
+    sql_quoted(b, s, '"');
 }
 
 /* Runs setup SQL (ours, never the user's). */

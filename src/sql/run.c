@@ -324,24 +324,6 @@ static void json_value(struct lh_buf *b, const struct lh_sql_value *v)
     }
 }
 
-static void csv_field(struct lh_buf *b, const char *s, size_t n, bool force_quote)
-{
-    bool q = force_quote || n == 0;
-    for (size_t i = 0; i < n && !q; i++)
-        q = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!q) {
-        lh_buf_append(b, s, n);
-        return;
-    }
-    lh_buf_append_u8(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            lh_buf_append_u8(b, '"');
-        lh_buf_append_u8(b, (uint8_t)s[i]);
-    }
-    lh_buf_append_u8(b, '"');
-}
-
 static enum lh_status ser_check(struct ser *x, struct lh_error *err)
 {
     if (!lh_buf_ok(x->out) || x->out->len > x->max)
@@ -372,7 +354,8 @@ static enum lh_status ser_columns(void *ctx, const struct lh_sql_column *cols, s
         for (size_t i = 0; i < n; i++) {
             if (i)
                 lh_buf_append_u8(b, ',');
-            csv_field(b, cols[i].name, strlen(cols[i].name), false);
+            size_t nl = strlen(cols[i].name);
+            lh_buf_csv_str(b, cols[i].name, nl, nl == 0); /* "" tells empty from NULL */
         }
         lh_buf_append_u8(b, '\n');
     }
@@ -422,7 +405,7 @@ static enum lh_status ser_row(void *ctx, const struct lh_sql_value *v, size_t n,
                 break;
             case LH_SQL_TEXT:
             case LH_SQL_JSON:
-                csv_field(b, v[i].p, v[i].n, false);
+                lh_buf_csv_str(b, v[i].p, v[i].n, v[i].n == 0); /* "" is no NULL */
                 break;
             case LH_SQL_BLOB:
                 hex(b, v[i].p, v[i].n);

@@ -86,14 +86,10 @@ enum lh_status lh_store_name_check(const char *name, struct lh_error *err)
 
 bool lh_store_list_add(struct lh_store_list *l, const char *key, size_t klen, uint64_t size)
 {
-    if (l->count == l->cap_) {
-        size_t nc = l->cap_ ? l->cap_ * 2 : 64;
-        struct lh_store_entry *ni = realloc(l->items, nc * sizeof *ni);
-        if (!ni)
-            return false;
-        l->items = ni;
-        l->cap_ = nc;
-    }
+    struct lh_store_entry *ni = lh_array_grow(l->items, &l->cap_, l->count, sizeof *ni, 64);
+    if (!ni)
+        return false;
+    l->items = ni;
     char *k = lh_arena_strndup(&l->arena, key, klen);
     if (!k)
         return false;
@@ -445,14 +441,10 @@ struct lh_store_set {
 static enum lh_status set_add(struct lh_store_set *set, const char *name, struct lh_store *st,
                               struct lh_error *err)
 {
-    if (set->n == set->cap) {
-        size_t nc = set->cap ? set->cap * 2 : 4;
-        struct bucket *nb = realloc(set->b, nc * sizeof *nb);
-        if (!nb)
-            return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        set->b = nb;
-        set->cap = nc;
-    }
+    struct bucket *nb = lh_array_grow(set->b, &set->cap, set->n, sizeof *nb, 4);
+    if (!nb)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    set->b = nb;
     set->b[set->n].name = strdup(name);
     if (!set->b[set->n].name)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");

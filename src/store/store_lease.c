@@ -65,8 +65,12 @@ static bool is_local(const struct lh_store *st)
     return strcmp(lh_store_kind(st), "local") == 0;
 }
 
-static enum lh_status name_ok(const char *name, struct lh_error *err)
+/* Checks a lease name; the holder text starts empty. */
+static enum lh_status name_ok(const char *name, char *holder, size_t holder_cap,
+                              struct lh_error *err)
 {
+    if (holder && holder_cap)
+        holder[0] = '\0';
     if (!name || !*name || strlen(name) >= 64)
         return lh_error_set(err, LH_E_INVAL, "lease name must be 1..63 bytes");
     return lh_store_name_check(name, err);
@@ -230,6 +234,21 @@ static void view_parse(const char *key, const uint8_t *p, size_t n, struct remot
     }
 }
 
+/* Reads and parses the lease object at key (tok, may be NULL, gets its
+ * version); v->doc is the caller's to json_decref when this returns LH_OK.
+ * LH_E_NOTFOUND when there is none. */
+static enum lh_status view_read(struct lh_store *st, const char *key, char *tok,
+                                struct remote_view *v, struct lh_error *err)
+{
+    uint8_t *p = NULL;
+    size_t n = 0;
+    enum lh_status s = lh_store_get(st, key, 64u << 10, &p, &n, tok, err);
+    if (s == LH_OK)
+        view_parse(key, p, n, v);
+    free(p);
+    return s;
+}
+
 /* The holder's owner text of a lease object, for a refusal. */
 static void view_holder(const struct remote_view *v, char *holder, size_t cap)
 {
@@ -274,17 +293,13 @@ static enum lh_status remote_acquire(struct lh_store_lease *l, char *holder, siz
         snprintf(l->instance + 2 * i, 3, "%02x", rnd[i]);
     enum lh_status s = LH_OK;
     for (int attempt = 0; attempt < 3; attempt++) {
-        uint8_t *p = NULL;
-        size_t n = 0;
         char tok[LH_STORE_TOKEN_MAX] = "";
-        s = lh_store_get(l->st, key, 64u << 10, &p, &n, tok, err);
+        struct remote_view v;
+        s = view_read(l->st, key, tok, &v, err);
         if (s != LH_OK && s != LH_E_NOTFOUND)
             return s;
         bool absent = s == LH_E_NOTFOUND;
         if (!absent) {
-            struct remote_view v;
-            view_parse(key, p, n, &v);
-            free(p);
             if (v.instance && v.expires_us > lh_time_wall_us()) {
                 view_holder(&v, holder, cap);
                 json_decref(v.doc);
@@ -306,12 +321,9 @@ static enum lh_status remote_acquire(struct lh_store_lease *l, char *holder, siz
         /* a server that ignores conditional headers may have let a second
          * contender write at the same moment: the later write wins */
         sleep_ms(LEASE_SETTLE_MS);
-        s = lh_store_get(l->st, key, 64u << 10, &p, &n, l->token, err);
+        s = view_read(l->st, key, l->token, &v, err);
         if (s != LH_OK)
             return s;
-        struct remote_view v;
-        view_parse(key, p, n, &v);
-        free(p);
         bool mine = v.instance && strcmp(v.instance, l->instance) == 0;
         if (!mine)
             view_holder(&v, holder, cap);
@@ -358,16 +370,12 @@ static enum lh_status remote_probe(struct lh_store *st, const char *name, bool *
 {
     char key[LH_STORE_KEY_MAX];
     lease_key(name, key, sizeof key);
-    uint8_t *p = NULL;
-    size_t n = 0;
-    enum lh_status s = lh_store_get(st, key, 64u << 10, &p, &n, NULL, err);
+    struct remote_view v;
+    enum lh_status s = view_read(st, key, NULL, &v, err);
     if (s == LH_E_NOTFOUND)
         return LH_OK;
     if (s != LH_OK)
         return s;
-    struct remote_view v;
-    view_parse(key, p, n, &v);
-    free(p);
     if (v.instance && v.expires_us > lh_time_wall_us()) {
         *held = true;
         view_holder(&v, holder, cap);
@@ -383,9 +391,7 @@ enum lh_status lh_store_lease_acquire(struct lh_store *st, const char *name, con
                                       char *holder, size_t holder_cap, struct lh_error *err)
 {
     *out = NULL;
-    if (holder && holder_cap)
-        holder[0] = '\0';
-    enum lh_status s = name_ok(name, err);
+    enum lh_status s = name_ok(name, holder, holder_cap, err);
     if (s != LH_OK)
         return s;
     if (!owner || strlen(owner) >= LEASE_OWNER_MAX)
@@ -451,18 +457,14 @@ void lh_store_lease_release(struct lh_store_lease *l)
         /* delete only while it is still ours */
         char key[LH_STORE_KEY_MAX];
         lease_key(l->name, key, sizeof key);
-        uint8_t *p = NULL;
-        size_t n = 0;
         struct lh_error e;
-        if (lh_store_get(l->st, key, 64u << 10, &p, &n, NULL, &e) == LH_OK) {
-            struct remote_view v;
-            view_parse(key, p, n, &v);
+        struct remote_view v;
+        if (view_read(l->st, key, NULL, &v, &e) == LH_OK) {
             if (v.instance && strcmp(v.instance, l->instance) == 0 &&
                 lh_store_delete(l->st, key, &e) != LH_OK)
                 lh_warn("lease %s: cannot remove it: %s", key, e.msg);
             json_decref(v.doc);
         }
-        free(p);
     }
     free(l->owner);
     free(l);
@@ -472,9 +474,7 @@ enum lh_status lh_store_lease_probe(struct lh_store *st, const char *name, bool 
                                     char *holder, size_t holder_cap, struct lh_error *err)
 {
     *held = false;
-    if (holder && holder_cap)
-        holder[0] = '\0';
-    enum lh_status s = name_ok(name, err);
+    enum lh_status s = name_ok(name, holder, holder_cap, err);
     if (s != LH_OK)
         return s;
     return is_local(st) ? local_probe(st, name, held, holder, holder_cap, err)

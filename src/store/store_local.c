@@ -305,34 +305,60 @@ static enum lh_status local_del(struct lh_store *st, const char *key, struct lh_
     return s;
 }
 
+/* Opens dir, one level of a walk at depth: *d NULL and LH_OK when it is
+ * not there (or no directory). */
+static enum lh_status level_open(const char *dir, int depth, DIR **d, struct lh_error *err)
+{
+    *d = NULL;
+    if (depth > 64)
+        return lh_error_set(err, LH_E_TOOBIG, "directory tree under %s is too deep", dir);
+    *d = opendir(dir);
+    if (!*d && errno != ENOENT && errno != ENOTDIR)
+        return lh_error_errno(err, errno, "open directory %s", dir);
+    return LH_OK;
+}
+
+/* rel = the key of the entry nm of the directory whose key is rel's first
+ * base_len bytes; false when out of memory. */
+static bool rel_join(struct lh_buf *rel, size_t base_len, const char *nm)
+{
+    rel->len = base_len;
+    if (base_len)
+        lh_buf_append_u8(rel, '/');
+    lh_buf_append_str(rel, nm);
+    lh_buf_cstr(rel);
+    return lh_buf_ok(rel);
+}
+
+/* "dir/nm", malloc'd; NULL when out of memory. */
+static char *child_path(const char *dir, const char *nm)
+{
+    size_t pn = strlen(dir) + strlen(nm) + 2;
+    char *child = malloc(pn);
+    if (child)
+        snprintf(child, pn, "%s/%s", dir, nm);
+    return child;
+}
+
 /* Walks dir (relative key rel) adding every regular file whose key starts
  * with prefix. Temporary files and the lock directory are skipped. */
 static enum lh_status walk(const char *dir, struct lh_buf *rel, const char *prefix,
                            struct lh_store_list *out, int depth, struct lh_error *err)
 {
-    if (depth > 64)
-        return lh_error_set(err, LH_E_TOOBIG, "directory tree under %s is too deep", dir);
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return LH_OK;
-        return lh_error_errno(err, errno, "open directory %s", dir);
-    }
+    DIR *d;
+    enum lh_status os = level_open(dir, depth, &d, err);
+    if (!d)
+        return os;
     enum lh_status s = LH_OK;
     size_t base_len = rel->len;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *nm = e->d_name;
-        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
             continue;
         if (strncmp(nm, ".lh-", 4) == 0 || strstr(nm, ".tmp-"))
             continue;
-        rel->len = base_len;
-        if (base_len)
-            lh_buf_append_u8(rel, '/');
-        lh_buf_append_str(rel, nm);
-        lh_buf_cstr(rel);
-        if (!lh_buf_ok(rel)) {
+        if (!rel_join(rel, base_len, nm)) {
             s = lh_error_set(err, LH_E_NOMEM, "out of memory listing %s", dir);
             break;
         }
@@ -342,13 +368,11 @@ static enum lh_status walk(const char *dir, struct lh_buf *rel, const char *pref
         bool could = strncmp(key, prefix, kl < pl ? kl : pl) == 0;
         if (!could)
             continue;
-        size_t pn = strlen(dir) + strlen(nm) + 2;
-        char *child = malloc(pn);
+        char *child = child_path(dir, nm);
         if (!child) {
             s = lh_error_set(err, LH_E_NOMEM, "out of memory");
             break;
         }
-        snprintf(child, pn, "%s/%s", dir, nm);
         struct stat sb;
         if (lstat(child, &sb) != 0) {
             free(child);
@@ -390,43 +414,32 @@ static enum lh_status sweep_dir(const char *dir, struct lh_buf *rel, const char 
                                 struct lh_error *err)
 {
     *left = 0;
-    if (depth > 64)
-        return lh_error_set(err, LH_E_TOOBIG, "directory tree under %s is too deep", dir);
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return LH_OK;
-        return lh_error_errno(err, errno, "open directory %s", dir);
-    }
+    DIR *d;
+    enum lh_status os = level_open(dir, depth, &d, err);
+    if (!d)
+        return os;
     enum lh_status s = LH_OK;
     size_t base_len = rel->len, pl = strlen(prefix);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         const char *nm = e->d_name;
-        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
             continue;
         if (strncmp(nm, ".lh-", 4) == 0) {
             (*left)++;
             continue;
         }
-        rel->len = base_len;
-        if (base_len)
-            lh_buf_append_u8(rel, '/');
-        lh_buf_append_str(rel, nm);
-        lh_buf_cstr(rel);
-        if (!lh_buf_ok(rel)) {
+        if (!rel_join(rel, base_len, nm)) {
             s = lh_error_set(err, LH_E_NOMEM, "out of memory sweeping %s", dir);
             break;
         }
         const char *key = (const char *)rel->data;
         size_t kl = rel->len;
-        size_t pn = strlen(dir) + strlen(nm) + 2;
-        char *child = malloc(pn);
+        char *child = child_path(dir, nm);
         if (!child) {
             s = lh_error_set(err, LH_E_NOMEM, "out of memory");
             break;
         }
-        snprintf(child, pn, "%s/%s", dir, nm);
         struct stat sb;
         bool stays = true;
         if (lstat(child, &sb) != 0) {

@@ -730,52 +730,104 @@ static enum lh_status s3_del(struct lh_store *st, const char *key, struct lh_err
     return rc;
 }
 
+/* b = the XML text v[0..n) decoded, as a C string; false when it did not fit. */
+static bool xml_text(struct lh_buf *b, const char *v, size_t n)
+{
+    lh_buf_clear(b);
+    xml_decode(b, v, n);
+    lh_buf_cstr(b);
+    return lh_buf_ok(b);
+}
+
+/* Whether a listing says there is another page. */
+static bool xml_truncated(const char *x, size_t n)
+{
+    size_t pos = 0;
+    const char *v;
+    size_t vl;
+    return x && xml_next(x, n, "IsTruncated", &pos, &v, &vl) && vl == 4 &&
+           memcmp(v, "true", 4) == 0;
+}
+
+/* Appends "name=value&" when the last page left a marker b. */
+static void query_marker(struct lh_buf *q, const char *name, struct lh_buf *b)
+{
+    if (!b->len)
+        return;
+    lh_buf_printf(q, "%s=", name);
+    lh_buf_cstr(b);
+    uri_encode(q, (const char *)b->data, false);
+    lh_buf_append_u8(q, '&');
+}
+
+/* A listing under a prefix, page by page: the query of the next page, the
+ * last answer, a decoded key, the prefix in the bucket and how much of a
+ * key in the bucket is the store's prefix. */
+struct listing {
+    struct lh_buf q, kb;
+    struct s3_resp r;
+    char *fp;
+    size_t strip;
+};
+
+static enum lh_status listing_begin(struct s3 *s, const char *prefix, struct listing *l,
+                                    struct lh_error *err)
+{
+    lh_buf_init(&l->q, 16384);
+    lh_buf_init(&l->kb, 4096);
+    l->r = (struct s3_resp){0};
+    l->strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
+    l->fp = full_key(s, prefix);
+    return l->fp ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
+}
+
+static void listing_end(struct listing *l)
+{
+    resp_free(&l->r);
+    free(l->fp);
+    lh_buf_reset(&l->q);
+    lh_buf_reset(&l->kb);
+}
+
+/* Page number page of a listing: GET ?l->q, a 200 answer in l->r. what
+ * names the listing in our errors, op in the server's. */
+static enum lh_status list_page(struct s3 *s, struct listing *l, int page, const char *what,
+                                const char *op, struct lh_error *err)
+{
+    if (page > 1000000)
+        return lh_error_set(err, LH_E_TOOBIG, "s3 %s: too many pages", what);
+    lh_buf_cstr(&l->q);
+    if (!lh_buf_ok(&l->q))
+        return lh_error_set(err, LH_E_TOOBIG, "s3 %s: query too long", what);
+    resp_free(&l->r);
+    enum lh_status rc =
+        s3_request(s, "GET", NULL, (const char *)l->q.data, NULL, 0, NULL, 0, &l->r, err);
+    if (rc == LH_OK && l->r.status != 200)
+        rc = s3_error(s, &l->r, op, l->fp, err);
+    return rc;
+}
+
 static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
                               struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    struct lh_buf q, tok, kb;
-    struct s3_resp r = {0};
-    enum lh_status rc = LH_OK;
-    lh_buf_init(&q, 16384);
+    struct listing l;
+    struct lh_buf tok;
     lh_buf_init(&tok, 4096);
-    lh_buf_init(&kb, 4096);
-    char *fp = full_key(s, prefix);
-    if (!fp) {
-        rc = lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status rc = listing_begin(s, prefix, &l, err);
+    if (rc != LH_OK)
         goto fail;
-    }
-    size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
     for (int page = 0;; page++) {
-        if (page > 1000000) {
-            rc = lh_error_set(err, LH_E_TOOBIG, "s3 list: too many pages");
-            goto fail;
-        }
         /* parameters in canonical (sorted) order */
-        lh_buf_clear(&q);
-        if (tok.len) {
-            lh_buf_append_str(&q, "continuation-token=");
-            lh_buf_cstr(&tok);
-            uri_encode(&q, (const char *)tok.data, false);
-            lh_buf_append_u8(&q, '&');
-        }
-        lh_buf_printf(&q, "list-type=2&max-keys=%u&prefix=", s->list_page);
-        uri_encode(&q, fp, false);
-        lh_buf_cstr(&q);
-        if (!lh_buf_ok(&q)) {
-            rc = lh_error_set(err, LH_E_TOOBIG, "s3 list: query too long");
-            goto fail;
-        }
-        resp_free(&r);
-        rc = s3_request(s, "GET", NULL, (const char *)q.data, NULL, 0, NULL, 0, &r, err);
+        lh_buf_clear(&l.q);
+        query_marker(&l.q, "continuation-token", &tok);
+        lh_buf_printf(&l.q, "list-type=2&max-keys=%u&prefix=", s->list_page);
+        uri_encode(&l.q, l.fp, false);
+        rc = list_page(s, &l, page, "list", "list", err);
         if (rc != LH_OK)
             goto fail;
-        if (r.status != 200) {
-            rc = s3_error(s, &r, "list", fp, err);
-            goto fail;
-        }
-        const char *x = (const char *)r.body.data;
-        size_t n = r.body.len, pos = 0;
+        const char *x = (const char *)l.r.body.data;
+        size_t n = l.r.body.len, pos = 0;
         const char *v;
         size_t vl;
         while (x && xml_next(x, n, "Contents", &pos, &v, &vl)) {
@@ -791,25 +843,19 @@ static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh
             if (xml_next(v, vl, "Size", &ip, &sv, &svl))
                 for (size_t i = 0; i < svl && sv[i] >= '0' && sv[i] <= '9'; i++)
                     size = size * 10 + (uint64_t)(sv[i] - '0');
-            lh_buf_clear(&kb);
-            xml_decode(&kb, kv, kvl);
-            lh_buf_cstr(&kb);
-            if (!lh_buf_ok(&kb) || kb.len < strip) {
+            if (!xml_text(&l.kb, kv, kvl) || l.kb.len < l.strip) {
                 rc = lh_error_set(err, LH_E_FORMAT, "s3 list: bad key in listing");
                 goto fail;
             }
-            const char *k = (const char *)kb.data + strip;
+            const char *k = (const char *)l.kb.data + l.strip;
             if (lh_store_key_check(k, NULL) != LH_OK)
                 continue; /* not ours to hand out */
-            if (!lh_store_list_add(out, k, kb.len - strip, size)) {
+            if (!lh_store_list_add(out, k, l.kb.len - l.strip, size)) {
                 rc = lh_error_set(err, LH_E_NOMEM, "out of memory");
                 goto fail;
             }
         }
-        pos = 0;
-        bool truncated = x && xml_next(x, n, "IsTruncated", &pos, &v, &vl) && vl == 4 &&
-                         memcmp(v, "true", 4) == 0;
-        if (!truncated)
+        if (!xml_truncated(x, n))
             break;
         pos = 0;
         if (!xml_next(x, n, "NextContinuationToken", &pos, &v, &vl) || vl == 0) {
@@ -820,11 +866,8 @@ static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh
         xml_decode(&tok, v, vl);
     }
 fail:
-    resp_free(&r);
-    free(fp);
-    lh_buf_reset(&q);
+    listing_end(&l);
     lh_buf_reset(&tok);
-    lh_buf_reset(&kb);
     return rc;
 }
 
@@ -873,14 +916,10 @@ static enum lh_status send_part(struct s3 *s, struct s3_upload *up, struct lh_er
     if (up->nparts >= S3_MAX_PARTS)
         return lh_error_set(err, LH_E_TOOBIG, "s3 upload of %s: more than %d parts", up->key,
                             S3_MAX_PARTS);
-    if (up->nparts == up->cap) {
-        size_t nc = up->cap ? up->cap * 2 : 16;
-        struct s3_part *np = realloc(up->parts, nc * sizeof *np);
-        if (!np)
-            return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        up->parts = np;
-        up->cap = nc;
-    }
+    struct s3_part *np = lh_array_grow(up->parts, &up->cap, up->nparts, sizeof *np, 16);
+    if (!np)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    up->parts = np;
     struct lh_buf q;
     lh_buf_init(&q, 4096);
     lh_buf_printf(&q, "partNumber=%zu&uploadId=", up->nparts + 1);
@@ -1039,56 +1078,28 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
                                struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    struct lh_buf q, km, um, kb, ub;
-    struct s3_resp r = {0};
-    enum lh_status rc = LH_OK;
-    lh_buf_init(&q, 16384);
+    struct listing l;
+    struct lh_buf km, um, ub;
     lh_buf_init(&km, 4096);
     lh_buf_init(&um, 4096);
-    lh_buf_init(&kb, 4096);
     lh_buf_init(&ub, 4096);
-    char *fp = full_key(s, prefix);
-    if (!fp) {
-        rc = lh_error_set(err, LH_E_NOMEM, "out of memory");
+    enum lh_status rc = listing_begin(s, prefix, &l, err);
+    if (rc != LH_OK)
         goto fail;
-    }
-    size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
     for (int page = 0;; page++) {
-        if (page > 1000000) {
-            rc = lh_error_set(err, LH_E_TOOBIG, "s3 list uploads: too many pages");
-            goto fail;
-        }
         /* parameters in canonical (sorted) order */
-        lh_buf_clear(&q);
-        if (km.len) {
-            lh_buf_append_str(&q, "key-marker=");
-            lh_buf_cstr(&km);
-            uri_encode(&q, (const char *)km.data, false);
-            lh_buf_append_u8(&q, '&');
-        }
-        lh_buf_printf(&q, "max-uploads=%u&prefix=", s->list_page);
-        uri_encode(&q, fp, false);
-        if (um.len) {
-            lh_buf_append_str(&q, "&upload-id-marker=");
-            lh_buf_cstr(&um);
-            uri_encode(&q, (const char *)um.data, false);
-        }
-        lh_buf_append_str(&q, "&uploads=");
-        lh_buf_cstr(&q);
-        if (!lh_buf_ok(&q)) {
-            rc = lh_error_set(err, LH_E_TOOBIG, "s3 list uploads: query too long");
-            goto fail;
-        }
-        resp_free(&r);
-        rc = s3_request(s, "GET", NULL, (const char *)q.data, NULL, 0, NULL, 0, &r, err);
+        lh_buf_clear(&l.q);
+        query_marker(&l.q, "key-marker", &km);
+        lh_buf_printf(&l.q, "max-uploads=%u&prefix=", s->list_page);
+        uri_encode(&l.q, l.fp, false);
+        lh_buf_append_u8(&l.q, '&');
+        query_marker(&l.q, "upload-id-marker", &um);
+        lh_buf_append_str(&l.q, "uploads=");
+        rc = list_page(s, &l, page, "list uploads", "list multipart uploads", err);
         if (rc != LH_OK)
             goto fail;
-        if (r.status != 200) {
-            rc = s3_error(s, &r, "list multipart uploads", fp, err);
-            goto fail;
-        }
-        const char *x = (const char *)r.body.data;
-        size_t n = r.body.len, pos = 0;
+        const char *x = (const char *)l.r.body.data;
+        size_t n = l.r.body.len, pos = 0;
         const char *v;
         size_t vl;
         while (x && xml_next(x, n, "Upload", &pos, &v, &vl)) {
@@ -1101,17 +1112,12 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
                                   "s3 list uploads: <Upload> without <Key> or <UploadId>");
                 goto fail;
             }
-            lh_buf_clear(&kb);
-            xml_decode(&kb, kv, kvl);
-            lh_buf_cstr(&kb);
-            lh_buf_clear(&ub);
-            xml_decode(&ub, iv, ivl);
-            lh_buf_cstr(&ub);
-            if (!lh_buf_ok(&kb) || !lh_buf_ok(&ub) || kb.len < strip) {
+            bool kok = xml_text(&l.kb, kv, kvl), uok = xml_text(&ub, iv, ivl);
+            if (!kok || !uok || l.kb.len < l.strip) {
                 rc = lh_error_set(err, LH_E_FORMAT, "s3 list uploads: bad key in listing");
                 goto fail;
             }
-            const char *full = (const char *)kb.data, *k = full + strip;
+            const char *full = (const char *)l.kb.data, *k = full + l.strip;
             int64_t started = 0;
             ip = 0;
             if (xml_next(v, vl, "Initiated", &ip, &tv, &tvl) && tvl < 64) {
@@ -1132,10 +1138,7 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
             else
                 lh_warn("store: could not abort the upload of %s: %s", k, e.msg);
         }
-        pos = 0;
-        bool truncated = x && xml_next(x, n, "IsTruncated", &pos, &v, &vl) && vl == 4 &&
-                         memcmp(v, "true", 4) == 0;
-        if (!truncated)
+        if (!xml_truncated(x, n))
             break;
         const char *nk, *nu;
         size_t nkl = 0, nul = 0;
@@ -1154,12 +1157,9 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
             xml_decode(&um, nu, nul);
     }
 fail:
-    resp_free(&r);
-    free(fp);
-    lh_buf_reset(&q);
+    listing_end(&l);
     lh_buf_reset(&km);
     lh_buf_reset(&um);
-    lh_buf_reset(&kb);
     lh_buf_reset(&ub);
     return rc;
 }

@@ -391,6 +391,48 @@ static void test_json_str(void **state)
     assert_false(lh_utf8_valid("\xe2\x82", 2));     /* cut */
 }
 
+/* lh_array_grow: room for one more, doubling from the first count; a
+ * failure leaves the array and its capacity as they were. */
+static void test_array_grow(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t cap = 0, n = 0;
+    for (int i = 0; i < 100; i++) {
+        int *nv = lh_array_grow(v, &cap, n, sizeof *nv, 4);
+        assert_non_null(nv);
+        v = nv;
+        v[n++] = i;
+        assert_true(n <= cap);
+    }
+    assert_int_equal(cap, 128); /* 4, 8, ..., 128 */
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(v[i], i);
+    assert_ptr_equal(lh_array_grow(v, &cap, 127, sizeof *v, 4), v); /* room: no realloc */
+    size_t huge = SIZE_MAX / 2 + 1;
+    assert_null(lh_array_grow(v, &huge, huge, sizeof *v, 4)); /* overflow: refused */
+    assert_int_equal(huge, SIZE_MAX / 2 + 1);
+    free(v);
+}
+
+/* lh_buf_csv_str: quoted only when it must be (or asked to), quotes doubled. */
+static void test_csv_str(void **state)
+{
+    (void)state;
+    struct lh_buf b;
+    lh_buf_init(&b, 0);
+    lh_buf_csv_str(&b, "plain", 5, false);
+    lh_buf_append_u8(&b, '|');
+    lh_buf_csv_str(&b, "a,\"b\"\n", 6, false);
+    lh_buf_append_u8(&b, '|');
+    lh_buf_csv_str(&b, "", 0, true);
+    lh_buf_append_u8(&b, '|');
+    lh_buf_csv_str(&b, "", 0, false);
+    lh_buf_cstr(&b);
+    assert_string_equal((const char *)b.data, "plain|\"a,\"\"b\"\"\n\"|\"\"|");
+    lh_buf_reset(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,7 +441,8 @@ int main(void)
         cmocka_unit_test(test_civil_dates),    cmocka_unit_test(test_iso_format_parse),
         cmocka_unit_test(test_clocks),         cmocka_unit_test(test_atomic_file),
         cmocka_unit_test(test_parse_numbers),  cmocka_unit_test(test_type_widths),
-        cmocka_unit_test(test_utf8_sanitize),   cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_utf8_sanitize),  cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_array_grow),     cmocka_unit_test(test_csv_str),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

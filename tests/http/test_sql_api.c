@@ -305,12 +305,44 @@ static void test_refusals_are_400(void **state)
     assert_int_equal(daemon_stop(&d, SIGTERM), 0);
 }
 
+/* ------------------------------------------------------------ one store set */
+
+/* POST /api/sql reads through the daemon's store set like every other
+ * route: it opened no store set of its own per statement (which re-read
+ * the config file each time), so a config file changed or gone after the
+ * start does not touch it. */
+static void test_sql_uses_the_daemons_store_set(void **state)
+{
+    (void)state;
+    struct daemon d;
+    char conf[600];
+    snprintf(conf, sizeof conf, "{\"buckets\": {\"scratch\": {\"url\": \"%s/scratch\"}}}\n", dir);
+    start_daemon(&d, conf);
+    char cfg[300];
+    snprintf(cfg, sizeof cfg, "%s/serve.json", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fputs("not a config\n", f);
+    fclose(f);
+    static const char body[] = "{\"sql\":\"SELECT 6 * 7 AS answer\"}";
+    for (int i = 0; i < 3; i++) {
+        struct reply r;
+        assert_true(
+            http_do(&d, "POST", "/api/sql", "application/json", NULL, body, sizeof body - 1, &r));
+        if (r.status != 200 || !strstr(r.body, "42"))
+            fail_msg("POST /api/sql after the config changed: %ld %s", r.status, r.body);
+        reply_free(&r);
+    }
+    assert_int_equal(daemon_stop(&d, SIGTERM), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refusals_are_400),
         cmocka_unit_test(test_long_queries_do_not_starve),
         cmocka_unit_test(test_stop_with_queries),
+        cmocka_unit_test(test_sql_uses_the_daemons_store_set),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
