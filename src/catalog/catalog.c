@@ -345,6 +345,24 @@ static enum lh_status event_put(struct lh_catalog *cat, const char *dataset, uin
     return s;
 }
 
+/* Lists the keys under prefix into l and allocates one zeroed slot of
+ * size bytes per key (*out, freed with free()); on failure nothing is
+ * left to free. */
+static enum lh_status list_alloc(struct lh_catalog *cat, const char *prefix,
+                                 struct lh_store_list *l, size_t size, void **out,
+                                 struct lh_error *err)
+{
+    enum lh_status s = lh_store_list(cat->primary, prefix, l, err);
+    if (s != LH_OK)
+        return s;
+    *out = calloc(l->count ? l->count : 1, size);
+    if (!*out) {
+        lh_store_list_reset(l);
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    return LH_OK;
+}
+
 static bool copy_str(char *dst, size_t cap, json_t *v)
 {
     const char *s = json_string_value(v);
@@ -370,14 +388,10 @@ enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *datase
     } else {
         snprintf(prefix, sizeof prefix, EVENTS_PREFIX);
     }
-    enum lh_status s = lh_store_list(cat->primary, prefix, &l, err);
+    struct lh_catalog_event *ev;
+    enum lh_status s = list_alloc(cat, prefix, &l, sizeof *ev, (void **)&ev, err);
     if (s != LH_OK)
         return s;
-    struct lh_catalog_event *ev = calloc(l.count ? l.count : 1, sizeof *ev);
-    if (!ev) {
-        lh_store_list_reset(&l);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    }
     size_t k = 0;
     for (size_t i = 0; i < l.count; i++) {
         uint8_t *data;
@@ -1135,14 +1149,10 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
     struct lh_store_list l;
     *out = NULL;
     *n = 0;
-    enum lh_status s = lh_store_list(cat->primary, CATALOG_PREFIX, &l, err);
+    struct lh_catalog_summary *sum;
+    enum lh_status s = list_alloc(cat, CATALOG_PREFIX, &l, sizeof *sum, (void **)&sum, err);
     if (s != LH_OK)
         return s;
-    struct lh_catalog_summary *sum = calloc(l.count ? l.count : 1, sizeof *sum);
-    if (!sum) {
-        lh_store_list_reset(&l);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    }
     size_t k = 0;
     const size_t pl = strlen(CATALOG_PREFIX);
     for (size_t i = 0; i < l.count; i++) {

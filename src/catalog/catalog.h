@@ -214,8 +214,8 @@ struct lh_catalog_column_edit {
 
 /* One edit, applied whole or not at all; every part optional. */
 struct lh_catalog_describe {
-    const char *description;    /* NULL: keep; "": remove */
-    bool set_tags;              /* the tags become tags[0..ntags) ... */
+    const char *description; /* NULL: keep; "": remove */
+    bool set_tags;           /* the tags become tags[0..ntags) ... */
     const char *const *tags;
     size_t ntags;
     const char *const *add_tags; /* ... then these are added (present: no-op) ... */

@@ -397,10 +397,10 @@ bool catalog_meta_read(json_t *rec, struct lh_catalog_record *out)
         json_t *d = json_object_get(c, "detected_sensitivity");
         ci[i].sensitivity_override = json_is_true(json_object_get(c, "sensitivity_override"));
         /* before overrides existed, the level was the detector's */
-        ci[i].detected = json_is_string(d) ? lh_arena_strndup(a, json_string_value(d),
-                                                              json_string_length(d))
-                         : d                ? NULL
-                                            : ci[i].sensitivity;
+        ci[i].detected = json_is_string(d)
+                             ? lh_arena_strndup(a, json_string_value(d), json_string_length(d))
+                         : d ? NULL
+                             : ci[i].sensitivity;
     }
     return true;
 }

@@ -315,7 +315,9 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
         const struct lh_catalog_column_info *c = &r.columns[i];
         /* "*": set by hand (datasets describe --pii), not by the name rule */
         snprintf(marks[i], sizeof marks[i], "%s%s",
-                 c->sensitivity ? badge(c->sensitivity) : c->sensitivity_override ? "none" : "",
+                 c->sensitivity            ? badge(c->sensitivity)
+                 : c->sensitivity_override ? "none"
+                                           : "",
                  c->sensitivity_override ? "*" : "");
         any_override |= c->sensitivity_override;
         int l = (int)strlen(c->name), t = (int)strlen(c->data_type), b = (int)strlen(marks[i]);
@@ -488,7 +490,9 @@ static bool store_open(const struct lh_cli_store_args *sa, struct lh_store_set *
                        struct lh_catalog **cat)
 {
     struct lh_error err;
-    const char *root = sa->store_url ? sa->store_url : sa->data ? sa->data : getenv("LAKEHOUSE_DATA");
+    const char *root = sa->store_url ? sa->store_url
+                       : sa->data    ? sa->data
+                                     : getenv("LAKEHOUSE_DATA");
     if (!root || !*root)
         root = "./lakehouse-data";
     struct stat sb;
@@ -496,8 +500,8 @@ static bool store_open(const struct lh_cli_store_args *sa, struct lh_store_set *
         lh_cli_error("datasets: data directory %s does not exist", root);
         return false;
     }
-    if (lh_store_set_open(sa->store_url ? sa->store_url : sa->data, sa->config, NULL, set,
-                          &err) != LH_OK ||
+    if (lh_store_set_open(sa->store_url ? sa->store_url : sa->data, sa->config, NULL, set, &err) !=
+            LH_OK ||
         lh_catalog_open(*set, NULL, cat, &err) != LH_OK) {
         lh_cli_error("datasets: %s", err.msg);
         return false;
@@ -508,8 +512,8 @@ static bool store_open(const struct lh_cli_store_args *sa, struct lh_store_set *
 /* ------------------------------------------------------------ describe */
 
 /* ", "name": [tags]" into b; sep is "" before the first member. */
-static void body_tags(struct lh_buf *b, const char **sep, const char *name,
-                      const char *const *tags, size_t n)
+static void body_tags(struct lh_buf *b, const char **sep, const char *name, const char *const *tags,
+                      size_t n)
 {
     lh_buf_printf(b, "%s\"%s\": [", *sep, name);
     for (size_t i = 0; i < n; i++) {
@@ -561,8 +565,8 @@ static bool describe_body(const struct lh_catalog_describe *d, struct lh_buf *b)
 static bool describe_valid(const struct lh_catalog_describe *d)
 {
     struct lh_error err;
-    if (d->description && lh_catalog_text_check(d->description, LH_CATALOG_DESCRIPTION_MAX,
-                                                &err) != LH_OK) {
+    if (d->description &&
+        lh_catalog_text_check(d->description, LH_CATALOG_DESCRIPTION_MAX, &err) != LH_OK) {
         lh_cli_error("datasets describe: --description: %s", err.msg);
         return false;
     }
@@ -583,9 +587,9 @@ static bool describe_valid(const struct lh_catalog_describe *d)
                          c->name);
             return false;
         }
-        if (c->description && lh_catalog_text_check(c->description,
-                                                     LH_CATALOG_COLUMN_DESCRIPTION_MAX,
-                                                     &err) != LH_OK) {
+        if (c->description &&
+            lh_catalog_text_check(c->description, LH_CATALOG_COLUMN_DESCRIPTION_MAX, &err) !=
+                LH_OK) {
             lh_cli_error("datasets describe: --column %s --description: %s", c->name, err.msg);
             return false;
         }
@@ -629,7 +633,7 @@ static int describe_local(struct lh_catalog *cat, const char *name, struct lh_ca
 
 /* The column edit for C, the one --column C made before or a new one. */
 static struct lh_catalog_column_edit *column_slot(struct lh_catalog_column_edit *cols, size_t *n,
-                                                 const char *c)
+                                                  const char *c)
 {
     for (size_t i = 0; i < *n; i++)
         if (strcmp(cols[i].name, c) == 0)

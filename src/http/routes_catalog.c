@@ -91,9 +91,9 @@ static bool record_load(struct http_req *req, struct http_resp *resp, const char
     enum lh_status s = lh_catalog_dataset_get(req->srv->cat, *name, r, &err);
     if (s == LH_E_FORMAT) {
         lh_warn("datasets: %s", err.msg);
-        http_resp_json(resp, 500,
-                       json_pack("{s:s, s:s, s:b}", "error", err.msg, "dataset", *name, "damaged",
-                                 true));
+        http_resp_json(
+            resp, 500,
+            json_pack("{s:s, s:s, s:b}", "error", err.msg, "dataset", *name, "damaged", true));
         return false;
     }
     if (s != LH_OK) {
@@ -148,8 +148,8 @@ static bool tag_list(struct http_req *req, struct http_resp *resp, const char *f
     }
     *n = json_array_size(v);
     if (*n > 4 * LH_CATALOG_TAGS_MAX) {
-        http_resp_error(resp, 400, field, "\"%s\": %zu tags, a dataset has at most %d", field,
-                        *n, LH_CATALOG_TAGS_MAX);
+        http_resp_error(resp, 400, field, "\"%s\": %zu tags, a dataset has at most %d", field, *n,
+                        LH_CATALOG_TAGS_MAX);
         return false;
     }
     *out = lh_arena_alloc(&req->arena, (*n ? *n : 1) * sizeof **out);

@@ -69,13 +69,15 @@ static const struct lh_catalog_column cols_a[] = {
     {.name = "email", .data_type = "Utf8", .nullable = true},
     {.name = "city", .data_type = "Utf8", .nullable = true},
 };
-static const struct lh_catalog_column cols_b[] = { /* a column added */
+static const struct lh_catalog_column cols_b[] = {
+    /* a column added */
     {.name = "id", .data_type = "Int64"},
     {.name = "email", .data_type = "Utf8", .nullable = true},
     {.name = "city", .data_type = "Utf8", .nullable = true},
     {.name = "card_number", .data_type = "Utf8", .nullable = true},
 };
-static const struct lh_catalog_column cols_c[] = { /* email gone */
+static const struct lh_catalog_column cols_c[] = {
+    /* email gone */
     {.name = "id", .data_type = "Int64"},
     {.name = "city", .data_type = "Utf8", .nullable = true},
 };
@@ -87,9 +89,12 @@ static uint64_t publish(struct lh_catalog *cat, struct lh_store *st, const char 
     snprintf(key, sizeof key, "datasets/%s/p%d/part-00000.parquet", ds, part);
     OK(lh_store_put(st, key, "PAR1", 4, &e_));
     struct lh_catalog_object o = {.key = key, .size_bytes = 4};
-    struct lh_catalog_version_spec spec = {
-        .objects = &o, .nobjects = 1, .row_count = 1, .run_id = "r", .columns = cols,
-        .ncolumns = ncols};
+    struct lh_catalog_version_spec spec = {.objects = &o,
+                                           .nobjects = 1,
+                                           .row_count = 1,
+                                           .run_id = "r",
+                                           .columns = cols,
+                                           .ncolumns = ncols};
     uint64_t v = 0;
     OK(lh_catalog_version_register(cat, ds, &spec, &v, &e_));
     return v;
@@ -266,8 +271,8 @@ static void test_bad_input_refused_whole(void **state)
         snprintf(many[i], sizeof many[i], "t%d", i);
         many_p[i] = many[i];
     }
-    static const char *const upper[] = {"GDPR"}, *const empty[] = {""},
-                             *const dash[] = {"-x"}, *const space[] = {"a b"};
+    static const char *const upper[] = {"GDPR"}, *const empty[] = {""}, *const dash[] = {"-x"},
+                             *const space[] = {"a b"};
     const char *const longt[] = {long_tag};
     static const struct lh_catalog_column_edit unknown = {.name = "phone", .pii = "none"},
                                                badmark = {.name = "email", .pii = "secret"},

@@ -40,9 +40,12 @@ static int group_setup(void **state)
     };
     const char *key = "datasets/customers/v1/part-00000.parquet";
     struct lh_catalog_object o = {.key = key, .size_bytes = 4};
-    struct lh_catalog_version_spec sp = {
-        .objects = &o, .nobjects = 1, .row_count = 3, .run_id = "r", .columns = cols,
-        .ncolumns = 3};
+    struct lh_catalog_version_spec sp = {.objects = &o,
+                                         .nobjects = 1,
+                                         .row_count = 3,
+                                         .run_id = "r",
+                                         .columns = cols,
+                                         .ncolumns = 3};
     int rc = lh_store_put(lh_store_set_primary(set), key, "PAR1", 4, &err) == LH_OK &&
                      lh_catalog_version_register(cat, "customers", &sp, NULL, &err) == LH_OK
                  ? 0
@@ -87,8 +90,7 @@ static json_t *column(json_t *rec, const char *name)
 {
     json_t *cols = json_object_get(rec, "columns");
     for (size_t i = 0; i < json_array_size(cols); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(cols, i), "name")), name) ==
-            0)
+        if (strcmp(json_string_value(json_object_get(json_array_get(cols, i), "name")), name) == 0)
             return json_array_get(cols, i);
     fail_msg("no column %s", name);
     return NULL;
