@@ -345,22 +345,21 @@ static enum lh_status event_put(struct lh_catalog *cat, const char *dataset, uin
     return s;
 }
 
-/* Lists the keys under prefix into l and allocates one zeroed slot of
- * size bytes per key (*out, freed with free()); on failure nothing is
- * left to free. */
-static enum lh_status list_alloc(struct lh_catalog *cat, const char *prefix,
-                                 struct lh_store_list *l, size_t size, void **out,
-                                 struct lh_error *err)
+/* Lists the keys under prefix into l and returns one zeroed slot of size
+ * bytes per key (freed with free()); NULL with *st (and err) set, nothing
+ * left to free, when either fails. */
+static void *list_alloc(struct lh_catalog *cat, const char *prefix, struct lh_store_list *l,
+                        size_t size, enum lh_status *st, struct lh_error *err)
 {
-    enum lh_status s = lh_store_list(cat->primary, prefix, l, err);
-    if (s != LH_OK)
-        return s;
-    *out = calloc(l->count ? l->count : 1, size);
-    if (!*out) {
+    *st = lh_store_list(cat->primary, prefix, l, err);
+    if (*st != LH_OK)
+        return NULL;
+    void *p = calloc(l->count ? l->count : 1, size);
+    if (!p) {
         lh_store_list_reset(l);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        *st = lh_error_set(err, LH_E_NOMEM, "out of memory");
     }
-    return LH_OK;
+    return p;
 }
 
 static bool copy_str(char *dst, size_t cap, json_t *v)
@@ -388,9 +387,9 @@ enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *datase
     } else {
         snprintf(prefix, sizeof prefix, EVENTS_PREFIX);
     }
-    struct lh_catalog_event *ev;
-    enum lh_status s = list_alloc(cat, prefix, &l, sizeof *ev, (void **)&ev, err);
-    if (s != LH_OK)
+    enum lh_status s;
+    struct lh_catalog_event *ev = list_alloc(cat, prefix, &l, sizeof *ev, &s, err);
+    if (!ev)
         return s;
     size_t k = 0;
     for (size_t i = 0; i < l.count; i++) {
@@ -1149,9 +1148,9 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
     struct lh_store_list l;
     *out = NULL;
     *n = 0;
-    struct lh_catalog_summary *sum;
-    enum lh_status s = list_alloc(cat, CATALOG_PREFIX, &l, sizeof *sum, (void **)&sum, err);
-    if (s != LH_OK)
+    enum lh_status s;
+    struct lh_catalog_summary *sum = list_alloc(cat, CATALOG_PREFIX, &l, sizeof *sum, &s, err);
+    if (!sum)
         return s;
     size_t k = 0;
     const size_t pl = strlen(CATALOG_PREFIX);

@@ -162,8 +162,11 @@ static int list_datasets(struct lh_catalog *cat, bool json)
             lh_cli_json_str(stdout, s[i].description);
             fputs(", \"tags\": [", stdout);
             for (char *t = s[i].tags, *e; *t; t = e) {
+                char one[LH_CATALOG_TAG_MAX * 4];
                 e = t + strcspn(t, ",");
-                printf("%s\"%.*s\"", t == s[i].tags ? "" : ", ", (int)(e - t), t);
+                snprintf(one, sizeof one, "%.*s", (int)(e - t), t);
+                fputs(t == s[i].tags ? "" : ", ", stdout);
+                lh_cli_json_str(stdout, one);
                 e += *e == ',';
             }
             fputs("]}", stdout);
