@@ -4,7 +4,8 @@
  *
  * One JSON record per dataset at `_catalog/{name}.json` in the `primary`
  * bucket (shape: DESIGN.md §4, field names kept exactly; extra fields:
- * versions[].schema_fingerprint, index_bindings). Events are one object
+ * versions[].schema_fingerprint, index_bindings, and what people say about
+ * the dataset — description, tags, column_metadata — meta.c). Events are one object
  * each under `_events/{dataset}/...json`.
  *
  * Every change is read-modify-write with compare-and-swap on the record
