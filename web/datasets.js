@@ -4,6 +4,7 @@
 // it) and Roll back to an earlier version.
 import { api, ApiError } from './api.js';
 import { fmtBytes, fmtCount, versionQuery } from './lib.js';
+import { metaSection } from './meta.js';
 import {
   h, timeEl, badge, errorBox, pageHead, refreshRelative, confirmDialog,
 } from './ui.js';
@@ -164,6 +165,7 @@ export async function detail(main, [name]) {
       h('button', { type: 'button', class: 'small danger', id: 'dataset-delete',
         'aria-label': `Delete dataset ${d.name}`, onclick: () => removeDataset(d.name, box) }, 'Delete')),
     box,
+    metaSection(d, () => window.dispatchEvent(new HashChangeEvent('hashchange'))),
     sourceSection(d),
     h('div', { class: 'grid2' },
       h('section', { 'aria-labelledby': 'h-lineage' },

@@ -1,8 +1,8 @@
 /*
  * catalog.c — dataset records with compare-and-swap updates.
  *
- * Every mutation is a function that edits a jansson tree; update() wraps it
- * in the read / mutate / compare-and-swap / retry loop:
+ * Every mutation is a function that edits a jansson tree; catalog_update()
+ * wraps it in the read / mutate / compare-and-swap / retry loop:
  *
  *   get _catalog/{name}.json with its token (absent: start from {})
  *   mutate(tree)                      pure: no store writes in here
@@ -22,10 +22,9 @@
  * number of threads at once; the compare-and-swap orders their updates of
  * one record exactly as it orders two processes'.
  */
-#include "catalog.h"
+#include "catalog_int.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,42 +174,6 @@ static json_t *lineage_json(const struct lh_catalog_lineage *l)
                      parents ? parents : json_array());
 }
 
-/* Builds the columns array; *level receives the highest column level. */
-static json_t *columns_json(const struct lh_catalog_column *cols, size_t n,
-                            enum lh_sensitivity *level, struct lh_error *err)
-{
-    json_t *arr = json_array();
-    *level = LH_SENS_NONE;
-    for (size_t i = 0; arr && i < n; i++) {
-        enum lh_sensitivity s;
-        if (cols[i].sensitivity) {
-            if (!lh_sensitivity_parse(cols[i].sensitivity, &s)) {
-                lh_error_set(err, LH_E_INVAL, "column %s: unknown sensitivity '%s'",
-                             cols[i].name ? cols[i].name : "?", cols[i].sensitivity);
-                json_decref(arr);
-                return NULL;
-            }
-        } else {
-            s = lh_catalog_pii_detect(cols[i].name);
-        }
-        if (s > *level)
-            *level = s;
-        const char *ss = lh_sensitivity_str(s);
-        json_t *c =
-            json_pack("{s:s, s:s, s:o, s:s, s:b}", "name", cols[i].name ? cols[i].name : "",
-                      "data_type", cols[i].data_type ? cols[i].data_type : "", "sensitivity",
-                      ss ? json_string(ss) : json_null(), "description",
-                      cols[i].description ? cols[i].description : "", "is_pii", s == LH_SENS_PII);
-        if (!c || json_array_append_new(arr, c) != 0) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    if (!arr)
-        lh_error_set(err, LH_E_NOMEM, "out of memory");
-    return arr;
-}
-
 static uint64_t jint(json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);
@@ -241,12 +204,11 @@ static int ensure_shape(json_t *r, const char *name)
         rc |= json_object_set_new(r, "embeddings_stale", json_false());
     if (!json_is_array(json_object_get(r, "index_bindings")))
         rc |= json_object_set_new(r, "index_bindings", json_array());
+    rc |= catalog_meta_shape(r);
     return rc;
 }
 
 /* ------------------------------------------------------------------ CAS loop */
-
-typedef enum lh_status (*mutate_fn)(json_t *rec, bool is_new, void *ctx, struct lh_error *err);
 
 static void backoff(struct lh_catalog *cat, unsigned attempt)
 {
@@ -279,8 +241,8 @@ static enum lh_status parse_record(const char *key, const uint8_t *data, size_t 
     return LH_OK;
 }
 
-static enum lh_status update(struct lh_catalog *cat, const char *name, bool create, mutate_fn fn,
-                             void *ctx, struct lh_error *err)
+enum lh_status catalog_update(struct lh_catalog *cat, const char *name, bool create,
+                              catalog_mutate_fn fn, void *ctx, struct lh_error *err)
 {
     char key[LH_STORE_KEY_MAX];
     enum lh_status s = record_key(name, key, sizeof key, err);
@@ -383,6 +345,23 @@ static enum lh_status event_put(struct lh_catalog *cat, const char *dataset, uin
     return s;
 }
 
+/* Lists the keys under prefix into l and returns one zeroed slot of size
+ * bytes per key (freed with free()); NULL with *st (and err) set, nothing
+ * left to free, when either fails. */
+static void *list_alloc(struct lh_catalog *cat, const char *prefix, struct lh_store_list *l,
+                        size_t size, enum lh_status *st, struct lh_error *err)
+{
+    *st = lh_store_list(cat->primary, prefix, l, err);
+    if (*st != LH_OK)
+        return NULL;
+    void *p = calloc(l->count ? l->count : 1, size);
+    if (!p) {
+        lh_store_list_reset(l);
+        *st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    return p;
+}
+
 static bool copy_str(char *dst, size_t cap, json_t *v)
 {
     const char *s = json_string_value(v);
@@ -408,14 +387,10 @@ enum lh_status lh_catalog_events_list(struct lh_catalog *cat, const char *datase
     } else {
         snprintf(prefix, sizeof prefix, EVENTS_PREFIX);
     }
-    enum lh_status s = lh_store_list(cat->primary, prefix, &l, err);
-    if (s != LH_OK)
+    enum lh_status s;
+    struct lh_catalog_event *ev = list_alloc(cat, prefix, &l, sizeof *ev, &s, err);
+    if (!ev)
         return s;
-    struct lh_catalog_event *ev = calloc(l.count ? l.count : 1, sizeof *ev);
-    if (!ev) {
-        lh_store_list_reset(&l);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    }
     size_t k = 0;
     for (size_t i = 0; i < l.count; i++) {
         uint8_t *data;
@@ -520,25 +495,6 @@ static bool referenced(json_t *versions, size_t from, const char *bucket, const 
     return false;
 }
 
-static enum lh_status apply_columns(json_t *rec, const struct lh_catalog_column *cols, size_t n,
-                                    const char *sensitivity, struct lh_error *err)
-{
-    enum lh_sensitivity level;
-    json_t *arr = columns_json(cols, n, &level, err);
-    if (!arr)
-        return err ? err->status : LH_E_NOMEM;
-    json_object_set_new(rec, "columns", arr);
-    if (sensitivity) {
-        enum lh_sensitivity s;
-        if (!lh_sensitivity_parse(sensitivity, &s))
-            return lh_error_set(err, LH_E_INVAL, "unknown sensitivity '%s'", sensitivity);
-        level = s;
-    }
-    const char *ss = lh_sensitivity_str(level);
-    json_object_set_new(rec, "sensitivity", ss ? json_string(ss) : json_null());
-    return LH_OK;
-}
-
 static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh_error *err)
 {
     struct reg_ctx *c = vctx;
@@ -640,7 +596,7 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
     json_object_set_new(rec, "row_count", json_integer((json_int_t)row_count));
     json_object_set_new(rec, "embeddings_stale", json_true());
     if (sp->columns) {
-        enum lh_status s = apply_columns(rec, sp->columns, sp->ncolumns, NULL, err);
+        enum lh_status s = catalog_columns_apply(rec, sp->columns, sp->ncolumns, NULL, err);
         if (s != LH_OK)
             return s;
     }
@@ -723,7 +679,7 @@ enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *n
             return s;
         }
     }
-    s = update(cat, name, true, reg_mutate, &c, err);
+    s = catalog_update(cat, name, true, reg_mutate, &c, err);
     if (s != LH_OK)
         goto done;
     if (version)
@@ -785,7 +741,7 @@ enum lh_status lh_catalog_version_metadata_set(struct lh_catalog *cat, const cha
                                                struct lh_error *err)
 {
     struct mloc_ctx c = {version, metadata_location};
-    return update(cat, name, false, mloc_mutate, &c, err);
+    return catalog_update(cat, name, false, mloc_mutate, &c, err);
 }
 
 /* ------------------------------------------------------------------ metadata */
@@ -795,7 +751,7 @@ static enum lh_status meta_mutate(json_t *rec, bool is_new, void *vctx, struct l
     const struct lh_catalog_metadata_update *u = vctx;
     (void)is_new;
     if (u->columns) {
-        enum lh_status s = apply_columns(rec, u->columns, u->ncolumns, u->sensitivity, err);
+        enum lh_status s = catalog_columns_apply(rec, u->columns, u->ncolumns, u->sensitivity, err);
         if (s != LH_OK)
             return s;
     } else if (u->sensitivity) {
@@ -820,7 +776,7 @@ enum lh_status lh_catalog_metadata_update(struct lh_catalog *cat, const char *na
                                           const struct lh_catalog_metadata_update *u,
                                           struct lh_error *err)
 {
-    return update(cat, name, false, meta_mutate, (void *)u, err);
+    return catalog_update(cat, name, false, meta_mutate, (void *)u, err);
 }
 
 static enum lh_status stale_mutate(json_t *rec, bool is_new, void *vctx, struct lh_error *err)
@@ -833,7 +789,7 @@ static enum lh_status stale_mutate(json_t *rec, bool is_new, void *vctx, struct 
 enum lh_status lh_catalog_embeddings_stale_set(struct lh_catalog *cat, const char *name, bool stale,
                                                struct lh_error *err)
 {
-    return update(cat, name, false, stale_mutate, &stale, err);
+    return catalog_update(cat, name, false, stale_mutate, &stale, err);
 }
 
 struct bind_ctx {
@@ -873,7 +829,7 @@ enum lh_status lh_catalog_index_bind(struct lh_catalog *cat, const char *dataset
         return s;
     }
     struct bind_ctx b = {index_name, true};
-    return update(cat, dataset, false, bind_mutate, &b, err);
+    return catalog_update(cat, dataset, false, bind_mutate, &b, err);
 }
 
 enum lh_status lh_catalog_index_unbind(struct lh_catalog *cat, const char *dataset,
@@ -883,7 +839,7 @@ enum lh_status lh_catalog_index_unbind(struct lh_catalog *cat, const char *datas
     if (s != LH_OK)
         return s;
     struct bind_ctx b = {index_name, false};
-    return update(cat, dataset, false, bind_mutate, &b, err);
+    return catalog_update(cat, dataset, false, bind_mutate, &b, err);
 }
 
 /* ------------------------------------------------------------------ reading */
@@ -1091,6 +1047,10 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
         ix[i] = rd_str(&r, json_array_get(ib, i), "index_name", false);
     out->indexes = ix;
     out->nindexes = ni;
+    if (!r.bad && !catalog_meta_read(j, out)) {
+        lh_error_set(err, LH_E_NOMEM, "out of memory");
+        r.bad = true;
+    }
     json_decref(j);
     if (r.bad)
         return err ? err->status : LH_E_FORMAT;
@@ -1155,6 +1115,27 @@ const struct lh_catalog_version_info *lh_catalog_record_current(const struct lh_
     return NULL;
 }
 
+/* The description's start and the tags, for one line of the list. */
+static void summary_meta(struct lh_catalog_summary *e, const struct lh_catalog_record *r)
+{
+    size_t n = strlen(r->description), cap = sizeof e->description;
+    if (n < cap) {
+        memcpy(e->description, r->description, n + 1);
+    } else {
+        memcpy(e->description, r->description, cap - 4);
+        e->description[cap - 4] = '\0';
+        lh_utf8_sanitize(e->description); /* drops a character cut in two */
+        memcpy(e->description + strlen(e->description), "...", 4);
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < r->ntags; i++) {
+        int w = snprintf(e->tags + at, sizeof e->tags - at, "%s%s", i ? "," : "", r->tags[i]);
+        if (w < 0 || (size_t)w >= sizeof e->tags - at)
+            break;
+        at += (size_t)w;
+    }
+}
+
 static int summary_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct lh_catalog_summary *)a)->name,
@@ -1167,14 +1148,10 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
     struct lh_store_list l;
     *out = NULL;
     *n = 0;
-    enum lh_status s = lh_store_list(cat->primary, CATALOG_PREFIX, &l, err);
-    if (s != LH_OK)
+    enum lh_status s;
+    struct lh_catalog_summary *sum = list_alloc(cat, CATALOG_PREFIX, &l, sizeof *sum, &s, err);
+    if (!sum)
         return s;
-    struct lh_catalog_summary *sum = calloc(l.count ? l.count : 1, sizeof *sum);
-    if (!sum) {
-        lh_store_list_reset(&l);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
-    }
     size_t k = 0;
     const size_t pl = strlen(CATALOG_PREFIX);
     for (size_t i = 0; i < l.count; i++) {
@@ -1203,6 +1180,7 @@ enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary
                          : cv                                ? cv->created_at
                                                              : "";
         snprintf(e->last_ingest, sizeof e->last_ingest, "%s", li);
+        summary_meta(e, &r);
         lh_catalog_record_reset(&r);
     }
     lh_store_list_reset(&l);

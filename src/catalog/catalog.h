@@ -4,7 +4,8 @@
  *
  * One JSON record per dataset at `_catalog/{name}.json` in the `primary`
  * bucket (shape: DESIGN.md §4, field names kept exactly; extra fields:
- * versions[].schema_fingerprint, index_bindings). Events are one object
+ * versions[].schema_fingerprint, index_bindings, and what people say about
+ * the dataset — description, tags, column_metadata — meta.c). Events are one object
  * each under `_events/{dataset}/...json`.
  *
  * Every change is read-modify-write with compare-and-swap on the record
@@ -184,6 +185,59 @@ enum lh_status lh_catalog_version_metadata_set(struct lh_catalog *cat, const cha
                                                uint64_t version, const char *metadata_location,
                                                struct lh_error *err) LH_NODISCARD;
 
+/* ------------------------------------------------------------ descriptions, tags, PII overrides */
+
+/* What people say about a dataset (docs/catalog.md "Descriptions, tags and
+ * PII overrides"). Kept in the record, matched to columns by name, so
+ * every later version keeps them; editing them never makes a version. */
+#define LH_CATALOG_DESCRIPTION_MAX 4096        /* bytes, the dataset's */
+#define LH_CATALOG_COLUMN_DESCRIPTION_MAX 1024 /* bytes, a column's */
+#define LH_CATALOG_TAG_MAX 64                  /* bytes, one tag */
+#define LH_CATALOG_TAGS_MAX 32                 /* tags of one dataset */
+
+/* A tag: 1..64 bytes of lowercase letters, digits, '-', '_', '.' and ':',
+ * starting with a letter or a digit ("gdpr", "team:finance", "tier-1").
+ * LH_E_INVAL with a message saying so otherwise. */
+enum lh_status lh_catalog_tag_check(const char *tag, struct lh_error *err) LH_NODISCARD;
+/* A description: valid UTF-8, at most max bytes, no control character but
+ * newline and tab. LH_E_INVAL with a message saying what is wrong. */
+enum lh_status lh_catalog_text_check(const char *s, size_t max, struct lh_error *err) LH_NODISCARD;
+/* A column's PII mark: "auto" (the detector decides), "none" (not
+ * sensitive, whatever its name says) or a level ("pii", "financial",
+ * "sensitive", "internal"). */
+bool lh_catalog_pii_mark_valid(const char *mark);
+
+struct lh_catalog_column_edit {
+    const char *name;        /* a column of the dataset (or one with kept metadata) */
+    const char *description; /* NULL: keep; "": remove */
+    const char *pii;         /* NULL: keep; else a mark (lh_catalog_pii_mark_valid) */
+};
+
+/* One edit, applied whole or not at all; every part optional. */
+struct lh_catalog_describe {
+    const char *description; /* NULL: keep; "": remove */
+    bool set_tags;           /* the tags become tags[0..ntags) ... */
+    const char *const *tags;
+    size_t ntags;
+    const char *const *add_tags; /* ... then these are added (present: no-op) ... */
+    size_t nadd;
+    const char *const *remove_tags; /* ... and these removed (absent: no-op) */
+    size_t nremove;
+    const struct lh_catalog_column_edit *columns;
+    size_t ncolumns;
+    /* out, on LH_E_INVAL: the input at fault, "description", "tags" or
+     * "columns.NAME[.description|.pii]" */
+    char field[320];
+};
+
+/* Applies d to dataset name's record in one compare-and-swap (no new
+ * version). LH_E_NOTFOUND: no such dataset; LH_E_INVAL (d->field set): a
+ * bad tag, text or mark, a column the dataset does not have, more than
+ * LH_CATALOG_TAGS_MAX tags. */
+enum lh_status lh_catalog_dataset_describe(struct lh_catalog *cat, const char *name,
+                                           struct lh_catalog_describe *d,
+                                           struct lh_error *err) LH_NODISCARD;
+
 /* ------------------------------------------------------------ reading */
 
 struct lh_catalog_object_info {
@@ -208,6 +262,11 @@ struct lh_catalog_version_info {
 struct lh_catalog_column_info {
     const char *name, *data_type, *sensitivity /* NULL: none */, *description;
     bool is_pii;
+    /* sensitivity is a person's override (lh_catalog_dataset_describe),
+     * not the detector's; detected is what the detector (or the writer)
+     * says, which "auto" goes back to (NULL: none). */
+    bool sensitivity_override;
+    const char *detected;
 };
 /* A parsed record; every string lives in `arena`. */
 struct lh_catalog_record {
@@ -224,6 +283,9 @@ struct lh_catalog_record {
     const char *const *indexes;
     size_t nindexes;
     bool embeddings_stale;
+    const char *description; /* "" when none */
+    const char *const *tags;
+    size_t ntags;
     char *json; /* the record as stored (pretty JSON), NUL-terminated */
     struct lh_arena arena;
 };
@@ -257,6 +319,10 @@ struct lh_catalog_summary {
     char sensitivity[16]; /* "" for none */
     char last_ingest[40];
     char error[512];
+    /* the description's start (cut at a character boundary, "..." when
+     * longer) and the tags, comma separated */
+    char description[256];
+    char tags[LH_CATALOG_TAGS_MAX * (LH_CATALOG_TAG_MAX + 1)];
 };
 /* All datasets sorted by name; *out freed with free(). */
 enum lh_status lh_catalog_list(struct lh_catalog *cat, struct lh_catalog_summary **out, size_t *n,

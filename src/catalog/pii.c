@@ -7,7 +7,7 @@
  *     ("billingAddress2" -> billing, address2 -> billing address 2).
  *  2. A pattern matches when it equals the concatenation of one or more
  *     adjacent tokens ("first_name", "firstName", "FIRSTNAME" all give
- *     "firstname"). Patterns marked SUB also match inside a single token
+ *     "firstname"). Patterns marked `sub` also match inside a single token
  *     ("useremail", "homephone"), only for long, unambiguous words.
  *  3. A match is cancelled when the name describes something ABOUT the
  *     value rather than the value: the last token is a meta word (count,
@@ -24,104 +24,36 @@
 #include <ctype.h>
 #include <string.h>
 
-#define SUB 1
-
+/* The patterns, by level; `sub`: a pattern also matches inside a single
+ * token (only long, unambiguous words). Space-separated words. */
 static const struct {
-    const char *pat;
     enum lh_sensitivity level;
-    int flags;
+    bool sub;
+    const char *words;
 } patterns[] = {
-    /* personal data */
-    {"email", LH_SENS_PII, SUB},
-    {"emailaddress", LH_SENS_PII, SUB},
-    {"phone", LH_SENS_PII, SUB},
-    {"telephone", LH_SENS_PII, SUB},
-    {"mobile", LH_SENS_PII, 0},
-    {"cellphone", LH_SENS_PII, SUB},
-    {"fax", LH_SENS_PII, 0},
-    {"ssn", LH_SENS_PII, 0},
-    {"socialsecurity", LH_SENS_PII, SUB},
-    {"socialsecuritynumber", LH_SENS_PII, SUB},
-    {"nationalid", LH_SENS_PII, 0},
-    {"nationalidentifier", LH_SENS_PII, 0},
-    {"nin", LH_SENS_PII, 0},
-    {"taxid", LH_SENS_PII, 0},
-    {"passport", LH_SENS_PII, SUB},
-    {"driverslicense", LH_SENS_PII, SUB},
-    {"driverlicense", LH_SENS_PII, SUB},
-    {"driverslicence", LH_SENS_PII, SUB},
-    {"firstname", LH_SENS_PII, SUB},
-    {"lastname", LH_SENS_PII, SUB},
-    {"fullname", LH_SENS_PII, SUB},
-    {"middlename", LH_SENS_PII, SUB},
-    {"givenname", LH_SENS_PII, SUB},
-    {"familyname", LH_SENS_PII, SUB},
-    {"maidenname", LH_SENS_PII, SUB},
-    {"surname", LH_SENS_PII, SUB},
-    {"customername", LH_SENS_PII, 0},
-    {"personname", LH_SENS_PII, 0},
-    {"contactname", LH_SENS_PII, 0},
-    {"employeename", LH_SENS_PII, 0},
-    {"patientname", LH_SENS_PII, 0},
-    {"username", LH_SENS_PII, 0},
-    {"address", LH_SENS_PII, 0},
-    {"addr", LH_SENS_PII, 0},
-    {"street", LH_SENS_PII, 0},
-    {"streetaddress", LH_SENS_PII, SUB},
-    {"zip", LH_SENS_PII, 0},
-    {"zipcode", LH_SENS_PII, SUB},
-    {"postcode", LH_SENS_PII, SUB},
-    {"postalcode", LH_SENS_PII, SUB},
-    {"birthdate", LH_SENS_PII, SUB},
-    {"dateofbirth", LH_SENS_PII, SUB},
-    {"birthday", LH_SENS_PII, SUB},
-    {"dob", LH_SENS_PII, 0},
-    {"ip", LH_SENS_PII, 0},
-    {"ipaddress", LH_SENS_PII, SUB},
-    {"ipv", LH_SENS_PII, 0}, /* ipv4 / ipv6 after trailing digits are cut */
-    {"macaddress", LH_SENS_PII, SUB},
-    {"geolocation", LH_SENS_PII, SUB},
-    {"latitude", LH_SENS_PII, 0},
-    {"longitude", LH_SENS_PII, 0},
+    /* personal data; also inside one token ("useremail") */
+    {LH_SENS_PII, true,
+     "email emailaddress phone telephone cellphone socialsecurity socialsecuritynumber "
+     "passport driverslicense driverlicense driverslicence firstname lastname fullname "
+     "middlename givenname familyname maidenname surname streetaddress zipcode "
+     "postcode postalcode birthdate dateofbirth birthday ipaddress macaddress "
+     "geolocation"},
+    /* personal data, whole tokens only ("ip", "zip", "ssn"; "ipv": ipv4 and
+     * ipv6, trailing digits cut) */
+    {LH_SENS_PII, false,
+     "mobile fax ssn nationalid nationalidentifier nin taxid customername personname "
+     "contactname employeename patientname username address addr street zip dob ip ipv "
+     "latitude longitude"},
     /* financial */
-    {"creditcard", LH_SENS_FINANCIAL, SUB},
-    {"cardnumber", LH_SENS_FINANCIAL, SUB},
-    {"ccnumber", LH_SENS_FINANCIAL, 0},
-    {"cvv", LH_SENS_FINANCIAL, 0},
-    {"cvc", LH_SENS_FINANCIAL, 0},
-    {"iban", LH_SENS_FINANCIAL, 0},
-    {"swift", LH_SENS_FINANCIAL, 0},
-    {"bic", LH_SENS_FINANCIAL, 0},
-    {"accountnumber", LH_SENS_FINANCIAL, SUB},
-    {"acctnumber", LH_SENS_FINANCIAL, SUB},
-    {"bankaccount", LH_SENS_FINANCIAL, SUB},
-    {"routingnumber", LH_SENS_FINANCIAL, SUB},
-    {"sortcode", LH_SENS_FINANCIAL, 0},
-    {"salary", LH_SENS_FINANCIAL, SUB},
-    {"income", LH_SENS_FINANCIAL, 0},
+    {LH_SENS_FINANCIAL, true,
+     "creditcard cardnumber accountnumber acctnumber bankaccount routingnumber salary"},
+    {LH_SENS_FINANCIAL, false, "ccnumber cvv cvc iban swift bic sortcode income"},
     /* special categories and secrets */
-    {"password", LH_SENS_SENSITIVE, SUB},
-    {"passwd", LH_SENS_SENSITIVE, 0},
-    {"secret", LH_SENS_SENSITIVE, 0},
-    {"apikey", LH_SENS_SENSITIVE, 0},
-    {"secretkey", LH_SENS_SENSITIVE, 0},
-    {"privatekey", LH_SENS_SENSITIVE, 0},
-    {"token", LH_SENS_SENSITIVE, 0},
-    {"gender", LH_SENS_SENSITIVE, 0},
-    {"ethnicity", LH_SENS_SENSITIVE, SUB},
-    {"race", LH_SENS_SENSITIVE, 0},
-    {"religion", LH_SENS_SENSITIVE, SUB},
-    {"diagnosis", LH_SENS_SENSITIVE, SUB},
-    {"medical", LH_SENS_SENSITIVE, 0},
-    {"health", LH_SENS_SENSITIVE, 0},
-    {"biometric", LH_SENS_SENSITIVE, SUB},
-    {"sexualorientation", LH_SENS_SENSITIVE, SUB},
+    {LH_SENS_SENSITIVE, true, "password ethnicity religion diagnosis biometric sexualorientation"},
+    {LH_SENS_SENSITIVE, false,
+     "passwd secret apikey secretkey privatekey token gender race medical health"},
     /* business internal */
-    {"internal", LH_SENS_INTERNAL, 0},
-    {"notes", LH_SENS_INTERNAL, 0},
-    {"cost", LH_SENS_INTERNAL, 0},
-    {"margin", LH_SENS_INTERNAL, 0},
-    {"profit", LH_SENS_INTERNAL, 0},
+    {LH_SENS_INTERNAL, false, "internal notes cost margin profit"},
 };
 
 /* A last token that makes the column metadata about the value. */
@@ -178,6 +110,20 @@ static bool in_list(const char *t, const char *const *list, size_t n)
     return false;
 }
 
+/* Whether cat[0..cl) equals one of the space-separated words, or with
+ * `inside` contains one. */
+static bool words_match(const char *words, const char *cat, size_t cl, bool inside)
+{
+    for (const char *w = words; *w;) {
+        size_t wl = strcspn(w, " ");
+        for (size_t off = 0; off + wl <= cl && (inside || off == 0); off++)
+            if ((inside || wl == cl) && memcmp(cat + off, w, wl) == 0)
+                return true;
+        w += wl + (w[wl] == ' ');
+    }
+    return false;
+}
+
 enum lh_sensitivity lh_catalog_pii_detect(const char *column_name)
 {
     char tok[MAX_TOK][TOK_LEN];
@@ -210,15 +156,10 @@ enum lh_sensitivity lh_catalog_pii_detect(const char *column_name)
             memcpy(cat + cl, tok[j], tl);
             cl += tl;
             cat[cl] = '\0';
-            for (size_t k = 0; k < sizeof patterns / sizeof patterns[0]; k++) {
-                if (patterns[k].level <= best)
-                    continue;
-                bool hit = strcmp(cat, patterns[k].pat) == 0;
-                if (!hit && (patterns[k].flags & SUB) && j == i)
-                    hit = strstr(cat, patterns[k].pat) != NULL;
-                if (hit)
+            for (size_t k = 0; k < sizeof patterns / sizeof patterns[0]; k++)
+                if (patterns[k].level > best &&
+                    words_match(patterns[k].words, cat, cl, patterns[k].sub && j == i))
                     best = patterns[k].level;
-            }
         }
     }
     return best;

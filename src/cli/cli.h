@@ -41,6 +41,19 @@ enum lh_status lh_cli_client_request(const char *url, const char *method, const 
                                      const char *body, long timeout_ms, long *status,
                                      struct lh_buf *out, struct lh_error *err) LH_NODISCARD;
 
+/* The store options of every subcommand that opens a store:
+ * --data DIR, --store URL, --config FILE. */
+struct lh_cli_store_args {
+    const char *data, *store_url, *config;
+};
+/* The slot option a fills in sa (borrowed), or NULL when a is none of the
+ * three. */
+const char **lh_cli_store_slot(struct lh_cli_store_args *sa, const char *a);
+
+/* Writes s as a JSON string, quotes included (lh_buf_json_str's escaping:
+ * control bytes escaped, invalid UTF-8 as U+FFFD). NULL writes "". */
+void lh_cli_json_str(FILE *f, const char *s);
+
 /* ---- out.c: output for people (nothing is cut when stdout is not a terminal) */
 
 /* Columns of the terminal on stdout; 0 when stdout is not a terminal. */

@@ -14,8 +14,10 @@
  * `datasets rollback NAME VERSION` publishes a version with VERSION's parts
  * (lh_ingest_rollback); `datasets rm NAME` removes the dataset
  * (lh_app_dataset_remove), after --yes or a confirmation typed on a
- * terminal. Both go through the daemon's API when a daemon holds the
- * store (lh_daemon_find), so its schedules and catalog stay its own.
+ * terminal; `datasets describe NAME ...` sets the description, tags and
+ * per column a description and a PII mark (lh_catalog_dataset_describe).
+ * All three go through the daemon's API when a daemon holds the store
+ * (lh_daemon_find), so its schedules and catalog stay its own.
  *
  * The store is --store URL, else --data DIR, else $LAKEHOUSE_DATA, else
  * ./lakehouse-data; --config FILE names extra buckets. Only the public
@@ -42,6 +44,9 @@ static const char *usage =
     "                          [--config FILE]\n"
     "       lakehouse datasets rollback NAME VERSION [--json] [...]\n"
     "       lakehouse datasets rm NAME [--yes] [--force] [--json] [...]\n"
+    "       lakehouse datasets describe NAME [--description TEXT] [--tag T]...\n"
+    "                          [--untag T]... [--tags T,T] [--column C\n"
+    "                          [--description TEXT] [--pii LEVEL]]... [...]\n"
     "\n"
     "Lists the datasets of the catalog, or shows one dataset in full: schema\n"
     "with sensitivity badges, lineage, index bindings and versions.\n"
@@ -52,6 +57,8 @@ static const char *usage =
     "                  kept, nothing rewritten; the Iceberg table follows)\n"
     "  rm              removes the dataset: its record, then its parts and\n"
     "                  Iceberg metadata; asks first on a terminal\n"
+    "  describe        description, tags, column descriptions and PII marks\n"
+    "                  (see 'lakehouse datasets describe --help')\n"
     "  --yes           rm without asking\n"
     "  --force         rm even while schedules write to the dataset (pauses them)\n"
     "  --json          JSON instead of text (the stored record for NAME)\n"
@@ -61,24 +68,29 @@ static const char *usage =
     "                  credentials from $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY)\n"
     "  --config FILE   JSON file naming extra buckets\n";
 
-static void json_escape(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
+static const char *usage_describe =
+    "usage: lakehouse datasets describe NAME [--description TEXT] [--tag T]...\n"
+    "                          [--untag T]... [--tags T,T,...]\n"
+    "                          [--column C [--description TEXT] [--pii LEVEL]]...\n"
+    "                          [--json] [--data DIR | --store URL] [--config FILE]\n"
+    "\n"
+    "Sets what people say about a dataset; kept across every later version,\n"
+    "and no new version is made. Only what is given changes.\n"
+    "\n"
+    "  --description TEXT  the dataset's description (\"\" removes it; at most\n"
+    "                      4096 bytes); after --column C: that column's (1024)\n"
+    "  --tag T             adds tag T (repeatable); --untag T removes it\n"
+    "  --tags T,T,...      replaces every tag (\"\" removes them all)\n"
+    "                      A tag: 1-64 of a-z 0-9 - _ . : starting with a letter\n"
+    "                      or a digit; at most 32 per dataset.\n"
+    "  --column C          the following --description/--pii are column C's\n"
+    "  --pii LEVEL         after --column C: pii, financial, sensitive, internal\n"
+    "                      (mark it), none (unmark it whatever its name says) or\n"
+    "                      auto (back to the name rule)\n"
+    "  --json              print the record after the change\n"
+    "\n"
+    "Through the daemon's API (PATCH /api/datasets/NAME) when a daemon holds\n"
+    "the store, directly on the store otherwise.\n";
 
 static void human_size(uint64_t n, char *out, size_t cap)
 {
@@ -127,10 +139,10 @@ static int list_datasets(struct lh_catalog *cat, bool json)
         for (size_t i = 0; i < n; i++) {
             fputs(i ? ",\n " : "\n ", stdout);
             fputs("{\"name\": ", stdout);
-            json_escape(stdout, s[i].name);
+            lh_cli_json_str(stdout, s[i].name);
             if (s[i].error[0]) {
                 fputs(", \"error\": ", stdout);
-                json_escape(stdout, s[i].error);
+                lh_cli_json_str(stdout, s[i].error);
                 fputs("}", stdout);
                 continue;
             }
@@ -138,35 +150,48 @@ static int list_datasets(struct lh_catalog *cat, bool json)
                    ", \"size_bytes\": %" PRIu64 ", \"sensitivity\": ",
                    s[i].current_version, s[i].row_count, s[i].size_bytes);
             if (s[i].sensitivity[0])
-                json_escape(stdout, s[i].sensitivity);
+                lh_cli_json_str(stdout, s[i].sensitivity);
             else
                 fputs("null", stdout);
             fputs(", \"last_ingest\": ", stdout);
             if (s[i].last_ingest[0])
-                json_escape(stdout, s[i].last_ingest);
+                lh_cli_json_str(stdout, s[i].last_ingest);
             else
                 fputs("null", stdout);
-            fputs("}", stdout);
+            fputs(", \"description\": ", stdout);
+            lh_cli_json_str(stdout, s[i].description);
+            fputs(", \"tags\": [", stdout);
+            for (char *t = s[i].tags, *e; *t; t = e) {
+                char one[LH_CATALOG_TAG_MAX * 4];
+                e = t + strcspn(t, ",");
+                snprintf(one, sizeof one, "%.*s", (int)(e - t), t);
+                fputs(t == s[i].tags ? "" : ", ", stdout);
+                lh_cli_json_str(stdout, one);
+                e += *e == ',';
+            }
+            fputs("]}", stdout);
         }
         fputs(n ? "\n]\n" : "]\n", stdout);
         free(s);
         return 0;
     }
-    static const char *hdr[6] = {"NAME", "VERSION", "ROWS", "SIZE", "SENSITIVITY", "LAST INGEST"};
-    char(*cells)[6][256] = calloc(n ? n : 1, sizeof *cells);
+    enum { NCOL = 7 };
+    static const char *hdr[NCOL] = {"NAME",        "VERSION",     "ROWS", "SIZE",
+                                    "SENSITIVITY", "LAST INGEST", "TAGS"};
+    char(*cells)[NCOL][256] = calloc(n ? n : 1, sizeof *cells);
     if (!cells) {
         free(s);
         lh_cli_error("datasets: out of memory");
         return 1;
     }
-    int w[6];
-    for (int c = 0; c < 6; c++)
+    int w[NCOL];
+    for (int c = 0; c < NCOL; c++)
         w[c] = (int)strlen(hdr[c]);
     for (size_t i = 0; i < n; i++) {
         snprintf(cells[i][0], 256, "%s", s[i].name);
         if (s[i].error[0]) {
             snprintf(cells[i][1], 256, "error");
-            for (int c = 2; c < 6; c++)
+            for (int c = 2; c < NCOL; c++)
                 snprintf(cells[i][c], 256, "-");
         } else {
             snprintf(cells[i][1], 256, "%" PRIu64, s[i].current_version);
@@ -174,19 +199,20 @@ static int list_datasets(struct lh_catalog *cat, bool json)
             human_size(s[i].size_bytes, cells[i][3], 256);
             snprintf(cells[i][4], 256, "%s", s[i].sensitivity[0] ? s[i].sensitivity : "-");
             snprintf(cells[i][5], 256, "%s", s[i].last_ingest[0] ? s[i].last_ingest : "-");
+            snprintf(cells[i][6], 256, "%.255s", s[i].tags[0] ? s[i].tags : "-");
         }
-        for (int c = 0; c < 6; c++) {
+        for (int c = 0; c < NCOL; c++) {
             int l = (int)strlen(cells[i][c]);
             if (l > w[c])
                 w[c] = l;
         }
     }
     /* numbers right-aligned, text left-aligned */
-    static const bool right[6] = {false, true, true, true, false, false};
+    static const bool right[NCOL] = {false, true, true, true, false, false, false};
     for (size_t i = 0; i <= n; i++)
-        for (int c = 0; c < 6; c++) {
+        for (int c = 0; c < NCOL; c++) {
             const char *v = i == 0 ? hdr[c] : cells[i - 1][c];
-            if (c == 5)
+            if (c == NCOL - 1)
                 printf("%s\n", v);
             else if (right[c])
                 printf("%*s  ", w[c], v);
@@ -196,6 +222,21 @@ static int list_datasets(struct lh_catalog *cat, bool json)
     free(cells);
     free(s);
     return 0;
+}
+
+/* The description, its later lines indented under its first. */
+static void print_description(const char *d)
+{
+    printf("description  ");
+    if (!d || !*d) {
+        printf("-\n");
+        return;
+    }
+    for (const char *p = d; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("%s%.*s\n", p == d ? "" : "             ", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
 }
 
 /* The "source" section: where the current version came from
@@ -258,12 +299,31 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
     for (size_t i = 0; i < r.nindexes; i++)
         printf("%s%s", i ? ", " : "", r.indexes[i]);
     printf("%s\n", r.nindexes ? "" : "-");
+    printf("tags         ");
+    for (size_t i = 0; i < r.ntags; i++)
+        printf("%s%s", i ? ", " : "", r.tags[i]);
+    printf("%s\n", r.ntags ? "" : "-");
+    print_description(r.description);
 
     printf("\nschema\n");
     int wn = 4, wt = 4, wb = 5;
+    bool any_override = false;
+    char(*marks)[24] = calloc(r.ncolumns ? r.ncolumns : 1, sizeof *marks);
+    if (!marks) {
+        lh_catalog_record_reset(&r);
+        lh_cli_error("datasets: out of memory");
+        return 1;
+    }
     for (size_t i = 0; i < r.ncolumns; i++) {
-        int l = (int)strlen(r.columns[i].name), t = (int)strlen(r.columns[i].data_type);
-        int b = (int)strlen(badge(r.columns[i].sensitivity));
+        const struct lh_catalog_column_info *c = &r.columns[i];
+        /* "*": set by hand (datasets describe --pii), not by the name rule */
+        snprintf(marks[i], sizeof marks[i], "%s%s",
+                 c->sensitivity            ? badge(c->sensitivity)
+                 : c->sensitivity_override ? "none"
+                                           : "",
+                 c->sensitivity_override ? "*" : "");
+        any_override |= c->sensitivity_override;
+        int l = (int)strlen(c->name), t = (int)strlen(c->data_type), b = (int)strlen(marks[i]);
         wn = l > wn ? l : wn;
         wt = t > wt ? t : wt;
         wb = b > wb ? b : wb;
@@ -271,8 +331,10 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
     printf("  %-*s  %-*s  %-*s  %s\n", wn, "NAME", wt, "TYPE", wb, "BADGE", "DESCRIPTION");
     for (size_t i = 0; i < r.ncolumns; i++)
         printf("  %-*s  %-*s  %-*s  %s\n", wn, r.columns[i].name, wt, r.columns[i].data_type, wb,
-               badge(r.columns[i].sensitivity),
-               r.columns[i].description ? r.columns[i].description : "");
+               marks[i], r.columns[i].description ? r.columns[i].description : "");
+    free(marks);
+    if (any_override)
+        printf("  * marked by hand (datasets describe --pii), not by the name rule\n");
 
     printf("\nlineage\n");
     if (r.has_lineage) {
@@ -316,7 +378,7 @@ static int show_files(struct lh_catalog *cat, const char *name, bool json)
     if (json)
         printf("{\"dataset\": ");
     if (json) {
-        json_escape(stdout, r.name);
+        lh_cli_json_str(stdout, r.name);
         printf(", \"version\": %" PRIu64 ", \"files\": [", cv ? cv->version : 0);
     }
     for (size_t i = 0; cv && i < cv->nobjects; i++) {
@@ -330,11 +392,11 @@ static int show_files(struct lh_catalog *cat, const char *name, bool json)
         }
         if (json) {
             fputs(i ? ",\n  {\"bucket\": " : "\n  {\"bucket\": ", stdout);
-            json_escape(stdout, o->bucket);
+            lh_cli_json_str(stdout, o->bucket);
             fputs(", \"key\": ", stdout);
-            json_escape(stdout, o->key);
+            lh_cli_json_str(stdout, o->key);
             fputs(", \"uri\": ", stdout);
-            json_escape(stdout, uri);
+            lh_cli_json_str(stdout, uri);
             printf(", \"size_bytes\": %" PRIu64 "}", o->size_bytes);
         } else {
             printf("%s\t%s\n", o->key, uri);
@@ -365,12 +427,17 @@ static int remote(const struct lh_daemon_ref *ref, const char *method, const cha
         char msg[900];
         lh_daemon_error_text(&b, st, msg, sizeof msg);
         lh_cli_error("datasets %s: %s", what, msg);
+        rc = st == 400 ? 2 : 1; /* the input, not the store */
         goto done;
     }
     json_t *j = json_loadb((const char *)b.data, b.len, 0, NULL);
     if (json) {
         fwrite(b.data, 1, b.len, stdout);
         fputc('\n', stdout);
+    } else if (strcmp(what, "describe") == 0) {
+        printf("dataset %s described (still version %lld)\n",
+               json_string_value(json_object_get(j, "name")),
+               (long long)json_integer_value(json_object_get(j, "current_version")));
     } else if (strcmp(what, "rollback") == 0) {
         printf("dataset %s: version %lld published with the parts of version %lld\n",
                json_string_value(json_object_get(j, "dataset")),
@@ -419,22 +486,318 @@ static bool parse_version(const char *s, uint64_t *out)
     return true;
 }
 
+/* Opens the store set and catalog the options name; false (said) when
+ * they cannot be. Reading never creates a data directory: a mistyped
+ * --data is an error. */
+static bool store_open(const struct lh_cli_store_args *sa, struct lh_store_set **set,
+                       struct lh_catalog **cat)
+{
+    struct lh_error err;
+    const char *root = sa->store_url ? sa->store_url
+                       : sa->data    ? sa->data
+                                     : getenv("LAKEHOUSE_DATA");
+    if (!root || !*root)
+        root = "./lakehouse-data";
+    struct stat sb;
+    if (strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
+        lh_cli_error("datasets: data directory %s does not exist", root);
+        return false;
+    }
+    if (lh_store_set_open(sa->store_url ? sa->store_url : sa->data, sa->config, NULL, set, &err) !=
+            LH_OK ||
+        lh_catalog_open(*set, NULL, cat, &err) != LH_OK) {
+        lh_cli_error("datasets: %s", err.msg);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ describe */
+
+/* ", "name": [tags]" into b; sep is "" before the first member. */
+static void body_tags(struct lh_buf *b, const char **sep, const char *name, const char *const *tags,
+                      size_t n)
+{
+    lh_buf_printf(b, "%s\"%s\": [", *sep, name);
+    for (size_t i = 0; i < n; i++) {
+        lh_buf_append_str(b, i ? ", " : "");
+        lh_buf_json_str(b, tags[i], strlen(tags[i]));
+    }
+    lh_buf_append_str(b, "]");
+    *sep = ", ";
+}
+
+/* The PATCH body of d (docs/http.md "Describing a dataset"). */
+static bool describe_body(const struct lh_catalog_describe *d, struct lh_buf *b)
+{
+    const char *sep = "";
+    lh_buf_append_str(b, "{");
+    if (d->description) {
+        lh_buf_append_str(b, "\"description\": ");
+        lh_buf_json_str(b, d->description, strlen(d->description));
+        sep = ", ";
+    }
+    if (d->set_tags)
+        body_tags(b, &sep, "tags", d->tags, d->ntags);
+    if (d->nadd)
+        body_tags(b, &sep, "add_tags", d->add_tags, d->nadd);
+    if (d->nremove)
+        body_tags(b, &sep, "remove_tags", d->remove_tags, d->nremove);
+    if (d->ncolumns)
+        lh_buf_printf(b, "%s\"columns\": {", sep);
+    for (size_t i = 0; i < d->ncolumns; i++) {
+        const struct lh_catalog_column_edit *c = &d->columns[i];
+        lh_buf_append_str(b, i ? ", " : "");
+        lh_buf_json_str(b, c->name, strlen(c->name));
+        lh_buf_append_str(b, ": {");
+        if (c->description) {
+            lh_buf_append_str(b, "\"description\": ");
+            lh_buf_json_str(b, c->description, strlen(c->description));
+        }
+        if (c->pii)
+            lh_buf_printf(b, "%s\"pii\": \"%s\"", c->description ? ", " : "", c->pii);
+        lh_buf_append_str(b, "}");
+    }
+    lh_buf_append_str(b, d->ncolumns ? "}}" : "}");
+    lh_buf_cstr(b);
+    return lh_buf_ok(b);
+}
+
+/* Checks what the options say before anything is opened: one line and
+ * false on the first problem (exit 2). */
+static bool describe_valid(const struct lh_catalog_describe *d)
+{
+    struct lh_error err;
+    if (d->description &&
+        lh_catalog_text_check(d->description, LH_CATALOG_DESCRIPTION_MAX, &err) != LH_OK) {
+        lh_cli_error("datasets describe: --description: %s", err.msg);
+        return false;
+    }
+    const char *const *lists[3] = {d->tags, d->add_tags, d->remove_tags};
+    size_t counts[3] = {d->ntags, d->nadd, d->nremove};
+    static const char *const opts[3] = {"--tags", "--tag", "--untag"};
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; i < counts[l]; i++)
+            if (lh_catalog_tag_check(lists[l][i], &err) != LH_OK) {
+                lh_cli_error("datasets describe: %s: %s", opts[l], err.msg);
+                return false;
+            }
+    for (size_t i = 0; i < d->ncolumns; i++) {
+        const struct lh_catalog_column_edit *c = &d->columns[i];
+        if (!c->description && !c->pii) {
+            lh_cli_error("datasets describe: --column %s: say what to set after it "
+                         "(--description TEXT or --pii LEVEL)",
+                         c->name);
+            return false;
+        }
+        if (c->description &&
+            lh_catalog_text_check(c->description, LH_CATALOG_COLUMN_DESCRIPTION_MAX, &err) !=
+                LH_OK) {
+            lh_cli_error("datasets describe: --column %s --description: %s", c->name, err.msg);
+            return false;
+        }
+        if (c->pii && !lh_catalog_pii_mark_valid(c->pii)) {
+            lh_cli_error("datasets describe: --column %s --pii: '%s' is not one of pii, "
+                         "financial, sensitive, internal, none, auto",
+                         c->name, c->pii);
+            return false;
+        }
+    }
+    if (!d->description && !d->set_tags && !d->nadd && !d->nremove && !d->ncolumns) {
+        lh_cli_error("datasets describe: nothing to change: give --description, --tag, "
+                     "--untag, --tags or --column C with --description/--pii");
+        return false;
+    }
+    return true;
+}
+
+/* Applies d on the store (no daemon holds it) and says what it did. */
+static int describe_local(struct lh_catalog *cat, const char *name, struct lh_catalog_describe *d,
+                          bool json)
+{
+    struct lh_error err;
+    enum lh_status s = lh_catalog_dataset_describe(cat, name, d, &err);
+    if (s != LH_OK) {
+        lh_cli_error("datasets describe: %s", err.msg);
+        return s == LH_E_INVAL ? 2 : 1;
+    }
+    struct lh_catalog_record r;
+    if (lh_catalog_dataset_get(cat, name, &r, &err) != LH_OK) {
+        lh_cli_error("datasets describe: %s", err.msg);
+        return 1;
+    }
+    if (json)
+        printf("%s\n", r.json);
+    else
+        printf("dataset %s described (still version %" PRIu64 ")\n", name, r.current_version);
+    lh_catalog_record_reset(&r);
+    return 0;
+}
+
+/* The column edit for C, the one --column C made before or a new one. */
+static struct lh_catalog_column_edit *column_slot(struct lh_catalog_column_edit *cols, size_t *n,
+                                                  const char *c)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(cols[i].name, c) == 0)
+            return &cols[i];
+    cols[*n] = (struct lh_catalog_column_edit){.name = c};
+    return &cols[(*n)++];
+}
+
+/* `datasets describe NAME ...`; argv[0] is "describe". */
+static int describe_main(int argc, char **argv)
+{
+    if (lh_cli_wants_help(argc, argv)) {
+        fputs(usage_describe, stdout);
+        return 0;
+    }
+    struct lh_cli_store_args sa = {0};
+    struct lh_catalog_describe d = {0};
+    const char *name = NULL;
+    bool json = false;
+    size_t cap = (size_t)argc + 1;
+    struct lh_catalog_column_edit *cols = calloc(cap, sizeof *cols), *cur = NULL;
+    const char **add = calloc(cap, sizeof *add), **del = calloc(cap, sizeof *del);
+    const char **tags = calloc(cap, sizeof *tags);
+    char *tag_text = NULL;
+    struct lh_store_set *set = NULL;
+    struct lh_catalog *cat = NULL;
+    int rc = 2;
+    if (!cols || !add || !del || !tags) {
+        lh_cli_error("datasets describe: out of memory");
+        rc = 1;
+        goto done;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = lh_cli_store_slot(&sa, a);
+        bool takes = slot || strcmp(a, "--description") == 0 || strcmp(a, "--pii") == 0 ||
+                     strcmp(a, "--column") == 0 || strcmp(a, "--tag") == 0 ||
+                     strcmp(a, "--untag") == 0 || strcmp(a, "--tags") == 0;
+        if (takes && i + 1 >= argc) {
+            lh_cli_error("datasets describe: %s needs a value", a);
+            goto done;
+        }
+        const char *v = takes ? argv[++i] : NULL;
+        if (slot) {
+            *slot = v;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--description") == 0) {
+            *(cur ? &cur->description : &d.description) = v;
+        } else if (strcmp(a, "--pii") == 0) {
+            if (!cur) {
+                lh_cli_error("datasets describe: --pii goes after --column C (the column to mark)");
+                goto done;
+            }
+            cur->pii = v;
+        } else if (strcmp(a, "--column") == 0) {
+            if (!*v) {
+                lh_cli_error("datasets describe: --column needs a column name");
+                goto done;
+            }
+            cur = column_slot(cols, &d.ncolumns, v);
+        } else if (strcmp(a, "--tag") == 0) {
+            add[d.nadd++] = v;
+        } else if (strcmp(a, "--untag") == 0) {
+            del[d.nremove++] = v;
+        } else if (strcmp(a, "--tags") == 0) {
+            free(tag_text);
+            tag_text = strdup(v);
+            if (!tag_text) {
+                lh_cli_error("datasets describe: out of memory");
+                rc = 1;
+                goto done;
+            }
+            d.set_tags = true;
+            d.ntags = 0;
+            for (char *p = tag_text, *e; *p && d.ntags < cap; p = e) {
+                e = p + strcspn(p, ",");
+                if (*e)
+                    *e++ = '\0';
+                tags[d.ntags++] = p;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            lh_cli_error("datasets describe: unknown option '%s' (see 'lakehouse datasets "
+                         "describe --help')",
+                         a);
+            goto done;
+        } else if (!name) {
+            name = a;
+        } else {
+            lh_cli_error("datasets describe: unexpected argument '%s'", a);
+            goto done;
+        }
+    }
+    d.columns = cols;
+    d.add_tags = add;
+    d.remove_tags = del;
+    d.tags = tags;
+    struct lh_error err;
+    if (!name) {
+        lh_cli_error("datasets describe: give the dataset name (lakehouse datasets describe NAME "
+                     "--description TEXT ...)");
+        goto done;
+    }
+    if (lh_store_name_check(name, &err) != LH_OK) {
+        lh_cli_error("datasets describe: invalid dataset name '%s': %s", name, err.msg);
+        goto done;
+    }
+    if (!describe_valid(&d))
+        goto done;
+    if (sa.data && sa.store_url) {
+        lh_cli_error("datasets describe: give --data or --store, not both");
+        goto done;
+    }
+    rc = 1;
+    if (!store_open(&sa, &set, &cat))
+        goto done;
+    struct lh_daemon_ref ref;
+    if (lh_daemon_find(lh_store_set_primary(set), NULL, &ref)) {
+        struct lh_buf body;
+        char path[600];
+        lh_buf_init(&body, 1u << 20);
+        snprintf(path, sizeof path, "/api/datasets/%s", name);
+        if (describe_body(&d, &body))
+            rc = remote(&ref, "PATCH", path, (const char *)body.data, json, "describe");
+        else
+            lh_cli_error("datasets describe: out of memory");
+        lh_buf_reset(&body);
+    } else if (ref.problem[0]) { /* never behind a live daemon's back */
+        lh_cli_error("datasets describe: %s", ref.problem);
+    } else {
+        rc = describe_local(cat, name, &d, json);
+    }
+done:
+    lh_catalog_close(cat);
+    lh_store_set_close(set);
+    free(tag_text);
+    free(tags);
+    free(del);
+    free(add);
+    free(cols);
+    return rc;
+}
+
+/* ------------------------------------------------------------ main */
+
 int lh_cmd_datasets(int argc, char **argv)
 {
-    const char *data = NULL, *store_url = NULL, *config = NULL, *name = NULL, *extra = NULL;
+    struct lh_cli_store_args sa = {0};
+    const char *name = NULL, *extra = NULL;
     const char *action = NULL; /* "rm" or "rollback" */
     bool json = false, files = false, yes = false, force = false;
     uint64_t version = 0;
+    if (argc > 1 && strcmp(argv[1], "describe") == 0)
+        return describe_main(argc - 1, argv + 1);
     if (lh_cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return 0;
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = strcmp(a, "--data") == 0     ? &data
-                            : strcmp(a, "--store") == 0  ? &store_url
-                            : strcmp(a, "--config") == 0 ? &config
-                                                         : NULL;
+        const char **slot = lh_cli_store_slot(&sa, a);
         if (slot) {
             if (i + 1 >= argc) {
                 lh_cli_error("datasets: %s needs a value", a);
@@ -506,7 +869,7 @@ int lh_cmd_datasets(int argc, char **argv)
             return 1;
         }
     }
-    if (data && store_url) {
+    if (sa.data && sa.store_url) {
         lh_cli_error("datasets: give --data or --store, not both");
         return 2;
     }
@@ -515,23 +878,8 @@ int lh_cmd_datasets(int argc, char **argv)
     struct lh_schedule_store *ss = NULL;
     struct lh_error err;
     int rc = 1;
-    /* reading never creates a data directory: a mistyped --data is an error */
-    const char *root = store_url ? store_url : data ? data : getenv("LAKEHOUSE_DATA");
-    if (!root || !*root)
-        root = "./lakehouse-data";
-    struct stat sb;
-    if (strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
-        lh_cli_error("datasets: data directory %s does not exist", root);
-        return 1;
-    }
-    if (lh_store_set_open(store_url ? store_url : data, config, NULL, &set, &err) != LH_OK) {
-        lh_cli_error("datasets: %s", err.msg);
+    if (!store_open(&sa, &set, &cat))
         goto done;
-    }
-    if (lh_catalog_open(set, NULL, &cat, &err) != LH_OK) {
-        lh_cli_error("datasets: %s", err.msg);
-        goto done;
-    }
     if (!action) {
         rc = files  ? show_files(cat, name, json)
              : name ? show_dataset(cat, name, json)

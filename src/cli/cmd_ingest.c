@@ -191,21 +191,6 @@ static void on_progress(void *ctx, const struct lh_ingest_progress *pg)
     lh_info("ingest %s: %s: %s", p->dataset, phase, text);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 struct sigctx {
     struct lh_ingest_job *job;
     sigset_t set;
@@ -430,24 +415,24 @@ int lh_cmd_ingest(int argc, char **argv)
         lh_cli_error("warning: ... %" PRId64 " warnings in all", res.warnings);
     if (json) {
         printf("{\"rows\": %" PRId64 ", \"dataset\": ", res.rows);
-        json_str(stdout, res.dataset);
+        lh_cli_json_str(stdout, res.dataset);
         printf(", \"bytes\": %" PRIu64 ", \"files\": %d, \"version\": %" PRIu64
                ", \"published\": %s, \"warnings\": %" PRId64 ", \"duration_secs\": %.3f, "
                "\"run_id\": ",
                res.bytes, res.files, res.version, res.published ? "true" : "false", res.warnings,
                res.duration_s);
-        json_str(stdout, res.run_id);
+        lh_cli_json_str(stdout, res.run_id);
         fputs(", \"watermark\": ", stdout);
         if (res.watermark[0])
-            json_str(stdout, res.watermark);
+            lh_cli_json_str(stdout, res.watermark);
         else
             fputs("null", stdout);
         fputs(", \"message\": ", stdout);
-        json_str(stdout, res.message);
+        lh_cli_json_str(stdout, res.message);
         fputs(", \"warning_texts\": [", stdout);
         for (int i = 0; i < res.nwarning_texts; i++) {
             fputs(i ? ", " : "", stdout);
-            json_str(stdout, res.warning_texts[i]);
+            lh_cli_json_str(stdout, res.warning_texts[i]);
         }
         fputs("]}\n", stdout);
     } else {

@@ -15,7 +15,7 @@ struct lh_subcommand {
 static const struct lh_subcommand commands[] = {
     {"apply", lh_cmd_apply, "make the schedules match a file (-f FILE; plan, then --yes)"},
     {"cron", lh_cmd_cron, "show the next fire times of a cron expression"},
-    {"datasets", lh_cmd_datasets, "list datasets or show one"},
+    {"datasets", lh_cmd_datasets, "list, show, describe, roll back or remove datasets"},
     {"export", lh_cmd_export, "write every schedule as one JSON file (for apply)"},
     {"ingest", lh_cmd_ingest, "copy one table into a new dataset version now"},
     {"parquet", lh_cmd_parquet, "inspect or print a Parquet file"},
@@ -46,6 +46,26 @@ bool lh_cli_wants_help(int argc, char **argv)
             return true;
     }
     return false;
+}
+
+const char **lh_cli_store_slot(struct lh_cli_store_args *sa, const char *a)
+{
+    return strcmp(a, "--data") == 0     ? &sa->data
+           : strcmp(a, "--store") == 0  ? &sa->store_url
+           : strcmp(a, "--config") == 0 ? &sa->config
+                                        : NULL;
+}
+
+void lh_cli_json_str(FILE *f, const char *s)
+{
+    struct lh_buf b;
+    lh_buf_init(&b, 0);
+    lh_buf_json_str(&b, s ? s : "", s ? strlen(s) : 0);
+    if (lh_buf_ok(&b))
+        fwrite(b.data, 1, b.len, f);
+    else
+        fputs("\"\"", f);
+    lh_buf_reset(&b);
 }
 
 int lh_cmd_version(int argc, char **argv)

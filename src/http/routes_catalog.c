@@ -61,6 +61,14 @@ static void datasets_list(struct http_req *req, struct http_resp *resp)
             json_object_set_new(o, "size_bytes", json_integer((json_int_t)s[i].size_bytes));
             json_object_set_new(o, "sensitivity", str_or_null(s[i].sensitivity));
             json_object_set_new(o, "last_ingest", str_or_null(s[i].last_ingest));
+            json_object_set_new(o, "description", json_string(s[i].description));
+            json_t *tags = json_array();
+            for (char *t = s[i].tags, *e; *t; t = e) {
+                e = t + strcspn(t, ",");
+                json_array_append_new(tags, json_stringn(t, (size_t)(e - t)));
+                e += *e == ',';
+            }
+            json_object_set_new(o, "tags", tags);
         }
         json_array_append_new(arr, o);
     }
@@ -70,27 +78,39 @@ static void datasets_list(struct http_req *req, struct http_resp *resp)
     http_resp_json(resp, 200, doc);
 }
 
-static void dataset_get(struct http_req *req, struct http_resp *resp)
+/* Reads the record of the dataset the path names into r; false when resp
+ * is decided: a bad name (400), no such dataset (404), a damaged record
+ * (500: the server's state, not the client's mistake). */
+static bool record_load(struct http_req *req, struct http_resp *resp, const char **name,
+                        struct lh_catalog_record *r)
 {
-    const char *name = http_param_name(req, resp, "name");
-    if (!name)
-        return;
-    struct lh_catalog *cat = req->srv->cat;
-    struct lh_catalog_record r;
+    *name = http_param_name(req, resp, "name");
+    if (!*name)
+        return false;
     struct lh_error err;
-    enum lh_status s = lh_catalog_dataset_get(cat, name, &r, &err);
+    enum lh_status s = lh_catalog_dataset_get(req->srv->cat, *name, r, &err);
     if (s == LH_E_FORMAT) {
-        /* a damaged record is the server's state, not the client's mistake */
         lh_warn("datasets: %s", err.msg);
-        http_resp_json(resp, 500,
-                       json_pack("{s:s, s:s, s:b}", "error", err.msg, "dataset", name, "damaged",
-                                 true));
-        return;
+        http_resp_json(
+            resp, 500,
+            json_pack("{s:s, s:s, s:b}", "error", err.msg, "dataset", *name, "damaged", true));
+        return false;
     }
     if (s != LH_OK) {
         http_resp_status_error(resp, s, "name", err.msg);
-        return;
+        return false;
     }
+    return true;
+}
+
+/* GET /api/datasets/{name}: the record, plus "source": the current version's
+ * (docs/catalog.md "Source"; null for a version recorded before sources). */
+static void dataset_get(struct http_req *req, struct http_resp *resp)
+{
+    const char *name;
+    struct lh_catalog_record r;
+    if (!record_load(req, resp, &name, &r))
+        return;
     json_error_t jerr;
     json_t *doc = json_loads(r.json, 0, &jerr);
     lh_catalog_record_reset(&r);
@@ -99,8 +119,6 @@ static void dataset_get(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 500, NULL, "dataset record of '%s' is not a JSON object", name);
         return;
     }
-    /* "source": the current version's (docs/catalog.md "Source"); null for
-     * a version recorded before sources were */
     json_t *cur_src = NULL, *vs = json_object_get(doc, "versions");
     for (size_t i = 0; i < json_array_size(vs); i++) {
         json_t *v = json_array_get(vs, i);
@@ -111,6 +129,161 @@ static void dataset_get(struct http_req *req, struct http_resp *resp)
     json_object_set_new(doc, "source", cur_src ? json_deep_copy(cur_src) : json_null());
     http_json_redact(doc);
     http_resp_json(resp, 200, doc);
+}
+
+/* ------------------------------------------------------------ describing */
+
+/* A JSON array of strings into tags[] (arena); false when resp is decided. */
+static bool tag_list(struct http_req *req, struct http_resp *resp, const char *field,
+                     const char ***out, size_t *n)
+{
+    json_t *v = json_object_get(req->json, field);
+    *out = NULL;
+    *n = 0;
+    if (!v)
+        return true;
+    if (!json_is_array(v)) {
+        http_resp_error(resp, 400, field, "\"%s\" must be an array of tags", field);
+        return false;
+    }
+    *n = json_array_size(v);
+    if (*n > 4 * LH_CATALOG_TAGS_MAX) {
+        http_resp_error(resp, 400, field, "\"%s\": %zu tags, a dataset has at most %d", field, *n,
+                        LH_CATALOG_TAGS_MAX);
+        return false;
+    }
+    *out = lh_arena_alloc(&req->arena, (*n ? *n : 1) * sizeof **out);
+    if (!*out) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        (*out)[i] = json_string_value(json_array_get(v, i));
+        if (!(*out)[i]) {
+            http_resp_error(resp, 400, field, "\"%s\"[%zu] must be a string", field, i);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* An optional string member of o; false when resp is decided. */
+static bool opt_string(struct http_resp *resp, json_t *o, const char *key, const char *field,
+                       const char **out)
+{
+    json_t *v = json_object_get(o, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v)) {
+        http_resp_error(resp, 400, field, "%s must be a string", field);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+/* "columns": {"NAME": {"description": "...", "pii": "pii"|...|"none"|"auto"}} */
+static bool column_edits(struct http_req *req, struct http_resp *resp,
+                         struct lh_catalog_describe *d)
+{
+    json_t *cols = json_object_get(req->json, "columns");
+    if (!cols)
+        return true;
+    if (!json_is_object(cols)) {
+        http_resp_error(resp, 400, "columns",
+                        "\"columns\" must be an object: {\"COLUMN\": {\"description\": ..., "
+                        "\"pii\": ...}}");
+        return false;
+    }
+    size_t n = json_object_size(cols);
+    struct lh_catalog_column_edit *e = lh_arena_alloc(&req->arena, (n ? n : 1) * sizeof *e);
+    if (!e) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        return false;
+    }
+    const char *k, *mk;
+    json_t *v, *mv;
+    size_t i = 0;
+    char field[300];
+    json_object_foreach(cols, k, v)
+    {
+        snprintf(field, sizeof field, "columns.%.250s", k);
+        if (!json_is_object(v)) {
+            http_resp_error(resp, 400, field,
+                            "%s must be an object with \"description\" and/or \"pii\"", field);
+            return false;
+        }
+        json_object_foreach(v, mk, mv)
+        {
+            if (strcmp(mk, "description") != 0 && strcmp(mk, "pii") != 0) {
+                snprintf(field, sizeof field, "columns.%.200s.%.80s", k, mk);
+                http_resp_error(resp, 400, field,
+                                "unknown field (a column takes \"description\" and \"pii\")");
+                return false;
+            }
+        }
+        e[i] = (struct lh_catalog_column_edit){.name = k};
+        snprintf(field, sizeof field, "columns.%.250s.description", k);
+        if (!opt_string(resp, v, "description", field, &e[i].description))
+            return false;
+        snprintf(field, sizeof field, "columns.%.250s.pii", k);
+        if (!opt_string(resp, v, "pii", field, &e[i].pii))
+            return false;
+        i++;
+    }
+    d->columns = e;
+    d->ncolumns = n;
+    return true;
+}
+
+/* PATCH /api/datasets/{name}: description, tags and per column a
+ * description and a PII mark (docs/http.md "Describing a dataset"); every
+ * part optional, applied whole or not at all; answers the record. */
+static void dataset_patch(struct http_req *req, struct http_resp *resp)
+{
+    const char *name = http_param_name(req, resp, "name");
+    if (!name)
+        return;
+    static const char *const known[] = {"description", "tags", "add_tags", "remove_tags",
+                                        "columns"};
+    const char *k;
+    json_t *v;
+    json_object_foreach(req->json, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            ok = ok || strcmp(k, known[i]) == 0;
+        if (!ok) {
+            http_resp_error(resp, 400, k,
+                            "unknown field \"%.80s\" (description, tags, add_tags, remove_tags, "
+                            "columns)",
+                            k);
+            return;
+        }
+    }
+    if (json_object_size(req->json) == 0) {
+        http_resp_error(resp, 400, NULL,
+                        "nothing to change: give description, tags, add_tags, remove_tags or "
+                        "columns");
+        return;
+    }
+    struct lh_catalog_describe d = {0};
+    if (!opt_string(resp, req->json, "description", "description", &d.description))
+        return;
+    d.set_tags = json_object_get(req->json, "tags") != NULL;
+    if (!tag_list(req, resp, "tags", (const char ***)&d.tags, &d.ntags) ||
+        !tag_list(req, resp, "add_tags", (const char ***)&d.add_tags, &d.nadd) ||
+        !tag_list(req, resp, "remove_tags", (const char ***)&d.remove_tags, &d.nremove) ||
+        !column_edits(req, resp, &d))
+        return;
+    struct lh_error err;
+    enum lh_status s = lh_catalog_dataset_describe(req->srv->cat, name, &d, &err);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, s == LH_E_INVAL ? d.field : "name", err.msg);
+        return;
+    }
+    dataset_get(req, resp);
 }
 
 /* ------------------------------------------------------------ events */
@@ -346,17 +519,12 @@ static void index_unbind(struct http_req *req, struct http_resp *resp)
 /* GET /api/datasets/{name}/files: the current version's parts. */
 static void dataset_files(struct http_req *req, struct http_resp *resp)
 {
-    const char *name = http_param_name(req, resp, "name");
-    if (!name)
+    const char *name;
+    struct lh_catalog_record r;
+    if (!record_load(req, resp, &name, &r))
         return;
     struct lh_catalog *cat = req->srv->cat;
-    struct lh_catalog_record r;
     struct lh_error err;
-    enum lh_status s = lh_catalog_dataset_get(cat, name, &r, &err);
-    if (s != LH_OK) {
-        http_resp_status_error(resp, s, "name", err.msg);
-        return;
-    }
     const struct lh_catalog_version_info *cv = lh_catalog_record_current(&r);
     json_t *files = json_array();
     for (size_t i = 0; cv && i < cv->nobjects; i++) {
@@ -471,6 +639,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/datasets/{name}/files", dataset_files, HTTP_BODY_NONE},
     {"POST", "/api/datasets/{name}/rollback", dataset_rollback, HTTP_BODY_JSON},
     {"DELETE", "/api/datasets/{name}", dataset_delete, HTTP_BODY_NONE},
+    {"PATCH", "/api/datasets/{name}", dataset_patch, HTTP_BODY_JSON},
     {"GET", "/api/events", events_list, HTTP_BODY_NONE},
     {"POST", "/api/events/{event_id}/ack", event_ack_encoded, HTTP_BODY_NONE},
     {"POST", "/api/events/{dataset}/{event}/ack", event_ack, HTTP_BODY_NONE},
