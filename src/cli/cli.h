@@ -50,6 +50,14 @@ struct lh_cli_store_args {
  * three. */
 const char **lh_cli_store_slot(struct lh_cli_store_args *sa, const char *a);
 
+/* The store a command works on, one rule for every subcommand: --store,
+ * else --data, else $LAKEHOUSE_STORE, else $LAKEHOUSE_DATA, else the
+ * config file's store_url, else its data_dir (cfg_store/cfg_data, NULL
+ * when the command reads no config), else "./lakehouse-data". Borrowed
+ * from the arguments or the environment; never NULL. */
+const char *lh_cli_store_root(const char *store, const char *data, const char *cfg_store,
+                              const char *cfg_data);
+
 /* Writes s as a JSON string, quotes included (lh_buf_json_str's escaping:
  * control bytes escaped, invalid UTF-8 as U+FFFD). NULL writes "". */
 void lh_cli_json_str(FILE *f, const char *s);

@@ -161,15 +161,7 @@ static int target_open(struct target *t, const struct opts *o)
         lh_cli_error("%s: %s", o->cmd, err.msg);
         return 1;
     }
-    const char *env_store = getenv("LAKEHOUSE_STORE"), *env_data = getenv("LAKEHOUSE_DATA");
-    const char *root = o->store                   ? o->store
-                       : o->data                  ? o->data
-                       : env_store && *env_store  ? env_store
-                       : env_data && *env_data    ? env_data
-                       : t->cfg.store_url && *t->cfg.store_url ? t->cfg.store_url
-                                                               : t->cfg.data_dir;
-    if (!root || !*root)
-        root = "./lakehouse-data";
+    const char *root = lh_cli_store_root(o->store, o->data, t->cfg.store_url, t->cfg.data_dir);
     struct stat sb;
     bool creating = strcmp(o->cmd, "apply") == 0;
     if (!creating && strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {

@@ -19,8 +19,8 @@
  * All three go through the daemon's API when a daemon holds the store
  * (lh_daemon_find), so its schedules and catalog stay its own.
  *
- * The store is --store URL, else --data DIR, else $LAKEHOUSE_DATA, else
- * ./lakehouse-data; --config FILE names extra buckets. Only the public
+ * The store is lh_cli_store_root's (--store, --data, $LAKEHOUSE_STORE,
+ * $LAKEHOUSE_DATA, ./lakehouse-data); --config FILE names extra buckets. Only the public
  * module headers are used.
  */
 #include "app/app.h"
@@ -493,17 +493,13 @@ static bool store_open(const struct lh_cli_store_args *sa, struct lh_store_set *
                        struct lh_catalog **cat)
 {
     struct lh_error err;
-    const char *root = sa->store_url ? sa->store_url
-                       : sa->data    ? sa->data
-                                     : getenv("LAKEHOUSE_DATA");
-    if (!root || !*root)
-        root = "./lakehouse-data";
+    const char *root = lh_cli_store_root(sa->store_url, sa->data, NULL, NULL);
     struct stat sb;
     if (strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
         lh_cli_error("datasets: data directory %s does not exist", root);
         return false;
     }
-    if (lh_store_set_open(sa->store_url ? sa->store_url : sa->data, sa->config, NULL, set, &err) !=
+    if (lh_store_set_open(root, sa->config, NULL, set, &err) !=
             LH_OK ||
         lh_catalog_open(*set, NULL, cat, &err) != LH_OK) {
         lh_cli_error("datasets: %s", err.msg);

@@ -2,8 +2,8 @@
  * cmd_ingest.c — `lakehouse ingest postgres|mysql --dsn DSN --table T ...`
  * (or --query 'SELECT ...' with --dataset).
  *
- * Runs one ingest job (ingest.h) into the store (--store URL, else --data
- * DIR, else $LAKEHOUSE_DATA, else ./lakehouse-data). While it runs and
+ * Runs one ingest job (ingest.h) into the store lh_cli_store_root picks (--store,
+ * --data, $LAKEHOUSE_STORE, $LAKEHOUSE_DATA, ./lakehouse-data). While it runs and
  * stderr is a terminal, one progress line (phase, rows, rows/s, bytes,
  * elapsed; percent and ETA when the source has a row estimate) is
  * refreshed in place about four times a second; when stderr is not a
@@ -379,7 +379,7 @@ int lh_cmd_ingest(int argc, char **argv)
     struct sigctx sc = {0};
     pthread_t th;
     bool have_th = false;
-    if (lh_store_set_open(store_url ? store_url : data, config, NULL, &set, &err) != LH_OK) {
+    if (lh_store_set_open(lh_cli_store_root(store_url, data, NULL, NULL), config, NULL, &set, &err) != LH_OK) {
         lh_cli_error("ingest: %s", err.msg);
         goto done;
     }

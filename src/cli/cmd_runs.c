@@ -893,15 +893,7 @@ static int run_main(struct ropts *o)
         lh_cli_error("%s: %s", o->prog, err.msg);
         goto done;
     }
-    const char *root =
-        o->store                                                  ? o->store
-        : o->data                                                 ? o->data
-        : getenv("LAKEHOUSE_STORE") && *getenv("LAKEHOUSE_STORE") ? getenv("LAKEHOUSE_STORE")
-        : getenv("LAKEHOUSE_DATA") && *getenv("LAKEHOUSE_DATA")   ? getenv("LAKEHOUSE_DATA")
-        : cfg.store_url && *cfg.store_url                         ? cfg.store_url
-                                                                  : cfg.data_dir;
-    if (!root || !*root)
-        root = "./lakehouse-data";
+    const char *root = lh_cli_store_root(o->store, o->data, cfg.store_url, cfg.data_dir);
     struct stat sb;
     if (strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
         lh_cli_error("%s: data directory %s does not exist", o->prog, root);

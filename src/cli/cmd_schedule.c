@@ -1,7 +1,7 @@
 /*
  * cmd_schedule.c — `lakehouse schedule add|list|show|update|rm|run|pause|
  * resume|runs`, working directly on the schedule store (`_schedules/`,
- * `_runs/`) of --store URL / --data DIR / $LAKEHOUSE_DATA / ./lakehouse-data.
+ * `_runs/`) of the store lh_cli_store_root picks.
  *
  * DSN passwords are sealed with the deployment key (LAKEHOUSE_SECRET_KEY,
  * --secret-key-file, $LAKEHOUSE_SECRET_KEY_FILE or the default key file);
@@ -1381,16 +1381,8 @@ int lh_cmd_schedule(int argc, char **argv)
         lh_app_config_reset(&cfg);
         return 1;
     }
-    const char *root = o.val[O_STORE]  ? o.val[O_STORE]
-                       : o.val[O_DATA] ? o.val[O_DATA]
-                       : getenv("LAKEHOUSE_STORE") && *getenv("LAKEHOUSE_STORE")
-                           ? getenv("LAKEHOUSE_STORE")
-                       : getenv("LAKEHOUSE_DATA") && *getenv("LAKEHOUSE_DATA")
-                           ? getenv("LAKEHOUSE_DATA")
-                       : cfg.store_url && *cfg.store_url ? cfg.store_url
-                                                         : cfg.data_dir;
-    if (!root || !*root)
-        root = "./lakehouse-data";
+    const char *root =
+        lh_cli_store_root(o.val[O_STORE], o.val[O_DATA], cfg.store_url, cfg.data_dir);
     const char *keyfile = o.val[O_KEYFILE] ? o.val[O_KEYFILE] : cfg.secret_key_path;
     struct stat sb;
     bool creating = strcmp(o.cmd, "add") == 0;

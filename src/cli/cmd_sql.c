@@ -622,9 +622,7 @@ int lh_cmd_sql(int argc, char **argv)
         return 2;
     }
     ss.limit = (uint64_t)limit;
-    const char *root = store_url ? store_url : data ? data : getenv("LAKEHOUSE_DATA");
-    if (!root || !*root)
-        root = "./lakehouse-data";
+    const char *root = lh_cli_store_root(store_url, data, NULL, NULL);
     struct stat sb;
     if (strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
         lh_cli_error("sql: data directory %s does not exist", root);
@@ -656,7 +654,7 @@ int lh_cmd_sql(int argc, char **argv)
                                .threads = (unsigned)threads};
     struct lh_error err;
     int rc = 1;
-    if (lh_sql_engine_open(store_url ? store_url : data, config, &o, &ss.e, &err) != LH_OK) {
+    if (lh_sql_engine_open(root, config, &o, &ss.e, &err) != LH_OK) {
         lh_cli_error("sql: %s", err.msg);
         goto done;
     }

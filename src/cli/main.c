@@ -56,6 +56,21 @@ const char **lh_cli_store_slot(struct lh_cli_store_args *sa, const char *a)
                                         : NULL;
 }
 
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+const char *lh_cli_store_root(const char *store, const char *data, const char *cfg_store,
+                              const char *cfg_data)
+{
+    const char *candidates[] = {store,     data,     getenv("LAKEHOUSE_STORE"), getenv("LAKEHOUSE_DATA"),
+                                cfg_store, cfg_data, "./lakehouse-data"};
+    for (size_t i = 0;; i++)
+        if (nonempty(candidates[i]))
+            return candidates[i];
+}
+
 void lh_cli_json_str(FILE *f, const char *s)
 {
     struct lh_buf b;

@@ -207,5 +207,22 @@ api "GET after DELETE" 404 GET /api/datasets/ds_b
 left=$(cd "$T/data/primary" && find . -path "*ds_b*" 2>/dev/null | grep -v "^./_schedules\|^./_runs")
 eq "nothing of ds_b left in the store" "$left" ""
 
+# ------------------------------------------- $LAKEHOUSE_STORE, one rule
+# Every command picks its store by one rule (docs/cli.md): --store, --data,
+# $LAKEHOUSE_STORE, $LAKEHOUSE_DATA, the config, ./lakehouse-data. ingest,
+# datasets and sql used to skip $LAKEHOUSE_STORE and write to
+# $LAKEHOUSE_DATA (still set here) instead.
+mkdir -p "$T/envstore"
+LAKEHOUSE_STORE="$T/envstore" ing ds_a env_ds
+[ -n "$(find "$T/envstore" -path "*env_ds*" -print -quit)" ] &&
+    ok "ingest wrote to \$LAKEHOUSE_STORE" || bad "ingest ignored \$LAKEHOUSE_STORE"
+[ -z "$(find "$T/data" -path '*env_ds*' -print -quit)" ] && ok "nothing of env_ds under \$LAKEHOUSE_DATA" ||
+    bad "env_ds written under \$LAKEHOUSE_DATA"
+expect "datasets reads \$LAKEHOUSE_STORE" 0 env LAKEHOUSE_STORE="$T/envstore" "$LH" datasets
+has "datasets lists env_ds" "$T/out" "env_ds"
+eq "sql reads \$LAKEHOUSE_STORE" "$(LAKEHOUSE_STORE="$T/envstore" sql_cs env_ds)" "300 45150"
+expect "--data wins over \$LAKEHOUSE_STORE" 0 env LAKEHOUSE_STORE="$T/envstore" "$LH" datasets --data "$T/data"
+if grep -q env_ds "$T/out"; then bad "--data did not win"; else ok "--data: no env_ds"; fi
+
 echo "$fails failures"
 [ "$fails" = 0 ]
