@@ -43,7 +43,7 @@ static const char *usage =
     "                        [--statement-timeout MS] [--keep-versions N]\n"
     "                        [--parallel N|auto]\n"
     "                        [--schema-policy evolve|fail|replace] [--replace-source]\n"
-    "                        [--run-id ID] [--json]\n"
+    "                        [--no-resume] [--run-id ID] [--json]\n"
     "\n"
     "Copies one table (or a query's result) into Parquet and publishes it as a\n"
     "new dataset version.\n"
@@ -84,6 +84,8 @@ static const char *usage =
     "                       fails), replace (anything goes)\n"
     "  --replace-source     let this run replace the dataset's source (another\n"
     "                       server, database, table or query); refused otherwise\n"
+    "  --no-resume          load from zero even when an earlier failed ordered load\n"
+    "                       of the dataset left finished parts to resume from\n"
     "  --json               summary as JSON\n";
 
 /* Progress (docs/ingest.md "Progress"): on a terminal one line refreshed
@@ -250,6 +252,10 @@ int lh_cmd_ingest(int argc, char **argv)
         }
         if (strcmp(a, "--replace-source") == 0) {
             o.replace_source = true;
+            continue;
+        }
+        if (strcmp(a, "--no-resume") == 0) {
+            o.no_resume = true;
             continue;
         }
         const char **slot = strcmp(a, "--dsn") == 0                 ? &o.dsn

@@ -102,6 +102,11 @@ struct lh_ingest_options {
      * (LH_E_STATE, one line naming both) unless replace_source. */
     const char *made_by;
     bool replace_source;
+    /* Resumable loads (docs/ingest.md "Resumable loads"): a run that finds
+     * the resume record of an earlier failed ordered load of the dataset
+     * with the same source, schema and base reads only the rest;
+     * no_resume discards such a record and loads from zero. */
+    bool no_resume;
     enum lh_ingest_schema_policy schema_policy;
     /* Run observation (docs/runs.md), all from the running thread, all
      * may be NULL, all get progress_ctx:
@@ -118,6 +123,9 @@ struct lh_ingest_options {
 
 struct lh_ingest_result {
     int64_t rows;   /* rows read by this run */
+    /* rows of the version that an earlier, failed run of a resumed load
+     * read (docs/ingest.md "Resumable loads"); 0: not resumed */
+    int64_t resumed_rows;
     uint64_t bytes; /* bytes of the parts this run wrote */
     int files;      /* parts this run wrote */
     double duration_s;

@@ -1203,6 +1203,28 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
 
     if ((st = pg_plan_parallel(s, relid, relkind, err)))
         goto done;
+    const char *key_name = NULL; /* the order is a key (lh_source_order_key) */
+    if (relid[0] && norder == 1 && !order[0].desc && s->opt.limit <= 0) {
+        const char *params[2] = {relid, s->fields[order[0].col].name};
+        res = pg_query(s,
+                       "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
+                       " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid"
+                       " AND a.attnum = i.indkey[0]"
+                       " WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid"
+                       " AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL"
+                       " AND a.attname = $2 AND a.attnotnull)",
+                       2, params, "looking up the order's unique index", &st, err);
+        if (st)
+            goto done;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            st = pg_fail(s, res, "looking up the order's unique index", err);
+            goto done;
+        }
+        if (PQgetvalue(res, 0, 0)[0] == 't')
+            key_name = s->fields[order[0].col].name;
+        PQclear(res);
+        res = NULL;
+    }
 
     /* An incremental read defaults to cursor order, so a LIMIT takes the
      * oldest rows and the watermark below is the last row returned (a
@@ -1298,6 +1320,11 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         pg->pcols = pc;
         src_select_fields(s, sel, nsel);
     }
+
+    s->order_key = -1;
+    for (size_t i = 0; key_name && i < s->ncols; i++)
+        if (s->fields[i].name == key_name || strcmp(s->fields[i].name, key_name) == 0)
+            s->order_key = (long)i;
 
     struct lh_buf sql;
     lh_buf_init(&sql, 1u << 24);
