@@ -1345,6 +1345,32 @@ static char *resume_fingerprint(const struct lh_ingest_options *o,
     return t;
 }
 
+/* The WHERE of a resumed read: the operator's (if any) AND the key past
+ * the last kept one. Caller frees. */
+static char *resume_where(const char *where, const char *key, int64_t last)
+{
+    struct lh_buf b;
+    lh_buf_init(&b, 1u << 20);
+    if (where) {
+        lh_buf_append_str(&b, "(");
+        lh_buf_append_str(&b, where);
+        lh_buf_append_str(&b, "\n) AND ");
+    }
+    lh_buf_append_str(&b, "lh_t.\"");
+    for (const char *p = key; *p; p++) {
+        if (*p == '"')
+            lh_buf_append_u8(&b, '"'); /* a quote inside a quoted name doubles */
+        lh_buf_append_u8(&b, (uint8_t)*p);
+    }
+    lh_buf_printf(&b, "\" > %" PRId64, last);
+    lh_buf_cstr(&b);
+    if (!lh_buf_ok(&b)) {
+        lh_buf_reset(&b);
+        return NULL;
+    }
+    return (char *)lh_buf_take(&b, NULL);
+}
+
 /* An ordered read on a key: checks that the batch's keys rise past *last
  * (*have: a key was seen before) and moves *last to the batch's last.
  * false: they do not (the read is not resumable after all). */
@@ -1530,6 +1556,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     uint64_t cur_bytes = 0;
     /* resumable loads (docs/ingest.md "Resumable loads") */
     char *rfp = NULL;          /* the read's fingerprint */
+    char *rwhere = NULL;       /* a resumed read's WHERE: the operator's AND key > last */
     struct ingest_resume rz;   /* the record this run continues, when have_rz */
     bool have_rz = false;
     uint8_t **rtails = NULL;   /* the footers of rz's parts */
@@ -1652,10 +1679,16 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         so.cursor_after = watermark_in;
     }
     if (have_rz) {
-        /* the rest: the rows past the last key of the kept parts */
+        /* the rest: the rows past the last key of the kept parts, as a
+         * condition of our own ANDed with the operator's (not a cursor: that
+         * would read max(key) over the rest first) */
         snprintf(lastkey_text, sizeof lastkey_text, "%" PRId64, rz.last_key);
-        so.cursor_column = rz.key_column;
-        so.cursor_after = lastkey_text;
+        rwhere = resume_where(o->where, rz.key_column, rz.last_key);
+        if (!rwhere) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        so.where = rwhere;
         run_log(j, LH_LOG_INFO,
                 "resuming the load of run %s: %" PRId64 " rows in %zu finished part(s) are kept; "
                 "reading the rows with %s > %s",
@@ -1731,8 +1764,9 @@ open_source:
         free(typebuf);
         cols = NULL;
         typebuf = NULL;
-        so.cursor_column = NULL;
-        so.cursor_after = NULL;
+        so.where = o->where;
+        free(rwhere);
+        rwhere = NULL;
         goto open_source;
     }
     s = ingest_schema_policy_check(source_replaced ? LH_INGEST_SCHEMA_REPLACE : o->schema_policy,
@@ -2092,6 +2126,7 @@ fail:
     free(typebuf);
     lh_arena_reset(&names);
     free(rfp);
+    free(rwhere);
     for (size_t i = 0; rtails && i < rz.nparts; i++)
         free(rtails[i]);
     free(rtails);

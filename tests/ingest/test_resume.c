@@ -15,6 +15,10 @@
  *                run reads with another WHERE, or the table gained a
  *                column: that run reads every row.
  *   no_resume    no_resume (--no-resume) discards the record: every row read.
+ *   sweep        the sweep keeps the parts a resume record names after
+ *                their run is dead (lease 1 s), and removes record and parts
+ *                once the record is older than LAKEHOUSE_RESUME_MAX_AGE_SECS.
+ *   cli          `lakehouse ingest --no-resume` discards the record.
  *   ctid         a cancelled --parallel read (ctid ranges) keeps nothing
  *                and says why; after rows were written in between, the next
  *                run reads the whole table from zero.
@@ -464,12 +468,101 @@ static void test_ctid(void **state)
     free(out);
 }
 
+static int count_parts(const char *dataset)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "find '%s/primary/datasets/%s' -name 'part-*.parquet' | wc -l",
+             DATA_DIR, dataset);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    int n = -1;
+    assert_int_equal(fscanf(f, "%d", &n), 1);
+    pclose(f);
+    return n;
+}
+
+static size_t sweep(const char *dataset)
+{
+    struct lh_store_set *set;
+    struct lh_error err;
+    assert_int_equal(lh_store_set_open(DATA_DIR, NULL, NULL, &set, &err), LH_OK);
+    size_t n = 0;
+    if (lh_ingest_sweep(set, dataset, 0, &n, &err) != LH_OK)
+        fail_msg("sweep: %s", err.msg);
+    lh_store_set_close(set);
+    return n;
+}
+
+static void test_sweep(void **state)
+{
+    (void)state;
+    make_table("t_rs_sw", NROWS, true);
+    struct outcome *out = calloc(1, sizeof *out);
+    assert_non_null(out);
+    setenv("LAKEHOUSE_RUN_LEASE_SECS", "1", 1);
+    cancelled_half("t_rs_sw", "rs_sw", out);
+    int parts = count_parts("rs_sw");
+    assert_true(parts > 1);
+    sleep(3); /* the run is dead: its directory has no lease and is 2 lease times old */
+    (void)sweep("rs_sw");
+    assert_int_equal(count_parts("rs_sw"), parts);
+    assert_true(file_exists("rs_sw", "_resume.json"));
+    /* too old a record goes, and its parts with it */
+    setenv("LAKEHOUSE_RESUME_MAX_AGE_SECS", "0", 1);
+    size_t n = sweep("rs_sw");
+    unsetenv("LAKEHOUSE_RESUME_MAX_AGE_SECS");
+    unsetenv("LAKEHOUSE_RUN_LEASE_SECS");
+    assert_false(file_exists("rs_sw", "_resume.json"));
+    assert_int_equal(count_parts("rs_sw"), 0);
+    assert_true(n >= (size_t)parts + 1);
+    struct lh_ingest_options o = {.table = "t_rs_sw", .dataset = "rs_sw", .order_by = "id"};
+    run_job(&o, out, 0);
+    if (out->status != LH_OK)
+        fail_msg("%s\n%s", out->err.msg, out->log.text);
+    assert_null(strstr(out->log.text, "resuming"));
+    assert_int_equal(out->res.rows, NROWS);
+    check_ids("rs_sw", NROWS, NULL, NULL);
+    free(out);
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    make_table("t_rs_cli", NROWS, true);
+    struct outcome *out = calloc(1, sizeof *out);
+    assert_non_null(out);
+    cancelled_half("t_rs_cli", "rs_cli", out);
+    char cmd[2400], logp[700];
+    snprintf(logp, sizeof logp, "%s/rs_cli.log", LH_TEST_WORK_DIR);
+    snprintf(cmd, sizeof cmd,
+             "'%s' ingest postgres --dsn '%s' --table t_rs_cli --dataset rs_cli --order-by id "
+             "--batch-size 8192 --part-size 262144 --no-resume --data '%s' >'%s' 2>&1",
+             LH_TEST_LAKEHOUSE, PG_DSN, DATA_DIR, logp);
+    int rc = system(cmd);
+    FILE *f = fopen(logp, "r");
+    assert_non_null(f);
+    char text[8192] = "";
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, text);
+    char want[64];
+    snprintf(want, sizeof want, "rows=%d dataset=rs_cli", NROWS);
+    if (!strstr(text, want))
+        fail_msg("no '%s' in:\n%s", want, text);
+    assert_false(file_exists("rs_cli", "_resume.json"));
+    check_ids("rs_cli", NROWS, NULL, NULL);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reread),   cmocka_unit_test(test_ordered),
         cmocka_unit_test(test_changed),  cmocka_unit_test(test_no_resume),
-        cmocka_unit_test(test_ctid),
+        cmocka_unit_test(test_ctid),     cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
