@@ -428,8 +428,16 @@ int lh_cmd_ingest(int argc, char **argv)
         fputs("\r\033[K", stderr);
     if (s != LH_OK) {
         lh_cli_error("%s", err.msg);
+        if (res.kept_rows > 0)
+            lh_cli_error("kept %" PRId64 " rows in finished parts: the next run of dataset %s "
+                         "reads only the rest (--no-resume: from zero)",
+                         res.kept_rows, res.dataset);
         goto done;
     }
+    if (res.resumed_rows > 0)
+        lh_cli_error("resumed an earlier failed load: %" PRId64 " rows kept from it, %" PRId64
+                     " read now",
+                     res.resumed_rows, res.rows);
     for (int i = 0; i < res.nwarning_texts; i++)
         lh_cli_error("warning: %s", res.warning_texts[i]);
     if (res.warnings > res.nwarning_texts)
@@ -439,9 +447,9 @@ int lh_cmd_ingest(int argc, char **argv)
         json_str(stdout, res.dataset);
         printf(", \"bytes\": %" PRIu64 ", \"files\": %d, \"version\": %" PRIu64
                ", \"published\": %s, \"warnings\": %" PRId64 ", \"duration_secs\": %.3f, "
-               "\"run_id\": ",
+               "\"resumed_rows\": %" PRId64 ", \"run_id\": ",
                res.bytes, res.files, res.version, res.published ? "true" : "false", res.warnings,
-               res.duration_s);
+               res.duration_s, res.resumed_rows);
         json_str(stdout, res.run_id);
         fputs(", \"watermark\": ", stdout);
         if (res.watermark[0])

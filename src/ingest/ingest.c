@@ -1044,6 +1044,10 @@ static enum lh_status preader_read(struct preader *rd)
  * whose exporting transaction has ended fails, and that failure is final. */
 static bool preader_retryable(struct preader *rd, enum lh_status s, int attempt)
 {
+    /* PostgreSQL only: a new connection imports the very snapshot; other
+     * servers cannot join a snapshot later (a retry would read another) */
+    if (rd->run->job->opt.kind != LH_SOURCE_POSTGRES || !rd->po.snapshot)
+        return false;
     if (!rd->start || attempt >= PART_REREADS || source_cancelled(rd->run->job))
         return false;
     if (s != LH_E_CONNECT && s != LH_E_TIMEOUT && s != LH_E_IO)
@@ -1421,7 +1425,7 @@ static const char *resume_refusal(const struct lh_ingest_options *o, int npar, l
  * the record could not be written), the caller discards as usual. */
 static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_id,
                         int64_t created_ms, const char *fingerprint, const char *fp,
-                        uint64_t base, const char *key_column)
+                        uint64_t base, const char *key_column, int64_t *kept_rows)
 {
     part_abort(&r->pw);
     if (r->nparts == 0 || !fingerprint)
@@ -1461,6 +1465,7 @@ static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_
             ", in datasets/%s/" INGEST_RESUME_NAME ": the next run of the dataset reads only "
             "the rest",
             r->nparts, own, rz.rows, key_column, rz.last_key, j->dataset);
+    *kept_rows = rz.rows;
     return true;
 }
 
@@ -1955,8 +1960,10 @@ open_source:
 
     res->rows = rows;
     for (size_t i = 0; i < r.nparts; i++)
-        res->bytes += r.parts[i].size;
-    res->files = (int)r.nparts;
+        if (!r.parts[i].inherited) { /* a resumed run's own */
+            res->bytes += r.parts[i].size;
+            res->files++;
+        }
 
     if (do_publish) {
         objs = calloc(r.nparts ? r.nparts : 1, sizeof *objs);
@@ -2088,7 +2095,7 @@ fail:
         bool kept = false;
         if (reading && !no_keep_why && s != LH_E_STATE && !res->published)
             kept = resume_keep(j, &r, res->run_id, have_rz ? rz.created_ms : start_ms, rfp, fp,
-                               base, key_name);
+                               base, key_name, &res->kept_rows);
         else if (reading && no_keep_why)
             run_log(j, LH_LOG_INFO,
                     "the rows read are not kept for a later run: %s; the next run reads from zero",

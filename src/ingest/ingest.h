@@ -126,6 +126,9 @@ struct lh_ingest_result {
     /* rows of the version that an earlier, failed run of a resumed load
      * read (docs/ingest.md "Resumable loads"); 0: not resumed */
     int64_t resumed_rows;
+    /* a failed run: rows of the finished parts it kept for the next run to
+     * resume from (0: nothing kept) */
+    int64_t kept_rows;
     uint64_t bytes; /* bytes of the parts this run wrote */
     int files;      /* parts this run wrote */
     double duration_s;

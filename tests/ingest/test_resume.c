@@ -18,7 +18,9 @@
  *   sweep        the sweep keeps the parts a resume record names after
  *                their run is dead (lease 1 s), and removes record and parts
  *                once the record is older than LAKEHOUSE_RESUME_MAX_AGE_SECS.
- *   cli          `lakehouse ingest --no-resume` discards the record.
+ *   cli          `lakehouse ingest --no-resume` discards the record; without
+ *                it the CLI resumes, says so on stderr, and rows= counts only
+ *                the rows it read.
  *   ctid         a cancelled --parallel read (ctid ranges) keeps nothing
  *                and says why; after rows were written in between, the next
  *                run reads the whole table from zero.
@@ -552,6 +554,26 @@ static void test_cli(void **state)
     if (!strstr(text, want))
         fail_msg("no '%s' in:\n%s", want, text);
     assert_false(file_exists("rs_cli", "_resume.json"));
+    check_ids("rs_cli", NROWS, NULL, NULL);
+
+    /* without --no-resume: the CLI says it resumed, rows= counts the rest */
+    cancelled_half("t_rs_cli", "rs_cli", out);
+    snprintf(cmd, sizeof cmd,
+             "'%s' ingest postgres --dsn '%s' --table t_rs_cli --dataset rs_cli --order-by id "
+             "--batch-size 8192 --part-size 262144 --data '%s' >'%s' 2>&1",
+             LH_TEST_LAKEHOUSE, PG_DSN, DATA_DIR, logp);
+    rc = system(cmd);
+    f = fopen(logp, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    if (rc != 0 || !strstr(text, "resumed an earlier failed load: "))
+        fail_msg("exit %d: %s", rc, text);
+    const char *rows = strstr(text, "rows=");
+    assert_non_null(rows);
+    int64_t read_now = strtoll(rows + 5, NULL, 10);
+    assert_true(read_now > 0 && read_now < NROWS);
     check_ids("rs_cli", NROWS, NULL, NULL);
     free(out);
 }
