@@ -42,6 +42,19 @@
  * lease itself.
  * Lock order: job->mu, then the source's own lock; lease->mu stands alone.
  *
+ * Resumable loads (docs/ingest.md "Resumable loads"; resume.c holds the
+ * record): in a parallel PostgreSQL read, a part other than the leader
+ * whose connection fails is read again by its own thread on a new
+ * connection importing the same snapshot, after dropping what it wrote
+ * (its source is swapped under job->mu, which the cancel paths hold). An
+ * ordered read on a unique integer key (lh_source_order_key) rolls parts
+ * at RESUME_PART_BYTES and checks the key rises; when it fails while
+ * reading it keeps its finished parts in the dataset's resume record
+ * instead of deleting them, and a later run with the same fingerprint,
+ * schema and base takes the record, reads WHERE key > the last kept key
+ * and publishes the kept parts with its own (they are "inherited": never
+ * deleted by this run). The sweep counts a record's parts as referenced.
+ *
  * Observation (docs/ingest.md "Progress and the run log"): on_progress at
  * each phase (connecting from the start, reading once the query runs and
  * then after every batch, publishing once the source is drained) and
@@ -981,8 +994,9 @@ struct preader {
 struct pshared {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running; /* under mu */
-    bool failed; /* under mu */
+    int running;   /* under mu */
+    bool failed;   /* under mu */
+    bool stopping; /* under mu: the run thread cancels every reader */
 };
 
 static bool same_schema(const struct lh_schema *a, const struct lh_schema *b)
@@ -1053,7 +1067,7 @@ static bool preader_retryable(struct preader *rd, enum lh_status s, int attempt)
     if (s != LH_E_CONNECT && s != LH_E_TIMEOUT && s != LH_E_IO)
         return false;
     pthread_mutex_lock(&rd->sh->mu);
-    bool failed = rd->sh->failed;
+    bool failed = rd->sh->failed || rd->sh->stopping;
     pthread_mutex_unlock(&rd->sh->mu);
     return !failed;
 }
@@ -1109,6 +1123,10 @@ static enum lh_status preader_reopen(struct preader *rd)
     bool c = atomic_load(&j->cancelled);
     pthread_mutex_unlock(&j->mu);
     lh_source_close(old);
+    /* a cancel of every reader that ran before the swap missed fresh */
+    pthread_mutex_lock(&rd->sh->mu);
+    c = c || rd->sh->stopping;
+    pthread_mutex_unlock(&rd->sh->mu);
     if (s == LH_OK && c)
         lh_source_cancel(fresh);
     return s;
@@ -1286,6 +1304,9 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
             if (s == LH_OK)
                 continue;
         }
+        pthread_mutex_lock(&sh.mu);
+        sh.stopping = true;
+        pthread_mutex_unlock(&sh.mu);
         cancel_all(j, rd, n);
         cancelled_all = true;
     }

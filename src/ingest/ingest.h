@@ -12,7 +12,9 @@
  * version number is decided by the catalog when the record is replaced,
  * which is the only moment the data becomes visible. A failed or cancelled
  * run aborts its open upload, deletes the parts it committed and publishes
- * nothing; the previous version stays as it was. Publishing is a
+ * nothing; the previous version stays as it was. (An ordered load on a
+ * unique key keeps its finished parts in a resume record instead, and the
+ * next run reads only the rest: docs/ingest.md "Resumable loads".) Publishing is a
  * compare-and-swap on the version the run built on, in every mode, and a
  * run holds a lease object while it writes, so that a sweep can tell dead
  * runs' leftovers from a live run's parts. docs/ingest.md has the whole
