@@ -987,7 +987,7 @@ struct preader {
     struct pshared *sh;
     pthread_t th;
     bool th_started;
-    int index;                  /* 0: the leader */
+    int index;                   /* 0: the leader */
     struct lh_source_options po; /* this part's options (a re-read opens them again) */
 };
 
@@ -1359,12 +1359,11 @@ static char *resume_fingerprint(const struct lh_ingest_options *o,
                                 const struct ingest_source_desc *d)
 {
     const struct lh_catalog_source *c = &d->src;
-    json_t *a = json_pack("[s, s, I, s, s, s, s, s, I, s]", c->system ? c->system : "",
-                          c->host ? c->host : "", (json_int_t)c->port,
-                          c->database ? c->database : "", c->table ? c->table : "",
-                          o->columns ? o->columns : "", o->where ? o->where : "",
-                          o->order_by ? o->order_by : "", (json_int_t)o->limit,
-                          lh_ingest_mode_name(o->mode));
+    json_t *a = json_pack(
+        "[s, s, I, s, s, s, s, s, I, s]", c->system ? c->system : "", c->host ? c->host : "",
+        (json_int_t)c->port, c->database ? c->database : "", c->table ? c->table : "",
+        o->columns ? o->columns : "", o->where ? o->where : "", o->order_by ? o->order_by : "",
+        (json_int_t)o->limit, lh_ingest_mode_name(o->mode));
     char *t = a ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);
     return t;
@@ -1445,8 +1444,8 @@ static const char *resume_refusal(const struct lh_ingest_options *o, int npar, l
  * run, and drops the open part. false: nothing kept (no finished part, or
  * the record could not be written), the caller discards as usual. */
 static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_id,
-                        int64_t created_ms, const char *fingerprint, const char *fp,
-                        uint64_t base, const char *key_column, int64_t *kept_rows)
+                        int64_t created_ms, const char *fingerprint, const char *fp, uint64_t base,
+                        const char *key_column, int64_t *kept_rows)
 {
     part_abort(&r->pw);
     if (r->nparts == 0 || !fingerprint)
@@ -1477,8 +1476,10 @@ static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_
     enum lh_status s = ingest_resume_save(r->primary, j->dataset, &rz, &e);
     free(rz.parts);
     if (s != LH_OK) {
-        run_log(j, LH_LOG_WARN, "could not write the resume record: %s; the next run reads from "
-                "zero", e.msg);
+        run_log(j, LH_LOG_WARN,
+                "could not write the resume record: %s; the next run reads from "
+                "zero",
+                e.msg);
         return false;
     }
     run_log(j, LH_LOG_INFO,
@@ -1581,13 +1582,13 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     int64_t estimate = -1, batches = 0, sum_ns = t0;
     uint64_t cur_bytes = 0;
     /* resumable loads (docs/ingest.md "Resumable loads") */
-    char *rfp = NULL;          /* the read's fingerprint */
-    char *rwhere = NULL;       /* a resumed read's WHERE: the operator's AND key > last */
-    struct ingest_resume rz;   /* the record this run continues, when have_rz */
+    char *rfp = NULL;        /* the read's fingerprint */
+    char *rwhere = NULL;     /* a resumed read's WHERE: the operator's AND key > last */
+    struct ingest_resume rz; /* the record this run continues, when have_rz */
     bool have_rz = false;
-    uint8_t **rtails = NULL;   /* the footers of rz's parts */
+    uint8_t **rtails = NULL; /* the footers of rz's parts */
     size_t *rtail_lens = NULL;
-    long key = -1;             /* the order's key column in the schema */
+    long key = -1; /* the order's key column in the schema */
     char key_name[256] = "";
     bool key_have = false, reading = false;
     const char *no_keep_why = "the read did not start";
@@ -1764,8 +1765,8 @@ open_source:
     no_keep_why = resume_refusal(o, lh_source_parallel(src), key, schema);
     if (!no_keep_why)
         snprintf(key_name, sizeof key_name, "%s", schema->fields[key].name);
-    if (have_rz && (no_keep_why || strcmp(fp, rz.schema_fp) != 0 ||
-                    strcmp(key_name, rz.key_column) != 0)) {
+    if (have_rz &&
+        (no_keep_why || strcmp(fp, rz.schema_fp) != 0 || strcmp(key_name, rz.key_column) != 0)) {
         /* read again from zero, without the bound */
         run_log(j, LH_LOG_INFO,
                 "discarding the resume record of run %s (%" PRId64 " rows in %zu part(s)): %s; "
@@ -2008,8 +2009,8 @@ open_source:
         char job_text[800];
         if (have_rz)
             snprintf(job_text, sizeof job_text,
-                     "%s (resumed load: rows with %s <= %" PRId64 " read by run %s)",
-                     res->run_id, rz.key_column, rz.last_key, rz.run_id);
+                     "%s (resumed load: rows with %s <= %" PRId64 " read by run %s)", res->run_id,
+                     rz.key_column, rz.last_key, rz.run_id);
         struct lh_catalog_lineage lin = {
             .source_system = sys,
             .source_file = source_file,

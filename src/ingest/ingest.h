@@ -124,7 +124,7 @@ struct lh_ingest_options {
 #define LH_INGEST_MAX_WARNINGS 4
 
 struct lh_ingest_result {
-    int64_t rows;   /* rows read by this run */
+    int64_t rows; /* rows read by this run */
     /* rows of the version that an earlier, failed run of a resumed load
      * read (docs/ingest.md "Resumable loads"); 0: not resumed */
     int64_t resumed_rows;

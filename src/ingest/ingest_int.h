@@ -130,9 +130,8 @@ enum lh_status ingest_resume_save(struct lh_store *st, const char *dataset,
                                   const struct ingest_resume *r, struct lh_error *err);
 /* Deletes the record, then (parts) r's parts that no version of rec
  * references; returns how many objects went. r may be NULL (record only). */
-size_t ingest_resume_remove(struct lh_store *st, const char *dataset,
-                            const struct ingest_resume *r, const struct lh_catalog_record *rec,
-                            bool parts);
+size_t ingest_resume_remove(struct lh_store *st, const char *dataset, const struct ingest_resume *r,
+                            const struct lh_catalog_record *rec, bool parts);
 void ingest_resume_reset(struct ingest_resume *r);
 /* $LAKEHOUSE_RESUME_MAX_AGE_SECS (default 7 days) in ms: older records
  * are removed by the sweep, with their parts. */

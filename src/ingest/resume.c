@@ -79,8 +79,7 @@ enum lh_status ingest_resume_load(struct lh_store *st, const char *dataset,
     if (!json_is_object(o) || json_integer_value(json_object_get(o, "format")) != RESUME_FORMAT ||
         !json_is_array(parts)) {
         json_decref(o);
-        return lh_error_set(err, LH_E_FORMAT, "%s is not a resume record this version reads",
-                            key);
+        return lh_error_set(err, LH_E_FORMAT, "%s is not a resume record this version reads", key);
     }
     snprintf(out->run_id, sizeof out->run_id, "%s", jstr(o, "run_id"));
     snprintf(out->schema_fp, sizeof out->schema_fp, "%s", jstr(o, "schema_fingerprint"));
@@ -141,14 +140,14 @@ enum lh_status ingest_resume_save(struct lh_store *st, const char *dataset,
             parts = NULL;
         }
     }
-    json_t *o = parts ? json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:o}", "format",
-                                  RESUME_FORMAT, "run_id", r->run_id, "created_at_ms",
-                                  (json_int_t)r->created_ms, "source", r->source ? r->source : "",
-                                  "schema_fingerprint", r->schema_fp, "base_version",
-                                  (json_int_t)r->base_version, "key_column", r->key_column,
-                                  "last_key", (json_int_t)r->last_key, "rows",
-                                  (json_int_t)r->rows, "parts", parts)
-                      : NULL;
+    json_t *o =
+        parts ? json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:o}", "format",
+                          RESUME_FORMAT, "run_id", r->run_id, "created_at_ms",
+                          (json_int_t)r->created_ms, "source", r->source ? r->source : "",
+                          "schema_fingerprint", r->schema_fp, "base_version",
+                          (json_int_t)r->base_version, "key_column", r->key_column, "last_key",
+                          (json_int_t)r->last_key, "rows", (json_int_t)r->rows, "parts", parts)
+              : NULL;
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)
@@ -168,9 +167,8 @@ static bool referenced(const struct lh_catalog_record *rec, const char *key)
     return false;
 }
 
-size_t ingest_resume_remove(struct lh_store *st, const char *dataset,
-                            const struct ingest_resume *r, const struct lh_catalog_record *rec,
-                            bool parts)
+size_t ingest_resume_remove(struct lh_store *st, const char *dataset, const struct ingest_resume *r,
+                            const struct lh_catalog_record *rec, bool parts)
 {
     char key[LH_STORE_KEY_MAX];
     resume_key(dataset, key, sizeof key);

@@ -11,6 +11,8 @@
  *                the next run reads only the rest (fewer rows than the
  *                table), publishes every id exactly once, and the version
  *                equals a fresh load's; the resume record is gone after.
+ *   killed       the same with the backend of the one connection terminated
+ *                (pg_terminate_backend) mid-read instead of a cancel.
  *   changed      a resume record is discarded, saying why, when the next
  *                run reads with another WHERE, or the table gained a
  *                column: that run reads every row.
@@ -244,6 +246,7 @@ static double now_s(void)
 struct killer {
     atomic_bool stop;
     atomic_int killed;
+    const char *like; /* the COPY to terminate, a LIKE pattern */
 };
 
 /* Terminates, once, the backend reading the second ctid range (the only
@@ -257,9 +260,12 @@ static void *killer_main(void *arg)
         return NULL;
     }
     while (!atomic_load(&k->stop) && atomic_load(&k->killed) == 0) {
-        int64_t n = pg_int(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                              "WHERE application_name = 'lakehouse' AND query LIKE 'COPY%ctid >=%' "
-                              "AND wait_event = 'PgSleep'");
+        char sql[400];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                 "application_name = 'lakehouse' AND query LIKE '%s' AND wait_event = 'PgSleep'",
+                 k->like);
+        int64_t n = pg_int(c, sql);
         if (n > 0)
             atomic_store(&k->killed, (int)n);
         usleep(20000);
@@ -277,7 +283,7 @@ static void test_reread(void **state)
     const char *where = "CASE WHEN id = 199990 THEN pg_sleep(1.5) IS NOT NULL ELSE true END";
     struct lh_ingest_options o = {
         .table = "t_rs_par", .dataset = "rs_reread", .parallel = 2, .where = where};
-    struct killer k = {0};
+    struct killer k = {.like = "COPY%ctid >=%"};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, killer_main, &k), 0);
     struct outcome *out = calloc(1, sizeof *out);
@@ -325,8 +331,8 @@ static void cancelled_half(const char *table, const char *dataset, struct outcom
                                   .part_bytes = 256 << 10};
     run_job(&o, out, NROWS / 2);
     if (out->status != LH_E_CANCELLED)
-        fail_msg("want a cancelled run, got %s: %s\n%s", lh_status_str(out->status),
-                 out->err.msg, out->log.text);
+        fail_msg("want a cancelled run, got %s: %s\n%s", lh_status_str(out->status), out->err.msg,
+                 out->log.text);
     must_log(out, "finished part(s)");
     must_log(out, "the next run of the dataset reads only the rest");
     assert_true(file_exists(dataset, "_resume.json"));
@@ -374,6 +380,43 @@ static void test_ordered(void **state)
     print_message("ordered: full load %.2f s; cancelled after %" PRId64 " rows; the resumed run "
                   "read %" PRId64 " of %d rows (kept %" PRId64 ") in %.2f s, %zu parts\n",
                   full_s, first, out->res.rows, NROWS, out->res.resumed_rows, rest_s, nobj);
+    free(out);
+}
+
+static void test_killed(void **state)
+{
+    (void)state;
+    make_table("t_rs_kill", NROWS, true);
+    /* the read sleeps at a row past the middle, where the test kills it */
+    const char *where = "CASE WHEN id = 120000 THEN pg_sleep(1.5) IS NOT NULL ELSE true END";
+    struct lh_ingest_options o = {.table = "t_rs_kill",
+                                  .dataset = "rs_kill",
+                                  .order_by = "id",
+                                  .where = where,
+                                  .batch_size = 8192,
+                                  .part_bytes = 256 << 10};
+    struct killer k = {.like = "COPY%ORDER BY%"};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, killer_main, &k), 0);
+    struct outcome *out = calloc(1, sizeof *out);
+    assert_non_null(out);
+    run_job(&o, out, 0);
+    atomic_store(&k.stop, true);
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&k.killed), 1);
+    if (out->status != LH_E_CONNECT)
+        fail_msg("want a lost connection, got %s: %s\n%s", lh_status_str(out->status), out->err.msg,
+                 out->log.text);
+    must_log(out, "the next run of the dataset reads only the rest");
+    assert_true(out->res.kept_rows > 0 && out->res.kept_rows < 120000);
+    int64_t kept = out->res.kept_rows;
+    run_job(&o, out, 0);
+    if (out->status != LH_OK)
+        fail_msg("%s\n%s", out->err.msg, out->log.text);
+    must_log(out, "resuming the load of run");
+    assert_int_equal(out->res.resumed_rows, kept);
+    assert_int_equal(out->res.rows, NROWS - kept);
+    check_ids("rs_kill", NROWS, NULL, NULL);
     free(out);
 }
 
@@ -581,10 +624,10 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reread),   cmocka_unit_test(test_ordered),
-        cmocka_unit_test(test_changed),  cmocka_unit_test(test_no_resume),
-        cmocka_unit_test(test_ctid),     cmocka_unit_test(test_sweep),
-        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_reread),    cmocka_unit_test(test_ordered),
+        cmocka_unit_test(test_killed),    cmocka_unit_test(test_changed),
+        cmocka_unit_test(test_no_resume), cmocka_unit_test(test_ctid),
+        cmocka_unit_test(test_sweep),     cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
