@@ -192,6 +192,10 @@ static void check_ids(const char *dataset, int64_t n, uint64_t *hash, size_t *no
     int64_t rows = 0;
     uint64_t h = 0;
     for (size_t i = 0; i < v->nobjects; i++) {
+        /* size and checksum as recorded (a kept part's come from the record) */
+        assert_int_equal(lh_catalog_object_verify(lh_store_set_primary(set), dataset, v->version,
+                                                  &v->objects[i], true, &err),
+                         LH_OK);
         char path[2048];
         snprintf(path, sizeof path, "%s/primary/%s", DATA_DIR, v->objects[i].key);
         struct lh_parquet_reader *r;
