@@ -76,6 +76,7 @@ enum lh_status lh_app_ingest_def_observed(const struct lh_app_jobs *env,
         /* a one-shot POST /api/ingest runs as the schedule "api-ingest" */
         .made_by = strcmp(def->id, "api-ingest") == 0 ? "api" : def->id,
         .replace_source = def->replace_source,
+        .no_resume = def->no_resume,
         .schema_policy = def->schema_policy == LH_SCHED_SCHEMA_FAIL      ? LH_INGEST_SCHEMA_FAIL
                          : def->schema_policy == LH_SCHED_SCHEMA_REPLACE ? LH_INGEST_SCHEMA_REPLACE
                                                                          : LH_INGEST_SCHEMA_EVOLVE,

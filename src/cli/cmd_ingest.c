@@ -43,7 +43,7 @@ static const char *usage =
     "                        [--statement-timeout MS] [--keep-versions N]\n"
     "                        [--parallel N|auto]\n"
     "                        [--schema-policy evolve|fail|replace] [--replace-source]\n"
-    "                        [--run-id ID] [--json]\n"
+    "                        [--no-resume] [--run-id ID] [--json]\n"
     "\n"
     "Copies one table (or a query's result) into Parquet and publishes it as a\n"
     "new dataset version.\n"
@@ -84,6 +84,8 @@ static const char *usage =
     "                       fails), replace (anything goes)\n"
     "  --replace-source     let this run replace the dataset's source (another\n"
     "                       server, database, table or query); refused otherwise\n"
+    "  --no-resume          load from zero even when an earlier failed ordered load\n"
+    "                       of the dataset left finished parts to resume from\n"
     "  --json               summary as JSON\n";
 
 /* Progress (docs/ingest.md "Progress"): on a terminal one line refreshed
@@ -235,6 +237,10 @@ int lh_cmd_ingest(int argc, char **argv)
         }
         if (strcmp(a, "--replace-source") == 0) {
             o.replace_source = true;
+            continue;
+        }
+        if (strcmp(a, "--no-resume") == 0) {
+            o.no_resume = true;
             continue;
         }
         const char **slot = strcmp(a, "--dsn") == 0                 ? &o.dsn
@@ -407,8 +413,16 @@ int lh_cmd_ingest(int argc, char **argv)
         fputs("\r\033[K", stderr);
     if (s != LH_OK) {
         lh_cli_error("%s", err.msg);
+        if (res.kept_rows > 0)
+            lh_cli_error("kept %" PRId64 " rows in finished parts: the next run of dataset %s "
+                         "reads only the rest (--no-resume: from zero)",
+                         res.kept_rows, res.dataset);
         goto done;
     }
+    if (res.resumed_rows > 0)
+        lh_cli_error("resumed an earlier failed load: %" PRId64 " rows kept from it, %" PRId64
+                     " read now",
+                     res.resumed_rows, res.rows);
     for (int i = 0; i < res.nwarning_texts; i++)
         lh_cli_error("warning: %s", res.warning_texts[i]);
     if (res.warnings > res.nwarning_texts)
@@ -418,9 +432,9 @@ int lh_cmd_ingest(int argc, char **argv)
         lh_cli_json_str(stdout, res.dataset);
         printf(", \"bytes\": %" PRIu64 ", \"files\": %d, \"version\": %" PRIu64
                ", \"published\": %s, \"warnings\": %" PRId64 ", \"duration_secs\": %.3f, "
-               "\"run_id\": ",
+               "\"resumed_rows\": %" PRId64 ", \"run_id\": ",
                res.bytes, res.files, res.version, res.published ? "true" : "false", res.warnings,
-               res.duration_s);
+               res.duration_s, res.resumed_rows);
         lh_cli_json_str(stdout, res.run_id);
         fputs(", \"watermark\": ", stdout);
         if (res.watermark[0])

@@ -42,6 +42,19 @@
  * lease itself.
  * Lock order: job->mu, then the source's own lock; lease->mu stands alone.
  *
+ * Resumable loads (docs/ingest.md "Resumable loads"; resume.c holds the
+ * record): in a parallel PostgreSQL read, a part other than the leader
+ * whose connection fails is read again by its own thread on a new
+ * connection importing the same snapshot, after dropping what it wrote
+ * (its source is swapped under job->mu, which the cancel paths hold). An
+ * ordered read on a unique integer key (lh_source_order_key) rolls parts
+ * at RESUME_PART_BYTES and checks the key rises; when it fails while
+ * reading it keeps its finished parts in the dataset's resume record
+ * instead of deleting them, and a later run with the same fingerprint,
+ * schema and base takes the record, reads WHERE key > the last kept key
+ * and publishes the kept parts with its own (they are "inherited": never
+ * deleted by this run). The sweep counts a record's parts as referenced.
+ *
  * Observation (docs/ingest.md "Progress and the run log"): on_progress at
  * each phase (connecting from the start, reading once the query runs and
  * then after every batch, publishing once the source is drained) and
@@ -86,6 +99,12 @@
 #define LEASE_TTL_ENV "LAKEHOUSE_RUN_LEASE_SECS"
 /* publish attempts of a run that keeps losing the race to other runs */
 #define PUBLISH_ATTEMPTS 100
+/* times a parallel part whose connection failed is read again in the same
+ * snapshot (docs/ingest.md "Resumable loads") */
+#define PART_REREADS 2
+/* a resumable (ordered) read rolls parts at most this large: what a
+ * failure loses (docs/ingest.md "Resumable loads") */
+#define RESUME_PART_BYTES (128ull << 20)
 /* the run log's reading summary: one line this often, not one per batch */
 #define SUMMARY_NS (10 * 1000000000LL)
 
@@ -433,6 +452,9 @@ static void run_progress(struct lh_ingest_job *j, enum lh_ingest_phase phase, in
 
 struct part {
     char key[LH_STORE_KEY_MAX];
+    const struct pwriter *by; /* the writer that wrote it (a re-read part drops its own) */
+    bool inherited;           /* an earlier run's, taken from its resume record */
+    int64_t rows, last_key;   /* last_key: an ordered read's key of its last row */
     uint64_t size;
     int64_t created_us;
     char checksum[LH_CATALOG_CHECKSUM_SIZE]; /* of the bytes uploaded */
@@ -464,6 +486,7 @@ struct pwriter {
     int64_t created_us;
     uint32_t crc;        /* CRC-32 of the open part's bytes so far */
     int64_t part_row0;   /* rows this reader read before the open part began */
+    int64_t last_key;    /* an ordered read's key of the last row added */
     uint64_t done_bytes; /* of the parts this writer committed */
     bool capturing;      /* the writer is closing: keep its bytes (the footer) */
     struct lh_buf tail;
@@ -569,6 +592,10 @@ static enum lh_status part_finish(struct pwriter *r, int64_t rows, struct lh_err
     run->parts = np;
     struct part *p = &run->parts[run->nparts++];
     snprintf(p->key, sizeof p->key, "%s", r->key);
+    p->by = r;
+    p->inherited = false;
+    p->rows = rows - r->part_row0;
+    p->last_key = r->last_key;
     p->created_us = r->created_us;
     p->size = size;
     lh_catalog_checksum_format(r->crc, p->checksum);
@@ -587,6 +614,8 @@ static void run_discard(struct run *r)
     part_abort(&r->pw);
     for (size_t i = 0; i < r->nparts; i++) {
         struct lh_error e;
+        if (r->parts[i].inherited)
+            continue; /* its resume record still names it */
         if (lh_store_delete(r->primary, r->parts[i].key, &e) != LH_OK)
             lh_warn("ingest: could not delete unpublished part %s: %s (a later sweep removes it)",
                     r->parts[i].key, e.msg);
@@ -958,13 +987,16 @@ struct preader {
     struct pshared *sh;
     pthread_t th;
     bool th_started;
+    int index;                   /* 0: the leader */
+    struct lh_source_options po; /* this part's options (a re-read opens them again) */
 };
 
 struct pshared {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int running; /* under mu */
-    bool failed; /* under mu */
+    int running;   /* under mu */
+    bool failed;   /* under mu */
+    bool stopping; /* under mu: the run thread cancels every reader */
 };
 
 static bool same_schema(const struct lh_schema *a, const struct lh_schema *b)
@@ -1016,12 +1048,125 @@ static enum lh_status preader_read(struct preader *rd)
     }
 }
 
+/* A part's connection failed (the backend was terminated, the network
+ * dropped, its statement timed out) while the rest of the read goes on:
+ * worth reading that part again in the same snapshot? Only a part that is
+ * not the leader (the leader's transaction is the snapshot), on a failure
+ * of the connection rather than of the data, when the run is neither
+ * cancelled nor failing anyway, a bounded number of times. Whether the
+ * snapshot is still alive is the server's to say: importing a snapshot
+ * whose exporting transaction has ended fails, and that failure is final. */
+static bool preader_retryable(struct preader *rd, enum lh_status s, int attempt)
+{
+    /* PostgreSQL only: a new connection imports the very snapshot; other
+     * servers cannot join a snapshot later (a retry would read another) */
+    if (rd->run->job->opt.kind != LH_SOURCE_POSTGRES || !rd->po.snapshot)
+        return false;
+    if (!rd->start || attempt >= PART_REREADS || source_cancelled(rd->run->job))
+        return false;
+    if (s != LH_E_CONNECT && s != LH_E_TIMEOUT && s != LH_E_IO)
+        return false;
+    pthread_mutex_lock(&rd->sh->mu);
+    bool failed = rd->sh->failed || rd->sh->stopping;
+    pthread_mutex_unlock(&rd->sh->mu);
+    return !failed;
+}
+
+/* The ctid range of part k of n over nblocks blocks (as the source splits
+ * it), for the run log. */
+static void part_range_text(const struct lh_source_options *po, char *out, size_t cap)
+{
+    int n = po->parallel, k = po->part;
+    long long lo = (long long)(po->nblocks * k / n), hi = (long long)(po->nblocks * (k + 1) / n);
+    if (k == n - 1)
+        snprintf(out, cap, "ctid >= '(%lld,0)'", lo);
+    else
+        snprintf(out, cap, "ctid >= '(%lld,0)' AND ctid < '(%lld,0)'", lo, hi);
+}
+
+/* Drops what this reader wrote (its open part, the parts it committed:
+ * deleted from the store and forgotten by the run and its Iceberg table)
+ * and opens its part again on a new connection in the same snapshot. */
+static enum lh_status preader_reopen(struct preader *rd)
+{
+    struct run *run = rd->run;
+    struct lh_ingest_job *j = run->job;
+    struct pwriter *pw = rd->pw;
+    part_abort(pw);
+    pthread_mutex_lock(&run->mu);
+    size_t keep = 0;
+    for (size_t i = 0; i < run->nparts; i++) {
+        if (run->parts[i].by != pw) {
+            run->parts[keep++] = run->parts[i];
+            continue;
+        }
+        ingest_table_part_drop(run->ice, run->parts[i].key);
+        struct lh_error e;
+        if (lh_store_delete(run->primary, run->parts[i].key, &e) != LH_OK)
+            lh_warn("ingest: could not delete the part %s of a failed read: %s (a later sweep "
+                    "removes it)",
+                    run->parts[i].key, e.msg);
+    }
+    run->nparts = keep;
+    pthread_mutex_unlock(&run->mu);
+    pw->part_row0 = 0;
+    pw->done_bytes = 0;
+    atomic_store(&rd->rows, 0);
+    atomic_store(&rd->bytes, 0);
+
+    struct lh_source *old = rd->src, *fresh = NULL;
+    enum lh_status s = lh_source_create(&fresh, j->opt.kind, j->opt.dsn, &rd->po, &rd->err);
+    /* swapped under the job's lock: the cancel paths read both */
+    pthread_mutex_lock(&j->mu);
+    rd->src = fresh;
+    j->psrc[rd->index - 1] = fresh;
+    bool c = atomic_load(&j->cancelled);
+    pthread_mutex_unlock(&j->mu);
+    lh_source_close(old);
+    /* a cancel of every reader that ran before the swap missed fresh */
+    pthread_mutex_lock(&rd->sh->mu);
+    c = c || rd->sh->stopping;
+    pthread_mutex_unlock(&rd->sh->mu);
+    if (s == LH_OK && c)
+        lh_source_cancel(fresh);
+    return s;
+}
+
 static void *preader_main(void *arg)
 {
     struct preader *rd = arg;
-    enum lh_status s = preader_read(rd);
-    if (s == LH_OK && rd->pw->w)
-        s = part_finish(rd->pw, atomic_load(&rd->rows), &rd->err);
+    enum lh_status s;
+    for (int attempt = 0;; attempt++) {
+        s = preader_read(rd);
+        if (s == LH_OK && rd->pw->w)
+            s = part_finish(rd->pw, atomic_load(&rd->rows), &rd->err);
+        if (s == LH_OK) {
+            if (attempt > 0) {
+                char range[128];
+                part_range_text(&rd->po, range, sizeof range);
+                run_log(rd->run->job, LH_LOG_INFO,
+                        "parallel read: part %d (%s) read again in the same snapshot: %" PRId64
+                        " rows",
+                        rd->index, range, atomic_load(&rd->rows));
+            }
+            break;
+        }
+        part_abort(rd->pw);
+        if (!preader_retryable(rd, s, attempt))
+            break;
+        char range[128];
+        part_range_text(&rd->po, range, sizeof range);
+        run_log(rd->run->job, LH_LOG_WARN,
+                "parallel read: part %d (%s) failed after %" PRId64
+                " rows: %s; reading it again on a new connection in the same snapshot "
+                "(attempt %d of %d)",
+                rd->index, range, atomic_load(&rd->rows), rd->err.msg, attempt + 2,
+                PART_REREADS + 1);
+        lh_error_clear(&rd->err);
+        s = preader_reopen(rd);
+        if (s != LH_OK)
+            break;
+    }
     if (s != LH_OK)
         part_abort(rd->pw);
     rd->st = s;
@@ -1034,11 +1179,13 @@ static void *preader_main(void *arg)
     return NULL;
 }
 
-static void cancel_all(struct preader *rd, int n)
+static void cancel_all(struct lh_ingest_job *j, struct preader *rd, int n)
 {
+    pthread_mutex_lock(&j->mu); /* a part read again swaps its source under it */
     for (int i = 0; i < n; i++)
         if (rd[i].src)
             lh_source_cancel(rd[i].src);
+    pthread_mutex_unlock(&j->mu);
 }
 
 /* Reads with lh_source_parallel(leader) connections. *rows, *bytes and
@@ -1076,6 +1223,9 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
         rd[i].local.run = r;
         lh_buf_init(&rd[i].local.tail, 64u << 20);
         rd[i].pw = i == 0 ? &r->pw : &rd[i].local;
+        rd[i].index = i;
+        rd[i].po = po;
+        rd[i].po.part = i;
         if (i == 0) {
             rd[i].src = leader;
             continue;
@@ -1154,7 +1304,10 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
             if (s == LH_OK)
                 continue;
         }
-        cancel_all(rd, n);
+        pthread_mutex_lock(&sh.mu);
+        sh.stopping = true;
+        pthread_mutex_unlock(&sh.mu);
+        cancel_all(j, rd, n);
         cancelled_all = true;
     }
     for (int i = 0; i < n; i++)
@@ -1196,6 +1349,200 @@ out:
     return s;
 }
 
+/* ------------------------------------------------------------------ resume */
+
+/* What a resumed run must read the same way as the run that left the
+ * record (docs/ingest.md "Resumable loads"): system, server, database,
+ * table, columns, where, order, limit and mode. No password: the source
+ * description holds host and database only. Caller frees. */
+static char *resume_fingerprint(const struct lh_ingest_options *o,
+                                const struct ingest_source_desc *d)
+{
+    const struct lh_catalog_source *c = &d->src;
+    json_t *a = json_pack(
+        "[s, s, I, s, s, s, s, s, I, s]", c->system ? c->system : "", c->host ? c->host : "",
+        (json_int_t)c->port, c->database ? c->database : "", c->table ? c->table : "",
+        o->columns ? o->columns : "", o->where ? o->where : "", o->order_by ? o->order_by : "",
+        (json_int_t)o->limit, lh_ingest_mode_name(o->mode));
+    char *t = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return t;
+}
+
+/* The WHERE of a resumed read: the operator's (if any) AND the key past
+ * the last kept one. Caller frees. */
+static char *resume_where(const char *where, const char *key, int64_t last)
+{
+    struct lh_buf b;
+    lh_buf_init(&b, 1u << 20);
+    if (where) {
+        lh_buf_append_str(&b, "(");
+        lh_buf_append_str(&b, where);
+        lh_buf_append_str(&b, "\n) AND ");
+    }
+    lh_buf_append_str(&b, "lh_t.\"");
+    for (const char *p = key; *p; p++) {
+        if (*p == '"')
+            lh_buf_append_u8(&b, '"'); /* a quote inside a quoted name doubles */
+        lh_buf_append_u8(&b, (uint8_t)*p);
+    }
+    lh_buf_printf(&b, "\" > %" PRId64, last);
+    lh_buf_cstr(&b);
+    if (!lh_buf_ok(&b)) {
+        lh_buf_reset(&b);
+        return NULL;
+    }
+    return (char *)lh_buf_take(&b, NULL);
+}
+
+/* An ordered read on a key: checks that the batch's keys rise past *last
+ * (*have: a key was seen before) and moves *last to the batch's last.
+ * false: they do not (the read is not resumable after all). */
+static bool batch_keys(const struct lh_batch *b, long k, enum lh_type t, int64_t *last, bool *have)
+{
+    const struct lh_array *a = &b->cols[k];
+    for (int64_t i = 0; i < b->num_rows; i++) {
+        if (a->validity && !lh_bit_get(a->validity, i))
+            return false;
+        int64_t v = t == LH_T_INT64   ? ((const int64_t *)a->values)[i]
+                    : t == LH_T_INT32 ? ((const int32_t *)a->values)[i]
+                                      : ((const int16_t *)a->values)[i];
+        if (*have && v <= *last)
+            return false;
+        *last = v;
+        *have = true;
+    }
+    return true;
+}
+
+/* Why a read cannot be continued by a later run, or NULL when it can. */
+static const char *resume_refusal(const struct lh_ingest_options *o, int npar, long key,
+                                  const struct lh_schema *schema)
+{
+    if (npar > 1)
+        return "a parallel read splits the table by ctid, and ctid ranges read in another "
+               "snapshot can miss or repeat rows that were updated meanwhile";
+    if (o->kind != LH_SOURCE_POSTGRES)
+        return "only PostgreSQL reads are resumable yet";
+    if (o->mode != LH_INGEST_OVERWRITE)
+        return "only overwrite loads are resumable";
+    if (!o->table)
+        return "a query has no key to continue after";
+    if (!o->order_by)
+        return "without --order-by on a unique key the read has no order to continue after";
+    if (key < 0)
+        return "the order is not one ascending NOT NULL column with a unique index of its own "
+               "among the columns read";
+    enum lh_type t = schema->fields[key].type;
+    if (schema->fields[key].is_list || (t != LH_T_INT16 && t != LH_T_INT32 && t != LH_T_INT64))
+        return "the order's key is not an integer column";
+    return NULL;
+}
+
+/* The run failed while reading an ordered load on a key: keeps the
+ * finished parts (the earlier runs' too) in a resume record for the next
+ * run, and drops the open part. false: nothing kept (no finished part, or
+ * the record could not be written), the caller discards as usual. */
+static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_id,
+                        int64_t created_ms, const char *fingerprint, const char *fp, uint64_t base,
+                        const char *key_column, int64_t *kept_rows)
+{
+    part_abort(&r->pw);
+    if (r->nparts == 0 || !fingerprint)
+        return false;
+    struct ingest_resume rz = {.created_ms = created_ms, .base_version = base};
+    snprintf(rz.run_id, sizeof rz.run_id, "%s", run_id);
+    snprintf(rz.schema_fp, sizeof rz.schema_fp, "%s", fp);
+    snprintf(rz.key_column, sizeof rz.key_column, "%s", key_column);
+    rz.parts = calloc(r->nparts, sizeof *rz.parts);
+    if (!rz.parts)
+        return false;
+    rz.source = (char *)fingerprint; /* borrowed: not reset below */
+    rz.nparts = r->nparts;
+    size_t own = 0;
+    for (size_t i = 0; i < r->nparts; i++) {
+        const struct part *p = &r->parts[i];
+        struct ingest_resume_part *q = &rz.parts[i];
+        snprintf(q->key, sizeof q->key, "%s", p->key);
+        snprintf(q->checksum, sizeof q->checksum, "%s", p->checksum);
+        q->size = p->size;
+        q->created_us = p->created_us;
+        q->rows = p->rows;
+        rz.rows += p->rows;
+        rz.last_key = p->last_key; /* the parts are in key order */
+        own += !p->inherited;
+    }
+    struct lh_error e;
+    enum lh_status s = ingest_resume_save(r->primary, j->dataset, &rz, &e);
+    free(rz.parts);
+    if (s != LH_OK) {
+        run_log(j, LH_LOG_WARN,
+                "could not write the resume record: %s; the next run reads from "
+                "zero",
+                e.msg);
+        return false;
+    }
+    run_log(j, LH_LOG_INFO,
+            "kept %zu finished part(s) (%zu of this run) with %" PRId64 " rows, %s up to %" PRId64
+            ", in datasets/%s/" INGEST_RESUME_NAME ": the next run of the dataset reads only "
+            "the rest",
+            r->nparts, own, rz.rows, key_column, rz.last_key, j->dataset);
+    *kept_rows = rz.rows;
+    return true;
+}
+
+/* Looks for a resume record of the dataset and takes it when this run can
+ * continue it: same fingerprint, base version, parts all there (their
+ * footers read into tails[]). Otherwise the record and its parts are
+ * removed, saying why. true: *rz taken (the caller resets it and frees
+ * tails). */
+static bool resume_take(struct lh_ingest_job *j, struct run *r, const char *fingerprint,
+                        uint64_t base, const struct lh_catalog_record *rec,
+                        struct ingest_resume *rz, uint8_t ***tails, size_t **tail_lens)
+{
+    struct lh_error e;
+    enum lh_status s = ingest_resume_load(r->primary, j->dataset, rz, &e);
+    if (s == LH_E_NOTFOUND)
+        return false;
+    if (s != LH_OK) {
+        run_log(j, LH_LOG_WARN, "discarding the resume record: %s", e.msg);
+        (void)ingest_resume_remove(r->primary, j->dataset, NULL, rec, false);
+        return false;
+    }
+    const char *why = NULL;
+    if (j->opt.no_resume)
+        why = "--no-resume (kind.no_resume) asks for a fresh load";
+    else if (!fingerprint || strcmp(rz->source, fingerprint) != 0)
+        why = "this run reads another source, columns, where, order or mode";
+    else if (rz->base_version != base)
+        why = "another version of the dataset was published since";
+    *tails = why ? NULL : calloc(rz->nparts, sizeof **tails);
+    *tail_lens = why ? NULL : calloc(rz->nparts, sizeof **tail_lens);
+    if (!why && (!*tails || !*tail_lens))
+        why = "out of memory";
+    for (size_t i = 0; !why && i < rz->nparts; i++) {
+        s = ingest_part_tail_read(r->primary, rz->parts[i].key, rz->parts[i].size, &(*tails)[i],
+                                  &(*tail_lens)[i], &e);
+        if (s != LH_OK)
+            why = "one of its parts is gone or damaged";
+    }
+    if (!why)
+        return true;
+    for (size_t i = 0; *tails && i < rz->nparts; i++)
+        free((*tails)[i]);
+    free(*tails);
+    free(*tail_lens);
+    *tails = NULL;
+    *tail_lens = NULL;
+    run_log(j, LH_LOG_INFO,
+            "discarding the resume record of run %s (%" PRId64 " rows in %zu part(s)): %s; "
+            "reading from zero",
+            rz->run_id, rz->rows, rz->nparts, why);
+    (void)ingest_resume_remove(r->primary, j->dataset, rz, rec, true);
+    ingest_resume_reset(rz);
+    return false;
+}
+
 enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *res,
                              struct lh_error *err)
 {
@@ -1234,6 +1581,19 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     bool inherit = false;
     int64_t estimate = -1, batches = 0, sum_ns = t0;
     uint64_t cur_bytes = 0;
+    /* resumable loads (docs/ingest.md "Resumable loads") */
+    char *rfp = NULL;        /* the read's fingerprint */
+    char *rwhere = NULL;     /* a resumed read's WHERE: the operator's AND key > last */
+    struct ingest_resume rz; /* the record this run continues, when have_rz */
+    bool have_rz = false;
+    uint8_t **rtails = NULL; /* the footers of rz's parts */
+    size_t *rtail_lens = NULL;
+    long key = -1; /* the order's key column in the schema */
+    char key_name[256] = "";
+    bool key_have = false, reading = false;
+    const char *no_keep_why = "the read did not start";
+    char lastkey_text[32];
+    memset(&rz, 0, sizeof rz);
 
     snprintf(res->dataset, sizeof res->dataset, "%s", j->dataset);
     if (o->run_id)
@@ -1319,6 +1679,9 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         }
     }
 
+    rfp = resume_fingerprint(o, &srcd);
+    have_rz = resume_take(j, &r, rfp, base, have_rec ? &rec : NULL, &rz, &rtails, &rtail_lens);
+
     struct lh_source_options so = {
         .table = o->table,
         .query = o->query,
@@ -1341,6 +1704,23 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         so.cursor_column = o->cursor_column;
         so.cursor_after = watermark_in;
     }
+    if (have_rz) {
+        /* the rest: the rows past the last key of the kept parts, as a
+         * condition of our own ANDed with the operator's (not a cursor: that
+         * would read max(key) over the rest first) */
+        snprintf(lastkey_text, sizeof lastkey_text, "%" PRId64, rz.last_key);
+        rwhere = resume_where(o->where, rz.key_column, rz.last_key);
+        if (!rwhere) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        so.where = rwhere;
+        run_log(j, LH_LOG_INFO,
+                "resuming the load of run %s: %" PRId64 " rows in %zu finished part(s) are kept; "
+                "reading the rows with %s > %s",
+                rz.run_id, rz.rows, rz.nparts, rz.key_column, lastkey_text);
+    }
+open_source:
     if (source_cancelled(j)) {
         s = lh_error_set(err, LH_E_CANCELLED, "cancelled");
         goto fail;
@@ -1380,6 +1760,41 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         cols[i].nullable = schema->fields[i].nullable;
     }
     lh_catalog_schema_fingerprint(cols, schema->nfields, fp);
+    key = lh_source_order_key(src);
+    no_keep_why = resume_refusal(o, lh_source_parallel(src), key, schema);
+    if (!no_keep_why)
+        snprintf(key_name, sizeof key_name, "%s", schema->fields[key].name);
+    if (have_rz &&
+        (no_keep_why || strcmp(fp, rz.schema_fp) != 0 || strcmp(key_name, rz.key_column) != 0)) {
+        /* read again from zero, without the bound */
+        run_log(j, LH_LOG_INFO,
+                "discarding the resume record of run %s (%" PRId64 " rows in %zu part(s)): %s; "
+                "reading from zero",
+                rz.run_id, rz.rows, rz.nparts,
+                no_keep_why ? no_keep_why : "the table's columns changed since");
+        (void)ingest_resume_remove(r.primary, j->dataset, &rz, have_rec ? &rec : NULL, true);
+        for (size_t i = 0; i < rz.nparts; i++)
+            free(rtails[i]);
+        free(rtails);
+        free(rtail_lens);
+        rtails = NULL;
+        rtail_lens = NULL;
+        ingest_resume_reset(&rz);
+        have_rz = false;
+        pthread_mutex_lock(&j->mu);
+        j->src = NULL;
+        pthread_mutex_unlock(&j->mu);
+        lh_source_close(src);
+        src = NULL;
+        free(cols);
+        free(typebuf);
+        cols = NULL;
+        typebuf = NULL;
+        so.where = o->where;
+        free(rwhere);
+        rwhere = NULL;
+        goto open_source;
+    }
     s = ingest_schema_policy_check(source_replaced ? LH_INGEST_SCHEMA_REPLACE : o->schema_policy,
                                    j->dataset, base, have_rec ? &rec : NULL, cols, ncols,
                                    col_change, sizeof col_change, err);
@@ -1411,7 +1826,36 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     int npar = lh_source_parallel(src);
     if (npar > 1)
         wo.memory_bytes = INGEST_WRITER_BYTES / (uint64_t)npar; /* one budget for all */
+    if (!no_keep_why && part_bytes > RESUME_PART_BYTES)
+        part_bytes = RESUME_PART_BYTES; /* what a failure loses */
+    for (size_t i = 0; have_rz && i < rz.nparts; i++) {
+        /* the kept parts join the run's, ahead of its own (key order) */
+        const struct ingest_resume_part *q = &rz.parts[i];
+        struct part *np = realloc(r.parts, (r.nparts + 1) * sizeof *np);
+        if (!np) {
+            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        r.parts = np;
+        s = ingest_table_part_add(r.ice, q->key, q->size, rtails[i], rtail_lens[i], err);
+        if (s != LH_OK)
+            goto fail;
+        struct part *p = &r.parts[r.nparts++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->key, sizeof p->key, "%s", q->key);
+        snprintf(p->checksum, sizeof p->checksum, "%s", q->checksum);
+        p->inherited = true;
+        p->size = q->size;
+        p->created_us = q->created_us;
+        p->rows = q->rows;
+        p->last_key = rz.last_key;
+    }
+    if (have_rz) {
+        r.pw.last_key = rz.last_key;
+        key_have = true;
+    }
 
+    reading = true;
     s = part_begin(&r.pw, schema, &wo, err);
     if (s != LH_OK)
         goto fail;
@@ -1439,6 +1883,18 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         s = lh_parquet_writer_add_batch(r.pw.w, b, err);
         if (s != LH_OK)
             goto fail;
+        if (!no_keep_why &&
+            !batch_keys(b, key, schema->fields[key].type, &r.pw.last_key, &key_have)) {
+            no_keep_why = "the key did not rise from row to row";
+            if (have_rz) {
+                s = lh_error_set(err, LH_E_STATE,
+                                 "resuming: the key %s did not rise from row to row; nothing "
+                                 "was published (run again with --no-resume)",
+                                 key_name);
+                goto fail;
+            }
+            run_log(j, LH_LOG_WARN, "the read is not resumable: %s", no_keep_why);
+        }
         rows += b->num_rows;
         struct lh_parquet_writer_stats ws;
         lh_parquet_writer_stats(r.pw.w, &ws);
@@ -1525,8 +1981,10 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
 
     res->rows = rows;
     for (size_t i = 0; i < r.nparts; i++)
-        res->bytes += r.parts[i].size;
-    res->files = (int)r.nparts;
+        if (!r.parts[i].inherited) { /* a resumed run's own */
+            res->bytes += r.parts[i].size;
+            res->files++;
+        }
 
     if (do_publish) {
         objs = calloc(r.nparts ? r.nparts : 1, sizeof *objs);
@@ -1545,16 +2003,23 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         char red[1100];
         lh_redact_dsn(o->dsn, red, sizeof red);
         snprintf(source_file, sizeof source_file, "dsn: %s", red);
+        /* a resumed load says so in its lineage: its rows come from two
+         * snapshots, split by the key (docs/ingest.md "Resumable loads") */
+        char job_text[800];
+        if (have_rz)
+            snprintf(job_text, sizeof job_text,
+                     "%s (resumed load: rows with %s <= %" PRId64 " read by run %s)", res->run_id,
+                     rz.key_column, rz.last_key, rz.run_id);
         struct lh_catalog_lineage lin = {
             .source_system = sys,
             .source_file = source_file,
-            .ingest_job = res->run_id,
+            .ingest_job = have_rz ? job_text : res->run_id,
         };
         struct lh_catalog_version_spec spec = {
             .objects = objs,
             .nobjects = r.nparts,
             .schema_fingerprint = fp,
-            .row_count = (uint64_t)rows,
+            .row_count = (uint64_t)(rows + (have_rz ? rz.rows : 0)),
             .run_id = res->run_id,
             .columns = cols,
             .ncolumns = ncols,
@@ -1609,6 +2074,14 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         } else {
             res->published = true;
             r.nparts = 0; /* published: no longer ours to delete */
+            if (have_rz) {
+                res->resumed_rows = rz.rows;
+                (void)ingest_resume_remove(r.primary, j->dataset, NULL, NULL, false);
+                run_log(j, LH_LOG_INFO,
+                        "resumed load: %" PRId64 " rows in %zu part(s) of run %s and %" PRId64
+                        " rows read by this run",
+                        rz.rows, rz.nparts, rz.run_id, rows);
+            }
             run_log(j, LH_LOG_INFO,
                     "published version %" PRIu64 " of dataset %s: %d file(s), %" PRId64
                     " rows, %" PRIu64 " bytes",
@@ -1640,7 +2113,16 @@ fail:
         lh_source_close(src);
     }
     if (s != LH_OK) {
-        run_discard(&r);
+        bool kept = false;
+        if (reading && !no_keep_why && s != LH_E_STATE && !res->published)
+            kept = resume_keep(j, &r, res->run_id, have_rz ? rz.created_ms : start_ms, rfp, fp,
+                               base, key_name, &res->kept_rows);
+        else if (reading && no_keep_why)
+            run_log(j, LH_LOG_INFO,
+                    "the rows read are not kept for a later run: %s; the next run reads from zero",
+                    no_keep_why);
+        if (!kept)
+            run_discard(&r);
         lh_error_prefix(err, "ingest %s", j->dataset);
         memset(res->message, 0, sizeof res->message);
         res->schema_change[0] = '\0';
@@ -1671,6 +2153,13 @@ fail:
     free(cols);
     free(typebuf);
     lh_arena_reset(&names);
+    free(rfp);
+    free(rwhere);
+    for (size_t i = 0; rtails && i < rz.nparts; i++)
+        free(rtails[i]);
+    free(rtails);
+    free(rtail_lens);
+    ingest_resume_reset(&rz);
     if (have_rec)
         lh_catalog_record_reset(&rec);
     res->duration_s = (double)(lh_time_mono_ns() - t0) / 1e9;
@@ -1861,6 +2350,9 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
     bool have_list = false;
     const char **refs = NULL;
     size_t nrefs = 0;
+    struct ingest_resume rz;
+    bool have_rz = false;
+    memset(&rz, 0, sizeof rz);
     int64_t ttl_ms = lease_ttl_ms();
     struct sweep_ctx c = {
         .now_ms = lh_time_wall_us() / 1000,
@@ -1906,6 +2398,36 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
     s = referenced_keys(have_rec ? &rec : NULL, &refs, &nrefs, err);
     if (s != LH_OK)
         goto done;
+    /* the parts a resume record keeps for the next run count as
+     * referenced, until the record is too old (docs/ingest.md "Resumable
+     * loads"); read after the leases, as the record: a failing run writes
+     * it before it drops its lease */
+    {
+        struct lh_error e;
+        enum lh_status rs = ingest_resume_load(st, dataset, &rz, &e);
+        if (rs == LH_OK) {
+            have_rz = true;
+            int64_t age = c.now_ms - rz.created_ms;
+            if (age > ingest_resume_max_age_ms()) {
+                lh_info("sweep %s: the resume record of run %s is %" PRId64
+                        " s old; removing it and its parts",
+                        dataset, rz.run_id, age / 1000);
+                n += ingest_resume_remove(st, dataset, NULL, NULL, false);
+            } else {
+                const char **more = realloc(refs, (nrefs + rz.nparts + 1) * sizeof *refs);
+                if (!more) {
+                    s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+                    goto done;
+                }
+                refs = more;
+                for (size_t i = 0; i < rz.nparts; i++)
+                    refs[nrefs++] = rz.parts[i].key;
+                qsort(refs, nrefs, sizeof *refs, cmp_str);
+            }
+        } else if (rs != LH_E_NOTFOUND) {
+            lh_warn("sweep %s: %s", dataset, e.msg); /* kept: a run reports and removes it */
+        }
+    }
     /* unreferenced parts of dead runs, then their leases */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < l.count; i++) {
@@ -1956,6 +2478,8 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
         *deleted = n;
 done:
     free(refs);
+    if (have_rz)
+        ingest_resume_reset(&rz);
     free(c.runs);
     if (have_list)
         lh_store_list_reset(&l);

@@ -12,7 +12,9 @@
  * version number is decided by the catalog when the record is replaced,
  * which is the only moment the data becomes visible. A failed or cancelled
  * run aborts its open upload, deletes the parts it committed and publishes
- * nothing; the previous version stays as it was. Publishing is a
+ * nothing; the previous version stays as it was. (An ordered load on a
+ * unique key keeps its finished parts in a resume record instead, and the
+ * next run reads only the rest: docs/ingest.md "Resumable loads".) Publishing is a
  * compare-and-swap on the version the run built on, in every mode, and a
  * run holds a lease object while it writes, so that a sweep can tell dead
  * runs' leftovers from a live run's parts. docs/ingest.md has the whole
@@ -102,6 +104,11 @@ struct lh_ingest_options {
      * (LH_E_STATE, one line naming both) unless replace_source. */
     const char *made_by;
     bool replace_source;
+    /* Resumable loads (docs/ingest.md "Resumable loads"): a run that finds
+     * the resume record of an earlier failed ordered load of the dataset
+     * with the same source, schema and base reads only the rest;
+     * no_resume discards such a record and loads from zero. */
+    bool no_resume;
     enum lh_ingest_schema_policy schema_policy;
     /* Run observation (docs/runs.md), all from the running thread, all
      * may be NULL, all get progress_ctx:
@@ -117,7 +124,13 @@ struct lh_ingest_options {
 #define LH_INGEST_MAX_WARNINGS 4
 
 struct lh_ingest_result {
-    int64_t rows;   /* rows read by this run */
+    int64_t rows; /* rows read by this run */
+    /* rows of the version that an earlier, failed run of a resumed load
+     * read (docs/ingest.md "Resumable loads"); 0: not resumed */
+    int64_t resumed_rows;
+    /* a failed run: rows of the finished parts it kept for the next run to
+     * resume from (0: nothing kept) */
+    int64_t kept_rows;
     uint64_t bytes; /* bytes of the parts this run wrote */
     int files;      /* parts this run wrote */
     double duration_s;

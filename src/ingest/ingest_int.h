@@ -52,6 +52,10 @@ void ingest_table_schema_change(const struct ingest_table *t, const struct lh_ca
 enum lh_status ingest_table_part_add(struct ingest_table *t, const char *key, uint64_t size,
                                      const uint8_t *tail, size_t tail_len, struct lh_error *err);
 
+/* Forgets a part added before (a parallel part read again); its
+ * statistics stay in the run's arena. Unknown keys are ignored. */
+void ingest_table_part_drop(struct ingest_table *t, const char *key);
+
 /* Writes snapshot `version` (rec's next version) on top of rec's current
  * version (append: its files + the run's; else the run's only), expiring
  * what the catalog's retention (keep versions) drops. *metadata_key
@@ -91,6 +95,52 @@ enum lh_status ingest_schema_policy_check(enum lh_ingest_schema_policy policy, c
                                           uint64_t base, const struct lh_catalog_record *rec,
                                           const struct lh_catalog_column *cols, size_t ncols,
                                           char *change, size_t cap, struct lh_error *err);
+
+/* ------------------------------------------------------------- resume.c */
+
+#define INGEST_RESUME_NAME "_resume.json"
+
+struct ingest_resume_part {
+    char key[LH_STORE_KEY_MAX];
+    uint64_t size;
+    char checksum[LH_CATALOG_CHECKSUM_SIZE];
+    int64_t created_us, rows;
+};
+
+/* A dataset's resume record (resume.c's header comment): the finished
+ * parts of an ordered load that failed, all keys <= last_key. */
+struct ingest_resume {
+    char run_id[128];   /* the run that wrote it */
+    int64_t created_ms; /* when the first of the runs it continues started */
+    char *source;       /* the read's fingerprint text (no password) */
+    char schema_fp[65];
+    uint64_t base_version;
+    char key_column[256];
+    int64_t last_key;
+    int64_t rows;
+    struct ingest_resume_part *parts;
+    size_t nparts;
+};
+
+/* LH_E_NOTFOUND: none; LH_E_FORMAT: unreadable (the caller discards it). */
+enum lh_status ingest_resume_load(struct lh_store *st, const char *dataset,
+                                  struct ingest_resume *out, struct lh_error *err);
+/* Atomic put of datasets/{dataset}/_resume.json. */
+enum lh_status ingest_resume_save(struct lh_store *st, const char *dataset,
+                                  const struct ingest_resume *r, struct lh_error *err);
+/* Deletes the record, then (parts) r's parts that no version of rec
+ * references; returns how many objects went. r may be NULL (record only). */
+size_t ingest_resume_remove(struct lh_store *st, const char *dataset, const struct ingest_resume *r,
+                            const struct lh_catalog_record *rec, bool parts);
+void ingest_resume_reset(struct ingest_resume *r);
+/* $LAKEHOUSE_RESUME_MAX_AGE_SECS (default 7 days) in ms: older records
+ * are removed by the sweep, with their parts. */
+int64_t ingest_resume_max_age_ms(void);
+
+/* The footer bytes of a part as ingest_table_part_add wants them (manage.c);
+ * *out freed with free(). */
+enum lh_status ingest_part_tail_read(struct lh_store *st, const char *key, uint64_t size,
+                                     uint8_t **out, size_t *len, struct lh_error *err);
 
 /* Test fault knob: when $LAKEHOUSE_FAULT_COMMIT_STEP equals step, the
  * process ends at once (_exit 86), as a kill -9 there would. Steps: 1 the

@@ -34,8 +34,8 @@
 
 /* The footer bytes of a part (what ingest_table_part_add wants): the
  * footer, its length and "PAR1". *out freed with free(). */
-static enum lh_status tail_read(struct lh_store *st, const char *key, uint64_t size, uint8_t **out,
-                                size_t *len, struct lh_error *err)
+enum lh_status ingest_part_tail_read(struct lh_store *st, const char *key, uint64_t size,
+                                     uint8_t **out, size_t *len, struct lh_error *err)
 {
     uint8_t end[8];
     if (size < 12)
@@ -198,7 +198,7 @@ enum lh_status lh_ingest_rollback(struct lh_store_set *set, struct lh_catalog *c
             const struct lh_catalog_object_info *o = &vi->objects[i];
             uint8_t *pt = NULL;
             size_t pl = 0;
-            s = tail_read(primary, o->key, o->size_bytes, &pt, &pl, err);
+            s = ingest_part_tail_read(primary, o->key, o->size_bytes, &pt, &pl, err);
             if (s == LH_OK)
                 s = ingest_table_part_add(t, o->key, o->size_bytes, pt, pl, err);
             free(pt);

@@ -215,6 +215,16 @@ enum lh_status ingest_table_part_add(struct ingest_table *t, const char *key, ui
     return LH_OK;
 }
 
+void ingest_table_part_drop(struct ingest_table *t, const char *key)
+{
+    for (size_t i = 0; i < t->nparts; i++)
+        if (strcmp(t->parts[i].key, key) == 0) {
+            memmove(&t->parts[i], &t->parts[i + 1], (t->nparts - i - 1) * sizeof *t->parts);
+            t->nparts--;
+            return;
+        }
+}
+
 /* ------------------------------------------------------------ building */
 
 static bool same_ids(const struct lh_iceberg_schema *a, const struct lh_iceberg_column *cols,

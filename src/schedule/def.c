@@ -505,6 +505,13 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
         else
             d->replace_source = json_is_true(rs);
     }
+    json_t *nr = json_object_get(k, "no_resume");
+    if (nr && !json_is_null(nr)) {
+        if (!json_is_boolean(nr))
+            rd_fail(r, "kind.no_resume", "must be true or false");
+        else
+            d->no_resume = json_is_true(nr);
+    }
 }
 
 static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
@@ -659,7 +666,7 @@ static const char *const kind_fields[] = {
     "type",          "dsn",           "table",          "query",      "where",
     "columns",       "dataset_name",  "batch_size",     "order_by",   "dsn_secret",
     "password_env",  "mode",          "cursor_column",  "limit",      "parallel",
-    "schema_policy", "replace_source", NULL};
+    "schema_policy", "replace_source", "no_resume", NULL};
 static const char *const interval_fields[] = {"type", "secs", "anchor", NULL};
 static const char *const cron_fields[] = {"type", "expr", "tz", NULL};
 static const char *const outcome_fields[] = {"at", "success", "message", "rows", "duration_secs",
@@ -1066,6 +1073,8 @@ static enum lh_status schedule_write(const struct lh_schedule *d,
         cw_str(&w, "schema_policy", lh_schedule_schema_policy_name(d->schema_policy));
     if (d->replace_source)
         cw_bool(&w, "replace_source", true);
+    if (d->no_resume)
+        cw_bool(&w, "no_resume", true);
     cw_close(&w);
     cw_open(&w, "trigger");
     if (d->trigger.kind == LH_TRIGGER_CRON) {

@@ -235,6 +235,10 @@ struct lh_schedule {
      * false), written only when not the default */
     enum lh_schedule_schema_policy schema_policy;
     bool replace_source;
+    /* kind.no_resume (default false, written only when true): every run
+     * loads from zero instead of resuming a failed ordered load
+     * (docs/ingest.md "Resumable loads") */
+    bool no_resume;
     /* trigger: trigger.tz is resolved from tz_name by lh_schedule_validate */
     struct lh_trigger trigger;
     char cron_expr[LH_CRON_EXPR_MAX + 1];

@@ -1158,6 +1158,28 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
      * keep */
     if (s->parallel > 1)
         rd.norder = 0;
+    const char *key_name = NULL; /* the order is a key (lh_source_order_key) */
+    if (relid[0] && s->opt.order_by && rd.norder == 1 && !rd.order[0].desc && s->opt.limit <= 0) {
+        const char *params[2] = {relid, s->fields[rd.order[0].col].name};
+        res = pg_query(s,
+                       "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
+                       " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid"
+                       " AND a.attnum = i.indkey[0]"
+                       " WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid"
+                       " AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL"
+                       " AND a.attname = $2 AND a.attnotnull)",
+                       2, params, "looking up the order's unique index", &st, err);
+        if (st)
+            goto done;
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            st = pg_fail(s, res, "looking up the order's unique index", err);
+            goto done;
+        }
+        if (PQgetvalue(res, 0, 0)[0] == 't')
+            key_name = s->fields[rd.order[0].col].name;
+        PQclear(res);
+        res = NULL;
+    }
 
     /* FROM ... WHERE ... ORDER BY ... LIMIT, shared by the watermark query
      * and the COPY. ORDER BY names the alias so it sorts by the table's
@@ -1242,6 +1264,11 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         pg->pcols = pc;
         src_select_fields(s, rd.sel, rd.nsel);
     }
+
+    s->order_key = -1;
+    for (size_t i = 0; key_name && i < s->ncols; i++)
+        if (s->fields[i].name == key_name || strcmp(s->fields[i].name, key_name) == 0)
+            s->order_key = (long)i;
 
     struct lh_buf sql;
     lh_buf_init(&sql, 1u << 24);

@@ -673,6 +673,7 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
         goto fail;
     }
     s->parallel = 1;
+    s->order_key = -1;
     if (s->opt.cursor_after && !s->opt.cursor_column) {
         st = lh_error_set(err, LH_E_INVAL, "source: cursor_after without cursor_column");
         goto fail;
@@ -887,6 +888,11 @@ const char *lh_source_snapshot(const struct lh_source *s)
 int64_t lh_source_blocks(const struct lh_source *s)
 {
     return s->nblocks;
+}
+
+long lh_source_order_key(const struct lh_source *s)
+{
+    return s->order_key;
 }
 
 const char *lh_source_cursor_high(const struct lh_source *s)

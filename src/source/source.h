@@ -196,6 +196,15 @@ int64_t lh_source_estimated_rows(const struct lh_source *s);
  * connection was made. Borrowed, valid until close. */
 const char *lh_source_server_version(const struct lh_source *s);
 
+/* After start: the index in lh_source_schema of the column the read is
+ * ordered by when that order is a key: order_by names one column,
+ * ascending, that is NOT NULL and has a unique index of its own (a primary
+ * key), and there is no limit; -1 otherwise (MySQL: always -1). Each row
+ * then has its own key value and the stream returns them increasing, so a
+ * read can be continued after the last key it handed out
+ * (docs/ingest.md "Resumable loads"). */
+long lh_source_order_key(const struct lh_source *s);
+
 /* With cursor_column: the largest cursor value the stream will return, as
  * the server prints it (the next run's cursor_after), or NULL when no row
  * qualifies. Borrowed, valid until close. */

@@ -106,6 +106,7 @@ struct lh_source {
     int parallel;       /* after start: connections the read uses (>= 1) */
     char snapshot[64];  /* a parallel leader's exported snapshot */
     int64_t nblocks;    /* a parallel leader's block count */
+    long order_key;     /* lh_source_order_key: index into fields, or -1 */
     bool eof;
     bool dead;
     atomic_bool cancelled;

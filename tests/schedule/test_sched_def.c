@@ -414,9 +414,11 @@ static void test_schema_policy_replace_source(void **state)
     char *j = to_json(&d);
     assert_null(strstr(j, "schema_policy"));
     assert_null(strstr(j, "replace_source"));
+    assert_null(strstr(j, "no_resume"));
     free(j);
     d.schema_policy = LH_SCHED_SCHEMA_FAIL;
     d.replace_source = true;
+    d.no_resume = true;
     assert_int_equal(lh_schedule_validate(&d, true, &err), LH_OK);
     j = to_json(&d);
     assert_non_null(strstr(j, "\"schema_policy\": \"fail\""));
@@ -424,6 +426,7 @@ static void test_schema_policy_replace_source(void **state)
     assert_int_equal(lh_schedule_from_json(j, strlen(j), &key_a, &d2, NULL, &err), LH_OK);
     assert_int_equal(d2.schema_policy, LH_SCHED_SCHEMA_FAIL);
     assert_true(d2.replace_source);
+    assert_true(d2.no_resume);
     free(j);
     struct lh_buf b;
     lh_buf_init(&b, 1 << 20);
@@ -431,13 +434,15 @@ static void test_schema_policy_replace_source(void **state)
     assert_int_equal(lh_schedule_from_json((char *)b.data, b.len, &key_a, &d2, NULL, &err), LH_OK);
     assert_int_equal(d2.schema_policy, LH_SCHED_SCHEMA_FAIL);
     assert_true(d2.replace_source);
+    assert_true(d2.no_resume);
     lh_buf_reset(&b);
 
     static const struct {
         const char *kind_extra, *field;
     } bad[] = {{"\"schema_policy\":\"loose\"", "kind.schema_policy"},
                {"\"schema_policy\":1", "kind.schema_policy"},
-               {"\"replace_source\":\"yes\"", "kind.replace_source"}};
+               {"\"replace_source\":\"yes\"", "kind.replace_source"},
+               {"\"no_resume\":1", "kind.no_resume"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char doc[800];
         snprintf(doc, sizeof doc,
