@@ -385,7 +385,8 @@ int lh_cmd_ingest(int argc, char **argv)
     struct sigctx sc = {0};
     pthread_t th;
     bool have_th = false;
-    if (lh_store_set_open(lh_cli_store_root(store_url, data, NULL, NULL), config, NULL, &set, &err) != LH_OK) {
+    if (lh_store_set_open(lh_cli_store_root(store_url, data, NULL, NULL), config, NULL, &set,
+                          &err) != LH_OK) {
         lh_cli_error("ingest: %s", err.msg);
         goto done;
     }

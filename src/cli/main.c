@@ -64,8 +64,9 @@ static const char *nonempty(const char *s)
 const char *lh_cli_store_root(const char *store, const char *data, const char *cfg_store,
                               const char *cfg_data)
 {
-    const char *candidates[] = {store,     data,     getenv("LAKEHOUSE_STORE"), getenv("LAKEHOUSE_DATA"),
-                                cfg_store, cfg_data, "./lakehouse-data"};
+    const char *candidates[] = {
+        store,     data,     getenv("LAKEHOUSE_STORE"), getenv("LAKEHOUSE_DATA"),
+        cfg_store, cfg_data, "./lakehouse-data"};
     for (size_t i = 0;; i++)
         if (nonempty(candidates[i]))
             return candidates[i];
