@@ -1146,6 +1146,9 @@ void lh_scheduler_stop(struct lh_scheduler *s, int64_t grace_secs)
     destroy(s);
 }
 
+/* How long a run-now waits for the record of a run that has just ended. */
+#define RUN_NOW_RECORD_WAIT_SECS 10
+
 enum lh_status lh_scheduler_run_now(struct lh_scheduler *s, const char *id,
                                     char run_id[LH_RUN_ID_MAX], bool *already, struct lh_error *err)
 {
@@ -1159,9 +1162,21 @@ enum lh_status lh_scheduler_run_now(struct lh_scheduler *s, const char *id,
         free(def);
         return st;
     }
-    const int64_t now = s->clock.now_us(s->clock.ctx);
     pthread_mutex_lock(&s->mu);
     struct slot *x = s->stopping ? NULL : slot_get(s, id);
+    /* A run whose job has returned (the API already shows it finished) but
+     * which a recorder has not written yet still holds the slot. Answering
+     * "already running" with that finished run would make a user who just
+     * saw it end wait on it again; wait (bounded) for its record instead. */
+    if (x && x->running && !x->in_job) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += RUN_NOW_RECORD_WAIT_SECS;
+        while (!s->stopping && x->running && !x->in_job &&
+               pthread_cond_timedwait(&s->idle_cv, &s->mu, &until) == 0)
+            ;
+    }
+    const int64_t now = s->clock.now_us(s->clock.ctx);
     if (s->stopping) {
         st = lh_error_set(err, LH_E_STATE, "the scheduler is stopping");
     } else if (!x) {
