@@ -364,8 +364,8 @@ function policyFacts(k) {
       ? badge('warn', 'allowed', 'a run may replace the dataset\'s source') : 'no (a run reading another source fails)'),
     h('dt', {}, 'Resume'), h('dd', { id: 'sched-no-resume' }, k.no_resume
       ? [badge('idle', 'off', 'kind.no_resume'), ' every run loads from zero (kind.no_resume)']
-      : ['on ', h('span', { class: 'sub' }, 'a run after a failed ordered load reads only the rows past its finished parts ',
-        '(docs/ingest.md, Resumable loads)')]),
+      : ['on ', h('span', { class: 'sub' },
+        'a run after a failed ordered load keeps its finished parts and reads only the rest')]),
   ];
 }
 

@@ -268,6 +268,11 @@ try {
   assert.match(await row(3).locator('.was-text').textContent(), /^was public\.web_src_a on postgres 127\.0\.0\.1:\d+ \/ lhtest$/);
   const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow2 <= 0, `the dataset page does not scroll sideways (${overflow2}px)`);
+  // the section itself, not the About section above it
+  await page.locator('#h-source').evaluate((e) => {
+    e.scrollIntoView({ block: 'start' });
+    window.scrollBy(0, -16);
+  });
   await shot(page, SHOTS, 'dataset-source', log);
   await page.locator('#h-source').scrollIntoViewIfNeeded();
   await hist.scrollIntoViewIfNeeded();
