@@ -229,20 +229,20 @@ static void test_version_source(void **state)
 
     /* the policy a version ran under, --replace-source and whether the run
      * replaced the source, per version */
-    OK(lh_store_put(f->st, "datasets/src/p3/part-00000.parquet", "PAR1 3", 6, &e_));
-    obj.key = "datasets/src/p3/part-00000.parquet";
-    src.schema_policy = "replace";
-    src.replace_source = true;
-    src.source_replaced = true;
-    spec.run_id = "run-3";
-    OK(lh_catalog_version_register(f->cat, "src", &spec, &v, &e_));
-    OK(lh_store_put(f->st, "datasets/src/p4/part-00000.parquet", "PAR1 4", 6, &e_));
-    obj.key = "datasets/src/p4/part-00000.parquet";
-    src.schema_policy = "fail";
-    src.replace_source = false;
-    src.source_replaced = false;
-    spec.run_id = "run-4";
-    OK(lh_catalog_version_register(f->cat, "src", &spec, &v, &e_));
+    static const struct {
+        const char *key, *run, *policy;
+        bool replace_source, source_replaced;
+    } runs[] = {{"datasets/src/p3/part-00000.parquet", "run-3", "replace", true, true},
+                {"datasets/src/p4/part-00000.parquet", "run-4", "fail", false, false}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        OK(lh_store_put(f->st, runs[i].key, "PAR1 x", 6, &e_));
+        obj.key = runs[i].key;
+        src.schema_policy = runs[i].policy;
+        src.replace_source = runs[i].replace_source;
+        src.source_replaced = runs[i].source_replaced;
+        spec.run_id = runs[i].run;
+        OK(lh_catalog_version_register(f->cat, "src", &spec, &v, &e_));
+    }
     assert_int_equal(v, 4);
     OK(lh_catalog_dataset_get(f->cat, "src", &r, &e_));
     assert_int_equal(r.nversions, 3); /* keep_versions = 3: v2, v3, v4 */
