@@ -17,39 +17,22 @@
 // chip marked; "Show every dataset" and the marked chip lead back; a tag
 // no dataset has says so.
 // Screenshots go to LH_SCREENSHOT_DIR.
-import path from 'node:path';
-import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import {
-  env, readEnvFile, psql, serve, stopDaemon, launch, newPage, shot, until, getJSON,
+  psql, launch, newPage, shot, until, getJSON, setup, serveFor, finish,
 } from './harness.mjs';
 
-const LAKEHOUSE = env('LH_LAKEHOUSE');
-const WORK = env('LH_WORK_DIR');
-const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
-const pg = readEnvFile(env('LH_PG_ENV'));
-const log = (...a) => console.log('web_meta:', ...a);
-
-fs.rmSync(WORK, { recursive: true, force: true });
-fs.mkdirSync(WORK, { recursive: true });
-fs.mkdirSync(SHOTS, { recursive: true });
+const t = setup('web_meta');
+const { SHOTS, pg, log } = t;
 
 psql(pg.PG_SUPER_DSN, `DROP TABLE IF EXISTS web_meta;
 CREATE TABLE web_meta (id integer PRIMARY KEY, email text, city text, total_spent numeric(10,2));
 INSERT INTO web_meta SELECT g, 'u' || g || '@example.org', 'city ' || g, g * 1.5 FROM generate_series(1, 7) g;
 GRANT SELECT ON web_meta TO PUBLIC;`);
 
-const DATA = path.join(WORK, 'data');
-const daemon = await serve(LAKEHOUSE, DATA, {
-  ...process.env, HOME: WORK, XDG_CONFIG_HOME: path.join(WORK, 'config'),
-  LAKEHOUSE_SECRET_KEY: 'c4'.repeat(32),
-}, [], 'web_meta');
+const daemon = await serveFor(t, 'c4');
 const API = daemon.url;
-log(`daemon at ${API}`);
-const post = (p, body) => getJSON(`${API}${p}`, {
-  method: 'POST', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
-  body: JSON.stringify(body),
-});
+const { post } = daemon;
 const record = async () => (await getJSON(`${API}/api/datasets/web_meta`)).body;
 const col = (rec, n) => rec.columns.find((c) => c.name === n);
 const kind = { type: 'postgres', dsn: pg.PG_USER_DSN, table: 'web_meta', dataset_name: 'web_meta' };
@@ -220,15 +203,6 @@ try {
   await dsRow('web_meta_c').waitFor();
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 } catch (e) {
-  await page.screenshot({ path: path.join(WORK, 'failure.png'), fullPage: true }).catch(() => {});
-  console.error(`web_meta: FAILED (screenshot ${path.join(WORK, 'failure.png')})`);
-  console.error(e);
-  console.error(daemon.stderr());
-  await browser.close();
-  await stopDaemon(daemon);
-  process.exit(1);
+  await finish(t, { browser, page, daemon, error: e, fullPage: true });
 }
-await browser.close();
-await stopDaemon(daemon);
-log('all steps passed');
-process.exit(0);
+await finish(t, { browser, page, daemon });

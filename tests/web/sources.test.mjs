@@ -38,18 +38,11 @@ import path from 'node:path';
 import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import {
-  env, readEnvFile, psql, serve, stopDaemon, launch, newPage, shot, until, getJSON,
+  psql, launch, newPage, shot, until, getJSON, setup, serveFor, finish,
 } from './harness.mjs';
 
-const LAKEHOUSE = env('LH_LAKEHOUSE');
-const WORK = env('LH_WORK_DIR');
-const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
-const pg = readEnvFile(env('LH_PG_ENV'));
-const log = (...a) => console.log('web_sources:', ...a);
-
-fs.rmSync(WORK, { recursive: true, force: true });
-fs.mkdirSync(WORK, { recursive: true });
-fs.mkdirSync(SHOTS, { recursive: true });
+const t = setup('web_sources');
+const { SHOTS, pg, log, DATA } = t;
 
 psql(pg.PG_SUPER_DSN, `DROP TABLE IF EXISTS web_src_a, web_src_b;
 CREATE TABLE web_src_a (id integer PRIMARY KEY, v integer NOT NULL);
@@ -58,17 +51,9 @@ CREATE TABLE web_src_b (id integer PRIMARY KEY, v integer NOT NULL, region text 
 INSERT INTO web_src_b SELECT g, 10 * g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, 9) g;
 GRANT SELECT ON web_src_a, web_src_b TO PUBLIC;`);
 
-const DATA = path.join(WORK, 'data');
-const daemon = await serve(LAKEHOUSE, DATA, {
-  ...process.env, HOME: WORK, XDG_CONFIG_HOME: path.join(WORK, 'config'),
-  LAKEHOUSE_SECRET_KEY: 'c4'.repeat(32),
-}, [], 'web_sources');
+const daemon = await serveFor(t, 'c4');
 const API = daemon.url;
-log(`daemon at ${API}`);
-const post = (p, body) => getJSON(`${API}${p}`, {
-  method: 'POST', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
-  body: JSON.stringify(body),
-});
+const { post } = daemon;
 const getSched = async (id) => (await getJSON(`${API}/api/schedules/${id}`)).body;
 const dsnNoPw = pg.PG_USER_DSN.replace(/:[^:@/]*@/, '@');
 const QUERY = `SELECT id, v * 2 AS doubled, region
@@ -314,15 +299,6 @@ try {
     /^evolve \(schedule web-t's setting today; this version did not record its own; it may replace the source\)$/);
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 } catch (e) {
-  await page.screenshot({ path: path.join(WORK, 'failure.png') }).catch(() => {});
-  console.error(`web_sources: FAILED (screenshot ${path.join(WORK, 'failure.png')})`);
-  console.error(e);
-  console.error(daemon.stderr());
-  await browser.close();
-  await stopDaemon(daemon);
-  process.exit(1);
+  await finish(t, { browser, page, daemon, error: e });
 }
-await browser.close();
-await stopDaemon(daemon);
-log('all steps passed');
-process.exit(0);
+await finish(t, { browser, page, daemon });
