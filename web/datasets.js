@@ -1,9 +1,11 @@
-// datasets.js — the catalog: every dataset, and one dataset's schema,
+// datasets.js — the catalog: every dataset (its description's first line
+// and its tags as chips; a chip filters the list to that tag,
+// #/datasets?tag=T), and one dataset's schema,
 // lineage, versions (time travel) and bound indexes; Delete (with a
 // confirmation, and a second one to force past the schedules that write to
 // it) and Roll back to an earlier version.
 import { api, ApiError } from './api.js';
-import { fmtBytes, fmtCount, versionQuery } from './lib.js';
+import { fmtBytes, fmtCount, messageHead, versionQuery } from './lib.js';
 import { metaSection } from './meta.js';
 import {
   h, timeEl, badge, errorBox, pageHead, refreshRelative, confirmDialog,
@@ -18,16 +20,44 @@ function sensitivityBadge(s) {
   return badge('warn', s);
 }
 
+// The list's address with a tag filter (none: every dataset).
+function listHref(tag) {
+  return tag ? `#/datasets?tag=${enc(tag)}` : '#/datasets';
+}
+
+// A dataset's tags as chips; each filters the list to its tag (the one
+// filtered on is marked, and leads back to every dataset).
+function tagChips(tags, active) {
+  if (!tags || !tags.length) return h('span', { class: 'muted' }, '—');
+  return h('ul', { class: 'tags list-tags', 'aria-label': 'Tags' }, tags.map((t) => h('li', {},
+    h('a', { class: t === active ? 'tag-chip on' : 'tag-chip', href: listHref(t === active ? null : t),
+      'data-tag': t, 'aria-current': t === active ? 'true' : null,
+      title: t === active ? 'Show every dataset' : `Show only datasets tagged ${t}` }, t))));
+}
+
+// The description's first line, cut short on a word ("…" when the line
+// was cut); the whole start (as the list has it) on hover.
+function descriptionLine(text) {
+  const line = String(text || '').split('\n')[0].trim();
+  if (!line) return null;
+  const { head, more } = messageHead(line, 90);
+  return h('span', { class: 'sub ds-desc', title: text }, more ? `${head}…` : head);
+}
+
 export async function list(main, _params, ctx) {
+  const tag = (ctx.query && ctx.query.get('tag')) || '';
   const count = h('span');
   const body = h('div', { class: 'card' }, h('p', { class: 'empty' }, 'Loading datasets…'));
   const box = h('div', { id: 'dataset-flash' });
+  const filterBar = h('p', { class: 'info-line tag-filter', id: 'tag-filter', hidden: !tag },
+    'Datasets tagged ', h('span', { class: 'tag-chip on' }, tag), ' · ',
+    h('a', { href: listHref(null), id: 'tag-filter-clear' }, 'Show every dataset'));
   const note = sessionStorage.getItem('lh-flash');
   if (note) {
     sessionStorage.removeItem('lh-flash');
     flash(box, note);
   }
-  main.append(pageHead('Datasets', count), box, body);
+  main.append(pageHead('Datasets', count), box, filterBar, body);
   let last = '';
   const refresh = async () => {
     let data;
@@ -39,8 +69,11 @@ export async function list(main, _params, ctx) {
       return;
     }
     if (!ctx.alive) return;
-    const items = Array.isArray(data) ? data : (data && data.datasets) || [];
-    count.textContent = `${items.length} dataset${items.length === 1 ? '' : 's'} in the catalog`;
+    const all = Array.isArray(data) ? data : (data && data.datasets) || [];
+    const items = tag ? all.filter((d) => (d.tags || []).includes(tag)) : all;
+    count.textContent = tag
+      ? `${items.length} of ${all.length} dataset${all.length === 1 ? '' : 's'} tagged ${tag}`
+      : `${items.length} dataset${items.length === 1 ? '' : 's'} in the catalog`;
     const json = JSON.stringify(items);
     if (json === last) {
       refreshRelative(body);
@@ -48,22 +81,25 @@ export async function list(main, _params, ctx) {
     }
     last = json;
     if (!items.length) {
-      body.replaceChildren(h('p', { class: 'empty' },
-        'No datasets yet: a schedule\'s first run (or lakehouse ingest) creates one.'));
+      body.replaceChildren(h('p', { class: 'empty' }, tag
+        ? ['No dataset is tagged ', h('strong', {}, tag), '. ', h('a', { href: listHref(null) }, 'Show every dataset')]
+        : 'No datasets yet: a schedule\'s first run (or lakehouse ingest) creates one.'));
       return;
     }
     body.replaceChildren(h('table', { class: 'data', id: 'datasets' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'),
         h('th', { scope: 'col', class: 'num' }, 'Rows'), h('th', { scope: 'col', class: 'num' }, 'Size'),
-        h('th', { scope: 'col' }, 'Sensitivity'), h('th', { scope: 'col', class: 'num' }, 'Version'),
-        h('th', { scope: 'col' }, 'Last ingest'))),
+        h('th', { scope: 'col' }, 'Sensitivity'), h('th', { scope: 'col' }, 'Tags'),
+        h('th', { scope: 'col', class: 'num' }, 'Version'), h('th', { scope: 'col' }, 'Last ingest'))),
       h('tbody', {}, items.map((d) => (d.error
-        ? h('tr', {}, h('td', {}, d.name), h('td', { colspan: 5 }, errorBox(`unreadable record: ${d.error}`)))
+        ? h('tr', {}, h('td', {}, d.name), h('td', { colspan: 6 }, errorBox(`unreadable record: ${d.error}`)))
         : h('tr', { 'data-name': d.name },
-          h('td', {}, h('a', { href: `#/datasets/${enc(d.name)}` }, d.name)),
+          h('td', { class: 'ds-name' }, h('a', { href: `#/datasets/${enc(d.name)}` }, d.name),
+            descriptionLine(d.description)),
           h('td', { class: 'num' }, fmtCount(d.row_count)),
           h('td', { class: 'num' }, fmtBytes(d.size_bytes)),
           h('td', {}, sensitivityBadge(d.sensitivity)),
+          h('td', { class: 'ds-tags' }, tagChips(d.tags, tag)),
           h('td', { class: 'num' }, d.current_version === undefined ? '—' : `v${d.current_version}`),
           h('td', {}, timeEl(d.last_ingest, { relative: true }),
             d.last_ingest ? h('span', { class: 'sub' }, timeEl(d.last_ingest)) : null)))))));

@@ -6,9 +6,10 @@
 // Everything comes from GET /api/datasets/{name}: `source` (the current
 // version's) and `versions[].source`, `.schema_change`, `.watermark`
 // (docs/catalog.md). A source holds the server's host, port and database,
-// never a DSN, so no password can show here. The schema policy is not
-// recorded per version: the section shows the making schedule's current
-// setting, and per version which policy lets such a change through.
+// never a DSN, so no password can show here. Each version's source records
+// the schema policy its run ran under (`schema_policy`, `replace_source`,
+// `source_replaced`); for a version written before that, the section
+// falls back to the making schedule's current setting, said as such.
 import { api } from './api.js';
 import { fmtCount } from './lib.js';
 import { h, timeEl, badge } from './ui.js';
@@ -131,8 +132,31 @@ function schemaCell(v, sourceChanged) {
   ];
 }
 
-// The current source, as facts; the making schedule's policy filled in
-// once read.
+// How a version's run treated a change of the source's columns, in a few
+// words: "source replaced" (the run replaced the dataset's source, so any
+// columns were taken), "may replace the source" (--replace-source given,
+// not needed); "" for neither.
+function replaceNote(s) {
+  if (s.source_replaced) return 'source replaced';
+  return s.replace_source ? 'may replace the source' : '';
+}
+
+// A version's recorded policy as a cell: the policy and its note; "not
+// recorded" for a version written before policies were.
+function policyCell(s) {
+  if (!s || !s.schema_policy) {
+    return h('span', { class: 'muted', title: 'written before versions recorded their schema policy' },
+      'not recorded');
+  }
+  const note = replaceNote(s);
+  return [h('strong', {}, s.schema_policy),
+    note ? h('span', { class: 'sub', title: s.source_replaced
+      ? 'the run was given --replace-source (kind.replace_source) and read another source, so it took any columns'
+      : 'the run was given --replace-source (kind.replace_source); it read the same source' }, note) : null];
+}
+
+// The current source, as facts; its schema policy as recorded, or (a
+// version written before that) the making schedule's setting once read.
 function currentFacts(d, cur) {
   const s = d.source;
   if (!s) {
@@ -142,10 +166,15 @@ function currentFacts(d, cur) {
   }
   const policy = h('dd', { id: 'source-policy' }, h('span', { class: 'muted' }, '…'));
   const who = s.made_by;
-  if (who && !MADE_BY[who]) {
+  if (s.schema_policy) {
+    const note = replaceNote(s);
+    policy.replaceChildren(h('strong', {}, s.schema_policy), ' (recorded with this version',
+      note ? `; ${note}` : '', ')');
+  } else if (who && !MADE_BY[who]) {
     api('GET', `/api/schedules/${enc(who)}`).then((sch) => {
       const p = (sch && sch.kind && sch.kind.schema_policy) || 'evolve';
-      policy.replaceChildren(h('strong', {}, p), ` (schedule ${who}'s setting`,
+      policy.replaceChildren(h('strong', {}, p), ` (schedule ${who}'s setting today; `,
+        'this version did not record its own',
         sch && sch.kind && sch.kind.replace_source ? '; it may replace the source)' : ')');
     }, () => {
       policy.replaceChildren(h('span', { class: 'muted' }, `unknown (schedule ${who} no longer exists)`));
@@ -198,11 +227,13 @@ function historyTable(d, versions) {
     h('td', {}, s ? s.mode || '—' : '—', v.watermark ? h('span', { class: 'sub mono', title: 'watermark' },
       `≤ ${v.watermark}`) : null),
     h('td', {}, s ? madeBy(s.made_by, true) : '—'),
+    h('td', { class: 'policy', 'data-policy': (s && s.schema_policy) || '' }, policyCell(s)),
     h('td', { class: 'schema' }, schemaCell(v, sc)));
   });
   return h('table', { class: 'data', id: 'source-history' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Version'), h('th', { scope: 'col', class: 'num' }, 'Rows'),
       h('th', { scope: 'col' }, 'Source'), h('th', { scope: 'col' }, 'Mode'), h('th', { scope: 'col' }, 'Made by'),
+      h('th', { scope: 'col', title: 'the schema policy the version\'s run ran under' }, 'Policy'),
       h('th', { scope: 'col' }, 'Schema change'))),
     h('tbody', {}, rows));
 }

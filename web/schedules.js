@@ -362,6 +362,10 @@ function policyFacts(k) {
       : k.parallel > 1 ? `${k.parallel} connections` : '1 connection'),
     h('dt', {}, 'Replace source'), h('dd', { id: 'sched-replace' }, k.replace_source
       ? badge('warn', 'allowed', 'a run may replace the dataset\'s source') : 'no (a run reading another source fails)'),
+    h('dt', {}, 'Resume'), h('dd', { id: 'sched-no-resume' }, k.no_resume
+      ? [badge('idle', 'off', 'kind.no_resume'), ' every run loads from zero (kind.no_resume)']
+      : ['on ', h('span', { class: 'sub' },
+        'a run after a failed ordered load keeps its finished parts and reads only the rest')]),
   ];
 }
 
@@ -561,7 +565,7 @@ export async function detail(main, [id], ctx) {
 
 const FIELDS = ['id', 'kind.type', 'kind.dsn', 'password', 'kind.table', 'kind.query', 'kind.columns',
   'kind.where', 'kind.dataset_name', 'kind.mode', 'kind.cursor_column', 'kind.schema_policy',
-  'kind.parallel', 'kind.replace_source', 'trigger.type', 'trigger.secs', 'trigger.expr', 'trigger.tz',
+  'kind.parallel', 'kind.replace_source', 'kind.no_resume', 'trigger.type', 'trigger.secs', 'trigger.expr', 'trigger.tz',
   'enabled'];
 
 // What a run does when the source's columns differ from the dataset's
@@ -580,7 +584,8 @@ export function columnsList(text) {
 // The source settings of the form onto a schedule's kind (a copy of the
 // stored one, so what the form does not show is kept): a table with its
 // columns and where, or a query; the schema policy, parallel connections
-// and replace_source, under the names the API takes (docs/schedules.md).
+// and replace_source, no_resume (when the form says; written only when
+// true), under the names the API takes (docs/schedules.md).
 export function kindWithSource(kind, v) {
   const k = { ...kind };
   if (v.source === 'query') {
@@ -603,6 +608,10 @@ export function kindWithSource(kind, v) {
   else if (Number(v.parallel) > 1) k.parallel = Number(v.parallel);
   else delete k.parallel; // absent: one connection
   k.replace_source = !!v.replace_source;
+  if ('no_resume' in v) {
+    if (v.no_resume) k.no_resume = true;
+    else delete k.no_resume; // absent: a failed ordered load is resumed
+  }
   return k;
 }
 
@@ -744,6 +753,15 @@ export async function form(main, params, ctx) {
     replaceNote,
     h('p', { class: 'field-error', id: 'err-kind-replace_source', hidden: true }));
   f.replace.setAttribute('aria-describedby', 'err-kind-replace_source hint-err-kind-replace_source');
+  f.noResume = h('input', { id: 'f-no-resume', type: 'checkbox', checked: !!k.no_resume });
+  f.noResume.dataset.field = 'kind.no_resume';
+  f.noResume.setAttribute('aria-describedby', 'err-kind-no_resume hint-err-kind-no_resume');
+  const noResumeField = h('div', { class: 'field', 'data-for': 'kind.no_resume' },
+    h('label', {}, f.noResume, ' Always load from zero (no resume)'),
+    h('p', { class: 'hint', id: 'hint-err-kind-no_resume' },
+      'unchecked (the default): after an ordered load on a unique key fails, the next run keeps its finished ' +
+      'parts and reads only the rest (docs/ingest.md, Resumable loads). Checked: every run reads the whole source.'),
+    h('p', { class: 'field-error', id: 'err-kind-no_resume', hidden: true }));
   const tableBox = h('div', { id: 'source-table' },
     field('kind.table', 'Table', f.table, 'table, schema.table or "Mixed Case"'),
     field('kind.columns', 'Columns', f.columns, 'comma list, e.g. id, amount, region; empty: every column'),
@@ -780,7 +798,7 @@ export async function form(main, params, ctx) {
       field('kind.cursor_column', 'Cursor column (incremental)', f.cursor),
       field('kind.schema_policy', 'Schema policy', f.policy, null,
         h('div', {}, f.policy, policyHelp)),
-      replaceField),
+      replaceField, noResumeField),
     h('fieldset', {}, h('legend', {}, 'Trigger'),
       h('div', { class: 'radios', role: 'radiogroup', 'aria-label': 'Trigger type' },
         h('label', {}, trigInterval, ' Interval'), h('label', {}, trigCron, ' Cron')),
@@ -895,7 +913,7 @@ export async function form(main, params, ctx) {
       built.body.kind = kindWithSource(built.body.kind, {
         source: f.srcQuery.checked ? 'query' : 'table', table: f.table.value, query: f.query.value,
         columns: f.columns.value, where: f.where.value, schema_policy: f.policy.value,
-        parallel: f.parallel.value, replace_source: f.replace.checked,
+        parallel: f.parallel.value, replace_source: f.replace.checked, no_resume: f.noResume.checked,
       });
     }
     if (built.error) {

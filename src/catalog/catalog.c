@@ -147,12 +147,24 @@ static json_t *source_json(const struct lh_catalog_source *src)
              {"where", src->where},
              {"mode", src->mode},
              {"cursor_column", src->cursor_column},
-             {"made_by", src->made_by}};
+             {"made_by", src->made_by},
+             {"schema_policy", src->schema_policy}};
     for (size_t i = 0; o && i < sizeof f / sizeof f[0]; i++)
         if (f[i].v && json_object_set_new(o, f[i].k, json_string(f[i].v)) != 0) {
             json_decref(o);
             o = NULL;
         }
+    /* replace_source goes with the policy (both say how the run was told to
+     * treat a change); source_replaced only when it happened */
+    if (o && src->schema_policy &&
+        json_object_set_new(o, "replace_source", json_boolean(src->replace_source)) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (o && src->source_replaced && json_object_set_new(o, "source_replaced", json_true()) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
     if (o && src->port && json_object_set_new(o, "port", json_integer(src->port)) != 0) {
         json_decref(o);
         o = NULL;
@@ -966,6 +978,9 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
             src->mode = rd_str(&r, so, "mode", true);
             src->cursor_column = rd_str(&r, so, "cursor_column", true);
             src->made_by = rd_str(&r, so, "made_by", true);
+            src->schema_policy = rd_str(&r, so, "schema_policy", true);
+            src->replace_source = json_is_true(json_object_get(so, "replace_source"));
+            src->source_replaced = json_is_true(json_object_get(so, "source_replaced"));
             json_t *port = json_object_get(so, "port");
             src->port = json_is_integer(port) && json_integer_value(port) > 0 &&
                                 json_integer_value(port) < 65536

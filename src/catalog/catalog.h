@@ -102,6 +102,15 @@ struct lh_catalog_source {
     const char *mode;     /* "overwrite", "append", "incremental" */
     const char *cursor_column; /* incremental: the watermark's column */
     const char *made_by;  /* a schedule id, "cli" or "api" */
+    /* How the run treated a change: the schema policy it ran under
+     * ("evolve", "fail" or "replace"; NULL: not recorded, a version written
+     * before policies were), whether --replace-source (kind.replace_source)
+     * was given, and whether the run did replace the dataset's source (its
+     * columns were then taken whatever the policy). Not part of the source's
+     * identity: a run with another policy reads the same source. */
+    const char *schema_policy;
+    bool replace_source;
+    bool source_replaced;
 };
 
 /* sha256 hex of the ordered (name, type, nullability) list. */

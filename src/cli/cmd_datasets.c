@@ -239,6 +239,23 @@ static void print_description(const char *d)
     }
 }
 
+/* The schema policy a version ran under: "evolve", "replace, source
+ * replaced" (the run replaced the dataset's source), "fail,
+ * --replace-source" (given, not needed); "-" before policies were
+ * recorded. */
+static void policy_text(const struct lh_catalog_version_info *v, char *out, size_t cap)
+{
+    const struct lh_catalog_source *s = &v->source;
+    if (!v->has_source || !s->schema_policy) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    snprintf(out, cap, "%s%s", s->schema_policy,
+             s->source_replaced  ? ", source replaced"
+             : s->replace_source ? ", --replace-source"
+                                 : "");
+}
+
 /* The "source" section: where the current version came from
  * (docs/catalog.md "Source"); "-" for a version recorded before sources. */
 static void print_source(const struct lh_catalog_version_info *cv)
@@ -267,6 +284,9 @@ static void print_source(const struct lh_catalog_version_info *cv)
         printf("  cursor_column  %s\n", s->cursor_column);
     printf("  watermark      %s\n", cv->watermark ? cv->watermark : "-");
     printf("  made_by        %s\n", s->made_by ? s->made_by : "-");
+    char pol[96];
+    policy_text(cv, pol, sizeof pol);
+    printf("  schema policy  %s\n", s->schema_policy ? pol : "- (not recorded for this version)");
     if (cv->schema_change)
         printf("  schema change  %s\n", cv->schema_change);
 }
@@ -352,13 +372,20 @@ static int show_dataset(struct lh_catalog *cat, const char *name, bool json)
     print_source(cv);
 
     printf("\nversions\n");
-    printf("  %7s  %-27s  %12s  %10s  %7s  %s\n", "VERSION", "CREATED", "ROWS", "SIZE", "OBJECTS",
-           "RUN");
+    int wp = (int)strlen("POLICY");
+    char pol[96];
+    for (size_t i = 0; i < r.nversions; i++) {
+        policy_text(&r.versions[i], pol, sizeof pol);
+        wp = (int)strlen(pol) > wp ? (int)strlen(pol) : wp;
+    }
+    printf("  %7s  %-27s  %12s  %10s  %7s  %-*s  %s\n", "VERSION", "CREATED", "ROWS", "SIZE",
+           "OBJECTS", wp, "POLICY", "RUN");
     for (size_t i = r.nversions; i-- > 0;) {
         const struct lh_catalog_version_info *v = &r.versions[i];
         human_size(v->size_bytes, sz, sizeof sz);
-        printf("  %7" PRIu64 "  %-27s  %12" PRIu64 "  %10s  %7zu  %s%s\n", v->version,
-               v->created_at, v->row_count, sz, v->nobjects, v->run_id ? v->run_id : "",
+        policy_text(v, pol, sizeof pol);
+        printf("  %7" PRIu64 "  %-27s  %12" PRIu64 "  %10s  %7zu  %-*s  %s%s\n", v->version,
+               v->created_at, v->row_count, sz, v->nobjects, wp, pol, v->run_id ? v->run_id : "",
                v->version == r.current_version ? "  (current)" : "");
     }
     lh_catalog_record_reset(&r);

@@ -1672,6 +1672,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
             if (s != LH_OK && o->replace_source) {
                 run_log(j, LH_LOG_INFO, "replacing the source (--replace-source): %s", err->msg);
                 source_replaced = true; /* its columns replace the old ones too */
+                srcd.src.source_replaced = true;
                 s = LH_OK;
             }
             if (s != LH_OK)

@@ -8,6 +8,11 @@
  * server's default schema filled in) or the query text, columns, where,
  * mode, cursor column and who ran it. The password is never looked at.
  *
+ * The schema policy and --replace-source are recorded with the source
+ * (lh_catalog_source.schema_policy, .replace_source), so each version says
+ * how it was told to treat a change; ingest.c sets .source_replaced when
+ * the run did replace the source.
+ *
  * Both checks run before the first row is read, so a refused run publishes
  * nothing and leaves nothing behind.
  */
@@ -111,6 +116,8 @@ enum lh_status ingest_source_describe(const struct lh_ingest_options *o, const c
     s->mode = lh_ingest_mode_name(o->mode);
     s->cursor_column = o->mode == LH_INGEST_INCREMENTAL ? o->cursor_column : NULL;
     s->made_by = o->made_by ? o->made_by : "cli";
+    s->schema_policy = lh_ingest_schema_policy_name(o->schema_policy);
+    s->replace_source = o->replace_source;
     return LH_OK;
 }
 
@@ -264,17 +271,15 @@ enum lh_status ingest_schema_policy_check(enum lh_ingest_schema_policy policy, c
     }
     if (cap)
         snprintf(change, cap, "%s", changes);
-    if (policy == LH_INGEST_SCHEMA_FAIL && changes[0])
-        return lh_error_set(err, LH_E_STATE,
-                            "the source's columns differ from dataset %s version %" PRIu64
-                            " (%s) and the schema policy is fail; nothing was published (pass "
-                            "--schema-policy evolve or replace to accept it)",
-                            dataset, base, changes);
-    if (policy == LH_INGEST_SCHEMA_EVOLVE && refused[0])
-        return lh_error_set(err, LH_E_STATE,
-                            "the source's columns differ from dataset %s version %" PRIu64
-                            " in a way the schema policy evolve refuses (%s); nothing was "
-                            "published (pass --schema-policy replace to accept it)",
-                            dataset, base, refused);
-    return LH_OK;
+    /* fail refuses any change, evolve what it cannot widen, replace none */
+    bool fail = policy == LH_INGEST_SCHEMA_FAIL;
+    const char *why = fail ? changes : policy == LH_INGEST_SCHEMA_EVOLVE ? refused : "";
+    if (!why[0])
+        return LH_OK;
+    return lh_error_set(err, LH_E_STATE,
+                        "the source's columns differ from dataset %s version %" PRIu64
+                        "%s (%s)%s; nothing was published (pass --schema-policy %s to accept it)",
+                        dataset, base, fail ? "" : " in a way the schema policy evolve refuses",
+                        why, fail ? " and the schema policy is fail" : "",
+                        fail ? "evolve or replace" : "replace");
 }

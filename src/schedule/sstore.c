@@ -768,6 +768,7 @@ static enum lh_status do_update(struct lh_schedule *d, void *arg, struct lh_erro
     d->parallel = w->parallel;
     d->schema_policy = w->schema_policy;
     d->replace_source = w->replace_source;
+    d->no_resume = w->no_resume;
     d->trigger = w->trigger;
     memcpy(d->cron_expr, w->cron_expr, sizeof d->cron_expr);
     memcpy(d->tz_name, w->tz_name, sizeof d->tz_name);

@@ -218,6 +218,43 @@ static void test_version_source(void **state)
     assert_string_equal(cv->watermark, "42");
     assert_string_equal(cv->schema_change, "added x Int64");
     assert_non_null(strstr(r.json, "\"source\""));
+    /* a source without a schema policy (a version written before policies
+     * were recorded) reads as none, and writes neither field */
+    assert_null(cv->source.schema_policy);
+    assert_false(cv->source.replace_source);
+    assert_false(cv->source.source_replaced);
+    assert_null(strstr(r.json, "schema_policy"));
+    assert_null(strstr(r.json, "replace_source"));
+    lh_catalog_record_reset(&r);
+
+    /* the policy a version ran under, --replace-source and whether the run
+     * replaced the source, per version */
+    static const struct {
+        const char *key, *run, *policy;
+        bool replace_source, source_replaced;
+    } runs[] = {{"datasets/src/p3/part-00000.parquet", "run-3", "replace", true, true},
+                {"datasets/src/p4/part-00000.parquet", "run-4", "fail", false, false}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        OK(lh_store_put(f->st, runs[i].key, "PAR1 x", 6, &e_));
+        obj.key = runs[i].key;
+        src.schema_policy = runs[i].policy;
+        src.replace_source = runs[i].replace_source;
+        src.source_replaced = runs[i].source_replaced;
+        spec.run_id = runs[i].run;
+        OK(lh_catalog_version_register(f->cat, "src", &spec, &v, &e_));
+    }
+    assert_int_equal(v, 4);
+    OK(lh_catalog_dataset_get(f->cat, "src", &r, &e_));
+    assert_int_equal(r.nversions, 3); /* keep_versions = 3: v2, v3, v4 */
+    assert_null(r.versions[0].source.schema_policy);
+    assert_string_equal(r.versions[1].source.schema_policy, "replace");
+    assert_true(r.versions[1].source.replace_source);
+    assert_true(r.versions[1].source.source_replaced);
+    assert_string_equal(r.versions[2].source.schema_policy, "fail");
+    assert_false(r.versions[2].source.replace_source);
+    assert_false(r.versions[2].source.source_replaced);
+    assert_non_null(strstr(r.json, "\"replace_source\": false"));
+    assert_non_null(strstr(r.json, "\"source_replaced\": true"));
     lh_catalog_record_reset(&r);
 
     /* a record written before sources existed (no "source" anywhere) */

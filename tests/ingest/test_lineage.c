@@ -18,10 +18,18 @@
  *                     column and Int64 -> Int32 naming them; fail refuses
  *                     an added column; replace accepts anything; a refused
  *                     run publishes nothing.
+ *   policy_recorded   each version records the schema policy it ran under
+ *                     and --replace-source: --schema-policy replace, then
+ *                     evolve (the default), then fail with --replace-source
+ *                     reading another table (source_replaced), then the
+ *                     same table with --replace-source (given, not used);
+ *                     `datasets NAME` shows the current one in its source
+ *                     section and each version's in the versions table.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -356,12 +364,78 @@ static void test_schema_policy(void **state)
     assert_non_null(strstr(err, "--schema-policy is evolve, fail or replace"));
 }
 
+/* Version v's "source" object (borrowed from rec). */
+static json_t *version_source(json_t *rec, json_int_t v)
+{
+    json_t *vs = json_object_get(rec, "versions");
+    for (size_t i = 0; i < json_array_size(vs); i++)
+        if (json_integer_value(json_object_get(json_array_get(vs, i), "version")) == v)
+            return json_object_get(json_array_get(vs, i), "source");
+    fail_msg("no version %lld", (long long)v);
+    return NULL;
+}
+
+static void test_policy_recorded(void **state)
+{
+    (void)state;
+    char err[4096];
+    sql("DROP TABLE IF EXISTS li_pol");
+    sql("CREATE TABLE li_pol AS SELECT g AS id, g * 2 AS v FROM generate_series(1, 4) g");
+    sql("GRANT SELECT ON li_pol TO PUBLIC");
+    assert_int_equal(ingest("li_pol", "li_pol", "--schema-policy", "replace", err, sizeof err), 0);
+    assert_int_equal(ingest("li_pol", "li_pol", NULL, NULL, err, sizeof err), 0);
+    static char out[1 << 16];
+    const char *a3[] = {"",        "ingest",           "postgres",  "--dsn",  DSN,
+                        "--table", "li_orders",        "--dataset", "li_pol", "--schema-policy",
+                        "fail",    "--replace-source", NULL};
+    assert_int_equal(lh(a3, out, err, sizeof err), 0);
+    const char *a4[] = {"",       "ingest",           "postgres",  "--dsn",
+                        DSN,      "--table",          "li_orders", "--dataset",
+                        "li_pol", "--replace-source", NULL};
+    assert_int_equal(lh(a4, out, err, sizeof err), 0);
+
+    json_t *rec = record("li_pol");
+    static const struct {
+        json_int_t version;
+        const char *policy;
+        bool replace_source, source_replaced;
+    } want[] = {{1, "replace", false, false},
+                {2, "evolve", false, false},
+                {3, "fail", true, true},
+                {4, "evolve", true, false}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        json_t *src = version_source(rec, want[i].version);
+        assert_non_null(src);
+        print_message("  v%lld: %s\n", (long long)want[i].version, sget(src, "schema_policy"));
+        assert_string_equal(sget(src, "schema_policy"), want[i].policy);
+        assert_true(json_is_boolean(json_object_get(src, "replace_source")));
+        assert_int_equal(json_is_true(json_object_get(src, "replace_source")),
+                         want[i].replace_source);
+        assert_int_equal(json_is_true(json_object_get(src, "source_replaced")),
+                         want[i].source_replaced);
+    }
+    json_decref(rec);
+
+    /* the text view: the current one's in the source section, each
+     * version's in the table */
+    const char *show[] = {"", "datasets", "li_pol", NULL};
+    assert_int_equal(lh(show, out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "  schema policy  evolve, --replace-source\n"));
+    const char *vt = strstr(out, "\nversions\n");
+    assert_non_null(vt);
+    assert_non_null(strstr(vt, " POLICY "));
+    assert_non_null(strstr(vt, "  evolve, --replace-source  "));
+    assert_non_null(strstr(vt, "  fail, source replaced  "));
+    assert_non_null(strstr(vt, "  replace  "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_source_recorded),
         cmocka_unit_test(test_source_refused),
         cmocka_unit_test(test_schema_policy),
+        cmocka_unit_test(test_policy_recorded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -207,16 +207,22 @@ static void test_crud_and_cas(void **state)
     assert_int_equal(lh_schedule_store_update(b, &g, 3500000, &err), LH_OK);
     assert_int_equal(lh_schedule_store_get(b, "orders", &g, &err), LH_OK);
     assert_int_equal(g.next_run_at_us, 63000000);
-    /* an update keeps every user-settable field: the schema policy and
-     * replace_source too (PUT /api/schedules dropped them) */
+    /* an update keeps every user-settable field: the schema policy,
+     * replace_source and no_resume too (PUT /api/schedules dropped them) */
     g.schema_policy = LH_SCHED_SCHEMA_REPLACE;
     g.replace_source = true;
+    g.no_resume = true;
     g.parallel = 4;
     assert_int_equal(lh_schedule_store_update(b, &g, 3600000, &err), LH_OK);
     assert_int_equal(lh_schedule_store_get(b, "orders", &g, &err), LH_OK);
     assert_int_equal(g.schema_policy, LH_SCHED_SCHEMA_REPLACE);
     assert_true(g.replace_source);
+    assert_true(g.no_resume);
     assert_int_equal(g.parallel, 4);
+    g.no_resume = false;
+    assert_int_equal(lh_schedule_store_update(b, &g, 3600000, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_get(b, "orders", &g, &err), LH_OK);
+    assert_false(g.no_resume);
     /* pause / resume */
     assert_int_equal(lh_schedule_store_set_enabled(b, "orders", false, "db migration", &err),
                      LH_OK);

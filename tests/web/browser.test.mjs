@@ -279,6 +279,20 @@ try {
     await page.locator('.error-line').waitFor(); // the schedules page says the API is missing
   }
 
+  /* ---- what people say about the dataset (so the list and the page show
+   * it, as in the README's screenshots): a description, tags, a column's */
+  const described = await fetch(`${daemon.url}/api/datasets/${DATASET}`, {
+    method: 'PATCH', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      description: 'Customers of the web shop, one row per account.\nLoaded every hour by the customers-web schedule.',
+      tags: ['crm', 'gdpr'],
+      columns: { email: { description: 'login address, verified at sign-up' },
+        balance: { description: 'store credit in EUR' } },
+    }),
+  });
+  log(`PATCH /api/datasets/${DATASET}: ${described.status}`);
+  if (described.status !== 404) assert.equal(described.status, 200, await described.text());
+
   /* ---- datasets: list, then the schema with PII badges */
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Datasets' }).click();
   const dsRow = page.locator(`#datasets tr[data-name="${DATASET}"]`);

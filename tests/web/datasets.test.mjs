@@ -13,35 +13,20 @@ import path from 'node:path';
 import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import {
-  env, readEnvFile, psql, serve, stopDaemon, launch, newPage, shot, until, getJSON,
+  psql, launch, newPage, shot, until, getJSON, setup, serveFor, finish,
 } from './harness.mjs';
 
-const LAKEHOUSE = env('LH_LAKEHOUSE');
-const WORK = env('LH_WORK_DIR');
-const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
-const pg = readEnvFile(env('LH_PG_ENV'));
-const log = (...a) => console.log('web_datasets:', ...a);
-
-fs.rmSync(WORK, { recursive: true, force: true });
-fs.mkdirSync(WORK, { recursive: true });
-fs.mkdirSync(SHOTS, { recursive: true });
+const t = setup('web_datasets');
+const { SHOTS, pg, log, DATA } = t;
 
 psql(pg.PG_SUPER_DSN, `DROP TABLE IF EXISTS web_ds;
 CREATE TABLE web_ds (id integer PRIMARY KEY, v integer NOT NULL);
 INSERT INTO web_ds SELECT g, g FROM generate_series(1, 5) g;
 GRANT SELECT ON web_ds TO PUBLIC;`);
 
-const DATA = path.join(WORK, 'data');
-const daemon = await serve(LAKEHOUSE, DATA, {
-  ...process.env, HOME: WORK, XDG_CONFIG_HOME: path.join(WORK, 'config'),
-  LAKEHOUSE_SECRET_KEY: 'c3'.repeat(32),
-}, [], 'web_datasets');
+const daemon = await serveFor(t, 'c3');
 const API = daemon.url;
-log(`daemon at ${API}`);
-const post = (p, body) => getJSON(`${API}${p}`, {
-  method: 'POST', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
-  body: JSON.stringify(body),
-});
+const { post } = daemon;
 const kind = { type: 'postgres', dsn: pg.PG_USER_DSN, table: 'web_ds', dataset_name: 'web_ds' };
 
 const browser = await launch();
@@ -111,15 +96,6 @@ try {
   await shot(page, SHOTS, 'dataset-deleted', log);
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 } catch (e) {
-  await page.screenshot({ path: path.join(WORK, 'failure.png') }).catch(() => {});
-  console.error(`web_datasets: FAILED (screenshot ${path.join(WORK, 'failure.png')})`);
-  console.error(e);
-  console.error(daemon.stderr());
-  await browser.close();
-  await stopDaemon(daemon);
-  process.exit(1);
+  await finish(t, { browser, page, daemon, error: e });
 }
-await browser.close();
-await stopDaemon(daemon);
-log('all steps passed');
-process.exit(0);
+await finish(t, { browser, page, daemon });

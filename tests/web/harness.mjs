@@ -124,3 +124,53 @@ export async function getJSON(url, opts) {
   } catch { /* not JSON */ }
   return { status: r.status, body, text };
 }
+
+// What every page test starts with (tag: its ctest name): the environment
+// ctest sets, a clean LH_WORK_DIR, the screenshot directory and a log line
+// prefixed with the tag.
+export function setup(tag) {
+  const WORK = env('LH_WORK_DIR');
+  const t = {
+    tag, WORK, LAKEHOUSE: env('LH_LAKEHOUSE'), pg: readEnvFile(env('LH_PG_ENV')),
+    SHOTS: process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots'),
+    DATA: path.join(WORK, 'data'),
+    log: (...a) => console.log(`${tag}:`, ...a),
+  };
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.mkdirSync(WORK, { recursive: true });
+  fs.mkdirSync(t.SHOTS, { recursive: true });
+  return t;
+}
+
+// The test's daemon over t.DATA, with a HOME of its own and the secret key
+// made of the hex byte keyByte; daemon.post(path, body) POSTs JSON as a
+// client the API accepts.
+export async function serveFor(t, keyByte) {
+  const daemon = await serve(t.LAKEHOUSE, t.DATA, {
+    ...process.env, HOME: t.WORK, XDG_CONFIG_HOME: path.join(t.WORK, 'config'),
+    LAKEHOUSE_SECRET_KEY: keyByte.repeat(32),
+  }, [], t.tag);
+  t.log(`daemon at ${daemon.url}`);
+  daemon.post = (p, body) => getJSON(`${daemon.url}${p}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
+    body: JSON.stringify(body),
+  });
+  return daemon;
+}
+
+// Ends a page test: with an error, a screenshot of the page (WORK/failure.png),
+// the error and the daemon's log (always, or with LH_VERBOSE only when
+// quiet), exit 1; without, "all steps passed", exit 0.
+export async function finish(t, { browser, page, daemon, error = null, fullPage = false, quiet = false }) {
+  if (error) {
+    const file = path.join(t.WORK, 'failure.png');
+    await page.screenshot({ path: file, fullPage }).catch(() => {});
+    console.error(`${t.tag}: FAILED (screenshot ${file})`);
+    console.error(error);
+    if (!quiet || process.env.LH_VERBOSE) console.error(daemon.stderr());
+  }
+  await browser.close();
+  await stopDaemon(daemon);
+  if (!error) t.log('all steps passed');
+  process.exit(error ? 1 : 0);
+}

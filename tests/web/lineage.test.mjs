@@ -43,6 +43,15 @@ test('kindWithSource: empty columns and where are absent; parallel 1 absent, aut
   assert.equal(k.parallel, 'auto');
 });
 
+test('kindWithSource: no_resume written only when true, kept when the form does not say', () => {
+  let k = kindWithSource(base, form({ no_resume: true }));
+  assert.equal(k.no_resume, true);
+  k = kindWithSource(k, form({ no_resume: false }));
+  assert.ok(!('no_resume' in k), 'false is not written (the default)');
+  k = kindWithSource({ ...base, no_resume: true }, form({}));
+  assert.equal(k.no_resume, true, 'a caller that does not say keeps the stored one');
+});
+
 test('kindWithSource: a query drops table, columns and where', () => {
   const k = kindWithSource(base, form({ source: 'query', query: '  SELECT 1 AS x\n  ' }));
   assert.equal(k.query, 'SELECT 1 AS x');

@@ -10,40 +10,29 @@
 // and a column description too long shows its error on its row. The API
 // then says so, the page shows "set by hand", and none of it made a
 // version; a later ingest (a column added) keeps every mark and text.
+//
+// The dataset list: each dataset's tags as chips and its description's
+// first line (a long one cut with "…"); a click on a chip shows only the
+// datasets with that tag (#/datasets?tag=T, the count says "1 of 3"), the
+// chip marked; "Show every dataset" and the marked chip lead back; a tag
+// no dataset has says so.
 // Screenshots go to LH_SCREENSHOT_DIR.
-import path from 'node:path';
-import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import {
-  env, readEnvFile, psql, serve, stopDaemon, launch, newPage, shot, until, getJSON,
+  psql, launch, newPage, shot, until, getJSON, setup, serveFor, finish,
 } from './harness.mjs';
 
-const LAKEHOUSE = env('LH_LAKEHOUSE');
-const WORK = env('LH_WORK_DIR');
-const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
-const pg = readEnvFile(env('LH_PG_ENV'));
-const log = (...a) => console.log('web_meta:', ...a);
-
-fs.rmSync(WORK, { recursive: true, force: true });
-fs.mkdirSync(WORK, { recursive: true });
-fs.mkdirSync(SHOTS, { recursive: true });
+const t = setup('web_meta');
+const { SHOTS, pg, log } = t;
 
 psql(pg.PG_SUPER_DSN, `DROP TABLE IF EXISTS web_meta;
 CREATE TABLE web_meta (id integer PRIMARY KEY, email text, city text, total_spent numeric(10,2));
 INSERT INTO web_meta SELECT g, 'u' || g || '@example.org', 'city ' || g, g * 1.5 FROM generate_series(1, 7) g;
 GRANT SELECT ON web_meta TO PUBLIC;`);
 
-const DATA = path.join(WORK, 'data');
-const daemon = await serve(LAKEHOUSE, DATA, {
-  ...process.env, HOME: WORK, XDG_CONFIG_HOME: path.join(WORK, 'config'),
-  LAKEHOUSE_SECRET_KEY: 'c4'.repeat(32),
-}, [], 'web_meta');
+const daemon = await serveFor(t, 'c4');
 const API = daemon.url;
-log(`daemon at ${API}`);
-const post = (p, body) => getJSON(`${API}${p}`, {
-  method: 'POST', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
-  body: JSON.stringify(body),
-});
+const { post } = daemon;
 const record = async () => (await getJSON(`${API}/api/datasets/web_meta`)).body;
 const col = (rec, n) => rec.columns.find((c) => c.name === n);
 const kind = { type: 'postgres', dsn: pg.PG_USER_DSN, table: 'web_meta', dataset_name: 'web_meta' };
@@ -160,17 +149,60 @@ try {
   await page.goto(`${API}/#/datasets/web_meta`);
   await row('phone').waitFor();
   await row('email').locator('.badge.hand').waitFor();
+
+  /* ------------------------------------------------ the list: tags and descriptions */
+  const patch = (name, body) => getJSON(`${API}/api/datasets/${name}`, {
+    method: 'PATCH', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
+    body: JSON.stringify(body),
+  });
+  const LONG = 'Orders of the web shop as the finance team reconciles them every night, one row per order line and currency';
+  for (const n of ['web_meta_b', 'web_meta_c']) {
+    const ri = await post('/api/ingest?wait=true', { ...kind, dataset_name: n });
+    assert.equal(ri.status, 200, ri.text);
+  }
+  let rp = await patch('web_meta_b', { description: `${LONG}\nsecond line`, tags: ['gdpr', 'tier-1'] });
+  assert.equal(rp.status, 200, rp.text);
+  await page.goto(`${API}/#/datasets`);
+  const dsRow = (n) => page.locator(`#datasets tr[data-name="${n}"]`);
+  await dsRow('web_meta_c').waitFor();
+  assert.deepEqual(await dsRow('web_meta').locator('a.tag-chip').allTextContents(), ['gdpr', 'team:growth']);
+  assert.deepEqual(await dsRow('web_meta_b').locator('a.tag-chip').allTextContents(), ['gdpr', 'tier-1']);
+  assert.equal(await dsRow('web_meta_c').locator('a.tag-chip').count(), 0);
+  assert.equal(await dsRow('web_meta').locator('.ds-desc').textContent(), 'Customers of the web shop.',
+    'the first line only');
+  const cut = await dsRow('web_meta_b').locator('.ds-desc').textContent();
+  assert.ok(cut.endsWith('…') && cut.length <= 91 && LONG.startsWith(cut.slice(0, -1).trimEnd()), `cut: ${cut}`);
+  assert.equal(await dsRow('web_meta_c').locator('.ds-desc').count(), 0, 'no description, no line');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the list does not scroll sideways (${overflow}px)`);
+  await shot(page, SHOTS, 'datasets-tags', log);
+
+  await dsRow('web_meta').locator('a.tag-chip', { hasText: 'team:growth' }).click();
+  await page.waitForURL(/#\/datasets\?tag=team%3Agrowth$/);
+  await page.locator('#tag-filter').waitFor({ state: 'visible' });
+  await until('one dataset listed', async () => (await page.locator('#datasets tbody tr').count()) === 1);
+  assert.equal(await page.locator('#datasets tbody tr').getAttribute('data-name'), 'web_meta');
+  assert.match(await page.locator('.pagehead').textContent(), /1 of 3 datasets tagged team:growth/);
+  assert.match(await dsRow('web_meta').locator('a.tag-chip.on').textContent(), /^team:growth$/);
+  await shot(page, SHOTS, 'datasets-tag-filter', log);
+  // another chip of the filtered list: that tag's datasets
+  await dsRow('web_meta').locator('a.tag-chip', { hasText: 'gdpr' }).click();
+  await page.waitForURL(/#\/datasets\?tag=gdpr$/);
+  await until('two datasets listed', async () => (await page.locator('#datasets tbody tr').count()) === 2);
+  assert.deepEqual(await page.locator('#datasets tbody tr').evaluateAll((rs) => rs.map((r) => r.dataset.name)),
+    ['web_meta', 'web_meta_b']);
+  // the marked chip leads back to every dataset, so does the filter line
+  await dsRow('web_meta_b').locator('a.tag-chip.on').click();
+  await page.waitForURL(/#\/datasets$/);
+  await until('three datasets listed', async () => (await page.locator('#datasets tbody tr').count()) === 3);
+  assert.equal(await page.locator('#tag-filter').isVisible(), false);
+  await page.goto(`${API}/#/datasets?tag=nobody`);
+  await page.getByText('No dataset is tagged').waitFor();
+  await page.locator('#tag-filter-clear').click();
+  await page.waitForURL(/#\/datasets$/);
+  await dsRow('web_meta_c').waitFor();
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 } catch (e) {
-  await page.screenshot({ path: path.join(WORK, 'failure.png'), fullPage: true }).catch(() => {});
-  console.error(`web_meta: FAILED (screenshot ${path.join(WORK, 'failure.png')})`);
-  console.error(e);
-  console.error(daemon.stderr());
-  await browser.close();
-  await stopDaemon(daemon);
-  process.exit(1);
+  await finish(t, { browser, page, daemon, error: e, fullPage: true });
 }
-await browser.close();
-await stopDaemon(daemon);
-log('all steps passed');
-process.exit(0);
+await finish(t, { browser, page, daemon });

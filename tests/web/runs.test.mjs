@@ -23,21 +23,13 @@
 // Exit 77 (skipped) when the daemon has no /api/runs: every step that does
 // not need it has passed by then.
 import path from 'node:path';
-import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import {
-  env, readEnvFile, psql, serve, stopDaemon, launch, newPage, shot, until, getJSON,
+  psql, serve, stopDaemon, launch, newPage, shot, until, getJSON, setup, finish,
 } from './harness.mjs';
 
-const LAKEHOUSE = env('LH_LAKEHOUSE');
-const WORK = env('LH_WORK_DIR');
-const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
-const pg = readEnvFile(env('LH_PG_ENV'));
-const log = (...a) => console.log('web_runs:', ...a);
-
-fs.rmSync(WORK, { recursive: true, force: true });
-fs.mkdirSync(WORK, { recursive: true });
-fs.mkdirSync(SHOTS, { recursive: true });
+const t = setup('web_runs');
+const { WORK, SHOTS, pg, log, DATA, LAKEHOUSE } = t;
 
 /* ------------------------------------------------------------ source tables */
 
@@ -63,7 +55,7 @@ const daemonEnv = {
   XDG_CONFIG_HOME: path.join(WORK, 'config'),
   LAKEHOUSE_SECRET_KEY: 'b2'.repeat(32),
 };
-const daemon = await serve(LAKEHOUSE, path.join(WORK, 'data'), daemonEnv, [], 'web_runs');
+const daemon = await serve(LAKEHOUSE, DATA, daemonEnv, [], 'web_runs');
 const API = daemon.url;
 log(`daemon at ${API}`);
 const have = {
@@ -364,15 +356,6 @@ try {
 
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 } catch (e) {
-  await page.screenshot({ path: path.join(WORK, 'failure.png') }).catch(() => {});
-  console.error(`web_runs: FAILED (screenshot ${path.join(WORK, 'failure.png')})`);
-  console.error(e);
-  if (process.env.LH_VERBOSE) console.error(daemon.stderr());
-  await browser.close();
-  process.exit(1);
+  await finish(t, { browser, page, daemon, error: e, quiet: true });
 }
-
-await browser.close();
-await stopDaemon(daemon);
-log('all steps passed');
-process.exit(0);
+await finish(t, { browser, page, daemon });

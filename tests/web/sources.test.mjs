@@ -15,7 +15,10 @@
 //      then parallel auto, policy evolve and no columns are stored so
 //      (columns absent, evolve not written). Changing the table shows the
 //      "source changed" notice; "Replace source" is stored as
-//      kind.replace_source true and shown on the schedule page.
+//      kind.replace_source true and shown on the schedule page. "Always load
+//      from zero" is stored as kind.no_resume true (shown "off" on the
+//      schedule page, checked when the form opens again); cleared, the
+//      field is absent (resume "on").
 //   4. The dataset page after real ingests: v1 from table web_src_a (api),
 //      v2 by a schedule's run after ALTER TABLE ADD COLUMN (schema change
 //      "added note Utf8", allowed by evolve), v3 from a query on web_src_b
@@ -24,23 +27,22 @@
 //      the history marks v3's row as a source change and v2's and v3's
 //      schema changes as added / dropped chips. An incremental load of
 //      some columns and rows shows them, its cursor column and watermark.
+//      Each version records its schema policy: v1 ran with replace, v2
+//      with evolve, v3 with evolve and replaced the source; the record
+//      (API) says so per version and the history's Policy column and the
+//      current facts show it. A version written before policies were
+//      recorded (a record without them) shows "not recorded" and the
+//      making schedule's setting today.
 // Screenshots go to LH_SCREENSHOT_DIR.
 import path from 'node:path';
 import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import {
-  env, readEnvFile, psql, serve, stopDaemon, launch, newPage, shot, until, getJSON,
+  psql, launch, newPage, shot, until, getJSON, setup, serveFor, finish,
 } from './harness.mjs';
 
-const LAKEHOUSE = env('LH_LAKEHOUSE');
-const WORK = env('LH_WORK_DIR');
-const SHOTS = process.env.LH_SCREENSHOT_DIR || path.join(WORK, 'screenshots');
-const pg = readEnvFile(env('LH_PG_ENV'));
-const log = (...a) => console.log('web_sources:', ...a);
-
-fs.rmSync(WORK, { recursive: true, force: true });
-fs.mkdirSync(WORK, { recursive: true });
-fs.mkdirSync(SHOTS, { recursive: true });
+const t = setup('web_sources');
+const { SHOTS, pg, log, DATA } = t;
 
 psql(pg.PG_SUPER_DSN, `DROP TABLE IF EXISTS web_src_a, web_src_b;
 CREATE TABLE web_src_a (id integer PRIMARY KEY, v integer NOT NULL);
@@ -49,17 +51,9 @@ CREATE TABLE web_src_b (id integer PRIMARY KEY, v integer NOT NULL, region text 
 INSERT INTO web_src_b SELECT g, 10 * g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END FROM generate_series(1, 9) g;
 GRANT SELECT ON web_src_a, web_src_b TO PUBLIC;`);
 
-const DATA = path.join(WORK, 'data');
-const daemon = await serve(LAKEHOUSE, DATA, {
-  ...process.env, HOME: WORK, XDG_CONFIG_HOME: path.join(WORK, 'config'),
-  LAKEHOUSE_SECRET_KEY: 'c4'.repeat(32),
-}, [], 'web_sources');
+const daemon = await serveFor(t, 'c4');
 const API = daemon.url;
-log(`daemon at ${API}`);
-const post = (p, body) => getJSON(`${API}${p}`, {
-  method: 'POST', headers: { 'content-type': 'application/json', 'x-lakehouse-client': 'test' },
-  body: JSON.stringify(body),
-});
+const { post } = daemon;
 const getSched = async (id) => (await getJSON(`${API}/api/schedules/${id}`)).body;
 const dsnNoPw = pg.PG_USER_DSN.replace(/:[^:@/]*@/, '@');
 const QUERY = `SELECT id, v * 2 AS doubled, region
@@ -142,6 +136,8 @@ try {
   await page.getByLabel('Where').fill("v > 2 AND v <> 5");
   await page.getByLabel('Schema policy').selectOption('replace');
   await page.getByLabel('Parallel connections').selectOption('4');
+  assert.equal(await page.locator('#f-no-resume').isChecked(), false, 'resume is on by default');
+  await page.getByLabel('Always load from zero (no resume)').check();
   await page.evaluate(() => document.querySelector('#f-password').scrollIntoView());
   await shot(page, SHOTS, 'schedule-form-table', log);
   await page.getByRole('button', { name: 'Save changes' }).click();
@@ -152,7 +148,9 @@ try {
   assert.equal(s.kind.where, 'v > 2 AND v <> 5');
   assert.equal(s.kind.schema_policy, 'replace');
   assert.equal(s.kind.parallel, 4);
+  assert.equal(s.kind.no_resume, true);
   assert.ok(!s.kind.query);
+  assert.match(await page.locator('#sched-no-resume').textContent(), /^off every run loads from zero/);
   await page.locator('#sched-parallel').getByText('4 connections').waitFor();
   assert.equal(await page.locator('#sched-columns').textContent(), 'id, v');
   assert.equal(await page.locator('#sched-where').textContent(), 'v > 2 AND v <> 5');
@@ -164,6 +162,8 @@ try {
   assert.equal(await page.locator('#f-where').inputValue(), 'v > 2 AND v <> 5');
   assert.equal(await page.locator('#f-policy').inputValue(), 'replace');
   assert.equal(await page.locator('#f-parallel').inputValue(), '4');
+  assert.equal(await page.locator('#f-no-resume').isChecked(), true, 'no_resume shown again');
+  await page.getByLabel('Always load from zero (no resume)').uncheck();
   await page.getByLabel('Columns').fill('');
   await page.getByLabel('Schema policy').selectOption('evolve');
   await page.getByLabel('Parallel connections').selectOption('auto');
@@ -184,12 +184,14 @@ try {
   assert.equal(s.kind.schema_policy, undefined, 'evolve is not written');
   assert.equal(s.kind.parallel, 'auto');
   assert.equal(s.kind.replace_source, true);
+  assert.equal(s.kind.no_resume, undefined, 'no_resume cleared is not written');
   await page.locator('#sched-replace').getByText('allowed').waitFor();
+  assert.match(await page.locator('#sched-no-resume').textContent(), /^on /);
   assert.match(await page.locator('#sched-parallel').textContent(), /^auto/);
 
   /* ------------------------------------------------ 4. source and schema by version */
   const kindA = { type: 'postgres', dsn: pg.PG_USER_DSN, table: 'web_src_a', dataset_name: 'web_lin' };
-  r = await post('/api/ingest?wait=true', kindA);
+  r = await post('/api/ingest?wait=true', { ...kindA, schema_policy: 'replace' });
   assert.equal(r.status, 200, r.text);
   psql(pg.PG_SUPER_DSN, "ALTER TABLE web_src_a ADD COLUMN note text; UPDATE web_src_a SET note = 'n' || id;");
   r = await post('/api/schedules', { id: 'web-lin-hourly', enabled: false, kind: kindA,
@@ -208,6 +210,15 @@ try {
   const byV = Object.fromEntries(d.versions.map((v) => [v.version, v]));
   assert.match(byV[2].schema_change || '', /added note/, 'the record has v2\'s change');
   assert.match(byV[3].schema_change || '', /dropped note/, 'the record has v3\'s change');
+  // each version records the policy it ran under, and --replace-source
+  assert.equal(byV[1].source.schema_policy, 'replace');
+  assert.equal(byV[1].source.replace_source, false);
+  assert.equal(byV[2].source.schema_policy, 'evolve');
+  assert.equal(byV[3].source.schema_policy, 'evolve');
+  assert.equal(byV[3].source.replace_source, true);
+  assert.equal(byV[3].source.source_replaced, true);
+  assert.equal(byV[2].source.source_replaced, undefined);
+  assert.equal(d.source.schema_policy, 'evolve', 'the current source says it too');
 
   await page.goto(`${API}/#/datasets/web_lin`);
   const cur = page.locator('#source-current');
@@ -230,12 +241,23 @@ try {
   assert.match(await row(2).locator('td.src').textContent(), /public\.web_src_a/);
   assert.match(await row(1).locator('td.schema').textContent(), /first version/);
   assert.equal(await row(1).getAttribute('class'), null, 'v1: nothing to mark');
+  assert.equal(await row(1).locator('td.policy').textContent(), 'replace');
+  assert.equal(await row(2).locator('td.policy').textContent(), 'evolve');
+  assert.equal(await row(3).locator('td.policy').textContent(), 'evolvesource replaced');
+  assert.equal(await row(3).locator('td.policy').getAttribute('data-policy'), 'evolve');
+  assert.equal(await page.locator('#source-policy').textContent(),
+    'evolve (recorded with this version; source replaced)');
   const pageText = await page.locator('main').textContent();
   assert.ok(!pageText.includes(pg.PG_PASSWORD), 'no password on the page');
   assert.equal(await row(3).locator('pre.sql-text').textContent(), LONGQ, 'the whole query, wrapped');
   assert.match(await row(3).locator('.was-text').textContent(), /^was public\.web_src_a on postgres 127\.0\.0\.1:\d+ \/ lhtest$/);
   const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow2 <= 0, `the dataset page does not scroll sideways (${overflow2}px)`);
+  // the section itself, not the About section above it
+  await page.locator('#h-source').evaluate((e) => {
+    e.scrollIntoView({ block: 'start' });
+    window.scrollBy(0, -16);
+  });
   await shot(page, SHOTS, 'dataset-source', log);
   await page.locator('#h-source').scrollIntoViewIfNeeded();
   await hist.scrollIntoViewIfNeeded();
@@ -254,17 +276,29 @@ try {
   assert.equal(await page.locator('#source-current [data-k=columns]').textContent(), 'id,v');
   assert.equal(await page.locator('#source-current [data-k=where]').textContent(), "region = 'eu'");
   assert.match(await page.locator('#source-history tr[data-version="1"]').textContent(), new RegExp(`≤ ${wm}`));
+
+  // a version written before policies were recorded: "not recorded", and
+  // the making schedule's setting today, said as such
+  const oldRec = {
+    name: 'web_old', schema_fingerprint: 'ab', current_version: 1, row_count: 1, sensitivity: null,
+    columns: [{ name: 'id', data_type: 'Int32', sensitivity: null, description: '', is_pii: false }],
+    versions: [{ version: 1, created_at: '2026-01-01T00:00:00Z', row_count: 1, run_id: 'r-old',
+      schema_fingerprint: 'ab', objects: [],
+      source: { system: 'postgres', host: '127.0.0.1', port: 5432, database: 'lhtest', table: 'public.web_src_a',
+        mode: 'overwrite', made_by: 'web-t' } }],
+    lineage: { source_system: 'postgres', source_file: '', ingest_job: 'r-old',
+      ingest_timestamp: '2026-01-01T00:00:00Z', parent_datasets: [] },
+    embeddings_stale: false,
+  };
+  fs.writeFileSync(path.join(DATA, 'primary', '_catalog', 'web_old.json'), JSON.stringify(oldRec));
+  await page.goto(`${API}/#/datasets/web_old`);
+  await page.locator('#source-history').waitFor();
+  assert.equal(await page.locator('#source-history tr[data-version="1"] td.policy').textContent(), 'not recorded');
+  await page.locator('#source-policy').getByText('setting today').waitFor();
+  assert.match(await page.locator('#source-policy').textContent(),
+    /^evolve \(schedule web-t's setting today; this version did not record its own; it may replace the source\)$/);
   assert.deepEqual(errors, [], 'no uncaught errors in the page');
 } catch (e) {
-  await page.screenshot({ path: path.join(WORK, 'failure.png') }).catch(() => {});
-  console.error(`web_sources: FAILED (screenshot ${path.join(WORK, 'failure.png')})`);
-  console.error(e);
-  console.error(daemon.stderr());
-  await browser.close();
-  await stopDaemon(daemon);
-  process.exit(1);
+  await finish(t, { browser, page, daemon, error: e });
 }
-await browser.close();
-await stopDaemon(daemon);
-log('all steps passed');
-process.exit(0);
+await finish(t, { browser, page, daemon });
