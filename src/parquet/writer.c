@@ -1073,6 +1073,10 @@ static enum lh_status async_submit(struct lh_parquet_writer *w, struct pq_col *c
     }
     struct pq_job *j = &a->jobs[a->tail % PQ_ASYNC_SLOTS];
     lh_buf_clear(&j->body);
+    size_t total = 0;
+    for (size_t i = 0; i < nparts; i++)
+        total += parts[i].n;
+    (void)lh_buf_reserve(&j->body, total); /* one allocation (a slot may start empty) */
     for (size_t i = 0; i < nparts; i++)
         lh_buf_append(&j->body, parts[i].p, parts[i].n);
     if (!lh_buf_ok(&j->body) || j->body.len > INT32_MAX)

@@ -172,7 +172,7 @@ static void test_narrow(void **state)
  * Random hex, so that pages do not compress away, sent with COPY from here
  * (generating it in SQL takes tens of seconds). Before the part writers'
  * compression slots and zstd contexts came out of their share, this took
- * 352 MiB (and grew with N); now ~190 MiB. */
+ * 352 MiB (and grew with N); now ~200 MiB. */
 static void test_parallel_fat(void **state)
 {
     (void)state;
