@@ -453,12 +453,18 @@ enum lh_status lh_parquet_writer_create(const struct lh_schema *schema,
     /* One budget for every buffer (see "Memory" in the header comment):
      * half of it for the row group's compressed pages, a quarter for the
      * page staging of all columns together, a quarter for their
-     * dictionaries; a column's page and dictionary never go below 8 KiB. */
+     * dictionaries; a column's page and dictionary never go below 8 KiB.
+     * The columns' own state (encoders, distinct sketch: ~9 KiB a column)
+     * comes out of the budget first: a 300-column part writer under a
+     * sixteenth of the budget holds a third of its share in it. */
     w->page_bytes = w->opt.page_bytes;
     w->dict_bytes = w->opt.dict_max_bytes;
     w->col_mem = UINT64_MAX;
     if (w->opt.memory_bytes > 0) {
         uint64_t m = w->opt.memory_bytes, nc = schema->nfields ? schema->nfields : 1;
+        uint64_t fixed = nc * sizeof(struct pq_col);
+        m = fixed < m / 2 ? m - fixed : m / 2;
+        w->opt.memory_bytes = m;
         if (w->opt.row_group_bytes > m / 2)
             w->opt.row_group_bytes = m / 2 > 1 ? m / 2 : 1;
         uint64_t per = m / 4 / nc;
@@ -486,15 +492,15 @@ enum lh_status lh_parquet_writer_create(const struct lh_schema *schema,
     lh_buf_init(&w->smin, 0);
     lh_buf_init(&w->smax, 0);
     lh_error_clear(&w->failed);
-    if (w->opt.codec == LH_PQ_ZSTD && !(w->cz = pq_compressor_create()))
-        goto nomem;
     if (w->opt.compress_thread && w->opt.codec != LH_PQ_UNCOMPRESSED) {
-        /* in flight: an eighth of the budget, else 8 MiB; at least 2 pages */
+        /* in flight: an eighth of the budget, else 8 MiB (one page is
+         * always let through, so a small budget still overlaps one page's
+         * compression with the staging of the next) */
         uint64_t lim = w->opt.memory_bytes ? w->opt.memory_bytes / 8 : 8u << 20;
-        if (lim < 2 * (uint64_t)w->page_bytes)
-            lim = 2 * (uint64_t)w->page_bytes;
         if (!(w->async = async_create(w->opt.codec, lim)))
             goto nomem;
+    } else if (w->opt.codec == LH_PQ_ZSTD && !(w->cz = pq_compressor_create())) {
+        goto nomem; /* with the thread, its compressor serves both (compress_page) */
     }
 
     if (w->opt.nkv > 0) {
@@ -745,6 +751,10 @@ static bool page_header(struct lh_buf *hdr, enum pq_page_type type, uint32_t num
     return lh_buf_ok(hdr);
 }
 
+static enum lh_status compress_page(struct lh_parquet_writer *w, int level,
+                                    const struct pq_part *parts, size_t nparts, void *dst,
+                                    size_t cap, size_t *clen, struct lh_error *err);
+
 /* Compresses the page body, given as pieces, onto the end of *dst (no
  * assembled copy of the body: zstd streams the pieces) and writes the page
  * header into w->hdr. *clen_out: compressed bytes appended. */
@@ -761,8 +771,7 @@ static enum lh_status seal_page(struct lh_parquet_writer *w, int level, enum pq_
         return lh_error_set(err, LH_E_NOMEM, "parquet writer: page of %zu bytes", ulen);
     size_t clen = 0;
     uint8_t *out = dst->data + dst->len;
-    enum lh_status s = pq_compress_parts(w->cz, w->opt.codec, level, parts, nparts, &w->body, out,
-                                         dst->cap - dst->len, &clen, err);
+    enum lh_status s = compress_page(w, level, parts, nparts, out, dst->cap - dst->len, &clen, err);
     if (s != LH_OK)
         return s;
     dst->len += clen;
@@ -804,10 +813,9 @@ static void pick_level(struct lh_parquet_writer *w, struct pq_col *c, const stru
         return; /* keep the configured level */
     struct lh_error e;
     lh_error_clear(&e);
-    if (pq_compress_parts(w->cz, w->opt.codec, 1, parts, nparts, &w->body, w->comp.data,
-                          w->comp.cap, &c1, &e) != LH_OK)
-        return;
-    if (c1 * 100 <= clen * 103)
+    enum lh_status s = compress_page(w, 1, parts, nparts, w->comp.data, w->comp.cap, &c1, &e);
+    lh_buf_reset(&w->comp); /* once per column: not worth keeping a page for */
+    if (s == LH_OK && c1 * 100 <= clen * 103)
         c->level = 1;
 }
 
@@ -820,7 +828,13 @@ static void pick_level(struct lh_parquet_writer *w, struct pq_col *c, const stru
  * reading thread retires finished jobs in queue order, appending them to
  * their column's chunk, so pages keep their order. At most
  * PQ_ASYNC_SLOTS pages and async_bytes bytes are in flight (counted in
- * buffered_bytes); a row group is drained before it is written. */
+ * buffered_bytes); a row group is drained before it is written.
+ * A slot's body and output buffers are reused from page to page, but the
+ * slots together keep no more than the in-flight limit between pages
+ * (held): a retired slot past it gives its buffers back. Without that,
+ * eight slots of two page-sized buffers each stayed allocated per writer
+ * whatever the budget, so N parallel part writers held 16 N pages (fat
+ * rows, --parallel 16: ~250 MiB of the 373 MiB peak, heaptrack). */
 #define PQ_ASYNC_SLOTS 8
 
 struct pq_job {
@@ -830,6 +844,7 @@ struct pq_job {
     uint32_t num_values;
     enum pq_encoding enc;
     struct lh_buf body, out, hdr; /* reused from job to job */
+    size_t held;                  /* body and out capacity counted in pq_async.held */
     size_t ulen, clen;
     enum lh_status st;
     struct lh_error err;
@@ -845,6 +860,7 @@ struct pq_async {
     struct pq_job jobs[PQ_ASYNC_SLOTS];
     uint64_t head, tail, next; /* oldest unretired, next free, next to compress */
     uint64_t limit;            /* bytes in flight before submit waits */
+    uint64_t held;             /* slot buffer capacity kept, as of the last retire */
     bool stop;
 };
 
@@ -939,6 +955,34 @@ static struct pq_async *async_create(enum lh_parquet_codec codec, uint64_t limit
 }
 
 
+/* Compresses a page on the writer's thread (seal_page, pick_level). With
+ * the compression thread, that happens only while its queue is drained (a
+ * column's first large page, dictionary pages after a row group's drain),
+ * so the thread's compressor is idle and serves here too: one zstd context
+ * per writer, not two. The pieces are joined into w->body and compressed
+ * in one shot, which needs no streaming window: a streaming context of
+ * ~2.3 MiB per part writer was 36 MiB of --parallel 16 (heaptrack). */
+static enum lh_status compress_page(struct lh_parquet_writer *w, int level,
+                                    const struct pq_part *parts, size_t nparts, void *dst,
+                                    size_t cap, size_t *clen, struct lh_error *err)
+{
+    if (!w->async)
+        return pq_compress_parts(w->cz, w->opt.codec, level, parts, nparts, &w->body, dst, cap,
+                                 clen, err);
+    const void *p = nparts ? parts[0].p : "";
+    size_t n = nparts ? parts[0].n : 0;
+    if (nparts > 1) {
+        lh_buf_clear(&w->body);
+        for (size_t i = 0; i < nparts; i++)
+            lh_buf_append(&w->body, parts[i].p, parts[i].n);
+        if (!lh_buf_ok(&w->body))
+            return lh_error_set(err, LH_E_NOMEM, "parquet writer: out of memory for a page");
+        p = w->body.data;
+        n = w->body.len;
+    }
+    return pq_compress_with(w->async->cz, w->opt.codec, level, p, n, dst, cap, clen, err);
+}
+
 /* Appends the oldest job to its column's chunk, waiting for it when
  * `wait`; false (and nothing done) when it is not finished and !wait. */
 static enum lh_status async_retire(struct lh_parquet_writer *w, bool wait, bool *retired,
@@ -977,6 +1021,16 @@ static enum lh_status async_retire(struct lh_parquet_writer *w, bool wait, bool 
     size_t keep = 4 * (size_t)w->page_bytes;
     buf_trim(&j->body, keep);
     buf_trim(&j->out, keep);
+    /* the slot is ours again (done, under mu): count what it keeps, and
+     * give it back when the slots would keep more than the limit */
+    a->held -= j->held;
+    j->held = j->body.cap + j->out.cap;
+    if (a->held + j->held > a->limit) {
+        lh_buf_reset(&j->body);
+        lh_buf_reset(&j->out);
+        j->held = 0;
+    }
+    a->held += j->held;
     pthread_mutex_lock(&a->mu);
     j->done = false;
     a->head++;
@@ -1011,12 +1065,18 @@ static enum lh_status async_submit(struct lh_parquet_writer *w, struct pq_col *c
         if ((s = async_retire(w, false, &r, err)) != LH_OK)
             return s;
     } while (r);
-    while (a->tail - a->head >= PQ_ASYNC_SLOTS || (a->tail > a->head && w->inflight > a->limit)) {
+    /* a page in flight holds its body and its output: twice its length */
+    while (a->tail - a->head >= PQ_ASYNC_SLOTS ||
+           (a->tail > a->head && 2 * w->inflight > a->limit)) {
         if ((s = async_retire(w, true, &r, err)) != LH_OK)
             return s;
     }
     struct pq_job *j = &a->jobs[a->tail % PQ_ASYNC_SLOTS];
     lh_buf_clear(&j->body);
+    size_t total = 0;
+    for (size_t i = 0; i < nparts; i++)
+        total += parts[i].n;
+    (void)lh_buf_reserve(&j->body, total); /* one allocation (a slot may start empty) */
     for (size_t i = 0; i < nparts; i++)
         lh_buf_append(&j->body, parts[i].p, parts[i].n);
     if (!lh_buf_ok(&j->body) || j->body.len > INT32_MAX)

@@ -48,7 +48,9 @@ jget() { # file js-expression-on-j -> prints the value
     node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
              const v = eval(process.argv[2]); console.log(typeof v === "object" ? JSON.stringify(v) : String(v))' "$1" "$2"
 }
-# until NAME SECS cmd...: retry a check every 0.2 s for up to SECS seconds
+# until NAME SECS cmd...: retry a check every 0.2 s for up to SECS seconds.
+# Every wait here is for something that will happen: 120 s, so that a
+# loaded machine (ASan, a dozen other tests) is slow but not a failure.
 until_ok() {
     local name=$1 secs=$2
     shift 2
@@ -155,7 +157,12 @@ expect "resume good" 0 "$LH" schedule resume good
 # Ctrl-C stops an inline run: nothing published, recorded as cancelled
 "$LH" schedule run slow --wait >"$T/out" 2>"$T/err" &
 pid=$!
-sleep 2
+# the run reads (its connection runs the slow view's query): the CLI has
+# its signal handling in place long before that
+slow_reading() {
+    [ "$("${PSQL[@]}" -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lakehouse' AND query LIKE '%cli_slow%' AND pid <> pg_backend_pid()")" -ge 1 ]
+}
+until_ok "inline run: reading the slow view" 120 slow_reading
 kill -TERM $pid
 wait $pid
 rc=$?
@@ -169,10 +176,7 @@ expect "slow published nothing" 1 "$LH" datasets cli_slow
 # found through the store's _daemon.json (no --server, no $LAKEHOUSE_SERVER)
 "$LH" serve --listen 127.0.0.1:0 --data "$LAKEHOUSE_DATA" >"$T/serve.out" 2>"$T/serve.log" &
 SERVE_PID=$!
-for _ in $(seq 1 100); do
-    grep -q "listening on" "$T/serve.out" && break
-    sleep 0.1
-done
+until_ok "daemon: listening" 120 grep -q "listening on" "$T/serve.out"
 URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$T/serve.out" | head -n 1)
 [ -n "$URL" ] && ok "daemon at $URL" || { bad "no daemon: $(cat "$T/serve.log")"; exit 1; }
 
@@ -181,7 +185,7 @@ has "daemon: run prints the run id" "$T/out" "^started run [0-9T.Z-]* of schedul
 has "daemon: run says how to follow it" "$T/out" "lakehouse runs show .*GET $URL/api/runs/"
 RID=$(sed -n 's/^started run \([^ ]*\) .*/\1/p' "$T/out")
 done_run() { "$LH" runs show "$RID" --json >"$T/poll" 2>/dev/null && grep -q '"state": "succeeded"' "$T/poll"; }
-until_ok "daemon: the run id polls to succeeded" 30 done_run
+until_ok "daemon: the run id polls to succeeded" 120 done_run
 expect "daemon: run --wait good: exit 0" 0 "$LH" schedule run good --wait
 has "daemon: --wait prints the outcome" "$T/out" "succeeded: rows=500 dataset=cli_orders"
 expect "daemon: run --wait --json good" 0 "$LH" schedule run good --wait --json
@@ -202,8 +206,8 @@ expect "daemon: cancel an idle schedule: exit 1" 1 "$LH" schedule cancel good
 expect "daemon: run slow" 0 "$LH" schedule run slow
 SLOW=$(sed -n 's/^started run \([^ ]*\) .*/\1/p' "$T/out")
 reading() { "$LH" runs --state running --json >"$T/poll" 2>/dev/null && grep -q "\"run_id\": \"$SLOW\"" "$T/poll"; }
-until_ok "daemon: runs --state running lists the slow run" 30 reading
-until_ok "daemon: the slow run reads rows" 30 sh -c "'$LH' runs show '$SLOW' --json | grep -q '\"phase\": \"reading\"'"
+until_ok "daemon: runs --state running lists the slow run" 120 reading
+until_ok "daemon: the slow run reads rows" 120 sh -c "'$LH' runs show '$SLOW' --json | grep -q '\"phase\": \"reading\"'"
 expect "daemon: schedule show" 0 "$LH" schedule show slow
 has "daemon: show has the active run" "$T/out" "^running  *run $SLOW, reading: [0-9]* "
 has "daemon: show has the rate" "$T/out" "rows/s"
@@ -216,13 +220,13 @@ has "daemon: schedule runs shows the active run first" "$T/out" "^$SLOW  *slow  
 expect "daemon: runs cancel" 0 "$LH" runs cancel "$SLOW"
 has "daemon: cancel requested" "$T/out" "cancel requested: run $SLOW of schedule slow"
 cancelled() { "$LH" runs show "$SLOW" --json >"$T/poll" 2>/dev/null && grep -q '"state": "cancelled"' "$T/poll"; }
-until_ok "daemon: the run is cancelled" 30 cancelled
+until_ok "daemon: the run is cancelled" 120 cancelled
 
 # --wait, and `schedule cancel` from elsewhere: the waiting ends with exit 1
 "$LH" schedule run slow --wait >"$T/w.out" 2>"$T/w.err" &
 WPID=$!
 active() { "$LH" schedule show slow --json >"$T/poll" 2>/dev/null && grep -q '"active_run": {' "$T/poll"; }
-until_ok "daemon: --wait run is active" 30 active
+until_ok "daemon: --wait run is active" 120 active || echo "  the --wait run said: $(cat "$T/w.out" "$T/w.err")"
 expect "daemon: schedule cancel" 0 "$LH" schedule cancel slow
 wait $WPID
 rc=$?
@@ -232,7 +236,7 @@ has "daemon: --wait says cancelled" "$T/w.err" "cancelled after"
 # Ctrl-C while waiting stops the waiting, not the run
 "$LH" schedule run slow --wait >"$T/w.out" 2>"$T/w.err" &
 WPID=$!
-until_ok "daemon: waited run is active" 30 active
+until_ok "daemon: waited run is active" 120 active || echo "  the --wait run said: $(cat "$T/w.out" "$T/w.err")"
 WRID=$(jget "$T/poll" j.active_run.run_id)
 kill -TERM $WPID
 wait $WPID
@@ -242,12 +246,12 @@ has "daemon: interrupted wait says the run goes on" "$T/w.err" "goes on in the d
 expect "daemon: the run goes on" 0 "$LH" runs show "$WRID" --json
 [ "$(jget "$T/out" j.state)" = running ] && ok "daemon: still running after the interrupt" || bad "after interrupt: $(cat "$T/out")"
 expect "daemon: cancel it" 0 "$LH" runs cancel "$WRID"
-until_ok "daemon: no active run" 30 sh -c "! '$LH' schedule show slow --json | grep -q '\"active_run\": {'"
+until_ok "daemon: no active run" 120 sh -c "! '$LH' schedule show slow --json | grep -q '\"active_run\": {'"
 
 # ... unless asked: --cancel-on-interrupt
 "$LH" schedule run slow --wait --cancel-on-interrupt >"$T/w.out" 2>"$T/w.err" &
 WPID=$!
-until_ok "daemon: the third run is active" 30 active
+until_ok "daemon: the third run is active" 120 active || echo "  the --wait run said: $(cat "$T/w.out" "$T/w.err")"
 WRID=$(jget "$T/poll" j.active_run.run_id)
 kill -TERM $WPID
 wait $WPID
