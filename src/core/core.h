@@ -12,6 +12,7 @@
 #ifndef LH_CORE_H
 #define LH_CORE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -169,6 +170,14 @@ void lh_log(enum lh_log_level lvl, const char *fmt, ...) LH_PRINTF(2, 3);
 int64_t lh_time_mono_ns(void);
 /* Wall clock in microseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t lh_time_wall_us(void);
+
+/* Initializes cv so that its timed waits run on CLOCK_MONOTONIC, the clock of
+ * lh_time_mono_ns (a wall-clock step neither shortens nor stretches a wait). */
+void lh_cond_init_mono(pthread_cond_t *cv);
+/* Waits on cv (made by lh_cond_init_mono; mu held) until the monotonic
+ * instant deadline_ns, INT64_MAX for no deadline. Returns ETIMEDOUT once the
+ * deadline has passed, else 0; spurious returns happen, callers loop. */
+int lh_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back.
  * Valid over the whole int32 range of days. */
