@@ -173,12 +173,7 @@ static void real_wait(void *ctx, pthread_cond_t *cv, pthread_mutex_t *mu, int64_
         return;
     if (delta > hour)
         delta = hour;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ns = (int64_t)ts.tv_nsec + (delta % 1000000) * 1000;
-    ts.tv_sec += (time_t)(delta / 1000000 + ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    pthread_cond_timedwait(cv, mu, &ts);
+    lh_cond_wait_until(cv, mu, lh_time_mono_ns() + delta * 1000);
 }
 
 static const struct lh_sched_clock real_clock = {real_now, real_wait, NULL};
@@ -611,13 +606,6 @@ static bool dispatch_pending(struct lh_scheduler *s)
     return !s->stopping && s->nheap && s->heap[0]->due_us <= s->clock.now_us(s->clock.ctx);
 }
 
-/* Waits on rec_cv until the monotonic instant deadline_ns (locked). */
-static void rec_wait_until(struct lh_scheduler *s, int64_t deadline_ns)
-{
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000), (long)(deadline_ns % 1000000000)};
-    pthread_cond_timedwait(&s->rec_cv, &s->mu, &ts);
-}
-
 /* Records a finished run (a recorder thread): the run record and the
  * schedule's next due time, the events, then the schedule goes back into
  * the heap. */
@@ -716,7 +704,7 @@ static void *recorder_main(void *arg)
         if (!s->recorders_exit && dispatch_pending(s)) {
             int64_t until = x->pend->queued_ns + RECORD_DEFER_NS;
             if (lh_time_mono_ns() < until) {
-                rec_wait_until(s, until);
+                lh_cond_wait_until(&s->rec_cv, &s->mu, until);
                 continue;
             }
         }
@@ -1030,17 +1018,10 @@ enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct l
 #endif
     pthread_mutex_init(&s->mu, &ma);
     pthread_mutexattr_destroy(&ma);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&s->cv);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->idle_cv, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->rec_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&s->rec_cv);
     s->queue = calloc(s->limit, sizeof *s->queue);
     s->run = calloc(s->limit, sizeof *s->run);
     s->workers = calloc(s->limit, sizeof *s->workers);
