@@ -344,6 +344,10 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn);
 
 /* The value of one hex digit, or -1. */
 int lh_hex_digit(char c);
+/* nbytes random bytes (getrandom; a clock-seeded fallback when it fails) as
+ * 2 * nbytes lowercase hex digits and a NUL: out holds 2 * nbytes + 1. For
+ * names that must not collide, not for secrets. */
+void lh_random_hex(char *out, size_t nbytes);
 /* Exact text of the decimal v / 10^scale ("-12.50" for -1250, 2; "0.05" for
  * 5, 2); scale <= 0 prints the integer. u128: an unsigned 128-bit integer.
  * Return the length written, truncated to cap - 1 (cap 0 writes nothing). */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 bool lh_parse_i64(const char *s, int64_t *out)
 {
@@ -68,4 +70,20 @@ int lh_hex_digit(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+void lh_random_hex(char *out, size_t nbytes)
+{
+    uint8_t r[64];
+    for (size_t done = 0; done < nbytes;) {
+        size_t n = nbytes - done < sizeof r ? nbytes - done : sizeof r;
+        if (getrandom(r, n, 0) != (ssize_t)n) {
+            uint64_t x = (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32) ^ done;
+            for (size_t i = 0; i < n; i++, x = x * 6364136223846793005ULL + 1)
+                r[i] = (uint8_t)(x >> 56);
+        }
+        for (size_t i = 0; i < n; i++, done++)
+            snprintf(out + 2 * done, 3, "%02x", r[i]);
+    }
+    out[2 * nbytes] = '\0';
 }
