@@ -549,7 +549,8 @@ static int prompt(struct session *ss)
 
 int lh_cmd_sql(int argc, char **argv)
 {
-    const char *data = NULL, *store_url = NULL, *config = NULL, *sql = NULL, *format = "table";
+    struct lh_cli_store_args sa = {0};
+    const char *sql = NULL, *format = "table";
     const char *limit_s = NULL, *timeout_s = NULL, *file = NULL, *mem_s = NULL, *threads_s = NULL;
     if (lh_cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
@@ -557,17 +558,16 @@ int lh_cmd_sql(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = strcmp(a, "--data") == 0           ? &data
-                            : strcmp(a, "--store") == 0        ? &store_url
-                            : strcmp(a, "--config") == 0       ? &config
-                            : strcmp(a, "--format") == 0       ? &format
-                            : strcmp(a, "--limit") == 0        ? &limit_s
-                            : strcmp(a, "--timeout") == 0      ? &timeout_s
-                            : strcmp(a, "--memory-limit") == 0 ? &mem_s
-                            : strcmp(a, "--threads") == 0      ? &threads_s
-                            : strcmp(a, "-f") == 0             ? &file
-                            : strcmp(a, "--file") == 0         ? &file
-                                                               : NULL;
+        const char **slot = lh_cli_store_slot(&sa, a);
+        slot = slot                               ? slot
+               : strcmp(a, "--format") == 0       ? &format
+               : strcmp(a, "--limit") == 0        ? &limit_s
+               : strcmp(a, "--timeout") == 0      ? &timeout_s
+               : strcmp(a, "--memory-limit") == 0 ? &mem_s
+               : strcmp(a, "--threads") == 0      ? &threads_s
+               : strcmp(a, "-f") == 0             ? &file
+               : strcmp(a, "--file") == 0         ? &file
+                                                  : NULL;
         if (strcmp(a, "--json") == 0) {
             format = "json";
         } else if (slot) {
@@ -590,7 +590,7 @@ int lh_cmd_sql(int argc, char **argv)
         lh_cli_error("sql: give a statement or -f FILE, not both");
         return 2;
     }
-    if (data && store_url) {
+    if (sa.data && sa.store_url) {
         lh_cli_error("sql: give --data or --store, not both");
         return 2;
     }
@@ -622,7 +622,7 @@ int lh_cmd_sql(int argc, char **argv)
         return 2;
     }
     ss.limit = (uint64_t)limit;
-    const char *root = lh_cli_store_root(store_url, data, NULL, NULL);
+    const char *root = lh_cli_store_root(sa.store_url, sa.data, NULL, NULL);
     struct stat sb;
     if (strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
         lh_cli_error("sql: data directory %s does not exist", root);
@@ -654,7 +654,7 @@ int lh_cmd_sql(int argc, char **argv)
                                .threads = (unsigned)threads};
     struct lh_error err;
     int rc = 1;
-    if (lh_sql_engine_open(root, config, &o, &ss.e, &err) != LH_OK) {
+    if (lh_sql_engine_open(root, sa.config, &o, &ss.e, &err) != LH_OK) {
         lh_cli_error("sql: %s", err.msg);
         goto done;
     }
