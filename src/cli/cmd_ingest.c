@@ -220,10 +220,8 @@ static void *signal_thread(void *arg)
 
 int lh_cmd_ingest(int argc, char **argv)
 {
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    if (lh_cli_help(argc, argv, usage))
         return 0;
-    }
     struct lh_ingest_options o = {0};
     const char *data = NULL, *store_url = NULL, *config = NULL, *kind = NULL;
     const char *batch = NULL, *limit = NULL, *mode = NULL, *part = NULL, *timeout = NULL;

@@ -988,10 +988,8 @@ int lh_cli_runs_for_schedule(int argc, char **argv)
     bool cancel = strcmp(argv[1], "cancel") == 0;
     o.sub = cancel ? S_CANCEL : S_LIST;
     o.prog = cancel ? "schedule cancel" : "schedule runs";
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(cancel ? usage_cancel : usage_list, stdout);
+    if (lh_cli_help(argc, argv, cancel ? usage_cancel : usage_list))
         return 0;
-    }
     int rc = parse(argc, argv, 2, &o);
     if (rc)
         return rc;

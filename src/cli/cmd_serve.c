@@ -59,23 +59,17 @@ static void on_health(void *ctx, uint64_t *schedules, uint64_t *running)
 
 int lh_cmd_serve(int argc, char **argv)
 {
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    if (lh_cli_help(argc, argv, usage))
         return 0;
-    }
     struct lh_cli_store_args sa = {0};
     const char *listen = NULL, *logfmt = NULL;
     const char *token = NULL, *token_file = NULL, *body_limit = NULL;
+    const struct lh_cli_opt opts[] = {{"--listen", &listen},         {"--log-format", &logfmt},
+                                      {"--token", &token},           {"--token-file", &token_file},
+                                      {"--body-limit", &body_limit}, {NULL, NULL}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = lh_cli_store_slot(&sa, a);
-        slot = slot                             ? slot
-               : strcmp(a, "--listen") == 0     ? &listen
-               : strcmp(a, "--log-format") == 0 ? &logfmt
-               : strcmp(a, "--token") == 0      ? &token
-               : strcmp(a, "--token-file") == 0 ? &token_file
-               : strcmp(a, "--body-limit") == 0 ? &body_limit
-                                                : NULL;
+        const char **slot = lh_cli_opt_slot(opts, &sa, a);
         if (!slot && strcmp(a, "--json") == 0) {
             lh_cli_error("serve: --json does not apply: serve prints no result (for JSON log "
                          "lines: --log-format json)");

@@ -552,22 +552,15 @@ int lh_cmd_sql(int argc, char **argv)
     struct lh_cli_store_args sa = {0};
     const char *sql = NULL, *format = "table";
     const char *limit_s = NULL, *timeout_s = NULL, *file = NULL, *mem_s = NULL, *threads_s = NULL;
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    const struct lh_cli_opt opts[] = {{"--format", &format},     {"--limit", &limit_s},
+                                      {"--timeout", &timeout_s}, {"--memory-limit", &mem_s},
+                                      {"--threads", &threads_s}, {"-f", &file},
+                                      {"--file", &file},         {NULL, NULL}};
+    if (lh_cli_help(argc, argv, usage))
         return 0;
-    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = lh_cli_store_slot(&sa, a);
-        slot = slot                               ? slot
-               : strcmp(a, "--format") == 0       ? &format
-               : strcmp(a, "--limit") == 0        ? &limit_s
-               : strcmp(a, "--timeout") == 0      ? &timeout_s
-               : strcmp(a, "--memory-limit") == 0 ? &mem_s
-               : strcmp(a, "--threads") == 0      ? &threads_s
-               : strcmp(a, "-f") == 0             ? &file
-               : strcmp(a, "--file") == 0         ? &file
-                                                  : NULL;
+        const char **slot = lh_cli_opt_slot(opts, &sa, a);
         if (strcmp(a, "--json") == 0) {
             format = "json";
         } else if (slot) {
