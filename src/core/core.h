@@ -108,6 +108,8 @@ bool lh_buf_reserve(struct lh_buf *b, size_t extra);
 void lh_buf_append(struct lh_buf *b, const void *p, size_t n);
 void lh_buf_append_u8(struct lh_buf *b, uint8_t v);
 void lh_buf_append_str(struct lh_buf *b, const char *s);
+/* Appends p[0..n) as 2 * n lowercase hex digits. */
+void lh_buf_append_hex(struct lh_buf *b, const void *p, size_t n);
 void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
 /* Appends s[0..n) as a JSON string, quotes included: '"', '\\' and control
  * bytes escaped, valid UTF-8 as it is, invalid bytes as U+FFFD. */
@@ -344,6 +346,11 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn);
 
 /* The value of one hex digit, or -1. */
 int lh_hex_digit(char c);
+/* p[0..n) as lowercase hex digits and a NUL, as many whole bytes as fit
+ * in cap (cap 0 writes nothing). Returns the digits written. */
+size_t lh_hex_encode(const void *p, size_t n, char *out, size_t cap);
+/* The 16 bytes b as a UUID's text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
+void lh_uuid_format(const uint8_t b[16], char out[37]);
 /* nbytes random bytes (getrandom; a clock-seeded fallback when it fails) as
  * 2 * nbytes lowercase hex digits and a NUL: out holds 2 * nbytes + 1. For
  * names that must not collide, not for secrets. */

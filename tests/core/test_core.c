@@ -242,6 +242,32 @@ static void test_random_hex(void **state)
     assert_int_equal(strspn(a, "0123456789abcdef"), 198);
 }
 
+/* lh_hex_encode (whole bytes as fit), lh_buf_append_hex, lh_uuid_format. */
+static void test_hex(void **state)
+{
+    (void)state;
+    const uint8_t b[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                           0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    char t[40];
+    assert_int_equal(lh_hex_encode(b, 3, t, sizeof t), 6);
+    assert_string_equal(t, "001122");
+    assert_int_equal(lh_hex_encode(b, 3, t, 6), 4); /* "0011" and the NUL */
+    assert_string_equal(t, "0011");
+    assert_int_equal(lh_hex_encode(b, 3, t, 0), 0);
+    lh_uuid_format(b, t);
+    assert_string_equal(t, "00112233-4455-6677-8899-aabbccddeeff");
+    uint8_t big[200];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)i;
+    struct lh_buf o;
+    lh_buf_init(&o, 0);
+    lh_buf_append_hex(&o, big, sizeof big);
+    assert_int_equal(o.len, 400);
+    assert_memory_equal(o.data, "000102", 6);
+    assert_memory_equal(o.data + 394, "c5c6c7", 6);
+    lh_buf_reset(&o);
+}
+
 static char tmpdir[256];
 
 static int count_entries(const char *dir)
@@ -475,14 +501,23 @@ static void test_csv_str(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_names),    cmocka_unit_test(test_error_set_prefix),
-        cmocka_unit_test(test_buf_sticky_cap),  cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_civil_dates),     cmocka_unit_test(test_iso_format_parse),
-        cmocka_unit_test(test_clocks),          cmocka_unit_test(test_atomic_file),
-        cmocka_unit_test(test_parse_numbers),   cmocka_unit_test(test_type_widths),
-        cmocka_unit_test(test_utf8_sanitize),   cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_array_grow),      cmocka_unit_test(test_csv_str),
-        cmocka_unit_test(test_cond_wait_until), cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_error_set_prefix),
+        cmocka_unit_test(test_buf_sticky_cap),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_civil_dates),
+        cmocka_unit_test(test_iso_format_parse),
+        cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_parse_numbers),
+        cmocka_unit_test(test_type_widths),
+        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_array_grow),
+        cmocka_unit_test(test_csv_str),
+        cmocka_unit_test(test_cond_wait_until),
+        cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
