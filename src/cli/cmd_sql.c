@@ -143,12 +143,8 @@ static char *cell_text(const struct lh_sql_value *v, bool markdown)
         char *s = malloc(v->n * 2 + 3);
         if (!s)
             return NULL;
-        static const char hx[] = "0123456789abcdef";
-        const uint8_t *p = v->p;
         s[0] = '\\', s[1] = 'x';
-        for (size_t i = 0; i < v->n; i++)
-            s[2 + 2 * i] = hx[p[i] >> 4], s[3 + 2 * i] = hx[p[i] & 15];
-        s[2 + 2 * v->n] = '\0';
+        lh_hex_encode(v->p, v->n, s + 2, v->n * 2 + 1);
         return s;
     }
     default: {
