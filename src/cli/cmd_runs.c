@@ -624,9 +624,7 @@ static void schedule_of(struct lh_schedule_store *ss, const char *sid, char *ds,
         if (tz && d->trigger.kind == LH_TRIGGER_CRON && d->trigger.tz)
             snprintf(tz, tcap, "%s", lh_tz_name(d->trigger.tz));
     }
-    if (d)
-        lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
 }
 
 /* One record as the run JSON (a damaged one says what is wrong). */
