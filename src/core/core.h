@@ -341,6 +341,12 @@ void lh_redact_secret(char *msg, size_t cap, const char *secret);
  * lh_dsn_parse refuses, every piece of what could be one), then
  * lh_redact_text. dsn may be NULL. */
 void lh_redact_scrub(char *msg, size_t cap, const char *dsn);
+/* One log line of a job that holds a DSN: fmt formatted into line (a cut line
+ * of 64 bytes or more ends "... (N bytes in all)"), control characters as
+ * spaces, then lh_redact_secret with secret (may be NULL) and
+ * lh_redact_scrub with dsn. */
+void lh_redact_log_line(char *line, size_t cap, const char *secret, const char *dsn,
+                        const char *fmt, va_list ap) LH_PRINTF(5, 0);
 
 /* ------------------------------------------------------------------ misc */
 
