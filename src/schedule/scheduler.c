@@ -988,6 +988,18 @@ static int64_t start_due(struct lh_scheduler *s, struct slot *x, const struct lh
     return next;
 }
 
+/* Sets *flag under s->mu, wakes the n threads t waiting on cv and joins them. */
+static void threads_end(struct lh_scheduler *s, bool *flag, pthread_cond_t *cv, pthread_t *t,
+                        unsigned n)
+{
+    pthread_mutex_lock(&s->mu);
+    *flag = true;
+    pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
 enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct lh_scheduler **out,
                                   struct lh_error *err)
 {
@@ -1072,16 +1084,8 @@ enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct l
     return LH_OK;
 fail:
     free(defs);
-    pthread_mutex_lock(&s->mu);
-    s->workers_exit = true;
-    s->recorders_exit = true;
-    pthread_cond_broadcast(&s->work_cv);
-    pthread_cond_broadcast(&s->rec_cv);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i], NULL);
-    for (unsigned i = 0; i < s->nrecorders; i++)
-        pthread_join(s->recorders[i], NULL);
+    threads_end(s, &s->workers_exit, &s->work_cv, s->workers, s->nworkers);
+    threads_end(s, &s->recorders_exit, &s->rec_cv, s->recorders, s->nrecorders);
     destroy(s);
     return st;
 }
@@ -1106,19 +1110,9 @@ void lh_scheduler_stop(struct lh_scheduler *s, int64_t grace_secs)
     lh_scheduler_stop_begin(s, grace_secs);
     if (s->timer_started)
         pthread_join(s->timer, NULL);
-    pthread_mutex_lock(&s->mu);
-    s->workers_exit = true;
-    pthread_cond_broadcast(&s->work_cv);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i], NULL);
+    threads_end(s, &s->workers_exit, &s->work_cv, s->workers, s->nworkers);
     /* every job has returned: the recorders drain what is left, then exit */
-    pthread_mutex_lock(&s->mu);
-    s->recorders_exit = true;
-    pthread_cond_broadcast(&s->rec_cv);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->nrecorders; i++)
-        pthread_join(s->recorders[i], NULL);
+    threads_end(s, &s->recorders_exit, &s->rec_cv, s->recorders, s->nrecorders);
     struct lh_error err;
     if (lh_schedule_store_unrecorded(s->store) && lh_schedule_store_flush(s->store, &err) != LH_OK)
         lh_logerr("scheduler: stopping with %zu run(s) not written: %s",
