@@ -135,11 +135,9 @@ static void *heartbeat_main(void *arg)
     struct heartbeat *hb = arg;
     unsigned every = lh_store_lease_renew_secs(hb->lease);
     pthread_mutex_lock(&hb->mu);
-    struct timespec due;
-    clock_gettime(CLOCK_MONOTONIC, &due);
-    due.tv_sec += every;
+    int64_t due = lh_time_mono_ns() + (int64_t)every * 1000000000;
     while (!hb->stop) {
-        if (!hb->owner && pthread_cond_timedwait(&hb->cv, &hb->mu, &due) != ETIMEDOUT)
+        if (!hb->owner && lh_cond_wait_until(&hb->cv, &hb->mu, due) != ETIMEDOUT)
             continue;
         char *owner = hb->owner;
         hb->owner = NULL;
@@ -155,8 +153,8 @@ static void *heartbeat_main(void *arg)
             lh_warn("serve: lease renewal failed (retrying): %s", err.msg);
         }
         pthread_mutex_lock(&hb->mu);
-        clock_gettime(CLOCK_MONOTONIC, &due);
-        due.tv_sec += s == LH_OK ? every : (every > 3 ? 3 : every);
+        due = lh_time_mono_ns() +
+              (int64_t)(s == LH_OK ? every : (every > 3 ? 3 : every)) * 1000000000;
     }
     pthread_mutex_unlock(&hb->mu);
     return NULL;
@@ -164,11 +162,7 @@ static void *heartbeat_main(void *arg)
 
 static bool heartbeat_start(struct heartbeat *hb)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&hb->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&hb->cv);
     pthread_mutex_init(&hb->mu, NULL);
     hb->running = pthread_create(&hb->thread, NULL, heartbeat_main, hb) == 0;
     return hb->running;

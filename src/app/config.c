@@ -228,42 +228,50 @@ static enum lh_status get_num(const struct num_key *t, size_t n, const char *sec
 
 #define NUM_KEYS(t) (t), sizeof(t) / sizeof((t)[0])
 
-/* "sql": {"memory_limit": "1GiB", "threads": 2, "timeout_ms": 30000,
- *         "max_rows": 100000, "cache_dir": "/var/cache/lakehouse/sql"} */
-static enum lh_status load_sql(struct lh_app_config *c, json_t *o, struct lh_error *err)
+/* A section of numeric keys (table t); path_key (may be NULL) names its one
+ * key that takes a path, kept in *path. */
+static enum lh_status load_section(struct lh_app_config *c, json_t *o, const char *section,
+                                   const struct num_key *t, size_t n, const char *path_key,
+                                   const char **path, struct lh_error *err)
 {
     const char *k;
     json_t *v;
     if (!json_is_object(o))
-        return lh_error_set(err, LH_E_INVAL, "config key \"sql\": expected an object");
-    const struct num_key nums[] = {
-        {"memory_limit", (uint64_t)1 << 50, true, NULL, &c->sql_memory_limit, NULL},
-        {"threads", 1024, false, &c->sql_threads, NULL, NULL},
-        {"timeout_ms", 86400000, false, &c->sql_timeout_ms, NULL, NULL},
-        {"max_rows", (uint64_t)1 << 40, false, NULL, &c->sql_max_rows, NULL}};
+        return lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected an object", section);
     json_object_foreach(o, k, v)
     {
         bool num;
-        enum lh_status s = get_num(NUM_KEYS(nums), "sql", k, v, &num, err);
-        if (!num && strcmp(k, "cache_dir") == 0) {
-            if (!json_is_string(v))
-                return lh_error_set(err, LH_E_INVAL, "config key \"sql.cache_dir\": expected a path");
-            s = set_str(c, &c->sql_cache_dir, json_string_value(v), "sql.cache_dir", err);
-        } else if (!num) {
-            return lh_error_set(err, LH_E_INVAL, "unknown config key \"sql.%s\"", k);
-        }
+        enum lh_status s = get_num(t, n, section, k, v, &num, err);
         if (s != LH_OK)
+            return s;
+        if (num)
+            continue;
+        if (!path_key || strcmp(k, path_key) != 0)
+            return lh_error_set(err, LH_E_INVAL, "unknown config key \"%s.%s\"", section, k);
+        char name[64];
+        snprintf(name, sizeof name, "%s.%s", section, k);
+        if (!json_is_string(v))
+            return lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a path", name);
+        if ((s = set_str(c, path, json_string_value(v), name, err)) != LH_OK)
             return s;
     }
     return LH_OK;
 }
 
+/* "sql": {"memory_limit": "1GiB", "threads": 2, "timeout_ms": 30000,
+ *         "max_rows": 100000, "cache_dir": "/var/cache/lakehouse/sql"} */
+static enum lh_status load_sql(struct lh_app_config *c, json_t *o, struct lh_error *err)
+{
+    const struct num_key nums[] = {
+        {"memory_limit", (uint64_t)1 << 50, true, NULL, &c->sql_memory_limit, NULL},
+        {"threads", 1024, false, &c->sql_threads, NULL, NULL},
+        {"timeout_ms", 86400000, false, &c->sql_timeout_ms, NULL, NULL},
+        {"max_rows", (uint64_t)1 << 40, false, NULL, &c->sql_max_rows, NULL}};
+    return load_section(c, o, "sql", NUM_KEYS(nums), "cache_dir", &c->sql_cache_dir, err);
+}
+
 static enum lh_status load_http(struct lh_app_config *c, json_t *o, struct lh_error *err)
 {
-    const char *k;
-    json_t *v;
-    if (!json_is_object(o))
-        return lh_error_set(err, LH_E_INVAL, "config key \"http\": expected an object");
     const struct num_key nums[] = {
         {"threads", 256, false, &c->threads, NULL, NULL},
         {"connection_limit", 1000000, false, &c->connection_limit, NULL, NULL},
@@ -273,16 +281,7 @@ static enum lh_status load_http(struct lh_app_config *c, json_t *o, struct lh_er
         {"sql_workers", 256, false, &c->sql_workers, NULL, NULL},
         {"sql_queue", 100000, false, &c->sql_queue, NULL, NULL},
         {"connection_memory", 16u << 20, true, NULL, NULL, &c->connection_memory}};
-    json_object_foreach(o, k, v)
-    {
-        bool num;
-        enum lh_status s = get_num(NUM_KEYS(nums), "http", k, v, &num, err);
-        if (s != LH_OK)
-            return s;
-        if (!num)
-            return lh_error_set(err, LH_E_INVAL, "unknown config key \"http.%s\"", k);
-    }
-    return LH_OK;
+    return load_section(c, o, "http", NUM_KEYS(nums), NULL, NULL, err);
 }
 
 /* The key of a webhook's secret: read from its file, trailing newline
@@ -347,14 +346,22 @@ static enum lh_status load_webhooks(struct lh_app_config *c, json_t *a, struct l
         const char *k;
         json_t *v;
         enum lh_status s;
-        uint64_t n;
+        bool num;
         memset(h, 0, sizeof *h);
         snprintf(what, sizeof what, "webhooks[%zu]", i);
         if (!json_is_object(o))
             return lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected an object", what);
+        const struct num_key nums[] = {{"timeout_secs", 300, false, &h->timeout_secs, NULL, NULL},
+                                       {"max_attempts", 20, false, &h->max_attempts, NULL, NULL}};
         json_object_foreach(o, k, v)
         {
-            if (strcmp(k, "url") == 0) {
+            if ((s = get_num(NUM_KEYS(nums), what, k, v, &num, err)) != LH_OK)
+                return s;
+            if (num) {
+                if (json_integer_value(v) == 0) /* 0 would mean the default */
+                    return lh_error_set(err, LH_E_INVAL, "config key \"%s.%s\": at least 1", what,
+                                        k);
+            } else if (strcmp(k, "url") == 0) {
                 if (!json_is_string(v) || !webhook_url_ok(json_string_value(v)))
                     return lh_error_set(err, LH_E_INVAL,
                                         "config key \"%s.url\": expected an http:// or "
@@ -427,22 +434,6 @@ static enum lh_status load_webhooks(struct lh_app_config *c, json_t *a, struct l
                 }
                 h->schedules = pat;
                 h->nschedules = json_array_size(v);
-            } else if (strcmp(k, "timeout_secs") == 0) {
-                char key[64];
-                snprintf(key, sizeof key, "%s.timeout_secs", what);
-                if ((s = get_uint(v, key, 300, false, &n, err)) != LH_OK)
-                    return s;
-                if (n == 0)
-                    return lh_error_set(err, LH_E_INVAL, "config key \"%s\": at least 1", key);
-                h->timeout_secs = (unsigned)n;
-            } else if (strcmp(k, "max_attempts") == 0) {
-                char key[64];
-                snprintf(key, sizeof key, "%s.max_attempts", what);
-                if ((s = get_uint(v, key, 20, false, &n, err)) != LH_OK)
-                    return s;
-                if (n == 0)
-                    return lh_error_set(err, LH_E_INVAL, "config key \"%s\": at least 1", key);
-                h->max_attempts = (unsigned)n;
             } else {
                 return lh_error_set(err, LH_E_INVAL,
                                     "unknown config key \"%s.%.80s\" (known: url, secret, "
@@ -503,18 +494,15 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
                                                                 : NULL;
         if (num)
             continue; /* one of nums */
+        if ((slot || strcmp(k, "token_file") == 0 || strcmp(k, "log_format") == 0) &&
+            !json_is_string(v)) {
+            s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
+            goto fail;
+        }
         if (slot) {
-            if (!json_is_string(v)) {
-                s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
-                goto fail;
-            }
             if ((s = set_str(c, slot, json_string_value(v), k, err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "token_file") == 0) {
-            if (!json_is_string(v)) {
-                s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
-                goto fail;
-            }
             if ((s = read_token_file(c, json_string_value(v), err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "buckets") == 0) {
@@ -526,10 +514,6 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
             if ((s = set_str(c, &c->buckets_config, path, k, err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "log_format") == 0) {
-            if (!json_is_string(v)) {
-                s = lh_error_set(err, LH_E_INVAL, "config key \"%s\": expected a string", k);
-                goto fail;
-            }
             if ((s = parse_log_format(c, json_string_value(v), err)) != LH_OK)
                 goto fail;
         } else if (strcmp(k, "auth_open") == 0) {

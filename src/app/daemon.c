@@ -11,20 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 void lh_daemon_instance_make(char out[LH_DAEMON_INSTANCE_MAX])
 {
-    uint8_t r[16];
-    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-        uint64_t x = (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32);
-        for (size_t i = 0; i < sizeof r; i++, x = x * 6364136223846793005ULL + 1)
-            r[i] = (uint8_t)(x >> 56);
-    }
-    for (size_t i = 0; i < sizeof r; i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    lh_random_hex(out, 16);
 }
 
 /* "http://ADDR", a wildcard listen address reached on loopback. */

@@ -53,8 +53,7 @@ struct lh_app_runner {
 static void job_finish(struct job *j)
 {
     lh_app_run_release(j->ar);
-    lh_schedule_wipe(j->def, sizeof *j->def);
-    free(j->def);
+    lh_schedule_free(j->def);
     free(j);
 }
 

@@ -353,16 +353,6 @@ static enum verdict post(struct hook *h, CURL *c, const struct delivery *d, char
 
 /* ------------------------------------------------------------ the threads */
 
-static void wait_until(struct hook *h, int64_t deadline_ns)
-{
-    if (deadline_ns == INT64_MAX) {
-        pthread_cond_wait(&h->cv, &h->mu);
-        return;
-    }
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000), (long)(deadline_ns % 1000000000)};
-    pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-}
-
 static int64_t backoff_ns(struct hook *h, unsigned tries)
 {
     int64_t ms = h->w->backoff_ms;
@@ -392,7 +382,7 @@ static void *deliver_main(void *arg)
                 d = x;
         if (!d || d->due_ns > now) {
             int64_t until = d ? d->due_ns : INT64_MAX;
-            wait_until(h, h->stopping && stop_at < until ? stop_at : until);
+            lh_cond_wait_until(&h->cv, &h->mu, h->stopping && stop_at < until ? stop_at : until);
             continue;
         }
         unlink_one(h, d);
@@ -479,11 +469,7 @@ enum lh_status lh_app_webhooks_create(const struct lh_app_webhook *hooks, size_t
         const char *secret = hooks[i].secret ? hooks[i].secret : "";
         h->w = w;
         pthread_mutex_init(&h->mu, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&h->cv, &ca);
-        pthread_condattr_destroy(&ca);
+        lh_cond_init_mono(&h->cv);
         w->nhooks++;
         h->url = strdup(hooks[i].url ? hooks[i].url : "");
         h->secret = strdup(secret);

@@ -167,31 +167,19 @@ enum lh_sensitivity lh_catalog_pii_detect(const char *column_name)
 
 const char *lh_sensitivity_str(enum lh_sensitivity s)
 {
-    switch (s) {
-    case LH_SENS_PII:
-        return "pii";
-    case LH_SENS_FINANCIAL:
-        return "financial";
-    case LH_SENS_SENSITIVE:
-        return "sensitive";
-    case LH_SENS_INTERNAL:
-        return "internal";
-    default:
-        return NULL;
-    }
+    static const char *const n[] = {NULL, "internal", "sensitive", "financial", "pii"};
+    return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : NULL;
 }
 
 bool lh_sensitivity_parse(const char *s, enum lh_sensitivity *out)
 {
-    static const enum lh_sensitivity all[] = {LH_SENS_INTERNAL, LH_SENS_SENSITIVE,
-                                              LH_SENS_FINANCIAL, LH_SENS_PII};
     if (!s || !*s || strcmp(s, "none") == 0) {
         *out = LH_SENS_NONE;
         return true;
     }
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (strcmp(s, lh_sensitivity_str(all[i])) == 0) {
-            *out = all[i];
+    for (enum lh_sensitivity l = LH_SENS_INTERNAL; l <= LH_SENS_PII; l++)
+        if (strcmp(s, lh_sensitivity_str(l)) == 0) {
+            *out = l;
             return true;
         }
     return false;

@@ -32,6 +32,9 @@ int lh_cli_runs_for_schedule(int argc, char **argv);
 void lh_cli_error(const char *fmt, ...) LH_PRINTF(1, 2);
 /* True when argv contains -h or --help. */
 bool lh_cli_wants_help(int argc, char **argv);
+/* lh_cli_wants_help, and then usage printed on stdout: a command's
+ * `if (lh_cli_help(argc, argv, usage)) return 0;`. */
+bool lh_cli_help(int argc, char **argv, const char *usage);
 
 /* One HTTP request (libcurl, client.c) for the CLI talking to a daemon. url
  * is the whole URL; token (may be NULL) goes out as a bearer token; body
@@ -49,6 +52,17 @@ struct lh_cli_store_args {
 /* The slot option a fills in sa (borrowed), or NULL when a is none of the
  * three. */
 const char **lh_cli_store_slot(struct lh_cli_store_args *sa, const char *a);
+
+/* A command's option that takes a value: its name and where the value goes
+ * (borrowed from argv). A table of them ends with a NULL name. */
+struct lh_cli_opt {
+    const char *name;
+    const char **slot;
+};
+/* The slot of option a: one of the store options' in sa, else one of
+ * opts', else NULL. */
+const char **lh_cli_opt_slot(const struct lh_cli_opt *opts, struct lh_cli_store_args *sa,
+                             const char *a);
 
 /* The store a command works on, one rule for every subcommand: --store,
  * else --data, else $LAKEHOUSE_STORE, else $LAKEHOUSE_DATA, else the

@@ -826,8 +826,7 @@ static int run(int argc, char **argv, bool is_apply)
     memset(&o, 0, sizeof o);
     o.cmd = is_apply ? "apply" : "export";
     const char *usage = is_apply ? apply_usage : export_usage;
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    if (lh_cli_help(argc, argv, usage)) {
         fputs(storage_help, stdout);
         return 0;
     }

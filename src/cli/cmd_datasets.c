@@ -671,10 +671,8 @@ static struct lh_catalog_column_edit *column_slot(struct lh_catalog_column_edit 
 /* `datasets describe NAME ...`; argv[0] is "describe". */
 static int describe_main(int argc, char **argv)
 {
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage_describe, stdout);
+    if (lh_cli_help(argc, argv, usage_describe))
         return 0;
-    }
     struct lh_cli_store_args sa = {0};
     struct lh_catalog_describe d = {0};
     const char *name = NULL;
@@ -814,10 +812,8 @@ int lh_cmd_datasets(int argc, char **argv)
     uint64_t version = 0;
     if (argc > 1 && strcmp(argv[1], "describe") == 0)
         return describe_main(argc - 1, argv + 1);
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    if (lh_cli_help(argc, argv, usage))
         return 0;
-    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = lh_cli_store_slot(&sa, a);

@@ -220,14 +220,32 @@ static void *signal_thread(void *arg)
 
 int lh_cmd_ingest(int argc, char **argv)
 {
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    if (lh_cli_help(argc, argv, usage))
         return 0;
-    }
     struct lh_ingest_options o = {0};
-    const char *data = NULL, *store_url = NULL, *config = NULL, *kind = NULL;
+    struct lh_cli_store_args sa = {0};
+    const char *kind = NULL;
     const char *batch = NULL, *limit = NULL, *mode = NULL, *part = NULL, *timeout = NULL;
     const char *keep = NULL, *parallel = NULL, *policy = NULL;
+    const struct lh_cli_opt opts[] = {{"--dsn", &o.dsn},
+                                      {"--table", &o.table},
+                                      {"--query", &o.query},
+                                      {"--columns", &o.columns},
+                                      {"--where", &o.where},
+                                      {"--dataset", &o.dataset},
+                                      {"--batch-size", &batch},
+                                      {"--order-by", &o.order_by},
+                                      {"--limit", &limit},
+                                      {"--mode", &mode},
+                                      {"--cursor-column", &o.cursor_column},
+                                      {"--codec", &o.codec},
+                                      {"--part-size", &part},
+                                      {"--statement-timeout", &timeout},
+                                      {"--run-id", &o.run_id},
+                                      {"--keep-versions", &keep},
+                                      {"--parallel", &parallel},
+                                      {"--schema-policy", &policy},
+                                      {NULL, NULL}};
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -243,28 +261,7 @@ int lh_cmd_ingest(int argc, char **argv)
             o.no_resume = true;
             continue;
         }
-        const char **slot = strcmp(a, "--dsn") == 0                 ? &o.dsn
-                            : strcmp(a, "--table") == 0             ? &o.table
-                            : strcmp(a, "--query") == 0             ? &o.query
-                            : strcmp(a, "--columns") == 0           ? &o.columns
-                            : strcmp(a, "--where") == 0             ? &o.where
-                            : strcmp(a, "--dataset") == 0           ? &o.dataset
-                            : strcmp(a, "--batch-size") == 0        ? &batch
-                            : strcmp(a, "--order-by") == 0          ? &o.order_by
-                            : strcmp(a, "--limit") == 0             ? &limit
-                            : strcmp(a, "--mode") == 0              ? &mode
-                            : strcmp(a, "--cursor-column") == 0     ? &o.cursor_column
-                            : strcmp(a, "--data") == 0              ? &data
-                            : strcmp(a, "--store") == 0             ? &store_url
-                            : strcmp(a, "--config") == 0            ? &config
-                            : strcmp(a, "--codec") == 0             ? &o.codec
-                            : strcmp(a, "--part-size") == 0         ? &part
-                            : strcmp(a, "--statement-timeout") == 0 ? &timeout
-                            : strcmp(a, "--run-id") == 0            ? &o.run_id
-                            : strcmp(a, "--keep-versions") == 0     ? &keep
-                            : strcmp(a, "--parallel") == 0          ? &parallel
-                            : strcmp(a, "--schema-policy") == 0     ? &policy
-                                                                    : NULL;
+        const char **slot = lh_cli_opt_slot(opts, &sa, a);
         if (slot) {
             if (i + 1 >= argc) {
                 lh_cli_error("ingest: %s needs a value", a);
@@ -319,7 +316,7 @@ int lh_cmd_ingest(int argc, char **argv)
                          defname, o.table);
         o.dataset = defname;
     }
-    if (data && store_url) {
+    if (sa.data && sa.store_url) {
         lh_cli_error("ingest: give --data or --store, not both");
         return 2;
     }
@@ -385,8 +382,8 @@ int lh_cmd_ingest(int argc, char **argv)
     struct sigctx sc = {0};
     pthread_t th;
     bool have_th = false;
-    if (lh_store_set_open(lh_cli_store_root(store_url, data, NULL, NULL), config, NULL, &set,
-                          &err) != LH_OK) {
+    if (lh_store_set_open(lh_cli_store_root(sa.store_url, sa.data, NULL, NULL), sa.config, NULL,
+                          &set, &err) != LH_OK) {
         lh_cli_error("ingest: %s", err.msg);
         goto done;
     }

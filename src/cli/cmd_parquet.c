@@ -73,15 +73,6 @@ static void json_cstr(struct lh_buf *b, const char *s)
     lh_buf_json_str(b, s, strlen(s));
 }
 
-static void hex(struct lh_buf *b, const uint8_t *p, size_t n)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] >> 4]);
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] & 15]);
-    }
-}
-
 static void decimal_text(struct lh_buf *b, lh_i128 v, int scale)
 {
     char d[48];
@@ -184,22 +175,22 @@ static enum vkind value_text(struct lh_buf *b, const struct lh_field *f, const s
     }
     case LH_T_UUID: {
         const uint8_t *u = v + 16 * (size_t)i;
-        hex(b, u, 4);
+        lh_buf_append_hex(b, u, 4);
         lh_buf_append_u8(b, '-');
-        hex(b, u + 4, 2);
+        lh_buf_append_hex(b, u + 4, 2);
         lh_buf_append_u8(b, '-');
-        hex(b, u + 6, 2);
+        lh_buf_append_hex(b, u + 6, 2);
         lh_buf_append_u8(b, '-');
-        hex(b, u + 8, 2);
+        lh_buf_append_hex(b, u + 8, 2);
         lh_buf_append_u8(b, '-');
-        hex(b, u + 10, 6);
+        lh_buf_append_hex(b, u + 10, 6);
         return V_TEXT;
     }
     case LH_T_FIXED:
-        hex(b, v + (size_t)f->fixed_len * (size_t)i, f->fixed_len);
+        lh_buf_append_hex(b, v + (size_t)f->fixed_len * (size_t)i, f->fixed_len);
         return V_TEXT;
     case LH_T_BINARY:
-        hex(b, a->data + a->offsets[i], (size_t)(a->offsets[i + 1] - a->offsets[i]));
+        lh_buf_append_hex(b, a->data + a->offsets[i], (size_t)(a->offsets[i + 1] - a->offsets[i]));
         return V_TEXT;
     case LH_T_STRING: case LH_T_JSON: case LH_T_ENUM: case LH_T_COUNT_:
         break;

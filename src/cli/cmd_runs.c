@@ -624,9 +624,7 @@ static void schedule_of(struct lh_schedule_store *ss, const char *sid, char *ds,
         if (tz && d->trigger.kind == LH_TRIGGER_CRON && d->trigger.tz)
             snprintf(tz, tcap, "%s", lh_tz_name(d->trigger.tz));
     }
-    if (d)
-        lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
 }
 
 /* One record as the run JSON (a damaged one says what is wrong). */
@@ -988,10 +986,8 @@ int lh_cli_runs_for_schedule(int argc, char **argv)
     bool cancel = strcmp(argv[1], "cancel") == 0;
     o.sub = cancel ? S_CANCEL : S_LIST;
     o.prog = cancel ? "schedule cancel" : "schedule runs";
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(cancel ? usage_cancel : usage_list, stdout);
+    if (lh_cli_help(argc, argv, cancel ? usage_cancel : usage_list))
         return 0;
-    }
     int rc = parse(argc, argv, 2, &o);
     if (rc)
         return rc;

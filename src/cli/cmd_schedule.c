@@ -944,8 +944,7 @@ done:
     lh_schedule_wipe(body.data, body.cap);
     lh_buf_reset(&body);
     lh_buf_reset(&b);
-    lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
     return rc;
 }
 
@@ -1228,8 +1227,7 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
         rc = run_inline(ss, d, root, config, o->json);
     }
 done:
-    lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
     return rc;
 }
 

@@ -59,23 +59,17 @@ static void on_health(void *ctx, uint64_t *schedules, uint64_t *running)
 
 int lh_cmd_serve(int argc, char **argv)
 {
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    if (lh_cli_help(argc, argv, usage))
         return 0;
-    }
-    const char *listen = NULL, *data = NULL, *store = NULL, *config = NULL, *logfmt = NULL;
+    struct lh_cli_store_args sa = {0};
+    const char *listen = NULL, *logfmt = NULL;
     const char *token = NULL, *token_file = NULL, *body_limit = NULL;
+    const struct lh_cli_opt opts[] = {{"--listen", &listen},         {"--log-format", &logfmt},
+                                      {"--token", &token},           {"--token-file", &token_file},
+                                      {"--body-limit", &body_limit}, {NULL, NULL}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = strcmp(a, "--listen") == 0       ? &listen
-                            : strcmp(a, "--data") == 0       ? &data
-                            : strcmp(a, "--store") == 0      ? &store
-                            : strcmp(a, "--config") == 0     ? &config
-                            : strcmp(a, "--log-format") == 0 ? &logfmt
-                            : strcmp(a, "--token") == 0      ? &token
-                            : strcmp(a, "--token-file") == 0 ? &token_file
-                            : strcmp(a, "--body-limit") == 0 ? &body_limit
-                                                             : NULL;
+        const char **slot = lh_cli_opt_slot(opts, &sa, a);
         if (!slot && strcmp(a, "--json") == 0) {
             lh_cli_error("serve: --json does not apply: serve prints no result (for JSON log "
                          "lines: --log-format json)");
@@ -91,7 +85,7 @@ int lh_cmd_serve(int argc, char **argv)
         }
         *slot = argv[++i];
     }
-    if (data && store) {
+    if (sa.data && sa.store_url) {
         lh_cli_error("serve: give --data or --store, not both");
         return 2;
     }
@@ -112,8 +106,7 @@ int lh_cmd_serve(int argc, char **argv)
     struct lh_error err;
     int rc = 1;
     lh_app_config_init(&cfg);
-    if (!config)
-        config = getenv("LAKEHOUSE_CONFIG");
+    const char *config = sa.config ? sa.config : getenv("LAKEHOUSE_CONFIG");
     if (config && *config && lh_app_config_load(&cfg, config, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;
@@ -124,12 +117,12 @@ int lh_cmd_serve(int argc, char **argv)
     }
     if (listen)
         cfg.listen = listen;
-    if (data) {
-        cfg.data_dir = data;
+    if (sa.data) {
+        cfg.data_dir = sa.data;
         cfg.store_url = NULL;
     }
-    if (store) {
-        cfg.store_url = store;
+    if (sa.store_url) {
+        cfg.store_url = sa.store_url;
         cfg.data_dir = NULL;
     }
     if (token)

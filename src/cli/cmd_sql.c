@@ -143,12 +143,8 @@ static char *cell_text(const struct lh_sql_value *v, bool markdown)
         char *s = malloc(v->n * 2 + 3);
         if (!s)
             return NULL;
-        static const char hx[] = "0123456789abcdef";
-        const uint8_t *p = v->p;
         s[0] = '\\', s[1] = 'x';
-        for (size_t i = 0; i < v->n; i++)
-            s[2 + 2 * i] = hx[p[i] >> 4], s[3 + 2 * i] = hx[p[i] & 15];
-        s[2 + 2 * v->n] = '\0';
+        lh_hex_encode(v->p, v->n, s + 2, v->n * 2 + 1);
         return s;
     }
     default: {
@@ -549,25 +545,18 @@ static int prompt(struct session *ss)
 
 int lh_cmd_sql(int argc, char **argv)
 {
-    const char *data = NULL, *store_url = NULL, *config = NULL, *sql = NULL, *format = "table";
+    struct lh_cli_store_args sa = {0};
+    const char *sql = NULL, *format = "table";
     const char *limit_s = NULL, *timeout_s = NULL, *file = NULL, *mem_s = NULL, *threads_s = NULL;
-    if (lh_cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
+    const struct lh_cli_opt opts[] = {{"--format", &format},     {"--limit", &limit_s},
+                                      {"--timeout", &timeout_s}, {"--memory-limit", &mem_s},
+                                      {"--threads", &threads_s}, {"-f", &file},
+                                      {"--file", &file},         {NULL, NULL}};
+    if (lh_cli_help(argc, argv, usage))
         return 0;
-    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char **slot = strcmp(a, "--data") == 0           ? &data
-                            : strcmp(a, "--store") == 0        ? &store_url
-                            : strcmp(a, "--config") == 0       ? &config
-                            : strcmp(a, "--format") == 0       ? &format
-                            : strcmp(a, "--limit") == 0        ? &limit_s
-                            : strcmp(a, "--timeout") == 0      ? &timeout_s
-                            : strcmp(a, "--memory-limit") == 0 ? &mem_s
-                            : strcmp(a, "--threads") == 0      ? &threads_s
-                            : strcmp(a, "-f") == 0             ? &file
-                            : strcmp(a, "--file") == 0         ? &file
-                                                               : NULL;
+        const char **slot = lh_cli_opt_slot(opts, &sa, a);
         if (strcmp(a, "--json") == 0) {
             format = "json";
         } else if (slot) {
@@ -590,7 +579,7 @@ int lh_cmd_sql(int argc, char **argv)
         lh_cli_error("sql: give a statement or -f FILE, not both");
         return 2;
     }
-    if (data && store_url) {
+    if (sa.data && sa.store_url) {
         lh_cli_error("sql: give --data or --store, not both");
         return 2;
     }
@@ -622,7 +611,7 @@ int lh_cmd_sql(int argc, char **argv)
         return 2;
     }
     ss.limit = (uint64_t)limit;
-    const char *root = lh_cli_store_root(store_url, data, NULL, NULL);
+    const char *root = lh_cli_store_root(sa.store_url, sa.data, NULL, NULL);
     struct stat sb;
     if (strncmp(root, "s3://", 5) != 0 && stat(root, &sb) != 0) {
         lh_cli_error("sql: data directory %s does not exist", root);
@@ -654,7 +643,7 @@ int lh_cmd_sql(int argc, char **argv)
                                .threads = (unsigned)threads};
     struct lh_error err;
     int rc = 1;
-    if (lh_sql_engine_open(root, config, &o, &ss.e, &err) != LH_OK) {
+    if (lh_sql_engine_open(root, sa.config, &o, &ss.e, &err) != LH_OK) {
         lh_cli_error("sql: %s", err.msg);
         goto done;
     }

@@ -48,12 +48,30 @@ bool lh_cli_wants_help(int argc, char **argv)
     return false;
 }
 
+bool lh_cli_help(int argc, char **argv, const char *usage)
+{
+    if (!lh_cli_wants_help(argc, argv))
+        return false;
+    fputs(usage, stdout);
+    return true;
+}
+
 const char **lh_cli_store_slot(struct lh_cli_store_args *sa, const char *a)
 {
     return strcmp(a, "--data") == 0     ? &sa->data
            : strcmp(a, "--store") == 0  ? &sa->store_url
            : strcmp(a, "--config") == 0 ? &sa->config
                                         : NULL;
+}
+
+const char **lh_cli_opt_slot(const struct lh_cli_opt *opts, struct lh_cli_store_args *sa,
+                             const char *a)
+{
+    const char **slot = lh_cli_store_slot(sa, a);
+    for (; !slot && opts->name; opts++)
+        if (strcmp(a, opts->name) == 0)
+            slot = opts->slot;
+    return slot;
 }
 
 static const char *nonempty(const char *s)

@@ -78,6 +78,15 @@ void lh_buf_append_str(struct lh_buf *b, const char *s)
     lh_buf_append(b, s, strlen(s));
 }
 
+void lh_buf_append_hex(struct lh_buf *b, const void *p, size_t n)
+{
+    char t[129];
+    for (size_t i = 0; i < n; i += 64) {
+        size_t k = lh_hex_encode((const uint8_t *)p + i, n - i < 64 ? n - i : 64, t, sizeof t);
+        lh_buf_append(b, t, k);
+    }
+}
+
 void lh_buf_printf(struct lh_buf *b, const char *fmt, ...)
 {
     if (b->broken)

@@ -12,6 +12,7 @@
 #ifndef LH_CORE_H
 #define LH_CORE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -107,6 +108,8 @@ bool lh_buf_reserve(struct lh_buf *b, size_t extra);
 void lh_buf_append(struct lh_buf *b, const void *p, size_t n);
 void lh_buf_append_u8(struct lh_buf *b, uint8_t v);
 void lh_buf_append_str(struct lh_buf *b, const char *s);
+/* Appends p[0..n) as 2 * n lowercase hex digits. */
+void lh_buf_append_hex(struct lh_buf *b, const void *p, size_t n);
 void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
 /* Appends s[0..n) as a JSON string, quotes included: '"', '\\' and control
  * bytes escaped, valid UTF-8 as it is, invalid bytes as U+FFFD. */
@@ -169,6 +172,14 @@ void lh_log(enum lh_log_level lvl, const char *fmt, ...) LH_PRINTF(2, 3);
 int64_t lh_time_mono_ns(void);
 /* Wall clock in microseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t lh_time_wall_us(void);
+
+/* Initializes cv so that its timed waits run on CLOCK_MONOTONIC, the clock of
+ * lh_time_mono_ns (a wall-clock step neither shortens nor stretches a wait). */
+void lh_cond_init_mono(pthread_cond_t *cv);
+/* Waits on cv (made by lh_cond_init_mono; mu held) until the monotonic
+ * instant deadline_ns, INT64_MAX for no deadline. Returns ETIMEDOUT once the
+ * deadline has passed, else 0; spurious returns happen, callers loop. */
+int lh_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back.
  * Valid over the whole int32 range of days. */
@@ -330,11 +341,26 @@ void lh_redact_secret(char *msg, size_t cap, const char *secret);
  * lh_dsn_parse refuses, every piece of what could be one), then
  * lh_redact_text. dsn may be NULL. */
 void lh_redact_scrub(char *msg, size_t cap, const char *dsn);
+/* One log line of a job that holds a DSN: fmt formatted into line (a cut line
+ * of 64 bytes or more ends "... (N bytes in all)"), control characters as
+ * spaces, then lh_redact_secret with secret (may be NULL) and
+ * lh_redact_scrub with dsn. */
+void lh_redact_log_line(char *line, size_t cap, const char *secret, const char *dsn,
+                        const char *fmt, va_list ap) LH_PRINTF(5, 0);
 
 /* ------------------------------------------------------------------ misc */
 
 /* The value of one hex digit, or -1. */
 int lh_hex_digit(char c);
+/* p[0..n) as lowercase hex digits and a NUL, as many whole bytes as fit
+ * in cap (cap 0 writes nothing). Returns the digits written. */
+size_t lh_hex_encode(const void *p, size_t n, char *out, size_t cap);
+/* The 16 bytes b as a UUID's text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
+void lh_uuid_format(const uint8_t b[16], char out[37]);
+/* nbytes random bytes (getrandom; a clock-seeded fallback when it fails) as
+ * 2 * nbytes lowercase hex digits and a NUL: out holds 2 * nbytes + 1. For
+ * names that must not collide, not for secrets. */
+void lh_random_hex(char *out, size_t nbytes);
 /* Exact text of the decimal v / 10^scale ("-12.50" for -1250, 2; "0.05" for
  * 5, 2); scale <= 0 prints the integer. u128: an unsigned 128-bit integer.
  * Return the length written, truncated to cap - 1 (cap 0 writes nothing). */

@@ -41,6 +41,7 @@
 #include "core.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -783,4 +784,19 @@ void lh_redact_scrub(char *msg, size_t cap, const char *dsn)
     lh_redact_text(msg, tmp, cap);
     memcpy(msg, tmp, strlen(tmp) + 1);
     free(tmp);
+}
+
+void lh_redact_log_line(char *line, size_t cap, const char *secret, const char *dsn,
+                        const char *fmt, va_list ap)
+{
+    if (cap == 0)
+        return;
+    int n = vsnprintf(line, cap, fmt, ap);
+    if (n >= (int)cap && cap >= 64) /* say it was cut, in place of the tail */
+        snprintf(line + cap - 32, 32, "... (%d bytes in all)", n);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+    lh_redact_secret(line, cap, secret);
+    lh_redact_scrub(line, cap, dsn);
 }

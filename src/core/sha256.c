@@ -114,12 +114,7 @@ void lh_sha256_final(struct lh_sha256 *c, uint8_t out[32])
 
 void lh_sha256_tohex(const uint8_t digest[32], char out[65])
 {
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hx[digest[i] >> 4];
-        out[2 * i + 1] = hx[digest[i] & 15];
-    }
-    out[64] = '\0';
+    lh_hex_encode(digest, 32, out, 65);
 }
 
 void lh_sha256_hex(const void *p, size_t n, char out[65])

@@ -8,6 +8,7 @@
 #include "core.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +24,25 @@ int64_t lh_time_wall_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void lh_cond_init_mono(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+int lh_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns)
+{
+    if (deadline_ns == INT64_MAX)
+        return pthread_cond_wait(cv, mu);
+    if (deadline_ns < 0)
+        deadline_ns = 0;
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000), (long)(deadline_ns % 1000000000)};
+    return pthread_cond_timedwait(cv, mu, &ts);
 }
 
 int64_t lh_days_from_civil(int64_t y, unsigned m, unsigned d)

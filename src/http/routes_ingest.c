@@ -45,10 +45,7 @@ struct ingest_call {
 static void ingest_call_free(void *arg)
 {
     struct ingest_call *c = arg;
-    if (c->def) {
-        lh_schedule_wipe(c->def, sizeof *c->def);
-        free(c->def);
-    }
+    lh_schedule_free(c->def);
     lh_schedule_wipe(c->dsn, sizeof c->dsn);
     free(c);
 }
@@ -199,9 +196,7 @@ done:
         lh_schedule_wipe(text, strlen(text));
         free(text);
     }
-    if (d)
-        lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
     if (call)
         ingest_call_free(call);
     json_decref(b);

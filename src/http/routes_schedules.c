@@ -318,8 +318,7 @@ static void create(struct http_req *req, struct http_resp *resp)
     }
     respond_schedule(resp, srv, 201, d);
 done:
-    lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
 }
 
 static void get_one(struct http_req *req, struct http_resp *resp)
@@ -383,12 +382,8 @@ static void put_one(struct http_req *req, struct http_resp *resp)
     }
     respond_schedule(resp, srv, 200, d);
 done:
-    if (d)
-        lh_schedule_wipe(d, sizeof *d);
-    if (cur)
-        lh_schedule_wipe(cur, sizeof *cur);
-    free(d);
-    free(cur);
+    lh_schedule_free(d);
+    lh_schedule_free(cur);
 }
 
 static void del_one(struct http_req *req, struct http_resp *resp)
@@ -484,9 +479,7 @@ static void cancel_active(struct http_req *req, struct http_resp *resp)
         store_error(req, resp, &err, NULL);
     }
 done:
-    if (d)
-        lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
     free(v);
 }
 
@@ -520,8 +513,7 @@ static void runs(struct http_req *req, struct http_resp *resp)
     }
     /* a deleted schedule's history stays readable only through the store */
     enum lh_status s = lh_schedule_store_get(srv->hooks.schedules, id, d, &err);
-    lh_schedule_wipe(d, sizeof *d);
-    free(d);
+    lh_schedule_free(d);
     if (s != LH_OK) {
         store_error(req, resp, &err, "id");
         return;

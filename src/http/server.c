@@ -79,11 +79,7 @@ enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     srv->listen_fd = -1;
     pthread_mutex_init(&srv->inflight_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&srv->inflight_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&srv->inflight_cv);
 
     srv->cfg = *cfg;
     lh_arena_init(&srv->cfg.arena, 1u << 20);
@@ -617,11 +613,9 @@ unsigned lh_http_server_stop(struct lh_http_server *srv)
         close(lfd); /* new connections are refused from here on */
     pthread_mutex_lock(&srv->inflight_mu);
     srv->listen_fd = -1; /* responses from now on say Connection: close */
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += srv->cfg.shutdown_secs;
+    int64_t dl = lh_time_mono_ns() + (int64_t)srv->cfg.shutdown_secs * 1000000000;
     while (srv->inflight > 0)
-        if (pthread_cond_timedwait(&srv->inflight_cv, &srv->inflight_mu, &dl) == ETIMEDOUT)
+        if (lh_cond_wait_until(&srv->inflight_cv, &srv->inflight_mu, dl) == ETIMEDOUT)
             break;
     unsigned left = srv->inflight;
     pthread_mutex_unlock(&srv->inflight_mu);
@@ -632,10 +626,9 @@ unsigned lh_http_server_stop(struct lh_http_server *srv)
         http_qpool_stop(srv->qpool);
         lh_app_runner_close(srv->runner); /* POST /api/ingest: as the queries */
         pthread_mutex_lock(&srv->inflight_mu);
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        dl.tv_sec += 2;
+        dl = lh_time_mono_ns() + 2 * INT64_C(1000000000);
         while (srv->inflight > 0)
-            if (pthread_cond_timedwait(&srv->inflight_cv, &srv->inflight_mu, &dl) == ETIMEDOUT)
+            if (lh_cond_wait_until(&srv->inflight_cv, &srv->inflight_mu, dl) == ETIMEDOUT)
                 break;
         pthread_mutex_unlock(&srv->inflight_mu);
     }

@@ -202,6 +202,10 @@ struct lh_iceberg_garbage {
 };
 void lh_iceberg_garbage_reset(struct lh_iceberg_garbage *g);
 
+/* The schema of t with schema_id id, or NULL. */
+const struct lh_iceberg_schema *lh_iceberg_table_schema(const struct lh_iceberg_table *t,
+                                                        int32_t id);
+
 /* Writes metadata version `version` (>= 1) of the table: the manifests and
  * manifest lists of new snapshots, then {prefix}/metadata/v{version}.
  * metadata.json (or t->metadata_name), created only if absent (LH_E_EXISTS

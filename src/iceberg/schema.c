@@ -427,15 +427,7 @@ enum lh_status lh_iceberg_uuid_generate(char out[LH_ICEBERG_UUID_LEN + 1], struc
         return lh_error_errno(err, errno, "iceberg: getrandom");
     r[6] = (uint8_t)((r[6] & 0x0f) | 0x40);
     r[8] = (uint8_t)((r[8] & 0x3f) | 0x80);
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[r[i] >> 4];
-        out[o++] = hex[r[i] & 15];
-    }
-    out[o] = 0;
+    lh_uuid_format(r, out);
     return LH_OK;
 }
 

@@ -129,7 +129,8 @@ static const struct lh_iceberg_snapshot *snap_find(const struct lh_iceberg_table
     return NULL;
 }
 
-static const struct lh_iceberg_schema *schema_find(const struct lh_iceberg_table *t, int32_t id)
+const struct lh_iceberg_schema *lh_iceberg_table_schema(const struct lh_iceberg_table *t,
+                                                        int32_t id)
 {
     for (size_t i = 0; i < t->nschemas; i++)
         if (t->schemas[i].schema_id == id)
@@ -195,7 +196,7 @@ static enum lh_status check_schemas(const struct lh_iceberg_table *t, struct lh_
         return lh_error_set(err, LH_E_INVAL, "iceberg: the table has no schema");
     for (size_t i = 0; i < t->nschemas; i++) {
         const struct lh_iceberg_schema *s = &t->schemas[i];
-        if (s->schema_id < 0 || schema_find(t, s->schema_id) != s)
+        if (s->schema_id < 0 || lh_iceberg_table_schema(t, s->schema_id) != s)
             return lh_error_set(err, LH_E_INVAL, "iceberg: schema id %d negative or repeated",
                                 (int)s->schema_id);
         if (s->ncolumns == 0)
@@ -234,7 +235,7 @@ static enum lh_status check_schemas(const struct lh_iceberg_table *t, struct lh_
             }
         }
     }
-    if (!schema_find(t, t->current_schema_id))
+    if (!lh_iceberg_table_schema(t, t->current_schema_id))
         return lh_error_set(err, LH_E_INVAL, "iceberg: current schema %d is not in the table",
                             (int)t->current_schema_id);
     return LH_OK;
@@ -280,7 +281,7 @@ static enum lh_status check_and_group(struct job *j, struct lh_error *err)
                                 " does not increase (previous %" PRId64 ")",
                                 sn->snapshot_id, sn->sequence_number, prev_seq);
         prev_seq = sn->sequence_number;
-        if (!schema_find(t, sn->schema_id))
+        if (!lh_iceberg_table_schema(t, sn->schema_id))
             return lh_error_set(err, LH_E_INVAL,
                                 "iceberg: snapshot %" PRId64 ": schema %d is not in the table",
                                 sn->snapshot_id, (int)sn->schema_id);
@@ -464,7 +465,7 @@ static enum lh_status put(struct job *j, const char *key, struct lh_buf *b, stru
 static enum lh_status write_manifest(struct job *j, struct mf *m, struct lh_error *err)
 {
     const struct lh_iceberg_table *t = j->t;
-    const struct lh_iceberg_schema *schema = schema_find(t, m->owner->schema_id);
+    const struct lh_iceberg_schema *schema = lh_iceberg_table_schema(t, m->owner->schema_id);
     struct ice_avro a;
     struct lh_buf sj, out;
     lh_buf_init(&sj, ICE_AVRO_MAX);

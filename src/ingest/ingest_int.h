@@ -142,6 +142,15 @@ int64_t ingest_resume_max_age_ms(void);
 enum lh_status ingest_part_tail_read(struct lh_store *st, const char *key, uint64_t size,
                                      uint8_t **out, size_t *len, struct lh_error *err);
 
+/* An object read through the store, as struct lh_parquet_input wants it
+ * (ctx a struct ingest_store_input; manage.c). */
+struct ingest_store_input {
+    struct lh_store *st;
+    const char *key;
+};
+enum lh_status ingest_store_read(void *ctx, uint64_t off, void *buf, size_t n,
+                                 struct lh_error *err);
+
 /* Test fault knob: when $LAKEHOUSE_FAULT_COMMIT_STEP equals step, the
  * process ends at once (_exit 86), as a kill -9 there would. Steps: 1 the
  * run's Iceberg files are written, the catalog not swapped; 2 swapped, the

@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define ROLLBACK_ATTEMPTS 100
 
@@ -60,14 +59,9 @@ enum lh_status ingest_part_tail_read(struct lh_store *st, const char *key, uint6
     return LH_OK;
 }
 
-struct store_input {
-    struct lh_store *st;
-    const char *key;
-};
-
-static enum lh_status store_read(void *ctx, uint64_t off, void *buf, size_t n, struct lh_error *err)
+enum lh_status ingest_store_read(void *ctx, uint64_t off, void *buf, size_t n, struct lh_error *err)
 {
-    struct store_input *si = ctx;
+    struct ingest_store_input *si = ctx;
     return lh_store_get_range(si->st, si->key, off, buf, n, err);
 }
 
@@ -139,14 +133,9 @@ enum lh_status lh_ingest_rollback(struct lh_store_set *set, struct lh_catalog *c
     if (s != LH_OK)
         return s;
     struct lh_store *primary = lh_store_set_primary(set);
-    uint8_t rnd[4] = {0};
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-        uint32_t x = (uint32_t)lh_time_mono_ns();
-        memcpy(rnd, &x, sizeof rnd);
-    }
-    char tag[64], run_id[64];
-    snprintf(tag, sizeof tag, "rollback-%" PRId64 "-%02x%02x%02x%02x", lh_time_wall_us() / 1000,
-             rnd[0], rnd[1], rnd[2], rnd[3]);
+    char rnd[9], tag[64], run_id[64];
+    lh_random_hex(rnd, 4);
+    snprintf(tag, sizeof tag, "rollback-%" PRId64 "-%s", lh_time_wall_us() / 1000, rnd);
     snprintf(run_id, sizeof run_id, "rollback-to-v%" PRIu64, version);
 
     for (unsigned attempt = 1;; attempt++) {
@@ -174,8 +163,8 @@ enum lh_status lh_ingest_rollback(struct lh_store_set *set, struct lh_catalog *c
         lh_parquet_reader_close(rd);
         rd = NULL;
         if (vi->nobjects) {
-            struct store_input si = {primary, vi->objects[0].key};
-            struct lh_parquet_input in = {&si, vi->objects[0].size_bytes, store_read};
+            struct ingest_store_input si = {primary, vi->objects[0].key};
+            struct lh_parquet_input in = {&si, vi->objects[0].size_bytes, ingest_store_read};
             s = lh_parquet_reader_open(&in, &rd, err);
             if (s != LH_OK) {
                 lh_error_prefix(err, "dataset %s version %" PRIu64 ": part %s", dataset, version,

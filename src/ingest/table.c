@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #define PREFIX_MAX 300
@@ -169,17 +168,6 @@ static enum lh_status tail_read(void *ctx, uint64_t off, void *buf, size_t n, st
     return LH_OK;
 }
 
-struct store_input {
-    struct lh_store *st;
-    const char *key;
-};
-
-static enum lh_status store_read(void *ctx, uint64_t off, void *buf, size_t n, struct lh_error *err)
-{
-    struct store_input *si = ctx;
-    return lh_store_get_range(si->st, si->key, off, buf, n, err);
-}
-
 /* Row count and statistics of one part from its footer (info). */
 static enum lh_status part_fill(struct lh_arena *a, const struct lh_iceberg_schema *schema,
                                 const struct lh_parquet_file_info *info, struct part_info *p,
@@ -236,14 +224,6 @@ static bool same_ids(const struct lh_iceberg_schema *a, const struct lh_iceberg_
         if (a->columns[i].id != cols[i].id || a->columns[i].element_id != cols[i].element_id)
             return false;
     return true;
-}
-
-static const struct lh_iceberg_schema *schema_of(const struct lh_iceberg_table *tb, int32_t id)
-{
-    for (size_t i = 0; i < tb->nschemas; i++)
-        if (tb->schemas[i].schema_id == id)
-            return &tb->schemas[i];
-    return NULL;
 }
 
 static int64_t version_ms(const struct lh_catalog_version_info *v)
@@ -347,8 +327,8 @@ static enum lh_status build_from_record(struct ingest_table *t, const struct lh_
             if (o->bucket && strcmp(o->bucket, "primary") != 0 &&
                 (s = lh_store_set_get(t->set, o->bucket, &st, err)) != LH_OK)
                 return s;
-            struct store_input si = {st, o->key};
-            struct lh_parquet_input in = {&si, o->size_bytes, store_read};
+            struct ingest_store_input si = {st, o->key};
+            struct lh_parquet_input in = {&si, o->size_bytes, ingest_store_read};
             struct lh_parquet_reader *r = NULL;
             s = lh_parquet_reader_open(&in, &r, err);
             if (s != LH_OK) {
@@ -472,7 +452,7 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
     }
     const struct lh_iceberg_table *tb = &t->base.table;
     const struct lh_iceberg_schema *cur =
-        t->base.version ? schema_of(tb, tb->current_schema_id) : NULL;
+        t->base.version ? lh_iceberg_table_schema(tb, tb->current_schema_id) : NULL;
     size_t n = schema->nfields;
     struct lh_iceberg_column *cols = lh_arena_alloc(&t->arena, (n + 1) * sizeof *cols);
     if (!cols)
@@ -586,7 +566,7 @@ void ingest_table_schema_change(const struct ingest_table *t, const struct lh_ca
     if (!t->ids_set || !t->base.version)
         return; /* a new dataset: nothing to compare with */
     const struct lh_iceberg_table *tb = &t->base.table;
-    const struct lh_iceberg_schema *cur = schema_of(tb, tb->current_schema_id);
+    const struct lh_iceberg_schema *cur = lh_iceberg_table_schema(tb, tb->current_schema_id);
     if (!cur)
         return;
     size_t len = 0;
@@ -661,7 +641,8 @@ enum lh_status ingest_table_stage(struct ingest_table *t, const struct lh_catalo
     size_t ns = t->base.version ? bt->nschemas : 0;
     if (ns)
         memcpy(schemas, bt->schemas, ns * sizeof *schemas);
-    const struct lh_iceberg_schema *cur = ns ? schema_of(bt, bt->current_schema_id) : NULL;
+    const struct lh_iceberg_schema *cur =
+        ns ? lh_iceberg_table_schema(bt, bt->current_schema_id) : NULL;
     int32_t sid;
     if (cur && same_ids(cur, t->cols, t->run_schema.ncolumns)) {
         sid = cur->schema_id;
@@ -995,13 +976,9 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
     }
     /* no Iceberg metadata yet: describe every kept version, write it, and
      * record it in the current version (a swap on that version) */
-    uint8_t rnd[4] = {0};
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-        uint32_t x = (uint32_t)lh_time_mono_ns();
-        memcpy(rnd, &x, sizeof rnd);
-    }
-    snprintf(tag, sizeof tag, "migrate-%" PRId64 "-%02x%02x%02x%02x", lh_time_wall_us() / 1000,
-             rnd[0], rnd[1], rnd[2], rnd[3]);
+    char rnd[9];
+    lh_random_hex(rnd, 4);
+    snprintf(tag, sizeof tag, "migrate-%" PRId64 "-%s", lh_time_wall_us() / 1000, rnd);
     if ((s = ingest_table_create(set, dataset, tag, &t, err)) != LH_OK)
         goto done;
     t->have_base = true;

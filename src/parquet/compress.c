@@ -15,25 +15,9 @@
 
 const char *lh_parquet_codec_name(enum lh_parquet_codec c)
 {
-    switch (c) {
-    case LH_PQ_UNCOMPRESSED:
-        return "UNCOMPRESSED";
-    case LH_PQ_SNAPPY:
-        return "SNAPPY";
-    case LH_PQ_GZIP:
-        return "GZIP";
-    case LH_PQ_LZO:
-        return "LZO";
-    case LH_PQ_BROTLI:
-        return "BROTLI";
-    case LH_PQ_LZ4:
-        return "LZ4";
-    case LH_PQ_ZSTD:
-        return "ZSTD";
-    case LH_PQ_LZ4_RAW:
-        return "LZ4_RAW";
-    }
-    return "UNKNOWN";
+    static const char *const n[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO",
+                                    "BROTLI",       "LZ4",    "ZSTD", "LZ4_RAW"};
+    return (unsigned)c < sizeof n / sizeof n[0] ? n[c] : "UNKNOWN";
 }
 
 bool lh_parquet_codec_parse(const char *s, enum lh_parquet_codec *out)

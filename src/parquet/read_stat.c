@@ -28,19 +28,6 @@ static size_t put(char *out, size_t cap, int n)
     return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
-static size_t hex(const uint8_t *v, uint32_t len, char *out, size_t cap)
-{
-    static const char hx[] = "0123456789abcdef";
-    size_t n = 0;
-    for (uint32_t i = 0; i < len && n + 2 < cap; i++) {
-        out[n++] = hx[v[i] >> 4];
-        out[n++] = hx[v[i] & 15];
-    }
-    if (cap)
-        out[n] = '\0';
-    return n;
-}
-
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -157,10 +144,9 @@ size_t lh_parquet_format_stat(const struct lh_field *f, const struct lh_parquet_
             return lh_decimal_format((lh_i128)u, f->scale, out, cap);
         }
         if (f->type == LH_T_UUID && len == 16) {
-            char h[33];
-            hex(v, 16, h, sizeof h);
-            return put(out, cap, snprintf(out, cap, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8,
-                                          h + 12, h + 16, h + 20));
+            char u[37];
+            lh_uuid_format(v, u);
+            return put(out, cap, snprintf(out, cap, "%s", u));
         }
         if (f->type == LH_T_STRING || f->type == LH_T_JSON || f->type == LH_T_ENUM) {
             size_t n = len < cap - 1 ? len : cap - 1;
@@ -168,7 +154,7 @@ size_t lh_parquet_format_stat(const struct lh_field *f, const struct lh_parquet_
             out[n] = '\0';
             return n;
         }
-        return hex(v, len, out, cap);
+        return lh_hex_encode(v, len, out, cap);
     }
     return put(out, cap, snprintf(out, cap, "?"));
 time: {

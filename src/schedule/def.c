@@ -23,22 +23,14 @@
 
 const char *lh_schedule_schema_policy_name(enum lh_schedule_schema_policy p)
 {
-    return p == LH_SCHED_SCHEMA_FAIL      ? "fail"
-           : p == LH_SCHED_SCHEMA_REPLACE ? "replace"
-                                          : "evolve";
+    static const char *const n[] = {"evolve", "fail", "replace"};
+    return (unsigned)p < 3 ? n[p] : "evolve";
 }
 
 const char *lh_schedule_mode_name(enum lh_schedule_mode m)
 {
-    switch (m) {
-    case LH_SCHED_APPEND:
-        return "append";
-    case LH_SCHED_INCREMENTAL:
-        return "incremental";
-    case LH_SCHED_OVERWRITE:
-        break;
-    }
-    return "overwrite";
+    static const char *const n[] = {"overwrite", "append", "incremental"};
+    return (unsigned)m < 3 ? n[m] : "overwrite";
 }
 
 const char *lh_run_reason_name(enum lh_run_reason r)
@@ -330,6 +322,19 @@ static bool rd_str(struct rd *r, json_t *o, const char *key, const char *field, 
     return true;
 }
 
+/* Boolean field. Missing or null: left as it is when optional, else an error. */
+static bool rd_bool(struct rd *r, json_t *o, const char *key, const char *field, bool required,
+                    bool *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!required && (!v || json_is_null(v)))
+        return true;
+    if (!json_is_boolean(v))
+        return rd_fail(r, field, "must be true or false");
+    *out = json_is_true(v);
+    return true;
+}
+
 static bool rd_u64(struct rd *r, json_t *o, const char *key, const char *field, bool *has,
                    uint64_t *out)
 {
@@ -388,13 +393,9 @@ static void rd_outcome(struct rd *r, json_t *o, struct lh_run_outcome *out)
     }
     out->present = true;
     rd_time(r, o, "at", "last_outcome.at", NULL, &out->at_us);
-    json_t *v = json_object_get(o, "success");
-    if (!json_is_boolean(v)) {
-        rd_fail(r, "last_outcome.success", "must be true or false");
+    if (!rd_bool(r, o, "success", "last_outcome.success", true, &out->success))
         return;
-    }
-    out->success = json_is_true(v);
-    v = json_object_get(o, "message");
+    json_t *v = json_object_get(o, "message");
     if (!json_is_string(v)) {
         rd_fail(r, "last_outcome.message", "must be a string");
         return;
@@ -498,20 +499,8 @@ static void rd_kind(struct rd *r, json_t *k, struct lh_schedule *d)
     int sp = (int)d->schema_policy;
     rd_enum(r, k, "schema_policy", "kind.schema_policy", policies, 3, &sp);
     d->schema_policy = (enum lh_schedule_schema_policy)sp;
-    json_t *rs = json_object_get(k, "replace_source");
-    if (rs && !json_is_null(rs)) {
-        if (!json_is_boolean(rs))
-            rd_fail(r, "kind.replace_source", "must be true or false");
-        else
-            d->replace_source = json_is_true(rs);
-    }
-    json_t *nr = json_object_get(k, "no_resume");
-    if (nr && !json_is_null(nr)) {
-        if (!json_is_boolean(nr))
-            rd_fail(r, "kind.no_resume", "must be true or false");
-        else
-            d->no_resume = json_is_true(nr);
-    }
+    rd_bool(r, k, "replace_source", "kind.replace_source", false, &d->replace_source);
+    rd_bool(r, k, "no_resume", "kind.no_resume", false, &d->no_resume);
 }
 
 static void rd_trigger(struct rd *r, json_t *t, struct lh_schedule *d)
@@ -584,11 +573,7 @@ enum lh_status lh_schedule_from_json(const char *p, size_t n, const struct lh_sc
     rd_str(&r, root, "id", "id", true, d->id, sizeof d->id);
     rd_kind(&r, json_object_get(root, "kind"), d);
     rd_trigger(&r, json_object_get(root, "trigger"), d);
-    json_t *v = json_object_get(root, "enabled");
-    if (!json_is_boolean(v))
-        rd_fail(&r, "enabled", "must be true or false");
-    else
-        d->enabled = json_is_true(v);
+    rd_bool(&r, root, "enabled", "enabled", true, &d->enabled);
     rd_time(&r, root, "created_at", "created_at", NULL, &d->created_at_us);
     rd_str(&r, root, "created_by", "created_by", false, d->created_by, sizeof d->created_by);
     rd_time(&r, root, "next_run_at", "next_run_at", NULL, &d->next_run_at_us);

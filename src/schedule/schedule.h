@@ -328,6 +328,9 @@ enum lh_status lh_schedule_dsn_reveal(const struct lh_schedule *def,
                                       const struct lh_schedule_key *key, char *out, size_t cap,
                                       struct lh_error *err) LH_NODISCARD;
 void lh_schedule_wipe(void *p, size_t n);
+/* Wipes a malloc'ed schedule (its DSN and secrets) and frees it; NULL is
+ * fine. */
+void lh_schedule_free(struct lh_schedule *def);
 /* True when the DSN's password is the redaction mark ("user:***@host"): the
  * display form, which carries no password. */
 bool lh_schedule_dsn_redacted(const char *dsn);

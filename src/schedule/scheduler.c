@@ -173,12 +173,7 @@ static void real_wait(void *ctx, pthread_cond_t *cv, pthread_mutex_t *mu, int64_
         return;
     if (delta > hour)
         delta = hour;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t ns = (int64_t)ts.tv_nsec + (delta % 1000000) * 1000;
-    ts.tv_sec += (time_t)(delta / 1000000 + ns / 1000000000);
-    ts.tv_nsec = (long)(ns % 1000000000);
-    pthread_cond_timedwait(cv, mu, &ts);
+    lh_cond_wait_until(cv, mu, lh_time_mono_ns() + delta * 1000);
 }
 
 static const struct lh_sched_clock real_clock = {real_now, real_wait, NULL};
@@ -611,13 +606,6 @@ static bool dispatch_pending(struct lh_scheduler *s)
     return !s->stopping && s->nheap && s->heap[0]->due_us <= s->clock.now_us(s->clock.ctx);
 }
 
-/* Waits on rec_cv until the monotonic instant deadline_ns (locked). */
-static void rec_wait_until(struct lh_scheduler *s, int64_t deadline_ns)
-{
-    struct timespec ts = {(time_t)(deadline_ns / 1000000000), (long)(deadline_ns % 1000000000)};
-    pthread_cond_timedwait(&s->rec_cv, &s->mu, &ts);
-}
-
 /* Records a finished run (a recorder thread): the run record and the
  * schedule's next due time, the events, then the schedule goes back into
  * the heap. */
@@ -716,7 +704,7 @@ static void *recorder_main(void *arg)
         if (!s->recorders_exit && dispatch_pending(s)) {
             int64_t until = x->pend->queued_ns + RECORD_DEFER_NS;
             if (lh_time_mono_ns() < until) {
-                rec_wait_until(s, until);
+                lh_cond_wait_until(&s->rec_cv, &s->mu, until);
                 continue;
             }
         }
@@ -1000,6 +988,18 @@ static int64_t start_due(struct lh_scheduler *s, struct slot *x, const struct lh
     return next;
 }
 
+/* Sets *flag under s->mu, wakes the n threads t waiting on cv and joins them. */
+static void threads_end(struct lh_scheduler *s, bool *flag, pthread_cond_t *cv, pthread_t *t,
+                        unsigned n)
+{
+    pthread_mutex_lock(&s->mu);
+    *flag = true;
+    pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(&s->mu);
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+}
+
 enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct lh_scheduler **out,
                                   struct lh_error *err)
 {
@@ -1030,17 +1030,10 @@ enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct l
 #endif
     pthread_mutex_init(&s->mu, &ma);
     pthread_mutexattr_destroy(&ma);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&s->cv);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->idle_cv, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->rec_cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&s->rec_cv);
     s->queue = calloc(s->limit, sizeof *s->queue);
     s->run = calloc(s->limit, sizeof *s->run);
     s->workers = calloc(s->limit, sizeof *s->workers);
@@ -1091,16 +1084,8 @@ enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct l
     return LH_OK;
 fail:
     free(defs);
-    pthread_mutex_lock(&s->mu);
-    s->workers_exit = true;
-    s->recorders_exit = true;
-    pthread_cond_broadcast(&s->work_cv);
-    pthread_cond_broadcast(&s->rec_cv);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i], NULL);
-    for (unsigned i = 0; i < s->nrecorders; i++)
-        pthread_join(s->recorders[i], NULL);
+    threads_end(s, &s->workers_exit, &s->work_cv, s->workers, s->nworkers);
+    threads_end(s, &s->recorders_exit, &s->rec_cv, s->recorders, s->nrecorders);
     destroy(s);
     return st;
 }
@@ -1125,19 +1110,9 @@ void lh_scheduler_stop(struct lh_scheduler *s, int64_t grace_secs)
     lh_scheduler_stop_begin(s, grace_secs);
     if (s->timer_started)
         pthread_join(s->timer, NULL);
-    pthread_mutex_lock(&s->mu);
-    s->workers_exit = true;
-    pthread_cond_broadcast(&s->work_cv);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i], NULL);
+    threads_end(s, &s->workers_exit, &s->work_cv, s->workers, s->nworkers);
     /* every job has returned: the recorders drain what is left, then exit */
-    pthread_mutex_lock(&s->mu);
-    s->recorders_exit = true;
-    pthread_cond_broadcast(&s->rec_cv);
-    pthread_mutex_unlock(&s->mu);
-    for (unsigned i = 0; i < s->nrecorders; i++)
-        pthread_join(s->recorders[i], NULL);
+    threads_end(s, &s->recorders_exit, &s->rec_cv, s->recorders, s->nrecorders);
     struct lh_error err;
     if (lh_schedule_store_unrecorded(s->store) && lh_schedule_store_flush(s->store, &err) != LH_OK)
         lh_logerr("scheduler: stopping with %zu run(s) not written: %s",

@@ -40,6 +40,13 @@ void lh_schedule_wipe(void *p, size_t n)
     sodium_memzero(p, n);
 }
 
+void lh_schedule_free(struct lh_schedule *def)
+{
+    if (def)
+        sodium_memzero(def, sizeof *def);
+    free(def);
+}
+
 enum lh_status lh_schedule_key_from_text(const char *text, struct lh_schedule_key *key,
                                          struct lh_error *err)
 {

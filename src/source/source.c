@@ -48,15 +48,8 @@ void src_log(struct lh_source *s, enum lh_log_level level, const char *fmt, ...)
     char line[4096];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    lh_redact_log_line(line, sizeof line, s->secret, s->dsn, fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof line) /* say it was cut, in place of the tail */
-        snprintf(line + sizeof line - 32, 32, "... (%d bytes in all)", n);
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = ' ';
-    lh_redact_secret(line, sizeof line, s->secret);
-    lh_redact_scrub(line, sizeof line, s->dsn);
     s->opt.log(s->opt.log_ctx, level, line);
 }
 

@@ -549,12 +549,7 @@ static void *watchdog(void *arg)
             e->d->duckdb_interrupt(e->con);
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t at = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (e->deadline_ns - now);
-        ts.tv_sec = (time_t)(at / 1000000000LL);
-        ts.tv_nsec = (long)(at % 1000000000LL);
-        pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+        lh_cond_wait_until(&e->cv, &e->mu, e->deadline_ns);
     }
     pthread_mutex_unlock(&e->mu);
     return NULL;
@@ -665,11 +660,7 @@ enum lh_status lh_sql_engine_create(struct lh_store_set *set, const struct lh_sq
     e->set = set;
     lh_arena_init(&e->arena, 0);
     pthread_mutex_init(&e->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&e->cv);
     if (opt)
         e->opt = *opt;
     if (!e->opt.timeout_ms)

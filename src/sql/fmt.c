@@ -94,16 +94,8 @@ size_t lh_sql_fmt_time(int64_t us, char *out, size_t cap)
 
 size_t lh_sql_fmt_uuid(const uint8_t *b, char *out, size_t cap)
 {
-    static const char hx[] = "0123456789abcdef";
     char t[37];
-    size_t n = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            t[n++] = '-';
-        t[n++] = hx[b[i] >> 4];
-        t[n++] = hx[b[i] & 15];
-    }
-    t[n] = '\0';
+    lh_uuid_format(b, t);
     return clip(snprintf(out, cap, "%s", t), cap);
 }
 

@@ -281,15 +281,6 @@ struct ser {
     uint64_t rows;
 };
 
-static void hex(struct lh_buf *b, const uint8_t *p, size_t n)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] >> 4]);
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] & 15]);
-    }
-}
-
 static void json_value(struct lh_buf *b, const struct lh_sql_value *v)
 {
     char t[40];
@@ -315,7 +306,7 @@ static void json_value(struct lh_buf *b, const struct lh_sql_value *v)
         break;
     case LH_SQL_BLOB:
         lh_buf_append_u8(b, '"');
-        hex(b, v->p, v->n);
+        lh_buf_append_hex(b, v->p, v->n);
         lh_buf_append_u8(b, '"');
         break;
     default:
@@ -408,7 +399,7 @@ static enum lh_status ser_row(void *ctx, const struct lh_sql_value *v, size_t n,
                 lh_buf_csv_str(b, v[i].p, v[i].n, v[i].n == 0); /* "" is no NULL */
                 break;
             case LH_SQL_BLOB:
-                hex(b, v[i].p, v[i].n);
+                lh_buf_append_hex(b, v[i].p, v[i].n);
                 break;
             default:
                 break;

@@ -385,15 +385,6 @@ static enum scalar_kind scalar(const struct lh_ddb *d, const struct lh_sql_ctype
     }
 }
 
-static void hex(struct lh_buf *b, const uint8_t *p, size_t n)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] >> 4]);
-        lh_buf_append_u8(b, (uint8_t)hx[p[i] & 15]);
-    }
-}
-
 /* Appends row `row` of v as JSON (nested values, and cells inside them). */
 static void json_cell(const struct lh_ddb *d, const struct lh_sql_ctype *ct, ddb_vector v,
                       uint64_t row, struct lh_buf *b, int depth)
@@ -497,7 +488,7 @@ static void json_cell(const struct lh_ddb *d, const struct lh_sql_ctype *ct, ddb
         break;
     case SK_BLOB:
         lh_buf_append_u8(b, '"');
-        hex(b, (const uint8_t *)str, len);
+        lh_buf_append_hex(b, (const uint8_t *)str, len);
         lh_buf_append_u8(b, '"');
         break;
     }

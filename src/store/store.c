@@ -198,17 +198,26 @@ static enum lh_status into(struct lh_buf *b, char *out, size_t cap, struct lh_er
     return s;
 }
 
-enum lh_status lh_store_location(const struct lh_store *st, char *out, size_t cap,
-                                 struct lh_error *err)
+/* A backend's text answer (fn: location, local_dir) into out. */
+static enum lh_status text_of(const struct lh_store *st,
+                              enum lh_status (*fn)(const struct lh_store *, struct lh_buf *,
+                                                   struct lh_error *),
+                              char *out, size_t cap, struct lh_error *err)
 {
     struct lh_buf b;
     lh_buf_init(&b, 16384);
-    enum lh_status s = st->vt->location(st, &b, err);
+    enum lh_status s = fn(st, &b, err);
     if (s != LH_OK) {
         lh_buf_reset(&b);
         return s;
     }
     return into(&b, out, cap, err);
+}
+
+enum lh_status lh_store_location(const struct lh_store *st, char *out, size_t cap,
+                                 struct lh_error *err)
+{
+    return text_of(st, st->vt->location, out, cap, err);
 }
 
 enum lh_status lh_store_local_dir(const struct lh_store *st, char *out, size_t cap,
@@ -217,14 +226,7 @@ enum lh_status lh_store_local_dir(const struct lh_store *st, char *out, size_t c
     if (!st->vt->local_dir)
         return lh_error_set(err, LH_E_UNSUPPORTED, "%s is not a directory on this machine",
                             st->url);
-    struct lh_buf b;
-    lh_buf_init(&b, 16384);
-    enum lh_status s = st->vt->local_dir(st, &b, err);
-    if (s != LH_OK) {
-        lh_buf_reset(&b);
-        return s;
-    }
-    return into(&b, out, cap, err);
+    return text_of(st, st->vt->local_dir, out, cap, err);
 }
 
 /* Removes every occurrence of dir (followed by '/', or whole) from msg,

@@ -39,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -283,14 +282,7 @@ static enum lh_status remote_acquire(struct lh_store_lease *l, char *holder, siz
 {
     char key[LH_STORE_KEY_MAX];
     lease_key(l->name, key, sizeof key);
-    uint8_t rnd[16];
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-        uint64_t x = (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32);
-        for (size_t i = 0; i < sizeof rnd; i++, x = x * 6364136223846793005ULL + 1)
-            rnd[i] = (uint8_t)(x >> 56);
-    }
-    for (size_t i = 0; i < sizeof rnd; i++)
-        snprintf(l->instance + 2 * i, 3, "%02x", rnd[i]);
+    lh_random_hex(l->instance, 16);
     enum lh_status s = LH_OK;
     for (int attempt = 0; attempt < 3; attempt++) {
         char tok[LH_STORE_TOKEN_MAX] = "";

@@ -10,6 +10,8 @@
 #include "core/core.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -201,6 +203,69 @@ static void test_clocks(void **state)
     /* after 2020-01-01 and before 2100-01-01 */
     int64_t w = lh_time_wall_us();
     assert_true(w > 1577836800000000LL && w < 4102444800000000LL);
+}
+
+/* lh_cond_wait_until: a past deadline times out at once; a deadline ahead
+ * is waited for on the monotonic clock (no signal comes). */
+static void test_cond_wait_until(void **state)
+{
+    (void)state;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t cv;
+    lh_cond_init_mono(&cv);
+    pthread_mutex_lock(&mu);
+    assert_int_equal(lh_cond_wait_until(&cv, &mu, lh_time_mono_ns() - 1000), ETIMEDOUT);
+    int64_t until = lh_time_mono_ns() + 20 * 1000000;
+    int rc = 0;
+    while (rc != ETIMEDOUT)
+        rc = lh_cond_wait_until(&cv, &mu, until);
+    assert_true(lh_time_mono_ns() >= until);
+    pthread_mutex_unlock(&mu);
+    pthread_cond_destroy(&cv);
+}
+
+/* lh_random_hex: 2n lowercase hex digits and a NUL, different each time. */
+static void test_random_hex(void **state)
+{
+    (void)state;
+    char a[200], b[200];
+    memset(a, 'x', sizeof a);
+    lh_random_hex(a, 4);
+    assert_int_equal(strlen(a), 8);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 8);
+    lh_random_hex(a, 16);
+    lh_random_hex(b, 16);
+    assert_int_equal(strlen(a), 32);
+    assert_string_not_equal(a, b);
+    lh_random_hex(a, 99); /* more than one getrandom batch */
+    assert_int_equal(strlen(a), 198);
+    assert_int_equal(strspn(a, "0123456789abcdef"), 198);
+}
+
+/* lh_hex_encode (whole bytes as fit), lh_buf_append_hex, lh_uuid_format. */
+static void test_hex(void **state)
+{
+    (void)state;
+    const uint8_t b[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                           0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    char t[40];
+    assert_int_equal(lh_hex_encode(b, 3, t, sizeof t), 6);
+    assert_string_equal(t, "001122");
+    assert_int_equal(lh_hex_encode(b, 3, t, 6), 4); /* "0011" and the NUL */
+    assert_string_equal(t, "0011");
+    assert_int_equal(lh_hex_encode(b, 3, t, 0), 0);
+    lh_uuid_format(b, t);
+    assert_string_equal(t, "00112233-4455-6677-8899-aabbccddeeff");
+    uint8_t big[200];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)i;
+    struct lh_buf o;
+    lh_buf_init(&o, 0);
+    lh_buf_append_hex(&o, big, sizeof big);
+    assert_int_equal(o.len, 400);
+    assert_memory_equal(o.data, "000102", 6);
+    assert_memory_equal(o.data + 394, "c5c6c7", 6);
+    lh_buf_reset(&o);
 }
 
 static char tmpdir[256];
@@ -436,13 +501,23 @@ static void test_csv_str(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_names),   cmocka_unit_test(test_error_set_prefix),
-        cmocka_unit_test(test_buf_sticky_cap), cmocka_unit_test(test_arena),
-        cmocka_unit_test(test_civil_dates),    cmocka_unit_test(test_iso_format_parse),
-        cmocka_unit_test(test_clocks),         cmocka_unit_test(test_atomic_file),
-        cmocka_unit_test(test_parse_numbers),  cmocka_unit_test(test_type_widths),
-        cmocka_unit_test(test_utf8_sanitize),  cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_array_grow),     cmocka_unit_test(test_csv_str),
+        cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_error_set_prefix),
+        cmocka_unit_test(test_buf_sticky_cap),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_civil_dates),
+        cmocka_unit_test(test_iso_format_parse),
+        cmocka_unit_test(test_clocks),
+        cmocka_unit_test(test_atomic_file),
+        cmocka_unit_test(test_parse_numbers),
+        cmocka_unit_test(test_type_widths),
+        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_array_grow),
+        cmocka_unit_test(test_csv_str),
+        cmocka_unit_test(test_cond_wait_until),
+        cmocka_unit_test(test_random_hex),
+        cmocka_unit_test(test_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,32 @@ static void test_redact_truncates(void **state)
     assert_int_equal(lh_redact_dsn("x", NULL, 0), 1);
 }
 
+static void log_line(char *line, size_t cap, const char *secret, const char *dsn, const char *fmt,
+                     ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lh_redact_log_line(line, cap, secret, dsn, fmt, ap);
+    va_end(ap);
+}
+
+/* lh_redact_log_line: control characters as spaces, the secret and the
+ * DSN's password masked, a cut line says how long it was. */
+static void test_redact_log_line(void **state)
+{
+    (void)state;
+    char line[4096];
+    log_line(line, sizeof line, "tok3n", "postgres://u:pw9@h/db", "a\tb\nc %s tok3n pw9 %d", "x",
+             7);
+    assert_string_equal(line, "a b c x *** *** 7");
+    char big[6000];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    log_line(line, sizeof line, NULL, NULL, "%s", big);
+    assert_int_equal(strlen(line), sizeof line - 32 + strlen("... (5999 bytes in all)"));
+    assert_non_null(strstr(line, "yyy... (5999 bytes in all)"));
+}
+
 static void test_sha256_vectors(void **state)
 {
     (void)state;
@@ -133,6 +159,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redact_table),
         cmocka_unit_test(test_redact_truncates),
+        cmocka_unit_test(test_redact_log_line),
         cmocka_unit_test(test_sha256_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,6 +190,14 @@ static void test_config_file(void **state)
         {"{\"http\":{\"sql_workers\":-1}}", LH_E_INVAL, "http.sql_workers"},
         {"{\"sql\":{\"timeout_ms\":\"x\"}}", LH_E_INVAL, "sql.timeout_ms"},
         {"{\"sql\":5}", LH_E_INVAL, "sql"},
+        {"{\"sql\":{\"cache_dir\":5}}", LH_E_INVAL,
+         "config key \"sql.cache_dir\": expected a path"},
+        {"{\"sql\":{\"cache\":\"/x\"}}", LH_E_INVAL, "unknown config key \"sql.cache\""},
+        {"{\"http\":{\"cache_dir\":\"/x\"}}", LH_E_INVAL, "unknown config key \"http.cache_dir\""},
+        {"{\"http\":[]}", LH_E_INVAL, "config key \"http\": expected an object"},
+        {"{\"log_format\":1}", LH_E_INVAL, "config key \"log_format\": expected a string"},
+        {"{\"token_file\":1}", LH_E_INVAL, "config key \"token_file\": expected a string"},
+        {"{\"store\":1}", LH_E_INVAL, "config key \"store\": expected a string"},
     };
     char path[300];
     snprintf(path, sizeof path, "%s/c.json", dir);

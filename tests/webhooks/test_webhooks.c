@@ -135,7 +135,13 @@ static void test_config_errors(void **state)
          "\"webhooks[0].schedules\": expected non-empty strings"},
         {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\","
          " \"max_attempts\": 0}]}",
-         "webhooks[0].max_attempts"},
+         "\"webhooks[0].max_attempts\": at least 1"},
+        {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\","
+         " \"timeout_secs\": 0}]}",
+         "\"webhooks[0].timeout_secs\": at least 1"},
+        {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\","
+         " \"timeout_secs\": 301}]}",
+         "\"webhooks[0].timeout_secs\": expected a non-negative integer up to 300"},
         {"{\"webhooks\": [{\"url\": \"http://h/x\", \"secret\": \"S3CRET-X\","
          " \"secret_file\": \"/nonexistent\"}]}",
          "not both"},
