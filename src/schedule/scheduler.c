@@ -1032,7 +1032,7 @@ enum lh_status lh_scheduler_start(const struct lh_scheduler_options *o, struct l
     pthread_mutexattr_destroy(&ma);
     lh_cond_init_mono(&s->cv);
     pthread_cond_init(&s->work_cv, NULL);
-    pthread_cond_init(&s->idle_cv, NULL);
+    lh_cond_init_mono(&s->idle_cv);
     lh_cond_init_mono(&s->rec_cv);
     s->queue = calloc(s->limit, sizeof *s->queue);
     s->run = calloc(s->limit, sizeof *s->run);
@@ -1144,11 +1144,9 @@ enum lh_status lh_scheduler_run_now(struct lh_scheduler *s, const char *id,
      * "already running" with that finished run would make a user who just
      * saw it end wait on it again; wait (bounded) for its record instead. */
     if (x && x->running && !x->in_job) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += RUN_NOW_RECORD_WAIT_SECS;
+        int64_t until = lh_time_mono_ns() + RUN_NOW_RECORD_WAIT_SECS * INT64_C(1000000000);
         while (!s->stopping && x->running && !x->in_job &&
-               pthread_cond_timedwait(&s->idle_cv, &s->mu, &until) == 0)
+               lh_cond_wait_until(&s->idle_cv, &s->mu, until) == 0)
             ;
     }
     const int64_t now = s->clock.now_us(s->clock.ctx);
