@@ -414,14 +414,8 @@ static void run_log(struct lh_ingest_job *j, enum lh_log_level level, const char
     char line[4096];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    lh_redact_log_line(line, sizeof line, NULL, j->dsn, fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof line)
-        snprintf(line + sizeof line - 32, 32, "... (%d bytes in all)", n);
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = ' ';
-    lh_redact_scrub(line, sizeof line, j->dsn);
     pthread_mutex_lock(&j->log_mu);
     j->opt.on_log(j->opt.progress_ctx, level, line);
     pthread_mutex_unlock(&j->log_mu);
@@ -676,14 +670,10 @@ static void *lease_heartbeat(void *arg)
     int64_t period_ns = l->ttl_ms * 1000000 / 4;
     pthread_mutex_lock(&l->mu);
     while (!l->stop) {
-        struct timespec dl;
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        int64_t ns = (int64_t)dl.tv_nsec + period_ns;
-        dl.tv_sec += (time_t)(ns / 1000000000);
-        dl.tv_nsec = (long)(ns % 1000000000);
+        int64_t until = lh_time_mono_ns() + period_ns;
         int rc = 0;
         while (!l->stop && rc != ETIMEDOUT)
-            rc = pthread_cond_timedwait(&l->cv, &l->mu, &dl);
+            rc = lh_cond_wait_until(&l->cv, &l->mu, until);
         if (l->stop)
             break;
         pthread_mutex_unlock(&l->mu);
@@ -715,11 +705,7 @@ static enum lh_status lease_begin(struct run *r, const char *run_id, struct lh_e
         return s;
     }
     l->written = true;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    lh_cond_init_mono(&l->cv);
     pthread_mutex_init(&l->mu, NULL);
     if (pthread_create(&l->thread, NULL, lease_heartbeat, l) != 0) {
         pthread_cond_destroy(&l->cv);
@@ -783,20 +769,6 @@ static bool sweep_everything(void *ctx, const struct lh_store_pending *p)
 }
 
 /* ------------------------------------------------------------------ run */
-
-static void rand_hex(char *out, size_t nbytes)
-{
-    uint8_t b[16];
-    if (nbytes > sizeof b)
-        nbytes = sizeof b;
-    if (getrandom(b, nbytes, 0) != (ssize_t)nbytes) {
-        uint64_t x = (uint64_t)lh_time_mono_ns() ^ ((uint64_t)getpid() << 32);
-        for (size_t i = 0; i < nbytes; i++, x >>= 5)
-            b[i] = (uint8_t)(x * 2654435761u);
-    }
-    for (size_t i = 0; i < nbytes; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
 
 static bool source_cancelled(struct lh_ingest_job *j)
 {
@@ -1203,7 +1175,7 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
     enum lh_status s = LH_OK;
     struct pshared sh = {.running = 0};
     pthread_mutex_init(&sh.mu, NULL);
-    pthread_cond_init(&sh.cv, NULL);
+    lh_cond_init_mono(&sh.cv);
     struct preader *rd = calloc((size_t)n, sizeof *rd);
     if (!rd) {
         s = lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -1261,14 +1233,7 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
     for (;;) {
         pthread_mutex_lock(&sh.mu);
         if (sh.running > 0 && !(sh.failed && !cancelled_all)) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 200 * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            (void)pthread_cond_timedwait(&sh.cv, &sh.mu, &until);
+            (void)lh_cond_wait_until(&sh.cv, &sh.mu, lh_time_mono_ns() + 200 * INT64_C(1000000));
         }
         int running = sh.running;
         bool failed = sh.failed;
@@ -1630,7 +1595,7 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     /* the run directory is named after the sweep, so that its start time
      * (which the sweep reads for a directory without a lease) is when the
      * lease is written */
-    rand_hex(rid, 4);
+    lh_random_hex(rid, 4);
     int64_t dir_ms = lh_time_wall_us() / 1000;
     snprintf(r.dir, sizeof r.dir, "datasets/%s/run-%" PRId64 "-%s", j->dataset, dir_ms, rid);
     {
@@ -2335,6 +2300,17 @@ static enum lh_status referenced_keys(const struct lh_catalog_record *rec, const
     return LH_OK;
 }
 
+/* Deletes one key the sweep found dead: 1 when it went, 0 (warned) when
+ * it could not. */
+static size_t sweep_delete(struct lh_store *st, const char *key)
+{
+    struct lh_error e;
+    if (lh_store_delete(st, key, &e) == LH_OK)
+        return 1;
+    lh_warn("sweep: could not delete %s: %s", key, e.msg);
+    return 0;
+}
+
 enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, int64_t older_than_s,
                                size_t *deleted, struct lh_error *err)
 {
@@ -2440,11 +2416,7 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
             if (!r || !r->dead || is_lease != (pass == 1) || (is_lease && r->lease_gone) ||
                 bsearch(&key, refs, nrefs, sizeof *refs, cmp_str))
                 continue;
-            struct lh_error e;
-            if (lh_store_delete(st, key, &e) == LH_OK)
-                n++;
-            else
-                lh_warn("sweep: could not delete %s: %s", key, e.msg);
+            n += sweep_delete(st, key);
         }
     }
     /* a dataset without a record whose runs are all dead: what a
@@ -2457,11 +2429,7 @@ enum lh_status lh_ingest_sweep(struct lh_store_set *set, const char *dataset, in
         const char *key = l.items[i].key;
         if (strncmp(key + c.dlen, "metadata/", 9) != 0)
             continue;
-        struct lh_error e;
-        if (lh_store_delete(st, key, &e) == LH_OK)
-            n++;
-        else
-            lh_warn("sweep: could not delete %s: %s", key, e.msg);
+        n += sweep_delete(st, key);
     }
     /* what no listing shows: pending writes (local temporary files, S3
      * multipart uploads) and directories left empty */
