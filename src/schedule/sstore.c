@@ -65,9 +65,9 @@ struct pend_run {
 };
 
 struct lh_schedule_store {
-    pthread_rwlock_t mu; /* the array: read by get, list, visit, each, notify */
+    pthread_rwlock_t mu;             /* the array: read by get, list, visit, each, notify */
     pthread_mutex_t stripe[STRIPES]; /* one schedule's file I/O (see the top) */
-    struct lh_store *st; /* borrowed; every thread's I/O goes through it (store.h) */
+    struct lh_store *st;             /* borrowed; every thread's I/O goes through it (store.h) */
     struct lh_schedule_key key;
     unsigned runs_keep;
     struct ent **v; /* sorted by id */
@@ -749,37 +749,34 @@ static enum lh_status do_update(struct lh_schedule *d, void *arg, struct lh_erro
     struct update_arg *a = arg;
     const struct lh_schedule *w = a->want;
     bool trig_changed = !same_trigger(d, w);
-    d->kind = w->kind;
-    memcpy(d->dsn, w->dsn, sizeof d->dsn);
-    memcpy(d->dsn_secret, w->dsn_secret, sizeof d->dsn_secret);
-    memcpy(d->password_env, w->password_env, sizeof d->password_env);
-    memcpy(d->table, w->table, sizeof d->table);
-    memcpy(d->query, w->query, sizeof d->query);
-    memcpy(d->columns, w->columns, sizeof d->columns);
-    memcpy(d->where, w->where, sizeof d->where);
-    memcpy(d->dataset_name, w->dataset_name, sizeof d->dataset_name);
-    d->has_batch_size = w->has_batch_size;
-    d->batch_size = w->batch_size;
-    memcpy(d->order_by, w->order_by, sizeof d->order_by);
-    d->mode = w->mode;
-    memcpy(d->cursor_column, w->cursor_column, sizeof d->cursor_column);
-    d->has_limit = w->has_limit;
-    d->limit = w->limit;
-    d->parallel = w->parallel;
-    d->schema_policy = w->schema_policy;
-    d->replace_source = w->replace_source;
-    d->no_resume = w->no_resume;
-    d->trigger = w->trigger;
-    memcpy(d->cron_expr, w->cron_expr, sizeof d->cron_expr);
-    memcpy(d->tz_name, w->tz_name, sizeof d->tz_name);
-    d->enabled = w->enabled;
-    d->retry = w->retry;
-    d->timeout_secs = w->timeout_secs;
-    d->catch_up = w->catch_up;
-    memcpy(d->description, w->description, sizeof d->description);
-    d->auto_pause_after = w->auto_pause_after;
-    memcpy(d->paused_reason, w->paused_reason, sizeof d->paused_reason);
-    d->next_run_at_us = w->next_run_at_us;
+    /* Everything a user sets comes from w, whole (field by field, each new
+     * kind field had to be remembered here, and three were not); the run
+     * state of the stored schedule stays. */
+    struct {
+        int64_t created_at_us, last_run_at_us, retry_target_us;
+        bool has_last_run;
+        struct lh_run_outcome last_outcome;
+        uint64_t run_count, failure_count;
+        uint32_t consecutive_failures, retry_attempt;
+    } keep = {d->created_at_us, d->last_run_at_us,       d->retry_target_us,
+              d->has_last_run,  d->last_outcome,         d->run_count,
+              d->failure_count, d->consecutive_failures, d->retry_attempt};
+    char created_by[sizeof d->created_by];
+    memcpy(created_by, d->created_by, sizeof created_by);
+    char id[sizeof d->id];
+    memcpy(id, d->id, sizeof id);
+    memmove(d, w, sizeof *d);
+    memcpy(d->id, id, sizeof id);
+    memcpy(d->created_by, created_by, sizeof created_by);
+    d->created_at_us = keep.created_at_us;
+    d->last_run_at_us = keep.last_run_at_us;
+    d->retry_target_us = keep.retry_target_us;
+    d->has_last_run = keep.has_last_run;
+    d->last_outcome = keep.last_outcome;
+    d->run_count = keep.run_count;
+    d->failure_count = keep.failure_count;
+    d->consecutive_failures = keep.consecutive_failures;
+    d->retry_attempt = keep.retry_attempt;
     enum lh_status s = lh_schedule_validate(d, false, err);
     if (s == LH_OK)
         s = lh_schedule_seal(d, a->key, NULL, err);
@@ -1351,8 +1348,8 @@ enum lh_status lh_schedule_store_put_log(struct lh_schedule_store *ss, const cha
 }
 
 enum lh_status lh_schedule_store_get_log(struct lh_schedule_store *ss, const char *schedule_id,
-                                         const char *run_id, size_t max, uint8_t **out,
-                                         size_t *n, struct lh_error *err)
+                                         const char *run_id, size_t max, uint8_t **out, size_t *n,
+                                         struct lh_error *err)
 {
     char key[LH_STORE_KEY_MAX];
     *out = NULL;

@@ -223,6 +223,23 @@ static void test_crud_and_cas(void **state)
     assert_int_equal(lh_schedule_store_update(b, &g, 3600000, &err), LH_OK);
     assert_int_equal(lh_schedule_store_get(b, "orders", &g, &err), LH_OK);
     assert_false(g.no_resume);
+    /* ...and never the run state, whatever the caller's copy says (an API
+     * body carries none: its state fields are defaults) */
+    struct lh_schedule stale = g;
+    stale.run_count = 99;
+    stale.failure_count = 7;
+    stale.has_last_run = false;
+    stale.last_outcome.present = false;
+    stale.created_at_us = 1;
+    snprintf(stale.created_by, sizeof stale.created_by, "someone else");
+    assert_int_equal(lh_schedule_store_update(b, &stale, 3600000, &err), LH_OK);
+    assert_int_equal(lh_schedule_store_get(b, "orders", &g, &err), LH_OK);
+    assert_int_equal(g.run_count, 1);
+    assert_int_equal(g.failure_count, 0);
+    assert_true(g.has_last_run);
+    assert_true(g.last_outcome.present && g.last_outcome.rows == 3);
+    assert_true(g.created_at_us != 1);
+    assert_string_not_equal(g.created_by, "someone else");
     /* pause / resume */
     assert_int_equal(lh_schedule_store_set_enabled(b, "orders", false, "db migration", &err),
                      LH_OK);
