@@ -45,6 +45,8 @@
 #include "ingest/ingest.h"
 #include "parquet/parquet.h"
 
+#include "job_run.h"
+
 #define NROWS 200000
 #define START_BAL 1000
 
@@ -114,68 +116,12 @@ static int group_teardown(void **state)
 
 /* ------------------------------------------------------------ running */
 
-struct logbuf {
-    pthread_mutex_t mu;
-    char text[1 << 16];
-    size_t len;
-};
-
-static void on_log(void *ctx, enum lh_log_level level, const char *line)
-{
-    (void)level;
-    struct logbuf *l = ctx;
-    pthread_mutex_lock(&l->mu);
-    int n = snprintf(l->text + l->len, sizeof l->text - l->len, "%s\n", line);
-    if (n > 0 && l->len + (size_t)n < sizeof l->text)
-        l->len += (size_t)n;
-    pthread_mutex_unlock(&l->mu);
-}
-
-struct outcome {
-    enum lh_status status;
-    struct lh_ingest_result res;
-    struct lh_error err;
-    struct logbuf log;
-};
-
-struct job_ctl {
-    struct lh_ingest_job *job;
-    int cancel_after_ms; /* < 0: none */
-};
-
-static void *cancel_main(void *arg)
-{
-    struct job_ctl *c = arg;
-    struct timespec ts = {c->cancel_after_ms / 1000, (long)(c->cancel_after_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-    lh_ingest_cancel(c->job);
-    return NULL;
-}
-
 static void run_job(const struct lh_ingest_options *base, struct outcome *o, int cancel_after_ms)
 {
-    memset(o, 0, sizeof *o);
-    pthread_mutex_init(&o->log.mu, NULL);
-    struct lh_store_set *set;
-    assert_int_equal(lh_store_set_open(DATA_DIR, NULL, NULL, &set, &o->err), LH_OK);
     struct lh_ingest_options opt = *base;
     if (!opt.dsn)
         opt.dsn = PG_DSN;
-    opt.on_log = on_log;
-    opt.progress_ctx = &o->log;
-    struct job_ctl c = {.cancel_after_ms = cancel_after_ms};
-    o->status = lh_ingest_job_create(set, &opt, &c.job, &o->err);
-    if (o->status == LH_OK) {
-        pthread_t th;
-        if (cancel_after_ms >= 0)
-            assert_int_equal(pthread_create(&th, NULL, cancel_main, &c), 0);
-        o->status = lh_ingest_run(c.job, &o->res, &o->err);
-        if (cancel_after_ms >= 0)
-            pthread_join(th, NULL);
-        lh_ingest_job_destroy(c.job);
-    }
-    lh_store_set_close(set);
-    pthread_mutex_destroy(&o->log.mu);
+    job_run(DATA_DIR, &opt, o, cancel_after_ms, 0);
 }
 
 /* ------------------------------------------------------------ reading back */
@@ -186,16 +132,6 @@ struct digest {
     uint64_t version;
     size_t nobjects;
 };
-
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 static void digest_current(const char *dataset, struct digest *d)
 {
@@ -468,18 +404,6 @@ static void test_fallbacks(void **state)
 
 /* ------------------------------------------------------------ cancel */
 
-static int count_parts(const char *dir)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "find '%s' -name '*.parquet*' | wc -l", dir);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    int n = -1;
-    assert_int_equal(fscanf(p, "%d", &n), 1);
-    pclose(p);
-    return n;
-}
-
 static void test_cancel(void **state)
 {
     (void)state;
@@ -500,7 +424,7 @@ static void test_cancel(void **state)
     assert_non_null(strstr(out.log.text, "parallel read: 4 connections"));
     char dir[700];
     snprintf(dir, sizeof dir, "%s/primary/datasets/par_cancel", DATA_DIR);
-    assert_int_equal(count_parts(dir), 0);
+    assert_int_equal(count_files(dir, "*.parquet*"), 0);
     /* the server has no session of ours left. Every connection was closed
      * (PQfinish: Terminate sent, socket closed) before the job returned, but
      * the server drops a backend from pg_stat_activity only when the backend

@@ -43,6 +43,8 @@
 #include "ingest/ingest.h"
 #include "parquet/parquet.h"
 
+#include "job_run.h"
+
 #define NROWS 200000
 #define START_BAL 1000
 
@@ -127,82 +129,13 @@ static int group_teardown(void **state)
 
 /* ------------------------------------------------------------ running */
 
-struct logbuf {
-    pthread_mutex_t mu;
-    char text[1 << 16];
-    size_t len;
-};
-
-static void on_log(void *ctx, enum lh_log_level level, const char *line)
-{
-    (void)level;
-    struct logbuf *l = ctx;
-    pthread_mutex_lock(&l->mu);
-    int n = snprintf(l->text + l->len, sizeof l->text - l->len, "%s\n", line);
-    if (n > 0 && l->len + (size_t)n < sizeof l->text)
-        l->len += (size_t)n;
-    pthread_mutex_unlock(&l->mu);
-}
-
-struct outcome {
-    enum lh_status status;
-    struct lh_ingest_result res;
-    struct lh_error err;
-    struct logbuf log;
-    double cancel_to_end_s; /* with a cancel: from the cancel to the run's end */
-};
-
-struct job_ctl {
-    struct lh_ingest_job *job;
-    int cancel_after_ms;
-    int64_t cancel_ns;
-};
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void *cancel_main(void *arg)
-{
-    struct job_ctl *c = arg;
-    struct timespec ts = {c->cancel_after_ms / 1000, (long)(c->cancel_after_ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-    c->cancel_ns = mono_ns();
-    lh_ingest_cancel(c->job);
-    return NULL;
-}
-
 static void run_job(const struct lh_ingest_options *base, struct outcome *o, int cancel_after_ms)
 {
-    memset(o, 0, sizeof *o);
-    pthread_mutex_init(&o->log.mu, NULL);
-    struct lh_store_set *set;
-    assert_int_equal(lh_store_set_open(DATA_DIR, NULL, NULL, &set, &o->err), LH_OK);
     struct lh_ingest_options opt = *base;
     opt.kind = LH_SOURCE_MYSQL;
     if (!opt.dsn)
         opt.dsn = MY_DSN;
-    opt.on_log = on_log;
-    opt.progress_ctx = &o->log;
-    struct job_ctl c = {.cancel_after_ms = cancel_after_ms};
-    o->status = lh_ingest_job_create(set, &opt, &c.job, &o->err);
-    if (o->status == LH_OK) {
-        pthread_t th;
-        if (cancel_after_ms >= 0)
-            assert_int_equal(pthread_create(&th, NULL, cancel_main, &c), 0);
-        o->status = lh_ingest_run(c.job, &o->res, &o->err);
-        int64_t end = mono_ns();
-        if (cancel_after_ms >= 0) {
-            pthread_join(th, NULL);
-            o->cancel_to_end_s = (double)(end - c.cancel_ns) / 1e9;
-        }
-        lh_ingest_job_destroy(c.job);
-    }
-    lh_store_set_close(set);
-    pthread_mutex_destroy(&o->log.mu);
+    job_run(DATA_DIR, &opt, o, cancel_after_ms, 0);
 }
 
 /* ------------------------------------------------------------ reading back */
@@ -213,16 +146,6 @@ struct digest {
     size_t nobjects;
     bool dup; /* some key read twice */
 };
-
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 /* The current version of dataset: 4 columns (id, bal, note, ts); seen
  * (NULL: not checked) marks ids 1..cap and flags a key read twice. */
@@ -511,18 +434,6 @@ static void test_fallbacks(void **state)
 
 /* ------------------------------------------------------------ cancel */
 
-static int count_parts(const char *dir)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "find '%s' -name '*.parquet*' 2>/dev/null | wc -l", dir);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    int n = -1;
-    assert_int_equal(fscanf(p, "%d", &n), 1);
-    pclose(p);
-    return n;
-}
-
 static void test_cancel(void **state)
 {
     (void)state;
@@ -537,7 +448,7 @@ static void test_cancel(void **state)
     print_message("cancel to the end of the run: %.2f s\n", out.cancel_to_end_s);
     char dir[700];
     snprintf(dir, sizeof dir, "%s/primary/datasets/mpar_cancel", DATA_DIR);
-    assert_int_equal(count_parts(dir), 0);
+    assert_int_equal(count_files(dir, "*.parquet*"), 0);
     /* the server runs no query of ours any more (the KILLs may take a
      * moment to land) */
     int64_t left = -1;

@@ -48,6 +48,8 @@
 #include "ingest/ingest.h"
 #include "parquet/parquet.h"
 
+#include "job_run.h"
+
 #define NROWS 200000
 
 static char DATA_DIR[512];
@@ -115,61 +117,13 @@ static int group_teardown(void **state)
 
 /* ------------------------------------------------------------ running */
 
-struct logbuf {
-    pthread_mutex_t mu;
-    char text[1 << 16];
-    size_t len;
-};
-
-struct outcome {
-    enum lh_status status;
-    struct lh_ingest_result res;
-    struct lh_error err;
-    struct logbuf log;
-    struct lh_ingest_job *job;
-    int64_t cancel_at_rows; /* > 0: cancel once this many rows were read */
-};
-
-static void on_log(void *ctx, enum lh_log_level level, const char *line)
-{
-    (void)level;
-    struct outcome *o = ctx;
-    pthread_mutex_lock(&o->log.mu);
-    int n = snprintf(o->log.text + o->log.len, sizeof o->log.text - o->log.len, "%s\n", line);
-    if (n > 0 && o->log.len + (size_t)n < sizeof o->log.text)
-        o->log.len += (size_t)n;
-    pthread_mutex_unlock(&o->log.mu);
-}
-
-static void on_progress(void *ctx, const struct lh_ingest_progress *p)
-{
-    struct outcome *o = ctx;
-    if (o->cancel_at_rows > 0 && p->rows >= o->cancel_at_rows)
-        lh_ingest_cancel(o->job);
-}
-
 static void run_job(const struct lh_ingest_options *base, struct outcome *o, int64_t cancel_at)
 {
-    memset(o, 0, sizeof *o);
-    pthread_mutex_init(&o->log.mu, NULL);
-    o->cancel_at_rows = cancel_at;
-    struct lh_store_set *set;
-    assert_int_equal(lh_store_set_open(DATA_DIR, NULL, NULL, &set, &o->err), LH_OK);
     struct lh_ingest_options opt = *base;
     if (!opt.dsn)
         opt.dsn = PG_DSN;
     opt.kind = LH_SOURCE_POSTGRES;
-    opt.on_log = on_log;
-    opt.on_progress = on_progress;
-    opt.progress_ctx = o;
-    o->status = lh_ingest_job_create(set, &opt, &o->job, &o->err);
-    if (o->status == LH_OK) {
-        o->status = lh_ingest_run(o->job, &o->res, &o->err);
-        lh_ingest_job_destroy(o->job);
-        o->job = NULL;
-    }
-    lh_store_set_close(set);
-    pthread_mutex_destroy(&o->log.mu);
+    job_run(DATA_DIR, &opt, o, -1, cancel_at);
 }
 
 /* ------------------------------------------------------------ reading back */
@@ -519,15 +473,9 @@ static void test_ctid(void **state)
 
 static int count_parts(const char *dataset)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "find '%s/primary/datasets/%s' -name 'part-*.parquet' | wc -l",
-             DATA_DIR, dataset);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    int n = -1;
-    assert_int_equal(fscanf(f, "%d", &n), 1);
-    pclose(f);
-    return n;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/primary/datasets/%s", DATA_DIR, dataset);
+    return count_files(dir, "part-*.parquet");
 }
 
 static size_t sweep(const char *dataset)
