@@ -1259,6 +1259,21 @@ static void sketch_fixed(struct pq_col *c, const uint8_t *p, int64_t n, size_t w
     c->ds_bytes += (uint64_t)n * width;
 }
 
+/* The sketch only tells whether the next chunk keeps its dictionary
+ * (next_keeps_dict); once it has counted more distinct values than a
+ * dictionary may hold, the answer is no whatever comes, so it stops: the
+ * unique ids, amounts, emails and timestamps of a table are not hashed
+ * past their first ~dict_max_bytes of values per chunk (~3 % of the
+ * ingest's instructions on bench/ingest's table). */
+static void sketch_check(const struct lh_parquet_writer *w, struct pq_col *c)
+{
+    if (c->ds_values < 4 * PQ_DICT_PROBE)
+        return;
+    uint64_t entry = c->ds_bytes / c->ds_values + 1;
+    if (pq_distinct_estimate(&c->ds) * entry > w->dict_bytes)
+        c->ds_on = false;
+}
+
 /* Next run of valid slots in [i, to): *s..*e. false when none is left. */
 static inline bool next_valid_run(const uint8_t *bits, int64_t i, int64_t to, int64_t *s,
                                   int64_t *e)
@@ -1655,6 +1670,8 @@ static enum lh_status put_rows(struct lh_parquet_writer *w, struct pq_col *c,
     }
     if (!ok || !lh_buf_ok(&c->vals) || !lh_buf_ok(&c->deflev) || !lh_buf_ok(&c->replev))
         return lh_error_set(err, LH_E_NOMEM, "column %s: out of memory", c->name);
+    if (c->ds_on)
+        sketch_check(w, c);
     enum lh_status s = judge_dict(w, c, false, err);
     if (s != LH_OK)
         return s;
