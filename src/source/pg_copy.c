@@ -512,6 +512,8 @@ static int64_t tuple_span(const uint8_t *p, size_t avail, size_t ncols)
     return (int64_t)at;
 }
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "dec_word stores a word's low bytes");
+
 /* The kinds most columns are, decoded in line: for a fixed-width word the
  * call into dec_scalar (its prologue, the length table, the switch) cost
  * more than the decoding (callgrind, bench/ingest's table). false: not
@@ -526,20 +528,14 @@ static inline bool dec_word(const struct pg_col *pc, struct src_col *c, const ui
         *(uint8_t *)src_col_slot(c) = p[0] != 0;
         break;
     case PK_INT4:
-    case PK_FLOAT4: {
-        if (len != 4)
-            return false;
-        uint32_t u = src_be32(p);
-        memcpy(src_col_slot(c), &u, 4);
-        break;
-    }
+    case PK_FLOAT4:
     case PK_INT8:
     case PK_FLOAT8:
     case PK_TIME: {
-        if (len != 8)
+        if (len != PK_WIRE_LEN[pc->kind])
             return false;
-        uint64_t u = src_be64(p);
-        memcpy(src_col_slot(c), &u, 8);
+        uint64_t u = len == 4 ? src_be32(p) : src_be64(p);
+        memcpy(src_col_slot(c), &u, (size_t)len); /* the low word first (little-endian) */
         break;
     }
     default:
