@@ -264,13 +264,16 @@ static bool parse_count(const char *s, uint64_t *out)
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
-/* The index of s among the count names, or -1. */
-static int pick(const char *s, const char *const *names, int count)
+/* An enum option: *k becomes the index of s among the count names; s NULL
+ * (not given) leaves *k. false when s is none of them. */
+static bool pick(const char *s, const char *const *names, int count, int *k)
 {
-    for (int i = 0; i < count; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
+    for (int i = 0; s && i < count; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *k = i;
+            return true;
+        }
+    return !s;
 }
 
 /* Applies the given flags to d. 0 ok, 2 bad usage (message printed). */
@@ -347,14 +350,12 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     static const char *const modes[] = {"overwrite", "append", "incremental"};
     static const char *const anchors[] = {"completion", "fixed"};
     static const char *const catch_ups[] = {"once", "skip"};
-    int k;
-    if (v[O_MODE]) {
-        if ((k = pick(v[O_MODE], modes, 3)) < 0) {
-            bad_opt = O_MODE;
-            goto bad;
-        }
-        d->mode = (enum lh_schedule_mode)k;
+    int mode = (int)d->mode, anchor = (int)d->trigger.anchor, catch_up = (int)d->catch_up;
+    if (!pick(v[O_MODE], modes, 3, &mode)) {
+        bad_opt = O_MODE;
+        goto bad;
     }
+    d->mode = (enum lh_schedule_mode)mode;
     if (v[O_EVERY] && v[O_CRON]) {
         lh_cli_error("schedule: give --every or --cron, not both");
         return 2;
@@ -367,13 +368,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         }
         d->tz_name[0] = '\0';
     }
-    if (v[O_ANCHOR]) {
-        if ((k = pick(v[O_ANCHOR], anchors, 2)) < 0) {
-            bad_opt = O_ANCHOR;
-            goto bad;
-        }
-        d->trigger.anchor = (enum lh_interval_anchor)k;
+    if (!pick(v[O_ANCHOR], anchors, 2, &anchor)) {
+        bad_opt = O_ANCHOR;
+        goto bad;
     }
+    d->trigger.anchor = (enum lh_interval_anchor)anchor;
     if (v[O_CRON]) {
         if (strlen(v[O_CRON]) >= sizeof d->cron_expr) {
             bad_opt = O_CRON;
@@ -404,13 +403,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         bad_opt = O_TIMEOUT;
         goto bad;
     }
-    if (v[O_CATCHUP]) {
-        if ((k = pick(v[O_CATCHUP], catch_ups, 2)) < 0) {
-            bad_opt = O_CATCHUP;
-            goto bad;
-        }
-        d->catch_up = (enum lh_catch_up)k;
+    if (!pick(v[O_CATCHUP], catch_ups, 2, &catch_up)) {
+        bad_opt = O_CATCHUP;
+        goto bad;
     }
+    d->catch_up = (enum lh_catch_up)catch_up;
     if (v[O_APAUSE]) {
         if (!parse_count(v[O_APAUSE], &u) || u > 1000000) {
             bad_opt = O_APAUSE;
