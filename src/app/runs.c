@@ -79,17 +79,20 @@ struct lh_app_runs {
     size_t n, cap;
 };
 
-static const char *const state_names[] = {"queued", "running", "succeeded", "failed",
-                                          "cancelled"};
+static const char *const state_names[] = {
+#define LH_X_STR(state, name) [state] = name,
+    LH_APP_RUN_STATE_MAP(LH_X_STR)
+#undef LH_X_STR
+};
 
 const char *lh_app_run_state_name(enum lh_app_run_state s)
 {
-    return (unsigned)s < 5 ? state_names[s] : "failed";
+    return (unsigned)s < LH_APP_RUN_STATE_COUNT_ ? state_names[s] : "failed";
 }
 
 bool lh_app_run_state_parse(const char *s, enum lh_app_run_state *out)
 {
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < LH_APP_RUN_STATE_COUNT_; i++)
         if (strcmp(s, state_names[i]) == 0) {
             *out = (enum lh_app_run_state)i;
             return true;
@@ -519,18 +522,14 @@ static void iso_us(int64_t us, char *out, size_t cap)
     snprintf(out, cap, "%s.%06dZ", b, (int)(us - secs * 1000000));
 }
 
+/* The level words of core's log lines, for a run's JSON log lines. */
 static const char *level_name(enum lh_log_level l)
 {
-    switch (l) {
-    case LH_LOG_DEBUG:
-        return "debug";
-    case LH_LOG_WARN:
-        return "warn";
-    case LH_LOG_ERROR:
-        return "error";
-    default:
-        return "info";
-    }
+    static const char *const names[] = {[LH_LOG_DEBUG] = "debug",
+                                        [LH_LOG_INFO] = "info",
+                                        [LH_LOG_WARN] = "warn",
+                                        [LH_LOG_ERROR] = "error"};
+    return (unsigned)l < sizeof names / sizeof names[0] ? names[l] : "info";
 }
 
 static void line_json(struct lh_buf *out, int64_t at_us, const char *level, const char *text)
