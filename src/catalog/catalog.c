@@ -132,6 +132,18 @@ static json_t *redacted_source(const char *src)
     return j;
 }
 
+/* o[k] = v (takes v) while o is whole; a failure frees o and the result is
+ * NULL from then on: a sticky error the caller checks once at the end. */
+static json_t *obj_put(json_t *o, const char *k, json_t *v)
+{
+    if (o && json_object_set_new(o, k, v) == 0)
+        return o;
+    if (!o)
+        json_decref(v);
+    json_decref(o);
+    return NULL;
+}
+
 /* The version's "source" object; only the fields that are set. */
 static json_t *source_json(const struct lh_catalog_source *src)
 {
@@ -149,26 +161,17 @@ static json_t *source_json(const struct lh_catalog_source *src)
              {"cursor_column", src->cursor_column},
              {"made_by", src->made_by},
              {"schema_policy", src->schema_policy}};
-    for (size_t i = 0; o && i < sizeof f / sizeof f[0]; i++)
-        if (f[i].v && json_object_set_new(o, f[i].k, json_string(f[i].v)) != 0) {
-            json_decref(o);
-            o = NULL;
-        }
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v)
+            o = obj_put(o, f[i].k, json_string(f[i].v));
     /* replace_source goes with the policy (both say how the run was told to
      * treat a change); source_replaced only when it happened */
-    if (o && src->schema_policy &&
-        json_object_set_new(o, "replace_source", json_boolean(src->replace_source)) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    if (o && src->source_replaced && json_object_set_new(o, "source_replaced", json_true()) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    if (o && src->port && json_object_set_new(o, "port", json_integer(src->port)) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
+    if (src->schema_policy)
+        o = obj_put(o, "replace_source", json_boolean(src->replace_source));
+    if (src->source_replaced)
+        o = obj_put(o, "source_replaced", json_true());
+    if (src->port)
+        o = obj_put(o, "port", json_integer(src->port));
     return o;
 }
 
@@ -565,11 +568,8 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
                               sp->objects[i].bucket ? sp->objects[i].bucket : "primary", "key",
                               sp->objects[i].key, "size_bytes",
                               (json_int_t)sp->objects[i].size_bytes, "created_at", ots);
-        if (o && sp->objects[i].checksum &&
-            json_object_set_new(o, "checksum", json_string(sp->objects[i].checksum)) != 0) {
-            json_decref(o);
-            o = NULL;
-        }
+        if (sp->objects[i].checksum)
+            o = obj_put(o, "checksum", json_string(sp->objects[i].checksum));
         if (!o || json_array_append_new(objs, o) != 0) {
             json_decref(objs);
             objs = NULL;
@@ -580,27 +580,14 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
                          "created_at", ts, "row_count", (json_int_t)row_count, "run_id",
                          sp->run_id ? sp->run_id : "", "schema_fingerprint", c->fp, "objects", objs)
              : NULL;
-    if (v && watermark && json_object_set_new(v, "watermark", json_string(watermark)) != 0) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v && sp->metadata_location &&
-        json_object_set_new(v, "metadata_location", json_string(sp->metadata_location)) != 0) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v && sp->schema_change && *sp->schema_change &&
-        json_object_set_new(v, "schema_change", json_string(sp->schema_change)) != 0) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v && sp->source) {
-        json_t *so = source_json(sp->source);
-        if (!so || json_object_set_new(v, "source", so) != 0) {
-            json_decref(v);
-            v = NULL;
-        }
-    }
+    if (watermark)
+        v = obj_put(v, "watermark", json_string(watermark));
+    if (sp->metadata_location)
+        v = obj_put(v, "metadata_location", json_string(sp->metadata_location));
+    if (sp->schema_change && *sp->schema_change)
+        v = obj_put(v, "schema_change", json_string(sp->schema_change));
+    if (sp->source)
+        v = obj_put(v, "source", source_json(sp->source));
     if (!v || json_array_append_new(versions, v) != 0)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     json_object_set_new(rec, "current_version", json_integer((json_int_t)c->version));
