@@ -601,20 +601,16 @@ int lh_cmd_parquet(int argc, char **argv)
         return 2;
     }
     const char *sub = argv[1];
-    if (strcmp(sub, "inspect") == 0) {
-        if (lh_cli_wants_help(argc - 1, argv + 1)) {
-            fputs(inspect_usage, stdout);
-            return 0;
+    const struct {
+        const char *name, *usage;
+        lh_cli_command *fn;
+    } subs[] = {{"inspect", inspect_usage, cmd_inspect}, {"cat", cat_usage, cmd_cat}};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (strcmp(sub, subs[i].name) == 0) {
+            if (lh_cli_help(argc - 1, argv + 1, subs[i].usage))
+                return 0;
+            return subs[i].fn(argc - 1, argv + 1);
         }
-        return cmd_inspect(argc - 1, argv + 1);
-    }
-    if (strcmp(sub, "cat") == 0) {
-        if (lh_cli_wants_help(argc - 1, argv + 1)) {
-            fputs(cat_usage, stdout);
-            return 0;
-        }
-        return cmd_cat(argc - 1, argv + 1);
-    }
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
         fputs(parquet_usage, stdout);
         return 0;

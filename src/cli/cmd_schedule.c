@@ -498,12 +498,22 @@ static void fmt_time(int64_t us, char *out, size_t cap)
     lh_time_format_iso(us - us % 1000000, out, cap);
 }
 
-/* "first run 2026-12-08T01:00:00Z (2026-12-08T02:00:00+01:00 Europe/Berlin)":
- * when a schedule just created first fires, in UTC and in its zone; and,
- * without a daemon, that nothing fires until one runs. */
-static void print_first_run(const struct lh_schedule *d, bool daemon)
+/* A schedule just created: its JSON, or "created schedule ID (DSN, trigger)"
+ * (with "in the daemon at URL" when daemon_url is not NULL) and "first run
+ * 2026-12-08T01:00:00Z (2026-12-08T02:00:00+01:00 Europe/Berlin)": when it
+ * first fires, in UTC and in its zone; and, without a daemon, that nothing
+ * fires until one runs. */
+static void print_added(const struct lh_schedule *d, bool json, const char *daemon_url)
 {
-    char t[48], l[48] = "";
+    if (json) {
+        print_json(d);
+        putchar('\n');
+        return;
+    }
+    char t[48], l[48] = "", trig[300];
+    lh_schedule_trigger_text(d, trig, sizeof trig);
+    printf("created schedule %s (%s, %s)%s%s\n", d->id, d->dsn, trig,
+           daemon_url ? " in the daemon at " : "", daemon_url ? daemon_url : "");
     fmt_time(d->next_run_at_us, t, sizeof t);
     if (!d->enabled) {
         printf("first run: none (disabled; 'lakehouse schedule resume %s' enables it)\n", d->id);
@@ -524,7 +534,7 @@ static void print_first_run(const struct lh_schedule *d, bool daemon)
                  (int)(off / 3600), (int)(off % 3600 / 60));
     }
     printf("first run: %s (%s %s)\n", t, l, lh_tz_name(tz));
-    if (!daemon)
+    if (!daemon_url)
         printf("no daemon is running: nothing fires until 'lakehouse serve' runs on this "
                "store\n");
 }
@@ -838,16 +848,7 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
             lh_cli_error("schedule add: the daemon's answer: %s", err.msg);
             goto done;
         }
-        if (o->json) {
-            print_json(d);
-            putchar('\n');
-        } else {
-            char trig[300];
-            lh_schedule_trigger_text(d, trig, sizeof trig);
-            printf("created schedule %s (%s, %s) in the daemon at %s\n", d->id, d->dsn, trig,
-                   ref->url);
-            print_first_run(d, true);
-        }
+        print_added(d, o->json, ref->url);
         rc = 0;
     } else if (strcmp(c, "rm") == 0) {
         if (remote(ref, "DELETE", path, NULL, &b, c) != 204)
@@ -1162,15 +1163,7 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
         }
         if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK)
             lh_cli_error("schedule add: %s", err.msg);
-        if (o->json) {
-            print_json(d);
-            putchar('\n');
-        } else {
-            char trig[300];
-            lh_schedule_trigger_text(d, trig, sizeof trig);
-            printf("created schedule %s (%s, %s)\n", d->id, d->dsn, trig);
-            print_first_run(d, false);
-        }
+        print_added(d, o->json, NULL);
     } else if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK) {
         lh_cli_error("schedule %s: %s", c, err.msg);
         rc = 1;
