@@ -445,6 +445,20 @@ static void type_text(char *out, size_t cap, const struct lh_field *f)
         snprintf(out, cap, "%s", t);
 }
 
+/* Column c's chunk ch's min and max as text (mn and mx: cap bytes each);
+ * false when the chunk has none. */
+static bool min_max_text(const struct lh_parquet_file_info *info, size_t c,
+                         const struct lh_parquet_chunk_info *ch, char *mn, char *mx, size_t cap)
+{
+    if (!ch->stats.has_min_max)
+        return false;
+    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c], ch->stats.min,
+                           ch->stats.min_len, mn, cap);
+    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c], ch->stats.max,
+                           ch->stats.max_len, mx, cap);
+    return true;
+}
+
 static int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
@@ -509,11 +523,7 @@ static int cmd_inspect(int argc, char **argv)
                               ch->total_uncompressed_size);
                 if (ch->stats.has_null_count)
                     lh_buf_printf(&b, ",\"null_count\":%" PRId64, ch->stats.null_count);
-                if (ch->stats.has_min_max) {
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.min, ch->stats.min_len, mn, sizeof mn);
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.max, ch->stats.max_len, mx, sizeof mx);
+                if (min_max_text(info, c, ch, mn, mx, sizeof mn)) {
                     lh_buf_append_str(&b, ",\"min\":");
                     json_cstr(&b, mn);
                     lh_buf_append_str(&b, ",\"max\":");
@@ -557,13 +567,8 @@ static int cmd_inspect(int argc, char **argv)
                 encodings_text(&b, ch->encodings);
                 if (ch->stats.has_null_count)
                     lh_buf_printf(&b, " nulls %" PRId64, ch->stats.null_count);
-                if (ch->stats.has_min_max) {
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.min, ch->stats.min_len, mn, sizeof mn);
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.max, ch->stats.max_len, mx, sizeof mx);
+                if (min_max_text(info, c, ch, mn, mx, sizeof mn))
                     lh_buf_printf(&b, " min %s max %s", mn, mx);
-                }
                 lh_buf_append_u8(&b, '\n');
             }
         }
