@@ -585,62 +585,67 @@ static void next_run_text(const struct lh_schedule *d, char *out, size_t cap)
     }
 }
 
+/* `schedule list` writes each schedule read in place in the store (no
+ * copies): a JSON array element, or a table row. */
+struct list_out {
+    bool json;
+    size_t n;
+    struct lh_cli_table *t;
+};
+
+static bool list_one(void *ctx, const struct lh_schedule *d)
+{
+    struct list_out *out = ctx;
+    struct lh_cli_table *t = out->t;
+    if (out->json) {
+        fputs(out->n++ ? ",\n" : "\n", stdout);
+        print_json(d);
+        return true;
+    }
+    char b[512], ds[LH_SCHEDULE_NAME_MAX];
+    lh_cli_table_cell(t, "%s", d->id);
+    lh_schedule_label(d, b, sizeof b);
+    lh_cli_table_cell(t, "%s", b);
+    dataset_text(d, ds, sizeof ds);
+    lh_cli_table_cell(t, "%s", ds);
+    lh_schedule_trigger_text(d, b, sizeof b);
+    lh_cli_table_cell(t, "%s", b);
+    lh_cli_table_cell(t, "%s", d->enabled ? "yes" : "no");
+    if (d->enabled)
+        next_run_text(d, b, sizeof b);
+    else
+        snprintf(b, sizeof b, "-");
+    lh_cli_table_cell(t, "%s", b);
+    lh_cli_table_cell(t, "%" PRIu64, d->run_count);
+    lh_cli_table_cell(t, "%" PRIu64, d->failure_count);
+    if (d->last_outcome.present) {
+        char when[48];
+        fmt_time(d->last_outcome.at_us, when, sizeof when);
+        lh_cli_table_cell(t, "%s %s %s", d->last_outcome.success ? "ok" : "FAILED", when,
+                          d->last_outcome.message);
+    } else {
+        lh_cli_table_cell(t, "-");
+    }
+    return true;
+}
+
 static int cmd_list(struct lh_schedule_store *ss, const struct opts *o)
 {
-    struct lh_schedule *v;
-    size_t n;
-    struct lh_error err;
-    if (lh_schedule_store_list(ss, &v, &n, &err) != LH_OK) {
-        lh_cli_error("schedule: %s", err.msg);
-        return 1;
-    }
-    for (size_t i = 0; lh_schedule_store_problem(ss, i); i++)
-        lh_cli_error("warning: %s", lh_schedule_store_problem(ss, i));
-    if (o->json) {
-        fputs("[", stdout);
-        for (size_t i = 0; i < n; i++) {
-            fputs(i ? ",\n" : "\n", stdout);
-            print_json(&v[i]);
-        }
-        fputs(n ? "\n]\n" : "]\n", stdout);
-        lh_schedule_wipe(v, n * sizeof *v);
-        free(v);
-        return 0;
-    }
     static const char *const hdr[] = {"ID",       "KIND", "DATASET", "TRIGGER",     "ENABLED",
                                       "NEXT RUN", "OK",   "FAILED",  "LAST OUTCOME"};
-    struct lh_cli_table *t = lh_cli_table_create(sizeof hdr / sizeof hdr[0], hdr);
-    for (size_t i = 0; i < n; i++) {
-        const struct lh_schedule *d = &v[i];
-        char b[512], ds[LH_SCHEDULE_NAME_MAX];
-        lh_cli_table_cell(t, "%s", d->id);
-        lh_schedule_label(d, b, sizeof b);
-        lh_cli_table_cell(t, "%s", b);
-        dataset_text(d, ds, sizeof ds);
-        lh_cli_table_cell(t, "%s", ds);
-        lh_schedule_trigger_text(d, b, sizeof b);
-        lh_cli_table_cell(t, "%s", b);
-        lh_cli_table_cell(t, "%s", d->enabled ? "yes" : "no");
-        if (d->enabled)
-            next_run_text(d, b, sizeof b);
-        else
-            snprintf(b, sizeof b, "-");
-        lh_cli_table_cell(t, "%s", b);
-        lh_cli_table_cell(t, "%" PRIu64, d->run_count);
-        lh_cli_table_cell(t, "%" PRIu64, d->failure_count);
-        if (d->last_outcome.present) {
-            char when[48];
-            fmt_time(d->last_outcome.at_us, when, sizeof when);
-            lh_cli_table_cell(t, "%s %s %s", d->last_outcome.success ? "ok" : "FAILED", when,
-                              d->last_outcome.message);
-        } else {
-            lh_cli_table_cell(t, "-");
-        }
+    for (size_t i = 0; lh_schedule_store_problem(ss, i); i++)
+        lh_cli_error("warning: %s", lh_schedule_store_problem(ss, i));
+    struct list_out out = {o->json, 0, NULL};
+    if (o->json) {
+        fputs("[", stdout);
+        lh_schedule_store_each(ss, list_one, &out);
+        fputs(out.n ? "\n]\n" : "]\n", stdout);
+        return 0;
     }
-    int rc = lh_cli_table_print(t, stdout) ? 0 : 1;
-    lh_cli_table_destroy(t);
-    lh_schedule_wipe(v, n * sizeof *v);
-    free(v);
+    out.t = lh_cli_table_create(sizeof hdr / sizeof hdr[0], hdr);
+    lh_schedule_store_each(ss, list_one, &out);
+    int rc = lh_cli_table_print(out.t, stdout) ? 0 : 1;
+    lh_cli_table_destroy(out.t);
     return rc;
 }
 
