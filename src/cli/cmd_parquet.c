@@ -262,43 +262,53 @@ static int open_operand(const char *cmd, const char *path, struct lh_parquet_rea
     return 0;
 }
 
-static int cmd_cat(int argc, char **argv)
+/* The arguments of `parquet cat|inspect` (cmd): inspect takes --json and
+ * the FILE; cat also --limit N and --format json|csv. */
+struct pq_args {
+    const char *cmd, *path;
+    bool json, csv;
+    int64_t limit; /* -1: every row */
+};
+
+/* Reads argv (argv[0] the subcommand) into a: 0, or 2 (message printed). */
+static int parse_args(int argc, char **argv, struct pq_args *a)
 {
-    const char *path = NULL;
-    int64_t limit = -1;
-    bool csv = false;
+    bool cat = strcmp(a->cmd, "cat") == 0;
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "--limit") == 0 || strcmp(argv[i], "--format") == 0) &&
-            i + 1 >= argc) {
+        bool valued = strcmp(argv[i], "--limit") == 0 || strcmp(argv[i], "--format") == 0;
+        if (cat && valued && i + 1 >= argc) {
             lh_cli_error("parquet cat: %s needs a value", argv[i]);
             return 2;
         }
         if (strcmp(argv[i], "--json") == 0) {
-            csv = false;
-        } else if (strcmp(argv[i], "--limit") == 0) {
-            if (!lh_parse_i64(argv[++i], &limit) || limit < 0) {
+            a->json = true;
+            a->csv = false;
+        } else if (cat && strcmp(argv[i], "--limit") == 0) {
+            if (!lh_parse_i64(argv[++i], &a->limit) || a->limit < 0) {
                 lh_cli_error("parquet cat: --limit wants a non-negative integer, not '%s'",
                              argv[i]);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--format") == 0) {
+        } else if (cat && strcmp(argv[i], "--format") == 0) {
             i++;
-            if (strcmp(argv[i], "csv") == 0)
-                csv = true;
-            else if (strcmp(argv[i], "json") == 0)
-                csv = false;
-            else {
+            if (strcmp(argv[i], "csv") == 0 || strcmp(argv[i], "json") == 0) {
+                a->csv = strcmp(argv[i], "csv") == 0;
+            } else {
                 lh_cli_error("parquet cat: --format is json or csv, not '%s'", argv[i]);
                 return 2;
             }
-        } else if (!file_operand("cat", argv[i], &path)) {
+        } else if (!file_operand(a->cmd, argv[i], &a->path)) {
             return 2;
         }
     }
-    struct lh_parquet_reader *r;
-    int orc = open_operand("cat", path, &r);
-    if (orc != 0)
-        return orc;
+    return 0;
+}
+
+static int cmd_cat(struct lh_parquet_reader *r, const struct pq_args *a)
+{
+    const char *path = a->path;
+    int64_t limit = a->limit;
+    bool csv = a->csv;
     struct lh_error err = {0};
     const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
     size_t nf = info->schema.nfields;
@@ -388,7 +398,6 @@ done:
     lh_buf_reset(&out);
     lh_buf_reset(&tmp);
     lh_arena_reset(&arena);
-    lh_parquet_reader_close(r);
     return rc;
 }
 
@@ -459,21 +468,10 @@ static bool min_max_text(const struct lh_parquet_file_info *info, size_t c,
     return true;
 }
 
-static int cmd_inspect(int argc, char **argv)
+static int cmd_inspect(struct lh_parquet_reader *r, const struct pq_args *a)
 {
-    const char *path = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (!file_operand("inspect", argv[i], &path)) {
-            return 2;
-        }
-    }
-    struct lh_parquet_reader *r;
-    int orc = open_operand("inspect", path, &r);
-    if (orc != 0)
-        return orc;
+    const char *path = a->path;
+    bool json = a->json;
     const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
     size_t nf = info->schema.nfields;
     struct lh_buf b;
@@ -595,7 +593,6 @@ static int cmd_inspect(int argc, char **argv)
             rc = 1;
     }
     lh_buf_reset(&b);
-    lh_parquet_reader_close(r);
     return rc;
 }
 
@@ -608,14 +605,23 @@ int lh_cmd_parquet(int argc, char **argv)
     const char *sub = argv[1];
     const struct {
         const char *name, *usage;
-        lh_cli_command *fn;
+        int (*fn)(struct lh_parquet_reader *r, const struct pq_args *a);
     } subs[] = {{"inspect", inspect_usage, cmd_inspect}, {"cat", cat_usage, cmd_cat}};
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (strcmp(sub, subs[i].name) == 0) {
-            if (lh_cli_help(argc - 1, argv + 1, subs[i].usage))
-                return 0;
-            return subs[i].fn(argc - 1, argv + 1);
-        }
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        if (strcmp(sub, subs[i].name) != 0)
+            continue;
+        if (lh_cli_help(argc - 1, argv + 1, subs[i].usage))
+            return 0;
+        struct pq_args a = {.cmd = sub, .limit = -1};
+        struct lh_parquet_reader *r = NULL;
+        int rc = parse_args(argc - 1, argv + 1, &a);
+        if (rc == 0)
+            rc = open_operand(sub, a.path, &r);
+        if (rc == 0)
+            rc = subs[i].fn(r, &a);
+        lh_parquet_reader_close(r);
+        return rc;
+    }
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
         fputs(parquet_usage, stdout);
         return 0;
