@@ -28,8 +28,9 @@
  * fields and log; r->cmu its cancel hook, held while the hook runs (so
  * unregistering waits for it; a hook may finish its run, which takes the
  * other two). Order: r->cmu -> runs->mu -> r->mu; readers of a run never
- * take r->cmu (the view's cancel_requested is under r->mu). No registry
- * lock is held while the store is written.
+ * take r->cmu (the view's cancel_requested is under r->mu); r->cancelled
+ * is atomic, polled by the running job without a lock. No registry lock is
+ * held while the store is written.
  */
 #include "app_int.h"
 
@@ -65,8 +66,8 @@ struct lh_app_run {
     struct line *tail; /* ring of TAIL_LINES */
     size_t tstart, tlen, tail_bytes;
     uint64_t dropped;
-    pthread_mutex_t cmu;
-    bool cancelled;
+    pthread_mutex_t cmu;    /* over the cancel hook */
+    _Atomic bool cancelled; /* polled by the running job: no lock */
     void (*cancel_fn)(void *ctx);
     void *cancel_ctx;
 };
@@ -430,12 +431,7 @@ void lh_app_run_set_cancel(struct lh_app_run *r, void (*fn)(void *ctx), void *ct
 
 bool lh_app_run_cancel_requested(struct lh_app_run *r)
 {
-    if (!r)
-        return false;
-    pthread_mutex_lock(&r->cmu);
-    bool c = r->cancelled;
-    pthread_mutex_unlock(&r->cmu);
-    return c;
+    return r && atomic_load(&r->cancelled);
 }
 
 /* Fills the derived fields of a view copied from a run. */
@@ -872,16 +868,9 @@ enum lh_status lh_app_runs_cancel(struct lh_app_runs *runs, const char *run_id,
             s = lh_error_set(err, cs, "%s", e2.msg);
             goto done;
         }
-        pthread_mutex_lock(&r->cmu);
-        bool first = !r->cancelled;
-        r->cancelled = true;
-        pthread_mutex_unlock(&r->cmu);
-        mark_cancel(r, first);
+        mark_cancel(r, !atomic_exchange(&r->cancelled, true));
     } else {
-        pthread_mutex_lock(&r->cmu);
-        bool first = !r->cancelled;
-        r->cancelled = true;
-        pthread_mutex_unlock(&r->cmu);
+        bool first = !atomic_exchange(&r->cancelled, true);
         mark_cancel(r, false);
         if (first)
             lh_app_run_log(r, LH_LOG_WARN, "cancel requested by a user");
