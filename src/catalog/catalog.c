@@ -459,10 +459,6 @@ enum lh_status lh_catalog_event_ack(struct lh_catalog *cat, const char *id, stru
 
 /* ------------------------------------------------------------------ register */
 
-struct dropped_obj {
-    char *bucket, *key;
-};
-
 struct reg_ctx {
     struct lh_catalog *cat;
     const struct lh_catalog_version_spec *spec;
@@ -471,25 +467,15 @@ struct reg_ctx {
     uint64_t version;
     bool schema_changed;
     char prev_fp[65];
-    char **indexes;
-    size_t nindexes;
-    struct dropped_obj *dropped;
-    size_t ndropped;
+    json_t *indexes; /* the names of the bound indexes */
+    json_t *dropped; /* the {bucket, key} objects no kept version references */
 };
 
 static void reg_reset(struct reg_ctx *c)
 {
-    for (size_t i = 0; i < c->nindexes; i++)
-        free(c->indexes[i]);
-    free(c->indexes);
-    for (size_t i = 0; i < c->ndropped; i++) {
-        free(c->dropped[i].bucket);
-        free(c->dropped[i].key);
-    }
-    free(c->dropped);
-    c->indexes = NULL;
-    c->dropped = NULL;
-    c->nindexes = c->ndropped = 0;
+    json_decref(c->indexes);
+    json_decref(c->dropped);
+    c->indexes = c->dropped = NULL;
     c->schema_changed = false;
     c->prev_fp[0] = '\0';
     c->version = 0;
@@ -516,6 +502,10 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
     const struct lh_catalog_version_spec *sp = c->spec;
     (void)is_new;
     reg_reset(c);
+    c->indexes = json_array();
+    c->dropped = json_array();
+    if (!c->indexes || !c->dropped)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
     json_t *versions = json_object_get(rec, "versions");
     uint64_t cur = jint(rec, "current_version");
     for (size_t i = 0; i < json_array_size(versions); i++) {
@@ -617,13 +607,8 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
             const char *k = json_string_value(json_object_get(o, "key"));
             if (!k || referenced(versions, drop, b ? b : "primary", k))
                 continue;
-            struct dropped_obj *nd = realloc(c->dropped, (c->ndropped + 1) * sizeof *nd);
-            if (!nd)
+            if (json_array_append(c->dropped, o) != 0)
                 return lh_error_set(err, LH_E_NOMEM, "out of memory");
-            c->dropped = nd;
-            nd[c->ndropped].bucket = strdup(b ? b : "primary");
-            nd[c->ndropped].key = strdup(k);
-            c->ndropped++;
         }
     }
     for (size_t i = 0; i < drop; i++)
@@ -631,17 +616,9 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
     /* bound indexes get a dataset_appended each */
     json_t *ib = json_object_get(rec, "index_bindings");
     for (size_t i = 0; i < json_array_size(ib); i++) {
-        const char *ix = json_string_value(json_object_get(json_array_get(ib, i), "index_name"));
-        if (!ix)
-            continue;
-        char **ni = realloc(c->indexes, (c->nindexes + 1) * sizeof *ni);
-        if (!ni)
+        json_t *ix = json_object_get(json_array_get(ib, i), "index_name");
+        if (json_is_string(ix) && json_array_append(c->indexes, ix) != 0)
             return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        c->indexes = ni;
-        ni[c->nindexes] = strdup(ix);
-        if (!ni[c->nindexes])
-            return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        c->nindexes++;
     }
     return LH_OK;
 }
@@ -685,21 +662,25 @@ enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *n
         *version = c.version;
     /* after the swap: events, then retention deletes */
     struct lh_error e2;
-    for (size_t i = 0; i < c.nindexes; i++)
-        if (event_put(cat, name, c.version, "dataset_appended", c.indexes[i], NULL, NULL, &e2) !=
-            LH_OK)
+    for (size_t i = 0; i < json_array_size(c.indexes); i++) {
+        const char *ix = json_string_value(json_array_get(c.indexes, i));
+        if (event_put(cat, name, c.version, "dataset_appended", ix, NULL, NULL, &e2) != LH_OK)
             lh_warn("dataset %s v%llu: event for index %s not written: %s", name,
-                    (unsigned long long)c.version, c.indexes[i], e2.msg);
+                    (unsigned long long)c.version, ix, e2.msg);
+    }
     if (c.schema_changed &&
         event_put(cat, name, c.version, "schema_changed", NULL, c.prev_fp, c.fp, &e2) != LH_OK)
         lh_warn("dataset %s v%llu: schema_changed event not written: %s", name,
                 (unsigned long long)c.version, e2.msg);
-    for (size_t i = 0; i < c.ndropped; i++) {
+    for (size_t i = 0; i < json_array_size(c.dropped); i++) {
+        json_t *o = json_array_get(c.dropped, i);
+        const char *b = json_string_value(json_object_get(o, "bucket"));
+        const char *k = json_string_value(json_object_get(o, "key"));
         struct lh_store *st;
-        if (lh_store_set_get(cat->set, c.dropped[i].bucket, &st, &e2) != LH_OK ||
-            lh_store_delete(st, c.dropped[i].key, &e2) != LH_OK)
-            lh_warn("dataset %s: retention could not delete %s/%s: %s", name, c.dropped[i].bucket,
-                    c.dropped[i].key, e2.msg);
+        b = b ? b : "primary";
+        if (lh_store_set_get(cat->set, b, &st, &e2) != LH_OK ||
+            lh_store_delete(st, k, &e2) != LH_OK)
+            lh_warn("dataset %s: retention could not delete %s/%s: %s", name, b, k, e2.msg);
     }
 done:
     reg_reset(&c);
