@@ -354,34 +354,16 @@ void lh_app_health(struct lh_app *app, uint64_t *schedules, uint64_t *running)
     *running = ss.running;
 }
 
-struct lh_app_metrics *lh_app_metrics_of(struct lh_app *app)
+struct lh_app_parts lh_app_parts(struct lh_app *app)
 {
-    return app ? app->metrics : NULL;
-}
-
-struct lh_schedule_store *lh_app_schedules(struct lh_app *app)
-{
-    return app ? app->ss : NULL;
-}
-
-struct lh_scheduler *lh_app_scheduler(struct lh_app *app)
-{
-    return app ? app->sched : NULL;
-}
-
-struct lh_app_runner *lh_app_runner_of(struct lh_app *app)
-{
-    return app ? app->runner : NULL;
-}
-
-struct lh_app_runs *lh_app_runs_of(struct lh_app *app)
-{
-    return app ? app->runs : NULL;
-}
-
-struct lh_store_set *lh_app_store(struct lh_app *app)
-{
-    return app ? app->set : NULL;
+    if (!app)
+        return (struct lh_app_parts){0};
+    return (struct lh_app_parts){.metrics = app->metrics,
+                                 .schedules = app->ss,
+                                 .scheduler = app->sched,
+                                 .runner = app->runner,
+                                 .runs = app->runs,
+                                 .store = app->set};
 }
 
 void lh_app_announce(struct lh_app *app, const char *address, bool auth)

@@ -312,14 +312,22 @@ void lh_app_scheduler_event(void *ctx, const struct lh_sched_event *ev);
  * registry mutex over the list, one mutex per run over its fields (taken
  * after the registry's), one per run over its cancel hook. */
 
+/* X(state, name). One table; the enum and lh_app_run_state_name() both come
+ * from it. */
+#define LH_APP_RUN_STATE_MAP(X)                                                                    \
+    X(LH_APP_RUN_QUEUED, "queued")                                                                 \
+    X(LH_APP_RUN_RUNNING, "running")                                                               \
+    X(LH_APP_RUN_SUCCEEDED, "succeeded")                                                           \
+    X(LH_APP_RUN_FAILED, "failed")                                                                 \
+    X(LH_APP_RUN_CANCELLED, "cancelled")
+
 enum lh_app_run_state {
-    LH_APP_RUN_QUEUED,
-    LH_APP_RUN_RUNNING,
-    LH_APP_RUN_SUCCEEDED,
-    LH_APP_RUN_FAILED,
-    LH_APP_RUN_CANCELLED,
+#define LH_X_ENUM(state, name) state,
+    LH_APP_RUN_STATE_MAP(LH_X_ENUM)
+#undef LH_X_ENUM
+        LH_APP_RUN_STATE_COUNT_
 };
-/* "queued", "running", "succeeded", "failed", "cancelled". */
+/* The state's name; "failed" for a value outside the enum. */
 const char *lh_app_run_state_name(enum lh_app_run_state s);
 /* Parses those names; false when s is none of them. */
 bool lh_app_run_state_parse(const char *s, enum lh_app_run_state *out);
@@ -496,14 +504,18 @@ struct lh_scheduler;
  * LH_E_EXISTS: another daemon holds the store (err names it). */
 enum lh_status lh_app_start(const struct lh_app_config *cfg, struct lh_app **out,
                             struct lh_error *err) LH_NODISCARD;
-/* Borrowed; valid until lh_app_destroy (the scheduler until lh_app_stop). */
-struct lh_app_metrics *lh_app_metrics_of(struct lh_app *app);
-struct lh_schedule_store *lh_app_schedules(struct lh_app *app);
-struct lh_scheduler *lh_app_scheduler(struct lh_app *app);
-struct lh_app_runner *lh_app_runner_of(struct lh_app *app);
-struct lh_app_runs *lh_app_runs_of(struct lh_app *app);
-/* The daemon's one store set (store.h: any thread may use it). */
-struct lh_store_set *lh_app_store(struct lh_app *app);
+/* The daemon's parts, for its front ends: borrowed, valid until
+ * lh_app_destroy (the scheduler until lh_app_stop). */
+struct lh_app_parts {
+    struct lh_app_metrics *metrics;
+    struct lh_schedule_store *schedules;
+    struct lh_scheduler *scheduler;
+    struct lh_app_runner *runner;
+    struct lh_app_runs *runs;
+    struct lh_store_set *store; /* the one store set (store.h: any thread may use it) */
+};
+/* All NULL for a NULL app. */
+struct lh_app_parts lh_app_parts(struct lh_app *app);
 /* GET /api/health: schedules (counted in place) and runs in progress. */
 void lh_app_health(struct lh_app *app, uint64_t *schedules, uint64_t *running);
 /* Once the API listens at address: the lease names it, `_daemon.json` is

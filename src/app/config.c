@@ -492,6 +492,12 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
                             : strcmp(k, "token") == 0           ? &c->token
                             : strcmp(k, "secret_key_path") == 0 ? &c->secret_key_path
                                                                 : NULL;
+        /* the keys whose value is a section of its own */
+        enum lh_status (*section)(struct lh_app_config *, json_t *, struct lh_error *) =
+            strcmp(k, "sql") == 0        ? load_sql
+            : strcmp(k, "http") == 0     ? load_http
+            : strcmp(k, "webhooks") == 0 ? load_webhooks
+                                         : NULL;
         if (num)
             continue; /* one of nums */
         if ((slot || strcmp(k, "token_file") == 0 || strcmp(k, "log_format") == 0) &&
@@ -528,9 +534,6 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
             if ((s = get_uint(v, k, 86400 * 365, false, &n, err)) != LH_OK)
                 goto fail;
             c->sweep_after_secs = (int64_t)n;
-        } else if (strcmp(k, "sql") == 0) {
-            if ((s = load_sql(c, v, err)) != LH_OK)
-                goto fail;
         } else if (strcmp(k, "allowed_hosts") == 0) {
             c->allowed_hosts = NULL;
             c->nallowed_hosts = 0;
@@ -547,11 +550,8 @@ enum lh_status lh_app_config_load(struct lh_app_config *c, const char *path, str
             if ((s = get_uint(kv, "retention.keep_versions", 100000, false, &n, err)) != LH_OK)
                 goto fail;
             c->keep_versions = (unsigned)n;
-        } else if (strcmp(k, "http") == 0) {
-            if ((s = load_http(c, v, err)) != LH_OK)
-                goto fail;
-        } else if (strcmp(k, "webhooks") == 0) {
-            if ((s = load_webhooks(c, v, err)) != LH_OK)
+        } else if (section) {
+            if ((s = section(c, v, err)) != LH_OK)
                 goto fail;
         } else {
             s = lh_error_set(err, LH_E_INVAL, "unknown config key \"%s\"", k);

@@ -28,8 +28,9 @@
  * fields and log; r->cmu its cancel hook, held while the hook runs (so
  * unregistering waits for it; a hook may finish its run, which takes the
  * other two). Order: r->cmu -> runs->mu -> r->mu; readers of a run never
- * take r->cmu (the view's cancel_requested is under r->mu). No registry
- * lock is held while the store is written.
+ * take r->cmu (the view's cancel_requested is under r->mu); r->cancelled
+ * is atomic, polled by the running job without a lock. No registry lock is
+ * held while the store is written.
  */
 #include "app_int.h"
 
@@ -65,8 +66,8 @@ struct lh_app_run {
     struct line *tail; /* ring of TAIL_LINES */
     size_t tstart, tlen, tail_bytes;
     uint64_t dropped;
-    pthread_mutex_t cmu;
-    bool cancelled;
+    pthread_mutex_t cmu;    /* over the cancel hook */
+    _Atomic bool cancelled; /* polled by the running job: no lock */
     void (*cancel_fn)(void *ctx);
     void *cancel_ctx;
 };
@@ -79,17 +80,20 @@ struct lh_app_runs {
     size_t n, cap;
 };
 
-static const char *const state_names[] = {"queued", "running", "succeeded", "failed",
-                                          "cancelled"};
+static const char *const state_names[] = {
+#define LH_X_STR(state, name) [state] = name,
+    LH_APP_RUN_STATE_MAP(LH_X_STR)
+#undef LH_X_STR
+};
 
 const char *lh_app_run_state_name(enum lh_app_run_state s)
 {
-    return (unsigned)s < 5 ? state_names[s] : "failed";
+    return (unsigned)s < LH_APP_RUN_STATE_COUNT_ ? state_names[s] : "failed";
 }
 
 bool lh_app_run_state_parse(const char *s, enum lh_app_run_state *out)
 {
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < LH_APP_RUN_STATE_COUNT_; i++)
         if (strcmp(s, state_names[i]) == 0) {
             *out = (enum lh_app_run_state)i;
             return true;
@@ -427,12 +431,7 @@ void lh_app_run_set_cancel(struct lh_app_run *r, void (*fn)(void *ctx), void *ct
 
 bool lh_app_run_cancel_requested(struct lh_app_run *r)
 {
-    if (!r)
-        return false;
-    pthread_mutex_lock(&r->cmu);
-    bool c = r->cancelled;
-    pthread_mutex_unlock(&r->cmu);
-    return c;
+    return r && atomic_load(&r->cancelled);
 }
 
 /* Fills the derived fields of a view copied from a run. */
@@ -519,18 +518,14 @@ static void iso_us(int64_t us, char *out, size_t cap)
     snprintf(out, cap, "%s.%06dZ", b, (int)(us - secs * 1000000));
 }
 
+/* The level words of core's log lines, for a run's JSON log lines. */
 static const char *level_name(enum lh_log_level l)
 {
-    switch (l) {
-    case LH_LOG_DEBUG:
-        return "debug";
-    case LH_LOG_WARN:
-        return "warn";
-    case LH_LOG_ERROR:
-        return "error";
-    default:
-        return "info";
-    }
+    static const char *const names[] = {[LH_LOG_DEBUG] = "debug",
+                                        [LH_LOG_INFO] = "info",
+                                        [LH_LOG_WARN] = "warn",
+                                        [LH_LOG_ERROR] = "error"};
+    return (unsigned)l < sizeof names / sizeof names[0] ? names[l] : "info";
 }
 
 static void line_json(struct lh_buf *out, int64_t at_us, const char *level, const char *text)
@@ -873,16 +868,9 @@ enum lh_status lh_app_runs_cancel(struct lh_app_runs *runs, const char *run_id,
             s = lh_error_set(err, cs, "%s", e2.msg);
             goto done;
         }
-        pthread_mutex_lock(&r->cmu);
-        bool first = !r->cancelled;
-        r->cancelled = true;
-        pthread_mutex_unlock(&r->cmu);
-        mark_cancel(r, first);
+        mark_cancel(r, !atomic_exchange(&r->cancelled, true));
     } else {
-        pthread_mutex_lock(&r->cmu);
-        bool first = !r->cancelled;
-        r->cancelled = true;
-        pthread_mutex_unlock(&r->cmu);
+        bool first = !atomic_exchange(&r->cancelled, true);
         mark_cancel(r, false);
         if (first)
             lh_app_run_log(r, LH_LOG_WARN, "cancel requested by a user");

@@ -132,6 +132,18 @@ static json_t *redacted_source(const char *src)
     return j;
 }
 
+/* o[k] = v (takes v) while o is whole; a failure frees o and the result is
+ * NULL from then on: a sticky error the caller checks once at the end. */
+static json_t *obj_put(json_t *o, const char *k, json_t *v)
+{
+    if (o && json_object_set_new(o, k, v) == 0)
+        return o;
+    if (!o)
+        json_decref(v);
+    json_decref(o);
+    return NULL;
+}
+
 /* The version's "source" object; only the fields that are set. */
 static json_t *source_json(const struct lh_catalog_source *src)
 {
@@ -149,26 +161,17 @@ static json_t *source_json(const struct lh_catalog_source *src)
              {"cursor_column", src->cursor_column},
              {"made_by", src->made_by},
              {"schema_policy", src->schema_policy}};
-    for (size_t i = 0; o && i < sizeof f / sizeof f[0]; i++)
-        if (f[i].v && json_object_set_new(o, f[i].k, json_string(f[i].v)) != 0) {
-            json_decref(o);
-            o = NULL;
-        }
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v)
+            o = obj_put(o, f[i].k, json_string(f[i].v));
     /* replace_source goes with the policy (both say how the run was told to
      * treat a change); source_replaced only when it happened */
-    if (o && src->schema_policy &&
-        json_object_set_new(o, "replace_source", json_boolean(src->replace_source)) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    if (o && src->source_replaced && json_object_set_new(o, "source_replaced", json_true()) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
-    if (o && src->port && json_object_set_new(o, "port", json_integer(src->port)) != 0) {
-        json_decref(o);
-        o = NULL;
-    }
+    if (src->schema_policy)
+        o = obj_put(o, "replace_source", json_boolean(src->replace_source));
+    if (src->source_replaced)
+        o = obj_put(o, "source_replaced", json_true());
+    if (src->port)
+        o = obj_put(o, "port", json_integer(src->port));
     return o;
 }
 
@@ -456,10 +459,6 @@ enum lh_status lh_catalog_event_ack(struct lh_catalog *cat, const char *id, stru
 
 /* ------------------------------------------------------------------ register */
 
-struct dropped_obj {
-    char *bucket, *key;
-};
-
 struct reg_ctx {
     struct lh_catalog *cat;
     const struct lh_catalog_version_spec *spec;
@@ -468,25 +467,15 @@ struct reg_ctx {
     uint64_t version;
     bool schema_changed;
     char prev_fp[65];
-    char **indexes;
-    size_t nindexes;
-    struct dropped_obj *dropped;
-    size_t ndropped;
+    json_t *indexes; /* the names of the bound indexes */
+    json_t *dropped; /* the {bucket, key} objects no kept version references */
 };
 
 static void reg_reset(struct reg_ctx *c)
 {
-    for (size_t i = 0; i < c->nindexes; i++)
-        free(c->indexes[i]);
-    free(c->indexes);
-    for (size_t i = 0; i < c->ndropped; i++) {
-        free(c->dropped[i].bucket);
-        free(c->dropped[i].key);
-    }
-    free(c->dropped);
-    c->indexes = NULL;
-    c->dropped = NULL;
-    c->nindexes = c->ndropped = 0;
+    json_decref(c->indexes);
+    json_decref(c->dropped);
+    c->indexes = c->dropped = NULL;
     c->schema_changed = false;
     c->prev_fp[0] = '\0';
     c->version = 0;
@@ -513,6 +502,10 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
     const struct lh_catalog_version_spec *sp = c->spec;
     (void)is_new;
     reg_reset(c);
+    c->indexes = json_array();
+    c->dropped = json_array();
+    if (!c->indexes || !c->dropped)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
     json_t *versions = json_object_get(rec, "versions");
     uint64_t cur = jint(rec, "current_version");
     for (size_t i = 0; i < json_array_size(versions); i++) {
@@ -565,11 +558,8 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
                               sp->objects[i].bucket ? sp->objects[i].bucket : "primary", "key",
                               sp->objects[i].key, "size_bytes",
                               (json_int_t)sp->objects[i].size_bytes, "created_at", ots);
-        if (o && sp->objects[i].checksum &&
-            json_object_set_new(o, "checksum", json_string(sp->objects[i].checksum)) != 0) {
-            json_decref(o);
-            o = NULL;
-        }
+        if (sp->objects[i].checksum)
+            o = obj_put(o, "checksum", json_string(sp->objects[i].checksum));
         if (!o || json_array_append_new(objs, o) != 0) {
             json_decref(objs);
             objs = NULL;
@@ -580,27 +570,14 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
                          "created_at", ts, "row_count", (json_int_t)row_count, "run_id",
                          sp->run_id ? sp->run_id : "", "schema_fingerprint", c->fp, "objects", objs)
              : NULL;
-    if (v && watermark && json_object_set_new(v, "watermark", json_string(watermark)) != 0) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v && sp->metadata_location &&
-        json_object_set_new(v, "metadata_location", json_string(sp->metadata_location)) != 0) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v && sp->schema_change && *sp->schema_change &&
-        json_object_set_new(v, "schema_change", json_string(sp->schema_change)) != 0) {
-        json_decref(v);
-        v = NULL;
-    }
-    if (v && sp->source) {
-        json_t *so = source_json(sp->source);
-        if (!so || json_object_set_new(v, "source", so) != 0) {
-            json_decref(v);
-            v = NULL;
-        }
-    }
+    if (watermark)
+        v = obj_put(v, "watermark", json_string(watermark));
+    if (sp->metadata_location)
+        v = obj_put(v, "metadata_location", json_string(sp->metadata_location));
+    if (sp->schema_change && *sp->schema_change)
+        v = obj_put(v, "schema_change", json_string(sp->schema_change));
+    if (sp->source)
+        v = obj_put(v, "source", source_json(sp->source));
     if (!v || json_array_append_new(versions, v) != 0)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     json_object_set_new(rec, "current_version", json_integer((json_int_t)c->version));
@@ -630,13 +607,8 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
             const char *k = json_string_value(json_object_get(o, "key"));
             if (!k || referenced(versions, drop, b ? b : "primary", k))
                 continue;
-            struct dropped_obj *nd = realloc(c->dropped, (c->ndropped + 1) * sizeof *nd);
-            if (!nd)
+            if (json_array_append(c->dropped, o) != 0)
                 return lh_error_set(err, LH_E_NOMEM, "out of memory");
-            c->dropped = nd;
-            nd[c->ndropped].bucket = strdup(b ? b : "primary");
-            nd[c->ndropped].key = strdup(k);
-            c->ndropped++;
         }
     }
     for (size_t i = 0; i < drop; i++)
@@ -644,17 +616,9 @@ static enum lh_status reg_mutate(json_t *rec, bool is_new, void *vctx, struct lh
     /* bound indexes get a dataset_appended each */
     json_t *ib = json_object_get(rec, "index_bindings");
     for (size_t i = 0; i < json_array_size(ib); i++) {
-        const char *ix = json_string_value(json_object_get(json_array_get(ib, i), "index_name"));
-        if (!ix)
-            continue;
-        char **ni = realloc(c->indexes, (c->nindexes + 1) * sizeof *ni);
-        if (!ni)
+        json_t *ix = json_object_get(json_array_get(ib, i), "index_name");
+        if (json_is_string(ix) && json_array_append(c->indexes, ix) != 0)
             return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        c->indexes = ni;
-        ni[c->nindexes] = strdup(ix);
-        if (!ni[c->nindexes])
-            return lh_error_set(err, LH_E_NOMEM, "out of memory");
-        c->nindexes++;
     }
     return LH_OK;
 }
@@ -698,21 +662,25 @@ enum lh_status lh_catalog_version_register(struct lh_catalog *cat, const char *n
         *version = c.version;
     /* after the swap: events, then retention deletes */
     struct lh_error e2;
-    for (size_t i = 0; i < c.nindexes; i++)
-        if (event_put(cat, name, c.version, "dataset_appended", c.indexes[i], NULL, NULL, &e2) !=
-            LH_OK)
+    for (size_t i = 0; i < json_array_size(c.indexes); i++) {
+        const char *ix = json_string_value(json_array_get(c.indexes, i));
+        if (event_put(cat, name, c.version, "dataset_appended", ix, NULL, NULL, &e2) != LH_OK)
             lh_warn("dataset %s v%llu: event for index %s not written: %s", name,
-                    (unsigned long long)c.version, c.indexes[i], e2.msg);
+                    (unsigned long long)c.version, ix, e2.msg);
+    }
     if (c.schema_changed &&
         event_put(cat, name, c.version, "schema_changed", NULL, c.prev_fp, c.fp, &e2) != LH_OK)
         lh_warn("dataset %s v%llu: schema_changed event not written: %s", name,
                 (unsigned long long)c.version, e2.msg);
-    for (size_t i = 0; i < c.ndropped; i++) {
+    for (size_t i = 0; i < json_array_size(c.dropped); i++) {
+        json_t *o = json_array_get(c.dropped, i);
+        const char *b = json_string_value(json_object_get(o, "bucket"));
+        const char *k = json_string_value(json_object_get(o, "key"));
         struct lh_store *st;
-        if (lh_store_set_get(cat->set, c.dropped[i].bucket, &st, &e2) != LH_OK ||
-            lh_store_delete(st, c.dropped[i].key, &e2) != LH_OK)
-            lh_warn("dataset %s: retention could not delete %s/%s: %s", name, c.dropped[i].bucket,
-                    c.dropped[i].key, e2.msg);
+        b = b ? b : "primary";
+        if (lh_store_set_get(cat->set, b, &st, &e2) != LH_OK ||
+            lh_store_delete(st, k, &e2) != LH_OK)
+            lh_warn("dataset %s: retention could not delete %s/%s: %s", name, b, k, e2.msg);
     }
 done:
     reg_reset(&c);
@@ -863,37 +831,38 @@ struct rd {
     bool bad;
 };
 
+/* Marks the reading bad; only the first failure is reported. what is what
+ * the field should have been ("a string"); NULL: out of memory. */
+static void rd_fail(struct rd *r, const char *field, const char *what)
+{
+    if (!r->bad && what)
+        lh_error_set(r->err, LH_E_FORMAT, "catalog record %s is corrupt: '%s' is not %s", r->key,
+                     field, what);
+    else if (!r->bad)
+        lh_error_set(r->err, LH_E_NOMEM, "out of memory");
+    r->bad = true;
+}
+
 static const char *rd_str(struct rd *r, json_t *o, const char *field, bool nullable)
 {
     json_t *v = json_object_get(o, field);
     if (nullable && (!v || json_is_null(v)))
         return NULL;
     if (!json_is_string(v)) {
-        if (!r->bad)
-            lh_error_set(r->err, LH_E_FORMAT, "catalog record %s is corrupt: '%s' is not a string",
-                         r->key, field);
-        r->bad = true;
+        rd_fail(r, field, "a string");
         return "";
     }
     const char *s = lh_arena_strndup(r->a, json_string_value(v), json_string_length(v));
-    if (!s) {
-        if (!r->bad)
-            lh_error_set(r->err, LH_E_NOMEM, "out of memory");
-        r->bad = true;
-        return "";
-    }
-    return s;
+    if (!s)
+        rd_fail(r, field, NULL);
+    return s ? s : "";
 }
 
 static uint64_t rd_u64(struct rd *r, json_t *o, const char *field)
 {
     json_t *v = json_object_get(o, field);
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        if (!r->bad)
-            lh_error_set(r->err, LH_E_FORMAT,
-                         "catalog record %s is corrupt: '%s' is not a non-negative integer", r->key,
-                         field);
-        r->bad = true;
+        rd_fail(r, field, "a non-negative integer");
         return 0;
     }
     return (uint64_t)json_integer_value(v);
@@ -905,10 +874,7 @@ static json_t *rd_arr(struct rd *r, json_t *o, const char *field, bool optional)
     if (optional && !v)
         return NULL;
     if (!json_is_array(v)) {
-        if (!r->bad)
-            lh_error_set(r->err, LH_E_FORMAT, "catalog record %s is corrupt: '%s' is not an array",
-                         r->key, field);
-        r->bad = true;
+        rd_fail(r, field, "an array");
         return NULL;
     }
     return v;
@@ -917,12 +883,112 @@ static json_t *rd_arr(struct rd *r, json_t *o, const char *field, bool optional)
 static void *rd_alloc(struct rd *r, size_t n, size_t size)
 {
     void *p = lh_arena_alloc(r->a, (n ? n : 1) * size);
-    if (!p) {
-        if (!r->bad)
-            lh_error_set(r->err, LH_E_NOMEM, "out of memory");
-        r->bad = true;
-    }
+    if (!p)
+        rd_fail(r, NULL, NULL);
     return p;
+}
+
+/* One element of a list field: e the JSON element, i its index, slot its
+ * place in the list (zeroed). */
+typedef void rd_elem_fn(struct rd *r, json_t *e, size_t i, void *slot);
+
+/* The array field of o read into *n elements of size bytes, each by one();
+ * the reading stops at the first bad element. */
+static void *rd_list(struct rd *r, json_t *o, const char *field, bool optional, size_t size,
+                     rd_elem_fn *one, size_t *n)
+{
+    json_t *a = rd_arr(r, o, field, optional);
+    *n = json_array_size(a);
+    char *v = rd_alloc(r, *n, size);
+    for (size_t i = 0; v && !r->bad && i < *n; i++)
+        one(r, json_array_get(a, i), i, v + i * size);
+    return v;
+}
+
+static void rd_object(struct rd *r, json_t *o, size_t i, void *slot)
+{
+    struct lh_catalog_object_info *oi = slot;
+    (void)i;
+    oi->bucket = rd_str(r, o, "bucket", false);
+    oi->key = rd_str(r, o, "key", false);
+    oi->size_bytes = rd_u64(r, o, "size_bytes");
+    oi->created_at = rd_str(r, o, "created_at", true);
+    oi->checksum = rd_str(r, o, "checksum", true);
+}
+
+static void rd_source(struct rd *r, json_t *so, struct lh_catalog_source *src)
+{
+    src->system = rd_str(r, so, "system", true);
+    src->host = rd_str(r, so, "host", true);
+    src->database = rd_str(r, so, "database", true);
+    src->table = rd_str(r, so, "table", true);
+    src->query = rd_str(r, so, "query", true);
+    src->columns = rd_str(r, so, "columns", true);
+    src->where = rd_str(r, so, "where", true);
+    src->mode = rd_str(r, so, "mode", true);
+    src->cursor_column = rd_str(r, so, "cursor_column", true);
+    src->made_by = rd_str(r, so, "made_by", true);
+    src->schema_policy = rd_str(r, so, "schema_policy", true);
+    src->replace_source = json_is_true(json_object_get(so, "replace_source"));
+    src->source_replaced = json_is_true(json_object_get(so, "source_replaced"));
+    json_t *port = json_object_get(so, "port");
+    src->port =
+        json_is_integer(port) && json_integer_value(port) > 0 && json_integer_value(port) < 65536
+            ? (unsigned)json_integer_value(port)
+            : 0;
+}
+
+static void rd_version(struct rd *r, json_t *v, size_t i, void *slot)
+{
+    struct lh_catalog_version_info *vi = slot;
+    if (!json_is_object(v)) {
+        lh_error_set(r->err, LH_E_FORMAT, "catalog record %s is corrupt: versions[%zu]", r->key, i);
+        r->bad = true;
+        return;
+    }
+    vi->version = rd_u64(r, v, "version");
+    vi->created_at = rd_str(r, v, "created_at", false);
+    vi->row_count = rd_u64(r, v, "row_count");
+    vi->run_id = rd_str(r, v, "run_id", true);
+    vi->schema_fingerprint = rd_str(r, v, "schema_fingerprint", true);
+    vi->watermark =
+        json_is_string(json_object_get(v, "watermark")) ? rd_str(r, v, "watermark", true) : NULL;
+    vi->metadata_location = json_is_string(json_object_get(v, "metadata_location"))
+                                ? rd_str(r, v, "metadata_location", true)
+                                : NULL;
+    vi->schema_change = rd_str(r, v, "schema_change", true);
+    json_t *so = json_object_get(v, "source");
+    if (json_is_object(so)) {
+        vi->has_source = true;
+        rd_source(r, so, &vi->source);
+    }
+    vi->objects = rd_list(r, v, "objects", false, sizeof *vi->objects, rd_object, &vi->nobjects);
+    for (size_t k = 0; !r->bad && k < vi->nobjects; k++)
+        vi->size_bytes += vi->objects[k].size_bytes;
+}
+
+static void rd_column(struct rd *r, json_t *c, size_t i, void *slot)
+{
+    struct lh_catalog_column_info *ci = slot;
+    (void)i;
+    ci->name = rd_str(r, c, "name", false);
+    ci->data_type = rd_str(r, c, "data_type", false);
+    ci->sensitivity = rd_str(r, c, "sensitivity", true);
+    ci->description = rd_str(r, c, "description", true);
+    ci->is_pii = json_is_true(json_object_get(c, "is_pii"));
+}
+
+static void rd_parent(struct rd *r, json_t *e, size_t i, void *slot)
+{
+    const char *p = json_string_value(e);
+    (void)i;
+    *(const char **)slot = lh_arena_strndup(r->a, p ? p : "", p ? strlen(p) : 0);
+}
+
+static void rd_index(struct rd *r, json_t *e, size_t i, void *slot)
+{
+    (void)i;
+    *(const char **)slot = rd_str(r, e, "index_name", false);
 }
 
 static enum lh_status read_record(const char *key, const uint8_t *data, size_t len,
@@ -941,82 +1007,10 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
     out->row_count = rd_u64(&r, j, "row_count");
     json_t *es = json_object_get(j, "embeddings_stale");
     out->embeddings_stale = json_is_true(es);
-    json_t *vs = rd_arr(&r, j, "versions", false);
-    size_t nv = json_array_size(vs);
-    struct lh_catalog_version_info *vi = rd_alloc(&r, nv, sizeof *vi);
-    for (size_t i = 0; vi && !r.bad && i < nv; i++) {
-        json_t *v = json_array_get(vs, i);
-        if (!json_is_object(v)) {
-            s = lh_error_set(err, LH_E_FORMAT, "catalog record %s is corrupt: versions[%zu]", key,
-                             i);
-            r.bad = true;
-            break;
-        }
-        vi[i].version = rd_u64(&r, v, "version");
-        vi[i].created_at = rd_str(&r, v, "created_at", false);
-        vi[i].row_count = rd_u64(&r, v, "row_count");
-        vi[i].run_id = rd_str(&r, v, "run_id", true);
-        vi[i].schema_fingerprint = rd_str(&r, v, "schema_fingerprint", true);
-        vi[i].watermark = json_is_string(json_object_get(v, "watermark"))
-                              ? rd_str(&r, v, "watermark", true)
-                              : NULL;
-        vi[i].metadata_location = json_is_string(json_object_get(v, "metadata_location"))
-                                      ? rd_str(&r, v, "metadata_location", true)
-                                      : NULL;
-        vi[i].schema_change = rd_str(&r, v, "schema_change", true);
-        json_t *so = json_object_get(v, "source");
-        if (json_is_object(so)) {
-            struct lh_catalog_source *src = &vi[i].source;
-            vi[i].has_source = true;
-            src->system = rd_str(&r, so, "system", true);
-            src->host = rd_str(&r, so, "host", true);
-            src->database = rd_str(&r, so, "database", true);
-            src->table = rd_str(&r, so, "table", true);
-            src->query = rd_str(&r, so, "query", true);
-            src->columns = rd_str(&r, so, "columns", true);
-            src->where = rd_str(&r, so, "where", true);
-            src->mode = rd_str(&r, so, "mode", true);
-            src->cursor_column = rd_str(&r, so, "cursor_column", true);
-            src->made_by = rd_str(&r, so, "made_by", true);
-            src->schema_policy = rd_str(&r, so, "schema_policy", true);
-            src->replace_source = json_is_true(json_object_get(so, "replace_source"));
-            src->source_replaced = json_is_true(json_object_get(so, "source_replaced"));
-            json_t *port = json_object_get(so, "port");
-            src->port = json_is_integer(port) && json_integer_value(port) > 0 &&
-                                json_integer_value(port) < 65536
-                            ? (unsigned)json_integer_value(port)
-                            : 0;
-        }
-        json_t *os = rd_arr(&r, v, "objects", false);
-        size_t no = json_array_size(os);
-        struct lh_catalog_object_info *oi = rd_alloc(&r, no, sizeof *oi);
-        for (size_t k = 0; oi && !r.bad && k < no; k++) {
-            json_t *o = json_array_get(os, k);
-            oi[k].bucket = rd_str(&r, o, "bucket", false);
-            oi[k].key = rd_str(&r, o, "key", false);
-            oi[k].size_bytes = rd_u64(&r, o, "size_bytes");
-            oi[k].created_at = rd_str(&r, o, "created_at", true);
-            oi[k].checksum = rd_str(&r, o, "checksum", true);
-            vi[i].size_bytes += oi[k].size_bytes;
-        }
-        vi[i].objects = oi;
-        vi[i].nobjects = no;
-    }
-    out->versions = vi;
-    out->nversions = nv;
-    json_t *cs = rd_arr(&r, j, "columns", false);
-    size_t nc = json_array_size(cs);
-    struct lh_catalog_column_info *ci = rd_alloc(&r, nc, sizeof *ci);
-    for (size_t i = 0; ci && !r.bad && i < nc; i++) {
-        json_t *c = json_array_get(cs, i);
-        ci[i].name = rd_str(&r, c, "name", false);
-        ci[i].data_type = rd_str(&r, c, "data_type", false);
-        ci[i].sensitivity = rd_str(&r, c, "sensitivity", true);
-        ci[i].description = rd_str(&r, c, "description", true);
-        ci[i].is_pii = json_is_true(json_object_get(c, "is_pii"));
-    }
-    out->columns = ci;
-    out->ncolumns = nc;
+    out->versions =
+        rd_list(&r, j, "versions", false, sizeof *out->versions, rd_version, &out->nversions);
+    out->columns =
+        rd_list(&r, j, "columns", false, sizeof *out->columns, rd_column, &out->ncolumns);
     json_t *l = json_object_get(j, "lineage");
     if (json_is_object(l)) {
         out->has_lineage = true;
@@ -1024,16 +1018,11 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
         out->source_file = rd_str(&r, l, "source_file", true);
         out->ingest_job = rd_str(&r, l, "ingest_job", true);
         out->ingest_timestamp = rd_str(&r, l, "ingest_timestamp", true);
-        json_t *ps = rd_arr(&r, l, "parent_datasets", true);
-        size_t np = json_array_size(ps);
-        const char **pp = rd_alloc(&r, np, sizeof *pp);
-        for (size_t i = 0; pp && !r.bad && i < np; i++) {
-            const char *p = json_string_value(json_array_get(ps, i));
-            pp[i] = lh_arena_strndup(&out->arena, p ? p : "", p ? strlen(p) : 0);
-        }
-        out->parent_datasets = pp;
-        out->nparents = np;
+        out->parent_datasets = rd_list(&r, l, "parent_datasets", true, sizeof *out->parent_datasets,
+                                       rd_parent, &out->nparents);
     }
+    const struct lh_catalog_version_info *vi = out->versions;
+    size_t nv = out->nversions;
     /* the pointer readers follow must lead somewhere */
     if (!r.bad && out->current_version > 0) {
         bool found = false;
@@ -1055,13 +1044,8 @@ static enum lh_status read_record(const char *key, const uint8_t *data, size_t l
             r.bad = true;
         }
     }
-    json_t *ib = rd_arr(&r, j, "index_bindings", true);
-    size_t ni = json_array_size(ib);
-    const char **ix = rd_alloc(&r, ni, sizeof *ix);
-    for (size_t i = 0; ix && !r.bad && i < ni; i++)
-        ix[i] = rd_str(&r, json_array_get(ib, i), "index_name", false);
-    out->indexes = ix;
-    out->nindexes = ni;
+    out->indexes =
+        rd_list(&r, j, "index_bindings", true, sizeof *out->indexes, rd_index, &out->nindexes);
     if (!r.bad && !catalog_meta_read(j, out)) {
         lh_error_set(err, LH_E_NOMEM, "out of memory");
         r.bad = true;

@@ -12,21 +12,16 @@
 
 #include <stdio.h>
 
-int lh_cmd_version(int argc, char **argv);
-int lh_cmd_parquet(int argc, char **argv);
-int lh_cmd_datasets(int argc, char **argv);
-int lh_cmd_cron(int argc, char **argv);
-int lh_cmd_schedule(int argc, char **argv);
-int lh_cmd_serve(int argc, char **argv);
-int lh_cmd_ingest(int argc, char **argv);
-int lh_cmd_sql(int argc, char **argv);
-int lh_cmd_runs(int argc, char **argv);
+/* A subcommand, as above; main.c's table holds them. */
+typedef int lh_cli_command(int argc, char **argv);
+
+lh_cli_command lh_cmd_version, lh_cmd_parquet, lh_cmd_datasets, lh_cmd_cron, lh_cmd_schedule,
+    lh_cmd_serve, lh_cmd_ingest, lh_cmd_sql, lh_cmd_runs;
 /* `lakehouse apply -f FILE` and `lakehouse export` (cmd_apply.c) */
-int lh_cmd_apply(int argc, char **argv);
-int lh_cmd_export(int argc, char **argv);
+lh_cli_command lh_cmd_apply, lh_cmd_export;
 /* `schedule runs ID|--all ...` and `schedule cancel ID` (cmd_runs.c); argv
  * as lh_cmd_schedule got it (argv[1] is "runs" or "cancel"). */
-int lh_cli_runs_for_schedule(int argc, char **argv);
+lh_cli_command lh_cli_runs_for_schedule;
 
 /* Prints "lakehouse: <msg>" on stderr. */
 void lh_cli_error(const char *fmt, ...) LH_PRINTF(1, 2);

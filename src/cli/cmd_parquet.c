@@ -262,43 +262,53 @@ static int open_operand(const char *cmd, const char *path, struct lh_parquet_rea
     return 0;
 }
 
-static int cmd_cat(int argc, char **argv)
+/* The arguments of `parquet cat|inspect` (cmd): inspect takes --json and
+ * the FILE; cat also --limit N and --format json|csv. */
+struct pq_args {
+    const char *cmd, *path;
+    bool json, csv;
+    int64_t limit; /* -1: every row */
+};
+
+/* Reads argv (argv[0] the subcommand) into a: 0, or 2 (message printed). */
+static int parse_args(int argc, char **argv, struct pq_args *a)
 {
-    const char *path = NULL;
-    int64_t limit = -1;
-    bool csv = false;
+    bool cat = strcmp(a->cmd, "cat") == 0;
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "--limit") == 0 || strcmp(argv[i], "--format") == 0) &&
-            i + 1 >= argc) {
+        bool valued = strcmp(argv[i], "--limit") == 0 || strcmp(argv[i], "--format") == 0;
+        if (cat && valued && i + 1 >= argc) {
             lh_cli_error("parquet cat: %s needs a value", argv[i]);
             return 2;
         }
         if (strcmp(argv[i], "--json") == 0) {
-            csv = false;
-        } else if (strcmp(argv[i], "--limit") == 0) {
-            if (!lh_parse_i64(argv[++i], &limit) || limit < 0) {
+            a->json = true;
+            a->csv = false;
+        } else if (cat && strcmp(argv[i], "--limit") == 0) {
+            if (!lh_parse_i64(argv[++i], &a->limit) || a->limit < 0) {
                 lh_cli_error("parquet cat: --limit wants a non-negative integer, not '%s'",
                              argv[i]);
                 return 2;
             }
-        } else if (strcmp(argv[i], "--format") == 0) {
+        } else if (cat && strcmp(argv[i], "--format") == 0) {
             i++;
-            if (strcmp(argv[i], "csv") == 0)
-                csv = true;
-            else if (strcmp(argv[i], "json") == 0)
-                csv = false;
-            else {
+            if (strcmp(argv[i], "csv") == 0 || strcmp(argv[i], "json") == 0) {
+                a->csv = strcmp(argv[i], "csv") == 0;
+            } else {
                 lh_cli_error("parquet cat: --format is json or csv, not '%s'", argv[i]);
                 return 2;
             }
-        } else if (!file_operand("cat", argv[i], &path)) {
+        } else if (!file_operand(a->cmd, argv[i], &a->path)) {
             return 2;
         }
     }
-    struct lh_parquet_reader *r;
-    int orc = open_operand("cat", path, &r);
-    if (orc != 0)
-        return orc;
+    return 0;
+}
+
+static int cmd_cat(struct lh_parquet_reader *r, const struct pq_args *a)
+{
+    const char *path = a->path;
+    int64_t limit = a->limit;
+    bool csv = a->csv;
     struct lh_error err = {0};
     const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
     size_t nf = info->schema.nfields;
@@ -388,7 +398,6 @@ done:
     lh_buf_reset(&out);
     lh_buf_reset(&tmp);
     lh_arena_reset(&arena);
-    lh_parquet_reader_close(r);
     return rc;
 }
 
@@ -445,21 +454,24 @@ static void type_text(char *out, size_t cap, const struct lh_field *f)
         snprintf(out, cap, "%s", t);
 }
 
-static int cmd_inspect(int argc, char **argv)
+/* Column c's chunk ch's min and max as text (mn and mx: cap bytes each);
+ * false when the chunk has none. */
+static bool min_max_text(const struct lh_parquet_file_info *info, size_t c,
+                         const struct lh_parquet_chunk_info *ch, char *mn, char *mx, size_t cap)
 {
-    const char *path = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (!file_operand("inspect", argv[i], &path)) {
-            return 2;
-        }
-    }
-    struct lh_parquet_reader *r;
-    int orc = open_operand("inspect", path, &r);
-    if (orc != 0)
-        return orc;
+    if (!ch->stats.has_min_max)
+        return false;
+    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c], ch->stats.min,
+                           ch->stats.min_len, mn, cap);
+    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c], ch->stats.max,
+                           ch->stats.max_len, mx, cap);
+    return true;
+}
+
+static int cmd_inspect(struct lh_parquet_reader *r, const struct pq_args *a)
+{
+    const char *path = a->path;
+    bool json = a->json;
     const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
     size_t nf = info->schema.nfields;
     struct lh_buf b;
@@ -509,11 +521,7 @@ static int cmd_inspect(int argc, char **argv)
                               ch->total_uncompressed_size);
                 if (ch->stats.has_null_count)
                     lh_buf_printf(&b, ",\"null_count\":%" PRId64, ch->stats.null_count);
-                if (ch->stats.has_min_max) {
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.min, ch->stats.min_len, mn, sizeof mn);
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.max, ch->stats.max_len, mx, sizeof mx);
+                if (min_max_text(info, c, ch, mn, mx, sizeof mn)) {
                     lh_buf_append_str(&b, ",\"min\":");
                     json_cstr(&b, mn);
                     lh_buf_append_str(&b, ",\"max\":");
@@ -557,13 +565,8 @@ static int cmd_inspect(int argc, char **argv)
                 encodings_text(&b, ch->encodings);
                 if (ch->stats.has_null_count)
                     lh_buf_printf(&b, " nulls %" PRId64, ch->stats.null_count);
-                if (ch->stats.has_min_max) {
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.min, ch->stats.min_len, mn, sizeof mn);
-                    lh_parquet_format_stat(&info->schema.fields[c], &info->columns[c],
-                                           ch->stats.max, ch->stats.max_len, mx, sizeof mx);
+                if (min_max_text(info, c, ch, mn, mx, sizeof mn))
                     lh_buf_printf(&b, " min %s max %s", mn, mx);
-                }
                 lh_buf_append_u8(&b, '\n');
             }
         }
@@ -590,7 +593,6 @@ static int cmd_inspect(int argc, char **argv)
             rc = 1;
     }
     lh_buf_reset(&b);
-    lh_parquet_reader_close(r);
     return rc;
 }
 
@@ -601,19 +603,24 @@ int lh_cmd_parquet(int argc, char **argv)
         return 2;
     }
     const char *sub = argv[1];
-    if (strcmp(sub, "inspect") == 0) {
-        if (lh_cli_wants_help(argc - 1, argv + 1)) {
-            fputs(inspect_usage, stdout);
+    const struct {
+        const char *name, *usage;
+        int (*fn)(struct lh_parquet_reader *r, const struct pq_args *a);
+    } subs[] = {{"inspect", inspect_usage, cmd_inspect}, {"cat", cat_usage, cmd_cat}};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        if (strcmp(sub, subs[i].name) != 0)
+            continue;
+        if (lh_cli_help(argc - 1, argv + 1, subs[i].usage))
             return 0;
-        }
-        return cmd_inspect(argc - 1, argv + 1);
-    }
-    if (strcmp(sub, "cat") == 0) {
-        if (lh_cli_wants_help(argc - 1, argv + 1)) {
-            fputs(cat_usage, stdout);
-            return 0;
-        }
-        return cmd_cat(argc - 1, argv + 1);
+        struct pq_args a = {.cmd = sub, .limit = -1};
+        struct lh_parquet_reader *r = NULL;
+        int rc = parse_args(argc - 1, argv + 1, &a);
+        if (rc == 0)
+            rc = open_operand(sub, a.path, &r);
+        if (rc == 0)
+            rc = subs[i].fn(r, &a);
+        lh_parquet_reader_close(r);
+        return rc;
     }
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {
         fputs(parquet_usage, stdout);

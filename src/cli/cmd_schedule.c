@@ -264,13 +264,16 @@ static bool parse_count(const char *s, uint64_t *out)
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
-/* The index of s among the count names, or -1. */
-static int pick(const char *s, const char *const *names, int count)
+/* An enum option: *k becomes the index of s among the count names; s NULL
+ * (not given) leaves *k. false when s is none of them. */
+static bool pick(const char *s, const char *const *names, int count, int *k)
 {
-    for (int i = 0; i < count; i++)
-        if (strcmp(s, names[i]) == 0)
-            return i;
-    return -1;
+    for (int i = 0; s && i < count; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *k = i;
+            return true;
+        }
+    return !s;
 }
 
 /* Applies the given flags to d. 0 ok, 2 bad usage (message printed). */
@@ -347,14 +350,12 @@ static int apply(const struct opts *o, struct lh_schedule *d)
     static const char *const modes[] = {"overwrite", "append", "incremental"};
     static const char *const anchors[] = {"completion", "fixed"};
     static const char *const catch_ups[] = {"once", "skip"};
-    int k;
-    if (v[O_MODE]) {
-        if ((k = pick(v[O_MODE], modes, 3)) < 0) {
-            bad_opt = O_MODE;
-            goto bad;
-        }
-        d->mode = (enum lh_schedule_mode)k;
+    int mode = (int)d->mode, anchor = (int)d->trigger.anchor, catch_up = (int)d->catch_up;
+    if (!pick(v[O_MODE], modes, 3, &mode)) {
+        bad_opt = O_MODE;
+        goto bad;
     }
+    d->mode = (enum lh_schedule_mode)mode;
     if (v[O_EVERY] && v[O_CRON]) {
         lh_cli_error("schedule: give --every or --cron, not both");
         return 2;
@@ -367,13 +368,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         }
         d->tz_name[0] = '\0';
     }
-    if (v[O_ANCHOR]) {
-        if ((k = pick(v[O_ANCHOR], anchors, 2)) < 0) {
-            bad_opt = O_ANCHOR;
-            goto bad;
-        }
-        d->trigger.anchor = (enum lh_interval_anchor)k;
+    if (!pick(v[O_ANCHOR], anchors, 2, &anchor)) {
+        bad_opt = O_ANCHOR;
+        goto bad;
     }
+    d->trigger.anchor = (enum lh_interval_anchor)anchor;
     if (v[O_CRON]) {
         if (strlen(v[O_CRON]) >= sizeof d->cron_expr) {
             bad_opt = O_CRON;
@@ -404,13 +403,11 @@ static int apply(const struct opts *o, struct lh_schedule *d)
         bad_opt = O_TIMEOUT;
         goto bad;
     }
-    if (v[O_CATCHUP]) {
-        if ((k = pick(v[O_CATCHUP], catch_ups, 2)) < 0) {
-            bad_opt = O_CATCHUP;
-            goto bad;
-        }
-        d->catch_up = (enum lh_catch_up)k;
+    if (!pick(v[O_CATCHUP], catch_ups, 2, &catch_up)) {
+        bad_opt = O_CATCHUP;
+        goto bad;
     }
+    d->catch_up = (enum lh_catch_up)catch_up;
     if (v[O_APAUSE]) {
         if (!parse_count(v[O_APAUSE], &u) || u > 1000000) {
             bad_opt = O_APAUSE;
@@ -501,12 +498,22 @@ static void fmt_time(int64_t us, char *out, size_t cap)
     lh_time_format_iso(us - us % 1000000, out, cap);
 }
 
-/* "first run 2026-12-08T01:00:00Z (2026-12-08T02:00:00+01:00 Europe/Berlin)":
- * when a schedule just created first fires, in UTC and in its zone; and,
- * without a daemon, that nothing fires until one runs. */
-static void print_first_run(const struct lh_schedule *d, bool daemon)
+/* A schedule just created: its JSON, or "created schedule ID (DSN, trigger)"
+ * (with "in the daemon at URL" when daemon_url is not NULL) and "first run
+ * 2026-12-08T01:00:00Z (2026-12-08T02:00:00+01:00 Europe/Berlin)": when it
+ * first fires, in UTC and in its zone; and, without a daemon, that nothing
+ * fires until one runs. */
+static void print_added(const struct lh_schedule *d, bool json, const char *daemon_url)
 {
-    char t[48], l[48] = "";
+    if (json) {
+        print_json(d);
+        putchar('\n');
+        return;
+    }
+    char t[48], l[48] = "", trig[300];
+    lh_schedule_trigger_text(d, trig, sizeof trig);
+    printf("created schedule %s (%s, %s)%s%s\n", d->id, d->dsn, trig,
+           daemon_url ? " in the daemon at " : "", daemon_url ? daemon_url : "");
     fmt_time(d->next_run_at_us, t, sizeof t);
     if (!d->enabled) {
         printf("first run: none (disabled; 'lakehouse schedule resume %s' enables it)\n", d->id);
@@ -527,7 +534,7 @@ static void print_first_run(const struct lh_schedule *d, bool daemon)
                  (int)(off / 3600), (int)(off % 3600 / 60));
     }
     printf("first run: %s (%s %s)\n", t, l, lh_tz_name(tz));
-    if (!daemon)
+    if (!daemon_url)
         printf("no daemon is running: nothing fires until 'lakehouse serve' runs on this "
                "store\n");
 }
@@ -578,62 +585,67 @@ static void next_run_text(const struct lh_schedule *d, char *out, size_t cap)
     }
 }
 
+/* `schedule list` writes each schedule read in place in the store (no
+ * copies): a JSON array element, or a table row. */
+struct list_out {
+    bool json;
+    size_t n;
+    struct lh_cli_table *t;
+};
+
+static bool list_one(void *ctx, const struct lh_schedule *d)
+{
+    struct list_out *out = ctx;
+    struct lh_cli_table *t = out->t;
+    if (out->json) {
+        fputs(out->n++ ? ",\n" : "\n", stdout);
+        print_json(d);
+        return true;
+    }
+    char b[512], ds[LH_SCHEDULE_NAME_MAX];
+    lh_cli_table_cell(t, "%s", d->id);
+    lh_schedule_label(d, b, sizeof b);
+    lh_cli_table_cell(t, "%s", b);
+    dataset_text(d, ds, sizeof ds);
+    lh_cli_table_cell(t, "%s", ds);
+    lh_schedule_trigger_text(d, b, sizeof b);
+    lh_cli_table_cell(t, "%s", b);
+    lh_cli_table_cell(t, "%s", d->enabled ? "yes" : "no");
+    if (d->enabled)
+        next_run_text(d, b, sizeof b);
+    else
+        snprintf(b, sizeof b, "-");
+    lh_cli_table_cell(t, "%s", b);
+    lh_cli_table_cell(t, "%" PRIu64, d->run_count);
+    lh_cli_table_cell(t, "%" PRIu64, d->failure_count);
+    if (d->last_outcome.present) {
+        char when[48];
+        fmt_time(d->last_outcome.at_us, when, sizeof when);
+        lh_cli_table_cell(t, "%s %s %s", d->last_outcome.success ? "ok" : "FAILED", when,
+                          d->last_outcome.message);
+    } else {
+        lh_cli_table_cell(t, "-");
+    }
+    return true;
+}
+
 static int cmd_list(struct lh_schedule_store *ss, const struct opts *o)
 {
-    struct lh_schedule *v;
-    size_t n;
-    struct lh_error err;
-    if (lh_schedule_store_list(ss, &v, &n, &err) != LH_OK) {
-        lh_cli_error("schedule: %s", err.msg);
-        return 1;
-    }
-    for (size_t i = 0; lh_schedule_store_problem(ss, i); i++)
-        lh_cli_error("warning: %s", lh_schedule_store_problem(ss, i));
-    if (o->json) {
-        fputs("[", stdout);
-        for (size_t i = 0; i < n; i++) {
-            fputs(i ? ",\n" : "\n", stdout);
-            print_json(&v[i]);
-        }
-        fputs(n ? "\n]\n" : "]\n", stdout);
-        lh_schedule_wipe(v, n * sizeof *v);
-        free(v);
-        return 0;
-    }
     static const char *const hdr[] = {"ID",       "KIND", "DATASET", "TRIGGER",     "ENABLED",
                                       "NEXT RUN", "OK",   "FAILED",  "LAST OUTCOME"};
-    struct lh_cli_table *t = lh_cli_table_create(sizeof hdr / sizeof hdr[0], hdr);
-    for (size_t i = 0; i < n; i++) {
-        const struct lh_schedule *d = &v[i];
-        char b[512], ds[LH_SCHEDULE_NAME_MAX];
-        lh_cli_table_cell(t, "%s", d->id);
-        lh_schedule_label(d, b, sizeof b);
-        lh_cli_table_cell(t, "%s", b);
-        dataset_text(d, ds, sizeof ds);
-        lh_cli_table_cell(t, "%s", ds);
-        lh_schedule_trigger_text(d, b, sizeof b);
-        lh_cli_table_cell(t, "%s", b);
-        lh_cli_table_cell(t, "%s", d->enabled ? "yes" : "no");
-        if (d->enabled)
-            next_run_text(d, b, sizeof b);
-        else
-            snprintf(b, sizeof b, "-");
-        lh_cli_table_cell(t, "%s", b);
-        lh_cli_table_cell(t, "%" PRIu64, d->run_count);
-        lh_cli_table_cell(t, "%" PRIu64, d->failure_count);
-        if (d->last_outcome.present) {
-            char when[48];
-            fmt_time(d->last_outcome.at_us, when, sizeof when);
-            lh_cli_table_cell(t, "%s %s %s", d->last_outcome.success ? "ok" : "FAILED", when,
-                              d->last_outcome.message);
-        } else {
-            lh_cli_table_cell(t, "-");
-        }
+    for (size_t i = 0; lh_schedule_store_problem(ss, i); i++)
+        lh_cli_error("warning: %s", lh_schedule_store_problem(ss, i));
+    struct list_out out = {o->json, 0, NULL};
+    if (o->json) {
+        fputs("[", stdout);
+        lh_schedule_store_each(ss, list_one, &out);
+        fputs(out.n ? "\n]\n" : "]\n", stdout);
+        return 0;
     }
-    int rc = lh_cli_table_print(t, stdout) ? 0 : 1;
-    lh_cli_table_destroy(t);
-    lh_schedule_wipe(v, n * sizeof *v);
-    free(v);
+    out.t = lh_cli_table_create(sizeof hdr / sizeof hdr[0], hdr);
+    lh_schedule_store_each(ss, list_one, &out);
+    int rc = lh_cli_table_print(out.t, stdout) ? 0 : 1;
+    lh_cli_table_destroy(out.t);
     return rc;
 }
 
@@ -841,16 +853,7 @@ static int run_remote(const struct lh_daemon_ref *ref, struct opts *o)
             lh_cli_error("schedule add: the daemon's answer: %s", err.msg);
             goto done;
         }
-        if (o->json) {
-            print_json(d);
-            putchar('\n');
-        } else {
-            char trig[300];
-            lh_schedule_trigger_text(d, trig, sizeof trig);
-            printf("created schedule %s (%s, %s) in the daemon at %s\n", d->id, d->dsn, trig,
-                   ref->url);
-            print_first_run(d, true);
-        }
+        print_added(d, o->json, ref->url);
         rc = 0;
     } else if (strcmp(c, "rm") == 0) {
         if (remote(ref, "DELETE", path, NULL, &b, c) != 204)
@@ -1165,15 +1168,7 @@ static int run_cmd(struct lh_schedule_store *ss, struct opts *o, const char *roo
         }
         if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK)
             lh_cli_error("schedule add: %s", err.msg);
-        if (o->json) {
-            print_json(d);
-            putchar('\n');
-        } else {
-            char trig[300];
-            lh_schedule_trigger_text(d, trig, sizeof trig);
-            printf("created schedule %s (%s, %s)\n", d->id, d->dsn, trig);
-            print_first_run(d, false);
-        }
+        print_added(d, o->json, NULL);
     } else if (lh_schedule_store_get(ss, o->id, d, &err) != LH_OK) {
         lh_cli_error("schedule %s: %s", c, err.msg);
         rc = 1;

@@ -171,14 +171,15 @@ int lh_cmd_serve(int argc, char **argv)
         lh_cli_error("serve: %s", err.msg);
         goto done;
     }
+    struct lh_app_parts parts = lh_app_parts(app);
     struct lh_http_hooks hooks = {.ctx = app,
                                   .health = on_health,
-                                  .schedules = lh_app_schedules(app),
-                                  .scheduler = lh_app_scheduler(app),
-                                  .runner = lh_app_runner_of(app),
-                                  .runs = lh_app_runs_of(app),
-                                  .store = lh_app_store(app)};
-    if (lh_http_server_create(&cfg, &hooks, lh_app_metrics_of(app), &srv, &err) != LH_OK ||
+                                  .schedules = parts.schedules,
+                                  .scheduler = parts.scheduler,
+                                  .runner = parts.runner,
+                                  .runs = parts.runs,
+                                  .store = parts.store};
+    if (lh_http_server_create(&cfg, &hooks, parts.metrics, &srv, &err) != LH_OK ||
         lh_http_server_start(srv, &err) != LH_OK) {
         lh_cli_error("serve: %s", err.msg);
         goto done;

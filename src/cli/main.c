@@ -8,7 +8,7 @@
 
 struct lh_subcommand {
     const char *name;
-    int (*fn)(int argc, char **argv);
+    lh_cli_command *fn;
     const char *summary;
 };
 

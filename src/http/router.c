@@ -868,27 +868,32 @@ size_t http_redact_text(const char *s, char *dst, size_t cap)
     return lh_redact_text(s, dst, cap);
 }
 
+/* A member of a document being redacted: the string that replaces it (new
+ * reference), or NULL after redacting inside it. */
+static json_t *redact_member(json_t *v)
+{
+    if (json_is_string(v) && may_hold_secret(json_string_value(v)))
+        return redacted(json_string_value(v));
+    http_json_redact(v);
+    return NULL;
+}
+
 void http_json_redact(json_t *doc)
 {
+    const char *k;
+    size_t i;
+    json_t *v, *r;
     if (json_is_object(doc)) {
-        const char *k;
-        json_t *v;
         json_object_foreach(doc, k, v)
         {
-            if (json_is_string(v) && may_hold_secret(json_string_value(v)))
-                json_object_set_new(doc, k, redacted(json_string_value(v)));
-            else
-                http_json_redact(v);
+            if ((r = redact_member(v)))
+                json_object_set_new(doc, k, r);
         }
     } else if (json_is_array(doc)) {
-        size_t i;
-        json_t *v;
         json_array_foreach(doc, i, v)
         {
-            if (json_is_string(v) && may_hold_secret(json_string_value(v)))
-                json_array_set_new(doc, i, redacted(json_string_value(v)));
-            else
-                http_json_redact(v);
+            if ((r = redact_member(v)))
+                json_array_set_new(doc, i, r);
         }
     }
 }

@@ -401,12 +401,40 @@ static const char *body_name(struct http_req *req, struct http_resp *resp, const
     return json_string_value(v);
 }
 
-static bool record_has_index(const struct lh_catalog_record *r, const char *index)
+/* Binds index to dataset (POST /api/indexes: 201, 409 when it already is)
+ * or unbinds it (DELETE /api/indexes/{dataset}/{index}: 204, 404 when it
+ * is not). */
+static void index_change(struct http_resp *resp, struct lh_catalog *cat, const char *dataset,
+                         const char *index, bool bind)
 {
-    for (size_t i = 0; i < r->nindexes; i++)
-        if (strcmp(r->indexes[i], index) == 0)
-            return true;
-    return false;
+    struct lh_catalog_record r;
+    struct lh_error err;
+    enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
+    bool bound = false;
+    for (size_t i = 0; s == LH_OK && i < r.nindexes && !bound; i++)
+        bound = strcmp(r.indexes[i], index) == 0;
+    if (s == LH_OK)
+        lh_catalog_record_reset(&r);
+    if (s == LH_OK && bound == bind) {
+        http_resp_error(resp, bind ? 409 : 404, "index",
+                        bind ? "index '%s' is already bound to '%s'"
+                             : "index '%s' is not bound to '%s'",
+                        index, dataset);
+        return;
+    }
+    if (s == LH_OK)
+        s = bind ? lh_catalog_index_bind(cat, dataset, index, &err)
+                 : lh_catalog_index_unbind(cat, dataset, index, &err);
+    if (s != LH_OK) {
+        http_resp_status_error(resp, s, "dataset", err.msg);
+        return;
+    }
+    if (bind) {
+        http_resp_json(resp, 201, json_pack("{s:s, s:s}", "dataset", dataset, "index", index));
+        return;
+    }
+    resp->status = 204;
+    lh_buf_clear(&resp->body);
 }
 
 static void index_bind(struct http_req *req, struct http_resp *resp)
@@ -422,27 +450,16 @@ static void index_bind(struct http_req *req, struct http_resp *resp)
     }
     const char *index = body_name(req, resp, "index");
     const char *dataset = index ? body_name(req, resp, "dataset") : NULL;
-    if (!index || !dataset)
-        return;
-    struct lh_catalog *cat = req->srv->cat;
-    struct lh_catalog_record r;
-    struct lh_error err;
-    enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
-    if (s == LH_OK) {
-        bool bound = record_has_index(&r, index);
-        lh_catalog_record_reset(&r);
-        if (bound) {
-            http_resp_error(resp, 409, "index", "index '%s' is already bound to '%s'", index,
-                            dataset);
-            return;
-        }
-        s = lh_catalog_index_bind(cat, dataset, index, &err);
-    }
-    if (s != LH_OK) {
-        http_resp_status_error(resp, s, "dataset", err.msg);
-        return;
-    }
-    http_resp_json(resp, 201, json_pack("{s:s, s:s}", "dataset", dataset, "index", index));
+    if (index && dataset)
+        index_change(resp, req->srv->cat, dataset, index, true);
+}
+
+static void index_unbind(struct http_req *req, struct http_resp *resp)
+{
+    const char *dataset = http_param_name(req, resp, "dataset");
+    const char *index = dataset ? http_param_name(req, resp, "index") : NULL;
+    if (dataset && index)
+        index_change(resp, req->srv->cat, dataset, index, false);
 }
 
 static void index_list(struct http_req *req, struct http_resp *resp)
@@ -483,35 +500,6 @@ static void index_list(struct http_req *req, struct http_resp *resp)
         return;
     }
     http_resp_json(resp, 200, json_pack("{s:o}", "indexes", arr));
-}
-
-static void index_unbind(struct http_req *req, struct http_resp *resp)
-{
-    const char *dataset = http_param_name(req, resp, "dataset");
-    const char *index = dataset ? http_param_name(req, resp, "index") : NULL;
-    if (!dataset || !index)
-        return;
-    struct lh_catalog *cat = req->srv->cat;
-    struct lh_catalog_record r;
-    struct lh_error err;
-    enum lh_status s = lh_catalog_dataset_get(cat, dataset, &r, &err);
-    bool bound = false;
-    if (s == LH_OK) {
-        bound = record_has_index(&r, index);
-        lh_catalog_record_reset(&r);
-        if (bound)
-            s = lh_catalog_index_unbind(cat, dataset, index, &err);
-    }
-    if (s != LH_OK) {
-        http_resp_status_error(resp, s, "dataset", err.msg);
-        return;
-    }
-    if (!bound) {
-        http_resp_error(resp, 404, "index", "index '%s' is not bound to '%s'", index, dataset);
-        return;
-    }
-    resp->status = 204;
-    lh_buf_clear(&resp->body);
 }
 
 /* ------------------------------------------------------------ managing */

@@ -167,32 +167,37 @@ static void list(struct http_req *req, struct http_resp *resp)
     http_resp_json(resp, 200, json_pack("{s:o}", "runs", arr ? arr : json_array()));
 }
 
-/* The run id of the path and a view to fill (*v malloc'd, the caller
- * frees it); NULL, answered, when either is missing. */
-static const char *param_run_view(struct http_req *req, struct http_resp *resp,
-                                  struct lh_app_run_view **v)
+/* The run of the path through op (lh_app_runs_get or lh_app_runs_cancel),
+ * answered with the run as op leaves it (status ok), or with op's error
+ * (a run that already ended cannot be cancelled: 409). The run id when the
+ * answer is the run, else NULL. */
+static const char *run_answer(struct http_req *req, struct http_resp *resp,
+                              enum lh_status (*op)(struct lh_app_runs *, const char *,
+                                                   struct lh_app_run_view *, struct lh_error *),
+                              unsigned ok)
 {
     const char *id = param_run(req, resp);
-    *v = id ? malloc(sizeof **v) : NULL;
-    if (id && !*v) {
+    struct lh_app_run_view *v = id ? malloc(sizeof *v) : NULL;
+    struct lh_error err;
+    if (!id)
+        return NULL;
+    if (!v) {
         http_resp_error(resp, 500, NULL, "out of memory");
         return NULL;
     }
+    if (op(req->srv->runs, id, v, &err) == LH_OK) {
+        http_resp_json(resp, ok, http_run_json(req->srv, v));
+    } else {
+        run_error(resp, &err);
+        id = NULL;
+    }
+    free(v);
     return id;
 }
 
 static void get_one(struct http_req *req, struct http_resp *resp)
 {
-    struct lh_app_run_view *v;
-    const char *id = param_run_view(req, resp, &v);
-    struct lh_error err;
-    if (!id)
-        return;
-    if (lh_app_runs_get(req->srv->runs, id, v, &err) != LH_OK)
-        run_error(resp, &err);
-    else
-        http_resp_json(resp, 200, http_run_json(req->srv, v));
-    free(v);
+    run_answer(req, resp, lh_app_runs_get, 200);
 }
 
 static void get_log(struct http_req *req, struct http_resp *resp)
@@ -234,21 +239,9 @@ static void get_log(struct http_req *req, struct http_resp *resp)
 
 static void cancel(struct http_req *req, struct http_resp *resp)
 {
-    struct lh_app_run_view *v;
-    const char *id = param_run_view(req, resp, &v);
-    struct lh_error err;
-    if (!id)
-        return;
-    enum lh_status s = lh_app_runs_cancel(req->srv->runs, id, v, &err);
-    if (s == LH_OK) {
+    const char *id = run_answer(req, resp, lh_app_runs_cancel, 202);
+    if (id)
         lh_info("run %s: cancel requested through the API", id);
-        http_resp_json(resp, 202, http_run_json(req->srv, v));
-    } else if (s == LH_E_STATE) {
-        http_resp_error(resp, 409, NULL, "%s", err.msg);
-    } else {
-        run_error(resp, &err);
-    }
-    free(v);
 }
 
 static const struct http_route routes[] = {

@@ -168,6 +168,59 @@ static void store_error(struct http_req *req, struct http_resp *resp, const stru
     http_resp_status_error(resp, err->status, http_msg_field(req, err->msg, def_field), err->msg);
 }
 
+/* Schedule id, as the store holds it, into d; false: answered (the error
+ * names def_field when its message names no field). */
+static bool stored(struct http_req *req, struct http_resp *resp, const char *id,
+                   struct lh_schedule *d, const char *def_field)
+{
+    struct lh_error err;
+    if (lh_schedule_store_get(req->srv->hooks.schedules, id, d, &err) == LH_OK)
+        return true;
+    store_error(req, resp, &err, def_field);
+    return false;
+}
+
+static bool visit_nothing(void *ctx, const struct lh_schedule *d)
+{
+    (void)ctx;
+    (void)d;
+    return true;
+}
+
+/* Whether schedule id is in the store, looked up in place (nothing
+ * copied); false: answered (404). */
+static bool known(struct http_req *req, struct http_resp *resp, const char *id)
+{
+    struct lh_error err;
+    if (lh_schedule_store_visit(req->srv->hooks.schedules, id, visit_nothing, NULL, &err) == LH_OK)
+        return true;
+    store_error(req, resp, &err, "id");
+    return false;
+}
+
+/* b's text through the schedule parser: only its fields checked (d NULL) or
+ * parsed into d. The text is wiped after (it may hold a password). false:
+ * answered (413 too big, 400 otherwise). */
+static bool body_read(struct http_req *req, struct http_resp *resp, json_t *b,
+                      struct lh_schedule *d)
+{
+    struct lh_error err;
+    char *text = json_dumps(b, JSON_COMPACT);
+    if (!text) {
+        http_resp_error(resp, 500, NULL, "out of memory");
+        return false;
+    }
+    size_t len = strlen(text);
+    enum lh_status s = d ? lh_schedule_from_json(text, len, NULL, d, NULL, &err)
+                         : lh_schedule_json_check_fields(text, len, &err);
+    lh_schedule_wipe(text, len);
+    free(text);
+    if (s != LH_OK)
+        http_resp_error(resp, s == LH_E_TOOBIG ? 413 : 400,
+                        http_msg_field(req, err.msg, "schedule"), "%s", err.msg);
+    return s == LH_OK;
+}
+
 /* Parses a request body into *d: unknown fields refused (at any level),
  * state fields dropped, created_at and next_run_at set to now, enabled
  * defaulting to true, id from the path when given. first (POST only; NULL
@@ -177,7 +230,6 @@ static bool parse_body(struct http_req *req, struct http_resp *resp, const char 
                        struct lh_schedule *d, enum lh_first_run *first)
 {
     json_t *b = json_deep_copy(req->json);
-    struct lh_error err;
     char now[48];
     bool ok = false;
     if (!b) {
@@ -201,21 +253,8 @@ static bool parse_body(struct http_req *req, struct http_resp *resp, const char 
                                      : LH_FIRST_RUN_DEFAULT;
         json_object_del(b, "run_now");
     }
-    {
-        char *raw = json_dumps(b, JSON_COMPACT);
-        if (!raw) {
-            http_resp_error(resp, 500, NULL, "out of memory");
-            goto done;
-        }
-        enum lh_status cs = lh_schedule_json_check_fields(raw, strlen(raw), &err);
-        lh_schedule_wipe(raw, strlen(raw));
-        free(raw);
-        if (cs != LH_OK) {
-            http_resp_error(resp, cs == LH_E_TOOBIG ? 413 : 400,
-                            http_msg_field(req, err.msg, "schedule"), "%s", err.msg);
-            goto done;
-        }
-    }
+    if (!body_read(req, resp, b, NULL))
+        goto done;
     for (size_t i = 0; i < sizeof state_fields / sizeof state_fields[0]; i++)
         json_object_del(b, state_fields[i]);
     json_t *id = json_object_get(b, "id");
@@ -231,20 +270,7 @@ static bool parse_body(struct http_req *req, struct http_resp *resp, const char 
     json_object_set_new(b, "next_run_at", json_string(now));
     if (!json_object_get(b, "enabled"))
         json_object_set_new(b, "enabled", json_true());
-    char *text = json_dumps(b, JSON_COMPACT);
-    if (!text) {
-        http_resp_error(resp, 500, NULL, "out of memory");
-        goto done;
-    }
-    enum lh_status s = lh_schedule_from_json(text, strlen(text), NULL, d, NULL, &err);
-    lh_schedule_wipe(text, strlen(text));
-    free(text);
-    if (s != LH_OK) {
-        http_resp_error(resp, s == LH_E_TOOBIG ? 413 : 400,
-                        http_msg_field(req, err.msg, "schedule"), "%s", err.msg);
-        goto done;
-    }
-    ok = true;
+    ok = body_read(req, resp, b, d);
 done:
     json_decref(b);
     return ok;
@@ -312,11 +338,8 @@ static void create(struct http_req *req, struct http_resp *resp)
             store_error(req, resp, &err, NULL);
         goto done;
     }
-    if (lh_schedule_store_get(srv->hooks.schedules, d->id, d, &err) != LH_OK) {
-        store_error(req, resp, &err, NULL);
-        goto done;
-    }
-    respond_schedule(resp, srv, 201, d);
+    if (stored(req, resp, d->id, d, NULL))
+        respond_schedule(resp, srv, 201, d);
 done:
     lh_schedule_free(d);
 }
@@ -356,10 +379,8 @@ static void put_one(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 500, NULL, "out of memory");
         goto done;
     }
-    if (lh_schedule_store_get(srv->hooks.schedules, id, cur, &err) != LH_OK) {
-        store_error(req, resp, &err, "id");
+    if (!stored(req, resp, id, cur, "id"))
         goto done;
-    }
     if (!parse_body(req, resp, id, d, NULL))
         goto done;
     /* the DSN came back as we showed it: keep the stored password */
@@ -376,11 +397,8 @@ static void put_one(struct http_req *req, struct http_resp *resp)
         store_error(req, resp, &err, NULL);
         goto done;
     }
-    if (lh_schedule_store_get(srv->hooks.schedules, id, d, &err) != LH_OK) {
-        store_error(req, resp, &err, "id");
-        goto done;
-    }
-    respond_schedule(resp, srv, 200, d);
+    if (stored(req, resp, id, d, "id"))
+        respond_schedule(resp, srv, 200, d);
 done:
     lh_schedule_free(d);
     lh_schedule_free(cur);
@@ -441,15 +459,12 @@ static void cancel_active(struct http_req *req, struct http_resp *resp)
     struct lh_error err;
     if (!id)
         return;
-    struct lh_schedule *d = malloc(sizeof *d);
+    if (!known(req, resp, id))
+        return;
     struct lh_app_run_view *v = malloc(sizeof *v);
-    if (!d || !v) {
+    if (!v) {
         http_resp_error(resp, 500, NULL, "out of memory");
-        goto done;
-    }
-    if (lh_schedule_store_get(srv->hooks.schedules, id, d, &err) != LH_OK) {
-        store_error(req, resp, &err, "id");
-        goto done;
+        return;
     }
     if (!lh_scheduler_active_run(srv->hooks.scheduler, id, rid)) {
         http_resp_error(resp, 409, NULL, "schedule '%s' has no active run", id);
@@ -479,7 +494,6 @@ static void cancel_active(struct http_req *req, struct http_resp *resp)
         store_error(req, resp, &err, NULL);
     }
 done:
-    lh_schedule_free(d);
     free(v);
 }
 
@@ -506,18 +520,9 @@ static void runs(struct http_req *req, struct http_resp *resp)
         http_resp_error(resp, 400, "cursor", "cursor: not a run id");
         return;
     }
-    struct lh_schedule *d = malloc(sizeof *d);
-    if (!d) {
-        http_resp_error(resp, 500, NULL, "out of memory");
-        return;
-    }
     /* a deleted schedule's history stays readable only through the store */
-    enum lh_status s = lh_schedule_store_get(srv->hooks.schedules, id, d, &err);
-    lh_schedule_free(d);
-    if (s != LH_OK) {
-        store_error(req, resp, &err, "id");
+    if (!known(req, resp, id))
         return;
-    }
     struct lh_run_record *v = NULL;
     size_t n = 0, total = 0;
     /* one more than asked tells whether another page exists */

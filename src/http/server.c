@@ -93,24 +93,19 @@ enum lh_status lh_http_server_create(const struct lh_app_config *cfg,
         s = lh_error_set(err, LH_E_NOMEM, "out of memory");
         goto fail;
     }
-    if (!srv->cfg.body_limit)
-        srv->cfg.body_limit = LH_APP_DEFAULT_BODY_LIMIT;
-    if (!srv->cfg.threads)
-        srv->cfg.threads = 4;
-    if (!srv->cfg.connection_limit)
-        srv->cfg.connection_limit = 4096;
-    if (!srv->cfg.per_ip_limit)
-        srv->cfg.per_ip_limit = 1024;
-    if (!srv->cfg.timeout_secs)
-        srv->cfg.timeout_secs = 30;
-    if (!srv->cfg.shutdown_secs)
-        srv->cfg.shutdown_secs = 30;
-    if (!srv->cfg.connection_memory)
-        srv->cfg.connection_memory = 64u << 10;
-    if (!srv->cfg.sql_workers)
-        srv->cfg.sql_workers = 4;
-    if (!srv->cfg.sql_queue)
-        srv->cfg.sql_queue = 16;
+    /* a setting left 0 takes its default */
+#define OR_DEFAULT(setting, value)                                                                 \
+    (srv->cfg.setting = srv->cfg.setting ? srv->cfg.setting : (value))
+    OR_DEFAULT(body_limit, LH_APP_DEFAULT_BODY_LIMIT);
+    OR_DEFAULT(threads, 4);
+    OR_DEFAULT(connection_limit, 4096);
+    OR_DEFAULT(per_ip_limit, 1024);
+    OR_DEFAULT(timeout_secs, 30);
+    OR_DEFAULT(shutdown_secs, 30);
+    OR_DEFAULT(connection_memory, 64u << 10);
+    OR_DEFAULT(sql_workers, 4);
+    OR_DEFAULT(sql_queue, 16);
+#undef OR_DEFAULT
     srv->cfg.allowed_hosts = NULL;
     srv->cfg.nallowed_hosts = 0;
     for (size_t i = 0; i < cfg->nallowed_hosts; i++)

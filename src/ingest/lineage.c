@@ -24,17 +24,17 @@
 #include "ingest/ingest.h"
 #include "ingest_int.h"
 
+/* The policies' names, by value: both directions read this one table. */
+static const char *const policy_names[] = {[LH_INGEST_SCHEMA_EVOLVE] = "evolve",
+                                           [LH_INGEST_SCHEMA_FAIL] = "fail",
+                                           [LH_INGEST_SCHEMA_REPLACE] = "replace"};
+#define N_POLICIES (sizeof policy_names / sizeof policy_names[0])
+
 bool lh_ingest_schema_policy_parse(const char *s, enum lh_ingest_schema_policy *out)
 {
-    static const struct {
-        const char *name;
-        enum lh_ingest_schema_policy p;
-    } t[] = {{"evolve", LH_INGEST_SCHEMA_EVOLVE},
-             {"fail", LH_INGEST_SCHEMA_FAIL},
-             {"replace", LH_INGEST_SCHEMA_REPLACE}};
-    for (size_t i = 0; s && i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(s, t[i].name) == 0) {
-            *out = t[i].p;
+    for (size_t i = 0; s && i < N_POLICIES; i++)
+        if (strcmp(s, policy_names[i]) == 0) {
+            *out = (enum lh_ingest_schema_policy)i;
             return true;
         }
     return false;
@@ -42,9 +42,7 @@ bool lh_ingest_schema_policy_parse(const char *s, enum lh_ingest_schema_policy *
 
 const char *lh_ingest_schema_policy_name(enum lh_ingest_schema_policy p)
 {
-    return p == LH_INGEST_SCHEMA_FAIL      ? "fail"
-           : p == LH_INGEST_SCHEMA_REPLACE ? "replace"
-                                           : "evolve";
+    return (unsigned)p < N_POLICIES ? policy_names[p] : "evolve";
 }
 
 static void part_copy(const struct lh_dsn *d, struct lh_dsn_part p, char *out, size_t cap)

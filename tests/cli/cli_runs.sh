@@ -117,7 +117,7 @@ expect "runs --before pages back" 0 "$LH" runs --schedule bad --before "$BAD_RUN
 expect "runs show" 0 "$LH" runs show "$GOOD_RUN"
 has "runs show: dataset" "$T/out" "^dataset  *cli_orders"
 has "runs show: state" "$T/out" "^state  *succeeded"
-has "runs show: times in the zone too" "$T/out" "^started  *20[0-9-]*T[0-9:]*Z ([0-9:]*+0[12]:00 Europe/Berlin)"
+has "runs show: times in the zone too" "$T/out" "^started  *20[0-9-]*T[0-9:]*Z ([0-9 :-]*+0[12]:00 Europe/Berlin)"
 expect "runs log" 0 "$LH" runs log "$GOOD_RUN"
 expect "runs log --json" 0 "$LH" runs log "$GOOD_RUN" --json
 [ "$(jget "$T/out" j.complete)" = true ] && ok "runs log --json: complete" || bad "runs log --json: $(cat "$T/out")"
