@@ -31,6 +31,17 @@
 #define LH_NODISCARD
 #endif
 
+/* In a function that ends in (const char *fmt, ...): formats its arguments
+ * into the char array buf, cut to fit. One place for the va_list dance of
+ * every printf-like function that formats into a fixed buffer first. */
+#define LH_VFORMAT(buf, fmt)                                                                       \
+    do {                                                                                           \
+        va_list lh_ap_;                                                                            \
+        va_start(lh_ap_, fmt);                                                                     \
+        vsnprintf(buf, sizeof(buf), fmt, lh_ap_);                                                  \
+        va_end(lh_ap_);                                                                            \
+    } while (0)
+
 /* ------------------------------------------------------------------ status */
 
 /* X(name, text). One table; the enum and lh_status_str() both come from it. */

@@ -81,10 +81,7 @@ void lh_log(enum lh_log_level lvl, const char *fmt, ...)
     if (!lh_log_enabled(lvl))
         return;
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
+    LH_VFORMAT(msg, fmt);
     char ts[40];
     lh_time_format_iso(lh_time_wall_us() / 1000 * 1000, ts, sizeof ts);
 

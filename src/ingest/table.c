@@ -529,10 +529,7 @@ static void change_put(char *out, size_t cap, size_t *len, const char *fmt, ...)
     if (*len + 1 >= cap)
         return;
     char item[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(item, sizeof item, fmt, ap);
-    va_end(ap);
+    LH_VFORMAT(item, fmt);
     int n = snprintf(out + *len, cap - *len, "%s%s", *len ? "; " : "", item);
     if (n < 0 || (size_t)n >= cap - *len) {
         if (cap >= 4)

@@ -33,10 +33,7 @@ void pq_tc_fail(struct pq_tc *r, const char *fmt, ...)
     r->p = r->end;
     if (r->err) {
         char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
+        LH_VFORMAT(msg, fmt);
         lh_error_set(r->err, LH_E_FORMAT, "thrift: %s", msg);
     }
 }
