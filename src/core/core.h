@@ -121,6 +121,13 @@ void lh_buf_append_u8(struct lh_buf *b, uint8_t v);
 void lh_buf_append_str(struct lh_buf *b, const char *s);
 /* Appends p[0..n) as 2 * n lowercase hex digits. */
 void lh_buf_append_hex(struct lh_buf *b, const void *p, size_t n);
+/* Appends v as a ULEB128 varint, 7 bits a byte, low first (Thrift compact
+ * and Avro both write integers so, after lh_zigzag for signed ones). */
+void lh_buf_append_varint(struct lh_buf *b, uint64_t v);
+static inline uint64_t lh_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
 void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
 /* Appends s[0..n) as a JSON string, quotes included: '"', '\\' and control
  * bytes escaped, valid UTF-8 as it is, invalid bytes as U+FFFD. */

@@ -75,7 +75,7 @@ static void flush_literal(struct pq_rle *e, bool close)
 
 static void flush_repeat(struct pq_rle *e)
 {
-    pq_tw_varint(e->out, e->repeat << 1);
+    lh_buf_append_varint(e->out, e->repeat << 1);
     uint8_t v[4];
     int nb = (e->width + 7) / 8;
     for (int i = 0; i < nb; i++)
