@@ -198,6 +198,9 @@ void lh_cond_init_mono(pthread_cond_t *cv);
  * instant deadline_ns, INT64_MAX for no deadline. Returns ETIMEDOUT once the
  * deadline has passed, else 0; spurious returns happen, callers loop. */
 int lh_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns);
+/* Ends a worker thread t that waits on cv under mu until *stop: sets *stop
+ * under mu, wakes every waiter on cv and joins t. */
+void lh_thread_stop(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back.
  * Valid over the whole int32 range of days. */

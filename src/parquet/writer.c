@@ -907,11 +907,7 @@ static void async_destroy(struct pq_async *a)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    a->stop = true;
-    pthread_cond_broadcast(&a->work);
-    pthread_mutex_unlock(&a->mu);
-    pthread_join(a->th, NULL);
+    lh_thread_stop(a->th, &a->mu, &a->work, &a->stop);
     for (int i = 0; i < PQ_ASYNC_SLOTS; i++) {
         lh_buf_reset(&a->jobs[i].body);
         lh_buf_reset(&a->jobs[i].out);

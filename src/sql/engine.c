@@ -663,18 +663,15 @@ enum lh_status lh_sql_engine_create(struct lh_store_set *set, const struct lh_sq
     lh_cond_init_mono(&e->cv);
     if (opt)
         e->opt = *opt;
-    if (!e->opt.timeout_ms)
-        e->opt.timeout_ms = 30000;
-    if (!e->opt.max_rows)
-        e->opt.max_rows = 100000;
-    if (!e->opt.max_output)
-        e->opt.max_output = 64u << 20;
-    if (!e->opt.memory_limit)
-        e->opt.memory_limit = (uint64_t)1 << 30;
-    if (!e->opt.threads)
-        e->opt.threads = 2;
-    if (!e->opt.max_sql_length)
-        e->opt.max_sql_length = 100000;
+    /* a zero option takes its default (sql.h) */
+#define LH_SQL_DEFAULT(field, value) e->opt.field = e->opt.field ? e->opt.field : (value)
+    LH_SQL_DEFAULT(timeout_ms, 30000);
+    LH_SQL_DEFAULT(max_rows, 100000);
+    LH_SQL_DEFAULT(max_output, 64u << 20);
+    LH_SQL_DEFAULT(memory_limit, (uint64_t)1 << 30);
+    LH_SQL_DEFAULT(threads, 2);
+    LH_SQL_DEFAULT(max_sql_length, 100000);
+#undef LH_SQL_DEFAULT
     e->opt.cache_dir = NULL; /* borrowed: resolved now */
     cache_root(opt ? opt : &e->opt, e->cache_dir, sizeof e->cache_dir);
     enum lh_status s;
@@ -721,13 +718,8 @@ void lh_sql_engine_destroy(struct lh_sql_engine *e)
 {
     if (!e)
         return;
-    if (e->wd_started) {
-        pthread_mutex_lock(&e->mu);
-        e->wd_stop = true;
-        pthread_cond_signal(&e->cv);
-        pthread_mutex_unlock(&e->mu);
-        pthread_join(e->wd, NULL);
-    }
+    if (e->wd_started)
+        lh_thread_stop(e->wd, &e->mu, &e->cv, &e->wd_stop);
     if (e->con)
         e->d->duckdb_disconnect(&e->con);
     if (e->db)
