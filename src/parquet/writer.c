@@ -183,85 +183,76 @@ enum lh_status lh_parquet_sink_atomic_file(void *ctx, const void *p, size_t n, s
 
 /* ------------------------------------------------------------ schema mapping */
 
+/* How a value of each type is written: physical type, value kind,
+ * statistics kind and, for the narrow integers, the range a value must be
+ * in (hi == 0: no check). DECIMAL picks one of decimal_layouts. */
+struct col_layout {
+    enum lh_parquet_physical phys;
+    enum pq_vkind vk;
+    enum pq_stat_kind sk;
+    int64_t lo, hi;
+};
+static const struct col_layout layouts[LH_T_COUNT_] = {
+    [LH_T_BOOL] = {LH_PQ_BOOLEAN, VK_BOOL, PQ_SK_BOOL, 0, 0},
+    [LH_T_INT8] = {LH_PQ_INT32, VK_4, PQ_SK_I32, INT8_MIN, INT8_MAX},
+    [LH_T_INT16] = {LH_PQ_INT32, VK_4, PQ_SK_I32, INT16_MIN, INT16_MAX},
+    [LH_T_INT32] = {LH_PQ_INT32, VK_4, PQ_SK_I32, 0, 0},
+    [LH_T_DATE] = {LH_PQ_INT32, VK_4, PQ_SK_I32, 0, 0},
+    [LH_T_UINT8] = {LH_PQ_INT32, VK_4, PQ_SK_U32, 0, UINT8_MAX},
+    [LH_T_UINT16] = {LH_PQ_INT32, VK_4, PQ_SK_U32, 0, UINT16_MAX},
+    [LH_T_UINT32] = {LH_PQ_INT32, VK_4, PQ_SK_U32, 0, 0},
+    [LH_T_INT64] = {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, 0},
+    [LH_T_TIMESTAMP] = {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, 0},
+    [LH_T_TIME] = {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, 0},
+    [LH_T_UINT64] = {LH_PQ_INT64, VK_8, PQ_SK_U64, 0, 0},
+    [LH_T_FLOAT] = {LH_PQ_FLOAT, VK_4, PQ_SK_F32, 0, 0},
+    [LH_T_DOUBLE] = {LH_PQ_DOUBLE, VK_8, PQ_SK_F64, 0, 0},
+    [LH_T_STRING] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, 0},
+    [LH_T_JSON] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, 0},
+    [LH_T_ENUM] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, 0},
+    [LH_T_BINARY] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, 0},
+    [LH_T_UUID] = {LH_PQ_FIXED_LEN_BYTE_ARRAY, VK_FIXED, PQ_SK_BYTES, 0, 0},
+    [LH_T_FIXED] = {LH_PQ_FIXED_LEN_BYTE_ARRAY, VK_FIXED, PQ_SK_BYTES, 0, 0},
+};
+/* DECIMAL by precision: up to 9, up to 18, up to 38 digits. */
+static const struct col_layout decimal_layouts[3] = {
+    {LH_PQ_INT32, VK_4, PQ_SK_I32, 0, 0},
+    {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, 0},
+    {LH_PQ_FIXED_LEN_BYTE_ARRAY, VK_DEC128, PQ_SK_I128, 0, 0},
+};
+
 static enum lh_status col_setup(struct pq_col *c, const struct lh_field *f, struct lh_error *err)
 {
-    c->range_lo = 1;
-    c->range_hi = 0;
+    const struct col_layout *l = NULL;
     c->in_width = (int)lh_type_width(f);
     switch (f->type) {
-    case LH_T_BOOL:
-        c->phys = LH_PQ_BOOLEAN, c->vk = VK_BOOL, c->sk = PQ_SK_BOOL;
-        break;
-    case LH_T_INT8:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        c->range_lo = INT8_MIN, c->range_hi = INT8_MAX;
-        break;
-    case LH_T_INT16:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        c->range_lo = INT16_MIN, c->range_hi = INT16_MAX;
-        break;
-    case LH_T_INT32:
-    case LH_T_DATE:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        break;
-    case LH_T_UINT8:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_U32;
-        c->range_lo = 0, c->range_hi = UINT8_MAX;
-        break;
-    case LH_T_UINT16:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_U32;
-        c->range_lo = 0, c->range_hi = UINT16_MAX;
-        break;
-    case LH_T_UINT32:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_U32;
-        break;
-    case LH_T_INT64:
-    case LH_T_TIMESTAMP:
-    case LH_T_TIME:
-        c->phys = LH_PQ_INT64, c->vk = VK_8, c->sk = PQ_SK_I64;
-        break;
-    case LH_T_UINT64:
-        c->phys = LH_PQ_INT64, c->vk = VK_8, c->sk = PQ_SK_U64;
-        break;
-    case LH_T_FLOAT:
-        c->phys = LH_PQ_FLOAT, c->vk = VK_4, c->sk = PQ_SK_F32;
-        break;
-    case LH_T_DOUBLE:
-        c->phys = LH_PQ_DOUBLE, c->vk = VK_8, c->sk = PQ_SK_F64;
-        break;
-    case LH_T_STRING:
-    case LH_T_JSON:
-    case LH_T_ENUM:
-    case LH_T_BINARY:
-        c->phys = LH_PQ_BYTE_ARRAY, c->vk = VK_BYTES, c->sk = PQ_SK_BYTES;
-        break;
     case LH_T_UUID:
-        c->phys = LH_PQ_FIXED_LEN_BYTE_ARRAY, c->vk = VK_FIXED, c->sk = PQ_SK_BYTES;
         c->type_len = 16;
         break;
     case LH_T_FIXED:
         if (f->fixed_len < 1 || f->fixed_len > (1u << 20))
             return lh_error_set(err, LH_E_INVAL, "column %s: fixed length %u out of range", f->name,
                                 f->fixed_len);
-        c->phys = LH_PQ_FIXED_LEN_BYTE_ARRAY, c->vk = VK_FIXED, c->sk = PQ_SK_BYTES;
         c->type_len = (int)f->fixed_len;
         break;
     case LH_T_DECIMAL:
         if (f->precision < 1 || f->precision > 38 || f->scale > f->precision)
             return lh_error_set(err, LH_E_INVAL, "column %s: bad decimal(%u,%u)", f->name,
                                 f->precision, f->scale);
-        if (f->precision <= 9) {
-            c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        } else if (f->precision <= 18) {
-            c->phys = LH_PQ_INT64, c->vk = VK_8, c->sk = PQ_SK_I64;
-        } else {
-            c->phys = LH_PQ_FIXED_LEN_BYTE_ARRAY, c->vk = VK_DEC128, c->sk = PQ_SK_I128;
+        l = &decimal_layouts[f->precision <= 9 ? 0 : f->precision <= 18 ? 1 : 2];
+        if (l->vk == VK_DEC128)
             c->type_len = pq_stats_decimal_len(f->precision);
-        }
         break;
     default:
-        return lh_error_set(err, LH_E_INVAL, "column %s: unknown type %d", f->name, (int)f->type);
+        if ((unsigned)f->type >= LH_T_COUNT_)
+            return lh_error_set(err, LH_E_INVAL, "column %s: unknown type %d", f->name,
+                                (int)f->type);
     }
+    if (!l)
+        l = &layouts[f->type];
+    c->phys = l->phys, c->vk = l->vk, c->sk = l->sk;
+    c->range_lo = l->hi ? l->lo : 1; /* lo > hi: no check */
+    c->range_hi = l->hi;
     if (c->vk == VK_FIXED)
         c->in_width = c->type_len;
     if (f->is_list) {
