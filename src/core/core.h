@@ -382,6 +382,9 @@ void lh_uuid_format(const uint8_t b[16], char out[37]);
  * 2 * nbytes lowercase hex digits and a NUL: out holds 2 * nbytes + 1. For
  * names that must not collide, not for secrets. */
 void lh_random_hex(char *out, size_t nbytes);
+/* A copy of s (caller frees), NULL for NULL; when out of memory NULL and
+ * *oom set, so a run of copies checks once at the end. */
+char *lh_strdup_opt(const char *s, bool *oom);
 /* Exact text of the decimal v / 10^scale ("-12.50" for -1250, 2; "0.05" for
  * 5, 2); scale <= 0 prints the integer. u128: an unsigned 128-bit integer.
  * Return the length written, truncated to cap - 1 (cap 0 writes nothing). */

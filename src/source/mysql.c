@@ -816,16 +816,6 @@ static void *killer_main(void *arg)
     return NULL;
 }
 
-static char *dup_opt(const char *p, bool *oom)
-{
-    if (!p)
-        return NULL;
-    char *d = strdup(p);
-    if (!d)
-        *oom = true;
-    return d;
-}
-
 /* Starts the KILL CONNECTION thread, for the reader's connection and any
  * side connection; nobody joins it (my_close waits for it a bounded
  * time). */
@@ -837,10 +827,10 @@ static void kill_async(struct my_impl *my)
     atomic_init(&k->done, false);
     atomic_init(&k->refs, 2);
     bool oom = false;
-    k->host = dup_opt(my->host, &oom);
-    k->user = dup_opt(my->user, &oom);
-    k->password = dup_opt(my->password, &oom);
-    k->socket = dup_opt(my->socket, &oom);
+    k->host = lh_strdup_opt(my->host, &oom);
+    k->user = lh_strdup_opt(my->user, &oom);
+    k->password = lh_strdup_opt(my->password, &oom);
+    k->socket = lh_strdup_opt(my->socket, &oom);
     k->port = my->port;
     k->ids[k->nids++] = my->thread_id;
     for (int i = 0; i < my->nside; i++)
