@@ -286,12 +286,16 @@ static size_t on_read(char *dst, size_t sz, size_t nm, void *ud)
     return k;
 }
 
-static char *full_key(const struct s3 *s, const char *key)
+/* key with the store's prefix (caller frees); NULL, err set, when out of
+ * memory. */
+static char *full_key(const struct s3 *s, const char *key, struct lh_error *err)
 {
     size_t n = strlen(s->prefix) + strlen(key) + 2;
     char *k = malloc(n);
     if (k)
         snprintf(k, n, "%s%s%s", s->prefix, *s->prefix ? "/" : "", key);
+    else
+        lh_error_set(err, LH_E_NOMEM, "out of memory");
     return k;
 }
 
@@ -542,9 +546,9 @@ static enum lh_status s3_get(struct lh_store *st, const char *key, size_t max, u
 {
     struct s3 *s = (struct s3 *)st;
     struct s3_resp r;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_request(s, "GET", fk, NULL, NULL, 0, NULL, max, &r, err);
     if (rc == LH_E_TOOBIG)
         lh_error_set(err, LH_E_TOOBIG, "object %s is over the %zu byte limit", key, max);
@@ -581,9 +585,9 @@ static enum lh_status s3_get_range(struct lh_store *st, const char *key, uint64_
     char range[80];
     snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + n - 1);
     const char *hdrs[] = {range, NULL};
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_request(s, "GET", fk, NULL, NULL, 0, hdrs, n < 65536 ? 65536 : n, &r,
                                    err);
     if (rc == LH_E_TOOBIG) /* the server ignored Range and sent more */
@@ -633,9 +637,9 @@ static enum lh_status s3_stat(struct lh_store *st, const char *key, uint64_t *si
                               struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_head(s, fk, size, NULL, err);
     free(fk);
     return rc;
@@ -665,9 +669,9 @@ static enum lh_status s3_put(struct lh_store *st, const char *key, const void *p
                              struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_put_full(s, fk, p, n, NULL, LH_E_CONFLICT, NULL, err);
     free(fk);
     return rc;
@@ -677,9 +681,9 @@ static enum lh_status s3_put_if_absent(struct lh_store *st, const char *key, con
                                        size_t n, struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_head(s, fk, NULL, NULL, err);
     if (rc == LH_OK) {
         rc = lh_error_set(err, LH_E_EXISTS, "object %s already exists", key);
@@ -696,9 +700,9 @@ static enum lh_status s3_replace_if(struct lh_store *st, const char *key, const 
 {
     struct s3 *s = (struct s3 *)st;
     char cur[LH_STORE_TOKEN_MAX], cond[LH_STORE_TOKEN_MAX + 16];
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_head(s, fk, NULL, cur, err);
     if (rc == LH_OK && strcmp(cur, token) != 0)
         rc = lh_error_set(err, LH_E_CONFLICT, "object %s changed since it was read", key);
@@ -714,9 +718,9 @@ static enum lh_status s3_del(struct lh_store *st, const char *key, struct lh_err
 {
     struct s3 *s = (struct s3 *)st;
     struct s3_resp r;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_request(s, "DELETE", fk, NULL, NULL, 0, NULL, 0, &r, err);
     if (rc == LH_OK && r.status != 204 && r.status != 200 && r.status != 404)
         rc = s3_error(s, &r, "delete", fk, err);
@@ -783,8 +787,8 @@ static enum lh_status listing_begin(struct s3 *s, const char *prefix, struct lis
     lh_buf_init(&l->m[0], 4096);
     lh_buf_init(&l->m[1], 4096);
     l->strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
-    l->fp = full_key(s, prefix);
-    return l->fp ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
+    l->fp = full_key(s, prefix, err);
+    return l->fp ? LH_OK : LH_E_NOMEM;
 }
 
 static void listing_end(struct listing *l)
@@ -905,11 +909,11 @@ static enum lh_status s3_upload_begin(struct lh_store *st, const char *key,
     if (!up)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     up->base.st = st;
-    up->key = full_key(s, key);
+    up->key = full_key(s, key, err);
     lh_buf_init(&up->buf, (size_t)s->part_size);
     if (!up->key) {
         free(up);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     }
     *upp = &up->base;
     return LH_OK;
@@ -1169,24 +1173,9 @@ static enum lh_status s3_location(const struct lh_store *st, struct lh_buf *b,
     return LH_OK;
 }
 
-static const struct lh_store_vt s3_vt = {
-    .kind = "s3",
-    .close = s3_close,
-    .get = s3_get,
-    .stat = s3_stat,
-    .get_range = s3_get_range,
-    .put = s3_put,
-    .put_if_absent = s3_put_if_absent,
-    .replace_if = s3_replace_if,
-    .del = s3_del,
-    .list = s3_list,
-    .upload_begin = s3_upload_begin,
-    .upload_write = s3_upload_write,
-    .upload_commit = s3_upload_commit,
-    .upload_abort = s3_upload_abort,
-    .sweep = s3_sweep,
-    .location = s3_location,
-};
+#define S3_METHOD(m) .m = s3_##m,
+static const struct lh_store_vt s3_vt = {.kind = "s3", LH_STORE_METHODS(S3_METHOD)};
+#undef S3_METHOD
 
 /* v, else the value of the first of the environment variables e1, e2
  * (e2 may be NULL) that is set; NULL when none is. */
