@@ -928,8 +928,10 @@ done:
 enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog *cat,
                                     const char *dataset, bool *changed, struct lh_error *err)
 {
-    if (changed)
-        *changed = false;
+    bool unasked;
+    if (!changed)
+        changed = &unasked;
+    *changed = false;
     struct lh_catalog_record rec;
     enum lh_status s = lh_catalog_dataset_get(cat, dataset, &rec, err);
     if (s != LH_OK)
@@ -949,7 +951,7 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
         if (s == LH_OK && hint < (int64_t)cv->version) {
             s = lh_iceberg_metadata_publish(primary, prefix, cv->metadata_location,
                                             (int64_t)cv->version, err);
-            if (s == LH_OK && changed)
+            if (s == LH_OK)
                 *changed = true;
         }
         if (s == LH_OK)
@@ -997,8 +999,7 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
         goto done;
     }
     ingest_table_commit(t);
-    if (changed)
-        *changed = true;
+    *changed = true;
 done:
     if (s != LH_OK)
         lh_error_prefix(err, "dataset %s: Iceberg metadata", dataset);
