@@ -89,6 +89,9 @@ enum lh_status lh_error_set(struct lh_error *err, enum lh_status s, const char *
     LH_PRINTF(3, 4);
 /* Prefixes the existing message with "prefix: ". */
 void lh_error_prefix(struct lh_error *err, const char *fmt, ...) LH_PRINTF(2, 3);
+/* lh_error_prefix, returning s: `return lh_error_wrap(err, s, "reading %s", key)`. */
+enum lh_status lh_error_wrap(struct lh_error *err, enum lh_status s, const char *fmt, ...)
+    LH_PRINTF(3, 4);
 /* Maps an errno value to a status (ENOSPC -> LH_E_NOSPC, ENOENT -> NOTFOUND...). */
 enum lh_status lh_status_from_errno(int e);
 /* Sets err from errno with "what: strerror" and returns the status. */

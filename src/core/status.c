@@ -35,12 +35,9 @@ enum lh_status lh_error_set(struct lh_error *err, enum lh_status s, const char *
     return s;
 }
 
-void lh_error_prefix(struct lh_error *err, const char *fmt, ...)
+/* Puts "prefix: " before err's message. */
+static void prefix_put(struct lh_error *err, const char *prefix)
 {
-    if (!err)
-        return;
-    char prefix[256];
-    LH_VFORMAT(prefix, fmt);
     size_t cap = sizeof err->msg;
     size_t pl = strlen(prefix);
     if (pl > cap - 3)
@@ -53,6 +50,25 @@ void lh_error_prefix(struct lh_error *err, const char *fmt, ...)
     err->msg[pl] = ':';
     err->msg[pl + 1] = ' ';
     err->msg[pl + 2 + ml] = '\0';
+}
+
+void lh_error_prefix(struct lh_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[256];
+    LH_VFORMAT(prefix, fmt);
+    prefix_put(err, prefix);
+}
+
+enum lh_status lh_error_wrap(struct lh_error *err, enum lh_status s, const char *fmt, ...)
+{
+    if (err) {
+        char prefix[256];
+        LH_VFORMAT(prefix, fmt);
+        prefix_put(err, prefix);
+    }
+    return s;
 }
 
 enum lh_status lh_status_from_errno(int e)

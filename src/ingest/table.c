@@ -195,10 +195,8 @@ enum lh_status ingest_table_part_add(struct ingest_table *t, const char *key, ui
     if (s == LH_OK)
         s = part_fill(&t->arena, &t->run_schema, lh_parquet_reader_info(r), p, err);
     lh_parquet_reader_close(r);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "statistics of %s", key);
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "statistics of %s", key);
     t->nparts++;
     return LH_OK;
 }
@@ -331,11 +329,9 @@ static enum lh_status build_from_record(struct ingest_table *t, const struct lh_
             struct lh_parquet_input in = {&si, o->size_bytes, ingest_store_read};
             struct lh_parquet_reader *r = NULL;
             s = lh_parquet_reader_open(&in, &r, err);
-            if (s != LH_OK) {
-                lh_error_prefix(err, "dataset %s version %" PRIu64 ": part %s", t->dataset,
-                                vi->version, o->key);
-                return s;
-            }
+            if (s != LH_OK)
+                return lh_error_wrap(err, s, "dataset %s version %" PRIu64 ": part %s", t->dataset,
+                                     vi->version, o->key);
             const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
             if (i == first_new) {
                 /* the version's schema: the first new part's */
@@ -362,10 +358,8 @@ static enum lh_status build_from_record(struct ingest_table *t, const struct lh_
             struct part_info p = {0};
             s = part_fill(a, sch, info, &p, err);
             lh_parquet_reader_close(r);
-            if (s != LH_OK) {
-                lh_error_prefix(err, "dataset %s part %s", t->dataset, o->key);
-                return s;
-            }
+            if (s != LH_OK)
+                return lh_error_wrap(err, s, "dataset %s part %s", t->dataset, o->key);
             files[i] = (struct lh_iceberg_data_file){.size_bytes = o->size_bytes,
                                                      .record_count = p.rows,
                                                      .added_snapshot_id = (int64_t)vi->version,
@@ -446,10 +440,8 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
     if (!schema) /* a retry: the copy taken by the first call */
         schema = &t->schema;
     enum lh_status s = base_load(t, rec, err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "dataset %s: Iceberg table", t->dataset);
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "dataset %s: Iceberg table", t->dataset);
     const struct lh_iceberg_table *tb = &t->base.table;
     const struct lh_iceberg_schema *cur =
         t->base.version ? lh_iceberg_table_schema(tb, tb->current_schema_id) : NULL;

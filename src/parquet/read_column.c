@@ -623,10 +623,8 @@ static enum lh_status page_body(struct col *c, struct lh_arena *a, const uint8_t
     if (!buf)
         return nomem(c);
     enum lh_status st = pq_decompress(c->ch->codec, p, n, buf, expect, c->err);
-    if (st != LH_OK) {
-        lh_error_prefix(c->err, "column %s", c->name);
-        return st;
-    }
+    if (st != LH_OK)
+        return lh_error_wrap(c->err, st, "column %s", c->name);
     *out = buf;
     return LH_OK;
 }

@@ -213,10 +213,9 @@ static enum lh_status part_check(const struct lh_sql_dataset *ds, const struct l
         return LH_OK;
     uint32_t crc;
     enum lh_status s = file_crc(p->path, &crc, err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "dataset %s version %" PRIu64 ", part %s", ds->name, v->version, p->key);
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "dataset %s version %" PRIu64 ", part %s", ds->name,
+                             v->version, p->key);
     if ((s = lh_catalog_object_check(ds->name, v->version, &o, (uint64_t)st.st_size, &crc, err)) !=
         LH_OK)
         return s;
@@ -376,10 +375,9 @@ static enum lh_status snapshot_dataset(struct lh_sql_engine *e, const struct lh_
                 if (*nbds >= maxb)
                     return lh_error_set(err, LH_E_TOOBIG, "more than %zu buckets", maxb);
                 enum lh_status s = bucket_resolve(e, bucket, &bds[*nbds], err);
-                if (s != LH_OK) {
-                    lh_error_prefix(err, "dataset %s version %" PRIu64 ": ", r->name, vi->version);
-                    return s;
-                }
+                if (s != LH_OK)
+                    return lh_error_wrap(err, s, "dataset %s version %" PRIu64 ": ", r->name,
+                                         vi->version);
                 bd = &bds[(*nbds)++];
             }
             struct lh_sql_part *p = &v->parts[v->nparts++];
