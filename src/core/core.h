@@ -181,6 +181,8 @@ void lh_log_set_level(enum lh_log_level lvl);
 void lh_log_set_json(bool json);
 void lh_log_set_stream(FILE *f); /* default stderr */
 bool lh_log_enabled(enum lh_log_level lvl);
+/* "debug", "info", "warn" or "error", as log lines name the level. */
+const char *lh_log_level_name(enum lh_log_level lvl);
 void lh_log(enum lh_log_level lvl, const char *fmt, ...) LH_PRINTF(2, 3);
 #define lh_debug(...) lh_log(LH_LOG_DEBUG, __VA_ARGS__)
 #define lh_info(...) lh_log(LH_LOG_INFO, __VA_ARGS__)

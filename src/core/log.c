@@ -38,7 +38,7 @@ bool lh_log_enabled(enum lh_log_level lvl)
     return lvl >= log_level;
 }
 
-static const char *level_name(enum lh_log_level lvl)
+const char *lh_log_level_name(enum lh_log_level lvl)
 {
     switch (lvl) {
     case LH_LOG_DEBUG:
@@ -89,13 +89,13 @@ void lh_log(enum lh_log_level lvl, const char *fmt, ...)
     size_t o;
     if (log_json) {
         int n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
-                         level_name(lvl));
+                         lh_log_level_name(lvl));
         o = n > 0 ? (size_t)n : 0;
         json_escape(line, sizeof line - 4, &o, msg);
         memcpy(line + o, "\"}\n", 3);
         o += 3;
     } else {
-        int n = snprintf(line, sizeof line, "%s %-5s %s\n", ts, level_name(lvl), msg);
+        int n = snprintf(line, sizeof line, "%s %-5s %s\n", ts, lh_log_level_name(lvl), msg);
         o = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     }
     FILE *f = log_stream ? log_stream : stderr;
