@@ -40,16 +40,8 @@ bool lh_log_enabled(enum lh_log_level lvl)
 
 const char *lh_log_level_name(enum lh_log_level lvl)
 {
-    switch (lvl) {
-    case LH_LOG_DEBUG:
-        return "debug";
-    case LH_LOG_INFO:
-        return "info";
-    case LH_LOG_WARN:
-        return "warn";
-    default:
-        return "error";
-    }
+    static const char *const names[] = {"debug", "info", "warn", "error"}; /* enum order */
+    return (unsigned)lvl < sizeof names / sizeof names[0] ? names[lvl] : "error";
 }
 
 /* Appends s JSON-escaped to out[*o..cap-1], stopping short of the end. */
