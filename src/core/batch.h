@@ -45,31 +45,34 @@
 
 typedef __int128 lh_i128;
 
+/* Each type: its enum name, its name in text, and the bytes of a value slot
+ * (the table above; 0 for variable-length types and for FIXED and DECIMAL,
+ * whose width the field gives). */
 #define LH_TYPE_MAP(X)                                                                             \
-    X(LH_T_BOOL, "bool")                                                                           \
-    X(LH_T_INT8, "int8")                                                                           \
-    X(LH_T_INT16, "int16")                                                                         \
-    X(LH_T_INT32, "int32")                                                                         \
-    X(LH_T_INT64, "int64")                                                                         \
-    X(LH_T_UINT8, "uint8")                                                                         \
-    X(LH_T_UINT16, "uint16")                                                                       \
-    X(LH_T_UINT32, "uint32")                                                                       \
-    X(LH_T_UINT64, "uint64")                                                                       \
-    X(LH_T_FLOAT, "float")                                                                         \
-    X(LH_T_DOUBLE, "double")                                                                       \
-    X(LH_T_STRING, "string")                                                                       \
-    X(LH_T_JSON, "json")                                                                           \
-    X(LH_T_ENUM, "enum")                                                                           \
-    X(LH_T_BINARY, "binary")                                                                       \
-    X(LH_T_UUID, "uuid")                                                                           \
-    X(LH_T_FIXED, "fixed")                                                                         \
-    X(LH_T_DECIMAL, "decimal")                                                                     \
-    X(LH_T_DATE, "date")                                                                           \
-    X(LH_T_TIMESTAMP, "timestamp")                                                                 \
-    X(LH_T_TIME, "time")
+    X(LH_T_BOOL, "bool", 1)                                                                        \
+    X(LH_T_INT8, "int8", 4)                                                                        \
+    X(LH_T_INT16, "int16", 4)                                                                      \
+    X(LH_T_INT32, "int32", 4)                                                                      \
+    X(LH_T_INT64, "int64", 8)                                                                      \
+    X(LH_T_UINT8, "uint8", 4)                                                                      \
+    X(LH_T_UINT16, "uint16", 4)                                                                    \
+    X(LH_T_UINT32, "uint32", 4)                                                                    \
+    X(LH_T_UINT64, "uint64", 8)                                                                    \
+    X(LH_T_FLOAT, "float", 4)                                                                      \
+    X(LH_T_DOUBLE, "double", 8)                                                                    \
+    X(LH_T_STRING, "string", 0)                                                                    \
+    X(LH_T_JSON, "json", 0)                                                                        \
+    X(LH_T_ENUM, "enum", 0)                                                                        \
+    X(LH_T_BINARY, "binary", 0)                                                                    \
+    X(LH_T_UUID, "uuid", 16)                                                                       \
+    X(LH_T_FIXED, "fixed", 0)                                                                      \
+    X(LH_T_DECIMAL, "decimal", 0)                                                                  \
+    X(LH_T_DATE, "date", 4)                                                                        \
+    X(LH_T_TIMESTAMP, "timestamp", 8)                                                              \
+    X(LH_T_TIME, "time", 8)
 
 enum lh_type {
-#define LH_X_TYPE(name, text) name,
+#define LH_X_TYPE(name, text, width) name,
     LH_TYPE_MAP(LH_X_TYPE)
 #undef LH_X_TYPE
         LH_T_COUNT_

@@ -87,6 +87,18 @@ void lh_buf_append_hex(struct lh_buf *b, const void *p, size_t n)
     }
 }
 
+void lh_buf_append_varint(struct lh_buf *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (uint8_t)v;
+    lh_buf_append(b, tmp, n);
+}
+
 void lh_buf_printf(struct lh_buf *b, const char *fmt, ...)
 {
     if (b->broken)

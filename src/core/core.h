@@ -31,6 +31,17 @@
 #define LH_NODISCARD
 #endif
 
+/* In a function that ends in (const char *fmt, ...): formats its arguments
+ * into the char array buf, cut to fit. One place for the va_list dance of
+ * every printf-like function that formats into a fixed buffer first. */
+#define LH_VFORMAT(buf, fmt)                                                                       \
+    do {                                                                                           \
+        va_list lh_ap_;                                                                            \
+        va_start(lh_ap_, fmt);                                                                     \
+        vsnprintf(buf, sizeof(buf), fmt, lh_ap_);                                                  \
+        va_end(lh_ap_);                                                                            \
+    } while (0)
+
 /* ------------------------------------------------------------------ status */
 
 /* X(name, text). One table; the enum and lh_status_str() both come from it. */
@@ -78,6 +89,9 @@ enum lh_status lh_error_set(struct lh_error *err, enum lh_status s, const char *
     LH_PRINTF(3, 4);
 /* Prefixes the existing message with "prefix: ". */
 void lh_error_prefix(struct lh_error *err, const char *fmt, ...) LH_PRINTF(2, 3);
+/* lh_error_prefix, returning s: `return lh_error_wrap(err, s, "reading %s", key)`. */
+enum lh_status lh_error_wrap(struct lh_error *err, enum lh_status s, const char *fmt, ...)
+    LH_PRINTF(3, 4);
 /* Maps an errno value to a status (ENOSPC -> LH_E_NOSPC, ENOENT -> NOTFOUND...). */
 enum lh_status lh_status_from_errno(int e);
 /* Sets err from errno with "what: strerror" and returns the status. */
@@ -110,6 +124,13 @@ void lh_buf_append_u8(struct lh_buf *b, uint8_t v);
 void lh_buf_append_str(struct lh_buf *b, const char *s);
 /* Appends p[0..n) as 2 * n lowercase hex digits. */
 void lh_buf_append_hex(struct lh_buf *b, const void *p, size_t n);
+/* Appends v as a ULEB128 varint, 7 bits a byte, low first (Thrift compact
+ * and Avro both write integers so, after lh_zigzag for signed ones). */
+void lh_buf_append_varint(struct lh_buf *b, uint64_t v);
+static inline uint64_t lh_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
 void lh_buf_printf(struct lh_buf *b, const char *fmt, ...) LH_PRINTF(2, 3);
 /* Appends s[0..n) as a JSON string, quotes included: '"', '\\' and control
  * bytes escaped, valid UTF-8 as it is, invalid bytes as U+FFFD. */
@@ -160,6 +181,8 @@ void lh_log_set_level(enum lh_log_level lvl);
 void lh_log_set_json(bool json);
 void lh_log_set_stream(FILE *f); /* default stderr */
 bool lh_log_enabled(enum lh_log_level lvl);
+/* "debug", "info", "warn" or "error", as log lines name the level. */
+const char *lh_log_level_name(enum lh_log_level lvl);
 void lh_log(enum lh_log_level lvl, const char *fmt, ...) LH_PRINTF(2, 3);
 #define lh_debug(...) lh_log(LH_LOG_DEBUG, __VA_ARGS__)
 #define lh_info(...) lh_log(LH_LOG_INFO, __VA_ARGS__)
@@ -180,6 +203,9 @@ void lh_cond_init_mono(pthread_cond_t *cv);
  * instant deadline_ns, INT64_MAX for no deadline. Returns ETIMEDOUT once the
  * deadline has passed, else 0; spurious returns happen, callers loop. */
 int lh_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ns);
+/* Ends a worker thread t that waits on cv under mu until *stop: sets *stop
+ * under mu, wakes every waiter on cv and joins t. */
+void lh_thread_stop(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop);
 
 /* Days since 1970-01-01 for a proleptic Gregorian date, and back.
  * Valid over the whole int32 range of days. */
@@ -361,6 +387,9 @@ void lh_uuid_format(const uint8_t b[16], char out[37]);
  * 2 * nbytes lowercase hex digits and a NUL: out holds 2 * nbytes + 1. For
  * names that must not collide, not for secrets. */
 void lh_random_hex(char *out, size_t nbytes);
+/* A copy of s (caller frees), NULL for NULL; when out of memory NULL and
+ * *oom set, so a run of copies checks once at the end. */
+char *lh_strdup_opt(const char *s, bool *oom);
 /* Exact text of the decimal v / 10^scale ("-12.50" for -1250, 2; "0.05" for
  * 5, 2); scale <= 0 prints the integer. u128: an unsigned 128-bit integer.
  * Return the length written, truncated to cap - 1 (cap 0 writes nothing). */

@@ -38,18 +38,10 @@ bool lh_log_enabled(enum lh_log_level lvl)
     return lvl >= log_level;
 }
 
-static const char *level_name(enum lh_log_level lvl)
+const char *lh_log_level_name(enum lh_log_level lvl)
 {
-    switch (lvl) {
-    case LH_LOG_DEBUG:
-        return "debug";
-    case LH_LOG_INFO:
-        return "info";
-    case LH_LOG_WARN:
-        return "warn";
-    default:
-        return "error";
-    }
+    static const char *const names[] = {"debug", "info", "warn", "error"}; /* enum order */
+    return (unsigned)lvl < sizeof names / sizeof names[0] ? names[lvl] : "error";
 }
 
 /* Appends s JSON-escaped to out[*o..cap-1], stopping short of the end. */
@@ -81,10 +73,7 @@ void lh_log(enum lh_log_level lvl, const char *fmt, ...)
     if (!lh_log_enabled(lvl))
         return;
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
+    LH_VFORMAT(msg, fmt);
     char ts[40];
     lh_time_format_iso(lh_time_wall_us() / 1000 * 1000, ts, sizeof ts);
 
@@ -92,13 +81,13 @@ void lh_log(enum lh_log_level lvl, const char *fmt, ...)
     size_t o;
     if (log_json) {
         int n = snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
-                         level_name(lvl));
+                         lh_log_level_name(lvl));
         o = n > 0 ? (size_t)n : 0;
         json_escape(line, sizeof line - 4, &o, msg);
         memcpy(line + o, "\"}\n", 3);
         o += 3;
     } else {
-        int n = snprintf(line, sizeof line, "%s %-5s %s\n", ts, level_name(lvl), msg);
+        int n = snprintf(line, sizeof line, "%s %-5s %s\n", ts, lh_log_level_name(lvl), msg);
         o = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     }
     FILE *f = log_stream ? log_stream : stderr;

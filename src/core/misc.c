@@ -1,5 +1,5 @@
 /*
- * misc.c — checked number parsing, UTF-8 repair.
+ * misc.c — checked number parsing, UTF-8 repair, small string helpers.
  */
 #include "core.h"
 
@@ -111,4 +111,14 @@ void lh_random_hex(char *out, size_t nbytes)
         done += n;
     }
     out[2 * nbytes] = '\0';
+}
+
+char *lh_strdup_opt(const char *s, bool *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = true;
+    return d;
 }

@@ -31,22 +31,13 @@ enum lh_status lh_error_set(struct lh_error *err, enum lh_status s, const char *
     if (!err)
         return s;
     err->status = s;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
+    LH_VFORMAT(err->msg, fmt);
     return s;
 }
 
-void lh_error_prefix(struct lh_error *err, const char *fmt, ...)
+/* Puts "prefix: " before err's message. */
+static void prefix_put(struct lh_error *err, const char *prefix)
 {
-    if (!err)
-        return;
-    char prefix[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
-    va_end(ap);
     size_t cap = sizeof err->msg;
     size_t pl = strlen(prefix);
     if (pl > cap - 3)
@@ -59,6 +50,25 @@ void lh_error_prefix(struct lh_error *err, const char *fmt, ...)
     err->msg[pl] = ':';
     err->msg[pl + 1] = ' ';
     err->msg[pl + 2 + ml] = '\0';
+}
+
+void lh_error_prefix(struct lh_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char prefix[256];
+    LH_VFORMAT(prefix, fmt);
+    prefix_put(err, prefix);
+}
+
+enum lh_status lh_error_wrap(struct lh_error *err, enum lh_status s, const char *fmt, ...)
+{
+    if (err) {
+        char prefix[256];
+        LH_VFORMAT(prefix, fmt);
+        prefix_put(err, prefix);
+    }
+    return s;
 }
 
 enum lh_status lh_status_from_errno(int e)
@@ -95,10 +105,7 @@ enum lh_status lh_error_errno(struct lh_error *err, int e, const char *fmt, ...)
     if (!err)
         return s;
     char what[384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
+    LH_VFORMAT(what, fmt);
     char ebuf[128];
     /* XSI strerror_r (we build with _POSIX_C_SOURCE, not _GNU_SOURCE). */
     if (strerror_r(e, ebuf, sizeof ebuf) != 0)

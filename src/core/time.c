@@ -45,6 +45,15 @@ int lh_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline
     return pthread_cond_timedwait(cv, mu, &ts);
 }
 
+void lh_thread_stop(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cv, bool *stop)
+{
+    pthread_mutex_lock(mu);
+    *stop = true;
+    pthread_cond_broadcast(cv);
+    pthread_mutex_unlock(mu);
+    pthread_join(t, NULL);
+}
+
 int64_t lh_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;

@@ -17,15 +17,7 @@
 
 static void put_long(struct lh_buf *b, int64_t v)
 {
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zig-zag */
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (z >= 0x80) {
-        tmp[n++] = (uint8_t)(z | 0x80);
-        z >>= 7;
-    }
-    tmp[n++] = (uint8_t)z;
-    lh_buf_append(b, tmp, n);
+    lh_buf_append_varint(b, lh_zigzag(v));
 }
 
 static void put_bytes(struct lh_buf *b, const void *p, size_t n)

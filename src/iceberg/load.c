@@ -152,10 +152,8 @@ static enum lh_status avro_in_open(struct lh_store *st, const char *key, struct 
     *in = (struct avro_in){0};
     size_t n = 0;
     enum lh_status s = lh_store_get(st, key, ICE_AVRO_MAX, &in->bytes, &n, NULL, err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "iceberg: reading %s", key);
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "iceberg: reading %s", key);
     if (n == 0 || !(in->fp = fmemopen(in->bytes, n, "rb")))
         return bad(err, key, "empty or unreadable Avro file");
     if (avro_file_reader_fp(in->fp, key, 1, &in->r) != 0) {

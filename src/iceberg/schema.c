@@ -169,41 +169,33 @@ static lh_i128 be_value(const uint8_t *p, uint32_t n)
     return (lh_i128)v;
 }
 
+/* Whether Iceberg keeps a bound of type t as the value's bytes: compared
+ * byte by byte and copied from Parquet as they are. */
+static bool bytes_bound(enum lh_type t)
+{
+    return t == LH_T_UUID || t == LH_T_FIXED || t == LH_T_STRING || t == LH_T_JSON ||
+           t == LH_T_ENUM || t == LH_T_BINARY;
+}
+
 uint32_t lh_iceberg_bound_from_parquet(const struct lh_field *f, const uint8_t *pq, uint32_t pq_len,
                                        uint8_t *out, uint32_t cap)
 {
     if (f->is_list || !pq || cap < pq_len + 8)
         return 0;
+    if (bytes_bound(f->type)) {
+        memcpy(out, pq, pq_len);
+        return pq_len;
+    }
     switch (f->type) {
     case LH_T_BOOL:
         if (pq_len < 1)
             return 0;
         out[0] = pq[0] ? 1 : 0;
         return 1;
-    case LH_T_INT8:
-    case LH_T_INT16:
-    case LH_T_INT32:
-    case LH_T_UINT8:
-    case LH_T_UINT16:
-    case LH_T_DATE:
-    case LH_T_FLOAT:
-        if (pq_len != 4)
-            return 0;
-        memcpy(out, pq, 4);
-        return 4;
     case LH_T_UINT32: /* an unsigned INT32 widened to Iceberg's long */
         if (pq_len != 4)
             return 0;
         wr_le(out, rd_le(pq, 4, false), 8);
-        return 8;
-    case LH_T_UINT64: /* a long as long as it fits one */
-    case LH_T_INT64:
-    case LH_T_DOUBLE:
-    case LH_T_TIMESTAMP:
-    case LH_T_TIME:
-        if (pq_len != 8 || (f->type == LH_T_UINT64 && (pq[7] & 0x80)))
-            return 0;
-        memcpy(out, pq, 8);
         return 8;
     case LH_T_DECIMAL:
         if (f->precision <= 9 && pq_len == 4)
@@ -213,16 +205,15 @@ uint32_t lh_iceberg_bound_from_parquet(const struct lh_field *f, const uint8_t *
         if (f->precision > 18 && pq_len >= 1 && pq_len <= 16)
             return be_min(be_value(pq, pq_len), out);
         return 0;
-    case LH_T_UUID:
-    case LH_T_FIXED:
-    case LH_T_STRING:
-    case LH_T_JSON:
-    case LH_T_ENUM:
-    case LH_T_BINARY:
-        memcpy(out, pq, pq_len);
-        return pq_len;
-    default:
-        return 0;
+    default: {
+        /* the other fixed-width types, 4 or 8 bytes, little-endian in both;
+         * a long as long as it fits one */
+        uint32_t w = (uint32_t)lh_type_width(f);
+        if (w == 0 || pq_len != w || (f->type == LH_T_UINT64 && (pq[7] & 0x80)))
+            return 0;
+        memcpy(out, pq, w);
+        return w;
+    }
     }
 }
 
@@ -230,21 +221,11 @@ uint32_t lh_iceberg_bound_from_parquet(const struct lh_field *f, const uint8_t *
 static int bound_cmp(const struct lh_field *f, const uint8_t *a, uint32_t al, const uint8_t *b,
                      uint32_t bl)
 {
-    switch (f->type) {
-    case LH_T_INT8:
-    case LH_T_INT16:
-    case LH_T_INT32:
-    case LH_T_UINT8:
-    case LH_T_UINT16:
-    case LH_T_DATE:
-    case LH_T_UINT32:
-    case LH_T_UINT64:
-    case LH_T_INT64:
-    case LH_T_TIMESTAMP:
-    case LH_T_TIME: {
-        int64_t x = rd_le(a, (int)al, true), y = rd_le(b, (int)bl, true);
-        return x < y ? -1 : x > y;
+    if (bytes_bound(f->type)) {
+        int c = memcmp(a, b, al < bl ? al : bl);
+        return c ? c : (al < bl ? -1 : al > bl);
     }
+    switch (f->type) {
     case LH_T_FLOAT:
     case LH_T_DOUBLE: {
         double x, y;
@@ -264,9 +245,9 @@ static int bound_cmp(const struct lh_field *f, const uint8_t *a, uint32_t al, co
         lh_i128 x = be_value(a, al), y = be_value(b, bl);
         return x < y ? -1 : x > y;
     }
-    default: {
-        int c = memcmp(a, b, al < bl ? al : bl);
-        return c ? c : (al < bl ? -1 : al > bl);
+    default: { /* booleans, integers, dates and times: little-endian ints */
+        int64_t x = rd_le(a, (int)al, true), y = rd_le(b, (int)bl, true);
+        return x < y ? -1 : x > y;
     }
     }
 }

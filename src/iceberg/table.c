@@ -251,10 +251,8 @@ static enum lh_status check_and_group(struct job *j, struct lh_error *err)
                             "trailing '/'",
                             t->location ? t->location : "");
     enum lh_status s = lh_store_key_check(t->key_prefix ? t->key_prefix : "", err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "iceberg: table key prefix");
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "iceberg: table key prefix");
     if (!uuid_ok(t->uuid))
         return lh_error_set(err, LH_E_INVAL,
                             "iceberg: table uuid \"%s\" is not 36 lower-case hex characters with "
@@ -931,16 +929,12 @@ enum lh_status lh_iceberg_metadata_publish(struct lh_store *st, const char *key_
     enum lh_status s = LH_OK;
     if (strcmp(key, metadata_key) != 0) {
         s = lh_store_get(st, metadata_key, 64u << 20, &bytes, &len, NULL, err);
-        if (s != LH_OK) {
-            lh_error_prefix(err, "iceberg: reading %s", metadata_key);
-            return s;
-        }
+        if (s != LH_OK)
+            return lh_error_wrap(err, s, "iceberg: reading %s", metadata_key);
         s = lh_store_put(st, key, bytes, len, err);
         free(bytes);
-        if (s != LH_OK) {
-            lh_error_prefix(err, "iceberg: writing %s", key);
-            return s;
-        }
+        if (s != LH_OK)
+            return lh_error_wrap(err, s, "iceberg: writing %s", key);
     }
     /* never backwards: a later version's winner may have moved it already */
     int64_t cur = 0;

@@ -195,10 +195,8 @@ enum lh_status ingest_table_part_add(struct ingest_table *t, const char *key, ui
     if (s == LH_OK)
         s = part_fill(&t->arena, &t->run_schema, lh_parquet_reader_info(r), p, err);
     lh_parquet_reader_close(r);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "statistics of %s", key);
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "statistics of %s", key);
     t->nparts++;
     return LH_OK;
 }
@@ -331,11 +329,9 @@ static enum lh_status build_from_record(struct ingest_table *t, const struct lh_
             struct lh_parquet_input in = {&si, o->size_bytes, ingest_store_read};
             struct lh_parquet_reader *r = NULL;
             s = lh_parquet_reader_open(&in, &r, err);
-            if (s != LH_OK) {
-                lh_error_prefix(err, "dataset %s version %" PRIu64 ": part %s", t->dataset,
-                                vi->version, o->key);
-                return s;
-            }
+            if (s != LH_OK)
+                return lh_error_wrap(err, s, "dataset %s version %" PRIu64 ": part %s", t->dataset,
+                                     vi->version, o->key);
             const struct lh_parquet_file_info *info = lh_parquet_reader_info(r);
             if (i == first_new) {
                 /* the version's schema: the first new part's */
@@ -362,10 +358,8 @@ static enum lh_status build_from_record(struct ingest_table *t, const struct lh_
             struct part_info p = {0};
             s = part_fill(a, sch, info, &p, err);
             lh_parquet_reader_close(r);
-            if (s != LH_OK) {
-                lh_error_prefix(err, "dataset %s part %s", t->dataset, o->key);
-                return s;
-            }
+            if (s != LH_OK)
+                return lh_error_wrap(err, s, "dataset %s part %s", t->dataset, o->key);
             files[i] = (struct lh_iceberg_data_file){.size_bytes = o->size_bytes,
                                                      .record_count = p.rows,
                                                      .added_snapshot_id = (int64_t)vi->version,
@@ -446,10 +440,8 @@ enum lh_status ingest_table_prepare(struct ingest_table *t, const struct lh_cata
     if (!schema) /* a retry: the copy taken by the first call */
         schema = &t->schema;
     enum lh_status s = base_load(t, rec, err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "dataset %s: Iceberg table", t->dataset);
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "dataset %s: Iceberg table", t->dataset);
     const struct lh_iceberg_table *tb = &t->base.table;
     const struct lh_iceberg_schema *cur =
         t->base.version ? lh_iceberg_table_schema(tb, tb->current_schema_id) : NULL;
@@ -529,10 +521,7 @@ static void change_put(char *out, size_t cap, size_t *len, const char *fmt, ...)
     if (*len + 1 >= cap)
         return;
     char item[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(item, sizeof item, fmt, ap);
-    va_end(ap);
+    LH_VFORMAT(item, fmt);
     int n = snprintf(out + *len, cap - *len, "%s%s", *len ? "; " : "", item);
     if (n < 0 || (size_t)n >= cap - *len) {
         if (cap >= 4)
@@ -931,8 +920,10 @@ done:
 enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog *cat,
                                     const char *dataset, bool *changed, struct lh_error *err)
 {
-    if (changed)
-        *changed = false;
+    bool unasked;
+    if (!changed)
+        changed = &unasked;
+    *changed = false;
     struct lh_catalog_record rec;
     enum lh_status s = lh_catalog_dataset_get(cat, dataset, &rec, err);
     if (s != LH_OK)
@@ -952,7 +943,7 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
         if (s == LH_OK && hint < (int64_t)cv->version) {
             s = lh_iceberg_metadata_publish(primary, prefix, cv->metadata_location,
                                             (int64_t)cv->version, err);
-            if (s == LH_OK && changed)
+            if (s == LH_OK)
                 *changed = true;
         }
         if (s == LH_OK)
@@ -1000,8 +991,7 @@ enum lh_status lh_ingest_table_sync(struct lh_store_set *set, struct lh_catalog 
         goto done;
     }
     ingest_table_commit(t);
-    if (changed)
-        *changed = true;
+    *changed = true;
 done:
     if (s != LH_OK)
         lh_error_prefix(err, "dataset %s: Iceberg metadata", dataset);

@@ -80,19 +80,6 @@ static enum lh_status bad(struct col *c, const char *what)
     return lh_error_set(c->err, LH_E_FORMAT, "column %s: %s", c->name, what);
 }
 
-static size_t phys_width(const struct pq_leaf *lf)
-{
-    switch (lf->physical) {
-    case LH_PQ_BOOLEAN: return 1;
-    case LH_PQ_INT32: case LH_PQ_FLOAT: return 4;
-    case LH_PQ_INT64: case LH_PQ_DOUBLE: return 8;
-    case LH_PQ_INT96: return 12;
-    case LH_PQ_FIXED_LEN_BYTE_ARRAY: return (size_t)lf->type_length;
-    case LH_PQ_BYTE_ARRAY: return 0;
-    }
-    return 0;
-}
-
 /* Size of one physical value in a decoded physical array. */
 static size_t phys_elem(const struct col *c)
 {
@@ -566,6 +553,35 @@ struct page_hdr {
     uint32_t crc;
 };
 
+/* The page kind's own header: DataPageHeader (kind 5), DictionaryPageHeader
+ * (7) or DataPageHeaderV2 (8). Their i32 fields by field id; V2's field 7
+ * is a bool. */
+static void parse_page_kind(struct pq_tc *r, int16_t kind, struct page_hdr *h)
+{
+    int32_t *const v1[5] = {[1] = &h->num_values, [2] = &h->encoding, [3] = &h->def_enc,
+                            [4] = &h->rep_enc};
+    int32_t *const dict[5] = {[1] = &h->num_values, [2] = &h->encoding};
+    int32_t *const v2[7] = {[1] = &h->num_values, [2] = &h->num_nulls, [3] = &h->num_rows,
+                            [4] = &h->encoding,   [5] = &h->def_len,   [6] = &h->rep_len};
+    int32_t *const *slot = kind == 5 ? v1 : kind == 7 ? dict : v2;
+    int16_t nslots = kind == 8 ? 7 : 5;
+    pq_tc_struct_begin(r);
+    int16_t last = 0, f;
+    uint8_t t;
+    while (pq_tc_field(r, &last, &f, &t)) {
+        if (f > 0 && f < nslots && slot[f])
+            *slot[f] = pq_tc_field_i32(r, t);
+        else if (kind == 8 && f == 7)
+            h->is_compressed = pq_tc_field_bool(r, t);
+        else
+            pq_tc_skip(r, t);
+    }
+    pq_tc_struct_end(r);
+    h->has_data |= kind == 5;
+    h->has_dict |= kind == 7;
+    h->has_v2 |= kind == 8;
+}
+
 static void parse_page_hdr(struct pq_tc *r, struct page_hdr *h)
 {
     *h = (struct page_hdr){.type = -1, .usize = -1, .csize = -1, .is_compressed = true};
@@ -583,31 +599,7 @@ static void parse_page_hdr(struct pq_tc *r, struct page_hdr *h)
             h->crc = (uint32_t)pq_tc_field_i32(r, t);
             h->has_crc = true;
         } else if ((id == 5 || id == 7 || id == 8) && t == PQ_TC_STRUCT) {
-            pq_tc_struct_begin(r);
-            int16_t l2 = 0, f;
-            uint8_t t2;
-            while (pq_tc_field(r, &l2, &f, &t2)) {
-                if (f == 1) {
-                    h->num_values = pq_tc_field_i32(r, t2);
-                } else if (id == 5 && f >= 2 && f <= 4) {
-                    int32_t v = pq_tc_field_i32(r, t2);
-                    *(f == 2 ? &h->encoding : f == 3 ? &h->def_enc : &h->rep_enc) = v;
-                } else if (id == 7 && f == 2) {
-                    h->encoding = pq_tc_field_i32(r, t2);
-                } else if (id == 8 && f >= 2 && f <= 6) {
-                    int32_t v = pq_tc_field_i32(r, t2);
-                    *(f == 2 ? &h->num_nulls : f == 3 ? &h->num_rows : f == 4 ? &h->encoding
-                                                      : f == 5 ? &h->def_len : &h->rep_len) = v;
-                } else if (id == 8 && f == 7) {
-                    h->is_compressed = pq_tc_field_bool(r, t2);
-                } else {
-                    pq_tc_skip(r, t2);
-                }
-            }
-            pq_tc_struct_end(r);
-            h->has_data |= id == 5;
-            h->has_dict |= id == 7;
-            h->has_v2 |= id == 8;
+            parse_page_kind(r, id, h);
         } else {
             pq_tc_skip(r, t);
         }
@@ -631,10 +623,8 @@ static enum lh_status page_body(struct col *c, struct lh_arena *a, const uint8_t
     if (!buf)
         return nomem(c);
     enum lh_status st = pq_decompress(c->ch->codec, p, n, buf, expect, c->err);
-    if (st != LH_OK) {
-        lh_error_prefix(c->err, "column %s", c->name);
-        return st;
-    }
+    if (st != LH_OK)
+        return lh_error_wrap(c->err, st, "column %s", c->name);
     *out = buf;
     return LH_OK;
 }
@@ -809,7 +799,7 @@ enum lh_status lh_parquet_reader_read_column(struct lh_parquet_reader *r, int32_
                           c.name);
         goto done;
     }
-    c.pwidth = phys_width(c.lf);
+    c.pwidth = pq_plain_width(c.lf);
     c.width = lh_type_width(c.f);
     c.cap = c.lf->max_rep ? ch->num_values : c.nrows;
     size_t ncap = (size_t)c.cap;

@@ -447,8 +447,7 @@ static void parse_file_meta(struct parse *ps)
         }
     }
     pq_tc_struct_end(r);
-    if (!pq_tc_ok(r))
-        return;
+    /* after a failure these are no-ops: the first message stays */
     if (!ps->schema_seen || !ps->has_num_rows)
         pq_tc_fail(r, "FileMetaData lacks the schema or num_rows");
     else if (ps->num_rows < 0)
@@ -567,23 +566,19 @@ static enum lh_status map_leaf(const struct pq_selem *e, const char *col, struct
                   ph == LH_PQ_BYTE_ARRAY;
         break;
     case PQ_LT_TIME:
+    case PQ_LT_TIMESTAMP: {
+        bool time = lt == PQ_LT_TIME;
+        const char *what = time ? "TIME" : "TIMESTAMP";
         if (unit < 1 || unit > 3)
-            return lh_error_set(err, LH_E_FORMAT, "column %s: TIME without a unit", col);
-        f->type = LH_T_TIME;
+            return lh_error_set(err, LH_E_FORMAT, "column %s: %s without a unit", col, what);
+        f->type = time ? LH_T_TIME : LH_T_TIMESTAMP;
         f->ts_utc = utc;
         lf->time_unit = (int8_t)unit;
-        snprintf(lg, lgc, "TIME(%s,%s)", unit_name(unit), utc ? "true" : "false");
-        phys_ok = unit == 1 ? ph == LH_PQ_INT32 : ph == LH_PQ_INT64;
+        snprintf(lg, lgc, "%s(%s,%s)", what, unit_name(unit), utc ? "true" : "false");
+        /* TIME(MILLIS) is the one kept in an INT32 */
+        phys_ok = time && unit == 1 ? ph == LH_PQ_INT32 : ph == LH_PQ_INT64;
         break;
-    case PQ_LT_TIMESTAMP:
-        if (unit < 1 || unit > 3)
-            return lh_error_set(err, LH_E_FORMAT, "column %s: TIMESTAMP without a unit", col);
-        f->type = LH_T_TIMESTAMP;
-        f->ts_utc = utc;
-        lf->time_unit = (int8_t)unit;
-        snprintf(lg, lgc, "TIMESTAMP(%s,%s)", unit_name(unit), utc ? "true" : "false");
-        phys_ok = ph == LH_PQ_INT64;
-        break;
+    }
     case PQ_LT_INTEGER:
         if (bits != 8 && bits != 16 && bits != 32 && bits != 64)
             return lh_error_set(err, LH_E_FORMAT, "column %s: INTEGER bit width %d", col, bits);
@@ -774,15 +769,14 @@ static enum lh_status build_schema(struct lh_parquet_reader *rd, struct parse *p
     return LH_OK;
 }
 
-/* Width of a PLAIN value of a fixed-width physical type, 0 for BYTE_ARRAY. */
-static uint32_t plain_width(const struct pq_leaf *lf)
+size_t pq_plain_width(const struct pq_leaf *lf)
 {
     switch (lf->physical) {
     case LH_PQ_BOOLEAN: return 1;
     case LH_PQ_INT32: case LH_PQ_FLOAT: return 4;
     case LH_PQ_INT64: case LH_PQ_DOUBLE: return 8;
     case LH_PQ_INT96: return 12;
-    case LH_PQ_FIXED_LEN_BYTE_ARRAY: return (uint32_t)lf->type_length;
+    case LH_PQ_FIXED_LEN_BYTE_ARRAY: return (size_t)lf->type_length;
     case LH_PQ_BYTE_ARRAY: return 0;
     }
     return 0;
@@ -841,7 +835,7 @@ static enum lh_status check_row_groups(struct lh_parquet_reader *rd, struct pars
                 ch->stats.max_len = raw->max_old_len;
                 ch->stats.has_min_max = true;
             }
-            uint32_t w = plain_width(lf);
+            size_t w = pq_plain_width(lf);
             if (ch->stats.has_min_max && w &&
                 (ch->stats.min_len != w || ch->stats.max_len != w)) {
                 ch->stats.has_min_max = false; /* unusable, not fatal */

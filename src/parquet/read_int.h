@@ -112,6 +112,10 @@ struct pq_leaf {
     bool int96;
 };
 
+/* Width of a PLAIN value of a fixed-width physical type, 0 for BYTE_ARRAY
+ * (read_footer.c). */
+size_t pq_plain_width(const struct pq_leaf *lf);
+
 struct lh_parquet_reader {
     struct lh_parquet_input in;
     struct lh_arena arena; /* footer and everything info points to */

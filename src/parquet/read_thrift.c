@@ -33,10 +33,7 @@ void pq_tc_fail(struct pq_tc *r, const char *fmt, ...)
     r->p = r->end;
     if (r->err) {
         char msg[256];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
+        LH_VFORMAT(msg, fmt);
         lh_error_set(r->err, LH_E_FORMAT, "thrift: %s", msg);
     }
 }
@@ -201,6 +198,16 @@ void pq_tc_list(struct pq_tc *r, uint8_t *elem_type, uint32_t *count)
     *count = (uint32_t)n;
 }
 
+/* Skips one element of a list, set or map: there a bool is a byte of its
+ * own, not part of a field header. */
+static void skip_elem(struct pq_tc *r, uint8_t type)
+{
+    if (type == PQ_TC_TRUE || type == PQ_TC_FALSE)
+        (void)pq_tc_i8(r);
+    else
+        pq_tc_skip(r, type);
+}
+
 void pq_tc_skip(struct pq_tc *r, uint8_t type)
 {
     if (r->failed)
@@ -209,7 +216,7 @@ void pq_tc_skip(struct pq_tc *r, uint8_t type)
     case PQ_TC_TRUE:
     case PQ_TC_FALSE:
         /* As a field the value is in the header; as a container element
-         * it is one byte. Callers pass PQ_TC_TRUE for elements. */
+         * it is one byte, which skip_elem reads. */
         return;
     case PQ_TC_I8:
         (void)pq_tc_i8(r);
@@ -234,12 +241,8 @@ void pq_tc_skip(struct pq_tc *r, uint8_t type)
         uint32_t n;
         pq_tc_list(r, &et, &n);
         pq_tc_struct_begin(r);
-        for (uint32_t i = 0; i < n && !r->failed; i++) {
-            if (et == PQ_TC_TRUE || et == PQ_TC_FALSE)
-                (void)pq_tc_i8(r);
-            else
-                pq_tc_skip(r, et);
-        }
+        for (uint32_t i = 0; i < n && !r->failed; i++)
+            skip_elem(r, et);
         pq_tc_struct_end(r);
         return;
     }
@@ -259,14 +262,8 @@ void pq_tc_skip(struct pq_tc *r, uint8_t type)
         }
         pq_tc_struct_begin(r);
         for (uint64_t i = 0; i < n && !r->failed; i++) {
-            if (kt == PQ_TC_TRUE || kt == PQ_TC_FALSE)
-                (void)pq_tc_i8(r);
-            else
-                pq_tc_skip(r, kt);
-            if (vt == PQ_TC_TRUE || vt == PQ_TC_FALSE)
-                (void)pq_tc_i8(r);
-            else
-                pq_tc_skip(r, vt);
+            skip_elem(r, kt);
+            skip_elem(r, vt);
         }
         pq_tc_struct_end(r);
         return;

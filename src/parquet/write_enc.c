@@ -75,7 +75,7 @@ static void flush_literal(struct pq_rle *e, bool close)
 
 static void flush_repeat(struct pq_rle *e)
 {
-    pq_tw_varint(e->out, e->repeat << 1);
+    lh_buf_append_varint(e->out, e->repeat << 1);
     uint8_t v[4];
     int nb = (e->width + 7) / 8;
     for (int i = 0; i < nb; i++)
@@ -163,46 +163,28 @@ void pq_stats_reset(struct pq_stats *s)
     lh_buf_clear(&s->bmax);
 }
 
-void pq_stats_int(struct pq_stats *s, int64_t v)
-{
-    if (!s->has) {
-        s->min.i = s->max.i = v;
-        s->has = true;
-        return;
+/* The typed updates differ in the union member they keep and in what they
+ * pass over (NaN has no place in an order); generated here. */
+#define PQ_STATS_UPDATE(name, T, m, skip)                                                          \
+    void name(struct pq_stats *s, T v)                                                             \
+    {                                                                                              \
+        if (skip)                                                                                  \
+            return;                                                                                \
+        if (!s->has) {                                                                             \
+            s->min.m = s->max.m = v;                                                               \
+            s->has = true;                                                                         \
+            return;                                                                                \
+        }                                                                                          \
+        if (v < s->min.m)                                                                          \
+            s->min.m = v;                                                                          \
+        if (v > s->max.m)                                                                          \
+            s->max.m = v;                                                                          \
     }
-    if (v < s->min.i)
-        s->min.i = v;
-    if (v > s->max.i)
-        s->max.i = v;
-}
-
-void pq_stats_uint(struct pq_stats *s, uint64_t v)
-{
-    if (!s->has) {
-        s->min.u = s->max.u = v;
-        s->has = true;
-        return;
-    }
-    if (v < s->min.u)
-        s->min.u = v;
-    if (v > s->max.u)
-        s->max.u = v;
-}
-
-void pq_stats_f64(struct pq_stats *s, double v)
-{
-    if (isnan(v))
-        return;
-    if (!s->has) {
-        s->min.d = s->max.d = v;
-        s->has = true;
-        return;
-    }
-    if (v < s->min.d)
-        s->min.d = v;
-    if (v > s->max.d)
-        s->max.d = v;
-}
+PQ_STATS_UPDATE(pq_stats_int, int64_t, i, false)
+PQ_STATS_UPDATE(pq_stats_uint, uint64_t, u, false)
+PQ_STATS_UPDATE(pq_stats_f64, double, d, isnan(v))
+PQ_STATS_UPDATE(pq_stats_i128, lh_i128, x, false)
+#undef PQ_STATS_UPDATE
 
 static int bytes_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
 {
@@ -228,19 +210,6 @@ void pq_stats_bytes(struct pq_stats *s, const uint8_t *p, size_t n)
         s->bmax.len = 0;
         lh_buf_append(&s->bmax, p, n);
     }
-}
-
-void pq_stats_i128(struct pq_stats *s, lh_i128 v)
-{
-    if (!s->has) {
-        s->min.x = s->max.x = v;
-        s->has = true;
-        return;
-    }
-    if (v < s->min.x)
-        s->min.x = v;
-    if (v > s->max.x)
-        s->max.x = v;
 }
 
 void pq_stats_i128_be(lh_i128 v, int n, uint8_t *out)

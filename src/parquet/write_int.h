@@ -44,7 +44,6 @@ void pq_tw_elem_struct_begin(struct pq_tw *t); /* a struct list element */
 void pq_tw_root_begin(struct pq_tw *t);
 /* Raw bytes (a pre-encoded list element). */
 void pq_tw_raw(struct pq_tw *t, const void *p, size_t n);
-void pq_tw_varint(struct lh_buf *b, uint64_t v);
 
 /* ------------------------------------------------------------ RLE hybrid */
 

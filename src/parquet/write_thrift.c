@@ -18,23 +18,6 @@ void pq_tw_init(struct pq_tw *t, struct lh_buf *b)
     t->last[0] = 0;
 }
 
-void pq_tw_varint(struct lh_buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    lh_buf_append(b, tmp, n);
-}
-
-static uint64_t zigzag(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
 static void field_header(struct pq_tw *t, int16_t id, enum pq_tc_type type)
 {
     int16_t delta = (int16_t)(id - t->last[t->depth]);
@@ -42,7 +25,7 @@ static void field_header(struct pq_tw *t, int16_t id, enum pq_tc_type type)
         lh_buf_append_u8(t->b, (uint8_t)((delta << 4) | type));
     } else {
         lh_buf_append_u8(t->b, (uint8_t)type);
-        pq_tw_varint(t->b, zigzag(id));
+        lh_buf_append_varint(t->b, lh_zigzag(id));
     }
     t->last[t->depth] = id;
 }
@@ -56,19 +39,19 @@ void pq_tw_i8(struct pq_tw *t, int16_t id, int8_t v)
 void pq_tw_i16(struct pq_tw *t, int16_t id, int16_t v)
 {
     field_header(t, id, PQ_TC_I16);
-    pq_tw_varint(t->b, zigzag(v));
+    lh_buf_append_varint(t->b, lh_zigzag(v));
 }
 
 void pq_tw_i32(struct pq_tw *t, int16_t id, int32_t v)
 {
     field_header(t, id, PQ_TC_I32);
-    pq_tw_varint(t->b, zigzag(v));
+    lh_buf_append_varint(t->b, lh_zigzag(v));
 }
 
 void pq_tw_i64(struct pq_tw *t, int16_t id, int64_t v)
 {
     field_header(t, id, PQ_TC_I64);
-    pq_tw_varint(t->b, zigzag(v));
+    lh_buf_append_varint(t->b, lh_zigzag(v));
 }
 
 void pq_tw_bool(struct pq_tw *t, int16_t id, bool v)
@@ -79,7 +62,7 @@ void pq_tw_bool(struct pq_tw *t, int16_t id, bool v)
 void pq_tw_bin(struct pq_tw *t, int16_t id, const void *p, size_t n)
 {
     field_header(t, id, PQ_TC_BINARY);
-    pq_tw_varint(t->b, n);
+    lh_buf_append_varint(t->b, n);
     lh_buf_append(t->b, p, n);
 }
 
@@ -125,18 +108,18 @@ void pq_tw_list_begin(struct pq_tw *t, int16_t id, enum pq_tc_type elem, uint32_
         lh_buf_append_u8(t->b, (uint8_t)((n << 4) | elem));
     } else {
         lh_buf_append_u8(t->b, (uint8_t)(0xF0 | elem));
-        pq_tw_varint(t->b, n);
+        lh_buf_append_varint(t->b, n);
     }
 }
 
 void pq_tw_elem_i32(struct pq_tw *t, int32_t v)
 {
-    pq_tw_varint(t->b, zigzag(v));
+    lh_buf_append_varint(t->b, lh_zigzag(v));
 }
 
 void pq_tw_elem_bin(struct pq_tw *t, const void *p, size_t n)
 {
-    pq_tw_varint(t->b, n);
+    lh_buf_append_varint(t->b, n);
     lh_buf_append(t->b, p, n);
 }
 

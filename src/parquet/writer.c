@@ -102,6 +102,7 @@ struct pq_col {
     enum pq_vkind vk;
     int in_width; /* bytes per input slot (fixed-width kinds) */
     enum pq_stat_kind sk;
+    const struct col_layout *layout; /* from col_setup's tables */
     int16_t max_def, max_rep;
     int64_t range_lo, range_hi; /* INT8/16, UINT8/16 value range check; lo > hi: none */
 
@@ -183,85 +184,80 @@ enum lh_status lh_parquet_sink_atomic_file(void *ctx, const void *p, size_t n, s
 
 /* ------------------------------------------------------------ schema mapping */
 
+/* How a value of each type is written: physical type, value kind,
+ * statistics kind, for the narrow integers the largest value (the range is
+ * [-hi - 1, hi] or [0, hi]; 0: no check), and how the schema annotates it:
+ * converted type (-1 none) and logical type (0 none). DECIMAL picks one of
+ * decimal_layouts. */
+struct col_layout {
+    enum lh_parquet_physical phys;
+    enum pq_vkind vk;
+    enum pq_stat_kind sk;
+    int64_t hi;
+    int conv, lt;
+};
+static const struct col_layout layouts[LH_T_COUNT_] = {
+    [LH_T_BOOL] = {LH_PQ_BOOLEAN, VK_BOOL, PQ_SK_BOOL, 0, -1, 0},
+    [LH_T_INT8] = {LH_PQ_INT32, VK_4, PQ_SK_I32, INT8_MAX, PQ_CT_INT_8, PQ_LT_INTEGER},
+    [LH_T_INT16] = {LH_PQ_INT32, VK_4, PQ_SK_I32, INT16_MAX, PQ_CT_INT_16, PQ_LT_INTEGER},
+    [LH_T_INT32] = {LH_PQ_INT32, VK_4, PQ_SK_I32, 0, PQ_CT_INT_32, PQ_LT_INTEGER},
+    [LH_T_DATE] = {LH_PQ_INT32, VK_4, PQ_SK_I32, 0, PQ_CT_DATE, PQ_LT_DATE},
+    [LH_T_UINT8] = {LH_PQ_INT32, VK_4, PQ_SK_U32, UINT8_MAX, PQ_CT_UINT_8, PQ_LT_INTEGER},
+    [LH_T_UINT16] = {LH_PQ_INT32, VK_4, PQ_SK_U32, UINT16_MAX, PQ_CT_UINT_16, PQ_LT_INTEGER},
+    [LH_T_UINT32] = {LH_PQ_INT32, VK_4, PQ_SK_U32, 0, PQ_CT_UINT_32, PQ_LT_INTEGER},
+    [LH_T_INT64] = {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, PQ_CT_INT_64, PQ_LT_INTEGER},
+    [LH_T_TIMESTAMP] = {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, PQ_CT_TIMESTAMP_MICROS, PQ_LT_TIMESTAMP},
+    [LH_T_TIME] = {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, PQ_CT_TIME_MICROS, PQ_LT_TIME},
+    [LH_T_UINT64] = {LH_PQ_INT64, VK_8, PQ_SK_U64, 0, PQ_CT_UINT_64, PQ_LT_INTEGER},
+    [LH_T_FLOAT] = {LH_PQ_FLOAT, VK_4, PQ_SK_F32, 0, -1, 0},
+    [LH_T_DOUBLE] = {LH_PQ_DOUBLE, VK_8, PQ_SK_F64, 0, -1, 0},
+    [LH_T_STRING] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, PQ_CT_UTF8, PQ_LT_STRING},
+    [LH_T_JSON] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, PQ_CT_JSON, PQ_LT_JSON},
+    [LH_T_ENUM] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, PQ_CT_UTF8, PQ_LT_STRING},
+    [LH_T_BINARY] = {LH_PQ_BYTE_ARRAY, VK_BYTES, PQ_SK_BYTES, 0, -1, 0},
+    [LH_T_UUID] = {LH_PQ_FIXED_LEN_BYTE_ARRAY, VK_FIXED, PQ_SK_BYTES, 0, -1, PQ_LT_UUID},
+    [LH_T_FIXED] = {LH_PQ_FIXED_LEN_BYTE_ARRAY, VK_FIXED, PQ_SK_BYTES, 0, -1, 0},
+};
+/* DECIMAL by precision: up to 9, up to 18, up to 38 digits. */
+static const struct col_layout decimal_layouts[3] = {
+    {LH_PQ_INT32, VK_4, PQ_SK_I32, 0, PQ_CT_DECIMAL, PQ_LT_DECIMAL},
+    {LH_PQ_INT64, VK_8, PQ_SK_I64, 0, PQ_CT_DECIMAL, PQ_LT_DECIMAL},
+    {LH_PQ_FIXED_LEN_BYTE_ARRAY, VK_DEC128, PQ_SK_I128, 0, PQ_CT_DECIMAL, PQ_LT_DECIMAL},
+};
+
 static enum lh_status col_setup(struct pq_col *c, const struct lh_field *f, struct lh_error *err)
 {
-    c->range_lo = 1;
-    c->range_hi = 0;
+    const struct col_layout *l = NULL;
     c->in_width = (int)lh_type_width(f);
     switch (f->type) {
-    case LH_T_BOOL:
-        c->phys = LH_PQ_BOOLEAN, c->vk = VK_BOOL, c->sk = PQ_SK_BOOL;
-        break;
-    case LH_T_INT8:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        c->range_lo = INT8_MIN, c->range_hi = INT8_MAX;
-        break;
-    case LH_T_INT16:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        c->range_lo = INT16_MIN, c->range_hi = INT16_MAX;
-        break;
-    case LH_T_INT32:
-    case LH_T_DATE:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        break;
-    case LH_T_UINT8:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_U32;
-        c->range_lo = 0, c->range_hi = UINT8_MAX;
-        break;
-    case LH_T_UINT16:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_U32;
-        c->range_lo = 0, c->range_hi = UINT16_MAX;
-        break;
-    case LH_T_UINT32:
-        c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_U32;
-        break;
-    case LH_T_INT64:
-    case LH_T_TIMESTAMP:
-    case LH_T_TIME:
-        c->phys = LH_PQ_INT64, c->vk = VK_8, c->sk = PQ_SK_I64;
-        break;
-    case LH_T_UINT64:
-        c->phys = LH_PQ_INT64, c->vk = VK_8, c->sk = PQ_SK_U64;
-        break;
-    case LH_T_FLOAT:
-        c->phys = LH_PQ_FLOAT, c->vk = VK_4, c->sk = PQ_SK_F32;
-        break;
-    case LH_T_DOUBLE:
-        c->phys = LH_PQ_DOUBLE, c->vk = VK_8, c->sk = PQ_SK_F64;
-        break;
-    case LH_T_STRING:
-    case LH_T_JSON:
-    case LH_T_ENUM:
-    case LH_T_BINARY:
-        c->phys = LH_PQ_BYTE_ARRAY, c->vk = VK_BYTES, c->sk = PQ_SK_BYTES;
-        break;
     case LH_T_UUID:
-        c->phys = LH_PQ_FIXED_LEN_BYTE_ARRAY, c->vk = VK_FIXED, c->sk = PQ_SK_BYTES;
         c->type_len = 16;
         break;
     case LH_T_FIXED:
         if (f->fixed_len < 1 || f->fixed_len > (1u << 20))
             return lh_error_set(err, LH_E_INVAL, "column %s: fixed length %u out of range", f->name,
                                 f->fixed_len);
-        c->phys = LH_PQ_FIXED_LEN_BYTE_ARRAY, c->vk = VK_FIXED, c->sk = PQ_SK_BYTES;
         c->type_len = (int)f->fixed_len;
         break;
     case LH_T_DECIMAL:
         if (f->precision < 1 || f->precision > 38 || f->scale > f->precision)
             return lh_error_set(err, LH_E_INVAL, "column %s: bad decimal(%u,%u)", f->name,
                                 f->precision, f->scale);
-        if (f->precision <= 9) {
-            c->phys = LH_PQ_INT32, c->vk = VK_4, c->sk = PQ_SK_I32;
-        } else if (f->precision <= 18) {
-            c->phys = LH_PQ_INT64, c->vk = VK_8, c->sk = PQ_SK_I64;
-        } else {
-            c->phys = LH_PQ_FIXED_LEN_BYTE_ARRAY, c->vk = VK_DEC128, c->sk = PQ_SK_I128;
+        l = &decimal_layouts[f->precision <= 9 ? 0 : f->precision <= 18 ? 1 : 2];
+        if (l->vk == VK_DEC128)
             c->type_len = pq_stats_decimal_len(f->precision);
-        }
         break;
     default:
-        return lh_error_set(err, LH_E_INVAL, "column %s: unknown type %d", f->name, (int)f->type);
+        if ((unsigned)f->type >= LH_T_COUNT_)
+            return lh_error_set(err, LH_E_INVAL, "column %s: unknown type %d", f->name,
+                                (int)f->type);
     }
+    if (!l)
+        l = &layouts[f->type];
+    c->layout = l;
+    c->phys = l->phys, c->vk = l->vk, c->sk = l->sk;
+    c->range_lo = !l->hi ? 1 : l->sk == PQ_SK_I32 ? -l->hi - 1 : 0; /* lo > hi: no check */
+    c->range_hi = l->hi;
     if (c->vk == VK_FIXED)
         c->in_width = c->type_len;
     if (f->is_list) {
@@ -388,6 +384,32 @@ static char *dup_str(const char *s)
     return p;
 }
 
+/* Sets up (init) or frees (reset) n buffers. */
+static void bufs_lifetime(struct lh_buf *const *b, size_t n, bool init)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (init)
+            lh_buf_init(b[i], 0);
+        else
+            lh_buf_reset(b[i]);
+    }
+}
+
+/* The buffers a column owns and the writer's own: one list each for
+ * create and destroy. */
+static void col_bufs(struct pq_col *c, bool init)
+{
+    struct lh_buf *const b[] = {&c->deflev, &c->replev, &c->vals, &c->pages, &c->hdrs, &c->plens};
+    bufs_lifetime(b, sizeof b / sizeof b[0], init);
+}
+
+static void writer_bufs(struct lh_parquet_writer *w, bool init)
+{
+    struct lh_buf *const b[] = {&w->rgmeta, &w->body, &w->comp, &w->hdr,
+                                &w->enc,    &w->smin, &w->smax};
+    bufs_lifetime(b, sizeof b / sizeof b[0], init);
+}
+
 void lh_parquet_writer_destroy(struct lh_parquet_writer *w)
 {
     if (!w)
@@ -395,12 +417,7 @@ void lh_parquet_writer_destroy(struct lh_parquet_writer *w)
     for (size_t i = 0; w->cols && i < w->ncols; i++) {
         struct pq_col *c = &w->cols[i];
         free(c->name);
-        lh_buf_reset(&c->deflev);
-        lh_buf_reset(&c->replev);
-        lh_buf_reset(&c->vals);
-        lh_buf_reset(&c->pages);
-        lh_buf_reset(&c->hdrs);
-        lh_buf_reset(&c->plens);
+        col_bufs(c, false);
         pq_dict_free(&c->dict);
         pq_stats_free(&c->st);
     }
@@ -410,13 +427,7 @@ void lh_parquet_writer_destroy(struct lh_parquet_writer *w)
         free((char *)w->kv[i].value);
     }
     free(w->kv);
-    lh_buf_reset(&w->rgmeta);
-    lh_buf_reset(&w->body);
-    lh_buf_reset(&w->comp);
-    lh_buf_reset(&w->hdr);
-    lh_buf_reset(&w->enc);
-    lh_buf_reset(&w->smin);
-    lh_buf_reset(&w->smax);
+    writer_bufs(w, false);
     async_destroy(w->async);
     pq_compressor_destroy(w->cz);
     free(w);
@@ -484,13 +495,7 @@ enum lh_status lh_parquet_writer_create(const struct lh_schema *schema,
     }
     w->sink = sink;
     w->sink_ctx = sink_ctx;
-    lh_buf_init(&w->rgmeta, 0);
-    lh_buf_init(&w->body, 0);
-    lh_buf_init(&w->comp, 0);
-    lh_buf_init(&w->hdr, 0);
-    lh_buf_init(&w->enc, 0);
-    lh_buf_init(&w->smin, 0);
-    lh_buf_init(&w->smax, 0);
+    writer_bufs(w, true);
     lh_error_clear(&w->failed);
     if (w->opt.compress_thread && w->opt.codec != LH_PQ_UNCOMPRESSED) {
         /* in flight: an eighth of the budget, else 8 MiB (one page is
@@ -524,12 +529,7 @@ enum lh_status lh_parquet_writer_create(const struct lh_schema *schema,
     for (size_t i = 0; i < w->ncols; i++) {
         struct pq_col *c = &w->cols[i];
         const struct lh_field *f = &schema->fields[i];
-        lh_buf_init(&c->deflev, 0);
-        lh_buf_init(&c->replev, 0);
-        lh_buf_init(&c->vals, 0);
-        lh_buf_init(&c->pages, 0);
-        lh_buf_init(&c->hdrs, 0);
-        lh_buf_init(&c->plens, 0);
+        col_bufs(c, true);
         c->level = w->opt.zstd_level;
         if (!f->name || !f->name[0]) {
             s = lh_error_set(err, LH_E_INVAL, "parquet writer: column %zu has no name", i);
@@ -907,11 +907,7 @@ static void async_destroy(struct pq_async *a)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    a->stop = true;
-    pthread_cond_broadcast(&a->work);
-    pthread_mutex_unlock(&a->mu);
-    pthread_join(a->th, NULL);
+    lh_thread_stop(a->th, &a->mu, &a->work, &a->stop);
     for (int i = 0; i < PQ_ASYNC_SLOTS; i++) {
         lh_buf_reset(&a->jobs[i].body);
         lh_buf_reset(&a->jobs[i].out);
@@ -1306,57 +1302,33 @@ static inline bool next_valid_run(const uint8_t *bits, int64_t i, int64_t to, in
 static inline void stat_value(struct pq_stats *st, enum pq_stat_kind sk, const uint8_t *p,
                               uint32_t len)
 {
-    switch (sk) {
-    case PQ_SK_BOOL:
+    if (sk == PQ_SK_BOOL) {
         pq_stats_int(st, p[0] != 0);
-        break;
-    case PQ_SK_I32: {
-        int32_t v;
-        memcpy(&v, p, 4);
-        pq_stats_int(st, v);
-        break;
-    }
-    case PQ_SK_U32: {
-        uint32_t v;
-        memcpy(&v, p, 4);
-        pq_stats_uint(st, v);
-        break;
-    }
-    case PQ_SK_I64: {
-        int64_t v;
-        memcpy(&v, p, 8);
-        pq_stats_int(st, v);
-        break;
-    }
-    case PQ_SK_U64: {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        pq_stats_uint(st, v);
-        break;
-    }
-    case PQ_SK_F32: {
-        float v;
-        memcpy(&v, p, 4);
-        pq_stats_f64(st, v);
-        break;
-    }
-    case PQ_SK_F64: {
-        double v;
-        memcpy(&v, p, 8);
-        pq_stats_f64(st, v);
-        break;
-    }
-    case PQ_SK_BYTES:
+    } else if (sk == PQ_SK_BYTES) {
         pq_stats_bytes(st, p, len);
-        break;
-    case PQ_SK_I128: {
+    } else if (sk == PQ_SK_I128) {
         /* p is big-endian two's complement of len bytes */
         lh_i128 v = (p[0] & 0x80) ? -1 : 0;
         for (uint32_t k = 0; k < len; k++)
             v = (lh_i128)(((unsigned __int128)v << 8) | p[k]);
         pq_stats_i128(st, v);
-        break;
-    }
+    } else { /* a 4- or 8-byte number, as it is in memory */
+        bool w4 = sk == PQ_SK_I32 || sk == PQ_SK_U32 || sk == PQ_SK_F32;
+        union {
+            int32_t i32;
+            uint32_t u32;
+            int64_t i64;
+            uint64_t u64;
+            float f32;
+            double f64;
+        } v;
+        memcpy(&v, p, w4 ? 4 : 8);
+        if (sk == PQ_SK_I32 || sk == PQ_SK_I64)
+            pq_stats_int(st, w4 ? v.i32 : v.i64);
+        else if (sk == PQ_SK_U32 || sk == PQ_SK_U64)
+            pq_stats_uint(st, w4 ? v.u32 : v.u64);
+        else
+            pq_stats_f64(st, w4 ? v.f32 : v.f64);
     }
 }
 
@@ -1939,108 +1911,36 @@ static void encode_leaf(struct pq_tw *t, const struct pq_col *c, const char *nam
         pq_tw_i32(t, 2, c->type_len);
     pq_tw_i32(t, 3, rep);
     pq_tw_str(t, 4, name);
-    int conv = -1, bits = 0;
-    bool is_signed = true;
-    switch (f->type) {
-    case LH_T_INT8:
-        conv = PQ_CT_INT_8, bits = 8;
-        break;
-    case LH_T_INT16:
-        conv = PQ_CT_INT_16, bits = 16;
-        break;
-    case LH_T_INT32:
-        conv = PQ_CT_INT_32, bits = 32;
-        break;
-    case LH_T_INT64:
-        conv = PQ_CT_INT_64, bits = 64;
-        break;
-    case LH_T_UINT8:
-        conv = PQ_CT_UINT_8, bits = 8, is_signed = false;
-        break;
-    case LH_T_UINT16:
-        conv = PQ_CT_UINT_16, bits = 16, is_signed = false;
-        break;
-    case LH_T_UINT32:
-        conv = PQ_CT_UINT_32, bits = 32, is_signed = false;
-        break;
-    case LH_T_UINT64:
-        conv = PQ_CT_UINT_64, bits = 64, is_signed = false;
-        break;
-    case LH_T_STRING:
-    case LH_T_ENUM:
-        conv = PQ_CT_UTF8;
-        break;
-    case LH_T_JSON:
-        conv = PQ_CT_JSON;
-        break;
-    case LH_T_DECIMAL:
-        conv = PQ_CT_DECIMAL;
-        break;
-    case LH_T_DATE:
-        conv = PQ_CT_DATE;
-        break;
+    const struct col_layout *l = c->layout;
     /* The spec maps TIMESTAMP_MICROS/TIME_MICROS to isAdjustedToUTC=true
      * only; a local timestamp gets the logical type alone. */
-    case LH_T_TIMESTAMP:
-        conv = f->ts_utc ? PQ_CT_TIMESTAMP_MICROS : -1;
-        break;
-    case LH_T_TIME:
-        conv = f->ts_utc ? PQ_CT_TIME_MICROS : -1;
-        break;
-    default:
-        break;
-    }
-    if (conv >= 0)
-        pq_tw_i32(t, 6, conv);
+    bool local_time = (f->type == LH_T_TIMESTAMP || f->type == LH_T_TIME) && !f->ts_utc;
+    if (l->conv >= 0 && !local_time)
+        pq_tw_i32(t, 6, l->conv);
     if (f->type == LH_T_DECIMAL) {
         pq_tw_i32(t, 7, f->scale);
         pq_tw_i32(t, 8, f->precision);
     }
     if (field_id > 0)
         pq_tw_i32(t, 9, field_id);
-    switch (f->type) {
-    case LH_T_STRING:
-    case LH_T_ENUM: /* ENUM-as-STRING: readers see text */
-        pq_tw_struct_begin(t, 10), pq_tw_empty(t, PQ_LT_STRING), pq_tw_struct_end(t);
-        break;
-    case LH_T_JSON:
-        pq_tw_struct_begin(t, 10), pq_tw_empty(t, PQ_LT_JSON), pq_tw_struct_end(t);
-        break;
-    case LH_T_UUID:
-        pq_tw_struct_begin(t, 10), pq_tw_empty(t, PQ_LT_UUID), pq_tw_struct_end(t);
-        break;
-    case LH_T_DATE:
-        pq_tw_struct_begin(t, 10), pq_tw_empty(t, PQ_LT_DATE), pq_tw_struct_end(t);
-        break;
-    case LH_T_DECIMAL:
+    if (l->lt) { /* ENUM-as-STRING: readers see text */
         pq_tw_struct_begin(t, 10);
-        pq_tw_struct_begin(t, PQ_LT_DECIMAL);
-        pq_tw_i32(t, 1, f->scale);
-        pq_tw_i32(t, 2, f->precision);
-        pq_tw_struct_end(t);
-        pq_tw_struct_end(t);
-        break;
-    case LH_T_TIMESTAMP:
-    case LH_T_TIME:
-        pq_tw_struct_begin(t, 10);
-        pq_tw_struct_begin(t, f->type == LH_T_TIME ? PQ_LT_TIME : PQ_LT_TIMESTAMP);
-        pq_tw_bool(t, 1, f->ts_utc);
-        pq_tw_struct_begin(t, 2); /* TimeUnit */
-        pq_tw_empty(t, 2);        /* MICROS */
-        pq_tw_struct_end(t);
-        pq_tw_struct_end(t);
-        pq_tw_struct_end(t);
-        break;
-    default:
-        if (bits > 0) {
-            pq_tw_struct_begin(t, 10);
-            pq_tw_struct_begin(t, PQ_LT_INTEGER);
-            pq_tw_i8(t, 1, (int8_t)bits);
+        pq_tw_struct_begin(t, (int16_t)l->lt);
+        if (l->lt == PQ_LT_DECIMAL) {
+            pq_tw_i32(t, 1, f->scale);
+            pq_tw_i32(t, 2, f->precision);
+        } else if (l->lt == PQ_LT_TIME || l->lt == PQ_LT_TIMESTAMP) {
+            pq_tw_bool(t, 1, f->ts_utc);
+            pq_tw_struct_begin(t, 2); /* TimeUnit */
+            pq_tw_empty(t, 2);        /* MICROS */
+            pq_tw_struct_end(t);
+        } else if (l->lt == PQ_LT_INTEGER) { /* UINT_8..64, then INT_8..64 */
+            bool is_signed = l->conv >= PQ_CT_INT_8;
+            pq_tw_i8(t, 1, (int8_t)(8 << (l->conv - (is_signed ? PQ_CT_INT_8 : PQ_CT_UINT_8))));
             pq_tw_bool(t, 2, is_signed);
-            pq_tw_struct_end(t);
-            pq_tw_struct_end(t);
         }
-        break;
+        pq_tw_struct_end(t);
+        pq_tw_struct_end(t);
     }
     pq_tw_struct_end(t);
 }

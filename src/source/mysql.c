@@ -291,25 +291,38 @@ static void put_literal(MYSQL *conn, struct lh_buf *b, const char *text)
 
 /* ------------------------------------------------------------ schema */
 
-static enum lh_status load_info(struct lh_source *s, const char *db, const char *table,
-                                struct lh_error *err)
+/* Sends select (ending in "WHERE TABLE_SCHEMA = ") for the table db.table
+ * and sets *rc to what mysql_query returns; false, nothing sent, when the
+ * names make no statement. */
+static bool info_query(struct my_impl *my, const char *select, const char *db, const char *table,
+                       int *rc)
 {
-    struct my_impl *my = s->impl;
     struct lh_buf q;
     lh_buf_init(&q, 1u << 16);
-    lh_buf_append_str(&q, "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE"
-                          " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+    lh_buf_append_str(&q, select);
     put_literal(my->conn, &q, db);
     lh_buf_append_str(&q, " AND TABLE_NAME = ");
     put_literal(my->conn, &q, table);
     lh_buf_cstr(&q);
-    if (!lh_buf_ok(&q)) {
-        lh_buf_reset(&q);
-        return lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
+    bool ok = lh_buf_ok(&q);
+    if (ok) {
+        my->stmt_start_ns = lh_time_mono_ns();
+        *rc = mysql_query(my->conn, (const char *)q.data);
     }
-    my->stmt_start_ns = lh_time_mono_ns();
-    int rc = mysql_query(my->conn, (const char *)q.data);
     lh_buf_reset(&q);
+    return ok;
+}
+
+static enum lh_status load_info(struct lh_source *s, const char *db, const char *table,
+                                struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    int rc;
+    if (!info_query(my,
+                    "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE"
+                    " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ",
+                    db, table, &rc))
+        return lh_error_set(err, LH_E_INVAL, "mysql %s: bad table name", s->server);
     if (rc)
         return my_fail(s, "reading information_schema", err);
     MYSQL_RES *r = mysql_store_result(my->conn);
@@ -338,21 +351,13 @@ static enum lh_status load_info(struct lh_source *s, const char *db, const char 
 static void my_estimate(struct lh_source *s, const char *db, const char *table)
 {
     struct my_impl *my = s->impl;
-    struct lh_buf q;
-    lh_buf_init(&q, 1u << 16);
-    lh_buf_append_str(&q, "SELECT TABLE_ROWS, TABLE_TYPE FROM information_schema.TABLES"
-                          " WHERE TABLE_SCHEMA = ");
-    put_literal(my->conn, &q, db);
-    lh_buf_append_str(&q, " AND TABLE_NAME = ");
-    put_literal(my->conn, &q, table);
-    lh_buf_cstr(&q);
-    if (!lh_buf_ok(&q) || atomic_load(&s->cancelled)) {
-        lh_buf_reset(&q);
+    int rc;
+    if (atomic_load(&s->cancelled) ||
+        !info_query(my,
+                    "SELECT TABLE_ROWS, TABLE_TYPE FROM information_schema.TABLES"
+                    " WHERE TABLE_SCHEMA = ",
+                    db, table, &rc))
         return;
-    }
-    my->stmt_start_ns = lh_time_mono_ns();
-    int rc = mysql_query(my->conn, (const char *)q.data);
-    lh_buf_reset(&q);
     MYSQL_RES *r = rc ? NULL : mysql_store_result(my->conn);
     if (!r) {
         src_log(s, LH_LOG_DEBUG, "no row estimate: information_schema.TABLES: %s (%u)",
@@ -374,6 +379,47 @@ static void my_estimate(struct lh_source *s, const char *db, const char *table)
     mysql_free_result(r);
 }
 
+/* The MySQL types that map one to one: how a value is read and the field
+ * type, signed and UNSIGNED (the same where there is no UNSIGNED). The
+ * others (DECIMAL, BIT, strings and blobs) map in map_fields. */
+struct my_type {
+    enum enum_field_types wire;
+    enum my_kind kind;
+    enum lh_type type, uns_type;
+};
+static const struct my_type MY_TYPES[] = {
+    {MYSQL_TYPE_TINY, MK_INT, LH_T_INT8, LH_T_UINT8},
+    {MYSQL_TYPE_SHORT, MK_INT, LH_T_INT16, LH_T_UINT16},
+    {MYSQL_TYPE_INT24, MK_INT, LH_T_INT32, LH_T_UINT32},
+    {MYSQL_TYPE_LONG, MK_INT, LH_T_INT32, LH_T_UINT32},
+    {MYSQL_TYPE_LONGLONG, MK_INT, LH_T_INT64, LH_T_UINT64},
+    {MYSQL_TYPE_YEAR, MK_INT, LH_T_INT16, LH_T_INT16},
+    {MYSQL_TYPE_FLOAT, MK_FLOAT, LH_T_FLOAT, LH_T_FLOAT},
+    {MYSQL_TYPE_DOUBLE, MK_DOUBLE, LH_T_DOUBLE, LH_T_DOUBLE},
+    {MYSQL_TYPE_DATE, MK_DATE, LH_T_DATE, LH_T_DATE},
+    {MYSQL_TYPE_NEWDATE, MK_DATE, LH_T_DATE, LH_T_DATE},
+    {MYSQL_TYPE_DATETIME, MK_DATETIME, LH_T_TIMESTAMP, LH_T_TIMESTAMP},
+    {MYSQL_TYPE_DATETIME2, MK_DATETIME, LH_T_TIMESTAMP, LH_T_TIMESTAMP},
+    {MYSQL_TYPE_TIMESTAMP, MK_DATETIME, LH_T_TIMESTAMP, LH_T_TIMESTAMP},
+    {MYSQL_TYPE_TIMESTAMP2, MK_DATETIME, LH_T_TIMESTAMP, LH_T_TIMESTAMP},
+    /* a signed duration, not a time of day: INT64 microseconds
+     * (docs/types.md), the same for every row */
+    {MYSQL_TYPE_TIME, MK_TIME, LH_T_INT64, LH_T_INT64},
+    {MYSQL_TYPE_TIME2, MK_TIME, LH_T_INT64, LH_T_INT64},
+    {MYSQL_TYPE_JSON, MK_BYTES, LH_T_JSON, LH_T_JSON},
+    {MYSQL_TYPE_GEOMETRY, MK_GEOMETRY, LH_T_BINARY, LH_T_BINARY},
+    {MYSQL_TYPE_ENUM, MK_BYTES, LH_T_ENUM, LH_T_ENUM},
+    {MYSQL_TYPE_SET, MK_BYTES, LH_T_STRING, LH_T_STRING},
+};
+
+static const struct my_type *my_type_find(enum enum_field_types wire)
+{
+    for (size_t i = 0; i < sizeof MY_TYPES / sizeof MY_TYPES[0]; i++)
+        if (MY_TYPES[i].wire == wire)
+            return &MY_TYPES[i];
+    return NULL;
+}
+
 /* Maps the prepared statement's result metadata (plus information_schema
  * precision) to fields. */
 static enum lh_status map_fields(struct lh_source *s, MYSQL_RES *meta, struct lh_error *err)
@@ -392,35 +438,6 @@ static enum lh_status map_fields(struct lh_source *s, MYSQL_RES *meta, struct lh
         mc->kind = MK_BYTES;
         f->type = LH_T_STRING;
         switch (fd->type) {
-        case MYSQL_TYPE_TINY:
-            mc->kind = MK_INT;
-            f->type = uns ? LH_T_UINT8 : LH_T_INT8;
-            break;
-        case MYSQL_TYPE_SHORT:
-            mc->kind = MK_INT;
-            f->type = uns ? LH_T_UINT16 : LH_T_INT16;
-            break;
-        case MYSQL_TYPE_INT24:
-        case MYSQL_TYPE_LONG:
-            mc->kind = MK_INT;
-            f->type = uns ? LH_T_UINT32 : LH_T_INT32;
-            break;
-        case MYSQL_TYPE_LONGLONG:
-            mc->kind = MK_INT;
-            f->type = uns ? LH_T_UINT64 : LH_T_INT64;
-            break;
-        case MYSQL_TYPE_YEAR:
-            mc->kind = MK_INT;
-            f->type = LH_T_INT16;
-            break;
-        case MYSQL_TYPE_FLOAT:
-            mc->kind = MK_FLOAT;
-            f->type = LH_T_FLOAT;
-            break;
-        case MYSQL_TYPE_DOUBLE:
-            mc->kind = MK_DOUBLE;
-            f->type = LH_T_DOUBLE;
-            break;
         case MYSQL_TYPE_DECIMAL:
         case MYSQL_TYPE_NEWDECIMAL:
             mc->kind = MK_DECIMAL;
@@ -435,41 +452,6 @@ static enum lh_status map_fields(struct lh_source *s, MYSQL_RES *meta, struct lh
         case MYSQL_TYPE_BIT:
             mc->kind = MK_BIT;
             f->type = fd->length == 1 ? LH_T_BOOL : LH_T_UINT64;
-            break;
-        case MYSQL_TYPE_DATE:
-        case MYSQL_TYPE_NEWDATE:
-            mc->kind = MK_DATE;
-            f->type = LH_T_DATE;
-            break;
-        case MYSQL_TYPE_DATETIME:
-        case MYSQL_TYPE_DATETIME2:
-            mc->kind = MK_DATETIME;
-            f->type = LH_T_TIMESTAMP;
-            break;
-        case MYSQL_TYPE_TIMESTAMP:
-        case MYSQL_TYPE_TIMESTAMP2:
-            mc->kind = MK_DATETIME;
-            f->type = LH_T_TIMESTAMP;
-            f->ts_utc = true; /* session time_zone is +00:00 */
-            break;
-        case MYSQL_TYPE_TIME:
-        case MYSQL_TYPE_TIME2:
-            /* a signed duration, not a time of day: INT64 microseconds
-             * (docs/types.md), the same for every row */
-            mc->kind = MK_TIME;
-            f->type = LH_T_INT64;
-            break;
-        case MYSQL_TYPE_JSON:
-            f->type = LH_T_JSON;
-            break;
-        case MYSQL_TYPE_GEOMETRY:
-            mc->kind = MK_GEOMETRY;
-            f->type = LH_T_BINARY;
-            break;
-        case MYSQL_TYPE_ENUM:
-            f->type = LH_T_ENUM;
-            break;
-        case MYSQL_TYPE_SET:
             break;
         case MYSQL_TYPE_VARCHAR:
         case MYSQL_TYPE_VAR_STRING:
@@ -492,9 +474,18 @@ static enum lh_status map_fields(struct lh_source *s, MYSQL_RES *meta, struct lh
                 f->type = LH_T_BINARY;
             break;
         }
-        default:
-            src_warn(s, "column %s: MySQL type %u read as text", f->name, (unsigned)fd->type);
+        default: {
+            const struct my_type *mt = my_type_find(fd->type);
+            if (!mt) {
+                src_warn(s, "column %s: MySQL type %u read as text", f->name, (unsigned)fd->type);
+                break;
+            }
+            mc->kind = mt->kind;
+            f->type = uns ? mt->uns_type : mt->type;
+            if (fd->type == MYSQL_TYPE_TIMESTAMP || fd->type == MYSQL_TYPE_TIMESTAMP2)
+                f->ts_utc = true; /* session time_zone is +00:00 */
             break;
+        }
         }
         if (mc->kind == MK_DECIMAL || mc->kind == MK_BIT || mc->kind == MK_BYTES ||
             mc->kind == MK_GEOMETRY) {
@@ -825,16 +816,6 @@ static void *killer_main(void *arg)
     return NULL;
 }
 
-static char *dup_opt(const char *p, bool *oom)
-{
-    if (!p)
-        return NULL;
-    char *d = strdup(p);
-    if (!d)
-        *oom = true;
-    return d;
-}
-
 /* Starts the KILL CONNECTION thread, for the reader's connection and any
  * side connection; nobody joins it (my_close waits for it a bounded
  * time). */
@@ -846,10 +827,10 @@ static void kill_async(struct my_impl *my)
     atomic_init(&k->done, false);
     atomic_init(&k->refs, 2);
     bool oom = false;
-    k->host = dup_opt(my->host, &oom);
-    k->user = dup_opt(my->user, &oom);
-    k->password = dup_opt(my->password, &oom);
-    k->socket = dup_opt(my->socket, &oom);
+    k->host = lh_strdup_opt(my->host, &oom);
+    k->user = lh_strdup_opt(my->user, &oom);
+    k->password = lh_strdup_opt(my->password, &oom);
+    k->socket = lh_strdup_opt(my->socket, &oom);
     k->port = my->port;
     k->ids[k->nids++] = my->thread_id;
     for (int i = 0; i < my->nside; i++)

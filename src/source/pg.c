@@ -388,6 +388,21 @@ static PGresult *pg_query(struct lh_source *s, const char *sql, int nparams,
     return last;
 }
 
+/* pg_query for a result of status want: another one fails the statement
+ * (*st set, NULL returned). */
+static PGresult *pg_query_want(struct lh_source *s, const char *sql, int nparams,
+                               const char *const *params, const char *what, ExecStatusType want,
+                               enum lh_status *st, struct lh_error *err)
+{
+    PGresult *res = pg_query(s, sql, nparams, params, what, st, err);
+    if (*st == LH_OK && PQresultStatus(res) != want) {
+        *st = pg_fail(s, res, what, err);
+        PQclear(res);
+        res = NULL;
+    }
+    return res;
+}
+
 /* Runs a command that returns no rows. */
 static enum lh_status pg_exec(struct lh_source *s, const char *sql, const char *what,
                               struct lh_error *err)
@@ -402,10 +417,12 @@ static enum lh_status pg_exec(struct lh_source *s, const char *sql, const char *
     return st;
 }
 
-/* Appends the quoted identifier; false on failure (sticky buf). */
-static void put_ident(PGconn *conn, struct lh_buf *b, const char *name)
+/* Appends text quoted as an identifier or as a literal; a failure breaks
+ * b (sticky). */
+static void put_quoted(PGconn *conn, struct lh_buf *b, const char *text, bool ident)
 {
-    char *q = PQescapeIdentifier(conn, name, strlen(name));
+    size_t n = strlen(text);
+    char *q = ident ? PQescapeIdentifier(conn, text, n) : PQescapeLiteral(conn, text, n);
     if (!q) {
         b->broken = true;
         return;
@@ -414,15 +431,14 @@ static void put_ident(PGconn *conn, struct lh_buf *b, const char *name)
     PQfreemem(q);
 }
 
+static void put_ident(PGconn *conn, struct lh_buf *b, const char *name)
+{
+    put_quoted(conn, b, name, true);
+}
+
 static void put_literal(PGconn *conn, struct lh_buf *b, const char *text)
 {
-    char *q = PQescapeLiteral(conn, text, strlen(text));
-    if (!q) {
-        b->broken = true;
-        return;
-    }
-    lh_buf_append_str(b, q);
-    PQfreemem(q);
+    put_quoted(conn, b, text, false);
 }
 
 /* ------------------------------------------------------------ schema */
@@ -472,6 +488,34 @@ static const char QUERY_COLUMNS_SQL[] =
     "          ON et.oid = t.typelem AND t.typcategory = 'A' AND t.typlen = -1"
     "  ORDER BY b.attnum";
 
+/* The base types that map one to one: oid, decoder, field type. */
+static const struct {
+    uint32_t oid;
+    enum pg_kind kind;
+    enum lh_type type;
+} PG_TYPES[] = {
+    {16, PK_BOOL, LH_T_BOOL},         /* bool */
+    {21, PK_INT2, LH_T_INT16},        /* int2 */
+    {23, PK_INT4, LH_T_INT32},        /* int4 */
+    {20, PK_INT8, LH_T_INT64},        /* int8 */
+    {26, PK_OID, LH_T_UINT32},        /* oid */
+    {700, PK_FLOAT4, LH_T_FLOAT},     /* float4 */
+    {701, PK_FLOAT8, LH_T_DOUBLE},    /* float8 */
+    {25, PK_BYTES, LH_T_STRING},      /* text */
+    {1043, PK_BYTES, LH_T_STRING},    /* varchar */
+    {1042, PK_BYTES, LH_T_STRING},    /* bpchar */
+    {19, PK_BYTES, LH_T_STRING},      /* name */
+    {17, PK_BYTES, LH_T_BINARY},      /* bytea */
+    {114, PK_BYTES, LH_T_JSON},       /* json */
+    {3802, PK_JSONB, LH_T_JSON},      /* jsonb */
+    {1082, PK_DATE, LH_T_DATE},       /* date */
+    {1083, PK_TIME, LH_T_TIME},       /* time */
+    {1266, PK_TIMETZ, LH_T_STRING},   /* timetz */
+    {1114, PK_TS, LH_T_TIMESTAMP},    /* timestamp */
+    {1184, PK_TS, LH_T_TIMESTAMP},    /* timestamptz: ts_utc */
+    {1186, PK_INTERVAL, LH_T_STRING}, /* interval */
+};
+
 /* Maps a (base) type oid to a decoder and field type. false: not decoded
  * natively (caller reads it as text). */
 static bool map_oid(uint32_t oid, int32_t tmod, const char *typtype, const char *typname,
@@ -480,35 +524,16 @@ static bool map_oid(uint32_t oid, int32_t tmod, const char *typtype, const char 
     *text_ok = false;
     f->type = LH_T_STRING;
     pc->kind = PK_BYTES;
+    for (size_t i = 0; i < sizeof PG_TYPES / sizeof PG_TYPES[0]; i++) {
+        if (PG_TYPES[i].oid == oid) {
+            pc->kind = PG_TYPES[i].kind;
+            f->type = PG_TYPES[i].type;
+            if (oid == 1184)
+                f->ts_utc = true;
+            return true;
+        }
+    }
     switch (oid) {
-    case 16:
-        pc->kind = PK_BOOL;
-        f->type = LH_T_BOOL;
-        return true;
-    case 21:
-        pc->kind = PK_INT2;
-        f->type = LH_T_INT16;
-        return true;
-    case 23:
-        pc->kind = PK_INT4;
-        f->type = LH_T_INT32;
-        return true;
-    case 20:
-        pc->kind = PK_INT8;
-        f->type = LH_T_INT64;
-        return true;
-    case 26:
-        pc->kind = PK_OID;
-        f->type = LH_T_UINT32;
-        return true;
-    case 700:
-        pc->kind = PK_FLOAT4;
-        f->type = LH_T_FLOAT;
-        return true;
-    case 701:
-        pc->kind = PK_FLOAT8;
-        f->type = LH_T_DOUBLE;
-        return true;
     case 1700: {
         if (tmod >= 4) {
             int p = ((tmod - 4) >> 16) & 0xffff;
@@ -536,44 +561,6 @@ static bool map_oid(uint32_t oid, int32_t tmod, const char *typtype, const char 
         pc->kind = PK_MONEY;
         f->type = LH_T_DECIMAL;
         f->precision = 19;
-        return true;
-    case 25:
-    case 1043:
-    case 1042:
-    case 19:
-        return true;
-    case 17:
-        f->type = LH_T_BINARY;
-        return true;
-    case 114:
-        f->type = LH_T_JSON;
-        return true;
-    case 3802:
-        pc->kind = PK_JSONB;
-        f->type = LH_T_JSON;
-        return true;
-    case 1082:
-        pc->kind = PK_DATE;
-        f->type = LH_T_DATE;
-        return true;
-    case 1083:
-        pc->kind = PK_TIME;
-        f->type = LH_T_TIME;
-        return true;
-    case 1266:
-        pc->kind = PK_TIMETZ;
-        return true;
-    case 1114:
-        pc->kind = PK_TS;
-        f->type = LH_T_TIMESTAMP;
-        return true;
-    case 1184:
-        pc->kind = PK_TS;
-        f->type = LH_T_TIMESTAMP;
-        f->ts_utc = true;
-        return true;
-    case 1186:
-        pc->kind = PK_INTERVAL;
         return true;
     case 2950:
         pc->kind = PK_UUID;
@@ -1113,19 +1100,15 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         }
         {
             const char *params[1] = {(const char *)q.data};
-            res = pg_query(s,
-                           "SELECT c.oid, n.nspname, c.relname, c.relkind,"
-                           " c.reltuples::bigint FROM pg_catalog.pg_class c"
-                           " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                           " WHERE c.oid = pg_catalog.to_regclass($1)",
-                           1, params, "looking up the table", &st, err);
+            res = pg_query_want(s,
+                                "SELECT c.oid, n.nspname, c.relname, c.relkind,"
+                                " c.reltuples::bigint FROM pg_catalog.pg_class c"
+                                " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                                " WHERE c.oid = pg_catalog.to_regclass($1)",
+                                1, params, "looking up the table", PGRES_TUPLES_OK, &st, err);
         }
         if (st)
             goto done;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            st = pg_fail(s, res, "looking up the table", err);
-            goto done;
-        }
         if (PQntuples(res) != 1) {
             st = lh_error_set(err, LH_E_NOTFOUND, "postgres %s: table %s not found", s->server,
                               s->opt.table);
@@ -1161,20 +1144,17 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     const char *key_name = NULL; /* the order is a key (lh_source_order_key) */
     if (relid[0] && s->opt.order_by && rd.norder == 1 && !rd.order[0].desc && s->opt.limit <= 0) {
         const char *params[2] = {relid, s->fields[rd.order[0].col].name};
-        res = pg_query(s,
-                       "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
-                       " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid"
-                       " AND a.attnum = i.indkey[0]"
-                       " WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid"
-                       " AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL"
-                       " AND a.attname = $2 AND a.attnotnull)",
-                       2, params, "looking up the order's unique index", &st, err);
+        res = pg_query_want(s,
+                            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i"
+                            " JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid"
+                            " AND a.attnum = i.indkey[0]"
+                            " WHERE i.indrelid = $1::oid AND i.indisunique AND i.indisvalid"
+                            " AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL"
+                            " AND a.attname = $2 AND a.attnotnull)",
+                            2, params, "looking up the order's unique index", PGRES_TUPLES_OK, &st,
+                            err);
         if (st)
             goto done;
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            st = pg_fail(s, res, "looking up the order's unique index", err);
-            goto done;
-        }
         if (PQgetvalue(res, 0, 0)[0] == 't')
             key_name = s->fields[rd.order[0].col].name;
         PQclear(res);
@@ -1316,14 +1296,10 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         goto done;
     }
     static const char *const none[1] = {NULL};
-    res = pg_query(s, (const char *)sql.data, 0, none, "COPY", &st, err);
+    res = pg_query_want(s, (const char *)sql.data, 0, none, "COPY", PGRES_COPY_OUT, &st, err);
     lh_buf_reset(&sql);
     if (st)
         goto done;
-    if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        st = pg_fail(s, res, "COPY", err);
-        goto done;
-    }
     pg->in_copy = true;
 done:
     PQclear(res);

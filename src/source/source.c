@@ -77,10 +77,7 @@ void src_warn(struct lh_source *s, const char *fmt, ...)
     if (s->stats.nwarning_texts >= LH_SOURCE_MAX_WARNING_TEXTS)
         return;
     char text[sizeof s->stats.warning_texts[0]];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
+    LH_VFORMAT(text, fmt);
     for (int i = 0; i < s->stats.nwarning_texts; i++)
         if (!strcmp(s->stats.warning_texts[i], text))
             return;

@@ -127,6 +127,7 @@ typedef void (*ddb_rscan_cb)(ddb_rscan_info info, const char *table_name, void *
     X(uint8_t, duckdb_decimal_scale, (ddb_ltype))                                                \
     X(int, duckdb_decimal_internal_type, (ddb_ltype))                                            \
     X(int, duckdb_enum_internal_type, (ddb_ltype))                                               \
+    X(uint32_t, duckdb_enum_dictionary_size, (ddb_ltype))                                        \
     X(char *, duckdb_enum_dictionary_value, (ddb_ltype, ddb_idx))                                \
     X(ddb_ltype, duckdb_list_type_child_type, (ddb_ltype))                                       \
     X(ddb_ltype, duckdb_array_type_child_type, (ddb_ltype))                                      \
@@ -134,13 +135,12 @@ typedef void (*ddb_rscan_cb)(ddb_rscan_info info, const char *table_name, void *
     X(ddb_idx, duckdb_struct_type_child_count, (ddb_ltype))                                      \
     X(char *, duckdb_struct_type_child_name, (ddb_ltype, ddb_idx))                               \
     X(ddb_ltype, duckdb_struct_type_child_type, (ddb_ltype, ddb_idx))                            \
-    X(char *, duckdb_logical_type_get_alias, (ddb_ltype))                                        \
-    X(uint32_t, duckdb_enum_dictionary_size, (ddb_ltype))                                        \
     X(ddb_ltype, duckdb_map_type_key_type, (ddb_ltype))                                          \
     X(ddb_ltype, duckdb_map_type_value_type, (ddb_ltype))                                        \
     X(ddb_idx, duckdb_union_type_member_count, (ddb_ltype))                                      \
     X(char *, duckdb_union_type_member_name, (ddb_ltype, ddb_idx))                               \
     X(ddb_ltype, duckdb_union_type_member_type, (ddb_ltype, ddb_idx))                            \
+    X(char *, duckdb_logical_type_get_alias, (ddb_ltype))                                        \
     X(ddb_ltype, duckdb_create_logical_type, (int))                                              \
     X(ddb_value, duckdb_create_varchar, (const char *))                                          \
     X(ddb_value, duckdb_create_list_value, (ddb_ltype, ddb_value *, ddb_idx))                    \

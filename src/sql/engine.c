@@ -213,10 +213,9 @@ static enum lh_status part_check(const struct lh_sql_dataset *ds, const struct l
         return LH_OK;
     uint32_t crc;
     enum lh_status s = file_crc(p->path, &crc, err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "dataset %s version %" PRIu64 ", part %s", ds->name, v->version, p->key);
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "dataset %s version %" PRIu64 ", part %s", ds->name,
+                             v->version, p->key);
     if ((s = lh_catalog_object_check(ds->name, v->version, &o, (uint64_t)st.st_size, &crc, err)) !=
         LH_OK)
         return s;
@@ -376,10 +375,9 @@ static enum lh_status snapshot_dataset(struct lh_sql_engine *e, const struct lh_
                 if (*nbds >= maxb)
                     return lh_error_set(err, LH_E_TOOBIG, "more than %zu buckets", maxb);
                 enum lh_status s = bucket_resolve(e, bucket, &bds[*nbds], err);
-                if (s != LH_OK) {
-                    lh_error_prefix(err, "dataset %s version %" PRIu64 ": ", r->name, vi->version);
-                    return s;
-                }
+                if (s != LH_OK)
+                    return lh_error_wrap(err, s, "dataset %s version %" PRIu64 ": ", r->name,
+                                         vi->version);
                 bd = &bds[(*nbds)++];
             }
             struct lh_sql_part *p = &v->parts[v->nparts++];
@@ -663,18 +661,15 @@ enum lh_status lh_sql_engine_create(struct lh_store_set *set, const struct lh_sq
     lh_cond_init_mono(&e->cv);
     if (opt)
         e->opt = *opt;
-    if (!e->opt.timeout_ms)
-        e->opt.timeout_ms = 30000;
-    if (!e->opt.max_rows)
-        e->opt.max_rows = 100000;
-    if (!e->opt.max_output)
-        e->opt.max_output = 64u << 20;
-    if (!e->opt.memory_limit)
-        e->opt.memory_limit = (uint64_t)1 << 30;
-    if (!e->opt.threads)
-        e->opt.threads = 2;
-    if (!e->opt.max_sql_length)
-        e->opt.max_sql_length = 100000;
+    /* a zero option takes its default (sql.h) */
+#define LH_SQL_DEFAULT(field, value) e->opt.field = e->opt.field ? e->opt.field : (value)
+    LH_SQL_DEFAULT(timeout_ms, 30000);
+    LH_SQL_DEFAULT(max_rows, 100000);
+    LH_SQL_DEFAULT(max_output, 64u << 20);
+    LH_SQL_DEFAULT(memory_limit, (uint64_t)1 << 30);
+    LH_SQL_DEFAULT(threads, 2);
+    LH_SQL_DEFAULT(max_sql_length, 100000);
+#undef LH_SQL_DEFAULT
     e->opt.cache_dir = NULL; /* borrowed: resolved now */
     cache_root(opt ? opt : &e->opt, e->cache_dir, sizeof e->cache_dir);
     enum lh_status s;
@@ -721,13 +716,8 @@ void lh_sql_engine_destroy(struct lh_sql_engine *e)
 {
     if (!e)
         return;
-    if (e->wd_started) {
-        pthread_mutex_lock(&e->mu);
-        e->wd_stop = true;
-        pthread_cond_signal(&e->cv);
-        pthread_mutex_unlock(&e->mu);
-        pthread_join(e->wd, NULL);
-    }
+    if (e->wd_started)
+        lh_thread_stop(e->wd, &e->mu, &e->cv, &e->wd_stop);
     if (e->con)
         e->d->duckdb_disconnect(&e->con);
     if (e->db)

@@ -360,10 +360,8 @@ enum lh_status lh_store_list(struct lh_store *st, const char *prefix, struct lh_
     if (!prefix)
         prefix = "";
     enum lh_status s = prefix_check(prefix, err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "list");
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "list");
     s = tidy(st, st->vt->list(st, prefix, out, err), err);
     if (s != LH_OK) {
         lh_store_list_reset(out);
@@ -490,10 +488,8 @@ static enum lh_status load_config(struct lh_store_set *set, const char *path, st
     size_t len = 0;
     json_t *root = NULL;
     enum lh_status s = lh_file_read_all(path, 1u << 20, &data, &len, err);
-    if (s != LH_OK) {
-        lh_error_prefix(err, "store config");
-        return s;
-    }
+    if (s != LH_OK)
+        return lh_error_wrap(err, s, "store config");
     json_error_t je;
     root = json_loadb((const char *)data, len, 0, &je);
     if (!root) {

@@ -11,6 +11,26 @@
 
 #include "store.h"
 
+/* The methods every backend has. A backend builds its struct lh_store_vt
+ * from this list (X(name) is .name = <backend>_name), so one it lacks fails
+ * the build; local_dir is the local backend's alone. */
+#define LH_STORE_METHODS(X)                                                                        \
+    X(close)                                                                                       \
+    X(get)                                                                                         \
+    X(stat)                                                                                        \
+    X(get_range)                                                                                   \
+    X(put)                                                                                         \
+    X(put_if_absent)                                                                               \
+    X(replace_if)                                                                                  \
+    X(del)                                                                                         \
+    X(list)                                                                                        \
+    X(upload_begin)                                                                                \
+    X(upload_write)                                                                                \
+    X(upload_commit)                                                                               \
+    X(upload_abort)                                                                                \
+    X(sweep)                                                                                       \
+    X(location)
+
 struct lh_store_vt {
     const char *kind;
     void (*close)(struct lh_store *st);

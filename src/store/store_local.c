@@ -44,12 +44,17 @@ struct local_upload {
     struct lh_atomic_file f;
 };
 
-static char *join(const struct local *l, const char *key)
+/* The file of key under the store's root (caller frees); NULL, err set,
+ * when out of memory. */
+static char *key_path(struct lh_store *st, const char *key, struct lh_error *err)
 {
+    const struct local *l = (const struct local *)st;
     size_t n = strlen(l->root) + strlen(key) + 2;
     char *p = malloc(n);
     if (p)
         snprintf(p, n, "%s/%s", l->root, key);
+    else
+        lh_error_set(err, LH_E_NOMEM, "out of memory");
     return p;
 }
 
@@ -80,10 +85,9 @@ static void local_close(struct lh_store *st)
 static enum lh_status local_get(struct lh_store *st, const char *key, size_t max, uint8_t **out,
                                 size_t *len, char *token, struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
-    char *path = join(l, key);
+    char *path = key_path(st, key, err);
     if (!path)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status s = lh_file_read_all(path, max, out, len, err);
     if (s == LH_E_NOTFOUND)
         lh_error_set(err, LH_E_NOTFOUND, "object %s not found", key);
@@ -102,10 +106,9 @@ static enum lh_status local_get(struct lh_store *st, const char *key, size_t max
 static enum lh_status local_get_range(struct lh_store *st, const char *key, uint64_t off,
                                       void *buf, size_t n, struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
-    char *path = join(l, key);
+    char *path = key_path(st, key, err);
     if (!path)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status s = LH_OK;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -139,10 +142,9 @@ fail:
 static enum lh_status local_stat(struct lh_store *st, const char *key, uint64_t *size,
                                  struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
-    char *path = join(l, key);
+    char *path = key_path(st, key, err);
     if (!path)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     struct stat sb;
     enum lh_status s = LH_OK;
     if (stat(path, &sb) != 0)
@@ -160,10 +162,9 @@ static enum lh_status local_stat(struct lh_store *st, const char *key, uint64_t 
 static enum lh_status local_put(struct lh_store *st, const char *key, const void *p, size_t n,
                                 struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
-    char *path = join(l, key);
+    char *path = key_path(st, key, err);
     if (!path)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status s = mkparent(path, err);
     if (s == LH_OK)
         s = lh_file_write_atomic(path, p, n, err);
@@ -176,11 +177,10 @@ static enum lh_status local_put(struct lh_store *st, const char *key, const void
 static enum lh_status local_put_if_absent(struct lh_store *st, const char *key, const void *p,
                                           size_t n, struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
     struct lh_atomic_file f = {.fd = -1};
-    char *path = join(l, key);
+    char *path = key_path(st, key, err);
     if (!path)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status s = mkparent(path, err);
     if (s != LH_OK)
         goto fail;
@@ -273,9 +273,8 @@ static enum lh_status local_replace_if(struct lh_store *st, const char *key, con
         s = lh_error_set(err, LH_E_CONFLICT, "object %s changed since it was read", key);
         goto fail;
     }
-    path = join(l, key);
-    if (!path) {
-        s = lh_error_set(err, LH_E_NOMEM, "out of memory");
+    if (!(path = key_path(st, key, err))) {
+        s = LH_E_NOMEM;
         goto fail;
     }
     s = lh_file_write_atomic(path, p, n, err);
@@ -294,10 +293,9 @@ fail:
 
 static enum lh_status local_del(struct lh_store *st, const char *key, struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
-    char *path = join(l, key);
+    char *path = key_path(st, key, err);
     if (!path)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status s = LH_OK;
     if (unlink(path) != 0 && errno != ENOENT)
         s = lh_error_errno(err, errno, "delete %s", key);
@@ -499,11 +497,11 @@ static enum lh_status local_sweep(struct lh_store *st, const char *prefix, lh_st
                                   void *ctx, struct lh_store_sweep_stats *stats,
                                   struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
     struct lh_buf rel;
     lh_buf_init(&rel, 8192);
     size_t left = 0;
-    enum lh_status s = sweep_dir(l->root, &rel, prefix, dead, ctx, stats, &left, 0, err);
+    enum lh_status s =
+        sweep_dir(lh_store_local_root(st), &rel, prefix, dead, ctx, stats, &left, 0, err);
     lh_buf_reset(&rel);
     return s;
 }
@@ -511,9 +509,8 @@ static enum lh_status local_sweep(struct lh_store *st, const char *prefix, lh_st
 static enum lh_status local_upload_begin(struct lh_store *st, const char *key,
                                          struct lh_store_upload **upp, struct lh_error *err)
 {
-    struct local *l = (struct local *)st;
     struct local_upload *up = calloc(1, sizeof *up);
-    char *path = join(l, key);
+    char *path = key_path(st, key, err);
     enum lh_status s = LH_OK;
     if (!up || !path) {
         s = lh_error_set(err, LH_E_NOMEM, "out of memory");
@@ -588,25 +585,14 @@ static enum lh_status local_location(const struct lh_store *st, struct lh_buf *b
     return s;
 }
 
+#define LOCAL_METHOD(m) .m = local_##m,
 static const struct lh_store_vt local_vt = {
     .kind = "local",
-    .close = local_close,
-    .get = local_get,
-    .stat = local_stat,
-    .get_range = local_get_range,
-    .put = local_put,
-    .put_if_absent = local_put_if_absent,
-    .replace_if = local_replace_if,
-    .del = local_del,
-    .list = local_list,
-    .upload_begin = local_upload_begin,
-    .upload_write = local_upload_write,
-    .upload_commit = local_upload_commit,
-    .upload_abort = local_upload_abort,
-    .sweep = local_sweep,
-    .location = local_location,
+    LH_STORE_METHODS(LOCAL_METHOD)
+    /* and the local backend's own */
     .local_dir = local_dir,
 };
+#undef LOCAL_METHOD
 
 static enum lh_status local_open_at(const char *url, const char *dir, struct lh_store **out,
                                     struct lh_error *err)

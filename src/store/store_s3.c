@@ -286,12 +286,16 @@ static size_t on_read(char *dst, size_t sz, size_t nm, void *ud)
     return k;
 }
 
-static char *full_key(const struct s3 *s, const char *key)
+/* key with the store's prefix (caller frees); NULL, err set, when out of
+ * memory. */
+static char *full_key(const struct s3 *s, const char *key, struct lh_error *err)
 {
     size_t n = strlen(s->prefix) + strlen(key) + 2;
     char *k = malloc(n);
     if (k)
         snprintf(k, n, "%s%s%s", s->prefix, *s->prefix ? "/" : "", key);
+    else
+        lh_error_set(err, LH_E_NOMEM, "out of memory");
     return k;
 }
 
@@ -530,15 +534,10 @@ static void s3_close(struct lh_store *st)
             pthread_mutex_destroy(&s->share_mu[i]);
         pthread_mutex_destroy(&s->pool_mu);
     }
-    free(s->bucket);
-    free(s->prefix);
-    free(s->endpoint);
-    free(s->region);
-    free(s->ak);
-    free(s->sk);
-    free(s->token);
-    free(s->sigv4);
-    free(s->base.url);
+    char *const text[] = {s->bucket, s->prefix, s->endpoint, s->region,  s->ak,
+                          s->sk,     s->token,  s->sigv4,    s->base.url};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        free(text[i]);
     free(s);
 }
 
@@ -547,9 +546,9 @@ static enum lh_status s3_get(struct lh_store *st, const char *key, size_t max, u
 {
     struct s3 *s = (struct s3 *)st;
     struct s3_resp r;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_request(s, "GET", fk, NULL, NULL, 0, NULL, max, &r, err);
     if (rc == LH_E_TOOBIG)
         lh_error_set(err, LH_E_TOOBIG, "object %s is over the %zu byte limit", key, max);
@@ -586,9 +585,9 @@ static enum lh_status s3_get_range(struct lh_store *st, const char *key, uint64_
     char range[80];
     snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + n - 1);
     const char *hdrs[] = {range, NULL};
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_request(s, "GET", fk, NULL, NULL, 0, hdrs, n < 65536 ? 65536 : n, &r,
                                    err);
     if (rc == LH_E_TOOBIG) /* the server ignored Range and sent more */
@@ -638,9 +637,9 @@ static enum lh_status s3_stat(struct lh_store *st, const char *key, uint64_t *si
                               struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_head(s, fk, size, NULL, err);
     free(fk);
     return rc;
@@ -670,9 +669,9 @@ static enum lh_status s3_put(struct lh_store *st, const char *key, const void *p
                              struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_put_full(s, fk, p, n, NULL, LH_E_CONFLICT, NULL, err);
     free(fk);
     return rc;
@@ -682,9 +681,9 @@ static enum lh_status s3_put_if_absent(struct lh_store *st, const char *key, con
                                        size_t n, struct lh_error *err)
 {
     struct s3 *s = (struct s3 *)st;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_head(s, fk, NULL, NULL, err);
     if (rc == LH_OK) {
         rc = lh_error_set(err, LH_E_EXISTS, "object %s already exists", key);
@@ -701,9 +700,9 @@ static enum lh_status s3_replace_if(struct lh_store *st, const char *key, const 
 {
     struct s3 *s = (struct s3 *)st;
     char cur[LH_STORE_TOKEN_MAX], cond[LH_STORE_TOKEN_MAX + 16];
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_head(s, fk, NULL, cur, err);
     if (rc == LH_OK && strcmp(cur, token) != 0)
         rc = lh_error_set(err, LH_E_CONFLICT, "object %s changed since it was read", key);
@@ -719,9 +718,9 @@ static enum lh_status s3_del(struct lh_store *st, const char *key, struct lh_err
 {
     struct s3 *s = (struct s3 *)st;
     struct s3_resp r;
-    char *fk = full_key(s, key);
+    char *fk = full_key(s, key, err);
     if (!fk)
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     enum lh_status rc = s3_request(s, "DELETE", fk, NULL, NULL, 0, NULL, 0, &r, err);
     if (rc == LH_OK && r.status != 204 && r.status != 200 && r.status != 404)
         rc = s3_error(s, &r, "delete", fk, err);
@@ -739,14 +738,19 @@ static bool xml_text(struct lh_buf *b, const char *v, size_t n)
     return lh_buf_ok(b);
 }
 
+/* The first <tag> of x[0..n): its text in *v, *vl. */
+static bool xml_field(const char *x, size_t n, const char *tag, const char **v, size_t *vl)
+{
+    size_t pos = 0;
+    return x && xml_next(x, n, tag, &pos, v, vl);
+}
+
 /* Whether a listing says there is another page. */
 static bool xml_truncated(const char *x, size_t n)
 {
-    size_t pos = 0;
     const char *v;
     size_t vl;
-    return x && xml_next(x, n, "IsTruncated", &pos, &v, &vl) && vl == 4 &&
-           memcmp(v, "true", 4) == 0;
+    return xml_field(x, n, "IsTruncated", &v, &vl) && vl == 4 && memcmp(v, "true", 4) == 0;
 }
 
 /* Appends "name=value&" when the last page left a marker b. */
@@ -761,11 +765,15 @@ static void query_marker(struct lh_buf *q, const char *name, struct lh_buf *b)
 }
 
 /* A listing under a prefix, page by page: the query of the next page, the
- * last answer, a decoded key, the prefix in the bucket and how much of a
- * key in the bucket is the store's prefix. */
+ * markers the last page left for it (m), the pages fetched, the last answer
+ * and where its entries are read (x, n, pos), a decoded key, the prefix in
+ * the bucket and how much of a key in the bucket is the store's prefix. */
 struct listing {
-    struct lh_buf q, kb;
+    struct lh_buf q, kb, m[2];
+    int pages;
     struct s3_resp r;
+    const char *x;
+    size_t n, pos;
     char *fp;
     size_t strip;
 };
@@ -773,12 +781,14 @@ struct listing {
 static enum lh_status listing_begin(struct s3 *s, const char *prefix, struct listing *l,
                                     struct lh_error *err)
 {
+    *l = (struct listing){0};
     lh_buf_init(&l->q, 16384);
     lh_buf_init(&l->kb, 4096);
-    l->r = (struct s3_resp){0};
+    lh_buf_init(&l->m[0], 4096);
+    lh_buf_init(&l->m[1], 4096);
     l->strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
-    l->fp = full_key(s, prefix);
-    return l->fp ? LH_OK : lh_error_set(err, LH_E_NOMEM, "out of memory");
+    l->fp = full_key(s, prefix, err);
+    return l->fp ? LH_OK : LH_E_NOMEM;
 }
 
 static void listing_end(struct listing *l)
@@ -787,14 +797,17 @@ static void listing_end(struct listing *l)
     free(l->fp);
     lh_buf_reset(&l->q);
     lh_buf_reset(&l->kb);
+    lh_buf_reset(&l->m[0]);
+    lh_buf_reset(&l->m[1]);
 }
 
-/* Page number page of a listing: GET ?l->q, a 200 answer in l->r. what
- * names the listing in our errors, op in the server's. */
-static enum lh_status list_page(struct s3 *s, struct listing *l, int page, const char *what,
-                                const char *op, struct lh_error *err)
+/* The next page of a listing: GET ?l->q (emptied for the next page's), a
+ * 200 answer in l->r, whose entries listing_entry reads. what names the
+ * listing in our errors, op in the server's. */
+static enum lh_status list_page(struct s3 *s, struct listing *l, const char *what, const char *op,
+                                struct lh_error *err)
 {
-    if (page > 1000000)
+    if (l->pages++ > 1000000)
         return lh_error_set(err, LH_E_TOOBIG, "s3 %s: too many pages", what);
     lh_buf_cstr(&l->q);
     if (!lh_buf_ok(&l->q))
@@ -804,7 +817,39 @@ static enum lh_status list_page(struct s3 *s, struct listing *l, int page, const
         s3_request(s, "GET", NULL, (const char *)l->q.data, NULL, 0, NULL, 0, &l->r, err);
     if (rc == LH_OK && l->r.status != 200)
         rc = s3_error(s, &l->r, op, l->fp, err);
+    lh_buf_clear(&l->q);
+    l->x = (const char *)l->r.body.data;
+    l->n = l->r.body.len;
+    l->pos = 0;
     return rc;
+}
+
+/* The page's next <tag> entry. */
+static bool listing_entry(struct listing *l, const char *tag, const char **v, size_t *vl)
+{
+    return l->x && xml_next(l->x, l->n, tag, &l->pos, v, vl);
+}
+
+/* An entry's key kv[0..kvl) decoded into l->kb, without the store's
+ * prefix; NULL when it does not decode or is not under the prefix. */
+static const char *listing_key(struct listing *l, const char *kv, size_t kvl)
+{
+    if (!xml_text(&l->kb, kv, kvl) || l->kb.len < l->strip)
+        return NULL;
+    return (const char *)l->kb.data + l->strip;
+}
+
+/* The marker <tag> of the page into m (empty when there is none); false
+ * when it is missing or empty. */
+static bool listing_marker(struct listing *l, const char *tag, struct lh_buf *m)
+{
+    const char *v;
+    size_t vl = 0;
+    lh_buf_clear(m);
+    if (!xml_field(l->x, l->n, tag, &v, &vl))
+        return false;
+    xml_decode(m, v, vl);
+    return vl > 0;
 }
 
 static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh_store_list *out,
@@ -812,42 +857,31 @@ static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh
 {
     struct s3 *s = (struct s3 *)st;
     struct listing l;
-    struct lh_buf tok;
-    lh_buf_init(&tok, 4096);
+    struct lh_buf *tok = &l.m[0];
     enum lh_status rc = listing_begin(s, prefix, &l, err);
-    if (rc != LH_OK)
-        goto fail;
-    for (int page = 0;; page++) {
+    while (rc == LH_OK) {
         /* parameters in canonical (sorted) order */
-        lh_buf_clear(&l.q);
-        query_marker(&l.q, "continuation-token", &tok);
+        query_marker(&l.q, "continuation-token", tok);
         lh_buf_printf(&l.q, "list-type=2&max-keys=%u&prefix=", s->list_page);
         uri_encode(&l.q, l.fp, false);
-        rc = list_page(s, &l, page, "list", "list", err);
-        if (rc != LH_OK)
-            goto fail;
-        const char *x = (const char *)l.r.body.data;
-        size_t n = l.r.body.len, pos = 0;
-        const char *v;
-        size_t vl;
-        while (x && xml_next(x, n, "Contents", &pos, &v, &vl)) {
-            size_t ip = 0;
-            const char *kv, *sv;
-            size_t kvl, svl;
-            if (!xml_next(v, vl, "Key", &ip, &kv, &kvl)) {
+        if ((rc = list_page(s, &l, "list", "list", err)) != LH_OK)
+            break;
+        const char *v, *kv, *sv;
+        size_t vl, kvl, svl;
+        while (listing_entry(&l, "Contents", &v, &vl)) {
+            if (!xml_field(v, vl, "Key", &kv, &kvl)) {
                 rc = lh_error_set(err, LH_E_FORMAT, "s3 list: <Contents> without <Key>");
                 goto fail;
             }
             uint64_t size = 0;
-            ip = 0;
-            if (xml_next(v, vl, "Size", &ip, &sv, &svl))
+            if (xml_field(v, vl, "Size", &sv, &svl))
                 for (size_t i = 0; i < svl && sv[i] >= '0' && sv[i] <= '9'; i++)
                     size = size * 10 + (uint64_t)(sv[i] - '0');
-            if (!xml_text(&l.kb, kv, kvl) || l.kb.len < l.strip) {
+            const char *k = listing_key(&l, kv, kvl);
+            if (!k) {
                 rc = lh_error_set(err, LH_E_FORMAT, "s3 list: bad key in listing");
                 goto fail;
             }
-            const char *k = (const char *)l.kb.data + l.strip;
             if (lh_store_key_check(k, NULL) != LH_OK)
                 continue; /* not ours to hand out */
             if (!lh_store_list_add(out, k, l.kb.len - l.strip, size)) {
@@ -855,19 +889,13 @@ static enum lh_status s3_list(struct lh_store *st, const char *prefix, struct lh
                 goto fail;
             }
         }
-        if (!xml_truncated(x, n))
+        if (!xml_truncated(l.x, l.n))
             break;
-        pos = 0;
-        if (!xml_next(x, n, "NextContinuationToken", &pos, &v, &vl) || vl == 0) {
+        if (!listing_marker(&l, "NextContinuationToken", tok))
             rc = lh_error_set(err, LH_E_FORMAT, "s3 list: truncated without a continuation token");
-            goto fail;
-        }
-        lh_buf_clear(&tok);
-        xml_decode(&tok, v, vl);
     }
 fail:
     listing_end(&l);
-    lh_buf_reset(&tok);
     return rc;
 }
 
@@ -881,11 +909,11 @@ static enum lh_status s3_upload_begin(struct lh_store *st, const char *key,
     if (!up)
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
     up->base.st = st;
-    up->key = full_key(s, key);
+    up->key = full_key(s, key, err);
     lh_buf_init(&up->buf, (size_t)s->part_size);
     if (!up->key) {
         free(up);
-        return lh_error_set(err, LH_E_NOMEM, "out of memory");
+        return LH_E_NOMEM;
     }
     *upp = &up->base;
     return LH_OK;
@@ -1079,48 +1107,34 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
 {
     struct s3 *s = (struct s3 *)st;
     struct listing l;
-    struct lh_buf km, um, ub;
-    lh_buf_init(&km, 4096);
-    lh_buf_init(&um, 4096);
+    struct lh_buf *km = &l.m[0], *um = &l.m[1], ub;
     lh_buf_init(&ub, 4096);
     enum lh_status rc = listing_begin(s, prefix, &l, err);
-    if (rc != LH_OK)
-        goto fail;
-    for (int page = 0;; page++) {
+    while (rc == LH_OK) {
         /* parameters in canonical (sorted) order */
-        lh_buf_clear(&l.q);
-        query_marker(&l.q, "key-marker", &km);
+        query_marker(&l.q, "key-marker", km);
         lh_buf_printf(&l.q, "max-uploads=%u&prefix=", s->list_page);
         uri_encode(&l.q, l.fp, false);
         lh_buf_append_u8(&l.q, '&');
-        query_marker(&l.q, "upload-id-marker", &um);
+        query_marker(&l.q, "upload-id-marker", um);
         lh_buf_append_str(&l.q, "uploads=");
-        rc = list_page(s, &l, page, "list uploads", "list multipart uploads", err);
-        if (rc != LH_OK)
-            goto fail;
-        const char *x = (const char *)l.r.body.data;
-        size_t n = l.r.body.len, pos = 0;
-        const char *v;
-        size_t vl;
-        while (x && xml_next(x, n, "Upload", &pos, &v, &vl)) {
-            size_t ip = 0;
-            const char *kv, *iv, *tv;
-            size_t kvl, ivl, tvl;
-            if (!xml_next(v, vl, "Key", &ip, &kv, &kvl) ||
-                !(ip = 0, xml_next(v, vl, "UploadId", &ip, &iv, &ivl))) {
+        if ((rc = list_page(s, &l, "list uploads", "list multipart uploads", err)) != LH_OK)
+            break;
+        const char *v, *kv, *iv, *tv;
+        size_t vl, kvl, ivl, tvl;
+        while (listing_entry(&l, "Upload", &v, &vl)) {
+            if (!xml_field(v, vl, "Key", &kv, &kvl) || !xml_field(v, vl, "UploadId", &iv, &ivl)) {
                 rc = lh_error_set(err, LH_E_FORMAT,
                                   "s3 list uploads: <Upload> without <Key> or <UploadId>");
                 goto fail;
             }
-            bool kok = xml_text(&l.kb, kv, kvl), uok = xml_text(&ub, iv, ivl);
-            if (!kok || !uok || l.kb.len < l.strip) {
+            const char *k = listing_key(&l, kv, kvl);
+            if (!xml_text(&ub, iv, ivl) || !k) {
                 rc = lh_error_set(err, LH_E_FORMAT, "s3 list uploads: bad key in listing");
                 goto fail;
             }
-            const char *full = (const char *)l.kb.data, *k = full + l.strip;
             int64_t started = 0;
-            ip = 0;
-            if (xml_next(v, vl, "Initiated", &ip, &tv, &tvl) && tvl < 64) {
+            if (xml_field(v, vl, "Initiated", &tv, &tvl) && tvl < 64) {
                 char ts[64];
                 memcpy(ts, tv, tvl);
                 ts[tvl] = '\0';
@@ -1133,33 +1147,19 @@ static enum lh_status s3_sweep(struct lh_store *st, const char *prefix, lh_store
             if (!dead(ctx, &p))
                 continue;
             struct lh_error e;
-            if (s3_abort_upload(s, full, (const char *)ub.data, &e) == LH_OK)
+            if (s3_abort_upload(s, (const char *)l.kb.data, (const char *)ub.data, &e) == LH_OK)
                 stats->pending++;
             else
                 lh_warn("store: could not abort the upload of %s: %s", k, e.msg);
         }
-        if (!xml_truncated(x, n))
+        if (!xml_truncated(l.x, l.n))
             break;
-        const char *nk, *nu;
-        size_t nkl = 0, nul = 0;
-        pos = 0;
-        bool hk = xml_next(x, n, "NextKeyMarker", &pos, &nk, &nkl);
-        pos = 0;
-        bool hu = xml_next(x, n, "NextUploadIdMarker", &pos, &nu, &nul);
-        if (!hk || nkl == 0) {
+        listing_marker(&l, "NextUploadIdMarker", um);
+        if (!listing_marker(&l, "NextKeyMarker", km))
             rc = lh_error_set(err, LH_E_FORMAT, "s3 list uploads: truncated without a marker");
-            goto fail;
-        }
-        lh_buf_clear(&km);
-        xml_decode(&km, nk, nkl);
-        lh_buf_clear(&um);
-        if (hu)
-            xml_decode(&um, nu, nul);
     }
 fail:
     listing_end(&l);
-    lh_buf_reset(&km);
-    lh_buf_reset(&um);
     lh_buf_reset(&ub);
     return rc;
 }
@@ -1173,29 +1173,24 @@ static enum lh_status s3_location(const struct lh_store *st, struct lh_buf *b,
     return LH_OK;
 }
 
-static const struct lh_store_vt s3_vt = {
-    .kind = "s3",
-    .close = s3_close,
-    .get = s3_get,
-    .stat = s3_stat,
-    .get_range = s3_get_range,
-    .put = s3_put,
-    .put_if_absent = s3_put_if_absent,
-    .replace_if = s3_replace_if,
-    .del = s3_del,
-    .list = s3_list,
-    .upload_begin = s3_upload_begin,
-    .upload_write = s3_upload_write,
-    .upload_commit = s3_upload_commit,
-    .upload_abort = s3_upload_abort,
-    .sweep = s3_sweep,
-    .location = s3_location,
-};
+#define S3_METHOD(m) .m = s3_##m,
+static const struct lh_store_vt s3_vt = {.kind = "s3", LH_STORE_METHODS(S3_METHOD)};
+#undef S3_METHOD
+
+/* v, else the value of the first of the environment variables e1, e2
+ * (e2 may be NULL) that is set; NULL when none is. */
+static const char *or_env(const char *v, const char *e1, const char *e2)
+{
+    if (!v)
+        v = getenv(e1);
+    if (!v && e2)
+        v = getenv(e2);
+    return v;
+}
 
 static char *dup_or_env(const char *v, const char *env)
 {
-    if (!v)
-        v = getenv(env);
+    v = or_env(v, env, NULL);
     return v ? strdup(v) : NULL;
 }
 
@@ -1212,19 +1207,11 @@ enum lh_status lh_store_s3_open(const char *url, const char *bucket, const char 
     s->base.url = strdup(url);
     s->bucket = strdup(bucket);
     s->prefix = strdup(prefix);
-    const char *region = opt->region;
-    if (!region)
-        region = getenv("AWS_REGION");
-    if (!region)
-        region = getenv("AWS_DEFAULT_REGION");
+    const char *region = or_env(opt->region, "AWS_REGION", "AWS_DEFAULT_REGION");
     if (!region)
         region = "us-east-1";
     s->region = strdup(region);
-    const char *endpoint = opt->endpoint;
-    if (!endpoint)
-        endpoint = getenv("AWS_ENDPOINT_URL_S3");
-    if (!endpoint)
-        endpoint = getenv("AWS_ENDPOINT_URL");
+    const char *endpoint = or_env(opt->endpoint, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
     if (endpoint && *endpoint) {
         size_t el = strlen(endpoint);
         while (el > 0 && endpoint[el - 1] == '/')
