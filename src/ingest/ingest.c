@@ -1897,8 +1897,10 @@ open_source:
                            : !plan_build(&r, src, &rz)
                                ? "its key ranges are not the ones this read has left"
                                : NULL;
-    if (!no_keep_why && !have_rz && !plan_build(&r, src, NULL))
+    if (!no_keep_why && !have_rz && !plan_build(&r, src, NULL)) {
         no_keep_why = "the source reads no ranges of its key"; /* not expected */
+        r.key = -1;
+    }
     if (have_rz && drop_why) {
         /* read again from zero, without the bound */
         r.key = -1;
