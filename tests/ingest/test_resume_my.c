@@ -7,7 +7,8 @@
  *               keeps its parts; the next run reads only the rest, the
  *               version has every id exactly once and the rows of a fresh
  *               load, kept_rows = resumed_rows, the lineage names the kept
- *               keys; the same on a BIGINT UNSIGNED key.
+ *               keys; the same on a BIGINT UNSIGNED and a SMALLINT key, and
+ *               from a record left in format 1 (before ranges).
  *   parallel    --parallel 4 cancelled while every connection waits in the
  *               middle of its key range keeps finished parts of several
  *               ranges (the record holds all 4, each with its last key);
@@ -50,6 +51,7 @@
 #define NROWS 200000
 
 static char DATA_DIR[512];
+static bool KEY_INT32; /* the id column is 32-bit (a SMALLINT key) */
 static char MY_DSN[512], SOCK[512], DB[64];
 static MYSQL *MY;
 
@@ -219,7 +221,8 @@ static void check_ids(const char *dataset, int64_t n, const int64_t *gone, struc
                                  LH_OK);
             for (int64_t k = 0; k < c[0].length; k++) {
                 /* BIGINT UNSIGNED reads as uint64: the same bytes here */
-                int64_t id = ((const int64_t *)c[0].values)[k];
+                int64_t id = KEY_INT32 ? ((const int32_t *)c[0].values)[k]
+                                       : ((const int64_t *)c[0].values)[k];
                 if (id < 1 || id > n)
                     fail_msg("%s: id %" PRId64 " out of 1..%" PRId64, dataset, id, n);
                 if (seen[id] == 1)
@@ -260,10 +263,27 @@ static void check_ids(const char *dataset, int64_t n, const int64_t *gone, struc
 
 /* ------------------------------------------------------------ ordered */
 
-static void ordered_on(const char *table, const char *key_type)
+/* The record rewritten the way format 1 wrote it (one key, last_key). */
+static void record_as_format1(const char *dataset)
 {
-    make_table(table, key_type, NROWS);
+    json_t *o = record(dataset);
+    json_t *r0 = json_array_get(json_object_get(o, "ranges"), 0);
+    assert_int_equal(json_array_size(json_object_get(o, "ranges")), 1);
+    json_object_set(o, "last_key", json_object_get(r0, "last_key"));
+    json_object_del(o, "ranges");
+    json_object_del(o, "parallel");
+    json_object_set_new(o, "format", json_integer(1));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/primary/datasets/%s/_resume.json", DATA_DIR, dataset);
+    assert_int_equal(json_dump_file(o, path, JSON_COMPACT), 0);
+    json_decref(o);
+}
+
+static void ordered_on(const char *table, const char *key_type, int64_t nrows, bool format1)
+{
+    make_table(table, key_type, nrows);
     stops(NULL, 0, 0);
+    KEY_INT32 = strcmp(key_type, "smallint") == 0;
     struct outcome *out = calloc(1, sizeof *out);
     assert_non_null(out);
     char fresh_ds[64], ds[64];
@@ -279,17 +299,19 @@ static void ordered_on(const char *table, const char *key_type)
     double full_s = (double)(mono_ns() - t0) / 1e9;
     must_succeed(out);
     struct seen_rows want = {0};
-    check_ids(fresh_ds, NROWS, NULL, &want);
+    check_ids(fresh_ds, nrows, NULL, &want);
 
     o.dataset = ds;
     t0 = mono_ns();
-    run_job(&o, out, NROWS / 2);
+    run_job(&o, out, nrows / 2);
     double half_s = (double)(mono_ns() - t0) / 1e9;
     must_cancel_keeping(out);
     must_log(out, "id <= "); /* the kept keys, as for PostgreSQL */
     assert_true(file_exists(ds, "_resume.json"));
     int64_t kept = out->res.kept_rows;
-    assert_true(kept < NROWS);
+    assert_true(kept < nrows);
+    if (format1) /* left by the version before parallel loads were resumable */
+        record_as_format1(ds);
 
     t0 = mono_ns();
     run_job(&o, out, 0);
@@ -299,9 +321,9 @@ static void ordered_on(const char *table, const char *key_type)
     must_log(out, "reading the rows with id > ");
     must_log(out, "resumed load: ");
     assert_int_equal(out->res.resumed_rows, kept);
-    assert_int_equal(out->res.rows, NROWS - kept);
+    assert_int_equal(out->res.rows, nrows - kept);
     struct seen_rows got = {0};
-    check_ids(ds, NROWS, NULL, &got);
+    check_ids(ds, nrows, NULL, &got);
     assert_true(got.hash == want.hash);
     if (!strstr(got.ingest_job, "(resumed load: rows with id <= "))
         fail_msg("lineage: %s", got.ingest_job);
@@ -309,14 +331,17 @@ static void ordered_on(const char *table, const char *key_type)
     print_message("ordered (%s): fresh load %.2f s; cancelled after %.2f s keeping %" PRId64
                   " rows; the resumed run read %" PRId64 " rows in %.2f s (%zu parts)\n",
                   key_type, full_s, half_s, kept, out->res.rows, rest_s, got.nobjects);
+    KEY_INT32 = false;
     free(out);
 }
 
 static void test_ordered(void **state)
 {
     (void)state;
-    ordered_on("t_rm_ord", "bigint");
-    ordered_on("t_rm_uns", "bigint unsigned");
+    ordered_on("t_rm_ord", "bigint", NROWS, false);
+    ordered_on("t_rm_uns", "bigint unsigned", NROWS, false);
+    ordered_on("t_rm_small", "smallint", 30000, false); /* int32 slots in the batch */
+    ordered_on("t_rm_f1", "bigint", NROWS, true);
 }
 
 /* ------------------------------------------------------------ parallel */
