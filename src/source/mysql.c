@@ -19,8 +19,12 @@
  * so all see the same committed table; then it parks the others in a
  * share (a process-wide list under a token, its lh_source_snapshot) from
  * which each part source takes its connection (my_adopt). Each reader
- * adds its range of the key to the WHERE. Until they are parked the side
- * connections are the leader's: its cancel kills and shuts down them too.
+ * adds its range of the key to the WHERE and reads it in key order (a
+ * range scan of the key: resumable per range, docs/ingest.md "Resumable
+ * loads"); a resumed read's ranges come from the options, one connection
+ * per range left. Until they are parked the side connections are the
+ * leader's: its cancel kills and shuts down them too. An ordered read on a
+ * unique integer key (my_unique_int_key) is resumable too.
  *
  * fill: mysql_stmt_fetch into bind buffers bound once per column (8-byte
  * integer slots, MYSQL_TIME, a 4 KiB scratch for variable-length values
