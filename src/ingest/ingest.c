@@ -46,14 +46,20 @@
  * record): in a parallel PostgreSQL read, a part other than the leader
  * whose connection fails is read again by its own thread on a new
  * connection importing the same snapshot, after dropping what it wrote
- * (its source is swapped under job->mu, which the cancel paths hold). An
- * ordered read on a unique integer key (lh_source_order_key) rolls parts
- * at RESUME_PART_BYTES and checks the key rises; when it fails while
- * reading it keeps its finished parts in the dataset's resume record
- * instead of deleting them, and a later run with the same fingerprint,
- * schema and base takes the record, reads WHERE key > the last kept key
- * and publishes the kept parts with its own (they are "inherited": never
- * deleted by this run). The sweep counts a record's parts as referenced.
+ * (its source is swapped under job->mu, which the cancel paths hold). A
+ * read in the order of a unique integer key (lh_source_order_key: an
+ * ordered read, or a parallel MySQL read whose connections each read a
+ * range of its split key in key order) rolls parts at RESUME_PART_BYTES
+ * and checks the key rises on each connection; the run's plan holds the
+ * key's ranges (lh_source_ranges), and each committed part moves its
+ * ranges' kept key (plan_advance, under run->mu). When the run fails
+ * while reading it keeps its finished parts in the dataset's resume
+ * record with the plan instead of deleting them, and a later run with the
+ * same fingerprint, --parallel, schema and base takes the record, reads
+ * per range only the keys past the kept ones (the source's ranges option;
+ * ranges kept whole are not read) and publishes the kept parts with its
+ * own (they are "inherited": never deleted by this run). The sweep counts
+ * a record's parts as referenced.
  *
  * Observation (docs/ingest.md "Progress and the run log"): on_progress at
  * each phase (connecting from the start, reading once the query runs and
@@ -448,7 +454,7 @@ struct part {
     char key[LH_STORE_KEY_MAX];
     const struct pwriter *by; /* the writer that wrote it (a re-read part drops its own) */
     bool inherited;           /* an earlier run's, taken from its resume record */
-    int64_t rows, last_key;   /* last_key: an ordered read's key of its last row */
+    int64_t rows;
     uint64_t size;
     int64_t created_us;
     char checksum[LH_CATALOG_CHECKSUM_SIZE]; /* of the bytes uploaded */
@@ -478,9 +484,12 @@ struct pwriter {
     struct lh_parquet_writer *w;
     char key[LH_STORE_KEY_MAX];
     int64_t created_us;
-    uint32_t crc;        /* CRC-32 of the open part's bytes so far */
-    int64_t part_row0;   /* rows this reader read before the open part began */
-    int64_t last_key;    /* an ordered read's key of the last row added */
+    uint32_t crc;      /* CRC-32 of the open part's bytes so far */
+    int64_t part_row0; /* rows this reader read before the open part began */
+    int64_t last_key;  /* a keyed read's key of the last row added (key_have) */
+    bool key_have;
+    size_t rix[LH_SOURCE_RANGES_MAX]; /* the run's key ranges its reader reads, in key order */
+    size_t nrix;
     uint64_t done_bytes; /* of the parts this writer committed */
     bool capturing;      /* the writer is closing: keep its bytes (the footer) */
     struct lh_buf tail;
@@ -498,7 +507,40 @@ struct run {
     size_t nparts;
     size_t nkeys;             /* part names handed out */
     struct ingest_table *ice; /* the dataset's Iceberg table (table.c) */
+    /* a resumable (keyed) read (docs/ingest.md "Resumable loads"): its key
+     * column (-1: none) and the key's ranges with what is kept of each
+     * (under mu: the parts' writers advance them); srcmap: the range of
+     * each of the source's ranges (lh_source_ranges) */
+    long key;
+    const char *key_name;
+    enum lh_type key_type;
+    bool resumed;           /* the plan continues a record: a key that does not rise fails */
+    atomic_bool key_broken; /* a key did not rise: nothing is kept */
+    struct ingest_resume_range plan[LH_SOURCE_RANGES_MAX];
+    size_t nplan;
+    size_t srcmap[LH_SOURCE_RANGES_MAX];
+    size_t nsrc;
 };
+
+/* Under run->mu, after w committed a part (drained: and its reader read
+ * all of its ranges): the ranges its reader reads are kept up to its last
+ * key. Its stream returns the keys of its ranges in key order, so a range
+ * ending at or below that key is kept whole, the one holding it up to it. */
+static void plan_advance(const struct pwriter *w, bool drained)
+{
+    struct run *run = w->run;
+    for (size_t i = 0; i < w->nrix; i++) {
+        struct ingest_resume_range *g = &run->plan[w->rix[i]];
+        int64_t k = w->last_key;
+        if (drained || (w->key_have && g->r.has_hi && k >= g->r.hi - 1)) {
+            g->done = true;
+        } else if (w->key_have && (!g->r.has_lo || k >= g->r.lo) && (!g->r.has_hi || k < g->r.hi) &&
+                   (!g->r.has_after || k > g->r.after)) {
+            g->r.has_after = true;
+            g->r.after = k;
+        }
+    }
+}
 
 static enum lh_status sink_upload(void *ctx, const void *p, size_t n, struct lh_error *err)
 {
@@ -589,11 +631,11 @@ static enum lh_status part_finish(struct pwriter *r, int64_t rows, struct lh_err
     p->by = r;
     p->inherited = false;
     p->rows = rows - r->part_row0;
-    p->last_key = r->last_key;
     p->created_us = r->created_us;
     p->size = size;
     lh_catalog_checksum_format(r->crc, p->checksum);
     s = ingest_table_part_add(run->ice, r->key, size, r->tail.data, r->tail.len, err);
+    plan_advance(r, false);
     pthread_mutex_unlock(&run->mu);
     run_log(run->job, LH_LOG_INFO, "part written: %s (%" PRId64 " rows, %" PRIu64 " bytes)", r->key,
             rows - r->part_row0, size);
@@ -982,6 +1024,55 @@ static bool same_schema(const struct lh_schema *a, const struct lh_schema *b)
     return true;
 }
 
+/* An ordered read on a key: checks that the batch's keys rise past *last
+ * (*have: a key was seen before) and moves *last to the batch's last.
+ * false: they do not, or pass the signed 64-bit range (the read is not
+ * resumable after all). */
+static bool batch_keys(const struct lh_batch *b, long k, enum lh_type t, int64_t *last, bool *have)
+{
+    const struct lh_array *a = &b->cols[k];
+    for (int64_t i = 0; i < b->num_rows; i++) {
+        if (a->validity && !lh_bit_get(a->validity, i))
+            return false;
+        int64_t v;
+        if (t == LH_T_INT64) {
+            v = ((const int64_t *)a->values)[i];
+        } else if (t == LH_T_UINT64) {
+            uint64_t u = ((const uint64_t *)a->values)[i];
+            if (u > (uint64_t)INT64_MAX)
+                return false;
+            v = (int64_t)u;
+        } else if (t == LH_T_UINT8 || t == LH_T_UINT16 || t == LH_T_UINT32) {
+            v = ((const uint32_t *)a->values)[i];
+        } else {
+            v = ((const int32_t *)a->values)[i]; /* INT8/16/32 (batch.h) */
+        }
+        if (*have && v <= *last)
+            return false;
+        *last = v;
+        *have = true;
+    }
+    return true;
+}
+
+/* A keyed read (run->key >= 0): the batch's keys must rise past the
+ * writer's last, which moves on. One that does not makes the read not
+ * resumable (key_broken), and fails a resumed read. */
+static enum lh_status writer_keys(struct pwriter *w, const struct lh_batch *b, struct lh_error *err)
+{
+    struct run *run = w->run;
+    if (run->key < 0 || atomic_load(&run->key_broken) ||
+        batch_keys(b, run->key, run->key_type, &w->last_key, &w->key_have))
+        return LH_OK;
+    atomic_store(&run->key_broken, true);
+    if (!run->resumed)
+        return LH_OK;
+    return lh_error_set(err, LH_E_STATE,
+                        "resuming: the key %s did not rise from row to row; nothing was "
+                        "published (run again with --no-resume)",
+                        run->key_name);
+}
+
 static enum lh_status preader_read(struct preader *rd)
 {
     enum lh_status s = LH_OK;
@@ -1005,6 +1096,8 @@ static enum lh_status preader_read(struct preader *rd)
         if (!pw->w && (s = part_begin(pw, rd->schema, rd->wo, &rd->err)) != LH_OK)
             return s;
         if ((s = lh_parquet_writer_add_batch(pw->w, b, &rd->err)) != LH_OK)
+            return s;
+        if ((s = writer_keys(pw, b, &rd->err)) != LH_OK)
             return s;
         rows += b->num_rows;
         struct lh_parquet_writer_stats ws;
@@ -1083,6 +1176,7 @@ static enum lh_status preader_reopen(struct preader *rd)
     pthread_mutex_unlock(&run->mu);
     pw->part_row0 = 0;
     pw->done_bytes = 0;
+    pw->key_have = false;
     atomic_store(&rd->rows, 0);
     atomic_store(&rd->bytes, 0);
 
@@ -1113,6 +1207,9 @@ static void *preader_main(void *arg)
         if (s == LH_OK && rd->pw->w)
             s = part_finish(rd->pw, atomic_load(&rd->rows), &rd->err);
         if (s == LH_OK) {
+            pthread_mutex_lock(&rd->run->mu);
+            plan_advance(rd->pw, true); /* its ranges are read whole */
+            pthread_mutex_unlock(&rd->run->mu);
             if (attempt > 0) {
                 char range[128];
                 part_range_text(&rd->po, range, sizeof range);
@@ -1195,6 +1292,10 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
         rd[i].local.run = r;
         lh_buf_init(&rd[i].local.tail, 64u << 20);
         rd[i].pw = i == 0 ? &r->pw : &rd[i].local;
+        if ((size_t)i < r->nsrc) { /* a keyed read: part i reads the source's range i */
+            rd[i].pw->rix[0] = r->srcmap[i];
+            rd[i].pw->nrix = 1;
+        }
         rd[i].index = i;
         rd[i].po = po;
         rd[i].po.part = i;
@@ -1334,95 +1435,145 @@ static char *resume_fingerprint(const struct lh_ingest_options *o,
     return t;
 }
 
-/* The WHERE of a resumed read: the operator's (if any) AND the key past
- * the last kept one. Caller frees. */
-static char *resume_where(const char *where, const char *key, int64_t last)
+/* The connections a run asks for, as a record keeps them (0 is 1). */
+static int resume_parallel(const struct lh_ingest_options *o)
+{
+    return o->parallel == 0 ? 1 : o->parallel;
+}
+
+/* The ranges of a plan as the run log and the lineage say them: kept
+ * ("id <= 1572864", "id 1..49999, id 50000..73000"), or left to read
+ * ("id > 1572864", "id > 73000 AND id < 100000; id >= 100000"). */
+static void ranges_text(const struct ingest_resume_range *g, size_t n, const char *key, bool kept,
+                        char *out, size_t cap)
 {
     struct lh_buf b;
-    lh_buf_init(&b, 1u << 20);
-    if (where) {
-        lh_buf_append_str(&b, "(");
-        lh_buf_append_str(&b, where);
-        lh_buf_append_str(&b, "\n) AND ");
+    lh_buf_init(&b, cap);
+    for (size_t i = 0; i < n; i++) {
+        const struct lh_source_range *r = &g[i].r;
+        size_t at = b.len;
+        const char *sep = b.len ? (kept ? ", " : "; ") : "";
+        if (kept && (g[i].done || r->has_after)) {
+            bool top = g[i].done ? r->has_hi : true;
+            int64_t hi = g[i].done ? r->hi - 1 : r->after;
+            if (r->has_lo && top)
+                lh_buf_printf(&b, "%s%s %" PRId64 "..%" PRId64, sep, key, r->lo, hi);
+            else if (top)
+                lh_buf_printf(&b, "%s%s <= %" PRId64, sep, key, hi);
+            else if (r->has_lo)
+                lh_buf_printf(&b, "%s%s >= %" PRId64, sep, key, r->lo);
+            else
+                lh_buf_printf(&b, "%severy %s", sep, key);
+        } else if (!kept && !g[i].done) {
+            lh_buf_append_str(&b, sep);
+            if (r->has_after)
+                lh_buf_printf(&b, "%s > %" PRId64, key, r->after);
+            else if (r->has_lo)
+                lh_buf_printf(&b, "%s >= %" PRId64, key, r->lo);
+            if (r->has_hi)
+                lh_buf_printf(&b, "%s%s < %" PRId64, b.len > at + strlen(sep) ? " AND " : "", key,
+                              r->hi);
+            if (b.len == at + strlen(sep))
+                lh_buf_printf(&b, "every %s", key);
+        }
     }
-    lh_buf_append_str(&b, "lh_t.\"");
-    for (const char *p = key; *p; p++) {
-        if (*p == '"')
-            lh_buf_append_u8(&b, '"'); /* a quote inside a quoted name doubles */
-        lh_buf_append_u8(&b, (uint8_t)*p);
-    }
-    lh_buf_printf(&b, "\" > %" PRId64, last);
     lh_buf_cstr(&b);
-    if (!lh_buf_ok(&b)) {
-        lh_buf_reset(&b);
-        return NULL;
-    }
-    return (char *)lh_buf_take(&b, NULL);
+    snprintf(out, cap, "%s", lh_buf_ok(&b) && b.data ? (const char *)b.data : "");
+    lh_buf_reset(&b);
 }
 
-/* An ordered read on a key: checks that the batch's keys rise past *last
- * (*have: a key was seen before) and moves *last to the batch's last.
- * false: they do not (the read is not resumable after all). */
-static bool batch_keys(const struct lh_batch *b, long k, enum lh_type t, int64_t *last, bool *have)
+/* Why a read cannot be continued by a later run, or NULL when it can
+ * (the source says what its order is: lh_source_order_key). */
+static const char *resume_refusal(const struct lh_ingest_options *o, const struct lh_source *src,
+                                  long key, const struct lh_schema *schema)
 {
-    const struct lh_array *a = &b->cols[k];
-    for (int64_t i = 0; i < b->num_rows; i++) {
-        if (a->validity && !lh_bit_get(a->validity, i))
-            return false;
-        int64_t v = t == LH_T_INT64   ? ((const int64_t *)a->values)[i]
-                    : t == LH_T_INT32 ? ((const int32_t *)a->values)[i]
-                                      : ((const int16_t *)a->values)[i];
-        if (*have && v <= *last)
-            return false;
-        *last = v;
-        *have = true;
-    }
-    return true;
-}
-
-/* Why a read cannot be continued by a later run, or NULL when it can. */
-static const char *resume_refusal(const struct lh_ingest_options *o, int npar, long key,
-                                  const struct lh_schema *schema)
-{
-    if (npar > 1)
-        return "a parallel read splits the table by ctid, and ctid ranges read in another "
-               "snapshot can miss or repeat rows that were updated meanwhile";
-    if (o->kind != LH_SOURCE_POSTGRES)
-        return "only PostgreSQL reads are resumable yet";
     if (o->mode != LH_INGEST_OVERWRITE)
         return "only overwrite loads are resumable";
     if (!o->table)
         return "a query has no key to continue after";
-    if (!o->order_by)
-        return "without --order-by on a unique key the read has no order to continue after";
-    if (key < 0)
+    if (key < 0 && lh_source_order_why(src))
+        return lh_source_order_why(src);
+    if (key < 0 && o->order_by)
         return "the order is not one ascending NOT NULL column with a unique index of its own "
                "among the columns read";
+    if (key < 0)
+        return "without --order-by on a unique key (or a parallel MySQL/MariaDB read, split by "
+               "its key) the read has no order to continue after";
     enum lh_type t = schema->fields[key].type;
-    if (schema->fields[key].is_list || (t != LH_T_INT16 && t != LH_T_INT32 && t != LH_T_INT64))
+    if (schema->fields[key].is_list ||
+        (t != LH_T_INT8 && t != LH_T_INT16 && t != LH_T_INT32 && t != LH_T_INT64 &&
+         t != LH_T_UINT8 && t != LH_T_UINT16 && t != LH_T_UINT32 && t != LH_T_UINT64))
         return "the order's key is not an integer column";
     return NULL;
 }
 
-/* The run failed while reading an ordered load on a key: keeps the
- * finished parts (the earlier runs' too) in a resume record for the next
- * run, and drops the open part. false: nothing kept (no finished part, or
- * the record could not be written), the caller discards as usual. */
+/* A keyed read started: the run's plan of the key's ranges, the record's
+ * (rz) or, for a fresh read, the source's, and which of them each of the
+ * source's ranges is. false: a range of the source is none of the
+ * record's left to read (the record does not fit this read). */
+static bool plan_build(struct run *r, struct lh_source *src, const struct ingest_resume *rz)
+{
+    struct lh_source_range sr[LH_SOURCE_RANGES_MAX];
+    size_t n = lh_source_ranges(src, sr);
+    r->nplan = rz ? rz->nranges : n;
+    if (rz)
+        memcpy(r->plan, rz->ranges, rz->nranges * sizeof *r->plan);
+    for (size_t i = 0; !rz && i < n; i++)
+        r->plan[i] = (struct ingest_resume_range){.r = sr[i]};
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        for (; j < r->nplan; j++) {
+            const struct lh_source_range *g = &r->plan[j].r;
+            if (!r->plan[j].done && g->has_lo == sr[i].has_lo && g->has_hi == sr[i].has_hi &&
+                (!g->has_lo || g->lo == sr[i].lo) && (!g->has_hi || g->hi == sr[i].hi))
+                break;
+        }
+        if (j == r->nplan)
+            return false;
+        r->srcmap[i] = j;
+    }
+    r->nsrc = n;
+    r->resumed = rz != NULL;
+    return n > 0;
+}
+
+/* The run failed while reading a keyed load: keeps the finished parts
+ * (the earlier runs' too) in a resume record for the next run, with the
+ * plan's ranges as far as they are kept, and drops the open part. false:
+ * nothing kept (no finished part, nothing left to read, or the record
+ * could not be written), the caller discards as usual. */
+/* After reading: a key that did not rise (writer_keys) makes the read not
+ * resumable; says so once. */
+static void key_check(struct run *r, const char **no_keep_why)
+{
+    if (*no_keep_why || !atomic_load(&r->key_broken))
+        return;
+    *no_keep_why = "the key did not rise from row to row";
+    run_log(r->job, LH_LOG_WARN, "the read is not resumable: %s", *no_keep_why);
+}
+
 static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_id,
                         int64_t created_ms, const char *fingerprint, const char *fp, uint64_t base,
-                        const char *key_column, int64_t *kept_rows)
+                        int64_t *kept_rows)
 {
     part_abort(&r->pw);
-    if (r->nparts == 0 || !fingerprint)
+    bool left = false;
+    for (size_t i = 0; i < r->nplan; i++)
+        left = left || !r->plan[i].done;
+    if (r->nparts == 0 || !fingerprint || !left)
         return false;
-    struct ingest_resume rz = {.created_ms = created_ms, .base_version = base};
+    struct ingest_resume rz = {.created_ms = created_ms,
+                               .base_version = base,
+                               .parallel = resume_parallel(&j->opt),
+                               .ranges = r->plan,
+                               .nranges = r->nplan};
     snprintf(rz.run_id, sizeof rz.run_id, "%s", run_id);
     snprintf(rz.schema_fp, sizeof rz.schema_fp, "%s", fp);
-    snprintf(rz.key_column, sizeof rz.key_column, "%s", key_column);
+    snprintf(rz.key_column, sizeof rz.key_column, "%s", r->key_name);
     rz.parts = calloc(r->nparts, sizeof *rz.parts);
     if (!rz.parts)
         return false;
-    rz.source = (char *)fingerprint; /* borrowed: not reset below */
+    rz.source = (char *)fingerprint; /* borrowed, as are the ranges: not reset below */
     rz.nparts = r->nparts;
     size_t own = 0;
     for (size_t i = 0; i < r->nparts; i++) {
@@ -1434,7 +1585,6 @@ static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_
         q->created_us = p->created_us;
         q->rows = p->rows;
         rz.rows += p->rows;
-        rz.last_key = p->last_key; /* the parts are in key order */
         own += !p->inherited;
     }
     struct lh_error e;
@@ -1447,11 +1597,12 @@ static bool resume_keep(struct lh_ingest_job *j, struct run *r, const char *run_
                 e.msg);
         return false;
     }
+    char kept[600];
+    ranges_text(r->plan, r->nplan, r->key_name, true, kept, sizeof kept);
     run_log(j, LH_LOG_INFO,
-            "kept %zu finished part(s) (%zu of this run) with %" PRId64 " rows, %s up to %" PRId64
-            ", in datasets/%s/" INGEST_RESUME_NAME ": the next run of the dataset reads only "
-            "the rest",
-            r->nparts, own, rz.rows, key_column, rz.last_key, j->dataset);
+            "kept %zu finished part(s) (%zu of this run) with %" PRId64 " rows, %s, in "
+            "datasets/%s/" INGEST_RESUME_NAME ": the next run of the dataset reads only the rest",
+            r->nparts, own, rz.rows, kept, j->dataset);
     *kept_rows = rz.rows;
     return true;
 }
@@ -1479,6 +1630,9 @@ static bool resume_take(struct lh_ingest_job *j, struct run *r, const char *fing
         why = "--no-resume (kind.no_resume) asks for a fresh load";
     else if (!fingerprint || strcmp(rz->source, fingerprint) != 0)
         why = "this run reads another source, columns, where, order or mode";
+    else if (rz->parallel != resume_parallel(&j->opt))
+        why = "this run asks for another number of connections (--parallel) than the load it "
+              "continues";
     else if (rz->base_version != base)
         why = "another version of the dataset was published since";
     *tails = why ? NULL : calloc(rz->nparts, sizeof **tails);
@@ -1547,18 +1701,20 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
     int64_t estimate = -1, batches = 0, sum_ns = t0;
     uint64_t cur_bytes = 0;
     /* resumable loads (docs/ingest.md "Resumable loads") */
-    char *rfp = NULL;        /* the read's fingerprint */
-    char *rwhere = NULL;     /* a resumed read's WHERE: the operator's AND key > last */
+    char *rfp = NULL;                                  /* the read's fingerprint */
+    struct lh_source_range left[LH_SOURCE_RANGES_MAX]; /* a resumed read's ranges to read */
+    size_t nleft = 0;
     struct ingest_resume rz; /* the record this run continues, when have_rz */
     bool have_rz = false;
     uint8_t **rtails = NULL; /* the footers of rz's parts */
     size_t *rtail_lens = NULL;
     long key = -1; /* the order's key column in the schema */
     char key_name[256] = "";
-    bool key_have = false, reading = false;
+    bool reading = false;
     const char *no_keep_why = "the read did not start";
-    char lastkey_text[32];
     memset(&rz, 0, sizeof rz);
+    r.key = -1;
+    r.key_name = key_name;
 
     snprintf(res->dataset, sizeof res->dataset, "%s", j->dataset);
     if (o->run_id)
@@ -1671,20 +1827,21 @@ enum lh_status lh_ingest_run(struct lh_ingest_job *j, struct lh_ingest_result *r
         so.cursor_after = watermark_in;
     }
     if (have_rz) {
-        /* the rest: the rows past the last key of the kept parts, as a
-         * condition of our own ANDed with the operator's (not a cursor: that
-         * would read max(key) over the rest first) */
-        snprintf(lastkey_text, sizeof lastkey_text, "%" PRId64, rz.last_key);
-        rwhere = resume_where(o->where, rz.key_column, rz.last_key);
-        if (!rwhere) {
-            s = lh_error_set(err, LH_E_NOMEM, "out of memory");
-            goto fail;
-        }
-        so.where = rwhere;
+        /* the rest: per range of the key, the rows past the last key of its
+         * kept parts; ranges kept whole are not read at all. The source
+         * adds them to the operator's WHERE in its own SQL (not a cursor:
+         * that would read max(key) over the rest first) */
+        for (size_t i = 0; i < rz.nranges; i++)
+            if (!rz.ranges[i].done)
+                left[nleft++] = rz.ranges[i].r;
+        so.ranges = left;
+        so.nranges = nleft;
+        char text[600];
+        ranges_text(rz.ranges, rz.nranges, rz.key_column, false, text, sizeof text);
         run_log(j, LH_LOG_INFO,
                 "resuming the load of run %s: %" PRId64 " rows in %zu finished part(s) are kept; "
-                "reading the rows with %s > %s",
-                rz.run_id, rz.rows, rz.nparts, rz.key_column, lastkey_text);
+                "reading the rows with %s",
+                rz.run_id, rz.rows, rz.nparts, text);
     }
 open_source:
     if (source_cancelled(j)) {
@@ -1727,17 +1884,32 @@ open_source:
     }
     lh_catalog_schema_fingerprint(cols, schema->nfields, fp);
     key = lh_source_order_key(src);
-    no_keep_why = resume_refusal(o, lh_source_parallel(src), key, schema);
-    if (!no_keep_why)
+    no_keep_why = resume_refusal(o, src, key, schema);
+    if (!no_keep_why) {
         snprintf(key_name, sizeof key_name, "%s", schema->fields[key].name);
-    if (have_rz &&
-        (no_keep_why || strcmp(fp, rz.schema_fp) != 0 || strcmp(key_name, rz.key_column) != 0)) {
+        r.key = key;
+        r.key_type = schema->fields[key].type;
+    }
+    const char *drop_why = no_keep_why                     ? no_keep_why
+                           : !have_rz                      ? NULL
+                           : strcmp(fp, rz.schema_fp) != 0 ? "the table's columns changed since"
+                           : strcmp(key_name, rz.key_column) != 0 ? "the read's key changed since"
+                           : !plan_build(&r, src, &rz)
+                               ? "its key ranges are not the ones this read has left"
+                               : NULL;
+    if (!no_keep_why && !have_rz && !plan_build(&r, src, NULL)) {
+        no_keep_why = "the source reads no ranges of its key"; /* not expected */
+        r.key = -1;
+    }
+    if (have_rz && drop_why) {
         /* read again from zero, without the bound */
+        r.key = -1;
+        r.nplan = r.nsrc = 0;
+        r.resumed = false;
         run_log(j, LH_LOG_INFO,
                 "discarding the resume record of run %s (%" PRId64 " rows in %zu part(s)): %s; "
                 "reading from zero",
-                rz.run_id, rz.rows, rz.nparts,
-                no_keep_why ? no_keep_why : "the table's columns changed since");
+                rz.run_id, rz.rows, rz.nparts, drop_why);
         (void)ingest_resume_remove(r.primary, j->dataset, &rz, have_rec ? &rec : NULL, true);
         for (size_t i = 0; i < rz.nparts; i++)
             free(rtails[i]);
@@ -1756,9 +1928,8 @@ open_source:
         free(typebuf);
         cols = NULL;
         typebuf = NULL;
-        so.where = o->where;
-        free(rwhere);
-        rwhere = NULL;
+        so.ranges = NULL;
+        so.nranges = 0;
         goto open_source;
     }
     s = ingest_schema_policy_check(source_replaced ? LH_INGEST_SCHEMA_REPLACE : o->schema_policy,
@@ -1814,12 +1985,10 @@ open_source:
         p->size = q->size;
         p->created_us = q->created_us;
         p->rows = q->rows;
-        p->last_key = rz.last_key;
     }
-    if (have_rz) {
-        r.pw.last_key = rz.last_key;
-        key_have = true;
-    }
+    /* one connection reads every range of the source, in key order */
+    for (size_t i = 0; npar == 1 && i < r.nsrc; i++)
+        r.pw.rix[r.pw.nrix++] = r.srcmap[i];
 
     reading = true;
     s = part_begin(&r.pw, schema, &wo, err);
@@ -1829,6 +1998,7 @@ open_source:
     if (npar > 1) {
         s = read_parallel(j, &r, src, &so, schema, &wo, part_bytes, t0, estimate, &rows, &cur_bytes,
                           &batches, &warnings_extra, err);
+        key_check(&r, &no_keep_why);
         if (s != LH_OK)
             goto fail;
     }
@@ -1847,20 +2017,11 @@ open_source:
                 goto fail;
         }
         s = lh_parquet_writer_add_batch(r.pw.w, b, err);
+        if (s == LH_OK)
+            s = writer_keys(&r.pw, b, err);
         if (s != LH_OK)
             goto fail;
-        if (!no_keep_why &&
-            !batch_keys(b, key, schema->fields[key].type, &r.pw.last_key, &key_have)) {
-            no_keep_why = "the key did not rise from row to row";
-            if (have_rz) {
-                s = lh_error_set(err, LH_E_STATE,
-                                 "resuming: the key %s did not rise from row to row; nothing "
-                                 "was published (run again with --no-resume)",
-                                 key_name);
-                goto fail;
-            }
-            run_log(j, LH_LOG_WARN, "the read is not resumable: %s", no_keep_why);
-        }
+        key_check(&r, &no_keep_why);
         rows += b->num_rows;
         struct lh_parquet_writer_stats ws;
         lh_parquet_writer_stats(r.pw.w, &ws);
@@ -1915,6 +2076,11 @@ open_source:
         s = part_finish(&r.pw, rows, err);
         if (s != LH_OK)
             goto fail;
+    }
+    if (npar == 1) {
+        pthread_mutex_lock(&r.mu);
+        plan_advance(&r.pw, true); /* every range of the read is read whole */
+        pthread_mutex_unlock(&r.mu);
     }
 
     struct lh_source_stats st;
@@ -1971,11 +2137,12 @@ open_source:
         snprintf(source_file, sizeof source_file, "dsn: %s", red);
         /* a resumed load says so in its lineage: its rows come from two
          * snapshots, split by the key (docs/ingest.md "Resumable loads") */
-        char job_text[800];
-        if (have_rz)
-            snprintf(job_text, sizeof job_text,
-                     "%s (resumed load: rows with %s <= %" PRId64 " read by run %s)", res->run_id,
-                     rz.key_column, rz.last_key, rz.run_id);
+        char job_text[1000], kept[600];
+        if (have_rz) {
+            ranges_text(rz.ranges, rz.nranges, rz.key_column, true, kept, sizeof kept);
+            snprintf(job_text, sizeof job_text, "%s (resumed load: rows with %s read by run %s)",
+                     res->run_id, kept, rz.run_id);
+        }
         struct lh_catalog_lineage lin = {
             .source_system = sys,
             .source_file = source_file,
@@ -2082,7 +2249,7 @@ fail:
         bool kept = false;
         if (reading && !no_keep_why && s != LH_E_STATE && !res->published)
             kept = resume_keep(j, &r, res->run_id, have_rz ? rz.created_ms : start_ms, rfp, fp,
-                               base, key_name, &res->kept_rows);
+                               base, &res->kept_rows);
         else if (reading && no_keep_why)
             run_log(j, LH_LOG_INFO,
                     "the rows read are not kept for a later run: %s; the next run reads from zero",
@@ -2120,7 +2287,6 @@ fail:
     free(typebuf);
     lh_arena_reset(&names);
     free(rfp);
-    free(rwhere);
     for (size_t i = 0; rtails && i < rz.nparts; i++)
         free(rtails[i]);
     free(rtails);

@@ -107,8 +107,19 @@ struct ingest_resume_part {
     int64_t created_us, rows;
 };
 
+/* One range of the key of a resumable read: its bounds (r.has_lo/lo,
+ * r.has_hi/hi), the key of the last row of its kept parts (r.has_after/
+ * after: every row of the range up to it is kept) and whether all of it is
+ * kept (done). An ordered read is one range (-inf, +inf); a parallel MySQL
+ * read one per connection. */
+struct ingest_resume_range {
+    struct lh_source_range r;
+    bool done;
+};
+
 /* A dataset's resume record (resume.c's header comment): the finished
- * parts of an ordered load that failed, all keys <= last_key. */
+ * parts of a keyed load that failed, and per range of its key how far
+ * they go. */
 struct ingest_resume {
     char run_id[128];   /* the run that wrote it */
     int64_t created_ms; /* when the first of the runs it continues started */
@@ -116,7 +127,9 @@ struct ingest_resume {
     char schema_fp[65];
     uint64_t base_version;
     char key_column[256];
-    int64_t last_key;
+    int parallel; /* the connections asked for: 1, 2..16, LH_SOURCE_PARALLEL_AUTO */
+    struct ingest_resume_range *ranges; /* in key order, at least one not done */
+    size_t nranges;
     int64_t rows;
     struct ingest_resume_part *parts;
     size_t nparts;

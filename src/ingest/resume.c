@@ -4,7 +4,9 @@
  * ordered load leaves for the next run of the dataset to continue from.
  *
  * It names the finished parts the failed run (and the runs it resumed)
- * committed, the key the last of them ends at, and what must not have
+ * committed, the ranges of the key they cover (an ordered load: one range,
+ * kept up to its last key; a parallel MySQL load: one range per connection,
+ * each kept up to its own last key, or whole), and what must not have
  * changed for the rest to be read on top of them: the source (system,
  * host, database, table, columns, where, order, mode; never a password),
  * the schema fingerprint and the base version. Written with the store's
@@ -14,6 +16,10 @@
  * record is older than ingest_resume_max_age_ms). The run that resumes
  * deletes the record after its version is published; a run that finds a
  * record it cannot use deletes it and the parts only it names.
+ *
+ * Format 2 holds the ranges; a format 1 record (before parallel loads were
+ * resumable: one key, "last_key") still reads, as one range kept up to
+ * that key, read on one connection.
  *
  * Threads: plain functions on the calling thread's store handle.
  */
@@ -25,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RESUME_FORMAT 1
+#define RESUME_FORMAT 2
 #define RESUME_MAX_BYTES (64u << 20)
 #define RESUME_AGE_ENV "LAKEHOUSE_RESUME_MAX_AGE_SECS"
 #define RESUME_AGE_DEFAULT_S (7 * 86400)
@@ -52,6 +58,7 @@ int64_t ingest_resume_max_age_ms(void)
 void ingest_resume_reset(struct ingest_resume *r)
 {
     free(r->source);
+    free(r->ranges);
     free(r->parts);
     memset(r, 0, sizeof *r);
 }
@@ -60,6 +67,71 @@ static const char *jstr(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
+}
+
+/* An optional key bound: an integer, or null (open). */
+static bool jbound(json_t *o, const char *k, int64_t *v)
+{
+    json_t *x = json_object_get(o, k);
+    *v = json_is_integer(x) ? (int64_t)json_integer_value(x) : 0;
+    return json_is_integer(x);
+}
+
+static json_t *jbound_new(bool has, int64_t v)
+{
+    return has ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The ranges of a record, as saved: in key order, disjoint, each
+ * bound inside its range, one at least left to read. */
+static bool ranges_sound(const struct ingest_resume_range *g, size_t n)
+{
+    bool left = false;
+    for (size_t i = 0; i < n; i++) {
+        const struct lh_source_range *r = &g[i].r;
+        if (r->has_lo && r->has_hi && r->lo >= r->hi)
+            return false;
+        if (r->has_after && ((r->has_lo && r->after < r->lo) || (r->has_hi && r->after >= r->hi)))
+            return false;
+        if (i > 0 && (!g[i - 1].r.has_hi || !r->has_lo || g[i - 1].r.hi > r->lo))
+            return false;
+        left = left || !g[i].done;
+    }
+    return n > 0 && left;
+}
+
+/* The ranges of o into out: format 2's "ranges", or format 1's one range
+ * kept up to "last_key". */
+static bool ranges_load(json_t *o, int format, struct ingest_resume *out)
+{
+    json_t *a = json_object_get(o, "ranges");
+    size_t n = format == 1 ? 1 : json_array_size(a);
+    if (n == 0 || n > LH_SOURCE_RANGES_MAX)
+        return false;
+    out->ranges = calloc(n, sizeof *out->ranges);
+    if (!out->ranges)
+        return false;
+    out->nranges = n;
+    if (format == 1) {
+        out->parallel = 1;
+        out->ranges[0].r.has_after = true;
+        out->ranges[0].r.after = (int64_t)json_integer_value(json_object_get(o, "last_key"));
+        return true;
+    }
+    json_t *par = json_object_get(o, "parallel");
+    out->parallel = (int)json_integer_value(par);
+    if (!json_is_integer(par) || (out->parallel != LH_SOURCE_PARALLEL_AUTO &&
+                                  (out->parallel < 1 || out->parallel > LH_SOURCE_PARALLEL_MAX)))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(a, i);
+        struct ingest_resume_range *g = &out->ranges[i];
+        g->r.has_lo = jbound(x, "lo", &g->r.lo);
+        g->r.has_hi = jbound(x, "hi", &g->r.hi);
+        g->r.has_after = jbound(x, "last_key", &g->r.after);
+        g->done = json_is_true(json_object_get(x, "done"));
+    }
+    return ranges_sound(out->ranges, n);
 }
 
 enum lh_status ingest_resume_load(struct lh_store *st, const char *dataset,
@@ -76,8 +148,8 @@ enum lh_status ingest_resume_load(struct lh_store *st, const char *dataset,
     json_t *o = json_loadb((const char *)data, len, 0, NULL);
     free(data);
     json_t *parts = json_object_get(o, "parts");
-    if (!json_is_object(o) || json_integer_value(json_object_get(o, "format")) != RESUME_FORMAT ||
-        !json_is_array(parts)) {
+    int format = (int)json_integer_value(json_object_get(o, "format"));
+    if (!json_is_object(o) || (format != 1 && format != RESUME_FORMAT) || !json_is_array(parts)) {
         json_decref(o);
         return lh_error_set(err, LH_E_FORMAT, "%s is not a resume record this version reads", key);
     }
@@ -86,7 +158,6 @@ enum lh_status ingest_resume_load(struct lh_store *st, const char *dataset,
     snprintf(out->key_column, sizeof out->key_column, "%s", jstr(o, "key_column"));
     out->created_ms = (int64_t)json_integer_value(json_object_get(o, "created_at_ms"));
     out->base_version = (uint64_t)json_integer_value(json_object_get(o, "base_version"));
-    out->last_key = (int64_t)json_integer_value(json_object_get(o, "last_key"));
     out->rows = (int64_t)json_integer_value(json_object_get(o, "rows"));
     out->source = strdup(jstr(o, "source"));
     size_t n = json_array_size(parts);
@@ -95,6 +166,11 @@ enum lh_status ingest_resume_load(struct lh_store *st, const char *dataset,
         json_decref(o);
         ingest_resume_reset(out);
         return lh_error_set(err, LH_E_NOMEM, "out of memory");
+    }
+    if (!ranges_load(o, format, out)) {
+        json_decref(o);
+        ingest_resume_reset(out);
+        return lh_error_set(err, LH_E_FORMAT, "%s has no sound key ranges", key);
     }
     int64_t rows = 0;
     for (size_t i = 0; i < n; i++) {
@@ -140,14 +216,27 @@ enum lh_status ingest_resume_save(struct lh_store *st, const char *dataset,
             parts = NULL;
         }
     }
-    json_t *o =
-        parts ? json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s, s:I, s:I, s:o}", "format",
-                          RESUME_FORMAT, "run_id", r->run_id, "created_at_ms",
-                          (json_int_t)r->created_ms, "source", r->source ? r->source : "",
-                          "schema_fingerprint", r->schema_fp, "base_version",
-                          (json_int_t)r->base_version, "key_column", r->key_column, "last_key",
-                          (json_int_t)r->last_key, "rows", (json_int_t)r->rows, "parts", parts)
-              : NULL;
+    json_t *ranges = parts ? json_array() : NULL;
+    for (size_t i = 0; ranges && i < r->nranges; i++) {
+        const struct lh_source_range *g = &r->ranges[i].r;
+        json_t *o = json_pack("{s:o, s:o, s:o, s:b}", "lo", jbound_new(g->has_lo, g->lo), "hi",
+                              jbound_new(g->has_hi, g->hi), "last_key",
+                              jbound_new(g->has_after, g->after), "done", r->ranges[i].done);
+        if (!o || json_array_append_new(ranges, o) != 0) {
+            json_decref(ranges);
+            ranges = NULL;
+        }
+    }
+    if (!ranges)
+        json_decref(parts);
+    json_t *o = ranges ? json_pack("{s:i, s:s, s:I, s:s, s:s, s:I, s:s, s:i, s:o, s:I, s:o}",
+                                   "format", RESUME_FORMAT, "run_id", r->run_id, "created_at_ms",
+                                   (json_int_t)r->created_ms, "source", r->source ? r->source : "",
+                                   "schema_fingerprint", r->schema_fp, "base_version",
+                                   (json_int_t)r->base_version, "key_column", r->key_column,
+                                   "parallel", r->parallel, "ranges", ranges, "rows",
+                                   (json_int_t)r->rows, "parts", parts)
+                       : NULL;
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (!text)

@@ -19,8 +19,12 @@
  * so all see the same committed table; then it parks the others in a
  * share (a process-wide list under a token, its lh_source_snapshot) from
  * which each part source takes its connection (my_adopt). Each reader
- * adds its range of the key to the WHERE. Until they are parked the side
- * connections are the leader's: its cancel kills and shuts down them too.
+ * adds its range of the key to the WHERE and reads it in key order (a
+ * range scan of the key: resumable per range, docs/ingest.md "Resumable
+ * loads"); a resumed read's ranges come from the options, one connection
+ * per range left. Until they are parked the side connections are the
+ * leader's: its cancel kills and shuts down them too. An ordered read on a
+ * unique integer key (my_unique_int_key) is resumable too.
  *
  * fill: mysql_stmt_fetch into bind buffers bound once per column (8-byte
  * integer slots, MYSQL_TIME, a 4 KiB scratch for variable-length values
@@ -129,12 +133,12 @@ struct my_impl {
     /* a parallel read (my_plan_parallel): the leader's other connections
      * while it opens them, locks and starts their snapshots (under s->mu,
      * so a cancel kills and shuts down these too); then its share, which
-     * hands them to the parts. A part's key range comes from the share. */
+     * hands them to the parts. A part's key range comes from the share
+     * (s->ranges: what each source reads). */
     struct my_side side[LH_SOURCE_PARALLEL_MAX];
     int nside; /* under s->mu */
     struct my_share *share;
-    char *key; /* the split column; NULL: no range */
-    int64_t key_lo, key_hi;
+    char *key; /* the split column, or an ordered read's key; NULL: no range */
     /* for cancel's second connection */
     char *host, *user, *password, *socket;
     unsigned port;
@@ -858,7 +862,7 @@ struct my_share {
     int n;
     MYSQL *conns[LH_SOURCE_PARALLEL_MAX]; /* [part]; NULL once taken */
     char *key;
-    int64_t lo, hi;
+    struct lh_source_range ranges[LH_SOURCE_PARALLEL_MAX]; /* [part] */
 };
 
 static pthread_mutex_t SHARES_MU = PTHREAD_MUTEX_INITIALIZER;
@@ -1169,6 +1173,41 @@ static void put_table_filter(MYSQL *conn, struct lh_buf *q, const char *alias, c
     put_literal(conn, q, table);
 }
 
+/* Into key (key_cap bytes; "" when there is none): the table's first
+ * unique index of one NOT NULL integer column (column: only that column's),
+ * the primary key first. A key read in its order returns each row once,
+ * ascending (docs/ingest.md "Resumable loads"). */
+static enum lh_status my_unique_int_key(struct lh_source *s, const char *db, const char *table,
+                                        const char *column, char *key, size_t key_cap,
+                                        struct lh_error *err)
+{
+    struct my_impl *my = s->impl;
+    MYSQL_RES *r = NULL;
+    MYSQL_ROW row;
+    struct lh_buf q;
+    lh_buf_init(&q, 1u << 16);
+    key[0] = '\0';
+    lh_buf_append_str(&q, "SELECT MIN(c.COLUMN_NAME) FROM information_schema.STATISTICS s"
+                          " JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA"
+                          " AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME");
+    put_table_filter(my->conn, &q, "s.", db, table);
+    lh_buf_append_str(&q, " AND s.NON_UNIQUE = 0 GROUP BY s.INDEX_NAME HAVING COUNT(*) = 1"
+                          " AND MIN(c.IS_NULLABLE) = 'NO' AND MIN(c.DATA_TYPE) IN"
+                          " ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')");
+    if (column) {
+        lh_buf_append_str(&q, " AND MIN(c.COLUMN_NAME) = ");
+        put_literal(my->conn, &q, column);
+    }
+    lh_buf_append_str(&q, " ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME LIMIT 1");
+    enum lh_status st = my_row(s, my->conn, &q, "reading the table's keys", &r, &row, err);
+    if (!st && row && row[0])
+        snprintf(key, key_cap, "%s", row[0]);
+    if (r)
+        mysql_free_result(r);
+    lh_buf_reset(&q);
+    return st;
+}
+
 /* The reasons a table cannot be split into key ranges, or NULL when it
  * can: then key is its single-column integer primary key (or unique NOT
  * NULL integer key) and *bytes its data length. why: a buffer for the
@@ -1205,23 +1244,11 @@ static enum lh_status my_split_key(struct lh_source *s, const char *db, const ch
     r = NULL;
     if (*why)
         goto done;
-    /* unique indexes of one NOT NULL integer column, the primary key first */
-    lh_buf_clear(&q);
-    lh_buf_append_str(&q, "SELECT MIN(c.COLUMN_NAME) FROM information_schema.STATISTICS s"
-                          " JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA"
-                          " AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME");
-    put_table_filter(my->conn, &q, "s.", db, table);
-    lh_buf_append_str(&q, " AND s.NON_UNIQUE = 0 GROUP BY s.INDEX_NAME HAVING COUNT(*) = 1"
-                          " AND MIN(c.IS_NULLABLE) = 'NO' AND MIN(c.DATA_TYPE) IN"
-                          " ('tinyint', 'smallint', 'mediumint', 'int', 'bigint')"
-                          " ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME LIMIT 1");
-    if ((st = my_row(s, my->conn, &q, "reading the table's keys", &r, &row, err)))
+    if ((st = my_unique_int_key(s, db, table, NULL, key, key_cap, err)))
         goto done;
-    if (!row || !row[0])
+    if (!*key)
         *why = "the table has no single-column integer primary key (or unique NOT NULL integer "
                "key) to split into ranges";
-    else
-        snprintf(key, key_cap, "%s", row[0]);
 done:
     if (r)
         mysql_free_result(r);
@@ -1247,7 +1274,7 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
     int want = s->opt.parallel;
     if (want != LH_SOURCE_PARALLEL_AUTO && want < 2)
         return LH_OK;
-    char whybuf[400], key[256];
+    char whybuf[400], key[256] = "";
     const char *why = NULL;
     int64_t bytes = 0;
     enum lh_status st = LH_OK;
@@ -1268,7 +1295,12 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
     if (why)
         goto fallback;
     int n = want;
-    if (want == LH_SOURCE_PARALLEL_AUTO) {
+    if (s->opt.nranges) {
+        /* a resumed read: one connection per range left */
+        n = (int)s->opt.nranges;
+        if (n < 2)
+            goto keyed;
+    } else if (want == LH_SOURCE_PARALLEL_AUTO) {
         int cores = src_local_cores(u->socket ? u->socket : my->host ? my->host : "localhost");
         n = src_auto_parallel(s, bytes, cores);
         if (n < 2)
@@ -1329,6 +1361,9 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
         why = whybuf;
         goto fallback;
     }
+    int64_t lo = 0, hi = 0;
+    if (s->opt.nranges)
+        goto snapshots; /* the ranges are given */
     /* under the lock: the key's bounds as every snapshot will see them */
     lh_buf_clear(&q);
     lh_buf_append_str(&q, "SELECT CAST(MIN(");
@@ -1342,7 +1377,6 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
     MYSQL_ROW row;
     if ((st = my_row(s, lk, &q, "reading the key's bounds", &r, &row, err)))
         goto done;
-    int64_t lo = 0, hi = 0;
     if (!row || !row[0] || !row[1])
         why = "the table is empty";
     else if (!lh_parse_i64(row[0], &lo) || !lh_parse_i64(row[1], &hi))
@@ -1357,6 +1391,7 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
     r = NULL;
     if (why)
         goto fallback;
+snapshots:;
     static const char start[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
     if ((st = my_exec(s, start, "START TRANSACTION", err)))
         goto done;
@@ -1376,8 +1411,21 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
         goto done;
     }
     sh->n = n;
-    sh->lo = my->key_lo = lo;
-    sh->hi = my->key_hi = hi;
+    if (s->opt.nranges) {
+        src_ranges_from_options(s);
+    } else {
+        /* n equal ranges of lo..hi; the first and the last are open-ended */
+        lh_i128 span = (lh_i128)hi - lo + 1;
+        s->nranges = (size_t)n;
+        for (int k = 0; k < n; k++)
+            s->ranges[k] = (struct lh_source_range){
+                .lo = lo + (int64_t)(span * k / n),
+                .hi = lo + (int64_t)(span * (k + 1) / n),
+                .has_lo = k > 0,
+                .has_hi = k < n - 1,
+            };
+    }
+    memcpy(sh->ranges, s->ranges, (size_t)n * sizeof *sh->ranges);
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < n - 1; i++)
         sh->conns[i + 1] = my->side[i].conn;
@@ -1391,14 +1439,30 @@ static enum lh_status my_plan_parallel(struct lh_source *s, const struct src_url
     my->share = sh;
     snprintf(s->snapshot, sizeof s->snapshot, "%s", sh->token);
     s->parallel = n;
-    src_log(s, LH_LOG_INFO,
-            "parallel read: %d connections in one consistent snapshot (started under LOCK "
-            "TABLES READ, held %.1f ms), key `%s` %lld..%lld split into ranges",
-            n, held_ms, key, (long long)lo, (long long)hi);
+    if (s->opt.nranges)
+        src_log(s, LH_LOG_INFO,
+                "parallel read: %d connections in one consistent snapshot (started under LOCK "
+                "TABLES READ, held %.1f ms), one per range of key `%s` left to read",
+                n, held_ms, key);
+    else
+        src_log(s, LH_LOG_INFO,
+                "parallel read: %d connections in one consistent snapshot (started under LOCK "
+                "TABLES READ, held %.1f ms), key `%s` %lld..%lld split into ranges",
+                n, held_ms, key, (long long)lo, (long long)hi);
     goto done;
 fallback:
     src_log(s, LH_LOG_INFO, "parallel read: falling back to one connection: %s", why);
     sides_close(s, 0);
+keyed:
+    /* one connection: a resumed read's ranges still in key order; a fresh
+     * one in no particular order */
+    if (s->opt.nranges && *key) {
+        if (!(my->key = strdup(key)))
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        src_ranges_from_options(s);
+    } else {
+        s->order_why = lh_arena_strndup(&s->arena, why, strlen(why));
+    }
 done:
     if (r)
         mysql_free_result(r);
@@ -1420,8 +1484,8 @@ static enum lh_status my_adopt(struct lh_source *s, struct my_impl *my, struct l
         if ((key = strdup(sh->key)) != NULL) {
             conn = sh->conns[part];
             sh->conns[part] = NULL;
-            my->key_lo = sh->lo;
-            my->key_hi = sh->hi;
+            s->ranges[0] = sh->ranges[part];
+            s->nranges = 1;
         }
         break;
     }
@@ -1603,6 +1667,21 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
     struct src_read rd;
     if ((st = src_read_plan(s, &rd, err)))
         goto done;
+    if (!s->opt.query && !my->key && s->opt.order_by && rd.norder == 1 && !rd.order[0].desc &&
+        s->opt.limit <= 0) {
+        /* an order on a key: the read can be continued after a key
+         * (lh_source_order_key) */
+        char key[256];
+        if ((st = my_unique_int_key(s, db, table, s->fields[rd.order[0].col].name, key, sizeof key,
+                                    err)))
+            goto done;
+        if (*key && !(my->key = strdup(key))) {
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        if (*key)
+            src_ranges_from_options(s);
+    }
     char cast[32] = "";
     if (rd.cursor >= 0)
         cursor_cast(&my->mcols[rd.cursor], &s->fields[rd.cursor], cast, sizeof cast);
@@ -1621,23 +1700,16 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&body, " > ");
         put_bound(my->conn, &body, s->opt.cursor_after, cast);
     }
+    struct lh_buf qkey; /* the key, quoted */
+    lh_buf_init(&qkey, 1024);
     if (my->key) {
-        /* this part's key range; the first and the last are open-ended */
-        int n = s->parallel, k = s->opt.snapshot ? s->opt.part : 0;
-        lh_i128 span = (lh_i128)my->key_hi - my->key_lo + 1;
-        if (k > 0) {
-            lh_buf_append_str(&body, has_where ? " AND " : " WHERE ");
-            put_ident(&body, my->key);
-            lh_buf_printf(&body, " >= %lld", (long long)(my->key_lo + (int64_t)(span * k / n)));
-            has_where = true;
-        }
-        if (k < n - 1) {
-            lh_buf_append_str(&body, has_where ? " AND " : " WHERE ");
-            put_ident(&body, my->key);
-            lh_buf_printf(&body, " < %lld",
-                          (long long)(my->key_lo + (int64_t)(span * (k + 1) / n)));
-            has_where = true;
-        }
+        /* this source's ranges of the key (a part's: the first and the
+         * last are open-ended), read in key order: on InnoDB a range scan
+         * of the key's index, in its order at no extra cost */
+        put_ident(&qkey, my->key);
+        lh_buf_cstr(&qkey);
+        if (lh_buf_ok(&qkey))
+            src_put_ranges(s, &body, (const char *)qkey.data, &has_where);
     }
     size_t tail_at = body.len;
     for (size_t i = 0; i < rd.norder; i++) {
@@ -1645,6 +1717,16 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         put_ident(&body, s->fields[rd.order[i].col].name);
         if (rd.order[i].desc)
             lh_buf_append_str(&body, " DESC");
+    }
+    if (my->key && rd.norder == 0) {
+        lh_buf_append_str(&body, " ORDER BY ");
+        lh_buf_append(&body, qkey.data, qkey.len);
+    }
+    bool key_ok = lh_buf_ok(&qkey);
+    lh_buf_reset(&qkey);
+    if (!key_ok) {
+        st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        goto done;
     }
     if (s->opt.limit > 0)
         lh_buf_printf(&body, " LIMIT %lld", (long long)s->opt.limit);
@@ -1709,6 +1791,14 @@ enum lh_status src_my_start(struct lh_source *s, const char *dsn, struct lh_erro
         free(my->mcols);
         my->mcols = mc;
         src_select_fields(s, rd.sel, rd.nsel);
+    }
+    for (size_t i = 0; my->key && i < s->ncols; i++)
+        if (strcasecmp(s->fields[i].name, my->key) == 0)
+            s->order_key = (long)i;
+    if (my->key && s->order_key < 0) {
+        char why[400];
+        snprintf(why, sizeof why, "the key `%s` is not among the columns read", my->key);
+        s->order_why = lh_arena_strndup(&s->arena, why, strlen(why));
     }
 
     lh_buf_clear(&q);

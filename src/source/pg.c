@@ -1181,6 +1181,29 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&body, " > ");
         put_literal(pg->conn, &body, s->opt.cursor_after);
     }
+    bool has_where = s->opt.where || (rd.cursor >= 0 && s->opt.cursor_after);
+    if (key_name) {
+        /* a resumed read: the key's ranges left (docs/ingest.md
+         * "Resumable loads") */
+        struct lh_buf k;
+        lh_buf_init(&k, 1u << 16);
+        lh_buf_append_str(&k, "lh_t.");
+        put_ident(pg->conn, &k, key_name);
+        lh_buf_cstr(&k);
+        src_ranges_from_options(s);
+        bool ok = lh_buf_ok(&k);
+        if (ok)
+            src_put_ranges(s, &body, (const char *)k.data, &has_where);
+        lh_buf_reset(&k);
+        if (!ok) {
+            lh_buf_reset(&body);
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+            goto done;
+        }
+    } else if (s->parallel > 1) {
+        s->order_why = "a parallel read splits the table by ctid, and ctid ranges read in another "
+                       "snapshot can miss or repeat rows that were updated meanwhile";
+    }
     size_t where_len = body.len; /* FROM and WHERE; ORDER BY and LIMIT follow */
     for (size_t i = 0; i < rd.norder; i++) {
         lh_buf_append_str(&body, i ? ", lh_t." : " ORDER BY lh_t.");
@@ -1267,7 +1290,6 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         int64_t nb = s->opt.snapshot ? s->opt.nblocks : s->nblocks;
         long long lo = (long long)(nb * k / n), hi = (long long)(nb * (k + 1) / n);
         lh_buf_append(&sql, body.data, where_len);
-        bool has_where = s->opt.where || (rd.cursor >= 0 && s->opt.cursor_after);
         if (k > 0) {
             lh_buf_printf(&sql, "%s lh_t.ctid >= '(%lld,0)'::tid", has_where ? " AND" : " WHERE",
                           lo);

@@ -662,6 +662,13 @@ enum lh_status lh_source_create(struct lh_source **out, enum lh_source_kind kind
         st = lh_error_set(err, LH_E_INVAL, "source: a parallel part needs part 1..parallel-1");
         goto fail;
     }
+    if (s->opt.nranges > LH_SOURCE_RANGES_MAX || (s->opt.nranges && !s->opt.ranges)) {
+        st = lh_error_set(err, LH_E_INVAL, "source: ranges must be 1-%d", LH_SOURCE_RANGES_MAX);
+        goto fail;
+    }
+    if (s->opt.nranges)
+        memcpy(s->opt_ranges, s->opt.ranges, s->opt.nranges * sizeof *s->opt_ranges);
+    s->opt.ranges = s->opt.nranges ? s->opt_ranges : NULL;
     s->parallel = 1;
     s->order_key = -1;
     if (s->opt.cursor_after && !s->opt.cursor_column) {
@@ -883,6 +890,54 @@ int64_t lh_source_blocks(const struct lh_source *s)
 long lh_source_order_key(const struct lh_source *s)
 {
     return s->order_key;
+}
+
+const char *lh_source_order_why(const struct lh_source *s)
+{
+    return s->order_key < 0 ? s->order_why : NULL;
+}
+
+size_t lh_source_ranges(const struct lh_source *s, struct lh_source_range *out)
+{
+    if (s->order_key < 0)
+        return 0;
+    memcpy(out, s->ranges, s->nranges * sizeof *out);
+    return s->nranges;
+}
+
+void src_ranges_from_options(struct lh_source *s)
+{
+    s->nranges = s->opt.nranges ? s->opt.nranges : 1;
+    if (s->opt.nranges)
+        memcpy(s->ranges, s->opt.ranges, s->nranges * sizeof *s->ranges);
+    else
+        memset(s->ranges, 0, sizeof s->ranges[0]);
+}
+
+void src_put_ranges(struct lh_source *s, struct lh_buf *b, const char *qkey, bool *has_where)
+{
+    size_t n = s->parallel > 1 && !s->opt.snapshot ? 1 : s->nranges;
+    const struct lh_source_range *r0 = &s->ranges[0];
+    if (n == 0 || (n == 1 && !r0->has_lo && !r0->has_after && !r0->has_hi))
+        return; /* one open range: the whole table */
+    for (size_t i = 0; i < n; i++) {
+        const struct lh_source_range *r = &s->ranges[i];
+        lh_buf_append_str(b, i ? " OR (" : *has_where ? " AND ((" : " WHERE ((");
+        const char *sep = "";
+        if (r->has_lo) {
+            lh_buf_printf(b, "%s >= %lld", qkey, (long long)r->lo);
+            sep = " AND ";
+        }
+        if (r->has_after) {
+            lh_buf_printf(b, "%s%s > %lld", sep, qkey, (long long)r->after);
+            sep = " AND ";
+        }
+        if (r->has_hi)
+            lh_buf_printf(b, "%s%s < %lld", sep, qkey, (long long)r->hi);
+        lh_buf_append_str(b, ")");
+    }
+    lh_buf_append_str(b, ")");
+    *has_where = true;
 }
 
 const char *lh_source_cursor_high(const struct lh_source *s)

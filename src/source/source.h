@@ -41,6 +41,15 @@ enum lh_source_kind { LH_SOURCE_POSTGRES, LH_SOURCE_MYSQL };
 bool lh_source_kind_parse(const char *s, enum lh_source_kind *out);
 const char *lh_source_kind_name(enum lh_source_kind k); /* "postgres", "mysql" */
 
+/* A range of a read's key (docs/ingest.md "Resumable loads"): the rows
+ * with key >= lo (has_lo), key > after (has_after) and key < hi (has_hi);
+ * a bound not set is open. */
+struct lh_source_range {
+    int64_t lo, after, hi;
+    bool has_lo, has_after, has_hi;
+};
+#define LH_SOURCE_RANGES_MAX 16
+
 struct lh_source_options {
     /* Exactly one of table and query. table: "t", "schema.t" (MySQL:
      * "db.t"), each part unquoted or quoted ("Mixed Case"; MySQL also
@@ -93,6 +102,16 @@ struct lh_source_options {
     int part;
     const char *snapshot;
     int64_t nblocks;
+    /* Resumed reads (docs/ingest.md "Resumable loads"): only these ranges
+     * of the read's key (1..LH_SOURCE_RANGES_MAX, disjoint, in key order;
+     * copied): an ordered read's order_by column, when it is a key
+     * (lh_source_order_key), or the split key of a parallel MySQL read,
+     * which then reads one range per connection (as many connections as
+     * ranges) and, falling back to one connection, all of them in key
+     * order. Ignored when the read has no such key (lh_source_order_key
+     * -1 says so). NULL: the whole table. */
+    const struct lh_source_range *ranges;
+    size_t nranges;
     /* The read's own log (NULL: none), on the reader thread: the server
      * and its version once connected, the statement sent (the operator's
      * WHERE or query text included; never the DSN or a password: every
@@ -197,13 +216,24 @@ int64_t lh_source_estimated_rows(const struct lh_source *s);
 const char *lh_source_server_version(const struct lh_source *s);
 
 /* After start: the index in lh_source_schema of the column the read is
- * ordered by when that order is a key: order_by names one column,
- * ascending, that is NOT NULL and has a unique index of its own (a primary
- * key), and there is no limit; -1 otherwise (MySQL: always -1). Each row
- * then has its own key value and the stream returns them increasing, so a
- * read can be continued after the last key it handed out
- * (docs/ingest.md "Resumable loads"). */
+ * ordered by when that order is a key, or -1. Either order_by names one
+ * column, ascending, that is NOT NULL, an integer and has a unique index of
+ * its own (a primary key), and there is no limit; or a MySQL read split
+ * into ranges of its key (parallel, or resumed with ranges) reads each
+ * range in key order, and the key is among the columns read. Each row then
+ * has its own key value and each connection's stream returns them
+ * increasing, so a read can be continued after the last key it handed
+ * out (docs/ingest.md "Resumable loads"). */
 long lh_source_order_key(const struct lh_source *s);
+/* With lh_source_order_key -1: why the read cannot be continued after a
+ * key, when the source knows ("a parallel read splits the table by
+ * ctid, ..."); NULL otherwise. Borrowed, valid until close. */
+const char *lh_source_order_why(const struct lh_source *s);
+/* With lh_source_order_key >= 0: the ranges of the key the read covers,
+ * in key order, into out (LH_SOURCE_RANGES_MAX entries); how many. A
+ * parallel leader: one per part, part k reading the k-th; otherwise the
+ * ones this source reads (the options' ranges, or one open range). */
+size_t lh_source_ranges(const struct lh_source *s, struct lh_source_range *out);
 
 /* With cursor_column: the largest cursor value the stream will return, as
  * the server prints it (the next run's cursor_after), or NULL when no row

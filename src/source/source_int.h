@@ -101,12 +101,18 @@ struct lh_source {
     char *cursor_high;
     char server[256]; /* "host:port/db user=x" for messages */
     char server_version[128];
-    int64_t table_rows; /* the server's estimate for the whole table; < 0: none */
-    char *secret;       /* the password, scrubbed from every message */
-    int parallel;       /* after start: connections the read uses (>= 1) */
-    char snapshot[64];  /* a parallel leader's exported snapshot */
-    int64_t nblocks;    /* a parallel leader's block count */
-    long order_key;     /* lh_source_order_key: index into fields, or -1 */
+    int64_t table_rows;    /* the server's estimate for the whole table; < 0: none */
+    char *secret;          /* the password, scrubbed from every message */
+    int parallel;          /* after start: connections the read uses (>= 1) */
+    char snapshot[64];     /* a parallel leader's exported snapshot */
+    int64_t nblocks;       /* a parallel leader's block count */
+    long order_key;        /* lh_source_order_key: index into fields, or -1 */
+    const char *order_why; /* lh_source_order_why (static or arena) */
+    /* lh_source_ranges: a parallel leader's, one per part (its stream
+     * reads the first); otherwise the ones this source's stream reads */
+    struct lh_source_range ranges[LH_SOURCE_RANGES_MAX];
+    size_t nranges;
+    struct lh_source_range opt_ranges[LH_SOURCE_RANGES_MAX]; /* opt.ranges points here */
     bool eof;
     bool dead;
     atomic_bool cancelled;
@@ -149,6 +155,15 @@ static inline bool src_batch_overdue(struct lh_source *s)
         return false;
     return src_batch_overdue_slow(s);
 }
+
+/* The read has a key (order_by's, or a MySQL split key): s->ranges
+ * become the options' ranges, or one open range. */
+void src_ranges_from_options(struct lh_source *s);
+/* Appends the key ranges this source's stream reads to a WHERE clause
+ * (" WHERE " or " AND " after *has_where): "((k >= lo AND k > after AND
+ * k < hi) OR ...)", qkey the key as the server names it (quoted); nothing
+ * for one open range. A parallel leader's stream reads s->ranges[0]. */
+void src_put_ranges(struct lh_source *s, struct lh_buf *b, const char *qkey, bool *has_where);
 
 /* --parallel auto never picks more connections than this */
 #define SRC_AUTO_MAX 4
