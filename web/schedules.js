@@ -365,7 +365,7 @@ function policyFacts(k) {
     h('dt', {}, 'Resume'), h('dd', { id: 'sched-no-resume' }, k.no_resume
       ? [badge('idle', 'off', 'kind.no_resume'), ' every run loads from zero (kind.no_resume)']
       : ['on ', h('span', { class: 'sub' },
-        'a run after a failed ordered load keeps its finished parts and reads only the rest')]),
+        'a run after a failed load in key order (--order-by, MySQL parallel) keeps its finished parts and reads only the rest')]),
   ];
 }
 
@@ -610,7 +610,7 @@ export function kindWithSource(kind, v) {
   k.replace_source = !!v.replace_source;
   if ('no_resume' in v) {
     if (v.no_resume) k.no_resume = true;
-    else delete k.no_resume; // absent: a failed ordered load is resumed
+    else delete k.no_resume; // absent: a failed load in key order is resumed
   }
   return k;
 }

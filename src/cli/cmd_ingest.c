@@ -84,8 +84,10 @@ static const char *usage =
     "                       fails), replace (anything goes)\n"
     "  --replace-source     let this run replace the dataset's source (another\n"
     "                       server, database, table or query); refused otherwise\n"
-    "  --no-resume          load from zero even when an earlier failed ordered load\n"
-    "                       of the dataset left finished parts to resume from\n"
+    "  --no-resume          load from zero even when an earlier failed load read in\n"
+    "                       key order (--order-by K, or MySQL --parallel on its\n"
+    "                       primary key) of the dataset left finished parts\n"
+    "                       to resume from\n"
     "  --json               summary as JSON\n";
 
 /* Progress (docs/ingest.md "Progress"): on a terminal one line refreshed

@@ -105,7 +105,7 @@ struct lh_ingest_options {
     const char *made_by;
     bool replace_source;
     /* Resumable loads (docs/ingest.md "Resumable loads"): a run that finds
-     * the resume record of an earlier failed ordered load of the dataset
+     * the resume record of an earlier failed load in key order of the dataset
      * with the same source, schema and base reads only the rest;
      * no_resume discards such a record and loads from zero. */
     bool no_resume;

@@ -236,7 +236,7 @@ struct lh_schedule {
     enum lh_schedule_schema_policy schema_policy;
     bool replace_source;
     /* kind.no_resume (default false, written only when true): every run
-     * loads from zero instead of resuming a failed ordered load
+     * loads from zero instead of resuming a failed load in key order
      * (docs/ingest.md "Resumable loads") */
     bool no_resume;
     /* trigger: trigger.tz is resolved from tz_name by lh_schedule_validate */
