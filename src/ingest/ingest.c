@@ -46,10 +46,12 @@
  * record): in a parallel PostgreSQL read, a part other than the leader
  * whose connection fails is read again by its own thread on a new
  * connection importing the same snapshot, after dropping what it wrote
- * (its source is swapped under job->mu, which the cancel paths hold). A
- * read in the order of a unique integer key (lh_source_order_key: an
- * ordered read, or a parallel MySQL read whose connections each read a
- * range of its split key in key order) rolls parts at RESUME_PART_BYTES
+ * and what the plan kept of its range (its source is swapped under
+ * job->mu, which the cancel paths hold). A read in the order of a unique
+ * integer key (lh_source_order_key: an ordered read, or a parallel read
+ * split by the key, MySQL's or PostgreSQL's with order_by on it, whose
+ * connections each read a range in key order; a PostgreSQL part gets its
+ * range from the leader's lh_source_ranges) rolls parts at RESUME_PART_BYTES
  * and checks the key rises on each connection; the run's plan holds the
  * key's ranges (lh_source_ranges), and each committed part moves its
  * ranges' kept key (plan_advance, under run->mu). When the run fails
@@ -1003,6 +1005,7 @@ struct preader {
     bool th_started;
     int index;                   /* 0: the leader */
     struct lh_source_options po; /* this part's options (a re-read opens them again) */
+    struct lh_source_range range; /* a part split by key: its range (po.ranges), as it began */
 };
 
 struct pshared {
@@ -1137,10 +1140,21 @@ static bool preader_retryable(struct preader *rd, enum lh_status s, int attempt)
     return !failed;
 }
 
-/* The ctid range of part k of n over nblocks blocks (as the source splits
- * it), for the run log. */
-static void part_range_text(const struct lh_source_options *po, char *out, size_t cap)
+static void ranges_text(const struct ingest_resume_range *g, size_t n, const char *key, bool kept,
+                        char *out, size_t cap);
+
+/* The range of a part, for the run log: its key range (a read split by
+ * key), or the ctid range of part k of n over nblocks blocks (as the
+ * source splits it). */
+static void part_range_text(const struct preader *rd, char *out, size_t cap)
 {
+    const struct lh_source_options *po = &rd->po;
+    if (po->nranges == 1) {
+        struct ingest_resume_range g = {.r = rd->range};
+        const char *key = rd->run->key_name[0] ? rd->run->key_name : po->order_by;
+        ranges_text(&g, 1, key, false, out, cap);
+        return;
+    }
     int n = po->parallel, k = po->part;
     long long lo = (long long)(po->nblocks * k / n), hi = (long long)(po->nblocks * (k + 1) / n);
     if (k == n - 1)
@@ -1173,6 +1187,9 @@ static enum lh_status preader_reopen(struct preader *rd)
                     run->parts[i].key, e.msg);
     }
     run->nparts = keep;
+    /* nothing of its range is kept any more (plan_advance moved it) */
+    for (size_t i = 0; i < pw->nrix && rd->po.nranges == 1; i++)
+        run->plan[pw->rix[i]] = (struct ingest_resume_range){.r = rd->range};
     pthread_mutex_unlock(&run->mu);
     pw->part_row0 = 0;
     pw->done_bytes = 0;
@@ -1212,7 +1229,7 @@ static void *preader_main(void *arg)
             pthread_mutex_unlock(&rd->run->mu);
             if (attempt > 0) {
                 char range[128];
-                part_range_text(&rd->po, range, sizeof range);
+                part_range_text(rd, range, sizeof range);
                 run_log(rd->run->job, LH_LOG_INFO,
                         "parallel read: part %d (%s) read again in the same snapshot: %" PRId64
                         " rows",
@@ -1224,7 +1241,7 @@ static void *preader_main(void *arg)
         if (!preader_retryable(rd, s, attempt))
             break;
         char range[128];
-        part_range_text(&rd->po, range, sizeof range);
+        part_range_text(rd, range, sizeof range);
         run_log(rd->run->job, LH_LOG_WARN,
                 "parallel read: part %d (%s) failed after %" PRId64
                 " rows: %s; reading it again on a new connection in the same snapshot "
@@ -1283,6 +1300,12 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
     po.snapshot = lh_source_snapshot(leader);
     po.nblocks = lh_source_blocks(leader);
     po.batch_bytes = INGEST_BATCH_BYTES / (size_t)n;
+    /* a read split by key (PostgreSQL): part i reads the leader's range i
+     * (MySQL parts take theirs from the leader's connections) */
+    struct lh_source_range sr[LH_SOURCE_RANGES_MAX];
+    bool by_key = j->opt.kind == LH_SOURCE_POSTGRES && lh_source_ranges(leader, sr) == (size_t)n;
+    po.ranges = NULL;
+    po.nranges = 0;
     for (int i = 0; i < n; i++) {
         rd[i].run = r;
         rd[i].schema = schema;
@@ -1297,13 +1320,17 @@ static enum lh_status read_parallel(struct lh_ingest_job *j, struct run *r,
             rd[i].pw->nrix = 1;
         }
         rd[i].index = i;
+        if (by_key) {
+            rd[i].range = sr[i];
+            po.ranges = &rd[i].range;
+            po.nranges = 1;
+        }
+        po.part = i;
         rd[i].po = po;
-        rd[i].po.part = i;
         if (i == 0) {
             rd[i].src = leader;
             continue;
         }
-        po.part = i;
         s = lh_source_create(&rd[i].src, j->opt.kind, j->opt.dsn, &po, err);
         if (s != LH_OK)
             goto out;

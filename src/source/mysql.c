@@ -1411,20 +1411,7 @@ snapshots:;
         goto done;
     }
     sh->n = n;
-    if (s->opt.nranges) {
-        src_ranges_from_options(s);
-    } else {
-        /* n equal ranges of lo..hi; the first and the last are open-ended */
-        lh_i128 span = (lh_i128)hi - lo + 1;
-        s->nranges = (size_t)n;
-        for (int k = 0; k < n; k++)
-            s->ranges[k] = (struct lh_source_range){
-                .lo = lo + (int64_t)(span * k / n),
-                .hi = lo + (int64_t)(span * (k + 1) / n),
-                .has_lo = k > 0,
-                .has_hi = k < n - 1,
-            };
-    }
+    src_split_ranges(s, lo, hi, n);
     memcpy(sh->ranges, s->ranges, (size_t)n * sizeof *sh->ranges);
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < n - 1; i++)

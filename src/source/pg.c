@@ -7,10 +7,12 @@
  *   COPY (SELECT cols FROM t [WHERE (where) AND cursor > lit] [ORDER BY ..]
  *         [LIMIT n]) TO STDOUT (FORMAT binary)
  * A parallel read (docs/ingest.md "Parallel reads"): the leader exports
- * its snapshot and reads the first of N ctid ranges (pg_plan_parallel
- * decides, or falls back to one connection and logs why) and keeps its
- * transaction open past the COPY; a part imports the snapshot right after
- * BEGIN and reads its range.
+ * its snapshot and reads the first of N ctid ranges, or with order_by on a
+ * unique NOT NULL integer key the first of N ranges of the key, in key
+ * order (pg_plan_parallel decides, or falls back to one connection and
+ * logs why) and keeps its transaction open past the COPY; a part imports
+ * the snapshot right after BEGIN and reads its range (a key range comes in
+ * the options).
  * A query source reads FROM (query) AS lh_t instead; its columns come from
  * the row description of `SELECT * FROM (query) AS lh_t LIMIT 0` (base
  * type oid and typmod per column), mapped by the same rules as a table's.
@@ -894,16 +896,30 @@ static enum lh_status pg_connect(struct lh_source *s, const char *const *keys,
     return LH_OK;
 }
 
-/* A leader's decision (docs/ingest.md "Parallel reads"): how many ctid
- * ranges to read, and the snapshot the other parts import. Falls back to
- * one connection, with a log line saying why, for anything but a plain
- * table read as a whole; only a failed query fails the read. */
+/* A leader's decision (docs/ingest.md "Parallel reads"): how many ranges
+ * to read, and the snapshot the other parts import. key (a unique NOT NULL
+ * integer order_by key among the columns read, or NULL) splits by ranges
+ * of the key, read from its min..max in the snapshot (a resumed read: one
+ * range left per connection); otherwise the table's blocks split into
+ * ctid ranges. Falls back to one connection, with a log line saying why,
+ * for anything else; only a failed query fails the read. A part takes its
+ * one key range from the options (ingest hands it the leader's). from:
+ * the relation, quoted. */
 static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, char relkind,
+                                       const char *key, const struct lh_buf *from, size_t from_len,
                                        struct lh_error *err)
 {
     struct pg_impl *pg = s->impl;
     if (s->opt.snapshot) {
         s->parallel = s->opt.parallel;
+        if (!key != !s->opt.nranges || s->opt.nranges > 1)
+            return lh_error_set(err, LH_E_STATE,
+                                "postgres %s: part %d of parallel read %s: %s", s->server,
+                                s->opt.part, s->opt.snapshot,
+                                key ? "no key range given for the part"
+                                    : "the read's key is not a unique integer key any more");
+        if (key)
+            src_ranges_from_options(s);
         return LH_OK;
     }
     int want = s->opt.parallel;
@@ -912,18 +928,26 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
     const char *why = NULL;
     if (s->opt.query)
         why = "a query is read on one connection";
-    else if (relkind != 'r' && relkind != 'm')
-        why = "only a plain table splits into ctid ranges (a view, partitioned or foreign "
-              "table does not)";
     else if (s->opt.limit > 0)
         why = "a read with a limit takes its rows in order";
-    else if (s->opt.order_by)
-        why = "a read with order_by is one ordered stream";
-    else if (PQserverVersion(pg->conn) < 140000)
+    else if (s->opt.order_by && !key)
+        why = "a read with order_by is one ordered stream (it splits only on a unique NOT NULL "
+              "integer key among the columns read)";
+    else if (!key && relkind != 'r' && relkind != 'm')
+        why = "only a plain table splits into ctid ranges (a view, partitioned or foreign "
+              "table does not)";
+    else if (!key && PQserverVersion(pg->conn) < 140000)
         why = "the server is older than PostgreSQL 14 (no TID range scans)";
     if (why) {
         src_log(s, LH_LOG_INFO, "parallel read: falling back to one connection: %s", why);
         return LH_OK;
+    }
+    int n = want;
+    if (key && s->opt.nranges) {
+        /* a resumed read: one connection per range left */
+        n = (int)s->opt.nranges;
+        if (n < 2)
+            return LH_OK;
     }
     enum lh_status st = LH_OK;
     const char *params[1] = {relid};
@@ -943,17 +967,52 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
     (void)lh_parse_i64(PQgetvalue(res, 0, 1), &bsz);
     PQclear(res);
     int64_t nblocks = bsz > 0 ? bytes / bsz : 0;
-    int n = want;
-    if (want == LH_SOURCE_PARALLEL_AUTO) {
+    if (want == LH_SOURCE_PARALLEL_AUTO && !(key && s->opt.nranges)) {
         n = src_auto_parallel(s, bytes, src_local_cores(PQhost(pg->conn)));
         if (n < 2)
             return LH_OK;
     }
-    if (nblocks < n) {
-        src_log(s, LH_LOG_INFO,
-                "parallel read: falling back to one connection: the table has %lld block(s), "
-                "fewer than %d connections",
-                (long long)nblocks, n);
+    int64_t lo = 0, hi = 0;
+    char whybuf[300];
+    if (key && !s->opt.nranges) {
+        /* the key's bounds as the snapshot sees them (its index's ends) */
+        struct lh_buf b;
+        lh_buf_init(&b, 1u << 16);
+        lh_buf_append_str(&b, "SELECT min(lh_t.");
+        put_ident(pg->conn, &b, key);
+        lh_buf_append_str(&b, "), max(lh_t.");
+        put_ident(pg->conn, &b, key);
+        lh_buf_append_str(&b, ") FROM ");
+        lh_buf_append(&b, from->data, from_len);
+        lh_buf_append_str(&b, " AS lh_t");
+        lh_buf_cstr(&b);
+        static const char *const none[1] = {NULL};
+        res = lh_buf_ok(&b) ? pg_query_want(s, (const char *)b.data, 0, none,
+                                            "reading the key's bounds", PGRES_TUPLES_OK, &st, err)
+                            : NULL;
+        if (!lh_buf_ok(&b))
+            st = lh_error_set(err, LH_E_NOMEM, "out of memory");
+        lh_buf_reset(&b);
+        if (st)
+            return st;
+        if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+            why = "the table is empty";
+        } else if (!lh_parse_i64(PQgetvalue(res, 0, 0), &lo) ||
+                   !lh_parse_i64(PQgetvalue(res, 0, 1), &hi)) {
+            why = "the key's bounds are not integers"; /* not expected */
+        } else if ((lh_i128)hi - lo + 1 < n) {
+            snprintf(whybuf, sizeof whybuf, "the key %s spans %lld value(s), fewer than %d "
+                     "connections", key, (long long)((lh_i128)hi - lo + 1), n);
+            why = whybuf;
+        }
+        PQclear(res);
+    } else if (!key && nblocks < n) {
+        snprintf(whybuf, sizeof whybuf, "the table has %lld block(s), fewer than %d connections",
+                 (long long)nblocks, n);
+        why = whybuf;
+    }
+    if (why) {
+        src_log(s, LH_LOG_INFO, "parallel read: falling back to one connection: %s", why);
         return LH_OK;
     }
     static const char *const none[1] = {NULL};
@@ -969,8 +1028,22 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
     }
     snprintf(s->snapshot, sizeof s->snapshot, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    s->nblocks = nblocks;
     s->parallel = n;
+    if (key) {
+        src_split_ranges(s, lo, hi, n);
+        if (s->opt.nranges)
+            src_log(s, LH_LOG_INFO,
+                    "parallel read: %d connections in snapshot %s, one per range of key %s left "
+                    "to read",
+                    n, s->snapshot, key);
+        else
+            src_log(s, LH_LOG_INFO,
+                    "parallel read: %d connections in snapshot %s, key %s %lld..%lld split into "
+                    "ranges",
+                    n, s->snapshot, key, (long long)lo, (long long)hi);
+        return LH_OK;
+    }
+    s->nblocks = nblocks;
     src_log(s, LH_LOG_INFO,
             "parallel read: %d connections in snapshot %s, %lld blocks split into ctid ranges", n,
             s->snapshot, (long long)nblocks);
@@ -1135,12 +1208,6 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
     if ((st = src_read_plan(s, &rd, err)))
         goto done;
 
-    if ((st = pg_plan_parallel(s, relid, relkind, err)))
-        goto done;
-    /* a parallel read has no LIMIT (nor order_by), so no cursor order to
-     * keep */
-    if (s->parallel > 1)
-        rd.norder = 0;
     const char *key_name = NULL; /* the order is a key (lh_source_order_key) */
     if (relid[0] && s->opt.order_by && rd.norder == 1 && !rd.order[0].desc && s->opt.limit <= 0) {
         const char *params[2] = {relid, s->fields[rd.order[0].col].name};
@@ -1161,6 +1228,26 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         res = NULL;
     }
 
+    /* a parallel read splits by the key when it is an integer among the
+     * columns read (the parts' ranges are then resumable), else by ctid */
+    const char *split = key_name;
+    if (split) {
+        size_t c = rd.order[0].col;
+        enum lh_type kt = s->fields[c].type;
+        bool read = !rd.sel;
+        for (size_t i = 0; !read && i < rd.nsel; i++)
+            read = rd.sel[i] == c;
+        if (!read || s->fields[c].is_list ||
+            (kt != LH_T_INT16 && kt != LH_T_INT32 && kt != LH_T_INT64))
+            split = NULL;
+    }
+    if ((st = pg_plan_parallel(s, relid, relkind, split, &q, from_len, err)))
+        goto done;
+    bool by_key = split && s->parallel > 1;
+    /* a parallel read by ctid has no LIMIT (nor order_by), so no cursor
+     * order to keep */
+    if (s->parallel > 1 && !by_key)
+        rd.norder = 0;
     /* FROM ... WHERE ... ORDER BY ... LIMIT, shared by the watermark query
      * and the COPY. ORDER BY names the alias so it sorts by the table's
      * column, not by a ::text output column of the same name. */
@@ -1190,7 +1277,8 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&k, "lh_t.");
         put_ident(pg->conn, &k, key_name);
         lh_buf_cstr(&k);
-        src_ranges_from_options(s);
+        if (!by_key)
+            src_ranges_from_options(s); /* else pg_plan_parallel split them */
         bool ok = lh_buf_ok(&k);
         if (ok)
             src_put_ranges(s, &body, (const char *)k.data, &has_where);
@@ -1202,7 +1290,8 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         }
     } else if (s->parallel > 1) {
         s->order_why = "a parallel read splits the table by ctid, and ctid ranges read in another "
-                       "snapshot can miss or repeat rows that were updated meanwhile";
+                       "snapshot can miss or repeat rows that were updated meanwhile (--order-by "
+                       "on a unique integer key splits by the key instead)";
     }
     size_t where_len = body.len; /* FROM and WHERE; ORDER BY and LIMIT follow */
     for (size_t i = 0; i < rd.norder; i++) {
@@ -1282,7 +1371,7 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         if (pg->pcols[i].as_text)
             lh_buf_append_str(&sql, pg->pcols[i].is_list ? "::text[]" : "::text");
     }
-    if (s->parallel > 1) {
+    if (s->parallel > 1 && !by_key) {
         /* this part's ctid range; the first and the last are open-ended,
          * so a block past the leader's count is read all the same */
         int n = s->parallel;

@@ -914,6 +914,23 @@ void src_ranges_from_options(struct lh_source *s)
         memset(s->ranges, 0, sizeof s->ranges[0]);
 }
 
+void src_split_ranges(struct lh_source *s, int64_t lo, int64_t hi, int n)
+{
+    if (s->opt.nranges) {
+        src_ranges_from_options(s);
+        return;
+    }
+    lh_i128 span = (lh_i128)hi - lo + 1;
+    s->nranges = (size_t)n;
+    for (int k = 0; k < n; k++)
+        s->ranges[k] = (struct lh_source_range){
+            .lo = lo + (int64_t)(span * k / n),
+            .hi = lo + (int64_t)(span * (k + 1) / n),
+            .has_lo = k > 0,
+            .has_hi = k < n - 1,
+        };
+}
+
 void src_put_ranges(struct lh_source *s, struct lh_buf *b, const char *qkey, bool *has_where)
 {
     size_t n = s->parallel > 1 && !s->opt.snapshot ? 1 : s->nranges;

@@ -6,8 +6,9 @@
  *
  * PostgreSQL: one connection, a REPEATABLE READ READ ONLY transaction, and
  * `COPY (SELECT ...) TO STDOUT (FORMAT binary)` parsed straight into the
- * column arrays; a parallel read is N such sources, one per ctid range, in
- * the snapshot the first exported (options parallel/part/snapshot).
+ * column arrays; a parallel read is N such sources, one per ctid range (or
+ * range of an order_by key), in the snapshot the first exported (options
+ * parallel/part/snapshot/ranges).
  * MySQL/MariaDB: one connection, a consistent-snapshot read only
  * transaction, and a prepared statement fetched unbuffered over the
  * binary protocol; a parallel read is N such sources, one per range of
@@ -88,15 +89,18 @@ struct lh_source_options {
      * LH_SOURCE_PARALLEL_AUTO) with snapshot NULL: this source leads: it
      * splits the table into that many ranges and reads the first, in a
      * snapshot the others share (PostgreSQL: it exports its transaction's
-     * snapshot and splits the table's blocks into ctid ranges; MySQL: it
+     * snapshot and splits the table's blocks into ctid ranges, or, with
+     * order_by on a key among the columns read (lh_source_order_key), the
+     * key's min..max into ranges read in key order; MySQL: it
      * starts the others' transactions itself under LOCK TABLES READ and
      * splits an integer key's MIN..MAX). After start, lh_source_parallel
      * says how many it settled on (1 when it fell back, with a log line
      * saying why), lh_source_snapshot and lh_source_blocks what the
      * others need. With snapshot: this source reads range `part`
-     * (1..parallel-1) in that snapshot (PostgreSQL: of `nblocks` blocks;
-     * MySQL: `snapshot` names the connection the leader holds for it,
-     * taken once). Keep the leader open until the parts have started
+     * (1..parallel-1) in that snapshot (PostgreSQL: of `nblocks` blocks,
+     * or split by key: the one range in `ranges`, the leader's
+     * lh_source_ranges()[part]; MySQL: `snapshot` names the connection the
+     * leader holds for it, taken once). Keep the leader open until the parts have started
      * (PostgreSQL: until they end, so the snapshot stays exported). */
     int parallel;
     int part;
@@ -105,8 +109,8 @@ struct lh_source_options {
     /* Resumed reads (docs/ingest.md "Resumable loads"): only these ranges
      * of the read's key (1..LH_SOURCE_RANGES_MAX, disjoint, in key order;
      * copied): an ordered read's order_by column, when it is a key
-     * (lh_source_order_key), or the split key of a parallel MySQL read,
-     * which then reads one range per connection (as many connections as
+     * (lh_source_order_key), or the split key of a parallel read, which
+     * then reads one range per connection (as many connections as
      * ranges) and, falling back to one connection, all of them in key
      * order. Ignored when the read has no such key (lh_source_order_key
      * -1 says so). NULL: the whole table. */
@@ -218,9 +222,11 @@ const char *lh_source_server_version(const struct lh_source *s);
 /* After start: the index in lh_source_schema of the column the read is
  * ordered by when that order is a key, or -1. Either order_by names one
  * column, ascending, that is NOT NULL, an integer and has a unique index of
- * its own (a primary key), and there is no limit; or a MySQL read split
- * into ranges of its key (parallel, or resumed with ranges) reads each
- * range in key order, and the key is among the columns read. Each row then
+ * its own (a primary key), and there is no limit (a parallel PostgreSQL
+ * read on such a key among the columns read splits by its ranges); or a
+ * MySQL read split into ranges of its key (parallel, or resumed with
+ * ranges) reads each range in key order, and the key is among the columns
+ * read. Each row then
  * has its own key value and each connection's stream returns them
  * increasing, so a read can be continued after the last key it handed
  * out (docs/ingest.md "Resumable loads"). */

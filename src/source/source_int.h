@@ -164,6 +164,11 @@ void src_ranges_from_options(struct lh_source *s);
  * k < hi) OR ...)", qkey the key as the server names it (quoted); nothing
  * for one open range. A parallel leader's stream reads s->ranges[0]. */
 void src_put_ranges(struct lh_source *s, struct lh_buf *b, const char *qkey, bool *has_where);
+/* A parallel leader's split of the key's span lo..hi (read in the
+ * snapshot; at least n values) into n equal ranges, the first open below
+ * and the last open above (a key past the bounds is still read): s->ranges
+ * (a resumed read: the options' ranges instead). */
+void src_split_ranges(struct lh_source *s, int64_t lo, int64_t hi, int n);
 
 /* --parallel auto never picks more connections than this */
 #define SRC_AUTO_MAX 4

@@ -381,8 +381,9 @@ static void test_fallbacks(void **state)
     o.limit = 1000;
     expect_fallback(&o, "falling back to one connection: a read with a limit");
     o.limit = 0;
-    o.order_by = "id";
-    expect_fallback(&o, "falling back to one connection: a read with order_by");
+    o.order_by = "bal"; /* not a key (on the key it splits by the key: ingest_resume) */
+    expect_fallback(&o, "falling back to one connection: a read with order_by is one ordered "
+                        "stream (it splits only on a unique NOT NULL integer key");
     o.order_by = NULL;
     o.table = "v_par";
     expect_fallback(&o, "falling back to one connection: only a plain table");

@@ -26,6 +26,21 @@
  *   ctid         a cancelled --parallel read (ctid ranges) keeps nothing
  *                and says why; after rows were written in between, the next
  *                run reads the whole table from zero.
+ *   keyed        --parallel 4 --order-by id splits by ranges of id (not
+ *                ctid) and has the rows of a one-connection load; cancelled
+ *                while each connection waits in the middle of its range it
+ *                keeps parts of several ranges; after an update below and
+ *                above a kept key and new rows, the next run reads only the
+ *                rest (rows = total - kept) on one connection per range
+ *                left, the row below keeps its first-snapshot note, every
+ *                id exactly once.
+ *   keyed_changed  such a record is discarded, with the reason, when the
+ *                next run asks for another --parallel or another where.
+ *   keyed_reread a part split by key whose backend is terminated after it
+ *                committed parts is read again from the start of its range;
+ *                the run then cancelled keeps only what the re-read
+ *                committed for that range, and the next run reads the rest:
+ *                every id exactly once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +51,7 @@
 
 #include "server_env.h"
 #include <inttypes.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -130,6 +146,13 @@ static void run_job(const struct lh_ingest_options *base, struct outcome *o, int
 
 /* Every id of the current version of dataset, which must be 1..n each
  * exactly once; *hash: an order-free hash of (id, note) of every row. */
+/* The notes of two ids (probe: 0 for none), as check_ids finds them. */
+struct probe {
+    int64_t id[2];
+    char note[2][41];
+};
+static struct probe *PROBE;
+
 static void check_ids(const char *dataset, int64_t n, uint64_t *hash, size_t *nobjects)
 {
     struct lh_store_set *set;
@@ -173,6 +196,11 @@ static void check_ids(const char *dataset, int64_t n, uint64_t *hash, size_t *no
                 for (int64_t b = c[1].offsets[k]; b < c[1].offsets[k + 1]; b++)
                     x = (x ^ c[1].data[b]) * 1099511628211ull;
                 h += x;
+                for (int p = 0; PROBE && p < 2; p++)
+                    if (PROBE->id[p] == id)
+                        snprintf(PROBE->note[p], sizeof PROBE->note[p], "%.*s",
+                                 (int)(c[1].offsets[k + 1] - c[1].offsets[k]),
+                                 (const char *)c[1].data + c[1].offsets[k]);
             }
             rows += c[0].length;
             lh_arena_reset(&a);
@@ -471,6 +499,279 @@ static void test_ctid(void **state)
     free(out);
 }
 
+/* ------------------------------------------------------------ split by key */
+
+/* The reads wait at the ids of t_rs_stop (secs each; none: no waits)
+ * whose phase is the one the sequence t_rs_phase says when the statement
+ * starts (a sequence is read outside the snapshot, so a part read again
+ * in the same snapshot can stop elsewhere): the WHERE below is the same
+ * text whatever the stops, so a later run continues the record. */
+static const char STOP_WHERE[] =
+    "COALESCE((SELECT pg_sleep(s.secs) IS NOT NULL FROM t_rs_stop s WHERE s.stop_id = id AND "
+    "s.phase = (SELECT last_value FROM t_rs_phase)), true)";
+
+static void stops(const int64_t *ids, size_t n, double secs)
+{
+    pg_exec(PG, "CREATE TABLE IF NOT EXISTS t_rs_stop (stop_id bigint PRIMARY KEY, secs float8, "
+                "phase bigint NOT NULL DEFAULT 1)");
+    pg_exec(PG, "CREATE SEQUENCE IF NOT EXISTS t_rs_phase");
+    pg_exec(PG, "GRANT SELECT ON t_rs_stop, t_rs_phase TO PUBLIC");
+    pg_exec(PG, "SELECT setval('t_rs_phase', 1)");
+    pg_exec(PG, "DELETE FROM t_rs_stop");
+    for (size_t i = 0; i < n; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql, "INSERT INTO t_rs_stop VALUES (%" PRId64 ", %g)", ids[i], secs);
+        pg_exec(PG, sql);
+    }
+}
+
+/* The middle of each of the 4 ranges of 1..NROWS a --parallel 4 read
+ * splits it into. */
+static const int64_t MIDDLES[4] = {25000, 75000, 125000, 175000};
+
+static struct lh_ingest_options keyed(const char *table, const char *dataset, int parallel)
+{
+    return (struct lh_ingest_options){.table = table,
+                                      .dataset = dataset,
+                                      .where = STOP_WHERE,
+                                      .order_by = "id",
+                                      .parallel = parallel,
+                                      .batch_size = 8192,
+                                      .part_bytes = 128 << 10};
+}
+
+/* A --parallel 4 --order-by id load of table into dataset, cancelled
+ * while its connections wait in the middle of their ranges. */
+static void cancelled_keyed(const char *table, const char *dataset, struct outcome *out)
+{
+    stops(MIDDLES, 4, 3);
+    struct lh_ingest_options o = keyed(table, dataset, 4);
+    run_job(&o, out, 90000);
+    stops(NULL, 0, 0);
+    if (out->status != LH_E_CANCELLED)
+        fail_msg("want a cancelled run, got %s: %s\n%s", lh_status_str(out->status), out->err.msg,
+                 out->log.text);
+    must_log(out, "parallel read: 4 connections in snapshot ");
+    must_log(out, "key id 1..200000 split into ranges");
+    must_log(out, "the next run of the dataset reads only the rest");
+    assert_true(out->res.kept_rows > 0);
+}
+
+/* How many ranges of the record keep rows; *low: the smallest last key
+ * of a range that has one and is not done; *hi_of: that range's upper
+ * bound (0: open). */
+static int kept_ranges(const char *dataset, int64_t *low, int64_t *hi_of, int *nranges)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/primary/datasets/%s/_resume.json", DATA_DIR, dataset);
+    json_error_t je;
+    json_t *o = json_load_file(path, 0, &je);
+    if (!o)
+        fail_msg("%s: %s", path, je.text);
+    json_t *rs = json_object_get(o, "ranges");
+    *nranges = (int)json_array_size(rs);
+    int n = 0;
+    *low = INT64_MAX;
+    for (size_t i = 0; i < json_array_size(rs); i++) {
+        json_t *r = json_array_get(rs, i);
+        json_t *last = json_object_get(r, "last_key");
+        bool done = json_is_true(json_object_get(r, "done"));
+        n += json_is_integer(last) || done;
+        if (json_is_integer(last) && !done && json_integer_value(last) < *low) {
+            *low = json_integer_value(last);
+            json_t *hi = json_object_get(r, "hi");
+            *hi_of = json_is_integer(hi) ? json_integer_value(hi) : 0;
+        }
+    }
+    json_decref(o);
+    return n;
+}
+
+static void test_keyed(void **state)
+{
+    (void)state;
+    make_table("t_rs_pk", NROWS, true);
+    stops(NULL, 0, 0);
+    struct outcome *out = calloc(1, sizeof *out);
+    assert_non_null(out);
+    /* one connection, then 4 split by the key: the same rows */
+    struct lh_ingest_options o = keyed("t_rs_pk", "rs_pk1", 1);
+    double t0 = now_s();
+    run_job(&o, out, 0);
+    double one_s = now_s() - t0;
+    if (out->status != LH_OK)
+        fail_msg("%s\n%s", out->err.msg, out->log.text);
+    uint64_t want, got;
+    check_ids("rs_pk1", NROWS, &want, NULL);
+    o = keyed("t_rs_pk", "rs_pk4", 4);
+    t0 = now_s();
+    run_job(&o, out, 0);
+    double four_s = now_s() - t0;
+    if (out->status != LH_OK)
+        fail_msg("%s\n%s", out->err.msg, out->log.text);
+    must_log(out, "parallel read: 4 connections in snapshot ");
+    must_log(out, "key id 1..200000 split into ranges");
+    must_log(out, "lh_t.\"id\" >= 50001 AND lh_t.\"id\" < 100001");
+    assert_null(strstr(out->log.text, "ctid"));
+    assert_int_equal(out->res.rows, NROWS);
+    check_ids("rs_pk4", NROWS, &got, NULL);
+    assert_true(got == want);
+
+    /* cancelled in the middle of each range, then resumed */
+    t0 = now_s();
+    cancelled_keyed("t_rs_pk", "rs_pk", out);
+    double first_s = now_s() - t0;
+    int64_t kept = out->res.kept_rows;
+    int64_t low = 0, hi_of = 0;
+    int nranges = 0;
+    int nkept = kept_ranges("rs_pk", &low, &hi_of, &nranges);
+    assert_int_equal(nranges, 4);
+    if (nkept < 2)
+        fail_msg("parts of %d range(s) kept:\n%s", nkept, out->log.text);
+    assert_true(low > 1 && low < INT64_MAX);
+    /* written between the runs: below a range's last key (kept as of the
+     * first snapshot), above it (read as of the second), new keys */
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "UPDATE t_rs_pk SET note = 'changed' WHERE id IN (%" PRId64 ", %" PRId64 ")", low - 1,
+             low + 1);
+    pg_exec(PG, sql);
+    pg_exec(PG, "INSERT INTO t_rs_pk SELECT g, md5(g::text) FROM generate_series(200001, 201000) g");
+    o = keyed("t_rs_pk", "rs_pk", 4);
+    t0 = now_s();
+    run_job(&o, out, 0);
+    double rest_s = now_s() - t0;
+    if (out->status != LH_OK)
+        fail_msg("%s\n%s", out->err.msg, out->log.text);
+    must_log(out, "resuming the load of run");
+    must_log(out, "one per range of key id left to read");
+    must_log(out, "resumed load: ");
+    char want_range[120];
+    snprintf(want_range, sizeof want_range, "id > %" PRId64 " AND id < %" PRId64, low, hi_of);
+    if (hi_of)
+        must_log(out, want_range); /* that range is read from past its last key */
+    assert_int_equal(out->res.resumed_rows, kept);
+    assert_int_equal(out->res.rows, NROWS + 1000 - kept);
+    struct probe pr = {.id = {low - 1, low + 1}};
+    PROBE = &pr;
+    check_ids("rs_pk", NROWS + 1000, NULL, NULL);
+    PROBE = NULL;
+    assert_string_not_equal(pr.note[0], "changed"); /* kept as of the first snapshot */
+    assert_string_equal(pr.note[1], "changed");
+    assert_false(file_exists("rs_pk", "_resume.json"));
+    print_message("keyed: 1 connection %.2f s, --parallel 4 --order-by id %.2f s; cancelled after "
+                  "%.2f s keeping %" PRId64 " rows of %d ranges; the resumed run read %" PRId64
+                  " rows in %.2f s\n",
+                  one_s, four_s, first_s, kept, nkept, out->res.rows, rest_s);
+    free(out);
+}
+
+static void expect_fresh(const struct lh_ingest_options *o, const char *why, struct outcome *out)
+{
+    run_job(o, out, 0);
+    if (out->status != LH_OK)
+        fail_msg("%s\n%s", out->err.msg, out->log.text);
+    must_log(out, "discarding the resume record of run");
+    must_log(out, why);
+    must_log(out, "reading from zero");
+    assert_int_equal(out->res.rows, NROWS);
+    assert_int_equal(out->res.resumed_rows, 0);
+    check_ids(o->dataset, NROWS, NULL, NULL);
+    assert_false(file_exists(o->dataset, "_resume.json"));
+}
+
+static void test_keyed_changed(void **state)
+{
+    (void)state;
+    make_table("t_rs_pkc", NROWS, true);
+    struct outcome *out = calloc(1, sizeof *out);
+    assert_non_null(out);
+    /* another --parallel */
+    cancelled_keyed("t_rs_pkc", "rs_pkc", out);
+    struct lh_ingest_options o = keyed("t_rs_pkc", "rs_pkc", 2);
+    expect_fresh(&o, "another number of connections (--parallel)", out);
+    must_log(out, "key id 1..200000 split into ranges");
+    /* another where */
+    cancelled_keyed("t_rs_pkc", "rs_pkc", out);
+    char where[300];
+    snprintf(where, sizeof where, "%s AND id > 0", STOP_WHERE);
+    o = keyed("t_rs_pkc", "rs_pkc", 4);
+    o.where = where;
+    expect_fresh(&o, "this run reads another source, columns, where, order or mode", out);
+    free(out);
+}
+
+/* Terminates the backend of the part reading ids from 50001 while it
+ * waits at 75000 (phase 1) after it committed parts, moving to phase 2
+ * first, in which the part read again waits at 55000 before it commits
+ * any; cancels the run there. */
+struct rekill {
+    struct outcome *out;
+    atomic_int state; /* 1: killed, 2: cancelled */
+};
+
+static void *rekill_main(void *arg)
+{
+    struct rekill *k = arg;
+    PGconn *c = PQconnectdb(PG_SUPER);
+    if (PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        return NULL;
+    }
+#define REKILL_Q(what)                                                                             \
+    "SELECT count(" what ") FROM pg_stat_activity WHERE application_name = 'lakehouse' "           \
+    "AND query LIKE '%id\" >= 50001 AND%' AND wait_event = 'PgSleep'"
+    for (int i = 0; i < 3000 && atomic_load(&k->state) < 2; i++) {
+        if (atomic_load(&k->state) == 0) {
+            if (pg_int(c, REKILL_Q("*")) > 0) {
+                pg_exec(c, "SELECT setval('t_rs_phase', 2)");
+                assert_true(pg_int(c, REKILL_Q("pg_terminate_backend(pid)")) > 0);
+                atomic_store(&k->state, 1);
+            }
+        } else if (pg_int(c, REKILL_Q("*")) > 0) {
+            lh_ingest_cancel(k->out->job);
+            atomic_store(&k->state, 2);
+        }
+        usleep(20000);
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+static void test_keyed_reread(void **state)
+{
+    (void)state;
+    make_table("t_rs_pkr", NROWS, true);
+    stops(NULL, 0, 0);
+    pg_exec(PG, "INSERT INTO t_rs_stop VALUES (75000, 3, 1), (55000, 30, 2)");
+    struct outcome *out = calloc(1, sizeof *out);
+    assert_non_null(out);
+    struct rekill k = {.out = out};
+    struct lh_ingest_options o = keyed("t_rs_pkr", "rs_pkr", 4);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rekill_main, &k), 0);
+    run_job(&o, out, 0);
+    pthread_join(th, NULL);
+    stops(NULL, 0, 0);
+    assert_int_equal(atomic_load(&k.state), 2);
+    if (out->status != LH_E_CANCELLED)
+        fail_msg("want a cancelled run, got %s: %s\n%s", lh_status_str(out->status), out->err.msg,
+                 out->log.text);
+    must_log(out, "parallel read: part 1 (id >= 50001 AND id < 100001) failed after ");
+    must_log(out, "the next run of the dataset reads only the rest");
+    /* the parts the part dropped are not counted as kept: the next run
+     * reads every row exactly once */
+    int64_t kept = out->res.kept_rows;
+    run_job(&o, out, 0);
+    if (out->status != LH_OK)
+        fail_msg("%s\n%s", out->err.msg, out->log.text);
+    must_log(out, "resuming the load of run");
+    assert_int_equal(out->res.resumed_rows, kept);
+    assert_int_equal(out->res.rows, NROWS - kept);
+    check_ids("rs_pkr", NROWS, NULL, NULL);
+    free(out);
+}
+
 static int count_parts(const char *dataset)
 {
     char dir[1024];
@@ -580,6 +881,8 @@ int main(void)
         cmocka_unit_test(test_killed),    cmocka_unit_test(test_changed),
         cmocka_unit_test(test_no_resume), cmocka_unit_test(test_ctid),
         cmocka_unit_test(test_sweep),     cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_keyed),     cmocka_unit_test(test_keyed_changed),
+        cmocka_unit_test(test_keyed_reread),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
