@@ -1269,9 +1269,10 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         put_literal(pg->conn, &body, s->opt.cursor_after);
     }
     bool has_where = s->opt.where || (rd.cursor >= 0 && s->opt.cursor_after);
+    size_t key_at = body.len; /* the key's ranges follow */
     if (key_name) {
         /* a resumed read: the key's ranges left (docs/ingest.md
-         * "Resumable loads") */
+         * "Resumable loads"); a read split by key: this part's */
         struct lh_buf k;
         lh_buf_init(&k, 1u << 16);
         lh_buf_append_str(&k, "lh_t.");
@@ -1315,7 +1316,10 @@ enum lh_status src_pg_start(struct lh_source *s, const char *dsn, struct lh_erro
         lh_buf_append_str(&w, "SELECT max(lh_q.c)::text FROM (SELECT lh_t.");
         put_ident(pg->conn, &w, s->fields[rd.cursor].name);
         lh_buf_append_str(&w, " AS c");
-        lh_buf_append(&w, body.data, body.len);
+        /* a leader split by key: over every range, not only its own */
+        size_t cut = by_key ? key_at : where_len;
+        lh_buf_append(&w, body.data, cut);
+        lh_buf_append(&w, body.data + where_len, body.len - where_len);
         lh_buf_append_str(&w, ") lh_q");
         lh_buf_cstr(&w);
         if (!lh_buf_ok(&w)) {
