@@ -1003,8 +1003,8 @@ struct preader {
     struct pshared *sh;
     pthread_t th;
     bool th_started;
-    int index;                   /* 0: the leader */
-    struct lh_source_options po; /* this part's options (a re-read opens them again) */
+    int index;                    /* 0: the leader */
+    struct lh_source_options po;  /* this part's options (a re-read opens them again) */
     struct lh_source_range range; /* a part split by key: its range (po.ranges), as it began */
 };
 

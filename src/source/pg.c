@@ -913,9 +913,8 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
     if (s->opt.snapshot) {
         s->parallel = s->opt.parallel;
         if (!key != !s->opt.nranges || s->opt.nranges > 1)
-            return lh_error_set(err, LH_E_STATE,
-                                "postgres %s: part %d of parallel read %s: %s", s->server,
-                                s->opt.part, s->opt.snapshot,
+            return lh_error_set(err, LH_E_STATE, "postgres %s: part %d of parallel read %s: %s",
+                                s->server, s->opt.part, s->opt.snapshot,
                                 key ? "no key range given for the part"
                                     : "the read's key is not a unique integer key any more");
         if (key)
@@ -1001,8 +1000,9 @@ static enum lh_status pg_plan_parallel(struct lh_source *s, const char *relid, c
                    !lh_parse_i64(PQgetvalue(res, 0, 1), &hi)) {
             why = "the key's bounds are not integers"; /* not expected */
         } else if ((lh_i128)hi - lo + 1 < n) {
-            snprintf(whybuf, sizeof whybuf, "the key %s spans %lld value(s), fewer than %d "
-                     "connections", key, (long long)((lh_i128)hi - lo + 1), n);
+            snprintf(whybuf, sizeof whybuf,
+                     "the key %s spans %lld value(s), fewer than %d connections", key,
+                     (long long)((lh_i128)hi - lo + 1), n);
             why = whybuf;
         }
         PQclear(res);

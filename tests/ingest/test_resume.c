@@ -636,7 +636,8 @@ static void test_keyed(void **state)
              "UPDATE t_rs_pk SET note = 'changed' WHERE id IN (%" PRId64 ", %" PRId64 ")", low - 1,
              low + 1);
     pg_exec(PG, sql);
-    pg_exec(PG, "INSERT INTO t_rs_pk SELECT g, md5(g::text) FROM generate_series(200001, 201000) g");
+    pg_exec(PG,
+            "INSERT INTO t_rs_pk SELECT g, md5(g::text) FROM generate_series(200001, 201000) g");
     o = keyed("t_rs_pk", "rs_pk", 4);
     t0 = now_s();
     run_job(&o, out, 0);
@@ -877,11 +878,11 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reread),    cmocka_unit_test(test_ordered),
-        cmocka_unit_test(test_killed),    cmocka_unit_test(test_changed),
-        cmocka_unit_test(test_no_resume), cmocka_unit_test(test_ctid),
-        cmocka_unit_test(test_sweep),     cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_keyed),     cmocka_unit_test(test_keyed_changed),
+        cmocka_unit_test(test_reread),       cmocka_unit_test(test_ordered),
+        cmocka_unit_test(test_killed),       cmocka_unit_test(test_changed),
+        cmocka_unit_test(test_no_resume),    cmocka_unit_test(test_ctid),
+        cmocka_unit_test(test_sweep),        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_keyed),        cmocka_unit_test(test_keyed_changed),
         cmocka_unit_test(test_keyed_reread),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
