@@ -65,6 +65,7 @@
 #include "parquet/parquet.h"
 
 #include "job_run.h"
+#include "resume_record.h"
 
 #define NROWS 200000
 
@@ -557,36 +558,6 @@ static void cancelled_keyed(const char *table, const char *dataset, struct outco
     assert_true(out->res.kept_rows > 0);
 }
 
-/* How many ranges of the record keep rows; *low: the smallest last key
- * of a range that has one and is not done; *hi_of: that range's upper
- * bound (0: open). */
-static int kept_ranges(const char *dataset, int64_t *low, int64_t *hi_of, int *nranges)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/primary/datasets/%s/_resume.json", DATA_DIR, dataset);
-    json_error_t je;
-    json_t *o = json_load_file(path, 0, &je);
-    if (!o)
-        fail_msg("%s: %s", path, je.text);
-    json_t *rs = json_object_get(o, "ranges");
-    *nranges = (int)json_array_size(rs);
-    int n = 0;
-    *low = INT64_MAX;
-    for (size_t i = 0; i < json_array_size(rs); i++) {
-        json_t *r = json_array_get(rs, i);
-        json_t *last = json_object_get(r, "last_key");
-        bool done = json_is_true(json_object_get(r, "done"));
-        n += json_is_integer(last) || done;
-        if (json_is_integer(last) && !done && json_integer_value(last) < *low) {
-            *low = json_integer_value(last);
-            json_t *hi = json_object_get(r, "hi");
-            *hi_of = json_is_integer(hi) ? json_integer_value(hi) : 0;
-        }
-    }
-    json_decref(o);
-    return n;
-}
-
 static void test_keyed(void **state)
 {
     (void)state;
@@ -624,7 +595,7 @@ static void test_keyed(void **state)
     int64_t kept = out->res.kept_rows;
     int64_t low = 0, hi_of = 0;
     int nranges = 0;
-    int nkept = kept_ranges("rs_pk", &low, &hi_of, &nranges);
+    int nkept = resume_kept_ranges(DATA_DIR, "rs_pk", &low, &hi_of, &nranges);
     assert_int_equal(nranges, 4);
     if (nkept < 2)
         fail_msg("parts of %d range(s) kept:\n%s", nkept, out->log.text);
