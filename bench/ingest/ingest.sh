@@ -89,7 +89,7 @@ for rows in "$@"; do
 -- casts go outside CASE: a NULL branch would drop the typmod (numeric(12,2) -> numeric)
 CREATE TABLE bench AS SELECT g::bigint AS id,
   CASE WHEN g % 20 = 1 THEN NULL ELSE (random() * 1000000)::int END AS qty,
-  (CASE WHEN g % 20 = 2 THEN NULL ELSE (random() * 100000)::numeric(12,2) END) AS amount,
+  (CASE WHEN g % 20 = 2 THEN NULL ELSE random() * 100000 END)::numeric(12,2) AS amount,
   CASE WHEN g % 20 = 3 THEN NULL ELSE random() * 1000 END::float8 AS score,
   CASE WHEN g % 20 = 4 THEN NULL ELSE (ARRAY['alpha','beta','gamma','delta','epsilon','zeta','eta','theta'])[(random() * 7)::int + 1] END AS category,
   CASE WHEN g % 20 = 5 THEN NULL ELSE 'customer' || (random() * 1e9)::bigint || '@example.com' END AS email,
