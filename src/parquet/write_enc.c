@@ -128,6 +128,109 @@ void pq_rle_put_run(struct pq_rle *e, uint32_t v, uint64_t n)
     }
 }
 
+/* Bits [i, i + k) of a bitmap, LSB first, in the low k bits (1 <= k <= 8);
+ * reads no byte that holds none of them. */
+static inline uint32_t bits_at(const uint8_t *bits, int64_t i, int k)
+{
+    size_t b = (size_t)(i >> 3);
+    int s = (int)(i & 7);
+    uint32_t v = (uint32_t)bits[b] >> s;
+    if (s + k > 8)
+        v |= (uint32_t)bits[b + 1] << (8 - s);
+    return v & ((1u << k) - 1);
+}
+
+/* Width-1 flush_repeat and literal close, writing into room reserved by
+ * the caller (pq_rle_put_bits). */
+static inline void bits_run_end(struct pq_rle *e)
+{
+    struct lh_buf *b = e->out;
+    uint64_t v = e->repeat << 1;
+    while (v >= 0x80) {
+        b->data[b->len++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    b->data[b->len++] = (uint8_t)v;
+    b->data[b->len++] = (uint8_t)e->cur;
+    e->repeat = 0;
+    e->nbuf = 0;
+}
+
+static inline void bits_literal_close(struct pq_rle *e)
+{
+    e->out->data[e->lit_hdr] = (uint8_t)((e->lit_groups << 1) | 1);
+    e->lit_hdr = SIZE_MAX;
+    e->lit_groups = 0;
+}
+
+/* Width 1, straight from a bitmap: the encoder's state machine (above) run
+ * a group at a time instead of a value at a time. A bit-packed group of
+ * eight 1-bit values is one byte, LSB first — the bitmap's own layout —
+ * so a mixed group is one byte copied; a group of eight equal bits starts
+ * an RLE run, which is then extended a byte at a time. Only a group left
+ * partly filled by the previous call, a run's last few bits and a tail of
+ * fewer than 8 bits go value by value, so the bytes are exactly those of
+ * pq_rle_put over the same bits. The output room is reserved once: per 8
+ * values at most a literal byte and a header, or a run's varint and value. */
+void pq_rle_put_bits(struct pq_rle *e, const uint8_t *bits, int64_t from, int64_t n)
+{
+    if (n <= 0 || !lh_buf_reserve(e->out, 13 * ((size_t)n / 8 + 3)))
+        return; /* a broken buffer is the caller's error */
+    int64_t i = from, end = from + n;
+    while (i < end) {
+        if (e->repeat >= 8) {
+            /* inside an RLE run of e->cur (nothing buffered): extend it */
+            uint32_t flip = e->cur ? 0 : 0xFF;
+            while (end - i >= 8) {
+                uint32_t eq = bits_at(bits, i, 8) ^ flip; /* 1: the bit equals cur */
+                if (eq != 0xFF) {
+                    int k = __builtin_ctz(~eq); /* bits still equal to cur */
+                    e->repeat += (uint64_t)k;
+                    i += k;
+                    goto run_ended;
+                }
+                e->repeat += 8;
+                i += 8;
+            }
+            while (i < end && ((bits[i >> 3] >> (i & 7)) & 1) == e->cur) {
+                e->repeat++;
+                i++;
+            }
+            if (i == end)
+                return;
+        run_ended:
+            bits_run_end(e); /* the next value differs: a new group starts at i */
+            continue;
+        }
+        if (e->nbuf == 0 && end - i >= 8) {
+            uint32_t g = bits_at(bits, i, 8);
+            i += 8;
+            if (g == 0 || g == 0xFF) {
+                /* eight equal values: what flush_group makes an RLE run */
+                if (e->lit_hdr != SIZE_MAX)
+                    bits_literal_close(e);
+                e->cur = g & 1;
+                e->repeat = 8;
+                continue;
+            }
+            struct lh_buf *b = e->out;
+            if (e->lit_hdr == SIZE_MAX) {
+                e->lit_hdr = b->len;
+                b->data[b->len++] = 0;
+            }
+            b->data[b->len++] = (uint8_t)g;
+            e->cur = g >> 7;
+            e->repeat = 0;
+            if (++e->lit_groups >= 63)
+                bits_literal_close(e);
+            continue;
+        }
+        /* completing a partial group, or the last < 8 values */
+        pq_rle_put(e, (bits[i >> 3] >> (i & 7)) & 1);
+        i++;
+    }
+}
+
 void pq_rle_finish(struct pq_rle *e)
 {
     bool all_repeat = e->lit_hdr == SIZE_MAX && (e->nbuf == 0 || e->repeat == (uint64_t)e->nbuf);

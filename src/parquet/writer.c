@@ -1534,26 +1534,15 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
     return true;
 }
 
-/* Definition levels of a flat nullable column from its validity bitmap. */
+/* Definition levels of a flat nullable column from its validity bitmap:
+ * with max_def 1 the levels are the bits themselves (pq_rle_put_bits). */
 static void put_def_flat(struct pq_col *c, const uint8_t *bits, int64_t from, int64_t to)
 {
     if (!bits) {
         pq_rle_put_run(&c->def_enc, 1, (uint64_t)(to - from));
         return;
     }
-    int64_t i = from;
-    while (i < to) {
-        if ((i & 7) == 0 && i + 8 <= to) {
-            uint8_t b = bits[i >> 3];
-            if (b == 0xFF || b == 0) {
-                pq_rle_put_run(&c->def_enc, b ? 1 : 0, 8);
-                i += 8;
-                continue;
-            }
-        }
-        pq_rle_put(&c->def_enc, lh_bit_get(bits, i));
-        i++;
-    }
+    pq_rle_put_bits(&c->def_enc, bits, from, to - from);
 }
 
 /* Rows [from, to) of a list column: levels per element, values by runs of

@@ -177,6 +177,130 @@ static void test_rle_roundtrip(void **state)
     free(back);
 }
 
+/* Bitmap patterns of the level tests: what a validity bitmap looks like
+ * in real tables (no NULL, all NULL, one in 20, alternating, long runs of
+ * each, noise). */
+enum bits_pattern { BP_VALID, BP_NULL, BP_ALT, BP_ONE_IN_20, BP_RANDOM, BP_RUNS, BP_COUNT };
+
+static uint32_t lcg(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 8;
+}
+
+static void make_bits(uint8_t *bits, int64_t n, enum bits_pattern p, uint32_t *seed)
+{
+    memset(bits, 0, (size_t)(n + 7) / 8 + 1);
+    bool run_v = true;
+    int64_t run_left = 0;
+    for (int64_t i = 0; i < n; i++) {
+        bool v = true;
+        switch (p) {
+        case BP_VALID:
+            break;
+        case BP_NULL:
+            v = false;
+            break;
+        case BP_ALT:
+            v = i & 1;
+            break;
+        case BP_ONE_IN_20:
+            v = i % 20 != 7;
+            break;
+        case BP_RANDOM:
+            v = lcg(seed) & 1;
+            break;
+        case BP_RUNS:
+            if (run_left == 0) {
+                run_v = !run_v;
+                run_left = 1 + lcg(seed) % 70;
+            }
+            run_left--;
+            v = run_v;
+            break;
+        case BP_COUNT:
+            break;
+        }
+        if (v)
+            bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+}
+
+/* pq_rle_put_bits against the value-at-a-time encoder: the same bytes for
+ * every pattern, length (multiples of 8 and not), start offset inside the
+ * bitmap and way of cutting the bits into calls (a page cut anywhere, a
+ * group left half full by the previous call), mixed with pq_rle_put and
+ * pq_rle_put_run calls that leave the encoder in any state; and the bytes
+ * decode (independent decoder above) to the bitmap's bits. */
+static void test_rle_put_bits(void **state)
+{
+    (void)state;
+    enum { MAXN = 3000 };
+    uint8_t bits[MAXN / 8 + 2];
+    uint32_t *back = malloc((MAXN + 64) * sizeof *back);
+    uint32_t seed = 777;
+    static const int64_t lens[] = {0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 511, 513, 1000, 2999};
+    int cases = 0;
+    for (int p = 0; p < BP_COUNT; p++) {
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            for (int trial = 0; trial < 12; trial++, cases++) {
+                int64_t n = lens[li];
+                make_bits(bits, MAXN, (enum bits_pattern)p, &seed);
+                int64_t off = trial < 4 ? trial : (int64_t)(lcg(&seed) % 16); /* start bit */
+                if (off + n > MAXN)
+                    off = MAXN - n;
+                struct lh_buf want, got;
+                lh_buf_init(&want, 0);
+                lh_buf_init(&got, 0);
+                struct pq_rle ew, eg;
+                pq_rle_init(&ew, &want, 1);
+                pq_rle_init(&eg, &got, 1);
+                /* a prefix of a few values in any state: a run, a partial
+                 * group, an open literal */
+                int pre = trial % 3 == 0 ? 0 : (int)(lcg(&seed) % 30);
+                for (int k = 0; k < pre; k++) {
+                    uint32_t v = lcg(&seed) & 1;
+                    pq_rle_put(&ew, v);
+                    pq_rle_put(&eg, v);
+                }
+                for (int64_t i = off; i < off + n; i++)
+                    pq_rle_put(&ew, lh_bit_get(bits, i));
+                /* the same bits in calls of random sizes (trial 0: one call) */
+                for (int64_t i = off; i < off + n;) {
+                    int64_t k = trial == 0 ? n : 1 + (int64_t)(lcg(&seed) % 100);
+                    if (k > off + n - i)
+                        k = off + n - i;
+                    if (trial % 4 == 3 && k < 10) {
+                        /* some pieces through put_run, as a bitmap-less
+                         * batch would go */
+                        for (int64_t j = i; j < i + k; j++)
+                            pq_rle_put_run(&eg, lh_bit_get(bits, j), 1);
+                    } else {
+                        pq_rle_put_bits(&eg, bits, i, k);
+                    }
+                    i += k;
+                }
+                pq_rle_finish(&ew);
+                pq_rle_finish(&eg);
+                assert_true(lh_buf_ok(&want) && lh_buf_ok(&got));
+                if (got.len != want.len || (want.len && memcmp(got.data, want.data, want.len)))
+                    fail_msg("pattern %d n %lld off %lld trial %d: bytes differ", p, (long long)n,
+                             (long long)off, trial);
+                size_t cnt = rle_decode(got.data, got.len, 1, back, MAXN + 64);
+                assert_true(cnt >= (size_t)(pre + n) && cnt < (size_t)(pre + n + 8));
+                for (int64_t i = 0; i < n; i++)
+                    if (back[pre + i] != (uint32_t)lh_bit_get(bits, off + i))
+                        fail_msg("pattern %d n %lld: level %lld decodes wrong", p, (long long)n,
+                                 (long long)i);
+                lh_buf_reset(&want);
+                lh_buf_reset(&got);
+            }
+        }
+    }
+    print_message("%d bitmaps encoded\n", cases);
+    free(back);
+}
+
 static void test_bit_width(void **state)
 {
     (void)state;
@@ -474,11 +598,11 @@ static void test_dict(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rle_cases),     cmocka_unit_test(test_rle_long_literal),
-        cmocka_unit_test(test_rle_roundtrip), cmocka_unit_test(test_bit_width),
-        cmocka_unit_test(test_thrift_bytes),  cmocka_unit_test(test_thrift_sticky),
-        cmocka_unit_test(test_stats_cases),   cmocka_unit_test(test_decimal_widths),
-        cmocka_unit_test(test_dict),
+        cmocka_unit_test(test_rle_cases),      cmocka_unit_test(test_rle_long_literal),
+        cmocka_unit_test(test_rle_roundtrip),  cmocka_unit_test(test_rle_put_bits),
+        cmocka_unit_test(test_bit_width),      cmocka_unit_test(test_thrift_bytes),
+        cmocka_unit_test(test_thrift_sticky),  cmocka_unit_test(test_stats_cases),
+        cmocka_unit_test(test_decimal_widths), cmocka_unit_test(test_dict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
