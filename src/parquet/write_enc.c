@@ -415,6 +415,32 @@ static inline uint64_t mix64(uint64_t k)
     return k;
 }
 
+/* The n < 8 bytes at s as a little-endian integer, in at most three fixed
+ * loads (a memcpy of a variable length is a libc call: ~40 instructions
+ * per short key, the largest part of hashing one). */
+static inline uint64_t load_tail(const uint8_t *s, size_t n)
+{
+    uint64_t k = 0;
+    int shift = 0;
+    if (n & 4) {
+        uint32_t x;
+        memcpy(&x, s, 4);
+        k = x;
+        s += 4;
+        shift = 32;
+    }
+    if (n & 2) {
+        uint16_t x;
+        memcpy(&x, s, 2);
+        k |= (uint64_t)x << shift;
+        s += 2;
+        shift += 16;
+    }
+    if (n & 1)
+        k |= (uint64_t)s[0] << shift;
+    return k;
+}
+
 static inline uint64_t hash_bytes(const void *p, size_t n)
 {
     const uint8_t *s = p;
@@ -428,11 +454,35 @@ static inline uint64_t hash_bytes(const void *p, size_t n)
         n -= 8;
     }
     if (n > 0) {
-        uint64_t k = 0;
-        memcpy(&k, s, n);
+        uint64_t k = load_tail(s, n);
         h = (h ^ k) * 0x4cf5ad432745937fULL;
     }
     return mix64(h);
+}
+
+/* The dictionary's own hash of a BYTE_ARRAY key (slot placement only: the
+ * entries' order, hence the file, does not depend on it). Keys of up to 16
+ * bytes — categories, codes, short JSON — are two loads and one multiply
+ * folded; longer ones go through hash_bytes. */
+static inline uint64_t dict_hash_bytes(const uint8_t *p, uint32_t n)
+{
+    uint64_t a, b;
+    if (n > 16)
+        return hash_bytes(p, n);
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        a = x, b = y;
+    } else {
+        a = load_tail(p, n), b = 0;
+    }
+    unsigned __int128 m = (unsigned __int128)(a ^ 0x9E3779B97F4A7C15ULL ^ n) *
+                          (b ^ 0xC2B2AE3D27D4EB4FULL);
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
 }
 
 static inline uint64_t dict_hash(int width, const void *p, uint32_t n)
@@ -447,12 +497,34 @@ static inline uint64_t dict_hash(int width, const void *p, uint32_t n)
         memcpy(&k, p, 4);
         return mix64(k);
     }
-    return hash_bytes(p, n);
+    return width == 0 ? dict_hash_bytes(p, n) : hash_bytes(p, n);
 }
 
 uint64_t pq_dict_hash(const void *p, size_t n)
 {
     return hash_bytes(p, n);
+}
+
+void pq_distinct_add_fixed(struct pq_distinct *d, const uint8_t *p, int64_t n, size_t width)
+{
+    /* the common widths with the length a constant: hash_bytes folds */
+    if (width == 8) {
+        for (int64_t k = 0; k < n; k++, p += 8)
+            pq_distinct_add(d, hash_bytes(p, 8));
+    } else if (width == 4) {
+        for (int64_t k = 0; k < n; k++, p += 4)
+            pq_distinct_add(d, hash_bytes(p, 4));
+    } else {
+        for (int64_t k = 0; k < n; k++, p += width)
+            pq_distinct_add(d, hash_bytes(p, width));
+    }
+}
+
+void pq_distinct_add_bytes(struct pq_distinct *d, const int32_t *off, const uint8_t *data,
+                           int64_t n)
+{
+    for (int64_t k = 0; k < n; k++)
+        pq_distinct_add(d, hash_bytes(data + off[k], (size_t)(off[k + 1] - off[k])));
 }
 
 void pq_dict_init(struct pq_dict *d, int width)
@@ -490,6 +562,28 @@ const uint8_t *pq_dict_entry(const struct pq_dict *d, uint32_t i, uint32_t *len)
     return e + 4;
 }
 
+/* n <= 64 bytes equal without a memcmp call: 8 bytes at a time, the last
+ * 8 (or 4) overlapping, nothing read outside either key. */
+static inline bool short_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    if (n >= 8) {
+        uint64_t x, y, diff = 0;
+        for (uint32_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8), memcpy(&y, b + i, 8);
+            diff |= x ^ y;
+        }
+        memcpy(&x, a + n - 8, 8), memcpy(&y, b + n - 8, 8);
+        return (diff | (x ^ y)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t a0, a1, b0, b1;
+        memcpy(&a0, a, 4), memcpy(&a1, a + n - 4, 4);
+        memcpy(&b0, b, 4), memcpy(&b1, b + n - 4, 4);
+        return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+    }
+    return load_tail(a, n) == load_tail(b, n);
+}
+
 /* Fixed 4- and 8-byte keys (the common INT32/INT64/DOUBLE case) compare
  * as integers instead of through a memcmp call. */
 static inline bool keys_equal(const uint8_t *a, const void *b, uint32_t n)
@@ -506,7 +600,9 @@ static inline bool keys_equal(const uint8_t *a, const void *b, uint32_t n)
         memcpy(&y, b, 4);
         return x == y;
     }
-    return n == 0 || memcmp(a, b, n) == 0;
+    if (n <= 64)
+        return short_equal(a, b, n);
+    return memcmp(a, b, n) == 0;
 }
 
 static bool grow(struct pq_dict *d)
@@ -535,29 +631,12 @@ static bool grow(struct pq_dict *d)
     return true;
 }
 
-bool pq_dict_put(struct pq_dict *d, const void *p, uint32_t n, uint32_t *idx, bool *added)
+/* A key that is not in the table yet, at empty slot i: appended to the
+ * PLAIN body (first-seen order) and indexed. Out of line: it runs once per
+ * distinct value, the lookup once per value. */
+static bool dict_add(struct pq_dict *d, const void *p, uint32_t n, uint32_t tag, uint32_t i,
+                     uint32_t *idx)
 {
-    if (!d->slots && !grow(d))
-        return false;
-    uint64_t h = dict_hash(d->width, p, n);
-    uint32_t tag = (uint32_t)(h >> 32);
-    uint32_t i = tag & d->mask;
-    for (;;) {
-        uint64_t s = d->slots[i];
-        if (s == 0)
-            break;
-        if ((uint32_t)(s >> 32) == tag) {
-            uint32_t e = (uint32_t)s - 1, elen;
-            const uint8_t *ev = pq_dict_entry(d, e, &elen);
-            if (elen == n && keys_equal(ev, p, n)) {
-                *idx = e;
-                *added = false;
-                return true;
-            }
-        }
-        i = (i + 1) & d->mask;
-    }
-    /* new entry */
     if (d->n >= UINT32_MAX - 1)
         return false;
     if (d->width == 0) {
@@ -571,17 +650,107 @@ bool pq_dict_put(struct pq_dict *d, const void *p, uint32_t n, uint32_t *idx, bo
         }
         if (d->plain.len > UINT32_MAX - 4 - (size_t)n)
             return false;
+        if (!lh_buf_reserve(&d->plain, 4 + (size_t)n))
+            return false;
         d->offs[d->n] = (uint32_t)d->plain.len;
-        lh_buf_append(&d->plain, &n, 4); /* PLAIN BYTE_ARRAY: 4-byte LE length */
-    }
-    lh_buf_append(&d->plain, p, n);
-    if (!lh_buf_ok(&d->plain))
+        memcpy(d->plain.data + d->plain.len, &n, 4); /* PLAIN BYTE_ARRAY: 4-byte LE length */
+        d->plain.len += 4;
+    } else if (!lh_buf_reserve(&d->plain, n)) {
         return false;
+    }
+    if (n > 0)
+        memcpy(d->plain.data + d->plain.len, p, n);
+    d->plain.len += n;
     d->slots[i] = ((uint64_t)tag << 32) | (uint64_t)(d->n + 1);
     *idx = d->n++;
-    *added = true;
     if ((size_t)d->n * 2 > (size_t)d->mask + 1 && !grow(d))
         return false;
+    return true;
+}
+
+/* One key of hash h: its index, added when new. The lookup reads the
+ * entry straight from the PLAIN body (fixed width: at index * width;
+ * BYTE_ARRAY: at offs[index], length first) and compares lengths and
+ * short keys inline. */
+__attribute__((always_inline)) static inline bool dict_put_one(struct pq_dict *d,
+                                                                const uint8_t *p, uint32_t n,
+                                                                uint64_t h, uint32_t *idx)
+{
+    uint32_t tag = (uint32_t)(h >> 32);
+    uint32_t i = tag & d->mask;
+    for (;;) {
+        uint64_t s = d->slots[i];
+        if (s == 0)
+            break;
+        if ((uint32_t)(s >> 32) == tag) {
+            uint32_t e = (uint32_t)s - 1, elen;
+            const uint8_t *ev;
+            if (d->width > 0) {
+                elen = (uint32_t)d->width;
+                ev = d->plain.data + (size_t)e * elen;
+            } else {
+                ev = d->plain.data + d->offs[e];
+                memcpy(&elen, ev, 4);
+                ev += 4;
+            }
+            if (elen == n && keys_equal(ev, p, n)) {
+                *idx = e;
+                return true;
+            }
+        }
+        i = (i + 1) & d->mask;
+    }
+    return dict_add(d, p, n, tag, i, idx);
+}
+
+bool pq_dict_put(struct pq_dict *d, const void *p, uint32_t n, uint32_t *idx, bool *added)
+{
+    if (!d->slots && !grow(d))
+        return false;
+    uint32_t before = d->n;
+    bool ok = dict_put_one(d, p, n, dict_hash(d->width, p, n), idx);
+    *added = d->n != before;
+    return ok;
+}
+
+bool pq_dict_put_fixed(struct pq_dict *d, const uint8_t *p, int64_t n, uint32_t *idx)
+{
+    if (!d->slots && !grow(d))
+        return false;
+    uint32_t w = (uint32_t)d->width;
+    if (w == 8) {
+        for (int64_t k = 0; k < n; k++, p += 8) {
+            uint64_t key;
+            memcpy(&key, p, 8);
+            if (!dict_put_one(d, p, 8, mix64(key), &idx[k]))
+                return false;
+        }
+    } else if (w == 4) {
+        for (int64_t k = 0; k < n; k++, p += 4) {
+            uint32_t key;
+            memcpy(&key, p, 4);
+            if (!dict_put_one(d, p, 4, mix64(key), &idx[k]))
+                return false;
+        }
+    } else {
+        for (int64_t k = 0; k < n; k++, p += w)
+            if (!dict_put_one(d, p, w, hash_bytes(p, w), &idx[k]))
+                return false;
+    }
+    return true;
+}
+
+bool pq_dict_put_bytes(struct pq_dict *d, const int32_t *off, const uint8_t *data, int64_t n,
+                       uint32_t *idx)
+{
+    if (!d->slots && !grow(d))
+        return false;
+    for (int64_t k = 0; k < n; k++) {
+        uint32_t len = (uint32_t)(off[k + 1] - off[k]);
+        const uint8_t *p = data + off[k];
+        if (!dict_put_one(d, p, len, dict_hash_bytes(p, len), &idx[k]))
+            return false;
+    }
     return true;
 }
 

@@ -139,6 +139,14 @@ void pq_dict_reset(struct pq_dict *d);
 /* Index of the value, inserting it when new (*added = true). Returns false
  * on allocation failure. */
 bool pq_dict_put(struct pq_dict *d, const void *p, uint32_t n, uint32_t *idx, bool *added);
+/* The same for n values at once, indices into idx[0..n): fixed-width keys
+ * of d->width bytes each from p, or BYTE_ARRAY values k at data + off[k]
+ * of off[k + 1] - off[k] bytes. The values new to the dictionary are its
+ * entries from the n it had before, in first-seen order. Returns false on
+ * allocation failure. One call per run of values instead of per value. */
+bool pq_dict_put_fixed(struct pq_dict *d, const uint8_t *p, int64_t n, uint32_t *idx);
+bool pq_dict_put_bytes(struct pq_dict *d, const int32_t *off, const uint8_t *data, int64_t n,
+                       uint32_t *idx);
 uint64_t pq_dict_hash(const void *p, size_t n);
 /* Entry i's value bytes (without the length prefix) and length. */
 const uint8_t *pq_dict_entry(const struct pq_dict *d, uint32_t i, uint32_t *len);
@@ -167,5 +175,10 @@ static inline void pq_distinct_add(struct pq_distinct *d, uint64_t h)
         pq_distinct_insert(d, h);
 }
 uint64_t pq_distinct_estimate(const struct pq_distinct *d);
+/* pq_distinct_add of the pq_dict_hash of n values: fixed-width ones at p,
+ * or BYTE_ARRAY values k at data + off[k] of off[k + 1] - off[k] bytes. */
+void pq_distinct_add_fixed(struct pq_distinct *d, const uint8_t *p, int64_t n, size_t width);
+void pq_distinct_add_bytes(struct pq_distinct *d, const int32_t *off, const uint8_t *data,
+                           int64_t n);
 
 #endif

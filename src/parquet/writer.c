@@ -1249,8 +1249,7 @@ static uint64_t dict_mem(const struct pq_dict *d)
 /* Feeds n PLAIN values of `width` bytes each to the chunk's distinct sketch. */
 static void sketch_fixed(struct pq_col *c, const uint8_t *p, int64_t n, size_t width)
 {
-    for (int64_t k = 0; k < n; k++, p += width)
-        pq_distinct_add(&c->ds, pq_dict_hash(p, width));
+    pq_distinct_add_fixed(&c->ds, p, n, width);
     c->ds_values += (uint64_t)n;
     c->ds_bytes += (uint64_t)n * width;
 }
@@ -1462,10 +1461,9 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
                     memcpy(o + 4, p, len);
                     o += 4 + len;
                     pq_stats_bytes(&c->st, p, len);
-                    if (c->ds_on)
-                        pq_distinct_add(&c->ds, pq_dict_hash(p, len));
                 }
                 if (c->ds_on) {
+                    pq_distinct_add_bytes(&c->ds, off + s, a->data, n);
                     c->ds_values += (uint64_t)n;
                     c->ds_bytes += total;
                 }
@@ -1491,12 +1489,12 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
         case VK_8:
         case VK_FIXED: {
             const uint8_t *p = (const uint8_t *)a->values + (size_t)s * (size_t)c->in_width;
-            uint32_t wd = (uint32_t)c->in_width;
-            for (int64_t k = 0; k < n; k++, p += wd) {
-                if (!pq_dict_put(d, p, wd, &o[k], &added))
-                    return false;
-                if (added)
-                    stat_value(&c->st, c->sk, p, wd);
+            uint32_t first = d->n, len;
+            if (!pq_dict_put_fixed(d, p, n, o))
+                return false;
+            for (uint32_t k = first; k < d->n; k++) {
+                const uint8_t *ev = pq_dict_entry(d, k, &len);
+                stat_value(&c->st, c->sk, ev, len);
             }
             break;
         }
@@ -1515,14 +1513,12 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
             break;
         }
         case VK_BYTES: {
-            const int32_t *off = a->offsets;
-            for (int64_t k = 0; k < n; k++) {
-                uint32_t len = (uint32_t)(off[s + k + 1] - off[s + k]);
-                const uint8_t *p = a->data + off[s + k];
-                if (!pq_dict_put(d, p, len, &o[k], &added))
-                    return false;
-                if (added)
-                    pq_stats_bytes(&c->st, p, len);
+            uint32_t first = d->n, len;
+            if (!pq_dict_put_bytes(d, a->offsets + s, a->data, n, o))
+                return false;
+            for (uint32_t k = first; k < d->n; k++) {
+                const uint8_t *ev = pq_dict_entry(d, k, &len);
+                pq_stats_bytes(&c->st, ev, len);
             }
             break;
         }

@@ -595,6 +595,131 @@ static void test_dict(void **state)
     pq_dict_free(&d);
 }
 
+/* The batch puts against the one-value put: keys of every length from 0
+ * to 70 bytes (the inline compare covers up to 64, memcmp beyond), each
+ * also in variants that differ from it in one byte at every position, so a
+ * compare that skips a byte or reads past a key gives two keys one index.
+ * Same indices, same first-seen PLAIN body; fixed widths 4, 8 and 16 too. */
+static void test_dict_batch(void **state)
+{
+    (void)state;
+    enum { MAXK = 70, NK = (MAXK + 1) * (MAXK + 1) };
+    int32_t *off = malloc((2 * NK + 1) * sizeof *off);
+    uint8_t *heap = malloc((size_t)2 * NK * MAXK + 1);
+    enum { NV = 20000 }; /* fixed-width values, below */
+    uint32_t *ib = malloc(NV * sizeof *ib), *io = malloc(NV * sizeof *io);
+    int64_t nk = 0;
+    int32_t pos = 0;
+    for (int round = 0; round < 2; round++) /* every key twice: new, then found */
+        for (int len = 0; len <= MAXK; len++)
+            for (int flip = -1; flip < len; flip++) {
+                off[nk++] = pos;
+                for (int k = 0; k < len; k++)
+                    heap[pos + k] = (uint8_t)('a' + (k * 7 + len) % 26);
+                if (flip >= 0)
+                    heap[pos + flip] ^= 0x20;
+                pos += len;
+            }
+    off[nk] = pos;
+    struct pq_dict one, batch;
+    pq_dict_init(&one, 0);
+    pq_dict_init(&batch, 0);
+    bool added;
+    for (int64_t k = 0; k < nk; k++)
+        assert_true(
+            pq_dict_put(&one, heap + off[k], (uint32_t)(off[k + 1] - off[k]), &io[k], &added));
+    /* in uneven runs, as put_values hands them over */
+    for (int64_t k = 0; k < nk;) {
+        int64_t n = 1 + k % 97;
+        if (n > nk - k)
+            n = nk - k;
+        assert_true(pq_dict_put_bytes(&batch, off + k, heap, n, ib + k));
+        k += n;
+    }
+    assert_int_equal(one.n, nk / 2);
+    assert_int_equal(batch.n, nk / 2);
+    assert_memory_equal(ib, io, (size_t)nk * sizeof *ib);
+    for (int64_t k = 0; k < nk / 2; k++) {
+        assert_int_equal(ib[k], k);          /* every key distinct, first seen */
+        assert_int_equal(ib[k + nk / 2], k); /* and found again */
+    }
+    assert_int_equal(batch.plain.len, one.plain.len);
+    assert_memory_equal(batch.plain.data, one.plain.data, one.plain.len);
+    pq_dict_free(&one);
+    pq_dict_free(&batch);
+
+    static const int widths[] = {4, 8, 16};
+    for (size_t wi = 0; wi < 3; wi++) {
+        int w = widths[wi];
+        uint8_t *v = malloc((size_t)NV * (size_t)w);
+        for (int k = 0; k < NV; k++)
+            for (int b = 0; b < w; b++)
+                v[(size_t)k * (size_t)w + (size_t)b] = (uint8_t)(b == w - 1 ? (k % 5000) >> 8
+                                                                 : b == 0   ? (k % 5000) & 0xFF
+                                                                            : 0x5A);
+        pq_dict_init(&one, w);
+        pq_dict_init(&batch, w);
+        for (int k = 0; k < NV; k++)
+            assert_true(pq_dict_put(&one, v + (size_t)k * (size_t)w, (uint32_t)w, &io[k], &added));
+        assert_true(pq_dict_put_fixed(&batch, v, 777, ib));
+        assert_true(pq_dict_put_fixed(&batch, v + 777 * (size_t)w, NV - 777, ib + 777));
+        assert_int_equal(batch.n, 5000);
+        assert_memory_equal(ib, io, NV * sizeof *ib);
+        assert_int_equal(batch.plain.len, one.plain.len);
+        assert_memory_equal(batch.plain.data, one.plain.data, one.plain.len);
+        pq_dict_free(&one);
+        pq_dict_free(&batch);
+        free(v);
+    }
+    free(off);
+    free(heap);
+    free(ib);
+    free(io);
+}
+
+/* Keys that differ only inside a 3-byte window, at the start, middle or
+ * end of keys of many lengths: 200,000 of them give a few keys whose
+ * 32-bit hash tags collide, and only the byte compare keeps those apart —
+ * a compare that skips or misreads any byte would merge two of them. */
+static void test_dict_collisions(void **state)
+{
+    (void)state;
+    enum { NKEYS = 200000 };
+    static const int lens[] = {3, 5, 8, 12, 16, 17, 24, 33, 64, 65};
+    int32_t *off = malloc((NKEYS + 1) * sizeof *off);
+    uint8_t *heap = malloc((size_t)NKEYS * 65);
+    uint32_t *idx = malloc(NKEYS * sizeof *idx);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        int len = lens[li];
+        for (int where = 0; where < 3; where++) {
+            int at = where == 0 ? 0 : where == 1 ? (len - 3) / 2 : len - 3;
+            for (int k = 0; k < NKEYS; k++) {
+                uint8_t *p = heap + (size_t)k * (size_t)len;
+                memset(p, 'x', (size_t)len);
+                p[at] = (uint8_t)k, p[at + 1] = (uint8_t)(k >> 8), p[at + 2] = (uint8_t)(k >> 16);
+                off[k] = k * len;
+            }
+            off[NKEYS] = NKEYS * len;
+            struct pq_dict d;
+            for (int fixed = 0; fixed < 2; fixed++) {
+                pq_dict_init(&d, fixed ? len : 0);
+                bool ok = fixed ? pq_dict_put_fixed(&d, heap, NKEYS, idx)
+                                : pq_dict_put_bytes(&d, off, heap, NKEYS, idx);
+                assert_true(ok);
+                if (d.n != NKEYS)
+                    fail_msg("length %d, window at %d, %s: %u entries for %d distinct keys", len,
+                             at, fixed ? "fixed" : "bytes", d.n, NKEYS);
+                for (int k = 0; k < NKEYS; k++)
+                    assert_int_equal(idx[k], k);
+                pq_dict_free(&d);
+            }
+        }
+    }
+    free(off);
+    free(heap);
+    free(idx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_bit_width),      cmocka_unit_test(test_thrift_bytes),
         cmocka_unit_test(test_thrift_sticky),  cmocka_unit_test(test_stats_cases),
         cmocka_unit_test(test_decimal_widths), cmocka_unit_test(test_dict),
+        cmocka_unit_test(test_dict_batch),     cmocka_unit_test(test_dict_collisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
