@@ -480,8 +480,8 @@ static inline uint64_t dict_hash_bytes(const uint8_t *p, uint32_t n)
     } else {
         a = load_tail(p, n), b = 0;
     }
-    unsigned __int128 m = (unsigned __int128)(a ^ 0x9E3779B97F4A7C15ULL ^ n) *
-                          (b ^ 0xC2B2AE3D27D4EB4FULL);
+    unsigned __int128 m =
+        (unsigned __int128)(a ^ 0x9E3779B97F4A7C15ULL ^ n) * (b ^ 0xC2B2AE3D27D4EB4FULL);
     return (uint64_t)m ^ (uint64_t)(m >> 64);
 }
 
@@ -672,9 +672,8 @@ static bool dict_add(struct pq_dict *d, const void *p, uint32_t n, uint32_t tag,
  * entry straight from the PLAIN body (fixed width: at index * width;
  * BYTE_ARRAY: at offs[index], length first) and compares lengths and
  * short keys inline. */
-__attribute__((always_inline)) static inline bool dict_put_one(struct pq_dict *d,
-                                                                const uint8_t *p, uint32_t n,
-                                                                uint64_t h, uint32_t *idx)
+__attribute__((always_inline)) static inline bool
+dict_put_one(struct pq_dict *d, const uint8_t *p, uint32_t n, uint64_t h, uint32_t *idx)
 {
     uint32_t tag = (uint32_t)(h >> 32);
     uint32_t i = tag & d->mask;
