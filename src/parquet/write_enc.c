@@ -12,6 +12,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The n < 8 bytes at s as a little-endian integer, in at most three fixed
+ * loads (a memcpy of a variable length is a libc call: ~40 instructions
+ * per short key, the largest part of hashing one). */
+static inline uint64_t load_tail(const uint8_t *s, size_t n)
+{
+    uint64_t k = 0;
+    int shift = 0;
+    if (n & 4) {
+        uint32_t x;
+        memcpy(&x, s, 4);
+        k = x;
+        s += 4;
+        shift = 32;
+    }
+    if (n & 2) {
+        uint16_t x;
+        memcpy(&x, s, 2);
+        k |= (uint64_t)x << shift;
+        s += 2;
+        shift += 16;
+    }
+    if (n & 1)
+        k |= (uint64_t)s[0] << shift;
+    return k;
+}
+
 /* ------------------------------------------------------------ RLE hybrid */
 
 int pq_rle_bit_width(uint64_t v)
@@ -298,21 +324,73 @@ static int bytes_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
     return na < nb ? -1 : na > nb ? 1 : 0;
 }
 
-void pq_stats_bytes(struct pq_stats *s, const uint8_t *p, size_t n)
+/* The first 8 bytes of a byte string as a big-endian integer, zero-padded.
+ * When two strings' prefixes differ, they are in the strings' order: at
+ * the first differing position either both have a byte there, or the
+ * shorter one ended (its padding 0 against a real byte), i.e. it is a
+ * prefix of the other and sorts first. */
+static inline uint64_t bytes_prefix(const uint8_t *p, size_t n)
+{
+    uint64_t k;
+    if (n >= 8)
+        memcpy(&k, p, 8);
+    else
+        k = load_tail(p, n);
+    return __builtin_bswap64(k);
+}
+
+static inline bool short_equal(const uint8_t *a, const uint8_t *b, uint32_t n);
+
+/* After a new min or max: what they have in common (every value between
+ * them starts with it too) and the 8 bytes after it of each. */
+static void stats_bytes_window(struct pq_stats *s)
+{
+    size_t m = s->bmin.len < s->bmax.len ? s->bmin.len : s->bmax.len, l = 0;
+    while (l < m && s->bmin.data[l] == s->bmax.data[l])
+        l++;
+    s->plen = l;
+    s->pmin = bytes_prefix(s->bmin.data + l, s->bmin.len - l);
+    s->pmax = bytes_prefix(s->bmax.data + l, s->bmax.len - l);
+}
+
+/* A value that may be a new min or max. */
+__attribute__((noinline)) static void stats_bytes_slow(struct pq_stats *s, const uint8_t *p,
+                                                       size_t n)
 {
     if (!s->has) {
         lh_buf_append(&s->bmin, p, n);
         lh_buf_append(&s->bmax, p, n);
         s->has = true;
-        return;
-    }
-    if (bytes_cmp(p, n, s->bmin.data, s->bmin.len) < 0) {
+    } else if (bytes_cmp(p, n, s->bmin.data, s->bmin.len) < 0) {
         s->bmin.len = 0;
         lh_buf_append(&s->bmin, p, n);
     } else if (bytes_cmp(p, n, s->bmax.data, s->bmax.len) > 0) {
         s->bmax.len = 0;
         lh_buf_append(&s->bmax, p, n);
+    } else {
+        return;
     }
+    if (lh_buf_ok(&s->bmin) && lh_buf_ok(&s->bmax))
+        stats_bytes_window(s);
+    else
+        s->plen = SIZE_MAX; /* no fast path; pq_stats_encode reports the broken buffer */
+}
+
+/* Most values fall strictly between the min and max so far, which the
+ * bytes after the min's and max's common start tell (emails all begin
+ * "customer..."): one or two loads and integer compares instead of two
+ * memcmp calls, and no call out of this function. */
+void pq_stats_bytes(struct pq_stats *s, const uint8_t *p, size_t n)
+{
+    size_t l = s->plen;
+    if (s->has && n >= l &&
+        (l == 0 ||
+         (l <= 64 ? short_equal(p, s->bmin.data, (uint32_t)l) : memcmp(p, s->bmin.data, l) == 0))) {
+        uint64_t x = bytes_prefix(p + l, n - l);
+        if (x > s->pmin && x < s->pmax)
+            return;
+    }
+    stats_bytes_slow(s, p, n);
 }
 
 void pq_stats_i128_be(lh_i128 v, int n, uint8_t *out)
@@ -412,32 +490,6 @@ static inline uint64_t mix64(uint64_t k)
     k ^= k >> 33;
     k *= 0xc4ceb9fe1a85ec53ULL;
     k ^= k >> 33;
-    return k;
-}
-
-/* The n < 8 bytes at s as a little-endian integer, in at most three fixed
- * loads (a memcpy of a variable length is a libc call: ~40 instructions
- * per short key, the largest part of hashing one). */
-static inline uint64_t load_tail(const uint8_t *s, size_t n)
-{
-    uint64_t k = 0;
-    int shift = 0;
-    if (n & 4) {
-        uint32_t x;
-        memcpy(&x, s, 4);
-        k = x;
-        s += 4;
-        shift = 32;
-    }
-    if (n & 2) {
-        uint16_t x;
-        memcpy(&x, s, 2);
-        k |= (uint64_t)x << shift;
-        s += 2;
-        shift += 16;
-    }
-    if (n & 1)
-        k |= (uint64_t)s[0] << shift;
     return k;
 }
 

@@ -95,6 +95,8 @@ struct pq_stats {
         lh_i128 x;
     } min, max;
     struct lh_buf bmin, bmax; /* PQ_SK_BYTES */
+    size_t plen;              /* bytes bmin and bmax have in common at their start */
+    uint64_t pmin, pmax;      /* their next 8 bytes, big-endian, zero-padded */
 };
 
 void pq_stats_init(struct pq_stats *s, enum pq_stat_kind kind);

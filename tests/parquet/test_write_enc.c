@@ -547,6 +547,52 @@ static void test_decimal_widths(void **state)
     assert_int_equal(be[0], 0x01), assert_int_equal(be[1], 0x02);
 }
 
+/* Byte-string min/max (which first compares the 8 bytes after the min's
+ * and max's common start) against a plain memcmp scan: strings that are
+ * prefixes of each other, share a start of up to 80 bytes (past the
+ * inline compare's 64), differ only past byte 8 of it, hold zero bytes (a
+ * zero byte and the end of a string must not look alike) or bytes >= 0x80,
+ * in many random orders. */
+static void test_stats_bytes_random(void **state)
+{
+    (void)state;
+    uint32_t seed = 4242;
+    enum { NV = 400, ML = 100 };
+    static uint8_t v[NV][ML];
+    size_t len[NV];
+    static const uint8_t alpha[] = {0x00, 0x01, 'a', 'b', 0x7F, 0x80, 0xFF};
+    for (int round = 0; round < 400; round++) {
+        /* rounds of short strings, of ~20-byte shared starts, of ~75 */
+        size_t maxlen = round % 3 == 0 ? 20 : round % 3 == 1 ? 40 : ML;
+        size_t base = round % 3 == 0 ? 0 : round % 3 == 1 ? 16 : 70;
+        struct pq_stats st;
+        pq_stats_init(&st, PQ_SK_BYTES);
+        size_t lo = 0, hi = 0;
+        for (int i = 0; i < NV; i++) {
+            len[i] = lcg(&seed) % maxlen;
+            size_t shared = base + lcg(&seed) % 12; /* a common start, then noise */
+            for (size_t k = 0; k < len[i]; k++)
+                v[i][k] = k < shared ? (uint8_t)'a' : alpha[lcg(&seed) % sizeof alpha];
+            pq_stats_bytes(&st, v[i], len[i]);
+            size_t m = len[i] < len[lo] ? len[i] : len[lo];
+            int c = m ? memcmp(v[i], v[lo], m) : 0;
+            if (c < 0 || (c == 0 && len[i] < len[lo]))
+                lo = (size_t)i;
+            m = len[i] < len[hi] ? len[i] : len[hi];
+            c = m ? memcmp(v[i], v[hi], m) : 0;
+            if (c > 0 || (c == 0 && len[i] > len[hi]))
+                hi = (size_t)i;
+        }
+        assert_int_equal(st.bmin.len, len[lo]);
+        assert_int_equal(st.bmax.len, len[hi]);
+        if (len[lo])
+            assert_memory_equal(st.bmin.data, v[lo], len[lo]);
+        if (len[hi])
+            assert_memory_equal(st.bmax.data, v[hi], len[hi]);
+        pq_stats_free(&st);
+    }
+}
+
 /* ------------------------------------------------------------ dictionary */
 
 static void test_dict(void **state)
@@ -723,12 +769,13 @@ static void test_dict_collisions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rle_cases),      cmocka_unit_test(test_rle_long_literal),
-        cmocka_unit_test(test_rle_roundtrip),  cmocka_unit_test(test_rle_put_bits),
-        cmocka_unit_test(test_bit_width),      cmocka_unit_test(test_thrift_bytes),
-        cmocka_unit_test(test_thrift_sticky),  cmocka_unit_test(test_stats_cases),
-        cmocka_unit_test(test_decimal_widths), cmocka_unit_test(test_dict),
-        cmocka_unit_test(test_dict_batch),     cmocka_unit_test(test_dict_collisions),
+        cmocka_unit_test(test_rle_cases),          cmocka_unit_test(test_rle_long_literal),
+        cmocka_unit_test(test_rle_roundtrip),      cmocka_unit_test(test_rle_put_bits),
+        cmocka_unit_test(test_bit_width),          cmocka_unit_test(test_thrift_bytes),
+        cmocka_unit_test(test_thrift_sticky),      cmocka_unit_test(test_stats_cases),
+        cmocka_unit_test(test_decimal_widths),     cmocka_unit_test(test_dict),
+        cmocka_unit_test(test_stats_bytes_random), cmocka_unit_test(test_dict_batch),
+        cmocka_unit_test(test_dict_collisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
