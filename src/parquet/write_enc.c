@@ -56,23 +56,40 @@ void pq_rle_init(struct pq_rle *e, struct lh_buf *out, int width)
     e->lit_hdr = SIZE_MAX;
 }
 
-/* Eight values of `w` bits, LSB first: exactly w bytes. */
+/* Eight values of `w` bits, LSB first: exactly w bytes, written in place.
+ * Up to 16 bits (dictionaries of up to 65,536 entries, every level) the
+ * group is one 64- or 128-bit integer stored whole (the room reserved past
+ * the w bytes is not counted in len), not a byte-by-byte loop. */
 static void bitpack8(struct lh_buf *out, const uint32_t *v, int w)
 {
-    uint8_t tmp[32];
-    uint64_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (int i = 0; i < 8; i++) {
-        acc |= (uint64_t)v[i] << bits;
-        bits += w;
-        while (bits >= 8) {
-            tmp[n++] = (uint8_t)acc;
-            acc >>= 8;
-            bits -= 8;
+    if (!lh_buf_reserve(out, 16 + (size_t)w))
+        return;
+    uint8_t *o = out->data + out->len;
+    if (w <= 8) {
+        uint64_t acc = 0;
+        for (int i = 0; i < 8; i++)
+            acc |= (uint64_t)v[i] << (i * w);
+        memcpy(o, &acc, 8);
+    } else if (w <= 16) {
+        unsigned __int128 acc = 0;
+        for (int i = 0; i < 8; i++)
+            acc |= (unsigned __int128)v[i] << (i * w);
+        memcpy(o, &acc, 16);
+    } else {
+        uint64_t acc = 0;
+        int bits = 0;
+        size_t n = 0;
+        for (int i = 0; i < 8; i++) {
+            acc |= (uint64_t)v[i] << bits;
+            bits += w;
+            while (bits >= 8) {
+                o[n++] = (uint8_t)acc;
+                acc >>= 8;
+                bits -= 8;
+            }
         }
     }
-    lh_buf_append(out, tmp, n);
+    out->len += (size_t)w;
 }
 
 /* Writes the buffered values (padded to 8) as one more group of the open
@@ -126,7 +143,7 @@ static void flush_group(struct pq_rle *e)
     e->repeat = 0;
 }
 
-void pq_rle_put(struct pq_rle *e, uint32_t v)
+__attribute__((always_inline)) static inline void rle_put(struct pq_rle *e, uint32_t v)
 {
     if (v == e->cur) {
         if (++e->repeat > 8)
@@ -142,6 +159,17 @@ void pq_rle_put(struct pq_rle *e, uint32_t v)
         flush_group(e);
 }
 
+void pq_rle_put(struct pq_rle *e, uint32_t v)
+{
+    rle_put(e, v);
+}
+
+void pq_rle_put_many(struct pq_rle *e, const uint32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rle_put(e, v[i]);
+}
+
 void pq_rle_put_run(struct pq_rle *e, uint32_t v, uint64_t n)
 {
     while (n > 0) {
@@ -149,7 +177,7 @@ void pq_rle_put_run(struct pq_rle *e, uint32_t v, uint64_t n)
             e->repeat += n;
             return;
         }
-        pq_rle_put(e, v);
+        rle_put(e, v);
         n--;
     }
 }
@@ -252,7 +280,7 @@ void pq_rle_put_bits(struct pq_rle *e, const uint8_t *bits, int64_t from, int64_
             continue;
         }
         /* completing a partial group, or the last < 8 values */
-        pq_rle_put(e, (bits[i >> 3] >> (i & 7)) & 1);
+        rle_put(e, (bits[i >> 3] >> (i & 7)) & 1);
         i++;
     }
 }

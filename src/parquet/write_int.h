@@ -65,6 +65,8 @@ struct pq_rle {
 void pq_rle_init(struct pq_rle *e, struct lh_buf *out, int width);
 void pq_rle_put(struct pq_rle *e, uint32_t v);
 void pq_rle_put_run(struct pq_rle *e, uint32_t v, uint64_t n);
+/* pq_rle_put of v[0..n), in one call (the dictionary indices of a page). */
+void pq_rle_put_many(struct pq_rle *e, const uint32_t *v, size_t n);
 /* Width 1 only: bits [from, from + n) of a validity bitmap (LSB first) as
  * n values; the same bytes as pq_rle_put of each bit, a group at a time. */
 void pq_rle_put_bits(struct pq_rle *e, const uint8_t *bits, int64_t from, int64_t n);

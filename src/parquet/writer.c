@@ -1191,9 +1191,7 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
         lh_buf_append_u8(ev, (uint8_t)bw);
         struct pq_rle e;
         pq_rle_init(&e, ev, bw);
-        const uint32_t *idx = (const uint32_t *)(const void *)c->vals.data;
-        for (uint32_t i = 0; i < c->page_values; i++)
-            pq_rle_put(&e, idx[i]);
+        pq_rle_put_many(&e, (const uint32_t *)(const void *)c->vals.data, c->page_values);
         pq_rle_finish(&e);
         enc = PQ_ENC_RLE_DICTIONARY;
         c->used_dict = true;

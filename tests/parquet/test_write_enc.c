@@ -301,6 +301,52 @@ static void test_rle_put_bits(void **state)
     free(back);
 }
 
+/* pq_rle_put_many (the dictionary indices of a page) against the
+ * value-at-a-time encoder: the same bytes for every width 0..32, for runs
+ * of every length around the 8-value group and long literal stretches
+ * (past the 63-group header), fed in pieces of random sizes. */
+static void test_rle_put_many(void **state)
+{
+    (void)state;
+    enum { N = 4000 };
+    uint32_t *vals = malloc(N * sizeof *vals);
+    uint32_t seed = 99;
+    for (int w = 0; w <= 32; w++) {
+        uint32_t mask = w == 32 ? 0xFFFFFFFFu : (1u << w) - 1;
+        for (int i = 0; i < N;) {
+            uint32_t v = lcg(&seed) * 2654435761u & mask;
+            int run = lcg(&seed) % 3 == 0 ? (int)(lcg(&seed) % 20) + 1 : 1;
+            if (i > N / 2 && i < N / 2 + 700)
+                run = 1; /* a long literal stretch */
+            for (int k = 0; k < run && i < N; k++)
+                vals[i++] = v;
+        }
+        struct lh_buf want, got;
+        lh_buf_init(&want, 0);
+        lh_buf_init(&got, 0);
+        struct pq_rle ew, eg;
+        pq_rle_init(&ew, &want, w);
+        pq_rle_init(&eg, &got, w);
+        for (int i = 0; i < N; i++)
+            pq_rle_put(&ew, vals[i]);
+        for (int i = 0; i < N;) {
+            int k = 1 + (int)(lcg(&seed) % 300);
+            if (k > N - i)
+                k = N - i;
+            pq_rle_put_many(&eg, vals + i, (size_t)k);
+            i += k;
+        }
+        pq_rle_finish(&ew);
+        pq_rle_finish(&eg);
+        assert_true(lh_buf_ok(&want) && lh_buf_ok(&got));
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, want.len);
+        lh_buf_reset(&want);
+        lh_buf_reset(&got);
+    }
+    free(vals);
+}
+
 static void test_bit_width(void **state)
 {
     (void)state;
@@ -769,13 +815,13 @@ static void test_dict_collisions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rle_cases),          cmocka_unit_test(test_rle_long_literal),
-        cmocka_unit_test(test_rle_roundtrip),      cmocka_unit_test(test_rle_put_bits),
-        cmocka_unit_test(test_bit_width),          cmocka_unit_test(test_thrift_bytes),
-        cmocka_unit_test(test_thrift_sticky),      cmocka_unit_test(test_stats_cases),
-        cmocka_unit_test(test_decimal_widths),     cmocka_unit_test(test_dict),
-        cmocka_unit_test(test_stats_bytes_random), cmocka_unit_test(test_dict_batch),
-        cmocka_unit_test(test_dict_collisions),
+        cmocka_unit_test(test_rle_cases),     cmocka_unit_test(test_rle_long_literal),
+        cmocka_unit_test(test_rle_roundtrip), cmocka_unit_test(test_rle_put_bits),
+        cmocka_unit_test(test_rle_put_many),  cmocka_unit_test(test_bit_width),
+        cmocka_unit_test(test_thrift_bytes),  cmocka_unit_test(test_thrift_sticky),
+        cmocka_unit_test(test_stats_cases),   cmocka_unit_test(test_decimal_widths),
+        cmocka_unit_test(test_dict),          cmocka_unit_test(test_stats_bytes_random),
+        cmocka_unit_test(test_dict_batch),    cmocka_unit_test(test_dict_collisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
