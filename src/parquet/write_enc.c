@@ -540,29 +540,61 @@ static inline uint64_t hash_bytes(const void *p, size_t n)
     return mix64(h);
 }
 
+/* A key of up to 32 bytes as four words: the first and the last 8 bytes
+ * (4 when shorter than 8; the bytes themselves, zero-extended, under 4),
+ * and past 16 bytes also the 8 after the first and the 8 before the last
+ * (else 0). They cover every byte, so two keys of the same length are
+ * equal exactly when their words are. */
+struct short_key {
+    uint64_t a, b, c, d;
+};
+
+static inline struct short_key short_words(const uint8_t *p, uint32_t n)
+{
+    struct short_key k = {0, 0, 0, 0};
+    if (n >= 8) {
+        memcpy(&k.a, p, 8);
+        memcpy(&k.b, p + n - 8, 8);
+        if (n > 16) {
+            memcpy(&k.c, p + 8, 8);
+            memcpy(&k.d, p + n - 16, 8);
+        }
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        k.a = x, k.b = y;
+    } else {
+        k.a = load_tail(p, n);
+    }
+    return k;
+}
+
+static inline bool short_key_eq(struct short_key x, struct short_key y)
+{
+    return ((x.a ^ y.a) | (x.b ^ y.b) | (x.c ^ y.c) | (x.d ^ y.d)) == 0;
+}
+
+static inline uint64_t short_hash(struct short_key k, uint32_t n)
+{
+    uint64_t lo = k.a ^ 0x9E3779B97F4A7C15ULL ^ n, hi = k.b ^ 0xC2B2AE3D27D4EB4FULL;
+    if (n > 16) {
+        lo ^= (k.c << 23) | (k.c >> 41);
+        hi ^= (k.d << 47) | (k.d >> 17);
+    }
+    unsigned __int128 m = (unsigned __int128)lo * hi;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
 /* The dictionary's own hash of a BYTE_ARRAY key (slot placement only: the
  * entries' order, hence the file, does not depend on it). Keys of up to 16
  * bytes — categories, codes, short JSON — are two loads and one multiply
  * folded; longer ones go through hash_bytes. */
 static inline uint64_t dict_hash_bytes(const uint8_t *p, uint32_t n)
 {
-    uint64_t a, b;
-    if (n > 16)
+    if (n > 32)
         return hash_bytes(p, n);
-    if (n >= 8) {
-        memcpy(&a, p, 8);
-        memcpy(&b, p + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, p, 4);
-        memcpy(&y, p + n - 4, 4);
-        a = x, b = y;
-    } else {
-        a = load_tail(p, n), b = 0;
-    }
-    unsigned __int128 m =
-        (unsigned __int128)(a ^ 0x9E3779B97F4A7C15ULL ^ n) * (b ^ 0xC2B2AE3D27D4EB4FULL);
-    return (uint64_t)m ^ (uint64_t)(m >> 64);
+    return short_hash(short_words(p, n), n);
 }
 
 static inline uint64_t dict_hash(int width, const void *p, uint32_t n)
@@ -819,6 +851,9 @@ bool pq_dict_put_fixed(struct pq_dict *d, const uint8_t *p, int64_t n, uint32_t 
     return true;
 }
 
+/* Keys of up to 32 bytes (categories, codes, short JSON) take a lookup of
+ * their own: the words loaded once serve both the hash and the compare
+ * with an entry of the same length. */
 bool pq_dict_put_bytes(struct pq_dict *d, const int32_t *off, const uint8_t *data, int64_t n,
                        uint32_t *idx)
 {
@@ -827,7 +862,31 @@ bool pq_dict_put_bytes(struct pq_dict *d, const int32_t *off, const uint8_t *dat
     for (int64_t k = 0; k < n; k++) {
         uint32_t len = (uint32_t)(off[k + 1] - off[k]);
         const uint8_t *p = data + off[k];
-        if (!dict_put_one(d, p, len, dict_hash_bytes(p, len), &idx[k]))
+        if (len > 32) {
+            if (!dict_put_one(d, p, len, hash_bytes(p, len), &idx[k]))
+                return false;
+            continue;
+        }
+        struct short_key key = short_words(p, len);
+        uint32_t tag = (uint32_t)(short_hash(key, len) >> 32), mask = d->mask;
+        const uint64_t *slots = d->slots;
+        const uint8_t *plain = d->plain.data;
+        uint32_t i = tag & mask, found = 0;
+        for (uint64_t s = slots[i]; s != 0; s = slots[i]) {
+            if ((uint32_t)(s >> 32) == tag) {
+                const uint8_t *ev = plain + d->offs[(uint32_t)s - 1];
+                uint32_t elen;
+                memcpy(&elen, ev, 4);
+                if (elen == len && short_key_eq(short_words(ev + 4, len), key)) {
+                    found = (uint32_t)s; /* index + 1 */
+                    break;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+        if (found)
+            idx[k] = found - 1;
+        else if (!dict_add(d, p, len, tag, i, &idx[k]))
             return false;
     }
     return true;

@@ -777,7 +777,7 @@ static void test_dict_collisions(void **state)
 {
     (void)state;
     enum { NKEYS = 200000 };
-    static const int lens[] = {3, 5, 8, 12, 16, 17, 24, 33, 64, 65};
+    static const int lens[] = {3, 5, 8, 12, 16, 17, 24, 28, 32, 33, 64, 65};
     int32_t *off = malloc((NKEYS + 1) * sizeof *off);
     uint8_t *heap = malloc((size_t)NKEYS * 65);
     uint32_t *idx = malloc(NKEYS * sizeof *idx);
