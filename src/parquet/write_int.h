@@ -65,6 +65,11 @@ struct pq_rle {
 void pq_rle_init(struct pq_rle *e, struct lh_buf *out, int width);
 void pq_rle_put(struct pq_rle *e, uint32_t v);
 void pq_rle_put_run(struct pq_rle *e, uint32_t v, uint64_t n);
+/* pq_rle_put of v[0..n), in one call (the dictionary indices of a page). */
+void pq_rle_put_many(struct pq_rle *e, const uint32_t *v, size_t n);
+/* Width 1 only: bits [from, from + n) of a validity bitmap (LSB first) as
+ * n values; the same bytes as pq_rle_put of each bit, a group at a time. */
+void pq_rle_put_bits(struct pq_rle *e, const uint8_t *bits, int64_t from, int64_t n);
 void pq_rle_finish(struct pq_rle *e); /* flushes; e may be re-inited after */
 int pq_rle_bit_width(uint64_t max_value);
 
@@ -92,6 +97,8 @@ struct pq_stats {
         lh_i128 x;
     } min, max;
     struct lh_buf bmin, bmax; /* PQ_SK_BYTES */
+    size_t plen;              /* bytes bmin and bmax have in common at their start */
+    uint64_t pmin, pmax;      /* their next 8 bytes, big-endian, zero-padded */
 };
 
 void pq_stats_init(struct pq_stats *s, enum pq_stat_kind kind);
@@ -136,6 +143,14 @@ void pq_dict_reset(struct pq_dict *d);
 /* Index of the value, inserting it when new (*added = true). Returns false
  * on allocation failure. */
 bool pq_dict_put(struct pq_dict *d, const void *p, uint32_t n, uint32_t *idx, bool *added);
+/* The same for n values at once, indices into idx[0..n): fixed-width keys
+ * of d->width bytes each from p, or BYTE_ARRAY values k at data + off[k]
+ * of off[k + 1] - off[k] bytes. The values new to the dictionary are its
+ * entries from the n it had before, in first-seen order. Returns false on
+ * allocation failure. One call per run of values instead of per value. */
+bool pq_dict_put_fixed(struct pq_dict *d, const uint8_t *p, int64_t n, uint32_t *idx);
+bool pq_dict_put_bytes(struct pq_dict *d, const int32_t *off, const uint8_t *data, int64_t n,
+                       uint32_t *idx);
 uint64_t pq_dict_hash(const void *p, size_t n);
 /* Entry i's value bytes (without the length prefix) and length. */
 const uint8_t *pq_dict_entry(const struct pq_dict *d, uint32_t i, uint32_t *len);
@@ -164,5 +179,10 @@ static inline void pq_distinct_add(struct pq_distinct *d, uint64_t h)
         pq_distinct_insert(d, h);
 }
 uint64_t pq_distinct_estimate(const struct pq_distinct *d);
+/* pq_distinct_add of the pq_dict_hash of n values: fixed-width ones at p,
+ * or BYTE_ARRAY values k at data + off[k] of off[k + 1] - off[k] bytes. */
+void pq_distinct_add_fixed(struct pq_distinct *d, const uint8_t *p, int64_t n, size_t width);
+void pq_distinct_add_bytes(struct pq_distinct *d, const int32_t *off, const uint8_t *data,
+                           int64_t n);
 
 #endif

@@ -823,8 +823,9 @@ static void pick_level(struct lh_parquet_writer *w, struct pq_col *c, const stru
 
 /* Pages are compressed on a thread of their own, so that zstd overlaps the
  * reading of the next rows instead of stopping it. The reading thread
- * assembles a page body into a job slot and queues it; the compression
- * thread compresses it, computes its CRC and builds its header; the
+ * hands a page body to a job slot (swapping its staging buffer in, see
+ * async_submit) and queues it; the compression thread compresses it,
+ * computes its CRC and builds its header; the
  * reading thread retires finished jobs in queue order, appending them to
  * their column's chunk, so pages keep their order. At most
  * PQ_ASYNC_SLOTS pages and async_bytes bytes are in flight (counted in
@@ -834,7 +835,9 @@ static void pick_level(struct lh_parquet_writer *w, struct pq_col *c, const stru
  * (held): a retired slot past it gives its buffers back. Without that,
  * eight slots of two page-sized buffers each stayed allocated per writer
  * whatever the budget, so N parallel part writers held 16 N pages (fat
- * rows, --parallel 16: ~250 MiB of the 373 MiB peak, heaptrack). */
+ * rows, --parallel 16: ~250 MiB of the 373 MiB peak, heaptrack). A slot
+ * whose buffers were given back takes those of an idle slot before it
+ * allocates (async_warm_slot), so the buffers kept are the ones used. */
 #define PQ_ASYNC_SLOTS 8
 
 struct pq_job {
@@ -1047,10 +1050,47 @@ static enum lh_status async_drain(struct lh_parquet_writer *w, struct lh_error *
     return LH_OK;
 }
 
-/* Queues one data page of column c (its body: the pieces, copied). */
+/* Gives slot j the buffers of an idle slot (not in flight) when its own
+ * are smaller than `need`: the slots that keep buffers under the in-flight
+ * limit are then the ones used, instead of the ring handing each page a
+ * slot whose buffers were given back and allocating (and faulting in) a
+ * fresh page-sized buffer every time. */
+static void async_warm_slot(struct pq_async *a, struct pq_job *j, size_t need)
+{
+    size_t jt = (size_t)(j - a->jobs);
+    for (int pass = 0; pass < 2; pass++) {
+        struct pq_job *best = NULL;
+        for (uint64_t q = a->tail + 1; q < a->head + PQ_ASYNC_SLOTS; q++) {
+            struct pq_job *k = &a->jobs[q % PQ_ASYNC_SLOTS];
+            size_t kc = pass ? k->out.cap : k->body.cap;
+            size_t jc = pass ? j->out.cap : j->body.cap;
+            if ((size_t)(k - a->jobs) != jt && kc > jc && jc < need &&
+                (!best || kc > (pass ? best->out.cap : best->body.cap)))
+                best = k;
+        }
+        if (!best)
+            continue;
+        struct lh_buf *x = pass ? &j->out : &j->body, *y = pass ? &best->out : &best->body;
+        struct lh_buf t = *x;
+        *x = *y;
+        *y = t;
+        a->held -= j->held + best->held;
+        j->held = j->body.cap + j->out.cap;
+        best->held = best->body.cap + best->out.cap;
+        a->held += j->held + best->held;
+    }
+}
+
+/* Queues one data page of column c. Its body is the pieces, copied into
+ * the job; except that when the last (and largest) piece is the whole of
+ * an lh_buf of the writer's (`take`: the column's PLAIN staging, or the
+ * encoded values in w->enc), that buffer is swapped into the job and the
+ * small pieces before it (the levels) are moved in front of it within
+ * memory just written, and `take` gets the job's previous buffer: no copy
+ * of the values into a second page-sized buffer. */
 static enum lh_status async_submit(struct lh_parquet_writer *w, struct pq_col *c,
                                    uint32_t num_values, enum pq_encoding enc,
-                                   const struct pq_part *parts, size_t nparts,
+                                   const struct pq_part *parts, size_t nparts, struct lh_buf *take,
                                    struct lh_error *err)
 {
     struct pq_async *a = w->async;
@@ -1068,13 +1108,36 @@ static enum lh_status async_submit(struct lh_parquet_writer *w, struct pq_col *c
             return s;
     }
     struct pq_job *j = &a->jobs[a->tail % PQ_ASYNC_SLOTS];
-    lh_buf_clear(&j->body);
     size_t total = 0;
     for (size_t i = 0; i < nparts; i++)
         total += parts[i].n;
-    (void)lh_buf_reserve(&j->body, total); /* one allocation (a slot may start empty) */
-    for (size_t i = 0; i < nparts; i++)
-        lh_buf_append(&j->body, parts[i].p, parts[i].n);
+    async_warm_slot(a, j, total);
+    lh_buf_clear(&j->body);
+    /* the swap needs room for the levels in the taken buffer itself, and
+     * gives the column a buffer at least as large as its own: growing either
+     * would copy and fault in more than the copy it saves */
+    if (take && nparts > 0 && take->len > 0 && parts[nparts - 1].p == take->data &&
+        parts[nparts - 1].n == take->len && lh_buf_ok(take) &&
+        take->cap - take->len >= total - take->len && j->body.cap >= take->cap) {
+        size_t pre = total - take->len;
+        struct lh_buf t = j->body;
+        j->body = *take;
+        *take = t;
+        if (pre > 0) {
+            memmove(j->body.data + pre, j->body.data, j->body.len);
+            uint8_t *o = j->body.data;
+            for (size_t i = 0; i + 1 < nparts; i++) {
+                if (parts[i].n)
+                    memcpy(o, parts[i].p, parts[i].n);
+                o += parts[i].n;
+            }
+            j->body.len += pre;
+        }
+    } else {
+        (void)lh_buf_reserve(&j->body, total); /* one allocation (a slot may start empty) */
+        for (size_t i = 0; i < nparts; i++)
+            lh_buf_append(&j->body, parts[i].p, parts[i].n);
+    }
     if (!lh_buf_ok(&j->body) || j->body.len > INT32_MAX)
         return lh_error_set(err, LH_E_NOMEM, "column %s: out of memory for a page", c->name);
     j->col = c;
@@ -1128,9 +1191,7 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
         lh_buf_append_u8(ev, (uint8_t)bw);
         struct pq_rle e;
         pq_rle_init(&e, ev, bw);
-        const uint32_t *idx = (const uint32_t *)(const void *)c->vals.data;
-        for (uint32_t i = 0; i < c->page_values; i++)
-            pq_rle_put(&e, idx[i]);
+        pq_rle_put_many(&e, (const uint32_t *)(const void *)c->vals.data, c->page_values);
         pq_rle_finish(&e);
         enc = PQ_ENC_RLE_DICTIONARY;
         c->used_dict = true;
@@ -1168,7 +1229,10 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
             return s;
     }
     if (w->async && !decides) {
-        enum lh_status s = async_submit(w, c, c->page_levels, enc, parts, np, err);
+        struct lh_buf *take = parts[np - 1].p == c->vals.data ? &c->vals
+                              : parts[np - 1].p == ev->data   ? ev
+                                                              : NULL;
+        enum lh_status s = async_submit(w, c, c->page_levels, enc, parts, np, take, err);
         if (s != LH_OK)
             return s;
         c->npages++;
@@ -1249,8 +1313,7 @@ static uint64_t dict_mem(const struct pq_dict *d)
 /* Feeds n PLAIN values of `width` bytes each to the chunk's distinct sketch. */
 static void sketch_fixed(struct pq_col *c, const uint8_t *p, int64_t n, size_t width)
 {
-    for (int64_t k = 0; k < n; k++, p += width)
-        pq_distinct_add(&c->ds, pq_dict_hash(p, width));
+    pq_distinct_add_fixed(&c->ds, p, n, width);
     c->ds_values += (uint64_t)n;
     c->ds_bytes += (uint64_t)n * width;
 }
@@ -1462,10 +1525,9 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
                     memcpy(o + 4, p, len);
                     o += 4 + len;
                     pq_stats_bytes(&c->st, p, len);
-                    if (c->ds_on)
-                        pq_distinct_add(&c->ds, pq_dict_hash(p, len));
                 }
                 if (c->ds_on) {
+                    pq_distinct_add_bytes(&c->ds, off + s, a->data, n);
                     c->ds_values += (uint64_t)n;
                     c->ds_bytes += total;
                 }
@@ -1491,12 +1553,12 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
         case VK_8:
         case VK_FIXED: {
             const uint8_t *p = (const uint8_t *)a->values + (size_t)s * (size_t)c->in_width;
-            uint32_t wd = (uint32_t)c->in_width;
-            for (int64_t k = 0; k < n; k++, p += wd) {
-                if (!pq_dict_put(d, p, wd, &o[k], &added))
-                    return false;
-                if (added)
-                    stat_value(&c->st, c->sk, p, wd);
+            uint32_t first = d->n, len;
+            if (!pq_dict_put_fixed(d, p, n, o))
+                return false;
+            for (uint32_t k = first; k < d->n; k++) {
+                const uint8_t *ev = pq_dict_entry(d, k, &len);
+                stat_value(&c->st, c->sk, ev, len);
             }
             break;
         }
@@ -1515,14 +1577,12 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
             break;
         }
         case VK_BYTES: {
-            const int32_t *off = a->offsets;
-            for (int64_t k = 0; k < n; k++) {
-                uint32_t len = (uint32_t)(off[s + k + 1] - off[s + k]);
-                const uint8_t *p = a->data + off[s + k];
-                if (!pq_dict_put(d, p, len, &o[k], &added))
-                    return false;
-                if (added)
-                    pq_stats_bytes(&c->st, p, len);
+            uint32_t first = d->n, len;
+            if (!pq_dict_put_bytes(d, a->offsets + s, a->data, n, o))
+                return false;
+            for (uint32_t k = first; k < d->n; k++) {
+                const uint8_t *ev = pq_dict_entry(d, k, &len);
+                pq_stats_bytes(&c->st, ev, len);
             }
             break;
         }
@@ -1534,26 +1594,15 @@ static bool put_values(struct pq_col *c, const struct lh_array *a, int64_t from,
     return true;
 }
 
-/* Definition levels of a flat nullable column from its validity bitmap. */
+/* Definition levels of a flat nullable column from its validity bitmap:
+ * with max_def 1 the levels are the bits themselves (pq_rle_put_bits). */
 static void put_def_flat(struct pq_col *c, const uint8_t *bits, int64_t from, int64_t to)
 {
     if (!bits) {
         pq_rle_put_run(&c->def_enc, 1, (uint64_t)(to - from));
         return;
     }
-    int64_t i = from;
-    while (i < to) {
-        if ((i & 7) == 0 && i + 8 <= to) {
-            uint8_t b = bits[i >> 3];
-            if (b == 0xFF || b == 0) {
-                pq_rle_put_run(&c->def_enc, b ? 1 : 0, 8);
-                i += 8;
-                continue;
-            }
-        }
-        pq_rle_put(&c->def_enc, lh_bit_get(bits, i));
-        i++;
-    }
+    pq_rle_put_bits(&c->def_enc, bits, from, to - from);
 }
 
 /* Rows [from, to) of a list column: levels per element, values by runs of

@@ -177,6 +177,176 @@ static void test_rle_roundtrip(void **state)
     free(back);
 }
 
+/* Bitmap patterns of the level tests: what a validity bitmap looks like
+ * in real tables (no NULL, all NULL, one in 20, alternating, long runs of
+ * each, noise). */
+enum bits_pattern { BP_VALID, BP_NULL, BP_ALT, BP_ONE_IN_20, BP_RANDOM, BP_RUNS, BP_COUNT };
+
+static uint32_t lcg(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 8;
+}
+
+static void make_bits(uint8_t *bits, int64_t n, enum bits_pattern p, uint32_t *seed)
+{
+    memset(bits, 0, (size_t)(n + 7) / 8 + 1);
+    bool run_v = true;
+    int64_t run_left = 0;
+    for (int64_t i = 0; i < n; i++) {
+        bool v = true;
+        switch (p) {
+        case BP_VALID:
+            break;
+        case BP_NULL:
+            v = false;
+            break;
+        case BP_ALT:
+            v = i & 1;
+            break;
+        case BP_ONE_IN_20:
+            v = i % 20 != 7;
+            break;
+        case BP_RANDOM:
+            v = lcg(seed) & 1;
+            break;
+        case BP_RUNS:
+            if (run_left == 0) {
+                run_v = !run_v;
+                run_left = 1 + lcg(seed) % 70;
+            }
+            run_left--;
+            v = run_v;
+            break;
+        case BP_COUNT:
+            break;
+        }
+        if (v)
+            bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    }
+}
+
+/* pq_rle_put_bits against the value-at-a-time encoder: the same bytes for
+ * every pattern, length (multiples of 8 and not), start offset inside the
+ * bitmap and way of cutting the bits into calls (a page cut anywhere, a
+ * group left half full by the previous call), mixed with pq_rle_put and
+ * pq_rle_put_run calls that leave the encoder in any state; and the bytes
+ * decode (independent decoder above) to the bitmap's bits. */
+static void test_rle_put_bits(void **state)
+{
+    (void)state;
+    enum { MAXN = 3000 };
+    uint8_t bits[MAXN / 8 + 2];
+    uint32_t *back = malloc((MAXN + 64) * sizeof *back);
+    uint32_t seed = 777;
+    static const int64_t lens[] = {0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 511, 513, 1000, 2999};
+    int cases = 0;
+    for (int p = 0; p < BP_COUNT; p++) {
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            for (int trial = 0; trial < 12; trial++, cases++) {
+                int64_t n = lens[li];
+                make_bits(bits, MAXN, (enum bits_pattern)p, &seed);
+                int64_t off = trial < 4 ? trial : (int64_t)(lcg(&seed) % 16); /* start bit */
+                if (off + n > MAXN)
+                    off = MAXN - n;
+                struct lh_buf want, got;
+                lh_buf_init(&want, 0);
+                lh_buf_init(&got, 0);
+                struct pq_rle ew, eg;
+                pq_rle_init(&ew, &want, 1);
+                pq_rle_init(&eg, &got, 1);
+                /* a prefix of a few values in any state: a run, a partial
+                 * group, an open literal */
+                int pre = trial % 3 == 0 ? 0 : (int)(lcg(&seed) % 30);
+                for (int k = 0; k < pre; k++) {
+                    uint32_t v = lcg(&seed) & 1;
+                    pq_rle_put(&ew, v);
+                    pq_rle_put(&eg, v);
+                }
+                for (int64_t i = off; i < off + n; i++)
+                    pq_rle_put(&ew, lh_bit_get(bits, i));
+                /* the same bits in calls of random sizes (trial 0: one call) */
+                for (int64_t i = off; i < off + n;) {
+                    int64_t k = trial == 0 ? n : 1 + (int64_t)(lcg(&seed) % 100);
+                    if (k > off + n - i)
+                        k = off + n - i;
+                    if (trial % 4 == 3 && k < 10) {
+                        /* some pieces through put_run, as a bitmap-less
+                         * batch would go */
+                        for (int64_t j = i; j < i + k; j++)
+                            pq_rle_put_run(&eg, lh_bit_get(bits, j), 1);
+                    } else {
+                        pq_rle_put_bits(&eg, bits, i, k);
+                    }
+                    i += k;
+                }
+                pq_rle_finish(&ew);
+                pq_rle_finish(&eg);
+                assert_true(lh_buf_ok(&want) && lh_buf_ok(&got));
+                if (got.len != want.len || (want.len && memcmp(got.data, want.data, want.len)))
+                    fail_msg("pattern %d n %lld off %lld trial %d: bytes differ", p, (long long)n,
+                             (long long)off, trial);
+                size_t cnt = rle_decode(got.data, got.len, 1, back, MAXN + 64);
+                assert_true(cnt >= (size_t)(pre + n) && cnt < (size_t)(pre + n + 8));
+                for (int64_t i = 0; i < n; i++)
+                    if (back[pre + i] != (uint32_t)lh_bit_get(bits, off + i))
+                        fail_msg("pattern %d n %lld: level %lld decodes wrong", p, (long long)n,
+                                 (long long)i);
+                lh_buf_reset(&want);
+                lh_buf_reset(&got);
+            }
+        }
+    }
+    print_message("%d bitmaps encoded\n", cases);
+    free(back);
+}
+
+/* pq_rle_put_many (the dictionary indices of a page) against the
+ * value-at-a-time encoder: the same bytes for every width 0..32, for runs
+ * of every length around the 8-value group and long literal stretches
+ * (past the 63-group header), fed in pieces of random sizes. */
+static void test_rle_put_many(void **state)
+{
+    (void)state;
+    enum { N = 4000 };
+    uint32_t *vals = malloc(N * sizeof *vals);
+    uint32_t seed = 99;
+    for (int w = 0; w <= 32; w++) {
+        uint32_t mask = w == 32 ? 0xFFFFFFFFu : (1u << w) - 1;
+        for (int i = 0; i < N;) {
+            uint32_t v = lcg(&seed) * 2654435761u & mask;
+            int run = lcg(&seed) % 3 == 0 ? (int)(lcg(&seed) % 20) + 1 : 1;
+            if (i > N / 2 && i < N / 2 + 700)
+                run = 1; /* a long literal stretch */
+            for (int k = 0; k < run && i < N; k++)
+                vals[i++] = v;
+        }
+        struct lh_buf want, got;
+        lh_buf_init(&want, 0);
+        lh_buf_init(&got, 0);
+        struct pq_rle ew, eg;
+        pq_rle_init(&ew, &want, w);
+        pq_rle_init(&eg, &got, w);
+        for (int i = 0; i < N; i++)
+            pq_rle_put(&ew, vals[i]);
+        for (int i = 0; i < N;) {
+            int k = 1 + (int)(lcg(&seed) % 300);
+            if (k > N - i)
+                k = N - i;
+            pq_rle_put_many(&eg, vals + i, (size_t)k);
+            i += k;
+        }
+        pq_rle_finish(&ew);
+        pq_rle_finish(&eg);
+        assert_true(lh_buf_ok(&want) && lh_buf_ok(&got));
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, want.len);
+        lh_buf_reset(&want);
+        lh_buf_reset(&got);
+    }
+    free(vals);
+}
+
 static void test_bit_width(void **state)
 {
     (void)state;
@@ -423,6 +593,52 @@ static void test_decimal_widths(void **state)
     assert_int_equal(be[0], 0x01), assert_int_equal(be[1], 0x02);
 }
 
+/* Byte-string min/max (which first compares the 8 bytes after the min's
+ * and max's common start) against a plain memcmp scan: strings that are
+ * prefixes of each other, share a start of up to 80 bytes (past the
+ * inline compare's 64), differ only past byte 8 of it, hold zero bytes (a
+ * zero byte and the end of a string must not look alike) or bytes >= 0x80,
+ * in many random orders. */
+static void test_stats_bytes_random(void **state)
+{
+    (void)state;
+    uint32_t seed = 4242;
+    enum { NV = 400, ML = 100 };
+    static uint8_t v[NV][ML];
+    size_t len[NV];
+    static const uint8_t alpha[] = {0x00, 0x01, 'a', 'b', 0x7F, 0x80, 0xFF};
+    for (int round = 0; round < 400; round++) {
+        /* rounds of short strings, of ~20-byte shared starts, of ~75 */
+        size_t maxlen = round % 3 == 0 ? 20 : round % 3 == 1 ? 40 : ML;
+        size_t base = round % 3 == 0 ? 0 : round % 3 == 1 ? 16 : 70;
+        struct pq_stats st;
+        pq_stats_init(&st, PQ_SK_BYTES);
+        size_t lo = 0, hi = 0;
+        for (int i = 0; i < NV; i++) {
+            len[i] = lcg(&seed) % maxlen;
+            size_t shared = base + lcg(&seed) % 12; /* a common start, then noise */
+            for (size_t k = 0; k < len[i]; k++)
+                v[i][k] = k < shared ? (uint8_t)'a' : alpha[lcg(&seed) % sizeof alpha];
+            pq_stats_bytes(&st, v[i], len[i]);
+            size_t m = len[i] < len[lo] ? len[i] : len[lo];
+            int c = m ? memcmp(v[i], v[lo], m) : 0;
+            if (c < 0 || (c == 0 && len[i] < len[lo]))
+                lo = (size_t)i;
+            m = len[i] < len[hi] ? len[i] : len[hi];
+            c = m ? memcmp(v[i], v[hi], m) : 0;
+            if (c > 0 || (c == 0 && len[i] > len[hi]))
+                hi = (size_t)i;
+        }
+        assert_int_equal(st.bmin.len, len[lo]);
+        assert_int_equal(st.bmax.len, len[hi]);
+        if (len[lo])
+            assert_memory_equal(st.bmin.data, v[lo], len[lo]);
+        if (len[hi])
+            assert_memory_equal(st.bmax.data, v[hi], len[hi]);
+        pq_stats_free(&st);
+    }
+}
+
 /* ------------------------------------------------------------ dictionary */
 
 static void test_dict(void **state)
@@ -471,14 +687,141 @@ static void test_dict(void **state)
     pq_dict_free(&d);
 }
 
+/* The batch puts against the one-value put: keys of every length from 0
+ * to 70 bytes (the inline compare covers up to 64, memcmp beyond), each
+ * also in variants that differ from it in one byte at every position, so a
+ * compare that skips a byte or reads past a key gives two keys one index.
+ * Same indices, same first-seen PLAIN body; fixed widths 4, 8 and 16 too. */
+static void test_dict_batch(void **state)
+{
+    (void)state;
+    enum { MAXK = 70, NK = (MAXK + 1) * (MAXK + 1) };
+    int32_t *off = malloc((2 * NK + 1) * sizeof *off);
+    uint8_t *heap = malloc((size_t)2 * NK * MAXK + 1);
+    enum { NV = 20000 }; /* fixed-width values, below */
+    uint32_t *ib = malloc(NV * sizeof *ib), *io = malloc(NV * sizeof *io);
+    int64_t nk = 0;
+    int32_t pos = 0;
+    for (int round = 0; round < 2; round++) /* every key twice: new, then found */
+        for (int len = 0; len <= MAXK; len++)
+            for (int flip = -1; flip < len; flip++) {
+                off[nk++] = pos;
+                for (int k = 0; k < len; k++)
+                    heap[pos + k] = (uint8_t)('a' + (k * 7 + len) % 26);
+                if (flip >= 0)
+                    heap[pos + flip] ^= 0x20;
+                pos += len;
+            }
+    off[nk] = pos;
+    struct pq_dict one, batch;
+    pq_dict_init(&one, 0);
+    pq_dict_init(&batch, 0);
+    bool added;
+    for (int64_t k = 0; k < nk; k++)
+        assert_true(
+            pq_dict_put(&one, heap + off[k], (uint32_t)(off[k + 1] - off[k]), &io[k], &added));
+    /* in uneven runs, as put_values hands them over */
+    for (int64_t k = 0; k < nk;) {
+        int64_t n = 1 + k % 97;
+        if (n > nk - k)
+            n = nk - k;
+        assert_true(pq_dict_put_bytes(&batch, off + k, heap, n, ib + k));
+        k += n;
+    }
+    assert_int_equal(one.n, nk / 2);
+    assert_int_equal(batch.n, nk / 2);
+    assert_memory_equal(ib, io, (size_t)nk * sizeof *ib);
+    for (int64_t k = 0; k < nk / 2; k++) {
+        assert_int_equal(ib[k], k);          /* every key distinct, first seen */
+        assert_int_equal(ib[k + nk / 2], k); /* and found again */
+    }
+    assert_int_equal(batch.plain.len, one.plain.len);
+    assert_memory_equal(batch.plain.data, one.plain.data, one.plain.len);
+    pq_dict_free(&one);
+    pq_dict_free(&batch);
+
+    static const int widths[] = {4, 8, 16};
+    for (size_t wi = 0; wi < 3; wi++) {
+        int w = widths[wi];
+        uint8_t *v = malloc((size_t)NV * (size_t)w);
+        for (int k = 0; k < NV; k++)
+            for (int b = 0; b < w; b++)
+                v[(size_t)k * (size_t)w + (size_t)b] = (uint8_t)(b == w - 1 ? (k % 5000) >> 8
+                                                                 : b == 0   ? (k % 5000) & 0xFF
+                                                                            : 0x5A);
+        pq_dict_init(&one, w);
+        pq_dict_init(&batch, w);
+        for (int k = 0; k < NV; k++)
+            assert_true(pq_dict_put(&one, v + (size_t)k * (size_t)w, (uint32_t)w, &io[k], &added));
+        assert_true(pq_dict_put_fixed(&batch, v, 777, ib));
+        assert_true(pq_dict_put_fixed(&batch, v + 777 * (size_t)w, NV - 777, ib + 777));
+        assert_int_equal(batch.n, 5000);
+        assert_memory_equal(ib, io, NV * sizeof *ib);
+        assert_int_equal(batch.plain.len, one.plain.len);
+        assert_memory_equal(batch.plain.data, one.plain.data, one.plain.len);
+        pq_dict_free(&one);
+        pq_dict_free(&batch);
+        free(v);
+    }
+    free(off);
+    free(heap);
+    free(ib);
+    free(io);
+}
+
+/* Keys that differ only inside a 3-byte window, at the start, middle or
+ * end of keys of many lengths: 200,000 of them give a few keys whose
+ * 32-bit hash tags collide, and only the byte compare keeps those apart —
+ * a compare that skips or misreads any byte would merge two of them. */
+static void test_dict_collisions(void **state)
+{
+    (void)state;
+    enum { NKEYS = 200000 };
+    static const int lens[] = {3, 5, 8, 12, 16, 17, 24, 28, 32, 33, 64, 65};
+    int32_t *off = malloc((NKEYS + 1) * sizeof *off);
+    uint8_t *heap = malloc((size_t)NKEYS * 65);
+    uint32_t *idx = malloc(NKEYS * sizeof *idx);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        int len = lens[li];
+        for (int where = 0; where < 3; where++) {
+            int at = where == 0 ? 0 : where == 1 ? (len - 3) / 2 : len - 3;
+            for (int k = 0; k < NKEYS; k++) {
+                uint8_t *p = heap + (size_t)k * (size_t)len;
+                memset(p, 'x', (size_t)len);
+                p[at] = (uint8_t)k, p[at + 1] = (uint8_t)(k >> 8), p[at + 2] = (uint8_t)(k >> 16);
+                off[k] = k * len;
+            }
+            off[NKEYS] = NKEYS * len;
+            struct pq_dict d;
+            for (int fixed = 0; fixed < 2; fixed++) {
+                pq_dict_init(&d, fixed ? len : 0);
+                bool ok = fixed ? pq_dict_put_fixed(&d, heap, NKEYS, idx)
+                                : pq_dict_put_bytes(&d, off, heap, NKEYS, idx);
+                assert_true(ok);
+                if (d.n != NKEYS)
+                    fail_msg("length %d, window at %d, %s: %u entries for %d distinct keys", len,
+                             at, fixed ? "fixed" : "bytes", d.n, NKEYS);
+                for (int k = 0; k < NKEYS; k++)
+                    assert_int_equal(idx[k], k);
+                pq_dict_free(&d);
+            }
+        }
+    }
+    free(off);
+    free(heap);
+    free(idx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rle_cases),     cmocka_unit_test(test_rle_long_literal),
-        cmocka_unit_test(test_rle_roundtrip), cmocka_unit_test(test_bit_width),
+        cmocka_unit_test(test_rle_roundtrip), cmocka_unit_test(test_rle_put_bits),
+        cmocka_unit_test(test_rle_put_many),  cmocka_unit_test(test_bit_width),
         cmocka_unit_test(test_thrift_bytes),  cmocka_unit_test(test_thrift_sticky),
         cmocka_unit_test(test_stats_cases),   cmocka_unit_test(test_decimal_widths),
-        cmocka_unit_test(test_dict),
+        cmocka_unit_test(test_dict),          cmocka_unit_test(test_stats_bytes_random),
+        cmocka_unit_test(test_dict_batch),    cmocka_unit_test(test_dict_collisions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
