@@ -96,7 +96,9 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the writer assumes li
 /* The integer encoding and the codec of a column (choose_chunk). */
 #define PQ_PROBE_MIN (4u << 10) /* smallest page that judges a column's encoding and codec */
 #define PQ_PROBE_CHUNKS 8       /* chunks between two judgements of a column */
-#define PQ_CODEC_GAIN 3         /* percent the codec must save to be kept on a column */
+#ifndef PQ_CODEC_GAIN
+#define PQ_CODEC_GAIN 3 /* percent the codec must save to be kept on a column */
+#endif
 
 /* How a column's batch values are read and written. */
 enum pq_vkind {
