@@ -549,14 +549,13 @@ static inline uint64_t zigzag64(int64_t v)
     return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
 
-/* 32 values of w bits (1..64, each already < 2^w), LSB first: exactly 4*w
- * bytes. 32*w bits are a whole number of 64-bit words, or half a word more
- * when w is odd. */
-static uint8_t *pack32(uint8_t *o, const uint64_t *v, int w)
+/* n values of w bits (1..64, each already < 2^w), LSB first, into whole
+ * 32-bit words (n * w is a multiple of 32 here). */
+static inline uint8_t *pack_words(uint8_t *o, const uint64_t *v, int n, int w)
 {
     uint64_t acc = 0;
     int bits = 0;
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < n; i++) {
         uint64_t x = v[i];
         acc |= x << bits;
         bits += w;
@@ -576,6 +575,19 @@ static uint8_t *pack32(uint8_t *o, const uint64_t *v, int w)
     return o;
 }
 
+/* A miniblock: 32 values of w bits, exactly 4*w bytes. Up to 32 bits, two
+ * neighbours are joined into one value of 2w bits first (the same bits in
+ * the same order), which halves the packing loop. */
+static uint8_t *pack32(uint8_t *o, const uint64_t *v, int w)
+{
+    if (w > 32)
+        return pack_words(o, v, 32, w);
+    uint64_t y[16];
+    for (int i = 0; i < 16; i++)
+        y[i] = v[2 * i] | v[2 * i + 1] << w;
+    return pack_words(o, y, 16, 2 * w);
+}
+
 size_t pq_delta_bound(size_t n, bool i64)
 {
     size_t blocks = n / PQ_DELTA_BLOCK + 1;
@@ -585,26 +597,28 @@ size_t pq_delta_bound(size_t n, bool i64)
 
 /* One block of m <= 128 deltas d[] (of the type's width, zero-extended)
  * with signed minimum mn: min delta, 4 widths, the miniblocks that hold
- * values. mask: the type's all-ones (deltas - mn wrap in its width). */
-static uint8_t *delta_block(uint8_t *o, uint64_t *d, size_t m, int64_t mn, uint64_t mask)
+ * values. mask: the type's all-ones (deltas - mn wrap in its width). The
+ * loops have fixed trip counts so that the compiler unrolls (and, where
+ * it can, vectorizes) them. */
+static inline uint8_t *delta_block(uint8_t *o, uint64_t *d, size_t m, int64_t mn, uint64_t mask)
 {
     o = put_uleb(o, zigzag64(mn));
     uint8_t *widths = o;
     o += PQ_DELTA_BLOCK / PQ_DELTA_MINI;
     uint64_t umn = (uint64_t)mn;
-    for (size_t k = 0; k < m; k++)
-        d[k] = (d[k] - umn) & mask;
     for (size_t k = m; k < PQ_DELTA_BLOCK; k++)
-        d[k] = 0; /* the last miniblock is padded to 32 values */
+        d[k] = umn; /* the last miniblock is padded to 32 values (of 0) */
     for (size_t mb = 0; mb < PQ_DELTA_BLOCK / PQ_DELTA_MINI; mb++) {
-        const uint64_t *x = d + mb * PQ_DELTA_MINI;
+        uint64_t *x = d + mb * PQ_DELTA_MINI;
         if (mb * PQ_DELTA_MINI >= m) {
             widths[mb] = 0; /* not needed: no bytes follow */
             continue;
         }
         uint64_t all = 0;
-        for (int k = 0; k < PQ_DELTA_MINI; k++)
+        for (int k = 0; k < PQ_DELTA_MINI; k++) {
+            x[k] = (x[k] - umn) & mask;
             all |= x[k];
+        }
         int w = pq_rle_bit_width(all);
         widths[mb] = (uint8_t)w;
         if (w > 0)

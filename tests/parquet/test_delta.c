@@ -18,6 +18,11 @@
  *   before. The file is the same with and without the compression thread.
  *   With DIR, the file and the expected values (DIR/expect.json) are left
  *   there for delta_readers.mjs (DuckDB, hyparquet, arrow-rs).
+ * - The codec per column: random bools and a dictionary column of random
+ *   2-bit indices get UNCOMPRESSED chunks (dictionary page included),
+ *   compressible text keeps zstd, and a column that turns compressible
+ *   after 8 row groups gets zstd again when it is judged anew; values back
+ *   with our reader, the same bytes without the compression thread.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -610,6 +615,152 @@ static void test_writer_roundtrip(void **state)
     lh_buf_reset(&fixed);
 }
 
+/* ------------------------------------------------------------ codec per column */
+
+/* 12 row groups of 40,000 rows: flag (random bools: 5 KB pages zstd cannot
+ * shrink), text (unique e-mail-like strings: zstd shrinks them), cat (4
+ * random categories: a tiny dictionary and 2-bit random indices), phase
+ * (doubles of random bits in the first 8 row groups, steps of 0.25 after). */
+#define CC_RG 12
+#define CC_ROWS 40000
+enum { CC_FLAG, CC_TEXT, CC_CAT, CC_PHASE, CC_N };
+static const struct lh_field CC_FIELDS[CC_N] = {
+    {.name = "flag", .type = LH_T_BOOL},
+    {.name = "text", .type = LH_T_STRING},
+    {.name = "cat", .type = LH_T_STRING},
+    {.name = "phase", .type = LH_T_DOUBLE},
+};
+static const char *const CATS[4] = {"alpha", "beta", "gamma", "delta"};
+
+/* Row r's value of column c into o (at most 64 bytes); its length. */
+static size_t cc_value(int c, int64_t r, char *o)
+{
+    uint64_t h = hash64((uint64_t)r * 7 + (uint64_t)c);
+    switch (c) {
+    case CC_FLAG:
+        o[0] = (char)(h & 1);
+        return 1;
+    case CC_TEXT:
+        return (size_t)snprintf(o, 64, "customer%lld@example.com", (long long)(r * 7919 % 1000003));
+    case CC_CAT:
+        return (size_t)snprintf(o, 64, "%s", CATS[h % 4]);
+    default: {
+        double d = (double)r * 0.25;
+        if (r < 8 * CC_ROWS)
+            memcpy(&d, &h, 8); /* any bits, NaNs included: compared as bits */
+        memcpy(o, &d, 8);
+        return 8;
+    }
+    }
+}
+
+static void cc_write(struct lh_buf *out, bool thread)
+{
+    struct lh_parquet_writer_options opt;
+    lh_parquet_writer_options_init(&opt);
+    opt.page_bytes = 64u << 10;
+    opt.compress_thread = thread;
+    struct lh_schema sc = {.fields = CC_FIELDS, .nfields = CC_N};
+    struct lh_parquet_writer *w;
+    struct lh_error err;
+    lh_buf_init(out, 0);
+    assert_int_equal(lh_parquet_writer_create(&sc, &opt, mem_sink, out, &w, &err), LH_OK);
+    uint8_t *flags = malloc(CC_ROWS);
+    double *phase = malloc(CC_ROWS * sizeof *phase);
+    char *heap[2];
+    int32_t *off[2];
+    for (int k = 0; k < 2; k++) {
+        heap[k] = malloc((size_t)CC_ROWS * 64);
+        off[k] = malloc((CC_ROWS + 1) * sizeof(int32_t));
+    }
+    for (int g = 0; g < CC_RG; g++) {
+        struct lh_array cols[CC_N];
+        for (int64_t i = 0; i < CC_ROWS; i++) {
+            char tmp[64];
+            cc_value(CC_FLAG, (int64_t)g * CC_ROWS + i, tmp);
+            flags[i] = (uint8_t)tmp[0];
+        }
+        cols[CC_FLAG] = (struct lh_array){.length = CC_ROWS, .values = flags};
+        for (int64_t i = 0; i < CC_ROWS; i++)
+            cc_value(CC_PHASE, (int64_t)g * CC_ROWS + i, (char *)&phase[i]);
+        cols[CC_PHASE] = (struct lh_array){.length = CC_ROWS, .values = phase};
+        for (int k = 0; k < 2; k++) {
+            int32_t pos = 0;
+            for (int64_t i = 0; i < CC_ROWS; i++) {
+                off[k][i] = pos;
+                pos += (int32_t)cc_value(CC_TEXT + k, (int64_t)g * CC_ROWS + i, heap[k] + pos);
+            }
+            off[k][CC_ROWS] = pos;
+            cols[CC_TEXT + k] = (struct lh_array){
+                .length = CC_ROWS, .offsets = off[k], .data = (const uint8_t *)heap[k]};
+        }
+        struct lh_batch b = {.num_rows = CC_ROWS, .cols = cols};
+        assert_int_equal(lh_parquet_writer_add_batch(w, &b, &err), LH_OK);
+        assert_int_equal(lh_parquet_writer_flush(w, &err), LH_OK);
+    }
+    assert_int_equal(lh_parquet_writer_close(w, &err), LH_OK);
+    lh_parquet_writer_destroy(w);
+    free(flags);
+    free(phase);
+    for (int k = 0; k < 2; k++) {
+        free(heap[k]);
+        free(off[k]);
+    }
+}
+
+static void test_codec_choice(void **state)
+{
+    (void)state;
+    struct lh_buf file, nothread;
+    cc_write(&file, true);
+    struct lh_parquet_reader *r;
+    struct lh_error err;
+    assert_int_equal(lh_parquet_reader_open_mem(file.data, file.len, &r, &err), LH_OK);
+    const struct lh_parquet_file_info *fi = lh_parquet_reader_info(r);
+    assert_int_equal(fi->num_row_groups, CC_RG);
+    for (int g = 0; g < CC_RG; g++) {
+        const struct lh_parquet_chunk_info *ch = fi->row_groups[g].chunks;
+        /* random bits: zstd saves nothing, the chunks are stored as they are */
+        assert_int_equal(ch[CC_FLAG].codec, LH_PQ_UNCOMPRESSED);
+        assert_int_equal(ch[CC_TEXT].codec, LH_PQ_ZSTD);
+        /* random 2-bit indices, a dictionary of 4 entries: both uncompressed */
+        assert_int_equal(ch[CC_CAT].codec, LH_PQ_UNCOMPRESSED);
+        assert_true(ch[CC_CAT].encodings & (1u << PQ_ENC_RLE_DICTIONARY));
+        assert_true(ch[CC_CAT].dictionary_page_offset >= 0);
+        /* judged again on the 9th chunk: the text that follows compresses */
+        assert_int_equal(ch[CC_PHASE].codec, g < 8 ? LH_PQ_UNCOMPRESSED : LH_PQ_ZSTD);
+        /* every value back */
+        struct lh_arena a;
+        lh_arena_init(&a, 64u << 20);
+        for (int c = 0; c < CC_N; c++) {
+            struct lh_array out;
+            assert_int_equal(lh_parquet_reader_read_column(r, g, (size_t)c, &a, &out, &err), LH_OK);
+            assert_int_equal(out.length, CC_ROWS);
+            for (int64_t i = 0; i < CC_ROWS; i++) {
+                char want[64];
+                size_t n = cc_value(c, (int64_t)g * CC_ROWS + i, want);
+                if (c == CC_FLAG) {
+                    assert_int_equal(((const uint8_t *)out.values)[i] != 0, want[0] != 0);
+                    continue;
+                }
+                if (c == CC_PHASE) {
+                    assert_memory_equal((const uint8_t *)out.values + 8 * i, want, 8);
+                    continue;
+                }
+                assert_int_equal(out.offsets[i + 1] - out.offsets[i], n);
+                assert_memory_equal(out.data + out.offsets[i], want, n);
+            }
+        }
+        lh_arena_reset(&a);
+    }
+    lh_parquet_reader_close(r);
+    cc_write(&nothread, false);
+    assert_int_equal(nothread.len, file.len);
+    assert_memory_equal(nothread.data, file.data, file.len);
+    lh_buf_reset(&file);
+    lh_buf_reset(&nothread);
+}
+
 int main(int argc, char **argv)
 {
     DIR_ARG = argc > 1 ? argv[1] : NULL;
@@ -617,6 +768,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_spec_examples),
         cmocka_unit_test(test_encoder_roundtrip),
         cmocka_unit_test(test_writer_roundtrip),
+        cmocka_unit_test(test_codec_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
