@@ -1412,15 +1412,15 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
     size_t body_len = 0;
     for (size_t i = 0; i < np; i++)
         body_len += parts[i].n;
-    /* the page that decides the column's level is compressed here, after
-     * the queue is drained, so that the file is the same with or without
-     * the thread */
-    if (c->codec != w->opt.codec) {
+    if (c->codec != w->opt.codec) { /* an UNCOMPRESSED chunk (choose_chunk) */
         enum lh_status s = store_raw_page(w, c, enc, parts, np, err);
         if (s == LH_OK)
             buf_trim(ev, 4 * (size_t)w->page_bytes);
         return s;
     }
+    /* the page that decides the column's level, or its encoding and codec,
+     * is compressed here, after the queue is drained, so that the file is
+     * the same with or without the thread */
     bool decides =
         (!c->level_set && w->opt.codec == LH_PQ_ZSTD && body_len >= PQ_LEVEL_PROBE) || probed;
     if (w->async && decides) {
