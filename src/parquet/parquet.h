@@ -52,6 +52,12 @@ struct lh_parquet_writer_options {
     uint32_t page_bytes;         /* target uncompressed data page size; default 1 MiB */
     uint32_t dict_max_bytes;     /* dictionary falls back to PLAIN past this; default 1 MiB */
     bool dictionary;             /* try RLE_DICTIONARY; default true */
+    /* false (default): the writer picks per column from what its pages
+     * show — DELTA_BINARY_PACKED for INT32/INT64 pages where that is no
+     * larger than PLAIN + codec, and UNCOMPRESSED chunks for columns the
+     * codec shrinks by less than 3 % (docs/parquet.md). true: PLAIN or
+     * RLE_DICTIONARY and `codec` on every page. */
+    bool fixed_encodings;
     /* One budget for all of the writer's buffers; 0: none (the sizes
      * above apply as given). With a budget, the row group's compressed
      * pages get at most half of it, and each column's page staging and

@@ -941,3 +941,127 @@ uint64_t pq_distinct_estimate(const struct pq_distinct *d)
 {
     return (uint64_t)d->n << d->level;
 }
+
+/* ------------------------------------------------------------ DELTA_BINARY_PACKED */
+
+static inline uint8_t *put_uleb(uint8_t *o, uint64_t v)
+{
+    while (v >= 0x80) {
+        *o++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *o++ = (uint8_t)v;
+    return o;
+}
+
+static inline uint64_t zigzag64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* n values of w bits (1..64, each already < 2^w), LSB first, into whole
+ * 32-bit words (n * w is a multiple of 32 here). */
+static inline uint8_t *pack_words(uint8_t *o, const uint64_t *v, int n, int w)
+{
+    uint64_t acc = 0;
+    int bits = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t x = v[i];
+        acc |= x << bits;
+        bits += w;
+        if (bits >= 64) {
+            memcpy(o, &acc, 8);
+            o += 8;
+            bits -= 64;
+            /* the top `bits` bits of x did not fit (bits > 0 implies the
+             * old bits was > 0, so the shift is < 64) */
+            acc = bits ? x >> (w - bits) : 0;
+        }
+    }
+    if (bits) { /* 32 */
+        memcpy(o, &acc, 4);
+        o += 4;
+    }
+    return o;
+}
+
+/* A miniblock: 32 values of w bits, exactly 4*w bytes. Up to 32 bits, two
+ * neighbours are joined into one value of 2w bits first (the same bits in
+ * the same order), which halves the packing loop. */
+static uint8_t *pack32(uint8_t *o, const uint64_t *v, int w)
+{
+    if (w > 32)
+        return pack_words(o, v, 32, w);
+    uint64_t y[16];
+    for (int i = 0; i < 16; i++)
+        y[i] = v[2 * i] | v[2 * i + 1] << w;
+    return pack_words(o, y, 16, 2 * w);
+}
+
+size_t pq_delta_bound(size_t n, bool i64)
+{
+    size_t blocks = n / PQ_DELTA_BLOCK + 1;
+    size_t per = 10 + PQ_DELTA_BLOCK / PQ_DELTA_MINI + PQ_DELTA_BLOCK * (i64 ? 8 : 4);
+    return 4 * 10 + blocks * per;
+}
+
+/* One block of m <= 128 deltas d[] (of the type's width, zero-extended)
+ * with signed minimum mn: min delta, 4 widths, the miniblocks that hold
+ * values. mask: the type's all-ones (deltas - mn wrap in its width). The
+ * loops have fixed trip counts so that the compiler unrolls (and, where
+ * it can, vectorizes) them. */
+static inline uint8_t *delta_block(uint8_t *o, uint64_t *d, size_t m, int64_t mn, uint64_t mask)
+{
+    o = put_uleb(o, zigzag64(mn));
+    uint8_t *widths = o;
+    o += PQ_DELTA_BLOCK / PQ_DELTA_MINI;
+    uint64_t umn = (uint64_t)mn;
+    for (size_t k = m; k < PQ_DELTA_BLOCK; k++)
+        d[k] = umn; /* the last miniblock is padded to 32 values (of 0) */
+    for (size_t mb = 0; mb < PQ_DELTA_BLOCK / PQ_DELTA_MINI; mb++) {
+        uint64_t *x = d + mb * PQ_DELTA_MINI;
+        if (mb * PQ_DELTA_MINI >= m) {
+            widths[mb] = 0; /* not needed: no bytes follow */
+            continue;
+        }
+        uint64_t all = 0;
+        for (int k = 0; k < PQ_DELTA_MINI; k++) {
+            x[k] = (x[k] - umn) & mask;
+            all |= x[k];
+        }
+        int w = pq_rle_bit_width(all);
+        widths[mb] = (uint8_t)w;
+        if (w > 0)
+            o = pack32(o, x, w);
+    }
+    return o;
+}
+
+/* The header (block size, miniblocks, count, first value), then blocks.
+ * Typed loops below fill the deltas; everything after is shared. */
+#define PQ_DELTA_PUT(name, T, U, i64)                                                              \
+    void name(struct lh_buf *out, const T *v, size_t n)                                            \
+    {                                                                                              \
+        if (!lh_buf_reserve(out, pq_delta_bound(n, i64)))                                          \
+            return;                                                                                \
+        uint8_t *o0 = out->data + out->len, *o = o0;                                               \
+        o = put_uleb(o, PQ_DELTA_BLOCK);                                                           \
+        o = put_uleb(o, PQ_DELTA_BLOCK / PQ_DELTA_MINI);                                           \
+        o = put_uleb(o, n);                                                                        \
+        o = put_uleb(o, zigzag64(n ? (int64_t)v[0] : 0));                                          \
+        uint64_t d[PQ_DELTA_BLOCK];                                                                \
+        for (size_t i = 1; i < n; i += PQ_DELTA_BLOCK) {                                           \
+            size_t m = n - i < PQ_DELTA_BLOCK ? n - i : PQ_DELTA_BLOCK;                            \
+            T mn = (T)((U)v[i] - (U)v[i - 1]);                                                     \
+            for (size_t k = 0; k < m; k++) {                                                       \
+                T dk = (T)((U)v[i + k] - (U)v[i + k - 1]);                                         \
+                mn = dk < mn ? dk : mn;                                                            \
+                d[k] = (U)dk;                                                                      \
+            }                                                                                      \
+            o = delta_block(o, d, m, (int64_t)mn, (U)-1);                                          \
+        }                                                                                          \
+        out->len += (size_t)(o - o0);                                                              \
+    }
+PQ_DELTA_PUT(pq_delta_put_i32, int32_t, uint32_t, false)
+PQ_DELTA_PUT(pq_delta_put_i64, int64_t, uint64_t, true)
+#undef PQ_DELTA_PUT

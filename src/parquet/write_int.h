@@ -155,6 +155,23 @@ uint64_t pq_dict_hash(const void *p, size_t n);
 /* Entry i's value bytes (without the length prefix) and length. */
 const uint8_t *pq_dict_entry(const struct pq_dict *d, uint32_t i, uint32_t *len);
 
+/* ------------------------------------------------------------ DELTA_BINARY_PACKED */
+
+/* Appends n values as one DELTA_BINARY_PACKED stream (Encodings.md):
+ * blocks of PQ_DELTA_BLOCK values in 4 miniblocks of 32, each miniblock
+ * bit-packed at the width of its largest (delta - block minimum). Deltas
+ * wrap in the type's width (two's complement, 32 bits for INT32), so any
+ * values come back exactly, INT64_MIN next to INT64_MAX included, and no
+ * width exceeds the type's. No call per value: deltas, minimum and widths
+ * are computed a block at a time, then packed by a loop per miniblock.
+ * Broken buffer on allocation failure (sticky, as everywhere here). */
+#define PQ_DELTA_BLOCK 128
+#define PQ_DELTA_MINI 32
+void pq_delta_put_i32(struct lh_buf *out, const int32_t *v, size_t n);
+void pq_delta_put_i64(struct lh_buf *out, const int64_t *v, size_t n);
+/* Largest stream n values can take (the buffer reserved up front). */
+size_t pq_delta_bound(size_t n, bool i64);
+
 /* ------------------------------------------------------------ distinct sketch */
 
 /* Estimates how many distinct values a PLAIN-encoded chunk holds, so that

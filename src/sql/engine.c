@@ -629,7 +629,9 @@ static enum lh_status sandbox(struct lh_sql_engine *e, struct lh_error *err)
         e->creating_views = true;
         if (setup_query(e, &q, &ve) == LH_OK)
             ds->has_view = true;
-        else
+        else if (lh_sql_version_ready(e, ds, v, true, &ds->broken) == LH_OK)
+            /* the bytes are the catalog's (a damaged footer fails the
+             * checksum first, with the error that names the part) */
             lh_error_set(&ds->broken, LH_E_FORMAT, "dataset %s version %" PRIu64 ": %s", ds->name,
                          v->version, e->scan_err.status != LH_OK ? e->scan_err.msg : ve.msg);
         e->creating_views = false;

@@ -91,12 +91,13 @@ static int group_setup(void **state)
     exec_sql("DROP TABLE IF EXISTS tp_inc; CREATE TABLE tp_inc AS SELECT g AS id "
              "FROM generate_series(1, 300) g");
     /* a run of ~1 s that rolls a part every 256 KiB (local kills); one of
-     * 9.6 MB, a multipart upload past 8 MiB (S3 kills); one that takes its time */
+     * 9.6 MB, a multipart upload past 8 MiB (S3 kills: 480,000 rows, since
+     * the ids take 5 KB of deltas, not 1 MB); one that takes its time */
     exec_sql("DROP TABLE IF EXISTS tp_big; CREATE TABLE tp_big AS SELECT g AS id, "
              "md5(g::text) AS h, g * 1.5 AS x FROM generate_series(1, 300000) g");
     exec_sql("DROP TABLE IF EXISTS tp_wide; CREATE TABLE tp_wide AS SELECT g AS id, "
              "md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) AS h "
-             "FROM generate_series(1, 400000) g");
+             "FROM generate_series(1, 480000) g");
     exec_sql("DROP VIEW IF EXISTS tp_slow; CREATE VIEW tp_slow AS SELECT g AS id, "
              "(SELECT 1 FROM pg_sleep(0.25 + g * 0)) AS s FROM generate_series(1, 16) g");
     return 0;

@@ -50,6 +50,7 @@ static void test_dictionary_returns_in_later_row_groups(void **state)
     lh_parquet_writer_options_init(&opt);
     opt.row_group_rows = ROWS_PER_RG;
     opt.codec = LH_PQ_UNCOMPRESSED; /* sizes below compare encodings, not zstd */
+    opt.fixed_encodings = true;     /* ... dictionary against PLAIN (not deltas) */
     struct mem m;
     lh_buf_init(&m.b, 0);
     struct lh_error err;

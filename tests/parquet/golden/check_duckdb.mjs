@@ -218,7 +218,9 @@ function checkMetadata(c, md) {
       const enc = ch.encodings.split(', ');
       const hasDict = enc.some((e) => DICT.includes(e));
       seenDict.set(col.name, (seenDict.get(col.name) || false) || hasDict);
-      seenPlain.set(col.name, (seenPlain.get(col.name) || false) || enc.includes('PLAIN'));
+      // the fallback is PLAIN, or DELTA_BINARY_PACKED for integers the writer judged smaller so
+      seenPlain.set(col.name, (seenPlain.get(col.name) || false) || enc.includes('PLAIN') ||
+        enc.includes('DELTA_BINARY_PACKED'));
       if (exp.dict === 'none') rep.check(c.name, `${where} encodings without dictionary`, false, hasDict);
     }
     r0 += n;
