@@ -151,7 +151,26 @@ static bool numeric_to_dec(const uint8_t *p, int32_t len, unsigned prec, unsigne
     return true;
 }
 
-/* Binary numeric -> the exact text numeric_out prints. */
+/* "00".."99": a base-10000 digit group is two lookups and one division
+ * by a constant (a multiply), not four divisions. */
+static const char DIGIT_PAIRS[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+/* The four decimal digits of one group 0..9999 at o. */
+static inline void put_group(uint8_t *o, unsigned g)
+{
+    unsigned hi = g / 100, lo = g - hi * 100;
+    memcpy(o, DIGIT_PAIRS + 2 * hi, 2);
+    memcpy(o + 2, DIGIT_PAIRS + 2 * lo, 2);
+}
+
+/* Binary numeric -> the exact text numeric_out prints: [-]int[.frac],
+ * the integer part without leading zeros ("0" when below 1), exactly
+ * dscale fraction digits (zero groups past the stored ones, and below the
+ * first one for a negative weight). Only the groups printed are checked
+ * (<= 9999). */
 static enum lh_status numeric_to_text(struct lh_source *s, size_t col, struct src_col *c,
                                       const uint8_t *p, int32_t len, struct lh_error *err)
 {
@@ -172,41 +191,73 @@ static enum lh_status numeric_to_text(struct lh_source *s, size_t col, struct sr
         src_col_null(c);
         return LH_OK;
     }
+    /* sign, 4 digits a group of the integer part, '.', dscale digits, and
+     * 4 bytes of slack: a last fraction group is written whole */
     size_t need = 2 + 4 * (size_t)(weight > 0 ? weight + 1 : 1) + 1 + (size_t)dscale + 4;
     uint8_t *o = src_col_bytes_begin(c, need);
     if (!o)
         return heap_full(s, col, err);
+    const uint8_t *dg = p + 8;
     size_t j = 0;
     if (sign == 0x4000)
         o[j++] = '-';
     if (weight < 0) {
         o[j++] = '0';
     } else {
-        for (int d = 0; d <= weight; d++) {
-            unsigned dig = d < ndigits ? src_be16(p + 8 + 2 * d) : 0;
-            if (dig > 9999)
+        /* the first group without its leading zeros */
+        unsigned g = ndigits > 0 ? src_be16(dg) : 0;
+        if (g > 9999)
+            return bad_wire(s, col, err);
+        unsigned hi = g / 100, lo = g - hi * 100;
+        if (hi >= 10) {
+            memcpy(o + j, DIGIT_PAIRS + 2 * hi, 2);
+            j += 2;
+        } else if (hi) {
+            o[j++] = (uint8_t)('0' + hi);
+        }
+        if (hi || lo >= 10) {
+            memcpy(o + j, DIGIT_PAIRS + 2 * lo, 2);
+            j += 2;
+        } else {
+            o[j++] = (uint8_t)('0' + lo);
+        }
+        int stored = ndigits < weight + 1 ? ndigits : weight + 1;
+        for (int d = 1; d < stored; d++, j += 4) {
+            g = src_be16(dg + 2 * d);
+            if (g > 9999)
                 return bad_wire(s, col, err);
-            char q[4] = {(char)('0' + dig / 1000), (char)('0' + dig / 100 % 10),
-                         (char)('0' + dig / 10 % 10), (char)('0' + dig % 10)};
-            int k = 0;
-            if (d == 0)
-                while (k < 3 && q[k] == '0')
-                    k++;
-            for (; k < 4; k++)
-                o[j++] = (uint8_t)q[k];
+            put_group(o + j, g);
+        }
+        if (stored < 1)
+            stored = 1;
+        if (stored <= weight) { /* the groups past the stored ones: trailing zeros */
+            memset(o + j, '0', 4 * (size_t)(weight + 1 - stored));
+            j += 4 * (size_t)(weight + 1 - stored);
         }
     }
     if (dscale > 0) {
         o[j++] = '.';
-        int emitted = 0;
-        for (int d = weight + 1; emitted < dscale; d++) {
-            unsigned dig = (d >= 0 && d < ndigits) ? src_be16(p + 8 + 2 * d) : 0;
-            if (dig > 9999)
+        size_t left = (size_t)dscale;
+        int d = weight + 1;
+        if (d < 0) { /* zero groups between the point and the first one */
+            size_t z = 4 * (size_t)-d < left ? 4 * (size_t)-d : left;
+            memset(o + j, '0', z);
+            j += z;
+            left -= z;
+            d = 0;
+        }
+        for (; left > 0 && d < ndigits; d++) {
+            unsigned g = src_be16(dg + 2 * d);
+            if (g > 9999)
                 return bad_wire(s, col, err);
-            char q[4] = {(char)('0' + dig / 1000), (char)('0' + dig / 100 % 10),
-                         (char)('0' + dig / 10 % 10), (char)('0' + dig % 10)};
-            for (int k = 0; k < 4 && emitted < dscale; k++, emitted++)
-                o[j++] = (uint8_t)q[k];
+            put_group(o + j, g); /* whole: the slack takes a partial one */
+            size_t k = left < 4 ? left : 4;
+            j += k;
+            left -= k;
+        }
+        if (left) { /* past the stored groups */
+            memset(o + j, '0', left);
+            j += left;
         }
     }
     src_col_bytes_done(c, j);
