@@ -4,11 +4,14 @@
  * tested and fuzzed on its own (tests/source/test_pg_copy.c).
  *
  * The stream is read message by message from a src_pg_next_fn. Tuples are
- * decoded in place from the current message; a tuple that straddles
- * messages (PostgreSQL sends one row per message today, the protocol does
- * not promise it) is gathered in a carry buffer first. Every length on the
- * wire is checked against what is left before it is used; nothing from
- * the wire is asserted on.
+ * decoded in place from the current message, field by field, each column
+ * through a decoder chosen once per stream (struct pg_dec); when a field
+ * straddles messages (PostgreSQL sends one row per message today, the
+ * protocol does not promise it) the tuple's decoding pauses at that field,
+ * the rest is gathered in a carry buffer with the next message, and it goes
+ * on from there (so no value is decoded, or warned about, twice). A batch
+ * ends between tuples only. Every length on the wire is checked against
+ * what is left before it is used; nothing from the wire is asserted on.
  */
 #include "source_int.h"
 
@@ -148,7 +151,26 @@ static bool numeric_to_dec(const uint8_t *p, int32_t len, unsigned prec, unsigne
     return true;
 }
 
-/* Binary numeric -> the exact text numeric_out prints. */
+/* "00".."99": a base-10000 digit group is two lookups and one division
+ * by a constant (a multiply), not four divisions. */
+static const char DIGIT_PAIRS[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+/* The four decimal digits of one group 0..9999 at o. */
+static inline void put_group(uint8_t *o, unsigned g)
+{
+    unsigned hi = g / 100, lo = g - hi * 100;
+    memcpy(o, DIGIT_PAIRS + 2 * hi, 2);
+    memcpy(o + 2, DIGIT_PAIRS + 2 * lo, 2);
+}
+
+/* Binary numeric -> the exact text numeric_out prints: [-]int[.frac],
+ * the integer part without leading zeros ("0" when below 1), exactly
+ * dscale fraction digits (zero groups past the stored ones, and below the
+ * first one for a negative weight). Only the groups printed are checked
+ * (<= 9999). */
 static enum lh_status numeric_to_text(struct lh_source *s, size_t col, struct src_col *c,
                                       const uint8_t *p, int32_t len, struct lh_error *err)
 {
@@ -169,41 +191,73 @@ static enum lh_status numeric_to_text(struct lh_source *s, size_t col, struct sr
         src_col_null(c);
         return LH_OK;
     }
+    /* sign, 4 digits a group of the integer part, '.', dscale digits, and
+     * 4 bytes of slack: a last fraction group is written whole */
     size_t need = 2 + 4 * (size_t)(weight > 0 ? weight + 1 : 1) + 1 + (size_t)dscale + 4;
     uint8_t *o = src_col_bytes_begin(c, need);
     if (!o)
         return heap_full(s, col, err);
+    const uint8_t *dg = p + 8;
     size_t j = 0;
     if (sign == 0x4000)
         o[j++] = '-';
     if (weight < 0) {
         o[j++] = '0';
     } else {
-        for (int d = 0; d <= weight; d++) {
-            unsigned dig = d < ndigits ? src_be16(p + 8 + 2 * d) : 0;
-            if (dig > 9999)
+        /* the first group without its leading zeros */
+        unsigned g = ndigits > 0 ? src_be16(dg) : 0;
+        if (g > 9999)
+            return bad_wire(s, col, err);
+        unsigned hi = g / 100, lo = g - hi * 100;
+        if (hi >= 10) {
+            memcpy(o + j, DIGIT_PAIRS + 2 * hi, 2);
+            j += 2;
+        } else if (hi) {
+            o[j++] = (uint8_t)('0' + hi);
+        }
+        if (hi || lo >= 10) {
+            memcpy(o + j, DIGIT_PAIRS + 2 * lo, 2);
+            j += 2;
+        } else {
+            o[j++] = (uint8_t)('0' + lo);
+        }
+        int stored = ndigits < weight + 1 ? ndigits : weight + 1;
+        for (int d = 1; d < stored; d++, j += 4) {
+            g = src_be16(dg + 2 * d);
+            if (g > 9999)
                 return bad_wire(s, col, err);
-            char q[4] = {(char)('0' + dig / 1000), (char)('0' + dig / 100 % 10),
-                         (char)('0' + dig / 10 % 10), (char)('0' + dig % 10)};
-            int k = 0;
-            if (d == 0)
-                while (k < 3 && q[k] == '0')
-                    k++;
-            for (; k < 4; k++)
-                o[j++] = (uint8_t)q[k];
+            put_group(o + j, g);
+        }
+        if (stored < 1)
+            stored = 1;
+        if (stored <= weight) { /* the groups past the stored ones: trailing zeros */
+            memset(o + j, '0', 4 * (size_t)(weight + 1 - stored));
+            j += 4 * (size_t)(weight + 1 - stored);
         }
     }
     if (dscale > 0) {
         o[j++] = '.';
-        int emitted = 0;
-        for (int d = weight + 1; emitted < dscale; d++) {
-            unsigned dig = (d >= 0 && d < ndigits) ? src_be16(p + 8 + 2 * d) : 0;
-            if (dig > 9999)
+        size_t left = (size_t)dscale;
+        int d = weight + 1;
+        if (d < 0) { /* zero groups between the point and the first one */
+            size_t z = 4 * (size_t)-d < left ? 4 * (size_t)-d : left;
+            memset(o + j, '0', z);
+            j += z;
+            left -= z;
+            d = 0;
+        }
+        for (; left > 0 && d < ndigits; d++) {
+            unsigned g = src_be16(dg + 2 * d);
+            if (g > 9999)
                 return bad_wire(s, col, err);
-            char q[4] = {(char)('0' + dig / 1000), (char)('0' + dig / 100 % 10),
-                         (char)('0' + dig / 10 % 10), (char)('0' + dig % 10)};
-            for (int k = 0; k < 4 && emitted < dscale; k++, emitted++)
-                o[j++] = (uint8_t)q[k];
+            put_group(o + j, g); /* whole: the slack takes a partial one */
+            size_t k = left < 4 ? left : 4;
+            j += k;
+            left -= k;
+        }
+        if (left) { /* past the stored groups */
+            memset(o + j, '0', left);
+            j += left;
         }
     }
     src_col_bytes_done(c, j);
@@ -484,91 +538,198 @@ static enum lh_status dec_array(struct lh_source *s, size_t col, const struct pg
 
 /* ------------------------------------------------------------ stream */
 
-/* Length of the complete tuple at p (0: incomplete; -1: malformed;
- * -2: the trailer). */
-static int64_t tuple_span(const uint8_t *p, size_t avail, size_t ncols)
-{
-    if (avail < 2)
-        return 0;
-    int16_t nf = (int16_t)src_be16(p);
-    if (nf == -1)
-        return -2;
-    if (nf < 0 || (size_t)nf != ncols)
-        return -1;
-    size_t at = 2;
-    for (int i = 0; i < nf; i++) {
-        if (avail - at < 4)
-            return 0;
-        int32_t fl = (int32_t)src_be32(p + at);
-        at += 4;
-        if (fl == -1)
-            continue;
-        if (fl < 0)
-            return -1;
-        if (avail - at < (size_t)fl)
-            return 0;
-        at += (size_t)fl;
-    }
-    return (int64_t)at;
-}
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "slots are stored little-endian");
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "dec_word stores a word's low bytes");
+/* How the row loop decodes a column, chosen once per stream (plan): the
+ * kinds most columns are in line, straight into the batch's slots and
+ * heaps; the rest, and every odd value of those kinds (a wrong length, an
+ * infinity, a heap that must grow), through dec_scalar or dec_array, which
+ * check and report as they always did. */
+enum pg_op {
+    OP_CALL,  /* dec_scalar */
+    OP_LIST,  /* dec_array */
+    OP_BOOL,  /* 1 byte -> bool slot */
+    OP_W4,    /* big-endian 4 bytes -> 4-byte slot: int4, float4, oid */
+    OP_W8,    /* big-endian 8 bytes -> 8-byte slot: int8, float8, time */
+    OP_DATE,  /* int4 days since 2000 -> days since 1970 */
+    OP_TS,    /* int8 us since 2000 -> us since 1970 */
+    OP_BYTES, /* the bytes as they are */
+    OP_JSONB, /* version byte 1, then the JSON text */
+    OP_NUMTEXT,
+};
 
-/* The kinds most columns are, decoded in line: for a fixed-width word the
- * call into dec_scalar (its prologue, the length table, the switch) cost
- * more than the decoding (callgrind, bench/ingest's table). false: not
- * one of them, or a wrong length for dec_scalar to report. */
-static inline bool dec_word(const struct pg_col *pc, struct src_col *c, const uint8_t *p,
-                            int32_t len)
+struct pg_dec {
+    struct src_col *c;
+    const struct pg_col *pc;
+    enum pg_op op;
+    uint32_t next; /* 4 (the next field's length word), 0 for the last column */
+    uint64_t pad;  /* 32 bytes: d - dec is a shift */
+};
+
+static enum pg_op pick_op(const struct pg_col *pc, const struct src_col *c)
 {
+    if (pc->is_list)
+        return OP_LIST;
     switch (pc->kind) {
     case PK_BOOL:
-        if (len != 1)
-            return false;
-        *(uint8_t *)src_col_slot(c) = p[0] != 0;
-        break;
+        return c->width == 1 ? OP_BOOL : OP_CALL;
     case PK_INT4:
     case PK_FLOAT4:
+    case PK_OID:
+        return c->width == 4 ? OP_W4 : OP_CALL;
     case PK_INT8:
     case PK_FLOAT8:
-    case PK_TIME: {
-        if (len != PK_WIRE_LEN[pc->kind])
-            return false;
-        uint64_t u = len == 4 ? src_be32(p) : src_be64(p);
-        memcpy(src_col_slot(c), &u, (size_t)len); /* the low word first (little-endian) */
-        break;
-    }
+    case PK_TIME:
+        return c->width == 8 ? OP_W8 : OP_CALL;
+    case PK_DATE:
+        return c->width == 4 ? OP_DATE : OP_CALL;
+    case PK_TS:
+        return c->width == 8 ? OP_TS : OP_CALL;
+    case PK_BYTES:
+        return c->var ? OP_BYTES : OP_CALL;
+    case PK_JSONB:
+        return c->var ? OP_JSONB : OP_CALL;
+    case PK_NUMERIC_TEXT:
+        return c->var ? OP_NUMTEXT : OP_CALL;
     default:
-        return false;
+        return OP_CALL;
     }
-    src_col_commit(c);
-    return true;
 }
 
-static enum lh_status decode_tuple(struct lh_source *s, const struct pg_col *pcols,
-                                   const uint8_t *p, struct lh_error *err)
+/* The per-column decoders, once s->cols exist (the first fill). */
+static enum lh_status plan(struct lh_source *s, struct pg_stream *ps, struct lh_error *err)
 {
-    size_t at = 2;
+    ps->dec = calloc(s->ncols ? s->ncols : 1, sizeof *ps->dec);
+    if (!ps->dec)
+        return lh_error_set(err, LH_E_NOMEM, "out of memory");
     for (size_t i = 0; i < s->ncols; i++) {
-        int32_t fl = (int32_t)src_be32(p + at);
-        at += 4;
-        struct src_col *c = &s->cols[i];
-        const struct pg_col *pc = &pcols[i];
-        if (fl == -1) {
-            src_col_null(c);
-            continue;
-        }
-        if (!pc->is_list && dec_word(pc, c, p + at, fl)) {
-            at += (size_t)fl;
-            continue;
-        }
-        enum lh_status st = pc->is_list ? dec_array(s, i, pc, c, p + at, fl, err)
-                                        : dec_scalar(s, i, pc, c, p + at, fl, err);
-        if (st)
-            return st;
-        at += (size_t)fl;
+        ps->dec[i].c = &s->cols[i];
+        ps->dec[i].pc = &ps->pcols[i];
+        ps->dec[i].op = pick_op(&ps->pcols[i], &s->cols[i]);
+        ps->dec[i].next = i + 1 < s->ncols ? 4 : 0;
     }
+    ps->soft_limit = s->opt.batch_bytes ? s->opt.batch_bytes : SRC_HEAP_SOFT_LIMIT;
     return LH_OK;
+}
+
+/* Decodes the tuple in progress, from column ps->col on, out of [p, end).
+ * One bounds check per field: a field is decoded once its length word, its
+ * bytes and the next field's length word are all in [p, end), so the next
+ * length word is read without another check. Stops before the first field
+ * that is not (ps->in_row stays set, ps->col says where to go on once more
+ * bytes came) or after the last column (ps->in_row cleared). *stop: the
+ * first byte not used. Locals, not ps/s fields, in the loop: the byte
+ * stores into the batch may alias anything, so fields would be reloaded. */
+__attribute__((noinline)) /* its own registers, not the stream loop's spills */
+static enum lh_status
+decode_fields(struct lh_source *s, struct pg_stream *ps, const uint8_t *p, const uint8_t *end,
+              const uint8_t **stop, struct lh_error *err)
+{
+    enum lh_status st = LH_OK;
+    const struct pg_dec *const dec = ps->dec;
+    const struct pg_dec *d = dec + ps->col, *const dend = dec + s->ncols;
+    size_t heap_bytes = 0; /* added to the heaps in line, counted once per call */
+    if (end - p < 4)
+        goto out;
+    for (; d < dend; d++) {
+        struct src_col *c = d->c;
+        int32_t fl = (int32_t)src_be32(p);
+        if (fl < 0) {
+            if (fl != -1) {
+                st = bad_wire(s, (size_t)(d - dec), err);
+                goto out;
+            }
+            if ((size_t)(end - p) < 4 + d->next)
+                break;
+            src_col_null(c);
+            p += 4;
+            continue;
+        }
+        if ((size_t)fl + 4 + d->next > (size_t)(end - p))
+            break;
+        const uint8_t *v = p + 4;
+        switch (d->op) {
+        case OP_BOOL:
+            if (fl != 1)
+                goto call;
+            c->values[c->n++] = v[0] != 0;
+            break;
+        case OP_W4: {
+            if (fl != 4)
+                goto call;
+            uint32_t u = src_be32(v);
+            memcpy(c->values + (size_t)c->n++ * 4, &u, 4);
+            break;
+        }
+        case OP_W8: {
+            if (fl != 8)
+                goto call;
+            uint64_t u = src_be64(v);
+            memcpy(c->values + (size_t)c->n++ * 8, &u, 8);
+            break;
+        }
+        case OP_DATE: {
+            if (fl != 4)
+                goto call;
+            int32_t day = (int32_t)src_be32(v);
+            if (day == INT32_MIN || day > INT32_MAX - PG_EPOCH_DAYS)
+                goto call; /* infinities are warned about there */
+            day += PG_EPOCH_DAYS;
+            memcpy(c->values + (size_t)c->n++ * 4, &day, 4);
+            break;
+        }
+        case OP_TS: {
+            if (fl != 8)
+                goto call;
+            int64_t t = (int64_t)src_be64(v), u;
+            if (t == INT64_MAX || t == INT64_MIN || __builtin_add_overflow(t, PG_EPOCH_US, &u))
+                goto call; /* warned about there */
+            memcpy(c->values + (size_t)c->n++ * 8, &u, 8);
+            break;
+        }
+        case OP_BYTES:
+        case OP_JSONB: {
+            const uint8_t *b = v;
+            size_t bl = (size_t)fl, hl = c->heap.len;
+            if (d->op == OP_JSONB) {
+                if (bl < 1 || b[0] != 1)
+                    goto call;
+                b++, bl--;
+            }
+            if (bl >= c->heap.cap - hl)
+                goto call; /* the heap grows there (see src_col_bytes) */
+            memcpy(c->heap.data + hl, b, bl);
+            c->heap.len = hl + bl;
+            c->offsets[c->n + 1] = (int32_t)(hl + bl);
+            c->n++;
+            heap_bytes += bl;
+            break;
+        }
+        case OP_NUMTEXT:
+            if ((st = numeric_to_text(s, (size_t)(d - dec), c, v, fl, err)))
+                goto out;
+            break;
+        case OP_LIST:
+            if ((st = dec_array(s, (size_t)(d - dec), d->pc, c, v, fl, err)))
+                goto out;
+            break;
+        case OP_CALL:
+        default:
+        call:
+            if ((st = dec_scalar(s, (size_t)(d - dec), d->pc, c, v, fl, err)))
+                goto out;
+            break;
+        }
+        p = v + fl;
+    }
+out:
+    if ((s->heap_total += heap_bytes) > ps->soft_limit)
+        s->full = true;
+    ps->col = (size_t)(d - dec);
+    if (d == dend)
+        ps->in_row = false;
+    *stop = p;
+    return st;
 }
 
 static const uint8_t PG_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
@@ -584,6 +745,8 @@ void src_pg_stream_init(struct pg_stream *ps, const struct pg_col *pcols)
 void src_pg_stream_free(struct pg_stream *ps)
 {
     lh_buf_reset(&ps->carry);
+    free(ps->dec);
+    ps->dec = NULL;
 }
 
 /* Keeps the unread rest of the window in the carry buffer and appends the
@@ -594,11 +757,14 @@ static int more(struct lh_source *s, struct pg_stream *ps, src_pg_next_fn next,
 {
     size_t rest = ps->win_len - ps->win_pos;
     if (ps->win_is_carry) {
-        memmove(ps->carry.data, ps->carry.data + ps->win_pos, rest);
+        if (ps->win_pos)
+            memmove(ps->carry.data, ps->carry.data + ps->win_pos, rest);
         ps->carry.len = rest;
-    } else {
+    } else if (rest) {
         lh_buf_clear(&ps->carry);
         lh_buf_append(&ps->carry, ps->win + ps->win_pos, rest);
+    } else {
+        ps->carry.len = 0; /* the common case: the message was all used */
     }
     const uint8_t *buf = NULL;
     size_t len = 0;
@@ -642,7 +808,10 @@ enum lh_status src_pg_stream_fill(struct lh_source *s, struct pg_stream *ps, src
 {
     int64_t rows = 0;
     enum lh_status st = LH_OK;
-    while (rows < s->batch_size && !s->full && !ps->done) {
+    if (!ps->dec && (st = plan(s, ps, err)))
+        return st;
+    /* a batch ends between tuples only: one begun is finished first */
+    while (ps->in_row || (rows < s->batch_size && !s->full && !ps->done)) {
         const uint8_t *p = ps->win + ps->win_pos;
         size_t avail = ps->win_len - ps->win_pos;
         if (ps->trailer_seen) {
@@ -666,22 +835,32 @@ enum lh_status src_pg_stream_fill(struct lh_source *s, struct pg_stream *ps, src
                 }
             }
         } else {
-            int64_t n = tuple_span(p, avail, s->ncols);
-            if (n > 0) {
-                if ((st = decode_tuple(s, ps->pcols, p, err)))
-                    return st;
-                ps->win_pos += (size_t)n;
-                rows++;
-                if (src_batch_overdue(s))
-                    break;
-                continue;
-            }
-            if (n == -1)
-                return bad_stream(s, "malformed COPY tuple", err);
-            if (n == -2) {
+            if (!ps->in_row && avail >= 2) {
+                int16_t nf = (int16_t)src_be16(p);
+                if (nf == -1) {
+                    ps->win_pos += 2;
+                    ps->trailer_seen = true;
+                    continue;
+                }
+                if (nf < 0 || (size_t)nf != s->ncols)
+                    return bad_stream(s, "malformed COPY tuple", err);
                 ps->win_pos += 2;
-                ps->trailer_seen = true;
-                continue;
+                p += 2;
+                ps->in_row = true;
+                ps->col = 0;
+            }
+            if (ps->in_row) {
+                const uint8_t *q;
+                st = decode_fields(s, ps, p, ps->win + ps->win_len, &q, err);
+                ps->win_pos += (size_t)(q - p);
+                if (st)
+                    return st;
+                if (!ps->in_row) {
+                    rows++;
+                    if (src_batch_overdue(s))
+                        break;
+                    continue;
+                }
             }
         }
         /* need more bytes */

@@ -271,11 +271,16 @@ struct pg_col {
 };
 
 /* The binary COPY stream being read (pg_copy.c). */
+struct pg_dec; /* pg_copy.c: how the row loop decodes one column */
 struct pg_stream {
     const struct pg_col *pcols; /* borrowed, one per s->fields */
+    struct pg_dec *dec;         /* one per column, chosen at the first fill */
+    size_t soft_limit;          /* the columns' soft heap limit */
     bool header_done, trailer_seen;
-    bool ended; /* the message source said the COPY is over */
-    bool done;  /* ended, trailer seen, everything consumed */
+    bool ended;  /* the message source said the COPY is over */
+    bool done;   /* ended, trailer seen, everything consumed */
+    bool in_row; /* a tuple is decoded up to column `col`, the rest is yet to come */
+    size_t col;
     const uint8_t *win;
     size_t win_len, win_pos;
     bool win_is_carry;
@@ -345,14 +350,23 @@ static inline void src_col_decimal(struct src_col *c, unsigned precision, lh_i12
     }
 }
 
+/* The heap's capacity never passes its max, SRC_HEAP_HARD_LIMIT (col_alloc,
+ * lh_buf_reserve), so a value that fits in what is allocated needs no other
+ * check; the rest goes through lh_buf_reserve. (A broken heap has failed a
+ * read already: it is never appended to again before lh_buf_clear.) */
 static inline bool src_col_bytes(struct src_col *c, const void *p, size_t len)
 {
     int64_t i = c->n;
-    if (len > SRC_HEAP_HARD_LIMIT - c->heap.len)
-        return false;
-    lh_buf_append(&c->heap, p, len);
-    if (!lh_buf_ok(&c->heap))
-        return false;
+    if (len < c->heap.cap - c->heap.len) {
+        memcpy(c->heap.data + c->heap.len, p, len);
+        c->heap.len += len;
+    } else {
+        if (len > SRC_HEAP_HARD_LIMIT - c->heap.len)
+            return false;
+        lh_buf_append(&c->heap, p, len);
+        if (!lh_buf_ok(&c->heap))
+            return false;
+    }
     c->offsets[i + 1] = (int32_t)c->heap.len;
     c->n++;
     if ((*c->heap_total += len) > c->soft_limit)
@@ -364,6 +378,8 @@ static inline bool src_col_bytes(struct src_col *c, const void *p, size_t len)
  * src_col_bytes_done(c, used). NULL when the heap cap would be passed. */
 static inline uint8_t *src_col_bytes_begin(struct src_col *c, size_t len)
 {
+    if (len < c->heap.cap - c->heap.len)
+        return c->heap.data + c->heap.len;
     if (len > SRC_HEAP_HARD_LIMIT - c->heap.len || !lh_buf_reserve(&c->heap, len))
         return NULL;
     return c->heap.data + c->heap.len;

@@ -46,6 +46,11 @@ const PG = [
   ['c_num', 'numeric', ['123456789012345678901234567890.123456789', "'Infinity'", '1.50', '1e100'], { type: 'string' }, 1,
     "CASE WHEN %s IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE %s::text END"],
   ['c_num_wide', 'numeric(50,5)', ['123456789012345678901234567890123456789012345.12345', '-1.00001'], { type: 'string' }],
+  // numeric -> text edges: scale past the digits, negative weights, trailing zero groups, dscale 0, 1000 digits
+  ['c_num_edge', 'numeric', ["'0.000001000'", "'100000000'", "'-12340000.00000000'",
+    "(repeat('9', 1000) || '.' || repeat('1', 1000))::numeric", "'0'", "'0.00'"], { type: 'string' }],
+  ['c_num_edge2', 'numeric', ["'1e-20'", "'-1000.0001'", "repeat('1', 1000)::numeric", "'-0.5'",
+    "'1.2e-30'::numeric(60,40)", "'99990010.123'"], { type: 'string' }],
   ['c_money', 'money', ['12.34', '-92233720368547758.08', '92233720368547758.07'], { type: 'decimal', precision: 19, scale: 2 }, 0, '%s::numeric::text'],
   ['c_text', 'text', ["''", "'héllo wörld'", "'😀 four-byte 𝄞'", "E'line\\nbreak\\ttab \"q\" \\\\'", null, "'x'"], { type: 'string' }],
   ['c_varchar', 'varchar(10)', ["'abc'", "''", "'ünïcode'"], { type: 'string' }],

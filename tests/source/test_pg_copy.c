@@ -361,13 +361,116 @@ static void test_random_mutations(void **state)
     free(copy);
 }
 
+/* ------------------------------------------------------------ numeric text */
+
+static const struct pg_col NUM_PCOL[1] = {{.kind = PK_NUMERIC_TEXT}};
+static const struct lh_field NUM_FIELD[1] = {{.name = "n", .type = LH_T_STRING, .nullable = true}};
+
+struct num_case {
+    int weight, sign, dscale, n;
+    int digits[8];
+    const char *want; /* numeric_out's text; NULL: LH_E_FORMAT */
+};
+
+/* One value of a one-column stream through the decoder, fed in chunks of
+ * `chunk`: its text (caller frees) or NULL on LH_E_FORMAT. */
+static char *numeric_text(int weight, int sign, int dscale, int n, const int *digits, size_t chunk)
+{
+    g_wire.len = 0;
+    rb_put(&g_wire, "PGCOPY\n\377\r\n\0", 11);
+    w32(0);
+    w32(0);
+    w16(1);
+    wnumeric(weight, sign, dscale, n, digits);
+    w16(-1);
+    g_feed = (const uint8_t *)g_wire.p;
+    g_feed_len = g_wire.len;
+    g_feed_pos = 0;
+    g_chunk = chunk;
+    struct lh_source *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    lh_arena_init(&s->arena, 1 << 20);
+    s->drv = &T_DRIVER;
+    s->batch_size = 4;
+    s->ncols = 1;
+    s->fields = (struct lh_field *)NUM_FIELD;
+    snprintf(s->server, sizeof s->server, "test");
+    struct lh_error err = {0};
+    assert_int_equal(src_cols_init(s, &err), LH_OK);
+    src_pg_stream_init(&g_ps, NUM_PCOL);
+    const struct lh_batch *b = NULL;
+    char *text = NULL;
+    enum lh_status st = lh_source_next_batch(s, &b, &err);
+    if (st == LH_OK) {
+        assert_non_null(b);
+        assert_int_equal(b->num_rows, 1);
+        const struct lh_array *a = &b->cols[0];
+        size_t len = (size_t)(a->offsets[1] - a->offsets[0]);
+        text = malloc(len + 1);
+        memcpy(text, a->data + a->offsets[0], len);
+        text[len] = '\0';
+    } else {
+        assert_int_equal(st, LH_E_FORMAT);
+    }
+    src_pg_stream_free(&g_ps);
+    s->fields = NULL;
+    lh_source_close(s);
+    return text;
+}
+
+static void test_numeric_text(void **state)
+{
+    (void)state;
+    const struct num_case cases[] = {
+        {0, 0, 0, 0, {0}, "0"},                          /* zero, dscale 0 */
+        {0, 0, 2, 0, {0}, "0.00"},                       /* zero with a scale */
+        {0, 0x4000, 1, 1, {5}, "-5.0"},                  /* negative, padding */
+        {2, 0, 0, 1, {1}, "100000000"},                  /* trailing zero groups */
+        {1, 0x4000, 8, 1, {1234}, "-12340000.00000000"}, /* both */
+        {-2, 0, 9, 1, {100}, "0.000001000"},             /* negative weight */
+        {-5, 0, 20, 1, {1}, "0.00000000000000000001"},   /* zero groups first */
+        {-1, 0, 12, 2, {1234, 5678}, "0.123456780000"},  /* scale > digits */
+        {0, 0, 3, 3, {1, 2345, 6700}, "1.234"},          /* a partial last group */
+        {0, 0, 0, 1, {7}, "7"},                          /* first group: 1 digit */
+        {0, 0, 0, 1, {42}, "42"},                        /* 2 */
+        {0, 0, 0, 1, {305}, "305"},                      /* 3 */
+        {1, 0, 0, 2, {9999, 10}, "99990010"},            /* 4, inner zeros kept */
+        {1, 0, 2, 3, {12, 3400, 5000}, "123400.50"},     /* dscale below the digits */
+        {0, 0, 0, 1, {10000}, NULL},                     /* a group past 9999 */
+        {-1, 0, 4, 1, {10000}, NULL},                    /* in the fraction */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct num_case *c = &cases[i];
+        for (size_t chunk = 1; chunk <= 64; chunk += 63) {
+            char *got = numeric_text(c->weight, c->sign, c->dscale, c->n, c->digits, chunk);
+            if (!c->want ? got != NULL : !got || strcmp(got, c->want))
+                fail_msg("case %zu chunk %zu: got %s, want %s", i, chunk, got ? got : "(error)",
+                         c->want ? c->want : "(error)");
+            free(got);
+        }
+    }
+    /* 1000 digits before the point, 1000 after: 250 + 250 groups */
+    int big[500];
+    for (int i = 0; i < 500; i++)
+        big[i] = i < 250 ? 9999 : 1111;
+    char want[2002];
+    memset(want, '9', 1000);
+    want[1000] = '.';
+    memset(want + 1001, '1', 1000);
+    want[2001] = '\0';
+    g_wire.len = 0;
+    char *got = numeric_text(249, 0, 1000, 500, big, 4096);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_all_chunkings),
-        cmocka_unit_test(test_truncations),
-        cmocka_unit_test(test_corruptions),
-        cmocka_unit_test(test_random_mutations),
+        cmocka_unit_test(test_decode_all_chunkings), cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_corruptions),          cmocka_unit_test(test_random_mutations),
+        cmocka_unit_test(test_numeric_text),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(g_wire.p);
