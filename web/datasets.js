@@ -171,15 +171,19 @@ async function rollback(name, v, box) {
   }
 }
 
-export async function detail(main, [name]) {
+export async function detail(main, [name], ctx) {
   main.append(h('div', { class: 'crumbs' }, h('a', { href: '#/datasets' }, 'Datasets'), ' / ', name));
   let d;
   try {
     d = await api('GET', `/api/datasets/${enc(name)}`);
   } catch (e) {
-    main.append(pageHead(name), errorBox(e.message));
+    if (ctx.alive) main.append(pageHead(name), errorBox(e.message));
     return;
   }
+  // another route began while the record was read (a save's re-render, a
+  // second click): that one owns the page now; appending here stacked a
+  // second copy of the page under it
+  if (!ctx.alive) return;
   const cols = d.columns || [];
   const versions = [...(d.versions || [])].sort((a, b) => b.version - a.version);
   const lin = d.lineage || {};

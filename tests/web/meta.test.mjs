@@ -96,6 +96,24 @@ try {
   await page.goto(`${API}/#/datasets/web_meta`);
   await about.waitFor();
 
+  /* ------------------------------------------------ two routes at once */
+  // a save re-renders the page (a hashchange) while another route may be
+  // on its way: the older one, still reading the record, must not append
+  // its copy of the page under the newer one's
+  let read = 0;
+  const bothRead = new Promise((res) => page.on('requestfinished', (r) => {
+    if (new URL(r.url()).pathname === '/api/datasets/web_meta' && ++read === 2) res();
+  }));
+  await page.evaluate(() => {
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  });
+  await bothRead;
+  await about.waitFor();
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 200))); // both continuations ran
+  assert.equal(await page.locator('#dataset-meta').count(), 1, 'one page after two quick routes');
+  assert.equal(await page.locator('#meta-columns tr[data-column="email"]').count(), 1);
+
   /* ------------------------------------------------ columns */
   const row = (n) => page.locator(`#meta-columns tr[data-column="${n}"]`);
   assert.equal(await row('email').locator('select').inputValue(), 'auto');
