@@ -1204,6 +1204,46 @@ static void delta_page(const struct pq_col *c, struct lh_buf *out)
         pq_delta_put_i64(out, v, c->vals.len / 8);
 }
 
+/* The page's values as flush_page writes them, in *part: dictionary
+ * indices, booleans and deltas encoded into w->enc (cleared first), PLAIN
+ * bytes straight from the staging. A page of NULLs only, before any value,
+ * is PLAIN, so that an all-NULL chunk gets no (empty) dictionary page. */
+static enum pq_encoding page_values(struct lh_parquet_writer *w, struct pq_col *c,
+                                    struct pq_part *part)
+{
+    struct lh_buf *ev = &w->enc;
+    lh_buf_clear(ev);
+    if (c->use_dict && c->dict.n > 0) {
+        int bw = pq_rle_bit_width(c->dict.n - 1);
+        lh_buf_append_u8(ev, (uint8_t)bw);
+        struct pq_rle e;
+        pq_rle_init(&e, ev, bw);
+        pq_rle_put_many(&e, (const uint32_t *)(const void *)c->vals.data, c->page_values);
+        pq_rle_finish(&e);
+        *part = (struct pq_part){ev->data, ev->len};
+        return PQ_ENC_RLE_DICTIONARY;
+    }
+    if (c->vk == VK_BOOL) {
+        size_t nb = (c->page_values + 7) / 8;
+        if (nb > 0 && lh_buf_reserve(ev, nb)) {
+            uint8_t *o = ev->data;
+            memset(o, 0, nb);
+            for (uint32_t i = 0; i < c->page_values; i++)
+                o[i >> 3] |= (uint8_t)(c->vals.data[i] << (i & 7));
+            ev->len = nb;
+        }
+        *part = (struct pq_part){ev->data, ev->len};
+        return PQ_ENC_PLAIN;
+    }
+    if (c->delta && c->page_values > 0 && int_col(c) && !w->opt.fixed_encodings) {
+        delta_page(c, ev);
+        *part = (struct pq_part){ev->data, ev->len};
+        return PQ_ENC_DELTA_BINARY_PACKED;
+    }
+    *part = (struct pq_part){c->vals.data, c->vals.len};
+    return PQ_ENC_PLAIN;
+}
+
 /* Bytes the page body made of `parts` takes with the writer's codec at the
  * column's level (compressed into w->comp, which is given back after). */
 static enum lh_status probe_size(struct lh_parquet_writer *w, const struct pq_col *c,
@@ -1294,30 +1334,8 @@ static enum lh_status choose_chunk(struct lh_parquet_writer *w, struct pq_col *c
         clen = c->delta ? dlen : plen;
     } else {
         /* the codec only: the body as flush_page encodes it */
-        lh_buf_clear(&w->enc);
         size_t np2 = np;
-        if (c->use_dict) {
-            int bw = pq_rle_bit_width(c->dict.n > 0 ? c->dict.n - 1 : 0);
-            lh_buf_append_u8(&w->enc, (uint8_t)bw);
-            struct pq_rle e;
-            pq_rle_init(&e, &w->enc, bw);
-            const uint32_t *idx = (const uint32_t *)(const void *)c->vals.data;
-            for (uint32_t i = 0; i < c->page_values; i++)
-                pq_rle_put(&e, idx[i]);
-            pq_rle_finish(&e);
-            parts[np2++] = (struct pq_part){w->enc.data, w->enc.len};
-        } else if (c->vk == VK_BOOL) {
-            size_t nb = (c->page_values + 7) / 8;
-            if (lh_buf_reserve(&w->enc, nb)) {
-                memset(w->enc.data, 0, nb);
-                for (uint32_t i = 0; i < c->page_values; i++)
-                    w->enc.data[i >> 3] |= (uint8_t)(c->vals.data[i] << (i & 7));
-                w->enc.len = nb;
-            }
-            parts[np2++] = (struct pq_part){w->enc.data, w->enc.len};
-        } else {
-            parts[np2++] = (struct pq_part){c->vals.data, c->vals.len};
-        }
+        (void)page_values(w, c, &parts[np2++]);
         if (!lh_buf_ok(&w->enc))
             return lh_error_set(err, LH_E_NOMEM, "column %s: out of memory for a page", c->name);
         if ((s = probe_size(w, c, parts, np2, &clen, err)) != LH_OK)
@@ -1431,42 +1449,13 @@ static enum lh_status flush_page(struct lh_parquet_writer *w, struct pq_col *c,
     /* values: PLAIN bytes go to the compressor straight from the staging;
      * dictionary indices, booleans and deltas are encoded into w->enc first */
     struct lh_buf *ev = &w->enc;
-    lh_buf_clear(ev);
-    enum pq_encoding enc;
-    /* a page of NULLs only, before any value: PLAIN, so that an all-NULL
-     * chunk gets no (empty) dictionary page */
-    if (c->use_dict && c->dict.n > 0) {
-        int bw = pq_rle_bit_width(c->dict.n > 0 ? c->dict.n - 1 : 0);
-        lh_buf_append_u8(ev, (uint8_t)bw);
-        struct pq_rle e;
-        pq_rle_init(&e, ev, bw);
-        pq_rle_put_many(&e, (const uint32_t *)(const void *)c->vals.data, c->page_values);
-        pq_rle_finish(&e);
-        enc = PQ_ENC_RLE_DICTIONARY;
+    enum pq_encoding enc = page_values(w, c, &parts[np++]);
+    if (enc == PQ_ENC_RLE_DICTIONARY)
         c->used_dict = true;
-        parts[np++] = (struct pq_part){ev->data, ev->len};
-    } else if (c->vk == VK_BOOL) {
-        size_t nb = (c->page_values + 7) / 8;
-        if (nb > 0 && lh_buf_reserve(ev, nb)) {
-            uint8_t *o = ev->data;
-            memset(o, 0, nb);
-            for (uint32_t i = 0; i < c->page_values; i++)
-                o[i >> 3] |= (uint8_t)(c->vals.data[i] << (i & 7));
-            ev->len = nb;
-        }
-        enc = PQ_ENC_PLAIN;
-        c->used_plain = true;
-        parts[np++] = (struct pq_part){ev->data, ev->len};
-    } else if (c->delta && c->page_values > 0 && int_col(c) && !w->opt.fixed_encodings) {
-        delta_page(c, ev);
-        enc = PQ_ENC_DELTA_BINARY_PACKED;
+    else if (enc == PQ_ENC_DELTA_BINARY_PACKED)
         c->used_delta = true;
-        parts[np++] = (struct pq_part){ev->data, ev->len};
-    } else {
-        enc = PQ_ENC_PLAIN;
+    else
         c->used_plain = true;
-        parts[np++] = (struct pq_part){c->vals.data, c->vals.len};
-    }
     if (!lh_buf_ok(ev) || !lh_buf_ok(&c->vals) || !lh_buf_ok(&c->deflev) ||
         !lh_buf_ok(&c->replev))
         return lh_error_set(err, LH_E_NOMEM, "column %s: out of memory for a page", c->name);
